@@ -1,0 +1,88 @@
+# ketch: plain GNU make. See INSTALL.
+
+PREFIX ?= /usr/local
+LIBEXECDIR ?= $(PREFIX)/libexec/ketch
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+OPT ?= -O2
+# WERROR=1 (CI) turns warnings into errors
+WERROR ?=
+SAN ?=
+CPPFLAGS_KETCH = -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 -D_FORTIFY_SOURCE=2 \
+  -DKETCH_LIBEXECDIR=\"$(LIBEXECDIR)\" -Ilib
+CFLAGS_KETCH = -std=c99 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith \
+  -Wstrict-prototypes -Wmissing-prototypes -Werror=implicit-function-declaration \
+  -fstack-protector-strong -fPIE $(if $(WERROR),-Werror) $(SAN)
+LDFLAGS_KETCH = -pie -Wl,-z,relro,-z,now $(SAN)
+# skalibs and BearSSL are linked statically: installed programs need only libc
+LIBS_KETCH = -Wl,-Bstatic -lbearssl -lskarnet -Wl,-Bdynamic
+LIBS_EXTRA = -lcrypt -lresolv
+
+B = build
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+BIN_SRC = $(wildcard bin/*.c)
+TOOL_SRC = $(wildcard tools/*.c)
+TOOL_SH = $(wildcard tools/*.sh)
+PROGS = $(BIN_SRC:bin/%.c=$(B)/bin/%) $(TOOL_SRC:tools/%.c=$(B)/bin/%) $(TOOL_SH:tools/%.sh=$(B)/bin/%)
+UNIT_SRC = $(wildcard t/unit/*.c)
+UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
+# programs an operator runs, installed in SBINDIR as well
+OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services
+
+.PHONY: all deps test check unit run install clean
+.SECONDARY:
+
+all: $(PROGS) $(UNITS)
+
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(B)/lib
+	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libketch.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/%: bin/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
+	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
+
+$(B)/bin/%: tools/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
+	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
+
+$(B)/bin/%: tools/%.sh | $(B)/bin
+	cp $< $@ && chmod 755 $@
+
+$(B)/t/unit/%.t: t/unit/%.c t/unit/tap.h $(B)/libketch.a | $(B)/t/unit
+	$(CC) $(CPPFLAGS_KETCH) -It/unit $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
+
+$(B)/lib $(B)/bin $(B)/t/unit:
+	mkdir -p $@
+
+# Installs whatever Debian packages building and testing need (as root),
+# or says exactly what to run.
+deps:
+	@sh .ci/deps
+
+# The README's test command: packages, build, every test.
+test: deps
+	$(MAKE) WERROR=1 all
+	$(MAKE) check
+
+check: all
+	prove --exec '' --timer $(B)/t/unit/*.t t/*.t
+
+# The README's first command: an embedded instance in ./instance under s6-svscan.
+run: deps
+	$(MAKE) all
+	sh t/instance.sh run "$(CURDIR)/instance"
+
+install: all
+	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	for p in $(PROGS) ; do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/ ; done
+	for p in $(OPERATOR) ; do if [ -e $(B)/bin/$$p ] ; then ln -sf $(LIBEXECDIR)/$$p $(DESTDIR)$(SBINDIR)/$$p ; fi ; done
+	for m in doc/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,672 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * The parser of ketch.conf(5). One sentence per line: a keyword, then
+ * words; '#' starts a comment; a word may be "double quoted". Every error
+ * is reported as "file:line: what is wrong" in the caller's stralloc.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <stdlib.h>
+
+#include <skalibs/types.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/fmtscan.h>
+#include <skalibs/ip46.h>
+
+#include "address.h"
+#include "conf.h"
+
+#ifndef KETCH_LIBEXECDIR
+#define KETCH_LIBEXECDIR "/usr/local/libexec/ketch"
+#endif
+
+#define MAXWORDS 64
+
+typedef struct parse_s parse ;
+struct parse_s
+{
+  conf *c ;
+  stralloc *err ;
+  char const *file ;
+  unsigned int line ;
+  char *w[MAXWORDS] ;
+  unsigned int n ;
+} ;
+
+static int fail (parse *p, char const *a, char const *b)
+{
+  char fmt[UINT_FMT] ;
+  fmt[uint_fmt(fmt, p->line)] = 0 ;
+  p->err->len = 0 ;
+  if (!stralloc_cats(p->err, p->file) || !stralloc_catb(p->err, ":", 1)
+   || !stralloc_cats(p->err, fmt) || !stralloc_catb(p->err, ": ", 2)
+   || !stralloc_cats(p->err, a) || (b && !stralloc_cats(p->err, b))
+   || !stralloc_0(p->err)) return 0 ;
+  errno = EINVAL ;
+  return 0 ;
+}
+
+static int addstr (conf *c, char const *s, size_t *off)
+{
+  *off = c->sa.len ;
+  return stralloc_cats(&c->sa, s) && stralloc_0(&c->sa) ;
+}
+
+/* relative paths are taken from the configuration file's directory */
+static int addpath (conf *c, char const *s, size_t *off)
+{
+  if (s[0] == '/' || s[0] == '~' || !c->dir) return addstr(c, s, off) ;
+  {
+    size_t dir = c->dir ;
+    *off = c->sa.len ;
+    if (!stralloc_cats(&c->sa, c->sa.s + dir)) return 0 ;
+    if (!stralloc_catb(&c->sa, "/", 1) || !stralloc_cats(&c->sa, s) || !stralloc_0(&c->sa)) return 0 ;
+    return 1 ;
+  }
+}
+
+static int scan_duration (char const *s, uint64_t *d)
+{
+  uint64_t n ;
+  size_t k = uint64_scan(s, &n) ;
+  uint64_t mul = 1 ;
+  if (!k) return 0 ;
+  if (s[k])
+  {
+    if (s[k+1]) return 0 ;
+    switch (s[k])
+    {
+      case 's' : mul = 1 ; break ;
+      case 'm' : mul = 60 ; break ;
+      case 'h' : mul = 3600 ; break ;
+      case 'd' : mul = 86400 ; break ;
+      case 'w' : mul = 604800 ; break ;
+      default : return 0 ;
+    }
+  }
+  if (n > UINT32_MAX) return 0 ;
+  *d = n * mul ;
+  return 1 ;
+}
+
+static int scan_size (char const *s, uint64_t *d)
+{
+  uint64_t n ;
+  size_t k = uint64_scan(s, &n) ;
+  uint64_t mul = 1 ;
+  if (!k) return 0 ;
+  if (s[k])
+  {
+    if (s[k+1]) return 0 ;
+    switch (s[k])
+    {
+      case 'k' : case 'K' : mul = 1024 ; break ;
+      case 'm' : case 'M' : mul = 1024 * 1024 ; break ;
+      case 'g' : case 'G' : mul = 1024 * 1024 * 1024 ; break ;
+      default : return 0 ;
+    }
+  }
+  if (n > ((uint64_t)1 << 40)) return 0 ;
+  *d = n * mul ;
+  return 1 ;
+}
+
+static int scan_uint (char const *s, unsigned int *u)
+{
+  return uint0_scan(s, u) && *u <= 1000000 ;
+}
+
+static int scan_ip (char const *s, char *ip, int *is6)
+{
+  ip46 a ;
+  size_t k = ip46_scan(s, &a) ;
+  if (!k || s[k]) return 0 ;
+  memcpy(ip, a.ip, 16) ;
+  *is6 = ip46_is6(&a) ;
+  return 1 ;
+}
+
+static int need (parse *p, unsigned int min, unsigned int max)
+{
+  if (p->n < min) return fail(p, p->w[0], ": missing argument") ;
+  if (p->n > max) return fail(p, p->w[0], ": too many arguments") ;
+  return 1 ;
+}
+
+static int set_once (parse *p, size_t *off, char const *s, int path)
+{
+  if (*off) return fail(p, p->w[0], " is set twice") ;
+  return path ? addpath(p->c, s, off) : addstr(p->c, s, off) ;
+}
+
+/* listen ADDRESS [port N] [starttls|tls-required|smtps] [auth|auth-required] [plain-auth] */
+static int do_listen (parse *p)
+{
+  conf_listen l = { .port = 25, .flags = 0, .line = p->line } ;
+  unsigned int i = 2 ;
+  if (!need(p, 2, 9)) return 0 ;
+  if (!scan_ip(p->w[1], l.ip, &l.is6)) return fail(p, "listen: not an IP address: ", p->w[1]) ;
+  for (; i < p->n ; i++)
+  {
+    char const *w = p->w[i] ;
+    if (!strcmp(w, "port"))
+    {
+      if (++i >= p->n || !uint160_scan(p->w[i], &l.port) || !l.port) return fail(p, "listen: port needs a number from 1 to 65535", 0) ;
+    }
+    else if (!strcmp(w, "starttls")) l.flags |= CONF_LISTEN_STARTTLS ;
+    else if (!strcmp(w, "tls-required")) l.flags |= CONF_LISTEN_STARTTLS | CONF_LISTEN_TLSREQUIRED ;
+    else if (!strcmp(w, "smtps")) l.flags |= CONF_LISTEN_SMTPS ;
+    else if (!strcmp(w, "auth")) l.flags |= CONF_LISTEN_AUTH ;
+    else if (!strcmp(w, "auth-required")) l.flags |= CONF_LISTEN_AUTH | CONF_LISTEN_AUTHREQUIRED ;
+    else if (!strcmp(w, "plain-auth")) l.flags |= CONF_LISTEN_AUTH | CONF_LISTEN_PLAINAUTH ;
+    else return fail(p, "listen: unknown option: ", w) ;
+  }
+  if ((l.flags & CONF_LISTEN_SMTPS) && (l.flags & CONF_LISTEN_STARTTLS))
+    return fail(p, "listen: smtps and starttls exclude each other", 0) ;
+  return genalloc_append(conf_listen, &p->c->listen, &l) ;
+}
+
+static int do_domains (parse *p)
+{
+  unsigned int i = 1 ;
+  if (!need(p, 2, MAXWORDS)) return 0 ;
+  for (; i < p->n ; i++)
+  {
+    size_t off ;
+    case_lowers(p->w[i]) ;
+    if (!address_domain_valid(p->w[i], strlen(p->w[i]), ADDRESS_UTF8)) return fail(p, "local-domain: not a domain: ", p->w[i]) ;
+    if (!addstr(p->c, p->w[i], &off) || !genalloc_append(size_t, &p->c->local_domains, &off)) return 0 ;
+  }
+  return 1 ;
+}
+
+/* virtual-domain DOMAIN map FILE */
+static int do_vdomain (parse *p)
+{
+  conf_vdomain v ;
+  if (!need(p, 4, 4)) return 0 ;
+  if (strcmp(p->w[2], "map")) return fail(p, "virtual-domain: expected: virtual-domain DOMAIN map FILE", 0) ;
+  case_lowers(p->w[1]) ;
+  if (!address_domain_valid(p->w[1], strlen(p->w[1]), ADDRESS_UTF8)) return fail(p, "virtual-domain: not a domain: ", p->w[1]) ;
+  if (!addstr(p->c, p->w[1], &v.domain) || !addpath(p->c, p->w[3], &v.map)) return 0 ;
+  return genalloc_append(conf_vdomain, &p->c->vdomains, &v) ;
+}
+
+/* relay-from CIDR... */
+static int do_relay (parse *p)
+{
+  unsigned int i = 1 ;
+  if (!need(p, 2, MAXWORDS)) return 0 ;
+  for (; i < p->n ; i++)
+  {
+    conf_net net ;
+    char *slash = strchr(p->w[i], '/') ;
+    if (slash) *slash = 0 ;
+    if (!scan_ip(p->w[i], net.ip, &net.is6)) return fail(p, "relay-from: not an address: ", p->w[i]) ;
+    net.bits = net.is6 ? 128 : 32 ;
+    if (slash && (!uint0_scan(slash + 1, &net.bits) || net.bits > (net.is6 ? 128u : 32u)))
+      return fail(p, "relay-from: bad prefix length: ", slash + 1) ;
+    if (!genalloc_append(conf_net, &p->c->relay_nets, &net)) return 0 ;
+  }
+  return 1 ;
+}
+
+static int scan_hostport (parse *p, char const *s, conf_route *r)
+{
+  char host[256] ;
+  char const *colon = strrchr(s, ':') ;
+  size_t n = colon ? (size_t)(colon - s) : strlen(s) ;
+  r->port = 25 ;
+  if (colon && (!uint160_scan(colon + 1, &r->port) || !r->port)) return fail(p, p->w[0], ": bad port") ;
+  if (!n || n >= sizeof(host)) return fail(p, p->w[0], ": bad host") ;
+  memcpy(host, s, n) ; host[n] = 0 ;
+  if (host[0] == '[' && host[n-1] == ']') { memmove(host, host + 1, n - 2) ; host[n-2] = 0 ; }
+  return addstr(p->c, host, &r->host) ;
+}
+
+/* route DOMAIN via HOST[:PORT] [tls required|verify|none] [auth FILE], smarthost HOST[:PORT] [...] */
+static int do_route (parse *p, int smarthost)
+{
+  conf_route r = { .domain = 0, .tls = CONF_TLS_OPPORTUNISTIC, .auth = 0 } ;
+  unsigned int i ;
+  if (smarthost)
+  {
+    if (!need(p, 2, 8)) return 0 ;
+    i = 1 ;
+  }
+  else
+  {
+    if (!need(p, 4, 10)) return 0 ;
+    if (strcmp(p->w[2], "via")) return fail(p, "route: expected: route DOMAIN via HOST[:PORT]", 0) ;
+    case_lowers(p->w[1]) ;
+    if (!address_domain_valid(p->w[1], strlen(p->w[1]), ADDRESS_UTF8)) return fail(p, "route: not a domain: ", p->w[1]) ;
+    if (!addstr(p->c, p->w[1], &r.domain)) return 0 ;
+    i = 3 ;
+  }
+  if (!scan_hostport(p, p->w[i++], &r)) return 0 ;
+  for (; i < p->n ; i++)
+  {
+    if (!strcmp(p->w[i], "tls"))
+    {
+      char const *w = ++i < p->n ? p->w[i] : "" ;
+      if (!strcmp(w, "required")) r.tls = CONF_TLS_REQUIRED ;
+      else if (!strcmp(w, "verify")) r.tls = CONF_TLS_VERIFY ;
+      else if (!strcmp(w, "none")) r.tls = CONF_TLS_NONE ;
+      else if (!strcmp(w, "opportunistic")) r.tls = CONF_TLS_OPPORTUNISTIC ;
+      else return fail(p, p->w[0], ": tls takes required, verify, opportunistic or none") ;
+    }
+    else if (!strcmp(p->w[i], "auth"))
+    {
+      if (++i >= p->n) return fail(p, p->w[0], ": auth needs a credentials file") ;
+      if (!addpath(p->c, p->w[i], &r.auth)) return 0 ;
+    }
+    else return fail(p, "unknown option: ", p->w[i]) ;
+  }
+  {
+    size_t n = genalloc_len(conf_route, &p->c->routes), j = 0 ;
+    conf_route const *rs = genalloc_s(conf_route, &p->c->routes) ;
+    for (; j < n ; j++)
+      if ((!rs[j].domain && !r.domain) || (rs[j].domain && r.domain && !strcmp(p->c->sa.s + rs[j].domain, p->c->sa.s + r.domain)))
+        return fail(p, smarthost ? "smarthost is set twice" : "route: this domain already has a route", 0) ;
+  }
+  return genalloc_append(conf_route, &p->c->routes, &r) ;
+}
+
+/* deliver maildir PATH | mbox PATH | mda PROGRAM [ARG...] | lmtp unix:PATH | lmtp HOST:PORT */
+static int do_deliver (parse *p)
+{
+  conf_delivery *d = &p->c->deliver ;
+  if (!need(p, 3, MAXWORDS)) return 0 ;
+  if (!strcmp(p->w[1], "maildir") || !strcmp(p->w[1], "mbox"))
+  {
+    if (p->n != 3) return fail(p, "deliver: ", "maildir and mbox take one path") ;
+    d->type = p->w[1][1] == 'a' ? CONF_DELIVER_MAILDIR : CONF_DELIVER_MBOX ;
+    if (p->w[2][0] != '/' && p->w[2][0] != '~') return fail(p, "deliver: the path must start with / or ~/", 0) ;
+    return addstr(p->c, p->w[2], &d->arg) ;
+  }
+  if (!strcmp(p->w[1], "mda"))
+  {
+    unsigned int i = 2 ;
+    if (p->w[2][0] != '/') return fail(p, "deliver: the mda program must be an absolute path", 0) ;
+    d->type = CONF_DELIVER_MDA ;
+    d->arg = p->c->sa.len ;
+    d->argc = p->n - 2 ;
+    for (; i < p->n ; i++) if (!stralloc_cats(&p->c->sa, p->w[i]) || !stralloc_0(&p->c->sa)) return 0 ;
+    return 1 ;
+  }
+  if (!strcmp(p->w[1], "lmtp"))
+  {
+    if (p->n != 3) return fail(p, "deliver: lmtp takes one target", 0) ;
+    if (strncmp(p->w[2], "unix:", 5) && !strchr(p->w[2], ':')) return fail(p, "deliver: lmtp takes unix:PATH or HOST:PORT", 0) ;
+    d->type = CONF_DELIVER_LMTP ;
+    return addstr(p->c, p->w[2], &d->arg) ;
+  }
+  return fail(p, "deliver: unknown method: ", p->w[1]) ;
+}
+
+static int do_limit (parse *p)
+{
+  char const *k ;
+  unsigned int *u = 0 ;
+  if (!need(p, 3, 3)) return 0 ;
+  k = p->w[1] ;
+  if (!strcmp(k, "message-size"))
+    return scan_size(p->w[2], &p->c->message_size) && p->c->message_size ? 1 : fail(p, "limit message-size: bad size: ", p->w[2]) ;
+  if (!strcmp(k, "recipients")) u = &p->c->max_recipients ;
+  else if (!strcmp(k, "connections")) u = &p->c->max_connections ;
+  else if (!strcmp(k, "connections-per-client")) u = &p->c->max_per_client ;
+  else if (!strcmp(k, "errors")) u = &p->c->max_errors ;
+  else if (!strcmp(k, "local-deliveries")) u = &p->c->concurrency_local ;
+  else if (!strcmp(k, "remote-deliveries")) u = &p->c->concurrency_remote ;
+  else if (!strcmp(k, "deliveries-per-destination")) u = &p->c->concurrency_destination ;
+  else return fail(p, "limit: unknown limit: ", k) ;
+  if (!scan_uint(p->w[2], u) || !*u) return fail(p, "limit: not a positive number: ", p->w[2]) ;
+  return 1 ;
+}
+
+static int do_duration (parse *p, unsigned int *u, uint64_t *d)
+{
+  uint64_t v ;
+  if (!scan_duration(p->w[p->n - 1], &v) || !v) return fail(p, "not a duration (like 30s, 5m, 4h, 5d): ", p->w[p->n - 1]) ;
+  if (u) *u = (unsigned int)v ; else *d = v ;
+  return 1 ;
+}
+
+static int do_timeout (parse *p)
+{
+  char const *k ;
+  if (!need(p, 3, 3)) return 0 ;
+  k = p->w[1] ;
+  if (!strcmp(k, "command")) return do_duration(p, &p->c->timeout_command, 0) ;
+  if (!strcmp(k, "data")) return do_duration(p, &p->c->timeout_data, 0) ;
+  if (!strcmp(k, "session")) return do_duration(p, &p->c->timeout_session, 0) ;
+  if (!strcmp(k, "connect")) return do_duration(p, &p->c->timeout_connect, 0) ;
+  if (!strcmp(k, "delivery")) return do_duration(p, &p->c->timeout_delivery, 0) ;
+  return fail(p, "timeout: unknown timeout: ", k) ;
+}
+
+/* retry local|remote FIRST, retry max LONGEST */
+static int do_retry (parse *p)
+{
+  if (!need(p, 3, 3)) return 0 ;
+  if (!strcmp(p->w[1], "local")) return do_duration(p, &p->c->retry_local, 0) ;
+  if (!strcmp(p->w[1], "remote")) return do_duration(p, &p->c->retry_remote, 0) ;
+  if (!strcmp(p->w[1], "max")) return do_duration(p, &p->c->retry_max, 0) ;
+  return fail(p, "retry: expected local, remote or max", 0) ;
+}
+
+static int do_user (parse *p, size_t *off)
+{
+  if (!need(p, 2, 2)) return 0 ;
+  return set_once(p, off, p->w[1], 0) ;
+}
+
+static int dispatch (parse *p)
+{
+  char const *k = p->w[0] ;
+  conf *c = p->c ;
+  if (!strcmp(k, "hostname"))
+  {
+    if (!need(p, 2, 2)) return 0 ;
+    case_lowers(p->w[1]) ;
+    if (!address_domain_valid(p->w[1], strlen(p->w[1]), 0)) return fail(p, "hostname: not a host name: ", p->w[1]) ;
+    return set_once(p, &c->hostname, p->w[1], 0) ;
+  }
+  if (!strcmp(k, "spool")) return need(p, 2, 2) && set_once(p, &c->spool, p->w[1], 1) ;
+  if (!strcmp(k, "programs")) return need(p, 2, 2) && set_once(p, &c->bindir, p->w[1], 1) ;
+  if (!strcmp(k, "queue-user")) return do_user(p, &c->queue_user) ;
+  if (!strcmp(k, "smtp-user")) return do_user(p, &c->smtp_user) ;
+  if (!strcmp(k, "listen")) return do_listen(p) ;
+  if (!strcmp(k, "certificate"))
+  {
+    if (!need(p, 4, 4) || strcmp(p->w[2], "key")) return fail(p, "expected: certificate CERTFILE key KEYFILE", 0) ;
+    return set_once(p, &c->cert, p->w[1], 1) && addpath(c, p->w[3], &c->key) ;
+  }
+  if (!strcmp(k, "local-domain")) return do_domains(p) ;
+  if (!strcmp(k, "virtual-domain")) return do_vdomain(p) ;
+  if (!strcmp(k, "relay-from")) return do_relay(p) ;
+  if (!strcmp(k, "aliases")) return need(p, 2, 2) && set_once(p, &c->aliases, p->w[1], 1) ;
+  if (!strcmp(k, "auth-table")) return need(p, 2, 2) && set_once(p, &c->auth_table, p->w[1], 1) ;
+  if (!strcmp(k, "deliver")) return do_deliver(p) ;
+  if (!strcmp(k, "route")) return do_route(p, 0) ;
+  if (!strcmp(k, "smarthost")) return do_route(p, 1) ;
+  if (!strcmp(k, "outbound-tls"))
+  {
+    if (!need(p, 2, 2)) return 0 ;
+    if (!strcmp(p->w[1], "opportunistic")) c->tls_outbound = CONF_TLS_OPPORTUNISTIC ;
+    else if (!strcmp(p->w[1], "required")) c->tls_outbound = CONF_TLS_REQUIRED ;
+    else if (!strcmp(p->w[1], "verify")) c->tls_outbound = CONF_TLS_VERIFY ;
+    else return fail(p, "outbound-tls takes opportunistic, required or verify", 0) ;
+    return 1 ;
+  }
+  if (!strcmp(k, "limit")) return do_limit(p) ;
+  if (!strcmp(k, "timeout")) return do_timeout(p) ;
+  if (!strcmp(k, "retry")) return do_retry(p) ;
+  if (!strcmp(k, "rescan")) return need(p, 2, 2) && do_duration(p, &c->rescan, 0) ;
+  if (!strcmp(k, "expire")) return need(p, 2, 2) && do_duration(p, 0, &c->expire) ;
+  if (!strcmp(k, "warn")) return need(p, 2, 2) && do_duration(p, 0, &c->warn) ;
+  return fail(p, "unknown keyword: ", k) ;
+}
+
+/* split a line in place into words; "..." quotes a word */
+static int split (parse *p, char *s)
+{
+  p->n = 0 ;
+  for (;;)
+  {
+    while (*s == ' ' || *s == '\t') s++ ;
+    if (!*s || *s == '#') return 1 ;
+    if (p->n >= MAXWORDS) return fail(p, "too many words", 0) ;
+    if (*s == '"')
+    {
+      char *end = strchr(++s, '"') ;
+      if (!end) return fail(p, "unterminated quote", 0) ;
+      *end = 0 ;
+      p->w[p->n++] = s ;
+      s = end + 1 ;
+      if (*s && *s != ' ' && *s != '\t') return fail(p, "text after a closing quote", 0) ;
+      continue ;
+    }
+    p->w[p->n++] = s ;
+    while (*s && *s != ' ' && *s != '\t') s++ ;
+    if (*s) *s++ = 0 ;
+  }
+}
+
+static void defaults (conf *c)
+{
+  c->message_size = 35 << 20 ;
+  c->max_recipients = 100 ;
+  c->max_connections = 100 ;
+  c->max_per_client = 10 ;
+  c->max_errors = 10 ;
+  c->concurrency_local = 10 ;
+  c->concurrency_remote = 20 ;
+  c->concurrency_destination = 5 ;
+  c->timeout_command = 300 ;   /* RFC 5321 §4.5.3.2.7: server timeout 5 minutes */
+  c->timeout_data = 180 ;      /* §4.5.3.2.5: data block 3 minutes */
+  c->timeout_session = 3600 ;
+  c->timeout_connect = 60 ;
+  c->timeout_delivery = 600 ;
+  c->retry_local = 60 ;
+  c->retry_remote = 400 ;      /* qmail and OpenSMTPD: 400 s x n^2 */
+  c->retry_max = 4 * 3600 ;
+  c->rescan = 120 ;
+  c->expire = 5 * 86400 ;
+  c->warn = 4 * 3600 ;
+  c->tls_outbound = CONF_TLS_OPPORTUNISTIC ;
+  c->deliver.type = CONF_DELIVER_MAILDIR ;
+}
+
+static int finish (parse *p)
+{
+  conf *c = p->c ;
+  size_t n = genalloc_len(conf_listen, &c->listen), i = 0 ;
+  conf_listen const *l = genalloc_s(conf_listen, &c->listen) ;
+  if (!c->hostname)
+  {
+    char host[256] ;
+    if (gethostname(host, sizeof(host) - 1) < 0) return 0 ;
+    host[sizeof(host) - 1] = 0 ;
+    case_lowers(host) ;
+    if (!addstr(c, host, &c->hostname)) return 0 ;
+  }
+  if (!c->spool && !addstr(c, "/var/spool/ketch", &c->spool)) return 0 ;
+  if (!c->bindir && !addstr(c, KETCH_LIBEXECDIR, &c->bindir)) return 0 ;
+  if (!c->deliver.arg && !addstr(c, "~/Maildir", &c->deliver.arg)) return 0 ;
+  for (; i < n ; i++)
+    if ((l[i].flags & (CONF_LISTEN_STARTTLS | CONF_LISTEN_SMTPS)) && !c->cert)
+    {
+      p->line = l[i].line ;
+      return fail(p, "listen: TLS needs a certificate line", 0) ;
+    }
+  for (i = 0 ; i < n ; i++)
+    if ((l[i].flags & CONF_LISTEN_AUTH) && !c->auth_table)
+    {
+      p->line = l[i].line ;
+      return fail(p, "listen: auth needs an auth-table line", 0) ;
+    }
+  return 1 ;
+}
+
+static void conf_zero (conf *c)
+{
+  static conf const zero = { .sa = STRALLOC_ZERO, .listen = GENALLOC_ZERO, .local_domains = GENALLOC_ZERO, .vdomains = GENALLOC_ZERO, .relay_nets = GENALLOC_ZERO, .routes = GENALLOC_ZERO } ;
+  *c = zero ;
+}
+
+int conf_load (conf *c, char const *file, stralloc *err)
+{
+  stralloc text = STRALLOC_ZERO ;
+  parse p = { .c = c, .err = err, .file = file, .line = 0 } ;
+  size_t pos = 0 ;
+  conf_zero(c) ;
+  defaults(c) ;
+  err->len = 0 ;
+  if (!stralloc_0(&c->sa) || !addstr(c, file, &c->file)) return 0 ;
+  {
+    char const *slash = strrchr(file, '/') ;
+    size_t off = c->sa.len ;
+    if (!slash) { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd)) return 0 ; }
+    else if (slash == file) { if (!stralloc_catb(&c->sa, "/", 1)) return 0 ; }
+    else
+    {
+      if (file[0] != '/') { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd) || !stralloc_catb(&c->sa, "/", 1)) return 0 ; }
+      if (!stralloc_catb(&c->sa, file, slash - file)) return 0 ;
+    }
+    if (!stralloc_0(&c->sa)) return 0 ;
+    c->dir = off ;
+  }
+  if (!openslurpclose(&text, file))
+  {
+    int e = errno ;
+    p.line = 0 ;
+    err->len = 0 ;
+    if (stralloc_cats(err, file) && stralloc_cats(err, ": unable to read: ") && stralloc_cats(err, strerror(e))) stralloc_0(err) ;
+    errno = e ;
+    return 0 ;
+  }
+  if (!stralloc_0(&text)) goto nomem ;
+  while (pos < text.len - 1)
+  {
+    char *line = text.s + pos ;
+    char *nl = strchr(line, '\n') ;
+    size_t n = nl ? (size_t)(nl - line) : strlen(line) ;
+    p.line++ ;
+    line[n] = 0 ;
+    pos += n + 1 ;
+    if (n && line[n-1] == '\r') line[n-1] = 0 ;
+    if (strlen(line) != n && strlen(line) != n - 1) { fail(&p, "NUL in the configuration", 0) ; goto err ; }
+    if (!split(&p, line)) goto err ;
+    if (p.n && !dispatch(&p)) { if (!err->len) goto nomem ; goto err ; }
+  }
+  if (!finish(&p)) { if (!err->len) goto nomem ; goto err ; }
+  stralloc_free(&text) ;
+  return 1 ;
+ nomem:
+  {
+    int e = errno ;
+    err->len = 0 ;
+    if (stralloc_cats(err, file) && stralloc_cats(err, ": ") && stralloc_cats(err, strerror(e))) stralloc_0(err) ;
+    errno = e ;
+  }
+ err:
+  stralloc_free(&text) ;
+  return 0 ;
+}
+
+char const *conf_path (char const *arg)
+{
+  char const *x ;
+  if (arg) return arg ;
+  x = getenv("KETCH_CONF") ;
+  return x && *x ? x : CONF_DEFAULT ;
+}
+
+int conf_load_default (conf *c, char const *arg, stralloc *err)
+{
+  return conf_load(c, conf_path(arg), err) ;
+}
+
+void conf_free (conf *c)
+{
+  stralloc_free(&c->sa) ;
+  genalloc_free(conf_listen, &c->listen) ;
+  genalloc_free(size_t, &c->local_domains) ;
+  genalloc_free(conf_vdomain, &c->vdomains) ;
+  genalloc_free(conf_net, &c->relay_nets) ;
+  genalloc_free(conf_route, &c->routes) ;
+}
+
+/* the host name and "localhost" are always local */
+int conf_is_local_domain (conf const *c, char const *domain)
+{
+  size_t n = genalloc_len(size_t, &c->local_domains), i = 0 ;
+  size_t const *d = genalloc_s(size_t, &c->local_domains) ;
+  if (!strcasecmp(domain, "localhost") || !strcasecmp(domain, c->sa.s + c->hostname)) return 1 ;
+  for (; i < n ; i++) if (!strcasecmp(domain, c->sa.s + d[i])) return 1 ;
+  return 0 ;
+}
+
+conf_vdomain const *conf_vdomain_find (conf const *c, char const *domain)
+{
+  size_t n = genalloc_len(conf_vdomain, &c->vdomains), i = 0 ;
+  conf_vdomain const *v = genalloc_s(conf_vdomain, &c->vdomains) ;
+  for (; i < n ; i++) if (!strcasecmp(domain, c->sa.s + v[i].domain)) return v + i ;
+  return 0 ;
+}
+
+static int prefix_match (char const *a, char const *b, unsigned int bits)
+{
+  unsigned int whole = bits >> 3, rest = bits & 7 ;
+  if (memcmp(a, b, whole)) return 0 ;
+  if (!rest) return 1 ;
+  return !(((unsigned char)a[whole] ^ (unsigned char)b[whole]) & (0xff << (8 - rest))) ;
+}
+
+int conf_relay_allowed (conf const *c, char const *ip, int is6)
+{
+  size_t n = genalloc_len(conf_net, &c->relay_nets), i = 0 ;
+  conf_net const *nets = genalloc_s(conf_net, &c->relay_nets) ;
+  for (; i < n ; i++)
+    if (nets[i].is6 == is6 && prefix_match(ip, nets[i].ip, nets[i].bits)) return 1 ;
+  return 0 ;
+}
+
+/* the route for a domain: its own, else the smarthost, else 0 (MX) */
+conf_route const *conf_route_find (conf const *c, char const *domain)
+{
+  size_t n = genalloc_len(conf_route, &c->routes), i = 0 ;
+  conf_route const *r = genalloc_s(conf_route, &c->routes), *smarthost = 0 ;
+  for (; i < n ; i++)
+  {
+    if (!r[i].domain) smarthost = r + i ;
+    else if (!strcasecmp(domain, c->sa.s + r[i].domain)) return r + i ;
+  }
+  return smarthost ;
+}
+
+/*
+ * Expand a mailbox path template: a leading "~/" is home, "%u" the user
+ * (or local part), "%d" the domain, "%%" a percent sign. A value that
+ * could climb out of its directory (a '/', or a leading '.') is refused
+ * with EINVAL, so a hostile local part can never choose a path.
+ */
+static int safe_component (char const *s)
+{
+  return *s && *s != '.' && !strchr(s, '/') ;
+}
+
+int conf_expand_path (char const *tmpl, char const *user, char const *domain, char const *home, stralloc *out)
+{
+  char const *s = tmpl ;
+  if (s[0] == '~' && s[1] == '/')
+  {
+    if (!home || home[0] != '/') return (errno = EINVAL, 0) ;
+    if (!stralloc_cats(out, home)) return 0 ;
+    s++ ;
+  }
+  for (; *s ; s++)
+  {
+    if (*s != '%') { if (!stralloc_catb(out, s, 1)) return 0 ; continue ; }
+    switch (*++s)
+    {
+      case 'u' :
+        if (!user || !safe_component(user)) return (errno = EINVAL, 0) ;
+        if (!stralloc_cats(out, user)) return 0 ;
+        break ;
+      case 'd' :
+        if (!domain || !safe_component(domain)) return (errno = EINVAL, 0) ;
+        if (!stralloc_cats(out, domain)) return 0 ;
+        break ;
+      case '%' : if (!stralloc_catb(out, "%", 1)) return 0 ; break ;
+      default : return (errno = EINVAL, 0) ;
+    }
+  }
+  return stralloc_0(out) ;
+}

@@ -1,0 +1,143 @@
+/* ISC license: see LICENSE. */
+
+#ifndef KETCH_CONF_H
+#define KETCH_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+
+/*
+ * The configuration: one file of sentences, one per line, described in
+ * ketch.conf(5). Strings live in conf.sa; the structures hold offsets
+ * into it (sa grows while parsing). Relative paths are resolved against
+ * the directory of the configuration file, so an instance is a directory.
+ * An offset of 0 means "not set": sa starts with a NUL.
+ */
+
+#define CONF_DEFAULT "/etc/ketch/ketch.conf"
+
+#define CONF_LISTEN_STARTTLS 0x01   /* offer STARTTLS (needs a certificate) */
+#define CONF_LISTEN_TLSREQUIRED 0x02 /* refuse MAIL before STARTTLS */
+#define CONF_LISTEN_SMTPS 0x04      /* implicit TLS (RFC 8314) */
+#define CONF_LISTEN_AUTH 0x08       /* offer AUTH */
+#define CONF_LISTEN_AUTHREQUIRED 0x10 /* refuse MAIL before AUTH (submission) */
+#define CONF_LISTEN_PLAINAUTH 0x20  /* offer AUTH without TLS (loopback tests) */
+
+typedef struct conf_listen_s conf_listen ;
+struct conf_listen_s
+{
+  char ip[16] ;
+  int is6 ;
+  uint16_t port ;
+  unsigned int flags ;
+  unsigned int line ;
+} ;
+
+typedef struct conf_net_s conf_net ;
+struct conf_net_s
+{
+  char ip[16] ;
+  int is6 ;
+  unsigned int bits ;
+} ;
+
+enum conf_delivery_e
+{
+  CONF_DELIVER_MAILDIR,
+  CONF_DELIVER_MBOX,
+  CONF_DELIVER_MDA,
+  CONF_DELIVER_LMTP
+} ;
+
+/* a delivery method: where mail for a local or virtual user goes */
+typedef struct conf_delivery_s conf_delivery ;
+struct conf_delivery_s
+{
+  enum conf_delivery_e type ;
+  size_t arg ;       /* maildir/mbox path template, lmtp target, or mda argv (NUL-separated) */
+  unsigned int argc ;/* mda: number of argv strings starting at arg */
+} ;
+
+#define CONF_TLS_OPPORTUNISTIC 0
+#define CONF_TLS_REQUIRED 1
+#define CONF_TLS_VERIFY 2
+#define CONF_TLS_NONE 3
+
+/* a static route: mail for domain (0 = the default, a smarthost) goes to host:port */
+typedef struct conf_route_s conf_route ;
+struct conf_route_s
+{
+  size_t domain ;
+  size_t host ;
+  uint16_t port ;
+  unsigned int tls ;
+  size_t auth ;      /* credentials file for AUTH to this route, or 0 */
+} ;
+
+/* a virtual domain: its users come from a map file, not from the system */
+typedef struct conf_vdomain_s conf_vdomain ;
+struct conf_vdomain_s
+{
+  size_t domain ;
+  size_t map ;       /* the map file (text, compiled to map.cdb) */
+} ;
+
+typedef struct conf_s conf, *conf_ref ;
+struct conf_s
+{
+  stralloc sa ;
+  size_t file ;        /* the configuration file's path */
+  size_t dir ;         /* its directory */
+  size_t hostname ;
+  size_t spool ;
+  size_t queue_user ;  /* owner of the spool, scheduler; 0: the invoking user */
+  size_t smtp_user ;   /* SMTP sessions run as this user; 0: the invoking user */
+  size_t cert ;
+  size_t key ;
+  size_t aliases ;
+  size_t auth_table ;
+  size_t bindir ;      /* where the ketch programs are ("programs"); default: compiled in */
+  genalloc listen ;    /* conf_listen */
+  genalloc local_domains ; /* size_t */
+  genalloc vdomains ;  /* conf_vdomain */
+  genalloc relay_nets ;/* conf_net */
+  genalloc routes ;    /* conf_route; domain 0 = smarthost */
+  conf_delivery deliver ;
+  unsigned int tls_outbound ;
+  uint64_t message_size ;
+  unsigned int max_recipients ;
+  unsigned int max_connections ;
+  unsigned int max_per_client ;
+  unsigned int max_errors ;
+  unsigned int concurrency_local ;
+  unsigned int concurrency_remote ;
+  unsigned int concurrency_destination ;
+  unsigned int timeout_command ;  /* seconds; RFC 5321 §4.5.3.2 */
+  unsigned int timeout_data ;
+  unsigned int timeout_session ;
+  unsigned int timeout_connect ;
+  unsigned int timeout_delivery ;
+  unsigned int retry_local ;      /* seconds: first retry; the n-th waits base * n^2 */
+  unsigned int retry_remote ;
+  unsigned int retry_max ;        /* the wait is capped at this */
+  unsigned int rescan ;           /* the scheduler rescans the spool this often */
+  uint64_t expire ;
+  uint64_t warn ;
+} ;
+
+#define conf_str(c, off) ((off) ? (c)->sa.s + (off) : (char const *)0)
+
+extern int conf_load (conf *, char const *, stralloc *) ;
+extern int conf_load_default (conf *, char const *, stralloc *) ;
+extern char const *conf_path (char const *) ;
+extern void conf_free (conf *) ;
+extern int conf_is_local_domain (conf const *, char const *) ;
+extern conf_vdomain const *conf_vdomain_find (conf const *, char const *) ;
+extern int conf_relay_allowed (conf const *, char const *, int) ;
+extern conf_route const *conf_route_find (conf const *, char const *) ;
+extern int conf_expand_path (char const *, char const *, char const *, char const *, stralloc *) ;
+
+#endif

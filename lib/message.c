@@ -1,0 +1,84 @@
+/* ISC license: see LICENSE. */
+
+#include "message.h"
+
+static char const *const errors[MESSAGE_NERRORS] =
+{
+  "ok",
+  "message contains a NUL octet",
+  "message contains a bare CR",
+  "message line longer than 998 octets",
+  "message too big",
+  "message truncated"
+} ;
+
+char const *message_strerror (int e)
+{
+  return e >= 0 && e < MESSAGE_NERRORS ? errors[e] : "unknown error" ;
+}
+
+static int put (message *m, stralloc *out, char c)
+{
+  if (m->max && m->size >= m->max) { m->err = MESSAGE_ESIZE ; return 0 ; }
+  if (!stralloc_catb(out, &c, 1)) return -1 ;
+  m->size++ ;
+  return 1 ;
+}
+
+/*
+ * Feed len octets. Returns how many were consumed: len, or fewer when the
+ * message ended (DOTS) or an error was found (m->err set). A return of
+ * (size_t)-1 means out of memory.
+ */
+size_t message_feed (message *m, char const *s, size_t len, stralloc *out)
+{
+  size_t i = 0 ;
+  if (m->err || m->done) return 0 ;
+  for (; i < len ; i++)
+  {
+    unsigned char c = s[i] ;
+    int r ;
+    if (m->cr)
+    {
+      m->cr = 0 ;
+      if (c != '\n') { m->err = MESSAGE_EBARECR ; return i ; }
+    }
+    else if (c == '\r') { m->cr = 1 ; continue ; }
+    if (!c) { m->err = MESSAGE_ENUL ; return i ; }
+    if (m->options & MESSAGE_DOTS)
+    {
+      if (m->bol && c == '.' && !m->dot) { m->dot = 1 ; continue ; }
+      if (m->dot && m->bol && c == '\n') { m->done = 1 ; return i + 1 ; }
+    }
+    m->bol = 0 ;
+    if (c == '\n') { m->bol = 1 ; m->dot = 0 ; m->linelen = 0 ; }
+    else
+    {
+      if (++m->linelen > MESSAGE_LINE_MAX) { m->err = MESSAGE_ELINE ; return i ; }
+      if (c >= 0x80) m->has8bit = 1 ;
+    }
+    r = put(m, out, c) ;
+    if (r < 0) return (size_t)-1 ;
+    if (!r) return i ;
+  }
+  return i ;
+}
+
+/* End of input: returns 1 if the message is complete and valid. */
+int message_finish (message *m, stralloc *out)
+{
+  if (m->err) return 0 ;
+  if (m->cr) { m->err = MESSAGE_EBARECR ; return 0 ; }
+  if (m->options & MESSAGE_DOTS)
+  {
+    if (!m->done) { m->err = MESSAGE_ETRUNC ; return 0 ; }
+    return 1 ;
+  }
+  if (!m->bol)
+  {
+    int r = put(m, out, '\n') ;
+    if (r <= 0) { if (r < 0) m->err = MESSAGE_ETRUNC ; return 0 ; }
+    m->bol = 1 ;
+  }
+  return 1 ;
+}

@@ -1,0 +1,193 @@
+/* ISC license: see LICENSE. */
+
+#include <errno.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <dirent.h>
+
+#include <skalibs/types.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/random.h>
+
+#include "queue.h"
+
+static char const hex[] = "0123456789abcdef" ;
+
+static void puthex (char *s, uint64_t n, unsigned int digits)
+{
+  while (digits--) { s[digits] = hex[n & 15] ; n >>= 4 ; }
+}
+
+void queue_id_make (char *id)
+{
+  struct timespec ts ;
+  uint32_t r = random_uint32(4096) ;
+  clock_gettime(CLOCK_REALTIME, &ts) ;
+  puthex(id, (uint64_t)ts.tv_sec, 10) ;
+  puthex(id + 10, (uint64_t)(ts.tv_nsec / 1000), 5) ;
+  puthex(id + 15, (uint64_t)getpid() & 0xffffff, 6) ;
+  puthex(id + 21, r, 3) ;
+  id[QUEUE_ID_LEN] = 0 ;
+}
+
+int queue_id_valid (char const *s, size_t len)
+{
+  size_t i = 0 ;
+  if (len != QUEUE_ID_LEN) return 0 ;
+  for (; i < len ; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0 ;
+  return 1 ;
+}
+
+uint64_t queue_id_time (char const *id)
+{
+  uint64_t n = 0 ;
+  unsigned int i = 0 ;
+  for (; i < 10 ; i++) n = (n << 4) | (uint64_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10) ;
+  return n ;
+}
+
+/* the bucket is the last two digits: random, so buckets fill evenly */
+void queue_bucket (char *b, char const *id)
+{
+  b[0] = id[QUEUE_ID_LEN - 2] ; b[1] = id[QUEUE_ID_LEN - 1] ; b[2] = 0 ;
+}
+
+void queue_path (char *buf, char const *dir, char const *id)
+{
+  size_t n = strlen(dir) ;
+  memcpy(buf, dir, n) ;
+  buf[n] = '/' ;
+  queue_bucket(buf + n + 1, id) ;
+  buf[n + 3] = '/' ;
+  memcpy(buf + n + 4, id, QUEUE_ID_LEN) ;
+  buf[n + 4 + QUEUE_ID_LEN] = 0 ;
+}
+
+void queue_tmppath (char *buf, char const *id)
+{
+  memcpy(buf, "tmp/", 4) ;
+  memcpy(buf + 4, id, QUEUE_ID_LEN) ;
+  buf[4 + QUEUE_ID_LEN] = 0 ;
+}
+
+int queue_dir_sync (char const *dir)
+{
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (fd < 0) return 0 ;
+  if (fsync(fd) < 0) { int e = errno ; fd_close(fd) ; errno = e ; return 0 ; }
+  fd_close(fd) ;
+  return 1 ;
+}
+
+/*
+ * The commit point of a message (spool-layout/SPOOL, step "commit"):
+ * the entry's data is made durable, then one rename publishes it, then the
+ * directory is made durable so the rename survives a crash. Only after
+ * this returns 1 may the message be acknowledged.
+ */
+int queue_commit (int fd, char const *id)
+{
+  char tmp[QUEUE_PATH_MAX] ;
+  char fn[QUEUE_PATH_MAX] ;
+  if (fsync(fd) < 0) return 0 ;
+  queue_tmppath(tmp, id) ;
+  queue_path(fn, "queue", id) ;
+  if (rename(tmp, fn) < 0) return 0 ;
+  fn[8] = 0 ;
+  if (!queue_dir_sync(fn))
+  {
+    /* not durable: take it back so the sender's retry cannot duplicate it */
+    int e = errno ;
+    fn[8] = '/' ;
+    unlink(fn) ;
+    errno = e ;
+    return 0 ;
+  }
+  return 1 ;
+}
+
+/*
+ * Remove a finished message (SPOOL, step "done"): the entry first, made
+ * durable by the directory fsync, then its state. A crash in between
+ * leaves a state file without an entry, which recovery deletes; a crash
+ * before the unlink is durable leaves the message to be delivered again
+ * (the documented duplicate window).
+ */
+int queue_remove (char const *id)
+{
+  char fn[QUEUE_PATH_MAX] ;
+  queue_path(fn, "queue", id) ;
+  if (unlink(fn) < 0 && errno != ENOENT) return 0 ;
+  fn[8] = 0 ;
+  if (!queue_dir_sync(fn)) return 0 ;
+  queue_path(fn, "state", id) ;
+  if (unlink(fn) < 0 && errno != ENOENT) return 0 ;
+  return 1 ;
+}
+
+/*
+ * The wake-up hint (SPOOL, "trigger"): the id and a newline, written to
+ * the FIFO in one write of fewer than PIPE_BUF bytes, so it is atomic.
+ * Nobody reading, or a full FIFO, loses only the hint: the scheduler's
+ * rescan finds the message anyway.
+ */
+void queue_trigger (char const *id)
+{
+  char buf[QUEUE_ID_LEN + 1] ;
+  int fd = open("trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;
+  if (fd < 0) return ;
+  memcpy(buf, id, QUEUE_ID_LEN) ;
+  buf[QUEUE_ID_LEN] = '\n' ;
+  (void)fd_write(fd, buf, QUEUE_ID_LEN + 1) ;
+  fd_close(fd) ;
+}
+
+/*
+ * Start-up recovery of tmp/ (SPOOL, "recovery"): an entry whose writer
+ * is gone is deleted. enqueue holds a lock on its temp file until it
+ * exits, so a lock we can take means a dead writer. "s.ID" files are the
+ * scheduler's state being written, stale whenever recovery runs (the
+ * scheduler runs recovery before it writes any). Idempotent.
+ */
+int queue_recover_tmp (unsigned int *removed)
+{
+  DIR *dir = opendir("tmp") ;
+  if (!dir) return 0 ;
+  for (;;)
+  {
+    char fn[QUEUE_PATH_MAX + 8] ;
+    struct dirent *d ;
+    size_t len ;
+    errno = 0 ;
+    d = readdir(dir) ;
+    if (!d) break ;
+    len = strlen(d->d_name) ;
+    if (d->d_name[0] == '.' || len > QUEUE_ID_LEN + 2) continue ;
+    memcpy(fn, "tmp/", 4) ;
+    memcpy(fn + 4, d->d_name, len + 1) ;
+    if (queue_id_valid(d->d_name, len))
+    {
+      int fd = open(fn, O_RDWR | O_CLOEXEC | O_NONBLOCK) ;
+      int r ;
+      if (fd < 0) continue ;
+      r = fd_lock(fd, 1, 1) ;
+      if (r == 1 && unlink(fn) == 0 && removed) (*removed)++ ;
+      fd_close(fd) ;
+    }
+    else if (len == QUEUE_ID_LEN + 2 && d->d_name[0] == 's' && d->d_name[1] == '.' && queue_id_valid(d->d_name + 2, QUEUE_ID_LEN))
+    {
+      if (unlink(fn) == 0 && removed) (*removed)++ ;
+    }
+  }
+  {
+    int e = errno ;
+    closedir(dir) ;
+    errno = e ;
+    return !e ;
+  }
+}

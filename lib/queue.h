@@ -1,0 +1,35 @@
+/* ISC license: see LICENSE. */
+
+#ifndef KETCH_QUEUE_H
+#define KETCH_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The spool, as specified in spool-layout/SPOOL. Every path here is
+ * relative to the spool directory: programs chdir there first.
+ *
+ * A queue id is 24 lower-case hex digits: 10 of Unix seconds, 5 of
+ * microseconds, 6 of the creating pid, 3 random. So ids sort by arrival
+ * time, are unique without locks (one creator per pid per microsecond, and
+ * tmp/ entries are created with O_EXCL), and are safe as file names.
+ */
+#define QUEUE_ID_LEN 24
+#define QUEUE_BUCKETS 256
+#define QUEUE_PATH_MAX 40   /* "queue/xx/" + id + NUL, with room */
+
+extern void queue_id_make (char *) ;   /* QUEUE_ID_LEN + 1 bytes */
+extern int queue_id_valid (char const *, size_t) ;
+extern uint64_t queue_id_time (char const *) ;
+extern void queue_bucket (char *, char const *) ;  /* 3 bytes: "xx" NUL */
+extern void queue_path (char *, char const *, char const *) ;  /* buf, "queue"|"state", id */
+extern void queue_tmppath (char *, char const *) ;             /* "tmp/" id */
+
+extern int queue_dir_sync (char const *) ;
+extern int queue_commit (int, char const *) ;
+extern int queue_remove (char const *) ;
+extern void queue_trigger (char const *) ;
+extern int queue_recover_tmp (unsigned int *) ;
+
+#endif

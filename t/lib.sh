@@ -1,0 +1,81 @@
+# ISC license: see LICENSE.
+# Shared by the shell tests: TAP output, a fresh instance directory, free
+# loopback ports, bounded waits. Source it: . "$(dirname "$0")/lib.sh"
+
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$top/build/bin
+PATH=$BIN:$PATH
+export PATH
+unset KETCH_CONF
+
+tap_n=0
+tap_failed=0
+plan () { echo "1..$1" ; }
+ok () {
+  # ok STATUS DESCRIPTION: STATUS is a command's exit code (0 = pass)
+  tap_n=$((tap_n + 1))
+  if [ "$1" = 0 ] ; then echo "ok $tap_n - $2"
+  else echo "not ok $tap_n - $2" ; tap_failed=$((tap_failed + 1)) ; fi
+}
+check () {
+  # check DESCRIPTION COMMAND...: pass when the command succeeds
+  d=$1 ; shift
+  if "$@" >/dev/null 2>&1 ; then ok 0 "$d" ; else ok 1 "$d" ; fi
+}
+is () {
+  # is GOT EXPECTED DESCRIPTION
+  if [ "$1" = "$2" ] ; then ok 0 "$3"
+  else ok 1 "$3" ; printf '#   got:      %s\n#   expected: %s\n' "$1" "$2" ; fi
+}
+diag () { printf '# %s\n' "$*" ; }
+skip_all () { echo "1..0 # SKIP $*" ; exit 0 ; }
+done_testing () { [ "$tap_failed" = 0 ] ; exit $? ; }
+
+# A fresh directory for this test, removed at exit unless KEEP=1.
+T=$(mktemp -d "${TMPDIR:-/tmp}/ketch-test.XXXXXX")
+chmod 755 "$T"
+cleanup_hooks=""
+at_exit () { cleanup_hooks="$1; $cleanup_hooks" ; }
+_cleanup () {
+  eval "$cleanup_hooks"
+  [ "${KEEP:-0}" = 1 ] && { echo "# kept $T" ; return ; }
+  case $(stat -f -c %T "$T" 2>/dev/null) in tmpfs|ext2/ext3) umount "$T"/* 2>/dev/null ;; esac
+  rm -rf "$T"
+}
+trap _cleanup EXIT
+trap 'exit 1' INT TERM
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now
+free_port () {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# mkinstance [EXTRA CONF LINES...]: a configuration and a spool in $T;
+# sets CONF and SPOOL. Extra arguments are appended as lines.
+mkinstance () {
+  CONF=$T/ketch.conf
+  SPOOL=$T/spool
+  {
+    echo "hostname mx.test.example"
+    echo "spool $SPOOL"
+    echo "programs $BIN"
+    echo "local-domain test.example"
+    for line in "$@" ; do echo "$line" ; done
+  } > "$CONF"
+  mkspool -C "$CONF"
+}
+
+# wait_for SECONDS COMMAND...: poll until the command succeeds (bounded)
+wait_for () {
+  _w_end=$(( $(date +%s) + $1 )) ; shift
+  while ! "$@" >/dev/null 2>&1 ; do
+    [ "$(date +%s)" -ge "$_w_end" ] && return 1
+    sleep 0.05
+  done
+  return 0
+}
+
+# count_entries: committed messages in the spool
+count_entries () { find "$SPOOL/queue" -type f | wc -l | tr -d ' ' ; }
+count_tmp () { find "$SPOOL/tmp" -type f | wc -l | tr -d ' ' ; }
