@@ -360,6 +360,18 @@ static int do_retry (parse *p)
   return fail(p, "retry: expected local, remote or max", 0) ;
 }
 
+/* resolver IP [port N]: the DNS server remote-send asks instead of resolv.conf's */
+static int do_resolver (parse *p)
+{
+  uint16_t port = 53 ;
+  if (!need(p, 2, 4)) return 0 ;
+  if (!scan_ip(p->w[1], p->c->resolver_ip, &p->c->resolver_is6)) return fail(p, "resolver: not an IP address: ", p->w[1]) ;
+  if (p->n > 2 && (p->n != 4 || strcmp(p->w[2], "port") || !uint160_scan(p->w[3], &port) || !port))
+    return fail(p, "resolver: expected: resolver IP [port N]", 0) ;
+  p->c->resolver_port = port ;
+  return 1 ;
+}
+
 static int do_user (parse *p, size_t *off)
 {
   if (!need(p, 2, 2)) return 0 ;
@@ -404,6 +416,14 @@ static int dispatch (parse *p)
     else return fail(p, "outbound-tls takes opportunistic, required or verify", 0) ;
     return 1 ;
   }
+  if (!strcmp(k, "resolver")) return do_resolver(p) ;
+  if (!strcmp(k, "remote-port"))
+  {
+    if (!need(p, 2, 2)) return 0 ;
+    if (!uint160_scan(p->w[1], &c->remote_port) || !c->remote_port) return fail(p, "remote-port needs a number from 1 to 65535", 0) ;
+    return 1 ;
+  }
+  if (!strcmp(k, "ca-file")) return need(p, 2, 2) && set_once(p, &c->ca_file, p->w[1], 1) ;
   if (!strcmp(k, "limit")) return do_limit(p) ;
   if (!strcmp(k, "timeout")) return do_timeout(p) ;
   if (!strcmp(k, "retry")) return do_retry(p) ;
@@ -460,6 +480,7 @@ static void defaults (conf *c)
   c->expire = 5 * 86400 ;
   c->warn = 4 * 3600 ;
   c->tls_outbound = CONF_TLS_OPPORTUNISTIC ;
+  c->remote_port = 25 ;
   c->deliver.type = CONF_DELIVER_MAILDIR ;
 }
 

@@ -126,6 +126,14 @@ struct conf_s
   unsigned int rescan ;           /* the scheduler rescans the spool this often */
   uint64_t expire ;
   uint64_t warn ;
+  /* remote-send: "resolver IP [port N]" (0 port = use /etc/resolv.conf),
+     "remote-port N" (SMTP port of MX hosts; 25), "ca-file FILE" (trust
+     anchors for "tls verify"; 0 = the system bundle) */
+  char resolver_ip[16] ;
+  int resolver_is6 ;
+  uint16_t resolver_port ;
+  uint16_t remote_port ;
+  size_t ca_file ;
 } ;
 
 #define conf_str(c, off) ((off) ? (c)->sa.s + (off) : (char const *)0)
