@@ -1,0 +1,176 @@
+/* ISC license: see LICENSE. */
+
+/* resolv.h's res_n* interface and the ns_* parser are BSD, not POSIX */
+#define _DEFAULT_SOURCE
+
+#include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <resolv.h>
+#include <netdb.h>
+
+#include <skalibs/random.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/stralloc.h>
+
+#include "dns.h"
+
+static struct __res_state st ;
+static int st_ready = 0 ;
+
+int dns_init (char const *ip, int is6, uint16_t port, unsigned int timeout)
+{
+  memset(&st, 0, sizeof(st)) ;
+  if (res_ninit(&st) < 0) return (errno = EIO, 0) ;
+  if (port)
+  {
+    struct sockaddr_in sa ;
+    if (is6) return (errno = EAFNOSUPPORT, 0) ;
+    memset(&sa, 0, sizeof(sa)) ;
+    sa.sin_family = AF_INET ;
+    sa.sin_port = htons(port) ;
+    memcpy(&sa.sin_addr, ip, 4) ;
+    st.nsaddr_list[0] = sa ;
+    st.nscount = 1 ;
+  }
+  if (timeout)
+  {
+    st.retrans = timeout ;
+    st.retry = 2 ;
+  }
+  /* remote-send asks for fully qualified names only: no search list */
+  st.options &= ~(RES_DNSRCH | RES_DEFNAMES) ;
+  st_ready = 1 ;
+  return 1 ;
+}
+
+static unsigned char answer[65536] ;
+
+/* one query; on DNS_OK, *msg is initialised over answer */
+static int query (char const *name, int type, ns_msg *msg)
+{
+  int r ;
+  if (!st_ready && !dns_init(0, 0, 0, 0)) return DNS_TEMP ;
+  r = res_nquery(&st, name, ns_c_in, type, answer, sizeof(answer)) ;
+  if (r < 0)
+  {
+    switch (st.res_h_errno)
+    {
+      case HOST_NOT_FOUND : return DNS_NXDOMAIN ;
+      case NO_DATA : return DNS_NODATA ;
+      default : return DNS_TEMP ;  /* TRY_AGAIN, NO_RECOVERY (REFUSED, FORMERR), network */
+    }
+  }
+  if ((size_t)r > sizeof(answer)) return DNS_TEMP ;
+  if (ns_initparse(answer, r, msg) < 0) return DNS_TEMP ;
+  if (ns_msg_getflag(*msg, ns_f_rcode) == ns_r_nxdomain) return DNS_NXDOMAIN ;
+  if (ns_msg_getflag(*msg, ns_f_rcode) != ns_r_noerror) return DNS_TEMP ;
+  return DNS_OK ;
+}
+
+int dns_mx_lookup (char const *domain, genalloc *mxs, stralloc *names)
+{
+  ns_msg msg ;
+  int n, i, found = 0 ;
+  int r = query(domain, ns_t_mx, &msg) ;
+  if (r != DNS_OK) return r ;
+  n = ns_msg_count(msg, ns_s_an) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    ns_rr rr ;
+    char name[NS_MAXDNAME] ;
+    dns_mx mx ;
+    size_t len ;
+    if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) return DNS_TEMP ;
+    if (ns_rr_type(rr) != ns_t_mx || ns_rr_class(rr) != ns_c_in) continue ;  /* CNAMEs on the way */
+    if (ns_rr_rdlen(rr) < 3) return DNS_TEMP ;
+    mx.pref = ns_get16(ns_rr_rdata(rr)) ;
+    if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr) + 2, name, sizeof(name)) < 0) return DNS_TEMP ;
+    len = strlen(name) ;
+    if (len && name[len-1] == '.') name[--len] = 0 ;
+    if (len == 1 && name[0] == '.') name[--len] = 0 ;
+    mx.name = names->len ;
+    if (!stralloc_catb(names, name, len + 1)) return DNS_TEMP ;
+    if (!genalloc_append(dns_mx, mxs, &mx)) return DNS_TEMP ;
+    found++ ;
+  }
+  return found ? DNS_OK : DNS_NODATA ;
+}
+
+static int ip_query (char const *host, int type, genalloc *ips)
+{
+  ns_msg msg ;
+  int n, i, found = 0 ;
+  int r = query(host, type, &msg) ;
+  if (r != DNS_OK) return r ;
+  n = ns_msg_count(msg, ns_s_an) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    ns_rr rr ;
+    dns_ip a ;
+    if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) return DNS_TEMP ;
+    if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in) continue ;
+    if (ns_rr_rdlen(rr) != (type == ns_t_aaaa ? 16 : 4)) return DNS_TEMP ;
+    memset(&a, 0, sizeof(a)) ;
+    a.is6 = type == ns_t_aaaa ;
+    memcpy(a.ip, ns_rr_rdata(rr), ns_rr_rdlen(rr)) ;
+    if (!genalloc_append(dns_ip, ips, &a)) return DNS_TEMP ;
+    found++ ;
+  }
+  return found ? DNS_OK : DNS_NODATA ;
+}
+
+int dns_ip_lookup (char const *host, genalloc *ips)
+{
+  int r6 = ip_query(host, ns_t_aaaa, ips) ;
+  int r4 ;
+  if (r6 == DNS_NXDOMAIN) return r6 ;
+  r4 = ip_query(host, ns_t_a, ips) ;
+  if (r6 == DNS_OK || r4 == DNS_OK) return DNS_OK ;
+  if (r6 == DNS_TEMP || r4 == DNS_TEMP) return DNS_TEMP ;
+  return r4 ;
+}
+
+int dns_mx_isnull (dns_mx const *mx, size_t n, char const *names)
+{
+  return n == 1 && !names[mx[0].name] ;
+}
+
+void dns_mx_sort (dns_mx *mx, size_t n)
+{
+  size_t i, j ;
+  /* insertion sort: MX sets are small, and stable */
+  for (i = 1 ; i < n ; i++)
+  {
+    dns_mx x = mx[i] ;
+    for (j = i ; j && mx[j-1].pref > x.pref ; j--) mx[j] = mx[j-1] ;
+    mx[j] = x ;
+  }
+  /* Fisher-Yates inside each run of equal preference */
+  for (i = 0 ; i < n ; i = j)
+  {
+    size_t k ;
+    for (j = i + 1 ; j < n && mx[j].pref == mx[i].pref ; j++) ;
+    for (k = j - 1 ; k > i ; k--)
+    {
+      size_t m = i + random_uint32(k - i + 1) ;
+      dns_mx x = mx[k] ;
+      mx[k] = mx[m] ;
+      mx[m] = x ;
+    }
+  }
+}
+
+char const *dns_strerror (int r)
+{
+  switch (r)
+  {
+    case DNS_OK : return "ok" ;
+    case DNS_NODATA : return "no records" ;
+    case DNS_NXDOMAIN : return "domain does not exist" ;
+    case DNS_TEMP : return "temporary DNS failure" ;
+    default : return "unknown DNS result" ;
+  }
+}

@@ -1,0 +1,75 @@
+/* ISC license: see LICENSE. */
+
+#ifndef KETCH_DNS_H
+#define KETCH_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+
+/*
+ * DNS for remote-send: MX records, then A/AAAA of each exchanger.
+ *
+ * Why glibc's stub resolver (res_nquery from libresolv) and not libunbound
+ * or c-ares: remote-send makes a handful of sequential queries per run and
+ * exits, so an asynchronous library buys nothing; res_nquery is in libc6,
+ * needs no new dependency, and honours /etc/resolv.conf, which is where
+ * every Debian host already points at its resolver. The DANE question
+ * (RFC 7672: TLSA records are usable only when DNSSEC-validated) is
+ * answered the way Postfix and Exim answer it: validation is the job of a
+ * local validating resolver (unbound, knot-resolver, systemd-resolved on
+ * 127.0.0.1), and the stub trusts its AD bit. glibc 2.31+ passes the AD
+ * bit through only with "options trust-ad" (RES_TRUSTAD), which dns_init
+ * will set when TLSA support lands; a TLSA lookup is then one more
+ * res_nquery for _25._tcp.HOST with RES_USE_DNSSEC, and the answer's AD
+ * flag from ns_msg_getflag(msg, ns_f_ad). In-process validation
+ * (libunbound) would need us to maintain the root trust anchor and a
+ * cache in a process that lives for one delivery; a local resolver does
+ * both better and serves every program on the host.
+ *
+ * Timeouts are ours: dns_init sets the per-try timeout and retry count, so
+ * a dead resolver costs at most timeout * (retries + 1) per query.
+ */
+
+/* results */
+#define DNS_OK 0        /* records found */
+#define DNS_NODATA 1    /* the name exists, without records of that type */
+#define DNS_NXDOMAIN 2  /* the name does not exist */
+#define DNS_TEMP 3      /* timeout, SERVFAIL, REFUSED, bad answer: try later */
+
+typedef struct dns_mx_s dns_mx, *dns_mx_ref ;
+struct dns_mx_s
+{
+  uint16_t pref ;
+  size_t name ;   /* offset of the exchanger's name (NUL-terminated, no final dot) in the caller's stralloc; "" is the root */
+} ;
+
+typedef struct dns_ip_s dns_ip, *dns_ip_ref ;
+struct dns_ip_s
+{
+  char ip[16] ;
+  int is6 ;
+} ;
+
+/* ip, is6, port: a nameserver to use instead of resolv.conf's (port 0: keep resolv.conf);
+   timeout: seconds per try. 1, or 0 with errno. Only an IPv4 nameserver can be forced. */
+extern int dns_init (char const *, int, uint16_t, unsigned int) ;
+
+/* MX records of a domain, appended to genalloc (dns_mx), names to stralloc. Returns DNS_* */
+extern int dns_mx_lookup (char const *, genalloc *, stralloc *) ;
+
+/* AAAA then A records of a host, appended to genalloc (dns_ip). Returns DNS_*:
+   DNS_OK if either family has records. */
+extern int dns_ip_lookup (char const *, genalloc *) ;
+
+/* RFC 7505 §3: a lone MX record whose exchanger is the root, "MX 0 .", says no mail */
+extern int dns_mx_isnull (dns_mx const *, size_t, char const *) ;
+
+/* RFC 5321 §5.1: ascending preference; records of equal preference in random order */
+extern void dns_mx_sort (dns_mx *, size_t) ;
+
+extern char const *dns_strerror (int) ;
+
+#endif
