@@ -1,0 +1,1055 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * remote-send: deliver one message to the recipients of one destination
+ * domain over SMTP (RFC 5321), and report per recipient on fd 1:
+ *   ok|temp|perm <index> <text>\n
+ * in argv order, then exit 0. Spawned by the scheduler; see remote-send(8).
+ *
+ * The route: a configured route or smarthost, else the domain's MX records
+ * (RFC 5321 §5.1; null MX per RFC 7505), else its own addresses. Hosts are
+ * tried in order until one takes the transaction; a connection failure or
+ * a 4xx/5xx before MAIL moves on to the next address.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <skalibs/types.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/buffer.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/error.h>
+#include <skalibs/iopause.h>
+#include <skalibs/ip46.h>
+#include <skalibs/sig.h>
+#include <skalibs/skamisc.h>
+#include <skalibs/socket.h>
+#include <skalibs/tai.h>
+
+#include "exitcodes.h"
+#include "conf.h"
+#include "dns.h"
+#include "smtpreply.h"
+#include "tlsclient.h"
+
+#define USAGE "remote-send [ -C conf ] [ -8 ] [ -u ] [ -i id ] domain sender recipient..."
+#define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+
+#define LINE_MAX_REPLY 4096     /* RFC 5321 §4.5.3.1.5 says 512; be lenient, but bounded */
+#define ADDR_TRIES_MAX 20       /* addresses tried per run, all MX hosts together */
+#define TIMEOUT_DATA_END 600    /* §4.5.3.2.6: 10 minutes for the reply to the final dot */
+#define CHUNK (64 * 1024)
+
+enum { RS_PENDING = 0, RS_ACCEPTED, RS_OK, RS_TEMP, RS_PERM } ;
+
+typedef struct result_s result ;
+struct result_s
+{
+  int status ;
+  size_t text ;   /* offset in texts, NUL-terminated */
+} ;
+
+static conf cf ;
+static char const *logid = "-" ;
+static char const *domain ;
+static char const *sender ;
+static char const *const *rcpts ;
+static unsigned int nrcpt ;
+static genalloc results = GENALLOC_ZERO ;  /* result */
+static stralloc texts = STRALLOC_ZERO ;
+static stralloc wire = STRALLOC_ZERO ;     /* the body as sent: CRLF, dot-stuffed, with the final dot */
+static int body8bit = 0 ;
+static int smtputf8 = 0 ;
+static tain overall ;                      /* the whole run ends by then (timeout delivery) */
+
+/* the connection */
+static int cfd = -1 ;
+static tlsclient tls ;
+static int tlson = 0 ;
+static tain deadline ;
+static char inbuf[4096] ;
+static size_t inpos = 0, inlen = 0 ;
+static stralloc out = STRALLOC_ZERO ;
+static stralloc line = STRALLOC_ZERO ;
+static smtpreply reply = SMTPREPLY_ZERO ;
+static char const *curhost = "" ;
+static char curip[IP46_FMT] = "" ;
+
+/* the last reason a host failed, for the recipients if no host takes the mail */
+static stralloc lasterr = STRALLOC_ZERO ;
+static int allperm = 1 ;
+
+#define nomem() strerr_diefu(KETCH_EX_TEMP, "allocate memory")
+
+/* logging: one line per event, the id first, untrusted values quoted */
+
+static void log_put (char const *s)
+{
+  if (buffer_puts(buffer_2, s) < 0) return ;
+}
+
+static void log_quoted (char const *s, size_t len)
+{
+  stralloc q = STRALLOC_ZERO ;
+  if (!string_quote(&q, s, len)) nomem() ;
+  buffer_put(buffer_2, q.s, q.len) ;
+  stralloc_free(&q) ;
+}
+
+static void log_quoted_nodelim (char const *s, size_t len)
+{
+  stralloc q = STRALLOC_ZERO ;
+  if (!string_quote_nodelim(&q, s, len)) nomem() ;
+  buffer_put(buffer_2, q.s, q.len) ;
+  stralloc_free(&q) ;
+}
+
+static void log_start (char const *event)
+{
+  log_put(logid) ; log_put(" ") ; log_put(event) ;
+}
+
+static void log_end (void)
+{
+  buffer_putflush(buffer_2, "\n", 1) ;
+}
+
+static void log_kv (char const *k, char const *v)
+{
+  log_put(" ") ; log_put(k) ; log_put("=") ; log_put(v) ;
+}
+
+static void log_kq (char const *k, char const *v, size_t len)
+{
+  log_put(" ") ; log_put(k) ; log_put("=") ; log_quoted(v, len) ;
+}
+
+static void log_host (void)
+{
+  if (*curhost) log_kq("host", curhost, strlen(curhost)) ;
+  if (*curip) log_kv("ip", curip) ;
+}
+
+/* results */
+
+static result *res (unsigned int i)
+{
+  return genalloc_s(result, &results) + i ;
+}
+
+/* report text: every octet < 32 or 127 becomes a space (remote-send(8), REPORT) */
+static size_t text_add (char const *s, size_t len)
+{
+  size_t off = texts.len, i = 0 ;
+  if (len > 1000) len = 1000 ;
+  if (!stralloc_catb(&texts, s, len) || !stralloc_0(&texts)) nomem() ;
+  for (; i < len ; i++)
+  {
+    unsigned char c = texts.s[off + i] ;
+    if (c < 32 || c == 127) texts.s[off + i] = ' ' ;
+  }
+  return off ;
+}
+
+static void set_result (unsigned int i, int status, char const *s, size_t len)
+{
+  result *r = res(i) ;
+  r->status = status ;
+  r->text = text_add(s, len) ;
+  if (status == RS_ACCEPTED) return ;
+  log_start("delivery") ;
+  log_put(" rcpt=<") ; log_quoted_nodelim(rcpts[i], strlen(rcpts[i])) ; log_put(">") ;
+  log_kv("result", status == RS_OK ? "ok" : status == RS_TEMP ? "temp" : "perm") ;
+  log_host() ;
+  if (tlson) log_kv("tls", "yes") ;
+  log_kq("text", texts.s + r->text, strlen(texts.s + r->text)) ;
+  log_end() ;
+}
+
+/* every recipient still without a final result gets this one */
+static void set_all (int status, char const *s, size_t len, int which)
+{
+  unsigned int i = 0 ;
+  for (; i < nrcpt ; i++) if (res(i)->status == which) set_result(i, status, s, len) ;
+}
+
+static void set_all_reply (int which)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (!smtpreply_oneline(&reply, &sa)) nomem() ;
+  set_all(smtpreply_class(&reply) == 2 ? RS_OK : smtpreply_class(&reply) == 5 ? RS_PERM : RS_TEMP, sa.s, sa.len, which) ;
+  stralloc_free(&sa) ;
+}
+
+static void fail_host (int perm, char const *what, char const *why)
+{
+  lasterr.len = 0 ;
+  if (!stralloc_cats(&lasterr, what) || (why && (!stralloc_cats(&lasterr, ": ") || !stralloc_cats(&lasterr, why)))) nomem() ;
+  if (!perm) allperm = 0 ;
+  log_start("host-failed") ;
+  log_host() ;
+  log_kq("reason", lasterr.s, lasterr.len) ;
+  log_end() ;
+}
+
+/* a host failed with an SMTP reply; its text is the reason */
+static void fail_host_reply (char const *stage)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (!stralloc_cats(&sa, stage) || !stralloc_cats(&sa, ": ") || !smtpreply_oneline(&reply, &sa) || !stralloc_0(&sa)) nomem() ;
+  fail_host(smtpreply_class(&reply) == 5, sa.s, 0) ;
+  stralloc_free(&sa) ;
+}
+
+static void report (void)
+{
+  unsigned int i = 0 ;
+  for (; i < nrcpt ; i++)
+  {
+    result const *r = res(i) ;
+    char fmt[UINT_FMT] ;
+    char const *st = r->status == RS_OK ? "ok " : r->status == RS_PERM ? "perm " : "temp " ;
+    fmt[uint_fmt(fmt, i)] = 0 ;
+    if (buffer_puts(buffer_1, st) < 0 || buffer_puts(buffer_1, fmt) < 0 || buffer_puts(buffer_1, " ") < 0
+     || buffer_puts(buffer_1, texts.s + r->text) < 0 || buffer_puts(buffer_1, "\n") < 0)
+      strerr_diefusys(KETCH_EX_TEMP, "write report") ;
+  }
+  if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
+}
+
+/* the message: LF lines from fd 0 to the SMTP wire form (RFC 5321 §4.5.2) */
+
+static void read_body (void)
+{
+  stralloc raw = STRALLOC_ZERO ;
+  size_t i = 0, bol = 1 ;
+  if (!slurp(&raw, 0)) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
+  if (!stralloc_ready(&wire, raw.len + raw.len / 16 + 8)) nomem() ;
+  for (; i < raw.len ; i++)
+  {
+    char c = raw.s[i] ;
+    if ((unsigned char)c >= 128) body8bit = 1 ;
+    if (bol && c == '.' && !stralloc_catb(&wire, ".", 1)) nomem() ;
+    bol = 0 ;
+    if (c == '\n')
+    {
+      if (!stralloc_catb(&wire, "\r\n", 2)) nomem() ;
+      bol = 1 ;
+    }
+    else if (c == '\r')
+    {
+      /* the spool holds LF lines; a CR there is never sent bare (RFC 5321 §2.3.8) */
+      if (i + 1 < raw.len && raw.s[i+1] == '\n') continue ;
+      if (!stralloc_catb(&wire, " ", 1)) nomem() ;
+    }
+    else if (!stralloc_catb(&wire, &c, 1)) nomem() ;
+  }
+  if (!bol && !stralloc_catb(&wire, "\r\n", 2)) nomem() ;
+  if (!stralloc_catb(&wire, ".\r\n", 3)) nomem() ;
+  stralloc_free(&raw) ;
+}
+
+/* connection I/O, bounded by deadline */
+
+static void set_deadline (unsigned int secs)
+{
+  tain_now_g() ;
+  tain_addsec_g(&deadline, secs) ;
+  if (tain_less(&overall, &deadline)) deadline = overall ;
+}
+
+static int wait_fd (int events)
+{
+  iopause_fd x = { .fd = cfd, .events = events, .revents = 0 } ;
+  int r = iopause_g(&x, 1, &deadline) ;
+  if (r < 0) return 0 ;
+  if (!r) return (errno = ETIMEDOUT, 0) ;
+  return 1 ;
+}
+
+static int net_write (char const *s, size_t len)
+{
+  if (tlson) return tlsclient_write(&tls, s, len) ;
+  while (len)
+  {
+    ssize_t w = fd_write(cfd, s, len) ;
+    if (w > 0) { s += w ; len -= w ; continue ; }
+    if (w < 0 && !error_isagain(errno)) return 0 ;
+    if (!wait_fd(IOPAUSE_WRITE)) return 0 ;
+  }
+  return 1 ;
+}
+
+/* sends what is in out: one write for a pipelined group (RFC 2920 §3.1) */
+static int out_flush (void)
+{
+  if (!net_write(out.s, out.len)) return 0 ;
+  if (tlson && !tlsclient_flush(&tls)) return 0 ;
+  out.len = 0 ;
+  return 1 ;
+}
+
+static int out_cmd (char const *a, char const *b, char const *c)
+{
+  if (!stralloc_cats(&out, a)) return 0 ;
+  if (b && !stralloc_cats(&out, b)) return 0 ;
+  if (c && !stralloc_cats(&out, c)) return 0 ;
+  return stralloc_catb(&out, "\r\n", 2) ;
+}
+
+static ssize_t net_read (char *s, size_t len)
+{
+  if (tlson) return tlsclient_read(&tls, s, len) ;
+  for (;;)
+  {
+    ssize_t r = fd_read(cfd, s, len) ;
+    if (r >= 0) return r ;
+    if (!error_isagain(errno)) return -1 ;
+    if (!wait_fd(IOPAUSE_READ)) return -1 ;
+  }
+}
+
+static int get_line (void)
+{
+  line.len = 0 ;
+  for (;;)
+  {
+    if (inpos < inlen)
+    {
+      size_t n = byte_chr(inbuf + inpos, inlen - inpos, '\n') ;
+      int eol = n < inlen - inpos ;
+      if (line.len + n > LINE_MAX_REPLY) return (errno = EPROTO, 0) ;
+      if (!stralloc_catb(&line, inbuf + inpos, n)) return 0 ;
+      inpos += n + eol ;
+      if (eol)
+      {
+        if (line.len && line.s[line.len-1] == '\r') line.len-- ;
+        return 1 ;
+      }
+    }
+    {
+      ssize_t r = net_read(inbuf, sizeof(inbuf)) ;
+      if (r <= 0) { if (!r) errno = EPIPE ; return 0 ; }
+      inpos = 0 ; inlen = r ;
+    }
+  }
+}
+
+/* reads one whole reply; 1, or 0 (errno) when the connection is unusable */
+static int get_reply (unsigned int secs)
+{
+  set_deadline(secs) ;
+  smtpreply_reset(&reply) ;
+  for (;;)
+  {
+    int r ;
+    if (!get_line()) return 0 ;
+    r = smtpreply_line(&reply, line.s, line.len) ;
+    if (r < 0) return 0 ;
+    if (r) return 1 ;
+  }
+}
+
+static int command (char const *a, char const *b, unsigned int secs)
+{
+  set_deadline(secs) ;
+  if (!out_cmd(a, b, 0) || !out_flush()) return 0 ;
+  return get_reply(secs) ;
+}
+
+static void net_close (void)
+{
+  if (cfd >= 0) fd_close(cfd) ;
+  cfd = -1 ;
+  tlson = 0 ;
+  inpos = inlen = 0 ;
+  out.len = 0 ;
+}
+
+/* polite end: QUIT, a short wait for its reply, close */
+static void quit (void)
+{
+  if (cfd < 0) return ;
+  set_deadline(10) ;
+  out.len = 0 ;
+  if (out_cmd("QUIT", 0, 0) && out_flush()) get_reply(10) ;
+  net_close() ;
+}
+
+static char const *io_error (void)
+{
+  if (tlson && tlsclient_error(&tls) && tlsclient_error(&tls) != BR_ERR_IO) return tlsclient_strerror(tlsclient_error(&tls)) ;
+  if (errno == EPIPE) return "connection closed by the server" ;
+  if (errno == EPROTO) return "the server does not speak SMTP" ;
+  return strerror(errno) ;
+}
+
+/* base64 (RFC 4648 §4) for AUTH */
+static int b64_cat (stralloc *sa, char const *s, size_t len)
+{
+  static char const tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" ;
+  size_t i = 0 ;
+  for (; i + 2 < len ; i += 3)
+  {
+    unsigned char a = s[i], b = s[i+1], c = s[i+2] ;
+    char q[4] = { tab[a >> 2], tab[((a & 3) << 4) | (b >> 4)], tab[((b & 15) << 2) | (c >> 6)], tab[c & 63] } ;
+    if (!stralloc_catb(sa, q, 4)) return 0 ;
+  }
+  if (len - i == 1)
+  {
+    unsigned char a = s[i] ;
+    char q[4] = { tab[a >> 2], tab[(a & 3) << 4], '=', '=' } ;
+    if (!stralloc_catb(sa, q, 4)) return 0 ;
+  }
+  else if (len - i == 2)
+  {
+    unsigned char a = s[i], b = s[i+1] ;
+    char q[4] = { tab[a >> 2], tab[((a & 3) << 4) | (b >> 4)], tab[(b & 15) << 2], '=' } ;
+    if (!stralloc_catb(sa, q, 4)) return 0 ;
+  }
+  return 1 ;
+}
+
+/*
+ * The credentials file of a route: lines "user password" (any host) or
+ * "host user password"; '#' starts a comment. It must belong to us and be
+ * unreadable by group and others. Returns 1 found, 0 none, -1 refused
+ * (why says why).
+ */
+static int creds_load (char const *file, char const *host, stralloc *user, stralloc *pass, char const **why)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  struct stat stt ;
+  int fd = open_read(file) ;
+  int found = 0 ;
+  size_t pos = 0 ;
+  if (fd < 0) { *why = "cannot open the credentials file" ; return -1 ; }
+  if (fstat(fd, &stt) < 0 || !S_ISREG(stt.st_mode)) { fd_close(fd) ; *why = "the credentials file is not a regular file" ; return -1 ; }
+  if (stt.st_mode & 077) { fd_close(fd) ; *why = "the credentials file is readable by group or others: refused" ; return -1 ; }
+  if (stt.st_uid != geteuid()) { fd_close(fd) ; *why = "the credentials file is not owned by the queue user: refused" ; return -1 ; }
+  if (!slurp(&sa, fd)) { fd_close(fd) ; *why = "cannot read the credentials file" ; return -1 ; }
+  fd_close(fd) ;
+  if (!stralloc_0(&sa)) nomem() ;
+  while (pos < sa.len - 1 && found < 2)
+  {
+    char *l = sa.s + pos ;
+    char *w[4] ;
+    unsigned int n = 0 ;
+    size_t len = byte_chr(l, sa.len - 1 - pos, '\n') ;
+    char *s = l ;
+    l[len] = 0 ;
+    pos += len + 1 ;
+    for (;;)
+    {
+      while (*s == ' ' || *s == '\t' || *s == '\r') s++ ;
+      if (!*s || *s == '#') break ;
+      if (n == 4) break ;
+      w[n++] = s ;
+      while (*s && *s != ' ' && *s != '\t' && *s != '\r') s++ ;
+      if (*s) *s++ = 0 ;
+    }
+    if (n == 3 && !strcasecmp(w[0], host))
+    {
+      user->len = pass->len = 0 ;
+      if (!stralloc_cats(user, w[1]) || !stralloc_0(user) || !stralloc_cats(pass, w[2]) || !stralloc_0(pass)) nomem() ;
+      found = 2 ;
+    }
+    else if (n == 2 && !found)
+    {
+      if (!stralloc_cats(user, w[0]) || !stralloc_0(user) || !stralloc_cats(pass, w[1]) || !stralloc_0(pass)) nomem() ;
+      found = 1 ;
+    }
+  }
+  byte_zzero(sa.s, sa.a) ;
+  stralloc_free(&sa) ;
+  if (!found) { *why = "no credentials for this host in the credentials file" ; return -1 ; }
+  return 1 ;
+}
+
+/* RFC 4954: AUTH PLAIN with an initial response, else LOGIN. 1 ok, 0 failed (host failed) */
+static int do_auth (char const *file, char const *host, int plain, int login)
+{
+  stralloc user = STRALLOC_ZERO, pass = STRALLOC_ZERO, tok = STRALLOC_ZERO ;
+  char const *why = 0 ;
+  int ok_ = 0 ;
+  if (!tlson) { fail_host(0, "refusing to send AUTH credentials without TLS", 0) ; return 0 ; }
+  if (creds_load(file, host, &user, &pass, &why) < 0) { fail_host(0, why, file) ; return 0 ; }
+  if (plain)
+  {
+    stralloc raw = STRALLOC_ZERO ;
+    if (!stralloc_catb(&raw, "", 1) || !stralloc_catb(&raw, user.s, user.len - 1) || !stralloc_catb(&raw, "", 1)
+     || !stralloc_catb(&raw, pass.s, pass.len - 1) || !b64_cat(&tok, raw.s, raw.len) || !stralloc_0(&tok)) nomem() ;
+    byte_zzero(raw.s, raw.a) ;
+    stralloc_free(&raw) ;
+    if (!command("AUTH PLAIN ", tok.s, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
+  }
+  else if (login)
+  {
+    if (!command("AUTH LOGIN", 0, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
+    if (reply.code != 334) goto refused ;
+    if (!b64_cat(&tok, user.s, user.len - 1) || !stralloc_0(&tok)) nomem() ;
+    if (!command(tok.s, 0, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
+    if (reply.code != 334) goto refused ;
+    byte_zzero(tok.s, tok.a) ; tok.len = 0 ;
+    if (!b64_cat(&tok, pass.s, pass.len - 1) || !stralloc_0(&tok)) nomem() ;
+    if (!command(tok.s, 0, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
+  }
+  else { fail_host(0, "the server offers neither AUTH PLAIN nor AUTH LOGIN", 0) ; goto end ; }
+  if (reply.code == 235) { ok_ = 1 ; goto end ; }
+ refused:
+  /* a refused login is our configuration's fault: retry, never bounce */
+  fail_host_reply("AUTH") ;
+  allperm = 0 ;
+ end:
+  byte_zzero(out.s, out.a) ;
+  if (tok.s) byte_zzero(tok.s, tok.a) ;
+  if (pass.s) byte_zzero(pass.s, pass.a) ;
+  stralloc_free(&tok) ; stralloc_free(&user) ; stralloc_free(&pass) ;
+  return ok_ ;
+}
+
+/* EHLO, and HELO if EHLO is refused (RFC 5321 §3.2) */
+
+typedef struct ext_s ext ;
+struct ext_s
+{
+  int esmtp, pipelining, eightbit, starttls, smtputf8, hassize, plain, login ;
+  uint64_t size ;
+} ;
+
+static int ehlo (ext *e)
+{
+  size_t pos = 0, len ;
+  char const *s ;
+  char const *me = conf_str(&cf, cf.hostname) ;
+  memset(e, 0, sizeof(*e)) ;
+  if (!command("EHLO ", me, cf.timeout_command)) { fail_host(0, "EHLO", io_error()) ; return 0 ; }
+  if (smtpreply_class(&reply) == 5)
+  {
+    if (!command("HELO ", me, cf.timeout_command)) { fail_host(0, "HELO", io_error()) ; return 0 ; }
+    if (smtpreply_class(&reply) != 2) { fail_host_reply("HELO") ; return 0 ; }
+    return 1 ;
+  }
+  if (smtpreply_class(&reply) != 2) { fail_host_reply("EHLO") ; return 0 ; }
+  e->esmtp = 1 ;
+  smtpreply_next(&reply, &pos, &s, &len) ;   /* the greeting line */
+  while (smtpreply_next(&reply, &pos, &s, &len))
+  {
+    size_t k = 0 ;
+    while (k < len && s[k] != ' ' && s[k] != '=') k++ ;
+    if (k == 10 && !strncasecmp(s, "PIPELINING", 10)) e->pipelining = 1 ;
+    else if (k == 8 && !strncasecmp(s, "8BITMIME", 8)) e->eightbit = 1 ;
+    else if (k == 8 && !strncasecmp(s, "STARTTLS", 8)) e->starttls = 1 ;
+    else if (k == 8 && !strncasecmp(s, "SMTPUTF8", 8)) e->smtputf8 = 1 ;
+    else if (k == 4 && !strncasecmp(s, "SIZE", 4))
+    {
+      /* RFC 1870 §4: SIZE alone, or SIZE 0, means no fixed limit */
+      char num[21] ;
+      size_t nl = len > k + 1 ? len - k - 1 : 0 ;
+      uint64_t n = 0 ;
+      if (nl && nl < sizeof(num))
+      {
+        memcpy(num, s + k + 1, nl) ; num[nl] = 0 ;
+        if (!uint640_scan(num, &n)) n = 0 ;
+      }
+      e->hassize = 1 ;
+      e->size = n ;
+    }
+    else if (k == 4 && !strncasecmp(s, "AUTH", 4))
+    {
+      size_t i = k ;
+      while (i < len)
+      {
+        size_t j ;
+        while (i < len && (s[i] == ' ' || s[i] == '=')) i++ ;
+        for (j = i ; j < len && s[j] != ' ' ; j++) ;
+        if (j - i == 5 && !strncasecmp(s + i, "PLAIN", 5)) e->plain = 1 ;
+        if (j - i == 5 && !strncasecmp(s + i, "LOGIN", 5)) e->login = 1 ;
+        i = j ;
+      }
+    }
+  }
+  return 1 ;
+}
+
+/*
+ * One SMTP session with one address. Returns 1 when the recipients got
+ * their results (the run is over), 0 when the next address should be tried
+ * (lasterr says why this one failed).
+ */
+static int session (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile)
+{
+  ext e ;
+  unsigned int i, naccepted = 0 ;
+  int pipelined ;
+  curhost = host ;
+  curip[ip46_fmt(curip, ip)] = 0 ;
+
+  cfd = socket_tcp46_nbcoe(ip46_is6(ip)) ;
+  if (cfd < 0) { fail_host(0, "socket", strerror(errno)) ; return 0 ; }
+  set_deadline(cf.timeout_connect) ;
+  if (!socket_deadlineconnstamp46_g(cfd, ip, port, &deadline))
+  {
+    fail_host(0, "connection failed", strerror(errno)) ;
+    net_close() ;
+    return 0 ;
+  }
+  /* commands and the end of data go out in one segment each: no Nagle wait */
+  socket_tcpnodelay(cfd) ;
+  log_start("connected") ; log_host() ; log_end() ;
+
+  /* §4.5.3.2.1: 5 minutes for the greeting */
+  if (!get_reply(cf.timeout_command)) { fail_host(0, "greeting", io_error()) ; net_close() ; return 0 ; }
+  if (smtpreply_class(&reply) != 2) { fail_host_reply("greeting") ; quit() ; return 0 ; }
+  if (!ehlo(&e)) { quit() ; return 0 ; }
+
+  if (tlspolicy != CONF_TLS_NONE && e.starttls)
+  {
+    if (!command("STARTTLS", 0, cf.timeout_command)) { fail_host(0, "STARTTLS", io_error()) ; net_close() ; return 0 ; }
+    if (reply.code == 220)
+    {
+      int mode = tlspolicy == CONF_TLS_VERIFY ? TLSCLIENT_VERIFY : TLSCLIENT_OPPORTUNISTIC ;
+      static tlsclient_anchors anchors = TLSCLIENT_ANCHORS_ZERO ;
+      static int anchors_loaded = 0 ;
+      /* RFC 3207 §4.2 (and the 2011 injection class): nothing read before the handshake counts */
+      if (inpos < inlen)
+      {
+        log_start("warning") ; log_host() ; log_kv("event", "discarded-plaintext-after-STARTTLS") ; log_end() ;
+      }
+      inpos = inlen = 0 ;
+      if (mode == TLSCLIENT_VERIFY && !anchors_loaded)
+      {
+        char const *ca = cf.ca_file ? conf_str(&cf, cf.ca_file) : "/etc/ssl/certs/ca-certificates.crt" ;
+        if (!tlsclient_anchors_load(&anchors, ca)) { fail_host(0, "unable to load trust anchors", ca) ; net_close() ; return 0 ; }
+        anchors_loaded = 1 ;
+      }
+      set_deadline(cf.timeout_command) ;
+      if (!tlsclient_start(&tls, cfd, host, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &deadline))
+      {
+        int be = tlsclient_error(&tls) ;
+        fail_host(0, "TLS handshake failed", be && be != BR_ERR_IO ? tlsclient_strerror(be) : strerror(errno)) ;
+        net_close() ;
+        return 0 ;
+      }
+      tlson = 1 ;
+      {
+        char fmt[UINT_XFMT] ;
+        fmt[uint_xfmt(fmt, tlsclient_cipher(&tls))] = 0 ;
+        log_start("tls") ; log_host() ;
+        log_kv("version", tlsclient_version(&tls)) ;
+        log_kv("cipher", fmt) ;
+        log_kv("mode", mode == TLSCLIENT_VERIFY ? "verify" : "opportunistic") ;
+        log_kv("verified", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
+        log_end() ;
+      }
+      /* RFC 3207 §4.2: forget what the server said before TLS */
+      if (!ehlo(&e)) { quit() ; return 0 ; }
+    }
+    else if (tlspolicy == CONF_TLS_REQUIRED || tlspolicy == CONF_TLS_VERIFY)
+    {
+      fail_host_reply("STARTTLS") ;
+      allperm = 0 ;
+      quit() ;
+      return 0 ;
+    }
+  }
+  if (!tlson && (tlspolicy == CONF_TLS_REQUIRED || tlspolicy == CONF_TLS_VERIFY))
+  {
+    fail_host(0, "TLS is required but the server does not offer STARTTLS", 0) ;
+    quit() ;
+    return 0 ;
+  }
+  if (authfile && !do_auth(authfile, host, e.plain, e.login)) { quit() ; return 0 ; }
+
+  /* from here on, every recipient gets a result from this session */
+  if (smtputf8 && !e.smtputf8)
+  {
+    static char const t[] = "553 5.6.7 the destination does not support SMTPUTF8 (RFC 6531 3.2)" ;
+    set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
+    quit() ;
+    return 1 ;
+  }
+  if (e.hassize && e.size && wire.len > e.size)
+  {
+    stralloc t = STRALLOC_ZERO ;
+    char a[UINT64_FMT], b[UINT64_FMT] ;
+    a[uint64_fmt(a, wire.len)] = 0 ;
+    b[uint64_fmt(b, e.size)] = 0 ;
+    if (!stralloc_cats(&t, "552 5.3.4 message size ") || !stralloc_cats(&t, a) || !stralloc_cats(&t, " exceeds the limit ")
+     || !stralloc_cats(&t, b) || !stralloc_cats(&t, " of ") || !stralloc_cats(&t, host)) nomem() ;
+    set_all(RS_PERM, t.s, t.len, RS_PENDING) ;
+    stralloc_free(&t) ;
+    quit() ;
+    return 1 ;
+  }
+
+  /* the transaction (RFC 5321 §3.3), pipelined when offered (RFC 2920) */
+  {
+    char fmt[UINT64_FMT] ;
+    if (!stralloc_cats(&out, "MAIL FROM:<") || !stralloc_cats(&out, sender) || !stralloc_cats(&out, ">")) nomem() ;
+    if (e.hassize)
+    {
+      fmt[uint64_fmt(fmt, wire.len)] = 0 ;
+      if (!stralloc_cats(&out, " SIZE=") || !stralloc_cats(&out, fmt)) nomem() ;
+    }
+    /* RFC 6152: an 8-bit body to a server without 8BITMIME is sent as is, as most MTAs do */
+    if (body8bit && e.eightbit && !stralloc_cats(&out, " BODY=8BITMIME")) nomem() ;
+    if (smtputf8 && !stralloc_cats(&out, " SMTPUTF8")) nomem() ;
+    if (!stralloc_catb(&out, "\r\n", 2)) nomem() ;
+  }
+  pipelined = e.pipelining ;
+  set_deadline(cf.timeout_command) ;
+  if (pipelined)
+  {
+    for (i = 0 ; i < nrcpt ; i++) if (!out_cmd("RCPT TO:<", rcpts[i], ">")) nomem() ;
+    if (!out_cmd("DATA", 0, 0)) nomem() ;
+  }
+  if (!out_flush()) goto lost ;
+  if (!get_reply(cf.timeout_command)) goto lost ;
+  if (smtpreply_class(&reply) != 2)
+  {
+    set_all_reply(RS_PENDING) ;
+    if (pipelined)
+    {
+      /* the replies to the pipelined RCPTs and DATA still come; read them, send nothing */
+      for (i = 0 ; i <= nrcpt ; i++) if (!get_reply(cf.timeout_command)) { net_close() ; return 1 ; }
+      if (reply.code == 354)
+      {
+        set_deadline(cf.timeout_data) ;
+        if (!out_cmd(".", 0, 0) || !out_flush() || !get_reply(TIMEOUT_DATA_END)) { net_close() ; return 1 ; }
+      }
+    }
+    quit() ;
+    return 1 ;
+  }
+  for (i = 0 ; i < nrcpt ; i++)
+  {
+    if (!pipelined)
+    {
+      set_deadline(cf.timeout_command) ;
+      if (!out_cmd("RCPT TO:<", rcpts[i], ">") || !out_flush()) goto lost ;
+    }
+    if (!get_reply(cf.timeout_command)) goto lost ;
+    if (smtpreply_class(&reply) == 2)
+    {
+      set_result(i, RS_ACCEPTED, "", 0) ;
+      naccepted++ ;
+    }
+    else
+    {
+      stralloc t = STRALLOC_ZERO ;
+      if (!smtpreply_oneline(&reply, &t)) nomem() ;
+      set_result(i, smtpreply_class(&reply) == 5 ? RS_PERM : RS_TEMP, t.s, t.len) ;
+      stralloc_free(&t) ;
+    }
+  }
+  if (!pipelined && naccepted)
+  {
+    set_deadline(cf.timeout_command) ;
+    if (!out_cmd("DATA", 0, 0) || !out_flush()) goto lost ;
+  }
+  if (pipelined || naccepted)
+  {
+    /* §4.5.3.2.3: 2 minutes for the reply to DATA */
+    if (!get_reply(cf.timeout_command < 120 ? cf.timeout_command : 120)) goto lost ;
+    if (reply.code != 354)
+    {
+      set_all_reply(RS_ACCEPTED) ;
+      quit() ;
+      return 1 ;
+    }
+    if (!naccepted)
+    {
+      /* a server that says 354 with no recipient gets an empty message, which it must refuse */
+      set_deadline(cf.timeout_data) ;
+      if (!out_cmd(".", 0, 0) || !out_flush() || !get_reply(TIMEOUT_DATA_END)) { net_close() ; return 1 ; }
+      quit() ;
+      return 1 ;
+    }
+  }
+  else
+  {
+    quit() ;
+    return 1 ;
+  }
+
+  /* the body, in blocks; the final dot rides with the last one (§4.5.3.2.5: 3 minutes per block) */
+  {
+    size_t pos = 0 ;
+    while (pos < wire.len)
+    {
+      size_t n = wire.len - pos > CHUNK ? CHUNK : wire.len - pos ;
+      set_deadline(cf.timeout_data) ;
+      if (!net_write(wire.s + pos, n)) goto lost ;
+      pos += n ;
+    }
+    set_deadline(cf.timeout_data) ;
+    if (tlson && !tlsclient_flush(&tls)) goto lost ;
+  }
+  if (!get_reply(TIMEOUT_DATA_END)) goto lost ;
+  set_all_reply(RS_ACCEPTED) ;
+  quit() ;
+  return 1 ;
+
+ lost:
+  {
+    /* the connection broke during the transaction: nothing is known to be delivered */
+    stralloc t = STRALLOC_ZERO ;
+    char const *why = io_error() ;
+    if (!stralloc_cats(&t, "connection to ") || !stralloc_cats(&t, host) || !stralloc_cats(&t, "[")
+     || !stralloc_cats(&t, curip) || !stralloc_cats(&t, "] lost during the transaction: ") || !stralloc_cats(&t, why)) nomem() ;
+    set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
+    set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
+    stralloc_free(&t) ;
+    net_close() ;
+    return 1 ;
+  }
+}
+
+/* is ip:port one of our own listeners? */
+static int is_myself (ip46 const *ip, uint16_t port)
+{
+  size_t n = genalloc_len(conf_listen, &cf.listen), i = 0 ;
+  conf_listen const *l = genalloc_s(conf_listen, &cf.listen) ;
+  for (; i < n ; i++)
+    if (l[i].port == port && !!l[i].is6 == !!ip46_is6(ip) && !memcmp(l[i].ip, ip->ip, ip46_is6(ip) ? 16 : 4)) return 1 ;
+  return 0 ;
+}
+
+static int tries = 0 ;
+
+/* tries every address of one host; 1 when the run is over, 0 to go on, -1 when the host is us */
+static int try_host (char const *host, uint16_t port, unsigned int tlspolicy, char const *authfile, int fallback_gai)
+{
+  genalloc ips = GENALLOC_ZERO ;
+  size_t n, i ;
+  ip46 lit ;
+  int r ;
+  curhost = host ; curip[0] = 0 ;
+  {
+    size_t k = ip46_scan(host, &lit) ;
+    if (k && !host[k])
+    {
+      dns_ip a ;
+      memcpy(a.ip, lit.ip, 16) ;
+      a.is6 = ip46_is6(&lit) ;
+      if (!genalloc_append(dns_ip, &ips, &a)) nomem() ;
+      r = DNS_OK ;
+    }
+    else r = dns_ip_lookup(host, &ips) ;
+  }
+  if (r != DNS_OK && fallback_gai)
+  {
+    /* a route's host may be in /etc/hosts, which the DNS does not know */
+    struct addrinfo hints, *ai = 0, *p ;
+    memset(&hints, 0, sizeof(hints)) ;
+    hints.ai_socktype = SOCK_STREAM ;
+    if (!getaddrinfo(host, 0, &hints, &ai))
+    {
+      for (p = ai ; p ; p = p->ai_next)
+      {
+        dns_ip a ;
+        memset(&a, 0, sizeof(a)) ;
+        if (p->ai_family == AF_INET6) { a.is6 = 1 ; memcpy(a.ip, &((struct sockaddr_in6 *)(void *)p->ai_addr)->sin6_addr, 16) ; }
+        else if (p->ai_family == AF_INET) memcpy(a.ip, &((struct sockaddr_in *)(void *)p->ai_addr)->sin_addr, 4) ;
+        else continue ;
+        if (!genalloc_append(dns_ip, &ips, &a)) nomem() ;
+        r = DNS_OK ;
+      }
+      freeaddrinfo(ai) ;
+    }
+  }
+  if (r != DNS_OK)
+  {
+    fail_host(r != DNS_TEMP, "address lookup failed", dns_strerror(r)) ;
+    if (r == DNS_TEMP) allperm = 0 ;
+    genalloc_free(dns_ip, &ips) ;
+    return 0 ;
+  }
+  n = genalloc_len(dns_ip, &ips) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    dns_ip const *a = genalloc_s(dns_ip, &ips) + i ;
+    ip46 ip ;
+    if (a->is6) ip46_from_ip6(&ip, a->ip) ; else ip46_from_ip4(&ip, a->ip) ;
+    if (is_myself(&ip, port)) { genalloc_free(dns_ip, &ips) ; return -1 ; }
+    if (tries++ >= ADDR_TRIES_MAX) break ;
+    if (session(host, &ip, port, tlspolicy, authfile)) { genalloc_free(dns_ip, &ips) ; return 1 ; }
+    tain_now_g() ;
+    if (!tain_future(&overall)) { fail_host(0, "delivery timeout", 0) ; break ; }
+  }
+  genalloc_free(dns_ip, &ips) ;
+  return 0 ;
+}
+
+static void loops_back (void)
+{
+  static char const t[] = "554 5.4.6 mail for this domain loops back to myself" ;
+  set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
+}
+
+static void deliver (void)
+{
+  conf_route const *route = conf_route_find(&cf, domain) ;
+  char const *me = conf_str(&cf, cf.hostname) ;
+  if (route)
+  {
+    char const *host = conf_str(&cf, route->host) ;
+    if (!strcasecmp(host, me) && route->port == cf.remote_port) { loops_back() ; return ; }
+    if (try_host(host, route->port, route->tls, conf_str(&cf, route->auth), 1) < 0) loops_back() ;
+    return ;
+  }
+  if (domain[0] == '[')
+  {
+    /* an address literal (RFC 5321 §4.1.3): no MX */
+    char lit[IP46_FMT + 8] ;
+    size_t n = strlen(domain) ;
+    char const *a = domain + 1 ;
+    if (n < 3 || domain[n-1] != ']' || n - 2 >= sizeof(lit)) { static char const t[] = "553 5.1.2 bad address literal" ; set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ; return ; }
+    if (!strncasecmp(a, "IPv6:", 5)) a += 5 ;
+    memcpy(lit, a, domain + n - 1 - a) ; lit[domain + n - 1 - a] = 0 ;
+    if (try_host(lit, cf.remote_port, cf.tls_outbound, 0, 0) < 0) loops_back() ;
+    return ;
+  }
+  {
+    genalloc mxs = GENALLOC_ZERO ;
+    stralloc names = STRALLOC_ZERO ;
+    dns_mx *mx ;
+    size_t n, i ;
+    unsigned int selfpref = 65536 ;
+    int tried = 0 ;
+    int r = dns_mx_lookup(domain, &mxs, &names) ;
+    switch (r)
+    {
+      case DNS_TEMP :
+      {
+        static char const t[] = "451 4.4.3 temporary DNS failure looking up MX records" ;
+        set_all(RS_TEMP, t, sizeof(t) - 1, RS_PENDING) ;
+        return ;
+      }
+      case DNS_NXDOMAIN :
+      {
+        static char const t[] = "550 5.1.2 the destination domain does not exist" ;
+        set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
+        return ;
+      }
+      case DNS_NODATA :
+      {
+        /* §5.1: no MX, the domain is its own exchanger */
+        dns_mx m = { .pref = 0, .name = names.len } ;
+        if (!stralloc_cats(&names, domain) || !stralloc_0(&names) || !genalloc_append(dns_mx, &mxs, &m)) nomem() ;
+        break ;
+      }
+      default : break ;
+    }
+    mx = genalloc_s(dns_mx, &mxs) ;
+    n = genalloc_len(dns_mx, &mxs) ;
+    if (dns_mx_isnull(mx, n, names.s))
+    {
+      static char const t[] = "556 5.1.10 the destination domain does not accept mail (null MX, RFC 7505)" ;
+      set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
+      goto end ;
+    }
+    dns_mx_sort(mx, n) ;
+    /* §5.1: if we are an exchanger, only the better ones are worth trying */
+    for (i = 0 ; i < n ; i++)
+      if (!strcasecmp(names.s + mx[i].name, me) && mx[i].pref < selfpref) selfpref = mx[i].pref ;
+    for (i = 0 ; i < n ; i++)
+    {
+      int t ;
+      if (mx[i].pref >= selfpref) break ;
+      if (!names.s[mx[i].name]) continue ;   /* a stray "." beside real exchangers */
+      t = try_host(names.s + mx[i].name, cf.remote_port, cf.tls_outbound, 0, 0) ;
+      if (t > 0) goto end ;
+      if (t < 0) break ;
+      tried++ ;
+      tain_now_g() ;
+      if (!tain_future(&overall)) break ;
+    }
+    if (!tried) loops_back() ;
+   end:
+    genalloc_free(dns_mx, &mxs) ;
+    stralloc_free(&names) ;
+  }
+}
+
+int main (int argc, char const *const *argv)
+{
+  char const *conffile = 0 ;
+  stralloc err = STRALLOC_ZERO ;
+  int force8 = 0 ;
+  PROG = "remote-send" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "C:8ui:", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'C' : conffile = l.arg ; break ;
+        case '8' : force8 = 1 ; break ;
+        case 'u' : smtputf8 = 1 ; break ;
+        case 'i' : logid = l.arg ; break ;
+        default : dieusage() ;
+      }
+    }
+    argc -= l.ind ; argv += l.ind ;
+  }
+  if (argc < 3) dieusage() ;
+  domain = argv[0] ;
+  sender = argv[1] ;
+  rcpts = argv + 2 ;
+  nrcpt = argc - 2 ;
+  if (!*domain || strchr(domain, '\n') || strchr(domain, '\r')) dieusage() ;
+  {
+    unsigned int i = 0 ;
+    /* what goes on the wire in a command must not hold a line end (argv comes from the spool, but check) */
+    if (strpbrk(sender, "\r\n<>")) strerr_dief(KETCH_EX_PERM, "invalid sender") ;
+    for (; i < nrcpt ; i++) if (!*rcpts[i] || strpbrk(rcpts[i], "\r\n<>")) strerr_dief(KETCH_EX_PERM, "invalid recipient") ;
+  }
+  if (!fd_sanitize()) strerr_diefusys(KETCH_EX_TEMP, "sanitize standard fds") ;
+  if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  if (!conf_load_default(&cf, conffile, &err))
+    strerr_dief(KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
+  tain_now_set_stopwatch_g() ;
+  tain_addsec_g(&overall, cf.timeout_delivery) ;
+
+  if (!genalloc_ready(result, &results, nrcpt)) nomem() ;
+  {
+    unsigned int i = 0 ;
+    result r = { .status = RS_PENDING, .text = 0 } ;
+    for (; i < nrcpt ; i++) genalloc_append(result, &results, &r) ;
+  }
+  read_body() ;
+  if (force8) body8bit = 1 ;
+  if (!dns_init(cf.resolver_ip, cf.resolver_is6, cf.resolver_port, cf.timeout_command < 5 ? cf.timeout_command : 5))
+    strerr_diefusys(KETCH_EX_TEMP, "initialise the resolver") ;
+
+  deliver() ;
+
+  /* nobody took the mail: the last failure speaks for every recipient left */
+  if (!lasterr.len && !stralloc_cats(&lasterr, "no usable mail exchanger")) nomem() ;
+  {
+    stralloc t = STRALLOC_ZERO ;
+    if (!stralloc_cats(&t, allperm ? "550 5.4.4 " : "451 4.4.1 ") || !stralloc_catb(&t, lasterr.s, lasterr.len)) nomem() ;
+    set_all(allperm ? RS_PERM : RS_TEMP, t.s, t.len, RS_PENDING) ;
+    set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
+    stralloc_free(&t) ;
+  }
+  report() ;
+  return 0 ;
+}
