@@ -197,6 +197,12 @@ static void set_all_reply (int which)
 static void fail_host (int perm, char const *what, char const *why)
 {
   lasterr.len = 0 ;
+  if (*curhost)
+  {
+    if (!stralloc_cats(&lasterr, curhost)) nomem() ;
+    if (*curip && (!stralloc_catb(&lasterr, "[", 1) || !stralloc_cats(&lasterr, curip) || !stralloc_catb(&lasterr, "]", 1))) nomem() ;
+    if (!stralloc_catb(&lasterr, ": ", 2)) nomem() ;
+  }
   if (!stralloc_cats(&lasterr, what) || (why && (!stralloc_cats(&lasterr, ": ") || !stralloc_cats(&lasterr, why)))) nomem() ;
   if (!perm) allperm = 0 ;
   log_start("host-failed") ;
@@ -832,28 +838,26 @@ static int is_myself (ip46 const *ip, uint16_t port)
 static int tries = 0 ;
 
 /* tries every address of one host; 1 when the run is over, 0 to go on, -1 when the host is us */
-static int try_host (char const *host, uint16_t port, unsigned int tlspolicy, char const *authfile, int fallback_gai)
+static int try_host (char const *host, uint16_t port, unsigned int tlspolicy, char const *authfile, int use_gai)
 {
   genalloc ips = GENALLOC_ZERO ;
   size_t n, i ;
   ip46 lit ;
   int r ;
   curhost = host ; curip[0] = 0 ;
+  size_t k = ip46_scan(host, &lit) ;
+  r = DNS_NXDOMAIN ;
+  if (k && !host[k])
   {
-    size_t k = ip46_scan(host, &lit) ;
-    if (k && !host[k])
-    {
-      dns_ip a ;
-      memcpy(a.ip, lit.ip, 16) ;
-      a.is6 = ip46_is6(&lit) ;
-      if (!genalloc_append(dns_ip, &ips, &a)) nomem() ;
-      r = DNS_OK ;
-    }
-    else r = dns_ip_lookup(host, &ips) ;
+    dns_ip a ;
+    memcpy(a.ip, lit.ip, 16) ;
+    a.is6 = ip46_is6(&lit) ;
+    if (!genalloc_append(dns_ip, &ips, &a)) nomem() ;
+    r = DNS_OK ;
   }
-  if (r != DNS_OK && fallback_gai)
+  else if (use_gai)
   {
-    /* a route's host may be in /etc/hosts, which the DNS does not know */
+    /* a route's host may be in /etc/hosts (nsswitch), which the DNS does not know */
     struct addrinfo hints, *ai = 0, *p ;
     memset(&hints, 0, sizeof(hints)) ;
     hints.ai_socktype = SOCK_STREAM ;
@@ -872,6 +876,7 @@ static int try_host (char const *host, uint16_t port, unsigned int tlspolicy, ch
       freeaddrinfo(ai) ;
     }
   }
+  if (r != DNS_OK) r = dns_ip_lookup(host, &ips) ;
   if (r != DNS_OK)
   {
     fail_host(r != DNS_TEMP, "address lookup failed", dns_strerror(r)) ;
@@ -1040,6 +1045,8 @@ int main (int argc, char const *const *argv)
     strerr_diefusys(KETCH_EX_TEMP, "initialise the resolver") ;
 
   deliver() ;
+  curhost = "" ;  /* it pointed into storage deliver() has freed */
+  curip[0] = 0 ;
 
   /* nobody took the mail: the last failure speaks for every recipient left */
   if (!lasterr.len && !stralloc_cats(&lasterr, "no usable mail exchanger")) nomem() ;

@@ -1,0 +1,77 @@
+#!/bin/sh
+# ISC license: see LICENSE.
+# remote-send routing: MX order and fallback, implicit MX, null MX,
+# NXDOMAIN, IPv6, mail that loops back, temporary DNS failure. DNS is
+# dnsmasq on a loopback port (conf "resolver"), peers are Postfix's
+# smtp-sink and the scripted Python server on 127.0.0.x and ::1.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/remote-lib.sh"
+
+command -v dnsmasq >/dev/null 2>&1 || skip_all "dnsmasq is not installed"
+find_sink || skip_all "no smtp-sink: $(cat "$T/sink.err")"
+plan 16
+
+DP=$(free_port)
+P=$(free_port)
+dns "$DP" \
+  --mx-host=mx.test,mx1.mx.test,10 --mx-host=mx.test,mx2.mx.test,20 \
+  --host-record=mx1.mx.test,127.0.0.2 --host-record=mx2.mx.test,127.0.0.3 \
+  --dns-rr=nullmx.test,15,000000 \
+  --host-record=amx.test,127.0.0.4 \
+  --mx-host=v6.test,v6host.test,10 --host-record=v6host.test,::1 \
+  --mx-host=loop.test,mx.test.example,10 --mx-host=loop.test,mx2.mx.test,20 \
+  --mx-host=loop2.test,mx1.mx.test,10 --mx-host=loop2.test,mx.test.example,20
+mkinstance "resolver 127.0.0.1 port $DP" "remote-port $P" "timeout connect 2s" "timeout command 10s"
+
+# both exchangers up: the better one gets the mail
+sink mx1 127.0.0.2 "$P"
+sink mx2 127.0.0.3 "$P"
+rs mx.test s@me.test a@mx.test b@mx.test < "$T/msg"
+is "$(cat "$T/out")" "ok 0 250 2.0.0 Ok
+ok 1 250 2.0.0 Ok" "MX: both recipients accepted"
+is "$(ls "$T/mx1.dump" | wc -l | tr -d ' ')/$(ls "$T/mx2.dump" | wc -l | tr -d ' ')" "1/0" "MX: the preference 10 exchanger took it, in one transaction"
+check "MX: smtp-sink saw both recipients" grep -q 'X-Rcpt-Args: <b@mx.test>' "$T"/mx1.dump/*
+
+# the best exchanger is down: the next one is used
+kill $(echo $pids | awk '{print $2}') 2>/dev/null
+wait_for 5 sh -c "! python3 -c 'import socket; socket.create_connection((\"127.0.0.2\", $P), 1)'"
+rs mx.test s@me.test a@mx.test < "$T/msg"
+is "$(cat "$T/out")" "ok 0 250 2.0.0 Ok" "MX fallback: accepted"
+is "$(ls "$T/mx2.dump" | wc -l | tr -d ' ')" "1" "MX fallback: the preference 20 exchanger took it"
+check "MX fallback: the refused connection to mx1 is logged" grep -q 'host-failed host="mx1.mx.test" ip=127.0.0.2' "$T/err"
+
+# no MX: the domain's own address
+sink amx 127.0.0.4 "$P"
+rs amx.test s@me.test a@amx.test < "$T/msg"
+is "$(cat "$T/out")" "ok 0 250 2.0.0 Ok" "no MX: delivered to the domain's A record"
+
+# null MX (RFC 7505)
+rs nullmx.test s@me.test a@nullmx.test < "$T/msg"
+is "$(cut -d' ' -f1-4 "$T/out")" "perm 0 556 5.1.10" "null MX: permanent failure"
+
+# the domain does not exist
+rs nx.test s@me.test a@nx.test < "$T/msg"
+is "$(cut -d' ' -f1-4 "$T/out")" "perm 0 550 5.1.2" "NXDOMAIN: permanent failure"
+
+# IPv6: the exchanger has only an AAAA record
+peer v6 ::1 "$P"
+rs v6.test s@me.test a@v6.test < "$T/msg"
+is "$(cat "$T/out")" "ok 0 250 2.0.0 Ok: queued" "IPv6: delivered over ::1"
+check "IPv6: the peer on ::1 saw the transaction" grep -q 'C: RCPT TO:<a@v6.test>' "$T/v6.log"
+
+# we are the best exchanger: loop
+rs loop.test s@me.test a@loop.test < "$T/msg"
+is "$(cut -d' ' -f1-4 "$T/out")" "perm 0 554 5.4.6" "best MX is this host: mail loops back"
+# we are a backup exchanger: only the better one is tried
+rs loop2.test s@me.test a@loop2.test < "$T/msg"
+is "$(cut -d' ' -f1 "$T/out")" "temp" "backup MX is this host: the better one (down) is tried, temp"
+check "backup MX is this host: our own host is never contacted" sh -c "! grep -q 'mx.test.example' '$T/err'"
+
+# the DNS server does not answer: temporary
+mkinstance "resolver 127.0.0.1 port $(free_port)" "remote-port $P" "timeout command 1s"
+start=$(date +%s)
+rs mx.test s@me.test a@mx.test < "$T/msg"
+is "$(cut -d' ' -f1-3 "$T/out")" "temp 0 451" "DNS down: temporary failure"
+check "DNS down: bounded in time" test $(( $(date +%s) - start )) -lt 20
+
+done_testing

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+# ISC license: see LICENSE.
+# A scripted SMTP server for remote-send's tests: one connection at a time,
+# a transcript of every line, the raw DATA bytes kept, replies chosen by
+# options. Standard library only (python3 ssl for STARTTLS).
+import argparse, base64, os, signal, socket, ssl, sys
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--host', default='127.0.0.1')
+ap.add_argument('--port', type=int, required=True)
+ap.add_argument('--log', required=True)          # transcript: C: / S: lines
+ap.add_argument('--data', default=None)          # raw DATA bytes of the last message (wire form)
+ap.add_argument('--ready', default=None)         # touched once listening
+ap.add_argument('--greeting', default='220 peer.test ESMTP')
+ap.add_argument('--ehlo-reply', default=None)    # e.g. "421 4.3.2 busy"
+ap.add_argument('--no-pipelining', action='store_true')
+ap.add_argument('--size', type=int, default=None)
+ap.add_argument('--tls', nargs=2, metavar=('CERT', 'KEY'), default=None)
+ap.add_argument('--auth', action='store_true')   # offer AUTH PLAIN LOGIN, accept anything
+ap.add_argument('--rcpt', action='append', default=[])  # ADDR=REPLY
+ap.add_argument('--mail-reply', default='250 2.1.0 Ok')
+ap.add_argument('--data-reply', default='250 2.0.0 Ok: queued')
+ap.add_argument('--close-in-data', action='store_true')
+a = ap.parse_args()
+
+rcpt_replies = {}
+for r in a.rcpt:
+    k, v = r.split('=', 1)
+    rcpt_replies[k.lower()] = v
+
+logf = open(a.log, 'a', buffering=1)
+def log(s):
+    logf.write(s + '\n')
+
+class Conn:
+    def __init__(self, s):
+        self.s = s
+        self.buf = b''
+    def line(self):
+        while b'\n' not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                return None
+            self.buf += d
+        l, self.buf = self.buf.split(b'\n', 1)
+        return l + b'\n'
+    def send(self, text):
+        log('S: ' + text)
+        self.s.sendall(text.encode() + b'\r\n')
+
+def ehlo_lines(tls_on):
+    ext = []
+    if not a.no_pipelining: ext.append('PIPELINING')
+    if a.size is not None: ext.append('SIZE %d' % a.size)
+    ext.append('8BITMIME')
+    if a.tls and not tls_on: ext.append('STARTTLS')
+    if a.auth: ext.append('AUTH PLAIN LOGIN')
+    return ['250-peer.test'] + ['250-' + e for e in ext[:-1]] + ['250 ' + ext[-1]]
+
+def session(c):
+    tls_on = False
+    c.send(a.greeting)
+    if not a.greeting.startswith('2'):
+        return
+    while True:
+        l = c.line()
+        if l is None:
+            log('EOF')
+            return
+        cmd = l.decode('utf-8', 'replace').rstrip('\r\n')
+        log('C: ' + cmd)
+        u = cmd.upper()
+        if u.startswith('EHLO'):
+            if a.ehlo_reply:
+                c.send(a.ehlo_reply)
+                continue
+            for x in ehlo_lines(tls_on): c.send(x)
+        elif u.startswith('HELO'):
+            c.send('250 peer.test')
+        elif u == 'STARTTLS' and a.tls and not tls_on:
+            if c.buf:
+                log('INJECTED: %r' % c.buf)
+            c.send('220 2.0.0 go ahead')
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(a.tls[0], a.tls[1])
+            try:
+                c.s = ctx.wrap_socket(c.s, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                log('TLS-FAILED %s' % e)
+                return
+            c.buf = b''
+            tls_on = True
+            log('TLS-ON')
+        elif u.startswith('AUTH PLAIN '):
+            raw = base64.b64decode(cmd[11:])
+            parts = raw.split(b'\0')
+            log('AUTH-PLAIN user=%s pass=%s tls=%s' % (parts[1].decode(), parts[2].decode(), tls_on))
+            c.send('235 2.7.0 ok')
+        elif u == 'AUTH LOGIN':
+            c.send('334 VXNlcm5hbWU6')
+            user = base64.b64decode(c.line().strip()).decode()
+            c.send('334 UGFzc3dvcmQ6')
+            pw = base64.b64decode(c.line().strip()).decode()
+            log('AUTH-LOGIN user=%s pass=%s tls=%s' % (user, pw, tls_on))
+            c.send('235 2.7.0 ok')
+        elif u.startswith('MAIL FROM:'):
+            c.send(a.mail_reply)
+        elif u.startswith('RCPT TO:'):
+            addr = cmd[8:].strip().strip('<>').lower()
+            c.send(rcpt_replies.get(addr, '250 2.1.5 Ok'))
+        elif u == 'DATA':
+            c.send('354 go ahead')
+            raw = b''
+            while True:
+                l = c.line()
+                if l is None:
+                    log('EOF-IN-DATA')
+                    return
+                raw += l
+                if a.close_in_data and len(raw) > 0:
+                    log('CLOSING-IN-DATA')
+                    c.s.close()
+                    return
+                if l == b'.\r\n':
+                    break
+            if a.data:
+                with open(a.data, 'wb') as f: f.write(raw)
+            log('DATA-BYTES %d' % len(raw))
+            c.send(a.data_reply)
+        elif u == 'RSET' or u == 'NOOP':
+            c.send('250 2.0.0 Ok')
+        elif u == 'QUIT':
+            c.send('221 2.0.0 Bye')
+            return
+        else:
+            c.send('502 5.5.2 what')
+
+signal.signal(signal.SIGTERM, lambda *x: sys.exit(0))
+fam = socket.AF_INET6 if ':' in a.host else socket.AF_INET
+srv = socket.socket(fam, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((a.host, a.port))
+srv.listen(5)
+if a.ready:
+    open(a.ready, 'w').close()
+while True:
+    s, _ = srv.accept()
+    s.settimeout(30)
+    log('CONNECT')
+    try:
+        session(Conn(s))
+    except Exception as e:
+        log('ERROR %s' % e)
+    try:
+        s.close()
+    except Exception:
+        pass
