@@ -71,6 +71,7 @@ static unsigned int nrcpt ;
 static genalloc results = GENALLOC_ZERO ;  /* result */
 static stralloc texts = STRALLOC_ZERO ;
 static stralloc wire = STRALLOC_ZERO ;     /* the body as sent: CRLF, dot-stuffed, with the final dot */
+static uint64_t msgsize = 0 ;              /* RFC 1870 §3: CRLF counted, the final dot and stuffed dots not */
 static int body8bit = 0 ;
 static int smtputf8 = 0 ;
 static tain overall ;                      /* the whole run ends by then (timeout delivery) */
@@ -241,14 +242,18 @@ static void report (void)
 static void read_body (void)
 {
   stralloc raw = STRALLOC_ZERO ;
-  size_t i = 0, bol = 1 ;
+  size_t i = 0, bol = 1, stuffed = 0 ;
   if (!slurp(&raw, 0)) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
   if (!stralloc_ready(&wire, raw.len + raw.len / 16 + 8)) nomem() ;
   for (; i < raw.len ; i++)
   {
     char c = raw.s[i] ;
     if ((unsigned char)c >= 128) body8bit = 1 ;
-    if (bol && c == '.' && !stralloc_catb(&wire, ".", 1)) nomem() ;
+    if (bol && c == '.')
+    {
+      if (!stralloc_catb(&wire, ".", 1)) nomem() ;
+      stuffed++ ;
+    }
     bol = 0 ;
     if (c == '\n')
     {
@@ -264,6 +269,7 @@ static void read_body (void)
     else if (!stralloc_catb(&wire, &c, 1)) nomem() ;
   }
   if (!bol && !stralloc_catb(&wire, "\r\n", 2)) nomem() ;
+  msgsize = wire.len - stuffed ;
   if (!stralloc_catb(&wire, ".\r\n", 3)) nomem() ;
   stralloc_free(&raw) ;
 }
@@ -688,11 +694,11 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     quit() ;
     return 1 ;
   }
-  if (e.hassize && e.size && wire.len > e.size)
+  if (e.hassize && e.size && msgsize > e.size)
   {
     stralloc t = STRALLOC_ZERO ;
     char a[UINT64_FMT], b[UINT64_FMT] ;
-    a[uint64_fmt(a, wire.len)] = 0 ;
+    a[uint64_fmt(a, msgsize)] = 0 ;
     b[uint64_fmt(b, e.size)] = 0 ;
     if (!stralloc_cats(&t, "552 5.3.4 message size ") || !stralloc_cats(&t, a) || !stralloc_cats(&t, " exceeds the limit ")
      || !stralloc_cats(&t, b) || !stralloc_cats(&t, " of ") || !stralloc_cats(&t, host)) nomem() ;
@@ -708,7 +714,7 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     if (!stralloc_cats(&out, "MAIL FROM:<") || !stralloc_cats(&out, sender) || !stralloc_cats(&out, ">")) nomem() ;
     if (e.hassize)
     {
-      fmt[uint64_fmt(fmt, wire.len)] = 0 ;
+      fmt[uint64_fmt(fmt, msgsize)] = 0 ;
       if (!stralloc_cats(&out, " SIZE=") || !stralloc_cats(&out, fmt)) nomem() ;
     }
     /* RFC 6152: an 8-bit body to a server without 8BITMIME is sent as is, as most MTAs do */

@@ -59,6 +59,7 @@ def ehlo_lines(tls_on):
 
 def session(c):
     tls_on = False
+    accepted = 0
     c.send(a.greeting)
     if not a.greeting.startswith('2'):
         return
@@ -68,7 +69,8 @@ def session(c):
             log('EOF')
             return
         cmd = l.decode('utf-8', 'replace').rstrip('\r\n')
-        log('C: ' + cmd)
+        # 'C+' marks a command that arrived with more bytes behind it (pipelined)
+        log(('C+ ' if c.buf else 'C: ') + cmd)
         u = cmd.upper()
         if u.startswith('EHLO'):
             if a.ehlo_reply:
@@ -104,10 +106,16 @@ def session(c):
             log('AUTH-LOGIN user=%s pass=%s tls=%s' % (user, pw, tls_on))
             c.send('235 2.7.0 ok')
         elif u.startswith('MAIL FROM:'):
+            accepted = 0
             c.send(a.mail_reply)
         elif u.startswith('RCPT TO:'):
             addr = cmd[8:].strip().strip('<>').lower()
-            c.send(rcpt_replies.get(addr, '250 2.1.5 Ok'))
+            r = rcpt_replies.get(addr, '250 2.1.5 Ok')
+            if r.startswith('2'):
+                accepted += 1
+            c.send(r)
+        elif u == 'DATA' and not accepted:
+            c.send('554 5.5.1 no valid recipients')
         elif u == 'DATA':
             c.send('354 go ahead')
             raw = b''
