@@ -635,6 +635,7 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     {
       int mode = tlspolicy == CONF_TLS_VERIFY ? TLSCLIENT_VERIFY : TLSCLIENT_OPPORTUNISTIC ;
       static tlsclient_anchors anchors = TLSCLIENT_ANCHORS_ZERO ;
+      char const *servername = host ;
       static int anchors_loaded = 0 ;
       /* RFC 3207 §4.2 (and the 2011 injection class): nothing read before the handshake counts */
       if (inpos < inlen)
@@ -648,8 +649,18 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
         if (!tlsclient_anchors_load(&anchors, ca)) { fail_host(0, "unable to load trust anchors", ca) ; net_close() ; return 0 ; }
         anchors_loaded = 1 ;
       }
+      {
+        /* RFC 6066 §3: no IP literal in SNI; and BearSSL matches names only, so "verify" needs a name */
+        ip46 dummy ;
+        size_t k = ip46_scan(host, &dummy) ;
+        if (k && !host[k])
+        {
+          if (mode == TLSCLIENT_VERIFY) { fail_host(0, "cannot verify a certificate for an IP address: route to a host name", 0) ; quit() ; return 0 ; }
+          servername = 0 ;
+        }
+      }
       set_deadline(cf.timeout_command) ;
-      if (!tlsclient_start(&tls, cfd, host, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &deadline))
+      if (!tlsclient_start(&tls, cfd, servername, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &deadline))
       {
         int be = tlsclient_error(&tls) ;
         fail_host(0, "TLS handshake failed", be && be != BR_ERR_IO ? tlsclient_strerror(be) : strerror(errno)) ;
@@ -804,6 +815,8 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     while (pos < wire.len)
     {
       size_t n = wire.len - pos > CHUNK ? CHUNK : wire.len - pos ;
+      /* never leave the final dot alone in a write of its own */
+      if (wire.len - pos - n < 1024) n = wire.len - pos ;
       set_deadline(cf.timeout_data) ;
       if (!net_write(wire.s + pos, n)) goto lost ;
       pos += n ;

@@ -21,6 +21,7 @@ ap.add_argument('--rcpt', action='append', default=[])  # ADDR=REPLY
 ap.add_argument('--mail-reply', default='250 2.1.0 Ok')
 ap.add_argument('--data-reply', default='250 2.0.0 Ok: queued')
 ap.add_argument('--close-in-data', action='store_true')
+ap.add_argument('--inject', action='store_true')  # a plaintext reply glued to the STARTTLS 220
 a = ap.parse_args()
 
 rcpt_replies = {}
@@ -82,7 +83,11 @@ def session(c):
         elif u == 'STARTTLS' and a.tls and not tls_on:
             if c.buf:
                 log('INJECTED: %r' % c.buf)
-            c.send('220 2.0.0 go ahead')
+            if a.inject:
+                log('S: 220 2.0.0 go ahead + 250 INJECTED')
+                c.s.sendall(b'220 2.0.0 go ahead\r\n250 INJECTED\r\n')
+            else:
+                c.send('220 2.0.0 go ahead')
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(a.tls[0], a.tls[1])
             try:
