@@ -600,7 +600,10 @@ static int ehlo (ext *e)
 /*
  * One SMTP session with one address. Returns 1 when the recipients got
  * their results (the run is over), 0 when the next address should be tried
- * (lasterr says why this one failed).
+ * (lasterr says why this one failed), 2 when an opportunistic TLS
+ * handshake failed and the same address is worth a plaintext try
+ * (RFC 7435 §3: unauthenticated encryption is better than none, and none
+ * is better than no delivery).
  */
 static int session (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile)
 {
@@ -665,7 +668,7 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
         int be = tlsclient_error(&tls) ;
         fail_host(0, "TLS handshake failed", be && be != BR_ERR_IO ? tlsclient_strerror(be) : strerror(errno)) ;
         net_close() ;
-        return 0 ;
+        return mode == TLSCLIENT_OPPORTUNISTIC && !authfile ? 2 : 0 ;
       }
       tlson = 1 ;
       {
@@ -911,7 +914,13 @@ static int try_host (char const *host, uint16_t port, unsigned int tlspolicy, ch
     if (a->is6) ip46_from_ip6(&ip, a->ip) ; else ip46_from_ip4(&ip, a->ip) ;
     if (is_myself(&ip, port)) { genalloc_free(dns_ip, &ips) ; return -1 ; }
     if (tries++ >= ADDR_TRIES_MAX) break ;
-    if (session(host, &ip, port, tlspolicy, authfile)) { genalloc_free(dns_ip, &ips) ; return 1 ; }
+    r = session(host, &ip, port, tlspolicy, authfile) ;
+    if (r == 2)
+    {
+      log_start("tls-fallback") ; log_host() ; log_kv("action", "retrying-without-tls") ; log_end() ;
+      r = session(host, &ip, port, CONF_TLS_NONE, authfile) ;
+    }
+    if (r == 1) { genalloc_free(dns_ip, &ips) ; return 1 ; }
     tain_now_g() ;
     if (!tain_future(&overall)) { fail_host(0, "delivery timeout", 0) ; break ; }
   }

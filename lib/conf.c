@@ -366,6 +366,8 @@ static int do_resolver (parse *p)
   uint16_t port = 53 ;
   if (!need(p, 2, 4)) return 0 ;
   if (!scan_ip(p->w[1], p->c->resolver_ip, &p->c->resolver_is6)) return fail(p, "resolver: not an IP address: ", p->w[1]) ;
+  /* glibc's res_state takes a forced IPv6 server only through private fields */
+  if (p->c->resolver_is6) return fail(p, "resolver: only an IPv4 address can be set here (use resolv.conf for IPv6)", 0) ;
   if (p->n > 2 && (p->n != 4 || strcmp(p->w[2], "port") || !uint160_scan(p->w[3], &port) || !port))
     return fail(p, "resolver: expected: resolver IP [port N]", 0) ;
   p->c->resolver_port = port ;

@@ -9,7 +9,7 @@
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl is not installed"
-plan 23
+plan 26
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
   -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1 \
@@ -32,6 +32,14 @@ peer t2 127.0.0.1 "$P" --tls "$T/cert.pem" "$T/key.pem" --inject
 rs peer.test s@me.test a@peer.test < "$T/msg"
 is "$(cut -d' ' -f1-2 "$T/out")" "ok 0" "injection: delivered"
 check "injection: the injected bytes were discarded and logged" grep -q 'discarded-plaintext-after-STARTTLS' "$T/err"
+stop_last
+
+# opportunistic, the handshake fails: the same address again, in plaintext
+peer t2b 127.0.0.1 "$P" --tls "$T/cert.pem" "$T/key.pem" --tls-garbage
+rs peer.test s@me.test a@peer.test < "$T/msg"
+is "$(cut -d' ' -f1-2 "$T/out")" "ok 0" "failed opportunistic handshake: delivered in plaintext on a second connection"
+check "failed opportunistic handshake: logged" grep -q 'tls-fallback host=.* action=retrying-without-tls' "$T/err"
+check "failed opportunistic handshake: no STARTTLS on the second connection" sh -c "sed -n '/TLS-GARBAGE/,\$p' '$T/t2b.log' | grep -v STARTTLS | grep -q 'MAIL FROM' && test \$(grep -c 'C: STARTTLS' '$T/t2b.log') = 1"
 stop_last
 
 # tls required, no STARTTLS offered: temporary, no plaintext MAIL

@@ -21,7 +21,8 @@ ap.add_argument('--rcpt', action='append', default=[])  # ADDR=REPLY
 ap.add_argument('--mail-reply', default='250 2.1.0 Ok')
 ap.add_argument('--data-reply', default='250 2.0.0 Ok: queued')
 ap.add_argument('--close-in-data', action='store_true')
-ap.add_argument('--inject', action='store_true')  # a plaintext reply glued to the STARTTLS 220
+ap.add_argument('--inject', action='store_true')
+ap.add_argument('--tls-garbage', action='store_true')  # answer the handshake with junk, then hang up  # a plaintext reply glued to the STARTTLS 220
 a = ap.parse_args()
 
 rcpt_replies = {}
@@ -83,6 +84,11 @@ def session(c):
         elif u == 'STARTTLS' and a.tls and not tls_on:
             if c.buf:
                 log('INJECTED: %r' % c.buf)
+            if a.tls_garbage:
+                c.send('220 2.0.0 go ahead')
+                c.s.sendall(b'this is not TLS at all\r\n' * 4)
+                log('TLS-GARBAGE')
+                return
             if a.inject:
                 log('S: 220 2.0.0 go ahead + 250 INJECTED')
                 c.s.sendall(b'220 2.0.0 go ahead\r\n250 INJECTED\r\n')
