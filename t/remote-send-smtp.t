@@ -8,7 +8,7 @@
 . "$(dirname "$0")/remote-lib.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-plan 25
+plan 33
 
 P=$(free_port)
 mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s" "timeout data 10s"
@@ -91,6 +91,42 @@ peer p9 127.0.0.1 "$P" --ehlo-reply "554 5.7.1 no thanks"
 rs peer.test s@me.test a@peer.test < "$T/msg"
 check "EHLO refused with 5xx: HELO is tried" grep -q '^C: HELO mx.test.example' "$T/p9.log"
 stop_last
+
+# MAIL refused with 4xx: every recipient temp, nothing else matters
+peer p11 127.0.0.1 "$P" --mail-reply "451 4.3.0 try later"
+rs peer.test s@me.test a@peer.test b@peer.test < "$T/msg"
+is "$(cat "$T/out")" "temp 0 451 4.3.0 try later
+temp 1 451 4.3.0 try later" "MAIL 4xx: temporary for every recipient"
+stop_last
+
+# the reply to the final dot decides for the accepted recipients
+peer p12 127.0.0.1 "$P" --data-reply "554 5.6.0 content rejected" --rcpt "t@peer.test=452 4.5.3 too many"
+rs peer.test s@me.test a@peer.test t@peer.test < "$T/msg"
+is "$(cat "$T/out")" "perm 0 554 5.6.0 content rejected
+temp 1 452 4.5.3 too many" "final dot 5xx: perm for the accepted recipient, the RCPT reply for the other"
+stop_last
+
+# SMTPUTF8 (RFC 6531): required with -u
+peer p13 127.0.0.1 "$P"
+remote-send -C "$CONF" -u peer.test s@me.test a@peer.test < "$T/msg" > "$T/out" 2>"$T/err"
+is "$(cut -d' ' -f1-4 "$T/out")" "perm 0 553 5.6.7" "SMTPUTF8 needed, not offered: permanent"
+check "SMTPUTF8 needed, not offered: no MAIL sent" sh -c "! grep -q 'MAIL FROM' '$T/p13.log'"
+stop_last
+peer p14 127.0.0.1 "$P" --smtputf8
+remote-send -C "$CONF" -u peer.test s@me.test a@peer.test < "$T/msg" > "$T/out" 2>"$T/err"
+check "SMTPUTF8 offered: declared in MAIL" grep -q 'MAIL FROM:<s@me.test> SIZE=.*SMTPUTF8\|MAIL FROM:<s@me.test> SMTPUTF8' "$T/p14.log"
+stop_last
+
+# a server that never speaks: the command timeout ends it
+mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 1s"
+peer p15 127.0.0.1 "$P" --silent
+start=$(date +%s)
+rs peer.test s@me.test a@peer.test < "$T/msg"
+is "$(cut -d' ' -f1-2 "$T/out")" "temp 0" "silent server: temporary"
+check "silent server: given up after the command timeout" test $(( $(date +%s) - start )) -le 4
+check "silent server: the report says it timed out" grep -q 'timed out' "$T/out"
+stop_last
+mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s"
 
 # report text: control characters become spaces
 peer p10 127.0.0.1 "$P" --rcpt "a@peer.test=550 5.1.1 bad	tab"

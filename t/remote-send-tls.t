@@ -9,7 +9,7 @@
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl is not installed"
-plan 26
+plan 28
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
   -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1 \
@@ -92,6 +92,15 @@ rs example.org s@me.test a@example.org < "$T/msg"
 is "$(cut -d' ' -f1-2 "$T/out")" "temp 0" "AUTH: a world-readable credentials file is refused (temp)"
 check "AUTH: nothing was sent to the peer after STARTTLS" sh -c "! grep -q -e 'AUTH-' -e 'MAIL FROM' '$T/t5.log'"
 chmod 600 "$T/creds"
+stop_last
+
+# AUTH LOGIN when PLAIN is not offered, and a credentials line for this host
+printf 'any-user any-pass\n127.0.0.1 host-user host-pass\n' > "$T/creds2" ; chmod 600 "$T/creds2"
+mkinstance "smarthost 127.0.0.1:$P auth $T/creds2" "timeout connect 2s" "timeout command 10s"
+peer t5b 127.0.0.1 "$P" --tls "$T/cert.pem" "$T/key.pem" --auth --auth-login-only
+rs example.org s@me.test a@example.org < "$T/msg"
+is "$(cut -d' ' -f1-2 "$T/out")" "ok 0" "AUTH LOGIN: delivered"
+check "AUTH LOGIN: the host's own line is preferred to the generic one" grep -q 'AUTH-LOGIN user=host-user pass=host-pass tls=True' "$T/t5b.log"
 stop_last
 
 # AUTH is never sent without TLS

@@ -22,6 +22,9 @@ ap.add_argument('--mail-reply', default='250 2.1.0 Ok')
 ap.add_argument('--data-reply', default='250 2.0.0 Ok: queued')
 ap.add_argument('--close-in-data', action='store_true')
 ap.add_argument('--inject', action='store_true')
+ap.add_argument('--auth-login-only', action='store_true')
+ap.add_argument('--smtputf8', action='store_true')
+ap.add_argument('--silent', action='store_true')     # accept, then say nothing
 ap.add_argument('--tls-garbage', action='store_true')  # answer the handshake with junk, then hang up  # a plaintext reply glued to the STARTTLS 220
 a = ap.parse_args()
 
@@ -56,12 +59,18 @@ def ehlo_lines(tls_on):
     if a.size is not None: ext.append('SIZE %d' % a.size)
     ext.append('8BITMIME')
     if a.tls and not tls_on: ext.append('STARTTLS')
-    if a.auth: ext.append('AUTH PLAIN LOGIN')
+    if a.smtputf8: ext.append('SMTPUTF8')
+    if a.auth: ext.append('AUTH LOGIN' if a.auth_login_only else 'AUTH PLAIN LOGIN')
     return ['250-peer.test'] + ['250-' + e for e in ext[:-1]] + ['250 ' + ext[-1]]
 
 def session(c):
     tls_on = False
     accepted = 0
+    if a.silent:
+        while c.s.recv(4096):
+            pass
+        log('EOF')
+        return
     c.send(a.greeting)
     if not a.greeting.startswith('2'):
         return
