@@ -847,13 +847,25 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
   }
 }
 
-/* is ip:port one of our own listeners? */
+/*
+ * Is ip:port one of our own listeners? A wildcard listener (0.0.0.0, ::)
+ * counts for the loopback addresses; other addresses of this host's
+ * interfaces are not known here, so the hostname check does the rest.
+ */
 static int is_myself (ip46 const *ip, uint16_t port)
 {
+  static char const zero[16] = { 0 } ;
+  static char const v6loop[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } ;
   size_t n = genalloc_len(conf_listen, &cf.listen), i = 0 ;
   conf_listen const *l = genalloc_s(conf_listen, &cf.listen) ;
+  int is6 = ip46_is6(ip) ;
+  int loopback = is6 ? !memcmp(ip->ip, v6loop, 16) : ip->ip[0] == 127 ;
   for (; i < n ; i++)
-    if (l[i].port == port && !!l[i].is6 == !!ip46_is6(ip) && !memcmp(l[i].ip, ip->ip, ip46_is6(ip) ? 16 : 4)) return 1 ;
+  {
+    if (l[i].port != port || !!l[i].is6 != !!is6) continue ;
+    if (!memcmp(l[i].ip, ip->ip, is6 ? 16 : 4)) return 1 ;
+    if (loopback && !memcmp(l[i].ip, zero, is6 ? 16 : 4)) return 1 ;
+  }
   return 0 ;
 }
 
@@ -941,7 +953,6 @@ static void deliver (void)
   if (route)
   {
     char const *host = conf_str(&cf, route->host) ;
-    if (!strcasecmp(host, me) && route->port == cf.remote_port) { loops_back() ; return ; }
     if (try_host(host, route->port, route->tls, conf_str(&cf, route->auth), 1) < 0) loops_back() ;
     return ;
   }

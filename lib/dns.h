@@ -31,6 +31,12 @@
  *
  * Timeouts are ours: dns_init sets the per-try timeout and retry count, so
  * a dead resolver costs at most timeout * (retries + 1) per query.
+ *
+ * Failure mapping (RFC 5321 §5.1, RFC 7505): NXDOMAIN is permanent;
+ * NOERROR without records is NODATA (the implicit MX, or an exchanger
+ * without addresses); SERVFAIL, REFUSED, FORMERR, timeouts and malformed
+ * answers are all DNS_TEMP, because a broken resolver must delay mail,
+ * never bounce it.
  */
 
 /* results */

@@ -9,7 +9,7 @@
 
 command -v dnsmasq >/dev/null 2>&1 || skip_all "dnsmasq is not installed"
 find_sink || skip_all "no smtp-sink: $(cat "$T/sink.err")"
-plan 16
+plan 17
 
 DP=$(free_port)
 P=$(free_port)
@@ -20,7 +20,8 @@ dns "$DP" \
   --host-record=amx.test,127.0.0.4 \
   --mx-host=v6.test,v6host.test,10 --host-record=v6host.test,::1 \
   --mx-host=loop.test,mx.test.example,10 --mx-host=loop.test,mx2.mx.test,20 \
-  --mx-host=loop2.test,mx1.mx.test,10 --mx-host=loop2.test,mx.test.example,20
+  --mx-host=loop2.test,mx1.mx.test,10 --mx-host=loop2.test,mx.test.example,20 \
+  --mx-host=loop3.test,self.test,10 --host-record=self.test,127.0.0.5
 mkinstance "resolver 127.0.0.1 port $DP" "remote-port $P" "timeout connect 2s" "timeout command 10s"
 
 # both exchangers up: the better one gets the mail
@@ -66,6 +67,11 @@ is "$(cut -d' ' -f1-4 "$T/out")" "perm 0 554 5.4.6" "best MX is this host: mail 
 rs loop2.test s@me.test a@loop2.test < "$T/msg"
 is "$(cut -d' ' -f1 "$T/out")" "temp" "backup MX is this host: the better one (down) is tried, temp"
 check "backup MX is this host: our own host is never contacted" sh -c "! grep -q 'mx.test.example' '$T/err'"
+
+# the best exchanger's address is one of our listen addresses: loop
+mkinstance "resolver 127.0.0.1 port $DP" "remote-port $P" "timeout connect 2s" "listen 127.0.0.5 port $P"
+rs loop3.test s@me.test a@loop3.test < "$T/msg"
+is "$(cut -d' ' -f1-4 "$T/out")" "perm 0 554 5.4.6" "best MX address is our listen address: mail loops back"
 
 # the DNS server does not answer: temporary
 mkinstance "resolver 127.0.0.1 port $(free_port)" "remote-port $P" "timeout command 1s"
