@@ -42,6 +42,7 @@
 #include "exitcodes.h"
 #include "conf.h"
 #include "dns.h"
+#include "smtpdata.h"
 #include "smtpreply.h"
 #include "tlsclient.h"
 
@@ -72,7 +73,7 @@ static genalloc results = GENALLOC_ZERO ;  /* result */
 static stralloc texts = STRALLOC_ZERO ;
 static stralloc wire = STRALLOC_ZERO ;     /* the body as sent: CRLF, dot-stuffed, with the final dot */
 static uint64_t msgsize = 0 ;              /* RFC 1870 §3: CRLF counted, the final dot and stuffed dots not */
-static int body8bit = 0 ;
+static int body8bit = 0 ;                 /* the body has octets above 127 */
 static int smtputf8 = 0 ;
 static tain overall ;                      /* the whole run ends by then (timeout delivery) */
 
@@ -242,35 +243,8 @@ static void report (void)
 static void read_body (void)
 {
   stralloc raw = STRALLOC_ZERO ;
-  size_t i = 0, bol = 1, stuffed = 0 ;
   if (!slurp(&raw, 0)) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
-  if (!stralloc_ready(&wire, raw.len + raw.len / 16 + 8)) nomem() ;
-  for (; i < raw.len ; i++)
-  {
-    char c = raw.s[i] ;
-    if ((unsigned char)c >= 128) body8bit = 1 ;
-    if (bol && c == '.')
-    {
-      if (!stralloc_catb(&wire, ".", 1)) nomem() ;
-      stuffed++ ;
-    }
-    bol = 0 ;
-    if (c == '\n')
-    {
-      if (!stralloc_catb(&wire, "\r\n", 2)) nomem() ;
-      bol = 1 ;
-    }
-    else if (c == '\r')
-    {
-      /* the spool holds LF lines; a CR there is never sent bare (RFC 5321 §2.3.8) */
-      if (i + 1 < raw.len && raw.s[i+1] == '\n') continue ;
-      if (!stralloc_catb(&wire, " ", 1)) nomem() ;
-    }
-    else if (!stralloc_catb(&wire, &c, 1)) nomem() ;
-  }
-  if (!bol && !stralloc_catb(&wire, "\r\n", 2)) nomem() ;
-  msgsize = wire.len - stuffed ;
-  if (!stralloc_catb(&wire, ".\r\n", 3)) nomem() ;
+  if (!smtpdata_encode(raw.s, raw.len, &wire, &msgsize, &body8bit)) nomem() ;
   stralloc_free(&raw) ;
 }
 
@@ -535,19 +509,11 @@ static int do_auth (char const *file, char const *host, int plain, int login)
 
 /* EHLO, and HELO if EHLO is refused (RFC 5321 §3.2) */
 
-typedef struct ext_s ext ;
-struct ext_s
+static int ehlo (smtpreply_ext *e)
 {
-  int esmtp, pipelining, eightbit, starttls, smtputf8, hassize, plain, login ;
-  uint64_t size ;
-} ;
-
-static int ehlo (ext *e)
-{
-  size_t pos = 0, len ;
-  char const *s ;
+  static smtpreply_ext const zero = SMTPREPLY_EXT_ZERO ;
   char const *me = conf_str(&cf, cf.hostname) ;
-  memset(e, 0, sizeof(*e)) ;
+  *e = zero ;
   if (!command("EHLO ", me, cf.timeout_command)) { fail_host(0, "EHLO", io_error()) ; return 0 ; }
   if (smtpreply_class(&reply) == 5)
   {
@@ -556,44 +522,7 @@ static int ehlo (ext *e)
     return 1 ;
   }
   if (smtpreply_class(&reply) != 2) { fail_host_reply("EHLO") ; return 0 ; }
-  e->esmtp = 1 ;
-  smtpreply_next(&reply, &pos, &s, &len) ;   /* the greeting line */
-  while (smtpreply_next(&reply, &pos, &s, &len))
-  {
-    size_t k = 0 ;
-    while (k < len && s[k] != ' ' && s[k] != '=') k++ ;
-    if (k == 10 && !strncasecmp(s, "PIPELINING", 10)) e->pipelining = 1 ;
-    else if (k == 8 && !strncasecmp(s, "8BITMIME", 8)) e->eightbit = 1 ;
-    else if (k == 8 && !strncasecmp(s, "STARTTLS", 8)) e->starttls = 1 ;
-    else if (k == 8 && !strncasecmp(s, "SMTPUTF8", 8)) e->smtputf8 = 1 ;
-    else if (k == 4 && !strncasecmp(s, "SIZE", 4))
-    {
-      /* RFC 1870 §4: SIZE alone, or SIZE 0, means no fixed limit */
-      char num[21] ;
-      size_t nl = len > k + 1 ? len - k - 1 : 0 ;
-      uint64_t n = 0 ;
-      if (nl && nl < sizeof(num))
-      {
-        memcpy(num, s + k + 1, nl) ; num[nl] = 0 ;
-        if (!uint640_scan(num, &n)) n = 0 ;
-      }
-      e->hassize = 1 ;
-      e->size = n ;
-    }
-    else if (k == 4 && !strncasecmp(s, "AUTH", 4))
-    {
-      size_t i = k ;
-      while (i < len)
-      {
-        size_t j ;
-        while (i < len && (s[i] == ' ' || s[i] == '=')) i++ ;
-        for (j = i ; j < len && s[j] != ' ' ; j++) ;
-        if (j - i == 5 && !strncasecmp(s + i, "PLAIN", 5)) e->plain = 1 ;
-        if (j - i == 5 && !strncasecmp(s + i, "LOGIN", 5)) e->login = 1 ;
-        i = j ;
-      }
-    }
-  }
+  smtpreply_ehlo(&reply, e) ;
   return 1 ;
 }
 
@@ -607,7 +536,7 @@ static int ehlo (ext *e)
  */
 static int session (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile)
 {
-  ext e ;
+  smtpreply_ext e ;
   unsigned int i, naccepted = 0 ;
   int pipelined ;
   curhost = host ;
@@ -698,7 +627,7 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     quit() ;
     return 0 ;
   }
-  if (authfile && !do_auth(authfile, host, e.plain, e.login)) { quit() ; return 0 ; }
+  if (authfile && !do_auth(authfile, host, e.auth_plain, e.auth_login)) { quit() ; return 0 ; }
 
   /* from here on, every recipient gets a result from this session */
   if (smtputf8 && !e.smtputf8)

@@ -1,6 +1,8 @@
 /* ISC license: see LICENSE. */
 
 #include <errno.h>
+#include <string.h>
+#include <strings.h>
 
 #include <skalibs/types.h>
 #include <skalibs/stralloc.h>
@@ -72,4 +74,55 @@ int smtpreply_next (smtpreply const *r, size_t *pos, char const **s, size_t *len
   *len = j - i ;
   *pos = j + 1 ;
   return 1 ;
+}
+
+static int keyword_is (char const *s, size_t k, char const *kw)
+{
+  size_t n = strlen(kw) ;
+  return k == n && !strncasecmp(s, kw, n) ;
+}
+
+void smtpreply_ehlo (smtpreply const *r, smtpreply_ext *e)
+{
+  size_t pos = 0, len ;
+  char const *s ;
+  static smtpreply_ext const zero = SMTPREPLY_EXT_ZERO ;
+  *e = zero ;
+  if (!smtpreply_next(r, &pos, &s, &len)) return ;   /* the greeting line */
+  while (smtpreply_next(r, &pos, &s, &len))
+  {
+    size_t k = 0 ;
+    while (k < len && s[k] != ' ' && s[k] != '=') k++ ;
+    if (keyword_is(s, k, "PIPELINING")) e->pipelining = 1 ;
+    else if (keyword_is(s, k, "8BITMIME")) e->eightbit = 1 ;
+    else if (keyword_is(s, k, "STARTTLS")) e->starttls = 1 ;
+    else if (keyword_is(s, k, "SMTPUTF8")) e->smtputf8 = 1 ;
+    else if (keyword_is(s, k, "SIZE"))
+    {
+      /* RFC 1870 §4: SIZE alone, or SIZE 0, means no fixed limit */
+      uint64_t n = 0 ;
+      size_t i = k + 1 ;
+      int bad = i >= len ;
+      for (; i < len ; i++)
+      {
+        if (s[i] < '0' || s[i] > '9' || n > (UINT64_MAX - 9) / 10) { bad = 1 ; break ; }
+        n = n * 10 + (s[i] - '0') ;
+      }
+      e->hassize = 1 ;
+      e->size = bad ? 0 : n ;
+    }
+    else if (keyword_is(s, k, "AUTH"))
+    {
+      size_t i = k ;
+      while (i < len)
+      {
+        size_t j ;
+        while (i < len && (s[i] == ' ' || s[i] == '=')) i++ ;
+        for (j = i ; j < len && s[j] != ' ' ; j++) ;
+        if (keyword_is(s + i, j - i, "PLAIN")) e->auth_plain = 1 ;
+        else if (keyword_is(s + i, j - i, "LOGIN")) e->auth_login = 1 ;
+        i = j ;
+      }
+    }
+  }
 }

@@ -4,6 +4,7 @@
 #define KETCH_SMTPREPLY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <skalibs/stralloc.h>
 
@@ -47,5 +48,23 @@ extern int smtpreply_oneline (smtpreply const *, stralloc *) ;
 extern int smtpreply_next (smtpreply const *, size_t *, char const **, size_t *) ;
 
 #define smtpreply_class(r) ((r)->code / 100)
+
+/* what a server offers in its EHLO reply (RFC 5321 §4.1.1.1, one keyword per line after the first) */
+typedef struct smtpreply_ext_s smtpreply_ext, *smtpreply_ext_ref ;
+struct smtpreply_ext_s
+{
+  int pipelining ;   /* RFC 2920 */
+  int eightbit ;     /* RFC 6152 */
+  int starttls ;     /* RFC 3207 */
+  int smtputf8 ;     /* RFC 6531 */
+  int hassize ;      /* RFC 1870 */
+  uint64_t size ;    /* 0: no fixed limit (SIZE alone, SIZE 0, or a number we cannot read) */
+  int auth_plain ;   /* RFC 4954 mechanisms */
+  int auth_login ;
+} ;
+#define SMTPREPLY_EXT_ZERO { .pipelining = 0, .eightbit = 0, .starttls = 0, .smtputf8 = 0, .hassize = 0, .size = 0, .auth_plain = 0, .auth_login = 0 }
+
+/* fills ext from a complete 250 EHLO reply; unknown keywords are ignored */
+extern void smtpreply_ehlo (smtpreply const *, smtpreply_ext *) ;
 
 #endif

@@ -26,7 +26,7 @@ int main (void)
   smtpreply r = SMTPREPLY_ZERO ;
   size_t pos = 0, len ;
   char const *s ;
-  tap_plan(27) ;
+  tap_plan(34) ;
 
   ok(feed(&r, "220 mx.example ESMTP ready") == 1, "single line reply is complete") ;
   ok(r.code == 220 && smtpreply_class(&r) == 2, "code 220, class 2") ;
@@ -67,6 +67,32 @@ int main (void)
   }
   smtpreply_reset(&r) ;
   ok(feed(&r, "550 5.1.1 <a@b>: no such user") == 1 && smtpreply_class(&r) == 5, "5xx class") ;
+
+  {
+    smtpreply_ext e ;
+    char const *lines[] = { "250-mx.example", "250-pipelining", "250-SIZE 52428800", "250-8BITMIME",
+      "250-AUTH=LOGIN", "250-AUTH CRAM-MD5 PLAIN", "250-STARTTLS", "250-SMTPUTF8", "250 DSN" } ;
+    unsigned int i = 0 ;
+    smtpreply_reset(&r) ;
+    for (; i < 9 ; i++) feed(&r, lines[i]) ;
+    smtpreply_ehlo(&r, &e) ;
+    ok(e.pipelining && e.eightbit && e.starttls && e.smtputf8, "EHLO: keywords, case-insensitive") ;
+    ok(e.hassize && e.size == 52428800, "EHLO: SIZE with a limit") ;
+    ok(e.auth_plain && e.auth_login, "EHLO: AUTH mechanisms from both AUTH= and AUTH lines") ;
+    smtpreply_reset(&r) ;
+    feed(&r, "250-mx.example PIPELINING") ; feed(&r, "250-SIZE") ; feed(&r, "250 STARTTLSX") ;
+    smtpreply_ehlo(&r, &e) ;
+    ok(!e.pipelining && !e.starttls, "EHLO: the greeting line and keyword prefixes do not count") ;
+    ok(e.hassize && !e.size, "EHLO: SIZE alone is no fixed limit") ;
+    smtpreply_reset(&r) ;
+    feed(&r, "250-x") ; feed(&r, "250 SIZE 99999999999999999999999") ;
+    smtpreply_ehlo(&r, &e) ;
+    ok(e.hassize && !e.size, "EHLO: an overflowing SIZE is no fixed limit") ;
+    smtpreply_reset(&r) ;
+    feed(&r, "250 mx.example") ;
+    smtpreply_ehlo(&r, &e) ;
+    ok(!e.hassize && !e.pipelining && !e.auth_plain, "EHLO: a one-line reply offers nothing") ;
+  }
   smtpreply_free(&r) ;
   return tap_done() ;
 }
