@@ -28,6 +28,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/buffer.h>
+#include <skalibs/alloc.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
@@ -69,6 +70,8 @@ static char const *domain ;
 static char const *sender ;
 static char const *const *rcpts ;
 static unsigned int nrcpt ;
+static unsigned int *todo ;                /* indices of the recipients of the current transaction */
+static unsigned int ntodo ;
 static genalloc results = GENALLOC_ZERO ;  /* result */
 static stralloc texts = STRALLOC_ZERO ;
 static stralloc wire = STRALLOC_ZERO ;     /* the body as sent: CRLF, dot-stuffed, with the final dot */
@@ -666,10 +669,13 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     if (!stralloc_catb(&out, "\r\n", 2)) nomem() ;
   }
   pipelined = e.pipelining ;
+  /* the recipients of this transaction: those without a result yet */
+  ntodo = 0 ;
+  for (i = 0 ; i < nrcpt ; i++) if (res(i)->status == RS_PENDING) todo[ntodo++] = i ;
   set_deadline(cf.timeout_command) ;
   if (pipelined)
   {
-    for (i = 0 ; i < nrcpt ; i++) if (!out_cmd("RCPT TO:<", rcpts[i], ">")) nomem() ;
+    for (i = 0 ; i < ntodo ; i++) if (!out_cmd("RCPT TO:<", rcpts[todo[i]], ">")) nomem() ;
     if (!out_cmd("DATA", 0, 0)) nomem() ;
   }
   if (!out_flush()) goto lost ;
@@ -680,7 +686,7 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     if (pipelined)
     {
       /* the replies to the pipelined RCPTs and DATA still come; read them, send nothing */
-      for (i = 0 ; i <= nrcpt ; i++) if (!get_reply(cf.timeout_command)) { net_close() ; return 1 ; }
+      for (i = 0 ; i <= ntodo ; i++) if (!get_reply(cf.timeout_command)) { net_close() ; return 1 ; }
       if (reply.code == 354)
       {
         set_deadline(cf.timeout_data) ;
@@ -690,24 +696,24 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     quit() ;
     return 1 ;
   }
-  for (i = 0 ; i < nrcpt ; i++)
+  for (i = 0 ; i < ntodo ; i++)
   {
     if (!pipelined)
     {
       set_deadline(cf.timeout_command) ;
-      if (!out_cmd("RCPT TO:<", rcpts[i], ">") || !out_flush()) goto lost ;
+      if (!out_cmd("RCPT TO:<", rcpts[todo[i]], ">") || !out_flush()) goto lost ;
     }
     if (!get_reply(cf.timeout_command)) goto lost ;
     if (smtpreply_class(&reply) == 2)
     {
-      set_result(i, RS_ACCEPTED, "", 0) ;
+      set_result(todo[i], RS_ACCEPTED, "", 0) ;
       naccepted++ ;
     }
     else
     {
       stralloc t = STRALLOC_ZERO ;
       if (!smtpreply_oneline(&reply, &t)) nomem() ;
-      set_result(i, smtpreply_class(&reply) == 5 ? RS_PERM : RS_TEMP, t.s, t.len) ;
+      set_result(todo[i], smtpreply_class(&reply) == 5 ? RS_PERM : RS_TEMP, t.s, t.len) ;
       stralloc_free(&t) ;
     }
   }
@@ -987,13 +993,7 @@ int main (int argc, char const *const *argv)
   sender = argv[1] ;
   rcpts = argv + 2 ;
   nrcpt = argc - 2 ;
-  if (!*domain || strchr(domain, '\n') || strchr(domain, '\r')) dieusage() ;
-  {
-    unsigned int i = 0 ;
-    /* what goes on the wire in a command must not hold a line end (argv comes from the spool, but check) */
-    if (strpbrk(sender, "\r\n<>")) strerr_dief(KETCH_EX_PERM, "invalid sender") ;
-    for (; i < nrcpt ; i++) if (!*rcpts[i] || strpbrk(rcpts[i], "\r\n<>")) strerr_dief(KETCH_EX_PERM, "invalid recipient") ;
-  }
+  if (!*domain || strpbrk(domain, "\r\n")) dieusage() ;
   if (!fd_sanitize()) strerr_diefusys(KETCH_EX_TEMP, "sanitize standard fds") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
   if (!conf_load_default(&cf, conffile, &err))
@@ -1002,17 +1002,36 @@ int main (int argc, char const *const *argv)
   tain_addsec_g(&overall, cf.timeout_delivery) ;
 
   if (!genalloc_ready(result, &results, nrcpt)) nomem() ;
+  todo = alloc(nrcpt * sizeof(unsigned int)) ;
+  if (!todo) nomem() ;
   {
     unsigned int i = 0 ;
     result r = { .status = RS_PENDING, .text = 0 } ;
     for (; i < nrcpt ; i++) genalloc_append(result, &results, &r) ;
+    /* an address goes into a command line: a line end in it would be a command of its own
+       (canonical addresses never hold one; this is the last line of defence) */
+    if (strpbrk(sender, "\r\n"))
+    {
+      static char const t[] = "501 5.1.7 invalid sender address" ;
+      set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
+    }
+    for (i = 0 ; i < nrcpt ; i++)
+      if (res(i)->status == RS_PENDING && (!*rcpts[i] || strpbrk(rcpts[i], "\r\n")))
+      {
+        static char const t[] = "501 5.1.3 invalid recipient address" ;
+        set_result(i, RS_PERM, t, sizeof(t) - 1) ;
+      }
   }
   read_body() ;
   if (force8) body8bit = 1 ;
   if (!dns_init(cf.resolver_ip, cf.resolver_is6, cf.resolver_port, cf.timeout_command < 5 ? cf.timeout_command : 5))
     strerr_diefusys(KETCH_EX_TEMP, "initialise the resolver") ;
 
-  deliver() ;
+  {
+    unsigned int i = 0 ;
+    for (; i < nrcpt ; i++) if (res(i)->status == RS_PENDING) break ;
+    if (i < nrcpt) deliver() ;
+  }
   curhost = "" ;  /* it pointed into storage deliver() has freed */
   curip[0] = 0 ;
 

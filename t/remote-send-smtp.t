@@ -8,7 +8,7 @@
 . "$(dirname "$0")/remote-lib.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-plan 33
+plan 35
 
 P=$(free_port)
 mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s" "timeout data 10s"
@@ -127,6 +127,14 @@ check "silent server: given up after the command timeout" test $(( $(date +%s) -
 check "silent server: the report says it timed out" grep -q 'timed out' "$T/out"
 stop_last
 mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s"
+
+# a recipient with a line end is never sent; a quoted local part with < > is
+peer p16 127.0.0.1 "$P"
+rs peer.test s@me.test "$(printf 'x\r\nRSET\r\n@peer.test')" '"a<b>"@peer.test' < "$T/msg"
+is "$(cat "$T/out")" "perm 0 501 5.1.3 invalid recipient address
+ok 1 250 2.0.0 Ok: queued" "a recipient with CRLF fails alone; a quoted local part with <> is delivered"
+check "the CRLF recipient never reached the wire" sh -c "! grep -q RSET '$T/p16.log'"
+stop_last
 
 # report text: control characters become spaces
 peer p10 127.0.0.1 "$P" --rcpt "a@peer.test=550 5.1.1 bad	tab"
