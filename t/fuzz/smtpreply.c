@@ -1,0 +1,51 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * libFuzzer harness for the SMTP client's reply parser and EHLO reader.
+ * Build and run (not part of make; see t/fuzz/README):
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
+ *     -D_XOPEN_SOURCE=700 -Ilib t/fuzz/smtpreply.c lib/smtpreply.c -lskarnet -o /tmp/fz
+ *   /tmp/fz -max_total_time=60 t/fuzz/corpus/smtpreply
+ */
+
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+#include <stdlib.h>
+
+#include <skalibs/stralloc.h>
+
+#include "smtpreply.h"
+
+int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size) ;
+
+int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
+{
+  smtpreply r = SMTPREPLY_ZERO ;
+  stralloc sa = STRALLOC_ZERO ;
+  char const *s = (char const *)data ;
+  size_t pos = 0 ;
+  while (pos < size)
+  {
+    char const *nl = memchr(s + pos, '\n', size - pos) ;
+    size_t len = nl ? (size_t)(nl - (s + pos)) : size - pos ;
+    int x = smtpreply_line(&r, s + pos, len) ;
+    pos += len + 1 ;
+    if (x < 0) { smtpreply_reset(&r) ; continue ; }
+    if (x)
+    {
+      smtpreply_ext e ;
+      size_t p = 0, l ;
+      char const *t ;
+      if (r.code < 200 || r.code > 559) abort() ;
+      sa.len = 0 ;
+      if (!smtpreply_oneline(&r, &sa)) abort() ;
+      if (memchr(sa.s, '\n', sa.len)) abort() ;
+      smtpreply_ehlo(&r, &e) ;
+      while (smtpreply_next(&r, &p, &t, &l)) if (t < r.text.s || t + l > r.text.s + r.text.len) abort() ;
+    }
+  }
+  smtpreply_free(&r) ;
+  stralloc_free(&sa) ;
+  return 0 ;
+}
