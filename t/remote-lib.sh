@@ -29,7 +29,7 @@ stop_last () {
   pids=${pids% *}
 }
 
-# sink NAME HOST PORT: Postfix's smtp-sink, one file per message in $T/NAME.dump/
+# sink NAME HOST PORT: Postfix's smtp-sink, one file per message in $T/NAME.dump/, its pid in $pid_NAME
 SINK=""
 find_sink () {
   SINK=$(sh "$top/t/smtp-sink.sh" 2>"$T/sink.err") || return 1
@@ -40,6 +40,7 @@ sink () {
   _u="" ; [ "$(id -u)" = 0 ] && _u="-u nobody"
   ( cd "$T" && LD_LIBRARY_PATH=$(dirname "$SINK")/../lib/postfix exec "$SINK" $_u -d "$T/$_n.dump/%M." "$_h:$_p" 10 ) 2>>"$T/$_n.err" &
   pids="$pids $!"
+  eval "pid_$_n=$!"
   wait_port "$_h" "$_p" || diag "smtp-sink $_n did not start: $(cat "$T/$_n.err")"
 }
 

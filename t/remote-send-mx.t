@@ -9,7 +9,7 @@
 
 command -v dnsmasq >/dev/null 2>&1 || skip_all "dnsmasq is not installed"
 find_sink || skip_all "no smtp-sink: $(cat "$T/sink.err")"
-plan 17
+plan 20
 
 DP=$(free_port)
 P=$(free_port)
@@ -34,12 +34,19 @@ is "$(ls "$T/mx1.dump" | wc -l | tr -d ' ')/$(ls "$T/mx2.dump" | wc -l | tr -d '
 check "MX: smtp-sink saw both recipients" grep -q 'X-Rcpt-Args: <b@mx.test>' "$T"/mx1.dump/*
 
 # the best exchanger is down: the next one is used
-kill $(echo $pids | awk '{print $2}') 2>/dev/null
-wait_for 5 sh -c "! python3 -c 'import socket; socket.create_connection((\"127.0.0.2\", $P), 1)'"
+kill "$pid_mx1" 2>/dev/null ; wait "$pid_mx1" 2>/dev/null
 rs mx.test s@me.test a@mx.test < "$T/msg"
 is "$(cat "$T/out")" "ok 0 250 2.0.0 Ok" "MX fallback: accepted"
 is "$(ls "$T/mx2.dump" | wc -l | tr -d ' ')" "1" "MX fallback: the preference 20 exchanger took it"
 check "MX fallback: the refused connection to mx1 is logged" grep -q 'host-failed host="mx1.mx.test" ip=127.0.0.2' "$T/err"
+
+# the best exchanger answers 421: the next one is used
+peer busy 127.0.0.2 "$P" --greeting "421 4.3.2 busy"
+rs mx.test s@me.test a@mx.test < "$T/msg"
+is "$(cat "$T/out")" "ok 0 250 2.0.0 Ok" "MX greeting 421: accepted by the next exchanger"
+is "$(ls "$T/mx2.dump" | wc -l | tr -d ' ')" "2" "MX greeting 421: the preference 20 exchanger took it"
+check "MX greeting 421: logged" grep -q 'host-failed host="mx1.mx.test" ip=127.0.0.2 reason=".*greeting: 421 4.3.2 busy"' "$T/err"
+stop_last
 
 # no MX: the domain's own address
 sink amx 127.0.0.4 "$P"
