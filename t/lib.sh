@@ -40,7 +40,6 @@ at_exit () { cleanup_hooks="$1; $cleanup_hooks" ; }
 _cleanup () {
   eval "$cleanup_hooks"
   [ "${KEEP:-0}" = 1 ] && { echo "# kept $T" ; return ; }
-  case $(stat -f -c %T "$T" 2>/dev/null) in tmpfs|ext2/ext3) umount "$T"/* 2>/dev/null ;; esac
   rm -rf "$T"
 }
 trap _cleanup EXIT
