@@ -34,13 +34,18 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services
 
-.PHONY: all deps test check unit run install clean
+.PHONY: all deps test check unit run install clean FORCE
 .SECONDARY:
 
 all: $(PROGS) $(UNITS)
 
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(B)/lib
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# the programs directory is compiled in: a new PREFIX rebuilds what uses it
+$(B)/libexecdir: FORCE | $(B)/lib
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+$(B)/lib/conf.o: $(B)/libexecdir
 
 $(B)/libketch.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -71,7 +76,7 @@ test: deps
 	$(MAKE) check
 
 check: all
-	prove --exec '' --timer $(B)/t/unit/*.t t/*.t
+	KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(B)/t/unit/*.t t/*.t
 
 # The README's first command: an embedded instance in ./instance under s6-svscan.
 run: deps
@@ -82,7 +87,8 @@ install: all
 	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	for p in $(PROGS) ; do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/ ; done
 	for p in $(OPERATOR) ; do if [ -e $(B)/bin/$$p ] ; then ln -sf $(LIBEXECDIR)/$$p $(DESTDIR)$(SBINDIR)/$$p ; fi ; done
-	for m in doc/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
+	for m in bin/*.[158] tools/*.[158] conf/*.[158] spool-layout/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
+	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL $(DESTDIR)$(PREFIX)/share/doc/ketch/
 
 clean:
 	rm -rf $(B)

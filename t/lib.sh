@@ -4,7 +4,8 @@
 
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$top/build/bin
+BUILD=${KETCH_BUILD:-$top/build}
+BIN=$BUILD/bin
 PATH=$BIN:$PATH
 export PATH
 unset KETCH_CONF
