@@ -70,51 +70,30 @@ static int addpath (conf *c, char const *s, size_t *off)
   }
 }
 
-static int scan_duration (char const *s, uint64_t *d)
+/* a number with an optional one-letter unit from units ("s1", "m60"...) */
+typedef struct unit_s unit ;
+struct unit_s { char c ; uint64_t mul ; } ;
+static unit const durations[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 }, { 0, 0 } } ;
+static unit const sizes[] = { { 'k', 1 << 10 }, { 'K', 1 << 10 }, { 'm', 1 << 20 }, { 'M', 1 << 20 }, { 'g', 1 << 30 }, { 'G', 1 << 30 }, { 0, 0 } } ;
+
+static int scan_scaled (char const *s, unit const *units, uint64_t max, uint64_t *d)
 {
-  uint64_t n ;
+  uint64_t n, mul = 1 ;
   size_t k = uint64_scan(s, &n) ;
-  uint64_t mul = 1 ;
-  if (!k) return 0 ;
+  if (!k || n > max) return 0 ;
   if (s[k])
   {
     if (s[k+1]) return 0 ;
-    switch (s[k])
-    {
-      case 's' : mul = 1 ; break ;
-      case 'm' : mul = 60 ; break ;
-      case 'h' : mul = 3600 ; break ;
-      case 'd' : mul = 86400 ; break ;
-      case 'w' : mul = 604800 ; break ;
-      default : return 0 ;
-    }
+    for (; units->c && units->c != s[k] ; units++) ;
+    if (!units->c) return 0 ;
+    mul = units->mul ;
   }
-  if (n > UINT32_MAX) return 0 ;
   *d = n * mul ;
   return 1 ;
 }
 
-static int scan_size (char const *s, uint64_t *d)
-{
-  uint64_t n ;
-  size_t k = uint64_scan(s, &n) ;
-  uint64_t mul = 1 ;
-  if (!k) return 0 ;
-  if (s[k])
-  {
-    if (s[k+1]) return 0 ;
-    switch (s[k])
-    {
-      case 'k' : case 'K' : mul = 1024 ; break ;
-      case 'm' : case 'M' : mul = 1024 * 1024 ; break ;
-      case 'g' : case 'G' : mul = 1024 * 1024 * 1024 ; break ;
-      default : return 0 ;
-    }
-  }
-  if (n > ((uint64_t)1 << 40)) return 0 ;
-  *d = n * mul ;
-  return 1 ;
-}
+#define scan_duration(s, d) scan_scaled(s, durations, UINT32_MAX, d)
+#define scan_size(s, d) scan_scaled(s, sizes, (uint64_t)1 << 40, d)
 
 static int scan_uint (char const *s, unsigned int *u)
 {
