@@ -161,7 +161,7 @@ int address_parse (address *a, char const *s, size_t len, unsigned int options)
   if (s[0] == '@')
   {
     i = skip_route(s, len, options) ;
-    if (!i) return ADDRESS_ESYNTAX ;
+    if (!i || i >= len) return ADDRESS_ESYNTAX ;
     a->flags |= ADDRESS_F_ROUTE ;
   }
 

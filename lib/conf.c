@@ -62,11 +62,12 @@ static int addpath (conf *c, char const *s, size_t *off)
 {
   if (s[0] == '/' || s[0] == '~' || !c->dir) return addstr(c, s, off) ;
   {
-    size_t dir = c->dir ;
+    /* the directory is inside sa: reserve first, so no realloc moves it under the copy */
+    size_t dlen = strlen(c->sa.s + c->dir) ;
+    if (!stralloc_readyplus(&c->sa, dlen + strlen(s) + 2)) return 0 ;
     *off = c->sa.len ;
-    if (!stralloc_cats(&c->sa, c->sa.s + dir)) return 0 ;
-    if (!stralloc_catb(&c->sa, "/", 1) || !stralloc_cats(&c->sa, s) || !stralloc_0(&c->sa)) return 0 ;
-    return 1 ;
+    return stralloc_catb(&c->sa, c->sa.s + c->dir, dlen) && stralloc_catb(&c->sa, "/", 1)
+        && stralloc_cats(&c->sa, s) && stralloc_0(&c->sa) ;
   }
 }
 
@@ -487,18 +488,18 @@ int conf_load (conf *c, char const *file, stralloc *err)
   conf_zero(c) ;
   defaults(c) ;
   err->len = 0 ;
-  if (!stralloc_0(&c->sa) || !addstr(c, file, &c->file)) return 0 ;
+  if (!stralloc_0(&c->sa) || !addstr(c, file, &c->file)) goto nomem ;
   {
     char const *slash = strrchr(file, '/') ;
     size_t off = c->sa.len ;
-    if (!slash) { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd)) return 0 ; }
-    else if (slash == file) { if (!stralloc_catb(&c->sa, "/", 1)) return 0 ; }
+    if (!slash) { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd)) goto nomem ; }
+    else if (slash == file) { if (!stralloc_catb(&c->sa, "/", 1)) goto nomem ; }
     else
     {
-      if (file[0] != '/') { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd) || !stralloc_catb(&c->sa, "/", 1)) return 0 ; }
-      if (!stralloc_catb(&c->sa, file, slash - file)) return 0 ;
+      if (file[0] != '/') { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd) || !stralloc_catb(&c->sa, "/", 1)) goto nomem ; }
+      if (!stralloc_catb(&c->sa, file, slash - file)) goto nomem ;
     }
-    if (!stralloc_0(&c->sa)) return 0 ;
+    if (!stralloc_0(&c->sa)) goto nomem ;
     c->dir = off ;
   }
   if (!openslurpclose(&text, file))
@@ -507,6 +508,7 @@ int conf_load (conf *c, char const *file, stralloc *err)
     p.line = 0 ;
     err->len = 0 ;
     if (stralloc_cats(err, file) && stralloc_cats(err, ": unable to read: ") && stralloc_cats(err, strerror(e))) stralloc_0(err) ;
+    conf_free(c) ;
     errno = e ;
     return 0 ;
   }
@@ -535,7 +537,12 @@ int conf_load (conf *c, char const *file, stralloc *err)
     errno = e ;
   }
  err:
-  stralloc_free(&text) ;
+  {
+    int e = errno ;
+    stralloc_free(&text) ;
+    conf_free(c) ;
+    errno = e ;
+  }
   return 0 ;
 }
 

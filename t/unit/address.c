@@ -26,7 +26,7 @@ static void bad (char const *in, unsigned int opt, int e)
 int main (void)
 {
   char big[400] ;
-  tap_plan(39) ;
+  tap_plan(40) ;
   good("user@example.org", 0, "user@example.org") ;
   good("<user@Example.ORG>", ADDRESS_BRACKETS, "user@example.org") ;
   good("User.Name+tag@example.org", 0, "User.Name+tag@example.org") ;
@@ -46,6 +46,7 @@ int main (void)
   good("$x`id`|&'{}@example.org", 0, "$x`id`|&'{}@example.org") ;
   good("\"; rm -rf /\"@example.org", 0, "\"; rm -rf /\"@example.org") ;
   bad("<>", 0, ADDRESS_EEMPTY) ;
+  bad("@Av:", 0, ADDRESS_ESYNTAX) ;  /* fuzzer: a route with no mailbox read past the end */
   bad("user", 0, ADDRESS_ESYNTAX) ;
   bad("post", ADDRESS_NODOMAIN_OK, ADDRESS_ESYNTAX) ;
   bad("user@example.org", ADDRESS_BRACKETS, ADDRESS_ESYNTAX) ;

@@ -18,7 +18,7 @@ int main (void)
 {
   envelope e = ENVELOPE_ZERO, d = ENVELOPE_ZERO ;
   stralloc sa = STRALLOC_ZERO ;
-  tap_plan(17) ;
+  tap_plan(18) ;
   ok(envelope_init(&e, "") && envelope_add_rcpt(&e, "a@example.org") && envelope_add_rcpt(&e, "\"x y\"@example.net"), "build") ;
   ok(envelope_set_auth(&e, "alice"), "auth") ;
   e.flags = ENVELOPE_F_8BIT | ENVELOPE_F_SMTPUTF8 ;
@@ -38,6 +38,7 @@ int main (void)
   ok(!decodes("ketch 1\nto c@d\nfrom a@b\nbody 7bit\n\n") && errno == EINVAL, "order enforced") ;
   ok(!decodes("ketch 1\nfrom a@b\nto c@d\nbody 7bit\n") && errno == EAGAIN, "incomplete head is EAGAIN") ;
   ok(!decodes("ketch 1\nfrom a@b\nto c@d\nbogus\nbody 7bit\n\n") && errno == EINVAL, "unknown line refused") ;
+  ok(!decodes("ketch 1\nfrom a@b\nto \"\017x\"@d\nbody 7bit\n\n") && errno == EINVAL, "control octet refused (fuzzer)") ;
   envelope_free(&e) ; envelope_free(&d) ; stralloc_free(&sa) ;
   return tap_done() ;
 }
