@@ -93,7 +93,7 @@ run: deps
 check-asan:
 	$(MAKE) B=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer build-asan/t/unit/*.t t/*.t
+	  KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer build-asan/t/unit/*.t t/*.t
 
 # libFuzzer harnesses (clang), one per parser, seeds in t/fuzz/corpus/NAME.
 FUZZ_TIME ?= 60

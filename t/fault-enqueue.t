@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 SHIM=$BUILD/t/failsys.so
 [ -f "$SHIM" ] || skip_all "no fault shim built"
+[ -n "${KETCH_SANITIZED:-}" ] && skip_all "LD_PRELOAD does not mix with the ASan runtime"
 plan 11
 mkinstance
 printf 'Subject: fault\n\nbody\n' > "$T/msg"

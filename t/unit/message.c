@@ -31,7 +31,7 @@ static void same (char const *in, unsigned int options, char const *want, char c
   size_t step ;
   int allok = 1, err ;
   for (step = 1 ; step <= strlen(in) + 1 ; step++)
-    if (!run(in, options, step, 0, &out, &err) || out.len != strlen(want) || memcmp(out.s, want, out.len)) allok = 0 ;
+    if (!run(in, options, step, 0, &out, &err) || out.len != strlen(want) || (out.len && memcmp(out.s, want, out.len))) allok = 0 ;
   ok(allok, "%s", what) ;
   stralloc_free(&out) ;
 }
