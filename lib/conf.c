@@ -75,8 +75,11 @@ static int addpath (conf *c, char const *s, size_t *off)
   if (s[0] == '/' || s[0] == '~' || !c->dir) return addstr(c, s, off) ;
   {
     size_t dir = c->dir ;
+    size_t dlen = strlen(c->sa.s + dir) ;
+    /* the source is inside sa: make room first, so it cannot move while copied */
+    if (!stralloc_readyplus(&c->sa, dlen + strlen(s) + 2)) return 0 ;
     *off = c->sa.len ;
-    if (!stralloc_cats(&c->sa, c->sa.s + dir)) return 0 ;
+    if (!stralloc_catb(&c->sa, c->sa.s + dir, dlen)) return 0 ;
     if (!stralloc_catb(&c->sa, "/", 1) || !stralloc_cats(&c->sa, s) || !stralloc_0(&c->sa)) return 0 ;
     return 1 ;
   }
