@@ -348,6 +348,8 @@ static int do_duration (parse *p, unsigned int *u, uint64_t *d)
 {
   uint64_t v ;
   if (!scan_duration(p->w[p->n - 1], &v) || !v) return fail(p, "not a duration (like 30s, 5m, 4h, 5d): ", p->w[p->n - 1]) ;
+  /* the unsigned int fields hold seconds: 10000w would wrap around */
+  if (u && v > UINT32_MAX) return fail(p, "duration too long: ", p->w[p->n - 1]) ;
   if (u) *u = (unsigned int)v ; else *d = v ;
   return 1 ;
 }
@@ -506,6 +508,20 @@ static int finish (parse *p)
       p->line = l[i].line ;
       if (!fail(p, "listen: auth needs an auth-table line", 0) && !keep(p)) return 0 ;
     }
+  /* two listeners on one address and port: the second bind would fail at start */
+  for (i = 1 ; i < n ; i++)
+  {
+    size_t j = 0 ;
+    for (; j < i ; j++)
+      if (l[i].is6 == l[j].is6 && l[i].port == l[j].port && !memcmp(l[i].ip, l[j].ip, l[i].is6 ? 16 : 4))
+      {
+        char fmt[UINT_FMT] ;
+        fmt[uint_fmt(fmt, l[j].line)] = 0 ;
+        p->line = l[i].line ;
+        if (!fail(p, "listen: the same address and port as line ", fmt) && !keep(p)) return 0 ;
+        break ;
+      }
+  }
   return 1 ;
 }
 

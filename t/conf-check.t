@@ -4,7 +4,7 @@
 # configuration is a fixed point; the examples in conf/ pass.
 . "$(dirname "$0")/lib.sh"
 
-plan 43
+plan 45
 
 # bad LINE MESSAGE TEXT: TEXT (printf format, \n between lines) must fail
 # at LINE with MESSAGE
@@ -42,6 +42,8 @@ bad 1 "retry: expected local, remote or max" 'retry soon 5m'
 bad 1 "unterminated quote" 'spool "/a b'
 bad 1 "expected: certificate CERTFILE key KEYFILE" 'certificate c.pem'
 bad 1 "outbound-tls takes opportunistic, required or verify" 'outbound-tls maybe'
+bad 1 "duration too long: 10000w" 'timeout command 10000w'
+bad 3 "listen: the same address and port as line 1" 'listen 127.0.0.1 port 2525\nlisten ::1 port 2525\nlisten 127.0.0.1 port 2525'
 
 # every error is reported, in order, and counted
 printf 'frob 1\nhostname h.example\nlimit errors x\nlisten 127.0.0.1 auth\n' > "$T/multi.conf"

@@ -1,12 +1,16 @@
 #!/bin/sh
 # sendmail: -t (To/Cc/Bcc, groups, display names, folding, Resent-*),
 # -i/-oi and the lone dot, -f/-F, added Date/Message-ID/From,
+clear
+printf 'To: a@x.example, b@x.example\nCc: a@X.EXAMPLE\n\nbody\n' | sm -t a@x.example
+is "$(rcpts)" "a@x.example b@x.example" "-t: each recipient once"
+
 # unqualified recipients, -bp/mailq, -q, -bs, ignored flags, refusals,
 # and a sendmail killed halfway leaves nothing. No daemon runs here:
 # mail waits in the spool.
 . "$(dirname "$0")/lib.sh"
 
-plan 44
+plan 46
 mkinstance
 me=$(id -un)
 clear () { rm -f "$SPOOL"/queue/*/* ; }
@@ -46,6 +50,10 @@ clear
 printf 'To: <broken@\n\nbody\n' | sm -t 2>"$T/err"
 is "$?" 100 "-t: a broken address: 100"
 check "-t: the diagnostic names the field" grep -q "invalid address in the To field" "$T/err"
+
+clear
+printf 'To: a@x.example, b@x.example\nCc: a@X.EXAMPLE\n\nbody\n' | sm -t a@x.example
+is "$(rcpts)" "a@x.example b@x.example" "-t: each recipient once"
 
 # unqualified recipients
 clear
@@ -144,6 +152,16 @@ else
   is "$?" 111 "-bs without smtp-session: 111"
   check "-bs: the diagnostic names the program" grep -q "exec .*smtp-session" "$T/bs"
 fi
+
+# -bs: the UCSPI environment, checked with a stand-in smtp-session
+mkdir "$T/fake"
+for f in "$BIN"/* ; do ln -s "$f" "$T/fake/" ; done
+rm -f "$T/fake/smtp-session"
+printf '#!/bin/sh\necho "args=$*"\nenv | grep -E "^(PROTO|TCP)" | sort\n' > "$T/fake/smtp-session"
+chmod 755 "$T/fake/smtp-session"
+sed "s#^programs .*#programs $T/fake#" "$CONF" > "$T/fake.conf"
+TCPREMOTEHOST=spoofed sendmail -C "$T/fake.conf" -bs </dev/null > "$T/bsenv"
+is "$(tr '\n' ' ' < "$T/bsenv")" "args=-C $T/fake.conf PROTO=TCP TCPLOCALHOST=mx.test.example TCPLOCALIP=127.0.0.1 TCPLOCALPORT=0 TCPREMOTEINFO=$me TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=0 " "-bs: smtp-session -C conf with a loopback UCSPI environment, the user in TCPREMOTEINFO"
 
 # killed halfway: enqueue sees no final dot and keeps nothing
 clear

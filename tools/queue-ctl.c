@@ -73,8 +73,13 @@ static void submit (char const *verb, char const *what, char const *arg)
   fd_close(fd) ;
   if (rename(tmp, fn) < 0) { int e = errno ; unlink(tmp) ; errno = e ; strerr_diefusys(KETCH_EX_TEMP, "rename ", tmp, " to ", fn) ; }
   if (!queue_dir_sync("ctl")) strerr_diefusys(KETCH_EX_TEMP, "fsync ctl") ;
-  line.s[line.len - 1] = 0 ;
-  strerr_warni(name, " ctl request=\"", line.s, "\"") ;
+  {
+    /* a quoted local part may hold quotes and backslashes: escape for the log */
+    stralloc q = STRALLOC_ZERO ;
+    if (!string_quote(&q, line.s, line.len - 1) || !stralloc_0(&q)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+    strerr_warni(name, " ctl request=", q.s) ;
+    stralloc_free(&q) ;
+  }
   stralloc_free(&line) ;
 }
 

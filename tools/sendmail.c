@@ -216,6 +216,7 @@ static int has_field (char const *name)
  */
 static size_t read_header (int dots, int *end)
 {
+  int fromline = 0 ;
   for (;;)
   {
     size_t start = hdr.len, n, cl, namelen ;
@@ -228,7 +229,7 @@ static size_t read_header (int dots, int *end)
     if (cl > LINE_MAX_ - 2) strerr_dief(KETCH_EX_PERM, "header line longer than 998 octets") ;
     if (dots && cl == 1 && line[0] == '.') { hdr.len = start ; *end = 1 ; return hdr.len ; }
     /* an mbox "From " separator on the first line is not part of the message */
-    if (!start && n >= 5 && !memcmp(line, "From ", 5)) { hdr.len = 0 ; continue ; }
+    if (!start && !fromline && n >= 5 && !memcmp(line, "From ", 5)) { hdr.len = 0 ; fromline = 1 ; continue ; }
     if (!cl) { hdr.len = start ; return hdr.len ; }
     if ((line[0] == ' ' || line[0] == '\t') && genalloc_len(field, &fields))
     {
@@ -583,10 +584,18 @@ int main (int argc, char const *const *argv)
       p = "-f" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
       p = from.s ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
       p = "--" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
-      for (k = 0 ; k < rcpts.len ; k += strlen(rcpts.s + k) + 1)
       {
-        p = rcpts.s + k ;
-        if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+        /* each recipient once, as sendmail does (To and Cc often overlap) */
+        size_t first = genalloc_len(char const *, &args) ;
+        for (k = 0 ; k < rcpts.len ; k += strlen(rcpts.s + k) + 1)
+        {
+          char const *const *prev = genalloc_s(char const *, &args) ;
+          size_t j = first, m = genalloc_len(char const *, &args) ;
+          for (; j < m ; j++) if (!strcmp(prev[j], rcpts.s + k)) break ;
+          if (j < m) continue ;
+          p = rcpts.s + k ;
+          if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+        }
       }
       p = 0 ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
       signal(SIGPIPE, SIG_IGN) ;
