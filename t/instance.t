@@ -8,7 +8,7 @@
 . "$top/t/instance-lib.sh"
 command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
 
-plan 18
+plan 19
 mk_instance
 is "$?" 0 "ketch-instance setup: exit 0"
 check "the configuration passes conf-check" conf-check -q -C "$INST/ketch.conf"
@@ -41,15 +41,24 @@ else
   skip "no smtp-listen/scheduler yet: Maildir delivery"
 fi
 
+# restarted NAME OLDPID: supervised again, ready, under a new pid
+restarted () { st=$(s6-svstat -o up,ready,pid "$SVC/$1") && [ "${st##* }" != "$2" ] && [ "$st" != "${st#true true }" ] ; }
 pid1=$(s6-svstat -o pid "$SVC/scheduler")
 killpid KILL "$pid1"
-restarted () { p=$(s6-svstat -o up,ready,pid "$SVC/scheduler") && [ "${p##* }" != "$pid1" ] && [ "${p%% *}" = true ] ; }
-wait_for 10 restarted
-ok $? "a killed scheduler is restarted by s6"
+wait_for 10 restarted scheduler "$pid1"
+ok $? "a killed scheduler is restarted by s6 and ready again"
 pid2=$(s6-svstat -o pid "$SVC/smtp-listen")
 killpid KILL "$pid2"
-s6-svwait -U -t 10000 "$SVC/smtp-listen" >/dev/null 2>&1 && [ "$(s6-svstat -o pid "$SVC/smtp-listen")" != "$pid2" ]
-ok $? "a killed smtp-listen is restarted and ready again"
+wait_for 10 restarted smtp-listen "$pid2"
+ok $? "a killed smtp-listen is restarted by s6 and ready again"
+if [ $REAL = 1 ] ; then
+  wait_for 10 port_open
+  send_mail 3
+  wait_for 20 in_maildir 3
+  ok $? "after the restarts, mail still flows"
+else
+  skip "no smtp-listen/scheduler yet: mail after the restarts"
+fi
 wait_for 5 test -s "$INST/log/scheduler/current"
 ok $? "the scheduler's log is written by s6-log"
 if [ $REAL = 1 ] ; then skip "real daemons: their arguments are not logged"
