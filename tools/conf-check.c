@@ -78,12 +78,14 @@ int main (int argc, char const *const *argv)
     n = genalloc_len(conf_route, &c.routes) ;
     for (i = 0 ; i < n ; i++) warn_missing("route credentials", conf_str(&c, genalloc_s(conf_route, &c.routes)[i].auth)) ;
   }
-  if (quiet) return 0 ;
+  if (quiet) { conf_free(&c) ; stralloc_free(&err) ; return 0 ; }
   if (!conf_print(&c, &out))
   {
     if (errno == EINVAL) strerr_dief(KETCH_EX_PERM, "a value holds both a blank and a double quote and cannot be printed") ;
     strerr_diefusys(KETCH_EX_TEMP, "format the configuration") ;
   }
   if (buffer_put(buffer_1, out.s, out.len) < 0 || !buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
+  /* freed for leak checkers (make SAN=...), not for the kernel's sake */
+  stralloc_free(&out) ; stralloc_free(&err) ; conf_free(&c) ;
   return 0 ;
 }
