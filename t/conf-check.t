@@ -4,7 +4,7 @@
 # configuration is a fixed point; the examples in conf/ pass.
 . "$(dirname "$0")/lib.sh"
 
-plan 45
+plan 49
 
 # bad LINE MESSAGE TEXT: TEXT (printf format, \n between lines) must fail
 # at LINE with MESSAGE
@@ -94,6 +94,12 @@ printf 'hostname h.example\n' > "$T/min.conf"
 conf-check -C "$T/min.conf" > "$T/m1" && conf-check -C "$T/m1" > "$T/m2"
 is "$(cmp "$T/m1" "$T/m2" && echo same)" same "a minimal configuration is a fixed point too"
 check "the default delivery is printed" grep -qx "deliver maildir ~/Maildir" "$T/m1"
+
+# the examples print as fixed points too
+for ex in local-only mx-maildir null-client submission ; do
+  conf-check -C "$top/conf/$ex.conf" > "$T/$ex.1" 2>/dev/null && conf-check -C "$T/$ex.1" > "$T/$ex.2" 2>/dev/null
+  is "$(cmp "$T/$ex.1" "$T/$ex.2" 2>&1 && echo same)" same "conf/$ex.conf: the printout is a fixed point"
+done
 
 # the examples: each passes and is short (fewer lines than OpenSMTPD's 4, 7, 7, 6)
 for ex in local-only:4 mx-maildir:7 null-client:7 submission:6 ; do

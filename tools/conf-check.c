@@ -20,6 +20,7 @@
 #include <skalibs/buffer.h>
 
 #include "exitcodes.h"
+#include "address.h"
 #include "conf.h"
 
 #define USAGE "conf-check [ -C conf ] [ -q ]"
@@ -68,6 +69,9 @@ int main (int argc, char const *const *argv)
     fmt[uint_fmt(fmt, nerr)] = 0 ;
     strerr_dief(KETCH_EX_PERM, fmt, nerr == 1 ? " error in " : " errors in ", conffile) ;
   }
+  /* the default comes from gethostname(), which the parser does not check */
+  if (!address_domain_valid(c.sa.s + c.hostname, strlen(c.sa.s + c.hostname), 0))
+    strerr_warnw("the host name ", c.sa.s + c.hostname, " is not a valid domain: set hostname in ", conffile) ;
   warn_missing("certificate", conf_str(&c, c.cert)) ;
   warn_missing("key", conf_str(&c, c.key)) ;
   warn_missing("aliases", conf_str(&c, c.aliases)) ;
