@@ -915,6 +915,10 @@ int conf_print (conf const *c, stralloc *sa)
   n = genalloc_len(conf_route, &c->routes) ;
   for (i = 0 ; i < n ; i++) if (!proute(sa, c, genalloc_s(conf_route, &c->routes) + i)) return 0 ;
   if (!pline(sa, "outbound-tls", tls_name(c->tls_outbound))) return 0 ;
+  if (c->resolver_port && (!pkey(sa, "resolver") || !pip(sa, c->resolver_ip, c->resolver_is6)
+   || !stralloc_cats(sa, " port") || !puint(sa, c->resolver_port) || !pend(sa))) return 0 ;
+  if (!stralloc_cats(sa, "remote-port") || !puint(sa, c->remote_port) || !pend(sa)) return 0 ;
+  if (c->ca_file && !pline(sa, "ca-file", c->sa.s + c->ca_file)) return 0 ;
   if (!stralloc_cats(sa, "limit message-size") || !psize(sa, c->message_size) || !pend(sa)
    || !stralloc_cats(sa, "limit recipients") || !puint(sa, c->max_recipients) || !pend(sa)
    || !stralloc_cats(sa, "limit connections") || !puint(sa, c->max_connections) || !pend(sa)
