@@ -999,7 +999,12 @@ int main (int argc, char const *const *argv)
   if (!conf_load_default(&cf, conffile, &err))
     strerr_dief(KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
   tain_now_set_stopwatch_g() ;
-  tain_addsec_g(&overall, cf.timeout_delivery) ;
+  {
+    /* the scheduler kills us at timeout delivery: finish (QUIT, report) a little before */
+    unsigned int margin = cf.timeout_delivery / 20 ;
+    if (!margin) margin = 1 ;
+    tain_addsec_g(&overall, cf.timeout_delivery > margin ? cf.timeout_delivery - margin : cf.timeout_delivery) ;
+  }
 
   if (!genalloc_ready(result, &results, nrcpt)) nomem() ;
   todo = alloc(nrcpt * sizeof(unsigned int)) ;
