@@ -43,6 +43,7 @@
 #include "exitcodes.h"
 #include "conf.h"
 #include "dns.h"
+#include "smtpauth.h"
 #include "smtpdata.h"
 #include "smtpreply.h"
 #include "tlsclient.h"
@@ -386,86 +387,25 @@ static char const *io_error (void)
   return strerror(errno) ;
 }
 
-/* base64 (RFC 4648 §4) for AUTH */
-static int b64_cat (stralloc *sa, char const *s, size_t len)
-{
-  static char const tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" ;
-  size_t i = 0 ;
-  for (; i + 2 < len ; i += 3)
-  {
-    unsigned char a = s[i], b = s[i+1], c = s[i+2] ;
-    char q[4] = { tab[a >> 2], tab[((a & 3) << 4) | (b >> 4)], tab[((b & 15) << 2) | (c >> 6)], tab[c & 63] } ;
-    if (!stralloc_catb(sa, q, 4)) return 0 ;
-  }
-  if (len - i == 1)
-  {
-    unsigned char a = s[i] ;
-    char q[4] = { tab[a >> 2], tab[(a & 3) << 4], '=', '=' } ;
-    if (!stralloc_catb(sa, q, 4)) return 0 ;
-  }
-  else if (len - i == 2)
-  {
-    unsigned char a = s[i], b = s[i+1] ;
-    char q[4] = { tab[a >> 2], tab[((a & 3) << 4) | (b >> 4)], tab[(b & 15) << 2], '=' } ;
-    if (!stralloc_catb(sa, q, 4)) return 0 ;
-  }
-  return 1 ;
-}
-
-/*
- * The credentials file of a route: lines "user password" (any host) or
- * "host user password"; '#' starts a comment. It must belong to us and be
- * unreadable by group and others. Returns 1 found, 0 none, -1 refused
- * (why says why).
- */
+/* the credentials for host from a route's file; 1, or 0 with *why set */
 static int creds_load (char const *file, char const *host, stralloc *user, stralloc *pass, char const **why)
 {
   stralloc sa = STRALLOC_ZERO ;
-  struct stat stt ;
-  int fd = open_read(file) ;
-  int found = 0 ;
-  size_t pos = 0 ;
-  if (fd < 0) { *why = "cannot open the credentials file" ; return -1 ; }
-  if (fstat(fd, &stt) < 0 || !S_ISREG(stt.st_mode)) { fd_close(fd) ; *why = "the credentials file is not a regular file" ; return -1 ; }
-  if (stt.st_mode & 077) { fd_close(fd) ; *why = "the credentials file is readable by group or others: refused" ; return -1 ; }
-  if (stt.st_uid != geteuid()) { fd_close(fd) ; *why = "the credentials file is not owned by the queue user: refused" ; return -1 ; }
-  if (!slurp(&sa, fd)) { fd_close(fd) ; *why = "cannot read the credentials file" ; return -1 ; }
-  fd_close(fd) ;
-  if (!stralloc_0(&sa)) nomem() ;
-  while (pos < sa.len - 1 && found < 2)
+  int r ;
+  if (!smtpauth_creds_read(file, &sa))
   {
-    char *l = sa.s + pos ;
-    char *w[4] ;
-    unsigned int n = 0 ;
-    size_t len = byte_chr(l, sa.len - 1 - pos, '\n') ;
-    char *s = l ;
-    l[len] = 0 ;
-    pos += len + 1 ;
-    for (;;)
-    {
-      while (*s == ' ' || *s == '\t' || *s == '\r') s++ ;
-      if (!*s || *s == '#') break ;
-      if (n == 4) break ;
-      w[n++] = s ;
-      while (*s && *s != ' ' && *s != '\t' && *s != '\r') s++ ;
-      if (*s) *s++ = 0 ;
-    }
-    if (n == 3 && !strcasecmp(w[0], host))
-    {
-      user->len = pass->len = 0 ;
-      if (!stralloc_cats(user, w[1]) || !stralloc_0(user) || !stralloc_cats(pass, w[2]) || !stralloc_0(pass)) nomem() ;
-      found = 2 ;
-    }
-    else if (n == 2 && !found)
-    {
-      if (!stralloc_cats(user, w[0]) || !stralloc_0(user) || !stralloc_cats(pass, w[1]) || !stralloc_0(pass)) nomem() ;
-      found = 1 ;
-    }
+    *why = errno == EPERM ? "the credentials file is readable by others or not ours: refused"
+         : errno == EINVAL ? "the credentials file is not a regular file"
+         : "cannot read the credentials file" ;
+    stralloc_free(&sa) ;
+    return 0 ;
   }
+  r = smtpauth_creds_find(sa.s, sa.len, host, user, pass) ;
   byte_zzero(sa.s, sa.a) ;
   stralloc_free(&sa) ;
-  if (!found) { *why = "no credentials for this host in the credentials file" ; return -1 ; }
-  return 1 ;
+  if (r < 0) nomem() ;
+  if (!r) *why = "no credentials for this host in the credentials file" ;
+  return r ;
 }
 
 /* RFC 4954: AUTH PLAIN with an initial response, else LOGIN. 1 ok, 0 failed (host failed) */
@@ -475,12 +415,12 @@ static int do_auth (char const *file, char const *host, int plain, int login)
   char const *why = 0 ;
   int ok_ = 0 ;
   if (!tlson) { fail_host(0, "refusing to send AUTH credentials without TLS", 0) ; return 0 ; }
-  if (creds_load(file, host, &user, &pass, &why) < 0) { fail_host(0, why, file) ; return 0 ; }
+  if (!creds_load(file, host, &user, &pass, &why)) { fail_host(0, why, file) ; return 0 ; }
   if (plain)
   {
     stralloc raw = STRALLOC_ZERO ;
     if (!stralloc_catb(&raw, "", 1) || !stralloc_catb(&raw, user.s, user.len - 1) || !stralloc_catb(&raw, "", 1)
-     || !stralloc_catb(&raw, pass.s, pass.len - 1) || !b64_cat(&tok, raw.s, raw.len) || !stralloc_0(&tok)) nomem() ;
+     || !stralloc_catb(&raw, pass.s, pass.len - 1) || !smtpauth_b64(&tok, raw.s, raw.len) || !stralloc_0(&tok)) nomem() ;
     byte_zzero(raw.s, raw.a) ;
     stralloc_free(&raw) ;
     if (!command("AUTH PLAIN ", tok.s, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
@@ -489,11 +429,11 @@ static int do_auth (char const *file, char const *host, int plain, int login)
   {
     if (!command("AUTH LOGIN", 0, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
     if (reply.code != 334) goto refused ;
-    if (!b64_cat(&tok, user.s, user.len - 1) || !stralloc_0(&tok)) nomem() ;
+    if (!smtpauth_b64(&tok, user.s, user.len - 1) || !stralloc_0(&tok)) nomem() ;
     if (!command(tok.s, 0, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
     if (reply.code != 334) goto refused ;
     byte_zzero(tok.s, tok.a) ; tok.len = 0 ;
-    if (!b64_cat(&tok, pass.s, pass.len - 1) || !stralloc_0(&tok)) nomem() ;
+    if (!smtpauth_b64(&tok, pass.s, pass.len - 1) || !stralloc_0(&tok)) nomem() ;
     if (!command(tok.s, 0, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
   }
   else { fail_host(0, "the server offers neither AUTH PLAIN nor AUTH LOGIN", 0) ; goto end ; }
