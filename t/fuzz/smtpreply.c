@@ -2,10 +2,7 @@
 
 /*
  * libFuzzer harness for the SMTP client's reply parser and EHLO reader.
- * Build and run (not part of make; see t/fuzz/README):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
- *     -D_XOPEN_SOURCE=700 -Ilib t/fuzz/smtpreply.c lib/smtpreply.c -lskarnet -o /tmp/fz
- *   /tmp/fz -max_total_time=60 t/fuzz/corpus/smtpreply
+ * Run with `make fuzz` (t/fuzz/README).
  */
 
 #include <stdint.h>

@@ -15,7 +15,7 @@
 static int b64_is (char const *in, size_t len, char const *want)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int r = smtpauth_b64(&sa, in, len) && sa.len == strlen(want) && !memcmp(sa.s, want, sa.len) ;
+  int r = smtpauth_b64(&sa, in, len) && sa.len == strlen(want) && (!sa.len || !memcmp(sa.s, want, sa.len)) ;
   stralloc_free(&sa) ;
   return r ;
 }
