@@ -9,7 +9,7 @@
 
 command -v dnsmasq >/dev/null 2>&1 || skip_all "dnsmasq is not installed"
 find_sink || skip_all "no smtp-sink: $(cat "$T/sink.err")"
-plan 20
+plan 24
 
 DP=$(free_port)
 P=$(free_port)
@@ -52,6 +52,21 @@ stop_last
 sink amx 127.0.0.4 "$P"
 rs amx.test s@me.test a@amx.test < "$T/msg"
 is "$(cat "$T/out")" "ok 0 250 2.0.0 Ok" "no MX: delivered to the domain's A record"
+
+# a 4 MB message with dot lines arrives whole, and quickly (no Nagle or delayed-ACK stalls)
+python3 -c "
+import sys
+w = sys.stdout.write
+w('Subject: big\n\n')
+for i in range(60000): w('.%05d line of the big message ....................................\n' % i)
+w('THE END\n')" > "$T/bigmsg"
+start=$(date +%s)
+rs amx.test s@me.test a@amx.test < "$T/bigmsg"
+is "$(cut -d' ' -f1-2 "$T/out")" "ok 0" "4 MB message: accepted"
+check "4 MB message: delivered in under 10 seconds" test $(( $(date +%s) - start )) -lt 10
+big=$(grep -l '^Subject: big' "$T"/amx.dump/* | head -n 1)
+check "4 MB message: smtp-sink got all 60000 dot lines, unstuffed" test "$(grep -c '^\.[0-9]\{5\} line of the big message' "$big")" = 60000
+check "4 MB message: no line kept a stuffing dot, the last line arrived" sh -c "! grep -q '^\.\.' '$big' && grep -qx 'THE END' '$big'"
 
 # null MX (RFC 7505)
 rs nullmx.test s@me.test a@nullmx.test < "$T/msg"
