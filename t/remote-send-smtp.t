@@ -8,7 +8,7 @@
 . "$(dirname "$0")/remote-lib.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-plan 35
+plan 37
 
 P=$(free_port)
 mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s" "timeout data 10s"
@@ -135,6 +135,12 @@ is "$(cat "$T/out")" "perm 0 501 5.1.3 invalid recipient address
 ok 1 250 2.0.0 Ok: queued" "a recipient with CRLF fails alone; a quoted local part with <> is delivered"
 check "the CRLF recipient never reached the wire" sh -c "! grep -q RSET '$T/p16.log'"
 stop_last
+
+# usage and configuration errors: exit codes, no report
+remote-send -C "$CONF" peer.test s@me.test < "$T/msg" > "$T/out" 2>/dev/null
+is "$?/$(wc -c < "$T/out" | tr -d ' ')" "100/0" "usage: no recipient is exit 100, no report"
+remote-send -C "$T/nonexistent.conf" peer.test s@me.test a@peer.test < "$T/msg" > "$T/out" 2>/dev/null
+is "$?/$(wc -c < "$T/out" | tr -d ' ')" "111/0" "an unreadable configuration is exit 111, no report"
 
 # report text: control characters become spaces
 peer p10 127.0.0.1 "$P" --rcpt "a@peer.test=550 5.1.1 bad	tab"
