@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -246,10 +247,30 @@ static void report (void)
 
 static void read_body (void)
 {
-  stralloc raw = STRALLOC_ZERO ;
-  if (!slurp(&raw, 0)) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
-  if (!smtpdata_encode(raw.s, raw.len, &wire, &msgsize, &body8bit)) nomem() ;
-  stralloc_free(&raw) ;
+  struct stat st ;
+  /* the scheduler gives us the queue entry itself, positioned after the
+     envelope head: map it rather than copy it (the spool file is immutable) */
+  if (!fstat(0, &st) && S_ISREG(st.st_mode))
+  {
+    off_t pos = lseek(0, 0, SEEK_CUR) ;
+    if (pos >= 0 && pos <= st.st_size)
+    {
+      size_t len = st.st_size ;
+      void *p = len ? mmap(0, len, PROT_READ, MAP_PRIVATE, 0, 0) : 0 ;
+      if (!len || p != MAP_FAILED)
+      {
+        if (!smtpdata_encode(len ? (char const *)p + pos : "", len - pos, &wire, &msgsize, &body8bit)) nomem() ;
+        if (len) munmap(p, len) ;
+        return ;
+      }
+    }
+  }
+  {
+    stralloc raw = STRALLOC_ZERO ;
+    if (!slurp(&raw, 0)) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
+    if (!smtpdata_encode(raw.s, raw.len, &wire, &msgsize, &body8bit)) nomem() ;
+    stralloc_free(&raw) ;
+  }
 }
 
 /* connection I/O, bounded by deadline */

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/remote-lib.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-plan 37
+plan 39
 
 P=$(free_port)
 mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s" "timeout data 10s"
@@ -59,6 +59,15 @@ check "dots: the wire form is dot-stuffed, CRLF only, with the final dot" cmp -s
 check "dots: no bare CR or LF on the wire" python3 -c "
 import sys; d=open('$T/p5.data','rb').read()
 sys.exit(1 if d.replace(b'\r\n', b'').count(b'\r') or d.replace(b'\r\n', b'').count(b'\n') else 0)"
+# the same message from a pipe, and from a file positioned after an envelope head
+cat "$T/dots" | remote-send -C "$CONF" peer.test s@me.test a@peer.test > "$T/out" 2>"$T/err"
+check "dots from a pipe: the same wire form" cmp -s "$T/p5.data" "$T/dots.want"
+{ printf 'ketch 1\nfrom <s@me.test>\n\n' ; cat "$T/dots" ; } > "$T/entry"
+python3 -c "
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY); os.lseek(fd, 26, 0); os.dup2(fd, 0)
+os.execvp('remote-send', ['remote-send', '-C', sys.argv[2], 'peer.test', 's@me.test', 'a@peer.test'])" "$T/entry" "$CONF" > "$T/out" 2>"$T/err"
+check "dots from an entry positioned after its head: the same wire form" cmp -s "$T/p5.data" "$T/dots.want"
 stop_last
 
 # SIZE: over the peer's limit, nothing is sent
