@@ -34,13 +34,18 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services
 
-.PHONY: all deps test check unit run install clean
+.PHONY: all deps test check check-asan fuzz fuzz-build unit run install clean FORCE
 .SECONDARY:
 
-all: $(PROGS) $(UNITS)
+all: $(PROGS) $(UNITS) $(B)/t/failsys.so
 
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(B)/lib
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# the programs directory is compiled in: a new PREFIX rebuilds what uses it
+$(B)/libexecdir: FORCE | $(B)/lib
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+$(B)/lib/conf.o: $(B)/libexecdir
 
 $(B)/libketch.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -57,6 +62,10 @@ $(B)/bin/%: tools/%.sh | $(B)/bin
 $(B)/t/unit/%.t: t/unit/%.c t/unit/tap.h $(B)/libketch.a | $(B)/t/unit
 	$(CC) $(CPPFLAGS_KETCH) -It/unit $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 
+# fault injection for the tests (LD_PRELOAD)
+$(B)/t/failsys.so: t/shim/failsys.c | $(B)/t/unit
+	$(CC) -shared -fPIC -O2 -o $@ $< -ldl
+
 $(B)/lib $(B)/bin $(B)/t/unit:
 	mkdir -p $@
 
@@ -69,20 +78,43 @@ deps:
 test: deps
 	$(MAKE) WERROR=1 all
 	$(MAKE) check
+	$(MAKE) check-asan
+	$(MAKE) fuzz FUZZ_TIME=$(CI_FUZZ_TIME)
 
 check: all
-	prove --exec '' --timer $(B)/t/unit/*.t t/*.t
+	KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(B)/t/unit/*.t t/*.t
 
 # The README's first command: an embedded instance in ./instance under s6-svscan.
 run: deps
 	$(MAKE) all
 	sh t/instance.sh run "$(CURDIR)/instance"
 
+# Sanitizers: the whole test suite against an ASan+UBSan build (CI runs it).
+check-asan:
+	$(MAKE) B=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer build-asan/t/unit/*.t t/*.t
+
+# libFuzzer harnesses (clang), one per parser, seeds in t/fuzz/corpus/NAME.
+FUZZ_TIME ?= 60
+CI_FUZZ_TIME ?= 5
+FUZZERS = $(patsubst t/fuzz/%.c,%,$(wildcard t/fuzz/*.c))
+FB = build-fuzz
+fuzz-build:
+	$(MAKE) B=$(FB) CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link,address,undefined" $(FB)/libketch.a
+	mkdir -p $(FB)/fuzz
+	for f in $(FUZZERS) ; do clang $(CPPFLAGS_KETCH) -O1 -g -fsanitize=fuzzer,address,undefined -o $(FB)/fuzz/$$f t/fuzz/$$f.c $(FB)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA) || exit 1 ; done
+
+fuzz: fuzz-build
+	for f in $(FUZZERS) ; do mkdir -p $(FB)/corpus/$$f t/fuzz/corpus/$$f ; \
+	  $(FB)/fuzz/$$f -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=0 $(FB)/corpus/$$f t/fuzz/corpus/$$f || exit 1 ; done
+
 install: all
 	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	for p in $(PROGS) ; do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/ ; done
 	for p in $(OPERATOR) ; do if [ -e $(B)/bin/$$p ] ; then ln -sf $(LIBEXECDIR)/$$p $(DESTDIR)$(SBINDIR)/$$p ; fi ; done
-	for m in doc/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
+	for m in bin/*.[158] tools/*.[158] conf/*.[158] spool-layout/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
+	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL $(DESTDIR)$(PREFIX)/share/doc/ketch/
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-asan $(FB)

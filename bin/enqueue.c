@@ -70,13 +70,14 @@ static void read_rcpts (envelope *e, int fd)
   {
     size_t w = 0 ;
     int r = getlnmax(&b, line, sizeof(line), &w, '\n') ;
+    /* a last line without its newline still counts */
     if (r < 0)
     {
       if (errno == ERANGE) strerr_dief(KETCH_EX_PERM, "invalid recipient: address longer than 256 octets") ;
       if (errno == EPIPE && w) r = 1 ;
       else strerr_diefusys(KETCH_EX_TEMP, "read recipients") ;
     }
-    if (!r) break ;
+    if (!r && !w) break ;
     if (w && line[w-1] == '\n') w-- ;
     if (w && line[w-1] == '\r') w-- ;
     if (!w) continue ;

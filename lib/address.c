@@ -80,6 +80,24 @@ int address_domain_valid (char const *s, size_t len, unsigned int options)
   return 1 ;
 }
 
+/* IPv4-address-literal = Snum 3("." Snum), Snum at most 255 */
+static int ip4_literal_valid (char const *s)
+{
+  unsigned int part = 0 ;
+  for (; part < 4 ; part++)
+  {
+    unsigned int v = 0, digits = 0 ;
+    for (; *s >= '0' && *s <= '9' ; s++)
+    {
+      v = v * 10 + (*s - '0') ;
+      if (++digits > 3 || v > 255) return 0 ;
+    }
+    if (!digits) return 0 ;
+    if (part < 3 && *s++ != '.') return 0 ;
+  }
+  return !*s ;
+}
+
 /* address-literal: [IPv4] or [IPv6:...]; the general form is refused */
 static int literal_valid (char const *s, size_t len)
 {
@@ -93,8 +111,7 @@ static int literal_valid (char const *s, size_t len)
     n = ip6_scan(buf + 5, ip) ;
     return n && n == len - 7 ;
   }
-  n = ip4_scan(buf, ip) ;
-  return n && n == len - 2 ;
+  return ip4_literal_valid(buf) ;
 }
 
 static int checkbytes (char const *s, size_t len, unsigned int options, unsigned int *flags)
@@ -144,7 +161,7 @@ int address_parse (address *a, char const *s, size_t len, unsigned int options)
   if (s[0] == '@')
   {
     i = skip_route(s, len, options) ;
-    if (!i) return ADDRESS_ESYNTAX ;
+    if (!i || i >= len) return ADDRESS_ESYNTAX ;
     a->flags |= ADDRESS_F_ROUTE ;
   }
 

@@ -62,59 +62,39 @@ static int addpath (conf *c, char const *s, size_t *off)
 {
   if (s[0] == '/' || s[0] == '~' || !c->dir) return addstr(c, s, off) ;
   {
-    size_t dir = c->dir ;
+    /* the directory is inside sa: reserve first, so no realloc moves it under the copy */
+    size_t dlen = strlen(c->sa.s + c->dir) ;
+    if (!stralloc_readyplus(&c->sa, dlen + strlen(s) + 2)) return 0 ;
     *off = c->sa.len ;
-    if (!stralloc_cats(&c->sa, c->sa.s + dir)) return 0 ;
-    if (!stralloc_catb(&c->sa, "/", 1) || !stralloc_cats(&c->sa, s) || !stralloc_0(&c->sa)) return 0 ;
-    return 1 ;
+    return stralloc_catb(&c->sa, c->sa.s + c->dir, dlen) && stralloc_catb(&c->sa, "/", 1)
+        && stralloc_cats(&c->sa, s) && stralloc_0(&c->sa) ;
   }
 }
 
-static int scan_duration (char const *s, uint64_t *d)
+/* a number with an optional one-letter unit from units ("s1", "m60"...) */
+typedef struct unit_s unit ;
+struct unit_s { char c ; uint64_t mul ; } ;
+static unit const durations[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 }, { 0, 0 } } ;
+static unit const sizes[] = { { 'k', 1 << 10 }, { 'K', 1 << 10 }, { 'm', 1 << 20 }, { 'M', 1 << 20 }, { 'g', 1 << 30 }, { 'G', 1 << 30 }, { 0, 0 } } ;
+
+static int scan_scaled (char const *s, unit const *units, uint64_t max, uint64_t *d)
 {
-  uint64_t n ;
+  uint64_t n, mul = 1 ;
   size_t k = uint64_scan(s, &n) ;
-  uint64_t mul = 1 ;
-  if (!k) return 0 ;
+  if (!k || n > max) return 0 ;
   if (s[k])
   {
     if (s[k+1]) return 0 ;
-    switch (s[k])
-    {
-      case 's' : mul = 1 ; break ;
-      case 'm' : mul = 60 ; break ;
-      case 'h' : mul = 3600 ; break ;
-      case 'd' : mul = 86400 ; break ;
-      case 'w' : mul = 604800 ; break ;
-      default : return 0 ;
-    }
+    for (; units->c && units->c != s[k] ; units++) ;
+    if (!units->c) return 0 ;
+    mul = units->mul ;
   }
-  if (n > UINT32_MAX) return 0 ;
   *d = n * mul ;
   return 1 ;
 }
 
-static int scan_size (char const *s, uint64_t *d)
-{
-  uint64_t n ;
-  size_t k = uint64_scan(s, &n) ;
-  uint64_t mul = 1 ;
-  if (!k) return 0 ;
-  if (s[k])
-  {
-    if (s[k+1]) return 0 ;
-    switch (s[k])
-    {
-      case 'k' : case 'K' : mul = 1024 ; break ;
-      case 'm' : case 'M' : mul = 1024 * 1024 ; break ;
-      case 'g' : case 'G' : mul = 1024 * 1024 * 1024 ; break ;
-      default : return 0 ;
-    }
-  }
-  if (n > ((uint64_t)1 << 40)) return 0 ;
-  *d = n * mul ;
-  return 1 ;
-}
+#define scan_duration(s, d) scan_scaled(s, durations, UINT32_MAX, d)
+#define scan_size(s, d) scan_scaled(s, sizes, (uint64_t)1 << 40, d)
 
 static int scan_uint (char const *s, unsigned int *u)
 {
@@ -508,18 +488,18 @@ int conf_load (conf *c, char const *file, stralloc *err)
   conf_zero(c) ;
   defaults(c) ;
   err->len = 0 ;
-  if (!stralloc_0(&c->sa) || !addstr(c, file, &c->file)) return 0 ;
+  if (!stralloc_0(&c->sa) || !addstr(c, file, &c->file)) goto nomem ;
   {
     char const *slash = strrchr(file, '/') ;
     size_t off = c->sa.len ;
-    if (!slash) { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd)) return 0 ; }
-    else if (slash == file) { if (!stralloc_catb(&c->sa, "/", 1)) return 0 ; }
+    if (!slash) { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd)) goto nomem ; }
+    else if (slash == file) { if (!stralloc_catb(&c->sa, "/", 1)) goto nomem ; }
     else
     {
-      if (file[0] != '/') { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd) || !stralloc_catb(&c->sa, "/", 1)) return 0 ; }
-      if (!stralloc_catb(&c->sa, file, slash - file)) return 0 ;
+      if (file[0] != '/') { char cwd[4096] ; if (!getcwd(cwd, sizeof(cwd)) || !stralloc_cats(&c->sa, cwd) || !stralloc_catb(&c->sa, "/", 1)) goto nomem ; }
+      if (!stralloc_catb(&c->sa, file, slash - file)) goto nomem ;
     }
-    if (!stralloc_0(&c->sa)) return 0 ;
+    if (!stralloc_0(&c->sa)) goto nomem ;
     c->dir = off ;
   }
   if (!openslurpclose(&text, file))
@@ -528,6 +508,7 @@ int conf_load (conf *c, char const *file, stralloc *err)
     p.line = 0 ;
     err->len = 0 ;
     if (stralloc_cats(err, file) && stralloc_cats(err, ": unable to read: ") && stralloc_cats(err, strerror(e))) stralloc_0(err) ;
+    conf_free(c) ;
     errno = e ;
     return 0 ;
   }
@@ -556,7 +537,12 @@ int conf_load (conf *c, char const *file, stralloc *err)
     errno = e ;
   }
  err:
-  stralloc_free(&text) ;
+  {
+    int e = errno ;
+    stralloc_free(&text) ;
+    conf_free(c) ;
+    errno = e ;
+  }
   return 0 ;
 }
 

@@ -42,6 +42,14 @@ static int validvalue (char const *s)
   return 1 ;
 }
 
+/* what the encoder writes, the decoder accepts, and nothing else: no control octet */
+static int validline (char const *s, size_t n)
+{
+  size_t i = 0 ;
+  for (; i < n ; i++) if ((unsigned char)s[i] < 32 || s[i] == 127) return 0 ;
+  return 1 ;
+}
+
 int envelope_encode (envelope const *e, stralloc *out)
 {
   size_t n = envelope_nrcpt(e), i = 0 ;
@@ -82,7 +90,7 @@ int envelope_decode (envelope *e, char const *s, size_t len)
     size_t n ;
     if (!nl) return (errno = len - pos < ENVELOPE_LINE_MAX ? EAGAIN : EINVAL, 0) ;
     n = nl - line ;
-    if (n >= ENVELOPE_LINE_MAX || byte_chr(line, n, 0) < n) return (errno = EINVAL, 0) ;
+    if (n >= ENVELOPE_LINE_MAX || !validline(line, n)) return (errno = EINVAL, 0) ;
     pos += n + 1 ;
     if (line == s)
     {

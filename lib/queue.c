@@ -22,13 +22,23 @@ static void puthex (char *s, uint64_t n, unsigned int digits)
   while (digits--) { s[digits] = hex[n & 15] ; n >>= 4 ; }
 }
 
+/*
+ * Within one process, ids strictly increase (a second id in the same
+ * microsecond takes the next one), so the pid makes them unique among
+ * live processes; the random digits guard against a recycled pid.
+ */
 void queue_id_make (char *id)
 {
+  static uint64_t last = 0 ;
   struct timespec ts ;
+  uint64_t us ;
   uint32_t r = random_uint32(4096) ;
   clock_gettime(CLOCK_REALTIME, &ts) ;
-  puthex(id, (uint64_t)ts.tv_sec, 10) ;
-  puthex(id + 10, (uint64_t)(ts.tv_nsec / 1000), 5) ;
+  us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)(ts.tv_nsec / 1000) ;
+  if (us <= last) us = last + 1 ;
+  last = us ;
+  puthex(id, us / 1000000, 10) ;
+  puthex(id + 10, us % 1000000, 5) ;
   puthex(id + 15, (uint64_t)getpid() & 0xffffff, 6) ;
   puthex(id + 21, r, 3) ;
   id[QUEUE_ID_LEN] = 0 ;

@@ -4,7 +4,8 @@
 
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$top/build/bin
+BUILD=${KETCH_BUILD:-$top/build}
+BIN=$BUILD/bin
 PATH=$BIN:$PATH
 export PATH
 unset KETCH_CONF
@@ -40,7 +41,6 @@ at_exit () { cleanup_hooks="$1; $cleanup_hooks" ; }
 _cleanup () {
   eval "$cleanup_hooks"
   [ "${KEEP:-0}" = 1 ] && { echo "# kept $T" ; return ; }
-  case $(stat -f -c %T "$T" 2>/dev/null) in tmpfs|ext2/ext3) umount "$T"/* 2>/dev/null ;; esac
   rm -rf "$T"
 }
 trap _cleanup EXIT

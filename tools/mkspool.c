@@ -79,6 +79,8 @@ int main (int argc, char const *const *argv)
   make("tmp", 0700, 0) ;
   make("queue", 0700, 0) ;
   make("state", 0700, 0) ;
+  make("ctl", 0700, 0) ;
+  make("corrupt", 0700, 0) ;
   for (; i < QUEUE_BUCKETS ; i++)
   {
     static char const hex[] = "0123456789abcdef" ;

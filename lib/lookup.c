@@ -1,0 +1,488 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * The address lookup shared by smtp-session (RCPT) and the scheduler
+ * (routing, alias expansion), and the compilers of its cdb tables.
+ * See lookup.h for the meaning of each answer.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include <skalibs/types.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/cdb.h>
+#include <skalibs/cdbmake.h>
+
+#include "address.h"
+#include "lookup.h"
+
+#define INCLUDE_MAX (1 << 20)
+#define TABLE_MAX (256 << 20)
+
+static char const *const kind_names[] = { "unknown", "remote", "local", "alias", "virtual" } ;
+
+char const *lookup_kind_name (unsigned int k)
+{
+  return k <= LOOKUP_VIRTUAL ? kind_names[k] : "?" ;
+}
+
+void lookup_free (lookup *l)
+{
+  stralloc_free(&l->sa) ;
+}
+
+static int addb (lookup *l, char const *s, size_t len, size_t *off)
+{
+  *off = l->sa.len ;
+  return stralloc_catb(&l->sa, s, len) && stralloc_0(&l->sa) ;
+}
+
+/*
+ * One cdb lookup of key in file.cdb. 1 found (data copied into l->sa at
+ * *off, *len octets, NUL-terminated), 0 absent (or no cdb), -1 error.
+ */
+static int cdb_get (char const *file, char const *key, size_t klen, lookup *l, size_t *off, size_t *len)
+{
+  size_t n = strlen(file) ;
+  char fn[n + 5] ;
+  cdb c = CDB_ZERO ;
+  cdb_data d ;
+  int r ;
+  memcpy(fn, file, n) ;
+  memcpy(fn + n, ".cdb", 5) ;
+  if (!cdb_init(&c, fn)) return errno == ENOENT ? 0 : -1 ;
+  r = cdb_find(&c, &d, key, klen) ;
+  if (r < 0) { cdb_free(&c) ; errno = EINVAL ; return -1 ; }
+  if (r)
+  {
+    *off = l->sa.len ;
+    *len = d.len ;
+    if (!stralloc_catb(&l->sa, d.s, d.len) || !stralloc_0(&l->sa)) { int e = errno ; cdb_free(&c) ; errno = e ; return -1 ; }
+  }
+  cdb_free(&c) ;
+  return r ;
+}
+
+static int set_alias (lookup *l, size_t off, size_t len)
+{
+  /* the cdb value is entries each NUL-terminated; cdb_get added one more NUL */
+  l->kind = LOOKUP_ALIAS ;
+  l->entries = off ;
+  l->entrieslen = len ;
+  return 1 ;
+}
+
+static int lookup_local (lookup *l, conf const *c, char const *lp, size_t lplen, size_t extpos)
+{
+  size_t off, len ;
+  int r ;
+  if (c->aliases)
+  {
+    r = cdb_get(conf_str(c, c->aliases), lp, lplen, l, &off, &len) ;
+    if (r < 0) return 0 ;
+    if (r) { l->ext = 0 ; return set_alias(l, off, len) ; }
+    if (extpos < lplen)
+    {
+      r = cdb_get(conf_str(c, c->aliases), lp, extpos, l, &off, &len) ;
+      if (r < 0) return 0 ;
+      if (r) return set_alias(l, off, len) ;
+    }
+  }
+  if (extpos == 10 && !memcmp(lp, "postmaster", 10))
+  {
+    /* RFC 5321 §4.5.1: postmaster must exist; root is the default */
+    if (!addb(l, "root", 4, &off)) return 0 ;
+    l->flags |= LOOKUP_F_POSTMASTER ;
+    return set_alias(l, off, 5) ;
+  }
+  {
+    char name[extpos + 1] ;
+    struct passwd *pw ;
+    memcpy(name, lp, extpos) ;
+    name[extpos] = 0 ;
+    errno = 0 ;
+    pw = getpwnam(name) ;
+    if (!pw)
+    {
+      /* glibc: 0 with errno 0 or ENOENT (and others) means "no such user" */
+      if (errno && errno != ENOENT && errno != ESRCH && errno != EBADF && errno != EPERM) return 0 ;
+      l->kind = LOOKUP_UNKNOWN ;
+      return 1 ;
+    }
+    l->kind = LOOKUP_LOCAL ;
+    l->uid = pw->pw_uid ;
+    l->gid = pw->pw_gid ;
+    if (!addb(l, pw->pw_name, strlen(pw->pw_name), &l->user)
+     || !addb(l, pw->pw_dir, strlen(pw->pw_dir), &l->home)) return 0 ;
+    return 1 ;
+  }
+}
+
+static int lookup_virtual (lookup *l, conf_vdomain const *v, conf const *c, char const *lp, size_t lplen, size_t extpos, char const *dom)
+{
+  size_t dlen = strlen(dom) ;
+  char key[lplen + dlen + 2] ;
+  size_t off, len ;
+  int r ;
+  char const *map = c->sa.s + v->map ;
+  memcpy(key, lp, lplen) ;
+  key[lplen] = '@' ;
+  memcpy(key + lplen + 1, dom, dlen) ;
+  r = cdb_get(map, key, lplen + 1 + dlen, l, &off, &len) ;
+  if (!r && extpos < lplen)
+  {
+    memmove(key + extpos, key + lplen, dlen + 1) ;
+    r = cdb_get(map, key, extpos + 1 + dlen, l, &off, &len) ;
+  }
+  else if (r) l->ext = 0 ;
+  if (!r) r = cdb_get(map, key + extpos, 1 + dlen, l, &off, &len) ;  /* "@domain": catch-all */
+  if (r < 0) return 0 ;
+  if (!r)
+  {
+    if (extpos == 10 && !memcmp(lp, "postmaster", 10))
+    {
+      if (!addb(l, "root", 4, &off)) return 0 ;
+      l->flags |= LOOKUP_F_POSTMASTER ;
+      return set_alias(l, off, 5) ;
+    }
+    l->kind = LOOKUP_UNKNOWN ;
+    return 1 ;
+  }
+  if (l->sa.s[off] == '/' || l->sa.s[off] == '~')
+  {
+    l->kind = LOOKUP_VIRTUAL ;
+    l->path = off ;
+    return 1 ;
+  }
+  l->flags |= LOOKUP_F_VIRTUAL ;
+  return set_alias(l, off, len + 1) ;
+}
+
+int lookup_address (lookup *l, conf const *c, char const *addr)
+{
+  size_t len = strlen(addr) ;
+  size_t at = byte_rchr(addr, len, '@') ;
+  size_t extpos ;
+  char const *dom ;
+  conf_vdomain const *v = 0 ;
+  l->sa.len = 0 ;
+  l->kind = LOOKUP_UNKNOWN ;
+  l->flags = 0 ;
+  l->local = l->ext = l->domain = l->user = l->home = l->path = l->entries = l->entrieslen = 0 ;
+  l->uid = 0 ; l->gid = 0 ;
+  if (!stralloc_0(&l->sa)) return 0 ;
+  if (at >= len)
+  {
+    /* only "postmaster" may come without a domain (RFC 5321 §4.1.1.3) */
+    if (!case_equals(addr, "postmaster")) return 1 ;
+    at = len ;
+    if (!addb(l, "", 0, &l->domain)) return 0 ;
+  }
+  else
+  {
+    if (!addb(l, addr + at + 1, len - at - 1, &l->domain)) return 0 ;
+    case_lowerb(l->sa.s + l->domain, len - at - 1) ;
+  }
+  dom = l->sa.s + l->domain ;
+  if (*dom && !conf_is_local_domain(c, dom))
+  {
+    v = conf_vdomain_find(c, dom) ;
+    if (!v) { l->kind = LOOKUP_REMOTE ; return 1 ; }
+  }
+  if (!at || addr[0] == '"') return 1 ;   /* quoted local parts are never interpreted */
+  if (!addb(l, addr, at, &l->local)) return 0 ;
+  case_lowerb(l->sa.s + l->local, at) ;
+  extpos = byte_chr(l->sa.s + l->local, at, '+') ;
+  if (extpos < at && !addb(l, l->sa.s + l->local + extpos + 1, at - extpos - 1, &l->ext)) return 0 ;
+  {
+    /* copy the local part: l->sa may move while we look up */
+    char lp[at + 1] ;
+    int r ;
+    memcpy(lp, l->sa.s + l->local, at + 1) ;
+    if (v)
+    {
+      size_t dlen = len - at - 1 ;
+      char d[dlen + 1] ;
+      memcpy(d, l->sa.s + l->domain, dlen + 1) ;
+      r = lookup_virtual(l, v, c, lp, at, extpos, d) ;
+    }
+    else r = lookup_local(l, c, lp, at, extpos) ;
+    if (!r) return 0 ;
+    l->sa.s[l->local + extpos] = 0 ;
+  }
+  return 1 ;
+}
+
+unsigned int lookup_entry_kind (char const *s)
+{
+  if (!*s) return LOOKUP_E_BAD ;
+  if (s[0] == '/') return LOOKUP_E_FILE ;
+  if (s[0] == '|') return s[1] ? LOOKUP_E_PROGRAM : LOOKUP_E_BAD ;
+  if (!strncasecmp(s, ":include:", 9)) return s[9] == '/' ? LOOKUP_E_INCLUDE : LOOKUP_E_BAD ;
+  return LOOKUP_E_ADDRESS ;
+}
+
+static int isblank_ (char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' ;
+}
+
+ssize_t lookup_split_entries (char const *s, size_t len, stralloc *out)
+{
+  size_t i = 0 ;
+  ssize_t n = 0 ;
+  while (i < len)
+  {
+    size_t start, end ;
+    while (i < len && (isblank_(s[i]) || s[i] == ',' || s[i] == '\n')) i++ ;
+    if (i >= len) break ;
+    if (s[i] == '"')
+    {
+      char const *q = memchr(s + i + 1, '"', len - i - 1) ;
+      if (!q) return (errno = EINVAL, -1) ;
+      start = i + 1 ; end = q - s ;
+      i = end + 1 ;
+    }
+    else
+    {
+      start = i ;
+      while (i < len && s[i] != ',' && s[i] != '\n') i++ ;
+      end = i ;
+      while (end > start && isblank_(s[end-1])) end-- ;
+    }
+    if (end == start || byte_chr(s + start, end - start, 0) < end - start) continue ;
+    if (!stralloc_catb(out, s + start, end - start) || !stralloc_0(out)) return -1 ;
+    n++ ;
+  }
+  return n ;
+}
+
+ssize_t lookup_read_include (char const *file, stralloc *out)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  ssize_t r ;
+  struct stat st ;
+  int fd = open_read(file) ;
+  if (fd < 0) return -1 ;
+  if (fstat(fd, &st) < 0) { fd_close(fd) ; return -1 ; }
+  if (st.st_size > INCLUDE_MAX) { fd_close(fd) ; return (errno = EFBIG, -1) ; }
+  if (!slurp(&sa, fd)) { int e = errno ; fd_close(fd) ; stralloc_free(&sa) ; errno = e ; return -1 ; }
+  fd_close(fd) ;
+  /* comment lines are dropped: blank them out */
+  {
+    size_t i = 0 ;
+    int bol = 1 ;
+    for (; i < sa.len ; i++)
+    {
+      if (bol && sa.s[i] == '#') while (i < sa.len && sa.s[i] != '\n') sa.s[i++] = ' ' ;
+      bol = i < sa.len && sa.s[i] == '\n' ;
+    }
+  }
+  r = lookup_split_entries(sa.s, sa.len, out) ;
+  {
+    int e = errno ;
+    stralloc_free(&sa) ;
+    errno = e ;
+  }
+  return r ;
+}
+
+/* table compilation */
+
+static int table_fail (stralloc *err, char const *file, unsigned int line, char const *what)
+{
+  char fmt[UINT_FMT] ;
+  fmt[uint_fmt(fmt, line)] = 0 ;
+  err->len = 0 ;
+  if (stralloc_cats(err, file) && stralloc_catb(err, ":", 1) && stralloc_cats(err, fmt)
+   && stralloc_catb(err, ": ", 2) && stralloc_cats(err, what)) stralloc_0(err) ;
+  errno = EINVAL ;
+  return 0 ;
+}
+
+typedef struct table_s table ;
+struct table_s
+{
+  char const *file ;
+  stralloc text ;
+  stralloc tmpfn ;
+  stralloc fn ;
+  int fd ;
+  cdbmaker maker ;
+} ;
+
+static int table_start (table *t, char const *file, stralloc *err)
+{
+  struct stat st ;
+  int fd ;
+  t->file = file ;
+  t->fd = -1 ;
+  err->len = 0 ;
+  fd = open_read(file) ;
+  if (fd < 0) return 0 ;
+  if (fstat(fd, &st) < 0 || st.st_size > TABLE_MAX || !slurp(&t->text, fd))
+  {
+    int e = st.st_size > TABLE_MAX ? EFBIG : errno ;
+    fd_close(fd) ;
+    errno = e ;
+    return 0 ;
+  }
+  fd_close(fd) ;
+  if (!stralloc_cats(&t->fn, file) || !stralloc_cats(&t->fn, ".cdb") || !stralloc_0(&t->fn)) return 0 ;
+  if (!stralloc_cats(&t->tmpfn, t->fn.s) || !stralloc_cats(&t->tmpfn, ".tmp") || !stralloc_0(&t->tmpfn)) return 0 ;
+  t->fd = open_trunc(t->tmpfn.s) ;
+  if (t->fd < 0) return 0 ;
+  if (fchmod(t->fd, st.st_mode & 0644) < 0) return 0 ;
+  /* the ndelay flag of open_trunc is harmless on a regular file */
+  return cdbmake_start(&t->maker, t->fd) ;
+}
+
+static int table_finish (table *t, int ok)
+{
+  int e = errno ;
+  if (ok)
+  {
+    ok = cdbmake_finish(&t->maker) && fsync(t->fd) == 0 ;
+    e = errno ;
+  }
+  if (t->fd >= 0) fd_close(t->fd) ;
+  if (ok && rename(t->tmpfn.s, t->fn.s) < 0) { ok = 0 ; e = errno ; }
+  if (ok)
+  {
+    /* the rename is durable only once the directory is */
+    char const *slash = strrchr(t->fn.s, '/') ;
+    int dfd ;
+    if (slash == t->fn.s) slash++ ;
+    {
+      size_t n = slash ? (size_t)(slash - t->fn.s) : 1 ;
+      char dir[n + 1] ;
+      if (slash) memcpy(dir, t->fn.s, n) ; else dir[0] = '.' ;
+      dir[n] = 0 ;
+      dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+      if (dfd < 0 || fsync(dfd) < 0) { ok = 0 ; e = errno ; }
+      if (dfd >= 0) fd_close(dfd) ;
+    }
+  }
+  else if (t->tmpfn.len) unlink(t->tmpfn.s) ;
+  stralloc_free(&t->text) ;
+  stralloc_free(&t->fn) ;
+  stralloc_free(&t->tmpfn) ;
+  errno = e ;
+  return ok ;
+}
+
+/*
+ * aliases(5): "name: entry, entry, ..."; a line starting with a blank
+ * continues the previous one; '#' at the start of a line is a comment.
+ */
+int lookup_compile_aliases (char const *file, stralloc *err)
+{
+  table t = { .text = STRALLOC_ZERO, .tmpfn = STRALLOC_ZERO, .fn = STRALLOC_ZERO, .fd = -1, .maker = CDBMAKER_ZERO } ;
+  stralloc key = STRALLOC_ZERO, val = STRALLOC_ZERO ;
+  size_t pos = 0 ;
+  unsigned int line = 0, keyline = 0 ;
+  int ok = 0 ;
+  if (!table_start(&t, file, err)) return table_finish(&t, 0) ;
+  for (;;)
+  {
+    char const *s = t.text.s + pos ;
+    size_t n ;
+    int eof = pos >= t.text.len ;
+    if (!eof)
+    {
+      char const *nl = memchr(s, '\n', t.text.len - pos) ;
+      n = nl ? (size_t)(nl - s) : t.text.len - pos ;
+      pos += n + 1 ;
+      line++ ;
+      if (!n || s[0] == '#') continue ;
+      if (s[0] == ' ' || s[0] == '\t')
+      {
+        if (!key.len) { table_fail(err, file, line, "continuation line without an alias") ; goto end ; }
+        if (!stralloc_catb(&val, ",", 1) || !stralloc_catb(&val, s, n)) goto end ;
+        continue ;
+      }
+    }
+    if (key.len)
+    {
+      stralloc entries = STRALLOC_ZERO ;
+      ssize_t k = lookup_split_entries(val.s, val.len, &entries) ;
+      if (k < 0)
+      {
+        stralloc_free(&entries) ;
+        if (errno == EINVAL) table_fail(err, file, keyline, "unterminated quote") ;
+        goto end ;
+      }
+      if (!k) { stralloc_free(&entries) ; table_fail(err, file, keyline, "alias without entries") ; goto end ; }
+      /* a name defined twice: cdb_find returns the first, so the first wins */
+      if (!cdbmake_add(&t.maker, key.s, key.len - 1, entries.s, entries.len)) { stralloc_free(&entries) ; goto end ; }
+      stralloc_free(&entries) ;
+      key.len = 0 ; val.len = 0 ;
+    }
+    if (eof) break ;
+    {
+      char const *colon = memchr(s, ':', n) ;
+      size_t kl ;
+      if (!colon) { table_fail(err, file, line, "expected name: entries") ; goto end ; }
+      kl = colon - s ;
+      while (kl && (s[kl-1] == ' ' || s[kl-1] == '\t')) kl-- ;
+      if (!kl || kl > ADDRESS_LOCAL_MAX || byte_chr(s, kl, ' ') < kl || byte_chr(s, kl, '\t') < kl || byte_chr(s, kl, 0) < kl)
+      { table_fail(err, file, line, "bad alias name") ; goto end ; }
+      if (!stralloc_copyb(&key, s, kl) || !stralloc_0(&key)) goto end ;
+      case_lowerb(key.s, kl) ;
+      if (!stralloc_copyb(&val, colon + 1, n - (colon - s) - 1)) goto end ;
+      keyline = line ;
+    }
+  }
+  ok = 1 ;
+ end:
+  stralloc_free(&key) ; stralloc_free(&val) ;
+  return table_finish(&t, ok) ;
+}
+
+/* virtual map: "user@domain target" or "@domain target" per line; '#' comments */
+int lookup_compile_vmap (char const *file, stralloc *err)
+{
+  table t = { .text = STRALLOC_ZERO, .tmpfn = STRALLOC_ZERO, .fn = STRALLOC_ZERO, .fd = -1, .maker = CDBMAKER_ZERO } ;
+  size_t pos = 0 ;
+  unsigned int line = 0 ;
+  int ok = 0 ;
+  if (!table_start(&t, file, err)) return table_finish(&t, 0) ;
+  while (pos < t.text.len)
+  {
+    char *s = t.text.s + pos ;
+    char *nl = memchr(s, '\n', t.text.len - pos) ;
+    size_t n = nl ? (size_t)(nl - s) : t.text.len - pos ;
+    size_t i = 0, k, v, ve ;
+    pos += n + 1 ;
+    line++ ;
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++ ;
+    if (i == n || s[i] == '#') continue ;
+    k = i ;
+    while (i < n && s[i] != ' ' && s[i] != '\t') i++ ;
+    if (byte_chr(s + k, i - k, '@') >= i - k || s[i-1] == '@') { table_fail(err, file, line, "expected user@domain or @domain first") ; goto end ; }
+    case_lowerb(s + k, i - k) ;
+    ve = i ;
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++ ;
+    v = i ;
+    while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '\r') i++ ;
+    if (v == i) { table_fail(err, file, line, "missing target") ; goto end ; }
+    {
+      size_t e = i ;
+      while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++ ;
+      if (i < n) { table_fail(err, file, line, "text after the target") ; goto end ; }
+      if (byte_chr(s + v, e - v, 0) < e - v) { table_fail(err, file, line, "NUL in the target") ; goto end ; }
+      if (!cdbmake_add(&t.maker, s + k, ve - k, s + v, e - v)) goto end ;
+    }
+  }
+  ok = 1 ;
+ end:
+  return table_finish(&t, ok) ;
+}

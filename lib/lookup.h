@@ -1,0 +1,111 @@
+/* ISC license: see LICENSE. */
+
+#ifndef KETCH_LOOKUP_H
+#define KETCH_LOOKUP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <skalibs/stralloc.h>
+
+#include "conf.h"
+
+/*
+ * What an address means here: the one answer that smtp-session gives at
+ * RCPT (accept, or 550 5.1.1 for LOOKUP_UNKNOWN) and that the scheduler
+ * routes and expands by. Cheap by construction: at most two cdb lookups
+ * (the full local part, then without its +extension) and one getpwnam.
+ *
+ *  - LOOKUP_REMOTE   the domain is neither local nor virtual.
+ *  - LOOKUP_ALIAS    an aliases(5) entry (local domains), or a virtual
+ *                    user whose target is an address (forward). The
+ *                    entries are NUL-terminated strings, one after the
+ *                    other, in sa from entries for entrieslen octets;
+ *                    classify each with lookup_entry_kind.
+ *  - LOOKUP_LOCAL    a system user (local domains): user, uid, gid, home.
+ *  - LOOKUP_VIRTUAL  a virtual user whose target is a maildir path.
+ *  - LOOKUP_UNKNOWN  nobody by that name.
+ *
+ * A local part is matched in lower case; "user+tag" matches "user+tag"
+ * first, then "user", with the extension "tag" kept. "postmaster" (any
+ * case, any local domain, or no domain at all) always exists: an alias to
+ * "root" when the aliases file does not define it (RFC 5321 §4.5.1).
+ * A quoted local part never matches a user or an alias.
+ *
+ * The aliases file FILE is compiled by newaliases(8) into FILE.cdb (keys:
+ * lower-case local parts; values: the entries, each NUL-terminated). A
+ * virtual-domain map FILE ("user@domain target" lines, "@domain target"
+ * for a catch-all) becomes FILE.cdb the same way (keys: lower-case
+ * address; values: the target). A missing cdb is an empty table.
+ */
+
+enum lookup_kind_e
+{
+  LOOKUP_UNKNOWN,
+  LOOKUP_REMOTE,
+  LOOKUP_LOCAL,
+  LOOKUP_ALIAS,
+  LOOKUP_VIRTUAL
+} ;
+
+#define LOOKUP_F_VIRTUAL 0x01     /* the alias is a virtual user's forward */
+#define LOOKUP_F_POSTMASTER 0x02  /* the built-in postmaster alias */
+
+typedef struct lookup_s lookup, *lookup_ref ;
+struct lookup_s
+{
+  unsigned int kind ;
+  unsigned int flags ;
+  stralloc sa ;       /* strings, NUL-terminated; offset 0 = none (sa starts with a NUL) */
+  size_t local ;      /* the local part, lower case, without its extension */
+  size_t ext ;        /* the extension (after the first '+'), or 0 */
+  size_t domain ;     /* the domain, lower case ("" for a bare postmaster) */
+  size_t user ;       /* LOCAL: the login name */
+  size_t home ;       /* LOCAL: the home directory */
+  uid_t uid ;
+  gid_t gid ;
+  size_t path ;       /* VIRTUAL: the maildir path */
+  size_t entries ;    /* ALIAS: the first entry */
+  size_t entrieslen ; /* ALIAS: total length of the entries, NULs included */
+} ;
+#define LOOKUP_ZERO { .kind = LOOKUP_UNKNOWN, .flags = 0, .sa = STRALLOC_ZERO, .local = 0, .ext = 0, .domain = 0, .user = 0, .home = 0, .uid = 0, .gid = 0, .path = 0, .entries = 0, .entrieslen = 0 }
+
+#define lookup_str(l, off) ((off) ? (l)->sa.s + (off) : (char const *)0)
+
+/* 1 and l->kind set; 0 and errno on a temporary error (unreadable cdb, passwd error) */
+extern int lookup_address (lookup *, conf const *, char const *) ;
+extern char const *lookup_kind_name (unsigned int) ;
+extern void lookup_free (lookup *) ;
+
+/* what an alias entry is */
+enum lookup_entry_e
+{
+  LOOKUP_E_ADDRESS,   /* an address, or a bare local name (the hostname's domain) */
+  LOOKUP_E_FILE,      /* /path: append to an mbox */
+  LOOKUP_E_PROGRAM,   /* |command args: run, argv split on spaces, no shell */
+  LOOKUP_E_INCLUDE,   /* :include:/path: entries read from a file */
+  LOOKUP_E_BAD
+} ;
+extern unsigned int lookup_entry_kind (char const *) ;
+
+/*
+ * The right-hand side of an alias (or a :include: file): entries
+ * separated by commas or newlines, blanks around them dropped; an entry
+ * may be "double quoted" to hold a comma. Appends each entry,
+ * NUL-terminated, to out; returns the number of entries, or -1 (EINVAL
+ * for an unterminated quote, or ENOMEM).
+ */
+extern ssize_t lookup_split_entries (char const *, size_t, stralloc *) ;
+
+/* :include: files: read and split (bounded to 1 MiB) */
+extern ssize_t lookup_read_include (char const *, stralloc *) ;
+
+/*
+ * Compile a text table to FILE.cdb: write FILE.cdb.tmp, fsync, rename,
+ * fsync the directory. On a syntax error, 0 with errno EINVAL and
+ * "file:line: what" in err.
+ */
+extern int lookup_compile_aliases (char const *, stralloc *) ;
+extern int lookup_compile_vmap (char const *, stralloc *) ;
+
+#endif

@@ -1,0 +1,132 @@
+/* ISC license: see LICENSE. */
+
+/* Unit test of lib/lookup: table compilation and every kind of answer. */
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <pwd.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/djbunix.h>
+
+#include "conf.h"
+#include "lookup.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/ketch-lookup.XXXXXX" ;
+
+static void put (char const *name, char const *text)
+{
+  stralloc fn = STRALLOC_ZERO ;
+  stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/") ; stralloc_cats(&fn, name) ; stralloc_0(&fn) ;
+  openwritenclose_unsafe(fn.s, text, strlen(text)) ;
+  stralloc_free(&fn) ;
+}
+
+static int entry_is (lookup const *l, unsigned int i, char const *want)
+{
+  size_t pos = 0 ;
+  char const *s = l->sa.s + l->entries ;
+  while (i--)
+  {
+    pos += strlen(s + pos) + 1 ;
+    if (pos >= l->entrieslen) return 0 ;
+  }
+  return !strcmp(s + pos, want) ;
+}
+
+static char const *S (lookup const *l, size_t off) { return off ? l->sa.s + off : "" ; }
+
+static size_t nentries (lookup const *l)
+{
+  size_t pos = 0, n = 0 ;
+  char const *s = l->sa.s + l->entries ;
+  while (pos < l->entrieslen && s[pos]) { pos += strlen(s + pos) + 1 ; n++ ; }
+  return n ;
+}
+
+int main (void)
+{
+  conf c ;
+  stralloc err = STRALLOC_ZERO, fn = STRALLOC_ZERO ;
+  lookup l = LOOKUP_ZERO ;
+  struct passwd *pw = getpwuid(0) ;
+  char const *root = pw ? pw->pw_name : "root" ;
+  tap_plan(37) ;
+  if (!mkdtemp(dir)) return 111 ;
+  put("aliases",
+    "# comment\n"
+    "staff: alice, bob@remote.example,\n"
+    "  \"|/bin/prog arg, with comma\", /var/mail/staff\n"
+    "Sales : :include:/etc/sales.list\n"
+    "list+x: root\n") ;
+  put("vmap",
+    "alice@virt.example /srv/mail/alice/\n"
+    "fwd@virt.example someone@remote.example\n"
+    "@catch.example catchall@remote.example\n") ;
+  put("bad", "nocolon here\n") ;
+  put("ketch.conf",
+    "hostname mx.test.example\n"
+    "local-domain test.example\n"
+    "aliases aliases\n"
+    "virtual-domain virt.example map vmap\n"
+    "virtual-domain catch.example map vmap\n") ;
+  stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/ketch.conf") ; stralloc_0(&fn) ;
+  ok(conf_load(&c, fn.s, &err), "conf loads") ;
+  ok(lookup_compile_aliases(c.sa.s + c.aliases, &err), "aliases compile") ;
+  ok(lookup_compile_vmap(c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[0].map, &err), "virtual map compiles") ;
+  fn.len = 0 ; stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/bad") ; stralloc_0(&fn) ;
+  ok(!lookup_compile_aliases(fn.s, &err) && strstr(err.s, "bad:1:"), "syntax error reported as file:line (%s)", err.s) ;
+
+  ok(lookup_address(&l, &c, "x@remote.example") && l.kind == LOOKUP_REMOTE, "remote domain") ;
+  ok(lookup_address(&l, &c, "STAFF@Test.Example") && l.kind == LOOKUP_ALIAS, "alias, any case") ;
+  ok(nentries(&l) == 4, "alias has 4 entries") ;
+  ok(entry_is(&l, 0, "alice") && entry_is(&l, 1, "bob@remote.example"), "address entries") ;
+  ok(entry_is(&l, 2, "|/bin/prog arg, with comma"), "quoted program entry keeps its comma") ;
+  ok(entry_is(&l, 3, "/var/mail/staff"), "file entry") ;
+  ok(lookup_entry_kind("alice") == LOOKUP_E_ADDRESS, "entry kind address") ;
+  ok(lookup_entry_kind("|/bin/x") == LOOKUP_E_PROGRAM, "entry kind program") ;
+  ok(lookup_entry_kind("/x") == LOOKUP_E_FILE, "entry kind file") ;
+  ok(lookup_entry_kind(":include:/x") == LOOKUP_E_INCLUDE, "entry kind include") ;
+  ok(lookup_entry_kind(":include:x") == LOOKUP_E_BAD, "relative include refused") ;
+  ok(lookup_address(&l, &c, "sales@test.example") && l.kind == LOOKUP_ALIAS && entry_is(&l, 0, ":include:/etc/sales.list"), "alias name with blank before colon") ;
+  ok(lookup_address(&l, &c, "list+x@test.example") && l.kind == LOOKUP_ALIAS && !l.ext, "alias with +ext matched whole") ;
+  ok(lookup_address(&l, &c, "staff+tag@test.example") && l.kind == LOOKUP_ALIAS && l.ext && !strcmp(S(&l, l.ext), "tag"), "user+tag falls back to user, keeps tag") ;
+  ok(!strcmp(S(&l, l.local), "staff"), "local part without extension") ;
+  ok(lookup_address(&l, &c, "postmaster@test.example") && l.kind == LOOKUP_ALIAS && (l.flags & LOOKUP_F_POSTMASTER) && entry_is(&l, 0, "root"), "postmaster defaults to root") ;
+  ok(lookup_address(&l, &c, "PostMaster") && l.kind == LOOKUP_ALIAS, "bare postmaster") ;
+  ok(lookup_address(&l, &c, "bare") && l.kind == LOOKUP_UNKNOWN, "other bare names unknown") ;
+  ok(lookup_address(&l, &c, "postmaster@virt.example") && l.kind == LOOKUP_ALIAS, "postmaster exists in virtual domains") ;
+  {
+    char a[300] ;
+    size_t n = strlen(root) ;
+    memcpy(a, root, n) ; memcpy(a + n, "+box@mx.test.example", 21) ;
+    ok(lookup_address(&l, &c, a) && l.kind == LOOKUP_LOCAL && l.uid == 0, "system user with extension (hostname domain)") ;
+    ok(!strcmp(S(&l, l.user), root) && l.home && !strcmp(S(&l, l.ext), "box"), "user, home and extension") ;
+    a[0] = a[0] >= 'a' && a[0] <= 'z' ? a[0] - 32 : a[0] ;
+    ok(lookup_address(&l, &c, a) && l.kind == LOOKUP_LOCAL, "user matched case-insensitively") ;
+  }
+  ok(lookup_address(&l, &c, "nosuchuser-zz@test.example") && l.kind == LOOKUP_UNKNOWN, "unknown local user") ;
+  ok(lookup_address(&l, &c, "\"a;rm -rf\"@test.example") && l.kind == LOOKUP_UNKNOWN, "quoted local part never matches") ;
+  ok(lookup_address(&l, &c, "a$(id)@localhost") && l.kind == LOOKUP_UNKNOWN, "metacharacters: just unknown") ;
+  ok(lookup_address(&l, &c, "Alice@virt.example") && l.kind == LOOKUP_VIRTUAL && !strcmp(S(&l, l.path), "/srv/mail/alice/"), "virtual user to maildir") ;
+  ok(lookup_address(&l, &c, "alice+x@virt.example") && l.kind == LOOKUP_VIRTUAL && !strcmp(S(&l, l.ext), "x"), "virtual user+tag") ;
+  ok(lookup_address(&l, &c, "fwd@virt.example") && l.kind == LOOKUP_ALIAS && (l.flags & LOOKUP_F_VIRTUAL) && nentries(&l) == 1 && entry_is(&l, 0, "someone@remote.example"), "virtual forward") ;
+  ok(lookup_address(&l, &c, "nobody@virt.example") && l.kind == LOOKUP_UNKNOWN, "unknown virtual user") ;
+  ok(lookup_address(&l, &c, "anything@catch.example") && l.kind == LOOKUP_ALIAS && entry_is(&l, 0, "catchall@remote.example"), "catch-all") ;
+  {
+    stralloc sa = STRALLOC_ZERO ;
+    ok(lookup_split_entries(" a , \"b,c\"\n d ,,", 15, &sa) == 3 && sa.len == 8 && !memcmp(sa.s, "a\0b,c\0d\0", 8), "split entries") ;
+    sa.len = 0 ;
+    ok(lookup_split_entries("\"open", 5, &sa) < 0, "unterminated quote refused") ;
+    put("inc", "# members\nx@y.example\nz\n") ;
+    fn.len = 0 ; stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/inc") ; stralloc_0(&fn) ;
+    sa.len = 0 ;
+    ok(lookup_read_include(fn.s, &sa) == 2 && !strcmp(sa.s, "x@y.example"), "include file read, comments skipped") ;
+    stralloc_free(&sa) ;
+  }
+  lookup_free(&l) ;
+  rm_rf(dir) ;
+  return tap_done() ;
+}

@@ -1,0 +1,38 @@
+/* ISC license: see LICENSE. */
+
+#include <string.h>
+#include <errno.h>
+
+#include "qstate.h"
+#include "tap.h"
+
+static int decodes (char const *s)
+{
+  qstate q = QSTATE_ZERO ;
+  int r = qstate_decode(&q, s, strlen(s)) ;
+  qstate_free(&q) ;
+  return r ;
+}
+
+int main (void)
+{
+  envelope e = ENVELOPE_ZERO ;
+  qstate q = QSTATE_ZERO, d = QSTATE_ZERO ;
+  stralloc sa = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
+  tap_plan(9) ;
+  ok(envelope_init(&e, "s@x") && envelope_add_rcpt(&e, "a@x") && envelope_add_rcpt(&e, "list@x"), "envelope") ;
+  ok(qstate_from_envelope(&q, &e) && qstate_n(&q) == 2, "initial state from the envelope") ;
+  qstate_get(&q, 0)->status = QSTATE_DEFERRED ;
+  qstate_get(&q, 0)->attempts = 3 ;
+  qstate_get(&q, 0)->next = 1795240953 ;
+  ok(qstate_set_result(&q, 0, "451 4.3.0 try\tlater\r\n", 21), "result") ;
+  qstate_get(&q, 1)->status = QSTATE_EXPANDED ;
+  ok(qstate_add_rcpt(&q, "b@x", "list@x"), "expansion") ;
+  q.flags = QSTATE_F_HOLD | QSTATE_F_WARNED ;
+  ok(qstate_encode(&q, &sa), "encode") ;
+  ok(qstate_decode(&d, sa.s, sa.len) && qstate_encode(&d, &sb) && sa.len == sb.len && !memcmp(sa.s, sb.s, sa.len), "round trip") ;
+  ok(!strcmp(qstate_str(&d, qstate_get(&d, 0)->result), "451 4.3.0 try later  "), "result kept on one line") ;
+  ok(!decodes("ketch-state 1\t-\npending\t0\t0\ta@x\t-\n") && errno == EINVAL, "short line refused") ;
+  ok(!decodes("ketch-state 1\tbogus\npending\t0\t0\ta@x\t-\t-\n") && errno == EINVAL, "unknown flag refused") ;
+  return tap_done() ;
+}

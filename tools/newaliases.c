@@ -1,0 +1,81 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * newaliases: compile the text lookup tables of the configuration into
+ * cdb (the aliases file, every virtual-domain map), or the named files.
+ * Each FILE becomes FILE.cdb atomically: FILE.cdb.tmp written, fsync'd,
+ * renamed, directory fsync'd. Readers never see a half-written table.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
+#include <skalibs/stralloc.h>
+
+#include "exitcodes.h"
+#include "conf.h"
+#include "lookup.h"
+
+#define USAGE "newaliases [ -C conf ] [ -a aliasfile... | -v mapfile... ]"
+#define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+
+static void compile (char const *file, int vmap)
+{
+  stralloc err = STRALLOC_ZERO ;
+  if (!(vmap ? lookup_compile_vmap(file, &err) : lookup_compile_aliases(file, &err)))
+  {
+    if (errno == EINVAL && err.len) strerr_dief(KETCH_EX_PERM, err.s) ;
+    strerr_diefusys(KETCH_EX_TEMP, "compile ", file) ;
+  }
+  stralloc_free(&err) ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  char const *conffile = 0 ;
+  int mode = 0 ;
+  PROG = "newaliases" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "C:av", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'C' : conffile = l.arg ; break ;
+        case 'a' : mode = 'a' ; break ;
+        case 'v' : mode = 'v' ; break ;
+        default : dieusage() ;
+      }
+    }
+    argc -= l.ind ; argv += l.ind ;
+  }
+  if (mode)
+  {
+    if (!argc) dieusage() ;
+    for (; *argv ; argv++) compile(*argv, mode == 'v') ;
+    return 0 ;
+  }
+  if (argc) dieusage() ;
+  {
+    conf c ;
+    stralloc err = STRALLOC_ZERO ;
+    size_t n, i = 0 ;
+    if (!conf_load_default(&c, conffile, &err))
+      strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
+    if (c.aliases) compile(c.sa.s + c.aliases, 0) ;
+    n = genalloc_len(conf_vdomain, &c.vdomains) ;
+    for (; i < n ; i++)
+    {
+      conf_vdomain const *v = genalloc_s(conf_vdomain, &c.vdomains) + i ;
+      size_t j = 0 ;
+      /* several domains may share one map: compile it once */
+      for (; j < i ; j++) if (!strcmp(c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[j].map, c.sa.s + v->map)) break ;
+      if (j == i) compile(c.sa.s + v->map, 1) ;
+    }
+  }
+  return 0 ;
+}
