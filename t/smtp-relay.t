@@ -4,12 +4,15 @@
 # untrusted client, while a local recipient from the same client works.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 21
+plan 23
 
 cd "$T" || exit 1
 PORT=$(free_port)
 PORT2=$(free_port)
-mkinstance "listen 127.0.0.1 port $PORT" "virtual-domain virt.example map $T/virt.map"
+mkinstance "listen 127.0.0.1 port $PORT" "virtual-domain virt.example map $T/virt.map" "aliases $T/aliases"
+printf 'vuser@virt.example /tmp/nowhere/Maildir/\n' > "$T/virt.map"
+printf 'info: root\n' > "$T/aliases"
+newaliases -C "$CONF" >/dev/null 2>&1
 start_listen
 ok $? "smtp-listen ready (no relay-from)"
 
@@ -27,7 +30,9 @@ rcpt $PORT "250 2.1.5" 'ROOT+tag@Test.Example' "local user: case-insensitive, +t
 rcpt $PORT "250 2.1.5" 'postmaster@test.example' "postmaster always exists"
 rcpt $PORT "250 2.1.5" 'Postmaster' "bare <Postmaster> (RFC 5321 4.5.1)"
 rcpt $PORT "550 5.1.1" 'nosuchuser@test.example' "unknown local user refused at RCPT"
-rcpt $PORT "250 2.1.5" 'anyone@virt.example' "virtual domain accepted"
+rcpt $PORT "250 2.1.5" 'vuser@virt.example' "virtual user accepted (lookup)"
+rcpt $PORT "550 5.1.1" 'nobody-here@virt.example' "unknown virtual user refused"
+rcpt $PORT "250 2.1.5" 'info@test.example' "alias accepted (lookup)"
 rcpt $PORT "550 5.7.1" 'a@remote.example' "remote domain: relaying denied"
 rcpt $PORT "550 5.1.1" 'a%remote.example@test.example' "percent hack a%b@local refused"
 rcpt $PORT "550 5.1.1" 'remote.example!a@test.example' "bang path b!a@local refused"
