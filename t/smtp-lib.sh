@@ -8,6 +8,9 @@ PYLIB="import sys; sys.path.insert(0, '$top/t'); from smtptest import *"
 py () { "$PY" -c "$PYLIB
 $1" ; }
 
+# on failure, show the end of the server's log
+at_exit 'if [ "$tap_failed" != 0 ] && [ -f "$T/smtp.log" ] ; then tail -n 30 "$T/smtp.log" | sed "s/^/# /" ; fi'
+
 # start_listen [OPTIONS]: smtp-listen on $CONF, waits for readiness; sets LPID
 start_listen () {
   rm -f "$T/ready"

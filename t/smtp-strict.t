@@ -8,8 +8,7 @@ plan 21
 
 cd "$T" || exit 1
 PORT=$(free_port)
-mkinstance "listen 127.0.0.1 port $PORT" "limit message-size 4k" "limit errors 5" \
-  "timeout command 2s" "timeout data 2s" "timeout session 4s"
+mkinstance "listen 127.0.0.1 port $PORT" "limit message-size 4k" "limit errors 5"
 start_listen
 ok $? "smtp-listen ready"
 
@@ -75,6 +74,9 @@ print(codes(c, [b'BAD1', b'BAD2', b'BAD3', b'BAD4', b'BAD5']), c.reply())
 is "$got" "500 500 500 500 500 (421, '421 4.7.0 Too many errors, closing connection')" "limit errors: the fifth error ends the session with 421"
 
 # deadlines: an idle client, a slow drip in a command, a slow drip in DATA
+stop_listen
+printf 'timeout command 2s\ntimeout data 2s\ntimeout session 4s\n' >> "$CONF"
+start_listen
 got=$(py "
 import time
 c = Conn($PORT); c.reply(); t = time.time()
