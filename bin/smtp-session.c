@@ -581,11 +581,11 @@ static void do_data (char const *arg, size_t len)
   }
   argv[n] = 0 ;
   pid = child_spawn2(prog.s, argv, (char const *const *)environ, fds) ;
+  if (!pid) strerr_warnwusys("spawn ", prog.s) ;
   alloc_free(argv) ;
   stralloc_free(&prog) ;
   if (!pid)
   {
-    strerr_warnwu("spawn enqueue") ;
     reply("451 4.3.0 Temporary failure, please try again later") ;
     transaction_reset() ;
     return ;
@@ -905,12 +905,16 @@ int main (int argc, char const *const *argv)
   {
     char const *rip = ucspi_get("REMOTEIP") ;
     char const *rport = ucspi_get("REMOTEPORT") ;
+    uint16_t port = 0 ;
+    char pfmt[UINT16_FMT] ;
     if (rip && ip46_scan(rip, &ip) == strlen(rip))
     {
       haveip = 1 ;
       ipstr[ip46_fmt(ipstr, &ip)] = 0 ;
     }
-    LOG(" connect ip=", ipstr, " port=", rport ? quote(&qsa, rport, strlen(rport)) : "0") ;
+    if (rport && uint160_scan(rport, &port) != strlen(rport)) port = 0 ;
+    pfmt[uint16_fmt(pfmt, port)] = 0 ;
+    LOG(" connect ip=", ipstr, " port=", pfmt) ;
   }
   lflags = listener_flags() ;
   if (lflags & CONF_LISTEN_SMTPS)

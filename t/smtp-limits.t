@@ -4,7 +4,7 @@
 # 421, IPv6, shutdown within a bound; smtp-session under tcpserver.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 11
+plan 15
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -52,6 +52,18 @@ b = Conn($PORT); print(b.reply()[0])
 ")
 is "$got" "220" "a finished session frees its slot"
 
+stop_listen
+mkinstance "listen 127.0.0.1 port $PORT" "limit connections 2" "limit connections-per-client 10"
+start_listen -g 2
+got=$(py "
+a = Conn($PORT); b = Conn($PORT); print(a.reply()[0], b.reply()[0])
+c = Conn($PORT); r = c.reply(); print(r[0], r[1][4:9])
+a.close(); b.close(); c.close()
+")
+is "$got" "220 220
+421 4.7.0" "limit connections: the connection over the global limit gets 421"
+check "log: global refusal logged" grep -q 'refused ip=127.0.0.1 reason=connections$' "$T/smtp.log"
+
 # shutdown: no new connections; a session still open is ended within the bound
 got=$(py "
 import time, os, signal
@@ -72,6 +84,26 @@ is "$got" "refused
 True True" "SIGTERM: stops accepting, lets sessions run, ends them after the grace period"
 wait_for 5 sh -c "! kill -0 $LPID"
 ok $? "smtp-listen exited after the grace period"
+
+# privileges: bound as root, then running as smtp-user
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 ; then
+  mkinstance "listen 127.0.0.1 port $PORT" "smtp-user nobody"
+  start_listen
+  uid=$(awk '/^Uid:/ { print $2 }' /proc/$LPID/status)
+  is "$uid" "$(id -u nobody)" "started as root: runs as smtp-user after binding"
+  got=$(py "
+import subprocess, time
+c = Conn($PORT); print(c.reply()[0]); time.sleep(0.2)
+kids = subprocess.run(['pgrep', '-P', '$LPID'], capture_output=True, text=True).stdout.split()
+print(' '.join(open('/proc/%s/status' % k).read().split('Uid:')[1].split()[0] for k in kids))
+")
+  is "$got" "220
+$(id -u nobody)" "sessions run as smtp-user"
+  stop_listen
+else
+  ok 0 "# SKIP not root"
+  ok 0 "# SKIP not root"
+fi
 
 # IPv6 and IPv4 listeners on one port
 if "$PY" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null ; then
