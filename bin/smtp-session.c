@@ -432,11 +432,6 @@ static void do_rcpt (char const *arg, size_t len)
 
 /* DATA: the message goes to enqueue -S through a pipe */
 
-#define BAD_BARE 0x01
-#define BAD_NUL 0x02
-#define BAD_LONG 0x04
-#define BAD_SIZE 0x08
-
 static char ebuf[4096] ;
 static size_t elen = 0 ;
 static int efd = -1 ;
@@ -460,6 +455,12 @@ static void eput (char const *s, size_t n)
     elen += k ; s += k ; n -= k ;
     if (elen == sizeof(ebuf)) eflush() ;
   }
+}
+
+static void eput_cb (void *ctx, char const *s, size_t n)
+{
+  (void)ctx ;
+  eput(s, n) ;
 }
 
 /* abort: enqueue sees EOF before the final dot and leaves nothing behind */
@@ -556,10 +557,10 @@ static void do_data (char const *arg, size_t len)
   char id[QUEUE_ID_LEN + 1] = "none" ;
   stralloc prog = STRALLOC_ZERO ;
   char const **argv ;
-  unsigned int bad = 0, i, n = 0 ;
+  smtp_data dm = SMTP_DATA_ZERO ;
+  unsigned int i, n = 0 ;
   int fds[2] = { 0, 1 } ;   /* the child's stdin and stdout */
-  int cr = 0, dotfirst = 0 ;
-  size_t linelen = 0, progress = 0 ;
+  size_t progress = 0 ;
   pid_t pid ;
   if (len) { reply_err("501 5.5.4 Syntax: DATA") ; return ; }
   if (!intrans) { reply_err("503 5.5.1 Need MAIL before DATA") ; return ; }
@@ -605,37 +606,17 @@ static void do_data (char const *arg, size_t len)
   reply("354 End data with <CR><LF>.<CR><LF>") ;
   flush() ;
   received(id) ;
+  /* the Received header counts towards the size, as enqueue counts it */
+  dm.size = esize ;
+  dm.max = cf.message_size ;
 
   set_deadline(cf.timeout_data) ;
   for (;;)
   {
-    while (inpos < inlen)
-    {
-      char b = inbuf[inpos++] ;
-      if (cr)
-      {
-        cr = 0 ;
-        if (b == '\n')
-        {
-          /* CRLF "." CRLF, and nothing else, ends the data (RFC 5321 §4.1.1.4) */
-          if (linelen == 1 && dotfirst) goto end ;
-          if (!bad) eput("\n", 1) ;
-          linelen = 0 ; dotfirst = 0 ;
-          continue ;
-        }
-        bad |= BAD_BARE ;
-        linelen++ ;
-      }
-      if (b == '\r') { cr = 1 ; continue ; }
-      if (b == '\n') { bad |= BAD_BARE ; linelen++ ; continue ; }
-      if (!b) bad |= BAD_NUL ;
-      if (!linelen) dotfirst = b == '.' ;
-      if (++linelen > SMTP_TEXTLINE_MAX - 2) bad |= BAD_LONG ;
-      if (!bad) eput(&b, 1) ;
-      if (esize > cf.message_size) bad |= BAD_SIZE ;
-    }
+    inpos += smtp_data_feed(&dm, inbuf + inpos, inlen - inpos, &eput_cb, 0) ;
+    if (dm.done) break ;
     /* once refused, nothing more goes to enqueue: it aborts on EOF */
-    if (bad && efd >= 0) eabort() ;
+    if (dm.bad && efd >= 0) eabort() ;
     {
       ssize_t r ;
       inpos = inlen = 0 ;
@@ -648,27 +629,25 @@ static void do_data (char const *arg, size_t len)
       if (progress >= DATA_PROGRESS) { progress = 0 ; set_deadline(cf.timeout_data) ; }
     }
   }
- end:
-  if (bad)
+  if (dm.bad)
   {
+    unsigned int bad = dm.bad ;
     eabort() ;
     wait_enqueue(pid) ;
-    LOG(" refused id=", id, " reason=", bad & BAD_BARE ? "bare-cr-lf" : bad & BAD_NUL ? "nul" : bad & BAD_LONG ? "line-too-long" : "size") ;
-    if (bad & BAD_BARE) reply_err("550 5.6.11 bare CR or LF in message (RFC 5321 §2.3.8)") ;
-    else if (bad & BAD_NUL) reply_err("554 5.6.0 NUL octet in message") ;
-    else if (bad & BAD_LONG) reply_err("554 5.6.0 Message line longer than 998 octets (RFC 5322 §2.1.1)") ;
+    LOG(" refused id=", id, " reason=", bad & SMTP_DATA_BARE ? "bare-cr-lf" : bad & SMTP_DATA_NUL ? "nul" : bad & SMTP_DATA_LONG ? "line-too-long" : "size") ;
+    if (bad & SMTP_DATA_BARE) reply_err("550 5.6.11 bare CR or LF in message (RFC 5321 §2.3.8)") ;
+    else if (bad & SMTP_DATA_NUL) reply_err("554 5.6.0 NUL octet in message") ;
+    else if (bad & SMTP_DATA_LONG) reply_err("554 5.6.0 Message line longer than 998 octets (RFC 5322 §2.1.1)") ;
     else reply_err("552 5.3.4 Message size exceeds fixed maximum message size") ;
   }
   else
   {
     int e ;
-    /* the dot of the final line is already in the stream: end it */
-    eput("\n", 1) ;
-    esize -= 2 ;
     eflush() ;
     fd_close(efd) ; efd = -1 ;
     e = wait_enqueue(pid) ;
     if (efailed && !e) e = 111 ;
+    esize = dm.size ;
     enqueue_status_reply(e, id) ;
   }
   transaction_reset() ;

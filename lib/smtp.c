@@ -183,6 +183,58 @@ int smtp_rcpt_params (char const *s, size_t len)
   return params_each(s, len, &rcpt_param, 0) ;
 }
 
+static void data_emit (smtp_data *d, char const *s, size_t n, smtp_data_put *put, void *ctx)
+{
+  if (d->bad || !n) return ;
+  if (d->max && d->size + n > d->max) { d->bad |= SMTP_DATA_SIZE ; return ; }
+  d->size += n ;
+  (*put)(ctx, s, n) ;
+}
+
+size_t smtp_data_feed (smtp_data *d, char const *s, size_t len, smtp_data_put *put, void *ctx)
+{
+  size_t i = 0, run = 0 ;   /* s[run..i) are plain octets not yet emitted */
+  if (d->done) return 0 ;
+  for (; i < len ; i++)
+  {
+    char b = s[i] ;
+    if (d->cr)
+    {
+      d->cr = 0 ;
+      if (b == '\n')
+      {
+        /* the dot of a "." line was emitted as a plain octet: end its line */
+        data_emit(d, "\n", 1, put, ctx) ;
+        if (d->linelen == 1 && d->dotfirst) { d->done = 1 ; return i + 1 ; }
+        d->linelen = 0 ; d->dotfirst = 0 ;
+        run = i + 1 ;
+        continue ;
+      }
+      /* a CR not followed by LF is part of the line, never a line end */
+      d->bad |= SMTP_DATA_BARE ;
+      d->linelen++ ;
+    }
+    if (b == '\r')
+    {
+      data_emit(d, s + run, i - run, put, ctx) ;
+      d->cr = 1 ;
+      run = i + 1 ;
+      continue ;
+    }
+    if (b == '\n')
+    {
+      d->bad |= SMTP_DATA_BARE ;
+      d->linelen++ ;
+      continue ;
+    }
+    if (!b) d->bad |= SMTP_DATA_NUL ;
+    if (!d->linelen) d->dotfirst = b == '.' ;
+    if (++d->linelen > SMTP_TEXTLINE_MAX - 2) d->bad |= SMTP_DATA_LONG ;
+  }
+  data_emit(d, s + run, i - run, put, ctx) ;
+  return len ;
+}
+
 static char const b64chars[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" ;
 
 static int b64val (char c)

@@ -76,6 +76,39 @@ struct smtp_mailparams_s
 extern int smtp_mail_params (char const *, size_t, smtp_mailparams *) ;
 extern int smtp_rcpt_params (char const *, size_t) ;
 
+/*
+ * The DATA phase (RFC 5321 §4.1.1.4, §4.5.2, §2.3.8) as a byte-state
+ * machine. Input: the raw bytes after 354. Output, through put: the
+ * message as a dot-terminated stream with LF line ends (dot-stuffing
+ * kept), the form enqueue -S reads; the final ".\n" is emitted when
+ * CRLF.CRLF is seen, and nothing else ever ends the stream.
+ * Only CRLF "." CRLF ends the data. A bare CR or LF, a NUL, a text line
+ * over 1000 octets or more than max octets make the message bad: from
+ * then on nothing more is emitted (the consumer must abort), but input
+ * is still consumed up to the real end, so the session stays in step.
+ */
+#define SMTP_DATA_BARE 0x01
+#define SMTP_DATA_NUL 0x02
+#define SMTP_DATA_LONG 0x04
+#define SMTP_DATA_SIZE 0x08
+
+typedef void smtp_data_put (void *, char const *, size_t) ;
+typedef struct smtp_data_s smtp_data ;
+struct smtp_data_s
+{
+  uint64_t size ;     /* octets emitted */
+  uint64_t max ;      /* 0: no limit */
+  size_t linelen ;
+  unsigned int bad ;
+  int cr ;
+  int dotfirst ;
+  int done ;
+} ;
+#define SMTP_DATA_ZERO { .size = 0, .max = 0, .linelen = 0, .bad = 0, .cr = 0, .dotfirst = 0, .done = 0 }
+
+/* consumes input up to the end of the data; returns the octets used */
+extern size_t smtp_data_feed (smtp_data *, char const *, size_t, smtp_data_put *, void *) ;
+
 /* base64 (RFC 4648 §4), for AUTH (RFC 4954). decode returns 0 on bad input. */
 extern int smtp_b64_decode (char const *, size_t, char *, size_t, size_t *) ;
 extern size_t smtp_b64_encode (char const *, size_t, char *) ;

@@ -30,12 +30,45 @@ static void mparams (char const *s, int want)
   ok(r == want, "MAIL params \"%s\" -> %d (got %d)", s, want, r) ;
 }
 
+static char dout[4096] ;
+static size_t dlen ;
+
+static void dput (void *ctx, char const *s, size_t n)
+{
+  (void)ctx ;
+  if (dlen + n <= sizeof(dout)) { memcpy(dout + dlen, s, n) ; dlen += n ; }
+}
+
+/* feed in one piece, then byte by byte: both must agree */
+static void data (char const *name, char const *in, size_t len, uint64_t max, char const *want, size_t wantused, unsigned int wantbad, int wantdone)
+{
+  smtp_data d = SMTP_DATA_ZERO ;
+  char first[4096] ;
+  size_t used, flen, i = 0, used2 = 0 ;
+  unsigned int bad1 ;
+  int done1 ;
+  d.max = max ;
+  dlen = 0 ;
+  used = smtp_data_feed(&d, in, len, &dput, 0) ;
+  memcpy(first, dout, dlen) ; flen = dlen ;
+  bad1 = d.bad ; done1 = d.done ;
+  {
+    smtp_data e = SMTP_DATA_ZERO ;
+    e.max = max ;
+    dlen = 0 ;
+    for (; i < len && !e.done ; i++) used2 += smtp_data_feed(&e, in + i, 1, &dput, 0) ;
+    ok(used == wantused && bad1 == wantbad && done1 == wantdone && (wantbad || !want || (flen == strlen(want) && !memcmp(first, want, flen)))
+      && used2 == used && e.bad == bad1 && e.done == done1 && (wantbad || (dlen == flen && !memcmp(dout, first, flen))),
+      "DATA %s: used %zu bad %u done %d (got %zu %u %d, bytewise %zu %u %d)", name, wantused, wantbad, wantdone, used, bad1, done1, used2, e.bad, e.done) ;
+  }
+}
+
 int main (void)
 {
   char out[64] ;
   size_t n ;
   smtp_mailparams p = SMTP_MAILPARAMS_ZERO ;
-  tap_plan(39) ;
+  tap_plan(52) ;
 
   ok(smtp_line_check(S("EHLO x")) == SMTP_LINE_OK, "clean line") ;
   ok(smtp_line_check(S("EHLO\rx")) == SMTP_LINE_BARECR, "bare CR found") ;
@@ -81,5 +114,24 @@ int main (void)
   ok(!smtp_b64_decode(S("AGF"), out, sizeof(out), &n), "base64: bad length refused") ;
   n = smtp_b64_encode("Username:", 9, out) ;
   ok(n == 12 && !memcmp(out, "VXNlcm5hbWU6", 12), "base64 encode") ;
+
+  data("simple", S("hi\r\n.\r\n"), 0, "hi\n.\n", 7, 0, 1) ;
+  data("empty message", S(".\r\nQUIT\r\n"), 0, ".\n", 3, 0, 1) ;
+  data("dot-stuffing kept", S("..x\r\n.y\r\n.\r\n"), 0, "..x\n.y\n.\n", 12, 0, 1) ;
+  data("stops at the end", S("a\r\n.\r\nMAIL FROM:<x@y>\r\n"), 0, "a\n.\n", 6, 0, 1) ;
+  data("not ended yet", S("a\r\n.\r"), 0, "a\n.", 5, 0, 0) ;
+  data("bare LF dot LF is no end", S("a\n.\nMAIL FROM:<e@x>\r\n.\r\nNOOP\r\n"), 0, "", 24, SMTP_DATA_BARE, 1) ;
+  data("bare CR dot CR is no end", S("a\r.\rb\r\n.\r\n"), 0, "", 10, SMTP_DATA_BARE, 1) ;
+  data("CRLF dot LF is no end", S("a\r\n.\nb\r\n.\r\n"), 0, "", 11, SMTP_DATA_BARE, 1) ;
+  data("LF dot CRLF is no end", S("a\n.\r\nb\r\n.\r\n"), 0, "", 11, SMTP_DATA_BARE, 1) ;
+  data("NUL", S("a\0b\r\n.\r\n"), 0, "", 8, SMTP_DATA_NUL, 1) ;
+  data("size limit", S("0123456789\r\n.\r\n"), 8, "", 15, SMTP_DATA_SIZE, 1) ;
+  {
+    char big[1010] ;
+    memset(big, 'x', 998) ; memcpy(big + 998, "\r\n.\r\n", 5) ;
+    data("998-octet line", big, 1003, 0, 0, 1003, 0, 1) ;
+    memset(big, 'x', 999) ; memcpy(big + 999, "\r\n.\r\n", 5) ;
+    data("999-octet line", big, 1004, 0, 0, 1004, SMTP_DATA_LONG, 1) ;
+  }
   return tap_done() ;
 }
