@@ -65,6 +65,8 @@ static genalloc sessions = GENALLOC_ZERO ;  /* session */
 static listener listeners[LISTEN_MAX] ;
 static unsigned int nlisteners = 0 ;
 static char const *session_argv[4] ;
+static int paused = 0 ;          /* out of descriptors: stop accepting for a while */
+static tain pause_deadline ;
 
 static unsigned int count_client (char const *ip)
 {
@@ -88,6 +90,7 @@ static void reap (void)
       {
         s[i] = s[n-1] ;
         genalloc_setlen(session, &sessions, n - 1) ;
+        paused = 0 ;   /* a descriptor was freed */
         break ;
       }
   }
@@ -197,7 +200,15 @@ static void accept_on (listener const *l)
     fd = l->is6 ? socket_accept6_coe(l->fd, remote.ip, &rport) : socket_accept4_coe(l->fd, remote.ip, &rport) ;
     if (fd < 0)
     {
-      if (!error_isagain(errno) && errno != ECONNABORTED && errno != EINTR) strerr_warnwusys("accept") ;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+      {
+        /* the socket stays readable: without a pause this would spin */
+        strerr_warnwusys("accept (pausing for a second)") ;
+        paused = 1 ;
+        tain_now_g() ;
+        tain_addsec_g(&pause_deadline, 1) ;
+      }
+      else if (!error_isagain(errno) && errno != ECONNABORTED && errno != EINTR) strerr_warnwusys("accept") ;
       return ;
     }
     fmt[ip46_fmt(fmt, &remote)] = 0 ;
@@ -289,15 +300,21 @@ int main (int argc, char const *const *argv)
   {
     unsigned int n = 1, i ;
     int r ;
-    if (!stopping)
+    if (paused)
+    {
+      tain_now_g() ;
+      if (!tain_less(&STAMP, &pause_deadline)) paused = 0 ;
+    }
+    if (!stopping && !paused)
       for (i = 0 ; i < nlisteners ; i++)
       {
         x[n].fd = listeners[i].fd ;
         x[n].events = IOPAUSE_READ ;
         x[n++].revents = 0 ;
       }
-    r = iopause_g(x, n, stopping ? &stopdeadline : 0) ;
+    r = iopause_g(x, n, stopping ? &stopdeadline : paused ? &pause_deadline : 0) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    if (!r && !stopping) continue ;
     if (!r)
     {
       /* the shutdown bound is over: sessions still running are ended */

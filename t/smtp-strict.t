@@ -4,7 +4,7 @@
 # smuggling, error limit, deadlines (RFC 5321 §2.3.8, §4.5.3.1, §4.5.3.2).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 21
+plan 22
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -110,5 +110,6 @@ print(3 < time.time() - t < 6, n < 40)
 ")
 is "$got" "True True" "timeout session: a busy session still ends"
 check "no message queued by the timed-out sessions" test "$(count_entries)" = 1
+check "no temporary file left by a session cut in DATA" test "$(count_tmp)" = 0
 stop_listen
 done_testing
