@@ -87,7 +87,7 @@ check: all
 # The README's first command: an embedded instance in ./instance under s6-svscan.
 run: deps
 	$(MAKE) all
-	sh t/instance.sh run "$(CURDIR)/instance"
+	$(B)/bin/ketch-instance run "$(CURDIR)/instance"
 
 # Sanitizers: the whole test suite against an ASan+UBSan build (CI runs it).
 check-asan:
@@ -113,6 +113,9 @@ install: all
 	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	for p in $(PROGS) ; do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/ ; done
 	for p in $(OPERATOR) ; do if [ -e $(B)/bin/$$p ] ; then ln -sf $(LIBEXECDIR)/$$p $(DESTDIR)$(SBINDIR)/$$p ; fi ; done
+	# sendmail acts as mailq, and as newaliases when there is no alias compiler of that name
+	ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/mailq
+	[ -e $(B)/bin/newaliases ] || ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/newaliases
 	for m in bin/*.[158] tools/*.[158] conf/*.[158] spool-layout/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
 	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL $(DESTDIR)$(PREFIX)/share/doc/ketch/
 

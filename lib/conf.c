@@ -36,7 +36,19 @@ struct parse_s
   unsigned int line ;
   char *w[MAXWORDS] ;
   unsigned int n ;
+  stralloc *all ;     /* conf_check: every error is appended here, and parsing goes on */
+  unsigned int nerr ;
 } ;
+
+/* after a fail(): in conf_check mode, keep the message and go on (1); else stop (0) */
+static int keep (parse *p)
+{
+  if (!p->all || !p->err->len) return 0 ;
+  if (!stralloc_catb(p->all, p->err->s, p->err->len - 1) || !stralloc_catb(p->all, "\n", 1)) return 0 ;
+  p->err->len = 0 ;
+  p->nerr++ ;
+  return 1 ;
+}
 
 static int fail (parse *p, char const *a, char const *b)
 {
@@ -313,6 +325,8 @@ static int do_duration (parse *p, unsigned int *u, uint64_t *d)
 {
   uint64_t v ;
   if (!scan_duration(p->w[p->n - 1], &v) || !v) return fail(p, "not a duration (like 30s, 5m, 4h, 5d): ", p->w[p->n - 1]) ;
+  /* the unsigned int fields hold seconds: 10000w would wrap around */
+  if (u && v > UINT32_MAX) return fail(p, "duration too long: ", p->w[p->n - 1]) ;
   if (u) *u = (unsigned int)v ; else *d = v ;
   return 1 ;
 }
@@ -463,14 +477,28 @@ static int finish (parse *p)
     if ((l[i].flags & (CONF_LISTEN_STARTTLS | CONF_LISTEN_SMTPS)) && !c->cert)
     {
       p->line = l[i].line ;
-      return fail(p, "listen: TLS needs a certificate line", 0) ;
+      if (!fail(p, "listen: TLS needs a certificate line", 0) && !keep(p)) return 0 ;
     }
   for (i = 0 ; i < n ; i++)
     if ((l[i].flags & CONF_LISTEN_AUTH) && !c->auth_table)
     {
       p->line = l[i].line ;
-      return fail(p, "listen: auth needs an auth-table line", 0) ;
+      if (!fail(p, "listen: auth needs an auth-table line", 0) && !keep(p)) return 0 ;
     }
+  /* two listeners on one address and port: the second bind would fail at start */
+  for (i = 1 ; i < n ; i++)
+  {
+    size_t j = 0 ;
+    for (; j < i ; j++)
+      if (l[i].is6 == l[j].is6 && l[i].port == l[j].port && !memcmp(l[i].ip, l[j].ip, l[i].is6 ? 16 : 4))
+      {
+        char fmt[UINT_FMT] ;
+        fmt[uint_fmt(fmt, l[j].line)] = 0 ;
+        p->line = l[i].line ;
+        if (!fail(p, "listen: the same address and port as line ", fmt) && !keep(p)) return 0 ;
+        break ;
+      }
+  }
   return 1 ;
 }
 
@@ -480,10 +508,10 @@ static void conf_zero (conf *c)
   *c = zero ;
 }
 
-int conf_load (conf *c, char const *file, stralloc *err)
+static int load (conf *c, char const *file, stralloc *err, stralloc *all)
 {
   stralloc text = STRALLOC_ZERO ;
-  parse p = { .c = c, .err = err, .file = file, .line = 0 } ;
+  parse p = { .c = c, .err = err, .file = file, .line = 0, .all = all, .nerr = 0 } ;
   size_t pos = 0 ;
   conf_zero(c) ;
   defaults(c) ;
@@ -522,12 +550,25 @@ int conf_load (conf *c, char const *file, stralloc *err)
     line[n] = 0 ;
     pos += n + 1 ;
     if (n && line[n-1] == '\r') line[n-1] = 0 ;
-    if (strlen(line) != n && strlen(line) != n - 1) { fail(&p, "NUL in the configuration", 0) ; goto err ; }
-    if (!split(&p, line)) goto err ;
-    if (p.n && !dispatch(&p)) { if (!err->len) goto nomem ; goto err ; }
+    if (strlen(line) != n && strlen(line) != n - 1)
+    {
+      fail(&p, "NUL in the configuration", 0) ;
+      if (keep(&p)) continue ;
+      goto err ;
+    }
+    if (!split(&p, line)) { if (keep(&p)) continue ; goto err ; }
+    if (p.n && !dispatch(&p)) { if (!err->len) goto nomem ; if (keep(&p)) continue ; goto err ; }
   }
   if (!finish(&p)) { if (!err->len) goto nomem ; goto err ; }
   stralloc_free(&text) ;
+  if (p.nerr)
+  {
+    /* conf_check: the collected errors, one per line, become the message */
+    err->len = 0 ;
+    if (!stralloc_catb(err, all->s, all->len - 1) || !stralloc_0(err)) return 0 ;
+    errno = EINVAL ;
+    return 0 ;
+  }
   return 1 ;
  nomem:
   {
@@ -544,6 +585,33 @@ int conf_load (conf *c, char const *file, stralloc *err)
     errno = e ;
   }
   return 0 ;
+}
+
+int conf_load (conf *c, char const *file, stralloc *err)
+{
+  return load(c, file, err, 0) ;
+}
+
+/*
+ * Like conf_load, but does not stop at the first error: every error is
+ * reported, one "file:line: what is wrong" per line in err, and *nerr
+ * counts them. Returns 1 when there is none. A failure to read the file or
+ * to allocate is reported as conf_load does, with *nerr = 0.
+ */
+int conf_check (conf *c, char const *file, stralloc *err, unsigned int *nerr)
+{
+  stralloc all = STRALLOC_ZERO ;
+  int r ;
+  *nerr = 0 ;
+  r = load(c, file, err, &all) ;
+  if (!r && errno == EINVAL && all.len)
+  {
+    size_t i = 0 ;
+    for (; i < all.len ; i++) if (all.s[i] == '\n') (*nerr)++ ;
+  }
+  else if (!r && errno == EINVAL && err->len) *nerr = 1 ;
+  stralloc_free(&all) ;
+  return r ;
 }
 
 char const *conf_path (char const *arg)
@@ -655,4 +723,193 @@ int conf_expand_path (char const *tmpl, char const *user, char const *domain, ch
     }
   }
   return stralloc_0(out) ;
+}
+
+/*
+ * conf_print: the effective configuration, every default filled in, as
+ * sentences that conf_load accepts again and that print the same way
+ * (conf-check(8) relies on this fixed point). Paths are absolute, so the
+ * printout does not depend on where it is saved.
+ */
+
+static int pword (stralloc *sa, char const *s)
+{
+  size_t n = strlen(s), i = 0 ;
+  int quote = !n || s[0] == '"' ;
+  for (; i < n ; i++)
+  {
+    if (s[i] == ' ' || s[i] == '\t' || s[i] == '#') quote = 1 ;
+    if ((unsigned char)s[i] < 32 && s[i] != '\t') return (errno = EINVAL, 0) ;
+  }
+  /* the parser has no escapes: a quoted word cannot hold a quote */
+  if (quote && strchr(s, '"')) return (errno = EINVAL, 0) ;
+  if (!stralloc_catb(sa, " ", 1)) return 0 ;
+  if (quote) return stralloc_catb(sa, "\"", 1) && stralloc_catb(sa, s, n) && stralloc_catb(sa, "\"", 1) ;
+  return stralloc_catb(sa, s, n) ;
+}
+
+static int pkey (stralloc *sa, char const *k)
+{
+  return stralloc_cats(sa, k) ;
+}
+
+static int pend (stralloc *sa)
+{
+  return stralloc_catb(sa, "\n", 1) ;
+}
+
+static int pline (stralloc *sa, char const *k, char const *v)
+{
+  return pkey(sa, k) && pword(sa, v) && pend(sa) ;
+}
+
+/* the largest unit of the table (the last, on ties) that divides the value exactly */
+static int pscaled (stralloc *sa, uint64_t d, unit const *units)
+{
+  char fmt[UINT64_FMT + 1] ;
+  size_t n = 0, i ;
+  unit const *best = 0 ;
+  while (units[n].c) n++ ;
+  for (i = n ; d && i-- ; ) if (!(d % units[i].mul)) { best = units + i ; break ; }
+  n = uint64_fmt(fmt, best ? d / best->mul : d) ;
+  if (best) fmt[n++] = best->c ;
+  return stralloc_catb(sa, " ", 1) && stralloc_catb(sa, fmt, n) ;
+}
+
+#define pduration(sa, d) pscaled(sa, d, durations)
+#define psize(sa, d) pscaled(sa, d, sizes)
+
+static int puint (stralloc *sa, uint64_t u)
+{
+  char fmt[UINT64_FMT] ;
+  return stralloc_catb(sa, " ", 1) && stralloc_catb(sa, fmt, uint64_fmt(fmt, u)) ;
+}
+
+static int pip (stralloc *sa, char const *ip, int is6)
+{
+  char fmt[IP6_FMT] ;
+  size_t n = is6 ? ip6_fmt(fmt, ip) : ip4_fmt(fmt, ip) ;
+  return stralloc_catb(sa, " ", 1) && stralloc_catb(sa, fmt, n) ;
+}
+
+static char const *tls_name (unsigned int tls)
+{
+  switch (tls)
+  {
+    case CONF_TLS_REQUIRED : return "required" ;
+    case CONF_TLS_VERIFY : return "verify" ;
+    case CONF_TLS_NONE : return "none" ;
+    default : return "opportunistic" ;
+  }
+}
+
+static int proute (stralloc *sa, conf const *c, conf_route const *r)
+{
+  char fmt[UINT16_FMT] ;
+  char const *host = c->sa.s + r->host ;
+  int v6 = !!strchr(host, ':') ;
+  if (r->domain)
+  {
+    if (!pkey(sa, "route") || !pword(sa, c->sa.s + r->domain) || !stralloc_cats(sa, " via")) return 0 ;
+  }
+  else if (!pkey(sa, "smarthost")) return 0 ;
+  /* an IPv6 host is bracketed, so its last colon is not taken for the port's */
+  if (!stralloc_cats(sa, v6 ? " [" : " ") || !stralloc_cats(sa, host) || (v6 && !stralloc_catb(sa, "]", 1))) return 0 ;
+  if (!stralloc_catb(sa, ":", 1) || !stralloc_catb(sa, fmt, uint16_fmt(fmt, r->port))) return 0 ;
+  if (!stralloc_cats(sa, " tls ") || !stralloc_cats(sa, tls_name(r->tls))) return 0 ;
+  if (r->auth && (!stralloc_cats(sa, " auth") || !pword(sa, c->sa.s + r->auth))) return 0 ;
+  return pend(sa) ;
+}
+
+int conf_print (conf const *c, stralloc *sa)
+{
+  size_t i, n ;
+  if (!pline(sa, "hostname", c->sa.s + c->hostname)) return 0 ;
+  if (!pline(sa, "spool", c->sa.s + c->spool)) return 0 ;
+  if (!pline(sa, "programs", c->sa.s + c->bindir)) return 0 ;
+  if (c->queue_user && !pline(sa, "queue-user", c->sa.s + c->queue_user)) return 0 ;
+  if (c->smtp_user && !pline(sa, "smtp-user", c->sa.s + c->smtp_user)) return 0 ;
+  if (c->cert && (!pkey(sa, "certificate") || !pword(sa, c->sa.s + c->cert)
+   || !stralloc_cats(sa, " key") || !pword(sa, c->sa.s + c->key) || !pend(sa))) return 0 ;
+  n = genalloc_len(conf_listen, &c->listen) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    conf_listen const *l = genalloc_s(conf_listen, &c->listen) + i ;
+    if (!pkey(sa, "listen") || !pip(sa, l->ip, l->is6) || !stralloc_cats(sa, " port") || !puint(sa, l->port)) return 0 ;
+    if (l->flags & CONF_LISTEN_TLSREQUIRED) { if (!stralloc_cats(sa, " tls-required")) return 0 ; }
+    else if (l->flags & CONF_LISTEN_STARTTLS) { if (!stralloc_cats(sa, " starttls")) return 0 ; }
+    if (l->flags & CONF_LISTEN_SMTPS && !stralloc_cats(sa, " smtps")) return 0 ;
+    if (l->flags & CONF_LISTEN_AUTHREQUIRED && !stralloc_cats(sa, " auth-required")) return 0 ;
+    if (l->flags & CONF_LISTEN_PLAINAUTH && !stralloc_cats(sa, " plain-auth")) return 0 ;
+    if ((l->flags & (CONF_LISTEN_AUTH | CONF_LISTEN_AUTHREQUIRED | CONF_LISTEN_PLAINAUTH)) == CONF_LISTEN_AUTH
+     && !stralloc_cats(sa, " auth")) return 0 ;
+    if (!pend(sa)) return 0 ;
+  }
+  n = genalloc_len(size_t, &c->local_domains) ;
+  if (n)
+  {
+    if (!pkey(sa, "local-domain")) return 0 ;
+    for (i = 0 ; i < n ; i++) if (!pword(sa, c->sa.s + genalloc_s(size_t, &c->local_domains)[i])) return 0 ;
+    if (!pend(sa)) return 0 ;
+  }
+  n = genalloc_len(conf_vdomain, &c->vdomains) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    conf_vdomain const *v = genalloc_s(conf_vdomain, &c->vdomains) + i ;
+    if (!pkey(sa, "virtual-domain") || !pword(sa, c->sa.s + v->domain) || !stralloc_cats(sa, " map")
+     || !pword(sa, c->sa.s + v->map) || !pend(sa)) return 0 ;
+  }
+  n = genalloc_len(conf_net, &c->relay_nets) ;
+  if (n)
+  {
+    if (!pkey(sa, "relay-from")) return 0 ;
+    for (i = 0 ; i < n ; i++)
+    {
+      conf_net const *net = genalloc_s(conf_net, &c->relay_nets) + i ;
+      char fmt[UINT_FMT] ;
+      if (!pip(sa, net->ip, net->is6) || !stralloc_catb(sa, "/", 1) || !stralloc_catb(sa, fmt, uint_fmt(fmt, net->bits))) return 0 ;
+    }
+    if (!pend(sa)) return 0 ;
+  }
+  if (c->aliases && !pline(sa, "aliases", c->sa.s + c->aliases)) return 0 ;
+  if (c->auth_table && !pline(sa, "auth-table", c->sa.s + c->auth_table)) return 0 ;
+  if (!pkey(sa, "deliver")) return 0 ;
+  switch (c->deliver.type)
+  {
+    case CONF_DELIVER_MAILDIR : if (!stralloc_cats(sa, " maildir") || !pword(sa, c->sa.s + c->deliver.arg)) return 0 ; break ;
+    case CONF_DELIVER_MBOX : if (!stralloc_cats(sa, " mbox") || !pword(sa, c->sa.s + c->deliver.arg)) return 0 ; break ;
+    case CONF_DELIVER_LMTP : if (!stralloc_cats(sa, " lmtp") || !pword(sa, c->sa.s + c->deliver.arg)) return 0 ; break ;
+    case CONF_DELIVER_MDA :
+    {
+      char const *s = c->sa.s + c->deliver.arg ;
+      unsigned int k = 0 ;
+      if (!stralloc_cats(sa, " mda")) return 0 ;
+      for (; k < c->deliver.argc ; k++, s += strlen(s) + 1) if (!pword(sa, s)) return 0 ;
+      break ;
+    }
+  }
+  if (!pend(sa)) return 0 ;
+  n = genalloc_len(conf_route, &c->routes) ;
+  for (i = 0 ; i < n ; i++) if (!proute(sa, c, genalloc_s(conf_route, &c->routes) + i)) return 0 ;
+  if (!pline(sa, "outbound-tls", tls_name(c->tls_outbound))) return 0 ;
+  if (!stralloc_cats(sa, "limit message-size") || !psize(sa, c->message_size) || !pend(sa)
+   || !stralloc_cats(sa, "limit recipients") || !puint(sa, c->max_recipients) || !pend(sa)
+   || !stralloc_cats(sa, "limit connections") || !puint(sa, c->max_connections) || !pend(sa)
+   || !stralloc_cats(sa, "limit connections-per-client") || !puint(sa, c->max_per_client) || !pend(sa)
+   || !stralloc_cats(sa, "limit errors") || !puint(sa, c->max_errors) || !pend(sa)
+   || !stralloc_cats(sa, "limit local-deliveries") || !puint(sa, c->concurrency_local) || !pend(sa)
+   || !stralloc_cats(sa, "limit remote-deliveries") || !puint(sa, c->concurrency_remote) || !pend(sa)
+   || !stralloc_cats(sa, "limit deliveries-per-destination") || !puint(sa, c->concurrency_destination) || !pend(sa)
+   || !stralloc_cats(sa, "timeout command") || !pduration(sa, c->timeout_command) || !pend(sa)
+   || !stralloc_cats(sa, "timeout data") || !pduration(sa, c->timeout_data) || !pend(sa)
+   || !stralloc_cats(sa, "timeout session") || !pduration(sa, c->timeout_session) || !pend(sa)
+   || !stralloc_cats(sa, "timeout connect") || !pduration(sa, c->timeout_connect) || !pend(sa)
+   || !stralloc_cats(sa, "timeout delivery") || !pduration(sa, c->timeout_delivery) || !pend(sa)
+   || !stralloc_cats(sa, "retry local") || !pduration(sa, c->retry_local) || !pend(sa)
+   || !stralloc_cats(sa, "retry remote") || !pduration(sa, c->retry_remote) || !pend(sa)
+   || !stralloc_cats(sa, "retry max") || !pduration(sa, c->retry_max) || !pend(sa)
+   || !stralloc_cats(sa, "rescan") || !pduration(sa, c->rescan) || !pend(sa)
+   || !stralloc_cats(sa, "expire") || !pduration(sa, c->expire) || !pend(sa)
+   || !stralloc_cats(sa, "warn") || !pduration(sa, c->warn) || !pend(sa)) return 0 ;
+  return 1 ;
 }

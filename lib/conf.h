@@ -133,6 +133,8 @@ struct conf_s
 extern int conf_load (conf *, char const *, stralloc *) ;
 extern int conf_load_default (conf *, char const *, stralloc *) ;
 extern char const *conf_path (char const *) ;
+extern int conf_check (conf *, char const *, stralloc *, unsigned int *) ;
+extern int conf_print (conf const *, stralloc *) ;
 extern void conf_free (conf *) ;
 extern int conf_is_local_domain (conf const *, char const *) ;
 extern conf_vdomain const *conf_vdomain_find (conf const *, char const *) ;

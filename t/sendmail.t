@@ -1,0 +1,185 @@
+#!/bin/sh
+# sendmail: -t (To/Cc/Bcc, groups, display names, folding, Resent-*),
+# -i/-oi and the lone dot, -f/-F, added Date/Message-ID/From,
+# unqualified recipients, -bp/mailq, -q, -bs, ignored flags, refusals,
+# and a sendmail killed halfway leaves nothing. No daemon runs here:
+# mail waits in the spool.
+. "$(dirname "$0")/lib.sh"
+
+plan 46
+mkinstance
+me=$(id -un)
+clear () { rm -f "$SPOOL"/queue/*/* ; }
+entry () { find "$SPOOL/queue" -type f | head -n 1 ; }
+# the envelope recipients, space-separated
+rcpts () { sed -n '/^$/q;s/^to //p' "$(entry)" | tr '\n' ' ' | sed 's/ $//' ; }
+sender () { sed -n 's/^from //p' "$(entry)" | head -n 1 ; }
+# the stored message (after the envelope)
+body () { sed '1,/^$/d' "$(entry)" ; }
+sm () { sendmail -C "$CONF" "$@" ; }
+
+# -t with every form of address list
+clear
+printf '%s\n' 'To: Bob Smith <bob@x.example>, "Doe, Jane" <jane@y.example>' \
+  'Cc: team: a@z.example, (comment) b@z.example;,' '  carol@w.example (Carol' '  Folded)' \
+  'Bcc: secret@s.example' 'Subject: t' '' 'hello' | sm -t
+is "$?" 0 "-t: exit 0"
+is "$(rcpts)" "bob@x.example jane@y.example a@z.example b@z.example carol@w.example secret@s.example" "-t: recipients from To, Cc (group, comments, folding) and Bcc"
+check "-t: Bcc removed" sh -c "! grep -qi '^bcc:' '$(entry)'"
+check "-t: To kept" grep -q '^To: Bob Smith <bob@x.example>' "$(entry)"
+check "-t: folded Cc kept whole" grep -q '^  Folded)$' "$(entry)"
+
+clear
+printf 'To: a@x.example\nResent-To: r@x.example\nResent-Bcc: rb@x.example\n\nbody\n' | sm -t
+is "$(rcpts)" "r@x.example rb@x.example" "-t: Resent-To/Resent-Bcc win over To"
+check "-t: Resent-Bcc removed" sh -c "! grep -qi '^resent-bcc:' '$(entry)'"
+
+clear
+printf 'To: a@x.example\n\nbody\n' | sm -t extra@y.example
+is "$(rcpts)" "extra@y.example a@x.example" "-t: command-line recipients are added"
+
+clear
+printf 'To: undisclosed-recipients:;\n\nbody\n' | sm -t 2>/dev/null
+is "$?:$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" "100:0" "-t: no recipient at all: 100, nothing queued"
+
+clear
+printf 'To: <broken@\n\nbody\n' | sm -t 2>"$T/err"
+is "$?" 100 "-t: a broken address: 100"
+check "-t: the diagnostic names the field" grep -q "invalid address in the To field" "$T/err"
+
+clear
+printf 'To: a@x.example, b@x.example\nCc: a@X.EXAMPLE\n\nbody\n' | sm -t a@x.example
+is "$(rcpts)" "a@x.example b@x.example" "-t: each recipient once"
+
+# unqualified recipients
+clear
+printf 'To: localuser\n\nbody\n' | sm -t other
+is "$(rcpts)" "other@mx.test.example localuser@mx.test.example" "bare local recipients get @hostname"
+
+# the lone dot
+clear
+printf 'Subject: d\n\nline1\n.\nline2\n' | sm r@x.example
+is "$(body | tail -n 1)" "line1" "without -i a lone dot ends the message"
+clear
+printf 'Subject: d\n\nline1\n.\n..two\n.x\nline2\n' | sm -i r@x.example
+is "$(body | tail -n 4 | tr '\n' '|')" ".|..two|.x|line2|" "-i: dots are data, kept exactly"
+clear
+printf 'Subject: d\n\nline1\n.\nline2\n' | sm -oi r@x.example
+is "$(body | tail -n 1)" "line2" "-oi is -i"
+clear
+printf 'Subject: d\r\n\r\nline1\r\nline2\r\n' | sm r@x.example
+check "CRLF input is stored with LF" sh -c "! grep -q \"\$(printf '\r')\" '$(entry)'"
+
+# added header fields
+clear
+printf 'Subject: bare\n\nbody\n' | sm r@x.example
+check "Date added" grep -Eq '^Date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}$' "$(entry)"
+check "Message-ID added" grep -Eq '^Message-ID: <[0-9a-f]{24}\.[0-9a-f]{8}@mx\.test\.example>$' "$(entry)"
+check "From added: the invoking user" grep -Eq "^From: (\".*\" <$me@mx.test.example>|$me@mx.test.example)\$" "$(entry)"
+is "$(sender)" "$me@mx.test.example" "envelope sender: the invoking user"
+is "$(body | sed -n '/^$/,$p' | sed -n 2p)" "body" "header, then an empty line, then the body"
+
+clear
+printf 'Subject: f\n\nbody\n' | sm -f bounce@lists.example -F 'Mailing "List"' r@x.example
+is "$(sender)" "bounce@lists.example" "-f sets the envelope sender"
+is "$(grep '^From:' "$(entry)")" 'From: "Mailing \"List\"" <bounce@lists.example>' "-f and -F make the From field"
+clear
+printf 'Subject: f\n\nbody\n' | sm -fjoe r@x.example
+is "$(sender)" "joe@mx.test.example" "-f attached, unqualified: qualified"
+clear
+printf 'Subject: f\n\nbody\n' | sm -f '<>' r@x.example
+is "$(sender)" "" "-f <>: the null sender"
+
+clear
+printf 'From: me@x.example\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <x@y>\n\nbody\n' | sm -F Ignored r@x.example
+is "$(grep -c -e '^From:' -e '^Date:' -e '^Message-ID:' "$(entry)")" 3 "present From, Date, Message-ID are kept, not added again"
+
+clear
+printf 'no header here\nsecond line\n' | sm r@x.example
+is "$(body | sed -n '/^$/,$p' | sed -n 2p)" "no header here" "a message without header: the added fields, then an empty line"
+
+clear
+printf 'From mbox@sep Mon Jan  1 00:00:00 2024\nSubject: m\n\nbody\n' | sm r@x.example
+check "an mbox From_ line is dropped" sh -c "! grep -q '^From mbox' '$(entry)'"
+
+# flags that mean nothing here are accepted
+clear
+printf 'Subject: f\n\nbody\n' | sm -oem -oee -odi -odb -om -v -U -Ox=y -O x=y -N never -R hdrs -V envid -B 8BITMIME -Am -ti r@x.example 2>"$T/v"
+is "$?" 0 "the usual ignored flags are accepted"
+check "-v says the queue id" grep -Eq '^sendmail: info: [0-9a-f]{24} queued' "$T/v"
+sm -X 2>/dev/null </dev/null
+is "$?" 100 "-X without a value: usage, 100"
+sm -bd </dev/null 2>/dev/null
+is "$?" 100 "-bd: refused, 100"
+
+# invalid input
+clear
+printf 'Subject: x\n\nbody\n' | sm 'bad address@' 2>/dev/null
+is "$?:$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" "100:0" "an invalid recipient: 100, nothing queued"
+clear
+printf 'Subject: x\n\nbody\n' | sm 2>/dev/null
+is "$?" 100 "no recipient: 100"
+clear
+{ printf 'Subject: x\n\n' ; head -c 2000 /dev/zero | tr '\0' a ; printf '\n' ; } | sm r@x.example 2>/dev/null
+is "$?:$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" "100:0" "a line of 2000 octets: 100, nothing queued"
+
+# -bp, mailq, -q
+clear
+printf 'Subject: q\n\nbody\n' | sm r@x.example
+sm -bp > "$T/bp"
+check "-bp lists the queue (queue-ls)" grep -q '<r@x.example>' "$T/bp"
+ln -s "$BIN/sendmail" "$T/mailq"
+"$T/mailq" -C "$CONF" > "$T/mq"
+check "invoked as mailq: the queue" grep -q '1 message, 1 recipient' "$T/mq"
+sm -q 2>/dev/null
+is "$(cat "$SPOOL"/ctl/* 2>/dev/null)" "retry all" "-q: queue-ctl retry all"
+ln -s "$BIN/sendmail" "$T/newaliases"
+if [ -e "$BIN/newaliases" ] ; then ok 0 "newaliases exists (tested by its owner)"
+else "$T/newaliases" -C "$CONF" 2>"$T/na" ; is "$?" 111 "newaliases without an alias compiler: 111, no loop" ; fi
+
+# -bs: SMTP on stdin/stdout through smtp-session
+if [ -x "$BIN/smtp-session" ] ; then
+  clear
+  swaks --pipe "$BIN/sendmail -C $CONF -bs" --from a@x.example --to bs@y.example --server localhost >"$T/swaks" 2>&1
+  is "$?" 0 "-bs: an SMTP session with swaks"
+  is "$(rcpts)" "bs@y.example" "-bs: the message is queued"
+else
+  sm -bs </dev/null 2>"$T/bs"
+  is "$?" 111 "-bs without smtp-session: 111"
+  check "-bs: the diagnostic names the program" grep -q "exec .*smtp-session" "$T/bs"
+fi
+
+# -bs: the UCSPI environment, checked with a stand-in smtp-session
+mkdir "$T/fake"
+for f in "$BIN"/* ; do ln -s "$f" "$T/fake/" ; done
+rm -f "$T/fake/smtp-session"
+printf '#!/bin/sh\necho "args=$*"\nenv | grep -E "^(PROTO|TCP)" | sort\n' > "$T/fake/smtp-session"
+chmod 755 "$T/fake/smtp-session"
+sed "s#^programs .*#programs $T/fake#" "$CONF" > "$T/fake.conf"
+TCPREMOTEHOST=spoofed sendmail -C "$T/fake.conf" -bs </dev/null > "$T/bsenv"
+is "$(tr '\n' ' ' < "$T/bsenv")" "args=-C $T/fake.conf PROTO=TCP TCPLOCALHOST=mx.test.example TCPLOCALIP=127.0.0.1 TCPLOCALPORT=0 TCPREMOTEINFO=$me TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=0 " "-bs: smtp-session -C conf with a loopback UCSPI environment, the user in TCPREMOTEINFO"
+
+# killed halfway: enqueue sees no final dot and keeps nothing
+clear
+mkfifo "$T/in"
+sendmail -C "$CONF" r@x.example < "$T/in" &
+smpid=$!
+exec 7>"$T/in"
+printf 'Subject: half\n\npartial line\n' >&7
+sleep 0.3
+kill -9 $smpid 2>/dev/null
+wait $smpid 2>/dev/null
+exec 7>&-
+wait_for 5 sh -c "[ -z \"\$(ls '$SPOOL/tmp')\" ]"
+is "$(find "$SPOOL/queue" "$SPOOL/tmp" -type f | wc -l | tr -d ' ')" 0 "sendmail killed halfway: nothing queued, nothing left in tmp"
+
+# with no daemon at all, the mail waits in the spool and sendmail does not block
+clear
+printf 'Subject: w\n\nbody\n' | timeout 10 sendmail -C "$CONF" r@x.example
+is "$?:$(count_entries)" "0:1" "daemons down: accepted, waiting in the spool"
+
+# KETCH_CONF is honoured
+clear
+printf 'Subject: e\n\nbody\n' | KETCH_CONF=$CONF sendmail envtest@x.example
+is "$(rcpts)" "envtest@x.example" "\$KETCH_CONF names the configuration"
+done_testing

@@ -1,0 +1,95 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * conf-check: check a configuration before it takes effect. Every error
+ * is reported as "file:line: what is wrong", one per line on stderr (the
+ * parser goes on after an error, so one run shows them all). With no
+ * error, prints the effective configuration, every default filled in, as
+ * sentences that the parser accepts again (a fixed point: checking the
+ * printout prints it unchanged).
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <skalibs/types.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/buffer.h>
+
+#include "exitcodes.h"
+#include "address.h"
+#include "conf.h"
+
+#define USAGE "conf-check [ -C conf ] [ -q ]"
+#define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+
+/* files the configuration names but that are not there: warnings only,
+   since an instance is often checked before its files exist */
+static void warn_missing (char const *what, char const *path)
+{
+  if (path && access(path, R_OK) < 0) strerr_warnwu("read ", what, " ", path, ": ", strerror(errno)) ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  conf c ;
+  stralloc err = STRALLOC_ZERO ;
+  stralloc out = STRALLOC_ZERO ;
+  char const *conffile = 0 ;
+  unsigned int nerr = 0 ;
+  int quiet = 0 ;
+  PROG = "conf-check" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "C:q", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'C' : conffile = l.arg ; break ;
+        case 'q' : quiet = 1 ; break ;
+        default : dieusage() ;
+      }
+    }
+    argc -= l.ind ; argv += l.ind ;
+  }
+  if (argc) dieusage() ;
+  conffile = conf_path(conffile) ;
+  if (!conf_check(&c, conffile, &err, &nerr))
+  {
+    char fmt[UINT_FMT] ;
+    if (!nerr) strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
+    /* the messages already name the file and the line: print them bare, like a compiler */
+    if (buffer_puts(buffer_2, err.s) < 0 || buffer_puts(buffer_2, "\n") < 0 || !buffer_flush(buffer_2))
+      strerr_diefusys(KETCH_EX_TEMP, "write to stderr") ;
+    fmt[uint_fmt(fmt, nerr)] = 0 ;
+    strerr_dief(KETCH_EX_PERM, fmt, nerr == 1 ? " error in " : " errors in ", conffile) ;
+  }
+  /* the default comes from gethostname(), which the parser does not check */
+  if (!address_domain_valid(c.sa.s + c.hostname, strlen(c.sa.s + c.hostname), 0))
+    strerr_warnw("the host name ", c.sa.s + c.hostname, " is not a valid domain: set hostname in ", conffile) ;
+  warn_missing("certificate", conf_str(&c, c.cert)) ;
+  warn_missing("key", conf_str(&c, c.key)) ;
+  warn_missing("aliases", conf_str(&c, c.aliases)) ;
+  warn_missing("auth-table", conf_str(&c, c.auth_table)) ;
+  {
+    size_t n = genalloc_len(conf_vdomain, &c.vdomains), i = 0 ;
+    for (; i < n ; i++) warn_missing("virtual-domain map", c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[i].map) ;
+    n = genalloc_len(conf_route, &c.routes) ;
+    for (i = 0 ; i < n ; i++) warn_missing("route credentials", conf_str(&c, genalloc_s(conf_route, &c.routes)[i].auth)) ;
+  }
+  if (quiet) { conf_free(&c) ; stralloc_free(&err) ; return 0 ; }
+  if (!conf_print(&c, &out))
+  {
+    if (errno == EINVAL) strerr_dief(KETCH_EX_PERM, "a value holds both a blank and a double quote and cannot be printed") ;
+    strerr_diefusys(KETCH_EX_TEMP, "format the configuration") ;
+  }
+  if (buffer_put(buffer_1, out.s, out.len) < 0 || !buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
+  /* freed for leak checkers (make SAN=...), not for the kernel's sake */
+  stralloc_free(&out) ; stralloc_free(&err) ; conf_free(&c) ;
+  return 0 ;
+}

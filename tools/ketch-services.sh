@@ -1,0 +1,88 @@
+#!/bin/sh
+# ISC license: see LICENSE.
+#
+# ketch-services: make the s6 service directories of a ketch instance
+# from its configuration: DIR/smtp-listen and DIR/scheduler, each with
+# run, notification-fd and log/run (s6-log). The same directories run
+# under runit: runsv ignores notification-fd, and the run scripts pass
+# -d 3 only when descriptor 3 is open (s6-supervise opens it).
+# Idempotent: rewrites the scripts, never touches supervise/ or down.
+# See ketch-services(8).
+
+set -eu
+PROG=ketch-services
+usage () { echo "$PROG: usage: $PROG [ -C conf ] [ -l logdir ] [ -u loguser ] dir" >&2 ; exit 100 ; }
+fatal () { echo "$PROG: fatal: $*" >&2 ; exit "${rc:-111}" ; }
+
+conf=${KETCH_CONF:-/etc/ketch/ketch.conf}
+logdir=/var/log/ketch
+loguser=
+while getopts C:l:u: opt ; do
+  case $opt in
+    C) conf=$OPTARG ;;
+    l) logdir=$OPTARG ;;
+    u) loguser=$OPTARG ;;
+    *) usage ;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# = 1 ] || usage
+dir=$1
+
+abs () { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$(pwd)" "$1" ;; esac ; }
+conf=$(abs "$conf")
+logdir=$(abs "$logdir")
+dir=$(abs "$dir")
+
+# single quotes for sh: the paths come from the operator, but a path with
+# a quote or a blank must still reach the program as one argument
+q () { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ; }
+
+# conf-check next to this script (an installed or a build tree), else $PATH
+here=$(cd "$(dirname "$0")" && pwd)
+check=$here/conf-check
+[ -x "$check" ] || check=conf-check
+effective=$("$check" -C "$conf") || rc=100 fatal "the configuration $conf has errors"
+programs=$(printf '%s\n' "$effective" | sed -n 's/^programs //p' | sed 's/^"\(.*\)"$/\1/')
+[ -n "$programs" ] || fatal "no programs directory in $conf"
+
+# write FILE MODE: stdin to FILE, atomically
+write () {
+  cat > "$1.tmp.$$" && chmod "$2" "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"
+}
+
+# service NAME PROGRAM: one supervised daemon and its logger
+service () {
+  name=$1 prog=$2
+  mkdir -p "$dir/$name/log" "$logdir"
+  write "$dir/$name/run" 755 <<RUN
+#!/bin/sh
+# made by ketch-services from $conf
+exec 2>&1
+prog=$(q "$programs/$prog")
+conf=$(q "$conf")
+# readiness on descriptor 3 under s6; runit has no notification and no fd 3
+if { true >&3 ; } 2>/dev/null ; then exec "\$prog" -C "\$conf" -d 3 ; fi
+exec "\$prog" -C "\$conf"
+RUN
+  echo 3 | write "$dir/$name/notification-fd" 644
+  if [ -n "$loguser" ] ; then
+    chown "$loguser" "$logdir" 2>/dev/null || true
+    mkdir -p "$logdir/$name" && chown "$loguser" "$logdir/$name"
+    setuid="s6-setuidgid $(q "$loguser") "
+  else setuid= ; fi
+  write "$dir/$name/log/run" 755 <<RUN
+#!/bin/sh
+# one line per event, ISO 8601 time first; 20 files of 1 MB (see LOGS.md)
+exec ${setuid}s6-log -b n20 s1000000 T $(q "$logdir/$name")
+RUN
+}
+
+mkdir -p "$dir"
+if printf '%s\n' "$effective" | grep -q '^listen ' ; then
+  service smtp-listen smtp-listen
+else
+  echo "$PROG: warning: no listen line in $conf: no smtp-listen service" >&2
+  rm -rf "$dir/smtp-listen"
+fi
+service scheduler scheduler

@@ -1,0 +1,632 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * sendmail: the sendmail(8) interface that every Unix program uses to
+ * send mail. It reads the message, completes its header (Date,
+ * Message-ID, From when missing; Bcc removed), finds the recipients
+ * (arguments, or the header with -t), and hands everything to
+ * PROGRAMS/enqueue, whose exit code it returns. It needs no daemon: the
+ * message waits in the spool until the scheduler runs.
+ *
+ * enqueue runs in session mode (-S): sendmail sends a dot-stuffed,
+ * dot-terminated stream, so a sendmail killed halfway leaves nothing in
+ * the queue instead of half a message.
+ *
+ * -bp, -bs, -bi and -q exec queue-ls, smtp-session, newaliases and
+ * queue-ctl; invoked as mailq or newaliases it acts as -bp or -bi.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <pwd.h>
+#include <sys/wait.h>
+
+#include <skalibs/gccattributes.h>
+#include <skalibs/types.h>
+#include <skalibs/strerr.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/skamisc.h>
+#include <skalibs/random.h>
+
+#include "exitcodes.h"
+#include "address.h"
+#include "addrlist.h"
+#include "conf.h"
+#include "queue.h"
+
+extern char **environ ;
+
+#define USAGE "sendmail [ -C conf ] [ -t ] [ -i ] [ -f sender ] [ -F fullname ] [ -v ] [ -bm | -bp | -bs | -bi | -q ] [ recipient... ]"
+#define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+#define dienomem() strerr_diefusys(KETCH_EX_TEMP, "allocate")
+
+#define HDR_MAX (1 << 20)   /* the header section is held in memory: 1 MiB at most */
+#define LINE_MAX_ 1000      /* RFC 5322 §2.1.1: 998 octets and CRLF */
+#define RCPT_MAX 10000
+#define NAME_MAX_ 200       /* a display name from -F or the password file */
+
+enum mode_e { MODE_SEND, MODE_LIST, MODE_SMTP, MODE_ALIASES, MODE_RUNQ } ;
+
+static conf c ;
+static char const *conffile ;
+
+/* ---- running the other programs ---- */
+
+static void run (char const *, char const *const *) gccattr_noreturn ;
+static void run (char const *prog, char const *const *args)
+{
+  stralloc path = STRALLOC_ZERO ;
+  char const *argv[8] ;
+  unsigned int n = 0 ;
+  if (!stralloc_cats(&path, c.sa.s + c.bindir) || !stralloc_catb(&path, "/", 1) || !stralloc_cats(&path, prog) || !stralloc_0(&path)) dienomem() ;
+  argv[n++] = path.s ;
+  argv[n++] = "-C" ;
+  argv[n++] = conffile ;
+  for (; args && *args && n < 7 ; args++) argv[n++] = *args ;
+  argv[n] = 0 ;
+  execve(path.s, (char *const *)argv, environ) ;
+  strerr_diefusys(KETCH_EX_TEMP, "exec ", path.s) ;
+}
+
+/* enqueue with a pipe on its stdin (fds[1], ours to write) and stdout (fds[0], ours to read) */
+static pid_t spawn (char const *path, char const *const *argv, int *fds)
+{
+  int in[2], outp[2] ;
+  pid_t pid ;
+  if (pipe(in) < 0 || pipe(outp) < 0) strerr_diefusys(KETCH_EX_TEMP, "create a pipe") ;
+  pid = fork() ;
+  if (pid < 0) strerr_diefusys(KETCH_EX_TEMP, "fork") ;
+  if (!pid)
+  {
+    if (fd_move(0, in[0]) < 0 || fd_move(1, outp[1]) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up the pipes for ", path) ;
+    fd_close(in[1]) ; fd_close(outp[0]) ;
+    execve(path, (char *const *)argv, environ) ;
+    strerr_diefusys(errno == ENOENT ? 127 : 126, "exec ", path) ;
+  }
+  fd_close(in[0]) ; fd_close(outp[1]) ;
+  fds[0] = outp[0] ; fds[1] = in[1] ;
+  return pid ;
+}
+
+/* ---- reading stdin ---- */
+
+static char ibuf[65536] ;
+static size_t ipos = 0, ilen = 0 ;
+static int ieof = 0 ;
+
+static int fill (void)
+{
+  ssize_t r ;
+  if (ipos < ilen) return 1 ;
+  if (ieof) return 0 ;
+  r = fd_read(0, ibuf, sizeof(ibuf)) ;
+  if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
+  if (!r) { ieof = 1 ; return 0 ; }
+  ipos = 0 ; ilen = (size_t)r ;
+  return 1 ;
+}
+
+/* appends one line, with its LF if any; 1 = a line, 0 = EOF, -1 = longer than max */
+static int readline (stralloc *sa, size_t max)
+{
+  size_t start = sa->len ;
+  while (fill())
+  {
+    char *nl = memchr(ibuf + ipos, '\n', ilen - ipos) ;
+    size_t n = nl ? (size_t)(nl - (ibuf + ipos)) + 1 : ilen - ipos ;
+    if (sa->len - start + n > max) return -1 ;
+    if (!stralloc_catb(sa, ibuf + ipos, n)) dienomem() ;
+    ipos += n ;
+    if (nl) return 1 ;
+  }
+  return sa->len > start ;
+}
+
+/* the length of a line without its LF or CRLF */
+static size_t content_len (char const *s, size_t n)
+{
+  if (n && s[n-1] == '\n') n-- ;
+  if (n && s[n-1] == '\r') n-- ;
+  return n ;
+}
+
+/* ---- writing to enqueue: LF line ends, dot-stuffed (RFC 5321 §4.5.2) ---- */
+
+static stralloc out = STRALLOC_ZERO ;
+static int outfd = -1 ;
+static int broken = 0 ;   /* enqueue stopped reading: it will say why */
+
+static void flush (void)
+{
+  if (!broken && out.len && allwrite(outfd, out.s, out.len) < out.len)
+  {
+    if (errno != EPIPE) strerr_diefusys(KETCH_EX_TEMP, "write to enqueue") ;
+    broken = 1 ;
+  }
+  out.len = 0 ;
+}
+
+static void put (char const *s, size_t n)
+{
+  if (!stralloc_catb(&out, s, n)) dienomem() ;
+  if (out.len >= 65536) flush() ;
+}
+
+static void putline (char const *s, size_t n)
+{
+  if (n && s[0] == '.') put(".", 1) ;
+  put(s, n) ;
+  put("\n", 1) ;
+}
+
+/* ---- the header ---- */
+
+typedef struct field_s field ;
+struct field_s
+{
+  size_t start ;    /* offset in hdr of the first line */
+  size_t len ;      /* every line of the field, line ends included */
+  size_t namelen ;
+} ;
+
+static stralloc hdr = STRALLOC_ZERO ;
+static genalloc fields = GENALLOC_ZERO ;   /* field */
+
+/* RFC 5322 §3.6.8: field-name = 1*ftext, then ":" (§4.5.3 allows blanks before it) */
+static size_t field_name_len (char const *s, size_t n)
+{
+  size_t i = 0 ;
+  while (i < n && s[i] >= 33 && s[i] <= 126 && s[i] != ':') i++ ;
+  if (!i) return 0 ;
+  {
+    size_t j = i ;
+    while (j < n && (s[j] == ' ' || s[j] == '\t')) j++ ;
+    if (j >= n || s[j] != ':') return 0 ;
+  }
+  return i ;
+}
+
+static int field_is (field const *f, char const *name)
+{
+  size_t n = strlen(name) ;
+  return f->namelen == n && case_equalb(hdr.s + f->start, n, name) ;
+}
+
+static int has_field (char const *name)
+{
+  size_t n = genalloc_len(field, &fields), i = 0 ;
+  for (; i < n ; i++) if (field_is(genalloc_s(field, &fields) + i, name)) return 1 ;
+  return 0 ;
+}
+
+/*
+ * Reads the header section. Returns the offset in hdr where the body
+ * starts (a first body line that was not a header line is kept there),
+ * and sets *end when the message ended inside the header (EOF, or a
+ * lone dot without -i).
+ */
+static size_t read_header (int dots, int *end)
+{
+  int fromline = 0 ;
+  for (;;)
+  {
+    size_t start = hdr.len, n, cl, namelen ;
+    char const *line ;
+    int r = readline(&hdr, HDR_MAX - hdr.len) ;
+    if (r < 0) strerr_dief(KETCH_EX_PERM, "header section longer than 1 MiB") ;
+    if (!r) { *end = 1 ; return hdr.len ; }
+    line = hdr.s + start ; n = hdr.len - start ;
+    cl = content_len(line, n) ;
+    if (cl > LINE_MAX_ - 2) strerr_dief(KETCH_EX_PERM, "header line longer than 998 octets") ;
+    if (dots && cl == 1 && line[0] == '.') { hdr.len = start ; *end = 1 ; return hdr.len ; }
+    /* an mbox "From " separator on the first line is not part of the message */
+    if (!start && !fromline && n >= 5 && !memcmp(line, "From ", 5)) { hdr.len = 0 ; fromline = 1 ; continue ; }
+    if (!cl) { hdr.len = start ; return hdr.len ; }
+    if ((line[0] == ' ' || line[0] == '\t') && genalloc_len(field, &fields))
+    {
+      genalloc_s(field, &fields)[genalloc_len(field, &fields) - 1].len += n ;
+      continue ;
+    }
+    namelen = field_name_len(line, cl) ;
+    if (!namelen) return start ;   /* no header, or no blank line before the body */
+    {
+      field f = { .start = start, .len = n, .namelen = namelen } ;
+      if (!genalloc_append(field, &fields, &f)) dienomem() ;
+    }
+  }
+}
+
+/*
+ * -t: recipients from To, Cc and Bcc; or from Resent-To, Resent-Cc and
+ * Resent-Bcc when the message is being resent (RFC 5322 §3.6.6).
+ */
+static void header_rcpts (stralloc *rcpts, size_t *nrcpt)
+{
+  static char const *const normal[] = { "To", "Cc", "Bcc", 0 } ;
+  static char const *const resent[] = { "Resent-To", "Resent-Cc", "Resent-Bcc", 0 } ;
+  char const *const *names = has_field("Resent-To") || has_field("Resent-Cc") || has_field("Resent-Bcc") ? resent : normal ;
+  size_t n = genalloc_len(field, &fields), i = 0 ;
+  for (; i < n ; i++)
+  {
+    field const *f = genalloc_s(field, &fields) + i ;
+    char const *const *name = names ;
+    for (; *name ; name++) if (field_is(f, *name)) break ;
+    if (!*name) continue ;
+    {
+      char const *v = (char const *)memchr(hdr.s + f->start, ':', f->len) + 1 ;
+      size_t vlen = f->len - (size_t)(v - (hdr.s + f->start)) ;
+      if (!addrlist_parse(rcpts, nrcpt, RCPT_MAX, v, vlen, c.sa.s + c.hostname))
+      {
+        stralloc q = STRALLOC_ZERO ;
+        if (errno == ERANGE) strerr_dief(KETCH_EX_PERM, "more than 10000 recipients") ;
+        if (errno != EINVAL) dienomem() ;
+        if (!string_quote(&q, v, vlen > 200 ? 200 : vlen) || !stralloc_0(&q)) dienomem() ;
+        strerr_dief(KETCH_EX_PERM, "invalid address in the ", *name, " field: ", q.s) ;
+      }
+    }
+  }
+}
+
+/* a display name as a quoted-string (RFC 5322 §3.2.4), control octets dropped */
+static void put_phrase (stralloc *sa, char const *s)
+{
+  size_t i = 0 ;
+  if (!stralloc_catb(sa, "\"", 1)) dienomem() ;
+  for (; s[i] && i < NAME_MAX_ ; i++)
+  {
+    unsigned char ch = s[i] ;
+    if (ch < 32 || ch == 127) continue ;
+    if ((ch == '"' || ch == '\\') && !stralloc_catb(sa, "\\", 1)) dienomem() ;
+    if (!stralloc_catb(sa, s + i, 1)) dienomem() ;
+  }
+  if (!stralloc_catb(sa, "\"", 1)) dienomem() ;
+}
+
+static void put_added (char const *fromaddr, char const *fullname)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (!has_field("From"))
+  {
+    if (!stralloc_cats(&sa, "From: ")) dienomem() ;
+    if (fullname && *fullname)
+    {
+      put_phrase(&sa, fullname) ;
+      if (!stralloc_cats(&sa, " <") || !stralloc_cats(&sa, fromaddr) || !stralloc_cats(&sa, ">")) dienomem() ;
+    }
+    else if (!stralloc_cats(&sa, fromaddr)) dienomem() ;
+    putline(sa.s, sa.len) ;
+  }
+  if (!has_field("Date"))
+  {
+    /* RFC 5322 §3.3; the C locale (never changed here) gives English names */
+    char buf[64] ;
+    struct tm tm ;
+    time_t now = time(0) ;
+    size_t n ;
+    if (!localtime_r(&now, &tm)) strerr_diefusys(KETCH_EX_TEMP, "get the local time") ;
+    n = strftime(buf, sizeof(buf), "Date: %a, %d %b %Y %H:%M:%S %z", &tm) ;
+    if (!n) strerr_dief(KETCH_EX_BUG, "strftime") ;
+    putline(buf, n) ;
+  }
+  if (!has_field("Message-ID"))
+  {
+    /* unique: a queue id (time, pid, random) and 32 more random bits, at our name */
+    static char const hex[] = "0123456789abcdef" ;
+    char id[QUEUE_ID_LEN + 1] ;
+    char rnd[4] ;
+    char x[9] ;
+    unsigned int i = 0 ;
+    queue_id_make(id) ;
+    random_buf(rnd, sizeof(rnd)) ;
+    for (; i < 4 ; i++) { x[2*i] = hex[(unsigned char)rnd[i] >> 4] ; x[2*i+1] = hex[rnd[i] & 15] ; }
+    x[8] = 0 ;
+    sa.len = 0 ;
+    if (!stralloc_cats(&sa, "Message-ID: <") || !stralloc_cats(&sa, id) || !stralloc_catb(&sa, ".", 1)
+     || !stralloc_cats(&sa, x) || !stralloc_catb(&sa, "@", 1) || !stralloc_cats(&sa, c.sa.s + c.hostname)
+     || !stralloc_catb(&sa, ">", 1)) dienomem() ;
+    putline(sa.s, sa.len) ;
+  }
+  stralloc_free(&sa) ;
+}
+
+/* every field but Bcc and Resent-Bcc (never transmitted, RFC 5322 §3.6.3), line by line */
+static void put_fields (void)
+{
+  size_t n = genalloc_len(field, &fields), i = 0 ;
+  for (; i < n ; i++)
+  {
+    field const *f = genalloc_s(field, &fields) + i ;
+    size_t pos = f->start, end = f->start + f->len ;
+    if (field_is(f, "Bcc") || field_is(f, "Resent-Bcc")) continue ;
+    while (pos < end)
+    {
+      char const *nl = memchr(hdr.s + pos, '\n', end - pos) ;
+      size_t len = nl ? (size_t)(nl - (hdr.s + pos)) + 1 : end - pos ;
+      putline(hdr.s + pos, content_len(hdr.s + pos, len)) ;
+      pos += len ;
+    }
+  }
+}
+
+/* the body, after whatever read_header kept of it; returns at EOF or a lone dot */
+static void put_body (size_t bodystart, int dots, int end)
+{
+  stralloc line = STRALLOC_ZERO ;
+  size_t pos = bodystart ;
+  while (pos < hdr.len)
+  {
+    char const *nl = memchr(hdr.s + pos, '\n', hdr.len - pos) ;
+    size_t len = nl ? (size_t)(nl - (hdr.s + pos)) + 1 : hdr.len - pos ;
+    putline(hdr.s + pos, content_len(hdr.s + pos, len)) ;
+    pos += len ;
+  }
+  if (end) return ;
+  for (;;)
+  {
+    size_t cl ;
+    int r ;
+    line.len = 0 ;
+    r = readline(&line, LINE_MAX_ + 1) ;
+    if (r < 0) strerr_dief(KETCH_EX_PERM, "message line longer than 998 octets") ;
+    if (!r) break ;
+    cl = content_len(line.s, line.len) ;
+    /* sendmail's rule without -i: a line holding one dot ends the message */
+    if (dots && cl == 1 && line.s[0] == '.') break ;
+    putline(line.s, cl) ;
+    if (broken) break ;
+  }
+  stralloc_free(&line) ;
+}
+
+/* ---- addresses ---- */
+
+static void add_rcpts (stralloc *rcpts, size_t *nrcpt, char const *arg)
+{
+  if (!addrlist_parse(rcpts, nrcpt, RCPT_MAX, arg, strlen(arg), c.sa.s + c.hostname))
+  {
+    stralloc q = STRALLOC_ZERO ;
+    if (errno == ERANGE) strerr_dief(KETCH_EX_PERM, "more than 10000 recipients") ;
+    if (errno != EINVAL) dienomem() ;
+    if (!string_quote(&q, arg, strlen(arg)) || !stralloc_0(&q)) dienomem() ;
+    strerr_dief(KETCH_EX_PERM, "invalid recipient: ", q.s) ;
+  }
+}
+
+/* -f: canonical; "" or "<>" is the null sender; a bare user is qualified */
+static void parse_sender (address *a, char const *s)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  size_t len = strlen(s) ;
+  int r ;
+  if (len >= 2 && s[0] == '<' && s[len-1] == '>') { s++ ; len -= 2 ; }
+  if (!stralloc_catb(&sa, s, len)) dienomem() ;
+  if (len && !memchr(s, '@', len) && (!stralloc_catb(&sa, "@", 1) || !stralloc_cats(&sa, c.sa.s + c.hostname))) dienomem() ;
+  r = address_parse(a, sa.s, sa.len, ADDRESS_NULL_OK | ADDRESS_UTF8) ;
+  if (r)
+  {
+    stralloc q = STRALLOC_ZERO ;
+    if (!string_quote(&q, s, len) || !stralloc_0(&q)) dienomem() ;
+    strerr_dief(KETCH_EX_PERM, "invalid sender ", q.s, ": ", address_strerror(r)) ;
+  }
+  stralloc_free(&sa) ;
+}
+
+static char const *base (char const *s)
+{
+  char const *slash = strrchr(s, '/') ;
+  return slash ? slash + 1 : s ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  stralloc err = STRALLOC_ZERO ;
+  stralloc rcpts = STRALLOC_ZERO ;
+  genalloc args = GENALLOC_ZERO ;   /* char const * */
+  size_t nrcpt = 0 ;
+  char const *sender = 0, *fullname = 0, *user = 0 ;
+  char const *name = base(argv[0]) ;
+  enum mode_e mode = MODE_SEND ;
+  int tflag = 0, iflag = 0, verbose = 0 ;
+  int i = 1 ;
+  PROG = "sendmail" ;
+  {
+    /* cron and friends may close stdio: a pipe must never land on fd 0, 1 or 2 */
+    int fd = 0 ;
+    for (; fd < 3 ; fd++)
+      if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0) strerr_diefusys(KETCH_EX_TEMP, "open /dev/null") ;
+  }
+  if (!strcmp(name, "mailq")) { PROG = "mailq" ; mode = MODE_LIST ; }
+  else if (!strcmp(name, "newaliases")) { PROG = "newaliases" ; mode = MODE_ALIASES ; }
+
+  /* sendmail's options are not getopt's: -oi, -bp, -Ox=y, clustered -ti */
+  for (; i < argc ; i++)
+  {
+    char const *a = argv[i] ;
+    size_t j = 1 ;
+    if (a[0] != '-' || !a[1]) break ;
+    if (!strcmp(a, "--")) { i++ ; break ; }
+    for (; a[j] ; j++)
+    {
+      char ch = a[j] ;
+      if (strchr("tivnmUGs", ch))
+      {
+        if (ch == 't') tflag = 1 ;
+        else if (ch == 'i') iflag = 1 ;
+        else if (ch == 'v') verbose = 1 ;
+        continue ;
+      }
+      if (strchr("frFCNRVXhBLpOA", ch))
+      {
+        /* an option with a value, attached or in the next argument */
+        char const *v = a[j+1] ? a + j + 1 : argv[++i] ;
+        if (!v) dieusage() ;
+        if (ch == 'f' || ch == 'r') sender = v ;
+        else if (ch == 'F') fullname = v ;
+        else if (ch == 'C') conffile = v ;
+        break ;
+      }
+      switch (ch)
+      {
+        case 'o' :
+          /* -oi is -i; the others (-oem, -odb, -oQ...) have no meaning here */
+          if (a[j+1] == 'i' && !a[j+2]) iflag = 1 ;
+          break ;
+        case 'b' :
+          switch (a[j+1])
+          {
+            case 'm' : mode = MODE_SEND ; break ;
+            case 'p' : mode = MODE_LIST ; break ;
+            case 's' : mode = MODE_SMTP ; break ;
+            case 'i' : mode = MODE_ALIASES ; break ;
+            case 'd' : case 'D' : strerr_dief(KETCH_EX_PERM, "daemon mode is not supported: run smtp-listen and scheduler") ;
+            default : strerr_dief(KETCH_EX_PERM, "unsupported mode: ", a) ;
+          }
+          break ;
+        case 'q' : mode = MODE_RUNQ ; break ;
+        case 'e' : case 'd' : break ;
+        default : dieusage() ;
+      }
+      break ;
+    }
+  }
+  argv += i ; argc -= i ;
+
+  conffile = conf_path(conffile) ;
+  if (!conf_load(&c, conffile, &err))
+    strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
+  {
+    struct passwd *pw = getpwuid(getuid()) ;
+    if (pw)
+    {
+      user = pw->pw_name ;
+      if (!fullname && pw->pw_gecos && *pw->pw_gecos)
+      {
+        /* the first GECOS field is the full name */
+        char *comma = strchr(pw->pw_gecos, ',') ;
+        if (comma) *comma = 0 ;
+        fullname = pw->pw_gecos ;
+      }
+    }
+    else
+    {
+      user = getenv("LOGNAME") ;
+      if (!user || !*user) user = getenv("USER") ;
+      if (!user || !*user) strerr_dief(KETCH_EX_PERM, "unable to find the name of uid ", "the invoking user") ;
+    }
+  }
+
+  switch (mode)
+  {
+    case MODE_LIST : run("queue-ls", argv) ;
+    case MODE_ALIASES :
+    {
+      /* installed as a link to sendmail, PROGRAMS/newaliases could be ourselves */
+      if (getenv("KETCH_SENDMAIL_BI")) strerr_dief(KETCH_EX_TEMP, "no alias compiler in ", c.sa.s + c.bindir) ;
+      if (setenv("KETCH_SENDMAIL_BI", "1", 1) < 0) dienomem() ;
+      run("newaliases", 0) ;
+    }
+    case MODE_RUNQ :
+    {
+      static char const *const retry[] = { "retry", "all", 0 } ;
+      run("queue-ctl", retry) ;
+    }
+    case MODE_SMTP :
+      /*
+       * RFC 5321 on stdin and stdout, as sendmail -bs: smtp-session gets a
+       * UCSPI environment that says "loopback", and TCPREMOTEINFO (the
+       * ident field of UCSPI) names the local user who ran us.
+       */
+      if (setenv("PROTO", "TCP", 1) < 0 || setenv("TCPLOCALIP", "127.0.0.1", 1) < 0
+       || setenv("TCPLOCALPORT", "0", 1) < 0 || setenv("TCPREMOTEIP", "127.0.0.1", 1) < 0
+       || setenv("TCPREMOTEPORT", "0", 1) < 0 || setenv("TCPREMOTEINFO", user, 1) < 0
+       || setenv("TCPLOCALHOST", c.sa.s + c.hostname, 1) < 0 || unsetenv("TCPREMOTEHOST") < 0) dienomem() ;
+      run("smtp-session", 0) ;
+    case MODE_SEND : break ;
+  }
+
+  {
+    address from = ADDRESS_ZERO, me = ADDRESS_ZERO ;
+    stralloc sa = STRALLOC_ZERO ;
+    size_t bodystart, k ;
+    int end = 0, fds[2] ;
+    pid_t pid ;
+    int wstat ;
+    char idbuf[64] ;
+    size_t idlen = 0 ;
+
+    if (!stralloc_cats(&sa, user) || !stralloc_catb(&sa, "@", 1) || !stralloc_cats(&sa, c.sa.s + c.hostname)) dienomem() ;
+    if (address_parse(&me, sa.s, sa.len, ADDRESS_UTF8)) strerr_dief(KETCH_EX_PERM, "the invoking user's name is not a valid local part: ", user) ;
+    if (sender) parse_sender(&from, sender) ; else from = me ;
+
+    for (; *argv ; argv++) add_rcpts(&rcpts, &nrcpt, *argv) ;
+    bodystart = read_header(!iflag, &end) ;
+    if (tflag) header_rcpts(&rcpts, &nrcpt) ;
+    if (!nrcpt) strerr_dief(KETCH_EX_PERM, "no recipient") ;
+
+    {
+      char const *p ;
+      stralloc path = STRALLOC_ZERO ;
+      if (!stralloc_cats(&path, c.sa.s + c.bindir) || !stralloc_cats(&path, "/enqueue") || !stralloc_0(&path)) dienomem() ;
+      p = path.s ;
+      if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+      p = "-S" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+      p = "-C" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+      if (!genalloc_append(char const *, &args, &conffile)) dienomem() ;
+      p = "-f" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+      p = from.s ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+      p = "--" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+      {
+        /* each recipient once, as sendmail does (To and Cc often overlap) */
+        size_t first = genalloc_len(char const *, &args) ;
+        for (k = 0 ; k < rcpts.len ; k += strlen(rcpts.s + k) + 1)
+        {
+          char const *const *prev = genalloc_s(char const *, &args) ;
+          size_t j = first, m = genalloc_len(char const *, &args) ;
+          for (; j < m ; j++) if (!strcmp(prev[j], rcpts.s + k)) break ;
+          if (j < m) continue ;
+          p = rcpts.s + k ;
+          if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+        }
+      }
+      p = 0 ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+      signal(SIGPIPE, SIG_IGN) ;
+      pid = spawn(path.s, genalloc_s(char const *, &args), fds) ;
+    }
+    outfd = fds[1] ;
+
+    put_fields() ;
+    put_added(from.len ? from.s : me.s, fullname) ;
+    put("\n", 1) ;
+    put_body(bodystart, !iflag, end) ;
+    put(".\n", 2) ;
+    flush() ;
+    fd_close(outfd) ;
+
+    for (;;)
+    {
+      ssize_t r = fd_read(fds[0], idbuf + idlen, sizeof(idbuf) - 1 - idlen) ;
+      if (r <= 0) break ;
+      idlen += (size_t)r ;
+      if (idlen >= sizeof(idbuf) - 1) break ;
+    }
+    fd_close(fds[0]) ;
+    if (waitpid(pid, &wstat, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "wait for enqueue") ;
+    if (!WIFEXITED(wstat)) strerr_dief(KETCH_EX_TEMP, "enqueue crashed") ;
+    if (WEXITSTATUS(wstat)) return WEXITSTATUS(wstat) ;
+    if (verbose && idlen > QUEUE_ID_LEN)
+    {
+      idbuf[QUEUE_ID_LEN] = 0 ;
+      strerr_warni(idbuf, " queued from=<", from.s, ">") ;
+    }
+  }
+  return 0 ;
+}
