@@ -280,6 +280,8 @@ int main (int argc, char const *const *argv)
   if (x[0].fd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
   x[0].events = IOPAUSE_READ ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  /* an inherited SIG_IGN would make the sessions auto-reaped, and the limits blind */
+  if (!sig_restore(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "restore SIGCHLD") ;
   {
     sigset_t set ;
     sigemptyset(&set) ;

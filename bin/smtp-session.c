@@ -68,6 +68,7 @@ static char ipstr[IP46_FMT] = "unknown" ;
 static ip46 ip ;
 static int haveip = 0 ;
 static unsigned int lflags = 0 ;
+static int localsub = 0 ;        /* sendmail -bs: a local user, may relay */
 
 static char inbuf[INBUF] ;
 static size_t inpos = 0, inlen = 0 ;
@@ -417,7 +418,7 @@ static void do_rcpt (char const *arg, size_t len)
       memcpy(a.s + a.len, h, hl) ; a.len += hl ; a.s[a.len] = 0 ;
     }
   }
-  r = policy_rcpt(&cf, haveip ? ip.ip : 0, haveip && ip46_is6(&ip), !!authuser.len, &a, &rep) ;
+  r = policy_rcpt(&cf, haveip ? ip.ip : 0, haveip && ip46_is6(&ip), authuser.len || localsub, &a, &rep) ;
   LOG(" rcpt to=<", qaddr(&qsa, a.s, a.len), "> result=", r ? "ok" : "refused", " reply=", quote(&qsa2, rep, strlen(rep))) ;
   if (!r)
   {
@@ -868,6 +869,9 @@ int main (int argc, char const *const *argv)
   tain_now_set_stopwatch_g() ;
   queue_id_make(sid) ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  /* a parent that ignores SIGCHLD (swaks --pipe does) would make enqueue
+     auto-reaped: its exit status, which decides our reply, would be lost */
+  if (!sig_restore(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "restore SIGCHLD") ;
   confpath = conf_path(conffile) ;
   if (!conf_load(&cf, confpath, &err))
   {
@@ -892,8 +896,17 @@ int main (int argc, char const *const *argv)
       ipstr[ip46_fmt(ipstr, &ip)] = 0 ;
     }
     if (rport && uint160_scan(rport, &port) != strlen(rport)) port = 0 ;
+    {
+      /* sendmail -bs (sendmail(8)) marks a local submission with port 0 at
+         both ends, which no TCP connection can have; the local user can
+         run enqueue directly anyway, so it may relay */
+      char const *lport = ucspi_get("LOCALPORT") ;
+      char const *info = ucspi_get("REMOTEINFO") ;
+      if (rport && lport && info && !strcmp(rport, "0") && !strcmp(lport, "0")) localsub = 1 ;
+    }
     pfmt[uint16_fmt(pfmt, port)] = 0 ;
-    LOG(" connect ip=", ipstr, " port=", pfmt) ;
+    if (localsub) LOG(" connect local-user=", quote(&qsa, ucspi_get("REMOTEINFO"), strlen(ucspi_get("REMOTEINFO")))) ;
+    else LOG(" connect ip=", ipstr, " port=", pfmt) ;
   }
   lflags = listener_flags() ;
   if (lflags & CONF_LISTEN_SMTPS)

@@ -4,7 +4,7 @@
 # spool file on disk, logs.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 24
+plan 25
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -117,6 +117,16 @@ echo 100 > "$T/fake/code"
 is "$(try_fake)" "220 250 250 250 354 554 221" "enqueue exit 100 gives 554 5.6.0"
 echo 0 > "$T/fake/code"
 is "$(try_fake)" "220 250 250 250 354 250 221" "enqueue exit 0 gives 250 (also without UCSPI variables)"
+
+# a parent that ignores SIGCHLD (swaks --pipe, sendmail -bs) must not hide enqueue's status
+got=$("$PY" -c "
+import subprocess, signal
+p = subprocess.Popen(['$BIN/smtp-session', '-C', '$CONF'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+  preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+out, _ = p.communicate(b'EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<root@test.example>\r\nDATA\r\nSubject: sigchld\r\n\r\nhi\r\n.\r\nQUIT\r\n', timeout=20)
+print(' '.join(l[:3].decode() for l in out.split(b'\r\n') if l[:3].isdigit() and l[3:4] == b' '))
+")
+is "$got" "220 250 250 250 354 250 221" "SIGCHLD ignored by the parent: enqueue's exit status is still seen (250, not 451)"
 
 stop_listen
 check "smtp-listen exits on SIGTERM" sh -c "! kill -0 $LPID 2>/dev/null"
