@@ -68,7 +68,7 @@ static char ipstr[IP46_FMT] = "unknown" ;
 static ip46 ip ;
 static int haveip = 0 ;
 static unsigned int lflags = 0 ;
-static int localsub = 0 ;        /* sendmail -bs: a local user, may relay */
+static int localsub = 0 ;        /* sendmail -bs, or RELAYCLIENT set: may relay */
 
 static char inbuf[INBUF] ;
 static size_t inpos = 0, inlen = 0 ;
@@ -902,11 +902,16 @@ int main (int argc, char const *const *argv)
          run enqueue directly anyway, so it may relay */
       char const *lport = ucspi_get("LOCALPORT") ;
       char const *info = ucspi_get("REMOTEINFO") ;
-      if (rport && lport && info && !strcmp(rport, "0") && !strcmp(lport, "0")) localsub = 1 ;
+      if (rport && lport && info && !strcmp(rport, "0") && !strcmp(lport, "0")) localsub = 2 ;
+      /* tcpserver -x rules (qmail's convention): the operator marks relay clients */
+      if (getenv("RELAYCLIENT")) localsub = 1 ;
     }
     pfmt[uint16_fmt(pfmt, port)] = 0 ;
-    if (localsub) LOG(" connect local-user=", quote(&qsa, ucspi_get("REMOTEINFO"), strlen(ucspi_get("REMOTEINFO")))) ;
-    else LOG(" connect ip=", ipstr, " port=", pfmt) ;
+    {
+      char const *info = ucspi_get("REMOTEINFO") ;
+      if (localsub == 2) LOG(" connect local-user=", quote(&qsa, info, strlen(info))) ;
+      else LOG(" connect ip=", ipstr, " port=", pfmt, localsub ? " relayclient=1" : "") ;
+    }
   }
   lflags = listener_flags() ;
   if (lflags & CONF_LISTEN_SMTPS)

@@ -4,7 +4,7 @@
 # 421, IPv6, shutdown within a bound; smtp-session under tcpserver.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 15
+plan 16
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -140,7 +140,22 @@ c.send(b'Subject: tcpserver\r\n\r\nx\r\n.\r\n'); print(c.reply()[0])
 250" "smtp-session under tcpserver: relay-from applies to TCPREMOTEIP"
   check "tcpserver session log carries the client address" grep -q 'connect ip=127.0.0.1 port=' "$T/tcp.log"
   kill $TPID 2>/dev/null
+  # tcprules: RELAYCLIENT marks a relay client (qmail's convention)
+  mkinstance
+  printf '127.0.0.1:allow,RELAYCLIENT=""\n:allow\n' | tcprules "$T/rules.cdb" "$T/rules.tmp"
+  PORTU=$(free_port)
+  tcpserver -H -R -x "$T/rules.cdb" 127.0.0.1 "$PORTU" smtp-session -C "$CONF" 2>>"$T/tcp.log" &
+  TPID=$!
+  at_exit "kill $TPID 2>/dev/null"
+  wait_for 5 "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $PORTU)).close()"
+  got=$(py "
+c = Conn($PORTU); c.reply(); c.cmd(b'EHLO x')
+print(codes(c, [b'MAIL FROM:<a@b.example>', b'RCPT TO:<x@remote.example>']))
+")
+  is "$got" "250 250" "tcpserver -x rules: RELAYCLIENT allows relaying"
+  kill $TPID 2>/dev/null
 else
+  ok 0 "# SKIP tcpserver not installed"
   ok 0 "# SKIP tcpserver not installed"
   ok 0 "# SKIP tcpserver not installed"
 fi
