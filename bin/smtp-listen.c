@@ -160,6 +160,8 @@ static void child (int fd, ip46 const *remote, uint16_t rport)
   selfpipe_finish() ;
   if (fd_move(0, fd) < 0 || fd_copy(1, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up descriptors") ;
   if (socket_local46(0, &local, &lport) < 0) strerr_diefusys(KETCH_EX_TEMP, "get the local address") ;
+  /* replies are written once per client turn: never hold them back for an ACK */
+  socket_tcpnodelay(0) ;
   if (setenv("PROTO", remote->is6 ? "TCP6" : "TCP", 1) < 0) goto err ;
   {
     char const *p = remote->is6 ? "TCP6" : "TCP" ;
