@@ -290,6 +290,7 @@ int main (int argc, char const *const *argv)
     sigaddset(&set, SIGTERM) ;
     sigaddset(&set, SIGINT) ;
     sigaddset(&set, SIGCHLD) ;
+    sigaddset(&set, SIGHUP) ;
     if (!selfpipe_trapset(&set)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
   }
   tain_now_set_stopwatch_g() ;
@@ -334,6 +335,8 @@ int main (int argc, char const *const *argv)
         if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "read the selfpipe") ;
         if (!sig) break ;
         if (sig == SIGCHLD) reap() ;
+        else if (sig == SIGHUP)
+          strerr_warni("SIGHUP: each session reads the configuration; a change of listen lines needs a restart") ;
         else if (!stopping)
         {
           stopping = 1 ;

@@ -890,6 +890,8 @@ int main (int argc, char const *const *argv)
     char const *rport = ucspi_get("REMOTEPORT") ;
     uint16_t port = 0 ;
     char pfmt[UINT16_FMT] ;
+    /* an IPv4 client of an IPv6 socket (::ffff:a.b.c.d) is an IPv4 client for relay-from */
+    if (rip && case_startb(rip, strlen(rip), "::ffff:") && strchr(rip + 7, '.')) rip += 7 ;
     if (rip && ip46_scan(rip, &ip) == strlen(rip))
     {
       haveip = 1 ;

@@ -4,7 +4,7 @@
 # untrusted client, while a local recipient from the same client works.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 22
+plan 23
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -61,5 +61,12 @@ is "$got" "250 250 354
 250" "relayed message to an address literal accepted"
 f=$(grep -l 'Subject: literal' $(queued_files) 2>/dev/null | head -1)
 check "the address is stored literally (a%b@[127.0.0.1])" grep -qx 'to a%b@\[127.0.0.1\]' "$f"
+got=$(PROTO=TCP6 TCP6REMOTEIP=::ffff:127.0.0.1 TCP6REMOTEPORT=1234 TCP6LOCALIP=::1 TCP6LOCALPORT=25 "$PY" -c "
+import subprocess
+p = subprocess.Popen(['$BIN/smtp-session', '-C', '$CONF'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+out, _ = p.communicate(b'EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@remote.example>\r\nQUIT\r\n', timeout=20)
+print(' '.join(l[:3].decode() for l in out.split(b'\r\n') if l[:3].isdigit() and l[3:4] == b' '))
+")
+is "$got" "220 250 250 250 221" "an IPv4-mapped client address (::ffff:127.0.0.1) matches relay-from 127.0.0.0/8"
 stop_listen
 done_testing
