@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
-plan 16
+plan 17
 
 cd "$T" || exit 1
 mkcert () {
@@ -116,6 +116,29 @@ is "$got" "220 TLSv1.2 ECDHE-ECDSA-CHACHA20-POLY1305
 250" "smtps: TLS before the greeting, EC key, ECDHE-ECDSA suite"
 f=$(grep -l 'Subject: smtps' $(queued_files) 2>/dev/null | head -1)
 check "Received header: ESMTPS with the ECDSA cipher" grep -q 'with ESMTPS (TLSv1.2 cipher=ECDHE-ECDSA-CHACHA20-POLY1305)' "$f"
+
+# an EC chain: root CA -> intermediate -> leaf; the client trusts only the root,
+# so the handshake verifies only if the intermediate is sent
+stop_listen
+(
+  cd "$T" &&
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.crt -days 2 -subj /CN=ketch-test-root &&
+  printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > int.ext &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout int.key -out int.csr -subj /CN=ketch-test-int &&
+  openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -out int.crt -days 2 -extfile int.ext &&
+  printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' > leaf.ext &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr -subj /CN=localhost &&
+  openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key -CAcreateserial -out leaf.crt -days 2 -extfile leaf.ext &&
+  cat leaf.crt int.crt > cur.crt && cp leaf.key cur.key
+) >/dev/null 2>&1
+start_listen
+got=$(py "
+import ssl
+ctx = ssl.create_default_context(cafile='$T/root.crt')
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+c = Conn($PORTS, tls=True, ctx=ctx); print(c.reply()[0], c.s.cipher()[0])
+" 2>&1)
+is "$got" "220 ECDHE-ECDSA-CHACHA20-POLY1305" "an EC certificate chain (leaf and intermediate) verifies against the root"
 
 got=$(py "
 import ssl
