@@ -4,7 +4,7 @@
 # spool file on disk, logs.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 25
+plan 26
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -127,6 +127,11 @@ out, _ = p.communicate(b'EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<root@test
 print(' '.join(l[:3].decode() for l in out.split(b'\r\n') if l[:3].isdigit() and l[3:4] == b' '))
 ")
 is "$got" "220 250 250 250 354 250 221" "SIGCHLD ignored by the parent: enqueue's exit status is still seen (250, not 451)"
+
+echo "this is not a directive" > "$T/bad.conf"
+got=$(printf 'EHLO x\r\n' | smtp-session -C "$T/bad.conf" 2>/dev/null ; echo " rc=$?")
+is "$(echo "$got" | tr -d '\r')" "421 4.3.0 Service temporarily unavailable
+ rc=111" "an unusable configuration: 421 to the client, exit 111"
 
 stop_listen
 check "smtp-listen exits on SIGTERM" sh -c "! kill -0 $LPID 2>/dev/null"

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
-plan 17
+plan 18
 
 cd "$T" || exit 1
 mkcert () {
@@ -158,5 +158,13 @@ except OSError: print(0)
 is "$got" "220
 0" "a broken handshake ends the session"
 check "log: handshake failure logged" grep -q 'disconnect reason=tls-handshake' "$T/smtp.log"
+# a certificate that cannot be loaded: 454, and the session goes on in plain text
+mv "$T/cur.key" "$T/cur.key.away"
+got=$(py "
+c = Conn($PORT); c.reply(); c.cmd(b'EHLO x')
+print(c.cmd(b'STARTTLS')[1][:9], c.code(b'NOOP'))
+")
+mv "$T/cur.key.away" "$T/cur.key"
+is "$got" "454 4.7.0 250" "an unreadable key: STARTTLS gets 454 4.7.0, the session continues"
 stop_listen
 done_testing
