@@ -1,0 +1,359 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * smtp-listen: binds every "listen" line of the configuration, drops
+ * privileges, and runs one smtp-session process per connection with the
+ * UCSPI environment (the s6-tcpserver4d model). It enforces a global and
+ * a per-client connection limit by answering 421 (never by leaving the
+ * client hanging in the backlog).
+ *
+ * One iopause loop; signals arrive through the selfpipe; the only timed
+ * event is the shutdown bound, an absolute deadline.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <signal.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <skalibs/types.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/error.h>
+#include <skalibs/exec.h>
+#include <skalibs/iopause.h>
+#include <skalibs/ip46.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/setgroups.h>
+#include <skalibs/sig.h>
+#include <skalibs/socket.h>
+#include <skalibs/tai.h>
+
+#include "exitcodes.h"
+#include "conf.h"
+
+#define USAGE "smtp-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ]"
+#define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+#define BACKLOG 1024
+#define LISTEN_MAX 32
+#define ACCEPT_BURST 64
+
+typedef struct session_s session ;
+struct session_s
+{
+  pid_t pid ;
+  char ip[16] ;
+} ;
+
+typedef struct listener_s listener ;
+struct listener_s
+{
+  int fd ;
+  int is6 ;
+} ;
+
+static conf cf ;
+static genalloc sessions = GENALLOC_ZERO ;  /* session */
+static listener listeners[LISTEN_MAX] ;
+static unsigned int nlisteners = 0 ;
+static char const *session_argv[4] ;
+static int paused = 0 ;          /* out of descriptors: stop accepting for a while */
+static tain pause_deadline ;
+
+static unsigned int count_client (char const *ip)
+{
+  size_t n = genalloc_len(session, &sessions), i = 0, k = 0 ;
+  session const *s = genalloc_s(session, &sessions) ;
+  for (; i < n ; i++) if (!memcmp(s[i].ip, ip, 16)) k++ ;
+  return k ;
+}
+
+static void reap (void)
+{
+  for (;;)
+  {
+    int wstat ;
+    pid_t pid = wait_nohang(&wstat) ;
+    size_t n = genalloc_len(session, &sessions), i = 0 ;
+    session *s = genalloc_s(session, &sessions) ;
+    if (pid <= 0) break ;
+    for (; i < n ; i++)
+      if (s[i].pid == pid)
+      {
+        s[i] = s[n-1] ;
+        genalloc_setlen(session, &sessions, n - 1) ;
+        paused = 0 ;   /* a descriptor was freed */
+        break ;
+      }
+  }
+}
+
+static void bind_all (void)
+{
+  size_t n = genalloc_len(conf_listen, &cf.listen), i = 0 ;
+  conf_listen const *l = genalloc_s(conf_listen, &cf.listen) ;
+  if (!n) strerr_dief(KETCH_EX_PERM, "no listen line in ", cf.sa.s + cf.file) ;
+  if (n > LISTEN_MAX) strerr_dief(KETCH_EX_PERM, "too many listen lines") ;
+  for (; i < n ; i++)
+  {
+    ip46 a ;
+    char fmt[IP46_FMT], pfmt[UINT16_FMT] ;
+    int s = socket_tcp46_nbcoe(l[i].is6) ;
+    memcpy(a.ip, l[i].ip, 16) ;
+    a.is6 = l[i].is6 ;
+    fmt[ip46_fmt(fmt, &a)] = 0 ;
+    pfmt[uint16_fmt(pfmt, l[i].port)] = 0 ;
+    if (s < 0) strerr_diefusys(KETCH_EX_TEMP, "create a socket for ", fmt) ;
+    if (l[i].is6)
+    {
+      /* so that "listen ::" and "listen 0.0.0.0" on one port can coexist */
+      int one = 1 ;
+      if (setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) strerr_diefusys(KETCH_EX_TEMP, "set IPV6_V6ONLY") ;
+    }
+    if (socket_bind46_reuse(s, &a, l[i].port) < 0) strerr_diefusys(KETCH_EX_TEMP, "bind to ", fmt, " port ", pfmt) ;
+    if (socket_listen(s, BACKLOG) < 0) strerr_diefusys(KETCH_EX_TEMP, "listen on ", fmt, " port ", pfmt) ;
+    listeners[nlisteners].fd = s ;
+    listeners[nlisteners++].is6 = l[i].is6 ;
+    strerr_warni("listening on ", fmt, " port ", pfmt) ;
+  }
+}
+
+/* after bind: the sessions parse hostile input, so never as root */
+static void drop_privileges (void)
+{
+  struct passwd *pw ;
+  if (geteuid()) return ;
+  if (!cf.smtp_user)
+  {
+    strerr_warnw("running as root: set smtp-user in the configuration") ;
+    return ;
+  }
+  pw = getpwnam(cf.sa.s + cf.smtp_user) ;
+  if (!pw) strerr_dief(KETCH_EX_PERM, "unknown smtp-user: ", cf.sa.s + cf.smtp_user) ;
+  if (setgroups_and_gid(pw->pw_gid, 1, &pw->pw_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "set groups") ;
+  if (setgid(pw->pw_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "setgid") ;
+  if (setuid(pw->pw_uid) < 0) strerr_diefusys(KETCH_EX_TEMP, "setuid") ;
+}
+
+/* answered and closed without a session: the client learns to come back later */
+static void refuse (int fd, char const *ipstr, char const *why)
+{
+  static char const msg[] = "421 4.7.0 Too many connections, try again later\r\n" ;
+  fd_write(fd, msg, sizeof(msg) - 1) ;
+  fd_close(fd) ;
+  strerr_warni("refused ip=", ipstr, " reason=", why) ;
+}
+
+static void child (int fd, ip46 const *remote, uint16_t rport)
+{
+  char fmt[IP46_FMT], pfmt[UINT16_FMT] ;
+  ip46 local ;
+  uint16_t lport ;
+  selfpipe_finish() ;
+  if (fd_move(0, fd) < 0 || fd_copy(1, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up descriptors") ;
+  if (socket_local46(0, &local, &lport) < 0) strerr_diefusys(KETCH_EX_TEMP, "get the local address") ;
+  /* replies are written once per client turn: never hold them back for an ACK */
+  socket_tcpnodelay(0) ;
+  if (setenv("PROTO", remote->is6 ? "TCP6" : "TCP", 1) < 0) goto err ;
+  {
+    char const *p = remote->is6 ? "TCP6" : "TCP" ;
+    char name[16] ;
+    size_t pl = strlen(p) ;
+    memcpy(name, p, pl) ;
+    fmt[ip46_fmt(fmt, remote)] = 0 ;
+    memcpy(name + pl, "REMOTEIP", 9) ;
+    if (setenv(name, fmt, 1) < 0) goto err ;
+    pfmt[uint16_fmt(pfmt, rport)] = 0 ;
+    memcpy(name + pl, "REMOTEPORT", 11) ;
+    if (setenv(name, pfmt, 1) < 0) goto err ;
+    fmt[ip46_fmt(fmt, &local)] = 0 ;
+    memcpy(name + pl, "LOCALIP", 8) ;
+    if (setenv(name, fmt, 1) < 0) goto err ;
+    pfmt[uint16_fmt(pfmt, lport)] = 0 ;
+    memcpy(name + pl, "LOCALPORT", 10) ;
+    if (setenv(name, pfmt, 1) < 0) goto err ;
+  }
+  xexec(session_argv) ;
+ err:
+  strerr_diefusys(KETCH_EX_TEMP, "set up the environment") ;
+}
+
+static void accept_on (listener const *l)
+{
+  unsigned int k = 0 ;
+  for (; k < ACCEPT_BURST ; k++)
+  {
+    ip46 remote ;
+    uint16_t rport ;
+    char fmt[IP46_FMT] ;
+    session s ;
+    pid_t pid ;
+    int fd ;
+    remote.is6 = l->is6 ;
+    memset(remote.ip, 0, 16) ;
+    fd = l->is6 ? socket_accept6_coe(l->fd, remote.ip, &rport) : socket_accept4_coe(l->fd, remote.ip, &rport) ;
+    if (fd < 0)
+    {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+      {
+        /* the socket stays readable: without a pause this would spin */
+        strerr_warnwusys("accept (pausing for a second)") ;
+        paused = 1 ;
+        tain_now_g() ;
+        tain_addsec_g(&pause_deadline, 1) ;
+      }
+      else if (!error_isagain(errno) && errno != ECONNABORTED && errno != EINTR) strerr_warnwusys("accept") ;
+      return ;
+    }
+    fmt[ip46_fmt(fmt, &remote)] = 0 ;
+    if (genalloc_len(session, &sessions) >= cf.max_connections) { refuse(fd, fmt, "connections") ; continue ; }
+    memcpy(s.ip, remote.ip, 16) ;
+    if (count_client(s.ip) >= cf.max_per_client) { refuse(fd, fmt, "connections-per-client") ; continue ; }
+    pid = fork() ;
+    if (pid < 0)
+    {
+      strerr_warnwusys("fork") ;
+      refuse(fd, fmt, "fork") ;
+      continue ;
+    }
+    if (!pid) child(fd, &remote, rport) ;
+    fd_close(fd) ;
+    s.pid = pid ;
+    if (!genalloc_append(session, &sessions, &s)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  }
+}
+
+static void kill_all (int sig)
+{
+  size_t n = genalloc_len(session, &sessions), i = 0 ;
+  session const *s = genalloc_s(session, &sessions) ;
+  for (; i < n ; i++) kill(s[i].pid, sig) ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  char const *conffile = 0 ;
+  unsigned int notif = 0, grace = 30 ;
+  int hasnotif = 0, stopping = 0 ;
+  tain stopdeadline ;
+  iopause_fd x[1 + LISTEN_MAX] ;
+  PROG = "smtp-listen" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "C:d:g:", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'C' : conffile = l.arg ; break ;
+        case 'd' : if (!uint0_scan(l.arg, &notif) || notif < 3) dieusage() ; hasnotif = 1 ; break ;
+        case 'g' : if (!uint0_scan(l.arg, &grace)) dieusage() ; break ;
+        default : dieusage() ;
+      }
+    }
+  }
+  if (!fd_sanitize()) strerr_diefusys(KETCH_EX_TEMP, "sanitize standard descriptors") ;
+  conffile = conf_path(conffile) ;
+  if (!conf_load(&cf, conffile, &sa))
+  {
+    if (errno == EINVAL) strerr_dief(KETCH_EX_PERM, sa.s) ;
+    strerr_diefusys(KETCH_EX_TEMP, "load the configuration ", conffile) ;
+  }
+  if (!stralloc_copys(&sa, cf.sa.s + cf.bindir) || !stralloc_cats(&sa, "/smtp-session") || !stralloc_0(&sa)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  session_argv[0] = sa.s ;
+  session_argv[1] = "-C" ;
+  session_argv[2] = conffile ;
+  session_argv[3] = 0 ;
+
+  bind_all() ;
+  drop_privileges() ;
+
+  x[0].fd = selfpipe_init() ;
+  if (x[0].fd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
+  x[0].events = IOPAUSE_READ ;
+  if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  /* an inherited SIG_IGN would make the sessions auto-reaped, and the limits blind */
+  if (!sig_restore(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "restore SIGCHLD") ;
+  {
+    sigset_t set ;
+    sigemptyset(&set) ;
+    sigaddset(&set, SIGTERM) ;
+    sigaddset(&set, SIGINT) ;
+    sigaddset(&set, SIGCHLD) ;
+    sigaddset(&set, SIGHUP) ;
+    if (!selfpipe_trapset(&set)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
+  }
+  tain_now_set_stopwatch_g() ;
+
+  if (hasnotif)
+  {
+    fd_write(notif, "\n", 1) ;
+    fd_close(notif) ;
+  }
+
+  for (;;)
+  {
+    unsigned int n = 1, i ;
+    int r ;
+    if (paused)
+    {
+      tain_now_g() ;
+      if (!tain_less(&STAMP, &pause_deadline)) paused = 0 ;
+    }
+    if (!stopping && !paused)
+      for (i = 0 ; i < nlisteners ; i++)
+      {
+        x[n].fd = listeners[i].fd ;
+        x[n].events = IOPAUSE_READ ;
+        x[n++].revents = 0 ;
+      }
+    r = iopause_g(x, n, stopping ? &stopdeadline : paused ? &pause_deadline : 0) ;
+    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    if (!r && !stopping) continue ;
+    if (!r)
+    {
+      /* the shutdown bound is over: sessions still running are ended */
+      strerr_warni("shutdown: ending remaining sessions") ;
+      kill_all(SIGKILL) ;
+      return 0 ;
+    }
+    if (x[0].revents & IOPAUSE_READ)
+    {
+      for (;;)
+      {
+        int sig = selfpipe_read() ;
+        if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "read the selfpipe") ;
+        if (!sig) break ;
+        if (sig == SIGCHLD) reap() ;
+        else if (sig == SIGHUP)
+          strerr_warni("SIGHUP: each session reads the configuration; a change of listen lines needs a restart") ;
+        else if (!stopping)
+        {
+          stopping = 1 ;
+          for (i = 0 ; i < nlisteners ; i++) fd_close(listeners[i].fd) ;
+          tain_now_g() ;
+          tain_addsec_g(&stopdeadline, grace) ;
+          strerr_warni("shutdown: no longer accepting") ;
+          n = 1 ;
+        }
+      }
+    }
+    if (stopping)
+    {
+      if (!genalloc_len(session, &sessions)) return 0 ;
+      continue ;
+    }
+    for (i = 1 ; i < n ; i++)
+      if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) accept_on(&listeners[i - 1]) ;
+  }
+}

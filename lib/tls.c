@@ -1,0 +1,369 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * BearSSL glue: PEM loading, and a server engine pumped over two
+ * nonblocking descriptors (the UCSPI fds 0 and 1) with absolute deadlines.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <bearssl.h>
+
+#include <skalibs/alloc.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/error.h>
+#include <skalibs/iopause.h>
+#include <skalibs/random.h>
+
+#include "tls.h"
+
+typedef struct sactx_s sactx ;
+struct sactx_s { stralloc *sa ; int err ; } ;
+
+static void sa_append (void *ctx, void const *s, size_t len)
+{
+  sactx *x = ctx ;
+  if (!x->err && !stralloc_catb(x->sa, s, len)) x->err = errno ? errno : ENOMEM ;
+}
+
+int tls_pem_read (char const *file, stralloc *sa, genalloc *list)
+{
+  stralloc in = STRALLOC_ZERO ;
+  br_pem_decoder_context pc ;
+  tls_pemobj po = { 0, 0, 0 } ;
+  sactx x = { .sa = sa, .err = 0 } ;
+  int inobj = 0 ;
+  char const *s ;
+  size_t len ;
+  if (!openslurpclose(&in, file)) return 0 ;
+  /* the decoder loses a last object without a final newline */
+  if (!stralloc_catb(&in, "\n", 1)) goto err ;
+  br_pem_decoder_init(&pc) ;
+  s = in.s ; len = in.len ;
+  while (len)
+  {
+    size_t w = br_pem_decoder_push(&pc, s, len) ;
+    s += w ; len -= w ;
+    switch (br_pem_decoder_event(&pc))
+    {
+      case BR_PEM_BEGIN_OBJ :
+        po.name = sa->len ;
+        if (!stralloc_cats(sa, br_pem_decoder_name(&pc)) || !stralloc_0(sa)) goto err ;
+        po.data = sa->len ;
+        br_pem_decoder_setdest(&pc, &sa_append, &x) ;
+        inobj = 1 ;
+        break ;
+      case BR_PEM_END_OBJ :
+        if (inobj)
+        {
+          if (x.err) { errno = x.err ; goto err ; }
+          po.len = sa->len - po.data ;
+          if (!genalloc_append(tls_pemobj, list, &po)) goto err ;
+          inobj = 0 ;
+        }
+        break ;
+      case BR_PEM_ERROR : errno = EINVAL ; goto err ;
+      default : break ;
+    }
+  }
+  if (inobj) { errno = EINVAL ; goto err ; }
+  stralloc_free(&in) ;
+  return 1 ;
+ err:
+  {
+    int e = errno ;
+    stralloc_free(&in) ;
+    errno = e ;
+  }
+  return 0 ;
+}
+
+static struct { int err ; char const *s ; } const errtab[] =
+{
+  { BR_ERR_OK, "ok" },
+  { BR_ERR_BAD_PARAM, "bad parameter" },
+  { BR_ERR_BAD_STATE, "bad state" },
+  { BR_ERR_UNSUPPORTED_VERSION, "unsupported version" },
+  { BR_ERR_BAD_VERSION, "bad version" },
+  { BR_ERR_BAD_LENGTH, "bad record length" },
+  { BR_ERR_TOO_LARGE, "record too large" },
+  { BR_ERR_BAD_MAC, "bad record MAC" },
+  { BR_ERR_NO_RANDOM, "no random source" },
+  { BR_ERR_UNKNOWN_TYPE, "unknown record type" },
+  { BR_ERR_UNEXPECTED, "unexpected message" },
+  { BR_ERR_BAD_CCS, "bad ChangeCipherSpec" },
+  { BR_ERR_BAD_ALERT, "bad alert" },
+  { BR_ERR_BAD_HANDSHAKE, "bad handshake message" },
+  { BR_ERR_OVERSIZED_ID, "oversized session id" },
+  { BR_ERR_BAD_CIPHER_SUITE, "no common cipher suite" },
+  { BR_ERR_BAD_COMPRESSION, "bad compression" },
+  { BR_ERR_BAD_FRAGLEN, "bad fragment length" },
+  { BR_ERR_BAD_SECRENEG, "bad secure renegotiation" },
+  { BR_ERR_EXTRA_EXTENSION, "extra extension" },
+  { BR_ERR_BAD_SNI, "bad server name" },
+  { BR_ERR_BAD_HELLO_DONE, "bad HelloDone" },
+  { BR_ERR_LIMIT_EXCEEDED, "limit exceeded" },
+  { BR_ERR_BAD_FINISHED, "bad Finished" },
+  { BR_ERR_RESUME_MISMATCH, "resume mismatch" },
+  { BR_ERR_INVALID_ALGORITHM, "invalid algorithm" },
+  { BR_ERR_BAD_SIGNATURE, "bad signature" },
+  { BR_ERR_WRONG_KEY_USAGE, "wrong key usage" },
+  { BR_ERR_NO_CLIENT_AUTH, "no client certificate" },
+  { BR_ERR_IO, "I/O error" },
+  { BR_ERR_X509_EXPIRED, "certificate expired" },
+  { BR_ERR_X509_BAD_SERVER_NAME, "certificate name mismatch" },
+  { BR_ERR_X509_NOT_TRUSTED, "certificate not trusted" },
+  { -1, 0 }
+} ;
+
+char const *tls_error_str (int e)
+{
+  unsigned int i = 0 ;
+  if (e >= BR_ERR_SEND_FATAL_ALERT) return "fatal alert sent" ;
+  if (e >= BR_ERR_RECV_FATAL_ALERT) return "fatal alert received" ;
+  for (; errtab[i].s ; i++) if (errtab[i].err == e) return errtab[i].s ;
+  return "TLS error" ;
+}
+
+static struct { unsigned int id ; char const *name ; } const suitetab[] =
+{
+  { BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-ECDSA-CHACHA20-POLY1305" },
+  { BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "ECDHE-ECDSA-AES128-GCM-SHA256" },
+  { BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "ECDHE-ECDSA-AES256-GCM-SHA384" },
+  { BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-RSA-CHACHA20-POLY1305" },
+  { BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "ECDHE-RSA-AES128-GCM-SHA256" },
+  { BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "ECDHE-RSA-AES256-GCM-SHA384" },
+  { 0, 0 }
+} ;
+
+char const *tls_suite_name (unsigned int id)
+{
+  unsigned int i = 0 ;
+  for (; suitetab[i].name ; i++) if (suitetab[i].id == id) return suitetab[i].name ;
+  return "unknown" ;
+}
+
+/* server preference order: ChaCha20 first (fast without AES-NI), then AES-GCM */
+static uint16_t const suites_rsa[] =
+{
+  BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+  BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+  BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+} ;
+static uint16_t const suites_ec[] =
+{
+  BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+  BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+  BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+} ;
+
+void tls_server_free (tls_server *t)
+{
+  if (!t) return ;
+  if (t->iobuf) alloc_free(t->iobuf) ;
+  byte_zzero(t->sa.s, t->sa.a) ;
+  stralloc_free(&t->sa) ;
+  genalloc_free(tls_pemobj, &t->objs) ;
+  if (t->chain) alloc_free(t->chain) ;
+  byte_zzero((char *)&t->skey, sizeof(t->skey)) ;
+  alloc_free(t) ;
+}
+
+tls_server *tls_server_new (char const *certfile, char const *keyfile, int fdr, int fdw)
+{
+  tls_server *t = alloc(sizeof(tls_server)) ;
+  size_t n, i, ncert = 0, nkey ;
+  tls_pemobj const *o ;
+  int keytype ;
+  char rnd[32] ;
+  if (!t) return 0 ;
+  memset(t, 0, sizeof(*t)) ;
+  t->sa = stralloc_zero ;
+  t->objs = genalloc_zero ;
+  t->fdr = fdr ; t->fdw = fdw ;
+  if (!tls_pem_read(certfile, &t->sa, &t->objs)) goto err ;
+  nkey = genalloc_len(tls_pemobj, &t->objs) ;
+  if (!tls_pem_read(keyfile, &t->sa, &t->objs)) goto err ;
+  n = genalloc_len(tls_pemobj, &t->objs) ;
+  o = genalloc_s(tls_pemobj, &t->objs) ;
+  /* the sa no longer grows: pointers into it are stable from here on */
+  for (i = 0 ; i < nkey ; i++) if (!strcmp(t->sa.s + o[i].name, "CERTIFICATE")) ncert++ ;
+  if (!ncert) { errno = EINVAL ; goto err ; }
+  t->chain = alloc(ncert * sizeof(br_x509_certificate)) ;
+  if (!t->chain) goto err ;
+  for (i = 0 ; i < nkey ; i++)
+    if (!strcmp(t->sa.s + o[i].name, "CERTIFICATE"))
+    {
+      t->chain[t->chainlen].data = (unsigned char *)t->sa.s + o[i].data ;
+      t->chain[t->chainlen++].data_len = o[i].len ;
+    }
+  br_skey_decoder_init(&t->skey) ;
+  for (i = nkey ; i < n ; i++)
+  {
+    char const *name = t->sa.s + o[i].name ;
+    if (!strcmp(name, "PRIVATE KEY") || !strcmp(name, "RSA PRIVATE KEY") || !strcmp(name, "EC PRIVATE KEY"))
+    {
+      br_skey_decoder_push(&t->skey, t->sa.s + o[i].data, o[i].len) ;
+      break ;
+    }
+  }
+  if (i == n || br_skey_decoder_last_error(&t->skey)) { errno = EINVAL ; goto err ; }
+  keytype = br_skey_decoder_key_type(&t->skey) ;
+  if (keytype == BR_KEYTYPE_RSA)
+  {
+    br_ssl_server_init_full_rsa(&t->sc, t->chain, t->chainlen, br_skey_decoder_get_rsa(&t->skey)) ;
+    br_ssl_engine_set_suites(&t->sc.eng, suites_rsa, sizeof(suites_rsa) / sizeof(uint16_t)) ;
+  }
+  else if (keytype == BR_KEYTYPE_EC)
+  {
+    /* the issuer key type matters only for the static ECDH suites, which we never enable */
+    br_ssl_server_init_full_ec(&t->sc, t->chain, t->chainlen, BR_KEYTYPE_EC, br_skey_decoder_get_ec(&t->skey)) ;
+    br_ssl_engine_set_suites(&t->sc.eng, suites_ec, sizeof(suites_ec) / sizeof(uint16_t)) ;
+  }
+  else { errno = EINVAL ; goto err ; }
+  br_ssl_engine_set_versions(&t->sc.eng, BR_TLS12, BR_TLS12) ;
+  br_ssl_engine_add_flags(&t->sc.eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION) ;
+  t->iobuf = alloc(BR_SSL_BUFSIZE_BIDI) ;
+  if (!t->iobuf) goto err ;
+  br_ssl_engine_set_buffer(&t->sc.eng, t->iobuf, BR_SSL_BUFSIZE_BIDI, 1) ;
+  random_buf(rnd, sizeof(rnd)) ;
+  br_ssl_engine_inject_entropy(&t->sc.eng, rnd, sizeof(rnd)) ;
+  byte_zzero(rnd, sizeof(rnd)) ;
+  if (!br_ssl_server_reset(&t->sc)) { errno = EINVAL ; goto err ; }
+  return t ;
+ err:
+  {
+    int e = errno ;
+    tls_server_free(t) ;
+    errno = e ;
+  }
+  return 0 ;
+}
+
+/* Runs the engine until its state has a bit of want, or is closed.
+   Returns the state, or -1 (ETIMEDOUT, EPIPE on TCP EOF, I/O error). */
+static int pump (tls_server *t, unsigned int want, tain const *deadline)
+{
+  br_ssl_engine_context *eng = &t->sc.eng ;
+  for (;;)
+  {
+    unsigned int st = br_ssl_engine_current_state(eng) ;
+    iopause_fd x[2] ;
+    unsigned int n = 0, iw = 2, ir = 2 ;
+    int r ;
+    if (st & (BR_SSL_CLOSED | want)) return (int)st ;
+    if (st & BR_SSL_SENDREC) { x[n].fd = t->fdw ; x[n].events = IOPAUSE_WRITE ; x[n].revents = 0 ; iw = n++ ; }
+    if (st & BR_SSL_RECVREC) { x[n].fd = t->fdr ; x[n].events = IOPAUSE_READ ; x[n].revents = 0 ; ir = n++ ; }
+    if (!n) return (errno = EPROTO, -1) ;
+    r = iopause_g(x, n, deadline) ;
+    if (r < 0) return -1 ;
+    if (!r) return (errno = ETIMEDOUT, -1) ;
+    if (iw < 2 && x[iw].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
+    {
+      size_t len ;
+      unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len) ;
+      ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
+      if (w < 0) { if (!error_isagain(errno)) return -1 ; }
+      else br_ssl_engine_sendrec_ack(eng, w) ;
+    }
+    if (ir < 2 && x[ir].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
+    {
+      size_t len ;
+      unsigned char *buf = br_ssl_engine_recvrec_buf(eng, &len) ;
+      ssize_t w = fd_read(t->fdr, (char *)buf, len) ;
+      if (!w) return (errno = EPIPE, -1) ;
+      if (w < 0) { if (!error_isagain(errno)) return -1 ; }
+      else br_ssl_engine_recvrec_ack(eng, w) ;
+    }
+  }
+}
+
+int tls_handshake (tls_server *t, tain const *deadline)
+{
+  int st = pump(t, BR_SSL_SENDAPP, deadline) ;
+  if (st < 0) return 0 ;
+  if (st & BR_SSL_CLOSED) return (errno = EPROTO, 0) ;
+  return 1 ;
+}
+
+ssize_t tls_read (tls_server *t, char *buf, size_t len, tain const *deadline)
+{
+  unsigned char *p ;
+  size_t n ;
+  int st = pump(t, BR_SSL_RECVAPP, deadline) ;
+  if (st < 0) return errno == EPIPE ? 0 : -1 ;
+  if (st & BR_SSL_CLOSED) return br_ssl_engine_last_error(&t->sc.eng) ? (errno = EPROTO, -1) : 0 ;
+  p = br_ssl_engine_recvapp_buf(&t->sc.eng, &n) ;
+  if (n > len) n = len ;
+  memcpy(buf, p, n) ;
+  br_ssl_engine_recvapp_ack(&t->sc.eng, n) ;
+  return (ssize_t)n ;
+}
+
+static int flush (tls_server *t, tain const *deadline)
+{
+  br_ssl_engine_context *eng = &t->sc.eng ;
+  br_ssl_engine_flush(eng, 0) ;
+  for (;;)
+  {
+    unsigned int st = br_ssl_engine_current_state(eng) ;
+    iopause_fd x = { .fd = t->fdw, .events = IOPAUSE_WRITE, .revents = 0 } ;
+    int r ;
+    if (st & BR_SSL_CLOSED) return (errno = EPIPE, 0) ;
+    if (!(st & BR_SSL_SENDREC)) return 1 ;
+    r = iopause_g(&x, 1, deadline) ;
+    if (r < 0) return 0 ;
+    if (!r) return (errno = ETIMEDOUT, 0) ;
+    {
+      size_t len ;
+      unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len) ;
+      ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
+      if (w < 0) { if (!error_isagain(errno)) return 0 ; }
+      else br_ssl_engine_sendrec_ack(eng, w) ;
+    }
+  }
+}
+
+int tls_write (tls_server *t, char const *s, size_t len, tain const *deadline)
+{
+  while (len)
+  {
+    unsigned char *p ;
+    size_t n ;
+    int st = pump(t, BR_SSL_SENDAPP, deadline) ;
+    if (st < 0) return 0 ;
+    if (st & BR_SSL_CLOSED) return (errno = EPIPE, 0) ;
+    p = br_ssl_engine_sendapp_buf(&t->sc.eng, &n) ;
+    if (n > len) n = len ;
+    memcpy(p, s, n) ;
+    br_ssl_engine_sendapp_ack(&t->sc.eng, n) ;
+    s += n ; len -= n ;
+  }
+  return flush(t, deadline) ;
+}
+
+void tls_close (tls_server *t, tain const *deadline)
+{
+  br_ssl_engine_close(&t->sc.eng) ;
+  flush(t, deadline) ;
+}
+
+int tls_pending (tls_server const *t)
+{
+  return !!(br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_RECVAPP) ;
+}
+
+unsigned int tls_suite (tls_server const *t)
+{
+  br_ssl_session_parameters sp ;
+  br_ssl_engine_get_session_parameters(&t->sc.eng, &sp) ;
+  return sp.cipher_suite ;
+}
+
+int tls_last_error (tls_server const *t)
+{
+  return br_ssl_engine_last_error(&t->sc.eng) ;
+}

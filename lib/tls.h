@@ -1,0 +1,73 @@
+/* ISC license: see LICENSE. */
+
+#ifndef KETCH_TLS_H
+#define KETCH_TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <bearssl.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/tai.h>
+
+/*
+ * TLS with BearSSL. Generic helpers first (PEM loading, error and suite
+ * names), meant to be shared with the client side; then the server side
+ * used by smtp-session for STARTTLS and implicit TLS (RFC 3207, RFC 8314).
+ *
+ * Policy: TLS 1.2 only, and only forward-secret AEAD suites (ECDHE with
+ * AES-GCM or ChaCha20-Poly1305). The engine is driven from the caller's
+ * loop: every call takes an absolute deadline and uses iopause on the
+ * connection's descriptors, never alarm().
+ */
+
+/* one PEM object: offsets into the caller's stralloc */
+typedef struct tls_pemobj_s tls_pemobj ;
+struct tls_pemobj_s
+{
+  size_t name ;   /* NUL-terminated object name, e.g. "CERTIFICATE" */
+  size_t data ;   /* DER bytes */
+  size_t len ;
+} ;
+
+/* appends every PEM object of a file to sa/list (tls_pemobj). 1 ok, 0 error (EINVAL: bad PEM) */
+extern int tls_pem_read (char const *, stralloc *, genalloc *) ;
+extern char const *tls_error_str (int) ;
+extern char const *tls_suite_name (unsigned int) ;
+
+typedef struct tls_server_s tls_server ;
+struct tls_server_s
+{
+  br_ssl_server_context sc ;
+  br_skey_decoder_context skey ;
+  br_x509_certificate *chain ;
+  size_t chainlen ;
+  stralloc sa ;        /* DER of the chain and the key */
+  genalloc objs ;      /* tls_pemobj */
+  unsigned char *iobuf ;
+  int fdr ;
+  int fdw ;
+} ;
+
+/* Allocates a server (the TLS buffers exist only from here on), loads the
+   certificate chain and the key (read per session: a renewed certificate
+   needs no restart) and resets the engine. 0 on error with errno
+   (EINVAL: unusable certificate or key). */
+extern tls_server *tls_server_new (char const *, char const *, int, int) ;
+extern void tls_server_free (tls_server *) ;
+
+/* runs the handshake. 1 ok, 0 error (errno; ETIMEDOUT on deadline) */
+extern int tls_handshake (tls_server *, tain const *) ;
+/* plaintext in: >0 bytes, 0 clean close or EOF, -1 error */
+extern ssize_t tls_read (tls_server *, char *, size_t, tain const *) ;
+/* plaintext out, then flushed to the network: 1 ok, 0 error */
+extern int tls_write (tls_server *, char const *, size_t, tain const *) ;
+extern void tls_close (tls_server *, tain const *) ;
+/* does the engine hold decrypted bytes not yet read? */
+extern int tls_pending (tls_server const *) ;
+extern unsigned int tls_suite (tls_server const *) ;
+extern int tls_last_error (tls_server const *) ;
+
+#endif

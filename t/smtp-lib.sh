@@ -1,0 +1,30 @@
+# ISC license: see LICENSE.
+# Helpers for the smtp-*.t tests; source after t/lib.sh.
+
+PY=/usr/bin/python3
+PYLIB="import sys; sys.path.insert(0, '$top/t'); from smtptest import *"
+
+# py SCRIPT: run python with smtptest loaded; prints what the script prints
+py () { "$PY" -c "$PYLIB
+$1" ; }
+
+# on failure, show the end of the server's log
+at_exit 'if [ "$tap_failed" != 0 ] && [ -f "$T/smtp.log" ] ; then tail -n 30 "$T/smtp.log" | sed "s/^/# /" ; fi'
+
+# start_listen [OPTIONS]: smtp-listen on $CONF, waits for readiness; sets LPID
+start_listen () {
+  rm -f "$T/ready"
+  smtp-listen -C "$CONF" -d 3 "$@" 3>"$T/ready" 2>>"$T/smtp.log" &
+  LPID=$!
+  at_exit "kill $LPID 2>/dev/null"
+  wait_for 5 test -s "$T/ready"
+}
+
+stop_listen () {
+  kill "$LPID" 2>/dev/null
+  _sl=0
+  while kill -0 "$LPID" 2>/dev/null && [ $_sl -lt 100 ] ; do sleep 0.05 ; _sl=$((_sl + 1)) ; done
+}
+
+# queued_files: paths of the committed messages
+queued_files () { find "$SPOOL/queue" -type f | sort ; }

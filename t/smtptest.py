@@ -1,0 +1,68 @@
+# ISC license: see LICENSE.
+# A raw SMTP client for the shell tests: exact bytes out, replies in.
+# Every wait is bounded by a socket timeout.
+import socket, ssl, time
+
+class Conn:
+    def __init__(self, port, host='127.0.0.1', timeout=10, tls=False, ctx=None):
+        self.s = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b''
+        if tls:
+            self.wrap(ctx)
+
+    def wrap(self, ctx=None):
+        if ctx is None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        self.s = ctx.wrap_socket(self.s, server_hostname='localhost')
+        self.buf = b''
+        return self.s
+
+    def send(self, b):
+        self.s.sendall(b)
+
+    def reply(self):
+        """one reply, multiline joined; (code, text); code 0 on EOF"""
+        lines = []
+        while True:
+            while b'\r\n' not in self.buf:
+                d = self.s.recv(65536)
+                if not d:
+                    return (0, b'\n'.join(lines + [self.buf]).decode('latin-1'))
+                self.buf += d
+            line, self.buf = self.buf.split(b'\r\n', 1)
+            lines.append(line)
+            if len(line) < 4 or line[3:4] != b'-':
+                break
+        return (int(lines[-1][:3]), b'\n'.join(lines).decode('latin-1'))
+
+    def cmd(self, b):
+        self.send(b + b'\r\n')
+        return self.reply()
+
+    def code(self, b):
+        return self.cmd(b)[0]
+
+    def silent(self, t=0.5):
+        """True when nothing arrives within t seconds (and the buffer is empty)"""
+        if self.buf:
+            return False
+        self.s.settimeout(t)
+        try:
+            d = self.s.recv(4096)
+            self.buf += d
+            return False if d else True
+        except (socket.timeout, ssl.SSLWantReadError):
+            return True
+        finally:
+            self.s.settimeout(10)
+
+    def close(self):
+        try:
+            self.s.close()
+        except Exception:
+            pass
+
+def codes(c, cmds):
+    return ' '.join(str(c.code(x)) for x in cmds)
