@@ -93,6 +93,7 @@ struct dlv_s
   char domain[ADDRESS_DOMAIN_MAX + 1] ;
   tain deadline ;
   int killed ;
+  unsigned int tag ;     /* via local-spawn: the request's tag (pid is 0) */
 } ;
 
 static conf c ;
@@ -107,6 +108,9 @@ static tain stopdeadline ;
 static tain nextrescan ;
 static int isroot = 0 ;
 static int ctl_pending = 0 ;
+static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request and report pipes */
+static pid_t spawn_pid = 0 ;
+static unsigned int spawn_tag = 0 ;
 
 static uint64_t wallnow (void)
 {
@@ -511,13 +515,33 @@ static int run_argv (stralloc *sa, char const *const **argv, genalloc *ga)
   return 1 ;
 }
 
+/* netstring: tag, runas, id, hdrlen, timeout, then local-deliver's arguments */
+static int spawn_request (dlv *d, char const *runas, job *j, char const *const *args)
+{
+  stralloc body = STRALLOC_ZERO, ns = STRALLOC_ZERO ;
+  char fmt[UINT64_FMT] ;
+  int ok = 0 ;
+  d->tag = ++spawn_tag ;
+  if (!d->tag) d->tag = ++spawn_tag ;
+  if (!stralloc_catb(&body, fmt, uint_fmt(fmt, d->tag)) || !stralloc_0(&body) || !argv_add(&body, runas) || !argv_add(&body, j->id)
+   || !stralloc_catb(&body, fmt, size_fmt(fmt, j->e.hdrlen)) || !stralloc_0(&body)
+   || !stralloc_catb(&body, fmt, uint_fmt(fmt, c.timeout_delivery)) || !stralloc_0(&body)) goto end ;
+  for (; *args ; args++) if (!argv_add(&body, *args)) goto end ;
+  if (!stralloc_catb(&ns, fmt, size_fmt(fmt, body.len)) || !stralloc_catb(&ns, ":", 1) || !stralloc_catb(&ns, body.s, body.len) || !stralloc_catb(&ns, ",", 1)) goto end ;
+  if (allwrite(spawn_w, ns.s, ns.len) < ns.len) goto end ;
+  ok = 1 ;
+ end:
+  stralloc_free(&body) ; stralloc_free(&ns) ;
+  return ok ;
+}
+
 /*
  * One local delivery for recipient i. Returns 1 started (or finished
  * right away with a failure), 0 when a temporary error left it pending.
  */
 static int start_local (job *j, size_t i, lookup *l)
 {
-  stralloc sa = STRALLOC_ZERO, path = STRALLOC_ZERO, p = STRALLOC_ZERO ;
+  stralloc sa = STRALLOC_ZERO, path = STRALLOC_ZERO, p = STRALLOC_ZERO, runas = STRALLOC_ZERO ;
   genalloc ga = GENALLOC_ZERO ;
   char const *const *argv ;
   char const *addr = qstate_str(&j->q, qstate_get(&j->q, i)->addr) ;
@@ -534,6 +558,7 @@ static int start_local (job *j, size_t i, lookup *l)
   if (addr[0] == '/' || addr[0] == '|')
   {
     /* an alias's file or program: as the owner of the aliases file (nobody if root's) */
+    if (!stralloc_cats(&runas, "alias")) goto end ;
     if (isroot && !owner_of(conf_str(&c, c.aliases), &uid, &gid)) goto end ;
     {
       struct passwd *pw = getpwuid(uid) ;
@@ -561,6 +586,7 @@ static int start_local (job *j, size_t i, lookup *l)
   {
     conf_vdomain const *v = conf_vdomain_find(&c, l->sa.s + l->domain) ;
     char const *mdir = l->sa.s + l->path ;
+    if (!stralloc_cats(&runas, "vmap ") || !stralloc_cats(&runas, l->sa.s + l->domain)) goto end ;
     if (mdir[0] != '/') { fail_rcpt(j, i, "554 5.3.5 virtual maildir path is not absolute") ; ok = 1 ; goto end ; }
     if (isroot && !owner_of(v ? c.sa.s + v->map : 0, &uid, &gid)) goto end ;
     if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
@@ -571,6 +597,7 @@ static int start_local (job *j, size_t i, lookup *l)
   {
     char const *user = l->sa.s + l->user, *home = l->sa.s + l->home ;
     uid = l->uid ; gid = l->gid ;
+    if (!stralloc_cats(&runas, "user ") || !stralloc_cats(&runas, user)) goto end ;
     if (isroot && !uid)
     {
       /* never a mailbox written as root: an alias for root is the fix */
@@ -612,6 +639,15 @@ static int start_local (job *j, size_t i, lookup *l)
   d = dlv_new(j, 0) ;
   if (!d) goto end ;
   if (!genalloc_append(unsigned int, &d->rcpts, &(unsigned int){ (unsigned int)i })) { dlv_free(d) ; goto end ; }
+  if (spawn_w >= 0)
+  {
+    /* root: local-spawn runs it as the user (local-spawn(8)) */
+    if (!stralloc_0(&runas) || !spawn_request(d, runas.s, j, argv + 1)) { dlv_free(d) ; goto end ; }
+    LOG(j->id, "attempt rcpt=", qs(addr), "via=local-spawn tag=", fmtu(d->tag)) ;
+    start_dlv(d, 0, -1) ;
+    ok = 1 ;
+    goto end ;
+  }
   fd = open_entry(j->id, j->e.hdrlen) ;
   if (fd < 0) { dlv_free(d) ; goto end ; }
   pid = spawn(argv, fd, 2, &rfd, uid, gid, 1) ;
@@ -622,7 +658,7 @@ static int start_local (job *j, size_t i, lookup *l)
   ok = 1 ;
  end:
   if (!ok) LOG(j->id, "attempt rcpt=", qs(addr), "via=local result=error error=", qs(strerror(errno))) ;
-  stralloc_free(&sa) ; stralloc_free(&path) ; stralloc_free(&p) ;
+  stralloc_free(&sa) ; stralloc_free(&path) ; stralloc_free(&p) ; stralloc_free(&runas) ;
   genalloc_free(char const *, &ga) ;
   return ok ;
 }
@@ -1289,6 +1325,7 @@ static void reap (void)
     pid_t pid = waitpid(-1, &wstat, WNOHANG) ;
     size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
     if (pid <= 0) break ;
+    if (pid == spawn_pid) strerr_dief(KETCH_EX_TEMP, "local-spawn died") ;
     for (; i < n ; i++)
     {
       dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
@@ -1319,23 +1356,104 @@ static void reload (void)
   stralloc_free(&err) ;
 }
 
+/*
+ * Started as root: local-spawn keeps root to run local-deliver as each
+ * recipient; we drop to the queue user (scheduler(8), PRIVILEGES).
+ */
+static void start_spawn (void)
+{
+  int req[2], rep[2] ;
+  stralloc p = STRALLOC_ZERO ;
+  char const *argv[4] ;
+  if (!prog(&p, "local-spawn")) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
+  if (pipe(req) < 0 || pipe(rep) < 0) strerr_diefusys(KETCH_EX_TEMP, "pipe") ;
+  argv[0] = p.s ; argv[1] = "-C" ; argv[2] = conffn.s ; argv[3] = 0 ;
+  spawn_pid = fork() ;
+  if (spawn_pid < 0) strerr_diefusys(KETCH_EX_TEMP, "fork") ;
+  if (!spawn_pid)
+  {
+    fd_close(req[1]) ; fd_close(rep[0]) ;
+    if (fd_move(0, req[0]) < 0 || fd_move(1, rep[1]) < 0) _exit(KETCH_EX_TEMP) ;
+    execv(argv[0], (char *const *)argv) ;
+    strerr_diefusys(KETCH_EX_TEMP, "exec ", argv[0]) ;
+  }
+  fd_close(req[0]) ; fd_close(rep[1]) ;
+  spawn_w = req[1] ; spawn_r = rep[0] ;
+  if (coe(spawn_w) < 0 || coe(spawn_r) < 0 || ndelay_on(spawn_r) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up the local-spawn pipes") ;
+  stralloc_free(&p) ;
+}
+
 static void drop_privileges (void)
 {
   struct passwd *pw ;
-  if (!isroot || !c.queue_user) return ;
+  if (!isroot) return ;
+  if (!c.queue_user) { LOG("scheduler", "warning=\"no queue-user: the scheduler keeps root\"") ; return ; }
   pw = getpwnam(c.sa.s + c.queue_user) ;
   if (!pw) strerr_dief(KETCH_EX_PERM, "unknown queue-user: ", c.sa.s + c.queue_user) ;
-  (void)pw ;
-  /*
-   * The scheduler keeps root only to run local-deliver as each recipient
-   * (see scheduler(8), PRIVILEGES): remote-send and enqueue get the
-   * queue-user below, in their children.
-   */
+  if (!pw->pw_uid) strerr_dief(KETCH_EX_PERM, "queue-user must not be root") ;
+  if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+    strerr_diefusys(KETCH_EX_TEMP, "drop privileges to ", pw->pw_name) ;
+  isroot = 0 ;
+}
+
+/* local-spawn's reports: "tag code text", code an exit status or "t" (temporary) */
+static void spawn_read (stralloc *buf)
+{
+  char b[4096] ;
+  size_t pos = 0 ;
+  for (;;)
+  {
+    ssize_t r = fd_read(spawn_r, b, sizeof(b)) ;
+    if (!r) strerr_dief(KETCH_EX_TEMP, "local-spawn exited") ;
+    if (r < 0)
+    {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break ;
+      strerr_diefusys(KETCH_EX_TEMP, "read from local-spawn") ;
+    }
+    if (!stralloc_catb(buf, b, r)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  }
+  for (;;)
+  {
+    char *line = buf->s + pos ;
+    size_t len = byte_chr(line, buf->len - pos, '\n') ;
+    unsigned int tag, code = KETCH_EX_TEMP ;
+    size_t k ;
+    char const *text = "" ;
+    if (pos + len >= buf->len) break ;
+    line[len] = 0 ;
+    pos += len + 1 ;
+    k = uint_scan(line, &tag) ;
+    if (!k || line[k] != ' ') continue ;
+    if (line[k+1] == 't') { if (line[k+2] == ' ') text = line + k + 3 ; }
+    else
+    {
+      size_t m = uint_scan(line + k + 1, &code) ;
+      if (!m || code > 255) code = KETCH_EX_TEMP ;
+      else if (line[k+1+m] == ' ') text = line + k + 2 + m ;
+    }
+    {
+      size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
+      for (; i < n ; i++)
+      {
+        dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+        if (d->pid || d->tag != tag) continue ;
+        genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
+        genalloc_setlen(dlv *, &dlvs, n - 1) ;
+        d->out.len = 0 ;
+        stralloc_cats(&d->out, text) ;
+        finish_dlv(d, (int)(code << 8)) ;
+        dlv_free(d) ;
+        break ;
+      }
+    }
+  }
+  memmove(buf->s, buf->s + pos, buf->len - pos) ;
+  buf->len -= pos ;
 }
 
 int main (int argc, char const *const *argv)
 {
-  stralloc err = STRALLOC_ZERO, tb = STRALLOC_ZERO ;
+  stralloc err = STRALLOC_ZERO, tb = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
   int notif = -1, lockfd, trigfd, sfd ;
   unsigned int removed = 0 ;
   PROG = "scheduler" ;
@@ -1374,6 +1492,8 @@ int main (int argc, char const *const *argv)
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "lock ", c.sa.s + c.spool, "/lock") ;
     if (!r) strerr_dief(KETCH_EX_TEMP, "another scheduler holds ", c.sa.s + c.spool, "/lock") ;
   }
+  if (isroot) start_spawn() ;
+  drop_privileges() ;
   /* O_RDWR: we are a writer too, so the FIFO never reports EOF */
   trigfd = open("trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
   if (trigfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/trigger") ;
@@ -1386,7 +1506,6 @@ int main (int argc, char const *const *argv)
     sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGHUP) ; sigaddset(&set, SIGALRM) ;
     if (!selfpipe_trapset(&set)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
   }
-  drop_privileges() ;
   tain_now_set_stopwatch_g() ;
 
   /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */
@@ -1423,6 +1542,7 @@ int main (int argc, char const *const *argv)
     }
     x[0].fd = sfd ; x[0].events = IOPAUSE_READ ;
     x[1].fd = trigfd ; x[1].events = stopping ? 0 : IOPAUSE_READ ;
+    if (spawn_r >= 0) { x[nx].fd = spawn_r ; x[nx].events = IOPAUSE_READ ; nx++ ; }
     for (i = 0 ; i < nd && nx < sizeof(x) / sizeof(x[0]) ; i++)
     {
       dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
@@ -1450,11 +1570,11 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < nd ; i++)
     {
       dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
-      if (!d->killed && !tain_less(&STAMP, &d->deadline)) { d->killed = 1 ; kill(d->pid, SIGKILL) ; tain_addsec_g(&d->deadline, 3600) ; }
+      if (d->pid && !d->killed && !tain_less(&STAMP, &d->deadline)) { d->killed = 1 ; kill(d->pid, SIGKILL) ; tain_addsec_g(&d->deadline, 3600) ; }
     }
     if (stopping && !tain_less(&STAMP, &stopdeadline))
     {
-      for (i = 0 ; i < nd ; i++) { dlv *d = genalloc_s(dlv *, &dlvs)[i] ; if (!d->killed) { d->killed = 1 ; kill(d->pid, SIGKILL) ; } }
+      for (i = 0 ; i < nd ; i++) { dlv *d = genalloc_s(dlv *, &dlvs)[i] ; if (d->pid && !d->killed) { d->killed = 1 ; kill(d->pid, SIGKILL) ; } }
       tain_addsec_g(&stopdeadline, 5) ;
     }
     if (!stopping && !tain_less(&STAMP, &nextrescan))
@@ -1465,7 +1585,8 @@ int main (int argc, char const *const *argv)
     }
     if (!r) continue ;
     for (i = 2 ; i < nx ; i++)
-      if (x[i].revents)
+      if (x[i].revents && x[i].fd == spawn_r) spawn_read(&sb) ;
+      else if (x[i].revents)
       {
         size_t k = 0 ;
         nd = genalloc_len(dlv *, &dlvs) ;
