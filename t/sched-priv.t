@@ -1,0 +1,36 @@
+#!/bin/sh
+# Privileges, as root: the scheduler drops to queue-user, local-spawn
+# stays root and runs local-deliver as the recipient, whose mailbox the
+# message lands in, owned by the recipient. Skipped when not root.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+plan 8
+
+Q=kq$$ ; R=kp$$
+useradd -M -d "$T/nohome" -s /bin/false "$Q" || { echo "Bail out! useradd failed" ; exit 1 ; }
+at_exit "userdel $Q >/dev/null 2>&1"
+useradd -M -d "$T/home/$R" -s /bin/false "$R" || { echo "Bail out! useradd failed" ; exit 1 ; }
+at_exit "userdel $R >/dev/null 2>&1"
+mkdir -p "$T/home/$R" && chown "$R:" "$T/home/$R"
+mkinstance "queue-user $Q" "deliver maildir ~/Maildir"
+check "mkspool gives the spool to queue-user" test "$(stat -c %U "$SPOOL/queue")" = "$Q"
+chmod 755 "$T"
+scheduler -C "$CONF" 2>"$T/sched.log" &
+SPID=$!
+at_exit "kill $SPID 2>/dev/null"
+running_as () { [ "$(ps -o user= -p "$1" 2>/dev/null | tr -d ' ')" = "$2" ] ; }
+check "the scheduler runs as queue-user" wait_for 5 running_as $SPID "$Q"
+helper=$(pgrep -P $SPID local-spawn | head -1)
+check "local-spawn runs as root" running_as "${helper:-0}" root
+# enqueue is installed set-uid to the queue owner; here, run it as that user
+printf 'Subject: priv\n\nhello\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups enqueue -C "$CONF" -f "s@remote.example" "$R@test.example" >/dev/null
+arrived () { [ -n "$(ls "$T/home/$R/Maildir/new" 2>/dev/null)" ] ; }
+check "delivered into the recipient's Maildir" wait_for 10 arrived
+f=$(ls "$T/home/$R/Maildir/new"/* | head -1)
+is "$(stat -c %U "$f")" "$R" "the message file is owned by the recipient"
+is "$(stat -c %U "$T/home/$R/Maildir/new")" "$R" "the Maildir created by the recipient"
+printf 'Subject: root\n\nx\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups enqueue -C "$CONF" -f "s@remote.example" "root@test.example" >/dev/null
+check "mail for an unaliased root is not delivered as root (deferred)" wait_for 10 grep -q 'rcpt="root@test.example" result=temp' "$T/sched.log"
+check "no mailbox written as root" sh -c "! find '$T' -path '*Maildir*' -user root | grep -q ."
+kill -TERM $SPID
+done_testing
