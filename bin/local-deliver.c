@@ -19,6 +19,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <netdb.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -37,7 +41,7 @@
 #include "exitcodes.h"
 #include "maildir.h"
 
-#define USAGE "local-deliver [ -t timeout ] [ -e extension ] [ -o original ] [ -d domain ] sender recipient user home maildir DIR | mbox FILE | mda PROGRAM [ ARG... ]"
+#define USAGE "local-deliver [ -t timeout ] [ -e extension ] [ -o original ] [ -d domain ] sender recipient user home maildir DIR | mbox FILE | mda PROGRAM [ ARG... ] | lmtp unix:PATH|HOST:PORT"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define HEAD_MAX (1 << 20)
 
@@ -332,6 +336,155 @@ static void do_mda (char const *const *argv)
   }
 }
 
+/* LMTP (RFC 2033): one transaction for one recipient, to unix:PATH or HOST:PORT */
+
+static int lmtp_connect (char const *target)
+{
+  struct timeval tv = { .tv_sec = timeout, .tv_usec = 0 } ;
+  int fd = -1 ;
+  if (!strncmp(target, "unix:", 5))
+  {
+    struct sockaddr_un sun ;
+    size_t n = strlen(target + 5) ;
+    if (n >= sizeof(sun.sun_path)) strerr_dief(KETCH_EX_TEMP, "lmtp socket path too long: ", target + 5) ;
+    memset(&sun, 0, sizeof(sun)) ;
+    sun.sun_family = AF_UNIX ;
+    memcpy(sun.sun_path, target + 5, n + 1) ;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
+    if (fd < 0) dietemp("create a socket") ;
+    /* bounded: every read, write and the connect itself */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ;
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) dietemp("connect to ", target) ;
+    return fd ;
+  }
+  {
+    char const *colon = strrchr(target, ':') ;
+    struct addrinfo hints, *res = 0, *ai ;
+    size_t n = colon ? (size_t)(colon - target) : 0 ;
+    char host[256] ;
+    int e ;
+    if (!colon || !n || n >= sizeof(host)) strerr_dief(KETCH_EX_TEMP, "bad lmtp target: ", target) ;
+    memcpy(host, target, n) ; host[n] = 0 ;
+    if (host[0] == '[' && host[n-1] == ']') { memmove(host, host + 1, n - 2) ; host[n-2] = 0 ; }
+    memset(&hints, 0, sizeof(hints)) ;
+    hints.ai_socktype = SOCK_STREAM ;
+    e = getaddrinfo(host, colon + 1, &hints, &res) ;
+    if (e) strerr_dief(KETCH_EX_TEMP, "unable to resolve ", host, ": ", gai_strerror(e)) ;
+    for (ai = res ; ai ; ai = ai->ai_next)
+    {
+      fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
+      if (fd < 0) continue ;
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ;
+      if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break ;
+      fd_close(fd) ; fd = -1 ;
+    }
+    freeaddrinfo(res) ;
+    if (fd < 0) dietemp("connect to ", target) ;
+    return fd ;
+  }
+}
+
+/* one reply, possibly multi-line (RFC 5321 §4.2.1): its code, its last line in text */
+static unsigned int lmtp_reply (buffer *b, stralloc *text)
+{
+  stralloc line = STRALLOC_ZERO ;
+  unsigned int code = 0 ;
+  unsigned int lines = 0 ;
+  for (;;)
+  {
+    int r ;
+    line.len = 0 ;
+    r = skagetln(b, &line, '\n') ;
+    if (r <= 0) dietemp("read the lmtp reply") ;
+    if (++lines > 100 || line.len > 2048) strerr_dief(KETCH_EX_TEMP, "lmtp reply too long") ;
+    while (line.len && (line.s[line.len-1] == '\n' || line.s[line.len-1] == '\r')) line.len-- ;
+    if (line.len < 3 || line.s[0] < '2' || line.s[0] > '5' || line.s[1] < '0' || line.s[1] > '9' || line.s[2] < '0' || line.s[2] > '9')
+      strerr_dief(KETCH_EX_TEMP, "garbled lmtp reply") ;
+    code = (line.s[0] - '0') * 100 + (line.s[1] - '0') * 10 + (line.s[2] - '0') ;
+    if (line.len == 3 || line.s[3] == ' ') break ;
+    if (line.s[3] != '-') strerr_dief(KETCH_EX_TEMP, "garbled lmtp reply") ;
+  }
+  text->len = 0 ;
+  {
+    size_t i = 0 ;
+    for (; i < line.len ; i++) { char ch = (unsigned char)line.s[i] < 32 ? ' ' : line.s[i] ; stralloc_catb(text, &ch, 1) ; }
+  }
+  stralloc_0(text) ;
+  stralloc_free(&line) ;
+  return code ;
+}
+
+static void lmtp_expect (buffer *in, stralloc *text, char const *what)
+{
+  unsigned int code = lmtp_reply(in, text) ;
+  if (code >= 200 && code < 400) return ;
+  strerr_dief(code >= 500 ? KETCH_EX_PERM : KETCH_EX_TEMP, "lmtp ", what, ": ", text->s) ;
+}
+
+static void lmtp_put (buffer *out, char const *s, size_t n)
+{
+  if (buffer_put(out, s, n) < 0) dietemp("write to the lmtp server") ;
+}
+
+/* the message as DATA: CRLF line ends, dot-stuffed (RFC 5321 §4.5.2) */
+static void lmtp_data (buffer *out, char const *s, size_t n, int *bol)
+{
+  size_t i = 0 ;
+  for (; i < n ; i++)
+  {
+    if (*bol && s[i] == '.') lmtp_put(out, ".", 1) ;
+    if (s[i] == '\n') lmtp_put(out, "\r\n", 2) ;
+    else lmtp_put(out, s + i, 1) ;
+    *bol = s[i] == '\n' ;
+  }
+}
+
+static void do_lmtp (char const *target)
+{
+  int fd = lmtp_connect(target) ;
+  char ibuf[4096], obuf[65536], rbuf[65536] ;
+  buffer in = BUFFER_INIT(&buffer_read, fd, ibuf, sizeof(ibuf)) ;
+  buffer out = BUFFER_INIT(&buffer_write, fd, obuf, sizeof(obuf)) ;
+  stralloc text = STRALLOC_ZERO ;
+  char host[256] ;
+  int bol = 1 ;
+  if (gethostname(host, sizeof(host) - 1) < 0) memcpy(host, "localhost", 10) ;
+  host[sizeof(host) - 1] = 0 ;
+  lmtp_expect(&in, &text, "greeting") ;
+  lmtp_put(&out, "LHLO ", 5) ; lmtp_put(&out, host, strlen(host)) ; lmtp_put(&out, "\r\n", 2) ;
+  if (!buffer_flush(&out)) dietemp("write to ", target) ;
+  lmtp_expect(&in, &text, "LHLO") ;
+  lmtp_put(&out, "MAIL FROM:<", 11) ; lmtp_put(&out, sender, strlen(sender)) ; lmtp_put(&out, ">\r\n", 3) ;
+  if (!buffer_flush(&out)) dietemp("write to ", target) ;
+  lmtp_expect(&in, &text, "MAIL") ;
+  lmtp_put(&out, "RCPT TO:<", 9) ; lmtp_put(&out, recipient, strlen(recipient)) ; lmtp_put(&out, ">\r\n", 3) ;
+  if (!buffer_flush(&out)) dietemp("write to ", target) ;
+  lmtp_expect(&in, &text, "RCPT") ;
+  lmtp_put(&out, "DATA\r\n", 6) ;
+  if (!buffer_flush(&out)) dietemp("write to ", target) ;
+  lmtp_expect(&in, &text, "DATA") ;
+  lmtp_data(&out, pre.s, pre.len, &bol) ;
+  lmtp_data(&out, head.s, head.len, &bol) ;
+  for (;;)
+  {
+    ssize_t r = fd_read(0, rbuf, sizeof(rbuf)) ;
+    if (r < 0) dietemp("read the message") ;
+    if (!r) break ;
+    lmtp_data(&out, rbuf, r, &bol) ;
+  }
+  if (!bol) lmtp_put(&out, "\r\n", 2) ;
+  lmtp_put(&out, ".\r\n", 3) ;
+  if (!buffer_flush(&out)) dietemp("write to ", target) ;
+  /* RFC 2033 §4.2: one reply per accepted recipient after the dot; we sent one */
+  lmtp_expect(&in, &text, "delivery") ;
+  lmtp_put(&out, "QUIT\r\n", 6) ;
+  buffer_flush(&out) ;
+  fd_close(fd) ;
+  strerr_warni("delivered by lmtp to ", target, ": ", text.s) ;
+}
+
 int main (int argc, char const *const *argv)
 {
   PROG = "local-deliver" ;
@@ -362,6 +515,7 @@ int main (int argc, char const *const *argv)
   if (!strcmp(argv[4], "maildir") && argc == 6) do_maildir(argv[5]) ;
   else if (!strcmp(argv[4], "mbox") && argc == 6) do_mbox(argv[5]) ;
   else if (!strcmp(argv[4], "mda")) do_mda(argv + 5) ;
+  else if (!strcmp(argv[4], "lmtp") && argc == 6) do_lmtp(argv[5]) ;
   else dieusage() ;
   return 0 ;
 }
