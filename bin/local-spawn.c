@@ -154,6 +154,8 @@ static void handle (char const *s, size_t len)
     {
       int null = open("/dev/null", O_WRONLY) ;
       selfpipe_finish() ;
+      /* its own process group: a timeout kills what it started too */
+      setpgid(0, 0) ;
       fd_close(p[0]) ;
       if (null < 0 || fd_move(0, fd) < 0 || fd_move(1, null) < 0 || fd_move(2, p[1]) < 0) _exit(KETCH_EX_TEMP) ;
       if (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) _exit(KETCH_EX_TEMP) ;
@@ -274,7 +276,7 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < n ; i++)
     {
       child *ch = genalloc_s(child, &children) + i ;
-      if (!ch->killed && !tain_less(&STAMP, &ch->deadline)) { ch->killed = 1 ; kill(ch->pid, SIGKILL) ; tain_addsec_g(&ch->deadline, 3600) ; }
+      if (!ch->killed && !tain_less(&STAMP, &ch->deadline)) { ch->killed = 1 ; kill(-ch->pid, SIGKILL) ; kill(ch->pid, SIGKILL) ; tain_addsec_g(&ch->deadline, 3600) ; }
     }
     if (!r) continue ;
     for (i = 2 ; i < nx ; i++)

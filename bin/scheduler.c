@@ -442,6 +442,8 @@ static pid_t spawn (char const *const *argv, int msgfd, int outfd, int *rfd, uid
   if (!pid)
   {
     selfpipe_finish() ;
+    /* its own process group: a timeout kills the MDA or helpers it started too */
+    setpgid(0, 0) ;
     fd_close(p[0]) ;
     if (fd_move(0, msgfd) < 0) _exit(KETCH_EX_TEMP) ;
     if (outfd == 1) { if (fd_move(1, p[1]) < 0) _exit(KETCH_EX_TEMP) ; }
@@ -1570,11 +1572,11 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < nd ; i++)
     {
       dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
-      if (d->pid && !d->killed && !tain_less(&STAMP, &d->deadline)) { d->killed = 1 ; kill(d->pid, SIGKILL) ; tain_addsec_g(&d->deadline, 3600) ; }
+      if (d->pid && !d->killed && !tain_less(&STAMP, &d->deadline)) { d->killed = 1 ; kill(-d->pid, SIGKILL) ; kill(d->pid, SIGKILL) ; tain_addsec_g(&d->deadline, 3600) ; }
     }
     if (stopping && !tain_less(&STAMP, &stopdeadline))
     {
-      for (i = 0 ; i < nd ; i++) { dlv *d = genalloc_s(dlv *, &dlvs)[i] ; if (d->pid && !d->killed) { d->killed = 1 ; kill(d->pid, SIGKILL) ; } }
+      for (i = 0 ; i < nd ; i++) { dlv *d = genalloc_s(dlv *, &dlvs)[i] ; if (d->pid && !d->killed) { d->killed = 1 ; kill(-d->pid, SIGKILL) ; kill(d->pid, SIGKILL) ; } }
       tain_addsec_g(&stopdeadline, 5) ;
     }
     if (!stopping && !tain_less(&STAMP, &nextrescan))
