@@ -42,9 +42,10 @@ at_exit "timeout 10 dovecot -c '$T/dv/dovecot.conf' stop >/dev/null 2>&1"
 check "dovecot listens on its LMTP socket" wait_for 10 test -S "$T/dv/run/lmtp"
 
 mkinstance "deliver lmtp unix:$T/dv/run/lmtp"
-scheduler -C "$CONF" 2>"$T/sched.log" &
+scheduler -C "$CONF" -d 3 3>"$T/ready" 2>"$T/sched.log" &
 SPID=$!
 at_exit "kill $SPID 2>/dev/null"
+wait_for 10 test -s "$T/ready"
 printf 'Subject: lmtp\n\n.leading dot\nbody\n' | enqueue -C "$CONF" -f "s@remote.example" "$U@test.example" >/dev/null
 arrived () { [ -n "$(ls "$T/vmail/$U/Maildir/new" 2>/dev/null)" ] ; }
 check "delivered through LMTP into Dovecot's Maildir" wait_for 15 arrived

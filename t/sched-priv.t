@@ -15,9 +15,10 @@ mkdir -p "$T/home/$R" && chown "$R:" "$T/home/$R"
 mkinstance "queue-user $Q" "deliver maildir ~/Maildir"
 check "mkspool gives the spool to queue-user" test "$(stat -c %U "$SPOOL/queue")" = "$Q"
 chmod 755 "$T"
-scheduler -C "$CONF" 2>"$T/sched.log" &
+scheduler -C "$CONF" -d 3 3>"$T/ready" 2>"$T/sched.log" &
 SPID=$!
 at_exit "kill $SPID 2>/dev/null"
+wait_for 10 test -s "$T/ready"
 running_as () { [ "$(ps -o user= -p "$1" 2>/dev/null | tr -d ' ')" = "$2" ] ; }
 check "the scheduler runs as queue-user" wait_for 5 running_as $SPID "$Q"
 helper=$(pgrep -P $SPID local-spawn | head -1)

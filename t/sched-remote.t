@@ -38,10 +38,10 @@ EOF
 chmod 755 "$T/bin/remote-send"
 mkinstance "deliver maildir $T/mail/%u" "retry remote 1h" "timeout delivery 2s"
 sed -i "s|^programs .*|programs $T/bin|" "$CONF"
-scheduler -C "$CONF" 2>"$T/sched.log" &
+scheduler -C "$CONF" -d 3 3>"$T/ready" 2>"$T/sched.log" &
 SPID=$!
 at_exit "kill $SPID 2>/dev/null"
-sleep 0.2
+wait_for 10 test -s "$T/ready"
 
 printf 'Subject: remote\n\nbody\n' > "$T/msg"
 enqueue -C "$CONF" -f "$U@test.example" a@r1.example perm-b@r1.example c@r2.example temp-d@r1.example silent-e@r2.example < "$T/msg" >/dev/null

@@ -23,10 +23,13 @@ chmod 755 "$T/tempfail"
 printf 'later: |%s\nlater2: |%s\n' "$T/tempfail" "$T/tempfail" > "$T/aliases"
 mkinstance "deliver maildir $T/mail/%u" "aliases $T/aliases" "retry local 1s" "retry max 2s" "warn 2s" "expire 5s" "rescan 1s"
 newaliases -C "$CONF"
+# start: and wait for readiness, so that start-up recovery never races an enqueue
 start () {
-  scheduler -C "$CONF" 2>>"$T/sched.log" &
+  rm -f "$T/ready"
+  scheduler -C "$CONF" -d 3 3>"$T/ready" 2>>"$T/sched.log" &
   SPID=$!
   at_exit "kill -9 $SPID 2>/dev/null"
+  wait_for 10 test -s "$T/ready"
 }
 start
 maildir_count () { find "$T/mail/$1/new" -type f 2>/dev/null | wc -l | tr -d ' ' ; }
