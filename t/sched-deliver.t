@@ -4,7 +4,7 @@
 # bounces as multipart/report, 10 concurrent mbox deliveries, MDA exit
 # codes, shell metacharacters, queue-ctl requests, the spool lock.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 28
 
 if [ "$(id -u)" = 0 ] ; then
   U=kt$$
@@ -27,6 +27,7 @@ team: $U, $T/mail/team.mbox, |/bin/dd of=$T/mail/prog.out status=none
 ten: $T/mail/ten.mbox
 fails: |/bin/false
 retries: |$T/tempfail
+root: $U
 evil: |/bin/echo ;touch $T/pwned \$(touch $T/pwned2)
 A
 mkinstance "deliver maildir $T/mail/%u" "aliases $T/aliases" "retry local 1s" "limit local-deliveries 10"
@@ -114,6 +115,19 @@ printf 'Subject: evil\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "evil@t
 check "evil alias delivered (argv split, no shell)" wait_for 10 grep -q 'rcpt="|/bin/echo ;touch' "$T/sched.log"
 sleep 0.5
 check "no shell ran" sh -c "! ls '$T'/pwned* 2>/dev/null"
+
+# 6b. a failure of a message with the null sender goes to postmaster, never to <>
+n0=$(maildir_count "$U")
+printf 'Subject: null sender\n\nx\n' | enqueue -C "$CONF" -f "" "nosuch2-$$@test.example" >/dev/null
+check "null sender: the report goes to postmaster (root, aliased)" wait_for 10 mail_ge "$U" $((n0 + 1))
+check "the report is addressed to postmaster" grep -qs '^To: <postmaster@mx.test.example>' -r "$T/mail/$U/new"
+check "and sent with the null sender" sh -c "grep -ls '^To: <postmaster@' -r '$T/mail/$U/new' | xargs grep -q '^Return-Path: <>'"
+
+# 6c. queue-ctl remove sender
+sid=$(printf 'Subject: spam\n\nx\n' | enqueue -C "$CONF" -f "spam@bad.example" "retries@test.example")
+wait_for 10 grep -q "$sid attempt" "$T/sched.log"
+echo "remove sender spam@bad.example" > "$SPOOL/ctl/s1.tmp" && mv "$SPOOL/ctl/s1.tmp" "$SPOOL/ctl/s1" && echo ctl > "$SPOOL/trigger"
+check "ctl remove sender: the sender's message is gone" wait_for 10 sh -c "! test -e '$SPOOL/queue/$(echo "$sid" | cut -c23-24)/$sid'"
 
 # 7. queue-ctl: remove through spool/ctl
 echo "remove $id" > "$SPOOL/ctl/r1.tmp" && mv "$SPOOL/ctl/r1.tmp" "$SPOOL/ctl/r1" && echo ctl > "$SPOOL/trigger"
