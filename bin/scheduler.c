@@ -75,6 +75,7 @@ struct job_s
   stralloc busy ;        /* one octet per recipient: 1 while a delivery runs */
   unsigned int inflight ;
   int force ;            /* every recipient due now */
+  int forcedom ;         /* recipients in force_domains due now */
   int remove ;           /* queue-ctl remove: when nothing is in flight */
   int dirty ;            /* q differs from the state file */
   int blocked ;          /* something is due but a limit stopped it */
@@ -108,6 +109,7 @@ static tain stopdeadline ;
 static tain nextrescan ;
 static int isroot = 0 ;
 static int ctl_pending = 0 ;
+static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
 static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request and report pipes */
 static pid_t spawn_pid = 0 ;
 static unsigned int spawn_tag = 0 ;
@@ -337,7 +339,8 @@ static job *job_load (uint32_t ent)
   memcpy(j->id, se->id, QUEUE_ID_LEN) ;
   j->id[QUEUE_ID_LEN] = 0 ;
   j->force = !!(se->where & SCHEDQ_F_FORCE) ;
-  se->where &= ~SCHEDQ_F_FORCE ;
+  j->forcedom = !!(se->where & SCHEDQ_F_FORCEDOM) ;
+  se->where &= ~SCHEDQ_F_MASK ;
   fd = open_entry(j->id, 0) ;
   if (fd < 0)
   {
@@ -940,6 +943,21 @@ static int report (job *j, unsigned int which)
 
 /* the life of an active message: expire, dispatch, settle */
 
+static int domain_forced (char const *a)
+{
+  char const *at = strrchr(a, '@') ;
+  size_t pos = 0 ;
+  if (!at) return 0 ;
+  for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
+    if (!strcasecmp(at + 1, force_domains.s + pos)) return 1 ;
+  return 0 ;
+}
+
+static int due (job const *j, qstate_rcpt const *r, uint64_t now)
+{
+  return j->force || r->next <= now || (j->forcedom && domain_forced(qstate_str(&j->q, r->addr))) ;
+}
+
 static void dispatch (job *j)
 {
   size_t n = qstate_n(&j->q), i = 0 ;
@@ -956,7 +974,7 @@ static void dispatch (job *j)
     char const *a = qstate_str(&j->q, r->addr) ;
     if (j->busy.s[i] || done.s[i]) continue ;
     if (r->status != QSTATE_PENDING && r->status != QSTATE_DEFERRED) continue ;
-    if (!j->force && r->next > now) continue ;
+    if (!due(j, r, now)) continue ;
     if (a[0] == '/' || a[0] == '|')
     {
       /* an alias's file or program: local, no lookup */
@@ -993,7 +1011,7 @@ static void dispatch (job *j)
         unsigned int ui = k ;
         if (j->busy.s[k] || done.s[k] || !at || strcasecmp(at + 1, dom)) continue ;
         if (rk->status != QSTATE_PENDING && rk->status != QSTATE_DEFERRED) continue ;
-        if (!j->force && rk->next > now) continue ;
+        if (!due(j, rk, now)) continue ;
         done.s[k] = 1 ;
         genalloc_append(unsigned int, &idx, &ui) ;
       }
@@ -1007,7 +1025,7 @@ static void dispatch (job *j)
     if (nlocal >= c.concurrency_local) { j->blocked = 1 ; continue ; }
     if (!start_local(j, i, &l)) j->blocked = 1 ;
   }
-  j->force = 0 ;
+  if (!j->blocked) j->force = j->forcedom = 0 ;
   lookup_free(&l) ;
   genalloc_free(unsigned int, &idx) ;
   stralloc_free(&done) ;
@@ -1173,10 +1191,18 @@ static job *ctl_job (char const *id)
   return j ? j : job_load(k) ;
 }
 
+static int domain_forced_name (char const *d)
+{
+  size_t pos = 0 ;
+  for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
+    if (!strcasecmp(d, force_domains.s + pos)) return 1 ;
+  return 0 ;
+}
+
 static void retry_all (void)
 {
   size_t n = genalloc_len(job *, &jobs), i = 0 ;
-  schedq_force_all(&sq) ;
+  schedq_force_all(&sq, SCHEDQ_F_FORCE) ;
   for (; i < n ; i++) genalloc_s(job *, &jobs)[i]->force = 1 ;
 }
 
@@ -1188,8 +1214,12 @@ static void ctl_apply (char *line)
   if (!strcmp(line, "retry all")) { retry_all() ; LOG("scheduler", "ctl", "command=", qs(line)) ; return ; }
   if (!strncmp(line, "retry domain ", 13))
   {
-    /* coarse but safe: the messages are retried whole, their other domains too */
-    retry_all() ;
+    /* every message is looked at; only recipients in that domain are forced */
+    char const *d = line + 13 ;
+    size_t nj = genalloc_len(job *, &jobs), i = 0 ;
+    if (!domain_forced_name(d) && (!stralloc_cats(&force_domains, d) || !stralloc_0(&force_domains))) return ;
+    schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
+    for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
     LOG("scheduler", "ctl command=", qs(line)) ;
     return ;
   }

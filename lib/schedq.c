@@ -116,7 +116,7 @@ static int less (schedq const *q, uint32_t a, uint32_t b)
 static void setpos (schedq *q, uint32_t i, uint32_t pos)
 {
   schedq_ent *e = schedq_ent_at(q, i) ;
-  e->where = (e->where & SCHEDQ_F_FORCE) | pos ;
+  e->where = (e->where & SCHEDQ_F_MASK) | pos ;
 }
 
 static void sift_up (schedq *q, uint32_t pos)
@@ -210,7 +210,7 @@ uint32_t schedq_top (schedq const *q)
   return genalloc_len(uint32_t, &q->heap) ? genalloc_s(uint32_t, &q->heap)[0] : SCHEDQ_NONE ;
 }
 
-void schedq_force_all (schedq *q)
+void schedq_force_all (schedq *q, uint32_t flag)
 {
   uint32_t n = genalloc_len(uint32_t, &q->heap), k = 0 ;
   uint32_t *h = genalloc_s(uint32_t, &q->heap) ;
@@ -219,7 +219,7 @@ void schedq_force_all (schedq *q)
   {
     schedq_ent *e = schedq_ent_at(q, h[k]) ;
     e->next = 0 ;
-    e->where |= SCHEDQ_F_FORCE ;
+    e->where |= flag ;
   }
   for (k = n / 2 ; k-- ; ) sift_down(q, k) ;
 }

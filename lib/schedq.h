@@ -26,17 +26,19 @@
  */
 
 #define SCHEDQ_NONE UINT32_MAX
-#define SCHEDQ_W_FRESH 0x7ffffffdu
-#define SCHEDQ_W_DETACHED 0x7ffffffeu
-#define SCHEDQ_W_FREE 0x7fffffffu
+#define SCHEDQ_W_FRESH 0x3ffffffdu
+#define SCHEDQ_W_DETACHED 0x3ffffffeu
+#define SCHEDQ_W_FREE 0x3fffffffu
 #define SCHEDQ_F_FORCE 0x80000000u   /* every recipient is due now (retry ID / all) */
+#define SCHEDQ_F_FORCEDOM 0x40000000u /* recipients in the forced domains are due now (retry domain) */
+#define SCHEDQ_F_MASK (SCHEDQ_F_FORCE | SCHEDQ_F_FORCEDOM)
 
 typedef struct schedq_ent_s schedq_ent ;
 struct schedq_ent_s
 {
   char id[QUEUE_ID_LEN] ;
   uint32_t next ;      /* Unix time of the next attempt; 0: now, or unknown */
-  uint32_t where ;     /* heap position, or SCHEDQ_W_*; top bit: SCHEDQ_F_FORCE */
+  uint32_t where ;     /* heap position, or SCHEDQ_W_*; top bits: SCHEDQ_F_* */
 } ;
 
 typedef struct schedq_s schedq ;
@@ -55,7 +57,7 @@ struct schedq_s
 #define SCHEDQ_ZERO { .ents = GENALLOC_ZERO, .freel = GENALLOC_ZERO, .slots = 0, .cap = 0, .used = 0, .heap = GENALLOC_ZERO, .fresh = GENALLOC_ZERO, .freshhead = 0, .n = 0 }
 
 #define schedq_ent_at(q, i) (genalloc_s(schedq_ent, &(q)->ents) + (i))
-#define schedq_where(q, i) (schedq_ent_at(q, i)->where & ~SCHEDQ_F_FORCE)
+#define schedq_where(q, i) (schedq_ent_at(q, i)->where & ~SCHEDQ_F_MASK)
 #define schedq_heaplen(q) genalloc_len(uint32_t, &(q)->heap)
 
 extern uint32_t schedq_find (schedq const *, char const *) ;
@@ -66,7 +68,7 @@ extern int schedq_push_heap (schedq *, uint32_t, uint32_t) ;
 extern int schedq_push_fresh (schedq *, uint32_t) ;
 extern uint32_t schedq_pop_fresh (schedq *) ;
 extern uint32_t schedq_top (schedq const *) ;               /* the heap's first, or SCHEDQ_NONE */
-extern void schedq_force_all (schedq *) ;                   /* every heap entry due now, forced */
+extern void schedq_force_all (schedq *, uint32_t) ;         /* every heap entry due now, with this flag */
 extern void schedq_free (schedq *) ;
 
 #endif

@@ -4,7 +4,7 @@
 # message from its first header line, per-recipient reports (ok, temp,
 # perm, missing), a delivery timeout, SIGALRM and SIGHUP.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 15
 
 if [ "$(id -u)" = 0 ] ; then
   U=km$$
@@ -61,6 +61,13 @@ check "the bounce quotes the remote reply" grep -qs 'Diagnostic-Code: smtp; 550 
 n=$(wc -l < "$T/remote.log")
 kill -ALRM $SPID
 check "SIGALRM retries the deferred recipients now" wait_for 10 lines $((n + 2))
+
+# queue-ctl "retry domain": only that domain's deferred recipients are tried
+n=$(wc -l < "$T/remote.log")
+echo "retry domain r2.example" > "$SPOOL/ctl/d1.tmp" && mv "$SPOOL/ctl/d1.tmp" "$SPOOL/ctl/d1" && echo ctl > "$SPOOL/trigger"
+check "retry domain: r2.example tried again" wait_for 10 lines $((n + 1))
+sleep 0.5
+is "$(tail -n +$((n + 1)) "$T/remote.log" | cut -d' ' -f1 | sort -u | tr '\n' ' ')" "r2.example " "retry domain: r1.example not tried"
 
 # a delivery that runs past "timeout delivery" is killed and deferred
 enqueue -C "$CONF" -f "$U@test.example" slow@r3.example < "$T/msg" >/dev/null

@@ -57,7 +57,7 @@ int main (void)
   ok(schedq_top(&q) == a, "small next goes to the top") ;
   schedq_detach(&q, a) ;
   ok(schedq_top(&q) != a && schedq_heaplen(&q) == 500, "detach from the middle of the heap") ;
-  schedq_force_all(&q) ;
+  schedq_force_all(&q, SCHEDQ_F_FORCE) ;
   ok(schedq_ent_at(&q, schedq_top(&q))->next == 0 && (schedq_ent_at(&q, schedq_top(&q))->where & SCHEDQ_F_FORCE), "force all") ;
   schedq_free(&q) ;
   ok(sizeof(schedq_ent) == 32, "an entry is 32 bytes") ;
