@@ -187,8 +187,7 @@ static void child_read (child *ch)
       if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(ch->fd) ; ch->fd = -1 ; }
       return ;
     }
-    /* pass the child's diagnostics on to the log, keep its last line */
-    buffer_putflush(buffer_2, buf, r) ;
+    /* keep its last line: the scheduler logs it with the delivery's result */
     for (; i < (size_t)r ; i++)
     {
       if (buf[i] == '\n') { if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; ch->cur.len = 0 ; } }

@@ -353,7 +353,11 @@ static job *job_load (uint32_t ent)
       schedq_detach(&sq, ent) ;
       schedq_delete(&sq, ent) ;
     }
-    else LOG(j->id, "load result=error error=", qs(strerror(errno))) ;
+    else
+    {
+      LOG(j->id, "load result=error error=", qs(strerror(errno))) ;
+      schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
+    }
     alloc_free(j) ;
     return 0 ;
   }
@@ -371,10 +375,10 @@ static job *job_load (uint32_t ent)
   }
   fd_close(fd) ;
   stralloc_free(&buf) ;
-  if (!stralloc_ready(&j->busy, qstate_n(&j->q))) { job_free(j) ; return 0 ; }
+  if (!stralloc_ready(&j->busy, qstate_n(&j->q))) goto nomem ;
   memset(j->busy.s, 0, qstate_n(&j->q)) ;
   j->busy.len = qstate_n(&j->q) ;
-  if (!genalloc_append(job *, &jobs, &j)) { job_free(j) ; return 0 ; }
+  if (!genalloc_append(job *, &jobs, &j)) goto nomem ;
   schedq_detach(&sq, ent) ;
   {
     /* pickup: the first time the scheduler sees this message */
@@ -385,6 +389,11 @@ static job *job_load (uint32_t ent)
   }
   expand(j) ;
   return j ;
+ nomem:
+  /* never left at the top of the heap: that would spin */
+  job_free(j) ;
+  schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
+  return 0 ;
 }
 
 /* deliveries */
