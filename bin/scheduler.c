@@ -1043,7 +1043,9 @@ static void dispatch (job *j)
 static void job_step (job *j)
 {
   size_t n, i ;
-  uint64_t now = wallnow(), age = now - queue_id_time(j->id), next = UINT64_MAX ;
+  uint64_t now = wallnow(), arrived = queue_id_time(j->id), next = UINT64_MAX ;
+  /* an id from a clock that ran ahead must not look ancient */
+  uint64_t age = now > arrived ? now - arrived : 0 ;
   int alldone = 1 ;
   if (j->remove)
   {
