@@ -64,6 +64,7 @@
 #define EXPAND_DEPTH 10      /* alias nesting */
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define REPORT_MAX 65536     /* bytes kept of a delivery's report */
+#define RETRY_BATCH 64       /* due retries loaded per loop iteration */
 
 typedef struct job_s job ;
 struct job_s
@@ -1328,6 +1329,7 @@ static void read_trigger (int fd, stralloc *tb)
 
 static void activate (void)
 {
+  unsigned int retries = 0 ;
   for (;;)
   {
     size_t active = genalloc_len(job *, &jobs) ;
@@ -1339,6 +1341,8 @@ static void activate (void)
     {
       /* retries: never the last few slots, which stay for new mail */
       if (active >= MAX_ACTIVE - FRESH_RESERVE) return ;
+      /* a few at a time: the trigger is read again before the next batch */
+      if (retries++ >= RETRY_BATCH) return ;
       k = schedq_top(&sq) ;
       if (k == SCHEDQ_NONE || schedq_ent_at(&sq, k)->next > wallnow()) return ;
     }
