@@ -269,6 +269,8 @@ static void do_mda (char const *const *argv)
       if (!pid)
       {
         selfpipe_finish() ;
+        /* its own process group: a timeout kills whatever it started */
+        setpgid(0, 0) ;
         if (fd_move(0, p[0]) < 0 || fd_copy(1, 2) < 0) _exit(KETCH_EX_TEMP) ;
         fd_close(p[1]) ;
         if (chdir(home) < 0 && chdir("/") < 0) _exit(KETCH_EX_TEMP) ;
@@ -302,6 +304,7 @@ static void do_mda (char const *const *argv)
     if (r < 0) dietemp("iopause") ;
     if (!r)
     {
+      kill(-pid, SIGKILL) ;
       kill(pid, SIGKILL) ;
       waitpid(pid, &wstat, 0) ;
       strerr_dief(KETCH_EX_TEMP, "mda ", argv[0], " timed out") ;
