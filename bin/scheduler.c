@@ -1498,9 +1498,145 @@ static void spawn_read (stralloc *buf)
   buf->len -= pos ;
 }
 
+/* the event loop's parts */
+
+static int stop_now (void)
+{
+  size_t k = genalloc_len(job *, &jobs) ;
+  while (k--)
+  {
+    job *j = genalloc_s(job *, &jobs)[k] ;
+    if (j->dirty && !qstate_write(&j->q, j->id)) LOG(j->id, "state result=error error=", qs(strerror(errno))) ;
+  }
+  LOG("scheduler", "stop") ;
+  return 0 ;
+}
+
+static void pollset_add (genalloc *x, int fd, short events)
+{
+  iopause_fd p = { .fd = fd, .events = events, .revents = 0 } ;
+  if (!genalloc_append(iopause_fd, x, &p)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+}
+
+/* x[0] the selfpipe, x[1] the trigger, then local-spawn, then every delivery's pipe */
+static void build_pollset (genalloc *x, int sfd, int trigfd, tain *deadline)
+{
+  size_t nd = genalloc_len(dlv *, &dlvs), i = 0 ;
+  genalloc_setlen(iopause_fd, x, 0) ;
+  {
+    tain const inf = TAIN_INFINITE ;
+    *deadline = inf ;
+  }
+  pollset_add(x, sfd, IOPAUSE_READ) ;
+  pollset_add(x, trigfd, stopping ? 0 : IOPAUSE_READ) ;
+  if (spawn_r >= 0) pollset_add(x, spawn_r, IOPAUSE_READ) ;
+  for (; i < nd ; i++)
+  {
+    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    if (d->fd >= 0) pollset_add(x, d->fd, IOPAUSE_READ) ;
+    /* local-spawn enforces the timeout of its own deliveries */
+    if (d->pid && tain_less(&d->deadline, deadline)) *deadline = d->deadline ;
+  }
+  if (stopping)
+  {
+    if (tain_less(&stopdeadline, deadline)) *deadline = stopdeadline ;
+    return ;
+  }
+  if (tain_less(&nextrescan, deadline)) *deadline = nextrescan ;
+  {
+    uint32_t k = schedq_top(&sq) ;
+    if (k != SCHEDQ_NONE && genalloc_len(job *, &jobs) < MAX_ACTIVE - FRESH_RESERVE)
+    {
+      uint64_t next = schedq_ent_at(&sq, k)->next, now = wallnow() ;
+      uint64_t wait = next > now ? next - now : 0 ;
+      tain t ;
+      tain_addsec_g(&t, wait > 86400 ? 86400 : (int)wait) ;
+      if (tain_less(&t, deadline)) *deadline = t ;
+    }
+  }
+  if (genalloc_len(uint32_t, &sq.fresh) > sq.freshhead && genalloc_len(job *, &jobs) < MAX_ACTIVE) *deadline = STAMP ;
+}
+
+/* a delivery past its deadline is killed (its process group), and counts as temporary */
+static void check_deadlines (void)
+{
+  size_t nd = genalloc_len(dlv *, &dlvs), i = 0 ;
+  int all = stopping && !tain_less(&STAMP, &stopdeadline) ;
+  for (; i < nd ; i++)
+  {
+    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    if (!d->pid || d->killed) continue ;
+    if (all || !tain_less(&STAMP, &d->deadline))
+    {
+      d->killed = 1 ;
+      kill(-d->pid, SIGKILL) ;
+      kill(d->pid, SIGKILL) ;
+      tain_addsec_g(&d->deadline, 3600) ;
+    }
+  }
+  if (all) tain_addsec_g(&stopdeadline, 5) ;
+  if (!stopping && !tain_less(&STAMP, &nextrescan))
+  {
+    scan_queue(1) ;
+    ctl_scan() ;
+    tain_addsec_g(&nextrescan, c.rescan) ;
+  }
+}
+
+static void read_outputs (genalloc *x, stralloc *sb)
+{
+  size_t nx = genalloc_len(iopause_fd, x), i = 2 ;
+  for (; i < nx ; i++)
+  {
+    iopause_fd const *p = genalloc_s(iopause_fd, x) + i ;
+    size_t nd, k = 0 ;
+    if (!p->revents) continue ;
+    if (p->fd == spawn_r) { spawn_read(sb) ; continue ; }
+    nd = genalloc_len(dlv *, &dlvs) ;
+    for (; k < nd ; k++)
+    {
+      dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
+      char buf[4096] ;
+      ssize_t r ;
+      if (d->fd != p->fd) continue ;
+      r = fd_read(d->fd, buf, sizeof(buf)) ;
+      if (r > 0)
+      {
+        if (d->out.len < REPORT_MAX) stralloc_catb(&d->out, buf, (size_t)r > REPORT_MAX - d->out.len ? REPORT_MAX - d->out.len : (size_t)r) ;
+      }
+      else if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(d->fd) ; d->fd = -1 ; }
+      break ;
+    }
+  }
+}
+
+static void handle_signals (void)
+{
+  for (;;)
+  {
+    int sig = selfpipe_read() ;
+    if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_read") ;
+    if (!sig) return ;
+    switch (sig)
+    {
+      case SIGCHLD : reap() ; break ;
+      case SIGALRM : LOG("scheduler", "signal=ALRM action=retry-all") ; retry_all() ; break ;
+      case SIGHUP : reload() ; break ;
+      case SIGTERM :
+        if (stopping) break ;
+        stopping = 1 ;
+        tain_addsec_g(&stopdeadline, STOP_GRACE) ;
+        LOG("scheduler", "signal=TERM action=stop inflight=", fmtu(genalloc_len(dlv *, &dlvs))) ;
+        break ;
+      default : break ;
+    }
+  }
+}
+
 int main (int argc, char const *const *argv)
 {
   stralloc err = STRALLOC_ZERO, tb = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
+  genalloc x = GENALLOC_ZERO ;   /* iopause_fd */
   int notif = -1, lockfd, trigfd, sfd ;
   unsigned int removed = 0 ;
   PROG = "scheduler" ;
@@ -1567,115 +1703,20 @@ int main (int argc, char const *const *argv)
 
   for (;;)
   {
-    iopause_fd x[2 + 1024] ;
-    size_t nx = 2, nd, i ;
-    tain deadline = TAIN_INFINITE ;
+    tain deadline ;
     int r ;
     if (ctl_pending) ctl_scan() ;
     activate() ;
     step_all() ;
     activate() ;
-    nd = genalloc_len(dlv *, &dlvs) ;
-    if (stopping && !nd)
-    {
-      size_t k = genalloc_len(job *, &jobs) ;
-      while (k--)
-      {
-        job *j = genalloc_s(job *, &jobs)[k] ;
-        if (j->dirty && !qstate_write(&j->q, j->id)) LOG(j->id, "state result=error error=", qs(strerror(errno))) ;
-      }
-      LOG("scheduler", "stop") ;
-      return 0 ;
-    }
-    x[0].fd = sfd ; x[0].events = IOPAUSE_READ ;
-    x[1].fd = trigfd ; x[1].events = stopping ? 0 : IOPAUSE_READ ;
-    if (spawn_r >= 0) { x[nx].fd = spawn_r ; x[nx].events = IOPAUSE_READ ; nx++ ; }
-    for (i = 0 ; i < nd && nx < sizeof(x) / sizeof(x[0]) ; i++)
-    {
-      dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
-      if (d->fd >= 0) { x[nx].fd = d->fd ; x[nx].events = IOPAUSE_READ ; nx++ ; }
-      if (tain_less(&d->deadline, &deadline)) deadline = d->deadline ;
-    }
-    if (!stopping)
-    {
-      uint32_t k = schedq_top(&sq) ;
-      if (tain_less(&nextrescan, &deadline)) deadline = nextrescan ;
-      if (k != SCHEDQ_NONE && genalloc_len(job *, &jobs) < MAX_ACTIVE - FRESH_RESERVE)
-      {
-        uint64_t nx2 = schedq_ent_at(&sq, k)->next, now = wallnow() ;
-        tain t ;
-        tain_addsec_g(&t, nx2 > now ? (int)(nx2 - now) : 0) ;
-        if (tain_less(&t, &deadline)) deadline = t ;
-      }
-      if (genalloc_len(uint32_t, &sq.fresh) > sq.freshhead && genalloc_len(job *, &jobs) < MAX_ACTIVE) deadline = STAMP ;
-    }
-    else if (tain_less(&stopdeadline, &deadline)) deadline = stopdeadline ;
-    r = iopause_g(x, nx, &deadline) ;
+    if (stopping && !genalloc_len(dlv *, &dlvs)) return stop_now() ;
+    build_pollset(&x, sfd, trigfd, &deadline) ;
+    r = iopause_g(genalloc_s(iopause_fd, &x), genalloc_len(iopause_fd, &x), &deadline) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
-    /* timeouts: a delivery past its deadline is killed, and counts as temporary */
-    nd = genalloc_len(dlv *, &dlvs) ;
-    for (i = 0 ; i < nd ; i++)
-    {
-      dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
-      if (d->pid && !d->killed && !tain_less(&STAMP, &d->deadline)) { d->killed = 1 ; kill(-d->pid, SIGKILL) ; kill(d->pid, SIGKILL) ; tain_addsec_g(&d->deadline, 3600) ; }
-    }
-    if (stopping && !tain_less(&STAMP, &stopdeadline))
-    {
-      for (i = 0 ; i < nd ; i++) { dlv *d = genalloc_s(dlv *, &dlvs)[i] ; if (d->pid && !d->killed) { d->killed = 1 ; kill(-d->pid, SIGKILL) ; kill(d->pid, SIGKILL) ; } }
-      tain_addsec_g(&stopdeadline, 5) ;
-    }
-    if (!stopping && !tain_less(&STAMP, &nextrescan))
-    {
-      scan_queue(1) ;
-      ctl_scan() ;
-      tain_addsec_g(&nextrescan, c.rescan) ;
-    }
+    check_deadlines() ;
     if (!r) continue ;
-    for (i = 2 ; i < nx ; i++)
-      if (x[i].revents && x[i].fd == spawn_r) spawn_read(&sb) ;
-      else if (x[i].revents)
-      {
-        size_t k = 0 ;
-        nd = genalloc_len(dlv *, &dlvs) ;
-        for (; k < nd ; k++)
-        {
-          dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
-          if (d->fd != x[i].fd) continue ;
-          {
-            char buf[4096] ;
-            ssize_t rr = fd_read(d->fd, buf, sizeof(buf)) ;
-            if (rr > 0)
-            {
-              if (d->out.len < REPORT_MAX) stralloc_catb(&d->out, buf, (size_t)rr > REPORT_MAX - d->out.len ? REPORT_MAX - d->out.len : (size_t)rr) ;
-            }
-            else if (!rr || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(d->fd) ; d->fd = -1 ; }
-          }
-          break ;
-        }
-      }
-    if (x[1].revents & IOPAUSE_READ) read_trigger(trigfd, &tb) ;
-    if (x[0].revents & IOPAUSE_READ)
-    {
-      for (;;)
-      {
-        int sig = selfpipe_read() ;
-        if (sig <= 0) { if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_read") ; break ; }
-        switch (sig)
-        {
-          case SIGCHLD : reap() ; break ;
-          case SIGALRM : LOG("scheduler", "signal=ALRM action=retry-all") ; retry_all() ; break ;
-          case SIGHUP : reload() ; break ;
-          case SIGTERM :
-            if (!stopping)
-            {
-              stopping = 1 ;
-              tain_addsec_g(&stopdeadline, STOP_GRACE) ;
-              LOG("scheduler", "signal=TERM action=stop inflight=", fmtu(genalloc_len(dlv *, &dlvs))) ;
-            }
-            break ;
-          default : break ;
-        }
-      }
-    }
+    read_outputs(&x, &sb) ;
+    if (genalloc_s(iopause_fd, &x)[1].revents & IOPAUSE_READ) read_trigger(trigfd, &tb) ;
+    if (genalloc_s(iopause_fd, &x)[0].revents & IOPAUSE_READ) handle_signals() ;
   }
 }
