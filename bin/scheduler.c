@@ -423,7 +423,7 @@ static void dlv_free (dlv *d)
   alloc_free(d) ;
 }
 
-/* whom a local delivery runs as, when we are root */
+/* whom a local delivery runs as under local-spawn (which decides again itself) */
 static int owner_of (char const *file, uid_t *uid, gid_t *gid)
 {
   struct stat st ;
@@ -442,10 +442,10 @@ static int owner_of (char const *file, uid_t *uid, gid_t *gid)
 }
 
 /*
- * Fork and exec argv with fd 0 the message and fd 1 or 2 a pipe back to
- * us; as uid/gid when we are root. Returns the pid, 0 on failure.
+ * Fork and exec argv, as ourselves, with fd 0 the message and fd 1 or 2
+ * a pipe back to us. Returns the pid, 0 on failure.
  */
-static pid_t spawn (char const *const *argv, int msgfd, int outfd, int *rfd, uid_t uid, gid_t gid, int asuser)
+static pid_t spawn (char const *const *argv, int msgfd, int outfd, int *rfd)
 {
   int p[2] ;
   pid_t pid ;
@@ -464,13 +464,6 @@ static pid_t spawn (char const *const *argv, int msgfd, int outfd, int *rfd, uid
     {
       int null = open("/dev/null", O_WRONLY) ;
       if (null < 0 || fd_move(1, null) < 0 || fd_move(2, p[1]) < 0) _exit(KETCH_EX_TEMP) ;
-    }
-    if (isroot && asuser)
-    {
-      /* the recipient's own uid: a mailbox is never written as root */
-      struct passwd *pw = getpwuid(uid) ;
-      if (!uid) _exit(KETCH_EX_TEMP) ;
-      if ((pw ? initgroups(pw->pw_name, gid) : setgroups(1, &gid)) < 0 || setgid(gid) < 0 || setuid(uid) < 0) _exit(KETCH_EX_TEMP) ;
     }
     execv(argv[0], (char *const *)argv) ;
     _exit(KETCH_EX_TEMP) ;
@@ -574,7 +567,7 @@ static int start_local (job *j, size_t i, lookup *l)
   {
     /* an alias's file or program: as the owner of the aliases file (nobody if root's) */
     if (!stralloc_cats(&runas, "alias")) goto end ;
-    if (isroot && !owner_of(conf_str(&c, c.aliases), &uid, &gid)) goto end ;
+    if (spawn_w >= 0 && !owner_of(conf_str(&c, c.aliases), &uid, &gid)) goto end ;
     {
       struct passwd *pw = getpwuid(uid) ;
       if (!argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, orig ? orig : addr)
@@ -603,7 +596,7 @@ static int start_local (job *j, size_t i, lookup *l)
     char const *mdir = l->sa.s + l->path ;
     if (!stralloc_cats(&runas, "vmap ") || !stralloc_cats(&runas, l->sa.s + l->domain)) goto end ;
     if (mdir[0] != '/') { fail_rcpt(j, i, "554 5.3.5 virtual maildir path is not absolute") ; ok = 1 ; goto end ; }
-    if (isroot && !owner_of(v ? c.sa.s + v->map : 0, &uid, &gid)) goto end ;
+    if (spawn_w >= 0 && !owner_of(v ? c.sa.s + v->map : 0, &uid, &gid)) goto end ;
     if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
     if (!argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, l->sa.s + l->local)
      || !argv_add(&sa, mdir) || !argv_add(&sa, "maildir") || !argv_add(&sa, mdir)) goto end ;
@@ -613,16 +606,17 @@ static int start_local (job *j, size_t i, lookup *l)
     char const *user = l->sa.s + l->user, *home = l->sa.s + l->home ;
     uid = l->uid ; gid = l->gid ;
     if (!stralloc_cats(&runas, "user ") || !stralloc_cats(&runas, user)) goto end ;
-    if (isroot && !uid)
+    if (spawn_w >= 0 && !uid)
     {
       /* never a mailbox written as root: an alias for root is the fix */
       qstate_rcpt *r = qstate_get(&j->q, i) ;
+      /* logged first: setting the result may move the strings addr points into */
+      LOG(j->id, "delivery rcpt=", qs(addr), "result=temp text=\"refusing to deliver as root\"") ;
       r->attempts++ ;
       r->status = QSTATE_DEFERRED ;
       r->next = wallnow() + retry_delay(c.retry_local, c.retry_max, r->attempts) ;
       qstate_set_result(&j->q, i, "refusing to deliver as root: alias root to a user", 49) ;
       j->dirty = 1 ;
-      LOG(j->id, "delivery rcpt=", qs(addr), "result=temp text=\"refusing to deliver as root\"") ;
       ok = 1 ;
       goto end ;
     }
@@ -665,7 +659,7 @@ static int start_local (job *j, size_t i, lookup *l)
   }
   fd = open_entry(j->id, j->e.hdrlen) ;
   if (fd < 0) { dlv_free(d) ; goto end ; }
-  pid = spawn(argv, fd, 2, &rfd, uid, gid, 1) ;
+  pid = spawn(argv, fd, 2, &rfd) ;
   fd_close(fd) ;
   if (!pid) { dlv_free(d) ; goto end ; }
   LOG(j->id, "attempt rcpt=", qs(addr), "via=local pid=", fmtu((uint64_t)pid)) ;
@@ -713,7 +707,7 @@ static int start_remote (job *j, char const *domain, genalloc *idx)
   if (!run_argv(&sa, &argv, &ga)) goto end ;
   fd = open_entry(j->id, j->e.hdrlen) ;
   if (fd < 0) goto end ;
-  pid = spawn(argv, fd, 1, &rfd, 0, 0, 0) ;
+  pid = spawn(argv, fd, 1, &rfd) ;
   fd_close(fd) ;
   if (!pid) goto end ;
   LOG(j->id, "attempt domain=", qs(domain), "rcpts=", fmtu(n), "via=remote pid=", fmtu((uint64_t)pid)) ;
