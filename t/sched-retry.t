@@ -81,9 +81,11 @@ i=0 ; while [ $i -lt $N ] ; do
 done
 check "the killed scheduler is gone" sh -c "! kill -0 $SPID 2>/dev/null"
 start
-check "all $N messages delivered after the restart" wait_for 30 mail_ge "$U" $((base + N))
-uniq=$(grep -h '^Subject: load' -r "$T/mail/$U/new" | sort -u | wc -l)
-is "$uniq" "$N" "every message arrived (counted by subject)"
+# duplicates are possible (killed between a delivery and its state write), losses are not
+uniq () { grep -h '^Subject: load' -r "$T/mail/$U/new" | sort -u | wc -l ; }
+all_arrived () { [ "$(uniq)" -ge "$N" ] ; }
+check "all $N messages delivered after the restart" wait_for 30 all_arrived
+is "$(uniq)" "$N" "every message arrived (counted by subject)"
 empty () { [ "$(count_entries)" = 0 ] ; }
 check "the queue is empty" wait_for 10 empty
 kill -TERM $SPID
