@@ -4,7 +4,7 @@
 # bounces as multipart/report, 10 concurrent mbox deliveries, MDA exit
 # codes, shell metacharacters, queue-ctl requests, the spool lock.
 . "$(dirname "$0")/lib.sh"
-plan 28
+plan 32
 
 if [ "$(id -u)" = 0 ] ; then
   U=kt$$
@@ -28,9 +28,12 @@ ten: $T/mail/ten.mbox
 fails: |/bin/false
 retries: |$T/tempfail
 root: $U
+inc: :include:$T/inc.list
 evil: |/bin/echo ;touch $T/pwned \$(touch $T/pwned2)
 A
-mkinstance "deliver maildir $T/mail/%u" "aliases $T/aliases" "retry local 1s" "limit local-deliveries 10"
+printf '# the list\n%s\n%s/mail/inc.mbox\n' "$U" "$T" > "$T/inc.list"
+printf 'box@virt.example %s/mail/vbox\nfwd@virt.example %s@test.example\n' "$T" "$U" > "$T/vmap"
+mkinstance "deliver maildir $T/mail/%u" "aliases $T/aliases" "retry local 1s" "limit local-deliveries 10" "virtual-domain virt.example map $T/vmap"
 newaliases -C "$CONF"
 check "newaliases compiles aliases.cdb" test -s "$T/aliases.cdb"
 
@@ -62,6 +65,17 @@ check "alias: the address got it" wait_for 10 mail_ge "$U" 2
 check "alias: the file got it" wait_for 10 grep -q '^Subject: team' "$T/mail/team.mbox"
 check "alias: the program got it" wait_for 10 grep -q '^fan out' "$T/mail/prog.out"
 check "expansion logged with the alias" grep -q 'expand alias="team@test.example"' "$T/sched.log"
+
+# 2b. :include: and virtual users (a Maildir, a forward)
+printf 'Subject: inc\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "inc@test.example" >/dev/null
+check ":include: entries delivered" wait_for 10 grep -qs '^Subject: inc' "$T/mail/inc.mbox"
+printf 'Subject: virtual\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "Box@virt.example" >/dev/null
+vbox () { grep -qs '^Subject: virtual' -r "$T/mail/vbox/new" ; }
+check "virtual user: into its Maildir" wait_for 10 vbox
+check "virtual user: Delivered-To is the virtual address, as given" grep -qs '^Delivered-To: Box@virt.example' -r "$T/mail/vbox/new"
+printf 'Subject: vfwd\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "fwd@virt.example" >/dev/null
+vfwd () { grep -qs '^Subject: vfwd' -r "$T/mail/$U/new" ; }
+check "virtual forward: to the target address" wait_for 10 vfwd
 
 # 3. unknown user: a bounce to the sender, an RFC 3464 multipart/report
 n0=$(maildir_count "$U")
