@@ -1568,7 +1568,23 @@ static void check_deadlines (void)
       tain_addsec_g(&d->deadline, 3600) ;
     }
   }
-  if (all) tain_addsec_g(&stopdeadline, 5) ;
+  if (all)
+  {
+    /* local-spawn's deliveries cannot be killed from here: stop waiting, count them temporary */
+    size_t k = genalloc_len(dlv *, &dlvs) ;
+    while (k--)
+    {
+      dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
+      if (d->pid) continue ;
+      genalloc_s(dlv *, &dlvs)[k] = genalloc_s(dlv *, &dlvs)[genalloc_len(dlv *, &dlvs) - 1] ;
+      genalloc_setlen(dlv *, &dlvs, genalloc_len(dlv *, &dlvs) - 1) ;
+      d->out.len = 0 ;
+      stralloc_cats(&d->out, "interrupted by shutdown") ;
+      finish_dlv(d, KETCH_EX_TEMP << 8) ;
+      dlv_free(d) ;
+    }
+    tain_addsec_g(&stopdeadline, 5) ;
+  }
   if (!stopping && !tain_less(&STAMP, &nextrescan))
   {
     scan_queue(1) ;

@@ -4,7 +4,7 @@
 # message from its first header line, per-recipient reports (ok, temp,
 # perm, missing), a delivery timeout, SIGALRM and SIGHUP.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 16
 
 if [ "$(id -u)" = 0 ] ; then
   U=km$$
@@ -77,6 +77,10 @@ check "a slow delivery is killed and counted temporary" wait_for 10 grep -q 'rcp
 echo "limit remote-deliveries 3" >> "$CONF"
 kill -HUP $SPID
 check "SIGHUP reloads the configuration" wait_for 5 grep -q 'reload result=ok' "$T/sched.log"
+# SIGTERM with a delivery in flight: it finishes (here: its timeout), is recorded, then exit
+sid=$(enqueue -C "$CONF" -f "$U@test.example" slow@r4.example < "$T/msg")
+wait_for 10 grep -q "$sid attempt" "$T/sched.log"
 kill -TERM $SPID
-check "SIGTERM: exits" wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
+check "SIGTERM: exits once the delivery in flight is over" wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
+check "the interrupted delivery is recorded as deferred" grep -q '^deferred' "$SPOOL/state/$(echo "$sid" | cut -c23-24)/$sid"
 done_testing
