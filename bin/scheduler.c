@@ -1287,6 +1287,7 @@ static void ctl_scan (void)
     if (de->d_name[0] == '.' || (len > 4 && !strcmp(de->d_name + len - 4, ".tmp"))) continue ;
     if (!stralloc_cats(&fn, "ctl/") || !stralloc_cats(&fn, de->d_name) || !stralloc_0(&fn)) continue ;
     if (openslurpclose(&sa, fn.s) && sa.len < 1024 && stralloc_0(&sa)) ctl_apply(sa.s) ;
+    else LOG("scheduler", "ctl result=error file=", qs(fn.s), "error=", qs(sa.len >= 1024 ? "too long" : strerror(errno))) ;
     unlink(fn.s) ;
     stralloc_free(&sa) ; stralloc_free(&fn) ;
   }
