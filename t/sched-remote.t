@@ -4,7 +4,7 @@
 # message from its first header line, per-recipient reports (ok, temp,
 # perm, missing), a delivery timeout, SIGALRM and SIGHUP.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 18
 
 if [ "$(id -u)" = 0 ] ; then
   U=km$$
@@ -29,6 +29,7 @@ for r in "\$@" ; do
     temp*) echo "temp \$i 451 4.3.0 try later" ;;
     silent*) ;;
     slow*) sleep 30 ;;
+    par*) mkdir -p "$T/in" ; touch "$T/in/\$\$" ; ls "$T/in" | wc -l >> "$T/par.log" ; sleep 0.3 ; rm -f "$T/in/\$\$" ; echo "ok \$i 250 ok" ;;
     *) echo "ok \$i 250 2.0.0 queued as X" ;;
   esac
   i=\$((i + 1))
@@ -36,7 +37,7 @@ done
 exit 0
 EOF
 chmod 755 "$T/bin/remote-send"
-mkinstance "deliver maildir $T/mail/%u" "retry remote 1h" "timeout delivery 2s"
+mkinstance "deliver maildir $T/mail/%u" "retry remote 1h" "timeout delivery 2s" "limit deliveries-per-destination 1"
 sed -i "s|^programs .*|programs $T/bin|" "$CONF"
 scheduler -C "$CONF" -d 3 3>"$T/ready" 2>"$T/sched.log" &
 SPID=$!
@@ -77,6 +78,12 @@ check "a slow delivery is killed and counted temporary" wait_for 10 grep -q 'rcp
 echo "limit remote-deliveries 3" >> "$CONF"
 kill -HUP $SPID
 check "SIGHUP reloads the configuration" wait_for 5 grep -q 'reload result=ok' "$T/sched.log"
+# at most one delivery at a time to one destination (limit deliveries-per-destination 1)
+for k in 1 2 3 4 ; do enqueue -C "$CONF" -f "$U@test.example" par$k@r5.example < "$T/msg" >/dev/null ; done
+four () { [ "$(wc -l < "$T/par.log" 2>/dev/null)" = 4 ] ; }
+check "four deliveries to r5.example" wait_for 15 four
+is "$(sort -n "$T/par.log" | tail -1)" "1" "never two at once to one destination"
+
 # SIGTERM with a delivery in flight: it finishes (here: its timeout), is recorded, then exit
 sid=$(enqueue -C "$CONF" -f "$U@test.example" slow@r4.example < "$T/msg")
 wait_for 10 grep -q "$sid attempt" "$T/sched.log"
