@@ -62,9 +62,11 @@ static int addpath (conf *c, char const *s, size_t *off)
 {
   if (s[0] == '/' || s[0] == '~' || !c->dir) return addstr(c, s, off) ;
   {
-    size_t dir = c->dir ;
+    size_t dir = c->dir, n = strlen(c->sa.s + dir) ;
     *off = c->sa.len ;
-    if (!stralloc_cats(&c->sa, c->sa.s + dir)) return 0 ;
+    /* make room first: appending c->sa to itself must not read freed memory */
+    if (!stralloc_readyplus(&c->sa, n + 1)) return 0 ;
+    if (!stralloc_catb(&c->sa, c->sa.s + dir, n)) return 0 ;
     if (!stralloc_catb(&c->sa, "/", 1) || !stralloc_cats(&c->sa, s) || !stralloc_0(&c->sa)) return 0 ;
     return 1 ;
   }
