@@ -3,7 +3,7 @@
 # schedule shortened by configuration; hold, release and SIGALRM; a
 # SIGKILL under load followed by a restart loses nothing.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 19
 
 if [ "$(id -u)" = 0 ] ; then
   U=kr$$
@@ -88,5 +88,19 @@ check "all $N messages delivered after the restart" wait_for 30 all_arrived
 is "$(uniq)" "$N" "every message arrived (counted by subject)"
 empty () { [ "$(count_entries)" = 0 ] ; }
 check "the queue is empty" wait_for 10 empty
+
+# a ctl request left while the scheduler is down is applied at start-up; a hold survives restarts
+id2=$(printf 'Subject: held2\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" "later2+k@test.example")
+wait_for 10 count_ge later2+k 1
+stop () { kill -TERM $SPID ; wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null" ; }
+stop
+echo "hold $id2" > "$SPOOL/ctl/c9"
+start
+check "a ctl request found at start-up is applied" wait_for 5 grep -q '^ketch-state 1	hold' "$(statefile "$id2")"
+n=$(count later2+k)
+stop ; start ; sleep 2
+is "$(count later2+k)" "$n" "still held after a restart"
+ctl "release $id2" c10
+check "released after the restart: attempted again" wait_for 10 count_ge later2+k $((n + 1))
 kill -TERM $SPID
 done_testing
