@@ -41,6 +41,7 @@
 #include "exitcodes.h"
 #include "conf.h"
 #include "queue.h"
+#include "lookup.h"
 
 #define USAGE "local-spawn [ -C conf ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -108,6 +109,126 @@ static int resolve (char const *runas, uid_t *uid, gid_t *gid, char const **name
   return 1 ;
 }
 
+/* entries compare with runs of blanks collapsed: the scheduler split them on spaces */
+static int entry_equal (char const *a, char const *b)
+{
+  for (;;)
+  {
+    while (*a == ' ' && a[1] == ' ') a++ ;
+    while (*b == ' ' && b[1] == ' ') b++ ;
+    if (*a != *b) return 0 ;
+    if (!*a) return 1 ;
+    a++ ; b++ ;
+  }
+}
+
+static int entry_listed (char const *s, size_t len, char const *want, int depth)
+{
+  size_t pos = 0 ;
+  while (pos < len && s[pos])
+  {
+    char const *e = s + pos ;
+    if (entry_equal(e, want)) return 1 ;
+    if (depth && lookup_entry_kind(e) == LOOKUP_E_INCLUDE)
+    {
+      stralloc inc = STRALLOC_ZERO ;
+      int r = lookup_read_include(e + 9, &inc) >= 0 && entry_listed(inc.s, inc.len, want, depth - 1) ;
+      stralloc_free(&inc) ;
+      if (r) return 1 ;
+    }
+    pos += strlen(e) + 1 ;
+  }
+  return 0 ;
+}
+
+static int add (stralloc *sa, char const *s)
+{
+  return stralloc_cats(sa, s) && stralloc_0(sa) ;
+}
+
+/*
+ * The delivery is decided here again, from the configuration and the
+ * tables, not taken from the pipe: a scheduler that lost its integrity
+ * can make us deliver a message, but never choose the program, the
+ * file or the user. args are local-deliver's arguments:
+ * [options] -- sender recipient user home method [arg...]. On success
+ * out holds the arguments to run, NUL-separated.
+ */
+static int authorize (char const *runas, char const *name, char const *const *args, unsigned int na, stralloc *out)
+{
+  lookup l = LOOKUP_ZERO ;
+  char const *orig = 0, *sender, *rcpt ;
+  unsigned int i = 0 ;
+  int ok = 0 ;
+  while (i < na && strcmp(args[i], "--"))
+  {
+    if (args[i][0] != '-' || !args[i][1] || args[i][2] || !strchr("toed", args[i][1]) || i + 1 >= na) return 0 ;
+    if (args[i][1] == 'o') orig = args[i+1] ;
+    if (!add(out, args[i]) || !add(out, args[i+1])) return 0 ;
+    i += 2 ;
+  }
+  if (i + 6 > na) return 0 ;
+  sender = args[i+1] ; rcpt = args[i+2] ;
+  if (!add(out, "--") || !add(out, sender) || !add(out, rcpt)) return 0 ;
+  if (!strncmp(runas, "user ", 5))
+  {
+    stralloc path = STRALLOC_ZERO ;
+    if (!lookup_address(&l, &c, rcpt) || l.kind != LOOKUP_LOCAL || strcmp(l.sa.s + l.user, name)) goto end ;
+    if (!add(out, l.sa.s + l.user) || !add(out, l.sa.s + l.home)) goto end ;
+    switch (c.deliver.type)
+    {
+      case CONF_DELIVER_MAILDIR :
+      case CONF_DELIVER_MBOX :
+        if (!conf_expand_path(c.sa.s + c.deliver.arg, l.sa.s + l.user, l.sa.s + l.domain, l.sa.s + l.home, &path)) goto end ;
+        ok = add(out, c.deliver.type == CONF_DELIVER_MAILDIR ? "maildir" : "mbox") && add(out, path.s) ;
+        stralloc_free(&path) ;
+        break ;
+      case CONF_DELIVER_MDA :
+      {
+        size_t pos = c.deliver.arg ;
+        unsigned int k = 0 ;
+        ok = add(out, "mda") ;
+        for (; ok && k < c.deliver.argc ; k++, pos += strlen(c.sa.s + pos) + 1) ok = add(out, c.sa.s + pos) ;
+        break ;
+      }
+      case CONF_DELIVER_LMTP :
+        ok = add(out, "lmtp") && add(out, c.sa.s + c.deliver.arg) ;
+        break ;
+    }
+  }
+  else if (!strncmp(runas, "vmap ", 5))
+  {
+    if (!lookup_address(&l, &c, rcpt) || l.kind != LOOKUP_VIRTUAL || l.sa.s[l.path] != '/') goto end ;
+    ok = add(out, l.sa.s + l.local) && add(out, l.sa.s + l.path) && add(out, "maildir") && add(out, l.sa.s + l.path) ;
+  }
+  else if (!strcmp(runas, "alias"))
+  {
+    /* the file or program must be an entry of the alias it came from */
+    stralloc want = STRALLOC_ZERO ;
+    char const *method = args[i+5] ;
+    unsigned int k = i + 6 ;
+    struct passwd *pw = getpwnam(name) ;
+    if (!orig || !pw || !lookup_address(&l, &c, orig) || l.kind != LOOKUP_ALIAS) goto end ;
+    if (!strcmp(method, "mbox") && k + 1 == na) { if (!stralloc_cats(&want, args[k])) goto end ; }
+    else if (!strcmp(method, "mda") && k < na)
+    {
+      if (!stralloc_catb(&want, "|", 1)) goto end ;
+      for (; k < na ; k++) if ((k > i + 6 && !stralloc_catb(&want, " ", 1)) || !stralloc_cats(&want, args[k])) goto end ;
+    }
+    else goto end ;
+    if (!stralloc_0(&want)) goto end ;
+    if (entry_listed(l.sa.s + l.entries, l.entrieslen, want.s, 1))
+    {
+      ok = add(out, pw->pw_name) && add(out, pw->pw_dir) ;
+      for (k = i + 5 ; ok && k < na ; k++) ok = add(out, args[k]) ;
+    }
+    stralloc_free(&want) ;
+  }
+ end:
+  lookup_free(&l) ;
+  return ok ;
+}
+
 /*
  * One request: tag NUL runas NUL id NUL hdrlen NUL timeout NUL arg NUL ...
  * (the local-deliver arguments after argv[0]).
@@ -121,7 +242,8 @@ static void handle (char const *s, size_t len)
   char const *name ;
   size_t hdrlen ;
   unsigned int timeout ;
-  stralloc prog = STRALLOC_ZERO ;
+  stralloc prog = STRALLOC_ZERO, args = STRALLOC_ZERO ;
+  char uname[256] ;
   while (pos < len && n < 63)
   {
     size_t k = byte_chr(s + pos, len - pos, 0) ;
@@ -131,25 +253,39 @@ static void handle (char const *s, size_t len)
   }
   if (n < 6) { strerr_warnw("bad request") ; return ; }
   if (!resolve(f[1], &uid, &gid, &name)) { report(f[0], "t", "no such user, or root, for this delivery", 40) ; return ; }
-  if (!queue_id_valid(f[2], strlen(f[2])) || !size0_scan(f[3], &hdrlen) || !uint0_scan(f[4], &timeout)) { report(f[0], "t", "bad request", 11) ; return ; }
-  if (genalloc_len(child, &children) >= MAXCHILD) { report(f[0], "t", "too many deliveries", 19) ; return ; }
-  if (!stralloc_cats(&prog, c.sa.s + c.bindir) || !stralloc_cats(&prog, "/local-deliver") || !stralloc_0(&prog)) { report(f[0], "t", "out of memory", 13) ; return ; }
+  /* getpwnam's storage is reused by the lookups below: keep a copy */
+  if (strlen(name) >= sizeof(uname)) { report(f[0], "t", "user name too long", 18) ; return ; }
+  memcpy(uname, name, strlen(name) + 1) ;
+  name = uname ;
+  if (!authorize(f[1], name, f + 5, n - 5, &args))
+  {
+    strerr_warnw("refused a delivery request: ", f[1], " for ", f[2]) ;
+    report(f[0], "t", "local-spawn refused the delivery (it does not match the configuration or tables)", 80) ;
+    stralloc_free(&args) ;
+    return ;
+  }
+  if (!queue_id_valid(f[2], strlen(f[2])) || !size0_scan(f[3], &hdrlen) || !uint0_scan(f[4], &timeout)) { report(f[0], "t", "bad request", 11) ; stralloc_free(&args) ; return ; }
+  if (genalloc_len(child, &children) >= MAXCHILD) { report(f[0], "t", "too many deliveries", 19) ; stralloc_free(&args) ; return ; }
+  if (!stralloc_cats(&prog, c.sa.s + c.bindir) || !stralloc_cats(&prog, "/local-deliver") || !stralloc_0(&prog)) { report(f[0], "t", "out of memory", 13) ; stralloc_free(&args) ; return ; }
   {
     char fn[QUEUE_PATH_MAX] ;
     int p[2], fd ;
     pid_t pid ;
     child ch = { .fd = -1, .last = STRALLOC_ZERO, .cur = STRALLOC_ZERO, .killed = 0 } ;
-    char const *argv[n - 5 + 2] ;
-    unsigned int i = 0 ;
+    size_t na = 0, k = 0 ;
+    for (; k < args.len ; k++) if (!args.s[k]) na++ ;
+    {
+    char const *argv[na + 2] ;
+    unsigned int i = 1 ;
     argv[0] = prog.s ;
-    for (i = 5 ; i < n ; i++) argv[i - 4] = f[i] ;
-    argv[n - 4] = 0 ;
+    for (k = 0 ; k < args.len ; k += strlen(args.s + k) + 1) argv[i++] = args.s + k ;
+    argv[i] = 0 ;
     queue_path(fn, "queue", f[2]) ;
     fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-    if (fd < 0 || lseek(fd, hdrlen, SEEK_SET) < 0) { if (fd >= 0) fd_close(fd) ; report(f[0], "t", "cannot open the message", 23) ; stralloc_free(&prog) ; return ; }
-    if (pipe(p) < 0) { fd_close(fd) ; report(f[0], "t", "pipe failed", 11) ; stralloc_free(&prog) ; return ; }
+    if (fd < 0 || lseek(fd, hdrlen, SEEK_SET) < 0) { if (fd >= 0) fd_close(fd) ; report(f[0], "t", "cannot open the message", 23) ; stralloc_free(&prog) ; stralloc_free(&args) ; return ; }
+    if (pipe(p) < 0) { fd_close(fd) ; report(f[0], "t", "pipe failed", 11) ; stralloc_free(&prog) ; stralloc_free(&args) ; return ; }
     pid = fork() ;
-    if (pid < 0) { fd_close(fd) ; fd_close(p[0]) ; fd_close(p[1]) ; report(f[0], "t", "fork failed", 11) ; stralloc_free(&prog) ; return ; }
+    if (pid < 0) { fd_close(fd) ; fd_close(p[0]) ; fd_close(p[1]) ; report(f[0], "t", "fork failed", 11) ; stralloc_free(&prog) ; stralloc_free(&args) ; return ; }
     if (!pid)
     {
       int null = open("/dev/null", O_WRONLY) ;
@@ -171,8 +307,10 @@ static void handle (char const *s, size_t len)
     if (strlen(f[0]) >= UINT_FMT) ch.tag[0] = 0 ;
     tain_addsec_g(&ch.deadline, timeout + 5) ;
     if (!genalloc_append(child, &children, &ch)) { kill(pid, SIGKILL) ; report(f[0], "t", "out of memory", 13) ; }
+    }
   }
   stralloc_free(&prog) ;
+  stralloc_free(&args) ;
 }
 
 static void child_read (child *ch)

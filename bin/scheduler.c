@@ -570,7 +570,7 @@ static int start_local (job *j, size_t i, lookup *l)
     if (spawn_w >= 0 && !owner_of(conf_str(&c, c.aliases), &uid, &gid)) goto end ;
     {
       struct passwd *pw = getpwuid(uid) ;
-      if (!argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, orig ? orig : addr)
+      if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, orig ? orig : addr)
        || !argv_add(&sa, pw ? pw->pw_name : "nobody") || !argv_add(&sa, pw ? pw->pw_dir : "/")) goto end ;
     }
     if (addr[0] == '/') { if (!argv_add(&sa, "mbox") || !argv_add(&sa, addr)) goto end ; }
@@ -598,7 +598,7 @@ static int start_local (job *j, size_t i, lookup *l)
     if (mdir[0] != '/') { fail_rcpt(j, i, "554 5.3.5 virtual maildir path is not absolute") ; ok = 1 ; goto end ; }
     if (spawn_w >= 0 && !owner_of(v ? c.sa.s + v->map : 0, &uid, &gid)) goto end ;
     if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
-    if (!argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, l->sa.s + l->local)
+    if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, l->sa.s + l->local)
      || !argv_add(&sa, mdir) || !argv_add(&sa, "maildir") || !argv_add(&sa, mdir)) goto end ;
   }
   else
@@ -621,7 +621,8 @@ static int start_local (job *j, size_t i, lookup *l)
       goto end ;
     }
     if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
-    if (!argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, user) || !argv_add(&sa, home)) goto end ;
+    /* "--": a sender may begin with a dash */
+    if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, user) || !argv_add(&sa, home)) goto end ;
     switch (c.deliver.type)
     {
       case CONF_DELIVER_MAILDIR :

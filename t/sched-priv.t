@@ -4,7 +4,7 @@
 # message lands in, owned by the recipient. Skipped when not root.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
-plan 8
+plan 12
 
 Q=kq$$ ; R=kp$$
 useradd -M -d "$T/nohome" -s /bin/false "$Q" || { echo "Bail out! useradd failed" ; exit 1 ; }
@@ -34,4 +34,23 @@ printf 'Subject: root\n\nx\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups
 check "mail for an unaliased root is not delivered as root (deferred)" wait_for 10 grep -q 'rcpt="root@test.example" result=temp' "$T/sched.log"
 check "no mailbox written as root" sh -c "! find '$T' -path '*Maildir*' -user root | grep -q ."
 kill -TERM $SPID
+wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
+
+# local-spawn decides the delivery itself: a forged request for another
+# file or program gets the configured delivery, root gets nothing
+id=$(printf 'Subject: forged\n\nx\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups enqueue -C "$CONF" -f "s@remote.example" "$R@test.example")
+req () { python3 -c '
+import sys
+f = sys.argv[1:]
+body = b"".join(x.encode() + b"\0" for x in f)
+sys.stdout.buffer.write(str(len(body)).encode() + b":" + body + b",")' "$@" ; }
+hl=$(python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); print(d.index(b"\n\n")+2)' "$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id")
+out=$( { req 1 "user $R" "$id" "$hl" 5 -- s@remote.example "$R@test.example" "$R" / mbox "$T/home/$R/.profile" ;
+         req 2 "user $R" "$id" "$hl" 5 -- s@remote.example "$R@test.example" "$R" / mda /bin/sh -c "touch $T/pwned" ;
+         req 3 "user root" "$id" "$hl" 5 -- s@remote.example root@test.example root / mda /bin/true ;
+         req 4 alias "$id" "$hl" 5 -o postmaster@test.example -- s@remote.example postmaster@test.example nobody / mda /bin/sh -c "touch $T/pwned" ; } | timeout 10 local-spawn -C "$CONF" 2>/dev/null)
+check "forged method and file: replaced by the configured Maildir" test "$(echo "$out" | grep -c '^[12] 0 .*/Maildir/new/')" = 2
+check "a request to run as root is refused" sh -c "echo '$out' | grep -q '^3 t '"
+check "a program that is not an alias entry is refused" sh -c "echo '$out' | grep -q '^4 t '"
+check "nothing written, nothing run" sh -c "! test -e '$T/home/$R/.profile' && ! test -e '$T/pwned'"
 done_testing
