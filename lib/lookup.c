@@ -201,8 +201,8 @@ int lookup_address (lookup *l, conf const *c, char const *addr)
   if (!addb(l, addr, at, &l->local)) return 0 ;
   case_lowerb(l->sa.s + l->local, at) ;
   extpos = byte_chr(l->sa.s + l->local, at, '+') ;
-  /* the extension is copied from l->sa into l->sa: make room first, so the source does not move */
-  if (extpos < at && (!stralloc_readyplus(&l->sa, at - extpos) || !addb(l, l->sa.s + l->local + extpos + 1, at - extpos - 1, &l->ext))) return 0 ;
+  /* from addr, not from l->sa: appending may move l->sa */
+  if (extpos < at && !addb(l, addr + extpos + 1, at - extpos - 1, &l->ext)) return 0 ;
   {
     /* copy the local part: l->sa may move while we look up */
     char lp[at + 1] ;

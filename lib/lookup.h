@@ -26,6 +26,10 @@
  *  - LOOKUP_VIRTUAL  a virtual user whose target is a maildir path.
  *  - LOOKUP_UNKNOWN  nobody by that name.
  *
+ * At RCPT, smtp-session answers: lookup_address returned 0: 451 4.3.0
+ * (temporary); LOOKUP_UNKNOWN: 550 5.1.1; LOOKUP_REMOTE: the relay
+ * rules decide; anything else: 250.
+ *
  * A local part is matched in lower case; "user+tag" matches "user+tag"
  * first, then "user", with the extension "tag" kept. "postmaster" (any
  * case, any local domain, or no domain at all) always exists: an alias to

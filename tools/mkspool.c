@@ -90,6 +90,7 @@ int main (int argc, char const *const *argv)
     memcpy(path, "state", 5) ;
     make(path, 0700, 0) ;
   }
+  make("ctl", 0700, 0) ;   /* queue-ctl requests for the scheduler */
   make("trigger", 0600, 1) ;
   if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", spool, "/tmp") ;
   if (removed)

@@ -1,0 +1,456 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * local-spawn: the scheduler's root helper (qmail-lspawn's job). The
+ * scheduler, started as root, runs it with a request pipe on fd 0 and a
+ * report pipe on fd 1, then drops to the queue user. For each request,
+ * local-spawn looks the user up itself (never taking a uid from the
+ * pipe, never running anything as root), opens the message, and runs
+ * PROGRAMS/local-deliver as that user, with a timeout. It only ever
+ * executes local-deliver. See local-spawn(8) for the protocol.
+ */
+
+/* initgroups and setgroups are not POSIX */
+#define _DEFAULT_SOURCE
+
+#include <errno.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <pwd.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <skalibs/types.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/buffer.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sig.h>
+#include <skalibs/tai.h>
+
+#include "exitcodes.h"
+#include "conf.h"
+#include "queue.h"
+#include "lookup.h"
+
+#define USAGE "local-spawn [ -C conf ]"
+#define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+#define MAXCHILD 1000
+#define REQ_MAX 65536
+
+typedef struct child_s child ;
+struct child_s
+{
+  pid_t pid ;
+  char tag[UINT_FMT] ;
+  int fd ;             /* its stderr */
+  stralloc last ;      /* its last stderr line */
+  stralloc cur ;
+  tain deadline ;
+  int killed ;
+} ;
+
+static conf c ;
+static genalloc children = GENALLOC_ZERO ;  /* child */
+
+static void report (char const *tag, char const *code, char const *text, size_t len)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  size_t i = 0 ;
+  if (!stralloc_cats(&sa, tag) || !stralloc_catb(&sa, " ", 1) || !stralloc_cats(&sa, code) || !stralloc_catb(&sa, " ", 1)) goto end ;
+  for (; i < len ; i++)
+  {
+    char ch = (unsigned char)text[i] < 32 || text[i] == 127 ? ' ' : text[i] ;
+    if (!stralloc_catb(&sa, &ch, 1)) goto end ;
+  }
+  if (!stralloc_catb(&sa, "\n", 1)) goto end ;
+  if (allwrite(1, sa.s, sa.len) < sa.len) strerr_diefusys(KETCH_EX_TEMP, "write a report") ;
+ end:
+  stralloc_free(&sa) ;
+}
+
+/* whom to run as: looked up here, never root */
+static int resolve (char const *runas, uid_t *uid, gid_t *gid, char const **name)
+{
+  struct passwd *pw = 0 ;
+  char const *table = 0 ;
+  if (!strncmp(runas, "user ", 5))
+  {
+    pw = getpwnam(runas + 5) ;
+    if (!pw) return 0 ;
+  }
+  else
+  {
+    struct stat st ;
+    if (!strcmp(runas, "alias")) table = conf_str(&c, c.aliases) ;
+    else if (!strncmp(runas, "vmap ", 5))
+    {
+      conf_vdomain const *v = conf_vdomain_find(&c, runas + 5) ;
+      if (v) table = c.sa.s + v->map ;
+    }
+    else return 0 ;
+    /* a table's files and programs run as its owner; nobody when root owns it */
+    if (table && stat(table, &st) == 0 && st.st_uid) pw = getpwuid(st.st_uid) ;
+    if (!pw) pw = getpwnam("nobody") ;
+    if (!pw) return 0 ;
+  }
+  if (!pw->pw_uid) return (errno = EPERM, 0) ;
+  *uid = pw->pw_uid ; *gid = pw->pw_gid ; *name = pw->pw_name ;
+  return 1 ;
+}
+
+/* entries compare with runs of blanks collapsed: the scheduler split them on spaces */
+static int entry_equal (char const *a, char const *b)
+{
+  for (;;)
+  {
+    while (*a == ' ' && a[1] == ' ') a++ ;
+    while (*b == ' ' && b[1] == ' ') b++ ;
+    if (*a != *b) return 0 ;
+    if (!*a) return 1 ;
+    a++ ; b++ ;
+  }
+}
+
+static int entry_listed (char const *s, size_t len, char const *want, int depth)
+{
+  size_t pos = 0 ;
+  while (pos < len && s[pos])
+  {
+    char const *e = s + pos ;
+    if (entry_equal(e, want)) return 1 ;
+    if (depth && lookup_entry_kind(e) == LOOKUP_E_INCLUDE)
+    {
+      stralloc inc = STRALLOC_ZERO ;
+      int r = lookup_read_include(e + 9, &inc) >= 0 && entry_listed(inc.s, inc.len, want, depth - 1) ;
+      stralloc_free(&inc) ;
+      if (r) return 1 ;
+    }
+    pos += strlen(e) + 1 ;
+  }
+  return 0 ;
+}
+
+static int add (stralloc *sa, char const *s)
+{
+  return stralloc_cats(sa, s) && stralloc_0(sa) ;
+}
+
+/*
+ * The delivery is decided here again, from the configuration and the
+ * tables, not taken from the pipe: a scheduler that lost its integrity
+ * can make us deliver a message, but never choose the program, the
+ * file or the user. args are local-deliver's arguments:
+ * [options] -- sender recipient user home method [arg...]. On success
+ * out holds the arguments to run, NUL-separated.
+ */
+static int authorize (char const *runas, char const *name, char const *const *args, unsigned int na, stralloc *out)
+{
+  lookup l = LOOKUP_ZERO ;
+  char const *orig = 0, *sender, *rcpt ;
+  unsigned int i = 0 ;
+  int ok = 0 ;
+  while (i < na && strcmp(args[i], "--"))
+  {
+    if (args[i][0] != '-' || !args[i][1] || args[i][2] || !strchr("toed", args[i][1]) || i + 1 >= na) return 0 ;
+    if (args[i][1] == 'o') orig = args[i+1] ;
+    if (!add(out, args[i]) || !add(out, args[i+1])) return 0 ;
+    i += 2 ;
+  }
+  if (i + 6 > na) return 0 ;
+  sender = args[i+1] ; rcpt = args[i+2] ;
+  if (!add(out, "--") || !add(out, sender) || !add(out, rcpt)) return 0 ;
+  if (!strncmp(runas, "user ", 5))
+  {
+    stralloc path = STRALLOC_ZERO ;
+    if (!lookup_address(&l, &c, rcpt) || l.kind != LOOKUP_LOCAL || strcmp(l.sa.s + l.user, name)) goto end ;
+    if (!add(out, l.sa.s + l.user) || !add(out, l.sa.s + l.home)) goto end ;
+    switch (c.deliver.type)
+    {
+      case CONF_DELIVER_MAILDIR :
+      case CONF_DELIVER_MBOX :
+        if (!conf_expand_path(c.sa.s + c.deliver.arg, l.sa.s + l.user, l.sa.s + l.domain, l.sa.s + l.home, &path)) goto end ;
+        ok = add(out, c.deliver.type == CONF_DELIVER_MAILDIR ? "maildir" : "mbox") && add(out, path.s) ;
+        stralloc_free(&path) ;
+        break ;
+      case CONF_DELIVER_MDA :
+      {
+        size_t pos = c.deliver.arg ;
+        unsigned int k = 0 ;
+        ok = add(out, "mda") ;
+        for (; ok && k < c.deliver.argc ; k++, pos += strlen(c.sa.s + pos) + 1) ok = add(out, c.sa.s + pos) ;
+        break ;
+      }
+      case CONF_DELIVER_LMTP :
+        ok = add(out, "lmtp") && add(out, c.sa.s + c.deliver.arg) ;
+        break ;
+    }
+  }
+  else if (!strncmp(runas, "vmap ", 5))
+  {
+    if (!lookup_address(&l, &c, rcpt) || l.kind != LOOKUP_VIRTUAL || l.sa.s[l.path] != '/') goto end ;
+    ok = add(out, l.sa.s + l.local) && add(out, l.sa.s + l.path) && add(out, "maildir") && add(out, l.sa.s + l.path) ;
+  }
+  else if (!strcmp(runas, "alias"))
+  {
+    /* the file or program must be an entry of the alias it came from */
+    stralloc want = STRALLOC_ZERO ;
+    char const *method = args[i+5] ;
+    unsigned int k = i + 6 ;
+    struct passwd *pw = getpwnam(name) ;
+    if (!orig || !pw || !lookup_address(&l, &c, orig) || l.kind != LOOKUP_ALIAS) goto end ;
+    if (!strcmp(method, "mbox") && k + 1 == na) { if (!stralloc_cats(&want, args[k])) goto end ; }
+    else if (!strcmp(method, "mda") && k < na)
+    {
+      if (!stralloc_catb(&want, "|", 1)) goto end ;
+      for (; k < na ; k++) if ((k > i + 6 && !stralloc_catb(&want, " ", 1)) || !stralloc_cats(&want, args[k])) goto end ;
+    }
+    else goto end ;
+    if (!stralloc_0(&want)) goto end ;
+    if (entry_listed(l.sa.s + l.entries, l.entrieslen, want.s, 1))
+    {
+      ok = add(out, pw->pw_name) && add(out, pw->pw_dir) ;
+      for (k = i + 5 ; ok && k < na ; k++) ok = add(out, args[k]) ;
+    }
+    stralloc_free(&want) ;
+  }
+ end:
+  lookup_free(&l) ;
+  return ok ;
+}
+
+/*
+ * One request: tag NUL runas NUL id NUL hdrlen NUL timeout NUL arg NUL ...
+ * (the local-deliver arguments after argv[0]).
+ */
+static void handle (char const *s, size_t len)
+{
+  char const *f[64] ;
+  unsigned int n = 0 ;
+  size_t pos = 0 ;
+  uid_t uid ; gid_t gid ;
+  char const *name ;
+  size_t hdrlen ;
+  unsigned int timeout ;
+  stralloc prog = STRALLOC_ZERO, args = STRALLOC_ZERO ;
+  char uname[256] ;
+  while (pos < len && n < 63)
+  {
+    size_t k = byte_chr(s + pos, len - pos, 0) ;
+    if (pos + k >= len) break ;
+    f[n++] = s + pos ;
+    pos += k + 1 ;
+  }
+  if (n < 6) { strerr_warnw("bad request") ; return ; }
+  if (!resolve(f[1], &uid, &gid, &name)) { report(f[0], "t", "no such user, or root, for this delivery", 40) ; return ; }
+  /* getpwnam's storage is reused by the lookups below: keep a copy */
+  if (strlen(name) >= sizeof(uname)) { report(f[0], "t", "user name too long", 18) ; return ; }
+  memcpy(uname, name, strlen(name) + 1) ;
+  name = uname ;
+  if (!authorize(f[1], name, f + 5, n - 5, &args))
+  {
+    strerr_warnw("refused a delivery request: ", f[1], " for ", f[2]) ;
+    report(f[0], "t", "local-spawn refused the delivery (it does not match the configuration or tables)", 80) ;
+    stralloc_free(&args) ;
+    return ;
+  }
+  if (!queue_id_valid(f[2], strlen(f[2])) || !size0_scan(f[3], &hdrlen) || !uint0_scan(f[4], &timeout)) { report(f[0], "t", "bad request", 11) ; stralloc_free(&args) ; return ; }
+  if (genalloc_len(child, &children) >= MAXCHILD) { report(f[0], "t", "too many deliveries", 19) ; stralloc_free(&args) ; return ; }
+  if (!stralloc_cats(&prog, c.sa.s + c.bindir) || !stralloc_cats(&prog, "/local-deliver") || !stralloc_0(&prog)) { report(f[0], "t", "out of memory", 13) ; stralloc_free(&args) ; return ; }
+  {
+    char fn[QUEUE_PATH_MAX] ;
+    int p[2], fd ;
+    pid_t pid ;
+    child ch = { .fd = -1, .last = STRALLOC_ZERO, .cur = STRALLOC_ZERO, .killed = 0 } ;
+    size_t na = 0, k = 0 ;
+    for (; k < args.len ; k++) if (!args.s[k]) na++ ;
+    {
+    char const *argv[na + 2] ;
+    unsigned int i = 1 ;
+    argv[0] = prog.s ;
+    for (k = 0 ; k < args.len ; k += strlen(args.s + k) + 1) argv[i++] = args.s + k ;
+    argv[i] = 0 ;
+    queue_path(fn, "queue", f[2]) ;
+    fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+    if (fd < 0 || lseek(fd, hdrlen, SEEK_SET) < 0) { if (fd >= 0) fd_close(fd) ; report(f[0], "t", "cannot open the message", 23) ; stralloc_free(&prog) ; stralloc_free(&args) ; return ; }
+    if (pipe(p) < 0) { fd_close(fd) ; report(f[0], "t", "pipe failed", 11) ; stralloc_free(&prog) ; stralloc_free(&args) ; return ; }
+    pid = fork() ;
+    if (pid < 0) { fd_close(fd) ; fd_close(p[0]) ; fd_close(p[1]) ; report(f[0], "t", "fork failed", 11) ; stralloc_free(&prog) ; stralloc_free(&args) ; return ; }
+    if (!pid)
+    {
+      int null = open("/dev/null", O_WRONLY) ;
+      selfpipe_finish() ;
+      /* its own process group: a timeout kills what it started too */
+      setpgid(0, 0) ;
+      fd_close(p[0]) ;
+      if (null < 0 || fd_move(0, fd) < 0 || fd_move(1, null) < 0 || fd_move(2, p[1]) < 0) _exit(KETCH_EX_TEMP) ;
+      if (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) _exit(KETCH_EX_TEMP) ;
+      if (!getuid() || !geteuid()) _exit(KETCH_EX_TEMP) ;
+      execv(argv[0], (char *const *)argv) ;
+      _exit(KETCH_EX_TEMP) ;
+    }
+    fd_close(fd) ; fd_close(p[1]) ;
+    ndelay_on(p[0]) ; coe(p[0]) ;
+    ch.pid = pid ;
+    ch.fd = p[0] ;
+    memcpy(ch.tag, f[0], strlen(f[0]) < UINT_FMT ? strlen(f[0]) + 1 : 1) ;
+    if (strlen(f[0]) >= UINT_FMT) ch.tag[0] = 0 ;
+    tain_addsec_g(&ch.deadline, timeout + 5) ;
+    if (!genalloc_append(child, &children, &ch)) { kill(pid, SIGKILL) ; report(f[0], "t", "out of memory", 13) ; }
+    }
+  }
+  stralloc_free(&prog) ;
+  stralloc_free(&args) ;
+}
+
+static void child_read (child *ch)
+{
+  char buf[4096] ;
+  for (;;)
+  {
+    ssize_t r = fd_read(ch->fd, buf, sizeof(buf)) ;
+    size_t i = 0 ;
+    if (r <= 0)
+    {
+      if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(ch->fd) ; ch->fd = -1 ; }
+      return ;
+    }
+    /* keep its last line: the scheduler logs it with the delivery's result */
+    for (; i < (size_t)r ; i++)
+    {
+      if (buf[i] == '\n') { if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; ch->cur.len = 0 ; } }
+      else if (ch->cur.len < 1024) stralloc_catb(&ch->cur, buf + i, 1) ;
+    }
+  }
+}
+
+static void reap (void)
+{
+  for (;;)
+  {
+    int wstat ;
+    pid_t pid = waitpid(-1, &wstat, WNOHANG) ;
+    size_t n = genalloc_len(child, &children), i = 0 ;
+    if (pid <= 0) return ;
+    for (; i < n ; i++)
+    {
+      child *ch = genalloc_s(child, &children) + i ;
+      char code[INT_FMT] ;
+      if (ch->pid != pid) continue ;
+      if (ch->fd >= 0) { child_read(ch) ; if (ch->fd >= 0) fd_close(ch->fd) ; }
+      if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; }
+      if (ch->killed) report(ch->tag, "t", "local delivery timed out", 24) ;
+      else if (WIFSIGNALED(wstat)) report(ch->tag, "t", "local-deliver crashed", 21) ;
+      else
+      {
+        code[int_fmt(code, WEXITSTATUS(wstat))] = 0 ;
+        report(ch->tag, code, ch->last.s ? ch->last.s : "", ch->last.len) ;
+      }
+      stralloc_free(&ch->last) ; stralloc_free(&ch->cur) ;
+      *ch = genalloc_s(child, &children)[n-1] ;
+      genalloc_setlen(child, &children, n - 1) ;
+      break ;
+    }
+  }
+}
+
+int main (int argc, char const *const *argv)
+{
+  stralloc err = STRALLOC_ZERO, in = STRALLOC_ZERO ;
+  char const *conffile = 0 ;
+  int sfd, eof = 0 ;
+  PROG = "local-spawn" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "C:", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'C' : conffile = l.arg ; break ;
+        default : dieusage() ;
+      }
+    }
+  }
+  if (!conf_load_default(&c, conffile, &err))
+    strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
+  if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
+  sfd = selfpipe_init() ;
+  if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_init") ;
+  if (!selfpipe_trap(SIGCHLD) || !sig_altignore(SIGPIPE) || !sig_altignore(SIGHUP) || !sig_altignore(SIGALRM)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
+  /* SIGTERM from a process-group kill: our children finish, the scheduler records them */
+  if (!sig_altignore(SIGTERM)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGTERM") ;
+  if (ndelay_on(0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set fd 0 nonblocking") ;
+  tain_now_set_stopwatch_g() ;
+  for (;;)
+  {
+    iopause_fd x[2 + MAXCHILD] ;
+    size_t n = genalloc_len(child, &children), i, nx = 2 ;
+    tain deadline = TAIN_INFINITE ;
+    int r ;
+    if (eof && !n) return 0 ;
+    x[0].fd = sfd ; x[0].events = IOPAUSE_READ ;
+    x[1].fd = 0 ; x[1].events = eof ? 0 : IOPAUSE_READ ;
+    for (i = 0 ; i < n ; i++)
+    {
+      child *ch = genalloc_s(child, &children) + i ;
+      if (ch->fd >= 0) { x[nx].fd = ch->fd ; x[nx].events = IOPAUSE_READ ; nx++ ; }
+      if (tain_less(&ch->deadline, &deadline)) deadline = ch->deadline ;
+    }
+    r = iopause_g(x, nx, &deadline) ;
+    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    for (i = 0 ; i < n ; i++)
+    {
+      child *ch = genalloc_s(child, &children) + i ;
+      if (!ch->killed && !tain_less(&STAMP, &ch->deadline)) { ch->killed = 1 ; kill(-ch->pid, SIGKILL) ; kill(ch->pid, SIGKILL) ; tain_addsec_g(&ch->deadline, 3600) ; }
+    }
+    if (!r) continue ;
+    for (i = 2 ; i < nx ; i++)
+      if (x[i].revents)
+      {
+        size_t k = 0 ;
+        for (; k < genalloc_len(child, &children) ; k++)
+          if (genalloc_s(child, &children)[k].fd == x[i].fd) { child_read(genalloc_s(child, &children) + k) ; break ; }
+      }
+    if (x[1].revents)
+    {
+      char buf[8192] ;
+      ssize_t rr = fd_read(0, buf, sizeof(buf)) ;
+      if (rr < 0 && errno != EAGAIN && errno != EWOULDBLOCK) strerr_diefusys(KETCH_EX_TEMP, "read requests") ;
+      if (!rr) eof = 1 ;
+      if (rr > 0 && !stralloc_catb(&in, buf, rr)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+      /* netstrings: LEN ":" payload "," */
+      for (;;)
+      {
+        size_t len, k = byte_chr(in.s, in.len, ':') ;
+        char num[UINT64_FMT + 1] ;
+        if (k >= in.len) { if (in.len > 20) strerr_dief(KETCH_EX_BUG, "garbled request stream") ; break ; }
+        if (!k || k > UINT64_FMT) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
+        memcpy(num, in.s, k) ; num[k] = 0 ;
+        if (!size0_scan(num, &len) || len > REQ_MAX) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
+        if (in.len < k + 1 + len + 1) break ;
+        if (in.s[k + 1 + len] != ',') strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
+        handle(in.s + k + 1, len) ;
+        memmove(in.s, in.s + k + 2 + len, in.len - (k + 2 + len)) ;
+        in.len -= k + 2 + len ;
+      }
+    }
+    if (x[0].revents & IOPAUSE_READ)
+    {
+      int sig ;
+      while ((sig = selfpipe_read()) > 0) if (sig == SIGCHLD) reap() ;
+      if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_read") ;
+    }
+  }
+}

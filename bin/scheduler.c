@@ -1,0 +1,1734 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * scheduler: the delivery daemon. Notices committed messages (trigger
+ * FIFO, periodic rescan), expands and routes their recipients
+ * (lib/lookup), runs local-deliver and remote-send within the
+ * concurrency limits, records every result in the state file
+ * (qstate_write: atomic), retries with quadratic backoff, warns, expires
+ * and bounces (RFC 3464, through enqueue), and removes finished messages.
+ * One iopause loop; signals through the selfpipe; absolute deadlines.
+ * See scheduler(8).
+ */
+
+/* initgroups and setgroups are not POSIX */
+#define _DEFAULT_SOURCE
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <signal.h>
+#include <pwd.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <skalibs/types.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/buffer.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/skamisc.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sig.h>
+#include <skalibs/tai.h>
+#include <skalibs/alloc.h>
+
+#include "exitcodes.h"
+#include "address.h"
+#include "conf.h"
+#include "envelope.h"
+#include "queue.h"
+#include "qstate.h"
+#include "lookup.h"
+#include "retry.h"
+#include "bounce.h"
+#include "schedq.h"
+
+#define USAGE "scheduler [ -C conf ] [ -d notif-fd ]"
+#define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+
+#define MAX_ACTIVE 256       /* messages loaded in memory at once */
+#define FRESH_RESERVE 32     /* of which retries may never take the last few: new mail first */
+#define EXPAND_MAX 1000      /* recipients per message after alias expansion */
+#define EXPAND_DEPTH 10      /* alias nesting */
+#define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
+#define REPORT_MAX 65536     /* bytes kept of a delivery's report */
+#define RETRY_BATCH 64       /* due retries loaded per loop iteration */
+
+typedef struct job_s job ;
+struct job_s
+{
+  uint32_t ent ;
+  char id[QUEUE_ID_LEN + 1] ;
+  envelope e ;
+  qstate q ;
+  stralloc busy ;        /* one octet per recipient: 1 while a delivery runs */
+  unsigned int inflight ;
+  int force ;            /* every recipient due now */
+  int forcedom ;         /* recipients in force_domains due now */
+  int remove ;           /* queue-ctl remove: when nothing is in flight */
+  int dirty ;            /* q differs from the state file */
+  int blocked ;          /* something is due but a limit stopped it */
+  uint64_t bounce_next ; /* a failed injection of a bounce is retried then */
+} ;
+
+typedef struct dlv_s dlv ;
+struct dlv_s
+{
+  pid_t pid ;
+  job *j ;
+  int remote ;
+  int fd ;               /* remote: its report (stdout); local: its stderr */
+  stralloc out ;
+  genalloc rcpts ;       /* unsigned int: indices into j->q */
+  char domain[ADDRESS_DOMAIN_MAX + 1] ;
+  tain deadline ;
+  int killed ;
+  unsigned int tag ;     /* via local-spawn: the request's tag (pid is 0) */
+} ;
+
+static conf c ;
+static char const *conffile ;
+static stralloc conffn = STRALLOC_ZERO ;  /* the configuration file, absolute */
+static schedq sq = SCHEDQ_ZERO ;
+static genalloc jobs = GENALLOC_ZERO ;   /* job * */
+static genalloc dlvs = GENALLOC_ZERO ;   /* dlv * */
+static unsigned int nlocal = 0, nremote = 0 ;
+static int stopping = 0 ;
+static tain stopdeadline ;
+static tain nextrescan ;
+static int isroot = 0 ;
+static int ctl_pending = 0 ;
+static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
+static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request and report pipes */
+static pid_t spawn_pid = 0 ;
+static unsigned int spawn_tag = 0 ;
+
+static uint64_t wallnow (void)
+{
+  return (uint64_t)time(0) ;
+}
+
+/* logging: one line per event, the queue id first, untrusted bytes quoted */
+
+static char const *qs (char const *s)
+{
+  static stralloc ring[8] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;
+  static unsigned int k = 0 ;
+  stralloc *sa = ring + (k++ & 7) ;
+  sa->len = 0 ;
+  if (!string_quote(sa, s, strlen(s)) || !stralloc_0(sa)) return "\"?\"" ;
+  return sa->s ;
+}
+
+static void logv (char const *id, char const *const *v)
+{
+  int glue = 0 ;
+  buffer_puts(buffer_2, id) ;
+  for (; *v ; v++)
+  {
+    size_t n = strlen(*v) ;
+    if (!n) continue ;
+    /* "key=" and its value are one field */
+    if (!glue) buffer_put(buffer_2, " ", 1) ;
+    buffer_put(buffer_2, *v, n) ;
+    glue = (*v)[n-1] == '=' ;
+  }
+  buffer_putflush(buffer_2, "\n", 1) ;
+}
+#define LOG(id, ...) logv(id, (char const *const []){ __VA_ARGS__, 0 })
+
+static char const *fmtu (uint64_t n)
+{
+  static char ring[4][UINT64_FMT] ;
+  static unsigned int k = 0 ;
+  char *s = ring[k++ & 3] ;
+  s[uint64_fmt(s, n)] = 0 ;
+  return s ;
+}
+
+/* jobs: messages loaded in memory */
+
+static void job_free (job *j)
+{
+  envelope_free(&j->e) ;
+  qstate_free(&j->q) ;
+  stralloc_free(&j->busy) ;
+  alloc_free(j) ;
+}
+
+static job *job_find (uint32_t ent)
+{
+  size_t n = genalloc_len(job *, &jobs), i = 0 ;
+  job **js = genalloc_s(job *, &jobs) ;
+  for (; i < n ; i++) if (js[i]->ent == ent) return js[i] ;
+  return 0 ;
+}
+
+static void job_drop (job *j)
+{
+  size_t n = genalloc_len(job *, &jobs), i = 0 ;
+  job **js = genalloc_s(job *, &jobs) ;
+  for (; i < n ; i++) if (js[i] == j) { js[i] = js[n-1] ; genalloc_setlen(job *, &jobs, n - 1) ; break ; }
+  job_free(j) ;
+}
+
+static int open_entry (char const *id, size_t hdrlen)
+{
+  char fn[QUEUE_PATH_MAX] ;
+  int fd ;
+  queue_path(fn, "queue", id) ;
+  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  if (fd < 0) return -1 ;
+  if (hdrlen && lseek(fd, hdrlen, SEEK_SET) < 0) { fd_close(fd) ; return -1 ; }
+  return fd ;
+}
+
+static void remove_message (job *j, char const *why)
+{
+  if (!queue_remove(j->id)) { LOG(j->id, "remove result=error error=", qs(strerror(errno))) ; return ; }
+  LOG(j->id, "removed reason=", why) ;
+  schedq_delete(&sq, j->ent) ;
+  job_drop(j) ;
+}
+
+static int is_done (unsigned int s)
+{
+  return s == QSTATE_DELIVERED || s == QSTATE_BOUNCED || s == QSTATE_EXPANDED ;
+}
+
+static int local_is_postmaster (char const *a)
+{
+  return a && !strncasecmp(a, "postmaster", 10) && (!a[10] || a[10] == '@') ;
+}
+
+/* expansion: aliases become the recipients after them, with original set */
+
+static int rcpt_known (qstate const *q, char const *a)
+{
+  size_t n = qstate_n(q), i = 0 ;
+  for (; i < n ; i++) if (!strcmp(qstate_str(q, qstate_get(q, i)->addr), a)) return 1 ;
+  return 0 ;
+}
+
+static void fail_rcpt (job *j, size_t i, char const *text)
+{
+  qstate_rcpt *r = qstate_get(&j->q, i) ;
+  r->status = QSTATE_FAILED ;
+  qstate_set_result(&j->q, i, text, strlen(text)) ;
+  j->dirty = 1 ;
+  LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, qstate_get(&j->q, i)->addr)), "result=perm text=", qs(text)) ;
+}
+
+static void add_entry (job *j, char const *entry, char const *parent, genalloc *depth, unsigned int d)
+{
+  stralloc a = STRALLOC_ZERO ;
+  unsigned int k = lookup_entry_kind(entry) ;
+  size_t i = 0 ;
+  for (; entry[i] ; i++) if ((unsigned char)entry[i] < 32 || entry[i] == 127) k = LOOKUP_E_BAD ;
+  if (k == LOOKUP_E_BAD) { LOG(j->id, "expand alias=", qs(parent), "result=skipped entry=", qs(entry)) ; return ; }
+  if (k == LOOKUP_E_INCLUDE)
+  {
+    stralloc inc = STRALLOC_ZERO ;
+    ssize_t n = lookup_read_include(entry + 9, &inc) ;
+    size_t pos = 0 ;
+    if (n < 0) { LOG(j->id, "expand alias=", qs(parent), "result=error include=", qs(entry + 9), "error=", qs(strerror(errno))) ; return ; }
+    if (d + 1 > EXPAND_DEPTH) { LOG(j->id, "expand alias=", qs(parent), "result=too-deep") ; stralloc_free(&inc) ; return ; }
+    for (; pos < inc.len ; pos += strlen(inc.s + pos) + 1)
+      if (lookup_entry_kind(inc.s + pos) != LOOKUP_E_INCLUDE) add_entry(j, inc.s + pos, parent, depth, d + 1) ;
+    stralloc_free(&inc) ;
+    return ;
+  }
+  if (k == LOOKUP_E_ADDRESS)
+  {
+    address ad = ADDRESS_ZERO ;
+    if (!strchr(entry, '@'))
+    {
+      if (!stralloc_cats(&a, entry) || !stralloc_catb(&a, "@", 1) || !stralloc_cats(&a, c.sa.s + c.hostname) || !stralloc_0(&a)) return ;
+      entry = a.s ;
+    }
+    if (address_parse(&ad, entry, strlen(entry), ADDRESS_UTF8))
+    {
+      LOG(j->id, "expand alias=", qs(parent), "result=skipped entry=", qs(entry)) ;
+      stralloc_free(&a) ;
+      return ;
+    }
+    a.len = 0 ;
+    if (!stralloc_catb(&a, ad.s, ad.len) || !stralloc_0(&a)) return ;
+    entry = a.s ;
+  }
+  if (qstate_n(&j->q) >= EXPAND_MAX) { LOG(j->id, "expand alias=", qs(parent), "result=too-many") ; stralloc_free(&a) ; return ; }
+  /* a recipient already present is not added again: this alone breaks every loop */
+  if (!rcpt_known(&j->q, entry))
+  {
+    if (qstate_add_rcpt(&j->q, entry, parent) && genalloc_append(unsigned int, depth, &d))
+    {
+      char z = 0 ;
+      stralloc_catb(&j->busy, &z, 1) ;
+      j->dirty = 1 ;
+      LOG(j->id, "expand alias=", qs(parent), "rcpt=", qs(entry)) ;
+    }
+  }
+  stralloc_free(&a) ;
+}
+
+static void expand (job *j)
+{
+  genalloc depth = GENALLOC_ZERO ;
+  lookup l = LOOKUP_ZERO ;
+  size_t i = 0 ;
+  for (; i < qstate_n(&j->q) ; i++)
+  {
+    unsigned int zero = 0 ;
+    if (!genalloc_append(unsigned int, &depth, &zero)) break ;
+  }
+  for (i = 0 ; i < qstate_n(&j->q) ; i++)
+  {
+    qstate_rcpt *r = qstate_get(&j->q, i) ;
+    char const *a ;
+    unsigned int d = genalloc_s(unsigned int, &depth)[i] ;
+    if (r->status != QSTATE_PENDING || r->attempts) continue ;
+    a = qstate_str(&j->q, r->addr) ;
+    if (a[0] == '/' || a[0] == '|') continue ;
+    if (!lookup_address(&l, &c, a)) continue ;   /* temporary: the dispatch retries the lookup */
+    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, "550 5.1.1 no such user here") ; continue ; }
+    if (l.kind != LOOKUP_ALIAS) continue ;
+    if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, "554 5.4.6 alias nesting too deep (a loop?)") ; continue ; }
+    {
+      /* the alias: copy its entries, since qstate_add_rcpt may move q.sa */
+      size_t pos = 0 ;
+      stralloc ent = STRALLOC_ZERO, parent = STRALLOC_ZERO ;
+      if (!stralloc_catb(&ent, l.sa.s + l.entries, l.entrieslen) || !stralloc_cats(&parent, a) || !stralloc_0(&parent))
+      { stralloc_free(&ent) ; stralloc_free(&parent) ; continue ; }
+      qstate_get(&j->q, i)->status = QSTATE_EXPANDED ;
+      j->dirty = 1 ;
+      for (; pos < ent.len && ent.s[pos] ; pos += strlen(ent.s + pos) + 1)
+        add_entry(j, ent.s + pos, parent.s, &depth, d + 1) ;
+      stralloc_free(&ent) ; stralloc_free(&parent) ;
+    }
+  }
+  lookup_free(&l) ;
+  genalloc_free(unsigned int, &depth) ;
+}
+
+static job *job_load (uint32_t ent)
+{
+  job *j = alloc(sizeof(job)) ;
+  stralloc buf = STRALLOC_ZERO ;
+  schedq_ent *se = schedq_ent_at(&sq, ent) ;
+  int fd ;
+  if (!j) return 0 ;
+  memset(j, 0, sizeof(job)) ;
+  {
+    envelope ez = ENVELOPE_ZERO ;
+    qstate qz = QSTATE_ZERO ;
+    stralloc sz = STRALLOC_ZERO ;
+    j->e = ez ; j->q = qz ; j->busy = sz ;
+  }
+  j->ent = ent ;
+  memcpy(j->id, se->id, QUEUE_ID_LEN) ;
+  j->id[QUEUE_ID_LEN] = 0 ;
+  j->force = !!(se->where & SCHEDQ_F_FORCE) ;
+  j->forcedom = !!(se->where & SCHEDQ_F_FORCEDOM) ;
+  se->where &= ~SCHEDQ_F_MASK ;
+  fd = open_entry(j->id, 0) ;
+  if (fd < 0)
+  {
+    if (errno == ENOENT)
+    {
+      /* gone (removed by hand, or a stale hint): forget it, and any orphan state */
+      char fn[QUEUE_PATH_MAX] ;
+      queue_path(fn, "state", j->id) ;
+      unlink(fn) ;
+      schedq_detach(&sq, ent) ;
+      schedq_delete(&sq, ent) ;
+    }
+    else
+    {
+      LOG(j->id, "load result=error error=", qs(strerror(errno))) ;
+      schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
+    }
+    alloc_free(j) ;
+    return 0 ;
+  }
+  if (!envelope_read(&j->e, fd, &buf) || !qstate_read(&j->q, j->id, &j->e))
+  {
+    int e = errno ;
+    fd_close(fd) ;
+    stralloc_free(&buf) ;
+    LOG(j->id, "load result=error error=", qs(strerror(e))) ;
+    envelope_free(&j->e) ; qstate_free(&j->q) ;
+    alloc_free(j) ;
+    /* corrupt or unreadable: look again in an hour, never lose it */
+    schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 3600)) ;
+    return 0 ;
+  }
+  fd_close(fd) ;
+  stralloc_free(&buf) ;
+  if (!stralloc_ready(&j->busy, qstate_n(&j->q))) goto nomem ;
+  memset(j->busy.s, 0, qstate_n(&j->q)) ;
+  j->busy.len = qstate_n(&j->q) ;
+  if (!genalloc_append(job *, &jobs, &j)) goto nomem ;
+  schedq_detach(&sq, ent) ;
+  {
+    /* pickup: the first time the scheduler sees this message */
+    size_t n = qstate_n(&j->q), i = 0 ;
+    int fresh = 1 ;
+    for (; i < n ; i++) if (qstate_get(&j->q, i)->attempts || qstate_get(&j->q, i)->status != QSTATE_PENDING) fresh = 0 ;
+    if (fresh) LOG(j->id, "pickup from=", qs(envelope_sender(&j->e)), "rcpts=", fmtu(n)) ;
+  }
+  expand(j) ;
+  return j ;
+ nomem:
+  /* never left at the top of the heap: that would spin */
+  job_free(j) ;
+  schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
+  return 0 ;
+}
+
+/* deliveries */
+
+static dlv *dlv_new (job *j, int remote)
+{
+  dlv *d = alloc(sizeof(dlv)) ;
+  if (!d) return 0 ;
+  memset(d, 0, sizeof(dlv)) ;
+  {
+    stralloc sz = STRALLOC_ZERO ;
+    genalloc gz = GENALLOC_ZERO ;
+    d->out = sz ; d->rcpts = gz ;
+  }
+  d->j = j ;
+  d->remote = remote ;
+  d->fd = -1 ;
+  return d ;
+}
+
+static void dlv_free (dlv *d)
+{
+  if (d->fd >= 0) fd_close(d->fd) ;
+  stralloc_free(&d->out) ;
+  genalloc_free(unsigned int, &d->rcpts) ;
+  alloc_free(d) ;
+}
+
+/* whom a local delivery runs as under local-spawn (which decides again itself) */
+static int owner_of (char const *file, uid_t *uid, gid_t *gid)
+{
+  struct stat st ;
+  if (file && stat(file, &st) == 0 && st.st_uid)
+  {
+    *uid = st.st_uid ; *gid = st.st_gid ;
+    return 1 ;
+  }
+  {
+    /* a root-owned table: its files and programs run as nobody, never as root */
+    struct passwd *pw = getpwnam("nobody") ;
+    if (!pw) return 0 ;
+    *uid = pw->pw_uid ; *gid = pw->pw_gid ;
+    return 1 ;
+  }
+}
+
+/*
+ * Fork and exec argv, as ourselves, with fd 0 the message and fd 1 or 2
+ * a pipe back to us. Returns the pid, 0 on failure.
+ */
+static pid_t spawn (char const *const *argv, int msgfd, int outfd, int *rfd)
+{
+  int p[2] ;
+  pid_t pid ;
+  if (pipe(p) < 0) return 0 ;
+  pid = fork() ;
+  if (pid < 0) { fd_close(p[0]) ; fd_close(p[1]) ; return 0 ; }
+  if (!pid)
+  {
+    selfpipe_finish() ;
+    /* its own process group: a timeout kills the MDA or helpers it started too */
+    setpgid(0, 0) ;
+    fd_close(p[0]) ;
+    if (fd_move(0, msgfd) < 0) _exit(KETCH_EX_TEMP) ;
+    if (outfd == 1) { if (fd_move(1, p[1]) < 0) _exit(KETCH_EX_TEMP) ; }
+    else
+    {
+      int null = open("/dev/null", O_WRONLY) ;
+      if (null < 0 || fd_move(1, null) < 0 || fd_move(2, p[1]) < 0) _exit(KETCH_EX_TEMP) ;
+    }
+    execv(argv[0], (char *const *)argv) ;
+    _exit(KETCH_EX_TEMP) ;
+  }
+  fd_close(p[1]) ;
+  if (ndelay_on(p[0]) < 0 || coe(p[0]) < 0) { fd_close(p[0]) ; kill(pid, SIGKILL) ; return 0 ; }
+  *rfd = p[0] ;
+  return pid ;
+}
+
+static void start_dlv (dlv *d, pid_t pid, int fd)
+{
+  d->pid = pid ;
+  d->fd = fd ;
+  tain_addsec_g(&d->deadline, c.timeout_delivery) ;
+  if (!genalloc_append(dlv *, &dlvs, &d))
+  {
+    /* cannot track it: kill it, the recipients stay pending */
+    kill(pid, SIGKILL) ;
+    waitpid(pid, 0, 0) ;
+    dlv_free(d) ;
+    return ;
+  }
+  {
+    size_t n = genalloc_len(unsigned int, &d->rcpts), i = 0 ;
+    for (; i < n ; i++) d->j->busy.s[genalloc_s(unsigned int, &d->rcpts)[i]] = 1 ;
+  }
+  d->j->inflight++ ;
+  if (d->remote) nremote++ ; else nlocal++ ;
+}
+
+static char const *prog (stralloc *sa, char const *name)
+{
+  sa->len = 0 ;
+  if (!stralloc_cats(sa, c.sa.s + c.bindir) || !stralloc_catb(sa, "/", 1) || !stralloc_cats(sa, name) || !stralloc_0(sa)) return 0 ;
+  return sa->s ;
+}
+
+/* argv as NUL-separated strings in one stralloc, then an array over it */
+static int argv_add (stralloc *sa, char const *s)
+{
+  return stralloc_cats(sa, s) && stralloc_0(sa) ;
+}
+
+static int run_argv (stralloc *sa, char const *const **argv, genalloc *ga)
+{
+  size_t pos = 0 ;
+  char const *z = 0 ;
+  genalloc_setlen(char const *, ga, 0) ;
+  for (; pos < sa->len ; pos += strlen(sa->s + pos) + 1)
+  {
+    char const *s = sa->s + pos ;
+    if (!genalloc_append(char const *, ga, &s)) return 0 ;
+  }
+  if (!genalloc_append(char const *, ga, &z)) return 0 ;
+  *argv = genalloc_s(char const *, ga) ;
+  return 1 ;
+}
+
+/* netstring: tag, runas, id, hdrlen, timeout, then local-deliver's arguments */
+static int spawn_request (dlv *d, char const *runas, job *j, char const *const *args)
+{
+  stralloc body = STRALLOC_ZERO, ns = STRALLOC_ZERO ;
+  char fmt[UINT64_FMT] ;
+  int ok = 0 ;
+  d->tag = ++spawn_tag ;
+  if (!d->tag) d->tag = ++spawn_tag ;
+  if (!stralloc_catb(&body, fmt, uint_fmt(fmt, d->tag)) || !stralloc_0(&body) || !argv_add(&body, runas) || !argv_add(&body, j->id)
+   || !stralloc_catb(&body, fmt, size_fmt(fmt, j->e.hdrlen)) || !stralloc_0(&body)
+   || !stralloc_catb(&body, fmt, uint_fmt(fmt, c.timeout_delivery)) || !stralloc_0(&body)) goto end ;
+  for (; *args ; args++) if (!argv_add(&body, *args)) goto end ;
+  if (!stralloc_catb(&ns, fmt, size_fmt(fmt, body.len)) || !stralloc_catb(&ns, ":", 1) || !stralloc_catb(&ns, body.s, body.len) || !stralloc_catb(&ns, ",", 1)) goto end ;
+  if (allwrite(spawn_w, ns.s, ns.len) < ns.len) goto end ;
+  ok = 1 ;
+ end:
+  stralloc_free(&body) ; stralloc_free(&ns) ;
+  return ok ;
+}
+
+/*
+ * One local delivery for recipient i. Returns 1 started (or finished
+ * right away with a failure), 0 when a temporary error left it pending.
+ */
+static int start_local (job *j, size_t i, lookup *l)
+{
+  stralloc sa = STRALLOC_ZERO, path = STRALLOC_ZERO, p = STRALLOC_ZERO, runas = STRALLOC_ZERO ;
+  genalloc ga = GENALLOC_ZERO ;
+  char const *const *argv ;
+  char const *addr = qstate_str(&j->q, qstate_get(&j->q, i)->addr) ;
+  char const *orig = qstate_get(&j->q, i)->orig ? qstate_str(&j->q, qstate_get(&j->q, i)->orig) : 0 ;
+  uid_t uid = getuid() ;
+  gid_t gid = getgid() ;
+  char tfmt[UINT_FMT] ;
+  int fd, rfd, ok = 0 ;
+  pid_t pid ;
+  dlv *d ;
+  tfmt[uint_fmt(tfmt, c.timeout_delivery)] = 0 ;
+  if (!prog(&p, "local-deliver") || !argv_add(&sa, p.s) || !argv_add(&sa, "-t") || !argv_add(&sa, tfmt)) goto end ;
+  if (orig && (!argv_add(&sa, "-o") || !argv_add(&sa, orig))) goto end ;
+  if (addr[0] == '/' || addr[0] == '|')
+  {
+    /* an alias's file or program: as the owner of the aliases file (nobody if root's) */
+    if (!stralloc_cats(&runas, "alias")) goto end ;
+    if (spawn_w >= 0 && !owner_of(conf_str(&c, c.aliases), &uid, &gid)) goto end ;
+    {
+      struct passwd *pw = getpwuid(uid) ;
+      if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, orig ? orig : addr)
+       || !argv_add(&sa, pw ? pw->pw_name : "nobody") || !argv_add(&sa, pw ? pw->pw_dir : "/")) goto end ;
+    }
+    if (addr[0] == '/') { if (!argv_add(&sa, "mbox") || !argv_add(&sa, addr)) goto end ; }
+    else
+    {
+      /* |command args: split on spaces by us, never a shell (local-deliver(8)) */
+      char const *s = addr + 1 ;
+      if (!argv_add(&sa, "mda")) goto end ;
+      while (*s)
+      {
+        size_t n ;
+        while (*s == ' ') s++ ;
+        n = str_chr(s, ' ') ;
+        if (!n) break ;
+        if (!stralloc_catb(&sa, s, n) || !stralloc_0(&sa)) goto end ;
+        s += n ;
+      }
+    }
+  }
+  else if (l->kind == LOOKUP_VIRTUAL)
+  {
+    conf_vdomain const *v = conf_vdomain_find(&c, l->sa.s + l->domain) ;
+    char const *mdir = l->sa.s + l->path ;
+    if (!stralloc_cats(&runas, "vmap ") || !stralloc_cats(&runas, l->sa.s + l->domain)) goto end ;
+    if (mdir[0] != '/') { fail_rcpt(j, i, "554 5.3.5 virtual maildir path is not absolute") ; ok = 1 ; goto end ; }
+    if (spawn_w >= 0 && !owner_of(v ? c.sa.s + v->map : 0, &uid, &gid)) goto end ;
+    if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
+    if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, l->sa.s + l->local)
+     || !argv_add(&sa, mdir) || !argv_add(&sa, "maildir") || !argv_add(&sa, mdir)) goto end ;
+  }
+  else
+  {
+    char const *user = l->sa.s + l->user, *home = l->sa.s + l->home ;
+    uid = l->uid ; gid = l->gid ;
+    if (!stralloc_cats(&runas, "user ") || !stralloc_cats(&runas, user)) goto end ;
+    if (spawn_w >= 0 && !uid)
+    {
+      /* never a mailbox written as root: an alias for root is the fix */
+      qstate_rcpt *r = qstate_get(&j->q, i) ;
+      /* logged first: setting the result may move the strings addr points into */
+      LOG(j->id, "delivery rcpt=", qs(addr), "result=temp text=\"refusing to deliver as root\"") ;
+      r->attempts++ ;
+      r->status = QSTATE_DEFERRED ;
+      r->next = wallnow() + retry_delay(c.retry_local, c.retry_max, r->attempts) ;
+      qstate_set_result(&j->q, i, "refusing to deliver as root: alias root to a user", 49) ;
+      j->dirty = 1 ;
+      ok = 1 ;
+      goto end ;
+    }
+    if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
+    /* "--": a sender may begin with a dash */
+    if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, user) || !argv_add(&sa, home)) goto end ;
+    switch (c.deliver.type)
+    {
+      case CONF_DELIVER_MAILDIR :
+      case CONF_DELIVER_MBOX :
+        if (!conf_expand_path(c.sa.s + c.deliver.arg, user, l->sa.s + l->domain, home, &path))
+        { fail_rcpt(j, i, "554 5.3.5 bad mailbox path for this user") ; ok = 1 ; goto end ; }
+        if (!argv_add(&sa, c.deliver.type == CONF_DELIVER_MAILDIR ? "maildir" : "mbox") || !argv_add(&sa, path.s)) goto end ;
+        break ;
+      case CONF_DELIVER_MDA :
+      {
+        size_t pos = c.deliver.arg ;
+        unsigned int k = 0 ;
+        if (!argv_add(&sa, "mda")) goto end ;
+        for (; k < c.deliver.argc ; k++, pos += strlen(c.sa.s + pos) + 1)
+          if (!argv_add(&sa, c.sa.s + pos)) goto end ;
+        break ;
+      }
+      case CONF_DELIVER_LMTP :
+        if (!argv_add(&sa, "lmtp") || !argv_add(&sa, c.sa.s + c.deliver.arg)) goto end ;
+        break ;
+    }
+  }
+  if (!run_argv(&sa, &argv, &ga)) goto end ;
+  d = dlv_new(j, 0) ;
+  if (!d) goto end ;
+  if (!genalloc_append(unsigned int, &d->rcpts, &(unsigned int){ (unsigned int)i })) { dlv_free(d) ; goto end ; }
+  if (spawn_w >= 0)
+  {
+    /* root: local-spawn runs it as the user (local-spawn(8)) */
+    if (!stralloc_0(&runas) || !spawn_request(d, runas.s, j, argv + 1)) { dlv_free(d) ; goto end ; }
+    LOG(j->id, "attempt rcpt=", qs(addr), "via=local-spawn tag=", fmtu(d->tag)) ;
+    start_dlv(d, 0, -1) ;
+    ok = 1 ;
+    goto end ;
+  }
+  fd = open_entry(j->id, j->e.hdrlen) ;
+  if (fd < 0) { dlv_free(d) ; goto end ; }
+  pid = spawn(argv, fd, 2, &rfd) ;
+  fd_close(fd) ;
+  if (!pid) { dlv_free(d) ; goto end ; }
+  LOG(j->id, "attempt rcpt=", qs(addr), "via=local pid=", fmtu((uint64_t)pid)) ;
+  start_dlv(d, pid, rfd) ;
+  ok = 1 ;
+ end:
+  if (!ok) LOG(j->id, "attempt rcpt=", qs(addr), "via=local result=error error=", qs(strerror(errno))) ;
+  stralloc_free(&sa) ; stralloc_free(&path) ; stralloc_free(&p) ; stralloc_free(&runas) ;
+  genalloc_free(char const *, &ga) ;
+  return ok ;
+}
+
+static unsigned int dest_count (char const *domain)
+{
+  size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
+  unsigned int k = 0 ;
+  for (; i < n ; i++)
+  {
+    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    if (d->remote && !strcmp(d->domain, domain)) k++ ;
+  }
+  return k ;
+}
+
+/* one remote-send for (message, domain), with all that domain's due recipients */
+static int start_remote (job *j, char const *domain, genalloc *idx)
+{
+  stralloc sa = STRALLOC_ZERO, p = STRALLOC_ZERO ;
+  genalloc ga = GENALLOC_ZERO ;
+  char const *const *argv ;
+  size_t n = genalloc_len(unsigned int, idx), k = 0 ;
+  int fd, rfd, ok = 0 ;
+  pid_t pid ;
+  dlv *d = dlv_new(j, 1) ;
+  if (!d) return 0 ;
+  if (strlen(domain) > ADDRESS_DOMAIN_MAX) goto end ;
+  memcpy(d->domain, domain, strlen(domain) + 1) ;
+  if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)
+   || !argv_add(&sa, domain) || !argv_add(&sa, envelope_sender(&j->e))) goto end ;
+  for (; k < n ; k++)
+  {
+    unsigned int i = genalloc_s(unsigned int, idx)[k] ;
+    if (!argv_add(&sa, qstate_str(&j->q, qstate_get(&j->q, i)->addr)) || !genalloc_append(unsigned int, &d->rcpts, &i)) goto end ;
+  }
+  if (!run_argv(&sa, &argv, &ga)) goto end ;
+  fd = open_entry(j->id, j->e.hdrlen) ;
+  if (fd < 0) goto end ;
+  pid = spawn(argv, fd, 1, &rfd) ;
+  fd_close(fd) ;
+  if (!pid) goto end ;
+  LOG(j->id, "attempt domain=", qs(domain), "rcpts=", fmtu(n), "via=remote pid=", fmtu((uint64_t)pid)) ;
+  start_dlv(d, pid, rfd) ;
+  d = 0 ;
+  ok = 1 ;
+ end:
+  if (!ok) LOG(j->id, "attempt domain=", qs(domain), "via=remote result=error error=", qs(strerror(errno))) ;
+  if (d) dlv_free(d) ;
+  stralloc_free(&sa) ; stralloc_free(&p) ;
+  genalloc_free(char const *, &ga) ;
+  return ok ;
+}
+
+static void record (job *j, unsigned int i, int kind, char const *text, size_t len, int remote)
+{
+  qstate_rcpt *r = qstate_get(&j->q, i) ;
+  static char const *const names[3] = { "ok", "temp", "perm" } ;
+  stralloc t = STRALLOC_ZERO ;
+  r->attempts++ ;
+  qstate_set_result(&j->q, i, text, len) ;
+  r = qstate_get(&j->q, i) ;
+  if (kind == 0) r->status = QSTATE_DELIVERED ;
+  else if (kind == 2) r->status = QSTATE_FAILED ;
+  else
+  {
+    r->status = QSTATE_DEFERRED ;
+    r->next = wallnow() + retry_delay(remote ? c.retry_remote : c.retry_local, c.retry_max, r->attempts) ;
+  }
+  j->dirty = 1 ;
+  if (stralloc_catb(&t, text, len) && stralloc_0(&t))
+    LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, r->addr)), "result=", names[kind], "attempt=", fmtu(r->attempts),
+      kind == 1 ? "next=" : "", kind == 1 ? fmtu(r->next) : "", "text=", qs(t.s)) ;
+  stralloc_free(&t) ;
+}
+
+static void drain (dlv *d)
+{
+  char buf[4096] ;
+  for (;;)
+  {
+    ssize_t r = fd_read(d->fd, buf, sizeof(buf)) ;
+    if (r <= 0) break ;
+    if (d->out.len < REPORT_MAX) stralloc_catb(&d->out, buf, (size_t)r > REPORT_MAX - d->out.len ? REPORT_MAX - d->out.len : (size_t)r) ;
+  }
+}
+
+static void finish_dlv (dlv *d, int wstat)
+{
+  job *j = d->j ;
+  size_t n = genalloc_len(unsigned int, &d->rcpts), k = 0 ;
+  unsigned int const *ix = genalloc_s(unsigned int, &d->rcpts) ;
+  drain(d) ;
+  if (d->remote)
+  {
+    /* "ok|temp|perm INDEX TEXT" per recipient; anything missing or garbled is temporary */
+    char *seen = n ? alloc(n) : 0 ;
+    size_t pos = 0 ;
+    if (n && !seen) n = 0 ;
+    if (seen) memset(seen, 0, n) ;
+    while (pos < d->out.len && WIFEXITED(wstat) && !WEXITSTATUS(wstat) && !d->killed)
+    {
+      char *s = d->out.s + pos ;
+      size_t len = byte_chr(s, d->out.len - pos, '\n') ;
+      int kind = -1 ;
+      size_t skip = 0 ;
+      unsigned int index ;
+      if (pos + len >= d->out.len) break ;   /* no newline: garbled */
+      s[len] = 0 ;
+      pos += len + 1 ;
+      if (!strncmp(s, "ok ", 3)) { kind = 0 ; skip = 3 ; }
+      else if (!strncmp(s, "temp ", 5)) { kind = 1 ; skip = 5 ; }
+      else if (!strncmp(s, "perm ", 5)) { kind = 2 ; skip = 5 ; }
+      if (kind < 0) continue ;
+      {
+        size_t m = uint_scan(s + skip, &index) ;
+        char const *text ;
+        if (!m || index >= n || seen[index]) continue ;
+        text = s + skip + m ;
+        if (*text == ' ') text++ ;
+        seen[index] = 1 ;
+        record(j, ix[index], kind, text, strlen(text), 1) ;
+      }
+    }
+    for (k = 0 ; k < n ; k++)
+      if (!seen[k])
+      {
+        char const *why = d->killed ? "remote-send timed out" : WIFSIGNALED(wstat) ? "remote-send crashed" : "remote-send gave no report for this recipient" ;
+        record(j, ix[k], 1, why, strlen(why), 1) ;
+      }
+    if (seen) alloc_free(seen) ;
+    n = genalloc_len(unsigned int, &d->rcpts) ;
+    nremote-- ;
+  }
+  else
+  {
+    /* local-deliver: its exit code decides; its last stderr line is the text */
+    int code = WIFEXITED(wstat) ? WEXITSTATUS(wstat) : -1 ;
+    int kind = d->killed || code < 0 ? 1 : code == 0 ? 0 : code == KETCH_EX_PERM ? 2 : 1 ;
+    char const *text = d->killed ? "local delivery timed out" : code < 0 ? "local-deliver crashed" : "" ;
+    size_t len = strlen(text) ;
+    if (!len && d->out.len)
+    {
+      size_t end = d->out.len, start ;
+      while (end && d->out.s[end-1] == '\n') end-- ;
+      start = byte_rchr(d->out.s, end, '\n') ;
+      start = start < end ? start + 1 : 0 ;
+      /* keep what follows "local-deliver: fatal: " */
+      {
+        char const *s = d->out.s + start ;
+        size_t m = end - start ;
+        if (m > 22 && !memcmp(s, "local-deliver: fatal: ", 22)) { s += 22 ; m -= 22 ; }
+        else if (m > 21 && !memcmp(s, "local-deliver: info: ", 21)) { s += 21 ; m -= 21 ; }
+        text = s ; len = m ;
+      }
+    }
+    if (!len) { text = kind ? "local-deliver failed" : "delivered" ; len = strlen(text) ; }
+    record(j, ix[0], kind, text, len, 0) ;
+    nlocal-- ;
+  }
+  for (k = 0 ; k < n ; k++) j->busy.s[ix[k]] = 0 ;
+  j->inflight-- ;
+  if (j->dirty && qstate_write(&j->q, j->id)) j->dirty = 0 ;
+  else if (j->dirty) LOG(j->id, "state result=error error=", qs(strerror(errno))) ;
+}
+
+/* bounces and delay warnings, injected through enqueue with the null sender */
+
+static int read_header (char const *id, size_t hdrlen, stralloc *sa)
+{
+  int fd = open_entry(id, hdrlen) ;
+  if (fd < 0) return 0 ;
+  for (;;)
+  {
+    ssize_t r ;
+    if (!stralloc_readyplus(sa, 8192)) break ;
+    r = fd_read(fd, sa->s + sa->len, 8192) ;
+    if (r <= 0) break ;
+    sa->len += r ;
+    if (byte_search(sa->s, sa->len, "\n\n", 2) < sa->len || sa->len >= 65536) break ;
+  }
+  fd_close(fd) ;
+  {
+    size_t e = byte_search(sa->s, sa->len, "\n\n", 2) ;
+    if (e < sa->len) sa->len = e + 1 ;
+    else if (sa->len > 65536) sa->len = 65536 ;
+  }
+  return 1 ;
+}
+
+static int inject (char const *id, char const *to, stralloc *msg, stralloc *newid)
+{
+  stralloc p = STRALLOC_ZERO ;
+  int in[2], out[2], wstat ;
+  pid_t pid ;
+  char const *argv[7] ;
+  if (!prog(&p, "enqueue")) return 0 ;
+  argv[0] = p.s ; argv[1] = "-C" ; argv[2] = conffn.s ; argv[3] = "-f" ; argv[4] = "" ; argv[5] = to ; argv[6] = 0 ;
+  if (pipe(in) < 0) { stralloc_free(&p) ; return 0 ; }
+  if (pipe(out) < 0) { fd_close(in[0]) ; fd_close(in[1]) ; stralloc_free(&p) ; return 0 ; }
+  pid = fork() ;
+  if (pid < 0) { fd_close(in[0]) ; fd_close(in[1]) ; fd_close(out[0]) ; fd_close(out[1]) ; stralloc_free(&p) ; return 0 ; }
+  if (!pid)
+  {
+    selfpipe_finish() ;
+    fd_close(in[1]) ; fd_close(out[0]) ;
+    if (fd_move(0, in[0]) < 0 || fd_move(1, out[1]) < 0) _exit(KETCH_EX_TEMP) ;
+    execv(argv[0], (char *const *)argv) ;
+    _exit(KETCH_EX_TEMP) ;
+  }
+  fd_close(in[0]) ; fd_close(out[1]) ;
+  /* enqueue reads all its input before it prints: no deadlock */
+  allwrite(in[1], msg->s, msg->len) ;
+  fd_close(in[1]) ;
+  {
+    char buf[64] ;
+    size_t r = allread(out[0], buf, sizeof(buf)) ;
+    while (r && (buf[r-1] == '\n')) r-- ;
+    stralloc_catb(newid, buf, r) ;
+    stralloc_0(newid) ;
+  }
+  fd_close(out[0]) ;
+  if (waitpid(pid, &wstat, 0) < 0) { stralloc_free(&p) ; return 0 ; }
+  stralloc_free(&p) ;
+  if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) { LOG(id, "inject result=error to=", qs(to), "exit=", fmtu(WIFEXITED(wstat) ? WEXITSTATUS(wstat) : 256)) ; return 0 ; }
+  return 1 ;
+}
+
+/*
+ * Report the recipients in state `which` (FAILED: a bounce; DEFERRED: a
+ * delay warning). Returns 1 when done (sent, or none owed), 0 to retry.
+ */
+static int report (job *j, unsigned int which)
+{
+  genalloc rs = GENALLOC_ZERO ;
+  stralloc msg = STRALLOC_ZERO, hdr = STRALLOC_ZERO, to = STRALLOC_ZERO, bnd = STRALLOC_ZERO, newid = STRALLOC_ZERO ;
+  char const *sender = envelope_sender(&j->e) ;
+  size_t n = qstate_n(&j->q), i = 0 ;
+  int ok = 0 ;
+  for (; i < n ; i++)
+  {
+    qstate_rcpt const *r = qstate_get(&j->q, i) ;
+    if (r->status != which) continue ;
+    {
+      bounce_rcpt br = { .addr = qstate_str(&j->q, r->addr), .orig = r->orig ? qstate_str(&j->q, r->orig) : 0, .result = r->result ? qstate_str(&j->q, r->result) : 0 } ;
+      if (!genalloc_append(bounce_rcpt, &rs, &br)) goto end ;
+    }
+  }
+  if (!genalloc_len(bounce_rcpt, &rs)) { ok = 1 ; goto end ; }
+  if (!*sender)
+  {
+    /* never to the null sender: a failed bounce goes to postmaster, once */
+    size_t k = 0 ;
+    int topm = 0 ;
+    if (which != QSTATE_FAILED) { ok = 1 ; goto end ; }
+    for (; k < envelope_nrcpt(&j->e) ; k++) if (local_is_postmaster(envelope_rcpt(&j->e, k))) topm = 1 ;
+    for (k = 0 ; k < n ; k++) if (qstate_get(&j->q, k)->orig && local_is_postmaster(qstate_str(&j->q, qstate_get(&j->q, k)->orig))) topm = 1 ;
+    if (topm) { LOG(j->id, "bounce result=dropped reason=\"a bounce to postmaster failed\"") ; ok = 1 ; goto end ; }
+    if (!stralloc_cats(&to, "postmaster@") || !stralloc_cats(&to, c.sa.s + c.hostname) || !stralloc_0(&to)) goto end ;
+  }
+  else if (!stralloc_cats(&to, sender) || !stralloc_0(&to)) goto end ;
+  if (!read_header(j->id, j->e.hdrlen, &hdr)) goto end ;
+  if (!stralloc_cats(&bnd, j->id) || !stralloc_catb(&bnd, "/", 1) || !stralloc_cats(&bnd, c.sa.s + c.hostname)
+   || !stralloc_cats(&bnd, which == QSTATE_FAILED ? "/failed" : "/delayed") || !stralloc_0(&bnd)) goto end ;
+  {
+    bounce b = { .action = which == QSTATE_FAILED ? BOUNCE_FAILED : BOUNCE_DELAYED, .hostname = c.sa.s + c.hostname, .id = j->id, .to = to.s, .arrival = queue_id_time(j->id), .now = wallnow(), .boundary = bnd.s } ;
+    if (!bounce_format(&msg, &b, genalloc_s(bounce_rcpt, &rs), genalloc_len(bounce_rcpt, &rs), hdr.s, hdr.len)) goto end ;
+  }
+  if (!inject(j->id, to.s, &msg, &newid)) goto end ;
+  LOG(j->id, which == QSTATE_FAILED ? "bounce" : "delay-warning", "to=", qs(to.s), "rcpts=", fmtu(genalloc_len(bounce_rcpt, &rs)), "id=", qs(newid.s)) ;
+  ok = 1 ;
+ end:
+  genalloc_free(bounce_rcpt, &rs) ;
+  stralloc_free(&msg) ; stralloc_free(&hdr) ; stralloc_free(&to) ; stralloc_free(&bnd) ; stralloc_free(&newid) ;
+  return ok ;
+}
+
+/* the life of an active message: expire, dispatch, settle */
+
+static int domain_forced (char const *a)
+{
+  char const *at = strrchr(a, '@') ;
+  size_t pos = 0 ;
+  if (!at) return 0 ;
+  for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
+    if (!strcasecmp(at + 1, force_domains.s + pos)) return 1 ;
+  return 0 ;
+}
+
+static int due (job const *j, qstate_rcpt const *r, uint64_t now)
+{
+  return j->force || r->next <= now || (j->forcedom && domain_forced(qstate_str(&j->q, r->addr))) ;
+}
+
+static void dispatch (job *j)
+{
+  size_t n = qstate_n(&j->q), i = 0 ;
+  uint64_t now = wallnow() ;
+  lookup l = LOOKUP_ZERO ;
+  genalloc idx = GENALLOC_ZERO ;
+  stralloc done = STRALLOC_ZERO ;   /* remote recipients grouped already */
+  j->blocked = 0 ;
+  if (!stralloc_ready(&done, n)) return ;
+  memset(done.s, 0, n) ;
+  for (; i < n ; i++)
+  {
+    qstate_rcpt *r = qstate_get(&j->q, i) ;
+    char const *a = qstate_str(&j->q, r->addr) ;
+    if (j->busy.s[i] || done.s[i]) continue ;
+    if (r->status != QSTATE_PENDING && r->status != QSTATE_DEFERRED) continue ;
+    if (!due(j, r, now)) continue ;
+    if (a[0] == '/' || a[0] == '|')
+    {
+      /* an alias's file or program: local, no lookup */
+      if (nlocal >= c.concurrency_local) { j->blocked = 1 ; continue ; }
+      if (!start_local(j, i, &l)) j->blocked = 1 ;
+      continue ;
+    }
+    if (!lookup_address(&l, &c, a))
+    {
+      record(j, i, 1, "temporary lookup failure", 24, 0) ;
+      continue ;
+    }
+    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, "550 5.1.1 no such user here") ; continue ; }
+    if (l.kind == LOOKUP_ALIAS)
+    {
+      /* an alias seen after its first attempt (the table changed): expand now */
+      r->status = QSTATE_PENDING ; r->attempts = 0 ;
+      expand(j) ;
+      n = qstate_n(&j->q) ;
+      if (!stralloc_ready(&done, n)) break ;
+      memset(done.s + i, 0, n - i) ;
+      continue ;
+    }
+    if (l.kind == LOOKUP_REMOTE)
+    {
+      char const *dom = strrchr(a, '@') + 1 ;
+      size_t k = i ;
+      if (nremote >= c.concurrency_remote || dest_count(dom) >= c.concurrency_destination) { j->blocked = 1 ; continue ; }
+      genalloc_setlen(unsigned int, &idx, 0) ;
+      for (; k < n ; k++)
+      {
+        qstate_rcpt *rk = qstate_get(&j->q, k) ;
+        char const *ak = qstate_str(&j->q, rk->addr), *at = strrchr(ak, '@') ;
+        unsigned int ui = k ;
+        if (j->busy.s[k] || done.s[k] || !at || strcasecmp(at + 1, dom)) continue ;
+        if (rk->status != QSTATE_PENDING && rk->status != QSTATE_DEFERRED) continue ;
+        if (!due(j, rk, now)) continue ;
+        done.s[k] = 1 ;
+        genalloc_append(unsigned int, &idx, &ui) ;
+      }
+      {
+        stralloc d = STRALLOC_ZERO ;
+        if (stralloc_cats(&d, dom) && stralloc_0(&d) && !start_remote(j, d.s, &idx)) j->blocked = 1 ;
+        stralloc_free(&d) ;
+      }
+      continue ;
+    }
+    if (nlocal >= c.concurrency_local) { j->blocked = 1 ; continue ; }
+    if (!start_local(j, i, &l)) j->blocked = 1 ;
+  }
+  if (!j->blocked) j->force = j->forcedom = 0 ;
+  lookup_free(&l) ;
+  genalloc_free(unsigned int, &idx) ;
+  stralloc_free(&done) ;
+}
+
+static void job_step (job *j)
+{
+  size_t n, i ;
+  uint64_t now = wallnow(), arrived = queue_id_time(j->id), next = UINT64_MAX ;
+  /* an id from a clock that ran ahead must not look ancient */
+  uint64_t age = now > arrived ? now - arrived : 0 ;
+  int alldone = 1 ;
+  if (j->remove)
+  {
+    if (j->inflight) return ;
+    remove_message(j, "queue-ctl") ;
+    return ;
+  }
+  if (age >= c.expire)
+  {
+    /* expiry: everything not yet done fails now, with its last error */
+    n = qstate_n(&j->q) ;
+    for (i = 0 ; i < n ; i++)
+    {
+      qstate_rcpt *r = qstate_get(&j->q, i) ;
+      if (j->busy.s[i] || (r->status != QSTATE_PENDING && r->status != QSTATE_DEFERRED)) continue ;
+      {
+        stralloc t = STRALLOC_ZERO ;
+        if (stralloc_cats(&t, "4.4.7 message expired in the queue; last error: ") && stralloc_cats(&t, r->result ? qstate_str(&j->q, r->result) : "none") && stralloc_0(&t))
+        {
+          LOG(j->id, "expire rcpt=", qs(qstate_str(&j->q, r->addr)), "age=", fmtu(age)) ;
+          qstate_set_result(&j->q, i, t.s, t.len - 1) ;
+          qstate_get(&j->q, i)->status = QSTATE_FAILED ;
+          j->dirty = 1 ;
+        }
+        stralloc_free(&t) ;
+      }
+    }
+  }
+  if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
+  if (j->inflight) return ;
+  n = qstate_n(&j->q) ;
+  for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_FAILED) break ;
+  if (i < n && j->bounce_next <= now && !stopping)
+  {
+    if (report(j, QSTATE_FAILED))
+    {
+      for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_FAILED) qstate_get(&j->q, i)->status = QSTATE_BOUNCED ;
+      j->dirty = 1 ;
+    }
+    else j->bounce_next = now + c.retry_local ;
+  }
+  if (!(j->q.flags & QSTATE_F_WARNED) && age >= c.warn && !stopping)
+  {
+    for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_DEFERRED) break ;
+    if (i < n && report(j, QSTATE_DEFERRED)) { j->q.flags |= QSTATE_F_WARNED ; j->dirty = 1 ; }
+  }
+  for (i = 0 ; i < n ; i++)
+  {
+    qstate_rcpt const *r = qstate_get(&j->q, i) ;
+    if (is_done(r->status)) continue ;
+    alldone = 0 ;
+    if (r->status == QSTATE_FAILED) { if (j->bounce_next < next) next = j->bounce_next ; }
+    else if (r->next < next) next = r->next ;
+  }
+  if (alldone) { remove_message(j, "done") ; return ; }
+  if (j->dirty)
+  {
+    if (qstate_write(&j->q, j->id)) j->dirty = 0 ;
+    else { LOG(j->id, "state result=error error=", qs(strerror(errno))) ; return ; }
+  }
+  if (j->q.flags & QSTATE_F_HOLD)
+  {
+    LOG(j->id, "held") ;
+    job_drop(j) ;   /* stays detached: only a release brings it back */
+    return ;
+  }
+  if (j->blocked || stopping) return ;
+  if (next <= now) next = now ;
+  schedq_push_heap(&sq, j->ent, next > UINT32_MAX ? UINT32_MAX : (uint32_t)next) ;
+  job_drop(j) ;
+}
+
+/* the spool scan: at start (into the heap, times unknown) and on rescan (lost hints) */
+
+static void scan_queue (int fresh)
+{
+  unsigned int b = 0 ;
+  for (; b < QUEUE_BUCKETS ; b++)
+  {
+    static char const hex[] = "0123456789abcdef" ;
+    char dn[9] = "queue/xx" ;
+    DIR *dir ;
+    dn[6] = hex[b >> 4] ; dn[7] = hex[b & 15] ;
+    dir = opendir(dn) ;
+    if (!dir) continue ;
+    for (;;)
+    {
+      struct dirent *de = readdir(dir) ;
+      uint32_t k ;
+      if (!de) break ;
+      if (!queue_id_valid(de->d_name, strlen(de->d_name))) continue ;
+      if (schedq_find(&sq, de->d_name) != SCHEDQ_NONE) continue ;
+      k = schedq_insert(&sq, de->d_name) ;
+      if (k == SCHEDQ_NONE) break ;
+      if (fresh) schedq_push_fresh(&sq, k) ; else schedq_push_heap(&sq, k, 0) ;
+    }
+    closedir(dir) ;
+  }
+}
+
+/* start-up recovery: a state file without its message is an orphan */
+static void recover_state (void)
+{
+  unsigned int b = 0, removed = 0 ;
+  for (; b < QUEUE_BUCKETS ; b++)
+  {
+    static char const hex[] = "0123456789abcdef" ;
+    char dn[9] = "state/xx" ;
+    DIR *dir ;
+    dn[6] = hex[b >> 4] ; dn[7] = hex[b & 15] ;
+    dir = opendir(dn) ;
+    if (!dir) continue ;
+    for (;;)
+    {
+      struct dirent *de = readdir(dir) ;
+      char fn[QUEUE_PATH_MAX] ;
+      if (!de) break ;
+      if (!queue_id_valid(de->d_name, strlen(de->d_name))) continue ;
+      if (schedq_find(&sq, de->d_name) != SCHEDQ_NONE) continue ;
+      queue_path(fn, "state", de->d_name) ;
+      if (unlink(fn) == 0) removed++ ;
+    }
+    closedir(dir) ;
+  }
+  if (removed) LOG("scheduler", "recovery orphan-states=", fmtu(removed)) ;
+}
+
+static void fresh_id (char const *id)
+{
+  uint32_t k = schedq_find(&sq, id) ;
+  if (k != SCHEDQ_NONE) return ;
+  k = schedq_insert(&sq, id) ;
+  if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
+}
+
+/* queue-ctl requests: spool/ctl/NAME, one line each */
+
+static job *ctl_job (char const *id)
+{
+  uint32_t k ;
+  job *j ;
+  if (!queue_id_valid(id, strlen(id))) return 0 ;
+  k = schedq_find(&sq, id) ;
+  if (k == SCHEDQ_NONE)
+  {
+    char fn[QUEUE_PATH_MAX] ;
+    struct stat st ;
+    queue_path(fn, "queue", id) ;
+    if (stat(fn, &st) < 0) return 0 ;
+    k = schedq_insert(&sq, id) ;
+    if (k == SCHEDQ_NONE) return 0 ;
+  }
+  j = job_find(k) ;
+  return j ? j : job_load(k) ;
+}
+
+static int domain_forced_name (char const *d)
+{
+  size_t pos = 0 ;
+  for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
+    if (!strcasecmp(d, force_domains.s + pos)) return 1 ;
+  return 0 ;
+}
+
+static void retry_all (void)
+{
+  size_t n = genalloc_len(job *, &jobs), i = 0 ;
+  schedq_force_all(&sq, SCHEDQ_F_FORCE) ;
+  for (; i < n ; i++) genalloc_s(job *, &jobs)[i]->force = 1 ;
+}
+
+static void ctl_apply (char *line)
+{
+  size_t n = strlen(line) ;
+  job *j = 0 ;
+  while (n && (line[n-1] == '\n' || line[n-1] == '\r' || line[n-1] == ' ')) line[--n] = 0 ;
+  if (!strcmp(line, "retry all")) { retry_all() ; LOG("scheduler", "ctl", "command=", qs(line)) ; return ; }
+  if (!strncmp(line, "retry domain ", 13))
+  {
+    /* every message is looked at; only recipients in that domain are forced */
+    char const *d = line + 13 ;
+    size_t nj = genalloc_len(job *, &jobs), i = 0 ;
+    if (!domain_forced_name(d) && (!stralloc_cats(&force_domains, d) || !stralloc_0(&force_domains))) return ;
+    schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
+    for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
+    LOG("scheduler", "ctl command=", qs(line)) ;
+    return ;
+  }
+  if (!strncmp(line, "remove sender ", 14))
+  {
+    char const *who = line + 14 ;
+    uint32_t total = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
+    unsigned int count = 0 ;
+    stralloc buf = STRALLOC_ZERO ;
+    if (!strcmp(who, "<>")) who = "" ;
+    for (; k < total ; k++)
+    {
+      envelope e = ENVELOPE_ZERO ;
+      char id[QUEUE_ID_LEN + 1] ;
+      int fd, match ;
+      if (schedq_where(&sq, k) == SCHEDQ_W_FREE) continue ;
+      memcpy(id, schedq_ent_at(&sq, k)->id, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
+      fd = open_entry(id, 0) ;
+      if (fd < 0) continue ;
+      match = envelope_read(&e, fd, &buf) && !strcasecmp(envelope_sender(&e), who) ;
+      fd_close(fd) ;
+      envelope_free(&e) ;
+      if (!match) continue ;
+      j = ctl_job(id) ;
+      if (j) { j->remove = 1 ; count++ ; LOG(j->id, "ctl command=remove") ; job_step(j) ; }
+    }
+    stralloc_free(&buf) ;
+    LOG("scheduler", "ctl command=", qs(line), "matched=", fmtu(count)) ;
+    return ;
+  }
+  if (!strncmp(line, "retry ", 6) || !strncmp(line, "hold ", 5) || !strncmp(line, "release ", 8) || !strncmp(line, "remove ", 7))
+  {
+    char const *id = strchr(line, ' ') + 1 ;
+    j = ctl_job(id) ;
+    if (!j) { LOG("scheduler", "ctl command=", qs(line), "result=unknown-id") ; return ; }
+    LOG(j->id, "ctl command=", qs(line)) ;
+    if (line[0] == 'h') { j->q.flags |= QSTATE_F_HOLD ; j->dirty = 1 ; }
+    else if (!strncmp(line, "remove ", 7)) j->remove = 1 ;
+    else if (!strncmp(line, "retry ", 6)) j->force = 1 ;
+    else if (j->q.flags & QSTATE_F_HOLD) { j->q.flags &= ~QSTATE_F_HOLD ; j->dirty = 1 ; }
+    job_step(j) ;
+    return ;
+  }
+  LOG("scheduler", "ctl result=unknown-command command=", qs(line)) ;
+}
+
+static void ctl_scan (void)
+{
+  DIR *dir = opendir("ctl") ;
+  ctl_pending = 0 ;
+  if (!dir) return ;
+  for (;;)
+  {
+    struct dirent *de = readdir(dir) ;
+    stralloc sa = STRALLOC_ZERO, fn = STRALLOC_ZERO ;
+    size_t len ;
+    if (!de) break ;
+    len = strlen(de->d_name) ;
+    if (de->d_name[0] == '.' || (len > 4 && !strcmp(de->d_name + len - 4, ".tmp"))) continue ;
+    if (!stralloc_cats(&fn, "ctl/") || !stralloc_cats(&fn, de->d_name) || !stralloc_0(&fn)) continue ;
+    if (openslurpclose(&sa, fn.s) && sa.len < 1024 && stralloc_0(&sa)) ctl_apply(sa.s) ;
+    else LOG("scheduler", "ctl result=error file=", qs(fn.s), "error=", qs(sa.len >= 1024 ? "too long" : strerror(errno))) ;
+    unlink(fn.s) ;
+    stralloc_free(&sa) ; stralloc_free(&fn) ;
+  }
+  closedir(dir) ;
+}
+
+static void read_trigger (int fd, stralloc *tb)
+{
+  char buf[4096] ;
+  for (;;)
+  {
+    ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
+    size_t pos = 0 ;
+    if (r <= 0) break ;
+    if (!stralloc_catb(tb, buf, r)) break ;
+    for (;;)
+    {
+      size_t k = byte_chr(tb->s + pos, tb->len - pos, '\n') ;
+      if (pos + k >= tb->len) break ;
+      if (k == QUEUE_ID_LEN && queue_id_valid(tb->s + pos, k))
+      {
+        char id[QUEUE_ID_LEN + 1] ;
+        memcpy(id, tb->s + pos, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
+        fresh_id(id) ;
+      }
+      else if (k == 3 && !memcmp(tb->s + pos, "ctl", 3)) ctl_pending = 1 ;
+      pos += k + 1 ;
+    }
+    memmove(tb->s, tb->s + pos, tb->len - pos) ;
+    tb->len -= pos ;
+    if (tb->len > 4096) tb->len = 0 ;   /* garbage: resynchronise on the next newline */
+  }
+}
+
+static void activate (void)
+{
+  unsigned int retries = 0 ;
+  for (;;)
+  {
+    size_t active = genalloc_len(job *, &jobs) ;
+    uint32_t k ;
+    job *j ;
+    if (stopping || active >= MAX_ACTIVE) return ;
+    k = schedq_pop_fresh(&sq) ;
+    if (k == SCHEDQ_NONE)
+    {
+      /* retries: never the last few slots, which stay for new mail */
+      if (active >= MAX_ACTIVE - FRESH_RESERVE) return ;
+      /* a few at a time: the trigger is read again before the next batch */
+      if (retries++ >= RETRY_BATCH) return ;
+      k = schedq_top(&sq) ;
+      if (k == SCHEDQ_NONE || schedq_ent_at(&sq, k)->next > wallnow()) return ;
+    }
+    j = job_load(k) ;
+    if (j) job_step(j) ;
+  }
+}
+
+static void step_all (void)
+{
+  size_t i = genalloc_len(job *, &jobs) ;
+  /* backwards: job_step may drop the job it is given */
+  while (i--)
+  {
+    job *j ;
+    if (i >= genalloc_len(job *, &jobs)) continue ;
+    j = genalloc_s(job *, &jobs)[i] ;
+    job_step(j) ;
+  }
+}
+
+static void reap (void)
+{
+  for (;;)
+  {
+    int wstat ;
+    pid_t pid = waitpid(-1, &wstat, WNOHANG) ;
+    size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
+    if (pid <= 0) break ;
+    if (pid == spawn_pid) strerr_dief(KETCH_EX_TEMP, "local-spawn died") ;
+    for (; i < n ; i++)
+    {
+      dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+      if (d->pid != pid) continue ;
+      genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
+      genalloc_setlen(dlv *, &dlvs, n - 1) ;
+      finish_dlv(d, wstat) ;
+      dlv_free(d) ;
+      break ;
+    }
+  }
+}
+
+static void reload (void)
+{
+  conf nc ;
+  stralloc err = STRALLOC_ZERO ;
+  if (!conf_load(&nc, conffn.s, &err))
+  {
+    LOG("scheduler", "reload result=error error=", qs(err.len ? err.s : strerror(errno))) ;
+    stralloc_free(&err) ;
+    return ;
+  }
+  if (strcmp(nc.sa.s + nc.spool, c.sa.s + c.spool)) LOG("scheduler", "reload warning=\"spool changed: restart to use it\"") ;
+  conf_free(&c) ;
+  c = nc ;
+  LOG("scheduler", "reload result=ok") ;
+  stralloc_free(&err) ;
+}
+
+/*
+ * Started as root: local-spawn keeps root to run local-deliver as each
+ * recipient; we drop to the queue user (scheduler(8), PRIVILEGES).
+ */
+static void start_spawn (void)
+{
+  int req[2], rep[2] ;
+  stralloc p = STRALLOC_ZERO ;
+  char const *argv[4] ;
+  if (!prog(&p, "local-spawn")) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
+  if (pipe(req) < 0 || pipe(rep) < 0) strerr_diefusys(KETCH_EX_TEMP, "pipe") ;
+  argv[0] = p.s ; argv[1] = "-C" ; argv[2] = conffn.s ; argv[3] = 0 ;
+  spawn_pid = fork() ;
+  if (spawn_pid < 0) strerr_diefusys(KETCH_EX_TEMP, "fork") ;
+  if (!spawn_pid)
+  {
+    fd_close(req[1]) ; fd_close(rep[0]) ;
+    if (fd_move(0, req[0]) < 0 || fd_move(1, rep[1]) < 0) _exit(KETCH_EX_TEMP) ;
+    execv(argv[0], (char *const *)argv) ;
+    strerr_diefusys(KETCH_EX_TEMP, "exec ", argv[0]) ;
+  }
+  fd_close(req[0]) ; fd_close(rep[1]) ;
+  spawn_w = req[1] ; spawn_r = rep[0] ;
+  if (coe(spawn_w) < 0 || coe(spawn_r) < 0 || ndelay_on(spawn_r) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up the local-spawn pipes") ;
+  stralloc_free(&p) ;
+}
+
+static void drop_privileges (void)
+{
+  struct passwd *pw ;
+  if (!isroot) return ;
+  if (!c.queue_user) { LOG("scheduler", "warning=\"no queue-user: the scheduler keeps root\"") ; return ; }
+  pw = getpwnam(c.sa.s + c.queue_user) ;
+  if (!pw) strerr_dief(KETCH_EX_PERM, "unknown queue-user: ", c.sa.s + c.queue_user) ;
+  if (!pw->pw_uid) strerr_dief(KETCH_EX_PERM, "queue-user must not be root") ;
+  if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+    strerr_diefusys(KETCH_EX_TEMP, "drop privileges to ", pw->pw_name) ;
+  isroot = 0 ;
+}
+
+/* local-spawn's reports: "tag code text", code an exit status or "t" (temporary) */
+static void spawn_read (stralloc *buf)
+{
+  char b[4096] ;
+  size_t pos = 0 ;
+  for (;;)
+  {
+    ssize_t r = fd_read(spawn_r, b, sizeof(b)) ;
+    if (!r) strerr_dief(KETCH_EX_TEMP, "local-spawn exited") ;
+    if (r < 0)
+    {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break ;
+      strerr_diefusys(KETCH_EX_TEMP, "read from local-spawn") ;
+    }
+    if (!stralloc_catb(buf, b, r)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  }
+  for (;;)
+  {
+    char *line = buf->s + pos ;
+    size_t len = byte_chr(line, buf->len - pos, '\n') ;
+    unsigned int tag, code = KETCH_EX_TEMP ;
+    size_t k ;
+    char const *text = "" ;
+    if (pos + len >= buf->len) break ;
+    line[len] = 0 ;
+    pos += len + 1 ;
+    k = uint_scan(line, &tag) ;
+    if (!k || line[k] != ' ') continue ;
+    if (line[k+1] == 't') { if (line[k+2] == ' ') text = line + k + 3 ; }
+    else
+    {
+      size_t m = uint_scan(line + k + 1, &code) ;
+      if (!m || code > 255) code = KETCH_EX_TEMP ;
+      else if (line[k+1+m] == ' ') text = line + k + 2 + m ;
+    }
+    {
+      size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
+      for (; i < n ; i++)
+      {
+        dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+        if (d->pid || d->tag != tag) continue ;
+        genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
+        genalloc_setlen(dlv *, &dlvs, n - 1) ;
+        d->out.len = 0 ;
+        stralloc_cats(&d->out, text) ;
+        finish_dlv(d, (int)(code << 8)) ;
+        dlv_free(d) ;
+        break ;
+      }
+    }
+  }
+  memmove(buf->s, buf->s + pos, buf->len - pos) ;
+  buf->len -= pos ;
+}
+
+/* the event loop's parts */
+
+static int stop_now (void)
+{
+  size_t k = genalloc_len(job *, &jobs) ;
+  while (k--)
+  {
+    job *j = genalloc_s(job *, &jobs)[k] ;
+    if (j->dirty && !qstate_write(&j->q, j->id)) LOG(j->id, "state result=error error=", qs(strerror(errno))) ;
+  }
+  LOG("scheduler", "stop") ;
+  return 0 ;
+}
+
+static void pollset_add (genalloc *x, int fd, short events)
+{
+  iopause_fd p = { .fd = fd, .events = events, .revents = 0 } ;
+  if (!genalloc_append(iopause_fd, x, &p)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+}
+
+/* x[0] the selfpipe, x[1] the trigger, then local-spawn, then every delivery's pipe */
+static void build_pollset (genalloc *x, int sfd, int trigfd, tain *deadline)
+{
+  size_t nd = genalloc_len(dlv *, &dlvs), i = 0 ;
+  genalloc_setlen(iopause_fd, x, 0) ;
+  {
+    tain const inf = TAIN_INFINITE ;
+    *deadline = inf ;
+  }
+  pollset_add(x, sfd, IOPAUSE_READ) ;
+  pollset_add(x, trigfd, stopping ? 0 : IOPAUSE_READ) ;
+  if (spawn_r >= 0) pollset_add(x, spawn_r, IOPAUSE_READ) ;
+  for (; i < nd ; i++)
+  {
+    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    if (d->fd >= 0) pollset_add(x, d->fd, IOPAUSE_READ) ;
+    /* local-spawn enforces the timeout of its own deliveries */
+    if (d->pid && tain_less(&d->deadline, deadline)) *deadline = d->deadline ;
+  }
+  if (stopping)
+  {
+    if (tain_less(&stopdeadline, deadline)) *deadline = stopdeadline ;
+    return ;
+  }
+  if (tain_less(&nextrescan, deadline)) *deadline = nextrescan ;
+  {
+    uint32_t k = schedq_top(&sq) ;
+    if (k != SCHEDQ_NONE && genalloc_len(job *, &jobs) < MAX_ACTIVE - FRESH_RESERVE)
+    {
+      uint64_t next = schedq_ent_at(&sq, k)->next, now = wallnow() ;
+      uint64_t wait = next > now ? next - now : 0 ;
+      tain t ;
+      tain_addsec_g(&t, wait > 86400 ? 86400 : (int)wait) ;
+      if (tain_less(&t, deadline)) *deadline = t ;
+    }
+  }
+  if (genalloc_len(uint32_t, &sq.fresh) > sq.freshhead && genalloc_len(job *, &jobs) < MAX_ACTIVE) *deadline = STAMP ;
+}
+
+/* a delivery past its deadline is killed (its process group), and counts as temporary */
+static void check_deadlines (void)
+{
+  size_t nd = genalloc_len(dlv *, &dlvs), i = 0 ;
+  int all = stopping && !tain_less(&STAMP, &stopdeadline) ;
+  for (; i < nd ; i++)
+  {
+    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    if (!d->pid || d->killed) continue ;
+    if (all || !tain_less(&STAMP, &d->deadline))
+    {
+      d->killed = 1 ;
+      kill(-d->pid, SIGKILL) ;
+      kill(d->pid, SIGKILL) ;
+      tain_addsec_g(&d->deadline, 3600) ;
+    }
+  }
+  if (all)
+  {
+    /* local-spawn's deliveries cannot be killed from here: stop waiting, count them temporary */
+    size_t k = genalloc_len(dlv *, &dlvs) ;
+    while (k--)
+    {
+      dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
+      if (d->pid) continue ;
+      genalloc_s(dlv *, &dlvs)[k] = genalloc_s(dlv *, &dlvs)[genalloc_len(dlv *, &dlvs) - 1] ;
+      genalloc_setlen(dlv *, &dlvs, genalloc_len(dlv *, &dlvs) - 1) ;
+      d->out.len = 0 ;
+      stralloc_cats(&d->out, "interrupted by shutdown") ;
+      finish_dlv(d, KETCH_EX_TEMP << 8) ;
+      dlv_free(d) ;
+    }
+    tain_addsec_g(&stopdeadline, 5) ;
+  }
+  if (!stopping && !tain_less(&STAMP, &nextrescan))
+  {
+    scan_queue(1) ;
+    ctl_scan() ;
+    tain_addsec_g(&nextrescan, c.rescan) ;
+  }
+}
+
+static void read_outputs (genalloc *x, stralloc *sb)
+{
+  size_t nx = genalloc_len(iopause_fd, x), i = 2 ;
+  for (; i < nx ; i++)
+  {
+    iopause_fd const *p = genalloc_s(iopause_fd, x) + i ;
+    size_t nd, k = 0 ;
+    if (!p->revents) continue ;
+    if (p->fd == spawn_r) { spawn_read(sb) ; continue ; }
+    nd = genalloc_len(dlv *, &dlvs) ;
+    for (; k < nd ; k++)
+    {
+      dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
+      char buf[4096] ;
+      ssize_t r ;
+      if (d->fd != p->fd) continue ;
+      r = fd_read(d->fd, buf, sizeof(buf)) ;
+      if (r > 0)
+      {
+        if (d->out.len < REPORT_MAX) stralloc_catb(&d->out, buf, (size_t)r > REPORT_MAX - d->out.len ? REPORT_MAX - d->out.len : (size_t)r) ;
+      }
+      else if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(d->fd) ; d->fd = -1 ; }
+      break ;
+    }
+  }
+}
+
+static void handle_signals (void)
+{
+  for (;;)
+  {
+    int sig = selfpipe_read() ;
+    if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_read") ;
+    if (!sig) return ;
+    switch (sig)
+    {
+      case SIGCHLD : reap() ; break ;
+      case SIGALRM : LOG("scheduler", "signal=ALRM action=retry-all") ; retry_all() ; break ;
+      case SIGHUP : reload() ; break ;
+      case SIGTERM :
+        if (stopping) break ;
+        stopping = 1 ;
+        tain_addsec_g(&stopdeadline, STOP_GRACE) ;
+        LOG("scheduler", "signal=TERM action=stop inflight=", fmtu(genalloc_len(dlv *, &dlvs))) ;
+        break ;
+      default : break ;
+    }
+  }
+}
+
+int main (int argc, char const *const *argv)
+{
+  stralloc err = STRALLOC_ZERO, tb = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
+  genalloc x = GENALLOC_ZERO ;   /* iopause_fd */
+  int notif = -1, lockfd, trigfd, sfd ;
+  unsigned int removed = 0 ;
+  PROG = "scheduler" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "C:d:", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'C' : conffile = l.arg ; break ;
+        case 'd' : if (!int0_scan(l.arg, &notif) || notif < 0) dieusage() ; break ;
+        default : dieusage() ;
+      }
+    }
+    argc -= l.ind ; argv += l.ind ;
+  }
+  if (!conf_load_default(&c, conffile, &err))
+    strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
+  {
+    /* children get -C with an absolute path: we chdir to the spool */
+    char const *f = c.sa.s + c.file, *slash = strrchr(f, '/') ;
+    if (f[0] == '/') { if (!stralloc_cats(&conffn, f)) strerr_diefu(KETCH_EX_TEMP, "allocate") ; }
+    else if (!stralloc_cats(&conffn, c.sa.s + c.dir) || !stralloc_catb(&conffn, "/", 1) || !stralloc_cats(&conffn, slash ? slash + 1 : f))
+      strerr_diefu(KETCH_EX_TEMP, "allocate") ;
+    if (!stralloc_0(&conffn)) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
+  }
+  isroot = !geteuid() ;
+  umask(077) ;
+  if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
+  lockfd = open("lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
+  if (lockfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/lock") ;
+  {
+    int r = fd_lock(lockfd, 1, 1) ;
+    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "lock ", c.sa.s + c.spool, "/lock") ;
+    if (!r) strerr_dief(KETCH_EX_TEMP, "another scheduler holds ", c.sa.s + c.spool, "/lock") ;
+  }
+  if (isroot) start_spawn() ;
+  drop_privileges() ;
+  /* O_RDWR: we are a writer too, so the FIFO never reports EOF */
+  trigfd = open("trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
+  if (trigfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/trigger") ;
+  sfd = selfpipe_init() ;
+  if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_init") ;
+  if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  {
+    sigset_t set ;
+    sigemptyset(&set) ;
+    sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGHUP) ; sigaddset(&set, SIGALRM) ;
+    if (!selfpipe_trapset(&set)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
+  }
+  tain_now_set_stopwatch_g() ;
+
+  /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */
+  if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", c.sa.s + c.spool, "/tmp") ;
+  if (removed) LOG("scheduler", "recovery stale-tmp=", fmtu(removed)) ;
+  scan_queue(0) ;
+  recover_state() ;
+  LOG("scheduler", "start messages=", fmtu(sq.n)) ;
+  ctl_scan() ;
+  if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; }
+  tain_addsec_g(&nextrescan, c.rescan) ;
+
+  for (;;)
+  {
+    tain deadline ;
+    int r ;
+    if (ctl_pending) ctl_scan() ;
+    activate() ;
+    step_all() ;
+    activate() ;
+    if (stopping && !genalloc_len(dlv *, &dlvs)) return stop_now() ;
+    build_pollset(&x, sfd, trigfd, &deadline) ;
+    r = iopause_g(genalloc_s(iopause_fd, &x), genalloc_len(iopause_fd, &x), &deadline) ;
+    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    check_deadlines() ;
+    if (!r) continue ;
+    read_outputs(&x, &sb) ;
+    if (genalloc_s(iopause_fd, &x)[1].revents & IOPAUSE_READ) read_trigger(trigfd, &tb) ;
+    if (genalloc_s(iopause_fd, &x)[0].revents & IOPAUSE_READ) handle_signals() ;
+  }
+}

@@ -1,0 +1,128 @@
+/* ISC license: see LICENSE. */
+
+#include <string.h>
+#include <time.h>
+
+#include <skalibs/types.h>
+#include <skalibs/stralloc.h>
+
+#include "bounce.h"
+
+/*
+ * The enhanced status code (RFC 3463) in an answer like "550 5.1.1 text":
+ * class.subject.detail, where class matches the reply's first digit
+ * when there is one. Without one, the default for the action.
+ */
+int bounce_status (char const *result, int failed, char *out)
+{
+  char const *s = result ? result : "" ;
+  size_t i = 0 ;
+  if (s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9' && s[3] == ' ') i = 4 ;
+  if ((s[i] == '2' || s[i] == '4' || s[i] == '5') && s[i+1] == '.')
+  {
+    size_t j = i + 2, k = 0, d1 = 0, d2 = 0 ;
+    while (s[j] >= '0' && s[j] <= '9' && d1 < 3) { j++ ; d1++ ; }
+    if (d1 && s[j] == '.')
+    {
+      j++ ;
+      while (s[j] >= '0' && s[j] <= '9' && d2 < 3) { j++ ; d2++ ; }
+      if (d2 && (!s[j] || s[j] == ' '))
+      {
+        k = j - i ;
+        memcpy(out, s + i, k) ;
+        out[k] = 0 ;
+        /* a 4.x.x for a failure, or 5.x.x for a delay, reports the class we decided */
+        out[0] = failed ? '5' : '4' ;
+        return 1 ;
+      }
+    }
+  }
+  memcpy(out, failed ? "5.0.0" : "4.0.0", 6) ;
+  return 0 ;
+}
+
+/* RFC 5322 §3.3 date-time, in UTC */
+int bounce_date (uint64_t t, stralloc *sa)
+{
+  char buf[64] ;
+  time_t tt = (time_t)t ;
+  struct tm tm ;
+  size_t n ;
+  static char const *const days[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" } ;
+  static char const *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" } ;
+  if (!gmtime_r(&tt, &tm)) return 0 ;
+  /* day and month names spelled out here: strftime would follow the locale */
+  n = strftime(buf, sizeof(buf), " %d ", &tm) ;
+  if (!stralloc_cats(sa, days[tm.tm_wday]) || !stralloc_catb(sa, ",", 1) || !stralloc_catb(sa, buf, n)
+   || !stralloc_cats(sa, months[tm.tm_mon])) return 0 ;
+  n = strftime(buf, sizeof(buf), " %Y %H:%M:%S +0000", &tm) ;
+  return stralloc_catb(sa, buf, n) ;
+}
+
+/* header and DSN field values: printable ASCII only, one line */
+static int cat_clean (stralloc *sa, char const *s)
+{
+  for (; *s ; s++)
+  {
+    char c = (unsigned char)*s < 32 || (unsigned char)*s > 126 ? '?' : *s ;
+    if (!stralloc_catb(sa, &c, 1)) return 0 ;
+  }
+  return 1 ;
+}
+
+static int cats (stralloc *sa, char const *s)
+{
+  return stralloc_cats(sa, s) ;
+}
+
+int bounce_format (stralloc *sa, bounce const *b, bounce_rcpt const *r, unsigned int n, char const *hdr, size_t hdrlen)
+{
+  unsigned int i = 0 ;
+  int failed = b->action == BOUNCE_FAILED ;
+  if (!cats(sa, "From: Mail Delivery System <MAILER-DAEMON@") || !cat_clean(sa, b->hostname) || !cats(sa, ">\n")) return 0 ;
+  if (!cats(sa, "To: <") || !cat_clean(sa, b->to) || !cats(sa, ">\n")) return 0 ;
+  if (!cats(sa, failed ? "Subject: Undelivered Mail Returned to Sender\n" : "Subject: Delayed Mail (still being retried)\n")) return 0 ;
+  if (!cats(sa, "Date: ") || !bounce_date(b->now, sa) || !cats(sa, "\n")) return 0 ;
+  if (!cats(sa, "Message-ID: <") || !cats(sa, b->id) || !cats(sa, failed ? ".bounce@" : ".delay@") || !cat_clean(sa, b->hostname) || !cats(sa, ">\n")) return 0 ;
+  /* RFC 3834 §5: automatic responses say so, so that nobody answers them */
+  if (!cats(sa, "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n")) return 0 ;
+  if (!cats(sa, "Content-Type: multipart/report; report-type=delivery-status;\n boundary=\"") || !cats(sa, b->boundary) || !cats(sa, "\"\n\n")) return 0 ;
+  if (!cats(sa, "This is a MIME-encapsulated delivery status notification.\n\n--") || !cats(sa, b->boundary) || !cats(sa, "\n")) return 0 ;
+  if (!cats(sa, "Content-Type: text/plain; charset=us-ascii\n\n")) return 0 ;
+  if (!cats(sa, "This is the mail system at ") || !cat_clean(sa, b->hostname) || !cats(sa, ".\n\n")) return 0 ;
+  if (!cats(sa, failed
+    ? "Your message could not be delivered to one or more recipients.\nIt is attached below; the reasons follow.\n\n"
+    : "Your message has not been delivered yet to one or more recipients.\nThe mail system will keep trying; you need not send it again.\n\n")) return 0 ;
+  for (i = 0 ; i < n ; i++)
+  {
+    if (!cats(sa, "<") || !cat_clean(sa, r[i].addr) || !cats(sa, ">: ") || !cat_clean(sa, r[i].result ? r[i].result : "no answer") || !cats(sa, "\n")) return 0 ;
+  }
+  if (!cats(sa, "\n--") || !cats(sa, b->boundary) || !cats(sa, "\nContent-Type: message/delivery-status\n\n")) return 0 ;
+  /* RFC 3464 §2.2: per-message fields */
+  if (!cats(sa, "Reporting-MTA: dns; ") || !cat_clean(sa, b->hostname) || !cats(sa, "\n")) return 0 ;
+  if (!cats(sa, "X-Ketch-Queue-ID: ") || !cats(sa, b->id) || !cats(sa, "\n")) return 0 ;
+  if (!cats(sa, "Arrival-Date: ") || !bounce_date(b->arrival, sa) || !cats(sa, "\n")) return 0 ;
+  for (i = 0 ; i < n ; i++)
+  {
+    char status[8] ;
+    char const *res = r[i].result ;
+    bounce_status(res, failed, status) ;
+    /* RFC 3464 §2.3: per-recipient fields, each block after an empty line */
+    if (!cats(sa, "\nFinal-Recipient: rfc822; ") || !cat_clean(sa, r[i].addr) || !cats(sa, "\n")) return 0 ;
+    if (r[i].orig && (!cats(sa, "Original-Recipient: rfc822; ") || !cat_clean(sa, r[i].orig) || !cats(sa, "\n"))) return 0 ;
+    if (!cats(sa, failed ? "Action: failed\n" : "Action: delayed\n")) return 0 ;
+    if (!cats(sa, "Status: ") || !cats(sa, status) || !cats(sa, "\n")) return 0 ;
+    if (res)
+    {
+      int smtp = res[0] >= '2' && res[0] <= '5' && res[1] >= '0' && res[1] <= '9' && res[2] >= '0' && res[2] <= '9' && res[3] == ' ' ;
+      if (!cats(sa, smtp ? "Diagnostic-Code: smtp; " : "Diagnostic-Code: x-ketch; ") || !cat_clean(sa, res) || !cats(sa, "\n")) return 0 ;
+    }
+    if (!cats(sa, "Last-Attempt-Date: ") || !bounce_date(b->now, sa) || !cats(sa, "\n")) return 0 ;
+  }
+  /* RFC 6522: the third part is the original, here its header only */
+  if (!cats(sa, "\n--") || !cats(sa, b->boundary) || !cats(sa, "\nContent-Type: text/rfc822-headers\n\n")) return 0 ;
+  if (hdrlen && !stralloc_catb(sa, hdr, hdrlen)) return 0 ;
+  if (hdrlen && hdr[hdrlen-1] != '\n' && !cats(sa, "\n")) return 0 ;
+  if (!cats(sa, "\n--") || !cats(sa, b->boundary) || !cats(sa, "--\n")) return 0 ;
+  return 1 ;
+}

@@ -1,0 +1,46 @@
+/* ISC license: see LICENSE. */
+
+#ifndef KETCH_BOUNCE_H
+#define KETCH_BOUNCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skalibs/stralloc.h>
+
+/*
+ * Delivery status notifications, RFC 3464: a multipart/report
+ * (RFC 6522) with a human part, a message/delivery-status part (one
+ * per-recipient block for each failed or delayed recipient) and the
+ * original header as text/rfc822-headers. The caller sends it with the
+ * null reverse-path (RFC 5321 §4.5.5) through enqueue.
+ */
+
+typedef struct bounce_rcpt_s bounce_rcpt ;
+struct bounce_rcpt_s
+{
+  char const *addr ;
+  char const *orig ;    /* the envelope recipient it came from, or 0 */
+  char const *result ;  /* the last answer ("550 5.1.1 ..." or our text), or 0 */
+} ;
+
+#define BOUNCE_FAILED 0
+#define BOUNCE_DELAYED 1
+
+typedef struct bounce_s bounce ;
+struct bounce_s
+{
+  unsigned int action ;     /* BOUNCE_FAILED or BOUNCE_DELAYED */
+  char const *hostname ;    /* Reporting-MTA */
+  char const *id ;          /* the queue id of the original */
+  char const *to ;          /* the bounce's recipient */
+  uint64_t arrival ;        /* Unix time the original arrived */
+  uint64_t now ;
+  char const *boundary ;    /* unique: the caller derives it from the id */
+} ;
+
+extern int bounce_status (char const *, int, char *) ;   /* 8 bytes: "5.1.1" NUL */
+extern int bounce_date (uint64_t, stralloc *) ;
+extern int bounce_format (stralloc *, bounce const *, bounce_rcpt const *, unsigned int, char const *, size_t) ;
+
+#endif

@@ -1,0 +1,136 @@
+/* ISC license: see LICENSE. */
+
+#include <errno.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <skalibs/types.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/random.h>
+
+#include "maildir.h"
+
+/* dir, dir/tmp, dir/new, dir/cur; the parents of dir too (mode 0700) */
+int maildir_make (char const *dir)
+{
+  size_t n = strlen(dir) ;
+  char fn[n + 5] ;
+  static char const *const sub[3] = { "/tmp", "/new", "/cur" } ;
+  unsigned int i = 0 ;
+  memcpy(fn, dir, n + 1) ;
+  for (i = 1 ; i < n ; i++)
+    if (fn[i] == '/')
+    {
+      fn[i] = 0 ;
+      if (mkdir(fn, 0700) < 0 && errno != EEXIST) return 0 ;
+      fn[i] = '/' ;
+    }
+  if (mkdir(fn, 0700) < 0 && errno != EEXIST) return 0 ;
+  for (i = 0 ; i < 3 ; i++)
+  {
+    memcpy(fn + n, sub[i], 5) ;
+    if (mkdir(fn, 0700) < 0 && errno != EEXIST) return 0 ;
+  }
+  return 1 ;
+}
+
+/*
+ * The unique name: seconds, then M<usec>P<pid>R<random>, then the host
+ * name with '/' and ':' encoded as the specification asks.
+ */
+static int uniquename (stralloc *sa)
+{
+  struct timespec ts ;
+  char fmt[UINT64_FMT] ;
+  char host[256] ;
+  char rnd[8] ;
+  size_t i = 0 ;
+  static char const hex[] = "0123456789abcdef" ;
+  clock_gettime(CLOCK_REALTIME, &ts) ;
+  if (!stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)ts.tv_sec))) return 0 ;
+  if (!stralloc_catb(sa, ".M", 2) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)(ts.tv_nsec / 1000)))) return 0 ;
+  if (!stralloc_catb(sa, "P", 1) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)getpid()))) return 0 ;
+  random_buf(rnd, 4) ;
+  if (!stralloc_catb(sa, "R", 1)) return 0 ;
+  for (i = 0 ; i < 4 ; i++)
+  {
+    char h[2] = { hex[(unsigned char)rnd[i] >> 4], hex[rnd[i] & 15] } ;
+    if (!stralloc_catb(sa, h, 2)) return 0 ;
+  }
+  if (!stralloc_catb(sa, ".", 1)) return 0 ;
+  if (gethostname(host, sizeof(host) - 1) < 0) memcpy(host, "localhost", 10) ;
+  host[sizeof(host) - 1] = 0 ;
+  for (i = 0 ; host[i] ; i++)
+  {
+    if (host[i] == '/') { if (!stralloc_cats(sa, "\\057")) return 0 ; }
+    else if (host[i] == ':') { if (!stralloc_cats(sa, "\\072")) return 0 ; }
+    else if (!stralloc_catb(sa, host + i, 1)) return 0 ;
+  }
+  return stralloc_0(sa) ;
+}
+
+int maildir_deliver (char const *dir, char const *pre, size_t prelen, char const *head, size_t headlen, int fd, stralloc *name)
+{
+  stralloc tmp = STRALLOC_ZERO, new = STRALLOC_ZERO ;
+  int out = -1 ;
+  unsigned int tries = 0 ;
+  char buf[65536] ;
+  for (;;)
+  {
+    name->len = 0 ;
+    if (!uniquename(name)) goto err ;
+    tmp.len = 0 ;
+    if (!stralloc_cats(&tmp, dir) || !stralloc_cats(&tmp, "/tmp/") || !stralloc_cats(&tmp, name->s) || !stralloc_0(&tmp)) goto err ;
+    out = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
+    if (out >= 0) break ;
+    if (errno == ENOENT && !tries)
+    {
+      if (!maildir_make(dir)) goto err ;
+    }
+    else if (errno != EEXIST || tries >= 5) goto err ;
+    tries++ ;
+  }
+  if (allwrite(out, pre, prelen) < prelen || allwrite(out, head, headlen) < headlen) goto errunlink ;
+  for (;;)
+  {
+    ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
+    if (r < 0) goto errunlink ;
+    if (!r) break ;
+    if (allwrite(out, buf, r) < (size_t)r) goto errunlink ;
+  }
+  if (fsync(out) < 0) goto errunlink ;
+  if (close(out) < 0) { out = -1 ; goto errunlink ; }
+  out = -1 ;
+  if (!stralloc_cats(&new, dir) || !stralloc_cats(&new, "/new/") || !stralloc_cats(&new, name->s) || !stralloc_0(&new)) goto errunlink ;
+  /* rename, not link: some filesystems (and AFS, per the spec's notes) lack link */
+  if (rename(tmp.s, new.s) < 0) goto errunlink ;
+  new.len -= name->len + 1 ;
+  new.s[new.len] = 0 ;
+  {
+    int dfd = open(new.s, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+    if (dfd < 0) goto err ;
+    if (fsync(dfd) < 0) { int e = errno ; fd_close(dfd) ; errno = e ; goto err ; }
+    fd_close(dfd) ;
+  }
+  stralloc_free(&tmp) ; stralloc_free(&new) ;
+  return 1 ;
+ errunlink:
+  {
+    int e = errno ;
+    if (out >= 0) fd_close(out) ;
+    unlink(tmp.s) ;
+    errno = e ;
+  }
+ err:
+  {
+    int e = errno ;
+    stralloc_free(&tmp) ; stralloc_free(&new) ;
+    errno = e ;
+  }
+  return 0 ;
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Scale: a spool holding a backlog of deferred messages (written here
+# directly in the spool format) is indexed quickly, without reading the
+# envelopes, and new mail is delivered at once, not behind the backlog.
+. "$(dirname "$0")/lib.sh"
+plan 6
+N=${KETCH_BACKLOG:-20000}
+
+if [ "$(id -u)" = 0 ] ; then
+  U=kb$$
+  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
+  at_exit "userdel $U >/dev/null 2>&1"
+else
+  U=$(id -un)
+fi
+mkdir -p "$T/mail" && chmod 1777 "$T/mail"
+mkinstance "deliver maildir $T/mail/%u"
+python3 - "$SPOOL" "$N" <<'P'
+import os, sys, time, random
+spool, n = sys.argv[1], int(sys.argv[2])
+now = int(time.time())
+for i in range(n):
+    mid = '%010x%05x%06x%03x' % (now - 60, i % 0x100000, 0xabcdef, random.randrange(4096))
+    b = mid[-2:]
+    with open(os.path.join(spool, 'queue', b, mid), 'w') as f:
+        f.write('ketch 1\nfrom s@remote.example\nto someone@far.example\nbody 7bit\n\nSubject: old %d\n\nx\n' % i)
+    with open(os.path.join(spool, 'state', b, mid), 'w') as f:
+        f.write('ketch-state 1\t-\ndeferred\t3\t%d\tsomeone@far.example\t-\t451 later\n' % (now + 3600))
+P
+check "backlog of $N messages written" test "$(count_entries)" -ge "$N"
+t0=$(date +%s%N)
+scheduler -C "$CONF" -d 3 3>"$T/ready" 2>"$T/sched.log" &
+SPID=$!
+at_exit "kill $SPID 2>/dev/null"
+check "ready" wait_for 20 test -s "$T/ready"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "indexed and ready in under 3 s ($ms ms)" test "$ms" -lt 3000
+t0=$(date +%s%N)
+printf 'Subject: new\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "$U@test.example" >/dev/null
+arrived () { [ -n "$(ls "$T/mail/$U/new" 2>/dev/null)" ] ; }
+check "new mail delivered while the backlog is being looked at" wait_for 10 arrived
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+rss=$(awk '/VmRSS/ {print $2}' /proc/$SPID/status)
+check "new mail is not starved by the backlog ($ms ms)" test "$ms" -lt 1500
+check "memory stays small with $N messages indexed (${rss} kB)" test "$rss" -lt 65536
+kill -TERM $SPID
+done_testing

@@ -1,0 +1,56 @@
+#!/bin/sh
+# Privileges, as root: the scheduler drops to queue-user, local-spawn
+# stays root and runs local-deliver as the recipient, whose mailbox the
+# message lands in, owned by the recipient. Skipped when not root.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+plan 12
+
+Q=kq$$ ; R=kp$$
+useradd -M -d "$T/nohome" -s /bin/false "$Q" || { echo "Bail out! useradd failed" ; exit 1 ; }
+at_exit "userdel $Q >/dev/null 2>&1"
+useradd -M -d "$T/home/$R" -s /bin/false "$R" || { echo "Bail out! useradd failed" ; exit 1 ; }
+at_exit "userdel $R >/dev/null 2>&1"
+mkdir -p "$T/home/$R" && chown "$R:" "$T/home/$R"
+mkinstance "queue-user $Q" "deliver maildir ~/Maildir"
+check "mkspool gives the spool to queue-user" test "$(stat -c %U "$SPOOL/queue")" = "$Q"
+chmod 755 "$T"
+scheduler -C "$CONF" -d 3 3>"$T/ready" 2>"$T/sched.log" &
+SPID=$!
+at_exit "kill $SPID 2>/dev/null"
+wait_for 10 test -s "$T/ready"
+running_as () { [ "$(ps -o user= -p "$1" 2>/dev/null | tr -d ' ')" = "$2" ] ; }
+check "the scheduler runs as queue-user" wait_for 5 running_as $SPID "$Q"
+helper=$(pgrep -P $SPID local-spawn | head -1)
+check "local-spawn runs as root" running_as "${helper:-0}" root
+# enqueue is installed set-uid to the queue owner; here, run it as that user
+printf 'Subject: priv\n\nhello\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups enqueue -C "$CONF" -f "s@remote.example" "$R@test.example" >/dev/null
+arrived () { [ -n "$(ls "$T/home/$R/Maildir/new" 2>/dev/null)" ] ; }
+check "delivered into the recipient's Maildir" wait_for 10 arrived
+f=$(ls "$T/home/$R/Maildir/new"/* | head -1)
+is "$(stat -c %U "$f")" "$R" "the message file is owned by the recipient"
+is "$(stat -c %U "$T/home/$R/Maildir/new")" "$R" "the Maildir created by the recipient"
+printf 'Subject: root\n\nx\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups enqueue -C "$CONF" -f "s@remote.example" "root@test.example" >/dev/null
+check "mail for an unaliased root is not delivered as root (deferred)" wait_for 10 grep -q 'rcpt="root@test.example" result=temp' "$T/sched.log"
+check "no mailbox written as root" sh -c "! find '$T' -path '*Maildir*' -user root | grep -q ."
+kill -TERM $SPID
+wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
+
+# local-spawn decides the delivery itself: a forged request for another
+# file or program gets the configured delivery, root gets nothing
+id=$(printf 'Subject: forged\n\nx\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups enqueue -C "$CONF" -f "s@remote.example" "$R@test.example")
+req () { python3 -c '
+import sys
+f = sys.argv[1:]
+body = b"".join(x.encode() + b"\0" for x in f)
+sys.stdout.buffer.write(str(len(body)).encode() + b":" + body + b",")' "$@" ; }
+hl=$(python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); print(d.index(b"\n\n")+2)' "$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id")
+out=$( { req 1 "user $R" "$id" "$hl" 5 -- s@remote.example "$R@test.example" "$R" / mbox "$T/home/$R/.profile" ;
+         req 2 "user $R" "$id" "$hl" 5 -- s@remote.example "$R@test.example" "$R" / mda /bin/sh -c "touch $T/pwned" ;
+         req 3 "user root" "$id" "$hl" 5 -- s@remote.example root@test.example root / mda /bin/true ;
+         req 4 alias "$id" "$hl" 5 -o postmaster@test.example -- s@remote.example postmaster@test.example nobody / mda /bin/sh -c "touch $T/pwned" ; } | timeout 10 local-spawn -C "$CONF" 2>/dev/null)
+check "forged method and file: replaced by the configured Maildir" test "$(echo "$out" | grep -c '^[12] 0 .*/Maildir/new/')" = 2
+check "a request to run as root is refused" sh -c "echo '$out' | grep -q '^3 t '"
+check "a program that is not an alias entry is refused" sh -c "echo '$out' | grep -q '^4 t '"
+check "nothing written, nothing run" sh -c "! test -e '$T/home/$R/.profile' && ! test -e '$T/pwned'"
+done_testing

@@ -1,0 +1,93 @@
+#!/bin/sh
+# Remote routing with a stand-in remote-send (the real one is tested on
+# its own): one run per (message, domain) with all its recipients, the
+# message from its first header line, per-recipient reports (ok, temp,
+# perm, missing), a delivery timeout, SIGALRM and SIGHUP.
+. "$(dirname "$0")/lib.sh"
+plan 18
+
+if [ "$(id -u)" = 0 ] ; then
+  U=km$$
+  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
+  at_exit "userdel $U >/dev/null 2>&1"
+else
+  U=$(id -un)
+fi
+mkdir -p "$T/mail" "$T/bin" && chmod 1777 "$T/mail"
+for p in "$BIN"/* ; do ln -s "$p" "$T/bin/" ; done
+rm -f "$T/bin/remote-send"
+cat > "$T/bin/remote-send" <<EOF
+#!/bin/sh
+# remote-send -C conf domain sender rcpt...
+shift 2 ; domain=\$1 ; sender=\$2 ; shift 2
+cat > "$T/body.\$domain"
+echo "\$domain <\$sender> \$*" >> "$T/remote.log"
+i=0
+for r in "\$@" ; do
+  case \$r in
+    perm*) echo "perm \$i 550 5.1.1 <\$r> no such user" ;;
+    temp*) echo "temp \$i 451 4.3.0 try later" ;;
+    silent*) ;;
+    slow*) sleep 30 ;;
+    par*) mkdir -p "$T/in" ; touch "$T/in/\$\$" ; ls "$T/in" | wc -l >> "$T/par.log" ; sleep 0.3 ; rm -f "$T/in/\$\$" ; echo "ok \$i 250 ok" ;;
+    *) echo "ok \$i 250 2.0.0 queued as X" ;;
+  esac
+  i=\$((i + 1))
+done
+exit 0
+EOF
+chmod 755 "$T/bin/remote-send"
+mkinstance "deliver maildir $T/mail/%u" "retry remote 1h" "timeout delivery 2s" "limit deliveries-per-destination 1"
+sed -i "s|^programs .*|programs $T/bin|" "$CONF"
+scheduler -C "$CONF" -d 3 3>"$T/ready" 2>"$T/sched.log" &
+SPID=$!
+at_exit "kill $SPID 2>/dev/null"
+wait_for 10 test -s "$T/ready"
+
+printf 'Subject: remote\n\nbody\n' > "$T/msg"
+enqueue -C "$CONF" -f "$U@test.example" a@r1.example perm-b@r1.example c@r2.example temp-d@r1.example silent-e@r2.example < "$T/msg" >/dev/null
+lines () { [ "$(wc -l < "$T/remote.log" 2>/dev/null)" -ge "$1" ] ; }
+check "remote-send ran" wait_for 10 lines 2
+check "one run for r1.example with its 3 recipients, in order" grep -qx "r1.example <$U@test.example> a@r1.example perm-b@r1.example temp-d@r1.example" "$T/remote.log"
+check "one run for r2.example with its 2 recipients" grep -qx "r2.example <$U@test.example> c@r2.example silent-e@r2.example" "$T/remote.log"
+check "the message is given from its first header line" cmp -s "$T/body.r1.example" "$T/msg"
+check "ok recorded" wait_for 5 grep -q 'rcpt="a@r1.example" result=ok attempt=1 text="250 2.0.0 queued as X"' "$T/sched.log"
+check "temp recorded with a next attempt" grep -q 'rcpt="temp-d@r1.example" result=temp attempt=1 next=' "$T/sched.log"
+check "a missing report line is temporary" grep -q 'rcpt="silent-e@r2.example" result=temp.*no report' "$T/sched.log"
+bounced () { grep -qs 'perm-b@r1.example' -r "$T/mail/$U/new" ; }
+check "perm bounced to the sender with the remote reply" wait_for 10 bounced
+check "the bounce quotes the remote reply" grep -qs 'Diagnostic-Code: smtp; 550 5.1.1' -r "$T/mail/$U/new"
+
+# SIGALRM: everything deferred is tried now (retry remote is 1h)
+n=$(wc -l < "$T/remote.log")
+kill -ALRM $SPID
+check "SIGALRM retries the deferred recipients now" wait_for 10 lines $((n + 2))
+
+# queue-ctl "retry domain": only that domain's deferred recipients are tried
+n=$(wc -l < "$T/remote.log")
+echo "retry domain r2.example" > "$SPOOL/ctl/d1.tmp" && mv "$SPOOL/ctl/d1.tmp" "$SPOOL/ctl/d1" && echo ctl > "$SPOOL/trigger"
+check "retry domain: r2.example tried again" wait_for 10 lines $((n + 1))
+sleep 0.5
+is "$(tail -n +$((n + 1)) "$T/remote.log" | cut -d' ' -f1 | sort -u | tr '\n' ' ')" "r2.example " "retry domain: r1.example not tried"
+
+# a delivery that runs past "timeout delivery" is killed and deferred
+enqueue -C "$CONF" -f "$U@test.example" slow@r3.example < "$T/msg" >/dev/null
+check "a slow delivery is killed and counted temporary" wait_for 10 grep -q 'rcpt="slow@r3.example" result=temp.*timed out' "$T/sched.log"
+
+# SIGHUP re-reads the configuration
+echo "limit remote-deliveries 3" >> "$CONF"
+kill -HUP $SPID
+check "SIGHUP reloads the configuration" wait_for 5 grep -q 'reload result=ok' "$T/sched.log"
+# at most one delivery at a time to one destination (limit deliveries-per-destination 1)
+for k in 1 2 3 4 ; do enqueue -C "$CONF" -f "$U@test.example" par$k@r5.example < "$T/msg" >/dev/null ; done
+four () { [ "$(wc -l < "$T/par.log" 2>/dev/null)" = 4 ] ; }
+check "four deliveries to r5.example" wait_for 15 four
+is "$(sort -n "$T/par.log" | tail -1)" "1" "never two at once to one destination"
+
+# SIGTERM with a delivery in flight: it finishes (here: its timeout), is recorded, then exit
+sid=$(enqueue -C "$CONF" -f "$U@test.example" slow@r4.example < "$T/msg")
+wait_for 10 grep -q "$sid attempt" "$T/sched.log"
+kill -TERM $SPID
+check "SIGTERM: exits once the delivery in flight is over" wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
+check "the interrupted delivery is recorded as deferred" grep -q '^deferred' "$SPOOL/state/$(echo "$sid" | cut -c23-24)/$sid"
+done_testing
