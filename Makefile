@@ -85,9 +85,10 @@ check: all
 	KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(B)/t/unit/*.t t/*.t
 
 # The README's first command: an embedded instance in ./instance under s6-svscan.
+INSTANCE ?= $(CURDIR)/instance
 run: deps
 	$(MAKE) all
-	$(B)/bin/ketch-instance run "$(CURDIR)/instance"
+	$(B)/bin/ketch-instance run "$(INSTANCE)"
 
 # Sanitizers: the whole test suite against an ASan+UBSan build (CI runs it).
 check-asan:

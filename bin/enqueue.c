@@ -1,5 +1,8 @@
 /* ISC license: see LICENSE. */
 
+/* setgroups(2) is not in POSIX */
+#define _DEFAULT_SOURCE
+
 /*
  * enqueue: the one way into the queue. Validates an envelope and a
  * message, writes them into tmp/, makes them durable and renames them
@@ -13,6 +16,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <grp.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -114,6 +118,21 @@ static void copy_message (message *m, int session)
   stralloc_free(&out) ;
 }
 
+/*
+ * The queue has one owner. Run by root (a script, or sendmail on an
+ * instance without a set-uid enqueue), write as that owner, so the
+ * scheduler can read the entry and root never owns a queue file.
+ */
+static void become_owner (void)
+{
+  struct stat st ;
+  if (geteuid()) return ;
+  if (stat(".", &st) < 0) strerr_diefusys(KETCH_EX_TEMP, "stat the spool") ;
+  if (!st.st_uid) return ;
+  if (setgroups(0, 0) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0)
+    strerr_diefusys(KETCH_EX_TEMP, "become the spool owner") ;
+}
+
 int main (int argc, char const *const *argv)
 {
   envelope e = ENVELOPE_ZERO ;
@@ -169,6 +188,7 @@ int main (int argc, char const *const *argv)
 
   umask(077) ;
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
+  become_owner() ;
   {
     unsigned int tries = 0 ;
     for (;;)

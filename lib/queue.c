@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <signal.h>
 
 #include <skalibs/types.h>
 #include <skalibs/djbunix.h>
@@ -158,9 +159,24 @@ void queue_trigger (char const *id)
 }
 
 /*
+ * The pid is in the id (digits 15 to 20). A live process with it may be
+ * the writer between its open and its lock; if it is an unrelated
+ * process that reused the pid, the leftover just waits for the next
+ * recovery.
+ */
+static int writer_alive (char const *id)
+{
+  pid_t pid = 0 ;
+  unsigned int i = 15 ;
+  for (; i < 21 ; i++) pid = (pid << 4) | (id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10) ;
+  return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) ;
+}
+
+/*
  * Start-up recovery of tmp/ (SPOOL, "recovery"): an entry whose writer
  * is gone is deleted. enqueue holds a lock on its temp file until it
- * exits, so a lock we can take means a dead writer. "s.ID" files are the
+ * exits, so a lock we can take, with no live process of the id's pid,
+ * means a dead writer (the pid closes the window between open and lock). "s.ID" files are the
  * scheduler's state being written, stale whenever recovery runs (the
  * scheduler runs recovery before it writes any). Idempotent.
  */
@@ -186,7 +202,7 @@ int queue_recover_tmp (unsigned int *removed)
       int r ;
       if (fd < 0) continue ;
       r = fd_lock(fd, 1, 1) ;
-      if (r == 1 && unlink(fn) == 0 && removed) (*removed)++ ;
+      if (r == 1 && !writer_alive(d->d_name) && unlink(fn) == 0 && removed) (*removed)++ ;
       fd_close(fd) ;
     }
     else if (len == QUEUE_ID_LEN + 2 && d->d_name[0] == 's' && d->d_name[1] == '.' && queue_id_valid(d->d_name + 2, QUEUE_ID_LEN))

@@ -29,16 +29,39 @@ bin=$(cd "$(dirname "$0")" && pwd)
 conf=$dir/ketch.conf
 port=${KETCH_PORT:-2525}
 
+# Started by root, the instance runs as the unprivileged user ketch (made
+# if missing), a single-user instance as for any other user: ketch never
+# runs a network daemon or writes a mailbox as root.
+owner=$(id -un)
+queueline=
+if [ "$(id -u)" = 0 ] ; then
+  owner=${KETCH_INSTANCE_USER:-ketch}
+  if ! id -u "$owner" >/dev/null 2>&1 ; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$owner" \
+      || fatal "cannot create the user $owner for the instance"
+    echo "$PROG: info: created the system user $owner to run the instance" >&2
+  fi
+  queueline="queue-user $owner"
+fi
+me=$(id -un)
+if [ "$owner" != "$me" ] ; then
+  for d in "$dir" "$bin" ; do
+    s6-setuidgid "$owner" test -x "$d" 2>/dev/null \
+      || fatal "the user $owner cannot reach $d (a parent directory is private, as /root is): put the clone or the instance elsewhere (make run INSTANCE=/srv/ketch)"
+  done
+fi
+
 if [ ! -e "$conf" ] ; then
   cat > "$conf.tmp" <<CONF
 # An embedded ketch instance, made by ketch-instance; edit freely, then
 # check with: $bin/conf-check -C $conf
-# Mail for $(id -un)@localhost lands in $dir/Maildir/$(id -un)/new.
+# Mail for $me@localhost lands in $dir/Maildir/$me/new.
 listen 127.0.0.1 port $port
 spool $dir/spool
 programs $bin
 local-domain localhost
 deliver maildir $dir/Maildir/%u
+$queueline
 CONF
   mv "$conf.tmp" "$conf"
   echo "$PROG: info: created $conf" >&2
@@ -47,7 +70,12 @@ fi
 "$bin/conf-check" -q -C "$conf" || { echo "$PROG: fatal: fix $conf first" >&2 ; exit 100 ; }
 mkdir -p "$dir/Maildir" "$dir/log"
 "$bin/mkspool" -C "$conf"
-"$bin/ketch-services" -C "$conf" -l "$dir/log" "$dir/service"
+if [ "$owner" != "$me" ] ; then
+  chown "$owner" "$dir/Maildir" "$dir/log"
+  "$bin/ketch-services" -C "$conf" -l "$dir/log" -u "$owner" -U "$owner" "$dir/service"
+else
+  "$bin/ketch-services" -C "$conf" -l "$dir/log" "$dir/service"
+fi
 
 [ "$action" = run ] || exit 0
 for p in smtp-listen scheduler ; do

@@ -11,17 +11,19 @@
 
 set -eu
 PROG=ketch-services
-usage () { echo "$PROG: usage: $PROG [ -C conf ] [ -l logdir ] [ -u loguser ] dir" >&2 ; exit 100 ; }
+usage () { echo "$PROG: usage: $PROG [ -C conf ] [ -l logdir ] [ -u loguser ] [ -U user ] dir" >&2 ; exit 100 ; }
 fatal () { echo "$PROG: fatal: $*" >&2 ; exit "${rc:-111}" ; }
 
 conf=${KETCH_CONF:-/etc/ketch/ketch.conf}
 logdir=/var/log/ketch
 loguser=
-while getopts C:l:u: opt ; do
+runuser=
+while getopts C:l:u:U: opt ; do
   case $opt in
     C) conf=$OPTARG ;;
     l) logdir=$OPTARG ;;
     u) loguser=$OPTARG ;;
+    U) runuser=$OPTARG ;;
     *) usage ;;
   esac
 done
@@ -62,8 +64,8 @@ exec 2>&1
 prog=$(q "$programs/$prog")
 conf=$(q "$conf")
 # readiness on descriptor 3 under s6; runit has no notification and no fd 3
-if { true >&3 ; } 2>/dev/null ; then exec "\$prog" -C "\$conf" -d 3 ; fi
-exec "\$prog" -C "\$conf"
+if { true >&3 ; } 2>/dev/null ; then exec ${asuser}"\$prog" -C "\$conf" -d 3 ; fi
+exec ${asuser}"\$prog" -C "\$conf"
 RUN
   echo 3 | write "$dir/$name/notification-fd" 644
   if [ -n "$loguser" ] ; then
@@ -77,6 +79,9 @@ RUN
 exec ${setuid}s6-log -b n20 s1000000 T $(q "$logdir/$name")
 RUN
 }
+
+# -U: the whole service runs as that user (a single-user instance started by root)
+if [ -n "$runuser" ] ; then asuser="s6-setuidgid $(q "$runuser") " ; else asuser= ; fi
 
 mkdir -p "$dir"
 if printf '%s\n' "$effective" | grep -q '^listen ' ; then
