@@ -698,7 +698,13 @@ static int start_remote (job *j, char const *domain, genalloc *idx)
   if (!d) return 0 ;
   if (strlen(domain) > ADDRESS_DOMAIN_MAX) goto end ;
   memcpy(d->domain, domain, strlen(domain) + 1) ;
+  /* -i: remote-send's log lines carry the queue id; -8 and -u: what
+     enqueue found in the envelope, so remote-send need not guess */
   if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)
+   || !argv_add(&sa, "-i") || !argv_add(&sa, j->id)
+   || ((j->e.flags & ENVELOPE_F_8BIT) && !argv_add(&sa, "-8"))
+   || ((j->e.flags & ENVELOPE_F_SMTPUTF8) && !argv_add(&sa, "-u"))
+   || !argv_add(&sa, "--")
    || !argv_add(&sa, domain) || !argv_add(&sa, envelope_sender(&j->e))) goto end ;
   for (; k < n ; k++)
   {
