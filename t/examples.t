@@ -46,7 +46,7 @@ adapt () {
   printf 'spool %s\nprograms %s\n' "$T/$1/spool" "$BIN" >> "$T/$1/ketch.conf"
   [ -z "$HOMEDIR" ] && ! grep -q '^deliver' "$T/$1/ketch.conf" && echo "deliver maildir $T/$1/Maildir/%u/" >> "$T/$1/ketch.conf"
   cp cert.pem key.pem "$T/$1/"
-  conf-check -q -C "$T/$1/ketch.conf" && mkspool -C "$T/$1/ketch.conf"
+  conf-check -q -C "$T/$1/ketch.conf" 2>>"$T/$1/check.err" && mkspool -C "$T/$1/ketch.conf"
 }
 maildir () { if [ -n "$HOMEDIR" ] ; then echo "$HOMEDIR/Maildir/new" ; else echo "$T/$1/Maildir/$U/new" ; fi ; }
 printf 'Subject: example\n\nhello from the examples test\n' > msg
