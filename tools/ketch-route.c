@@ -490,5 +490,7 @@ int main (int argc, char const *const *argv)
     show_rcpt(1, a.s, 0) ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
+  /* freed for leak checkers (make SAN=...), not for the kernel's sake */
+  stralloc_free(&line) ; stralloc_free(&seen) ; stralloc_free(&err) ; conf_free(&cf) ;
   return 0 ;
 }
