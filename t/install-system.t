@@ -72,7 +72,8 @@ ok $? "a message over SMTP to root@localhost"
 two () { [ "$(ls "$T/home/$A/Maildir/new" 2>/dev/null | wc -l)" = 2 ] ; }
 check "both arrive in the Maildir of root's alias" wait_for 15 two
 check "delivered files belong to the recipient" sh -c "[ \"\$(stat -c %U '$T/home/$A/Maildir/new/'* | sort -u)\" = '$A' ]"
-sess () { ps -o user= -C smtp-listen | grep -qx "$D" || ps -eo user=,comm= | grep -q "^$D .*smtp-listen" ; }
+# by uid: ps shortens long user names
+sess () { ps -o uid= -C smtp-listen | tr -d ' ' | grep -qx "$(id -u "$D")" ; }
 check "smtp-listen runs as the session user" sess
 
 # the dpkg-divert commands, against a scratch dpkg database
