@@ -211,7 +211,7 @@ static void show_remote (unsigned int indent, char const *domain)
       PUT(indent + 1, "MX ", fmtu(mx[i].pref), " ", names.s + mx[i].name) ;
       show_addresses(indent + 2, names.s + mx[i].name, 0) ;
     }
-    if (selfpref == 0 || (n && mx[0].pref >= selfpref)) PUT(indent + 1, "no better exchanger than this host: 554 5.4.6 loops back to myself") ;
+    if (n && mx[0].pref >= selfpref) PUT(indent + 1, "no better exchanger than this host: 554 5.4.6 loops back to myself") ;
    end:
     genalloc_free(dns_mx, &mxs) ;
     stralloc_free(&names) ;
