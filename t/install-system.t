@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (users, set-uid, chown)"
 command -v s6-svscan >/dev/null 2>&1 || skip_all "s6 is not installed"
-plan 21
+plan 23
 
 R=$T/root
 Q=kq$$ D=kd$$ L=kl$$ A=ka$$
@@ -85,4 +85,15 @@ grep '^    for f in .* dpkg-divert --local --rename --divert .* --add' "$top/INS
 DR=$DR sh -e "$T/divert.sh" > "$T/divert.log" 2>&1
 ok $? "INSTALL's dpkg-divert command runs" || sed 's/^/# /' "$T/divert.log"
 check "the old sendmail is diverted aside, the name free for ketch's" sh -c "test -f '$DR/usr/sbin/sendmail.before-ketch' && test ! -e '$DR/usr/sbin/sendmail' && dpkg-divert --root='$DR' --list | grep -q 'local diversion of /usr/sbin/sendmail to /usr/sbin/sendmail.before-ketch'"
+# and back: INSTALL's loop that removes the diversions (ketch's links first)
+ln -s /usr/local/sbin/sendmail "$DR/usr/sbin/sendmail"
+grep '^    for f in .* dpkg-divert --local --rename --remove' "$top/INSTALL" | sed 's/^    //; s/dpkg-divert /dpkg-divert --root="$DR" /; s#rm -f "\$f"#rm -f "$DR$f"#' > "$T/undivert.sh"
+# never run it unless every removal points into the scratch root
+if grep -q 'rm -f "$DR$f"' "$T/undivert.sh" && ! grep -q 'rm -f "$f"' "$T/undivert.sh" ; then
+  DR=$DR sh -e "$T/undivert.sh" > "$T/undivert.log" 2>&1
+  ok $? "INSTALL's command to go back runs" || sed 's/^/# /' "$T/undivert.log"
+else
+  ok 1 "INSTALL's command to go back has the expected form" ; diag "$(cat "$T/undivert.sh")"
+fi
+check "the old sendmail is back, no diversion left" sh -c "test \"\$(cat '$DR/usr/sbin/sendmail')\" = exim && test -z \"\$(dpkg-divert --root='$DR' --list)\""
 done_testing
