@@ -34,7 +34,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services
 
-.PHONY: all deps test check unit run install clean FORCE
+.PHONY: all deps test check unit run install clean bench bench-scale FORCE
 .SECONDARY:
 
 all: $(PROGS) $(UNITS)
@@ -89,6 +89,23 @@ install: all
 	for p in $(OPERATOR) ; do if [ -e $(B)/bin/$$p ] ; then ln -sf $(LIBEXECDIR)/$$p $(DESTDIR)$(SBINDIR)/$$p ; fi ; done
 	for m in bin/*.[158] tools/*.[158] conf/*.[158] spool-layout/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
 	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL $(DESTDIR)$(PREFIX)/share/doc/ketch/
+
+# Side-by-side benchmark (t/bench/README.md): ketch, Postfix and OpenSMTPD on
+# 127.0.0.1; as root. Not part of make test. BENCH_ROUNDS, BENCH_MSGS... tune it.
+$(B)/t/bench/fsync-limit: t/bench/fsync-limit.c | $(B)/t/bench
+	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -pthread -o $@ $<
+
+$(B)/t/bench:
+	mkdir -p $@
+
+bench: all $(B)/t/bench/fsync-limit
+	KETCH_BUILD=$(CURDIR)/$(B) python3 t/bench/bench.py
+
+# ketch's scale targets: 10000 messages (W1, W2 via SMTP), 1000 and 4000 idle
+# sessions, L up to 64 threads; one round
+bench-scale: all $(B)/t/bench/fsync-limit
+	KETCH_BUILD=$(CURDIR)/$(B) BENCH_ROUNDS=$${BENCH_ROUNDS:-1} BENCH_MSGS=$${BENCH_MSGS:-10000} \
+	  BENCH_WORKLOADS=w1,w2m,w3 BENCH_W3_SESSIONS=1000,4000 BENCH_L_THREADS=1,2,16,64 python3 t/bench/bench.py
 
 clean:
 	rm -rf $(B)
