@@ -348,6 +348,22 @@ class MTA:
     def sendmail_argv(self):
         raise NotImplementedError
 
+    def baseline(self):
+        time.sleep(1)
+        self.pss_start = self.d.pss_kib()
+        self.nprocs_start = len(self.d.procs())
+
+    def restart(self):
+        """Stop the daemons and start them again on the same configuration,
+        queue and port: W3 measures a fresh server, since a server's heap after
+        a load (OpenSMTPD keeps 80 MiB after W1) hides the cost of a session."""
+        mounts = self.d.mounts
+        self.d.stop()
+        self.d = Daemon(self.name)
+        self.d.mounts = mounts
+        self.launch()
+        self.baseline()
+
 
 class Postfix(MTA):
     def start(self):
@@ -418,7 +434,10 @@ smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
         if r.returncode != 0:
             raise RuntimeError("postfix check: " + r.stderr.strip())
         # master in the foreground (what "postfix start-fg" runs), so we hold its PID
-        self.d.start([PF + "/usr/lib/postfix/sbin/master", "-c", conf, "-s"], env=env)
+        self.launch()
+
+    def launch(self):
+        self.d.start([PF + "/usr/lib/postfix/sbin/master", "-c", self.conf, "-s"], env=self.env)
         if not wait_port(self.port):
             raise RuntimeError("postfix does not answer on port %d; see %s" % (self.port, self.dir))
 
@@ -455,7 +474,11 @@ match from any for domain "local.test" action "local"
 match from local for domain "remote.test" action "relay"
 """.format(port=self.port, sink=self.sinkport))
         os.chmod(conf, 0o644)
-        self.d.start([OS + "/usr/sbin/smtpd", "-d", "-f", conf])
+        self.conf = conf
+        self.launch()
+
+    def launch(self):
+        self.d.start([OS + "/usr/sbin/smtpd", "-d", "-f", self.conf])
         if not wait_port(self.port):
             raise RuntimeError("opensmtpd does not answer on port %d; see %s" % (self.port, self.dir))
 
@@ -489,8 +512,12 @@ relay-from 127.0.0.0/8
             if extra:
                 f.write(extra.rstrip("\n") + "\n")
         run([os.path.join(bin_, "mkspool"), "-C", conf])
-        self.d.start([os.path.join(bin_, "scheduler"), "-C", conf], logname="scheduler")
-        self.d.start([os.path.join(bin_, "smtp-listen"), "-C", conf], logname="smtp-listen")
+        self.launch()
+
+    def launch(self):
+        bin_ = os.path.join(BUILD, "bin")
+        self.d.start([os.path.join(bin_, "scheduler"), "-C", self.conf], logname="scheduler")
+        self.d.start([os.path.join(bin_, "smtp-listen"), "-C", self.conf], logname="smtp-listen")
         if not wait_port(self.port):
             raise RuntimeError("ketch does not answer on port %d; see %s" % (self.port, self.dir))
 
@@ -592,6 +619,7 @@ def smtp_source(args, timeout):
 
 
 SETTLE = float(ENV.get("BENCH_SETTLE", "120"))
+FRESH = ENV.get("BENCH_W3_FRESH", "1") == "1"
 
 
 def settle(m):
@@ -922,9 +950,7 @@ def main():
         m = classes[name](name, md, free_port())
         try:
             m.start()
-            time.sleep(1)
-            m.pss_start = m.d.pss_kib()
-            m.nprocs_start = len(m.d.procs())
+            m.baseline()
             mtas[name] = m
             log("%s on 127.0.0.1:%d (relay sink :%d)" % (name, m.port, m.sinkport))
         except NotBuilt as e:
@@ -970,6 +996,8 @@ def main():
                             elif sub == "w2m":
                                 res = w2(m, "smtp")
                             else:
+                                if FRESH:
+                                    m.restart()
                                 res = w3(m, int(sub.split("-")[1]))
                         except NotBuilt as e:
                             res = {"error": "not built: %s" % e}
@@ -999,18 +1027,23 @@ def main():
     log("done in %.0f s" % (time.time() - t_start))
 
 
-def retable(path):
-    """bench.py --table RAW: print the table again from a raw file."""
+def retable(args):
+    """bench.py --table [W1,W2=]RAW...: print the table again from raw files;
+    a prefix "w2s,w2m=" takes only those workloads (and no L) from that file."""
     results, lim, mtas, status = {}, {}, [], {}
-    with open(path) as f:
-        for line in f:
-            r = json.loads(line)
-            if r["mta"] == "-":
-                lim.setdefault(int(r["workload"][1:]), []).append(r["rate"])
-                continue
-            results.setdefault((r["mta"], r["workload"]), []).append(r)
-            if r["mta"] not in mtas:
-                mtas.append(r["mta"])
+    for arg in args:
+        only, path = (arg.split("=", 1) if "=" in arg else (None, arg))
+        with open(path) as f:
+            for line in f:
+                r = json.loads(line)
+                if only and r["workload"].split("-")[0] not in only.split(","):
+                    continue
+                if r["mta"] == "-":
+                    lim.setdefault(int(r["workload"][1:]), []).append(r["rate"])
+                    continue
+                results.setdefault((r["mta"], r["workload"]), []).append(r)
+                if r["mta"] not in mtas:
+                    mtas.append(r["mta"])
     global MTAS, L_THREADS, W3_SESSIONS, WORKLOADS
     order = ["ketch", "postfix", "opensmtpd"]
     MTAS = [m for m in order if m in mtas or m == "ketch"]
@@ -1025,7 +1058,7 @@ def retable(path):
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
-    if len(sys.argv) == 3 and sys.argv[1] == "--table":
-        retable(sys.argv[2])
+    if len(sys.argv) >= 3 and sys.argv[1] == "--table":
+        retable(sys.argv[2:])
     else:
         main()
