@@ -104,7 +104,7 @@ bench: all $(B)/t/bench/fsync-limit
 # ketch's scale targets: 10000 messages (W1, W2 via SMTP), 1000 and 4000 idle
 # sessions, L up to 64 threads; one round
 bench-scale: all $(B)/t/bench/fsync-limit
-	KETCH_BUILD=$(CURDIR)/$(B) BENCH_ROUNDS=$${BENCH_ROUNDS:-1} BENCH_MSGS=$${BENCH_MSGS:-10000} \
+	KETCH_BUILD=$(CURDIR)/$(B) BENCH_ROUNDS=$${BENCH_ROUNDS:-1} BENCH_MSGS=$${BENCH_MSGS:-10000} BENCH_PHASE_TIMEOUT=$${BENCH_PHASE_TIMEOUT:-1500} \
 	  BENCH_WORKLOADS=w1,w2m,w3 BENCH_W3_SESSIONS=1000,4000 BENCH_L_THREADS=1,2,16,64 python3 t/bench/bench.py
 
 clean:
