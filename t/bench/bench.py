@@ -506,6 +506,8 @@ local-domain local.test
 deliver maildir ~/Maildir
 route remote.test via 127.0.0.1:{sink}
 relay-from 127.0.0.0/8
+limit connections 2000
+limit connections-per-client 2000
 """.format(d=self.dir, b=bin_, port=self.port, sink=self.sinkport))
             # e.g. BENCH_KETCH_CONF_EXTRA='queue-user ketchq' (one directive a line)
             extra = ENV.get("BENCH_KETCH_CONF_EXTRA", "")
