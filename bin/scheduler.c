@@ -208,6 +208,13 @@ static int is_done (unsigned int s)
   return s == QSTATE_DELIVERED || s == QSTATE_BOUNCED || s == QSTATE_EXPANDED ;
 }
 
+static int all_done (job const *j)
+{
+  size_t i = 0, n = qstate_n(&j->q) ;
+  for (; i < n ; i++) if (!is_done(qstate_get(&j->q, i)->status)) return 0 ;
+  return 1 ;
+}
+
 static int local_is_postmaster (char const *a)
 {
   return a && !strncasecmp(a, "postmaster", 10) && (!a[10] || a[10] == '@') ;
@@ -837,6 +844,13 @@ static void finish_dlv (dlv *d, int wstat)
   }
   for (k = 0 ; k < n ; k++) j->busy.s[ix[k]] = 0 ;
   j->inflight-- ;
+  /*
+   * A message whose recipients are all done is removed by job_step next
+   * (queue_remove: unlink + directory fsync); writing its final state first
+   * would cost two more fsyncs and a rename for nothing: a crash before the
+   * removal redelivers it either way, since the delivery came first.
+   */
+  if (j->dirty && !j->inflight && all_done(j)) return ;
   if (j->dirty && qstate_write(&j->q, j->id)) j->dirty = 0 ;
   else if (j->dirty) LOG(j->id, "state result=error error=", qs(strerror(errno))) ;
 }
