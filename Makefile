@@ -56,6 +56,14 @@ $(B)/libketch.a: $(LIB_OBJ)
 $(B)/bin/%: bin/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 
+# smtp-listen runs its sessions in forked children: it links the session code
+# (smtp-listen(8), -x)
+$(B)/lib/session-main.o: bin/smtp-session.c $(wildcard lib/*.h) | $(B)/lib
+	$(CC) $(CPPFLAGS_KETCH) -DKETCH_SESSION_MAIN=smtp_session_main $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/bin/smtp-listen: bin/smtp-listen.c $(B)/lib/session-main.o $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
+	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/lib/session-main.o $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
+
 $(B)/bin/%: tools/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 

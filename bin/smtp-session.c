@@ -848,6 +848,12 @@ static unsigned int listener_flags (void)
   return cf.cert ? CONF_LISTEN_STARTTLS : 0 ;
 }
 
+#ifdef KETCH_SESSION_MAIN
+/* linked into smtp-listen, which calls it in a forked child (smtp-listen.c) */
+#define main KETCH_SESSION_MAIN
+int main (int, char const *const *) ;
+#endif
+
 int main (int argc, char const *const *argv)
 {
   stralloc err = STRALLOC_ZERO ;
