@@ -1007,6 +1007,16 @@ static void dispatch (job *j)
       if (!start_local(j, i, &l)) j->blocked = 1 ;
       continue ;
     }
+    if (nlocal >= c.concurrency_local)
+    {
+      /*
+       * The local slots are full and this recipient's domain is local or
+       * virtual: it waits for a slot without a lookup (getpwnam, cdb) at
+       * every step of the job (up to a dozen per message under load).
+       */
+      char const *at = strrchr(a, '@') ;
+      if (at && (conf_is_local_domain(&c, at + 1) || conf_vdomain_find(&c, at + 1))) { j->blocked = 1 ; continue ; }
+    }
     if (!lookup_address(&l, &c, a))
     {
       record(j, i, 1, "temporary lookup failure", 24, 0) ;
