@@ -234,15 +234,39 @@ static int authorize (char const *runas, char const *name, char const *const *ar
  * (the local-deliver arguments after argv[0]).
  */
 
-/* the user's groups, as initgroups() would set them (at most NGROUPS_CAP) */
+/*
+ * The user's groups, as initgroups() would set them (at most NGROUPS_CAP).
+ * The last answer is kept for one second: a burst of deliveries to one
+ * user asks NSS once (with libnss_systemd, one getgrouplist is about 100
+ * system calls). nscd keeps group answers far longer.
+ */
 #define NGROUPS_CAP 1024
 static gid_t groups[NGROUPS_CAP] ;
+static int gcache_n = -1 ;
+static gid_t gcache_gid ;
+static char gcache_name[256] ;
+static tain gcache_until ;
 
 static int grouplist (char const *name, gid_t gid, int *n)
 {
   int ng = NGROUPS_CAP ;
+  size_t len = strlen(name) ;
+  tain_now_g() ;
+  if (gcache_n >= 0 && gid == gcache_gid && len < sizeof(gcache_name) && !strcmp(name, gcache_name) && tain_less(&STAMP, &gcache_until))
+  {
+    *n = gcache_n ;
+    return 1 ;
+  }
+  gcache_n = -1 ;
   if (getgrouplist(name, gid, groups, &ng) < 0) return (errno = E2BIG, 0) ;
   *n = ng ;
+  if (len < sizeof(gcache_name))
+  {
+    memcpy(gcache_name, name, len + 1) ;
+    gcache_gid = gid ;
+    gcache_n = ng ;
+    tain_addsec(&gcache_until, &STAMP, 1) ;
+  }
   return 1 ;
 }
 
