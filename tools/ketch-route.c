@@ -14,9 +14,6 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-#include <netdb.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <pwd.h>
 
 #include <skalibs/types.h>
@@ -35,6 +32,7 @@
 #include "dns.h"
 #include "lookup.h"
 #include "policy.h"
+#include "route.h"
 #include "smtp.h"
 
 #define USAGE "ketch-route [ -C conf ] [ -f sender ] [ -c client-ip ] [ -a ] [ -l port ] [ -u ] [ -n ] recipient..."
@@ -102,38 +100,21 @@ static unsigned int listener (uint16_t port, int *found)
   return cf.cert ? CONF_LISTEN_STARTTLS : 0 ;
 }
 
-/* the host's addresses, as remote-send finds them (getaddrinfo for a route, then the DNS) */
-static void show_addresses (unsigned int indent, char const *host, int use_gai)
+/* the hop's addresses, as remote-send finds them (route_addresses), and whether one is our own listener */
+static void show_addresses (unsigned int indent, route const *rt, route_hop const *h)
 {
   genalloc ips = GENALLOC_ZERO ;
   stralloc sa = STRALLOC_ZERO ;
+  char const *host = route_str(rt, h->host) ;
   size_t n, i ;
   ip46 lit ;
-  int r = DNS_NXDOMAIN ;
+  int r ;
   size_t k = ip46_scan(host, &lit) ;
-  if (k && !host[k]) { PUT(indent, "address ", host, " (a literal)") ; return ; }
+  int myself = 0 ;
+  if (k && !host[k]) myself = route_is_myself(&cf, &lit, h->port) ;
+  if (k && !host[k]) { PUT(indent, "address ", host, " (a literal)", myself ? ": one of this host's listeners, 554 5.4.6 loops back to myself" : "") ; return ; }
   if (nodns) { PUT(indent, "addresses: not looked up (-n)") ; return ; }
-  if (use_gai)
-  {
-    struct addrinfo hints, *ai = 0, *p ;
-    memset(&hints, 0, sizeof(hints)) ;
-    hints.ai_socktype = SOCK_STREAM ;
-    if (!getaddrinfo(host, 0, &hints, &ai))
-    {
-      for (p = ai ; p ; p = p->ai_next)
-      {
-        dns_ip a ;
-        memset(&a, 0, sizeof(a)) ;
-        if (p->ai_family == AF_INET6) { a.is6 = 1 ; memcpy(a.ip, &((struct sockaddr_in6 *)(void *)p->ai_addr)->sin6_addr, 16) ; }
-        else if (p->ai_family == AF_INET) memcpy(a.ip, &((struct sockaddr_in *)(void *)p->ai_addr)->sin_addr, 4) ;
-        else continue ;
-        if (!genalloc_append(dns_ip, &ips, &a)) dienomem() ;
-        r = DNS_OK ;
-      }
-      freeaddrinfo(ai) ;
-    }
-  }
-  if (r != DNS_OK) r = dns_ip_lookup(host, &ips) ;
+  r = route_addresses(host, h->gai, &ips) ;
   if (r != DNS_OK)
   {
     PUT(indent, "addresses: ", dns_strerror(r), r == DNS_TEMP ? " (temporary: the mail waits)" : " (this host is skipped)") ;
@@ -147,75 +128,68 @@ static void show_addresses (unsigned int indent, char const *host, int use_gai)
     dns_ip const *a = genalloc_s(dns_ip, &ips) + i ;
     char fmt[IP6_FMT] ;
     size_t m = a->is6 ? ip6_fmt(fmt, a->ip) : ip4_fmt(fmt, a->ip) ;
+    ip46 ip ;
+    if (a->is6) ip46_from_ip6(&ip, a->ip) ; else ip46_from_ip4(&ip, a->ip) ;
+    if (route_is_myself(&cf, &ip, h->port)) myself = 1 ;
     if (!stralloc_catb(&sa, " ", 1) || !stralloc_catb(&sa, fmt, m)) dienomem() ;
   }
   if (!stralloc_0(&sa)) dienomem() ;
-  PUT(indent, sa.s) ;
+  PUT(indent, sa.s, myself ? " (one of them is this host's listener: 554 5.4.6 loops back to myself)" : "") ;
   stralloc_free(&sa) ;
   genalloc_free(dns_ip, &ips) ;
 }
 
-/* remote-send's choice for a domain (bin/remote-send.c, deliver) */
+/* remote-send's choice for a domain: the same lib/route plan it delivers by */
 static void show_remote (unsigned int indent, char const *domain)
 {
-  conf_route const *route = conf_route_find(&cf, domain) ;
-  char const *me = conf_str(&cf, cf.hostname) ;
-  if (route)
+  route rt = ROUTE_ZERO ;
+  route_hop const *h ;
+  size_t n, i ;
+  if (!route_static(&rt, &cf, domain)) dienomem() ;
+  h = route_hops(&rt) ;
+  switch (rt.kind)
   {
-    PUT(indent, route->domain ? "route for " : "smarthost (every remote domain), not the MX", route->domain ? q(domain) : "", route->domain ? ", not the MX" : "") ;
-    PUT(indent + 1, "host ", conf_str(&cf, route->host), " port ", fmtu(route->port)) ;
-    show_addresses(indent + 2, conf_str(&cf, route->host), 1) ;
-    PUT(indent + 1, "tls ", tls_policy_name(route->tls)) ;
-    if (route->auth) PUT(indent + 1, "auth with the credentials in ", conf_str(&cf, route->auth)) ;
-    return ;
-  }
-  if (domain[0] == '[')
-  {
-    PUT(indent, "address literal: no MX, port ", fmtu(cf.remote_port)) ;
-    PUT(indent + 1, "tls ", tls_policy_name(cf.tls_outbound)) ;
-    return ;
+    case ROUTE_K_ROUTE :
+    case ROUTE_K_SMARTHOST :
+      PUT(indent, rt.kind == ROUTE_K_ROUTE ? "route for " : "smarthost (every remote domain), not the MX", rt.kind == ROUTE_K_ROUTE ? q(domain) : "", rt.kind == ROUTE_K_ROUTE ? ", not the MX" : "") ;
+      PUT(indent + 1, "host ", route_str(&rt, h->host), " port ", fmtu(h->port)) ;
+      show_addresses(indent + 2, &rt, h) ;
+      PUT(indent + 1, "tls ", tls_policy_name(h->tls)) ;
+      if (h->auth) PUT(indent + 1, "auth with the credentials in ", route_str(&rt, h->auth)) ;
+      goto end ;
+    case ROUTE_K_LITERAL :
+      PUT(indent, "address literal: no MX, port ", fmtu(cf.remote_port)) ;
+      if (rt.result == ROUTE_BADLITERAL) PUT(indent + 1, "bad address literal: 553 5.1.2, bounced") ;
+      else
+      {
+        show_addresses(indent + 1, &rt, h) ;
+        PUT(indent + 1, "tls ", tls_policy_name(h->tls)) ;
+      }
+      goto end ;
+    default : break ;
   }
   PUT(indent, "MX hosts of ", q(domain), ", port ", fmtu(cf.remote_port), ", tls ", tls_policy_name(cf.tls_outbound)) ;
-  if (nodns) { PUT(indent + 1, "not looked up (-n)") ; return ; }
+  if (nodns) { PUT(indent + 1, "not looked up (-n)") ; goto end ; }
+  if (!route_mx(&rt, &cf, domain)) dienomem() ;
+  switch (rt.result)
   {
-    genalloc mxs = GENALLOC_ZERO ;
-    stralloc names = STRALLOC_ZERO ;
-    dns_mx *mx ;
-    size_t n, i ;
-    unsigned int selfpref = 65536 ;
-    int r = dns_mx_lookup(domain, &mxs, &names) ;
-    switch (r)
-    {
-      case DNS_TEMP : PUT(indent + 1, "temporary DNS failure: 451 4.4.3, retried later") ; goto end ;
-      case DNS_NXDOMAIN : PUT(indent + 1, "the domain does not exist: 550 5.1.2, bounced") ; goto end ;
-      case DNS_NODATA :
-      {
-        /* RFC 5321 §5.1: no MX, the domain is its own exchanger */
-        dns_mx m = { .pref = 0, .name = names.len } ;
-        if (!stralloc_cats(&names, domain) || !stralloc_0(&names) || !genalloc_append(dns_mx, &mxs, &m)) dienomem() ;
-        PUT(indent + 1, "no MX records: the domain is its own exchanger (implicit MX)") ;
-        break ;
-      }
-      default : break ;
-    }
-    mx = genalloc_s(dns_mx, &mxs) ;
-    n = genalloc_len(dns_mx, &mxs) ;
-    if (dns_mx_isnull(mx, n, names.s)) { PUT(indent + 1, "null MX (RFC 7505): 556 5.1.10, bounced") ; goto end ; }
-    dns_mx_sort(mx, n) ;
-    for (i = 0 ; i < n ; i++)
-      if (!strcasecmp(names.s + mx[i].name, me) && mx[i].pref < selfpref) selfpref = mx[i].pref ;
-    for (i = 0 ; i < n ; i++)
-    {
-      if (mx[i].pref >= selfpref) { PUT(indent + 1, "MX ", fmtu(mx[i].pref), " ", names.s + mx[i].name, ": this host or worse, not tried") ; continue ; }
-      if (!names.s[mx[i].name]) continue ;
-      PUT(indent + 1, "MX ", fmtu(mx[i].pref), " ", names.s + mx[i].name) ;
-      show_addresses(indent + 2, names.s + mx[i].name, 0) ;
-    }
-    if (n && mx[0].pref >= selfpref) PUT(indent + 1, "no better exchanger than this host: 554 5.4.6 loops back to myself") ;
-   end:
-    genalloc_free(dns_mx, &mxs) ;
-    stralloc_free(&names) ;
+    case ROUTE_TEMP : PUT(indent + 1, "temporary DNS failure: 451 4.4.3, retried later") ; goto end ;
+    case ROUTE_NXDOMAIN : PUT(indent + 1, "the domain does not exist: 550 5.1.2, bounced") ; goto end ;
+    case ROUTE_NULLMX : PUT(indent + 1, "null MX (RFC 7505): 556 5.1.10, bounced") ; goto end ;
+    default : break ;
   }
+  if (rt.kind == ROUTE_K_IMPLICIT) PUT(indent + 1, "no MX records: the domain is its own exchanger (implicit MX)") ;
+  h = route_hops(&rt) ;
+  n = route_nhops(&rt) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    if (h[i].self) { PUT(indent + 1, "MX ", fmtu(h[i].pref), " ", route_str(&rt, h[i].host), ": this host or worse, not tried") ; continue ; }
+    PUT(indent + 1, "MX ", fmtu(h[i].pref), " ", route_str(&rt, h[i].host)) ;
+    show_addresses(indent + 2, &rt, h + i) ;
+  }
+  if (rt.result == ROUTE_LOOP) PUT(indent + 1, "no better exchanger than this host: 554 5.4.6 loops back to myself") ;
+ end:
+  route_free(&rt) ;
 }
 
 static void show_rcpt (unsigned int indent, char const *a, unsigned int depth) ;
