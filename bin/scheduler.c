@@ -51,6 +51,7 @@
 #include "queue.h"
 #include "qstate.h"
 #include "lookup.h"
+#include "expand.h"
 #include "retry.h"
 #include "bounce.h"
 #include "schedq.h"
@@ -60,8 +61,6 @@
 
 #define MAX_ACTIVE 256       /* messages loaded in memory at once */
 #define FRESH_RESERVE 32     /* of which retries may never take the last few: new mail first */
-#define EXPAND_MAX 1000      /* recipients per message after alias expansion */
-#define EXPAND_DEPTH 10      /* alias nesting */
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define REPORT_MAX 65536     /* bytes kept of a delivery's report */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
@@ -231,56 +230,28 @@ static void fail_rcpt (job *j, size_t i, char const *text)
   LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, qstate_get(&j->q, i)->addr)), "result=perm text=", qs(text)) ;
 }
 
-static void add_entry (job *j, char const *entry, char const *parent, genalloc *depth, unsigned int d)
+/* one recipient of an alias (lib/expand): added unless present already, which alone breaks every loop */
+static void add_item (job *j, char const *text, expand_item const *it, char const *parent, genalloc *depth)
 {
-  stralloc a = STRALLOC_ZERO ;
-  unsigned int k = lookup_entry_kind(entry) ;
-  size_t i = 0 ;
-  for (; entry[i] ; i++) if ((unsigned char)entry[i] < 32 || entry[i] == 127) k = LOOKUP_E_BAD ;
-  if (k == LOOKUP_E_BAD) { LOG(j->id, "expand alias=", qs(parent), "result=skipped entry=", qs(entry)) ; return ; }
-  if (k == LOOKUP_E_INCLUDE)
+  switch (it->kind)
   {
-    stralloc inc = STRALLOC_ZERO ;
-    ssize_t n = lookup_read_include(entry + 9, &inc) ;
-    size_t pos = 0 ;
-    if (n < 0) { LOG(j->id, "expand alias=", qs(parent), "result=error include=", qs(entry + 9), "error=", qs(strerror(errno))) ; return ; }
-    if (d + 1 > EXPAND_DEPTH) { LOG(j->id, "expand alias=", qs(parent), "result=too-deep") ; stralloc_free(&inc) ; return ; }
-    for (; pos < inc.len ; pos += strlen(inc.s + pos) + 1)
-      if (lookup_entry_kind(inc.s + pos) != LOOKUP_E_INCLUDE) add_entry(j, inc.s + pos, parent, depth, d + 1) ;
-    stralloc_free(&inc) ;
-    return ;
-  }
-  if (k == LOOKUP_E_ADDRESS)
-  {
-    address ad = ADDRESS_ZERO ;
-    if (!strchr(entry, '@'))
-    {
-      if (!stralloc_cats(&a, entry) || !stralloc_catb(&a, "@", 1) || !stralloc_cats(&a, c.sa.s + c.hostname) || !stralloc_0(&a)) return ;
-      entry = a.s ;
-    }
-    if (address_parse(&ad, entry, strlen(entry), ADDRESS_UTF8))
-    {
-      LOG(j->id, "expand alias=", qs(parent), "result=skipped entry=", qs(entry)) ;
-      stralloc_free(&a) ;
+    case EXPAND_I_RCPT : break ;
+    case EXPAND_I_UNREADABLE :
+      LOG(j->id, "expand alias=", qs(parent), "result=error include=", qs(text + 9), "error=", qs(strerror(it->err))) ;
       return ;
-    }
-    a.len = 0 ;
-    if (!stralloc_catb(&a, ad.s, ad.len) || !stralloc_0(&a)) return ;
-    entry = a.s ;
+    case EXPAND_I_TOODEEP : LOG(j->id, "expand alias=", qs(parent), "result=too-deep") ; return ;
+    case EXPAND_I_INCLUDE : return ;
+    default : LOG(j->id, "expand alias=", qs(parent), "result=skipped entry=", qs(text)) ; return ;
   }
-  if (qstate_n(&j->q) >= EXPAND_MAX) { LOG(j->id, "expand alias=", qs(parent), "result=too-many") ; stralloc_free(&a) ; return ; }
-  /* a recipient already present is not added again: this alone breaks every loop */
-  if (!rcpt_known(&j->q, entry))
+  if (qstate_n(&j->q) >= EXPAND_MAX) { LOG(j->id, "expand alias=", qs(parent), "result=too-many") ; return ; }
+  if (rcpt_known(&j->q, text)) return ;
+  if (qstate_add_rcpt(&j->q, text, parent) && genalloc_append(unsigned int, depth, &it->depth))
   {
-    if (qstate_add_rcpt(&j->q, entry, parent) && genalloc_append(unsigned int, depth, &d))
-    {
-      char z = 0 ;
-      stralloc_catb(&j->busy, &z, 1) ;
-      j->dirty = 1 ;
-      LOG(j->id, "expand alias=", qs(parent), "rcpt=", qs(entry)) ;
-    }
+    char z = 0 ;
+    stralloc_catb(&j->busy, &z, 1) ;
+    j->dirty = 1 ;
+    LOG(j->id, "expand alias=", qs(parent), "rcpt=", qs(text)) ;
   }
-  stralloc_free(&a) ;
 }
 
 static void expand (job *j)
@@ -302,20 +273,27 @@ static void expand (job *j)
     a = qstate_str(&j->q, r->addr) ;
     if (a[0] == '/' || a[0] == '|') continue ;
     if (!lookup_address(&l, &c, a)) continue ;   /* temporary: the dispatch retries the lookup */
-    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, "550 5.1.1 no such user here") ; continue ; }
+    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
     if (l.kind != LOOKUP_ALIAS) continue ;
-    if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, "554 5.4.6 alias nesting too deep (a loop?)") ; continue ; }
+    if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, EXPAND_T_TOODEEP) ; continue ; }
     {
-      /* the alias: copy its entries, since qstate_add_rcpt may move q.sa */
-      size_t pos = 0 ;
-      stralloc ent = STRALLOC_ZERO, parent = STRALLOC_ZERO ;
-      if (!stralloc_catb(&ent, l.sa.s + l.entries, l.entrieslen) || !stralloc_cats(&parent, a) || !stralloc_0(&parent))
-      { stralloc_free(&ent) ; stralloc_free(&parent) ; continue ; }
-      qstate_get(&j->q, i)->status = QSTATE_EXPANDED ;
-      j->dirty = 1 ;
-      for (; pos < ent.len && ent.s[pos] ; pos += strlen(ent.s + pos) + 1)
-        add_entry(j, ent.s + pos, parent.s, &depth, d + 1) ;
-      stralloc_free(&ent) ; stralloc_free(&parent) ;
+      /* the alias: its entries are copied out (expand_entries), since qstate_add_rcpt may move q.sa */
+      stralloc texts = STRALLOC_ZERO, parent = STRALLOC_ZERO ;
+      genalloc items = GENALLOC_ZERO ;
+      size_t k = 0 ;
+      if (stralloc_cats(&parent, a) && stralloc_0(&parent)
+       && expand_entries(&c, l.sa.s + l.entries, l.entrieslen, d + 1, &texts, &items))
+      {
+        qstate_get(&j->q, i)->status = QSTATE_EXPANDED ;
+        j->dirty = 1 ;
+        for (; k < genalloc_len(expand_item, &items) ; k++)
+        {
+          expand_item const *it = genalloc_s(expand_item, &items) + k ;
+          add_item(j, texts.s + it->text, it, parent.s, &depth) ;
+        }
+      }
+      stralloc_free(&texts) ; stralloc_free(&parent) ;
+      genalloc_free(expand_item, &items) ;
     }
   }
   lookup_free(&l) ;
@@ -424,23 +402,6 @@ static void dlv_free (dlv *d)
 }
 
 /* whom a local delivery runs as under local-spawn (which decides again itself) */
-static int owner_of (char const *file, uid_t *uid, gid_t *gid)
-{
-  struct stat st ;
-  if (file && stat(file, &st) == 0 && st.st_uid)
-  {
-    *uid = st.st_uid ; *gid = st.st_gid ;
-    return 1 ;
-  }
-  {
-    /* a root-owned table: its files and programs run as nobody, never as root */
-    struct passwd *pw = getpwnam("nobody") ;
-    if (!pw) return 0 ;
-    *uid = pw->pw_uid ; *gid = pw->pw_gid ;
-    return 1 ;
-  }
-}
-
 /*
  * Fork and exec argv, as ourselves, with fd 0 the message and fd 1 or 2
  * a pipe back to us. Returns the pid, 0 on failure.
@@ -549,7 +510,8 @@ static int spawn_request (dlv *d, char const *runas, job *j, char const *const *
  */
 static int start_local (job *j, size_t i, lookup *l)
 {
-  stralloc sa = STRALLOC_ZERO, path = STRALLOC_ZERO, p = STRALLOC_ZERO, runas = STRALLOC_ZERO ;
+  stralloc sa = STRALLOC_ZERO, p = STRALLOC_ZERO ;
+  expand_local x = EXPAND_LOCAL_ZERO ;
   genalloc ga = GENALLOC_ZERO ;
   char const *const *argv ;
   char const *addr = qstate_str(&j->q, qstate_get(&j->q, i)->addr) ;
@@ -563,49 +525,16 @@ static int start_local (job *j, size_t i, lookup *l)
   tfmt[uint_fmt(tfmt, c.timeout_delivery)] = 0 ;
   if (!prog(&p, "local-deliver") || !argv_add(&sa, p.s) || !argv_add(&sa, "-t") || !argv_add(&sa, tfmt)) goto end ;
   if (orig && (!argv_add(&sa, "-o") || !argv_add(&sa, orig))) goto end ;
-  if (addr[0] == '/' || addr[0] == '|')
+  if (!expand_local_who(&c, l, addr, &x)) goto end ;
+  if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
+  if (x.kind != EXPAND_L_USER)
   {
-    /* an alias's file or program: as the owner of the aliases file (nobody if root's) */
-    if (!stralloc_cats(&runas, "alias")) goto end ;
-    if (spawn_w >= 0 && !owner_of(conf_str(&c, c.aliases), &uid, &gid)) goto end ;
-    {
-      struct passwd *pw = getpwuid(uid) ;
-      if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, orig ? orig : addr)
-       || !argv_add(&sa, pw ? pw->pw_name : "nobody") || !argv_add(&sa, pw ? pw->pw_dir : "/")) goto end ;
-    }
-    if (addr[0] == '/') { if (!argv_add(&sa, "mbox") || !argv_add(&sa, addr)) goto end ; }
-    else
-    {
-      /* |command args: split on spaces by us, never a shell (local-deliver(8)) */
-      char const *s = addr + 1 ;
-      if (!argv_add(&sa, "mda")) goto end ;
-      while (*s)
-      {
-        size_t n ;
-        while (*s == ' ') s++ ;
-        n = str_chr(s, ' ') ;
-        if (!n) break ;
-        if (!stralloc_catb(&sa, s, n) || !stralloc_0(&sa)) goto end ;
-        s += n ;
-      }
-    }
-  }
-  else if (l->kind == LOOKUP_VIRTUAL)
-  {
-    conf_vdomain const *v = conf_vdomain_find(&c, l->sa.s + l->domain) ;
-    char const *mdir = l->sa.s + l->path ;
-    if (!stralloc_cats(&runas, "vmap ") || !stralloc_cats(&runas, l->sa.s + l->domain)) goto end ;
-    if (mdir[0] != '/') { fail_rcpt(j, i, "554 5.3.5 virtual maildir path is not absolute") ; ok = 1 ; goto end ; }
-    if (spawn_w >= 0 && !owner_of(v ? c.sa.s + v->map : 0, &uid, &gid)) goto end ;
-    if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
-    if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, l->sa.s + l->local)
-     || !argv_add(&sa, mdir) || !argv_add(&sa, "maildir") || !argv_add(&sa, mdir)) goto end ;
+    /* an alias's file or program, a virtual user: as the owner of its table (nobody if root's) */
+    if (spawn_w >= 0 && !expand_owner(x.owner, &uid, &gid)) goto end ;
   }
   else
   {
-    char const *user = l->sa.s + l->user, *home = l->sa.s + l->home ;
     uid = l->uid ; gid = l->gid ;
-    if (!stralloc_cats(&runas, "user ") || !stralloc_cats(&runas, user)) goto end ;
     if (spawn_w >= 0 && !uid)
     {
       /* never a mailbox written as root: an alias for root is the fix */
@@ -620,31 +549,10 @@ static int start_local (job *j, size_t i, lookup *l)
       ok = 1 ;
       goto end ;
     }
-    if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
-    /* "--": a sender may begin with a dash */
-    if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, user) || !argv_add(&sa, home)) goto end ;
-    switch (c.deliver.type)
-    {
-      case CONF_DELIVER_MAILDIR :
-      case CONF_DELIVER_MBOX :
-        if (!conf_expand_path(c.sa.s + c.deliver.arg, user, l->sa.s + l->domain, home, &path))
-        { fail_rcpt(j, i, "554 5.3.5 bad mailbox path for this user") ; ok = 1 ; goto end ; }
-        if (!argv_add(&sa, c.deliver.type == CONF_DELIVER_MAILDIR ? "maildir" : "mbox") || !argv_add(&sa, path.s)) goto end ;
-        break ;
-      case CONF_DELIVER_MDA :
-      {
-        size_t pos = c.deliver.arg ;
-        unsigned int k = 0 ;
-        if (!argv_add(&sa, "mda")) goto end ;
-        for (; k < c.deliver.argc ; k++, pos += strlen(c.sa.s + pos) + 1)
-          if (!argv_add(&sa, c.sa.s + pos)) goto end ;
-        break ;
-      }
-      case CONF_DELIVER_LMTP :
-        if (!argv_add(&sa, "lmtp") || !argv_add(&sa, c.sa.s + c.deliver.arg)) goto end ;
-        break ;
-    }
   }
+  if (!expand_local_args(&c, l, envelope_sender(&j->e), addr, orig, uid, &x)) goto end ;
+  if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
+  if (!stralloc_catb(&sa, x.args.s, x.args.len)) goto end ;
   if (!run_argv(&sa, &argv, &ga)) goto end ;
   d = dlv_new(j, 0) ;
   if (!d) goto end ;
@@ -652,7 +560,7 @@ static int start_local (job *j, size_t i, lookup *l)
   if (spawn_w >= 0)
   {
     /* root: local-spawn runs it as the user (local-spawn(8)) */
-    if (!stralloc_0(&runas) || !spawn_request(d, runas.s, j, argv + 1)) { dlv_free(d) ; goto end ; }
+    if (!spawn_request(d, x.runas.s, j, argv + 1)) { dlv_free(d) ; goto end ; }
     LOG(j->id, "attempt rcpt=", qs(addr), "via=local-spawn tag=", fmtu(d->tag)) ;
     start_dlv(d, 0, -1) ;
     ok = 1 ;
@@ -668,7 +576,8 @@ static int start_local (job *j, size_t i, lookup *l)
   ok = 1 ;
  end:
   if (!ok) LOG(j->id, "attempt rcpt=", qs(addr), "via=local result=error error=", qs(strerror(errno))) ;
-  stralloc_free(&sa) ; stralloc_free(&path) ; stralloc_free(&p) ; stralloc_free(&runas) ;
+  stralloc_free(&sa) ; stralloc_free(&p) ;
+  expand_local_free(&x) ;
   genalloc_free(char const *, &ga) ;
   return ok ;
 }
@@ -998,7 +907,7 @@ static void dispatch (job *j)
       record(j, i, 1, "temporary lookup failure", 24, 0) ;
       continue ;
     }
-    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, "550 5.1.1 no such user here") ; continue ; }
+    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
     if (l.kind == LOOKUP_ALIAS)
     {
       /* an alias seen after its first attempt (the table changed): expand now */

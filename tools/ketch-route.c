@@ -30,6 +30,7 @@
 #include "address.h"
 #include "conf.h"
 #include "dns.h"
+#include "expand.h"
 #include "lookup.h"
 #include "policy.h"
 #include "route.h"
@@ -38,10 +39,6 @@
 #define USAGE "ketch-route [ -C conf ] [ -f sender ] [ -c client-ip ] [ -a ] [ -l port ] [ -u ] [ -n ] recipient..."
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define dienomem() strerr_diefu(KETCH_EX_TEMP, "allocate memory")
-
-/* the scheduler's expansion limits (bin/scheduler.c) */
-#define EXPAND_MAX 1000
-#define EXPAND_DEPTH 10
 
 static conf cf ;
 static int nodns = 0 ;
@@ -194,50 +191,35 @@ static void show_remote (unsigned int indent, char const *domain)
 
 static void show_rcpt (unsigned int indent, char const *a, unsigned int depth) ;
 
-/* one alias entry, as the scheduler's add_entry treats it */
-static void show_entry (unsigned int indent, char const *entry, unsigned int depth)
+/* an alias's recipients, as the scheduler adds them (expand_entries) */
+static void show_alias (unsigned int indent, lookup const *l, unsigned int depth)
 {
-  unsigned int k = lookup_entry_kind(entry) ;
-  size_t i = 0 ;
-  for (; entry[i] ; i++) if ((unsigned char)entry[i] < 32 || entry[i] == 127) k = LOOKUP_E_BAD ;
-  switch (k)
+  stralloc texts = STRALLOC_ZERO ;
+  genalloc items = GENALLOC_ZERO ;
+  size_t n, k = 0 ;
+  if (!expand_entries(&cf, l->sa.s + l->entries, l->entrieslen, depth + 1, &texts, &items)) dienomem() ;
+  n = genalloc_len(expand_item, &items) ;
+  for (; k < n ; k++)
   {
-    case LOOKUP_E_FILE :
-      PUT(indent, q(entry), ": local-deliver mbox ", q(entry), ", as the owner of the aliases file") ;
-      return ;
-    case LOOKUP_E_PROGRAM :
-      PUT(indent, q(entry), ": local-deliver mda, argv split on spaces, no shell, as the owner of the aliases file") ;
-      return ;
-    case LOOKUP_E_INCLUDE :
+    expand_item const *it = genalloc_s(expand_item, &items) + k ;
+    char const *t = texts.s + it->text ;
+    unsigned int in = indent + it->depth - depth - 1 ;
+    switch (it->kind)
     {
-      stralloc inc = STRALLOC_ZERO ;
-      ssize_t n = lookup_read_include(entry + 9, &inc) ;
-      size_t pos = 0 ;
-      if (n < 0) { PUT(indent, q(entry), ": unreadable (", strerror(errno), "): skipped") ; return ; }
-      if (depth + 1 > EXPAND_DEPTH) { PUT(indent, q(entry), ": too deep, skipped") ; stralloc_free(&inc) ; return ; }
-      PUT(indent, q(entry), ":") ;
-      for (; pos < inc.len ; pos += strlen(inc.s + pos) + 1)
-        if (lookup_entry_kind(inc.s + pos) != LOOKUP_E_INCLUDE) show_entry(indent + 1, inc.s + pos, depth + 1) ;
-      stralloc_free(&inc) ;
-      return ;
+      case EXPAND_I_RCPT :
+        if (t[0] == '/') PUT(in, q(t), ": local-deliver mbox ", q(t), ", as the owner of the aliases file") ;
+        else if (t[0] == '|') PUT(in, q(t), ": local-deliver mda, argv split on spaces, no shell, as the owner of the aliases file") ;
+        else show_rcpt(in, t, it->depth) ;
+        break ;
+      case EXPAND_I_INCLUDE : PUT(in, q(t), ":") ; break ;
+      case EXPAND_I_UNREADABLE : PUT(in, q(t), ": unreadable (", strerror(it->err), "): skipped") ; break ;
+      case EXPAND_I_TOODEEP : PUT(in, q(t), ": too deep, skipped") ; break ;
+      case EXPAND_I_NOTADDR : PUT(in, q(t), ": not an address, skipped") ; break ;
+      default : PUT(in, q(t), ": bad entry, skipped") ; break ;
     }
-    case LOOKUP_E_ADDRESS :
-    {
-      address ad = ADDRESS_ZERO ;
-      stralloc sa = STRALLOC_ZERO ;
-      if (!strchr(entry, '@'))
-      {
-        if (!stralloc_cats(&sa, entry) || !stralloc_catb(&sa, "@", 1) || !stralloc_cats(&sa, cf.sa.s + cf.hostname) || !stralloc_0(&sa)) dienomem() ;
-        entry = sa.s ;
-      }
-      if (address_parse(&ad, entry, strlen(entry), ADDRESS_UTF8)) PUT(indent, q(entry), ": not an address, skipped") ;
-      else show_rcpt(indent, ad.s, depth) ;
-      stralloc_free(&sa) ;
-      return ;
-    }
-    default :
-      PUT(indent, q(entry), ": bad entry, skipped") ;
   }
+  stralloc_free(&texts) ;
+  genalloc_free(expand_item, &items) ;
 }
 
 /* the path as the client would write it: in angle brackets, control characters quoted */
@@ -260,6 +242,41 @@ static int seen_add (char const *a)
   if (!stralloc_catb(&seen, a, strlen(a) + 1)) dienomem() ;
   nseen++ ;
   return 1 ;
+}
+
+/* the local-deliver arguments the scheduler hands over (expand_local_args), from the method on */
+static void show_local (unsigned int indent, char const *a, char const *qa, lookup const *l)
+{
+  expand_local x = EXPAND_LOCAL_ZERO ;
+  char const *sender = "-" ;
+  if (!expand_local_who(&cf, l, a, &x)) dienomem() ;
+  if (l->kind == LOOKUP_LOCAL)
+  {
+    PUT(indent, qa, ": local user ", q(l->sa.s + l->user), " (uid ", fmtu(l->uid), ", home ", q(l->sa.s + l->home), ")") ;
+    if (!l->uid) PUT(indent + 1, "uid 0: a root-started scheduler refuses to deliver as root (alias root to a user)") ;
+  }
+  if (!x.fail && !expand_local_args(&cf, l, sender, a, 0, 0, &x)) dienomem() ;
+  if (x.fail && l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user, maildir path not absolute: bounced, 554 5.3.5") ;
+  else if (x.fail) PUT(indent + 1, "bad mailbox path for this user: bounced, 554 5.3.5") ;
+  else
+  {
+    stralloc line = STRALLOC_ZERO ;
+    size_t pos = 0 ;
+    unsigned int k = 0 ;
+    if (!stralloc_cats(&line, "local-deliver")) dienomem() ;
+    for (; k < x.nargs ; k++, pos += strlen(x.args.s + pos) + 1)
+    {
+      if (k < x.method) continue ;
+      /* the method is a word of ours; its arguments come from tables: quoted */
+      if (!stralloc_catb(&line, " ", 1) || !stralloc_cats(&line, k == x.method ? x.args.s + pos : q(x.args.s + pos))) dienomem() ;
+    }
+    if (!stralloc_0(&line)) dienomem() ;
+    if (l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user of ", q(l->sa.s + l->domain), ": ", line.s, ", as the owner of the map") ;
+    else PUT(indent + 1, line.s) ;
+    stralloc_free(&line) ;
+  }
+  if (l->ext) PUT(indent + 1, "extension ", q(l->sa.s + l->ext)) ;
+  expand_local_free(&x) ;
 }
 
 /* where the scheduler sends one recipient (its expand, dispatch and start_local) */
@@ -288,58 +305,14 @@ static void show_rcpt (unsigned int indent, char const *a, unsigned int depth)
       show_remote(indent + 1, strrchr(a, '@') + 1) ;
       break ;
     case LOOKUP_ALIAS :
-    {
-      stralloc ent = STRALLOC_ZERO ;
-      size_t pos = 0 ;
       PUT(indent, qa, l.flags & LOOKUP_F_POSTMASTER ? ": the built-in postmaster alias" : l.flags & LOOKUP_F_VIRTUAL ? ": a virtual user's forward" : ": an alias") ;
       if (depth >= EXPAND_DEPTH) { PUT(indent + 1, "nested too deep: bounced, 554 5.4.6") ; break ; }
-      if (!stralloc_catb(&ent, l.sa.s + l.entries, l.entrieslen)) dienomem() ;
-      for (; pos < ent.len && ent.s[pos] ; pos += strlen(ent.s + pos) + 1) show_entry(indent + 1, ent.s + pos, depth + 1) ;
-      stralloc_free(&ent) ;
+      show_alias(indent + 1, &l, depth) ;
       break ;
-    }
     case LOOKUP_VIRTUAL :
-    {
-      char const *mdir = l.sa.s + l.path ;
-      if (mdir[0] != '/') PUT(indent, qa, ": virtual user, maildir path not absolute: bounced, 554 5.3.5") ;
-      else PUT(indent, qa, ": virtual user of ", q(l.sa.s + l.domain), ": local-deliver maildir ", q(mdir), ", as the owner of the map") ;
-      if (l.ext) PUT(indent + 1, "extension ", q(l.sa.s + l.ext)) ;
-      break ;
-    }
     case LOOKUP_LOCAL :
-    {
-      char const *user = l.sa.s + l.user, *home = l.sa.s + l.home ;
-      stralloc path = STRALLOC_ZERO ;
-      PUT(indent, qa, ": local user ", q(user), " (uid ", fmtu(l.uid), ", home ", q(home), ")") ;
-      if (!l.uid) PUT(indent + 1, "uid 0: a root-started scheduler refuses to deliver as root (alias root to a user)") ;
-      switch (cf.deliver.type)
-      {
-        case CONF_DELIVER_MAILDIR :
-        case CONF_DELIVER_MBOX :
-          if (!conf_expand_path(cf.sa.s + cf.deliver.arg, user, l.sa.s + l.domain, home, &path) || !stralloc_0(&path))
-            PUT(indent + 1, "bad mailbox path for this user: bounced, 554 5.3.5") ;
-          else PUT(indent + 1, "local-deliver ", cf.deliver.type == CONF_DELIVER_MAILDIR ? "maildir " : "mbox ", q(path.s)) ;
-          break ;
-        case CONF_DELIVER_MDA :
-        {
-          stralloc argv = STRALLOC_ZERO ;
-          size_t pos = cf.deliver.arg ;
-          unsigned int k = 0 ;
-          for (; k < cf.deliver.argc ; k++, pos += strlen(cf.sa.s + pos) + 1)
-            if (!stralloc_cats(&argv, " ") || !stralloc_cats(&argv, q(cf.sa.s + pos))) dienomem() ;
-          if (!stralloc_0(&argv)) dienomem() ;
-          PUT(indent + 1, "local-deliver mda", argv.s) ;
-          stralloc_free(&argv) ;
-          break ;
-        }
-        case CONF_DELIVER_LMTP :
-          PUT(indent + 1, "local-deliver lmtp ", q(cf.sa.s + cf.deliver.arg)) ;
-          break ;
-      }
-      if (l.ext) PUT(indent + 1, "extension ", q(l.sa.s + l.ext)) ;
-      stralloc_free(&path) ;
+      show_local(indent, a, qa, &l) ;
       break ;
-    }
   }
   lookup_free(&l) ;
  end:
