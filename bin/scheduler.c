@@ -51,6 +51,7 @@
 #include "queue.h"
 #include "qstate.h"
 #include "lookup.h"
+#include "ctl.h"
 #include "expand.h"
 #include "retry.h"
 #include "bounce.h"
@@ -1109,62 +1110,67 @@ static void retry_all (void)
 
 static void ctl_apply (char *line)
 {
-  size_t n = strlen(line) ;
+  char const *arg ;
+  unsigned int op = ctl_parse(line, &arg) ;
   job *j = 0 ;
-  while (n && (line[n-1] == '\n' || line[n-1] == '\r' || line[n-1] == ' ')) line[--n] = 0 ;
-  if (!strcmp(line, "retry all")) { retry_all() ; LOG("scheduler", "ctl", "command=", qs(line)) ; return ; }
-  if (!strncmp(line, "retry domain ", 13))
+  switch (op)
   {
-    /* every message is looked at; only recipients in that domain are forced */
-    char const *d = line + 13 ;
-    size_t nj = genalloc_len(job *, &jobs), i = 0 ;
-    if (!domain_forced_name(d) && (!stralloc_cats(&force_domains, d) || !stralloc_0(&force_domains))) return ;
-    schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
-    for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
-    LOG("scheduler", "ctl command=", qs(line)) ;
-    return ;
-  }
-  if (!strncmp(line, "remove sender ", 14))
-  {
-    char const *who = line + 14 ;
-    uint32_t total = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
-    unsigned int count = 0 ;
-    stralloc buf = STRALLOC_ZERO ;
-    if (!strcmp(who, "<>")) who = "" ;
-    for (; k < total ; k++)
+    case CTL_RETRY_ALL :
+      retry_all() ;
+      LOG("scheduler", "ctl", "command=", qs(line)) ;
+      return ;
+    case CTL_RETRY_DOMAIN :
     {
-      envelope e = ENVELOPE_ZERO ;
-      char id[QUEUE_ID_LEN + 1] ;
-      int fd, match ;
-      if (schedq_where(&sq, k) == SCHEDQ_W_FREE) continue ;
-      memcpy(id, schedq_ent_at(&sq, k)->id, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
-      fd = open_entry(id, 0) ;
-      if (fd < 0) continue ;
-      match = envelope_read(&e, fd, &buf) && !strcasecmp(envelope_sender(&e), who) ;
-      fd_close(fd) ;
-      envelope_free(&e) ;
-      if (!match) continue ;
-      j = ctl_job(id) ;
-      if (j) { j->remove = 1 ; count++ ; LOG(j->id, "ctl command=remove") ; job_step(j) ; }
+      /* every message is looked at; only recipients in that domain are forced */
+      size_t nj = genalloc_len(job *, &jobs), i = 0 ;
+      if (!domain_forced_name(arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
+      schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
+      for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
+      LOG("scheduler", "ctl command=", qs(line)) ;
+      return ;
     }
-    stralloc_free(&buf) ;
-    LOG("scheduler", "ctl command=", qs(line), "matched=", fmtu(count)) ;
-    return ;
+    case CTL_REMOVE_SENDER :
+    {
+      char const *who = strcmp(arg, "<>") ? arg : "" ;
+      uint32_t total = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
+      unsigned int count = 0 ;
+      stralloc buf = STRALLOC_ZERO ;
+      for (; k < total ; k++)
+      {
+        envelope e = ENVELOPE_ZERO ;
+        char id[QUEUE_ID_LEN + 1] ;
+        int fd, match ;
+        if (schedq_where(&sq, k) == SCHEDQ_W_FREE) continue ;
+        memcpy(id, schedq_ent_at(&sq, k)->id, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
+        fd = open_entry(id, 0) ;
+        if (fd < 0) continue ;
+        match = envelope_read(&e, fd, &buf) && !strcasecmp(envelope_sender(&e), who) ;
+        fd_close(fd) ;
+        envelope_free(&e) ;
+        if (!match) continue ;
+        j = ctl_job(id) ;
+        if (j) { j->remove = 1 ; count++ ; LOG(j->id, "ctl command=remove") ; job_step(j) ; }
+      }
+      stralloc_free(&buf) ;
+      LOG("scheduler", "ctl command=", qs(line), "matched=", fmtu(count)) ;
+      return ;
+    }
+    case CTL_RETRY :
+    case CTL_HOLD :
+    case CTL_RELEASE :
+    case CTL_REMOVE :
+      j = ctl_job(arg) ;
+      if (!j) { LOG("scheduler", "ctl command=", qs(line), "result=unknown-id") ; return ; }
+      LOG(j->id, "ctl command=", qs(line)) ;
+      if (op == CTL_HOLD) { j->q.flags |= QSTATE_F_HOLD ; j->dirty = 1 ; }
+      else if (op == CTL_REMOVE) j->remove = 1 ;
+      else if (op == CTL_RETRY) j->force = 1 ;
+      else if (j->q.flags & QSTATE_F_HOLD) { j->q.flags &= ~QSTATE_F_HOLD ; j->dirty = 1 ; }
+      job_step(j) ;
+      return ;
+    default :
+      LOG("scheduler", "ctl result=unknown-command command=", qs(line)) ;
   }
-  if (!strncmp(line, "retry ", 6) || !strncmp(line, "hold ", 5) || !strncmp(line, "release ", 8) || !strncmp(line, "remove ", 7))
-  {
-    char const *id = strchr(line, ' ') + 1 ;
-    j = ctl_job(id) ;
-    if (!j) { LOG("scheduler", "ctl command=", qs(line), "result=unknown-id") ; return ; }
-    LOG(j->id, "ctl command=", qs(line)) ;
-    if (line[0] == 'h') { j->q.flags |= QSTATE_F_HOLD ; j->dirty = 1 ; }
-    else if (!strncmp(line, "remove ", 7)) j->remove = 1 ;
-    else if (!strncmp(line, "retry ", 6)) j->force = 1 ;
-    else if (j->q.flags & QSTATE_F_HOLD) { j->q.flags &= ~QSTATE_F_HOLD ; j->dirty = 1 ; }
-    job_step(j) ;
-    return ;
-  }
-  LOG("scheduler", "ctl result=unknown-command command=", qs(line)) ;
 }
 
 static void ctl_scan (void)
