@@ -43,6 +43,7 @@
 #include "exitcodes.h"
 #include "conf.h"
 #include "dns.h"
+#include "report.h"
 #include "route.h"
 #include "smtpauth.h"
 #include "smtpdata.h"
@@ -227,20 +228,21 @@ static void fail_host_reply (char const *stage)
   stralloc_free(&sa) ;
 }
 
+/* the report protocol (lib/report): one line per recipient, in argv order */
 static void report (void)
 {
+  stralloc sa = STRALLOC_ZERO ;
   unsigned int i = 0 ;
   for (; i < nrcpt ; i++)
   {
     result const *r = res(i) ;
-    char fmt[UINT_FMT] ;
-    char const *st = r->status == RS_OK ? "ok " : r->status == RS_PERM ? "perm " : "temp " ;
-    fmt[uint_fmt(fmt, i)] = 0 ;
-    if (buffer_puts(buffer_1, st) < 0 || buffer_puts(buffer_1, fmt) < 0 || buffer_puts(buffer_1, " ") < 0
-     || buffer_puts(buffer_1, texts.s + r->text) < 0 || buffer_puts(buffer_1, "\n") < 0)
-      strerr_diefusys(KETCH_EX_TEMP, "write report") ;
+    char const *t = texts.s + r->text ;
+    sa.len = 0 ;
+    if (!report_put(&sa, r->status == RS_OK ? REPORT_OK : r->status == RS_PERM ? REPORT_PERM : REPORT_TEMP, i, t, strlen(t))) nomem() ;
+    if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
+  stralloc_free(&sa) ;
 }
 
 /* the message: LF lines from fd 0 to the SMTP wire form (RFC 5321 §4.5.2) */

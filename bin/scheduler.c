@@ -53,6 +53,7 @@
 #include "lookup.h"
 #include "ctl.h"
 #include "expand.h"
+#include "report.h"
 #include "retry.h"
 #include "bounce.h"
 #include "schedq.h"
@@ -642,7 +643,6 @@ static int start_remote (job *j, char const *domain, genalloc *idx)
 static void record (job *j, unsigned int i, int kind, char const *text, size_t len, int remote)
 {
   qstate_rcpt *r = qstate_get(&j->q, i) ;
-  static char const *const names[3] = { "ok", "temp", "perm" } ;
   stralloc t = STRALLOC_ZERO ;
   r->attempts++ ;
   qstate_set_result(&j->q, i, text, len) ;
@@ -656,7 +656,7 @@ static void record (job *j, unsigned int i, int kind, char const *text, size_t l
   }
   j->dirty = 1 ;
   if (stralloc_catb(&t, text, len) && stralloc_0(&t))
-    LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, r->addr)), "result=", names[kind], "attempt=", fmtu(r->attempts),
+    LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, r->addr)), "result=", report_kind_name(kind), "attempt=", fmtu(r->attempts),
       kind == 1 ? "next=" : "", kind == 1 ? fmtu(r->next) : "", "text=", qs(t.s)) ;
   stralloc_free(&t) ;
 }
@@ -689,25 +689,16 @@ static void finish_dlv (dlv *d, int wstat)
     {
       char *s = d->out.s + pos ;
       size_t len = byte_chr(s, d->out.len - pos, '\n') ;
-      int kind = -1 ;
-      size_t skip = 0 ;
       unsigned int index ;
+      char const *text ;
+      int kind ;
       if (pos + len >= d->out.len) break ;   /* no newline: garbled */
       s[len] = 0 ;
       pos += len + 1 ;
-      if (!strncmp(s, "ok ", 3)) { kind = 0 ; skip = 3 ; }
-      else if (!strncmp(s, "temp ", 5)) { kind = 1 ; skip = 5 ; }
-      else if (!strncmp(s, "perm ", 5)) { kind = 2 ; skip = 5 ; }
-      if (kind < 0) continue ;
-      {
-        size_t m = uint_scan(s + skip, &index) ;
-        char const *text ;
-        if (!m || index >= n || seen[index]) continue ;
-        text = s + skip + m ;
-        if (*text == ' ') text++ ;
-        seen[index] = 1 ;
-        record(j, ix[index], kind, text, strlen(text), 1) ;
-      }
+      kind = report_parse(s, &index, &text) ;
+      if (kind < 0 || index >= n || seen[index]) continue ;
+      seen[index] = 1 ;
+      record(j, ix[index], kind, text, strlen(text), 1) ;
     }
     for (k = 0 ; k < n ; k++)
       if (!seen[k])
@@ -726,21 +717,7 @@ static void finish_dlv (dlv *d, int wstat)
     int kind = d->killed || code < 0 ? 1 : code == 0 ? 0 : code == KETCH_EX_PERM ? 2 : 1 ;
     char const *text = d->killed ? "local delivery timed out" : code < 0 ? "local-deliver crashed" : "" ;
     size_t len = strlen(text) ;
-    if (!len && d->out.len)
-    {
-      size_t end = d->out.len, start ;
-      while (end && d->out.s[end-1] == '\n') end-- ;
-      start = byte_rchr(d->out.s, end, '\n') ;
-      start = start < end ? start + 1 : 0 ;
-      /* keep what follows "local-deliver: fatal: " */
-      {
-        char const *s = d->out.s + start ;
-        size_t m = end - start ;
-        if (m > 22 && !memcmp(s, "local-deliver: fatal: ", 22)) { s += 22 ; m -= 22 ; }
-        else if (m > 21 && !memcmp(s, "local-deliver: info: ", 21)) { s += 21 ; m -= 21 ; }
-        text = s ; len = m ;
-      }
-    }
+    if (!len && d->out.len) len = report_local_text(d->out.s, d->out.len, &text) ;
     if (!len) { text = kind ? "local-deliver failed" : "delivered" ; len = strlen(text) ; }
     record(j, ix[0], kind, text, len, 0) ;
     nlocal-- ;
