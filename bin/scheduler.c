@@ -209,11 +209,6 @@ static int is_done (unsigned int s)
   return s == QSTATE_DELIVERED || s == QSTATE_BOUNCED || s == QSTATE_EXPANDED ;
 }
 
-static int local_is_postmaster (char const *a)
-{
-  return a && !strncasecmp(a, "postmaster", 10) && (!a[10] || a[10] == '@') ;
-}
-
 /* expansion: aliases become the recipients after them, with original set */
 
 static int rcpt_known (qstate const *q, char const *a)
@@ -730,28 +725,6 @@ static void finish_dlv (dlv *d, int wstat)
 
 /* bounces and delay warnings, injected through enqueue with the null sender */
 
-static int read_header (char const *id, size_t hdrlen, stralloc *sa)
-{
-  int fd = open_entry(id, hdrlen) ;
-  if (fd < 0) return 0 ;
-  for (;;)
-  {
-    ssize_t r ;
-    if (!stralloc_readyplus(sa, 8192)) break ;
-    r = fd_read(fd, sa->s + sa->len, 8192) ;
-    if (r <= 0) break ;
-    sa->len += r ;
-    if (byte_search(sa->s, sa->len, "\n\n", 2) < sa->len || sa->len >= 65536) break ;
-  }
-  fd_close(fd) ;
-  {
-    size_t e = byte_search(sa->s, sa->len, "\n\n", 2) ;
-    if (e < sa->len) sa->len = e + 1 ;
-    else if (sa->len > 65536) sa->len = 65536 ;
-  }
-  return 1 ;
-}
-
 static int inject (char const *id, char const *to, stralloc *msg, stralloc *newid)
 {
   stralloc p = STRALLOC_ZERO ;
@@ -811,19 +784,26 @@ static int report (job *j, unsigned int which)
     }
   }
   if (!genalloc_len(bounce_rcpt, &rs)) { ok = 1 ; goto end ; }
-  if (!*sender)
   {
-    /* never to the null sender: a failed bounce goes to postmaster, once */
-    size_t k = 0 ;
+    /* the message was for a postmaster: a failed bounce of it is not bounced again */
     int topm = 0 ;
-    if (which != QSTATE_FAILED) { ok = 1 ; goto end ; }
-    for (; k < envelope_nrcpt(&j->e) ; k++) if (local_is_postmaster(envelope_rcpt(&j->e, k))) topm = 1 ;
-    for (k = 0 ; k < n ; k++) if (qstate_get(&j->q, k)->orig && local_is_postmaster(qstate_str(&j->q, qstate_get(&j->q, k)->orig))) topm = 1 ;
-    if (topm) { LOG(j->id, "bounce result=dropped reason=\"a bounce to postmaster failed\"") ; ok = 1 ; goto end ; }
-    if (!stralloc_cats(&to, "postmaster@") || !stralloc_cats(&to, c.sa.s + c.hostname) || !stralloc_0(&to)) goto end ;
+    size_t k = 0 ;
+    for (; !*sender && k < envelope_nrcpt(&j->e) ; k++) if (bounce_is_postmaster(envelope_rcpt(&j->e, k))) topm = 1 ;
+    for (k = 0 ; !*sender && k < n ; k++) if (qstate_get(&j->q, k)->orig && bounce_is_postmaster(qstate_str(&j->q, qstate_get(&j->q, k)->orig))) topm = 1 ;
+    switch (bounce_to(sender, which == QSTATE_FAILED ? BOUNCE_FAILED : BOUNCE_DELAYED, topm, c.sa.s + c.hostname, &to))
+    {
+      case BOUNCE_TO_SEND : break ;
+      case BOUNCE_TO_NONE : ok = 1 ; goto end ;
+      case BOUNCE_TO_DROP : LOG(j->id, "bounce result=dropped reason=\"a bounce to postmaster failed\"") ; ok = 1 ; goto end ;
+      default : goto end ;
+    }
   }
-  else if (!stralloc_cats(&to, sender) || !stralloc_0(&to)) goto end ;
-  if (!read_header(j->id, j->e.hdrlen, &hdr)) goto end ;
+  {
+    int fd = open_entry(j->id, j->e.hdrlen) ;
+    if (fd < 0) goto end ;
+    bounce_read_header(fd, &hdr) ;
+    fd_close(fd) ;
+  }
   if (!stralloc_cats(&bnd, j->id) || !stralloc_catb(&bnd, "/", 1) || !stralloc_cats(&bnd, c.sa.s + c.hostname)
    || !stralloc_cats(&bnd, which == QSTATE_FAILED ? "/failed" : "/delayed") || !stralloc_0(&bnd)) goto end ;
   {
