@@ -43,11 +43,11 @@
 #include "queue.h"
 #include "lookup.h"
 #include "expand.h"
+#include "lspawn.h"
 
 #define USAGE "local-spawn [ -C conf ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define MAXCHILD 1000
-#define REQ_MAX 65536
 
 typedef struct child_s child ;
 struct child_s
@@ -67,16 +67,7 @@ static genalloc children = GENALLOC_ZERO ;  /* child */
 static void report (char const *tag, char const *code, char const *text, size_t len)
 {
   stralloc sa = STRALLOC_ZERO ;
-  size_t i = 0 ;
-  if (!stralloc_cats(&sa, tag) || !stralloc_catb(&sa, " ", 1) || !stralloc_cats(&sa, code) || !stralloc_catb(&sa, " ", 1)) goto end ;
-  for (; i < len ; i++)
-  {
-    char ch = (unsigned char)text[i] < 32 || text[i] == 127 ? ' ' : text[i] ;
-    if (!stralloc_catb(&sa, &ch, 1)) goto end ;
-  }
-  if (!stralloc_catb(&sa, "\n", 1)) goto end ;
-  if (allwrite(1, sa.s, sa.len) < sa.len) strerr_diefusys(KETCH_EX_TEMP, "write a report") ;
- end:
+  if (lspawn_report(&sa, tag, code, text, len) && allwrite(1, sa.s, sa.len) < sa.len) strerr_diefusys(KETCH_EX_TEMP, "write a report") ;
   stralloc_free(&sa) ;
 }
 
@@ -224,22 +215,14 @@ static int authorize (char const *runas, char const *name, char const *const *ar
  */
 static void handle (char const *s, size_t len)
 {
-  char const *f[64] ;
-  unsigned int n = 0 ;
-  size_t pos = 0 ;
+  char const *f[LSPAWN_FIELDS_MAX] ;
+  unsigned int n = lspawn_fields(s, len, f, LSPAWN_FIELDS_MAX - 1) ;
   uid_t uid ; gid_t gid ;
   char const *name ;
   size_t hdrlen ;
   unsigned int timeout ;
   stralloc prog = STRALLOC_ZERO, args = STRALLOC_ZERO ;
   char uname[256] ;
-  while (pos < len && n < 63)
-  {
-    size_t k = byte_chr(s + pos, len - pos, 0) ;
-    if (pos + k >= len) break ;
-    f[n++] = s + pos ;
-    pos += k + 1 ;
-  }
   if (n < 6) { strerr_warnw("bad request") ; return ; }
   if (!resolve(f[1], &uid, &gid, &name)) { report(f[0], "t", "no such user, or root, for this delivery", 40) ; return ; }
   /* getpwnam's storage is reused by the lookups below: keep a copy */
@@ -419,20 +402,15 @@ int main (int argc, char const *const *argv)
       if (rr < 0 && errno != EAGAIN && errno != EWOULDBLOCK) strerr_diefusys(KETCH_EX_TEMP, "read requests") ;
       if (!rr) eof = 1 ;
       if (rr > 0 && !stralloc_catb(&in, buf, rr)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
-      /* netstrings: LEN ":" payload "," */
       for (;;)
       {
-        size_t len, k = byte_chr(in.s, in.len, ':') ;
-        char num[UINT64_FMT + 1] ;
-        if (k >= in.len) { if (in.len > 20) strerr_dief(KETCH_EX_BUG, "garbled request stream") ; break ; }
-        if (!k || k > UINT64_FMT) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
-        memcpy(num, in.s, k) ; num[k] = 0 ;
-        if (!size0_scan(num, &len) || len > REQ_MAX) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
-        if (in.len < k + 1 + len + 1) break ;
-        if (in.s[k + 1 + len] != ',') strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
-        handle(in.s + k + 1, len) ;
-        memmove(in.s, in.s + k + 2 + len, in.len - (k + 2 + len)) ;
-        in.len -= k + 2 + len ;
+        size_t start, len, used ;
+        int rq = lspawn_request_next(in.s, in.len, &start, &len, &used) ;
+        if (rq < 0) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
+        if (!rq) break ;
+        handle(in.s + start, len) ;
+        memmove(in.s, in.s + used, in.len - used) ;
+        in.len -= used ;
       }
     }
     if (x[0].revents & IOPAUSE_READ)

@@ -53,6 +53,7 @@
 #include "lookup.h"
 #include "ctl.h"
 #include "expand.h"
+#include "lspawn.h"
 #include "report.h"
 #include "retry.h"
 #include "bounce.h"
@@ -484,20 +485,12 @@ static int run_argv (stralloc *sa, char const *const **argv, genalloc *ga)
 /* netstring: tag, runas, id, hdrlen, timeout, then local-deliver's arguments */
 static int spawn_request (dlv *d, char const *runas, job *j, char const *const *args)
 {
-  stralloc body = STRALLOC_ZERO, ns = STRALLOC_ZERO ;
-  char fmt[UINT64_FMT] ;
-  int ok = 0 ;
+  stralloc ns = STRALLOC_ZERO ;
+  int ok ;
   d->tag = ++spawn_tag ;
   if (!d->tag) d->tag = ++spawn_tag ;
-  if (!stralloc_catb(&body, fmt, uint_fmt(fmt, d->tag)) || !stralloc_0(&body) || !argv_add(&body, runas) || !argv_add(&body, j->id)
-   || !stralloc_catb(&body, fmt, size_fmt(fmt, j->e.hdrlen)) || !stralloc_0(&body)
-   || !stralloc_catb(&body, fmt, uint_fmt(fmt, c.timeout_delivery)) || !stralloc_0(&body)) goto end ;
-  for (; *args ; args++) if (!argv_add(&body, *args)) goto end ;
-  if (!stralloc_catb(&ns, fmt, size_fmt(fmt, body.len)) || !stralloc_catb(&ns, ":", 1) || !stralloc_catb(&ns, body.s, body.len) || !stralloc_catb(&ns, ",", 1)) goto end ;
-  if (allwrite(spawn_w, ns.s, ns.len) < ns.len) goto end ;
-  ok = 1 ;
- end:
-  stralloc_free(&body) ; stralloc_free(&ns) ;
+  ok = lspawn_request(&ns, d->tag, runas, j->id, j->e.hdrlen, c.timeout_delivery, args) && allwrite(spawn_w, ns.s, ns.len) >= ns.len ;
+  stralloc_free(&ns) ;
   return ok ;
 }
 
@@ -1316,21 +1309,12 @@ static void spawn_read (stralloc *buf)
   {
     char *line = buf->s + pos ;
     size_t len = byte_chr(line, buf->len - pos, '\n') ;
-    unsigned int tag, code = KETCH_EX_TEMP ;
-    size_t k ;
-    char const *text = "" ;
+    unsigned int tag, code ;
+    char const *text ;
     if (pos + len >= buf->len) break ;
     line[len] = 0 ;
     pos += len + 1 ;
-    k = uint_scan(line, &tag) ;
-    if (!k || line[k] != ' ') continue ;
-    if (line[k+1] == 't') { if (line[k+2] == ' ') text = line + k + 3 ; }
-    else
-    {
-      size_t m = uint_scan(line + k + 1, &code) ;
-      if (!m || code > 255) code = KETCH_EX_TEMP ;
-      else if (line[k+1+m] == ' ') text = line + k + 2 + m ;
-    }
+    if (!lspawn_report_parse(line, &tag, &code, &text)) continue ;
     {
       size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
       for (; i < n ; i++)
