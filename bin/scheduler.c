@@ -54,8 +54,8 @@
 #include "ctl.h"
 #include "expand.h"
 #include "lspawn.h"
+#include "outcome.h"
 #include "report.h"
-#include "retry.h"
 #include "bounce.h"
 #include "schedq.h"
 
@@ -205,11 +205,6 @@ static void remove_message (job *j, char const *why)
   job_drop(j) ;
 }
 
-static int is_done (unsigned int s)
-{
-  return s == QSTATE_DELIVERED || s == QSTATE_BOUNCED || s == QSTATE_EXPANDED ;
-}
-
 /* expansion: aliases become the recipients after them, with original set */
 
 static int rcpt_known (qstate const *q, char const *a)
@@ -221,9 +216,7 @@ static int rcpt_known (qstate const *q, char const *a)
 
 static void fail_rcpt (job *j, size_t i, char const *text)
 {
-  qstate_rcpt *r = qstate_get(&j->q, i) ;
-  r->status = QSTATE_FAILED ;
-  qstate_set_result(&j->q, i, text, strlen(text)) ;
+  outcome_fail(&j->q, i, text) ;
   j->dirty = 1 ;
   LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, qstate_get(&j->q, i)->addr)), "result=perm text=", qs(text)) ;
 }
@@ -528,13 +521,9 @@ static int start_local (job *j, size_t i, lookup *l)
     if (spawn_w >= 0 && !uid)
     {
       /* never a mailbox written as root: an alias for root is the fix */
-      qstate_rcpt *r = qstate_get(&j->q, i) ;
       /* logged first: setting the result may move the strings addr points into */
       LOG(j->id, "delivery rcpt=", qs(addr), "result=temp text=\"refusing to deliver as root\"") ;
-      r->attempts++ ;
-      r->status = QSTATE_DEFERRED ;
-      r->next = wallnow() + retry_delay(c.retry_local, c.retry_max, r->attempts) ;
-      qstate_set_result(&j->q, i, "refusing to deliver as root: alias root to a user", 49) ;
+      outcome_record(&j->q, i, OUTCOME_TEMP, "refusing to deliver as root: alias root to a user", 49, wallnow(), c.retry_local, c.retry_max) ;
       j->dirty = 1 ;
       ok = 1 ;
       goto end ;
@@ -630,22 +619,14 @@ static int start_remote (job *j, char const *domain, genalloc *idx)
 
 static void record (job *j, unsigned int i, int kind, char const *text, size_t len, int remote)
 {
-  qstate_rcpt *r = qstate_get(&j->q, i) ;
+  qstate_rcpt const *r ;
   stralloc t = STRALLOC_ZERO ;
-  r->attempts++ ;
-  qstate_set_result(&j->q, i, text, len) ;
+  outcome_record(&j->q, i, kind, text, len, wallnow(), remote ? c.retry_remote : c.retry_local, c.retry_max) ;
   r = qstate_get(&j->q, i) ;
-  if (kind == 0) r->status = QSTATE_DELIVERED ;
-  else if (kind == 2) r->status = QSTATE_FAILED ;
-  else
-  {
-    r->status = QSTATE_DEFERRED ;
-    r->next = wallnow() + retry_delay(remote ? c.retry_remote : c.retry_local, c.retry_max, r->attempts) ;
-  }
   j->dirty = 1 ;
   if (stralloc_catb(&t, text, len) && stralloc_0(&t))
     LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, r->addr)), "result=", report_kind_name(kind), "attempt=", fmtu(r->attempts),
-      kind == 1 ? "next=" : "", kind == 1 ? fmtu(r->next) : "", "text=", qs(t.s)) ;
+      kind == OUTCOME_TEMP ? "next=" : "", kind == OUTCOME_TEMP ? fmtu(r->next) : "", "text=", qs(t.s)) ;
   stralloc_free(&t) ;
 }
 
@@ -844,7 +825,7 @@ static void dispatch (job *j)
     qstate_rcpt *r = qstate_get(&j->q, i) ;
     char const *a = qstate_str(&j->q, r->addr) ;
     if (j->busy.s[i] || done.s[i]) continue ;
-    if (r->status != QSTATE_PENDING && r->status != QSTATE_DEFERRED) continue ;
+    if (!outcome_open(r->status)) continue ;
     if (!due(j, r, now)) continue ;
     if (a[0] == '/' || a[0] == '|')
     {
@@ -905,10 +886,10 @@ static void dispatch (job *j)
 static void job_step (job *j)
 {
   size_t n, i ;
-  uint64_t now = wallnow(), arrived = queue_id_time(j->id), next = UINT64_MAX ;
+  uint64_t now = wallnow(), arrived = queue_id_time(j->id), next ;
   /* an id from a clock that ran ahead must not look ancient */
   uint64_t age = now > arrived ? now - arrived : 0 ;
-  int alldone = 1 ;
+  int alldone ;
   if (j->remove)
   {
     if (j->inflight) return ;
@@ -922,25 +903,15 @@ static void job_step (job *j)
     for (i = 0 ; i < n ; i++)
     {
       qstate_rcpt *r = qstate_get(&j->q, i) ;
-      if (j->busy.s[i] || (r->status != QSTATE_PENDING && r->status != QSTATE_DEFERRED)) continue ;
-      {
-        stralloc t = STRALLOC_ZERO ;
-        if (stralloc_cats(&t, "4.4.7 message expired in the queue; last error: ") && stralloc_cats(&t, r->result ? qstate_str(&j->q, r->result) : "none") && stralloc_0(&t))
-        {
-          LOG(j->id, "expire rcpt=", qs(qstate_str(&j->q, r->addr)), "age=", fmtu(age)) ;
-          qstate_set_result(&j->q, i, t.s, t.len - 1) ;
-          qstate_get(&j->q, i)->status = QSTATE_FAILED ;
-          j->dirty = 1 ;
-        }
-        stralloc_free(&t) ;
-      }
+      if (j->busy.s[i] || !outcome_open(r->status)) continue ;
+      LOG(j->id, "expire rcpt=", qs(qstate_str(&j->q, r->addr)), "age=", fmtu(age)) ;
+      if (outcome_expire(&j->q, i)) j->dirty = 1 ;
     }
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
   if (j->inflight) return ;
   n = qstate_n(&j->q) ;
-  for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_FAILED) break ;
-  if (i < n && j->bounce_next <= now && !stopping)
+  if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
   {
     if (report(j, QSTATE_FAILED))
     {
@@ -951,17 +922,9 @@ static void job_step (job *j)
   }
   if (!(j->q.flags & QSTATE_F_WARNED) && age >= c.warn && !stopping)
   {
-    for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_DEFERRED) break ;
-    if (i < n && report(j, QSTATE_DEFERRED)) { j->q.flags |= QSTATE_F_WARNED ; j->dirty = 1 ; }
+    if (outcome_find(&j->q, QSTATE_DEFERRED) < n && report(j, QSTATE_DEFERRED)) { j->q.flags |= QSTATE_F_WARNED ; j->dirty = 1 ; }
   }
-  for (i = 0 ; i < n ; i++)
-  {
-    qstate_rcpt const *r = qstate_get(&j->q, i) ;
-    if (is_done(r->status)) continue ;
-    alldone = 0 ;
-    if (r->status == QSTATE_FAILED) { if (j->bounce_next < next) next = j->bounce_next ; }
-    else if (r->next < next) next = r->next ;
-  }
+  next = outcome_next(&j->q, j->bounce_next, &alldone) ;
   if (alldone) { remove_message(j, "done") ; return ; }
   if (j->dirty)
   {
