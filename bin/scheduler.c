@@ -207,13 +207,6 @@ static void remove_message (job *j, char const *why)
 
 /* expansion: aliases become the recipients after them, with original set */
 
-static int rcpt_known (qstate const *q, char const *a)
-{
-  size_t n = qstate_n(q), i = 0 ;
-  for (; i < n ; i++) if (!strcmp(qstate_str(q, qstate_get(q, i)->addr), a)) return 1 ;
-  return 0 ;
-}
-
 static void fail_rcpt (job *j, size_t i, char const *text)
 {
   outcome_fail(&j->q, i, text) ;
@@ -234,8 +227,12 @@ static void add_item (job *j, char const *text, expand_item const *it, char cons
     case EXPAND_I_INCLUDE : return ;
     default : LOG(j->id, "expand alias=", qs(parent), "result=skipped entry=", qs(text)) ; return ;
   }
-  if (qstate_n(&j->q) >= EXPAND_MAX) { LOG(j->id, "expand alias=", qs(parent), "result=too-many") ; return ; }
-  if (rcpt_known(&j->q, text)) return ;
+  switch (expand_admit(&j->q, text))
+  {
+    case EXPAND_A_TOOMANY : LOG(j->id, "expand alias=", qs(parent), "result=too-many") ; return ;
+    case EXPAND_A_KNOWN : return ;
+    default : break ;
+  }
   if (qstate_add_rcpt(&j->q, text, parent) && genalloc_append(unsigned int, depth, &it->depth))
   {
     char z = 0 ;

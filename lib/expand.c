@@ -12,6 +12,7 @@
 #include "address.h"
 #include "conf.h"
 #include "lookup.h"
+#include "qstate.h"
 #include "expand.h"
 
 static int item_add (genalloc *items, stralloc *sa, unsigned int kind, unsigned int depth, char const *s, int err)
@@ -79,6 +80,14 @@ int expand_entries (conf const *cf, char const *entries, size_t len, unsigned in
     if (!entry_add(cf, ent.s + pos, depth, sa, items)) ok = 0 ;
   stralloc_free(&ent) ;
   return ok ;
+}
+
+unsigned int expand_admit (qstate const *q, char const *a)
+{
+  size_t n = qstate_n(q), i = 0 ;
+  if (n >= EXPAND_MAX) return EXPAND_A_TOOMANY ;
+  for (; i < n ; i++) if (!strcmp(qstate_str(q, qstate_get(q, i)->addr), a)) return EXPAND_A_KNOWN ;
+  return EXPAND_A_NEW ;
 }
 
 int expand_owner (char const *file, uid_t *uid, gid_t *gid)

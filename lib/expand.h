@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "lookup.h"
+#include "qstate.h"
 
 /*
  * From a recipient to what the scheduler does with it: the recipients an
@@ -58,6 +59,16 @@ struct expand_item_s
  * without a domain gets the hostname's. 1, or 0 and errno (ENOMEM).
  */
 extern int expand_entries (conf const *, char const *, size_t, unsigned int, stralloc *, genalloc *) ;
+
+/*
+ * Whether a recipient an alias gave joins the message (its qstate):
+ * not past EXPAND_MAX recipients, and never twice, which alone breaks
+ * every loop.
+ */
+#define EXPAND_A_NEW 0
+#define EXPAND_A_TOOMANY 1
+#define EXPAND_A_KNOWN 2
+extern unsigned int expand_admit (qstate const *, char const *) ;
 
 /* how local-deliver is run for one recipient */
 enum expand_local_e

@@ -33,6 +33,7 @@
 #include "expand.h"
 #include "lookup.h"
 #include "policy.h"
+#include "qstate.h"
 #include "route.h"
 #include "smtp.h"
 
@@ -42,8 +43,7 @@
 
 static conf cf ;
 static int nodns = 0 ;
-static stralloc seen = STRALLOC_ZERO ;  /* expanded recipients, NUL-terminated: a loop stops here */
-static unsigned int nseen = 0 ;
+static qstate seen = QSTATE_ZERO ;  /* the recipients of one RCPT after expansion, as the scheduler keeps them */
 
 static void putv (unsigned int indent, char const *const *v)
 {
@@ -235,15 +235,6 @@ static int path (char const *arg, stralloc *sa)
   return stralloc_0(sa) ;
 }
 
-static int seen_add (char const *a)
-{
-  size_t pos = 0 ;
-  for (; pos < seen.len ; pos += strlen(seen.s + pos) + 1) if (!strcmp(seen.s + pos, a)) return 0 ;
-  if (!stralloc_catb(&seen, a, strlen(a) + 1)) dienomem() ;
-  nseen++ ;
-  return 1 ;
-}
-
 /* the local-deliver arguments the scheduler hands over (expand_local_args), from the method on */
 static void show_local (unsigned int indent, char const *a, char const *qa, lookup const *l)
 {
@@ -288,8 +279,12 @@ static void show_rcpt (unsigned int indent, char const *a, unsigned int depth)
   /* a canonical address holds no control character and no newline (address.h): printed as is */
   if (!stralloc_catb(&qsa, "<", 1) || !stralloc_cats(&qsa, a) || !stralloc_catb(&qsa, ">", 2)) dienomem() ;
   qa = qsa.s ;
-  if (!seen_add(a)) { PUT(indent, qa, ": a recipient already, not added again") ; goto end ; }
-  if (nseen > EXPAND_MAX) { PUT(indent, qa, ": more than ", fmtu(EXPAND_MAX), " recipients, not added") ; goto end ; }
+  switch (expand_admit(&seen, a))
+  {
+    case EXPAND_A_KNOWN : PUT(indent, qa, ": a recipient already, not added again") ; goto end ;
+    case EXPAND_A_TOOMANY : PUT(indent, qa, ": more than ", fmtu(EXPAND_MAX), " recipients, not added") ; goto end ;
+    default : if (!qstate_add_rcpt(&seen, a, 0)) dienomem() ;
+  }
   if (!lookup_address(&l, &cf, a))
   {
     PUT(indent, qa, ": temporary lookup failure (", strerror(errno), "): retried later") ;
@@ -400,7 +395,6 @@ int main (int argc, char const *const *argv)
     }
     PUT(0, "MAIL FROM:", line.s, utf8 ? " SMTPUTF8" : "", ": ", mailreply) ;
   }
-  if (!stralloc_ready(&seen, 256)) dienomem() ;
 
   /* RCPT TO: smtp-session's do_rcpt, then the scheduler's routing */
   for (; *argv ; argv++)
@@ -433,11 +427,11 @@ int main (int argc, char const *const *argv)
     PUT(0, "RCPT TO:<", a.s, ">: ", rep) ;
     if (!r) continue ;
     nrcpt++ ;
-    seen.len = 0 ; nseen = 0 ;
+    qstate_free(&seen) ;
     show_rcpt(1, a.s, 0) ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
   /* freed for leak checkers (make SAN=...), not for the kernel's sake */
-  stralloc_free(&line) ; stralloc_free(&seen) ; stralloc_free(&err) ; conf_free(&cf) ;
+  stralloc_free(&line) ; qstate_free(&seen) ; stralloc_free(&err) ; conf_free(&cf) ;
   return 0 ;
 }

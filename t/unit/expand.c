@@ -7,6 +7,7 @@
  * or program, as the scheduler hands them over and ketch-route prints them.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,7 +97,7 @@ int main (void)
   lookup l = LOOKUP_ZERO ;
   expand_local x = EXPAND_LOCAL_ZERO ;
   stralloc inc = STRALLOC_ZERO ;
-  tap_plan(34) ;
+  tap_plan(37) ;
   if (!mkdtemp(dir)) return 111 ;
   ok(load(&c,
     "hostname mx.test.example\n"
@@ -164,6 +165,18 @@ int main (void)
   ok(!strcmp(A(&x, x.method), "mda") && !strcmp(A(&x, x.method + 1), "/bin/prog") && !strcmp(A(&x, x.method + 2), "a") && !strcmp(A(&x, x.method + 3), "b"), "no shell, no empty arguments") ;
   ok(!strcmp(A(&x, 2), "|/bin/prog  a  b"), "without an alias, the program itself is the recipient") ;
 
+  {
+    /* admission: never twice, never past EXPAND_MAX */
+    qstate q = QSTATE_ZERO ;
+    unsigned int k = 0 ;
+    char a[32] ;
+    qstate_add_rcpt(&q, "a@x.example", 0) ;
+    ok(expand_admit(&q, "b@x.example") == EXPAND_A_NEW, "a new recipient joins") ;
+    ok(expand_admit(&q, "a@x.example") == EXPAND_A_KNOWN, "a known one does not: loops end here") ;
+    for (; qstate_n(&q) < EXPAND_MAX ; k++) { snprintf(a, sizeof(a), "r%u@x.example", k) ; qstate_add_rcpt(&q, a, 0) ; }
+    ok(expand_admit(&q, "b@x.example") == EXPAND_A_TOOMANY && expand_admit(&q, "a@x.example") == EXPAND_A_TOOMANY, "at EXPAND_MAX nobody joins (the limit is checked first)") ;
+    qstate_free(&q) ;
+  }
   expand_local_free(&x) ;
   lookup_free(&l) ;
   stralloc_free(&inc) ; stralloc_free(&texts) ;
