@@ -37,7 +37,6 @@
 #include <skalibs/bytestr.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/skamisc.h>
 #include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
@@ -53,6 +52,7 @@
 #include "lookup.h"
 #include "ctl.h"
 #include "expand.h"
+#include "log.h"
 #include "lspawn.h"
 #include "outcome.h"
 #include "report.h"
@@ -124,41 +124,13 @@ static uint64_t wallnow (void)
 
 /* logging: one line per event, the queue id first, untrusted bytes quoted */
 
-static char const *qs (char const *s)
-{
-  static stralloc ring[8] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;
-  static unsigned int k = 0 ;
-  stralloc *sa = ring + (k++ & 7) ;
-  sa->len = 0 ;
-  if (!string_quote(sa, s, strlen(s)) || !stralloc_0(sa)) return "\"?\"" ;
-  return sa->s ;
-}
-
 static void logv (char const *id, char const *const *v)
 {
-  int glue = 0 ;
-  buffer_puts(buffer_2, id) ;
-  for (; *v ; v++)
-  {
-    size_t n = strlen(*v) ;
-    if (!n) continue ;
-    /* "key=" and its value are one field */
-    if (!glue) buffer_put(buffer_2, " ", 1) ;
-    buffer_put(buffer_2, *v, n) ;
-    glue = (*v)[n-1] == '=' ;
-  }
-  buffer_putflush(buffer_2, "\n", 1) ;
+  static stralloc line = STRALLOC_ZERO ;
+  line.len = 0 ;
+  if (log_line(&line, id, v)) buffer_putflush(buffer_2, line.s, line.len) ;
 }
 #define LOG(id, ...) logv(id, (char const *const []){ __VA_ARGS__, 0 })
-
-static char const *fmtu (uint64_t n)
-{
-  static char ring[4][UINT64_FMT] ;
-  static unsigned int k = 0 ;
-  char *s = ring[k++ & 3] ;
-  s[uint64_fmt(s, n)] = 0 ;
-  return s ;
-}
 
 /* jobs: messages loaded in memory */
 
@@ -199,7 +171,7 @@ static int open_entry (char const *id, size_t hdrlen)
 
 static void remove_message (job *j, char const *why)
 {
-  if (!queue_remove(j->id)) { LOG(j->id, "remove result=error error=", qs(strerror(errno))) ; return ; }
+  if (!queue_remove(j->id)) { LOG(j->id, "remove result=error error=", log_quote(strerror(errno))) ; return ; }
   LOG(j->id, "removed reason=", why) ;
   schedq_delete(&sq, j->ent) ;
   job_drop(j) ;
@@ -211,7 +183,7 @@ static void fail_rcpt (job *j, size_t i, char const *text)
 {
   outcome_fail(&j->q, i, text) ;
   j->dirty = 1 ;
-  LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, qstate_get(&j->q, i)->addr)), "result=perm text=", qs(text)) ;
+  LOG(j->id, "delivery rcpt=", log_quote(qstate_str(&j->q, qstate_get(&j->q, i)->addr)), "result=perm text=", log_quote(text)) ;
 }
 
 /* one recipient of an alias (lib/expand): added unless present already, which alone breaks every loop */
@@ -221,15 +193,15 @@ static void add_item (job *j, char const *text, expand_item const *it, char cons
   {
     case EXPAND_I_RCPT : break ;
     case EXPAND_I_UNREADABLE :
-      LOG(j->id, "expand alias=", qs(parent), "result=error include=", qs(text + 9), "error=", qs(strerror(it->err))) ;
+      LOG(j->id, "expand alias=", log_quote(parent), "result=error include=", log_quote(text + 9), "error=", log_quote(strerror(it->err))) ;
       return ;
-    case EXPAND_I_TOODEEP : LOG(j->id, "expand alias=", qs(parent), "result=too-deep") ; return ;
+    case EXPAND_I_TOODEEP : LOG(j->id, "expand alias=", log_quote(parent), "result=too-deep") ; return ;
     case EXPAND_I_INCLUDE : return ;
-    default : LOG(j->id, "expand alias=", qs(parent), "result=skipped entry=", qs(text)) ; return ;
+    default : LOG(j->id, "expand alias=", log_quote(parent), "result=skipped entry=", log_quote(text)) ; return ;
   }
   switch (expand_admit(&j->q, text))
   {
-    case EXPAND_A_TOOMANY : LOG(j->id, "expand alias=", qs(parent), "result=too-many") ; return ;
+    case EXPAND_A_TOOMANY : LOG(j->id, "expand alias=", log_quote(parent), "result=too-many") ; return ;
     case EXPAND_A_KNOWN : return ;
     default : break ;
   }
@@ -238,7 +210,7 @@ static void add_item (job *j, char const *text, expand_item const *it, char cons
     char z = 0 ;
     stralloc_catb(&j->busy, &z, 1) ;
     j->dirty = 1 ;
-    LOG(j->id, "expand alias=", qs(parent), "rcpt=", qs(text)) ;
+    LOG(j->id, "expand alias=", log_quote(parent), "rcpt=", log_quote(text)) ;
   }
 }
 
@@ -322,7 +294,7 @@ static job *job_load (uint32_t ent)
     }
     else
     {
-      LOG(j->id, "load result=error error=", qs(strerror(errno))) ;
+      LOG(j->id, "load result=error error=", log_quote(strerror(errno))) ;
       schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
     }
     alloc_free(j) ;
@@ -333,7 +305,7 @@ static job *job_load (uint32_t ent)
     int e = errno ;
     fd_close(fd) ;
     stralloc_free(&buf) ;
-    LOG(j->id, "load result=error error=", qs(strerror(e))) ;
+    LOG(j->id, "load result=error error=", log_quote(strerror(e))) ;
     envelope_free(&j->e) ; qstate_free(&j->q) ;
     alloc_free(j) ;
     /* corrupt or unreadable: look again in an hour, never lose it */
@@ -352,7 +324,7 @@ static job *job_load (uint32_t ent)
     size_t n = qstate_n(&j->q), i = 0 ;
     int fresh = 1 ;
     for (; i < n ; i++) if (qstate_get(&j->q, i)->attempts || qstate_get(&j->q, i)->status != QSTATE_PENDING) fresh = 0 ;
-    if (fresh) LOG(j->id, "pickup from=", qs(envelope_sender(&j->e)), "rcpts=", fmtu(n)) ;
+    if (fresh) LOG(j->id, "pickup from=", log_quote(envelope_sender(&j->e)), "rcpts=", log_u64(n)) ;
   }
   expand(j) ;
   return j ;
@@ -519,7 +491,7 @@ static int start_local (job *j, size_t i, lookup *l)
     {
       /* never a mailbox written as root: an alias for root is the fix */
       /* logged first: setting the result may move the strings addr points into */
-      LOG(j->id, "delivery rcpt=", qs(addr), "result=temp text=\"refusing to deliver as root\"") ;
+      LOG(j->id, "delivery rcpt=", log_quote(addr), "result=temp text=\"refusing to deliver as root\"") ;
       outcome_record(&j->q, i, OUTCOME_TEMP, "refusing to deliver as root: alias root to a user", 49, wallnow(), c.retry_local, c.retry_max) ;
       j->dirty = 1 ;
       ok = 1 ;
@@ -537,7 +509,7 @@ static int start_local (job *j, size_t i, lookup *l)
   {
     /* root: local-spawn runs it as the user (local-spawn(8)) */
     if (!spawn_request(d, x.runas.s, j, argv + 1)) { dlv_free(d) ; goto end ; }
-    LOG(j->id, "attempt rcpt=", qs(addr), "via=local-spawn tag=", fmtu(d->tag)) ;
+    LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local-spawn tag=", log_u64(d->tag)) ;
     start_dlv(d, 0, -1) ;
     ok = 1 ;
     goto end ;
@@ -547,11 +519,11 @@ static int start_local (job *j, size_t i, lookup *l)
   pid = spawn(argv, fd, 2, &rfd) ;
   fd_close(fd) ;
   if (!pid) { dlv_free(d) ; goto end ; }
-  LOG(j->id, "attempt rcpt=", qs(addr), "via=local pid=", fmtu((uint64_t)pid)) ;
+  LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local pid=", log_u64((uint64_t)pid)) ;
   start_dlv(d, pid, rfd) ;
   ok = 1 ;
  end:
-  if (!ok) LOG(j->id, "attempt rcpt=", qs(addr), "via=local result=error error=", qs(strerror(errno))) ;
+  if (!ok) LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local result=error error=", log_quote(strerror(errno))) ;
   stralloc_free(&sa) ; stralloc_free(&p) ;
   expand_local_free(&x) ;
   genalloc_free(char const *, &ga) ;
@@ -602,12 +574,12 @@ static int start_remote (job *j, char const *domain, genalloc *idx)
   pid = spawn(argv, fd, 1, &rfd) ;
   fd_close(fd) ;
   if (!pid) goto end ;
-  LOG(j->id, "attempt domain=", qs(domain), "rcpts=", fmtu(n), "via=remote pid=", fmtu((uint64_t)pid)) ;
+  LOG(j->id, "attempt domain=", log_quote(domain), "rcpts=", log_u64(n), "via=remote pid=", log_u64((uint64_t)pid)) ;
   start_dlv(d, pid, rfd) ;
   d = 0 ;
   ok = 1 ;
  end:
-  if (!ok) LOG(j->id, "attempt domain=", qs(domain), "via=remote result=error error=", qs(strerror(errno))) ;
+  if (!ok) LOG(j->id, "attempt domain=", log_quote(domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
   if (d) dlv_free(d) ;
   stralloc_free(&sa) ; stralloc_free(&p) ;
   genalloc_free(char const *, &ga) ;
@@ -622,8 +594,8 @@ static void record (job *j, unsigned int i, int kind, char const *text, size_t l
   r = qstate_get(&j->q, i) ;
   j->dirty = 1 ;
   if (stralloc_catb(&t, text, len) && stralloc_0(&t))
-    LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, r->addr)), "result=", report_kind_name(kind), "attempt=", fmtu(r->attempts),
-      kind == OUTCOME_TEMP ? "next=" : "", kind == OUTCOME_TEMP ? fmtu(r->next) : "", "text=", qs(t.s)) ;
+    LOG(j->id, "delivery rcpt=", log_quote(qstate_str(&j->q, r->addr)), "result=", report_kind_name(kind), "attempt=", log_u64(r->attempts),
+      kind == OUTCOME_TEMP ? "next=" : "", kind == OUTCOME_TEMP ? log_u64(r->next) : "", "text=", log_quote(t.s)) ;
   stralloc_free(&t) ;
 }
 
@@ -691,7 +663,7 @@ static void finish_dlv (dlv *d, int wstat)
   for (k = 0 ; k < n ; k++) j->busy.s[ix[k]] = 0 ;
   j->inflight-- ;
   if (j->dirty && qstate_write(&j->q, j->id)) j->dirty = 0 ;
-  else if (j->dirty) LOG(j->id, "state result=error error=", qs(strerror(errno))) ;
+  else if (j->dirty) LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ;
 }
 
 /* bounces and delay warnings, injected through enqueue with the null sender */
@@ -730,7 +702,7 @@ static int inject (char const *id, char const *to, stralloc *msg, stralloc *newi
   fd_close(out[0]) ;
   if (waitpid(pid, &wstat, 0) < 0) { stralloc_free(&p) ; return 0 ; }
   stralloc_free(&p) ;
-  if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) { LOG(id, "inject result=error to=", qs(to), "exit=", fmtu(WIFEXITED(wstat) ? WEXITSTATUS(wstat) : 256)) ; return 0 ; }
+  if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) { LOG(id, "inject result=error to=", log_quote(to), "exit=", log_u64(WIFEXITED(wstat) ? WEXITSTATUS(wstat) : 256)) ; return 0 ; }
   return 1 ;
 }
 
@@ -782,7 +754,7 @@ static int report (job *j, unsigned int which)
     if (!bounce_format(&msg, &b, genalloc_s(bounce_rcpt, &rs), genalloc_len(bounce_rcpt, &rs), hdr.s, hdr.len)) goto end ;
   }
   if (!inject(j->id, to.s, &msg, &newid)) goto end ;
-  LOG(j->id, which == QSTATE_FAILED ? "bounce" : "delay-warning", "to=", qs(to.s), "rcpts=", fmtu(genalloc_len(bounce_rcpt, &rs)), "id=", qs(newid.s)) ;
+  LOG(j->id, which == QSTATE_FAILED ? "bounce" : "delay-warning", "to=", log_quote(to.s), "rcpts=", log_u64(genalloc_len(bounce_rcpt, &rs)), "id=", log_quote(newid.s)) ;
   ok = 1 ;
  end:
   genalloc_free(bounce_rcpt, &rs) ;
@@ -901,7 +873,7 @@ static void job_step (job *j)
     {
       qstate_rcpt *r = qstate_get(&j->q, i) ;
       if (j->busy.s[i] || !outcome_open(r->status)) continue ;
-      LOG(j->id, "expire rcpt=", qs(qstate_str(&j->q, r->addr)), "age=", fmtu(age)) ;
+      LOG(j->id, "expire rcpt=", log_quote(qstate_str(&j->q, r->addr)), "age=", log_u64(age)) ;
       if (outcome_expire(&j->q, i)) j->dirty = 1 ;
     }
   }
@@ -926,7 +898,7 @@ static void job_step (job *j)
   if (j->dirty)
   {
     if (qstate_write(&j->q, j->id)) j->dirty = 0 ;
-    else { LOG(j->id, "state result=error error=", qs(strerror(errno))) ; return ; }
+    else { LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ; return ; }
   }
   if (j->q.flags & QSTATE_F_HOLD)
   {
@@ -954,7 +926,7 @@ static int scan_one (char const *id, void *fresh)
 
 static void scan_queue (int fresh)
 {
-  if (!queue_foreach("queue", &scan_one, &fresh)) LOG("scheduler", "warning=\"cannot scan the queue\" error=", qs(strerror(errno))) ;
+  if (!queue_foreach("queue", &scan_one, &fresh)) LOG("scheduler", "warning=\"cannot scan the queue\" error=", log_quote(strerror(errno))) ;
 }
 
 /* start-up recovery: a state file without its message is an orphan */
@@ -970,8 +942,8 @@ static int orphan_one (char const *id, void *removed)
 static void recover_state (void)
 {
   unsigned int removed = 0 ;
-  if (!queue_foreach("state", &orphan_one, &removed)) LOG("scheduler", "warning=\"cannot scan the states\" error=", qs(strerror(errno))) ;
-  if (removed) LOG("scheduler", "recovery orphan-states=", fmtu(removed)) ;
+  if (!queue_foreach("state", &orphan_one, &removed)) LOG("scheduler", "warning=\"cannot scan the states\" error=", log_quote(strerror(errno))) ;
+  if (removed) LOG("scheduler", "recovery orphan-states=", log_u64(removed)) ;
 }
 
 static void fresh_id (char const *id)
@@ -1027,7 +999,7 @@ static void ctl_apply (char *line)
   {
     case CTL_RETRY_ALL :
       retry_all() ;
-      LOG("scheduler", "ctl", "command=", qs(line)) ;
+      LOG("scheduler", "ctl", "command=", log_quote(line)) ;
       return ;
     case CTL_RETRY_DOMAIN :
     {
@@ -1036,7 +1008,7 @@ static void ctl_apply (char *line)
       if (!domain_forced_name(arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
       schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
       for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
-      LOG("scheduler", "ctl command=", qs(line)) ;
+      LOG("scheduler", "ctl command=", log_quote(line)) ;
       return ;
     }
     case CTL_REMOVE_SENDER :
@@ -1062,7 +1034,7 @@ static void ctl_apply (char *line)
         if (j) { j->remove = 1 ; count++ ; LOG(j->id, "ctl command=remove") ; job_step(j) ; }
       }
       stralloc_free(&buf) ;
-      LOG("scheduler", "ctl command=", qs(line), "matched=", fmtu(count)) ;
+      LOG("scheduler", "ctl command=", log_quote(line), "matched=", log_u64(count)) ;
       return ;
     }
     case CTL_RETRY :
@@ -1070,8 +1042,8 @@ static void ctl_apply (char *line)
     case CTL_RELEASE :
     case CTL_REMOVE :
       j = ctl_job(arg) ;
-      if (!j) { LOG("scheduler", "ctl command=", qs(line), "result=unknown-id") ; return ; }
-      LOG(j->id, "ctl command=", qs(line)) ;
+      if (!j) { LOG("scheduler", "ctl command=", log_quote(line), "result=unknown-id") ; return ; }
+      LOG(j->id, "ctl command=", log_quote(line)) ;
       if (op == CTL_HOLD) { j->q.flags |= QSTATE_F_HOLD ; j->dirty = 1 ; }
       else if (op == CTL_REMOVE) j->remove = 1 ;
       else if (op == CTL_RETRY) j->force = 1 ;
@@ -1079,7 +1051,7 @@ static void ctl_apply (char *line)
       job_step(j) ;
       return ;
     default :
-      LOG("scheduler", "ctl result=unknown-command command=", qs(line)) ;
+      LOG("scheduler", "ctl result=unknown-command command=", log_quote(line)) ;
   }
 }
 
@@ -1098,7 +1070,7 @@ static void ctl_scan (void)
     if (de->d_name[0] == '.' || (len > 4 && !strcmp(de->d_name + len - 4, ".tmp"))) continue ;
     if (!stralloc_cats(&fn, "ctl/") || !stralloc_cats(&fn, de->d_name) || !stralloc_0(&fn)) continue ;
     if (openslurpclose(&sa, fn.s) && sa.len < 1024 && stralloc_0(&sa)) ctl_apply(sa.s) ;
-    else LOG("scheduler", "ctl result=error file=", qs(fn.s), "error=", qs(sa.len >= 1024 ? "too long" : strerror(errno))) ;
+    else LOG("scheduler", "ctl result=error file=", log_quote(fn.s), "error=", log_quote(sa.len >= 1024 ? "too long" : strerror(errno))) ;
     unlink(fn.s) ;
     stralloc_free(&sa) ; stralloc_free(&fn) ;
   }
@@ -1198,7 +1170,7 @@ static void reload (void)
   stralloc err = STRALLOC_ZERO ;
   if (!conf_load(&nc, conffn.s, &err))
   {
-    LOG("scheduler", "reload result=error error=", qs(err.len ? err.s : strerror(errno))) ;
+    LOG("scheduler", "reload result=error error=", log_quote(err.len ? err.s : strerror(errno))) ;
     stralloc_free(&err) ;
     return ;
   }
@@ -1303,7 +1275,7 @@ static int stop_now (void)
   while (k--)
   {
     job *j = genalloc_s(job *, &jobs)[k] ;
-    if (j->dirty && !qstate_write(&j->q, j->id)) LOG(j->id, "state result=error error=", qs(strerror(errno))) ;
+    if (j->dirty && !qstate_write(&j->q, j->id)) LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ;
   }
   LOG("scheduler", "stop") ;
   return 0 ;
@@ -1439,7 +1411,7 @@ static void handle_signals (void)
         if (stopping) break ;
         stopping = 1 ;
         tain_addsec_g(&stopdeadline, STOP_GRACE) ;
-        LOG("scheduler", "signal=TERM action=stop inflight=", fmtu(genalloc_len(dlv *, &dlvs))) ;
+        LOG("scheduler", "signal=TERM action=stop inflight=", log_u64(genalloc_len(dlv *, &dlvs))) ;
         break ;
       default : break ;
     }
@@ -1506,10 +1478,10 @@ int main (int argc, char const *const *argv)
 
   /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */
   if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", c.sa.s + c.spool, "/tmp") ;
-  if (removed) LOG("scheduler", "recovery stale-tmp=", fmtu(removed)) ;
+  if (removed) LOG("scheduler", "recovery stale-tmp=", log_u64(removed)) ;
   scan_queue(0) ;
   recover_state() ;
-  LOG("scheduler", "start messages=", fmtu(sq.n)) ;
+  LOG("scheduler", "start messages=", log_u64(sq.n)) ;
   ctl_scan() ;
   if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; }
   tain_addsec_g(&nextrescan, c.rescan) ;

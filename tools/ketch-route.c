@@ -24,13 +24,13 @@
 #include <skalibs/buffer.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/ip46.h>
-#include <skalibs/skamisc.h>
 
 #include "exitcodes.h"
 #include "address.h"
 #include "conf.h"
 #include "dns.h"
 #include "expand.h"
+#include "log.h"
 #include "lookup.h"
 #include "policy.h"
 #include "qstate.h"
@@ -54,27 +54,8 @@ static void putv (unsigned int indent, char const *const *v)
  err:
   strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
 }
+/* untrusted or arbitrary bytes go through log_quote before they are printed */
 #define PUT(indent, ...) putv(indent, (char const *const []){ __VA_ARGS__, 0 })
-
-/* untrusted or arbitrary bytes are quoted before they are printed */
-static char const *q (char const *s)
-{
-  static stralloc ring[6] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;
-  static unsigned int k = 0 ;
-  stralloc *sa = ring + (k++ % 6) ;
-  sa->len = 0 ;
-  if (!string_quote(sa, s, strlen(s)) || !stralloc_0(sa)) dienomem() ;
-  return sa->s ;
-}
-
-static char const *fmtu (uint64_t n)
-{
-  static char ring[4][UINT64_FMT] ;
-  static unsigned int k = 0 ;
-  char *s = ring[k++ & 3] ;
-  s[uint64_fmt(s, n)] = 0 ;
-  return s ;
-}
 
 static char const *tls_policy_name (unsigned int t)
 {
@@ -148,14 +129,14 @@ static void show_remote (unsigned int indent, char const *domain)
   {
     case ROUTE_K_ROUTE :
     case ROUTE_K_SMARTHOST :
-      PUT(indent, rt.kind == ROUTE_K_ROUTE ? "route for " : "smarthost (every remote domain), not the MX", rt.kind == ROUTE_K_ROUTE ? q(domain) : "", rt.kind == ROUTE_K_ROUTE ? ", not the MX" : "") ;
-      PUT(indent + 1, "host ", route_str(&rt, h->host), " port ", fmtu(h->port)) ;
+      PUT(indent, rt.kind == ROUTE_K_ROUTE ? "route for " : "smarthost (every remote domain), not the MX", rt.kind == ROUTE_K_ROUTE ? log_quote(domain) : "", rt.kind == ROUTE_K_ROUTE ? ", not the MX" : "") ;
+      PUT(indent + 1, "host ", route_str(&rt, h->host), " port ", log_u64(h->port)) ;
       show_addresses(indent + 2, &rt, h) ;
       PUT(indent + 1, "tls ", tls_policy_name(h->tls)) ;
       if (h->auth) PUT(indent + 1, "auth with the credentials in ", route_str(&rt, h->auth)) ;
       goto end ;
     case ROUTE_K_LITERAL :
-      PUT(indent, "address literal: no MX, port ", fmtu(cf.remote_port)) ;
+      PUT(indent, "address literal: no MX, port ", log_u64(cf.remote_port)) ;
       if (rt.result == ROUTE_BADLITERAL) PUT(indent + 1, "bad address literal: 553 5.1.2, bounced") ;
       else
       {
@@ -165,7 +146,7 @@ static void show_remote (unsigned int indent, char const *domain)
       goto end ;
     default : break ;
   }
-  PUT(indent, "MX hosts of ", q(domain), ", port ", fmtu(cf.remote_port), ", tls ", tls_policy_name(cf.tls_outbound)) ;
+  PUT(indent, "MX hosts of ", log_quote(domain), ", port ", log_u64(cf.remote_port), ", tls ", tls_policy_name(cf.tls_outbound)) ;
   if (nodns) { PUT(indent + 1, "not looked up (-n)") ; goto end ; }
   if (!route_mx(&rt, &cf, domain)) dienomem() ;
   switch (rt.result)
@@ -180,8 +161,8 @@ static void show_remote (unsigned int indent, char const *domain)
   n = route_nhops(&rt) ;
   for (i = 0 ; i < n ; i++)
   {
-    if (h[i].self) { PUT(indent + 1, "MX ", fmtu(h[i].pref), " ", route_str(&rt, h[i].host), ": this host or worse, not tried") ; continue ; }
-    PUT(indent + 1, "MX ", fmtu(h[i].pref), " ", route_str(&rt, h[i].host)) ;
+    if (h[i].self) { PUT(indent + 1, "MX ", log_u64(h[i].pref), " ", route_str(&rt, h[i].host), ": this host or worse, not tried") ; continue ; }
+    PUT(indent + 1, "MX ", log_u64(h[i].pref), " ", route_str(&rt, h[i].host)) ;
     show_addresses(indent + 2, &rt, h + i) ;
   }
   if (rt.result == ROUTE_LOOP) PUT(indent + 1, "no better exchanger than this host: 554 5.4.6 loops back to myself") ;
@@ -207,15 +188,15 @@ static void show_alias (unsigned int indent, lookup const *l, unsigned int depth
     switch (it->kind)
     {
       case EXPAND_I_RCPT :
-        if (t[0] == '/') PUT(in, q(t), ": local-deliver mbox ", q(t), ", as the owner of the aliases file") ;
-        else if (t[0] == '|') PUT(in, q(t), ": local-deliver mda, argv split on spaces, no shell, as the owner of the aliases file") ;
+        if (t[0] == '/') PUT(in, log_quote(t), ": local-deliver mbox ", log_quote(t), ", as the owner of the aliases file") ;
+        else if (t[0] == '|') PUT(in, log_quote(t), ": local-deliver mda, argv split on spaces, no shell, as the owner of the aliases file") ;
         else show_rcpt(in, t, it->depth) ;
         break ;
-      case EXPAND_I_INCLUDE : PUT(in, q(t), ":") ; break ;
-      case EXPAND_I_UNREADABLE : PUT(in, q(t), ": unreadable (", strerror(it->err), "): skipped") ; break ;
-      case EXPAND_I_TOODEEP : PUT(in, q(t), ": too deep, skipped") ; break ;
-      case EXPAND_I_NOTADDR : PUT(in, q(t), ": not an address, skipped") ; break ;
-      default : PUT(in, q(t), ": bad entry, skipped") ; break ;
+      case EXPAND_I_INCLUDE : PUT(in, log_quote(t), ":") ; break ;
+      case EXPAND_I_UNREADABLE : PUT(in, log_quote(t), ": unreadable (", strerror(it->err), "): skipped") ; break ;
+      case EXPAND_I_TOODEEP : PUT(in, log_quote(t), ": too deep, skipped") ; break ;
+      case EXPAND_I_NOTADDR : PUT(in, log_quote(t), ": not an address, skipped") ; break ;
+      default : PUT(in, log_quote(t), ": bad entry, skipped") ; break ;
     }
   }
   stralloc_free(&texts) ;
@@ -243,7 +224,7 @@ static void show_local (unsigned int indent, char const *a, char const *qa, look
   if (!expand_local_who(&cf, l, a, &x)) dienomem() ;
   if (l->kind == LOOKUP_LOCAL)
   {
-    PUT(indent, qa, ": local user ", q(l->sa.s + l->user), " (uid ", fmtu(l->uid), ", home ", q(l->sa.s + l->home), ")") ;
+    PUT(indent, qa, ": local user ", log_quote(l->sa.s + l->user), " (uid ", log_u64(l->uid), ", home ", log_quote(l->sa.s + l->home), ")") ;
     if (!l->uid) PUT(indent + 1, "uid 0: a root-started scheduler refuses to deliver as root (alias root to a user)") ;
   }
   if (!x.fail && !expand_local_args(&cf, l, sender, a, 0, 0, &x)) dienomem() ;
@@ -259,14 +240,14 @@ static void show_local (unsigned int indent, char const *a, char const *qa, look
     {
       if (k < x.method) continue ;
       /* the method is a word of ours; its arguments come from tables: quoted */
-      if (!stralloc_catb(&line, " ", 1) || !stralloc_cats(&line, k == x.method ? x.args.s + pos : q(x.args.s + pos))) dienomem() ;
+      if (!stralloc_catb(&line, " ", 1) || !stralloc_cats(&line, k == x.method ? x.args.s + pos : log_quote(x.args.s + pos))) dienomem() ;
     }
     if (!stralloc_0(&line)) dienomem() ;
-    if (l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user of ", q(l->sa.s + l->domain), ": ", line.s, ", as the owner of the map") ;
+    if (l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user of ", log_quote(l->sa.s + l->domain), ": ", line.s, ", as the owner of the map") ;
     else PUT(indent + 1, line.s) ;
     stralloc_free(&line) ;
   }
-  if (l->ext) PUT(indent + 1, "extension ", q(l->sa.s + l->ext)) ;
+  if (l->ext) PUT(indent + 1, "extension ", log_quote(l->sa.s + l->ext)) ;
   expand_local_free(&x) ;
 }
 
@@ -282,7 +263,7 @@ static void show_rcpt (unsigned int indent, char const *a, unsigned int depth)
   switch (expand_admit(&seen, a))
   {
     case EXPAND_A_KNOWN : PUT(indent, qa, ": a recipient already, not added again") ; goto end ;
-    case EXPAND_A_TOOMANY : PUT(indent, qa, ": more than ", fmtu(EXPAND_MAX), " recipients, not added") ; goto end ;
+    case EXPAND_A_TOOMANY : PUT(indent, qa, ": more than ", log_u64(EXPAND_MAX), " recipients, not added") ; goto end ;
     default : if (!qstate_add_rcpt(&seen, a, 0)) dienomem() ;
   }
   if (!lookup_address(&l, &cf, a))
@@ -370,7 +351,7 @@ int main (int argc, char const *const *argv)
   {
     int found ;
     lflags = listener((uint16_t)lport, &found) ;
-    PUT(0, "listener port ", fmtu(lport), found ? "" : " (not in the configuration: as under tcpserver)", ":",
+    PUT(0, "listener port ", log_u64(lport), found ? "" : " (not in the configuration: as under tcpserver)", ":",
       lflags & CONF_LISTEN_SMTPS ? " implicit TLS" : "",
       lflags & CONF_LISTEN_STARTTLS ? " STARTTLS offered" : "",
       lflags & CONF_LISTEN_TLSREQUIRED ? " STARTTLS required" : "",
@@ -386,7 +367,7 @@ int main (int argc, char const *const *argv)
     address a = ADDRESS_ZERO ;
     size_t plen, pstart ;
     int r = 0 ;
-    if (!path(sender, &line)) { if (errno != EINVAL) dienomem() ; strerr_dief(KETCH_EX_PERM, "a control character in the sender ", q(sender)) ; }
+    if (!path(sender, &line)) { if (errno != EINVAL) dienomem() ; strerr_dief(KETCH_EX_PERM, "a control character in the sender ", log_quote(sender)) ; }
     if (mailreply[0] == '2')
     {
       if (!smtp_path_split(line.s, line.len - 1, &plen, &pstart) || pstart < line.len - 1) mailreply = "501 5.5.4 Syntax: MAIL FROM:<address>" ;
@@ -403,7 +384,7 @@ int main (int argc, char const *const *argv)
     size_t plen, pstart ;
     char const *rep ;
     int r ;
-    if (!path(*argv, &line)) { if (errno != EINVAL) dienomem() ; strerr_dief(KETCH_EX_PERM, "a control character in the recipient ", q(*argv)) ; }
+    if (!path(*argv, &line)) { if (errno != EINVAL) dienomem() ; strerr_dief(KETCH_EX_PERM, "a control character in the recipient ", log_quote(*argv)) ; }
     if (mailreply[0] != '2') { PUT(0, "RCPT TO:", line.s, ": 503 5.5.1 Need MAIL before RCPT") ; continue ; }
     if (!smtp_path_split(line.s, line.len - 1, &plen, &pstart) || pstart < line.len - 1) { PUT(0, "RCPT TO:", line.s, ": 501 5.5.4 Syntax: RCPT TO:<address>") ; continue ; }
     if (nrcpt >= cf.max_recipients) { PUT(0, "RCPT TO:", line.s, ": 452 4.5.3 Too many recipients") ; continue ; }
