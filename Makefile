@@ -34,7 +34,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services
 
-.PHONY: all deps test check check-asan fuzz fuzz-build unit run install clean FORCE
+.PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean FORCE
 .SECONDARY:
 
 all: $(PROGS) $(UNITS) $(B)/t/failsys.so
@@ -83,6 +83,14 @@ test: deps
 
 check: all
 	KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(B)/t/unit/*.t t/*.t
+
+# A long crash-consistency run (t/crash.t; make check runs a short one).
+CRASH_N ?= 3000
+CRASH_SEND_TIME ?= 240
+CRASH_DRAIN ?= 300
+crashtest: all
+	CRASH_N=$(CRASH_N) CRASH_SEND_TIME=$(CRASH_SEND_TIME) CRASH_DRAIN=$(CRASH_DRAIN) \
+	  KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' -v t/crash.t
 
 # The README's first command: an embedded instance in ./instance under s6-svscan.
 INSTANCE ?= $(CURDIR)/instance
