@@ -27,6 +27,8 @@ extern void queue_path (char *, char const *, char const *) ;  /* buf, "queue"|"
 extern void queue_tmppath (char *, char const *) ;             /* "tmp/" id */
 
 extern int queue_dir_sync (char const *) ;
+/* rename(tmp, DIR/XX/ID), making a missing bucket XX first; 1 or 0, errno */
+extern int queue_rename_into (char const *, char *) ;
 extern int queue_commit (int, char const *) ;
 extern int queue_remove (char const *) ;
 extern void queue_trigger (char const *) ;
