@@ -16,7 +16,7 @@
 # Prints key=value lines (acked, delivered, lost, duplicated, corrupted,
 # leftovers, kills-KIND...) and exits 0 only when nothing acknowledged was
 # lost, nothing was corrupted and the spool is empty.
-import argparse, hashlib, os, random, signal, smtplib, subprocess, sys, threading, time
+import argparse, hashlib, re, os, random, signal, smtplib, subprocess, sys, threading, time
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--port', type=int, required=True)
@@ -42,6 +42,7 @@ refused = {}        # index -> why it was not acknowledged
 kills = {k: 0 for k in ('session', 'smtp-listen', 'enqueue', 'scheduler', 'local-spawn', 'local-deliver')}
 misses = {k: 0 for k in kills}
 log = []
+killtimes = []      # (time, kind) of every kill
 
 
 def out(k, v):
@@ -147,11 +148,21 @@ def client(indices, t0):
 
 # ---- the killer -------------------------------------------------------
 
-def procs():
-    """pid -> (ppid, comm) for every process, read from /proc/PID/stat"""
+parent = {}         # pid -> ppid, as last read
+
+
+def procs(ours):
+    """pid -> (ppid, comm) for the children of the pids in ours, from
+    /proc/PID/stat. A process changes its parent only when orphaned, so a
+    pid already seen under a parent that is not in ours is not read
+    again: a scan costs little more than listing /proc"""
     res = {}
     for d in os.listdir('/proc'):
         if not d.isdigit():
+            continue
+        pid = int(d)
+        pp = parent.get(pid)
+        if pp is not None and pp not in ours:
             continue
         try:
             with open('/proc/%s/stat' % d) as f:
@@ -160,9 +171,10 @@ def procs():
             continue
         comm = st[st.index('(') + 1:st.rindex(')')]
         fields = st[st.rindex(')') + 2:].split()
-        if fields[0] == 'Z':
-            continue
-        res[int(d)] = (int(fields[1]), comm)
+        ppid = int(fields[1])
+        parent[pid] = ppid
+        if ppid in ours and fields[0] != 'Z':
+            res[pid] = (ppid, comm)
     return res
 
 
@@ -177,29 +189,31 @@ def svpid(name):
 
 
 def targets(kind):
-    ps = procs()
-    kids = lambda parents, comm: [p for p, (pp, c) in ps.items() if pp in parents and c == comm]
     listen = svpid('smtp-listen')
     sched = svpid('scheduler')
     if kind == 'smtp-listen':
         return [listen] if listen else []
     if kind == 'scheduler':
         return [sched] if sched else []
+    daemon = listen if kind in ('session', 'enqueue') else sched
+    if not daemon:
+        return []
+    ps = procs({daemon})
+    first = [p for p, (pp, c) in ps.items()]
     if kind == 'session':
-        return kids({listen}, 'smtp-session') if listen else []
-    if kind == 'enqueue':
-        return kids(set(kids({listen}, 'smtp-session')), 'enqueue') if listen else []
+        return [p for p in first if ps[p][1] == 'smtp-session']
     if kind == 'local-spawn':
-        return kids({sched}, 'local-spawn') if sched else []
+        return [p for p in first if ps[p][1] == 'local-spawn']
+    ps2 = procs(set(first))
+    want = 'enqueue' if kind == 'enqueue' else 'local-deliver'
+    found = [p for p, (pp, c) in ps2.items() if c == want]
     if kind == 'local-deliver':
-        if not sched:
-            return []
-        return kids({sched} | set(kids({sched}, 'local-spawn')), 'local-deliver')
-    return []
+        found += [p for p in first if ps[p][1] == 'local-deliver']
+    return found
 
 
 stop = threading.Event()
-WEIGHTS = [('session', 3), ('enqueue', 3), ('smtp-listen', 1), ('scheduler', 2), ('local-spawn', 1), ('local-deliver', 3)]
+WEIGHTS = [('session', 3), ('enqueue', 3), ('smtp-listen', 1), ('scheduler', 2), ('local-spawn', 1), ('local-deliver', 4)]
 
 
 def killer():
@@ -207,12 +221,15 @@ def killer():
     while not stop.wait(rng.uniform(a.kill_min, a.kill_max)):
         kind = rng.choice(kinds)
         # short-lived processes: look for one for up to half a second
-        end = time.time() + 1.0
+        # local-deliver lives well under a millisecond here: poll without
+        # pause for it, and for a little longer
+        end = time.time() + (2.0 if kind == 'local-deliver' else 1.0)
         while not stop.is_set():
             t = targets(kind)
             if t or time.time() > end:
                 break
-            time.sleep(0.001)
+            if kind != 'local-deliver':
+                time.sleep(0.001)
         if not t:
             misses[kind] += 1
             continue
@@ -220,6 +237,7 @@ def killer():
         try:
             os.kill(pid, signal.SIGKILL)
             kills[kind] += 1
+            killtimes.append((time.time(), kind))
             log.append('%.3f kill %s %d' % (time.time(), kind, pid))
         except ProcessLookupError:
             misses[kind] += 1
@@ -249,7 +267,10 @@ def maildir():
                 foreign += 1
                 continue
             good = bool(sep) and want == hashlib.sha256(body.encode('latin-1')).hexdigest()
-            got.setdefault(mid, []).append(good)
+            # the Maildir name starts with the delivery time: SECONDS.MUSEC
+            m = re.match(r'(\d+)\.M(\d+)P', fn)
+            when = int(m.group(1)) + int(m.group(2)) / 1e6 if m else 0
+            got.setdefault(mid, []).append((good, when))
     return got, foreign
 
 
@@ -305,7 +326,17 @@ got, foreign = maildir()
 delivered = sum(1 for i in got)
 lost = sorted(i for i in acked if i not in got)
 dups = sum(len(v) - 1 for v in got.values())
-corrupt = sum(1 for v in got.values() for g in v if not g)
+corrupt = sum(1 for v in got.values() for g, _ in v if not g)
+# SPOOL section 6: a second copy needs a delivery whose result was never
+# recorded, so between the first copy and the second, the scheduler,
+# local-spawn or a local-deliver must have been killed
+dkills = sorted(t for t, kind in killtimes if kind in ('scheduler', 'local-spawn', 'local-deliver'))
+outside = 0
+for v in got.values():
+    times = sorted(w for _, w in v)
+    for t1, t2 in zip(times, times[1:]):
+        if not any(t1 - 0.5 <= k <= t2 for k in dkills):
+            outside += 1
 unacked_delivered = sum(1 for i in got if i not in acked)
 leftovers = spool_files()
 out('acked', len(acked))
@@ -314,6 +345,7 @@ out('delivered', delivered)
 out('delivered-not-acked', unacked_delivered)
 out('lost', len(lost))
 out('duplicated', dups)
+out('duplicated-outside-window', outside)
 out('corrupted', corrupt)
 out('foreign', foreign)
 out('leftovers', leftovers)
