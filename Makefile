@@ -5,6 +5,8 @@ LIBEXECDIR ?= $(PREFIX)/libexec/ketch
 SBINDIR ?= $(PREFIX)/sbin
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+# the directory of the default configuration (ketch.conf); a set-uid enqueue reads only that one
+SYSCONFDIR ?= /etc/ketch
 DESTDIR ?=
 
 CC ?= cc
@@ -13,7 +15,7 @@ OPT ?= -O2
 WERROR ?=
 SAN ?=
 CPPFLAGS_KETCH = -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 -D_FORTIFY_SOURCE=2 \
-  -DKETCH_LIBEXECDIR=\"$(LIBEXECDIR)\" -Ilib
+  -DKETCH_LIBEXECDIR=\"$(LIBEXECDIR)\" -DKETCH_CONF_DEFAULT=\"$(SYSCONFDIR)/ketch.conf\" -Ilib
 CFLAGS_KETCH = -std=c99 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith \
   -Wstrict-prototypes -Wmissing-prototypes -Werror=implicit-function-declaration \
   -fstack-protector-strong -fPIE $(if $(WERROR),-Werror) $(SAN)
@@ -32,7 +34,7 @@ PROGS = $(BIN_SRC:bin/%.c=$(B)/bin/%) $(TOOL_SRC:tools/%.c=$(B)/bin/%) $(TOOL_SH
 UNIT_SRC = $(wildcard t/unit/*.c)
 UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
-OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services
+OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-route
 
 .PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean FORCE
 .SECONDARY:
@@ -42,9 +44,10 @@ all: $(PROGS) $(UNITS) $(B)/t/failsys.so
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(B)/lib
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# the programs directory is compiled in: a new PREFIX rebuilds what uses it
+# the programs directory and the default configuration are compiled in:
+# a new PREFIX or SYSCONFDIR rebuilds what uses them
 $(B)/libexecdir: FORCE | $(B)/lib
-	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+	@echo '$(LIBEXECDIR) $(SYSCONFDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR) $(SYSCONFDIR)' > $@
 $(B)/lib/conf.o: $(B)/libexecdir
 
 $(B)/libketch.a: $(LIB_OBJ)

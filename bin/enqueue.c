@@ -60,8 +60,9 @@ static void add_address (envelope *e, char const *s, size_t len, unsigned int op
     if (!string_quote(&q, s, len) || !stralloc_0(&q)) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
     strerr_dief(KETCH_EX_PERM, "invalid ", what, " ", q.s, ": ", address_strerror(r)) ;
   }
-  if (a.flags & ADDRESS_F_8BIT) e->flags |= ENVELOPE_F_SMTPUTF8 ;
   if (what[0] == 's' ? !envelope_init(e, a.s) : !envelope_add_rcpt(e, a.s)) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
+  /* after envelope_init, which clears the flags: a UTF-8 sender alone needs SMTPUTF8 too */
+  if (a.flags & ADDRESS_F_8BIT) e->flags |= ENVELOPE_F_SMTPUTF8 ;
 }
 
 /* recipients from a descriptor: one address per line */

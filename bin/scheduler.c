@@ -698,7 +698,13 @@ static int start_remote (job *j, char const *domain, genalloc *idx)
   if (!d) return 0 ;
   if (strlen(domain) > ADDRESS_DOMAIN_MAX) goto end ;
   memcpy(d->domain, domain, strlen(domain) + 1) ;
+  /* -i: remote-send's log lines carry the queue id; -8 and -u: what
+     enqueue found in the envelope, so remote-send need not guess */
   if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)
+   || !argv_add(&sa, "-i") || !argv_add(&sa, j->id)
+   || ((j->e.flags & ENVELOPE_F_8BIT) && !argv_add(&sa, "-8"))
+   || ((j->e.flags & ENVELOPE_F_SMTPUTF8) && !argv_add(&sa, "-u"))
+   || !argv_add(&sa, "--")
    || !argv_add(&sa, domain) || !argv_add(&sa, envelope_sender(&j->e))) goto end ;
   for (; k < n ; k++)
   {
@@ -1116,56 +1122,35 @@ static void job_step (job *j)
 
 /* the spool scan: at start (into the heap, times unknown) and on rescan (lost hints) */
 
+static int scan_one (char const *id, void *fresh)
+{
+  uint32_t k ;
+  if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
+  k = schedq_insert(&sq, id) ;
+  if (k == SCHEDQ_NONE) return 0 ;
+  if (*(int *)fresh) schedq_push_fresh(&sq, k) ; else schedq_push_heap(&sq, k, 0) ;
+  return 1 ;
+}
+
 static void scan_queue (int fresh)
 {
-  unsigned int b = 0 ;
-  for (; b < QUEUE_BUCKETS ; b++)
-  {
-    static char const hex[] = "0123456789abcdef" ;
-    char dn[9] = "queue/xx" ;
-    DIR *dir ;
-    dn[6] = hex[b >> 4] ; dn[7] = hex[b & 15] ;
-    dir = opendir(dn) ;
-    if (!dir) continue ;
-    for (;;)
-    {
-      struct dirent *de = readdir(dir) ;
-      uint32_t k ;
-      if (!de) break ;
-      if (!queue_id_valid(de->d_name, strlen(de->d_name))) continue ;
-      if (schedq_find(&sq, de->d_name) != SCHEDQ_NONE) continue ;
-      k = schedq_insert(&sq, de->d_name) ;
-      if (k == SCHEDQ_NONE) break ;
-      if (fresh) schedq_push_fresh(&sq, k) ; else schedq_push_heap(&sq, k, 0) ;
-    }
-    closedir(dir) ;
-  }
+  if (!queue_foreach("queue", &scan_one, &fresh)) LOG("scheduler", "warning=\"cannot scan the queue\" error=", qs(strerror(errno))) ;
 }
 
 /* start-up recovery: a state file without its message is an orphan */
+static int orphan_one (char const *id, void *removed)
+{
+  char fn[QUEUE_PATH_MAX] ;
+  if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
+  queue_path(fn, "state", id) ;
+  if (unlink(fn) == 0) (*(unsigned int *)removed)++ ;
+  return 1 ;
+}
+
 static void recover_state (void)
 {
-  unsigned int b = 0, removed = 0 ;
-  for (; b < QUEUE_BUCKETS ; b++)
-  {
-    static char const hex[] = "0123456789abcdef" ;
-    char dn[9] = "state/xx" ;
-    DIR *dir ;
-    dn[6] = hex[b >> 4] ; dn[7] = hex[b & 15] ;
-    dir = opendir(dn) ;
-    if (!dir) continue ;
-    for (;;)
-    {
-      struct dirent *de = readdir(dir) ;
-      char fn[QUEUE_PATH_MAX] ;
-      if (!de) break ;
-      if (!queue_id_valid(de->d_name, strlen(de->d_name))) continue ;
-      if (schedq_find(&sq, de->d_name) != SCHEDQ_NONE) continue ;
-      queue_path(fn, "state", de->d_name) ;
-      if (unlink(fn) == 0) removed++ ;
-    }
-    closedir(dir) ;
-  }
+  unsigned int removed = 0 ;
+  if (!queue_foreach("state", &orphan_one, &removed)) LOG("scheduler", "warning=\"cannot scan the states\" error=", qs(strerror(errno))) ;
   if (removed) LOG("scheduler", "recovery orphan-states=", fmtu(removed)) ;
 }
 

@@ -51,7 +51,7 @@
 #include "tls.h"
 #include "authtable.h"
 
-#define USAGE "smtp-session [ -C conf ]"
+#define USAGE "smtp-session [ -C conf ] [ -L user ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 #define INBUF 4096
@@ -68,7 +68,7 @@ static char ipstr[IP46_FMT] = "unknown" ;
 static ip46 ip ;
 static int haveip = 0 ;
 static unsigned int lflags = 0 ;
-static int localsub = 0 ;        /* sendmail -bs, or RELAYCLIENT set: may relay */
+static int localsub = 0 ;        /* sendmail -bs (-L), or RELAYCLIENT set: may relay */
 
 static char inbuf[INBUF] ;
 static size_t inpos = 0, inlen = 0 ;
@@ -852,16 +852,18 @@ int main (int argc, char const *const *argv)
 {
   stralloc err = STRALLOC_ZERO ;
   char const *conffile = 0 ;
+  char const *localuser = 0 ;
   PROG = "smtp-session" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:L:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
+        case 'L' : localuser = l.arg ; break ;
         default : dieusage() ;
       }
     }
@@ -898,22 +900,18 @@ int main (int argc, char const *const *argv)
       ipstr[ip46_fmt(ipstr, &ip)] = 0 ;
     }
     if (rport && uint160_scan(rport, &port) != strlen(rport)) port = 0 ;
-    {
-      /* sendmail -bs (sendmail(8)) marks a local submission with port 0 at
-         both ends, which no TCP connection can have; the local user can
-         run enqueue directly anyway, so it may relay */
-      char const *lport = ucspi_get("LOCALPORT") ;
-      char const *info = ucspi_get("REMOTEINFO") ;
-      if (rport && lport && info && !strcmp(rport, "0") && !strcmp(lport, "0")) localsub = 2 ;
-      /* tcpserver -x rules (qmail's convention): the operator marks relay clients */
-      if (getenv("RELAYCLIENT")) localsub = 1 ;
-    }
+    /*
+     * A local submission (sendmail -bs) is said on the command line, which
+     * only the program that runs us writes: the UCSPI environment is partly
+     * the client's (TCPREMOTEINFO comes from its ident server). The local
+     * user can run enqueue directly anyway, so it may relay.
+     */
+    if (localuser) localsub = 2 ;
+    /* tcpserver -x rules (qmail's convention): the operator marks relay clients */
+    else if (getenv("RELAYCLIENT")) localsub = 1 ;
     pfmt[uint16_fmt(pfmt, port)] = 0 ;
-    {
-      char const *info = ucspi_get("REMOTEINFO") ;
-      if (localsub == 2) LOG(" connect local-user=", quote(&qsa, info, strlen(info))) ;
-      else LOG(" connect ip=", ipstr, " port=", pfmt, localsub ? " relayclient=1" : "") ;
-    }
+    if (localsub == 2) LOG(" connect local-user=", quote(&qsa, localuser, strlen(localuser))) ;
+    else LOG(" connect ip=", ipstr, " port=", pfmt, localsub ? " relayclient=1" : "") ;
   }
   lflags = listener_flags() ;
   if (lflags & CONF_LISTEN_SMTPS)

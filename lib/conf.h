@@ -17,7 +17,12 @@
  * An offset of 0 means "not set": sa starts with a NUL.
  */
 
+/* make SYSCONFDIR=... sets it; a set-uid enqueue reads only this file */
+#ifdef KETCH_CONF_DEFAULT
+#define CONF_DEFAULT KETCH_CONF_DEFAULT
+#else
 #define CONF_DEFAULT "/etc/ketch/ketch.conf"
+#endif
 
 #define CONF_LISTEN_STARTTLS 0x01   /* offer STARTTLS (needs a certificate) */
 #define CONF_LISTEN_TLSREQUIRED 0x02 /* refuse MAIL before STARTTLS */

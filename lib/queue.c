@@ -80,6 +80,43 @@ void queue_path (char *buf, char const *dir, char const *id)
   buf[n + 4 + QUEUE_ID_LEN] = 0 ;
 }
 
+/* bucket number b (0 to QUEUE_BUCKETS-1) of "queue" or "state": 8 chars and a NUL */
+void queue_bucketdir (char *buf, char const *dir, unsigned int b)
+{
+  memcpy(buf, dir, 5) ;
+  buf[5] = '/' ; buf[6] = hex[(b >> 4) & 15] ; buf[7] = hex[b & 15] ; buf[8] = 0 ;
+}
+
+/*
+ * Call f(id, data) for every entry with a valid id in every bucket of
+ * dir ("queue" or "state"), one directory at a time, so memory does not
+ * grow with the queue. A missing bucket is skipped; f returning 0 stops
+ * the walk. Returns 1, or 0 with errno on a read error.
+ */
+int queue_foreach (char const *dir, queue_foreach_func *f, void *data)
+{
+  unsigned int b = 0 ;
+  for (; b < QUEUE_BUCKETS ; b++)
+  {
+    char dn[9] ;
+    DIR *d ;
+    queue_bucketdir(dn, dir, b) ;
+    d = opendir(dn) ;
+    if (!d) { if (errno == ENOENT) continue ; return 0 ; }
+    for (;;)
+    {
+      struct dirent *de ;
+      errno = 0 ;
+      de = readdir(d) ;
+      if (!de) break ;
+      if (queue_id_valid(de->d_name, strlen(de->d_name)) && !f(de->d_name, data)) { closedir(d) ; return 1 ; }
+    }
+    if (errno) { int e = errno ; closedir(d) ; errno = e ; return 0 ; }
+    closedir(d) ;
+  }
+  return 1 ;
+}
+
 void queue_tmppath (char *buf, char const *id)
 {
   memcpy(buf, "tmp/", 4) ;

@@ -26,6 +26,9 @@ extern void queue_bucket (char *, char const *) ;  /* 3 bytes: "xx" NUL */
 extern void queue_path (char *, char const *, char const *) ;  /* buf, "queue"|"state", id */
 extern void queue_tmppath (char *, char const *) ;             /* "tmp/" id */
 
+extern void queue_bucketdir (char *, char const *, unsigned int) ;  /* buf[9]: "queue/xx" */
+typedef int queue_foreach_func (char const *, void *) ;
+extern int queue_foreach (char const *, queue_foreach_func *, void *) ;
 extern int queue_dir_sync (char const *) ;
 /* rename(tmp, DIR/XX/ID), making a missing bucket XX first; 1 or 0, errno */
 extern int queue_rename_into (char const *, char *) ;

@@ -12,6 +12,7 @@
 #include <skalibs/random.h>
 #include <skalibs/bytestr.h>
 
+#include "tls.h"
 #include "tlsclient.h"
 
 /* trust anchors: offsets into sa while it grows, pointers at the end */
@@ -22,13 +23,6 @@ struct taoff_s
   size_t dn, dnlen, k1, k1len, k2, k2len ;
   int curve ;
   unsigned char keytype ;
-} ;
-
-typedef struct pemstate_s pemstate ;
-struct pemstate_s
-{
-  stralloc der ;
-  int ok ;
 } ;
 
 typedef struct dnsink_s dnsink ;
@@ -42,12 +36,6 @@ static void dn_append (void *ctx, void const *s, size_t len)
 {
   dnsink *d = ctx ;
   if (!stralloc_catb(d->sa, s, len)) d->ok = 0 ;
-}
-
-static void der_append (void *ctx, void const *s, size_t len)
-{
-  pemstate *p = ctx ;
-  if (!stralloc_catb(&p->der, s, len)) p->ok = 0 ;
 }
 
 static int anchor_add (tlsclient_anchors *a, genalloc *offs, char const *der, size_t len)
@@ -83,39 +71,20 @@ static int anchor_add (tlsclient_anchors *a, genalloc *offs, char const *der, si
 
 int tlsclient_anchors_load (tlsclient_anchors *a, char const *file)
 {
-  stralloc in = STRALLOC_ZERO ;
+  stralloc pem = STRALLOC_ZERO ;
+  genalloc objs = GENALLOC_ZERO ;
   genalloc offs = GENALLOC_ZERO ;
-  pemstate p = { .der = STRALLOC_ZERO, .ok = 1 } ;
-  br_pem_decoder_context pc ;
-  char const *s ;
-  size_t len, i, n ;
-  int incert = 0, inobj = 0 ;
-  /* the PEM decoder loses a last object without a final newline */
-  if (!openslurpclose(&in, file) || !stralloc_catb(&in, "\n", 1)) goto err ;
-  br_pem_decoder_init(&pc) ;
-  s = in.s ; len = in.len ;
-  while (len)
+  size_t i, n ;
+  /* the PEM reader is lib/tls's, shared with the server side */
+  if (!tls_pem_read(file, &pem, &objs)) goto err ;
+  n = genalloc_len(tls_pemobj, &objs) ;
+  for (i = 0 ; i < n ; i++)
   {
-    size_t w = br_pem_decoder_push(&pc, s, len) ;
-    s += w ; len -= w ;
-    switch (br_pem_decoder_event(&pc))
-    {
-      case BR_PEM_BEGIN_OBJ :
-        inobj = 1 ;
-        incert = !strcmp(br_pem_decoder_name(&pc), "CERTIFICATE") || !strcmp(br_pem_decoder_name(&pc), "X509 CERTIFICATE") ;
-        p.der.len = 0 ;
-        br_pem_decoder_setdest(&pc, &der_append, &p) ;
-        break ;
-      case BR_PEM_END_OBJ :
-        if (!p.ok) { errno = ENOMEM ; goto err ; }
-        if (inobj && incert && !anchor_add(a, &offs, p.der.s, p.der.len)) goto err ;
-        inobj = incert = 0 ;
-        break ;
-      case BR_PEM_ERROR : errno = EINVAL ; goto err ;
-      default : break ;
-    }
+    tls_pemobj const *o = genalloc_s(tls_pemobj, &objs) + i ;
+    char const *name = pem.s + o->name ;
+    if ((!strcmp(name, "CERTIFICATE") || !strcmp(name, "X509 CERTIFICATE"))
+     && !anchor_add(a, &offs, pem.s + o->data, o->len)) goto err ;
   }
-  if (inobj) { errno = EINVAL ; goto err ; }
   n = genalloc_len(taoff, &offs) ;
   for (i = 0 ; i < n ; i++)
   {
@@ -139,15 +108,15 @@ int tlsclient_anchors_load (tlsclient_anchors *a, char const *file)
     if (!genalloc_append(br_x509_trust_anchor, &a->ta, &ta)) goto err ;
   }
   genalloc_free(taoff, &offs) ;
-  stralloc_free(&in) ;
-  stralloc_free(&p.der) ;
+  genalloc_free(tls_pemobj, &objs) ;
+  stralloc_free(&pem) ;
   return 1 ;
  err:
   {
     int e = errno ;
     genalloc_free(taoff, &offs) ;
-    stralloc_free(&in) ;
-    stralloc_free(&p.der) ;
+    genalloc_free(tls_pemobj, &objs) ;
+    stralloc_free(&pem) ;
     errno = e ;
   }
   return 0 ;

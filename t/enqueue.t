@@ -1,7 +1,7 @@
 #!/bin/sh
 # enqueue: the happy path, the stored bytes, queue-ls in both formats.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 19
 mkinstance
 
 id=$(printf 'Subject: hi\n\nbody\n' | enqueue -C "$CONF" -f me@example.org you@example.net)
@@ -53,4 +53,9 @@ queue-ls -C "$CONF" "$id" > "$T/one"
 is "$(head -n 1 "$T/one" | cut -d' ' -f1)" "$id" "queue-ls ID shows one message"
 queue-ls -C "$CONF" ../../etc/passwd > /dev/null 2>&1
 is $? 100 "queue-ls refuses what is not an id"
+# a UTF-8 sender alone marks the envelope SMTPUTF8 (RFC 6531), as a UTF-8 recipient does
+u=$(printf 'Subject: u\n\nb\n' | enqueue -C "$CONF" -f "$(printf 'j\303\274rgen@test.example')" ascii@test.example)
+check "a UTF-8 sender: smtputf8 in the envelope" grep -qx smtputf8 "$SPOOL/queue/$(echo "$u" | cut -c23-24)/$u"
+u=$(printf 'Subject: u\n\nb\n' | enqueue -C "$CONF" -f ascii@test.example "$(printf 'j\303\274rgen@test.example')")
+check "a UTF-8 recipient: smtputf8 in the envelope" grep -qx smtputf8 "$SPOOL/queue/$(echo "$u" | cut -c23-24)/$u"
 done_testing

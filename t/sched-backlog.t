@@ -28,20 +28,24 @@ for i in range(n):
         f.write('ketch-state 1\t-\ndeferred\t3\t%d\tsomeone@far.example\t-\t451 later\n' % (now + 3600))
 P
 check "backlog of $N messages written" test "$(count_entries)" -ge "$N"
+# bounds with a wide margin (a loaded CI machine); the sanitizer build is
+# slower and maps shadow memory, so it gets looser bounds
+slow=1 memmax=65536
+[ -n "${KETCH_SANITIZED:-}" ] && slow=5 memmax=1048576
 t0=$(date +%s%N)
 scheduler -C "$CONF" -d 3 3>"$T/ready" 2>"$T/sched.log" &
 SPID=$!
 at_exit "kill $SPID 2>/dev/null"
 check "ready" wait_for 20 test -s "$T/ready"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-check "indexed and ready in under 3 s ($ms ms)" test "$ms" -lt 3000
+check "indexed and ready in under 3 s ($ms ms)" test "$ms" -lt $((3000 * slow))
 t0=$(date +%s%N)
 printf 'Subject: new\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "$U@test.example" >/dev/null
 arrived () { [ -n "$(ls "$T/mail/$U/new" 2>/dev/null)" ] ; }
 check "new mail delivered while the backlog is being looked at" wait_for 10 arrived
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 rss=$(awk '/VmRSS/ {print $2}' /proc/$SPID/status)
-check "new mail is not starved by the backlog ($ms ms)" test "$ms" -lt 1500
-check "memory stays small with $N messages indexed (${rss} kB)" test "$rss" -lt 65536
+check "new mail is not starved by the backlog ($ms ms)" test "$ms" -lt $((1500 * slow))
+check "memory stays small with $N messages indexed (${rss} kB)" test "$rss" -lt "$memmax"
 kill -TERM $SPID
 done_testing

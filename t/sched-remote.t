@@ -4,7 +4,7 @@
 # message from its first header line, per-recipient reports (ok, temp,
 # perm, missing), a delivery timeout, SIGALRM and SIGHUP.
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 21
 
 if [ "$(id -u)" = 0 ] ; then
   U=km$$
@@ -18,8 +18,11 @@ for p in "$BIN"/* ; do ln -s "$p" "$T/bin/" ; done
 rm -f "$T/bin/remote-send"
 cat > "$T/bin/remote-send" <<EOF
 #!/bin/sh
-# remote-send -C conf domain sender rcpt...
-shift 2 ; domain=\$1 ; sender=\$2 ; shift 2
+# remote-send -C conf -i id [-8] [-u] -- domain sender rcpt...
+opts=""
+while [ \$# -gt 0 ] && [ "\$1" != "--" ] ; do opts="\$opts \$1" ; shift ; done
+shift ; domain=\$1 ; sender=\$2 ; shift 2
+echo "\$domain\$opts" >> "$T/opts.log"
 cat > "$T/body.\$domain"
 echo "\$domain <\$sender> \$*" >> "$T/remote.log"
 i=0
@@ -45,12 +48,17 @@ at_exit "kill $SPID 2>/dev/null"
 wait_for 10 test -s "$T/ready"
 
 printf 'Subject: remote\n\nbody\n' > "$T/msg"
-enqueue -C "$CONF" -f "$U@test.example" a@r1.example perm-b@r1.example c@r2.example temp-d@r1.example silent-e@r2.example < "$T/msg" >/dev/null
+id1=$(enqueue -C "$CONF" -f "$U@test.example" a@r1.example perm-b@r1.example c@r2.example temp-d@r1.example silent-e@r2.example < "$T/msg")
 lines () { [ "$(wc -l < "$T/remote.log" 2>/dev/null)" -ge "$1" ] ; }
 check "remote-send ran" wait_for 10 lines 2
 check "one run for r1.example with its 3 recipients, in order" grep -qx "r1.example <$U@test.example> a@r1.example perm-b@r1.example temp-d@r1.example" "$T/remote.log"
 check "one run for r2.example with its 2 recipients" grep -qx "r2.example <$U@test.example> c@r2.example silent-e@r2.example" "$T/remote.log"
 check "the message is given from its first header line" cmp -s "$T/body.r1.example" "$T/msg"
+check "remote-send gets -i with the queue id, no -8 or -u for a 7-bit ASCII message" grep -qx "r1.example -C $CONF -i $id1" "$T/opts.log"
+printf 'Subject: utf8\n\nb\303\244d\n' | enqueue -C "$CONF" -f "$U@test.example" "$(printf 'j\303\274rgen@r7.example')" >/dev/null
+check "an SMTPUTF8 envelope with an 8-bit body: -8 and -u" wait_for 10 grep -qx "r7.example -C $CONF -i [0-9a-f]* -8 -u" "$T/opts.log"
+printf 'Subject: 8bit\n\nb\303\244d\n' | enqueue -C "$CONF" -f "$U@test.example" ascii@r8.example >/dev/null
+check "an 8-bit body, ASCII envelope: -8 only" wait_for 10 grep -qx "r8.example -C $CONF -i [0-9a-f]* -8" "$T/opts.log"
 check "ok recorded" wait_for 5 grep -q 'rcpt="a@r1.example" result=ok attempt=1 text="250 2.0.0 queued as X"' "$T/sched.log"
 check "temp recorded with a next attempt" grep -q 'rcpt="temp-d@r1.example" result=temp attempt=1 next=' "$T/sched.log"
 check "a missing report line is temporary" grep -q 'rcpt="silent-e@r2.example" result=temp.*no report' "$T/sched.log"

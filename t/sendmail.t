@@ -153,11 +153,11 @@ fi
 mkdir "$T/fake"
 for f in "$BIN"/* ; do ln -s "$f" "$T/fake/" ; done
 rm -f "$T/fake/smtp-session"
-printf '#!/bin/sh\necho "args=$*"\nenv | grep -E "^(PROTO|TCP)" | sort\n' > "$T/fake/smtp-session"
+printf '#!/bin/sh\necho "args=$*"\nenv | grep -E "^(PROTO|TCP|RELAYCLIENT)" | sort\n' > "$T/fake/smtp-session"
 chmod 755 "$T/fake/smtp-session"
 sed "s#^programs .*#programs $T/fake#" "$CONF" > "$T/fake.conf"
-TCPREMOTEHOST=spoofed sendmail -C "$T/fake.conf" -bs </dev/null > "$T/bsenv"
-is "$(tr '\n' ' ' < "$T/bsenv")" "args=-C $T/fake.conf PROTO=TCP TCPLOCALHOST=mx.test.example TCPLOCALIP=127.0.0.1 TCPLOCALPORT=0 TCPREMOTEINFO=$me TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=0 " "-bs: smtp-session -C conf with a loopback UCSPI environment, the user in TCPREMOTEINFO"
+TCPREMOTEINFO=spoofed RELAYCLIENT= TCPREMOTEHOST=spoofed sendmail -C "$T/fake.conf" -bs </dev/null > "$T/bsenv"
+is "$(tr '\n' ' ' < "$T/bsenv")" "args=-C $T/fake.conf -L $me PROTO=TCP TCPLOCALHOST=mx.test.example TCPLOCALIP=127.0.0.1 TCPLOCALPORT=0 TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=0 " "-bs: smtp-session -C conf -L user, a loopback UCSPI environment without the caller's TCPREMOTEINFO or RELAYCLIENT"
 
 # killed halfway: enqueue sees no final dot and keeps nothing
 clear

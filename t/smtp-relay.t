@@ -4,7 +4,7 @@
 # untrusted client, while a local recipient from the same client works.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 23
+plan 25
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -41,6 +41,22 @@ rcpt $PORT "550 5.1.1" '"a@remote.example"@test.example' "quoted local part with
 rcpt $PORT "550 5.1.1" '"a%remote.example"@test.example' "quoted local part with % refused"
 rcpt $PORT "550 5.7.1" 'root@[127.0.0.1]' "domain literal is never local"
 rcpt $PORT "550 5.7.1" 'root@[IPv6:::1]' "IPv6 domain literal is never local"
+
+# a local submission is said by an option (smtp-session -L user, as sendmail
+# -bs runs it), never by the UCSPI environment: TCPREMOTEINFO is the
+# client's ident answer, and used to be half of the old marker
+direct () {
+  "$PY" -c "
+import subprocess, sys
+p = subprocess.Popen(['$BIN/smtp-session', '-C', '$CONF'] + sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+out, _ = p.communicate(b'EHLO x\\r\\nMAIL FROM:<a@b.example>\\r\\nRCPT TO:<x@remote.example>\\r\\nQUIT\\r\\n', timeout=20)
+print(' '.join(l[:3].decode() for l in out.split(b'\\r\\n') if l[:3].isdigit() and l[3:4] == b' '))
+" "$@"
+}
+got=$(PROTO=TCP TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=0 TCPLOCALIP=127.0.0.1 TCPLOCALPORT=0 TCPREMOTEINFO=root direct)
+is "$got" "220 250 250 550 221" "ports 0 and TCPREMOTEINFO (client-controlled) do not make a local submission"
+got=$(PROTO=TCP TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=0 TCPLOCALIP=127.0.0.1 TCPLOCALPORT=0 direct -L root)
+is "$got" "220 250 250 250 221" "smtp-session -L user: a local submission may relay"
 
 # the same client, trusted by relay-from: relaying works, literals stay literal
 stop_listen

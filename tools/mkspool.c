@@ -83,14 +83,12 @@ int main (int argc, char const *const *argv)
   make("corrupt", 0700, 0) ;
   for (; i < QUEUE_BUCKETS ; i++)
   {
-    static char const hex[] = "0123456789abcdef" ;
-    char path[9] = "queue/xx" ;
-    path[6] = hex[i >> 4] ; path[7] = hex[i & 15] ;
+    char path[9] ;
+    queue_bucketdir(path, "queue", i) ;
     make(path, 0700, 0) ;
-    memcpy(path, "state", 5) ;
+    queue_bucketdir(path, "state", i) ;
     make(path, 0700, 0) ;
   }
-  make("ctl", 0700, 0) ;   /* queue-ctl requests for the scheduler */
   make("trigger", 0600, 1) ;
   if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", spool, "/tmp") ;
   if (removed)

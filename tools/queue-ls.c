@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <skalibs/types.h>
@@ -153,20 +152,10 @@ static void show (char const *id)
   nrcpt += qstate_n(&q) ;
 }
 
-static void scan_bucket (char const *dir)
+static int show_one (char const *id, void *data)
 {
-  DIR *d = opendir(dir) ;
-  if (!d) { strerr_warnwusys("open ", dir) ; bad = 1 ; return ; }
-  for (;;)
-  {
-    struct dirent *de ;
-    errno = 0 ;
-    de = readdir(d) ;
-    if (!de) break ;
-    if (queue_id_valid(de->d_name, strlen(de->d_name))) show(de->d_name) ;
-  }
-  if (errno) { strerr_warnwusys("read ", dir) ; bad = 1 ; }
-  closedir(d) ;
+  show(id) ;
+  return 1 ;
 }
 
 int main (int argc, char const *const *argv)
@@ -202,17 +191,7 @@ int main (int argc, char const *const *argv)
       show(*argv) ;
     }
   }
-  else
-  {
-    unsigned int i = 0 ;
-    for (; i < QUEUE_BUCKETS ; i++)
-    {
-      static char const hex[] = "0123456789abcdef" ;
-      char dir[9] = "queue/xx" ;
-      dir[6] = hex[i >> 4] ; dir[7] = hex[i & 15] ;
-      scan_bucket(dir) ;
-    }
-  }
+  else if (!queue_foreach("queue", &show_one, 0)) { strerr_warnwusys("read the queue") ; bad = 1 ; }
   if (!json)
   {
     out.len = 0 ;

@@ -540,16 +540,21 @@ int main (int argc, char const *const *argv)
       run("queue-ctl", retry) ;
     }
     case MODE_SMTP :
+    {
       /*
-       * RFC 5321 on stdin and stdout, as sendmail -bs: smtp-session gets a
-       * UCSPI environment that says "loopback", and TCPREMOTEINFO (the
-       * ident field of UCSPI) names the local user who ran us.
+       * RFC 5321 on stdin and stdout, as sendmail -bs: smtp-session -L
+       * user marks the local submission on its command line, and gets a
+       * UCSPI environment that says "loopback" for its logs and Received
+       * header; nothing of the caller's UCSPI environment is kept.
        */
+      char const *bsargs[3] = { "-L", user, 0 } ;
       if (setenv("PROTO", "TCP", 1) < 0 || setenv("TCPLOCALIP", "127.0.0.1", 1) < 0
        || setenv("TCPLOCALPORT", "0", 1) < 0 || setenv("TCPREMOTEIP", "127.0.0.1", 1) < 0
-       || setenv("TCPREMOTEPORT", "0", 1) < 0 || setenv("TCPREMOTEINFO", user, 1) < 0
-       || setenv("TCPLOCALHOST", c.sa.s + c.hostname, 1) < 0 || unsetenv("TCPREMOTEHOST") < 0) dienomem() ;
-      run("smtp-session", 0) ;
+       || setenv("TCPREMOTEPORT", "0", 1) < 0 || unsetenv("TCPREMOTEINFO") < 0
+       || setenv("TCPLOCALHOST", c.sa.s + c.hostname, 1) < 0 || unsetenv("TCPREMOTEHOST") < 0
+       || unsetenv("RELAYCLIENT") < 0) dienomem() ;
+      run("smtp-session", bsargs) ;
+    }
     case MODE_SEND : break ;
   }
 
