@@ -12,6 +12,8 @@
 if [ -z "${KETCH_PRIVSEP_INNER:-}" ] ; then
   # the outer part: users in the host's /etc, then the test in a namespace
   [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root" ; exit 0 ; }
+  # a set-uid ASan program is not dumpable, and LeakSanitizer then fails its exit
+  [ -n "${KETCH_SANITIZED:-}" ] && { echo "1..0 # SKIP a set-uid enqueue does not run under ASan" ; exit 0 ; }
   command -v unshare >/dev/null || { echo "1..0 # SKIP no unshare" ; exit 0 ; }
   Q=kq$$ D=kd$$ M=km$$
   for u in $Q $D $M ; do
