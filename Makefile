@@ -129,7 +129,7 @@ install: all
 	ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/mailq
 	[ -e $(B)/bin/newaliases ] || ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/newaliases
 	for m in bin/*.[158] tools/*.[158] conf/*.[158] spool-layout/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
-	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL $(DESTDIR)$(PREFIX)/share/doc/ketch/
+	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL spool-layout/GUARANTEES.md $(DESTDIR)$(PREFIX)/share/doc/ketch/
 
 clean:
 	rm -rf $(B) build-asan $(FB)
