@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <dirent.h>
 #include <signal.h>
 
@@ -152,6 +153,22 @@ int queue_rename_into (char const *tmp, char *fn)
   if (!queue_dir_sync(fn)) { e = errno ; fn[n - 3] = '/' ; fn[n] = '/' ; errno = e ; return 0 ; }
   fn[n - 3] = '/' ; fn[n] = '/' ;
   return rename(tmp, fn) == 0 ;
+}
+
+/*
+ * Whether the spool's filesystem can take a message of about size octets
+ * now, with QUEUE_ROOM_RESERVE to spare: smtp-session asks before MAIL is
+ * accepted (RFC 1870 section 6.1), so that a client learns of a full disk
+ * before it sends the message, not after. An error means "yes": the
+ * commit itself still fails safely.
+ */
+int queue_has_room (char const *spool, uint64_t size)
+{
+  struct statvfs sv ;
+  uint64_t avail ;
+  if (statvfs(spool, &sv) < 0) return 1 ;
+  avail = (uint64_t)sv.f_bavail * (uint64_t)(sv.f_frsize ? sv.f_frsize : sv.f_bsize) ;
+  return avail >= QUEUE_ROOM_RESERVE && avail - QUEUE_ROOM_RESERVE >= size ;
 }
 
 /*

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Full filesystems, as root (tmpfs mounts in $T): a full spool makes the
-# SMTP client get a 4xx (never 5xx) and leaves nothing behind, and service
+# SMTP client get a 4xx (452 at MAIL, or 451 after the data when the disk
+# fills during the message; never 5xx) and leaves nothing behind, and service
 # resumes by itself once there is room; a full Maildir defers the
 # delivery, and after room is made and queue-ctl retry, it is delivered
 # exactly once.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (tmpfs mounts)"
 . "$top/t/smtp-lib.sh"
-plan 12
+plan 14
 
 U=kx$$
 useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
@@ -31,7 +32,7 @@ smtp_send () {
   py "
 c = Conn($PORT)
 c.reply()
-r = [c.code(b'EHLO t'), c.code(b'MAIL FROM:<s@test.example>'), c.code(b'RCPT TO:<$U@test.example>'), c.code(b'DATA')]
+r = [c.code(b'EHLO t'), c.code(b'${3:-MAIL FROM:<s@test.example>}'), c.code(b'RCPT TO:<$U@test.example>'), c.code(b'DATA')]
 if r[-1] == 354:
     c.send(b'Subject: $1\r\n\r\n' + (b'x' * 70 + b'\r\n') * ${2:-20} + b'.\r\n')
     r.append(c.reply()[0])
@@ -42,13 +43,17 @@ copies () { grep -l "^Subject: $1\$" "$T"/mail/$U/new/* 2>/dev/null | wc -l | tr
 
 fill "$T/spool"
 r=$(smtp_send full1)
-is "$r" "250 250 250 451 250" "spool full: DATA gets 451, the session goes on (RSET 250)"
-# room for the start of a message but not for all of it
+is "$r" "250 452 503 503 250" "spool full: MAIL gets 452 4.3.1 (RFC 1870), the session goes on (RSET 250)"
+grep -q 'mail result=deferred reason=spool-full' "$T/smtp.log"
+ok $? "and the session logs why"
+# room for MAIL's reserve (64 kB) but not for the whole message
 rm -f "$T/spool/filler"
-dd if=/dev/zero of="$T/spool/filler" bs=4k count=$(( $(stat -f -c %a "$T/spool") - 8 )) 2>/dev/null
+dd if=/dev/zero of="$T/spool/filler" bs=4k count=$(( $(stat -f -c %a "$T/spool") - 24 )) 2>/dev/null
 r=$(smtp_send full2 2000)
-is "$r" "250 250 250 354 451 250" "spool full in the middle of the message: 451 after the dot"
+is "$r" "250 250 250 354 451 250" "the spool fills in the middle of a 140 kB message: 451 after the dot"
 is "$(count_entries):$(count_tmp)" "0:0" "nothing queued, nothing left in tmp/"
+r=$(smtp_send full2b 2000 'MAIL FROM:<s@test.example> SIZE=144000')
+is "$r" "250 452 503 503 250" "declared with SIZE: 452 at MAIL, before any byte is sent"
 rm -f "$T/spool/filler"
 r=$(smtp_send full3)
 is "$r" "250 250 250 354 250 250" "room again: the same listener accepts the message"
