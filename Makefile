@@ -36,7 +36,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-route
 
-.PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean FORCE
+.PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-scale FORCE
 .SECONDARY:
 
 all: $(PROGS) $(UNITS) $(B)/t/failsys.so
@@ -130,6 +130,23 @@ install: all
 	[ -e $(B)/bin/newaliases ] || ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/newaliases
 	for m in bin/*.[158] tools/*.[158] conf/*.[158] spool-layout/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
 	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL spool-layout/GUARANTEES.md $(DESTDIR)$(PREFIX)/share/doc/ketch/
+
+# Side-by-side benchmark (t/bench/README.md): ketch, Postfix and OpenSMTPD on
+# 127.0.0.1; as root. Not part of make test. BENCH_ROUNDS, BENCH_MSGS... tune it.
+$(B)/t/bench/fsync-limit: t/bench/fsync-limit.c | $(B)/t/bench
+	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -pthread -o $@ $<
+
+$(B)/t/bench:
+	mkdir -p $@
+
+bench: all $(B)/t/bench/fsync-limit
+	KETCH_BUILD=$(CURDIR)/$(B) python3 t/bench/bench.py
+
+# ketch's scale targets: 10000 messages (W1, W2 via SMTP), 1000 and 4000 idle
+# sessions, L up to 64 threads; one round
+bench-scale: all $(B)/t/bench/fsync-limit
+	KETCH_BUILD=$(CURDIR)/$(B) BENCH_ROUNDS=$${BENCH_ROUNDS:-1} BENCH_MSGS=$${BENCH_MSGS:-10000} BENCH_PHASE_TIMEOUT=$${BENCH_PHASE_TIMEOUT:-1500} \
+	  BENCH_WORKLOADS=w1,w2m,w3 BENCH_W3_SESSIONS=1000,4000 BENCH_L_THREADS=1,2,16,64 python3 t/bench/bench.py
 
 clean:
 	rm -rf $(B) build-asan $(FB)

@@ -64,7 +64,8 @@ static void read_head (void)
     if (!r) return ;
     head.len += r ;
     if (head.len >= HEAD_MAX) return ;
-    if (byte_search(head.s, head.len, "\n\n", 2) < head.len || (head.len && head.s[0] == '\n')) return ;
+    /* byte_search returns len - 1, not len, when the needle is absent: found only if both octets fit */
+    if (byte_search(head.s, head.len, "\n\n", 2) + 2 <= head.len || (head.len && head.s[0] == '\n')) return ;
   }
 }
 

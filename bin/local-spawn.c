@@ -42,11 +42,12 @@
 #include "conf.h"
 #include "queue.h"
 #include "lookup.h"
+#include "expand.h"
+#include "lspawn.h"
 
 #define USAGE "local-spawn [ -C conf ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define MAXCHILD 1000
-#define REQ_MAX 65536
 
 typedef struct child_s child ;
 struct child_s
@@ -66,16 +67,7 @@ static genalloc children = GENALLOC_ZERO ;  /* child */
 static void report (char const *tag, char const *code, char const *text, size_t len)
 {
   stralloc sa = STRALLOC_ZERO ;
-  size_t i = 0 ;
-  if (!stralloc_cats(&sa, tag) || !stralloc_catb(&sa, " ", 1) || !stralloc_cats(&sa, code) || !stralloc_catb(&sa, " ", 1)) goto end ;
-  for (; i < len ; i++)
-  {
-    char ch = (unsigned char)text[i] < 32 || text[i] == 127 ? ' ' : text[i] ;
-    if (!stralloc_catb(&sa, &ch, 1)) goto end ;
-  }
-  if (!stralloc_catb(&sa, "\n", 1)) goto end ;
-  if (allwrite(1, sa.s, sa.len) < sa.len) strerr_diefusys(KETCH_EX_TEMP, "write a report") ;
- end:
+  if (lspawn_report(&sa, tag, code, text, len) && allwrite(1, sa.s, sa.len) < sa.len) strerr_diefusys(KETCH_EX_TEMP, "write a report") ;
   stralloc_free(&sa) ;
 }
 
@@ -122,23 +114,25 @@ static int entry_equal (char const *a, char const *b)
   }
 }
 
-static int entry_listed (char const *s, size_t len, char const *want, int depth)
+/* is want one of the alias's files or programs, as the scheduler expands it (lib/expand)? */
+static int entry_listed (lookup const *l, char const *want)
 {
-  size_t pos = 0 ;
-  while (pos < len && s[pos])
+  stralloc texts = STRALLOC_ZERO ;
+  genalloc items = GENALLOC_ZERO ;
+  size_t n, k = 0 ;
+  int r = 0 ;
+  if (expand_entries(&c, l->sa.s + l->entries, l->entrieslen, 1, &texts, &items))
   {
-    char const *e = s + pos ;
-    if (entry_equal(e, want)) return 1 ;
-    if (depth && lookup_entry_kind(e) == LOOKUP_E_INCLUDE)
+    n = genalloc_len(expand_item, &items) ;
+    for (; !r && k < n ; k++)
     {
-      stralloc inc = STRALLOC_ZERO ;
-      int r = lookup_read_include(e + 9, &inc) >= 0 && entry_listed(inc.s, inc.len, want, depth - 1) ;
-      stralloc_free(&inc) ;
-      if (r) return 1 ;
+      expand_item const *it = genalloc_s(expand_item, &items) + k ;
+      r = it->kind == EXPAND_I_RCPT && entry_equal(texts.s + it->text, want) ;
     }
-    pos += strlen(e) + 1 ;
   }
-  return 0 ;
+  stralloc_free(&texts) ;
+  genalloc_free(expand_item, &items) ;
+  return r ;
 }
 
 static int add (stralloc *sa, char const *s)
@@ -170,36 +164,22 @@ static int authorize (char const *runas, char const *name, char const *const *ar
   if (i + 6 > na) return 0 ;
   sender = args[i+1] ; rcpt = args[i+2] ;
   if (!add(out, "--") || !add(out, sender) || !add(out, rcpt)) return 0 ;
-  if (!strncmp(runas, "user ", 5))
+  if (!strncmp(runas, "user ", 5) || !strncmp(runas, "vmap ", 5))
   {
-    stralloc path = STRALLOC_ZERO ;
-    if (!lookup_address(&l, &c, rcpt) || l.kind != LOOKUP_LOCAL || strcmp(l.sa.s + l.user, name)) goto end ;
-    if (!add(out, l.sa.s + l.user) || !add(out, l.sa.s + l.home)) goto end ;
-    switch (c.deliver.type)
+    /* the user, home (or local part, maildir), method and its arguments the scheduler derives (lib/expand) */
+    expand_local x = EXPAND_LOCAL_ZERO ;
+    unsigned int kind = runas[0] == 'u' ? LOOKUP_LOCAL : LOOKUP_VIRTUAL ;
+    if (lookup_address(&l, &c, rcpt) && l.kind == kind && (kind != LOOKUP_LOCAL || !strcmp(l.sa.s + l.user, name))
+     && expand_local_who(&c, &l, rcpt, &x) && x.kind != EXPAND_L_ALIAS && !x.fail
+     && expand_local_args(&c, &l, sender, rcpt, 0, 0, &x) && !x.fail)
     {
-      case CONF_DELIVER_MAILDIR :
-      case CONF_DELIVER_MBOX :
-        if (!conf_expand_path(c.sa.s + c.deliver.arg, l.sa.s + l.user, l.sa.s + l.domain, l.sa.s + l.home, &path)) goto end ;
-        ok = add(out, c.deliver.type == CONF_DELIVER_MAILDIR ? "maildir" : "mbox") && add(out, path.s) ;
-        stralloc_free(&path) ;
-        break ;
-      case CONF_DELIVER_MDA :
-      {
-        size_t pos = c.deliver.arg ;
-        unsigned int k = 0 ;
-        ok = add(out, "mda") ;
-        for (; ok && k < c.deliver.argc ; k++, pos += strlen(c.sa.s + pos) + 1) ok = add(out, c.sa.s + pos) ;
-        break ;
-      }
-      case CONF_DELIVER_LMTP :
-        ok = add(out, "lmtp") && add(out, c.sa.s + c.deliver.arg) ;
-        break ;
+      size_t pos = 0 ;
+      unsigned int k = 0 ;
+      ok = 1 ;
+      for (; ok && k < x.nargs ; k++, pos += strlen(x.args.s + pos) + 1)
+        if (k + 2 >= x.method) ok = add(out, x.args.s + pos) ;
     }
-  }
-  else if (!strncmp(runas, "vmap ", 5))
-  {
-    if (!lookup_address(&l, &c, rcpt) || l.kind != LOOKUP_VIRTUAL || l.sa.s[l.path] != '/') goto end ;
-    ok = add(out, l.sa.s + l.local) && add(out, l.sa.s + l.path) && add(out, "maildir") && add(out, l.sa.s + l.path) ;
+    expand_local_free(&x) ;
   }
   else if (!strcmp(runas, "alias"))
   {
@@ -217,7 +197,7 @@ static int authorize (char const *runas, char const *name, char const *const *ar
     }
     else goto end ;
     if (!stralloc_0(&want)) goto end ;
-    if (entry_listed(l.sa.s + l.entries, l.entrieslen, want.s, 1))
+    if (entry_listed(&l, want.s))
     {
       ok = add(out, pw->pw_name) && add(out, pw->pw_dir) ;
       for (k = i + 5 ; ok && k < na ; k++) ok = add(out, args[k]) ;
@@ -235,22 +215,14 @@ static int authorize (char const *runas, char const *name, char const *const *ar
  */
 static void handle (char const *s, size_t len)
 {
-  char const *f[64] ;
-  unsigned int n = 0 ;
-  size_t pos = 0 ;
+  char const *f[LSPAWN_FIELDS_MAX] ;
+  unsigned int n = lspawn_fields(s, len, f, LSPAWN_FIELDS_MAX - 1) ;
   uid_t uid ; gid_t gid ;
   char const *name ;
   size_t hdrlen ;
   unsigned int timeout ;
   stralloc prog = STRALLOC_ZERO, args = STRALLOC_ZERO ;
   char uname[256] ;
-  while (pos < len && n < 63)
-  {
-    size_t k = byte_chr(s + pos, len - pos, 0) ;
-    if (pos + k >= len) break ;
-    f[n++] = s + pos ;
-    pos += k + 1 ;
-  }
   if (n < 6) { strerr_warnw("bad request") ; return ; }
   if (!resolve(f[1], &uid, &gid, &name)) { report(f[0], "t", "no such user, or root, for this delivery", 40) ; return ; }
   /* getpwnam's storage is reused by the lookups below: keep a copy */
@@ -430,20 +402,15 @@ int main (int argc, char const *const *argv)
       if (rr < 0 && errno != EAGAIN && errno != EWOULDBLOCK) strerr_diefusys(KETCH_EX_TEMP, "read requests") ;
       if (!rr) eof = 1 ;
       if (rr > 0 && !stralloc_catb(&in, buf, rr)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
-      /* netstrings: LEN ":" payload "," */
       for (;;)
       {
-        size_t len, k = byte_chr(in.s, in.len, ':') ;
-        char num[UINT64_FMT + 1] ;
-        if (k >= in.len) { if (in.len > 20) strerr_dief(KETCH_EX_BUG, "garbled request stream") ; break ; }
-        if (!k || k > UINT64_FMT) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
-        memcpy(num, in.s, k) ; num[k] = 0 ;
-        if (!size0_scan(num, &len) || len > REQ_MAX) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
-        if (in.len < k + 1 + len + 1) break ;
-        if (in.s[k + 1 + len] != ',') strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
-        handle(in.s + k + 1, len) ;
-        memmove(in.s, in.s + k + 2 + len, in.len - (k + 2 + len)) ;
-        in.len -= k + 2 + len ;
+        size_t start, len, used ;
+        int rq = lspawn_request_next(in.s, in.len, &start, &len, &used) ;
+        if (rq < 0) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
+        if (!rq) break ;
+        handle(in.s + start, len) ;
+        memmove(in.s, in.s + used, in.len - used) ;
+        in.len -= used ;
       }
     }
     if (x[0].revents & IOPAUSE_READ)

@@ -17,7 +17,6 @@
 #include <strings.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -44,6 +43,8 @@
 #include "exitcodes.h"
 #include "conf.h"
 #include "dns.h"
+#include "report.h"
+#include "route.h"
 #include "smtpauth.h"
 #include "smtpdata.h"
 #include "smtpreply.h"
@@ -227,20 +228,21 @@ static void fail_host_reply (char const *stage)
   stralloc_free(&sa) ;
 }
 
+/* the report protocol (lib/report): one line per recipient, in argv order */
 static void report (void)
 {
+  stralloc sa = STRALLOC_ZERO ;
   unsigned int i = 0 ;
   for (; i < nrcpt ; i++)
   {
     result const *r = res(i) ;
-    char fmt[UINT_FMT] ;
-    char const *st = r->status == RS_OK ? "ok " : r->status == RS_PERM ? "perm " : "temp " ;
-    fmt[uint_fmt(fmt, i)] = 0 ;
-    if (buffer_puts(buffer_1, st) < 0 || buffer_puts(buffer_1, fmt) < 0 || buffer_puts(buffer_1, " ") < 0
-     || buffer_puts(buffer_1, texts.s + r->text) < 0 || buffer_puts(buffer_1, "\n") < 0)
-      strerr_diefusys(KETCH_EX_TEMP, "write report") ;
+    char const *t = texts.s + r->text ;
+    sa.len = 0 ;
+    if (!report_put(&sa, r->status == RS_OK ? REPORT_OK : r->status == RS_PERM ? REPORT_PERM : REPORT_TEMP, i, t, strlen(t))) nomem() ;
+    if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
+  stralloc_free(&sa) ;
 }
 
 /* the message: LF lines from fd 0 to the SMTP wire form (RFC 5321 §4.5.2) */
@@ -743,70 +745,17 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
   }
 }
 
-/*
- * Is ip:port one of our own listeners? A wildcard listener (0.0.0.0, ::)
- * counts for the loopback addresses; other addresses of this host's
- * interfaces are not known here, so the hostname check does the rest.
- */
-static int is_myself (ip46 const *ip, uint16_t port)
-{
-  static char const zero[16] = { 0 } ;
-  static char const v6loop[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } ;
-  size_t n = genalloc_len(conf_listen, &cf.listen), i = 0 ;
-  conf_listen const *l = genalloc_s(conf_listen, &cf.listen) ;
-  int is6 = ip46_is6(ip) ;
-  int loopback = is6 ? !memcmp(ip->ip, v6loop, 16) : ip->ip[0] == 127 ;
-  for (; i < n ; i++)
-  {
-    if (l[i].port != port || !!l[i].is6 != !!is6) continue ;
-    if (!memcmp(l[i].ip, ip->ip, is6 ? 16 : 4)) return 1 ;
-    if (loopback && !memcmp(l[i].ip, zero, is6 ? 16 : 4)) return 1 ;
-  }
-  return 0 ;
-}
-
 static int tries = 0 ;
 
-/* tries every address of one host; 1 when the run is over, 0 to go on, -1 when the host is us */
-static int try_host (char const *host, uint16_t port, unsigned int tlspolicy, char const *authfile, int use_gai)
+/* tries every address of one hop; 1 when the run is over, 0 to go on, -1 when the host is us */
+static int try_host (route const *rt, route_hop const *h)
 {
   genalloc ips = GENALLOC_ZERO ;
+  char const *host = route_str(rt, h->host) ;
   size_t n, i ;
-  ip46 lit ;
   int r ;
   curhost = host ; curip[0] = 0 ;
-  size_t k = ip46_scan(host, &lit) ;
-  r = DNS_NXDOMAIN ;
-  if (k && !host[k])
-  {
-    dns_ip a ;
-    memcpy(a.ip, lit.ip, 16) ;
-    a.is6 = ip46_is6(&lit) ;
-    if (!genalloc_append(dns_ip, &ips, &a)) nomem() ;
-    r = DNS_OK ;
-  }
-  else if (use_gai)
-  {
-    /* a route's host may be in /etc/hosts (nsswitch), which the DNS does not know */
-    struct addrinfo hints, *ai = 0, *p ;
-    memset(&hints, 0, sizeof(hints)) ;
-    hints.ai_socktype = SOCK_STREAM ;
-    if (!getaddrinfo(host, 0, &hints, &ai))
-    {
-      for (p = ai ; p ; p = p->ai_next)
-      {
-        dns_ip a ;
-        memset(&a, 0, sizeof(a)) ;
-        if (p->ai_family == AF_INET6) { a.is6 = 1 ; memcpy(a.ip, &((struct sockaddr_in6 *)(void *)p->ai_addr)->sin6_addr, 16) ; }
-        else if (p->ai_family == AF_INET) memcpy(a.ip, &((struct sockaddr_in *)(void *)p->ai_addr)->sin_addr, 4) ;
-        else continue ;
-        if (!genalloc_append(dns_ip, &ips, &a)) nomem() ;
-        r = DNS_OK ;
-      }
-      freeaddrinfo(ai) ;
-    }
-  }
-  if (r != DNS_OK) r = dns_ip_lookup(host, &ips) ;
+  r = route_addresses(host, h->gai, &ips) ;
   if (r != DNS_OK)
   {
     fail_host(r != DNS_TEMP, "address lookup failed", dns_strerror(r)) ;
@@ -820,13 +769,13 @@ static int try_host (char const *host, uint16_t port, unsigned int tlspolicy, ch
     dns_ip const *a = genalloc_s(dns_ip, &ips) + i ;
     ip46 ip ;
     if (a->is6) ip46_from_ip6(&ip, a->ip) ; else ip46_from_ip4(&ip, a->ip) ;
-    if (is_myself(&ip, port)) { genalloc_free(dns_ip, &ips) ; return -1 ; }
+    if (route_is_myself(&cf, &ip, h->port)) { genalloc_free(dns_ip, &ips) ; return -1 ; }
     if (tries++ >= ADDR_TRIES_MAX) break ;
-    r = session(host, &ip, port, tlspolicy, authfile) ;
+    r = session(host, &ip, h->port, h->tls, route_str(rt, h->auth)) ;
     if (r == 2)
     {
       log_start("tls-fallback") ; log_host() ; log_kv("action", "retrying-without-tls") ; log_end() ;
-      r = session(host, &ip, port, CONF_TLS_NONE, authfile) ;
+      r = session(host, &ip, h->port, CONF_TLS_NONE, route_str(rt, h->auth)) ;
     }
     if (r == 1) { genalloc_free(dns_ip, &ips) ; return 1 ; }
     tain_now_g() ;
@@ -836,94 +785,42 @@ static int try_host (char const *host, uint16_t port, unsigned int tlspolicy, ch
   return 0 ;
 }
 
-static void loops_back (void)
+static void fail_all (int status, char const *t)
 {
-  static char const t[] = "554 5.4.6 mail for this domain loops back to myself" ;
-  set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
+  set_all(status, t, strlen(t), RS_PENDING) ;
 }
 
+/* the hops in route order (lib/route); nobody tried because the first is us: a loop */
 static void deliver (void)
 {
-  conf_route const *route = conf_route_find(&cf, domain) ;
-  char const *me = conf_str(&cf, cf.hostname) ;
-  if (route)
+  route rt = ROUTE_ZERO ;
+  size_t n, i ;
+  int tried = 0 ;
+  if (!route_plan(&rt, &cf, domain)) nomem() ;
+  switch (rt.result)
   {
-    char const *host = conf_str(&cf, route->host) ;
-    if (try_host(host, route->port, route->tls, conf_str(&cf, route->auth), 1) < 0) loops_back() ;
-    return ;
+    case ROUTE_TEMP : fail_all(RS_TEMP, "451 4.4.3 temporary DNS failure looking up MX records") ; goto end ;
+    case ROUTE_NXDOMAIN : fail_all(RS_PERM, "550 5.1.2 the destination domain does not exist") ; goto end ;
+    case ROUTE_NULLMX : fail_all(RS_PERM, "556 5.1.10 the destination domain does not accept mail (null MX, RFC 7505)") ; goto end ;
+    case ROUTE_BADLITERAL : fail_all(RS_PERM, "553 5.1.2 bad address literal") ; goto end ;
+    default : break ;
   }
-  if (domain[0] == '[')
+  n = route_nhops(&rt) ;
+  for (i = 0 ; i < n ; i++)
   {
-    /* an address literal (RFC 5321 §4.1.3): no MX */
-    char lit[IP46_FMT + 8] ;
-    size_t n = strlen(domain) ;
-    char const *a = domain + 1 ;
-    if (n < 3 || domain[n-1] != ']' || n - 2 >= sizeof(lit)) { static char const t[] = "553 5.1.2 bad address literal" ; set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ; return ; }
-    if (!strncasecmp(a, "IPv6:", 5)) a += 5 ;
-    memcpy(lit, a, domain + n - 1 - a) ; lit[domain + n - 1 - a] = 0 ;
-    if (try_host(lit, cf.remote_port, cf.tls_outbound, 0, 0) < 0) loops_back() ;
-    return ;
+    route_hop const *h = route_hops(&rt) + i ;
+    int t ;
+    if (h->self) break ;
+    t = try_host(&rt, h) ;
+    if (t > 0) goto end ;
+    if (t < 0) break ;
+    tried++ ;
+    tain_now_g() ;
+    if (!tain_future(&overall)) break ;
   }
-  {
-    genalloc mxs = GENALLOC_ZERO ;
-    stralloc names = STRALLOC_ZERO ;
-    dns_mx *mx ;
-    size_t n, i ;
-    unsigned int selfpref = 65536 ;
-    int tried = 0 ;
-    int r = dns_mx_lookup(domain, &mxs, &names) ;
-    switch (r)
-    {
-      case DNS_TEMP :
-      {
-        static char const t[] = "451 4.4.3 temporary DNS failure looking up MX records" ;
-        set_all(RS_TEMP, t, sizeof(t) - 1, RS_PENDING) ;
-        return ;
-      }
-      case DNS_NXDOMAIN :
-      {
-        static char const t[] = "550 5.1.2 the destination domain does not exist" ;
-        set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
-        return ;
-      }
-      case DNS_NODATA :
-      {
-        /* §5.1: no MX, the domain is its own exchanger */
-        dns_mx m = { .pref = 0, .name = names.len } ;
-        if (!stralloc_cats(&names, domain) || !stralloc_0(&names) || !genalloc_append(dns_mx, &mxs, &m)) nomem() ;
-        break ;
-      }
-      default : break ;
-    }
-    mx = genalloc_s(dns_mx, &mxs) ;
-    n = genalloc_len(dns_mx, &mxs) ;
-    if (dns_mx_isnull(mx, n, names.s))
-    {
-      static char const t[] = "556 5.1.10 the destination domain does not accept mail (null MX, RFC 7505)" ;
-      set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
-      goto end ;
-    }
-    dns_mx_sort(mx, n) ;
-    /* §5.1: if we are an exchanger, only the better ones are worth trying */
-    for (i = 0 ; i < n ; i++)
-      if (!strcasecmp(names.s + mx[i].name, me) && mx[i].pref < selfpref) selfpref = mx[i].pref ;
-    for (i = 0 ; i < n ; i++)
-    {
-      int t ;
-      if (mx[i].pref >= selfpref) break ;
-      if (!names.s[mx[i].name]) continue ;   /* a stray "." beside real exchangers */
-      t = try_host(names.s + mx[i].name, cf.remote_port, cf.tls_outbound, 0, 0) ;
-      if (t > 0) goto end ;
-      if (t < 0) break ;
-      tried++ ;
-      tain_now_g() ;
-      if (!tain_future(&overall)) break ;
-    }
-    if (!tried) loops_back() ;
-   end:
-    genalloc_free(dns_mx, &mxs) ;
-    stralloc_free(&names) ;
-  }
+  if (!tried) fail_all(RS_PERM, "554 5.4.6 mail for this domain loops back to myself") ;
+ end:
+  route_free(&rt) ;
 }
 
 int main (int argc, char const *const *argv)

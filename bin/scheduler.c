@@ -37,7 +37,6 @@
 #include <skalibs/bytestr.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/skamisc.h>
 #include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
@@ -51,7 +50,12 @@
 #include "queue.h"
 #include "qstate.h"
 #include "lookup.h"
-#include "retry.h"
+#include "ctl.h"
+#include "expand.h"
+#include "log.h"
+#include "lspawn.h"
+#include "outcome.h"
+#include "report.h"
 #include "bounce.h"
 #include "schedq.h"
 
@@ -60,8 +64,6 @@
 
 #define MAX_ACTIVE 256       /* messages loaded in memory at once */
 #define FRESH_RESERVE 32     /* of which retries may never take the last few: new mail first */
-#define EXPAND_MAX 1000      /* recipients per message after alias expansion */
-#define EXPAND_DEPTH 10      /* alias nesting */
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define REPORT_MAX 65536     /* bytes kept of a delivery's report */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
@@ -122,41 +124,13 @@ static uint64_t wallnow (void)
 
 /* logging: one line per event, the queue id first, untrusted bytes quoted */
 
-static char const *qs (char const *s)
-{
-  static stralloc ring[8] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;
-  static unsigned int k = 0 ;
-  stralloc *sa = ring + (k++ & 7) ;
-  sa->len = 0 ;
-  if (!string_quote(sa, s, strlen(s)) || !stralloc_0(sa)) return "\"?\"" ;
-  return sa->s ;
-}
-
 static void logv (char const *id, char const *const *v)
 {
-  int glue = 0 ;
-  buffer_puts(buffer_2, id) ;
-  for (; *v ; v++)
-  {
-    size_t n = strlen(*v) ;
-    if (!n) continue ;
-    /* "key=" and its value are one field */
-    if (!glue) buffer_put(buffer_2, " ", 1) ;
-    buffer_put(buffer_2, *v, n) ;
-    glue = (*v)[n-1] == '=' ;
-  }
-  buffer_putflush(buffer_2, "\n", 1) ;
+  static stralloc line = STRALLOC_ZERO ;
+  line.len = 0 ;
+  if (log_line(&line, id, v)) buffer_putflush(buffer_2, line.s, line.len) ;
 }
 #define LOG(id, ...) logv(id, (char const *const []){ __VA_ARGS__, 0 })
-
-static char const *fmtu (uint64_t n)
-{
-  static char ring[4][UINT64_FMT] ;
-  static unsigned int k = 0 ;
-  char *s = ring[k++ & 3] ;
-  s[uint64_fmt(s, n)] = 0 ;
-  return s ;
-}
 
 /* jobs: messages loaded in memory */
 
@@ -197,90 +171,47 @@ static int open_entry (char const *id, size_t hdrlen)
 
 static void remove_message (job *j, char const *why)
 {
-  if (!queue_remove(j->id)) { LOG(j->id, "remove result=error error=", qs(strerror(errno))) ; return ; }
+  if (!queue_remove(j->id)) { LOG(j->id, "remove result=error error=", log_quote(strerror(errno))) ; return ; }
   LOG(j->id, "removed reason=", why) ;
   schedq_delete(&sq, j->ent) ;
   job_drop(j) ;
 }
 
-static int is_done (unsigned int s)
-{
-  return s == QSTATE_DELIVERED || s == QSTATE_BOUNCED || s == QSTATE_EXPANDED ;
-}
-
-static int local_is_postmaster (char const *a)
-{
-  return a && !strncasecmp(a, "postmaster", 10) && (!a[10] || a[10] == '@') ;
-}
-
 /* expansion: aliases become the recipients after them, with original set */
-
-static int rcpt_known (qstate const *q, char const *a)
-{
-  size_t n = qstate_n(q), i = 0 ;
-  for (; i < n ; i++) if (!strcmp(qstate_str(q, qstate_get(q, i)->addr), a)) return 1 ;
-  return 0 ;
-}
 
 static void fail_rcpt (job *j, size_t i, char const *text)
 {
-  qstate_rcpt *r = qstate_get(&j->q, i) ;
-  r->status = QSTATE_FAILED ;
-  qstate_set_result(&j->q, i, text, strlen(text)) ;
+  outcome_fail(&j->q, i, text) ;
   j->dirty = 1 ;
-  LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, qstate_get(&j->q, i)->addr)), "result=perm text=", qs(text)) ;
+  LOG(j->id, "delivery rcpt=", log_quote(qstate_str(&j->q, qstate_get(&j->q, i)->addr)), "result=perm text=", log_quote(text)) ;
 }
 
-static void add_entry (job *j, char const *entry, char const *parent, genalloc *depth, unsigned int d)
+/* one recipient of an alias (lib/expand): added unless present already, which alone breaks every loop */
+static void add_item (job *j, char const *text, expand_item const *it, char const *parent, genalloc *depth)
 {
-  stralloc a = STRALLOC_ZERO ;
-  unsigned int k = lookup_entry_kind(entry) ;
-  size_t i = 0 ;
-  for (; entry[i] ; i++) if ((unsigned char)entry[i] < 32 || entry[i] == 127) k = LOOKUP_E_BAD ;
-  if (k == LOOKUP_E_BAD) { LOG(j->id, "expand alias=", qs(parent), "result=skipped entry=", qs(entry)) ; return ; }
-  if (k == LOOKUP_E_INCLUDE)
+  switch (it->kind)
   {
-    stralloc inc = STRALLOC_ZERO ;
-    ssize_t n = lookup_read_include(entry + 9, &inc) ;
-    size_t pos = 0 ;
-    if (n < 0) { LOG(j->id, "expand alias=", qs(parent), "result=error include=", qs(entry + 9), "error=", qs(strerror(errno))) ; return ; }
-    if (d + 1 > EXPAND_DEPTH) { LOG(j->id, "expand alias=", qs(parent), "result=too-deep") ; stralloc_free(&inc) ; return ; }
-    for (; pos < inc.len ; pos += strlen(inc.s + pos) + 1)
-      if (lookup_entry_kind(inc.s + pos) != LOOKUP_E_INCLUDE) add_entry(j, inc.s + pos, parent, depth, d + 1) ;
-    stralloc_free(&inc) ;
-    return ;
-  }
-  if (k == LOOKUP_E_ADDRESS)
-  {
-    address ad = ADDRESS_ZERO ;
-    if (!strchr(entry, '@'))
-    {
-      if (!stralloc_cats(&a, entry) || !stralloc_catb(&a, "@", 1) || !stralloc_cats(&a, c.sa.s + c.hostname) || !stralloc_0(&a)) return ;
-      entry = a.s ;
-    }
-    if (address_parse(&ad, entry, strlen(entry), ADDRESS_UTF8))
-    {
-      LOG(j->id, "expand alias=", qs(parent), "result=skipped entry=", qs(entry)) ;
-      stralloc_free(&a) ;
+    case EXPAND_I_RCPT : break ;
+    case EXPAND_I_UNREADABLE :
+      LOG(j->id, "expand alias=", log_quote(parent), "result=error include=", log_quote(text + 9), "error=", log_quote(strerror(it->err))) ;
       return ;
-    }
-    a.len = 0 ;
-    if (!stralloc_catb(&a, ad.s, ad.len) || !stralloc_0(&a)) return ;
-    entry = a.s ;
+    case EXPAND_I_TOODEEP : LOG(j->id, "expand alias=", log_quote(parent), "result=too-deep") ; return ;
+    case EXPAND_I_INCLUDE : return ;
+    default : LOG(j->id, "expand alias=", log_quote(parent), "result=skipped entry=", log_quote(text)) ; return ;
   }
-  if (qstate_n(&j->q) >= EXPAND_MAX) { LOG(j->id, "expand alias=", qs(parent), "result=too-many") ; stralloc_free(&a) ; return ; }
-  /* a recipient already present is not added again: this alone breaks every loop */
-  if (!rcpt_known(&j->q, entry))
+  switch (expand_admit(&j->q, text))
   {
-    if (qstate_add_rcpt(&j->q, entry, parent) && genalloc_append(unsigned int, depth, &d))
-    {
-      char z = 0 ;
-      stralloc_catb(&j->busy, &z, 1) ;
-      j->dirty = 1 ;
-      LOG(j->id, "expand alias=", qs(parent), "rcpt=", qs(entry)) ;
-    }
+    case EXPAND_A_TOOMANY : LOG(j->id, "expand alias=", log_quote(parent), "result=too-many") ; return ;
+    case EXPAND_A_KNOWN : return ;
+    default : break ;
   }
-  stralloc_free(&a) ;
+  if (qstate_add_rcpt(&j->q, text, parent) && genalloc_append(unsigned int, depth, &it->depth))
+  {
+    char z = 0 ;
+    stralloc_catb(&j->busy, &z, 1) ;
+    j->dirty = 1 ;
+    LOG(j->id, "expand alias=", log_quote(parent), "rcpt=", log_quote(text)) ;
+  }
 }
 
 static void expand (job *j)
@@ -302,20 +233,27 @@ static void expand (job *j)
     a = qstate_str(&j->q, r->addr) ;
     if (a[0] == '/' || a[0] == '|') continue ;
     if (!lookup_address(&l, &c, a)) continue ;   /* temporary: the dispatch retries the lookup */
-    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, "550 5.1.1 no such user here") ; continue ; }
+    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
     if (l.kind != LOOKUP_ALIAS) continue ;
-    if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, "554 5.4.6 alias nesting too deep (a loop?)") ; continue ; }
+    if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, EXPAND_T_TOODEEP) ; continue ; }
     {
-      /* the alias: copy its entries, since qstate_add_rcpt may move q.sa */
-      size_t pos = 0 ;
-      stralloc ent = STRALLOC_ZERO, parent = STRALLOC_ZERO ;
-      if (!stralloc_catb(&ent, l.sa.s + l.entries, l.entrieslen) || !stralloc_cats(&parent, a) || !stralloc_0(&parent))
-      { stralloc_free(&ent) ; stralloc_free(&parent) ; continue ; }
-      qstate_get(&j->q, i)->status = QSTATE_EXPANDED ;
-      j->dirty = 1 ;
-      for (; pos < ent.len && ent.s[pos] ; pos += strlen(ent.s + pos) + 1)
-        add_entry(j, ent.s + pos, parent.s, &depth, d + 1) ;
-      stralloc_free(&ent) ; stralloc_free(&parent) ;
+      /* the alias: its entries are copied out (expand_entries), since qstate_add_rcpt may move q.sa */
+      stralloc texts = STRALLOC_ZERO, parent = STRALLOC_ZERO ;
+      genalloc items = GENALLOC_ZERO ;
+      size_t k = 0 ;
+      if (stralloc_cats(&parent, a) && stralloc_0(&parent)
+       && expand_entries(&c, l.sa.s + l.entries, l.entrieslen, d + 1, &texts, &items))
+      {
+        qstate_get(&j->q, i)->status = QSTATE_EXPANDED ;
+        j->dirty = 1 ;
+        for (; k < genalloc_len(expand_item, &items) ; k++)
+        {
+          expand_item const *it = genalloc_s(expand_item, &items) + k ;
+          add_item(j, texts.s + it->text, it, parent.s, &depth) ;
+        }
+      }
+      stralloc_free(&texts) ; stralloc_free(&parent) ;
+      genalloc_free(expand_item, &items) ;
     }
   }
   lookup_free(&l) ;
@@ -356,7 +294,7 @@ static job *job_load (uint32_t ent)
     }
     else
     {
-      LOG(j->id, "load result=error error=", qs(strerror(errno))) ;
+      LOG(j->id, "load result=error error=", log_quote(strerror(errno))) ;
       schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
     }
     alloc_free(j) ;
@@ -367,7 +305,7 @@ static job *job_load (uint32_t ent)
     int e = errno ;
     fd_close(fd) ;
     stralloc_free(&buf) ;
-    LOG(j->id, "load result=error error=", qs(strerror(e))) ;
+    LOG(j->id, "load result=error error=", log_quote(strerror(e))) ;
     envelope_free(&j->e) ; qstate_free(&j->q) ;
     alloc_free(j) ;
     /* corrupt or unreadable: look again in an hour, never lose it */
@@ -386,7 +324,7 @@ static job *job_load (uint32_t ent)
     size_t n = qstate_n(&j->q), i = 0 ;
     int fresh = 1 ;
     for (; i < n ; i++) if (qstate_get(&j->q, i)->attempts || qstate_get(&j->q, i)->status != QSTATE_PENDING) fresh = 0 ;
-    if (fresh) LOG(j->id, "pickup from=", qs(envelope_sender(&j->e)), "rcpts=", fmtu(n)) ;
+    if (fresh) LOG(j->id, "pickup from=", log_quote(envelope_sender(&j->e)), "rcpts=", log_u64(n)) ;
   }
   expand(j) ;
   return j ;
@@ -424,23 +362,6 @@ static void dlv_free (dlv *d)
 }
 
 /* whom a local delivery runs as under local-spawn (which decides again itself) */
-static int owner_of (char const *file, uid_t *uid, gid_t *gid)
-{
-  struct stat st ;
-  if (file && stat(file, &st) == 0 && st.st_uid)
-  {
-    *uid = st.st_uid ; *gid = st.st_gid ;
-    return 1 ;
-  }
-  {
-    /* a root-owned table: its files and programs run as nobody, never as root */
-    struct passwd *pw = getpwnam("nobody") ;
-    if (!pw) return 0 ;
-    *uid = pw->pw_uid ; *gid = pw->pw_gid ;
-    return 1 ;
-  }
-}
-
 /*
  * Fork and exec argv, as ourselves, with fd 0 the message and fd 1 or 2
  * a pipe back to us. Returns the pid, 0 on failure.
@@ -526,20 +447,12 @@ static int run_argv (stralloc *sa, char const *const **argv, genalloc *ga)
 /* netstring: tag, runas, id, hdrlen, timeout, then local-deliver's arguments */
 static int spawn_request (dlv *d, char const *runas, job *j, char const *const *args)
 {
-  stralloc body = STRALLOC_ZERO, ns = STRALLOC_ZERO ;
-  char fmt[UINT64_FMT] ;
-  int ok = 0 ;
+  stralloc ns = STRALLOC_ZERO ;
+  int ok ;
   d->tag = ++spawn_tag ;
   if (!d->tag) d->tag = ++spawn_tag ;
-  if (!stralloc_catb(&body, fmt, uint_fmt(fmt, d->tag)) || !stralloc_0(&body) || !argv_add(&body, runas) || !argv_add(&body, j->id)
-   || !stralloc_catb(&body, fmt, size_fmt(fmt, j->e.hdrlen)) || !stralloc_0(&body)
-   || !stralloc_catb(&body, fmt, uint_fmt(fmt, c.timeout_delivery)) || !stralloc_0(&body)) goto end ;
-  for (; *args ; args++) if (!argv_add(&body, *args)) goto end ;
-  if (!stralloc_catb(&ns, fmt, size_fmt(fmt, body.len)) || !stralloc_catb(&ns, ":", 1) || !stralloc_catb(&ns, body.s, body.len) || !stralloc_catb(&ns, ",", 1)) goto end ;
-  if (allwrite(spawn_w, ns.s, ns.len) < ns.len) goto end ;
-  ok = 1 ;
- end:
-  stralloc_free(&body) ; stralloc_free(&ns) ;
+  ok = lspawn_request(&ns, d->tag, runas, j->id, j->e.hdrlen, c.timeout_delivery, args) && allwrite(spawn_w, ns.s, ns.len) >= ns.len ;
+  stralloc_free(&ns) ;
   return ok ;
 }
 
@@ -549,7 +462,8 @@ static int spawn_request (dlv *d, char const *runas, job *j, char const *const *
  */
 static int start_local (job *j, size_t i, lookup *l)
 {
-  stralloc sa = STRALLOC_ZERO, path = STRALLOC_ZERO, p = STRALLOC_ZERO, runas = STRALLOC_ZERO ;
+  stralloc sa = STRALLOC_ZERO, p = STRALLOC_ZERO ;
+  expand_local x = EXPAND_LOCAL_ZERO ;
   genalloc ga = GENALLOC_ZERO ;
   char const *const *argv ;
   char const *addr = qstate_str(&j->q, qstate_get(&j->q, i)->addr) ;
@@ -563,88 +477,30 @@ static int start_local (job *j, size_t i, lookup *l)
   tfmt[uint_fmt(tfmt, c.timeout_delivery)] = 0 ;
   if (!prog(&p, "local-deliver") || !argv_add(&sa, p.s) || !argv_add(&sa, "-t") || !argv_add(&sa, tfmt)) goto end ;
   if (orig && (!argv_add(&sa, "-o") || !argv_add(&sa, orig))) goto end ;
-  if (addr[0] == '/' || addr[0] == '|')
+  if (!expand_local_who(&c, l, addr, &x)) goto end ;
+  if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
+  if (x.kind != EXPAND_L_USER)
   {
-    /* an alias's file or program: as the owner of the aliases file (nobody if root's) */
-    if (!stralloc_cats(&runas, "alias")) goto end ;
-    if (spawn_w >= 0 && !owner_of(conf_str(&c, c.aliases), &uid, &gid)) goto end ;
-    {
-      struct passwd *pw = getpwuid(uid) ;
-      if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, orig ? orig : addr)
-       || !argv_add(&sa, pw ? pw->pw_name : "nobody") || !argv_add(&sa, pw ? pw->pw_dir : "/")) goto end ;
-    }
-    if (addr[0] == '/') { if (!argv_add(&sa, "mbox") || !argv_add(&sa, addr)) goto end ; }
-    else
-    {
-      /* |command args: split on spaces by us, never a shell (local-deliver(8)) */
-      char const *s = addr + 1 ;
-      if (!argv_add(&sa, "mda")) goto end ;
-      while (*s)
-      {
-        size_t n ;
-        while (*s == ' ') s++ ;
-        n = str_chr(s, ' ') ;
-        if (!n) break ;
-        if (!stralloc_catb(&sa, s, n) || !stralloc_0(&sa)) goto end ;
-        s += n ;
-      }
-    }
-  }
-  else if (l->kind == LOOKUP_VIRTUAL)
-  {
-    conf_vdomain const *v = conf_vdomain_find(&c, l->sa.s + l->domain) ;
-    char const *mdir = l->sa.s + l->path ;
-    if (!stralloc_cats(&runas, "vmap ") || !stralloc_cats(&runas, l->sa.s + l->domain)) goto end ;
-    if (mdir[0] != '/') { fail_rcpt(j, i, "554 5.3.5 virtual maildir path is not absolute") ; ok = 1 ; goto end ; }
-    if (spawn_w >= 0 && !owner_of(v ? c.sa.s + v->map : 0, &uid, &gid)) goto end ;
-    if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
-    if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, l->sa.s + l->local)
-     || !argv_add(&sa, mdir) || !argv_add(&sa, "maildir") || !argv_add(&sa, mdir)) goto end ;
+    /* an alias's file or program, a virtual user: as the owner of its table (nobody if root's) */
+    if (spawn_w >= 0 && !expand_owner(x.owner, &uid, &gid)) goto end ;
   }
   else
   {
-    char const *user = l->sa.s + l->user, *home = l->sa.s + l->home ;
     uid = l->uid ; gid = l->gid ;
-    if (!stralloc_cats(&runas, "user ") || !stralloc_cats(&runas, user)) goto end ;
     if (spawn_w >= 0 && !uid)
     {
       /* never a mailbox written as root: an alias for root is the fix */
-      qstate_rcpt *r = qstate_get(&j->q, i) ;
       /* logged first: setting the result may move the strings addr points into */
-      LOG(j->id, "delivery rcpt=", qs(addr), "result=temp text=\"refusing to deliver as root\"") ;
-      r->attempts++ ;
-      r->status = QSTATE_DEFERRED ;
-      r->next = wallnow() + retry_delay(c.retry_local, c.retry_max, r->attempts) ;
-      qstate_set_result(&j->q, i, "refusing to deliver as root: alias root to a user", 49) ;
+      LOG(j->id, "delivery rcpt=", log_quote(addr), "result=temp text=\"refusing to deliver as root\"") ;
+      outcome_record(&j->q, i, OUTCOME_TEMP, "refusing to deliver as root: alias root to a user", 49, wallnow(), c.retry_local, c.retry_max) ;
       j->dirty = 1 ;
       ok = 1 ;
       goto end ;
     }
-    if (l->ext && (!argv_add(&sa, "-e") || !argv_add(&sa, l->sa.s + l->ext))) goto end ;
-    /* "--": a sender may begin with a dash */
-    if (!argv_add(&sa, "--") || !argv_add(&sa, envelope_sender(&j->e)) || !argv_add(&sa, addr) || !argv_add(&sa, user) || !argv_add(&sa, home)) goto end ;
-    switch (c.deliver.type)
-    {
-      case CONF_DELIVER_MAILDIR :
-      case CONF_DELIVER_MBOX :
-        if (!conf_expand_path(c.sa.s + c.deliver.arg, user, l->sa.s + l->domain, home, &path))
-        { fail_rcpt(j, i, "554 5.3.5 bad mailbox path for this user") ; ok = 1 ; goto end ; }
-        if (!argv_add(&sa, c.deliver.type == CONF_DELIVER_MAILDIR ? "maildir" : "mbox") || !argv_add(&sa, path.s)) goto end ;
-        break ;
-      case CONF_DELIVER_MDA :
-      {
-        size_t pos = c.deliver.arg ;
-        unsigned int k = 0 ;
-        if (!argv_add(&sa, "mda")) goto end ;
-        for (; k < c.deliver.argc ; k++, pos += strlen(c.sa.s + pos) + 1)
-          if (!argv_add(&sa, c.sa.s + pos)) goto end ;
-        break ;
-      }
-      case CONF_DELIVER_LMTP :
-        if (!argv_add(&sa, "lmtp") || !argv_add(&sa, c.sa.s + c.deliver.arg)) goto end ;
-        break ;
-    }
   }
+  if (!expand_local_args(&c, l, envelope_sender(&j->e), addr, orig, uid, &x)) goto end ;
+  if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
+  if (!stralloc_catb(&sa, x.args.s, x.args.len)) goto end ;
   if (!run_argv(&sa, &argv, &ga)) goto end ;
   d = dlv_new(j, 0) ;
   if (!d) goto end ;
@@ -652,8 +508,8 @@ static int start_local (job *j, size_t i, lookup *l)
   if (spawn_w >= 0)
   {
     /* root: local-spawn runs it as the user (local-spawn(8)) */
-    if (!stralloc_0(&runas) || !spawn_request(d, runas.s, j, argv + 1)) { dlv_free(d) ; goto end ; }
-    LOG(j->id, "attempt rcpt=", qs(addr), "via=local-spawn tag=", fmtu(d->tag)) ;
+    if (!spawn_request(d, x.runas.s, j, argv + 1)) { dlv_free(d) ; goto end ; }
+    LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local-spawn tag=", log_u64(d->tag)) ;
     start_dlv(d, 0, -1) ;
     ok = 1 ;
     goto end ;
@@ -663,12 +519,13 @@ static int start_local (job *j, size_t i, lookup *l)
   pid = spawn(argv, fd, 2, &rfd) ;
   fd_close(fd) ;
   if (!pid) { dlv_free(d) ; goto end ; }
-  LOG(j->id, "attempt rcpt=", qs(addr), "via=local pid=", fmtu((uint64_t)pid)) ;
+  LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local pid=", log_u64((uint64_t)pid)) ;
   start_dlv(d, pid, rfd) ;
   ok = 1 ;
  end:
-  if (!ok) LOG(j->id, "attempt rcpt=", qs(addr), "via=local result=error error=", qs(strerror(errno))) ;
-  stralloc_free(&sa) ; stralloc_free(&path) ; stralloc_free(&p) ; stralloc_free(&runas) ;
+  if (!ok) LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local result=error error=", log_quote(strerror(errno))) ;
+  stralloc_free(&sa) ; stralloc_free(&p) ;
+  expand_local_free(&x) ;
   genalloc_free(char const *, &ga) ;
   return ok ;
 }
@@ -717,12 +574,12 @@ static int start_remote (job *j, char const *domain, genalloc *idx)
   pid = spawn(argv, fd, 1, &rfd) ;
   fd_close(fd) ;
   if (!pid) goto end ;
-  LOG(j->id, "attempt domain=", qs(domain), "rcpts=", fmtu(n), "via=remote pid=", fmtu((uint64_t)pid)) ;
+  LOG(j->id, "attempt domain=", log_quote(domain), "rcpts=", log_u64(n), "via=remote pid=", log_u64((uint64_t)pid)) ;
   start_dlv(d, pid, rfd) ;
   d = 0 ;
   ok = 1 ;
  end:
-  if (!ok) LOG(j->id, "attempt domain=", qs(domain), "via=remote result=error error=", qs(strerror(errno))) ;
+  if (!ok) LOG(j->id, "attempt domain=", log_quote(domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
   if (d) dlv_free(d) ;
   stralloc_free(&sa) ; stralloc_free(&p) ;
   genalloc_free(char const *, &ga) ;
@@ -731,23 +588,14 @@ static int start_remote (job *j, char const *domain, genalloc *idx)
 
 static void record (job *j, unsigned int i, int kind, char const *text, size_t len, int remote)
 {
-  qstate_rcpt *r = qstate_get(&j->q, i) ;
-  static char const *const names[3] = { "ok", "temp", "perm" } ;
+  qstate_rcpt const *r ;
   stralloc t = STRALLOC_ZERO ;
-  r->attempts++ ;
-  qstate_set_result(&j->q, i, text, len) ;
+  outcome_record(&j->q, i, kind, text, len, wallnow(), remote ? c.retry_remote : c.retry_local, c.retry_max) ;
   r = qstate_get(&j->q, i) ;
-  if (kind == 0) r->status = QSTATE_DELIVERED ;
-  else if (kind == 2) r->status = QSTATE_FAILED ;
-  else
-  {
-    r->status = QSTATE_DEFERRED ;
-    r->next = wallnow() + retry_delay(remote ? c.retry_remote : c.retry_local, c.retry_max, r->attempts) ;
-  }
   j->dirty = 1 ;
   if (stralloc_catb(&t, text, len) && stralloc_0(&t))
-    LOG(j->id, "delivery rcpt=", qs(qstate_str(&j->q, r->addr)), "result=", names[kind], "attempt=", fmtu(r->attempts),
-      kind == 1 ? "next=" : "", kind == 1 ? fmtu(r->next) : "", "text=", qs(t.s)) ;
+    LOG(j->id, "delivery rcpt=", log_quote(qstate_str(&j->q, r->addr)), "result=", report_kind_name(kind), "attempt=", log_u64(r->attempts),
+      kind == OUTCOME_TEMP ? "next=" : "", kind == OUTCOME_TEMP ? log_u64(r->next) : "", "text=", log_quote(t.s)) ;
   stralloc_free(&t) ;
 }
 
@@ -779,25 +627,16 @@ static void finish_dlv (dlv *d, int wstat)
     {
       char *s = d->out.s + pos ;
       size_t len = byte_chr(s, d->out.len - pos, '\n') ;
-      int kind = -1 ;
-      size_t skip = 0 ;
       unsigned int index ;
+      char const *text ;
+      int kind ;
       if (pos + len >= d->out.len) break ;   /* no newline: garbled */
       s[len] = 0 ;
       pos += len + 1 ;
-      if (!strncmp(s, "ok ", 3)) { kind = 0 ; skip = 3 ; }
-      else if (!strncmp(s, "temp ", 5)) { kind = 1 ; skip = 5 ; }
-      else if (!strncmp(s, "perm ", 5)) { kind = 2 ; skip = 5 ; }
-      if (kind < 0) continue ;
-      {
-        size_t m = uint_scan(s + skip, &index) ;
-        char const *text ;
-        if (!m || index >= n || seen[index]) continue ;
-        text = s + skip + m ;
-        if (*text == ' ') text++ ;
-        seen[index] = 1 ;
-        record(j, ix[index], kind, text, strlen(text), 1) ;
-      }
+      kind = report_parse(s, &index, &text) ;
+      if (kind < 0 || index >= n || seen[index]) continue ;
+      seen[index] = 1 ;
+      record(j, ix[index], kind, text, strlen(text), 1) ;
     }
     for (k = 0 ; k < n ; k++)
       if (!seen[k])
@@ -816,21 +655,7 @@ static void finish_dlv (dlv *d, int wstat)
     int kind = d->killed || code < 0 ? 1 : code == 0 ? 0 : code == KETCH_EX_PERM ? 2 : 1 ;
     char const *text = d->killed ? "local delivery timed out" : code < 0 ? "local-deliver crashed" : "" ;
     size_t len = strlen(text) ;
-    if (!len && d->out.len)
-    {
-      size_t end = d->out.len, start ;
-      while (end && d->out.s[end-1] == '\n') end-- ;
-      start = byte_rchr(d->out.s, end, '\n') ;
-      start = start < end ? start + 1 : 0 ;
-      /* keep what follows "local-deliver: fatal: " */
-      {
-        char const *s = d->out.s + start ;
-        size_t m = end - start ;
-        if (m > 22 && !memcmp(s, "local-deliver: fatal: ", 22)) { s += 22 ; m -= 22 ; }
-        else if (m > 21 && !memcmp(s, "local-deliver: info: ", 21)) { s += 21 ; m -= 21 ; }
-        text = s ; len = m ;
-      }
-    }
+    if (!len && d->out.len) len = report_local_text(d->out.s, d->out.len, &text) ;
     if (!len) { text = kind ? "local-deliver failed" : "delivered" ; len = strlen(text) ; }
     record(j, ix[0], kind, text, len, 0) ;
     nlocal-- ;
@@ -838,32 +663,10 @@ static void finish_dlv (dlv *d, int wstat)
   for (k = 0 ; k < n ; k++) j->busy.s[ix[k]] = 0 ;
   j->inflight-- ;
   if (j->dirty && qstate_write(&j->q, j->id)) j->dirty = 0 ;
-  else if (j->dirty) LOG(j->id, "state result=error error=", qs(strerror(errno))) ;
+  else if (j->dirty) LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ;
 }
 
 /* bounces and delay warnings, injected through enqueue with the null sender */
-
-static int read_header (char const *id, size_t hdrlen, stralloc *sa)
-{
-  int fd = open_entry(id, hdrlen) ;
-  if (fd < 0) return 0 ;
-  for (;;)
-  {
-    ssize_t r ;
-    if (!stralloc_readyplus(sa, 8192)) break ;
-    r = fd_read(fd, sa->s + sa->len, 8192) ;
-    if (r <= 0) break ;
-    sa->len += r ;
-    if (byte_search(sa->s, sa->len, "\n\n", 2) < sa->len || sa->len >= 65536) break ;
-  }
-  fd_close(fd) ;
-  {
-    size_t e = byte_search(sa->s, sa->len, "\n\n", 2) ;
-    if (e < sa->len) sa->len = e + 1 ;
-    else if (sa->len > 65536) sa->len = 65536 ;
-  }
-  return 1 ;
-}
 
 static int inject (char const *id, char const *to, stralloc *msg, stralloc *newid)
 {
@@ -899,7 +702,7 @@ static int inject (char const *id, char const *to, stralloc *msg, stralloc *newi
   fd_close(out[0]) ;
   if (waitpid(pid, &wstat, 0) < 0) { stralloc_free(&p) ; return 0 ; }
   stralloc_free(&p) ;
-  if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) { LOG(id, "inject result=error to=", qs(to), "exit=", fmtu(WIFEXITED(wstat) ? WEXITSTATUS(wstat) : 256)) ; return 0 ; }
+  if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) { LOG(id, "inject result=error to=", log_quote(to), "exit=", log_u64(WIFEXITED(wstat) ? WEXITSTATUS(wstat) : 256)) ; return 0 ; }
   return 1 ;
 }
 
@@ -924,19 +727,26 @@ static int report (job *j, unsigned int which)
     }
   }
   if (!genalloc_len(bounce_rcpt, &rs)) { ok = 1 ; goto end ; }
-  if (!*sender)
   {
-    /* never to the null sender: a failed bounce goes to postmaster, once */
-    size_t k = 0 ;
+    /* the message was for a postmaster: a failed bounce of it is not bounced again */
     int topm = 0 ;
-    if (which != QSTATE_FAILED) { ok = 1 ; goto end ; }
-    for (; k < envelope_nrcpt(&j->e) ; k++) if (local_is_postmaster(envelope_rcpt(&j->e, k))) topm = 1 ;
-    for (k = 0 ; k < n ; k++) if (qstate_get(&j->q, k)->orig && local_is_postmaster(qstate_str(&j->q, qstate_get(&j->q, k)->orig))) topm = 1 ;
-    if (topm) { LOG(j->id, "bounce result=dropped reason=\"a bounce to postmaster failed\"") ; ok = 1 ; goto end ; }
-    if (!stralloc_cats(&to, "postmaster@") || !stralloc_cats(&to, c.sa.s + c.hostname) || !stralloc_0(&to)) goto end ;
+    size_t k = 0 ;
+    for (; !*sender && k < envelope_nrcpt(&j->e) ; k++) if (bounce_is_postmaster(envelope_rcpt(&j->e, k))) topm = 1 ;
+    for (k = 0 ; !*sender && k < n ; k++) if (qstate_get(&j->q, k)->orig && bounce_is_postmaster(qstate_str(&j->q, qstate_get(&j->q, k)->orig))) topm = 1 ;
+    switch (bounce_to(sender, which == QSTATE_FAILED ? BOUNCE_FAILED : BOUNCE_DELAYED, topm, c.sa.s + c.hostname, &to))
+    {
+      case BOUNCE_TO_SEND : break ;
+      case BOUNCE_TO_NONE : ok = 1 ; goto end ;
+      case BOUNCE_TO_DROP : LOG(j->id, "bounce result=dropped reason=\"a bounce to postmaster failed\"") ; ok = 1 ; goto end ;
+      default : goto end ;
+    }
   }
-  else if (!stralloc_cats(&to, sender) || !stralloc_0(&to)) goto end ;
-  if (!read_header(j->id, j->e.hdrlen, &hdr)) goto end ;
+  {
+    int fd = open_entry(j->id, j->e.hdrlen) ;
+    if (fd < 0) goto end ;
+    bounce_read_header(fd, &hdr) ;
+    fd_close(fd) ;
+  }
   if (!stralloc_cats(&bnd, j->id) || !stralloc_catb(&bnd, "/", 1) || !stralloc_cats(&bnd, c.sa.s + c.hostname)
    || !stralloc_cats(&bnd, which == QSTATE_FAILED ? "/failed" : "/delayed") || !stralloc_0(&bnd)) goto end ;
   {
@@ -944,7 +754,7 @@ static int report (job *j, unsigned int which)
     if (!bounce_format(&msg, &b, genalloc_s(bounce_rcpt, &rs), genalloc_len(bounce_rcpt, &rs), hdr.s, hdr.len)) goto end ;
   }
   if (!inject(j->id, to.s, &msg, &newid)) goto end ;
-  LOG(j->id, which == QSTATE_FAILED ? "bounce" : "delay-warning", "to=", qs(to.s), "rcpts=", fmtu(genalloc_len(bounce_rcpt, &rs)), "id=", qs(newid.s)) ;
+  LOG(j->id, which == QSTATE_FAILED ? "bounce" : "delay-warning", "to=", log_quote(to.s), "rcpts=", log_u64(genalloc_len(bounce_rcpt, &rs)), "id=", log_quote(newid.s)) ;
   ok = 1 ;
  end:
   genalloc_free(bounce_rcpt, &rs) ;
@@ -984,7 +794,7 @@ static void dispatch (job *j)
     qstate_rcpt *r = qstate_get(&j->q, i) ;
     char const *a = qstate_str(&j->q, r->addr) ;
     if (j->busy.s[i] || done.s[i]) continue ;
-    if (r->status != QSTATE_PENDING && r->status != QSTATE_DEFERRED) continue ;
+    if (!outcome_open(r->status)) continue ;
     if (!due(j, r, now)) continue ;
     if (a[0] == '/' || a[0] == '|')
     {
@@ -998,7 +808,7 @@ static void dispatch (job *j)
       record(j, i, 1, "temporary lookup failure", 24, 0) ;
       continue ;
     }
-    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, "550 5.1.1 no such user here") ; continue ; }
+    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
     if (l.kind == LOOKUP_ALIAS)
     {
       /* an alias seen after its first attempt (the table changed): expand now */
@@ -1045,10 +855,10 @@ static void dispatch (job *j)
 static void job_step (job *j)
 {
   size_t n, i ;
-  uint64_t now = wallnow(), arrived = queue_id_time(j->id), next = UINT64_MAX ;
+  uint64_t now = wallnow(), arrived = queue_id_time(j->id), next ;
   /* an id from a clock that ran ahead must not look ancient */
   uint64_t age = now > arrived ? now - arrived : 0 ;
-  int alldone = 1 ;
+  int alldone ;
   if (j->remove)
   {
     if (j->inflight) return ;
@@ -1062,25 +872,15 @@ static void job_step (job *j)
     for (i = 0 ; i < n ; i++)
     {
       qstate_rcpt *r = qstate_get(&j->q, i) ;
-      if (j->busy.s[i] || (r->status != QSTATE_PENDING && r->status != QSTATE_DEFERRED)) continue ;
-      {
-        stralloc t = STRALLOC_ZERO ;
-        if (stralloc_cats(&t, "4.4.7 message expired in the queue; last error: ") && stralloc_cats(&t, r->result ? qstate_str(&j->q, r->result) : "none") && stralloc_0(&t))
-        {
-          LOG(j->id, "expire rcpt=", qs(qstate_str(&j->q, r->addr)), "age=", fmtu(age)) ;
-          qstate_set_result(&j->q, i, t.s, t.len - 1) ;
-          qstate_get(&j->q, i)->status = QSTATE_FAILED ;
-          j->dirty = 1 ;
-        }
-        stralloc_free(&t) ;
-      }
+      if (j->busy.s[i] || !outcome_open(r->status)) continue ;
+      LOG(j->id, "expire rcpt=", log_quote(qstate_str(&j->q, r->addr)), "age=", log_u64(age)) ;
+      if (outcome_expire(&j->q, i)) j->dirty = 1 ;
     }
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
   if (j->inflight) return ;
   n = qstate_n(&j->q) ;
-  for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_FAILED) break ;
-  if (i < n && j->bounce_next <= now && !stopping)
+  if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
   {
     if (report(j, QSTATE_FAILED))
     {
@@ -1091,22 +891,14 @@ static void job_step (job *j)
   }
   if (!(j->q.flags & QSTATE_F_WARNED) && age >= c.warn && !stopping)
   {
-    for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_DEFERRED) break ;
-    if (i < n && report(j, QSTATE_DEFERRED)) { j->q.flags |= QSTATE_F_WARNED ; j->dirty = 1 ; }
+    if (outcome_find(&j->q, QSTATE_DEFERRED) < n && report(j, QSTATE_DEFERRED)) { j->q.flags |= QSTATE_F_WARNED ; j->dirty = 1 ; }
   }
-  for (i = 0 ; i < n ; i++)
-  {
-    qstate_rcpt const *r = qstate_get(&j->q, i) ;
-    if (is_done(r->status)) continue ;
-    alldone = 0 ;
-    if (r->status == QSTATE_FAILED) { if (j->bounce_next < next) next = j->bounce_next ; }
-    else if (r->next < next) next = r->next ;
-  }
+  next = outcome_next(&j->q, j->bounce_next, &alldone) ;
   if (alldone) { remove_message(j, "done") ; return ; }
   if (j->dirty)
   {
     if (qstate_write(&j->q, j->id)) j->dirty = 0 ;
-    else { LOG(j->id, "state result=error error=", qs(strerror(errno))) ; return ; }
+    else { LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ; return ; }
   }
   if (j->q.flags & QSTATE_F_HOLD)
   {
@@ -1134,7 +926,7 @@ static int scan_one (char const *id, void *fresh)
 
 static void scan_queue (int fresh)
 {
-  if (!queue_foreach("queue", &scan_one, &fresh)) LOG("scheduler", "warning=\"cannot scan the queue\" error=", qs(strerror(errno))) ;
+  if (!queue_foreach("queue", &scan_one, &fresh)) LOG("scheduler", "warning=\"cannot scan the queue\" error=", log_quote(strerror(errno))) ;
 }
 
 /* start-up recovery: a state file without its message is an orphan */
@@ -1150,8 +942,8 @@ static int orphan_one (char const *id, void *removed)
 static void recover_state (void)
 {
   unsigned int removed = 0 ;
-  if (!queue_foreach("state", &orphan_one, &removed)) LOG("scheduler", "warning=\"cannot scan the states\" error=", qs(strerror(errno))) ;
-  if (removed) LOG("scheduler", "recovery orphan-states=", fmtu(removed)) ;
+  if (!queue_foreach("state", &orphan_one, &removed)) LOG("scheduler", "warning=\"cannot scan the states\" error=", log_quote(strerror(errno))) ;
+  if (removed) LOG("scheduler", "recovery orphan-states=", log_u64(removed)) ;
 }
 
 static void fresh_id (char const *id)
@@ -1200,62 +992,67 @@ static void retry_all (void)
 
 static void ctl_apply (char *line)
 {
-  size_t n = strlen(line) ;
+  char const *arg ;
+  unsigned int op = ctl_parse(line, &arg) ;
   job *j = 0 ;
-  while (n && (line[n-1] == '\n' || line[n-1] == '\r' || line[n-1] == ' ')) line[--n] = 0 ;
-  if (!strcmp(line, "retry all")) { retry_all() ; LOG("scheduler", "ctl", "command=", qs(line)) ; return ; }
-  if (!strncmp(line, "retry domain ", 13))
+  switch (op)
   {
-    /* every message is looked at; only recipients in that domain are forced */
-    char const *d = line + 13 ;
-    size_t nj = genalloc_len(job *, &jobs), i = 0 ;
-    if (!domain_forced_name(d) && (!stralloc_cats(&force_domains, d) || !stralloc_0(&force_domains))) return ;
-    schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
-    for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
-    LOG("scheduler", "ctl command=", qs(line)) ;
-    return ;
-  }
-  if (!strncmp(line, "remove sender ", 14))
-  {
-    char const *who = line + 14 ;
-    uint32_t total = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
-    unsigned int count = 0 ;
-    stralloc buf = STRALLOC_ZERO ;
-    if (!strcmp(who, "<>")) who = "" ;
-    for (; k < total ; k++)
+    case CTL_RETRY_ALL :
+      retry_all() ;
+      LOG("scheduler", "ctl", "command=", log_quote(line)) ;
+      return ;
+    case CTL_RETRY_DOMAIN :
     {
-      envelope e = ENVELOPE_ZERO ;
-      char id[QUEUE_ID_LEN + 1] ;
-      int fd, match ;
-      if (schedq_where(&sq, k) == SCHEDQ_W_FREE) continue ;
-      memcpy(id, schedq_ent_at(&sq, k)->id, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
-      fd = open_entry(id, 0) ;
-      if (fd < 0) continue ;
-      match = envelope_read(&e, fd, &buf) && !strcasecmp(envelope_sender(&e), who) ;
-      fd_close(fd) ;
-      envelope_free(&e) ;
-      if (!match) continue ;
-      j = ctl_job(id) ;
-      if (j) { j->remove = 1 ; count++ ; LOG(j->id, "ctl command=remove") ; job_step(j) ; }
+      /* every message is looked at; only recipients in that domain are forced */
+      size_t nj = genalloc_len(job *, &jobs), i = 0 ;
+      if (!domain_forced_name(arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
+      schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
+      for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
+      LOG("scheduler", "ctl command=", log_quote(line)) ;
+      return ;
     }
-    stralloc_free(&buf) ;
-    LOG("scheduler", "ctl command=", qs(line), "matched=", fmtu(count)) ;
-    return ;
+    case CTL_REMOVE_SENDER :
+    {
+      char const *who = strcmp(arg, "<>") ? arg : "" ;
+      uint32_t total = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
+      unsigned int count = 0 ;
+      stralloc buf = STRALLOC_ZERO ;
+      for (; k < total ; k++)
+      {
+        envelope e = ENVELOPE_ZERO ;
+        char id[QUEUE_ID_LEN + 1] ;
+        int fd, match ;
+        if (schedq_where(&sq, k) == SCHEDQ_W_FREE) continue ;
+        memcpy(id, schedq_ent_at(&sq, k)->id, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
+        fd = open_entry(id, 0) ;
+        if (fd < 0) continue ;
+        match = envelope_read(&e, fd, &buf) && !strcasecmp(envelope_sender(&e), who) ;
+        fd_close(fd) ;
+        envelope_free(&e) ;
+        if (!match) continue ;
+        j = ctl_job(id) ;
+        if (j) { j->remove = 1 ; count++ ; LOG(j->id, "ctl command=remove") ; job_step(j) ; }
+      }
+      stralloc_free(&buf) ;
+      LOG("scheduler", "ctl command=", log_quote(line), "matched=", log_u64(count)) ;
+      return ;
+    }
+    case CTL_RETRY :
+    case CTL_HOLD :
+    case CTL_RELEASE :
+    case CTL_REMOVE :
+      j = ctl_job(arg) ;
+      if (!j) { LOG("scheduler", "ctl command=", log_quote(line), "result=unknown-id") ; return ; }
+      LOG(j->id, "ctl command=", log_quote(line)) ;
+      if (op == CTL_HOLD) { j->q.flags |= QSTATE_F_HOLD ; j->dirty = 1 ; }
+      else if (op == CTL_REMOVE) j->remove = 1 ;
+      else if (op == CTL_RETRY) j->force = 1 ;
+      else if (j->q.flags & QSTATE_F_HOLD) { j->q.flags &= ~QSTATE_F_HOLD ; j->dirty = 1 ; }
+      job_step(j) ;
+      return ;
+    default :
+      LOG("scheduler", "ctl result=unknown-command command=", log_quote(line)) ;
   }
-  if (!strncmp(line, "retry ", 6) || !strncmp(line, "hold ", 5) || !strncmp(line, "release ", 8) || !strncmp(line, "remove ", 7))
-  {
-    char const *id = strchr(line, ' ') + 1 ;
-    j = ctl_job(id) ;
-    if (!j) { LOG("scheduler", "ctl command=", qs(line), "result=unknown-id") ; return ; }
-    LOG(j->id, "ctl command=", qs(line)) ;
-    if (line[0] == 'h') { j->q.flags |= QSTATE_F_HOLD ; j->dirty = 1 ; }
-    else if (!strncmp(line, "remove ", 7)) j->remove = 1 ;
-    else if (!strncmp(line, "retry ", 6)) j->force = 1 ;
-    else if (j->q.flags & QSTATE_F_HOLD) { j->q.flags &= ~QSTATE_F_HOLD ; j->dirty = 1 ; }
-    job_step(j) ;
-    return ;
-  }
-  LOG("scheduler", "ctl result=unknown-command command=", qs(line)) ;
 }
 
 static void ctl_scan (void)
@@ -1273,7 +1070,7 @@ static void ctl_scan (void)
     if (de->d_name[0] == '.' || (len > 4 && !strcmp(de->d_name + len - 4, ".tmp"))) continue ;
     if (!stralloc_cats(&fn, "ctl/") || !stralloc_cats(&fn, de->d_name) || !stralloc_0(&fn)) continue ;
     if (openslurpclose(&sa, fn.s) && sa.len < 1024 && stralloc_0(&sa)) ctl_apply(sa.s) ;
-    else LOG("scheduler", "ctl result=error file=", qs(fn.s), "error=", qs(sa.len >= 1024 ? "too long" : strerror(errno))) ;
+    else LOG("scheduler", "ctl result=error file=", log_quote(fn.s), "error=", log_quote(sa.len >= 1024 ? "too long" : strerror(errno))) ;
     unlink(fn.s) ;
     stralloc_free(&sa) ; stralloc_free(&fn) ;
   }
@@ -1373,7 +1170,7 @@ static void reload (void)
   stralloc err = STRALLOC_ZERO ;
   if (!conf_load(&nc, conffn.s, &err))
   {
-    LOG("scheduler", "reload result=error error=", qs(err.len ? err.s : strerror(errno))) ;
+    LOG("scheduler", "reload result=error error=", log_quote(err.len ? err.s : strerror(errno))) ;
     stralloc_free(&err) ;
     return ;
   }
@@ -1444,21 +1241,12 @@ static void spawn_read (stralloc *buf)
   {
     char *line = buf->s + pos ;
     size_t len = byte_chr(line, buf->len - pos, '\n') ;
-    unsigned int tag, code = KETCH_EX_TEMP ;
-    size_t k ;
-    char const *text = "" ;
+    unsigned int tag, code ;
+    char const *text ;
     if (pos + len >= buf->len) break ;
     line[len] = 0 ;
     pos += len + 1 ;
-    k = uint_scan(line, &tag) ;
-    if (!k || line[k] != ' ') continue ;
-    if (line[k+1] == 't') { if (line[k+2] == ' ') text = line + k + 3 ; }
-    else
-    {
-      size_t m = uint_scan(line + k + 1, &code) ;
-      if (!m || code > 255) code = KETCH_EX_TEMP ;
-      else if (line[k+1+m] == ' ') text = line + k + 2 + m ;
-    }
+    if (!lspawn_report_parse(line, &tag, &code, &text)) continue ;
     {
       size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
       for (; i < n ; i++)
@@ -1487,7 +1275,7 @@ static int stop_now (void)
   while (k--)
   {
     job *j = genalloc_s(job *, &jobs)[k] ;
-    if (j->dirty && !qstate_write(&j->q, j->id)) LOG(j->id, "state result=error error=", qs(strerror(errno))) ;
+    if (j->dirty && !qstate_write(&j->q, j->id)) LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ;
   }
   LOG("scheduler", "stop") ;
   return 0 ;
@@ -1623,7 +1411,7 @@ static void handle_signals (void)
         if (stopping) break ;
         stopping = 1 ;
         tain_addsec_g(&stopdeadline, STOP_GRACE) ;
-        LOG("scheduler", "signal=TERM action=stop inflight=", fmtu(genalloc_len(dlv *, &dlvs))) ;
+        LOG("scheduler", "signal=TERM action=stop inflight=", log_u64(genalloc_len(dlv *, &dlvs))) ;
         break ;
       default : break ;
     }
@@ -1698,10 +1486,10 @@ int main (int argc, char const *const *argv)
 
   /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */
   if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", c.sa.s + c.spool, "/tmp") ;
-  if (removed) LOG("scheduler", "recovery stale-tmp=", fmtu(removed)) ;
+  if (removed) LOG("scheduler", "recovery stale-tmp=", log_u64(removed)) ;
   scan_queue(0) ;
   recover_state() ;
-  LOG("scheduler", "start messages=", fmtu(sq.n)) ;
+  LOG("scheduler", "start messages=", log_u64(sq.n)) ;
   ctl_scan() ;
   if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; }
   tain_addsec_g(&nextrescan, c.rescan) ;

@@ -1,9 +1,12 @@
 /* ISC license: see LICENSE. */
 
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <skalibs/types.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
 
 #include "bounce.h"
@@ -125,4 +128,44 @@ int bounce_format (stralloc *sa, bounce const *b, bounce_rcpt const *r, unsigned
   if (hdrlen && hdr[hdrlen-1] != '\n' && !cats(sa, "\n")) return 0 ;
   if (!cats(sa, "\n--") || !cats(sa, b->boundary) || !cats(sa, "--\n")) return 0 ;
   return 1 ;
+}
+
+int bounce_is_postmaster (char const *a)
+{
+  return a && !strncasecmp(a, "postmaster", 10) && (!a[10] || a[10] == '@') ;
+}
+
+int bounce_to (char const *sender, unsigned int action, int forpostmaster, char const *hostname, stralloc *to)
+{
+  if (*sender) return stralloc_cats(to, sender) && stralloc_0(to) ? BOUNCE_TO_SEND : -1 ;
+  if (action != BOUNCE_FAILED) return BOUNCE_TO_NONE ;
+  if (forpostmaster) return BOUNCE_TO_DROP ;
+  return stralloc_cats(to, "postmaster@") && stralloc_cats(to, hostname) && stralloc_0(to) ? BOUNCE_TO_SEND : -1 ;
+}
+
+#define HEADER_MAX 65536
+
+/* skalibs' byte_search returns len - 1 when "\n\n" is absent: found only if both octets fit */
+static size_t blank_line (char const *s, size_t len)
+{
+  size_t e = byte_search(s, len, "\n\n", 2) ;
+  return e + 2 <= len ? e : len ;
+}
+
+/* a read error or no memory ends the header early: a report with part of the header beats none */
+void bounce_read_header (int fd, stralloc *sa)
+{
+  size_t start = sa->len, e ;
+  for (;;)
+  {
+    ssize_t r ;
+    if (!stralloc_readyplus(sa, 8192)) break ;
+    r = fd_read(fd, sa->s + sa->len, 8192) ;
+    if (r <= 0) break ;
+    sa->len += r ;
+    if (blank_line(sa->s + start, sa->len - start) < sa->len - start || sa->len - start >= HEADER_MAX) break ;
+  }
+  e = blank_line(sa->s + start, sa->len - start) ;
+  if (e < sa->len - start) sa->len = start + e + 1 ;
+  else if (sa->len - start > HEADER_MAX) sa->len = start + HEADER_MAX ;
 }

@@ -39,6 +39,24 @@ struct bounce_s
   char const *boundary ;    /* unique: the caller derives it from the id */
 } ;
 
+/*
+ * Whom a report goes to (RFC 3464 §2, RFC 5321 §4.5.5: never to the null
+ * sender): the sender; for a failed message from the null sender,
+ * postmaster@hostname, once: if the message was for a postmaster
+ * already (forpostmaster), the report is dropped. A delay warning about
+ * a message from the null sender is owed to nobody.
+ */
+#define BOUNCE_TO_NONE 0   /* nothing owed */
+#define BOUNCE_TO_SEND 1   /* to holds the recipient, NUL-terminated */
+#define BOUNCE_TO_DROP 2   /* a failed bounce to postmaster: dropped (the caller logs it) */
+extern int bounce_to (char const *, unsigned int, int, char const *, stralloc *) ;  /* or -1 and errno */
+
+/* "postmaster", alone or with a domain, any case (RFC 5321 §4.5.1) */
+extern int bounce_is_postmaster (char const *) ;
+
+/* the header of a message (fd at its first line), appended: up to and with the line before the blank one, at most 64 KiB */
+extern void bounce_read_header (int, stralloc *) ;
+
 extern int bounce_status (char const *, int, char *) ;   /* 8 bytes: "5.1.1" NUL */
 extern int bounce_date (uint64_t, stralloc *) ;
 extern int bounce_format (stralloc *, bounce const *, bounce_rcpt const *, unsigned int, char const *, size_t) ;

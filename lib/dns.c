@@ -49,6 +49,15 @@ int dns_init (char const *ip, int is6, uint16_t port, unsigned int timeout)
 static unsigned char answer[65536] ;
 
 /* one query; on DNS_OK, *msg is initialised over answer */
+/* a raw answer, as the resolver returned it (or a fuzzer made it) */
+static int msg_init (unsigned char const *buf, size_t len, ns_msg *msg)
+{
+  if (ns_initparse(buf, len, msg) < 0) return DNS_TEMP ;
+  if (ns_msg_getflag(*msg, ns_f_rcode) == ns_r_nxdomain) return DNS_NXDOMAIN ;
+  if (ns_msg_getflag(*msg, ns_f_rcode) != ns_r_noerror) return DNS_TEMP ;
+  return DNS_OK ;
+}
+
 static int query (char const *name, int type, ns_msg *msg)
 {
   int r ;
@@ -64,18 +73,12 @@ static int query (char const *name, int type, ns_msg *msg)
     }
   }
   if ((size_t)r > sizeof(answer)) return DNS_TEMP ;
-  if (ns_initparse(answer, r, msg) < 0) return DNS_TEMP ;
-  if (ns_msg_getflag(*msg, ns_f_rcode) == ns_r_nxdomain) return DNS_NXDOMAIN ;
-  if (ns_msg_getflag(*msg, ns_f_rcode) != ns_r_noerror) return DNS_TEMP ;
-  return DNS_OK ;
+  return msg_init(answer, r, msg) ;
 }
 
-int dns_mx_lookup (char const *domain, genalloc *mxs, stralloc *names)
+static int mx_records (ns_msg msg, genalloc *mxs, stralloc *names)
 {
-  ns_msg msg ;
   int n, i, found = 0 ;
-  int r = query(domain, ns_t_mx, &msg) ;
-  if (r != DNS_OK) return r ;
   n = ns_msg_count(msg, ns_s_an) ;
   for (i = 0 ; i < n ; i++)
   {
@@ -99,12 +102,23 @@ int dns_mx_lookup (char const *domain, genalloc *mxs, stralloc *names)
   return found ? DNS_OK : DNS_NODATA ;
 }
 
-static int ip_query (char const *host, int type, genalloc *ips)
+int dns_mx_lookup (char const *domain, genalloc *mxs, stralloc *names)
 {
   ns_msg msg ;
+  int r = query(domain, ns_t_mx, &msg) ;
+  return r == DNS_OK ? mx_records(msg, mxs, names) : r ;
+}
+
+int dns_mx_parse (unsigned char const *buf, size_t len, genalloc *mxs, stralloc *names)
+{
+  ns_msg msg ;
+  int r = msg_init(buf, len, &msg) ;
+  return r == DNS_OK ? mx_records(msg, mxs, names) : r ;
+}
+
+static int ip_records (ns_msg msg, int type, genalloc *ips)
+{
   int n, i, found = 0 ;
-  int r = query(host, type, &msg) ;
-  if (r != DNS_OK) return r ;
   n = ns_msg_count(msg, ns_s_an) ;
   for (i = 0 ; i < n ; i++)
   {
@@ -120,6 +134,20 @@ static int ip_query (char const *host, int type, genalloc *ips)
     found++ ;
   }
   return found ? DNS_OK : DNS_NODATA ;
+}
+
+static int ip_query (char const *host, int type, genalloc *ips)
+{
+  ns_msg msg ;
+  int r = query(host, type, &msg) ;
+  return r == DNS_OK ? ip_records(msg, type, ips) : r ;
+}
+
+int dns_ip_parse (unsigned char const *buf, size_t len, int is6, genalloc *ips)
+{
+  ns_msg msg ;
+  int r = msg_init(buf, len, &msg) ;
+  return r == DNS_OK ? ip_records(msg, is6 ? ns_t_aaaa : ns_t_a, ips) : r ;
 }
 
 int dns_ip_lookup (char const *host, genalloc *ips)

@@ -69,6 +69,9 @@ extern int dns_mx_lookup (char const *, genalloc *, stralloc *) ;
 /* AAAA then A records of a host, appended to genalloc (dns_ip). Returns DNS_*:
    DNS_OK if either family has records. */
 extern int dns_ip_lookup (char const *, genalloc *) ;
+/* the same, from a raw answer (for the fuzzer): the records our code walks */
+extern int dns_mx_parse (unsigned char const *, size_t, genalloc *, stralloc *) ;
+extern int dns_ip_parse (unsigned char const *, size_t, int, genalloc *) ;
 
 /* RFC 7505 §3: a lone MX record whose exchanger is the root, "MX 0 .", says no mail */
 extern int dns_mx_isnull (dns_mx const *, size_t, char const *) ;

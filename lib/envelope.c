@@ -151,7 +151,8 @@ int envelope_read (envelope *e, int fd, stralloc *buf)
     {
       size_t from = buf->len ? buf->len - 1 : 0 ;
       buf->len += r ;
-      if (byte_search(buf->s + from, buf->len - from, "\n\n", 2) < buf->len - from
+      /* byte_search returns len - 1, not len, when the needle is absent: found only if both octets fit */
+      if (byte_search(buf->s + from, buf->len - from, "\n\n", 2) + 2 <= buf->len - from
        || (buf->len >= 8 && memcmp(buf->s, "ketch 1\n", 8)))
         return envelope_decode(e, buf->s, buf->len) ;
     }

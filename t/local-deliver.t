@@ -4,7 +4,7 @@
 # temporary), the Delivered-To loop check, MDA exit codes, environment,
 # timeout, and no shell anywhere.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 17
 
 LD=local-deliver
 printf 'Subject: x\nDelivered-To: other@test.example\n\nFrom the top\n>From quoted\nlast line' > "$T/msg"
@@ -21,6 +21,10 @@ check "maildir: content is the message with two headers prepended" cmp -s "$T/a/
 printf 'Delivered-To: U@Test.Example\n\nx\n' | $LD s@x.example u@test.example u "$T" maildir "$T/Md2" 2>/dev/null
 is "$?" 100 "Delivered-To loop: permanent"
 check "loop: nothing delivered" sh -c "! ls '$T/Md2/new'/* 2>/dev/null"
+# the loop check reads the whole header, not only its first 8 KiB read
+{ i=0 ; while [ $i -lt 200 ] ; do printf 'X-Filler-%03d: 0123456789012345678901234567890123456789\n' $i ; i=$((i+1)) ; done
+  printf 'Delivered-To: u@test.example\n\nx\n' ; } | $LD s@x.example u@test.example u "$T" maildir "$T/Md3" 2>/dev/null
+is "$?" 100 "Delivered-To loop after 10 KB of header: permanent"
 
 $LD '' u@test.example u "$T" mbox "$T/mb" < "$T/msg" 2>/dev/null
 check "mbox: From_ line for the null sender" grep -q '^From MAILER-DAEMON ' "$T/mb"

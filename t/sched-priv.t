@@ -4,7 +4,7 @@
 # message lands in, owned by the recipient. Skipped when not root.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
-plan 12
+plan 15
 
 Q=kq$$ ; R=kp$$
 useradd -M -d "$T/nohome" -s /bin/false "$Q" || { echo "Bail out! useradd failed" ; exit 1 ; }
@@ -12,7 +12,12 @@ at_exit "userdel $Q >/dev/null 2>&1"
 useradd -M -d "$T/home/$R" -s /bin/false "$R" || { echo "Bail out! useradd failed" ; exit 1 ; }
 at_exit "userdel $R >/dev/null 2>&1"
 mkdir -p "$T/home/$R" && chown "$R:" "$T/home/$R"
-mkinstance "queue-user $Q" "deliver maildir ~/Maildir"
+printf 'team: %s, %s/home/%s/team.mbox\n' "$R" "$T" "$R" > "$T/aliases"
+printf 'v@virt.example %s/home/%s/vmail/\n' "$T" "$R" > "$T/vmap"
+mkinstance "queue-user $Q" "deliver maildir ~/Maildir" "aliases $T/aliases" "virtual-domain virt.example map $T/vmap"
+newaliases -C "$CONF" >/dev/null 2>&1
+# the tables belong to the recipient: their files run as that user
+chown "$R:" "$T/aliases" "$T/vmap"
 check "mkspool gives the spool to queue-user" test "$(stat -c %U "$SPOOL/queue")" = "$Q"
 chmod 755 "$T"
 scheduler -C "$CONF" -d 3 3>"$T/ready" 2>"$T/sched.log" &
@@ -48,9 +53,14 @@ hl=$(python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); print(d.index(b"\n
 out=$( { req 1 "user $R" "$id" "$hl" 5 -- s@remote.example "$R@test.example" "$R" / mbox "$T/home/$R/.profile" ;
          req 2 "user $R" "$id" "$hl" 5 -- s@remote.example "$R@test.example" "$R" / mda /bin/sh -c "touch $T/pwned" ;
          req 3 "user root" "$id" "$hl" 5 -- s@remote.example root@test.example root / mda /bin/true ;
-         req 4 alias "$id" "$hl" 5 -o postmaster@test.example -- s@remote.example postmaster@test.example nobody / mda /bin/sh -c "touch $T/pwned" ; } | timeout 10 local-spawn -C "$CONF" 2>/dev/null)
+         req 4 alias "$id" "$hl" 5 -o postmaster@test.example -- s@remote.example postmaster@test.example nobody / mda /bin/sh -c "touch $T/pwned" ;
+         req 5 alias "$id" "$hl" 5 -o team@test.example -- s@remote.example "$T/home/$R/team.mbox" x / mbox "$T/home/$R/team.mbox" ;
+         req 6 "vmap virt.example" "$id" "$hl" 5 -- s@remote.example v@virt.example v / maildir "$T/home/$R/forged" ; } | timeout 10 local-spawn -C "$CONF" 2>/dev/null)
 check "forged method and file: replaced by the configured Maildir" test "$(echo "$out" | grep -c '^[12] 0 .*/Maildir/new/')" = 2
 check "a request to run as root is refused" sh -c "echo '$out' | grep -q '^3 t '"
 check "a program that is not an alias entry is refused" sh -c "echo '$out' | grep -q '^4 t '"
+check "an alias's own file is delivered to, as the aliases file's owner" sh -c "echo '$out' | grep -q '^5 0' && test \"\$(stat -c %U '$T/home/$R/team.mbox')\" = '$R'"
+check "a virtual user: the map's maildir, not the one asked for" sh -c "echo '$out' | grep -q '^6 0' && ls '$T/home/$R/vmail/new/'* >/dev/null 2>&1 && ! test -e '$T/home/$R/forged'"
+check "the vmap delivery runs as the map's owner" sh -c "test \"\$(stat -c %U '$T/home/$R/vmail/new')\" = '$R'"
 check "nothing written, nothing run" sh -c "! test -e '$T/home/$R/.profile' && ! test -e '$T/pwned'"
 done_testing

@@ -14,9 +14,6 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-#include <netdb.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <pwd.h>
 
 #include <skalibs/types.h>
@@ -27,28 +24,26 @@
 #include <skalibs/buffer.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/ip46.h>
-#include <skalibs/skamisc.h>
 
 #include "exitcodes.h"
 #include "address.h"
 #include "conf.h"
 #include "dns.h"
+#include "expand.h"
+#include "log.h"
 #include "lookup.h"
 #include "policy.h"
+#include "qstate.h"
+#include "route.h"
 #include "smtp.h"
 
 #define USAGE "ketch-route [ -C conf ] [ -f sender ] [ -c client-ip ] [ -a ] [ -l port ] [ -u ] [ -n ] recipient..."
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define dienomem() strerr_diefu(KETCH_EX_TEMP, "allocate memory")
 
-/* the scheduler's expansion limits (bin/scheduler.c) */
-#define EXPAND_MAX 1000
-#define EXPAND_DEPTH 10
-
 static conf cf ;
 static int nodns = 0 ;
-static stralloc seen = STRALLOC_ZERO ;  /* expanded recipients, NUL-terminated: a loop stops here */
-static unsigned int nseen = 0 ;
+static qstate seen = QSTATE_ZERO ;  /* the recipients of one RCPT after expansion, as the scheduler keeps them */
 
 static void putv (unsigned int indent, char const *const *v)
 {
@@ -59,27 +54,8 @@ static void putv (unsigned int indent, char const *const *v)
  err:
   strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
 }
+/* untrusted or arbitrary bytes go through log_quote before they are printed */
 #define PUT(indent, ...) putv(indent, (char const *const []){ __VA_ARGS__, 0 })
-
-/* untrusted or arbitrary bytes are quoted before they are printed */
-static char const *q (char const *s)
-{
-  static stralloc ring[6] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO } ;
-  static unsigned int k = 0 ;
-  stralloc *sa = ring + (k++ % 6) ;
-  sa->len = 0 ;
-  if (!string_quote(sa, s, strlen(s)) || !stralloc_0(sa)) dienomem() ;
-  return sa->s ;
-}
-
-static char const *fmtu (uint64_t n)
-{
-  static char ring[4][UINT64_FMT] ;
-  static unsigned int k = 0 ;
-  char *s = ring[k++ & 3] ;
-  s[uint64_fmt(s, n)] = 0 ;
-  return s ;
-}
 
 static char const *tls_policy_name (unsigned int t)
 {
@@ -102,38 +78,21 @@ static unsigned int listener (uint16_t port, int *found)
   return cf.cert ? CONF_LISTEN_STARTTLS : 0 ;
 }
 
-/* the host's addresses, as remote-send finds them (getaddrinfo for a route, then the DNS) */
-static void show_addresses (unsigned int indent, char const *host, int use_gai)
+/* the hop's addresses, as remote-send finds them (route_addresses), and whether one is our own listener */
+static void show_addresses (unsigned int indent, route const *rt, route_hop const *h)
 {
   genalloc ips = GENALLOC_ZERO ;
   stralloc sa = STRALLOC_ZERO ;
+  char const *host = route_str(rt, h->host) ;
   size_t n, i ;
   ip46 lit ;
-  int r = DNS_NXDOMAIN ;
+  int r ;
   size_t k = ip46_scan(host, &lit) ;
-  if (k && !host[k]) { PUT(indent, "address ", host, " (a literal)") ; return ; }
+  int myself = 0 ;
+  if (k && !host[k]) myself = route_is_myself(&cf, &lit, h->port) ;
+  if (k && !host[k]) { PUT(indent, "address ", host, " (a literal)", myself ? ": one of this host's listeners, 554 5.4.6 loops back to myself" : "") ; return ; }
   if (nodns) { PUT(indent, "addresses: not looked up (-n)") ; return ; }
-  if (use_gai)
-  {
-    struct addrinfo hints, *ai = 0, *p ;
-    memset(&hints, 0, sizeof(hints)) ;
-    hints.ai_socktype = SOCK_STREAM ;
-    if (!getaddrinfo(host, 0, &hints, &ai))
-    {
-      for (p = ai ; p ; p = p->ai_next)
-      {
-        dns_ip a ;
-        memset(&a, 0, sizeof(a)) ;
-        if (p->ai_family == AF_INET6) { a.is6 = 1 ; memcpy(a.ip, &((struct sockaddr_in6 *)(void *)p->ai_addr)->sin6_addr, 16) ; }
-        else if (p->ai_family == AF_INET) memcpy(a.ip, &((struct sockaddr_in *)(void *)p->ai_addr)->sin_addr, 4) ;
-        else continue ;
-        if (!genalloc_append(dns_ip, &ips, &a)) dienomem() ;
-        r = DNS_OK ;
-      }
-      freeaddrinfo(ai) ;
-    }
-  }
-  if (r != DNS_OK) r = dns_ip_lookup(host, &ips) ;
+  r = route_addresses(host, h->gai, &ips) ;
   if (r != DNS_OK)
   {
     PUT(indent, "addresses: ", dns_strerror(r), r == DNS_TEMP ? " (temporary: the mail waits)" : " (this host is skipped)") ;
@@ -147,123 +106,101 @@ static void show_addresses (unsigned int indent, char const *host, int use_gai)
     dns_ip const *a = genalloc_s(dns_ip, &ips) + i ;
     char fmt[IP6_FMT] ;
     size_t m = a->is6 ? ip6_fmt(fmt, a->ip) : ip4_fmt(fmt, a->ip) ;
+    ip46 ip ;
+    if (a->is6) ip46_from_ip6(&ip, a->ip) ; else ip46_from_ip4(&ip, a->ip) ;
+    if (route_is_myself(&cf, &ip, h->port)) myself = 1 ;
     if (!stralloc_catb(&sa, " ", 1) || !stralloc_catb(&sa, fmt, m)) dienomem() ;
   }
   if (!stralloc_0(&sa)) dienomem() ;
-  PUT(indent, sa.s) ;
+  PUT(indent, sa.s, myself ? " (one of them is this host's listener: 554 5.4.6 loops back to myself)" : "") ;
   stralloc_free(&sa) ;
   genalloc_free(dns_ip, &ips) ;
 }
 
-/* remote-send's choice for a domain (bin/remote-send.c, deliver) */
+/* remote-send's choice for a domain: the same lib/route plan it delivers by */
 static void show_remote (unsigned int indent, char const *domain)
 {
-  conf_route const *route = conf_route_find(&cf, domain) ;
-  char const *me = conf_str(&cf, cf.hostname) ;
-  if (route)
+  route rt = ROUTE_ZERO ;
+  route_hop const *h ;
+  size_t n, i ;
+  if (!route_static(&rt, &cf, domain)) dienomem() ;
+  h = route_hops(&rt) ;
+  switch (rt.kind)
   {
-    PUT(indent, route->domain ? "route for " : "smarthost (every remote domain), not the MX", route->domain ? q(domain) : "", route->domain ? ", not the MX" : "") ;
-    PUT(indent + 1, "host ", conf_str(&cf, route->host), " port ", fmtu(route->port)) ;
-    show_addresses(indent + 2, conf_str(&cf, route->host), 1) ;
-    PUT(indent + 1, "tls ", tls_policy_name(route->tls)) ;
-    if (route->auth) PUT(indent + 1, "auth with the credentials in ", conf_str(&cf, route->auth)) ;
-    return ;
-  }
-  if (domain[0] == '[')
-  {
-    PUT(indent, "address literal: no MX, port ", fmtu(cf.remote_port)) ;
-    PUT(indent + 1, "tls ", tls_policy_name(cf.tls_outbound)) ;
-    return ;
-  }
-  PUT(indent, "MX hosts of ", q(domain), ", port ", fmtu(cf.remote_port), ", tls ", tls_policy_name(cf.tls_outbound)) ;
-  if (nodns) { PUT(indent + 1, "not looked up (-n)") ; return ; }
-  {
-    genalloc mxs = GENALLOC_ZERO ;
-    stralloc names = STRALLOC_ZERO ;
-    dns_mx *mx ;
-    size_t n, i ;
-    unsigned int selfpref = 65536 ;
-    int r = dns_mx_lookup(domain, &mxs, &names) ;
-    switch (r)
-    {
-      case DNS_TEMP : PUT(indent + 1, "temporary DNS failure: 451 4.4.3, retried later") ; goto end ;
-      case DNS_NXDOMAIN : PUT(indent + 1, "the domain does not exist: 550 5.1.2, bounced") ; goto end ;
-      case DNS_NODATA :
+    case ROUTE_K_ROUTE :
+    case ROUTE_K_SMARTHOST :
+      PUT(indent, rt.kind == ROUTE_K_ROUTE ? "route for " : "smarthost (every remote domain), not the MX", rt.kind == ROUTE_K_ROUTE ? log_quote(domain) : "", rt.kind == ROUTE_K_ROUTE ? ", not the MX" : "") ;
+      PUT(indent + 1, "host ", route_str(&rt, h->host), " port ", log_u64(h->port)) ;
+      show_addresses(indent + 2, &rt, h) ;
+      PUT(indent + 1, "tls ", tls_policy_name(h->tls)) ;
+      if (h->auth) PUT(indent + 1, "auth with the credentials in ", route_str(&rt, h->auth)) ;
+      goto end ;
+    case ROUTE_K_LITERAL :
+      PUT(indent, "address literal: no MX, port ", log_u64(cf.remote_port)) ;
+      if (rt.result == ROUTE_BADLITERAL) PUT(indent + 1, "bad address literal: 553 5.1.2, bounced") ;
+      else
       {
-        /* RFC 5321 §5.1: no MX, the domain is its own exchanger */
-        dns_mx m = { .pref = 0, .name = names.len } ;
-        if (!stralloc_cats(&names, domain) || !stralloc_0(&names) || !genalloc_append(dns_mx, &mxs, &m)) dienomem() ;
-        PUT(indent + 1, "no MX records: the domain is its own exchanger (implicit MX)") ;
-        break ;
+        show_addresses(indent + 1, &rt, h) ;
+        PUT(indent + 1, "tls ", tls_policy_name(h->tls)) ;
       }
-      default : break ;
-    }
-    mx = genalloc_s(dns_mx, &mxs) ;
-    n = genalloc_len(dns_mx, &mxs) ;
-    if (dns_mx_isnull(mx, n, names.s)) { PUT(indent + 1, "null MX (RFC 7505): 556 5.1.10, bounced") ; goto end ; }
-    dns_mx_sort(mx, n) ;
-    for (i = 0 ; i < n ; i++)
-      if (!strcasecmp(names.s + mx[i].name, me) && mx[i].pref < selfpref) selfpref = mx[i].pref ;
-    for (i = 0 ; i < n ; i++)
-    {
-      if (mx[i].pref >= selfpref) { PUT(indent + 1, "MX ", fmtu(mx[i].pref), " ", names.s + mx[i].name, ": this host or worse, not tried") ; continue ; }
-      if (!names.s[mx[i].name]) continue ;
-      PUT(indent + 1, "MX ", fmtu(mx[i].pref), " ", names.s + mx[i].name) ;
-      show_addresses(indent + 2, names.s + mx[i].name, 0) ;
-    }
-    if (n && mx[0].pref >= selfpref) PUT(indent + 1, "no better exchanger than this host: 554 5.4.6 loops back to myself") ;
-   end:
-    genalloc_free(dns_mx, &mxs) ;
-    stralloc_free(&names) ;
+      goto end ;
+    default : break ;
   }
+  PUT(indent, "MX hosts of ", log_quote(domain), ", port ", log_u64(cf.remote_port), ", tls ", tls_policy_name(cf.tls_outbound)) ;
+  if (nodns) { PUT(indent + 1, "not looked up (-n)") ; goto end ; }
+  if (!route_mx(&rt, &cf, domain)) dienomem() ;
+  switch (rt.result)
+  {
+    case ROUTE_TEMP : PUT(indent + 1, "temporary DNS failure: 451 4.4.3, retried later") ; goto end ;
+    case ROUTE_NXDOMAIN : PUT(indent + 1, "the domain does not exist: 550 5.1.2, bounced") ; goto end ;
+    case ROUTE_NULLMX : PUT(indent + 1, "null MX (RFC 7505): 556 5.1.10, bounced") ; goto end ;
+    default : break ;
+  }
+  if (rt.kind == ROUTE_K_IMPLICIT) PUT(indent + 1, "no MX records: the domain is its own exchanger (implicit MX)") ;
+  h = route_hops(&rt) ;
+  n = route_nhops(&rt) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    if (h[i].self) { PUT(indent + 1, "MX ", log_u64(h[i].pref), " ", route_str(&rt, h[i].host), ": this host or worse, not tried") ; continue ; }
+    PUT(indent + 1, "MX ", log_u64(h[i].pref), " ", route_str(&rt, h[i].host)) ;
+    show_addresses(indent + 2, &rt, h + i) ;
+  }
+  if (rt.result == ROUTE_LOOP) PUT(indent + 1, "no better exchanger than this host: 554 5.4.6 loops back to myself") ;
+ end:
+  route_free(&rt) ;
 }
 
 static void show_rcpt (unsigned int indent, char const *a, unsigned int depth) ;
 
-/* one alias entry, as the scheduler's add_entry treats it */
-static void show_entry (unsigned int indent, char const *entry, unsigned int depth)
+/* an alias's recipients, as the scheduler adds them (expand_entries) */
+static void show_alias (unsigned int indent, lookup const *l, unsigned int depth)
 {
-  unsigned int k = lookup_entry_kind(entry) ;
-  size_t i = 0 ;
-  for (; entry[i] ; i++) if ((unsigned char)entry[i] < 32 || entry[i] == 127) k = LOOKUP_E_BAD ;
-  switch (k)
+  stralloc texts = STRALLOC_ZERO ;
+  genalloc items = GENALLOC_ZERO ;
+  size_t n, k = 0 ;
+  if (!expand_entries(&cf, l->sa.s + l->entries, l->entrieslen, depth + 1, &texts, &items)) dienomem() ;
+  n = genalloc_len(expand_item, &items) ;
+  for (; k < n ; k++)
   {
-    case LOOKUP_E_FILE :
-      PUT(indent, q(entry), ": local-deliver mbox ", q(entry), ", as the owner of the aliases file") ;
-      return ;
-    case LOOKUP_E_PROGRAM :
-      PUT(indent, q(entry), ": local-deliver mda, argv split on spaces, no shell, as the owner of the aliases file") ;
-      return ;
-    case LOOKUP_E_INCLUDE :
+    expand_item const *it = genalloc_s(expand_item, &items) + k ;
+    char const *t = texts.s + it->text ;
+    unsigned int in = indent + it->depth - depth - 1 ;
+    switch (it->kind)
     {
-      stralloc inc = STRALLOC_ZERO ;
-      ssize_t n = lookup_read_include(entry + 9, &inc) ;
-      size_t pos = 0 ;
-      if (n < 0) { PUT(indent, q(entry), ": unreadable (", strerror(errno), "): skipped") ; return ; }
-      if (depth + 1 > EXPAND_DEPTH) { PUT(indent, q(entry), ": too deep, skipped") ; stralloc_free(&inc) ; return ; }
-      PUT(indent, q(entry), ":") ;
-      for (; pos < inc.len ; pos += strlen(inc.s + pos) + 1)
-        if (lookup_entry_kind(inc.s + pos) != LOOKUP_E_INCLUDE) show_entry(indent + 1, inc.s + pos, depth + 1) ;
-      stralloc_free(&inc) ;
-      return ;
+      case EXPAND_I_RCPT :
+        if (t[0] == '/') PUT(in, log_quote(t), ": local-deliver mbox ", log_quote(t), ", as the owner of the aliases file") ;
+        else if (t[0] == '|') PUT(in, log_quote(t), ": local-deliver mda, argv split on spaces, no shell, as the owner of the aliases file") ;
+        else show_rcpt(in, t, it->depth) ;
+        break ;
+      case EXPAND_I_INCLUDE : PUT(in, log_quote(t), ":") ; break ;
+      case EXPAND_I_UNREADABLE : PUT(in, log_quote(t), ": unreadable (", strerror(it->err), "): skipped") ; break ;
+      case EXPAND_I_TOODEEP : PUT(in, log_quote(t), ": too deep, skipped") ; break ;
+      case EXPAND_I_NOTADDR : PUT(in, log_quote(t), ": not an address, skipped") ; break ;
+      default : PUT(in, log_quote(t), ": bad entry, skipped") ; break ;
     }
-    case LOOKUP_E_ADDRESS :
-    {
-      address ad = ADDRESS_ZERO ;
-      stralloc sa = STRALLOC_ZERO ;
-      if (!strchr(entry, '@'))
-      {
-        if (!stralloc_cats(&sa, entry) || !stralloc_catb(&sa, "@", 1) || !stralloc_cats(&sa, cf.sa.s + cf.hostname) || !stralloc_0(&sa)) dienomem() ;
-        entry = sa.s ;
-      }
-      if (address_parse(&ad, entry, strlen(entry), ADDRESS_UTF8)) PUT(indent, q(entry), ": not an address, skipped") ;
-      else show_rcpt(indent, ad.s, depth) ;
-      stralloc_free(&sa) ;
-      return ;
-    }
-    default :
-      PUT(indent, q(entry), ": bad entry, skipped") ;
   }
+  stralloc_free(&texts) ;
+  genalloc_free(expand_item, &items) ;
 }
 
 /* the path as the client would write it: in angle brackets, control characters quoted */
@@ -279,13 +216,39 @@ static int path (char const *arg, stralloc *sa)
   return stralloc_0(sa) ;
 }
 
-static int seen_add (char const *a)
+/* the local-deliver arguments the scheduler hands over (expand_local_args), from the method on */
+static void show_local (unsigned int indent, char const *a, char const *qa, lookup const *l)
 {
-  size_t pos = 0 ;
-  for (; pos < seen.len ; pos += strlen(seen.s + pos) + 1) if (!strcmp(seen.s + pos, a)) return 0 ;
-  if (!stralloc_catb(&seen, a, strlen(a) + 1)) dienomem() ;
-  nseen++ ;
-  return 1 ;
+  expand_local x = EXPAND_LOCAL_ZERO ;
+  char const *sender = "-" ;
+  if (!expand_local_who(&cf, l, a, &x)) dienomem() ;
+  if (l->kind == LOOKUP_LOCAL)
+  {
+    PUT(indent, qa, ": local user ", log_quote(l->sa.s + l->user), " (uid ", log_u64(l->uid), ", home ", log_quote(l->sa.s + l->home), ")") ;
+    if (!l->uid) PUT(indent + 1, "uid 0: a root-started scheduler refuses to deliver as root (alias root to a user)") ;
+  }
+  if (!x.fail && !expand_local_args(&cf, l, sender, a, 0, 0, &x)) dienomem() ;
+  if (x.fail && l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user, maildir path not absolute: bounced, 554 5.3.5") ;
+  else if (x.fail) PUT(indent + 1, "bad mailbox path for this user: bounced, 554 5.3.5") ;
+  else
+  {
+    stralloc line = STRALLOC_ZERO ;
+    size_t pos = 0 ;
+    unsigned int k = 0 ;
+    if (!stralloc_cats(&line, "local-deliver")) dienomem() ;
+    for (; k < x.nargs ; k++, pos += strlen(x.args.s + pos) + 1)
+    {
+      if (k < x.method) continue ;
+      /* the method is a word of ours; its arguments come from tables: quoted */
+      if (!stralloc_catb(&line, " ", 1) || !stralloc_cats(&line, k == x.method ? x.args.s + pos : log_quote(x.args.s + pos))) dienomem() ;
+    }
+    if (!stralloc_0(&line)) dienomem() ;
+    if (l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user of ", log_quote(l->sa.s + l->domain), ": ", line.s, ", as the owner of the map") ;
+    else PUT(indent + 1, line.s) ;
+    stralloc_free(&line) ;
+  }
+  if (l->ext) PUT(indent + 1, "extension ", log_quote(l->sa.s + l->ext)) ;
+  expand_local_free(&x) ;
 }
 
 /* where the scheduler sends one recipient (its expand, dispatch and start_local) */
@@ -297,8 +260,12 @@ static void show_rcpt (unsigned int indent, char const *a, unsigned int depth)
   /* a canonical address holds no control character and no newline (address.h): printed as is */
   if (!stralloc_catb(&qsa, "<", 1) || !stralloc_cats(&qsa, a) || !stralloc_catb(&qsa, ">", 2)) dienomem() ;
   qa = qsa.s ;
-  if (!seen_add(a)) { PUT(indent, qa, ": a recipient already, not added again") ; goto end ; }
-  if (nseen > EXPAND_MAX) { PUT(indent, qa, ": more than ", fmtu(EXPAND_MAX), " recipients, not added") ; goto end ; }
+  switch (expand_admit(&seen, a))
+  {
+    case EXPAND_A_KNOWN : PUT(indent, qa, ": a recipient already, not added again") ; goto end ;
+    case EXPAND_A_TOOMANY : PUT(indent, qa, ": more than ", log_u64(EXPAND_MAX), " recipients, not added") ; goto end ;
+    default : if (!qstate_add_rcpt(&seen, a, 0)) dienomem() ;
+  }
   if (!lookup_address(&l, &cf, a))
   {
     PUT(indent, qa, ": temporary lookup failure (", strerror(errno), "): retried later") ;
@@ -314,58 +281,14 @@ static void show_rcpt (unsigned int indent, char const *a, unsigned int depth)
       show_remote(indent + 1, strrchr(a, '@') + 1) ;
       break ;
     case LOOKUP_ALIAS :
-    {
-      stralloc ent = STRALLOC_ZERO ;
-      size_t pos = 0 ;
       PUT(indent, qa, l.flags & LOOKUP_F_POSTMASTER ? ": the built-in postmaster alias" : l.flags & LOOKUP_F_VIRTUAL ? ": a virtual user's forward" : ": an alias") ;
       if (depth >= EXPAND_DEPTH) { PUT(indent + 1, "nested too deep: bounced, 554 5.4.6") ; break ; }
-      if (!stralloc_catb(&ent, l.sa.s + l.entries, l.entrieslen)) dienomem() ;
-      for (; pos < ent.len && ent.s[pos] ; pos += strlen(ent.s + pos) + 1) show_entry(indent + 1, ent.s + pos, depth + 1) ;
-      stralloc_free(&ent) ;
+      show_alias(indent + 1, &l, depth) ;
       break ;
-    }
     case LOOKUP_VIRTUAL :
-    {
-      char const *mdir = l.sa.s + l.path ;
-      if (mdir[0] != '/') PUT(indent, qa, ": virtual user, maildir path not absolute: bounced, 554 5.3.5") ;
-      else PUT(indent, qa, ": virtual user of ", q(l.sa.s + l.domain), ": local-deliver maildir ", q(mdir), ", as the owner of the map") ;
-      if (l.ext) PUT(indent + 1, "extension ", q(l.sa.s + l.ext)) ;
-      break ;
-    }
     case LOOKUP_LOCAL :
-    {
-      char const *user = l.sa.s + l.user, *home = l.sa.s + l.home ;
-      stralloc path = STRALLOC_ZERO ;
-      PUT(indent, qa, ": local user ", q(user), " (uid ", fmtu(l.uid), ", home ", q(home), ")") ;
-      if (!l.uid) PUT(indent + 1, "uid 0: a root-started scheduler refuses to deliver as root (alias root to a user)") ;
-      switch (cf.deliver.type)
-      {
-        case CONF_DELIVER_MAILDIR :
-        case CONF_DELIVER_MBOX :
-          if (!conf_expand_path(cf.sa.s + cf.deliver.arg, user, l.sa.s + l.domain, home, &path) || !stralloc_0(&path))
-            PUT(indent + 1, "bad mailbox path for this user: bounced, 554 5.3.5") ;
-          else PUT(indent + 1, "local-deliver ", cf.deliver.type == CONF_DELIVER_MAILDIR ? "maildir " : "mbox ", q(path.s)) ;
-          break ;
-        case CONF_DELIVER_MDA :
-        {
-          stralloc argv = STRALLOC_ZERO ;
-          size_t pos = cf.deliver.arg ;
-          unsigned int k = 0 ;
-          for (; k < cf.deliver.argc ; k++, pos += strlen(cf.sa.s + pos) + 1)
-            if (!stralloc_cats(&argv, " ") || !stralloc_cats(&argv, q(cf.sa.s + pos))) dienomem() ;
-          if (!stralloc_0(&argv)) dienomem() ;
-          PUT(indent + 1, "local-deliver mda", argv.s) ;
-          stralloc_free(&argv) ;
-          break ;
-        }
-        case CONF_DELIVER_LMTP :
-          PUT(indent + 1, "local-deliver lmtp ", q(cf.sa.s + cf.deliver.arg)) ;
-          break ;
-      }
-      if (l.ext) PUT(indent + 1, "extension ", q(l.sa.s + l.ext)) ;
-      stralloc_free(&path) ;
+      show_local(indent, a, qa, &l) ;
       break ;
-    }
   }
   lookup_free(&l) ;
  end:
@@ -428,7 +351,7 @@ int main (int argc, char const *const *argv)
   {
     int found ;
     lflags = listener((uint16_t)lport, &found) ;
-    PUT(0, "listener port ", fmtu(lport), found ? "" : " (not in the configuration: as under tcpserver)", ":",
+    PUT(0, "listener port ", log_u64(lport), found ? "" : " (not in the configuration: as under tcpserver)", ":",
       lflags & CONF_LISTEN_SMTPS ? " implicit TLS" : "",
       lflags & CONF_LISTEN_STARTTLS ? " STARTTLS offered" : "",
       lflags & CONF_LISTEN_TLSREQUIRED ? " STARTTLS required" : "",
@@ -444,7 +367,7 @@ int main (int argc, char const *const *argv)
     address a = ADDRESS_ZERO ;
     size_t plen, pstart ;
     int r = 0 ;
-    if (!path(sender, &line)) { if (errno != EINVAL) dienomem() ; strerr_dief(KETCH_EX_PERM, "a control character in the sender ", q(sender)) ; }
+    if (!path(sender, &line)) { if (errno != EINVAL) dienomem() ; strerr_dief(KETCH_EX_PERM, "a control character in the sender ", log_quote(sender)) ; }
     if (mailreply[0] == '2')
     {
       if (!smtp_path_split(line.s, line.len - 1, &plen, &pstart) || pstart < line.len - 1) mailreply = "501 5.5.4 Syntax: MAIL FROM:<address>" ;
@@ -453,7 +376,6 @@ int main (int argc, char const *const *argv)
     }
     PUT(0, "MAIL FROM:", line.s, utf8 ? " SMTPUTF8" : "", ": ", mailreply) ;
   }
-  if (!stralloc_ready(&seen, 256)) dienomem() ;
 
   /* RCPT TO: smtp-session's do_rcpt, then the scheduler's routing */
   for (; *argv ; argv++)
@@ -462,7 +384,7 @@ int main (int argc, char const *const *argv)
     size_t plen, pstart ;
     char const *rep ;
     int r ;
-    if (!path(*argv, &line)) { if (errno != EINVAL) dienomem() ; strerr_dief(KETCH_EX_PERM, "a control character in the recipient ", q(*argv)) ; }
+    if (!path(*argv, &line)) { if (errno != EINVAL) dienomem() ; strerr_dief(KETCH_EX_PERM, "a control character in the recipient ", log_quote(*argv)) ; }
     if (mailreply[0] != '2') { PUT(0, "RCPT TO:", line.s, ": 503 5.5.1 Need MAIL before RCPT") ; continue ; }
     if (!smtp_path_split(line.s, line.len - 1, &plen, &pstart) || pstart < line.len - 1) { PUT(0, "RCPT TO:", line.s, ": 501 5.5.4 Syntax: RCPT TO:<address>") ; continue ; }
     if (nrcpt >= cf.max_recipients) { PUT(0, "RCPT TO:", line.s, ": 452 4.5.3 Too many recipients") ; continue ; }
@@ -486,11 +408,11 @@ int main (int argc, char const *const *argv)
     PUT(0, "RCPT TO:<", a.s, ">: ", rep) ;
     if (!r) continue ;
     nrcpt++ ;
-    seen.len = 0 ; nseen = 0 ;
+    qstate_free(&seen) ;
     show_rcpt(1, a.s, 0) ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
   /* freed for leak checkers (make SAN=...), not for the kernel's sake */
-  stralloc_free(&line) ; stralloc_free(&seen) ; stralloc_free(&err) ; conf_free(&cf) ;
+  stralloc_free(&line) ; qstate_free(&seen) ; stralloc_free(&err) ; conf_free(&cf) ;
   return 0 ;
 }

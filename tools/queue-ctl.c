@@ -33,6 +33,7 @@
 #include "exitcodes.h"
 #include "address.h"
 #include "conf.h"
+#include "ctl.h"
 #include "queue.h"
 
 #define USAGE "queue-ctl [ -C conf ] retry all | retry id... | retry domain domain... | hold id... | release id... | remove id... | remove sender address..."
@@ -43,7 +44,7 @@ static uid_t owner ;
 static gid_t group ;
 
 /* one request: its own file, durable before the scheduler can see it */
-static void submit (char const *verb, char const *what, char const *arg)
+static void submit (unsigned int op, char const *arg)
 {
   char name[QUEUE_ID_LEN + 1] ;
   char tmp[4 + QUEUE_ID_LEN + 5] ;
@@ -51,9 +52,7 @@ static void submit (char const *verb, char const *what, char const *arg)
   stralloc line = STRALLOC_ZERO ;
   int fd ;
   unsigned int tries = 0 ;
-  if (!stralloc_cats(&line, verb) || (what && (!stralloc_catb(&line, " ", 1) || !stralloc_cats(&line, what)))
-   || !stralloc_catb(&line, " ", 1) || !stralloc_cats(&line, arg) || !stralloc_catb(&line, "\n", 1))
-    strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  if (!ctl_format(&line, op, arg)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   for (;;)
   {
     queue_id_make(name) ;
@@ -109,6 +108,7 @@ int main (int argc, char const *const *argv)
   stralloc err = STRALLOC_ZERO ;
   char const *conffile = 0 ;
   char const *verb ;
+  unsigned int op ;
   PROG = "queue-ctl" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
@@ -126,7 +126,7 @@ int main (int argc, char const *const *argv)
   }
   if (argc < 2) dieusage() ;
   verb = argv[0] ;
-  if (strcmp(verb, "retry") && strcmp(verb, "hold") && strcmp(verb, "release") && strcmp(verb, "remove")) dieusage() ;
+  if (ctl_op(verb, argv[1]) == CTL_NOP) dieusage() ;
   if (!conf_load_default(&c, conffile, &err))
     strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
@@ -139,11 +139,12 @@ int main (int argc, char const *const *argv)
   argv++ ; argc-- ;
 
   /* validate every argument before the first request is written: all or none */
-  if (!strcmp(verb, "retry") && !strcmp(argv[0], "all"))
+  op = ctl_op(verb, argv[0]) ;
+  if (op == CTL_RETRY_ALL)
   {
     if (argc != 1) dieusage() ;
   }
-  else if (!strcmp(verb, "retry") && !strcmp(argv[0], "domain"))
+  else if (op == CTL_RETRY_DOMAIN)
   {
     int i = 1 ;
     if (argc < 2) dieusage() ;
@@ -153,7 +154,7 @@ int main (int argc, char const *const *argv)
       if (!address_domain_valid(argv[i], strlen(argv[i]), ADDRESS_UTF8)) strerr_dief(KETCH_EX_PERM, "not a domain: ", argv[i]) ;
     }
   }
-  else if (!strcmp(verb, "remove") && !strcmp(argv[0], "sender"))
+  else if (op == CTL_REMOVE_SENDER)
   {
     int i = 1 ;
     if (argc < 2) dieusage() ;
@@ -174,29 +175,24 @@ int main (int argc, char const *const *argv)
     int i = 0 ;
     /* a message already gone is an error for hold and release; retry
        and remove of a finished message are harmless, but say so */
-    for (; i < argc ; i++) check_id(argv[i], !strcmp(verb, "hold") || !strcmp(verb, "release")) ;
+    for (; i < argc ; i++) check_id(argv[i], op == CTL_HOLD || op == CTL_RELEASE) ;
   }
 
-  if (!strcmp(argv[0], "all")) submit(verb, 0, "all") ;
-  else if (!strcmp(argv[0], "domain") && !strcmp(verb, "retry"))
-  {
-    int i = 1 ;
-    for (; i < argc ; i++) submit(verb, "domain", argv[i]) ;
-  }
-  else if (!strcmp(argv[0], "sender") && !strcmp(verb, "remove"))
+  if (op == CTL_RETRY_ALL) submit(op, 0) ;
+  else if (op == CTL_REMOVE_SENDER)
   {
     int i = 1 ;
     for (; i < argc ; i++)
     {
       address a = ADDRESS_ZERO ;
       address_parse(&a, argv[i], strlen(argv[i]), ADDRESS_NULL_OK | ADDRESS_UTF8) ;
-      submit(verb, "sender", a.len ? a.s : "<>") ;
+      submit(op, a.len ? a.s : "<>") ;
     }
   }
   else
   {
-    int i = 0 ;
-    for (; i < argc ; i++) submit(verb, 0, argv[i]) ;
+    int i = op == CTL_RETRY_DOMAIN ;
+    for (; i < argc ; i++) submit(op, argv[i]) ;
   }
   wake() ;
   return 0 ;

@@ -3,6 +3,7 @@
 /* Unit test of lib/bounce: status codes, dates, the report's shape. */
 
 #include <string.h>
+#include <unistd.h>
 
 #include <skalibs/stralloc.h>
 
@@ -15,7 +16,7 @@ int main (void)
   stralloc sa = STRALLOC_ZERO ;
   bounce b = { .action = BOUNCE_FAILED, .hostname = "mx.test.example", .id = "0123456789abcdef01234567", .to = "s@x.example", .arrival = 0, .now = 86400 * 365, .boundary = "0123456789abcdef01234567/mx.test.example" } ;
   bounce_rcpt r[2] = { { .addr = "a@y.example", .orig = 0, .result = "550 5.1.1 no such user" }, { .addr = "b\x01\xff@y.example", .orig = "list@y.example", .result = "mda exited 1" } } ;
-  tap_plan(16) ;
+  tap_plan(27) ;
   ok(bounce_status("550 5.1.1 no such user", 1, st) && !strcmp(st, "5.1.1"), "status from an SMTP reply") ;
   ok(bounce_status("5.2.2 mailbox full", 1, st) && !strcmp(st, "5.2.2"), "status without a reply code") ;
   ok(!bounce_status("mda exited 1", 1, st) && !strcmp(st, "5.0.0"), "default status for a failure") ;
@@ -33,6 +34,46 @@ int main (void)
   ok(strstr(sa.s, "Content-Type: text/rfc822-headers\n\nSubject: x\nFrom: s@x.example\n") != 0, "original header attached") ;
   ok(strstr(sa.s, "Auto-Submitted: auto-replied\n") != 0, "Auto-Submitted (RFC 3834)") ;
   ok(sa.len > 60 && !strcmp(sa.s + sa.len - 46, "--0123456789abcdef01234567/mx.test.example--\n"), "closing boundary") ;
+
+  /* whom the report goes to */
+  sa.len = 0 ;
+  ok(bounce_to("s@x.example", BOUNCE_FAILED, 0, "mx.test.example", &sa) == BOUNCE_TO_SEND && !strcmp(sa.s, "s@x.example"), "a bounce goes to the sender") ;
+  sa.len = 0 ;
+  ok(bounce_to("s@x.example", BOUNCE_DELAYED, 1, "mx.test.example", &sa) == BOUNCE_TO_SEND && !strcmp(sa.s, "s@x.example"), "a delay warning too") ;
+  sa.len = 0 ;
+  ok(bounce_to("", BOUNCE_FAILED, 0, "mx.test.example", &sa) == BOUNCE_TO_SEND && !strcmp(sa.s, "postmaster@mx.test.example"), "a failed bounce goes to the postmaster") ;
+  sa.len = 0 ;
+  ok(bounce_to("", BOUNCE_FAILED, 1, "mx.test.example", &sa) == BOUNCE_TO_DROP && !sa.len, "a failed bounce to the postmaster is dropped") ;
+  ok(bounce_to("", BOUNCE_DELAYED, 0, "mx.test.example", &sa) == BOUNCE_TO_NONE && !sa.len, "no delay warning about a bounce") ;
+  ok(bounce_is_postmaster("postmaster") && bounce_is_postmaster("PostMaster@x.example"), "postmaster, alone or with a domain, any case") ;
+  ok(!bounce_is_postmaster("postmasters@x.example") && !bounce_is_postmaster("post@x") && !bounce_is_postmaster(0), "not a postmaster") ;
+
+  /* the original's header, from an fd */
+  {
+    int p[2] ;
+    static char const m[] = "Subject: x\nFrom: y\n\nbody\n\nmore\n" ;
+    sa.len = 0 ;
+    stralloc_cats(&sa, "kept") ;
+    ok(!pipe(p) && write(p[1], m, sizeof(m) - 1) == sizeof(m) - 1 && !close(p[1]), "a message in a pipe") ;
+    bounce_read_header(p[0], &sa) ;
+    close(p[0]) ;
+    ok(sa.len == 23 && !memcmp(sa.s, "keptSubject: x\nFrom: y\n", 23), "the header up to the blank line, appended") ;
+  }
+  {
+    int p[2] ;
+    stralloc big = STRALLOC_ZERO ;
+    pid_t pid ;
+    sa.len = 0 ;
+    while (big.len < 70000) stralloc_cats(&big, "X-Long: 0123456789012345678901234567890123456789\n") ;
+    ok(!pipe(p), "a pipe for a header without end") ;
+    pid = fork() ;
+    if (!pid) { close(p[0]) ; if (write(p[1], big.s, big.len) < 0) _exit(1) ; _exit(0) ; }
+    close(p[1]) ;
+    bounce_read_header(p[0], &sa) ;
+    close(p[0]) ;
+    ok(sa.len == 65536 && !memcmp(sa.s, big.s, 65536), "a header without end is read past the first 8 KiB, cut at 64 KiB (%zu)", sa.len) ;
+    stralloc_free(&big) ;
+  }
   stralloc_free(&sa) ;
   return tap_done() ;
 }

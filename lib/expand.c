@@ -1,0 +1,216 @@
+/* ISC license: see LICENSE. */
+
+#include <errno.h>
+#include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include <skalibs/bytestr.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+
+#include "address.h"
+#include "conf.h"
+#include "lookup.h"
+#include "qstate.h"
+#include "expand.h"
+
+static int item_add (genalloc *items, stralloc *sa, unsigned int kind, unsigned int depth, char const *s, int err)
+{
+  expand_item it = { .kind = kind, .depth = depth, .text = sa->len, .err = err } ;
+  if (!stralloc_cats(sa, s) || !stralloc_0(sa)) return 0 ;
+  return genalloc_append(expand_item, items, &it) ;
+}
+
+static int entry_add (conf const *cf, char const *entry, unsigned int d, stralloc *sa, genalloc *items)
+{
+  unsigned int k = lookup_entry_kind(entry) ;
+  size_t i = 0 ;
+  for (; entry[i] ; i++) if ((unsigned char)entry[i] < 32 || entry[i] == 127) k = LOOKUP_E_BAD ;
+  switch (k)
+  {
+    case LOOKUP_E_INCLUDE :
+    {
+      stralloc inc = STRALLOC_ZERO ;
+      ssize_t n = lookup_read_include(entry + 9, &inc) ;
+      size_t pos = 0 ;
+      int ok = 1 ;
+      if (n < 0) return item_add(items, sa, EXPAND_I_UNREADABLE, d, entry, errno) ;
+      if (d + 1 > EXPAND_DEPTH) { stralloc_free(&inc) ; return item_add(items, sa, EXPAND_I_TOODEEP, d, entry, 0) ; }
+      if (!item_add(items, sa, EXPAND_I_INCLUDE, d, entry, 0)) ok = 0 ;
+      /* one level only: an include in an included file is ignored */
+      for (; ok && pos < inc.len ; pos += strlen(inc.s + pos) + 1)
+        if (lookup_entry_kind(inc.s + pos) != LOOKUP_E_INCLUDE && !entry_add(cf, inc.s + pos, d + 1, sa, items)) ok = 0 ;
+      stralloc_free(&inc) ;
+      return ok ;
+    }
+    case LOOKUP_E_ADDRESS :
+    {
+      stralloc a = STRALLOC_ZERO ;
+      address ad = ADDRESS_ZERO ;
+      int ok ;
+      if (!strchr(entry, '@'))
+      {
+        if (!stralloc_cats(&a, entry) || !stralloc_catb(&a, "@", 1) || !stralloc_cats(&a, cf->sa.s + cf->hostname) || !stralloc_0(&a))
+        { stralloc_free(&a) ; return 0 ; }
+        entry = a.s ;
+      }
+      ok = address_parse(&ad, entry, strlen(entry), ADDRESS_UTF8)
+        ? item_add(items, sa, EXPAND_I_NOTADDR, d, entry, 0)
+        : item_add(items, sa, EXPAND_I_RCPT, d, ad.s, 0) ;
+      stralloc_free(&a) ;
+      return ok ;
+    }
+    case LOOKUP_E_FILE :
+    case LOOKUP_E_PROGRAM :
+      return item_add(items, sa, EXPAND_I_RCPT, d, entry, 0) ;
+    default :
+      return item_add(items, sa, EXPAND_I_BAD, d, entry, 0) ;
+  }
+}
+
+int expand_entries (conf const *cf, char const *entries, size_t len, unsigned int depth, stralloc *sa, genalloc *items)
+{
+  /* the entries may point into sa itself, which grows: copy them first */
+  stralloc ent = STRALLOC_ZERO ;
+  size_t pos = 0 ;
+  int ok = 1 ;
+  if (!stralloc_catb(&ent, entries, len)) return 0 ;
+  for (; ok && pos < ent.len && ent.s[pos] ; pos += strlen(ent.s + pos) + 1)
+    if (!entry_add(cf, ent.s + pos, depth, sa, items)) ok = 0 ;
+  stralloc_free(&ent) ;
+  return ok ;
+}
+
+unsigned int expand_admit (qstate const *q, char const *a)
+{
+  size_t n = qstate_n(q), i = 0 ;
+  if (n >= EXPAND_MAX) return EXPAND_A_TOOMANY ;
+  for (; i < n ; i++) if (!strcmp(qstate_str(q, qstate_get(q, i)->addr), a)) return EXPAND_A_KNOWN ;
+  return EXPAND_A_NEW ;
+}
+
+int expand_owner (char const *file, uid_t *uid, gid_t *gid)
+{
+  struct stat st ;
+  struct passwd *pw ;
+  if (file && stat(file, &st) == 0 && st.st_uid)
+  {
+    *uid = st.st_uid ; *gid = st.st_gid ;
+    return 1 ;
+  }
+  /* a root-owned table: its files and programs run as nobody, never as root */
+  pw = getpwnam("nobody") ;
+  if (!pw) return 0 ;
+  *uid = pw->pw_uid ; *gid = pw->pw_gid ;
+  return 1 ;
+}
+
+int expand_local_who (conf const *cf, lookup const *l, char const *addr, expand_local *x)
+{
+  x->runas.len = 0 ; x->fail = 0 ; x->owner = 0 ;
+  if (addr[0] == '/' || addr[0] == '|')
+  {
+    x->kind = EXPAND_L_ALIAS ;
+    x->owner = conf_str(cf, cf->aliases) ;
+    return stralloc_cats(&x->runas, "alias") && stralloc_0(&x->runas) ;
+  }
+  if (l->kind == LOOKUP_VIRTUAL)
+  {
+    conf_vdomain const *v = conf_vdomain_find(cf, l->sa.s + l->domain) ;
+    x->kind = EXPAND_L_VIRTUAL ;
+    x->owner = v ? cf->sa.s + v->map : 0 ;
+    if (l->sa.s[l->path] != '/') x->fail = EXPAND_T_VPATH ;
+    return stralloc_cats(&x->runas, "vmap ") && stralloc_cats(&x->runas, l->sa.s + l->domain) && stralloc_0(&x->runas) ;
+  }
+  x->kind = EXPAND_L_USER ;
+  return stralloc_cats(&x->runas, "user ") && stralloc_cats(&x->runas, l->sa.s + l->user) && stralloc_0(&x->runas) ;
+}
+
+static int arg (expand_local *x, char const *s, size_t n)
+{
+  if (!stralloc_catb(&x->args, s, n) || !stralloc_0(&x->args)) return 0 ;
+  x->nargs++ ;
+  return 1 ;
+}
+#define args(x, s) arg(x, s, strlen(s))
+
+int expand_local_args (conf const *cf, lookup const *l, char const *sender, char const *addr, char const *orig, uid_t uid, expand_local *x)
+{
+  x->args.len = 0 ; x->nargs = 0 ; x->fail = 0 ;
+  if (x->kind == EXPAND_L_ALIAS)
+  {
+    struct passwd *pw = getpwuid(uid) ;
+    if (!args(x, "--") || !args(x, sender) || !args(x, orig ? orig : addr)
+     || !args(x, pw ? pw->pw_name : "nobody") || !args(x, pw ? pw->pw_dir : "/")) return 0 ;
+    x->method = x->nargs ;
+    if (addr[0] == '/') return args(x, "mbox") && args(x, addr) ;
+    {
+      /* |command args: split on spaces here, never a shell (local-deliver(8)) */
+      char const *s = addr + 1 ;
+      if (!args(x, "mda")) return 0 ;
+      while (*s)
+      {
+        size_t n ;
+        while (*s == ' ') s++ ;
+        n = str_chr(s, ' ') ;
+        if (!n) break ;
+        if (!arg(x, s, n)) return 0 ;
+        s += n ;
+      }
+      return 1 ;
+    }
+  }
+  if (x->kind == EXPAND_L_VIRTUAL)
+  {
+    char const *mdir = l->sa.s + l->path ;
+    if (mdir[0] != '/') { x->fail = EXPAND_T_VPATH ; return 1 ; }
+    if (l->ext && (!args(x, "-e") || !args(x, l->sa.s + l->ext))) return 0 ;
+    if (!args(x, "--") || !args(x, sender) || !args(x, addr) || !args(x, l->sa.s + l->local) || !args(x, mdir)) return 0 ;
+    x->method = x->nargs ;
+    return args(x, "maildir") && args(x, mdir) ;
+  }
+  {
+    char const *user = l->sa.s + l->user, *home = l->sa.s + l->home ;
+    if (l->ext && (!args(x, "-e") || !args(x, l->sa.s + l->ext))) return 0 ;
+    /* "--": a sender may begin with a dash */
+    if (!args(x, "--") || !args(x, sender) || !args(x, addr) || !args(x, user) || !args(x, home)) return 0 ;
+    x->method = x->nargs ;
+    switch (cf->deliver.type)
+    {
+      case CONF_DELIVER_MAILDIR :
+      case CONF_DELIVER_MBOX :
+      {
+        stralloc path = STRALLOC_ZERO ;
+        int ok ;
+        if (!conf_expand_path(cf->sa.s + cf->deliver.arg, user, l->sa.s + l->domain, home, &path))
+        {
+          stralloc_free(&path) ;
+          x->fail = EXPAND_T_PATH ;
+          return 1 ;
+        }
+        ok = args(x, cf->deliver.type == CONF_DELIVER_MAILDIR ? "maildir" : "mbox") && args(x, path.s) ;
+        stralloc_free(&path) ;
+        return ok ;
+      }
+      case CONF_DELIVER_MDA :
+      {
+        size_t pos = cf->deliver.arg ;
+        unsigned int k = 0 ;
+        if (!args(x, "mda")) return 0 ;
+        for (; k < cf->deliver.argc ; k++, pos += strlen(cf->sa.s + pos) + 1)
+          if (!args(x, cf->sa.s + pos)) return 0 ;
+        return 1 ;
+      }
+      case CONF_DELIVER_LMTP :
+        return args(x, "lmtp") && args(x, cf->sa.s + cf->deliver.arg) ;
+    }
+  }
+  return 1 ;
+}
+
+void expand_local_free (expand_local *x)
+{
+  stralloc_free(&x->runas) ;
+  stralloc_free(&x->args) ;
+}

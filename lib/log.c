@@ -1,0 +1,43 @@
+/* ISC license: see LICENSE. */
+
+#include <string.h>
+
+#include <skalibs/types.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/skamisc.h>
+
+#include "log.h"
+
+int log_line (stralloc *sa, char const *id, char const *const *v)
+{
+  int glue = 0 ;
+  if (!stralloc_cats(sa, id)) return 0 ;
+  for (; *v ; v++)
+  {
+    size_t n = strlen(*v) ;
+    if (!n) continue ;
+    if (!glue && !stralloc_catb(sa, " ", 1)) return 0 ;
+    if (!stralloc_catb(sa, *v, n)) return 0 ;
+    glue = (*v)[n-1] == '=' ;
+  }
+  return stralloc_catb(sa, "\n", 1) ;
+}
+
+char const *log_quote (char const *s)
+{
+  static stralloc ring[LOG_RING] ;
+  static unsigned int k = 0 ;
+  stralloc *sa = ring + (k++ % LOG_RING) ;
+  sa->len = 0 ;
+  if (!string_quote(sa, s, strlen(s)) || !stralloc_0(sa)) return "\"?\"" ;
+  return sa->s ;
+}
+
+char const *log_u64 (uint64_t n)
+{
+  static char ring[LOG_RING][UINT64_FMT] ;
+  static unsigned int k = 0 ;
+  char *s = ring[k++ % LOG_RING] ;
+  s[uint64_fmt(s, n)] = 0 ;
+  return s ;
+}

@@ -1,0 +1,88 @@
+/* ISC license: see LICENSE. */
+
+#include <string.h>
+
+#include <skalibs/types.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/stralloc.h>
+
+#include "exitcodes.h"
+#include "lspawn.h"
+
+static int field (stralloc *sa, char const *s)
+{
+  return stralloc_cats(sa, s) && stralloc_0(sa) ;
+}
+
+int lspawn_request (stralloc *sa, unsigned int tag, char const *runas, char const *id, size_t hdrlen, unsigned int timeout, char const *const *args)
+{
+  stralloc body = STRALLOC_ZERO ;
+  char fmt[UINT64_FMT] ;
+  int ok = 0 ;
+  if (!stralloc_catb(&body, fmt, uint_fmt(fmt, tag)) || !stralloc_0(&body) || !field(&body, runas) || !field(&body, id)
+   || !stralloc_catb(&body, fmt, size_fmt(fmt, hdrlen)) || !stralloc_0(&body)
+   || !stralloc_catb(&body, fmt, uint_fmt(fmt, timeout)) || !stralloc_0(&body)) goto end ;
+  for (; *args ; args++) if (!field(&body, *args)) goto end ;
+  ok = stralloc_catb(sa, fmt, size_fmt(fmt, body.len)) && stralloc_catb(sa, ":", 1)
+    && stralloc_catb(sa, body.s, body.len) && stralloc_catb(sa, ",", 1) ;
+ end:
+  stralloc_free(&body) ;
+  return ok ;
+}
+
+int lspawn_request_next (char const *s, size_t n, size_t *start, size_t *len, size_t *used)
+{
+  size_t k = byte_chr(s, n, ':') ;
+  char num[UINT64_FMT + 1] ;
+  if (k >= n) return n > 20 ? -1 : 0 ;
+  if (!k || k > UINT64_FMT) return -1 ;
+  memcpy(num, s, k) ; num[k] = 0 ;
+  if (!size0_scan(num, len) || *len > LSPAWN_REQ_MAX) return -1 ;
+  if (n < k + 1 + *len + 1) return 0 ;
+  if (s[k + 1 + *len] != ',') return -1 ;
+  *start = k + 1 ;
+  *used = k + 2 + *len ;
+  return 1 ;
+}
+
+unsigned int lspawn_fields (char const *s, size_t len, char const **f, unsigned int max)
+{
+  size_t pos = 0 ;
+  unsigned int n = 0 ;
+  while (pos < len && n < max)
+  {
+    size_t k = byte_chr(s + pos, len - pos, 0) ;
+    if (pos + k >= len) break ;
+    f[n++] = s + pos ;
+    pos += k + 1 ;
+  }
+  return n ;
+}
+
+int lspawn_report (stralloc *sa, char const *tag, char const *code, char const *text, size_t len)
+{
+  size_t i = 0 ;
+  if (!stralloc_cats(sa, tag) || !stralloc_catb(sa, " ", 1) || !stralloc_cats(sa, code) || !stralloc_catb(sa, " ", 1)) return 0 ;
+  for (; i < len ; i++)
+  {
+    char ch = (unsigned char)text[i] < 32 || text[i] == 127 ? ' ' : text[i] ;
+    if (!stralloc_catb(sa, &ch, 1)) return 0 ;
+  }
+  return stralloc_catb(sa, "\n", 1) ;
+}
+
+int lspawn_report_parse (char const *line, unsigned int *tag, unsigned int *code, char const **text)
+{
+  size_t k = uint_scan(line, tag) ;
+  *code = KETCH_EX_TEMP ;
+  *text = "" ;
+  if (!k || line[k] != ' ') return 0 ;
+  if (line[k+1] == 't') { if (line[k+2] == ' ') *text = line + k + 3 ; }
+  else
+  {
+    size_t m = uint_scan(line + k + 1, code) ;
+    if (!m || *code > 255) *code = KETCH_EX_TEMP ;
+    else if (line[k+1+m] == ' ') *text = line + k + 2 + m ;
+  }
+  return 1 ;
+}

@@ -1,0 +1,65 @@
+/* ISC license: see LICENSE. */
+
+#include <string.h>
+
+#include <skalibs/types.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/stralloc.h>
+
+#include "report.h"
+
+static char const *const names[3] = { "ok", "temp", "perm" } ;
+
+char const *report_kind_name (unsigned int kind)
+{
+  return kind < 3 ? names[kind] : "?" ;
+}
+
+int report_put (stralloc *sa, unsigned int kind, unsigned int index, char const *text, size_t len)
+{
+  char fmt[UINT_FMT] ;
+  size_t off, i = 0 ;
+  if (kind > 2) kind = REPORT_TEMP ;
+  if (!stralloc_cats(sa, names[kind]) || !stralloc_catb(sa, " ", 1)
+   || !stralloc_catb(sa, fmt, uint_fmt(fmt, index)) || !stralloc_catb(sa, " ", 1)) return 0 ;
+  off = sa->len ;
+  if (!stralloc_catb(sa, text, len)) return 0 ;
+  /* one line per recipient: no control character may split or garble it */
+  for (; i < len ; i++)
+  {
+    unsigned char c = sa->s[off + i] ;
+    if (c < 32 || c == 127) sa->s[off + i] = ' ' ;
+  }
+  return stralloc_catb(sa, "\n", 1) ;
+}
+
+int report_parse (char const *s, unsigned int *index, char const **text)
+{
+  int kind = -1 ;
+  size_t skip = 0, m ;
+  if (!strncmp(s, "ok ", 3)) { kind = REPORT_OK ; skip = 3 ; }
+  else if (!strncmp(s, "temp ", 5)) { kind = REPORT_TEMP ; skip = 5 ; }
+  else if (!strncmp(s, "perm ", 5)) { kind = REPORT_PERM ; skip = 5 ; }
+  if (kind < 0) return -1 ;
+  m = uint_scan(s + skip, index) ;
+  if (!m) return -1 ;
+  s += skip + m ;
+  if (*s == ' ') s++ ;
+  *text = s ;
+  return kind ;
+}
+
+size_t report_local_text (char const *out, size_t len, char const **text)
+{
+  size_t end = len, start ;
+  char const *s ;
+  while (end && out[end-1] == '\n') end-- ;
+  start = byte_rchr(out, end, '\n') ;
+  start = start < end ? start + 1 : 0 ;
+  s = out + start ;
+  len = end - start ;
+  if (len > 22 && !memcmp(s, "local-deliver: fatal: ", 22)) { s += 22 ; len -= 22 ; }
+  else if (len > 21 && !memcmp(s, "local-deliver: info: ", 21)) { s += 21 ; len -= 21 ; }
+  *text = s ;
+  return len ;
+}

@@ -1,0 +1,94 @@
+/* ISC license: see LICENSE. */
+
+#ifndef KETCH_ROUTE_H
+#define KETCH_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/ip46.h>
+
+#include "conf.h"
+#include "dns.h"
+
+/*
+ * Where mail for a destination domain goes: the ordered list of hops
+ * remote-send tries, and the outcomes that stop it before any
+ * connection. remote-send delivers by it and ketch-route prints it, so
+ * the dry run cannot drift from the real thing.
+ *
+ * The choice, in order:
+ *  - a "route" for the domain, else a "smarthost": one hop, its own port,
+ *    TLS policy and credentials file; its host is resolved with
+ *    getaddrinfo first (it may live in /etc/hosts), then the DNS.
+ *  - an address literal "[1.2.3.4]", "[IPv6:...]" (RFC 5321 §4.1.3): one
+ *    hop, no MX; a malformed one is ROUTE_BADLITERAL.
+ *  - the MX records (RFC 5321 §5.1), sorted; NODATA: the domain is its
+ *    own exchanger (implicit MX); NXDOMAIN and "MX 0 ." (RFC 7505) stop.
+ *    If this host (the hostname) is an exchanger, it and every worse
+ *    exchanger are kept with self set and are not tried; when no better
+ *    one is left the outcome is ROUTE_LOOP.
+ */
+
+#define ROUTE_OK 0          /* hops to try */
+#define ROUTE_TEMP 1        /* temporary DNS failure: 451 4.4.3 */
+#define ROUTE_NXDOMAIN 2    /* the domain does not exist: 550 5.1.2 */
+#define ROUTE_NULLMX 3      /* RFC 7505: 556 5.1.10 */
+#define ROUTE_LOOP 4        /* no exchanger better than this host: 554 5.4.6 */
+#define ROUTE_BADLITERAL 5  /* 553 5.1.2 */
+
+#define ROUTE_K_ROUTE 0     /* a route for the domain */
+#define ROUTE_K_SMARTHOST 1 /* the smarthost */
+#define ROUTE_K_LITERAL 2   /* an address literal */
+#define ROUTE_K_MX 3        /* the MX records (hops empty until route_mx) */
+#define ROUTE_K_IMPLICIT 4  /* no MX records: the domain itself */
+
+typedef struct route_hop_s route_hop, *route_hop_ref ;
+struct route_hop_s
+{
+  size_t host ;       /* offset in sa, NUL-terminated */
+  uint16_t port ;
+  uint16_t pref ;     /* MX preference; 0 otherwise */
+  unsigned int tls ;  /* CONF_TLS_* */
+  size_t auth ;       /* offset in sa of the credentials file, or 0 */
+  int gai ;           /* resolve with getaddrinfo before the DNS */
+  int self ;          /* this host or a worse exchanger: not tried */
+} ;
+
+typedef struct route_s route, *route_ref ;
+struct route_s
+{
+  stralloc sa ;       /* starts with a NUL: offset 0 = none */
+  genalloc hops ;     /* route_hop */
+  unsigned int kind ; /* ROUTE_K_* */
+  int result ;        /* ROUTE_* */
+} ;
+#define ROUTE_ZERO { .sa = STRALLOC_ZERO, .hops = GENALLOC_ZERO, .kind = ROUTE_K_MX, .result = ROUTE_OK }
+
+#define route_str(r, off) ((off) ? (r)->sa.s + (off) : (char const *)0)
+#define route_hops(r) genalloc_s(route_hop, &(r)->hops)
+#define route_nhops(r) genalloc_len(route_hop, &(r)->hops)
+
+/* route, smarthost or literal, without the DNS; kind ROUTE_K_MX: call route_mx. 1, or 0 and errno */
+extern int route_static (route *, conf const *, char const *) ;
+
+/* the MX records of the domain (dns_init first). 1, or 0 and errno (ENOMEM) */
+extern int route_mx (route *, conf const *, char const *) ;
+
+/* route_static, then route_mx when needed */
+extern int route_plan (route *, conf const *, char const *) ;
+
+/* the MX part without a resolver: dnsr the DNS_* of the MX lookup, mx and names its answer (sorted here) */
+extern int route_from_mx (route *, conf const *, char const *, int, dns_mx *, size_t, char const *) ;
+
+/* the addresses of a hop's host, appended to genalloc (dns_ip): a literal, else getaddrinfo (gai), else the DNS. DNS_* */
+extern int route_addresses (char const *, int, genalloc *) ;
+
+/* is ip:port one of our own listeners (a wildcard listener counts for the loopback addresses)? */
+extern int route_is_myself (conf const *, ip46 const *, uint16_t) ;
+
+extern void route_free (route *) ;
+
+#endif

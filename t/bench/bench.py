@@ -1,0 +1,1064 @@
+#!/usr/bin/python3
+# ISC license: see LICENSE.
+"""make bench: ketch, Postfix and OpenSMTPD side by side on 127.0.0.1.
+
+Workloads W1 W2 W3 L of shared/benchmarks.md, interleaved (A B C A B C...),
+medians and ratios printed as a Markdown table; raw per-round figures go to
+$BENCH_RAW (JSON lines). See t/bench/README.md.
+
+Needs root (users, cgroups, mount namespaces). Every process started here is
+recorded and stopped by PID; every wait is bounded; only 127.0.0.1 is used.
+"""
+
+import ctypes
+import ctypes.util
+import json
+import os
+import pwd
+import grp
+import select
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+ENV = os.environ
+ROUNDS = int(ENV.get("BENCH_ROUNDS", "3"))
+MSGS = int(ENV.get("BENCH_MSGS", "2000"))
+W3_SESSIONS = [int(x) for x in ENV.get("BENCH_W3_SESSIONS", "200,1000").split(",") if x]
+W3_HOLD = float(ENV.get("BENCH_W3_HOLD", "5"))
+PHASE_TIMEOUT = float(ENV.get("BENCH_PHASE_TIMEOUT", "600"))
+L_SECS = float(ENV.get("BENCH_L_SECS", "3"))
+L_THREADS = [int(x) for x in ENV.get("BENCH_L_THREADS", "1,2,16").split(",") if x]
+MTAS = [x for x in ENV.get("BENCH_MTAS", "ketch,postfix,opensmtpd").split(",") if x]
+WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w2s,w2m,w3").split(",") if x]
+CACHE = ENV.get("BENCH_CACHE", "/var/cache/ketch-bench")
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = ENV.get("KETCH_BUILD", os.path.join(TOP, "build"))
+DIR = ENV.get("BENCH_DIR", "/var/tmp/ketch-bench")
+RAW = ENV.get("BENCH_RAW", os.path.join(BUILD, "bench", "raw-%s.jsonl" % time.strftime("%Y%m%dT%H%M%S")))
+USER = ENV.get("BENCH_USER", "benchuser")
+CGROOT = ENV.get("BENCH_CGROUP", "/sys/fs/cgroup/unified/ketch-bench")
+PF = os.path.join(CACHE, "root-postfix")
+OS = os.path.join(CACHE, "root-opensmtpd")
+PFLIB = os.path.join(PF, "usr/lib/postfix")
+NAMES = {"ketch": "ketch", "postfix": "Postfix", "opensmtpd": "OpenSMTPD"}
+
+started = []      # every Popen we started, stopped at exit
+notes = []        # what the harness changed on the machine, printed at the end
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+def now():
+    return time.monotonic()
+
+
+def run(argv, timeout=120, **kw):
+    return subprocess.run(argv, timeout=timeout, check=True, **kw)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def pf_env():
+    e = dict(ENV)
+    e["LD_LIBRARY_PATH"] = PFLIB
+    return e
+
+
+# ---------------------------------------------------------------- setup
+
+def ensure_group(name, system=True):
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        run(["groupadd"] + (["--system"] if system else []) + [name])
+        notes.append("created group %s" % name)
+
+
+def ensure_user(name, group=None, home=None, system=True):
+    try:
+        pwd.getpwnam(name)
+        return
+    except KeyError:
+        pass
+    argv = ["useradd"]
+    if system:
+        argv += ["--system", "--no-create-home", "--home-dir", home or "/nonexistent", "--shell", "/usr/sbin/nologin"]
+    else:
+        argv += ["--create-home", "--shell", "/bin/sh"]
+    if group:
+        argv += ["--gid", group]
+    else:
+        argv += ["--user-group"]
+    run(argv + [name])
+    notes.append("created user %s" % name)
+
+
+def fetch_peers():
+    """apt-get download + dpkg -x each peer into its own root; never installed."""
+    os.makedirs(CACHE, exist_ok=True)
+    for pkg, root in (("postfix", PF), ("opensmtpd", OS)):
+        if os.path.isdir(root):
+            continue
+        debs = [f for f in os.listdir(CACHE) if f.startswith(pkg + "_") and f.endswith(".deb")]
+        if not debs:
+            log("apt-get download", pkg)
+            run(["apt-get", "download", pkg], cwd=CACHE, timeout=300)
+            debs = [f for f in os.listdir(CACHE) if f.startswith(pkg + "_") and f.endswith(".deb")]
+        os.makedirs(root + ".tmp", exist_ok=True)
+        run(["dpkg", "-x", os.path.join(CACHE, sorted(debs)[-1]), root + ".tmp"])
+        os.rename(root + ".tmp", root)
+    # library dependencies: ldd says what is missing; fetch those packages too
+    missing = set()
+    for f in (PF + "/usr/lib/postfix/sbin/smtpd", PF + "/usr/sbin/smtp-source", OS + "/usr/sbin/smtpd",
+              OS + "/usr/libexec/opensmtpd/mail.maildir"):
+        out = subprocess.run(["ldd", f], capture_output=True, text=True, env=pf_env(), timeout=30).stdout
+        for line in out.splitlines():
+            if "not found" in line:
+                missing.add(line.split()[0])
+    if missing:
+        die("missing libraries for the peers: %s (apt-get download their packages and dpkg -x them into %s)"
+            % (" ".join(sorted(missing)), CACHE))
+
+
+def die(msg):
+    log("fatal:", msg)
+    sys.exit(111)
+
+
+def setup_machine():
+    if os.geteuid() != 0:
+        die("make bench needs root (users, cgroups, mount namespaces)")
+    fetch_peers()
+    ensure_group("postdrop")
+    ensure_user("postfix")
+    # Debian's OpenSMTPD runs as opensmtpd and opensmtpq (upstream: _smtpd, _smtpq)
+    ensure_user("opensmtpd", home="/var/lib/opensmtpd/empty")
+    ensure_user("opensmtpq", home="/var/lib/opensmtpd/empty")
+    ensure_user(USER, system=False)
+    # as OpenSMTPD's postinst does: its sendmail (smtpctl) insists on being setgid opensmtpq
+    smtpctl = os.path.join(OS, "usr/sbin/smtpctl")
+    os.chown(smtpctl, 0, grp.getgrnam("opensmtpq").gr_gid)
+    os.chmod(smtpctl, 0o2555)
+    pw = pwd.getpwnam(USER)
+    md = os.path.join(pw.pw_dir, "Maildir")
+    for sub in ("", "tmp", "new", "cur"):
+        p = os.path.join(md, sub)
+        os.makedirs(p, exist_ok=True)
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+        os.chmod(p, 0o700)
+    if os.path.isdir(DIR):
+        shutil.rmtree(DIR)
+    os.makedirs(DIR)
+    os.chmod(DIR, 0o755)
+    with open(os.path.join(DIR, "resolv.conf"), "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+    os.makedirs(os.path.dirname(RAW), exist_ok=True)
+    return md
+
+
+# ---------------------------------------------------------------- processes
+
+class Daemon:
+    """An MTA: its processes in one cgroup v2 directory, in a private mount
+    namespace whose /etc/resolv.conf names 127.0.0.1."""
+
+    def __init__(self, name):
+        self.name = name
+        self.pids = []            # the processes we started
+        self.cg = None
+        try:
+            os.makedirs(CGROOT, exist_ok=True)
+            cg = os.path.join(CGROOT, name)
+            if os.path.isdir(cg):
+                os.rmdir(cg)
+            os.mkdir(cg)
+            self.cg = cg
+        except OSError as e:
+            log("no cgroup for %s (%s): CPU and PSS come from /proc of the process tree" % (name, e))
+        self.ns_script = os.path.join(DIR, name, "ns.sh")
+        self.mounts = []          # extra "mount ..." lines run inside the namespace
+
+    def write_ns(self):
+        with open(self.ns_script, "w") as f:
+            f.write("set -e\nmount --make-rprivate /\n")
+            f.write("mount --bind %s /etc/resolv.conf\n" % os.path.join(DIR, "resolv.conf"))
+            for m in self.mounts:
+                f.write(m + "\n")
+            f.write('exec "$@"\n')
+
+    def start(self, argv, env=None, logname="daemon"):
+        if not os.path.exists(self.ns_script):
+            self.write_ns()
+        cg = self.cg
+
+        def pre():
+            os.setsid()
+            if cg:
+                with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
+        out = open(os.path.join(DIR, self.name, logname + ".log"), "ab")
+        p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "/bin/sh", self.ns_script] + argv,
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env, preexec_fn=pre)
+        out.close()
+        self.pids.append(p)
+        started.append(p)
+        return p
+
+    def in_ns(self, argv):
+        """argv prefixed so that it runs in this daemon's mount namespace."""
+        return ["nsenter", "-t", str(self.pids[0].pid), "-m", "--"] + argv
+
+    def procs(self):
+        if self.cg:
+            try:
+                with open(os.path.join(self.cg, "cgroup.procs")) as f:
+                    return [int(x) for x in f.read().split()]
+            except OSError:
+                return []
+        return tree([p.pid for p in self.pids if p.poll() is None])
+
+    def cpu_usec(self):
+        if self.cg:
+            with open(os.path.join(self.cg, "cpu.stat")) as f:
+                for line in f:
+                    k, v = line.split()
+                    if k == "usage_usec":
+                        return int(v)
+        # fallback: live tree, children reaped included (cutime/cstime)
+        hz = os.sysconf("SC_CLK_TCK")
+        t = 0
+        for pid in self.procs():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    s = f.read().rsplit(")", 1)[1].split()
+                t += sum(int(x) for x in s[11:15])
+            except OSError:
+                pass
+        return t * 1000000 // hz
+
+    def pss_kib(self):
+        total = 0
+        for pid in self.procs():
+            try:
+                with open("/proc/%d/smaps_rollup" % pid) as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1])
+                            break
+            except OSError:
+                pass
+        return total
+
+    def alive(self):
+        return all(p.poll() is None for p in self.pids)
+
+    def stop(self):
+        for p in self.pids:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        end = now() + 10
+        for p in self.pids:
+            try:
+                p.wait(max(0.1, end - now()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        # what they left behind in their cgroup (their own children)
+        for _ in range(50):
+            left = self.procs()
+            if not left:
+                break
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+        if self.cg:
+            try:
+                os.rmdir(self.cg)
+            except OSError as e:
+                log("cannot remove cgroup", self.cg, e)
+
+
+def tree(roots):
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError):
+                pass
+    out, todo = [], list(roots)
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += kids.get(p, [])
+    return out
+
+
+def wait_port(port, secs=20):
+    end = now() + secs
+    while now() < end:
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2)
+            s.settimeout(5)
+            g = s.recv(512)
+            s.close()
+            if g.startswith(b"220"):
+                return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+# ---------------------------------------------------------------- the MTAs
+
+class MTA:
+    label = "?"
+
+    def __init__(self, name, maildir, sinkport):
+        self.name = name
+        self.maildir = maildir
+        self.sinkport = sinkport
+        self.port = free_port()
+        self.dir = os.path.join(DIR, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.d = Daemon(name)
+        self.error = None
+
+    def sendmail_argv(self):
+        raise NotImplementedError
+
+    def baseline(self):
+        time.sleep(1)
+        self.pss_start = self.d.pss_kib()
+        self.nprocs_start = len(self.d.procs())
+
+    def restart(self):
+        """Stop the daemons and start them again on the same configuration,
+        queue and port: W3 measures a fresh server, since a server's heap after
+        a load (OpenSMTPD keeps 80 MiB after W1) hides the cost of a session."""
+        mounts = self.d.mounts
+        self.d.stop()
+        self.d = Daemon(self.name)
+        self.d.mounts = mounts
+        self.launch()
+        self.baseline()
+
+
+class Postfix(MTA):
+    def start(self):
+        conf = os.path.join(self.dir, "conf")
+        q = os.path.join(self.dir, "queue")
+        data = os.path.join(self.dir, "data")
+        os.makedirs(conf)
+        os.makedirs(q)
+        os.makedirs(data)
+        os.chown(data, pwd.getpwnam("postfix").pw_uid, -1)
+        self.conf = conf
+        main = """# written by t/bench/bench.py: Debian's defaults, loopback, Maildir
+compatibility_level = 3.6
+biff = no
+append_dot_mydomain = no
+readme_directory = no
+queue_directory = {q}
+data_directory = {data}
+daemon_directory = {pf}/usr/lib/postfix/sbin
+command_directory = {pf}/usr/sbin
+shlib_directory = {pf}/usr/lib/postfix
+meta_directory = {pf}/etc/postfix
+sendmail_path = {pf}/usr/sbin/sendmail
+newaliases_path = {pf}/usr/bin/newaliases
+mailq_path = {pf}/usr/bin/mailq
+mail_owner = postfix
+setgid_group = postdrop
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C LD_LIBRARY_PATH={lib}
+export_environment = TZ MAIL_CONFIG LANG LD_LIBRARY_PATH={lib}
+maillog_file = {dir}/maillog
+myhostname = postfix.bench.test
+mydomain = bench.test
+myorigin = $myhostname
+mydestination = local.test, $myhostname, localhost
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relay_domains =
+alias_maps =
+alias_database =
+home_mailbox = Maildir/
+transport_maps = inline:{{ remote.test=smtp:[127.0.0.1]:{sink} }}
+smtp_dns_support_level = disabled
+smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
+""".format(q=q, data=data, pf=PF, lib=PFLIB, dir=self.dir, sink=self.sinkport)
+        with open(os.path.join(conf, "main.cf"), "w") as f:
+            f.write(main)
+        # Debian's master.cf, with the smtpd on our port and no chroot (the
+        # chroot needs copies of /etc files in the queue directory)
+        out = []
+        with open(os.path.join(PF, "usr/share/postfix/master.cf.dist")) as f:
+            for line in f:
+                w = line.split()
+                if line[:1] not in ("#", " ", "\t", "\n") and len(w) >= 8:
+                    if w[0] == "smtp" and w[1] == "inet":
+                        w[0] = "127.0.0.1:%d" % self.port
+                    w[4] = "n"
+                    line = " ".join(w) + "\n"
+                out.append(line)
+        with open(os.path.join(conf, "master.cf"), "w") as f:
+            f.write("".join(out))
+        env = pf_env()
+        env["MAIL_CONFIG"] = conf
+        self.env = env
+        # postfix check creates the queue directories (as "postfix start" does)
+        r = subprocess.run([PF + "/usr/sbin/postfix", "-c", conf, "check"], env=env, capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("postfix check: " + r.stderr.strip())
+        # master in the foreground (what "postfix start-fg" runs), so we hold its PID
+        self.launch()
+
+    def launch(self):
+        self.d.start([PF + "/usr/lib/postfix/sbin/master", "-c", self.conf, "-s"], env=self.env)
+        if not wait_port(self.port):
+            raise RuntimeError("postfix does not answer on port %d; see %s" % (self.port, self.dir))
+
+    def sendmail_argv(self):
+        return [PF + "/usr/sbin/sendmail", "-C", self.conf, "-i"]
+
+    def sendmail_env(self):
+        return self.env
+
+
+class OpenSMTPD(MTA):
+    def start(self):
+        # compiled-in paths (/var/spool/smtpd, /usr/libexec/opensmtpd,
+        # /var/lib/opensmtpd/empty, /var/run/smtpd.sock) are overlays inside
+        # the namespace; the machine's own directories are not touched
+        d = self.dir
+        for sub in ("spool-up", "spool-work", "run-up", "run-work", "varlib/opensmtpd/empty"):
+            os.makedirs(os.path.join(d, sub))
+        os.chmod(os.path.join(d, "varlib/opensmtpd/empty"), 0o755)
+        self.d.mounts = [
+            "mount -t overlay overlay -o lowerdir=%s/usr/libexec:/usr/libexec /usr/libexec" % OS,
+            "mount -t overlay overlay -o lowerdir=%s/usr/sbin:/usr/sbin /usr/sbin" % OS,
+            "mount -t overlay overlay -o lowerdir=%s/varlib:/var/lib /var/lib" % d,
+            "mount -t overlay overlay -o lowerdir=/var/spool,upperdir=%s/spool-up,workdir=%s/spool-work /var/spool" % (d, d),
+            "mount -t overlay overlay -o lowerdir=/run,upperdir=%s/run-up,workdir=%s/run-work /run" % (d, d),
+        ]
+        conf = os.path.join(d, "smtpd.conf")
+        with open(conf, "w") as f:
+            f.write("""# written by t/bench/bench.py
+listen on 127.0.0.1 port {port} hostname opensmtpd.bench.test
+action "local" maildir "~/Maildir"
+action "relay" relay host smtp://127.0.0.1:{sink}
+match from any for domain "local.test" action "local"
+match from local for domain "remote.test" action "relay"
+""".format(port=self.port, sink=self.sinkport))
+        os.chmod(conf, 0o644)
+        self.conf = conf
+        self.launch()
+
+    def launch(self):
+        self.d.start([OS + "/usr/sbin/smtpd", "-d", "-f", self.conf])
+        if not wait_port(self.port):
+            raise RuntimeError("opensmtpd does not answer on port %d; see %s" % (self.port, self.dir))
+
+    def sendmail_argv(self):
+        return self.d.in_ns([OS + "/usr/sbin/sendmail", "-i"])
+
+    def sendmail_env(self):
+        return dict(ENV)
+
+
+class Ketch(MTA):
+    def start(self):
+        bin_ = os.path.join(BUILD, "bin")
+        for p in ("smtp-listen", "scheduler", "smtp-session", "mkspool"):
+            if not os.access(os.path.join(bin_, p), os.X_OK):
+                raise NotBuilt("%s/%s missing" % (bin_, p))
+        conf = os.path.join(self.dir, "ketch.conf")
+        self.conf = conf
+        with open(conf, "w") as f:
+            f.write("""hostname ketch.bench.test
+spool {d}/spool
+programs {b}
+listen 127.0.0.1 port {port}
+local-domain local.test
+deliver maildir ~/Maildir
+route remote.test via 127.0.0.1:{sink}
+relay-from 127.0.0.0/8
+""".format(d=self.dir, b=bin_, port=self.port, sink=self.sinkport))
+            # e.g. BENCH_KETCH_CONF_EXTRA='queue-user ketchq' (one directive a line)
+            extra = ENV.get("BENCH_KETCH_CONF_EXTRA", "")
+            if extra:
+                f.write(extra.rstrip("\n") + "\n")
+        run([os.path.join(bin_, "mkspool"), "-C", conf])
+        self.launch()
+
+    def launch(self):
+        bin_ = os.path.join(BUILD, "bin")
+        self.d.start([os.path.join(bin_, "scheduler"), "-C", self.conf], logname="scheduler")
+        self.d.start([os.path.join(bin_, "smtp-listen"), "-C", self.conf], logname="smtp-listen")
+        if not wait_port(self.port):
+            raise RuntimeError("ketch does not answer on port %d; see %s" % (self.port, self.dir))
+
+    def sendmail_argv(self):
+        p = os.path.join(BUILD, "bin", "sendmail")
+        if not os.access(p, os.X_OK):
+            raise NotBuilt("build/bin/sendmail missing")
+        return [p, "-C", self.conf, "-i"]
+
+    def sendmail_env(self):
+        e = dict(ENV)
+        e["KETCH_CONF"] = self.conf
+        return e
+
+
+class NotBuilt(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- measuring
+
+IN_CREATE, IN_MOVED_TO = 0x100, 0x80
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+class Watch:
+    """Counts files arriving in DIR (Maildir/new) with inotify; notes the
+    time the Nth arrives."""
+
+    def __init__(self, path, n):
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        if libc.inotify_add_watch(self.fd, path.encode(), IN_CREATE | IN_MOVED_TO) < 0:
+            raise OSError(ctypes.get_errno(), "inotify_add_watch")
+        self.n = n
+        self.count = 0
+        self.t_done = None
+
+    def wait(self, deadline):
+        while self.count < self.n and now() < deadline:
+            r, _, _ = select.select([self.fd], [], [], min(0.5, max(0, deadline - now())))
+            if not r:
+                continue
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                continue
+            i = 0
+            while i + 16 <= len(buf):
+                _, mask, _, ln = struct.unpack_from("iIII", buf, i)
+                i += 16 + ln
+                if mask & (IN_CREATE | IN_MOVED_TO):
+                    self.count += 1
+            if self.count >= self.n:
+                self.t_done = now()
+        return self.t_done
+
+    def close(self):
+        os.close(self.fd)
+
+
+class PssPeak(threading.Thread):
+    def __init__(self, d, every=0.25):
+        super().__init__(daemon=True)
+        self.d, self.every, self.peak, self.halt = d, every, 0, threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            self.peak = max(self.peak, self.d.pss_kib())
+            self.halt.wait(self.every)
+
+    def stop(self):
+        self.halt.set()
+        self.join(5)
+        self.peak = max(self.peak, self.d.pss_kib())
+        return self.peak
+
+
+def clean_maildir(md):
+    for sub in ("new", "cur", "tmp"):
+        p = os.path.join(md, sub)
+        for f in os.listdir(p):
+            try:
+                os.unlink(os.path.join(p, f))
+            except OSError:
+                pass
+
+
+def smtp_source(args, timeout):
+    argv = [PF + "/usr/sbin/smtp-source"] + args
+    t0 = now()
+    r = subprocess.run(argv, env=pf_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       timeout=timeout, text=True)
+    t1 = now()
+    if r.returncode != 0:
+        raise RuntimeError("smtp-source: " + r.stderr.strip()[-300:])
+    return t0, t1
+
+
+SETTLE = float(ENV.get("BENCH_SETTLE", "120"))
+FRESH = ENV.get("BENCH_W3_FRESH", "1") == "1"
+
+
+def settle(m):
+    """Before a phase that measures memory: wait (at most BENCH_SETTLE s) until
+    the server runs no more processes than it did after start-up. Postfix keeps
+    idle smtpd, cleanup, local... processes for max_idle (100 s); their PSS
+    would otherwise count as the next phase's own."""
+    t0 = now()
+    while len(m.d.procs()) > m.nprocs_start and now() < t0 + SETTLE:
+        time.sleep(1)
+    time.sleep(0.5)
+    return round(now() - t0, 1)
+
+
+def w1(m, md):
+    """W1 inbound-local: smtp-source 16 sessions -> Maildir/new."""
+    clean_maildir(md)
+    st = settle(m)
+    w = Watch(os.path.join(md, "new"), MSGS)
+    pss = PssPeak(m.d)
+    pss.start()
+    cpu0 = m.d.cpu_usec()
+    t0 = now()
+    res = {}
+    try:
+        _, t1 = smtp_source(["-s", "16", "-m", str(MSGS), "-l", "4096", "-M", "client.test",
+                             "-f", "bench@client.test", "-t", USER + "@local.test",
+                             "127.0.0.1:%d" % m.port], PHASE_TIMEOUT)
+        res["accepted_s"] = MSGS / (t1 - t0)
+        done = w.wait(t0 + PHASE_TIMEOUT)
+    finally:
+        peak = pss.stop()
+        w.close()
+    cpu1 = m.d.cpu_usec()
+    res["delivered"] = w.count
+    if done:
+        res["e2e_s"] = MSGS / (done - t0)
+    else:
+        res["timeout"] = True
+        res["e2e_s_partial"] = w.count / (now() - t0)
+    res["cpu_ms_msg"] = (cpu1 - cpu0) / 1000 / MSGS
+    res["settle_s"] = st
+    res["pss_peak_kib"] = peak
+    return res
+
+
+class Sink:
+    """smtp-sink -c on the MTA's relay port; counts messages from its counters."""
+
+    def __init__(self, port, n):
+        self.n, self.count, self.t_done = n, 0, None
+        self.p = subprocess.Popen([PF + "/usr/sbin/smtp-sink", "-c", "-u", "nobody", "127.0.0.1:%d" % port, "256"],
+                                  env=pf_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+        started.append(self.p)
+        self.done = threading.Event()
+        self.th = threading.Thread(target=self.read, daemon=True)
+        self.th.start()
+        end = now() + 10
+        while now() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    def read(self):
+        buf = b""
+        while True:
+            b = self.p.stdout.read1(4096)
+            if not b:
+                break
+            buf = (buf + b)[-256:]
+            for rec in reversed(buf.split(b"\r")):
+                if b"mesg=" in rec:
+                    try:
+                        c = int(rec.split(b"mesg=")[1].split()[0])
+                    except (ValueError, IndexError):
+                        continue
+                    self.count = c
+                    break
+            if self.count >= self.n and not self.done.is_set():
+                self.t_done = now()
+                self.done.set()
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(5)
+
+
+MESSAGE = ("From: bench@client.test\nTo: user@remote.test\nSubject: bench\n\n"
+           + ("x" * 63 + "\n") * 64).encode()
+
+
+def w2(m, via):
+    """W2 relay-out to smtp-sink; injected via sendmail (4 loops) or smtp-source -s 4."""
+    sink = Sink(m.sinkport, MSGS)
+    res = {}
+    try:
+        t0 = now()
+        if via == "sendmail":
+            argv = m.sendmail_argv()
+            msgf = os.path.join(DIR, "message")
+            with open(msgf, "wb") as f:
+                f.write(MESSAGE)
+            per = [MSGS // 4 + (1 if i < MSGS % 4 else 0) for i in range(4)]
+            procs = []
+            for k in per:
+                # sh -c 'loop' sh COUNT argv...: the count is dropped before "$@" runs
+                script = 'n=$1; shift; i=0; while [ $i -lt $n ]; do "$@" < "$MSG" || exit 1; i=$((i+1)); done'
+                e = dict(m.sendmail_env())
+                e["MSG"] = msgf
+                p = subprocess.Popen(["/bin/sh", "-c", script, "sh", str(k)] + argv
+                                     + ["-f", "bench@client.test", "user@remote.test"],
+                                     env=e, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+                started.append(p)
+                procs.append(p)
+            err = b""
+            for p in procs:
+                try:
+                    _, e2 = p.communicate(timeout=max(1, t0 + PHASE_TIMEOUT - now()))
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    _, e2 = p.communicate(timeout=5)
+                err += e2 or b""
+                if p.returncode != 0:
+                    res["inject_error"] = err.decode(errors="replace")[-300:]
+        else:
+            smtp_source(["-s", "4", "-m", str(MSGS), "-l", "4096", "-M", "client.test",
+                         "-f", "bench@client.test", "-t", "user@remote.test", "127.0.0.1:%d" % m.port],
+                        PHASE_TIMEOUT)
+        res["injected_s"] = MSGS / (now() - t0)
+        # a failed injection will not complete: a short grace, not the whole phase
+        sink.done.wait(max(0, min(t0 + PHASE_TIMEOUT, now() + 10 if "inject_error" in res else 1e12) - now()))
+        res["relayed"] = sink.count
+        if sink.t_done:
+            res["e2e_s"] = MSGS / (sink.t_done - t0)
+        else:
+            res["timeout"] = True
+            res["e2e_s_partial"] = sink.count / (now() - t0)
+    finally:
+        sink.stop()
+    return res
+
+
+def w3(m, sessions):
+    """W3: open SESSIONS sessions (greeting + EHLO), at most 4 opening at a time,
+    hold W3_HOLD s; PSS of the server per session."""
+    res = {"settle_s": settle(m)}
+    idle = m.d.pss_kib()
+    socks, lat, fails = [], [], 0
+    lock = threading.Lock()
+    budget = now() + min(PHASE_TIMEOUT, 120)
+    todo = [sessions]
+
+    def opener():
+        nonlocal fails
+        while True:
+            with lock:
+                if todo[0] <= 0 or fails >= 8 or now() > budget:
+                    return
+                todo[0] -= 1
+            s = None
+            try:
+                t = now()
+                s = socket.create_connection(("127.0.0.1", m.port), timeout=2)
+                s.settimeout(2)
+                g = b""
+                while b"\n" not in g:
+                    b = s.recv(512)
+                    if not b:
+                        raise OSError("closed")
+                    g += b
+                glat = now() - t
+                if not g.startswith(b"220"):
+                    raise OSError("no 220")
+                s.sendall(b"EHLO client.test\r\n")
+                r = b""
+                while not any(line.startswith(b"250 ") for line in r.split(b"\r\n")):
+                    b = s.recv(4096)
+                    if not b:
+                        raise OSError("closed")
+                    r += b
+                with lock:
+                    socks.append(s)
+                    lat.append(glat)
+            except OSError:
+                with lock:
+                    fails += 1
+                if s:
+                    s.close()
+
+    th = [threading.Thread(target=opener, daemon=True) for _ in range(4)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join(max(1, budget - now() + 5))
+    t_open = now()
+    time.sleep(min(1.0, W3_HOLD))
+    busy = m.d.pss_kib()
+    time.sleep(max(0, W3_HOLD - (now() - t_open)))
+    for s in socks:
+        try:
+            s.sendall(b"QUIT\r\n")
+        except OSError:
+            pass
+        s.close()
+    served = len(lat)
+    res.update({"sessions": sessions, "served": served, "failed": fails,
+                "pss_start_kib": m.pss_start, "pss_idle_kib": idle, "pss_busy_kib": busy})
+    if served:
+        res["greet_ms"] = statistics.median(lat) * 1000
+        res["pss_per_session_kib"] = (busy - idle) / served
+    time.sleep(1)
+    return res
+
+
+def limit(threads):
+    d = os.path.join(DIR, "limit")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d + "/tmp")
+    os.makedirs(d + "/new")
+    r = subprocess.run([os.path.join(BUILD, "t/bench/fsync-limit"), d, str(threads), str(L_SECS)],
+                       capture_output=True, text=True, timeout=L_SECS + 60, check=True)
+    shutil.rmtree(d, ignore_errors=True)
+    return float(r.stdout.split("rate=")[1])
+
+
+# ---------------------------------------------------------------- report
+
+def med(rows, key):
+    v = [r[key] for r in rows if key in r]
+    return statistics.median(v) if v else None
+
+
+def fmt(x, nd=0):
+    if x is None:
+        return "–"
+    if nd == 0:
+        return "%d" % round(x)
+    return "%.*f" % (nd, x)
+
+
+def table(results, status, lim):
+    cols = MTAS
+    rows = [
+        ("W1 accepted/s", "w1", "accepted_s", 0, True),
+        ("W1 end-to-end/s", "w1", "e2e_s", 0, True),
+        ("W1 CPU ms/msg", "w1", "cpu_ms_msg", 2, False),
+        ("W1 peak PSS KiB", "w1", "pss_peak_kib", 0, False),
+        ("W2 via sendmail, end-to-end/s", "w2s", "e2e_s", 0, True),
+        ("W2 via SMTP, end-to-end/s", "w2m", "e2e_s", 0, True),
+    ]
+    for n in W3_SESSIONS:
+        rows += [("W3 sessions served of %d" % n, "w3-%d" % n, "served", 0, True),
+                 ("W3 greeting latency ms (%d)" % n, "w3-%d" % n, "greet_ms", 1, False),
+                 ("W3 PSS KiB per session (%d)" % n, "w3-%d" % n, "pss_per_session_kib", 0, False)]
+    hdr = "| metric | " + " | ".join(NAMES[c] for c in cols)
+    ratios = [c for c in cols if c != "ketch"] if "ketch" in cols else []
+    hdr += "".join(" | ketch/%s" % NAMES[c] for c in ratios) + " |"
+    out = [hdr, "|" + "---|" * (1 + len(cols) + len(ratios))]
+
+    def cell(c, wl, key, nd):
+        if status.get(c):
+            return None, status[c]
+        rs = results.get((c, wl), [])
+        v = med(rs, key)
+        s = fmt(v, nd)
+        if v is not None and any(r.get("timeout") for r in rs):
+            s += " (timeout)"
+        if v is None and rs:
+            pv = med(rs, key + "_partial")
+            if pv is not None:
+                s = "%s (partial, timeout)" % fmt(pv, nd)
+            elif any(r.get("error", "").startswith("not built") for r in rs):
+                s = "not built"
+            elif any("error" in r for r in rs):
+                s = "error"
+        return v, s
+
+    for label, wl, key, nd, _ in rows:
+        if not any(w == wl.split("-")[0] for w in WORKLOADS):
+            continue
+        vals = [cell(c, wl, key, nd) for c in cols]
+        line = "| %s | " % label + " | ".join(s for _, s in vals)
+        kv = vals[0][0] if cols[0] == "ketch" else None
+        for c in ratios:
+            pv = vals[cols.index(c)][0]
+            line += " | " + ("%.2f" % (kv / pv) if kv is not None and pv else "–")
+        out.append(line + " |")
+    # the fraction of the physical limit each MTA reaches
+    if lim:
+        l16 = statistics.median(lim[max(L_THREADS)]) if lim.get(max(L_THREADS)) else None
+        for label, wl in (("W1 end-to-end, fraction of L(%d threads)" % max(L_THREADS), "w1"),
+                          ("W2 via SMTP, fraction of L(%d threads)" % max(L_THREADS), "w2m")):
+            if wl not in WORKLOADS or not l16:
+                continue
+            vals = []
+            for c in cols:
+                v = None if status.get(c) else med(results.get((c, wl), []), "e2e_s")
+                vals.append("–" if v is None else "%.1f%%" % (100 * v / l16))
+            out.append("| %s | " % label + " | ".join(vals) + " |" + " |" * len(ratios))
+        out.append("")
+        out.append("| L: 4 KiB write + fsync + rename + dir fsync | " + " | ".join("%d thread%s" % (t, "s" if t > 1 else "") for t in L_THREADS) + " |")
+        out.append("|---|" + "---|" * len(L_THREADS))
+        out.append("| messages/s (median) | " + " | ".join(fmt(statistics.median(lim[t])) if lim.get(t) else "–" for t in L_THREADS) + " |")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    t_start = time.time()
+    # W3 holds up to thousands of client sockets in this process
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    md = setup_machine()
+    log("bench dir %s, raw figures %s, %d round(s) of %d messages" % (DIR, RAW, ROUNDS, MSGS))
+    mtas, status = {}, {}
+    classes = {"ketch": Ketch, "postfix": Postfix, "opensmtpd": OpenSMTPD}
+    for name in MTAS:
+        m = classes[name](name, md, free_port())
+        try:
+            m.start()
+            m.baseline()
+            mtas[name] = m
+            log("%s on 127.0.0.1:%d (relay sink :%d)" % (name, m.port, m.sinkport))
+        except NotBuilt as e:
+            status[name] = "not built"
+            log("%s: not built (%s)" % (name, e))
+            m.d.stop()
+        except Exception as e:
+            status[name] = "failed to start"
+            log("%s: failed to start: %s" % (name, e))
+            m.d.stop()
+    results, lim = {}, {}
+    raw = open(RAW, "a")
+
+    def record(rnd, name, wl, res):
+        res.update({"round": rnd, "mta": name, "workload": wl, "msgs": MSGS, "time": time.time()})
+        raw.write(json.dumps(res) + "\n")
+        raw.flush()
+        results.setdefault((name, wl), []).append(res)
+        log(json.dumps(res))
+
+    try:
+        for rnd in range(1, ROUNDS + 1):
+            for t in L_THREADS:
+                r = limit(t)
+                lim.setdefault(t, []).append(r)
+                record(rnd, "-", "L%d" % t, {"rate": r})
+            for wl in WORKLOADS:
+                subs = ["w3-%d" % n for n in W3_SESSIONS] if wl == "w3" else [wl]
+                for sub in subs:
+                    for name in MTAS:
+                        m = mtas.get(name)
+                        if not m:
+                            continue
+                        if not m.d.alive():
+                            status[name] = "died"
+                            continue
+                        log("round %d %s %s" % (rnd, sub, name))
+                        try:
+                            if sub == "w1":
+                                res = w1(m, md)
+                            elif sub == "w2s":
+                                res = w2(m, "sendmail")
+                            elif sub == "w2m":
+                                res = w2(m, "smtp")
+                            else:
+                                if FRESH:
+                                    m.restart()
+                                res = w3(m, int(sub.split("-")[1]))
+                        except NotBuilt as e:
+                            res = {"error": "not built: %s" % e}
+                        except Exception as e:
+                            res = {"error": "%s: %s" % (type(e).__name__, e)}
+                        record(rnd, name, sub, res)
+                        # let the queue drain before the next MTA's turn
+                        time.sleep(1)
+    finally:
+        for m in mtas.values():
+            m.d.stop()
+        for p in started:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+        raw.close()
+    try:
+        os.rmdir(CGROOT)
+    except OSError:
+        pass
+    print("## make bench: %s, %d round(s) of %d messages of 4 KiB, medians\n" % (
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t_start)), ROUNDS, MSGS))
+    print(table(results, status, lim))
+    print("\nraw per-round figures: %s" % RAW)
+    for n in notes:
+        print("note: %s" % n)
+    log("done in %.0f s" % (time.time() - t_start))
+
+
+def retable(args):
+    """bench.py --table [W1,W2=]RAW...: print the table again from raw files;
+    a prefix "w2s,w2m=" takes only those workloads (and no L) from that file."""
+    results, lim, mtas, status = {}, {}, [], {}
+    for arg in args:
+        only, path = (arg.split("=", 1) if "=" in arg else (None, arg))
+        with open(path) as f:
+            for line in f:
+                r = json.loads(line)
+                if only and r["workload"].split("-")[0] not in only.split(","):
+                    continue
+                if r["mta"] == "-":
+                    lim.setdefault(int(r["workload"][1:]), []).append(r["rate"])
+                    continue
+                results.setdefault((r["mta"], r["workload"]), []).append(r)
+                if r["mta"] not in mtas:
+                    mtas.append(r["mta"])
+    global MTAS, L_THREADS, W3_SESSIONS, WORKLOADS
+    order = ["ketch", "postfix", "opensmtpd"]
+    MTAS = [m for m in order if m in mtas or m == "ketch"]
+    for m in MTAS:
+        if m not in mtas:
+            status[m] = "not built"
+    L_THREADS = sorted(lim) or L_THREADS
+    W3_SESSIONS = sorted({int(w.split("-")[1]) for (_, w) in results if w.startswith("w3-")}) or W3_SESSIONS
+    WORKLOADS = sorted({w.split("-")[0] for (_, w) in results})
+    print(table(results, status, lim))
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    if len(sys.argv) >= 3 and sys.argv[1] == "--table":
+        retable(sys.argv[2:])
+    else:
+        main()

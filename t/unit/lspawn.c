@@ -1,0 +1,50 @@
+/* ISC license: see LICENSE. */
+
+/* Unit test of lib/lspawn: the scheduler / local-spawn pipe protocol, both ends. */
+
+#include <string.h>
+
+#include <skalibs/stralloc.h>
+
+#include "exitcodes.h"
+#include "lspawn.h"
+#include "tap.h"
+
+int main (void)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  char const *args[] = { "-t", "30", "--", "s@x", "u@y", "u", "/home/u", "maildir", "/home/u/Maildir/", 0 } ;
+  char const *f[LSPAWN_FIELDS_MAX] ;
+  size_t start, len, used ;
+  unsigned int n, tag, code ;
+  char const *text ;
+  char line[128] ;
+  tap_plan(20) ;
+  ok(lspawn_request(&sa, 7, "user u", "0123456789abcdef01234567", 123, 600, args), "a request") ;
+  ok(lspawn_request_next(sa.s, sa.len, &start, &len, &used) == 1 && used == sa.len && sa.s[sa.len - 1] == ',', "one netstring, all of it") ;
+  n = lspawn_fields(sa.s + start, len, f, LSPAWN_FIELDS_MAX - 1) ;
+  ok(n == 14, "five fields and nine arguments (%u)", n) ;
+  ok(!strcmp(f[0], "7") && !strcmp(f[1], "user u") && !strcmp(f[2], "0123456789abcdef01234567") && !strcmp(f[3], "123") && !strcmp(f[4], "600"), "tag, runas, id, header length, timeout") ;
+  ok(!strcmp(f[5], "-t") && !strcmp(f[13], "/home/u/Maildir/"), "then the arguments, in order") ;
+  ok(lspawn_request_next(sa.s, sa.len - 1, &start, &len, &used) == 0, "without its comma: read more") ;
+  ok(lspawn_request_next(sa.s, 3, &start, &len, &used) == 0, "a few digits: read more") ;
+  ok(lspawn_request_next("12x:abc", 7, &start, &len, &used) < 0, "not a length: garbled") ;
+  ok(lspawn_request_next("3:abc;", 6, &start, &len, &used) < 0, "no comma: garbled") ;
+  ok(lspawn_request_next(":abc,", 5, &start, &len, &used) < 0, "no length: garbled") ;
+  ok(lspawn_request_next("99999999:", 9, &start, &len, &used) < 0, "too long: garbled") ;
+  ok(lspawn_request_next("012345678901234567890123", 24, &start, &len, &used) < 0, "digits without end: garbled") ;
+  ok(lspawn_fields("a\0b\0c", 5, f, 10) == 2, "an unterminated last field is not a field") ;
+
+  sa.len = 0 ;
+  ok(lspawn_report(&sa, "7", "0", "delivered\r\nto x", 15) && sa.len == 20 && !memcmp(sa.s, "7 0 delivered  to x\n", 20), "a report line, control characters blanked") ;
+  ok(lspawn_report_parse("7 0 delivered", &tag, &code, &text) && tag == 7 && code == 0 && !strcmp(text, "delivered"), "an exit code and its text") ;
+  ok(lspawn_report_parse("8 100 5.1.1 no", &tag, &code, &text) && tag == 8 && code == 100 && !strcmp(text, "5.1.1 no"), "a permanent failure") ;
+  ok(lspawn_report_parse("9 t no such user", &tag, &code, &text) && tag == 9 && code == KETCH_EX_TEMP && !strcmp(text, "no such user"), "t: temporary") ;
+  ok(lspawn_report_parse("9 256 x", &tag, &code, &text) && code == KETCH_EX_TEMP && !*text, "an impossible exit code: temporary") ;
+  ok(!lspawn_report_parse("x 0 y", &tag, &code, &text) && !lspawn_report_parse("9", &tag, &code, &text), "no tag: not a report") ;
+  sa.len = 0 ;
+  strcpy(line, "") ;
+  ok(lspawn_report(&sa, "12", "t", "timed out", 9) && sa.len < sizeof(line) && (memcpy(line, sa.s, sa.len - 1), line[sa.len - 1] = 0, lspawn_report_parse(line, &tag, &code, &text)) && tag == 12 && code == KETCH_EX_TEMP && !strcmp(text, "timed out"), "a report written is read back") ;
+  stralloc_free(&sa) ;
+  return tap_done() ;
+}

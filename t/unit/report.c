@@ -1,0 +1,66 @@
+/* ISC license: see LICENSE. */
+
+/* Unit test of lib/report: remote-send's report lines and local-deliver's last word, both ways. */
+
+#include <string.h>
+
+#include <skalibs/stralloc.h>
+
+#include "report.h"
+#include "tap.h"
+
+static char const *T (char const *s, size_t len)
+{
+  static stralloc sa = STRALLOC_ZERO ;
+  sa.len = 0 ;
+  stralloc_catb(&sa, s, len) ; stralloc_0(&sa) ;
+  return sa.s ;
+}
+
+int main (void)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  unsigned int index = 99 ;
+  char const *text = 0 ;
+  size_t n ;
+  tap_plan(18) ;
+  ok(report_put(&sa, REPORT_OK, 0, "250 2.0.0 Ok", 12) && sa.len == 18 && !memcmp(sa.s, "ok 0 250 2.0.0 Ok\n", 18), "an ok line") ;
+  sa.len = 0 ;
+  ok(report_put(&sa, REPORT_PERM, 12, "550 no\r\nRSET\x7f", 13) && !strcmp(T(sa.s, sa.len), "perm 12 550 no  RSET \n"), "control characters become spaces: one line") ;
+  sa.len = 0 ;
+  ok(report_put(&sa, REPORT_TEMP, 3, "", 0) && !strcmp(T(sa.s, sa.len), "temp 3 \n"), "a temp line with no text") ;
+  ok(!strcmp(report_kind_name(REPORT_OK), "ok") && !strcmp(report_kind_name(REPORT_TEMP), "temp") && !strcmp(report_kind_name(REPORT_PERM), "perm"), "the kinds' names") ;
+
+  ok(report_parse("ok 0 250 2.0.0 Ok", &index, &text) == REPORT_OK && index == 0 && !strcmp(text, "250 2.0.0 Ok"), "ok parsed") ;
+  ok(report_parse("temp 7 451 later", &index, &text) == REPORT_TEMP && index == 7 && !strcmp(text, "451 later"), "temp parsed") ;
+  ok(report_parse("perm 3 550 5.1.1 no", &index, &text) == REPORT_PERM && index == 3 && !strcmp(text, "550 5.1.1 no"), "perm parsed") ;
+  ok(report_parse("perm 4", &index, &text) == REPORT_PERM && index == 4 && !*text, "no text") ;
+  ok(report_parse("OK 0 x", &index, &text) < 0, "the kind is lower case") ;
+  ok(report_parse("ok x 250", &index, &text) < 0, "no index: garbled") ;
+  ok(report_parse("fine 0 250", &index, &text) < 0, "an unknown kind: garbled") ;
+  ok(report_parse("", &index, &text) < 0, "an empty line: garbled") ;
+  sa.len = 0 ;
+  ok(report_put(&sa, REPORT_TEMP, 41, "421 bye\n", 8) && (sa.s[sa.len - 1] = 0, report_parse(sa.s, &index, &text) == REPORT_TEMP) && index == 41 && !strcmp(text, "421 bye "), "a line written is read back") ;
+
+  {
+    static char const e[] = "local-deliver: info: something\nlocal-deliver: fatal: unable to open /x: Permission denied\n\n" ;
+    n = report_local_text(e, sizeof(e) - 1, &text) ;
+    ok(!strcmp(T(text, n), "unable to open /x: Permission denied"), "the last line, without fatal's prefix (%s)", T(text, n)) ;
+  }
+  {
+    static char const e[] = "local-deliver: info: delivered to /m/new/1\n" ;
+    n = report_local_text(e, sizeof(e) - 1, &text) ;
+    ok(!strcmp(T(text, n), "delivered to /m/new/1"), "info's prefix dropped") ;
+  }
+  {
+    static char const e[] = "procmail: oops" ;
+    n = report_local_text(e, sizeof(e) - 1, &text) ;
+    ok(!strcmp(T(text, n), "procmail: oops"), "another program's line kept whole, no newline needed") ;
+  }
+  n = report_local_text("\n\n", 2, &text) ;
+  ok(!n, "only newlines: no text") ;
+  n = report_local_text("local-deliver: fatal: ", 22, &text) ;
+  ok(n == 22, "a bare prefix is kept (nothing follows it)") ;
+  stralloc_free(&sa) ;
+  return tap_done() ;
+}
