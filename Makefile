@@ -36,7 +36,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-route
 
-.PHONY: all deps test check check-asan fuzz fuzz-build unit run install clean bench bench-scale FORCE
+.PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-scale FORCE
 .SECONDARY:
 
 all: $(PROGS) $(UNITS) $(B)/t/failsys.so
@@ -95,6 +95,14 @@ test: deps
 check: all
 	KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(B)/t/unit/*.t t/*.t
 
+# A long crash-consistency run (t/crash.t; make check runs a short one).
+CRASH_N ?= 3000
+CRASH_SEND_TIME ?= 240
+CRASH_DRAIN ?= 300
+crashtest: all
+	CRASH_N=$(CRASH_N) CRASH_SEND_TIME=$(CRASH_SEND_TIME) CRASH_DRAIN=$(CRASH_DRAIN) \
+	  KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' -v t/crash.t
+
 # The README's first command: an embedded instance in ./instance under s6-svscan.
 INSTANCE ?= $(CURDIR)/instance
 run: deps
@@ -129,7 +137,7 @@ install: all
 	ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/mailq
 	[ -e $(B)/bin/newaliases ] || ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/newaliases
 	for m in bin/*.[158] tools/*.[158] conf/*.[158] spool-layout/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
-	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL $(DESTDIR)$(PREFIX)/share/doc/ketch/
+	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL spool-layout/GUARANTEES.md $(DESTDIR)$(PREFIX)/share/doc/ketch/
 
 # Side-by-side benchmark (t/bench/README.md): ketch, Postfix and OpenSMTPD on
 # 127.0.0.1; as root. Not part of make test. BENCH_ROUNDS, BENCH_MSGS... tune it.

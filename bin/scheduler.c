@@ -1479,6 +1479,14 @@ int main (int argc, char const *const *argv)
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
   lockfd = open("lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
   if (lockfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/lock") ;
+  if (isroot)
+  {
+    /* the lock belongs to the spool's owner like every other spool file,
+       else a scheduler later started as the queue user could not open it */
+    struct stat st ;
+    if (stat(".", &st) < 0) strerr_diefusys(KETCH_EX_TEMP, "stat ", c.sa.s + c.spool) ;
+    if (fchown(lockfd, st.st_uid, st.st_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "chown ", c.sa.s + c.spool, "/lock") ;
+  }
   {
     int r = fd_lock(lockfd, 1, 1) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "lock ", c.sa.s + c.spool, "/lock") ;

@@ -377,6 +377,15 @@ static void do_mail (char const *arg, size_t len)
   }
   /* RFC 1870 §6.2 */
   if (mp.size > cf.message_size) { reply_err("552 5.3.4 Message size exceeds fixed maximum message size") ; return ; }
+  /* RFC 1870 §6.1: no room now for the declared size (or, without SIZE,
+     for a small message): 452, and the client tries again later. Not an
+     error of the client's: it does not count towards limit errors. */
+  if (!queue_has_room(cf.sa.s + cf.spool, mp.size))
+  {
+    LOG(" mail result=deferred reason=spool-full") ;
+    reply("452 4.3.1 Insufficient system storage") ;
+    return ;
+  }
   if (!stralloc_copyb(&sender, a.s, a.len) || !stralloc_0(&sender)) die_net("out-of-memory") ;
   intrans = 1 ;
   utf8 = mp.smtputf8 ;

@@ -198,7 +198,7 @@ int qstate_write (qstate const *q, char const *id)
   if (fd < 0) goto err ;
   if (allwrite(fd, sa.s, sa.len) < sa.len || fsync(fd) < 0) { fd_close(fd) ; goto errunlink ; }
   fd_close(fd) ;
-  if (rename(tmp, fn) < 0) goto errunlink ;
+  if (!queue_rename_into(tmp, fn)) goto errunlink ;
   fn[8] = 0 ;
   if (!queue_dir_sync(fn)) goto err ;
   stralloc_free(&sa) ;

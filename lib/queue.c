@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <dirent.h>
 #include <signal.h>
 
@@ -133,6 +135,43 @@ int queue_dir_sync (char const *dir)
 }
 
 /*
+ * rename(tmp, fn) where fn is DIR/XX/ID. A bucket directory that is gone
+ * (an operator's mistake, a half-restored backup) is made again, 0700,
+ * and its parent synced so that the new bucket is as durable as the
+ * rename into it; then the rename is tried once more. Without this, one
+ * missing bucket would defer 1/256 of all mail until someone ran mkspool.
+ */
+int queue_rename_into (char const *tmp, char *fn)
+{
+  size_t n = strlen(fn) - QUEUE_ID_LEN - 1 ;
+  int e ;
+  if (rename(tmp, fn) == 0) return 1 ;
+  if (errno != ENOENT) return 0 ;
+  fn[n] = 0 ;
+  if (mkdir(fn, 0700) < 0 && errno != EEXIST) { e = errno ; fn[n] = '/' ; errno = e ; return 0 ; }
+  fn[n - 3] = 0 ;
+  if (!queue_dir_sync(fn)) { e = errno ; fn[n - 3] = '/' ; fn[n] = '/' ; errno = e ; return 0 ; }
+  fn[n - 3] = '/' ; fn[n] = '/' ;
+  return rename(tmp, fn) == 0 ;
+}
+
+/*
+ * Whether the spool's filesystem can take a message of about size octets
+ * now, with QUEUE_ROOM_RESERVE to spare: smtp-session asks before MAIL is
+ * accepted (RFC 1870 section 6.1), so that a client learns of a full disk
+ * before it sends the message, not after. An error means "yes": the
+ * commit itself still fails safely.
+ */
+int queue_has_room (char const *spool, uint64_t size)
+{
+  struct statvfs sv ;
+  uint64_t avail ;
+  if (statvfs(spool, &sv) < 0) return 1 ;
+  avail = (uint64_t)sv.f_bavail * (uint64_t)(sv.f_frsize ? sv.f_frsize : sv.f_bsize) ;
+  return avail >= QUEUE_ROOM_RESERVE && avail - QUEUE_ROOM_RESERVE >= size ;
+}
+
+/*
  * The commit point of a message (spool-layout/SPOOL, step "commit"):
  * the entry's data is made durable, then one rename publishes it, then the
  * directory is made durable so the rename survives a crash. Only after
@@ -145,7 +184,7 @@ int queue_commit (int fd, char const *id)
   if (fsync(fd) < 0) return 0 ;
   queue_tmppath(tmp, id) ;
   queue_path(fn, "queue", id) ;
-  if (rename(tmp, fn) < 0) return 0 ;
+  if (!queue_rename_into(tmp, fn)) return 0 ;
   fn[8] = 0 ;
   if (!queue_dir_sync(fn))
   {

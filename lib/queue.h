@@ -30,6 +30,12 @@ extern void queue_bucketdir (char *, char const *, unsigned int) ;  /* buf[9]: "
 typedef int queue_foreach_func (char const *, void *) ;
 extern int queue_foreach (char const *, queue_foreach_func *, void *) ;
 extern int queue_dir_sync (char const *) ;
+/* rename(tmp, DIR/XX/ID), making a missing bucket XX first; 1 or 0, errno */
+extern int queue_rename_into (char const *, char *) ;
+/* free space below which MAIL gets 452 4.3.1, whatever the size */
+#define QUEUE_ROOM_RESERVE 65536
+/* 1 if the spool's filesystem has room for size octets plus the reserve */
+extern int queue_has_room (char const *, uint64_t) ;
 extern int queue_commit (int, char const *) ;
 extern int queue_remove (char const *) ;
 extern void queue_trigger (char const *) ;

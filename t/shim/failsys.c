@@ -5,6 +5,11 @@
  * n-th fsync of the process fail with EIO, KETCH_FAIL_RENAME=n the n-th
  * rename, KETCH_FAIL_WRITE=n the n-th write to a regular file with ENOSPC.
  * n = 0 (or unset) fails none; "all" fails every one.
+ *
+ * KETCH_FAIL_FILE=path: while that file exists, each of its lines
+ * "PROG CALL" (CALL is fsync, rename or write) makes every such call of a
+ * process named PROG fail. A test starts a whole supervision tree with the
+ * shim, then turns faults of one program on and off while it runs.
  */
 
 #define _GNU_SOURCE
@@ -13,7 +18,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+
+extern char *program_invocation_short_name ;
+
+static int in_file (char const *call)
+{
+  char const *fn = getenv("KETCH_FAIL_FILE") ;
+  char buf[1024] ;
+  size_t plen = strlen(program_invocation_short_name), clen = strlen(call) ;
+  ssize_t r ;
+  int fd, e = errno ;
+  if (!fn || !*fn) return 0 ;
+  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  if (fd < 0) { errno = e ; return 0 ; }
+  r = read(fd, buf, sizeof(buf) - 1) ;
+  close(fd) ;
+  errno = e ;
+  if (r <= 0) return 0 ;
+  buf[r] = 0 ;
+  for (char *line = buf ; *line ; )
+  {
+    char *end = strchr(line, '\n') ;
+    if (end) *end = 0 ;
+    if (!strncmp(line, program_invocation_short_name, plen) && line[plen] == ' '
+     && !strncmp(line + plen + 1, call, clen) && !line[plen + 1 + clen]) return 1 ;
+    if (!end) break ;
+    line = end + 1 ;
+  }
+  return 0 ;
+}
 
 static int due (char const *var, unsigned long *count)
 {
@@ -28,7 +63,7 @@ int fsync (int fd)
 {
   static unsigned long n = 0 ;
   static int (*real)(int) = 0 ;
-  if (due("KETCH_FAIL_FSYNC", &n)) return (errno = EIO, -1) ;
+  if (due("KETCH_FAIL_FSYNC", &n) || in_file("fsync")) return (errno = EIO, -1) ;
   if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync") ;
   return real(fd) ;
 }
@@ -37,7 +72,7 @@ int rename (char const *a, char const *b)
 {
   static unsigned long n = 0 ;
   static int (*real)(char const *, char const *) = 0 ;
-  if (due("KETCH_FAIL_RENAME", &n)) return (errno = EIO, -1) ;
+  if (due("KETCH_FAIL_RENAME", &n) || in_file("rename")) return (errno = EIO, -1) ;
   if (!real) real = (int (*)(char const *, char const *))dlsym(RTLD_NEXT, "rename") ;
   return real(a, b) ;
 }
@@ -48,6 +83,6 @@ ssize_t write (int fd, void const *buf, size_t len)
   static ssize_t (*real)(int, void const *, size_t) = 0 ;
   struct stat st ;
   if (!real) real = (ssize_t (*)(int, void const *, size_t))dlsym(RTLD_NEXT, "write") ;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && due("KETCH_FAIL_WRITE", &n)) return (errno = ENOSPC, -1) ;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (due("KETCH_FAIL_WRITE", &n) || in_file("write"))) return (errno = ENOSPC, -1) ;
   return real(fd, buf, len) ;
 }

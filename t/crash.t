@@ -1,0 +1,60 @@
+#!/bin/sh
+# Crash consistency: a supervised instance (s6-svscan, ketch-services)
+# takes mail over SMTP from parallel clients while t/crash.py SIGKILLs, at
+# random moments, SMTP sessions, smtp-listen, enqueue, the scheduler,
+# local-spawn and local-deliver. Nothing acknowledged is lost, nothing is
+# corrupted, duplicates stay within spool-layout/SPOOL section 6, and the
+# spool is empty after recovery.
+# Bounded by default (300 messages, about a minute); `make crashtest` runs
+# a longer one: CRASH_N, CRASH_PARALLEL, CRASH_SEND_TIME, CRASH_DRAIN,
+# CRASH_SEED.
+. "$(dirname "$0")/lib.sh"
+command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
+plan 10
+
+N=${CRASH_N:-300}
+if [ "$(id -u)" = 0 ] ; then
+  U=kc$$
+  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
+  at_exit "userdel $U >/dev/null 2>&1"
+else
+  U=$(id -un)
+fi
+mkdir -p "$T/mail" && chmod 1777 "$T/mail"
+PORT=$(free_port)
+mkinstance "listen 127.0.0.1 port $PORT" "deliver maildir $T/mail/%u" \
+  "retry local 1s" "retry max 2s" "rescan 2s" \
+  "limit connections 200" "limit connections-per-client 200"
+ketch-services -C "$CONF" -l "$T/log" "$T/service" 2>/dev/null
+
+killpid () { case $2 in ''|*[!0-9]*|0|1) return 1 ;; esac ; kill "-$1" "$2" 2>/dev/null ; }
+s6-svscan "$T/service" >"$T/svscan.log" 2>&1 &
+svpid=$!
+at_exit "killpid TERM $svpid ; wait_for 10 sh -c '! kill -0 $svpid 2>/dev/null'"
+wait_for 10 s6-svok "$T/service/scheduler"
+wait_for 10 s6-svok "$T/service/smtp-listen"
+check "both daemons are up and ready" s6-svwait -U -t 15000 "$T/service/smtp-listen" "$T/service/scheduler"
+
+python3 "$top/t/crash.py" --port "$PORT" --svc "$T/service" --spool "$SPOOL" \
+  --maildir "$T/mail/$U" --rcpt "$U@test.example" --n "$N" \
+  --parallel "${CRASH_PARALLEL:-4}" --send-time "${CRASH_SEND_TIME:-25}" \
+  --drain "${CRASH_DRAIN:-60}" ${CRASH_SEED:+--seed "$CRASH_SEED"} > "$T/crash.out" 2>"$T/crash.err"
+rc=$?
+sed 's/^/# /' "$T/crash.out"
+[ -s "$T/crash.err" ] && sed 's/^/# stderr: /' "$T/crash.err" | head -20
+val () { sed -n "s/^$1=//p" "$T/crash.out" | head -1 ; }
+is "$rc" 0 "the harness ran to its verdict"
+acked=$(val acked)
+check "most messages were acknowledged ($acked of $N)" test "${acked:-0}" -ge $((N / 2))
+is "$(val lost)" 0 "no acknowledged message is lost"
+is "$(val refused-5xx)" 0 "no client got a 5xx (only 4xx or a broken connection)"
+is "$(val corrupted)" 0 "no delivered message is corrupted (body checksum)"
+is "$(val leftovers)" 0 "the spool is empty after recovery"
+# a duplicate needs a delivery that ended unrecorded: the scheduler,
+# local-spawn or a local-deliver killed between the two copies
+is "$(val duplicated-outside-window)" 0 "every duplicate ($(val duplicated)) lies in the window of SPOOL section 6"
+zero=$(grep "^kills-[a-z-]*=0$" "$T/crash.out")
+is "$zero" "" "every kind of process was killed at least once"
+bad=$(grep -Eh "AddressSanitizer|runtime error|Assertion|: bug:|exitcode 101" "$T"/log/*/current 2>/dev/null | head -5)
+is "$bad" "" "no program died of a bug (exit 101, assertion, sanitizer)"
+done_testing
