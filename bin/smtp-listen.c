@@ -11,6 +11,12 @@
  * event is the shutdown bound, an absolute deadline.
  */
 
+#ifdef __linux__
+/* prctl(PR_SET_NAME): a forked session shows as smtp-session in ps and /proc/PID/comm */
+#define _GNU_SOURCE
+#include <sys/prctl.h>
+#endif
+
 #include <errno.h>
 #include <string.h>
 #include <stdlib.h>
@@ -200,6 +206,9 @@ static void child (int fd, ip46 const *remote, uint16_t rport)
     unsigned int i = 0 ;
     /* what an exec would have closed: the listening sockets (coe) */
     for (; i < nlisteners ; i++) fd_close(listeners[i].fd) ;
+#ifdef __linux__
+    prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
+#endif
     exit(smtp_session_main(3, session_argv)) ;
   }
  err:
