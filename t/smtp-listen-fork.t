@@ -1,7 +1,7 @@
 #!/bin/sh
 # ISC license: see LICENSE.
-# smtp-listen runs its sessions in forked children (the session code is
-# linked in, no exec); -x execs PROGRAMS/smtp-session instead. A programs
+# smtp-listen execs PROGRAMS/smtp-session per connection by default; -f
+# runs the linked-in session code in the forked child instead. A programs
 # directory without smtp-session tells the two apart.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
@@ -29,15 +29,15 @@ except Exception as e:
 "
 }
 
-start_listen -g 2
-ok $? "smtp-listen ready"
-is "$(session)" "220 250 250 250 354 250 221" "a forked session serves a transaction without PROGRAMS/smtp-session"
+start_listen -g 2 -f
+ok $? "smtp-listen -f ready"
+is "$(session)" "220 250 250 250 354 250 221" "a forked session (-f) serves a transaction without PROGRAMS/smtp-session"
 is "$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" 1 "the message is in the queue"
 stop_listen
 
-start_listen -g 2 -x
-ok $? "smtp-listen -x ready"
+start_listen -g 2
+ok $? "smtp-listen ready"
 got=$(session)
 case "$got" in 220*) r=1 ;; *) r=0 ;; esac
-is "$r" 0 "-x execs PROGRAMS/smtp-session (missing here: no greeting)"
+is "$r" 0 "by default it execs PROGRAMS/smtp-session (missing here: no greeting)"
 stop_listen
