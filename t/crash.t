@@ -13,13 +13,7 @@ command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
 plan 10
 
 N=${CRASH_N:-300}
-if [ "$(id -u)" = 0 ] ; then
-  U=kc$$
-  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
-  at_exit "userdel $U >/dev/null 2>&1"
-else
-  U=$(id -un)
-fi
+U=$(test_user kc) || bail "useradd failed"
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"
 PORT=$(free_port)
 mkinstance "listen 127.0.0.1 port $PORT" "deliver maildir $T/mail/%u" \

@@ -12,13 +12,7 @@ SHIM=$BUILD/t/failsys.so
 command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
 plan 27
 
-if [ "$(id -u)" = 0 ] ; then
-  U=kf$$
-  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
-  at_exit "userdel $U >/dev/null 2>&1"
-else
-  U=$(id -un)
-fi
+U=$(test_user kf) || bail "useradd failed"
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"
 mkinstance "deliver maildir $T/mail/%u" "retry local 1s" "retry max 1s" "rescan 1s"
 ketch-services -C "$CONF" -l "$T/log" "$T/service" 2>/dev/null

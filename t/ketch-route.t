@@ -12,13 +12,7 @@
 plan 33
 
 cd "$T" || exit 1
-if [ "$(id -u)" = 0 ] ; then
-  U=kr$$
-  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
-  at_exit "userdel $U >/dev/null 2>&1"
-else
-  U=$(id -un)
-fi
+U=$(test_user kr) || bail "useradd failed"
 PA=$(free_port) ; PR=$(free_port) ; DP=$(free_port)
 h=$(echo 'pw' | ketch-passwd)
 printf 'alice:%s\n' "$h" > "$T/auth"

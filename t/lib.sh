@@ -31,6 +31,7 @@ is () {
 }
 diag () { printf '# %s\n' "$*" ; }
 skip_all () { echo "1..0 # SKIP $*" ; exit 0 ; }
+bail () { echo "Bail out! $*" ; exit 1 ; }
 done_testing () { [ "$tap_failed" = 0 ] ; exit $? ; }
 
 # A fresh directory for this test, removed at exit unless KEEP=1.
@@ -79,3 +80,19 @@ wait_for () {
 # count_entries: committed messages in the spool
 count_entries () { find "$SPOOL/queue" -type f | wc -l | tr -d ' ' ; }
 count_tmp () { find "$SPOOL/tmp" -type f | wc -l | tr -d ' ' ; }
+
+# test_user PREFIX: prints a mail user for the test: as root a new user
+# PREFIX$$ (home $T/home/NAME, removed at exit), else the invoking user.
+# Call it as U=$(test_user xy) : the at_exit hook is set here, in the
+# test's shell, through the file the subshell leaves behind.
+test_user () {
+  if [ "$(id -u)" = 0 ] ; then
+    _u=$1$$
+    useradd -M -d "$T/home/$_u" -s /bin/false "$_u" || exit 1
+    echo "$_u" >> "$T/.test-users"
+    echo "$_u"
+  else
+    id -un
+  fi
+}
+at_exit '[ -f "$T/.test-users" ] && while read -r _u ; do userdel "$_u" >/dev/null 2>&1 ; done < "$T/.test-users"'

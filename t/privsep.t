@@ -21,6 +21,10 @@ if [ -z "${KETCH_PRIVSEP_INNER:-}" ] ; then
   done
   KETCH_PRIVSEP_INNER=1 KETCH_Q=$Q KETCH_D=$D KETCH_M=$M unshare -m --propagation private sh "$0"
   rc=$?
+  # the users are this test's own: whatever still runs as them goes first,
+  # or userdel refuses and they outlive the test
+  for u in $Q $D $M ; do pkill -KILL -u "$u" 2>/dev/null ; done
+  sleep 0.2
   for u in $Q $D $M ; do userdel "$u" >/dev/null 2>&1 ; done
   exit $rc
 fi

@@ -6,13 +6,7 @@
 plan 6
 N=${KETCH_BACKLOG:-20000}
 
-if [ "$(id -u)" = 0 ] ; then
-  U=kb$$
-  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
-  at_exit "userdel $U >/dev/null 2>&1"
-else
-  U=$(id -un)
-fi
+U=$(test_user kb) || bail "useradd failed"
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"
 mkinstance "deliver maildir $T/mail/%u"
 python3 - "$SPOOL" "$N" <<'P'

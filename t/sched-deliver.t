@@ -6,13 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 plan 32
 
-if [ "$(id -u)" = 0 ] ; then
-  U=kt$$
-  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
-  at_exit "userdel $U >/dev/null 2>&1"
-else
-  U=$(id -un)
-fi
+U=$(test_user kt) || bail "useradd failed"
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"
 cat > "$T/tempfail" <<'S'
 #!/bin/sh

@@ -6,13 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 plan 21
 
-if [ "$(id -u)" = 0 ] ; then
-  U=km$$
-  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
-  at_exit "userdel $U >/dev/null 2>&1"
-else
-  U=$(id -un)
-fi
+U=$(test_user km) || bail "useradd failed"
 mkdir -p "$T/mail" "$T/bin" && chmod 1777 "$T/mail"
 for p in "$BIN"/* ; do ln -s "$p" "$T/bin/" ; done
 rm -f "$T/bin/remote-send"

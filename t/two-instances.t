@@ -15,13 +15,7 @@ command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
 plan 21
 
 cd "$T" || exit 1
-if [ "$(id -u)" = 0 ] ; then
-  U=k2i$$
-  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
-  at_exit "userdel $U >/dev/null 2>&1"
-else
-  U=$(id -un)
-fi
+U=$(test_user k2i) || bail "useradd failed"
 
 # a CA, and B's certificate for "localhost" signed by it
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=ketch-test-ca >/dev/null 2>&1

@@ -14,13 +14,7 @@ command -v valgrind >/dev/null || skip_all "valgrind is not installed"
 [ -n "${KETCH_SANITIZED:-}" ] && skip_all "valgrind does not run ASan builds"
 plan 12
 
-if [ "$(id -u)" = 0 ] ; then
-  U=kv$$
-  useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
-  at_exit "userdel $U >/dev/null 2>&1"
-else
-  U=$(id -un)
-fi
+U=$(test_user kv) || bail "useradd failed"
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"
 h=$(echo 'correct horse' | ketch-passwd)
 printf 'alice:%s\n' "$h" > "$T/auth"
