@@ -34,14 +34,18 @@ for c in conns:
 is "$got" "200" "200 concurrent sessions all served (greeting and EHLO)"
 stop_listen
 
-# limits: answered with 421, never left hanging in the backlog
-mkinstance "listen 127.0.0.1 port $PORT" "limit connections 3" "limit connections-per-client 2"
-start_listen -g 2
-got=$(py "
+# limits: answered with 421, never left hanging in the backlog.
+# third_connection: two sessions open, the third's first reply
+third_connection () {
+  py "
 a = Conn($PORT); b = Conn($PORT); print(a.reply()[0], b.reply()[0])
 c = Conn($PORT); r = c.reply(); print(r[0], r[1][4:9])
 a.close(); b.close(); c.close()
-")
+"
+}
+mkinstance "listen 127.0.0.1 port $PORT" "limit connections 3" "limit connections-per-client 2"
+start_listen -g 2
+got=$(third_connection)
 is "$got" "220 220
 421 4.7.0" "limit connections-per-client: the third connection from one address gets 421"
 check "log: refusal logged by smtp-listen" grep -q 'refused ip=127.0.0.1 reason=connections-per-client' "$T/smtp.log"
@@ -55,11 +59,7 @@ is "$got" "220" "a finished session frees its slot"
 stop_listen
 mkinstance "listen 127.0.0.1 port $PORT" "limit connections 2" "limit connections-per-client 10"
 start_listen -g 2
-got=$(py "
-a = Conn($PORT); b = Conn($PORT); print(a.reply()[0], b.reply()[0])
-c = Conn($PORT); r = c.reply(); print(r[0], r[1][4:9])
-a.close(); b.close(); c.close()
-")
+got=$(third_connection)
 is "$got" "220 220
 421 4.7.0" "limit connections: the connection over the global limit gets 421"
 check "log: global refusal logged" grep -q 'refused ip=127.0.0.1 reason=connections$' "$T/smtp.log"
