@@ -190,19 +190,8 @@ int main (int argc, char const *const *argv)
   umask(077) ;
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
   become_owner() ;
-  {
-    unsigned int tries = 0 ;
-    for (;;)
-    {
-      queue_id_make(id) ;
-      queue_tmppath(tmpfn, id) ;
-      tmpfd = open(tmpfn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
-      if (tmpfd >= 0) break ;
-      if (errno != EEXIST || ++tries >= 10) strerr_diefusys(KETCH_EX_TEMP, "create ", tmpfn) ;
-    }
-  }
-  /* held until exit: start-up recovery deletes only unlocked temp files */
-  if (fd_lock(tmpfd, 1, 1) < 1) die_tempsys("lock ", tmpfn) ;
+  /* locked until exit: start-up recovery deletes only unlocked temp files */
+  if (!queue_tmp_create(id, tmpfn, &tmpfd)) strerr_diefusys(KETCH_EX_TEMP, "create a file in ", c.sa.s + c.spool, "/tmp") ;
 
   sa.len = 0 ;
   if (!envelope_encode(&e, &sa)) die_tempsys("encode the envelope") ;

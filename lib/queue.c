@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <dirent.h>
-#include <signal.h>
 
 #include <skalibs/types.h>
 #include <skalibs/djbunix.h>
@@ -235,27 +234,42 @@ void queue_trigger (char const *id)
 }
 
 /*
- * The pid is in the id (digits 15 to 20). A live process with it may be
- * the writer between its open and its lock; if it is an unrelated
- * process that reused the pid, the leftover just waits for the next
- * recovery.
+ * A new temp file, locked and linked: 1 and id, fn, *fd filled, or 0 and
+ * errno. The lock is what tells recovery a writer is alive, so recovery
+ * may run between our open and our lock: it then takes the lock first
+ * and unlinks the file. Either the lock is busy (recovery holds it) or,
+ * once ours, the file has no link left; both mean "start again with a
+ * new id". After this returns, recovery can never remove the file, and
+ * no pid needs checking (pids wrap, and a reused one would pin a dead
+ * writer's file).
  */
-static int writer_alive (char const *id)
+int queue_tmp_create (char *id, char *fn, int *fd)
 {
-  pid_t pid = 0 ;
-  unsigned int i = 15 ;
-  for (; i < 21 ; i++) pid = (pid << 4) | (id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10) ;
-  return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) ;
+  unsigned int tries = 0 ;
+  for (;; tries++)
+  {
+    struct stat st ;
+    int r ;
+    if (tries >= 10) { errno = EBUSY ; return 0 ; }
+    queue_id_make(id) ;
+    queue_tmppath(fn, id) ;
+    *fd = open(fn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
+    if (*fd < 0)
+    {
+      if (errno == EEXIST) continue ;
+      return 0 ;
+    }
+    r = fd_lock(*fd, 1, 1) ;
+    if (r == 1 && fstat(*fd, &st) == 0 && st.st_nlink > 0) return 1 ;
+    {
+      int e = errno ;
+      fd_close(*fd) ;
+      *fd = -1 ;
+      if (r < 0) { errno = e ; return 0 ; }
+    }
+  }
 }
 
-/*
- * Start-up recovery of tmp/ (SPOOL, "recovery"): an entry whose writer
- * is gone is deleted. enqueue holds a lock on its temp file until it
- * exits, so a lock we can take, with no live process of the id's pid,
- * means a dead writer (the pid closes the window between open and lock). "s.ID" files are the
- * scheduler's state being written, stale whenever recovery runs (the
- * scheduler runs recovery before it writes any). Idempotent.
- */
 int queue_recover_tmp (unsigned int *removed)
 {
   DIR *dir = opendir("tmp") ;
@@ -278,7 +292,7 @@ int queue_recover_tmp (unsigned int *removed)
       int r ;
       if (fd < 0) continue ;
       r = fd_lock(fd, 1, 1) ;
-      if (r == 1 && !writer_alive(d->d_name) && unlink(fn) == 0 && removed) (*removed)++ ;
+      if (r == 1 && unlink(fn) == 0 && removed) (*removed)++ ;
       fd_close(fd) ;
     }
     else if (len == QUEUE_ID_LEN + 2 && d->d_name[0] == 's' && d->d_name[1] == '.' && queue_id_valid(d->d_name + 2, QUEUE_ID_LEN))

@@ -36,6 +36,8 @@ extern int queue_rename_into (char const *, char *) ;
 #define QUEUE_ROOM_RESERVE 65536
 /* 1 if the spool's filesystem has room for size octets plus the reserve */
 extern int queue_has_room (char const *, uint64_t) ;
+/* tmp/ID created, locked and still linked: id[QUEUE_ID_LEN+1], fn[QUEUE_PATH_MAX] */
+extern int queue_tmp_create (char *, char *, int *) ;
 extern int queue_commit (int, char const *) ;
 extern int queue_remove (char const *) ;
 extern void queue_trigger (char const *) ;

@@ -34,7 +34,8 @@ python3 "$top/t/crash.py" --port "$PORT" --svc "$T/service" --spool "$SPOOL" \
   --parallel "${CRASH_PARALLEL:-4}" --send-time "${CRASH_SEND_TIME:-25}" \
   --drain "${CRASH_DRAIN:-60}" ${CRASH_SEED:+--seed "$CRASH_SEED"} > "$T/crash.out" 2>"$T/crash.err"
 rc=$?
-sed 's/^/# /' "$T/crash.out"
+# the whole verdict on stderr when it failed, so that CI's log shows why
+if [ "$rc" = 0 ] ; then sed 's/^/# /' "$T/crash.out" ; else sed 's/^/# /' "$T/crash.out" >&2 ; fi
 [ -s "$T/crash.err" ] && sed 's/^/# stderr: /' "$T/crash.err" | head -20
 val () { sed -n "s/^$1=//p" "$T/crash.out" | head -1 ; }
 is "$rc" 0 "the harness ran to its verdict"

@@ -17,7 +17,11 @@ ok () {
   # ok STATUS DESCRIPTION: STATUS is a command's exit code (0 = pass)
   tap_n=$((tap_n + 1))
   if [ "$1" = 0 ] ; then echo "ok $tap_n - $2"
-  else echo "not ok $tap_n - $2" ; tap_failed=$((tap_failed + 1)) ; fi
+  else
+    echo "not ok $tap_n - $2" ; tap_failed=$((tap_failed + 1))
+    # on stderr as Test::More does, so that prove shows it without -v
+    printf '#   Failed test %s: %s\n' "$tap_n" "$2" >&2
+  fi
 }
 check () {
   # check DESCRIPTION COMMAND...: pass when the command succeeds
@@ -27,7 +31,7 @@ check () {
 is () {
   # is GOT EXPECTED DESCRIPTION
   if [ "$1" = "$2" ] ; then ok 0 "$3"
-  else ok 1 "$3" ; printf '#   got:      %s\n#   expected: %s\n' "$1" "$2" ; fi
+  else ok 1 "$3" ; printf '#   got:      %s\n#   expected: %s\n' "$1" "$2" >&2 ; fi
 }
 diag () { printf '# %s\n' "$*" ; }
 skip_all () { echo "1..0 # SKIP $*" ; exit 0 ; }
