@@ -489,6 +489,12 @@ static void do_lmtp (char const *target)
   strerr_warni("delivered by lmtp to ", target, ": ", text.s) ;
 }
 
+#ifdef KETCH_DELIVER_MAIN
+/* linked into local-spawn, which calls it in a forked child running as the user */
+#define main KETCH_DELIVER_MAIN
+int main (int, char const *const *) ;
+#endif
+
 int main (int argc, char const *const *argv)
 {
   PROG = "local-deliver" ;

@@ -20,14 +20,23 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 
-extern char *program_invocation_short_name ;
+/* the process name (comm), not argv[0]: a child that local-spawn or
+   smtp-listen forks without an exec is named by prctl(PR_SET_NAME) */
+static char const *procname (void)
+{
+  static char name[17] ;
+  if (prctl(PR_GET_NAME, name, 0, 0, 0) < 0) return program_invocation_short_name ;
+  return name ;
+}
 
 static int in_file (char const *call)
 {
   char const *fn = getenv("KETCH_FAIL_FILE") ;
   char buf[1024] ;
-  size_t plen = strlen(program_invocation_short_name), clen = strlen(call) ;
+  char const *me = procname() ;
+  size_t plen = strlen(me), clen = strlen(call) ;
   ssize_t r ;
   int fd, e = errno ;
   if (!fn || !*fn) return 0 ;
@@ -42,7 +51,7 @@ static int in_file (char const *call)
   {
     char *end = strchr(line, '\n') ;
     if (end) *end = 0 ;
-    if (!strncmp(line, program_invocation_short_name, plen) && line[plen] == ' '
+    if (!strncmp(line, me, plen) && line[plen] == ' '
      && !strncmp(line + plen + 1, call, clen) && !line[plen + 1 + clen]) return 1 ;
     if (!end) break ;
     line = end + 1 ;
