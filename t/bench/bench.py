@@ -35,7 +35,7 @@ W3_HOLD = float(ENV.get("BENCH_W3_HOLD", "5"))
 PHASE_TIMEOUT = float(ENV.get("BENCH_PHASE_TIMEOUT", "600"))
 L_SECS = float(ENV.get("BENCH_L_SECS", "3"))
 L_THREADS = [int(x) for x in ENV.get("BENCH_L_THREADS", "1,2,16").split(",") if x]
-MTAS = [x for x in ENV.get("BENCH_MTAS", "ketch,postfix,opensmtpd").split(",") if x]
+MTAS = [x for x in ENV.get("BENCH_MTAS", "ketch,ketch-fork,postfix,opensmtpd").split(",") if x]
 WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w2s,w2m,w3").split(",") if x]
 CACHE = ENV.get("BENCH_CACHE", "/var/cache/ketch-bench")
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -47,7 +47,7 @@ CGROOT = ENV.get("BENCH_CGROUP", "/sys/fs/cgroup/unified/ketch-bench")
 PF = os.path.join(CACHE, "root-postfix")
 OS = os.path.join(CACHE, "root-opensmtpd")
 PFLIB = os.path.join(PF, "usr/lib/postfix")
-NAMES = {"ketch": "ketch", "postfix": "Postfix", "opensmtpd": "OpenSMTPD"}
+NAMES = {"ketch": "ketch", "ketch-fork": "ketch -f", "postfix": "Postfix", "opensmtpd": "OpenSMTPD"}
 
 started = []      # every Popen we started, stopped at exit
 notes = []        # what the harness changed on the machine, printed at the end
@@ -490,6 +490,8 @@ match from local for domain "remote.test" action "relay"
 
 
 class Ketch(MTA):
+    listen_flags = []
+
     def start(self):
         bin_ = os.path.join(BUILD, "bin")
         for p in ("smtp-listen", "scheduler", "smtp-session", "mkspool"):
@@ -519,7 +521,7 @@ limit connections-per-client 2000
     def launch(self):
         bin_ = os.path.join(BUILD, "bin")
         self.d.start([os.path.join(bin_, "scheduler"), "-C", self.conf], logname="scheduler")
-        self.d.start([os.path.join(bin_, "smtp-listen"), "-C", self.conf], logname="smtp-listen")
+        self.d.start([os.path.join(bin_, "smtp-listen")] + self.listen_flags + ["-C", self.conf], logname="smtp-listen")
         if not wait_port(self.port):
             raise RuntimeError("ketch does not answer on port %d; see %s" % (self.port, self.dir))
 
@@ -533,6 +535,11 @@ limit connections-per-client 2000
         e = dict(ENV)
         e["KETCH_CONF"] = self.conf
         return e
+
+
+class KetchFork(Ketch):
+    """ketch with `smtp-listen -f`: sessions forked without an exec"""
+    listen_flags = ["-f"]
 
 
 class NotBuilt(Exception):
@@ -885,8 +892,9 @@ def table(results, status, lim):
                  ("W3 greeting latency ms (%d)" % n, "w3-%d" % n, "greet_ms", 1, False),
                  ("W3 PSS KiB per session (%d)" % n, "w3-%d" % n, "pss_per_session_kib", 0, False)]
     hdr = "| metric | " + " | ".join(NAMES[c] for c in cols)
-    ratios = [c for c in cols if c != "ketch"] if "ketch" in cols else []
-    hdr += "".join(" | ketch/%s" % NAMES[c] for c in ratios) + " |"
+    # one ratio column per (ketch variant, peer)
+    ratios = [(k, c) for k in cols if k.startswith("ketch") for c in cols if not c.startswith("ketch")]
+    hdr += "".join(" | %s/%s" % (NAMES[k], NAMES[c]) for k, c in ratios) + " |"
     out = [hdr, "|" + "---|" * (1 + len(cols) + len(ratios))]
 
     def cell(c, wl, key, nd):
@@ -912,8 +920,8 @@ def table(results, status, lim):
             continue
         vals = [cell(c, wl, key, nd) for c in cols]
         line = "| %s | " % label + " | ".join(s for _, s in vals)
-        kv = vals[0][0] if cols[0] == "ketch" else None
-        for c in ratios:
+        for k, c in ratios:
+            kv = vals[cols.index(k)][0]
             pv = vals[cols.index(c)][0]
             line += " | " + ("%.2f" % (kv / pv) if kv is not None and pv else "–")
         out.append(line + " |")
@@ -947,7 +955,7 @@ def main():
     md = setup_machine()
     log("bench dir %s, raw figures %s, %d round(s) of %d messages" % (DIR, RAW, ROUNDS, MSGS))
     mtas, status = {}, {}
-    classes = {"ketch": Ketch, "postfix": Postfix, "opensmtpd": OpenSMTPD}
+    classes = {"ketch": Ketch, "ketch-fork": KetchFork, "postfix": Postfix, "opensmtpd": OpenSMTPD}
     for name in MTAS:
         m = classes[name](name, md, free_port())
         try:
@@ -1047,7 +1055,7 @@ def retable(args):
                 if r["mta"] not in mtas:
                     mtas.append(r["mta"])
     global MTAS, L_THREADS, W3_SESSIONS, WORKLOADS
-    order = ["ketch", "postfix", "opensmtpd"]
+    order = ["ketch", "ketch-fork", "postfix", "opensmtpd"]
     MTAS = [m for m in order if m in mtas or m == "ketch"]
     for m in MTAS:
         if m not in mtas:
