@@ -1,5 +1,6 @@
 /* ISC license: see LICENSE. */
 
+#include <errno.h>
 #include <string.h>
 
 #include <skalibs/types.h>
@@ -62,4 +63,75 @@ size_t report_local_text (char const *out, size_t len, char const **text)
   else if (len > 21 && !memcmp(s, "local-deliver: info: ", 21)) { s += 21 ; len -= 21 ; }
   *text = s ;
   return len ;
+}
+
+int report_job_put (stralloc *sa, char const *id, size_t hdrlen, char const *flags, char const *sender, char const *const *rcpts, unsigned int n)
+{
+  char fmt[SIZE_FMT] ;
+  size_t len = strlen(id) + 1 + size_fmt(fmt, hdrlen) + 1 + strlen(flags) + 1 + strlen(sender) + 1, start ;
+  unsigned int i = 0 ;
+  for (; i < n ; i++) len += strlen(rcpts[i]) + 1 ;
+  if (len > REPORT_JOB_MAX) return (errno = EINVAL, 0) ;
+  start = sa->len ;
+  if (!stralloc_catb(sa, fmt, size_fmt(fmt, len)) || !stralloc_catb(sa, ":", 1)
+   || !stralloc_cats(sa, id) || !stralloc_0(sa)
+   || !stralloc_catb(sa, fmt, size_fmt(fmt, hdrlen)) || !stralloc_0(sa)
+   || !stralloc_cats(sa, flags) || !stralloc_0(sa)
+   || !stralloc_cats(sa, sender) || !stralloc_0(sa)) goto err ;
+  for (i = 0 ; i < n ; i++) if (!stralloc_cats(sa, rcpts[i]) || !stralloc_0(sa)) goto err ;
+  if (!stralloc_catb(sa, ",", 1)) goto err ;
+  return 1 ;
+ err:
+  sa->len = start ;
+  return 0 ;
+}
+
+int report_job_next (char const *s, size_t n, size_t *start, size_t *len, size_t *used)
+{
+  size_t k = byte_chr(s, n, ':') ;
+  char num[SIZE_FMT + 1] ;
+  if (k >= n) return n > SIZE_FMT ? -1 : 0 ;
+  if (!k || k > SIZE_FMT) return -1 ;
+  memcpy(num, s, k) ; num[k] = 0 ;
+  if (size_scan(num, len) != k || *len > REPORT_JOB_MAX) return -1 ;
+  if (n < k + 1 + *len + 1) return 0 ;
+  if (s[k + 1 + *len] != ',') return -1 ;
+  *start = k + 1 ;
+  *used = k + 2 + *len ;
+  return 1 ;
+}
+
+unsigned int report_job_fields (char const *s, size_t len, genalloc *ga)
+{
+  size_t pos = 0 ;
+  unsigned int n = 0 ;
+  genalloc_setlen(char const *, ga, 0) ;
+  if (!len || s[len - 1]) return 0 ;
+  while (pos < len)
+  {
+    char const *f = s + pos ;
+    if (!genalloc_append(char const *, ga, &f)) return 0 ;
+    pos += strlen(f) + 1 ;
+    n++ ;
+  }
+  return n ;
+}
+
+int report_put_job (stralloc *sa, unsigned int job, unsigned int kind, unsigned int index, char const *text, size_t len)
+{
+  char fmt[UINT_FMT] ;
+  size_t start = sa->len ;
+  if (!stralloc_catb(sa, fmt, uint_fmt(fmt, job)) || !stralloc_catb(sa, " ", 1) || !report_put(sa, kind, index, text, len))
+  {
+    sa->len = start ;
+    return 0 ;
+  }
+  return 1 ;
+}
+
+int report_parse_job (char const *s, unsigned int *job, unsigned int *index, char const **text)
+{
+  size_t m = uint_scan(s, job) ;
+  if (!m || s[m] != ' ') return -1 ;
+  return report_parse(s + m + 1, index, text) ;
 }

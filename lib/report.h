@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
 
 /*
  * What a delivery program tells the scheduler.
@@ -22,6 +23,19 @@
  * "local-deliver: fatal: " or "local-deliver: info: " prefix.
  */
 
+/*
+ * remote-send's batch mode (remote-send -b domain): the scheduler writes
+ * jobs on its fd 0, each a netstring ("LEN:payload,") whose payload is
+ * NUL-terminated fields:
+ *   queue-id  header-length  flags  sender  recipient...
+ * flags "-", "8", "u" or "8u" (what -8 and -u mean in the one-message
+ * form). The report lines then start with the job's 0-based index in
+ * the batch:
+ *   JOB ok|temp|perm INDEX TEXT\n
+ */
+
+#define REPORT_JOB_MAX (1024 * 1024)   /* payload octets of one job */
+
 #define REPORT_OK 0
 #define REPORT_TEMP 1
 #define REPORT_PERM 2
@@ -33,6 +47,25 @@ extern int report_put (stralloc *, unsigned int, unsigned int, char const *, siz
 
 /* one line, without its "\n": REPORT_* and *index, *text (inside the line), or -1 if garbled */
 extern int report_parse (char const *, unsigned int *, char const **) ;
+
+/* appends one job: the netstring. 1, or 0 and errno (EINVAL: too long, or a field holds a NUL) */
+extern int report_job_put (stralloc *, char const *, size_t, char const *, char const *, char const *const *, unsigned int) ;
+
+/*
+ * The first job in a buffer: 1 with the payload at s + *start for *len
+ * octets and *used octets consumed; 0: incomplete; -1: garbled (not a
+ * netstring, or longer than REPORT_JOB_MAX).
+ */
+extern int report_job_next (char const *, size_t, size_t *, size_t *, size_t *) ;
+
+/* a payload's fields, appended to the genalloc (char const *, pointing inside it): their count, 0 if garbled or no memory */
+extern unsigned int report_job_fields (char const *, size_t, genalloc *) ;
+
+/* appends one batch line, "JOB " then what report_put writes. 1, or 0 and errno */
+extern int report_put_job (stralloc *, unsigned int, unsigned int, unsigned int, char const *, size_t) ;
+
+/* one batch line, without its "\n": REPORT_* and *job, *index, *text, or -1 if garbled */
+extern int report_parse_job (char const *, unsigned int *, unsigned int *, char const **) ;
 
 /* local-deliver's stderr: its last non-empty line, without the program's prefix; the length (0: none) */
 extern size_t report_local_text (char const *, size_t, char const **) ;

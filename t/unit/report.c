@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
 
 #include "report.h"
 #include "tap.h"
@@ -23,7 +24,7 @@ int main (void)
   unsigned int index = 99 ;
   char const *text = 0 ;
   size_t n ;
-  tap_plan(18) ;
+  tap_plan(31) ;
   ok(report_put(&sa, REPORT_OK, 0, "250 2.0.0 Ok", 12) && sa.len == 18 && !memcmp(sa.s, "ok 0 250 2.0.0 Ok\n", 18), "an ok line") ;
   sa.len = 0 ;
   ok(report_put(&sa, REPORT_PERM, 12, "550 no\r\nRSET\x7f", 13) && !strcmp(T(sa.s, sa.len), "perm 12 550 no  RSET \n"), "control characters become spaces: one line") ;
@@ -61,6 +62,35 @@ int main (void)
   ok(!n, "only newlines: no text") ;
   n = report_local_text("local-deliver: fatal: ", 22, &text) ;
   ok(n == 22, "a bare prefix is kept (nothing follows it)") ;
+
+  /* batch mode: the jobs the scheduler writes, the lines remote-send writes back */
+  {
+    char const *rcpts[2] = { "a@r.example", "b@r.example" } ;
+    genalloc f = GENALLOC_ZERO ;
+    size_t start, len, used, k ;
+    unsigned int job ;
+    char const *const *fs ;
+    sa.len = 0 ;
+    ok(report_job_put(&sa, "0123", 42, "8u", "s@x", rcpts, 2) && report_job_put(&sa, "4567", 7, "-", "", rcpts + 1, 1), "two jobs written") ;
+    ok(report_job_next(sa.s, sa.len, &start, &len, &used) == 1 && report_job_fields(sa.s + start, len, &f) == 6, "the first job: six fields") ;
+    fs = genalloc_s(char const *, &f) ;
+    ok(!strcmp(fs[0], "0123") && !strcmp(fs[1], "42") && !strcmp(fs[2], "8u") && !strcmp(fs[3], "s@x") && !strcmp(fs[4], "a@r.example") && !strcmp(fs[5], "b@r.example"), "its fields") ;
+    k = used ;
+    ok(report_job_next(sa.s + k, sa.len - k, &start, &len, &used) == 1 && report_job_fields(sa.s + k + start, len, &f) == 5 && k + used == sa.len, "the second job: five fields, the end of the buffer") ;
+    fs = genalloc_s(char const *, &f) ;
+    ok(!strcmp(fs[0], "4567") && !*fs[3] && !strcmp(fs[4], "b@r.example"), "the null sender is an empty field") ;
+    ok(report_job_next(sa.s, k - 1, &start, &len, &used) == 0 && report_job_next(sa.s, 2, &start, &len, &used) == 0, "an incomplete job: read more") ;
+    ok(report_job_next("5:abcde;", 8, &start, &len, &used) < 0, "no comma: garbled") ;
+    ok(report_job_next("x:", 2, &start, &len, &used) < 0 && report_job_next(":a,", 3, &start, &len, &used) < 0, "no length: garbled") ;
+    ok(report_job_next("99999999:", 9, &start, &len, &used) < 0, "too long: garbled") ;
+    ok(!report_job_fields("ab", 2, &f) && !report_job_fields("", 0, &f), "a payload not ending with NUL: garbled") ;
+    genalloc_free(char const *, &f) ;
+    sa.len = 0 ;
+    ok(report_put_job(&sa, 3, REPORT_PERM, 1, "550 no\r\n", 8) && !strcmp(T(sa.s, sa.len), "3 perm 1 550 no  \n"), "a batch line") ;
+    sa.s[sa.len - 1] = 0 ;
+    ok(report_parse_job(sa.s, &job, &index, &text) == REPORT_PERM && job == 3 && index == 1 && !strcmp(text, "550 no  "), "read back") ;
+    ok(report_parse_job("ok 0 250", &job, &index, &text) < 0 && report_parse_job("3ok 0 250", &job, &index, &text) < 0 && report_parse_job("3 good 0 250", &job, &index, &text) < 0, "garbled batch lines") ;
+  }
   stralloc_free(&sa) ;
   return tap_done() ;
 }
