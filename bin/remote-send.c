@@ -42,6 +42,7 @@
 
 #include "exitcodes.h"
 #include "conf.h"
+#include "queue.h"
 #include "dns.h"
 #include "report.h"
 #include "route.h"
@@ -50,7 +51,7 @@
 #include "smtpreply.h"
 #include "tlsclient.h"
 
-#define USAGE "remote-send [ -C conf ] [ -8 ] [ -u ] [ -i id ] domain sender recipient..."
+#define USAGE "remote-send [ -C conf ] [ -8 ] [ -u ] [ -i id ] domain sender recipient... | remote-send [ -C conf ] -b domain"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 #define LINE_MAX_REPLY 4096     /* RFC 5321 §4.5.3.1.5 says 512; be lenient, but bounded */
@@ -81,7 +82,30 @@ static stralloc wire = STRALLOC_ZERO ;     /* the body as sent: CRLF, dot-stuffe
 static uint64_t msgsize = 0 ;              /* RFC 1870 §3: CRLF counted, the final dot and stuffed dots not */
 static int body8bit = 0 ;                 /* the body has octets above 127 */
 static int smtputf8 = 0 ;
-static tain overall ;                      /* the whole run ends by then (timeout delivery) */
+static tain overall ;                      /* the current job ends by then (timeout delivery) */
+
+/* the jobs of this run: one from the arguments, or a batch read on fd 0 (-b) */
+typedef struct rjob_s rjob ;
+struct rjob_s
+{
+  char const *id ;
+  size_t hdrlen ;
+  int eightbit ;
+  int utf8 ;
+  char const *sender ;
+  size_t rcpt0 ;          /* its recipients: fields from this one */
+  unsigned int nrcpt ;
+} ;
+static int batch = 0 ;
+static stralloc input = STRALLOC_ZERO ;    /* the batch as read: the fields point into it */
+static genalloc jobs = GENALLOC_ZERO ;     /* rjob */
+static genalloc fields = GENALLOC_ZERO ;   /* char const *: every job's recipients */
+static unsigned int njobs = 0, curjob = 0 ;
+static int txopen = 0 ;                    /* a transaction was left midway on this connection: RSET first */
+static unsigned int ntx = 0 ;              /* transactions begun on this connection */
+
+static void job_next (void) ;
+static void job_advance (void) ;
 
 /* the connection */
 static int cfd = -1 ;
@@ -228,7 +252,7 @@ static void fail_host_reply (char const *stage)
   stralloc_free(&sa) ;
 }
 
-/* the report protocol (lib/report): one line per recipient, in argv order */
+/* the report protocol (lib/report): one line per recipient of the current job, in order; flushed, so the scheduler sees each job's */
 static void report (void)
 {
   stralloc sa = STRALLOC_ZERO ;
@@ -237,28 +261,29 @@ static void report (void)
   {
     result const *r = res(i) ;
     char const *t = texts.s + r->text ;
+    unsigned int kind = r->status == RS_OK ? REPORT_OK : r->status == RS_PERM ? REPORT_PERM : REPORT_TEMP ;
     sa.len = 0 ;
-    if (!report_put(&sa, r->status == RS_OK ? REPORT_OK : r->status == RS_PERM ? REPORT_PERM : REPORT_TEMP, i, t, strlen(t))) nomem() ;
+    if (!(batch ? report_put_job(&sa, curjob, kind, i, t, strlen(t)) : report_put(&sa, kind, i, t, strlen(t)))) nomem() ;
     if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
   stralloc_free(&sa) ;
 }
 
-/* the message: LF lines from fd 0 to the SMTP wire form (RFC 5321 §4.5.2) */
+/* the message: LF lines from fd to the SMTP wire form (RFC 5321 §4.5.2) */
 
-static void read_body (void)
+static void read_body (int fd)
 {
   struct stat st ;
   /* the scheduler gives us the queue entry itself, positioned after the
      envelope head: map it rather than copy it (the spool file is immutable) */
-  if (!fstat(0, &st) && S_ISREG(st.st_mode))
+  if (!fstat(fd, &st) && S_ISREG(st.st_mode))
   {
-    off_t pos = lseek(0, 0, SEEK_CUR) ;
+    off_t pos = lseek(fd, 0, SEEK_CUR) ;
     if (pos >= 0 && pos <= st.st_size)
     {
       size_t len = st.st_size ;
-      void *p = len ? mmap(0, len, PROT_READ, MAP_PRIVATE, 0, 0) : 0 ;
+      void *p = len ? mmap(0, len, PROT_READ, MAP_PRIVATE, fd, 0) : 0 ;
       if (!len || p != MAP_FAILED)
       {
         if (!smtpdata_encode(len ? (char const *)p + pos : "", len - pos, &wire, &msgsize, &body8bit)) nomem() ;
@@ -269,7 +294,7 @@ static void read_body (void)
   }
   {
     stralloc raw = STRALLOC_ZERO ;
-    if (!slurp(&raw, 0)) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
+    if (!slurp(&raw, fd)) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
     if (!smtpdata_encode(raw.s, raw.len, &wire, &msgsize, &body8bit)) nomem() ;
     stralloc_free(&raw) ;
   }
@@ -492,9 +517,198 @@ static int ehlo (smtpreply_ext *e)
   return 1 ;
 }
 
+/* a reply that ends the transaction: 421 closes the connection (RFC 5321 §3.8), the rest goes elsewhere */
+static int after_reply (char const *stage)
+{
+  if (reply.code != 421) return 1 ;
+  fail_host_reply(stage) ;
+  net_close() ;
+  return 0 ;
+}
+
+/* the connection broke between replies: the rest of the batch goes elsewhere */
+static int dropped (void)
+{
+  fail_host(0, "connection lost", io_error()) ;
+  net_close() ;
+  return 0 ;
+}
+
 /*
- * One SMTP session with one address. Returns 1 when the recipients got
- * their results (the run is over), 0 when the next address should be tried
+ * One transaction for the current job on an open session (RFC 5321
+ * §3.3), pipelined when offered (RFC 2920). Returns 1 when every
+ * recipient has its result and the connection can take the next job; 0
+ * when every recipient has its result but the connection is closed (lost,
+ * or 421); -1 when the connection is closed and nothing of this job was
+ * accepted on a reused connection (the server hung up between
+ * transactions, or answered MAIL with 421): the job goes on as new to
+ * the next address.
+ */
+static int transaction (char const *host, smtpreply_ext const *e)
+{
+  unsigned int i, naccepted = 0 ;
+  int pipelined = e->pipelining, reused ;
+  if (smtputf8 && !e->smtputf8)
+  {
+    static char const t[] = "553 5.6.7 the destination does not support SMTPUTF8 (RFC 6531 3.2)" ;
+    set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
+    return 1 ;
+  }
+  if (e->hassize && e->size && msgsize > e->size)
+  {
+    stralloc t = STRALLOC_ZERO ;
+    char a[UINT64_FMT], b[UINT64_FMT] ;
+    a[uint64_fmt(a, msgsize)] = 0 ;
+    b[uint64_fmt(b, e->size)] = 0 ;
+    if (!stralloc_cats(&t, "552 5.3.4 message size ") || !stralloc_cats(&t, a) || !stralloc_cats(&t, " exceeds the limit ")
+     || !stralloc_cats(&t, b) || !stralloc_cats(&t, " of ") || !stralloc_cats(&t, host)) nomem() ;
+    set_all(RS_PERM, t.s, t.len, RS_PENDING) ;
+    stralloc_free(&t) ;
+    return 1 ;
+  }
+  if (txopen)
+  {
+    /* the last transaction was left midway (§4.1.1.5): clear it before the next MAIL */
+    if (!command("RSET", 0, cf.timeout_command)) { fail_host(0, "RSET", io_error()) ; net_close() ; return -1 ; }
+    if (smtpreply_class(&reply) != 2) { fail_host_reply("RSET") ; quit() ; return -1 ; }
+    txopen = 0 ;
+  }
+  reused = ntx++ > 0 ;
+
+  {
+    char fmt[UINT64_FMT] ;
+    if (!stralloc_cats(&out, "MAIL FROM:<") || !stralloc_cats(&out, sender) || !stralloc_cats(&out, ">")) nomem() ;
+    if (e->hassize)
+    {
+      fmt[uint64_fmt(fmt, msgsize)] = 0 ;
+      if (!stralloc_cats(&out, " SIZE=") || !stralloc_cats(&out, fmt)) nomem() ;
+    }
+    /* RFC 6152: an 8-bit body to a server without 8BITMIME is sent as is, as most MTAs do */
+    if (body8bit && e->eightbit && !stralloc_cats(&out, " BODY=8BITMIME")) nomem() ;
+    if (smtputf8 && !stralloc_cats(&out, " SMTPUTF8")) nomem() ;
+    if (!stralloc_catb(&out, "\r\n", 2)) nomem() ;
+  }
+  /* the recipients of this transaction: those without a result yet */
+  ntodo = 0 ;
+  for (i = 0 ; i < nrcpt ; i++) if (res(i)->status == RS_PENDING) todo[ntodo++] = i ;
+  set_deadline(cf.timeout_command) ;
+  if (pipelined)
+  {
+    for (i = 0 ; i < ntodo ; i++) if (!out_cmd("RCPT TO:<", rcpts[todo[i]], ">")) nomem() ;
+    if (!out_cmd("DATA", 0, 0)) nomem() ;
+  }
+  if (!out_flush() || !get_reply(cf.timeout_command))
+  {
+    /* no reply to MAIL on a reused connection: the server hung up after the last transaction */
+    if (reused) { fail_host(0, "connection closed before MAIL", io_error()) ; net_close() ; return -1 ; }
+    goto lost ;
+  }
+  if (reused && reply.code == 421) { fail_host_reply("MAIL") ; net_close() ; return -1 ; }
+  if (smtpreply_class(&reply) != 2)
+  {
+    set_all_reply(RS_PENDING) ;
+    if (pipelined)
+    {
+      /* the replies to the pipelined RCPTs and DATA still come; read them, send nothing */
+      for (i = 0 ; i <= ntodo ; i++) if (!get_reply(cf.timeout_command)) return dropped() ;
+      if (reply.code == 354)
+      {
+        set_deadline(cf.timeout_data) ;
+        if (!out_cmd(".", 0, 0) || !out_flush() || !get_reply(TIMEOUT_DATA_END)) return dropped() ;
+      }
+    }
+    return after_reply("MAIL") ;
+  }
+  for (i = 0 ; i < ntodo ; i++)
+  {
+    if (!pipelined)
+    {
+      set_deadline(cf.timeout_command) ;
+      if (!out_cmd("RCPT TO:<", rcpts[todo[i]], ">") || !out_flush()) goto lost ;
+    }
+    if (!get_reply(cf.timeout_command)) goto lost ;
+    if (smtpreply_class(&reply) == 2)
+    {
+      set_result(todo[i], RS_ACCEPTED, "", 0) ;
+      naccepted++ ;
+    }
+    else
+    {
+      stralloc t = STRALLOC_ZERO ;
+      if (!smtpreply_oneline(&reply, &t)) nomem() ;
+      set_result(todo[i], smtpreply_class(&reply) == 5 ? RS_PERM : RS_TEMP, t.s, t.len) ;
+      stralloc_free(&t) ;
+    }
+  }
+  if (!pipelined && naccepted)
+  {
+    set_deadline(cf.timeout_command) ;
+    if (!out_cmd("DATA", 0, 0) || !out_flush()) goto lost ;
+  }
+  if (pipelined || naccepted)
+  {
+    /* §4.5.3.2.3: 2 minutes for the reply to DATA */
+    if (!get_reply(cf.timeout_command < 120 ? cf.timeout_command : 120)) goto lost ;
+    if (reply.code != 354)
+    {
+      set_all_reply(RS_ACCEPTED) ;
+      txopen = 1 ;
+      return after_reply("DATA") ;
+    }
+    if (!naccepted)
+    {
+      /* a server that says 354 with no recipient gets an empty message, which it must refuse */
+      set_deadline(cf.timeout_data) ;
+      if (!out_cmd(".", 0, 0) || !out_flush() || !get_reply(TIMEOUT_DATA_END)) return dropped() ;
+      return after_reply("end of data") ;
+    }
+  }
+  else
+  {
+    /* every RCPT refused, no DATA sent: the server still holds our MAIL */
+    txopen = 1 ;
+    return after_reply("RCPT") ;
+  }
+
+  /* the body, in blocks; the final dot rides with the last one (§4.5.3.2.5: 3 minutes per block) */
+  {
+    size_t pos = 0 ;
+    while (pos < wire.len)
+    {
+      size_t n = wire.len - pos > CHUNK ? CHUNK : wire.len - pos ;
+      /* never leave the final dot alone in a write of its own */
+      if (wire.len - pos - n < 1024) n = wire.len - pos ;
+      set_deadline(cf.timeout_data) ;
+      if (!net_write(wire.s + pos, n)) goto lost ;
+      pos += n ;
+    }
+    set_deadline(cf.timeout_data) ;
+    if (tlson && !tlsclient_flush(&tls)) goto lost ;
+  }
+  if (!get_reply(TIMEOUT_DATA_END)) goto lost ;
+  set_all_reply(RS_ACCEPTED) ;
+  return after_reply("end of data") ;
+
+ lost:
+  {
+    /* the connection broke during the transaction: nothing is known to be delivered */
+    stralloc t = STRALLOC_ZERO ;
+    char const *why = io_error() ;
+    if (!stralloc_cats(&t, "connection to ") || !stralloc_cats(&t, host) || !stralloc_cats(&t, "[")
+     || !stralloc_cats(&t, curip) || !stralloc_cats(&t, "] lost during the transaction: ") || !stralloc_cats(&t, why)) nomem() ;
+    set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
+    set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
+    stralloc_free(&t) ;
+    fail_host(0, "connection lost during a transaction", why) ;
+    net_close() ;
+    return 0 ;
+  }
+}
+
+/*
+ * One SMTP session with one address, for as many jobs as it takes.
+ * Returns 1 when every job's recipients got their results (the run is
+ * over), 0 when the next address should be tried for the jobs left
  * (lasterr says why this one failed), 2 when an opportunistic TLS
  * handshake failed and the same address is worth a plaintext try
  * (RFC 7435 §3: unauthenticated encryption is better than none, and none
@@ -503,8 +717,6 @@ static int ehlo (smtpreply_ext *e)
 static int session (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile)
 {
   smtpreply_ext e ;
-  unsigned int i, naccepted = 0 ;
-  int pipelined ;
   curhost = host ;
   curip[ip46_fmt(curip, ip)] = 0 ;
 
@@ -595,153 +807,16 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
   }
   if (authfile && !do_auth(authfile, host, e.auth_plain, e.auth_login)) { quit() ; return 0 ; }
 
-  /* from here on, every recipient gets a result from this session */
-  if (smtputf8 && !e.smtputf8)
+  /* from here on, the current job's recipients get their results from this session; the next jobs ride on it */
+  txopen = 0 ;
+  ntx = 0 ;
+  for (;;)
   {
-    static char const t[] = "553 5.6.7 the destination does not support SMTPUTF8 (RFC 6531 3.2)" ;
-    set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
-    quit() ;
-    return 1 ;
-  }
-  if (e.hassize && e.size && msgsize > e.size)
-  {
-    stralloc t = STRALLOC_ZERO ;
-    char a[UINT64_FMT], b[UINT64_FMT] ;
-    a[uint64_fmt(a, msgsize)] = 0 ;
-    b[uint64_fmt(b, e.size)] = 0 ;
-    if (!stralloc_cats(&t, "552 5.3.4 message size ") || !stralloc_cats(&t, a) || !stralloc_cats(&t, " exceeds the limit ")
-     || !stralloc_cats(&t, b) || !stralloc_cats(&t, " of ") || !stralloc_cats(&t, host)) nomem() ;
-    set_all(RS_PERM, t.s, t.len, RS_PENDING) ;
-    stralloc_free(&t) ;
-    quit() ;
-    return 1 ;
-  }
-
-  /* the transaction (RFC 5321 §3.3), pipelined when offered (RFC 2920) */
-  {
-    char fmt[UINT64_FMT] ;
-    if (!stralloc_cats(&out, "MAIL FROM:<") || !stralloc_cats(&out, sender) || !stralloc_cats(&out, ">")) nomem() ;
-    if (e.hassize)
-    {
-      fmt[uint64_fmt(fmt, msgsize)] = 0 ;
-      if (!stralloc_cats(&out, " SIZE=") || !stralloc_cats(&out, fmt)) nomem() ;
-    }
-    /* RFC 6152: an 8-bit body to a server without 8BITMIME is sent as is, as most MTAs do */
-    if (body8bit && e.eightbit && !stralloc_cats(&out, " BODY=8BITMIME")) nomem() ;
-    if (smtputf8 && !stralloc_cats(&out, " SMTPUTF8")) nomem() ;
-    if (!stralloc_catb(&out, "\r\n", 2)) nomem() ;
-  }
-  pipelined = e.pipelining ;
-  /* the recipients of this transaction: those without a result yet */
-  ntodo = 0 ;
-  for (i = 0 ; i < nrcpt ; i++) if (res(i)->status == RS_PENDING) todo[ntodo++] = i ;
-  set_deadline(cf.timeout_command) ;
-  if (pipelined)
-  {
-    for (i = 0 ; i < ntodo ; i++) if (!out_cmd("RCPT TO:<", rcpts[todo[i]], ">")) nomem() ;
-    if (!out_cmd("DATA", 0, 0)) nomem() ;
-  }
-  if (!out_flush()) goto lost ;
-  if (!get_reply(cf.timeout_command)) goto lost ;
-  if (smtpreply_class(&reply) != 2)
-  {
-    set_all_reply(RS_PENDING) ;
-    if (pipelined)
-    {
-      /* the replies to the pipelined RCPTs and DATA still come; read them, send nothing */
-      for (i = 0 ; i <= ntodo ; i++) if (!get_reply(cf.timeout_command)) { net_close() ; return 1 ; }
-      if (reply.code == 354)
-      {
-        set_deadline(cf.timeout_data) ;
-        if (!out_cmd(".", 0, 0) || !out_flush() || !get_reply(TIMEOUT_DATA_END)) { net_close() ; return 1 ; }
-      }
-    }
-    quit() ;
-    return 1 ;
-  }
-  for (i = 0 ; i < ntodo ; i++)
-  {
-    if (!pipelined)
-    {
-      set_deadline(cf.timeout_command) ;
-      if (!out_cmd("RCPT TO:<", rcpts[todo[i]], ">") || !out_flush()) goto lost ;
-    }
-    if (!get_reply(cf.timeout_command)) goto lost ;
-    if (smtpreply_class(&reply) == 2)
-    {
-      set_result(todo[i], RS_ACCEPTED, "", 0) ;
-      naccepted++ ;
-    }
-    else
-    {
-      stralloc t = STRALLOC_ZERO ;
-      if (!smtpreply_oneline(&reply, &t)) nomem() ;
-      set_result(todo[i], smtpreply_class(&reply) == 5 ? RS_PERM : RS_TEMP, t.s, t.len) ;
-      stralloc_free(&t) ;
-    }
-  }
-  if (!pipelined && naccepted)
-  {
-    set_deadline(cf.timeout_command) ;
-    if (!out_cmd("DATA", 0, 0) || !out_flush()) goto lost ;
-  }
-  if (pipelined || naccepted)
-  {
-    /* §4.5.3.2.3: 2 minutes for the reply to DATA */
-    if (!get_reply(cf.timeout_command < 120 ? cf.timeout_command : 120)) goto lost ;
-    if (reply.code != 354)
-    {
-      set_all_reply(RS_ACCEPTED) ;
-      quit() ;
-      return 1 ;
-    }
-    if (!naccepted)
-    {
-      /* a server that says 354 with no recipient gets an empty message, which it must refuse */
-      set_deadline(cf.timeout_data) ;
-      if (!out_cmd(".", 0, 0) || !out_flush() || !get_reply(TIMEOUT_DATA_END)) { net_close() ; return 1 ; }
-      quit() ;
-      return 1 ;
-    }
-  }
-  else
-  {
-    quit() ;
-    return 1 ;
-  }
-
-  /* the body, in blocks; the final dot rides with the last one (§4.5.3.2.5: 3 minutes per block) */
-  {
-    size_t pos = 0 ;
-    while (pos < wire.len)
-    {
-      size_t n = wire.len - pos > CHUNK ? CHUNK : wire.len - pos ;
-      /* never leave the final dot alone in a write of its own */
-      if (wire.len - pos - n < 1024) n = wire.len - pos ;
-      set_deadline(cf.timeout_data) ;
-      if (!net_write(wire.s + pos, n)) goto lost ;
-      pos += n ;
-    }
-    set_deadline(cf.timeout_data) ;
-    if (tlson && !tlsclient_flush(&tls)) goto lost ;
-  }
-  if (!get_reply(TIMEOUT_DATA_END)) goto lost ;
-  set_all_reply(RS_ACCEPTED) ;
-  quit() ;
-  return 1 ;
-
- lost:
-  {
-    /* the connection broke during the transaction: nothing is known to be delivered */
-    stralloc t = STRALLOC_ZERO ;
-    char const *why = io_error() ;
-    if (!stralloc_cats(&t, "connection to ") || !stralloc_cats(&t, host) || !stralloc_cats(&t, "[")
-     || !stralloc_cats(&t, curip) || !stralloc_cats(&t, "] lost during the transaction: ") || !stralloc_cats(&t, why)) nomem() ;
-    set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
-    set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
-    stralloc_free(&t) ;
-    net_close() ;
-    return 1 ;
+    int r = transaction(host, &e) ;
+    if (r < 0) return 0 ;
+    job_next() ;
+    if (curjob >= njobs) { quit() ; return 1 ; }
+    if (!r) return 0 ;
   }
 }
 
@@ -785,9 +860,14 @@ static int try_host (route const *rt, route_hop const *h)
   return 0 ;
 }
 
+/* a failure of the route: every job left gets it */
 static void fail_all (int status, char const *t)
 {
-  set_all(status, t, strlen(t), RS_PENDING) ;
+  while (curjob < njobs)
+  {
+    set_all(status, t, strlen(t), RS_PENDING) ;
+    job_advance() ;
+  }
 }
 
 /* the hops in route order (lib/route); nobody tried because the first is us: a loop */
@@ -823,6 +903,125 @@ static void deliver (void)
   route_free(&rt) ;
 }
 
+/* jobs: the per-message state (results, texts, body) is the current job's */
+
+/* the scheduler kills us at timeout delivery: finish (QUIT, report) a little before */
+static void overall_set (void)
+{
+  unsigned int margin = cf.timeout_delivery / 20 ;
+  if (!margin) margin = 1 ;
+  tain_now_g() ;
+  tain_addsec_g(&overall, cf.timeout_delivery > margin ? cf.timeout_delivery - margin : cf.timeout_delivery) ;
+}
+
+static void job_start (void)
+{
+  rjob const *jb = genalloc_s(rjob, &jobs) + curjob ;
+  unsigned int i = 0 ;
+  result r = { .status = RS_PENDING, .text = 0 } ;
+  logid = jb->id ;
+  sender = jb->sender ;
+  rcpts = genalloc_s(char const *, &fields) + jb->rcpt0 ;
+  nrcpt = jb->nrcpt ;
+  smtputf8 = jb->utf8 ;
+  /* in a batch, every job has its own timeout delivery (scheduler(8): the deadline moves with the reports) */
+  overall_set() ;
+  genalloc_setlen(result, &results, 0) ;
+  texts.len = 0 ; wire.len = 0 ; msgsize = 0 ; body8bit = 0 ;
+  if (!genalloc_ready(result, &results, nrcpt)) nomem() ;
+  if (todo) alloc_free(todo) ;
+  todo = alloc((nrcpt ? nrcpt : 1) * sizeof(unsigned int)) ;
+  if (!todo) nomem() ;
+  for (; i < nrcpt ; i++) genalloc_append(result, &results, &r) ;
+  /* an address goes into a command line: a line end in it would be a command of its own
+     (canonical addresses never hold one; this is the last line of defence) */
+  if (strpbrk(sender, "\r\n"))
+  {
+    static char const t[] = "501 5.1.7 invalid sender address" ;
+    set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
+  }
+  for (i = 0 ; i < nrcpt ; i++)
+    if (res(i)->status == RS_PENDING && (!*rcpts[i] || strpbrk(rcpts[i], "\r\n")))
+    {
+      static char const t[] = "501 5.1.3 invalid recipient address" ;
+      set_result(i, RS_PERM, t, sizeof(t) - 1) ;
+    }
+  if (batch)
+  {
+    /* our cwd is the spool (the scheduler's); the entry is immutable once committed */
+    char fn[QUEUE_PATH_MAX] ;
+    int fd ;
+    queue_path(fn, "queue", jb->id) ;
+    fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+    if (fd < 0 || lseek(fd, jb->hdrlen, SEEK_SET) < 0)
+    {
+      stralloc t = STRALLOC_ZERO ;
+      if (!stralloc_cats(&t, "451 4.3.0 unable to read the queue entry: ") || !stralloc_cats(&t, strerror(errno))) nomem() ;
+      set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
+      stralloc_free(&t) ;
+      if (fd >= 0) fd_close(fd) ;
+      return ;
+    }
+    read_body(fd) ;
+    fd_close(fd) ;
+  }
+  else read_body(0) ;
+  if (jb->eightbit) body8bit = 1 ;
+}
+
+/* every recipient of the current job has its final result */
+static int job_done (void)
+{
+  unsigned int i = 0 ;
+  for (; i < nrcpt ; i++) if (res(i)->status == RS_PENDING || res(i)->status == RS_ACCEPTED) return 0 ;
+  return 1 ;
+}
+
+static void job_advance (void)
+{
+  report() ;
+  if (++curjob < njobs) job_start() ;
+}
+
+/* the current job is over: its report, then the next job with something to send */
+static void job_next (void)
+{
+  job_advance() ;
+  while (curjob < njobs && job_done()) job_advance() ;
+}
+
+/* -b: the batch on fd 0 (lib/report: netstrings of id, header length, flags, sender, recipients) */
+static void read_jobs (void)
+{
+  genalloc f = GENALLOC_ZERO ;
+  size_t pos = 0 ;
+  if (!slurp(&input, 0)) strerr_diefusys(KETCH_EX_TEMP, "read the jobs") ;
+  while (pos < input.len)
+  {
+    size_t start, len, used, k ;
+    unsigned int n ;
+    char const *const *fs ;
+    rjob jb ;
+    if (report_job_next(input.s + pos, input.len - pos, &start, &len, &used) <= 0) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
+    n = report_job_fields(input.s + pos + start, len, &f) ;
+    fs = genalloc_s(char const *, &f) ;
+    if (n < 5 || !queue_id_valid(fs[0], strlen(fs[0]))
+     || !(k = size_scan(fs[1], &jb.hdrlen)) || fs[1][k]
+     || (strcmp(fs[2], "-") && strcmp(fs[2], "8") && strcmp(fs[2], "u") && strcmp(fs[2], "8u")))
+      strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
+    jb.id = fs[0] ;
+    jb.eightbit = !!strchr(fs[2], '8') ;
+    jb.utf8 = !!strchr(fs[2], 'u') ;
+    jb.sender = fs[3] ;
+    jb.rcpt0 = genalloc_len(char const *, &fields) ;
+    jb.nrcpt = n - 4 ;
+    if (!genalloc_catb(char const *, &fields, fs + 4, n - 4) || !genalloc_append(rjob, &jobs, &jb)) nomem() ;
+    pos += used ;
+  }
+  genalloc_free(char const *, &f) ;
+  njobs = genalloc_len(rjob, &jobs) ;
+}
+
 int main (int argc, char const *const *argv)
 {
   char const *conffile = 0 ;
@@ -833,7 +1032,7 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:8ui:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:8ui:b", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
@@ -841,72 +1040,49 @@ int main (int argc, char const *const *argv)
         case '8' : force8 = 1 ; break ;
         case 'u' : smtputf8 = 1 ; break ;
         case 'i' : logid = l.arg ; break ;
+        case 'b' : batch = 1 ; break ;
         default : dieusage() ;
       }
     }
     argc -= l.ind ; argv += l.ind ;
   }
-  if (argc < 3) dieusage() ;
+  if (batch ? argc != 1 : argc < 3) dieusage() ;
   domain = argv[0] ;
-  sender = argv[1] ;
-  rcpts = argv + 2 ;
-  nrcpt = argc - 2 ;
   if (!*domain || strpbrk(domain, "\r\n")) dieusage() ;
   if (!fd_sanitize()) strerr_diefusys(KETCH_EX_TEMP, "sanitize standard fds") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
   if (!conf_load_default(&cf, conffile, &err))
     strerr_dief(KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
   tain_now_set_stopwatch_g() ;
-  {
-    /* the scheduler kills us at timeout delivery: finish (QUIT, report) a little before */
-    unsigned int margin = cf.timeout_delivery / 20 ;
-    if (!margin) margin = 1 ;
-    tain_addsec_g(&overall, cf.timeout_delivery > margin ? cf.timeout_delivery - margin : cf.timeout_delivery) ;
-  }
 
-  if (!genalloc_ready(result, &results, nrcpt)) nomem() ;
-  todo = alloc(nrcpt * sizeof(unsigned int)) ;
-  if (!todo) nomem() ;
+  if (batch) read_jobs() ;
+  else
   {
-    unsigned int i = 0 ;
-    result r = { .status = RS_PENDING, .text = 0 } ;
-    for (; i < nrcpt ; i++) genalloc_append(result, &results, &r) ;
-    /* an address goes into a command line: a line end in it would be a command of its own
-       (canonical addresses never hold one; this is the last line of defence) */
-    if (strpbrk(sender, "\r\n"))
-    {
-      static char const t[] = "501 5.1.7 invalid sender address" ;
-      set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
-    }
-    for (i = 0 ; i < nrcpt ; i++)
-      if (res(i)->status == RS_PENDING && (!*rcpts[i] || strpbrk(rcpts[i], "\r\n")))
-      {
-        static char const t[] = "501 5.1.3 invalid recipient address" ;
-        set_result(i, RS_PERM, t, sizeof(t) - 1) ;
-      }
+    /* the one-message form: one job from the arguments, its body on fd 0 */
+    rjob jb = { .id = logid, .hdrlen = 0, .eightbit = force8, .utf8 = smtputf8, .sender = argv[1], .rcpt0 = 0, .nrcpt = argc - 2 } ;
+    if (!genalloc_catb(char const *, &fields, argv + 2, argc - 2) || !genalloc_append(rjob, &jobs, &jb)) nomem() ;
+    njobs = 1 ;
   }
-  read_body() ;
-  if (force8) body8bit = 1 ;
+  if (!njobs) return 0 ;
+  job_start() ;
+  while (curjob < njobs && job_done()) job_advance() ;
   if (!dns_init(cf.resolver_ip, cf.resolver_is6, cf.resolver_port, cf.timeout_command < 5 ? cf.timeout_command : 5))
     strerr_diefusys(KETCH_EX_TEMP, "initialise the resolver") ;
 
-  {
-    unsigned int i = 0 ;
-    for (; i < nrcpt ; i++) if (res(i)->status == RS_PENDING) break ;
-    if (i < nrcpt) deliver() ;
-  }
+  if (curjob < njobs) deliver() ;
   curhost = "" ;  /* it pointed into storage deliver() has freed */
   curip[0] = 0 ;
 
-  /* nobody took the mail: the last failure speaks for every recipient left */
+  /* nobody took the mail: the last failure speaks for every recipient left, in every job left */
   if (!lasterr.len && !stralloc_cats(&lasterr, "no usable mail exchanger")) nomem() ;
+  while (curjob < njobs)
   {
     stralloc t = STRALLOC_ZERO ;
     if (!stralloc_cats(&t, allperm ? "550 5.4.4 " : "451 4.4.1 ") || !stralloc_catb(&t, lasterr.s, lasterr.len)) nomem() ;
     set_all(allperm ? RS_PERM : RS_TEMP, t.s, t.len, RS_PENDING) ;
     set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
     stralloc_free(&t) ;
+    job_advance() ;
   }
-  report() ;
   return 0 ;
 }

@@ -21,6 +21,8 @@ ap.add_argument('--rcpt', action='append', default=[])  # ADDR=REPLY
 ap.add_argument('--mail-reply', default='250 2.1.0 Ok')
 ap.add_argument('--data-reply', default='250 2.0.0 Ok: queued')
 ap.add_argument('--close-in-data', action='store_true')
+ap.add_argument('--drop-after', type=int, default=None)  # hang up after the reply to the Nth message of a connection
+ap.add_argument('--data-dir', default=None)      # every message's DATA bytes, one file each (1, 2, ...)
 ap.add_argument('--inject', action='store_true')
 ap.add_argument('--auth-login-only', action='store_true')
 ap.add_argument('--smtputf8', action='store_true')
@@ -66,6 +68,7 @@ def ehlo_lines(tls_on):
 def session(c):
     tls_on = False
     accepted = 0
+    msgs = 0
     if a.silent:
         while c.s.recv(4096):
             pass
@@ -153,8 +156,15 @@ def session(c):
                     break
             if a.data:
                 with open(a.data, 'wb') as f: f.write(raw)
+            if a.data_dir:
+                n = len(os.listdir(a.data_dir)) + 1
+                with open(os.path.join(a.data_dir, '%d' % n), 'wb') as f: f.write(raw)
             log('DATA-BYTES %d' % len(raw))
             c.send(a.data_reply)
+            msgs += 1
+            if a.drop_after is not None and msgs >= a.drop_after:
+                log('DROPPING')
+                return
         elif u == 'RSET' or u == 'NOOP':
             c.send('250 2.0.0 Ok')
         elif u == 'QUIT':

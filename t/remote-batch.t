@@ -1,0 +1,113 @@
+#!/bin/sh
+# ISC license: see LICENSE.
+# remote-send's batch mode (-b): several queued messages for one domain
+# over one connection, one transaction each, per-job report lines, a
+# message over SIZE, a peer hanging up midway, RSET after an abandoned
+# transaction, an entry that cannot be read. Then the scheduler: messages
+# queued while it is stopped go out over fewer connections than messages,
+# a peer that drops the connection loses nothing, a 550 in the middle of
+# a batch bounces only its recipient.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/remote-lib.sh"
+
+command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
+plan 13
+
+P=$(free_port)
+mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s" "timeout data 10s"
+
+# q RCPT...: queue $T/msg for these recipients (nobody delivers: no scheduler yet), print the id
+q () { enqueue -C "$CONF" -f s@me.test "$@" < "$T/msg" ; }
+
+# job ID RCPT...: one job of a batch (lib/report), the header length read from the entry
+job () {
+  python3 - "$SPOOL" "$@" <<'PY'
+import sys, os
+spool, qid, rcpts = sys.argv[1], sys.argv[2], sys.argv[3:]
+entry = open(os.path.join(spool, 'queue', qid[-2:], qid), 'rb').read()
+hdr = entry.index(b'\n\n') + 2
+fields = [qid.encode(), str(hdr).encode(), b'-', b's@me.test'] + [r.encode() for r in rcpts]
+payload = b''.join(f + b'\0' for f in fields)
+sys.stdout.buffer.write(str(len(payload)).encode() + b':' + payload + b',')
+PY
+}
+
+# wire ID: the message of an entry as it must arrive after DATA
+wire () {
+  python3 - "$SPOOL" "$1" <<'PY'
+import sys, os
+spool, qid = sys.argv[1], sys.argv[2]
+entry = open(os.path.join(spool, 'queue', qid[-2:], qid), 'rb').read()
+body = entry[entry.index(b'\n\n') + 2:]
+out = b''.join((b'.' + l if l.startswith(b'.') else l) + b'\r\n' for l in body.split(b'\n')[:-1])
+sys.stdout.buffer.write(out + b'.\r\n')
+PY
+}
+
+# rsb: remote-send -b peer.test in the spool, the batch in $T/batch; report in $T/out, log in $T/err
+rsb () {
+  ( cd "$SPOOL" && exec remote-send -C "$CONF" -b peer.test ) < "$T/batch" > "$T/out" 2> "$T/err"
+  rc=$?
+  [ "$rc" = 0 ] || diag "remote-send -b exited $rc: $(cat "$T/err")"
+}
+
+printf 'From: a@me.test\nTo: b@peer.test\nSubject: one\n\n.dot first\nhello\n' > "$T/msg"
+id1=$(q a@peer.test bad@peer.test)
+printf 'From: a@me.test\nSubject: two\n\nsecond\n' > "$T/msg"
+id2=$(q c@peer.test)
+id3=$(q d@peer.test e@peer.test)
+
+mkdir "$T/d1"
+peer p1 127.0.0.1 "$P" --rcpt "bad@peer.test=550 5.1.1 no such user" --data-dir "$T/d1"
+{ job "$id1" a@peer.test bad@peer.test ; job "$id2" c@peer.test ; job "$id3" d@peer.test e@peer.test ; } > "$T/batch"
+rsb
+is "$(cat "$T/out")" "0 ok 0 250 2.0.0 Ok: queued
+0 perm 1 550 5.1.1 no such user
+1 ok 0 250 2.0.0 Ok: queued
+2 ok 0 250 2.0.0 Ok: queued
+2 ok 1 250 2.0.0 Ok: queued" "three jobs: a line per recipient, the job's index first"
+is "$(grep -c CONNECT "$T/p1.log")/$(grep -c 'MAIL FROM' "$T/p1.log")/$(grep -c DATA-BYTES "$T/p1.log")/$(grep -c QUIT "$T/p1.log")" "1/3/3/1" "one connection, three transactions, one QUIT"
+wire "$id1" > "$T/w1" ; wire "$id2" > "$T/w2" ; wire "$id3" > "$T/w3"
+check "each message arrives intact, in order" sh -c "cmp -s '$T/d1/1' '$T/w1' && cmp -s '$T/d1/2' '$T/w2' && cmp -s '$T/d1/3' '$T/w3'"
+check "no RSET between complete transactions" sh -c "! grep -q RSET '$T/p1.log'"
+check "log lines carry each job's queue id" sh -c "grep -q '^$id1 delivery rcpt=<bad@peer.test> result=perm' '$T/err' && grep -q '^$id3 delivery rcpt=<e@peer.test> result=ok' '$T/err'"
+stop_last
+
+# SIZE: the big one in the middle fails permanently, unsent; the connection goes on
+printf 'Subject: big\n\n%0500d\n' 0 > "$T/msg"
+idb=$(q f@peer.test)
+peer p2 127.0.0.1 "$P" --size 300
+{ job "$id2" c@peer.test ; job "$idb" f@peer.test ; job "$id2" g@peer.test ; } > "$T/batch"
+rsb
+is "$(cut -d' ' -f1-4 "$T/out" | tr '\n' ,)" "0 ok 0 250,1 perm 0 552,2 ok 0 250," "over SIZE: perm for that job only"
+is "$(grep -c CONNECT "$T/p2.log")/$(grep -c DATA-BYTES "$T/p2.log")" "1/2" "the big message is not sent; one connection"
+stop_last
+
+# the peer hangs up after the 2nd message: the rest is temporary, nothing sent twice
+peer p3 127.0.0.1 "$P" --drop-after 2
+{ job "$id2" h1@peer.test ; job "$id2" h2@peer.test ; job "$id2" h3@peer.test ; job "$id2" h4@peer.test ; } > "$T/batch"
+rsb
+is "$(cut -d' ' -f1-3 "$T/out" | tr '\n' ,)" "0 ok 0,1 ok 0,2 temp 0,3 temp 0," "hang-up after two: two ok, two temp"
+is "$(grep -c DATA-BYTES "$T/p3.log")" 2 "two messages sent, none twice"
+stop_last
+
+# without PIPELINING, every RCPT refused: the transaction is reset before the next MAIL
+peer p4 127.0.0.1 "$P" --no-pipelining --rcpt "bad@peer.test=550 5.1.1 no such user"
+{ job "$id2" bad@peer.test ; job "$id2" c@peer.test ; } > "$T/batch"
+rsb
+is "$(cut -d' ' -f1-3 "$T/out" | tr '\n' ,)" "0 perm 0,1 ok 0," "a refused job, then an accepted one"
+check "RSET before the next MAIL" sh -c "grep -A1 '^C: RSET' '$T/p4.log' | grep -q '^S: 250'"
+stop_last
+
+# an entry that cannot be read: temporary, and the others go
+peer p5 127.0.0.1 "$P"
+missing=$(echo "$id2" | sed 's/^..../ffff/')
+{ job "$id2" c@peer.test ; } > "$T/batch"
+sed "s/$id2/$missing/" "$T/batch" > "$T/b0"
+{ cat "$T/b0" ; job "$id2" i@peer.test ; } > "$T/batch"
+rsb
+is "$(cut -d' ' -f1-5 "$T/out" | tr '\n' ,)" "0 temp 0 451 4.3.0,1 ok 0 250 2.0.0," "an unreadable entry is temporary, the next job goes"
+stop_last
+printf 'garbage' > "$T/batch"
+( cd "$SPOOL" && exec remote-send -C "$CONF" -b peer.test ) < "$T/batch" > "$T/out" 2> "$T/err"
+is "$?/$(wc -c < "$T/out")" "111/0" "a garbled batch: exit 111, nothing reported"
