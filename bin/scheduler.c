@@ -67,6 +67,7 @@
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define REPORT_MAX 65536     /* bytes kept of a delivery's report */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
+#define BATCH_MAX 32         /* messages per remote-send (one SMTP connection) */
 
 typedef struct job_s job ;
 struct job_s
@@ -85,15 +86,28 @@ struct job_s
   uint64_t bounce_next ; /* a failed injection of a bounce is retried then */
 } ;
 
+/* what one delivery does for one message */
+typedef struct part_s part ;
+struct part_s
+{
+  job *j ;               /* not to be touched once done: the job may be gone */
+  genalloc rcpts ;       /* unsigned int: indices into j->q */
+  stralloc seen ;        /* remote: one octet per recipient, 1 once its report line is in */
+  size_t left ;          /* remote: recipients without their line */
+  int done ;             /* its results are recorded, its recipients released */
+} ;
+
 typedef struct dlv_s dlv ;
 struct dlv_s
 {
   pid_t pid ;
-  job *j ;
+  genalloc parts ;       /* part: one, or several for a remote batch (remote-send -b) */
   int remote ;
   int fd ;               /* remote: its report (stdout); local: its stderr */
   stralloc out ;
-  genalloc rcpts ;       /* unsigned int: indices into j->q */
+  int wfd ;              /* a batch: its fd 0, while jobs are left to write */
+  stralloc in ;          /* a batch: the jobs (lib/report), written from inpos on */
+  size_t inpos ;
   char domain[ADDRESS_DOMAIN_MAX + 1] ;
   tain deadline ;
   int killed ;
@@ -106,6 +120,7 @@ static stralloc conffn = STRALLOC_ZERO ;  /* the configuration file, absolute */
 static schedq sq = SCHEDQ_ZERO ;
 static genalloc jobs = GENALLOC_ZERO ;   /* job * */
 static genalloc dlvs = GENALLOC_ZERO ;   /* dlv * */
+static genalloc pend = GENALLOC_ZERO ;   /* dlv *: remote batches collected by this pass, started by pend_flush */
 static unsigned int nlocal = 0, nremote = 0 ;
 static int stopping = 0 ;
 static tain stopdeadline ;
@@ -344,6 +359,25 @@ static job *job_load (uint32_t ent)
 
 /* deliveries */
 
+static size_t dparts (dlv const *d)
+{
+  return genalloc_len(part, &d->parts) ;
+}
+
+static part *dpart (dlv *d, size_t k)
+{
+  return genalloc_s(part, &d->parts) + k ;
+}
+
+/* a part for j, with no recipient yet: 0 if no memory */
+static part *part_add (dlv *d, job *j)
+{
+  part pt = { .j = j, .rcpts = GENALLOC_ZERO, .seen = STRALLOC_ZERO, .left = 0, .done = 0 } ;
+  if (!genalloc_append(part, &d->parts, &pt)) return 0 ;
+  return dpart(d, dparts(d) - 1) ;
+}
+
+/* a delivery with no part yet (remote batches), or with one for j */
 static dlv *dlv_new (job *j, int remote)
 {
   dlv *d = alloc(sizeof(dlv)) ;
@@ -352,20 +386,57 @@ static dlv *dlv_new (job *j, int remote)
   {
     stralloc sz = STRALLOC_ZERO ;
     genalloc gz = GENALLOC_ZERO ;
-    d->out = sz ; d->rcpts = gz ;
+    d->out = sz ; d->in = sz ; d->parts = gz ;
   }
-  d->j = j ;
   d->remote = remote ;
-  d->fd = -1 ;
+  d->fd = d->wfd = -1 ;
+  if (j && !part_add(d, j)) { alloc_free(d) ; return 0 ; }
   return d ;
 }
 
 static void dlv_free (dlv *d)
 {
+  size_t k = 0 ;
   if (d->fd >= 0) fd_close(d->fd) ;
+  if (d->wfd >= 0) fd_close(d->wfd) ;
   stralloc_free(&d->out) ;
-  genalloc_free(unsigned int, &d->rcpts) ;
+  stralloc_free(&d->in) ;
+  for (; k < dparts(d) ; k++)
+  {
+    genalloc_free(unsigned int, &dpart(d, k)->rcpts) ;
+    stralloc_free(&dpart(d, k)->seen) ;
+  }
+  genalloc_free(part, &d->parts) ;
   alloc_free(d) ;
+}
+
+/*
+ * A part holds its recipients while a delivery runs, or waits to start:
+ * their busy flags are set and its job counts it in inflight, so neither
+ * another dispatch nor job_step takes them.
+ */
+static void part_hold (part *pt, int on)
+{
+  size_t n = genalloc_len(unsigned int, &pt->rcpts), i = 0 ;
+  for (; i < n ; i++) pt->j->busy.s[genalloc_s(unsigned int, &pt->rcpts)[i]] = on ;
+  if (on) pt->j->inflight++ ; else pt->j->inflight-- ;
+}
+
+/* a remote batch that will not run: its recipients are free again, its jobs look again next time */
+static void parts_release (dlv *d)
+{
+  size_t k = 0 ;
+  for (; k < dparts(d) ; k++)
+  {
+    part_hold(dpart(d, k), 0) ;
+    dpart(d, k)->j->blocked = 1 ;
+  }
+}
+
+/* the report budget: REPORT_MAX per message */
+static size_t out_max (dlv const *d)
+{
+  return REPORT_MAX * (dparts(d) ? dparts(d) : 1) ;
 }
 
 /* whom a local delivery runs as under local-spawn (which decides again itself) */
@@ -412,14 +483,12 @@ static void start_dlv (dlv *d, pid_t pid, int fd)
     /* cannot track it: kill it, the recipients stay pending */
     kill(pid, SIGKILL) ;
     waitpid(pid, 0, 0) ;
+    if (d->remote) parts_release(d) ;
     dlv_free(d) ;
     return ;
   }
-  {
-    size_t n = genalloc_len(unsigned int, &d->rcpts), i = 0 ;
-    for (; i < n ; i++) d->j->busy.s[genalloc_s(unsigned int, &d->rcpts)[i]] = 1 ;
-  }
-  d->j->inflight++ ;
+  /* remote parts hold their recipients since they were collected (pend_add) */
+  if (!d->remote) part_hold(dpart(d, 0), 1) ;
   if (d->remote) nremote++ ; else nlocal++ ;
 }
 
@@ -511,7 +580,7 @@ static int start_local (job *j, size_t i, lookup *l)
   if (!run_argv(&sa, &argv, &ga)) goto end ;
   d = dlv_new(j, 0) ;
   if (!d) goto end ;
-  if (!genalloc_append(unsigned int, &d->rcpts, &(unsigned int){ (unsigned int)i })) { dlv_free(d) ; goto end ; }
+  if (!genalloc_append(unsigned int, &dpart(d, 0)->rcpts, &(unsigned int){ (unsigned int)i })) { dlv_free(d) ; goto end ; }
   if (spawn_w >= 0)
   {
     /* root: local-spawn runs it as the user (local-spawn(8)) */
@@ -549,48 +618,164 @@ static unsigned int dest_count (char const *domain)
   return k ;
 }
 
-/* one remote-send for (message, domain), with all that domain's due recipients */
-static int start_remote (job *j, char const *domain, genalloc *idx)
+/* one batch job (lib/report): the message's id, header length, flags, sender, and this part's recipients */
+static int part_job (stralloc *sa, part *pt)
+{
+  job *j = pt->j ;
+  genalloc rs = GENALLOC_ZERO ;   /* char const * */
+  size_t n = genalloc_len(unsigned int, &pt->rcpts), k = 0 ;
+  int f8 = !!(j->e.flags & ENVELOPE_F_8BIT), fu = !!(j->e.flags & ENVELOPE_F_SMTPUTF8), ok = 0 ;
+  for (; k < n ; k++)
+  {
+    char const *a = qstate_str(&j->q, qstate_get(&j->q, genalloc_s(unsigned int, &pt->rcpts)[k])->addr) ;
+    if (!genalloc_append(char const *, &rs, &a)) goto end ;
+  }
+  ok = report_job_put(sa, j->id, j->e.hdrlen, f8 && fu ? "8u" : f8 ? "8" : fu ? "u" : "-", envelope_sender(&j->e), genalloc_s(char const *, &rs), n) ;
+ end:
+  genalloc_free(char const *, &rs) ;
+  return ok ;
+}
+
+/* a batch's jobs down its fd 0, as far as the pipe takes them; the rest when it drains */
+static void dlv_write (dlv *d)
+{
+  while (d->inpos < d->in.len)
+  {
+    ssize_t w = fd_write(d->wfd, d->in.s + d->inpos, d->in.len - d->inpos) ;
+    if (w < 0)
+    {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return ;
+      break ;   /* it died: its report says what it did */
+    }
+    d->inpos += w ;
+  }
+  fd_close(d->wfd) ;
+  d->wfd = -1 ;
+  stralloc_free(&d->in) ;
+}
+
+/*
+ * One remote-send for the parts of d (its domain): with one part the
+ * one-message form (arguments, the message on fd 0), with several a batch
+ * (remote-send -b, the jobs on fd 0, one SMTP connection for them all).
+ * 1 started (d is in dlvs), 0 not (d still the caller's).
+ */
+static int start_remote (dlv *d)
 {
   stralloc sa = STRALLOC_ZERO, p = STRALLOC_ZERO ;
   genalloc ga = GENALLOC_ZERO ;
   char const *const *argv ;
-  size_t n = genalloc_len(unsigned int, idx), k = 0 ;
-  int fd, rfd, ok = 0 ;
-  pid_t pid ;
-  dlv *d = dlv_new(j, 1) ;
-  if (!d) return 0 ;
-  if (strlen(domain) > ADDRESS_DOMAIN_MAX) goto end ;
-  memcpy(d->domain, domain, strlen(domain) + 1) ;
-  /* -i: remote-send's log lines carry the queue id; -8 and -u: what
-     enqueue found in the envelope, so remote-send need not guess */
-  if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)
-   || !argv_add(&sa, "-i") || !argv_add(&sa, j->id)
-   || ((j->e.flags & ENVELOPE_F_8BIT) && !argv_add(&sa, "-8"))
-   || ((j->e.flags & ENVELOPE_F_SMTPUTF8) && !argv_add(&sa, "-u"))
-   || !argv_add(&sa, "--")
-   || !argv_add(&sa, domain) || !argv_add(&sa, envelope_sender(&j->e))) goto end ;
-  for (; k < n ; k++)
+  size_t np = dparts(d), k ;
+  int fd = -1, rfd, ok = 0 ;
+  pid_t pid = 0 ;
+  if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)) goto end ;
+  for (k = 0 ; k < np ; k++)
   {
-    unsigned int i = genalloc_s(unsigned int, idx)[k] ;
-    if (!argv_add(&sa, qstate_str(&j->q, qstate_get(&j->q, i)->addr)) || !genalloc_append(unsigned int, &d->rcpts, &i)) goto end ;
+    part *pt = dpart(d, k) ;
+    pt->left = genalloc_len(unsigned int, &pt->rcpts) ;
+    if (!stralloc_ready(&pt->seen, pt->left + 1)) goto end ;
+    memset(pt->seen.s, 0, pt->left + 1) ;
+  }
+  if (np == 1)
+  {
+    part *pt = dpart(d, 0) ;
+    job *j = pt->j ;
+    size_t n = genalloc_len(unsigned int, &pt->rcpts) ;
+    /* -i: remote-send's log lines carry the queue id; -8 and -u: what
+       enqueue found in the envelope, so remote-send need not guess */
+    if (!argv_add(&sa, "-i") || !argv_add(&sa, j->id)
+     || ((j->e.flags & ENVELOPE_F_8BIT) && !argv_add(&sa, "-8"))
+     || ((j->e.flags & ENVELOPE_F_SMTPUTF8) && !argv_add(&sa, "-u"))
+     || !argv_add(&sa, "--")
+     || !argv_add(&sa, d->domain) || !argv_add(&sa, envelope_sender(&j->e))) goto end ;
+    for (k = 0 ; k < n ; k++)
+      if (!argv_add(&sa, qstate_str(&j->q, qstate_get(&j->q, genalloc_s(unsigned int, &pt->rcpts)[k])->addr))) goto end ;
+    fd = open_entry(j->id, j->e.hdrlen) ;
+    if (fd < 0) goto end ;
+  }
+  else
+  {
+    int w[2] ;
+    if (!argv_add(&sa, "-b") || !argv_add(&sa, d->domain)) goto end ;
+    for (k = 0 ; k < np ; k++) if (!part_job(&d->in, dpart(d, k))) goto end ;
+    if (pipe(w) < 0) goto end ;
+    fd = w[0] ; d->wfd = w[1] ;
+    if (coe(d->wfd) < 0 || ndelay_on(d->wfd) < 0) goto end ;
   }
   if (!run_argv(&sa, &argv, &ga)) goto end ;
-  fd = open_entry(j->id, j->e.hdrlen) ;
-  if (fd < 0) goto end ;
   pid = spawn(argv, fd, 1, &rfd) ;
-  fd_close(fd) ;
   if (!pid) goto end ;
-  LOG(j->id, "attempt domain=", log_quote(domain), "rcpts=", log_u64(n), "via=remote pid=", log_u64((uint64_t)pid)) ;
-  start_dlv(d, pid, rfd) ;
-  d = 0 ;
   ok = 1 ;
  end:
-  if (!ok) LOG(j->id, "attempt domain=", log_quote(domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
-  if (d) dlv_free(d) ;
+  if (fd >= 0) fd_close(fd) ;
+  for (k = 0 ; k < np ; k++)
+  {
+    part *pt = dpart(d, k) ;
+    if (ok) LOG(pt->j->id, "attempt domain=", log_quote(d->domain), "rcpts=", log_u64(genalloc_len(unsigned int, &pt->rcpts)), "via=remote pid=", log_u64((uint64_t)pid),
+      np > 1 ? "batch=" : "", np > 1 ? log_u64(np) : "") ;
+    else LOG(pt->j->id, "attempt domain=", log_quote(d->domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
+  }
   stralloc_free(&sa) ; stralloc_free(&p) ;
   genalloc_free(char const *, &ga) ;
-  return ok ;
+  if (!ok) return 0 ;
+  if (d->wfd >= 0) dlv_write(d) ;
+  start_dlv(d, pid, rfd) ;
+  return 1 ;
+}
+
+/*
+ * Remote deliveries are collected during a scheduling pass, per domain,
+ * and started after it (pend_flush): the recipients idx of j join this
+ * pass's batch for domain, or start one if the limits allow, counting the
+ * batches not started yet. Only what is due now is batched: a message
+ * alone for its domain goes at once, alone. 1, or 0 (blocked, no memory).
+ */
+static int pend_add (job *j, char const *domain, genalloc *idx)
+{
+  size_t n = genalloc_len(dlv *, &pend), i = 0 ;
+  unsigned int same = 0 ;
+  dlv *d = 0 ;
+  part *pt ;
+  for (; i < n ; i++)
+  {
+    dlv *x = genalloc_s(dlv *, &pend)[i] ;
+    if (strcasecmp(x->domain, domain)) continue ;
+    same++ ;
+    if (dparts(x) < BATCH_MAX) d = x ;
+  }
+  if (!d)
+  {
+    if (nremote + n >= c.concurrency_remote || dest_count(domain) + same >= c.concurrency_destination) return 0 ;
+    if (strlen(domain) > ADDRESS_DOMAIN_MAX) return 0 ;
+    d = dlv_new(0, 1) ;
+    if (!d) return 0 ;
+    memcpy(d->domain, domain, strlen(domain) + 1) ;
+    if (!genalloc_append(dlv *, &pend, &d)) { dlv_free(d) ; return 0 ; }
+  }
+  pt = part_add(d, j) ;
+  if (!pt) return 0 ;
+  if (!genalloc_catb(unsigned int, &pt->rcpts, genalloc_s(unsigned int, idx), genalloc_len(unsigned int, idx)))
+  {
+    genalloc_free(unsigned int, &pt->rcpts) ;
+    genalloc_setlen(part, &d->parts, dparts(d) - 1) ;
+    return 0 ;
+  }
+  part_hold(pt, 1) ;
+  return 1 ;
+}
+
+/* the end of a pass: one remote-send per batch collected */
+static void pend_flush (void)
+{
+  size_t n = genalloc_len(dlv *, &pend), i = 0 ;
+  for (; i < n ; i++)
+  {
+    dlv *d = genalloc_s(dlv *, &pend)[i] ;
+    if (dparts(d) && !stopping && start_remote(d)) continue ;
+    parts_release(d) ;
+    dlv_free(d) ;
+  }
+  genalloc_setlen(dlv *, &pend, 0) ;
 }
 
 static void record (job *j, unsigned int i, int kind, char const *text, size_t len, int remote)
@@ -613,62 +798,15 @@ static void drain (dlv *d)
   {
     ssize_t r = fd_read(d->fd, buf, sizeof(buf)) ;
     if (r <= 0) break ;
-    if (d->out.len < REPORT_MAX) stralloc_catb(&d->out, buf, (size_t)r > REPORT_MAX - d->out.len ? REPORT_MAX - d->out.len : (size_t)r) ;
+    if (d->out.len < out_max(d)) stralloc_catb(&d->out, buf, (size_t)r > out_max(d) - d->out.len ? out_max(d) - d->out.len : (size_t)r) ;
   }
 }
 
-static void finish_dlv (dlv *d, int wstat)
+/* a part's results are recorded: its recipients are free, its state written */
+static void part_done (part *pt)
 {
-  job *j = d->j ;
-  size_t n = genalloc_len(unsigned int, &d->rcpts), k = 0 ;
-  unsigned int const *ix = genalloc_s(unsigned int, &d->rcpts) ;
-  drain(d) ;
-  if (d->remote)
-  {
-    /* "ok|temp|perm INDEX TEXT" per recipient; anything missing or garbled is temporary */
-    char *seen = n ? alloc(n) : 0 ;
-    size_t pos = 0 ;
-    if (n && !seen) n = 0 ;
-    if (seen) memset(seen, 0, n) ;
-    while (pos < d->out.len && WIFEXITED(wstat) && !WEXITSTATUS(wstat) && !d->killed)
-    {
-      char *s = d->out.s + pos ;
-      size_t len = byte_chr(s, d->out.len - pos, '\n') ;
-      unsigned int index ;
-      char const *text ;
-      int kind ;
-      if (pos + len >= d->out.len) break ;   /* no newline: garbled */
-      s[len] = 0 ;
-      pos += len + 1 ;
-      kind = report_parse(s, &index, &text) ;
-      if (kind < 0 || index >= n || seen[index]) continue ;
-      seen[index] = 1 ;
-      record(j, ix[index], kind, text, strlen(text), 1) ;
-    }
-    for (k = 0 ; k < n ; k++)
-      if (!seen[k])
-      {
-        char const *why = d->killed ? "remote-send timed out" : WIFSIGNALED(wstat) ? "remote-send crashed" : "remote-send gave no report for this recipient" ;
-        record(j, ix[k], 1, why, strlen(why), 1) ;
-      }
-    if (seen) alloc_free(seen) ;
-    n = genalloc_len(unsigned int, &d->rcpts) ;
-    nremote-- ;
-  }
-  else
-  {
-    /* local-deliver: its exit code decides; its last stderr line is the text */
-    int code = WIFEXITED(wstat) ? WEXITSTATUS(wstat) : -1 ;
-    int kind = d->killed || code < 0 ? 1 : code == 0 ? 0 : code == KETCH_EX_PERM ? 2 : 1 ;
-    char const *text = d->killed ? "local delivery timed out" : code < 0 ? "local-deliver crashed" : "" ;
-    size_t len = strlen(text) ;
-    if (!len && d->out.len) len = report_local_text(d->out.s, d->out.len, &text) ;
-    if (!len) { text = kind ? "local-deliver failed" : "delivered" ; len = strlen(text) ; }
-    record(j, ix[0], kind, text, len, 0) ;
-    nlocal-- ;
-  }
-  for (k = 0 ; k < n ; k++) j->busy.s[ix[k]] = 0 ;
-  j->inflight-- ;
+  job *j = pt->j ;
+  part_hold(pt, 0) ;
   /*
    * A message whose recipients are all done is removed by job_step next
    * (queue_remove: unlink + directory fsync); writing its final state first
@@ -678,6 +816,85 @@ static void finish_dlv (dlv *d, int wstat)
   if (j->dirty && !j->inflight && all_done(j)) return ;
   if (j->dirty && qstate_write(&j->q, j->id)) j->dirty = 0 ;
   else if (j->dirty) LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ;
+}
+
+/* one report line for a part: recorded once; a part whose lines are all in is done at once */
+static void part_line (part *pt, int kind, unsigned int index, char const *text)
+{
+  if (pt->done || index >= genalloc_len(unsigned int, &pt->rcpts) || pt->seen.s[index]) return ;
+  pt->seen.s[index] = 1 ;
+  record(pt->j, genalloc_s(unsigned int, &pt->rcpts)[index], kind, text, strlen(text), 1) ;
+  if (!--pt->left) { part_done(pt) ; pt->done = 1 ; }
+}
+
+/*
+ * remote-send's report: "ok|temp|perm INDEX TEXT" per recipient, each
+ * line starting with "JOB " in a batch; garbled lines are ignored. A
+ * batch writes each job's lines once that job is over: they are taken as
+ * they come, so a message's results are made durable as soon as they are
+ * known, as with one remote-send per message (spool-layout/SPOOL, the
+ * duplicate window). The one-message form's lines count only if it
+ * exited 0. Whole lines are consumed from d->out.
+ */
+static void take_lines (dlv *d)
+{
+  size_t pos = 0 ;
+  int batch = dparts(d) > 1 ;
+  for (;;)
+  {
+    char *s = d->out.s + pos ;
+    size_t len = byte_chr(s, d->out.len - pos, '\n') ;
+    unsigned int jb = 0, index ;
+    char const *text ;
+    int kind ;
+    if (pos + len >= d->out.len) break ;   /* no newline (yet) */
+    s[len] = 0 ;
+    pos += len + 1 ;
+    kind = batch ? report_parse_job(s, &jb, &index, &text) : report_parse(s, &index, &text) ;
+    if (kind < 0 || jb >= dparts(d)) continue ;
+    part_line(dpart(d, jb), kind, index, text) ;
+  }
+  memmove(d->out.s, d->out.s + pos, d->out.len - pos) ;
+  d->out.len -= pos ;
+}
+
+/* remote-send is over: a recipient without its line is temporary */
+static void finish_remote (dlv *d, int wstat)
+{
+  size_t k = 0 ;
+  char const *why = d->killed ? "remote-send timed out" : WIFSIGNALED(wstat) ? "remote-send crashed" : "remote-send gave no report for this recipient" ;
+  if (dparts(d) > 1 || (WIFEXITED(wstat) && !WEXITSTATUS(wstat) && !d->killed)) take_lines(d) ;
+  for (; k < dparts(d) ; k++)
+  {
+    part *pt = dpart(d, k) ;
+    size_t n = genalloc_len(unsigned int, &pt->rcpts), i = 0 ;
+    if (pt->done) continue ;
+    for (; i < n ; i++)
+      if (!pt->seen.s[i]) record(pt->j, genalloc_s(unsigned int, &pt->rcpts)[i], 1, why, strlen(why), 1) ;
+    part_done(pt) ;
+    pt->done = 1 ;
+  }
+  nremote-- ;
+}
+
+static void finish_dlv (dlv *d, int wstat)
+{
+  drain(d) ;
+  if (d->remote) finish_remote(d, wstat) ;
+  else
+  {
+    /* local-deliver: its exit code decides; its last stderr line is the text */
+    part *pt = dpart(d, 0) ;
+    int code = WIFEXITED(wstat) ? WEXITSTATUS(wstat) : -1 ;
+    int kind = d->killed || code < 0 ? 1 : code == 0 ? 0 : code == KETCH_EX_PERM ? 2 : 1 ;
+    char const *text = d->killed ? "local delivery timed out" : code < 0 ? "local-deliver crashed" : "" ;
+    size_t len = strlen(text) ;
+    if (!len && d->out.len) len = report_local_text(d->out.s, d->out.len, &text) ;
+    if (!len) { text = kind ? "local-deliver failed" : "delivered" ; len = strlen(text) ; }
+    record(pt->j, genalloc_s(unsigned int, &pt->rcpts)[0], kind, text, len, 0) ;
+    nlocal-- ;
+    part_done(pt) ;
+  }
 }
 
 /* bounces and delay warnings, injected through enqueue with the null sender */
@@ -847,7 +1064,6 @@ static void dispatch (job *j)
     {
       char const *dom = strrchr(a, '@') + 1 ;
       size_t k = i ;
-      if (nremote >= c.concurrency_remote || dest_count(dom) >= c.concurrency_destination) { j->blocked = 1 ; continue ; }
       genalloc_setlen(unsigned int, &idx, 0) ;
       for (; k < n ; k++)
       {
@@ -862,7 +1078,7 @@ static void dispatch (job *j)
       }
       {
         stralloc d = STRALLOC_ZERO ;
-        if (stralloc_cats(&d, dom) && stralloc_0(&d) && !start_remote(j, d.s, &idx)) j->blocked = 1 ;
+        if (!stralloc_cats(&d, dom) || !stralloc_0(&d) || !pend_add(j, d.s, &idx)) j->blocked = 1 ;
         stralloc_free(&d) ;
       }
       continue ;
@@ -1327,6 +1543,7 @@ static void build_pollset (genalloc *x, int sfd, int trigfd, tain *deadline)
   {
     dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
     if (d->fd >= 0) pollset_add(x, d->fd, IOPAUSE_READ) ;
+    if (d->wfd >= 0) pollset_add(x, d->wfd, IOPAUSE_WRITE) ;
     /* local-spawn enforces the timeout of its own deliveries */
     if (d->pid && tain_less(&d->deadline, deadline)) *deadline = d->deadline ;
   }
@@ -1407,11 +1624,18 @@ static void read_outputs (genalloc *x, stralloc *sb)
       dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
       char buf[4096] ;
       ssize_t r ;
+      if (d->wfd == p->fd) { dlv_write(d) ; break ; }
       if (d->fd != p->fd) continue ;
       r = fd_read(d->fd, buf, sizeof(buf)) ;
       if (r > 0)
       {
-        if (d->out.len < REPORT_MAX) stralloc_catb(&d->out, buf, (size_t)r > REPORT_MAX - d->out.len ? REPORT_MAX - d->out.len : (size_t)r) ;
+        if (d->out.len < out_max(d)) stralloc_catb(&d->out, buf, (size_t)r > out_max(d) - d->out.len ? out_max(d) - d->out.len : (size_t)r) ;
+        if (dparts(d) > 1)
+        {
+          /* a batch: its results as they come; timeout delivery per message, so its deadline moves with its reports (scheduler(8)) */
+          take_lines(d) ;
+          if (!d->killed) tain_addsec_g(&d->deadline, c.timeout_delivery) ;
+        }
       }
       else if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(d->fd) ; d->fd = -1 ; }
       break ;
@@ -1526,6 +1750,7 @@ int main (int argc, char const *const *argv)
     activate() ;
     step_all() ;
     activate() ;
+    pend_flush() ;
     if (stopping && !genalloc_len(dlv *, &dlvs)) return stop_now() ;
     build_pollset(&x, sfd, trigfd, &deadline) ;
     r = iopause_g(genalloc_s(iopause_fd, &x), genalloc_len(iopause_fd, &x), &deadline) ;

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/remote-lib.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-plan 13
+plan 27
 
 P=$(free_port)
 mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s" "timeout data 10s"
@@ -111,3 +111,67 @@ stop_last
 printf 'garbage' > "$T/batch"
 ( cd "$SPOOL" && exec remote-send -C "$CONF" -b peer.test ) < "$T/batch" > "$T/out" 2> "$T/err"
 is "$?/$(wc -c < "$T/out")" "111/0" "a garbled batch: exit 111, nothing reported"
+
+# the scheduler: batches of what is due, over one connection each
+U=$(test_user kb) || bail "useradd failed"
+mkdir -p "$T/mail" && chmod 1777 "$T/mail"
+cat >> "$CONF" <<CONF
+deliver maildir $T/mail/%u
+retry remote 1s
+retry max 2s
+CONF
+SPID=""
+at_exit 'kill $SPID 2>/dev/null'
+start_sched () {
+  : > "$T/sready"
+  scheduler -C "$CONF" -d 3 3>"$T/sready" 2>>"$T/sched.log" &
+  SPID=$!
+  wait_for 10 test -s "$T/sready"
+}
+stop_sched () { kill -TERM $SPID ; wait_for 20 sh -c "! kill -0 $SPID 2>/dev/null" ; wait $SPID 2>/dev/null ; SPID="" ; }
+# qn N TAG RCPT...: N distinct messages queued for these recipients
+qn () {
+  _k=0 ; _n=$1 ; _t=$2 ; shift 2
+  while [ $_k -lt $_n ] ; do
+    printf 'From: %s@test.example\nSubject: %s %s\n\nmessage %s %s\n' "$U" "$_t" $_k "$_t" $_k | enqueue -C "$CONF" -f "$U@test.example" "$@" >/dev/null
+    _k=$((_k + 1))
+  done
+}
+empty () { [ "$(count_entries)" = 0 ] ; }
+# bodies DIR: the Subject lines received, sorted, on one line
+bodies () { cat "$1"/* | tr -d '\r' | grep '^Subject:' | sort | tr '\n' ' ' ; }
+
+find "$SPOOL/queue" -type f -delete
+mkdir "$T/d6"
+peer p6 127.0.0.1 "$P" --rcpt "bad@peer.test=550 5.1.1 no such user" --data-dir "$T/d6"
+qn 5 six a@peer.test
+qn 1 six6 b@peer.test bad@peer.test
+start_sched
+check "six messages queued while stopped are all delivered" wait_for 30 empty
+n=$(grep -c CONNECT "$T/p6.log")
+check "over fewer connections than messages ($n)" test "$n" -lt 6
+is "$(grep -c DATA-BYTES "$T/p6.log")/$(ls "$T/d6" | wc -l | tr -d ' ')" "6/6" "six transactions, six messages"
+is "$(bodies "$T/d6")" "Subject: six 0 Subject: six 1 Subject: six 2 Subject: six 3 Subject: six 4 Subject: six6 0 " "each message intact, once"
+check "the scheduler started a batch" grep -q 'attempt domain="peer.test" rcpts=1 via=remote pid=[0-9]* batch=' "$T/sched.log"
+is "$(grep -c 'rcpt="[ab]@peer.test" result=ok attempt=1' "$T/sched.log")" 6 "each recipient's result recorded"
+check "the 550 in the batch: that recipient fails" grep -q 'rcpt="bad@peer.test" result=perm attempt=1 text="550 5.1.1 no such user"' "$T/sched.log"
+bounced () { grep -qs 'bad@peer.test' -r "$T/mail/$U/new" ; }
+check "a bounce for it alone" wait_for 10 bounced
+is "$(grep -c ' bounce to=' "$T/sched.log")/$(grep -o ' bounce to=.* rcpts=[0-9]*' "$T/sched.log" | sed 's/.*rcpts=//')" "1/1" "one bounce, one recipient"
+stop_sched
+stop_last
+
+# a peer that hangs up after two messages per connection: the rest is retried, none lost or doubled
+mkdir "$T/d7"
+peer p7 127.0.0.1 "$P" --drop-after 2 --data-dir "$T/d7"
+qn 5 seven c@peer.test
+start_sched
+check "five messages delivered through a peer hanging up every two" wait_for 40 empty
+is "$(bodies "$T/d7")" "Subject: seven 0 Subject: seven 1 Subject: seven 2 Subject: seven 3 Subject: seven 4 " "each message once"
+check "some were deferred, then retried" grep -q 'rcpt="c@peer.test" result=ok attempt=2' "$T/sched.log"
+
+# a message alone for its domain goes at once, in the one-message form
+id8=$(printf 'Subject: alone\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" alone@peer.test)
+check "a lone message is delivered at once" wait_for 10 grep -q "^$id8 delivery rcpt=\"alone@peer.test\" result=ok" "$T/sched.log"
+check "by the one-message form" grep -q "^$id8 attempt domain=\"peer.test\" rcpts=1 via=remote pid=[0-9]*$" "$T/sched.log"
+stop_sched

@@ -10,8 +10,40 @@ U=$(test_user km) || bail "useradd failed"
 mkdir -p "$T/mail" "$T/bin" && chmod 1777 "$T/mail"
 for p in "$BIN"/* ; do ln -s "$p" "$T/bin/" ; done
 rm -f "$T/bin/remote-send"
+# a batch (remote-send -C conf -b domain: several messages due at once): the same, per job
+cat > "$T/batch.py" <<'EOF'
+import os, sys, time
+T, domain = sys.argv[1], sys.argv[2]
+data = sys.stdin.buffer.read()
+k = 0
+while data:
+    n, rest = data.split(b':', 1)
+    payload, data = rest[:int(n)], rest[int(n) + 1:]
+    f = [x.decode() for x in payload.split(b'\0')[:-1]]
+    qid, hdr, sender, rcpts = f[0], int(f[1]), f[3], f[4:]
+    open(T + '/opts.log', 'a').write(domain + ' -b\n')
+    body = open('queue/%s/%s' % (qid[-2:], qid), 'rb').read()[hdr:]
+    open(T + '/body.' + domain, 'wb').write(body)
+    open(T + '/remote.log', 'a').write('%s <%s> %s\n' % (domain, sender, ' '.join(rcpts)))
+    for i, r in enumerate(rcpts):
+        if r.startswith('perm'): print('%d perm %d 550 5.1.1 <%s> no such user' % (k, i, r))
+        elif r.startswith('temp'): print('%d temp %d 451 4.3.0 try later' % (k, i))
+        elif r.startswith('silent'): pass
+        elif r.startswith('slow'): sys.stdout.flush() ; time.sleep(30)
+        elif r.startswith('par'):
+            os.makedirs(T + '/in', exist_ok=True)
+            open(T + '/in/%d' % os.getpid(), 'w').close()
+            open(T + '/par.log', 'a').write('%d\n' % len(os.listdir(T + '/in')))
+            time.sleep(0.3)
+            os.unlink(T + '/in/%d' % os.getpid())
+            print('%d ok %d 250 ok' % (k, i))
+        else: print('%d ok %d 250 2.0.0 queued as X' % (k, i))
+    sys.stdout.flush()
+    k += 1
+EOF
 cat > "$T/bin/remote-send" <<EOF
 #!/bin/sh
+[ "\$3" = "-b" ] && exec python3 "$T/batch.py" "$T" "\$4"
 # remote-send -C conf -i id [-8] [-u] -- domain sender rcpt...
 opts=""
 while [ \$# -gt 0 ] && [ "\$1" != "--" ] ; do opts="\$opts \$1" ; shift ; done
