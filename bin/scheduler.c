@@ -854,6 +854,7 @@ static void take_lines (dlv *d)
     if (kind < 0 || jb >= dparts(d)) continue ;
     part_line(dpart(d, jb), kind, index, text) ;
   }
+  if (!pos) return ;
   memmove(d->out.s, d->out.s + pos, d->out.len - pos) ;
   d->out.len -= pos ;
 }
