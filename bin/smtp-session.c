@@ -858,9 +858,16 @@ static unsigned int listener_flags (void)
 }
 
 #ifdef KETCH_SESSION_MAIN
-/* linked into smtp-listen, which calls it in a forked child (smtp-listen.c) */
+/*
+ * Linked into smtp-listen, which calls it in a forked child (smtp-listen -f)
+ * and hands over the configuration it loaded (and reloads on SIGHUP): the
+ * child then parses nothing, and its pages stay shared with the listener's.
+ */
 #define main KETCH_SESSION_MAIN
 int main (int, char const *const *) ;
+conf const *smtp_session_conf = 0 ;
+#else
+static conf const *const smtp_session_conf = 0 ;
 #endif
 
 int main (int argc, char const *const *argv)
@@ -890,7 +897,8 @@ int main (int argc, char const *const *argv)
      auto-reaped: its exit status, which decides our reply, would be lost */
   if (!sig_restore(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "restore SIGCHLD") ;
   confpath = conf_path(conffile) ;
-  if (!conf_load(&cf, confpath, &err))
+  if (smtp_session_conf) cf = *smtp_session_conf ;
+  else if (!conf_load(&cf, confpath, &err))
   {
     static char const msg[] = "421 4.3.0 Service temporarily unavailable\r\n" ;
     fd_write(1, msg, sizeof(msg) - 1) ;
