@@ -36,7 +36,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-route
 
-.PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-scale FORCE
+.PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-scale bench-queue FORCE
 .SECONDARY:
 
 all: $(PROGS) $(UNITS) $(B)/t/failsys.so $(B)/t/enqueue-dyn
@@ -189,6 +189,12 @@ SCALE_ENV = KETCH_BUILD=$(CURDIR)/$(B) BENCH_MTAS=$${BENCH_MTAS:-ketch,ketch-for
 bench-scale: all $(B)/t/bench/fsync-limit
 	$(SCALE_ENV) BENCH_MSGS=$${BENCH_MSGS:-2000} BENCH_WORKLOADS=w1 BENCH_W1_SESSIONS=1,4,16,64 python3 t/bench/bench.py
 	$(SCALE_ENV) BENCH_MSGS=$${BENCH_MSGS_LARGE:-20000} BENCH_WORKLOADS=w1,w2m,w3 BENCH_W3_SESSIONS=1000,4000 python3 t/bench/bench.py
+	$(MAKE) bench-queue
+
+# the large queue (issue 8): 1,000,000 deferred messages (QSCALE_N), the
+# scheduler's start, new mail beside the backlog, memory, queue-ls
+bench-queue: all
+	KETCH_BUILD=$(CURDIR)/$(B) python3 t/bench/queue-scale.py
 
 clean:
 	rm -rf $(B) build-asan $(FB)
