@@ -1153,7 +1153,16 @@ static void job_step (job *j)
   job_drop(j) ;
 }
 
-/* the spool scan: at start (into the heap, times unknown) and on rescan (lost hints) */
+/*
+ * The spool scan: on rescan (lost hints), an unknown message is new mail;
+ * at start, every message is left detached until recover_state has seen
+ * the state files: one with a state file has been tried, and goes into the
+ * heap with its time unknown (0: looked at in turn); one without has never
+ * been tried, and goes into the fresh list (start_fresh). So mail that
+ * came while no scheduler ran, or just before this one opened the
+ * trigger, is not queued behind a backlog of retries whose times are
+ * unknown until each is read.
+ */
 
 static int scan_one (char const *id, void *fresh)
 {
@@ -1161,7 +1170,7 @@ static int scan_one (char const *id, void *fresh)
   if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
   k = schedq_insert(&sq, id) ;
   if (k == SCHEDQ_NONE) return 0 ;
-  if (*(int *)fresh) schedq_push_fresh(&sq, k) ; else schedq_push_heap(&sq, k, 0) ;
+  if (*(int *)fresh) schedq_push_fresh(&sq, k) ;
   return 1 ;
 }
 
@@ -1174,7 +1183,12 @@ static void scan_queue (int fresh)
 static int orphan_one (char const *id, void *removed)
 {
   char fn[QUEUE_PATH_MAX] ;
-  if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
+  uint32_t k = schedq_find(&sq, id) ;
+  if (k != SCHEDQ_NONE)
+  {
+    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED) schedq_push_heap(&sq, k, 0) ;
+    return 1 ;
+  }
   queue_path(fn, "state", id) ;
   if (unlink(fn) == 0) (*(unsigned int *)removed)++ ;
   return 1 ;
@@ -1185,6 +1199,15 @@ static void recover_state (void)
   unsigned int removed = 0 ;
   if (!queue_foreach("state", &orphan_one, &removed)) LOG("scheduler", "warning=\"cannot scan the states\" error=", log_quote(strerror(errno))) ;
   if (removed) LOG("scheduler", "recovery orphan-states=", log_u64(removed)) ;
+}
+
+/* after recover_state: what is still detached has no state file (or the
+   states could not all be read: then it is looked at first, which is safe) */
+static void start_fresh (void)
+{
+  uint32_t n = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
+  for (; k < n ; k++)
+    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED) schedq_push_fresh(&sq, k) ;
 }
 
 static void fresh_id (char const *id)
@@ -1738,6 +1761,7 @@ int main (int argc, char const *const *argv)
   if (removed) LOG("scheduler", "recovery stale-tmp=", log_u64(removed)) ;
   scan_queue(0) ;
   recover_state() ;
+  start_fresh() ;
   LOG("scheduler", "start messages=", log_u64(sq.n)) ;
   ctl_scan() ;
   if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; }

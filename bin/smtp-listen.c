@@ -60,6 +60,7 @@
  * idle sessions and accept that trade-off.
  */
 int smtp_session_main (int, char const *const *) ;
+extern conf const *smtp_session_conf ;
 static int exec_sessions = 1 ;
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define BACKLOG 1024
@@ -81,6 +82,7 @@ struct listener_s
 } ;
 
 static conf cf ;
+static char const *conffile = 0 ;
 static genalloc sessions = GENALLOC_ZERO ;  /* session */
 static listener listeners[LISTEN_MAX] ;
 static unsigned int nlisteners = 0 ;
@@ -209,10 +211,33 @@ static void child (int fd, ip46 const *remote, uint16_t rport)
 #ifdef __linux__
     prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
 #endif
+    smtp_session_conf = &cf ;
     exit(smtp_session_main(3, session_argv)) ;
   }
  err:
   strerr_diefusys(KETCH_EX_TEMP, "set up the environment") ;
+}
+
+/*
+ * SIGHUP: a session exec'd per connection reads ketch.conf itself; a forked
+ * one (-f) uses ours, so read it again. A broken file keeps the old one.
+ * Listening sockets are bound once: a change of listen lines needs a restart.
+ */
+static void reload (void)
+{
+  conf nc ;
+  stralloc e = STRALLOC_ZERO ;
+  if (!conf_load(&nc, conffile, &e))
+  {
+    if (errno == EINVAL) strerr_warnw("SIGHUP: keeping the old configuration: ", e.s) ;
+    else strerr_warnwu("SIGHUP: keeping the old configuration: unable to load ", conffile) ;
+    stralloc_free(&e) ;
+    return ;
+  }
+  stralloc_free(&e) ;
+  conf_free(&cf) ;
+  cf = nc ;
+  strerr_warni("SIGHUP: configuration reloaded; a change of listen lines needs a restart") ;
 }
 
 static void accept_on (listener const *l)
@@ -270,7 +295,6 @@ static void kill_all (int sig)
 int main (int argc, char const *const *argv)
 {
   stralloc sa = STRALLOC_ZERO ;
-  char const *conffile = 0 ;
   unsigned int notif = 0, grace = 30 ;
   int hasnotif = 0, stopping = 0 ;
   tain stopdeadline ;
@@ -365,8 +389,7 @@ int main (int argc, char const *const *argv)
         if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "read the selfpipe") ;
         if (!sig) break ;
         if (sig == SIGCHLD) reap() ;
-        else if (sig == SIGHUP)
-          strerr_warni("SIGHUP: each session reads the configuration; a change of listen lines needs a restart") ;
+        else if (sig == SIGHUP) reload() ;
         else if (!stopping)
         {
           stopping = 1 ;

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Injected failures of fsync, rename and write under enqueue: a temporary
 # failure (111), nothing half-written left visible, and service resumes
-# by itself once the fault is gone.
+# by itself once the fault is gone. The shim needs LD_PRELOAD, which the
+# static build/bin/enqueue ignores: build/t/enqueue-dyn is the same source
+# linked dynamically.
 . "$(dirname "$0")/lib.sh"
 SHIM=$BUILD/t/failsys.so
 [ -f "$SHIM" ] || skip_all "no fault shim built"
@@ -12,7 +14,7 @@ printf 'Subject: fault\n\nbody\n' > "$T/msg"
 
 fault () {
   # fault DESCRIPTION VAR=VALUE
-  env LD_PRELOAD="$SHIM" "$2" enqueue -C "$CONF" -f s@test.example r@test.example < "$T/msg" > "$T/out" 2> "$T/err"
+  env LD_PRELOAD="$SHIM" "$2" "$BUILD/t/enqueue-dyn" -C "$CONF" -f s@test.example r@test.example < "$T/msg" > "$T/out" 2> "$T/err"
   rc=$?
   is "$rc:$(count_tmp):$(count_entries)" "111:0:0" "$1: exit 111, nothing left"
 }

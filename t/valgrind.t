@@ -107,11 +107,14 @@ wait $LPID ; lrc=$?
 wait $SPID ; src=$?
 is "$lrc:$src1:$src" "0:0:0" "exit codes 0 (99 would be a memory error)"
 lb=$(lost "$T"/vg.sched2.*)
-is "$lb" "$la" "the scheduler and local-spawn lose no block per message ($la blocks at exit after 7 deliveries, $lb after 47)"
+# main's buffers still held at exit count as lost, and which ones were
+# ever allocated depends on the paths a run took (a retry, a bounce): a
+# block or two either way. A leak per message would be 40 blocks or more.
+check "the scheduler and local-spawn lose no block per message ($la blocks at exit after 7 deliveries, $lb after 47)" test "$lb" -le $((la + 4))
 sessions=$(ls "$T"/vg.listen.* | grep -v "vg.listen.$LPID\$")
 min=$(for f in $sessions ; do lost "$f" ; done | sort -n | head -1)
 max=$(for f in $sessions ; do lost "$f" ; done | sort -n | tail -1)
-is "$max" "$min" "sessions: no block lost per command (the one of 300 commands included)"
+check "sessions: no block lost per command ($min to $max blocks, the session of 300 commands included)" test "$max" -le $((min + 4))
 n=$(ls "$T"/vg.* 2>/dev/null | wc -l)
 check "valgrind logs written for $n processes (listener, sessions, scheduler)" test "$n" -ge 8
 errs=$(grep -h -v -e 'are definitely lost' -e '^==[0-9]*== *$' -e '^==[0-9]*==    \(at\|by\) ' "$T"/vg.* 2>/dev/null | head -40)

@@ -31,6 +31,8 @@ ENV = os.environ
 ROUNDS = int(ENV.get("BENCH_ROUNDS", "3"))
 MSGS = int(ENV.get("BENCH_MSGS", "2000"))
 W3_SESSIONS = [int(x) for x in ENV.get("BENCH_W3_SESSIONS", "200,1000").split(",") if x]
+# W1's client sessions; the workload is named w1 for 16 alone, else w1-S per count
+W1_SESSIONS = [int(x) for x in ENV.get("BENCH_W1_SESSIONS", "16").split(",") if x]
 W3_HOLD = float(ENV.get("BENCH_W3_HOLD", "5"))
 PHASE_TIMEOUT = float(ENV.get("BENCH_PHASE_TIMEOUT", "600"))
 L_SECS = float(ENV.get("BENCH_L_SECS", "3"))
@@ -508,8 +510,8 @@ local-domain local.test
 deliver maildir ~/Maildir
 route remote.test via 127.0.0.1:{sink}
 relay-from 127.0.0.0/8
-limit connections 2000
-limit connections-per-client 2000
+limit connections 10000
+limit connections-per-client 10000
 """.format(d=self.dir, b=bin_, port=self.port, sink=self.sinkport))
             # e.g. BENCH_KETCH_CONF_EXTRA='queue-user ketchq' (one directive a line)
             extra = ENV.get("BENCH_KETCH_CONF_EXTRA", "")
@@ -643,8 +645,12 @@ def settle(m):
     return round(now() - t0, 1)
 
 
-def w1(m, md):
-    """W1 inbound-local: smtp-source 16 sessions -> Maildir/new."""
+def w1_subs():
+    return ["w1"] if W1_SESSIONS == [16] else ["w1-%d" % n for n in W1_SESSIONS]
+
+
+def w1(m, md, sessions=16):
+    """W1 inbound-local: smtp-source SESSIONS (16) sessions -> Maildir/new."""
     clean_maildir(md)
     st = settle(m)
     w = Watch(os.path.join(md, "new"), MSGS)
@@ -654,7 +660,7 @@ def w1(m, md):
     t0 = now()
     res = {}
     try:
-        _, t1 = smtp_source(["-s", "16", "-m", str(MSGS), "-l", "4096", "-M", "client.test",
+        _, t1 = smtp_source(["-s", str(sessions), "-m", str(MSGS), "-l", "4096", "-M", "client.test",
                              "-f", "bench@client.test", "-t", USER + "@local.test",
                              "127.0.0.1:%d" % m.port], PHASE_TIMEOUT)
         res["accepted_s"] = MSGS / (t1 - t0)
@@ -879,11 +885,14 @@ def fmt(x, nd=0):
 
 def table(results, status, lim):
     cols = MTAS
-    rows = [
-        ("W1 accepted/s", "w1", "accepted_s", 0, True),
-        ("W1 end-to-end/s", "w1", "e2e_s", 0, True),
-        ("W1 CPU ms/msg", "w1", "cpu_ms_msg", 2, False),
-        ("W1 peak PSS KiB", "w1", "pss_peak_kib", 0, False),
+    rows = []
+    for sub in w1_subs():
+        at = "" if sub == "w1" else " (%s sessions)" % sub.split("-")[1]
+        rows += [("W1 accepted/s" + at, sub, "accepted_s", 0, True),
+                 ("W1 end-to-end/s" + at, sub, "e2e_s", 0, True),
+                 ("W1 CPU ms/msg" + at, sub, "cpu_ms_msg", 2, False),
+                 ("W1 peak PSS KiB" + at, sub, "pss_peak_kib", 0, False)]
+    rows += [
         ("W2 via sendmail, end-to-end/s", "w2s", "e2e_s", 0, True),
         ("W2 via SMTP, end-to-end/s", "w2m", "e2e_s", 0, True),
     ]
@@ -928,9 +937,10 @@ def table(results, status, lim):
     # the fraction of the physical limit each MTA reaches
     if lim:
         l16 = statistics.median(lim[max(L_THREADS)]) if lim.get(max(L_THREADS)) else None
-        for label, wl in (("W1 end-to-end, fraction of L(%d threads)" % max(L_THREADS), "w1"),
+        w1sub = "w1" if "w1" in w1_subs() else "w1-%d" % max(W1_SESSIONS)
+        for label, wl in (("W1 end-to-end, fraction of L(%d threads)" % max(L_THREADS), w1sub),
                           ("W2 via SMTP, fraction of L(%d threads)" % max(L_THREADS), "w2m")):
-            if wl not in WORKLOADS or not l16:
+            if wl.split("-")[0] not in WORKLOADS or not l16:
                 continue
             vals = []
             for c in cols:
@@ -988,7 +998,7 @@ def main():
                 lim.setdefault(t, []).append(r)
                 record(rnd, "-", "L%d" % t, {"rate": r})
             for wl in WORKLOADS:
-                subs = ["w3-%d" % n for n in W3_SESSIONS] if wl == "w3" else [wl]
+                subs = ["w3-%d" % n for n in W3_SESSIONS] if wl == "w3" else w1_subs() if wl == "w1" else [wl]
                 for sub in subs:
                     for name in MTAS:
                         m = mtas.get(name)
@@ -1001,6 +1011,8 @@ def main():
                         try:
                             if sub == "w1":
                                 res = w1(m, md)
+                            elif sub.startswith("w1-"):
+                                res = w1(m, md, int(sub.split("-")[1]))
                             elif sub == "w2s":
                                 res = w2(m, "sendmail")
                             elif sub == "w2m":
@@ -1054,7 +1066,7 @@ def retable(args):
                 results.setdefault((r["mta"], r["workload"]), []).append(r)
                 if r["mta"] not in mtas:
                     mtas.append(r["mta"])
-    global MTAS, L_THREADS, W3_SESSIONS, WORKLOADS
+    global MTAS, L_THREADS, W3_SESSIONS, W1_SESSIONS, WORKLOADS
     order = ["ketch", "ketch-fork", "postfix", "opensmtpd"]
     MTAS = [m for m in order if m in mtas or m == "ketch"]
     for m in MTAS:
@@ -1062,6 +1074,7 @@ def retable(args):
             status[m] = "not built"
     L_THREADS = sorted(lim) or L_THREADS
     W3_SESSIONS = sorted({int(w.split("-")[1]) for (_, w) in results if w.startswith("w3-")}) or W3_SESSIONS
+    W1_SESSIONS = sorted({int(w.split("-")[1]) for (_, w) in results if w.startswith("w1-")}) or [16]
     WORKLOADS = sorted({w.split("-")[0] for (_, w) in results})
     print(table(results, status, lim))
 
