@@ -134,11 +134,11 @@ check "and sent with the null sender" sh -c "grep -ls '^To: <postmaster@' -r '$T
 # 6c. queue-ctl remove sender
 sid=$(printf 'Subject: spam\n\nx\n' | enqueue -C "$CONF" -f "spam@bad.example" "retries@test.example")
 wait_for 10 grep -q "$sid attempt" "$T/sched.log"
-echo "remove sender spam@bad.example" > "$SPOOL/ctl/s1.tmp" && mv "$SPOOL/ctl/s1.tmp" "$SPOOL/ctl/s1" && echo ctl > "$SPOOL/trigger"
+echo "remove sender spam@bad.example" > "$SPOOL/ctl/s1.tmp" && mv "$SPOOL/ctl/s1.tmp" "$SPOOL/ctl/s1" && timeout 5 sh -c "echo ctl > '$SPOOL/trigger'"
 check "ctl remove sender: the sender's message is gone" wait_for 10 sh -c "! test -e '$SPOOL/queue/$(echo "$sid" | cut -c23-24)/$sid'"
 
 # 7. queue-ctl: remove through spool/ctl
-echo "remove $id" > "$SPOOL/ctl/r1.tmp" && mv "$SPOOL/ctl/r1.tmp" "$SPOOL/ctl/r1" && echo ctl > "$SPOOL/trigger"
+echo "remove $id" > "$SPOOL/ctl/r1.tmp" && mv "$SPOOL/ctl/r1.tmp" "$SPOOL/ctl/r1" && timeout 5 sh -c "echo ctl > '$SPOOL/trigger'"
 check "ctl remove takes the message out of the queue" wait_for 10 sh -c "! test -e '$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id'"
 
 kill -TERM $SPID
