@@ -958,6 +958,8 @@ def table(results, status, lim):
 
 def main():
     t_start = time.time()
+    # SIGTERM (or ^C) unwinds through the finally below: every MTA is stopped
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     # W3 holds up to thousands of client sockets in this process
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
