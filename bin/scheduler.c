@@ -67,7 +67,6 @@
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define REPORT_MAX 65536     /* bytes kept of a delivery's report */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
-#define BATCH_MAX 32         /* messages per remote-send (one SMTP connection) */
 
 typedef struct job_s job ;
 struct job_s
@@ -741,7 +740,7 @@ static int pend_add (job *j, char const *domain, genalloc *idx)
     dlv *x = genalloc_s(dlv *, &pend)[i] ;
     if (strcasecmp(x->domain, domain)) continue ;
     same++ ;
-    if (dparts(x) < BATCH_MAX) d = x ;
+    if (dparts(x) < c.messages_per_connection) d = x ;
   }
   if (!d)
   {

@@ -316,6 +316,7 @@ static int do_limit (parse *p)
   else if (!strcmp(k, "local-deliveries")) u = &p->c->concurrency_local ;
   else if (!strcmp(k, "remote-deliveries")) u = &p->c->concurrency_remote ;
   else if (!strcmp(k, "deliveries-per-destination")) u = &p->c->concurrency_destination ;
+  else if (!strcmp(k, "messages-per-connection")) u = &p->c->messages_per_connection ;
   else return fail(p, "limit: unknown limit: ", k) ;
   if (!scan_uint(p->w[2], u) || !*u) return fail(p, "limit: not a positive number: ", p->w[2]) ;
   return 1 ;
@@ -464,6 +465,7 @@ static void defaults (conf *c)
   c->concurrency_local = 10 ;
   c->concurrency_remote = 20 ;
   c->concurrency_destination = 5 ;
+  c->messages_per_connection = 32 ;
   c->timeout_command = 300 ;   /* RFC 5321 §4.5.3.2.7: server timeout 5 minutes */
   c->timeout_data = 180 ;      /* §4.5.3.2.5: data block 3 minutes */
   c->timeout_session = 3600 ;
@@ -927,6 +929,7 @@ int conf_print (conf const *c, stralloc *sa)
    || !stralloc_cats(sa, "limit local-deliveries") || !puint(sa, c->concurrency_local) || !pend(sa)
    || !stralloc_cats(sa, "limit remote-deliveries") || !puint(sa, c->concurrency_remote) || !pend(sa)
    || !stralloc_cats(sa, "limit deliveries-per-destination") || !puint(sa, c->concurrency_destination) || !pend(sa)
+   || !stralloc_cats(sa, "limit messages-per-connection") || !puint(sa, c->messages_per_connection) || !pend(sa)
    || !stralloc_cats(sa, "timeout command") || !pduration(sa, c->timeout_command) || !pend(sa)
    || !stralloc_cats(sa, "timeout data") || !pduration(sa, c->timeout_data) || !pend(sa)
    || !stralloc_cats(sa, "timeout session") || !pduration(sa, c->timeout_session) || !pend(sa)

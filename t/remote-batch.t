@@ -11,7 +11,7 @@
 . "$(dirname "$0")/remote-lib.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-plan 27
+plan 29
 
 P=$(free_port)
 mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s" "timeout data 10s"
@@ -174,4 +174,17 @@ check "some were deferred, then retried" grep -q 'rcpt="c@peer.test" result=ok a
 id8=$(printf 'Subject: alone\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" alone@peer.test)
 check "a lone message is delivered at once" wait_for 10 grep -q "^$id8 delivery rcpt=\"alone@peer.test\" result=ok" "$T/sched.log"
 check "by the one-message form" grep -q "^$id8 attempt domain=\"peer.test\" rcpts=1 via=remote pid=[0-9]*$" "$T/sched.log"
+stop_sched
+stop_last
+
+# limit messages-per-connection 2: six due messages, batches of two at most
+echo "limit messages-per-connection 2" >> "$CONF"
+mkdir "$T/d9"
+peer p9 127.0.0.1 "$P" --data-dir "$T/d9"
+qn 6 nine d@peer.test
+: > "$T/sched.log"
+start_sched
+check "six messages delivered with batches of two at most" wait_for 30 empty
+nc=$(grep -c CONNECT "$T/p9.log") ; big=$(grep -c 'batch=[3-9]' "$T/sched.log")
+check "at least three connections for six messages ($nc), no batch over two ($big)" test "$nc" -ge 3 -a "$big" = 0 -a "$(ls "$T/d9" | wc -l | tr -d ' ')" = 6
 stop_sched
