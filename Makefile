@@ -65,7 +65,7 @@ $(B)/bin/smtp-listen: bin/smtp-listen.c $(B)/lib/session-main.o $(B)/libketch.a 
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/lib/session-main.o $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 
 # enqueue runs once per message: it is linked statically (static PIE, no
-# dynamic loader, no C library to map and relocate: 0.21 instead of 0.32 ms
+# dynamic loader, no C library to map and relocate: 0.17 instead of 0.32 ms
 # of CPU per exec here, t/bench/README.md). It calls no NSS function, which
 # a static glibc could not load safely. Sanitizer builds link it as the
 # others (there is no static ASan runtime). The fault tests need LD_PRELOAD,
@@ -178,8 +178,6 @@ $(B)/t/bench:
 bench: all $(B)/t/bench/fsync-limit
 	KETCH_BUILD=$(CURDIR)/$(B) python3 t/bench/bench.py
 
-# ketch's scale targets: 10000 messages (W1, W2 via SMTP), 1000 and 4000 idle
-# sessions, L up to 64 threads; one round
 # W1 at 1, 4, 16 and 64 sessions (BENCH_MSGS, 2000 messages), then W1 with
 # BENCH_MSGS_LARGE (20000: does throughput hold as the queue grows?), W2 over
 # SMTP, W3 at 1000 and 4000 sessions; L up to 64 threads. OpenSMTPD is left

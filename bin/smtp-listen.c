@@ -87,6 +87,7 @@ static genalloc sessions = GENALLOC_ZERO ;  /* session */
 static listener listeners[LISTEN_MAX] ;
 static unsigned int nlisteners = 0 ;
 static char const *session_argv[4] ;
+static stralloc sessprog = STRALLOC_ZERO ;   /* PROGRAMS/smtp-session */
 static int paused = 0 ;          /* out of descriptors: stop accepting for a while */
 static tain pause_deadline ;
 
@@ -223,6 +224,15 @@ static void child (int fd, ip46 const *remote, uint16_t rport)
  * one (-f) uses ours, so read it again. A broken file keeps the old one.
  * Listening sockets are bound once: a change of listen lines needs a restart.
  */
+/* session_argv[0] from the configuration's programs directory */
+static int set_sessprog (void)
+{
+  sessprog.len = 0 ;
+  if (!stralloc_cats(&sessprog, cf.sa.s + cf.bindir) || !stralloc_cats(&sessprog, "/smtp-session") || !stralloc_0(&sessprog)) return 0 ;
+  session_argv[0] = sessprog.s ;
+  return 1 ;
+}
+
 static void reload (void)
 {
   conf nc ;
@@ -237,6 +247,7 @@ static void reload (void)
   stralloc_free(&e) ;
   conf_free(&cf) ;
   cf = nc ;
+  if (!set_sessprog()) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   strerr_warni("SIGHUP: configuration reloaded; a change of listen lines needs a restart") ;
 }
 
@@ -323,8 +334,7 @@ int main (int argc, char const *const *argv)
     if (errno == EINVAL) strerr_dief(KETCH_EX_PERM, sa.s) ;
     strerr_diefusys(KETCH_EX_TEMP, "load the configuration ", conffile) ;
   }
-  if (!stralloc_copys(&sa, cf.sa.s + cf.bindir) || !stralloc_cats(&sa, "/smtp-session") || !stralloc_0(&sa)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
-  session_argv[0] = sa.s ;
+  if (!set_sessprog()) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   session_argv[1] = "-C" ;
   session_argv[2] = conffile ;
   session_argv[3] = 0 ;

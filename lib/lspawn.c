@@ -5,9 +5,11 @@
 #include <skalibs/types.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
+#include <skalibs/netstring.h>
 
 #include "exitcodes.h"
 #include "lspawn.h"
+#include "netstr.h"
 
 static int field (stralloc *sa, char const *s)
 {
@@ -23,8 +25,7 @@ int lspawn_request (stralloc *sa, unsigned int tag, char const *runas, char cons
    || !stralloc_catb(&body, fmt, size_fmt(fmt, hdrlen)) || !stralloc_0(&body)
    || !stralloc_catb(&body, fmt, uint_fmt(fmt, timeout)) || !stralloc_0(&body)) goto end ;
   for (; *args ; args++) if (!field(&body, *args)) goto end ;
-  ok = stralloc_catb(sa, fmt, size_fmt(fmt, body.len)) && stralloc_catb(sa, ":", 1)
-    && stralloc_catb(sa, body.s, body.len) && stralloc_catb(sa, ",", 1) ;
+  ok = netstring_appendb(sa, body.s, body.len) ;
  end:
   stralloc_free(&body) ;
   return ok ;
@@ -32,17 +33,7 @@ int lspawn_request (stralloc *sa, unsigned int tag, char const *runas, char cons
 
 int lspawn_request_next (char const *s, size_t n, size_t *start, size_t *len, size_t *used)
 {
-  size_t k = byte_chr(s, n, ':') ;
-  char num[UINT64_FMT + 1] ;
-  if (k >= n) return n > 20 ? -1 : 0 ;
-  if (!k || k > UINT64_FMT) return -1 ;
-  memcpy(num, s, k) ; num[k] = 0 ;
-  if (!size0_scan(num, len) || *len > LSPAWN_REQ_MAX) return -1 ;
-  if (n < k + 1 + *len + 1) return 0 ;
-  if (s[k + 1 + *len] != ',') return -1 ;
-  *start = k + 1 ;
-  *used = k + 2 + *len ;
-  return 1 ;
+  return netstr_next(s, n, LSPAWN_REQ_MAX, start, len, used) ;
 }
 
 unsigned int lspawn_fields (char const *s, size_t len, char const **f, unsigned int max)

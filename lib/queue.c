@@ -270,6 +270,14 @@ int queue_tmp_create (char *id, char *fn, int *fd)
   }
 }
 
+/*
+ * Start-up recovery of tmp/ (SPOOL, "recovery"): an entry whose writer
+ * is gone is deleted. A writer holds a lock on its temp file until it
+ * exits, and queue_tmp_create closes the window between its open and its
+ * lock, so a lock we can take means a dead writer. "s.ID" files are the
+ * scheduler's state being written, stale whenever recovery runs (the
+ * scheduler runs recovery before it writes any). Idempotent.
+ */
 int queue_recover_tmp (unsigned int *removed)
 {
   DIR *dir = opendir("tmp") ;

@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include <skalibs/types.h>
+#include <skalibs/netstring.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
 
 #include "report.h"
+#include "netstr.h"
 
 static char const *const names[3] = { "ok", "temp", "perm" } ;
 
@@ -65,40 +67,30 @@ size_t report_local_text (char const *out, size_t len, char const **text)
   return len ;
 }
 
+static int field (stralloc *sa, char const *s)
+{
+  return stralloc_cats(sa, s) && stralloc_0(sa) ;
+}
+
 int report_job_put (stralloc *sa, char const *id, size_t hdrlen, char const *flags, char const *sender, char const *const *rcpts, unsigned int n)
 {
+  stralloc body = STRALLOC_ZERO ;
   char fmt[SIZE_FMT] ;
-  size_t len = strlen(id) + 1 + size_fmt(fmt, hdrlen) + 1 + strlen(flags) + 1 + strlen(sender) + 1, start ;
   unsigned int i = 0 ;
-  for (; i < n ; i++) len += strlen(rcpts[i]) + 1 ;
-  if (len > REPORT_JOB_MAX) return (errno = EINVAL, 0) ;
-  start = sa->len ;
-  if (!stralloc_catb(sa, fmt, size_fmt(fmt, len)) || !stralloc_catb(sa, ":", 1)
-   || !stralloc_cats(sa, id) || !stralloc_0(sa)
-   || !stralloc_catb(sa, fmt, size_fmt(fmt, hdrlen)) || !stralloc_0(sa)
-   || !stralloc_cats(sa, flags) || !stralloc_0(sa)
-   || !stralloc_cats(sa, sender) || !stralloc_0(sa)) goto err ;
-  for (i = 0 ; i < n ; i++) if (!stralloc_cats(sa, rcpts[i]) || !stralloc_0(sa)) goto err ;
-  if (!stralloc_catb(sa, ",", 1)) goto err ;
-  return 1 ;
- err:
-  sa->len = start ;
-  return 0 ;
+  int ok = 0 ;
+  if (!field(&body, id) || !stralloc_catb(&body, fmt, size_fmt(fmt, hdrlen)) || !stralloc_0(&body)
+   || !field(&body, flags) || !field(&body, sender)) goto end ;
+  for (; i < n ; i++) if (!field(&body, rcpts[i])) goto end ;
+  if (body.len > REPORT_JOB_MAX) { errno = EINVAL ; goto end ; }
+  ok = netstring_appendb(sa, body.s, body.len) ;
+ end:
+  stralloc_free(&body) ;
+  return ok ;
 }
 
 int report_job_next (char const *s, size_t n, size_t *start, size_t *len, size_t *used)
 {
-  size_t k = byte_chr(s, n, ':') ;
-  char num[SIZE_FMT + 1] ;
-  if (k >= n) return n > SIZE_FMT ? -1 : 0 ;
-  if (!k || k > SIZE_FMT) return -1 ;
-  memcpy(num, s, k) ; num[k] = 0 ;
-  if (size_scan(num, len) != k || *len > REPORT_JOB_MAX) return -1 ;
-  if (n < k + 1 + *len + 1) return 0 ;
-  if (s[k + 1 + *len] != ',') return -1 ;
-  *start = k + 1 ;
-  *used = k + 2 + *len ;
-  return 1 ;
+  return netstr_next(s, n, REPORT_JOB_MAX, start, len, used) ;
 }
 
 unsigned int report_job_fields (char const *s, size_t len, genalloc *ga)
