@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <time.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <skalibs/gccattributes.h>
 #include <skalibs/types.h>
@@ -47,6 +48,7 @@
 #include "conf.h"
 #include "policy.h"
 #include "queue.h"
+#include "enqclient.h"
 #include "smtp.h"
 #include "tls.h"
 #include "authtable.h"
@@ -464,6 +466,7 @@ static void do_rcpt (char const *arg, size_t len)
 static char *ebuf = 0 ;
 static size_t elen = 0 ;
 static int efd = -1 ;
+static int esock = -1 ;   /* enqueue-listen's connection (efd too), or -1: enqueue was spawned */
 static int efailed = 0 ;
 static uint64_t esize = 0 ;
 
@@ -496,7 +499,11 @@ static void eput_cb (void *ctx, char const *s, size_t n)
 static void eabort (void)
 {
   elen = 0 ;
-  if (efd >= 0) { fd_close(efd) ; efd = -1 ; }
+  if (efd < 0) return ;
+  /* a socket stays open for the status: only its writing side ends */
+  if (esock >= 0) shutdown(efd, SHUT_WR) ;
+  else fd_close(efd) ;
+  efd = -1 ;
 }
 
 static int received_date (char *buf, size_t max)
@@ -554,6 +561,12 @@ static int read_id (int fd, char *id)
 static int wait_enqueue (pid_t pid)
 {
   int wstat ;
+  if (esock >= 0)
+  {
+    int e = enqclient_status(esock, 0) ;
+    esock = -1 ;
+    return e ;
+  }
   if (wait_pid(pid, &wstat) < 0) return 111 ;
   return WIFEXITED(wstat) ? WEXITSTATUS(wstat) : 111 ;
 }
@@ -597,6 +610,30 @@ static void do_data (char const *arg, size_t len)
   if (!nrcpt) { reply_err(nrcpt_tried ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT before DATA") ; return ; }
 
   if (!ebuf && !(ebuf = alloc(EBUF))) die_net("out-of-memory") ;
+  if (cf.enqueue_socket)
+  {
+    /* enqueue-listen: a fork of a running enqueue, no exec (enqueue-listen(8)) */
+    int st = -1 ;
+    tain d ;
+    int fd = enqclient_connect(cf.sa.s + cf.enqueue_socket) ;
+    tain_now_g() ;
+    tain_addsec_g(&d, cf.timeout_command) ;
+    if (fd >= 0 && enqclient_request(fd, sender.s, authuser.len ? authuser.s : 0, rcpts.s, rcpts.len)
+     && enqclient_id(fd, id, &d, &st, 0))
+    {
+      efd = esock = fd ;
+      pid = 0 ;
+      goto started ;
+    }
+    if (fd >= 0) fd_close(fd) ;
+    if (st >= 0)
+    {
+      enqueue_status_reply(st == 100 ? 100 : 111, "none") ;
+      transaction_reset() ;
+      return ;
+    }
+    /* none running, or at its limit: spawn one, as without the socket */
+  }
   argv = alloc((10 + nrcpt) * sizeof(char const *)) ;
   if (!argv || !stralloc_cats(&prog, cf.sa.s + cf.bindir) || !stralloc_cats(&prog, "/enqueue") || !stralloc_0(&prog)) die_net("out-of-memory") ;
   argv[n++] = prog.s ;
@@ -632,7 +669,9 @@ static void do_data (char const *arg, size_t len)
   fd_close(fds[0]) ;
   /* child_spawn2 gives nonblocking pipes; enqueue is a local, bounded writer */
   if (ndelay_off(fds[1]) < 0) { fd_close(fds[1]) ; wait_enqueue(pid) ; die_net("pipe-error") ; }
-  efd = fds[1] ; efailed = 0 ; elen = 0 ; esize = 0 ;
+  efd = fds[1] ;
+ started:
+  efailed = 0 ; elen = 0 ; esize = 0 ;
   reply("354 End data with <CR><LF>.<CR><LF>") ;
   flush() ;
   received(id) ;
@@ -674,7 +713,8 @@ static void do_data (char const *arg, size_t len)
   {
     int e ;
     eflush() ;
-    fd_close(efd) ; efd = -1 ;
+    if (esock < 0) fd_close(efd) ;
+    efd = -1 ;
     e = wait_enqueue(pid) ;
     if (efailed && !e) e = 111 ;
     esize = dm.size ;

@@ -388,6 +388,13 @@ static int dispatch (parse *p)
   }
   if (!strcmp(k, "spool")) return need(p, 2, 2) && set_once(p, &c->spool, p->w[1], 1) ;
   if (!strcmp(k, "programs")) return need(p, 2, 2) && set_once(p, &c->bindir, p->w[1], 1) ;
+  if (!strcmp(k, "enqueue-socket"))
+  {
+    if (!need(p, 2, 2) || !set_once(p, &c->enqueue_socket, p->w[1], 1)) return 0 ;
+    /* sun_path holds 108 octets with the NUL */
+    if (strlen(c->sa.s + c->enqueue_socket) > 107) return fail(p, "enqueue-socket: path longer than 107 octets: ", p->w[1]) ;
+    return 1 ;
+  }
   if (!strcmp(k, "queue-user")) return do_user(p, &c->queue_user) ;
   if (!strcmp(k, "smtp-user")) return do_user(p, &c->smtp_user) ;
   if (!strcmp(k, "listen")) return do_listen(p) ;
@@ -852,6 +859,7 @@ int conf_print (conf const *c, stralloc *sa)
   if (!pline(sa, "hostname", c->sa.s + c->hostname)) return 0 ;
   if (!pline(sa, "spool", c->sa.s + c->spool)) return 0 ;
   if (!pline(sa, "programs", c->sa.s + c->bindir)) return 0 ;
+  if (c->enqueue_socket && !pline(sa, "enqueue-socket", c->sa.s + c->enqueue_socket)) return 0 ;
   if (c->queue_user && !pline(sa, "queue-user", c->sa.s + c->queue_user)) return 0 ;
   if (c->smtp_user && !pline(sa, "smtp-user", c->sa.s + c->smtp_user)) return 0 ;
   if (c->cert && (!pkey(sa, "certificate") || !pword(sa, c->sa.s + c->cert)

@@ -105,6 +105,7 @@ struct conf_s
   size_t aliases ;
   size_t auth_table ;
   size_t bindir ;      /* where the ketch programs are ("programs"); default: compiled in */
+  size_t enqueue_socket ; /* enqueue-listen's socket; 0: none, enqueue is spawned per message */
   genalloc listen ;    /* conf_listen */
   genalloc local_domains ; /* size_t */
   genalloc vdomains ;  /* conf_vdomain */

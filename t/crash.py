@@ -39,7 +39,8 @@ runid = '%08x' % rng.getrandbits(32)
 lock = threading.Lock()
 acked = {}          # index -> queue id
 refused = {}        # index -> why it was not acknowledged
-kills = {k: 0 for k in ('session', 'smtp-listen', 'enqueue', 'scheduler', 'local-spawn', 'local-deliver')}
+KINDS = ('session', 'smtp-listen', 'enqueue', 'enqueue-listen', 'scheduler', 'local-spawn', 'local-deliver')
+kills = {k: 0 for k in KINDS}
 misses = {k: 0 for k in kills}
 log = []
 killtimes = []      # (time, kind) of every kill
@@ -195,6 +196,9 @@ def targets(kind):
         return [listen] if listen else []
     if kind == 'scheduler':
         return [sched] if sched else []
+    if kind == 'enqueue-listen':
+        p = svpid('enqueue-listen')
+        return [p] if p else []
     daemon = listen if kind in ('session', 'enqueue') else sched
     if not daemon:
         return []
@@ -207,13 +211,18 @@ def targets(kind):
     ps2 = procs(set(first))
     want = 'enqueue' if kind == 'enqueue' else 'local-deliver'
     found = [p for p, (pp, c) in ps2.items() if c == want]
+    if kind == 'enqueue':
+        # with enqueue-socket, enqueue is a child of enqueue-listen
+        el = svpid('enqueue-listen')
+        if el:
+            found += [p for p, (pp, c) in procs({el}).items() if c == 'enqueue']
     if kind == 'local-deliver':
         found += [p for p in first if ps[p][1] == 'local-deliver']
     return found
 
 
 stop = threading.Event()
-WEIGHTS = [('session', 3), ('enqueue', 3), ('smtp-listen', 1), ('scheduler', 2), ('local-spawn', 1), ('local-deliver', 4)]
+WEIGHTS = [('session', 3), ('enqueue', 3), ('smtp-listen', 1), ('enqueue-listen', 1), ('scheduler', 2), ('local-spawn', 1), ('local-deliver', 4)]
 
 
 def killer():
@@ -304,7 +313,7 @@ kt.join()
 out('send-seconds', '%.1f' % (time.time() - t0))
 
 # drain: every acknowledged message delivered and the queue empty
-for name in ('smtp-listen', 'scheduler'):
+for name in ('smtp-listen', 'scheduler', 'enqueue-listen'):
     wait_ready(name, 15)
 end = time.time() + a.drain
 while time.time() < end:

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Crash consistency: a supervised instance (s6-svscan, ketch-services)
 # takes mail over SMTP from parallel clients while t/crash.py SIGKILLs, at
-# random moments, SMTP sessions, smtp-listen, enqueue, the scheduler,
+# random moments, SMTP sessions, smtp-listen, enqueue-listen and its
+# enqueue children, the scheduler,
 # local-spawn and local-deliver. Nothing acknowledged is lost, nothing is
 # corrupted, duplicates stay within spool-layout/SPOOL section 6, and the
 # spool is empty after recovery.
@@ -18,7 +19,7 @@ mkdir -p "$T/mail" && chmod 1777 "$T/mail"
 PORT=$(free_port)
 mkinstance "listen 127.0.0.1 port $PORT" "deliver maildir $T/mail/%u" \
   "retry local 1s" "retry max 2s" "rescan 2s" \
-  "limit connections 200" "limit connections-per-client 200"
+  "limit connections 200" "limit connections-per-client 200" "enqueue-socket $T/enqueue.sock"
 ketch-services -C "$CONF" -l "$T/log" "$T/service" 2>/dev/null
 
 killpid () { case $2 in ''|*[!0-9]*|0|1) return 1 ;; esac ; kill "-$1" "$2" 2>/dev/null ; }
@@ -27,7 +28,8 @@ svpid=$!
 at_exit "killpid TERM $svpid ; wait_for 10 sh -c '! kill -0 $svpid 2>/dev/null'"
 wait_for 10 s6-svok "$T/service/scheduler"
 wait_for 10 s6-svok "$T/service/smtp-listen"
-check "both daemons are up and ready" s6-svwait -U -t 15000 "$T/service/smtp-listen" "$T/service/scheduler"
+wait_for 10 s6-svok "$T/service/enqueue-listen"
+check "the daemons are up and ready" s6-svwait -U -t 15000 "$T/service/smtp-listen" "$T/service/scheduler" "$T/service/enqueue-listen"
 
 python3 "$top/t/crash.py" --port "$PORT" --svc "$T/service" --spool "$SPOOL" \
   --maildir "$T/mail/$U" --rcpt "$U@test.example" --n "$N" \

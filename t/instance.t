@@ -1,14 +1,14 @@
 #!/bin/sh
 # The embedded instance under s6: ketch-instance builds it (configuration
 # that passes conf-check, spool, service directories), it is idempotent,
-# s6-svscan runs it, both daemons become ready, a message sent with swaks
+# s6-svscan runs it, the daemons (enqueue-listen too) become ready, a message sent with swaks
 # lands in the Maildir, a killed daemon is restarted, the logs are
 # written, and SIGINT stops everything.
 . "$(dirname "$0")/lib.sh"
 . "$top/t/instance-lib.sh"
 command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
 
-plan 19
+plan 21
 mk_instance
 is "$?" 0 "ketch-instance setup: exit 0"
 check "the configuration passes conf-check" conf-check -q -C "$INST/ketch.conf"
@@ -16,6 +16,7 @@ check "it listens on the chosen port" grep -qx "listen 127.0.0.1 port $PORT" "$I
 check "the spool exists" test -p "$INST/spool/trigger" -a -d "$INST/spool/ctl"
 check "smtp-listen service: run, notification-fd, log/run" test -x "$SVC/smtp-listen/run" -a -x "$SVC/smtp-listen/log/run" -a -f "$SVC/smtp-listen/notification-fd"
 check "scheduler service: run, notification-fd, log/run" test -x "$SVC/scheduler/run" -a -x "$SVC/scheduler/log/run" -a -f "$SVC/scheduler/notification-fd"
+check "enqueue-listen service (the configuration names a socket)" sh -c "test -x '$SVC/enqueue-listen/run' && grep -qx 'enqueue-socket $INST/run/enqueue' '$INST/ketch.conf'"
 check "run scripts pass -C and -d 3" grep -q -- '-C "$conf" -d 3' "$SVC/scheduler/run"
 check "log/run runs s6-log -b n20 s1000000 T" grep -q "s6-log -b n20 s1000000 T '$INST/log/scheduler'" "$SVC/scheduler/log/run"
 cp "$INST/ketch.conf" "$T/conf.before"
@@ -28,7 +29,8 @@ svpid=$!
 at_exit "killpid TERM $svpid ; sleep 0.5"
 wait_for 10 s6-svok "$SVC/scheduler"
 wait_for 10 s6-svok "$SVC/smtp-listen"
-check "both daemons become ready (s6-svwait -U)" s6-svwait -U -t 15000 "$SVC/smtp-listen" "$SVC/scheduler"
+check "the daemons become ready (s6-svwait -U)" s6-svwait -U -t 15000 "$SVC/smtp-listen" "$SVC/scheduler" "$SVC/enqueue-listen"
+check "enqueue-listen's socket is bound" test -S "$INST/run/enqueue"
 
 if [ $REAL = 1 ] ; then
   wait_for 10 port_open

@@ -51,6 +51,9 @@ if [ "$owner" != "$me" ] ; then
   done
 fi
 
+# a Unix socket path holds 107 octets at most: a deeper instance spawns enqueue per message
+sockline=
+[ ${#dir} -le 95 ] && sockline="enqueue-socket $dir/run/enqueue"
 if [ ! -e "$conf" ] ; then
   cat > "$conf.tmp" <<CONF
 # An embedded ketch instance, made by ketch-instance; edit freely, then
@@ -61,6 +64,7 @@ spool $dir/spool
 programs $bin
 local-domain localhost
 deliver maildir $dir/Maildir/%u
+$sockline
 $queueline
 CONF
   mv "$conf.tmp" "$conf"
@@ -68,10 +72,10 @@ CONF
 fi
 
 "$bin/conf-check" -q -C "$conf" || { echo "$PROG: fatal: fix $conf first" >&2 ; exit 100 ; }
-mkdir -p "$dir/Maildir" "$dir/log"
+mkdir -p "$dir/Maildir" "$dir/log" "$dir/run"
 "$bin/mkspool" -C "$conf"
 if [ "$owner" != "$me" ] ; then
-  chown "$owner" "$dir/Maildir" "$dir/log"
+  chown "$owner" "$dir/Maildir" "$dir/log" "$dir/run"
   "$bin/ketch-services" -C "$conf" -l "$dir/log" -u "$owner" -U "$owner" "$dir/service"
 else
   "$bin/ketch-services" -C "$conf" -l "$dir/log" "$dir/service"

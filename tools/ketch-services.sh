@@ -91,3 +91,8 @@ else
   rm -rf "$dir/smtp-listen"
 fi
 service scheduler scheduler
+if printf '%s\n' "$effective" | grep -q '^enqueue-socket ' ; then
+  service enqueue-listen enqueue-listen
+else
+  rm -rf "$dir/enqueue-listen"
+fi

@@ -36,12 +36,14 @@
 #include <skalibs/bytestr.h>
 #include <skalibs/skamisc.h>
 #include <skalibs/random.h>
+#include <skalibs/tai.h>
 
 #include "exitcodes.h"
 #include "address.h"
 #include "addrlist.h"
 #include "conf.h"
 #include "queue.h"
+#include "enqclient.h"
 
 extern char **environ ;
 
@@ -95,6 +97,33 @@ static pid_t spawn (char const *path, char const *const *argv, int *fds)
   fd_close(in[0]) ; fd_close(outp[1]) ;
   fds[0] = outp[0] ; fds[1] = in[1] ;
   return pid ;
+}
+
+/*
+ * enqueue-listen's socket, when the configuration names one: the message
+ * costs no exec of enqueue (lib/enqclient.h). The socket, the id in id;
+ * -1 when no server answered, and enqueue is spawned instead. A server
+ * that refused the envelope ends this process with its code and words.
+ */
+static int via_socket (char const *sender, char const *const *rcpts, char *id)
+{
+  stralloc r = STRALLOC_ZERO, diag = STRALLOC_ZERO ;
+  tain d ;
+  int st = -1 ;
+  int fd = enqclient_connect(c.sa.s + c.enqueue_socket) ;
+  if (fd < 0) return -1 ;
+  for (; *rcpts ; rcpts++) if (!stralloc_catb(&r, *rcpts, strlen(*rcpts) + 1)) dienomem() ;
+  tain_now_g() ;
+  tain_addsec_g(&d, c.timeout_command) ;
+  if (enqclient_request(fd, sender, 0, r.s, r.len) && enqclient_id(fd, id, &d, &st, &diag))
+  {
+    stralloc_free(&r) ;
+    return fd ;
+  }
+  fd_close(fd) ;
+  if (st < 0) { stralloc_free(&r) ; stralloc_free(&diag) ; return -1 ; }
+  if (diag.len) allwrite(2, diag.s, diag.len) ;
+  _exit(st ? st : KETCH_EX_TEMP) ;
 }
 
 /* ---- reading stdin ---- */
@@ -562,7 +591,7 @@ int main (int argc, char const *const *argv)
     address from = ADDRESS_ZERO, me = ADDRESS_ZERO ;
     stralloc sa = STRALLOC_ZERO ;
     size_t bodystart, k ;
-    int end = 0, fds[2] ;
+    int end = 0, fds[2], sock ;
     pid_t pid ;
     int wstat ;
     char idbuf[64] ;
@@ -579,6 +608,7 @@ int main (int argc, char const *const *argv)
 
     {
       char const *p ;
+      size_t first ;
       stralloc path = STRALLOC_ZERO ;
       if (!stralloc_cats(&path, c.sa.s + c.bindir) || !stralloc_cats(&path, "/enqueue") || !stralloc_0(&path)) dienomem() ;
       p = path.s ;
@@ -589,9 +619,9 @@ int main (int argc, char const *const *argv)
       p = "-f" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
       p = from.s ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
       p = "--" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+      first = genalloc_len(char const *, &args) ;
       {
         /* each recipient once, as sendmail does (To and Cc often overlap) */
-        size_t first = genalloc_len(char const *, &args) ;
         for (k = 0 ; k < rcpts.len ; k += strlen(rcpts.s + k) + 1)
         {
           char const *const *prev = genalloc_s(char const *, &args) ;
@@ -604,7 +634,9 @@ int main (int argc, char const *const *argv)
       }
       p = 0 ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
       signal(SIGPIPE, SIG_IGN) ;
-      pid = spawn(path.s, genalloc_s(char const *, &args), fds) ;
+      sock = c.enqueue_socket ? via_socket(from.s, genalloc_s(char const *, &args) + first, idbuf) : -1 ;
+      if (sock >= 0) { pid = 0 ; fds[0] = fds[1] = sock ; }
+      else pid = spawn(path.s, genalloc_s(char const *, &args), fds) ;
     }
     outfd = fds[1] ;
 
@@ -614,6 +646,15 @@ int main (int argc, char const *const *argv)
     put_body(bodystart, !iflag, end) ;
     put(".\n", 2) ;
     flush() ;
+    if (sock >= 0)
+    {
+      stralloc diag = STRALLOC_ZERO ;
+      int e = enqclient_status(sock, &diag) ;
+      if (diag.len) allwrite(2, diag.s, diag.len) ;
+      if (e) return e ;
+      if (verbose) strerr_warni(idbuf, " queued from=<", from.s, ">") ;
+      return 0 ;
+    }
     fd_close(outfd) ;
 
     for (;;)

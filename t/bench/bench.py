@@ -493,10 +493,11 @@ match from local for domain "remote.test" action "relay"
 
 class Ketch(MTA):
     listen_flags = []
+    socket = ENV.get("BENCH_KETCH_SOCKET", "1") != "0"
 
     def start(self):
         bin_ = os.path.join(BUILD, "bin")
-        for p in ("smtp-listen", "scheduler", "smtp-session", "mkspool"):
+        for p in ("smtp-listen", "scheduler", "smtp-session", "mkspool") + (("enqueue-listen",) if self.socket else ()):
             if not os.access(os.path.join(bin_, p), os.X_OK):
                 raise NotBuilt("%s/%s missing" % (bin_, p))
         conf = os.path.join(self.dir, "ketch.conf")
@@ -513,6 +514,9 @@ relay-from 127.0.0.0/8
 limit connections 10000
 limit connections-per-client 10000
 """.format(d=self.dir, b=bin_, port=self.port, sink=self.sinkport))
+            # enqueue-listen, as ketch-instance sets up (BENCH_KETCH_SOCKET=0: enqueue per message)
+            if self.socket:
+                f.write("enqueue-socket {d}/enqueue.sock\n".format(d=self.dir))
             # e.g. BENCH_KETCH_CONF_EXTRA='queue-user ketchq' (one directive a line)
             extra = ENV.get("BENCH_KETCH_CONF_EXTRA", "")
             if extra:
@@ -523,6 +527,12 @@ limit connections-per-client 10000
     def launch(self):
         bin_ = os.path.join(BUILD, "bin")
         self.d.start([os.path.join(bin_, "scheduler"), "-C", self.conf], logname="scheduler")
+        if self.socket:
+            sock = os.path.join(self.dir, "enqueue.sock")
+            self.d.start([os.path.join(bin_, "enqueue-listen"), "-C", self.conf], logname="enqueue-listen")
+            end = time.time() + 10
+            while not os.path.exists(sock) and time.time() < end:
+                time.sleep(0.02)
         self.d.start([os.path.join(bin_, "smtp-listen")] + self.listen_flags + ["-C", self.conf], logname="smtp-listen")
         if not wait_port(self.port):
             raise RuntimeError("ketch does not answer on port %d; see %s" % (self.port, self.dir))

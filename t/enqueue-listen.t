@@ -1,0 +1,149 @@
+#!/bin/sh
+# ISC license: see LICENSE.
+# enqueue-listen: enqueue as a server on the "enqueue-socket" socket.
+# The programs directory here has no enqueue: whatever is queued came
+# through the socket. The protocol (lib/enqclient.h) is driven directly
+# from Python too: the id first, the exit code and the diagnostic at the
+# end, an abort that leaves nothing, a refused envelope. Then smtp-session
+# and sendmail through it, a server that closes unanswered (the client
+# spawns enqueue instead), and a stop that removes the socket.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/smtp-lib.sh"
+plan 26
+
+cd "$T" || exit 1
+PORT=$(free_port)
+SOCK=$T/enqueue.sock
+mkinstance "listen 127.0.0.1 port $PORT" "relay-from 127.0.0.0/8" "enqueue-socket $SOCK"
+mkdir "$T/prog"
+sed "s|^programs .*|programs $T/prog|" "$CONF" > "$T/k.conf"
+CONF=$T/k.conf
+
+grep -v '^enqueue-socket' "$CONF" > "$T/nosock.conf"
+enqueue-listen -C "$T/nosock.conf" 2>"$T/err"
+is "$?" 100 "no enqueue-socket line: exit 100"
+check "... and it says so" grep -q "fatal: no enqueue-socket line" "$T/err"
+
+start_enqlisten () {
+  rm -f "$T/eready"
+  enqueue-listen -C "$CONF" -d 3 "$@" 3>"$T/eready" 2>>"$T/enq.log" &
+  EPID=$!
+  at_exit "kill $EPID 2>/dev/null"
+  wait_for 5 test -s "$T/eready"
+}
+start_enqlisten
+ok $? "enqueue-listen ready"
+check "the socket is there, a socket" test -S "$SOCK"
+
+# conv REQUEST-PAYLOAD DATA MODE: prints first-answer|rest; MODE: data, abort, none
+conv () {
+  python3 - "$SOCK" "$1" "$2" "$3" <<'EOF'
+import socket, sys
+path, payload, data, mode = sys.argv[1], sys.argv[2].encode().replace(b'|', b'\0'), sys.argv[3].encode(), sys.argv[4]
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(path)
+s.sendall(b'%d:%s,' % (len(payload), payload))
+first = b''
+while len(first) < 25 and not first.endswith(b'\n'):
+    b = s.recv(25 - len(first))
+    if not b: break
+    first += b
+if mode == 'data': s.sendall(data.replace(b'\\n', b'\r\n'))
+if mode == 'abort': s.sendall(b'Subject: half\r\n\r\nnot the end'); s.shutdown(socket.SHUT_WR)
+rest = b''
+while True:
+    b = s.recv(4096)
+    if not b: break
+    rest += b
+print((first.decode() + '|' + rest.decode()).replace('\n', '~'))
+EOF
+}
+
+out=$(conv 'a@client.example||b@remote.example|c@remote.example|' 'Subject: one\n\nbody\n.\n' data)
+id=${out%%~*}
+is "$(printf '%s' "$out" | sed 's/^[0-9a-f]\{24\}~|/ID~|/')" "ID~|0~" "a message: the id, then exit code 0"
+f=$SPOOL/queue/$(printf '%s' "$id" | cut -c23-24)/$id
+check "... committed under that id" test -f "$f"
+is "$(sed -n 's/^to //p' "$f" | tr '\n' ' ')" "b@remote.example c@remote.example " "... with both recipients"
+check "... and the body" grep -q '^Subject: one$' "$f"
+
+rm -f "$SPOOL"/queue/*/*
+out=$(conv 'a@client.example||b@remote.example|' '' abort)
+is "$(printf '%s' "$out" | sed 's/^[0-9a-f]\{24\}~|/ID~|/')" "ID~|111~" "an abort (end of file before the final dot): 111"
+is "$(count_entries):$(count_tmp)" "0:0" "... nothing queued, nothing left in tmp"
+
+out=$(conv 'a@client.example|someone|b@remote.example|' 'Subject: auth\n\nbody\n.\n' data)
+id=${out%%~*}
+check "an auth user is recorded as enqueue -a records it" grep -q '^auth someone$' "$SPOOL/queue/$(printf '%s' "$id" | cut -c23-24)/$id"
+
+rm -f "$SPOOL"/queue/*/*
+out=$(conv 'bad<||b@remote.example|' '' none)
+is "${out%%~*}" "100" "an invalid sender: 100 before any id"
+case "$(printf "%s" "$out" | tr -d "|")" in *"enqueue: fatal: invalid sender"*) r=0 ;; *) r=1 ;; esac
+is "$r" 0 "... with enqueue's diagnostic"
+check "... which the log has too" grep -q 'enqueue: fatal: invalid sender' "$T/enq.log"
+is "$(conv 'a@client.example||' '' none | cut -d'~' -f1)" "100" "no recipient: 100"
+is "$(count_entries):$(count_tmp)" "0:0" "refused envelopes leave nothing"
+
+# smtp-session through the socket (smtp-listen -f: no smtp-session in prog/)
+start_listen -g 2 -f
+session () {
+  py "
+try:
+  c = Conn($PORT, timeout=5)
+  r = [c.reply()[0], codes(c, [b'EHLO client.example', b'MAIL FROM:<a@client.example>', b'RCPT TO:<b@remote.example>', b'DATA'])]
+  c.send(b'Subject: via session\r\n\r\nbody\r\n.\r\n')
+  r.append(c.reply()[0])
+  r.append(c.code(b'QUIT'))
+  print(' '.join(str(x) for x in r))
+except Exception as e:
+  print('error', type(e).__name__)
+"
+}
+is "$(session)" "220 250 250 250 354 250 221" "an SMTP transaction is queued through enqueue-listen (no enqueue program)"
+is "$(count_entries)" 1 "... one message"
+check "... with the session's Received header" grep -q '^Received: from client.example' "$(find "$SPOOL/queue" -type f)"
+
+rm -f "$SPOOL"/queue/*/*
+printf 'Subject: via sendmail\n\nbody\n' | sendmail -C "$CONF" -f a@client.example b@remote.example
+is "$?:$(count_entries)" "0:1" "sendmail queues through enqueue-listen (no enqueue program)"
+
+# a message over the size limit: enqueue's 100 reaches sendmail with its words
+rm -f "$SPOOL"/queue/*/*
+echo "limit message-size 1000" >> "$CONF"
+kill -HUP "$EPID"
+wait_for 5 grep -q 'configuration reloaded' "$T/enq.log"
+head -c 3000 /dev/zero | tr '\0' 'x' | fold -w 70 | sendmail -C "$CONF" -f a@client.example b@remote.example 2>"$T/err"
+is "$?:$(count_entries)" "100:0" "after SIGHUP the new size limit holds: 100, nothing queued"
+check "... and sendmail prints enqueue's diagnostic" grep -q 'enqueue: fatal: message too big' "$T/err"
+
+# stopping: the socket goes away; clients spawn PROGRAMS/enqueue (none here: 451)
+kill "$EPID"
+wait_for 5 sh -c "! kill -0 $EPID"
+check "after SIGTERM the socket is removed" test ! -e "$SOCK"
+is "$(py "
+c = Conn($PORT, timeout=5)
+print(c.reply()[0], codes(c, [b'EHLO client.example', b'MAIL FROM:<a@client.example>', b'RCPT TO:<b@remote.example>', b'DATA', b'QUIT']))
+")" "220 250 250 250 451 221" "without a server and without enqueue: DATA gets 451, nothing is lost"
+
+# a server that closes unanswered (at its limit): the session spawns enqueue
+ln -s "$BIN/enqueue" "$T/prog/enqueue"
+python3 -c "
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind('$SOCK'); s.listen(16)
+end = time.time() + 20
+s.settimeout(1)
+while time.time() < end:
+    try: c, _ = s.accept()
+    except socket.timeout: continue
+    c.close()
+" &
+FPID=$!
+at_exit "kill $FPID 2>/dev/null"
+wait_for 5 test -S "$SOCK"
+rm -f "$SPOOL"/queue/*/*
+is "$(session)" "220 250 250 250 354 250 221" "a socket that closes unanswered: the session spawns enqueue"
+is "$(count_entries)" 1 "... and the message is queued once"
+kill "$FPID"
+stop_listen
