@@ -33,40 +33,20 @@
 #include "envelope.h"
 #include "message.h"
 #include "queue.h"
+#include "submit.h"
 
 #define USAGE "enqueue [ -C conf ] [ -S ] [ -a authuser ] [ -r fd ] -f sender [ recipient... ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
-#define RCPT_MAX 100000
 
-static char tmpfn[QUEUE_PATH_MAX] ;
-static int tmpfd = -1 ;
-
-/* every failure after the temp file exists goes through here: nothing is left behind */
-static void cleanup (void)
+/* a refusal or a failure of lib/submit: its words, or silence for an abort */
+static void die (int code, stralloc const *err)
 {
-  if (tmpfd >= 0) unlink(tmpfn) ;
-}
-
-#define die_perm(...) do { cleanup() ; strerr_dief(KETCH_EX_PERM, __VA_ARGS__) ; } while (0)
-#define die_tempsys(...) do { int e_ = errno ; cleanup() ; errno = e_ ; strerr_diefusys(KETCH_EX_TEMP, __VA_ARGS__) ; } while (0)
-
-static void add_address (envelope *e, char const *s, size_t len, unsigned int options, char const *what)
-{
-  address a = ADDRESS_ZERO ;
-  int r = address_parse(&a, s, len, options) ;
-  if (r)
-  {
-    stralloc q = STRALLOC_ZERO ;
-    if (!string_quote(&q, s, len) || !stralloc_0(&q)) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
-    strerr_dief(KETCH_EX_PERM, "invalid ", what, " ", q.s, ": ", address_strerror(r)) ;
-  }
-  if (what[0] == 's' ? !envelope_init(e, a.s) : !envelope_add_rcpt(e, a.s)) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
-  /* after envelope_init, which clears the flags: a UTF-8 sender alone needs SMTPUTF8 too */
-  if (a.flags & ADDRESS_F_8BIT) e->flags |= ENVELOPE_F_SMTPUTF8 ;
+  if (!err->len) _exit(code) ;
+  strerr_dief(code, err->s) ;
 }
 
 /* recipients from a descriptor: one address per line */
-static void read_rcpts (envelope *e, int fd)
+static void read_rcpts (submit *s, int fd, stralloc *err)
 {
   char buf[4096] ;
   char line[ADDRESS_PATH_MAX + 2] ;
@@ -86,37 +66,30 @@ static void read_rcpts (envelope *e, int fd)
     if (w && line[w-1] == '\n') w-- ;
     if (w && line[w-1] == '\r') w-- ;
     if (!w) continue ;
-    if (envelope_nrcpt(e) >= RCPT_MAX) strerr_dief(KETCH_EX_PERM, "too many recipients") ;
-    add_address(e, line, w, ADDRESS_UTF8, "recipient") ;
+    r = submit_rcpt(s, line, w, err) ;
+    if (r) die(r, err) ;
   }
 }
 
-static void copy_message (message *m, int session)
+/* the message from stdin; with -S it ends at its final dot */
+static void copy_message (submit *s, stralloc *err)
 {
   char buf[65536] ;
-  stralloc out = STRALLOC_ZERO ;
-  for (;;)
+  while (!s->m.done)
   {
     ssize_t r = fd_read(0, buf, sizeof(buf)) ;
-    size_t used ;
-    if (r < 0) die_tempsys("read message") ;
+    int e ;
+    if (r < 0)
+    {
+      e = errno ;
+      submit_abort(s) ;
+      errno = e ;
+      strerr_diefusys(KETCH_EX_TEMP, "read message") ;
+    }
     if (!r) break ;
-    out.len = 0 ;
-    used = message_feed(m, buf, r, &out) ;
-    if (used == (size_t)-1) die_tempsys("allocate") ;
-    if (out.len && allwrite(tmpfd, out.s, out.len) < out.len) die_tempsys("write ", tmpfn) ;
-    if (m->err) die_perm(message_strerror(m->err)) ;
-    if (m->done) break ;
+    e = submit_feed(s, buf, r, err) ;
+    if (e) die(e, err) ;
   }
-  out.len = 0 ;
-  if (!message_finish(m, &out))
-  {
-    /* a session that stops before its final dot aborted the message */
-    if (session && m->err == MESSAGE_ETRUNC) { cleanup() ; _exit(KETCH_EX_TEMP) ; }
-    die_perm(message_strerror(m->err)) ;
-  }
-  if (out.len && allwrite(tmpfd, out.s, out.len) < out.len) die_tempsys("write ", tmpfn) ;
-  stralloc_free(&out) ;
 }
 
 /*
@@ -149,13 +122,11 @@ static conf const *const enqueue_conf = 0 ;
 
 int main (int argc, char const *const *argv)
 {
-  envelope e = ENVELOPE_ZERO ;
+  submit s = SUBMIT_ZERO ;
   conf c ;
   stralloc sa = STRALLOC_ZERO ;
-  message m = MESSAGE_ZERO ;
-  char id[QUEUE_ID_LEN + 1] ;
   char const *conffile = 0, *sender = 0, *auth = 0 ;
-  int rcptfd = -1, session = 0 ;
+  int rcptfd = -1, session = 0, r ;
   PROG = "enqueue" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
@@ -186,51 +157,47 @@ int main (int argc, char const *const *argv)
     strerr_diefu(KETCH_EX_TEMP, "load the configuration: ", sa.len ? sa.s : "") ;
   }
 
-  add_address(&e, sender, strlen(sender), ADDRESS_NULL_OK | ADDRESS_UTF8, "sender") ;
+  r = submit_sender(&s, sender, strlen(sender), &sa) ;
+  if (r) die(r, &sa) ;
   for (; *argv ; argv++)
   {
-    if (envelope_nrcpt(&e) >= RCPT_MAX) strerr_dief(KETCH_EX_PERM, "too many recipients") ;
-    add_address(&e, *argv, strlen(*argv), ADDRESS_UTF8, "recipient") ;
+    r = submit_rcpt(&s, *argv, strlen(*argv), &sa) ;
+    if (r) die(r, &sa) ;
   }
-  if (rcptfd >= 0) read_rcpts(&e, rcptfd) ;
-  if (!envelope_nrcpt(&e)) strerr_dief(KETCH_EX_PERM, "no recipient") ;
+  if (rcptfd >= 0) read_rcpts(&s, rcptfd, &sa) ;
+  if (!envelope_nrcpt(&s.e)) strerr_dief(KETCH_EX_PERM, "no recipient") ;
   if (auth)
   {
-    size_t i = 0 ;
-    for (; auth[i] ; i++) if ((unsigned char)auth[i] <= 32 || auth[i] == 127) strerr_dief(KETCH_EX_PERM, "invalid auth user") ;
-    if (!envelope_set_auth(&e, auth)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+    r = submit_auth(&s, auth, &sa) ;
+    if (r) die(r, &sa) ;
   }
 
   umask(077) ;
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
   become_owner() ;
-  /* locked until exit: start-up recovery deletes only unlocked temp files */
-  if (!queue_tmp_create(id, tmpfn, &tmpfd)) strerr_diefusys(KETCH_EX_TEMP, "create a file in ", c.sa.s + c.spool, "/tmp") ;
-
-  sa.len = 0 ;
-  if (!envelope_encode(&e, &sa)) die_tempsys("encode the envelope") ;
-  if (allwrite(tmpfd, sa.s, sa.len) < sa.len) die_tempsys("write ", tmpfn) ;
+  r = submit_open(&s, c.message_size, session ? MESSAGE_DOTS : 0, &sa) ;
+  if (r) die(r, &sa) ;
   if (session)
   {
     /* the session needs the id first, for its Received header */
     char line[QUEUE_ID_LEN + 1] ;
-    memcpy(line, id, QUEUE_ID_LEN) ; line[QUEUE_ID_LEN] = '\n' ;
-    if (allwrite(1, line, sizeof(line)) < sizeof(line)) die_tempsys("write the id") ;
+    memcpy(line, s.id, QUEUE_ID_LEN) ; line[QUEUE_ID_LEN] = '\n' ;
+    if (allwrite(1, line, sizeof(line)) < sizeof(line))
+    {
+      int e = errno ;
+      submit_abort(&s) ;
+      errno = e ;
+      strerr_diefusys(KETCH_EX_TEMP, "write the id") ;
+    }
   }
-
-  m.max = c.message_size ;
-  m.options = session ? MESSAGE_DOTS : 0 ;
-  copy_message(&m, session) ;
-  if (m.has8bit && pwrite(tmpfd, "8", 1, sa.len - ENVELOPE_BODYFLAG_OFF) != 1) die_tempsys("write ", tmpfn) ;
-
-  if (!queue_commit(tmpfd, id)) die_tempsys("commit ", tmpfn) ;
-  tmpfd = -1 ;
-  queue_trigger(id) ;
+  copy_message(&s, &sa) ;
+  r = submit_commit(&s, &sa) ;
+  if (r) die(r, &sa) ;
   if (!session)
   {
     char line[QUEUE_ID_LEN + 1] ;
-    memcpy(line, id, QUEUE_ID_LEN) ; line[QUEUE_ID_LEN] = '\n' ;
-    if (allwrite(1, line, sizeof(line)) < sizeof(line)) strerr_diefusys(KETCH_EX_BUG, "print the id of committed message ", id) ;
+    memcpy(line, s.id, QUEUE_ID_LEN) ; line[QUEUE_ID_LEN] = '\n' ;
+    if (allwrite(1, line, sizeof(line)) < sizeof(line)) strerr_diefusys(KETCH_EX_BUG, "print the id of committed message ", s.id) ;
   }
   return 0 ;
 }

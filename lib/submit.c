@@ -1,0 +1,164 @@
+/* ISC license: see LICENSE. */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/skamisc.h>
+
+#include "exitcodes.h"
+#include "address.h"
+#include "submit.h"
+
+/* err = a, b, c (b and c may be null); returns code */
+static int fail (stralloc *err, int code, char const *a, char const *b, char const *c)
+{
+  err->len = 0 ;
+  if (!stralloc_cats(err, a) || (b && !stralloc_cats(err, b)) || (c && !stralloc_cats(err, c))
+   || !stralloc_0(err)) err->len = 0 ;
+  return code ;
+}
+
+/* a system call failed: "unable to WHAT OBJ: reason", tmp/ID removed */
+static int failsys (submit *s, stralloc *err, char const *what, char const *obj)
+{
+  int e = errno ;
+  submit_abort(s) ;
+  fail(err, KETCH_EX_TEMP, "unable to ", what, obj) ;
+  if (err->len)
+  {
+    err->len-- ;
+    if (!stralloc_cats(err, ": ") || !stralloc_cats(err, strerror(e)) || !stralloc_0(err)) err->len = 0 ;
+  }
+  errno = e ;
+  return KETCH_EX_TEMP ;
+}
+
+static int add (submit *s, char const *str, size_t len, int sender, stralloc *err)
+{
+  unsigned int options = sender ? ADDRESS_NULL_OK | ADDRESS_UTF8 : ADDRESS_UTF8 ;
+  address a = ADDRESS_ZERO ;
+  int r = address_parse(&a, str, len, options) ;
+  if (r)
+  {
+    stralloc q = STRALLOC_ZERO ;
+    int code ;
+    if (!string_quote(&q, str, len) || !stralloc_0(&q)) return fail(err, KETCH_EX_TEMP, "unable to allocate", 0, 0) ;
+    code = fail(err, KETCH_EX_PERM, sender ? "invalid sender " : "invalid recipient ", q.s, ": ") ;
+    stralloc_free(&q) ;
+    if (err->len)
+    {
+      err->len-- ;
+      if (!stralloc_cats(err, address_strerror(r)) || !stralloc_0(err)) err->len = 0 ;
+    }
+    return code ;
+  }
+  if (sender ? !envelope_init(&s->e, a.s) : !envelope_add_rcpt(&s->e, a.s))
+    return fail(err, KETCH_EX_TEMP, "unable to allocate", 0, 0) ;
+  /* after envelope_init, which clears the flags: a UTF-8 sender alone needs SMTPUTF8 too */
+  if (a.flags & ADDRESS_F_8BIT) s->e.flags |= ENVELOPE_F_SMTPUTF8 ;
+  return 0 ;
+}
+
+int submit_sender (submit *s, char const *str, size_t len, stralloc *err)
+{
+  return add(s, str, len, 1, err) ;
+}
+
+int submit_rcpt (submit *s, char const *str, size_t len, stralloc *err)
+{
+  if (envelope_nrcpt(&s->e) >= SUBMIT_RCPT_MAX) return fail(err, KETCH_EX_PERM, "too many recipients", 0, 0) ;
+  return add(s, str, len, 0, err) ;
+}
+
+int submit_auth (submit *s, char const *user, stralloc *err)
+{
+  size_t i = 0 ;
+  for (; user[i] ; i++) if ((unsigned char)user[i] <= 32 || user[i] == 127) return fail(err, KETCH_EX_PERM, "invalid auth user", 0, 0) ;
+  if (!envelope_set_auth(&s->e, user)) return fail(err, KETCH_EX_TEMP, "unable to allocate", 0, 0) ;
+  return 0 ;
+}
+
+int submit_open (submit *s, uint64_t max, unsigned int options, stralloc *err)
+{
+  if (!envelope_nrcpt(&s->e)) return fail(err, KETCH_EX_PERM, "no recipient", 0, 0) ;
+  /* locked until the commit or the process's end: recovery deletes only unlocked temp files */
+  if (!queue_tmp_create(s->id, s->tmpfn, &s->fd)) return failsys(s, err, "create a file in ", "tmp") ;
+  s->out.len = 0 ;
+  if (!envelope_encode(&s->e, &s->out)) return failsys(s, err, "encode the envelope", 0) ;
+  if (allwrite(s->fd, s->out.s, s->out.len) < s->out.len) return failsys(s, err, "write ", s->tmpfn) ;
+  s->envlen = s->out.len ;
+  s->m = (message)MESSAGE_ZERO ;
+  s->m.max = max ;
+  s->m.options = options ;
+  return 0 ;
+}
+
+static int flushout (submit *s, stralloc *err)
+{
+  if (s->out.len && allwrite(s->fd, s->out.s, s->out.len) < s->out.len) return failsys(s, err, "write ", s->tmpfn) ;
+  s->out.len = 0 ;
+  return 0 ;
+}
+
+int submit_feed (submit *s, char const *buf, size_t len, stralloc *err)
+{
+  while (len && !s->m.done)
+  {
+    size_t used ;
+    int r ;
+    s->out.len = 0 ;
+    used = message_feed(&s->m, buf, len, &s->out) ;
+    if (used == (size_t)-1) return failsys(s, err, "allocate", 0) ;
+    r = flushout(s, err) ;
+    if (r) return r ;
+    if (s->m.err)
+    {
+      submit_abort(s) ;
+      return fail(err, KETCH_EX_PERM, message_strerror(s->m.err), 0, 0) ;
+    }
+    if (!used) break ;
+    buf += used ; len -= used ;
+  }
+  return 0 ;
+}
+
+int submit_commit (submit *s, stralloc *err)
+{
+  int r ;
+  s->out.len = 0 ;
+  if (!message_finish(&s->m, &s->out))
+  {
+    submit_abort(s) ;
+    /* a session's stream that stopped before its final dot: an abort, said by the caller's state */
+    if (s->m.options & MESSAGE_DOTS && s->m.err == MESSAGE_ETRUNC) { err->len = 0 ; return KETCH_EX_TEMP ; }
+    return fail(err, KETCH_EX_PERM, message_strerror(s->m.err), 0, 0) ;
+  }
+  r = flushout(s, err) ;
+  if (r) return r ;
+  if (s->m.has8bit && pwrite(s->fd, "8", 1, s->envlen - ENVELOPE_BODYFLAG_OFF) != 1) return failsys(s, err, "write ", s->tmpfn) ;
+  if (!queue_commit(s->fd, s->id)) return failsys(s, err, "commit ", s->tmpfn) ;
+  /* committed: the lock and the descriptor go (a worker takes the next message) */
+  close(s->fd) ;
+  s->fd = -1 ;
+  queue_trigger(s->id) ;
+  return 0 ;
+}
+
+void submit_abort (submit *s)
+{
+  if (s->fd < 0) return ;
+  unlink(s->tmpfn) ;
+  close(s->fd) ;
+  s->fd = -1 ;
+}
+
+void submit_free (submit *s)
+{
+  submit_abort(s) ;
+  envelope_free(&s->e) ;
+  stralloc_free(&s->out) ;
+  s->m = (message)MESSAGE_ZERO ;
+}

@@ -1,0 +1,63 @@
+/* ISC license: see LICENSE. */
+
+#ifndef KETCH_SUBMIT_H
+#define KETCH_SUBMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skalibs/stralloc.h>
+
+#include "envelope.h"
+#include "message.h"
+#include "queue.h"
+
+/*
+ * One message into the queue, as enqueue(8) takes it: the envelope
+ * checked, tmp/ID created and locked, the envelope and the message
+ * written, then the commit of spool-layout/SPOOL (fsync, rename into
+ * queue/XX, fsync of queue/XX) and the scheduler's wake-up. A library,
+ * so that enqueue-listen's workers take one message after another in
+ * one process. The caller's working directory is the spool.
+ *
+ * Nothing here exits or prints. Every function returns 0, or
+ * KETCH_EX_PERM (the input is refused: retrying will not help) or
+ * KETCH_EX_TEMP, with the reason in err, NUL-terminated, as enqueue
+ * prints it after "fatal: " ("invalid sender ...", "unable to write
+ * tmp/ID: No space left on device"). err is left empty for one case: a
+ * session's stream that ended before its final dot (an abort, not an
+ * error). After a failure, tmp/ID is gone: submit_abort has run.
+ * submit_free makes the structure ready for the next message.
+ */
+
+#define SUBMIT_RCPT_MAX 100000
+
+typedef struct submit_s submit ;
+struct submit_s
+{
+  envelope e ;
+  message m ;
+  stralloc out ;
+  char id[QUEUE_ID_LEN + 1] ;
+  char tmpfn[QUEUE_PATH_MAX] ;
+  int fd ;             /* tmp/ID, locked; -1 when none */
+  size_t envlen ;      /* octets of the envelope at the head of tmp/ID */
+} ;
+#define SUBMIT_ZERO { .e = ENVELOPE_ZERO, .m = MESSAGE_ZERO, .out = STRALLOC_ZERO, .id = "", .tmpfn = "", .fd = -1, .envlen = 0 }
+
+/* the sender ("" is the null reverse-path); first, it starts the envelope */
+extern int submit_sender (submit *, char const *, size_t, stralloc *) ;
+extern int submit_rcpt (submit *, char const *, size_t, stralloc *) ;
+/* the authenticated user: printable ASCII without spaces */
+extern int submit_auth (submit *, char const *, stralloc *) ;
+/* tmp/ID created, the envelope written, s->id set; max 0: no size limit;
+   options MESSAGE_DOTS for a dot-terminated stream */
+extern int submit_open (submit *, uint64_t, unsigned int, stralloc *) ;
+/* the next octets of the message; with MESSAGE_DOTS, s->m.done once the final dot came */
+extern int submit_feed (submit *, char const *, size_t, stralloc *) ;
+/* the end of the input: the commit; 0 = durable in queue/XX */
+extern int submit_commit (submit *, stralloc *) ;
+extern void submit_abort (submit *) ;
+extern void submit_free (submit *) ;
+
+#endif

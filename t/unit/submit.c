@@ -1,0 +1,101 @@
+/* ISC license: see LICENSE. */
+
+/* lib/submit in a scratch spool: refusals with their words, a commit,
+   an abort and a refused body that leave nothing in tmp/, and one
+   structure reused for several messages, as enqueue-listen's workers do */
+
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/djbunix.h>
+
+#include "exitcodes.h"
+#include "submit.h"
+#include "tap.h"
+
+static unsigned int count (char const *dir)
+{
+  unsigned int n = 0 ;
+  DIR *d = opendir(dir) ;
+  struct dirent *de ;
+  if (!d) return 0 ;
+  while ((de = readdir(d))) if (de->d_name[0] != '.') n++ ;
+  closedir(d) ;
+  return n ;
+}
+
+static int one (submit *s, char const *body, unsigned int options, uint64_t max, stralloc *err)
+{
+  int r = submit_sender(s, "a@b.example", 11, err) ;
+  if (!r) r = submit_rcpt(s, "c@d.example", 11, err) ;
+  if (!r) r = submit_open(s, max, options, err) ;
+  if (!r) r = submit_feed(s, body, strlen(body), err) ;
+  if (!r) r = submit_commit(s, err) ;
+  return r ;
+}
+
+int main (void)
+{
+  char tmpl[] = "/tmp/ketch-unit-submit.XXXXXX" ;
+  char path[64] ;
+  submit s = SUBMIT_ZERO ;
+  stralloc err = STRALLOC_ZERO, sa = STRALLOC_ZERO ;
+  int r ;
+  tap_plan(17) ;
+  if (!mkdtemp(tmpl) || chdir(tmpl) < 0 || mkdir("tmp", 0700) < 0 || mkdir("queue", 0700) < 0) return 111 ;
+
+  r = submit_sender(&s, "bad<", 4, &err) ;
+  ok(r == KETCH_EX_PERM && !strcmp(err.s, "invalid sender \"bad<\": invalid local part"), "a bad sender: 100, enqueue's words (%s)", err.s) ;
+  ok(!submit_sender(&s, "", 0, &err), "the null sender") ;
+  r = submit_rcpt(&s, "", 0, &err) ;
+  ok(r == KETCH_EX_PERM && !strncmp(err.s, "invalid recipient \"\":", 21), "an empty recipient: 100") ;
+  r = submit_auth(&s, "two words", &err) ;
+  ok(r == KETCH_EX_PERM && !strcmp(err.s, "invalid auth user"), "an auth user with a space: 100") ;
+  r = submit_open(&s, 0, 0, &err) ;
+  ok(r == KETCH_EX_PERM && !strcmp(err.s, "no recipient"), "no recipient: 100, nothing created") ;
+  ok(count("tmp") == 0, "... tmp/ empty") ;
+  submit_free(&s) ;
+
+  r = one(&s, "Subject: x\r\n\r\nhello\r\n.\r\n", MESSAGE_DOTS, 0, &err) ;
+  ok(!r && s.m.done, "a dot-terminated message is committed") ;
+  memcpy(path, "queue/", 6) ; memcpy(path + 6, s.id + QUEUE_ID_LEN - 2, 2) ; path[8] = '/' ;
+  memcpy(path + 9, s.id, QUEUE_ID_LEN + 1) ;
+  ok(openslurpclose(&sa, path) && sa.len > 7 && !memcmp(sa.s + sa.len - 7, "\nhello\n", 7) && stralloc_0(&sa), "... in queue/XX/ID") ;
+  ok(strstr(sa.s, "to c@d.example\n") && strstr(sa.s, "Subject: x\n\nhello\n"), "... with its envelope and the body, LF line ends") ;
+  ok(count("tmp") == 0 && s.fd < 0, "... nothing in tmp/, no descriptor kept") ;
+  submit_free(&s) ;
+
+  r = one(&s, "Subject: x\r\n\r\nno end", MESSAGE_DOTS, 0, &err) ;
+  ok(r == KETCH_EX_TEMP && !err.len, "a stream without its final dot: 111, no words (an abort)") ;
+  ok(count("tmp") == 0, "... tmp/ empty") ;
+  submit_free(&s) ;
+
+  r = one(&s, "Subject: x\r\n\r\n0123456789012345678901234567890123456789\r\n.\r\n", MESSAGE_DOTS, 30, &err) ;
+  ok(r == KETCH_EX_PERM && !strcmp(err.s, "message too big"), "over the size limit: 100, \"%s\"", err.s) ;
+  ok(count("tmp") == 0, "... tmp/ empty") ;
+  submit_free(&s) ;
+
+  r = one(&s, "Subject: x\r\n\r\nbare\rcr\r\n.\r\n", MESSAGE_DOTS, 0, &err) ;
+  ok(r == KETCH_EX_PERM && count("tmp") == 0, "a bare CR: 100, tmp/ empty") ;
+  submit_free(&s) ;
+
+  r = one(&s, "plain\nbody\n", 0, 0, &err) ;
+  ok(!r, "the same structure takes another message (no dots: to the end)") ;
+  submit_free(&s) ;
+  {
+    unsigned int n = 0, i = 0 ;
+    for (; i < QUEUE_BUCKETS ; i++)
+    {
+      char b[9] ;
+      queue_bucketdir(b, "queue", i) ;
+      n += count(b) ;
+    }
+    ok(n == 2, "two messages in the queue in all") ;
+  }
+  if (chdir("/") == 0) rm_rf(tmpl) ;
+  return tap_done() ;
+}
