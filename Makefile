@@ -84,14 +84,10 @@ $(B)/bin/enqueue: bin/enqueue.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 $(B)/t/enqueue-dyn: bin/enqueue.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/t/unit
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 
-# enqueue-listen serves each connection in a forked child running enqueue's
-# code (enqueue-listen(8)); static for the same reason as enqueue: a fork of
-# a static program copies fewer mappings
-$(B)/lib/enqueue-main.o: bin/enqueue.c $(wildcard lib/*.h) | $(B)/lib
-	$(CC) $(CPPFLAGS_KETCH) -DKETCH_ENQUEUE_MAIN=enqueue_main $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
-
-$(B)/bin/enqueue-listen: bin/enqueue-listen.c $(B)/lib/enqueue-main.o $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
-	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(ENQUEUE_LD) $(LDFLAGS) -o $@ $< $(B)/lib/enqueue-main.o $(B)/libketch.a $(ENQUEUE_LIBS)
+# enqueue-listen's workers run once per many messages, but are forked on
+# demand: static for the same reason as enqueue (enqueue-listen(8))
+$(B)/bin/enqueue-listen: bin/enqueue-listen.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
+	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(ENQUEUE_LD) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(ENQUEUE_LIBS)
 
 # local-spawn runs each local delivery in a forked child, as the user,
 # without an exec: it links the delivery code (local-spawn(8))

@@ -3,21 +3,27 @@
 /*
  * enqueue-listen: enqueue as a server, on the Unix socket named by
  * "enqueue-socket", for the programs that queue one message at a time
- * (smtp-session, sendmail). Each connection is served by a forked child
- * running enqueue's own code (bin/enqueue.c, linked in with its main
- * renamed) as the queue owner: a message costs a fork instead of a fork
- * and an exec, and the commit is the same one, byte for byte
- * (spool-layout/SPOOL, "commit"). The protocol is in lib/enqclient.h.
+ * (smtp-session, sendmail). The protocol is in lib/enqclient.h.
  *
- * The parent keeps each connection open until its child has exited, then
- * writes the child's exit code and what it wrote on stderr (also copied
- * to our stderr, the log), and closes: the client learns the outcome
- * exactly as from wait(2) on an enqueue it had spawned.
+ * Connections are served by a pool of worker processes running as the
+ * queue owner, each taking one connection at a time and, through
+ * lib/submit, making exactly the commit enqueue makes (spool-layout/SPOOL,
+ * "commit"). A message then costs no process at all: no exec, and no fork
+ * either once the pool is warm. The listener accepts, hands the
+ * connection to an idle worker over the worker's control socket
+ * (SCM_RIGHTS), and forks a new worker when none is idle, up to
+ * WORKERS_MAX; a connection beyond that is closed unanswered and its
+ * client runs enqueue itself. A worker says it is idle again by writing
+ * one octet; it retires after WORKER_USES messages, and the idle workers
+ * beyond IDLE_MAX are told to go (end of file on their control socket).
+ *
+ * A worker that dies mid-message leaves its client without an exit code:
+ * the client answers 451 (lib/enqclient), and its tmp/ file, whose lock
+ * died with it, is removed by the scheduler's recovery.
  */
 
 #ifdef __linux__
-/* prctl(PR_SET_NAME): a child shows as enqueue in ps and /proc/PID/comm;
-   close_range(2) */
+/* prctl(PR_SET_NAME): a worker shows as enqueue in ps and /proc/PID/comm; close_range(2) */
 #define _GNU_SOURCE
 #include <sys/prctl.h>
 #endif
@@ -31,8 +37,9 @@
 #include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
+#include <sys/time.h>
 
+#include <skalibs/gccattributes.h>
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/strerr.h>
@@ -45,38 +52,186 @@
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
 #include <skalibs/socket.h>
+#include <skalibs/ancil.h>
 #include <skalibs/tai.h>
 
 #include "exitcodes.h"
 #include "conf.h"
 #include "netstr.h"
+#include "submit.h"
 #include "enqclient.h"
 
 #define USAGE "enqueue-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define BACKLOG 1024
-/* children at once; a connection beyond is closed at once, and its
-   client spawns enqueue itself (lib/enqclient.h) */
-#define CHILD_MAX 256
-/* seconds a client has to send its envelope */
-#define REQUEST_TIMEOUT 10
+#define WORKERS_MAX 256    /* workers at once, so connections served at once */
+#define IDLE_MAX 16        /* idle workers kept */
+#define WORKER_USES 1000   /* messages a worker takes before it retires */
+#define REQUEST_TIMEOUT 10 /* seconds a client has to send its envelope */
+#define DRAIN_TIMEOUT 10   /* seconds an answered client has to stop sending */
 
-int enqueue_main (int, char const *const *) ;
-extern conf const *enqueue_conf ;
-
-typedef struct child_s child ;
-struct child_s
+typedef struct worker_s worker ;
+struct worker_s
 {
   pid_t pid ;
-  int fd ;     /* the connection, answered once the child has exited */
-  int efd ;    /* the reading end of the child's stderr; -1 once answered */
-  tain drain ; /* answered (pid 0): until then, what the client still sends is read and dropped */
+  int ctl ;    /* our end of its control socket; -1 once told to go */
+  int busy ;
 } ;
 
 static conf cf ;
 static char const *conffile = 0 ;
-static genalloc children = GENALLOC_ZERO ;  /* child */
+static genalloc workers = GENALLOC_ZERO ;  /* worker */
 static int lfd = -1 ;
+
+/* ---- the worker ---- */
+
+/* the envelope of lib/enqclient.h, read within REQUEST_TIMEOUT; 1, or 0 with code and err */
+static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *err)
+{
+  size_t start, len, used, i, nitems = 0 ;
+  char const *p ;
+  tain deadline ;
+  req->len = 0 ;
+  tain_now_g() ;
+  tain_addsec_g(&deadline, REQUEST_TIMEOUT) ;
+  for (;;)
+  {
+    iopause_fd x = { .fd = fd, .events = IOPAUSE_READ, .revents = 0 } ;
+    ssize_t r ;
+    int k = netstr_next(req->s, req->len, ENQCLIENT_REQUEST_MAX, &start, &len, &used) ;
+    if (k < 0) goto malformed ;
+    if (k) break ;
+    r = iopause_g(&x, 1, &deadline) ;
+    if (r <= 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
+    if (!stralloc_readyplus(req, 4096)) goto nomem ;
+    r = fd_read(fd, req->s + req->len, 4096) ;
+    if (r <= 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
+    req->len += r ;
+  }
+  /* a client waits for the id before it sends the message */
+  if (used != req->len) goto malformed ;
+  for (i = 0 ; i < len ; i++) if (!req->s[start + i]) nitems++ ;
+  if (nitems < 3 || req->s[start + len - 1]) goto malformed ;
+  p = req->s + start ;
+  *code = submit_sender(s, p, strlen(p), err) ;
+  if (*code) return 0 ;
+  p += strlen(p) + 1 ;
+  if (*p)
+  {
+    *code = submit_auth(s, p, err) ;
+    if (*code) return 0 ;
+  }
+  p += strlen(p) + 1 ;
+  for (i = 2 ; i < nitems ; i++, p += strlen(p) + 1)
+  {
+    *code = submit_rcpt(s, p, strlen(p), err) ;
+    if (*code) return 0 ;
+  }
+  return 1 ;
+ malformed:
+  *code = KETCH_EX_PERM ;
+  if (!stralloc_copys(err, "malformed request") || !stralloc_0(err)) err->len = 0 ;
+  return 0 ;
+ nomem:
+  *code = KETCH_EX_TEMP ;
+  if (!stralloc_copys(err, "unable to allocate") || !stralloc_0(err)) err->len = 0 ;
+  return 0 ;
+}
+
+/*
+ * The outcome: code, LF, the diagnostic (also to the log). Closing a
+ * socket whose input holds unread octets would reset the connection and
+ * destroy the answer in flight (a message refused for its size while
+ * the client is still sending): then our writing side ends, and the rest
+ * is read and dropped until the client closes, for DRAIN_TIMEOUT at most.
+ */
+static void answer (int fd, int code, stralloc const *err)
+{
+  char fmt[UINT_FMT + 1] ;
+  size_t n = uint_fmt(fmt, code) ;
+  int pending = 0 ;
+  fmt[n++] = '\n' ;
+  if (allwrite(fd, fmt, n) == n && code && err->len)
+  {
+    if (allwrite(fd, "enqueue: fatal: ", 16) == 16 && allwrite(fd, err->s, err->len - 1) == err->len - 1) allwrite(fd, "\n", 1) ;
+  }
+  if (code && err->len) { fmt[n - 1] = 0 ; strerr_warnw("refused (", fmt, "): ", err->s) ; }
+  if (ioctl(fd, FIONREAD, &pending) == 0 && pending)
+  {
+    char buf[4096] ;
+    struct timeval tv = { .tv_sec = DRAIN_TIMEOUT, .tv_usec = 0 } ;
+    unsigned int k = 0 ;
+    shutdown(fd, SHUT_WR) ;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
+    /* bounded: DRAIN_TIMEOUT per read, and the reads themselves */
+    while (k++ < 100000 && fd_read(fd, buf, sizeof(buf)) > 0) ;
+  }
+  fd_close(fd) ;
+}
+
+static void serve (int fd, submit *s, stralloc *req, stralloc *err)
+{
+  int code ;
+  char buf[65536] ;
+  /* a client gone silent in the middle of its message costs a worker only this long */
+  {
+    struct timeval tv = { .tv_sec = cf.timeout_data, .tv_usec = 0 } ;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
+  }
+  if (!read_request(fd, req, s, &code, err)) goto end ;
+  code = submit_open(s, cf.message_size, MESSAGE_DOTS, err) ;
+  if (code) goto end ;
+  {
+    char line[QUEUE_ID_LEN + 1] ;
+    memcpy(line, s->id, QUEUE_ID_LEN) ; line[QUEUE_ID_LEN] = '\n' ;
+    if (allwrite(fd, line, sizeof(line)) < sizeof(line)) { code = KETCH_EX_TEMP ; err->len = 0 ; goto end ; }
+  }
+  while (!s->m.done)
+  {
+    ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
+    if (r < 0) { code = KETCH_EX_TEMP ; err->len = 0 ; goto end ; }
+    if (!r) break ;
+    code = submit_feed(s, buf, r, err) ;
+    if (code) goto end ;
+  }
+  code = submit_commit(s, err) ;
+ end:
+  submit_free(s) ;
+  answer(fd, code, err) ;
+}
+
+/* a worker: connections from its control socket (fd 3) until told to go or used up */
+static void worker_main (void) gccattr_noreturn ;
+static void worker_main (void)
+{
+  submit s = SUBMIT_ZERO ;
+  stralloc req = STRALLOC_ZERO, err = STRALLOC_ZERO ;
+  unsigned int uses = 0 ;
+#ifdef __linux__
+  prctl(PR_SET_NAME, "enqueue", 0, 0, 0) ;
+#endif
+  PROG = "enqueue-listen" ;
+  for (;;)
+  {
+    int fd ;
+    /* ancil_recv_fd does not wait (MSG_DONTWAIT) */
+    for (;;)
+    {
+      iopause_fd x = { .fd = 3, .events = IOPAUSE_READ, .revents = 0 } ;
+      if (iopause_g(&x, 1, 0) < 0 && errno != EINTR) _exit(KETCH_EX_TEMP) ;
+      fd = ancil_recv_fd(3, 'c') ;
+      if (fd >= 0 || !error_isagain(errno)) break ;
+    }
+    if (fd < 0) _exit(0) ;
+    serve(fd, &s, &req, &err) ;
+    if (++uses >= WORKER_USES) _exit(0) ;
+    /* lean again between messages: a large message's buffers are not kept */
+    if (req.a > 65536) stralloc_free(&req) ;
+    if (fd_write(3, "i", 1) != 1) _exit(0) ;
+  }
+}
+
+/* ---- the listener ---- */
 
 /*
  * The queue has one owner: run by root, serve as the spool's owner, as
@@ -120,181 +275,87 @@ static void bind_socket (char const *path)
   strerr_warni("listening on ", path) ;
 }
 
-/* the envelope of lib/enqclient.h, read within REQUEST_TIMEOUT, into enqueue's argv */
-static char const **read_request (void)
+/* a new worker; its index, or -1 */
+static int spawn_worker (void)
 {
-  stralloc sa = STRALLOC_ZERO ;
-  char const **argv ;
-  size_t start, len, used, i, n = 0, nitems = 0 ;
-  alarm(REQUEST_TIMEOUT) ;
-  for (;;)
+  worker w = { .pid = 0, .ctl = -1, .busy = 0 } ;
+  int p[2] ;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) { strerr_warnwusys("create a socket pair") ; return -1 ; }
+  w.pid = fork() ;
+  if (w.pid < 0)
   {
-    ssize_t r ;
-    int k = netstr_next(sa.s, sa.len, ENQCLIENT_REQUEST_MAX, &start, &len, &used) ;
-    if (k < 0) strerr_dief(KETCH_EX_PERM, "malformed request") ;
-    if (k) break ;
-    if (!stralloc_readyplus(&sa, 4096)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
-    r = fd_read(0, sa.s + sa.len, 4096) ;
-    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "read the request") ;
-    if (!r) _exit(KETCH_EX_TEMP) ;
-    sa.len += r ;
+    strerr_warnwusys("fork") ;
+    fd_close(p[0]) ; fd_close(p[1]) ;
+    return -1 ;
   }
-  alarm(0) ;
-  /* the message follows at once: a request is never followed by more bytes before the id */
-  if (used != sa.len) strerr_dief(KETCH_EX_PERM, "malformed request: data before the id") ;
-  for (i = 0 ; i < len ; i++) if (!sa.s[start + i]) nitems++ ;
-  if (nitems < 3 || sa.s[start + len - 1]) strerr_dief(KETCH_EX_PERM, "malformed request") ;
-  argv = malloc((nitems + 6) * sizeof(char const *)) ;
-  if (!argv) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
-  argv[n++] = "enqueue" ;
-  argv[n++] = "-S" ;
+  if (!w.pid)
   {
-    char const *s = sa.s + start ;
-    char const *sender = s ;
-    char const *auth = s + strlen(s) + 1 ;
-    s = auth + strlen(auth) + 1 ;
-    if (*auth) { argv[n++] = "-a" ; argv[n++] = auth ; }
-    argv[n++] = "-f" ; argv[n++] = sender ;
-    /* "--": a recipient may start with '-' and must stay data */
-    argv[n++] = "--" ;
-    for (i = 2 ; i < nitems ; i++) { argv[n++] = s ; s += strlen(s) + 1 ; }
+    selfpipe_finish() ;
+    if (fd_move(3, p[1]) < 0) _exit(KETCH_EX_TEMP) ;
+    /* everything else is the listener's: the socket, the other workers' control ends, the selfpipe */
+#ifdef __linux__
+    if (close_range(4, ~0U, 0) < 0)
+#endif
+    {
+      int i = 4 ;
+      for (; i < 1024 ; i++) close(i) ;
+    }
+    worker_main() ;
   }
-  argv[n] = 0 ;
-  return argv ;
+  fd_close(p[1]) ;
+  w.ctl = p[0] ;
+  if (!genalloc_append(worker, &workers, &w)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  return genalloc_len(worker, &workers) - 1 ;
 }
 
-static void serve (int fd, int efd)
+static void dismiss (worker *w)
 {
-  char const **argv ;
-  selfpipe_finish() ;
-  if (fd_move(0, fd) < 0 || fd_copy(1, 0) < 0 || fd_move(2, efd) < 0) _exit(KETCH_EX_TEMP) ;
-  /* everything else is the listener's: other connections, the selfpipe */
-#ifdef __linux__
-  if (close_range(3, ~0U, 0) < 0)
-#endif
-  {
-    int i = 3 ;
-    for (; i < 1024 ; i++) close(i) ;
-  }
-#ifdef __linux__
-  prctl(PR_SET_NAME, "enqueue", 0, 0, 0) ;
-#endif
-  PROG = "enqueue" ;
-  argv = read_request() ;
-  enqueue_conf = &cf ;
-  {
-    unsigned int argc = 0 ;
-    while (argv[argc]) argc++ ;
-    exit(enqueue_main(argc, argv)) ;
-  }
+  if (w->ctl >= 0) { fd_close(w->ctl) ; w->ctl = -1 ; }
 }
 
-/* a connection the listener cannot serve: closed unanswered, its client spawns enqueue */
 static void accept_all (void)
 {
   unsigned int k = 0 ;
   for (; k < 64 ; k++)
   {
-    child c ;
-    int p[2] ;
+    size_t n = genalloc_len(worker, &workers), i = 0 ;
+    worker *w = genalloc_s(worker, &workers) ;
+    int j = -1 ;
     int fd = ipc_accept(lfd, 0, 0, 0) ;
     if (fd < 0)
     {
       if (!error_isagain(errno) && errno != ECONNABORTED && errno != EINTR) strerr_warnwusys("accept") ;
       return ;
     }
-    if (genalloc_len(child, &children) >= CHILD_MAX) { fd_close(fd) ; continue ; }
-    if (pipe(p) < 0) { strerr_warnwusys("create a pipe") ; fd_close(fd) ; continue ; }
-    c.pid = fork() ;
-    if (c.pid < 0)
+    for (; i < n ; i++) if (!w[i].busy && w[i].ctl >= 0) { j = i ; break ; }
+    if (j < 0 && n < WORKERS_MAX) j = spawn_worker() ;
+    /* none to serve it: closed unanswered, its client runs enqueue */
+    if (j < 0) { fd_close(fd) ; continue ; }
+    w = genalloc_s(worker, &workers) + j ;
+    if (ancil_send_fd(w->ctl, fd, 'c') < 0)
     {
-      strerr_warnwusys("fork") ;
-      fd_close(fd) ; fd_close(p[0]) ; fd_close(p[1]) ;
-      continue ;
+      strerr_warnwusys("pass a connection to worker") ;
+      dismiss(w) ;
     }
-    if (!c.pid) { fd_close(p[0]) ; serve(fd, p[1]) ; }
-    fd_close(p[1]) ;
-    c.fd = fd ;
-    c.efd = p[0] ;
-    if (!genalloc_append(child, &children, &c)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+    else w->busy = 1 ;
+    fd_close(fd) ;
   }
 }
 
-/* seconds an answered client has to stop sending (a child that refused a message early) */
-#define DRAIN_TIMEOUT 10
-
-/*
- * The child's outcome to its client: code, LF, its stderr (to the log as
- * well). Closing a socket whose input holds unread octets would reset the
- * connection and destroy the answer in flight (a child that refused an
- * oversized message exits while its client is still sending): then only
- * our writing side ends, and the rest is read and dropped until the client
- * closes. 1: done, closed; 0: draining.
- */
-static int answer (child *c, int wstat)
+/* a worker's octet: idle again; end of file: it retired or died (reaped on SIGCHLD) */
+static void from_worker (worker *w)
 {
-  char buf[UINT_FMT + 1 + 1024] ;
-  unsigned int code = WIFEXITED(wstat) ? WEXITSTATUS(wstat) : KETCH_EX_TEMP ;
-  size_t n = uint_fmt(buf, code) ;
-  ssize_t r ;
-  buf[n++] = '\n' ;
-  /* the child has exited: all it wrote is in the pipe, and the pipe is at EOF after it */
-  r = fd_read(c->efd, buf + n, sizeof(buf) - n) ;
-  if (r > 0)
-  {
-    allwrite(2, buf + n, r) ;
-    n += r ;
-  }
-  if (!WIFEXITED(wstat))
-  {
-    char sig[UINT_FMT] ;
-    sig[uint_fmt(sig, WTERMSIG(wstat))] = 0 ;
-    strerr_warnw("enqueue child killed by signal ", sig) ;
-  }
-  /* a few hundred octets into an idle socket's buffer: never blocks; a gone client is no matter */
-  send(c->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) ;
-  fd_close(c->efd) ;
-  c->efd = -1 ;
-  {
-    int pending = 0 ;
-    if (ioctl(c->fd, FIONREAD, &pending) == 0 && !pending) { fd_close(c->fd) ; return 1 ; }
-  }
-  shutdown(c->fd, SHUT_WR) ;
-  ndelay_on(c->fd) ;
-  c->pid = 0 ;
-  tain_now_g() ;
-  tain_addsec_g(&c->drain, DRAIN_TIMEOUT) ;
-  return 0 ;
+  char c ;
+  ssize_t r = fd_read(w->ctl, &c, 1) ;
+  if (r == 1) w->busy = 0 ;
+  else if (r == 0 || !error_isagain(errno)) dismiss(w) ;
 }
 
-static void remove_at (size_t i)
+static void trim_idle (void)
 {
-  size_t n = genalloc_len(child, &children) ;
-  child *s = genalloc_s(child, &children) ;
-  s[i] = s[n-1] ;
-  genalloc_setlen(child, &children, n - 1) ;
-}
-
-/* reads and drops a draining client's input; closes at its EOF or past the bound */
-static void drain (size_t i, int readable)
-{
-  child *c = genalloc_s(child, &children) + i ;
-  if (readable)
-  {
-    char buf[4096] ;
-    ssize_t r ;
-    unsigned int k = 0 ;
-    for (; k < 16 ; k++)
-    {
-      r = fd_read(c->fd, buf, sizeof(buf)) ;
-      if (r > 0) continue ;
-      if (r < 0 && error_isagain(errno)) break ;
-      fd_close(c->fd) ;
-      remove_at(i) ;
-      return ;
-    }
-  }
-  if (!tain_less(&STAMP, &c->drain)) { fd_close(c->fd) ; remove_at(i) ; }
+  size_t n = genalloc_len(worker, &workers), i = 0, idle = 0 ;
+  worker *w = genalloc_s(worker, &workers) ;
+  for (; i < n ; i++) if (!w[i].busy && w[i].ctl >= 0 && ++idle > IDLE_MAX) dismiss(w + i) ;
 }
 
 static void reap (void)
@@ -303,23 +364,33 @@ static void reap (void)
   {
     int wstat ;
     pid_t pid = wait_nohang(&wstat) ;
-    size_t n = genalloc_len(child, &children), i = 0 ;
-    child *s = genalloc_s(child, &children) ;
+    size_t n = genalloc_len(worker, &workers), i = 0 ;
+    worker *w = genalloc_s(worker, &workers) ;
     if (pid <= 0) break ;
     for (; i < n ; i++)
-      if (s[i].pid == pid)
+      if (w[i].pid == pid)
       {
-        if (answer(s + i, wstat)) remove_at(i) ;
+        if (!WIFEXITED(wstat) || WEXITSTATUS(wstat))
+        {
+          char fmt[UINT_FMT] ;
+          fmt[uint_fmt(fmt, WIFEXITED(wstat) ? WEXITSTATUS(wstat) : WTERMSIG(wstat))] = 0 ;
+          strerr_warnw("worker ", WIFEXITED(wstat) ? "exited " : "killed by signal ", fmt, w[i].busy ? " while serving a client" : "") ;
+        }
+        dismiss(w + i) ;
+        w[i] = w[n-1] ;
+        genalloc_setlen(worker, &workers, n - 1) ;
         break ;
       }
   }
 }
 
-/* SIGHUP: a new size limit takes effect at once; a new socket path needs a restart */
+/* SIGHUP: new workers use the new configuration; the running ones go once idle */
 static void reload (void)
 {
   conf nc ;
   stralloc e = STRALLOC_ZERO ;
+  size_t n = genalloc_len(worker, &workers), i = 0 ;
+  worker *w = genalloc_s(worker, &workers) ;
   if (!conf_load(&nc, conffile, &e))
   {
     if (errno == EINVAL) strerr_warnw("SIGHUP: keeping the old configuration: ", e.s) ;
@@ -330,6 +401,7 @@ static void reload (void)
   stralloc_free(&e) ;
   conf_free(&cf) ;
   cf = nc ;
+  for (; i < n ; i++) dismiss(w + i) ;
   strerr_warni("SIGHUP: configuration reloaded") ;
 }
 
@@ -340,7 +412,7 @@ int main (int argc, char const *const *argv)
   int hasnotif = 0, stopping = 0 ;
   char const *path ;
   tain stopdeadline ;
-  iopause_fd x[2 + CHILD_MAX] ;
+  iopause_fd x[2 + WORKERS_MAX] ;
   PROG = "enqueue-listen" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
@@ -385,7 +457,7 @@ int main (int argc, char const *const *argv)
   if (x[0].fd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
   x[0].events = IOPAUSE_READ ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
-  /* an inherited SIG_IGN would make the children auto-reaped, and their codes lost */
+  /* an inherited SIG_IGN would make the workers auto-reaped, and their deaths unseen */
   if (!sig_restore(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "restore SIGCHLD") ;
   {
     sigset_t set ;
@@ -405,41 +477,34 @@ int main (int argc, char const *const *argv)
 
   for (;;)
   {
-    unsigned int n = 1, nd = 0, i ;
-    size_t draining[CHILD_MAX] ;   /* indices into children of the x[] entries after the listener */
-    tain deadline = stopping ? stopdeadline : tain_infinite ;
+    size_t nw = genalloc_len(worker, &workers), i ;
+    size_t idx[WORKERS_MAX] ;   /* the worker of each x[] entry after the first two */
+    unsigned int n = 2, nx = 0 ;
     int r ;
-    if (!stopping)
+    x[1].fd = lfd ;
+    x[1].events = stopping ? 0 : IOPAUSE_READ ;
+    x[1].revents = 0 ;
+    if (stopping) x[1].fd = -1 ;
+    for (i = 0 ; i < nw ; i++)
     {
-      x[n].fd = lfd ;
+      worker const *w = genalloc_s(worker, &workers) + i ;
+      if (w->ctl < 0) continue ;
+      idx[nx++] = i ;
+      x[n].fd = w->ctl ;
       x[n].events = IOPAUSE_READ ;
       x[n++].revents = 0 ;
     }
-    {
-      size_t k = genalloc_len(child, &children), j = 0 ;
-      child const *c = genalloc_s(child, &children) ;
-      for (; j < k ; j++)
-        if (!c[j].pid)
-        {
-          draining[nd++] = j ;
-          x[n].fd = c[j].fd ;
-          x[n].events = IOPAUSE_READ ;
-          x[n++].revents = 0 ;
-          if (tain_less(&c[j].drain, &deadline)) deadline = c[j].drain ;
-        }
-    }
-    r = iopause_g(x, n, stopping || nd ? &deadline : 0) ;
+    r = iopause_g(x, n, stopping ? &stopdeadline : 0) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
     if (stopping && !tain_less(&STAMP, &stopdeadline))
     {
-      /* the shutdown bound is over: a child still reading is ended, its client sees 111 */
-      size_t k = genalloc_len(child, &children), j = 0 ;
-      strerr_warni("shutdown: ending remaining children") ;
-      for (; j < k ; j++) if (genalloc_s(child, &children)[j].pid) kill(genalloc_s(child, &children)[j].pid, SIGKILL) ;
+      /* the shutdown bound is over: a worker still serving is ended, its client sees 111 */
+      strerr_warni("shutdown: ending the remaining workers") ;
+      for (i = 0 ; i < genalloc_len(worker, &workers) ; i++) kill(genalloc_s(worker, &workers)[i].pid, SIGKILL) ;
       return 0 ;
     }
-    /* from the last index down: drain() may move the last entry into a freed slot */
-    for (i = nd ; i-- ; ) drain(draining[i], !!(x[n - nd + i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))) ;
+    for (i = 0 ; i < nx ; i++)
+      if (x[2 + i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) from_worker(genalloc_s(worker, &workers) + idx[i]) ;
     if (x[0].revents & IOPAUSE_READ)
       for (;;)
       {
@@ -450,7 +515,7 @@ int main (int argc, char const *const *argv)
         else if (sig == SIGHUP) reload() ;
         else if (!stopping)
         {
-          /* new clients find no socket and spawn enqueue; the children finish */
+          /* new clients find no socket and run enqueue; idle workers go, busy ones finish */
           stopping = 1 ;
           unlink(path) ;
           fd_close(lfd) ;
@@ -461,9 +526,13 @@ int main (int argc, char const *const *argv)
       }
     if (stopping)
     {
-      if (!genalloc_len(child, &children)) return 0 ;
+      size_t k = genalloc_len(worker, &workers) ;
+      worker *w = genalloc_s(worker, &workers) ;
+      for (i = 0 ; i < k ; i++) if (!w[i].busy) dismiss(w + i) ;
+      if (!k) return 0 ;
       continue ;
     }
     if (x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) accept_all() ;
+    trim_idle() ;
   }
 }

@@ -107,18 +107,6 @@ static void become_owner (void)
     strerr_diefusys(KETCH_EX_TEMP, "become the spool owner") ;
 }
 
-#ifdef KETCH_ENQUEUE_MAIN
-/*
- * Linked into enqueue-listen, which calls it in a forked child per
- * connection, the socket on fds 0 and 1, and hands over the configuration
- * it loaded: the child parses no file.
- */
-#define main KETCH_ENQUEUE_MAIN
-int main (int, char const *const *) ;
-conf const *enqueue_conf = 0 ;
-#else
-static conf const *const enqueue_conf = 0 ;
-#endif
 
 int main (int argc, char const *const *argv)
 {
@@ -150,8 +138,7 @@ int main (int argc, char const *const *argv)
 
   /* installed set-uid to the queue owner: the caller may not choose the spool */
   if (getuid() != geteuid()) { conffile = CONF_DEFAULT ; unsetenv("KETCH_CONF") ; }
-  if (enqueue_conf) c = *enqueue_conf ;
-  else if (!conf_load_default(&c, conffile, &sa))
+  if (!conf_load_default(&c, conffile, &sa))
   {
     if (errno == EINVAL) strerr_dief(KETCH_EX_PERM, sa.s) ;
     strerr_diefu(KETCH_EX_TEMP, "load the configuration: ", sa.len ? sa.s : "") ;

@@ -612,7 +612,7 @@ static void do_data (char const *arg, size_t len)
   if (!ebuf && !(ebuf = alloc(EBUF))) die_net("out-of-memory") ;
   if (cf.enqueue_socket)
   {
-    /* enqueue-listen: a fork of a running enqueue, no exec (enqueue-listen(8)) */
+    /* enqueue-listen: a worker already running takes it, no process is started (enqueue-listen(8)) */
     int st = -1 ;
     tain d ;
     int fd = enqclient_connect(cf.sa.s + cf.enqueue_socket) ;

@@ -18,12 +18,11 @@
  *   server: the queue id and LF (what enqueue -S prints first);
  *   client: the message as enqueue -S reads it, dot-stuffed, up to the
  *           final dot; or a shutdown of its writing side to abort;
- *   server: once the child serving the connection has exited: its exit
- *           code in decimal and LF, then whatever it wrote on stderr,
- *           then end of file.
+ *   server: the code enqueue would have exited with, in decimal, and LF;
+ *           for a refusal, enqueue's diagnostic; then end of file.
  *
- * A connection closed with nothing written (a server at its limit of
- * children, or one going away) means: run enqueue instead. So does
+ * A connection closed with nothing written (a server whose pool is
+ * full, or one going away) means: run enqueue instead. So does
  * any failure before an id came back; nothing can be queued before it.
  */
 

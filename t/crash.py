@@ -212,7 +212,7 @@ def targets(kind):
     want = 'enqueue' if kind == 'enqueue' else 'local-deliver'
     found = [p for p, (pp, c) in ps2.items() if c == want]
     if kind == 'enqueue':
-        # with enqueue-socket, enqueue is a child of enqueue-listen
+        # with enqueue-socket, the workers of enqueue-listen are named enqueue
         el = svpid('enqueue-listen')
         if el:
             found += [p for p, (pp, c) in procs({el}).items() if c == 'enqueue']

@@ -9,7 +9,7 @@
 # spawns enqueue instead), and a stop that removes the socket.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 26
+plan 30
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -82,11 +82,63 @@ out=$(conv 'bad<||b@remote.example|' '' none)
 is "${out%%~*}" "100" "an invalid sender: 100 before any id"
 case "$(printf "%s" "$out" | tr -d "|")" in *"enqueue: fatal: invalid sender"*) r=0 ;; *) r=1 ;; esac
 is "$r" 0 "... with enqueue's diagnostic"
-check "... which the log has too" grep -q 'enqueue: fatal: invalid sender' "$T/enq.log"
+check "... which the log has too" grep -q 'enqueue-listen: warning: refused (100): invalid sender' "$T/enq.log"
 is "$(conv 'a@client.example||' '' none | cut -d'~' -f1)" "100" "no recipient: 100"
 is "$(count_entries):$(count_tmp)" "0:0" "refused envelopes leave nothing"
 
+# the pool: one worker takes message after message (the pid field of the
+# ids, digits 16 to 21, stays the same), 20 clients at once each get a worker,
+# a worker killed in the middle of a message costs that message only
+i1=$(conv 'a@client.example||b@remote.example|' 'Subject: p1\n\nbody\n.\n' data | cut -c16-21)
+i2=$(conv 'a@client.example||b@remote.example|' 'Subject: p2\n\nbody\n.\n' data | cut -c16-21)
+is "$i1" "$i2" "two messages in a row are written by the same worker process (no fork per message)"
+out=$(python3 - "$SOCK" <<'EOF2'
+import socket, sys
+conns = []
+for i in range(20):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+    p = b'a@client.example\0\0b@remote.example\0'
+    s.sendall(b'%d:%s,' % (len(p), p))
+    conns.append(s)
+ids = set()
+for s in conns:
+    ids.add(s.recv(25))
+codes = []
+for s in conns:
+    s.sendall(b'Subject: many\r\n\r\nbody\r\n.\r\n')
+for s in conns:
+    codes.append(s.recv(16))
+print(len(ids), sorted(set(codes)))
+EOF2
+)
+is "$out" "20 [b'0\\n']" "20 clients at once: 20 ids, all committed"
+pids () { for p in $(pgrep -P "$EPID") ; do echo "$p" ; done ; }
+python3 - "$SOCK" "$T/half.pid" <<'EOF2' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(15); s.connect(sys.argv[1])
+p = b'a@client.example\0\0b@remote.example\0'
+s.sendall(b'%d:%s,' % (len(p), p))
+s.recv(25)
+s.sendall(b'Subject: half\r\n\r\nstill writing')
+open(sys.argv[2] + '.tmp', 'w').write('x'); import os; os.rename(sys.argv[2] + '.tmp', sys.argv[2])
+rest = b''
+while True:
+    b = s.recv(100)
+    if not b: break
+    rest += b
+open(sys.argv[2] + '.out', 'w').write(repr(rest))
+EOF2
+HPID=$!
+wait_for 10 test -s "$T/half.pid"
+# the busy worker: the one holding a tmp/ file's lock is ours; kill every worker, the idle ones are replaced
+for p in $(pids) ; do kill -9 "$p" ; done
+wait_for 10 test -s "$T/half.pid.out"
+is "$(cat "$T/half.pid.out" 2>/dev/null)" "b''" "a worker killed in the middle of a message: its client gets no code (it answers 451)"
+wait "$HPID"
+is "$(conv 'a@client.example||b@remote.example|' 'Subject: after\n\nbody\n.\n' data | sed 's/^[0-9a-f]\{24\}~|/ID~|/')" "ID~|0~" "the next message gets a new worker"
+
 # smtp-session through the socket (smtp-listen -f: no smtp-session in prog/)
+rm -f "$SPOOL"/queue/*/*
 start_listen -g 2 -f
 session () {
   py "

@@ -101,7 +101,7 @@ static pid_t spawn (char const *path, char const *const *argv, int *fds)
 
 /*
  * enqueue-listen's socket, when the configuration names one: the message
- * costs no exec of enqueue (lib/enqclient.h). The socket, the id in id;
+ * starts no enqueue (lib/enqclient.h). The socket, the id in id;
  * -1 when no server answered, and enqueue is spawned instead. A server
  * that refused the envelope ends this process with its code and words.
  */
