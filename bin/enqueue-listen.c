@@ -139,13 +139,12 @@ static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *
 }
 
 /*
- * The outcome: code, LF, the diagnostic (also to the log). Closing a
- * socket whose input holds unread octets would reset the connection and
- * destroy the answer in flight (a message refused for its size while
- * the client is still sending): then our writing side ends, and the rest
- * is read and dropped until the client closes, for DRAIN_TIMEOUT at most.
+ * The outcome: code, LF, the diagnostic (also to the log). 1 when the
+ * client's input still holds unread octets (a message refused for its
+ * size while the client is still sending): closing then would reset the
+ * connection and destroy the answer in flight, so the caller drains first.
  */
-static void answer (int fd, int code, stralloc const *err)
+static int answer (int fd, int code, stralloc const *err)
 {
   char fmt[UINT_FMT + 1] ;
   size_t n = uint_fmt(fmt, code) ;
@@ -156,20 +155,23 @@ static void answer (int fd, int code, stralloc const *err)
     if (allwrite(fd, "enqueue: fatal: ", 16) == 16 && allwrite(fd, err->s, err->len - 1) == err->len - 1) allwrite(fd, "\n", 1) ;
   }
   if (code && err->len) { fmt[n - 1] = 0 ; strerr_warnw("refused (", fmt, "): ", err->s) ; }
-  if (ioctl(fd, FIONREAD, &pending) == 0 && pending)
-  {
-    char buf[4096] ;
-    struct timeval tv = { .tv_sec = DRAIN_TIMEOUT, .tv_usec = 0 } ;
-    unsigned int k = 0 ;
-    shutdown(fd, SHUT_WR) ;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
-    /* bounded: DRAIN_TIMEOUT per read, and the reads themselves */
-    while (k++ < 100000 && fd_read(fd, buf, sizeof(buf)) > 0) ;
-  }
-  fd_close(fd) ;
+  return ioctl(fd, FIONREAD, &pending) == 0 && pending ;
 }
 
-static void serve (int fd, submit *s, stralloc *req, stralloc *err)
+/* our writing side ends; the rest is read and dropped until the client closes, DRAIN_TIMEOUT at most */
+static void drain (int fd)
+{
+  char buf[4096] ;
+  struct timeval tv = { .tv_sec = DRAIN_TIMEOUT, .tv_usec = 0 } ;
+  unsigned int k = 0 ;
+  shutdown(fd, SHUT_WR) ;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
+  /* bounded: DRAIN_TIMEOUT per read, and the reads themselves */
+  while (k++ < 100000 && fd_read(fd, buf, sizeof(buf)) > 0) ;
+}
+
+/* one connection, answered; 1 if it must be drained before it is closed */
+static int serve (int fd, submit *s, stralloc *req, stralloc *err)
 {
   int code ;
   char buf[65536] ;
@@ -197,7 +199,7 @@ static void serve (int fd, submit *s, stralloc *req, stralloc *err)
   code = submit_commit(s, err) ;
  end:
   submit_free(s) ;
-  answer(fd, code, err) ;
+  return answer(fd, code, err) ;
 }
 
 /* a worker: connections from its control socket (fd 3) until told to go or used up */
@@ -213,7 +215,7 @@ static void worker_main (void)
   PROG = "enqueue-listen" ;
   for (;;)
   {
-    int fd ;
+    int fd, unread, last ;
     /* ancil_recv_fd does not wait (MSG_DONTWAIT) */
     for (;;)
     {
@@ -223,11 +225,17 @@ static void worker_main (void)
       if (fd >= 0 || !error_isagain(errno)) break ;
     }
     if (fd < 0) _exit(0) ;
-    serve(fd, &s, &req, &err) ;
-    if (++uses >= WORKER_USES) _exit(0) ;
+    unread = serve(fd, &s, &req, &err) ;
+    last = ++uses >= WORKER_USES ;
+    /* idle again before the close, unless a drain is due: the listener
+       can hand over the next client while this one reads its answer */
+    if (!unread && !last && fd_write(3, "i", 1) != 1) last = 1 ;
+    if (unread) drain(fd) ;
+    fd_close(fd) ;
+    if (last) _exit(0) ;
+    if (unread && fd_write(3, "i", 1) != 1) _exit(0) ;
     /* lean again between messages: a large message's buffers are not kept */
     if (req.a > 65536) stralloc_free(&req) ;
-    if (fd_write(3, "i", 1) != 1) _exit(0) ;
   }
 }
 
