@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <signal.h>
-#include <grp.h>
 #include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -242,9 +241,9 @@ static void worker_main (void)
 /* ---- the listener ---- */
 
 /*
- * The queue has one owner: run by root, serve as the spool's owner, as
- * enqueue does. The socket's directory, when missing (/run is emptied at
- * boot), is made first, for that owner, mode 0755.
+ * Run by root: the socket's directory, when missing (/run is emptied at
+ * boot), is made for the spool's owner, mode 0755; then we become that
+ * owner (lib/queue.c), as enqueue does, before the socket is bound.
  */
 static void become_owner (char const *path)
 {
@@ -259,9 +258,7 @@ static void become_owner (char const *path)
     memcpy(dir, path, n) ; dir[n] = 0 ;
     if (n && mkdir(dir, 0755) == 0 && chown(dir, st.st_uid, st.st_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "chown ", dir) ;
   }
-  if (!st.st_uid) return ;
-  if (setgroups(0, 0) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0)
-    strerr_diefusys(KETCH_EX_TEMP, "become the spool owner") ;
+  if (!queue_become_owner()) strerr_diefusys(KETCH_EX_TEMP, "become the spool owner") ;
 }
 
 static void bind_socket (char const *path)

@@ -1,8 +1,5 @@
 /* ISC license: see LICENSE. */
 
-/* setgroups(2) is not in POSIX */
-#define _DEFAULT_SOURCE
-
 /*
  * enqueue: the one way into the queue. Validates an envelope and a
  * message, writes them into tmp/, makes them durable and renames them
@@ -16,7 +13,6 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <grp.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -92,22 +88,6 @@ static void copy_message (submit *s, stralloc *err)
   }
 }
 
-/*
- * The queue has one owner. Run by root (a script, or sendmail on an
- * instance without a set-uid enqueue), write as that owner, so the
- * scheduler can read the entry and root never owns a queue file.
- */
-static void become_owner (void)
-{
-  struct stat st ;
-  if (geteuid()) return ;
-  if (stat(".", &st) < 0) strerr_diefusys(KETCH_EX_TEMP, "stat the spool") ;
-  if (!st.st_uid) return ;
-  if (setgroups(0, 0) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0)
-    strerr_diefusys(KETCH_EX_TEMP, "become the spool owner") ;
-}
-
-
 int main (int argc, char const *const *argv)
 {
   submit s = SUBMIT_ZERO ;
@@ -161,7 +141,7 @@ int main (int argc, char const *const *argv)
 
   umask(077) ;
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
-  become_owner() ;
+  if (!queue_become_owner()) strerr_diefusys(KETCH_EX_TEMP, "become the spool owner") ;
   r = submit_open(&s, c.message_size, session ? MESSAGE_DOTS : 0, &sa) ;
   if (r) die(r, &sa) ;
   if (session)

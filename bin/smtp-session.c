@@ -459,7 +459,7 @@ static void do_rcpt (char const *arg, size_t len)
   reply(rep) ;
 }
 
-/* DATA: the message goes to enqueue -S through a pipe */
+/* DATA: the message goes to enqueue-listen or to enqueue -S (enqueue_start) */
 
 /* allocated at the first DATA: an idle session never touches it (W3) */
 #define EBUF 4096
@@ -535,29 +535,6 @@ static void received (char const *id)
   eput(r->s, r->len) ;
 }
 
-/* reads the id line enqueue -S prints first; 1 ok, 0 it failed */
-static int read_id (int fd, char *id)
-{
-  char buf[QUEUE_ID_LEN + 1] ;
-  size_t n = 0 ;
-  tain d ;
-  tain_now_g() ;
-  tain_addsec_g(&d, cf.timeout_command) ;
-  while (n < sizeof(buf))
-  {
-    iopause_fd x = { .fd = fd, .events = IOPAUSE_READ, .revents = 0 } ;
-    ssize_t r ;
-    int e = iopause_g(&x, 1, &d) ;
-    if (e <= 0) return 0 ;
-    r = fd_read(fd, buf + n, sizeof(buf) - n) ;
-    if (r <= 0) { if (r < 0 && error_isagain(errno)) continue ; return 0 ; }
-    n += r ;
-  }
-  if (buf[QUEUE_ID_LEN] != '\n' || !queue_id_valid(buf, QUEUE_ID_LEN)) return 0 ;
-  memcpy(id, buf, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
-  return 1 ;
-}
-
 static int wait_enqueue (pid_t pid)
 {
   int wstat ;
@@ -594,45 +571,42 @@ static void enqueue_status_reply (int e, char const *id)
   }
 }
 
-static void do_data (char const *arg, size_t len)
+/*
+ * The message's way into the queue, with the id enqueue gives first (for
+ * the Received header): enqueue-listen's socket when the configuration
+ * names one and a worker answers (no process is started, enqueue-listen(8)),
+ * else enqueue -S spawned with pipes. efd is then where the message goes.
+ * The pid of the spawned enqueue, 0 for the socket (esock), or -1: the
+ * client has its reply, the transaction is over.
+ */
+static pid_t enqueue_start (char *id)
 {
-  char id[QUEUE_ID_LEN + 1] = "none" ;
   stralloc prog = STRALLOC_ZERO ;
   char const **argv ;
-  smtp_data dm = SMTP_DATA_ZERO ;
   unsigned int i, n = 0 ;
   int fds[2] = { 0, 1 } ;   /* the child's stdin and stdout */
-  size_t progress = 0 ;
+  int st = -1 ;
   pid_t pid ;
-  if (len) { reply_err("501 5.5.4 Syntax: DATA") ; return ; }
-  if (!intrans) { reply_err("503 5.5.1 Need MAIL before DATA") ; return ; }
-  /* RFC 2920 §3.1: with every RCPT refused, DATA gets 554, not 354 */
-  if (!nrcpt) { reply_err(nrcpt_tried ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT before DATA") ; return ; }
-
-  if (!ebuf && !(ebuf = alloc(EBUF))) die_net("out-of-memory") ;
+  tain d ;
+  tain_now_g() ;
+  tain_addsec_g(&d, cf.timeout_command) ;
   if (cf.enqueue_socket)
   {
-    /* enqueue-listen: a worker already running takes it, no process is started (enqueue-listen(8)) */
-    int st = -1 ;
-    tain d ;
     int fd = enqclient_connect(cf.sa.s + cf.enqueue_socket) ;
-    tain_now_g() ;
-    tain_addsec_g(&d, cf.timeout_command) ;
     if (fd >= 0 && enqclient_request(fd, sender.s, authuser.len ? authuser.s : 0, rcpts.s, rcpts.len)
      && enqclient_id(fd, id, &d, &st, 0))
     {
       efd = esock = fd ;
-      pid = 0 ;
-      goto started ;
+      return 0 ;
     }
     if (fd >= 0) fd_close(fd) ;
     if (st >= 0)
     {
       enqueue_status_reply(st == 100 ? 100 : 111, "none") ;
       transaction_reset() ;
-      return ;
+      return -1 ;
     }
-    /* none running, or at its limit: spawn one, as without the socket */
+    /* none running, or its pool full: spawn enqueue, as without the socket */
   }
   argv = alloc((10 + nrcpt) * sizeof(char const *)) ;
   if (!argv || !stralloc_cats(&prog, cf.sa.s + cf.bindir) || !stralloc_cats(&prog, "/enqueue") || !stralloc_0(&prog)) die_net("out-of-memory") ;
@@ -656,21 +630,37 @@ static void do_data (char const *arg, size_t len)
   {
     reply("451 4.3.0 Temporary failure, please try again later") ;
     transaction_reset() ;
-    return ;
+    return -1 ;
   }
-  if (!read_id(fds[0], id))
+  if (!enqclient_id(fds[0], id, &d, &st, 0))
   {
     fd_close(fds[1]) ;
     fd_close(fds[0]) ;
     enqueue_status_reply(wait_enqueue(pid) == 100 ? 100 : 111, "none") ;
     transaction_reset() ;
-    return ;
+    return -1 ;
   }
   fd_close(fds[0]) ;
   /* child_spawn2 gives nonblocking pipes; enqueue is a local, bounded writer */
   if (ndelay_off(fds[1]) < 0) { fd_close(fds[1]) ; wait_enqueue(pid) ; die_net("pipe-error") ; }
   efd = fds[1] ;
- started:
+  return pid ;
+}
+
+static void do_data (char const *arg, size_t len)
+{
+  char id[QUEUE_ID_LEN + 1] = "none" ;
+  smtp_data dm = SMTP_DATA_ZERO ;
+  size_t progress = 0 ;
+  pid_t pid ;
+  if (len) { reply_err("501 5.5.4 Syntax: DATA") ; return ; }
+  if (!intrans) { reply_err("503 5.5.1 Need MAIL before DATA") ; return ; }
+  /* RFC 2920 §3.1: with every RCPT refused, DATA gets 554, not 354 */
+  if (!nrcpt) { reply_err(nrcpt_tried ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT before DATA") ; return ; }
+
+  if (!ebuf && !(ebuf = alloc(EBUF))) die_net("out-of-memory") ;
+  pid = enqueue_start(id) ;
+  if (pid < 0) return ;
   efailed = 0 ; elen = 0 ; esize = 0 ;
   reply("354 End data with <CR><LF>.<CR><LF>") ;
   flush() ;

@@ -8,6 +8,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
+#include <skalibs/error.h>
 #include <skalibs/iopause.h>
 #include <skalibs/netstring.h>
 #include <skalibs/socket.h>
@@ -87,6 +88,7 @@ int enqclient_id (int fd, char *id, tain const *deadline, int *status, stralloc 
       if (!e) { errno = ETIMEDOUT ; break ; }
     }
     r = fd_read(fd, buf + n, sizeof(buf) - n) ;
+    if (r < 0 && deadline && error_isagain(errno)) continue ;
     if (r <= 0) break ;
     n += r ;
     if (memchr(buf, '\n', n)) break ;
@@ -120,7 +122,8 @@ int enqclient_status (int fd, stralloc *diag)
   }
   code = scan_code(buf, n, &used) ;
   if (code < 0) code = 111 ;
-  else
+  /* a success has no words: no read for the end of file */
+  else if (code)
   {
     if (diag) stralloc_catb(diag, buf + used, n - used) ;
     drain(fd, diag) ;

@@ -35,7 +35,9 @@ extern int enqclient_connect (char const *) ;
 extern int enqclient_request (int, char const *, char const *, char const *, size_t) ;
 
 /*
- * Waits (until the deadline; 0: no bound) for the first answer. 1: the id,
+ * Waits (until the deadline; 0: no bound, and a blocking descriptor) for
+ * the first answer: from enqueue-listen, or on the stdout of a spawned
+ * enqueue -S, which prints its id the same way. 1: the id,
  * QUEUE_ID_LEN characters and a NUL, is in id. 0: no id; *status is the
  * server's exit code (and diag, if not null, gets its text) or -1 when
  * the server said nothing usable: spawn enqueue instead.

@@ -148,13 +148,16 @@ int qprefetch_start (qprefetch *p, unsigned int n, unsigned int ahead)
   e = pthread_cond_init(&p->cond, 0) ;
   if (e) { pthread_mutex_destroy(&p->lock) ; return (errno = e, 0) ; }
   e = pthread_attr_init(&attr) ;
-  if (!e) e = pthread_attr_setstacksize(&attr, QPREFETCH_STACK) ;
-  while (!e && p->nthreads < n)
+  if (!e)
   {
-    e = pthread_create(&p->thread[p->nthreads], &attr, &worker, p) ;
-    if (!e) p->nthreads++ ;
+    e = pthread_attr_setstacksize(&attr, QPREFETCH_STACK) ;
+    while (!e && p->nthreads < n)
+    {
+      e = pthread_create(&p->thread[p->nthreads], &attr, &worker, p) ;
+      if (!e) p->nthreads++ ;
+    }
+    pthread_attr_destroy(&attr) ;
   }
-  pthread_attr_destroy(&attr) ;
   if (e)
   {
     joinall(p) ;

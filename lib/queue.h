@@ -42,5 +42,8 @@ extern int queue_commit (int, char const *) ;
 extern int queue_remove (char const *) ;
 extern void queue_trigger (char const *) ;
 extern int queue_recover_tmp (unsigned int *) ;
+/* run by root in the spool: become its owner, no supplementary groups (a
+   spool owned by root: stay root); 1, or 0 and errno */
+extern int queue_become_owner (void) ;
 
 #endif

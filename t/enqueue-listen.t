@@ -140,19 +140,7 @@ is "$(conv 'a@client.example||b@remote.example|' 'Subject: after\n\nbody\n.\n' d
 # smtp-session through the socket (smtp-listen -f: no smtp-session in prog/)
 rm -f "$SPOOL"/queue/*/*
 start_listen -g 2 -f
-session () {
-  py "
-try:
-  c = Conn($PORT, timeout=5)
-  r = [c.reply()[0], codes(c, [b'EHLO client.example', b'MAIL FROM:<a@client.example>', b'RCPT TO:<b@remote.example>', b'DATA'])]
-  c.send(b'Subject: via session\r\n\r\nbody\r\n.\r\n')
-  r.append(c.reply()[0])
-  r.append(c.code(b'QUIT'))
-  print(' '.join(str(x) for x in r))
-except Exception as e:
-  print('error', type(e).__name__)
-"
-}
+session () { relay_session 'via session' ; }
 is "$(session)" "220 250 250 250 354 250 221" "an SMTP transaction is queued through enqueue-listen (no enqueue program)"
 is "$(count_entries)" 1 "... one message"
 check "... with the session's Received header" grep -q '^Received: from client.example' "$(find "$SPOOL/queue" -type f)"

@@ -26,5 +26,21 @@ stop_listen () {
   while kill -0 "$LPID" 2>/dev/null && [ $_sl -lt 100 ] ; do sleep 0.05 ; _sl=$((_sl + 1)) ; done
 }
 
+# relay_session SUBJECT: one transaction for b@remote.example on $PORT;
+# prints the reply codes (greeting, EHLO, MAIL, RCPT, DATA, end of data, QUIT)
+relay_session () {
+  py "
+try:
+  c = Conn($PORT, timeout=5)
+  r = [c.reply()[0], codes(c, [b'EHLO client.example', b'MAIL FROM:<a@client.example>', b'RCPT TO:<b@remote.example>', b'DATA'])]
+  c.send(b'Subject: $1\\r\\n\\r\\nbody\\r\\n.\\r\\n')
+  r.append(c.reply()[0])
+  r.append(c.code(b'QUIT'))
+  print(' '.join(str(x) for x in r))
+except Exception as e:
+  print('error', type(e).__name__)
+"
+}
+
 # queued_files: paths of the committed messages
 queued_files () { find "$SPOOL/queue" -type f | sort ; }

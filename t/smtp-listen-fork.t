@@ -16,19 +16,7 @@ ln -s "$BIN/enqueue" "$T/prog/enqueue"
 sed "s|^programs .*|programs $T/prog|" "$CONF" > "$T/fork.conf"
 CONF=$T/fork.conf
 
-session () {
-  py "
-try:
-  c = Conn($PORT, timeout=5)
-  r = [c.reply()[0], codes(c, [b'EHLO client.example', b'MAIL FROM:<a@client.example>', b'RCPT TO:<b@remote.example>', b'DATA'])]
-  c.send(b'Subject: fork\r\n\r\nbody\r\n.\r\n')
-  r.append(c.reply()[0])
-  r.append(c.code(b'QUIT'))
-  print(' '.join(str(x) for x in r))
-except Exception as e:
-  print('error', type(e).__name__)
-"
-}
+session () { relay_session 'fork' ; }
 
 start_listen -g 2 -f
 ok $? "smtp-listen -f ready"
