@@ -58,6 +58,8 @@
 #define ADDR_TRIES_MAX 20       /* addresses tried per run, all MX hosts together */
 #define TIMEOUT_DATA_END 600    /* §4.5.3.2.6: 10 minutes for the reply to the final dot */
 #define CHUNK (64 * 1024)
+#define STREAM_IDLE_MAX 300     /* -b: idle between jobs at most this long (§4.5.3.2.7: servers wait 5 minutes); the scheduler ends it sooner */
+#define INPUT_MAX (1024 * 1024) /* -b: unparsed job octets held at most */
 
 enum { RS_PENDING = 0, RS_ACCEPTED, RS_OK, RS_TEMP, RS_PERM } ;
 
@@ -98,6 +100,9 @@ struct rjob_s
 } ;
 static int batch = 0 ;
 static stralloc input = STRALLOC_ZERO ;    /* the batch as read: the fields point into it */
+static size_t parsed = 0 ;                 /* input: whole jobs up to here */
+static int input_eof = 0 ;
+static unsigned int jobbase = 0 ;          /* -b: jobs of the stream before the current ones (reports count from the first) */
 static genalloc jobs = GENALLOC_ZERO ;     /* rjob */
 static genalloc fields = GENALLOC_ZERO ;   /* char const *: every job's recipients */
 static unsigned int njobs = 0, curjob = 0 ;
@@ -106,6 +111,7 @@ static unsigned int ntx = 0 ;              /* transactions begun on this connect
 
 static void job_next (void) ;
 static void job_advance (void) ;
+static int jobs_wait (int) ;
 
 /* the connection */
 static int cfd = -1 ;
@@ -263,7 +269,7 @@ static void report (void)
     char const *t = texts.s + r->text ;
     unsigned int kind = r->status == RS_OK ? REPORT_OK : r->status == RS_PERM ? REPORT_PERM : REPORT_TEMP ;
     sa.len = 0 ;
-    if (!(batch ? report_put_job(&sa, curjob, kind, i, t, strlen(t)) : report_put(&sa, kind, i, t, strlen(t)))) nomem() ;
+    if (!(batch ? report_put_job(&sa, jobbase + curjob, kind, i, t, strlen(t)) : report_put(&sa, kind, i, t, strlen(t)))) nomem() ;
     if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
@@ -815,6 +821,12 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     int r = transaction(host, &e) ;
     if (r < 0) return 0 ;
     job_next() ;
+    if (curjob >= njobs && r && batch)
+    {
+      /* a stream: the connection waits, idle, for the scheduler's next jobs */
+      int w = jobs_wait(cfd) ;
+      if (w < 0) { net_close() ; return 1 ; }   /* the server spoke (421, or closed): the next jobs reconnect */
+    }
     if (curjob >= njobs) { quit() ; return 1 ; }
     if (!r) return 0 ;
   }
@@ -990,20 +1002,29 @@ static void job_next (void)
   while (curjob < njobs && job_done()) job_advance() ;
 }
 
-/* -b: the batch on fd 0 (lib/report: netstrings of id, header length, flags, sender, recipients) */
-static void read_jobs (void)
+/* the first job with something to send becomes the current one */
+static void jobs_begin (void)
+{
+  if (curjob >= njobs) return ;
+  job_start() ;
+  while (curjob < njobs && job_done()) job_advance() ;
+}
+
+/* the whole jobs in input from parsed on (lib/report: netstrings of id, header length, flags, sender, recipients) */
+static void jobs_parse (void)
 {
   genalloc f = GENALLOC_ZERO ;
-  size_t pos = 0 ;
-  if (!slurp(&input, 0)) strerr_diefusys(KETCH_EX_TEMP, "read the jobs") ;
-  while (pos < input.len)
+  for (;;)
   {
     size_t start, len, used, k ;
     unsigned int n ;
     char const *const *fs ;
     rjob jb ;
-    if (report_job_next(input.s + pos, input.len - pos, &start, &len, &used) <= 0) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-    n = report_job_fields(input.s + pos + start, len, &f) ;
+    int r = report_job_next(input.s + parsed, input.len - parsed, &start, &len, &used) ;
+    if (!r) break ;
+    if (r < 0) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
+    genalloc_setlen(char const *, &f, 0) ;
+    n = report_job_fields(input.s + parsed + start, len, &f) ;
     fs = genalloc_s(char const *, &f) ;
     if (n < 5 || !queue_id_valid(fs[0], strlen(fs[0]))
      || !(k = size_scan(fs[1], &jb.hdrlen)) || fs[1][k]
@@ -1016,10 +1037,70 @@ static void read_jobs (void)
     jb.rcpt0 = genalloc_len(char const *, &fields) ;
     jb.nrcpt = n - 4 ;
     if (!genalloc_catb(char const *, &fields, fs + 4, n - 4) || !genalloc_append(rjob, &jobs, &jb)) nomem() ;
-    pos += used ;
+    parsed += used ;
   }
   genalloc_free(char const *, &f) ;
   njobs = genalloc_len(rjob, &jobs) ;
+}
+
+/*
+ * -b: the next jobs from fd 0, once every job known so far is over (so
+ * the fields never move under a live job). The scheduler keeps the pipe
+ * open while it may have more for this domain, and closes it to end the
+ * run: one connection carries a stream of messages. Waits for at least
+ * one whole job, at most STREAM_IDLE_MAX; when watch is an idle
+ * connection, returns early if the server speaks (RFC 5321 §3.8: a 421,
+ * or it closed). 1: a current job; 0: the end of the input, or the
+ * timeout; -1: the server spoke.
+ */
+static int jobs_wait (int watch)
+{
+  tain until ;
+  jobbase += njobs ;
+  if (parsed)
+  {
+    memmove(input.s, input.s + parsed, input.len - parsed) ;
+    input.len -= parsed ;
+    parsed = 0 ;
+  }
+  genalloc_setlen(rjob, &jobs, 0) ;
+  genalloc_setlen(char const *, &fields, 0) ;
+  njobs = curjob = 0 ;
+  logid = "-" ;
+  tain_now_g() ;
+  tain_addsec_g(&until, STREAM_IDLE_MAX) ;
+  for (;;)
+  {
+    iopause_fd x[2] = { { .fd = 0, .events = IOPAUSE_READ, .revents = 0 }, { .fd = watch, .events = IOPAUSE_READ, .revents = 0 } } ;
+    int r ;
+    jobs_parse() ;
+    jobs_begin() ;
+    if (curjob < njobs) return 1 ;
+    if (input_eof)
+    {
+      if (parsed < input.len) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
+      return 0 ;
+    }
+    r = iopause_g(x, watch >= 0 ? 2 : 1, &until) ;
+    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    if (!r) return 0 ;
+    if (watch >= 0 && x[1].revents) return -1 ;
+    if (x[0].revents)
+    {
+      ssize_t n ;
+      if (input.len - parsed >= INPUT_MAX) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
+      if (!stralloc_readyplus(&input, 65536)) nomem() ;
+      n = fd_read(0, input.s + input.len, 65536) ;
+      if (n < 0 && !error_isagain(errno)) strerr_diefusys(KETCH_EX_TEMP, "read the jobs") ;
+      if (!n) input_eof = 1 ;
+      if (n > 0) input.len += n ;
+      /* the jobs written so far are all parsed (so the fields point into input): start over from the first new one */
+      jobbase += njobs ;
+      genalloc_setlen(rjob, &jobs, 0) ;
+      genalloc_setlen(char const *, &fields, 0) ;
+      njobs = curjob = 0 ;
+    }
+  }
 }
 
 int main (int argc, char const *const *argv)
@@ -1055,34 +1136,38 @@ int main (int argc, char const *const *argv)
     strerr_dief(KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
   tain_now_set_stopwatch_g() ;
 
-  if (batch) read_jobs() ;
+  if (batch) { if (jobs_wait(-1) <= 0) return 0 ; }
   else
   {
     /* the one-message form: one job from the arguments, its body on fd 0 */
     rjob jb = { .id = logid, .hdrlen = 0, .eightbit = force8, .utf8 = smtputf8, .sender = argv[1], .rcpt0 = 0, .nrcpt = argc - 2 } ;
     if (!genalloc_catb(char const *, &fields, argv + 2, argc - 2) || !genalloc_append(rjob, &jobs, &jb)) nomem() ;
     njobs = 1 ;
+    jobs_begin() ;
   }
-  if (!njobs) return 0 ;
-  job_start() ;
-  while (curjob < njobs && job_done()) job_advance() ;
   if (!dns_init(cf.resolver_ip, cf.resolver_is6, cf.resolver_port, cf.timeout_command < 5 ? cf.timeout_command : 5))
     strerr_diefusys(KETCH_EX_TEMP, "initialise the resolver") ;
 
-  if (curjob < njobs) deliver() ;
-  curhost = "" ;  /* it pointed into storage deliver() has freed */
-  curip[0] = 0 ;
-
-  /* nobody took the mail: the last failure speaks for every recipient left, in every job left */
-  if (!lasterr.len && !stralloc_cats(&lasterr, "no usable mail exchanger")) nomem() ;
-  while (curjob < njobs)
+  for (;;)
   {
-    stralloc t = STRALLOC_ZERO ;
-    if (!stralloc_cats(&t, allperm ? "550 5.4.4 " : "451 4.4.1 ") || !stralloc_catb(&t, lasterr.s, lasterr.len)) nomem() ;
-    set_all(allperm ? RS_PERM : RS_TEMP, t.s, t.len, RS_PENDING) ;
-    set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
-    stralloc_free(&t) ;
-    job_advance() ;
+    if (curjob < njobs) deliver() ;
+    curhost = "" ;  /* it pointed into storage deliver() has freed */
+    curip[0] = 0 ;
+    /* nobody took the mail: the last failure speaks for every recipient left, in every job left */
+    if (!lasterr.len && !stralloc_cats(&lasterr, "no usable mail exchanger")) nomem() ;
+    while (curjob < njobs)
+    {
+      stralloc t = STRALLOC_ZERO ;
+      if (!stralloc_cats(&t, allperm ? "550 5.4.4 " : "451 4.4.1 ") || !stralloc_catb(&t, lasterr.s, lasterr.len)) nomem() ;
+      set_all(allperm ? RS_PERM : RS_TEMP, t.s, t.len, RS_PENDING) ;
+      set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
+      stralloc_free(&t) ;
+      job_advance() ;
+    }
+    /* a stream goes on with the scheduler's next jobs, on a new connection, from the first hop again */
+    if (!batch || jobs_wait(-1) <= 0) return 0 ;
+    tries = 0 ;
+    allperm = 1 ;
+    lasterr.len = 0 ;
   }
-  return 0 ;
 }

@@ -67,6 +67,7 @@
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define REPORT_MAX 65536     /* bytes kept of a delivery's report */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
+#define STREAM_IDLE 2        /* seconds an idle remote-send keeps its connection for more of its domain's mail */
 
 typedef struct job_s job ;
 struct job_s
@@ -104,9 +105,12 @@ struct dlv_s
   int remote ;
   int fd ;               /* remote: its report (stdout); local: its stderr */
   stralloc out ;
-  int wfd ;              /* a batch: its fd 0, while jobs are left to write */
-  stralloc in ;          /* a batch: the jobs (lib/report), written from inpos on */
+  int wfd ;              /* remote: its fd 0, the jobs (lib/report), open while it may get more */
+  int stream ;           /* remote: it takes more jobs (wfd stays open once in is written) */
+  stralloc in ;          /* remote: the jobs, written from inpos on */
   size_t inpos ;
+  int idleset ;          /* a stream with every part done: closed at idle unless a job comes */
+  tain idle ;
   char domain[ADDRESS_DOMAIN_MAX + 1] ;
   tain deadline ;
   int killed ;
@@ -635,7 +639,12 @@ static int part_job (stralloc *sa, part *pt)
   return ok ;
 }
 
-/* a batch's jobs down its fd 0, as far as the pipe takes them; the rest when it drains */
+/*
+ * A remote-send's jobs down its fd 0, as far as the pipe takes them; the
+ * rest when it drains. Once all is written a stream keeps the pipe open
+ * for more; otherwise it is closed, which tells remote-send to finish
+ * (QUIT) after its last job.
+ */
 static void dlv_write (dlv *d)
 {
   while (d->inpos < d->in.len)
@@ -644,19 +653,59 @@ static void dlv_write (dlv *d)
     if (w < 0)
     {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return ;
-      break ;   /* it died: its report says what it did */
+      d->stream = 0 ;   /* it died: its report says what it did */
+      break ;
     }
     d->inpos += w ;
   }
+  d->in.len = d->inpos = 0 ;
+  if (d->stream) return ;
   fd_close(d->wfd) ;
   d->wfd = -1 ;
   stralloc_free(&d->in) ;
 }
 
+/* no more jobs for this remote-send: it ends its connection after the last one it has */
+static void stream_close (dlv *d)
+{
+  if (!d->stream) return ;
+  d->stream = 0 ;
+  if (d->inpos >= d->in.len) dlv_write(d) ;
+  /* what it still has to do, and its QUIT, within timeout delivery */
+  if (!d->killed) { tain_now_g() ; tain_addsec_g(&d->deadline, c.timeout_delivery) ; }
+}
+
+/* every part of d has its results */
+static int dlv_idle (dlv *d)
+{
+  size_t k = 0 ;
+  for (; k < dparts(d) ; k++) if (!dpart(d, k)->done) return 0 ;
+  return 1 ;
+}
+
+/* a part's report bookkeeping, and its job appended to d->in; 1, or 0 (no memory) */
+static int part_ready (dlv *d, part *pt)
+{
+  pt->left = genalloc_len(unsigned int, &pt->rcpts) ;
+  if (!stralloc_ready(&pt->seen, pt->left + 1)) return 0 ;
+  memset(pt->seen.s, 0, pt->left + 1) ;
+  return part_job(&d->in, pt) ;
+}
+
+static void part_log (dlv *d, size_t k)
+{
+  part const *pt = dpart(d, k) ;
+  LOG(pt->j->id, "attempt domain=", log_quote(d->domain), "rcpts=", log_u64(genalloc_len(unsigned int, &pt->rcpts)), "via=remote pid=", log_u64((uint64_t)d->pid),
+    "job=", log_u64(k + 1)) ;
+}
+
 /*
- * One remote-send for the parts of d (its domain): with one part the
- * one-message form (arguments, the message on fd 0), with several a batch
- * (remote-send -b, the jobs on fd 0, one SMTP connection for them all).
+ * One remote-send -b for the parts of d (its domain): the jobs go down its
+ * fd 0 and it delivers them over one SMTP connection. It is a stream: the
+ * pipe stays open, and messages for the domain that fall due while it
+ * runs join it (stream_add), up to messages-per-connection, so a steady
+ * flow of mail to one place costs neither a process nor a connection per
+ * message. Idle for STREAM_IDLE seconds, it is closed (QUIT).
  * 1 started (d is in dlvs), 0 not (d still the caller's).
  */
 static int start_remote (dlv *d)
@@ -667,36 +716,11 @@ static int start_remote (dlv *d)
   size_t np = dparts(d), k ;
   int fd = -1, rfd, ok = 0 ;
   pid_t pid = 0 ;
-  if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)) goto end ;
-  for (k = 0 ; k < np ; k++)
-  {
-    part *pt = dpart(d, k) ;
-    pt->left = genalloc_len(unsigned int, &pt->rcpts) ;
-    if (!stralloc_ready(&pt->seen, pt->left + 1)) goto end ;
-    memset(pt->seen.s, 0, pt->left + 1) ;
-  }
-  if (np == 1)
-  {
-    part *pt = dpart(d, 0) ;
-    job *j = pt->j ;
-    size_t n = genalloc_len(unsigned int, &pt->rcpts) ;
-    /* -i: remote-send's log lines carry the queue id; -8 and -u: what
-       enqueue found in the envelope, so remote-send need not guess */
-    if (!argv_add(&sa, "-i") || !argv_add(&sa, j->id)
-     || ((j->e.flags & ENVELOPE_F_8BIT) && !argv_add(&sa, "-8"))
-     || ((j->e.flags & ENVELOPE_F_SMTPUTF8) && !argv_add(&sa, "-u"))
-     || !argv_add(&sa, "--")
-     || !argv_add(&sa, d->domain) || !argv_add(&sa, envelope_sender(&j->e))) goto end ;
-    for (k = 0 ; k < n ; k++)
-      if (!argv_add(&sa, qstate_str(&j->q, qstate_get(&j->q, genalloc_s(unsigned int, &pt->rcpts)[k])->addr))) goto end ;
-    fd = open_entry(j->id, j->e.hdrlen) ;
-    if (fd < 0) goto end ;
-  }
-  else
+  if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)
+   || !argv_add(&sa, "-b") || !argv_add(&sa, d->domain)) goto end ;
+  for (k = 0 ; k < np ; k++) if (!part_ready(d, dpart(d, k))) goto end ;
   {
     int w[2] ;
-    if (!argv_add(&sa, "-b") || !argv_add(&sa, d->domain)) goto end ;
-    for (k = 0 ; k < np ; k++) if (!part_job(&d->in, dpart(d, k))) goto end ;
     if (pipe(w) < 0) goto end ;
     fd = w[0] ; d->wfd = w[1] ;
     if (coe(d->wfd) < 0 || ndelay_on(d->wfd) < 0) goto end ;
@@ -707,18 +731,64 @@ static int start_remote (dlv *d)
   ok = 1 ;
  end:
   if (fd >= 0) fd_close(fd) ;
-  for (k = 0 ; k < np ; k++)
-  {
-    part *pt = dpart(d, k) ;
-    if (ok) LOG(pt->j->id, "attempt domain=", log_quote(d->domain), "rcpts=", log_u64(genalloc_len(unsigned int, &pt->rcpts)), "via=remote pid=", log_u64((uint64_t)pid),
-      np > 1 ? "batch=" : "", np > 1 ? log_u64(np) : "") ;
-    else LOG(pt->j->id, "attempt domain=", log_quote(d->domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
-  }
+  if (!ok) for (k = 0 ; k < np ; k++) LOG(dpart(d, k)->j->id, "attempt domain=", log_quote(d->domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
   stralloc_free(&sa) ; stralloc_free(&p) ;
   genalloc_free(char const *, &ga) ;
   if (!ok) return 0 ;
-  if (d->wfd >= 0) dlv_write(d) ;
+  d->stream = np < c.messages_per_connection && !stopping ;
+  d->pid = pid ;
+  for (k = 0 ; k < np ; k++) part_log(d, k) ;
+  dlv_write(d) ;
   start_dlv(d, pid, rfd) ;
+  return 1 ;
+}
+
+/*
+ * The running remote-send for domain that can take one more job now: an
+ * idle stream first; a busy one only when no new delivery may start
+ * (busy: the message waits behind the ones ahead of it, rather than
+ * for a retry). 0 if none.
+ */
+static dlv *stream_find (char const *domain, int busy_ok)
+{
+  size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
+  dlv *best = 0 ;
+  for (; i < n ; i++)
+  {
+    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    if (!d->remote || !d->stream || d->killed || strcasecmp(d->domain, domain)) continue ;
+    if (dlv_idle(d)) return d ;
+    if (busy_ok && (!best || dparts(d) < dparts(best))) best = d ;
+  }
+  return best ;
+}
+
+/* j's recipients idx join the running stream d. 1, or 0 (no memory: nothing changed) */
+static int stream_add (dlv *d, job *j, genalloc *idx)
+{
+  part *pt = part_add(d, j) ;
+  size_t len0 = d->in.len ;
+  if (!pt) return 0 ;
+  if (!genalloc_catb(unsigned int, &pt->rcpts, genalloc_s(unsigned int, idx), genalloc_len(unsigned int, idx))
+   || !part_ready(d, pt))
+  {
+    d->in.len = len0 ;
+    genalloc_free(unsigned int, &pt->rcpts) ;
+    stralloc_free(&pt->seen) ;
+    genalloc_setlen(part, &d->parts, dparts(d) - 1) ;
+    return 0 ;
+  }
+  part_hold(pt, 1) ;
+  part_log(d, dparts(d) - 1) ;
+  if (d->idleset && !d->killed)
+  {
+    /* it was idle: timeout delivery counts from now */
+    tain_now_g() ;
+    tain_addsec_g(&d->deadline, c.timeout_delivery) ;
+  }
+  d->idleset = 0 ;
+  if (dparts(d) >= c.messages_per_connection) d->stream = 0 ;
+  dlv_write(d) ;
   return 1 ;
 }
 
@@ -741,6 +811,12 @@ static int pend_add (job *j, char const *domain, genalloc *idx)
     if (strcasecmp(x->domain, domain)) continue ;
     same++ ;
     if (dparts(x) < c.messages_per_connection) d = x ;
+  }
+  if (!d && !same && !stopping)
+  {
+    /* a running remote-send for the domain takes it (the stream's connection is open already) */
+    dlv *s = stream_find(domain, nremote + n >= c.concurrency_remote || dest_count(domain) >= c.concurrency_destination) ;
+    if (s) return stream_add(s, j, idx) ;
   }
   if (!d)
   {
@@ -838,7 +914,7 @@ static void part_line (part *pt, int kind, unsigned int index, char const *text)
 static void take_lines (dlv *d)
 {
   size_t pos = 0 ;
-  int batch = dparts(d) > 1 ;
+  int batch = d->remote ;
   for (;;)
   {
     char *s = d->out.s + pos ;
@@ -863,7 +939,7 @@ static void finish_remote (dlv *d, int wstat)
 {
   size_t k = 0 ;
   char const *why = d->killed ? "remote-send timed out" : WIFSIGNALED(wstat) ? "remote-send crashed" : "remote-send gave no report for this recipient" ;
-  if (dparts(d) > 1 || (WIFEXITED(wstat) && !WEXITSTATUS(wstat) && !d->killed)) take_lines(d) ;
+  take_lines(d) ;
   for (; k < dparts(d) ; k++)
   {
     part *pt = dpart(d, k) ;
@@ -1566,7 +1642,15 @@ static void build_pollset (genalloc *x, int sfd, int trigfd, tain *deadline)
   {
     dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
     if (d->fd >= 0) pollset_add(x, d->fd, IOPAUSE_READ) ;
-    if (d->wfd >= 0) pollset_add(x, d->wfd, IOPAUSE_WRITE) ;
+    if (d->wfd >= 0 && d->inpos < d->in.len) pollset_add(x, d->wfd, IOPAUSE_WRITE) ;
+    if (d->stream && dlv_idle(d))
+    {
+      /* an idle stream is not delivering: it waits for mail (or its end), not for its deadline */
+      if (!d->idleset) { d->idleset = 1 ; tain_now_g() ; tain_addsec_g(&d->idle, STREAM_IDLE) ; }
+      if (tain_less(&d->idle, deadline)) *deadline = d->idle ;
+      if (stopping) *deadline = STAMP ;   /* check_deadlines closes it now */
+      continue ;
+    }
     /* local-spawn enforces the timeout of its own deliveries */
     if (d->pid && tain_less(&d->deadline, deadline)) *deadline = d->deadline ;
   }
@@ -1599,6 +1683,11 @@ static void check_deadlines (void)
   {
     dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
     if (!d->pid || d->killed) continue ;
+    if (d->stream && dlv_idle(d))
+    {
+      if (stopping || (d->idleset && !tain_less(&STAMP, &d->idle))) stream_close(d) ;
+      continue ;
+    }
     if (all || !tain_less(&STAMP, &d->deadline))
     {
       d->killed = 1 ;
@@ -1653,7 +1742,7 @@ static void read_outputs (genalloc *x, stralloc *sb)
       if (r > 0)
       {
         if (d->out.len < out_max(d)) stralloc_catb(&d->out, buf, (size_t)r > out_max(d) - d->out.len ? out_max(d) - d->out.len : (size_t)r) ;
-        if (dparts(d) > 1)
+        if (d->remote)
         {
           /* a batch: its results as they come; timeout delivery per message, so its deadline moves with its reports (scheduler(8)) */
           take_lines(d) ;

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/remote-lib.sh"
 
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-plan 29
+plan 38
 
 P=$(free_port)
 mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s" "timeout data 10s"
@@ -112,6 +112,23 @@ printf 'garbage' > "$T/batch"
 ( cd "$SPOOL" && exec remote-send -C "$CONF" -b peer.test ) < "$T/batch" > "$T/out" 2> "$T/err"
 is "$?/$(wc -c < "$T/out")" "111/0" "a garbled batch: exit 111, nothing reported"
 
+# a stream: a job written while the connection is open rides on it; the end of the input ends it
+# rss FIRST SECOND: remote-send -b with one job, another a second later, then the end of input
+rss () {
+  { job "$id2" "$1" ; sleep 1 ; job "$id2" "$2" ; } | ( cd "$SPOOL" && exec remote-send -C "$CONF" -b peer.test ) > "$T/out" 2> "$T/err"
+}
+peer pa 127.0.0.1 "$P"
+rss s1@peer.test s2@peer.test
+is "$(cut -d' ' -f1-4 "$T/out" | tr '\n' ,)" "0 ok 0 250,1 ok 0 250," "a job written a second later: reported as the second of the run"
+is "$(grep -c CONNECT "$T/pa.log")/$(grep -c 'C: QUIT' "$T/pa.log")/$(grep -c 'MAIL FROM' "$T/pa.log")" "1/1/2" "over the same connection, QUIT once the input ends"
+stop_last
+# the server hangs up on the idle connection: the next job gets a new one, and no failure
+peer pb 127.0.0.1 "$P" --drop-after 1
+rss s3@peer.test s4@peer.test
+is "$(cut -d' ' -f1-4 "$T/out" | tr '\n' ,)" "0 ok 0 250,1 ok 0 250," "the server hung up while idle: the next job still goes"
+is "$(grep -c CONNECT "$T/pb.log")" 2 "over a new connection"
+stop_last
+
 # the scheduler: batches of what is due, over one connection each
 U=$(test_user kb) || bail "useradd failed"
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"
@@ -152,7 +169,7 @@ n=$(grep -c CONNECT "$T/p6.log")
 check "over fewer connections than messages ($n)" test "$n" -lt 6
 is "$(grep -c DATA-BYTES "$T/p6.log")/$(ls "$T/d6" | wc -l | tr -d ' ')" "6/6" "six transactions, six messages"
 is "$(bodies "$T/d6")" "Subject: six 0 Subject: six 1 Subject: six 2 Subject: six 3 Subject: six 4 Subject: six6 0 " "each message intact, once"
-check "the scheduler started a batch" grep -q 'attempt domain="peer.test" rcpts=1 via=remote pid=[0-9]* batch=' "$T/sched.log"
+check "the scheduler started a batch" grep -q 'attempt domain="peer.test" rcpts=1 via=remote pid=[0-9]* job=2$' "$T/sched.log"
 is "$(grep -c 'rcpt="[ab]@peer.test" result=ok attempt=1' "$T/sched.log")" 6 "each recipient's result recorded"
 check "the 550 in the batch: that recipient fails" grep -q 'rcpt="bad@peer.test" result=perm attempt=1 text="550 5.1.1 no such user"' "$T/sched.log"
 bounced () { grep -qs 'bad@peer.test' -r "$T/mail/$U/new" ; }
@@ -170,10 +187,25 @@ check "five messages delivered through a peer hanging up every two" wait_for 40 
 is "$(bodies "$T/d7")" "Subject: seven 0 Subject: seven 1 Subject: seven 2 Subject: seven 3 Subject: seven 4 " "each message once"
 check "some were deferred, then retried" grep -q 'rcpt="c@peer.test" result=ok attempt=2' "$T/sched.log"
 
-# a message alone for its domain goes at once, in the one-message form
+# a message alone for its domain goes at once, by itself
 id8=$(printf 'Subject: alone\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" alone@peer.test)
 check "a lone message is delivered at once" wait_for 10 grep -q "^$id8 delivery rcpt=\"alone@peer.test\" result=ok" "$T/sched.log"
-check "by the one-message form" grep -q "^$id8 attempt domain=\"peer.test\" rcpts=1 via=remote pid=[0-9]*$" "$T/sched.log"
+check "at its first attempt" grep -q "^$id8 delivery rcpt=\"alone@peer.test\" result=ok attempt=1 " "$T/sched.log"
+stop_sched
+stop_last
+
+# a message that falls due while a remote-send of its domain is idle joins it; idle 2 s, it ends
+mkdir "$T/d10"
+peer p10 127.0.0.1 "$P" --data-dir "$T/d10"
+: > "$T/sched.log"
+start_sched
+qn 1 ten f@peer.test
+check "a first message delivered" wait_for 10 grep -q 'rcpt="f@peer.test" result=ok' "$T/sched.log"
+qn 1 eleven g@peer.test
+check "a second one, queued right after" wait_for 10 grep -q 'rcpt="g@peer.test" result=ok' "$T/sched.log"
+is "$(grep -c CONNECT "$T/p10.log")/$(grep -c 'MAIL FROM' "$T/p10.log")" "1/2" "over the first one's connection"
+check "as the second job of the same remote-send" grep -q 'attempt domain="peer.test" rcpts=1 via=remote pid=[0-9]* job=2$' "$T/sched.log"
+check "idle for STREAM_IDLE (2 s), it says QUIT" wait_for 10 grep -q 'C: QUIT' "$T/p10.log"
 stop_sched
 stop_last
 
@@ -185,6 +217,6 @@ qn 6 nine d@peer.test
 : > "$T/sched.log"
 start_sched
 check "six messages delivered with batches of two at most" wait_for 30 empty
-nc=$(grep -c CONNECT "$T/p9.log") ; big=$(grep -c 'batch=[3-9]' "$T/sched.log")
+nc=$(grep -c CONNECT "$T/p9.log") ; big=$(grep -c 'job=[3-9]' "$T/sched.log")
 check "at least three connections for six messages ($nc), no batch over two ($big)" test "$nc" -ge 3 -a "$big" = 0 -a "$(ls "$T/d9" | wc -l | tr -d ' ')" = 6
 stop_sched
