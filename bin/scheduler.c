@@ -1516,6 +1516,11 @@ static void reload (void)
   if (strcmp(nc.sa.s + nc.spool, c.sa.s + c.spool)) LOG("scheduler", "reload warning=\"spool changed: restart to use it\"") ;
   conf_free(&c) ;
   c = nc ;
+  {
+    /* a running remote-send read the old configuration (routes, TLS): it takes no more jobs */
+    size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
+    for (; i < n ; i++) stream_close(genalloc_s(dlv *, &dlvs)[i]) ;
+  }
   LOG("scheduler", "reload result=ok") ;
   stralloc_free(&err) ;
 }
