@@ -337,7 +337,7 @@ static void accept_all (void)
     /* none to serve it: closed unanswered, its client runs enqueue */
     if (j < 0) { fd_close(fd) ; continue ; }
     w = genalloc_s(worker, &workers) + j ;
-    if (ancil_send_fd(w->ctl, fd, 'c') < 0)
+    if (!ancil_send_fd(w->ctl, fd, 'c'))
     {
       strerr_warnwusys("pass a connection to worker") ;
       dismiss(w) ;

@@ -498,6 +498,9 @@ int main (int, char const *const *) ;
 int main (int argc, char const *const *argv)
 {
   PROG = "local-deliver" ;
+  /* a local-spawn worker calls this once per delivery: nothing is left from the last one */
+  ext = "" ; orig = 0 ; domain = "" ; timeout = 600 ;
+  pre.len = 0 ; head.len = 0 ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)

@@ -6,11 +6,12 @@
  * report pipe on fd 1, then drops to the queue user. For each request,
  * local-spawn looks the user up itself (never taking a uid from the
  * pipe, never running anything as root), opens the message, and runs
- * local-deliver as that user, with a timeout: in a forked child that
- * drops to the user and calls local-deliver's code, linked in, without
- * an exec (an exec per delivery cost about half a millisecond of CPU,
- * a third of a message's whole budget). It never executes anything.
- * See local-spawn(8) for the protocol.
+ * local-deliver as that user, with a timeout: in a worker, a forked child
+ * that drops to the user and calls local-deliver's code, linked in,
+ * without an exec (an exec per delivery cost about half a millisecond of
+ * CPU, a third of a message's whole budget), and that stays for the same
+ * user's next deliveries (a fork per delivery cost a tenth of one). It
+ * never executes anything. See local-spawn(8) for the protocol.
  */
 
 /* initgroups and setgroups are not POSIX */
@@ -31,6 +32,7 @@
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -40,6 +42,7 @@
 #include <skalibs/buffer.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/allreadwrite.h>
+#include <skalibs/ancil.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
@@ -56,18 +59,35 @@
 #define USAGE "local-spawn [ -C conf ]"
 extern int local_deliver_main (int, char const *const *) ;
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
-#define MAXCHILD 1000
+#define MAXCHILD 1000         /* deliveries at once */
+#define WORKER_USES 1000      /* deliveries by one worker, then it is retired: whatever it leaks stays bounded */
+#define WORKER_IDLE 5         /* seconds an idle worker waits for its user's next delivery */
+#define ARGS_MAX 65536        /* a request's arguments, as a worker reads them */
 
+/*
+ * A worker: a forked child that dropped to one user (uid, gid, name)
+ * and delivers that user's mail, one request at a time, until its
+ * socket closes. The socket carries the requests out (the message's
+ * descriptor, then local-deliver's arguments as a netstring) and back
+ * its stderr, with a NUL after each delivery that returned (ok). A
+ * delivery that fails exits the worker with local-deliver's code, as a
+ * child of its own did before workers.
+ */
 typedef struct child_s child ;
 struct child_s
 {
   pid_t pid ;
-  char tag[UINT_FMT] ;
-  int fd ;             /* its stderr */
-  stralloc last ;      /* its last stderr line */
+  char tag[UINT_FMT] ;   /* the delivery in flight ("" when idle or unknown) */
+  int busy ;
+  int fd ;               /* the worker's socket; -1 once dismissed or closed */
+  stralloc last ;        /* its last stderr line */
   stralloc cur ;
-  tain deadline ;
+  tain deadline ;        /* busy: the delivery's; idle: its dismissal */
   int killed ;
+  unsigned int uses ;
+  uid_t uid ;
+  gid_t gid ;
+  char name[256] ;
 } ;
 
 static conf c ;
@@ -259,6 +279,151 @@ static int grouplist (char const *name, gid_t gid, int *n)
   return 1 ;
 }
 
+static size_t busy_count (void)
+{
+  size_t n = genalloc_len(child, &children), i = 0, k = 0 ;
+  for (; i < n ; i++) if (genalloc_s(child, &children)[i].busy) k++ ;
+  return k ;
+}
+
+/* an idle worker for this user, or 0 */
+static child *worker_idle (uid_t uid, gid_t gid, char const *name)
+{
+  size_t n = genalloc_len(child, &children), i = 0 ;
+  for (; i < n ; i++)
+  {
+    child *ch = genalloc_s(child, &children) + i ;
+    if (!ch->busy && ch->fd >= 0 && !ch->killed && ch->uid == uid && ch->gid == gid && !strcmp(ch->name, name)) return ch ;
+  }
+  return 0 ;
+}
+
+/* no more requests: it reads the end of its socket and exits; reap() forgets it */
+static void worker_dismiss (child *ch)
+{
+  if (ch->fd >= 0) fd_close(ch->fd) ;
+  ch->fd = -1 ;
+  if (ch->busy && !ch->killed) { ch->killed = 1 ; kill(-ch->pid, SIGKILL) ; kill(ch->pid, SIGKILL) ; }
+}
+
+/* the worker's side: requests until the end of its socket (fd 2) */
+static void worker_loop (void)
+{
+  stralloc a = STRALLOC_ZERO ;
+  genalloc v = GENALLOC_ZERO ;   /* char const * */
+  for (;;)
+  {
+    size_t len = 0, k ;
+    char ch ;
+    int mfd ;
+    iopause_fd x = { .fd = 2, .events = IOPAUSE_READ, .revents = 0 } ;
+    /* ancil_recv_fd does not wait (MSG_DONTWAIT): wait for the next request, or the end */
+    if (iopause(&x, 1, 0, 0) < 0) _exit(KETCH_EX_TEMP) ;
+    mfd = ancil_recv_fd(2, 'm') ;
+    if (mfd < 0) _exit(0) ;
+    /* the arguments: "len:" then len octets of NUL-terminated strings, then "," */
+    for (;;)
+    {
+      if (fd_read(2, &ch, 1) != 1) _exit(KETCH_EX_TEMP) ;
+      if (ch == ':') break ;
+      if (ch < '0' || ch > '9' || len > ARGS_MAX / 10) _exit(KETCH_EX_TEMP) ;
+      len = len * 10 + (ch - '0') ;
+    }
+    if (len > ARGS_MAX || !stralloc_ready(&a, len + 1)) _exit(KETCH_EX_TEMP) ;
+    if (allread(2, a.s, len + 1) < len + 1 || a.s[len] != ',' || (len && a.s[len-1])) _exit(KETCH_EX_TEMP) ;
+    a.len = len ;
+    genalloc_setlen(char const *, &v, 0) ;
+    {
+      char const *z = "local-deliver" ;
+      if (!genalloc_append(char const *, &v, &z)) _exit(KETCH_EX_TEMP) ;
+    }
+    for (k = 0 ; k < a.len ; k += strlen(a.s + k) + 1)
+    {
+      char const *z = a.s + k ;
+      if (!genalloc_append(char const *, &v, &z)) _exit(KETCH_EX_TEMP) ;
+    }
+    {
+      char const *z = 0 ;
+      if (!genalloc_append(char const *, &v, &z)) _exit(KETCH_EX_TEMP) ;
+    }
+    if (fd_move(0, mfd) < 0) _exit(KETCH_EX_TEMP) ;
+    /* a failure exits with its code (strerr_die*); a return is a delivery done */
+    if (local_deliver_main((int)genalloc_len(char const *, &v) - 1, genalloc_s(char const *, &v))) _exit(KETCH_EX_TEMP) ;
+    if (!buffer_flush(buffer_2) || fd_write(2, "", 1) != 1) _exit(KETCH_EX_TEMP) ;
+  }
+}
+
+/*
+ * A new worker for this user: forked now, it drops to the user at once
+ * and waits for requests (its first comes right after).
+ */
+static child *worker_start (uid_t uid, gid_t gid, char const *name)
+{
+  child ch = { .fd = -1, .busy = 0, .last = STRALLOC_ZERO, .cur = STRALLOC_ZERO, .killed = 0, .uses = 0, .uid = uid, .gid = gid } ;
+  int p[2], ng ;
+  pid_t pid ;
+  /*
+   * The supplementary groups are resolved here, in the long-lived parent,
+   * not by initgroups() in the child: in a fresh child every delivery
+   * would load the NSS modules (libnss_systemd and its libraries) again,
+   * about 200 system calls and a millisecond of CPU per message.
+   */
+  if (strlen(name) >= sizeof(ch.name) || !grouplist(name, gid, &ng)) return 0 ;
+  memcpy(ch.name, name, strlen(name) + 1) ;
+  if (genalloc_len(child, &children) >= MAXCHILD)
+  {
+    /* full of idle workers: dismiss them, they are reaped soon */
+    size_t i = 0 ;
+    for (; i < genalloc_len(child, &children) ; i++) if (!genalloc_s(child, &children)[i].busy) worker_dismiss(genalloc_s(child, &children) + i) ;
+  }
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) return 0 ;
+  pid = fork() ;
+  if (pid < 0) { fd_close(p[0]) ; fd_close(p[1]) ; return 0 ; }
+  if (!pid)
+  {
+    int null = open("/dev/null", O_RDWR) ;
+    selfpipe_finish() ;
+    /* its own process group: a timeout kills what it started too */
+    setpgid(0, 0) ;
+    fd_close(p[0]) ;
+    if (null < 0 || fd_copy(0, null) < 0 || fd_move(1, null) < 0 || fd_move(2, p[1]) < 0) _exit(KETCH_EX_TEMP) ;
+    if (setgroups(ng, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0) _exit(KETCH_EX_TEMP) ;
+    if (!getuid() || !geteuid()) _exit(KETCH_EX_TEMP) ;
+    /* what an exec would have closed: the other workers' sockets */
+    {
+      size_t j = 0 ;
+      for (; j < genalloc_len(child, &children) ; j++)
+        if (genalloc_s(child, &children)[j].fd >= 0) fd_close(genalloc_s(child, &children)[j].fd) ;
+    }
+#ifdef __linux__
+    prctl(PR_SET_NAME, "local-deliver", 0, 0, 0) ;
+#endif
+    /* no exec: the worker stays non-dumpable after the setuid, so the
+       user cannot ptrace a process that began as root */
+    worker_loop() ;
+  }
+  fd_close(p[1]) ;
+  if (ndelay_on(p[0]) < 0) { fd_close(p[0]) ; kill(pid, SIGKILL) ; return 0 ; }
+  ch.pid = pid ;
+  ch.fd = p[0] ;
+  if (!genalloc_append(child, &children, &ch)) { fd_close(p[0]) ; kill(pid, SIGKILL) ; return 0 ; }
+  return genalloc_s(child, &children) + genalloc_len(child, &children) - 1 ;
+}
+
+/* one request down a worker's socket: the message's descriptor, then the arguments. 1, or 0 */
+static int worker_send (child *ch, int fd, stralloc const *args)
+{
+  stralloc ns = STRALLOC_ZERO ;
+  char fmt[SIZE_FMT] ;
+  int ok ;
+  if (ch->fd < 0 || !ancil_send_fd(ch->fd, fd, 'm')) return 0 ;
+  ok = stralloc_catb(&ns, fmt, size_fmt(fmt, args->len)) && stralloc_catb(&ns, ":", 1)
+    && stralloc_catb(&ns, args->s, args->len) && stralloc_catb(&ns, ",", 1)
+    && allwrite(ch->fd, ns.s, ns.len) == ns.len ;
+  stralloc_free(&ns) ;
+  return ok ;
+}
+
 static void handle (char const *s, size_t len)
 {
   char const *f[LSPAWN_FIELDS_MAX] ;
@@ -283,68 +448,50 @@ static void handle (char const *s, size_t len)
     return ;
   }
   if (!queue_id_valid(f[2], strlen(f[2])) || !size0_scan(f[3], &hdrlen) || !uint0_scan(f[4], &timeout)) { report(f[0], "t", "bad request", 11) ; stralloc_free(&args) ; return ; }
-  if (genalloc_len(child, &children) >= MAXCHILD) { report(f[0], "t", "too many deliveries", 19) ; stralloc_free(&args) ; return ; }
+  if (busy_count() >= MAXCHILD) { report(f[0], "t", "too many deliveries", 19) ; stralloc_free(&args) ; return ; }
   {
     char fn[QUEUE_PATH_MAX] ;
-    int p[2], fd ;
-    pid_t pid ;
-    child ch = { .fd = -1, .last = STRALLOC_ZERO, .cur = STRALLOC_ZERO, .killed = 0 } ;
-    size_t na = 0, k = 0 ;
-    int ng ;
-    for (; k < args.len ; k++) if (!args.s[k]) na++ ;
-    {
-    char const *argv[na + 2] ;
-    unsigned int i = 1 ;
-    argv[0] = "local-deliver" ;
-    for (k = 0 ; k < args.len ; k += strlen(args.s + k) + 1) argv[i++] = args.s + k ;
-    argv[i] = 0 ;
+    int fd ;
+    child *ch ;
     queue_path(fn, "queue", f[2]) ;
     fd = open(fn, O_RDONLY | O_CLOEXEC) ;
     if (fd < 0 || lseek(fd, hdrlen, SEEK_SET) < 0) { if (fd >= 0) fd_close(fd) ; report(f[0], "t", "cannot open the message", 23) ; stralloc_free(&args) ; return ; }
-    /*
-     * The supplementary groups are resolved here, in the long-lived parent,
-     * not by initgroups() in the child: in a fresh child every delivery
-     * would load the NSS modules (libnss_systemd and its libraries) again,
-     * about 200 system calls and a millisecond of CPU per message.
-     */
-    if (!grouplist(name, gid, &ng)) { fd_close(fd) ; report(f[0], "t", "cannot list the user's groups", 29) ; stralloc_free(&args) ; return ; }
-    if (pipe(p) < 0) { fd_close(fd) ; report(f[0], "t", "pipe failed", 11) ; stralloc_free(&args) ; return ; }
-    pid = fork() ;
-    if (pid < 0) { fd_close(fd) ; fd_close(p[0]) ; fd_close(p[1]) ; report(f[0], "t", "fork failed", 11) ; stralloc_free(&args) ; return ; }
-    if (!pid)
+    ch = worker_idle(uid, gid, name) ;
+    if (!ch) ch = worker_start(uid, gid, name) ;
+    if (!ch) { fd_close(fd) ; report(f[0], "t", "cannot start a delivery worker", 30) ; stralloc_free(&args) ; return ; }
+    if (!worker_send(ch, fd, &args))
     {
-      int null = open("/dev/null", O_WRONLY) ;
-      selfpipe_finish() ;
-      /* its own process group: a timeout kills what it started too */
-      setpgid(0, 0) ;
-      fd_close(p[0]) ;
-      if (null < 0 || fd_move(0, fd) < 0 || fd_move(1, null) < 0 || fd_move(2, p[1]) < 0) _exit(KETCH_EX_TEMP) ;
-      if (setgroups(ng, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0) _exit(KETCH_EX_TEMP) ;
-      if (!getuid() || !geteuid()) _exit(KETCH_EX_TEMP) ;
-      /* what an exec would have closed: the other deliveries' pipes */
-      {
-        size_t j = 0 ;
-        for (; j < genalloc_len(child, &children) ; j++)
-          if (genalloc_s(child, &children)[j].fd >= 0) fd_close(genalloc_s(child, &children)[j].fd) ;
-      }
-#ifdef __linux__
-      prctl(PR_SET_NAME, "local-deliver", 0, 0, 0) ;
-#endif
-      /* no exec: the child stays non-dumpable after the setuid, so the
-         user cannot ptrace a process that began as root */
-      _exit(local_deliver_main((int)i, argv)) ;
+      /* it is gone or broken: retire it, this delivery is temporary */
+      fd_close(fd) ;
+      worker_dismiss(ch) ;
+      report(f[0], "t", "cannot reach the delivery worker", 32) ;
+      stralloc_free(&args) ;
+      return ;
     }
-    fd_close(fd) ; fd_close(p[1]) ;
-    ndelay_on(p[0]) ; coe(p[0]) ;
-    ch.pid = pid ;
-    ch.fd = p[0] ;
-    memcpy(ch.tag, f[0], strlen(f[0]) < UINT_FMT ? strlen(f[0]) + 1 : 1) ;
-    if (strlen(f[0]) >= UINT_FMT) ch.tag[0] = 0 ;
-    tain_addsec_g(&ch.deadline, timeout + 5) ;
-    if (!genalloc_append(child, &children, &ch)) { kill(pid, SIGKILL) ; report(f[0], "t", "out of memory", 13) ; }
-    }
+    fd_close(fd) ;
+    ch->busy = 1 ;
+    ch->uses++ ;
+    ch->last.len = ch->cur.len = 0 ;
+    memcpy(ch->tag, f[0], strlen(f[0]) < UINT_FMT ? strlen(f[0]) + 1 : 1) ;
+    if (strlen(f[0]) >= UINT_FMT) ch->tag[0] = 0 ;
+    tain_now_g() ;
+    tain_addsec_g(&ch->deadline, timeout + 5) ;
   }
   stralloc_free(&args) ;
+}
+
+/* a worker's NUL: its delivery returned, delivered; it is idle now, or retired */
+static void worker_done (child *ch)
+{
+  if (!ch->busy || ch->killed) return ;
+  if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; ch->cur.len = 0 ; }
+  report(ch->tag, "0", ch->last.s ? ch->last.s : "", ch->last.len) ;
+  ch->busy = 0 ;
+  ch->tag[0] = 0 ;
+  ch->last.len = 0 ;
+  tain_now_g() ;
+  tain_addsec_g(&ch->deadline, WORKER_IDLE) ;
+  if (ch->uses >= WORKER_USES) worker_dismiss(ch) ;
 }
 
 static void child_read (child *ch)
@@ -363,6 +510,7 @@ static void child_read (child *ch)
     for (; i < (size_t)r ; i++)
     {
       if (buf[i] == '\n') { if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; ch->cur.len = 0 ; } }
+      else if (!buf[i]) worker_done(ch) ;
       else if (ch->cur.len < 1024) stralloc_catb(&ch->cur, buf + i, 1) ;
     }
   }
@@ -383,11 +531,15 @@ static void reap (void)
       if (ch->pid != pid) continue ;
       if (ch->fd >= 0) { child_read(ch) ; if (ch->fd >= 0) fd_close(ch->fd) ; }
       if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; }
-      if (ch->killed) report(ch->tag, "t", "local delivery timed out", 24) ;
+      /* a worker that exits busy: its delivery failed with this code (or timed out, or crashed); idle, it was retired */
+      if (!ch->busy) ;
+      else if (ch->killed) report(ch->tag, "t", "local delivery timed out", 24) ;
       else if (WIFSIGNALED(wstat)) report(ch->tag, "t", "local-deliver crashed", 21) ;
       else
       {
-        code[int_fmt(code, WEXITSTATUS(wstat))] = 0 ;
+        /* a 0 exit without its NUL mark (it never should): not known delivered */
+        int e = WEXITSTATUS(wstat) ;
+        code[int_fmt(code, e ? e : KETCH_EX_TEMP)] = 0 ;
         report(ch->tag, code, ch->last.s ? ch->last.s : "", ch->last.len) ;
       }
       stralloc_free(&ch->last) ; stralloc_free(&ch->cur) ;
@@ -429,11 +581,16 @@ int main (int argc, char const *const *argv)
   tain_now_set_stopwatch_g() ;
   for (;;)
   {
-    iopause_fd x[2 + MAXCHILD] ;
     size_t n = genalloc_len(child, &children), i, nx = 2 ;
+    iopause_fd x[2 + n] ;
     tain deadline = TAIN_INFINITE ;
     int r ;
-    if (eof && !n) return 0 ;
+    if (eof)
+    {
+      /* the scheduler is gone: idle workers are dismissed, busy ones finish */
+      for (i = 0 ; i < n ; i++) if (!genalloc_s(child, &children)[i].busy) worker_dismiss(genalloc_s(child, &children) + i) ;
+      if (!n) return 0 ;
+    }
     x[0].fd = sfd ; x[0].events = IOPAUSE_READ ;
     x[1].fd = 0 ; x[1].events = eof ? 0 : IOPAUSE_READ ;
     for (i = 0 ; i < n ; i++)
@@ -447,7 +604,10 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < n ; i++)
     {
       child *ch = genalloc_s(child, &children) + i ;
-      if (!ch->killed && !tain_less(&STAMP, &ch->deadline)) { ch->killed = 1 ; kill(-ch->pid, SIGKILL) ; kill(ch->pid, SIGKILL) ; tain_addsec_g(&ch->deadline, 3600) ; }
+      if (ch->killed || tain_less(&STAMP, &ch->deadline)) continue ;
+      if (ch->busy) { ch->killed = 1 ; kill(-ch->pid, SIGKILL) ; kill(ch->pid, SIGKILL) ; }
+      else worker_dismiss(ch) ;   /* idle too long */
+      tain_addsec_g(&ch->deadline, 3600) ;
     }
     if (!r) continue ;
     for (i = 2 ; i < nx ; i++)

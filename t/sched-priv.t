@@ -4,7 +4,7 @@
 # message lands in, owned by the recipient. Skipped when not root.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
-plan 15
+plan 19
 
 Q=kq$$ ; R=kp$$
 useradd -M -d "$T/nohome" -s /bin/false "$Q" || { echo "Bail out! useradd failed" ; exit 1 ; }
@@ -63,4 +63,18 @@ check "an alias's own file is delivered to, as the aliases file's owner" sh -c "
 check "a virtual user: the map's maildir, not the one asked for" sh -c "echo '$out' | grep -q '^6 0' && ls '$T/home/$R/vmail/new/'* >/dev/null 2>&1 && ! test -e '$T/home/$R/forged'"
 check "the vmap delivery runs as the map's owner" sh -c "test \"\$(stat -c %U '$T/home/$R/vmail/new')\" = '$R'"
 check "nothing written, nothing run" sh -c "! test -e '$T/home/$R/.profile' && ! test -e '$T/pwned'"
+
+# local-spawn's workers: one forked per user and kept for that user's next
+# delivery (the Maildir name holds the delivering pid); a delivery that
+# fails exits its worker with its code, and the next one gets a new worker
+dr () { req "$1" "user $R" "$id" "$hl" 5 -- s@remote.example "$R@test.example" "$R" / maildir x ; }
+t0=$(date +%s)
+out=$( { dr 7 ; sleep 1 ; dr 8 ; sleep 1 ; chmod 0 "$T/home/$R/Maildir/tmp" ; dr 9 ; sleep 1 ; chmod 700 "$T/home/$R/Maildir/tmp" ; dr 10 ; } | timeout 20 local-spawn -C "$CONF" 2>/dev/null)
+rc=$? ; t1=$(date +%s)
+pid_of () { echo "$out" | sed -n "s/^$1 0 .*P\([0-9]*\)R.*/\1/p" ; }
+p7=$(pid_of 7) ; p8=$(pid_of 8) ; p10=$(pid_of 10)
+check "the user's next delivery goes to the same worker (pid ${p7:-none} twice)" test -n "$p7" -a "$p7" = "$p8"
+check "a delivery that fails is temporary (111) and ends its worker" sh -c "echo '$out' | grep -q '^9 111 '"
+check "the next delivery gets a new worker (pid ${p10:-none})" test -n "$p10" -a "$p10" != "$p7"
+check "local-spawn ends with its input, its idle worker dismissed ($rc, $((t1 - t0)) s)" test "$rc" = 0 -a $((t1 - t0)) -lt 8
 done_testing
