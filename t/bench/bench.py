@@ -167,6 +167,14 @@ def setup_machine():
         shutil.rmtree(DIR)
     os.makedirs(DIR)
     os.chmod(DIR, 0o755)
+    # ext4 without a journal (this machine) scans a block group's recently
+    # deleted inodes at every file creation: MTAs whose spools share a group
+    # pay for each other's churn. A top-of-hierarchy directory (chattr +T)
+    # makes ext4 spread its subdirectories, so each MTA, and the L probe,
+    # gets block groups of its own. Best effort: other file systems refuse.
+    r = subprocess.run(["chattr", "+T", DIR], capture_output=True, text=True)
+    if r.returncode:
+        log("chattr +T %s: %s (instances may share block groups)" % (DIR, r.stderr.strip()))
     with open(os.path.join(DIR, "resolv.conf"), "w") as f:
         f.write("nameserver 127.0.0.1\n")
     os.makedirs(os.path.dirname(RAW), exist_ok=True)
