@@ -532,15 +532,17 @@ static void reap (void)
       if (ch->fd >= 0) { child_read(ch) ; if (ch->fd >= 0) fd_close(ch->fd) ; }
       if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; }
       /* a worker that exits busy: its delivery failed with this code (or timed out, or crashed); idle, it was retired */
-      if (!ch->busy) ;
-      else if (ch->killed) report(ch->tag, "t", "local delivery timed out", 24) ;
-      else if (WIFSIGNALED(wstat)) report(ch->tag, "t", "local-deliver crashed", 21) ;
-      else
+      if (ch->busy)
       {
-        /* a 0 exit without its NUL mark (it never should): not known delivered */
-        int e = WEXITSTATUS(wstat) ;
-        code[int_fmt(code, e ? e : KETCH_EX_TEMP)] = 0 ;
-        report(ch->tag, code, ch->last.s ? ch->last.s : "", ch->last.len) ;
+        if (ch->killed) report(ch->tag, "t", "local delivery timed out", 24) ;
+        else if (WIFSIGNALED(wstat)) report(ch->tag, "t", "local-deliver crashed", 21) ;
+        else
+        {
+          /* a 0 exit without its NUL mark (it never should): not known delivered */
+          int e = WEXITSTATUS(wstat) ;
+          code[int_fmt(code, e ? e : KETCH_EX_TEMP)] = 0 ;
+          report(ch->tag, code, ch->last.s ? ch->last.s : "", ch->last.len) ;
+        }
       }
       stralloc_free(&ch->last) ; stralloc_free(&ch->cur) ;
       *ch = genalloc_s(child, &children)[n-1] ;
