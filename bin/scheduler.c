@@ -756,7 +756,8 @@ static dlv *stream_find (char const *domain, int busy_ok)
   for (; i < n ; i++)
   {
     dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
-    if (!d->remote || !d->stream || d->killed || strcasecmp(d->domain, domain)) continue ;
+    /* its report at end of file: it is exiting, nothing more goes to it */
+    if (!d->remote || !d->stream || d->killed || d->fd < 0 || strcasecmp(d->domain, domain)) continue ;
     if (dlv_idle(d)) return d ;
     if (busy_ok && (!best || dparts(d) < dparts(best))) best = d ;
   }
