@@ -43,6 +43,7 @@
 #include <skalibs/bytestr.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/ancil.h>
+#include <skalibs/netstring.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
@@ -62,13 +63,13 @@ extern int local_deliver_main (int, char const *const *) ;
 #define MAXCHILD 1000         /* deliveries at once */
 #define WORKER_USES 1000      /* deliveries by one worker, then it is retired: whatever it leaks stays bounded */
 #define WORKER_IDLE 5         /* seconds an idle worker waits for its user's next delivery */
-#define ARGS_MAX 65536        /* a request's arguments, as a worker reads them */
 
 /*
  * A worker: a forked child that dropped to one user (uid, gid, name)
  * and delivers that user's mail, one request at a time, until its
  * socket closes. The socket carries the requests out (the message's
- * descriptor, then local-deliver's arguments as a netstring) and back
+ * descriptor, then local-deliver's arguments as a netstring of
+ * NUL-terminated fields, as in the scheduler's requests) and back
  * its stderr, with a NUL after each delivery that returned (ok). A
  * delivery that fails exits the worker with local-deliver's code, as a
  * child of its own did before workers.
@@ -298,57 +299,47 @@ static child *worker_idle (uid_t uid, gid_t gid, char const *name)
   return 0 ;
 }
 
-/* no more requests: it reads the end of its socket and exits; reap() forgets it */
+/* an idle worker gets no more requests: it reads the end of its socket and exits; reap() forgets it */
 static void worker_dismiss (child *ch)
 {
   if (ch->fd >= 0) fd_close(ch->fd) ;
   ch->fd = -1 ;
-  if (ch->busy && !ch->killed) { ch->killed = 1 ; kill(-ch->pid, SIGKILL) ; kill(ch->pid, SIGKILL) ; }
 }
 
 /* the worker's side: requests until the end of its socket (fd 2) */
 static void worker_loop (void)
 {
   stralloc a = STRALLOC_ZERO ;
-  genalloc v = GENALLOC_ZERO ;   /* char const * */
   for (;;)
   {
-    size_t len = 0, k ;
-    char ch ;
-    int mfd ;
+    char const *argv[LSPAWN_FIELDS_MAX + 2] ;
+    size_t start, len, used ;
+    unsigned int n ;
+    int mfd, r ;
     iopause_fd x = { .fd = 2, .events = IOPAUSE_READ, .revents = 0 } ;
     /* ancil_recv_fd does not wait (MSG_DONTWAIT): wait for the next request, or the end */
     if (iopause(&x, 1, 0, 0) < 0) _exit(KETCH_EX_TEMP) ;
     mfd = ancil_recv_fd(2, 'm') ;
     if (mfd < 0) _exit(0) ;
-    /* the arguments: "len:" then len octets of NUL-terminated strings, then "," */
-    for (;;)
+    /* then its arguments; nothing follows them until we answer, so reading whole blocks takes no more */
+    a.len = 0 ;
+    while (!(r = lspawn_request_next(a.s, a.len, &start, &len, &used)))
     {
-      if (fd_read(2, &ch, 1) != 1) _exit(KETCH_EX_TEMP) ;
-      if (ch == ':') break ;
-      if (ch < '0' || ch > '9' || len > ARGS_MAX / 10) _exit(KETCH_EX_TEMP) ;
-      len = len * 10 + (ch - '0') ;
+      ssize_t k ;
+      if (!stralloc_readyplus(&a, 4096)) _exit(KETCH_EX_TEMP) ;
+      k = fd_read(2, a.s + a.len, 4096) ;
+      if (k <= 0) _exit(KETCH_EX_TEMP) ;
+      a.len += k ;
     }
-    if (len > ARGS_MAX || !stralloc_ready(&a, len + 1)) _exit(KETCH_EX_TEMP) ;
-    if (allread(2, a.s, len + 1) < len + 1 || a.s[len] != ',' || (len && a.s[len-1])) _exit(KETCH_EX_TEMP) ;
-    a.len = len ;
-    genalloc_setlen(char const *, &v, 0) ;
-    {
-      char const *z = "local-deliver" ;
-      if (!genalloc_append(char const *, &v, &z)) _exit(KETCH_EX_TEMP) ;
-    }
-    for (k = 0 ; k < a.len ; k += strlen(a.s + k) + 1)
-    {
-      char const *z = a.s + k ;
-      if (!genalloc_append(char const *, &v, &z)) _exit(KETCH_EX_TEMP) ;
-    }
-    {
-      char const *z = 0 ;
-      if (!genalloc_append(char const *, &v, &z)) _exit(KETCH_EX_TEMP) ;
-    }
+    if (r < 0 || used != a.len) _exit(KETCH_EX_TEMP) ;
+    argv[0] = "local-deliver" ;
+    n = lspawn_fields(a.s + start, len, argv + 1, LSPAWN_FIELDS_MAX) ;
+    /* every octet in a field (local-spawn sends at most LSPAWN_FIELDS_MAX) */
+    if (!n || argv[n] + strlen(argv[n]) + 1 != a.s + start + len) _exit(KETCH_EX_TEMP) ;
+    argv[n + 1] = 0 ;
     if (fd_move(0, mfd) < 0) _exit(KETCH_EX_TEMP) ;
     /* a failure exits with its code (strerr_die*); a return is a delivery done */
-    if (local_deliver_main((int)genalloc_len(char const *, &v) - 1, genalloc_s(char const *, &v))) _exit(KETCH_EX_TEMP) ;
+    if (local_deliver_main((int)n + 1, argv)) _exit(KETCH_EX_TEMP) ;
     if (!buffer_flush(buffer_2) || fd_write(2, "", 1) != 1) _exit(KETCH_EX_TEMP) ;
   }
 }
@@ -414,12 +405,9 @@ static child *worker_start (uid_t uid, gid_t gid, char const *name)
 static int worker_send (child *ch, int fd, stralloc const *args)
 {
   stralloc ns = STRALLOC_ZERO ;
-  char fmt[SIZE_FMT] ;
   int ok ;
   if (ch->fd < 0 || !ancil_send_fd(ch->fd, fd, 'm')) return 0 ;
-  ok = stralloc_catb(&ns, fmt, size_fmt(fmt, args->len)) && stralloc_catb(&ns, ":", 1)
-    && stralloc_catb(&ns, args->s, args->len) && stralloc_catb(&ns, ",", 1)
-    && allwrite(ch->fd, ns.s, ns.len) == ns.len ;
+  ok = netstring_appendb(&ns, args->s, args->len) && allwrite(ch->fd, ns.s, ns.len) == ns.len ;
   stralloc_free(&ns) ;
   return ok ;
 }
@@ -449,6 +437,12 @@ static void handle (char const *s, size_t len)
   }
   if (!queue_id_valid(f[2], strlen(f[2])) || !size0_scan(f[3], &hdrlen) || !uint0_scan(f[4], &timeout)) { report(f[0], "t", "bad request", 11) ; stralloc_free(&args) ; return ; }
   if (busy_count() >= MAXCHILD) { report(f[0], "t", "too many deliveries", 19) ; stralloc_free(&args) ; return ; }
+  {
+    /* what a worker takes in one request (local-spawn(8)) */
+    size_t k = 0, nf = 0 ;
+    for (; k < args.len ; k++) if (!args.s[k]) nf++ ;
+    if (nf > LSPAWN_FIELDS_MAX || args.len > LSPAWN_REQ_MAX) { report(f[0], "t", "too many or too long delivery arguments", 39) ; stralloc_free(&args) ; return ; }
+  }
   {
     char fn[QUEUE_PATH_MAX] ;
     int fd ;

@@ -1043,6 +1043,15 @@ static void jobs_parse (void)
   njobs = genalloc_len(rjob, &jobs) ;
 }
 
+/* every job known is over and reported: forget them, counting them in jobbase */
+static void jobs_forget (void)
+{
+  jobbase += njobs ;
+  genalloc_setlen(rjob, &jobs, 0) ;
+  genalloc_setlen(char const *, &fields, 0) ;
+  njobs = curjob = 0 ;
+}
+
 /*
  * -b: the next jobs from fd 0, once every job known so far is over (so
  * the fields never move under a live job). The scheduler keeps the pipe
@@ -1056,16 +1065,13 @@ static void jobs_parse (void)
 static int jobs_wait (int watch)
 {
   tain until ;
-  jobbase += njobs ;
+  jobs_forget() ;
   if (parsed)
   {
     memmove(input.s, input.s + parsed, input.len - parsed) ;
     input.len -= parsed ;
     parsed = 0 ;
   }
-  genalloc_setlen(rjob, &jobs, 0) ;
-  genalloc_setlen(char const *, &fields, 0) ;
-  njobs = curjob = 0 ;
   logid = "-" ;
   tain_now_g() ;
   tain_addsec_g(&until, STREAM_IDLE_MAX) ;
@@ -1094,11 +1100,8 @@ static int jobs_wait (int watch)
       if (n < 0 && !error_isagain(errno)) strerr_diefusys(KETCH_EX_TEMP, "read the jobs") ;
       if (!n) input_eof = 1 ;
       if (n > 0) input.len += n ;
-      /* the jobs written so far are all parsed (so the fields point into input): start over from the first new one */
-      jobbase += njobs ;
-      genalloc_setlen(rjob, &jobs, 0) ;
-      genalloc_setlen(char const *, &fields, 0) ;
-      njobs = curjob = 0 ;
+      /* input may have moved under the fields of the jobs parsed so far, all over: parse from the first new one */
+      jobs_forget() ;
     }
   }
 }

@@ -904,18 +904,16 @@ static void part_line (part *pt, int kind, unsigned int index, char const *text)
 }
 
 /*
- * remote-send's report: "ok|temp|perm INDEX TEXT" per recipient, each
- * line starting with "JOB " in a batch; garbled lines are ignored. A
- * batch writes each job's lines once that job is over: they are taken as
- * they come, so a message's results are made durable as soon as they are
- * known, as with one remote-send per message (spool-layout/SPOOL, the
- * duplicate window). The one-message form's lines count only if it
- * exited 0. Whole lines are consumed from d->out.
+ * remote-send -b's report: "JOB ok|temp|perm INDEX TEXT" per recipient;
+ * garbled lines are ignored. It writes each job's lines once that job is
+ * over: they are taken as they come, so a message's results are made
+ * durable as soon as they are known, as with one remote-send per message
+ * (spool-layout/SPOOL, the duplicate window). Whole lines are consumed
+ * from d->out.
  */
 static void take_lines (dlv *d)
 {
   size_t pos = 0 ;
-  int batch = d->remote ;
   for (;;)
   {
     char *s = d->out.s + pos ;
@@ -926,7 +924,7 @@ static void take_lines (dlv *d)
     if (pos + len >= d->out.len) break ;   /* no newline (yet) */
     s[len] = 0 ;
     pos += len + 1 ;
-    kind = batch ? report_parse_job(s, &jb, &index, &text) : report_parse(s, &index, &text) ;
+    kind = report_parse_job(s, &jb, &index, &text) ;
     if (kind < 0 || jb >= dparts(d)) continue ;
     part_line(dpart(d, jb), kind, index, text) ;
   }
