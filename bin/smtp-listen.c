@@ -7,8 +7,12 @@
  * a per-client connection limit by answering 421 (never by leaving the
  * client hanging in the backlog).
  *
- * One iopause loop; signals arrive through the selfpipe; the only timed
- * event is the shutdown bound, an absolute deadline.
+ * With -f a session process serves several clients in turn (see
+ * "Session processes" below).
+ *
+ * One iopause loop; signals arrive through the selfpipe; the timed events
+ * are the idle sessions' dismissal and the shutdown bound, absolute
+ * deadlines.
  */
 
 #ifdef __linux__
@@ -18,6 +22,7 @@
 #endif
 
 #include <errno.h>
+#include <setjmp.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -33,6 +38,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/allreadwrite.h>
+#include <skalibs/ancil.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/error.h>
 #include <skalibs/exec.h>
@@ -62,16 +68,39 @@
  */
 int smtp_session_main (int, char const *const *) ;
 extern conf const *smtp_session_conf ;
+extern sigjmp_buf *smtp_session_reuse ;
 static int exec_sessions = 1 ;
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define BACKLOG 1024
 #define LISTEN_MAX 32
 #define ACCEPT_BURST 64
 
+/*
+ * Session processes (-f). A forked session process that ended its
+ * client's session cleanly (QUIT, or the client's close, between
+ * transactions) and never held a secret (no TLS, no AUTH attempted:
+ * smtp_session_reuse in bin/smtp-session.c) wipes that client's state and
+ * says so with one octet on its control socket; we then hand it the next
+ * connection (the descriptor, then CONN_META octets: the family, the
+ * address and the port) instead of forking. A fork per connection was
+ * the largest cost left in W1 (t/bench/README.md). An idle session
+ * process is told to go (end of file on its control socket) after
+ * SESSION_IDLE seconds, after a SIGHUP (it has the old configuration), or
+ * at shutdown; one retires by itself after SESSION_USES clients. Postfix's
+ * smtpd does the same (max_use 100, max_idle 100 s).
+ */
+#define SESSION_USES 100
+#define SESSION_IDLE 5
+#define CONN_META 19
+
 typedef struct session_s session ;
 struct session_s
 {
   pid_t pid ;
+  int ctl ;          /* -f: our end of its control socket; -1 once told to go (or exec'd) */
+  int busy ;         /* serving a client, whose address is ip */
+  int old ;          /* forked before the last SIGHUP: told to go once idle */
+  tain idle_until ;  /* idle: told to go then */
   char ip[16] ;
 } ;
 
@@ -92,12 +121,57 @@ static stralloc sessprog = STRALLOC_ZERO ;   /* PROGRAMS/smtp-session */
 static int paused = 0 ;          /* out of descriptors: stop accepting for a while */
 static tain pause_deadline ;
 
-static unsigned int count_client (char const *ip)
+/* the limits count clients: busy sessions (or exiting ones), never idle ones */
+static unsigned int count_busy (char const *ip)
 {
   size_t n = genalloc_len(session, &sessions), i = 0, k = 0 ;
   session const *s = genalloc_s(session, &sessions) ;
-  for (; i < n ; i++) if (!memcmp(s[i].ip, ip, 16)) k++ ;
+  for (; i < n ; i++) if (s[i].busy && (!ip || !memcmp(s[i].ip, ip, 16))) k++ ;
   return k ;
+}
+
+/* an idle session process gets no more clients: it reads the end of its socket and exits; reap() forgets it */
+static void dismiss (session *s)
+{
+  if (s->ctl >= 0) fd_close(s->ctl) ;
+  s->ctl = -1 ;
+}
+
+/* a session process's octet: idle again; end of file: it retired or died (reaped on SIGCHLD) */
+static void from_session (session *s, int stopping)
+{
+  char c ;
+  ssize_t r = fd_read(s->ctl, &c, 1) ;
+  if (r == 1 && !stopping && !s->old)
+  {
+    s->busy = 0 ;
+    memset(s->ip, 0, 16) ;
+    tain_now_g() ;
+    tain_addsec_g(&s->idle_until, SESSION_IDLE) ;
+  }
+  else if (r == 1 || r == 0 || !error_isagain(errno))
+  {
+    /* not busy any more when it said so: its client is gone */
+    if (r == 1) s->busy = 0 ;
+    dismiss(s) ;
+  }
+}
+
+/* dismisses the idle session processes whose time is up (all with force);
+   the earliest time left in *next, and 1, or 0 if none is idle */
+static int trim_idle (int force, tain *next)
+{
+  size_t n = genalloc_len(session, &sessions), i = 0 ;
+  session *s = genalloc_s(session, &sessions) ;
+  int any = 0 ;
+  tain_now_g() ;
+  for (; i < n ; i++)
+  {
+    if (s[i].busy || s[i].ctl < 0) continue ;
+    if (force || !tain_less(&STAMP, &s[i].idle_until)) dismiss(s + i) ;
+    else if (!any++ || tain_less(&s[i].idle_until, next)) *next = s[i].idle_until ;
+  }
+  return any ;
 }
 
 static void reap (void)
@@ -112,6 +186,7 @@ static void reap (void)
     for (; i < n ; i++)
       if (s[i].pid == pid)
       {
+        dismiss(s + i) ;
         s[i] = s[n-1] ;
         genalloc_setlen(session, &sessions, n - 1) ;
         paused = 0 ;   /* a descriptor was freed */
@@ -189,12 +264,12 @@ static void refuse (int fd, char const *ipstr, char const *why)
   strerr_warni("refused ip=", ipstr, " reason=", why) ;
 }
 
-static void child (int fd, ip46 const *remote, uint16_t rport)
+/* the connection fd on descriptors 0 and 1, and its UCSPI environment */
+static void connection (int fd, ip46 const *remote, uint16_t rport)
 {
   char fmt[IP46_FMT], pfmt[UINT16_FMT] ;
   ip46 local ;
   uint16_t lport ;
-  selfpipe_finish() ;
   if (fd_move(0, fd) < 0 || fd_copy(1, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up descriptors") ;
   if (socket_local46(0, &local, &lport) < 0) strerr_diefusys(KETCH_EX_TEMP, "get the local address") ;
   /* replies are written once per client turn: never hold them back for an ACK */
@@ -218,19 +293,75 @@ static void child (int fd, ip46 const *remote, uint16_t rport)
     memcpy(name + pl, "LOCALPORT", 10) ;
     if (setenv(name, pfmt, 1) < 0) goto err ;
   }
-  if (exec_sessions) xexec(session_argv) ;
-  {
-    unsigned int i = 0 ;
-    /* what an exec would have closed: the listening sockets (coe) */
-    for (; i < nlisteners ; i++) fd_close(listeners[i].fd) ;
-#ifdef __linux__
-    prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
-#endif
-    smtp_session_conf = &cf ;
-    exit(smtp_session_main(3, session_argv)) ;
-  }
+  return ;
  err:
   strerr_diefusys(KETCH_EX_TEMP, "set up the environment") ;
+}
+
+/* -f: the next connection from the listener, or the end (0) */
+static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport)
+{
+  char meta[CONN_META] ;
+  for (;;)
+  {
+    iopause_fd x = { .fd = ctl, .events = IOPAUSE_READ, .revents = 0 } ;
+    /* ancil_recv_fd does not wait (MSG_DONTWAIT) */
+    if (iopause(&x, 1, 0, 0) < 0 && errno != EINTR) return 0 ;
+    *fd = ancil_recv_fd(ctl, 'c') ;
+    if (*fd >= 0) break ;
+    if (!error_isagain(errno)) return 0 ;
+  }
+  /* sent right after the descriptor, by the listener alone */
+  if (allread(ctl, meta, CONN_META) != CONN_META || meta[0] > 1) { fd_close(*fd) ; return 0 ; }
+  remote->is6 = meta[0] ;
+  memcpy(remote->ip, meta + 1, 16) ;
+  uint16_unpack_big(meta + 17, rport) ;
+  return 1 ;
+}
+
+static void child (int fd, int ctl, ip46 const *remote, uint16_t rport) gccattr_noreturn ;
+static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
+{
+  static sigjmp_buf again ;
+  static unsigned int uses = 0 ;
+  static ip46 rip ;
+  static uint16_t rp ;
+  static int cfd ;
+  selfpipe_finish() ;
+  if (exec_sessions)
+  {
+    connection(fd, remote, rport) ;
+    xexec(session_argv) ;
+  }
+  {
+    size_t n = genalloc_len(session, &sessions), i = 0 ;
+    session const *s = genalloc_s(session, &sessions) ;
+    /* what an exec would have closed: the listening sockets (coe), and
+       the other session processes' control sockets, which only we may use */
+    for (i = 0 ; i < nlisteners ; i++) fd_close(listeners[i].fd) ;
+    for (i = 0 ; i < n ; i++) if (s[i].ctl >= 0) fd_close(s[i].ctl) ;
+  }
+#ifdef __linux__
+  prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
+#endif
+  smtp_session_conf = &cf ;
+  smtp_session_reuse = &again ;
+  cfd = fd ; rip = *remote ; rp = rport ;
+  for (;;)
+  {
+    if (!sigsetjmp(again, 0))
+    {
+      connection(cfd, &rip, rp) ;
+      /* a return is an end that keeps no process: a session that could
+         not start (no TLS for port 465) */
+      exit(smtp_session_main(3, session_argv)) ;
+    }
+    /* the session ended cleanly and forgot its client (smtp_session_reuse) */
+    fd_close(0) ;
+    fd_close(1) ;
+    if (++uses >= SESSION_USES || fd_write(ctl, "i", 1) != 1) _exit(0) ;
+    if (!next_connection(ctl, &cfd, &rip, &rp)) _exit(0) ;
+  }
 }
 
 /*
@@ -262,7 +393,43 @@ static void reload (void)
   conf_free(&cf) ;
   cf = nc ;
   if (!set_sessprog()) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  {
+    /* -f: the running session processes have the old configuration */
+    size_t n = genalloc_len(session, &sessions), i = 0 ;
+    session *s = genalloc_s(session, &sessions) ;
+    for (; i < n ; i++)
+    {
+      s[i].old = 1 ;
+      if (!s[i].busy) dismiss(s + i) ;
+    }
+  }
   strerr_warni("SIGHUP: configuration reloaded; a change of listen lines needs a restart") ;
+}
+
+/* -f: the connection to an idle session process; 0 if none took it */
+static int to_idle (int fd, ip46 const *remote, uint16_t rport)
+{
+  size_t n = genalloc_len(session, &sessions), i = 0 ;
+  session *s = genalloc_s(session, &sessions) ;
+  for (; i < n ; i++)
+  {
+    char meta[CONN_META] ;
+    if (s[i].busy || s[i].ctl < 0) continue ;
+    meta[0] = !!remote->is6 ;
+    memcpy(meta + 1, remote->ip, 16) ;
+    uint16_pack_big(meta + 17, rport) ;
+    /* its socket is empty while it is idle: neither write blocks */
+    if (!ancil_send_fd(s[i].ctl, fd, 'c') || fd_write(s[i].ctl, meta, CONN_META) != CONN_META)
+    {
+      strerr_warnwusys("pass a connection to a session process") ;
+      dismiss(s + i) ;
+      continue ;
+    }
+    s[i].busy = 1 ;
+    memcpy(s[i].ip, remote->ip, 16) ;
+    return 1 ;
+  }
+  return 0 ;
 }
 
 static void accept_on (listener const *l)
@@ -275,7 +442,7 @@ static void accept_on (listener const *l)
     char fmt[IP46_FMT] ;
     session s ;
     pid_t pid ;
-    int fd ;
+    int fd, ctl[2] ;
     remote.is6 = l->is6 ;
     memset(remote.ip, 0, 16) ;
     fd = l->is6 ? socket_accept6_coe(l->fd, remote.ip, &rport) : socket_accept4_coe(l->fd, remote.ip, &rport) ;
@@ -293,18 +460,38 @@ static void accept_on (listener const *l)
       return ;
     }
     fmt[ip46_fmt(fmt, &remote)] = 0 ;
-    if (genalloc_len(session, &sessions) >= cf.max_connections) { refuse(fd, fmt, "connections") ; continue ; }
+    if (count_busy(0) >= cf.max_connections) { refuse(fd, fmt, "connections") ; continue ; }
+    if (count_busy(remote.ip) >= cf.max_per_client) { refuse(fd, fmt, "connections-per-client") ; continue ; }
+    if (!exec_sessions && to_idle(fd, &remote, rport)) { fd_close(fd) ; continue ; }
+    memset(&s, 0, sizeof(s)) ;
     memcpy(s.ip, remote.ip, 16) ;
-    if (count_client(s.ip) >= cf.max_per_client) { refuse(fd, fmt, "connections-per-client") ; continue ; }
+    s.busy = 1 ;
+    s.ctl = -1 ;
+    if (!exec_sessions && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0)
+    {
+      strerr_warnwusys("create a socket pair") ;
+      refuse(fd, fmt, "socketpair") ;
+      continue ;
+    }
     pid = fork() ;
     if (pid < 0)
     {
       strerr_warnwusys("fork") ;
       refuse(fd, fmt, "fork") ;
+      if (!exec_sessions) { fd_close(ctl[0]) ; fd_close(ctl[1]) ; }
       continue ;
     }
-    if (!pid) child(fd, &remote, rport) ;
+    if (!pid)
+    {
+      if (!exec_sessions) fd_close(ctl[0]) ;
+      child(fd, ctl[1], &remote, rport) ;
+    }
     fd_close(fd) ;
+    if (!exec_sessions)
+    {
+      fd_close(ctl[1]) ;
+      s.ctl = ctl[0] ;
+    }
     s.pid = pid ;
     if (!genalloc_append(session, &sessions, &s)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   }
@@ -323,7 +510,9 @@ int main (int argc, char const *const *argv)
   unsigned int notif = 0, grace = 30 ;
   int hasnotif = 0, stopping = 0 ;
   tain stopdeadline ;
-  iopause_fd x[1 + LISTEN_MAX] ;
+  genalloc xa = GENALLOC_ZERO ;  /* iopause_fd: the selfpipe, the listeners, the busy session processes' sockets */
+  genalloc xs = GENALLOC_ZERO ;  /* size_t: the session of each of those sockets */
+  int sfd ;
   PROG = "smtp-listen" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
@@ -357,9 +546,8 @@ int main (int argc, char const *const *argv)
   drop_privileges() ;
   if (!exec_sessions) warm_up() ;
 
-  x[0].fd = selfpipe_init() ;
-  if (x[0].fd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
-  x[0].events = IOPAUSE_READ ;
+  sfd = selfpipe_init() ;
+  if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
   /* an inherited SIG_IGN would make the sessions auto-reaped, and the limits blind */
   if (!sig_restore(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "restore SIGCHLD") ;
@@ -382,30 +570,59 @@ int main (int argc, char const *const *argv)
 
   for (;;)
   {
-    unsigned int n = 1, i ;
-    int r ;
+    iopause_fd *x ;
+    size_t nx, nl, i, ns ;
+    tain idle_next ;
+    tain const *d ;
+    int r, idle ;
     if (paused)
     {
       tain_now_g() ;
       if (!tain_less(&STAMP, &pause_deadline)) paused = 0 ;
     }
+    idle = trim_idle(stopping, &idle_next) ;
+    ns = genalloc_len(session, &sessions) ;
+    if (!genalloc_ready(iopause_fd, &xa, 1 + nlisteners + ns) || !genalloc_ready(size_t, &xs, ns))
+      strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+    x = genalloc_s(iopause_fd, &xa) ;
+    x[0].fd = sfd ;
+    x[0].events = IOPAUSE_READ ;
+    nx = 1 ;
     if (!stopping && !paused)
       for (i = 0 ; i < nlisteners ; i++)
       {
-        x[n].fd = listeners[i].fd ;
-        x[n].events = IOPAUSE_READ ;
-        x[n++].revents = 0 ;
+        x[nx].fd = listeners[i].fd ;
+        x[nx++].events = IOPAUSE_READ ;
       }
-    r = iopause_g(x, n, stopping ? &stopdeadline : paused ? &pause_deadline : 0) ;
+    nl = nx ;
+    {
+      session const *s = genalloc_s(session, &sessions) ;
+      for (i = 0 ; i < ns ; i++)
+        if (s[i].busy && s[i].ctl >= 0)
+        {
+          genalloc_s(size_t, &xs)[nx - nl] = i ;
+          x[nx].fd = s[i].ctl ;
+          x[nx++].events = IOPAUSE_READ ;
+        }
+    }
+    for (i = 0 ; i < nx ; i++) x[i].revents = 0 ;
+    d = stopping ? &stopdeadline : paused ? &pause_deadline : 0 ;
+    if (idle && (!d || tain_less(&idle_next, d))) d = &idle_next ;
+    r = iopause_g(x, nx, d) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
-    if (!r && !stopping) continue ;
     if (!r)
     {
+      tain_now_g() ;
+      if (!stopping || tain_less(&STAMP, &stopdeadline)) continue ;
       /* the shutdown bound is over: sessions still running are ended */
       strerr_warni("shutdown: ending remaining sessions") ;
       kill_all(SIGKILL) ;
       return 0 ;
     }
+    /* before the selfpipe: reap() reorders the sessions */
+    for (i = nl ; i < nx ; i++)
+      if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
+        from_session(genalloc_s(session, &sessions) + genalloc_s(size_t, &xs)[i - nl], stopping) ;
     if (x[0].revents & IOPAUSE_READ)
     {
       for (;;)
@@ -422,7 +639,7 @@ int main (int argc, char const *const *argv)
           tain_now_g() ;
           tain_addsec_g(&stopdeadline, grace) ;
           strerr_warni("shutdown: no longer accepting") ;
-          n = 1 ;
+          nl = 1 ;
         }
       }
     }
@@ -431,7 +648,7 @@ int main (int argc, char const *const *argv)
       if (!genalloc_len(session, &sessions)) return 0 ;
       continue ;
     }
-    for (i = 1 ; i < n ; i++)
+    for (i = 1 ; i < nl ; i++)
       if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) accept_on(&listeners[i - 1]) ;
   }
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <time.h>
 #include <signal.h>
+#include <setjmp.h>
 #include <sys/socket.h>
 
 #include <skalibs/gccattributes.h>
@@ -104,6 +105,30 @@ static stralloc authuser = STRALLOC_ZERO ;
 static stralloc logsa = STRALLOC_ZERO ;
 static stralloc qsa = STRALLOC_ZERO ;    /* quoted strings for logs */
 static stralloc qsa2 = STRALLOC_ZERO ;
+static int authtried = 0 ;       /* AUTH was attempted: a password may be in memory */
+
+/* DATA: the message goes to enqueue-listen or to enqueue -S (enqueue_start);
+   the buffer is allocated at the first DATA: an idle session never touches it (W3) */
+#define EBUF 4096
+static char *ebuf = 0 ;
+static size_t elen = 0 ;
+static int efd = -1 ;
+static int esock = -1 ;   /* enqueue-listen's connection (efd too), or -1: enqueue was spawned */
+static int efailed = 0 ;
+static uint64_t esize = 0 ;
+
+#ifdef KETCH_SESSION_MAIN
+/*
+ * Set by smtp-listen -f for a session process that may serve another
+ * client after this one: a clean end (bye) jumps there instead of exiting,
+ * once every per-client variable is back to its initial value. Only a
+ * session that never held a secret ends that way: one that started TLS or
+ * tried AUTH exits, as does any end on an error (die_net, strerr_die).
+ */
+sigjmp_buf *smtp_session_reuse = 0 ;
+#else
+static sigjmp_buf *const smtp_session_reuse = 0 ;
+#endif
 
 /* Logs: one line per event, the session id first, untrusted bytes quoted. */
 static void logv (char const *const *v, unsigned int n)
@@ -143,9 +168,16 @@ static void set_deadline (unsigned int secs)
   if (tain_less(&session_deadline, &deadline)) deadline = session_deadline ;
 }
 
+static void forget (void) ;
+
 static void bye (int) gccattr_noreturn ;
 static void bye (int e)
 {
+  if (smtp_session_reuse && !e && !tls && !authtried && efd < 0 && esock < 0)
+  {
+    forget() ;
+    siglongjmp(*smtp_session_reuse, 1) ;
+  }
   if (tls)
   {
     tain d ;
@@ -459,17 +491,6 @@ static void do_rcpt (char const *arg, size_t len)
   reply(rep) ;
 }
 
-/* DATA: the message goes to enqueue-listen or to enqueue -S (enqueue_start) */
-
-/* allocated at the first DATA: an idle session never touches it (W3) */
-#define EBUF 4096
-static char *ebuf = 0 ;
-static size_t elen = 0 ;
-static int efd = -1 ;
-static int esock = -1 ;   /* enqueue-listen's connection (efd too), or -1: enqueue was spawned */
-static int efailed = 0 ;
-static uint64_t esize = 0 ;
-
 static void eflush (void)
 {
   if (efd >= 0 && !efailed && elen && allwrite(efd, ebuf, elen) < elen) efailed = 1 ;
@@ -782,6 +803,7 @@ static void do_auth (char const *arg, size_t len)
   char buf[SMTP_CMDLINE_MAX] ;
   size_t mlen = 0, blen ;
   if (!auth_offered()) { reply_err("503 5.5.1 AUTH not available") ; return ; }
+  authtried = 1 ;
   if (authuser.len) { reply_err("503 5.5.1 Already authenticated") ; return ; }
   if (intrans) { reply_err("503 5.5.1 AUTH not permitted during a mail transaction") ; return ; }
   while (mlen < len && arg[mlen] != ' ') mlen++ ;
@@ -909,6 +931,33 @@ static unsigned int listener_flags (void)
   }
   /* not one of our listeners (tcpserver): offer STARTTLS when we can */
   return cf.cert ? CONF_LISTEN_STARTTLS : 0 ;
+}
+
+static void wipe (stralloc *sa)
+{
+  if (sa->s) byte_zzero(sa->s, sa->a) ;
+  sa->len = 0 ;
+}
+
+/*
+ * Before a session process serves its next client (smtp_session_reuse):
+ * every file-scope variable above back to its initial value, and what
+ * this client sent or was sent wiped from the buffers. main() sets the
+ * rest (sid, the address, the listener's flags, the deadlines) again.
+ */
+static void forget (void)
+{
+  haveip = 0 ; localsub = 0 ; lflags = 0 ;
+  byte_zzero(ipstr, sizeof(ipstr)) ;
+  byte_zzero((char *)&ip, sizeof(ip)) ;
+  byte_zzero(inbuf, sizeof(inbuf)) ; inpos = inlen = 0 ;
+  byte_zzero(outbuf, sizeof(outbuf)) ; outlen = 0 ;
+  helo = 0 ; transaction_reset() ;
+  errors = 0 ; authfailures = 0 ; authtried = 0 ;
+  wipe(&heloname) ; wipe(&sender) ; wipe(&rcpts) ; wipe(&authuser) ;
+  wipe(&logsa) ; wipe(&qsa) ; wipe(&qsa2) ;
+  if (ebuf) byte_zzero(ebuf, EBUF) ;
+  elen = 0 ; efailed = 0 ; esize = 0 ;
 }
 
 #ifdef KETCH_SESSION_MAIN

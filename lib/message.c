@@ -34,10 +34,11 @@ size_t message_feed (message *m, char const *s, size_t len, stralloc *out)
 {
   size_t i = 0 ;
   if (m->err || m->done) return 0 ;
+  /* at most one octet out per octet in: room is made once, not per octet */
+  if (!stralloc_readyplus(out, len)) return (size_t)-1 ;
   for (; i < len ; i++)
   {
     unsigned char c = s[i] ;
-    int r ;
     if (m->cr)
     {
       m->cr = 0 ;
@@ -57,9 +58,9 @@ size_t message_feed (message *m, char const *s, size_t len, stralloc *out)
       if (++m->linelen > MESSAGE_LINE_MAX) { m->err = MESSAGE_ELINE ; return i ; }
       if (c >= 0x80) m->has8bit = 1 ;
     }
-    r = put(m, out, c) ;
-    if (r < 0) return (size_t)-1 ;
-    if (!r) return i ;
+    if (m->max && m->size >= m->max) { m->err = MESSAGE_ESIZE ; return i ; }
+    out->s[out->len++] = c ;
+    m->size++ ;
   }
   return i ;
 }

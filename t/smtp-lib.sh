@@ -14,7 +14,8 @@ at_exit 'if [ "$tap_failed" != 0 ] && [ -f "$T/smtp.log" ] ; then tail -n 30 "$T
 # start_listen [OPTIONS]: smtp-listen on $CONF, waits for readiness; sets LPID
 start_listen () {
   rm -f "$T/ready"
-  smtp-listen -C "$CONF" -d 3 "$@" 3>"$T/ready" 2>>"$T/smtp.log" &
+  # KETCH_LISTEN_FLAGS=-f runs a test's sessions in reused forked processes
+  smtp-listen -C "$CONF" -d 3 ${KETCH_LISTEN_FLAGS:-} "$@" 3>"$T/ready" 2>>"$T/smtp.log" &
   LPID=$!
   at_exit "kill $LPID 2>/dev/null"
   wait_for 5 test -s "$T/ready"

@@ -4,10 +4,13 @@
 # runs the linked-in session code in the forked child instead, with the
 # listener's copy of the configuration, read again on SIGHUP, and with
 # the passwd database and the time zone set up once, by the listener. A
-# programs directory without smtp-session tells the two apart.
+# programs directory without smtp-session tells the two apart. A session
+# process of -f serves its next client when the last one ended cleanly.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 10
+plan 18
+# this test chooses the mode of each listener itself
+KETCH_LISTEN_FLAGS=
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -60,12 +63,86 @@ if command -v strace >/dev/null 2>&1 && [ ! -e /var/run/nscd/socket ] && [ -z "$
   kill "${SLPID:-$LPID}" ; wait "$LPID"
   procs () { grep "$1" "$T/st" | cut -d' ' -f1 | sort -u | wc -l | tr -d ' ' ; }
   np=$(cut -d' ' -f1 "$T/st" | sort -u | wc -l | tr -d ' ')
-  is "$(procs /etc/localtime)/$([ "$np" -ge 3 ] && echo more)" "1/more" "-f: /etc/localtime is read by the listener alone, not by its two sessions ($np processes traced)"
+  is "$(procs /etc/localtime)/$([ "$np" -ge 2 ] && echo more)" "1/more" "-f: /etc/localtime is read by the listener alone, not by its sessions ($np processes traced)"
   is "$(procs nscd/socket)" 1 "-f: the nscd probe is made by the listener alone"
 else
   skip 2 "strace missing, nscd running, or a sanitized build"
 fi
 
+# -f: a session process that ended its client's session cleanly serves
+# the next client, with none of the last one's state; never after TLS or
+# AUTH, and not beyond 100 clients or 5 idle seconds. Which process served
+# a session: the pid in its session id (lib/queue.c: 10 hex digits of
+# seconds, 5 of microseconds, then 6 of the pid), in connection order.
+PORTA=$(free_port)
+printf 'u:%s\n' "$(echo pw | ketch-passwd)" > "$T/auth"
+tlsconf=
+if command -v openssl >/dev/null 2>&1 && openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/k.pem" -out "$T/c.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1 ; then
+  tlsconf="certificate $T/c.pem key $T/k.pem"
+fi
+mkinstance "listen 127.0.0.1 port $PORT${tlsconf:+ starttls}" "listen 127.0.0.1 port $PORTA plain-auth" "relay-from 127.0.0.0/8" \
+  "auth-table $T/auth" "limit errors 3" "limit connections-per-client 2" "${tlsconf:-# no certificate}"
+: > "$T/smtp.log"
+pids () { py "
+import re
+for l in open('$T/smtp.log'):
+  m = re.match(r'([0-9a-f]{24}) connect ', l)
+  if m: print(int(m.group(1)[15:21], 16))" ; }
+# the Nth session's pid (1 is the first)
+pid_of () { pids | sed -n "$1p" ; }
+start_listen -g 30 -f
+got=$(py "
+for i in range(101):
+  c = Conn($PORT, timeout=5) ; c.reply() ; c.code(b'QUIT') ; c.close()")
+is "$(pids | sort | uniq -c | sort -rn | awk '{print $1}' | tr '\n' ' ')" "100 1 " "-f: one session process serves 100 clients in turn, then retires; the 101st gets a new one"
+: > "$T/smtp.log"
+got=$(py "
+c = Conn($PORT, timeout=5) ; c.reply()
+print(codes(c, [b'EHLO a.example', b'MAIL FROM:<a@client.example>', b'BOGUS', b'BOGUS', b'QUIT'])) ; c.close()
+c = Conn($PORT, timeout=5) ; c.reply()
+print(codes(c, [b'RCPT TO:<b@remote.example>', b'MAIL FROM:<a@client.example>', b'EHLO b.example', b'NOOP', b'QUIT']))")
+is "$got" "250 250 500 500 221
+503 503 250 250 221" "-f: the next client of a session process starts afresh: no HELO, no transaction, no errors counted (limit errors 3)"
+is "$(pids | sort -u | wc -l | tr -d ' ')" 1 "-f: ... and it was the same process"
+got=$(py "
+c = Conn($PORTA, timeout=5) ; c.reply()
+print(codes(c, [b'EHLO a.example', b'AUTH PLAIN AHUAd3Jvbmc=', b'QUIT'])) ; c.close()
+for i in range(2):
+  c = Conn($PORT, timeout=5) ; c.reply() ; c.code(b'QUIT') ; c.close()")
+r=1 ; [ "$(pid_of 3)" = "$(pid_of 2)" ] && [ "$(pid_of 4)" != "$(pid_of 3)" ] && [ "$(pid_of 5)" = "$(pid_of 4)" ] && r=0
+is "$got/$r" "250 535 221/0" "-f: a session that tried AUTH ends its process; the next client gets a new one, which is reused in turn"
+if [ -n "$tlsconf" ] ; then
+  got=$(py "
+c = Conn($PORT, timeout=5) ; c.reply()
+print(codes(c, [b'EHLO a.example', b'STARTTLS'])) ; c.wrap()
+print(codes(c, [b'EHLO a.example', b'QUIT'])) ; c.close()
+c = Conn($PORT, timeout=5) ; c.reply() ; c.code(b'QUIT') ; c.close()")
+  r=1 ; [ "$(pid_of 6)" = "$(pid_of 5)" ] && [ "$(pid_of 7)" != "$(pid_of 6)" ] && r=0
+  is "$got/$r" "250 220
+250 221/0" "-f: a session that started TLS ends its process"
+else
+  skip 1 "openssl missing: no certificate for STARTTLS"
+fi
+got=$(py "
+import time
+a = [Conn($PORT, timeout=5) for i in range(2)] ; print(' '.join(str(c.reply()[0]) for c in a))
+for c in a: c.code(b'QUIT') ; c.close()
+time.sleep(0.3)
+a = [Conn($PORT, timeout=5) for i in range(3)] ; print(' '.join(str(c.reply()[0]) for c in a))")
+is "$got" "220 220
+220 220 421" "-f: idle session processes do not count towards limit connections-per-client (2); busy ones do"
+n=$(pgrep -P "$LPID" | wc -l | tr -d ' ')
+wait_for 9 sh -c "[ -z \"\$(pgrep -P $LPID)\" ]"
+is "$n/$?" "2/0" "-f: idle session processes (2) are dismissed after 5 idle seconds"
+c=$(py "
+c = Conn($PORT, timeout=5) ; c.reply() ; print(c.code(b'QUIT'))")
+wait_for 3 sh -c "pgrep -P $LPID >/dev/null"
+t0=$(date +%s)
+stop_listen
+kill -0 "$LPID" 2>/dev/null ; r=$?
+is "$c/$r/$(( $(date +%s) - t0 < 4 ))" "221/1/1" "-f: SIGTERM dismisses idle session processes: smtp-listen exits at once, not after the grace time (30 s)"
+
+CONF=$T/fork.conf
 start_listen -g 2
 ok $? "smtp-listen ready"
 got=$(session)

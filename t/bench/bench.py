@@ -626,14 +626,33 @@ class PssPeak(threading.Thread):
         return self.peak
 
 
+TRASH = os.path.join(DIR, "trash")
+
+
 def clean_maildir(md):
+    """Empties MD for the next W1 without deleting anything now: its
+    subdirectories move to TRASH, removed once the last phase is over. On
+    ext4 without a journal (this machine), every file creation skips over
+    the inodes its block group freed in the last 5 to 30 s: deleting the
+    last round's 2000 files just before a W1 made each Maildir file the
+    MTA created scan them all (10 to 20 % of the CPU samples, and the
+    Maildir's directory lock held meanwhile). No MTA's own work does that."""
+    os.makedirs(TRASH, exist_ok=True)
+    st = os.stat(os.path.join(md, "new"))
     for sub in ("new", "cur", "tmp"):
         p = os.path.join(md, sub)
-        for f in os.listdir(p):
-            try:
-                os.unlink(os.path.join(p, f))
-            except OSError:
-                pass
+        try:
+            os.rename(p, os.path.join(TRASH, "%s.%d" % (sub, time.monotonic_ns())))
+        except OSError:
+            # another file system: delete as before
+            for f in os.listdir(p):
+                try:
+                    os.unlink(os.path.join(p, f))
+                except OSError:
+                    pass
+            continue
+        os.mkdir(p, 0o700)
+        os.chown(p, st.st_uid, st.st_gid)
 
 
 def smtp_source(args, timeout):
@@ -1056,6 +1075,7 @@ def main():
                 p.kill()
                 p.wait(5)
         raw.close()
+        shutil.rmtree(TRASH, ignore_errors=True)
     try:
         os.rmdir(CGROOT)
     except OSError:
