@@ -48,6 +48,7 @@
 #include "conf.h"
 #include "envelope.h"
 #include "queue.h"
+#include "qremove.h"
 #include "qstate.h"
 #include "lookup.h"
 #include "ctl.h"
@@ -121,6 +122,7 @@ static conf c ;
 static char const *conffile ;
 static stralloc conffn = STRALLOC_ZERO ;  /* the configuration file, absolute */
 static schedq sq = SCHEDQ_ZERO ;
+static qremove qr = QREMOVE_ZERO ;   /* removals waiting for their bucket's fsync */
 static genalloc jobs = GENALLOC_ZERO ;   /* job * */
 static genalloc dlvs = GENALLOC_ZERO ;   /* dlv * */
 static genalloc pend = GENALLOC_ZERO ;   /* dlv *: remote batches collected by this pass, started by pend_flush */
@@ -187,9 +189,11 @@ static int open_entry (char const *id, size_t hdrlen)
   return fd ;
 }
 
+/* the entry goes now; its bucket's fsync, then its state file, within QREMOVE_DELAY (removals_commit) */
 static void remove_message (job *j, char const *why)
 {
-  if (!queue_remove(j->id)) { LOG(j->id, "remove result=error error=", log_quote(strerror(errno))) ; return ; }
+  tain_now_g() ;
+  if (!qremove_entry(&qr, j->id, &STAMP)) { LOG(j->id, "remove result=error error=", log_quote(strerror(errno))) ; return ; }
   LOG(j->id, "removed reason=", why) ;
   schedq_delete(&sq, j->ent) ;
   job_drop(j) ;
@@ -885,9 +889,10 @@ static void part_done (part *pt)
   part_hold(pt, 0) ;
   /*
    * A message whose recipients are all done is removed by job_step next
-   * (queue_remove: unlink + directory fsync); writing its final state first
-   * would cost two more fsyncs and a rename for nothing: a crash before the
-   * removal redelivers it either way, since the delivery came first.
+   * (remove_message: unlink, then its bucket's fsync); writing its final
+   * state first would cost two more fsyncs and a rename for nothing: a
+   * crash before the removal is durable redelivers it either way, since
+   * the delivery came first.
    */
   if (j->dirty && !j->inflight && all_done(j)) return ;
   if (j->dirty && qstate_write(&j->q, j->id)) j->dirty = 0 ;
@@ -1612,9 +1617,23 @@ static void spawn_read (stralloc *buf)
 
 /* the event loop's parts */
 
+/* the group commit of the buckets whose removals are due (all with force); *next, if *left */
+static void removals_commit (int force, tain *next, int *left)
+{
+  unsigned int failed ;
+  tain_now_g() ;
+  failed = qremove_commit(&qr, &STAMP, force, next, left) ;
+  if (failed) LOG("scheduler", "remove-commit result=error buckets=", log_u64(failed), "error=", log_quote(strerror(errno))) ;
+}
+
 static int stop_now (void)
 {
   size_t k = genalloc_len(job *, &jobs) ;
+  {
+    tain next ;
+    int left ;
+    removals_commit(1, &next, &left) ;
+  }
   while (k--)
   {
     job *j = genalloc_s(job *, &jobs)[k] ;
@@ -1870,6 +1889,12 @@ int main (int argc, char const *const *argv)
     pend_flush() ;
     if (stopping && !genalloc_len(dlv *, &dlvs)) return stop_now() ;
     build_pollset(&x, sfd, trigfd, &deadline) ;
+    {
+      tain next ;
+      int left ;
+      removals_commit(0, &next, &left) ;
+      if (left && tain_less(&next, &deadline)) deadline = next ;
+    }
     r = iopause_g(genalloc_s(iopause_fd, &x), genalloc_len(iopause_fd, &x), &deadline) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
     check_deadlines() ;

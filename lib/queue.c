@@ -199,25 +199,6 @@ int queue_commit (int fd, char const *id)
 }
 
 /*
- * Remove a finished message (SPOOL, step "done"): the entry first, made
- * durable by the directory fsync, then its state. A crash in between
- * leaves a state file without an entry, which recovery deletes; a crash
- * before the unlink is durable leaves the message to be delivered again
- * (the documented duplicate window).
- */
-int queue_remove (char const *id)
-{
-  char fn[QUEUE_PATH_MAX] ;
-  queue_path(fn, "queue", id) ;
-  if (unlink(fn) < 0 && errno != ENOENT) return 0 ;
-  fn[8] = 0 ;
-  if (!queue_dir_sync(fn)) return 0 ;
-  queue_path(fn, "state", id) ;
-  if (unlink(fn) < 0 && errno != ENOENT) return 0 ;
-  return 1 ;
-}
-
-/*
  * The wake-up hint (SPOOL, "trigger"): the id and a newline, written to
  * the FIFO in one write of fewer than PIPE_BUF bytes, so it is atomic.
  * Nobody reading, or a full FIFO, loses only the hint: the scheduler's

@@ -39,7 +39,6 @@ extern int queue_has_room (char const *, uint64_t) ;
 /* tmp/ID created, locked and still linked: id[QUEUE_ID_LEN+1], fn[QUEUE_PATH_MAX] */
 extern int queue_tmp_create (char *, char *, int *) ;
 extern int queue_commit (int, char const *) ;
-extern int queue_remove (char const *) ;
 extern void queue_trigger (char const *) ;
 extern int queue_recover_tmp (unsigned int *) ;
 /* run by root in the spool: become its owner, no supplementary groups (a
