@@ -142,13 +142,29 @@ static uint64_t wallnow (void)
   return (uint64_t)time(0) ;
 }
 
-/* logging: one line per event, the queue id first, untrusted bytes quoted */
+/*
+ * Logging: one line per event, the queue id first, untrusted bytes
+ * quoted. The lines of one pass of the event loop are written together
+ * before it waits (logflush): four lines per message, one write. A write
+ * holds whole lines and at most LOG_BATCH octets (PIPE_BUF), so that on
+ * a pipe to s6-log it is never mixed with a child's line.
+ */
+#define LOG_BATCH 4096
+static stralloc logbuf = STRALLOC_ZERO ;
+
+static void logflush (void)
+{
+  if (logbuf.len) allwrite(2, logbuf.s, logbuf.len) ;
+  logbuf.len = 0 ;
+}
 
 static void logv (char const *id, char const *const *v)
 {
   static stralloc line = STRALLOC_ZERO ;
   line.len = 0 ;
-  if (log_line(&line, id, v)) buffer_putflush(buffer_2, line.s, line.len) ;
+  if (!log_line(&line, id, v)) return ;
+  if (logbuf.len + line.len > LOG_BATCH) logflush() ;
+  if (line.len > LOG_BATCH || !stralloc_catb(&logbuf, line.s, line.len)) allwrite(2, line.s, line.len) ;
 }
 #define LOG(id, ...) logv(id, (char const *const []){ __VA_ARGS__, 0 })
 
@@ -1493,7 +1509,7 @@ static void reap (void)
     pid_t pid = waitpid(-1, &wstat, WNOHANG) ;
     size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
     if (pid <= 0) break ;
-    if (pid == spawn_pid) strerr_dief(KETCH_EX_TEMP, "local-spawn died") ;
+    if (pid == spawn_pid) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn died") ; }
     for (; i < n ; i++)
     {
       dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
@@ -1577,10 +1593,11 @@ static void spawn_read (stralloc *buf)
   for (;;)
   {
     ssize_t r = fd_read(spawn_r, b, sizeof(b)) ;
-    if (!r) strerr_dief(KETCH_EX_TEMP, "local-spawn exited") ;
+    if (!r) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn exited") ; }
     if (r < 0)
     {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break ;
+      logflush() ;
       strerr_diefusys(KETCH_EX_TEMP, "read from local-spawn") ;
     }
     if (!stralloc_catb(buf, b, r)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
@@ -1640,6 +1657,7 @@ static int stop_now (void)
     if (j->dirty && !qstate_write(&j->q, j->id)) LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ;
   }
   LOG("scheduler", "stop") ;
+  logflush() ;
   return 0 ;
 }
 
@@ -1895,6 +1913,7 @@ int main (int argc, char const *const *argv)
       removals_commit(0, &next, &left) ;
       if (left && tain_less(&next, &deadline)) deadline = next ;
     }
+    logflush() ;
     r = iopause_g(genalloc_s(iopause_fd, &x), genalloc_len(iopause_fd, &x), &deadline) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
     check_deadlines() ;
