@@ -69,6 +69,7 @@
 int smtp_session_main (int, char const *const *) ;
 extern conf const *smtp_session_conf ;
 extern sigjmp_buf *smtp_session_reuse ;
+extern char const *smtp_session_ucspi[4] ;
 static int exec_sessions = 1 ;
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define BACKLOG 1024
@@ -80,9 +81,13 @@ static int exec_sessions = 1 ;
  * client's session cleanly (QUIT, or the client's close, between
  * transactions) and never held a secret (no TLS, no AUTH attempted:
  * smtp_session_reuse in bin/smtp-session.c) wipes that client's state and
- * says so with one octet on its control socket; we then hand it the next
- * connection (the descriptor, then CONN_META octets: the family, the
- * address and the port) instead of forking. A fork per connection was
+ * says so by writing its pid to the notification pipe, shared by all of
+ * them (4 octets: one atomic write); we then hand it the next connection
+ * over its own control socket (the descriptor, then CONN_META octets: the
+ * family, the address and the port) instead of forking. One pipe, not a
+ * socket per session polled by us: a poll set rebuilt at every event is
+ * heap that each forked session would keep a stale private copy of (W3:
+ * 8 to 13 KiB more per idle session). A fork per connection was
  * the largest cost left in W1 (t/bench/README.md). An idle session
  * process is told to go (end of file on its control socket) after
  * SESSION_IDLE seconds, after a SIGHUP (it has the old configuration), or
@@ -115,6 +120,7 @@ static conf cf ;
 static char const *conffile = 0 ;
 static genalloc sessions = GENALLOC_ZERO ;  /* session */
 static listener listeners[LISTEN_MAX] ;
+static int notify[2] = { -1, -1 } ;   /* -f: the session processes' pids when idle again */
 static unsigned int nlisteners = 0 ;
 static char const *session_argv[4] ;
 static stralloc sessprog = STRALLOC_ZERO ;   /* PROGRAMS/smtp-session */
@@ -137,23 +143,31 @@ static void dismiss (session *s)
   s->ctl = -1 ;
 }
 
-/* a session process's octet: idle again; end of file: it retired or died (reaped on SIGCHLD) */
-static void from_session (session *s, int stopping)
+/* the notification pipe: session processes idle again; one that died or retired is reaped on SIGCHLD */
+static void from_sessions (int stopping)
 {
-  char c ;
-  ssize_t r = fd_read(s->ctl, &c, 1) ;
-  if (r == 1 && !stopping && !s->old)
+  char buf[4 * 256] ;
+  for (;;)
   {
-    s->busy = 0 ;
-    memset(s->ip, 0, 16) ;
-    tain_now_g() ;
-    tain_addsec_g(&s->idle_until, SESSION_IDLE) ;
-  }
-  else if (r == 1 || r == 0 || !error_isagain(errno))
-  {
-    /* not busy any more when it said so: its client is gone */
-    if (r == 1) s->busy = 0 ;
-    dismiss(s) ;
+    ssize_t r = fd_read(notify[0], buf, sizeof(buf)) ;
+    size_t i = 0 ;
+    if (r <= 0) return ;
+    /* writes of 4 octets are atomic: r is a multiple of 4 */
+    for (; i + 4 <= (size_t)r ; i += 4)
+    {
+      size_t n = genalloc_len(session, &sessions), k = 0 ;
+      session *s = genalloc_s(session, &sessions) ;
+      uint32_t pid ;
+      uint32_unpack(buf + i, &pid) ;
+      for (; k < n ; k++) if ((uint32_t)s[k].pid == pid && s[k].busy && s[k].ctl >= 0) break ;
+      if (k == n) continue ;
+      /* its client is gone */
+      s[k].busy = 0 ;
+      memset(s[k].ip, 0, 16) ;
+      if (stopping || s[k].old) { dismiss(s + k) ; continue ; }
+      tain_now_g() ;
+      tain_addsec_g(&s[k].idle_until, SESSION_IDLE) ;
+    }
   }
 }
 
@@ -274,6 +288,19 @@ static void connection (int fd, ip46 const *remote, uint16_t rport)
   if (socket_local46(0, &local, &lport) < 0) strerr_diefusys(KETCH_EX_TEMP, "get the local address") ;
   /* replies are written once per client turn: never hold them back for an ACK */
   socket_tcpnodelay(0) ;
+  if (!exec_sessions)
+  {
+    /* the linked-in session takes them from us, not from the environment:
+       setenv's copy of environ would be heap of each session's own (W3) */
+    static char rip[IP46_FMT], rp[UINT16_FMT], lip[IP46_FMT], lp[UINT16_FMT] ;
+    rip[ip46_fmt(rip, remote)] = 0 ;
+    rp[uint16_fmt(rp, rport)] = 0 ;
+    lip[ip46_fmt(lip, &local)] = 0 ;
+    lp[uint16_fmt(lp, lport)] = 0 ;
+    smtp_session_ucspi[0] = rip ; smtp_session_ucspi[1] = rp ;
+    smtp_session_ucspi[2] = lip ; smtp_session_ucspi[3] = lp ;
+    return ;
+  }
   if (setenv("PROTO", remote->is6 ? "TCP6" : "TCP", 1) < 0) goto err ;
   {
     char const *p = remote->is6 ? "TCP6" : "TCP" ;
@@ -340,6 +367,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
        the other session processes' control sockets, which only we may use */
     for (i = 0 ; i < nlisteners ; i++) fd_close(listeners[i].fd) ;
     for (i = 0 ; i < n ; i++) if (s[i].ctl >= 0) fd_close(s[i].ctl) ;
+    fd_close(notify[0]) ;
   }
 #ifdef __linux__
   prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
@@ -359,7 +387,12 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
     /* the session ended cleanly and forgot its client (smtp_session_reuse) */
     fd_close(0) ;
     fd_close(1) ;
-    if (++uses >= SESSION_USES || fd_write(ctl, "i", 1) != 1) _exit(0) ;
+    if (++uses >= SESSION_USES) _exit(0) ;
+    {
+      char pid[4] ;
+      uint32_pack(pid, (uint32_t)getpid()) ;
+      if (fd_write(notify[1], pid, 4) != 4) _exit(0) ;
+    }
     if (!next_connection(ctl, &cfd, &rip, &rp)) _exit(0) ;
   }
 }
@@ -510,8 +543,7 @@ int main (int argc, char const *const *argv)
   unsigned int notif = 0, grace = 30 ;
   int hasnotif = 0, stopping = 0 ;
   tain stopdeadline ;
-  genalloc xa = GENALLOC_ZERO ;  /* iopause_fd: the selfpipe, the listeners, the busy session processes' sockets */
-  genalloc xs = GENALLOC_ZERO ;  /* size_t: the session of each of those sockets */
+  iopause_fd x[2 + LISTEN_MAX] ;
   int sfd ;
   PROG = "smtp-listen" ;
   {
@@ -546,6 +578,8 @@ int main (int argc, char const *const *argv)
   drop_privileges() ;
   if (!exec_sessions) warm_up() ;
 
+  /* the read end: ours, nonblocking; the write end: every session process's */
+  if (!exec_sessions && (pipe2(notify, O_CLOEXEC) < 0 || ndelay_on(notify[0]) < 0)) strerr_diefusys(KETCH_EX_TEMP, "create the notification pipe") ;
   sfd = selfpipe_init() ;
   if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
@@ -570,8 +604,7 @@ int main (int argc, char const *const *argv)
 
   for (;;)
   {
-    iopause_fd *x ;
-    size_t nx, nl, i, ns ;
+    size_t nx, nl, i ;
     tain idle_next ;
     tain const *d ;
     int r, idle ;
@@ -581,13 +614,11 @@ int main (int argc, char const *const *argv)
       if (!tain_less(&STAMP, &pause_deadline)) paused = 0 ;
     }
     idle = trim_idle(stopping, &idle_next) ;
-    ns = genalloc_len(session, &sessions) ;
-    if (!genalloc_ready(iopause_fd, &xa, 1 + nlisteners + ns) || !genalloc_ready(size_t, &xs, ns))
-      strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
-    x = genalloc_s(iopause_fd, &xa) ;
     x[0].fd = sfd ;
     x[0].events = IOPAUSE_READ ;
-    nx = 1 ;
+    x[1].fd = notify[0] ;
+    x[1].events = notify[0] >= 0 ? IOPAUSE_READ : 0 ;
+    nx = 2 ;
     if (!stopping && !paused)
       for (i = 0 ; i < nlisteners ; i++)
       {
@@ -595,16 +626,6 @@ int main (int argc, char const *const *argv)
         x[nx++].events = IOPAUSE_READ ;
       }
     nl = nx ;
-    {
-      session const *s = genalloc_s(session, &sessions) ;
-      for (i = 0 ; i < ns ; i++)
-        if (s[i].busy && s[i].ctl >= 0)
-        {
-          genalloc_s(size_t, &xs)[nx - nl] = i ;
-          x[nx].fd = s[i].ctl ;
-          x[nx++].events = IOPAUSE_READ ;
-        }
-    }
     for (i = 0 ; i < nx ; i++) x[i].revents = 0 ;
     d = stopping ? &stopdeadline : paused ? &pause_deadline : 0 ;
     if (idle && (!d || tain_less(&idle_next, d))) d = &idle_next ;
@@ -619,10 +640,7 @@ int main (int argc, char const *const *argv)
       kill_all(SIGKILL) ;
       return 0 ;
     }
-    /* before the selfpipe: reap() reorders the sessions */
-    for (i = nl ; i < nx ; i++)
-      if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
-        from_session(genalloc_s(session, &sessions) + genalloc_s(size_t, &xs)[i - nl], stopping) ;
+    if (x[1].revents & IOPAUSE_READ) from_sessions(stopping) ;
     if (x[0].revents & IOPAUSE_READ)
     {
       for (;;)
@@ -639,7 +657,7 @@ int main (int argc, char const *const *argv)
           tain_now_g() ;
           tain_addsec_g(&stopdeadline, grace) ;
           strerr_warni("shutdown: no longer accepting") ;
-          nl = 1 ;
+          nl = 2 ;
         }
       }
     }
@@ -648,7 +666,7 @@ int main (int argc, char const *const *argv)
       if (!genalloc_len(session, &sessions)) return 0 ;
       continue ;
     }
-    for (i = 1 ; i < nl ; i++)
-      if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) accept_on(&listeners[i - 1]) ;
+    for (i = 2 ; i < nl ; i++)
+      if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) accept_on(&listeners[i - 2]) ;
   }
 }

@@ -130,6 +130,18 @@ sigjmp_buf *smtp_session_reuse = 0 ;
 static sigjmp_buf *const smtp_session_reuse = 0 ;
 #endif
 
+#ifdef KETCH_SESSION_MAIN
+/* set by smtp-listen -f: the remote address and port, the local address
+   and port, as the UCSPI environment would give them (no setenv per session) */
+char const *smtp_session_ucspi[4] = { 0, 0, 0, 0 } ;
+static char const *ucspi (unsigned int i, char const *name)
+{
+  return smtp_session_ucspi[0] ? smtp_session_ucspi[i] : ucspi_get(name) ;
+}
+#else
+#define ucspi(i, name) ucspi_get(name)
+#endif
+
 /* Logs: one line per event, the session id first, untrusted bytes quoted. */
 static void logv (char const *const *v, unsigned int n)
 {
@@ -911,8 +923,8 @@ static void do_starttls (size_t len)
 
 static unsigned int listener_flags (void)
 {
-  char const *lip = ucspi_get("LOCALIP") ;
-  char const *lport = ucspi_get("LOCALPORT") ;
+  char const *lip = ucspi(2, "LOCALIP") ;
+  char const *lport = ucspi(3, "LOCALPORT") ;
   ip46 a ;
   uint16_t port = 0 ;
   size_t n = genalloc_len(conf_listen, &cf.listen), i = 0 ;
@@ -1014,8 +1026,8 @@ int main (int argc, char const *const *argv)
   ndelay_on(0) ;
   ndelay_on(1) ;
   {
-    char const *rip = ucspi_get("REMOTEIP") ;
-    char const *rport = ucspi_get("REMOTEPORT") ;
+    char const *rip = ucspi(0, "REMOTEIP") ;
+    char const *rport = ucspi(1, "REMOTEPORT") ;
     uint16_t port = 0 ;
     char pfmt[UINT16_FMT] ;
     /* an IPv4 client of an IPv6 socket (::ffff:a.b.c.d) is an IPv4 client for relay-from */
