@@ -125,14 +125,14 @@ test: deps
 	$(MAKE) check-asan
 	$(MAKE) fuzz FUZZ_TIME=$(CI_FUZZ_TIME)
 
-# The SMTP tests run a second time with smtp-listen -f (KETCH_LISTEN_FLAGS,
-# t/smtp-lib.sh): the session code in forked processes that serve client
-# after client.
-SMTP_T = $(filter-out t/smtp-listen-fork.t,$(wildcard t/smtp-*.t)) t/hostile.t
+# The SMTP tests, and the crash test, run a second time with smtp-listen -f
+# (KETCH_LISTEN_FLAGS, t/smtp-lib.sh): the session code in forked
+# processes that serve client after client.
+FORK_T = $(filter-out t/smtp-listen-fork.t,$(wildcard t/smtp-*.t)) t/hostile.t t/crash.t
 
 check: all
 	KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(B)/t/unit/*.t t/*.t
-	KETCH_LISTEN_FLAGS=-f KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(SMTP_T)
+	KETCH_LISTEN_FLAGS=-f KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(FORK_T)
 
 # A long crash-consistency run (t/crash.t; make check runs a short one).
 CRASH_N ?= 3000
@@ -154,7 +154,7 @@ check-asan:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer build-asan/t/unit/*.t t/*.t
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  KETCH_LISTEN_FLAGS=-f KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer $(SMTP_T)
+	  KETCH_LISTEN_FLAGS=-f KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer $(FORK_T)
 
 # libFuzzer harnesses (clang), one per parser, seeds in t/fuzz/corpus/NAME.
 FUZZ_TIME ?= 60
