@@ -87,8 +87,8 @@ static int exec_sessions = 1 ;
  * family, the address and the port) instead of forking. One pipe, not a
  * socket per session polled by us: a poll set rebuilt at every event is
  * heap that each forked session would keep a stale private copy of (W3:
- * 8 to 13 KiB more per idle session). A fork per connection was
- * the largest cost left in W1 (t/bench/README.md). An idle session
+ * 8 to 13 KiB more per idle session). A fork and an exit per connection
+ * were about a sixth of W1's CPU per message (t/bench/README.md). An idle session
  * process is told to go (end of file on its control socket) after
  * SESSION_IDLE seconds, after a SIGHUP (it has the old configuration), or
  * at shutdown; one retires by itself after SESSION_USES clients. Postfix's
@@ -364,7 +364,8 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
     size_t n = genalloc_len(session, &sessions), i = 0 ;
     session const *s = genalloc_s(session, &sessions) ;
     /* what an exec would have closed: the listening sockets (coe), and
-       the other session processes' control sockets, which only we may use */
+       the listener's ends of the other session processes' control
+       sockets (through them, one session could feed another connections) */
     for (i = 0 ; i < nlisteners ; i++) fd_close(listeners[i].fd) ;
     for (i = 0 ; i < n ; i++) if (s[i].ctl >= 0) fd_close(s[i].ctl) ;
     fd_close(notify[0]) ;
