@@ -69,6 +69,7 @@
 int smtp_session_main (int, char const *const *) ;
 extern conf const *smtp_session_conf ;
 extern sigjmp_buf *smtp_session_reuse ;
+extern int (*smtp_session_next) (void) ;
 extern char const *smtp_session_ucspi[4] ;
 static int exec_sessions = 1 ;
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -346,11 +347,21 @@ static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport)
   return 1 ;
 }
 
+/* smtp_session_next, in a session process at a clean end: tells the
+   listener it is idle, unless it served its SESSION_USES clients */
+static int session_next (void)
+{
+  static unsigned int uses = 0 ;
+  char pid[4] ;
+  if (++uses >= SESSION_USES) return 0 ;
+  uint32_pack(pid, (uint32_t)getpid()) ;
+  return fd_write(notify[1], pid, 4) == 4 ;
+}
+
 static void child (int fd, int ctl, ip46 const *remote, uint16_t rport) gccattr_noreturn ;
 static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
 {
   static sigjmp_buf again ;
-  static unsigned int uses = 0 ;
   static ip46 rip ;
   static uint16_t rp ;
   static int cfd ;
@@ -375,6 +386,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
 #endif
   smtp_session_conf = &cf ;
   smtp_session_reuse = &again ;
+  smtp_session_next = &session_next ;
   cfd = fd ; rip = *remote ; rp = rport ;
   for (;;)
   {
@@ -385,15 +397,10 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
          not start (no TLS for port 465) */
       exit(smtp_session_main(3, session_argv)) ;
     }
-    /* the session ended cleanly and forgot its client (smtp_session_reuse) */
+    /* the session ended cleanly, forgot its client, and told us it is
+       idle (session_next) */
     fd_close(0) ;
     fd_close(1) ;
-    if (++uses >= SESSION_USES) _exit(0) ;
-    {
-      char pid[4] ;
-      uint32_pack(pid, (uint32_t)getpid()) ;
-      if (fd_write(notify[1], pid, 4) != 4) _exit(0) ;
-    }
     if (!next_connection(ctl, &cfd, &rip, &rp)) _exit(0) ;
   }
 }

@@ -126,8 +126,14 @@ static uint64_t esize = 0 ;
  * tried AUTH exits, as does any end on an error (die_net, strerr_die).
  */
 sigjmp_buf *smtp_session_reuse = 0 ;
+/* ...and, asked at such an end before the last reply is sent, whether
+   this process serves another client: 1 once the listener was told it is
+   idle. Telling it first means a client that reconnects on reading our
+   221 finds this process idle, not a fork still to make. */
+int (*smtp_session_next) (void) = 0 ;
 #else
 static sigjmp_buf *const smtp_session_reuse = 0 ;
+static int (*const smtp_session_next) (void) = 0 ;
 #endif
 
 #ifdef KETCH_SESSION_MAIN
@@ -181,15 +187,23 @@ static void set_deadline (unsigned int secs)
 }
 
 static void forget (void) ;
+static int net_write (char const *, size_t) ;
+static void flush (void) ;
 
 static void bye (int) gccattr_noreturn ;
+/* Ends the session: sends the replies still queued, then exits, or,
+   for a session process that serves another client, forgets this one. */
 static void bye (int e)
 {
-  if (smtp_session_reuse && !e && !tls && !authtried && efd < 0 && esock < 0)
+  if (smtp_session_reuse && !e && !tls && !authtried && efd < 0 && esock < 0 && (*smtp_session_next)())
   {
+    /* the listener counts us idle already: a client that does not read
+       its last reply must not end the process the next client was given */
+    if (outlen) net_write(outbuf, outlen) ;
     forget() ;
     siglongjmp(*smtp_session_reuse, 1) ;
   }
+  flush() ;
   if (tls)
   {
     tain d ;
@@ -277,7 +291,6 @@ static void count_error (void)
   if (++errors >= cf.max_errors)
   {
     reply("421 4.7.0 Too many errors, closing connection") ;
-    flush() ;
     LOG(" disconnect reason=too-many-errors") ;
     bye(0) ;
   }
@@ -799,7 +812,6 @@ static void auth_check (char const *user, size_t ulen, char const *pass, size_t 
   {
     reply("535 5.7.8 Authentication credentials invalid") ;
     reply("421 4.7.0 Too many authentication failures, closing connection") ;
-    flush() ;
     LOG(" disconnect reason=auth-failures") ;
     bye(0) ;
   }
@@ -1087,7 +1099,6 @@ int main (int argc, char const *const *argv)
       case SMTP_NOOP : reply("250 2.0.0 Ok") ; break ;
       case SMTP_QUIT :
         reply("221 2.0.0 Bye") ;
-        flush() ;
         LOG(" disconnect reason=quit") ;
         bye(0) ;
       case SMTP_VRFY : reply("252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery") ; break ;
