@@ -132,6 +132,9 @@ static tain stopdeadline ;
 static tain nextrescan ;
 static int isroot = 0 ;
 static int ctl_pending = 0 ;
+static int trigfd = -1 ;
+static stralloc trigbuf = STRALLOC_ZERO ;   /* a partial line of the trigger */
+static int starting = 0 ;   /* the start-up scan runs (start_hints) */
 static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
 static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request and report pipes */
 static pid_t spawn_pid = 0 ;
@@ -1259,9 +1262,14 @@ static void job_step (job *j)
  * unknown until each is read.
  */
 
+static void start_hints (void) ;
+static void removals_commit (int, tain *, int *) ;
+
 static int scan_one (char const *id, void *fresh)
 {
+  static unsigned int scanned = 0 ;
   uint32_t k ;
+  if (!*(int *)fresh && !(++scanned & 4095)) start_hints() ;
   if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
   k = schedq_insert(&sq, id) ;
   if (k == SCHEDQ_NONE) return 0 ;
@@ -1277,12 +1285,23 @@ static void scan_queue (int fresh)
 /* start-up recovery: a state file without its message is an orphan */
 static int orphan_one (char const *id, void *removed)
 {
+  static unsigned int scanned = 0 ;
   char fn[QUEUE_PATH_MAX] ;
-  uint32_t k = schedq_find(&sq, id) ;
+  uint32_t k ;
+  if (!(++scanned & 4095)) start_hints() ;
+  k = schedq_find(&sq, id) ;
   if (k != SCHEDQ_NONE)
   {
-    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED) schedq_push_heap(&sq, k, 0) ;
+    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && (!genalloc_len(job *, &jobs) || !job_find(k))) schedq_push_heap(&sq, k, 0) ;
     return 1 ;
+  }
+  /* a message removed since the start (start_hints) keeps its state file
+     until its removal is committed: commit now rather than unlink early */
+  if (qremove_pending(&qr))
+  {
+    tain next ;
+    int left ;
+    removals_commit(1, &next, &left) ;
   }
   queue_path(fn, "state", id) ;
   if (unlink(fn) == 0) (*(unsigned int *)removed)++ ;
@@ -1302,13 +1321,20 @@ static void start_fresh (void)
 {
   uint32_t n = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
   for (; k < n ; k++)
-    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED) schedq_push_fresh(&sq, k) ;
+    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
 }
 
+/* a hint: the message was committed before its id was written (enqueue),
+   so it is new mail. While the start-up scan runs, one the scan already
+   met (detached, no job yet) is new mail too. */
 static void fresh_id (char const *id)
 {
   uint32_t k = schedq_find(&sq, id) ;
-  if (k != SCHEDQ_NONE) return ;
+  if (k != SCHEDQ_NONE)
+  {
+    if (starting && schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
+    return ;
+  }
   k = schedq_insert(&sq, id) ;
   if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
 }
@@ -1438,6 +1464,7 @@ static void ctl_scan (void)
 
 static void read_trigger (int fd, stralloc *tb)
 {
+  if (fd < 0) return ;
   char buf[4096] ;
   for (;;)
   {
@@ -1486,6 +1513,21 @@ static void activate (void)
     j = job_load(k) ;
     if (j) job_step(j) ;
   }
+}
+
+/*
+ * During the start-up scan, every 4096 messages: hints are new mail, so
+ * it is delivered now, not after the scan of a large backlog (1,000,000
+ * deferred messages take a second or more: issue 8 asks for the first
+ * new delivery within one). Deliveries start; their reports wait for the
+ * event loop, which is why nothing a scan could miss is removed meanwhile,
+ * but for a delivery that failed at once (recover_state's commit).
+ */
+static void start_hints (void)
+{
+  read_trigger(trigfd, &trigbuf) ;
+  activate() ;
+  pend_flush() ;
 }
 
 static void step_all (void)
@@ -1668,7 +1710,7 @@ static void pollset_add (genalloc *x, int fd, short events)
 }
 
 /* x[0] the selfpipe, x[1] the trigger, then local-spawn, then every delivery's pipe */
-static void build_pollset (genalloc *x, int sfd, int trigfd, tain *deadline)
+static void build_pollset (genalloc *x, int sfd, tain *deadline)
 {
   size_t nd = genalloc_len(dlv *, &dlvs), i = 0 ;
   genalloc_setlen(iopause_fd, x, 0) ;
@@ -1821,9 +1863,9 @@ static void handle_signals (void)
 
 int main (int argc, char const *const *argv)
 {
-  stralloc err = STRALLOC_ZERO, tb = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
+  stralloc err = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
   genalloc x = GENALLOC_ZERO ;   /* iopause_fd */
-  int notif = -1, lockfd, trigfd, sfd ;
+  int notif = -1, lockfd, sfd ;
   unsigned int removed = 0 ;
   PROG = "scheduler" ;
   {
@@ -1888,9 +1930,11 @@ int main (int argc, char const *const *argv)
   /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */
   if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", c.sa.s + c.spool, "/tmp") ;
   if (removed) LOG("scheduler", "recovery stale-tmp=", log_u64(removed)) ;
+  starting = 1 ;
   scan_queue(0) ;
   recover_state() ;
   start_fresh() ;
+  starting = 0 ;
   LOG("scheduler", "start messages=", log_u64(sq.n)) ;
   ctl_scan() ;
   if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; }
@@ -1906,7 +1950,7 @@ int main (int argc, char const *const *argv)
     activate() ;
     pend_flush() ;
     if (stopping && !genalloc_len(dlv *, &dlvs)) return stop_now() ;
-    build_pollset(&x, sfd, trigfd, &deadline) ;
+    build_pollset(&x, sfd, &deadline) ;
     {
       tain next ;
       int left ;
@@ -1919,7 +1963,7 @@ int main (int argc, char const *const *argv)
     check_deadlines() ;
     if (!r) continue ;
     read_outputs(&x, &sb) ;
-    if (genalloc_s(iopause_fd, &x)[1].revents & IOPAUSE_READ) read_trigger(trigfd, &tb) ;
+    if (genalloc_s(iopause_fd, &x)[1].revents & IOPAUSE_READ) read_trigger(trigfd, &trigbuf) ;
     if (genalloc_s(iopause_fd, &x)[0].revents & IOPAUSE_READ) handle_signals() ;
   }
 }
