@@ -1267,9 +1267,8 @@ static void removals_commit (int, tain *, int *) ;
 
 static int scan_one (char const *id, void *fresh)
 {
-  static unsigned int scanned = 0 ;
   uint32_t k ;
-  if (!*(int *)fresh && !(++scanned & 4095)) start_hints() ;
+  start_hints() ;
   if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
   k = schedq_insert(&sq, id) ;
   if (k == SCHEDQ_NONE) return 0 ;
@@ -1285,14 +1284,13 @@ static void scan_queue (int fresh)
 /* start-up recovery: a state file without its message is an orphan */
 static int orphan_one (char const *id, void *removed)
 {
-  static unsigned int scanned = 0 ;
   char fn[QUEUE_PATH_MAX] ;
   uint32_t k ;
-  if (!(++scanned & 4095)) start_hints() ;
+  start_hints() ;
   k = schedq_find(&sq, id) ;
   if (k != SCHEDQ_NONE)
   {
-    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && (!genalloc_len(job *, &jobs) || !job_find(k))) schedq_push_heap(&sq, k, 0) ;
+    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_heap(&sq, k, 0) ;
     return 1 ;
   }
   /* a message removed since the start (start_hints) keeps its state file
@@ -1464,7 +1462,6 @@ static void ctl_scan (void)
 
 static void read_trigger (int fd, stralloc *tb)
 {
-  if (fd < 0) return ;
   char buf[4096] ;
   for (;;)
   {
@@ -1516,7 +1513,8 @@ static void activate (void)
 }
 
 /*
- * During the start-up scan, every 4096 messages: hints are new mail, so
+ * Called for every entry the start-up scan meets (queue/ then state/);
+ * a no-op but during that scan. Every 4096 entries: hints are new mail, so
  * it is delivered now, not after the scan of a large backlog (1,000,000
  * deferred messages take a second or more: issue 8 asks for the first
  * new delivery within one). Deliveries start; their reports wait for the
@@ -1525,6 +1523,8 @@ static void activate (void)
  */
 static void start_hints (void)
 {
+  static unsigned int scanned = 0 ;
+  if (!starting || (++scanned & 4095)) return ;
   read_trigger(trigfd, &trigbuf) ;
   activate() ;
   pend_flush() ;

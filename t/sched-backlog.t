@@ -46,13 +46,14 @@ printf 'Subject: new\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "$U@test
 got=$(grep -n -e "^$early attempt " -e '^scheduler start ' "$T/sched.log" | cut -d' ' -f1-2 | tr '\n' ' ')
 is "$(echo "$got" | sed "s/$early/ID/; s/[0-9]*://g")" "ID attempt scheduler start " "a hinted message is delivered during the start-up scan, before the backlog is indexed"
 # the other one fails at once (no such user): bounced and removed during
-# the scan, its state file with it (the removal is committed before the
-# start-up recovery could take that file for an orphan)
-gone () { ! grep -q "^$bad removed reason=done" "$T/sched.log" && return 1 ; [ ! -e "$SPOOL/queue/$(echo "$bad" | tail -c 3)/$bad" ] && [ ! -e "$SPOOL/state/$(echo "$bad" | tail -c 3)/$bad" ] ; }
+# the scan, and nothing of it is left in the spool (the order of that
+# removal against the recovery's orphan check is not visible from here)
+bk=$(printf %s "$bad" | tail -c 2)
+gone () { grep -q "^$bad removed reason=done" "$T/sched.log" && [ ! -e "$SPOOL/queue/$bk/$bad" ] && [ ! -e "$SPOOL/state/$bk/$bad" ] ; }
 check "a hinted message that fails during the scan is bounced and removed, with its state file" wait_for 5 gone
-inbox () { ls "$T/mail/$U/new" 2>/dev/null | wc -l | tr -d ' ' ; }
-check "... and it arrived" wait_for 10 sh -c "[ \"\$(ls '$T/mail/$U/new' | wc -l)\" -ge 1 ]"
-arrived () { [ "$(inbox)" -ge 2 ] ; }
+early_in () { grep -qs '^Subject: early' "$T/mail/$U/new"/* ; }
+check "... and it arrived" wait_for 10 early_in
+arrived () { [ "$(ls "$T/mail/$U/new" 2>/dev/null | wc -l)" -ge 2 ] ; }
 check "new mail delivered while the backlog is being looked at" wait_for 10 arrived
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 rss=$(awk '/VmRSS/ {print $2}' /proc/$SPID/status)
