@@ -249,6 +249,24 @@ static void fail_host (int perm, char const *what, char const *why)
   log_end() ;
 }
 
+/* CONF_TLS_* */
+static char const *const tls_policy_names[] = { "opportunistic", "required", "verify", "none" } ;
+
+/*
+ * Under "tls required" and "verify" no TLS means no mail to this host:
+ * a temporary failure of the host, never a retry in plaintext (RFC 3207
+ * §4.1 leaves the choice to the client; the policy made it).
+ */
+static void tls_refused (char const *what, char const *why, unsigned int tlspolicy)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if ((why && (!stralloc_cats(&sa, why) || !stralloc_catb(&sa, "; ", 2)))
+   || !stralloc_cats(&sa, "tls ") || !stralloc_cats(&sa, tls_policy_names[tlspolicy])
+   || !stralloc_cats(&sa, ": never in plaintext") || !stralloc_0(&sa)) nomem() ;
+  fail_host(0, what, sa.s) ;
+  stralloc_free(&sa) ;
+}
+
 /* a host failed with an SMTP reply; its text is the reason */
 static void fail_host_reply (char const *stage)
 {
@@ -779,9 +797,12 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
       if (!tlsclient_start(&tls, cfd, servername, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &deadline))
       {
         int be = tlsclient_error(&tls) ;
-        fail_host(0, "TLS handshake failed", be && be != BR_ERR_IO ? tlsclient_strerror(be) : strerror(errno)) ;
+        char const *why = be && be != BR_ERR_IO ? tlsclient_strerror(be) : strerror(errno) ;
         net_close() ;
-        return mode == TLSCLIENT_OPPORTUNISTIC && !authfile ? 2 : 0 ;
+        /* RFC 7435 §3: only opportunistic may fall back to plaintext */
+        if (tlspolicy != CONF_TLS_OPPORTUNISTIC) { tls_refused("TLS handshake failed", why, tlspolicy) ; return 0 ; }
+        fail_host(0, "TLS handshake failed", why) ;
+        return authfile ? 0 : 2 ;
       }
       tlson = 1 ;
       {
@@ -790,24 +811,26 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
         log_start("tls") ; log_host() ;
         log_kv("version", tlsclient_version(&tls)) ;
         log_kv("cipher", fmt) ;
-        log_kv("mode", mode == TLSCLIENT_VERIFY ? "verify" : "opportunistic") ;
+        log_kv("mode", tls_policy_names[tlspolicy]) ;
         log_kv("verified", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
         log_end() ;
       }
       /* RFC 3207 §4.2: forget what the server said before TLS */
       if (!ehlo(&e)) { quit() ; return 0 ; }
     }
-    else if (tlspolicy == CONF_TLS_REQUIRED || tlspolicy == CONF_TLS_VERIFY)
+    else if (tlspolicy != CONF_TLS_OPPORTUNISTIC)
     {
-      fail_host_reply("STARTTLS") ;
-      allperm = 0 ;
+      stralloc sa = STRALLOC_ZERO ;
+      if (!smtpreply_oneline(&reply, &sa) || !stralloc_0(&sa)) nomem() ;
+      tls_refused("STARTTLS refused", sa.s, tlspolicy) ;
+      stralloc_free(&sa) ;
       quit() ;
       return 0 ;
     }
   }
-  if (!tlson && (tlspolicy == CONF_TLS_REQUIRED || tlspolicy == CONF_TLS_VERIFY))
+  if (!tlson && tlspolicy != CONF_TLS_OPPORTUNISTIC && tlspolicy != CONF_TLS_NONE)
   {
-    fail_host(0, "TLS is required but the server does not offer STARTTLS", 0) ;
+    tls_refused("the server does not offer STARTTLS", 0, tlspolicy) ;
     quit() ;
     return 0 ;
   }
