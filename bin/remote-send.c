@@ -926,6 +926,8 @@ static void deliver (void)
     route_hop const *h = route_hops(&rt) + i ;
     int t ;
     if (h->self) break ;
+    /* the tries are spent: no more address lookups either */
+    if (tries >= ADDR_TRIES_MAX) break ;
     t = try_host(&rt, h) ;
     if (t > 0) goto end ;
     if (t < 0) break ;
