@@ -20,6 +20,7 @@ mk_instance || bail "ketch-instance setup failed: $(cat "$T/setup.err")"
 PP=$(free_port)
 printf 'route peer.test via 127.0.0.1:%s\nrelay-from 127.0.0.0/8\nretry remote 1h\n' "$PP" >> "$INST/ketch.conf"
 peer p 127.0.0.1 "$PP" --rcpt "bad@peer.test=550 5.1.1 no such user" --rcpt "later@peer.test=451 4.2.0 try later"
+[ -e "$T/p.ready" ] || bail "the peer did not start: $(cat "$T/p.err")"
 s6-svscan "$SVC" >"$T/svscan.log" 2>&1 &
 svpid=$!
 at_exit "s6-svscanctl -t '$SVC' 2>/dev/null ; sleep 1 ; killpid TERM $svpid"

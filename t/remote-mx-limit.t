@@ -25,6 +25,7 @@ while [ $i -le 30 ] ; do
 done
 # shellcheck disable=SC2046
 dns "$DP" --log-queries --log-facility="$T/q.log" $(cat "$T/dns.args")
+port_open 127.0.0.1 "$DP" || bail "dnsmasq did not start: $(cat "$T/dns.err")"
 mkinstance "resolver 127.0.0.1 port $DP" "remote-port $P" "timeout connect 2s" "timeout command 5s"
 
 # names DOMAIN: the distinct exchangers of DOMAIN whose addresses were asked for, in order

@@ -24,6 +24,7 @@ dns "$DP" \
   --mx-host=mxreq.test,mx1.mxreq.test,10 --mx-host=mxreq.test,mx2.mxreq.test,20 \
   --host-record=mx1.mxreq.test,127.0.0.2 --host-record=mx2.mxreq.test,127.0.0.3 \
   --mx-host=mxbad.test,mx1.mxreq.test,10
+port_open 127.0.0.1 "$DP" || bail "dnsmasq did not start: $(cat "$T/dns.err")"
 mkinstance "route req.test via 127.0.0.1:$P tls required" "route ver.test via localhost:$P tls verify" \
   "route opp.test via 127.0.0.1:$P" "ca-file $T/cert.pem" \
   "resolver 127.0.0.1 port $DP" "remote-port $P" "outbound-tls required" \
@@ -50,12 +51,14 @@ sys.exit(0 if o["id"] == sys.argv[1] and o["recipients"][0]["state"] == "deferre
 # logged ID PATTERN: a host-failed line of this message says PATTERN
 logged () { grep -q "^$1 host-failed .*reason=\".*$2" "$T/sched.log" ; }
 no_mail () { ! grep -q 'MAIL FROM' "$T/$1.log" ; }
+# started NAME: a peer that did not start fails the test (its checks would pass for nothing)
+started () { [ -e "$T/$1.ready" ] || bail "peer $1 did not start: $(cat "$T/$1.err")" ; }
 no_rcpt () { ! grep -q "RCPT TO:<$2>" "$T/$1.log" ; }
 
 # policy NAME WHY PEER-OPTIONS...: one peer, a message under each of required and verify
 policy () {
   _n=$1 ; _why=$2 ; shift 2
-  peer "$_n" 127.0.0.1 "$P" "$@"
+  peer "$_n" 127.0.0.1 "$P" "$@" ; started "$_n"
   _r=$(q a@req.test) ; _v=$(q a@ver.test)
   result "$_r" a@req.test temp ; result "$_v" a@ver.test temp
   check "$_n: no MAIL FROM reached the peer" no_mail "$_n"
@@ -74,7 +77,7 @@ policy nostarttls "does not offer STARTTLS"
 policy refused "STARTTLS refused: 454 4.7.0 TLS not available" --starttls-reply "454 4.7.0 TLS not available"
 
 # opportunistic still falls back to plaintext on the same address
-peer opp 127.0.0.1 "$P" --tls "$T/cert.pem" "$T/key.pem" --tls-garbage
+peer opp 127.0.0.1 "$P" --tls "$T/cert.pem" "$T/key.pem" --tls-garbage ; started opp
 oid=$(q a@opp.test)
 check "opportunistic, failed handshake: delivered" result "$oid" a@opp.test ok
 check "opportunistic, failed handshake: in plaintext on a second connection" sh -c "sed -n '/TLS-GARBAGE/,\$p' '$T/opp.log' | grep -q 'MAIL FROM'"
@@ -82,8 +85,8 @@ check "opportunistic, failed handshake: the fallback is logged" grep -q "^$oid t
 stop_last
 
 # outbound-tls required through the MX: the best exchanger fails the handshake, the next one takes the mail under TLS
-peer mx1 127.0.0.2 "$P" --tls "$T/cert.pem" "$T/key.pem" --tls13-only
-peer mx2 127.0.0.3 "$P" --tls "$T/cert.pem" "$T/key.pem"
+peer mx1 127.0.0.2 "$P" --tls "$T/cert.pem" "$T/key.pem" --tls13-only ; started mx1
+peer mx2 127.0.0.3 "$P" --tls "$T/cert.pem" "$T/key.pem" ; started mx2
 id=$(q a@mxreq.test)
 check "outbound-tls required, MX: delivered by the next exchanger" result "$id" a@mxreq.test ok
 check "outbound-tls required, MX: nothing in clear to the first" no_mail mx1
