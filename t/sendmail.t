@@ -7,7 +7,7 @@
 # mail waits in the spool.
 . "$(dirname "$0")/lib.sh"
 
-plan 59
+plan 61
 mkinstance
 me=$(id -un)
 clear () { rm -f "$SPOOL"/queue/*/* ; }
@@ -132,9 +132,9 @@ long=$(head -c 2500 /dev/zero | tr '\0' a)
 clear
 python3 -c '
 import sys
-sys.stdout.write("Subject: long\n\n" + "b" * 300000 + "\nafter\n")' | sm r@x.example 2>"$T/err"
+sys.stdout.write("Subject: long\n\n" + "b" * 300000 + "\nafter\n")' 2>"$T/werr" | sm r@x.example 2>"$T/err"
 is "$?:$(count_entries)" "0:1" "a body line of 300000 octets: accepted, queued"
-is "$(cat "$T/err")" "" "... nothing on stderr (no Broken pipe from the writer or enqueue)"
+is "$(cat "$T/err" "$T/werr")" "" "... nothing on stderr (no Broken pipe from the writer or enqueue)"
 is "$(body | awk 'length > 998' | wc -l | tr -d ' ')" 0 "... every stored line at most 998 octets"
 is "$(body | sed '1,/^$/d' | sed -n '/^b/,/^after$/p' | sed '$d' | sed 's/^ //' | tr -d '\n' | wc -c | tr -d ' ')" 300000 "... the continuations, their leading space removed, give the line back"
 is "$(body | sed '1,/^$/d' | grep -c '^ b')" 300 "... each of the 300 continuations starts with a space"
@@ -148,6 +148,13 @@ is "$?" 0 "header lines of 3000 and 2500 octets: accepted"
 is "$(body | awk 'length > 998' | wc -l | tr -d ' ')" 0 "... every stored line at most 998 octets"
 is "$(body | sed -n '/^Subject:/,/^[^ \t]/p' | sed '$d' | tr -d '\n')" "Subject: $words" "... the Subject folded at its blanks: unfolded, it is the same"
 is "$(body | sed -n '/^X-Blob:/,/^[^ \t]/p' | sed '$d' | tr -d '\n' | tr -d ' ')" "X-Blob:$long" "... a field without blanks is broken with a space inserted"
+clear
+sed '$a limit message-size 10K' "$CONF" > "$T/small.conf"
+python3 -c '
+import sys
+sys.stdout.write("Subject: big\n\n" + ("x" * 70 + "\n") * 5000)' 2>"$T/werr" | sendmail -C "$T/small.conf" r@x.example 2>"$T/err"
+is "$?:$(count_entries)" "100:0" "a message over the size limit: 100, nothing queued"
+is "$(cat "$T/err" "$T/werr")" "enqueue: fatal: message too big" "... only enqueue's words: the input is read to its end, the writer gets no broken pipe"
 
 # -bp, mailq, -q
 clear

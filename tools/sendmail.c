@@ -14,7 +14,7 @@
  * first, so the Received field that starts the message can name it.
  * Lines longer than RFC 5322 allows are broken, not refused, and once
  * the message goes to enqueue the input is read to its end, even when
- * enqueue refuses it: the writer never dies of a broken pipe.
+ * enqueue refuses it: a script writing it never dies of a broken pipe.
  *
  * -bp, -bs, -bi and -q exec queue-ls, smtp-session, newaliases and
  * queue-ctl; invoked as mailq or newaliases it acts as -bp or -bi.
@@ -174,9 +174,14 @@ static int readline (stralloc *sa, size_t max)
   return sa->len > start ;
 }
 
-/* reads and drops the rest of the input: a writer must not die of SIGPIPE for our refusal */
+/*
+ * Reads and drops the rest of the input after a refusal: a writer must
+ * not die of SIGPIPE for it. Not from a terminal, where the person
+ * typing reads the refusal at once.
+ */
 static void drain_input (void)
 {
+  if (isatty(0)) return ;
   while (fill()) ipos = ilen ;
 }
 
@@ -794,7 +799,7 @@ int main (int argc, char const *const *argv)
     put_body(bodystart, !iflag, end) ;
     put(".\n", 2) ;
     flush() ;
-    drain_input() ;
+    if (broken) drain_input() ;
     if (sock >= 0)
     {
       stralloc diag = STRALLOC_ZERO ;
