@@ -96,9 +96,13 @@ static int passwd_uid (char const *name, uid_t *uid)
   int r = 0 ;
   int fd = open_read(PASSWD_FILE) ;
   if (fd < 0) return -1 ;
-  if (fstat(fd, &st) < 0 || st.st_size > PASSWD_MAX || !slurp(&sa, fd))
+  if (fstat(fd, &st) < 0) r = -1 ;
+  else if (st.st_size > PASSWD_MAX) { errno = EFBIG ; r = -1 ; }
+  /* NUL-terminated: a number at the very end is not scanned past it */
+  else if (!slurp(&sa, fd) || !stralloc_0(&sa)) r = -1 ;
+  if (r < 0)
   {
-    int e = st.st_size > PASSWD_MAX ? EFBIG : errno ;
+    int e = errno ;
     fd_close(fd) ;
     stralloc_free(&sa) ;
     errno = e ;
