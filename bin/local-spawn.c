@@ -92,6 +92,7 @@ struct child_s
 } ;
 
 static conf c ;
+static char const *conffile = 0 ;
 static genalloc children = GENALLOC_ZERO ;  /* child */
 
 static void report (char const *tag, char const *code, char const *text, size_t len)
@@ -412,6 +413,20 @@ static int worker_send (child *ch, int fd, stralloc const *args)
   return ok ;
 }
 
+/*
+ * The scheduler reloaded (lib/lspawn.h, LSPAWN_RELOAD): deliveries are
+ * decided again from the same file, the one our -C named, never from
+ * anything the pipe says. A file that does not load keeps the old one.
+ */
+static void reload (void)
+{
+  conf nc ;
+  stralloc err = STRALLOC_ZERO ;
+  if (!conf_load_default(&nc, conffile, &err)) strerr_warnw("keeping the old configuration: ", err.len ? err.s : "unable to load it") ;
+  else { conf_free(&c) ; c = nc ; }
+  stralloc_free(&err) ;
+}
+
 static void handle (char const *s, size_t len)
 {
   char const *f[LSPAWN_FIELDS_MAX] ;
@@ -422,6 +437,7 @@ static void handle (char const *s, size_t len)
   unsigned int timeout ;
   stralloc args = STRALLOC_ZERO ;
   char uname[256] ;
+  if (n >= 2 && !strcmp(f[1], LSPAWN_RELOAD)) { reload() ; return ; }
   if (n < 6) { strerr_warnw("bad request") ; return ; }
   if (!resolve(f[1], &uid, &gid, &name)) { report(f[0], "t", "no such user, or root, for this delivery", 40) ; return ; }
   /* getpwnam's storage is reused by the lookups below: keep a copy */
@@ -549,7 +565,6 @@ static void reap (void)
 int main (int argc, char const *const *argv)
 {
   stralloc err = STRALLOC_ZERO, in = STRALLOC_ZERO ;
-  char const *conffile = 0 ;
   int sfd, eof = 0 ;
   PROG = "local-spawn" ;
   {

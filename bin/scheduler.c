@@ -1583,6 +1583,15 @@ static void reload (void)
     size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
     for (; i < n ; i++) stream_close(genalloc_s(dlv *, &dlvs)[i]) ;
   }
+  if (spawn_w >= 0)
+  {
+    /* local-spawn decides each delivery again from its own copy: it reads the file again too */
+    stralloc ns = STRALLOC_ZERO ;
+    char const *none = 0 ;
+    if (!lspawn_request(&ns, 0, LSPAWN_RELOAD, "-", 0, 0, &none) || allwrite(spawn_w, ns.s, ns.len) < ns.len)
+      LOG("scheduler", "reload warning=\"local-spawn not told: restart to use the new configuration for local deliveries\"") ;
+    stralloc_free(&ns) ;
+  }
   LOG("scheduler", "reload result=ok") ;
   stralloc_free(&err) ;
 }

@@ -48,6 +48,9 @@ static int addb (lookup *l, char const *s, size_t len, size_t *off)
 /*
  * One cdb lookup of key in file.cdb. 1 found (data copied into l->sa at
  * *off, *len octets, NUL-terminated), 0 absent (or no cdb), -1 error.
+ * The table is opened for each lookup, never kept: newaliases renames a
+ * new one into place, and the next lookup of every program reads it,
+ * with no signal (ketch.conf(5), "When a change takes effect").
  */
 static int cdb_get (char const *file, char const *key, size_t klen, lookup *l, size_t *off, size_t *len)
 {

@@ -21,6 +21,12 @@
  */
 
 #define LSPAWN_REQ_MAX 65536   /* payload octets */
+/*
+ * A request whose runas is LSPAWN_RELOAD (tag 0, id "-", no argument)
+ * is the scheduler's SIGHUP passed on: local-spawn reads its own
+ * configuration file again. It has no report.
+ */
+#define LSPAWN_RELOAD "reload"
 #define LSPAWN_FIELDS_MAX 64
 
 /* appends one request. 1, or 0 and errno */

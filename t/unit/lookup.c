@@ -53,7 +53,7 @@ int main (void)
   lookup l = LOOKUP_ZERO ;
   struct passwd *pw = getpwuid(0) ;
   char const *root = pw ? pw->pw_name : "root" ;
-  tap_plan(37) ;
+  tap_plan(40) ;
   if (!mkdtemp(dir)) return 111 ;
   put("aliases",
     "# comment\n"
@@ -126,6 +126,11 @@ int main (void)
     ok(lookup_read_include(fn.s, &sa) == 2 && !strcmp(sa.s, "x@y.example"), "include file read, comments skipped") ;
     stralloc_free(&sa) ;
   }
+  /* a table compiled again while the process runs: the next lookup sees it, no signal (ketch.conf(5)) */
+  put("aliases", "staff: carol\nnewcomer: dave\n") ;
+  ok(lookup_compile_aliases(c.sa.s + c.aliases, &err), "aliases compiled again") ;
+  ok(lookup_address(&l, &c, "newcomer@test.example") && l.kind == LOOKUP_ALIAS && entry_is(&l, 0, "dave"), "... the next lookup sees the new alias") ;
+  ok(lookup_address(&l, &c, "staff@test.example") && nentries(&l) == 1 && entry_is(&l, 0, "carol"), "... and the changed one") ;
   lookup_free(&l) ;
   rm_rf(dir) ;
   return tap_done() ;
