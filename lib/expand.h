@@ -50,6 +50,9 @@ struct expand_item_s
   unsigned int depth ;  /* the nesting depth of the recipient (or entry) */
   size_t text ;         /* offset in the caller's stralloc: the recipient, else the entry */
   int err ;             /* UNREADABLE: errno */
+  size_t include ;      /* from a :include: file: the offset of its path in the caller's stralloc; 0: from the table */
+  uid_t owner ;         /* from a :include: file: its owner and mode, as read */
+  mode_t mode ;
 } ;
 
 /*
@@ -105,8 +108,15 @@ extern int expand_local_who (conf const *, lookup const *, char const *, expand_
  */
 extern int expand_local_args (conf const *, lookup const *, char const *, char const *, char const *, uid_t, expand_local *) ;
 
-/* the owner of a table file; a root-owned (or missing) one: nobody, never root. 1, or 0 */
-extern int expand_owner (char const *, uid_t *, gid_t *) ;
+/*
+ * Who runs an alias's file or program (sendmail's rule): the owner of
+ * the file that lists it, the :include: file (it) or else the table
+ * (table, the aliases file or a virtual-domain map), when that owner is
+ * not root; for a file root owns, alias-user ("nobody" by default). An
+ * include file group- or world-writable lists for anyone: EPERM. 1 and
+ * *uid, or 0 and errno.
+ */
+extern int expand_entry_owner (conf const *, expand_item const *, char const *, uid_t *) ;
 
 extern void expand_local_free (expand_local *) ;
 

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <skalibs/stralloc.h>
 
@@ -101,8 +102,12 @@ extern unsigned int lookup_entry_kind (char const *) ;
  */
 extern ssize_t lookup_split_entries (char const *, size_t, stralloc *) ;
 
-/* :include: files: read and split (bounded to 1 MiB) */
-extern ssize_t lookup_read_include (char const *, stralloc *) ;
+/*
+ * :include: files: read and split (bounded to 1 MiB), with the fstat of
+ * the file read (a regular file, else EINVAL): its owner runs its files
+ * and programs.
+ */
+extern ssize_t lookup_read_include (char const *, stralloc *, struct stat *) ;
 
 /*
  * Compile a text table to FILE.cdb: write FILE.cdb.tmp, fsync, rename,

@@ -188,10 +188,14 @@ static void show_alias (unsigned int indent, lookup const *l, unsigned int depth
     switch (it->kind)
     {
       case EXPAND_I_RCPT :
-        if (t[0] == '/') PUT(in, log_quote(t), ": local-deliver mbox ", log_quote(t), ", as the owner of the aliases file") ;
-        else if (t[0] == '|') PUT(in, log_quote(t), ": local-deliver mda, argv split on spaces, no shell, as the owner of the aliases file") ;
+      {
+        /* local-spawn's rule (lib/expand): the owner of the file that lists it, alias-user for root's */
+        char const *who = it->include ? ", as the owner of the include file (alias-user if root's; nothing if group- or world-writable)" : ", as the owner of the aliases file (alias-user if root's)" ;
+        if (t[0] == '/') PUT(in, log_quote(t), ": local-deliver mbox ", log_quote(t), who) ;
+        else if (t[0] == '|') PUT(in, log_quote(t), ": local-deliver mda, argv split on spaces, no shell", who) ;
         else show_rcpt(in, t, it->depth) ;
         break ;
+      }
       case EXPAND_I_INCLUDE : PUT(in, log_quote(t), ":") ; break ;
       case EXPAND_I_UNREADABLE : PUT(in, log_quote(t), ": unreadable (", strerror(it->err), "): skipped") ; break ;
       case EXPAND_I_TOODEEP : PUT(in, log_quote(t), ": too deep, skipped") ; break ;

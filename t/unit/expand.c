@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <pwd.h>
 
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
@@ -97,7 +99,7 @@ int main (void)
   lookup l = LOOKUP_ZERO ;
   expand_local x = EXPAND_LOCAL_ZERO ;
   stralloc inc = STRALLOC_ZERO ;
-  tap_plan(37) ;
+  tap_plan(40) ;
   if (!mkdtemp(dir)) return 111 ;
   ok(load(&c,
     "hostname mx.test.example\n"
@@ -127,6 +129,15 @@ int main (void)
   ok(item_is(0, EXPAND_I_INCLUDE, 2, inc.s), "the include first") ;
   ok(item_is(1, EXPAND_I_RCPT, 3, "carol@mx.test.example"), "its entries one level deeper") ;
   ok(item_is(2, EXPAND_I_RCPT, 3, "dave@far.example") && item_is(3, EXPAND_I_RCPT, 3, "/tmp/file"), "in order, the nested include ignored") ;
+  {
+    /* who runs an included entry: the include file's owner, as read; the table's own entries say no include */
+    expand_item *it = genalloc_s(expand_item, &items) ;
+    uid_t u = 12345 ;
+    ok(!it[0].include && it[3].include && !strcmp(texts.s + it[3].include, path("list")) && it[3].owner == getuid(), "an included entry names its file and its owner") ;
+    ok(getuid() ? expand_entry_owner(&c, it + 3, 0, &u) && u == getuid() : expand_entry_owner(&c, it + 3, 0, &u) && u && u == getpwnam("nobody")->pw_uid, "it runs as that owner, alias-user (nobody) for root's (%u)", (unsigned int)u) ;
+    it[3].mode |= 002 ;
+    ok(!expand_entry_owner(&c, it + 3, 0, &u) && errno == EPERM, "a world-writable include runs nothing") ;
+  }
   ok(run(&c, inc.s, inc.len, EXPAND_DEPTH) && item_is(0, EXPAND_I_TOODEEP, EXPAND_DEPTH, inc.s) && genalloc_len(expand_item, &items) == 1, "an include at the depth limit: too deep") ;
   {
     static char const e[] = ":include:/nonexistent/list\0" ;
