@@ -125,23 +125,15 @@ int expand_entry_owner (conf const *cf, expand_item const *it, char const *table
 
 int expand_local_who (conf const *cf, lookup const *l, char const *addr, expand_local *x)
 {
-  x->runas.len = 0 ; x->fail = 0 ; x->owner = 0 ;
-  if (addr[0] == '/' || addr[0] == '|')
+  x->fail = 0 ;
+  if (addr[0] == '/' || addr[0] == '|') x->kind = EXPAND_L_ALIAS ;
+  else if (l->kind == LOOKUP_VIRTUAL)
   {
-    x->kind = EXPAND_L_ALIAS ;
-    x->owner = conf_str(cf, cf->aliases) ;
-    return stralloc_cats(&x->runas, "alias") && stralloc_0(&x->runas) ;
-  }
-  if (l->kind == LOOKUP_VIRTUAL)
-  {
-    conf_vdomain const *v = conf_vdomain_find(cf, l->sa.s + l->domain) ;
     x->kind = EXPAND_L_VIRTUAL ;
-    x->owner = v ? cf->sa.s + v->map : 0 ;
     if (l->sa.s[l->path] != '/') x->fail = EXPAND_T_VPATH ;
-    return stralloc_cats(&x->runas, "vmap ") && stralloc_cats(&x->runas, l->sa.s + l->domain) && stralloc_0(&x->runas) ;
   }
-  x->kind = EXPAND_L_USER ;
-  return stralloc_cats(&x->runas, "user ") && stralloc_cats(&x->runas, l->sa.s + l->user) && stralloc_0(&x->runas) ;
+  else x->kind = EXPAND_L_USER ;
+  return 1 ;
 }
 
 static int arg (expand_local *x, char const *s, size_t n)
@@ -228,6 +220,5 @@ int expand_local_args (conf const *cf, lookup const *l, char const *sender, char
 
 void expand_local_free (expand_local *x)
 {
-  stralloc_free(&x->runas) ;
   stralloc_free(&x->args) ;
 }
