@@ -568,6 +568,8 @@ static int spawn_request (dlv *d, job *j, char const *addr, char const *orig)
     {
       /* a blocking socket: flush returns once all is sent, or on an error */
       while (!(ok = unixmessage_sender_flush(&spawn_s)) && errno == EINTR) ;
+      /* unsent, it must not go later with a descriptor closed (and reused) by then */
+      if (!ok) unixmessage_unput(&spawn_s) ;
     }
   }
   fd_close(fd) ;
