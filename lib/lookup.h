@@ -25,7 +25,8 @@
  *                    classify each with lookup_entry_kind.
  *  - LOOKUP_LOCAL    a system user (local domains): user, uid, gid, home.
  *  - LOOKUP_VIRTUAL  a virtual user whose target is a maildir path.
- *  - LOOKUP_UNKNOWN  nobody by that name.
+ *  - LOOKUP_UNKNOWN  nobody by that name, or a system account: uid
+ *                    below local-uid-min (root excepted) or gid 0.
  *
  * At RCPT, smtp-session answers: lookup_address returned 0: 451 4.3.0
  * (temporary); LOOKUP_UNKNOWN: 550 5.1.1; LOOKUP_REMOTE: the relay
