@@ -131,41 +131,66 @@ static int who_set (who *w, struct passwd const *pw)
 }
 
 /*
- * An alias's file or program: it must be an entry, as the same text, of
- * the alias it came from (orig); it runs as the owner of the file that
- * lists it (lib/expand). 1, or 0 with *why.
+ * Is rcpt, as the same text, a recipient the alias orig gives (lib/expand,
+ * as the scheduler expands it)? 1 with its item in *it (texts and items
+ * hold it) and the alias in *l; 0 if not.
+ */
+static int entry_of (char const *rcpt, char const *orig, lookup *l, stralloc *texts, genalloc *items, expand_item const **it)
+{
+  size_t n, k = 0 ;
+  if (!*orig || !lookup_address(l, &c, orig) || l->kind != LOOKUP_ALIAS
+   || !expand_entries(&c, l->sa.s + l->entries, l->entrieslen, 1, texts, items)) return 0 ;
+  n = genalloc_len(expand_item, items) ;
+  for (; k < n ; k++)
+  {
+    *it = genalloc_s(expand_item, items) + k ;
+    if ((*it)->kind == EXPAND_I_RCPT && !strcmp(texts->s + (*it)->text, rcpt)) return 1 ;
+  }
+  return 0 ;
+}
+
+/*
+ * An alias's file or program: an entry of the alias it came from (orig);
+ * it runs as the owner of the file that lists it (lib/expand). 1, or 0
+ * with *why.
  */
 static int derive_entry (char const *rcpt, char const *orig, lookup *l, who *w, char const **why)
 {
   stralloc texts = STRALLOC_ZERO ;
   genalloc items = GENALLOC_ZERO ;
+  expand_item const *it ;
   int ok = 0 ;
-  if (!*orig || !lookup_address(l, &c, orig) || l->kind != LOOKUP_ALIAS) return 0 ;
-  if (expand_entries(&c, l->sa.s + l->entries, l->entrieslen, 1, &texts, &items))
+  if (entry_of(rcpt, orig, l, &texts, &items, &it))
   {
-    size_t n = genalloc_len(expand_item, &items), k = 0 ;
-    for (; k < n ; k++)
+    char const *table = conf_str(&c, c.aliases) ;
+    uid_t uid ;
+    if (l->flags & LOOKUP_F_VIRTUAL)
     {
-      expand_item const *it = genalloc_s(expand_item, &items) + k ;
-      char const *table = conf_str(&c, c.aliases) ;
-      uid_t uid ;
-      if (it->kind != EXPAND_I_RCPT || strcmp(texts.s + it->text, rcpt)) continue ;
-      if (l->flags & LOOKUP_F_VIRTUAL)
-      {
-        /* a virtual user's forward: its map lists it */
-        conf_vdomain const *v = conf_vdomain_find(&c, l->sa.s + l->domain) ;
-        table = v ? c.sa.s + v->map : 0 ;
-      }
-      if (!expand_entry_owner(&c, it, table, &uid))
-        *why = errno == EPERM ? "the include file listing it is group- or world-writable" : "no such alias-user" ;
-      else if (!who_set(w, getpwuid(uid))) *why = "the owner of its list is unknown, root or in group 0" ;
-      else ok = 1 ;
-      break ;
+      /* a virtual user's forward: its map lists it */
+      conf_vdomain const *v = conf_vdomain_find(&c, l->sa.s + l->domain) ;
+      table = v ? c.sa.s + v->map : 0 ;
     }
+    if (!expand_entry_owner(&c, it, table, &uid))
+      *why = errno == EPERM ? "the include file listing it is group- or world-writable" : "no such alias-user" ;
+    else if (!who_set(w, getpwuid(uid))) *why = "the owner of its list is unknown, root or in group 0" ;
+    else ok = 1 ;
   }
   stralloc_free(&texts) ;
   genalloc_free(expand_item, &items) ;
   return ok ;
+}
+
+/* a system account: a local user only for an alias that names it (lookup_aliased) */
+static void aliased (char const *rcpt, char const *orig, lookup *l)
+{
+  lookup a = LOOKUP_ZERO ;
+  stralloc texts = STRALLOC_ZERO ;
+  genalloc items = GENALLOC_ZERO ;
+  expand_item const *it ;
+  if (l->kind == LOOKUP_UNKNOWN && l->flags & LOOKUP_F_SYSTEM && entry_of(rcpt, orig, &a, &texts, &items, &it)) lookup_aliased(l) ;
+  lookup_free(&a) ;
+  stralloc_free(&texts) ;
+  genalloc_free(expand_item, &items) ;
 }
 
 /*
@@ -192,9 +217,10 @@ static int derive (char const *sender, char const *rcpt, char const *orig, char 
   else
   {
     if (!lookup_address(&l, &c, rcpt)) { *why = "temporary lookup failure" ; goto end ; }
+    aliased(rcpt, orig, &l) ;
     if (l.kind == LOOKUP_LOCAL)
     {
-      /* lib/lookup gives no system account below local-uid-min, nor one in group 0 */
+      /* lib/lookup gives no system account below local-uid-min (unless aliased), nor one in group 0 */
       struct passwd pw = { .pw_name = l.sa.s + l.user, .pw_uid = l.uid, .pw_gid = l.gid } ;
       if (!who_set(w, &pw)) { *why = "no such user, or root, for this delivery" ; goto end ; }
     }

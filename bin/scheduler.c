@@ -284,6 +284,7 @@ static void expand (job *j)
     a = qstate_str(&j->q, r->addr) ;
     if (a[0] == '/' || a[0] == '|') continue ;
     if (!lookup_address(&l, &c, a)) continue ;   /* temporary: the dispatch retries the lookup */
+    if (r->orig) lookup_aliased(&l) ;
     if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
     if (l.kind != LOOKUP_ALIAS) continue ;
     if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, EXPAND_T_TOODEEP) ; continue ; }
@@ -1161,6 +1162,7 @@ static void dispatch (job *j)
       record(j, i, 1, "temporary lookup failure", 24, 0) ;
       continue ;
     }
+    if (r->orig) lookup_aliased(&l) ;
     if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
     if (l.kind == LOOKUP_ALIAS)
     {

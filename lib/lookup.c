@@ -34,6 +34,11 @@ char const *lookup_kind_name (unsigned int k)
   return k <= LOOKUP_VIRTUAL ? kind_names[k] : "?" ;
 }
 
+void lookup_aliased (lookup *l)
+{
+  if (l->kind == LOOKUP_UNKNOWN && l->flags & LOOKUP_F_SYSTEM) l->kind = LOOKUP_LOCAL ;
+}
+
 void lookup_free (lookup *l)
 {
   stralloc_free(&l->sa) ;
@@ -118,16 +123,17 @@ static int lookup_local (lookup *l, conf const *c, char const *lp, size_t lplen,
       return 1 ;
     }
     /*
-     * A system account (below local-uid-min) or one in group 0 is
-     * nobody's mailbox: an alias names whoever reads its mail. Root
+     * A system account (below local-uid-min) is nobody's mailbox unless
+     * an alias names it (lookup_aliased); one in group 0 never is. Root
      * stays a local user, deferred by the scheduler until aliased.
      */
-    if (pw->pw_uid && (pw->pw_uid < c->local_uid_min || !pw->pw_gid))
+    if (pw->pw_uid && !pw->pw_gid)
     {
       l->kind = LOOKUP_UNKNOWN ;
       return 1 ;
     }
-    l->kind = LOOKUP_LOCAL ;
+    l->kind = pw->pw_uid && pw->pw_uid < c->local_uid_min ? LOOKUP_UNKNOWN : LOOKUP_LOCAL ;
+    if (l->kind == LOOKUP_UNKNOWN) l->flags |= LOOKUP_F_SYSTEM ;
     l->uid = pw->pw_uid ;
     l->gid = pw->pw_gid ;
     if (!addb(l, pw->pw_name, strlen(pw->pw_name), &l->user)

@@ -9,10 +9,10 @@
 # aliases-file entries as alias-user; a user's program gets descriptors
 # 0, 1 and 2 only, its output on a pipe; local-spawn derives the
 # delivery from the recipient and the alias itself; system accounts
-# receive no mail.
+# receive only what an alias sends them, accounts in group 0 nothing.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
-plan 21
+plan 23
 
 Q=kq$$ ; S=ks$$
 useradd -M -d /nonexistent -s /bin/false "$Q" || bail "useradd failed"
@@ -25,7 +25,7 @@ I=$(test_user ki) || bail "useradd failed"
 G=$(test_user kg) || bail "useradd failed"
 usermod -g 0 "$G" || bail "usermod failed"
 chmod 755 "$T"
-mkdir -p "$T/home/$R" "$T/home/$G" "$T/out" && chown "$R:" "$T/home/$R" && chown "$G" "$T/home/$G" && chmod 1777 "$T/out"
+mkdir -p "$T/home/$R" "$T/home/$G" "$T/home/$S" "$T/out" && chown "$R:" "$T/home/$R" && chown "$G" "$T/home/$G" && chown "$S:" "$T/home/$S" && chmod 1777 "$T/out"
 
 # a program that lists its descriptors: number, then what each one is
 cat > "$T/fds" <<'P'
@@ -80,13 +80,17 @@ check "the program listed its descriptors" wait_for 10 test -s "$T/out/fds.out"
 is "$(cut -d' ' -f1 "$T/out/fds.out" | tr '\n' ' ')" "0 1 2 " "only 0, 1 and 2 (not the scheduler's readiness descriptor, nor local-spawn's)"
 check "its stdout and stderr are a pipe, not a socket" sh -c "grep -q '^1 pipe:' '$T/out/fds.out' && grep -q '^2 pipe:' '$T/out/fds.out'"
 
-# point 7: system accounts (below local-uid-min 1000) and group 0 receive
-# no mail, not even through an alias: 550 5.1.1, as an unknown user
-printf 'Subject: sys\n\nx\n' | enq "$S@test.example" "$G@test.example" sysalias@test.example >/dev/null
+# point 7: system accounts (below local-uid-min 1000) receive no mail but
+# what an alias sends them; accounts in group 0 none: 550 5.1.1, as an
+# unknown user
+printf 'Subject: sys\n\nx\n' | enq "$S@test.example" "$G@test.example" >/dev/null
 check "a system account is an unknown user" wait_for 10 grep -q "rcpt=\"$S@test.example\" result=perm text=\"550 5.1.1" "$T/sched.log"
 check "an account in group 0 is an unknown user" wait_for 10 grep -q "rcpt=\"$G@test.example\" result=perm text=\"550 5.1.1" "$T/sched.log"
-check "a system account an alias names: unknown too (alias to a person)" wait_for 10 grep -q "rcpt=\"$S@mx.test.example\" result=perm text=\"550 5.1.1" "$T/sched.log"
-check "nothing written for them" sh -c "! ls '$T/home/$S' '$T/home/$G/Maildir' 2>/dev/null | grep -q ."
+check "nothing written for them" sh -c "! test -e '$T/home/$S/Maildir' && ! test -e '$T/home/$G/Maildir'"
+printf 'Subject: sysalias\n\nx\n' | enq sysalias@test.example >/dev/null
+sysmail () { grep -qs '^Subject: sysalias' "$T/home/$S/Maildir/new/"* ; }
+check "a system account an alias names gets that alias's mail" wait_for 10 sysmail
+is "$(stat -c %U "$T/home/$S/Maildir/new" 2>/dev/null)" "$S" "as itself"
 kill -TERM $SPID
 wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
 
@@ -121,9 +125,12 @@ out=$( { req 4 "|/bin/dd  of=$T/out/prog.out status=none" prog@test.example "$qf
          req 7 "fwd.mbox" fwd@test.example "$qf" ;
          req 8 "/tmp/x$$" fwd@test.example "$qf" ;
          req 9 "|/bin/dd of=$T/out/inc.out status=none" prog@test.example "$qf" ;
-         req 10 "$R@test.example" "" "$qf" ; } | spawn)
+         req 10 "$R@test.example" "" "$qf" ;
+         req 11 "$S@test.example" "" "$qf" ;
+         req 12 "$S@mx.test.example" prog@test.example "$qf" ; } | spawn)
 check "regrouped arguments of a program entry are refused" sh -c "echo '$out' | grep -q '^4 t ' && echo '$out' | grep -q '^5 t '"
 check "an address entry is no file (remote, relative or absolute)" sh -c "echo '$out' | grep -q '^6 t ' && echo '$out' | grep -q '^7 t ' && echo '$out' | grep -q '^8 t ' && ! test -e /tmp/x$$ && ! test -e '$SPOOL/fwd.mbox'"
 check "a program under an alias that does not list it is refused" sh -c "echo '$out' | grep -q '^9 t '"
+check "a system account no alias names is refused" sh -c "echo '$out' | grep -q '^11 t ' && echo '$out' | grep -q '^12 t '"
 check "a real request is delivered, as the recipient" sh -c "echo '$out' | grep -q '^10 0 ' && cat '$T/home/$R/Maildir/new/'* | grep -q '^Subject: forged' && test \"\$(stat -c %U '$T/home/$R/Maildir/new')\" = '$R'"
 done_testing

@@ -275,10 +275,12 @@ static void show_rcpt (unsigned int indent, char const *a, unsigned int depth)
     PUT(indent, qa, ": temporary lookup failure (", strerror(errno), "): retried later") ;
     goto end ;
   }
+  /* an alias's recipient (depth > 0): a system account it names is a local user */
+  if (depth) lookup_aliased(&l) ;
   switch (l.kind)
   {
     case LOOKUP_UNKNOWN :
-      PUT(indent, qa, ": no such user: bounced, 550 5.1.1") ;
+      PUT(indent, qa, l.flags & LOOKUP_F_SYSTEM ? ": a system account (local-uid-min), which only an alias may name: bounced, 550 5.1.1" : ": no such user: bounced, 550 5.1.1") ;
       break ;
     case LOOKUP_REMOTE :
       PUT(indent, qa, ": remote, remote-send") ;

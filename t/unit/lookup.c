@@ -53,7 +53,7 @@ int main (void)
   lookup l = LOOKUP_ZERO ;
   struct passwd *pw = getpwuid(0) ;
   char const *root = pw ? pw->pw_name : "root" ;
-  tap_plan(40) ;
+  tap_plan(41) ;
   if (!mkdtemp(dir)) return 111 ;
   put("aliases",
     "# comment\n"
@@ -115,7 +115,9 @@ int main (void)
     size_t n = sys ? strlen(sys->pw_name) : 0 ;
     if (n > 200) n = 0 ;
     memcpy(a, sys ? sys->pw_name : "", n) ; memcpy(a + n, "@test.example", 14) ;
-    ok(sys && lookup_address(&l, &c, a) && l.kind == LOOKUP_UNKNOWN, "a system account (uid 1, %s): unknown", a) ;
+    ok(sys && lookup_address(&l, &c, a) && l.kind == LOOKUP_UNKNOWN && (l.flags & LOOKUP_F_SYSTEM) == (sys->pw_gid ? LOOKUP_F_SYSTEM : 0), "a system account (uid 1, %s): unknown", a) ;
+    lookup_aliased(&l) ;
+    ok((l.kind == LOOKUP_LOCAL) == (sys->pw_gid != 0) && (!sys->pw_gid || l.uid == 1), "a local user if an alias names it (and it is not in group 0)") ;
     c.local_uid_min = 1 ;
     ok(sys && lookup_address(&l, &c, a) && (l.kind == LOOKUP_LOCAL) == (sys->pw_gid != 0), "with local-uid-min 1: a local user, unless in group 0") ;
     c.local_uid_min = 1000 ;
