@@ -255,7 +255,7 @@ static void close_above_2 (void)
 #define MDA_OUT_MAX 65536
 static size_t mda_out = 0 ;
 
-static void mda_output (int fd, int *open)
+static void mda_output (int fd, int *isopen)
 {
   char buf[4096] ;
   for (;;)
@@ -264,7 +264,7 @@ static void mda_output (int fd, int *open)
     size_t i = 0 ;
     if (r <= 0)
     {
-      if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(fd) ; *open = 0 ; }
+      if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(fd) ; *isopen = 0 ; }
       return ;
     }
     for (; i < (size_t)r ; i++) if (((unsigned char)buf[i] < 32 && buf[i] != '\n') || buf[i] == 127) buf[i] = ' ' ;
