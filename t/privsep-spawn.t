@@ -12,7 +12,7 @@
 # receive only what an alias sends them, accounts in group 0 nothing.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
-plan 23
+plan 24
 
 Q=kq$$ ; S=ks$$
 useradd -M -d /nonexistent -s /bin/false "$Q" || bail "useradd failed"
@@ -41,6 +41,9 @@ open(sys.argv[1], 'w').write('\n'.join(out) + '\n')
 sys.stdin.read()
 P
 chmod 755 "$T/fds"
+# a program that fails after writing a NUL (a worker's "delivered" mark)
+printf '#!/bin/sh\ncat >/dev/null\nprintf "x\\000y\\n" >&2\nexit 100\n' > "$T/nul"
+chmod 755 "$T/nul"
 # the include file: its owner's, and one anyone may write
 printf '|/bin/dd of=%s/out/inc.out status=none\n' "$T" > "$T/inc.list"
 chown "$I" "$T/inc.list" && chmod 644 "$T/inc.list"
@@ -51,6 +54,7 @@ list: :include:$T/inc.list
 ww: :include:$T/ww.list
 prog: |/bin/dd of=$T/out/prog.out status=none
 fds: |$T/fds $T/out/fds.out
+nul: |$T/nul
 fwd: somebody@remote.example
 sysalias: $S
 A
@@ -79,6 +83,8 @@ printf 'Subject: fds\n\nx\n' | enq fds@test.example >/dev/null
 check "the program listed its descriptors" wait_for 10 test -s "$T/out/fds.out"
 is "$(cut -d' ' -f1 "$T/out/fds.out" | tr '\n' ' ')" "0 1 2 " "only 0, 1 and 2 (not the scheduler's readiness descriptor, nor local-spawn's)"
 check "its stdout and stderr are a pipe, not a socket" sh -c "grep -q '^1 pipe:' '$T/out/fds.out' && grep -q '^2 pipe:' '$T/out/fds.out'"
+printf 'Subject: nul\n\nx\n' | enq nul@test.example >/dev/null
+check "a NUL in its output is not taken for a delivery: its exit 100 is a failure" wait_for 10 grep -q "rcpt=\"|$T/nul\" result=perm" "$T/sched.log"
 
 # point 7: system accounts (below local-uid-min 1000) receive no mail but
 # what an alias sends them; accounts in group 0 none: 550 5.1.1, as an
