@@ -19,6 +19,8 @@ mkdir -p "$T/mail" && chmod 1777 "$T/mail"
 PORT=$(free_port)
 printf 'alice:%s\n' "$(echo pw-a | ketch-passwd)" > "$T/auth"
 printf 'a@virt.example %s/mail/va\n' "$T" > "$T/vmap"
+# its Maildirs are written as the map's owner: never root, never alias-user
+chown "$U" "$T/vmap"
 printf 'fileal: %s/mail/fileal.mbox\n' "$T" > "$T/aliases"
 mkinstance "listen 127.0.0.1 port $PORT plain-auth" "auth-table $T/auth" "deliver maildir $T/mail/%u" \
   "retry local 1s" "virtual-domain virt.example map $T/vmap"
