@@ -18,7 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (other users)"
-plan 10
+plan 18
 
 as () { _u=$1 ; shift ; setpriv --reuid="$_u" --regid="$_u" --init-groups "$@" ; }
 mkuser () {
@@ -76,5 +76,54 @@ r=$?
 is "$r:$(stat -c '%U %a' "$T/mail/$V")" "0:$V 600" "a normal mbox delivery: 0, the mbox the user's own, mode 600"
 check "... the message is in it" grep -q '^for the victim only$' "$T/mail/$V"
 is "$(ls -A "$T/mail" | grep -v "^$V\$" | wc -l)" 0 "... and no lock or temporary file is left in the spool"
+
+# ---- bounces (point 5) ----
+# a sender that looks like an option: its bounce is injected (then waits
+# for remote.example, routed to a port where nothing listens)
+PORT=$(free_port) DEAD=$(free_port)
+printf 'lost: nosuch%s\n' $$ > "$T/aliases"
+mkinstance "listen 127.0.0.1 port $PORT" "relay-from 127.0.0.0/8" "aliases $T/aliases" "route remote.example via 127.0.0.1:$DEAD tls none" \
+  "retry local 1s" "retry remote 1h" "rescan 1s"
+newaliases -C "$CONF"
+scheduler -C "$CONF" -d 3 3>"$T/sready" 2>>"$T/sched.log" &
+SPID=$!
+at_exit "kill $SPID 2>/dev/null"
+start_listen && wait_for 10 test -s "$T/sready"
+ok $? "an instance running (smtp-listen and the scheduler)"
+r=$(py "
+c = Conn($PORT, timeout=5)
+c.reply()
+print(codes(c, [b'EHLO client.example', b'MAIL FROM:<-C/x@remote.example>', b'RCPT TO:<lost@test.example>', b'DATA']), end=' ')
+c.send(b'Subject: dash\r\n\r\nbody\r\n.\r\n')
+print(c.reply()[0], c.code(b'QUIT'))")
+is "$r" "250 250 250 354 250 221" "MAIL FROM:<-C/x@remote.example> to an alias for an unknown user: accepted"
+wait_for 10 grep -q 'bounce to="-C/x@remote.example" rcpts=1 id=' "$T/sched.log"
+ok $? "... its bounce is injected, to the sender as given"
+orig=$(sed -n 's/^\([0-9a-f]\{24\}\) bounce to="-C.*/\1/p' "$T/sched.log" | head -1)
+wait_for 10 grep -q "^$orig removed reason=done" "$T/sched.log"
+ok $? "... and the message is done: nothing retries"
+is "$(grep -c 'inject result=error' "$T/sched.log")" 0 "... no failed injection on the way"
+stop_listen
+kill "$SPID" ; wait "$SPID" 2>/dev/null
+
+# an enqueue that always fails: the bounce is given up at twice the lifetime, logged
+mkdir "$T/badprog"
+for p in "$BIN"/* ; do ln -s "$p" "$T/badprog/" ; done
+rm "$T/badprog/enqueue" && printf '#!/bin/sh\ncat > /dev/null\nexit 111\n' > "$T/badprog/enqueue" && chmod 755 "$T/badprog/enqueue"
+mkinstance "retry local 1s" "rescan 1s" "expire 2s" "warn 1d"
+sed -i "s|^programs .*|programs $T/badprog|" "$CONF"
+: > "$T/sched.log"
+scheduler -C "$CONF" -d 3 3>"$T/sready2" 2>>"$T/sched.log" &
+SPID=$!
+at_exit "kill $SPID 2>/dev/null"
+wait_for 10 test -s "$T/sready2"
+id=$(printf 'Subject: nobounce\n\nx\n' | "$BIN/enqueue" -C "$CONF" -f s@remote.example "nosuch$$@test.example")
+wait_for 15 grep -q "^$id bounce result=expired" "$T/sched.log"
+ok $? "a bounce enqueue cannot take: given up once the message is twice its lifetime old, logged"
+wait_for 5 grep -q "^$id removed reason=done" "$T/sched.log"
+ok $? "... and the message leaves the queue"
+n=$(grep -c "^$id inject result=error" "$T/sched.log")
+[ "$n" -ge 2 ] ; ok $? "... after the injection was retried ($n failures logged)"
+kill "$SPID" ; wait "$SPID" 2>/dev/null
 
 done_testing
