@@ -18,7 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (other users)"
-plan 18
+plan 22
 
 as () { _u=$1 ; shift ; setpriv --reuid="$_u" --regid="$_u" --init-groups "$@" ; }
 mkuser () {
@@ -125,5 +125,17 @@ ok $? "... and the message leaves the queue"
 n=$(grep -c "^$id inject result=error" "$T/sched.log")
 [ "$n" -ge 2 ] ; ok $? "... after the injection was retried ($n failures logged)"
 kill "$SPID" ; wait "$SPID" 2>/dev/null
+
+# ---- smtp-listen as root (point 8) ----
+PORT=$(free_port)
+mkinstance "listen 127.0.0.1 port $PORT"
+grep -v '^smtp-user' "$CONF" > "$T/nosu.conf"
+timeout 5 smtp-listen -C "$T/nosu.conf" 2>"$T/err"
+is "$?" 100 "smtp-listen as root without smtp-user: refuses to start (100)"
+check "... saying why" grep -q "^smtp-listen: fatal: started as root without smtp-user in $T/nosu.conf" "$T/err"
+start_listen
+ok $? "with smtp-user root written out it starts"
+check "... and warns" grep -q 'smtp-listen: warning: smtp-user is root' "$T/smtp.log"
+stop_listen
 
 done_testing
