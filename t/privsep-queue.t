@@ -18,7 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (other users)"
-plan 22
+plan 35
 
 as () { _u=$1 ; shift ; setpriv --reuid="$_u" --regid="$_u" --init-groups "$@" ; }
 mkuser () {
@@ -137,5 +137,135 @@ start_listen
 ok $? "with smtp-user root written out it starts"
 check "... and warns" grep -q 'smtp-listen: warning: smtp-user is root' "$T/smtp.log"
 stop_listen
+
+# ---- enqueue-listen (point 10) ----
+# as root the listener stays root (the spool here is root's): the clients are other users
+mkdir -m 755 "$T/enq"
+SOCK=$T/enq/sock
+rm -rf "$T/spool"
+mkinstance "enqueue-socket $SOCK" "timeout data 1s" "limit message-size 1000"
+start_el () {
+  rm -f "$T/eready"
+  "$EL" -C "$CONF" -d 3 "$@" 3>"$T/eready" 2>>"$T/enq.log" &
+  EPID=$!
+  at_exit "kill $EPID 2>/dev/null"
+  wait_for 5 test -s "$T/eready"
+}
+EL=enqueue-listen
+# drip MODE: one client as user A; a byte every 0.4 s (within the 1 s DATA
+# timeout) for 8 s at most; MODE msg: after the id, big: after 3000 octets
+# of message (over the size limit, so the worker drains). Prints the whole
+# seconds until the server closed, then the code it answered.
+drip () {
+  as "$A" "$PY" - "$SOCK" "$1" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+t0 = time.time()
+p = b'a@client.example\0\0b@remote.example\0'
+s.sendall(b'%d:%s,' % (len(p), p))
+s.recv(25)
+if sys.argv[2] == 'big': s.sendall(b'Subject: big\r\n\r\n' + (b'x' * 70 + b'\r\n') * 42)
+s.setblocking(False)
+got, closed = b'', False
+while time.time() < t0 + 8 and not closed:
+    try:
+        while True:
+            b = s.recv(100)
+            if not b: closed = True; break
+            got += b
+    except BlockingIOError: pass
+    except OSError: closed = True
+    try: s.send(b'x')
+    except OSError: closed = True
+    time.sleep(0.4)
+print(int(time.time() - t0), got.split(b'\n')[0].decode())
+EOF
+}
+start_el -t 2
+ok $? "enqueue-listen ready, with a deadline of 2 s a connection (-t 2)"
+r=$(drip msg)
+case $r in [0-3]" 111") r=0 ;; *) diag "got: $r" ; r=1 ;; esac
+ok $r "a client dripping its message: cut off at the deadline (111), not kept while it drips"
+check "... logged" grep -q 'enqueue-listen: warning: refused (111): connection timed out' "$T/enq.log"
+is "$(count_tmp):$(count_entries)" "0:0" "... its tmp/ file gone, nothing queued"
+r=$(drip big)
+case $r in [0-3]" 100") r=0 ;; *) diag "got: $r" ; r=1 ;; esac
+ok $r "a client dripping after its refusal (message too big): the drain ends at the same deadline"
+kill "$EPID" ; wait "$EPID" 2>/dev/null
+
+# the per-uid cap: A holds 2 connections, a third is refused; V is served
+start_el -t 30 -u 2
+as "$A" "$PY" - "$SOCK" "$T/home/$A/held" <<'EOF' &
+import socket, sys, time, os
+conns = []
+for i in range(2):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+    p = b'a@client.example\0\0b@remote.example\0'
+    s.sendall(b'%d:%s,' % (len(p), p))
+    conns.append(s)
+ids = [len(s.recv(25)) for s in conns]
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+p = b'a@client.example\0\0b@remote.example\0'
+s.sendall(b'%d:%s,' % (len(p), p))
+third = b''
+try:
+    while True:
+        b = s.recv(200)
+        if not b: break
+        third += b
+except OSError: pass
+open(sys.argv[2] + '.tmp', 'w').write('%s %s' % (ids, third.decode().replace('\n', '~')))
+os.rename(sys.argv[2] + '.tmp', sys.argv[2])
+time.sleep(20)
+EOF
+HPID=$!
+wait_for 10 test -s "$T/home/$A/held"
+is "$(cat "$T/home/$A/held")" "[25, 25] 111~enqueue: fatal: too many connections at once from uid $(id -u "$A")~" "a uid at its cap (-u 2): its third connection is refused (111) with the reason"
+r=$(as "$V" "$PY" - "$SOCK" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+p = b'v@client.example\0\0b@remote.example\0'
+s.sendall(b'%d:%s,' % (len(p), p))
+s.recv(25)
+s.sendall(b'Subject: other uid\r\n\r\nbody\r\n.\r\n')
+print(s.recv(16).decode().strip())
+EOF
+)
+is "$r" 0 "... while another uid is served"
+check "... and the refusal is logged with the uid" grep -q "enqueue-listen: warning: refused uid=$(id -u "$A"): over its 2 connections at once" "$T/enq.log"
+kill "$HPID" 2>/dev/null ; wait "$HPID" 2>/dev/null
+kill "$EPID" ; wait "$EPID" 2>/dev/null
+
+# the socket's directory, made for the spool's owner: never a chown through a symlink
+mkinstance "queue-user $A" "enqueue-socket $T/run/sock"
+start_el
+ok $? "enqueue-listen as root, spool owned by $A, socket directory missing: ready"
+is "$(stat -c '%U %a' "$T/run"):$(stat -c '%U %a' "$T/run/sock")" "$A 755:$A 666" "... the directory made for the spool's owner (0755), the socket 0666"
+kill "$EPID" ; wait "$EPID" 2>/dev/null
+# the race lost: a shim turns the directory into a symlink to a file of root's right after mkdir
+cat > "$T/swap.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+int mkdir (char const *p, mode_t m)
+{
+  int (*real) (char const *, mode_t) = (int (*) (char const *, mode_t))dlsym(RTLD_NEXT, "mkdir") ;
+  char const *d = getenv("SWAP_DIR"), *t = getenv("SWAP_TARGET") ;
+  int r = real(p, m) ;
+  if (!r && d && t && !strcmp(p, d) && !rmdir(p)) symlink(t, p) ;
+  return r ;
+}
+EOF
+cc -shared -fPIC -o "$T/swap.so" "$T/swap.c" -ldl || bail "cannot build the test's mkdir shim"
+echo 'root:secret' > "$T/target" && chmod 600 "$T/target"
+mkinstance "queue-user $A" "enqueue-socket $T/run2/sock"
+SWAP_DIR=$T/run2 SWAP_TARGET=$T/target LD_PRELOAD=$T/swap.so timeout 10 "$BUILD/t/enqueue-listen-dyn" -C "$CONF" 2>"$T/err"
+r=$?
+check "(the shim did replace the directory)" test -L "$T/run2"
+is "$(stat -c %U "$T/target")" root "a symlink put where the socket's directory was just made: its target stays root's"
+is "$r" 111 "... and enqueue-listen stops (111)"
 
 done_testing
