@@ -200,9 +200,10 @@ static void do_mbox (char const *file)
    * (and read what lands in it) or hard-link someone's file there: only
    * our own regular file with no other name takes our mail. Temporary:
    * the owner of the mailbox, or the administrator, can put it right.
+   * Anything but a regular file (an alias to /dev/null) never will be.
    */
   if (fstat(fd, &st) < 0) dietemp("stat ", file) ;
-  if (!S_ISREG(st.st_mode)) strerr_dief(KETCH_EX_TEMP, "refusing the mbox ", file, ": not a regular file") ;
+  if (!S_ISREG(st.st_mode)) strerr_dief(KETCH_EX_PERM, "refusing the mbox ", file, ": not a regular file") ;
   if (st.st_uid != geteuid()) strerr_dief(KETCH_EX_TEMP, "refusing the mbox ", file, ": owned by another user") ;
   if (st.st_nlink != 1) strerr_dief(KETCH_EX_TEMP, "refusing the mbox ", file, ": it has other links") ;
   if (ndelay_off(fd) < 0) dietemp("set ", file, " blocking") ;
