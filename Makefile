@@ -89,6 +89,11 @@ $(B)/t/enqueue-dyn: bin/enqueue.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/t/u
 $(B)/bin/enqueue-listen: bin/enqueue-listen.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(ENQUEUE_LD) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(ENQUEUE_LIBS)
 
+# the same, dynamic, for the tests that need LD_PRELOAD (t/privsep-queue.t)
+all: $(B)/t/enqueue-listen-dyn
+$(B)/t/enqueue-listen-dyn: bin/enqueue-listen.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/t/unit
+	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
+
 # local-spawn runs each local delivery in a forked child, as the user,
 # without an exec: it links the delivery code (local-spawn(8))
 $(B)/lib/deliver-main.o: bin/local-deliver.c $(wildcard lib/*.h) | $(B)/lib

@@ -29,6 +29,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -36,7 +37,6 @@
 #include <sys/stat.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <skalibs/gccattributes.h>
 #include <skalibs/types.h>
@@ -54,6 +54,7 @@
 #include <skalibs/posixplz.h>
 #include <skalibs/ancil.h>
 #include <skalibs/tai.h>
+#include <skalibs/posixplz.h>
 
 #include "exitcodes.h"
 #include "conf.h"
@@ -61,14 +62,16 @@
 #include "submit.h"
 #include "enqclient.h"
 
-#define USAGE "enqueue-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ]"
+#define USAGE "enqueue-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ] [ -t deadline-seconds ] [ -u per-uid ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define BACKLOG 1024
 #define WORKERS_MAX 256    /* workers at once, so connections served at once */
 #define IDLE_MAX 16        /* idle workers kept */
 #define WORKER_USES 1000   /* messages a worker takes before it retires */
 #define REQUEST_TIMEOUT 10 /* seconds a client has to send its envelope */
-#define DRAIN_TIMEOUT 10   /* seconds an answered client has to stop sending */
+#define DRAIN_TIMEOUT 10   /* seconds of silence after which an answered client is left */
+#define DEADLINE 3600      /* -t: seconds a connection may last in all, message and drain included */
+#define PER_UID 128        /* -u: connections served at once for one uid: half of WORKERS_MAX, above smtp-listen's 100 sessions */
 
 typedef struct worker_s worker ;
 struct worker_s
@@ -76,17 +79,38 @@ struct worker_s
   pid_t pid ;
   int ctl ;    /* our end of its control socket; -1 once told to go */
   int busy ;
+  uid_t uid ;  /* its client's, while busy */
 } ;
 
 static conf cf ;
 static char const *conffile = 0 ;
 static genalloc workers = GENALLOC_ZERO ;  /* worker */
 static int lfd = -1 ;
+static unsigned int deadline_secs = DEADLINE, per_uid = PER_UID ;
 
 /* ---- the worker ---- */
 
-/* the envelope of lib/enqclient.h, read within REQUEST_TIMEOUT; 1, or 0 with code and err */
-static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *err)
+/*
+ * One read that waits at most idle seconds for octets to come, and never
+ * past the connection's deadline: a client dripping one octet just
+ * before each idle limit still ends at the deadline. -1 ETIMEDOUT then.
+ */
+static ssize_t read_within (int fd, char *buf, size_t n, unsigned int idle, tain const *deadline)
+{
+  iopause_fd x = { .fd = fd, .events = IOPAUSE_READ, .revents = 0 } ;
+  tain d ;
+  int r ;
+  tain_now_g() ;
+  tain_addsec_g(&d, idle) ;
+  if (tain_less(deadline, &d)) d = *deadline ;
+  r = iopause_g(&x, 1, &d) ;
+  if (r < 0) return -1 ;
+  if (!r) return (errno = ETIMEDOUT, -1) ;
+  return fd_read(fd, buf, n) ;
+}
+
+/* the envelope of lib/enqclient.h, read within REQUEST_TIMEOUT and the deadline; 1, or 0 with code and err */
+static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *err, tain const *conndl)
 {
   size_t start, len, used, i, nitems = 0 ;
   char const *p ;
@@ -94,6 +118,7 @@ static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *
   req->len = 0 ;
   tain_now_g() ;
   tain_addsec_g(&deadline, REQUEST_TIMEOUT) ;
+  if (tain_less(conndl, &deadline)) deadline = *conndl ;
   for (;;)
   {
     iopause_fd x = { .fd = fd, .events = IOPAUSE_READ, .revents = 0 } ;
@@ -162,29 +187,20 @@ static int answer (int fd, int code, stralloc const *err)
   return ioctl(fd, FIONREAD, &pending) == 0 && pending ;
 }
 
-/* our writing side ends; the rest is read and dropped until the client closes, DRAIN_TIMEOUT at most */
-static void drain (int fd)
+/* our writing side ends; the rest is read and dropped until the client closes, stays silent DRAIN_TIMEOUT, or the deadline comes */
+static void drain (int fd, tain const *deadline)
 {
   char buf[4096] ;
-  struct timeval tv = { .tv_sec = DRAIN_TIMEOUT, .tv_usec = 0 } ;
-  unsigned int k = 0 ;
   shutdown(fd, SHUT_WR) ;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
-  /* bounded: DRAIN_TIMEOUT per read, and the reads themselves */
-  while (k++ < 100000 && fd_read(fd, buf, sizeof(buf)) > 0) ;
+  while (read_within(fd, buf, sizeof(buf), DRAIN_TIMEOUT, deadline) > 0) ;
 }
 
 /* one connection, answered; 1 if it must be drained before it is closed */
-static int serve (int fd, submit *s, stralloc *req, stralloc *err)
+static int serve (int fd, submit *s, stralloc *req, stralloc *err, tain const *deadline)
 {
   int code ;
   char buf[65536] ;
-  /* a client gone silent in the middle of its message costs a worker only this long */
-  {
-    struct timeval tv = { .tv_sec = cf.timeout_data, .tv_usec = 0 } ;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
-  }
-  if (!read_request(fd, req, s, &code, err)) goto end ;
+  if (!read_request(fd, req, s, &code, err, deadline)) goto end ;
   code = submit_open(s, cf.message_size, MESSAGE_DOTS, err) ;
   if (code) goto end ;
   {
@@ -194,8 +210,15 @@ static int serve (int fd, submit *s, stralloc *req, stralloc *err)
   }
   while (!s->m.done)
   {
-    ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
-    if (r < 0) { code = KETCH_EX_TEMP ; err->len = 0 ; goto end ; }
+    /* a client silent for the DATA timeout, or slower in all than the deadline, costs a worker no longer */
+    ssize_t r = read_within(fd, buf, sizeof(buf), cf.timeout_data, deadline) ;
+    if (r < 0)
+    {
+      code = KETCH_EX_TEMP ;
+      err->len = 0 ;
+      if (errno == ETIMEDOUT && (!stralloc_copys(err, "connection timed out") || !stralloc_0(err))) err->len = 0 ;
+      goto end ;
+    }
     if (!r) break ;
     code = submit_feed(s, buf, r, err) ;
     if (code) goto end ;
@@ -220,6 +243,7 @@ static void worker_main (void)
   for (;;)
   {
     int fd, unread, last ;
+    tain deadline ;
     /* ancil_recv_fd does not wait (MSG_DONTWAIT) */
     for (;;)
     {
@@ -229,12 +253,14 @@ static void worker_main (void)
       if (fd >= 0 || !error_isagain(errno)) break ;
     }
     if (fd < 0) _exit(0) ;
-    unread = serve(fd, &s, &req, &err) ;
+    tain_now_g() ;
+    tain_addsec_g(&deadline, deadline_secs) ;
+    unread = serve(fd, &s, &req, &err, &deadline) ;
     last = ++uses >= WORKER_USES ;
     /* idle again before the close, unless a drain is due: the listener
        can hand over the next client while this one reads its answer */
     if (!unread && !last && fd_write(3, "i", 1) != 1) last = 1 ;
-    if (unread) drain(fd) ;
+    if (unread) drain(fd, &deadline) ;
     fd_close(fd) ;
     if (last) _exit(0) ;
     if (unread && fd_write(3, "i", 1) != 1) _exit(0) ;
@@ -261,7 +287,22 @@ static void become_owner (char const *path)
     while (n && path[n-1] != '/') n-- ;
     while (n > 1 && path[n-1] == '/') n-- ;
     memcpy(dir, path, n) ; dir[n] = 0 ;
-    if (n && mkdir(dir, 0755) == 0 && chown(dir, st.st_uid, st.st_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "chown ", dir) ;
+    if (n && mkdir(dir, 0755) == 0)
+    {
+      /*
+       * The directory we just made, and not whatever a writer of its
+       * parent has put at its name since (a symlink to a file of
+       * root's): opened without following, checked to be ours, then
+       * changed through the descriptor.
+       */
+      struct stat d ;
+      int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) ;
+      if (fd < 0) strerr_diefusys(KETCH_EX_TEMP, "open the directory just made ", dir) ;
+      if (fstat(fd, &d) < 0) strerr_diefusys(KETCH_EX_TEMP, "stat ", dir) ;
+      if (d.st_uid != geteuid()) strerr_dief(KETCH_EX_TEMP, dir, " was replaced after it was made") ;
+      if (fchown(fd, st.st_uid, st.st_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "chown ", dir) ;
+      fd_close(fd) ;
+    }
   }
   if (!queue_become_owner()) strerr_diefusys(KETCH_EX_TEMP, "become the spool owner") ;
 }
@@ -277,10 +318,12 @@ static void bind_socket (char const *path)
   }
   lfd = ipc_stream_nbcoe() ;
   if (lfd < 0) strerr_diefusys(KETCH_EX_TEMP, "create a socket") ;
-  if (ipc_bind(lfd, path) < 0) strerr_diefusys(KETCH_EX_TEMP, "bind to ", path) ;
   /* anyone who can reach the directory may enqueue, as anyone may run a
-     set-uid enqueue: the directory's mode is the access control */
-  if (chmod(path, 0666) < 0) strerr_diefusys(KETCH_EX_TEMP, "chmod ", path) ;
+     set-uid enqueue: the directory's mode is the access control. The
+     mode comes from the umask at bind, with no chmod by name after it. */
+  umask(0111) ;
+  if (ipc_bind(lfd, path) < 0) strerr_diefusys(KETCH_EX_TEMP, "bind to ", path) ;
+  umask(077) ;
   if (ipc_listen(lfd, BACKLOG) < 0) strerr_diefusys(KETCH_EX_TEMP, "listen on ", path) ;
   strerr_warni("listening on ", path) ;
 }
@@ -288,7 +331,7 @@ static void bind_socket (char const *path)
 /* a new worker; its index, or -1 */
 static int spawn_worker (void)
 {
-  worker w = { .pid = 0, .ctl = -1, .busy = 0 } ;
+  worker w = { .pid = 0, .ctl = -1, .busy = 0, .uid = 0 } ;
   int p[2] ;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) { strerr_warnwusys("create a socket pair") ; return -1 ; }
   w.pid = fork() ;
@@ -318,6 +361,46 @@ static int spawn_worker (void)
   return genalloc_len(worker, &workers) - 1 ;
 }
 
+/*
+ * Each uid gets at most per_uid workers at once, so that one local user
+ * cannot hold the whole pool; root and the spool's owner are not
+ * counted. The smtp-user is (its name would need NSS, which this static
+ * program does not load): its sessions are fewer than the default cap.
+ */
+static int uid_over (uid_t uid)
+{
+  size_t n = genalloc_len(worker, &workers), i = 0 ;
+  worker const *w = genalloc_s(worker, &workers) ;
+  unsigned int k = 0 ;
+  if (!uid || uid == geteuid()) return 0 ;
+  for (; i < n ; i++) if (w[i].busy && w[i].uid == uid) k++ ;
+  return k >= per_uid ;
+}
+
+/* told so (111) and closed; never given to a worker */
+static void refuse_uid (int fd, uid_t uid)
+{
+  char fmt[UINT_FMT], cap[UINT_FMT] ;
+  char buf[4096] ;
+  unsigned int k = 0 ;
+  fmt[uint_fmt(fmt, uid)] = 0 ;
+  cap[uint_fmt(cap, per_uid)] = 0 ;
+  strerr_warnw("refused uid=", fmt, ": over its ", cap, " connections at once") ;
+  if (ndelay_on(fd) < 0) return ;
+  {
+    static char const head[] = "111\nenqueue: fatal: too many connections at once from uid " ;
+    size_t n = uint_fmt(fmt, uid) ;
+    char line[sizeof(head) + UINT_FMT] ;
+    memcpy(line, head, sizeof(head) - 1) ;
+    memcpy(line + sizeof(head) - 1, fmt, n) ;
+    line[sizeof(head) - 1 + n] = '\n' ;
+    fd_write(fd, line, sizeof(head) + n) ;
+  }
+  shutdown(fd, SHUT_WR) ;
+  /* the envelope already sent is read away (no waiting): a close with unread input would reset the answer */
+  while (k++ < 256 && fd_read(fd, buf, sizeof(buf)) > 0) ;
+}
+
 static void dismiss (worker *w)
 {
   if (w->ctl >= 0) { fd_close(w->ctl) ; w->ctl = -1 ; }
@@ -331,12 +414,17 @@ static void accept_all (void)
     size_t n = genalloc_len(worker, &workers), i = 0 ;
     worker *w = genalloc_s(worker, &workers) ;
     int j = -1 ;
+    uid_t uid ;
+    gid_t gid ;
     int fd = ipc_accept(lfd, 0, 0, 0) ;
     if (fd < 0)
     {
       if (!error_isagain(errno) && errno != ECONNABORTED && errno != EINTR) strerr_warnwusys("accept") ;
       return ;
     }
+    /* the kernel's word for who connected (SO_PEERCRED on Linux) */
+    if (getpeereid(fd, &uid, &gid) < 0) { strerr_warnwusys("get the credentials of a client") ; fd_close(fd) ; continue ; }
+    if (uid_over(uid)) { refuse_uid(fd, uid) ; fd_close(fd) ; continue ; }
     for (; i < n ; i++) if (!w[i].busy && w[i].ctl >= 0) { j = i ; break ; }
     if (j < 0 && n < WORKERS_MAX) j = spawn_worker() ;
     /* none to serve it: closed unanswered, its client runs enqueue */
@@ -347,7 +435,7 @@ static void accept_all (void)
       strerr_warnwusys("pass a connection to worker") ;
       dismiss(w) ;
     }
-    else w->busy = 1 ;
+    else { w->busy = 1 ; w->uid = uid ; }
     fd_close(fd) ;
   }
 }
@@ -428,13 +516,15 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:d:g:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:d:g:t:u:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'd' : if (!uint0_scan(l.arg, &notif) || notif < 3) dieusage() ; hasnotif = 1 ; break ;
         case 'g' : if (!uint0_scan(l.arg, &grace)) dieusage() ; break ;
+        case 't' : if (!uint0_scan(l.arg, &deadline_secs) || !deadline_secs) dieusage() ; break ;
+        case 'u' : if (!uint0_scan(l.arg, &per_uid) || !per_uid) dieusage() ; break ;
         default : dieusage() ;
       }
     }

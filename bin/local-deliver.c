@@ -42,6 +42,7 @@
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
 #include <skalibs/tai.h>
+#include <skalibs/random.h>
 
 #include "exitcodes.h"
 #include "maildir.h"
@@ -108,27 +109,41 @@ static void do_maildir (char const *dir)
 
 /* mbox: O_APPEND, fcntl lock and FILE.lock, From_ line, >From quoting */
 
+/*
+ * FILE.lock by link(2) from a temporary file beside it. The mail spool
+ * is often sticky and world-writable (/var/mail, mode 1777), so another
+ * user may have put anything at any name there first: the temporary
+ * name is unpredictable, and it is created O_EXCL|O_NOFOLLOW, never
+ * opened through a planted symlink or over someone's file.
+ */
 static int dotlock_take (char const *file, stralloc *lockfn, tain const *deadline)
 {
   stralloc tmp = STRALLOC_ZERO ;
-  char fmt[UINT64_FMT] ;
+  size_t base ;
+  unsigned int tries = 0 ;
   if (!stralloc_cats(lockfn, file) || !stralloc_cats(lockfn, ".lock") || !stralloc_0(lockfn)) return 0 ;
-  if (!stralloc_cats(&tmp, file) || !stralloc_cats(&tmp, ".lock.") || !stralloc_catb(&tmp, fmt, uint64_fmt(fmt, (uint64_t)getpid())) || !stralloc_0(&tmp)) return 0 ;
+  if (!stralloc_cats(&tmp, file) || !stralloc_cats(&tmp, ".lock.") || !stralloc_readyplus(&tmp, 17)) return 0 ;
+  base = tmp.len ;
+  for (;;)
   {
-    int fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) ;
-    if (fd < 0) return 0 ;
-    fd_close(fd) ;
+    int fd ;
+    random_name(tmp.s + base, 16) ;
+    tmp.s[base + 16] = 0 ;
+    fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) ;
+    if (fd >= 0) { fd_close(fd) ; break ; }
+    /* a name taken by chance or by someone else: another one, a few times */
+    if (errno != EEXIST || ++tries >= 8) { stralloc_free(&tmp) ; return 0 ; }
   }
   for (;;)
   {
     struct stat st ;
     /* link(2) is atomic even over NFS, where O_EXCL was not */
     if (link(tmp.s, lockfn->s) == 0) break ;
-    if (errno != EEXIST) { int e = errno ; unlink(tmp.s) ; errno = e ; return 0 ; }
-    /* a lock older than 5 minutes is stale: its holder died */
-    if (stat(lockfn->s, &st) == 0 && st.st_mtime + 300 < time(0)) unlink(lockfn->s) ;
+    if (errno != EEXIST) { int e = errno ; unlink(tmp.s) ; stralloc_free(&tmp) ; errno = e ; return 0 ; }
+    /* a lock older than 5 minutes is stale: its holder died (lstat: the lock itself, not what it may point to) */
+    if (lstat(lockfn->s, &st) == 0 && st.st_mtime + 300 < time(0)) unlink(lockfn->s) ;
     tain_now_g() ;
-    if (!tain_less(&STAMP, deadline)) { unlink(tmp.s) ; errno = ETIMEDOUT ; return 0 ; }
+    if (!tain_less(&STAMP, deadline)) { unlink(tmp.s) ; stralloc_free(&tmp) ; errno = ETIMEDOUT ; return 0 ; }
     {
       struct timespec ts = { .tv_sec = 0, .tv_nsec = 100000000 } ;
       nanosleep(&ts, 0) ;
@@ -182,12 +197,25 @@ static void do_mbox (char const *file)
   buffer b ;
   tain_now_set_stopwatch_g() ;
   tain_addsec_g(&deadline, timeout) ;
-  fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) ;
+  /* O_NONBLOCK: a FIFO planted at the name must not hold the delivery in open() */
+  fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600) ;
   if (fd < 0) dietemp("open mbox ", file) ;
+  /*
+   * In a sticky, world-writable spool anyone may create the mbox first
+   * (and read what lands in it) or hard-link someone's file there: only
+   * our own regular file with no other name takes our mail. Temporary:
+   * the owner of the mailbox, or the administrator, can put it right.
+   * Anything but a regular file (an alias to /dev/null) never will be.
+   */
+  if (fstat(fd, &st) < 0) dietemp("stat ", file) ;
+  if (!S_ISREG(st.st_mode)) strerr_dief(KETCH_EX_PERM, "refusing the mbox ", file, ": not a regular file") ;
+  if (st.st_uid != geteuid()) strerr_dief(KETCH_EX_TEMP, "refusing the mbox ", file, ": owned by another user") ;
+  if (st.st_nlink != 1) strerr_dief(KETCH_EX_TEMP, "refusing the mbox ", file, ": it has other links") ;
+  if (ndelay_off(fd) < 0) dietemp("set ", file, " blocking") ;
   if (!dotlock_take(file, &lockfn, &deadline)) dietemp("lock ", file, ".lock") ;
   if (fd_lock(fd, 1, 0) < 1) { unlink(lockfn.s) ; dietemp("lock ", file) ; }
+  /* the size under the locks: where this message starts, and where a failure cuts back to */
   if (fstat(fd, &st) < 0) { unlink(lockfn.s) ; dietemp("stat ", file) ; }
-  if (!S_ISREG(st.st_mode)) { unlink(lockfn.s) ; strerr_dief(KETCH_EX_PERM, file, " is not a regular file") ; }
   oldsize = st.st_size ;
   b = (buffer)BUFFER_INIT(&buffer_write, fd, obuf, sizeof(obuf)) ;
   {

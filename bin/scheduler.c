@@ -1017,9 +1017,10 @@ static int inject (char const *id, char const *to, stralloc *msg, stralloc *newi
   stralloc p = STRALLOC_ZERO ;
   int in[2], out[2], wstat ;
   pid_t pid ;
-  char const *argv[7] ;
+  char const *argv[8] ;
   if (!prog(&p, "enqueue")) return 0 ;
-  argv[0] = p.s ; argv[1] = "-C" ; argv[2] = conffn.s ; argv[3] = "-f" ; argv[4] = "" ; argv[5] = to ; argv[6] = 0 ;
+  /* "--": the bounce goes to the sender, which any client chose and which may begin with '-' */
+  argv[0] = p.s ; argv[1] = "-C" ; argv[2] = conffn.s ; argv[3] = "-f" ; argv[4] = "" ; argv[5] = "--" ; argv[6] = to ; argv[7] = 0 ;
   if (pipe(in) < 0) { stralloc_free(&p) ; return 0 ; }
   if (pipe(out) < 0) { fd_close(in[0]) ; fd_close(in[1]) ; stralloc_free(&p) ; return 0 ; }
   pid = fork() ;
@@ -1236,7 +1237,14 @@ static void job_step (job *j)
   n = qstate_n(&j->q) ;
   if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
   {
-    if (report(j, QSTATE_FAILED))
+    int done = report(j, QSTATE_FAILED) ;
+    if (!done && age >= 2 * c.expire)
+    {
+      /* a bounce that cannot be injected has had a lifetime of its own: given up, not retried for ever */
+      LOG(j->id, "bounce result=expired age=", log_u64(age)) ;
+      done = 1 ;
+    }
+    if (done)
     {
       for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_FAILED) qstate_get(&j->q, i)->status = QSTATE_BOUNCED ;
       j->dirty = 1 ;

@@ -2,7 +2,7 @@
 # ISC license: see LICENSE.
 # Every example in conf/ passes conf-check as shipped, and serves mail end
 # to end once its paths and ports are moved into the test directory (sed;
-# nothing else changes but a spool and programs line):
+# nothing else changes but a spool and programs line, and smtp-user root as root):
 #   local-only   SMTP on the loopback and sendmail, aliases, into an mbox
 #   mx-maildir   an MX over STARTTLS (IPv4 and IPv6) into ~/Maildir
 #   submission   AUTH over STARTTLS on 587 and over implicit TLS on 465
@@ -39,11 +39,14 @@ chmod 644 key.pem
 
 # adapt NAME SED-SCRIPT: conf/NAME.conf with its files in $T/NAME, a spool
 # and our programs; a user not root delivers into the test directory, never
-# into the real home
+# into the real home. Run by root, the sessions run as root, said with
+# smtp-user root where INSTALL adds the two user lines: the spool here is
+# root's, with no set-uid enqueue for another user.
 adapt () {
   mkdir -p "$T/$1" && chmod 755 "$T/$1"
   sed -e "s#/etc/ketch/#$T/$1/#g" -e "$2" "$top/conf/$1.conf" > "$T/$1/ketch.conf"
   printf 'spool %s\nprograms %s\n' "$T/$1/spool" "$BIN" >> "$T/$1/ketch.conf"
+  [ "$(id -u)" = 0 ] && echo "smtp-user root" >> "$T/$1/ketch.conf"
   [ -z "$HOMEDIR" ] && ! grep -q '^deliver' "$T/$1/ketch.conf" && echo "deliver maildir $T/$1/Maildir/%u/" >> "$T/$1/ketch.conf"
   cp cert.pem key.pem "$T/$1/"
   conf-check -q -C "$T/$1/ketch.conf" 2>>"$T/$1/check.err" && mkspool -C "$T/$1/ketch.conf"

@@ -71,7 +71,10 @@ mkinstance () {
     echo "spool $SPOOL"
     echo "programs $BIN"
     echo "local-domain test.example"
-    for line in "$@" ; do echo "$line" ; done
+    _su="smtp-user root"
+    for line in "$@" ; do echo "$line" ; case $line in "smtp-user "*) _su= ;; esac ; done
+    # as root, smtp-listen runs its sessions as root only when told so (smtp-listen(8), PRIVILEGES)
+    if [ "$(id -u)" = 0 ] && [ -n "$_su" ] ; then echo "$_su" ; fi
   } > "$CONF"
   mkspool -C "$CONF"
 }

@@ -26,12 +26,16 @@ check "a CA and a certificate for B made with openssl" test -s b.pem
 chmod 644 b.key
 
 PA=$(free_port) ; PB=$(free_port) ; PF=$(free_port)
+# as root, the sessions run as root only when told so (smtp-listen(8), PRIVILEGES)
+su=
+[ "$(id -u)" = 0 ] && su="smtp-user root"
 mkdir -p a b b/mail && chmod 1777 b/mail
 cat > a/ketch.conf <<EOF
 hostname a.test
 spool $T/a/spool
 programs $BIN
 listen 127.0.0.1 port $PA
+$su
 relay-from 127.0.0.1/32
 route b.test via localhost:$PB tls verify
 route peer.test via 127.0.0.1:$PF tls required
@@ -44,6 +48,7 @@ hostname mx.b.test
 spool $T/b/spool
 programs $BIN
 listen 127.0.0.1 port $PB starttls
+$su
 certificate $T/b.pem key $T/b.key
 local-domain b.test
 deliver maildir $T/b/mail/%u/

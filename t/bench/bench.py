@@ -529,6 +529,9 @@ limit connections-per-client 10000
             extra = ENV.get("BENCH_KETCH_CONF_EXTRA", "")
             if extra:
                 f.write(extra.rstrip("\n") + "\n")
+            # as root, smtp-listen runs its sessions as root only when told so (smtp-listen(8), PRIVILEGES)
+            if os.geteuid() == 0 and "smtp-user" not in extra:
+                f.write("smtp-user root\n")
         run([os.path.join(bin_, "mkspool"), "-C", conf])
         self.launch()
 
