@@ -52,8 +52,11 @@ int main (void)
   n = keyd_auth_fmt(buf, "bob", 3, "", 0) ;
   ok(n == 5 && keyd_req_parse(buf, n, &r) && r.passlen == 0, "auth: an empty password parses (the table decides)") ;
   ok(!keyd_auth_fmt(buf, "", 0, "x", 1), "auth_fmt: an empty user refused") ;
-  memset(buf, 'u', sizeof(buf)) ;
-  ok(!keyd_auth_fmt(buf, buf, 256, "x", 1) && keyd_auth_fmt(buf, buf, 255, buf, KEYD_PASS_MAX) == KEYD_REQ_MAX, "auth_fmt: a user of 256 octets refused; 255 and a password of 1024 fill KEYD_REQ_MAX") ;
+  {
+    static char big[KEYD_PASS_MAX] ;
+    memset(big, 'u', sizeof(big)) ;
+    ok(!keyd_auth_fmt(buf, big, 256, "x", 1) && keyd_auth_fmt(buf, big, 255, big, KEYD_PASS_MAX) == KEYD_REQ_MAX, "auth_fmt: a user of 256 octets refused; 255 and a password of 1024 fill KEYD_REQ_MAX") ;
+  }
   buf[0] = 'A' ; buf[1] = 10 ;
   ok(!parses(buf, 2 + 9), "auth: a user longer than the message refused") ;
   buf[1] = 0 ;
