@@ -9,8 +9,9 @@
  * password is right. A session can obtain signatures while it runs, never
  * the key, and never a line of the table.
  *
- * The door is descriptor 0. One iopause loop; requests are one message
- * each, of bounded length, parsed by lib/keyd.c (t/fuzz/keyd.c). The key
+ * The door is descriptor 0. One iopause loop, signals through the
+ * selfpipe; requests are one message each, of bounded length, parsed by
+ * lib/keyd.c (t/fuzz/keyd.c). The key
  * and the table are read per request and the configuration per channel,
  * as a session read them before: a renewed key or an edited table needs
  * no restart.
@@ -18,6 +19,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <bearssl.h>
@@ -31,6 +33,7 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/error.h>
 #include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
 
 #include "exitcodes.h"
@@ -134,15 +137,69 @@ static int key_type (void)
   return type ;
 }
 
-/* one request on channel fd: 1, or 0 when the channel is to be closed */
-static int answer (int fd)
+/*
+ * A password check is crypt(3), tens of milliseconds with yescrypt: it
+ * runs in a child of ours, which answers on the channel itself, so that
+ * the handshakes of other sessions never wait behind it. A channel with
+ * a check under way is not read until its child is reaped (a session
+ * waits for its answer anyway). At most AUTH_CHILDREN run at once (a
+ * yescrypt check takes 16 MiB): a channel whose next request is a check
+ * beyond that waits, unread, for a child to end, and its session's own
+ * deadline bounds the wait.
+ */
+#define AUTH_CHILDREN 4
+
+typedef struct chan_s chan ;
+struct chan_s
+{
+  int fd ;
+  pid_t pid ;   /* the child checking a password for it, -1 waiting for one, or 0 */
+} ;
+
+static unsigned int nauth = 0 ;
+
+static int reply (int fd, unsigned char const *rep, size_t len)
+{
+  /* a session that does not read its answers loses its channel, never blocks us */
+  return send(fd, rep, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len ;
+}
+
+/* 1 when a child answers, 0 when we answer (rep[0] set) */
+static int auth (chan *c, keyd_req const *r, unsigned char *rep)
+{
+  pid_t pid ;
+  if (!cf.auth_table) { strerr_warnw("no auth-table line in ", conffile) ; return 0 ; }
+  pid = fork() ;
+  if (pid < 0) { strerr_warnwusys("fork") ; return 0 ; }
+  if (!pid)
+  {
+    int k ;
+    selfpipe_finish() ;
+    k = authtable_check(cf.sa.s + cf.auth_table, r->data, r->len, r->pass, r->passlen) ;
+    if (k < 0) strerr_warnwusys("read ", cf.sa.s + cf.auth_table) ;
+    rep[0] = k < 0 ? KEYD_FAIL : k ? KEYD_OK : KEYD_NO ;
+    _exit(!reply(c->fd, rep, 1)) ;
+  }
+  c->pid = pid ;
+  nauth++ ;
+  return 1 ;
+}
+
+/* one request on a channel: 1, or 0 when the channel is to be closed */
+static int answer (chan *c)
 {
   char req[KEYD_REQ_MAX + 1] ;
   unsigned char rep[KEYD_REP_MAX] ;
   size_t replen = 1 ;
   keyd_req r ;
   int ok = 1 ;
-  ssize_t n = recv(fd, req, sizeof(req), MSG_DONTWAIT) ;
+  ssize_t n ;
+  if (nauth >= AUTH_CHILDREN && recv(c->fd, req, 1, MSG_DONTWAIT | MSG_PEEK) == 1 && req[0] == KEYD_AUTH)
+  {
+    c->pid = -1 ;
+    return 1 ;
+  }
+  n = recv(c->fd, req, sizeof(req), MSG_DONTWAIT) ;
   if (n < 0) return error_isagain(errno) ;
   if (!n) return 0 ;
   rep[0] = KEYD_FAIL ;
@@ -162,18 +219,31 @@ static int answer (int fd)
     size_t len = sign(r.hash_id, (unsigned char const *)r.data, rep + 1) ;
     if (len) { rep[0] = KEYD_OK ; replen = 1 + len ; }
   }
-  else if (!cf.auth_table) strerr_warnw("no auth-table line in ", conffile) ;
-  else
-  {
-    int k = authtable_check(cf.sa.s + cf.auth_table, r.data, r.len, r.pass, r.passlen) ;
-    if (k < 0) strerr_warnwusys("read ", cf.sa.s + cf.auth_table) ;
-    else rep[0] = k ? KEYD_OK : KEYD_NO ;
-  }
+  else if (auth(c, &r, rep)) replen = 0 ;
   byte_zzero(req, sizeof(req)) ;
-  /* a session that does not read its replies loses its channel, never blocks us */
-  if (send(fd, rep, replen, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)replen) ok = 0 ;
+  if (replen && !reply(c->fd, rep, replen)) ok = 0 ;
   byte_zzero((char *)rep, sizeof(rep)) ;
   return ok ;
+}
+
+static void reap (genalloc *chans)
+{
+  for (;;)
+  {
+    int wstat ;
+    pid_t pid = wait_nohang(&wstat) ;
+    size_t n = genalloc_len(chan, chans), i = 0 ;
+    chan *c = genalloc_s(chan, chans) ;
+    if (pid <= 0) break ;
+    for (; i < n ; i++) if (c[i].pid == pid) { c[i].pid = 0 ; nauth-- ; break ; }
+  }
+  /* the waiting channels are read again: the first ones get the free places */
+  if (nauth < AUTH_CHILDREN)
+  {
+    size_t n = genalloc_len(chan, chans), i = 0 ;
+    chan *c = genalloc_s(chan, chans) ;
+    for (; i < n ; i++) if (c[i].pid < 0) c[i].pid = 0 ;
+  }
 }
 
 /* per channel, the configuration as a session would read it; a broken file keeps the old one */
@@ -194,8 +264,9 @@ static void reload (void)
 int main (int argc, char const *const *argv)
 {
   stralloc e = STRALLOC_ZERO ;
-  genalloc chans = GENALLOC_ZERO ;   /* int */
+  genalloc chans = GENALLOC_ZERO ;   /* chan */
   genalloc x = GENALLOC_ZERO ;       /* iopause_fd */
+  int sfd ;
   PROG = "smtp-keyd" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
@@ -218,34 +289,49 @@ int main (int argc, char const *const *argv)
   }
   stralloc_free(&e) ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  sfd = selfpipe_init() ;
+  if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
+  if (!selfpipe_trap(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "trap SIGCHLD") ;
   tain_now_set_stopwatch_g() ;
   for (;;)
   {
-    size_t n = genalloc_len(int, &chans), i ;
-    int const *c = genalloc_s(int, &chans) ;
+    size_t n = genalloc_len(chan, &chans), i, np = 2 ;
+    chan const *c = genalloc_s(chan, &chans) ;
     iopause_fd *p ;
-    if (!genalloc_ready(iopause_fd, &x, n + 1)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+    if (!genalloc_ready(iopause_fd, &x, n + 2)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
     p = genalloc_s(iopause_fd, &x) ;
     p[0].fd = 0 ; p[0].events = IOPAUSE_READ ; p[0].revents = 0 ;
-    for (i = 0 ; i < n ; i++) { p[i+1].fd = c[i] ; p[i+1].events = IOPAUSE_READ ; p[i+1].revents = 0 ; }
-    if (iopause_g(p, n + 1, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    p[1].fd = sfd ; p[1].events = IOPAUSE_READ ; p[1].revents = 0 ;
+    /* a channel whose password check runs, or waits, is left alone until a check ends */
+    for (i = 0 ; i < n ; i++)
+      if (!c[i].pid) { p[np].fd = c[i].fd ; p[np].events = IOPAUSE_READ ; p[np++].revents = 0 ; }
+    if (iopause_g(p, np, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
     /* channels first, from the end: a closed one is replaced by the last */
-    for (i = n ; i-- ; )
-      if (p[i+1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT) && !answer(p[i+1].fd))
+    for (i = np ; i-- > 2 ; )
+      if (p[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
       {
-        int *cs = genalloc_s(int, &chans) ;
-        size_t len = genalloc_len(int, &chans) ;
-        size_t k = 0 ;
-        for (; k < len ; k++) if (cs[k] == p[i+1].fd) break ;
-        fd_close(cs[k]) ;
+        chan *cs = genalloc_s(chan, &chans) ;
+        size_t len = genalloc_len(chan, &chans), k = 0 ;
+        for (; k < len ; k++) if (cs[k].fd == p[i].fd) break ;
+        if (answer(cs + k)) continue ;
+        fd_close(cs[k].fd) ;
         cs[k] = cs[len-1] ;
-        genalloc_setlen(int, &chans, len - 1) ;
+        genalloc_setlen(chan, &chans, len - 1) ;
+      }
+    if (p[1].revents & IOPAUSE_READ)
+      for (;;)
+      {
+        int sig = selfpipe_read() ;
+        if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "read the selfpipe") ;
+        if (!sig) break ;
+        if (sig == SIGCHLD) reap(&chans) ;
       }
     if (p[0].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
       for (;;)
       {
-        int fd = door_recv() ;
-        if (fd < 0)
+        chan nc = { .fd = -1, .pid = 0 } ;
+        nc.fd = door_recv() ;
+        if (nc.fd < 0)
         {
           /* every holder of the door, the listener and its sessions, is gone */
           if (errno == EPIPE) return 0 ;
@@ -253,13 +339,13 @@ int main (int argc, char const *const *argv)
           if (!error_isagain(errno)) strerr_diefusys(KETCH_EX_TEMP, "receive a channel") ;
           break ;
         }
-        if (genalloc_len(int, &chans) >= CHANNELS_MAX)
+        if (genalloc_len(chan, &chans) >= CHANNELS_MAX)
         {
           strerr_warnw("too many channels: refusing one") ;
-          fd_close(fd) ;
+          fd_close(nc.fd) ;
           continue ;
         }
-        if (!genalloc_append(int, &chans, &fd)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+        if (!genalloc_append(chan, &chans, &nc)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
         reload() ;
       }
   }

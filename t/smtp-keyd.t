@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
-plan 13
+plan 14
 
 cd "$T" || exit 1
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ec.key" -out "$T/ec.crt" -days 2 -subj /CN=localhost >/dev/null 2>&1
@@ -43,6 +43,15 @@ c.send(b'A\x05alicecorrect horse'); a = c.recv(600)
 c.send(b'A\x05alicewrong'); b = c.recv(600)
 c.send(b'A\x03bobx'); d = c.recv(600)
 print(a.decode(), b.decode(), d.decode())
+# a password check (yescrypt: tens of ms) runs beside the key: a request
+# sent after it is answered while it still runs
+import select
+pa = channel(); pb = channel()
+pa.send(b'A\x05alicecorrect horse'); time.sleep(0.01); pb.send(b'K')
+rb = pb.recv(600)
+busy = not select.select([pa], [], [], 0)[0]
+print(rb[:1].decode(), busy, pa.recv(600).decode())
+pa.close(); pb.close()
 c.close(); door.close()
 try: print(p.wait(5))
 except subprocess.TimeoutExpired: p.kill(); print('alive')
@@ -53,7 +62,8 @@ check "a door message without a descriptor: refused and logged" grep -q 'refused
 is "$(echo "$got" | sed -n 2p)" "+ 2" "smtp-keyd still answers: the key's type (EC)"
 is "$(echo "$got" | sed -n 3p)" "+ True True" "a SHA-256 hash signed (an ECDSA signature in DER)"
 is "$(echo "$got" | sed -n 4p)" "+ - -" "AUTH: the right password, a wrong one, an unknown user"
-is "$(echo "$got" | sed -n 5p)" 0 "the door closed by all its holders: smtp-keyd exits 0"
+is "$(echo "$got" | sed -n 5p)" "+ True +" "a key request sent during a password check is answered before it ends"
+is "$(echo "$got" | sed -n 6p)" 0 "the door closed by all its holders: smtp-keyd exits 0"
 
 # through the listener; then smtp-keyd dies
 start_listen
