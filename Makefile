@@ -36,7 +36,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route
 
-.PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-scale bench-queue FORCE
+.PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
 .SECONDARY:
 
 all: $(PROGS) $(B)/bin/mailq $(UNITS) $(B)/t/failsys.so $(B)/t/enqueue-dyn
@@ -199,6 +199,12 @@ $(B)/t/bench:
 
 bench: all $(B)/t/bench/fsync-limit
 	KETCH_BUILD=$(CURDIR)/$(B) python3 t/bench/bench.py
+	$(MAKE) bench-tls
+
+# W4: the cost of a STARTTLS handshake, ECDSA and RSA, exec'd and -f
+# sessions; KETCH_BUILD_BEFORE=DIR/build compares with another tree
+bench-tls: all
+	KETCH_BUILD=$(CURDIR)/$(B) python3 t/bench/tls-handshake.py
 
 # W1 at 1, 4, 16 and 64 sessions (BENCH_MSGS, 2000 messages), then W1 with
 # BENCH_MSGS_LARGE (20000: does throughput hold as the queue grows?), W2 over

@@ -123,7 +123,10 @@ static genalloc sessions = GENALLOC_ZERO ;  /* session */
 static listener listeners[LISTEN_MAX] ;
 static int notify[2] = { -1, -1 } ;   /* -f: the session processes' pids when idle again */
 static unsigned int nlisteners = 0 ;
-static char const *session_argv[4] ;
+static char const *session_argv[6] ;
+static unsigned int session_argc = 3 ;
+static pid_t keyd_pid = 0 ;
+static char doorfmt[INT_FMT] ;
 static stralloc sessprog = STRALLOC_ZERO ;   /* PROGRAMS/smtp-session */
 static int paused = 0 ;          /* out of descriptors: stop accepting for a while */
 static tain pause_deadline ;
@@ -198,6 +201,9 @@ static void reap (void)
     size_t n = genalloc_len(session, &sessions), i = 0 ;
     session *s = genalloc_s(session, &sessions) ;
     if (pid <= 0) break ;
+    /* without it, no session can start TLS or check a password; a new
+       one needs our lost privileges: supervision restarts us both */
+    if (pid == keyd_pid) strerr_dief(KETCH_EX_TEMP, "smtp-keyd exited: stopping, for the supervisor to restart both") ;
     for (; i < n ; i++)
       if (s[i].pid == pid)
       {
@@ -238,6 +244,38 @@ static void bind_all (void)
     listeners[nlisteners++].is6 = l[i].is6 ;
     strerr_warni("listening on ", fmt, " port ", pfmt) ;
   }
+}
+
+/*
+ * Before the drop: smtp-keyd, the one process that reads the TLS key and
+ * the auth table (smtp-keyd(8)), keeps the privileges we were started
+ * with. The door, its descriptor 0, is a SOCK_SEQPACKET socket whose
+ * other end every session inherits (smtp-session -K): an exec'd one
+ * through the exec, so it is not close-on-exec here.
+ */
+static void spawn_keyd (int notif)
+{
+  static stralloc prog = STRALLOC_ZERO ;
+  char const *argv[4] ;
+  int d[2] ;
+  if (!stralloc_cats(&prog, cf.sa.s + cf.bindir) || !stralloc_cats(&prog, "/smtp-keyd") || !stralloc_0(&prog)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, d) < 0) strerr_diefusys(KETCH_EX_TEMP, "create the door to smtp-keyd") ;
+  argv[0] = prog.s ; argv[1] = "-C" ; argv[2] = conffile ; argv[3] = 0 ;
+  keyd_pid = fork() ;
+  if (keyd_pid < 0) strerr_diefusys(KETCH_EX_TEMP, "fork") ;
+  if (!keyd_pid)
+  {
+    if (notif >= 0) fd_close(notif) ;
+    fd_close(d[0]) ;
+    if (fd_move(0, d[1]) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up descriptors") ;
+    xexec(argv) ;
+  }
+  fd_close(d[1]) ;
+  doorfmt[int_fmt(doorfmt, d[0])] = 0 ;
+  session_argv[3] = "-K" ;
+  session_argv[4] = doorfmt ;
+  session_argv[5] = 0 ;
+  session_argc = 5 ;
 }
 
 /* after bind: the sessions parse hostile input, so never as root */
@@ -392,7 +430,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
       connection(cfd, &rip, rp) ;
       /* a return is an end that keeps no process: a session that could
          not start (no TLS for port 465) */
-      exit(smtp_session_main(3, session_argv)) ;
+      exit(smtp_session_main(session_argc, session_argv)) ;
     }
     /* the session ended cleanly, forgot its client, and told us it is
        idle (session_next) */
@@ -582,6 +620,9 @@ int main (int argc, char const *const *argv)
   session_argv[3] = 0 ;
 
   bind_all() ;
+  /* a certificate or an auth-table added later by SIGHUP is read by the
+     sessions themselves: smtp-keyd needs the privileges we drop here */
+  if (cf.cert || cf.auth_table) spawn_keyd(hasnotif ? (int)notif : -1) ;
   drop_privileges() ;
   if (!exec_sessions) warm_up() ;
 

@@ -53,8 +53,9 @@
 #include "smtp.h"
 #include "tls.h"
 #include "authtable.h"
+#include "keyd.h"
 
-#define USAGE "smtp-session [ -C conf ] [ -L user ]"
+#define USAGE "smtp-session [ -C conf ] [ -L user ] [ -K door ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 /*
@@ -86,6 +87,8 @@ static size_t inpos = 0, inlen = 0 ;
 static char outbuf[OUTBUF] ;
 static size_t outlen = 0 ;
 static tls_server *tls = 0 ;
+static int door = -1 ;           /* -K: smtp-keyd's door; -1: we read the key and the table */
+static int keych = -1 ;          /* our channel to smtp-keyd, opened at the first need */
 
 static tain session_deadline ;
 static tain deadline ;           /* the current wait's deadline */
@@ -774,9 +777,39 @@ static int auth_name_ok (char const *s, size_t len)
   return 1 ;
 }
 
+/* a channel to smtp-keyd: 1, or 0 (errno) */
+static int keyd_channel (void)
+{
+  if (keych < 0) keych = keyd_open(door, &deadline) ;
+  return keych >= 0 ;
+}
+
+/* 1 right, 0 wrong, -1 error (warned); the table is smtp-keyd's, or ours without -K */
+static int auth_ask (char const *user, size_t ulen, char const *pass, size_t plen)
+{
+  char req[KEYD_REQ_MAX], rep[KEYD_REP_MAX] ;
+  size_t n ;
+  ssize_t r ;
+  if (door < 0)
+  {
+    r = authtable_check(cf.sa.s + cf.auth_table, user, ulen, pass, plen) ;
+    if (r < 0) strerr_warnwu("read ", cf.sa.s + cf.auth_table) ;
+    return r ;
+  }
+  n = keyd_auth_fmt(req, user, ulen, pass, plen) ;
+  if (!n) return 0 ;
+  set_deadline(cf.timeout_command) ;
+  r = keyd_channel() ? keyd_call(keych, req, n, rep, &deadline) : -1 ;
+  byte_zzero(req, n) ;
+  if (r == 1 && (rep[0] == KEYD_OK || rep[0] == KEYD_NO)) return rep[0] == KEYD_OK ;
+  if (r < 0) strerr_warnwusys("ask smtp-keyd") ;
+  else strerr_warnw("smtp-keyd could not check a password") ;
+  return -1 ;
+}
+
 static void auth_check (char const *user, size_t ulen, char const *pass, size_t plen)
 {
-  int r = auth_name_ok(user, ulen) ? authtable_check(cf.sa.s + cf.auth_table, user, ulen, pass, plen) : 0 ;
+  int r = auth_name_ok(user, ulen) ? auth_ask(user, ulen, pass, plen) : 0 ;
   if (r > 0)
   {
     if (!stralloc_copyb(&authuser, user, ulen) || !stralloc_0(&authuser)) die_net("out-of-memory") ;
@@ -787,7 +820,6 @@ static void auth_check (char const *user, size_t ulen, char const *pass, size_t 
   }
   if (r < 0)
   {
-    strerr_warnwu("read ", cf.sa.s + cf.auth_table) ;
     reply("454 4.7.0 Temporary authentication failure") ;
     return ;
   }
@@ -873,10 +905,18 @@ static void do_auth (char const *arg, size_t len)
 
 static int tls_start (void)
 {
-  tls_server *t = tls_server_new(cf.sa.s + cf.cert, cf.sa.s + cf.key, 0, 1) ;
+  tls_server *t ;
+  set_deadline(cf.timeout_command) ;
+  if (door >= 0 && !keyd_channel())
+  {
+    strerr_warnwusys("reach smtp-keyd") ;
+    return 0 ;
+  }
+  t = tls_server_new(cf.sa.s + cf.cert, cf.sa.s + cf.key, keych, 0, 1, &deadline) ;
   if (!t)
   {
-    strerr_warnwusys("load certificate ", cf.sa.s + cf.cert, " and key ", cf.sa.s + cf.key) ;
+    if (door >= 0) strerr_warnwusys("load certificate ", cf.sa.s + cf.cert, " with smtp-keyd's key") ;
+    else strerr_warnwusys("load certificate ", cf.sa.s + cf.cert, " and key ", cf.sa.s + cf.key) ;
     return 0 ;
   }
   tls = t ;
@@ -999,16 +1039,25 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:L:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:L:K:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'L' : localuser = l.arg ; break ;
+        case 'K' :
+        {
+          unsigned int u ;
+          if (!uint0_scan(l.arg, &u) || u < 3 || u > 65535) dieusage() ;
+          door = (int)u ;
+          break ;
+        }
         default : dieusage() ;
       }
     }
   }
+  /* the door is for us, not for enqueue */
+  if (door >= 0 && coe(door) < 0) strerr_diefusys(KETCH_EX_TEMP, "set close-on-exec on the door") ;
   tain_now_set_stopwatch_g() ;
   queue_id_make(sid) ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;

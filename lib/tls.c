@@ -2,10 +2,12 @@
 
 /*
  * BearSSL glue: PEM loading, and a server engine pumped over two
- * nonblocking descriptors (the UCSPI fds 0 and 1) with absolute deadlines.
+ * nonblocking descriptors (the UCSPI fds 0 and 1) with absolute deadlines,
+ * its private key held here or by smtp-keyd.
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <bearssl.h>
@@ -18,6 +20,7 @@
 #include <skalibs/iopause.h>
 #include <skalibs/random.h>
 
+#include "keyd.h"
 #include "tls.h"
 
 typedef struct sactx_s sactx ;
@@ -172,21 +175,80 @@ void tls_server_free (tls_server *t)
   alloc_free(t) ;
 }
 
-tls_server *tls_server_new (char const *certfile, char const *keyfile, int fdr, int fdw)
+/*
+ * The policy used with smtp-keyd: BearSSL's single-chain policies, but
+ * the signature of the ServerKeyExchange is asked of smtp-keyd. Only
+ * ECDHE suites are enabled, so the engine never calls do_keyx (RSA key
+ * exchange would need the key to decrypt, an oracle we do not offer).
+ */
+static tls_server *policy_server (br_ssl_server_policy_class const **pctx)
+{
+  return (tls_server *)(void *)((char *)pctx - offsetof(tls_server, policy)) ;
+}
+
+/* RFC 5246 §7.4.1.4.1 hash ids, in the order BearSSL's own policies prefer them */
+static unsigned char const hash_pref[] = { 4, 5, 6, 3, 2 } ;
+
+static int delegated_choose (br_ssl_server_policy_class const **pctx, br_ssl_server_context const *cc, br_ssl_server_choices *ch)
+{
+  tls_server *t = policy_server(pctx) ;
+  size_t n, i = 0 ;
+  br_suite_translated const *st = br_ssl_server_get_client_suites(cc, &n) ;
+  /* bits 0-7: the hashes the client takes with RSA, bits 8-15 with ECDSA */
+  uint32_t hashes = br_ssl_server_get_client_hashes(cc) >> (t->keytype == BR_KEYTYPE_EC ? 8 : 0) ;
+  /* the common suites, in our order (BR_OPT_ENFORCE_SERVER_PREFERENCES): all ECDHE of our key's type */
+  if (!n) return 0 ;
+  for (; i < sizeof(hash_pref) ; i++) if (hashes & (1u << hash_pref[i])) break ;
+  if (i == sizeof(hash_pref)) return 0 ;
+  ch->cipher_suite = st[0][0] ;
+  ch->algo_id = 0xFF00 + hash_pref[i] ;
+  ch->chain = t->chain ;
+  ch->chain_len = t->chainlen ;
+  return 1 ;
+}
+
+static uint32_t delegated_keyx (br_ssl_server_policy_class const **pctx, unsigned char *data, size_t *len)
+{
+  return 0 ;
+}
+
+static size_t delegated_sign (br_ssl_server_policy_class const **pctx, unsigned algo_id, unsigned char *data, size_t hv_len, size_t len)
+{
+  tls_server *t = policy_server(pctx) ;
+  char req[KEYD_REQ_MAX], rep[KEYD_REP_MAX] ;
+  size_t n = algo_id >= 0xFF00 ? keyd_sign_fmt(req, algo_id & 0xFF, (char const *)data, hv_len) : 0 ;
+  ssize_t r ;
+  if (!n) return 0 ;
+  r = keyd_call(t->keyd, req, n, rep, t->deadline) ;
+  if (r < 2 || rep[0] != KEYD_OK || (size_t)(r - 1) > len) return 0 ;
+  memcpy(data, rep + 1, r - 1) ;
+  return r - 1 ;
+}
+
+static br_ssl_server_policy_class const delegated_policy =
+{
+  .context_size = sizeof(br_ssl_server_policy_class const *),
+  .choose = &delegated_choose,
+  .do_keyx = &delegated_keyx,
+  .do_sign = &delegated_sign
+} ;
+
+tls_server *tls_server_new (char const *certfile, char const *keyfile, int keyd, int fdr, int fdw, tain const *deadline)
 {
   tls_server *t = alloc(sizeof(tls_server)) ;
   size_t n, i, ncert = 0, nkey ;
   tls_pemobj const *o ;
-  int keytype ;
   char rnd[32] ;
   if (!t) return 0 ;
   memset(t, 0, sizeof(*t)) ;
   t->sa = stralloc_zero ;
   t->objs = genalloc_zero ;
   t->fdr = fdr ; t->fdw = fdw ;
+  t->keyd = keyd ;
+  t->deadline = deadline ;
   if (!tls_pem_read(certfile, &t->sa, &t->objs)) goto err ;
   nkey = genalloc_len(tls_pemobj, &t->objs) ;
-  if (!tls_pem_read(keyfile, &t->sa, &t->objs)) goto err ;
+  if (keyd < 0 && !tls_pem_read(keyfile, &t->sa, &t->objs)) goto err ;
   n = genalloc_len(tls_pemobj, &t->objs) ;
   o = genalloc_s(tls_pemobj, &t->objs) ;
   /* the sa no longer grows: pointers into it are stable from here on */
@@ -200,30 +262,50 @@ tls_server *tls_server_new (char const *certfile, char const *keyfile, int fdr, 
       t->chain[t->chainlen].data = (unsigned char *)t->sa.s + o[i].data ;
       t->chain[t->chainlen++].data_len = o[i].len ;
     }
-  br_skey_decoder_init(&t->skey) ;
-  for (i = nkey ; i < n ; i++)
+  if (keyd >= 0)
   {
-    char const *name = t->sa.s + o[i].name ;
-    if (!strcmp(name, "PRIVATE KEY") || !strcmp(name, "RSA PRIVATE KEY") || !strcmp(name, "EC PRIVATE KEY"))
-    {
-      br_skey_decoder_push(&t->skey, t->sa.s + o[i].data, o[i].len) ;
-      break ;
-    }
+    /* smtp-keyd reads the key now: an unusable one is a 454 to STARTTLS, not a failed handshake */
+    char req = KEYD_KEY, rep[KEYD_REP_MAX] ;
+    ssize_t r = keyd_call(keyd, &req, 1, rep, deadline) ;
+    if (r < 0) goto err ;
+    if (r != 2 || rep[0] != KEYD_OK) { errno = EINVAL ; goto err ; }
+    t->keytype = (unsigned char)rep[1] ;
   }
-  if (i == n || br_skey_decoder_last_error(&t->skey)) { errno = EINVAL ; goto err ; }
-  keytype = br_skey_decoder_key_type(&t->skey) ;
-  if (keytype == BR_KEYTYPE_RSA)
+  else
   {
-    br_ssl_server_init_full_rsa(&t->sc, t->chain, t->chainlen, br_skey_decoder_get_rsa(&t->skey)) ;
+    br_skey_decoder_init(&t->skey) ;
+    for (i = nkey ; i < n ; i++)
+    {
+      char const *name = t->sa.s + o[i].name ;
+      if (!strcmp(name, "PRIVATE KEY") || !strcmp(name, "RSA PRIVATE KEY") || !strcmp(name, "EC PRIVATE KEY"))
+      {
+        br_skey_decoder_push(&t->skey, t->sa.s + o[i].data, o[i].len) ;
+        break ;
+      }
+    }
+    if (i == n || br_skey_decoder_last_error(&t->skey)) { errno = EINVAL ; goto err ; }
+    t->keytype = br_skey_decoder_key_type(&t->skey) ;
+  }
+  if (t->keytype == BR_KEYTYPE_RSA)
+  {
+    static br_rsa_private_key const none = { 0 } ;
+    br_ssl_server_init_full_rsa(&t->sc, t->chain, t->chainlen, keyd < 0 ? br_skey_decoder_get_rsa(&t->skey) : &none) ;
     br_ssl_engine_set_suites(&t->sc.eng, suites_rsa, sizeof(suites_rsa) / sizeof(uint16_t)) ;
   }
-  else if (keytype == BR_KEYTYPE_EC)
+  else if (t->keytype == BR_KEYTYPE_EC)
   {
+    static br_ec_private_key const none = { 0 } ;
     /* the issuer key type matters only for the static ECDH suites, which we never enable */
-    br_ssl_server_init_full_ec(&t->sc, t->chain, t->chainlen, BR_KEYTYPE_EC, br_skey_decoder_get_ec(&t->skey)) ;
+    br_ssl_server_init_full_ec(&t->sc, t->chain, t->chainlen, BR_KEYTYPE_EC, keyd < 0 ? br_skey_decoder_get_ec(&t->skey) : &none) ;
     br_ssl_engine_set_suites(&t->sc.eng, suites_ec, sizeof(suites_ec) / sizeof(uint16_t)) ;
   }
   else { errno = EINVAL ; goto err ; }
+  if (keyd >= 0)
+  {
+    /* the key placeholder above is never used: this policy replaces the single-key one */
+    t->policy = &delegated_policy ;
+    br_ssl_server_set_policy(&t->sc, &t->policy) ;
+  }
   br_ssl_engine_set_versions(&t->sc.eng, BR_TLS12, BR_TLS12) ;
   br_ssl_engine_add_flags(&t->sc.eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION) ;
   t->iobuf = alloc(BR_SSL_BUFSIZE_BIDI) ;
@@ -248,6 +330,7 @@ tls_server *tls_server_new (char const *certfile, char const *keyfile, int fdr, 
 static int pump (tls_server *t, unsigned int want, tain const *deadline)
 {
   br_ssl_engine_context *eng = &t->sc.eng ;
+  t->deadline = deadline ;
   for (;;)
   {
     unsigned int st = br_ssl_engine_current_state(eng) ;

@@ -41,6 +41,11 @@ typedef struct tls_server_s tls_server ;
 struct tls_server_s
 {
   br_ssl_server_context sc ;
+  /* with smtp-keyd: our policy, which has it sign (lib/tls.c) */
+  br_ssl_server_policy_class const *policy ;
+  int keyd ;           /* the channel to smtp-keyd, or -1: the key is ours */
+  int keytype ;
+  tain const *deadline ;  /* the current call's, for smtp-keyd's answer */
   br_skey_decoder_context skey ;
   br_x509_certificate *chain ;
   size_t chainlen ;
@@ -52,10 +57,12 @@ struct tls_server_s
 } ;
 
 /* Allocates a server (the TLS buffers exist only from here on), loads the
-   certificate chain and the key (read per session: a renewed certificate
-   needs no restart) and resets the engine. 0 on error with errno
-   (EINVAL: unusable certificate or key). */
-extern tls_server *tls_server_new (char const *, char const *, int, int) ;
+   certificate chain (read per session: a renewed certificate needs no
+   restart) and resets the engine. With keyd, a channel to smtp-keyd
+   (lib/keyd.h), the key stays there: smtp-keyd reads it and signs the
+   handshake's hash; with keyd -1 the key file is read here. 0 on error
+   with errno (EINVAL: unusable certificate or key). */
+extern tls_server *tls_server_new (char const *, char const *, int, int, int, tain const *) ;
 extern void tls_server_free (tls_server *) ;
 
 /* runs the handshake. 1 ok, 0 error (errno; ETIMEDOUT on deadline) */

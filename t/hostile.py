@@ -18,6 +18,7 @@ def out(k, v):
 
 
 def children():
+    """the listener's session processes (not smtp-keyd, which stays)"""
     res = []
     for d in os.listdir('/proc'):
         if d.isdigit():
@@ -25,7 +26,7 @@ def children():
                 st = open('/proc/%s/stat' % d).read()
             except OSError:
                 continue
-            if int(st[st.rindex(')') + 2:].split()[1]) == a.listen:
+            if int(st[st.rindex(')') + 2:].split()[1]) == a.listen and st[st.index('(') + 1:st.rindex(')')] != 'smtp-keyd':
                 res.append(int(d))
     return res
 

@@ -8,7 +8,8 @@
 # the uid and gid of every process (/proc/PID/status), that the session
 # user cannot write the spool except through enqueue, cannot read the
 # spool or a user's Maildir, that a set-uid enqueue ignores -C and
-# KETCH_CONF, and who can read the TLS key.
+# KETCH_CONF, and that only smtp-keyd (root) reads the TLS key and the auth
+# table: a session, which has STARTTLS and AUTH work through it, cannot.
 if [ -z "${KETCH_PRIVSEP_INNER:-}" ] ; then
   # the outer part: users in the host's /etc, then the test in a namespace
   [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root" ; exit 0 ; }
@@ -37,7 +38,7 @@ mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/up,workdir=$T/work" /etc 
   || skip_all "cannot mount an overlay on /etc in a private namespace"
 at_exit "umount -l /etc"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
-plan 33
+plan 38
 
 as () { u=$1 ; shift ; setpriv --reuid="$u" --regid="$u" --init-groups "$@" ; }
 # ids PID: "uid-real uid-effective gid-real gid-effective", names
@@ -57,8 +58,9 @@ mkdir -p "$T/home/$M" && chown "$M:$M" "$T/home/$M" && chmod 700 "$T/home/$M"
 usermod -d "$T/home/$M" "$M" 2>/dev/null
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 2 -subj /CN=localhost >/dev/null 2>&1
-# the key: root's, readable by the SMTP user's group only (smtp-session does TLS)
-chown "root:$D" "$T/tls.key" && chmod 640 "$T/tls.key"
+printf 'alice:%s\n' "$(echo 'correct horse' | "$T/bin/ketch-passwd")" > "$T/auth"
+# the key and the auth table: root's alone, as INSTALL says (smtp-keyd reads them)
+chown root:root "$T/tls.key" "$T/auth" && chmod 600 "$T/tls.key" "$T/auth"
 
 SINK=$(free_port)
 PORT=$(free_port)
@@ -73,8 +75,9 @@ programs $T/bin
 local-domain test.example
 queue-user $Q
 smtp-user $D
-listen 127.0.0.1 port $PORT starttls
+listen 127.0.0.1 port $PORT starttls auth
 certificate $T/tls.crt key $T/tls.key
+auth-table $T/auth
 deliver maildir ~/Maildir
 aliases $T/aliases
 route slow.example via 127.0.0.1:$SINK tls none
@@ -97,7 +100,7 @@ while time.time() < end:
 SINKPID=$!
 at_exit "kill $SINKPID 2>/dev/null"
 
-"$T/bin/smtp-listen" -d 3 3>"$T/ready" 2>>"$T/smtp.log" &
+"$T/bin/smtp-listen" -d 3 ${KETCH_LISTEN_FLAGS:-} 3>"$T/ready" 2>>"$T/smtp.log" &
 LPID=$!
 at_exit "kill $LPID 2>/dev/null"
 "$T/bin/scheduler" -d 3 3>"$T/sready" 2>"$T/sched.log" &
@@ -189,24 +192,50 @@ evils () { [ "$(as "$M" sh -c "cat '$T/home/$M/Maildir/new/'*" | grep -c '^Subje
 wait_for 10 evils
 ok $? "both messages went to the default configuration's spool and were delivered"
 
-# the TLS key: root's, group the SMTP user, mode 640
-r=$(py "
+# the TLS key and the auth table: root's, mode 600, read by smtp-keyd alone
+KD=$(kid_named $LPID smtp-keyd)
+is "$(ids "${KD:-0}")" "root root root root" "smtp-keyd, the listener's child, keeps root: it alone reads the key and the table"
+# a session in TLS and authenticated, held open while we look at it
+py "
+import time
 c = Conn($PORT)
 c.reply(); c.code(b'EHLO t')
 r = c.code(b'STARTTLS')
 if r == 220:
     c.wrap(); r = c.code(b'EHLO t')
-print(r)")
-is "$r" 250 "STARTTLS works: the session (SMTP user) reads the key"
-check "the SMTP user can read the key" as "$D" cat "$T/tls.key"
+print(r, c.code(b'AUTH PLAIN AGFsaWNlAGNvcnJlY3QgaG9yc2U='))
+sys.stdout.flush()
+time.sleep(3)
+c.code(b'QUIT')" > "$T/tls.out" &
+HPID=$!
+wait_for 5 test -s "$T/tls.out"
+is "$(cat "$T/tls.out")" "250 235" "STARTTLS and AUTH work for a session that cannot read the key or the table (smtp-keyd signs and checks)"
+TS=""
+for k in $(kids $LPID) ; do [ "$(cat /proc/$k/comm 2>/dev/null)" = smtp-session ] && TS=$k ; done
+is "$(ids "${TS:-0}")" "$D $D $D $D" "that session runs as the SMTP user"
+nfd=$(ls "/proc/${TS:-0}/fd" 2>/dev/null | wc -l)
+n=$(ls -l "/proc/${TS:-0}/fd" 2>/dev/null | grep -c -e "$T/tls.key" -e "$T/auth")
+r=1 ; [ "$nfd" -gt 2 ] && [ "$n" = 0 ] && r=0
+ok $r "it holds no descriptor of the key or the table (of $nfd descriptors)"
+wait $HPID
+fails "the SMTP user cannot read the key" as $D cat "$T/tls.key"
+fails "the SMTP user cannot read the auth table" as $D cat "$T/auth"
 fails "the queue user cannot read the key" as $Q cat "$T/tls.key"
 fails "the mail user cannot read the key" as $M cat "$T/tls.key"
-chmod 600 "$T/tls.key"
+r=$(py "
+c = Conn($PORT)
+c.reply(); c.code(b'EHLO t')
+c.code(b'STARTTLS'); c.wrap(); c.code(b'EHLO t')
+print(c.code(b'AUTH PLAIN AGFsaWNlAHdyb25n'))")
+is "$r" 535 "a wrong password through smtp-keyd: 535"
+cp "$T/tls.key" "$T/tls.key.good"
+: > "$T/tls.key"
 r=$(py "
 c = Conn($PORT)
 c.reply(); c.code(b'EHLO t')
 print(c.code(b'STARTTLS'))")
-is "$r" 454 "a key only root can read: STARTTLS gets 454 (the session never runs as root)"
-roots=$(for p in $LPID $SPID $(kids $LPID) $(kids $SPID) ; do [ "$p" = "$LS" ] || ps -o user= -p "$p" ; done | grep -c '^root')
-is "$roots" 0 "no process of the instance runs as root but local-spawn"
+is "$r" 454 "a key smtp-keyd cannot use: STARTTLS gets 454, not a broken handshake"
+cat "$T/tls.key.good" > "$T/tls.key"
+roots=$(for p in $LPID $SPID $(kids $LPID) $(kids $SPID) ; do [ "$p" = "$LS" ] || [ "$p" = "$KD" ] || ps -o user= -p "$p" ; done | grep -c '^root')
+is "$roots" 0 "no process of the instance runs as root but local-spawn and smtp-keyd"
 done_testing

@@ -131,12 +131,13 @@ time.sleep(0.3)
 a = [Conn($PORT, timeout=5) for i in range(3)] ; print(' '.join(str(c.reply()[0]) for c in a))")
 is "$got" "220 220
 220 220 421" "-f: idle session processes do not count towards limit connections-per-client (2); busy ones do"
-n=$(pgrep -P "$LPID" | wc -l | tr -d ' ')
-wait_for 9 sh -c "[ -z \"\$(pgrep -P $LPID)\" ]"
+# (smtp-keyd, the listener's other child, holds the key: it stays)
+n=$(pgrep -P "$LPID" -x smtp-session | wc -l | tr -d ' ')
+wait_for 9 sh -c "[ -z \"\$(pgrep -P $LPID -x smtp-session)\" ]"
 is "$n/$?" "2/0" "-f: idle session processes (2) are dismissed after 5 idle seconds"
 c=$(py "
 c = Conn($PORT, timeout=5) ; c.reply() ; print(c.code(b'QUIT'))")
-wait_for 3 sh -c "pgrep -P $LPID >/dev/null"
+wait_for 3 sh -c "pgrep -P $LPID -x smtp-session >/dev/null"
 t0=$(date +%s)
 stop_listen
 kill -0 "$LPID" 2>/dev/null ; r=$?

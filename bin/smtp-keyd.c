@@ -1,0 +1,352 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * smtp-keyd: the one process that reads the TLS private key and the auth
+ * table (OpenSMTPD keeps its keys in a separate process the same way).
+ * smtp-listen starts it before it drops its privileges; an SMTP session
+ * asks it, over a channel it passes through the door (lib/keyd.h), for
+ * the key's type, for the signature of a handshake hash, or whether a
+ * password is right. A session can obtain signatures while it runs, never
+ * the key, and never a line of the table.
+ *
+ * The door is descriptor 0. One iopause loop, signals through the
+ * selfpipe; requests are one message each, of bounded length, parsed by
+ * lib/keyd.c (t/fuzz/keyd.c). The key
+ * and the table are read per request and the configuration per channel,
+ * as a session read them before: a renewed key or an edited table needs
+ * no restart.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include <bearssl.h>
+
+#include <skalibs/types.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/error.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sig.h>
+
+#include "exitcodes.h"
+#include "conf.h"
+#include "authtable.h"
+#include "keyd.h"
+#include "tls.h"
+
+#define USAGE "smtp-keyd [ -C conf ]"
+#define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+/* at most this many channels at once: one per session that uses TLS or AUTH */
+#define CHANNELS_MAX 4096
+
+static conf cf ;
+static char const *conffile = 0 ;
+
+/* a channel passed through the door, or -1 (none left, or end of file) */
+static int door_recv (void)
+{
+  char c ;
+  struct iovec v = { .iov_base = &c, .iov_len = 1 } ;
+  union { struct cmsghdr h ; char buf[CMSG_SPACE(sizeof(int))] ; } u ;
+  struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) } ;
+  struct cmsghdr *h ;
+  int fd = -1 ;
+  ssize_t r = recvmsg(0, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) ;
+  if (r < 0) return -1 ;
+  if (!r) return (errno = EPIPE, -1) ;
+  h = CMSG_FIRSTHDR(&m) ;
+  if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS && h->cmsg_len == CMSG_LEN(sizeof(int)))
+    memcpy(&fd, CMSG_DATA(h), sizeof(int)) ;
+  /* a message without exactly one descriptor is not ours to keep */
+  if (fd < 0 || m.msg_flags & MSG_CTRUNC)
+  {
+    if (fd >= 0) fd_close(fd) ;
+    return (errno = EPROTO, -1) ;
+  }
+  return fd ;
+}
+
+/* the key, decoded into dc: its type, or 0 (logged) */
+static int key_load (br_skey_decoder_context *dc, stralloc *sa)
+{
+  genalloc objs = GENALLOC_ZERO ;
+  char const *keyfile = cf.sa.s + cf.key ;
+  size_t n, i = 0 ;
+  int type = 0 ;
+  if (!cf.cert) { strerr_warnw("no certificate line in ", conffile) ; return 0 ; }
+  if (!tls_pem_read(keyfile, sa, &objs)) { strerr_warnwusys("read the key ", keyfile) ; goto end ; }
+  n = genalloc_len(tls_pemobj, &objs) ;
+  br_skey_decoder_init(dc) ;
+  for (; i < n ; i++)
+  {
+    tls_pemobj const *o = genalloc_s(tls_pemobj, &objs) + i ;
+    char const *name = sa->s + o->name ;
+    if (!strcmp(name, "PRIVATE KEY") || !strcmp(name, "RSA PRIVATE KEY") || !strcmp(name, "EC PRIVATE KEY"))
+    {
+      br_skey_decoder_push(dc, sa->s + o->data, o->len) ;
+      break ;
+    }
+  }
+  if (i == n || br_skey_decoder_last_error(dc)) strerr_warnw("no usable private key in ", keyfile) ;
+  else type = br_skey_decoder_key_type(dc) ;
+ end:
+  genalloc_free(tls_pemobj, &objs) ;
+  return type ;
+}
+
+/* the signature of a hash into sig (KEYD_SIG_MAX octets): its length, or 0 */
+static size_t sign (unsigned int id, unsigned char const *hash, unsigned char *sig)
+{
+  /* indexed by TLS 1.2 hash id (RFC 5246 §7.4.1.4.1); keyd_req_parse admits only 2 to 6 */
+  static unsigned char const *const oid[7] = { 0, 0, BR_HASH_OID_SHA1, BR_HASH_OID_SHA224, BR_HASH_OID_SHA256, BR_HASH_OID_SHA384, BR_HASH_OID_SHA512 } ;
+  static br_hash_class const *const hc[7] = { 0, 0, &br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable } ;
+  br_skey_decoder_context dc ;
+  stralloc sa = STRALLOC_ZERO ;
+  size_t len = 0 ;
+  int type = key_load(&dc, &sa) ;
+  if (type == BR_KEYTYPE_RSA)
+  {
+    br_rsa_private_key const *sk = br_skey_decoder_get_rsa(&dc) ;
+    size_t n = (sk->n_bitlen + 7) >> 3 ;
+    if (n <= KEYD_SIG_MAX && br_rsa_pkcs1_sign_get_default()(oid[id], hash, keyd_hash_len(id), sk, sig)) len = n ;
+  }
+  else if (type == BR_KEYTYPE_EC)
+    len = br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), hc[id], hash, br_skey_decoder_get_ec(&dc), sig) ;
+  byte_zzero((char *)&dc, sizeof(dc)) ;
+  if (sa.s) byte_zzero(sa.s, sa.a) ;
+  stralloc_free(&sa) ;
+  return len ;
+}
+
+static int key_type (void)
+{
+  br_skey_decoder_context dc ;
+  stralloc sa = STRALLOC_ZERO ;
+  int type = key_load(&dc, &sa) ;
+  byte_zzero((char *)&dc, sizeof(dc)) ;
+  if (sa.s) byte_zzero(sa.s, sa.a) ;
+  stralloc_free(&sa) ;
+  return type ;
+}
+
+/*
+ * A password check is crypt(3), tens of milliseconds with yescrypt: it
+ * runs in a child of ours, which answers on the channel itself, so that
+ * the handshakes of other sessions never wait behind it. A channel with
+ * a check under way is not read until its child is reaped (a session
+ * waits for its answer anyway). At most AUTH_CHILDREN run at once (a
+ * yescrypt check takes 16 MiB): a channel whose next request is a check
+ * beyond that waits, unread, for a child to end, and its session's own
+ * deadline bounds the wait.
+ */
+#define AUTH_CHILDREN 4
+
+typedef struct chan_s chan ;
+struct chan_s
+{
+  int fd ;
+  pid_t pid ;   /* the child checking a password for it, -1 waiting for one, or 0 */
+} ;
+
+static unsigned int nauth = 0 ;
+
+static int reply (int fd, unsigned char const *rep, size_t len)
+{
+  /* a session that does not read its answers loses its channel, never blocks us */
+  return send(fd, rep, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len ;
+}
+
+/* 1 when a child answers, 0 when we answer (rep[0] set) */
+static int auth (chan *c, keyd_req const *r, unsigned char *rep)
+{
+  pid_t pid ;
+  if (!cf.auth_table) { strerr_warnw("no auth-table line in ", conffile) ; return 0 ; }
+  pid = fork() ;
+  if (pid < 0) { strerr_warnwusys("fork") ; return 0 ; }
+  if (!pid)
+  {
+    int k ;
+    selfpipe_finish() ;
+    k = authtable_check(cf.sa.s + cf.auth_table, r->data, r->len, r->pass, r->passlen) ;
+    if (k < 0) strerr_warnwusys("read ", cf.sa.s + cf.auth_table) ;
+    rep[0] = k < 0 ? KEYD_FAIL : k ? KEYD_OK : KEYD_NO ;
+    _exit(!reply(c->fd, rep, 1)) ;
+  }
+  c->pid = pid ;
+  nauth++ ;
+  return 1 ;
+}
+
+/* one request on a channel: 1, or 0 when the channel is to be closed */
+static int answer (chan *c)
+{
+  char req[KEYD_REQ_MAX + 1] ;
+  unsigned char rep[KEYD_REP_MAX] ;
+  size_t replen = 1 ;
+  keyd_req r ;
+  int ok = 1 ;
+  ssize_t n ;
+  if (nauth >= AUTH_CHILDREN && recv(c->fd, req, 1, MSG_DONTWAIT | MSG_PEEK) == 1 && req[0] == KEYD_AUTH)
+  {
+    c->pid = -1 ;
+    return 1 ;
+  }
+  n = recv(c->fd, req, sizeof(req), MSG_DONTWAIT) ;
+  if (n < 0) return error_isagain(errno) ;
+  if (!n) return 0 ;
+  rep[0] = KEYD_FAIL ;
+  /* a longer message was truncated to KEYD_REQ_MAX + 1 octets (SOCK_SEQPACKET) */
+  if ((size_t)n > KEYD_REQ_MAX || !keyd_req_parse(req, n, &r))
+  {
+    strerr_warnw("refused a malformed request") ;
+    ok = 0 ;
+  }
+  else if (r.type == KEYD_KEY)
+  {
+    int type = key_type() ;
+    if (type) { rep[0] = KEYD_OK ; rep[1] = (unsigned char)type ; replen = 2 ; }
+  }
+  else if (r.type == KEYD_SIGN)
+  {
+    size_t len = sign(r.hash_id, (unsigned char const *)r.data, rep + 1) ;
+    if (len) { rep[0] = KEYD_OK ; replen = 1 + len ; }
+  }
+  else if (auth(c, &r, rep)) replen = 0 ;
+  byte_zzero(req, sizeof(req)) ;
+  if (replen && !reply(c->fd, rep, replen)) ok = 0 ;
+  byte_zzero((char *)rep, sizeof(rep)) ;
+  return ok ;
+}
+
+static void reap (genalloc *chans)
+{
+  for (;;)
+  {
+    int wstat ;
+    pid_t pid = wait_nohang(&wstat) ;
+    size_t n = genalloc_len(chan, chans), i = 0 ;
+    chan *c = genalloc_s(chan, chans) ;
+    if (pid <= 0) break ;
+    for (; i < n ; i++) if (c[i].pid == pid) { c[i].pid = 0 ; nauth-- ; break ; }
+  }
+  /* the waiting channels are read again: the first ones get the free places */
+  if (nauth < AUTH_CHILDREN)
+  {
+    size_t n = genalloc_len(chan, chans), i = 0 ;
+    chan *c = genalloc_s(chan, chans) ;
+    for (; i < n ; i++) if (c[i].pid < 0) c[i].pid = 0 ;
+  }
+}
+
+/* per channel, the configuration as a session would read it; a broken file keeps the old one */
+static void reload (void)
+{
+  conf nc ;
+  stralloc e = STRALLOC_ZERO ;
+  if (conf_load(&nc, conffile, &e))
+  {
+    conf_free(&cf) ;
+    cf = nc ;
+  }
+  else if (errno == EINVAL) strerr_warnw("keeping the old configuration: ", e.s) ;
+  else strerr_warnwu("keeping the old configuration: unable to load ", conffile) ;
+  stralloc_free(&e) ;
+}
+
+int main (int argc, char const *const *argv)
+{
+  stralloc e = STRALLOC_ZERO ;
+  genalloc chans = GENALLOC_ZERO ;   /* chan */
+  genalloc x = GENALLOC_ZERO ;       /* iopause_fd */
+  int sfd ;
+  PROG = "smtp-keyd" ;
+  {
+    subgetopt l = SUBGETOPT_ZERO ;
+    for (;;)
+    {
+      int opt = subgetopt_r(argc, argv, "C:", &l) ;
+      if (opt == -1) break ;
+      switch (opt)
+      {
+        case 'C' : conffile = l.arg ; break ;
+        default : dieusage() ;
+      }
+    }
+  }
+  conffile = conf_path(conffile) ;
+  if (!conf_load(&cf, conffile, &e))
+  {
+    if (errno == EINVAL) strerr_dief(KETCH_EX_PERM, e.s) ;
+    strerr_diefusys(KETCH_EX_TEMP, "load the configuration ", conffile) ;
+  }
+  stralloc_free(&e) ;
+  if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  sfd = selfpipe_init() ;
+  if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
+  if (!selfpipe_trap(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "trap SIGCHLD") ;
+  tain_now_set_stopwatch_g() ;
+  for (;;)
+  {
+    size_t n = genalloc_len(chan, &chans), i, np = 2 ;
+    chan const *c = genalloc_s(chan, &chans) ;
+    iopause_fd *p ;
+    if (!genalloc_ready(iopause_fd, &x, n + 2)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+    p = genalloc_s(iopause_fd, &x) ;
+    p[0].fd = 0 ; p[0].events = IOPAUSE_READ ; p[0].revents = 0 ;
+    p[1].fd = sfd ; p[1].events = IOPAUSE_READ ; p[1].revents = 0 ;
+    /* a channel whose password check runs, or waits, is left alone until a check ends */
+    for (i = 0 ; i < n ; i++)
+      if (!c[i].pid) { p[np].fd = c[i].fd ; p[np].events = IOPAUSE_READ ; p[np++].revents = 0 ; }
+    if (iopause_g(p, np, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    /* channels first, from the end: a closed one is replaced by the last */
+    for (i = np ; i-- > 2 ; )
+      if (p[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
+      {
+        chan *cs = genalloc_s(chan, &chans) ;
+        size_t len = genalloc_len(chan, &chans), k = 0 ;
+        for (; k < len ; k++) if (cs[k].fd == p[i].fd) break ;
+        if (answer(cs + k)) continue ;
+        fd_close(cs[k].fd) ;
+        cs[k] = cs[len-1] ;
+        genalloc_setlen(chan, &chans, len - 1) ;
+      }
+    if (p[1].revents & IOPAUSE_READ)
+      for (;;)
+      {
+        int sig = selfpipe_read() ;
+        if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "read the selfpipe") ;
+        if (!sig) break ;
+        if (sig == SIGCHLD) reap(&chans) ;
+      }
+    if (p[0].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
+      for (;;)
+      {
+        chan nc = { .fd = -1, .pid = 0 } ;
+        nc.fd = door_recv() ;
+        if (nc.fd < 0)
+        {
+          /* every holder of the door, the listener and its sessions, is gone */
+          if (errno == EPIPE) return 0 ;
+          if (errno == EPROTO) { strerr_warnw("refused a door message without a channel") ; continue ; }
+          if (!error_isagain(errno)) strerr_diefusys(KETCH_EX_TEMP, "receive a channel") ;
+          break ;
+        }
+        if (genalloc_len(chan, &chans) >= CHANNELS_MAX)
+        {
+          strerr_warnw("too many channels: refusing one") ;
+          fd_close(nc.fd) ;
+          continue ;
+        }
+        if (!genalloc_append(chan, &chans, &nc)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+        reload() ;
+      }
+  }
+}
