@@ -4,7 +4,7 @@
 # configuration is a fixed point; the examples in conf/ pass.
 . "$(dirname "$0")/lib.sh"
 
-plan 49
+plan 75
 
 # bad LINE MESSAGE TEXT: TEXT (printf format, \n between lines) must fail
 # at LINE with MESSAGE
@@ -31,7 +31,7 @@ bad 1 "local-domain: not a domain: bad..example" 'local-domain ok.example bad..e
 bad 1 "virtual-domain: expected: virtual-domain DOMAIN map FILE" 'virtual-domain v.example file f'
 bad 2 "relay-from: bad prefix length: 33" '\nrelay-from 127.0.0.0/8 10.0.0.0/33'
 bad 1 "route: expected: route DOMAIN via HOST[:PORT]" 'route x.example to h.example'
-bad 1 "smarthost: bad port" 'smarthost h.example:99999'
+bad 1 "smarthost: bad port: 99999" 'smarthost h.example:99999'
 bad 2 "smarthost is set twice" 'smarthost a.example\nsmarthost b.example:587'
 bad 1 "deliver: the path must start with / or ~/" 'deliver maildir Maildir'
 bad 1 "deliver: the mda program must be an absolute path" 'deliver mda procmail -d %%u'
@@ -44,6 +44,35 @@ bad 1 "expected: certificate CERTFILE key KEYFILE" 'certificate c.pem'
 bad 1 "outbound-tls takes opportunistic, required or verify" 'outbound-tls maybe'
 bad 1 "duration too long: 10000w" 'timeout command 10000w'
 bad 3 "listen: the same address and port as line 1" 'listen 127.0.0.1 port 2525\nlisten ::1 port 2525\nlisten 127.0.0.1 port 2525'
+
+# issue 15: addresses, prefixes, ports and host names are checked whole,
+# never wrapped into another address (300 was read as 44, 999 as 231)
+bad 1 "listen: not an IP address: 300.1.2.3" 'listen 300.1.2.3'
+bad 2 "relay-from: not an address: 256.0.0.0/8" 'hostname h.example\nrelay-from 256.0.0.0/8'
+bad 1 "relay-from: not an address: 10.0.0.999" 'relay-from 127.0.0.0/8 10.0.0.999'
+bad 1 "relay-from: not an address: 010.0.0.1" 'relay-from 010.0.0.1'
+bad 1 "relay-from: bad prefix length: 8x" 'relay-from 10.0.0.0/8x'
+bad 1 "relay-from: bad prefix length: " 'relay-from 10.0.0.0/'
+bad 1 "relay-from: not an address: 1::2::3" 'relay-from 1::2::3'
+bad 1 "relay-from: not an address: 1:2:3:4:5:6:7:8:9" 'relay-from 1:2:3:4:5:6:7:8:9'
+bad 1 "relay-from: not an address: 12345::1" 'relay-from 12345::1'
+bad 1 "relay-from: bad prefix length: 129" 'relay-from ::1/129'
+bad 1 "listen: port needs a number from 1 to 65535" 'listen 127.0.0.1 port 65536'
+bad 1 "listen: port needs a number from 1 to 65535" 'listen 127.0.0.1 port 25x'
+bad 1 "smarthost: not a host name or address: smtp..example.net" 'smarthost smtp..example.net'
+bad 1 "route: not a host name or address: -bad-" 'route x via -bad-'
+bad 1 "smarthost: not a host name or address: 300.1.2.3" 'smarthost 300.1.2.3:25'
+bad 1 "smarthost: not a host name or address: [::1:25" 'smarthost [::1:25'
+bad 1 "smarthost: not a host name or address: ::1" 'smarthost ::1'
+bad 1 "smarthost: bad port: 0" 'smarthost h.example:0'
+bad 1 "smarthost: bad port: " 'smarthost h.example:'
+bad 1 "resolver: not an IP address: 127.0.0.256" 'resolver 127.0.0.256'
+bad 1 "resolver: expected: resolver IP [port N]" 'resolver 127.0.0.1 port 70000'
+bad 1 "remote-port needs a number from 1 to 65535" 'remote-port 65536'
+bad 1 "hostname: not a host name: a_b.example" 'hostname a_b.example'
+bad 1 "hostname: not a host name: 1.2.3.4" 'hostname 1.2.3.4'
+bad 1 "deliver: lmtp takes unix:PATH or HOST:PORT" 'deliver lmtp 300.0.0.1:24'
+bad 1 "deliver: lmtp takes unix:PATH or HOST:PORT" 'deliver lmtp lmtp.example'
 
 # every error is reported, in order, and counted
 printf 'frob 1\nhostname h.example\nlimit errors x\nlisten 127.0.0.1 auth\n' > "$T/multi.conf"

@@ -20,8 +20,8 @@
 #include <skalibs/buffer.h>
 
 #include "exitcodes.h"
-#include "address.h"
 #include "conf.h"
+#include "netaddr.h"
 
 #define USAGE "conf-check [ -C conf ] [ -q ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -70,7 +70,7 @@ int main (int argc, char const *const *argv)
     strerr_dief(KETCH_EX_PERM, fmt, nerr == 1 ? " error in " : " errors in ", conffile) ;
   }
   /* the default comes from gethostname(), which the parser does not check */
-  if (!address_domain_valid(c.sa.s + c.hostname, strlen(c.sa.s + c.hostname), 0))
+  if (!netaddr_hostname(c.sa.s + c.hostname, strlen(c.sa.s + c.hostname)))
     strerr_warnw("the host name ", c.sa.s + c.hostname, " is not a valid domain: set hostname in ", conffile) ;
   warn_missing("certificate", conf_str(&c, c.cert)) ;
   warn_missing("key", conf_str(&c, c.key)) ;
