@@ -29,6 +29,7 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -429,7 +430,7 @@ int main (int argc, char const *const *argv)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'd' : if (!uint0_scan(l.arg, &notif) || notif < 3) dieusage() ; hasnotif = 1 ; break ;
-        case 'g' : if (!uint0_scan(l.arg, &grace)) dieusage() ; break ;
+        case 'g' : if (!uint0_scan(l.arg, &grace) || grace > INT_MAX) dieusage() ; break ;
         default : dieusage() ;
       }
     }

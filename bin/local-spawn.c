@@ -23,6 +23,7 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -469,7 +470,8 @@ static void handle (char const *s, size_t len)
     memcpy(ch->tag, f[0], strlen(f[0]) < UINT_FMT ? strlen(f[0]) + 1 : 1) ;
     if (strlen(f[0]) >= UINT_FMT) ch->tag[0] = 0 ;
     tain_now_g() ;
-    tain_addsec_g(&ch->deadline, timeout + 5) ;
+    /* tain_addsec takes an int: timeout + 5 must not wrap to a past deadline */
+    tain_addsec_g(&ch->deadline, timeout > INT_MAX - 5 ? INT_MAX : (int)timeout + 5) ;
   }
   stralloc_free(&args) ;
 }

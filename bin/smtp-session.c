@@ -942,7 +942,7 @@ static unsigned int listener_flags (void)
   size_t n = genalloc_len(conf_listen, &cf.listen), i = 0 ;
   conf_listen const *l = genalloc_s(conf_listen, &cf.listen) ;
   int haveaddr = lip && ip46_scan(lip, &a) == strlen(lip) ;
-  if (lport) uint160_scan(lport, &port) ;
+  if (lport && uint160_scan(lport, &port) != strlen(lport)) port = 0 ;
   for (; i < n ; i++)
   {
     if (l[i].port != port) continue ;

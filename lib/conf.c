@@ -93,11 +93,15 @@ struct unit_s { char c ; uint64_t mul ; } ;
 static unit const durations[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 }, { 0, 0 } } ;
 static unit const sizes[] = { { 'k', 1 << 10 }, { 'K', 1 << 10 }, { 'm', 1 << 20 }, { 'M', 1 << 20 }, { 'g', 1 << 30 }, { 'G', 1 << 30 }, { 0, 0 } } ;
 
+/* 1, or 0 for a syntax error, or -1 when the value with its unit is over
+   max (checked before the product is formed, so it cannot wrap: 2^34+1 G
+   is 2^64 + 1G) */
 static int scan_scaled (char const *s, unit const *units, uint64_t max, uint64_t *d)
 {
   uint64_t n, mul = 1 ;
   size_t k = uint64_scan(s, &n) ;
-  if (!k || n > max) return 0 ;
+  /* uint64_scan stops before a digit that would overflow: s[k] is that digit */
+  if (!k) return 0 ;
   if (s[k])
   {
     if (s[k+1]) return 0 ;
@@ -105,12 +109,16 @@ static int scan_scaled (char const *s, unit const *units, uint64_t max, uint64_t
     if (!units->c) return 0 ;
     mul = units->mul ;
   }
+  if (n > max / mul) return -1 ;
   *d = n * mul ;
   return 1 ;
 }
 
-#define scan_duration(s, d) scan_scaled(s, durations, UINT32_MAX, d)
-#define scan_size(s, d) scan_scaled(s, sizes, (uint64_t)1 << 40, d)
+/* seconds end up in tain_addsec(), which takes an int: 68 years */
+#define DURATION_MAX INT32_MAX
+#define MESSAGE_SIZE_MAX ((uint64_t)1 << 40)
+#define scan_duration(s, d) scan_scaled(s, durations, DURATION_MAX, d)
+#define scan_size(s, d) scan_scaled(s, sizes, MESSAGE_SIZE_MAX, d)
 
 static int scan_uint (char const *s, unsigned int *u)
 {
@@ -330,7 +338,14 @@ static int do_limit (parse *p)
   if (!need(p, 3, 3)) return 0 ;
   k = p->w[1] ;
   if (!strcmp(k, "message-size"))
-    return scan_size(p->w[2], &p->c->message_size) && p->c->message_size ? 1 : fail(p, "limit message-size: bad size: ", p->w[2]) ;
+  {
+    uint64_t v = 0 ;
+    int r = scan_size(p->w[2], &v) ;
+    if (r < 0) return fail(p, "limit message-size: too large (at most 1024G): ", p->w[2]) ;
+    if (!r || !v) return fail(p, "limit message-size: bad size: ", p->w[2]) ;
+    p->c->message_size = v ;
+    return 1 ;
+  }
   if (!strcmp(k, "recipients")) u = &p->c->max_recipients ;
   else if (!strcmp(k, "connections")) u = &p->c->max_connections ;
   else if (!strcmp(k, "connections-per-client")) u = &p->c->max_per_client ;
@@ -346,10 +361,10 @@ static int do_limit (parse *p)
 
 static int do_duration (parse *p, unsigned int *u, uint64_t *d)
 {
-  uint64_t v ;
-  if (!scan_duration(p->w[p->n - 1], &v) || !v) return fail(p, "not a duration (like 30s, 5m, 4h, 5d): ", p->w[p->n - 1]) ;
-  /* the unsigned int fields hold seconds: 10000w would wrap around */
-  if (u && v > UINT32_MAX) return fail(p, "duration too long: ", p->w[p->n - 1]) ;
+  uint64_t v = 0 ;
+  int r = scan_duration(p->w[p->n - 1], &v) ;
+  if (r < 0) return fail(p, "duration too long: ", p->w[p->n - 1]) ;
+  if (!r || !v) return fail(p, "not a duration (like 30s, 5m, 4h, 5d): ", p->w[p->n - 1]) ;
   if (u) *u = (unsigned int)v ; else *d = v ;
   return 1 ;
 }

@@ -4,7 +4,7 @@
 # configuration is a fixed point; the examples in conf/ pass.
 . "$(dirname "$0")/lib.sh"
 
-plan 75
+plan 77
 
 # bad LINE MESSAGE TEXT: TEXT (printf format, \n between lines) must fail
 # at LINE with MESSAGE
@@ -43,6 +43,9 @@ bad 1 "unterminated quote" 'spool "/a b'
 bad 1 "expected: certificate CERTFILE key KEYFILE" 'certificate c.pem'
 bad 1 "outbound-tls takes opportunistic, required or verify" 'outbound-tls maybe'
 bad 1 "duration too long: 10000w" 'timeout command 10000w'
+# issue 15: the unit was applied after the range check, and 2^34+1 G wrapped to 1G
+bad 1 "limit message-size: too large (at most 1024G): 17179869185G" 'limit message-size 17179869185G'
+bad 1 "duration too long: 4294967295" 'timeout delivery 4294967295'
 bad 3 "listen: the same address and port as line 1" 'listen 127.0.0.1 port 2525\nlisten ::1 port 2525\nlisten 127.0.0.1 port 2525'
 
 # issue 15: addresses, prefixes, ports and host names are checked whole,
