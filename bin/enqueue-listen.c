@@ -183,6 +183,7 @@ static int serve (int fd, submit *s, stralloc *req, stralloc *err)
   if (!read_request(fd, req, s, &code, err)) goto end ;
   code = submit_open(s, cf.message_size, MESSAGE_DOTS, err) ;
   if (code) goto end ;
+  s->m.maxhops = cf.max_hops ;
   {
     char line[QUEUE_ID_LEN + 1] ;
     memcpy(line, s->id, QUEUE_ID_LEN) ; line[QUEUE_ID_LEN] = '\n' ;

@@ -350,6 +350,7 @@ static int do_limit (parse *p)
   else if (!strcmp(k, "connections")) u = &p->c->max_connections ;
   else if (!strcmp(k, "connections-per-client")) u = &p->c->max_per_client ;
   else if (!strcmp(k, "errors")) u = &p->c->max_errors ;
+  else if (!strcmp(k, "hops")) u = &p->c->max_hops ;
   else if (!strcmp(k, "local-deliveries")) u = &p->c->concurrency_local ;
   else if (!strcmp(k, "remote-deliveries")) u = &p->c->concurrency_remote ;
   else if (!strcmp(k, "deliveries-per-destination")) u = &p->c->concurrency_destination ;
@@ -506,6 +507,7 @@ static void defaults (conf *c)
   c->max_connections = 100 ;
   c->max_per_client = 10 ;
   c->max_errors = 10 ;
+  c->max_hops = 50 ;           /* Postfix's hopcount_limit */
   c->concurrency_local = 10 ;
   c->concurrency_remote = 20 ;
   c->concurrency_destination = 5 ;
@@ -971,6 +973,7 @@ int conf_print (conf const *c, stralloc *sa)
    || !stralloc_cats(sa, "limit connections") || !puint(sa, c->max_connections) || !pend(sa)
    || !stralloc_cats(sa, "limit connections-per-client") || !puint(sa, c->max_per_client) || !pend(sa)
    || !stralloc_cats(sa, "limit errors") || !puint(sa, c->max_errors) || !pend(sa)
+   || !stralloc_cats(sa, "limit hops") || !puint(sa, c->max_hops) || !pend(sa)
    || !stralloc_cats(sa, "limit local-deliveries") || !puint(sa, c->concurrency_local) || !pend(sa)
    || !stralloc_cats(sa, "limit remote-deliveries") || !puint(sa, c->concurrency_remote) || !pend(sa)
    || !stralloc_cats(sa, "limit deliveries-per-destination") || !puint(sa, c->concurrency_destination) || !pend(sa)

@@ -118,6 +118,7 @@ struct conf_s
   unsigned int max_connections ;
   unsigned int max_per_client ;
   unsigned int max_errors ;
+  unsigned int max_hops ;  /* Received fields, ours included (RFC 5321 §6.3) */
   unsigned int concurrency_local ;
   unsigned int concurrency_remote ;
   unsigned int concurrency_destination ;
