@@ -578,6 +578,9 @@ int main (int argc, char const *const *argv)
     if (errno == EINVAL) strerr_dief(KETCH_EX_PERM, sa.s) ;
     strerr_diefusys(KETCH_EX_TEMP, "load the configuration ", conffile) ;
   }
+  /* the sessions read the certificate, the key and the auth table: there, and theirs to read */
+  sa.len = 0 ;
+  if (conf_files_check(&cf, CONF_FILES_SMTP, &sa)) strerr_dief(KETCH_EX_PERM, sa.len ? sa.s : "unable to check the files of the configuration") ;
   if (!set_sessprog()) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   session_argv[1] = "-C" ;
   session_argv[2] = conffile ;

@@ -4,7 +4,7 @@
 # configuration is a fixed point; the examples in conf/ pass.
 . "$(dirname "$0")/lib.sh"
 
-plan 77
+plan 88
 
 # bad LINE MESSAGE TEXT: TEXT (printf format, \n between lines) must fail
 # at LINE with MESSAGE
@@ -77,6 +77,36 @@ bad 1 "hostname: not a host name: 1.2.3.4" 'hostname 1.2.3.4'
 bad 1 "deliver: lmtp takes unix:PATH or HOST:PORT" 'deliver lmtp 300.0.0.1:24'
 bad 1 "deliver: lmtp takes unix:PATH or HOST:PORT" 'deliver lmtp lmtp.example'
 
+# issue 15: the files a line names exist and can be read by the user that
+# reads them (the smtp-user the certificate, key and auth table, the
+# queue-user the aliases), else an error at that line, not a warning
+printf 'x\n' > "$T/c.pem" ; printf 'x\n' > "$T/k.pem" ; printf 'x\n' > "$T/auth" ; printf 'x\n' > "$T/aliases"
+chmod 644 "$T/c.pem" "$T/auth" "$T/aliases" ; chmod 600 "$T/k.pem"
+mkdir -p "$T/dir"
+bad 2 "certificate $T/none.pem: No such file or directory" 'hostname h.example\ncertificate none.pem key k.pem'
+bad 1 "key $T/none.pem: No such file or directory" 'certificate c.pem key none.pem'
+bad 1 "aliases $T/none: No such file or directory" 'aliases none'
+bad 3 "auth-table $T/dir: not a regular file" 'certificate c.pem key k.pem\n\nauth-table dir'
+bad 2 "key $T/k.pem: not readable by nobody" 'smtp-user nobody\ncertificate c.pem key k.pem'
+chmod 600 "$T/aliases"
+bad 1 "aliases $T/aliases: not readable by nobody" 'aliases aliases\nqueue-user nobody'
+printf 'aliases none\nauth-table none2\n' > "$T/two.conf"
+(cd "$T" && conf-check -q -C two.conf) 2> "$T/two.err"
+is "$? $(tail -n 1 "$T/two.err")" "100 conf-check: fatal: 2 errors in two.conf" "missing files: each reported, and counted"
+(cd "$T" && conf-check -q -s -C two.conf) 2> "$T/two.err"
+is "$?" 0 "-s: the syntax only, the files not checked"
+printf 'certificate c.pem key k.pem\nauth-table auth\naliases aliases\n' > "$T/files.conf"
+(cd "$T" && conf-check -q -C files.conf) 2> "$T/files.err"
+is "$?" 0 "files there and readable by the caller: no error"
+chmod 644 "$T/aliases"
+# and the programs that read them say so at start, exit 100
+printf 'listen 127.0.0.1 port %s starttls\ncertificate c.pem key gone.pem\n' "$(free_port)" > "$T/gone.conf"
+(cd "$T" && timeout 10 smtp-listen -C gone.conf) 2> "$T/gone.err"
+is "$? $(head -n 1 "$T/gone.err")" "100 smtp-listen: fatal: gone.conf:2: key $T/gone.pem: No such file or directory" "smtp-listen: a missing key is an error at its line"
+printf 'spool %s\naliases gone\n' "$T/nospool" > "$T/gone2.conf"
+(cd "$T" && timeout 10 scheduler -C gone2.conf) 2> "$T/gone2.err"
+is "$? $(head -n 1 "$T/gone2.err")" "100 scheduler: fatal: gone2.conf:2: aliases $T/gone: No such file or directory" "scheduler: missing aliases are an error at their line"
+
 # every error is reported, in order, and counted
 printf 'frob 1\nhostname h.example\nlimit errors x\nlisten 127.0.0.1 auth\n' > "$T/multi.conf"
 (cd "$T" && conf-check -C multi.conf) > /dev/null 2> "$T/multi.err"
@@ -95,6 +125,7 @@ KETCH_CONF=$T/env.conf conf-check >/dev/null 2>"$T/env.err"
 check "\$KETCH_CONF is read" grep -q "^$T/env.conf:1: limit: unknown limit" "$T/env.err"
 
 # the printout: every default filled in, and a fixed point
+printf 'x\n' > "$T/cert.pem" ; printf 'x\n' > "$T/key.pem" ; printf 'x\n' > "$T/my auth"
 cat > "$T/full.conf" <<CONF
 hostname mx.example.org
 spool spool
@@ -129,7 +160,7 @@ check "the default delivery is printed" grep -qx "deliver maildir ~/Maildir" "$T
 
 # the examples print as fixed points too
 for ex in local-only mx-maildir null-client submission ; do
-  conf-check -C "$top/conf/$ex.conf" > "$T/$ex.1" 2>/dev/null && conf-check -C "$T/$ex.1" > "$T/$ex.2" 2>/dev/null
+  conf-check -s -C "$top/conf/$ex.conf" > "$T/$ex.1" 2>/dev/null && conf-check -s -C "$T/$ex.1" > "$T/$ex.2" 2>/dev/null
   is "$(cmp "$T/$ex.1" "$T/$ex.2" 2>&1 && echo same)" same "conf/$ex.conf: the printout is a fixed point"
 done
 
@@ -137,7 +168,7 @@ done
 for ex in local-only:4 mx-maildir:7 null-client:7 submission:6 ; do
   f=$top/conf/${ex%%:*}.conf
   n=$(grep -cv '^[[:space:]]*\(#.*\)\{0,1\}$' "$f" 2>/dev/null || echo 99)
-  conf-check -q -C "$f" >/dev/null 2>&1 && [ "$n" -lt "${ex##*:}" ]
+  conf-check -q -s -C "$f" >/dev/null 2>&1 && [ "$n" -lt "${ex##*:}" ]
   ok $? "conf/${ex%%:*}.conf passes and has $n < ${ex##*:} lines"
 done
 done_testing
