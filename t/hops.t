@@ -6,7 +6,7 @@
 # by enqueue (so sendmail) with exit 100; nothing is queued.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 18
+plan 24
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -71,6 +71,31 @@ is "$got" "554 5.4.6 250" "limit hops 5: SMTP with 5 and ours refused"
 stop_listen
 msg 6 | sendmail -C "$CONF" b@remote.example 2>/dev/null
 is "$?" 100 "limit hops 5: sendmail with 6 refused"
+
+# through enqueue-listen's socket: the same refusals, and nothing spawned
+SOCK=$T/enqueue.sock
+mkdir "$T/prog" && cp "$BIN/smtp-session" "$T/prog/"
+mkinstance "listen 127.0.0.1 port $PORT" "relay-from 127.0.0.1" "limit hops 5" "enqueue-socket $SOCK"
+sed "s|^programs .*|programs $T/prog|" "$CONF" > "$T/k.conf"
+CONF=$T/k.conf
+enqueue-listen -C "$CONF" -d 3 3>"$T/eready" 2>>"$T/enq.log" &
+EPID=$!
+at_exit "kill $EPID 2>/dev/null"
+wait_for 5 test -s "$T/eready"
+ok $? "enqueue-listen ready (no enqueue in the programs directory)"
+before=$(count_entries)
+start_listen -g 2
+got=$(session 4)
+is "$got" "250 2.0.0 250" "enqueue-socket: SMTP with 4 and ours accepted"
+got=$(session 5)
+is "$got" "554 5.4.6 250" "enqueue-socket: SMTP with 5 and ours refused"
+stop_listen
+msg 6 | sendmail -C "$CONF" b@remote.example 2> "$T/sm2.err"
+is "$?" 100 "enqueue-socket: sendmail with 6 refused by enqueue-listen"
+check "... which says why" grep -q 'too many hops' "$T/sm2.err"
+is "$(($(count_entries) - before)) $(count_tmp)" "1 0" "enqueue-socket: only the accepted one queued"
+kill "$EPID"
+
 printf 'hostname h.example\n' > "$T/min.conf"
 check "conf-check: the default is 50" sh -c "conf-check -C '$T/min.conf' | grep -qx 'limit hops 50'"
 done_testing
