@@ -445,8 +445,18 @@ static int dispatch (parse *p)
   if (!strcmp(k, "local-domain")) return do_domains(p) ;
   if (!strcmp(k, "virtual-domain")) return do_vdomain(p) ;
   if (!strcmp(k, "relay-from")) return do_relay(p) ;
-  if (!strcmp(k, "aliases")) return need(p, 2, 2) && set_once(p, &c->aliases, p->w[1], 1) && (c->aliases_line = p->line) ;
-  if (!strcmp(k, "auth-table")) return need(p, 2, 2) && set_once(p, &c->auth_table, p->w[1], 1) && (c->auth_table_line = p->line) ;
+  if (!strcmp(k, "aliases"))
+  {
+    if (!need(p, 2, 2) || !set_once(p, &c->aliases, p->w[1], 1)) return 0 ;
+    c->aliases_line = p->line ;
+    return 1 ;
+  }
+  if (!strcmp(k, "auth-table"))
+  {
+    if (!need(p, 2, 2) || !set_once(p, &c->auth_table, p->w[1], 1)) return 0 ;
+    c->auth_table_line = p->line ;
+    return 1 ;
+  }
   if (!strcmp(k, "deliver")) return do_deliver(p) ;
   if (!strcmp(k, "route")) return do_route(p, 0) ;
   if (!strcmp(k, "smarthost")) return do_route(p, 1) ;
