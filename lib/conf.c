@@ -16,6 +16,7 @@
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/fmtscan.h>
+
 #include "address.h"
 #include "conf.h"
 #include "netaddr.h"
