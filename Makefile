@@ -34,12 +34,12 @@ PROGS = $(BIN_SRC:bin/%.c=$(B)/bin/%) $(TOOL_SRC:tools/%.c=$(B)/bin/%) $(TOOL_SH
 UNIT_SRC = $(wildcard t/unit/*.c)
 UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
-OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-route
+OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route
 
 .PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-scale bench-queue FORCE
 .SECONDARY:
 
-all: $(PROGS) $(UNITS) $(B)/t/failsys.so $(B)/t/enqueue-dyn
+all: $(PROGS) $(B)/bin/mailq $(UNITS) $(B)/t/failsys.so $(B)/t/enqueue-dyn
 
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(B)/lib
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -102,6 +102,10 @@ $(B)/bin/%: tools/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 
 $(B)/bin/%: tools/%.sh | $(B)/bin
 	cp $< $@ && chmod 755 $@
+
+# sendmail invoked as mailq lists the queue (sendmail(8)); newaliases is a program of its own
+$(B)/bin/mailq: | $(B)/bin
+	ln -sf sendmail $@
 
 $(B)/t/unit/%.t: t/unit/%.c t/unit/tap.h $(B)/libketch.a | $(B)/t/unit
 	$(CC) $(CPPFLAGS_KETCH) -It/unit $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)

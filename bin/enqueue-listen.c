@@ -52,6 +52,7 @@
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
 #include <skalibs/socket.h>
+#include <skalibs/posixplz.h>
 #include <skalibs/ancil.h>
 #include <skalibs/tai.h>
 
@@ -118,7 +119,11 @@ static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *
   p += strlen(p) + 1 ;
   if (*p)
   {
-    *code = submit_auth(s, p, err) ;
+    /* the peer's uid (SO_PEERCRED): the socket is open to every local user */
+    uid_t uid ;
+    gid_t gid ;
+    if (getpeereid(fd, &uid, &gid) < 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
+    *code = submit_auth_from(s, p, &cf, uid, err) ;
     if (*code) return 0 ;
   }
   p += strlen(p) + 1 ;

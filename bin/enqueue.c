@@ -135,7 +135,8 @@ int main (int argc, char const *const *argv)
   if (!envelope_nrcpt(&s.e)) strerr_dief(KETCH_EX_PERM, "no recipient") ;
   if (auth)
   {
-    r = submit_auth(&s, auth, &sa) ;
+    /* a set-uid enqueue: the caller must be trusted to say who authenticated */
+    r = submit_auth_from(&s, auth, &c, getuid(), &sa) ;
     if (r) die(r, &sa) ;
   }
 

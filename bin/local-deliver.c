@@ -9,6 +9,11 @@
  * The exact argv is in local-deliver(8).
  */
 
+#ifdef __linux__
+/* close_range */
+#define _GNU_SOURCE
+#endif
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -230,10 +235,53 @@ static int addenv (stralloc *sa, char const *k, char const *v)
   return stralloc_cats(sa, k) && stralloc_catb(sa, "=", 1) && stralloc_cats(sa, v) && stralloc_0(sa) ;
 }
 
+/* every descriptor above 2: a user's program gets none of ours (the scheduler's, local-spawn's) */
+static void close_above_2 (void)
+{
+  long n ;
+  int fd = 3 ;
+#ifdef __linux__
+  if (!close_range(3, ~0U, 0)) return ;
+#endif
+  n = sysconf(_SC_OPEN_MAX) ;
+  for (; fd < n ; fd++) close(fd) ;
+}
+
+/*
+ * What the program writes, copied to our stderr, a bounded amount: no
+ * NUL (a local-spawn worker's socket takes one as "delivered") and no
+ * other control character but the newline.
+ */
+#define MDA_OUT_MAX 65536
+static size_t mda_out = 0 ;
+
+static void mda_output (int fd, int *isopen)
+{
+  char buf[4096] ;
+  for (;;)
+  {
+    ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
+    size_t i = 0 ;
+    if (r <= 0)
+    {
+      if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(fd) ; *isopen = 0 ; }
+      return ;
+    }
+    for (; i < (size_t)r ; i++) if (((unsigned char)buf[i] < 32 && buf[i] != '\n') || buf[i] == 127) buf[i] = ' ' ;
+    if (mda_out < MDA_OUT_MAX)
+    {
+      size_t n = (size_t)r < MDA_OUT_MAX - mda_out ? (size_t)r : MDA_OUT_MAX - mda_out ;
+      buffer_putnoflush(buffer_2, buf, n) ;
+      buffer_flush(buffer_2) ;
+      mda_out += n ;
+    }
+  }
+}
+
 static void do_mda (char const *const *argv)
 {
   stralloc env = STRALLOC_ZERO ;
-  int p[2] ;
+  int p[2], o[2], oopen = 1 ;
   pid_t pid ;
   int sfd, wstat = 0, done = 0, writing = 1 ;
   tain deadline ;
@@ -241,6 +289,7 @@ static void do_mda (char const *const *argv)
   char const *out = 0 ;
   size_t outlen = 0, phase = 0 ;
   if (argv[0][0] != '/') strerr_dief(KETCH_EX_PERM, "the mda program must be an absolute path: ", argv[0]) ;
+  mda_out = 0 ;
   {
     char const *at = strrchr(recipient, '@') ;
     size_t n = at ? (size_t)(at - recipient) : strlen(recipient) ;
@@ -264,7 +313,7 @@ static void do_mda (char const *const *argv)
       if (sfd < 0) dietemp("selfpipe_init") ;
       if (!selfpipe_trap(SIGCHLD)) dietemp("trap SIGCHLD") ;
       if (!sig_altignore(SIGPIPE)) dietemp("ignore SIGPIPE") ;
-      if (pipe(p) < 0) dietemp("pipe") ;
+      if (pipe(p) < 0 || pipe(o) < 0) dietemp("pipe") ;
       pid = fork() ;
       if (pid < 0) dietemp("fork") ;
       if (!pid)
@@ -272,8 +321,9 @@ static void do_mda (char const *const *argv)
         selfpipe_finish() ;
         /* its own process group: a timeout kills whatever it started */
         setpgid(0, 0) ;
-        if (fd_move(0, p[0]) < 0 || fd_copy(1, 2) < 0) _exit(KETCH_EX_TEMP) ;
-        fd_close(p[1]) ;
+        /* the message on a pipe, its output to a pipe of its own, nothing else */
+        if (fd_move(0, p[0]) < 0 || fd_copy(1, o[1]) < 0 || fd_move(2, o[1]) < 0) _exit(KETCH_EX_TEMP) ;
+        close_above_2() ;
         if (chdir(home) < 0 && chdir("/") < 0) _exit(KETCH_EX_TEMP) ;
         execve(argv[0], (char *const *)argv, (char *const *)envp) ;
         strerr_warnwusys("exec ", argv[0]) ;
@@ -282,13 +332,14 @@ static void do_mda (char const *const *argv)
     }
   }
   fd_close(p[0]) ;
-  if (ndelay_on(p[1]) < 0) dietemp("set the pipe nonblocking") ;
+  fd_close(o[1]) ;
+  if (ndelay_on(p[1]) < 0 || ndelay_on(o[0]) < 0) dietemp("set the pipes nonblocking") ;
   tain_now_set_stopwatch_g() ;
   tain_addsec_g(&deadline, timeout) ;
   out = pre.s ; outlen = pre.len ;
   while (!done)
   {
-    iopause_fd x[2] = { { .fd = sfd, .events = IOPAUSE_READ }, { .fd = p[1], .events = IOPAUSE_WRITE } } ;
+    iopause_fd x[3] = { { .fd = sfd, .events = IOPAUSE_READ }, { .fd = oopen ? o[0] : -1, .events = IOPAUSE_READ }, { .fd = p[1], .events = IOPAUSE_WRITE } } ;
     int r ;
     while (writing && !outlen)
     {
@@ -301,7 +352,7 @@ static void do_mda (char const *const *argv)
         out = buf ; outlen = n ;
       }
     }
-    r = iopause_g(x, writing ? 2 : 1, &deadline) ;
+    r = iopause_g(x, writing ? 3 : 2, &deadline) ;
     if (r < 0) dietemp("iopause") ;
     if (!r)
     {
@@ -310,7 +361,8 @@ static void do_mda (char const *const *argv)
       waitpid(pid, &wstat, 0) ;
       strerr_dief(KETCH_EX_TEMP, "mda ", argv[0], " timed out") ;
     }
-    if (writing && x[1].revents)
+    if (oopen && x[1].revents) mda_output(o[0], &oopen) ;
+    if (writing && x[2].revents)
     {
       ssize_t w = fd_write(p[1], out, outlen) ;
       if (w < 0)
@@ -328,6 +380,8 @@ static void do_mda (char const *const *argv)
       if (sig < 0) dietemp("selfpipe_read") ;
     }
   }
+  /* what it wrote before it exited; a child it left may hold the pipe: no waiting for that */
+  if (oopen) { mda_output(o[0], &oopen) ; if (oopen) fd_close(o[0]) ; }
   if (WIFSIGNALED(wstat)) strerr_dief(KETCH_EX_TEMP, "mda ", argv[0], " crashed") ;
   {
     int code = WEXITSTATUS(wstat) ;

@@ -2,11 +2,14 @@
 
 /*
  * local-spawn: the scheduler's root helper (qmail-lspawn's job). The
- * scheduler, started as root, runs it with a request pipe on fd 0 and a
- * report pipe on fd 1, then drops to the queue user. For each request,
- * local-spawn looks the user up itself (never taking a uid from the
- * pipe, never running anything as root), opens the message, and runs
- * local-deliver as that user, with a timeout: in a worker, a forked child
+ * scheduler, started as root, runs it with a request socket on fd 0 and
+ * a report pipe on fd 1, then drops to the queue user. Each request is
+ * the message's descriptor, opened by the scheduler, and the facts of
+ * one delivery (recipient, the alias it came from, sender); local-spawn
+ * derives the user and the delivery itself (never taking a uid, a path
+ * or an argument from the socket, never opening a path in the spool,
+ * never running anything as root), and runs local-deliver as that
+ * user, with a timeout: in a worker, a forked child
  * that drops to the user and calls local-deliver's code, linked in,
  * without an exec (an exec per delivery cost about half a millisecond of
  * CPU, a third of a message's whole budget), and that stays for the same
@@ -50,6 +53,7 @@
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
 #include <skalibs/tai.h>
+#include <skalibs/unixmessage.h>
 
 #include "exitcodes.h"
 #include "conf.h"
@@ -93,6 +97,7 @@ struct child_s
 } ;
 
 static conf c ;
+static char const *conffile = 0 ;
 static genalloc children = GENALLOC_ZERO ;  /* child */
 
 static void report (char const *tag, char const *code, char const *text, size_t len)
@@ -102,148 +107,146 @@ static void report (char const *tag, char const *code, char const *text, size_t 
   stralloc_free(&sa) ;
 }
 
-/* whom to run as: looked up here, never root */
-static int resolve (char const *runas, uid_t *uid, gid_t *gid, char const **name)
-{
-  struct passwd *pw = 0 ;
-  char const *table = 0 ;
-  if (!strncmp(runas, "user ", 5))
-  {
-    pw = getpwnam(runas + 5) ;
-    if (!pw) return 0 ;
-  }
-  else
-  {
-    struct stat st ;
-    if (!strcmp(runas, "alias")) table = conf_str(&c, c.aliases) ;
-    else if (!strncmp(runas, "vmap ", 5))
-    {
-      conf_vdomain const *v = conf_vdomain_find(&c, runas + 5) ;
-      if (v) table = c.sa.s + v->map ;
-    }
-    else return 0 ;
-    /* a table's files and programs run as its owner; nobody when root owns it */
-    if (table && stat(table, &st) == 0 && st.st_uid) pw = getpwuid(st.st_uid) ;
-    if (!pw) pw = getpwnam("nobody") ;
-    if (!pw) return 0 ;
-  }
-  if (!pw->pw_uid) return (errno = EPERM, 0) ;
-  *uid = pw->pw_uid ; *gid = pw->pw_gid ; *name = pw->pw_name ;
-  return 1 ;
-}
-
-/* entries compare with runs of blanks collapsed: the scheduler split them on spaces */
-static int entry_equal (char const *a, char const *b)
-{
-  for (;;)
-  {
-    while (*a == ' ' && a[1] == ' ') a++ ;
-    while (*b == ' ' && b[1] == ' ') b++ ;
-    if (*a != *b) return 0 ;
-    if (!*a) return 1 ;
-    a++ ; b++ ;
-  }
-}
-
-/* is want one of the alias's files or programs, as the scheduler expands it (lib/expand)? */
-static int entry_listed (lookup const *l, char const *want)
-{
-  stralloc texts = STRALLOC_ZERO ;
-  genalloc items = GENALLOC_ZERO ;
-  size_t n, k = 0 ;
-  int r = 0 ;
-  if (expand_entries(&c, l->sa.s + l->entries, l->entrieslen, 1, &texts, &items))
-  {
-    n = genalloc_len(expand_item, &items) ;
-    for (; !r && k < n ; k++)
-    {
-      expand_item const *it = genalloc_s(expand_item, &items) + k ;
-      r = it->kind == EXPAND_I_RCPT && entry_equal(texts.s + it->text, want) ;
-    }
-  }
-  stralloc_free(&texts) ;
-  genalloc_free(expand_item, &items) ;
-  return r ;
-}
-
 static int add (stralloc *sa, char const *s)
 {
   return stralloc_cats(sa, s) && stralloc_0(sa) ;
 }
 
-/*
- * The delivery is decided here again, from the configuration and the
- * tables, not taken from the pipe: a scheduler that lost its integrity
- * can make us deliver a message, but never choose the program, the
- * file or the user. args are local-deliver's arguments:
- * [options] -- sender recipient user home method [arg...]. On success
- * out holds the arguments to run, NUL-separated.
- */
-static int authorize (char const *runas, char const *name, char const *const *args, unsigned int na, stralloc *out)
+/* the user a delivery runs as: never root, never group 0 */
+typedef struct who_s who ;
+struct who_s
 {
-  lookup l = LOOKUP_ZERO ;
-  char const *orig = 0, *sender, *rcpt ;
-  unsigned int i = 0 ;
-  int ok = 0 ;
-  while (i < na && strcmp(args[i], "--"))
-  {
-    if (args[i][0] != '-' || !args[i][1] || args[i][2] || !strchr("toed", args[i][1]) || i + 1 >= na) return 0 ;
-    if (args[i][1] == 'o') orig = args[i+1] ;
-    if (!add(out, args[i]) || !add(out, args[i+1])) return 0 ;
-    i += 2 ;
-  }
-  if (i + 6 > na) return 0 ;
-  sender = args[i+1] ; rcpt = args[i+2] ;
-  if (!add(out, "--") || !add(out, sender) || !add(out, rcpt)) return 0 ;
-  if (!strncmp(runas, "user ", 5) || !strncmp(runas, "vmap ", 5))
-  {
-    /* the user, home (or local part, maildir), method and its arguments the scheduler derives (lib/expand) */
-    expand_local x = EXPAND_LOCAL_ZERO ;
-    unsigned int kind = runas[0] == 'u' ? LOOKUP_LOCAL : LOOKUP_VIRTUAL ;
-    if (lookup_address(&l, &c, rcpt) && l.kind == kind && (kind != LOOKUP_LOCAL || !strcmp(l.sa.s + l.user, name))
-     && expand_local_who(&c, &l, rcpt, &x) && x.kind != EXPAND_L_ALIAS && !x.fail
-     && expand_local_args(&c, &l, sender, rcpt, 0, 0, &x) && !x.fail)
-    {
-      size_t pos = 0 ;
-      unsigned int k = 0 ;
-      ok = 1 ;
-      for (; ok && k < x.nargs ; k++, pos += strlen(x.args.s + pos) + 1)
-        if (k + 2 >= x.method) ok = add(out, x.args.s + pos) ;
-    }
-    expand_local_free(&x) ;
-  }
-  else if (!strcmp(runas, "alias"))
-  {
-    /* the file or program must be an entry of the alias it came from */
-    stralloc want = STRALLOC_ZERO ;
-    char const *method = args[i+5] ;
-    unsigned int k = i + 6 ;
-    struct passwd *pw = getpwnam(name) ;
-    if (!orig || !pw || !lookup_address(&l, &c, orig) || l.kind != LOOKUP_ALIAS) goto end ;
-    if (!strcmp(method, "mbox") && k + 1 == na) { if (!stralloc_cats(&want, args[k])) goto end ; }
-    else if (!strcmp(method, "mda") && k < na)
-    {
-      if (!stralloc_catb(&want, "|", 1)) goto end ;
-      for (; k < na ; k++) if ((k > i + 6 && !stralloc_catb(&want, " ", 1)) || !stralloc_cats(&want, args[k])) goto end ;
-    }
-    else goto end ;
-    if (!stralloc_0(&want)) goto end ;
-    if (entry_listed(&l, want.s))
-    {
-      ok = add(out, pw->pw_name) && add(out, pw->pw_dir) ;
-      for (k = i + 5 ; ok && k < na ; k++) ok = add(out, args[k]) ;
-    }
-    stralloc_free(&want) ;
-  }
- end:
-  lookup_free(&l) ;
-  return ok ;
+  uid_t uid ;
+  gid_t gid ;
+  char name[256] ;
+} ;
+
+static int who_set (who *w, struct passwd const *pw)
+{
+  size_t n ;
+  if (!pw || !pw->pw_uid || !pw->pw_gid) return 0 ;
+  n = strlen(pw->pw_name) ;
+  if (n >= sizeof(w->name)) return 0 ;
+  w->uid = pw->pw_uid ; w->gid = pw->pw_gid ;
+  memcpy(w->name, pw->pw_name, n + 1) ;
+  return 1 ;
 }
 
 /*
- * One request: tag NUL runas NUL id NUL hdrlen NUL timeout NUL arg NUL ...
- * (the local-deliver arguments after argv[0]).
+ * Is rcpt, as the same text, a recipient the alias orig gives (lib/expand,
+ * as the scheduler expands it)? 1 with its item in *it (texts and items
+ * hold it) and the alias in *l; 0 if not.
  */
+static int entry_of (char const *rcpt, char const *orig, lookup *l, stralloc *texts, genalloc *items, expand_item const **it)
+{
+  size_t n, k = 0 ;
+  if (!*orig || !lookup_address(l, &c, orig) || l->kind != LOOKUP_ALIAS
+   || !expand_entries(&c, l->sa.s + l->entries, l->entrieslen, 1, texts, items)) return 0 ;
+  n = genalloc_len(expand_item, items) ;
+  for (; k < n ; k++)
+  {
+    *it = genalloc_s(expand_item, items) + k ;
+    if ((*it)->kind == EXPAND_I_RCPT && !strcmp(texts->s + (*it)->text, rcpt)) return 1 ;
+  }
+  return 0 ;
+}
+
+/*
+ * An alias's file or program: an entry of the alias it came from (orig);
+ * it runs as the owner of the file that lists it (lib/expand). 1, or 0
+ * with *why.
+ */
+static int derive_entry (char const *rcpt, char const *orig, lookup *l, who *w, char const **why)
+{
+  stralloc texts = STRALLOC_ZERO ;
+  genalloc items = GENALLOC_ZERO ;
+  expand_item const *it ;
+  int ok = 0 ;
+  if (entry_of(rcpt, orig, l, &texts, &items, &it))
+  {
+    char const *table = conf_str(&c, c.aliases) ;
+    uid_t uid ;
+    if (l->flags & LOOKUP_F_VIRTUAL)
+    {
+      /* a virtual user's forward: its map lists it */
+      conf_vdomain const *v = conf_vdomain_find(&c, l->sa.s + l->domain) ;
+      table = v ? c.sa.s + v->map : 0 ;
+    }
+    if (!expand_entry_owner(&c, it, table, &uid))
+      *why = errno == EPERM ? "the include file listing it is group- or world-writable" : "no such alias-user" ;
+    else if (!who_set(w, getpwuid(uid))) *why = "the owner of its list is unknown, root or in group 0" ;
+    else ok = 1 ;
+  }
+  stralloc_free(&texts) ;
+  genalloc_free(expand_item, &items) ;
+  return ok ;
+}
+
+/* a system account: a local user only for an alias that names it (lookup_aliased) */
+static void aliased (char const *rcpt, char const *orig, lookup *l)
+{
+  lookup a = LOOKUP_ZERO ;
+  stralloc texts = STRALLOC_ZERO ;
+  genalloc items = GENALLOC_ZERO ;
+  expand_item const *it ;
+  if (l->kind == LOOKUP_UNKNOWN && l->flags & LOOKUP_F_SYSTEM && entry_of(rcpt, orig, &a, &texts, &items, &it)) lookup_aliased(l) ;
+  lookup_free(&a) ;
+  stralloc_free(&texts) ;
+  genalloc_free(expand_item, &items) ;
+}
+
+/*
+ * The delivery, derived here from the request's facts (recipient, and
+ * the alias it came from) with the scheduler's own code (lib/lookup,
+ * lib/expand): a scheduler that lost its integrity can have a message
+ * delivered to a recipient it names, but chooses no program, file,
+ * argument, option or user. The sender and the message are the queue's,
+ * which that scheduler could write anyway: they are data here, never a
+ * reason to run anything. 1 with *w and local-deliver's arguments in
+ * out (NUL-separated); 0 refused, with *why.
+ */
+static int derive (char const *sender, char const *rcpt, char const *orig, char const *tfmt, who *w, stralloc *out, char const **why)
+{
+  lookup l = LOOKUP_ZERO ;
+  expand_local x = EXPAND_LOCAL_ZERO ;
+  int ok = 0 ;
+  if (!add(out, "-t") || !add(out, tfmt) || (*orig && (!add(out, "-o") || !add(out, orig)))) goto end ;
+  if (rcpt[0] == '/' || rcpt[0] == '|')
+  {
+    if (!derive_entry(rcpt, orig, &l, w, why)) goto end ;
+    x.kind = EXPAND_L_ALIAS ;
+  }
+  else
+  {
+    if (!lookup_address(&l, &c, rcpt)) { *why = "temporary lookup failure" ; goto end ; }
+    aliased(rcpt, orig, &l) ;
+    if (l.kind == LOOKUP_LOCAL)
+    {
+      /* lib/lookup gives no system account below local-uid-min (unless aliased), nor one in group 0 */
+      struct passwd pw = { .pw_name = l.sa.s + l.user, .pw_uid = l.uid, .pw_gid = l.gid } ;
+      if (!who_set(w, &pw)) { *why = "no such user, or root, for this delivery" ; goto end ; }
+    }
+    else if (l.kind == LOOKUP_VIRTUAL)
+    {
+      /* the map's owner owns its Maildirs; a map root owns would share alias-user's uid with them */
+      conf_vdomain const *v = conf_vdomain_find(&c, l.sa.s + l.domain) ;
+      struct stat st ;
+      struct passwd const *au = getpwnam(c.alias_user ? c.sa.s + c.alias_user : "nobody") ;
+      if (!v || stat(c.sa.s + v->map, &st) < 0 || !st.st_uid || (au && au->pw_uid == st.st_uid))
+      { *why = "the virtual-domain map is owned by root or alias-user: give it to the owner of its Maildirs" ; goto end ; }
+      if (!who_set(w, getpwuid(st.st_uid))) { *why = "the owner of the virtual-domain map is unknown or in group 0" ; goto end ; }
+    }
+    else goto end ;
+    if (!expand_local_who(&c, &l, rcpt, &x)) goto end ;
+  }
+  if (!expand_local_args(&c, &l, sender, rcpt, *orig ? orig : 0, w->uid, &x)) goto end ;
+  if (x.fail) { *why = x.fail ; goto end ; }
+  ok = stralloc_catb(out, x.args.s, x.args.len) ;
+ end:
+  lookup_free(&l) ;
+  expand_local_free(&x) ;
+  return ok ;
+}
 
 /*
  * The user's groups, as initgroups() would set them (at most NGROUPS_CAP).
@@ -413,67 +416,97 @@ static int worker_send (child *ch, int fd, stralloc const *args)
   return ok ;
 }
 
-static void handle (char const *s, size_t len)
+/* no control character: the fields become arguments and header lines */
+static int clean (char const *s)
 {
-  char const *f[LSPAWN_FIELDS_MAX] ;
-  unsigned int n = lspawn_fields(s, len, f, LSPAWN_FIELDS_MAX - 1) ;
-  uid_t uid ; gid_t gid ;
-  char const *name ;
-  size_t hdrlen ;
+  for (; *s ; s++) if ((unsigned char)*s < 32 || *s == 127) return 0 ;
+  return 1 ;
+}
+
+/*
+ * The message's descriptor, as the scheduler opened it: a regular file
+ * open for reading only, or nothing. Root opens no path in the spool,
+ * which the queue user controls (a symbolic link, a FIFO).
+ */
+static int message_ok (int fd)
+{
+  struct stat st ;
+  int fl = fcntl(fd, F_GETFL) ;
+  return fl >= 0 && (fl & O_ACCMODE) == O_RDONLY && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ;
+}
+
+static void handle (char const *tag, char const *const *f, int fd)
+{
+  who w ;
   unsigned int timeout ;
   stralloc args = STRALLOC_ZERO ;
-  char uname[256] ;
-  if (n < 6) { strerr_warnw("bad request") ; return ; }
-  if (!resolve(f[1], &uid, &gid, &name)) { report(f[0], "t", "no such user, or root, for this delivery", 40) ; return ; }
-  /* getpwnam's storage is reused by the lookups below: keep a copy */
-  if (strlen(name) >= sizeof(uname)) { report(f[0], "t", "user name too long", 18) ; return ; }
-  memcpy(uname, name, strlen(name) + 1) ;
-  name = uname ;
-  if (!authorize(f[1], name, f + 5, n - 5, &args))
+  char const *why = "local-spawn refused the delivery (it does not match the configuration or tables)" ;
+  child *ch ;
+  if (!queue_id_valid(f[1], strlen(f[1])) || !uint0_scan(f[2], &timeout) || !clean(f[3]) || !clean(f[4]) || !clean(f[5]) || !*f[4])
+  { report(tag, "t", "bad request", 11) ; return ; }
+  if (fd < 0 || !message_ok(fd)) { report(tag, "t", "no message descriptor, or not a regular file open for reading", 61) ; return ; }
+  if (!derive(f[3], f[4], f[5], f[2], &w, &args, &why))
   {
-    strerr_warnw("refused a delivery request: ", f[1], " for ", f[2]) ;
-    report(f[0], "t", "local-spawn refused the delivery (it does not match the configuration or tables)", 80) ;
+    strerr_warnw("refused a delivery request for ", f[4], " in ", f[1], ": ", why) ;
+    report(tag, "t", why, strlen(why)) ;
     stralloc_free(&args) ;
     return ;
   }
-  if (!queue_id_valid(f[2], strlen(f[2])) || !size0_scan(f[3], &hdrlen) || !uint0_scan(f[4], &timeout)) { report(f[0], "t", "bad request", 11) ; stralloc_free(&args) ; return ; }
-  if (busy_count() >= MAXCHILD) { report(f[0], "t", "too many deliveries", 19) ; stralloc_free(&args) ; return ; }
+  if (busy_count() >= MAXCHILD) { report(tag, "t", "too many deliveries", 19) ; stralloc_free(&args) ; return ; }
   {
     /* what a worker takes in one request (local-spawn(8)) */
     size_t k = 0, nf = 0 ;
     for (; k < args.len ; k++) if (!args.s[k]) nf++ ;
-    if (nf > LSPAWN_FIELDS_MAX || args.len > LSPAWN_REQ_MAX) { report(f[0], "t", "too many or too long delivery arguments", 39) ; stralloc_free(&args) ; return ; }
+    if (nf > LSPAWN_FIELDS_MAX || args.len > LSPAWN_REQ_MAX) { report(tag, "t", "too many or too long delivery arguments", 39) ; stralloc_free(&args) ; return ; }
   }
+  ch = worker_idle(w.uid, w.gid, w.name) ;
+  if (!ch) ch = worker_start(w.uid, w.gid, w.name) ;
+  if (!ch) { report(tag, "t", "cannot start a delivery worker", 30) ; stralloc_free(&args) ; return ; }
+  if (!worker_send(ch, fd, &args))
   {
-    char fn[QUEUE_PATH_MAX] ;
-    int fd ;
-    child *ch ;
-    queue_path(fn, "queue", f[2]) ;
-    fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-    if (fd < 0 || lseek(fd, hdrlen, SEEK_SET) < 0) { if (fd >= 0) fd_close(fd) ; report(f[0], "t", "cannot open the message", 23) ; stralloc_free(&args) ; return ; }
-    ch = worker_idle(uid, gid, name) ;
-    if (!ch) ch = worker_start(uid, gid, name) ;
-    if (!ch) { fd_close(fd) ; report(f[0], "t", "cannot start a delivery worker", 30) ; stralloc_free(&args) ; return ; }
-    if (!worker_send(ch, fd, &args))
-    {
-      /* it is gone or broken: retire it, this delivery is temporary */
-      fd_close(fd) ;
-      worker_dismiss(ch) ;
-      report(f[0], "t", "cannot reach the delivery worker", 32) ;
-      stralloc_free(&args) ;
-      return ;
-    }
-    fd_close(fd) ;
-    ch->busy = 1 ;
-    ch->uses++ ;
-    ch->last.len = ch->cur.len = 0 ;
-    memcpy(ch->tag, f[0], strlen(f[0]) < UINT_FMT ? strlen(f[0]) + 1 : 1) ;
-    if (strlen(f[0]) >= UINT_FMT) ch->tag[0] = 0 ;
-    tain_now_g() ;
-    /* tain_addsec takes an int: timeout + 5 must not wrap to a past deadline */
-    tain_addsec_g(&ch->deadline, timeout > INT_MAX - 5 ? INT_MAX : (int)timeout + 5) ;
+    /* it is gone or broken: retire it, this delivery is temporary */
+    worker_dismiss(ch) ;
+    report(tag, "t", "cannot reach the delivery worker", 32) ;
+    stralloc_free(&args) ;
+    return ;
   }
+  ch->busy = 1 ;
+  ch->uses++ ;
+  ch->last.len = ch->cur.len = 0 ;
+  memcpy(ch->tag, tag, strlen(tag) + 1) ;
+  tain_now_g() ;
+  /* tain_addsec takes an int: timeout + 5 must not wrap to a past deadline */
+  tain_addsec_g(&ch->deadline, timeout > INT_MAX - 5 ? INT_MAX : (int)timeout + 5) ;
   stralloc_free(&args) ;
+}
+
+/* one request (lib/lspawn): its fields and its descriptor, which is closed here whatever happens */
+/*
+ * The scheduler reloaded (lib/lspawn.h, LSPAWN_RELOAD): deliveries are
+ * decided again from the same file, the one our -C named, never from
+ * anything the socket says. A file that does not load keeps the old one.
+ */
+static void reload (void)
+{
+  conf nc ;
+  stralloc err = STRALLOC_ZERO ;
+  if (!conf_load_default(&nc, conffile, &err)) strerr_warnw("keeping the old configuration: ", err.len ? err.s : "unable to load it") ;
+  else { conf_free(&c) ; c = nc ; }
+  stralloc_free(&err) ;
+}
+
+static int request (unixmessage const *m, void *unused)
+{
+  if (!m->nfds && m->len == sizeof(LSPAWN_RELOAD) && !memcmp(m->s, LSPAWN_RELOAD, sizeof(LSPAWN_RELOAD))) { reload() ; return 1 ; }
+  char const *f[LSPAWN_REQ_FIELDS + 1] ;
+  unsigned int n = m->len <= LSPAWN_REQ_MAX ? lspawn_fields(m->s, m->len, f, LSPAWN_REQ_FIELDS + 1) : 0 ;
+  unsigned int i = 1 ;
+  for (; i < m->nfds ; i++) fd_close(m->fds[i]) ;
+  if (n != LSPAWN_REQ_FIELDS || f[n-1] + strlen(f[n-1]) + 1 != m->s + m->len || !*f[0] || strlen(f[0]) >= UINT_FMT)
+    strerr_warnw("bad request") ;
+  else handle(f[0], f, m->nfds ? m->fds[0] : -1) ;
+  if (m->nfds) fd_close(m->fds[0]) ;
+  return 1 ;
 }
 
 /* a worker's NUL: its delivery returned, delivered; it is idle now, or retired */
@@ -550,8 +583,9 @@ static void reap (void)
 
 int main (int argc, char const *const *argv)
 {
-  stralloc err = STRALLOC_ZERO, in = STRALLOC_ZERO ;
-  char const *conffile = 0 ;
+  stralloc err = STRALLOC_ZERO ;
+  char mainbuf[UNIXMESSAGE_BUFSIZE], auxbuf[UNIXMESSAGE_AUXBUFSIZE] ;
+  unixmessage_receiver rcv ;
   int sfd, eof = 0 ;
   PROG = "local-spawn" ;
   {
@@ -572,10 +606,10 @@ int main (int argc, char const *const *argv)
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
   sfd = selfpipe_init() ;
   if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_init") ;
-  if (!selfpipe_trap(SIGCHLD) || !sig_altignore(SIGPIPE) || !sig_altignore(SIGHUP) || !sig_altignore(SIGALRM)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
-  /* SIGTERM from a process-group kill: our children finish, the scheduler records them */
-  if (!sig_altignore(SIGTERM)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGTERM") ;
+  /* SIGTERM (a process-group kill, too) ends us as the end of the requests does: busy workers finish first */
+  if (!selfpipe_trap(SIGCHLD) || !selfpipe_trap(SIGTERM) || !sig_altignore(SIGPIPE) || !sig_altignore(SIGHUP) || !sig_altignore(SIGALRM)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
   if (ndelay_on(0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set fd 0 nonblocking") ;
+  if (!unixmessage_receiver_init(&rcv, 0, mainbuf, sizeof(mainbuf), auxbuf, sizeof(auxbuf))) strerr_diefusys(KETCH_EX_TEMP, "set up the request socket") ;
   tain_now_set_stopwatch_g() ;
   for (;;)
   {
@@ -617,26 +651,22 @@ int main (int argc, char const *const *argv)
       }
     if (x[1].revents)
     {
-      char buf[8192] ;
-      ssize_t rr = fd_read(0, buf, sizeof(buf)) ;
-      if (rr < 0 && errno != EAGAIN && errno != EWOULDBLOCK) strerr_diefusys(KETCH_EX_TEMP, "read requests") ;
-      if (!rr) eof = 1 ;
-      if (rr > 0 && !stralloc_catb(&in, buf, rr)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
-      for (;;)
+      int rr = unixmessage_handle(&rcv, &request, 0) ;
+      if (rr < 0)
       {
-        size_t start, len, used ;
-        int rq = lspawn_request_next(in.s, in.len, &start, &len, &used) ;
-        if (rq < 0) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
-        if (!rq) break ;
-        handle(in.s + start, len) ;
-        memmove(in.s, in.s + used, in.len - used) ;
-        in.len -= used ;
+        if (errno == EPIPE) eof = 1 ;
+        else if (errno == EPROTO || errno == ENOBUFS || errno == EMSGSIZE) strerr_dief(KETCH_EX_BUG, "garbled request stream") ;
+        else strerr_diefusys(KETCH_EX_TEMP, "read requests") ;
       }
     }
     if (x[0].revents & IOPAUSE_READ)
     {
       int sig ;
-      while ((sig = selfpipe_read()) > 0) if (sig == SIGCHLD) reap() ;
+      while ((sig = selfpipe_read()) > 0)
+      {
+        if (sig == SIGCHLD) reap() ;
+        else if (sig == SIGTERM) eof = 1 ;
+      }
       if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_read") ;
     }
   }

@@ -44,6 +44,7 @@
 #include "conf.h"
 #include "queue.h"
 #include "dns.h"
+#include "log.h"
 #include "report.h"
 #include "route.h"
 #include "smtpauth.h"
@@ -132,54 +133,22 @@ static int allperm = 1 ;
 
 #define nomem() strerr_diefu(KETCH_EX_TEMP, "allocate memory")
 
-/* logging: one line per event, the id first, untrusted values quoted */
-
-static void log_put (char const *s)
+/*
+ * Logging through lib/log, as the scheduler does: one line per event, the
+ * queue id first, untrusted values quoted, one write per line (so that a
+ * line is never mixed with the scheduler's on their common pipe). The
+ * result of each recipient is the scheduler's line, from our report: we
+ * log what it cannot see, the hosts and sessions.
+ */
+static void logv (char const *const *v)
 {
-  if (buffer_puts(buffer_2, s) < 0) return ;
+  static stralloc sa = STRALLOC_ZERO ;
+  sa.len = 0 ;
+  if (log_line(&sa, logid, v)) allwrite(2, sa.s, sa.len) ;
 }
-
-static void log_quoted (char const *s, size_t len)
-{
-  stralloc q = STRALLOC_ZERO ;
-  if (!string_quote(&q, s, len)) nomem() ;
-  buffer_put(buffer_2, q.s, q.len) ;
-  stralloc_free(&q) ;
-}
-
-static void log_quoted_nodelim (char const *s, size_t len)
-{
-  stralloc q = STRALLOC_ZERO ;
-  if (!string_quote_nodelim(&q, s, len)) nomem() ;
-  buffer_put(buffer_2, q.s, q.len) ;
-  stralloc_free(&q) ;
-}
-
-static void log_start (char const *event)
-{
-  log_put(logid) ; log_put(" ") ; log_put(event) ;
-}
-
-static void log_end (void)
-{
-  buffer_putflush(buffer_2, "\n", 1) ;
-}
-
-static void log_kv (char const *k, char const *v)
-{
-  log_put(" ") ; log_put(k) ; log_put("=") ; log_put(v) ;
-}
-
-static void log_kq (char const *k, char const *v, size_t len)
-{
-  log_put(" ") ; log_put(k) ; log_put("=") ; log_quoted(v, len) ;
-}
-
-static void log_host (void)
-{
-  if (*curhost) log_kq("host", curhost, strlen(curhost)) ;
-  if (*curip) log_kv("ip", curip) ;
-}
+#define LOG(...) logv((char const *const []){ __VA_ARGS__, 0 })
+/* the fields naming the current host, for LOG's arguments */
+#define HOST *curhost ? "host=" : "", *curhost ? log_quote(curhost) : "", *curip ? "ip=" : "", curip
 
 /* results */
 
@@ -207,14 +176,6 @@ static void set_result (unsigned int i, int status, char const *s, size_t len)
   result *r = res(i) ;
   r->status = status ;
   r->text = text_add(s, len) ;
-  if (status == RS_ACCEPTED) return ;
-  log_start("delivery") ;
-  log_put(" rcpt=<") ; log_quoted_nodelim(rcpts[i], strlen(rcpts[i])) ; log_put(">") ;
-  log_kv("result", status == RS_OK ? "ok" : status == RS_TEMP ? "temp" : "perm") ;
-  log_host() ;
-  if (tlson) log_kv("tls", "yes") ;
-  log_kq("text", texts.s + r->text, strlen(texts.s + r->text)) ;
-  log_end() ;
 }
 
 /* every recipient still without a final result gets this one */
@@ -243,10 +204,27 @@ static void fail_host (int perm, char const *what, char const *why)
   }
   if (!stralloc_cats(&lasterr, what) || (why && (!stralloc_cats(&lasterr, ": ") || !stralloc_cats(&lasterr, why)))) nomem() ;
   if (!perm) allperm = 0 ;
-  log_start("host-failed") ;
-  log_host() ;
-  log_kq("reason", lasterr.s, lasterr.len) ;
-  log_end() ;
+  if (!stralloc_0(&lasterr)) nomem() ;
+  lasterr.len-- ;
+  LOG("host-failed", HOST, "reason=", log_quote(lasterr.s)) ;
+}
+
+/* CONF_TLS_* */
+static char const *const tls_policy_names[] = { "opportunistic", "required", "verify", "none" } ;
+
+/*
+ * Under "tls required" and "verify" no TLS means no mail to this host:
+ * a temporary failure of the host, never a retry in plaintext (RFC 3207
+ * §4.1 leaves the choice to the client; the policy made it).
+ */
+static void tls_refused (char const *what, char const *why, unsigned int tlspolicy)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if ((why && (!stralloc_cats(&sa, why) || !stralloc_catb(&sa, "; ", 2)))
+   || !stralloc_cats(&sa, "tls ") || !stralloc_cats(&sa, tls_policy_names[tlspolicy])
+   || !stralloc_cats(&sa, ": never in plaintext") || !stralloc_0(&sa)) nomem() ;
+  fail_host(0, what, sa.s) ;
+  stralloc_free(&sa) ;
 }
 
 /* a host failed with an SMTP reply; its text is the reason */
@@ -597,6 +575,8 @@ static int transaction (char const *host, smtpreply_ext const *e)
   /* the recipients of this transaction: those without a result yet */
   ntodo = 0 ;
   for (i = 0 ; i < nrcpt ; i++) if (res(i)->status == RS_PENDING) todo[ntodo++] = i ;
+  /* where this message goes: the results are the scheduler's lines */
+  LOG("transaction", HOST, "tls=", tlson ? "yes" : "no", "rcpts=", log_u64(ntodo)) ;
   set_deadline(cf.timeout_command) ;
   if (pipelined)
   {
@@ -737,7 +717,7 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
   }
   /* commands and the end of data go out in one segment each: no Nagle wait */
   socket_tcpnodelay(cfd) ;
-  log_start("connected") ; log_host() ; log_end() ;
+  LOG("connected", HOST) ;
 
   /* §4.5.3.2.1: 5 minutes for the greeting */
   if (!get_reply(cf.timeout_command)) { fail_host(0, "greeting", io_error()) ; net_close() ; return 0 ; }
@@ -756,7 +736,7 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
       /* RFC 3207 §4.2 (and the 2011 injection class): nothing read before the handshake counts */
       if (inpos < inlen)
       {
-        log_start("warning") ; log_host() ; log_kv("event", "discarded-plaintext-after-STARTTLS") ; log_end() ;
+        LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
       }
       inpos = inlen = 0 ;
       if (mode == TLSCLIENT_VERIFY && !anchors_loaded)
@@ -779,35 +759,36 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
       if (!tlsclient_start(&tls, cfd, servername, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &deadline))
       {
         int be = tlsclient_error(&tls) ;
-        fail_host(0, "TLS handshake failed", be && be != BR_ERR_IO ? tlsclient_strerror(be) : strerror(errno)) ;
+        char const *why = be && be != BR_ERR_IO ? tlsclient_strerror(be) : strerror(errno) ;
         net_close() ;
-        return mode == TLSCLIENT_OPPORTUNISTIC && !authfile ? 2 : 0 ;
+        /* RFC 7435 §3: only opportunistic may fall back to plaintext */
+        if (tlspolicy != CONF_TLS_OPPORTUNISTIC) { tls_refused("TLS handshake failed", why, tlspolicy) ; return 0 ; }
+        fail_host(0, "TLS handshake failed", why) ;
+        return authfile ? 0 : 2 ;
       }
       tlson = 1 ;
       {
         char fmt[UINT_XFMT] ;
         fmt[uint_xfmt(fmt, tlsclient_cipher(&tls))] = 0 ;
-        log_start("tls") ; log_host() ;
-        log_kv("version", tlsclient_version(&tls)) ;
-        log_kv("cipher", fmt) ;
-        log_kv("mode", mode == TLSCLIENT_VERIFY ? "verify" : "opportunistic") ;
-        log_kv("verified", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
-        log_end() ;
+        LOG("tls", HOST, "version=", tlsclient_version(&tls), "cipher=", fmt, "mode=", tls_policy_names[tlspolicy],
+          "verified=", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
       }
       /* RFC 3207 §4.2: forget what the server said before TLS */
       if (!ehlo(&e)) { quit() ; return 0 ; }
     }
-    else if (tlspolicy == CONF_TLS_REQUIRED || tlspolicy == CONF_TLS_VERIFY)
+    else if (tlspolicy != CONF_TLS_OPPORTUNISTIC)
     {
-      fail_host_reply("STARTTLS") ;
-      allperm = 0 ;
+      stralloc sa = STRALLOC_ZERO ;
+      if (!smtpreply_oneline(&reply, &sa) || !stralloc_0(&sa)) nomem() ;
+      tls_refused("STARTTLS refused", sa.s, tlspolicy) ;
+      stralloc_free(&sa) ;
       quit() ;
       return 0 ;
     }
   }
-  if (!tlson && (tlspolicy == CONF_TLS_REQUIRED || tlspolicy == CONF_TLS_VERIFY))
+  if (!tlson && tlspolicy != CONF_TLS_OPPORTUNISTIC && tlspolicy != CONF_TLS_NONE)
   {
-    fail_host(0, "TLS is required but the server does not offer STARTTLS", 0) ;
+    tls_refused("the server does not offer STARTTLS", 0, tlspolicy) ;
     quit() ;
     return 0 ;
   }
@@ -861,7 +842,7 @@ static int try_host (route const *rt, route_hop const *h)
     r = session(host, &ip, h->port, h->tls, route_str(rt, h->auth)) ;
     if (r == 2)
     {
-      log_start("tls-fallback") ; log_host() ; log_kv("action", "retrying-without-tls") ; log_end() ;
+      LOG("tls-fallback", HOST, "action=retrying-without-tls") ;
       r = session(host, &ip, h->port, CONF_TLS_NONE, route_str(rt, h->auth)) ;
     }
     if (r == 1) { genalloc_free(dns_ip, &ips) ; return 1 ; }
@@ -903,6 +884,8 @@ static void deliver (void)
     route_hop const *h = route_hops(&rt) + i ;
     int t ;
     if (h->self) break ;
+    /* the tries are spent: no more address lookups either */
+    if (tries >= ADDR_TRIES_MAX) break ;
     t = try_host(&rt, h) ;
     if (t > 0) goto end ;
     if (t < 0) break ;

@@ -27,6 +27,7 @@
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -41,6 +42,7 @@
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
 #include <skalibs/tai.h>
+#include <skalibs/unixmessage.h>
 #include <skalibs/alloc.h>
 
 #include "exitcodes.h"
@@ -136,7 +138,8 @@ static int trigfd = -1 ;
 static stralloc trigbuf = STRALLOC_ZERO ;   /* a partial line of the trigger */
 static int starting = 0 ;   /* the start-up scan runs (start_hints) */
 static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
-static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request and report pipes */
+static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request socket and report pipe */
+static unixmessage_sender spawn_s = UNIXMESSAGE_SENDER_ZERO ;
 static pid_t spawn_pid = 0 ;
 static unsigned int spawn_tag = 0 ;
 
@@ -281,6 +284,7 @@ static void expand (job *j)
     a = qstate_str(&j->q, r->addr) ;
     if (a[0] == '/' || a[0] == '|') continue ;
     if (!lookup_address(&l, &c, a)) continue ;   /* temporary: the dispatch retries the lookup */
+    if (r->orig) lookup_aliased(&l) ;
     if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
     if (l.kind != LOOKUP_ALIAS) continue ;
     if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, EXPAND_T_TOODEEP) ; continue ; }
@@ -465,7 +469,6 @@ static size_t out_max (dlv const *d)
   return REPORT_MAX * (dparts(d) ? dparts(d) : 1) ;
 }
 
-/* whom a local delivery runs as under local-spawn (which decides again itself) */
 /*
  * Fork and exec argv, as ourselves, with fd 0 the message and fd 1 or 2
  * a pipe back to us. Returns the pid, 0 on failure.
@@ -546,15 +549,32 @@ static int run_argv (stralloc *sa, char const *const **argv, genalloc *ga)
   return 1 ;
 }
 
-/* netstring: tag, runas, id, hdrlen, timeout, then local-deliver's arguments */
-static int spawn_request (dlv *d, char const *runas, job *j, char const *const *args)
+/*
+ * One request to local-spawn: the entry, opened here as the queue user
+ * and positioned at the message, goes with the facts (lib/lspawn); so
+ * root never opens a path in the spool, and decides the rest itself.
+ */
+static int spawn_request (dlv *d, job *j, char const *addr, char const *orig)
 {
-  stralloc ns = STRALLOC_ZERO ;
-  int ok ;
+  stralloc sa = STRALLOC_ZERO ;
+  int fd = open_entry(j->id, j->e.hdrlen) ;
+  int ok = 0 ;
+  if (fd < 0) return 0 ;
   d->tag = ++spawn_tag ;
   if (!d->tag) d->tag = ++spawn_tag ;
-  ok = lspawn_request(&ns, d->tag, runas, j->id, j->e.hdrlen, c.timeout_delivery, args) && allwrite(spawn_w, ns.s, ns.len) >= ns.len ;
-  stralloc_free(&ns) ;
+  if (lspawn_request(&sa, d->tag, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig))
+  {
+    unixmessage m = { .s = sa.s, .len = sa.len, .fds = &fd, .nfds = 1 } ;
+    if (unixmessage_put(&spawn_s, &m))
+    {
+      /* a blocking socket: flush returns once all is sent, or on an error */
+      while (!(ok = unixmessage_sender_flush(&spawn_s)) && errno == EINTR) ;
+      /* unsent, it must not go later with a descriptor closed (and reused) by then */
+      if (!ok) unixmessage_unput(&spawn_s) ;
+    }
+  }
+  fd_close(fd) ;
+  stralloc_free(&sa) ;
   return ok ;
 }
 
@@ -571,7 +591,6 @@ static int start_local (job *j, size_t i, lookup *l)
   char const *addr = qstate_str(&j->q, qstate_get(&j->q, i)->addr) ;
   char const *orig = qstate_get(&j->q, i)->orig ? qstate_str(&j->q, qstate_get(&j->q, i)->orig) : 0 ;
   uid_t uid = getuid() ;
-  gid_t gid = getgid() ;
   char tfmt[UINT_FMT] ;
   int fd, rfd, ok = 0 ;
   pid_t pid ;
@@ -581,14 +600,9 @@ static int start_local (job *j, size_t i, lookup *l)
   if (orig && (!argv_add(&sa, "-o") || !argv_add(&sa, orig))) goto end ;
   if (!expand_local_who(&c, l, addr, &x)) goto end ;
   if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
-  if (x.kind != EXPAND_L_USER)
+  if (x.kind == EXPAND_L_USER)
   {
-    /* an alias's file or program, a virtual user: as the owner of its table (nobody if root's) */
-    if (spawn_w >= 0 && !expand_owner(x.owner, &uid, &gid)) goto end ;
-  }
-  else
-  {
-    uid = l->uid ; gid = l->gid ;
+    uid = l->uid ;
     if (spawn_w >= 0 && !uid)
     {
       /* never a mailbox written as root: an alias for root is the fix */
@@ -609,8 +623,8 @@ static int start_local (job *j, size_t i, lookup *l)
   if (!genalloc_append(unsigned int, &dpart(d, 0)->rcpts, &(unsigned int){ (unsigned int)i })) { dlv_free(d) ; goto end ; }
   if (spawn_w >= 0)
   {
-    /* root: local-spawn runs it as the user (local-spawn(8)) */
-    if (!spawn_request(d, x.runas.s, j, argv + 1)) { dlv_free(d) ; goto end ; }
+    /* root: local-spawn decides who runs what, and runs it (local-spawn(8)) */
+    if (!spawn_request(d, j, addr, orig)) { dlv_free(d) ; goto end ; }
     LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local-spawn tag=", log_u64(d->tag)) ;
     start_dlv(d, 0, -1) ;
     ok = 1 ;
@@ -1148,6 +1162,7 @@ static void dispatch (job *j)
       record(j, i, 1, "temporary lookup failure", 24, 0) ;
       continue ;
     }
+    if (r->orig) lookup_aliased(&l) ;
     if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
     if (l.kind == LOOKUP_ALIAS)
     {
@@ -1583,6 +1598,18 @@ static void reload (void)
     size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
     for (; i < n ; i++) stream_close(genalloc_s(dlv *, &dlvs)[i]) ;
   }
+  if (spawn_w >= 0)
+  {
+    /* local-spawn decides each delivery again from its own copy: it reads the file again too */
+    unixmessage m = { .s = (char *)LSPAWN_RELOAD, .len = sizeof(LSPAWN_RELOAD), .fds = 0, .nfds = 0 } ;
+    int ok = unixmessage_put(&spawn_s, &m) ;
+    if (ok) while (!(ok = unixmessage_sender_flush(&spawn_s)) && errno == EINTR) ;
+    if (!ok)
+    {
+      unixmessage_unput(&spawn_s) ;
+      LOG("scheduler", "reload warning=\"local-spawn not told: restart to use the new configuration for local deliveries\"") ;
+    }
+  }
   LOG("scheduler", "reload result=ok") ;
   stralloc_free(&err) ;
 }
@@ -1597,7 +1624,8 @@ static void start_spawn (void)
   stralloc p = STRALLOC_ZERO ;
   char const *argv[4] ;
   if (!prog(&p, "local-spawn")) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
-  if (pipe(req) < 0 || pipe(rep) < 0) strerr_diefusys(KETCH_EX_TEMP, "pipe") ;
+  /* requests carry descriptors: a socket; reports are lines: a pipe */
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, req) < 0 || pipe(rep) < 0) strerr_diefusys(KETCH_EX_TEMP, "pipe") ;
   argv[0] = p.s ; argv[1] = "-C" ; argv[2] = conffn.s ; argv[3] = 0 ;
   spawn_pid = fork() ;
   if (spawn_pid < 0) strerr_diefusys(KETCH_EX_TEMP, "fork") ;
@@ -1611,6 +1639,7 @@ static void start_spawn (void)
   fd_close(req[0]) ; fd_close(rep[1]) ;
   spawn_w = req[1] ; spawn_r = rep[0] ;
   if (coe(spawn_w) < 0 || coe(spawn_r) < 0 || ndelay_on(spawn_r) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up the local-spawn pipes") ;
+  unixmessage_sender_init(&spawn_s, spawn_w) ;
   stralloc_free(&p) ;
 }
 

@@ -173,14 +173,6 @@ static char const *quote (stralloc *sa, char const *s, size_t len)
   return sa->s ;
 }
 
-/* an address inside <...> in a log line: escaped, no added quotes */
-static char const *qaddr (stralloc *sa, char const *s, size_t len)
-{
-  sa->len = 0 ;
-  if (!string_quote_nodelim(sa, s, len) || !stralloc_0(sa)) return "?" ;
-  return sa->s ;
-}
-
 static void set_deadline (unsigned int secs)
 {
   tain_now_g() ;
@@ -467,7 +459,7 @@ static void do_mail (char const *arg, size_t len)
   if (!stralloc_copyb(&sender, a.s, a.len) || !stralloc_0(&sender)) die_net("out-of-memory") ;
   intrans = 1 ;
   utf8 = mp.smtputf8 ;
-  LOG(" mail from=<", qaddr(&qsa, a.s, a.len), ">") ;
+  LOG(" mail from=", quote(&qsa, a.s, a.len)) ;
   reply("250 2.1.0 Ok") ;
 }
 
@@ -506,7 +498,7 @@ static void do_rcpt (char const *arg, size_t len)
     }
   }
   r = policy_rcpt(&cf, haveip ? ip.ip : 0, haveip && ip46_is6(&ip), authuser.len || localsub, &a, &rep) ;
-  LOG(" rcpt to=<", qaddr(&qsa, a.s, a.len), "> result=", r ? "ok" : "refused", " reply=", quote(&qsa2, rep, strlen(rep))) ;
+  LOG(" rcpt to=", quote(&qsa, a.s, a.len), " result=", r ? "ok" : "refused", " reply=", quote(&qsa2, rep, strlen(rep))) ;
   if (!r)
   {
     if (rep[0] == '4') reply(rep) ;

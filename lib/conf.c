@@ -436,6 +436,8 @@ static int dispatch (parse *p)
   }
   if (!strcmp(k, "queue-user")) return do_user(p, &c->queue_user) ;
   if (!strcmp(k, "smtp-user")) return do_user(p, &c->smtp_user) ;
+  if (!strcmp(k, "alias-user")) return do_user(p, &c->alias_user) ;
+  if (!strcmp(k, "local-uid-min")) return need(p, 2, 2) && (scan_uint(p->w[1], &c->local_uid_min) || fail(p, "local-uid-min: not a number: ", p->w[1])) ;
   if (!strcmp(k, "listen")) return do_listen(p) ;
   if (!strcmp(k, "certificate"))
   {
@@ -529,6 +531,7 @@ static void defaults (conf *c)
   c->timeout_session = 3600 ;
   c->timeout_connect = 60 ;
   c->timeout_delivery = 600 ;
+  c->local_uid_min = 1000 ;
   c->retry_local = 60 ;
   c->retry_remote = 400 ;      /* qmail and OpenSMTPD: 400 s x n^2 */
   c->retry_max = 4 * 3600 ;
@@ -913,6 +916,8 @@ int conf_print (conf const *c, stralloc *sa)
   if (c->enqueue_socket && !pline(sa, "enqueue-socket", c->sa.s + c->enqueue_socket)) return 0 ;
   if (c->queue_user && !pline(sa, "queue-user", c->sa.s + c->queue_user)) return 0 ;
   if (c->smtp_user && !pline(sa, "smtp-user", c->sa.s + c->smtp_user)) return 0 ;
+  if (c->alias_user && !pline(sa, "alias-user", c->sa.s + c->alias_user)) return 0 ;
+  if (c->local_uid_min != 1000 && (!pkey(sa, "local-uid-min") || !puint(sa, c->local_uid_min) || !pend(sa))) return 0 ;
   if (c->cert && (!pkey(sa, "certificate") || !pword(sa, c->sa.s + c->cert)
    || !stralloc_cats(sa, " key") || !pword(sa, c->sa.s + c->key) || !pend(sa))) return 0 ;
   n = genalloc_len(conf_listen, &c->listen) ;

@@ -100,6 +100,8 @@ struct conf_s
   size_t spool ;
   size_t queue_user ;  /* owner of the spool, scheduler; 0: the invoking user */
   size_t smtp_user ;   /* SMTP sessions run as this user; 0: the invoking user */
+  size_t alias_user ;  /* runs the files and programs of tables root owns; 0: "nobody" */
+  unsigned int local_uid_min ;  /* system users below it (or in group 0) receive no mail */
   size_t cert ;
   size_t key ;
   size_t aliases ;

@@ -15,14 +15,25 @@
 #include "qstate.h"
 #include "expand.h"
 
-static int item_add (genalloc *items, stralloc *sa, unsigned int kind, unsigned int depth, char const *s, int err)
+/* where an entry was read: a :include: file (path its offset in sa), or the table (0) */
+typedef struct source_s source ;
+struct source_s
 {
-  expand_item it = { .kind = kind, .depth = depth, .text = sa->len, .err = err } ;
+  size_t path ;
+  uid_t owner ;
+  mode_t mode ;
+} ;
+
+static int item_add (genalloc *items, stralloc *sa, unsigned int kind, unsigned int depth, char const *s, int err, source const *src)
+{
+  expand_item it = { .kind = kind, .depth = depth, .text = sa->len, .err = err, .include = src->path, .owner = src->owner, .mode = src->mode } ;
   if (!stralloc_cats(sa, s) || !stralloc_0(sa)) return 0 ;
   return genalloc_append(expand_item, items, &it) ;
 }
 
-static int entry_add (conf const *cf, char const *entry, unsigned int d, stralloc *sa, genalloc *items)
+static source const table_source = { .path = 0, .owner = 0, .mode = 0 } ;
+
+static int entry_add (conf const *cf, char const *entry, unsigned int d, stralloc *sa, genalloc *items, source const *src)
 {
   unsigned int k = lookup_entry_kind(entry) ;
   size_t i = 0 ;
@@ -32,15 +43,19 @@ static int entry_add (conf const *cf, char const *entry, unsigned int d, strallo
     case LOOKUP_E_INCLUDE :
     {
       stralloc inc = STRALLOC_ZERO ;
-      ssize_t n = lookup_read_include(entry + 9, &inc) ;
+      struct stat st ;
+      ssize_t n = lookup_read_include(entry + 9, &inc, &st) ;
       size_t pos = 0 ;
       int ok = 1 ;
-      if (n < 0) return item_add(items, sa, EXPAND_I_UNREADABLE, d, entry, errno) ;
-      if (d + 1 > EXPAND_DEPTH) { stralloc_free(&inc) ; return item_add(items, sa, EXPAND_I_TOODEEP, d, entry, 0) ; }
-      if (!item_add(items, sa, EXPAND_I_INCLUDE, d, entry, 0)) ok = 0 ;
+      source isrc = { .path = 0, .owner = 0, .mode = 0 } ;
+      if (n < 0) return item_add(items, sa, EXPAND_I_UNREADABLE, d, entry, errno, src) ;
+      if (d + 1 > EXPAND_DEPTH) { stralloc_free(&inc) ; return item_add(items, sa, EXPAND_I_TOODEEP, d, entry, 0, src) ; }
+      /* its entries point at its path, in the INCLUDE item's text */
+      isrc.path = sa->len + 9 ; isrc.owner = st.st_uid ; isrc.mode = st.st_mode ;
+      if (!item_add(items, sa, EXPAND_I_INCLUDE, d, entry, 0, src)) ok = 0 ;
       /* one level only: an include in an included file is ignored */
       for (; ok && pos < inc.len ; pos += strlen(inc.s + pos) + 1)
-        if (lookup_entry_kind(inc.s + pos) != LOOKUP_E_INCLUDE && !entry_add(cf, inc.s + pos, d + 1, sa, items)) ok = 0 ;
+        if (lookup_entry_kind(inc.s + pos) != LOOKUP_E_INCLUDE && !entry_add(cf, inc.s + pos, d + 1, sa, items, &isrc)) ok = 0 ;
       stralloc_free(&inc) ;
       return ok ;
     }
@@ -56,16 +71,16 @@ static int entry_add (conf const *cf, char const *entry, unsigned int d, strallo
         entry = a.s ;
       }
       ok = address_parse(&ad, entry, strlen(entry), ADDRESS_UTF8)
-        ? item_add(items, sa, EXPAND_I_NOTADDR, d, entry, 0)
-        : item_add(items, sa, EXPAND_I_RCPT, d, ad.s, 0) ;
+        ? item_add(items, sa, EXPAND_I_NOTADDR, d, entry, 0, src)
+        : item_add(items, sa, EXPAND_I_RCPT, d, ad.s, 0, src) ;
       stralloc_free(&a) ;
       return ok ;
     }
     case LOOKUP_E_FILE :
     case LOOKUP_E_PROGRAM :
-      return item_add(items, sa, EXPAND_I_RCPT, d, entry, 0) ;
+      return item_add(items, sa, EXPAND_I_RCPT, d, entry, 0, src) ;
     default :
-      return item_add(items, sa, EXPAND_I_BAD, d, entry, 0) ;
+      return item_add(items, sa, EXPAND_I_BAD, d, entry, 0, src) ;
   }
 }
 
@@ -77,7 +92,7 @@ int expand_entries (conf const *cf, char const *entries, size_t len, unsigned in
   int ok = 1 ;
   if (!stralloc_catb(&ent, entries, len)) return 0 ;
   for (; ok && pos < ent.len && ent.s[pos] ; pos += strlen(ent.s + pos) + 1)
-    if (!entry_add(cf, ent.s + pos, depth, sa, items)) ok = 0 ;
+    if (!entry_add(cf, ent.s + pos, depth, sa, items, &table_source)) ok = 0 ;
   stralloc_free(&ent) ;
   return ok ;
 }
@@ -90,41 +105,35 @@ unsigned int expand_admit (qstate const *q, char const *a)
   return EXPAND_A_NEW ;
 }
 
-int expand_owner (char const *file, uid_t *uid, gid_t *gid)
+int expand_entry_owner (conf const *cf, expand_item const *it, char const *table, uid_t *uid)
 {
   struct stat st ;
   struct passwd *pw ;
-  if (file && stat(file, &st) == 0 && st.st_uid)
+  if (it->include)
   {
-    *uid = st.st_uid ; *gid = st.st_gid ;
-    return 1 ;
+    if (it->mode & 022) return (errno = EPERM, 0) ;
+    *uid = it->owner ;
   }
-  /* a root-owned table: its files and programs run as nobody, never as root */
-  pw = getpwnam("nobody") ;
-  if (!pw) return 0 ;
-  *uid = pw->pw_uid ; *gid = pw->pw_gid ;
+  else if (table && stat(table, &st) == 0) *uid = st.st_uid ;
+  else *uid = 0 ;
+  if (*uid) return 1 ;
+  pw = getpwnam(cf->alias_user ? cf->sa.s + cf->alias_user : "nobody") ;
+  if (!pw) return (errno = ENOENT, 0) ;
+  *uid = pw->pw_uid ;
   return 1 ;
 }
 
 int expand_local_who (conf const *cf, lookup const *l, char const *addr, expand_local *x)
 {
-  x->runas.len = 0 ; x->fail = 0 ; x->owner = 0 ;
-  if (addr[0] == '/' || addr[0] == '|')
+  x->fail = 0 ;
+  if (addr[0] == '/' || addr[0] == '|') x->kind = EXPAND_L_ALIAS ;
+  else if (l->kind == LOOKUP_VIRTUAL)
   {
-    x->kind = EXPAND_L_ALIAS ;
-    x->owner = conf_str(cf, cf->aliases) ;
-    return stralloc_cats(&x->runas, "alias") && stralloc_0(&x->runas) ;
-  }
-  if (l->kind == LOOKUP_VIRTUAL)
-  {
-    conf_vdomain const *v = conf_vdomain_find(cf, l->sa.s + l->domain) ;
     x->kind = EXPAND_L_VIRTUAL ;
-    x->owner = v ? cf->sa.s + v->map : 0 ;
     if (l->sa.s[l->path] != '/') x->fail = EXPAND_T_VPATH ;
-    return stralloc_cats(&x->runas, "vmap ") && stralloc_cats(&x->runas, l->sa.s + l->domain) && stralloc_0(&x->runas) ;
   }
-  x->kind = EXPAND_L_USER ;
-  return stralloc_cats(&x->runas, "user ") && stralloc_cats(&x->runas, l->sa.s + l->user) && stralloc_0(&x->runas) ;
+  else x->kind = EXPAND_L_USER ;
+  return 1 ;
 }
 
 static int arg (expand_local *x, char const *s, size_t n)
@@ -211,6 +220,5 @@ int expand_local_args (conf const *cf, lookup const *l, char const *sender, char
 
 void expand_local_free (expand_local *x)
 {
-  stralloc_free(&x->runas) ;
   stralloc_free(&x->args) ;
 }

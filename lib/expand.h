@@ -50,6 +50,9 @@ struct expand_item_s
   unsigned int depth ;  /* the nesting depth of the recipient (or entry) */
   size_t text ;         /* offset in the caller's stralloc: the recipient, else the entry */
   int err ;             /* UNREADABLE: errno */
+  size_t include ;      /* from a :include: file: the offset of its path in the caller's stralloc; 0: from the table */
+  uid_t owner ;         /* from a :include: file: its owner and mode, as read */
+  mode_t mode ;
 } ;
 
 /*
@@ -73,7 +76,7 @@ extern unsigned int expand_admit (qstate const *, char const *) ;
 /* how local-deliver is run for one recipient */
 enum expand_local_e
 {
-  EXPAND_L_ALIAS,       /* an alias's /file or |program: as the owner of the aliases file */
+  EXPAND_L_ALIAS,       /* an alias's /file or |program: as the owner of the file listing it (expand_entry_owner) */
   EXPAND_L_VIRTUAL,     /* a virtual user's maildir: as the owner of the domain's map */
   EXPAND_L_USER         /* a system user: as that user */
 } ;
@@ -82,18 +85,16 @@ typedef struct expand_local_s expand_local, *expand_local_ref ;
 struct expand_local_s
 {
   unsigned int kind ;
-  char const *owner ;   /* ALIAS, VIRTUAL: the file whose owner runs the delivery, or 0 */
-  stralloc runas ;      /* local-spawn's identity: "alias", "vmap DOMAIN" or "user NAME", NUL-terminated */
   stralloc args ;       /* local-deliver's arguments after -t and -o, each NUL-terminated */
   unsigned int nargs ;
   unsigned int method ; /* index in args of the method ("maildir", "mbox", "mda", "lmtp") */
   char const *fail ;    /* a permanent failure (EXPAND_T_*): nothing to run */
 } ;
-#define EXPAND_LOCAL_ZERO { .kind = EXPAND_L_USER, .owner = 0, .runas = STRALLOC_ZERO, .args = STRALLOC_ZERO, .nargs = 0, .method = 0, .fail = 0 }
+#define EXPAND_LOCAL_ZERO { .kind = EXPAND_L_USER, .args = STRALLOC_ZERO, .nargs = 0, .method = 0, .fail = 0 }
 
 /*
  * Who delivers for recipient addr (lookup l, unused for a "/file" or
- * "|program" recipient): kind, owner, runas, or fail. 1, or 0 and errno.
+ * "|program" recipient): kind, or fail. 1, or 0 and errno.
  */
 extern int expand_local_who (conf const *, lookup const *, char const *, expand_local *) ;
 
@@ -105,8 +106,15 @@ extern int expand_local_who (conf const *, lookup const *, char const *, expand_
  */
 extern int expand_local_args (conf const *, lookup const *, char const *, char const *, char const *, uid_t, expand_local *) ;
 
-/* the owner of a table file; a root-owned (or missing) one: nobody, never root. 1, or 0 */
-extern int expand_owner (char const *, uid_t *, gid_t *) ;
+/*
+ * Who runs an alias's file or program (sendmail's rule): the owner of
+ * the file that lists it, the :include: file (it) or else the table
+ * (table, the aliases file or a virtual-domain map), when that owner is
+ * not root; for a file root owns, alias-user ("nobody" by default). An
+ * include file group- or world-writable lists for anyone: EPERM. 1 and
+ * *uid, or 0 and errno.
+ */
+extern int expand_entry_owner (conf const *, expand_item const *, char const *, uid_t *) ;
 
 extern void expand_local_free (expand_local *) ;
 

@@ -34,6 +34,11 @@ char const *lookup_kind_name (unsigned int k)
   return k <= LOOKUP_VIRTUAL ? kind_names[k] : "?" ;
 }
 
+void lookup_aliased (lookup *l)
+{
+  if (l->kind == LOOKUP_UNKNOWN && l->flags & LOOKUP_F_SYSTEM) l->kind = LOOKUP_LOCAL ;
+}
+
 void lookup_free (lookup *l)
 {
   stralloc_free(&l->sa) ;
@@ -48,6 +53,9 @@ static int addb (lookup *l, char const *s, size_t len, size_t *off)
 /*
  * One cdb lookup of key in file.cdb. 1 found (data copied into l->sa at
  * *off, *len octets, NUL-terminated), 0 absent (or no cdb), -1 error.
+ * The table is opened for each lookup, never kept: newaliases renames a
+ * new one into place, and the next lookup of every program reads it,
+ * with no signal (ketch.conf(5), "When a change takes effect").
  */
 static int cdb_get (char const *file, char const *key, size_t klen, lookup *l, size_t *off, size_t *len)
 {
@@ -117,7 +125,18 @@ static int lookup_local (lookup *l, conf const *c, char const *lp, size_t lplen,
       l->kind = LOOKUP_UNKNOWN ;
       return 1 ;
     }
-    l->kind = LOOKUP_LOCAL ;
+    /*
+     * A system account (below local-uid-min) is nobody's mailbox unless
+     * an alias names it (lookup_aliased); one in group 0 never is. Root
+     * stays a local user, deferred by the scheduler until aliased.
+     */
+    if (pw->pw_uid && !pw->pw_gid)
+    {
+      l->kind = LOOKUP_UNKNOWN ;
+      return 1 ;
+    }
+    l->kind = pw->pw_uid && pw->pw_uid < c->local_uid_min ? LOOKUP_UNKNOWN : LOOKUP_LOCAL ;
+    if (l->kind == LOOKUP_UNKNOWN) l->flags |= LOOKUP_F_SYSTEM ;
     l->uid = pw->pw_uid ;
     l->gid = pw->pw_gid ;
     if (!addb(l, pw->pw_name, strlen(pw->pw_name), &l->user)
@@ -266,15 +285,16 @@ ssize_t lookup_split_entries (char const *s, size_t len, stralloc *out)
   return n ;
 }
 
-ssize_t lookup_read_include (char const *file, stralloc *out)
+ssize_t lookup_read_include (char const *file, stralloc *out, struct stat *st)
 {
   stralloc sa = STRALLOC_ZERO ;
   ssize_t r ;
-  struct stat st ;
   int fd = open_read(file) ;
   if (fd < 0) return -1 ;
-  if (fstat(fd, &st) < 0) { fd_close(fd) ; return -1 ; }
-  if (st.st_size > INCLUDE_MAX) { fd_close(fd) ; return (errno = EFBIG, -1) ; }
+  /* the owner and mode of the file read, not of whatever the path names later */
+  if (fstat(fd, st) < 0) { fd_close(fd) ; return -1 ; }
+  if (!S_ISREG(st->st_mode)) { fd_close(fd) ; return (errno = EINVAL, -1) ; }
+  if (st->st_size > INCLUDE_MAX) { fd_close(fd) ; return (errno = EFBIG, -1) ; }
   if (!slurp(&sa, fd)) { int e = errno ; fd_close(fd) ; stralloc_free(&sa) ; errno = e ; return -1 ; }
   fd_close(fd) ;
   /* comment lines are dropped: blank them out */

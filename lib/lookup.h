@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <skalibs/stralloc.h>
 
@@ -24,7 +25,12 @@
  *                    classify each with lookup_entry_kind.
  *  - LOOKUP_LOCAL    a system user (local domains): user, uid, gid, home.
  *  - LOOKUP_VIRTUAL  a virtual user whose target is a maildir path.
- *  - LOOKUP_UNKNOWN  nobody by that name.
+ *  - LOOKUP_UNKNOWN  nobody by that name, or a system account: uid
+ *                    below local-uid-min (root excepted) or gid 0. A
+ *                    system account not in group 0 has LOOKUP_F_SYSTEM
+ *                    and its user, uid, gid and home: it receives the
+ *                    mail an alias sends it, as LOOKUP_LOCAL, and none
+ *                    other (lookup_aliased).
  *
  * At RCPT, smtp-session answers: lookup_address returned 0: 451 4.3.0
  * (temporary); LOOKUP_UNKNOWN: 550 5.1.1; LOOKUP_REMOTE: the relay
@@ -54,6 +60,7 @@ enum lookup_kind_e
 
 #define LOOKUP_F_VIRTUAL 0x01     /* the alias is a virtual user's forward */
 #define LOOKUP_F_POSTMASTER 0x02  /* the built-in postmaster alias */
+#define LOOKUP_F_SYSTEM 0x04      /* UNKNOWN: a system account, which an alias may name */
 
 typedef struct lookup_s lookup, *lookup_ref ;
 struct lookup_s
@@ -79,6 +86,9 @@ struct lookup_s
 /* 1 and l->kind set; 0 and errno on a temporary error (unreadable cdb, passwd error) */
 extern int lookup_address (lookup *, conf const *, char const *) ;
 extern char const *lookup_kind_name (unsigned int) ;
+
+/* a recipient an alias gave: a system account it names is a local user */
+extern void lookup_aliased (lookup *) ;
 extern void lookup_free (lookup *) ;
 
 /* what an alias entry is */
@@ -101,8 +111,12 @@ extern unsigned int lookup_entry_kind (char const *) ;
  */
 extern ssize_t lookup_split_entries (char const *, size_t, stralloc *) ;
 
-/* :include: files: read and split (bounded to 1 MiB) */
-extern ssize_t lookup_read_include (char const *, stralloc *) ;
+/*
+ * :include: files: read and split (bounded to 1 MiB), with the fstat of
+ * the file read (a regular file, else EINVAL): its owner runs its files
+ * and programs.
+ */
+extern ssize_t lookup_read_include (char const *, stralloc *, struct stat *) ;
 
 /*
  * Compile a text table to FILE.cdb: write FILE.cdb.tmp, fsync, rename,

@@ -5,7 +5,6 @@
 #include <skalibs/types.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
-#include <skalibs/netstring.h>
 
 #include "exitcodes.h"
 #include "lspawn.h"
@@ -16,19 +15,15 @@ static int field (stralloc *sa, char const *s)
   return stralloc_cats(sa, s) && stralloc_0(sa) ;
 }
 
-int lspawn_request (stralloc *sa, unsigned int tag, char const *runas, char const *id, size_t hdrlen, unsigned int timeout, char const *const *args)
+int lspawn_request (stralloc *sa, unsigned int tag, char const *id, unsigned int timeout, char const *sender, char const *rcpt, char const *orig)
 {
-  stralloc body = STRALLOC_ZERO ;
-  char fmt[UINT64_FMT] ;
-  int ok = 0 ;
-  if (!stralloc_catb(&body, fmt, uint_fmt(fmt, tag)) || !stralloc_0(&body) || !field(&body, runas) || !field(&body, id)
-   || !stralloc_catb(&body, fmt, size_fmt(fmt, hdrlen)) || !stralloc_0(&body)
-   || !stralloc_catb(&body, fmt, uint_fmt(fmt, timeout)) || !stralloc_0(&body)) goto end ;
-  for (; *args ; args++) if (!field(&body, *args)) goto end ;
-  ok = netstring_appendb(sa, body.s, body.len) ;
- end:
-  stralloc_free(&body) ;
-  return ok ;
+  char fmt[UINT_FMT] ;
+  size_t len = sa->len ;
+  if (stralloc_catb(sa, fmt, uint_fmt(fmt, tag)) && stralloc_0(sa) && field(sa, id)
+   && stralloc_catb(sa, fmt, uint_fmt(fmt, timeout)) && stralloc_0(sa)
+   && field(sa, sender) && field(sa, rcpt) && field(sa, orig ? orig : "")) return 1 ;
+  sa->len = len ;
+  return 0 ;
 }
 
 int lspawn_request_next (char const *s, size_t n, size_t *start, size_t *len, size_t *used)

@@ -8,26 +8,40 @@
 #include <skalibs/stralloc.h>
 
 /*
- * The pipe protocol between the scheduler and its root helper
- * local-spawn (local-spawn(8)); both ends use this module.
+ * The protocol between the scheduler and its root helper local-spawn
+ * (local-spawn(8)); both ends use this module.
  *
- * A request is a netstring ("LEN:payload,") whose payload is
- * NUL-terminated fields:
- *   tag  runas  queue-id  header-length  timeout  arg...
- * A report is one line per request:
+ * Requests go over a Unix stream socket as skalibs unixmessages: one
+ * message per request, carrying the queue entry's descriptor (opened by
+ * the scheduler, positioned after the envelope), its payload
+ * NUL-terminated fields, the facts of the delivery and nothing derived
+ * from them:
+ *   tag  queue-id  timeout  sender  recipient  original
+ * (original empty when the recipient came from no alias). A report is
+ * one line per request, on a pipe:
  *   TAG CODE TEXT\n   local-deliver exited with CODE, TEXT its last word
  *   TAG t TEXT\n      temporary failure before or around local-deliver
  * TEXT with every octet < 32 or 127 replaced by a space.
+ *
+ * local-spawn's workers take their requests as netstrings
+ * (lspawn_request_next) after the descriptor (ancil_send_fd).
  */
 
 #define LSPAWN_REQ_MAX 65536   /* payload octets */
+/*
+ * A message whose payload is LSPAWN_RELOAD with its NUL, and no
+ * descriptor, is the scheduler's SIGHUP passed on: local-spawn reads its
+ * own configuration file again. It has no report.
+ */
+#define LSPAWN_RELOAD "reload"
 #define LSPAWN_FIELDS_MAX 64
+#define LSPAWN_REQ_FIELDS 6
 
-/* appends one request. 1, or 0 and errno */
-extern int lspawn_request (stralloc *, unsigned int, char const *, char const *, size_t, unsigned int, char const *const *) ;
+/* appends one request's payload. 1, or 0 and errno */
+extern int lspawn_request (stralloc *, unsigned int, char const *, unsigned int, char const *, char const *, char const *) ;
 
 /*
- * The first request in a buffer: 1 with the payload at s + *start for
+ * The first netstring in a buffer: 1 with the payload at s + *start for
  * *len octets and *used octets consumed; 0: incomplete, read more; -1:
  * garbled (not a netstring, or longer than LSPAWN_REQ_MAX).
  */

@@ -86,7 +86,7 @@ int route_from_mx (route *r, conf const *cf, char const *domain, int dnsr, dns_m
   /* §5.1: if we are an exchanger, only the better ones are worth trying */
   for (; i < n ; i++)
     if (me && !strcasecmp(names + mx[i].name, me) && mx[i].pref < selfpref) selfpref = mx[i].pref ;
-  for (i = 0 ; i < n ; i++)
+  for (i = 0 ; i < n && route_nhops(r) < ROUTE_MX_MAX ; i++)
   {
     char const *name = names + mx[i].name ;
     if (!*name) continue ;   /* a stray "." beside real exchangers */

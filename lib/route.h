@@ -29,8 +29,17 @@
  *    own exchanger (implicit MX); NXDOMAIN and "MX 0 ." (RFC 7505) stop.
  *    If this host (the hostname) is an exchanger, it and every worse
  *    exchanger are kept with self set and are not tried; when no better
- *    one is left the outcome is ROUTE_LOOP.
+ *    one is left the outcome is ROUTE_LOOP. Only the ROUTE_MX_MAX best
+ *    exchangers are kept: a hostile answer with thousands of names must
+ *    not cost thousands of address lookups per attempt.
  */
+
+/*
+ * 10 exchangers, each with an IPv4 and an IPv6 address, fill remote-send's
+ * 20 address tries; more names cannot be tried. (Postfix stops sooner
+ * still: smtp_mx_address_limit 5, smtp_mx_session_limit 2.)
+ */
+#define ROUTE_MX_MAX 10
 
 #define ROUTE_OK 0          /* hops to try */
 #define ROUTE_TEMP 1        /* temporary DNS failure: 451 4.4.3 */

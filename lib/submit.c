@@ -3,9 +3,12 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
+#include <skalibs/types.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
 #include <skalibs/skamisc.h>
 
 #include "exitcodes.h"
@@ -79,6 +82,69 @@ int submit_auth (submit *s, char const *user, stralloc *err)
   for (; user[i] ; i++) if ((unsigned char)user[i] <= 32 || user[i] == 127) return fail(err, KETCH_EX_PERM, "invalid auth user", 0, 0) ;
   if (!envelope_set_auth(&s->e, user)) return fail(err, KETCH_EX_TEMP, "unable to allocate", 0, 0) ;
   return 0 ;
+}
+
+#define PASSWD_FILE "/etc/passwd"
+#define PASSWD_MAX (16 << 20)
+
+/* the uid of name in PASSWD_FILE ("name:pw:uid:..."): 1 found, 0 absent, -1 error */
+static int passwd_uid (char const *name, uid_t *uid)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  struct stat st ;
+  size_t n = strlen(name), pos = 0 ;
+  int r = 0 ;
+  int fd = open_read(PASSWD_FILE) ;
+  if (fd < 0) return -1 ;
+  if (fstat(fd, &st) < 0) r = -1 ;
+  else if (st.st_size > PASSWD_MAX) { errno = EFBIG ; r = -1 ; }
+  /* NUL-terminated: a number at the very end is not scanned past it */
+  else if (!slurp(&sa, fd) || !stralloc_0(&sa)) r = -1 ;
+  if (r < 0)
+  {
+    int e = errno ;
+    fd_close(fd) ;
+    stralloc_free(&sa) ;
+    errno = e ;
+    return -1 ;
+  }
+  fd_close(fd) ;
+  while (!r && pos < sa.len)
+  {
+    char const *s = sa.s + pos ;
+    char const *nl = memchr(s, '\n', sa.len - pos) ;
+    size_t len = nl ? (size_t)(nl - s) : sa.len - pos ;
+    pos += len + 1 ;
+    if (len > n + 1 && !memcmp(s, name, n) && s[n] == ':')
+    {
+      char const *pw = memchr(s + n + 1, ':', len - n - 1) ;
+      uint64_t u ;
+      size_t k ;
+      if (!pw) continue ;
+      k = uint64_scan(pw + 1, &u) ;
+      if (k && pw[1 + k] == ':' && u == (uid_t)u) { *uid = (uid_t)u ; r = 1 ; }
+    }
+  }
+  stralloc_free(&sa) ;
+  return r ;
+}
+
+int submit_auth_from (submit *s, char const *user, conf const *c, uid_t uid, stralloc *err)
+{
+  if (uid && uid != geteuid())
+  {
+    uid_t su ;
+    int r = c->smtp_user ? passwd_uid(c->sa.s + c->smtp_user, &su) : 0 ;
+    if (r < 0)
+    {
+      int e = errno ;
+      fail(err, KETCH_EX_TEMP, "unable to read ", PASSWD_FILE, ": ") ;
+      if (err->len) { err->len-- ; if (!stralloc_cats(err, strerror(e)) || !stralloc_0(err)) err->len = 0 ; }
+      return KETCH_EX_TEMP ;
+    }
+    if (!r || su != uid) return fail(err, KETCH_EX_PERM, "only root, the queue owner and the smtp-user may set the authenticated user", 0, 0) ;
+  }
+  return submit_auth(s, user, err) ;
 }
 
 int submit_open (submit *s, uint64_t max, unsigned int options, stralloc *err)

@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include <skalibs/stralloc.h>
 
+#include "conf.h"
 #include "envelope.h"
 #include "message.h"
 #include "queue.h"
@@ -50,6 +53,14 @@ extern int submit_sender (submit *, char const *, size_t, stralloc *) ;
 extern int submit_rcpt (submit *, char const *, size_t, stralloc *) ;
 /* the authenticated user: printable ASCII without spaces */
 extern int submit_auth (submit *, char const *, stralloc *) ;
+/*
+ * The same, said by the process running as uid: only root, the queue
+ * owner (our effective uid) and the configuration's smtp-user, whose
+ * sessions pass it on, may say who authenticated; anyone else is
+ * refused (KETCH_EX_PERM). The smtp-user is looked up in /etc/passwd
+ * itself, not through NSS: enqueue and enqueue-listen are static.
+ */
+extern int submit_auth_from (submit *, char const *, conf const *, uid_t, stralloc *) ;
 /* tmp/ID created, the envelope written, s->id set; max 0: no size limit;
    options MESSAGE_DOTS for a dot-terminated stream. Then s->m.maxhops
    may be set: the hop count of message.h, 0 for none */

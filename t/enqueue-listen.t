@@ -9,7 +9,7 @@
 # spawns enqueue instead), and a stop that removes the socket.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 30
+plan 32
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -37,7 +37,7 @@ check "the socket is there, a socket" test -S "$SOCK"
 
 # conv REQUEST-PAYLOAD DATA MODE: prints first-answer|rest; MODE: data, abort, none
 conv () {
-  python3 - "$SOCK" "$1" "$2" "$3" <<'EOF'
+  ${CONV_AS:-} python3 - "$SOCK" "$1" "$2" "$3" <<'EOF'
 import socket, sys
 path, payload, data, mode = sys.argv[1], sys.argv[2].encode().replace(b'|', b'\0'), sys.argv[3].encode(), sys.argv[4]
 s = socket.socket(socket.AF_UNIX)
@@ -76,6 +76,16 @@ is "$(count_entries):$(count_tmp)" "0:0" "... nothing queued, nothing left in tm
 out=$(conv 'a@client.example|someone|b@remote.example|' 'Subject: auth\n\nbody\n.\n' data)
 id=${out%%~*}
 check "an auth user is recorded as enqueue -a records it" grep -q '^auth someone$' "$SPOOL/queue/$(printf '%s' "$id" | cut -c23-24)/$id"
+
+# but only from a trusted peer (SO_PEERCRED): root, the queue owner, the smtp-user
+rm -f "$SPOOL"/queue/*/*
+if [ "$(id -u)" = 0 ] ; then
+  out=$(CONV_AS="setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/env PATH=/usr/bin:/bin" conv 'a@client.example|someone|b@remote.example|' '' none)
+  is "$(printf '%s' "$out" | tr -d '|')" "100~enqueue: fatal: only root, the queue owner and the smtp-user may set the authenticated user~" "another local user's auth field: refused, 100, with the reason"
+  is "$(count_entries)" 0 "... nothing queued"
+else
+  skip 2 "needs root to connect as another user"
+fi
 
 rm -f "$SPOOL"/queue/*/*
 out=$(conv 'bad<||b@remote.example|' '' none)

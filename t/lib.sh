@@ -6,7 +6,10 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${KETCH_BUILD:-$top/build}
 BIN=$BUILD/bin
-PATH=$BIN:$PATH
+# Debian's tools first: the peers and Python modules the suite installs
+# are Debian's, and a Python shim earlier in a developer's PATH (pyenv)
+# starts in over a second and lacks them
+PATH=$BIN:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 export PATH
 unset KETCH_CONF
 

@@ -37,7 +37,7 @@ mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/up,workdir=$T/work" /etc 
   || skip_all "cannot mount an overlay on /etc in a private namespace"
 at_exit "umount -l /etc"
 command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
-plan 29
+plan 33
 
 as () { u=$1 ; shift ; setpriv --reuid="$u" --regid="$u" --init-groups "$@" ; }
 # ids PID: "uid-real uid-effective gid-real gid-effective", names
@@ -155,6 +155,15 @@ fails "the SMTP user cannot list the mail user's Maildir" as $D ls "$T/home/$M/M
 fails "the SMTP user cannot read a delivered message" as $D cat "$f"
 id=$(printf 'Subject: direct\n\nx\n' | as "$D" "$T/bin/enqueue" -f s@remote.example "$M@test.example")
 ok $? "but through the set-uid enqueue, the SMTP user queues a message"
+
+# who authenticated (-a) is said only by root, the queue owner and the SMTP user (whose sessions pass it)
+printf 'Subject: a\n\nx\n' | as "$M" "$T/bin/enqueue" -a anyone -f s@remote.example "$M@test.example" >/dev/null 2>"$T/a.err"
+is "$?" 100 "a local user running the set-uid enqueue with -a: refused, 100"
+check "... enqueue: fatal: says who may" grep -q '^enqueue: fatal: only root, the queue owner and the smtp-user may set the authenticated user' "$T/a.err"
+printf 'Subject: a\n\nx\n' | as "$D" "$T/bin/enqueue" -a bob -f s@remote.example "$M@test.example" >/dev/null
+ok $? "the SMTP user may"
+printf 'Subject: a\n\nx\n' | "$T/bin/enqueue" -a bob -f s@remote.example "$M@test.example" >/dev/null
+ok $? "and root may"
 qf=$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id
 wait_for 5 test -n "$id"
 is "$(find "$SPOOL" ! -user "$Q" | head -3)" "" "every file in the spool, enqueue's included, belongs to the queue user"

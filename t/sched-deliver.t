@@ -27,6 +27,8 @@ evil: |/bin/echo ;touch $T/pwned \$(touch $T/pwned2)
 A
 printf '# the list\n%s\n%s/mail/inc.mbox\n' "$U" "$T" > "$T/inc.list"
 printf 'box@virt.example %s/mail/vbox\nfwd@virt.example %s@test.example\n' "$T" "$U" > "$T/vmap"
+# its Maildirs are written as the map's owner: never root, never alias-user
+chown "$U" "$T/vmap"
 mkinstance "deliver maildir $T/mail/%u" "aliases $T/aliases" "retry local 1s" "limit local-deliveries 10" "virtual-domain virt.example map $T/vmap"
 newaliases -C "$CONF"
 check "newaliases compiles aliases.cdb" test -s "$T/aliases.cdb"

@@ -2,11 +2,12 @@
 # sendmail: -t (To/Cc/Bcc, groups, display names, folding, Resent-*),
 # -i/-oi and the lone dot, -f/-F, added Date/Message-ID/From,
 # unqualified recipients, -bp/mailq, -q, -bs, ignored flags, refusals,
+# the Received field, lines over 998 octets,
 # and a sendmail killed halfway leaves nothing. No daemon runs here:
 # mail waits in the spool.
 . "$(dirname "$0")/lib.sh"
 
-plan 46
+plan 61
 mkinstance
 me=$(id -un)
 clear () { rm -f "$SPOOL"/queue/*/* ; }
@@ -78,6 +79,11 @@ check "Message-ID added" grep -Eq '^Message-ID: <[0-9a-f]{24}\.[0-9a-f]{8}@mx\.t
 check "From added: the invoking user" grep -Eq "^From: (\".*\" <$me@mx.test.example>|$me@mx.test.example)\$" "$(entry)"
 is "$(sender)" "$me@mx.test.example" "envelope sender: the invoking user"
 is "$(body | sed -n '/^$/,$p' | sed -n 2p)" "body" "header, then an empty line, then the body"
+# RFC 5322 3.6.7, RFC 5321 4.4: a trace field first, naming the queue id
+qid=$(basename "$(entry)")
+is "$(body | head -n 2 | tr '\t' ' ' | tr '\n' '|' | sed 's/; .*//')" "Received: by mx.test.example (ketch, from userid $(id -u))| id $qid" "Received added first: host, uid, queue id"
+body | sed -n 2p > "$T/rcvd"
+check "... and a date" grep -Eq '; [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}$' "$T/rcvd"
 
 clear
 printf 'Subject: f\n\nbody\n' | sm -f bounce@lists.example -F 'Mailing "List"' r@x.example
@@ -119,18 +125,43 @@ is "$?:$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" "100:0" "an invalid r
 clear
 printf 'Subject: x\n\nbody\n' | sm 2>/dev/null
 is "$?" 100 "no recipient: 100"
+
+# lines over 998 octets (RFC 5322 2.1.1): accepted and broken so that the
+# message stays valid on the wire, as Postfix does; the whole input is read
+long=$(head -c 2500 /dev/zero | tr '\0' a)
 clear
-{ printf 'Subject: x\n\n' ; head -c 2000 /dev/zero | tr '\0' a ; printf '\n' ; } | sm r@x.example 2>/dev/null
-is "$?:$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" "100:0" "a line of 2000 octets: 100, nothing queued"
+python3 -c '
+import sys
+sys.stdout.write("Subject: long\n\n" + "b" * 300000 + "\nafter\n")' 2>"$T/werr" | sm r@x.example 2>"$T/err"
+is "$?:$(count_entries)" "0:1" "a body line of 300000 octets: accepted, queued"
+is "$(cat "$T/err" "$T/werr")" "" "... nothing on stderr (no Broken pipe from the writer or enqueue)"
+is "$(body | awk 'length > 998' | wc -l | tr -d ' ')" 0 "... every stored line at most 998 octets"
+is "$(body | sed '1,/^$/d' | sed -n '/^b/,/^after$/p' | sed '$d' | sed 's/^ //' | tr -d '\n' | wc -c | tr -d ' ')" 300000 "... the continuations, their leading space removed, give the line back"
+is "$(body | sed '1,/^$/d' | grep -c '^ b')" 300 "... each of the 300 continuations starts with a space"
+clear
+{ printf 'Subject: one two\n\n' ; printf '%s\r\n' "$long" ; printf 'end\n' ; } | sm r@x.example
+is "$(body | sed '1,/^$/d' | tr '\n' '|' | tr -s a)" "a| a| a|end|" "a CRLF line of 2500 octets: three lines, CRs gone"
+clear
+words=$(python3 -c 'print(" ".join("w%d" % i for i in range(600)))')
+printf 'Subject: %s\nX-Blob: %s\n\nbody\n' "$words" "$long" | sm r@x.example
+is "$?" 0 "header lines of 3000 and 2500 octets: accepted"
+is "$(body | awk 'length > 998' | wc -l | tr -d ' ')" 0 "... every stored line at most 998 octets"
+is "$(body | sed -n '/^Subject:/,/^[^ \t]/p' | sed '$d' | tr -d '\n')" "Subject: $words" "... the Subject folded at its blanks: unfolded, it is the same"
+is "$(body | sed -n '/^X-Blob:/,/^[^ \t]/p' | sed '$d' | tr -d '\n' | tr -d ' ')" "X-Blob:$long" "... a field without blanks is broken with a space inserted"
+clear
+sed '$a limit message-size 10K' "$CONF" > "$T/small.conf"
+{ head -c 6000000 /dev/zero | tr '\0' x | fold -w 70 ; echo "$?" > "$T/wst" ; } | sendmail -C "$T/small.conf" r@x.example 2>"$T/err"
+is "$?:$(count_entries)" "100:0" "a message over the size limit: 100, nothing queued"
+is "$(cat "$T/wst"):$(cat "$T/err")" "0:enqueue: fatal: message too big" "... only enqueue's words, and the input read to its end: the writer is not killed by SIGPIPE"
 
 # -bp, mailq, -q
 clear
 printf 'Subject: q\n\nbody\n' | sm r@x.example
 sm -bp > "$T/bp"
 check "-bp lists the queue (queue-ls)" grep -q '<r@x.example>' "$T/bp"
-ln -s "$BIN/sendmail" "$T/mailq"
-"$T/mailq" -C "$CONF" > "$T/mq"
-check "invoked as mailq: the queue" grep -q '1 message, 1 recipient' "$T/mq"
+"$BIN/mailq" -C "$CONF" > "$T/mq"
+check "build/bin/mailq (make all) shows the queue" grep -q '1 message, 1 recipient' "$T/mq"
+is "$(readlink "$BIN/mailq")" sendmail "build/bin/mailq is a link to sendmail"
 sm -q 2>/dev/null
 is "$(cat "$SPOOL"/ctl/* 2>/dev/null)" "retry all" "-q: queue-ctl retry all"
 ln -s "$BIN/sendmail" "$T/newaliases"
@@ -143,6 +174,8 @@ if [ -x "$BIN/smtp-session" ] ; then
   swaks --pipe "$BIN/sendmail -C $CONF -bs" --from a@x.example --to bs@y.example >"$T/swaks" 2>&1
   is "$?" 0 "-bs: an SMTP session with swaks"
   is "$(rcpts)" "bs@y.example" "-bs: the message is queued"
+  swaks --pipe "sh -c 'exec $BIN/sendmail -C $CONF -bs 2>$T/bserr'" --from a@x.example --to bs@y.example >/dev/null 2>&1
+  is "$(cat "$T/bserr")" "" "-bs: the session's log lines stay off the caller's stderr"
 else
   sm -bs </dev/null 2>"$T/bs"
   is "$?" 111 "-bs without smtp-session: 111"

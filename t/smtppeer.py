@@ -27,7 +27,9 @@ ap.add_argument('--inject', action='store_true')
 ap.add_argument('--auth-login-only', action='store_true')
 ap.add_argument('--smtputf8', action='store_true')
 ap.add_argument('--silent', action='store_true')     # accept, then say nothing
-ap.add_argument('--tls-garbage', action='store_true')  # answer the handshake with junk, then hang up  # a plaintext reply glued to the STARTTLS 220
+ap.add_argument('--tls-garbage', action='store_true')  # answer the handshake with junk, then hang up
+ap.add_argument('--tls13-only', action='store_true')   # accept TLS 1.3 only (BearSSL speaks up to 1.2: the handshake fails)
+ap.add_argument('--starttls-reply', default=None)      # offer STARTTLS, answer it with this (e.g. "454 4.7.0 TLS not available")
 a = ap.parse_args()
 
 rcpt_replies = {}
@@ -60,7 +62,7 @@ def ehlo_lines(tls_on):
     if not a.no_pipelining: ext.append('PIPELINING')
     if a.size is not None: ext.append('SIZE %d' % a.size)
     ext.append('8BITMIME')
-    if a.tls and not tls_on: ext.append('STARTTLS')
+    if (a.tls or a.starttls_reply) and not tls_on: ext.append('STARTTLS')
     if a.smtputf8: ext.append('SMTPUTF8')
     if a.auth: ext.append('AUTH LOGIN' if a.auth_login_only else 'AUTH PLAIN LOGIN')
     return ['250-peer.test'] + ['250-' + e for e in ext[:-1]] + ['250 ' + ext[-1]]
@@ -93,6 +95,8 @@ def session(c):
             for x in ehlo_lines(tls_on): c.send(x)
         elif u.startswith('HELO'):
             c.send('250 peer.test')
+        elif u == 'STARTTLS' and a.starttls_reply and not tls_on:
+            c.send(a.starttls_reply)
         elif u == 'STARTTLS' and a.tls and not tls_on:
             if c.buf:
                 log('INJECTED: %r' % c.buf)
@@ -108,6 +112,8 @@ def session(c):
                 c.send('220 2.0.0 go ahead')
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(a.tls[0], a.tls[1])
+            if a.tls13_only:
+                ctx.minimum_version = ssl.TLSVersion.TLSv1_3
             try:
                 c.s = ctx.wrap_socket(c.s, server_side=True)
             except (ssl.SSLError, OSError) as e:

@@ -188,10 +188,14 @@ static void show_alias (unsigned int indent, lookup const *l, unsigned int depth
     switch (it->kind)
     {
       case EXPAND_I_RCPT :
-        if (t[0] == '/') PUT(in, log_quote(t), ": local-deliver mbox ", log_quote(t), ", as the owner of the aliases file") ;
-        else if (t[0] == '|') PUT(in, log_quote(t), ": local-deliver mda, argv split on spaces, no shell, as the owner of the aliases file") ;
+      {
+        /* local-spawn's rule (lib/expand): the owner of the file that lists it, alias-user for root's */
+        char const *who = it->include ? ", as the owner of the include file (alias-user if root's; nothing if group- or world-writable)" : ", as the owner of the aliases file (alias-user if root's)" ;
+        if (t[0] == '/') PUT(in, log_quote(t), ": local-deliver mbox ", log_quote(t), who) ;
+        else if (t[0] == '|') PUT(in, log_quote(t), ": local-deliver mda, argv split on spaces, no shell", who) ;
         else show_rcpt(in, t, it->depth) ;
         break ;
+      }
       case EXPAND_I_INCLUDE : PUT(in, log_quote(t), ":") ; break ;
       case EXPAND_I_UNREADABLE : PUT(in, log_quote(t), ": unreadable (", strerror(it->err), "): skipped") ; break ;
       case EXPAND_I_TOODEEP : PUT(in, log_quote(t), ": too deep, skipped") ; break ;
@@ -271,10 +275,12 @@ static void show_rcpt (unsigned int indent, char const *a, unsigned int depth)
     PUT(indent, qa, ": temporary lookup failure (", strerror(errno), "): retried later") ;
     goto end ;
   }
+  /* an alias's recipient (depth > 0): a system account it names is a local user */
+  if (depth) lookup_aliased(&l) ;
   switch (l.kind)
   {
     case LOOKUP_UNKNOWN :
-      PUT(indent, qa, ": no such user: bounced, 550 5.1.1") ;
+      PUT(indent, qa, l.flags & LOOKUP_F_SYSTEM ? ": a system account (local-uid-min), which only an alias may name: bounced, 550 5.1.1" : ": no such user: bounced, 550 5.1.1") ;
       break ;
     case LOOKUP_REMOTE :
       PUT(indent, qa, ": remote, remote-send") ;

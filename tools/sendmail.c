@@ -10,7 +10,11 @@
  *
  * enqueue runs in session mode (-S): sendmail sends a dot-stuffed,
  * dot-terminated stream, so a sendmail killed halfway leaves nothing in
- * the queue instead of half a message.
+ * the queue instead of half a message; and enqueue says the queue id
+ * first, so the Received field that starts the message can name it.
+ * Lines longer than RFC 5322 allows are broken, not refused, and once
+ * the message goes to enqueue the input is read to its end, even when
+ * enqueue refuses it: a script writing it never dies of a broken pipe.
  *
  * -bp, -bs, -bi and -q exec queue-ls, smtp-session, newaliases and
  * queue-ctl; invoked as mailq or newaliases it acts as -bp or -bi.
@@ -60,6 +64,7 @@ enum mode_e { MODE_SEND, MODE_LIST, MODE_SMTP, MODE_ALIASES, MODE_RUNQ } ;
 
 static conf c ;
 static char const *conffile ;
+static int errfd = -1 ;   /* -bs: the caller's stderr, kept for a failed exec */
 
 /* ---- running the other programs ---- */
 
@@ -76,6 +81,7 @@ static void run (char const *prog, char const *const *args)
   for (; args && *args && n < 7 ; args++) argv[n++] = *args ;
   argv[n] = 0 ;
   execve(path.s, (char *const *)argv, environ) ;
+  if (errfd >= 0) fd_move(2, errfd) ;
   strerr_diefusys(KETCH_EX_TEMP, "exec ", path.s) ;
 }
 
@@ -98,6 +104,8 @@ static pid_t spawn (char const *path, char const *const *argv, int *fds)
   fds[0] = outp[0] ; fds[1] = in[1] ;
   return pid ;
 }
+
+static void drain_input (void) ;
 
 /*
  * enqueue-listen's socket, when the configuration names one: the message
@@ -123,6 +131,7 @@ static int via_socket (char const *sender, char const *const *rcpts, char *id)
   fd_close(fd) ;
   if (st < 0) { stralloc_free(&r) ; stralloc_free(&diag) ; return -1 ; }
   if (diag.len) allwrite(2, diag.s, diag.len) ;
+  drain_input() ;
   _exit(st ? st : KETCH_EX_TEMP) ;
 }
 
@@ -144,7 +153,11 @@ static int fill (void)
   return 1 ;
 }
 
-/* appends one line, with its LF if any; 1 = a line, 0 = EOF, -1 = longer than max */
+/*
+ * Appends one line, with its LF if any, or its first max octets: 1 = a
+ * line (the last one may lack its LF), 2 = max octets and no LF yet,
+ * 0 = EOF and nothing appended.
+ */
 static int readline (stralloc *sa, size_t max)
 {
   size_t start = sa->len ;
@@ -152,12 +165,24 @@ static int readline (stralloc *sa, size_t max)
   {
     char *nl = memchr(ibuf + ipos, '\n', ilen - ipos) ;
     size_t n = nl ? (size_t)(nl - (ibuf + ipos)) + 1 : ilen - ipos ;
-    if (sa->len - start + n > max) return -1 ;
+    if (sa->len - start + n > max) { n = max - (sa->len - start) ; nl = 0 ; }
     if (!stralloc_catb(sa, ibuf + ipos, n)) dienomem() ;
     ipos += n ;
     if (nl) return 1 ;
+    if (sa->len - start == max) return 2 ;
   }
   return sa->len > start ;
+}
+
+/*
+ * Reads and drops the rest of the input after a refusal: a writer must
+ * not die of SIGPIPE for it. Not from a terminal, where the person
+ * typing reads the refusal at once.
+ */
+static void drain_input (void)
+{
+  if (isatty(0)) return ;
+  while (fill()) ipos = ilen ;
 }
 
 /* the length of a line without its LF or CRLF */
@@ -190,11 +215,78 @@ static void put (char const *s, size_t n)
   if (out.len >= 65536) flush() ;
 }
 
-static void putline (char const *s, size_t n)
+/* one line; ins: a line made by breaking a longer one, which starts with an inserted space */
+static void putpiece (char const *s, size_t n, int ins)
 {
-  if (n && s[0] == '.') put(".", 1) ;
+  if (ins) put(" ", 1) ;
+  else if (n && s[0] == '.') put(".", 1) ;
   put(s, n) ;
   put("\n", 1) ;
+}
+
+static void putline (char const *s, size_t n)
+{
+  putpiece(s, n, 0) ;
+}
+
+/*
+ * Where to break a line longer than max octets: at most max, never
+ * inside a UTF-8 sequence (an octet 10xxxxxx starts no character; a
+ * sequence has at most 4), never right after a CR (the break would make
+ * it a CRLF, and a bare CR is enqueue's to refuse).
+ */
+static size_t cut_at (char const *s, size_t max)
+{
+  size_t k = max ;
+  while (k > max - 3 && ((unsigned char)s[k] & 0xc0) == 0x80) k-- ;
+  if (((unsigned char)s[k] & 0xc0) == 0x80) k = max ;
+  if (s[k-1] == '\r') k-- ;
+  return k ;
+}
+
+/*
+ * RFC 5322 §2.1.1: a line is at most 998 octets. A longer body line is
+ * broken as Postfix's smtp client breaks it (smtp_line_length_limit): a
+ * line end and a space, so that no piece can be taken for a lone dot, a
+ * MIME boundary or a From_ line; the space is the one octet added.
+ */
+static void put_body_line (char const *s, size_t n, int ins)
+{
+  for (;;)
+  {
+    size_t max = LINE_MAX_ - 2 - ins, k ;
+    if (n <= max) break ;
+    k = cut_at(s, max) ;
+    putpiece(s, k, ins) ;
+    s += k ; n -= k ; ins = 1 ;
+  }
+  putpiece(s, n, ins) ;
+}
+
+static int is_blank (char ch)
+{
+  return ch == ' ' || ch == '\t' ;
+}
+
+/*
+ * A longer header line is folded (RFC 5322 §2.2.3) before the last
+ * blank that fits and follows a non-blank, which changes nothing once
+ * unfolded; with no such blank, it is broken as a body line is, and the
+ * inserted space becomes part of the field's value.
+ */
+static void put_header_line (char const *s, size_t n)
+{
+  int ins = 0 ;
+  for (;;)
+  {
+    size_t max = LINE_MAX_ - 2 - ins, k = max ;
+    if (n <= max) break ;
+    while (k && !(is_blank(s[k]) && !is_blank(s[k-1]))) k-- ;
+    if (k) { putpiece(s, k, ins) ; ins = 0 ; }
+    else { k = cut_at(s, max) ; putpiece(s, k, ins) ; ins = 1 ; }
+    s += k ; n -= k ;
+  }
+  putpiece(s, n, ins) ;
 }
 
 /* ---- the header ---- */
@@ -251,11 +343,10 @@ static size_t read_header (int dots, int *end)
     size_t start = hdr.len, n, cl, namelen ;
     char const *line ;
     int r = readline(&hdr, HDR_MAX - hdr.len) ;
-    if (r < 0) strerr_dief(KETCH_EX_PERM, "header section longer than 1 MiB") ;
+    if (r == 2) strerr_dief(KETCH_EX_PERM, "header section longer than 1 MiB") ;
     if (!r) { *end = 1 ; return hdr.len ; }
     line = hdr.s + start ; n = hdr.len - start ;
     cl = content_len(line, n) ;
-    if (cl > LINE_MAX_ - 2) strerr_dief(KETCH_EX_PERM, "header line longer than 998 octets") ;
     if (dots && cl == 1 && line[0] == '.') { hdr.len = start ; *end = 1 ; return hdr.len ; }
     /* an mbox "From " separator on the first line is not part of the message */
     if (!start && !fromline && n >= 5 && !memcmp(line, "From ", 5)) { hdr.len = 0 ; fromline = 1 ; continue ; }
@@ -320,6 +411,40 @@ static void put_phrase (stralloc *sa, char const *s)
   if (!stralloc_catb(sa, "\"", 1)) dienomem() ;
 }
 
+/* RFC 5322 §3.3 date-time, local time; the C locale (never changed here) gives English names */
+static size_t fmt_date (char *buf, size_t max)
+{
+  struct tm tm ;
+  time_t now = time(0) ;
+  size_t n ;
+  if (!localtime_r(&now, &tm)) strerr_diefusys(KETCH_EX_TEMP, "get the local time") ;
+  n = strftime(buf, max, "%a, %d %b %Y %H:%M:%S %z", &tm) ;
+  if (!n) strerr_dief(KETCH_EX_BUG, "strftime") ;
+  return n ;
+}
+
+/*
+ * The trace field of a local submission (RFC 5321 §4.4, RFC 5322
+ * §3.6.7), first in the message as Postfix's is: no "from" clause (no
+ * network peer), the submitting uid, the queue id that enqueue said
+ * before it read the message, so nothing is written twice.
+ */
+static void put_received (char const *id)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  char fmt[UINT_FMT] ;
+  char date[64] ;
+  fmt[uint_fmt(fmt, getuid())] = 0 ;
+  if (!stralloc_cats(&sa, "Received: by ") || !stralloc_cats(&sa, c.sa.s + c.hostname)
+   || !stralloc_cats(&sa, " (ketch, from userid ") || !stralloc_cats(&sa, fmt) || !stralloc_catb(&sa, ")", 1)) dienomem() ;
+  putline(sa.s, sa.len) ;
+  sa.len = 0 ;
+  if (!stralloc_cats(&sa, "\tid ") || !stralloc_cats(&sa, id) || !stralloc_catb(&sa, "; ", 2)
+   || !stralloc_catb(&sa, date, fmt_date(date, sizeof(date)))) dienomem() ;
+  putline(sa.s, sa.len) ;
+  stralloc_free(&sa) ;
+}
+
 static void put_added (char const *fromaddr, char const *fullname)
 {
   stralloc sa = STRALLOC_ZERO ;
@@ -336,15 +461,8 @@ static void put_added (char const *fromaddr, char const *fullname)
   }
   if (!has_field("Date"))
   {
-    /* RFC 5322 §3.3; the C locale (never changed here) gives English names */
-    char buf[64] ;
-    struct tm tm ;
-    time_t now = time(0) ;
-    size_t n ;
-    if (!localtime_r(&now, &tm)) strerr_diefusys(KETCH_EX_TEMP, "get the local time") ;
-    n = strftime(buf, sizeof(buf), "Date: %a, %d %b %Y %H:%M:%S %z", &tm) ;
-    if (!n) strerr_dief(KETCH_EX_BUG, "strftime") ;
-    putline(buf, n) ;
+    char buf[70] = "Date: " ;
+    putline(buf, 6 + fmt_date(buf + 6, sizeof(buf) - 6)) ;
   }
   if (!has_field("Message-ID"))
   {
@@ -380,38 +498,50 @@ static void put_fields (void)
     {
       char const *nl = memchr(hdr.s + pos, '\n', end - pos) ;
       size_t len = nl ? (size_t)(nl - (hdr.s + pos)) + 1 : end - pos ;
-      putline(hdr.s + pos, content_len(hdr.s + pos, len)) ;
+      put_header_line(hdr.s + pos, content_len(hdr.s + pos, len)) ;
       pos += len ;
     }
   }
 }
 
-/* the body, after whatever read_header kept of it; returns at EOF or a lone dot */
+/*
+ * The body, after whatever read_header kept of it; returns at EOF or a
+ * lone dot. A line is held up to 1001 octets: without its LF by then,
+ * it is longer than 998 whatever ends it, and its first piece goes.
+ */
 static void put_body (size_t bodystart, int dots, int end)
 {
   stralloc line = STRALLOC_ZERO ;
   size_t pos = bodystart ;
+  int ins = 0 ;   /* line holds the rest of a broken line */
   while (pos < hdr.len)
   {
     char const *nl = memchr(hdr.s + pos, '\n', hdr.len - pos) ;
     size_t len = nl ? (size_t)(nl - (hdr.s + pos)) + 1 : hdr.len - pos ;
-    putline(hdr.s + pos, content_len(hdr.s + pos, len)) ;
+    put_body_line(hdr.s + pos, content_len(hdr.s + pos, len), 0) ;
     pos += len ;
   }
   if (end) return ;
   for (;;)
   {
     size_t cl ;
-    int r ;
-    line.len = 0 ;
-    r = readline(&line, LINE_MAX_ + 1) ;
-    if (r < 0) strerr_dief(KETCH_EX_PERM, "message line longer than 998 octets") ;
-    if (!r) break ;
+    int r = readline(&line, LINE_MAX_ + 1 - line.len) ;
+    if (!r && !line.len) break ;
+    if (r == 2)
+    {
+      size_t k = cut_at(line.s, LINE_MAX_ - 2 - ins) ;
+      putpiece(line.s, k, ins) ;
+      memmove(line.s, line.s + k, line.len - k) ;
+      line.len -= k ;
+      ins = 1 ;
+      continue ;
+    }
     cl = content_len(line.s, line.len) ;
     /* sendmail's rule without -i: a line holding one dot ends the message */
-    if (dots && cl == 1 && line.s[0] == '.') break ;
-    putline(line.s, cl) ;
-    if (broken) break ;
+    if (dots && !ins && cl == 1 && line.s[0] == '.') break ;
+    put_body_line(line.s, cl, ins) ;
+    line.len = 0 ;
+    ins = 0 ;
   }
   stralloc_free(&line) ;
 }
@@ -577,6 +707,17 @@ int main (int argc, char const *const *argv)
        * header; nothing of the caller's UCSPI environment is kept.
        */
       char const *bsargs[3] = { "-L", user, 0 } ;
+      /*
+       * Its log lines are not the caller's business: Postfix's sendmail
+       * -bs logs where its daemons log (syslog), but ours log to their
+       * supervisor's logger, which the caller cannot reach, so they are
+       * dropped. What the client needs to know is in the SMTP replies;
+       * a failure to exec still reaches the caller's stderr.
+       */
+      int null = open("/dev/null", O_WRONLY | O_CLOEXEC) ;
+      errfd = fcntl(2, F_DUPFD_CLOEXEC, 3) ;
+      if (null < 0 || errfd < 0 || fd_copy(2, null) < 0) strerr_diefusys(KETCH_EX_TEMP, "redirect the session's log to /dev/null") ;
+      fd_close(null) ;
       if (setenv("PROTO", "TCP", 1) < 0 || setenv("TCPLOCALIP", "127.0.0.1", 1) < 0
        || setenv("TCPLOCALPORT", "0", 1) < 0 || setenv("TCPREMOTEIP", "127.0.0.1", 1) < 0
        || setenv("TCPREMOTEPORT", "0", 1) < 0 || unsetenv("TCPREMOTEINFO") < 0
@@ -594,8 +735,7 @@ int main (int argc, char const *const *argv)
     int end = 0, fds[2], sock ;
     pid_t pid ;
     int wstat ;
-    char idbuf[64] ;
-    size_t idlen = 0 ;
+    char idbuf[QUEUE_ID_LEN + 1] ;
 
     if (!stralloc_cats(&sa, user) || !stralloc_catb(&sa, "@", 1) || !stralloc_cats(&sa, c.sa.s + c.hostname)) dienomem() ;
     if (address_parse(&me, sa.s, sa.len, ADDRESS_UTF8)) strerr_dief(KETCH_EX_PERM, "the invoking user's name is not a valid local part: ", user) ;
@@ -636,16 +776,30 @@ int main (int argc, char const *const *argv)
       signal(SIGPIPE, SIG_IGN) ;
       sock = c.enqueue_socket ? via_socket(from.s, genalloc_s(char const *, &args) + first, idbuf) : -1 ;
       if (sock >= 0) { pid = 0 ; fds[0] = fds[1] = sock ; }
-      else pid = spawn(path.s, genalloc_s(char const *, &args), fds) ;
+      else
+      {
+        int st ;
+        pid = spawn(path.s, genalloc_s(char const *, &args), fds) ;
+        /* enqueue -S says the id first; without it, it refused the envelope and said why */
+        if (!enqclient_id(fds[0], idbuf, 0, &st, 0))
+        {
+          fd_close(fds[0]) ; fd_close(fds[1]) ;
+          drain_input() ;
+          if (waitpid(pid, &wstat, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "wait for enqueue") ;
+          return WIFEXITED(wstat) && WEXITSTATUS(wstat) ? WEXITSTATUS(wstat) : KETCH_EX_TEMP ;
+        }
+      }
     }
     outfd = fds[1] ;
 
+    put_received(idbuf) ;
     put_fields() ;
     put_added(from.len ? from.s : me.s, fullname) ;
     put("\n", 1) ;
     put_body(bodystart, !iflag, end) ;
     put(".\n", 2) ;
     flush() ;
+    if (broken) drain_input() ;
     if (sock >= 0)
     {
       stralloc diag = STRALLOC_ZERO ;
@@ -656,23 +810,11 @@ int main (int argc, char const *const *argv)
       return 0 ;
     }
     fd_close(outfd) ;
-
-    for (;;)
-    {
-      ssize_t r = fd_read(fds[0], idbuf + idlen, sizeof(idbuf) - 1 - idlen) ;
-      if (r <= 0) break ;
-      idlen += (size_t)r ;
-      if (idlen >= sizeof(idbuf) - 1) break ;
-    }
     fd_close(fds[0]) ;
     if (waitpid(pid, &wstat, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "wait for enqueue") ;
     if (!WIFEXITED(wstat)) strerr_dief(KETCH_EX_TEMP, "enqueue crashed") ;
     if (WEXITSTATUS(wstat)) return WEXITSTATUS(wstat) ;
-    if (verbose && idlen > QUEUE_ID_LEN)
-    {
-      idbuf[QUEUE_ID_LEN] = 0 ;
-      strerr_warni(idbuf, " queued from=<", from.s, ">") ;
-    }
+    if (verbose) strerr_warni(idbuf, " queued from=<", from.s, ">") ;
   }
   return 0 ;
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <pwd.h>
 
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
@@ -97,7 +99,7 @@ int main (void)
   lookup l = LOOKUP_ZERO ;
   expand_local x = EXPAND_LOCAL_ZERO ;
   stralloc inc = STRALLOC_ZERO ;
-  tap_plan(37) ;
+  tap_plan(38) ;
   if (!mkdtemp(dir)) return 111 ;
   ok(load(&c,
     "hostname mx.test.example\n"
@@ -127,6 +129,15 @@ int main (void)
   ok(item_is(0, EXPAND_I_INCLUDE, 2, inc.s), "the include first") ;
   ok(item_is(1, EXPAND_I_RCPT, 3, "carol@mx.test.example"), "its entries one level deeper") ;
   ok(item_is(2, EXPAND_I_RCPT, 3, "dave@far.example") && item_is(3, EXPAND_I_RCPT, 3, "/tmp/file"), "in order, the nested include ignored") ;
+  {
+    /* who runs an included entry: the include file's owner, as read; the table's own entries say no include */
+    expand_item *it = genalloc_s(expand_item, &items) ;
+    uid_t u = 12345 ;
+    ok(!it[0].include && it[3].include && !strcmp(texts.s + it[3].include, path("list")) && it[3].owner == getuid(), "an included entry names its file and its owner") ;
+    ok(getuid() ? expand_entry_owner(&c, it + 3, 0, &u) && u == getuid() : expand_entry_owner(&c, it + 3, 0, &u) && u && u == getpwnam("nobody")->pw_uid, "it runs as that owner, alias-user (nobody) for root's (%u)", (unsigned int)u) ;
+    it[3].mode |= 002 ;
+    ok(!expand_entry_owner(&c, it + 3, 0, &u) && errno == EPERM, "a world-writable include runs nothing") ;
+  }
   ok(run(&c, inc.s, inc.len, EXPAND_DEPTH) && item_is(0, EXPAND_I_TOODEEP, EXPAND_DEPTH, inc.s) && genalloc_len(expand_item, &items) == 1, "an include at the depth limit: too deep") ;
   {
     static char const e[] = ":include:/nonexistent/list\0" ;
@@ -136,7 +147,6 @@ int main (void)
   /* a system user, with an extension */
   mklookup(&l, LOOKUP_LOCAL, "alice", "tag", "test.example", "/home/alice") ;
   ok(expand_local_who(&c, &l, "alice+tag@test.example", &x) && x.kind == EXPAND_L_USER && !x.fail, "a user: delivered as the user") ;
-  ok(!strcmp(x.runas.s, "user alice"), "local-spawn's identity (%s)", x.runas.s) ;
   ok(expand_local_args(&c, &l, "s@x", "alice+tag@test.example", 0, 1000, &x) && !x.fail && x.nargs == 9, "local-deliver's arguments (%u)", x.nargs) ;
   ok(!strcmp(A(&x, 0), "-e") && !strcmp(A(&x, 1), "tag") && !strcmp(A(&x, 2), "--") && !strcmp(A(&x, 3), "s@x"), "-e ext, --, the sender") ;
   ok(!strcmp(A(&x, 4), "alice+tag@test.example") && !strcmp(A(&x, 5), "alice") && !strcmp(A(&x, 6), "/home/alice"), "rcpt, user, home") ;
@@ -152,14 +162,13 @@ int main (void)
 
   /* a virtual user */
   mklookup(&l, LOOKUP_VIRTUAL, "v", 0, "virt.example", "/srv/mail/v/") ;
-  ok(expand_local_who(&c, &l, "v@virt.example", &x) && x.kind == EXPAND_L_VIRTUAL && !strcmp(x.runas.s, "vmap virt.example"), "a virtual user: as the map's owner") ;
-  ok(x.owner && strstr(x.owner, "vmap"), "the owner comes from the map file") ;
+  ok(expand_local_who(&c, &l, "v@virt.example", &x) && x.kind == EXPAND_L_VIRTUAL && !x.fail, "a virtual user") ;
   ok(expand_local_args(&c, &l, "", "v@virt.example", 0, 1000, &x) && !strcmp(A(&x, x.method), "maildir") && !strcmp(A(&x, x.method + 1), "/srv/mail/v/"), "its maildir") ;
   mklookup(&l, LOOKUP_VIRTUAL, "v", 0, "virt.example", "srv/mail/v/") ;
   ok(expand_local_who(&c, &l, "v@virt.example", &x) && x.fail && !strcmp(x.fail, EXPAND_T_VPATH), "a relative virtual maildir fails") ;
 
   /* an alias's file and program */
-  ok(expand_local_who(&c, &l, "/var/mail/staff", &x) && x.kind == EXPAND_L_ALIAS && !strcmp(x.runas.s, "alias") && x.owner && strstr(x.owner, "aliases"), "a file: as the aliases file's owner") ;
+  ok(expand_local_who(&c, &l, "/var/mail/staff", &x) && x.kind == EXPAND_L_ALIAS && !x.fail, "a file: an alias's") ;
   ok(expand_local_args(&c, &l, "s@x", "/var/mail/staff", "staff@test.example", 0, &x) && !strcmp(A(&x, 2), "staff@test.example") && !strcmp(A(&x, x.method), "mbox") && !strcmp(A(&x, x.method + 1), "/var/mail/staff"), "an mbox, the alias as the recipient") ;
   ok(expand_local_who(&c, &l, "|/bin/prog  a  b", &x) && expand_local_args(&c, &l, "s@x", "|/bin/prog  a  b", 0, 0, &x) && x.nargs == x.method + 4, "a program: split on spaces") ;
   ok(!strcmp(A(&x, x.method), "mda") && !strcmp(A(&x, x.method + 1), "/bin/prog") && !strcmp(A(&x, x.method + 2), "a") && !strcmp(A(&x, x.method + 3), "b"), "no shell, no empty arguments") ;

@@ -53,7 +53,7 @@ int main (void)
   lookup l = LOOKUP_ZERO ;
   struct passwd *pw = getpwuid(0) ;
   char const *root = pw ? pw->pw_name : "root" ;
-  tap_plan(37) ;
+  tap_plan(44) ;
   if (!mkdtemp(dir)) return 111 ;
   put("aliases",
     "# comment\n"
@@ -108,6 +108,20 @@ int main (void)
     ok(lookup_address(&l, &c, a) && l.kind == LOOKUP_LOCAL, "user matched case-insensitively") ;
   }
   ok(lookup_address(&l, &c, "nosuchuser-zz@test.example") && l.kind == LOOKUP_UNKNOWN, "unknown local user") ;
+  {
+    /* uid 1 (daemon): a system account below local-uid-min receives no mail */
+    struct passwd *sys = getpwuid(1) ;
+    char a[300] ;
+    size_t n = sys ? strlen(sys->pw_name) : 0 ;
+    if (n > 200) n = 0 ;
+    memcpy(a, sys ? sys->pw_name : "", n) ; memcpy(a + n, "@test.example", 14) ;
+    ok(sys && lookup_address(&l, &c, a) && l.kind == LOOKUP_UNKNOWN && (l.flags & LOOKUP_F_SYSTEM) == (sys->pw_gid ? LOOKUP_F_SYSTEM : 0), "a system account (uid 1, %s): unknown", a) ;
+    lookup_aliased(&l) ;
+    ok((l.kind == LOOKUP_LOCAL) == (sys->pw_gid != 0) && (!sys->pw_gid || l.uid == 1), "a local user if an alias names it (and it is not in group 0)") ;
+    c.local_uid_min = 1 ;
+    ok(sys && lookup_address(&l, &c, a) && (l.kind == LOOKUP_LOCAL) == (sys->pw_gid != 0), "with local-uid-min 1: a local user, unless in group 0") ;
+    c.local_uid_min = 1000 ;
+  }
   ok(lookup_address(&l, &c, "\"a;rm -rf\"@test.example") && l.kind == LOOKUP_UNKNOWN, "quoted local part never matches") ;
   ok(lookup_address(&l, &c, "a$(id)@localhost") && l.kind == LOOKUP_UNKNOWN, "metacharacters: just unknown") ;
   ok(lookup_address(&l, &c, "Alice@virt.example") && l.kind == LOOKUP_VIRTUAL && !strcmp(S(&l, l.path), "/srv/mail/alice/"), "virtual user to maildir") ;
@@ -123,9 +137,19 @@ int main (void)
     put("inc", "# members\nx@y.example\nz\n") ;
     fn.len = 0 ; stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/inc") ; stralloc_0(&fn) ;
     sa.len = 0 ;
-    ok(lookup_read_include(fn.s, &sa) == 2 && !strcmp(sa.s, "x@y.example"), "include file read, comments skipped") ;
+    {
+      struct stat st ;
+      ok(lookup_read_include(fn.s, &sa, &st) == 2 && !strcmp(sa.s, "x@y.example") && st.st_uid == getuid(), "include file read, comments skipped, its owner given") ;
+      sa.len = 0 ;
+      ok(lookup_read_include(dir, &sa, &st) < 0, "a directory is no include file") ;
+    }
     stralloc_free(&sa) ;
   }
+  /* a table compiled again while the process runs: the next lookup sees it, no signal (ketch.conf(5)) */
+  put("aliases", "staff: carol\nnewcomer: dave\n") ;
+  ok(lookup_compile_aliases(c.sa.s + c.aliases, &err), "aliases compiled again") ;
+  ok(lookup_address(&l, &c, "newcomer@test.example") && l.kind == LOOKUP_ALIAS && entry_is(&l, 0, "dave"), "... the next lookup sees the new alias") ;
+  ok(lookup_address(&l, &c, "staff@test.example") && nentries(&l) == 1 && entry_is(&l, 0, "carol"), "... and the changed one") ;
   lookup_free(&l) ;
   rm_rf(dir) ;
   return tap_done() ;

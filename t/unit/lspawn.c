@@ -1,6 +1,6 @@
 /* ISC license: see LICENSE. */
 
-/* Unit test of lib/lspawn: the scheduler / local-spawn pipe protocol, both ends. */
+/* Unit test of lib/lspawn: the scheduler / local-spawn protocol, both ends. */
 
 #include <string.h>
 
@@ -13,19 +13,23 @@
 int main (void)
 {
   stralloc sa = STRALLOC_ZERO ;
-  char const *args[] = { "-t", "30", "--", "s@x", "u@y", "u", "/home/u", "maildir", "/home/u/Maildir/", 0 } ;
   char const *f[LSPAWN_FIELDS_MAX] ;
   size_t start, len, used ;
   unsigned int n, tag, code ;
   char const *text ;
   char line[128] ;
-  tap_plan(22) ;
-  ok(lspawn_request(&sa, 7, "user u", "0123456789abcdef01234567", 123, 600, args), "a request") ;
-  ok(lspawn_request_next(sa.s, sa.len, &start, &len, &used) == 1 && used == sa.len && sa.s[sa.len - 1] == ',', "one netstring, all of it") ;
-  n = lspawn_fields(sa.s + start, len, f, LSPAWN_FIELDS_MAX - 1) ;
-  ok(n == 14, "five fields and nine arguments (%u)", n) ;
-  ok(!strcmp(f[0], "7") && !strcmp(f[1], "user u") && !strcmp(f[2], "0123456789abcdef01234567") && !strcmp(f[3], "123") && !strcmp(f[4], "600"), "tag, runas, id, header length, timeout") ;
-  ok(!strcmp(f[5], "-t") && !strcmp(f[13], "/home/u/Maildir/"), "then the arguments, in order") ;
+  tap_plan(23) ;
+  ok(lspawn_request(&sa, 7, "0123456789abcdef01234567", 600, "s@x", "u@y", 0), "a request") ;
+  n = lspawn_fields(sa.s, sa.len, f, LSPAWN_FIELDS_MAX) ;
+  ok(n == LSPAWN_REQ_FIELDS && f[5] + strlen(f[5]) + 1 == sa.s + sa.len, "six fields, all of it (%u)", n) ;
+  ok(!strcmp(f[0], "7") && !strcmp(f[1], "0123456789abcdef01234567") && !strcmp(f[2], "600"), "tag, id, timeout") ;
+  ok(!strcmp(f[3], "s@x") && !strcmp(f[4], "u@y") && !*f[5], "sender, recipient, no original") ;
+  sa.len = 0 ;
+  ok(lspawn_request(&sa, 8, "0123456789abcdef01234567", 5, "", "|/bin/prog a", "list@y") && lspawn_fields(sa.s, sa.len, f, LSPAWN_FIELDS_MAX) == 6
+   && !*f[3] && !strcmp(f[4], "|/bin/prog a") && !strcmp(f[5], "list@y"), "the null sender, a program and its alias") ;
+  sa.len = 0 ;
+  stralloc_catb(&sa, "3:a\0b,", 6) ;
+  ok(lspawn_request_next(sa.s, sa.len, &start, &len, &used) == 1 && used == sa.len && start == 2 && len == 3, "a worker's netstring, all of it") ;
   ok(lspawn_request_next(sa.s, sa.len - 1, &start, &len, &used) == 0, "without its comma: read more") ;
   ok(lspawn_request_next(sa.s, 3, &start, &len, &used) == 0, "a few digits: read more") ;
   ok(lspawn_request_next("12x:abc", 7, &start, &len, &used) < 0, "not a length: garbled") ;

@@ -44,7 +44,7 @@ int main (void)
   stralloc names = STRALLOC_ZERO ;
   dns_mx mx[4] ;
   ip46 ip ;
-  tap_plan(30) ;
+  tap_plan(31) ;
   if (!mkdtemp(dir)) return 111 ;
   ok(load(&c,
     "hostname mx.test.example\n"
@@ -84,6 +84,15 @@ int main (void)
   ok(route_from_mx(&r, &c, "d.example", DNS_NODATA, 0, 0, "") && r.kind == ROUTE_K_IMPLICIT && route_nhops(&r) == 1 && !strcmp(H(&r, 0), "d.example"), "no MX records: the implicit MX") ;
   ok(route_from_mx(&r, &c, "d.example", DNS_NXDOMAIN, 0, 0, "") && r.result == ROUTE_NXDOMAIN, "NXDOMAIN") ;
   ok(route_from_mx(&r, &c, "d.example", DNS_TEMP, 0, 0, "") && r.result == ROUTE_TEMP, "a temporary DNS failure") ;
+  {
+    /* a long answer, worst first: only the ROUTE_MX_MAX best are kept */
+    dns_mx many[3 * ROUTE_MX_MAX] ;
+    size_t k = 0, off = names.len ;
+    stralloc_catb(&names, "many.example", 13) ;
+    for (; k < 3 * ROUTE_MX_MAX ; k++) { many[k].pref = 3 * ROUTE_MX_MAX - k ; many[k].name = off ; }
+    ok(route_from_mx(&r, &c, "d.example", DNS_OK, many, 3 * ROUTE_MX_MAX, names.s) && r.result == ROUTE_OK && route_nhops(&r) == ROUTE_MX_MAX
+       && route_hops(&r)[0].pref == 1 && route_hops(&r)[ROUTE_MX_MAX - 1].pref == ROUTE_MX_MAX, "%u MX records: the %u best kept", 3 * ROUTE_MX_MAX, ROUTE_MX_MAX) ;
+  }
 
   ip46_scan("127.0.0.1", &ip) ;
   ok(route_is_myself(&c, &ip, 2525), "our listener's address and port: myself") ;

@@ -2,12 +2,14 @@
 
 /* lib/submit in a scratch spool: refusals with their words, a commit,
    an abort and a refused body that leave nothing in tmp/, and one
-   structure reused for several messages, as enqueue-listen's workers do */
+   structure reused for several messages, as enqueue-listen's workers do;
+   who may set the authenticated user */
 
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <skalibs/stralloc.h>
@@ -45,7 +47,7 @@ int main (void)
   submit s = SUBMIT_ZERO ;
   stralloc err = STRALLOC_ZERO, sa = STRALLOC_ZERO ;
   int r ;
-  tap_plan(17) ;
+  tap_plan(23) ;
   if (!mkdtemp(tmpl) || chdir(tmpl) < 0 || mkdir("tmp", 0700) < 0 || mkdir("queue", 0700) < 0) return 111 ;
 
   r = submit_sender(&s, "bad<", 4, &err) ;
@@ -95,6 +97,23 @@ int main (void)
       n += count(b) ;
     }
     ok(n == 2, "two messages in the queue in all") ;
+  }
+  {
+    /* the smtp-user is nobody, found in /etc/passwd by submit itself */
+    conf c, none ;
+    struct passwd *pw = getpwnam("nobody") ;
+    uid_t nobody = pw ? pw->pw_uid : 65534, other = nobody - 1 == geteuid() ? nobody - 2 : nobody - 1 ;
+    stralloc e = STRALLOC_ZERO ;
+    char const *a ;
+    ok(openwritenclose_unsafe("c.conf", "hostname h.example\nsmtp-user nobody\n", 35) && conf_load(&c, "c.conf", &e)
+     && openwritenclose_unsafe("n.conf", "hostname h.example\n", 19) && conf_load(&none, "n.conf", &e), "two configurations load") ;
+    ok(!submit_sender(&s, "a@b.example", 11, &err) && !submit_auth_from(&s, "bob", &c, 0, &err) && (a = envelope_auth(&s.e)) && !strcmp(a, "bob"), "root may set the auth user") ;
+    ok(!submit_auth_from(&s, "bob", &none, geteuid(), &err), "so may the queue owner (our effective uid)") ;
+    ok(!submit_auth_from(&s, "bob", &c, nobody, &err), "so may the smtp-user") ;
+    r = submit_auth_from(&s, "bob", &c, other, &err) ;
+    ok(r == KETCH_EX_PERM && !strcmp(err.s, "only root, the queue owner and the smtp-user may set the authenticated user"), "anyone else: 100 (%s)", err.s) ;
+    ok(submit_auth_from(&s, "bob", &none, nobody, &err) == KETCH_EX_PERM, "without an smtp-user line, nobody else") ;
+    submit_free(&s) ;
   }
   if (chdir("/") == 0) rm_rf(tmpl) ;
   return tap_done() ;
