@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -203,6 +204,7 @@ static int serve (int fd, submit *s, stralloc *req, stralloc *err, tain const *d
   if (!read_request(fd, req, s, &code, err, deadline)) goto end ;
   code = submit_open(s, cf.message_size, MESSAGE_DOTS, err) ;
   if (code) goto end ;
+  s->m.maxhops = cf.max_hops ;
   {
     char line[QUEUE_ID_LEN + 1] ;
     memcpy(line, s->id, QUEUE_ID_LEN) ; line[QUEUE_ID_LEN] = '\n' ;
@@ -522,7 +524,7 @@ int main (int argc, char const *const *argv)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'd' : if (!uint0_scan(l.arg, &notif) || notif < 3) dieusage() ; hasnotif = 1 ; break ;
-        case 'g' : if (!uint0_scan(l.arg, &grace)) dieusage() ; break ;
+        case 'g' : if (!uint0_scan(l.arg, &grace) || grace > INT_MAX) dieusage() ; break ;
         case 't' : if (!uint0_scan(l.arg, &deadline_secs) || !deadline_secs) dieusage() ; break ;
         case 'u' : if (!uint0_scan(l.arg, &per_uid) || !per_uid) dieusage() ; break ;
         default : dieusage() ;

@@ -145,6 +145,7 @@ int main (int argc, char const *const *argv)
   if (!queue_become_owner()) strerr_diefusys(KETCH_EX_TEMP, "become the spool owner") ;
   r = submit_open(&s, c.message_size, session ? MESSAGE_DOTS : 0, &sa) ;
   if (r) die(r, &sa) ;
+  s.m.maxhops = c.max_hops ;
   if (session)
   {
     /* the session needs the id first, for its Received header */

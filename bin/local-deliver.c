@@ -15,6 +15,7 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -591,7 +592,7 @@ int main (int argc, char const *const *argv)
       if (opt == -1) break ;
       switch (opt)
       {
-        case 't' : if (!uint0_scan(l.arg, &timeout) || !timeout) dieusage() ; break ;
+        case 't' : if (!uint0_scan(l.arg, &timeout) || !timeout || timeout > INT_MAX) dieusage() ; break ;
         case 'e' : ext = l.arg ; break ;
         case 'o' : orig = l.arg ; break ;
         case 'd' : domain = l.arg ; break ;

@@ -26,6 +26,7 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -474,7 +475,8 @@ static void handle (char const *tag, char const *const *f, int fd)
   ch->last.len = ch->cur.len = 0 ;
   memcpy(ch->tag, tag, strlen(tag) + 1) ;
   tain_now_g() ;
-  tain_addsec_g(&ch->deadline, timeout + 5) ;
+  /* tain_addsec takes an int: timeout + 5 must not wrap to a past deadline */
+  tain_addsec_g(&ch->deadline, timeout > INT_MAX - 5 ? INT_MAX : (int)timeout + 5) ;
   stralloc_free(&args) ;
 }
 

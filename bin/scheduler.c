@@ -1922,6 +1922,7 @@ int main (int argc, char const *const *argv)
   }
   if (!conf_load_default(&c, conffile, &err))
     strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
+  if (conf_files_check(&c, CONF_FILES_ALIASES, &err)) strerr_dief(KETCH_EX_PERM, err.len ? err.s : "unable to check the aliases file") ;
   {
     /* children get -C with an absolute path: we chdir to the spool */
     char const *f = c.sa.s + c.file, *slash = strrchr(f, '/') ;

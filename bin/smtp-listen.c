@@ -22,6 +22,7 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <string.h>
 #include <stdlib.h>
@@ -599,7 +600,7 @@ int main (int argc, char const *const *argv)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'd' : if (!uint0_scan(l.arg, &notif) || notif < 3) dieusage() ; hasnotif = 1 ; break ;
-        case 'g' : if (!uint0_scan(l.arg, &grace)) dieusage() ; break ;
+        case 'g' : if (!uint0_scan(l.arg, &grace) || grace > INT_MAX) dieusage() ; break ;
         case 'f' : exec_sessions = 0 ; break ;
         default : dieusage() ;
       }
@@ -612,6 +613,9 @@ int main (int argc, char const *const *argv)
     if (errno == EINVAL) strerr_dief(KETCH_EX_PERM, sa.s) ;
     strerr_diefusys(KETCH_EX_TEMP, "load the configuration ", conffile) ;
   }
+  /* the certificate, the key and the auth table: there, and readable by their readers (lib/conffiles.c) */
+  sa.len = 0 ;
+  if (conf_files_check(&cf, CONF_FILES_SMTP, &sa)) strerr_dief(KETCH_EX_PERM, sa.len ? sa.s : "unable to check the files of the configuration") ;
   /* a forgotten line must not leave the sessions, which parse hostile input, running as root */
   if (!geteuid() && !cf.smtp_user) strerr_dief(KETCH_EX_PERM, "started as root without smtp-user in ", conffile, ": the sessions would run as root") ;
   if (!set_sessprog()) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;

@@ -47,6 +47,7 @@
 #include "exitcodes.h"
 #include "address.h"
 #include "conf.h"
+#include "message.h"
 #include "policy.h"
 #include "queue.h"
 #include "enqclient.h"
@@ -119,6 +120,7 @@ static int efd = -1 ;
 static int esock = -1 ;   /* enqueue-listen's connection (efd too), or -1: enqueue was spawned */
 static int efailed = 0 ;
 static uint64_t esize = 0 ;
+static message_hops ehops = MESSAGE_HOPS_ZERO ;  /* the Received fields enqueue is given, ours included */
 
 #ifdef KETCH_SESSION_MAIN
 /*
@@ -520,6 +522,7 @@ static void eflush (void)
 static void eput (char const *s, size_t n)
 {
   esize += n ;
+  if (ehops.state != MESSAGE_HOPS_BODY) message_hops_feed(&ehops, s, n) ;
   while (n)
   {
     size_t k = EBUF - elen ;
@@ -705,6 +708,7 @@ static void do_data (char const *arg, size_t len)
   efailed = 0 ; elen = 0 ; esize = 0 ;
   reply("354 End data with <CR><LF>.<CR><LF>") ;
   flush() ;
+  ehops = (message_hops)MESSAGE_HOPS_ZERO ;
   received(id) ;
   /* the Received header counts towards the size, as enqueue counts it */
   dm.size = esize ;
@@ -739,6 +743,14 @@ static void do_data (char const *arg, size_t len)
     else if (bad & SMTP_DATA_NUL) reply_err("554 5.6.0 NUL octet in message") ;
     else if (bad & SMTP_DATA_LONG) reply_err("554 5.6.0 Message line longer than 998 octets (RFC 5322 §2.1.1)") ;
     else reply_err("552 5.3.4 Message size exceeds fixed maximum message size") ;
+  }
+  else if (ehops.count > cf.max_hops)
+  {
+    /* RFC 5321 §6.3: a loop, refused with RFC 3463's 5.4.6 (routing loop detected) */
+    eabort() ;
+    wait_enqueue(pid) ;
+    LOG(" refused id=", id, " reason=too-many-hops") ;
+    reply_err("554 5.4.6 too many hops: a mail loop") ;
   }
   else
   {
@@ -974,7 +986,7 @@ static unsigned int listener_flags (void)
   size_t n = genalloc_len(conf_listen, &cf.listen), i = 0 ;
   conf_listen const *l = genalloc_s(conf_listen, &cf.listen) ;
   int haveaddr = lip && ip46_scan(lip, &a) == strlen(lip) ;
-  if (lport) uint160_scan(lport, &port) ;
+  if (lport && uint160_scan(lport, &port) != strlen(lport)) port = 0 ;
   for (; i < n ; i++)
   {
     if (l[i].port != port) continue ;

@@ -16,10 +16,10 @@
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/fmtscan.h>
-#include <skalibs/ip46.h>
 
 #include "address.h"
 #include "conf.h"
+#include "netaddr.h"
 
 #ifndef KETCH_LIBEXECDIR
 #define KETCH_LIBEXECDIR "/usr/local/libexec/ketch"
@@ -50,7 +50,7 @@ static int keep (parse *p)
   return 1 ;
 }
 
-static int fail (parse *p, char const *a, char const *b)
+static int fail3 (parse *p, char const *a, char const *b, char const *c)
 {
   char fmt[UINT_FMT] ;
   fmt[uint_fmt(fmt, p->line)] = 0 ;
@@ -58,9 +58,14 @@ static int fail (parse *p, char const *a, char const *b)
   if (!stralloc_cats(p->err, p->file) || !stralloc_catb(p->err, ":", 1)
    || !stralloc_cats(p->err, fmt) || !stralloc_catb(p->err, ": ", 2)
    || !stralloc_cats(p->err, a) || (b && !stralloc_cats(p->err, b))
-   || !stralloc_0(p->err)) return 0 ;
+   || (c && !stralloc_cats(p->err, c)) || !stralloc_0(p->err)) return 0 ;
   errno = EINVAL ;
   return 0 ;
+}
+
+static int fail (parse *p, char const *a, char const *b)
+{
+  return fail3(p, a, b, 0) ;
 }
 
 static int addstr (conf *c, char const *s, size_t *off)
@@ -89,11 +94,15 @@ struct unit_s { char c ; uint64_t mul ; } ;
 static unit const durations[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 }, { 0, 0 } } ;
 static unit const sizes[] = { { 'k', 1 << 10 }, { 'K', 1 << 10 }, { 'm', 1 << 20 }, { 'M', 1 << 20 }, { 'g', 1 << 30 }, { 'G', 1 << 30 }, { 0, 0 } } ;
 
+/* 1, or 0 for a syntax error, or -1 when the value with its unit is over
+   max (checked before the product is formed, so it cannot wrap: 2^34+1 G
+   is 2^64 + 1G) */
 static int scan_scaled (char const *s, unit const *units, uint64_t max, uint64_t *d)
 {
   uint64_t n, mul = 1 ;
   size_t k = uint64_scan(s, &n) ;
-  if (!k || n > max) return 0 ;
+  /* uint64_scan stops before a digit that would overflow: s[k] is that digit */
+  if (!k) return 0 ;
   if (s[k])
   {
     if (s[k+1]) return 0 ;
@@ -101,26 +110,31 @@ static int scan_scaled (char const *s, unit const *units, uint64_t max, uint64_t
     if (!units->c) return 0 ;
     mul = units->mul ;
   }
+  if (n > max / mul) return -1 ;
   *d = n * mul ;
   return 1 ;
 }
 
-#define scan_duration(s, d) scan_scaled(s, durations, UINT32_MAX, d)
-#define scan_size(s, d) scan_scaled(s, sizes, (uint64_t)1 << 40, d)
+/* seconds end up in tain_addsec(), which takes an int: 68 years */
+#define DURATION_MAX INT32_MAX
+#define MESSAGE_SIZE_MAX ((uint64_t)1 << 40)
+#define scan_duration(s, d) scan_scaled(s, durations, DURATION_MAX, d)
+#define scan_size(s, d) scan_scaled(s, sizes, MESSAGE_SIZE_MAX, d)
 
 static int scan_uint (char const *s, unsigned int *u)
 {
   return uint0_scan(s, u) && *u <= 1000000 ;
 }
 
+/* the whole word, each part in range: ip46_scan read 300.1.2.3 as 44.1.2.3 */
 static int scan_ip (char const *s, char *ip, int *is6)
 {
-  ip46 a ;
-  size_t k = ip46_scan(s, &a) ;
-  if (!k || s[k]) return 0 ;
-  memcpy(ip, a.ip, 16) ;
-  *is6 = ip46_is6(&a) ;
-  return 1 ;
+  return netaddr_ip(s, strlen(s), ip, is6) ;
+}
+
+static int scan_port (char const *s, uint16_t *port)
+{
+  return netaddr_port(s, strlen(s), port) ;
 }
 
 static int need (parse *p, unsigned int min, unsigned int max)
@@ -148,7 +162,7 @@ static int do_listen (parse *p)
     char const *w = p->w[i] ;
     if (!strcmp(w, "port"))
     {
-      if (++i >= p->n || !uint160_scan(p->w[i], &l.port) || !l.port) return fail(p, "listen: port needs a number from 1 to 65535", 0) ;
+      if (++i >= p->n || !scan_port(p->w[i], &l.port)) return fail(p, "listen: port needs a number from 1 to 65535", 0) ;
     }
     else if (!strcmp(w, "starttls")) l.flags |= CONF_LISTEN_STARTTLS ;
     else if (!strcmp(w, "tls-required")) l.flags |= CONF_LISTEN_STARTTLS | CONF_LISTEN_TLSREQUIRED ;
@@ -196,29 +210,39 @@ static int do_relay (parse *p)
   if (!need(p, 2, MAXWORDS)) return 0 ;
   for (; i < p->n ; i++)
   {
-    conf_net net ;
+    conf_net net = { .bits = 0 } ;
     char *slash = strchr(p->w[i], '/') ;
     if (slash) *slash = 0 ;
-    if (!scan_ip(p->w[i], net.ip, &net.is6)) return fail(p, "relay-from: not an address: ", p->w[i]) ;
+    if (!scan_ip(p->w[i], net.ip, &net.is6))
+    {
+      if (slash) *slash = '/' ;
+      return fail(p, "relay-from: not an address: ", p->w[i]) ;
+    }
     net.bits = net.is6 ? 128 : 32 ;
-    if (slash && (!uint0_scan(slash + 1, &net.bits) || net.bits > (net.is6 ? 128u : 32u)))
+    if (slash && !netaddr_prefix(slash + 1, strlen(slash + 1), net.bits, &net.bits))
       return fail(p, "relay-from: bad prefix length: ", slash + 1) ;
     if (!genalloc_append(conf_net, &p->c->relay_nets, &net)) return 0 ;
   }
   return 1 ;
 }
 
-static int scan_hostport (parse *p, char const *s, conf_route *r)
+/* HOST[:PORT], with HOST a host name, a dotted quad or a bracketed address */
+static int scan_hostport (parse *p, char *s, conf_route *r)
 {
-  char host[256] ;
-  char const *colon = strrchr(s, ':') ;
-  size_t n = colon ? (size_t)(colon - s) : strlen(s) ;
+  size_t start, n, len = strlen(s) ;
+  int e ;
   r->port = 25 ;
-  if (colon && (!uint160_scan(colon + 1, &r->port) || !r->port)) return fail(p, p->w[0], ": bad port") ;
-  if (!n || n >= sizeof(host)) return fail(p, p->w[0], ": bad host") ;
-  memcpy(host, s, n) ; host[n] = 0 ;
-  if (host[0] == '[' && host[n-1] == ']') { memmove(host, host + 1, n - 2) ; host[n-2] = 0 ; }
-  return addstr(p->c, host, &r->host) ;
+  e = netaddr_hostport(s, len, &start, &n, &r->port) ;
+  if (!e)
+  {
+    char *colon = s[0] == '[' ? 0 : strchr(s, ':') ;
+    /* the host alone, as the reader wrote it (a bare IPv6 address whole) */
+    if (colon && !strchr(colon + 1, ':')) *colon = 0 ;
+    return fail3(p, p->w[0], ": not a host name or address: ", s) ;
+  }
+  if (e < 0) return fail3(p, p->w[0], ": bad port: ", strchr(s[0] == '[' ? strchr(s, ']') : s, ':') + 1) ;
+  r->host = p->c->sa.len ;
+  return stralloc_catb(&p->c->sa, s + start, n) && stralloc_0(&p->c->sa) ;
 }
 
 /* route DOMAIN via HOST[:PORT] [tls required|verify|none] [auth FILE], smarthost HOST[:PORT] [...] */
@@ -294,7 +318,14 @@ static int do_deliver (parse *p)
   if (!strcmp(p->w[1], "lmtp"))
   {
     if (p->n != 3) return fail(p, "deliver: lmtp takes one target", 0) ;
-    if (strncmp(p->w[2], "unix:", 5) && !strchr(p->w[2], ':')) return fail(p, "deliver: lmtp takes unix:PATH or HOST:PORT", 0) ;
+    if (strncmp(p->w[2], "unix:", 5))
+    {
+      size_t start, n ;
+      uint16_t port = 0 ;
+      /* local-deliver splits at the last colon: the port is required */
+      if (netaddr_hostport(p->w[2], strlen(p->w[2]), &start, &n, &port) != 1 || !port)
+        return fail(p, "deliver: lmtp takes unix:PATH or HOST:PORT", 0) ;
+    }
     d->type = CONF_DELIVER_LMTP ;
     return addstr(p->c, p->w[2], &d->arg) ;
   }
@@ -308,11 +339,19 @@ static int do_limit (parse *p)
   if (!need(p, 3, 3)) return 0 ;
   k = p->w[1] ;
   if (!strcmp(k, "message-size"))
-    return scan_size(p->w[2], &p->c->message_size) && p->c->message_size ? 1 : fail(p, "limit message-size: bad size: ", p->w[2]) ;
+  {
+    uint64_t v = 0 ;
+    int r = scan_size(p->w[2], &v) ;
+    if (r < 0) return fail(p, "limit message-size: too large (at most 1024G): ", p->w[2]) ;
+    if (!r || !v) return fail(p, "limit message-size: bad size: ", p->w[2]) ;
+    p->c->message_size = v ;
+    return 1 ;
+  }
   if (!strcmp(k, "recipients")) u = &p->c->max_recipients ;
   else if (!strcmp(k, "connections")) u = &p->c->max_connections ;
   else if (!strcmp(k, "connections-per-client")) u = &p->c->max_per_client ;
   else if (!strcmp(k, "errors")) u = &p->c->max_errors ;
+  else if (!strcmp(k, "hops")) u = &p->c->max_hops ;
   else if (!strcmp(k, "local-deliveries")) u = &p->c->concurrency_local ;
   else if (!strcmp(k, "remote-deliveries")) u = &p->c->concurrency_remote ;
   else if (!strcmp(k, "deliveries-per-destination")) u = &p->c->concurrency_destination ;
@@ -324,10 +363,10 @@ static int do_limit (parse *p)
 
 static int do_duration (parse *p, unsigned int *u, uint64_t *d)
 {
-  uint64_t v ;
-  if (!scan_duration(p->w[p->n - 1], &v) || !v) return fail(p, "not a duration (like 30s, 5m, 4h, 5d): ", p->w[p->n - 1]) ;
-  /* the unsigned int fields hold seconds: 10000w would wrap around */
-  if (u && v > UINT32_MAX) return fail(p, "duration too long: ", p->w[p->n - 1]) ;
+  uint64_t v = 0 ;
+  int r = scan_duration(p->w[p->n - 1], &v) ;
+  if (r < 0) return fail(p, "duration too long: ", p->w[p->n - 1]) ;
+  if (!r || !v) return fail(p, "not a duration (like 30s, 5m, 4h, 5d): ", p->w[p->n - 1]) ;
   if (u) *u = (unsigned int)v ; else *d = v ;
   return 1 ;
 }
@@ -363,7 +402,7 @@ static int do_resolver (parse *p)
   if (!scan_ip(p->w[1], p->c->resolver_ip, &p->c->resolver_is6)) return fail(p, "resolver: not an IP address: ", p->w[1]) ;
   /* glibc's res_state takes a forced IPv6 server only through private fields */
   if (p->c->resolver_is6) return fail(p, "resolver: only an IPv4 address can be set here (use resolv.conf for IPv6)", 0) ;
-  if (p->n > 2 && (p->n != 4 || strcmp(p->w[2], "port") || !uint160_scan(p->w[3], &port) || !port))
+  if (p->n > 2 && (p->n != 4 || strcmp(p->w[2], "port") || !scan_port(p->w[3], &port)))
     return fail(p, "resolver: expected: resolver IP [port N]", 0) ;
   p->c->resolver_port = port ;
   return 1 ;
@@ -383,7 +422,7 @@ static int dispatch (parse *p)
   {
     if (!need(p, 2, 2)) return 0 ;
     case_lowers(p->w[1]) ;
-    if (!address_domain_valid(p->w[1], strlen(p->w[1]), 0)) return fail(p, "hostname: not a host name: ", p->w[1]) ;
+    if (!netaddr_hostname(p->w[1], strlen(p->w[1]))) return fail(p, "hostname: not a host name: ", p->w[1]) ;
     return set_once(p, &c->hostname, p->w[1], 0) ;
   }
   if (!strcmp(k, "spool")) return need(p, 2, 2) && set_once(p, &c->spool, p->w[1], 1) ;
@@ -403,13 +442,24 @@ static int dispatch (parse *p)
   if (!strcmp(k, "certificate"))
   {
     if (!need(p, 4, 4) || strcmp(p->w[2], "key")) return fail(p, "expected: certificate CERTFILE key KEYFILE", 0) ;
+    c->cert_line = p->line ;
     return set_once(p, &c->cert, p->w[1], 1) && addpath(c, p->w[3], &c->key) ;
   }
   if (!strcmp(k, "local-domain")) return do_domains(p) ;
   if (!strcmp(k, "virtual-domain")) return do_vdomain(p) ;
   if (!strcmp(k, "relay-from")) return do_relay(p) ;
-  if (!strcmp(k, "aliases")) return need(p, 2, 2) && set_once(p, &c->aliases, p->w[1], 1) ;
-  if (!strcmp(k, "auth-table")) return need(p, 2, 2) && set_once(p, &c->auth_table, p->w[1], 1) ;
+  if (!strcmp(k, "aliases"))
+  {
+    if (!need(p, 2, 2) || !set_once(p, &c->aliases, p->w[1], 1)) return 0 ;
+    c->aliases_line = p->line ;
+    return 1 ;
+  }
+  if (!strcmp(k, "auth-table"))
+  {
+    if (!need(p, 2, 2) || !set_once(p, &c->auth_table, p->w[1], 1)) return 0 ;
+    c->auth_table_line = p->line ;
+    return 1 ;
+  }
   if (!strcmp(k, "deliver")) return do_deliver(p) ;
   if (!strcmp(k, "route")) return do_route(p, 0) ;
   if (!strcmp(k, "smarthost")) return do_route(p, 1) ;
@@ -426,7 +476,7 @@ static int dispatch (parse *p)
   if (!strcmp(k, "remote-port"))
   {
     if (!need(p, 2, 2)) return 0 ;
-    if (!uint160_scan(p->w[1], &c->remote_port) || !c->remote_port) return fail(p, "remote-port needs a number from 1 to 65535", 0) ;
+    if (!scan_port(p->w[1], &c->remote_port)) return fail(p, "remote-port needs a number from 1 to 65535", 0) ;
     return 1 ;
   }
   if (!strcmp(k, "ca-file")) return need(p, 2, 2) && set_once(p, &c->ca_file, p->w[1], 1) ;
@@ -471,6 +521,7 @@ static void defaults (conf *c)
   c->max_connections = 100 ;
   c->max_per_client = 10 ;
   c->max_errors = 10 ;
+  c->max_hops = 50 ;           /* Postfix's hopcount_limit */
   c->concurrency_local = 10 ;
   c->concurrency_remote = 20 ;
   c->concurrency_destination = 5 ;
@@ -939,6 +990,7 @@ int conf_print (conf const *c, stralloc *sa)
    || !stralloc_cats(sa, "limit connections") || !puint(sa, c->max_connections) || !pend(sa)
    || !stralloc_cats(sa, "limit connections-per-client") || !puint(sa, c->max_per_client) || !pend(sa)
    || !stralloc_cats(sa, "limit errors") || !puint(sa, c->max_errors) || !pend(sa)
+   || !stralloc_cats(sa, "limit hops") || !puint(sa, c->max_hops) || !pend(sa)
    || !stralloc_cats(sa, "limit local-deliveries") || !puint(sa, c->concurrency_local) || !pend(sa)
    || !stralloc_cats(sa, "limit remote-deliveries") || !puint(sa, c->concurrency_remote) || !pend(sa)
    || !stralloc_cats(sa, "limit deliveries-per-destination") || !puint(sa, c->concurrency_destination) || !pend(sa)

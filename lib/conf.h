@@ -106,6 +106,9 @@ struct conf_s
   size_t key ;
   size_t aliases ;
   size_t auth_table ;
+  unsigned int cert_line ;   /* the lines that name them, for conf_files_check */
+  unsigned int aliases_line ;
+  unsigned int auth_table_line ;
   size_t bindir ;      /* where the ketch programs are ("programs"); default: compiled in */
   size_t enqueue_socket ; /* enqueue-listen's socket; 0: none, enqueue is spawned per message */
   genalloc listen ;    /* conf_listen */
@@ -120,6 +123,7 @@ struct conf_s
   unsigned int max_connections ;
   unsigned int max_per_client ;
   unsigned int max_errors ;
+  unsigned int max_hops ;  /* Received fields, ours included (RFC 5321 §6.3) */
   unsigned int concurrency_local ;
   unsigned int concurrency_remote ;
   unsigned int concurrency_destination ;
@@ -152,6 +156,12 @@ extern int conf_load_default (conf *, char const *, stralloc *) ;
 extern char const *conf_path (char const *) ;
 extern int conf_check (conf *, char const *, stralloc *, unsigned int *) ;
 extern int conf_print (conf const *, stralloc *) ;
+
+/* the files a configuration names, for the programs that read them (lib/conffiles.c) */
+#define CONF_FILES_SMTP 0x01     /* certificate, key, auth-table: the SMTP user's */
+#define CONF_FILES_ALIASES 0x02  /* aliases: the queue user's */
+#define CONF_FILES_ALL (CONF_FILES_SMTP | CONF_FILES_ALIASES)
+extern unsigned int conf_files_check (conf const *, unsigned int, stralloc *) ;
 extern void conf_free (conf *) ;
 extern int conf_is_local_domain (conf const *, char const *) ;
 extern conf_vdomain const *conf_vdomain_find (conf const *, char const *) ;

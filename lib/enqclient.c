@@ -62,11 +62,13 @@ static void drain (int fd, stralloc *diag)
   }
 }
 
-/* "CODE\n" at the start of s[0..n): the code, or -1 */
+/* "CODE\n" at the start of s[0..n), an exit code of 1 to 3 digits: the
+   code, or -1. The buffer is not terminated: nothing past n is read. */
 static int scan_code (char const *s, size_t n, size_t *used)
 {
-  unsigned int code ;
-  size_t k = uint_scan(s, &code) ;
+  unsigned int code = 0 ;
+  size_t k = 0 ;
+  for (; k < n && k < 3 && s[k] >= '0' && s[k] <= '9' ; k++) code = code * 10 + (unsigned int)(s[k] - '0') ;
   if (!k || k >= n || s[k] != '\n' || code > 255) return -1 ;
   *used = k + 1 ;
   return (int)code ;

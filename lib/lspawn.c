@@ -67,7 +67,8 @@ int lspawn_report_parse (char const *line, unsigned int *tag, unsigned int *code
   else
   {
     size_t m = uint_scan(line + k + 1, code) ;
-    if (!m || *code > 255) *code = KETCH_EX_TEMP ;
+    /* a garbled code (junk after it, or beyond 255) is temporary, never a delivery */
+    if (!m || *code > 255 || (line[k+1+m] && line[k+1+m] != ' ')) *code = KETCH_EX_TEMP ;
     else if (line[k+1+m] == ' ') *text = line + k + 2 + m ;
   }
   return 1 ;

@@ -1,5 +1,7 @@
 /* ISC license: see LICENSE. */
 
+#include <limits.h>
+
 #include "message.h"
 
 static char const *const errors[MESSAGE_NERRORS] =
@@ -9,12 +11,54 @@ static char const *const errors[MESSAGE_NERRORS] =
   "message contains a bare CR",
   "message line longer than 998 octets",
   "message too big",
-  "message truncated"
+  "message truncated",
+  "too many hops (Received fields): a mail loop"
 } ;
 
 char const *message_strerror (int e)
 {
   return e >= 0 && e < MESSAGE_NERRORS ? errors[e] : "unknown error" ;
+}
+
+enum hops_state_e { HOPS_BOL, HOPS_NAME, HOPS_BLANK, HOPS_SKIP } ;
+
+void message_hops_feed (message_hops *h, char const *s, size_t len)
+{
+  static char const name[] = "received" ;
+  size_t i = 0 ;
+  for (; i < len && h->state != MESSAGE_HOPS_BODY ; i++)
+  {
+    char c = s[i] ;
+    if (c == '\r') continue ;
+    if (c == '\n')
+    {
+      h->state = h->state == HOPS_BOL ? MESSAGE_HOPS_BODY : HOPS_BOL ;
+      continue ;
+    }
+    switch (h->state)
+    {
+      case HOPS_BOL :
+        /* a blank first: a folded line of the field before */
+        if ((c | 0x20) == 'r') { h->state = HOPS_NAME ; h->match = 1 ; }
+        else h->state = HOPS_SKIP ;
+        break ;
+      case HOPS_NAME :
+        if (h->match < sizeof(name) - 1 && (c | 0x20) == name[h->match]) h->match++ ;
+        else if (h->match == sizeof(name) - 1 && (c == ' ' || c == '\t')) h->state = HOPS_BLANK ;
+        else
+        {
+          if (h->match == sizeof(name) - 1 && c == ':' && h->count < UINT_MAX) h->count++ ;
+          h->state = HOPS_SKIP ;
+        }
+        break ;
+      case HOPS_BLANK :
+        if (c == ' ' || c == '\t') break ;
+        if (c == ':' && h->count < UINT_MAX) h->count++ ;
+        h->state = HOPS_SKIP ;
+        break ;
+      default : break ;
+    }
+  }
 }
 
 static int put (message *m, stralloc *out, char c)
@@ -61,6 +105,11 @@ size_t message_feed (message *m, char const *s, size_t len, stralloc *out)
     if (m->max && m->size >= m->max) { m->err = MESSAGE_ESIZE ; return i ; }
     out->s[out->len++] = c ;
     m->size++ ;
+    if (m->maxhops && m->hops.state != MESSAGE_HOPS_BODY)
+    {
+      message_hops_feed(&m->hops, out->s + out->len - 1, 1) ;
+      if (m->hops.count > m->maxhops) { m->err = MESSAGE_EHOPS ; return i + 1 ; }
+    }
   }
   return i ;
 }

@@ -22,6 +22,26 @@
 #define MESSAGE_LINE_MAX 998
 #define MESSAGE_DOTS 0x01
 
+/*
+ * The hop count of RFC 5321 §6.3: the Received fields of the header
+ * section, counted as the octets stream by (no second pass). A field
+ * name matches case-insensitively, with optional blanks before its colon
+ * (RFC 5322 §4.5.3's obsolete form); a folded continuation line is not a
+ * new field; the first empty line ends the header section. CRs are
+ * ignored, so the stored form and the wire form count alike.
+ */
+typedef struct message_hops_s message_hops, *message_hops_ref ;
+struct message_hops_s
+{
+  unsigned int count ;
+  unsigned char state ;
+  unsigned char match ;  /* octets of "received" matched so far */
+} ;
+#define MESSAGE_HOPS_ZERO { .count = 0, .state = 0, .match = 0 }
+#define MESSAGE_HOPS_BODY 4   /* the header section is over: nothing more to count */
+
+extern void message_hops_feed (message_hops *, char const *, size_t) ;
+
 enum message_error_e
 {
   MESSAGE_OK = 0,
@@ -30,6 +50,7 @@ enum message_error_e
   MESSAGE_ELINE,
   MESSAGE_ESIZE,
   MESSAGE_ETRUNC,
+  MESSAGE_EHOPS,
   MESSAGE_NERRORS
 } ;
 
@@ -46,8 +67,10 @@ struct message_s
   int done ;            /* DOTS: the terminating dot line was seen */
   int has8bit ;
   int err ;
+  unsigned int maxhops ; /* more Received fields than this: MESSAGE_EHOPS; 0: no limit */
+  message_hops hops ;
 } ;
-#define MESSAGE_ZERO { .size = 0, .max = 0, .linelen = 0, .options = 0, .bol = 1, .cr = 0, .dot = 0, .done = 0, .has8bit = 0, .err = 0 }
+#define MESSAGE_ZERO { .size = 0, .max = 0, .linelen = 0, .options = 0, .bol = 1, .cr = 0, .dot = 0, .done = 0, .has8bit = 0, .err = 0, .maxhops = 0, .hops = MESSAGE_HOPS_ZERO }
 
 extern size_t message_feed (message *, char const *, size_t, stralloc *) ;
 extern int message_finish (message *, stralloc *) ;

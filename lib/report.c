@@ -45,7 +45,8 @@ int report_parse (char const *s, unsigned int *index, char const **text)
   else if (!strncmp(s, "perm ", 5)) { kind = REPORT_PERM ; skip = 5 ; }
   if (kind < 0) return -1 ;
   m = uint_scan(s + skip, index) ;
-  if (!m) return -1 ;
+  /* uint_scan stops before a digit that would overflow: that digit is junk too */
+  if (!m || (s[skip + m] && s[skip + m] != ' ')) return -1 ;
   s += skip + m ;
   if (*s == ' ') s++ ;
   *text = s ;

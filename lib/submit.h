@@ -62,7 +62,8 @@ extern int submit_auth (submit *, char const *, stralloc *) ;
  */
 extern int submit_auth_from (submit *, char const *, conf const *, uid_t, stralloc *) ;
 /* tmp/ID created, the envelope written, s->id set; max 0: no size limit;
-   options MESSAGE_DOTS for a dot-terminated stream */
+   options MESSAGE_DOTS for a dot-terminated stream. Then s->m.maxhops
+   may be set: the hop count of message.h, 0 for none */
 extern int submit_open (submit *, uint64_t, unsigned int, stralloc *) ;
 /* the next octets of the message; with MESSAGE_DOTS, s->m.done once the final dot came */
 extern int submit_feed (submit *, char const *, size_t, stralloc *) ;

@@ -17,5 +17,6 @@ for k in $keywords ; do
 done
 # the one-line examples (.Dl) of ketch.conf(5), taken together, are a valid configuration
 sed -n 's/^\.Dl //p' "$top/conf/ketch.conf.5" > "$T/examples.conf"
-check "the examples in ketch.conf(5) pass conf-check" conf-check -q -C "$T/examples.conf"
+# -s: they name files under /etc/ketch that are not made here
+check "the examples in ketch.conf(5) pass conf-check -s" conf-check -q -s -C "$T/examples.conf"
 done_testing

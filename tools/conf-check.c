@@ -7,6 +7,11 @@
  * error, prints the effective configuration, every default filled in, as
  * sentences that the parser accepts again (a fixed point: checking the
  * printout prints it unchanged).
+ *
+ * The certificate, key, auth table and aliases must exist and be readable
+ * by the user that reads them (conf_files_check): errors with file:line,
+ * unless -s asks for the syntax only (an instance checked before its files
+ * are made).
  */
 
 #include <errno.h>
@@ -20,17 +25,27 @@
 #include <skalibs/buffer.h>
 
 #include "exitcodes.h"
-#include "address.h"
 #include "conf.h"
+#include "netaddr.h"
 
-#define USAGE "conf-check [ -C conf ] [ -q ]"
+#define USAGE "conf-check [ -C conf ] [ -q ] [ -s ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
-/* files the configuration names but that are not there: warnings only,
-   since an instance is often checked before its files exist */
+/* the maps and credentials the configuration names but that are not
+   there: warnings only (the errors are conf_files_check's) */
 static void warn_missing (char const *what, char const *path)
 {
   if (path && access(path, R_OK) < 0) strerr_warnwu("read ", what, " ", path, ": ", strerror(errno)) ;
+}
+
+/* the messages already name the file and the line: print them bare, like a compiler */
+static void die_errors (stralloc const *err, unsigned int nerr, char const *conffile)
+{
+  char fmt[UINT_FMT] ;
+  if ((err->len && (buffer_puts(buffer_2, err->s) < 0 || buffer_puts(buffer_2, "\n") < 0)) || !buffer_flush(buffer_2))
+    strerr_diefusys(KETCH_EX_TEMP, "write to stderr") ;
+  fmt[uint_fmt(fmt, nerr)] = 0 ;
+  strerr_dief(KETCH_EX_PERM, fmt, nerr == 1 ? " error in " : " errors in ", conffile) ;
 }
 
 int main (int argc, char const *const *argv)
@@ -40,18 +55,19 @@ int main (int argc, char const *const *argv)
   stralloc out = STRALLOC_ZERO ;
   char const *conffile = 0 ;
   unsigned int nerr = 0 ;
-  int quiet = 0 ;
+  int quiet = 0, syntax = 0 ;
   PROG = "conf-check" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:q", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:qs", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'q' : quiet = 1 ; break ;
+        case 's' : syntax = 1 ; break ;
         default : dieusage() ;
       }
     }
@@ -61,21 +77,18 @@ int main (int argc, char const *const *argv)
   conffile = conf_path(conffile) ;
   if (!conf_check(&c, conffile, &err, &nerr))
   {
-    char fmt[UINT_FMT] ;
     if (!nerr) strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
-    /* the messages already name the file and the line: print them bare, like a compiler */
-    if (buffer_puts(buffer_2, err.s) < 0 || buffer_puts(buffer_2, "\n") < 0 || !buffer_flush(buffer_2))
-      strerr_diefusys(KETCH_EX_TEMP, "write to stderr") ;
-    fmt[uint_fmt(fmt, nerr)] = 0 ;
-    strerr_dief(KETCH_EX_PERM, fmt, nerr == 1 ? " error in " : " errors in ", conffile) ;
+    die_errors(&err, nerr, conffile) ;
+  }
+  if (!syntax)
+  {
+    err.len = 0 ;
+    nerr = conf_files_check(&c, CONF_FILES_ALL, &err) ;
+    if (nerr) die_errors(&err, nerr, conffile) ;
   }
   /* the default comes from gethostname(), which the parser does not check */
-  if (!address_domain_valid(c.sa.s + c.hostname, strlen(c.sa.s + c.hostname), 0))
+  if (!netaddr_hostname(c.sa.s + c.hostname, strlen(c.sa.s + c.hostname)))
     strerr_warnw("the host name ", c.sa.s + c.hostname, " is not a valid domain: set hostname in ", conffile) ;
-  warn_missing("certificate", conf_str(&c, c.cert)) ;
-  warn_missing("key", conf_str(&c, c.key)) ;
-  warn_missing("aliases", conf_str(&c, c.aliases)) ;
-  warn_missing("auth-table", conf_str(&c, c.auth_table)) ;
   {
     size_t n = genalloc_len(conf_vdomain, &c.vdomains), i = 0 ;
     for (; i < n ; i++) warn_missing("virtual-domain map", c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[i].map) ;

@@ -30,7 +30,7 @@ int main (void)
   int st ;
   ssize_t r ;
   tain d ;
-  tap_plan(16) ;
+  tap_plan(21) ;
   tain_now_set_stopwatch_g() ;
 
   server_says("", 0, 0) ;
@@ -82,5 +82,22 @@ int main (void)
 
   server_says("x", 1, 1) ;
   ok(enqclient_status(pair[0], 0) == 111, "garbage for a status: 111") ;
+
+  /* issue 15: digits to the end of the buffer were scanned past it */
+  {
+    static char zeros[2048] ;
+    memset(zeros, '0', sizeof(zeros)) ;
+    server_says(zeros, 1024, 1) ;
+    ok(enqclient_status(pair[0], 0) == 111, "a status of 1024 zeros, no newline: 111, read within the buffer") ;
+    server_says(zeros, 40, 1) ;
+    ok(!enqclient_id(pair[0], id, &d, &st, 0) && st == -1, "an id line of zeros only: no id, no status") ;
+    close(pair[0]) ;
+    server_says("0000000000000000000000000000000000000100\nx\n", 43, 1) ;
+    ok(enqclient_status(pair[0], 0) == 111, "a status with 37 leading zeros: garbled, 111") ;
+    server_says("100x\n", 5, 1) ;
+    ok(enqclient_status(pair[0], 0) == 111, "a status with junk after it: 111") ;
+    server_says("4294967396\n", 11, 1) ;
+    ok(enqclient_status(pair[0], 0) == 111, "a status of 2^32 + 100: 111, not wrapped to 100") ;
+  }
   return tap_done() ;
 }

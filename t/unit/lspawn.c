@@ -18,7 +18,7 @@ int main (void)
   unsigned int n, tag, code ;
   char const *text ;
   char line[128] ;
-  tap_plan(21) ;
+  tap_plan(23) ;
   ok(lspawn_request(&sa, 7, "0123456789abcdef01234567", 600, "s@x", "u@y", 0), "a request") ;
   n = lspawn_fields(sa.s, sa.len, f, LSPAWN_FIELDS_MAX) ;
   ok(n == LSPAWN_REQ_FIELDS && f[5] + strlen(f[5]) + 1 == sa.s + sa.len, "six fields, all of it (%u)", n) ;
@@ -45,6 +45,8 @@ int main (void)
   ok(lspawn_report_parse("8 100 5.1.1 no", &tag, &code, &text) && tag == 8 && code == 100 && !strcmp(text, "5.1.1 no"), "a permanent failure") ;
   ok(lspawn_report_parse("9 t no such user", &tag, &code, &text) && tag == 9 && code == KETCH_EX_TEMP && !strcmp(text, "no such user"), "t: temporary") ;
   ok(lspawn_report_parse("9 256 x", &tag, &code, &text) && code == KETCH_EX_TEMP && !*text, "an impossible exit code: temporary") ;
+  ok(lspawn_report_parse("9 0x y", &tag, &code, &text) && code == KETCH_EX_TEMP, "junk after the exit code: temporary, not a delivery") ;
+  ok(lspawn_report_parse("9 4294967296 y", &tag, &code, &text) && code == KETCH_EX_TEMP, "an exit code of 2^32: temporary, never wrapped to 0") ;
   ok(!lspawn_report_parse("x 0 y", &tag, &code, &text) && !lspawn_report_parse("9", &tag, &code, &text), "no tag: not a report") ;
   sa.len = 0 ;
   strcpy(line, "") ;

@@ -47,12 +47,38 @@ static void fails (char const *in, unsigned int options, int want, char const *w
   stralloc_free(&out) ;
 }
 
+/* the hop count of in, fed in chunks of every size: the same for each, or -1 */
+static int hops (char const *in)
+{
+  size_t len = strlen(in), step = 1 ;
+  int count = -1 ;
+  for (; step <= len ; step++)
+  {
+    message_hops h = MESSAGE_HOPS_ZERO ;
+    size_t i = 0 ;
+    for (; i < len ; i += step) message_hops_feed(&h, in + i, len - i < step ? len - i : step) ;
+    if (count >= 0 && (int)h.count != count) return -1 ;
+    count = h.count ;
+  }
+  return count ;
+}
+
+/* n lines "Received: x" then a body line "Received: y" */
+static char const *received_lines (stralloc *sa, unsigned int n)
+{
+  sa->len = 0 ;
+  while (n--) stralloc_cats(sa, "Received: from a by b; date\n") ;
+  stralloc_cats(sa, "Subject: s\n\nReceived: in the body\n") ;
+  stralloc_0(sa) ;
+  return sa->s ;
+}
+
 int main (void)
 {
   char line[1200] ;
   stralloc out = STRALLOC_ZERO ;
   int err ;
-  tap_plan(14) ;
+  tap_plan(22) ;
   same("a\r\nb\r\n", 0, "a\nb\n", "CRLF stored as LF") ;
   same("a\nb\n", 0, "a\nb\n", "LF kept") ;
   same("a\nb", 0, "a\nb\n", "a final line gets its line end") ;
@@ -78,6 +104,36 @@ int main (void)
     out.len = 0 ;
     message_feed(&m, "caf\xc3\xa9\n", 6, &out) ;
     ok(m.has8bit, "8-bit octets noticed") ;
+  }
+
+  /* issue 15: the hop count (RFC 5321 §6.3) */
+  ok(hops("Received: a\nreceived: b\nRECEIVED : c\nReceived\t: d\nSubject: x\n\nReceived: body\n") == 4, "hops: field names of any case, blanks before the colon; the body not counted") ;
+  ok(hops("Received: a\n  Received: folded\n\tReceived: folded\nX-Received: no\nReceivedX: no\nReceive: no\n\n") == 1, "hops: folded lines and other names not counted") ;
+  ok(hops("Received: a\r\nReceived: b\r\n\r\nReceived: body\r\n") == 2, "hops: CRLF lines count alike, and CRLF CRLF ends the header") ;
+  ok(hops("\nReceived: body\n") == 0 && hops("Received") == 0 && hops("Received:") == 1, "hops: an empty header, a name without colon, a last line without end") ;
+  {
+    stralloc in = STRALLOC_ZERO ;
+    message m = MESSAGE_ZERO ;
+    m.maxhops = 50 ;
+    out.len = 0 ;
+    received_lines(&in, 50) ;
+    ok(message_feed(&m, in.s, in.len - 1, &out) == in.len - 1 && !m.err && m.hops.count == 50 && message_finish(&m, &out), "50 Received fields under a limit of 50: accepted") ;
+    m = (message)MESSAGE_ZERO ;
+    m.maxhops = 50 ;
+    out.len = 0 ;
+    received_lines(&in, 51) ;
+    message_feed(&m, in.s, in.len - 1, &out) ;
+    ok(m.err == MESSAGE_EHOPS && !strcmp(message_strerror(m.err), "too many hops (Received fields): a mail loop"), "51: refused, MESSAGE_EHOPS") ;
+    m = (message)MESSAGE_ZERO ;
+    out.len = 0 ;
+    message_feed(&m, in.s, in.len - 1, &out) ;
+    ok(!m.err && m.hops.count == 0, "no limit: nothing counted") ;
+    m = (message)MESSAGE_ZERO ;
+    m.maxhops = 2 ; m.options = MESSAGE_DOTS ;
+    out.len = 0 ;
+    message_feed(&m, "Received: a\r\nReceived: b\r\n\r\nReceived: c\r\nReceived: d\r\n.\r\n", 57, &out) ;
+    ok(!m.err && m.done && m.hops.count == 2, "a dot-terminated stream: the header counted, the body not") ;
+    stralloc_free(&in) ;
   }
   stralloc_free(&out) ;
   return tap_done() ;

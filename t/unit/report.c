@@ -24,7 +24,7 @@ int main (void)
   unsigned int index = 99 ;
   char const *text = 0 ;
   size_t n ;
-  tap_plan(31) ;
+  tap_plan(33) ;
   ok(report_put(&sa, REPORT_OK, 0, "250 2.0.0 Ok", 12) && sa.len == 18 && !memcmp(sa.s, "ok 0 250 2.0.0 Ok\n", 18), "an ok line") ;
   sa.len = 0 ;
   ok(report_put(&sa, REPORT_PERM, 12, "550 no\r\nRSET\x7f", 13) && !strcmp(T(sa.s, sa.len), "perm 12 550 no  RSET \n"), "control characters become spaces: one line") ;
@@ -39,6 +39,8 @@ int main (void)
   ok(report_parse("OK 0 x", &index, &text) < 0, "the kind is lower case") ;
   ok(report_parse("ok x 250", &index, &text) < 0, "no index: garbled") ;
   ok(report_parse("fine 0 250", &index, &text) < 0, "an unknown kind: garbled") ;
+  ok(report_parse("ok 3x 250", &index, &text) < 0, "junk after the index: garbled") ;
+  ok(report_parse("perm 42949672961 550 no", &index, &text) < 0, "an index past 2^32: garbled, not cut to its first digits") ;
   ok(report_parse("", &index, &text) < 0, "an empty line: garbled") ;
   sa.len = 0 ;
   ok(report_put(&sa, REPORT_TEMP, 41, "421 bye\n", 8) && (sa.s[sa.len - 1] = 0, report_parse(sa.s, &index, &text) == REPORT_TEMP) && index == 41 && !strcmp(text, "421 bye "), "a line written is read back") ;
