@@ -50,8 +50,8 @@ _cleanup () {
   eval "$cleanup_hooks"
   # make check-asan: a sanitizer report in any log of the test, a daemon's
   # too, fails it (gcc's UBSan writes to stderr whatever log_path says)
-  if [ -n "${KETCH_SANITIZED:-}" ] && grep -rqsE 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$T" ; then
-    grep -rsE -A4 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$T" | sed 's/^/# /' >&2
+  if [ -n "${KETCH_SANITIZED:-}" ] && grep -D skip -rqsE 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$T" ; then
+    grep -D skip -rsE -A4 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$T" | sed 's/^/# /' >&2
     _st=1
   fi
   [ "${KEEP:-0}" = 1 ] && echo "# kept $T"
