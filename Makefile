@@ -158,26 +158,38 @@ run: deps
 	$(B)/bin/ketch-instance run "$(INSTANCE)"
 
 # Sanitizers: the whole test suite against an ASan+UBSan build (CI runs it).
+# Every report, from any process of any test (a daemon's too, which no test
+# may be watching), goes to a file in $(SAN_LOG): one there fails the run.
+SAN_LOG = $(CURDIR)/build-asan/san
+SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(SAN_LOG)/asan \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOG)/ubsan
+# a subset: make check-asan ASAN_T=t/X.t FORK_T=t/X.t
+ASAN_T = build-asan/t/unit/*.t t/*.t
+SAN_CHECK = if ls $(SAN_LOG)/* >/dev/null 2>&1 ; then cat $(SAN_LOG)/* ; echo "sanitizer reports in $(SAN_LOG)" ; exit 1 ; fi
 check-asan:
 	$(MAKE) B=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer build-asan/t/unit/*.t t/*.t
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  KETCH_LISTEN_FLAGS=-f KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer $(FORK_T)
+	rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG) && chmod 1777 $(SAN_LOG)
+	$(SAN_ENV) KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer $(ASAN_T) ; s=$$? ; $(SAN_CHECK) ; exit $$s
+	$(SAN_ENV) KETCH_LISTEN_FLAGS=-f KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer $(FORK_T) ; s=$$? ; $(SAN_CHECK) ; exit $$s
 
-# libFuzzer harnesses (clang), one per parser, seeds in t/fuzz/corpus/NAME.
+# libFuzzer harnesses (clang), one per parser, seeds in t/fuzz/corpus/NAME,
+# a dictionary in t/fuzz/NAME.dict when there is one. Any sanitizer report
+# is fatal: it aborts the fuzzer, which exits non-zero.
 FUZZ_TIME ?= 60
 CI_FUZZ_TIME ?= 5
 FUZZERS = $(patsubst t/fuzz/%.c,%,$(wildcard t/fuzz/*.c))
 FB = build-fuzz
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 fuzz-build:
-	$(MAKE) B=$(FB) CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link,address,undefined" $(FB)/libketch.a
+	$(MAKE) B=$(FB) CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FB)/libketch.a
 	mkdir -p $(FB)/fuzz
-	for f in $(FUZZERS) ; do clang $(CPPFLAGS_KETCH) -O1 -g -fsanitize=fuzzer,address,undefined -o $(FB)/fuzz/$$f t/fuzz/$$f.c $(FB)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA) || exit 1 ; done
+	for f in $(FUZZERS) ; do clang $(CPPFLAGS_KETCH) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $(FB)/fuzz/$$f t/fuzz/$$f.c $(FB)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA) || exit 1 ; done
 
 fuzz: fuzz-build
 	for f in $(FUZZERS) ; do mkdir -p $(FB)/corpus/$$f t/fuzz/corpus/$$f ; \
-	  $(FB)/fuzz/$$f -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=0 $(FB)/corpus/$$f t/fuzz/corpus/$$f || exit 1 ; done
+	  d= ; [ -f t/fuzz/$$f.dict ] && d=-dict=t/fuzz/$$f.dict ; \
+	  ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 \
+	  $(FB)/fuzz/$$f $$d -artifact_prefix=$(FB)/ -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=0 $(FB)/corpus/$$f t/fuzz/corpus/$$f || exit 1 ; done
 
 install: all
 	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8

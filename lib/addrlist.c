@@ -15,10 +15,33 @@ struct part_s
   size_t len ;
   int at ;        /* an '@' outside quotes and literals was seen */
   int over ;      /* longer than any address may be */
+  int gap ;       /* blanks or a comment since the last octet */
+  int phrase ;    /* two words side by side: a display name, never an addr-spec */
 } ;
+
+#define PART_ZERO { .len = 0, .at = 0, .over = 0, .gap = 0, .phrase = 0 }
+
+static void part_reset (part *p)
+{
+  p->len = 0 ; p->at = 0 ; p->over = 0 ; p->gap = 0 ; p->phrase = 0 ;
+}
+
+/* the octets that an addr-spec's CFWS may stand beside: "." and "@" (§3.4.1, §4.4), "," and ":" of a route */
+static int part_sep (char c)
+{
+  return c == '.' || c == '@' || c == ',' || c == ':' ;
+}
 
 static void part_add (part *p, char c)
 {
+  /*
+   * RFC 5322 §3.4.1: CFWS may surround an addr-spec's words, dots and
+   * "@", but two words with only CFWS between them are a phrase. "bob
+   * smith@x" and "info@x y" are not addresses: joining their words
+   * would send the mail to another mailbox, or another domain.
+   */
+  if (p->gap && p->len && !part_sep(p->buf[p->len - 1]) && !part_sep(c)) p->phrase = 1 ;
+  p->gap = 0 ;
   if (p->len >= ADDRESS_PATH_MAX) { p->over = 1 ; return ; }
   p->buf[p->len++] = c ;
 }
@@ -27,7 +50,7 @@ static void part_add (part *p, char c)
 static int emit (part *p, stralloc *out, size_t *n, size_t max, char const *domain)
 {
   address a = ADDRESS_ZERO ;
-  if (p->over) return (errno = EINVAL, 0) ;
+  if (p->over || p->phrase) return (errno = EINVAL, 0) ;
   if (!p->len) return 1 ;   /* an empty member ("a, , b") or an empty group */
   if (!p->at)
   {
@@ -41,14 +64,14 @@ static int emit (part *p, stralloc *out, size_t *n, size_t max, char const *doma
   if (*n >= max) return (errno = ERANGE, 0) ;
   if (!stralloc_catb(out, a.s, a.len + 1)) return 0 ;
   (*n)++ ;
-  p->len = 0 ; p->at = 0 ; p->over = 0 ;
+  part_reset(p) ;
   return 1 ;
 }
 
 int addrlist_parse (stralloc *out, size_t *n, size_t max, char const *s, size_t len, char const *domain)
 {
-  part spec = { .len = 0, .at = 0, .over = 0 } ;   /* a bare addr-spec, or the display name */
-  part angle = { .len = 0, .at = 0, .over = 0 } ;  /* the content of <...> */
+  part spec = PART_ZERO ;   /* a bare addr-spec, or the display name */
+  part angle = PART_ZERO ;  /* the content of <...> */
   int inangle = 0, hadangle = 0, ingroup = 0 ;
   size_t i = 0 ;
   while (i < len)
@@ -67,9 +90,10 @@ int addrlist_parse (stralloc *out, size_t *n, size_t max, char const *s, size_t 
       }
       if (i >= len) return (errno = EINVAL, 0) ;
       i++ ;
+      p->gap = 1 ;
       continue ;
     }
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { i++ ; continue ; }
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') { i++ ; p->gap = 1 ; continue ; }
     if (c == '"' || c == '[')
     {
       /* quoted-string or domain-literal, kept whole; folding inside is removed (§3.2.2) */
@@ -104,14 +128,14 @@ int addrlist_parse (stralloc *out, size_t *n, size_t max, char const *s, size_t 
       case '<' :
         if (hadangle) return (errno = EINVAL, 0) ;
         inangle = hadangle = 1 ;
-        spec.len = 0 ; spec.at = 0 ; spec.over = 0 ;   /* that was the display name */
+        part_reset(&spec) ;   /* that was the display name */
         break ;
       case '>' : return (errno = EINVAL, 0) ;
       case ':' :
         /* group = display-name ":" [group-list] ";" (§3.4); groups do not nest */
         if (ingroup || hadangle) return (errno = EINVAL, 0) ;
         ingroup = 1 ;
-        spec.len = 0 ; spec.at = 0 ; spec.over = 0 ;
+        part_reset(&spec) ;
         break ;
       case ';' :
         if (!ingroup) return (errno = EINVAL, 0) ;
@@ -119,7 +143,7 @@ int addrlist_parse (stralloc *out, size_t *n, size_t max, char const *s, size_t 
         /* fall through */
       case ',' :
         if (!emit(hadangle ? &angle : &spec, out, n, max, domain)) return 0 ;
-        spec.len = 0 ; spec.at = 0 ; spec.over = 0 ;
+        part_reset(&spec) ;
         hadangle = 0 ;
         break ;
       default :

@@ -12,8 +12,11 @@
  * mailboxes (addr-spec, or display name and angle-addr), groups
  * ("name: a, b;"), comments (nested), quoted strings, domain literals,
  * folded lines, and the obsolete forms of §4.4 that real mail still holds
- * (empty list members, a route in an angle-addr). Display names and
- * comments are dropped. Each address is appended to out in
+ * (empty list members, a route in an angle-addr, CFWS around the dots
+ * and "@" of an addr-spec). Display names and comments are dropped.
+ * Words side by side ("bob smith@x", "info@x y") are a phrase, which is
+ * only ever a display name before an angle-addr: a syntax error, never
+ * joined into one address. Each address is appended to out in
  * address_parse's canonical form, NUL-terminated; an address without a
  * domain gets "@domain" when domain is not 0.
  *

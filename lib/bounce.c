@@ -12,35 +12,39 @@
 #include "bounce.h"
 
 /*
- * The enhanced status code (RFC 3463) in an answer like "550 5.1.1 text":
- * class.subject.detail, where class matches the reply's first digit
- * when there is one. Without one, the default for the action.
+ * The enhanced status code (RFC 3463 §2) in an answer like "550 5.1.1 text":
+ * class "." subject "." detail, subject and detail of 1 to 3 digits, where
+ * class matches the reply's first digit when there is one. Without one, or
+ * when it does not fit in out (n octets with the NUL), the default for the
+ * action.
  */
-int bounce_status (char const *result, int failed, char *out)
+int bounce_status (char const *result, int failed, char *out, size_t n)
 {
   char const *s = result ? result : "" ;
+  char const *def = failed ? "5.0.0" : "4.0.0" ;
   size_t i = 0 ;
+  if (!n) return 0 ;
   if (s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9' && s[3] == ' ') i = 4 ;
   if ((s[i] == '2' || s[i] == '4' || s[i] == '5') && s[i+1] == '.')
   {
-    size_t j = i + 2, k = 0, d1 = 0, d2 = 0 ;
+    size_t j = i + 2, d1 = 0, d2 = 0 ;
     while (s[j] >= '0' && s[j] <= '9' && d1 < 3) { j++ ; d1++ ; }
     if (d1 && s[j] == '.')
     {
       j++ ;
       while (s[j] >= '0' && s[j] <= '9' && d2 < 3) { j++ ; d2++ ; }
-      if (d2 && (!s[j] || s[j] == ' '))
+      if (d2 && (!s[j] || s[j] == ' ') && j - i < n)
       {
-        k = j - i ;
-        memcpy(out, s + i, k) ;
-        out[k] = 0 ;
+        memcpy(out, s + i, j - i) ;
+        out[j - i] = 0 ;
         /* a 4.x.x for a failure, or 5.x.x for a delay, reports the class we decided */
         out[0] = failed ? '5' : '4' ;
         return 1 ;
       }
     }
   }
-  memcpy(out, failed ? "5.0.0" : "4.0.0", 6) ;
+  if (n > strlen(def)) memcpy(out, def, strlen(def) + 1) ;
+  else out[0] = 0 ;
   return 0 ;
 }
 
@@ -107,9 +111,9 @@ int bounce_format (stralloc *sa, bounce const *b, bounce_rcpt const *r, unsigned
   if (!cats(sa, "Arrival-Date: ") || !bounce_date(b->arrival, sa) || !cats(sa, "\n")) return 0 ;
   for (i = 0 ; i < n ; i++)
   {
-    char status[8] ;
+    char status[BOUNCE_STATUS_MAX] ;
     char const *res = r[i].result ;
-    bounce_status(res, failed, status) ;
+    bounce_status(res, failed, status, sizeof(status)) ;
     /* RFC 3464 §2.3: per-recipient fields, each block after an empty line */
     if (!cats(sa, "\nFinal-Recipient: rfc822; ") || !cat_clean(sa, r[i].addr) || !cats(sa, "\n")) return 0 ;
     if (r[i].orig && (!cats(sa, "Original-Recipient: rfc822; ") || !cat_clean(sa, r[i].orig) || !cats(sa, "\n"))) return 0 ;

@@ -57,7 +57,9 @@ extern int bounce_is_postmaster (char const *) ;
 /* the header of a message (fd at its first line), appended: up to and with the line before the blank one, at most 64 KiB */
 extern void bounce_read_header (int, stralloc *) ;
 
-extern int bounce_status (char const *, int, char *) ;   /* 8 bytes: "5.1.1" NUL */
+/* RFC 3463 §2: the longest status code, "5.123.123", and its NUL */
+#define BOUNCE_STATUS_MAX 10
+extern int bounce_status (char const *, int, char *, size_t) ;
 extern int bounce_date (uint64_t, stralloc *) ;
 extern int bounce_format (stralloc *, bounce const *, bounce_rcpt const *, unsigned int, char const *, size_t) ;
 

@@ -393,6 +393,8 @@ static int table_finish (table *t, int ok)
     }
   }
   else if (t->tmpfn.len) unlink(t->tmpfn.s) ;
+  /* a table given up halfway never reached cdbmake_finish, which frees this */
+  genalloc_free(diuint32, &t->maker.hplist) ;
   stralloc_free(&t->text) ;
   stralloc_free(&t->fn) ;
   stralloc_free(&t->tmpfn) ;

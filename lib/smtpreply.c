@@ -70,7 +70,8 @@ int smtpreply_next (smtpreply const *r, size_t *pos, char const **s, size_t *len
   size_t j ;
   if (i > r->text.len || !r->lines) return 0 ;
   for (j = i ; j < r->text.len && r->text.s[j] != '\n' ; j++) ;
-  *s = r->text.s + i ;
+  /* a reply without text ("250") has no storage yet: no pointer arithmetic on null */
+  *s = r->text.len ? r->text.s + i : "" ;
   *len = j - i ;
   *pos = j + 1 ;
   return 1 ;

@@ -49,9 +49,17 @@ chmod 755 "$T"
 cleanup_hooks=""
 at_exit () { cleanup_hooks="$1; $cleanup_hooks" ; }
 _cleanup () {
+  _st=$?
   eval "$cleanup_hooks"
-  [ "${KEEP:-0}" = 1 ] && { echo "# kept $T" ; return ; }
-  rm -rf "$T"
+  # make check-asan: a sanitizer report in any log of the test, a daemon's
+  # too, fails it (gcc's UBSan writes to stderr whatever log_path says)
+  if [ -n "${KETCH_SANITIZED:-}" ] && grep -D skip -rqsE 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$T" ; then
+    grep -D skip -rsE -A4 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$T" | sed 's/^/# /' >&2
+    _st=1
+  fi
+  [ "${KEEP:-0}" = 1 ] && echo "# kept $T"
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$T"
+  exit $_st
 }
 trap _cleanup EXIT
 trap 'exit 1' INT TERM

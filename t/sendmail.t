@@ -7,7 +7,7 @@
 # mail waits in the spool.
 . "$(dirname "$0")/lib.sh"
 
-plan 61
+plan 67
 mkinstance
 me=$(id -un)
 clear () { rm -f "$SPOOL"/queue/*/* ; }
@@ -47,6 +47,14 @@ clear
 printf 'To: <broken@\n\nbody\n' | sm -t 2>"$T/err"
 is "$?" 100 "-t: a broken address: 100"
 check "-t: the diagnostic names the field" grep -q "invalid address in the To field" "$T/err"
+
+# words side by side are no address (RFC 5322 §3.4): refused, never joined into another mailbox or domain
+for h in 'To: bob smith@example.com' 'To: info@example.com x' 'Cc: a@x.example, Bob <info@example.com x>' ; do
+  clear
+  printf '%s\nSubject: s\n\nbody\n' "$h" | sm -t 2>"$T/err"
+  is "$?:$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" "100:0" "-t: '$h': 100, nothing queued"
+  check "-t: '$h': sendmail: fatal: invalid address" grep -q "^sendmail: fatal: invalid address in the ${h%%:*} field" "$T/err"
+done
 
 clear
 printf 'To: a@x.example, b@x.example\nCc: a@X.EXAMPLE\n\nbody\n' | sm -t a@x.example

@@ -20,6 +20,7 @@ ap.add_argument('--auth', action='store_true')   # offer AUTH PLAIN LOGIN, accep
 ap.add_argument('--rcpt', action='append', default=[])  # ADDR=REPLY
 ap.add_argument('--mail-reply', default='250 2.1.0 Ok')
 ap.add_argument('--data-reply', default='250 2.0.0 Ok: queued')
+ap.add_argument('--data-rcpt', action='append', default=[])  # ADDR=REPLY: the DATA reply when ADDR is among the accepted
 ap.add_argument('--close-in-data', action='store_true')
 ap.add_argument('--drop-after', type=int, default=None)  # hang up after the reply to the Nth message of a connection
 ap.add_argument('--data-dir', default=None)      # every message's DATA bytes, one file each (1, 2, ...)
@@ -36,6 +37,10 @@ rcpt_replies = {}
 for r in a.rcpt:
     k, v = r.split('=', 1)
     rcpt_replies[k.lower()] = v
+data_replies = {}
+for r in a.data_rcpt:
+    k, v = r.split('=', 1)
+    data_replies[k.lower()] = v
 
 logf = open(a.log, 'a', buffering=1)
 def log(s):
@@ -70,6 +75,7 @@ def ehlo_lines(tls_on):
 def session(c):
     tls_on = False
     accepted = 0
+    data_reply = a.data_reply
     msgs = 0
     if a.silent:
         while c.s.recv(4096):
@@ -136,12 +142,14 @@ def session(c):
             c.send('235 2.7.0 ok')
         elif u.startswith('MAIL FROM:'):
             accepted = 0
+            data_reply = a.data_reply
             c.send(a.mail_reply)
         elif u.startswith('RCPT TO:'):
             addr = cmd[8:].strip().strip('<>').lower()
             r = rcpt_replies.get(addr, '250 2.1.5 Ok')
             if r.startswith('2'):
                 accepted += 1
+                data_reply = data_replies.get(addr, data_reply)
             c.send(r)
         elif u == 'DATA' and not accepted:
             c.send('554 5.5.1 no valid recipients')
@@ -166,7 +174,7 @@ def session(c):
                 n = len(os.listdir(a.data_dir)) + 1
                 with open(os.path.join(a.data_dir, '%d' % n), 'wb') as f: f.write(raw)
             log('DATA-BYTES %d' % len(raw))
-            c.send(a.data_reply)
+            c.send(data_reply)
             msgs += 1
             if a.drop_after is not None and msgs >= a.drop_after:
                 log('DROPPING')

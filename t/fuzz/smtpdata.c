@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
       if (!stralloc_catb(&want, &c, 1)) abort() ;
     }
     if (want.len && want.s[want.len - 1] != '\n' && !stralloc_catb(&want, "\n", 1)) abort() ;
-    if (back.len != want.len || memcmp(back.s, want.s, want.len)) abort() ;
+    if (back.len != want.len || (want.len && memcmp(back.s, want.s, want.len))) abort() ;
     stralloc_free(&back) ; stralloc_free(&want) ;
   }
   stralloc_free(&w) ;

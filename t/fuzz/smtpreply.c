@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
       if (!smtpreply_oneline(&r, &sa)) abort() ;
       if (memchr(sa.s, '\n', sa.len)) abort() ;
       smtpreply_ehlo(&r, &e) ;
-      while (smtpreply_next(&r, &p, &t, &l)) if (t < r.text.s || t + l > r.text.s + r.text.len) abort() ;
+      while (smtpreply_next(&r, &p, &t, &l)) if (l && (t < r.text.s || l > r.text.len || t > r.text.s + (r.text.len - l))) abort() ;
     }
   }
   smtpreply_free(&r) ;

@@ -48,7 +48,7 @@ static char const *show (char const *s)
 
 int main (void)
 {
-  tap_plan(26) ;
+  tap_plan(56) ;
   T("a@b.example", "a@b.example") ;
   T("a@B.Example, c@d.example", "a@b.example c@d.example") ;
   T("John Doe <jd@x.example>", "jd@x.example") ;
@@ -74,6 +74,38 @@ int main (void)
   T("g: a@x.example", "EINVAL") ;
   T("a@@x.example", "EINVAL") ;
   T("a@-x.example", "EINVAL") ;
+  /* RFC 5322 §3.4: words side by side are a phrase, only ever a display name before <...> or a group's name */
+  T("bob smith@example.com", "EINVAL") ;
+  T("info@example.com x", "EINVAL") ;
+  T("info@example.com x, a@b.example", "EINVAL") ;
+  T("a@b.example, bob smith@example.com", "EINVAL") ;
+  T("bob\r\n smith@example.com", "EINVAL") ;
+  T("bob(comment)smith@example.com", "EINVAL") ;
+  T("bob@example.com(comment)x", "EINVAL") ;
+  T("bob@exam ple.com", "EINVAL") ;
+  T("bob@example .com x", "EINVAL") ;
+  T("bob \"smith\"@example.com", "EINVAL") ;
+  T("\"bob\" smith@example.com", "EINVAL") ;
+  T("a@[192.0.2.1] x", "EINVAL") ;
+  T("Bob Smith", "EINVAL") ;
+  T("g: bob smith@example.com;", "EINVAL") ;
+  T("< bob smith@example.com >", "EINVAL") ;
+  T("Bob <bob smith@example.com>", "EINVAL") ;
+  T("Bob <info@example.com x>", "EINVAL") ;
+  /* ... while CFWS around the words, dots and "@" of an addr-spec is legal (obs-local-part, obs-domain: §4.4) */
+  T("  bob@example.com  ", "bob@example.com") ;
+  T("(lead) bob@example.com (trail)", "bob@example.com") ;
+  T("bob (Bob Smith) @ example.com", "bob@example.com") ;
+  T("bob.(c)smith@example.com", "bob.smith@example.com") ;
+  T("bob\r\n\t.smith@example\r\n .com", "bob.smith@example.com") ;
+  T("\"bob smith\" @ example.com", "\"bob smith\"@example.com") ;
+  T("< bob@example.com >", "bob@example.com") ;
+  T("Bob Q. Smith <bob@example.com>", "bob@example.com") ;
+  T("\"Smith, Bob\" (work) <bob@example.com> (trail)", "bob@example.com") ;
+  T("<@a.example, @b.example:bob@example.com>", "bob@example.com") ;
+  T("team: bob@example.com, Jane Doe <jane@example.com>;", "bob@example.com jane@example.com") ;
+  T("a@[192.0.2.1] (literal)", "a@[192.0.2.1]") ;
+  T("bob", "bob@host.example") ;
   {
     char const *got = parse("a@x.example, b@x.example, c@x.example", 2) ;
     ok(!strcmp(got, "ERANGE"), "more than max addresses: ERANGE (got %s)", got) ;

@@ -12,17 +12,36 @@
 
 int main (void)
 {
-  char st[8] ;
+  char st[BOUNCE_STATUS_MAX] ;
   stralloc sa = STRALLOC_ZERO ;
   bounce b = { .action = BOUNCE_FAILED, .hostname = "mx.test.example", .id = "0123456789abcdef01234567", .to = "s@x.example", .arrival = 0, .now = 86400 * 365, .boundary = "0123456789abcdef01234567/mx.test.example" } ;
   bounce_rcpt r[2] = { { .addr = "a@y.example", .orig = 0, .result = "550 5.1.1 no such user" }, { .addr = "b\x01\xff@y.example", .orig = "list@y.example", .result = "mda exited 1" } } ;
-  tap_plan(27) ;
-  ok(bounce_status("550 5.1.1 no such user", 1, st) && !strcmp(st, "5.1.1"), "status from an SMTP reply") ;
-  ok(bounce_status("5.2.2 mailbox full", 1, st) && !strcmp(st, "5.2.2"), "status without a reply code") ;
-  ok(!bounce_status("mda exited 1", 1, st) && !strcmp(st, "5.0.0"), "default status for a failure") ;
-  ok(!bounce_status(0, 0, st) && !strcmp(st, "4.0.0"), "default status for a delay") ;
-  ok(bounce_status("451 4.4.1 try later", 1, st) && !strcmp(st, "5.4.1"), "class follows the decision") ;
-  ok(!bounce_status("550 5.1.1x", 1, st), "junk after the code refused") ;
+  tap_plan(35) ;
+  ok(bounce_status("550 5.1.1 no such user", 1, st, sizeof(st)) && !strcmp(st, "5.1.1"), "status from an SMTP reply") ;
+  ok(bounce_status("5.2.2 mailbox full", 1, st, sizeof(st)) && !strcmp(st, "5.2.2"), "status without a reply code") ;
+  ok(!bounce_status("mda exited 1", 1, st, sizeof(st)) && !strcmp(st, "5.0.0"), "default status for a failure") ;
+  ok(!bounce_status(0, 0, st, sizeof(st)) && !strcmp(st, "4.0.0"), "default status for a delay") ;
+  ok(bounce_status("451 4.4.1 try later", 1, st, sizeof(st)) && !strcmp(st, "5.4.1"), "class follows the decision") ;
+  ok(!bounce_status("550 5.1.1x", 1, st, sizeof(st)), "junk after the code refused") ;
+  {
+    /* RFC 3463 §2: subject and detail have 1 to 3 digits; the guard octets after the buffer stay */
+    struct { char st[BOUNCE_STATUS_MAX] ; char guard[16] ; } g ;
+    static char const *const bad[] = { "550 5.1234.1 x", "550 5.1.1234 x", "550 5..1 x", "550 5.1. x", "550 5.1 x", "550 .1.1 x", "550 6.1.1 x", "550 5.1.1.1 x",
+      "550 5.99999999999999999999999999999999.99999999999999999999999999999 x", "5.123.1234", "550 5-1-1", "550 5.1.1\tx" } ;
+    unsigned int k ;
+    int all = 1 ;
+    memset(g.guard, 'G', sizeof(g.guard)) ;
+    ok(bounce_status("550 5.123.123 x", 1, g.st, sizeof(g.st)) && !strcmp(g.st, "5.123.123"), "the longest legal code (5.123.123)") ;
+    ok(bounce_status("450 4.123.123 x", 0, g.st, sizeof(g.st)) && !strcmp(g.st, "4.123.123"), "the longest legal code in a delay (4.123.123)") ;
+    ok(bounce_status("550 5.123.123", 1, g.st, sizeof(g.st)) && !strcmp(g.st, "5.123.123"), "... at the end of the reply") ;
+    for (k = 0 ; k < sizeof(bad) / sizeof(*bad) ; k++)
+      if (bounce_status(bad[k], 1, g.st, sizeof(g.st)) || strcmp(g.st, "5.0.0")) { all = 0 ; printf("# %s: %s\n", bad[k], g.st) ; }
+    ok(all, "illegal codes give the default") ;
+    ok(!bounce_status("550 5.123.123 x", 1, g.st, 9) && !strcmp(g.st, "5.0.0"), "a code longer than the buffer: the default") ;
+    ok(!bounce_status("550 5.1.1 x", 1, g.st, 5) && !g.st[0], "a buffer too small for the default: empty") ;
+    ok(!bounce_status("550 5.1.1 x", 1, g.st, 0) && g.st[0] == 0, "a buffer of 0 octets: untouched") ;
+    ok(!memcmp(g.guard, "GGGGGGGGGGGGGGGG", 16), "nothing written past the buffer") ;
+  }
   ok(bounce_date(0, &sa) && sa.len == 31 && !memcmp(sa.s, "Thu, 01 Jan 1970 00:00:00 +0000", 31), "RFC 5322 date") ;
   sa.len = 0 ;
   ok(bounce_format(&sa, &b, r, 2, "Subject: x\nFrom: s@x.example\n", 30), "formats") ;

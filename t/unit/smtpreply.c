@@ -26,7 +26,7 @@ int main (void)
   smtpreply r = SMTPREPLY_ZERO ;
   size_t pos = 0, len ;
   char const *s ;
-  tap_plan(34) ;
+  tap_plan(35) ;
 
   ok(feed(&r, "220 mx.example ESMTP ready") == 1, "single line reply is complete") ;
   ok(r.code == 220 && smtpreply_class(&r) == 2, "code 220, class 2") ;
@@ -92,6 +92,13 @@ int main (void)
     feed(&r, "250 mx.example") ;
     smtpreply_ehlo(&r, &e) ;
     ok(!e.hassize && !e.pipelining && !e.auth_plain, "EHLO: a one-line reply offers nothing") ;
+  }
+  {
+    /* a reply without text has no text storage: one empty line all the same (UBSan found null + 0) */
+    smtpreply b = SMTPREPLY_ZERO ;
+    pos = 0 ;
+    ok(feed(&b, "250") == 1 && smtpreply_next(&b, &pos, &s, &len) && !len && s && !smtpreply_next(&b, &pos, &s, &len), "a reply without text: one empty line") ;
+    smtpreply_free(&b) ;
   }
   smtpreply_free(&r) ;
   return tap_done() ;
