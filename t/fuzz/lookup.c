@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 
 #include <skalibs/stralloc.h>
@@ -88,7 +89,10 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   sa.len = 0 ;
   lookup_compile_vmap(fn, &sa) ;
   sa.len = 0 ;
-  if (lookup_read_include(fn, &sa) < -1) abort() ;
+  {
+    struct stat st ;
+    if (lookup_read_include(fn, &sa, &st) < -1) abort() ;
+  }
   sa.len = 0 ;
   if (lookup_split_entries(s, size, &sa) < -1) abort() ;
   look("postmaster@test.example") ;
