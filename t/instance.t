@@ -35,7 +35,7 @@ check "enqueue-listen's socket is bound" test -S "$INST/run/enqueue"
 if [ $REAL = 1 ] ; then
   wait_for 10 port_open
   send_mail 1
-  is "$?" 0 "swaks: the message is accepted on 127.0.0.1:$PORT"
+  ok $? "swaks: the message is accepted on 127.0.0.1:$PORT" "$(cat "$T/swaks.1")"
   wait_for 20 in_maildir 1
   ok $? "the message lands in $me's Maildir in the instance"
 else

@@ -96,7 +96,7 @@ want=$(openssl x509 -in "$T/rsa2.crt" -outform DER | sha256sum | cut -d' ' -f1)
 check "renewed certificate served by the next session (no restart)" sh -c "[ -n '$fp1' ] && [ '$fp1' != '$fp2' ] && [ '$fp2' = '$want' ]"
 
 out=$(swaks -s 127.0.0.1:$PORT --tls -f swaks@client.example -t root@test.example 2>&1)
-echo "$out" | grep -q '^<~  250 2.0.0 Ok: queued as' ; ok $? "swaks --tls delivers"
+echo "$out" | grep -q '^<~  250 2.0.0 Ok: queued as' ; ok $? "swaks --tls delivers" "$out"
 
 # implicit TLS (smtps, RFC 8314) with an EC certificate
 stop_listen
