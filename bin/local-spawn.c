@@ -571,8 +571,9 @@ int main (int argc, char const *const *argv)
   sfd = selfpipe_init() ;
   if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_init") ;
   if (!selfpipe_trap(SIGCHLD) || !sig_altignore(SIGPIPE) || !sig_altignore(SIGHUP) || !sig_altignore(SIGALRM)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
-  /* SIGTERM from a process-group kill: our children finish, the scheduler records them */
-  if (!sig_altignore(SIGTERM)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGTERM") ;
+  /* SIGTERM or a terminal's SIGINT to the process group: our children
+     finish, the scheduler records them, and we go when it closes our stdin */
+  if (!sig_altignore(SIGTERM) || !sig_altignore(SIGINT)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGTERM and SIGINT") ;
   if (ndelay_on(0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set fd 0 nonblocking") ;
   tain_now_set_stopwatch_g() ;
   for (;;)
