@@ -13,7 +13,7 @@
 . "$top/t/instance-lib.sh"
 command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
 
-plan 35
+plan 36
 mk_instance
 is "$?" 0 "ketch-instance setup: exit 0"
 check "the configuration passes conf-check" conf-check -q -C "$INST/ketch.conf"
@@ -23,6 +23,8 @@ check "smtp-listen service: run, notification-fd, log/run" test -x "$SVC/smtp-li
 check "scheduler service: run, notification-fd, log/run" test -x "$SVC/scheduler/run" -a -x "$SVC/scheduler/log/run" -a -f "$SVC/scheduler/notification-fd"
 check "enqueue-listen service (the configuration names a socket)" sh -c "test -x '$SVC/enqueue-listen/run' && grep -qx 'enqueue-socket $INST/run/enqueue' '$INST/ketch.conf'"
 check "run scripts pass -C and -d 3" grep -q -- '-C "$conf" -d 3' "$SVC/scheduler/run"
+fonly () { grep -qF '"$prog" -f -C "$conf" -d 3' "$SVC/smtp-listen/run" && ! grep -qF '"$prog" -f' "$SVC/scheduler/run" ; }
+check "smtp-listen runs with -f (README's figures are measured so), the scheduler without" fonly
 check "log/run runs s6-log -b n20 s1000000 T" grep -q "s6-log -b n20 s1000000 T '$INST/log/scheduler'" "$SVC/scheduler/log/run"
 cp "$INST/ketch.conf" "$T/conf.before"
 echo "# an edit the operator made" >> "$INST/ketch.conf"
