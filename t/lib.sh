@@ -34,13 +34,17 @@ diag_out () {
 }
 check () {
   # check DESCRIPTION COMMAND...: pass when the command succeeds; on
-  # failure the command, its exit code and its output are shown
+  # failure the command, its exit code and its output are shown, and when
+  # it printed nothing (grep -q PATTERN FILE) the end of the file it read
   d=$1 ; shift
   # a file, not $(...): a daemon the command leaves behind may hold a pipe
   if "$@" >"$T/.check.out" 2>&1 ; then ok 0 "$d"
   else
     _c_rc=$?
-    ok 1 "$d" "$(cat "$T/.check.out")"
+    eval "_c_last=\${$#}"
+    if [ ! -s "$T/.check.out" ] && [ -f "$_c_last" ] && [ -r "$_c_last" ] ; then
+      ok 1 "$d" "$(echo "(no output; the end of $_c_last:)" ; tail -n 10 "$_c_last")"
+    else ok 1 "$d" "$(cat "$T/.check.out")" ; fi
     printf '#   command (exit %s): %s\n' "$_c_rc" "$*" >&2
   fi
 }
