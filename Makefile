@@ -36,7 +36,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route
 
-.PHONY: all deps test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
+.PHONY: all deps deps-run fresh-test test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
 .SECONDARY:
 
 all: $(PROGS) $(B)/bin/mailq $(UNITS) $(B)/t/failsys.so $(B)/t/enqueue-dyn
@@ -123,9 +123,17 @@ $(B)/lib $(B)/bin $(B)/t/unit:
 	mkdir -p $@
 
 # Installs whatever Debian packages building and testing need (as root),
-# or says exactly what to run.
+# or says exactly what to run; deps-run only what building and running need.
 deps:
-	@sh .ci/deps
+	@sh .ci/deps test
+deps-run:
+	@sh .ci/deps run
+
+# The README's test command, as root, in a minimal Debian 12 root made with
+# mmdebstrap from the host's apt mirror, on the committed HEAD (.ci/fresh-root).
+# Long (the whole suite); not part of make test.
+fresh-test:
+	sh .ci/fresh-root
 
 # The README's test command: packages, build, every test.
 test: deps
@@ -153,7 +161,7 @@ crashtest: all
 
 # The README's first command: an embedded instance in ./instance under s6-svscan.
 INSTANCE ?= $(CURDIR)/instance
-run: deps
+run: deps-run
 	$(MAKE) all
 	$(B)/bin/ketch-instance run "$(INSTANCE)"
 

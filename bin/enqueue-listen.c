@@ -603,6 +603,7 @@ int main (int argc, char const *const *argv)
       /* the shutdown bound is over: a worker still serving is ended, its client sees 111 */
       strerr_warni("shutdown: ending the remaining workers") ;
       for (i = 0 ; i < genalloc_len(worker, &workers) ; i++) kill(genalloc_s(worker, &workers)[i].pid, SIGKILL) ;
+      strerr_warni("stopped") ;
       return 0 ;
     }
     for (i = 0 ; i < nx ; i++)
@@ -631,7 +632,7 @@ int main (int argc, char const *const *argv)
       size_t k = genalloc_len(worker, &workers) ;
       worker *w = genalloc_s(worker, &workers) ;
       for (i = 0 ; i < k ; i++) if (!w[i].busy) dismiss(w + i) ;
-      if (!k) return 0 ;
+      if (!k) { strerr_warni("stopped") ; return 0 ; }
       continue ;
     }
     if (x[1].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) accept_all() ;

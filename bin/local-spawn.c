@@ -606,8 +606,8 @@ int main (int argc, char const *const *argv)
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
   sfd = selfpipe_init() ;
   if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_init") ;
-  /* SIGTERM (a process-group kill, too) ends us as the end of the requests does: busy workers finish first */
-  if (!selfpipe_trap(SIGCHLD) || !selfpipe_trap(SIGTERM) || !sig_altignore(SIGPIPE) || !sig_altignore(SIGHUP) || !sig_altignore(SIGALRM)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
+  /* SIGTERM, or a terminal's SIGINT to the process group, ends us as the end of the requests does: busy workers finish and are reported first */
+  if (!selfpipe_trap(SIGCHLD) || !selfpipe_trap(SIGTERM) || !selfpipe_trap(SIGINT) || !sig_altignore(SIGPIPE) || !sig_altignore(SIGHUP) || !sig_altignore(SIGALRM)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
   if (ndelay_on(0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set fd 0 nonblocking") ;
   if (!unixmessage_receiver_init(&rcv, 0, mainbuf, sizeof(mainbuf), auxbuf, sizeof(auxbuf))) strerr_diefusys(KETCH_EX_TEMP, "set up the request socket") ;
   tain_now_set_stopwatch_g() ;
@@ -665,7 +665,7 @@ int main (int argc, char const *const *argv)
       while ((sig = selfpipe_read()) > 0)
       {
         if (sig == SIGCHLD) reap() ;
-        else if (sig == SIGTERM) eof = 1 ;
+        else if (sig == SIGTERM || sig == SIGINT) eof = 1 ;
       }
       if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_read") ;
     }

@@ -1888,10 +1888,11 @@ static void handle_signals (void)
       case SIGALRM : LOG("scheduler", "signal=ALRM action=retry-all") ; retry_all() ; break ;
       case SIGHUP : reload() ; break ;
       case SIGTERM :
+      case SIGINT :   /* Ctrl-C reaches a daemon run without s6's setsid (runit, a shell) */
         if (stopping) break ;
         stopping = 1 ;
         tain_addsec_g(&stopdeadline, STOP_GRACE) ;
-        LOG("scheduler", "signal=TERM action=stop inflight=", log_u64(genalloc_len(dlv *, &dlvs))) ;
+        LOG("scheduler", "signal=", sig == SIGINT ? "INT" : "TERM", " action=stop inflight=", log_u64(genalloc_len(dlv *, &dlvs))) ;
         break ;
       default : break ;
     }
@@ -1960,7 +1961,7 @@ int main (int argc, char const *const *argv)
   {
     sigset_t set ;
     sigemptyset(&set) ;
-    sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGHUP) ; sigaddset(&set, SIGALRM) ;
+    sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGINT) ; sigaddset(&set, SIGHUP) ; sigaddset(&set, SIGALRM) ;
     if (!selfpipe_trapset(&set)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
   }
   tain_now_set_stopwatch_g() ;

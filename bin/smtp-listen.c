@@ -690,6 +690,7 @@ int main (int argc, char const *const *argv)
       /* the shutdown bound is over: sessions still running are ended */
       strerr_warni("shutdown: ending remaining sessions") ;
       kill_all(SIGKILL) ;
+      strerr_warni("stopped") ;
       return 0 ;
     }
     if (x[1].revents & IOPAUSE_READ) from_sessions(stopping) ;
@@ -715,7 +716,7 @@ int main (int argc, char const *const *argv)
     }
     if (stopping)
     {
-      if (!genalloc_len(session, &sessions)) return 0 ;
+      if (!genalloc_len(session, &sessions)) { strerr_warni("stopped") ; return 0 ; }
       continue ;
     }
     for (i = 2 ; i < nl ; i++)

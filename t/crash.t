@@ -21,11 +21,11 @@ mkinstance "listen 127.0.0.1 port $PORT" "deliver maildir $T/mail/%u" \
   "retry local 1s" "retry max 2s" "rescan 2s" \
   "limit connections 200" "limit connections-per-client 200" "enqueue-socket $T/enqueue.sock"
 ketch-services -C "$CONF" -l "$T/log" "$T/service" 2>/dev/null
-# KETCH_LISTEN_FLAGS=-f: the sessions in forked processes that serve client after client
-if [ -n "${KETCH_LISTEN_FLAGS:-}" ] ; then
-  sed -i "s|exec \"\\\$prog\" -C|exec \"\\\$prog\" $KETCH_LISTEN_FLAGS -C|" "$T/service/smtp-listen/run"
-  grep -q -- "$KETCH_LISTEN_FLAGS -C" "$T/service/smtp-listen/run" || bail "cannot add $KETCH_LISTEN_FLAGS to smtp-listen's run script"
-fi
+# The services run smtp-listen -f; the run script gets KETCH_LISTEN_FLAGS
+# instead, so that make check's first run (none) tests a session exec'd
+# per connection and its second (-f) the forked sessions
+sed -i "s|exec \"\\\$prog\" -f -C|exec \"\\\$prog\" ${KETCH_LISTEN_FLAGS:-} -C|" "$T/service/smtp-listen/run"
+grep -q -- "\"\\\$prog\" ${KETCH_LISTEN_FLAGS:-} -C" "$T/service/smtp-listen/run" || bail "cannot set ${KETCH_LISTEN_FLAGS:-no flags} in smtp-listen's run script"
 
 killpid () { case $2 in ''|*[!0-9]*|0|1) return 1 ;; esac ; kill "-$1" "$2" 2>/dev/null ; }
 s6-svscan "$T/service" >"$T/svscan.log" 2>&1 &

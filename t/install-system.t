@@ -73,7 +73,7 @@ ok $? "sendmail run by nobody queues (set-uid enqueue)"
 # SMTP: smtp-listen dropped to the session user
 swaks --server 127.0.0.1 --port "$P" --timeout 10 --from someone@example.org --to root@localhost \
   --header 'Subject: over smtp' --body 'via smtp' > "$T/swaks" 2>&1
-ok $? "a message over SMTP to root@localhost"
+ok $? "a message over SMTP to root@localhost" "$(cat "$T/swaks")"
 two () { [ "$(ls "$T/home/$A/Maildir/new" 2>/dev/null | wc -l)" = 2 ] ; }
 check "both arrive in the Maildir of root's alias" wait_for 15 two
 check "delivered files belong to the recipient" sh -c "[ \"\$(stat -c %U '$T/home/$A/Maildir/new/'* | sort -u)\" = '$A' ]"

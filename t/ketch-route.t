@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
-plan 33
+plan 36
 
 cd "$T" || exit 1
 U=$(test_user kr) || bail "useradd failed"
@@ -89,6 +89,17 @@ is "$(grep -A4 'MX hosts of "mx.test"' "$T/out3" | sed 1d | tr -s ' ' | tr '\n' 
 check "null MX" grep -q 'null MX (RFC 7505): 556 5.1.10' "$T/out3"
 check "NXDOMAIN" grep -q 'does not exist: 550 5.1.2' "$T/out3"
 check "this host as the best MX: loops back" grep -q 'no better exchanger than this host: 554 5.4.6' "$T/out3"
+
+# root: what the scheduler does depends on how it was started, and both
+# are said (a single-user instance, as make run's, delivers it)
+ketch-route -C "$CONF" -n -a -f a@client.example root@test.example > "$T/out5"
+check "root: a root-started scheduler holds its mail, a single-user instance delivers it" \
+  sh -c "grep -q 'uid 0: a scheduler started as root .*temporary failure until root is aliased' '$T/out5' && grep -q 'uid 0: a scheduler started as another user .*delivers it' '$T/out5'"
+# a refused relay says how to see the other answer
+ketch-route -C "$CONF" -n -c 192.0.2.1 -f a@client.example x@far.example y@far.example > "$T/out6"
+is "$(grep -c '^relaying denied: .*-a shows the replies to an authenticated client' "$T/out6")" 1 "Relaying denied: one line names -a and relay-from"
+ketch-route -C "$CONF" -n -a -f a@client.example x@far.example > "$T/out7"
+check "no such line when the relay is allowed" sh -c "! grep -q '^relaying denied' '$T/out7' && grep -q '250 2.1.5' '$T/out7'"
 
 # a smarthost, and auth-required on a listener port
 printf 'smarthost relay.example:587 tls required\n' >> "$CONF"

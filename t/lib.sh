@@ -17,19 +17,39 @@ tap_n=0
 tap_failed=0
 plan () { echo "1..$1" ; }
 ok () {
-  # ok STATUS DESCRIPTION: STATUS is a command's exit code (0 = pass)
+  # ok STATUS DESCRIPTION [OUTPUT]: STATUS is a command's exit code (0 =
+  # pass); on failure OUTPUT, what the tool printed, is shown as the reason
   tap_n=$((tap_n + 1))
   if [ "$1" = 0 ] ; then echo "ok $tap_n - $2"
   else
     echo "not ok $tap_n - $2" ; tap_failed=$((tap_failed + 1))
     # on stderr as Test::More does, so that prove shows it without -v
     printf '#   Failed test %s: %s\n' "$tap_n" "$2" >&2
+    [ $# -ge 3 ] && diag_out "$3"
   fi
+  return 0
+}
+# diag_out TEXT: a failed tool's output as TAP diagnostics on stderr (its
+# last 30 lines; none at all says so)
+diag_out () {
+  if [ -z "$1" ] ; then echo '#   (the command printed nothing)' >&2
+  else printf '%s\n' "$1" | tail -n 30 | sed 's/^/#   | /' >&2 ; fi
 }
 check () {
-  # check DESCRIPTION COMMAND...: pass when the command succeeds
+  # check DESCRIPTION COMMAND...: pass when the command succeeds; on
+  # failure the command, its exit code and its output are shown, and when
+  # it printed nothing (grep -q PATTERN FILE) the end of the file it read
   d=$1 ; shift
-  if "$@" >/dev/null 2>&1 ; then ok 0 "$d" ; else ok 1 "$d" ; fi
+  # a file, not $(...): a daemon the command leaves behind may hold a pipe
+  if "$@" >"$T/.check.out" 2>&1 ; then ok 0 "$d"
+  else
+    _c_rc=$?
+    eval "_c_last=\${$#}"
+    if [ ! -s "$T/.check.out" ] && [ -f "$_c_last" ] && [ -r "$_c_last" ] ; then
+      ok 1 "$d" "$(echo "(no output; the end of $_c_last:)" ; tail -n 10 "$_c_last")"
+    else ok 1 "$d" "$(cat "$T/.check.out")" ; fi
+    printf '#   command (exit %s): %s\n' "$_c_rc" "$*" >&2
+  fi
 }
 is () {
   # is GOT EXPECTED DESCRIPTION

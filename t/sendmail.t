@@ -180,7 +180,7 @@ else "$T/newaliases" -C "$CONF" 2>"$T/na" ; is "$?" 111 "newaliases without an a
 if [ -x "$BIN/smtp-session" ] ; then
   clear
   swaks --pipe "$BIN/sendmail -C $CONF -bs" --from a@x.example --to bs@y.example >"$T/swaks" 2>&1
-  is "$?" 0 "-bs: an SMTP session with swaks"
+  ok $? "-bs: an SMTP session with swaks" "$(cat "$T/swaks")"
   is "$(rcpts)" "bs@y.example" "-bs: the message is queued"
   swaks --pipe "sh -c 'exec $BIN/sendmail -C $CONF -bs 2>$T/bserr'" --from a@x.example --to bs@y.example >/dev/null 2>&1
   is "$(cat "$T/bserr")" "" "-bs: the session's log lines stay off the caller's stderr"

@@ -12,19 +12,19 @@ cd "$T" || exit 1
 mkcert () {
   # mkcert NAME rsa|ec: a self-signed certificate for localhost
   case $2 in
-    rsa) openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/$1.key" -out "$T/$1.crt" -days 2 -subj /CN=localhost >/dev/null 2>&1 ;;
-    ec) openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" -out "$T/$1.crt" -days 2 -subj /CN=localhost >/dev/null 2>&1 ;;
+    rsa) openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/$1.key" -out "$T/$1.crt" -days 2 -subj /CN=localhost >>"$T/openssl.out" 2>&1 ;;
+    ec) openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" -out "$T/$1.crt" -days 2 -subj /CN=localhost >>"$T/openssl.out" 2>&1 ;;
   esac
 }
 mkcert rsa rsa && mkcert ec ec && mkcert rsa2 rsa
-ok $? "test certificates made with openssl (RSA and EC)"
+ok $? "test certificates made with openssl (RSA and EC)" "$(cat "$T/openssl.out")"
 
 PORT=$(free_port) ; PORTS=$(free_port) ; PORTR=$(free_port)
 mkinstance "listen 127.0.0.1 port $PORT starttls" "listen 127.0.0.1 port $PORTR tls-required" \
   "certificate $T/cur.crt key $T/cur.key"
 cp "$T/rsa.crt" "$T/cur.crt" ; cp "$T/rsa.key" "$T/cur.key"
 start_listen
-ok $? "smtp-listen ready"
+ok $? "smtp-listen ready" "$(tail -n 20 "$T/smtp.log")"
 
 got=$(py "
 c = Conn($PORT); c.reply()
@@ -96,14 +96,14 @@ want=$(openssl x509 -in "$T/rsa2.crt" -outform DER | sha256sum | cut -d' ' -f1)
 check "renewed certificate served by the next session (no restart)" sh -c "[ -n '$fp1' ] && [ '$fp1' != '$fp2' ] && [ '$fp2' = '$want' ]"
 
 out=$(swaks -s 127.0.0.1:$PORT --tls -f swaks@client.example -t root@test.example 2>&1)
-echo "$out" | grep -q '^<~  250 2.0.0 Ok: queued as' ; ok $? "swaks --tls delivers"
+echo "$out" | grep -q '^<~  250 2.0.0 Ok: queued as' ; ok $? "swaks --tls delivers" "$out"
 
 # implicit TLS (smtps, RFC 8314) with an EC certificate
 stop_listen
 cp "$T/ec.crt" "$T/cur.crt" ; cp "$T/ec.key" "$T/cur.key"
 echo "listen 127.0.0.1 port $PORTS smtps" >> "$CONF"
 start_listen
-ok $? "smtp-listen restarted with an smtps listener and an EC certificate"
+ok $? "smtp-listen restarted with an smtps listener and an EC certificate" "$(tail -n 20 "$T/smtp.log")"
 got=$(py "
 c = Conn($PORTS, tls=True); print(c.reply()[0], c.s.version(), c.s.cipher()[0])
 code, text = c.cmd(b'EHLO x.example'); print(code, 'STARTTLS' in text)

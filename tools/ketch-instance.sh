@@ -7,9 +7,10 @@
 # script), DIR/spool, DIR/service (s6 or runit), DIR/log.
 #
 #   ketch-instance setup DIR   make or repair it, then exit
-#   ketch-instance run DIR     the same, then exec s6-svscan DIR/service in
-#                              the foreground; Ctrl-C (SIGINT) stops the
-#                              daemons, drains the loggers and exits
+#   ketch-instance run DIR     the same, then run s6-svscan DIR/service
+#                              until Ctrl-C (SIGINT to the process group),
+#                              SIGTERM or SIGHUP: the daemons stop, the
+#                              loggers drain, then it exits
 #
 # Idempotent: an existing ketch.conf is kept (edit it freely) and the rest
 # is repaired from it. `make run` calls it with DIR=./instance.
@@ -86,7 +87,21 @@ for p in smtp-listen scheduler ; do
   [ -x "$bin/$p" ] || echo "$PROG: warning: $bin/$p is not built yet: its service will fail and be retried" >&2
 done
 command -v s6-svscan >/dev/null || fatal "s6-svscan not found: install s6"
+command -v execlineb >/dev/null || fatal "execlineb not found: install execline"
 echo "$PROG: info: running $dir (SMTP on 127.0.0.1:$port, logs in $dir/log); Ctrl-C stops it" >&2
-# s6-svscan: SIGINT and SIGTERM bring every service down, the loggers
-# drain, then it exits
-exec s6-svscan "$dir/service"
+# A terminal's Ctrl-C goes to the whole foreground process group: had
+# s6-svscan's s6-supervise processes been in it, they would pass the
+# SIGINT on to the loggers, which die with their files unfinished (@...u
+# at the next start). So s6-svscan runs in a session of its own and
+# execline's trap stays in the foreground: SIGINT, SIGTERM or SIGHUP
+# becomes s6-svscanctl -t (the daemons get SIGTERM, the loggers drain to
+# the end of their input), and trap exits with s6-svscan. trap catches
+# the signals even when they were ignored at our start (a script's
+# background job), where a shell's trap could not.
+exec execlineb -Ws1 -c '
+  trap -x {
+    SIGINT { s6-svscanctl -t $1 }
+    SIGTERM { s6-svscanctl -t $1 }
+    SIGHUP { s6-svscanctl -t $1 }
+  }
+  s6-setsid -- s6-svscan $1' "$dir/service"

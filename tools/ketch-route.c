@@ -229,7 +229,14 @@ static void show_local (unsigned int indent, char const *a, char const *qa, look
   if (l->kind == LOOKUP_LOCAL)
   {
     PUT(indent, qa, ": local user ", log_quote(l->sa.s + l->user), " (uid ", log_u64(l->uid), ", home ", log_quote(l->sa.s + l->home), ")") ;
-    if (!l->uid) PUT(indent + 1, "uid 0: a root-started scheduler refuses to deliver as root (alias root to a user)") ;
+    /* the scheduler's start_local refuses uid 0 only when it runs
+       local-spawn, that is when it was started as root: which it is, the
+       configuration does not say, so both answers are given */
+    if (!l->uid)
+    {
+      PUT(indent + 1, "uid 0: a scheduler started as root (a system install, local-spawn) does not deliver it: temporary failure until root is aliased to a user") ;
+      PUT(indent + 1, "uid 0: a scheduler started as another user (a single-user instance, as make run's) delivers it as that user") ;
+    }
   }
   if (!x.fail && !expand_local_args(&cf, l, sender, a, 0, 0, &x)) dienomem() ;
   if (x.fail && l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user, maildir path not absolute: bounced, 554 5.3.5") ;
@@ -311,6 +318,7 @@ int main (int argc, char const *const *argv)
   int authed = 0, utf8 = 0, haveip = 0 ;
   unsigned int lport = 0, lflags = 0 ;
   unsigned int nrcpt = 0 ;
+  int denied = 0 ;
   ip46 ip ;
   stralloc line = STRALLOC_ZERO ;
   PROG = "ketch-route" ;
@@ -412,11 +420,14 @@ int main (int argc, char const *const *argv)
     }
     r = policy_rcpt(&cf, haveip ? ip.ip : 0, haveip && ip46_is6(&ip), authed, &a, &rep) ;
     PUT(0, "RCPT TO:<", a.s, ">: ", rep) ;
+    if (!r && !strncmp(rep, "550 5.7.1", 9)) denied = 1 ;
     if (!r) continue ;
     nrcpt++ ;
     qstate_free(&seen) ;
     show_rcpt(1, a.s, 0) ;
   }
+  if (denied)
+    PUT(0, "relaying denied: this client is neither in relay-from nor authenticated; -a shows the replies to an authenticated client (or a local submission), -c an address those to a client there") ;
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
   /* freed for leak checkers (make SAN=...), not for the kernel's sake */
   stralloc_free(&line) ; qstate_free(&seen) ; stralloc_free(&err) ; conf_free(&cf) ;

@@ -53,9 +53,9 @@ write () {
   cat > "$1.tmp.$$" && chmod "$2" "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"
 }
 
-# service NAME PROGRAM: one supervised daemon and its logger
+# service NAME PROGRAM [OPTION]: one supervised daemon and its logger
 service () {
-  name=$1 prog=$2
+  name=$1 prog=$2 opt=${3:+ $3}
   mkdir -p "$dir/$name/log" "$logdir"
   write "$dir/$name/run" 755 <<RUN
 #!/bin/sh
@@ -64,8 +64,8 @@ exec 2>&1
 prog=$(q "$programs/$prog")
 conf=$(q "$conf")
 # readiness on descriptor 3 under s6; runit has no notification and no fd 3
-if { true >&3 ; } 2>/dev/null ; then exec ${asuser}"\$prog" -C "\$conf" -d 3 ; fi
-exec ${asuser}"\$prog" -C "\$conf"
+if { true >&3 ; } 2>/dev/null ; then exec ${asuser}"\$prog"$opt -C "\$conf" -d 3 ; fi
+exec ${asuser}"\$prog"$opt -C "\$conf"
 RUN
   echo 3 | write "$dir/$name/notification-fd" 644
   if [ -n "$loguser" ] ; then
@@ -85,7 +85,9 @@ if [ -n "$runuser" ] ; then asuser="s6-setuidgid $(q "$runuser") " ; else asuser
 
 mkdir -p "$dir"
 if printf '%s\n' "$effective" | grep -q '^listen ' ; then
-  service smtp-listen smtp-listen
+  # -f: forked sessions that serve client after client, the measured
+  # configuration of README's figures; smtp-listen(8) weighs it
+  service smtp-listen smtp-listen -f
 else
   echo "$PROG: warning: no listen line in $conf: no smtp-listen service" >&2
   rm -rf "$dir/smtp-listen"
