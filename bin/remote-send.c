@@ -245,7 +245,7 @@ static void report (void)
   {
     result const *r = res(i) ;
     char const *t = texts.s + r->text ;
-    unsigned int kind = r->status == RS_OK ? REPORT_OK : r->status == RS_PERM ? REPORT_PERM : REPORT_TEMP ;
+    unsigned int kind = r->status == RS_OK ? KETCH_RESULT_OK : r->status == RS_PERM ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
     sa.len = 0 ;
     if (!(batch ? report_put_job(&sa, jobbase + curjob, kind, i, t, strlen(t)) : report_put(&sa, kind, i, t, strlen(t)))) nomem() ;
     if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;

@@ -608,7 +608,7 @@ static int start_local (job *j, size_t i, lookup *l)
       /* never a mailbox written as root: an alias for root is the fix */
       /* logged first: setting the result may move the strings addr points into */
       LOG(j->id, "delivery rcpt=", log_quote(addr), "result=temp text=\"refusing to deliver as root\"") ;
-      outcome_record(&j->q, i, OUTCOME_TEMP, "refusing to deliver as root: alias root to a user", 49, wallnow(), c.retry_local, c.retry_max) ;
+      outcome_record(&j->q, i, KETCH_RESULT_TEMP, "refusing to deliver as root: alias root to a user", 49, wallnow(), c.retry_local, c.retry_max) ;
       j->dirty = 1 ;
       ok = 1 ;
       goto end ;
@@ -900,7 +900,7 @@ static void record (job *j, unsigned int i, int kind, char const *text, size_t l
   j->dirty = 1 ;
   if (stralloc_catb(&t, text, len) && stralloc_0(&t))
     LOG(j->id, "delivery rcpt=", log_quote(qstate_str(&j->q, r->addr)), "result=", report_kind_name(kind), "attempt=", log_u64(r->attempts),
-      kind == OUTCOME_TEMP ? "next=" : "", kind == OUTCOME_TEMP ? log_u64(r->next) : "", "text=", log_quote(t.s)) ;
+      kind == KETCH_RESULT_TEMP ? "next=" : "", kind == KETCH_RESULT_TEMP ? log_u64(r->next) : "", "text=", log_quote(t.s)) ;
   stralloc_free(&t) ;
 }
 

@@ -12,4 +12,12 @@
 #define KETCH_EX_BUG 101    /* internal inconsistency */
 #define KETCH_EX_TEMP 111   /* temporary: try again later */
 
+/*
+ * The result of one delivery attempt to one recipient, as the scheduler
+ * records it (lib/outcome), delivery agents report it (lib/report,
+ * lib/lspawn) and remote-send keeps it. One vocabulary for all of them:
+ * the values are also the order of severity.
+ */
+enum ketch_result { KETCH_RESULT_OK = 0, KETCH_RESULT_TEMP = 1, KETCH_RESULT_PERM = 2 } ;
+
 #endif

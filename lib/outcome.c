@@ -25,8 +25,8 @@ int outcome_record (qstate *q, size_t i, unsigned int kind, char const *text, si
   r->attempts++ ;
   ok = qstate_set_result(q, i, text, len) ;
   r = qstate_get(q, i) ;
-  if (kind == OUTCOME_OK) r->status = QSTATE_DELIVERED ;
-  else if (kind == OUTCOME_PERM) r->status = QSTATE_FAILED ;
+  if (kind == KETCH_RESULT_OK) r->status = QSTATE_DELIVERED ;
+  else if (kind == KETCH_RESULT_PERM) r->status = QSTATE_FAILED ;
   else
   {
     r->status = QSTATE_DEFERRED ;

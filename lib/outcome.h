@@ -3,6 +3,8 @@
 #ifndef KETCH_OUTCOME_H
 #define KETCH_OUTCOME_H
 
+#include "exitcodes.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,9 +26,6 @@
  * file; these functions only change memory.
  */
 
-#define OUTCOME_OK 0     /* the same values as lib/report's REPORT_* */
-#define OUTCOME_TEMP 1
-#define OUTCOME_PERM 2
 
 /* final: nothing more to do for it */
 extern int outcome_done (unsigned int) ;

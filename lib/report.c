@@ -22,7 +22,7 @@ int report_put (stralloc *sa, unsigned int kind, unsigned int index, char const 
 {
   char fmt[UINT_FMT] ;
   size_t off, i = 0 ;
-  if (kind > 2) kind = REPORT_TEMP ;
+  if (kind > 2) kind = KETCH_RESULT_TEMP ;
   if (!stralloc_cats(sa, names[kind]) || !stralloc_catb(sa, " ", 1)
    || !stralloc_catb(sa, fmt, uint_fmt(fmt, index)) || !stralloc_catb(sa, " ", 1)) return 0 ;
   off = sa->len ;
@@ -40,9 +40,9 @@ int report_parse (char const *s, unsigned int *index, char const **text)
 {
   int kind = -1 ;
   size_t skip = 0, m ;
-  if (!strncmp(s, "ok ", 3)) { kind = REPORT_OK ; skip = 3 ; }
-  else if (!strncmp(s, "temp ", 5)) { kind = REPORT_TEMP ; skip = 5 ; }
-  else if (!strncmp(s, "perm ", 5)) { kind = REPORT_PERM ; skip = 5 ; }
+  if (!strncmp(s, "ok ", 3)) { kind = KETCH_RESULT_OK ; skip = 3 ; }
+  else if (!strncmp(s, "temp ", 5)) { kind = KETCH_RESULT_TEMP ; skip = 5 ; }
+  else if (!strncmp(s, "perm ", 5)) { kind = KETCH_RESULT_PERM ; skip = 5 ; }
   if (kind < 0) return -1 ;
   m = uint_scan(s + skip, index) ;
   /* uint_scan stops before a digit that would overflow: that digit is junk too */

@@ -3,6 +3,8 @@
 #ifndef KETCH_REPORT_H
 #define KETCH_REPORT_H
 
+#include "exitcodes.h"
+
 #include <stddef.h>
 
 #include <skalibs/stralloc.h>
@@ -36,9 +38,6 @@
 
 #define REPORT_JOB_MAX (1024 * 1024)   /* payload octets of one job */
 
-#define REPORT_OK 0
-#define REPORT_TEMP 1
-#define REPORT_PERM 2
 
 extern char const *report_kind_name (unsigned int) ;  /* "ok", "temp", "perm" */
 

@@ -28,7 +28,7 @@ static void line_checked (char const *s)
   int k = report_parse(s, &idx, &text) ;
   if (k >= 0)
   {
-    if (k > REPORT_PERM || text < s || text > s + strlen(s)) abort() ;
+    if (k > KETCH_RESULT_PERM || text < s || text > s + strlen(s)) abort() ;
     if (!report_put(&w, k, idx, text, strlen(text)) || !stralloc_0(&w)) abort() ;
     /* written back: one line, the same kind and index */
     if (strchr(w.s, '\n') != w.s + w.len - 2) abort() ;

@@ -30,14 +30,14 @@ int main (void)
   next = outcome_next(&q, 0, &alldone) ;
   ok(!alldone && next == 0, "never tried: due now") ;
 
-  ok(outcome_record(&q, 0, OUTCOME_OK, "250 2.0.0 Ok", 12, 1000, 60, 3600), "an ok") ;
+  ok(outcome_record(&q, 0, KETCH_RESULT_OK, "250 2.0.0 Ok", 12, 1000, 60, 3600), "an ok") ;
   ok(qstate_get(&q, 0)->status == QSTATE_DELIVERED && qstate_get(&q, 0)->attempts == 1 && !strcmp(R(&q, 0), "250 2.0.0 Ok"), "delivered, one attempt, the answer kept") ;
-  ok(outcome_record(&q, 1, OUTCOME_TEMP, "451 4.3.0 later\r\n", 17, 1000, 60, 3600), "a temporary failure") ;
+  ok(outcome_record(&q, 1, KETCH_RESULT_TEMP, "451 4.3.0 later\r\n", 17, 1000, 60, 3600), "a temporary failure") ;
   ok(qstate_get(&q, 1)->status == QSTATE_DEFERRED && qstate_get(&q, 1)->next == 1000 + retry_delay(60, 3600, 1), "deferred until now + the first retry delay (%llu)", (unsigned long long)qstate_get(&q, 1)->next) ;
   ok(!strcmp(R(&q, 1), "451 4.3.0 later  "), "control octets of the answer blanked") ;
-  outcome_record(&q, 1, OUTCOME_TEMP, "451 again", 9, 2000, 60, 3600) ;
+  outcome_record(&q, 1, KETCH_RESULT_TEMP, "451 again", 9, 2000, 60, 3600) ;
   ok(qstate_get(&q, 1)->attempts == 2 && qstate_get(&q, 1)->next == 2000 + retry_delay(60, 3600, 2), "the second retry waits longer") ;
-  ok(outcome_record(&q, 2, OUTCOME_PERM, "550 5.1.1 no", 12, 1000, 60, 3600) && qstate_get(&q, 2)->status == QSTATE_FAILED, "a permanent failure: a bounce is owed") ;
+  ok(outcome_record(&q, 2, KETCH_RESULT_PERM, "550 5.1.1 no", 12, 1000, 60, 3600) && qstate_get(&q, 2)->status == QSTATE_FAILED, "a permanent failure: a bounce is owed") ;
   ok(outcome_find(&q, QSTATE_FAILED) == 2 && outcome_find(&q, QSTATE_DEFERRED) == 1 && outcome_find(&q, QSTATE_BOUNCED) == 3, "outcome_find: the first with a status, or n") ;
   next = outcome_next(&q, 5000, &alldone) ;
   ok(!alldone && next == qstate_get(&q, 1)->next, "next: the earliest retry (%llu)", (unsigned long long)next) ;

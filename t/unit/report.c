@@ -25,17 +25,17 @@ int main (void)
   char const *text = 0 ;
   size_t n ;
   tap_plan(33) ;
-  ok(report_put(&sa, REPORT_OK, 0, "250 2.0.0 Ok", 12) && sa.len == 18 && !memcmp(sa.s, "ok 0 250 2.0.0 Ok\n", 18), "an ok line") ;
+  ok(report_put(&sa, KETCH_RESULT_OK, 0, "250 2.0.0 Ok", 12) && sa.len == 18 && !memcmp(sa.s, "ok 0 250 2.0.0 Ok\n", 18), "an ok line") ;
   sa.len = 0 ;
-  ok(report_put(&sa, REPORT_PERM, 12, "550 no\r\nRSET\x7f", 13) && !strcmp(T(sa.s, sa.len), "perm 12 550 no  RSET \n"), "control characters become spaces: one line") ;
+  ok(report_put(&sa, KETCH_RESULT_PERM, 12, "550 no\r\nRSET\x7f", 13) && !strcmp(T(sa.s, sa.len), "perm 12 550 no  RSET \n"), "control characters become spaces: one line") ;
   sa.len = 0 ;
-  ok(report_put(&sa, REPORT_TEMP, 3, "", 0) && !strcmp(T(sa.s, sa.len), "temp 3 \n"), "a temp line with no text") ;
-  ok(!strcmp(report_kind_name(REPORT_OK), "ok") && !strcmp(report_kind_name(REPORT_TEMP), "temp") && !strcmp(report_kind_name(REPORT_PERM), "perm"), "the kinds' names") ;
+  ok(report_put(&sa, KETCH_RESULT_TEMP, 3, "", 0) && !strcmp(T(sa.s, sa.len), "temp 3 \n"), "a temp line with no text") ;
+  ok(!strcmp(report_kind_name(KETCH_RESULT_OK), "ok") && !strcmp(report_kind_name(KETCH_RESULT_TEMP), "temp") && !strcmp(report_kind_name(KETCH_RESULT_PERM), "perm"), "the kinds' names") ;
 
-  ok(report_parse("ok 0 250 2.0.0 Ok", &index, &text) == REPORT_OK && index == 0 && !strcmp(text, "250 2.0.0 Ok"), "ok parsed") ;
-  ok(report_parse("temp 7 451 later", &index, &text) == REPORT_TEMP && index == 7 && !strcmp(text, "451 later"), "temp parsed") ;
-  ok(report_parse("perm 3 550 5.1.1 no", &index, &text) == REPORT_PERM && index == 3 && !strcmp(text, "550 5.1.1 no"), "perm parsed") ;
-  ok(report_parse("perm 4", &index, &text) == REPORT_PERM && index == 4 && !*text, "no text") ;
+  ok(report_parse("ok 0 250 2.0.0 Ok", &index, &text) == KETCH_RESULT_OK && index == 0 && !strcmp(text, "250 2.0.0 Ok"), "ok parsed") ;
+  ok(report_parse("temp 7 451 later", &index, &text) == KETCH_RESULT_TEMP && index == 7 && !strcmp(text, "451 later"), "temp parsed") ;
+  ok(report_parse("perm 3 550 5.1.1 no", &index, &text) == KETCH_RESULT_PERM && index == 3 && !strcmp(text, "550 5.1.1 no"), "perm parsed") ;
+  ok(report_parse("perm 4", &index, &text) == KETCH_RESULT_PERM && index == 4 && !*text, "no text") ;
   ok(report_parse("OK 0 x", &index, &text) < 0, "the kind is lower case") ;
   ok(report_parse("ok x 250", &index, &text) < 0, "no index: garbled") ;
   ok(report_parse("fine 0 250", &index, &text) < 0, "an unknown kind: garbled") ;
@@ -43,7 +43,7 @@ int main (void)
   ok(report_parse("perm 42949672961 550 no", &index, &text) < 0, "an index past 2^32: garbled, not cut to its first digits") ;
   ok(report_parse("", &index, &text) < 0, "an empty line: garbled") ;
   sa.len = 0 ;
-  ok(report_put(&sa, REPORT_TEMP, 41, "421 bye\n", 8) && (sa.s[sa.len - 1] = 0, report_parse(sa.s, &index, &text) == REPORT_TEMP) && index == 41 && !strcmp(text, "421 bye "), "a line written is read back") ;
+  ok(report_put(&sa, KETCH_RESULT_TEMP, 41, "421 bye\n", 8) && (sa.s[sa.len - 1] = 0, report_parse(sa.s, &index, &text) == KETCH_RESULT_TEMP) && index == 41 && !strcmp(text, "421 bye "), "a line written is read back") ;
 
   {
     static char const e[] = "local-deliver: info: something\nlocal-deliver: fatal: unable to open /x: Permission denied\n\n" ;
@@ -88,9 +88,9 @@ int main (void)
     ok(!report_job_fields("ab", 2, &f) && !report_job_fields("", 0, &f), "a payload not ending with NUL: garbled") ;
     genalloc_free(char const *, &f) ;
     sa.len = 0 ;
-    ok(report_put_job(&sa, 3, REPORT_PERM, 1, "550 no\r\n", 8) && !strcmp(T(sa.s, sa.len), "3 perm 1 550 no  \n"), "a batch line") ;
+    ok(report_put_job(&sa, 3, KETCH_RESULT_PERM, 1, "550 no\r\n", 8) && !strcmp(T(sa.s, sa.len), "3 perm 1 550 no  \n"), "a batch line") ;
     sa.s[sa.len - 1] = 0 ;
-    ok(report_parse_job(sa.s, &job, &index, &text) == REPORT_PERM && job == 3 && index == 1 && !strcmp(text, "550 no  "), "read back") ;
+    ok(report_parse_job(sa.s, &job, &index, &text) == KETCH_RESULT_PERM && job == 3 && index == 1 && !strcmp(text, "550 no  "), "read back") ;
     ok(report_parse_job("ok 0 250", &job, &index, &text) < 0 && report_parse_job("3ok 0 250", &job, &index, &text) < 0 && report_parse_job("3 good 0 250", &job, &index, &text) < 0, "garbled batch lines") ;
   }
   stralloc_free(&sa) ;
