@@ -523,9 +523,7 @@ static void start_dlv (dlv *d, pid_t pid, int fd)
 
 static char const *prog (stralloc *sa, char const *name)
 {
-  sa->len = 0 ;
-  if (!stralloc_cats(sa, c.sa.s + c.bindir) || !stralloc_catb(sa, "/", 1) || !stralloc_cats(sa, name) || !stralloc_0(sa)) return 0 ;
-  return sa->s ;
+  return conf_prog(&c, name, sa) ? sa->s : 0 ;
 }
 
 /* argv as NUL-separated strings in one stralloc, then an array over it */

@@ -259,7 +259,7 @@ static void spawn_keyd (int notif)
   static stralloc prog = STRALLOC_ZERO ;
   char const *argv[4] ;
   int d[2] ;
-  if (!stralloc_cats(&prog, cf.sa.s + cf.bindir) || !stralloc_cats(&prog, "/smtp-keyd") || !stralloc_0(&prog)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  if (!conf_prog(&cf, "smtp-keyd", &prog)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, d) < 0) strerr_diefusys(KETCH_EX_TEMP, "create the door to smtp-keyd") ;
   argv[0] = prog.s ; argv[1] = "-C" ; argv[2] = conffile ; argv[3] = 0 ;
   keyd_pid = fork() ;
@@ -449,8 +449,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
 /* session_argv[0] from the configuration's programs directory */
 static int set_sessprog (void)
 {
-  sessprog.len = 0 ;
-  if (!stralloc_cats(&sessprog, cf.sa.s + cf.bindir) || !stralloc_cats(&sessprog, "/smtp-session") || !stralloc_0(&sessprog)) return 0 ;
+  if (!conf_prog(&cf, "smtp-session", &sessprog)) return 0 ;
   session_argv[0] = sessprog.s ;
   return 1 ;
 }

@@ -653,7 +653,7 @@ static pid_t enqueue_start (char *id)
     /* none running, or its pool full: spawn enqueue, as without the socket */
   }
   argv = alloc((10 + nrcpt) * sizeof(char const *)) ;
-  if (!argv || !stralloc_cats(&prog, cf.sa.s + cf.bindir) || !stralloc_cats(&prog, "/enqueue") || !stralloc_0(&prog)) die_net("out-of-memory") ;
+  if (!argv || !conf_prog(&cf, "enqueue", &prog)) die_net("out-of-memory") ;
   argv[n++] = prog.s ;
   argv[n++] = "-C" ; argv[n++] = confpath ;
   argv[n++] = "-S" ;

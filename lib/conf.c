@@ -782,6 +782,12 @@ static int safe_component (char const *s)
   return *s && *s != '.' && !strchr(s, '/') ;
 }
 
+int conf_prog (conf const *c, char const *name, stralloc *sa)
+{
+  sa->len = 0 ;
+  return stralloc_cats(sa, c->sa.s + c->bindir) && stralloc_catb(sa, "/", 1) && stralloc_cats(sa, name) && stralloc_0(sa) ;
+}
+
 int conf_expand_path (char const *tmpl, char const *user, char const *domain, char const *home, stralloc *out)
 {
   char const *s = tmpl ;

@@ -74,7 +74,7 @@ static void run (char const *prog, char const *const *args)
   stralloc path = STRALLOC_ZERO ;
   char const *argv[8] ;
   unsigned int n = 0 ;
-  if (!stralloc_cats(&path, c.sa.s + c.bindir) || !stralloc_catb(&path, "/", 1) || !stralloc_cats(&path, prog) || !stralloc_0(&path)) dienomem() ;
+  if (!conf_prog(&c, prog, &path)) dienomem() ;
   argv[n++] = path.s ;
   argv[n++] = "-C" ;
   argv[n++] = conffile ;
@@ -750,7 +750,7 @@ int main (int argc, char const *const *argv)
       char const *p ;
       size_t first ;
       stralloc path = STRALLOC_ZERO ;
-      if (!stralloc_cats(&path, c.sa.s + c.bindir) || !stralloc_cats(&path, "/enqueue") || !stralloc_0(&path)) dienomem() ;
+      if (!conf_prog(&c, "enqueue", &path)) dienomem() ;
       p = path.s ;
       if (!genalloc_append(char const *, &args, &p)) dienomem() ;
       p = "-S" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
