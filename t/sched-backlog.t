@@ -53,8 +53,7 @@ gone () { grep -q "^$bad removed reason=done" "$T/sched.log" && [ ! -e "$SPOOL/q
 check "a hinted message that fails during the scan is bounced and removed, with its state file" wait_for 5 gone
 early_in () { grep -qs '^Subject: early' "$T/mail/$U/new"/* ; }
 check "... and it arrived" wait_for 10 early_in
-arrived () { [ "$(ls "$T/mail/$U/new" 2>/dev/null | wc -l)" -ge 2 ] ; }
-check "new mail delivered while the backlog is being looked at" wait_for 10 arrived
+check "new mail delivered while the backlog is being looked at" wait_for 10 mail_ge "$T/mail/$U/new" 2
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 rss=$(awk '/VmRSS/ {print $2}' /proc/$SPID/status)
 check "new mail is not starved by the backlog ($ms ms)" test "$ms" -lt $((1500 * slow))

@@ -26,8 +26,6 @@ start () {
   wait_for 10 test -s "$T/ready"
 }
 start
-maildir_count () { find "$T/mail/$1/new" -type f 2>/dev/null | wc -l | tr -d ' ' ; }
-mail_ge () { [ "$(maildir_count "$1")" -ge "$2" ] ; }
 count () { { wc -l < "$T/mail/count.$1" ; } 2>/dev/null || echo 0 ; }
 count_ge () { [ "$(count "$1")" -ge "$2" ] ; }
 statefile () { echo "$SPOOL/state/$(echo "$1" | cut -c23-24)/$1" ; }
@@ -67,7 +65,7 @@ check "removed without a bounce" wait_for 10 sh -c "! test -e '$SPOOL/queue/$(ec
 
 # SIGKILL under load, restart: nothing lost
 N=60
-base=$(maildir_count "$U")
+base=$(maildir_count "$T/mail/$U/new")
 i=0 ; while [ $i -lt $N ] ; do
   printf 'Subject: load %s\n\nx\n' $i | enqueue -C "$CONF" -f "s@remote.example" "$U@test.example" >/dev/null
   [ $i = 20 ] && kill -9 $SPID
