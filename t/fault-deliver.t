@@ -85,10 +85,10 @@ is "$(copies sched-rename)" 1 "exactly one copy, the spool is empty"
 rm -rf "$SPOOL"/state/*
 chmod 000 "$T/mail/$U"
 id=$(send bucket-state)
-b=$(echo "$id" | cut -c23-24)
+st=$(state_path "$id") ; b=$(basename "$(dirname "$st")")
 wait_for 15 temp_logged "$id"
 ok $? "every state/XX removed: the delivery is deferred"
-wait_for 5 test -f "$SPOOL/state/$b/$id"
+wait_for 5 test -f "$st"
 ok $? "the scheduler made state/$b again and recorded the deferral"
 chmod 700 "$T/mail/$U"
 wait_for 20 has_copy bucket-state

@@ -134,6 +134,11 @@ maildir_count () { find "$1" -type f 2>/dev/null | wc -l | tr -d ' ' ; }
 mail_ge () { [ "$(maildir_count "$1")" -ge "$2" ] ; }
 arrived () { mail_ge "$1" 1 ; }
 
+# entry_path ID, state_path ID: message ID's queue entry and state file in
+# $SPOOL, from t/spool.py, the suite's one copy of spool-layout/SPOOL
+entry_path () { python3 "$top/t/spool.py" entry "$SPOOL" "$1" ; }
+state_path () { python3 "$top/t/spool.py" state "$SPOOL" "$1" ; }
+
 # count_entries: committed messages in the spool
 count_entries () { find "$SPOOL/queue" -type f | wc -l | tr -d ' ' ; }
 count_tmp () { find "$SPOOL/tmp" -type f | wc -l | tr -d ' ' ; }

@@ -168,7 +168,7 @@ printf 'Subject: a\n\nx\n' | as "$D" "$T/bin/enqueue" -a bob -f s@remote.example
 ok $? "the SMTP user may"
 printf 'Subject: a\n\nx\n' | "$T/bin/enqueue" -a bob -f s@remote.example "$M@test.example" >/dev/null
 ok $? "and root may"
-qf=$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id
+qf=$(entry_path "$id")
 wait_for 5 test -n "$id"
 is "$(find "$SPOOL" ! -user "$Q" | head -3)" "" "every file in the spool, enqueue's included, belongs to the queue user"
 

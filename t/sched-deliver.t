@@ -115,7 +115,7 @@ check "MDA exit 1 logged as perm" grep -q 'rcpt="|/bin/false" result=perm' "$T/s
 id=$(printf 'Subject: retries\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" "retries@test.example")
 tries () { [ "$(wc -l < "$T/mail/tempfail.count" 2>/dev/null)" -ge 2 ] ; }
 check "MDA exit 75: retried (base 1s)" wait_for 15 tries
-check "exit 75 recorded as deferred in the state file" grep -q '^deferred' "$SPOOL/state/$(echo "$id" | cut -c23-24)/$id"
+check "exit 75 recorded as deferred in the state file" grep -q '^deferred' "$(state_path "$id")"
 
 # 6. shell metacharacters run nothing
 printf 'Subject: evil\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "evil@test.example" '"a;touch '"$T"'/pwned3"@test.example' >/dev/null
@@ -134,11 +134,11 @@ check "and sent with the null sender" sh -c "grep -ls '^To: <postmaster@' -r '$T
 sid=$(printf 'Subject: spam\n\nx\n' | enqueue -C "$CONF" -f "spam@bad.example" "retries@test.example")
 wait_for 10 grep -q "$sid attempt" "$T/sched.log"
 echo "remove sender spam@bad.example" > "$SPOOL/ctl/s1.tmp" && mv "$SPOOL/ctl/s1.tmp" "$SPOOL/ctl/s1" && timeout 5 sh -c "echo ctl > '$SPOOL/trigger'"
-check "ctl remove sender: the sender's message is gone" wait_for 10 sh -c "! test -e '$SPOOL/queue/$(echo "$sid" | cut -c23-24)/$sid'"
+check "ctl remove sender: the sender's message is gone" wait_for 10 sh -c "! test -e '$(entry_path "$sid")'"
 
 # 7. queue-ctl: remove through spool/ctl
 echo "remove $id" > "$SPOOL/ctl/r1.tmp" && mv "$SPOOL/ctl/r1.tmp" "$SPOOL/ctl/r1" && timeout 5 sh -c "echo ctl > '$SPOOL/trigger'"
-check "ctl remove takes the message out of the queue" wait_for 10 sh -c "! test -e '$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id'"
+check "ctl remove takes the message out of the queue" wait_for 10 sh -c "! test -e '$(entry_path "$id")'"
 
 kill -TERM $SPID
 check "SIGTERM: the scheduler exits" wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"

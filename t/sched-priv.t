@@ -44,7 +44,7 @@ wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
 # recipient and the alias it came from): root gets nothing, a program
 # that is no entry of the alias named is refused
 id=$(printf 'Subject: forged\n\nx\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups enqueue -C "$CONF" -f "s@remote.example" "$R@test.example")
-qf=$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id
+qf=$(entry_path "$id")
 TAB=$(printf '\t')
 # req TAG RECIPIENT ORIGINAL: a line of t/lspawn.py's script, with the entry's descriptor
 req () { printf 'R\t%s\t%s\t5\ts@remote.example\t%s\t%s\t%s\n' "$1" "$id" "$2" "$3" "$qf" ; }
