@@ -203,9 +203,15 @@ size_t smtp_data_feed (smtp_data *d, char const *s, size_t len, smtp_data_put *p
       d->cr = 0 ;
       if (b == '\n')
       {
-        /* the dot of a "." line was emitted as a plain octet: end its line */
+        /* the end marker, "." CRLF, goes out as ".\n" but is no message
+           octet (RFC 1870 §4): not counted against the size */
+        if (d->linelen == 1 && d->dotfirst)
+        {
+          if (!d->bad) (*put)(ctx, "\n", 1) ;
+          d->done = 1 ;
+          return i + 1 ;
+        }
         data_emit(d, "\n", 1, put, ctx) ;
-        if (d->linelen == 1 && d->dotfirst) { d->done = 1 ; return i + 1 ; }
         d->linelen = 0 ; d->dotfirst = 0 ;
         run = i + 1 ;
         continue ;
@@ -228,8 +234,19 @@ size_t smtp_data_feed (smtp_data *d, char const *s, size_t len, smtp_data_put *p
       continue ;
     }
     if (!b) d->bad |= SMTP_DATA_NUL ;
-    if (!d->linelen) d->dotfirst = b == '.' ;
-    if (++d->linelen > SMTP_TEXTLINE_MAX - 2) d->bad |= SMTP_DATA_LONG ;
+    if (!d->linelen && b == '.')
+    {
+      /* a line's leading dot, stuffing or the end marker's, is passed on
+         (enqueue takes it off) but is not a message octet: it counts
+         neither towards the size (RFC 1870 §4) nor towards the line's
+         length (RFC 5321 §4.5.3.1.6). Here run == i: a line starts. */
+      if (!d->bad) (*put)(ctx, ".", 1) ;
+      d->dotfirst = 1 ;
+      d->linelen = 1 ;
+      run = i + 1 ;
+      continue ;
+    }
+    if (++d->linelen - d->dotfirst > SMTP_TEXTLINE_MAX - 2) d->bad |= SMTP_DATA_LONG ;
   }
   data_emit(d, s + run, i - run, put, ctx) ;
   return len ;

@@ -83,9 +83,13 @@ extern int smtp_rcpt_params (char const *, size_t) ;
  * kept), the form enqueue -S reads; the final ".\n" is emitted when
  * CRLF.CRLF is seen, and nothing else ever ends the stream.
  * Only CRLF "." CRLF ends the data. A bare CR or LF, a NUL, a text line
- * over 1000 octets or more than max octets make the message bad: from
- * then on nothing more is emitted (the consumer must abort), but input
- * is still consumed up to the real end, so the session stays in step.
+ * over 1000 octets with its CRLF or more than max octets make the message
+ * bad: from then on nothing more is emitted (the consumer must abort),
+ * but input is still consumed up to the real end, so the session stays
+ * in step. Both limits count the message as enqueue stores it
+ * (lib/message.c): a line's leading dot, the stuffing one, is counted in
+ * neither (RFC 5321 §4.5.3.1.6), and the end marker is no part of the
+ * size (RFC 1870 §4); t/fuzz/dataend.c holds the two to the same answer.
  */
 #define SMTP_DATA_BARE 0x01
 #define SMTP_DATA_NUL 0x02
@@ -96,7 +100,7 @@ typedef void smtp_data_put (void *, char const *, size_t) ;
 typedef struct smtp_data_s smtp_data ;
 struct smtp_data_s
 {
-  uint64_t size ;     /* octets emitted */
+  uint64_t size ;     /* message octets emitted (leading dots and the final LF are not) */
   uint64_t max ;      /* 0: no limit */
   size_t linelen ;
   unsigned int bad ;

@@ -27,7 +27,6 @@ ketch-services -C "$CONF" -l "$T/log" "$T/service" 2>/dev/null
 sed -i "s|exec \"\\\$prog\" -f -C|exec \"\\\$prog\" ${KETCH_LISTEN_FLAGS:-} -C|" "$T/service/smtp-listen/run"
 grep -q -- "\"\\\$prog\" ${KETCH_LISTEN_FLAGS:-} -C" "$T/service/smtp-listen/run" || bail "cannot set ${KETCH_LISTEN_FLAGS:-no flags} in smtp-listen's run script"
 
-killpid () { case $2 in ''|*[!0-9]*|0|1) return 1 ;; esac ; kill "-$1" "$2" 2>/dev/null ; }
 s6-svscan "$T/service" >"$T/svscan.log" 2>&1 &
 svpid=$!
 at_exit "killpid TERM $svpid ; wait_for 10 sh -c '! kill -0 $svpid 2>/dev/null'"

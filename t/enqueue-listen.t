@@ -63,7 +63,7 @@ EOF
 out=$(conv 'a@client.example||b@remote.example|c@remote.example|' 'Subject: one\n\nbody\n.\n' data)
 id=${out%%~*}
 is "$(printf '%s' "$out" | sed 's/^[0-9a-f]\{24\}~|/ID~|/')" "ID~|0~" "a message: the id, then exit code 0"
-f=$SPOOL/queue/$(printf '%s' "$id" | cut -c23-24)/$id
+f=$(entry_path "$id")
 check "... committed under that id" test -f "$f"
 is "$(sed -n 's/^to //p' "$f" | tr '\n' ' ')" "b@remote.example c@remote.example " "... with both recipients"
 check "... and the body" grep -q '^Subject: one$' "$f"
@@ -75,7 +75,7 @@ is "$(count_entries):$(count_tmp)" "0:0" "... nothing queued, nothing left in tm
 
 out=$(conv 'a@client.example|someone|b@remote.example|' 'Subject: auth\n\nbody\n.\n' data)
 id=${out%%~*}
-check "an auth user is recorded as enqueue -a records it" grep -q '^auth someone$' "$SPOOL/queue/$(printf '%s' "$id" | cut -c23-24)/$id"
+check "an auth user is recorded as enqueue -a records it" grep -q '^auth someone$' "$(entry_path "$id")"
 
 # but only from a trusted peer (SO_PEERCRED): root, the queue owner, the smtp-user
 rm -f "$SPOOL"/queue/*/*

@@ -7,8 +7,7 @@ mkinstance
 id=$(printf 'Subject: hi\n\nbody\n' | enqueue -C "$CONF" -f me@example.org you@example.net)
 ok $? "the shell one-liner from the issue is queued"
 check "it prints a queue id" sh -c "echo '$id' | grep -Eqx '[0-9a-f]{24}'"
-b=$(echo "$id" | cut -c23-24)
-entry=$SPOOL/queue/$b/$id
+entry=$(entry_path "$id")
 check "the entry is in its bucket" test -f "$entry"
 printf 'ketch 1\nfrom me@example.org\nto you@example.net\nbody 7bit\n\nSubject: hi\n\nbody\n' > "$T/expected"
 check "stored bytes are exactly the envelope head and the LF message" cmp "$entry" "$T/expected"
@@ -17,14 +16,14 @@ is "$(count_tmp)" 0 "nothing left in tmp/"
 
 id2=$(printf 'Subject: crlf\r\n\r\nl\303\251gume\r\nno final newline' | enqueue -C "$CONF" -f '' 'Postmaster@Test.Example' '"odd user"@test.example')
 ok $? "CRLF input, null sender, quoted local part"
-e2=$SPOOL/queue/$(echo "$id2" | cut -c23-24)/$id2
+e2=$(entry_path "$id2")
 printf 'ketch 1\nfrom \nto Postmaster@test.example\nto "odd user"@test.example\nbody 8bit\n\nSubject: crlf\n\nl\303\251gume\nno final newline\n' > "$T/expected2"
 check "CRLF stored as LF, domain lower-cased, 8bit noticed, final LF added" cmp "$e2" "$T/expected2"
 
 printf 'a@test.example\r\nb@test.example\n\nc@test.example' > "$T/rcpts"
 id3=$(echo 'Subject: many' | enqueue -C "$CONF" -f s@test.example -r 3 d@test.example 3< "$T/rcpts")
 ok $? "recipients from a descriptor"
-e3=$SPOOL/queue/$(echo "$id3" | cut -c23-24)/$id3
+e3=$(entry_path "$id3")
 is "$(grep -c '^to ' "$e3")" 4 "argv and descriptor recipients all stored"
 
 # the wake-up hint: the id written to the trigger FIFO
@@ -55,7 +54,7 @@ queue-ls -C "$CONF" ../../etc/passwd > /dev/null 2>&1
 is $? 100 "queue-ls refuses what is not an id"
 # a UTF-8 sender alone marks the envelope SMTPUTF8 (RFC 6531), as a UTF-8 recipient does
 u=$(printf 'Subject: u\n\nb\n' | enqueue -C "$CONF" -f "$(printf 'j\303\274rgen@test.example')" ascii@test.example)
-check "a UTF-8 sender: smtputf8 in the envelope" grep -qx smtputf8 "$SPOOL/queue/$(echo "$u" | cut -c23-24)/$u"
+check "a UTF-8 sender: smtputf8 in the envelope" grep -qx smtputf8 "$(entry_path "$u")"
 u=$(printf 'Subject: u\n\nb\n' | enqueue -C "$CONF" -f ascii@test.example "$(printf 'j\303\274rgen@test.example')")
-check "a UTF-8 recipient: smtputf8 in the envelope" grep -qx smtputf8 "$SPOOL/queue/$(echo "$u" | cut -c23-24)/$u"
+check "a UTF-8 recipient: smtputf8 in the envelope" grep -qx smtputf8 "$(entry_path "$u")"
 done_testing

@@ -17,7 +17,6 @@ mkdir -p "$T/mail" && chmod 1777 "$T/mail"
 mkinstance "deliver maildir $T/mail/%u" "retry local 1s" "retry max 1s" "rescan 1s"
 ketch-services -C "$CONF" -l "$T/log" "$T/service" 2>/dev/null
 FAULT=$T/fault
-killpid () { case $2 in ''|*[!0-9]*|0|1) return 1 ;; esac ; kill "-$1" "$2" 2>/dev/null ; }
 env LD_PRELOAD="$SHIM" KETCH_FAIL_FILE="$FAULT" s6-svscan "$T/service" >"$T/svscan.log" 2>&1 &
 svpid=$!
 at_exit "killpid TERM $svpid ; wait_for 10 sh -c '! kill -0 $svpid 2>/dev/null'"
@@ -86,10 +85,10 @@ is "$(copies sched-rename)" 1 "exactly one copy, the spool is empty"
 rm -rf "$SPOOL"/state/*
 chmod 000 "$T/mail/$U"
 id=$(send bucket-state)
-b=$(echo "$id" | cut -c23-24)
+st=$(state_path "$id") ; b=$(basename "$(dirname "$st")")
 wait_for 15 temp_logged "$id"
 ok $? "every state/XX removed: the delivery is deferred"
-wait_for 5 test -f "$SPOOL/state/$b/$id"
+wait_for 5 test -f "$st"
 ok $? "the scheduler made state/$b again and recorded the deferral"
 chmod 700 "$T/mail/$U"
 wait_for 20 has_copy bucket-state

@@ -5,11 +5,6 @@
 # (readiness, restart, logs, clean stop) is still tested, and the mail
 # tests are skipped with a diagnostic. Source after lib.sh.
 
-# killpid SIGNAL PID: never "kill -1" or an empty pid (s6-svstat says -1 when down)
-killpid () { case $2 in ''|*[!0-9]*|0|1) return 1 ;; esac ; kill "-$1" "$2" 2>/dev/null ; }
-
-skip () { tap_n=$((tap_n + 1)) ; echo "ok $tap_n # SKIP $*" ; }
-
 me=$(id -un)
 PORT=$(free_port)
 INST=$T/inst
@@ -41,11 +36,6 @@ SVC=$INST/service
 
 mk_instance () {
   KETCH_PORT=$PORT "$PROGS/ketch-instance" setup "$INST" 2>"$T/setup.err"
-}
-
-# port_open: something listens on 127.0.0.1:$PORT
-port_open () {
-  python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),1); s.close()' "$PORT"
 }
 
 # send_mail: one message to the invoking user, over SMTP with swaks

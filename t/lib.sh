@@ -56,7 +56,8 @@ is () {
   if [ "$1" = "$2" ] ; then ok 0 "$3"
   else ok 1 "$3" ; printf '#   got:      %s\n#   expected: %s\n' "$1" "$2" >&2 ; fi
 }
-diag () { printf '# %s\n' "$*" ; }
+# diag TEXT...: a TAP comment, each line of TEXT prefixed with "# "
+diag () { printf '%s\n' "$*" | sed 's/^/# /' ; }
 # skip N REASON: N tests that cannot run here, counted as passed (TAP's # skip)
 skip () { _k=0 ; while [ $_k -lt "$1" ] ; do tap_n=$((tap_n + 1)) ; echo "ok $tap_n # skip $2" ; _k=$((_k + 1)) ; done ; }
 skip_all () { echo "1..0 # SKIP $*" ; exit 0 ; }
@@ -116,6 +117,27 @@ wait_for () {
   done
   return 0
 }
+
+# port_open HOST PORT: something accepts a TCP connection on HOST:PORT now
+port_open () {
+  python3 -c 'import socket,sys; s=socket.create_connection((sys.argv[1], int(sys.argv[2])), 1); s.close()' "$1" "$2"
+}
+
+# killpid SIGNAL PID: signal one process; never "kill -1" or an empty pid
+# (s6-svstat says -1 when a service is down), 1 for those
+killpid () { case $2 in ''|*[!0-9]*|0|1) return 1 ;; esac ; kill "-$1" "$2" 2>/dev/null ; }
+
+# maildir_count DIR: the messages in DIR, a Maildir's new/ (0 when it does
+# not exist yet); mail_ge DIR N: at least N of them, evaluated at each poll
+# of wait_for; arrived DIR: at least one
+maildir_count () { find "$1" -type f 2>/dev/null | wc -l | tr -d ' ' ; }
+mail_ge () { [ "$(maildir_count "$1")" -ge "$2" ] ; }
+arrived () { mail_ge "$1" 1 ; }
+
+# entry_path ID, state_path ID: message ID's queue entry and state file in
+# $SPOOL, from t/spool.py, the suite's one copy of spool-layout/SPOOL
+entry_path () { python3 "$top/t/spool.py" entry "$SPOOL" "$1" ; }
+state_path () { python3 "$top/t/spool.py" state "$SPOOL" "$1" ; }
 
 # count_entries: committed messages in the spool
 count_entries () { find "$SPOOL/queue" -type f | wc -l | tr -d ' ' ; }

@@ -4,21 +4,29 @@
 # master.cf in a test directory, STARTTLS with a certificate made here,
 # the virtual delivery agent writing a Maildir. Needs root (Postfix's
 # master does). Its log is DIR/maillog.
+#
+# The suite provides Postfix (t/smtp-sink.sh fetches the package, .ci/deps
+# test installs its libraries), so the only reason not to run it is not
+# being root; anything else that keeps it from starting, a missing package
+# included, is the test's failure.
 
 # postfix_peer DIR PORT DOMAIN USER: Postfix on 127.0.0.1:PORT accepting
-# mail for USER@DOMAIN into DIR/mail/USER/; 0 when it is ready
+# mail for USER@DOMAIN into DIR/mail/USER/. 0 when it is ready; 2 when it
+# cannot run here (not root); 1 when it failed to start, with the reason in
+# $postfix_why
+postfix_why=
 postfix_peer () {
   _d=$1 ; _p=$2 ; _dom=$3 ; _mu=$4
-  [ "$(id -u)" = 0 ] || { diag "Postfix needs root" ; return 1 ; }
-  find_sink || { diag "no Postfix package: $(cat "$T/sink.err")" ; return 1 ; }
+  [ "$(id -u)" = 0 ] || { postfix_why="Postfix's master needs root" ; return 2 ; }
+  find_sink || { postfix_why="no Postfix package: $(cat "$T/sink.err")" ; return 1 ; }
   _pr=$(dirname "$(dirname "$(dirname "$SINK")")")
-  [ -x "$_pr/usr/lib/postfix/sbin/master" ] || { diag "no Postfix master in $_pr" ; return 1 ; }
+  [ -x "$_pr/usr/lib/postfix/sbin/master" ] || { postfix_why="no Postfix master in $_pr" ; return 1 ; }
   _pu=kpf$$
-  useradd -M -d /nonexistent -s /bin/false "$_pu" && groupadd "${_pu}d" || return 1
+  useradd -M -d /nonexistent -s /bin/false "$_pu" && groupadd "${_pu}d" || { postfix_why="useradd or groupadd $_pu failed" ; return 1 ; }
   at_exit "userdel $_pu >/dev/null 2>&1 ; groupdel ${_pu}d >/dev/null 2>&1"
   mkdir -p "$_d/etc" "$_d/queue" "$_d/data" "$_d/mail"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$_d/etc/key.pem" -out "$_d/etc/cert.pem" -days 2 \
-    -subj "/CN=$_dom" >/dev/null 2>&1 || return 1
+    -subj "/CN=$_dom" >/dev/null 2>&1 || { postfix_why="openssl could not make its certificate" ; return 1 ; }
   cat > "$_d/etc/main.cf" <<EOF
 compatibility_level = 3.6
 queue_directory = $_d/queue
@@ -81,5 +89,5 @@ EOF
   # stopped before its user is deleted (hooks run last-registered first);
   # the master takes its children down with it
   at_exit "kill $! 2>/dev/null ; _n=0 ; while ps -u $_pu >/dev/null 2>&1 && [ \$_n -lt 50 ] ; do sleep 0.1 ; _n=\$((_n + 1)) ; done"
-  wait_port 127.0.0.1 "$_p" || { diag "Postfix did not start: $(tail -n 5 "$_d/maillog")" ; return 1 ; }
+  wait_port 127.0.0.1 "$_p" || { postfix_why="Postfix did not start: $(tail -n 5 "$_d/maillog")" ; return 1 ; }
 }

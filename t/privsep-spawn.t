@@ -102,7 +102,7 @@ wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
 
 # forged requests, from the queue user (t/lspawn.py)
 id=$(printf 'Subject: forged\n\nx\n' | enq "$R@test.example")
-qf=$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id
+qf=$(entry_path "$id")
 TAB=$(printf '\t')
 # req TAG RECIPIENT ORIGINAL FILE: a request line of t/lspawn.py's script
 req () { printf 'R\t%s\t%s\t5\ts@remote.example\t%s\t%s\t%s\n' "$1" "$id" "$2" "$3" "$4" ; }

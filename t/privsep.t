@@ -134,8 +134,9 @@ ENQ=$(kid_named "${SESS:-0}" enqueue)
 is "$(ids "${ENQ:-0}")" "$D $Q $D $D" "enqueue run by the session: real uid SMTP user, effective uid the queue user (set-uid)"
 wait $HPID
 is "$(cat "$T/held.out")" 250 "the message is accepted"
-arrived () { as "$M" sh -c "ls '$T/home/$M/Maildir/new/'* >/dev/null 2>&1" ; }
-wait_for 10 arrived
+# looked at as the mail user: the Maildir is that user's (0700)
+arrived_as_m () { as "$M" sh -c "ls '$T/home/$M/Maildir/new/'* >/dev/null 2>&1" ; }
+wait_for 10 arrived_as_m
 ok $? "delivered into the mail user's Maildir"
 f=$(ls "$T/home/$M/Maildir/new/"* 2>/dev/null | head -1)
 is "$(stat -c '%U %a' "$f" 2>/dev/null)" "$M 600" "the mail file belongs to the mail user, mode 600"
@@ -167,7 +168,7 @@ printf 'Subject: a\n\nx\n' | as "$D" "$T/bin/enqueue" -a bob -f s@remote.example
 ok $? "the SMTP user may"
 printf 'Subject: a\n\nx\n' | "$T/bin/enqueue" -a bob -f s@remote.example "$M@test.example" >/dev/null
 ok $? "and root may"
-qf=$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id
+qf=$(entry_path "$id")
 wait_for 5 test -n "$id"
 is "$(find "$SPOOL" ! -user "$Q" | head -3)" "" "every file in the spool, enqueue's included, belongs to the queue user"
 

@@ -38,5 +38,5 @@ sleep 0.2
 ctl retry all
 wait $reader
 is "$(cat "$T/trig")" "ctl" "the trigger gets ctl"
-check "the queue itself is untouched" test -f "$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id"
+check "the queue itself is untouched" test -f "$(entry_path "$id")"
 done_testing

@@ -7,10 +7,7 @@ PEER=$top/t/smtppeer.py
 pids=""
 at_exit 'for p in $pids ; do kill $p 2>/dev/null ; done ; for p in $pids ; do wait $p 2>/dev/null ; done'
 
-# wait_port HOST PORT: until something accepts on it (5 s at most)
-port_open () {
-  python3 -c 'import socket,sys; s=socket.create_connection((sys.argv[1], int(sys.argv[2])), 1); s.close()' "$1" "$2"
-}
+# wait_port HOST PORT: until something accepts on it (5 s at most; port_open is lib.sh's)
 wait_port () { wait_for 5 port_open "$1" "$2" ; }
 
 # peer NAME HOST PORT [OPTIONS...]: the scripted server; transcript in $T/NAME.log, data in $T/NAME.data

@@ -18,14 +18,14 @@ wait_for 15 up
 ok $? "runsv runs both services"
 # under runit the stand-ins get no fd 3, so they were started without -d
 if [ $REAL = 1 ] ; then
-  wait_for 10 port_open
+  wait_for 10 port_open 127.0.0.1 "$PORT"
   send_mail 2
   ok $? "swaks: the message is accepted" "$(cat "$T/swaks.2")"
   wait_for 20 in_maildir 2
   ok $? "the message lands in the Maildir"
 else
-  skip "no smtp-listen/scheduler yet: swaks"
-  skip "no smtp-listen/scheduler yet: Maildir delivery"
+  skip 1 "no smtp-listen/scheduler yet: swaks"
+  skip 1 "no smtp-listen/scheduler yet: Maildir delivery"
 fi
 pidof_sv () { sv status "$1" | sed -n 's/^run: [^(]*(pid \([0-9]*\)).*/\1/p' ; }
 pid1=$(pidof_sv "$SVC/scheduler")
@@ -35,7 +35,7 @@ wait_for 10 restarted
 ok $? "a killed scheduler is restarted by runsv"
 wait_for 5 test -s "$INST/log/scheduler/current"
 ok $? "s6-log writes the log under runit too"
-if [ $REAL = 1 ] ; then skip "real daemons: their arguments are not logged"
+if [ $REAL = 1 ] ; then skip 1 "real daemons: their arguments are not logged"
 else check "no descriptor 3 under runit: started without -d" grep -Eq "stand-in args=-C [^ ]+ketch.conf\$" "$INST/log/scheduler/current" ; fi
 spid=$(pidof_sv "$SVC/scheduler")
 killpid HUP "$rpid"

@@ -39,15 +39,12 @@ at_exit "kill $SPID 2>/dev/null"
 check "scheduler signals readiness" wait_for 5 test -s "$T/ready"
 check "a second scheduler is refused (spool lock)" sh -c "! scheduler -C '$CONF' 2>/dev/null"
 
-maildir_count () { find "$T/mail/$1/new" -type f 2>/dev/null | wc -l | tr -d ' ' ; }
 queue_empty () { [ "$(count_entries)" = 0 ] ; }
-# mail_ge USER N: at least N messages in USER's Maildir (evaluated at each poll)
-mail_ge () { [ "$(maildir_count "$1")" -ge "$2" ] ; }
 
 # 1. byte-exact Maildir delivery
 printf 'Subject: exact\nFrom: <s@test.example>\n\nline one\n.dot line\nFrom here\n\n' > "$T/msg1"
 enqueue -C "$CONF" -f "s@remote.example" "$U@test.example" < "$T/msg1" >/dev/null
-check "delivered to the Maildir" wait_for 10 mail_ge "$U" 1
+check "delivered to the Maildir" wait_for 10 mail_ge "$T/mail/$U/new" 1
 f=$(find "$T/mail/$U/new" -type f | head -1)
 { printf 'Return-Path: <s@remote.example>\nDelivered-To: %s@test.example\n' "$U" ; cat "$T/msg1" ; } > "$T/want1"
 check "Maildir file is byte-exact (Return-Path + Delivered-To prepended)" cmp -s "$f" "$T/want1"
@@ -57,7 +54,7 @@ check "message removed from the queue" wait_for 5 queue_empty
 
 # 2. alias fan-out
 printf 'Subject: team\n\nfan out\n' | enqueue -C "$CONF" -f "s@remote.example" "team@test.example" >/dev/null
-check "alias: the address got it" wait_for 10 mail_ge "$U" 2
+check "alias: the address got it" wait_for 10 mail_ge "$T/mail/$U/new" 2
 check "alias: the file got it" wait_for 10 grep -q '^Subject: team' "$T/mail/team.mbox"
 check "alias: the program got it" wait_for 10 grep -q '^fan out' "$T/mail/prog.out"
 check "expansion logged with the alias" grep -q 'expand alias="team@test.example"' "$T/sched.log"
@@ -74,9 +71,9 @@ vfwd () { grep -qs '^Subject: vfwd' -r "$T/mail/$U/new" ; }
 check "virtual forward: to the target address" wait_for 10 vfwd
 
 # 3. unknown user: a bounce to the sender, an RFC 3464 multipart/report
-n0=$(maildir_count "$U")
+n0=$(maildir_count "$T/mail/$U/new")
 printf 'Subject: to nobody\nMessage-ID: <u1@test>\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" "nosuchuser-$$@test.example" >/dev/null
-check "the bounce reaches the sender" wait_for 10 mail_ge "$U" $((n0 + 1))
+check "the bounce reaches the sender" wait_for 10 mail_ge "$T/mail/$U/new" $((n0 + 1))
 b=$(grep -l 'multipart/report' "$T/mail/$U/new"/* | head -1)
 check "bounce parses as multipart/report with delivery-status" python3 - "$b" <<'P'
 import sys, email
@@ -111,14 +108,14 @@ for m in msgs:
 P
 
 # 5. MDA exit codes: 1 is permanent (bounce), 75 is temporary (retried)
-n0=$(maildir_count "$U")
+n0=$(maildir_count "$T/mail/$U/new")
 printf 'Subject: fails\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" "fails@test.example" >/dev/null
-check "MDA exit 1: bounced" wait_for 10 mail_ge "$U" $((n0 + 1))
+check "MDA exit 1: bounced" wait_for 10 mail_ge "$T/mail/$U/new" $((n0 + 1))
 check "MDA exit 1 logged as perm" grep -q 'rcpt="|/bin/false" result=perm' "$T/sched.log"
 id=$(printf 'Subject: retries\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" "retries@test.example")
 tries () { [ "$(wc -l < "$T/mail/tempfail.count" 2>/dev/null)" -ge 2 ] ; }
 check "MDA exit 75: retried (base 1s)" wait_for 15 tries
-check "exit 75 recorded as deferred in the state file" grep -q '^deferred' "$SPOOL/state/$(echo "$id" | cut -c23-24)/$id"
+check "exit 75 recorded as deferred in the state file" grep -q '^deferred' "$(state_path "$id")"
 
 # 6. shell metacharacters run nothing
 printf 'Subject: evil\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "evil@test.example" '"a;touch '"$T"'/pwned3"@test.example' >/dev/null
@@ -127,9 +124,9 @@ sleep 0.5
 check "no shell ran" sh -c "! ls '$T'/pwned* 2>/dev/null"
 
 # 6b. a failure of a message with the null sender goes to postmaster, never to <>
-n0=$(maildir_count "$U")
+n0=$(maildir_count "$T/mail/$U/new")
 printf 'Subject: null sender\n\nx\n' | enqueue -C "$CONF" -f "" "nosuch2-$$@test.example" >/dev/null
-check "null sender: the report goes to postmaster (root, aliased)" wait_for 10 mail_ge "$U" $((n0 + 1))
+check "null sender: the report goes to postmaster (root, aliased)" wait_for 10 mail_ge "$T/mail/$U/new" $((n0 + 1))
 check "the report is addressed to postmaster" grep -qs '^To: <postmaster@mx.test.example>' -r "$T/mail/$U/new"
 check "and sent with the null sender" sh -c "grep -ls '^To: <postmaster@' -r '$T/mail/$U/new' | xargs grep -q '^Return-Path: <>'"
 
@@ -137,11 +134,11 @@ check "and sent with the null sender" sh -c "grep -ls '^To: <postmaster@' -r '$T
 sid=$(printf 'Subject: spam\n\nx\n' | enqueue -C "$CONF" -f "spam@bad.example" "retries@test.example")
 wait_for 10 grep -q "$sid attempt" "$T/sched.log"
 echo "remove sender spam@bad.example" > "$SPOOL/ctl/s1.tmp" && mv "$SPOOL/ctl/s1.tmp" "$SPOOL/ctl/s1" && timeout 5 sh -c "echo ctl > '$SPOOL/trigger'"
-check "ctl remove sender: the sender's message is gone" wait_for 10 sh -c "! test -e '$SPOOL/queue/$(echo "$sid" | cut -c23-24)/$sid'"
+check "ctl remove sender: the sender's message is gone" wait_for 10 sh -c "! test -e '$(entry_path "$sid")'"
 
 # 7. queue-ctl: remove through spool/ctl
 echo "remove $id" > "$SPOOL/ctl/r1.tmp" && mv "$SPOOL/ctl/r1.tmp" "$SPOOL/ctl/r1" && timeout 5 sh -c "echo ctl > '$SPOOL/trigger'"
-check "ctl remove takes the message out of the queue" wait_for 10 sh -c "! test -e '$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id'"
+check "ctl remove takes the message out of the queue" wait_for 10 sh -c "! test -e '$(entry_path "$id")'"
 
 kill -TERM $SPID
 check "SIGTERM: the scheduler exits" wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"

@@ -47,8 +47,7 @@ SPID=$!
 at_exit "kill $SPID 2>/dev/null"
 wait_for 10 test -s "$T/ready"
 printf 'Subject: lmtp\n\n.leading dot\nbody\n' | enqueue -C "$CONF" -f "s@remote.example" "$U@test.example" >/dev/null
-arrived () { [ -n "$(ls "$T/vmail/$U/Maildir/new" 2>/dev/null)" ] ; }
-check "delivered through LMTP into Dovecot's Maildir" wait_for 15 arrived
+check "delivered through LMTP into Dovecot's Maildir" wait_for 15 arrived "$T/vmail/$U/Maildir/new"
 f=$(ls "$T/vmail/$U/Maildir/new"/* 2>/dev/null | head -1)
 check "Delivered-To and Return-Path were sent" grep -q "^Delivered-To: $U@test.example" "$f"
 check "dot-stuffing undone by the server: the line is intact" grep -q '^\.leading dot' "$f"

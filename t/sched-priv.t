@@ -30,8 +30,7 @@ helper=$(pgrep -P $SPID local-spawn | head -1)
 check "local-spawn runs as root" running_as "${helper:-0}" root
 # enqueue is installed set-uid to the queue owner; here, run it as that user
 printf 'Subject: priv\n\nhello\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups enqueue -C "$CONF" -f "s@remote.example" "$R@test.example" >/dev/null
-arrived () { [ -n "$(ls "$T/home/$R/Maildir/new" 2>/dev/null)" ] ; }
-check "delivered into the recipient's Maildir" wait_for 10 arrived
+check "delivered into the recipient's Maildir" wait_for 10 arrived "$T/home/$R/Maildir/new"
 f=$(ls "$T/home/$R/Maildir/new"/* | head -1)
 is "$(stat -c %U "$f")" "$R" "the message file is owned by the recipient"
 is "$(stat -c %U "$T/home/$R/Maildir/new")" "$R" "the Maildir created by the recipient"
@@ -45,7 +44,7 @@ wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
 # recipient and the alias it came from): root gets nothing, a program
 # that is no entry of the alias named is refused
 id=$(printf 'Subject: forged\n\nx\n' | setpriv --reuid="$Q" --regid="$Q" --clear-groups enqueue -C "$CONF" -f "s@remote.example" "$R@test.example")
-qf=$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id
+qf=$(entry_path "$id")
 TAB=$(printf '\t')
 # req TAG RECIPIENT ORIGINAL: a line of t/lspawn.py's script, with the entry's descriptor
 req () { printf 'R\t%s\t%s\t5\ts@remote.example\t%s\t%s\t%s\n' "$1" "$id" "$2" "$3" "$qf" ; }

@@ -16,24 +16,16 @@ rm -f "$T/bin/remote-send"
 cat > "$T/batch.py" <<'EOF'
 import os, sys, time
 T, domain = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+import spool
 inp = sys.stdin.buffer
-def job():
-    n = b''
-    while True:
-        c = inp.read(1)
-        if not c: return None
-        if c == b':': break
-        n += c
-    payload = inp.read(int(n))
-    inp.read(1)
-    return [x.decode() for x in payload.split(b'\0')[:-1]]
 k = 0
 while True:
-    f = job()
+    f = spool.read_job(inp)
     if f is None: break
     qid, hdr, flags, sender, rcpts = f[0], int(f[1]), f[2], f[3], f[4:]
     open(T + '/opts.log', 'a').write('%s %s %s\n' % (domain, qid, flags))
-    body = open('queue/%s/%s' % (qid[-2:], qid), 'rb').read()[hdr:]
+    body = open(spool.entry_path('.', qid), 'rb').read()[hdr:]
     open(T + '/body.' + domain, 'wb').write(body)
     open(T + '/remote.log', 'a').write('%s <%s> %s\n' % (domain, sender, ' '.join(rcpts)))
     silent = False
@@ -57,7 +49,7 @@ EOF
 cat > "$T/bin/remote-send" <<EOF
 #!/bin/sh
 [ "\$3" = "-b" ] || exit 100
-exec python3 "$T/batch.py" "$T" "\$4"
+exec python3 "$T/batch.py" "$T" "\$4" "$top/t"
 EOF
 chmod 755 "$T/bin/remote-send"
 mkinstance "deliver maildir $T/mail/%u" "retry remote 1h" "timeout delivery 2s" "limit deliveries-per-destination 1"
@@ -120,5 +112,5 @@ sid=$(enqueue -C "$CONF" -f "$U@test.example" slow@r4.example < "$T/msg")
 wait_for 10 grep -q "$sid attempt" "$T/sched.log"
 kill -TERM $SPID
 check "SIGTERM: exits once the delivery in flight is over" wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
-check "the interrupted delivery is recorded as deferred" grep -q '^deferred' "$SPOOL/state/$(echo "$sid" | cut -c23-24)/$sid"
+check "the interrupted delivery is recorded as deferred" grep -q '^deferred' "$(state_path "$sid")"
 done_testing

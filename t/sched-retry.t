@@ -26,11 +26,8 @@ start () {
   wait_for 10 test -s "$T/ready"
 }
 start
-maildir_count () { find "$T/mail/$1/new" -type f 2>/dev/null | wc -l | tr -d ' ' ; }
-mail_ge () { [ "$(maildir_count "$1")" -ge "$2" ] ; }
 count () { { wc -l < "$T/mail/count.$1" ; } 2>/dev/null || echo 0 ; }
 count_ge () { [ "$(count "$1")" -ge "$2" ] ; }
-statefile () { echo "$SPOOL/state/$(echo "$1" | cut -c23-24)/$1" ; }
 
 # retries, then the delay warning, then expiry and its bounce
 printf 'Subject: slow\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" "later@test.example" >/dev/null
@@ -57,17 +54,17 @@ ctl () { echo "$1" > "$SPOOL/ctl/$2.tmp" && mv "$SPOOL/ctl/$2.tmp" "$SPOOL/ctl/$
 id=$(printf 'Subject: held\n\nx\n' | enqueue -C "$CONF" -f "$U@test.example" "later2+h@test.example")
 check "attempted once" wait_for 10 count_ge later2+h 1
 ctl "hold $id" c1
-check "hold is recorded in the state file" wait_for 5 grep -q '^ketch-state 1	hold' "$(statefile "$id")"
+check "hold is recorded in the state file" wait_for 5 grep -q '^ketch-state 1	hold' "$(state_path "$id")"
 n=$(count later2+h) ; sleep 2.5
 is "$(count later2+h)" "$n" "a held message is not attempted"
 ctl "release $id" c2
 check "released: attempted again" wait_for 10 count_ge later2+h $((n + 1))
 ctl "remove $id" c3
-check "removed without a bounce" wait_for 10 sh -c "! test -e '$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id'"
+check "removed without a bounce" wait_for 10 sh -c "! test -e '$(entry_path "$id")'"
 
 # SIGKILL under load, restart: nothing lost
 N=60
-base=$(maildir_count "$U")
+base=$(maildir_count "$T/mail/$U/new")
 i=0 ; while [ $i -lt $N ] ; do
   printf 'Subject: load %s\n\nx\n' $i | enqueue -C "$CONF" -f "s@remote.example" "$U@test.example" >/dev/null
   [ $i = 20 ] && kill -9 $SPID
@@ -90,7 +87,7 @@ stop () { kill -TERM $SPID ; wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null" ; }
 stop
 echo "hold $id2" > "$SPOOL/ctl/c9"
 start
-check "a ctl request found at start-up is applied" wait_for 5 grep -q '^ketch-state 1	hold' "$(statefile "$id2")"
+check "a ctl request found at start-up is applied" wait_for 5 grep -q '^ketch-state 1	hold' "$(state_path "$id2")"
 n=$(count later2+k)
 stop ; start ; sleep 2
 is "$(count later2+k)" "$n" "still held after a restart"

@@ -15,7 +15,7 @@ ok $? "smtp-listen signals readiness"
 out=$(swaks -s 127.0.0.1:$PORT -h client.example -f sender@client.example -t root@test.example --body 'hello world' 2>&1)
 echo "$out" | grep -q '^<-  250 2.0.0 Ok: queued as [0-9a-f]\{24\}$' ; ok $? "swaks: message accepted with its queue id" "$out"
 id=$(echo "$out" | sed -n 's/^<-  250 2.0.0 Ok: queued as \([0-9a-f]*\)$/\1/p')
-f=$SPOOL/queue/$(echo "$id" | cut -c23-24)/$id
+f=$(entry_path "$id")
 check "the queue file exists: queue/XX/ID" test -f "$f"
 check "envelope sender and recipient" sh -c "grep -qx 'from sender@client.example' '$f' && grep -qx 'to root@test.example' '$f'"
 check "Received header names HELO, IP, protocol and id" grep -q "^Received: from client.example (\[127.0.0.1\])" "$f"

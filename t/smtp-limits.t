@@ -101,8 +101,7 @@ print(' '.join(open('/proc/%s/status' % k).read().split('Uid:')[1].split()[0] fo
 $(id -u nobody)" "sessions run as smtp-user"
   stop_listen
 else
-  ok 0 "# SKIP not root"
-  ok 0 "# SKIP not root"
+  skip 2 "not root"
 fi
 
 # IPv6 and IPv4 listeners on one port
@@ -119,8 +118,7 @@ c = Conn($PORT6); print(c.reply()[0])
   check "log: IPv6 client address" grep -q 'connect ip=::1 ' "$T/smtp.log"
   stop_listen
 else
-  ok 0 "# SKIP no IPv6 on loopback"
-  ok 0 "# SKIP no IPv6 on loopback"
+  skip 2 "no IPv6 on loopback"
 fi
 
 # under ucspi-tcp's tcpserver: the UCSPI variables give the client address
@@ -155,8 +153,6 @@ print(codes(c, [b'MAIL FROM:<a@b.example>', b'RCPT TO:<x@remote.example>']))
   is "$got" "250 250" "tcpserver -x rules: RELAYCLIENT allows relaying"
   kill $TPID 2>/dev/null
 else
-  ok 0 "# SKIP tcpserver not installed"
-  ok 0 "# SKIP tcpserver not installed"
-  ok 0 "# SKIP tcpserver not installed"
+  skip 3 "tcpserver not installed"
 fi
 done_testing

@@ -65,8 +65,7 @@ out.append(c.reply()[0]); out.append(c.code(b'QUIT'))
 c = Conn($PORT, timeout=30); c.reply(); c.send(b'EHLO x\r\nMAIL FROM:<a@b.example>\r\n'); c.close()
 print(' '.join(map(str, out)))")
 is "$r" "354 250 221 354 250 221 354 250 221 535 235 220 250 250 354 250 221" "the load's replies"
-maildir_count () { find "$T/mail/$U/new" -type f 2>/dev/null | wc -l | tr -d ' ' ; }
-enough () { [ "$(maildir_count)" -ge 7 ] && [ "$(count_entries)" = 0 ] ; }
+enough () { [ "$(maildir_count "$T/mail/$U/new")" -ge 7 ] && [ "$(count_entries)" = 0 ] ; }
 wait_for 40 enough
 ok $? "every message delivered (7 copies), the queue empty"
 # lost FILE...: blocks "definitely lost" in these valgrind logs. Blocks,
@@ -97,7 +96,7 @@ for k in range(3):
     c.code(b'NOOP'); c.code(b'RSET')
 print(n, c.code(b'QUIT'))")
 is "$r" "270 221" "a session of 300 commands"
-enough2 () { [ "$(maildir_count)" -ge 47 ] && [ "$(count_entries)" = 0 ] ; }
+enough2 () { [ "$(maildir_count "$T/mail/$U/new")" -ge 47 ] && [ "$(count_entries)" = 0 ] ; }
 wait_for 60 enough2
 ok $? "40 more messages delivered"
 kill -TERM $LPID $SPID

@@ -14,16 +14,6 @@
 #include "lookup.h"
 #include "tap.h"
 
-static char dir[] = "/tmp/ketch-lookup.XXXXXX" ;
-
-static void put (char const *name, char const *text)
-{
-  stralloc fn = STRALLOC_ZERO ;
-  stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/") ; stralloc_cats(&fn, name) ; stralloc_0(&fn) ;
-  openwritenclose_unsafe(fn.s, text, strlen(text)) ;
-  stralloc_free(&fn) ;
-}
-
 static int entry_is (lookup const *l, unsigned int i, char const *want)
 {
   size_t pos = 0 ;
@@ -49,35 +39,33 @@ static size_t nentries (lookup const *l)
 int main (void)
 {
   conf c ;
-  stralloc err = STRALLOC_ZERO, fn = STRALLOC_ZERO ;
+  stralloc err = STRALLOC_ZERO ;
   lookup l = LOOKUP_ZERO ;
   struct passwd *pw = getpwuid(0) ;
   char const *root = pw ? pw->pw_name : "root" ;
   tap_plan(44) ;
-  if (!mkdtemp(dir)) return 111 ;
-  put("aliases",
+  if (!tap_tmpdir()) return 111 ;
+  tap_put("aliases",
     "# comment\n"
     "staff: alice, bob@remote.example,\n"
     "  \"|/bin/prog arg, with comma\", /var/mail/staff\n"
     "Sales : :include:/etc/sales.list\n"
     "list+x: root\n") ;
-  put("vmap",
+  tap_put("vmap",
     "alice@virt.example /srv/mail/alice/\n"
     "fwd@virt.example someone@remote.example\n"
     "@catch.example catchall@remote.example\n") ;
-  put("bad", "nocolon here\n") ;
-  put("ketch.conf",
+  tap_put("bad", "nocolon here\n") ;
+  tap_put("ketch.conf",
     "hostname mx.test.example\n"
     "local-domain test.example\n"
     "aliases aliases\n"
     "virtual-domain virt.example map vmap\n"
     "virtual-domain catch.example map vmap\n") ;
-  stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/ketch.conf") ; stralloc_0(&fn) ;
-  ok(conf_load(&c, fn.s, &err), "conf loads") ;
+  ok(conf_load(&c, tap_path("ketch.conf"), &err), "conf loads") ;
   ok(lookup_compile_aliases(c.sa.s + c.aliases, &err), "aliases compile") ;
   ok(lookup_compile_vmap(c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[0].map, &err), "virtual map compiles") ;
-  fn.len = 0 ; stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/bad") ; stralloc_0(&fn) ;
-  ok(!lookup_compile_aliases(fn.s, &err) && strstr(err.s, "bad:1:"), "syntax error reported as file:line (%s)", err.s) ;
+  ok(!lookup_compile_aliases(tap_path("bad"), &err) && strstr(err.s, "bad:1:"), "syntax error reported as file:line (%s)", err.s) ;
 
   ok(lookup_address(&l, &c, "x@remote.example") && l.kind == LOOKUP_REMOTE, "remote domain") ;
   ok(lookup_address(&l, &c, "STAFF@Test.Example") && l.kind == LOOKUP_ALIAS, "alias, any case") ;
@@ -134,23 +122,22 @@ int main (void)
     ok(lookup_split_entries(" a , \"b,c\"\n d ,,", 15, &sa) == 3 && sa.len == 8 && !memcmp(sa.s, "a\0b,c\0d\0", 8), "split entries") ;
     sa.len = 0 ;
     ok(lookup_split_entries("\"open", 5, &sa) < 0, "unterminated quote refused") ;
-    put("inc", "# members\nx@y.example\nz\n") ;
-    fn.len = 0 ; stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/inc") ; stralloc_0(&fn) ;
+    tap_put("inc", "# members\nx@y.example\nz\n") ;
     sa.len = 0 ;
     {
       struct stat st ;
-      ok(lookup_read_include(fn.s, &sa, &st) == 2 && !strcmp(sa.s, "x@y.example") && st.st_uid == getuid(), "include file read, comments skipped, its owner given") ;
+      ok(lookup_read_include(tap_path("inc"), &sa, &st) == 2 && !strcmp(sa.s, "x@y.example") && st.st_uid == getuid(), "include file read, comments skipped, its owner given") ;
       sa.len = 0 ;
-      ok(lookup_read_include(dir, &sa, &st) < 0, "a directory is no include file") ;
+      ok(lookup_read_include(tap_dir(), &sa, &st) < 0, "a directory is no include file") ;
     }
     stralloc_free(&sa) ;
   }
   /* a table compiled again while the process runs: the next lookup sees it, no signal (ketch.conf(5)) */
-  put("aliases", "staff: carol\nnewcomer: dave\n") ;
+  tap_put("aliases", "staff: carol\nnewcomer: dave\n") ;
   ok(lookup_compile_aliases(c.sa.s + c.aliases, &err), "aliases compiled again") ;
   ok(lookup_address(&l, &c, "newcomer@test.example") && l.kind == LOOKUP_ALIAS && entry_is(&l, 0, "dave"), "... the next lookup sees the new alias") ;
   ok(lookup_address(&l, &c, "staff@test.example") && nentries(&l) == 1 && entry_is(&l, 0, "carol"), "... and the changed one") ;
   lookup_free(&l) ;
-  rm_rf(dir) ;
+  tap_rmtmp() ;
   return tap_done() ;
 }

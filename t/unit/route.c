@@ -20,18 +20,14 @@
 #include "route.h"
 #include "tap.h"
 
-static char dir[] = "/tmp/ketch-route.XXXXXX" ;
-
 static int load (conf *c, char const *text)
 {
-  stralloc fn = STRALLOC_ZERO, err = STRALLOC_ZERO ;
+  stralloc err = STRALLOC_ZERO ;
   int r ;
-  stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/ketch.conf") ; stralloc_0(&fn) ;
-  openwritenclose_unsafe(fn.s, text, strlen(text)) ;
-  r = conf_load(c, fn.s, &err) ;
+  tap_put("ketch.conf", text) ;
+  r = conf_load(c, tap_path("ketch.conf"), &err) ;
   if (!r) printf("# %.*s\n", (int)err.len, err.s) ;
-  unlink(fn.s) ;
-  stralloc_free(&fn) ; stralloc_free(&err) ;
+  stralloc_free(&err) ;
   return r ;
 }
 
@@ -45,7 +41,7 @@ int main (void)
   dns_mx mx[4] ;
   ip46 ip ;
   tap_plan(31) ;
-  if (!mkdtemp(dir)) return 111 ;
+  if (!tap_tmpdir()) return 111 ;
   ok(load(&c,
     "hostname mx.test.example\n"
     "listen 127.0.0.1 port 2525\n"
@@ -110,6 +106,6 @@ int main (void)
   route_free(&r) ;
   stralloc_free(&names) ;
   conf_free(&c) ; conf_free(&s) ;
-  rmdir(dir) ;
+  tap_rmtmp() ;
   return tap_done() ;
 }

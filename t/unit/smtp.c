@@ -68,7 +68,7 @@ int main (void)
   char out[64] ;
   size_t n ;
   smtp_mailparams p = SMTP_MAILPARAMS_ZERO ;
-  tap_plan(52) ;
+  tap_plan(58) ;
 
   ok(smtp_line_check(S("EHLO x")) == SMTP_LINE_OK, "clean line") ;
   ok(smtp_line_check(S("EHLO\rx")) == SMTP_LINE_BARECR, "bare CR found") ;
@@ -126,12 +126,23 @@ int main (void)
   data("LF dot CRLF is no end", S("a\n.\r\nb\r\n.\r\n"), 0, "", 11, SMTP_DATA_BARE, 1) ;
   data("NUL", S("a\0b\r\n.\r\n"), 0, "", 8, SMTP_DATA_NUL, 1) ;
   data("size limit", S("0123456789\r\n.\r\n"), 8, "", 15, SMTP_DATA_SIZE, 1) ;
+  /* the size is the message as stored, as enqueue counts it: the end
+     marker and the stuffing dots are not message octets (RFC 1870 §4) */
+  data("size limit met exactly", S("0123456789\r\n.\r\n"), 11, "0123456789\n.\n", 15, 0, 1) ;
+  data("size limit missed by one", S("0123456789\r\n.\r\n"), 10, "", 15, SMTP_DATA_SIZE, 1) ;
+  data("stuffing dots are not counted", S("..x\r\n..\r\n.\r\n"), 5, "..x\n..\n.\n", 12, 0, 1) ;
+  data("an empty message fits a limit of 1 octet", S(".\r\n"), 1, ".\n", 3, 0, 1) ;
   {
     char big[1010] ;
     memset(big, 'x', 998) ; memcpy(big + 998, "\r\n.\r\n", 5) ;
     data("998-octet line", big, 1003, 0, 0, 1003, 0, 1) ;
     memset(big, 'x', 999) ; memcpy(big + 999, "\r\n.\r\n", 5) ;
     data("999-octet line", big, 1004, 0, 0, 1004, SMTP_DATA_LONG, 1) ;
+    /* RFC 5321 §4.5.3.1.6: the stuffing dot is not part of the 1000 */
+    big[0] = '.' ;
+    data("999-octet line whose first octet is a stuffing dot", big, 1004, 0, 0, 1004, 0, 1) ;
+    memset(big, 'x', 1000) ; big[0] = '.' ; memcpy(big + 1000, "\r\n.\r\n", 5) ;
+    data("1000-octet line whose first octet is a stuffing dot", big, 1005, 0, 0, 1005, SMTP_DATA_LONG, 1) ;
   }
   return tap_done() ;
 }

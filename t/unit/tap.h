@@ -6,6 +6,10 @@
 /* A minimal TAP producer for the unit tests of lib/. */
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <skalibs/djbunix.h>
 
 static unsigned int tap_n = 0, tap_failed = 0 ;
 
@@ -13,5 +17,35 @@ static unsigned int tap_n = 0, tap_failed = 0 ;
 #define ok(cond, ...) do { int c_ = !!(cond) ; tap_n++ ; if (!c_) tap_failed++ ; \
   printf("%sok %u - ", c_ ? "" : "not ", tap_n) ; printf(__VA_ARGS__) ; printf("\n") ; } while (0)
 #define tap_done() (fflush(stdout), tap_failed ? 1 : 0)
+
+/*
+ * A scratch directory for the files a test reads (tables, ketch.conf):
+ * tap_tmpdir() makes it (NULL on failure), tap_path(NAME) is NAME in it
+ * (a static buffer, valid until the next call), tap_put(NAME, TEXT)
+ * writes a file there (1, or 0 and errno), tap_rmtmp() removes it and
+ * everything in it. Inline, so that a test that uses none of them has
+ * nothing unused.
+ */
+static inline char *tap_dir (void)
+{
+  static char d[] = "/tmp/ketch-unit.XXXXXX" ;
+  return d ;
+}
+
+static inline char const *tap_tmpdir (void) { return mkdtemp(tap_dir()) ; }
+
+static inline char const *tap_path (char const *name)
+{
+  static char fn[sizeof("/tmp/ketch-unit.XXXXXX/") + 64] ;
+  if ((size_t)snprintf(fn, sizeof(fn), "%s/%s", tap_dir(), name) >= sizeof(fn)) abort() ;
+  return fn ;
+}
+
+static inline int tap_put (char const *name, char const *text)
+{
+  return openwritenclose_unsafe(tap_path(name), text, strlen(text)) ;
+}
+
+static inline void tap_rmtmp (void) { rm_rf(tap_dir()) ; }
 
 #endif
