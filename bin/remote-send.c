@@ -51,6 +51,7 @@
 #include "smtpdata.h"
 #include "smtpreply.h"
 #include "tlsclient.h"
+#include "tlsname.h"
 
 #define USAGE "remote-send [ -C conf ] [ -8 ] [ -u ] [ -i id ] domain sender recipient... | remote-send [ -C conf ] -b domain"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -413,7 +414,7 @@ static void quit (void)
 
 static char const *io_error (void)
 {
-  if (tlson && tlsclient_error(&tls) && tlsclient_error(&tls) != BR_ERR_IO) return tlsclient_strerror(tlsclient_error(&tls)) ;
+  if (tlson && tlsclient_error(&tls) && tlsclient_error(&tls) != BR_ERR_IO) return tlsname_error(tlsclient_error(&tls)) ;
   if (errno == EPIPE) return "connection closed by the server" ;
   if (errno == EPROTO) return "the server does not speak SMTP" ;
   return strerror(errno) ;
@@ -759,7 +760,7 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
       if (!tlsclient_start(&tls, cfd, servername, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &deadline))
       {
         int be = tlsclient_error(&tls) ;
-        char const *why = be && be != BR_ERR_IO ? tlsclient_strerror(be) : strerror(errno) ;
+        char const *why = be && be != BR_ERR_IO ? tlsname_error(be) : strerror(errno) ;
         net_close() ;
         /* RFC 7435 §3: only opportunistic may fall back to plaintext */
         if (tlspolicy != CONF_TLS_OPPORTUNISTIC) { tls_refused("TLS handshake failed", why, tlspolicy) ; return 0 ; }
@@ -767,12 +768,8 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
         return authfile ? 0 : 2 ;
       }
       tlson = 1 ;
-      {
-        char fmt[UINT_XFMT] ;
-        fmt[uint_xfmt(fmt, tlsclient_cipher(&tls))] = 0 ;
-        LOG("tls", HOST, "version=", tlsclient_version(&tls), "cipher=", fmt, "mode=", tls_policy_names[tlspolicy],
-          "verified=", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
-      }
+      LOG("tls", HOST, "version=", tlsclient_version(&tls), "cipher=", tlsname_suite(tlsclient_cipher(&tls)),
+        "mode=", tls_policy_names[tlspolicy], "verified=", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
       /* RFC 3207 §4.2: forget what the server said before TLS */
       if (!ehlo(&e)) { quit() ; return 0 ; }
     }
