@@ -1,10 +1,13 @@
 /* ISC license: see LICENSE. */
 
 /*
- * remote-send: deliver one message to the recipients of one destination
- * domain over SMTP (RFC 5321), and report per recipient on fd 1:
- *   ok|temp|perm <index> <text>\n
- * in argv order, then exit 0. Spawned by the scheduler; see remote-send(8).
+ * remote-send -b domain: deliver the queued messages the scheduler
+ * writes on fd 0 (jobs, lib/report), all for one destination domain,
+ * over SMTP (RFC 5321), one transaction each on as few connections as
+ * it takes, and report per job and recipient on fd 1:
+ *   <job> ok|temp|perm <index> <text>\n
+ * then exit 0 once fd 0 is closed. Spawned by the scheduler; see
+ * remote-send(8).
  *
  * The route: a configured route or smarthost, else the domain's MX records
  * (RFC 5321 §5.1; null MX per RFC 7505), else its own addresses. Hosts are
@@ -53,7 +56,7 @@
 #include "tlsclient.h"
 #include "tlsname.h"
 
-#define USAGE "remote-send [ -C conf ] [ -8 ] [ -u ] [ -i id ] domain sender recipient... | remote-send [ -C conf ] -b domain"
+#define USAGE "remote-send [ -C conf ] -b domain"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 #define LINE_MAX_REPLY 4096     /* RFC 5321 §4.5.3.1.5 says 512; be lenient, but bounded */
@@ -88,7 +91,7 @@ static int body8bit = 0 ;                 /* the body has octets above 127 */
 static int smtputf8 = 0 ;
 static tain overall ;                      /* the current job ends by then (timeout delivery) */
 
-/* the jobs of this run: one from the arguments, or a batch read on fd 0 (-b) */
+/* the jobs of this run, read on fd 0 */
 typedef struct rjob_s rjob ;
 struct rjob_s
 {
@@ -100,7 +103,6 @@ struct rjob_s
   size_t rcpt0 ;          /* its recipients: fields from this one */
   unsigned int nrcpt ;
 } ;
-static int batch = 0 ;
 static stralloc input = STRALLOC_ZERO ;    /* the batch as read: the fields point into it */
 static size_t parsed = 0 ;                 /* input: whole jobs up to here */
 static int input_eof = 0 ;
@@ -248,7 +250,7 @@ static void report (void)
     char const *t = texts.s + r->text ;
     unsigned int kind = r->status == RS_OK ? KETCH_RESULT_OK : r->status == RS_PERM ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
     sa.len = 0 ;
-    if (!(batch ? report_put_job(&sa, jobbase + curjob, kind, i, t, strlen(t)) : report_put(&sa, kind, i, t, strlen(t)))) nomem() ;
+    if (!report_put_job(&sa, jobbase + curjob, kind, i, t, strlen(t))) nomem() ;
     if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
@@ -257,32 +259,18 @@ static void report (void)
 
 /* the message: LF lines from fd to the SMTP wire form (RFC 5321 §4.5.2) */
 
-static void read_body (int fd)
+/* the body of a queue entry, after its envelope head of hdrlen octets: mapped rather than copied (the entry is immutable). 1, or 0 and errno */
+static int read_body (int fd, size_t hdrlen)
 {
   struct stat st ;
-  /* the scheduler gives us the queue entry itself, positioned after the
-     envelope head: map it rather than copy it (the spool file is immutable) */
-  if (!fstat(fd, &st) && S_ISREG(st.st_mode))
-  {
-    off_t pos = lseek(fd, 0, SEEK_CUR) ;
-    if (pos >= 0 && pos <= st.st_size)
-    {
-      size_t len = st.st_size ;
-      void *p = len ? mmap(0, len, PROT_READ, MAP_PRIVATE, fd, 0) : 0 ;
-      if (!len || p != MAP_FAILED)
-      {
-        if (!smtpdata_encode(len ? (char const *)p + pos : "", len - pos, &wire, &msgsize, &body8bit)) nomem() ;
-        if (len) munmap(p, len) ;
-        return ;
-      }
-    }
-  }
-  {
-    stralloc raw = STRALLOC_ZERO ;
-    if (!slurp(&raw, fd)) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
-    if (!smtpdata_encode(raw.s, raw.len, &wire, &msgsize, &body8bit)) nomem() ;
-    stralloc_free(&raw) ;
-  }
+  void *p ;
+  if (fstat(fd, &st) < 0) return 0 ;
+  if (hdrlen > (uint64_t)st.st_size) return (errno = EINVAL, 0) ;
+  if (!st.st_size) p = 0 ;
+  else if ((p = mmap(0, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) return 0 ;
+  if (!smtpdata_encode(p ? (char const *)p + hdrlen : "", st.st_size - hdrlen, &wire, &msgsize, &body8bit)) nomem() ;
+  if (p) munmap(p, st.st_size) ;
+  return 1 ;
 }
 
 /* connection I/O, bounded by deadline */
@@ -799,7 +787,7 @@ static int session (char const *host, ip46 const *ip, uint16_t port, unsigned in
     int r = transaction(host, &e) ;
     if (r < 0) return 0 ;
     job_next() ;
-    if (curjob >= njobs && r && batch)
+    if (curjob >= njobs && r)
     {
       /* a stream: the connection waits, idle, for the scheduler's next jobs */
       int w = jobs_wait(cfd) ;
@@ -938,14 +926,13 @@ static void job_start (void)
       static char const t[] = "501 5.1.3 invalid recipient address" ;
       set_result(i, RS_PERM, t, sizeof(t) - 1) ;
     }
-  if (batch)
   {
     /* our cwd is the spool (the scheduler's); the entry is immutable once committed */
     char fn[QUEUE_PATH_MAX] ;
     int fd ;
     queue_path(fn, "queue", jb->id) ;
     fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-    if (fd < 0 || lseek(fd, jb->hdrlen, SEEK_SET) < 0)
+    if (fd < 0 || !read_body(fd, jb->hdrlen))
     {
       stralloc t = STRALLOC_ZERO ;
       if (!stralloc_cats(&t, "451 4.3.0 unable to read the queue entry: ") || !stralloc_cats(&t, strerror(errno))) nomem() ;
@@ -954,10 +941,8 @@ static void job_start (void)
       if (fd >= 0) fd_close(fd) ;
       return ;
     }
-    read_body(fd) ;
     fd_close(fd) ;
   }
-  else read_body(0) ;
   if (jb->eightbit) body8bit = 1 ;
 }
 
@@ -1090,27 +1075,25 @@ int main (int argc, char const *const *argv)
 {
   char const *conffile = 0 ;
   stralloc err = STRALLOC_ZERO ;
-  int force8 = 0 ;
+  int batch = 0 ;
   PROG = "remote-send" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:8ui:b", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:b", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
-        case '8' : force8 = 1 ; break ;
-        case 'u' : smtputf8 = 1 ; break ;
-        case 'i' : logid = l.arg ; break ;
         case 'b' : batch = 1 ; break ;
         default : dieusage() ;
       }
     }
     argc -= l.ind ; argv += l.ind ;
   }
-  if (batch ? argc != 1 : argc < 3) dieusage() ;
+  /* -b names the only form (a batch of jobs on fd 0), as the scheduler runs it */
+  if (!batch || argc != 1) dieusage() ;
   domain = argv[0] ;
   if (!*domain || strpbrk(domain, "\r\n")) dieusage() ;
   if (!fd_sanitize()) strerr_diefusys(KETCH_EX_TEMP, "sanitize standard fds") ;
@@ -1119,15 +1102,7 @@ int main (int argc, char const *const *argv)
     strerr_dief(KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
   tain_now_set_stopwatch_g() ;
 
-  if (batch) { if (jobs_wait(-1) <= 0) return 0 ; }
-  else
-  {
-    /* the one-message form: one job from the arguments, its body on fd 0 */
-    rjob jb = { .id = logid, .hdrlen = 0, .eightbit = force8, .utf8 = smtputf8, .sender = argv[1], .rcpt0 = 0, .nrcpt = argc - 2 } ;
-    if (!genalloc_catb(char const *, &fields, argv + 2, argc - 2) || !genalloc_append(rjob, &jobs, &jb)) nomem() ;
-    njobs = 1 ;
-    jobs_begin() ;
-  }
+  if (jobs_wait(-1) <= 0) return 0 ;
   if (!dns_init(cf.resolver_ip, cf.resolver_is6, cf.resolver_port, cf.timeout_command < 5 ? cf.timeout_command : 5))
     strerr_diefusys(KETCH_EX_TEMP, "initialise the resolver") ;
 
@@ -1148,7 +1123,7 @@ int main (int argc, char const *const *argv)
       job_advance() ;
     }
     /* a stream goes on with the scheduler's next jobs, on a new connection, from the first hop again */
-    if (!batch || jobs_wait(-1) <= 0) return 0 ;
+    if (jobs_wait(-1) <= 0) return 0 ;
     tries = 0 ;
     allperm = 1 ;
     lasterr.len = 0 ;
