@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -58,7 +59,9 @@ int main (void)
   smtpreply_ext e ;
   int helo ;
   tain limit ;
-  tap_plan(25) ;
+  tap_plan(27) ;
+  /* a write to a closed peer is EPIPE, as in remote-send */
+  signal(SIGPIPE, SIG_IGN) ;
   tain_now_set_stopwatch_g() ;
 
   pair(&c, 0) ;
@@ -130,8 +133,22 @@ int main (void)
   }
 
   /* the peer closes: EPIPE, in words */
+  c.limit = 0 ;
   close(peer) ; peer = -1 ;
   ok(!smtpc_reply(&c, 5) && errno == EPIPE && !strcmp(smtpc_error(&c), "connection closed by the server"), "EOF: the server closed") ;
+
+  /* STARTTLS: what came after the 220 is thrown away, never read as a reply (RFC 3207 4.2) */
+  smtpc_close(&c) ;
+  pair(&c, 0) ;
+  say("220 go ahead\r\n250 injected\r\n") ;
+  ok(smtpc_command(&c, "STARTTLS", 0, 5) && c.reply.code == 220, "STARTTLS: 220, with plaintext glued to it") ;
+  close(peer) ; peer = -1 ;
+  {
+    static tlsclient t ;
+    size_t discarded = 0 ;
+    ok(!smtpc_starttls(&c, &t, "mx.example", TLSCLIENT_OPPORTUNISTIC, 0, &discarded, 5) && discarded == 14 && c.inpos == c.inlen && !c.tls,
+      "the 14 octets after the 220 discarded; no handshake with a closed peer, and no TLS") ;
+  }
   smtpc_free(&c) ;
   return tap_done() ;
 }
