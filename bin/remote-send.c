@@ -67,7 +67,8 @@ typedef struct result_s result ;
 struct result_s
 {
   enum rstatus status ;
-  size_t text ;   /* offset in cur.texts, NUL-terminated */
+  size_t text ;   /* offset in cur.texts */
+  size_t len ;
 } ;
 
 /* what a transaction left behind (transaction) */
@@ -184,25 +185,15 @@ static result *res (unsigned int i)
   return genalloc_s(result, &cur.results) + i ;
 }
 
-/* report text: every octet < 32 or 127 becomes a space (remote-send(8), REPORT) */
-static size_t text_add (char const *s, size_t len)
-{
-  size_t off = cur.texts.len, i = 0 ;
-  if (len > 1000) len = 1000 ;
-  if (!stralloc_catb(&cur.texts, s, len) || !stralloc_0(&cur.texts)) nomem() ;
-  for (; i < len ; i++)
-  {
-    unsigned char c = cur.texts.s[off + i] ;
-    if (c < 32 || c == 127) cur.texts.s[off + i] = ' ' ;
-  }
-  return off ;
-}
-
+/* a result's text, at most 1000 octets (remote-send(8), REPORT FORMAT); report_put_job makes it printable */
 static void set_result (unsigned int i, enum rstatus status, char const *s, size_t len)
 {
   result *r = res(i) ;
+  if (len > 1000) len = 1000 ;
   r->status = status ;
-  r->text = text_add(s, len) ;
+  r->text = cur.texts.len ;
+  r->len = len ;
+  if (!stralloc_catb(&cur.texts, s, len)) nomem() ;
 }
 
 /* every recipient still in state which gets this result */
@@ -284,10 +275,9 @@ static void report (void)
   for (; i < cur.nrcpt ; i++)
   {
     result const *r = res(i) ;
-    char const *t = cur.texts.s + r->text ;
     unsigned int kind = r->status == RS_OK ? KETCH_RESULT_OK : r->status == RS_PERM ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
     sa.len = 0 ;
-    if (!report_put_job(&sa, jobs.base + jobs.cur, kind, i, t, strlen(t))) nomem() ;
+    if (!report_put_job(&sa, jobs.base + jobs.cur, kind, i, cur.texts.s + r->text, r->len)) nomem() ;
     if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
@@ -771,7 +761,7 @@ static void job_start (void)
 {
   rjob const *jb = genalloc_s(rjob, &jobs.list) + jobs.cur ;
   unsigned int i = 0 ;
-  result r = { .status = RS_PENDING, .text = 0 } ;
+  result r = { .status = RS_PENDING, .text = 0, .len = 0 } ;
   cur.id = jb->id ;
   cur.sender = jb->sender ;
   cur.rcpts = genalloc_s(char const *, &jobs.fields) + jb->rcpt0 ;
