@@ -1,10 +1,13 @@
 /* ISC license: see LICENSE. */
 
 /*
- * remote-send: deliver one message to the recipients of one destination
- * domain over SMTP (RFC 5321), and report per recipient on fd 1:
- *   ok|temp|perm <index> <text>\n
- * in argv order, then exit 0. Spawned by the scheduler; see remote-send(8).
+ * remote-send -b domain: deliver the queued messages the scheduler
+ * writes on fd 0 (jobs, lib/report), all for one destination domain,
+ * over SMTP (RFC 5321), one transaction each on as few connections as
+ * it takes, and report per job and recipient on fd 1:
+ *   <job> ok|temp|perm <index> <text>\n
+ * then exit 0 once fd 0 is closed. Spawned by the scheduler; see
+ * remote-send(8).
  *
  * The route: a configured route or smarthost, else the domain's MX records
  * (RFC 5321 §5.1; null MX per RFC 7505), else its own addresses. Hosts are
@@ -14,13 +17,9 @@
 
 #include <errno.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -28,7 +27,6 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/buffer.h>
-#include <skalibs/alloc.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
@@ -36,7 +34,6 @@
 #include <skalibs/iopause.h>
 #include <skalibs/ip46.h>
 #include <skalibs/sig.h>
-#include <skalibs/skamisc.h>
 #include <skalibs/socket.h>
 #include <skalibs/tai.h>
 
@@ -48,46 +45,82 @@
 #include "report.h"
 #include "route.h"
 #include "smtpauth.h"
+#include "smtpclient.h"
 #include "smtpdata.h"
 #include "smtpreply.h"
 #include "tlsclient.h"
+#include "tlsname.h"
 
-#define USAGE "remote-send [ -C conf ] [ -8 ] [ -u ] [ -i id ] domain sender recipient... | remote-send [ -C conf ] -b domain"
+#define USAGE "remote-send [ -C conf ] -b domain"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
-#define LINE_MAX_REPLY 4096     /* RFC 5321 §4.5.3.1.5 says 512; be lenient, but bounded */
 #define ADDR_TRIES_MAX 20       /* addresses tried per run, all MX hosts together */
 #define TIMEOUT_DATA_END 600    /* §4.5.3.2.6: 10 minutes for the reply to the final dot */
-#define CHUNK (64 * 1024)
-#define STREAM_IDLE_MAX 300     /* -b: idle between jobs at most this long (§4.5.3.2.7: servers wait 5 minutes); the scheduler ends it sooner */
-#define INPUT_MAX (1024 * 1024) /* -b: unparsed job octets held at most */
+#define TIMEOUT_QUIT 10
+#define STREAM_IDLE_MAX 300     /* idle between jobs at most this long (§4.5.3.2.7: servers wait 5 minutes); the scheduler ends it sooner */
+#define INPUT_MAX (1024 * 1024) /* unparsed job octets held at most */
 
-enum { RS_PENDING = 0, RS_ACCEPTED, RS_OK, RS_TEMP, RS_PERM } ;
+/* a recipient's state in the current job: PENDING and ACCEPTED are not final */
+enum rstatus { RS_PENDING = 0, RS_ACCEPTED, RS_OK, RS_TEMP, RS_PERM } ;
 
 typedef struct result_s result ;
 struct result_s
 {
-  int status ;
-  size_t text ;   /* offset in texts, NUL-terminated */
+  enum rstatus status ;
+  size_t text ;   /* offset in cur.texts */
+  size_t len ;
 } ;
 
-static conf cf ;
-static char const *logid = "-" ;
-static char const *domain ;
-static char const *sender ;
-static char const *const *rcpts ;
-static unsigned int nrcpt ;
-static unsigned int *todo ;                /* indices of the recipients of the current transaction */
-static unsigned int ntodo ;
-static genalloc results = GENALLOC_ZERO ;  /* result */
-static stralloc texts = STRALLOC_ZERO ;
-static stralloc wire = STRALLOC_ZERO ;     /* the body as sent: CRLF, dot-stuffed, with the final dot */
-static uint64_t msgsize = 0 ;              /* RFC 1870 §3: CRLF counted, the final dot and stuffed dots not */
-static int body8bit = 0 ;                 /* the body has octets above 127 */
-static int smtputf8 = 0 ;
-static tain overall ;                      /* the current job ends by then (timeout delivery) */
+/* what a transaction left behind (transaction) */
+enum tx
+{
+  TX_GO,        /* not over: the next step of the transaction */
+  TX_NEXT,      /* every recipient has its result; the connection takes the next job */
+  TX_CLOSED,    /* every recipient has its result; the connection is closed (lost, or 421) */
+  TX_AGAIN      /* the connection is closed and nothing of the job was accepted on a reused one: the job goes to the next address as new */
+} ;
 
-/* the jobs of this run: one from the arguments, or a batch read on fd 0 (-b) */
+/* what a session with one address did (session) */
+enum sess
+{
+  SESS_DONE,       /* every job's recipients have their results: the run is over */
+  SESS_NEXT,       /* the next address, for the jobs left (run.lasterr says why) */
+  SESS_PLAINTEXT   /* an opportunistic TLS handshake failed: the same address is worth a plaintext try (RFC 7435 §3) */
+} ;
+
+/* what the addresses of one hop did (try_host) */
+enum hop { HOP_DONE, HOP_NEXT, HOP_MYSELF } ;
+
+/* the run: what lasts from one job to the next */
+static struct run_s
+{
+  conf cf ;
+  char const *domain ;
+  unsigned int tries ;    /* addresses tried, all MX hosts together */
+  stralloc lasterr ;      /* the last reason a host failed, for the recipients if no host takes the mail */
+  int allperm ;           /* every failure so far was permanent */
+  char const *host ;      /* the host tried, for logs and reasons; "" */
+  char ip[IP46_FMT] ;     /* its address tried; "" */
+} run = { .tries = 0, .lasterr = STRALLOC_ZERO, .allperm = 1, .host = "", .ip = "" } ;
+
+/* the current job: one message for some recipients, their results */
+static struct msg_s
+{
+  char const *id ;                /* the queue id, first on log lines; "-" between jobs */
+  char const *sender ;
+  char const *const *rcpts ;
+  unsigned int nrcpt ;
+  genalloc results ;              /* result, one per recipient */
+  stralloc texts ;
+  genalloc todo ;                 /* unsigned int: the recipients of the current transaction */
+  stralloc wire ;                 /* the body as sent: CRLF, dot-stuffed, with the final dot */
+  uint64_t size ;                 /* RFC 1870 §3: CRLF counted, the final dot and stuffed dots not */
+  int eightbit ;                  /* the body has octets above 127 */
+  int utf8 ;                      /* the envelope needs SMTPUTF8 */
+  tain deadline ;                 /* timeout delivery: the job ends by then */
+} cur = { .id = "-", .results = GENALLOC_ZERO, .texts = STRALLOC_ZERO, .todo = GENALLOC_ZERO, .wire = STRALLOC_ZERO } ;
+
+/* a job as read on fd 0 (lib/report) */
 typedef struct rjob_s rjob ;
 struct rjob_s
 {
@@ -99,37 +132,32 @@ struct rjob_s
   size_t rcpt0 ;          /* its recipients: fields from this one */
   unsigned int nrcpt ;
 } ;
-static int batch = 0 ;
-static stralloc input = STRALLOC_ZERO ;    /* the batch as read: the fields point into it */
-static size_t parsed = 0 ;                 /* input: whole jobs up to here */
-static int input_eof = 0 ;
-static unsigned int jobbase = 0 ;          /* -b: jobs of the stream before the current ones (reports count from the first) */
-static genalloc jobs = GENALLOC_ZERO ;     /* rjob */
-static genalloc fields = GENALLOC_ZERO ;   /* char const *: every job's recipients */
-static unsigned int njobs = 0, curjob = 0 ;
-static int txopen = 0 ;                    /* a transaction was left midway on this connection: RSET first */
-static unsigned int ntx = 0 ;              /* transactions begun on this connection */
+
+/* the jobs read on fd 0 */
+static struct jobs_s
+{
+  stralloc input ;        /* as read: the fields point into it */
+  size_t parsed ;         /* input: whole jobs up to here */
+  int eof ;
+  unsigned int base ;     /* jobs of the stream before the current ones (reports count from the first) */
+  genalloc list ;         /* rjob */
+  genalloc fields ;       /* char const *: every job's recipients */
+  unsigned int n ;
+  unsigned int cur ;      /* the current job's index in list */
+} jobs = { .input = STRALLOC_ZERO, .parsed = 0, .eof = 0, .base = 0, .list = GENALLOC_ZERO, .fields = GENALLOC_ZERO, .n = 0, .cur = 0 } ;
+
+/* the connection (lib/smtpclient) and its transactions */
+static struct conn_s
+{
+  smtpc c ;
+  tlsclient tls ;         /* BearSSL's buffers: static */
+  int txopen ;            /* a transaction was left midway: RSET first */
+  unsigned int ntx ;      /* transactions begun on it */
+} cn = { .c = SMTPC_ZERO, .txopen = 0, .ntx = 0 } ;
 
 static void job_next (void) ;
 static void job_advance (void) ;
 static int jobs_wait (int) ;
-
-/* the connection */
-static int cfd = -1 ;
-static tlsclient tls ;
-static int tlson = 0 ;
-static tain deadline ;
-static char inbuf[4096] ;
-static size_t inpos = 0, inlen = 0 ;
-static stralloc out = STRALLOC_ZERO ;
-static stralloc line = STRALLOC_ZERO ;
-static smtpreply reply = SMTPREPLY_ZERO ;
-static char const *curhost = "" ;
-static char curip[IP46_FMT] = "" ;
-
-/* the last reason a host failed, for the recipients if no host takes the mail */
-static stralloc lasterr = STRALLOC_ZERO ;
-static int allperm = 1 ;
 
 #define nomem() strerr_diefu(KETCH_EX_TEMP, "allocate memory")
 
@@ -144,69 +172,65 @@ static void logv (char const *const *v)
 {
   static stralloc sa = STRALLOC_ZERO ;
   sa.len = 0 ;
-  if (log_line(&sa, logid, v)) allwrite(2, sa.s, sa.len) ;
+  if (log_line(&sa, cur.id, v)) allwrite(2, sa.s, sa.len) ;
 }
 #define LOG(...) logv((char const *const []){ __VA_ARGS__, 0 })
 /* the fields naming the current host, for LOG's arguments */
-#define HOST *curhost ? "host=" : "", *curhost ? log_quote(curhost) : "", *curip ? "ip=" : "", curip
+#define HOST *run.host ? "host=" : "", *run.host ? log_quote(run.host) : "", *run.ip ? "ip=" : "", run.ip
 
 /* results */
 
 static result *res (unsigned int i)
 {
-  return genalloc_s(result, &results) + i ;
+  return genalloc_s(result, &cur.results) + i ;
 }
 
-/* report text: every octet < 32 or 127 becomes a space (remote-send(8), REPORT) */
-static size_t text_add (char const *s, size_t len)
-{
-  size_t off = texts.len, i = 0 ;
-  if (len > 1000) len = 1000 ;
-  if (!stralloc_catb(&texts, s, len) || !stralloc_0(&texts)) nomem() ;
-  for (; i < len ; i++)
-  {
-    unsigned char c = texts.s[off + i] ;
-    if (c < 32 || c == 127) texts.s[off + i] = ' ' ;
-  }
-  return off ;
-}
-
-static void set_result (unsigned int i, int status, char const *s, size_t len)
+/* a result's text, at most 1000 octets (remote-send(8), REPORT FORMAT); report_put_job makes it printable */
+static void set_result (unsigned int i, enum rstatus status, char const *s, size_t len)
 {
   result *r = res(i) ;
+  if (len > 1000) len = 1000 ;
   r->status = status ;
-  r->text = text_add(s, len) ;
+  r->text = cur.texts.len ;
+  r->len = len ;
+  if (!stralloc_catb(&cur.texts, s, len)) nomem() ;
 }
 
-/* every recipient still without a final result gets this one */
-static void set_all (int status, char const *s, size_t len, int which)
+/* every recipient still in state which gets this result */
+static void set_all (enum rstatus status, char const *s, size_t len, enum rstatus which)
 {
   unsigned int i = 0 ;
-  for (; i < nrcpt ; i++) if (res(i)->status == which) set_result(i, status, s, len) ;
+  for (; i < cur.nrcpt ; i++) if (res(i)->status == which) set_result(i, status, s, len) ;
 }
 
-static void set_all_reply (int which)
+static enum rstatus reply_status (void)
+{
+  return smtpreply_class(&cn.c.reply) == 2 ? RS_OK : smtpreply_class(&cn.c.reply) == 5 ? RS_PERM : RS_TEMP ;
+}
+
+static void set_all_reply (enum rstatus which)
 {
   stralloc sa = STRALLOC_ZERO ;
-  if (!smtpreply_oneline(&reply, &sa)) nomem() ;
-  set_all(smtpreply_class(&reply) == 2 ? RS_OK : smtpreply_class(&reply) == 5 ? RS_PERM : RS_TEMP, sa.s, sa.len, which) ;
+  if (!smtpreply_oneline(&cn.c.reply, &sa)) nomem() ;
+  set_all(reply_status(), sa.s, sa.len, which) ;
   stralloc_free(&sa) ;
 }
 
 static void fail_host (int perm, char const *what, char const *why)
 {
-  lasterr.len = 0 ;
-  if (*curhost)
+  stralloc *e = &run.lasterr ;
+  e->len = 0 ;
+  if (*run.host)
   {
-    if (!stralloc_cats(&lasterr, curhost)) nomem() ;
-    if (*curip && (!stralloc_catb(&lasterr, "[", 1) || !stralloc_cats(&lasterr, curip) || !stralloc_catb(&lasterr, "]", 1))) nomem() ;
-    if (!stralloc_catb(&lasterr, ": ", 2)) nomem() ;
+    if (!stralloc_cats(e, run.host)) nomem() ;
+    if (*run.ip && (!stralloc_catb(e, "[", 1) || !stralloc_cats(e, run.ip) || !stralloc_catb(e, "]", 1))) nomem() ;
+    if (!stralloc_catb(e, ": ", 2)) nomem() ;
   }
-  if (!stralloc_cats(&lasterr, what) || (why && (!stralloc_cats(&lasterr, ": ") || !stralloc_cats(&lasterr, why)))) nomem() ;
-  if (!perm) allperm = 0 ;
-  if (!stralloc_0(&lasterr)) nomem() ;
-  lasterr.len-- ;
-  LOG("host-failed", HOST, "reason=", log_quote(lasterr.s)) ;
+  if (!stralloc_cats(e, what) || (why && (!stralloc_cats(e, ": ") || !stralloc_cats(e, why)))) nomem() ;
+  if (!perm) run.allperm = 0 ;
+  if (!stralloc_0(e)) nomem() ;
+  e->len-- ;
+  LOG("host-failed", HOST, "reason=", log_quote(e->s)) ;
 }
 
 /* CONF_TLS_* */
@@ -231,9 +255,16 @@ static void tls_refused (char const *what, char const *why, unsigned int tlspoli
 static void fail_host_reply (char const *stage)
 {
   stralloc sa = STRALLOC_ZERO ;
-  if (!stralloc_cats(&sa, stage) || !stralloc_cats(&sa, ": ") || !smtpreply_oneline(&reply, &sa) || !stralloc_0(&sa)) nomem() ;
-  fail_host(smtpreply_class(&reply) == 5, sa.s, 0) ;
+  if (!stralloc_cats(&sa, stage) || !stralloc_cats(&sa, ": ") || !smtpreply_oneline(&cn.c.reply, &sa) || !stralloc_0(&sa)) nomem() ;
+  fail_host(smtpreply_class(&cn.c.reply) == 5, sa.s, 0) ;
   stralloc_free(&sa) ;
+}
+
+/* a host failed on an I/O error; the connection is unusable */
+static void fail_host_io (char const *stage)
+{
+  fail_host(0, stage, smtpc_error(&cn.c)) ;
+  smtpc_close(&cn.c) ;
 }
 
 /* the report protocol (lib/report): one line per recipient of the current job, in order; flushed, so the scheduler sees each job's */
@@ -241,182 +272,30 @@ static void report (void)
 {
   stralloc sa = STRALLOC_ZERO ;
   unsigned int i = 0 ;
-  for (; i < nrcpt ; i++)
+  for (; i < cur.nrcpt ; i++)
   {
     result const *r = res(i) ;
-    char const *t = texts.s + r->text ;
     unsigned int kind = r->status == RS_OK ? KETCH_RESULT_OK : r->status == RS_PERM ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
     sa.len = 0 ;
-    if (!(batch ? report_put_job(&sa, jobbase + curjob, kind, i, t, strlen(t)) : report_put(&sa, kind, i, t, strlen(t)))) nomem() ;
+    if (!report_put_job(&sa, jobs.base + jobs.cur, kind, i, cur.texts.s + r->text, r->len)) nomem() ;
     if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
   }
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
   stralloc_free(&sa) ;
 }
 
-/* the message: LF lines from fd to the SMTP wire form (RFC 5321 §4.5.2) */
-
-static void read_body (int fd)
+/* the body of a queue entry, after its envelope head of hdrlen octets, in the SMTP wire form (RFC 5321 §4.5.2): mapped rather than copied (the entry is immutable). 1, or 0 and errno */
+static int read_body (int fd, size_t hdrlen)
 {
   struct stat st ;
-  /* the scheduler gives us the queue entry itself, positioned after the
-     envelope head: map it rather than copy it (the spool file is immutable) */
-  if (!fstat(fd, &st) && S_ISREG(st.st_mode))
-  {
-    off_t pos = lseek(fd, 0, SEEK_CUR) ;
-    if (pos >= 0 && pos <= st.st_size)
-    {
-      size_t len = st.st_size ;
-      void *p = len ? mmap(0, len, PROT_READ, MAP_PRIVATE, fd, 0) : 0 ;
-      if (!len || p != MAP_FAILED)
-      {
-        if (!smtpdata_encode(len ? (char const *)p + pos : "", len - pos, &wire, &msgsize, &body8bit)) nomem() ;
-        if (len) munmap(p, len) ;
-        return ;
-      }
-    }
-  }
-  {
-    stralloc raw = STRALLOC_ZERO ;
-    if (!slurp(&raw, fd)) strerr_diefusys(KETCH_EX_TEMP, "read the message") ;
-    if (!smtpdata_encode(raw.s, raw.len, &wire, &msgsize, &body8bit)) nomem() ;
-    stralloc_free(&raw) ;
-  }
-}
-
-/* connection I/O, bounded by deadline */
-
-static void set_deadline (unsigned int secs)
-{
-  tain_now_g() ;
-  tain_addsec_g(&deadline, secs) ;
-  if (tain_less(&overall, &deadline)) deadline = overall ;
-}
-
-static int wait_fd (int events)
-{
-  iopause_fd x = { .fd = cfd, .events = events, .revents = 0 } ;
-  int r = iopause_g(&x, 1, &deadline) ;
-  if (r < 0) return 0 ;
-  if (!r) return (errno = ETIMEDOUT, 0) ;
+  void *p ;
+  if (fstat(fd, &st) < 0) return 0 ;
+  if (hdrlen > (uint64_t)st.st_size) return (errno = EINVAL, 0) ;
+  if (!st.st_size) p = 0 ;
+  else if ((p = mmap(0, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) return 0 ;
+  if (!smtpdata_encode(p ? (char const *)p + hdrlen : "", st.st_size - hdrlen, &cur.wire, &cur.size, &cur.eightbit)) nomem() ;
+  if (p) munmap(p, st.st_size) ;
   return 1 ;
-}
-
-static int net_write (char const *s, size_t len)
-{
-  if (tlson) return tlsclient_write(&tls, s, len) ;
-  while (len)
-  {
-    ssize_t w = fd_write(cfd, s, len) ;
-    if (w > 0) { s += w ; len -= w ; continue ; }
-    if (w < 0 && !error_isagain(errno)) return 0 ;
-    if (!wait_fd(IOPAUSE_WRITE)) return 0 ;
-  }
-  return 1 ;
-}
-
-/* sends what is in out: one write for a pipelined group (RFC 2920 §3.1) */
-static int out_flush (void)
-{
-  if (!net_write(out.s, out.len)) return 0 ;
-  if (tlson && !tlsclient_flush(&tls)) return 0 ;
-  out.len = 0 ;
-  return 1 ;
-}
-
-static int out_cmd (char const *a, char const *b, char const *c)
-{
-  if (!stralloc_cats(&out, a)) return 0 ;
-  if (b && !stralloc_cats(&out, b)) return 0 ;
-  if (c && !stralloc_cats(&out, c)) return 0 ;
-  return stralloc_catb(&out, "\r\n", 2) ;
-}
-
-static ssize_t net_read (char *s, size_t len)
-{
-  if (tlson) return tlsclient_read(&tls, s, len) ;
-  for (;;)
-  {
-    ssize_t r = fd_read(cfd, s, len) ;
-    if (r >= 0) return r ;
-    if (!error_isagain(errno)) return -1 ;
-    if (!wait_fd(IOPAUSE_READ)) return -1 ;
-  }
-}
-
-static int get_line (void)
-{
-  line.len = 0 ;
-  for (;;)
-  {
-    if (inpos < inlen)
-    {
-      size_t n = byte_chr(inbuf + inpos, inlen - inpos, '\n') ;
-      int eol = n < inlen - inpos ;
-      if (line.len + n > LINE_MAX_REPLY) return (errno = EPROTO, 0) ;
-      if (!stralloc_catb(&line, inbuf + inpos, n)) return 0 ;
-      inpos += n + eol ;
-      if (eol)
-      {
-        if (line.len && line.s[line.len-1] == '\r') line.len-- ;
-        return 1 ;
-      }
-    }
-    {
-      ssize_t r = net_read(inbuf, sizeof(inbuf)) ;
-      if (r <= 0) { if (!r) errno = EPIPE ; return 0 ; }
-      inpos = 0 ; inlen = r ;
-    }
-  }
-}
-
-/* reads one whole reply; 1, or 0 (errno) when the connection is unusable */
-static int get_reply (unsigned int secs)
-{
-  set_deadline(secs) ;
-  smtpreply_reset(&reply) ;
-  for (;;)
-  {
-    int r ;
-    if (!get_line()) return 0 ;
-    r = smtpreply_line(&reply, line.s, line.len) ;
-    if (r < 0) return 0 ;
-    if (r) return 1 ;
-  }
-}
-
-static int command (char const *a, char const *b, unsigned int secs)
-{
-  set_deadline(secs) ;
-  if (!out_cmd(a, b, 0) || !out_flush()) return 0 ;
-  return get_reply(secs) ;
-}
-
-static void net_close (void)
-{
-  if (cfd >= 0) fd_close(cfd) ;
-  cfd = -1 ;
-  tlson = 0 ;
-  inpos = inlen = 0 ;
-  out.len = 0 ;
-}
-
-/* polite end: QUIT, a short wait for its reply, close */
-static void quit (void)
-{
-  if (cfd < 0) return ;
-  set_deadline(10) ;
-  out.len = 0 ;
-  if (out_cmd("QUIT", 0, 0) && out_flush()) get_reply(10) ;
-  net_close() ;
-}
-
-static char const *io_error (void)
-{
-  if (tlson && tlsclient_error(&tls) && tlsclient_error(&tls) != BR_ERR_IO) return tlsclient_strerror(tlsclient_error(&tls)) ;
-  if (errno == EPIPE) return "connection closed by the server" ;
-  if (errno == EPROTO) return "the server does not speak SMTP" ;
-  return strerror(errno) ;
 }
 
 /* the credentials for host from a route's file; 1, or 0 with *why set */
@@ -441,179 +320,161 @@ static int creds_load (char const *file, char const *host, stralloc *user, stral
 }
 
 /* RFC 4954: AUTH PLAIN with an initial response, else LOGIN. 1 ok, 0 failed (host failed) */
-static int do_auth (char const *file, char const *host, int plain, int login)
+static int do_auth (char const *file, char const *host, smtpreply_ext const *e)
 {
-  stralloc user = STRALLOC_ZERO, pass = STRALLOC_ZERO, tok = STRALLOC_ZERO ;
+  stralloc user = STRALLOC_ZERO, pass = STRALLOC_ZERO ;
   char const *why = 0 ;
-  int ok_ = 0 ;
-  if (!tlson) { fail_host(0, "refusing to send AUTH credentials without TLS", 0) ; return 0 ; }
+  int ok = 0 ;
+  if (!cn.c.tls) { fail_host(0, "refusing to send AUTH credentials without TLS", 0) ; return 0 ; }
   if (!creds_load(file, host, &user, &pass, &why)) { fail_host(0, why, file) ; return 0 ; }
-  if (plain)
+  /* the fields are NUL-terminated */
+  if (!e->auth_plain && !e->auth_login) fail_host(0, "the server offers neither AUTH PLAIN nor AUTH LOGIN", 0) ;
+  else if (!smtpc_auth(&cn.c, user.s, user.len - 1, pass.s, pass.len - 1, e->auth_plain, run.cf.timeout_command)) fail_host(0, "AUTH", smtpc_error(&cn.c)) ;
+  else if (cn.c.reply.code == 235) ok = 1 ;
+  else
   {
-    stralloc raw = STRALLOC_ZERO ;
-    if (!stralloc_catb(&raw, "", 1) || !stralloc_catb(&raw, user.s, user.len - 1) || !stralloc_catb(&raw, "", 1)
-     || !stralloc_catb(&raw, pass.s, pass.len - 1) || !smtpauth_b64(&tok, raw.s, raw.len) || !stralloc_0(&tok)) nomem() ;
-    byte_zzero(raw.s, raw.a) ;
-    stralloc_free(&raw) ;
-    if (!command("AUTH PLAIN ", tok.s, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
+    /* a refused login is our configuration's fault: retry, never bounce */
+    fail_host_reply("AUTH") ;
+    run.allperm = 0 ;
   }
-  else if (login)
-  {
-    if (!command("AUTH LOGIN", 0, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
-    if (reply.code != 334) goto refused ;
-    if (!smtpauth_b64(&tok, user.s, user.len - 1) || !stralloc_0(&tok)) nomem() ;
-    if (!command(tok.s, 0, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
-    if (reply.code != 334) goto refused ;
-    byte_zzero(tok.s, tok.a) ; tok.len = 0 ;
-    if (!smtpauth_b64(&tok, pass.s, pass.len - 1) || !stralloc_0(&tok)) nomem() ;
-    if (!command(tok.s, 0, cf.timeout_command)) { fail_host(0, "AUTH", io_error()) ; goto end ; }
-  }
-  else { fail_host(0, "the server offers neither AUTH PLAIN nor AUTH LOGIN", 0) ; goto end ; }
-  if (reply.code == 235) { ok_ = 1 ; goto end ; }
- refused:
-  /* a refused login is our configuration's fault: retry, never bounce */
-  fail_host_reply("AUTH") ;
-  allperm = 0 ;
- end:
-  byte_zzero(out.s, out.a) ;
-  if (tok.s) byte_zzero(tok.s, tok.a) ;
   if (pass.s) byte_zzero(pass.s, pass.a) ;
-  stralloc_free(&tok) ; stralloc_free(&user) ; stralloc_free(&pass) ;
-  return ok_ ;
+  stralloc_free(&user) ; stralloc_free(&pass) ;
+  return ok ;
 }
 
-/* EHLO, and HELO if EHLO is refused (RFC 5321 §3.2) */
-
+/* EHLO, and HELO if EHLO is refused (RFC 5321 §3.2); 1, or 0 (host failed) */
 static int ehlo (smtpreply_ext *e)
 {
-  static smtpreply_ext const zero = SMTPREPLY_EXT_ZERO ;
-  char const *me = conf_str(&cf, cf.hostname) ;
-  *e = zero ;
-  if (!command("EHLO ", me, cf.timeout_command)) { fail_host(0, "EHLO", io_error()) ; return 0 ; }
-  if (smtpreply_class(&reply) == 5)
+  int helo ;
+  if (!smtpc_ehlo(&cn.c, "EHLO", conf_str(&run.cf, run.cf.hostname), e, &helo, run.cf.timeout_command))
   {
-    if (!command("HELO ", me, cf.timeout_command)) { fail_host(0, "HELO", io_error()) ; return 0 ; }
-    if (smtpreply_class(&reply) != 2) { fail_host_reply("HELO") ; return 0 ; }
-    return 1 ;
+    fail_host(0, helo ? "HELO" : "EHLO", smtpc_error(&cn.c)) ;
+    return 0 ;
   }
-  if (smtpreply_class(&reply) != 2) { fail_host_reply("EHLO") ; return 0 ; }
-  smtpreply_ehlo(&reply, e) ;
+  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply(helo ? "HELO" : "EHLO") ; return 0 ; }
   return 1 ;
 }
 
+/* transactions */
+
 /* a reply that ends the transaction: 421 closes the connection (RFC 5321 §3.8), the rest goes elsewhere */
-static int after_reply (char const *stage)
+static enum tx after_reply (char const *stage)
 {
-  if (reply.code != 421) return 1 ;
+  if (cn.c.reply.code != 421) return TX_NEXT ;
   fail_host_reply(stage) ;
-  net_close() ;
-  return 0 ;
+  smtpc_close(&cn.c) ;
+  return TX_CLOSED ;
 }
 
 /* the connection broke between replies: the rest of the batch goes elsewhere */
-static int dropped (void)
+static enum tx dropped (void)
 {
-  fail_host(0, "connection lost", io_error()) ;
-  net_close() ;
-  return 0 ;
+  fail_host_io("connection lost") ;
+  return TX_CLOSED ;
 }
 
-/*
- * One transaction for the current job on an open session (RFC 5321
- * §3.3), pipelined when offered (RFC 2920). Returns 1 when every
- * recipient has its result and the connection can take the next job; 0
- * when every recipient has its result but the connection is closed (lost,
- * or 421); -1 when the connection is closed and nothing of this job was
- * accepted on a reused connection (the server hung up between
- * transactions, or answered MAIL with 421): the job goes on as new to
- * the next address.
- */
-static int transaction (char const *host, smtpreply_ext const *e)
+/* the connection broke during the transaction: nothing is known to be delivered */
+static enum tx lost (void)
 {
-  unsigned int i, naccepted = 0 ;
-  int pipelined = e->pipelining, reused ;
-  if (smtputf8 && !e->smtputf8)
+  stralloc t = STRALLOC_ZERO ;
+  char const *why = smtpc_error(&cn.c) ;
+  if (!stralloc_cats(&t, "connection to ") || !stralloc_cats(&t, run.host) || !stralloc_cats(&t, "[")
+   || !stralloc_cats(&t, run.ip) || !stralloc_cats(&t, "] lost during the transaction: ") || !stralloc_cats(&t, why)) nomem() ;
+  set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
+  set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
+  stralloc_free(&t) ;
+  fail_host(0, "connection lost during a transaction", why) ;
+  smtpc_close(&cn.c) ;
+  return TX_CLOSED ;
+}
+
+/* what the server said in EHLO rules out: a message it cannot take fails unsent. 1: go on */
+static int tx_fits (char const *host, smtpreply_ext const *e)
+{
+  if (cur.utf8 && !e->smtputf8)
   {
     static char const t[] = "553 5.6.7 the destination does not support SMTPUTF8 (RFC 6531 3.2)" ;
     set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
-    return 1 ;
+    return 0 ;
   }
-  if (e->hassize && e->size && msgsize > e->size)
+  if (e->hassize && e->size && cur.size > e->size)
   {
     stralloc t = STRALLOC_ZERO ;
     char a[UINT64_FMT], b[UINT64_FMT] ;
-    a[uint64_fmt(a, msgsize)] = 0 ;
+    a[uint64_fmt(a, cur.size)] = 0 ;
     b[uint64_fmt(b, e->size)] = 0 ;
     if (!stralloc_cats(&t, "552 5.3.4 message size ") || !stralloc_cats(&t, a) || !stralloc_cats(&t, " exceeds the limit ")
      || !stralloc_cats(&t, b) || !stralloc_cats(&t, " of ") || !stralloc_cats(&t, host)) nomem() ;
     set_all(RS_PERM, t.s, t.len, RS_PENDING) ;
     stralloc_free(&t) ;
-    return 1 ;
+    return 0 ;
   }
-  if (txopen)
-  {
-    /* the last transaction was left midway (§4.1.1.5): clear it before the next MAIL */
-    if (!command("RSET", 0, cf.timeout_command)) { fail_host(0, "RSET", io_error()) ; net_close() ; return -1 ; }
-    if (smtpreply_class(&reply) != 2) { fail_host_reply("RSET") ; quit() ; return -1 ; }
-    txopen = 0 ;
-  }
-  reused = ntx++ > 0 ;
+  return 1 ;
+}
 
+/* the last transaction was left midway (§4.1.1.5): clear it before the next MAIL */
+static enum tx tx_rset (void)
+{
+  if (!smtpc_command(&cn.c, "RSET", 0, run.cf.timeout_command)) { fail_host_io("RSET") ; return TX_AGAIN ; }
+  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply("RSET") ; smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return TX_AGAIN ; }
+  cn.txopen = 0 ;
+  return TX_GO ;
+}
+
+/*
+ * MAIL, and under PIPELINING (RFC 2920 §3.1) the RCPTs and DATA with it
+ * in one write, then MAIL's reply. On a reused connection, no reply or a
+ * 421 means the server hung up after the last transaction: TX_AGAIN.
+ */
+static enum tx tx_mail (smtpreply_ext const *e, int reused)
+{
+  unsigned int const *todo = genalloc_s(unsigned int, &cur.todo) ;
+  unsigned int n = genalloc_len(unsigned int, &cur.todo), i ;
+  char fmt[UINT64_FMT] ;
+  fmt[uint64_fmt(fmt, cur.size)] = 0 ;
+  if (!stralloc_cats(&cn.c.out, "MAIL FROM:<") || !stralloc_cats(&cn.c.out, cur.sender) || !stralloc_cats(&cn.c.out, ">")
+   || (e->hassize && (!stralloc_cats(&cn.c.out, " SIZE=") || !stralloc_cats(&cn.c.out, fmt)))
+   /* RFC 6152: an 8-bit body to a server without 8BITMIME is sent as is, as most MTAs do */
+   || (cur.eightbit && e->eightbit && !stralloc_cats(&cn.c.out, " BODY=8BITMIME"))
+   || (cur.utf8 && !stralloc_cats(&cn.c.out, " SMTPUTF8"))
+   || !smtpc_put(&cn.c, "", 0, 0)) nomem() ;
+  if (e->pipelining)
   {
-    char fmt[UINT64_FMT] ;
-    if (!stralloc_cats(&out, "MAIL FROM:<") || !stralloc_cats(&out, sender) || !stralloc_cats(&out, ">")) nomem() ;
-    if (e->hassize)
+    for (i = 0 ; i < n ; i++) if (!smtpc_put(&cn.c, "RCPT TO:<", cur.rcpts[todo[i]], ">")) nomem() ;
+    if (!smtpc_put(&cn.c, "DATA", 0, 0)) nomem() ;
+  }
+  if (!smtpc_flush(&cn.c, run.cf.timeout_command) || !smtpc_reply(&cn.c, run.cf.timeout_command))
+  {
+    if (!reused) return lost() ;
+    fail_host_io("connection closed before MAIL") ;
+    return TX_AGAIN ;
+  }
+  if (reused && cn.c.reply.code == 421) { fail_host_reply("MAIL") ; smtpc_close(&cn.c) ; return TX_AGAIN ; }
+  if (smtpreply_class(&cn.c.reply) == 2) return TX_GO ;
+  set_all_reply(RS_PENDING) ;
+  if (e->pipelining)
+  {
+    /* the replies to the pipelined RCPTs and DATA still come; read them, send nothing */
+    for (i = 0 ; i <= n ; i++) if (!smtpc_reply(&cn.c, run.cf.timeout_command)) return dropped() ;
+    if (cn.c.reply.code == 354)
     {
-      fmt[uint64_fmt(fmt, msgsize)] = 0 ;
-      if (!stralloc_cats(&out, " SIZE=") || !stralloc_cats(&out, fmt)) nomem() ;
+      /* a server that says 354 anyway gets an empty message, which it must refuse */
+      if (!smtpc_put(&cn.c, ".", 0, 0) || !smtpc_flush(&cn.c, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return dropped() ;
     }
-    /* RFC 6152: an 8-bit body to a server without 8BITMIME is sent as is, as most MTAs do */
-    if (body8bit && e->eightbit && !stralloc_cats(&out, " BODY=8BITMIME")) nomem() ;
-    if (smtputf8 && !stralloc_cats(&out, " SMTPUTF8")) nomem() ;
-    if (!stralloc_catb(&out, "\r\n", 2)) nomem() ;
   }
-  /* the recipients of this transaction: those without a result yet */
-  ntodo = 0 ;
-  for (i = 0 ; i < nrcpt ; i++) if (res(i)->status == RS_PENDING) todo[ntodo++] = i ;
-  /* where this message goes: the results are the scheduler's lines */
-  LOG("transaction", HOST, "tls=", tlson ? "yes" : "no", "rcpts=", log_u64(ntodo)) ;
-  set_deadline(cf.timeout_command) ;
-  if (pipelined)
+  return after_reply("MAIL") ;
+}
+
+/* the RCPT replies (each RCPT sent first, without PIPELINING), in the recipients' results: the count accepted, or -1 when the connection broke */
+static int tx_rcpts (int pipelined)
+{
+  unsigned int const *todo = genalloc_s(unsigned int, &cur.todo) ;
+  unsigned int n = genalloc_len(unsigned int, &cur.todo), i, naccepted = 0 ;
+  for (i = 0 ; i < n ; i++)
   {
-    for (i = 0 ; i < ntodo ; i++) if (!out_cmd("RCPT TO:<", rcpts[todo[i]], ">")) nomem() ;
-    if (!out_cmd("DATA", 0, 0)) nomem() ;
-  }
-  if (!out_flush() || !get_reply(cf.timeout_command))
-  {
-    /* no reply to MAIL on a reused connection: the server hung up after the last transaction */
-    if (reused) { fail_host(0, "connection closed before MAIL", io_error()) ; net_close() ; return -1 ; }
-    goto lost ;
-  }
-  if (reused && reply.code == 421) { fail_host_reply("MAIL") ; net_close() ; return -1 ; }
-  if (smtpreply_class(&reply) != 2)
-  {
-    set_all_reply(RS_PENDING) ;
-    if (pipelined)
-    {
-      /* the replies to the pipelined RCPTs and DATA still come; read them, send nothing */
-      for (i = 0 ; i <= ntodo ; i++) if (!get_reply(cf.timeout_command)) return dropped() ;
-      if (reply.code == 354)
-      {
-        set_deadline(cf.timeout_data) ;
-        if (!out_cmd(".", 0, 0) || !out_flush() || !get_reply(TIMEOUT_DATA_END)) return dropped() ;
-      }
-    }
-    return after_reply("MAIL") ;
-  }
-  for (i = 0 ; i < ntodo ; i++)
-  {
-    if (!pipelined)
-    {
-      set_deadline(cf.timeout_command) ;
-      if (!out_cmd("RCPT TO:<", rcpts[todo[i]], ">") || !out_flush()) goto lost ;
-    }
-    if (!get_reply(cf.timeout_command)) goto lost ;
-    if (smtpreply_class(&reply) == 2)
+    if (!pipelined && (!smtpc_put(&cn.c, "RCPT TO:<", cur.rcpts[todo[i]], ">") || !smtpc_flush(&cn.c, run.cf.timeout_command))) return -1 ;
+    if (!smtpc_reply(&cn.c, run.cf.timeout_command)) return -1 ;
+    if (smtpreply_class(&cn.c.reply) == 2)
     {
       set_result(todo[i], RS_ACCEPTED, "", 0) ;
       naccepted++ ;
@@ -621,242 +482,229 @@ static int transaction (char const *host, smtpreply_ext const *e)
     else
     {
       stralloc t = STRALLOC_ZERO ;
-      if (!smtpreply_oneline(&reply, &t)) nomem() ;
-      set_result(todo[i], smtpreply_class(&reply) == 5 ? RS_PERM : RS_TEMP, t.s, t.len) ;
+      if (!smtpreply_oneline(&cn.c.reply, &t)) nomem() ;
+      set_result(todo[i], reply_status(), t.s, t.len) ;
       stralloc_free(&t) ;
     }
   }
-  if (!pipelined && naccepted)
-  {
-    set_deadline(cf.timeout_command) ;
-    if (!out_cmd("DATA", 0, 0) || !out_flush()) goto lost ;
-  }
-  if (pipelined || naccepted)
-  {
-    /* §4.5.3.2.3: 2 minutes for the reply to DATA */
-    if (!get_reply(cf.timeout_command < 120 ? cf.timeout_command : 120)) goto lost ;
-    if (reply.code != 354)
-    {
-      set_all_reply(RS_ACCEPTED) ;
-      txopen = 1 ;
-      return after_reply("DATA") ;
-    }
-    if (!naccepted)
-    {
-      /* a server that says 354 with no recipient gets an empty message, which it must refuse */
-      set_deadline(cf.timeout_data) ;
-      if (!out_cmd(".", 0, 0) || !out_flush() || !get_reply(TIMEOUT_DATA_END)) return dropped() ;
-      return after_reply("end of data") ;
-    }
-  }
-  else
+  return naccepted ;
+}
+
+/* DATA (sent already under PIPELINING, else only with a recipient accepted) and its 354 */
+static enum tx tx_data (int pipelined, unsigned int naccepted)
+{
+  if (!pipelined)
   {
     /* every RCPT refused, no DATA sent: the server still holds our MAIL */
-    txopen = 1 ;
-    return after_reply("RCPT") ;
+    if (!naccepted) { cn.txopen = 1 ; return after_reply("RCPT") ; }
+    if (!smtpc_put(&cn.c, "DATA", 0, 0) || !smtpc_flush(&cn.c, run.cf.timeout_command)) return lost() ;
   }
-
-  /* the body, in blocks; the final dot rides with the last one (§4.5.3.2.5: 3 minutes per block) */
+  /* §4.5.3.2.3: 2 minutes for the reply to DATA */
+  if (!smtpc_reply(&cn.c, run.cf.timeout_command < 120 ? run.cf.timeout_command : 120)) return lost() ;
+  if (cn.c.reply.code != 354)
   {
-    size_t pos = 0 ;
-    while (pos < wire.len)
-    {
-      size_t n = wire.len - pos > CHUNK ? CHUNK : wire.len - pos ;
-      /* never leave the final dot alone in a write of its own */
-      if (wire.len - pos - n < 1024) n = wire.len - pos ;
-      set_deadline(cf.timeout_data) ;
-      if (!net_write(wire.s + pos, n)) goto lost ;
-      pos += n ;
-    }
-    set_deadline(cf.timeout_data) ;
-    if (tlson && !tlsclient_flush(&tls)) goto lost ;
+    set_all_reply(RS_ACCEPTED) ;
+    cn.txopen = 1 ;
+    return after_reply("DATA") ;
   }
-  if (!get_reply(TIMEOUT_DATA_END)) goto lost ;
-  set_all_reply(RS_ACCEPTED) ;
-  return after_reply("end of data") ;
-
- lost:
+  if (!naccepted)
   {
-    /* the connection broke during the transaction: nothing is known to be delivered */
-    stralloc t = STRALLOC_ZERO ;
-    char const *why = io_error() ;
-    if (!stralloc_cats(&t, "connection to ") || !stralloc_cats(&t, host) || !stralloc_cats(&t, "[")
-     || !stralloc_cats(&t, curip) || !stralloc_cats(&t, "] lost during the transaction: ") || !stralloc_cats(&t, why)) nomem() ;
-    set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
-    set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
-    stralloc_free(&t) ;
-    fail_host(0, "connection lost during a transaction", why) ;
-    net_close() ;
-    return 0 ;
+    /* a server that says 354 with no recipient gets an empty message, which it must refuse */
+    if (!smtpc_put(&cn.c, ".", 0, 0) || !smtpc_flush(&cn.c, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return dropped() ;
+    return after_reply("end of data") ;
   }
+  return TX_GO ;
 }
 
 /*
- * One SMTP session with one address, for as many jobs as it takes.
- * Returns 1 when every job's recipients got their results (the run is
- * over), 0 when the next address should be tried for the jobs left
- * (lasterr says why this one failed), 2 when an opportunistic TLS
- * handshake failed and the same address is worth a plaintext try
- * (RFC 7435 §3: unauthenticated encryption is better than none, and none
- * is better than no delivery).
+ * One transaction for the current job on an open session (RFC 5321
+ * §3.3), pipelined when offered (RFC 2920): the recipients without a
+ * result get theirs. TX_NEXT, TX_CLOSED or TX_AGAIN (enum tx).
  */
-static int session (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile)
+static enum tx transaction (char const *host, smtpreply_ext const *e)
 {
-  smtpreply_ext e ;
-  curhost = host ;
-  curip[ip46_fmt(curip, ip)] = 0 ;
+  unsigned int i ;
+  int naccepted, reused ;
+  enum tx r ;
+  if (!tx_fits(host, e)) return TX_NEXT ;
+  if (cn.txopen && (r = tx_rset()) != TX_GO) return r ;
+  reused = cn.ntx++ > 0 ;
+  /* the recipients of this transaction: those without a result yet */
+  genalloc_setlen(unsigned int, &cur.todo, 0) ;
+  for (i = 0 ; i < cur.nrcpt ; i++)
+    if (res(i)->status == RS_PENDING && !genalloc_append(unsigned int, &cur.todo, &i)) nomem() ;
+  /* where this message goes: the results are the scheduler's lines */
+  LOG("transaction", HOST, "tls=", cn.c.tls ? "yes" : "no", "rcpts=", log_u64(genalloc_len(unsigned int, &cur.todo))) ;
+  if ((r = tx_mail(e, reused)) != TX_GO) return r ;
+  naccepted = tx_rcpts(e->pipelining) ;
+  if (naccepted < 0) return lost() ;
+  if ((r = tx_data(e->pipelining, naccepted)) != TX_GO) return r ;
+  /* the body, in blocks (§4.5.3.2.5: 3 minutes per block), then the reply to the final dot */
+  if (!smtpc_data(&cn.c, cur.wire.s, cur.wire.len, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return lost() ;
+  set_all_reply(RS_ACCEPTED) ;
+  return after_reply("end of data") ;
+}
 
-  cfd = socket_tcp46_nbcoe(ip46_is6(ip)) ;
-  if (cfd < 0) { fail_host(0, "socket", strerror(errno)) ; return 0 ; }
-  set_deadline(cf.timeout_connect) ;
-  if (!socket_deadlineconnstamp46_g(cfd, ip, port, &deadline))
+/* sessions */
+
+/* STARTTLS under the host's policy: 1 to go on (under TLS, or in plaintext when the policy allows), else how the session ends */
+static int starttls (char const *host, unsigned int tlspolicy, char const *authfile, smtpreply_ext *e, enum sess *how)
+{
+  static tlsclient_anchors anchors = TLSCLIENT_ANCHORS_ZERO ;
+  static int anchors_loaded = 0 ;
+  int mode = tlspolicy == CONF_TLS_VERIFY ? TLSCLIENT_VERIFY : TLSCLIENT_OPPORTUNISTIC ;
+  char const *servername = host ;
+  size_t discarded ;
+  int r ;
+  *how = SESS_NEXT ;
+  if (!smtpc_command(&cn.c, "STARTTLS", 0, run.cf.timeout_command)) { fail_host_io("STARTTLS") ; return 0 ; }
+  if (cn.c.reply.code != 220)
+  {
+    stralloc sa = STRALLOC_ZERO ;
+    if (tlspolicy == CONF_TLS_OPPORTUNISTIC) return 1 ;
+    if (!smtpreply_oneline(&cn.c.reply, &sa) || !stralloc_0(&sa)) nomem() ;
+    tls_refused("STARTTLS refused", sa.s, tlspolicy) ;
+    stralloc_free(&sa) ;
+    smtpc_quit(&cn.c, TIMEOUT_QUIT) ;
+    return 0 ;
+  }
+  if (mode == TLSCLIENT_VERIFY && !anchors_loaded)
+  {
+    char const *ca = run.cf.ca_file ? conf_str(&run.cf, run.cf.ca_file) : "/etc/ssl/certs/ca-certificates.crt" ;
+    if (!tlsclient_anchors_load(&anchors, ca)) { fail_host(0, "unable to load trust anchors", ca) ; smtpc_close(&cn.c) ; return 0 ; }
+    anchors_loaded = 1 ;
+  }
+  {
+    /* RFC 6066 §3: no IP literal in SNI; and BearSSL matches names only, so "verify" needs a name */
+    ip46 dummy ;
+    size_t k = ip46_scan(host, &dummy) ;
+    if (k && !host[k])
+    {
+      if (mode == TLSCLIENT_VERIFY) { fail_host(0, "cannot verify a certificate for an IP address: route to a host name", 0) ; smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
+      servername = 0 ;
+    }
+  }
+  r = smtpc_starttls(&cn.c, &cn.tls, servername, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &discarded, run.cf.timeout_command) ;
+  if (discarded) LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
+  if (!r)
+  {
+    int be = tlsclient_error(&cn.tls) ;
+    char const *why = be && be != BR_ERR_IO ? tlsname_error(be) : strerror(errno) ;
+    smtpc_close(&cn.c) ;
+    /* RFC 7435 §3: only opportunistic may fall back to plaintext */
+    if (tlspolicy != CONF_TLS_OPPORTUNISTIC) { tls_refused("TLS handshake failed", why, tlspolicy) ; return 0 ; }
+    fail_host(0, "TLS handshake failed", why) ;
+    if (!authfile) *how = SESS_PLAINTEXT ;
+    return 0 ;
+  }
+  LOG("tls", HOST, "version=", tlsclient_version(&cn.tls), "cipher=", tlsname_suite(tlsclient_cipher(&cn.tls)),
+    "mode=", tls_policy_names[tlspolicy], "verified=", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
+  /* RFC 3207 §4.2: forget what the server said before TLS */
+  if (!ehlo(e)) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
+  return 1 ;
+}
+
+/* connected, greeted, EHLO, TLS and AUTH as the hop says: 1 ready for MAIL, else how the session ends */
+static int session_open (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile, smtpreply_ext *e, enum sess *how)
+{
+  int fd = socket_tcp46_nbcoe(ip46_is6(ip)) ;
+  *how = SESS_NEXT ;
+  if (fd < 0) { fail_host(0, "socket", strerror(errno)) ; return 0 ; }
+  smtpc_init(&cn.c, fd, &cur.deadline) ;
+  smtpc_deadline(&cn.c, run.cf.timeout_connect) ;
+  if (!socket_deadlineconnstamp46_g(fd, ip, port, &cn.c.deadline))
   {
     fail_host(0, "connection failed", strerror(errno)) ;
-    net_close() ;
+    smtpc_close(&cn.c) ;
     return 0 ;
   }
   /* commands and the end of data go out in one segment each: no Nagle wait */
-  socket_tcpnodelay(cfd) ;
+  socket_tcpnodelay(fd) ;
   LOG("connected", HOST) ;
-
   /* §4.5.3.2.1: 5 minutes for the greeting */
-  if (!get_reply(cf.timeout_command)) { fail_host(0, "greeting", io_error()) ; net_close() ; return 0 ; }
-  if (smtpreply_class(&reply) != 2) { fail_host_reply("greeting") ; quit() ; return 0 ; }
-  if (!ehlo(&e)) { quit() ; return 0 ; }
-
-  if (tlspolicy != CONF_TLS_NONE && e.starttls)
-  {
-    if (!command("STARTTLS", 0, cf.timeout_command)) { fail_host(0, "STARTTLS", io_error()) ; net_close() ; return 0 ; }
-    if (reply.code == 220)
-    {
-      int mode = tlspolicy == CONF_TLS_VERIFY ? TLSCLIENT_VERIFY : TLSCLIENT_OPPORTUNISTIC ;
-      static tlsclient_anchors anchors = TLSCLIENT_ANCHORS_ZERO ;
-      char const *servername = host ;
-      static int anchors_loaded = 0 ;
-      /* RFC 3207 §4.2 (and the 2011 injection class): nothing read before the handshake counts */
-      if (inpos < inlen)
-      {
-        LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
-      }
-      inpos = inlen = 0 ;
-      if (mode == TLSCLIENT_VERIFY && !anchors_loaded)
-      {
-        char const *ca = cf.ca_file ? conf_str(&cf, cf.ca_file) : "/etc/ssl/certs/ca-certificates.crt" ;
-        if (!tlsclient_anchors_load(&anchors, ca)) { fail_host(0, "unable to load trust anchors", ca) ; net_close() ; return 0 ; }
-        anchors_loaded = 1 ;
-      }
-      {
-        /* RFC 6066 §3: no IP literal in SNI; and BearSSL matches names only, so "verify" needs a name */
-        ip46 dummy ;
-        size_t k = ip46_scan(host, &dummy) ;
-        if (k && !host[k])
-        {
-          if (mode == TLSCLIENT_VERIFY) { fail_host(0, "cannot verify a certificate for an IP address: route to a host name", 0) ; quit() ; return 0 ; }
-          servername = 0 ;
-        }
-      }
-      set_deadline(cf.timeout_command) ;
-      if (!tlsclient_start(&tls, cfd, servername, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &deadline))
-      {
-        int be = tlsclient_error(&tls) ;
-        char const *why = be && be != BR_ERR_IO ? tlsclient_strerror(be) : strerror(errno) ;
-        net_close() ;
-        /* RFC 7435 §3: only opportunistic may fall back to plaintext */
-        if (tlspolicy != CONF_TLS_OPPORTUNISTIC) { tls_refused("TLS handshake failed", why, tlspolicy) ; return 0 ; }
-        fail_host(0, "TLS handshake failed", why) ;
-        return authfile ? 0 : 2 ;
-      }
-      tlson = 1 ;
-      {
-        char fmt[UINT_XFMT] ;
-        fmt[uint_xfmt(fmt, tlsclient_cipher(&tls))] = 0 ;
-        LOG("tls", HOST, "version=", tlsclient_version(&tls), "cipher=", fmt, "mode=", tls_policy_names[tlspolicy],
-          "verified=", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
-      }
-      /* RFC 3207 §4.2: forget what the server said before TLS */
-      if (!ehlo(&e)) { quit() ; return 0 ; }
-    }
-    else if (tlspolicy != CONF_TLS_OPPORTUNISTIC)
-    {
-      stralloc sa = STRALLOC_ZERO ;
-      if (!smtpreply_oneline(&reply, &sa) || !stralloc_0(&sa)) nomem() ;
-      tls_refused("STARTTLS refused", sa.s, tlspolicy) ;
-      stralloc_free(&sa) ;
-      quit() ;
-      return 0 ;
-    }
-  }
-  if (!tlson && tlspolicy != CONF_TLS_OPPORTUNISTIC && tlspolicy != CONF_TLS_NONE)
+  if (!smtpc_reply(&cn.c, run.cf.timeout_command)) { fail_host_io("greeting") ; return 0 ; }
+  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply("greeting") ; smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
+  if (!ehlo(e)) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
+  if (tlspolicy != CONF_TLS_NONE && e->starttls && !starttls(host, tlspolicy, authfile, e, how)) return 0 ;
+  if (!cn.c.tls && tlspolicy != CONF_TLS_OPPORTUNISTIC && tlspolicy != CONF_TLS_NONE)
   {
     tls_refused("the server does not offer STARTTLS", 0, tlspolicy) ;
-    quit() ;
+    smtpc_quit(&cn.c, TIMEOUT_QUIT) ;
     return 0 ;
   }
-  if (authfile && !do_auth(authfile, host, e.auth_plain, e.auth_login)) { quit() ; return 0 ; }
+  if (authfile && !do_auth(authfile, host, e)) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
+  return 1 ;
+}
 
+/* one SMTP session with one address, for as many jobs as it takes */
+static enum sess session (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile)
+{
+  smtpreply_ext e ;
+  enum sess how ;
+  run.host = host ;
+  run.ip[ip46_fmt(run.ip, ip)] = 0 ;
+  if (!session_open(host, ip, port, tlspolicy, authfile, &e, &how)) return how ;
   /* from here on, the current job's recipients get their results from this session; the next jobs ride on it */
-  txopen = 0 ;
-  ntx = 0 ;
+  cn.txopen = 0 ;
+  cn.ntx = 0 ;
   for (;;)
   {
-    int r = transaction(host, &e) ;
-    if (r < 0) return 0 ;
+    enum tx r = transaction(host, &e) ;
+    if (r == TX_AGAIN) return SESS_NEXT ;
     job_next() ;
-    if (curjob >= njobs && r && batch)
-    {
-      /* a stream: the connection waits, idle, for the scheduler's next jobs */
-      int w = jobs_wait(cfd) ;
-      if (w < 0) { net_close() ; return 1 ; }   /* the server spoke (421, or closed): the next jobs reconnect */
-    }
-    if (curjob >= njobs) { quit() ; return 1 ; }
-    if (!r) return 0 ;
+    /* a stream: the connection waits, idle, for the scheduler's next jobs; if the server spoke (421, or closed), the next jobs reconnect */
+    if (jobs.cur >= jobs.n && r == TX_NEXT && jobs_wait(cn.c.fd) < 0) { smtpc_close(&cn.c) ; return SESS_DONE ; }
+    if (jobs.cur >= jobs.n) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return SESS_DONE ; }
+    if (r == TX_CLOSED) return SESS_NEXT ;
   }
 }
 
-static int tries = 0 ;
+/* routes */
 
-/* tries every address of one hop; 1 when the run is over, 0 to go on, -1 when the host is us */
-static int try_host (route const *rt, route_hop const *h)
+/* tries every address of one hop */
+static enum hop try_host (route const *rt, route_hop const *h)
 {
   genalloc ips = GENALLOC_ZERO ;
   char const *host = route_str(rt, h->host) ;
+  enum hop done = HOP_NEXT ;
   size_t n, i ;
   int r ;
-  curhost = host ; curip[0] = 0 ;
+  run.host = host ; run.ip[0] = 0 ;
   r = route_addresses(host, h->gai, &ips) ;
   if (r != DNS_OK)
   {
     fail_host(r != DNS_TEMP, "address lookup failed", dns_strerror(r)) ;
-    if (r == DNS_TEMP) allperm = 0 ;
+    if (r == DNS_TEMP) run.allperm = 0 ;
     genalloc_free(dns_ip, &ips) ;
-    return 0 ;
+    return HOP_NEXT ;
   }
   n = genalloc_len(dns_ip, &ips) ;
   for (i = 0 ; i < n ; i++)
   {
     dns_ip const *a = genalloc_s(dns_ip, &ips) + i ;
+    enum sess s ;
     ip46 ip ;
     if (a->is6) ip46_from_ip6(&ip, a->ip) ; else ip46_from_ip4(&ip, a->ip) ;
-    if (route_is_myself(&cf, &ip, h->port)) { genalloc_free(dns_ip, &ips) ; return -1 ; }
-    if (tries++ >= ADDR_TRIES_MAX) break ;
-    r = session(host, &ip, h->port, h->tls, route_str(rt, h->auth)) ;
-    if (r == 2)
+    if (route_is_myself(&run.cf, &ip, h->port)) { done = HOP_MYSELF ; break ; }
+    if (run.tries++ >= ADDR_TRIES_MAX) break ;
+    s = session(host, &ip, h->port, h->tls, route_str(rt, h->auth)) ;
+    if (s == SESS_PLAINTEXT)
     {
       LOG("tls-fallback", HOST, "action=retrying-without-tls") ;
-      r = session(host, &ip, h->port, CONF_TLS_NONE, route_str(rt, h->auth)) ;
+      s = session(host, &ip, h->port, CONF_TLS_NONE, route_str(rt, h->auth)) ;
     }
-    if (r == 1) { genalloc_free(dns_ip, &ips) ; return 1 ; }
+    if (s == SESS_DONE) { done = HOP_DONE ; break ; }
     tain_now_g() ;
-    if (!tain_future(&overall)) { fail_host(0, "delivery timeout", 0) ; break ; }
+    if (!tain_future(&cur.deadline)) { fail_host(0, "delivery timeout", 0) ; break ; }
   }
   genalloc_free(dns_ip, &ips) ;
-  return 0 ;
+  return done ;
 }
 
 /* a failure of the route: every job left gets it */
-static void fail_all (int status, char const *t)
+static void fail_all (enum rstatus status, char const *t)
 {
-  while (curjob < njobs)
+  while (jobs.cur < jobs.n)
   {
     set_all(status, t, strlen(t), RS_PENDING) ;
     job_advance() ;
@@ -869,7 +717,7 @@ static void deliver (void)
   route rt = ROUTE_ZERO ;
   size_t n, i ;
   int tried = 0 ;
-  if (!route_plan(&rt, &cf, domain)) nomem() ;
+  if (!route_plan(&rt, &run.cf, run.domain)) nomem() ;
   switch (rt.result)
   {
     case ROUTE_TEMP : fail_all(RS_TEMP, "451 4.4.3 temporary DNS failure looking up MX records") ; goto end ;
@@ -882,16 +730,16 @@ static void deliver (void)
   for (i = 0 ; i < n ; i++)
   {
     route_hop const *h = route_hops(&rt) + i ;
-    int t ;
+    enum hop t ;
     if (h->self) break ;
     /* the tries are spent: no more address lookups either */
-    if (tries >= ADDR_TRIES_MAX) break ;
+    if (run.tries >= ADDR_TRIES_MAX) break ;
     t = try_host(&rt, h) ;
-    if (t > 0) goto end ;
-    if (t < 0) break ;
+    if (t == HOP_DONE) goto end ;
+    if (t == HOP_MYSELF) break ;
     tried++ ;
     tain_now_g() ;
-    if (!tain_future(&overall)) break ;
+    if (!tain_future(&cur.deadline)) break ;
   }
   if (!tried) fail_all(RS_PERM, "554 5.4.6 mail for this domain loops back to myself") ;
  end:
@@ -901,54 +749,50 @@ static void deliver (void)
 /* jobs: the per-message state (results, texts, body) is the current job's */
 
 /* the scheduler kills us at timeout delivery: finish (QUIT, report) a little before */
-static void overall_set (void)
+static void deadline_set (void)
 {
-  unsigned int margin = cf.timeout_delivery / 20 ;
+  unsigned int margin = run.cf.timeout_delivery / 20 ;
   if (!margin) margin = 1 ;
   tain_now_g() ;
-  tain_addsec_g(&overall, cf.timeout_delivery > margin ? cf.timeout_delivery - margin : cf.timeout_delivery) ;
+  tain_addsec_g(&cur.deadline, run.cf.timeout_delivery > margin ? run.cf.timeout_delivery - margin : run.cf.timeout_delivery) ;
 }
 
 static void job_start (void)
 {
-  rjob const *jb = genalloc_s(rjob, &jobs) + curjob ;
+  rjob const *jb = genalloc_s(rjob, &jobs.list) + jobs.cur ;
   unsigned int i = 0 ;
-  result r = { .status = RS_PENDING, .text = 0 } ;
-  logid = jb->id ;
-  sender = jb->sender ;
-  rcpts = genalloc_s(char const *, &fields) + jb->rcpt0 ;
-  nrcpt = jb->nrcpt ;
-  smtputf8 = jb->utf8 ;
-  /* in a batch, every job has its own timeout delivery (scheduler(8): the deadline moves with the reports) */
-  overall_set() ;
-  genalloc_setlen(result, &results, 0) ;
-  texts.len = 0 ; wire.len = 0 ; msgsize = 0 ; body8bit = 0 ;
-  if (!genalloc_ready(result, &results, nrcpt)) nomem() ;
-  if (todo) alloc_free(todo) ;
-  todo = alloc((nrcpt ? nrcpt : 1) * sizeof(unsigned int)) ;
-  if (!todo) nomem() ;
-  for (; i < nrcpt ; i++) genalloc_append(result, &results, &r) ;
+  result r = { .status = RS_PENDING, .text = 0, .len = 0 } ;
+  cur.id = jb->id ;
+  cur.sender = jb->sender ;
+  cur.rcpts = genalloc_s(char const *, &jobs.fields) + jb->rcpt0 ;
+  cur.nrcpt = jb->nrcpt ;
+  cur.utf8 = jb->utf8 ;
+  /* every job has its own timeout delivery (scheduler(8): the deadline moves with the reports) */
+  deadline_set() ;
+  genalloc_setlen(result, &cur.results, 0) ;
+  cur.texts.len = 0 ; cur.wire.len = 0 ; cur.size = 0 ; cur.eightbit = 0 ;
+  if (!genalloc_ready(result, &cur.results, cur.nrcpt) || !genalloc_ready(unsigned int, &cur.todo, cur.nrcpt)) nomem() ;
+  for (; i < cur.nrcpt ; i++) genalloc_append(result, &cur.results, &r) ;
   /* an address goes into a command line: a line end in it would be a command of its own
      (canonical addresses never hold one; this is the last line of defence) */
-  if (strpbrk(sender, "\r\n"))
+  if (strpbrk(cur.sender, "\r\n"))
   {
     static char const t[] = "501 5.1.7 invalid sender address" ;
     set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
   }
-  for (i = 0 ; i < nrcpt ; i++)
-    if (res(i)->status == RS_PENDING && (!*rcpts[i] || strpbrk(rcpts[i], "\r\n")))
+  for (i = 0 ; i < cur.nrcpt ; i++)
+    if (res(i)->status == RS_PENDING && (!*cur.rcpts[i] || strpbrk(cur.rcpts[i], "\r\n")))
     {
       static char const t[] = "501 5.1.3 invalid recipient address" ;
       set_result(i, RS_PERM, t, sizeof(t) - 1) ;
     }
-  if (batch)
   {
     /* our cwd is the spool (the scheduler's); the entry is immutable once committed */
     char fn[QUEUE_PATH_MAX] ;
     int fd ;
     queue_path(fn, "queue", jb->id) ;
     fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-    if (fd < 0 || lseek(fd, jb->hdrlen, SEEK_SET) < 0)
+    if (fd < 0 || !read_body(fd, jb->hdrlen))
     {
       stralloc t = STRALLOC_ZERO ;
       if (!stralloc_cats(&t, "451 4.3.0 unable to read the queue entry: ") || !stralloc_cats(&t, strerror(errno))) nomem() ;
@@ -957,40 +801,38 @@ static void job_start (void)
       if (fd >= 0) fd_close(fd) ;
       return ;
     }
-    read_body(fd) ;
     fd_close(fd) ;
   }
-  else read_body(0) ;
-  if (jb->eightbit) body8bit = 1 ;
+  if (jb->eightbit) cur.eightbit = 1 ;
 }
 
 /* every recipient of the current job has its final result */
 static int job_done (void)
 {
   unsigned int i = 0 ;
-  for (; i < nrcpt ; i++) if (res(i)->status == RS_PENDING || res(i)->status == RS_ACCEPTED) return 0 ;
+  for (; i < cur.nrcpt ; i++) if (res(i)->status == RS_PENDING || res(i)->status == RS_ACCEPTED) return 0 ;
   return 1 ;
 }
 
 static void job_advance (void)
 {
   report() ;
-  if (++curjob < njobs) job_start() ;
+  if (++jobs.cur < jobs.n) job_start() ;
 }
 
 /* the current job is over: its report, then the next job with something to send */
 static void job_next (void)
 {
   job_advance() ;
-  while (curjob < njobs && job_done()) job_advance() ;
+  while (jobs.cur < jobs.n && job_done()) job_advance() ;
 }
 
 /* the first job with something to send becomes the current one */
 static void jobs_begin (void)
 {
-  if (curjob >= njobs) return ;
+  if (jobs.cur >= jobs.n) return ;
   job_start() ;
-  while (curjob < njobs && job_done()) job_advance() ;
+  while (jobs.cur < jobs.n && job_done()) job_advance() ;
 }
 
 /* the whole jobs in input from parsed on (lib/report: netstrings of id, header length, flags, sender, recipients) */
@@ -1003,11 +845,11 @@ static void jobs_parse (void)
     unsigned int n ;
     char const *const *fs ;
     rjob jb ;
-    int r = report_job_next(input.s + parsed, input.len - parsed, &start, &len, &used) ;
+    int r = report_job_next(jobs.input.s + jobs.parsed, jobs.input.len - jobs.parsed, &start, &len, &used) ;
     if (!r) break ;
     if (r < 0) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
     genalloc_setlen(char const *, &f, 0) ;
-    n = report_job_fields(input.s + parsed + start, len, &f) ;
+    n = report_job_fields(jobs.input.s + jobs.parsed + start, len, &f) ;
     fs = genalloc_s(char const *, &f) ;
     if (n < 5 || !queue_id_valid(fs[0], strlen(fs[0]))
      || !(k = size_scan(fs[1], &jb.hdrlen)) || fs[1][k]
@@ -1017,27 +859,27 @@ static void jobs_parse (void)
     jb.eightbit = !!strchr(fs[2], '8') ;
     jb.utf8 = !!strchr(fs[2], 'u') ;
     jb.sender = fs[3] ;
-    jb.rcpt0 = genalloc_len(char const *, &fields) ;
+    jb.rcpt0 = genalloc_len(char const *, &jobs.fields) ;
     jb.nrcpt = n - 4 ;
-    if (!genalloc_catb(char const *, &fields, fs + 4, n - 4) || !genalloc_append(rjob, &jobs, &jb)) nomem() ;
-    parsed += used ;
+    if (!genalloc_catb(char const *, &jobs.fields, fs + 4, n - 4) || !genalloc_append(rjob, &jobs.list, &jb)) nomem() ;
+    jobs.parsed += used ;
   }
   genalloc_free(char const *, &f) ;
-  njobs = genalloc_len(rjob, &jobs) ;
+  jobs.n = genalloc_len(rjob, &jobs.list) ;
 }
 
-/* every job known is over and reported: forget them, counting them in jobbase */
+/* every job known is over and reported: forget them, counting them in jobs.base */
 static void jobs_forget (void)
 {
-  jobbase += njobs ;
-  genalloc_setlen(rjob, &jobs, 0) ;
-  genalloc_setlen(char const *, &fields, 0) ;
-  njobs = curjob = 0 ;
+  jobs.base += jobs.n ;
+  genalloc_setlen(rjob, &jobs.list, 0) ;
+  genalloc_setlen(char const *, &jobs.fields, 0) ;
+  jobs.n = jobs.cur = 0 ;
 }
 
 /*
- * -b: the next jobs from fd 0, once every job known so far is over (so
- * the fields never move under a live job). The scheduler keeps the pipe
+ * The next jobs from fd 0, once every job known so far is over (so the
+ * fields never move under a live job). The scheduler keeps the pipe
  * open while it may have more for this domain, and closes it to end the
  * run: one connection carries a stream of messages. Waits for at least
  * one whole job, at most STREAM_IDLE_MAX; when watch is an idle
@@ -1047,15 +889,16 @@ static void jobs_forget (void)
  */
 static int jobs_wait (int watch)
 {
+  stralloc *in = &jobs.input ;
   tain until ;
   jobs_forget() ;
-  if (parsed)
+  if (jobs.parsed)
   {
-    memmove(input.s, input.s + parsed, input.len - parsed) ;
-    input.len -= parsed ;
-    parsed = 0 ;
+    memmove(in->s, in->s + jobs.parsed, in->len - jobs.parsed) ;
+    in->len -= jobs.parsed ;
+    jobs.parsed = 0 ;
   }
-  logid = "-" ;
+  cur.id = "-" ;
   tain_now_g() ;
   tain_addsec_g(&until, STREAM_IDLE_MAX) ;
   for (;;)
@@ -1064,10 +907,10 @@ static int jobs_wait (int watch)
     int r ;
     jobs_parse() ;
     jobs_begin() ;
-    if (curjob < njobs) return 1 ;
-    if (input_eof)
+    if (jobs.cur < jobs.n) return 1 ;
+    if (jobs.eof)
     {
-      if (parsed < input.len) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
+      if (jobs.parsed < in->len) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
       return 0 ;
     }
     r = iopause_g(x, watch >= 0 ? 2 : 1, &until) ;
@@ -1077,12 +920,12 @@ static int jobs_wait (int watch)
     if (x[0].revents)
     {
       ssize_t n ;
-      if (input.len - parsed >= INPUT_MAX) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-      if (!stralloc_readyplus(&input, 65536)) nomem() ;
-      n = fd_read(0, input.s + input.len, 65536) ;
+      if (in->len - jobs.parsed >= INPUT_MAX) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
+      if (!stralloc_readyplus(in, 65536)) nomem() ;
+      n = fd_read(0, in->s + in->len, 65536) ;
       if (n < 0 && !error_isagain(errno)) strerr_diefusys(KETCH_EX_TEMP, "read the jobs") ;
-      if (!n) input_eof = 1 ;
-      if (n > 0) input.len += n ;
+      if (!n) jobs.eof = 1 ;
+      if (n > 0) in->len += n ;
       /* input may have moved under the fields of the jobs parsed so far, all over: parse from the first new one */
       jobs_forget() ;
     }
@@ -1093,67 +936,57 @@ int main (int argc, char const *const *argv)
 {
   char const *conffile = 0 ;
   stralloc err = STRALLOC_ZERO ;
-  int force8 = 0 ;
+  int batch = 0 ;
   PROG = "remote-send" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:8ui:b", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:b", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
-        case '8' : force8 = 1 ; break ;
-        case 'u' : smtputf8 = 1 ; break ;
-        case 'i' : logid = l.arg ; break ;
         case 'b' : batch = 1 ; break ;
         default : dieusage() ;
       }
     }
     argc -= l.ind ; argv += l.ind ;
   }
-  if (batch ? argc != 1 : argc < 3) dieusage() ;
-  domain = argv[0] ;
-  if (!*domain || strpbrk(domain, "\r\n")) dieusage() ;
+  /* -b names the only form (a batch of jobs on fd 0), as the scheduler runs it */
+  if (!batch || argc != 1) dieusage() ;
+  run.domain = argv[0] ;
+  if (!*run.domain || strpbrk(run.domain, "\r\n")) dieusage() ;
   if (!fd_sanitize()) strerr_diefusys(KETCH_EX_TEMP, "sanitize standard fds") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
-  if (!conf_load_default(&cf, conffile, &err))
+  if (!conf_load_default(&run.cf, conffile, &err))
     strerr_dief(KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
   tain_now_set_stopwatch_g() ;
 
-  if (batch) { if (jobs_wait(-1) <= 0) return 0 ; }
-  else
-  {
-    /* the one-message form: one job from the arguments, its body on fd 0 */
-    rjob jb = { .id = logid, .hdrlen = 0, .eightbit = force8, .utf8 = smtputf8, .sender = argv[1], .rcpt0 = 0, .nrcpt = argc - 2 } ;
-    if (!genalloc_catb(char const *, &fields, argv + 2, argc - 2) || !genalloc_append(rjob, &jobs, &jb)) nomem() ;
-    njobs = 1 ;
-    jobs_begin() ;
-  }
-  if (!dns_init(cf.resolver_ip, cf.resolver_is6, cf.resolver_port, cf.timeout_command < 5 ? cf.timeout_command : 5))
+  if (jobs_wait(-1) <= 0) return 0 ;
+  if (!dns_init(run.cf.resolver_ip, run.cf.resolver_is6, run.cf.resolver_port, run.cf.timeout_command < 5 ? run.cf.timeout_command : 5))
     strerr_diefusys(KETCH_EX_TEMP, "initialise the resolver") ;
 
   for (;;)
   {
-    if (curjob < njobs) deliver() ;
-    curhost = "" ;  /* it pointed into storage deliver() has freed */
-    curip[0] = 0 ;
+    if (jobs.cur < jobs.n) deliver() ;
+    run.host = "" ;  /* it pointed into storage deliver() has freed */
+    run.ip[0] = 0 ;
     /* nobody took the mail: the last failure speaks for every recipient left, in every job left */
-    if (!lasterr.len && !stralloc_cats(&lasterr, "no usable mail exchanger")) nomem() ;
-    while (curjob < njobs)
+    if (!run.lasterr.len && !stralloc_cats(&run.lasterr, "no usable mail exchanger")) nomem() ;
+    while (jobs.cur < jobs.n)
     {
       stralloc t = STRALLOC_ZERO ;
-      if (!stralloc_cats(&t, allperm ? "550 5.4.4 " : "451 4.4.1 ") || !stralloc_catb(&t, lasterr.s, lasterr.len)) nomem() ;
-      set_all(allperm ? RS_PERM : RS_TEMP, t.s, t.len, RS_PENDING) ;
+      if (!stralloc_cats(&t, run.allperm ? "550 5.4.4 " : "451 4.4.1 ") || !stralloc_catb(&t, run.lasterr.s, run.lasterr.len)) nomem() ;
+      set_all(run.allperm ? RS_PERM : RS_TEMP, t.s, t.len, RS_PENDING) ;
       set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
       stralloc_free(&t) ;
       job_advance() ;
     }
     /* a stream goes on with the scheduler's next jobs, on a new connection, from the first hop again */
-    if (!batch || jobs_wait(-1) <= 0) return 0 ;
-    tries = 0 ;
-    allperm = 1 ;
-    lasterr.len = 0 ;
+    if (jobs_wait(-1) <= 0) return 0 ;
+    run.tries = 0 ;
+    run.allperm = 1 ;
+    run.lasterr.len = 0 ;
   }
 }

@@ -18,7 +18,8 @@ char const *report_kind_name (unsigned int kind)
   return kind < 3 ? names[kind] : "?" ;
 }
 
-int report_put (stralloc *sa, unsigned int kind, unsigned int index, char const *text, size_t len)
+/* the line after its job index */
+static int report_put (stralloc *sa, unsigned int kind, unsigned int index, char const *text, size_t len)
 {
   char fmt[UINT_FMT] ;
   size_t off, i = 0 ;
@@ -36,7 +37,7 @@ int report_put (stralloc *sa, unsigned int kind, unsigned int index, char const 
   return stralloc_catb(sa, "\n", 1) ;
 }
 
-int report_parse (char const *s, unsigned int *index, char const **text)
+static int report_parse (char const *s, unsigned int *index, char const **text)
 {
   int kind = -1 ;
   size_t skip = 0, m ;

@@ -22,6 +22,7 @@
 
 #include "keyd.h"
 #include "tls.h"
+#include "tlsname.h"
 
 typedef struct sactx_s sactx ;
 struct sactx_s { stralloc *sa ; int err ; } ;
@@ -84,69 +85,15 @@ int tls_pem_read (char const *file, stralloc *sa, genalloc *list)
   return 0 ;
 }
 
-static struct { int err ; char const *s ; } const errtab[] =
-{
-  { BR_ERR_OK, "ok" },
-  { BR_ERR_BAD_PARAM, "bad parameter" },
-  { BR_ERR_BAD_STATE, "bad state" },
-  { BR_ERR_UNSUPPORTED_VERSION, "unsupported version" },
-  { BR_ERR_BAD_VERSION, "bad version" },
-  { BR_ERR_BAD_LENGTH, "bad record length" },
-  { BR_ERR_TOO_LARGE, "record too large" },
-  { BR_ERR_BAD_MAC, "bad record MAC" },
-  { BR_ERR_NO_RANDOM, "no random source" },
-  { BR_ERR_UNKNOWN_TYPE, "unknown record type" },
-  { BR_ERR_UNEXPECTED, "unexpected message" },
-  { BR_ERR_BAD_CCS, "bad ChangeCipherSpec" },
-  { BR_ERR_BAD_ALERT, "bad alert" },
-  { BR_ERR_BAD_HANDSHAKE, "bad handshake message" },
-  { BR_ERR_OVERSIZED_ID, "oversized session id" },
-  { BR_ERR_BAD_CIPHER_SUITE, "no common cipher suite" },
-  { BR_ERR_BAD_COMPRESSION, "bad compression" },
-  { BR_ERR_BAD_FRAGLEN, "bad fragment length" },
-  { BR_ERR_BAD_SECRENEG, "bad secure renegotiation" },
-  { BR_ERR_EXTRA_EXTENSION, "extra extension" },
-  { BR_ERR_BAD_SNI, "bad server name" },
-  { BR_ERR_BAD_HELLO_DONE, "bad HelloDone" },
-  { BR_ERR_LIMIT_EXCEEDED, "limit exceeded" },
-  { BR_ERR_BAD_FINISHED, "bad Finished" },
-  { BR_ERR_RESUME_MISMATCH, "resume mismatch" },
-  { BR_ERR_INVALID_ALGORITHM, "invalid algorithm" },
-  { BR_ERR_BAD_SIGNATURE, "bad signature" },
-  { BR_ERR_WRONG_KEY_USAGE, "wrong key usage" },
-  { BR_ERR_NO_CLIENT_AUTH, "no client certificate" },
-  { BR_ERR_IO, "I/O error" },
-  { BR_ERR_X509_EXPIRED, "certificate expired" },
-  { BR_ERR_X509_BAD_SERVER_NAME, "certificate name mismatch" },
-  { BR_ERR_X509_NOT_TRUSTED, "certificate not trusted" },
-  { -1, 0 }
-} ;
-
+/* the names are lib/tlsname's, shared with the client; these two names stay for smtp-session */
 char const *tls_error_str (int e)
 {
-  unsigned int i = 0 ;
-  if (e >= BR_ERR_SEND_FATAL_ALERT) return "fatal alert sent" ;
-  if (e >= BR_ERR_RECV_FATAL_ALERT) return "fatal alert received" ;
-  for (; errtab[i].s ; i++) if (errtab[i].err == e) return errtab[i].s ;
-  return "TLS error" ;
+  return tlsname_error(e) ;
 }
-
-static struct { unsigned int id ; char const *name ; } const suitetab[] =
-{
-  { BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-ECDSA-CHACHA20-POLY1305" },
-  { BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "ECDHE-ECDSA-AES128-GCM-SHA256" },
-  { BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "ECDHE-ECDSA-AES256-GCM-SHA384" },
-  { BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-RSA-CHACHA20-POLY1305" },
-  { BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "ECDHE-RSA-AES128-GCM-SHA256" },
-  { BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "ECDHE-RSA-AES256-GCM-SHA384" },
-  { 0, 0 }
-} ;
 
 char const *tls_suite_name (unsigned int id)
 {
-  unsigned int i = 0 ;
-  for (; suitetab[i].name ; i++) if (suitetab[i].id == id) return suitetab[i].name ;
-  return "unknown" ;
+  return tlsname_suite(id) ;
 }
 
 /* server preference order: ChaCha20 first (fast without AES-NI), then AES-GCM */

@@ -14,8 +14,9 @@
 
 /*
  * TLS with BearSSL. Generic helpers first (PEM loading, error and suite
- * names), meant to be shared with the client side; then the server side
- * used by smtp-session for STARTTLS and implicit TLS (RFC 3207, RFC 8314).
+ * names: the names are lib/tlsname's, shared with the client side); then
+ * the server side used by smtp-session for STARTTLS and implicit TLS
+ * (RFC 3207, RFC 8314).
  *
  * Policy: TLS 1.2 only, and only forward-secret AEAD suites (ECDHE with
  * AES-GCM or ChaCha20-Poly1305). The engine is driven from the caller's
@@ -34,6 +35,7 @@ struct tls_pemobj_s
 
 /* appends every PEM object of a file to sa/list (tls_pemobj). 1 ok, 0 error (EINVAL: bad PEM) */
 extern int tls_pem_read (char const *, stralloc *, genalloc *) ;
+/* lib/tlsname's tlsname_error and tlsname_suite under their older names (smtp-session uses these) */
 extern char const *tls_error_str (int) ;
 extern char const *tls_suite_name (unsigned int) ;
 

@@ -302,28 +302,3 @@ unsigned int tlsclient_cipher (tlsclient *t)
   br_ssl_engine_get_session_parameters(&t->cc.eng, &sp) ;
   return sp.cipher_suite ;
 }
-
-char const *tlsclient_strerror (int e)
-{
-  if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT) return "the server sent a fatal alert" ;
-  if (e >= BR_ERR_SEND_FATAL_ALERT) return "a fatal alert was sent to the server" ;
-  switch (e)
-  {
-    case BR_ERR_OK : return "no error" ;
-    case BR_ERR_BAD_VERSION : return "unsupported protocol version" ;
-    case BR_ERR_BAD_CIPHER_SUITE : return "unsupported cipher suite" ;
-    case BR_ERR_BAD_MAC : return "bad record MAC" ;
-    case BR_ERR_UNEXPECTED : return "unexpected message" ;
-    case BR_ERR_IO : return "I/O error or timeout" ;
-    case BR_ERR_X509_EXPIRED : return "certificate expired or not yet valid" ;
-    case BR_ERR_X509_BAD_SERVER_NAME : return "certificate does not match the host name" ;
-    case BR_ERR_X509_NOT_TRUSTED : return "certificate chain not trusted" ;
-    case BR_ERR_X509_EMPTY_CHAIN : return "no certificate" ;
-    case BR_ERR_X509_NOT_CA : return "issuer is not a CA" ;
-    case BR_ERR_X509_BAD_SIGNATURE : return "bad certificate signature" ;
-    case BR_ERR_X509_TRUNCATED : return "truncated certificate" ;
-    case BR_ERR_X509_UNSUPPORTED : return "unsupported certificate" ;
-    default :
-      return e >= BR_ERR_X509_OK && e < 64 ? "certificate error" : "TLS protocol error" ;
-  }
-}

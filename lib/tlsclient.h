@@ -14,8 +14,9 @@
 
 /*
  * The TLS client side of remote-send (STARTTLS, RFC 3207), on BearSSL.
- * The server side is lib/tls.[ch]; this module shares nothing with it so
- * that neither program links code it does not use.
+ * The server side is lib/tls.[ch]; the two share only lib/tlsname (error
+ * and cipher suite names), so that neither program links the other's
+ * engine. tlsname_error says what tlsclient_error means.
  *
  * Two modes:
  * - TLSCLIENT_OPPORTUNISTIC (RFC 7435): encrypt, accept any certificate.
@@ -80,7 +81,6 @@ extern void tlsclient_close (tlsclient *) ;
 extern int tlsclient_error (tlsclient *) ;
 /* the chain verdict: 0 verified, else a BearSSL X.509 error code */
 #define tlsclient_chain_error(t) ((t)->ox.chain_err)
-extern char const *tlsclient_strerror (int) ;
 extern char const *tlsclient_version (tlsclient *) ;
 extern unsigned int tlsclient_cipher (tlsclient *) ;
 

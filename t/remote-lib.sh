@@ -51,10 +51,26 @@ dns () {
   wait_port 127.0.0.1 "$_p" || diag "dnsmasq did not start: $(cat "$T/dns.err")"
 }
 
-# rs DOMAIN SENDER RCPT...: remote-send with stdin; report in $T/out, log in $T/err, status in $rc
+# rs [-8] [-u] [-H LEN] DOMAIN SENDER RCPT...: stdin as a queue entry of $T/rs (a
+# spool of its own, id $RSID, LEN octets of envelope head, 0 by default),
+# sent as the one job of a remote-send -b batch, the way the scheduler runs
+# it (flags 8 and u as in lib/report). Report lines without their job index
+# (always 0) in $T/out, log in $T/err, status in $rc.
+RSID=0000000000000000000000a1
 rs () {
-  remote-send -C "$CONF" -i TEST "$@" >"$T/out" 2>"$T/err"
+  _f="" ; _h=0
+  while : ; do
+    case $1 in -8) _f=${_f}8 ;; -u) _f=${_f}u ;; -H) _h=$2 ; shift ;; *) break ;; esac
+    shift
+  done
+  _d=$1 ; shift
+  rm -rf "$T/rs" ; mkdir -p "$T/rs/queue/${RSID#${RSID%??}}"
+  cat > "$T/rs/queue/${RSID#${RSID%??}}/$RSID"
+  printf '%s\0' "$RSID" "$_h" "${_f:--}" "$@" > "$T/rs.job"
+  { printf '%s:' "$(wc -c < "$T/rs.job" | tr -d ' ')" ; cat "$T/rs.job" ; printf ',' ; } > "$T/rs.batch"
+  ( cd "$T/rs" && exec remote-send -C "$CONF" -b "$_d" ) < "$T/rs.batch" > "$T/report" 2> "$T/err"
   rc=$?
+  sed 's/^0 //' "$T/report" > "$T/out"
   [ "$rc" = 0 ] || diag "remote-send exited $rc: $(cat "$T/err")"
 }
 

@@ -1,6 +1,6 @@
 /* ISC license: see LICENSE. */
 
-/* Unit test of lib/report: remote-send's report lines and local-deliver's last word, both ways. */
+/* Unit test of lib/report: remote-send's jobs and report lines and local-deliver's last word, both ways. */
 
 #include <string.h>
 
@@ -21,29 +21,29 @@ static char const *T (char const *s, size_t len)
 int main (void)
 {
   stralloc sa = STRALLOC_ZERO ;
-  unsigned int index = 99 ;
+  unsigned int index = 99, job = 99 ;
   char const *text = 0 ;
   size_t n ;
   tap_plan(33) ;
-  ok(report_put(&sa, KETCH_RESULT_OK, 0, "250 2.0.0 Ok", 12) && sa.len == 18 && !memcmp(sa.s, "ok 0 250 2.0.0 Ok\n", 18), "an ok line") ;
+  ok(report_put_job(&sa, 0, KETCH_RESULT_OK, 0, "250 2.0.0 Ok", 12) && sa.len == 20 && !memcmp(sa.s, "0 ok 0 250 2.0.0 Ok\n", 20), "an ok line") ;
   sa.len = 0 ;
-  ok(report_put(&sa, KETCH_RESULT_PERM, 12, "550 no\r\nRSET\x7f", 13) && !strcmp(T(sa.s, sa.len), "perm 12 550 no  RSET \n"), "control characters become spaces: one line") ;
+  ok(report_put_job(&sa, 0, KETCH_RESULT_PERM, 12, "550 no\r\nRSET\x7f", 13) && !strcmp(T(sa.s, sa.len), "0 perm 12 550 no  RSET \n"), "control characters become spaces: one line") ;
   sa.len = 0 ;
-  ok(report_put(&sa, KETCH_RESULT_TEMP, 3, "", 0) && !strcmp(T(sa.s, sa.len), "temp 3 \n"), "a temp line with no text") ;
+  ok(report_put_job(&sa, 0, KETCH_RESULT_TEMP, 3, "", 0) && !strcmp(T(sa.s, sa.len), "0 temp 3 \n"), "a temp line with no text") ;
   ok(!strcmp(report_kind_name(KETCH_RESULT_OK), "ok") && !strcmp(report_kind_name(KETCH_RESULT_TEMP), "temp") && !strcmp(report_kind_name(KETCH_RESULT_PERM), "perm"), "the kinds' names") ;
 
-  ok(report_parse("ok 0 250 2.0.0 Ok", &index, &text) == KETCH_RESULT_OK && index == 0 && !strcmp(text, "250 2.0.0 Ok"), "ok parsed") ;
-  ok(report_parse("temp 7 451 later", &index, &text) == KETCH_RESULT_TEMP && index == 7 && !strcmp(text, "451 later"), "temp parsed") ;
-  ok(report_parse("perm 3 550 5.1.1 no", &index, &text) == KETCH_RESULT_PERM && index == 3 && !strcmp(text, "550 5.1.1 no"), "perm parsed") ;
-  ok(report_parse("perm 4", &index, &text) == KETCH_RESULT_PERM && index == 4 && !*text, "no text") ;
-  ok(report_parse("OK 0 x", &index, &text) < 0, "the kind is lower case") ;
-  ok(report_parse("ok x 250", &index, &text) < 0, "no index: garbled") ;
-  ok(report_parse("fine 0 250", &index, &text) < 0, "an unknown kind: garbled") ;
-  ok(report_parse("ok 3x 250", &index, &text) < 0, "junk after the index: garbled") ;
-  ok(report_parse("perm 42949672961 550 no", &index, &text) < 0, "an index past 2^32: garbled, not cut to its first digits") ;
-  ok(report_parse("", &index, &text) < 0, "an empty line: garbled") ;
+  ok(report_parse_job("0 ok 0 250 2.0.0 Ok", &job, &index, &text) == KETCH_RESULT_OK && index == 0 && !strcmp(text, "250 2.0.0 Ok"), "ok parsed") ;
+  ok(report_parse_job("0 temp 7 451 later", &job, &index, &text) == KETCH_RESULT_TEMP && index == 7 && !strcmp(text, "451 later"), "temp parsed") ;
+  ok(report_parse_job("0 perm 3 550 5.1.1 no", &job, &index, &text) == KETCH_RESULT_PERM && index == 3 && !strcmp(text, "550 5.1.1 no"), "perm parsed") ;
+  ok(report_parse_job("0 perm 4", &job, &index, &text) == KETCH_RESULT_PERM && index == 4 && !*text, "no text") ;
+  ok(report_parse_job("0 OK 0 x", &job, &index, &text) < 0, "the kind is lower case") ;
+  ok(report_parse_job("0 ok x 250", &job, &index, &text) < 0, "no index: garbled") ;
+  ok(report_parse_job("0 fine 0 250", &job, &index, &text) < 0, "an unknown kind: garbled") ;
+  ok(report_parse_job("0 ok 3x 250", &job, &index, &text) < 0, "junk after the index: garbled") ;
+  ok(report_parse_job("0 perm 42949672961 550 no", &job, &index, &text) < 0, "an index past 2^32: garbled, not cut to its first digits") ;
+  ok(report_parse_job("", &job, &index, &text) < 0, "an empty line: garbled") ;
   sa.len = 0 ;
-  ok(report_put(&sa, KETCH_RESULT_TEMP, 41, "421 bye\n", 8) && (sa.s[sa.len - 1] = 0, report_parse(sa.s, &index, &text) == KETCH_RESULT_TEMP) && index == 41 && !strcmp(text, "421 bye "), "a line written is read back") ;
+  ok(report_put_job(&sa, 0, KETCH_RESULT_TEMP, 41, "421 bye\n", 8) && (sa.s[sa.len - 1] = 0, report_parse_job(sa.s, &job, &index, &text) == KETCH_RESULT_TEMP) && index == 41 && !strcmp(text, "421 bye "), "a line written is read back") ;
 
   {
     static char const e[] = "local-deliver: info: something\nlocal-deliver: fatal: unable to open /x: Permission denied\n\n" ;
@@ -70,7 +70,6 @@ int main (void)
     char const *rcpts[2] = { "a@r.example", "b@r.example" } ;
     genalloc f = GENALLOC_ZERO ;
     size_t start, len, used, k ;
-    unsigned int job ;
     char const *const *fs ;
     sa.len = 0 ;
     ok(report_job_put(&sa, "0123", 42, "8u", "s@x", rcpts, 2) && report_job_put(&sa, "4567", 7, "-", "", rcpts + 1, 1), "two jobs written") ;
