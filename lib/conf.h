@@ -156,6 +156,8 @@ extern int conf_load_default (conf *, char const *, stralloc *) ;
 extern char const *conf_path (char const *) ;
 extern int conf_check (conf *, char const *, stralloc *, unsigned int *) ;
 extern int conf_print (conf const *, stralloc *) ;
+/* every keyword, one per line, with its second word where it picks the setting ("limit recipients") */
+extern int conf_keywords (stralloc *) ;
 
 /* the files a configuration names, for the programs that read them (lib/conffiles.c) */
 #define CONF_FILES_SMTP 0x01     /* certificate, key, auth-table: the SMTP user's */
