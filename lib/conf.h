@@ -171,6 +171,5 @@ extern int conf_relay_allowed (conf const *, char const *, int) ;
 extern conf_route const *conf_route_find (conf const *, char const *) ;
 /* sa = the path of ketch program name ("programs" directory, /, name, NUL). 1, or 0 and errno */
 extern int conf_prog (conf const *, char const *, stralloc *) ;
-extern int conf_expand_path (char const *, char const *, char const *, char const *, stralloc *) ;
 
 #endif
