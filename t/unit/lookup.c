@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "lookup.h"
+#include "tables.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/ketch-lookup.XXXXXX" ;
@@ -74,10 +75,10 @@ int main (void)
     "virtual-domain catch.example map vmap\n") ;
   stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/ketch.conf") ; stralloc_0(&fn) ;
   ok(conf_load(&c, fn.s, &err), "conf loads") ;
-  ok(lookup_compile_aliases(c.sa.s + c.aliases, &err), "aliases compile") ;
-  ok(lookup_compile_vmap(c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[0].map, &err), "virtual map compiles") ;
+  ok(tables_compile_aliases(c.sa.s + c.aliases, &err), "aliases compile") ;
+  ok(tables_compile_vmap(c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[0].map, &err), "virtual map compiles") ;
   fn.len = 0 ; stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/bad") ; stralloc_0(&fn) ;
-  ok(!lookup_compile_aliases(fn.s, &err) && strstr(err.s, "bad:1:"), "syntax error reported as file:line (%s)", err.s) ;
+  ok(!tables_compile_aliases(fn.s, &err) && strstr(err.s, "bad:1:"), "syntax error reported as file:line (%s)", err.s) ;
 
   ok(lookup_address(&l, &c, "x@remote.example") && l.kind == LOOKUP_REMOTE, "remote domain") ;
   ok(lookup_address(&l, &c, "STAFF@Test.Example") && l.kind == LOOKUP_ALIAS, "alias, any case") ;
@@ -147,7 +148,7 @@ int main (void)
   }
   /* a table compiled again while the process runs: the next lookup sees it, no signal (ketch.conf(5)) */
   put("aliases", "staff: carol\nnewcomer: dave\n") ;
-  ok(lookup_compile_aliases(c.sa.s + c.aliases, &err), "aliases compiled again") ;
+  ok(tables_compile_aliases(c.sa.s + c.aliases, &err), "aliases compiled again") ;
   ok(lookup_address(&l, &c, "newcomer@test.example") && l.kind == LOOKUP_ALIAS && entry_is(&l, 0, "dave"), "... the next lookup sees the new alias") ;
   ok(lookup_address(&l, &c, "staff@test.example") && nentries(&l) == 1 && entry_is(&l, 0, "carol"), "... and the changed one") ;
   lookup_free(&l) ;
