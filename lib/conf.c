@@ -905,8 +905,9 @@ static int load (conf *c, char const *file, stralloc *err, stralloc *all)
   while (pos < text.len - 1)
   {
     char *line = text.s + pos ;
-    char *nl = strchr(line, '\n') ;
-    size_t n = nl ? (size_t)(nl - line) : strlen(line) ;
+    /* memchr, not strchr: a NUL is no end of line, but an error at its line */
+    char *nl = memchr(line, '\n', text.len - 1 - pos) ;
+    size_t n = nl ? (size_t)(nl - line) : text.len - 1 - pos ;
     p.line++ ;
     line[n] = 0 ;
     pos += n + 1 ;

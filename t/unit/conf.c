@@ -257,6 +257,15 @@ static void errors (void)
      && refused_at("spool a b\n", "1: spool: too many arguments") && refused_at("warn\n", "1: warn: missing argument")
      && refused_at("limit frob\n", "1: limit: missing argument"), "missing and extra words, before the second word is looked at") ;
   ok(refused_at("spool \"a b\n", "1: unterminated quote") && refused_at("spool \"a\"b\n", "1: text after a closing quote"), "quotes") ;
+  {
+    static char const nul[] = "hostname h.example\nspool /a\0b\n" ;
+    stralloc fn = STRALLOC_ZERO ;
+    stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/nul.conf") ; stralloc_0(&fn) ;
+    if (!openwritenclose_unsafe(fn.s, nul, sizeof(nul) - 1)) _exit(111) ;
+    ok(!conf_load(&c, fn.s, &err) && strstr(err.s, "nul.conf:2: NUL in the configuration"), "a NUL, at its line") ;
+    unlink(fn.s) ;
+    stralloc_free(&fn) ;
+  }
   ok(load(&c, "hostname h.example\r\nspool /s\r\n") && str_is(&c, c.spool, "/s"), "CRLF line ends") ;
   conf_free(&c) ;
   ok(!conf_load(&c, "/nonexistent/ketch.conf", &err) && errno == ENOENT && !strncmp(err.s, "/nonexistent/ketch.conf: unable to read: ", 41),
@@ -438,7 +447,7 @@ static void queries (void)
 int main (void)
 {
   conf c ;
-  tap_plan(84) ;
+  tap_plan(85) ;
   if (!mkdtemp(dir)) return 111 ;
 
   ok(refused("limit message-size 17179869185G\n", "too large"), "size: 17179869185G refused (2^64 + 1G wrapped to 1G)") ;
