@@ -926,9 +926,11 @@ static int load (conf *c, char const *file, stralloc *err, stralloc *all)
   if (p.nerr)
   {
     /* conf_check: the collected errors, one per line, become the message */
+    int e = EINVAL ;
     err->len = 0 ;
-    if (!stralloc_catb(err, all->s, all->len - 1) || !stralloc_0(err)) return 0 ;
-    errno = EINVAL ;
+    if (!stralloc_catb(err, all->s, all->len - 1) || !stralloc_0(err)) e = errno ;
+    conf_free(c) ;
+    errno = e ;
     return 0 ;
   }
   return 1 ;
@@ -958,7 +960,8 @@ int conf_load (conf *c, char const *file, stralloc *err)
  * Like conf_load, but does not stop at the first error: every error is
  * reported, one "file:line: what is wrong" per line in err, and *nerr
  * counts them. Returns 1 when there is none. A failure to read the file or
- * to allocate is reported as conf_load does, with *nerr = 0.
+ * to allocate is reported as conf_load does, with *nerr = 0. On failure,
+ * as with conf_load, nothing is left to free.
  */
 int conf_check (conf *c, char const *file, stralloc *err, unsigned int *nerr)
 {
