@@ -249,7 +249,7 @@ enum type_e
   T_RULE,      /* its own parse and print functions */
   T_GROUP,     /* limit, timeout, retry: the rows after it, one per second word */
   T_STRING,    /* a word, set once */
-  T_PATH,      /* a path, set once, relative to the configuration's directory; max: its longest (0: any) */
+  T_PATH,      /* a path, set once, relative to the configuration's directory */
   T_UINT,      /* a decimal number */
   T_SIZE,      /* octets, with an optional unit k, m or g */
   T_DURATION,  /* seconds, with an optional unit s, m, h, d or w */
@@ -269,7 +269,7 @@ struct keyword_s
   size_t size ;          /* its size: a number is stored by width */
   uint64_t def ;
   uint64_t min ;
-  uint64_t max ;
+  uint64_t max ;         /* a number's largest; T_PATH: the longest (0: any); T_WORD: the last of names */
   char const *defs ;     /* a string's default, set after parsing if the file sets none */
   char const *const *names ; /* T_WORD */
   char const *text ;     /* T_GROUP: what an unknown second word is told (0: the list of them) */
