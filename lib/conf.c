@@ -3,7 +3,19 @@
 /*
  * The parser of ketch.conf(5). One sentence per line: a keyword, then
  * words; '#' starts a comment; a word may be "double quoted". Every error
- * is reported as "file:line: what is wrong" in the caller's stralloc.
+ * is reported as "file:line: what is wrong" in the caller's stralloc; in
+ * conf_check's mode every error is collected and parsing goes on.
+ *
+ * The keywords are one table, keywords[] below. A row names a keyword
+ * (with, under limit, timeout and retry, the second word that picks the
+ * setting), the field of conf it sets, its type, its default and its
+ * bounds: a row of a plain type (a string, a path, a number, a size, a
+ * duration, a port, one of a few words) is parsed, defaulted and printed
+ * by the generic code from the row alone. A keyword with more structure
+ * (listen, route, deliver...) names its own parse and print functions.
+ * The table's order is conf_print's; conf_keywords lists it for
+ * conf-check -k, from which t/man-ops.t checks that ketch.conf(5)
+ * documents every keyword.
  */
 
 #include <errno.h>
@@ -50,22 +62,49 @@ static int keep (parse *p)
   return 1 ;
 }
 
-static int fail3 (parse *p, char const *a, char const *b, char const *c)
+/*
+ * An error message is "file:line: " (fail_start), then its words, then
+ * fail_end: 0 with errno EINVAL and the message in p->err, or, when
+ * memory ran out on the way, 0 with no message (the caller reports
+ * the errno).
+ */
+static int fail_start (parse *p)
 {
   char fmt[UINT_FMT] ;
-  fmt[uint_fmt(fmt, p->line)] = 0 ;
   p->err->len = 0 ;
-  if (!stralloc_cats(p->err, p->file) || !stralloc_catb(p->err, ":", 1)
-   || !stralloc_cats(p->err, fmt) || !stralloc_catb(p->err, ": ", 2)
-   || !stralloc_cats(p->err, a) || (b && !stralloc_cats(p->err, b))
-   || (c && !stralloc_cats(p->err, c)) || !stralloc_0(p->err)) return 0 ;
+  return stralloc_cats(p->err, p->file) && stralloc_catb(p->err, ":", 1)
+      && stralloc_catb(p->err, fmt, uint_fmt(fmt, p->line)) && stralloc_catb(p->err, ": ", 2) ;
+}
+
+static int fail_end (parse *p, int ok)
+{
+  if (!ok || !stralloc_0(p->err))
+  {
+    p->err->len = 0 ;
+    return 0 ;
+  }
   errno = EINVAL ;
   return 0 ;
+}
+
+static int fail3 (parse *p, char const *a, char const *b, char const *c)
+{
+  return fail_end(p, fail_start(p) && stralloc_cats(p->err, a)
+    && (!b || stralloc_cats(p->err, b)) && (!c || stralloc_cats(p->err, c))) ;
 }
 
 static int fail (parse *p, char const *a, char const *b)
 {
   return fail3(p, a, b, 0) ;
+}
+
+/* "a, b or c": the words w[0] to w[last] */
+static int catwords (stralloc *sa, char const *const *w, size_t last)
+{
+  size_t i = 0 ;
+  for (; i <= last ; i++)
+    if ((i && !stralloc_cats(sa, i < last ? ", " : " or ")) || !stralloc_cats(sa, w[i])) return 0 ;
+  return 1 ;
 }
 
 static int addstr (conf *c, char const *s, size_t *off)
@@ -115,17 +154,6 @@ static int scan_scaled (char const *s, unit const *units, uint64_t max, uint64_t
   return 1 ;
 }
 
-/* seconds end up in tain_addsec(), which takes an int: 68 years */
-#define DURATION_MAX INT32_MAX
-#define MESSAGE_SIZE_MAX ((uint64_t)1 << 40)
-#define scan_duration(s, d) scan_scaled(s, durations, DURATION_MAX, d)
-#define scan_size(s, d) scan_scaled(s, sizes, MESSAGE_SIZE_MAX, d)
-
-static int scan_uint (char const *s, unsigned int *u)
-{
-  return uint0_scan(s, u) && *u <= 1000000 ;
-}
-
 /* the whole word, each part in range: ip46_scan read 300.1.2.3 as 44.1.2.3 */
 static int scan_ip (char const *s, char *ip, int *is6)
 {
@@ -150,8 +178,219 @@ static int set_once (parse *p, size_t *off, char const *s, int path)
   return path ? addpath(p->c, s, off) : addstr(p->c, s, off) ;
 }
 
+/*
+ * conf_print's words: each sentence conf_load accepts again and prints
+ * the same way (conf-check(8) relies on this fixed point).
+ */
+
+static int pword (stralloc *sa, char const *s)
+{
+  size_t n = strlen(s), i = 0 ;
+  int quote = !n || s[0] == '"' ;
+  for (; i < n ; i++)
+  {
+    if (s[i] == ' ' || s[i] == '\t' || s[i] == '#') quote = 1 ;
+    if ((unsigned char)s[i] < 32 && s[i] != '\t') return (errno = EINVAL, 0) ;
+  }
+  /* the parser has no escapes: a quoted word cannot hold a quote */
+  if (quote && strchr(s, '"')) return (errno = EINVAL, 0) ;
+  if (!stralloc_catb(sa, " ", 1)) return 0 ;
+  if (quote) return stralloc_catb(sa, "\"", 1) && stralloc_catb(sa, s, n) && stralloc_catb(sa, "\"", 1) ;
+  return stralloc_catb(sa, s, n) ;
+}
+
+static int pend (stralloc *sa)
+{
+  return stralloc_catb(sa, "\n", 1) ;
+}
+
+/* the largest unit of the table (the last, on ties) that divides the value exactly */
+static int pscaled (stralloc *sa, uint64_t d, unit const *units)
+{
+  char fmt[UINT64_FMT + 1] ;
+  size_t n = 0, i ;
+  unit const *best = 0 ;
+  while (units[n].c) n++ ;
+  for (i = n ; d && i-- ; ) if (!(d % units[i].mul)) { best = units + i ; break ; }
+  n = uint64_fmt(fmt, best ? d / best->mul : d) ;
+  if (best) fmt[n++] = best->c ;
+  return stralloc_catb(sa, " ", 1) && stralloc_catb(sa, fmt, n) ;
+}
+
+static int puint (stralloc *sa, uint64_t u)
+{
+  char fmt[UINT64_FMT] ;
+  return stralloc_catb(sa, " ", 1) && stralloc_catb(sa, fmt, uint64_fmt(fmt, u)) ;
+}
+
+static int pip (stralloc *sa, char const *ip, int is6)
+{
+  char fmt[IP6_FMT] ;
+  size_t n = is6 ? ip6_fmt(fmt, ip) : ip4_fmt(fmt, ip) ;
+  return stralloc_catb(sa, " ", 1) && stralloc_catb(sa, fmt, n) ;
+}
+
+/* the words of route's and outbound-tls's policies, by value */
+static char const *const tls_names[] =
+{
+  [CONF_TLS_OPPORTUNISTIC] = "opportunistic",
+  [CONF_TLS_REQUIRED] = "required",
+  [CONF_TLS_VERIFY] = "verify",
+  [CONF_TLS_NONE] = "none"
+} ;
+
+/*
+ * A row of the keyword table. The types from T_UINT on are numbers: the
+ * field is an integer of size octets, set to def before parsing, and a
+ * value outside min..max is refused.
+ */
+enum type_e
+{
+  T_RULE,      /* its own parse and print functions */
+  T_GROUP,     /* limit, timeout, retry: the rows after it, one per second word */
+  T_STRING,    /* a word, set once */
+  T_PATH,      /* a path, set once, relative to the configuration's directory */
+  T_UINT,      /* a decimal number */
+  T_SIZE,      /* octets, with an optional unit k, m or g */
+  T_DURATION,  /* seconds, with an optional unit s, m, h, d or w */
+  T_PORT,      /* 1 to 65535 */
+  T_WORD       /* one of names[0..max], stored as its index */
+} ;
+
+#define PRINT_CHANGED 0x01  /* a number printed only when it is not the default */
+
+typedef struct keyword_s keyword ;
+struct keyword_s
+{
+  char const *name ;
+  char const *sub ;      /* the second word, in a group */
+  enum type_e type ;
+  size_t off ;           /* the field */
+  size_t size ;          /* its size: a number is stored by width */
+  uint64_t def ;
+  uint64_t min ;
+  uint64_t max ;         /* a number's largest; T_PATH: the longest (0: any); T_WORD: the last of names */
+  char const *defs ;     /* a string's default, set after parsing if the file sets none */
+  char const *const *names ; /* T_WORD */
+  char const *text ;     /* T_GROUP: what an unknown second word is told (0: the list of them) */
+  size_t line ;          /* a string: the field that keeps the line setting it (0: none) */
+  unsigned int flags ;
+  int (*parse) (parse *, keyword const *) ;  /* instead of the type's: the row's words are its own to check */
+  int (*print) (stralloc *, conf const *) ;
+} ;
+
+#define FIELD(f) .off = offsetof(conf, f), .size = sizeof(((conf *)0)->f)
+#define FIELD_AT(c, k, type) ((type *)((char *)(c) + (k)->off))
+#define FIELD_AT_CONST(c, k, type) ((type const *)((char const *)(c) + (k)->off))
+
+static int catname (stralloc *sa, keyword const *k)
+{
+  return stralloc_cats(sa, k->name) && (!k->sub || (stralloc_catb(sa, " ", 1) && stralloc_cats(sa, k->sub))) ;
+}
+
+/* numbers are stored in fields of 2, 4 or 8 octets (port, unsigned int, uint64_t) */
+static void put (conf *c, keyword const *k, uint64_t v)
+{
+  switch (k->size)
+  {
+    case sizeof(uint16_t) : *FIELD_AT(c, k, uint16_t) = (uint16_t)v ; break ;
+    case sizeof(unsigned int) : *FIELD_AT(c, k, unsigned int) = (unsigned int)v ; break ;
+    default : *FIELD_AT(c, k, uint64_t) = v ; break ;
+  }
+}
+
+static uint64_t get (conf const *c, keyword const *k)
+{
+  switch (k->size)
+  {
+    case sizeof(uint16_t) : return *FIELD_AT_CONST(c, k, uint16_t) ;
+    case sizeof(unsigned int) : return *FIELD_AT_CONST(c, k, unsigned int) ;
+    default : return *FIELD_AT_CONST(c, k, uint64_t) ;
+  }
+}
+
+/* the value, the last word (the line's length is checked), into the row's field */
+static int set (parse *p, keyword const *k)
+{
+  char const *w = p->w[p->n - 1] ;
+  uint64_t v = 0 ;
+  switch (k->type)
+  {
+    case T_STRING :
+    case T_PATH :
+    {
+      size_t *off = FIELD_AT(p->c, k, size_t) ;
+      char fmt[UINT64_FMT] ;
+      if (!set_once(p, off, w, k->type == T_PATH)) return 0 ;
+      if (k->max && strlen(p->c->sa.s + *off) > k->max)
+        return fail_end(p, fail_start(p) && stralloc_cats(p->err, k->name) && stralloc_cats(p->err, ": path longer than ")
+          && stralloc_catb(p->err, fmt, uint64_fmt(fmt, k->max)) && stralloc_cats(p->err, " octets: ") && stralloc_cats(p->err, w)) ;
+      if (k->line) *(unsigned int *)((char *)p->c + k->line) = p->line ;
+      return 1 ;
+    }
+    case T_UINT :
+      /* uint640_scan takes the whole word or nothing: 4294967297 is not 1 */
+      if (!uint640_scan(w, &v) || v < k->min || v > k->max)
+        return fail3(p, k->name, k->min ? ": not a positive number: " : ": not a number: ", w) ;
+      break ;
+    case T_SIZE :
+    {
+      int r = scan_scaled(w, sizes, k->max, &v) ;
+      if (r < 0)
+        return fail_end(p, fail_start(p) && catname(p->err, k) && stralloc_cats(p->err, ": too large (at most")
+          && pscaled(p->err, k->max, sizes) && stralloc_cats(p->err, "): ") && stralloc_cats(p->err, w)) ;
+      if (!r || v < k->min)
+        return fail_end(p, fail_start(p) && catname(p->err, k) && stralloc_cats(p->err, ": bad size: ") && stralloc_cats(p->err, w)) ;
+      break ;
+    }
+    case T_DURATION :
+    {
+      int r = scan_scaled(w, durations, k->max, &v) ;
+      if (r < 0) return fail(p, "duration too long: ", w) ;
+      if (!r || v < k->min) return fail(p, "not a duration (like 30s, 5m, 4h, 5d): ", w) ;
+      break ;
+    }
+    case T_PORT :
+    {
+      uint16_t port ;
+      if (!scan_port(w, &port)) return fail(p, k->name, " needs a number from 1 to 65535") ;
+      v = port ;
+      break ;
+    }
+    case T_WORD :
+      for (; v <= k->max && strcmp(w, k->names[v]) ; v++) ;
+      if (v > k->max)
+        return fail_end(p, fail_start(p) && stralloc_cats(p->err, k->name) && stralloc_cats(p->err, " takes ")
+          && catwords(p->err, k->names, k->max)) ;
+      break ;
+    default :
+      /* not reached: dispatch gives rules and groups to their own functions */
+      return (errno = EINVAL, 0) ;
+  }
+  put(p->c, k, v) ;
+  return 1 ;
+}
+
+/* the rules: keywords with more than one value, or values that need more than their type checks */
+
+static int do_hostname (parse *p, keyword const *k)
+{
+  if (!need(p, 2, 2)) return 0 ;
+  case_lowers(p->w[1]) ;
+  if (!netaddr_hostname(p->w[1], strlen(p->w[1]))) return fail(p, "hostname: not a host name: ", p->w[1]) ;
+  return set(p, k) ;
+}
+
+static int do_certificate (parse *p, keyword const *k)
+{
+  conf *c = p->c ;
+  if (!need(p, 4, 4) || strcmp(p->w[2], "key")) return fail(p, "expected: certificate CERTFILE key KEYFILE", 0) ;
+  c->cert_line = p->line ;
+  return set_once(p, &c->cert, p->w[1], 1) && addpath(c, p->w[3], &c->key) ;
+}
+
 /* listen ADDRESS [port N] [starttls|tls-required|smtps] [auth|auth-required] [plain-auth] */
-static int do_listen (parse *p)
+static int do_listen (parse *p, keyword const *k)
 {
   conf_listen l = { .port = 25, .flags = 0, .line = p->line } ;
   unsigned int i = 2 ;
@@ -177,7 +416,7 @@ static int do_listen (parse *p)
   return genalloc_append(conf_listen, &p->c->listen, &l) ;
 }
 
-static int do_domains (parse *p)
+static int do_domains (parse *p, keyword const *k)
 {
   unsigned int i = 1 ;
   if (!need(p, 2, MAXWORDS)) return 0 ;
@@ -192,7 +431,7 @@ static int do_domains (parse *p)
 }
 
 /* virtual-domain DOMAIN map FILE */
-static int do_vdomain (parse *p)
+static int do_vdomain (parse *p, keyword const *k)
 {
   conf_vdomain v ;
   if (!need(p, 4, 4)) return 0 ;
@@ -204,7 +443,7 @@ static int do_vdomain (parse *p)
 }
 
 /* relay-from CIDR... */
-static int do_relay (parse *p)
+static int do_relay (parse *p, keyword const *k)
 {
   unsigned int i = 1 ;
   if (!need(p, 2, MAXWORDS)) return 0 ;
@@ -246,9 +485,10 @@ static int scan_hostport (parse *p, char *s, conf_route *r)
 }
 
 /* route DOMAIN via HOST[:PORT] [tls required|verify|none] [auth FILE], smarthost HOST[:PORT] [...] */
-static int do_route (parse *p, int smarthost)
+static int do_route (parse *p, keyword const *k)
 {
   conf_route r = { .domain = 0, .tls = CONF_TLS_OPPORTUNISTIC, .auth = 0 } ;
+  int smarthost = !strcmp(k->name, "smarthost") ;
   unsigned int i ;
   if (smarthost)
   {
@@ -270,11 +510,8 @@ static int do_route (parse *p, int smarthost)
     if (!strcmp(p->w[i], "tls"))
     {
       char const *w = ++i < p->n ? p->w[i] : "" ;
-      if (!strcmp(w, "required")) r.tls = CONF_TLS_REQUIRED ;
-      else if (!strcmp(w, "verify")) r.tls = CONF_TLS_VERIFY ;
-      else if (!strcmp(w, "none")) r.tls = CONF_TLS_NONE ;
-      else if (!strcmp(w, "opportunistic")) r.tls = CONF_TLS_OPPORTUNISTIC ;
-      else return fail(p, p->w[0], ": tls takes required, verify, opportunistic or none") ;
+      for (r.tls = 0 ; r.tls <= CONF_TLS_NONE && strcmp(w, tls_names[r.tls]) ; r.tls++) ;
+      if (r.tls > CONF_TLS_NONE) return fail(p, p->w[0], ": tls takes required, verify, opportunistic or none") ;
     }
     else if (!strcmp(p->w[i], "auth"))
     {
@@ -294,7 +531,7 @@ static int do_route (parse *p, int smarthost)
 }
 
 /* deliver maildir PATH | mbox PATH | mda PROGRAM [ARG...] | lmtp unix:PATH | lmtp HOST:PORT */
-static int do_deliver (parse *p)
+static int do_deliver (parse *p, keyword const *k)
 {
   conf_delivery *d = &p->c->deliver ;
   if (!need(p, 3, MAXWORDS)) return 0 ;
@@ -332,70 +569,8 @@ static int do_deliver (parse *p)
   return fail(p, "deliver: unknown method: ", p->w[1]) ;
 }
 
-static int do_limit (parse *p)
-{
-  char const *k ;
-  unsigned int *u = 0 ;
-  if (!need(p, 3, 3)) return 0 ;
-  k = p->w[1] ;
-  if (!strcmp(k, "message-size"))
-  {
-    uint64_t v = 0 ;
-    int r = scan_size(p->w[2], &v) ;
-    if (r < 0) return fail(p, "limit message-size: too large (at most 1024G): ", p->w[2]) ;
-    if (!r || !v) return fail(p, "limit message-size: bad size: ", p->w[2]) ;
-    p->c->message_size = v ;
-    return 1 ;
-  }
-  if (!strcmp(k, "recipients")) u = &p->c->max_recipients ;
-  else if (!strcmp(k, "connections")) u = &p->c->max_connections ;
-  else if (!strcmp(k, "connections-per-client")) u = &p->c->max_per_client ;
-  else if (!strcmp(k, "errors")) u = &p->c->max_errors ;
-  else if (!strcmp(k, "hops")) u = &p->c->max_hops ;
-  else if (!strcmp(k, "local-deliveries")) u = &p->c->concurrency_local ;
-  else if (!strcmp(k, "remote-deliveries")) u = &p->c->concurrency_remote ;
-  else if (!strcmp(k, "deliveries-per-destination")) u = &p->c->concurrency_destination ;
-  else if (!strcmp(k, "messages-per-connection")) u = &p->c->messages_per_connection ;
-  else return fail(p, "limit: unknown limit: ", k) ;
-  if (!scan_uint(p->w[2], u) || !*u) return fail(p, "limit: not a positive number: ", p->w[2]) ;
-  return 1 ;
-}
-
-static int do_duration (parse *p, unsigned int *u, uint64_t *d)
-{
-  uint64_t v = 0 ;
-  int r = scan_duration(p->w[p->n - 1], &v) ;
-  if (r < 0) return fail(p, "duration too long: ", p->w[p->n - 1]) ;
-  if (!r || !v) return fail(p, "not a duration (like 30s, 5m, 4h, 5d): ", p->w[p->n - 1]) ;
-  if (u) *u = (unsigned int)v ; else *d = v ;
-  return 1 ;
-}
-
-static int do_timeout (parse *p)
-{
-  char const *k ;
-  if (!need(p, 3, 3)) return 0 ;
-  k = p->w[1] ;
-  if (!strcmp(k, "command")) return do_duration(p, &p->c->timeout_command, 0) ;
-  if (!strcmp(k, "data")) return do_duration(p, &p->c->timeout_data, 0) ;
-  if (!strcmp(k, "session")) return do_duration(p, &p->c->timeout_session, 0) ;
-  if (!strcmp(k, "connect")) return do_duration(p, &p->c->timeout_connect, 0) ;
-  if (!strcmp(k, "delivery")) return do_duration(p, &p->c->timeout_delivery, 0) ;
-  return fail(p, "timeout: unknown timeout: ", k) ;
-}
-
-/* retry local|remote FIRST, retry max LONGEST */
-static int do_retry (parse *p)
-{
-  if (!need(p, 3, 3)) return 0 ;
-  if (!strcmp(p->w[1], "local")) return do_duration(p, &p->c->retry_local, 0) ;
-  if (!strcmp(p->w[1], "remote")) return do_duration(p, &p->c->retry_remote, 0) ;
-  if (!strcmp(p->w[1], "max")) return do_duration(p, &p->c->retry_max, 0) ;
-  return fail(p, "retry: expected local, remote or max", 0) ;
-}
-
 /* resolver IP [port N]: the DNS server remote-send asks instead of resolv.conf's */
-static int do_resolver (parse *p)
+static int do_resolver (parse *p, keyword const *k)
 {
   uint16_t port = 53 ;
   if (!need(p, 2, 4)) return 0 ;
@@ -408,85 +583,205 @@ static int do_resolver (parse *p)
   return 1 ;
 }
 
-static int do_user (parse *p, size_t *off)
+/* the rules' printers: what the rule parses, every default filled in */
+
+static int pcertificate (stralloc *sa, conf const *c)
 {
-  if (!need(p, 2, 2)) return 0 ;
-  return set_once(p, off, p->w[1], 0) ;
+  return !c->cert || (stralloc_cats(sa, "certificate") && pword(sa, c->sa.s + c->cert)
+    && stralloc_cats(sa, " key") && pword(sa, c->sa.s + c->key) && pend(sa)) ;
+}
+
+static int plisten (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(conf_listen, &c->listen), i = 0 ;
+  for (; i < n ; i++)
+  {
+    conf_listen const *l = genalloc_s(conf_listen, &c->listen) + i ;
+    if (!stralloc_cats(sa, "listen") || !pip(sa, l->ip, l->is6) || !stralloc_cats(sa, " port") || !puint(sa, l->port)) return 0 ;
+    if (l->flags & CONF_LISTEN_TLSREQUIRED) { if (!stralloc_cats(sa, " tls-required")) return 0 ; }
+    else if (l->flags & CONF_LISTEN_STARTTLS) { if (!stralloc_cats(sa, " starttls")) return 0 ; }
+    if (l->flags & CONF_LISTEN_SMTPS && !stralloc_cats(sa, " smtps")) return 0 ;
+    if (l->flags & CONF_LISTEN_AUTHREQUIRED && !stralloc_cats(sa, " auth-required")) return 0 ;
+    if (l->flags & CONF_LISTEN_PLAINAUTH && !stralloc_cats(sa, " plain-auth")) return 0 ;
+    if ((l->flags & (CONF_LISTEN_AUTH | CONF_LISTEN_AUTHREQUIRED | CONF_LISTEN_PLAINAUTH)) == CONF_LISTEN_AUTH
+     && !stralloc_cats(sa, " auth")) return 0 ;
+    if (!pend(sa)) return 0 ;
+  }
+  return 1 ;
+}
+
+static int pdomains (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(size_t, &c->local_domains), i = 0 ;
+  if (!n) return 1 ;
+  if (!stralloc_cats(sa, "local-domain")) return 0 ;
+  for (; i < n ; i++) if (!pword(sa, c->sa.s + genalloc_s(size_t, &c->local_domains)[i])) return 0 ;
+  return pend(sa) ;
+}
+
+static int pvdomains (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(conf_vdomain, &c->vdomains), i = 0 ;
+  for (; i < n ; i++)
+  {
+    conf_vdomain const *v = genalloc_s(conf_vdomain, &c->vdomains) + i ;
+    if (!stralloc_cats(sa, "virtual-domain") || !pword(sa, c->sa.s + v->domain) || !stralloc_cats(sa, " map")
+     || !pword(sa, c->sa.s + v->map) || !pend(sa)) return 0 ;
+  }
+  return 1 ;
+}
+
+static int prelay (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(conf_net, &c->relay_nets), i = 0 ;
+  if (!n) return 1 ;
+  if (!stralloc_cats(sa, "relay-from")) return 0 ;
+  for (; i < n ; i++)
+  {
+    conf_net const *net = genalloc_s(conf_net, &c->relay_nets) + i ;
+    char fmt[UINT_FMT] ;
+    if (!pip(sa, net->ip, net->is6) || !stralloc_catb(sa, "/", 1) || !stralloc_catb(sa, fmt, uint_fmt(fmt, net->bits))) return 0 ;
+  }
+  return pend(sa) ;
+}
+
+static int pdeliver (stralloc *sa, conf const *c)
+{
+  if (!stralloc_cats(sa, "deliver")) return 0 ;
+  switch (c->deliver.type)
+  {
+    case CONF_DELIVER_MAILDIR : if (!stralloc_cats(sa, " maildir") || !pword(sa, c->sa.s + c->deliver.arg)) return 0 ; break ;
+    case CONF_DELIVER_MBOX : if (!stralloc_cats(sa, " mbox") || !pword(sa, c->sa.s + c->deliver.arg)) return 0 ; break ;
+    case CONF_DELIVER_LMTP : if (!stralloc_cats(sa, " lmtp") || !pword(sa, c->sa.s + c->deliver.arg)) return 0 ; break ;
+    case CONF_DELIVER_MDA :
+    {
+      char const *s = c->sa.s + c->deliver.arg ;
+      unsigned int k = 0 ;
+      if (!stralloc_cats(sa, " mda")) return 0 ;
+      for (; k < c->deliver.argc ; k++, s += strlen(s) + 1) if (!pword(sa, s)) return 0 ;
+      break ;
+    }
+  }
+  return pend(sa) ;
+}
+
+/* route and smarthost lines, in the order of the file */
+static int proutes (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(conf_route, &c->routes), i = 0 ;
+  for (; i < n ; i++)
+  {
+    conf_route const *r = genalloc_s(conf_route, &c->routes) + i ;
+    char fmt[UINT16_FMT] ;
+    char const *host = c->sa.s + r->host ;
+    int v6 = !!strchr(host, ':') ;
+    if (r->domain)
+    {
+      if (!stralloc_cats(sa, "route") || !pword(sa, c->sa.s + r->domain) || !stralloc_cats(sa, " via")) return 0 ;
+    }
+    else if (!stralloc_cats(sa, "smarthost")) return 0 ;
+    /* an IPv6 host is bracketed, so its last colon is not taken for the port's */
+    if (!stralloc_cats(sa, v6 ? " [" : " ") || !stralloc_cats(sa, host) || (v6 && !stralloc_catb(sa, "]", 1))) return 0 ;
+    if (!stralloc_catb(sa, ":", 1) || !stralloc_catb(sa, fmt, uint16_fmt(fmt, r->port))) return 0 ;
+    if (!stralloc_cats(sa, " tls ") || !stralloc_cats(sa, tls_names[r->tls])) return 0 ;
+    if (r->auth && (!stralloc_cats(sa, " auth") || !pword(sa, c->sa.s + r->auth))) return 0 ;
+    if (!pend(sa)) return 0 ;
+  }
+  return 1 ;
+}
+
+static int presolver (stralloc *sa, conf const *c)
+{
+  return !c->resolver_port || (stralloc_cats(sa, "resolver") && pip(sa, c->resolver_ip, c->resolver_is6)
+    && stralloc_cats(sa, " port") && puint(sa, c->resolver_port) && pend(sa)) ;
+}
+
+/* seconds end up in tain_addsec(), which takes an int: 68 years */
+#define DURATION_MAX INT32_MAX
+#define MESSAGE_SIZE_MAX ((uint64_t)1 << 40)
+#define COUNT_MAX 1000000
+
+#define LIMIT(s, f, d) { .name = "limit", .sub = s, .type = T_UINT, FIELD(f), .def = d, .min = 1, .max = COUNT_MAX }
+#define DURATION(n, s, f, d) { .name = n, .sub = s, .type = T_DURATION, FIELD(f), .def = d, .min = 1, .max = DURATION_MAX }
+
+/* every keyword, in conf_print's order; ketch.conf(5) says what each means */
+static keyword const keywords[] =
+{
+  { .name = "hostname", .type = T_STRING, FIELD(hostname), .parse = &do_hostname },  /* default: gethostname(), in finish */
+  { .name = "spool", .type = T_PATH, FIELD(spool), .defs = "/var/spool/ketch" },
+  { .name = "programs", .type = T_PATH, FIELD(bindir), .defs = KETCH_LIBEXECDIR },
+  /* sun_path holds 108 octets with the NUL */
+  { .name = "enqueue-socket", .type = T_PATH, FIELD(enqueue_socket), .max = 107 },
+  { .name = "queue-user", .type = T_STRING, FIELD(queue_user) },
+  { .name = "smtp-user", .type = T_STRING, FIELD(smtp_user) },
+  { .name = "alias-user", .type = T_STRING, FIELD(alias_user) },
+  { .name = "local-uid-min", .type = T_UINT, FIELD(local_uid_min), .def = 1000, .min = 0, .max = COUNT_MAX, .flags = PRINT_CHANGED },
+  { .name = "certificate", .parse = &do_certificate, .print = &pcertificate },
+  { .name = "listen", .parse = &do_listen, .print = &plisten },
+  { .name = "local-domain", .parse = &do_domains, .print = &pdomains },
+  { .name = "virtual-domain", .parse = &do_vdomain, .print = &pvdomains },
+  { .name = "relay-from", .parse = &do_relay, .print = &prelay },
+  { .name = "aliases", .type = T_PATH, FIELD(aliases), .line = offsetof(conf, aliases_line) },
+  { .name = "auth-table", .type = T_PATH, FIELD(auth_table), .line = offsetof(conf, auth_table_line) },
+  { .name = "deliver", .parse = &do_deliver, .print = &pdeliver },  /* default: maildir ~/Maildir, in finish */
+  { .name = "route", .parse = &do_route, .print = &proutes },
+  { .name = "smarthost", .parse = &do_route },  /* printed with the routes, in their order */
+  { .name = "outbound-tls", .type = T_WORD, FIELD(tls_outbound), .def = CONF_TLS_OPPORTUNISTIC, .max = CONF_TLS_VERIFY, .names = tls_names },
+  { .name = "resolver", .parse = &do_resolver, .print = &presolver },
+  { .name = "remote-port", .type = T_PORT, FIELD(remote_port), .def = 25 },
+  { .name = "ca-file", .type = T_PATH, FIELD(ca_file) },
+  { .name = "limit", .type = T_GROUP, .text = "limit: unknown limit: " },
+  { .name = "limit", .sub = "message-size", .type = T_SIZE, FIELD(message_size), .def = 35 << 20, .min = 1, .max = MESSAGE_SIZE_MAX },
+  LIMIT("recipients", max_recipients, 100),
+  LIMIT("connections", max_connections, 100),
+  LIMIT("connections-per-client", max_per_client, 10),
+  LIMIT("errors", max_errors, 10),
+  LIMIT("hops", max_hops, 50),  /* Postfix's hopcount_limit */
+  LIMIT("local-deliveries", concurrency_local, 10),
+  LIMIT("remote-deliveries", concurrency_remote, 20),
+  LIMIT("deliveries-per-destination", concurrency_destination, 5),
+  LIMIT("messages-per-connection", messages_per_connection, 32),
+  { .name = "timeout", .type = T_GROUP, .text = "timeout: unknown timeout: " },
+  DURATION("timeout", "command", timeout_command, 300),  /* RFC 5321 §4.5.3.2.7: server timeout 5 minutes */
+  DURATION("timeout", "data", timeout_data, 180),        /* §4.5.3.2.5: data block 3 minutes */
+  DURATION("timeout", "session", timeout_session, 3600),
+  DURATION("timeout", "connect", timeout_connect, 60),
+  DURATION("timeout", "delivery", timeout_delivery, 600),
+  { .name = "retry", .type = T_GROUP },  /* retry local|remote FIRST, retry max LONGEST */
+  DURATION("retry", "local", retry_local, 60),
+  DURATION("retry", "remote", retry_remote, 400),  /* qmail and OpenSMTPD: 400 s x n^2 */
+  DURATION("retry", "max", retry_max, 4 * 3600),
+  DURATION("rescan", 0, rescan, 120),
+  DURATION("expire", 0, expire, 5 * 86400),
+  DURATION("warn", 0, warn, 4 * 3600),
+  { .name = 0 }
+} ;
+
+/* "limit: unknown limit: x", or "retry: expected local, remote or max" */
+static int fail_group (parse *p, keyword const *g)
+{
+  keyword const *k = g + 1 ;
+  if (g->text) return fail(p, g->text, p->w[1]) ;
+  if (!fail_start(p) || !stralloc_cats(p->err, g->name) || !stralloc_cats(p->err, ": expected ")) return fail_end(p, 0) ;
+  for (; k->sub ; k++)
+    if ((k > g + 1 && !stralloc_cats(p->err, k[1].sub ? ", " : " or ")) || !stralloc_cats(p->err, k->sub)) return fail_end(p, 0) ;
+  return fail_end(p, 1) ;
 }
 
 static int dispatch (parse *p)
 {
-  char const *k = p->w[0] ;
-  conf *c = p->c ;
-  if (!strcmp(k, "hostname"))
+  keyword const *k = keywords ;
+  for (; k->name && strcmp(k->name, p->w[0]) ; k++) ;
+  if (!k->name) return fail(p, "unknown keyword: ", p->w[0]) ;
+  if (k->parse) return k->parse(p, k) ;
+  if (k->type == T_GROUP)
   {
-    if (!need(p, 2, 2)) return 0 ;
-    case_lowers(p->w[1]) ;
-    if (!netaddr_hostname(p->w[1], strlen(p->w[1]))) return fail(p, "hostname: not a host name: ", p->w[1]) ;
-    return set_once(p, &c->hostname, p->w[1], 0) ;
+    keyword const *g = k ;
+    if (!need(p, 3, 3)) return 0 ;
+    for (k++ ; k->sub ; k++) if (!strcmp(k->sub, p->w[1])) return set(p, k) ;
+    return fail_group(p, g) ;
   }
-  if (!strcmp(k, "spool")) return need(p, 2, 2) && set_once(p, &c->spool, p->w[1], 1) ;
-  if (!strcmp(k, "programs")) return need(p, 2, 2) && set_once(p, &c->bindir, p->w[1], 1) ;
-  if (!strcmp(k, "enqueue-socket"))
-  {
-    if (!need(p, 2, 2) || !set_once(p, &c->enqueue_socket, p->w[1], 1)) return 0 ;
-    /* sun_path holds 108 octets with the NUL */
-    if (strlen(c->sa.s + c->enqueue_socket) > 107) return fail(p, "enqueue-socket: path longer than 107 octets: ", p->w[1]) ;
-    return 1 ;
-  }
-  if (!strcmp(k, "queue-user")) return do_user(p, &c->queue_user) ;
-  if (!strcmp(k, "smtp-user")) return do_user(p, &c->smtp_user) ;
-  if (!strcmp(k, "alias-user")) return do_user(p, &c->alias_user) ;
-  if (!strcmp(k, "local-uid-min")) return need(p, 2, 2) && (scan_uint(p->w[1], &c->local_uid_min) || fail(p, "local-uid-min: not a number: ", p->w[1])) ;
-  if (!strcmp(k, "listen")) return do_listen(p) ;
-  if (!strcmp(k, "certificate"))
-  {
-    if (!need(p, 4, 4) || strcmp(p->w[2], "key")) return fail(p, "expected: certificate CERTFILE key KEYFILE", 0) ;
-    c->cert_line = p->line ;
-    return set_once(p, &c->cert, p->w[1], 1) && addpath(c, p->w[3], &c->key) ;
-  }
-  if (!strcmp(k, "local-domain")) return do_domains(p) ;
-  if (!strcmp(k, "virtual-domain")) return do_vdomain(p) ;
-  if (!strcmp(k, "relay-from")) return do_relay(p) ;
-  if (!strcmp(k, "aliases"))
-  {
-    if (!need(p, 2, 2) || !set_once(p, &c->aliases, p->w[1], 1)) return 0 ;
-    c->aliases_line = p->line ;
-    return 1 ;
-  }
-  if (!strcmp(k, "auth-table"))
-  {
-    if (!need(p, 2, 2) || !set_once(p, &c->auth_table, p->w[1], 1)) return 0 ;
-    c->auth_table_line = p->line ;
-    return 1 ;
-  }
-  if (!strcmp(k, "deliver")) return do_deliver(p) ;
-  if (!strcmp(k, "route")) return do_route(p, 0) ;
-  if (!strcmp(k, "smarthost")) return do_route(p, 1) ;
-  if (!strcmp(k, "outbound-tls"))
-  {
-    if (!need(p, 2, 2)) return 0 ;
-    if (!strcmp(p->w[1], "opportunistic")) c->tls_outbound = CONF_TLS_OPPORTUNISTIC ;
-    else if (!strcmp(p->w[1], "required")) c->tls_outbound = CONF_TLS_REQUIRED ;
-    else if (!strcmp(p->w[1], "verify")) c->tls_outbound = CONF_TLS_VERIFY ;
-    else return fail(p, "outbound-tls takes opportunistic, required or verify", 0) ;
-    return 1 ;
-  }
-  if (!strcmp(k, "resolver")) return do_resolver(p) ;
-  if (!strcmp(k, "remote-port"))
-  {
-    if (!need(p, 2, 2)) return 0 ;
-    if (!scan_port(p->w[1], &c->remote_port)) return fail(p, "remote-port needs a number from 1 to 65535", 0) ;
-    return 1 ;
-  }
-  if (!strcmp(k, "ca-file")) return need(p, 2, 2) && set_once(p, &c->ca_file, p->w[1], 1) ;
-  if (!strcmp(k, "limit")) return do_limit(p) ;
-  if (!strcmp(k, "timeout")) return do_timeout(p) ;
-  if (!strcmp(k, "retry")) return do_retry(p) ;
-  if (!strcmp(k, "rescan")) return need(p, 2, 2) && do_duration(p, &c->rescan, 0) ;
-  if (!strcmp(k, "expire")) return need(p, 2, 2) && do_duration(p, 0, &c->expire) ;
-  if (!strcmp(k, "warn")) return need(p, 2, 2) && do_duration(p, 0, &c->warn) ;
-  return fail(p, "unknown keyword: ", k) ;
+  return need(p, 2, 2) && set(p, k) ;
 }
 
 /* split a line in place into words; "..." quotes a word */
@@ -514,38 +809,18 @@ static int split (parse *p, char *s)
   }
 }
 
+/* the numbers' defaults, before parsing; the strings' are set by finish */
 static void defaults (conf *c)
 {
-  c->message_size = 35 << 20 ;
-  c->max_recipients = 100 ;
-  c->max_connections = 100 ;
-  c->max_per_client = 10 ;
-  c->max_errors = 10 ;
-  c->max_hops = 50 ;           /* Postfix's hopcount_limit */
-  c->concurrency_local = 10 ;
-  c->concurrency_remote = 20 ;
-  c->concurrency_destination = 5 ;
-  c->messages_per_connection = 32 ;
-  c->timeout_command = 300 ;   /* RFC 5321 §4.5.3.2.7: server timeout 5 minutes */
-  c->timeout_data = 180 ;      /* §4.5.3.2.5: data block 3 minutes */
-  c->timeout_session = 3600 ;
-  c->timeout_connect = 60 ;
-  c->timeout_delivery = 600 ;
-  c->local_uid_min = 1000 ;
-  c->retry_local = 60 ;
-  c->retry_remote = 400 ;      /* qmail and OpenSMTPD: 400 s x n^2 */
-  c->retry_max = 4 * 3600 ;
-  c->rescan = 120 ;
-  c->expire = 5 * 86400 ;
-  c->warn = 4 * 3600 ;
-  c->tls_outbound = CONF_TLS_OPPORTUNISTIC ;
-  c->remote_port = 25 ;
+  keyword const *k = keywords ;
+  for (; k->name ; k++) if (k->type >= T_UINT) put(c, k, k->def) ;
   c->deliver.type = CONF_DELIVER_MAILDIR ;
 }
 
 static int finish (parse *p)
 {
   conf *c = p->c ;
+  keyword const *k = keywords ;
   size_t n = genalloc_len(conf_listen, &c->listen), i = 0 ;
   conf_listen const *l = genalloc_s(conf_listen, &c->listen) ;
   if (!c->hostname)
@@ -556,8 +831,8 @@ static int finish (parse *p)
     case_lowers(host) ;
     if (!addstr(c, host, &c->hostname)) return 0 ;
   }
-  if (!c->spool && !addstr(c, "/var/spool/ketch", &c->spool)) return 0 ;
-  if (!c->bindir && !addstr(c, KETCH_LIBEXECDIR, &c->bindir)) return 0 ;
+  for (; k->name ; k++)
+    if (k->defs && !*FIELD_AT(c, k, size_t) && !addstr(c, k->defs, FIELD_AT(c, k, size_t))) return 0 ;
   if (!c->deliver.arg && !addstr(c, "~/Maildir", &c->deliver.arg)) return 0 ;
   for (; i < n ; i++)
     if ((l[i].flags & (CONF_LISTEN_STARTTLS | CONF_LISTEN_SMTPS)) && !c->cert)
@@ -630,8 +905,9 @@ static int load (conf *c, char const *file, stralloc *err, stralloc *all)
   while (pos < text.len - 1)
   {
     char *line = text.s + pos ;
-    char *nl = strchr(line, '\n') ;
-    size_t n = nl ? (size_t)(nl - line) : strlen(line) ;
+    /* memchr, not strchr: a NUL is no end of line, but an error at its line */
+    char *nl = memchr(line, '\n', text.len - 1 - pos) ;
+    size_t n = nl ? (size_t)(nl - line) : text.len - 1 - pos ;
     p.line++ ;
     line[n] = 0 ;
     pos += n + 1 ;
@@ -650,9 +926,11 @@ static int load (conf *c, char const *file, stralloc *err, stralloc *all)
   if (p.nerr)
   {
     /* conf_check: the collected errors, one per line, become the message */
+    int e = EINVAL ;
     err->len = 0 ;
-    if (!stralloc_catb(err, all->s, all->len - 1) || !stralloc_0(err)) return 0 ;
-    errno = EINVAL ;
+    if (!stralloc_catb(err, all->s, all->len - 1) || !stralloc_0(err)) e = errno ;
+    conf_free(c) ;
+    errno = e ;
     return 0 ;
   }
   return 1 ;
@@ -682,7 +960,8 @@ int conf_load (conf *c, char const *file, stralloc *err)
  * Like conf_load, but does not stop at the first error: every error is
  * reported, one "file:line: what is wrong" per line in err, and *nerr
  * counts them. Returns 1 when there is none. A failure to read the file or
- * to allocate is reported as conf_load does, with *nerr = 0.
+ * to allocate is reported as conf_load does, with *nerr = 0. On failure,
+ * as with conf_load, nothing is left to free.
  */
 int conf_check (conf *c, char const *file, stralloc *err, unsigned int *nerr)
 {
@@ -771,50 +1050,10 @@ conf_route const *conf_route_find (conf const *c, char const *domain)
   return smarthost ;
 }
 
-/*
- * Expand a mailbox path template: a leading "~/" is home, "%u" the user
- * (or local part), "%d" the domain, "%%" a percent sign. A value that
- * could climb out of its directory (a '/', or a leading '.') is refused
- * with EINVAL, so a hostile local part can never choose a path.
- */
-static int safe_component (char const *s)
-{
-  return *s && *s != '.' && !strchr(s, '/') ;
-}
-
 int conf_prog (conf const *c, char const *name, stralloc *sa)
 {
   sa->len = 0 ;
   return stralloc_cats(sa, c->sa.s + c->bindir) && stralloc_catb(sa, "/", 1) && stralloc_cats(sa, name) && stralloc_0(sa) ;
-}
-
-int conf_expand_path (char const *tmpl, char const *user, char const *domain, char const *home, stralloc *out)
-{
-  char const *s = tmpl ;
-  if (s[0] == '~' && s[1] == '/')
-  {
-    if (!home || home[0] != '/') return (errno = EINVAL, 0) ;
-    if (!stralloc_cats(out, home)) return 0 ;
-    s++ ;
-  }
-  for (; *s ; s++)
-  {
-    if (*s != '%') { if (!stralloc_catb(out, s, 1)) return 0 ; continue ; }
-    switch (*++s)
-    {
-      case 'u' :
-        if (!user || !safe_component(user)) return (errno = EINVAL, 0) ;
-        if (!stralloc_cats(out, user)) return 0 ;
-        break ;
-      case 'd' :
-        if (!domain || !safe_component(domain)) return (errno = EINVAL, 0) ;
-        if (!stralloc_cats(out, domain)) return 0 ;
-        break ;
-      case '%' : if (!stralloc_catb(out, "%", 1)) return 0 ; break ;
-      default : return (errno = EINVAL, 0) ;
-    }
-  }
-  return stralloc_0(out) ;
 }
 
 /*
@@ -823,194 +1062,47 @@ int conf_expand_path (char const *tmpl, char const *user, char const *domain, ch
  * (conf-check(8) relies on this fixed point). Paths are absolute, so the
  * printout does not depend on where it is saved.
  */
-
-static int pword (stralloc *sa, char const *s)
+static int print_row (stralloc *sa, conf const *c, keyword const *k)
 {
-  size_t n = strlen(s), i = 0 ;
-  int quote = !n || s[0] == '"' ;
-  for (; i < n ; i++)
+  uint64_t v ;
+  if (k->print) return k->print(sa, c) ;
+  switch (k->type)
   {
-    if (s[i] == ' ' || s[i] == '\t' || s[i] == '#') quote = 1 ;
-    if ((unsigned char)s[i] < 32 && s[i] != '\t') return (errno = EINVAL, 0) ;
+    case T_RULE :
+    case T_GROUP :
+      return 1 ;
+    case T_STRING :
+    case T_PATH :
+    {
+      size_t off = *FIELD_AT_CONST(c, k, size_t) ;
+      return !off || (catname(sa, k) && pword(sa, c->sa.s + off) && pend(sa)) ;
+    }
+    default : break ;
   }
-  /* the parser has no escapes: a quoted word cannot hold a quote */
-  if (quote && strchr(s, '"')) return (errno = EINVAL, 0) ;
-  if (!stralloc_catb(sa, " ", 1)) return 0 ;
-  if (quote) return stralloc_catb(sa, "\"", 1) && stralloc_catb(sa, s, n) && stralloc_catb(sa, "\"", 1) ;
-  return stralloc_catb(sa, s, n) ;
-}
-
-static int pkey (stralloc *sa, char const *k)
-{
-  return stralloc_cats(sa, k) ;
-}
-
-static int pend (stralloc *sa)
-{
-  return stralloc_catb(sa, "\n", 1) ;
-}
-
-static int pline (stralloc *sa, char const *k, char const *v)
-{
-  return pkey(sa, k) && pword(sa, v) && pend(sa) ;
-}
-
-/* the largest unit of the table (the last, on ties) that divides the value exactly */
-static int pscaled (stralloc *sa, uint64_t d, unit const *units)
-{
-  char fmt[UINT64_FMT + 1] ;
-  size_t n = 0, i ;
-  unit const *best = 0 ;
-  while (units[n].c) n++ ;
-  for (i = n ; d && i-- ; ) if (!(d % units[i].mul)) { best = units + i ; break ; }
-  n = uint64_fmt(fmt, best ? d / best->mul : d) ;
-  if (best) fmt[n++] = best->c ;
-  return stralloc_catb(sa, " ", 1) && stralloc_catb(sa, fmt, n) ;
-}
-
-#define pduration(sa, d) pscaled(sa, d, durations)
-#define psize(sa, d) pscaled(sa, d, sizes)
-
-static int puint (stralloc *sa, uint64_t u)
-{
-  char fmt[UINT64_FMT] ;
-  return stralloc_catb(sa, " ", 1) && stralloc_catb(sa, fmt, uint64_fmt(fmt, u)) ;
-}
-
-static int pip (stralloc *sa, char const *ip, int is6)
-{
-  char fmt[IP6_FMT] ;
-  size_t n = is6 ? ip6_fmt(fmt, ip) : ip4_fmt(fmt, ip) ;
-  return stralloc_catb(sa, " ", 1) && stralloc_catb(sa, fmt, n) ;
-}
-
-static char const *tls_name (unsigned int tls)
-{
-  switch (tls)
+  v = get(c, k) ;
+  if (k->flags & PRINT_CHANGED && v == k->def) return 1 ;
+  if (!catname(sa, k)) return 0 ;
+  switch (k->type)
   {
-    case CONF_TLS_REQUIRED : return "required" ;
-    case CONF_TLS_VERIFY : return "verify" ;
-    case CONF_TLS_NONE : return "none" ;
-    default : return "opportunistic" ;
+    case T_SIZE : if (!pscaled(sa, v, sizes)) return 0 ; break ;
+    case T_DURATION : if (!pscaled(sa, v, durations)) return 0 ; break ;
+    case T_WORD : if (!pword(sa, k->names[v])) return 0 ; break ;
+    default : if (!puint(sa, v)) return 0 ; break ;
   }
-}
-
-static int proute (stralloc *sa, conf const *c, conf_route const *r)
-{
-  char fmt[UINT16_FMT] ;
-  char const *host = c->sa.s + r->host ;
-  int v6 = !!strchr(host, ':') ;
-  if (r->domain)
-  {
-    if (!pkey(sa, "route") || !pword(sa, c->sa.s + r->domain) || !stralloc_cats(sa, " via")) return 0 ;
-  }
-  else if (!pkey(sa, "smarthost")) return 0 ;
-  /* an IPv6 host is bracketed, so its last colon is not taken for the port's */
-  if (!stralloc_cats(sa, v6 ? " [" : " ") || !stralloc_cats(sa, host) || (v6 && !stralloc_catb(sa, "]", 1))) return 0 ;
-  if (!stralloc_catb(sa, ":", 1) || !stralloc_catb(sa, fmt, uint16_fmt(fmt, r->port))) return 0 ;
-  if (!stralloc_cats(sa, " tls ") || !stralloc_cats(sa, tls_name(r->tls))) return 0 ;
-  if (r->auth && (!stralloc_cats(sa, " auth") || !pword(sa, c->sa.s + r->auth))) return 0 ;
   return pend(sa) ;
 }
 
 int conf_print (conf const *c, stralloc *sa)
 {
-  size_t i, n ;
-  if (!pline(sa, "hostname", c->sa.s + c->hostname)) return 0 ;
-  if (!pline(sa, "spool", c->sa.s + c->spool)) return 0 ;
-  if (!pline(sa, "programs", c->sa.s + c->bindir)) return 0 ;
-  if (c->enqueue_socket && !pline(sa, "enqueue-socket", c->sa.s + c->enqueue_socket)) return 0 ;
-  if (c->queue_user && !pline(sa, "queue-user", c->sa.s + c->queue_user)) return 0 ;
-  if (c->smtp_user && !pline(sa, "smtp-user", c->sa.s + c->smtp_user)) return 0 ;
-  if (c->alias_user && !pline(sa, "alias-user", c->sa.s + c->alias_user)) return 0 ;
-  if (c->local_uid_min != 1000 && (!pkey(sa, "local-uid-min") || !puint(sa, c->local_uid_min) || !pend(sa))) return 0 ;
-  if (c->cert && (!pkey(sa, "certificate") || !pword(sa, c->sa.s + c->cert)
-   || !stralloc_cats(sa, " key") || !pword(sa, c->sa.s + c->key) || !pend(sa))) return 0 ;
-  n = genalloc_len(conf_listen, &c->listen) ;
-  for (i = 0 ; i < n ; i++)
-  {
-    conf_listen const *l = genalloc_s(conf_listen, &c->listen) + i ;
-    if (!pkey(sa, "listen") || !pip(sa, l->ip, l->is6) || !stralloc_cats(sa, " port") || !puint(sa, l->port)) return 0 ;
-    if (l->flags & CONF_LISTEN_TLSREQUIRED) { if (!stralloc_cats(sa, " tls-required")) return 0 ; }
-    else if (l->flags & CONF_LISTEN_STARTTLS) { if (!stralloc_cats(sa, " starttls")) return 0 ; }
-    if (l->flags & CONF_LISTEN_SMTPS && !stralloc_cats(sa, " smtps")) return 0 ;
-    if (l->flags & CONF_LISTEN_AUTHREQUIRED && !stralloc_cats(sa, " auth-required")) return 0 ;
-    if (l->flags & CONF_LISTEN_PLAINAUTH && !stralloc_cats(sa, " plain-auth")) return 0 ;
-    if ((l->flags & (CONF_LISTEN_AUTH | CONF_LISTEN_AUTHREQUIRED | CONF_LISTEN_PLAINAUTH)) == CONF_LISTEN_AUTH
-     && !stralloc_cats(sa, " auth")) return 0 ;
-    if (!pend(sa)) return 0 ;
-  }
-  n = genalloc_len(size_t, &c->local_domains) ;
-  if (n)
-  {
-    if (!pkey(sa, "local-domain")) return 0 ;
-    for (i = 0 ; i < n ; i++) if (!pword(sa, c->sa.s + genalloc_s(size_t, &c->local_domains)[i])) return 0 ;
-    if (!pend(sa)) return 0 ;
-  }
-  n = genalloc_len(conf_vdomain, &c->vdomains) ;
-  for (i = 0 ; i < n ; i++)
-  {
-    conf_vdomain const *v = genalloc_s(conf_vdomain, &c->vdomains) + i ;
-    if (!pkey(sa, "virtual-domain") || !pword(sa, c->sa.s + v->domain) || !stralloc_cats(sa, " map")
-     || !pword(sa, c->sa.s + v->map) || !pend(sa)) return 0 ;
-  }
-  n = genalloc_len(conf_net, &c->relay_nets) ;
-  if (n)
-  {
-    if (!pkey(sa, "relay-from")) return 0 ;
-    for (i = 0 ; i < n ; i++)
-    {
-      conf_net const *net = genalloc_s(conf_net, &c->relay_nets) + i ;
-      char fmt[UINT_FMT] ;
-      if (!pip(sa, net->ip, net->is6) || !stralloc_catb(sa, "/", 1) || !stralloc_catb(sa, fmt, uint_fmt(fmt, net->bits))) return 0 ;
-    }
-    if (!pend(sa)) return 0 ;
-  }
-  if (c->aliases && !pline(sa, "aliases", c->sa.s + c->aliases)) return 0 ;
-  if (c->auth_table && !pline(sa, "auth-table", c->sa.s + c->auth_table)) return 0 ;
-  if (!pkey(sa, "deliver")) return 0 ;
-  switch (c->deliver.type)
-  {
-    case CONF_DELIVER_MAILDIR : if (!stralloc_cats(sa, " maildir") || !pword(sa, c->sa.s + c->deliver.arg)) return 0 ; break ;
-    case CONF_DELIVER_MBOX : if (!stralloc_cats(sa, " mbox") || !pword(sa, c->sa.s + c->deliver.arg)) return 0 ; break ;
-    case CONF_DELIVER_LMTP : if (!stralloc_cats(sa, " lmtp") || !pword(sa, c->sa.s + c->deliver.arg)) return 0 ; break ;
-    case CONF_DELIVER_MDA :
-    {
-      char const *s = c->sa.s + c->deliver.arg ;
-      unsigned int k = 0 ;
-      if (!stralloc_cats(sa, " mda")) return 0 ;
-      for (; k < c->deliver.argc ; k++, s += strlen(s) + 1) if (!pword(sa, s)) return 0 ;
-      break ;
-    }
-  }
-  if (!pend(sa)) return 0 ;
-  n = genalloc_len(conf_route, &c->routes) ;
-  for (i = 0 ; i < n ; i++) if (!proute(sa, c, genalloc_s(conf_route, &c->routes) + i)) return 0 ;
-  if (!pline(sa, "outbound-tls", tls_name(c->tls_outbound))) return 0 ;
-  if (c->resolver_port && (!pkey(sa, "resolver") || !pip(sa, c->resolver_ip, c->resolver_is6)
-   || !stralloc_cats(sa, " port") || !puint(sa, c->resolver_port) || !pend(sa))) return 0 ;
-  if (!stralloc_cats(sa, "remote-port") || !puint(sa, c->remote_port) || !pend(sa)) return 0 ;
-  if (c->ca_file && !pline(sa, "ca-file", c->sa.s + c->ca_file)) return 0 ;
-  if (!stralloc_cats(sa, "limit message-size") || !psize(sa, c->message_size) || !pend(sa)
-   || !stralloc_cats(sa, "limit recipients") || !puint(sa, c->max_recipients) || !pend(sa)
-   || !stralloc_cats(sa, "limit connections") || !puint(sa, c->max_connections) || !pend(sa)
-   || !stralloc_cats(sa, "limit connections-per-client") || !puint(sa, c->max_per_client) || !pend(sa)
-   || !stralloc_cats(sa, "limit errors") || !puint(sa, c->max_errors) || !pend(sa)
-   || !stralloc_cats(sa, "limit hops") || !puint(sa, c->max_hops) || !pend(sa)
-   || !stralloc_cats(sa, "limit local-deliveries") || !puint(sa, c->concurrency_local) || !pend(sa)
-   || !stralloc_cats(sa, "limit remote-deliveries") || !puint(sa, c->concurrency_remote) || !pend(sa)
-   || !stralloc_cats(sa, "limit deliveries-per-destination") || !puint(sa, c->concurrency_destination) || !pend(sa)
-   || !stralloc_cats(sa, "limit messages-per-connection") || !puint(sa, c->messages_per_connection) || !pend(sa)
-   || !stralloc_cats(sa, "timeout command") || !pduration(sa, c->timeout_command) || !pend(sa)
-   || !stralloc_cats(sa, "timeout data") || !pduration(sa, c->timeout_data) || !pend(sa)
-   || !stralloc_cats(sa, "timeout session") || !pduration(sa, c->timeout_session) || !pend(sa)
-   || !stralloc_cats(sa, "timeout connect") || !pduration(sa, c->timeout_connect) || !pend(sa)
-   || !stralloc_cats(sa, "timeout delivery") || !pduration(sa, c->timeout_delivery) || !pend(sa)
-   || !stralloc_cats(sa, "retry local") || !pduration(sa, c->retry_local) || !pend(sa)
-   || !stralloc_cats(sa, "retry remote") || !pduration(sa, c->retry_remote) || !pend(sa)
-   || !stralloc_cats(sa, "retry max") || !pduration(sa, c->retry_max) || !pend(sa)
-   || !stralloc_cats(sa, "rescan") || !pduration(sa, c->rescan) || !pend(sa)
-   || !stralloc_cats(sa, "expire") || !pduration(sa, c->expire) || !pend(sa)
-   || !stralloc_cats(sa, "warn") || !pduration(sa, c->warn) || !pend(sa)) return 0 ;
+  keyword const *k = keywords ;
+  for (; k->name ; k++) if (!print_row(sa, c, k)) return 0 ;
+  return 1 ;
+}
+
+int conf_keywords (stralloc *sa)
+{
+  keyword const *k = keywords ;
+  for (; k->name ; k++)
+    if (k->type != T_GROUP && (!catname(sa, k) || !stralloc_catb(sa, "\n", 1))) return 0 ;
   return 1 ;
 }

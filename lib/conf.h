@@ -156,6 +156,8 @@ extern int conf_load_default (conf *, char const *, stralloc *) ;
 extern char const *conf_path (char const *) ;
 extern int conf_check (conf *, char const *, stralloc *, unsigned int *) ;
 extern int conf_print (conf const *, stralloc *) ;
+/* every keyword, one per line, with its second word where it picks the setting ("limit recipients") */
+extern int conf_keywords (stralloc *) ;
 
 /* the files a configuration names, for the programs that read them (lib/conffiles.c) */
 #define CONF_FILES_SMTP 0x01     /* certificate, key, auth-table: the SMTP user's */
@@ -169,6 +171,5 @@ extern int conf_relay_allowed (conf const *, char const *, int) ;
 extern conf_route const *conf_route_find (conf const *, char const *) ;
 /* sa = the path of ketch program name ("programs" directory, /, name, NUL). 1, or 0 and errno */
 extern int conf_prog (conf const *, char const *, stralloc *) ;
-extern int conf_expand_path (char const *, char const *, char const *, char const *, stralloc *) ;
 
 #endif

@@ -222,3 +222,45 @@ void expand_local_free (expand_local *x)
 {
   stralloc_free(&x->args) ;
 }
+
+/*
+ * The mailbox path templates of "deliver maildir|mbox" (ketch.conf(5)),
+ * here beside their one user, expand_local_args. A leading "~/" is home,
+ * "%u" the user (or local part), "%d" the domain, "%%" a percent sign. A
+ * value that could climb out of its directory (a '/', or a leading '.')
+ * is refused with EINVAL, so a hostile local part can never choose a
+ * path.
+ */
+static int safe_component (char const *s)
+{
+  return *s && *s != '.' && !strchr(s, '/') ;
+}
+
+int conf_expand_path (char const *tmpl, char const *user, char const *domain, char const *home, stralloc *out)
+{
+  char const *s = tmpl ;
+  if (s[0] == '~' && s[1] == '/')
+  {
+    if (!home || home[0] != '/') return (errno = EINVAL, 0) ;
+    if (!stralloc_cats(out, home)) return 0 ;
+    s++ ;
+  }
+  for (; *s ; s++)
+  {
+    if (*s != '%') { if (!stralloc_catb(out, s, 1)) return 0 ; continue ; }
+    switch (*++s)
+    {
+      case 'u' :
+        if (!user || !safe_component(user)) return (errno = EINVAL, 0) ;
+        if (!stralloc_cats(out, user)) return 0 ;
+        break ;
+      case 'd' :
+        if (!domain || !safe_component(domain)) return (errno = EINVAL, 0) ;
+        if (!stralloc_cats(out, domain)) return 0 ;
+        break ;
+      case '%' : if (!stralloc_catb(out, "%", 1)) return 0 ; break ;
+      default : return (errno = EINVAL, 0) ;
+    }
+  }
+  return stralloc_0(out) ;
+}

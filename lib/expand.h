@@ -118,4 +118,12 @@ extern int expand_entry_owner (conf const *, expand_item const *, char const *, 
 
 extern void expand_local_free (expand_local *) ;
 
+/*
+ * A mailbox path template (deliver maildir|mbox) for user, domain and
+ * home, appended to out, NUL-terminated. 1, or 0 and errno (EINVAL: a
+ * user or domain that could leave its directory, "~/" with no absolute
+ * home, an unknown %-sequence).
+ */
+extern int conf_expand_path (char const *, char const *, char const *, char const *, stralloc *) ;
+
 #endif

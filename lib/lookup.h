@@ -42,8 +42,9 @@
  * "root" when the aliases file does not define it (RFC 5321 §4.5.1).
  * A quoted local part never matches a user or an alias.
  *
- * The aliases file FILE is compiled by newaliases(8) into FILE.cdb (keys:
- * lower-case local parts; values: the entries, each NUL-terminated). A
+ * The aliases file FILE is compiled by newaliases(8) (lib/tables.c)
+ * into FILE.cdb (keys: lower-case local parts; values: the entries, each
+ * NUL-terminated). A
  * virtual-domain map FILE ("user@domain target" lines, "@domain target"
  * for a catch-all) becomes FILE.cdb the same way (keys: lower-case
  * address; values: the target). A missing cdb is an empty table.
@@ -117,13 +118,5 @@ extern ssize_t lookup_split_entries (char const *, size_t, stralloc *) ;
  * and programs.
  */
 extern ssize_t lookup_read_include (char const *, stralloc *, struct stat *) ;
-
-/*
- * Compile a text table to FILE.cdb: write FILE.cdb.tmp, fsync, rename,
- * fsync the directory. On a syntax error, 0 with errno EINVAL and
- * "file:line: what" in err.
- */
-extern int lookup_compile_aliases (char const *, stralloc *) ;
-extern int lookup_compile_vmap (char const *, stralloc *) ;
 
 #endif

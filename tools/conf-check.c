@@ -12,6 +12,10 @@
  * by the user that reads them (conf_files_check): errors with file:line,
  * unless -s asks for the syntax only (an instance checked before its files
  * are made).
+ *
+ * -k lists the keywords the parser knows, one per line (lib/conf.c's
+ * table), and reads no configuration: t/man-ops.t checks each against
+ * ketch.conf(5).
  */
 
 #include <errno.h>
@@ -28,7 +32,7 @@
 #include "conf.h"
 #include "netaddr.h"
 
-#define USAGE "conf-check [ -C conf ] [ -q ] [ -s ]"
+#define USAGE "conf-check [ -C conf ] [ -q ] [ -s ] | conf-check -k"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 /* the maps and credentials the configuration names but that are not
@@ -55,25 +59,33 @@ int main (int argc, char const *const *argv)
   stralloc out = STRALLOC_ZERO ;
   char const *conffile = 0 ;
   unsigned int nerr = 0 ;
-  int quiet = 0, syntax = 0 ;
+  int quiet = 0, syntax = 0, keywords = 0 ;
   PROG = "conf-check" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:qs", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:qsk", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'q' : quiet = 1 ; break ;
         case 's' : syntax = 1 ; break ;
+        case 'k' : keywords = 1 ; break ;
         default : dieusage() ;
       }
     }
     argc -= l.ind ; argv += l.ind ;
   }
   if (argc) dieusage() ;
+  if (keywords)
+  {
+    if (!conf_keywords(&out)) strerr_diefusys(KETCH_EX_TEMP, "list the keywords") ;
+    if (buffer_put(buffer_1, out.s, out.len) < 0 || !buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
+    stralloc_free(&out) ;
+    return 0 ;
+  }
   conffile = conf_path(conffile) ;
   if (!conf_check(&c, conffile, &err, &nerr))
   {

@@ -16,7 +16,7 @@
 
 #include "exitcodes.h"
 #include "conf.h"
-#include "lookup.h"
+#include "tables.h"
 
 #define USAGE "newaliases [ -C conf ] [ -a aliasfile... | -v mapfile... ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -24,7 +24,7 @@
 static void compile (char const *file, int vmap)
 {
   stralloc err = STRALLOC_ZERO ;
-  if (!(vmap ? lookup_compile_vmap(file, &err) : lookup_compile_aliases(file, &err)))
+  if (!(vmap ? tables_compile_vmap(file, &err) : tables_compile_aliases(file, &err)))
   {
     if (errno == EINVAL && err.len) strerr_dief(KETCH_EX_PERM, err.s) ;
     strerr_diefusys(KETCH_EX_TEMP, "compile ", file) ;

@@ -1,7 +1,7 @@
 /* ISC license: see LICENSE. */
 
 /*
- * libFuzzer harness for conf_expand_path (lib/conf), the mailbox path
+ * libFuzzer harness for conf_expand_path (lib/expand), the mailbox path
  * templates: input lines template, user, domain, home. A user or domain
  * that could climb out of its directory is refused, so an expanded path
  * holds no "/." that the template and home did not hold.
@@ -15,7 +15,7 @@
 
 #include <skalibs/stralloc.h>
 
-#include "conf.h"
+#include "expand.h"
 
 int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size) ;
 

@@ -21,6 +21,7 @@
 #include "address.h"
 #include "conf.h"
 #include "lookup.h"
+#include "tables.h"
 #include "expand.h"
 #include "fuzzfile.h"
 
@@ -84,10 +85,10 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   unsigned int k = 0 ;
   if (!loaded) load() ;
   fuzz_write(fn, "aliases", data, size) ;
-  lookup_compile_aliases(fn, &sa) ;
+  tables_compile_aliases(fn, &sa) ;
   fuzz_write(fn, "vmap", data, size) ;
   sa.len = 0 ;
-  lookup_compile_vmap(fn, &sa) ;
+  tables_compile_vmap(fn, &sa) ;
   sa.len = 0 ;
   {
     struct stat st ;

@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "lookup.h"
+#include "tables.h"
 #include "tap.h"
 
 static int entry_is (lookup const *l, unsigned int i, char const *want)
@@ -63,9 +64,9 @@ int main (void)
     "virtual-domain virt.example map vmap\n"
     "virtual-domain catch.example map vmap\n") ;
   ok(conf_load(&c, tap_path("ketch.conf"), &err), "conf loads") ;
-  ok(lookup_compile_aliases(c.sa.s + c.aliases, &err), "aliases compile") ;
-  ok(lookup_compile_vmap(c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[0].map, &err), "virtual map compiles") ;
-  ok(!lookup_compile_aliases(tap_path("bad"), &err) && strstr(err.s, "bad:1:"), "syntax error reported as file:line (%s)", err.s) ;
+  ok(tables_compile_aliases(c.sa.s + c.aliases, &err), "aliases compile") ;
+  ok(tables_compile_vmap(c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[0].map, &err), "virtual map compiles") ;
+  ok(!tables_compile_aliases(tap_path("bad"), &err) && strstr(err.s, "bad:1:"), "syntax error reported as file:line (%s)", err.s) ;
 
   ok(lookup_address(&l, &c, "x@remote.example") && l.kind == LOOKUP_REMOTE, "remote domain") ;
   ok(lookup_address(&l, &c, "STAFF@Test.Example") && l.kind == LOOKUP_ALIAS, "alias, any case") ;
@@ -134,7 +135,7 @@ int main (void)
   }
   /* a table compiled again while the process runs: the next lookup sees it, no signal (ketch.conf(5)) */
   tap_put("aliases", "staff: carol\nnewcomer: dave\n") ;
-  ok(lookup_compile_aliases(c.sa.s + c.aliases, &err), "aliases compiled again") ;
+  ok(tables_compile_aliases(c.sa.s + c.aliases, &err), "aliases compiled again") ;
   ok(lookup_address(&l, &c, "newcomer@test.example") && l.kind == LOOKUP_ALIAS && entry_is(&l, 0, "dave"), "... the next lookup sees the new alias") ;
   ok(lookup_address(&l, &c, "staff@test.example") && nentries(&l) == 1 && entry_is(&l, 0, "carol"), "... and the changed one") ;
   lookup_free(&l) ;
