@@ -10,10 +10,10 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/error.h>
 #include <skalibs/iopause.h>
-#include <skalibs/netstring.h>
 #include <skalibs/socket.h>
 
 #include "queue.h"
+#include "netstr.h"
 #include "enqclient.h"
 
 int enqclient_connect (char const *path)
@@ -33,18 +33,8 @@ int enqclient_connect (char const *path)
 int enqclient_request (int fd, char const *sender, char const *auth, char const *rcpts, size_t rlen)
 {
   stralloc sa = STRALLOC_ZERO ;
-  size_t slen = strlen(sender), alen = auth ? strlen(auth) : 0 ;
-  size_t total = slen + 1 + alen + 1 + rlen ;
-  char fmt[SIZE_FMT] ;
-  size_t flen = size_fmt(fmt, total) ;
-  int ok ;
-  if (total > ENQCLIENT_REQUEST_MAX) return (errno = E2BIG, 0) ;
-  fmt[flen++] = ':' ;
-  ok = stralloc_catb(&sa, fmt, flen)
-    && stralloc_catb(&sa, sender, slen + 1)
-    && stralloc_catb(&sa, auth ? auth : "", alen + 1)
-    && stralloc_catb(&sa, rcpts, rlen)
-    && stralloc_catb(&sa, ",", 1)
+  int ok = netstr_field(&sa, sender) && netstr_field(&sa, auth ? auth : "")
+    && stralloc_catb(&sa, rcpts, rlen) && netstr_seal(&sa, 0, ENQCLIENT_REQUEST_MAX)
     && allwrite(fd, sa.s, sa.len) == sa.len ;
   stralloc_free(&sa) ;
   return ok ;
