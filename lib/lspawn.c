@@ -8,6 +8,7 @@
 #include "exitcodes.h"
 #include "lspawn.h"
 #include "netstr.h"
+#include "text.h"
 
 int lspawn_request (stralloc *sa, unsigned int tag, char const *id, unsigned int timeout, char const *sender, char const *rcpt, char const *orig)
 {
@@ -33,14 +34,8 @@ unsigned int lspawn_fields (char const *s, size_t len, char const **f, unsigned 
 
 int lspawn_report (stralloc *sa, char const *tag, char const *code, char const *text, size_t len)
 {
-  size_t i = 0 ;
-  if (!stralloc_cats(sa, tag) || !stralloc_catb(sa, " ", 1) || !stralloc_cats(sa, code) || !stralloc_catb(sa, " ", 1)) return 0 ;
-  for (; i < len ; i++)
-  {
-    char ch = (unsigned char)text[i] < 32 || text[i] == 127 ? ' ' : text[i] ;
-    if (!stralloc_catb(sa, &ch, 1)) return 0 ;
-  }
-  return stralloc_catb(sa, "\n", 1) ;
+  return stralloc_cats(sa, tag) && stralloc_catb(sa, " ", 1) && stralloc_cats(sa, code) && stralloc_catb(sa, " ", 1)
+   && text_printable_cat(sa, text, len) && stralloc_catb(sa, "\n", 1) ;
 }
 
 int lspawn_report_parse (char const *line, unsigned int *tag, unsigned int *code, char const **text)
