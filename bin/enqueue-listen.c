@@ -113,7 +113,7 @@ static ssize_t read_within (int fd, char *buf, size_t n, unsigned int idle, tain
 /* the envelope of lib/enqclient.h, read within REQUEST_TIMEOUT and the deadline; 1, or 0 with code and err */
 static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *err, tain const *conndl)
 {
-  size_t start, len, used, i, nitems = 0 ;
+  size_t start, len, used, i, nitems ;
   char const *p ;
   tain deadline ;
   req->len = 0 ;
@@ -136,7 +136,8 @@ static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *
   }
   /* a client waits for the id before it sends the message */
   if (used != req->len) goto malformed ;
-  for (i = 0 ; i < len ; i++) if (!req->s[start + i]) nitems++ ;
+  /* sender, auth user, at least one recipient; nothing but fields */
+  nitems = netstr_fields(req->s + start, len, 0, len) ;
   if (nitems < 3 || req->s[start + len - 1]) goto malformed ;
   p = req->s + start ;
   *code = submit_sender(s, p, strlen(p), err) ;

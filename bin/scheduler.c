@@ -60,6 +60,7 @@
 #include "outcome.h"
 #include "report.h"
 #include "bounce.h"
+#include "enqclient.h"
 #include "schedq.h"
 
 #define USAGE "scheduler [ -C conf ] [ -d notif-fd ]"
@@ -1008,44 +1009,36 @@ static void finish_dlv (dlv *d, int wstat)
   }
 }
 
-/* bounces and delay warnings, injected through enqueue with the null sender */
-
+/*
+ * bounces and delay warnings, handed to the queue with the null sender
+ * (lib/enqclient: enqueue-listen when it runs, else enqueue). Blocking,
+ * as the queue user, once per report: the id is awaited for at most
+ * timeout command.
+ */
 static int inject (char const *id, char const *to, stralloc *msg, stralloc *newid)
 {
-  stralloc p = STRALLOC_ZERO ;
-  int in[2], out[2], wstat ;
-  pid_t pid ;
-  char const *argv[8] ;
-  if (!prog(&p, "enqueue")) return 0 ;
-  /* "--": the bounce goes to the sender, which any client chose and which may begin with '-' */
-  argv[0] = p.s ; argv[1] = "-C" ; argv[2] = conffn.s ; argv[3] = "-f" ; argv[4] = "" ; argv[5] = "--" ; argv[6] = to ; argv[7] = 0 ;
-  if (pipe(in) < 0) { stralloc_free(&p) ; return 0 ; }
-  if (pipe(out) < 0) { fd_close(in[0]) ; fd_close(in[1]) ; stralloc_free(&p) ; return 0 ; }
-  pid = fork() ;
-  if (pid < 0) { fd_close(in[0]) ; fd_close(in[1]) ; fd_close(out[0]) ; fd_close(out[1]) ; stralloc_free(&p) ; return 0 ; }
-  if (!pid)
+  enqclient h = ENQCLIENT_ZERO ;
+  stralloc wire = STRALLOC_ZERO, diag = STRALLOC_ZERO ;
+  tain d ;
+  /* to, with its NUL, is the list of recipients; after "--" in enqueue's argv: a sender may begin with '-' */
+  enqclient_req r = { .conffile = conffn.s, .sender = "", .auth = 0, .rcpts = to, .rlen = strlen(to) + 1, .deadline = &d } ;
+  int e ;
+  tain_now_g() ;
+  tain_addsec_g(&d, c.timeout_command) ;
+  e = enqclient_submit(&h, &c, &r, &diag) ;
+  if (e < 0) return 0 ;
+  if (!e)
   {
-    selfpipe_finish() ;
-    fd_close(in[1]) ; fd_close(out[0]) ;
-    if (fd_move(0, in[0]) < 0 || fd_move(1, out[1]) < 0) _exit(KETCH_EX_TEMP) ;
-    execv(argv[0], (char *const *)argv) ;
-    _exit(KETCH_EX_TEMP) ;
+    /* a write cut short is enqueue refusing the message: its code says why */
+    if (!enqclient_stuff(&wire, msg->s, msg->len) || allwrite(h.fd, wire.s, wire.len) < wire.len) enqclient_abort(&h) ;
+    e = enqclient_finish(&h, &diag) ;
   }
-  fd_close(in[0]) ; fd_close(out[1]) ;
-  /* enqueue reads all its input before it prints: no deadlock */
-  allwrite(in[1], msg->s, msg->len) ;
-  fd_close(in[1]) ;
-  {
-    char buf[64] ;
-    size_t r = allread(out[0], buf, sizeof(buf)) ;
-    while (r && (buf[r-1] == '\n')) r-- ;
-    stralloc_catb(newid, buf, r) ;
-    stralloc_0(newid) ;
-  }
-  fd_close(out[0]) ;
-  if (waitpid(pid, &wstat, 0) < 0) { stralloc_free(&p) ; return 0 ; }
-  stralloc_free(&p) ;
-  if (!WIFEXITED(wstat) || WEXITSTATUS(wstat)) { LOG(id, "inject result=error to=", log_quote(to), "exit=", log_u64(WIFEXITED(wstat) ? WEXITSTATUS(wstat) : 256)) ; return 0 ; }
+  logflush() ;
+  if (diag.len) allwrite(2, diag.s, diag.len) ;
+  stralloc_free(&wire) ; stralloc_free(&diag) ;
+  if (e) { LOG(id, "inject result=error to=", log_quote(to), "exit=", log_u64(e)) ; return 0 ; }
+  /* queued: a copy of the id that fails leaves it out of the log line, never makes a second bounce */
+  if (!stralloc_cats(newid, h.id) || !stralloc_0(newid)) newid->len = 0 ;
   return 1 ;
 }
 

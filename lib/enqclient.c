@@ -3,18 +3,24 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <skalibs/types.h>
+#include <skalibs/alloc.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/error.h>
 #include <skalibs/iopause.h>
-#include <skalibs/netstring.h>
 #include <skalibs/socket.h>
 
+#include "conf.h"
 #include "queue.h"
+#include "netstr.h"
 #include "enqclient.h"
+
+extern char **environ ;
 
 int enqclient_connect (char const *path)
 {
@@ -33,18 +39,8 @@ int enqclient_connect (char const *path)
 int enqclient_request (int fd, char const *sender, char const *auth, char const *rcpts, size_t rlen)
 {
   stralloc sa = STRALLOC_ZERO ;
-  size_t slen = strlen(sender), alen = auth ? strlen(auth) : 0 ;
-  size_t total = slen + 1 + alen + 1 + rlen ;
-  char fmt[SIZE_FMT] ;
-  size_t flen = size_fmt(fmt, total) ;
-  int ok ;
-  if (total > ENQCLIENT_REQUEST_MAX) return (errno = E2BIG, 0) ;
-  fmt[flen++] = ':' ;
-  ok = stralloc_catb(&sa, fmt, flen)
-    && stralloc_catb(&sa, sender, slen + 1)
-    && stralloc_catb(&sa, auth ? auth : "", alen + 1)
-    && stralloc_catb(&sa, rcpts, rlen)
-    && stralloc_catb(&sa, ",", 1)
+  int ok = netstr_field(&sa, sender) && netstr_field(&sa, auth ? auth : "")
+    && stralloc_catb(&sa, rcpts, rlen) && netstr_seal(&sa, 0, ENQCLIENT_REQUEST_MAX)
     && allwrite(fd, sa.s, sa.len) == sa.len ;
   stralloc_free(&sa) ;
   return ok ;
@@ -131,5 +127,121 @@ int enqclient_status (int fd, stralloc *diag)
     drain(fd, diag) ;
   }
   fd_close(fd) ;
+  return code ;
+}
+
+/* a spawned enqueue's exit code; 111 when it has none, and diag says why */
+static int reap (pid_t pid, stralloc *diag)
+{
+  int wstat ;
+  if (wait_pid(pid, &wstat) < 0) return 111 ;
+  if (WIFEXITED(wstat)) return WEXITSTATUS(wstat) ;
+  if (diag)
+  {
+    char fmt[UINT_FMT] ;
+    size_t n = uint_fmt(fmt, WIFSIGNALED(wstat) ? WTERMSIG(wstat) : 0) ;
+    if (!stralloc_cats(diag, "enqueue crashed (signal ") || !stralloc_catb(diag, fmt, n) || !stralloc_cats(diag, ")\n")) return 111 ;
+  }
+  return 111 ;
+}
+
+/* PROGRAMS/enqueue -S with pipes (child_spawn2 resets the signal mask, as a selfpipe user needs) */
+static int spawn (enqclient *h, conf const *c, enqclient_req const *r, stralloc *diag)
+{
+  stralloc path = STRALLOC_ZERO ;
+  size_t nrcpt = netstr_fields(r->rcpts, r->rlen, 0, r->rlen), n = 0, off = 0 ;
+  char const **argv = alloc((10 + nrcpt) * sizeof(char const *)) ;
+  int fds[2] = { 0, 1 } ;   /* the child's stdin and stdout */
+  int code = -1, st ;
+  pid_t pid ;
+  if (!argv || !conf_prog(c, "enqueue", &path)) goto end ;
+  argv[n++] = path.s ;
+  if (r->conffile) { argv[n++] = "-C" ; argv[n++] = r->conffile ; }
+  argv[n++] = "-S" ;
+  if (r->auth) { argv[n++] = "-a" ; argv[n++] = r->auth ; }
+  argv[n++] = "-f" ; argv[n++] = r->sender ;
+  /* "--": a recipient may start with '-' and must stay data */
+  argv[n++] = "--" ;
+  for (; nrcpt-- ; off += strlen(r->rcpts + off) + 1) argv[n++] = r->rcpts + off ;
+  argv[n] = 0 ;
+  pid = child_spawn2(path.s, argv, (char const *const *)environ, fds) ;
+  if (!pid) goto end ;
+  /* child_spawn2's pipes are nonblocking: enqclient_id waits on a deadline, or blocks without one */
+  if ((r->deadline || ndelay_off(fds[0]) == 0) && enqclient_id(fds[0], h->id, r->deadline, &st, 0))
+  {
+    fd_close(fds[0]) ;
+    /* enqueue is a local, bounded reader: the message is written blocking */
+    if (ndelay_off(fds[1]) == 0) { h->fd = fds[1] ; h->pid = pid ; code = 0 ; goto end ; }
+    fd_close(fds[1]) ;
+    reap(pid, 0) ;
+    goto end ;
+  }
+  /* no id: it refused the envelope, said why on stderr, and exits */
+  fd_close(fds[1]) ;
+  fd_close(fds[0]) ;
+  code = reap(pid, diag) ;
+  if (!code) code = 111 ;
+ end:
+  alloc_free(argv) ;
+  stralloc_free(&path) ;
+  return code ;
+}
+
+int enqclient_submit (enqclient *h, conf const *c, enqclient_req const *r, stralloc *diag)
+{
+  h->fd = -1 ; h->pid = 0 ; h->id[0] = 0 ;
+  if (c->enqueue_socket)
+  {
+    int st = -1 ;
+    int fd = enqclient_connect(c->sa.s + c->enqueue_socket) ;
+    if (fd >= 0)
+    {
+      if (enqclient_request(fd, r->sender, r->auth, r->rcpts, r->rlen) && enqclient_id(fd, h->id, r->deadline, &st, diag))
+      {
+        h->fd = fd ;
+        return 0 ;
+      }
+      fd_close(fd) ;
+      if (st >= 0) return st ? st : 111 ;
+    }
+    /* no server, or none that answered: enqueue, as without the socket (enqclient.h) */
+  }
+  return spawn(h, c, r, diag) ;
+}
+
+int enqclient_stuff (stralloc *sa, char const *s, size_t len)
+{
+  size_t pos = 0, start = sa->len ;
+  while (pos < len)
+  {
+    char const *nl = memchr(s + pos, '\n', len - pos) ;
+    size_t n = nl ? (size_t)(nl - (s + pos)) : len - pos ;
+    if ((s[pos] == '.' && !stralloc_catb(sa, ".", 1)) || !stralloc_catb(sa, s + pos, n) || !stralloc_catb(sa, "\n", 1)) goto err ;
+    pos += n + 1 ;
+  }
+  if (stralloc_catb(sa, ".\n", 2)) return 1 ;
+ err:
+  sa->len = start ;
+  return 0 ;
+}
+
+void enqclient_abort (enqclient *h)
+{
+  if (h->fd < 0) return ;
+  /* a socket stays open for the code: only its writing side ends */
+  if (!h->pid) shutdown(h->fd, SHUT_WR) ;
+  else { fd_close(h->fd) ; h->fd = -1 ; }
+}
+
+int enqclient_finish (enqclient *h, stralloc *diag)
+{
+  int code = 111 ;
+  if (!h->pid) { if (h->fd >= 0) code = enqclient_status(h->fd, diag) ; }
+  else
+  {
+    if (h->fd >= 0) fd_close(h->fd) ;
+    code = reap(h->pid, diag) ;
+  }
+  h->fd = -1 ; h->pid = 0 ;
   return code ;
 }

@@ -4,29 +4,101 @@
 #define KETCH_ENQCLIENT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <skalibs/tai.h>
 #include <skalibs/stralloc.h>
 
+#include "conf.h"
+#include "queue.h"
+
 /*
- * The client side of enqueue-listen(8), for the programs that hand over
- * one message at a time (smtp-session, sendmail). The conversation, on
- * a Unix stream socket:
+ * Handing one message to the queue, for the programs that queue one at a
+ * time: smtp-session, sendmail, and the scheduler for its bounces.
  *
- *   client: one netstring, the envelope: sender NUL auth-user NUL (empty
- *           when none), then every recipient followed by NUL;
+ * enqclient_submit takes the envelope and decides the way in, the same
+ * for every caller: enqueue-listen(8)'s socket when the configuration
+ * names one (enqueue-socket) and a worker answers; else PROGRAMS/enqueue
+ * -S, spawned with a pipe on its stdin and one on its stdout, which
+ * speaks the same conversation on them. Both give the queue id before
+ * the message (the Received field that starts it can name it), and
+ * both refuse an envelope with enqueue's exit code. The caller then
+ * writes the message to h->fd as enqueue -S reads it (LF line ends,
+ * dot-stuffed, then a line holding one dot: enqclient_stuff makes that
+ * from a message held in memory) and calls enqclient_finish for the
+ * code that commits it, or enqclient_abort first to queue nothing.
+ * Callers ignore SIGPIPE: a server that stops reading (a refusal in
+ * the middle of the message) is an EPIPE, and its code says why.
+ *
+ * The socket's conversation (enqueue-listen(8)):
+ *
+ *   client: one netstring (lib/netstr), the envelope: sender NUL
+ *           auth-user NUL (empty when none), then every recipient
+ *           followed by NUL;
  *   server: the queue id and LF (what enqueue -S prints first);
  *   client: the message as enqueue -S reads it, dot-stuffed, up to the
  *           final dot; or a shutdown of its writing side to abort;
  *   server: the code enqueue would have exited with, in decimal, and LF;
  *           for a refusal, enqueue's diagnostic; then end of file.
  *
- * A connection closed with nothing written (a server whose pool is
- * full, or one going away) means: run enqueue instead. So does
- * any failure before an id came back; nothing can be queued before it.
+ * What a closed socket means, once: a socket that cannot be reached
+ * (no server, its directory closed to the caller), that closes with
+ * nothing written (a server whose pool is full, or one going away), or
+ * that says nothing usable before the id (garbage, silence past the
+ * deadline), is no server: enqueue is spawned, and the message goes in
+ * all the same. Nothing can be queued before the id, so nothing is
+ * queued twice. A code before the id is a refusal, as enqueue's would
+ * be: no spawn. After the id, a socket that closes without a code is a
+ * temporary failure (111): the message may be half written, and the
+ * scheduler's recovery removes it.
  */
 
 #define ENQCLIENT_REQUEST_MAX (1 << 20)
+
+typedef struct enqclient_req_s enqclient_req ;
+struct enqclient_req_s
+{
+  char const *conffile ;  /* given to a spawned enqueue as -C; 0: none */
+  char const *sender ;    /* canonical; "" is the null sender */
+  char const *auth ;      /* the authenticated user, or 0 */
+  char const *rcpts ;     /* rlen octets: every recipient with its NUL, at least one */
+  size_t rlen ;
+  tain const *deadline ;  /* for the id; 0: wait as long as it takes */
+} ;
+
+typedef struct enqclient_s enqclient ;
+struct enqclient_s
+{
+  int fd ;       /* the message goes here: the socket, or enqueue's stdin */
+  pid_t pid ;    /* the spawned enqueue; 0: fd is enqueue-listen's socket */
+  char id[QUEUE_ID_LEN + 1] ;
+} ;
+#define ENQCLIENT_ZERO { .fd = -1, .pid = 0, .id = "" }
+
+/*
+ * Starts the hand-off: 0 with the queue id in h->id, the message to be
+ * written to h->fd; or the exit code of a refused envelope (100:
+ * permanent; any other: temporary), diag (if not null) getting
+ * enqueue-listen's words (a spawned enqueue writes its own on the
+ * caller's stderr, which it shares); or -1 and errno when enqueue could
+ * not be started (no memory, a failed spawn). A spawned enqueue that
+ * died without a code is 111, and diag says so.
+ */
+extern int enqclient_submit (enqclient *, conf const *, enqclient_req const *, stralloc *) ;
+
+/* appends s[0..len), a message with LF line ends, as enqueue -S reads it (RFC 5321 §4.5.2 with LF): a dot doubled at the start of a line, a last line given its LF, then ".\n". 1, or 0 (ENOMEM) */
+extern int enqclient_stuff (stralloc *, char const *, size_t) ;
+
+/* ends the message before its final dot: nothing is queued (the code is then 111) */
+extern void enqclient_abort (enqclient *) ;
+
+/* after the final dot, or enqclient_abort: enqueue's exit code (111 when none came), diag as for enqclient_submit; h is closed */
+extern int enqclient_finish (enqclient *, stralloc *) ;
+
+/*
+ * The parts of the socket's conversation, which enqclient_submit and
+ * enqclient_finish use (smtp-session still calls them itself).
+ */
 
 /* a connected, blocking, close-on-exec socket, or -1 (errno) */
 extern int enqclient_connect (char const *) ;

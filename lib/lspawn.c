@@ -3,25 +3,21 @@
 #include <string.h>
 
 #include <skalibs/types.h>
-#include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
 
 #include "exitcodes.h"
 #include "lspawn.h"
 #include "netstr.h"
-
-static int field (stralloc *sa, char const *s)
-{
-  return stralloc_cats(sa, s) && stralloc_0(sa) ;
-}
+#include "text.h"
 
 int lspawn_request (stralloc *sa, unsigned int tag, char const *id, unsigned int timeout, char const *sender, char const *rcpt, char const *orig)
 {
-  char fmt[UINT_FMT] ;
+  char t[UINT_FMT], d[UINT_FMT] ;
   size_t len = sa->len ;
-  if (stralloc_catb(sa, fmt, uint_fmt(fmt, tag)) && stralloc_0(sa) && field(sa, id)
-   && stralloc_catb(sa, fmt, uint_fmt(fmt, timeout)) && stralloc_0(sa)
-   && field(sa, sender) && field(sa, rcpt) && field(sa, orig ? orig : "")) return 1 ;
+  t[uint_fmt(t, tag)] = 0 ;
+  d[uint_fmt(d, timeout)] = 0 ;
+  if (netstr_field(sa, t) && netstr_field(sa, id) && netstr_field(sa, d)
+   && netstr_field(sa, sender) && netstr_field(sa, rcpt) && netstr_field(sa, orig ? orig : "")) return 1 ;
   sa->len = len ;
   return 0 ;
 }
@@ -33,28 +29,13 @@ int lspawn_request_next (char const *s, size_t n, size_t *start, size_t *len, si
 
 unsigned int lspawn_fields (char const *s, size_t len, char const **f, unsigned int max)
 {
-  size_t pos = 0 ;
-  unsigned int n = 0 ;
-  while (pos < len && n < max)
-  {
-    size_t k = byte_chr(s + pos, len - pos, 0) ;
-    if (pos + k >= len) break ;
-    f[n++] = s + pos ;
-    pos += k + 1 ;
-  }
-  return n ;
+  return netstr_fields(s, len, f, max) ;
 }
 
 int lspawn_report (stralloc *sa, char const *tag, char const *code, char const *text, size_t len)
 {
-  size_t i = 0 ;
-  if (!stralloc_cats(sa, tag) || !stralloc_catb(sa, " ", 1) || !stralloc_cats(sa, code) || !stralloc_catb(sa, " ", 1)) return 0 ;
-  for (; i < len ; i++)
-  {
-    char ch = (unsigned char)text[i] < 32 || text[i] == 127 ? ' ' : text[i] ;
-    if (!stralloc_catb(sa, &ch, 1)) return 0 ;
-  }
-  return stralloc_catb(sa, "\n", 1) ;
+  return stralloc_cats(sa, tag) && stralloc_catb(sa, " ", 1) && stralloc_cats(sa, code) && stralloc_catb(sa, " ", 1)
+   && text_printable_cat(sa, text, len) && stralloc_catb(sa, "\n", 1) ;
 }
 
 int lspawn_report_parse (char const *line, unsigned int *tag, unsigned int *code, char const **text)

@@ -13,6 +13,7 @@
 
 #include "queue.h"
 #include "qstate.h"
+#include "text.h"
 
 static char const *const names[QSTATE_NSTATUS] =
 {
@@ -57,16 +58,11 @@ int qstate_from_envelope (qstate *q, envelope const *e)
 /* results come from remote servers: keep them on one line and one field */
 int qstate_set_result (qstate *q, size_t i, char const *s, size_t len)
 {
-  size_t off = q->sa.len, k = 0 ;
+  size_t off = q->sa.len ;
   if (len > 512) len = 512 ;
-  if (!stralloc_readyplus(&q->sa, len + 1)) return 0 ;
-  for (; k < len ; k++)
-  {
-    unsigned char c = s[k] ;
-    q->sa.s[q->sa.len++] = c < 32 || c == 127 ? ' ' : c ;
-  }
-  if (!len) q->sa.s[q->sa.len++] = '-' ;
-  q->sa.s[q->sa.len++] = 0 ;
+  /* one allocation at most: the appends after it fit */
+  if (!stralloc_readyplus(&q->sa, len + 1)
+   || !(len ? text_printable_cat(&q->sa, s, len) : stralloc_catb(&q->sa, "-", 1)) || !stralloc_0(&q->sa)) { q->sa.len = off ; return 0 ; }
   qstate_get(q, i)->result = off ;
   return 1 ;
 }

@@ -1,10 +1,10 @@
 /* ISC license: see LICENSE. */
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include <skalibs/types.h>
-#include <skalibs/netstring.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
 
@@ -69,25 +69,20 @@ size_t report_local_text (char const *out, size_t len, char const **text)
   return len ;
 }
 
-static int field (stralloc *sa, char const *s)
-{
-  return stralloc_cats(sa, s) && stralloc_0(sa) ;
-}
-
 int report_job_put (stralloc *sa, char const *id, size_t hdrlen, char const *flags, char const *sender, char const *const *rcpts, unsigned int n)
 {
-  stralloc body = STRALLOC_ZERO ;
   char fmt[SIZE_FMT] ;
+  size_t start = sa->len ;
   unsigned int i = 0 ;
-  int ok = 0 ;
-  if (!field(&body, id) || !stralloc_catb(&body, fmt, size_fmt(fmt, hdrlen)) || !stralloc_0(&body)
-   || !field(&body, flags) || !field(&body, sender)) goto end ;
-  for (; i < n ; i++) if (!field(&body, rcpts[i])) goto end ;
-  if (body.len > REPORT_JOB_MAX) { errno = EINVAL ; goto end ; }
-  ok = netstring_appendb(sa, body.s, body.len) ;
- end:
-  stralloc_free(&body) ;
-  return ok ;
+  fmt[size_fmt(fmt, hdrlen)] = 0 ;
+  if (!netstr_field(sa, id) || !netstr_field(sa, fmt) || !netstr_field(sa, flags) || !netstr_field(sa, sender)) goto err ;
+  for (; i < n ; i++) if (!netstr_field(sa, rcpts[i])) goto err ;
+  if (netstr_seal(sa, start, REPORT_JOB_MAX)) return 1 ;
+  if (errno == E2BIG) errno = EINVAL ;
+  return 0 ;
+ err:
+  sa->len = start ;
+  return 0 ;
 }
 
 int report_job_next (char const *s, size_t n, size_t *start, size_t *len, size_t *used)
@@ -97,17 +92,13 @@ int report_job_next (char const *s, size_t n, size_t *start, size_t *len, size_t
 
 unsigned int report_job_fields (char const *s, size_t len, genalloc *ga)
 {
-  size_t pos = 0 ;
-  unsigned int n = 0 ;
+  size_t n ;
   genalloc_setlen(char const *, ga, 0) ;
   if (!len || s[len - 1]) return 0 ;
-  while (pos < len)
-  {
-    char const *f = s + pos ;
-    if (!genalloc_append(char const *, ga, &f)) return 0 ;
-    pos += strlen(f) + 1 ;
-    n++ ;
-  }
+  n = netstr_fields(s, len, 0, len) ;
+  if (n > UINT_MAX || !genalloc_ready(char const *, ga, n)) return 0 ;
+  netstr_fields(s, len, genalloc_s(char const *, ga), n) ;
+  genalloc_setlen(char const *, ga, n) ;
   return n ;
 }
 

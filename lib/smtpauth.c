@@ -71,28 +71,3 @@ int smtpauth_creds_find (char const *s, size_t len, char const *host, stralloc *
   }
   return found ;
 }
-
-int smtpauth_b64 (stralloc *sa, char const *s, size_t len)
-{
-  static char const tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" ;
-  size_t i = 0 ;
-  for (; i + 2 < len ; i += 3)
-  {
-    unsigned char a = s[i], b = s[i+1], c = s[i+2] ;
-    char q[4] = { tab[a >> 2], tab[((a & 3) << 4) | (b >> 4)], tab[((b & 15) << 2) | (c >> 6)], tab[c & 63] } ;
-    if (!stralloc_catb(sa, q, 4)) return 0 ;
-  }
-  if (len - i == 1)
-  {
-    unsigned char a = s[i] ;
-    char q[4] = { tab[a >> 2], tab[(a & 3) << 4], '=', '=' } ;
-    if (!stralloc_catb(sa, q, 4)) return 0 ;
-  }
-  else if (len - i == 2)
-  {
-    unsigned char a = s[i], b = s[i+1] ;
-    char q[4] = { tab[a >> 2], tab[((a & 3) << 4) | (b >> 4)], tab[(b & 15) << 2], '=' } ;
-    if (!stralloc_catb(sa, q, 4)) return 0 ;
-  }
-  return 1 ;
-}

@@ -7,9 +7,11 @@
 
 #include <skalibs/stralloc.h>
 
+#include "base64.h"
+
 /*
  * The SMTP client's AUTH helpers (RFC 4954): the credentials file of a
- * route or smarthost, and base64.
+ * route or smarthost. The base64 of the answers is lib/base64.
  *
  * The file holds lines "user password" (any host) or "host user password"
  * (that host only, preferred); '#' starts a comment; words are separated
@@ -25,7 +27,7 @@ extern int smtpauth_creds_read (char const *, stralloc *) ;
    NUL-terminated), 0 none, -1 out of memory */
 extern int smtpauth_creds_find (char const *, size_t, char const *, stralloc *, stralloc *) ;
 
-/* appends the base64 (RFC 4648 §4) of s; 1, or 0 (ENOMEM) */
-extern int smtpauth_b64 (stralloc *, char const *, size_t) ;
+/* the client's AUTH encoder was here: lib/base64. The old name, until remote-send calls base64_cat */
+#define smtpauth_b64 base64_cat
 
 #endif

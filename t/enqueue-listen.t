@@ -4,12 +4,13 @@
 # The programs directory here has no enqueue: whatever is queued came
 # through the socket. The protocol (lib/enqclient.h) is driven directly
 # from Python too: the id first, the exit code and the diagnostic at the
-# end, an abort that leaves nothing, a refused envelope. Then smtp-session
-# and sendmail through it, a server that closes unanswered (the client
-# spawns enqueue instead), and a stop that removes the socket.
+# end, an abort that leaves nothing, a refused envelope. Then smtp-session,
+# sendmail and the scheduler's bounces through it, a server that closes
+# unanswered (the client spawns enqueue instead), and a stop that removes
+# the socket.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 32
+plan 34
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -158,6 +159,24 @@ check "... with the session's Received header" grep -q '^Received: from client.e
 rm -f "$SPOOL"/queue/*/*
 printf 'Subject: via sendmail\n\nbody\n' | sendmail -C "$CONF" -f a@client.example b@remote.example
 is "$?:$(count_entries)" "0:1" "sendmail queues through enqueue-listen (no enqueue program)"
+
+# the scheduler's bounces go through the socket too (prog/ has what it
+# runs, but no enqueue); a sender whose bounce stays queued (its smarthost
+# does not answer)
+for p in local-spawn local-deliver remote-send ; do ln -s "$BIN/$p" "$T/prog/$p" ; done
+rm -f "$SPOOL"/queue/*/*
+sed "s|^hostname .*|&\nsmarthost 127.0.0.1:$(free_port)|" "$CONF" > "$T/b.conf"
+scheduler -C "$T/b.conf" -d 3 3>"$T/sready" 2>"$T/sched.log" &
+SPID=$!
+at_exit "kill $SPID 2>/dev/null"
+wait_for 10 test -s "$T/sready" || bail "scheduler did not start"
+printf 'Subject: to bounce\n\nbody\n' | sendmail -C "$CONF" -f a@client.example "nosuch$$@test.example"
+wait_for 10 grep -q 'bounce to="a@client.example" rcpts=1 id=' "$T/sched.log"
+ok $? "a bounce is queued through enqueue-listen (no enqueue program)"
+bid=$(sed -n 's/.* bounce to="a@client.example" rcpts=1 id="\([0-9a-f]*\)".*/\1/p' "$T/sched.log")
+is "$(grep -c 'inject result=error' "$T/sched.log"):$(grep -cx 'from ' "$SPOOL/queue/$(printf '%s' "$bid" | cut -c23-24)/$bid" 2>/dev/null)" "0:1" "... at the first try, with the null sender"
+kill "$SPID" ; wait "$SPID" 2>/dev/null
+rm -f "$T/prog/local-spawn" "$T/prog/local-deliver" "$T/prog/remote-send"
 
 # a message over the size limit: enqueue's 100 reaches sendmail with its words
 rm -f "$SPOOL"/queue/*/*

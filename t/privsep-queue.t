@@ -106,10 +106,11 @@ is "$(grep -c 'inject result=error' "$T/sched.log")" 0 "... no failed injection 
 stop_listen
 kill "$SPID" ; wait "$SPID" 2>/dev/null
 
-# an enqueue that always fails: the bounce is given up at twice the lifetime, logged
+# an enqueue that always fails (enqueue -S refusing before its id): the
+# bounce is given up at twice the lifetime, logged
 mkdir "$T/badprog"
 for p in "$BIN"/* ; do ln -s "$p" "$T/badprog/" ; done
-rm "$T/badprog/enqueue" && printf '#!/bin/sh\ncat > /dev/null\nexit 111\n' > "$T/badprog/enqueue" && chmod 755 "$T/badprog/enqueue"
+rm "$T/badprog/enqueue" && printf '#!/bin/sh\nexit 111\n' > "$T/badprog/enqueue" && chmod 755 "$T/badprog/enqueue"
 mkinstance "retry local 1s" "rescan 1s" "expire 2s" "warn 1d"
 sed -i "s|^programs .*|programs $T/badprog|" "$CONF"
 : > "$T/sched.log"

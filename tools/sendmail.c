@@ -4,9 +4,10 @@
  * sendmail: the sendmail(8) interface that every Unix program uses to
  * send mail. It reads the message, completes its header (Date,
  * Message-ID, From when missing; Bcc removed), finds the recipients
- * (arguments, or the header with -t), and hands everything to
- * PROGRAMS/enqueue, whose exit code it returns. It needs no daemon: the
- * message waits in the spool until the scheduler runs.
+ * (arguments, or the header with -t), and hands everything to enqueue
+ * (lib/enqclient: enqueue-listen's socket when it is configured and
+ * answers, else PROGRAMS/enqueue), whose exit code it returns. It needs
+ * no daemon: the message waits in the spool until the scheduler runs.
  *
  * enqueue runs in session mode (-S): sendmail sends a dot-stuffed,
  * dot-terminated stream, so a sendmail killed halfway leaves nothing in
@@ -28,7 +29,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <pwd.h>
-#include <sys/wait.h>
 
 #include <skalibs/gccattributes.h>
 #include <skalibs/types.h>
@@ -83,56 +83,6 @@ static void run (char const *prog, char const *const *args)
   execve(path.s, (char *const *)argv, environ) ;
   if (errfd >= 0) fd_move(2, errfd) ;
   strerr_diefusys(KETCH_EX_TEMP, "exec ", path.s) ;
-}
-
-/* enqueue with a pipe on its stdin (fds[1], ours to write) and stdout (fds[0], ours to read) */
-static pid_t spawn (char const *path, char const *const *argv, int *fds)
-{
-  int in[2], outp[2] ;
-  pid_t pid ;
-  if (pipe(in) < 0 || pipe(outp) < 0) strerr_diefusys(KETCH_EX_TEMP, "create a pipe") ;
-  pid = fork() ;
-  if (pid < 0) strerr_diefusys(KETCH_EX_TEMP, "fork") ;
-  if (!pid)
-  {
-    if (fd_move(0, in[0]) < 0 || fd_move(1, outp[1]) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up the pipes for ", path) ;
-    fd_close(in[1]) ; fd_close(outp[0]) ;
-    execve(path, (char *const *)argv, environ) ;
-    strerr_diefusys(errno == ENOENT ? 127 : 126, "exec ", path) ;
-  }
-  fd_close(in[0]) ; fd_close(outp[1]) ;
-  fds[0] = outp[0] ; fds[1] = in[1] ;
-  return pid ;
-}
-
-static void drain_input (void) ;
-
-/*
- * enqueue-listen's socket, when the configuration names one: the message
- * starts no enqueue (lib/enqclient.h). The socket, the id in id;
- * -1 when no server answered, and enqueue is spawned instead. A server
- * that refused the envelope ends this process with its code and words.
- */
-static int via_socket (char const *sender, char const *const *rcpts, char *id)
-{
-  stralloc r = STRALLOC_ZERO, diag = STRALLOC_ZERO ;
-  tain d ;
-  int st = -1 ;
-  int fd = enqclient_connect(c.sa.s + c.enqueue_socket) ;
-  if (fd < 0) return -1 ;
-  for (; *rcpts ; rcpts++) if (!stralloc_catb(&r, *rcpts, strlen(*rcpts) + 1)) dienomem() ;
-  tain_now_g() ;
-  tain_addsec_g(&d, c.timeout_command) ;
-  if (enqclient_request(fd, sender, 0, r.s, r.len) && enqclient_id(fd, id, &d, &st, &diag))
-  {
-    stralloc_free(&r) ;
-    return fd ;
-  }
-  fd_close(fd) ;
-  if (st < 0) { stralloc_free(&r) ; stralloc_free(&diag) ; return -1 ; }
-  if (diag.len) allwrite(2, diag.s, diag.len) ;
-  drain_input() ;
-  _exit(st ? st : KETCH_EX_TEMP) ;
 }
 
 /* ---- reading stdin ---- */
@@ -589,7 +539,6 @@ int main (int argc, char const *const *argv)
 {
   stralloc err = STRALLOC_ZERO ;
   stralloc rcpts = STRALLOC_ZERO ;
-  genalloc args = GENALLOC_ZERO ;   /* char const * */
   size_t nrcpt = 0 ;
   char const *sender = 0, *fullname = 0, *user = 0 ;
   char const *name = base(argv[0]) ;
@@ -731,11 +680,10 @@ int main (int argc, char const *const *argv)
   {
     address from = ADDRESS_ZERO, me = ADDRESS_ZERO ;
     stralloc sa = STRALLOC_ZERO ;
+    enqclient eq = ENQCLIENT_ZERO ;
     size_t bodystart, k ;
-    int end = 0, fds[2], sock ;
-    pid_t pid ;
-    int wstat ;
-    char idbuf[QUEUE_ID_LEN + 1] ;
+    int end = 0, e ;
+    tain d ;
 
     if (!stralloc_cats(&sa, user) || !stralloc_catb(&sa, "@", 1) || !stralloc_cats(&sa, c.sa.s + c.hostname)) dienomem() ;
     if (address_parse(&me, sa.s, sa.len, ADDRESS_UTF8)) strerr_dief(KETCH_EX_PERM, "the invoking user's name is not a valid local part: ", user) ;
@@ -747,52 +695,34 @@ int main (int argc, char const *const *argv)
     if (!nrcpt) strerr_dief(KETCH_EX_PERM, "no recipient") ;
 
     {
-      char const *p ;
-      size_t first ;
-      stralloc path = STRALLOC_ZERO ;
-      if (!conf_prog(&c, "enqueue", &path)) dienomem() ;
-      p = path.s ;
-      if (!genalloc_append(char const *, &args, &p)) dienomem() ;
-      p = "-S" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
-      p = "-C" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
-      if (!genalloc_append(char const *, &args, &conffile)) dienomem() ;
-      p = "-f" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
-      p = from.s ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
-      p = "--" ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
-      first = genalloc_len(char const *, &args) ;
+      /* each recipient once, as sendmail does (To and Cc often overlap) */
+      stralloc once = STRALLOC_ZERO, diag = STRALLOC_ZERO ;
+      enqclient_req r = { .conffile = conffile, .sender = from.s, .auth = 0, .deadline = &d } ;
+      for (k = 0 ; k < rcpts.len ; k += strlen(rcpts.s + k) + 1)
       {
-        /* each recipient once, as sendmail does (To and Cc often overlap) */
-        for (k = 0 ; k < rcpts.len ; k += strlen(rcpts.s + k) + 1)
-        {
-          char const *const *prev = genalloc_s(char const *, &args) ;
-          size_t j = first, m = genalloc_len(char const *, &args) ;
-          for (; j < m ; j++) if (!strcmp(prev[j], rcpts.s + k)) break ;
-          if (j < m) continue ;
-          p = rcpts.s + k ;
-          if (!genalloc_append(char const *, &args, &p)) dienomem() ;
-        }
+        size_t j = 0 ;
+        for (; j < once.len ; j += strlen(once.s + j) + 1) if (!strcmp(once.s + j, rcpts.s + k)) break ;
+        if (j < once.len) continue ;
+        if (!stralloc_catb(&once, rcpts.s + k, strlen(rcpts.s + k) + 1)) dienomem() ;
       }
-      p = 0 ; if (!genalloc_append(char const *, &args, &p)) dienomem() ;
+      r.rcpts = once.s ; r.rlen = once.len ;
       signal(SIGPIPE, SIG_IGN) ;
-      sock = c.enqueue_socket ? via_socket(from.s, genalloc_s(char const *, &args) + first, idbuf) : -1 ;
-      if (sock >= 0) { pid = 0 ; fds[0] = fds[1] = sock ; }
-      else
+      tain_now_g() ;
+      tain_addsec_g(&d, c.timeout_command) ;
+      e = enqclient_submit(&eq, &c, &r, &diag) ;
+      if (e < 0) strerr_diefusys(KETCH_EX_TEMP, "start enqueue") ;
+      if (e)
       {
-        int st ;
-        pid = spawn(path.s, genalloc_s(char const *, &args), fds) ;
-        /* enqueue -S says the id first; without it, it refused the envelope and said why */
-        if (!enqclient_id(fds[0], idbuf, 0, &st, 0))
-        {
-          fd_close(fds[0]) ; fd_close(fds[1]) ;
-          drain_input() ;
-          if (waitpid(pid, &wstat, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "wait for enqueue") ;
-          return WIFEXITED(wstat) && WEXITSTATUS(wstat) ? WEXITSTATUS(wstat) : KETCH_EX_TEMP ;
-        }
+        /* the envelope is refused: enqueue said why (here through diag, or on our stderr) */
+        if (diag.len) allwrite(2, diag.s, diag.len) ;
+        drain_input() ;
+        return e ;
       }
+      stralloc_free(&once) ;
     }
-    outfd = fds[1] ;
+    outfd = eq.fd ;
 
-    put_received(idbuf) ;
+    put_received(eq.id) ;
     put_fields() ;
     put_added(from.len ? from.s : me.s, fullname) ;
     put("\n", 1) ;
@@ -800,21 +730,13 @@ int main (int argc, char const *const *argv)
     put(".\n", 2) ;
     flush() ;
     if (broken) drain_input() ;
-    if (sock >= 0)
     {
       stralloc diag = STRALLOC_ZERO ;
-      int e = enqclient_status(sock, &diag) ;
+      e = enqclient_finish(&eq, &diag) ;
       if (diag.len) allwrite(2, diag.s, diag.len) ;
       if (e) return e ;
-      if (verbose) strerr_warni(idbuf, " queued from=<", from.s, ">") ;
-      return 0 ;
     }
-    fd_close(outfd) ;
-    fd_close(fds[0]) ;
-    if (waitpid(pid, &wstat, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "wait for enqueue") ;
-    if (!WIFEXITED(wstat)) strerr_dief(KETCH_EX_TEMP, "enqueue crashed") ;
-    if (WEXITSTATUS(wstat)) return WEXITSTATUS(wstat) ;
-    if (verbose) strerr_warni(idbuf, " queued from=<", from.s, ">") ;
+    if (verbose) strerr_warni(eq.id, " queued from=<", from.s, ">") ;
   }
   return 0 ;
 }

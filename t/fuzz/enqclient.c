@@ -2,7 +2,9 @@
 
 /*
  * libFuzzer harness for lib/enqclient's readers: what enqueue-listen (or
- * enqueue -S) answers, given through a pipe: the id line, then the status.
+ * enqueue -S) answers, given through a pipe: the id line, then the status;
+ * and enqclient_stuff, whose stream ends at its last line only and gives
+ * the message back (a last line given its LF) once the dots are undone.
  * Run with `make fuzz` (t/fuzz/README).
  */
 
@@ -40,6 +42,26 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
     close(p[0]) ;
   }
   if (r < 0 || r > 255) abort() ;
+  {
+    stralloc w = STRALLOC_ZERO, back = STRALLOC_ZERO ;
+    size_t pos = 0 ;
+    if (!enqclient_stuff(&w, (char const *)data, size) || w.len < 2 || memcmp(w.s + w.len - 2, ".\n", 2)) abort() ;
+    for (;;)
+    {
+      char const *nl = memchr(w.s + pos, '\n', w.len - pos) ;
+      size_t n ;
+      if (!nl) abort() ;
+      n = (size_t)(nl - (w.s + pos)) ;
+      if (n == 1 && w.s[pos] == '.') break ;
+      if (w.s[pos] == '.') { pos++ ; n-- ; }
+      if (!stralloc_catb(&back, w.s + pos, n + 1)) abort() ;
+      pos += n + 1 ;
+    }
+    /* the lone dot is the last line */
+    if (pos + 2 != w.len) abort() ;
+    if (back.len != size + (size && data[size - 1] != '\n') || (size && memcmp(back.s, data, size))) abort() ;
+    stralloc_free(&w) ; stralloc_free(&back) ;
+  }
   stralloc_free(&diag) ;
   return 0 ;
 }

@@ -1,15 +1,26 @@
 /* ISC license: see LICENSE. */
 
 /* lib/enqclient: the request's bytes, and every first answer and status
-   a server can give, over a socketpair */
+   a server can give, over a socketpair; then the hand-off itself
+   (enqclient_submit, enqclient_finish) against a fake enqueue -S and a
+   forked server on a Unix socket: the socket when it answers, enqueue
+   when it does not, a refusal either way, a crash, an abort */
 
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
+#include <skalibs/djbunix.h>
 
+#include "conf.h"
 #include "enqclient.h"
 #include "tap.h"
 
@@ -22,6 +33,94 @@ static void server_says (char const *s, size_t n, int close_after)
   if (close_after) close(pair[1]) ;
 }
 
+
+static char dir[] = "/tmp/ketch-enqclient.XXXXXX" ;
+static char fn[256] ;
+
+static char const *path (char const *name)
+{
+  snprintf(fn, sizeof(fn), "%s/%s", dir, name) ;
+  return fn ;
+}
+
+static int file_is (char const *name, char const *want)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  int r = openslurpclose(&sa, path(name)) && sa.len == strlen(want) && !memcmp(sa.s, want, sa.len) ;
+  if (!r && sa.len) fprintf(stderr, "# %s: %.*s\n", name, (int)sa.len, sa.s) ;
+  stralloc_free(&sa) ;
+  return r ;
+}
+
+/*
+ * A server on the socket for one connection: it reads the envelope,
+ * then says first (nothing: closes unanswered), reads the message to its
+ * final dot or end of file, and answers "0" or "111" for them.
+ */
+static pid_t serve_once (char const *first)
+{
+  struct sockaddr_un sun ;
+  int l = socket(AF_UNIX, SOCK_STREAM, 0) ;
+  pid_t pid ;
+  memset(&sun, 0, sizeof(sun)) ;
+  sun.sun_family = AF_UNIX ;
+  strcpy(sun.sun_path, path("sock")) ;
+  unlink(sun.sun_path) ;
+  if (l < 0 || bind(l, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(l, 4) < 0) _exit(111) ;
+  pid = fork() ;
+  if (pid < 0) _exit(111) ;
+  if (!pid)
+  {
+    char buf[4096] ;
+    size_t n = 0 ;
+    ssize_t r ;
+    int fd = accept(l, 0, 0) ;
+    if (fd < 0) _exit(1) ;
+    r = read(fd, buf, sizeof(buf)) ;
+    if (r <= 0) _exit(1) ;
+    if (!*first) _exit(0) ;
+    if (write(fd, first, strlen(first)) < 0) _exit(1) ;
+    if (strlen(first) != QUEUE_ID_LEN + 1) _exit(0) ;
+    for (;;)
+    {
+      r = read(fd, buf + n, sizeof(buf) - n) ;
+      if (r <= 0) break ;
+      n += r ;
+      if (n >= 3 && !memcmp(buf + n - 3, "\n.\n", 3)) break ;
+    }
+    if (write(fd, r > 0 ? "0\n" : "111\n", r > 0 ? 2 : 4) < 0) _exit(1) ;
+    _exit(0) ;
+  }
+  close(l) ;
+  return pid ;
+}
+
+static void reap (pid_t pid)
+{
+  int w ;
+  waitpid(pid, &w, 0) ;
+  unlink(path("sock")) ;
+}
+
+/* the hand-off: submit; when it gives an id, the message, then finish. The code, or 1000 + submit's */
+static int handoff (conf const *c, char const *sender, char const *auth, char const *rcpts, size_t rlen, char *id, stralloc *diag)
+{
+  enqclient h = ENQCLIENT_ZERO ;
+  enqclient_req r = { .conffile = "/x.conf", .sender = sender, .auth = auth, .rcpts = rcpts, .rlen = rlen, .deadline = 0 } ;
+  stralloc m = STRALLOC_ZERO ;
+  tain d ;
+  int e ;
+  tain_now_g() ; tain_addsec_g(&d, 5) ;
+  r.deadline = &d ;
+  unlink(path("args")) ;
+  e = enqclient_submit(&h, c, &r, diag) ;
+  if (e) return 1000 + e ;
+  strcpy(id, h.id) ;
+  if (!enqclient_stuff(&m, "Subject: x\n\n.dot\n", 17) || write(h.fd, m.s, m.len) != (ssize_t)m.len) return -2 ;
+  stralloc_free(&m) ;
+  return enqclient_finish(&h, diag) ;
+}
+
 int main (void)
 {
   char id[64] ;
@@ -30,7 +129,7 @@ int main (void)
   int st ;
   ssize_t r ;
   tain d ;
-  tap_plan(21) ;
+  tap_plan(40) ;
   tain_now_set_stopwatch_g() ;
 
   server_says("", 0, 0) ;
@@ -98,6 +197,111 @@ int main (void)
     ok(enqclient_status(pair[0], 0) == 111, "a status with junk after it: 111") ;
     server_says("4294967396\n", 11, 1) ;
     ok(enqclient_status(pair[0], 0) == 111, "a status of 2^32 + 100: 111, not wrapped to 100") ;
+  }
+  /* enqclient_stuff: the message as enqueue -S reads it */
+  {
+    stralloc m = STRALLOC_ZERO ;
+    ok(enqclient_stuff(&m, "a\n.b\n..c\nlast", 13) && m.len == 18 && !memcmp(m.s, "a\n..b\n...c\nlast\n.\n", 18), "stuffed: leading dots doubled, the last line given its LF, the final dot") ;
+    m.len = 0 ;
+    ok(enqclient_stuff(&m, "", 0) && m.len == 2 && !memcmp(m.s, ".\n", 2), "an empty message: the final dot alone") ;
+    m.len = 0 ;
+    ok(enqclient_stuff(&m, ".\n\n.", 4) && m.len == 9 && !memcmp(m.s, "..\n\n..\n.\n", 9), "lone dots are doubled, an empty line kept") ;
+    stralloc_free(&m) ;
+  }
+
+  /* enqclient_submit and enqclient_finish, with a fake PROGRAMS/enqueue */
+  {
+    conf c ;
+    stralloc err = STRALLOC_ZERO, cf = STRALLOC_ZERO ;
+    int fd, e ;
+    pid_t srv ;
+    if (!mkdtemp(dir)) return 111 ;
+    mkdir(path("spool"), 0700) ;
+    mkdir(path("bin"), 0700) ;
+    /* enqueue -S: the id first, then the message to its dot; "refuse" and "crash" recipients as named */
+    if (!stralloc_cats(&cf, "#!/bin/sh\necho \"$*\" > ") || !stralloc_cats(&cf, dir) || !stralloc_cats(&cf, "/args\n"
+      "case \"$*\" in *refuse*) echo 'enqueue: fatal: refused' >&2 ; exit 100 ;; esac\n"
+      "echo 006b01754abaf1d0077cb041\n"
+      "cat > ") || !stralloc_cats(&cf, dir) || !stralloc_cats(&cf, "/msg\n"
+      "case \"$*\" in *crash*) kill -9 $$ ;; esac\n"
+      "exit 0\n")) return 111 ;
+    if (!openwritenclose_unsafe(path("bin/enqueue"), cf.s, cf.len) || chmod(fn, 0755) < 0) return 111 ;
+    cf.len = 0 ;
+    if (!stralloc_cats(&cf, "hostname mx.test.example\nspool ") || !stralloc_cats(&cf, dir) || !stralloc_cats(&cf, "/spool\nprograms ")
+     || !stralloc_cats(&cf, dir) || !stralloc_cats(&cf, "/bin\n")) return 111 ;
+    if (!openwritenclose_unsafe(path("k.conf"), cf.s, cf.len)) return 111 ;
+    if (!stralloc_cats(&cf, "enqueue-socket ") || !stralloc_cats(&cf, dir) || !stralloc_cats(&cf, "/sock\n")) return 111 ;
+    if (!openwritenclose_unsafe(path("s.conf"), cf.s, cf.len)) return 111 ;
+    signal(SIGPIPE, SIG_IGN) ;
+
+    if (!conf_load(&c, path("k.conf"), &err)) return 111 ;
+    e = handoff(&c, "a@b.example", 0, "c@d.example\0-e@f.example\0", 25, id, &diag) ;
+    ok(e == 0 && !strcmp(id, "006b01754abaf1d0077cb041"), "no socket: enqueue spawned, its id, exit 0") ;
+    ok(file_is("args", "-C /x.conf -S -f a@b.example -- c@d.example -e@f.example\n"), "... its arguments: -S, the sender, the recipients after --") ;
+    ok(file_is("msg", "Subject: x\n\n..dot\n.\n"), "... the message, stuffed, to the final dot") ;
+    e = handoff(&c, "", "someone", "c@d.example\0", 12, id, &diag) ;
+    ok(e == 0 && file_is("args", "-C /x.conf -S -a someone -f  -- c@d.example\n"), "the null sender, an auth user: -a") ;
+    diag.len = 0 ;
+    e = handoff(&c, "a@b.example", 0, "refuse@d.example\0", 17, id, &diag) ;
+    ok(e == 1100 && !diag.len, "a refused envelope: enqueue's 100 before any id, its words on stderr") ;
+    e = handoff(&c, "a@b.example", 0, "crash@d.example\0", 16, id, &diag) ;
+    ok(e == 111 && diag.len == 27 && !memcmp(diag.s, "enqueue crashed (signal 9)\n", 27), "enqueue killed after the id: 111, and diag says so") ;
+    conf_free(&c) ;
+
+    if (!conf_load(&c, path("s.conf"), &err)) return 111 ;
+    diag.len = 0 ;
+    e = handoff(&c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+    ok(e == 0 && file_is("args", "-C /x.conf -S -f a@b.example -- c@d.example\n"), "a socket named but absent: enqueue spawned") ;
+    srv = serve_once("") ;
+    e = handoff(&c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+    reap(srv) ;
+    ok(e == 0 && file_is("args", "-C /x.conf -S -f a@b.example -- c@d.example\n"), "a socket closed unanswered: enqueue spawned") ;
+    srv = serve_once("xyz\n") ;
+    e = handoff(&c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+    reap(srv) ;
+    ok(e == 0 && file_is("args", "-C /x.conf -S -f a@b.example -- c@d.example\n"), "garbage before the id: enqueue spawned") ;
+    srv = serve_once("0123456789abcdef01234567\n") ;
+    e = handoff(&c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+    reap(srv) ;
+    ok(e == 0 && !strcmp(id, "0123456789abcdef01234567") && access(path("args"), F_OK) < 0, "a server that answers: its id, its code 0, no enqueue spawned") ;
+    srv = serve_once("100\nenqueue: fatal: invalid sender\n") ;
+    diag.len = 0 ;
+    e = handoff(&c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+    reap(srv) ;
+    ok(e == 1100 && access(path("args"), F_OK) < 0, "a server's refusal: its 100, no enqueue spawned") ;
+    ok(diag.len == 31 && !memcmp(diag.s, "enqueue: fatal: invalid sender\n", 31), "... with its words") ;
+    {
+      enqclient h = ENQCLIENT_ZERO ;
+      enqclient_req rq = { .sender = "a@b.example", .rcpts = "c@d.example", .rlen = 12 } ;
+      srv = serve_once("0123456789abcdef01234567\n") ;
+      unlink(path("args")) ;
+      e = enqclient_submit(&h, &c, &rq, 0) ;
+      ok(!e && h.pid == 0 && h.fd >= 0 && write(h.fd, "Subject: half\n", 14) == 14, "no deadline: the socket's id all the same") ;
+      enqclient_abort(&h) ;
+      e = enqclient_finish(&h, 0) ;
+      reap(srv) ;
+      ok(e == 111 && h.fd == -1, "an abort on the socket: the server sees the end and answers 111; closed") ;
+    }
+    {
+      enqclient h = ENQCLIENT_ZERO ;
+      enqclient_req rq = { .sender = "a@b.example", .rcpts = "c@d.example", .rlen = 12 } ;
+      conf_free(&c) ;
+      if (!conf_load(&c, path("k.conf"), &err)) return 111 ;
+      e = enqclient_submit(&h, &c, &rq, 0) ;
+      ok(!e && h.pid > 0 && write(h.fd, "Subject: half\n", 14) == 14, "no deadline: the spawned enqueue's id") ;
+      enqclient_abort(&h) ;
+      fd = h.fd ;
+      e = enqclient_finish(&h, 0) ;
+      ok(fd == -1 && e == 0 && file_is("msg", "Subject: half\n"), "an abort on the pipe: closed, the fake takes the end of file as its end (a real enqueue exits 111)") ;
+    }
+    conf_free(&c) ;
+    stralloc_free(&err) ; stralloc_free(&cf) ;
+    {
+      static char const *const files[] = { "args", "msg", "bin/enqueue", "k.conf", "s.conf", 0 } ;
+      char const *const *f = files ;
+      for (; *f ; f++) unlink(path(*f)) ;
+      rmdir(path("bin")) ; rmdir(path("spool")) ; rmdir(dir) ;
+    }
   }
   return tap_done() ;
 }

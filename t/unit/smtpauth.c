@@ -12,14 +12,6 @@
 #include "tap.h"
 #include "smtpauth.h"
 
-static int b64_is (char const *in, size_t len, char const *want)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  int r = smtpauth_b64(&sa, in, len) && sa.len == strlen(want) && (!sa.len || !memcmp(sa.s, want, sa.len)) ;
-  stralloc_free(&sa) ;
-  return r ;
-}
-
 static int find_is (char const *text, char const *host, int wantr, char const *wu, char const *wp)
 {
   stralloc u = STRALLOC_ZERO, p = STRALLOC_ZERO ;
@@ -34,14 +26,7 @@ int main (void)
   char dir[] = "/tmp/ketch-smtpauth.XXXXXX" ;
   char fn[64] ;
   stralloc sa = STRALLOC_ZERO ;
-  tap_plan(15) ;
-
-  /* RFC 4648 §10 test vectors */
-  ok(b64_is("", 0, ""), "base64: empty") ;
-  ok(b64_is("f", 1, "Zg=="), "base64: f") ;
-  ok(b64_is("fo", 2, "Zm8="), "base64: fo") ;
-  ok(b64_is("foobar", 6, "Zm9vYmFy"), "base64: foobar") ;
-  ok(b64_is("\0u\0p", 4, "AHUAcA=="), "base64: AUTH PLAIN with NULs") ;
+  tap_plan(10) ;
 
   ok(find_is("user pass\n", "mx.example", 1, "user", "pass"), "creds: a generic line") ;
   ok(find_is("# comment\n\n  user\tpass  \r\n", "mx.example", 1, "user", "pass"), "creds: comments, blanks, tabs, CRLF") ;
