@@ -10,6 +10,7 @@
 
 #include "report.h"
 #include "netstr.h"
+#include "text.h"
 
 static char const *const names[3] = { "ok", "temp", "perm" } ;
 
@@ -22,19 +23,11 @@ char const *report_kind_name (unsigned int kind)
 static int report_put (stralloc *sa, unsigned int kind, unsigned int index, char const *text, size_t len)
 {
   char fmt[UINT_FMT] ;
-  size_t off, i = 0 ;
   if (kind > 2) kind = KETCH_RESULT_TEMP ;
-  if (!stralloc_cats(sa, names[kind]) || !stralloc_catb(sa, " ", 1)
-   || !stralloc_catb(sa, fmt, uint_fmt(fmt, index)) || !stralloc_catb(sa, " ", 1)) return 0 ;
-  off = sa->len ;
-  if (!stralloc_catb(sa, text, len)) return 0 ;
   /* one line per recipient: no control character may split or garble it */
-  for (; i < len ; i++)
-  {
-    unsigned char c = sa->s[off + i] ;
-    if (c < 32 || c == 127) sa->s[off + i] = ' ' ;
-  }
-  return stralloc_catb(sa, "\n", 1) ;
+  return stralloc_cats(sa, names[kind]) && stralloc_catb(sa, " ", 1)
+   && stralloc_catb(sa, fmt, uint_fmt(fmt, index)) && stralloc_catb(sa, " ", 1)
+   && text_printable_cat(sa, text, len) && stralloc_catb(sa, "\n", 1) ;
 }
 
 static int report_parse (char const *s, unsigned int *index, char const **text)

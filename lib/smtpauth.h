@@ -7,7 +7,6 @@
 
 #include <skalibs/stralloc.h>
 
-#include "base64.h"
 
 /*
  * The SMTP client's AUTH helpers (RFC 4954): the credentials file of a
@@ -26,8 +25,5 @@ extern int smtpauth_creds_read (char const *, stralloc *) ;
 /* finds the credentials for host in the text; 1 (user and pass set,
    NUL-terminated), 0 none, -1 out of memory */
 extern int smtpauth_creds_find (char const *, size_t, char const *, stralloc *, stralloc *) ;
-
-/* the client's AUTH encoder was here: lib/base64. The old name, until remote-send calls base64_cat */
-#define smtpauth_b64 base64_cat
 
 #endif

@@ -11,6 +11,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
 
+#include "base64.h"
 #include "smtpauth.h"
 #include "smtpclient.h"
 #include "tlsname.h"
@@ -178,7 +179,7 @@ int smtpc_auth (smtpc *c, char const *user, size_t ulen, char const *pass, size_
     /* RFC 4616: authzid (empty) NUL authcid NUL passwd, in the initial response */
     stralloc raw = STRALLOC_ZERO ;
     int ok = stralloc_catb(&raw, "", 1) && stralloc_catb(&raw, user, ulen) && stralloc_catb(&raw, "", 1)
-      && stralloc_catb(&raw, pass, plen) && smtpauth_b64(&tok, raw.s, raw.len) && stralloc_0(&tok) ;
+      && stralloc_catb(&raw, pass, plen) && base64_cat(&tok, raw.s, raw.len) && stralloc_0(&tok) ;
     if (raw.s) byte_zzero(raw.s, raw.a) ;
     stralloc_free(&raw) ;
     if (ok) r = smtpc_command(c, "AUTH PLAIN ", tok.s, secs) ;
@@ -188,11 +189,11 @@ int smtpc_auth (smtpc *c, char const *user, size_t ulen, char const *pass, size_
     /* LOGIN: the user name and the password, each after a 334 */
     r = smtpc_command(c, "AUTH LOGIN", 0, secs) ;
     if (r && c->reply.code == 334)
-      r = smtpauth_b64(&tok, user, ulen) && stralloc_0(&tok) && smtpc_command(c, tok.s, 0, secs) ;
+      r = base64_cat(&tok, user, ulen) && stralloc_0(&tok) && smtpc_command(c, tok.s, 0, secs) ;
     if (r && c->reply.code == 334)
     {
       byte_zzero(tok.s, tok.a) ; tok.len = 0 ;
-      r = smtpauth_b64(&tok, pass, plen) && stralloc_0(&tok) && smtpc_command(c, tok.s, 0, secs) ;
+      r = base64_cat(&tok, pass, plen) && stralloc_0(&tok) && smtpc_command(c, tok.s, 0, secs) ;
     }
   }
   if (c->out.s) byte_zzero(c->out.s, c->out.a) ;
