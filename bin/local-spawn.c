@@ -8,13 +8,13 @@
  * one delivery (recipient, the alias it came from, sender); local-spawn
  * derives the user and the delivery itself (never taking a uid, a path
  * or an argument from the socket, never opening a path in the spool,
- * never running anything as root), and runs local-deliver as that
- * user, with a timeout: in a worker, a forked child
- * that drops to the user and calls local-deliver's code, linked in,
- * without an exec (an exec per delivery cost about half a millisecond of
- * CPU, a third of a message's whole budget), and that stays for the same
- * user's next deliveries (a fork per delivery cost a tenth of one). It
- * never executes anything. See local-spawn(8) for the protocol.
+ * never running anything as root), and delivers as that user, with a
+ * timeout: in a worker, a forked child that drops to the user and calls
+ * the delivery engine (lib/deliver) without an exec (an exec per
+ * delivery cost about half a millisecond of CPU, a third of a message's
+ * whole budget), and that stays for the same user's next deliveries (a
+ * fork per delivery cost a tenth of one). It never executes anything.
+ * See local-spawn(8) for the protocol.
  */
 
 /* initgroups and setgroups are not POSIX */
@@ -61,9 +61,9 @@
 #include "lookup.h"
 #include "expand.h"
 #include "lspawn.h"
+#include "deliver.h"
 
 #define USAGE "local-spawn [ -C conf ]"
-extern int local_deliver_main (int, char const *const *) ;
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define MAXCHILD 1000         /* deliveries at once */
 #define WORKER_USES 1000      /* deliveries by one worker, then it is retired: whatever it leaks stays bounded */
@@ -74,10 +74,10 @@ extern int local_deliver_main (int, char const *const *) ;
  * and delivers that user's mail, one request at a time, until its
  * socket closes. The socket carries the requests out (the message's
  * descriptor, then local-deliver's arguments as a netstring of
- * NUL-terminated fields, as in the scheduler's requests) and back
- * its stderr, with a NUL after each delivery that returned (ok). A
- * delivery that fails exits the worker with local-deliver's code, as a
- * child of its own did before workers.
+ * NUL-terminated fields, as in the scheduler's requests) and back what
+ * an MDA wrote and, after each delivery, its text and result
+ * (worker_result). A failed delivery is reported like a good one; a
+ * worker that exits busy crashed or was killed.
  */
 typedef struct child_s child ;
 struct child_s
@@ -310,16 +310,41 @@ static void worker_dismiss (child *ch)
   ch->fd = -1 ;
 }
 
-/* the worker's side: requests until the end of its socket (fd 2) */
+/*
+ * The end of one delivery on the worker's socket: a line with the
+ * engine's text, every control character blanked, then one octet, the
+ * result (lib/exitcodes.h: 0 delivered, 1 temporary, 2 permanent),
+ * which no text and no program's output (lib/deliver blanks it) holds.
+ * The line starts on a line of its own, after whatever an MDA wrote.
+ */
+static int worker_result (enum ketch_result res, stralloc const *text, stralloc *out)
+{
+  size_t i = 0 ;
+  char mark = (char)res ;
+  out->len = 0 ;
+  if (!stralloc_catb(out, "\n", 1) || !stralloc_catb(out, text->s, text->len)) return 0 ;
+  for (i = 1 ; i < out->len ; i++) if ((unsigned char)out->s[i] < 32 || out->s[i] == 127) out->s[i] = ' ' ;
+  if (!stralloc_catb(out, "\n", 1) || !stralloc_catb(out, &mark, 1)) return 0 ;
+  return allwrite(2, out->s, out->len) == out->len ;
+}
+
+/*
+ * The worker's side: requests until the end of its socket (fd 2), each
+ * delivered by lib/deliver; a failed delivery is a result like any
+ * other, and the worker takes the next request.
+ */
 static void worker_loop (void)
 {
-  stralloc a = STRALLOC_ZERO ;
+  stralloc a = STRALLOC_ZERO, text = STRALLOC_ZERO, out = STRALLOC_ZERO ;
+  deliver d = DELIVER_ZERO ;
   for (;;)
   {
     char const *argv[LSPAWN_FIELDS_MAX + 2] ;
+    deliver_req r = DELIVER_REQ_ZERO ;
+    enum ketch_result res ;
     size_t start, len, used ;
     unsigned int n ;
-    int mfd, r ;
+    int mfd, k ;
     iopause_fd x = { .fd = 2, .events = IOPAUSE_READ, .revents = 0 } ;
     /* ancil_recv_fd does not wait (MSG_DONTWAIT): wait for the next request, or the end */
     if (iopause(&x, 1, 0, 0) < 0) _exit(KETCH_EX_TEMP) ;
@@ -327,24 +352,32 @@ static void worker_loop (void)
     if (mfd < 0) _exit(0) ;
     /* then its arguments; nothing follows them until we answer, so reading whole blocks takes no more */
     a.len = 0 ;
-    while (!(r = lspawn_request_next(a.s, a.len, &start, &len, &used)))
+    while (!(k = lspawn_request_next(a.s, a.len, &start, &len, &used)))
     {
-      ssize_t k ;
+      ssize_t m ;
       if (!stralloc_readyplus(&a, 4096)) _exit(KETCH_EX_TEMP) ;
-      k = fd_read(2, a.s + a.len, 4096) ;
-      if (k <= 0) _exit(KETCH_EX_TEMP) ;
-      a.len += k ;
+      m = fd_read(2, a.s + a.len, 4096) ;
+      if (m <= 0) _exit(KETCH_EX_TEMP) ;
+      a.len += m ;
     }
-    if (r < 0 || used != a.len) _exit(KETCH_EX_TEMP) ;
+    if (k < 0 || used != a.len) _exit(KETCH_EX_TEMP) ;
     argv[0] = "local-deliver" ;
     n = lspawn_fields(a.s + start, len, argv + 1, LSPAWN_FIELDS_MAX) ;
     /* every octet in a field (local-spawn sends at most LSPAWN_FIELDS_MAX) */
     if (!n || argv[n] + strlen(argv[n]) + 1 != a.s + start + len) _exit(KETCH_EX_TEMP) ;
     argv[n + 1] = 0 ;
-    if (fd_move(0, mfd) < 0) _exit(KETCH_EX_TEMP) ;
-    /* a failure exits with its code (strerr_die*); a return is a delivery done */
-    if (local_deliver_main((int)n + 1, argv)) _exit(KETCH_EX_TEMP) ;
-    if (!buffer_flush(buffer_2) || fd_write(2, "", 1) != 1) _exit(KETCH_EX_TEMP) ;
+    r.fd = mfd ;
+    r.out = 2 ;
+    text.len = 0 ;
+    /* local-spawn made the arguments (derive): a request they do not make is a bug, permanent as local-deliver's usage */
+    if (!deliver_req_argv(&r, n + 1, argv))
+    {
+      res = KETCH_RESULT_PERM ;
+      if (stralloc_cats(&text, "bad delivery arguments") && stralloc_0(&text)) text.len-- ;
+    }
+    else res = deliver_run(&d, &r, &text) ;
+    fd_close(mfd) ;
+    if (!worker_result(res, &text, &out)) _exit(KETCH_EX_TEMP) ;
   }
 }
 
@@ -509,12 +542,13 @@ static int request (unixmessage const *m, void *unused)
   return 1 ;
 }
 
-/* a worker's NUL: its delivery returned, delivered; it is idle now, or retired */
-static void worker_done (child *ch)
+/* a worker's result octet: its delivery is done, reported with local-deliver's exit code; it is idle now, or retired */
+static void worker_done (child *ch, unsigned int res)
 {
+  static char const *const codes[] = { [KETCH_RESULT_OK] = "0", [KETCH_RESULT_TEMP] = "111", [KETCH_RESULT_PERM] = "100" } ;
   if (!ch->busy || ch->killed) return ;
   if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; ch->cur.len = 0 ; }
-  report(ch->tag, "0", ch->last.s ? ch->last.s : "", ch->last.len) ;
+  report(ch->tag, codes[res], ch->last.s ? ch->last.s : "", ch->last.len) ;
   ch->busy = 0 ;
   ch->tag[0] = 0 ;
   ch->last.len = 0 ;
@@ -539,7 +573,7 @@ static void child_read (child *ch)
     for (; i < (size_t)r ; i++)
     {
       if (buf[i] == '\n') { if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; ch->cur.len = 0 ; } }
-      else if (!buf[i]) worker_done(ch) ;
+      else if ((unsigned char)buf[i] <= KETCH_RESULT_PERM) worker_done(ch, (unsigned char)buf[i]) ;
       else if (ch->cur.len < 1024) stralloc_catb(&ch->cur, buf + i, 1) ;
     }
   }
@@ -560,14 +594,14 @@ static void reap (void)
       if (ch->pid != pid) continue ;
       if (ch->fd >= 0) { child_read(ch) ; if (ch->fd >= 0) fd_close(ch->fd) ; }
       if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; }
-      /* a worker that exits busy: its delivery failed with this code (or timed out, or crashed); idle, it was retired */
+      /* a worker that exits busy: its delivery timed out, crashed, or lost its request (its exit code); idle, it was retired */
       if (ch->busy)
       {
         if (ch->killed) report(ch->tag, "t", "local delivery timed out", 24) ;
         else if (WIFSIGNALED(wstat)) report(ch->tag, "t", "local-deliver crashed", 21) ;
         else
         {
-          /* a 0 exit without its NUL mark (it never should): not known delivered */
+          /* a 0 exit without its result (it never should): not known delivered */
           int e = WEXITSTATUS(wstat) ;
           code[int_fmt(code, e ? e : KETCH_EX_TEMP)] = 0 ;
           report(ch->tag, code, ch->last.s ? ch->last.s : "", ch->last.len) ;

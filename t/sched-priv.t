@@ -64,7 +64,7 @@ check "nothing run" sh -c "! test -e '$T/pwned'"
 
 # local-spawn's workers: one forked per user and kept for that user's next
 # delivery (the Maildir name holds the delivering pid); a delivery that
-# fails exits its worker with its code, and the next one gets a new worker
+# fails is reported with its code, and the same worker takes the next one
 dr () { req "$1" "$R@test.example" "" ; }
 t0=$(date +%s)
 out=$( { dr 7 ; echo "S${TAB}1" ; dr 8 ; echo "S${TAB}1" ; echo "X${TAB}chmod 0 $T/home/$R/Maildir/tmp" ; dr 9 ; echo "S${TAB}1" ; echo "X${TAB}chmod 700 $T/home/$R/Maildir/tmp" ; dr 10 ; } | python3 "$top/t/lspawn.py" "$BIN/local-spawn" "$CONF" 2>/dev/null)
@@ -72,7 +72,7 @@ rc=$? ; t1=$(date +%s)
 pid_of () { echo "$out" | sed -n "s/^$1 0 .*P\([0-9]*\)R.*/\1/p" ; }
 p7=$(pid_of 7) ; p8=$(pid_of 8) ; p10=$(pid_of 10)
 check "the user's next delivery goes to the same worker (pid ${p7:-none} twice)" test -n "$p7" -a "$p7" = "$p8"
-check "a delivery that fails is temporary (111) and ends its worker" sh -c "echo '$out' | grep -q '^9 111 '"
-check "the next delivery gets a new worker (pid ${p10:-none})" test -n "$p10" -a "$p10" != "$p7"
+check "a delivery that fails is temporary (111), with its reason" sh -c "echo '$out' | grep -q '^9 111 unable to deliver to maildir .*: Permission denied'"
+check "the worker survives it: the next delivery goes to the same worker (pid ${p10:-none})" test -n "$p10" -a "$p10" = "$p7"
 check "local-spawn ends with its input, its idle worker dismissed ($rc, $((t1 - t0)) s)" test "$rc" = 0 -a $((t1 - t0)) -lt 8
 done_testing
