@@ -106,7 +106,7 @@ static int read_head (deliver *d, int fd)
     d->head.len += r ;
     if (d->head.len >= HEAD_MAX) return 1 ;
     /* byte_search returns len - 1, not len, when the needle is absent: found only if both octets fit */
-    if (byte_search(d->head.s, d->head.len, "\n\n", 2) + 2 <= d->head.len || (d->head.len && d->head.s[0] == '\n')) return 1 ;
+    if (byte_search(d->head.s, d->head.len, S("\n\n")) + 2 <= d->head.len || (d->head.len && d->head.s[0] == '\n')) return 1 ;
   }
 }
 
@@ -116,16 +116,16 @@ static int read_head (deliver *d, int fd)
  */
 static int looping (stralloc const *head, char const *rcpt)
 {
-  size_t end = byte_search(head->s, head->len, "\n\n", 2) ;
+  size_t end = byte_search(head->s, head->len, S("\n\n")) ;
   size_t i = 0, rlen = strlen(rcpt) ;
   if (end > head->len) end = head->len ;
   while (i < end)
   {
     char const *s = head->s + i ;
     size_t n = byte_chr(s, end - i, '\n') ;
-    if (n > 13 && !strncasecmp(s, "Delivered-To:", 13))
+    if (n > sizeof("Delivered-To:") - 1 && !strncasecmp(s, S("Delivered-To:")))
     {
-      size_t a = 13, b = n ;
+      size_t a = sizeof("Delivered-To:") - 1, b = n ;
       while (a < b && (s[a] == ' ' || s[a] == '\t')) a++ ;
       while (b > a && (s[b-1] == ' ' || s[b-1] == '\t' || s[b-1] == '\r')) b-- ;
       if (b - a == rlen && !strncasecmp(s + a, rcpt, rlen)) return 1 ;
@@ -199,7 +199,7 @@ static int putline_quoted (buffer *b, char const *s, size_t n, int *bol)
   {
     size_t k = 0 ;
     while (k < n && s[k] == '>') k++ ;
-    if (n - k >= 5 && !memcmp(s + k, "From ", 5) && buffer_put(b, ">", 1) < 0) return 0 ;
+    if (n - k >= sizeof("From ") - 1 && !memcmp(s + k, S("From ")) && buffer_put(b, S(">")) < 0) return 0 ;
   }
   if (buffer_put(b, s, n) < 0) return 0 ;
   *bol = n && s[n-1] == '\n' ;
@@ -239,7 +239,7 @@ static int mbox_append (deliver const *d, deliver_req const *r, int fd, stralloc
     gmtime_r(&now, &tm) ;
     n = strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm) ;
     if (buffer_puts(&b, "From ") < 0 || buffer_puts(&b, *r->sender ? r->sender : "MAILER-DAEMON") < 0
-     || buffer_put(&b, " ", 1) < 0 || buffer_put(&b, date, n) < 0 || buffer_put(&b, "\n", 1) < 0) return 0 ;
+     || buffer_put(&b, S(" ")) < 0 || buffer_put(&b, date, n) < 0 || buffer_put(&b, S("\n")) < 0) return 0 ;
   }
   if (buffer_put(&b, d->pre.s, d->pre.len) < 0) return 0 ;
   if (!put_quoted(&b, d->head.s, d->head.len, line, &bol)) return 0 ;
@@ -250,9 +250,9 @@ static int mbox_append (deliver const *d, deliver_req const *r, int fd, stralloc
     if (!n) break ;
     if (!put_quoted(&b, ibuf, n, line, &bol)) return 0 ;
   }
-  if (line->len && (!putline_quoted(&b, line->s, line->len, &bol) || buffer_put(&b, "\n", 1) < 0)) return 0 ;
+  if (line->len && (!putline_quoted(&b, line->s, line->len, &bol) || buffer_put(&b, S("\n")) < 0)) return 0 ;
   /* an empty line ends each message (RFC 4155) */
-  return buffer_put(&b, "\n", 1) >= 0 && buffer_flush(&b) && fsync(fd) == 0 ;
+  return buffer_put(&b, S("\n")) >= 0 && buffer_flush(&b) && fsync(fd) == 0 ;
 }
 
 static enum ketch_result do_mbox (deliver const *d, deliver_req const *r, stralloc *text)
@@ -310,7 +310,7 @@ static enum ketch_result do_mbox (deliver const *d, deliver_req const *r, strall
 
 static int addenv (stralloc *sa, char const *k, char const *v)
 {
-  return stralloc_cats(sa, k) && stralloc_catb(sa, "=", 1) && stralloc_cats(sa, v) && stralloc_0(sa) ;
+  return stralloc_cats(sa, k) && stralloc_catb(sa, S("=")) && stralloc_cats(sa, v) && stralloc_0(sa) ;
 }
 
 /* every descriptor above 2: a user's program gets none of ours (the scheduler's, local-spawn's) */
@@ -327,9 +327,9 @@ static void close_above_2 (void)
 
 /*
  * What the program writes, copied to r->out, at most MDA_OUT_MAX octets
- * in all (*done so far): no NUL (a local-spawn worker's socket takes
- * one as the end of a delivery) and no other control character but the
- * newline.
+ * in all (*done so far), with no control character but the newline (a
+ * local-spawn worker's socket takes octets 0, 1 and 2 as the end of a
+ * delivery and its result).
  */
 static void mda_output (int fd, int *isopen, int out, size_t *done)
 {
@@ -517,7 +517,7 @@ enum ketch_result deliver_run (deliver *d, deliver_req const *r, stralloc *text)
 {
   d->pre.len = 0 ; d->head.len = 0 ;
   if (!stralloc_cats(&d->pre, "Return-Path: <") || !stralloc_cats(&d->pre, r->sender) || !stralloc_cats(&d->pre, ">\nDelivered-To: ")
-   || !stralloc_cats(&d->pre, r->rcpt) || !stralloc_catb(&d->pre, "\n", 1)) return unable(text, "allocate") ;
+   || !stralloc_cats(&d->pre, r->rcpt) || !stralloc_catb(&d->pre, S("\n"))) return unable(text, "allocate") ;
   if (!read_head(d, r->fd)) return unable(text, "read the message") ;
   if (looping(&d->head, r->rcpt)) return say(text, KETCH_RESULT_PERM, "mail loop: Delivered-To: ", r->rcpt, " is already in the header") ;
   switch (r->method)

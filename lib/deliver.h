@@ -20,7 +20,7 @@
  * up in local-deliver(8).
  *
  * A request is local-deliver's arguments (deliver_req_argv): the
- * scheduler and local-spawn make them (lib/expand), and the same words
+ * scheduler and local-spawn make them (lib/decide), and the same words
  * cross an exec or a worker's socket.
  *
  * Process state: an MDA delivery traps SIGCHLD with skalibs' selfpipe

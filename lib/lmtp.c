@@ -48,14 +48,15 @@ static int connect_to (char const *target, unsigned int timeout, stralloc *text)
 {
   struct timeval tv = { .tv_sec = timeout, .tv_usec = 0 } ;
   int fd = -1 ;
-  if (!strncmp(target, "unix:", 5))
+  if (!strncmp(target, S("unix:")))
   {
+    char const *file = target + sizeof("unix:") - 1 ;
     struct sockaddr_un sun ;
-    size_t n = strlen(target + 5) ;
-    if (n >= sizeof(sun.sun_path)) return (say(text, KETCH_RESULT_TEMP, "lmtp socket path too long: ", target + 5), -1) ;
+    size_t n = strlen(file) ;
+    if (n >= sizeof(sun.sun_path)) return (say(text, KETCH_RESULT_TEMP, "lmtp socket path too long: ", file), -1) ;
     memset(&sun, 0, sizeof(sun)) ;
     sun.sun_family = AF_UNIX ;
-    memcpy(sun.sun_path, target + 5, n + 1) ;
+    memcpy(sun.sun_path, file, n + 1) ;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
     if (fd < 0) return (unable(text, "create a socket"), -1) ;
     /* bounded: every read, write and the connect itself */
@@ -145,8 +146,8 @@ static int data (buffer *out, char const *s, size_t n, int *bol)
   size_t i = 0 ;
   for (; i < n ; i++)
   {
-    if (*bol && s[i] == '.' && buffer_put(out, ".", 1) < 0) return 0 ;
-    if (s[i] == '\n' ? buffer_put(out, "\r\n", 2) < 0 : buffer_put(out, s + i, 1) < 0) return 0 ;
+    if (*bol && s[i] == '.' && buffer_put(out, S(".")) < 0) return 0 ;
+    if (s[i] == '\n' ? buffer_put(out, S("\r\n")) < 0 : buffer_put(out, s + i, 1) < 0) return 0 ;
     *bol = s[i] == '\n' ;
   }
   return 1 ;
@@ -171,7 +172,7 @@ enum ketch_result lmtp_deliver (char const *target, unsigned int timeout, char c
   if (sock < 0) return KETCH_RESULT_TEMP ;
   in = (buffer)BUFFER_INIT(&buffer_read, sock, ibuf, sizeof(ibuf)) ;
   out = (buffer)BUFFER_INIT(&buffer_write, sock, obuf, sizeof(obuf)) ;
-  if (gethostname(host, sizeof(host) - 1) < 0) memcpy(host, "localhost", 10) ;
+  if (gethostname(host, sizeof(host) - 1) < 0) memcpy(host, "localhost", sizeof("localhost")) ;
   host[sizeof(host) - 1] = 0 ;
   if (!expect(&in, &line, text, "greeting", &r)) goto end ;
   if (!command(&out, S("LHLO "), host, S("\r\n"))) goto write ;
