@@ -94,14 +94,6 @@ all: $(B)/t/enqueue-listen-dyn
 $(B)/t/enqueue-listen-dyn: bin/enqueue-listen.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/t/unit
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 
-# local-spawn runs each local delivery in a forked child, as the user,
-# without an exec: it links the delivery code (local-spawn(8))
-$(B)/lib/deliver-main.o: bin/local-deliver.c $(wildcard lib/*.h) | $(B)/lib
-	$(CC) $(CPPFLAGS_KETCH) -DKETCH_DELIVER_MAIN=local_deliver_main $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
-
-$(B)/bin/local-spawn: bin/local-spawn.c $(B)/lib/deliver-main.o $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
-	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/lib/deliver-main.o $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
-
 $(B)/bin/%: tools/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 

@@ -6,15 +6,15 @@
  * a report pipe on fd 1, then drops to the queue user. Each request is
  * the message's descriptor, opened by the scheduler, and the facts of
  * one delivery (recipient, the alias it came from, sender); local-spawn
- * derives the user and the delivery itself (never taking a uid, a path
- * or an argument from the socket, never opening a path in the spool,
- * never running anything as root), and runs local-deliver as that
- * user, with a timeout: in a worker, a forked child
- * that drops to the user and calls local-deliver's code, linked in,
- * without an exec (an exec per delivery cost about half a millisecond of
- * CPU, a third of a message's whole budget), and that stays for the same
- * user's next deliveries (a fork per delivery cost a tenth of one). It
- * never executes anything. See local-spawn(8) for the protocol.
+ * derives the user and the delivery itself (lib/decide: never taking a
+ * uid, a path or an argument from the socket, never opening a path in
+ * the spool, never running anything as root), and delivers as that
+ * user, with a timeout: in a worker, a forked child that drops to the
+ * user and calls the delivery engine (lib/deliver) without an exec (an
+ * exec per delivery cost about half a millisecond of CPU, a third of a
+ * message's whole budget), and that stays for the same user's next
+ * deliveries (a fork per delivery cost a tenth of one). It never
+ * executes anything. See local-spawn(8) for the protocol.
  */
 
 /* initgroups and setgroups are not POSIX */
@@ -59,12 +59,13 @@
 #include "conf.h"
 #include "queue.h"
 #include "lookup.h"
-#include "expand.h"
+#include "decide.h"
 #include "lspawn.h"
+#include "deliver.h"
 
 #define USAGE "local-spawn [ -C conf ]"
-extern int local_deliver_main (int, char const *const *) ;
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+#define S(x) x, sizeof(x) - 1
 #define MAXCHILD 1000         /* deliveries at once */
 #define WORKER_USES 1000      /* deliveries by one worker, then it is retired: whatever it leaks stays bounded */
 #define WORKER_IDLE 5         /* seconds an idle worker waits for its user's next delivery */
@@ -74,10 +75,10 @@ extern int local_deliver_main (int, char const *const *) ;
  * and delivers that user's mail, one request at a time, until its
  * socket closes. The socket carries the requests out (the message's
  * descriptor, then local-deliver's arguments as a netstring of
- * NUL-terminated fields, as in the scheduler's requests) and back
- * its stderr, with a NUL after each delivery that returned (ok). A
- * delivery that fails exits the worker with local-deliver's code, as a
- * child of its own did before workers.
+ * NUL-terminated fields, as in the scheduler's requests) and back what
+ * an MDA wrote and, after each delivery, its text and result
+ * (worker_result). A failed delivery is reported like a good one; a
+ * worker that exits busy crashed or was killed.
  */
 typedef struct child_s child ;
 struct child_s
@@ -105,147 +106,6 @@ static void report (char const *tag, char const *code, char const *text, size_t 
   stralloc sa = STRALLOC_ZERO ;
   if (lspawn_report(&sa, tag, code, text, len) && allwrite(1, sa.s, sa.len) < sa.len) strerr_diefusys(KETCH_EX_TEMP, "write a report") ;
   stralloc_free(&sa) ;
-}
-
-static int add (stralloc *sa, char const *s)
-{
-  return stralloc_cats(sa, s) && stralloc_0(sa) ;
-}
-
-/* the user a delivery runs as: never root, never group 0 */
-typedef struct who_s who ;
-struct who_s
-{
-  uid_t uid ;
-  gid_t gid ;
-  char name[256] ;
-} ;
-
-static int who_set (who *w, struct passwd const *pw)
-{
-  size_t n ;
-  if (!pw || !pw->pw_uid || !pw->pw_gid) return 0 ;
-  n = strlen(pw->pw_name) ;
-  if (n >= sizeof(w->name)) return 0 ;
-  w->uid = pw->pw_uid ; w->gid = pw->pw_gid ;
-  memcpy(w->name, pw->pw_name, n + 1) ;
-  return 1 ;
-}
-
-/*
- * Is rcpt, as the same text, a recipient the alias orig gives (lib/expand,
- * as the scheduler expands it)? 1 with its item in *it (texts and items
- * hold it) and the alias in *l; 0 if not.
- */
-static int entry_of (char const *rcpt, char const *orig, lookup *l, stralloc *texts, genalloc *items, expand_item const **it)
-{
-  size_t n, k = 0 ;
-  if (!*orig || !lookup_address(l, &c, orig) || l->kind != LOOKUP_ALIAS
-   || !expand_entries(&c, l->sa.s + l->entries, l->entrieslen, 1, texts, items)) return 0 ;
-  n = genalloc_len(expand_item, items) ;
-  for (; k < n ; k++)
-  {
-    *it = genalloc_s(expand_item, items) + k ;
-    if ((*it)->kind == EXPAND_I_RCPT && !strcmp(texts->s + (*it)->text, rcpt)) return 1 ;
-  }
-  return 0 ;
-}
-
-/*
- * An alias's file or program: an entry of the alias it came from (orig);
- * it runs as the owner of the file that lists it (lib/expand). 1, or 0
- * with *why.
- */
-static int derive_entry (char const *rcpt, char const *orig, lookup *l, who *w, char const **why)
-{
-  stralloc texts = STRALLOC_ZERO ;
-  genalloc items = GENALLOC_ZERO ;
-  expand_item const *it ;
-  int ok = 0 ;
-  if (entry_of(rcpt, orig, l, &texts, &items, &it))
-  {
-    char const *table = conf_str(&c, c.aliases) ;
-    uid_t uid ;
-    if (l->flags & LOOKUP_F_VIRTUAL)
-    {
-      /* a virtual user's forward: its map lists it */
-      conf_vdomain const *v = conf_vdomain_find(&c, l->sa.s + l->domain) ;
-      table = v ? c.sa.s + v->map : 0 ;
-    }
-    if (!expand_entry_owner(&c, it, table, &uid))
-      *why = errno == EPERM ? "the include file listing it is group- or world-writable" : "no such alias-user" ;
-    else if (!who_set(w, getpwuid(uid))) *why = "the owner of its list is unknown, root or in group 0" ;
-    else ok = 1 ;
-  }
-  stralloc_free(&texts) ;
-  genalloc_free(expand_item, &items) ;
-  return ok ;
-}
-
-/* a system account: a local user only for an alias that names it (lookup_aliased) */
-static void aliased (char const *rcpt, char const *orig, lookup *l)
-{
-  lookup a = LOOKUP_ZERO ;
-  stralloc texts = STRALLOC_ZERO ;
-  genalloc items = GENALLOC_ZERO ;
-  expand_item const *it ;
-  if (l->kind == LOOKUP_UNKNOWN && l->flags & LOOKUP_F_SYSTEM && entry_of(rcpt, orig, &a, &texts, &items, &it)) lookup_aliased(l) ;
-  lookup_free(&a) ;
-  stralloc_free(&texts) ;
-  genalloc_free(expand_item, &items) ;
-}
-
-/*
- * The delivery, derived here from the request's facts (recipient, and
- * the alias it came from) with the scheduler's own code (lib/lookup,
- * lib/expand): a scheduler that lost its integrity can have a message
- * delivered to a recipient it names, but chooses no program, file,
- * argument, option or user. The sender and the message are the queue's,
- * which that scheduler could write anyway: they are data here, never a
- * reason to run anything. 1 with *w and local-deliver's arguments in
- * out (NUL-separated); 0 refused, with *why.
- */
-static int derive (char const *sender, char const *rcpt, char const *orig, char const *tfmt, who *w, stralloc *out, char const **why)
-{
-  lookup l = LOOKUP_ZERO ;
-  expand_local x = EXPAND_LOCAL_ZERO ;
-  int ok = 0 ;
-  if (!add(out, "-t") || !add(out, tfmt) || (*orig && (!add(out, "-o") || !add(out, orig)))) goto end ;
-  if (rcpt[0] == '/' || rcpt[0] == '|')
-  {
-    if (!derive_entry(rcpt, orig, &l, w, why)) goto end ;
-    x.kind = EXPAND_L_ALIAS ;
-  }
-  else
-  {
-    if (!lookup_address(&l, &c, rcpt)) { *why = "temporary lookup failure" ; goto end ; }
-    aliased(rcpt, orig, &l) ;
-    if (l.kind == LOOKUP_LOCAL)
-    {
-      /* lib/lookup gives no system account below local-uid-min (unless aliased), nor one in group 0 */
-      struct passwd pw = { .pw_name = l.sa.s + l.user, .pw_uid = l.uid, .pw_gid = l.gid } ;
-      if (!who_set(w, &pw)) { *why = "no such user, or root, for this delivery" ; goto end ; }
-    }
-    else if (l.kind == LOOKUP_VIRTUAL)
-    {
-      /* the map's owner owns its Maildirs; a map root owns would share alias-user's uid with them */
-      conf_vdomain const *v = conf_vdomain_find(&c, l.sa.s + l.domain) ;
-      struct stat st ;
-      struct passwd const *au = getpwnam(c.alias_user ? c.sa.s + c.alias_user : "nobody") ;
-      if (!v || stat(c.sa.s + v->map, &st) < 0 || !st.st_uid || (au && au->pw_uid == st.st_uid))
-      { *why = "the virtual-domain map is owned by root or alias-user: give it to the owner of its Maildirs" ; goto end ; }
-      if (!who_set(w, getpwuid(st.st_uid))) { *why = "the owner of the virtual-domain map is unknown or in group 0" ; goto end ; }
-    }
-    else goto end ;
-    if (!expand_local_who(&c, &l, rcpt, &x)) goto end ;
-  }
-  if (!expand_local_args(&c, &l, sender, rcpt, *orig ? orig : 0, w->uid, &x)) goto end ;
-  if (x.fail) { *why = x.fail ; goto end ; }
-  ok = stralloc_catb(out, x.args.s, x.args.len) ;
- end:
-  lookup_free(&l) ;
-  expand_local_free(&x) ;
-  return ok ;
 }
 
 /*
@@ -310,16 +170,41 @@ static void worker_dismiss (child *ch)
   ch->fd = -1 ;
 }
 
-/* the worker's side: requests until the end of its socket (fd 2) */
+/*
+ * The end of one delivery on the worker's socket: a line with the
+ * engine's text, every control character blanked, then one octet, the
+ * result (lib/exitcodes.h: 0 delivered, 1 temporary, 2 permanent),
+ * which no text and no program's output (lib/deliver blanks it) holds.
+ * The line starts on a line of its own, after whatever an MDA wrote.
+ */
+static int worker_result (enum ketch_result res, stralloc const *text, stralloc *out)
+{
+  size_t i = 0 ;
+  char mark = (char)res ;
+  out->len = 0 ;
+  if (!stralloc_catb(out, S("\n")) || !stralloc_catb(out, text->s, text->len)) return 0 ;
+  for (i = 1 ; i < out->len ; i++) if ((unsigned char)out->s[i] < 32 || out->s[i] == 127) out->s[i] = ' ' ;
+  if (!stralloc_catb(out, S("\n")) || !stralloc_catb(out, &mark, 1)) return 0 ;
+  return allwrite(2, out->s, out->len) == out->len ;
+}
+
+/*
+ * The worker's side: requests until the end of its socket (fd 2), each
+ * delivered by lib/deliver; a failed delivery is a result like any
+ * other, and the worker takes the next request.
+ */
 static void worker_loop (void)
 {
-  stralloc a = STRALLOC_ZERO ;
+  stralloc a = STRALLOC_ZERO, text = STRALLOC_ZERO, out = STRALLOC_ZERO ;
+  deliver d = DELIVER_ZERO ;
   for (;;)
   {
     char const *argv[LSPAWN_FIELDS_MAX + 2] ;
+    deliver_req r = DELIVER_REQ_ZERO ;
+    enum ketch_result res ;
     size_t start, len, used ;
     unsigned int n ;
-    int mfd, r ;
+    int mfd, k ;
     iopause_fd x = { .fd = 2, .events = IOPAUSE_READ, .revents = 0 } ;
     /* ancil_recv_fd does not wait (MSG_DONTWAIT): wait for the next request, or the end */
     if (iopause(&x, 1, 0, 0) < 0) _exit(KETCH_EX_TEMP) ;
@@ -327,24 +212,32 @@ static void worker_loop (void)
     if (mfd < 0) _exit(0) ;
     /* then its arguments; nothing follows them until we answer, so reading whole blocks takes no more */
     a.len = 0 ;
-    while (!(r = lspawn_request_next(a.s, a.len, &start, &len, &used)))
+    while (!(k = lspawn_request_next(a.s, a.len, &start, &len, &used)))
     {
-      ssize_t k ;
+      ssize_t m ;
       if (!stralloc_readyplus(&a, 4096)) _exit(KETCH_EX_TEMP) ;
-      k = fd_read(2, a.s + a.len, 4096) ;
-      if (k <= 0) _exit(KETCH_EX_TEMP) ;
-      a.len += k ;
+      m = fd_read(2, a.s + a.len, 4096) ;
+      if (m <= 0) _exit(KETCH_EX_TEMP) ;
+      a.len += m ;
     }
-    if (r < 0 || used != a.len) _exit(KETCH_EX_TEMP) ;
+    if (k < 0 || used != a.len) _exit(KETCH_EX_TEMP) ;
     argv[0] = "local-deliver" ;
     n = lspawn_fields(a.s + start, len, argv + 1, LSPAWN_FIELDS_MAX) ;
     /* every octet in a field (local-spawn sends at most LSPAWN_FIELDS_MAX) */
     if (!n || argv[n] + strlen(argv[n]) + 1 != a.s + start + len) _exit(KETCH_EX_TEMP) ;
     argv[n + 1] = 0 ;
-    if (fd_move(0, mfd) < 0) _exit(KETCH_EX_TEMP) ;
-    /* a failure exits with its code (strerr_die*); a return is a delivery done */
-    if (local_deliver_main((int)n + 1, argv)) _exit(KETCH_EX_TEMP) ;
-    if (!buffer_flush(buffer_2) || fd_write(2, "", 1) != 1) _exit(KETCH_EX_TEMP) ;
+    r.fd = mfd ;
+    r.out = 2 ;
+    text.len = 0 ;
+    /* lib/decide made the arguments: a request they do not make is a bug, permanent as local-deliver's usage */
+    if (!deliver_req_argv(&r, n + 1, argv))
+    {
+      res = KETCH_RESULT_PERM ;
+      if (stralloc_cats(&text, "bad delivery arguments") && stralloc_0(&text)) text.len-- ;
+    }
+    else res = deliver_run(&d, &r, &text) ;
+    fd_close(mfd) ;
+    if (!worker_result(res, &text, &out)) _exit(KETCH_EX_TEMP) ;
   }
 }
 
@@ -435,40 +328,49 @@ static int message_ok (int fd)
   return fl >= 0 && (fl & O_ACCMODE) == O_RDONLY && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ;
 }
 
+/*
+ * The delivery is decided here, from the request's facts (recipient,
+ * and the alias it came from), by lib/decide: a scheduler that lost its
+ * integrity can have a message delivered to a recipient it names, but
+ * chooses no program, file, argument, option or user. The sender and
+ * the message are the queue's, which that scheduler could write anyway:
+ * they are data here, never a reason to run anything.
+ */
 static void handle (char const *tag, char const *const *f, int fd)
 {
-  who w ;
+  decide d = DECIDE_ZERO ;
+  lookup l = LOOKUP_ZERO ;
   unsigned int timeout ;
-  stralloc args = STRALLOC_ZERO ;
-  char const *why = "local-spawn refused the delivery (it does not match the configuration or tables)" ;
   child *ch ;
   if (!queue_id_valid(f[1], strlen(f[1])) || !uint0_scan(f[2], &timeout) || !clean(f[3]) || !clean(f[4]) || !clean(f[5]) || !*f[4])
-  { report(tag, "t", "bad request", 11) ; return ; }
-  if (fd < 0 || !message_ok(fd)) { report(tag, "t", "no message descriptor, or not a regular file open for reading", 61) ; return ; }
-  if (!derive(f[3], f[4], f[5], f[2], &w, &args, &why))
+  { report(tag, "t", S("bad request")) ; return ; }
+  if (fd < 0 || !message_ok(fd)) { report(tag, "t", S("no message descriptor, or not a regular file open for reading")) ; return ; }
+  if (!decide_local(&c, &l, f[3], f[4], f[5], timeout, DECIDE_F_SPAWN, &d)) d.why = DECIDE_T_REFUSED ;
+  lookup_free(&l) ;
+  if (d.why)
   {
-    strerr_warnw("refused a delivery request for ", f[4], " in ", f[1], ": ", why) ;
-    report(tag, "t", why, strlen(why)) ;
-    stralloc_free(&args) ;
-    return ;
+    strerr_warnw("refused a delivery request for ", f[4], " in ", f[1], ": ", d.why) ;
+    report(tag, "t", d.why, strlen(d.why)) ;
+    goto end ;
   }
-  if (busy_count() >= MAXCHILD) { report(tag, "t", "too many deliveries", 19) ; stralloc_free(&args) ; return ; }
+  /* a permanent failure (a bad mailbox path): local-deliver's code for it */
+  if (d.fail) { report(tag, "100", d.fail, strlen(d.fail)) ; goto end ; }
+  if (busy_count() >= MAXCHILD) { report(tag, "t", S("too many deliveries")) ; goto end ; }
   {
     /* what a worker takes in one request (local-spawn(8)) */
     size_t k = 0, nf = 0 ;
-    for (; k < args.len ; k++) if (!args.s[k]) nf++ ;
-    if (nf > LSPAWN_FIELDS_MAX || args.len > LSPAWN_REQ_MAX) { report(tag, "t", "too many or too long delivery arguments", 39) ; stralloc_free(&args) ; return ; }
+    for (; k < d.args.len ; k++) if (!d.args.s[k]) nf++ ;
+    if (nf > LSPAWN_FIELDS_MAX || d.args.len > LSPAWN_REQ_MAX) { report(tag, "t", S("too many or too long delivery arguments")) ; goto end ; }
   }
-  ch = worker_idle(w.uid, w.gid, w.name) ;
-  if (!ch) ch = worker_start(w.uid, w.gid, w.name) ;
-  if (!ch) { report(tag, "t", "cannot start a delivery worker", 30) ; stralloc_free(&args) ; return ; }
-  if (!worker_send(ch, fd, &args))
+  ch = worker_idle(d.uid, d.gid, d.name) ;
+  if (!ch) ch = worker_start(d.uid, d.gid, d.name) ;
+  if (!ch) { report(tag, "t", S("cannot start a delivery worker")) ; goto end ; }
+  if (!worker_send(ch, fd, &d.args))
   {
     /* it is gone or broken: retire it, this delivery is temporary */
     worker_dismiss(ch) ;
-    report(tag, "t", "cannot reach the delivery worker", 32) ;
-    stralloc_free(&args) ;
-    return ;
+    report(tag, "t", S("cannot reach the delivery worker")) ;
+    goto end ;
   }
   ch->busy = 1 ;
   ch->uses++ ;
@@ -477,7 +379,8 @@ static void handle (char const *tag, char const *const *f, int fd)
   tain_now_g() ;
   /* tain_addsec takes an int: timeout + 5 must not wrap to a past deadline */
   tain_addsec_g(&ch->deadline, timeout > INT_MAX - 5 ? INT_MAX : (int)timeout + 5) ;
-  stralloc_free(&args) ;
+ end:
+  decide_free(&d) ;
 }
 
 /* one request (lib/lspawn): its fields and its descriptor, which is closed here whatever happens */
@@ -509,12 +412,13 @@ static int request (unixmessage const *m, void *unused)
   return 1 ;
 }
 
-/* a worker's NUL: its delivery returned, delivered; it is idle now, or retired */
-static void worker_done (child *ch)
+/* a worker's result octet: its delivery is done, reported with local-deliver's exit code; it is idle now, or retired */
+static void worker_done (child *ch, unsigned int res)
 {
+  static char const *const codes[] = { [KETCH_RESULT_OK] = "0", [KETCH_RESULT_TEMP] = "111", [KETCH_RESULT_PERM] = "100" } ;
   if (!ch->busy || ch->killed) return ;
   if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; ch->cur.len = 0 ; }
-  report(ch->tag, "0", ch->last.s ? ch->last.s : "", ch->last.len) ;
+  report(ch->tag, codes[res], ch->last.s ? ch->last.s : "", ch->last.len) ;
   ch->busy = 0 ;
   ch->tag[0] = 0 ;
   ch->last.len = 0 ;
@@ -539,7 +443,7 @@ static void child_read (child *ch)
     for (; i < (size_t)r ; i++)
     {
       if (buf[i] == '\n') { if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; ch->cur.len = 0 ; } }
-      else if (!buf[i]) worker_done(ch) ;
+      else if ((unsigned char)buf[i] <= KETCH_RESULT_PERM) worker_done(ch, (unsigned char)buf[i]) ;
       else if (ch->cur.len < 1024) stralloc_catb(&ch->cur, buf + i, 1) ;
     }
   }
@@ -560,14 +464,14 @@ static void reap (void)
       if (ch->pid != pid) continue ;
       if (ch->fd >= 0) { child_read(ch) ; if (ch->fd >= 0) fd_close(ch->fd) ; }
       if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; }
-      /* a worker that exits busy: its delivery failed with this code (or timed out, or crashed); idle, it was retired */
+      /* a worker that exits busy: its delivery timed out, crashed, or lost its request (its exit code); idle, it was retired */
       if (ch->busy)
       {
-        if (ch->killed) report(ch->tag, "t", "local delivery timed out", 24) ;
-        else if (WIFSIGNALED(wstat)) report(ch->tag, "t", "local-deliver crashed", 21) ;
+        if (ch->killed) report(ch->tag, "t", S("local delivery timed out")) ;
+        else if (WIFSIGNALED(wstat)) report(ch->tag, "t", S("local-deliver crashed")) ;
         else
         {
-          /* a 0 exit without its NUL mark (it never should): not known delivered */
+          /* a 0 exit without its result (it never should): not known delivered */
           int e = WEXITSTATUS(wstat) ;
           code[int_fmt(code, e ? e : KETCH_EX_TEMP)] = 0 ;
           report(ch->tag, code, ch->last.s ? ch->last.s : "", ch->last.len) ;

@@ -55,6 +55,7 @@
 #include "lookup.h"
 #include "ctl.h"
 #include "expand.h"
+#include "decide.h"
 #include "log.h"
 #include "lspawn.h"
 #include "outcome.h"
@@ -578,51 +579,34 @@ static int spawn_request (dlv *d, job *j, char const *addr, char const *orig)
 }
 
 /*
- * One local delivery for recipient i. Returns 1 started (or finished
- * right away with a failure), 0 when a temporary error left it pending.
+ * One local delivery for recipient i (l: its lookup, unused for an
+ * alias's file or program). Returns 1 started (or finished right away
+ * with a failure), 0 when a temporary error left it pending.
  */
 static int start_local (job *j, size_t i, lookup *l)
 {
   stralloc sa = STRALLOC_ZERO, p = STRALLOC_ZERO ;
-  expand_local x = EXPAND_LOCAL_ZERO ;
+  decide x = DECIDE_ZERO ;
   genalloc ga = GENALLOC_ZERO ;
-  char const *const *argv ;
+  char const *const *argv = 0 ;
   char const *addr = qstate_str(&j->q, qstate_get(&j->q, i)->addr) ;
   char const *orig = qstate_get(&j->q, i)->orig ? qstate_str(&j->q, qstate_get(&j->q, i)->orig) : 0 ;
-  uid_t uid = getuid() ;
-  char tfmt[UINT_FMT] ;
   int fd, rfd, ok = 0 ;
   pid_t pid ;
   dlv *d ;
-  tfmt[uint_fmt(tfmt, c.timeout_delivery)] = 0 ;
-  if (!prog(&p, "local-deliver") || !argv_add(&sa, p.s) || !argv_add(&sa, "-t") || !argv_add(&sa, tfmt)) goto end ;
-  if (orig && (!argv_add(&sa, "-o") || !argv_add(&sa, orig))) goto end ;
-  if (!expand_local_who(&c, l, addr, &x)) goto end ;
-  if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
-  if (x.kind == EXPAND_L_USER)
+  if (spawn_w < 0)
   {
-    uid = l->uid ;
-    if (spawn_w >= 0 && !uid)
-    {
-      /* never a mailbox written as root: an alias for root is the fix */
-      /* logged first: setting the result may move the strings addr points into */
-      LOG(j->id, "delivery rcpt=", log_quote(addr), "result=temp text=\"refusing to deliver as root\"") ;
-      outcome_record(&j->q, i, KETCH_RESULT_TEMP, "refusing to deliver as root: alias root to a user", 49, wallnow(), c.retry_local, c.retry_max) ;
-      j->dirty = 1 ;
-      ok = 1 ;
-      goto end ;
-    }
+    /* not root: the delivery is decided here (lib/decide) and runs as ourselves */
+    if (!decide_local(&c, l, envelope_sender(&j->e), addr, orig, c.timeout_delivery, 0, &x)) goto end ;
+    if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
+    if (!prog(&p, "local-deliver") || !argv_add(&sa, p.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !run_argv(&sa, &argv, &ga)) goto end ;
   }
-  if (!expand_local_args(&c, l, envelope_sender(&j->e), addr, orig, uid, &x)) goto end ;
-  if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
-  if (!stralloc_catb(&sa, x.args.s, x.args.len)) goto end ;
-  if (!run_argv(&sa, &argv, &ga)) goto end ;
   d = dlv_new(j, 0) ;
   if (!d) goto end ;
   if (!genalloc_append(unsigned int, &dpart(d, 0)->rcpts, &(unsigned int){ (unsigned int)i })) { dlv_free(d) ; goto end ; }
   if (spawn_w >= 0)
   {
-    /* root: local-spawn decides who runs what, and runs it (local-spawn(8)) */
+    /* root: local-spawn decides who runs what from the facts alone, and runs it (local-spawn(8)) */
     if (!spawn_request(d, j, addr, orig)) { dlv_free(d) ; goto end ; }
     LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local-spawn tag=", log_u64(d->tag)) ;
     start_dlv(d, 0, -1) ;
@@ -640,7 +624,7 @@ static int start_local (job *j, size_t i, lookup *l)
  end:
   if (!ok) LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local result=error error=", log_quote(strerror(errno))) ;
   stralloc_free(&sa) ; stralloc_free(&p) ;
-  expand_local_free(&x) ;
+  decide_free(&x) ;
   genalloc_free(char const *, &ga) ;
   return ok ;
 }

@@ -123,6 +123,21 @@ int expand_entry_owner (conf const *cf, expand_item const *it, char const *table
   return 1 ;
 }
 
+int expand_entry_listed (conf const *cf, char const *entries, size_t len, char const *rcpt, stralloc *texts, genalloc *items, size_t *i)
+{
+  size_t n = genalloc_len(expand_item, items) ;
+  /* the items this expansion appends, not what the caller's genalloc held before */
+  *i = n ;
+  if (!expand_entries(cf, entries, len, 1, texts, items)) return 0 ;
+  n = genalloc_len(expand_item, items) ;
+  for (; *i < n ; (*i)++)
+  {
+    expand_item const *it = genalloc_s(expand_item, items) + *i ;
+    if (it->kind == EXPAND_I_RCPT && !strcmp(texts->s + it->text, rcpt)) return 1 ;
+  }
+  return 0 ;
+}
+
 int expand_local_who (conf const *cf, lookup const *l, char const *addr, expand_local *x)
 {
   x->fail = 0 ;

@@ -16,8 +16,9 @@
 /*
  * From a recipient to what the scheduler does with it: the recipients an
  * alias stands for, and the local-deliver arguments of a local, virtual
- * or alias (file, program) recipient. The scheduler delivers by it and
- * ketch-route prints it, so the dry run cannot drift.
+ * or alias (file, program) recipient. The scheduler and local-spawn
+ * deliver by it (lib/decide) and ketch-route prints it, so the dry run
+ * cannot drift.
  *
  * Loops: a recipient already in the message is never added again (the
  * scheduler's rule, which alone breaks every loop); nesting stops at
@@ -115,6 +116,16 @@ extern int expand_local_args (conf const *, lookup const *, char const *, char c
  * *uid, or 0 and errno.
  */
 extern int expand_entry_owner (conf const *, expand_item const *, char const *, uid_t *) ;
+
+/*
+ * Whether rcpt (a "/file" or "|program" recipient, or an address) is,
+ * as the same text, a recipient that an alias's entries (as
+ * lookup_address gives them) expand to, :include: files read: what
+ * local-spawn asks before it runs an alias's file or program. 1 with
+ * the index of its item in *i (the expansion is appended to texts and
+ * items); 0 if not, or on an error.
+ */
+extern int expand_entry_listed (conf const *, char const *, size_t, char const *, stralloc *, genalloc *, size_t *) ;
 
 extern void expand_local_free (expand_local *) ;
 

@@ -19,8 +19,11 @@
  *   tag  queue-id  timeout  sender  recipient  original
  * (original empty when the recipient came from no alias). A report is
  * one line per request, on a pipe:
- *   TAG CODE TEXT\n   local-deliver exited with CODE, TEXT its last word
- *   TAG t TEXT\n      temporary failure before or around local-deliver
+ *   TAG CODE TEXT\n   the delivery's result as local-deliver's exit code
+ *                     (0, 100, 111), TEXT its last word; 100 also when
+ *                     local-spawn decided a delivery that can never be
+ *                     made (lib/decide)
+ *   TAG t TEXT\n      temporary failure before or around the delivery
  * TEXT with every octet < 32 or 127 replaced by a space.
  *
  * local-spawn's workers take their requests as netstrings

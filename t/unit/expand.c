@@ -4,7 +4,8 @@
  * Unit test of lib/expand: an alias's recipients (lists, /file, |command,
  * :include:, bare local names, bad entries, the depth limit) and the
  * local-deliver arguments of a user, a virtual user and an alias's file
- * or program, as the scheduler hands them over and ketch-route prints them.
+ * or program, as the scheduler hands them over and ketch-route prints them;
+ * whether a file or program is an entry of an alias (local-spawn asks).
  */
 
 #include <stdio.h>
@@ -99,7 +100,7 @@ int main (void)
   lookup l = LOOKUP_ZERO ;
   expand_local x = EXPAND_LOCAL_ZERO ;
   stralloc inc = STRALLOC_ZERO ;
-  tap_plan(38) ;
+  tap_plan(42) ;
   if (!mkdtemp(dir)) return 111 ;
   ok(load(&c,
     "hostname mx.test.example\n"
@@ -137,6 +138,23 @@ int main (void)
     ok(getuid() ? expand_entry_owner(&c, it + 3, 0, &u) && u == getuid() : expand_entry_owner(&c, it + 3, 0, &u) && u && u == getpwnam("nobody")->pw_uid, "it runs as that owner, alias-user (nobody) for root's (%u)", (unsigned int)u) ;
     it[3].mode |= 002 ;
     ok(!expand_entry_owner(&c, it + 3, 0, &u) && errno == EPERM, "a world-writable include runs nothing") ;
+  }
+  {
+    /* local-spawn's question: is this file or program, as the same text, an entry of the alias? */
+    stralloc ent = STRALLOC_ZERO ;
+    size_t i = 99 ;
+    stralloc_catb(&ent, "alice\0/var/mail/staff\0|/bin/prog  a  b\0", 39) ;
+    stralloc_catb(&ent, inc.s, inc.len) ;
+    texts.len = 0 ; genalloc_setlen(expand_item, &items, 0) ;
+    ok(expand_entry_listed(&c, ent.s, ent.len, "/var/mail/staff", &texts, &items, &i) && i == 1, "a file the alias lists: listed, its item") ;
+    texts.len = 0 ; genalloc_setlen(expand_item, &items, 0) ;
+    ok(expand_entry_listed(&c, ent.s, ent.len, "/tmp/file", &texts, &items, &i) && genalloc_s(expand_item, &items)[i].include, "a file its include lists: listed, from the include") ;
+    texts.len = 0 ; genalloc_setlen(expand_item, &items, 0) ;
+    ok(!expand_entry_listed(&c, ent.s, ent.len, "|/bin/prog a b", &texts, &items, &i), "a program with its arguments regrouped: not listed") ;
+    texts.len = 0 ; genalloc_setlen(expand_item, &items, 0) ;
+    ok(!expand_entry_listed(&c, ent.s, ent.len, "/var/mail/other", &texts, &items, &i) && expand_entry_listed(&c, ent.s, ent.len, "alice@mx.test.example", &texts, &items, &i),
+      "another file: not listed; an address, canonical: listed") ;
+    stralloc_free(&ent) ;
   }
   ok(run(&c, inc.s, inc.len, EXPAND_DEPTH) && item_is(0, EXPAND_I_TOODEEP, EXPAND_DEPTH, inc.s) && genalloc_len(expand_item, &items) == 1, "an include at the depth limit: too deep") ;
   {

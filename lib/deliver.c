@@ -1,0 +1,537 @@
+/* ISC license: see LICENSE. */
+
+#ifdef __linux__
+/* close_range */
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <skalibs/types.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/buffer.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/iopause.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sig.h>
+#include <skalibs/tai.h>
+#include <skalibs/random.h>
+
+#include "exitcodes.h"
+#include "maildir.h"
+#include "lmtp.h"
+#include "deliver.h"
+
+#define S(x) x, sizeof(x) - 1
+#define HEAD_MAX (1 << 20)
+#define MDA_OUT_MAX 65536
+
+/* the methods: keyword, and whether it takes more than one operand */
+static struct { char const *name ; unsigned int method ; int many ; } const methods[] =
+{
+  { "maildir", DELIVER_M_MAILDIR, 0 },
+  { "mbox", DELIVER_M_MBOX, 0 },
+  { "mda", DELIVER_M_MDA, 1 },
+  { "lmtp", DELIVER_M_LMTP, 0 },
+} ;
+
+int deliver_req_argv (deliver_req *r, unsigned int argc, char const *const *argv)
+{
+  subgetopt l = SUBGETOPT_ZERO ;
+  size_t i = 0 ;
+  r->ext = "" ; r->orig = 0 ; r->domain = "" ; r->timeout = 600 ;
+  for (;;)
+  {
+    int opt = subgetopt_r(argc, argv, "t:e:o:d:", &l) ;
+    if (opt == -1) break ;
+    switch (opt)
+    {
+      case 't' : if (!uint0_scan(l.arg, &r->timeout) || !r->timeout || r->timeout > INT_MAX) return 0 ; break ;
+      case 'e' : r->ext = l.arg ; break ;
+      case 'o' : r->orig = l.arg ; break ;
+      case 'd' : r->domain = l.arg ; break ;
+      default : return 0 ;
+    }
+  }
+  argc -= l.ind ; argv += l.ind ;
+  if (argc < 6 || !*argv[1]) return 0 ;
+  r->sender = argv[0] ; r->rcpt = argv[1] ; r->user = argv[2] ; r->home = argv[3] ;
+  for (; i < sizeof(methods) / sizeof(methods[0]) ; i++)
+    if (!strcmp(argv[4], methods[i].name) && (methods[i].many || argc == 6))
+    {
+      r->method = methods[i].method ;
+      r->args = argv + 5 ;
+      return 1 ;
+    }
+  return 0 ;
+}
+
+/* text: the pieces (up to a null pointer); with sys, "unable to " before them and errno's words after. Returns res */
+static enum ketch_result said (stralloc *text, enum ketch_result res, int sys, char const *const *s)
+{
+  int e = errno ;
+  text->len = 0 ;
+  if (sys) stralloc_cats(text, "unable to ") ;
+  for (; *s ; s++) stralloc_cats(text, *s) ;
+  if (sys) { stralloc_cats(text, ": ") ; stralloc_cats(text, strerror(e)) ; }
+  if (stralloc_0(text)) text->len-- ;
+  return res ;
+}
+#define say(text, res, ...) said(text, res, 0, (char const *const[]){ __VA_ARGS__, 0 })
+/* ENOSPC and EDQUOT are temporary like every other I/O error: the mail waits for room */
+#define unable(text, ...) said(text, KETCH_RESULT_TEMP, 1, (char const *const[]){ __VA_ARGS__, 0 })
+
+/* the header block, at most HEAD_MAX octets, into d->head. 1, or 0 */
+static int read_head (deliver *d, int fd)
+{
+  for (;;)
+  {
+    ssize_t r ;
+    if (!stralloc_readyplus(&d->head, 8192)) return 0 ;
+    r = fd_read(fd, d->head.s + d->head.len, 8192) ;
+    if (r < 0) return 0 ;
+    if (!r) return 1 ;
+    d->head.len += r ;
+    if (d->head.len >= HEAD_MAX) return 1 ;
+    /* byte_search returns len - 1, not len, when the needle is absent: found only if both octets fit */
+    if (byte_search(d->head.s, d->head.len, S("\n\n")) + 2 <= d->head.len || (d->head.len && d->head.s[0] == '\n')) return 1 ;
+  }
+}
+
+/*
+ * A Delivered-To for this very recipient already in the header means
+ * the message went round in a loop (qmail's rule): permanent.
+ */
+static int looping (stralloc const *head, char const *rcpt)
+{
+  size_t end = byte_search(head->s, head->len, S("\n\n")) ;
+  size_t i = 0, rlen = strlen(rcpt) ;
+  if (end > head->len) end = head->len ;
+  while (i < end)
+  {
+    char const *s = head->s + i ;
+    size_t n = byte_chr(s, end - i, '\n') ;
+    if (n > sizeof("Delivered-To:") - 1 && !strncasecmp(s, S("Delivered-To:")))
+    {
+      size_t a = sizeof("Delivered-To:") - 1, b = n ;
+      while (a < b && (s[a] == ' ' || s[a] == '\t')) a++ ;
+      while (b > a && (s[b-1] == ' ' || s[b-1] == '\t' || s[b-1] == '\r')) b-- ;
+      if (b - a == rlen && !strncasecmp(s + a, rcpt, rlen)) return 1 ;
+    }
+    i += n + 1 ;
+  }
+  return 0 ;
+}
+
+static enum ketch_result do_maildir (deliver const *d, deliver_req const *r, stralloc *text)
+{
+  stralloc name = STRALLOC_ZERO ;
+  enum ketch_result res = maildir_deliver(r->args[0], d->pre.s, d->pre.len, d->head.s, d->head.len, r->fd, &name)
+    ? say(text, KETCH_RESULT_OK, "delivered to maildir ", r->args[0], "/new/", name.s)
+    : unable(text, "deliver to maildir ", r->args[0]) ;
+  stralloc_free(&name) ;
+  return res ;
+}
+
+/* mbox: O_APPEND, fcntl lock and FILE.lock, From_ line, >From quoting */
+
+/*
+ * FILE.lock by link(2) from a temporary file beside it. The mail spool
+ * is often sticky and world-writable (/var/mail, mode 1777), so another
+ * user may have put anything at any name there first: the temporary
+ * name is unpredictable, and it is created O_EXCL|O_NOFOLLOW, never
+ * opened through a planted symlink or over someone's file.
+ */
+static int dotlock_take (char const *file, stralloc *lockfn, tain const *deadline)
+{
+  stralloc tmp = STRALLOC_ZERO ;
+  size_t base ;
+  unsigned int tries = 0 ;
+  if (!stralloc_cats(lockfn, file) || !stralloc_cats(lockfn, ".lock") || !stralloc_0(lockfn)) return 0 ;
+  if (!stralloc_cats(&tmp, file) || !stralloc_cats(&tmp, ".lock.") || !stralloc_readyplus(&tmp, 17)) return 0 ;
+  base = tmp.len ;
+  for (;;)
+  {
+    int fd ;
+    random_name(tmp.s + base, 16) ;
+    tmp.s[base + 16] = 0 ;
+    fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) ;
+    if (fd >= 0) { fd_close(fd) ; break ; }
+    /* a name taken by chance or by someone else: another one, a few times */
+    if (errno != EEXIST || ++tries >= 8) { stralloc_free(&tmp) ; return 0 ; }
+  }
+  for (;;)
+  {
+    struct stat st ;
+    /* link(2) is atomic even over NFS, where O_EXCL was not */
+    if (link(tmp.s, lockfn->s) == 0) break ;
+    if (errno != EEXIST) { int e = errno ; unlink(tmp.s) ; stralloc_free(&tmp) ; errno = e ; return 0 ; }
+    /* a lock older than 5 minutes is stale: its holder died (lstat: the lock itself, not what it may point to) */
+    if (lstat(lockfn->s, &st) == 0 && st.st_mtime + 300 < time(0)) unlink(lockfn->s) ;
+    tain_now_g() ;
+    if (!tain_less(&STAMP, deadline)) { unlink(tmp.s) ; stralloc_free(&tmp) ; errno = ETIMEDOUT ; return 0 ; }
+    {
+      struct timespec ts = { .tv_sec = 0, .tv_nsec = 100000000 } ;
+      nanosleep(&ts, 0) ;
+    }
+  }
+  unlink(tmp.s) ;
+  stralloc_free(&tmp) ;
+  return 1 ;
+}
+
+static int putline_quoted (buffer *b, char const *s, size_t n, int *bol)
+{
+  /* RFC 4155 mboxrd: a line matching ^>*From gets one more '>' */
+  if (*bol)
+  {
+    size_t k = 0 ;
+    while (k < n && s[k] == '>') k++ ;
+    if (n - k >= sizeof("From ") - 1 && !memcmp(s + k, S("From ")) && buffer_put(b, S(">")) < 0) return 0 ;
+  }
+  if (buffer_put(b, s, n) < 0) return 0 ;
+  *bol = n && s[n-1] == '\n' ;
+  return 1 ;
+}
+
+static int put_quoted (buffer *b, char const *s, size_t n, stralloc *line, int *bol)
+{
+  /* feed bytes; complete lines are quoted and written, a partial line waits in line */
+  while (n)
+  {
+    size_t k = byte_chr(s, n, '\n') ;
+    if (k < n) k++ ;
+    if (!stralloc_catb(line, s, k)) return 0 ;
+    s += k ; n -= k ;
+    if (line->s[line->len - 1] == '\n')
+    {
+      if (!putline_quoted(b, line->s, line->len, bol)) return 0 ;
+      line->len = 0 ;
+    }
+  }
+  return 1 ;
+}
+
+/* the mbox is open and locked: the message appended, or a failure with errno */
+static int mbox_append (deliver const *d, deliver_req const *r, int fd, stralloc *line)
+{
+  char obuf[65536], ibuf[65536] ;
+  buffer b = BUFFER_INIT(&buffer_write, fd, obuf, sizeof(obuf)) ;
+  int bol = 1 ;
+  {
+    /* the From_ line: envelope sender and the delivery time (asctime format) */
+    char date[64] ;
+    time_t now = time(0) ;
+    struct tm tm ;
+    size_t n ;
+    gmtime_r(&now, &tm) ;
+    n = strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm) ;
+    if (buffer_puts(&b, "From ") < 0 || buffer_puts(&b, *r->sender ? r->sender : "MAILER-DAEMON") < 0
+     || buffer_put(&b, S(" ")) < 0 || buffer_put(&b, date, n) < 0 || buffer_put(&b, S("\n")) < 0) return 0 ;
+  }
+  if (buffer_put(&b, d->pre.s, d->pre.len) < 0) return 0 ;
+  if (!put_quoted(&b, d->head.s, d->head.len, line, &bol)) return 0 ;
+  for (;;)
+  {
+    ssize_t n = fd_read(r->fd, ibuf, sizeof(ibuf)) ;
+    if (n < 0) return 0 ;
+    if (!n) break ;
+    if (!put_quoted(&b, ibuf, n, line, &bol)) return 0 ;
+  }
+  if (line->len && (!putline_quoted(&b, line->s, line->len, &bol) || buffer_put(&b, S("\n")) < 0)) return 0 ;
+  /* an empty line ends each message (RFC 4155) */
+  return buffer_put(&b, S("\n")) >= 0 && buffer_flush(&b) && fsync(fd) == 0 ;
+}
+
+static enum ketch_result do_mbox (deliver const *d, deliver_req const *r, stralloc *text)
+{
+  char const *file = r->args[0] ;
+  stralloc lockfn = STRALLOC_ZERO, line = STRALLOC_ZERO ;
+  tain deadline ;
+  struct stat st ;
+  enum ketch_result res ;
+  int fd ;
+  tain_now_set_stopwatch_g() ;
+  tain_addsec_g(&deadline, r->timeout) ;
+  /* O_NONBLOCK: a FIFO planted at the name must not hold the delivery in open() */
+  fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600) ;
+  if (fd < 0) return unable(text, "open mbox ", file) ;
+  /*
+   * In a sticky, world-writable spool anyone may create the mbox first
+   * (and read what lands in it) or hard-link someone's file there: only
+   * our own regular file with no other name takes our mail. Temporary:
+   * the owner of the mailbox, or the administrator, can put it right.
+   * Anything but a regular file (an alias to /dev/null) never will be.
+   */
+  if (fstat(fd, &st) < 0) res = unable(text, "stat ", file) ;
+  else if (!S_ISREG(st.st_mode)) res = say(text, KETCH_RESULT_PERM, "refusing the mbox ", file, ": not a regular file") ;
+  else if (st.st_uid != geteuid()) res = say(text, KETCH_RESULT_TEMP, "refusing the mbox ", file, ": owned by another user") ;
+  else if (st.st_nlink != 1) res = say(text, KETCH_RESULT_TEMP, "refusing the mbox ", file, ": it has other links") ;
+  else if (ndelay_off(fd) < 0) res = unable(text, "set ", file, " blocking") ;
+  else if (!dotlock_take(file, &lockfn, &deadline)) res = unable(text, "lock ", file, ".lock") ;
+  else
+  {
+    if (fd_lock(fd, 1, 0) < 1) res = unable(text, "lock ", file) ;
+    /* the size under the locks: where this message starts, and where a failure cuts back to */
+    else if (fstat(fd, &st) < 0) res = unable(text, "stat ", file) ;
+    else if (mbox_append(d, r, fd, &line)) res = say(text, KETCH_RESULT_OK, "delivered to mbox ", file) ;
+    else
+    {
+      /* take the partial message back out: the mailbox stays as it was */
+      res = unable(text, "write mbox ", file) ;
+      if (ftruncate(fd, st.st_size) < 0)
+      {
+        stralloc_catb(text, S("; and to truncate it back: ")) ;
+        stralloc_cats(text, strerror(errno)) ;
+        if (stralloc_0(text)) text->len-- ;
+      }
+    }
+    unlink(lockfn.s) ;
+  }
+  fd_close(fd) ;
+  stralloc_free(&lockfn) ;
+  stralloc_free(&line) ;
+  return res ;
+}
+
+/* MDA: a fixed argv, the envelope in the environment, never a shell */
+
+static int addenv (stralloc *sa, char const *k, char const *v)
+{
+  return stralloc_cats(sa, k) && stralloc_catb(sa, S("=")) && stralloc_cats(sa, v) && stralloc_0(sa) ;
+}
+
+/* every descriptor above 2: a user's program gets none of ours (the scheduler's, local-spawn's) */
+static void close_above_2 (void)
+{
+  long n ;
+  int fd = 3 ;
+#ifdef __linux__
+  if (!close_range(3, ~0U, 0)) return ;
+#endif
+  n = sysconf(_SC_OPEN_MAX) ;
+  for (; fd < n ; fd++) close(fd) ;
+}
+
+/*
+ * What the program writes, copied to r->out, at most MDA_OUT_MAX octets
+ * in all (*done so far), with no control character but the newline (a
+ * local-spawn worker's socket takes octets 0, 1 and 2 as the end of a
+ * delivery and its result).
+ */
+static void mda_output (int fd, int *isopen, int out, size_t *done)
+{
+  char buf[4096] ;
+  for (;;)
+  {
+    ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
+    size_t i = 0 ;
+    if (r <= 0)
+    {
+      if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(fd) ; *isopen = 0 ; }
+      return ;
+    }
+    for (; i < (size_t)r ; i++) if (((unsigned char)buf[i] < 32 && buf[i] != '\n') || buf[i] == 127) buf[i] = ' ' ;
+    if (out >= 0 && *done < MDA_OUT_MAX)
+    {
+      size_t n = (size_t)r < MDA_OUT_MAX - *done ? (size_t)r : MDA_OUT_MAX - *done ;
+      allwrite(out, buf, n) ;
+      *done += n ;
+    }
+  }
+}
+
+/* the forked program's side: never returns */
+static void mda_child (deliver_req const *r, char const *const *envp, int in, int out)
+{
+  char const *const *argv = r->args ;
+  selfpipe_finish() ;
+  /* its own process group: a timeout kills whatever it started */
+  setpgid(0, 0) ;
+  /* the message on a pipe, its output to a pipe of its own, nothing else */
+  if (fd_move(0, in) < 0 || fd_copy(1, out) < 0 || fd_move(2, out) < 0) _exit(KETCH_EX_TEMP) ;
+  close_above_2() ;
+  if (chdir(r->home) < 0 && chdir("/") < 0) _exit(KETCH_EX_TEMP) ;
+  execve(argv[0], (char *const *)argv, (char *const *)envp) ;
+  {
+    /* on its output: the engine copies it where the program's words go */
+    char const *e = strerror(errno) ;
+    allwrite(2, S("unable to exec ")) ; allwrite(2, argv[0], strlen(argv[0])) ;
+    allwrite(2, S(": ")) ; allwrite(2, e, strlen(e)) ; allwrite(2, S("\n")) ;
+  }
+  _exit(KETCH_EX_TEMP) ;
+}
+
+/* the program's environment, each NUL-terminated */
+static int mda_env (deliver_req const *r, stralloc *env)
+{
+  char const *at = strrchr(r->rcpt, '@') ;
+  size_t n = at ? (size_t)(at - r->rcpt) : strlen(r->rcpt) ;
+  char local[n + 1] ;
+  memcpy(local, r->rcpt, n) ; local[n] = 0 ;
+  return addenv(env, "SENDER", r->sender) && addenv(env, "RECIPIENT", r->rcpt)
+   && addenv(env, "USER", r->user) && addenv(env, "LOGNAME", r->user) && addenv(env, "HOME", r->home)
+   && addenv(env, "EXTENSION", r->ext) && addenv(env, "DOMAIN", at ? at + 1 : r->domain)
+   && addenv(env, "LOCAL", local)
+   && addenv(env, "ORIGINAL_RECIPIENT", r->orig ? r->orig : r->rcpt)
+   && addenv(env, "PATH", "/usr/local/bin:/usr/bin:/bin") ;
+}
+
+/* the program is stopped, with whatever it started, and reaped */
+static void mda_kill (pid_t pid, int *wstat)
+{
+  kill(-pid, SIGKILL) ;
+  kill(pid, SIGKILL) ;
+  waitpid(pid, wstat, 0) ;
+}
+
+/*
+ * The program runs with the message on a pipe (*in: the prepended
+ * header, the header block read, then the rest of r->fd) and its output
+ * on another (*out); the loop feeds one, copies the other and waits for
+ * its exit, within the timeout. A pipe closed here is set to -1; the
+ * program is reaped whatever happens. OK with *wstat, or a failure.
+ */
+static enum ketch_result mda_feed (deliver const *d, deliver_req const *r, pid_t pid, int sfd, int *in, int *out, int *wstat, stralloc *text)
+{
+  char buf[65536] ;
+  char const *cur = d->pre.s ;
+  size_t curlen = d->pre.len, phase = 0, done = 0 ;
+  int oopen = 1, exited = 0 ;
+  tain deadline ;
+  tain_now_set_stopwatch_g() ;
+  tain_addsec_g(&deadline, r->timeout) ;
+  while (!exited)
+  {
+    iopause_fd x[3] = { { .fd = sfd, .events = IOPAUSE_READ }, { .fd = *out, .events = IOPAUSE_READ }, { .fd = *in, .events = IOPAUSE_WRITE } } ;
+    int k ;
+    while (*in >= 0 && !curlen)
+    {
+      /* the next piece: the prepended headers, the head already read, then the rest of fd */
+      if (phase == 0) { phase = 1 ; cur = d->head.s ; curlen = d->head.len ; continue ; }
+      {
+        ssize_t n = fd_read(r->fd, buf, sizeof(buf)) ;
+        if (n < 0) { mda_kill(pid, wstat) ; return unable(text, "read the message") ; }
+        if (!n) { fd_close(*in) ; *in = -1 ; break ; }
+        cur = buf ; curlen = n ;
+      }
+    }
+    x[2].fd = *in ;
+    k = iopause_g(x, *in >= 0 ? 3 : 2, &deadline) ;
+    if (k < 0) { mda_kill(pid, wstat) ; return unable(text, "iopause") ; }
+    if (!k)
+    {
+      mda_kill(pid, wstat) ;
+      return say(text, KETCH_RESULT_TEMP, "mda ", r->args[0], " timed out") ;
+    }
+    if (*out >= 0 && x[1].revents)
+    {
+      mda_output(*out, &oopen, r->out, &done) ;
+      if (!oopen) *out = -1 ;
+    }
+    if (*in >= 0 && x[2].revents)
+    {
+      ssize_t w = fd_write(*in, cur, curlen) ;
+      if (w < 0)
+      {
+        if (errno == EPIPE) { fd_close(*in) ; *in = -1 ; }
+        else if (errno != EAGAIN) { mda_kill(pid, wstat) ; return unable(text, "write to the mda") ; }
+      }
+      else { cur += w ; curlen -= w ; }
+    }
+    if (x[0].revents & IOPAUSE_READ)
+    {
+      int sig ;
+      while ((sig = selfpipe_read()) > 0)
+        if (sig == SIGCHLD && waitpid(pid, wstat, WNOHANG) == pid) exited = 1 ;
+      if (sig < 0 && !exited) { mda_kill(pid, wstat) ; return unable(text, "selfpipe_read") ; }
+    }
+  }
+  /* what it wrote before it exited; a child it left may hold the pipe: no waiting for that */
+  if (*out >= 0) { mda_output(*out, &oopen, r->out, &done) ; if (!oopen) *out = -1 ; }
+  return KETCH_RESULT_OK ;
+}
+
+static enum ketch_result do_mda (deliver const *d, deliver_req const *r, stralloc *text)
+{
+  char const *prog = r->args[0] ;
+  stralloc env = STRALLOC_ZERO ;
+  int p[2], o[2], sfd, wstat = 0 ;
+  enum ketch_result res ;
+  pid_t pid ;
+  if (prog[0] != '/') return say(text, KETCH_RESULT_PERM, "the mda program must be an absolute path: ", prog) ;
+  if (!mda_env(r, &env)) { stralloc_free(&env) ; return unable(text, "allocate") ; }
+  sfd = selfpipe_init() ;
+  if (sfd < 0) { stralloc_free(&env) ; return unable(text, "selfpipe_init") ; }
+  if (!selfpipe_trap(SIGCHLD) || !sig_altignore(SIGPIPE)) { stralloc_free(&env) ; return unable(text, "trap SIGCHLD") ; }
+  if (pipe(p) < 0) { stralloc_free(&env) ; return unable(text, "pipe") ; }
+  if (pipe(o) < 0) { fd_close(p[0]) ; fd_close(p[1]) ; stralloc_free(&env) ; return unable(text, "pipe") ; }
+  {
+    size_t n = 0, i = 0, k = 0 ;
+    for (; i < env.len ; i++) if (!env.s[i]) n++ ;
+    {
+      char const *envp[n + 1] ;
+      for (i = 0 ; k < n ; k++) { envp[k] = env.s + i ; i += strlen(env.s + i) + 1 ; }
+      envp[n] = 0 ;
+      pid = fork() ;
+      if (!pid) mda_child(r, envp, p[0], o[1]) ;
+    }
+  }
+  stralloc_free(&env) ;
+  fd_close(p[0]) ;
+  fd_close(o[1]) ;
+  if (pid < 0) res = unable(text, "fork") ;
+  else if (ndelay_on(p[1]) < 0 || ndelay_on(o[0]) < 0)
+  {
+    res = unable(text, "set the pipes nonblocking") ;
+    mda_kill(pid, &wstat) ;
+  }
+  else res = mda_feed(d, r, pid, sfd, &p[1], &o[0], &wstat, text) ;
+  if (p[1] >= 0) fd_close(p[1]) ;
+  if (o[0] >= 0) fd_close(o[0]) ;
+  if (res != KETCH_RESULT_OK) return res ;
+  if (WIFSIGNALED(wstat)) return say(text, KETCH_RESULT_TEMP, "mda ", prog, " crashed") ;
+  {
+    int code = WEXITSTATUS(wstat) ;
+    char fmt[INT_FMT] ;
+    fmt[int_fmt(fmt, code)] = 0 ;
+    if (!code) return say(text, KETCH_RESULT_OK, "delivered to mda ", prog) ;
+    /* sysexits EX_TEMPFAIL (75) and qmail's 111 mean: try again later */
+    return say(text, code == 75 || code == 111 ? KETCH_RESULT_TEMP : KETCH_RESULT_PERM, "mda ", prog, " exited ", fmt) ;
+  }
+}
+
+enum ketch_result deliver_run (deliver *d, deliver_req const *r, stralloc *text)
+{
+  d->pre.len = 0 ; d->head.len = 0 ;
+  if (!stralloc_cats(&d->pre, "Return-Path: <") || !stralloc_cats(&d->pre, r->sender) || !stralloc_cats(&d->pre, ">\nDelivered-To: ")
+   || !stralloc_cats(&d->pre, r->rcpt) || !stralloc_catb(&d->pre, S("\n"))) return unable(text, "allocate") ;
+  if (!read_head(d, r->fd)) return unable(text, "read the message") ;
+  if (looping(&d->head, r->rcpt)) return say(text, KETCH_RESULT_PERM, "mail loop: Delivered-To: ", r->rcpt, " is already in the header") ;
+  switch (r->method)
+  {
+    case DELIVER_M_MAILDIR : return do_maildir(d, r, text) ;
+    case DELIVER_M_MBOX : return do_mbox(d, r, text) ;
+    case DELIVER_M_MDA : return do_mda(d, r, text) ;
+    case DELIVER_M_LMTP : return lmtp_deliver(r->args[0], r->timeout, r->sender, r->rcpt, d->pre.s, d->pre.len, d->head.s, d->head.len, r->fd, text) ;
+    default : return say(text, KETCH_RESULT_PERM, "unknown delivery method") ;
+  }
+}
+
+void deliver_free (deliver *d)
+{
+  stralloc_free(&d->pre) ;
+  stralloc_free(&d->head) ;
+}

@@ -1,0 +1,196 @@
+/* ISC license: see LICENSE. */
+
+/*
+ * Unit test of lib/deliver and lib/lmtp: local-deliver's argv read into
+ * a request, and deliveries that return their result and text instead
+ * of exiting: a Maildir, a mail loop, an mbox that is no regular file,
+ * MDA exit codes, and LMTP against a scripted server on a Unix socket
+ * (a child of this test). One engine serves them all in turn, as a
+ * local-spawn worker's does.
+ */
+
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/sig.h>
+
+#include "exitcodes.h"
+#include "deliver.h"
+#include "tap.h"
+
+#define S(x) x, sizeof(x) - 1
+
+static char dir[] = "/tmp/ketch-deliver.XXXXXX" ;
+
+static char const *path (char const *name)
+{
+  static stralloc fn = STRALLOC_ZERO ;
+  fn.len = 0 ;
+  stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/") ; stralloc_cats(&fn, name) ; stralloc_0(&fn) ;
+  return fn.s ;
+}
+
+/* the message on a descriptor, as the queue entry is: positioned at its first header line */
+static int message (char const *text)
+{
+  int fd ;
+  openwritenclose_unsafe(path("msg"), text, strlen(text)) ;
+  fd = open(path("msg"), O_RDONLY) ;
+  return fd ;
+}
+
+static enum ketch_result run (deliver *d, char const *const *argv, char const *text, stralloc *out)
+{
+  deliver_req r = DELIVER_REQ_ZERO ;
+  unsigned int argc = 0 ;
+  enum ketch_result res ;
+  while (argv[argc]) argc++ ;
+  if (!deliver_req_argv(&r, argc, argv)) return 99 ;
+  r.fd = message(text) ;
+  res = deliver_run(d, &r, out) ;
+  fd_close(r.fd) ;
+  return res ;
+}
+
+/* an LMTP server for one transaction: answers the client's lines with replies[], in order; the message goes to a file */
+static pid_t lmtp_server (char const *sock, char const *const *replies)
+{
+  struct sockaddr_un sun = { .sun_family = AF_UNIX } ;
+  int s = socket(AF_UNIX, SOCK_STREAM, 0) ;
+  pid_t pid ;
+  strcpy(sun.sun_path, sock) ;
+  unlink(sock) ;
+  if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(s, 1) < 0) return -1 ;
+  pid = fork() ;
+  if (pid) { fd_close(s) ; return pid ; }
+  {
+    int c = accept(s, 0, 0), indata = 0, out = open(path("lmtp.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600) ;
+    char buf[4096] ;
+    size_t len = 0 ;
+    alarm(10) ;
+    if (c < 0 || out < 0) _exit(1) ;
+    allwrite(c, *replies, strlen(*replies)) ; replies++ ;
+    while (*replies)
+    {
+      ssize_t r = read(c, buf + len, sizeof(buf) - len) ;
+      char *nl ;
+      if (r <= 0) _exit(0) ;
+      len += r ;
+      while ((nl = memchr(buf, '\n', len)))
+      {
+        size_t n = nl - buf + 1 ;
+        if (indata) allwrite(out, buf, n) ;
+        if (!indata || (n == 3 && buf[0] == '.'))
+        {
+          indata = !strncmp(buf, "DATA", 4) ;
+          allwrite(c, *replies, strlen(*replies)) ;
+          if (!*++replies) _exit(0) ;
+        }
+        memmove(buf, buf + n, len - n) ;
+        len -= n ;
+      }
+    }
+    _exit(0) ;
+  }
+}
+
+int main (void)
+{
+  deliver d = DELIVER_ZERO ;
+  deliver_req r = DELIVER_REQ_ZERO ;
+  stralloc text = STRALLOC_ZERO, md = STRALLOC_ZERO, bad = STRALLOC_ZERO, target = STRALLOC_ZERO ;
+  tap_plan(20) ;
+  if (!mkdtemp(dir)) return 111 ;
+  sig_altignore(SIGPIPE) ;
+
+  {
+    char const *argv[] = { "local-deliver", "-t", "5", "-e", "tag", "-o", "o@x", "-d", "x", "--", "s@x", "u@x", "u", "/h", "mda", "/bin/prog", "-a", 0 } ;
+    ok(deliver_req_argv(&r, 17, argv) && r.timeout == 5 && !strcmp(r.ext, "tag") && !strcmp(r.orig, "o@x") && !strcmp(r.domain, "x"), "options read") ;
+    ok(!strcmp(r.sender, "s@x") && !strcmp(r.rcpt, "u@x") && !strcmp(r.user, "u") && !strcmp(r.home, "/h"), "sender, recipient, user, home") ;
+    ok(r.method == DELIVER_M_MDA && !strcmp(r.args[0], "/bin/prog") && !strcmp(r.args[1], "-a") && !r.args[2], "an mda and its argv") ;
+  }
+  {
+    char const *a1[] = { "local-deliver", "s", "u@x", "u", "/h", "maildir", "/m", "extra", 0 } ;
+    char const *a2[] = { "local-deliver", "s", "", "u", "/h", "maildir", "/m", 0 } ;
+    char const *a3[] = { "local-deliver", "s", "u@x", "u", "/h", "pigeon", "/m", 0 } ;
+    char const *a4[] = { "local-deliver", "-t", "0", "s", "u@x", "u", "/h", "mbox", "/m", 0 } ;
+    char const *a5[] = { "local-deliver", "s", "u@x", "u", "/h", "lmtp", 0 } ;
+    ok(!deliver_req_argv(&r, 8, a1) && !deliver_req_argv(&r, 7, a2) && !deliver_req_argv(&r, 7, a3) && !deliver_req_argv(&r, 9, a4) && !deliver_req_argv(&r, 6, a5),
+      "usage: two operands for a maildir, an empty recipient, an unknown method, a zero timeout, no target") ;
+  }
+
+  stralloc_cats(&md, path("Maildir")) ; stralloc_0(&md) ;
+  {
+    char const *argv[] = { "local-deliver", "s@x", "u@x", "u", dir, "maildir", md.s, 0 } ;
+    ok(run(&d, argv, "Subject: one\n\nbody\n", &text) == KETCH_RESULT_OK, "maildir: delivered") ;
+    ok(!strncmp(text.s, "delivered to maildir ", 21) && strstr(text.s, "/new/") && strlen(text.s) == text.len, "... saying where (%s)", text.s) ;
+    ok(run(&d, argv, "Delivered-To: U@X\n\nbody\n", &text) == KETCH_RESULT_PERM && strstr(text.s, "mail loop"), "a Delivered-To for the recipient: a loop, permanent (%s)", text.s) ;
+    stralloc_cats(&bad, path("msg/Maildir")) ; stralloc_0(&bad) ;
+    argv[6] = bad.s ;
+    ok(run(&d, argv, "Subject: two\n\nx\n", &text) == KETCH_RESULT_TEMP && !strncmp(text.s, "unable to deliver to maildir ", 29) && strstr(text.s, ": Not a directory"),
+      "a Maildir that cannot be made (even by root): temporary, not an exit (%s)", text.s) ;
+    argv[6] = md.s ;
+    ok(run(&d, argv, "Subject: three\n\nx\n", &text) == KETCH_RESULT_OK, "the same engine delivers again") ;
+  }
+  {
+    char const *argv[] = { "local-deliver", "s@x", "u@x", "u", dir, "mbox", "/dev/null", 0 } ;
+    ok(run(&d, argv, "Subject: m\n\nx\n", &text) == KETCH_RESULT_PERM && strstr(text.s, "not a regular file"), "an mbox that is no regular file: permanent (%s)", text.s) ;
+  }
+  {
+    char const *t0[] = { "local-deliver", "s@x", "u@x", "u", dir, "mda", "/bin/sh", "-c", "cat >/dev/null ; exit 0", 0 } ;
+    char const *t75[] = { "local-deliver", "s@x", "u@x", "u", dir, "mda", "/bin/sh", "-c", "exit 75", 0 } ;
+    char const *t1[] = { "local-deliver", "s@x", "u@x", "u", dir, "mda", "/bin/sh", "-c", "exit 1", 0 } ;
+    char const *rel[] = { "local-deliver", "s@x", "u@x", "u", dir, "mda", "sh", 0 } ;
+    char const *slow[] = { "local-deliver", "-t", "1", "s@x", "u@x", "u", dir, "mda", "/bin/sleep", "10", 0 } ;
+    ok(run(&d, t0, "Subject: p\n\nx\n", &text) == KETCH_RESULT_OK && !strcmp(text.s, "delivered to mda /bin/sh"), "mda exit 0: delivered") ;
+    ok(run(&d, t75, "Subject: p\n\nx\n", &text) == KETCH_RESULT_TEMP && !strcmp(text.s, "mda /bin/sh exited 75"), "exit 75: temporary (%s)", text.s) ;
+    ok(run(&d, t1, "Subject: p\n\nx\n", &text) == KETCH_RESULT_PERM && !strcmp(text.s, "mda /bin/sh exited 1"), "exit 1: permanent (%s)", text.s) ;
+    ok(run(&d, rel, "Subject: p\n\nx\n", &text) == KETCH_RESULT_PERM && strstr(text.s, "absolute path"), "a relative program: permanent") ;
+    ok(run(&d, slow, "Subject: p\n\nx\n", &text) == KETCH_RESULT_TEMP && strstr(text.s, "timed out"), "a program past the timeout: killed, temporary") ;
+  }
+  stralloc_cats(&target, "unix:") ; stralloc_cats(&target, path("lmtp")) ; stralloc_0(&target) ;
+  {
+    char const *argv[] = { "local-deliver", "-t", "5", "s@x", "u@x", "u", dir, "lmtp", target.s, 0 } ;
+    char const *good[] = { "220 hi\r\n", "250-hi\r\n250 PIPELINING\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 2.0.0 saved\r\n", "221 bye\r\n", 0 } ;
+    char const *rcpt[] = { "220 hi\r\n", "250 hi\r\n", "250 ok\r\n", "550 5.1.1 no\001such\r\n", "221 bye\r\n", 0 } ;
+    char const *busy[] = { "421 busy\r\n", 0 } ;
+    int wstat ;
+    pid_t pid = lmtp_server(path("lmtp"), good) ;
+    ok(pid > 0 && run(&d, argv, "Subject: l\n\n.dot\nend", &text) == KETCH_RESULT_OK && !strcmp(text.s + text.len - 15, "250 2.0.0 saved"), "lmtp: delivered, the server's reply kept (%s)", text.s) ;
+    waitpid(pid, &wstat, 0) ;
+    {
+      char buf[512] ;
+      int fd = open(path("lmtp.out"), O_RDONLY) ;
+      ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1 ;
+      if (fd >= 0) close(fd) ;
+      buf[n > 0 ? n : 0] = 0 ;
+      ok(strstr(buf, "Delivered-To: u@x\r\n") && strstr(buf, "\r\n..dot\r\nend\r\n.\r\n"), "CRLF line ends, dot-stuffed, the last line ended") ;
+    }
+    pid = lmtp_server(path("lmtp"), rcpt) ;
+    ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_PERM && !strcmp(text.s, "lmtp RCPT: 550 5.1.1 no such"), "a 5xx to RCPT: permanent, controls blanked (%s)", text.s) ;
+    waitpid(pid, &wstat, 0) ;
+    pid = lmtp_server(path("lmtp"), busy) ;
+    ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_TEMP && !strcmp(text.s, "lmtp greeting: 421 busy"), "a 4xx greeting: temporary (%s)", text.s) ;
+    waitpid(pid, &wstat, 0) ;
+    unlink(path("lmtp")) ;
+    ok(run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_TEMP && !strncmp(text.s, "unable to connect to unix:", 26), "nobody listening: temporary (%s)", text.s) ;
+  }
+  deliver_free(&d) ;
+  stralloc_free(&text) ; stralloc_free(&md) ; stralloc_free(&bad) ; stralloc_free(&target) ;
+  {
+    char const *argv[] = { "rm", "-rf", dir, 0 } ;
+    pid_t pid = fork() ;
+    if (!pid) { execv("/bin/rm", (char *const *)argv) ; _exit(1) ; }
+    if (pid > 0) waitpid(pid, 0, 0) ;
+  }
+  return tap_done() ;
+}
