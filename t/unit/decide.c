@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "lookup.h"
+#include "tables.h"
 #include "expand.h"
 #include "decide.h"
 #include "tap.h"
@@ -82,7 +83,7 @@ int main (void)
   stralloc_cats(&text, "hostname mx.test.example\nlocal-domain test.example\ndeliver maildir ~/Maildir/\naliases ") ;
   stralloc_cats(&text, path("aliases")) ; stralloc_cats(&text, "\n") ; stralloc_0(&text) ;
   put("ketch.conf", text.s) ;
-  ok(conf_load(&c, path("ketch.conf"), &err) && lookup_compile_aliases(path("aliases"), &err), "conf loads, aliases compile") ;
+  ok(conf_load(&c, path("ketch.conf"), &err) && tables_compile_aliases(path("aliases"), &err), "conf loads, aliases compile") ;
 
   /* the scheduler as its own user: runs as itself, the alias's file an mbox */
   ok(decide_local(&c, &l, "s@x", file.s, "staff@test.example", 600, 0, &d) && !d.fail && !d.why, "the scheduler decides an alias's file") ;
