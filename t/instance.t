@@ -11,9 +11,9 @@
 # every logger finishing its file (no @*.u at the next start).
 . "$(dirname "$0")/lib.sh"
 . "$top/t/instance-lib.sh"
-command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
 
 plan 36
+need s6-svscan s6
 mk_instance
 is "$?" 0 "ketch-instance setup: exit 0"
 check "the configuration passes conf-check" conf-check -q -C "$INST/ketch.conf"

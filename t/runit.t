@@ -4,9 +4,9 @@
 # in the Maildir, a killed daemon is restarted, SIGHUP stops everything.
 . "$(dirname "$0")/lib.sh"
 . "$top/t/instance-lib.sh"
-command -v runsvdir >/dev/null || skip_all "runit is not installed"
 
 plan 8
+need runsvdir runit
 mk_instance
 is "$?" 0 "ketch-instance setup: exit 0"
 
