@@ -25,7 +25,7 @@ session () { relay_session 'fork' ; }
 start_listen -g 2 -f
 ok $? "smtp-listen -f ready"
 is "$(session)" "220 250 250 250 354 250 221" "a forked session (-f) serves a transaction without PROGRAMS/smtp-session"
-is "$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" 1 "the message is in the queue"
+is "$(count_entries)" 1 "the message is in the queue"
 greeting () { py "
 c = Conn($PORT, timeout=5)
 print(c.reply()[1])" ; }
