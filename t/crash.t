@@ -10,8 +10,8 @@
 # a longer one: CRASH_N, CRASH_PARALLEL, CRASH_SEND_TIME, CRASH_DRAIN,
 # CRASH_SEED.
 . "$(dirname "$0")/lib.sh"
-command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
 plan 10
+need s6-svscan s6
 
 N=${CRASH_N:-300}
 U=$(test_user kc) || bail "useradd failed"

@@ -11,8 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 . "$(dirname "$0")/run-lib.sh"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
 plan 25
+need openssl openssl
 
 cd "$T" || exit 1
 if [ "$(id -u)" = 0 ] ; then

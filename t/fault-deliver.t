@@ -9,8 +9,8 @@
 SHIM=$BUILD/t/failsys.so
 [ -f "$SHIM" ] || skip_all "no fault shim built"
 [ -n "${KETCH_SANITIZED:-}" ] && skip_all "LD_PRELOAD does not mix with the ASan runtime"
-command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
 plan 27
+need s6-svscan s6
 
 U=$(test_user kf) || bail "useradd failed"
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"

@@ -11,9 +11,9 @@
 # every logger finishing its file (no @*.u at the next start).
 . "$(dirname "$0")/lib.sh"
 . "$top/t/instance-lib.sh"
-command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
 
-plan 36
+plan 35
+need s6-svscan s6
 mk_instance
 is "$?" 0 "ketch-instance setup: exit 0"
 check "the configuration passes conf-check" conf-check -q -C "$INST/ketch.conf"
@@ -39,16 +39,11 @@ wait_for 10 s6-svok "$SVC/smtp-listen"
 check "the daemons become ready (s6-svwait -U)" s6-svwait -U -t 15000 "$SVC/smtp-listen" "$SVC/scheduler" "$SVC/enqueue-listen"
 check "enqueue-listen's socket is bound" test -S "$INST/run/enqueue"
 
-if [ $REAL = 1 ] ; then
-  wait_for 10 port_open 127.0.0.1 "$PORT"
-  send_mail 1
-  ok $? "swaks: the message is accepted on 127.0.0.1:$PORT" "$(cat "$T/swaks.1")"
-  wait_for 20 in_maildir 1
-  ok $? "the message lands in $me's Maildir in the instance"
-else
-  skip 1 "no smtp-listen/scheduler yet: swaks"
-  skip 1 "no smtp-listen/scheduler yet: Maildir delivery"
-fi
+wait_for 10 port_open 127.0.0.1 "$PORT"
+send_mail 1
+ok $? "swaks: the message is accepted on 127.0.0.1:$PORT" "$(cat "$T/swaks.1")"
+wait_for 20 in_maildir 1
+ok $? "the message lands in $me's Maildir in the instance"
 
 # restarted NAME OLDPID: supervised again, ready, under a new pid
 restarted () { st=$(s6-svstat -o up,ready,pid "$SVC/$1") && [ "${st##* }" != "$2" ] && [ "$st" != "${st#true true }" ] ; }
@@ -60,18 +55,12 @@ pid2=$(s6-svstat -o pid "$SVC/smtp-listen")
 killpid KILL "$pid2"
 wait_for 10 restarted smtp-listen "$pid2"
 ok $? "a killed smtp-listen is restarted by s6 and ready again"
-if [ $REAL = 1 ] ; then
-  wait_for 10 port_open 127.0.0.1 "$PORT"
-  send_mail 3
-  wait_for 20 in_maildir 3
-  ok $? "after the restarts, mail still flows"
-else
-  skip 1 "no smtp-listen/scheduler yet: mail after the restarts"
-fi
+wait_for 10 port_open 127.0.0.1 "$PORT"
+send_mail 3
+wait_for 20 in_maildir 3
+ok $? "after the restarts, mail still flows"
 wait_for 5 test -s "$INST/log/scheduler/current"
 ok $? "the scheduler's log is written by s6-log"
-if [ $REAL = 1 ] ; then skip 1 "real daemons: their arguments are not logged"
-else check "under s6 the daemons get -d 3" grep -Eq "stand-in args=-C [^ ]+ketch.conf -d 3\$" "$INST/log/scheduler/current" ; fi
 check "log lines carry an ISO 8601 time" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+  ' "$INST/log/scheduler/current"
 
 # nstop NAME: the stop lines in a daemon's logs
@@ -81,22 +70,17 @@ nstop () {
 }
 stops () { echo "$(nstop scheduler) $(nstop smtp-listen) $(nstop enqueue-listen)" ; }
 # SIGINT, as s6-svc -i or a terminal sends it to a daemon's group
-if [ $REAL = 1 ] ; then
-  b=$(stops) ; set -- $b
-  spid=$(s6-svstat -o pid "$SVC/scheduler")
-  s6-svc -i "$SVC/scheduler"
-  wait_for 10 restarted scheduler "$spid"
-  ok $? "SIGINT: the scheduler stops and logs it (signal=INT, stop), s6 restarts it" \
-    "$(grep -c 'signal=INT action=stop' "$INST/log/scheduler/current") signal=INT lines; stop lines before/after: $1 $(nstop scheduler)
+b=$(stops) ; set -- $b
+spid=$(s6-svstat -o pid "$SVC/scheduler")
+s6-svc -i "$SVC/scheduler"
+wait_for 10 restarted scheduler "$spid"
+ok $? "SIGINT: the scheduler stops and logs it (signal=INT, stop), s6 restarts it" \
+  "$(grep -c 'signal=INT action=stop' "$INST/log/scheduler/current") signal=INT lines; stop lines before/after: $1 $(nstop scheduler)
 $(tail -n 5 "$INST/log/scheduler/current")"
-  s6-svc -i "$SVC/smtp-listen" ; s6-svc -i "$SVC/enqueue-listen"
-  sl () { [ "$(nstop smtp-listen)" -gt "$2" ] && [ "$(nstop enqueue-listen)" -gt "$3" ] ; }
-  wait_for 10 sl $b
-  ok $? "SIGINT: smtp-listen and enqueue-listen stop and log it" "$(tail -n 3 "$INST/log/smtp-listen/current" "$INST/log/enqueue-listen/current")"
-else
-  skip 1 "stand-ins: the scheduler's SIGINT"
-  skip 1 "stand-ins: the listeners' SIGINT"
-fi
+s6-svc -i "$SVC/smtp-listen" ; s6-svc -i "$SVC/enqueue-listen"
+sl () { [ "$(nstop smtp-listen)" -gt "$2" ] && [ "$(nstop enqueue-listen)" -gt "$3" ] ; }
+wait_for 10 sl $b
+ok $? "SIGINT: smtp-listen and enqueue-listen stop and log it" "$(tail -n 3 "$INST/log/smtp-listen/current" "$INST/log/enqueue-listen/current")"
 
 spid=$(s6-svstat -o pid "$SVC/scheduler")
 killpid INT "$svpid"
@@ -128,7 +112,7 @@ ucount () { ls "$INST"/log/*/@*.u 2>/dev/null | wc -l | tr -d ' ' ; }
 # runner MODE SIGNAL WHAT: start ketch-instance run, then stop it (4 checks)
 runner () {
   _u=$(ucount) ; set -- "$1" "$2" "$3" $(stops)
-  KETCH_PORT=$PORT perl -e "$PGRUN" "$1" "$PROGS/ketch-instance" run "$INST" >>"$T/runner.log" 2>&1 &
+  KETCH_PORT=$PORT perl -e "$PGRUN" "$1" "$BIN/ketch-instance" run "$INST" >>"$T/runner.log" 2>&1 &
   rpid=$!
   at_exit "killpid TERM $rpid"
   wait_for 10 s6-svok "$SVC/scheduler" && wait_for 10 s6-svok "$SVC/smtp-listen" && wait_for 10 s6-svok "$SVC/enqueue-listen"
@@ -146,11 +130,7 @@ runner () {
   is "$(printf '%s x' "$(($4 + 1)) $(($5 + 1)) $(($6 + 1))" ; for s in scheduler smtp-listen enqueue-listen ; do test -x "$INST/log/$s/current" && echo y ; done | tr -d '\n')" \
     "$(stops) xyyy" "$3: each daemon logs its stop, each logger finishes its file"
 }
-if [ $REAL = 1 ] ; then
-  runner INT INT "ketch-instance run, SIGINT to its process group (Ctrl-C)"
-  runner INT TERM "ketch-instance run, SIGTERM"
-  runner IGN INT "ketch-instance run from a script (SIGINT ignored), SIGINT to its group"
-else
-  skip 12 "stand-ins: the runner's stop"
-fi
+runner INT INT "ketch-instance run, SIGINT to its process group (Ctrl-C)"
+runner INT TERM "ketch-instance run, SIGTERM"
+runner IGN INT "ketch-instance run from a script (SIGINT ignored), SIGINT to its group"
 done_testing

@@ -15,7 +15,8 @@ unset KETCH_CONF
 
 tap_n=0
 tap_failed=0
-plan () { echo "1..$1" ; }
+tap_plan=0
+plan () { tap_plan=$1 ; echo "1..$1" ; }
 ok () {
   # ok STATUS DESCRIPTION [OUTPUT]: STATUS is a command's exit code (0 =
   # pass); on failure OUTPUT, what the tool printed, is shown as the reason
@@ -61,6 +62,18 @@ diag () { printf '%s\n' "$*" | sed 's/^/# /' ; }
 # skip N REASON: N tests that cannot run here, counted as passed (TAP's # skip)
 skip () { _k=0 ; while [ $_k -lt "$1" ] ; do tap_n=$((tap_n + 1)) ; echo "ok $tap_n # skip $2" ; _k=$((_k + 1)) ; done ; }
 skip_all () { echo "1..0 # SKIP $*" ; exit 0 ; }
+# missing N REASON: N checks whose peer the suite installs (sh .ci/deps
+# test) is missing or did not start: failed, never skipped, since a test
+# that skips for want of its own peer passes while testing nothing
+missing () {
+  printf '# %s (the test packages: sh .ci/deps test)\n' "$2" >&2
+  _k=0 ; while [ $_k -lt "$1" ] ; do ok 1 "$2" ; _k=$((_k + 1)) ; done
+}
+# fail_rest REASON: every check left in the plan fails (missing) and the
+# test ends; need COMMAND PACKAGE: after plan, COMMAND of PACKAGE from
+# .ci/deps's test set is on PATH, else fail_rest
+fail_rest () { missing $((tap_plan - tap_n)) "$1" ; exit 1 ; }
+need () { command -v "$1" >/dev/null 2>&1 || fail_rest "$1 is missing (Debian package $2)" ; }
 bail () { echo "Bail out! $*" ; exit 1 ; }
 done_testing () { [ "$tap_failed" = 0 ] ; exit $? ; }
 

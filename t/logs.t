@@ -10,11 +10,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$top/t/instance-lib.sh"
 . "$top/t/remote-lib.sh"
-command -v s6-svscan >/dev/null || skip_all "s6 is not installed"
-command -v python3 >/dev/null || skip_all "python3 is not installed"
-[ $REAL = 1 ] || bail "smtp-listen and scheduler are not built"
 
 plan 19
+need s6-svscan s6
+need python3 python3
 
 mk_instance || bail "ketch-instance setup failed: $(cat "$T/setup.err")"
 PP=$(free_port)

@@ -2,10 +2,10 @@
 # Every man page is clean under mandoc -Tlint (warnings and worse), and
 # every program has one.
 . "$(dirname "$0")/lib.sh"
-command -v mandoc >/dev/null || skip_all "mandoc is not installed"
 pages=$(ls "$top"/bin/*.[158] "$top"/tools/*.[158] "$top"/conf/*.[158] "$top"/spool-layout/*.[158] 2>/dev/null)
 progs=$(ls "$top"/bin/*.c "$top"/tools/*.c "$top"/tools/*.sh 2>/dev/null)
 plan $(( $(echo "$pages" | wc -l) + $(echo "$progs" | wc -l) ))
+need mandoc mandoc
 for p in $pages ; do
   out=$(mandoc -Tlint -W warning "$p" 2>&1)
   is "$out" "" "mandoc -Tlint: ${p#$top/}"

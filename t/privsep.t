@@ -37,8 +37,8 @@ mkdir -p "$T/up/ketch" "$T/work"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/up,workdir=$T/work" /etc 2>/dev/null \
   || skip_all "cannot mount an overlay on /etc in a private namespace"
 at_exit "umount -l /etc"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
 plan 38
+need openssl openssl
 
 as () { u=$1 ; shift ; setpriv --reuid="$u" --regid="$u" --init-groups "$@" ; }
 # ids PID: "uid-real uid-effective gid-real gid-effective", names

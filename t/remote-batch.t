@@ -10,8 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 plan 39
+need python3 python3
 
 P=$(free_port)
 mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout command 10s" "timeout data 10s"
@@ -19,26 +19,26 @@ mkinstance "route peer.test via 127.0.0.1:$P" "timeout connect 2s" "timeout comm
 # q RCPT...: queue $T/msg for these recipients (nobody delivers: no scheduler yet), print the id
 q () { enqueue -C "$CONF" -f s@me.test "$@" < "$T/msg" ; }
 
-# job ID RCPT...: one job of a batch (lib/report), the header length read from the entry
+# job ID RCPT...: one job of a batch (t/spool.py), the header length read from the entry
 job () {
-  python3 - "$SPOOL" "$@" <<'PY'
-import sys, os
-spool, qid, rcpts = sys.argv[1], sys.argv[2], sys.argv[3:]
-entry = open(os.path.join(spool, 'queue', qid[-2:], qid), 'rb').read()
-hdr = entry.index(b'\n\n') + 2
-fields = [qid.encode(), str(hdr).encode(), b'-', b's@me.test'] + [r.encode() for r in rcpts]
-payload = b''.join(f + b'\0' for f in fields)
-sys.stdout.buffer.write(str(len(payload)).encode() + b':' + payload + b',')
+  python3 - "$top/t" "$SPOOL" "$@" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import spool
+root, qid, rcpts = sys.argv[2], sys.argv[3], sys.argv[4:]
+entry = open(spool.entry_path(root, qid), 'rb').read()
+sys.stdout.buffer.write(spool.job(qid, spool.head_length(entry), '-', 's@me.test', rcpts))
 PY
 }
 
 # wire ID: the message of an entry as it must arrive after DATA
 wire () {
-  python3 - "$SPOOL" "$1" <<'PY'
-import sys, os
-spool, qid = sys.argv[1], sys.argv[2]
-entry = open(os.path.join(spool, 'queue', qid[-2:], qid), 'rb').read()
-body = entry[entry.index(b'\n\n') + 2:]
+  python3 - "$top/t" "$SPOOL" "$1" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import spool
+entry = open(spool.entry_path(sys.argv[2], sys.argv[3]), 'rb').read()
+body = entry[spool.head_length(entry):]
 out = b''.join((b'.' + l if l.startswith(b'.') else l) + b'\r\n' for l in body.split(b'\n')[:-1])
 sys.stdout.buffer.write(out + b'.\r\n')
 PY

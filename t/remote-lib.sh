@@ -64,8 +64,9 @@ rs () {
     shift
   done
   _d=$1 ; shift
-  rm -rf "$T/rs" ; mkdir -p "$T/rs/queue/${RSID#${RSID%??}}"
-  cat > "$T/rs/queue/${RSID#${RSID%??}}/$RSID"
+  _e=$(SPOOL=$T/rs entry_path "$RSID")
+  rm -rf "$T/rs" ; mkdir -p "${_e%/*}"
+  cat > "$_e"
   printf '%s\0' "$RSID" "$_h" "${_f:--}" "$@" > "$T/rs.job"
   { printf '%s:' "$(wc -c < "$T/rs.job" | tr -d ' ')" ; cat "$T/rs.job" ; printf ',' ; } > "$T/rs.batch"
   ( cd "$T/rs" && exec remote-send -C "$CONF" -b "$_d" ) < "$T/rs.batch" > "$T/report" 2> "$T/err"

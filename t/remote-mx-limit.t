@@ -7,9 +7,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-command -v dnsmasq >/dev/null 2>&1 || skip_all "dnsmasq is not installed"
 plan 8
+need python3 python3
+need dnsmasq dnsmasq-base
 
 DP=$(free_port)
 P=$(free_port)

@@ -7,13 +7,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl is not installed"
 plan 28
+need python3 python3
+need openssl openssl
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
   -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1 \
-  || skip_all "openssl cannot make a test certificate"
+  || fail_rest "openssl cannot make a test certificate"
 P=$(free_port)
 no_mail () { ! grep -q 'MAIL FROM' "$1" ; }
 

@@ -10,10 +10,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl is not installed"
-command -v dnsmasq >/dev/null 2>&1 || skip_all "dnsmasq is not installed"
 plan 39
+need python3 python3
+need openssl openssl
+need dnsmasq dnsmasq-base
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
   -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1 \

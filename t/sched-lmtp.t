@@ -2,9 +2,9 @@
 # LMTP into a real Dovecot (dovecot-lmtpd), run with its own
 # configuration in the test directory on a unix socket.
 . "$(dirname "$0")/lib.sh"
-command -v dovecot >/dev/null 2>&1 || skip_all "dovecot is not installed"
 [ "$(id -u)" = 0 ] || skip_all "dovecot needs root here"
 plan 5
+need dovecot dovecot-core
 
 U=kl$$
 useradd -M -d "$T/vmail/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }

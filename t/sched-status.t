@@ -10,8 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 plan 10
+need python3 python3
 
 P=$(free_port)
 U=$(test_user ks) || bail "useradd failed"

@@ -41,7 +41,7 @@ is "$(rcpts)" "extra@y.example a@x.example" "-t: command-line recipients are add
 
 clear
 printf 'To: undisclosed-recipients:;\n\nbody\n' | sm -t 2>/dev/null
-is "$?:$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" "100:0" "-t: no recipient at all: 100, nothing queued"
+is "$?:$(count_entries)" "100:0" "-t: no recipient at all: 100, nothing queued"
 
 clear
 printf 'To: <broken@\n\nbody\n' | sm -t 2>"$T/err"
@@ -52,7 +52,7 @@ check "-t: the diagnostic names the field" grep -q "invalid address in the To fi
 for h in 'To: bob smith@example.com' 'To: info@example.com x' 'Cc: a@x.example, Bob <info@example.com x>' ; do
   clear
   printf '%s\nSubject: s\n\nbody\n' "$h" | sm -t 2>"$T/err"
-  is "$?:$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" "100:0" "-t: '$h': 100, nothing queued"
+  is "$?:$(count_entries)" "100:0" "-t: '$h': 100, nothing queued"
   check "-t: '$h': sendmail: fatal: invalid address" grep -q "^sendmail: fatal: invalid address in the ${h%%:*} field" "$T/err"
 done
 
@@ -129,7 +129,7 @@ is "$?" 100 "-bd: refused, 100"
 # invalid input
 clear
 printf 'Subject: x\n\nbody\n' | sm 'bad address@' 2>/dev/null
-is "$?:$(find "$SPOOL/queue" -type f | wc -l | tr -d ' ')" "100:0" "an invalid recipient: 100, nothing queued"
+is "$?:$(count_entries)" "100:0" "an invalid recipient: 100, nothing queued"
 clear
 printf 'Subject: x\n\nbody\n' | sm 2>/dev/null
 is "$?" 100 "no recipient: 100"

@@ -5,8 +5,8 @@
 # auth-required, authenticated relaying, ESMTPA/ESMTPSA.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
 plan 14
+need openssl openssl
 
 cd "$T" || exit 1
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/k.pem" -out "$T/c.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1

@@ -7,8 +7,8 @@
 # (tcpserver) reading the key itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
 plan 14
+need openssl openssl
 
 cd "$T" || exit 1
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ec.key" -out "$T/ec.crt" -days 2 -subj /CN=localhost >/dev/null 2>&1

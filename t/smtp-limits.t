@@ -153,6 +153,6 @@ print(codes(c, [b'MAIL FROM:<a@b.example>', b'RCPT TO:<x@remote.example>']))
   is "$got" "250 250" "tcpserver -x rules: RELAYCLIENT allows relaying"
   kill $TPID 2>/dev/null
 else
-  skip 3 "tcpserver not installed"
+  missing 3 "tcpserver is missing (Debian package ucspi-tcp)"
 fi
 done_testing

@@ -5,8 +5,8 @@
 # discarded, certificates read per session, RFC 3848 protocol names.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
 plan 18
+need openssl openssl
 
 cd "$T" || exit 1
 mkcert () {

@@ -12,8 +12,8 @@
 . "$(dirname "$0")/remote-lib.sh"
 . "$(dirname "$0")/run-lib.sh"
 . "$(dirname "$0")/postfix-lib.sh"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
 plan 21
+need openssl openssl
 
 cd "$T" || exit 1
 U=$(test_user k2i) || bail "useradd failed"

@@ -12,9 +12,9 @@
 # local-spawn's memory); they are short-lived and covered by check-asan.
 . "$(dirname "$0")/lib.sh"
 . "$top/t/smtp-lib.sh"
-command -v valgrind >/dev/null || skip_all "valgrind is not installed"
 [ -n "${KETCH_SANITIZED:-}" ] && skip_all "valgrind does not run ASan builds"
 plan 12
+need valgrind valgrind
 
 U=$(test_user kv) || bail "useradd failed"
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"
