@@ -1,6 +1,7 @@
 /* ISC license: see LICENSE. */
 
 #include <string.h>
+#include <sys/wait.h>
 
 #include <skalibs/stralloc.h>
 
@@ -51,6 +52,17 @@ int outcome_expire (qstate *q, size_t i)
   if (ok) qstate_get(q, i)->status = QSTATE_FAILED ;
   stralloc_free(&t) ;
   return ok ;
+}
+
+enum ketch_result outcome_of_exit (int wstat)
+{
+  if (!WIFEXITED(wstat)) return KETCH_RESULT_TEMP ;
+  switch (WEXITSTATUS(wstat))
+  {
+    case KETCH_EX_OK : return KETCH_RESULT_OK ;
+    case KETCH_EX_PERM : return KETCH_RESULT_PERM ;
+    default : return KETCH_RESULT_TEMP ;
+  }
 }
 
 size_t outcome_find (qstate const *q, unsigned int status)

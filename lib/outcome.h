@@ -47,6 +47,9 @@ extern int outcome_fail (qstate *, size_t, char const *) ;
 /* expiry (RFC 3463 4.4.7): FAILED, with the last error kept in the text. 1, or 0 (ENOMEM, nothing changed) */
 extern int outcome_expire (qstate *, size_t) ;
 
+/* a local delivery's wait status as a result: exit 0 ok, 100 permanent, any other exit or a signal temporary */
+extern enum ketch_result outcome_of_exit (int) ;
+
 /* the first recipient with that status, or qstate_n */
 extern size_t outcome_find (qstate const *, unsigned int) ;
 
