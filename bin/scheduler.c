@@ -281,7 +281,7 @@ static void expand (job *j)
       if (stralloc_cats(&parent, a) && stralloc_0(&parent)
        && expand_entries(&c, l.sa.s + l.entries, l.entrieslen, d + 1, &texts, &items))
       {
-        qstate_get(&j->q, i)->status = QSTATE_EXPANDED ;
+        outcome_apply(&j->q, i, OUTCOME_EXPAND) ;
         j->dirty = 1 ;
         for (; k < genalloc_len(expand_item, &items) ; k++)
         {
@@ -953,7 +953,7 @@ static void dispatch (job *j)
     if (l.kind == LOOKUP_ALIAS)
     {
       /* an alias seen after its first attempt (the table changed): expand now */
-      r->status = QSTATE_PENDING ; r->attempts = 0 ;
+      outcome_apply(&j->q, i, OUTCOME_REOPEN) ;
       expand(j) ;
       n = qstate_n(&j->q) ;
       if (!stralloc_ready(&done, n)) break ;
@@ -1031,7 +1031,7 @@ static void job_step (job *j)
     }
     if (done)
     {
-      for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_FAILED) qstate_get(&j->q, i)->status = QSTATE_BOUNCED ;
+      for (i = 0 ; i < n ; i++) outcome_apply(&j->q, i, OUTCOME_BOUNCED) ;
       j->dirty = 1 ;
     }
     else j->bounce_next = now + c.retry_local ;
