@@ -121,7 +121,6 @@ static int isroot = 0 ;
 static int ctl_pending = 0 ;
 static int trigfd = -1 ;
 static stralloc trigbuf = STRALLOC_ZERO ;   /* a partial line of the trigger */
-static int starting = 0 ;   /* the start-up scan runs (start_hints) */
 static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
 static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request socket and report pipe */
 static unixmessage_sender spawn_s = UNIXMESSAGE_SENDER_ZERO ;
@@ -1059,92 +1058,6 @@ static void job_step (job *j)
   job_drop(j) ;
 }
 
-/*
- * The spool scan: on rescan (lost hints), an unknown message is new mail;
- * at start, every message is left detached until recover_state has seen
- * the state files: one with a state file has been tried, and goes into the
- * heap with its time unknown (0: looked at in turn); one without has never
- * been tried, and goes into the fresh list (start_fresh). So mail that
- * came while no scheduler ran, or just before this one opened the
- * trigger, is not queued behind a backlog of retries whose times are
- * unknown until each is read.
- */
-
-static void start_hints (void) ;
-static void removals_commit (int, tain *, int *) ;
-
-static int scan_one (char const *id, void *fresh)
-{
-  uint32_t k ;
-  start_hints() ;
-  if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
-  k = schedq_insert(&sq, id) ;
-  if (k == SCHEDQ_NONE) return 0 ;
-  if (*(int *)fresh) schedq_push_fresh(&sq, k) ;
-  return 1 ;
-}
-
-static void scan_queue (int fresh)
-{
-  if (!queue_foreach("queue", &scan_one, &fresh)) LOG("scheduler", "warning=\"cannot scan the queue\" error=", log_quote(strerror(errno))) ;
-}
-
-/* start-up recovery: a state file without its message is an orphan */
-static int orphan_one (char const *id, void *removed)
-{
-  char fn[QUEUE_PATH_MAX] ;
-  uint32_t k ;
-  start_hints() ;
-  k = schedq_find(&sq, id) ;
-  if (k != SCHEDQ_NONE)
-  {
-    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_heap(&sq, k, 0) ;
-    return 1 ;
-  }
-  /* a message removed since the start (start_hints) keeps its state file
-     until its removal is committed: commit now rather than unlink early */
-  if (qremove_pending(&qr))
-  {
-    tain next ;
-    int left ;
-    removals_commit(1, &next, &left) ;
-  }
-  queue_path(fn, "state", id) ;
-  if (unlink(fn) == 0) (*(unsigned int *)removed)++ ;
-  return 1 ;
-}
-
-static void recover_state (void)
-{
-  unsigned int removed = 0 ;
-  if (!queue_foreach("state", &orphan_one, &removed)) LOG("scheduler", "warning=\"cannot scan the states\" error=", log_quote(strerror(errno))) ;
-  if (removed) LOG("scheduler", "recovery orphan-states=", log_u64(removed)) ;
-}
-
-/* after recover_state: what is still detached has no state file (or the
-   states could not all be read: then it is looked at first, which is safe) */
-static void start_fresh (void)
-{
-  uint32_t n = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
-  for (; k < n ; k++)
-    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
-}
-
-/* a hint: the message was committed before its id was written (enqueue),
-   so it is new mail. While the start-up scan runs, one the scan already
-   met (detached, no job yet) is new mail too. */
-static void fresh_id (char const *id)
-{
-  uint32_t k = schedq_find(&sq, id) ;
-  if (k != SCHEDQ_NONE)
-  {
-    if (starting && schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
-    return ;
-  }
-  k = schedq_insert(&sq, id) ;
-  if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
-}
-
 /* queue-ctl requests: spool/ctl/NAME, one line each */
 
 static job *ctl_job (char const *id)
@@ -1268,6 +1181,109 @@ static void ctl_scan (void)
   closedir(dir) ;
 }
 
+/*
+ * The spool scan, one bucket per pass of the event loop (scan_step), so
+ * that the trigger and the deliveries are served between buckets however
+ * large the queue: new mail is delivered while a backlog is still being
+ * indexed. On rescan (lost hints), an unknown message is new mail. At
+ * start, queue/ then state/: every message is left detached until the
+ * state files are seen; one with a state file has been tried, and goes
+ * into the heap with its time unknown (0: looked at in turn); one without
+ * has never been tried, and goes into the fresh list at the end (
+ * scan_started). So mail that came while no scheduler ran, or just
+ * before this one opened the trigger, is not queued behind a backlog of
+ * retries whose times are unknown until each is read.
+ */
+enum scan_phase { SCAN_NONE, SCAN_QUEUE, SCAN_STATE } ;
+static struct
+{
+  enum scan_phase phase ;
+  unsigned int bucket ;    /* the next one to read */
+  int startup ;
+  int failed ;
+  unsigned int orphans ;
+  int notif ;              /* the readiness fd, told once the start-up scan is over */
+} scan = { .phase = SCAN_NONE, .notif = -1 } ;
+
+static int scan_one (char const *id, void *startup)
+{
+  uint32_t k ;
+  if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
+  k = schedq_insert(&sq, id) ;
+  if (k == SCHEDQ_NONE) return 0 ;
+  if (!*(int *)startup) schedq_push_fresh(&sq, k) ;
+  return 1 ;
+}
+
+/* start-up recovery: a state file without its message is an orphan */
+static int orphan_one (char const *id, void *removed)
+{
+  char fn[QUEUE_PATH_MAX] ;
+  uint32_t k = schedq_find(&sq, id) ;
+  if (k != SCHEDQ_NONE)
+  {
+    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_heap(&sq, k, 0) ;
+    return 1 ;
+  }
+  /* a message removed since the start keeps its state file until its removal is committed, which unlinks it */
+  if (qremove_waiting(&qr, id)) return 1 ;
+  queue_path(fn, "state", id) ;
+  if (unlink(fn) == 0) (*(unsigned int *)removed)++ ;
+  return 1 ;
+}
+
+static void scan_begin (int startup)
+{
+  scan.phase = SCAN_QUEUE ;
+  scan.bucket = 0 ;
+  scan.startup = startup ;
+  scan.failed = 0 ;
+}
+
+/* the start-up scan is over: what is still detached has no state file (or the
+   states could not all be read: then it is looked at first, which is safe) */
+static void scan_started (void)
+{
+  uint32_t n = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
+  if (scan.orphans) LOG("scheduler", "recovery orphan-states=", log_u64(scan.orphans)) ;
+  for (; k < n ; k++)
+    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
+  LOG("scheduler", "start messages=", log_u64(sq.n)) ;
+  ctl_scan() ;
+  if (scan.notif >= 0) { fd_write(scan.notif, "\n", 1) ; fd_close(scan.notif) ; scan.notif = -1 ; }
+  tain_addsec_g(&nextrescan, c.rescan) ;
+}
+
+static void scan_step (void)
+{
+  int r ;
+  if (scan.phase == SCAN_NONE) return ;
+  r = scan.phase == SCAN_QUEUE ? queue_foreach_bucket("queue", scan.bucket, &scan_one, &scan.startup)
+    : queue_foreach_bucket("state", scan.bucket, &orphan_one, &scan.orphans) ;
+  if (!r && !scan.failed++)
+    LOG("scheduler", scan.phase == SCAN_QUEUE ? "warning=\"cannot scan the queue\"" : "warning=\"cannot scan the states\"", "error=", log_quote(strerror(errno))) ;
+  if (++scan.bucket < QUEUE_BUCKETS) return ;
+  scan.bucket = 0 ;
+  if (scan.phase == SCAN_QUEUE && scan.startup) { scan.phase = SCAN_STATE ; scan.failed = 0 ; return ; }
+  scan.phase = SCAN_NONE ;
+  if (scan.startup) scan_started() ;
+}
+
+/* a hint: the message was committed before its id was written (enqueue),
+   so it is new mail. While the start-up scan runs, one the scan already
+   met (detached, no job yet) is new mail too. */
+static void fresh_id (char const *id)
+{
+  uint32_t k = schedq_find(&sq, id) ;
+  if (k != SCHEDQ_NONE)
+  {
+    if (scan.startup && scan.phase != SCAN_NONE && schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
+    return ;
+  }
+  k = schedq_insert(&sq, id) ;
+  if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
+}
+
 static void read_trigger (int fd, stralloc *tb)
 {
   char buf[4096] ;
@@ -1310,6 +1326,8 @@ static void activate (void)
     {
       /* retries: never the last few slots, which stay for new mail */
       if (active >= MAX_ACTIVE - FRESH_RESERVE) return ;
+      /* nor before the start-up scan is over: their times are unknown until each is read, which would slow the scan down */
+      if (scan.startup && scan.phase != SCAN_NONE) return ;
       /* a few at a time: the trigger is read again before the next batch */
       if (retries++ >= RETRY_BATCH) return ;
       k = schedq_top(&sq) ;
@@ -1318,24 +1336,6 @@ static void activate (void)
     j = job_load(k) ;
     if (j) job_step(j) ;
   }
-}
-
-/*
- * Called for every entry the start-up scan meets (queue/ then state/);
- * a no-op but during that scan. Every 4096 entries: hints are new mail, so
- * it is delivered now, not after the scan of a large backlog (1,000,000
- * deferred messages take a second or more: issue 8 asks for the first
- * new delivery within one). Deliveries start; their reports wait for the
- * event loop, which is why nothing a scan could miss is removed meanwhile,
- * but for a delivery that failed at once (recover_state's commit).
- */
-static void start_hints (void)
-{
-  static unsigned int scanned = 0 ;
-  if (!starting || (++scanned & 4095)) return ;
-  read_trigger(trigfd, &trigbuf) ;
-  activate() ;
-  pend_flush() ;
 }
 
 static void step_all (void)
@@ -1589,6 +1589,7 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
     }
   }
   if (genalloc_len(uint32_t, &sq.fresh) > sq.freshhead && genalloc_len(job *, &jobs) < MAX_ACTIVE) *deadline = STAMP ;
+  if (scan.phase != SCAN_NONE) *deadline = STAMP ;   /* the next bucket: only a look at what is ready meanwhile */
 }
 
 /* a delivery past its deadline is killed (its process group), and counts as temporary; an idle stream is closed at its own */
@@ -1626,9 +1627,9 @@ static void check_deadlines (void)
     }
     tain_addsec_g(&stopdeadline, 5) ;
   }
-  if (!stopping && !tain_less(&STAMP, &nextrescan))
+  if (!stopping && scan.phase == SCAN_NONE && !tain_less(&STAMP, &nextrescan))
   {
-    scan_queue(1) ;
+    scan_begin(0) ;
     ctl_scan() ;
     tain_addsec_g(&nextrescan, c.rescan) ;
   }
@@ -1690,7 +1691,7 @@ int main (int argc, char const *const *argv)
 {
   stralloc err = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
   genalloc x = GENALLOC_ZERO ;   /* iopause_fd */
-  int notif = -1, lockfd, sfd ;
+  int lockfd, sfd ;
   unsigned int removed = 0 ;
   PROG = "scheduler" ;
   {
@@ -1702,7 +1703,7 @@ int main (int argc, char const *const *argv)
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
-        case 'd' : if (!int0_scan(l.arg, &notif) || notif < 0) dieusage() ; break ;
+        case 'd' : if (!int0_scan(l.arg, &scan.notif) || scan.notif < 0) dieusage() ; break ;
         default : dieusage() ;
       }
     }
@@ -1756,20 +1757,14 @@ int main (int argc, char const *const *argv)
   /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */
   if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", c.sa.s + c.spool, "/tmp") ;
   if (removed) LOG("scheduler", "recovery stale-tmp=", log_u64(removed)) ;
-  starting = 1 ;
-  scan_queue(0) ;
-  recover_state() ;
-  start_fresh() ;
-  starting = 0 ;
-  LOG("scheduler", "start messages=", log_u64(sq.n)) ;
-  ctl_scan() ;
-  if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; }
-  tain_addsec_g(&nextrescan, c.rescan) ;
+  /* the start-up scan: the event loop reads it bucket by bucket, and then says it is ready */
+  scan_begin(1) ;
 
   for (;;)
   {
     tain deadline ;
     int r ;
+    scan_step() ;
     if (ctl_pending) ctl_scan() ;
     activate() ;
     step_all() ;
