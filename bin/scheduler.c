@@ -15,6 +15,7 @@
 #define _DEFAULT_SOURCE
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -87,7 +88,9 @@ struct job_s
   int dirty ;            /* q differs from the state file */
   int blocked ;          /* something is due but a limit stopped it */
   uint64_t bounce_next ; /* a failed injection of a bounce is retried then */
+  genalloc looked ;      /* lookup, by recipient: expand's answers, which this pass's dispatch uses (kind LOOKED_NONE: none) */
 } ;
+#define LOOKED_NONE UINT_MAX
 
 /* a local delivery: one recipient, run by local-deliver (pid), or by local-spawn (tag, pid 0) */
 typedef struct dlv_s dlv ;
@@ -160,8 +163,38 @@ static void logv (char const *id, char const *const *v)
 
 /* jobs: messages loaded in memory */
 
+/* the lookups of the pass are dropped: the next pass asks again (the tables may change) */
+static void looked_drop (job *j)
+{
+  size_t n = genalloc_len(lookup, &j->looked), k = 0 ;
+  for (; k < n ; k++) lookup_free(genalloc_s(lookup, &j->looked) + k) ;
+  genalloc_setlen(lookup, &j->looked, 0) ;
+}
+
+/* recipient i's lookup, kept for the dispatch of this pass (one lookup per recipient per pass); *l is left empty */
+static void looked_keep (job *j, size_t i, lookup *l)
+{
+  lookup none = LOOKUP_ZERO ;
+  none.kind = LOOKED_NONE ;
+  while (genalloc_len(lookup, &j->looked) <= i) if (!genalloc_append(lookup, &j->looked, &none)) return ;
+  lookup_free(genalloc_s(lookup, &j->looked) + i) ;
+  genalloc_s(lookup, &j->looked)[i] = *l ;
+  none.kind = 0 ;
+  *l = none ;
+}
+
+static lookup *looked (job *j, size_t i)
+{
+  lookup *l ;
+  if (i >= genalloc_len(lookup, &j->looked)) return 0 ;
+  l = genalloc_s(lookup, &j->looked) + i ;
+  return l->kind != LOOKED_NONE ? l : 0 ;
+}
+
 static void job_free (job *j)
 {
+  looked_drop(j) ;
+  genalloc_free(lookup, &j->looked) ;
   envelope_free(&j->e) ;
   qstate_free(&j->q) ;
   stralloc_free(&j->busy) ;
@@ -270,7 +303,7 @@ static void expand (job *j)
     if (!lookup_address(&l, &c, a)) continue ;   /* temporary: the dispatch retries the lookup */
     if (r->orig) lookup_aliased(&l) ;
     if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
-    if (l.kind != LOOKUP_ALIAS) continue ;
+    if (l.kind != LOOKUP_ALIAS) { looked_keep(j, i, &l) ; continue ; }
     if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, EXPAND_T_TOODEEP) ; continue ; }
     {
       /* the alias: its entries are copied out (expand_entries), since qstate_add_rcpt may move q.sa */
@@ -308,7 +341,8 @@ static job *job_load (uint32_t ent)
     envelope ez = ENVELOPE_ZERO ;
     qstate qz = QSTATE_ZERO ;
     stralloc sz = STRALLOC_ZERO ;
-    j->e = ez ; j->q = qz ; j->busy = sz ;
+    genalloc gz = GENALLOC_ZERO ;
+    j->e = ez ; j->q = qz ; j->busy = sz ; j->looked = gz ;
   }
   j->ent = ent ;
   memcpy(j->id, se->id, QUEUE_ID_LEN) ;
@@ -912,7 +946,7 @@ static void dispatch (job *j)
 {
   size_t n = qstate_n(&j->q), i = 0 ;
   uint64_t now = wallnow() ;
-  lookup l = LOOKUP_ZERO ;
+  lookup l = LOOKUP_ZERO, *lp ;
   genalloc idx = GENALLOC_ZERO ;
   stralloc done = STRALLOC_ZERO ;   /* remote recipients grouped already */
   j->blocked = 0 ;
@@ -942,14 +976,19 @@ static void dispatch (job *j)
       char const *at = strrchr(a, '@') ;
       if (at && (conf_is_local_domain(&c, at + 1) || conf_vdomain_find(&c, at + 1))) { j->blocked = 1 ; continue ; }
     }
-    if (!lookup_address(&l, &c, a))
+    lp = looked(j, i) ;
+    if (!lp)
     {
-      record(j, i, 1, "temporary lookup failure", 24, 0) ;
-      continue ;
+      if (!lookup_address(&l, &c, a))
+      {
+        record(j, i, 1, "temporary lookup failure", 24, 0) ;
+        continue ;
+      }
+      if (r->orig) lookup_aliased(&l) ;
+      lp = &l ;
     }
-    if (r->orig) lookup_aliased(&l) ;
-    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
-    if (l.kind == LOOKUP_ALIAS)
+    if (lp->kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
+    if (lp->kind == LOOKUP_ALIAS)
     {
       /* an alias seen after its first attempt (the table changed): expand now */
       outcome_apply(&j->q, i, OUTCOME_REOPEN) ;
@@ -959,7 +998,7 @@ static void dispatch (job *j)
       memset(done.s + i, 0, n - i) ;
       continue ;
     }
-    if (l.kind == LOOKUP_REMOTE)
+    if (lp->kind == LOOKUP_REMOTE)
     {
       char const *dom = strrchr(a, '@') + 1 ;
       size_t k = i ;
@@ -983,7 +1022,7 @@ static void dispatch (job *j)
       continue ;
     }
     if (nlocal >= c.concurrency_local) { j->blocked = 1 ; continue ; }
-    if (!start_local(j, i, &l)) j->blocked = 1 ;
+    if (!start_local(j, i, lp)) j->blocked = 1 ;
   }
   if (!j->blocked) j->force = j->forcedom = 0 ;
   lookup_free(&l) ;
@@ -1017,6 +1056,7 @@ static void job_step (job *j)
     }
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
+  looked_drop(j) ;
   if (j->inflight) return ;
   n = qstate_n(&j->q) ;
   if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
