@@ -66,6 +66,7 @@
 
 #define USAGE "scheduler [ -C conf ] [ -d notif-fd ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+#define S(s) (s), (sizeof(s) - 1)   /* a string literal and its length */
 
 #define MAX_ACTIVE 256       /* messages loaded in memory at once */
 #define FRESH_RESERVE 32     /* of which retries may never take the last few: new mail first */
@@ -870,10 +871,11 @@ static int inject (char const *id, char const *to, stralloc *msg, stralloc *newi
 }
 
 /*
- * Report the recipients in state `which` (FAILED: a bounce; DEFERRED: a
- * delay warning). Returns 1 when done (sent, or none owed), 0 to retry.
+ * Tell the sender about the recipients in state `which` (FAILED: a
+ * bounce; DEFERRED: a delay warning). Returns 1 when done (sent, or none
+ * owed), 0 to retry.
  */
-static int report (job *j, unsigned int which)
+static int notify_sender (job *j, unsigned int which)
 {
   genalloc rs = GENALLOC_ZERO ;
   stralloc msg = STRALLOC_ZERO, hdr = STRALLOC_ZERO, to = STRALLOC_ZERO, bnd = STRALLOC_ZERO, newid = STRALLOC_ZERO ;
@@ -927,19 +929,21 @@ static int report (job *j, unsigned int which)
 
 /* the life of an active message: expire, dispatch, settle */
 
-static int domain_forced (char const *a)
+/* "retry domain" named it */
+static int domain_forced (char const *domain)
 {
-  char const *at = strrchr(a, '@') ;
   size_t pos = 0 ;
-  if (!at) return 0 ;
   for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
-    if (!strcasecmp(at + 1, force_domains.s + pos)) return 1 ;
+    if (!strcasecmp(domain, force_domains.s + pos)) return 1 ;
   return 0 ;
 }
 
 static int due (job const *j, qstate_rcpt const *r, uint64_t now)
 {
-  return j->force || r->next <= now || (j->forcedom && domain_forced(qstate_str(&j->q, r->addr))) ;
+  char const *at ;
+  if (j->force || r->next <= now) return 1 ;
+  at = j->forcedom ? strrchr(qstate_str(&j->q, r->addr), '@') : 0 ;
+  return at && domain_forced(at + 1) ;
 }
 
 static void dispatch (job *j)
@@ -971,7 +975,7 @@ static void dispatch (job *j)
       /*
        * The local slots are full and this recipient's domain is local or
        * virtual: it waits for a slot without a lookup (getpwnam, cdb) at
-       * every step of the job (up to a dozen per message under load).
+       * every step of the job.
        */
       char const *at = strrchr(a, '@') ;
       if (at && (conf_is_local_domain(&c, at + 1) || conf_vdomain_find(&c, at + 1))) { j->blocked = 1 ; continue ; }
@@ -981,7 +985,7 @@ static void dispatch (job *j)
     {
       if (!lookup_address(&l, &c, a))
       {
-        record(j, i, 1, "temporary lookup failure", 24, 0) ;
+        record(j, i, KETCH_RESULT_TEMP, S("temporary lookup failure"), 0) ;
         continue ;
       }
       if (r->orig) lookup_aliased(&l) ;
@@ -1061,7 +1065,7 @@ static void job_step (job *j)
   n = qstate_n(&j->q) ;
   if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
   {
-    int done = report(j, QSTATE_FAILED) ;
+    int done = notify_sender(j, QSTATE_FAILED) ;
     if (!done && age >= 2 * c.expire)
     {
       /* a bounce that cannot be injected has had a lifetime of its own: given up, not retried for ever */
@@ -1077,7 +1081,7 @@ static void job_step (job *j)
   }
   if (!(j->q.flags & QSTATE_F_WARNED) && age >= c.warn && !stopping)
   {
-    if (outcome_find(&j->q, QSTATE_DEFERRED) < n && report(j, QSTATE_DEFERRED)) { j->q.flags |= QSTATE_F_WARNED ; j->dirty = 1 ; }
+    if (outcome_find(&j->q, QSTATE_DEFERRED) < n && notify_sender(j, QSTATE_DEFERRED)) { j->q.flags |= QSTATE_F_WARNED ; j->dirty = 1 ; }
   }
   next = outcome_next(&j->q, j->bounce_next, &alldone) ;
   if (alldone) { remove_message(j, "done") ; return ; }
@@ -1119,14 +1123,6 @@ static job *ctl_job (char const *id)
   return j ? j : job_load(k) ;
 }
 
-static int domain_forced_name (char const *d)
-{
-  size_t pos = 0 ;
-  for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
-    if (!strcasecmp(d, force_domains.s + pos)) return 1 ;
-  return 0 ;
-}
-
 static void retry_all (void)
 {
   size_t n = genalloc_len(job *, &jobs), i = 0 ;
@@ -1149,7 +1145,7 @@ static void ctl_apply (char *line)
     {
       /* every message is looked at; only recipients in that domain are forced */
       size_t nj = genalloc_len(job *, &jobs), i = 0 ;
-      if (!domain_forced_name(arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
+      if (!domain_forced(arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
       schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
       for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
       LOG("scheduler", "ctl command=", log_quote(line)) ;
@@ -1324,30 +1320,38 @@ static void fresh_id (char const *id)
   if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
 }
 
+/* the scheduler's pipes carry lines: each whole one in buf goes to f, NUL-terminated in place, and the rest stays */
+static void take_lines (stralloc *buf, void (*f)(char *, size_t))
+{
+  size_t pos = 0 ;
+  for (;;)
+  {
+    size_t len = byte_chr(buf->s + pos, buf->len - pos, '\n') ;
+    if (pos + len >= buf->len) break ;
+    buf->s[pos + len] = 0 ;
+    f(buf->s + pos, len) ;
+    pos += len + 1 ;
+  }
+  memmove(buf->s, buf->s + pos, buf->len - pos) ;
+  buf->len -= pos ;
+}
+
+/* the trigger: a committed message's id, or "ctl" */
+static void trigger_line (char *s, size_t len)
+{
+  if (len == QUEUE_ID_LEN && queue_id_valid(s, len)) fresh_id(s) ;
+  else if (len == 3 && !memcmp(s, "ctl", 3)) ctl_pending = 1 ;
+}
+
 static void read_trigger (int fd, stralloc *tb)
 {
   char buf[4096] ;
   for (;;)
   {
     ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
-    size_t pos = 0 ;
     if (r <= 0) break ;
     if (!stralloc_catb(tb, buf, r)) break ;
-    for (;;)
-    {
-      size_t k = byte_chr(tb->s + pos, tb->len - pos, '\n') ;
-      if (pos + k >= tb->len) break ;
-      if (k == QUEUE_ID_LEN && queue_id_valid(tb->s + pos, k))
-      {
-        char id[QUEUE_ID_LEN + 1] ;
-        memcpy(id, tb->s + pos, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
-        fresh_id(id) ;
-      }
-      else if (k == 3 && !memcmp(tb->s + pos, "ctl", 3)) ctl_pending = 1 ;
-      pos += k + 1 ;
-    }
-    memmove(tb->s, tb->s + pos, tb->len - pos) ;
-    tb->len -= pos ;
+    take_lines(tb, &trigger_line) ;
     if (tb->len > 4096) tb->len = 0 ;   /* garbage: resynchronise on the next newline */
   }
 }
@@ -1503,10 +1507,29 @@ static void drop_privileges (void)
 }
 
 /* local-spawn's reports: "tag code text", code an exit status or "t" (temporary) */
+static void spawn_line (char *line, size_t len)
+{
+  size_t n = nlocal, i = 0 ;
+  unsigned int tag, code ;
+  char const *text ;
+  if (!lspawn_report_parse(line, &tag, &code, &text)) return ;
+  for (; i < n ; i++)
+  {
+    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    if (d->pid || d->tag != tag) continue ;
+    genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
+    genalloc_setlen(dlv *, &dlvs, n - 1) ;
+    d->out.len = 0 ;
+    stralloc_cats(&d->out, text) ;
+    finish_dlv(d, (int)(code << 8)) ;
+    dlv_free(d) ;
+    return ;
+  }
+}
+
 static void spawn_read (stralloc *buf)
 {
   char b[4096] ;
-  size_t pos = 0 ;
   for (;;)
   {
     ssize_t r = fd_read(spawn_r, b, sizeof(b)) ;
@@ -1519,34 +1542,7 @@ static void spawn_read (stralloc *buf)
     }
     if (!stralloc_catb(buf, b, r)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   }
-  for (;;)
-  {
-    char *line = buf->s + pos ;
-    size_t len = byte_chr(line, buf->len - pos, '\n') ;
-    unsigned int tag, code ;
-    char const *text ;
-    if (pos + len >= buf->len) break ;
-    line[len] = 0 ;
-    pos += len + 1 ;
-    if (!lspawn_report_parse(line, &tag, &code, &text)) continue ;
-    {
-      size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
-      for (; i < n ; i++)
-      {
-        dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
-        if (d->pid || d->tag != tag) continue ;
-        genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
-        genalloc_setlen(dlv *, &dlvs, n - 1) ;
-        d->out.len = 0 ;
-        stralloc_cats(&d->out, text) ;
-        finish_dlv(d, (int)(code << 8)) ;
-        dlv_free(d) ;
-        break ;
-      }
-    }
-  }
-  memmove(buf->s, buf->s + pos, buf->len - pos) ;
-  buf->len -= pos ;
+  take_lines(buf, &spawn_line) ;
 }
 
 /* the event loop's parts */
