@@ -314,7 +314,7 @@ static void expand (job *j)
       if (stralloc_cats(&parent, a) && stralloc_0(&parent)
        && expand_entries(&c, l.sa.s + l.entries, l.entrieslen, d + 1, &texts, &items))
       {
-        outcome_apply(&j->q, i, OUTCOME_EXPAND) ;
+        outcome_apply(&j->q, i, OUTCOME_EV_EXPAND) ;
         j->dirty = 1 ;
         for (; k < genalloc_len(expand_item, &items) ; k++)
         {
@@ -995,7 +995,7 @@ static void dispatch (job *j)
     if (lp->kind == LOOKUP_ALIAS)
     {
       /* an alias seen after its first attempt (the table changed): expand now */
-      outcome_apply(&j->q, i, OUTCOME_REOPEN) ;
+      outcome_apply(&j->q, i, OUTCOME_EV_REOPEN) ;
       expand(j) ;
       n = qstate_n(&j->q) ;
       if (!stralloc_ready(&done, n)) break ;
@@ -1074,7 +1074,7 @@ static void job_step (job *j)
     }
     if (done)
     {
-      for (i = 0 ; i < n ; i++) outcome_apply(&j->q, i, OUTCOME_BOUNCED) ;
+      for (i = 0 ; i < n ; i++) outcome_apply(&j->q, i, OUTCOME_EV_BOUNCED) ;
       j->dirty = 1 ;
     }
     else j->bounce_next = now + c.retry_local ;

@@ -29,20 +29,20 @@ struct transition_s
 
 static transition const table[] =
 {
-  { QSTATE_PENDING, OUTCOME_OK, QSTATE_DELIVERED },
-  { QSTATE_PENDING, OUTCOME_TEMP, QSTATE_DEFERRED },
-  { QSTATE_PENDING, OUTCOME_PERM, QSTATE_FAILED },
-  { QSTATE_PENDING, OUTCOME_FAIL, QSTATE_FAILED },
-  { QSTATE_PENDING, OUTCOME_EXPIRE, QSTATE_FAILED },
-  { QSTATE_PENDING, OUTCOME_REOPEN, QSTATE_PENDING },
-  { QSTATE_PENDING, OUTCOME_EXPAND, QSTATE_EXPANDED },
-  { QSTATE_DEFERRED, OUTCOME_OK, QSTATE_DELIVERED },
-  { QSTATE_DEFERRED, OUTCOME_TEMP, QSTATE_DEFERRED },
-  { QSTATE_DEFERRED, OUTCOME_PERM, QSTATE_FAILED },
-  { QSTATE_DEFERRED, OUTCOME_FAIL, QSTATE_FAILED },
-  { QSTATE_DEFERRED, OUTCOME_EXPIRE, QSTATE_FAILED },
-  { QSTATE_DEFERRED, OUTCOME_REOPEN, QSTATE_PENDING },
-  { QSTATE_FAILED, OUTCOME_BOUNCED, QSTATE_BOUNCED },
+  { QSTATE_PENDING, OUTCOME_EV_OK, QSTATE_DELIVERED },
+  { QSTATE_PENDING, OUTCOME_EV_TEMP, QSTATE_DEFERRED },
+  { QSTATE_PENDING, OUTCOME_EV_PERM, QSTATE_FAILED },
+  { QSTATE_PENDING, OUTCOME_EV_FAIL, QSTATE_FAILED },
+  { QSTATE_PENDING, OUTCOME_EV_EXPIRE, QSTATE_FAILED },
+  { QSTATE_PENDING, OUTCOME_EV_REOPEN, QSTATE_PENDING },
+  { QSTATE_PENDING, OUTCOME_EV_EXPAND, QSTATE_EXPANDED },
+  { QSTATE_DEFERRED, OUTCOME_EV_OK, QSTATE_DELIVERED },
+  { QSTATE_DEFERRED, OUTCOME_EV_TEMP, QSTATE_DEFERRED },
+  { QSTATE_DEFERRED, OUTCOME_EV_PERM, QSTATE_FAILED },
+  { QSTATE_DEFERRED, OUTCOME_EV_FAIL, QSTATE_FAILED },
+  { QSTATE_DEFERRED, OUTCOME_EV_EXPIRE, QSTATE_FAILED },
+  { QSTATE_DEFERRED, OUTCOME_EV_REOPEN, QSTATE_PENDING },
+  { QSTATE_FAILED, OUTCOME_EV_BOUNCED, QSTATE_BOUNCED },
 } ;
 
 unsigned int outcome_to (unsigned int from, unsigned int event)
@@ -59,13 +59,13 @@ int outcome_apply (qstate *q, size_t i, unsigned int event)
   unsigned int to = outcome_to(r->status, event) ;
   if (to == OUTCOME_REFUSED) return 0 ;
   r->status = to ;
-  if (event == OUTCOME_REOPEN) r->attempts = 0 ;
+  if (event == OUTCOME_EV_REOPEN) r->attempts = 0 ;
   return 1 ;
 }
 
 int outcome_record (qstate *q, size_t i, unsigned int kind, char const *text, size_t len, uint64_t now, unsigned int base, unsigned int max)
 {
-  unsigned int event = kind == KETCH_RESULT_OK ? OUTCOME_OK : kind == KETCH_RESULT_PERM ? OUTCOME_PERM : OUTCOME_TEMP ;
+  unsigned int event = kind == KETCH_RESULT_OK ? OUTCOME_EV_OK : kind == KETCH_RESULT_PERM ? OUTCOME_EV_PERM : OUTCOME_EV_TEMP ;
   unsigned int to = outcome_to(qstate_get(q, i)->status, event) ;
   qstate_rcpt *r ;
   int ok ;
@@ -74,13 +74,13 @@ int outcome_record (qstate *q, size_t i, unsigned int kind, char const *text, si
   ok = qstate_set_result(q, i, text, len) ;
   r = qstate_get(q, i) ;
   r->status = to ;
-  if (event == OUTCOME_TEMP) r->next = now + retry_delay(base, max, r->attempts) ;
+  if (event == OUTCOME_EV_TEMP) r->next = now + retry_delay(base, max, r->attempts) ;
   return ok ;
 }
 
 int outcome_fail (qstate *q, size_t i, char const *text)
 {
-  if (!outcome_apply(q, i, OUTCOME_FAIL)) return 0 ;
+  if (!outcome_apply(q, i, OUTCOME_EV_FAIL)) return 0 ;
   return qstate_set_result(q, i, text, strlen(text)) ;
 }
 
@@ -88,11 +88,11 @@ int outcome_expire (qstate *q, size_t i)
 {
   qstate_rcpt const *r = qstate_get(q, i) ;
   stralloc t = STRALLOC_ZERO ;
-  int ok = outcome_to(r->status, OUTCOME_EXPIRE) != OUTCOME_REFUSED
+  int ok = outcome_to(r->status, OUTCOME_EV_EXPIRE) != OUTCOME_REFUSED
     && stralloc_cats(&t, "4.4.7 message expired in the queue; last error: ")
     && stralloc_cats(&t, r->result ? qstate_str(q, r->result) : "none")
     && qstate_set_result(q, i, t.s, t.len) ;
-  if (ok) outcome_apply(q, i, OUTCOME_EXPIRE) ;
+  if (ok) outcome_apply(q, i, OUTCOME_EV_EXPIRE) ;
   stralloc_free(&t) ;
   return ok ;
 }

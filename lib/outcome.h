@@ -33,14 +33,14 @@
 
 enum outcome_event
 {
-  OUTCOME_OK,       /* the results of an attempt (enum ketch_result's order) */
-  OUTCOME_TEMP,
-  OUTCOME_PERM,
-  OUTCOME_FAIL,
-  OUTCOME_EXPIRE,
-  OUTCOME_REOPEN,
-  OUTCOME_EXPAND,
-  OUTCOME_BOUNCED,
+  OUTCOME_EV_OK,       /* the results of an attempt (enum ketch_result's order) */
+  OUTCOME_EV_TEMP,
+  OUTCOME_EV_PERM,
+  OUTCOME_EV_FAIL,
+  OUTCOME_EV_EXPIRE,
+  OUTCOME_EV_REOPEN,
+  OUTCOME_EV_EXPAND,
+  OUTCOME_EV_BOUNCED,
   OUTCOME_NEVENT
 } ;
 

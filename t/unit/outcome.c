@@ -53,17 +53,17 @@ int main (void)
   ok(qstate_add_rcpt(&q, "d@y.example", "c@y.example") && outcome_expire(&q, 3) && !strcmp(R(&q, 3), "4.4.7 message expired in the queue; last error: none"), "expiry of a never-tried recipient: last error none") ;
   ok(!outcome_fail(&q, 3, "550 5.1.1 no such user here") && !strcmp(R(&q, 3), "4.4.7 message expired in the queue; last error: none"), "a failed recipient cannot fail again: refused, unchanged") ;
   ok(qstate_add_rcpt(&q, "e@y.example", "c@y.example") && outcome_fail(&q, 4, "550 5.1.1 no such user here") && qstate_get(&q, 4)->status == QSTATE_FAILED && qstate_get(&q, 4)->attempts == 0, "a failure without an attempt") ;
-  ok(outcome_apply(&q, 1, OUTCOME_BOUNCED) && outcome_apply(&q, 2, OUTCOME_BOUNCED) && outcome_apply(&q, 4, OUTCOME_BOUNCED), "bounced") ;
+  ok(outcome_apply(&q, 1, OUTCOME_EV_BOUNCED) && outcome_apply(&q, 2, OUTCOME_EV_BOUNCED) && outcome_apply(&q, 4, OUTCOME_EV_BOUNCED), "bounced") ;
   next = outcome_next(&q, 77, &alldone) ;
   ok(!alldone && next == 77, "one failed left: the bounce time") ;
-  ok(outcome_apply(&q, 3, OUTCOME_BOUNCED) && !outcome_apply(&q, 3, OUTCOME_BOUNCED), "a bounced one is not bounced again") ;
+  ok(outcome_apply(&q, 3, OUTCOME_EV_BOUNCED) && !outcome_apply(&q, 3, OUTCOME_EV_BOUNCED), "a bounced one is not bounced again") ;
   next = outcome_next(&q, 77, &alldone) ;
   ok(alldone && next == UINT64_MAX, "all final: done") ;
   ok(outcome_find(&q, QSTATE_FAILED) == qstate_n(&q), "no failure left") ;
   ok(!outcome_record(&q, 0, KETCH_RESULT_TEMP, "x", 1, 100, 60, 3600) && qstate_get(&q, 0)->status == QSTATE_DELIVERED && qstate_get(&q, 0)->attempts == 1, "a result for a delivered recipient is refused") ;
   ok(qstate_add_rcpt(&q, "f@y.example", 0) && outcome_record(&q, 5, 7, "x", 1, 100, 60, 3600) && qstate_get(&q, 5)->status == QSTATE_DEFERRED, "an unknown kind is temporary") ;
-  ok(outcome_apply(&q, 5, OUTCOME_REOPEN) && qstate_get(&q, 5)->status == QSTATE_PENDING && !qstate_get(&q, 5)->attempts, "reopened: pending, attempts 0 (an alias found after an attempt)") ;
-  ok(outcome_apply(&q, 5, OUTCOME_EXPAND) && qstate_get(&q, 5)->status == QSTATE_EXPANDED, "expanded") ;
+  ok(outcome_apply(&q, 5, OUTCOME_EV_REOPEN) && qstate_get(&q, 5)->status == QSTATE_PENDING && !qstate_get(&q, 5)->attempts, "reopened: pending, attempts 0 (an alias found after an attempt)") ;
+  ok(outcome_apply(&q, 5, OUTCOME_EV_EXPAND) && qstate_get(&q, 5)->status == QSTATE_EXPANDED, "expanded") ;
 
   {
     /*
@@ -91,13 +91,13 @@ int main (void)
         if (to != want[from][ev]) { bad++ ; diag("from %u event %u: %u, want %u", from, ev, to, want[from][ev]) ; }
         if (to != X) any = 1 ;
         /* the events without a text of their own go through outcome_apply */
-        if (ev == OUTCOME_REOPEN || ev == OUTCOME_EXPAND || ev == OUTCOME_BOUNCED)
+        if (ev == OUTCOME_EV_REOPEN || ev == OUTCOME_EV_EXPAND || ev == OUTCOME_EV_BOUNCED)
         {
           qstate_get(&q, 0)->status = from ;
           if (outcome_apply(&q, 0, ev) != (to != X) || qstate_get(&q, 0)->status != (to != X ? to : from)) badapply++ ;
         }
       }
-      if (outcome_done(from) != !any || outcome_open(from) != (outcome_to(from, OUTCOME_OK) != X)) badfinal++ ;
+      if (outcome_done(from) != !any || outcome_open(from) != (outcome_to(from, OUTCOME_EV_OK) != X)) badfinal++ ;
     }
     ok(!bad, "every status x every event: the table's status, or refused (%u wrong)", bad) ;
     ok(!badapply, "outcome_apply follows it, and a refused event changes nothing (%u wrong)", badapply) ;
