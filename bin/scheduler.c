@@ -63,6 +63,7 @@
 #include "bounce.h"
 #include "schedq.h"
 #include "rstream.h"
+#include "qscan.h"
 
 #define USAGE "scheduler [ -C conf ] [ -d notif-fd ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -128,6 +129,7 @@ static stralloc trigbuf = STRALLOC_ZERO ;   /* a partial line of the trigger */
 static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
 static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request socket and report pipe */
 static unixmessage_sender spawn_s = UNIXMESSAGE_SENDER_ZERO ;
+static int notif = -1 ;   /* the readiness fd, told once the start-up scan is over */
 static pid_t spawn_pid = 0 ;
 static unsigned int spawn_tag = 0 ;
 
@@ -1217,92 +1219,34 @@ static void ctl_scan (void)
   closedir(dir) ;
 }
 
-/*
- * The spool scan, one bucket per pass of the event loop (scan_step), so
- * that the trigger and the deliveries are served between buckets however
- * large the queue: new mail is delivered while a backlog is still being
- * indexed. On rescan (lost hints), an unknown message is new mail. At
- * start, queue/ then state/: every message is left detached until the
- * state files are seen; one with a state file has been tried, and goes
- * into the heap with its time unknown (0: looked at in turn); one without
- * has never been tried, and goes into the fresh list at the end (
- * scan_started). So mail that came while no scheduler ran, or just
- * before this one opened the trigger, is not queued behind a backlog of
- * retries whose times are unknown until each is read.
- */
-enum scan_phase { SCAN_NONE, SCAN_QUEUE, SCAN_STATE } ;
-static struct
-{
-  enum scan_phase phase ;
-  unsigned int bucket ;    /* the next one to read */
-  int startup ;
-  int failed ;
-  unsigned int orphans ;
-  int notif ;              /* the readiness fd, told once the start-up scan is over */
-} scan = { .phase = SCAN_NONE, .notif = -1 } ;
+/* the spool scan (lib/qscan), one bucket per pass of the event loop */
 
-static int scan_one (char const *id, void *startup)
+/* detached because loaded: the scan leaves it alone */
+static int job_active (uint32_t k, void *data)
 {
-  uint32_t k ;
-  if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
-  k = schedq_insert(&sq, id) ;
-  if (k == SCHEDQ_NONE) return 0 ;
-  if (!*(int *)startup) schedq_push_fresh(&sq, k) ;
-  return 1 ;
+  return !!job_find(k) ;
 }
 
-/* start-up recovery: a state file without its message is an orphan */
-static int orphan_one (char const *id, void *removed)
-{
-  char fn[QUEUE_PATH_MAX] ;
-  uint32_t k = schedq_find(&sq, id) ;
-  if (k != SCHEDQ_NONE)
-  {
-    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_heap(&sq, k, 0) ;
-    return 1 ;
-  }
-  /* a message removed since the start keeps its state file until its removal is committed, which unlinks it */
-  if (qremove_waiting(&qr, id)) return 1 ;
-  queue_path(fn, "state", id) ;
-  if (unlink(fn) == 0) (*(unsigned int *)removed)++ ;
-  return 1 ;
-}
+static qscan scan = { .phase = QSCAN_NONE, .sq = &sq, .qr = &qr, .active = &job_active } ;
 
-static void scan_begin (int startup)
-{
-  scan.phase = SCAN_QUEUE ;
-  scan.bucket = 0 ;
-  scan.startup = startup ;
-  scan.failed = 0 ;
-}
-
-/* the start-up scan is over: what is still detached has no state file (or the
-   states could not all be read: then it is looked at first, which is safe) */
+/* the start-up scan is over */
 static void scan_started (void)
 {
-  uint32_t n = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
   if (scan.orphans) LOG("scheduler", "recovery orphan-states=", log_u64(scan.orphans)) ;
-  for (; k < n ; k++)
-    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
   LOG("scheduler", "start messages=", log_u64(sq.n)) ;
   ctl_scan() ;
-  if (scan.notif >= 0) { fd_write(scan.notif, "\n", 1) ; fd_close(scan.notif) ; scan.notif = -1 ; }
+  if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; notif = -1 ; }
   tain_addsec_g(&nextrescan, c.rescan) ;
 }
 
 static void scan_step (void)
 {
   int r ;
-  if (scan.phase == SCAN_NONE) return ;
-  r = scan.phase == SCAN_QUEUE ? queue_foreach_bucket("queue", scan.bucket, &scan_one, &scan.startup)
-    : queue_foreach_bucket("state", scan.bucket, &orphan_one, &scan.orphans) ;
-  if (!r && !scan.failed++)
-    LOG("scheduler", scan.phase == SCAN_QUEUE ? "warning=\"cannot scan the queue\"" : "warning=\"cannot scan the states\"", "error=", log_quote(strerror(errno))) ;
-  if (++scan.bucket < QUEUE_BUCKETS) return ;
-  scan.bucket = 0 ;
-  if (scan.phase == SCAN_QUEUE && scan.startup) { scan.phase = SCAN_STATE ; scan.failed = 0 ; return ; }
-  scan.phase = SCAN_NONE ;
-  if (scan.startup) scan_started() ;
+  if (!qscan_running(&scan)) return ;
+  r = qscan_step(&scan) ;
+  if (r & QSCAN_ERROR)
+    LOG("scheduler", scan.errdir[0] == 'q' ? "warning=\"cannot scan the queue\"" : "warning=\"cannot scan the states\"", "error=", log_quote(strerror(errno))) ;
+  if ((r & QSCAN_OVER) && scan.startup) scan_started() ;
 }
 
 /* a hint: the message was committed before its id was written (enqueue),
@@ -1313,7 +1257,7 @@ static void fresh_id (char const *id)
   uint32_t k = schedq_find(&sq, id) ;
   if (k != SCHEDQ_NONE)
   {
-    if (scan.startup && scan.phase != SCAN_NONE && schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
+    if (qscan_starting(&scan) && schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
     return ;
   }
   k = schedq_insert(&sq, id) ;
@@ -1371,7 +1315,7 @@ static void activate (void)
       /* retries: never the last few slots, which stay for new mail */
       if (active >= MAX_ACTIVE - FRESH_RESERVE) return ;
       /* nor before the start-up scan is over: their times are unknown until each is read, which would slow the scan down */
-      if (scan.startup && scan.phase != SCAN_NONE) return ;
+      if (qscan_starting(&scan)) return ;
       /* a few at a time: the trigger is read again before the next batch */
       if (retries++ >= RETRY_BATCH) return ;
       k = schedq_top(&sq) ;
@@ -1625,7 +1569,7 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
     }
   }
   if (genalloc_len(uint32_t, &sq.fresh) > sq.freshhead && genalloc_len(job *, &jobs) < MAX_ACTIVE) *deadline = STAMP ;
-  if (scan.phase != SCAN_NONE) *deadline = STAMP ;   /* the next bucket: only a look at what is ready meanwhile */
+  if (qscan_running(&scan)) *deadline = STAMP ;   /* the next bucket: only a look at what is ready meanwhile */
 }
 
 /* a delivery past its deadline is killed (its process group), and counts as temporary; an idle stream is closed at its own */
@@ -1663,9 +1607,9 @@ static void check_deadlines (void)
     }
     tain_addsec_g(&stopdeadline, 5) ;
   }
-  if (!stopping && scan.phase == SCAN_NONE && !tain_less(&STAMP, &nextrescan))
+  if (!stopping && !qscan_running(&scan) && !tain_less(&STAMP, &nextrescan))
   {
-    scan_begin(0) ;
+    qscan_start(&scan, 0) ;
     ctl_scan() ;
     tain_addsec_g(&nextrescan, c.rescan) ;
   }
@@ -1739,7 +1683,7 @@ int main (int argc, char const *const *argv)
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
-        case 'd' : if (!int0_scan(l.arg, &scan.notif) || scan.notif < 0) dieusage() ; break ;
+        case 'd' : if (!int0_scan(l.arg, &notif) || notif < 0) dieusage() ; break ;
         default : dieusage() ;
       }
     }
@@ -1794,7 +1738,7 @@ int main (int argc, char const *const *argv)
   if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", c.sa.s + c.spool, "/tmp") ;
   if (removed) LOG("scheduler", "recovery stale-tmp=", log_u64(removed)) ;
   /* the start-up scan: the event loop reads it bucket by bucket, and then says it is ready */
-  scan_begin(1) ;
+  qscan_start(&scan, 1) ;
 
   for (;;)
   {
