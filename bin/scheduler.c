@@ -15,6 +15,7 @@
 #define _DEFAULT_SOURCE
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -63,16 +64,18 @@
 #include "bounce.h"
 #include "enqclient.h"
 #include "schedq.h"
+#include "rstream.h"
+#include "qscan.h"
 
 #define USAGE "scheduler [ -C conf ] [ -d notif-fd ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
+#define S(s) (s), (sizeof(s) - 1)   /* a string literal and its length */
 
 #define MAX_ACTIVE 256       /* messages loaded in memory at once */
 #define FRESH_RESERVE 32     /* of which retries may never take the last few: new mail first */
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define REPORT_MAX 65536     /* bytes kept of a delivery's report */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
-#define STREAM_IDLE 2        /* seconds an idle remote-send keeps its connection for more of its domain's mail */
 
 typedef struct job_s job ;
 struct job_s
@@ -89,37 +92,22 @@ struct job_s
   int dirty ;            /* q differs from the state file */
   int blocked ;          /* something is due but a limit stopped it */
   uint64_t bounce_next ; /* a failed injection of a bounce is retried then */
+  genalloc looked ;      /* lookup, by recipient: expand's answers, which this pass's dispatch uses (kind LOOKED_NONE: none) */
 } ;
+#define LOOKED_NONE UINT_MAX
 
-/* what one delivery does for one message */
-typedef struct part_s part ;
-struct part_s
-{
-  job *j ;               /* not to be touched once done: the job may be gone */
-  genalloc rcpts ;       /* unsigned int: indices into j->q */
-  stralloc seen ;        /* remote: one octet per recipient, 1 once its report line is in */
-  size_t left ;          /* remote: recipients without their line */
-  int done ;             /* its results are recorded, its recipients released */
-} ;
-
+/* a local delivery: one recipient, run by local-deliver (pid), or by local-spawn (tag, pid 0) */
 typedef struct dlv_s dlv ;
 struct dlv_s
 {
+  job *j ;               /* not to be touched once done: the job may be gone */
+  unsigned int rcpt ;
   pid_t pid ;
-  genalloc parts ;       /* part: one, or several for a remote batch (remote-send -b) */
-  int remote ;
-  int fd ;               /* remote: its report (stdout); local: its stderr */
+  unsigned int tag ;
+  int fd ;               /* local-deliver's stderr */
   stralloc out ;
-  int wfd ;              /* remote: its fd 0, the jobs (lib/report), open while it may get more */
-  int stream ;           /* remote: it takes more jobs (wfd stays open once in is written) */
-  stralloc in ;          /* remote: the jobs, written from inpos on */
-  size_t inpos ;
-  int idleset ;          /* a stream with every part done: closed at idle unless a job comes */
-  tain idle ;
-  char domain[ADDRESS_DOMAIN_MAX + 1] ;
   tain deadline ;
   int killed ;
-  unsigned int tag ;     /* via local-spawn: the request's tag (pid is 0) */
 } ;
 
 static conf c ;
@@ -128,9 +116,11 @@ static stralloc conffn = STRALLOC_ZERO ;  /* the configuration file, absolute */
 static schedq sq = SCHEDQ_ZERO ;
 static qremove qr = QREMOVE_ZERO ;   /* removals waiting for their bucket's fsync */
 static genalloc jobs = GENALLOC_ZERO ;   /* job * */
-static genalloc dlvs = GENALLOC_ZERO ;   /* dlv * */
-static genalloc pend = GENALLOC_ZERO ;   /* dlv *: remote batches collected by this pass, started by pend_flush */
-static unsigned int nlocal = 0, nremote = 0 ;
+static genalloc dlvs = GENALLOC_ZERO ;   /* dlv *: local deliveries */
+static genalloc streams = GENALLOC_ZERO ;   /* rstream *: remote-sends running */
+static genalloc pend = GENALLOC_ZERO ;   /* rstream *: remote batches collected by this pass, started by pend_flush */
+#define nlocal genalloc_len(dlv *, &dlvs)
+#define nremote genalloc_len(rstream *, &streams)
 static int stopping = 0 ;
 static tain stopdeadline ;
 static tain nextrescan ;
@@ -138,10 +128,10 @@ static int isroot = 0 ;
 static int ctl_pending = 0 ;
 static int trigfd = -1 ;
 static stralloc trigbuf = STRALLOC_ZERO ;   /* a partial line of the trigger */
-static int starting = 0 ;   /* the start-up scan runs (start_hints) */
 static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
 static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request socket and report pipe */
 static unixmessage_sender spawn_s = UNIXMESSAGE_SENDER_ZERO ;
+static int notif = -1 ;   /* the readiness fd, told once the start-up scan is over */
 static pid_t spawn_pid = 0 ;
 static unsigned int spawn_tag = 0 ;
 
@@ -178,8 +168,38 @@ static void logv (char const *id, char const *const *v)
 
 /* jobs: messages loaded in memory */
 
+/* the lookups of the pass are dropped: the next pass asks again (the tables may change) */
+static void looked_drop (job *j)
+{
+  size_t n = genalloc_len(lookup, &j->looked), k = 0 ;
+  for (; k < n ; k++) lookup_free(genalloc_s(lookup, &j->looked) + k) ;
+  genalloc_setlen(lookup, &j->looked, 0) ;
+}
+
+/* recipient i's lookup, kept for the dispatch of this pass (one lookup per recipient per pass); *l is left empty */
+static void looked_keep (job *j, size_t i, lookup *l)
+{
+  lookup none = LOOKUP_ZERO ;
+  none.kind = LOOKED_NONE ;
+  while (genalloc_len(lookup, &j->looked) <= i) if (!genalloc_append(lookup, &j->looked, &none)) return ;
+  lookup_free(genalloc_s(lookup, &j->looked) + i) ;
+  genalloc_s(lookup, &j->looked)[i] = *l ;
+  none.kind = 0 ;
+  *l = none ;
+}
+
+static lookup *looked (job *j, size_t i)
+{
+  lookup *l ;
+  if (i >= genalloc_len(lookup, &j->looked)) return 0 ;
+  l = genalloc_s(lookup, &j->looked) + i ;
+  return l->kind != LOOKED_NONE ? l : 0 ;
+}
+
 static void job_free (job *j)
 {
+  looked_drop(j) ;
+  genalloc_free(lookup, &j->looked) ;
   envelope_free(&j->e) ;
   qstate_free(&j->q) ;
   stralloc_free(&j->busy) ;
@@ -288,7 +308,7 @@ static void expand (job *j)
     if (!lookup_address(&l, &c, a)) continue ;   /* temporary: the dispatch retries the lookup */
     if (r->orig) lookup_aliased(&l) ;
     if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
-    if (l.kind != LOOKUP_ALIAS) continue ;
+    if (l.kind != LOOKUP_ALIAS) { looked_keep(j, i, &l) ; continue ; }
     if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, EXPAND_T_TOODEEP) ; continue ; }
     {
       /* the alias: its entries are copied out (expand_entries), since qstate_add_rcpt may move q.sa */
@@ -298,7 +318,7 @@ static void expand (job *j)
       if (stralloc_cats(&parent, a) && stralloc_0(&parent)
        && expand_entries(&c, l.sa.s + l.entries, l.entrieslen, d + 1, &texts, &items))
       {
-        qstate_get(&j->q, i)->status = QSTATE_EXPANDED ;
+        outcome_apply(&j->q, i, OUTCOME_EV_EXPAND) ;
         j->dirty = 1 ;
         for (; k < genalloc_len(expand_item, &items) ; k++)
         {
@@ -326,7 +346,8 @@ static job *job_load (uint32_t ent)
     envelope ez = ENVELOPE_ZERO ;
     qstate qz = QSTATE_ZERO ;
     stralloc sz = STRALLOC_ZERO ;
-    j->e = ez ; j->q = qz ; j->busy = sz ;
+    genalloc gz = GENALLOC_ZERO ;
+    j->e = ez ; j->q = qz ; j->busy = sz ; j->looked = gz ;
   }
   j->ent = ent ;
   memcpy(j->id, se->id, QUEUE_ID_LEN) ;
@@ -391,84 +412,52 @@ static job *job_load (uint32_t ent)
 
 /* deliveries */
 
-static size_t dparts (dlv const *d)
-{
-  return genalloc_len(part, &d->parts) ;
-}
-
-static part *dpart (dlv *d, size_t k)
-{
-  return genalloc_s(part, &d->parts) + k ;
-}
-
-/* a part for j, with no recipient yet: 0 if no memory */
-static part *part_add (dlv *d, job *j)
-{
-  part pt = { .j = j, .rcpts = GENALLOC_ZERO, .seen = STRALLOC_ZERO, .left = 0, .done = 0 } ;
-  if (!genalloc_append(part, &d->parts, &pt)) return 0 ;
-  return dpart(d, dparts(d) - 1) ;
-}
-
-/* a delivery with no part yet (remote batches), or with one for j */
-static dlv *dlv_new (job *j, int remote)
+/* a local delivery of recipient i of j, not started yet: 0 if no memory */
+static dlv *dlv_new (job *j, size_t i)
 {
   dlv *d = alloc(sizeof(dlv)) ;
   if (!d) return 0 ;
   memset(d, 0, sizeof(dlv)) ;
   {
     stralloc sz = STRALLOC_ZERO ;
-    genalloc gz = GENALLOC_ZERO ;
-    d->out = sz ; d->in = sz ; d->parts = gz ;
+    d->out = sz ;
   }
-  d->remote = remote ;
-  d->fd = d->wfd = -1 ;
-  if (j && !part_add(d, j)) { alloc_free(d) ; return 0 ; }
+  d->j = j ;
+  d->rcpt = i ;
+  d->fd = -1 ;
   return d ;
 }
 
 static void dlv_free (dlv *d)
 {
-  size_t k = 0 ;
   if (d->fd >= 0) fd_close(d->fd) ;
-  if (d->wfd >= 0) fd_close(d->wfd) ;
   stralloc_free(&d->out) ;
-  stralloc_free(&d->in) ;
-  for (; k < dparts(d) ; k++)
-  {
-    genalloc_free(unsigned int, &dpart(d, k)->rcpts) ;
-    stralloc_free(&dpart(d, k)->seen) ;
-  }
-  genalloc_free(part, &d->parts) ;
   alloc_free(d) ;
 }
 
 /*
- * A part holds its recipients while a delivery runs, or waits to start:
+ * A delivery holds its recipients while it runs, or waits to start:
  * their busy flags are set and its job counts it in inflight, so neither
  * another dispatch nor job_step takes them.
  */
-static void part_hold (part *pt, int on)
+static void job_hold (job *j, unsigned int const *rcpts, size_t n, int on)
 {
-  size_t n = genalloc_len(unsigned int, &pt->rcpts), i = 0 ;
-  for (; i < n ; i++) pt->j->busy.s[genalloc_s(unsigned int, &pt->rcpts)[i]] = on ;
-  if (on) pt->j->inflight++ ; else pt->j->inflight-- ;
+  size_t i = 0 ;
+  for (; i < n ; i++) j->busy.s[rcpts[i]] = on ;
+  if (on) j->inflight++ ; else j->inflight-- ;
 }
 
-/* a remote batch that will not run: its recipients are free again, its jobs look again next time */
-static void parts_release (dlv *d)
+/* a remote batch that will not run: its recipients are free again, its messages look again next time */
+static void stream_release (rstream *s)
 {
   size_t k = 0 ;
-  for (; k < dparts(d) ; k++)
+  for (; k < rstream_njobs(s) ; k++)
   {
-    part_hold(dpart(d, k), 0) ;
-    dpart(d, k)->j->blocked = 1 ;
+    rstream_job *rj = rstream_job_at(s, k) ;
+    job *j = rj->owner ;
+    job_hold(j, genalloc_s(unsigned int, &rj->rcpts), genalloc_len(unsigned int, &rj->rcpts), 0) ;
+    j->blocked = 1 ;
   }
-}
-
-/* the report budget: REPORT_MAX per message */
-static size_t out_max (dlv const *d)
-{
-  return REPORT_MAX * (dparts(d) ? dparts(d) : 1) ;
 }
 
 /*
@@ -511,16 +500,12 @@ static void start_dlv (dlv *d, pid_t pid, int fd)
   tain_addsec_g(&d->deadline, c.timeout_delivery) ;
   if (!genalloc_append(dlv *, &dlvs, &d))
   {
-    /* cannot track it: kill it, the recipients stay pending */
-    kill(pid, SIGKILL) ;
-    waitpid(pid, 0, 0) ;
-    if (d->remote) parts_release(d) ;
+    /* cannot track it: kill it (not local-spawn's: pid 0), the recipient stays pending */
+    if (pid) { kill(pid, SIGKILL) ; waitpid(pid, 0, 0) ; }
     dlv_free(d) ;
     return ;
   }
-  /* remote parts hold their recipients since they were collected (pend_add) */
-  if (!d->remote) part_hold(dpart(d, 0), 1) ;
-  if (d->remote) nremote++ ; else nlocal++ ;
+  job_hold(d->j, &d->rcpt, 1, 1) ;
 }
 
 static char const *prog (stralloc *sa, char const *name)
@@ -601,9 +586,8 @@ static int start_local (job *j, size_t i, lookup *l)
     if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
     if (!prog(&p, "local-deliver") || !argv_add(&sa, p.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !run_argv(&sa, &argv, &ga)) goto end ;
   }
-  d = dlv_new(j, 0) ;
+  d = dlv_new(j, i) ;
   if (!d) goto end ;
-  if (!genalloc_append(unsigned int, &dpart(d, 0)->rcpts, &(unsigned int){ (unsigned int)i })) { dlv_free(d) ; goto end ; }
   if (spawn_w >= 0)
   {
     /* root: local-spawn decides who runs what from the facts alone, and runs it (local-spawn(8)) */
@@ -629,28 +613,15 @@ static int start_local (job *j, size_t i, lookup *l)
   return ok ;
 }
 
-static unsigned int dest_count (char const *domain)
+/* one batch job (lib/report): the message's id, header length, flags, sender, and the recipients idx */
+static int stream_job (stralloc *sa, job *j, genalloc const *idx)
 {
-  size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
-  unsigned int k = 0 ;
-  for (; i < n ; i++)
-  {
-    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
-    if (d->remote && !strcmp(d->domain, domain)) k++ ;
-  }
-  return k ;
-}
-
-/* one batch job (lib/report): the message's id, header length, flags, sender, and this part's recipients */
-static int part_job (stralloc *sa, part *pt)
-{
-  job *j = pt->j ;
   genalloc rs = GENALLOC_ZERO ;   /* char const * */
-  size_t n = genalloc_len(unsigned int, &pt->rcpts), k = 0 ;
+  size_t n = genalloc_len(unsigned int, idx), k = 0 ;
   int f8 = !!(j->e.flags & ENVELOPE_F_8BIT), fu = !!(j->e.flags & ENVELOPE_F_SMTPUTF8), ok = 0 ;
   for (; k < n ; k++)
   {
-    char const *a = qstate_str(&j->q, qstate_get(&j->q, genalloc_s(unsigned int, &pt->rcpts)[k])->addr) ;
+    char const *a = qstate_str(&j->q, qstate_get(&j->q, genalloc_s(unsigned int, idx)[k])->addr) ;
     if (!genalloc_append(char const *, &rs, &a)) goto end ;
   }
   ok = report_job_put(sa, j->id, j->e.hdrlen, f8 && fu ? "8u" : f8 ? "8" : fu ? "u" : "-", envelope_sender(&j->e), genalloc_s(char const *, &rs), n) ;
@@ -659,91 +630,53 @@ static int part_job (stralloc *sa, part *pt)
   return ok ;
 }
 
-/*
- * A remote-send's jobs down its fd 0, as far as the pipe takes them; the
- * rest when it drains. Once all is written a stream keeps the pipe open
- * for more; otherwise it is closed, which tells remote-send to finish
- * (QUIT) after its last job.
- */
-static void dlv_write (dlv *d)
+static void stream_log (rstream const *s, size_t k)
 {
-  while (d->inpos < d->in.len)
-  {
-    ssize_t w = fd_write(d->wfd, d->in.s + d->inpos, d->in.len - d->inpos) ;
-    if (w < 0)
-    {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return ;
-      d->stream = 0 ;   /* it died: its report says what it did */
-      break ;
-    }
-    d->inpos += w ;
-  }
-  d->in.len = d->inpos = 0 ;
-  if (d->stream) return ;
-  fd_close(d->wfd) ;
-  d->wfd = -1 ;
-  stralloc_free(&d->in) ;
+  rstream_job const *rj = rstream_job_at(s, k) ;
+  LOG(((job const *)rj->owner)->id, "attempt domain=", log_quote(s->domain), "rcpts=", log_u64(genalloc_len(unsigned int, &rj->rcpts)),
+    "via=remote pid=", log_u64((uint64_t)s->pid), "job=", log_u64(k + 1)) ;
 }
 
-/* no more jobs for this remote-send: it ends its connection after the last one it has */
-static void stream_close (dlv *d)
+/* j's recipients idx join s, running or not started yet. 1, or 0 (no memory: nothing changed) */
+static int stream_join (rstream *s, job *j, genalloc *idx)
 {
-  if (!d->stream) return ;
-  d->stream = 0 ;
-  if (d->inpos >= d->in.len) dlv_write(d) ;
-  /* what it still has to do, and its QUIT, within timeout delivery */
-  if (!d->killed) { tain_now_g() ; tain_addsec_g(&d->deadline, c.timeout_delivery) ; }
-}
-
-/* every part of d has its results */
-static int dlv_idle (dlv *d)
-{
-  size_t k = 0 ;
-  for (; k < dparts(d) ; k++) if (!dpart(d, k)->done) return 0 ;
+  static stralloc sa = STRALLOC_ZERO ;
+  unsigned int const *v = genalloc_s(unsigned int, idx) ;
+  size_t n = genalloc_len(unsigned int, idx) ;
+  sa.len = 0 ;
+  if (!stream_job(&sa, j, idx)) return 0 ;
+  /* an idle stream's deadline starts again from now */
+  if (s->state == RSTREAM_IDLE) tain_now_g() ;
+  if (!rstream_add(s, j, v, n, sa.s, sa.len, &STAMP, c.timeout_delivery)) return 0 ;
+  job_hold(j, v, n, 1) ;
+  if (s->state != RSTREAM_STARTING) stream_log(s, rstream_njobs(s) - 1) ;
   return 1 ;
 }
 
-/* a part's report bookkeeping, and its job appended to d->in; 1, or 0 (no memory) */
-static int part_ready (dlv *d, part *pt)
-{
-  pt->left = genalloc_len(unsigned int, &pt->rcpts) ;
-  if (!stralloc_ready(&pt->seen, pt->left + 1)) return 0 ;
-  memset(pt->seen.s, 0, pt->left + 1) ;
-  return part_job(&d->in, pt) ;
-}
-
-static void part_log (dlv *d, size_t k)
-{
-  part const *pt = dpart(d, k) ;
-  LOG(pt->j->id, "attempt domain=", log_quote(d->domain), "rcpts=", log_u64(genalloc_len(unsigned int, &pt->rcpts)), "via=remote pid=", log_u64((uint64_t)d->pid),
-    "job=", log_u64(k + 1)) ;
-}
-
 /*
- * One remote-send -b for the parts of d (its domain): the jobs go down its
- * fd 0 and it delivers them over one SMTP connection. It is a stream: the
- * pipe stays open, and messages for the domain that fall due while it
- * runs join it (stream_add), up to messages-per-connection, so a steady
- * flow of mail to one place costs neither a process nor a connection per
- * message. Idle for STREAM_IDLE seconds, it is closed (QUIT).
- * 1 started (d is in dlvs), 0 not (d still the caller's).
+ * One remote-send -b for the jobs of s (its domain): they go down its
+ * fd 0 and it delivers them over one SMTP connection. It is a stream
+ * (lib/rstream): messages for the domain that fall due while it runs
+ * join it, up to messages-per-connection. 1 started (s is in streams),
+ * 0 not (s still the caller's).
  */
-static int start_remote (dlv *d)
+static int start_remote (rstream *s)
 {
   stralloc sa = STRALLOC_ZERO, p = STRALLOC_ZERO ;
   genalloc ga = GENALLOC_ZERO ;
   char const *const *argv ;
-  size_t np = dparts(d), k ;
-  int fd = -1, rfd, ok = 0 ;
+  size_t np = rstream_njobs(s), k ;
+  int fd = -1, wfd = -1, rfd, ok = 0 ;
   pid_t pid = 0 ;
   if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)
-   || !argv_add(&sa, "-b") || !argv_add(&sa, d->domain)) goto end ;
-  for (k = 0 ; k < np ; k++) if (!part_ready(d, dpart(d, k))) goto end ;
+   || !argv_add(&sa, "-b") || !argv_add(&sa, s->domain)) goto end ;
+  /* room to track it first: a started remote-send is never lost */
+  if (!genalloc_readyplus(rstream *, &streams, 1)) goto end ;
   {
     int w[2] ;
     if (pipe(w) < 0) goto end ;
-    fd = w[0] ; d->wfd = w[1] ;
-    if (coe(d->wfd) < 0 || ndelay_on(d->wfd) < 0) goto end ;
+    fd = w[0] ; wfd = w[1] ;
+    if (coe(wfd) < 0 || ndelay_on(wfd) < 0) goto end ;
   }
   if (!run_argv(&sa, &argv, &ga)) goto end ;
   pid = spawn(argv, fd, 1, &rfd) ;
@@ -751,130 +684,71 @@ static int start_remote (dlv *d)
   ok = 1 ;
  end:
   if (fd >= 0) fd_close(fd) ;
-  if (!ok) for (k = 0 ; k < np ; k++) LOG(dpart(d, k)->j->id, "attempt domain=", log_quote(d->domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
+  if (!ok)
+  {
+    if (wfd >= 0) fd_close(wfd) ;
+    for (k = 0 ; k < np ; k++) LOG(((job const *)rstream_job_at(s, k)->owner)->id, "attempt domain=", log_quote(s->domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
+  }
   stralloc_free(&sa) ; stralloc_free(&p) ;
   genalloc_free(char const *, &ga) ;
   if (!ok) return 0 ;
-  d->stream = np < c.messages_per_connection && !stopping ;
-  d->pid = pid ;
-  for (k = 0 ; k < np ; k++) part_log(d, k) ;
-  dlv_write(d) ;
-  start_dlv(d, pid, rfd) ;
-  return 1 ;
-}
-
-/*
- * The running remote-send for domain that can take one more job now: an
- * idle stream first; a busy one only when no new delivery may start
- * (busy: the message waits behind the ones ahead of it, rather than
- * for a retry). 0 if none.
- */
-static dlv *stream_find (char const *domain, int busy_ok)
-{
-  size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
-  dlv *best = 0 ;
-  for (; i < n ; i++)
-  {
-    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
-    /* its report at end of file: it is exiting, nothing more goes to it */
-    if (!d->remote || !d->stream || d->killed || d->fd < 0 || strcasecmp(d->domain, domain)) continue ;
-    if (dlv_idle(d)) return d ;
-    if (busy_ok && (!best || dparts(d) < dparts(best))) best = d ;
-  }
-  return best ;
-}
-
-/* j's recipients idx join the running stream d. 1, or 0 (no memory: nothing changed) */
-static int stream_add (dlv *d, job *j, genalloc *idx)
-{
-  part *pt = part_add(d, j) ;
-  size_t len0 = d->in.len ;
-  if (!pt) return 0 ;
-  if (!genalloc_catb(unsigned int, &pt->rcpts, genalloc_s(unsigned int, idx), genalloc_len(unsigned int, idx))
-   || !part_ready(d, pt))
-  {
-    d->in.len = len0 ;
-    genalloc_free(unsigned int, &pt->rcpts) ;
-    stralloc_free(&pt->seen) ;
-    genalloc_setlen(part, &d->parts, dparts(d) - 1) ;
-    return 0 ;
-  }
-  part_hold(pt, 1) ;
-  part_log(d, dparts(d) - 1) ;
-  if (d->idleset && !d->killed)
-  {
-    /* it was idle: timeout delivery counts from now */
-    tain_now_g() ;
-    tain_addsec_g(&d->deadline, c.timeout_delivery) ;
-  }
-  d->idleset = 0 ;
-  if (dparts(d) >= c.messages_per_connection) d->stream = 0 ;
-  dlv_write(d) ;
+  rstream_start(s, pid, rfd, wfd, !stopping, &STAMP, c.timeout_delivery) ;
+  genalloc_append(rstream *, &streams, &s) ;
+  for (k = 0 ; k < np ; k++) stream_log(s, k) ;
   return 1 ;
 }
 
 /*
  * Remote deliveries are collected during a scheduling pass, per domain,
  * and started after it (pend_flush): the recipients idx of j join this
- * pass's batch for domain, or start one if the limits allow, counting the
- * batches not started yet. Only what is due now is batched: a message
- * alone for its domain goes at once, alone. 1, or 0 (blocked, no memory).
+ * pass's batch for domain, or a running stream's, or start a batch if
+ * the limits allow, counting the batches not started yet. Only what is
+ * due now is batched: a message alone for its domain goes at once,
+ * alone. 1, or 0 (blocked, no memory).
  */
 static int pend_add (job *j, char const *domain, genalloc *idx)
 {
-  size_t n = genalloc_len(dlv *, &pend), i = 0 ;
-  unsigned int same = 0 ;
-  dlv *d = 0 ;
-  part *pt ;
+  rstream *const *v = genalloc_s(rstream *, &pend) ;
+  size_t n = genalloc_len(rstream *, &pend), i = 0 ;
+  unsigned int same = 0, running = rstream_count(genalloc_s(rstream *, &streams), nremote, domain) ;
+  rstream *s = 0 ;
   for (; i < n ; i++)
   {
-    dlv *x = genalloc_s(dlv *, &pend)[i] ;
-    if (strcasecmp(x->domain, domain)) continue ;
+    if (strcasecmp(v[i]->domain, domain)) continue ;
     same++ ;
-    if (dparts(x) < c.messages_per_connection) d = x ;
+    if (rstream_njobs(v[i]) < c.messages_per_connection) s = v[i] ;
   }
-  if (!d && !same && !stopping)
+  if (!s && !same && !stopping)
   {
     /* a running remote-send for the domain takes it (the stream's connection is open already) */
-    dlv *s = stream_find(domain, nremote + n >= c.concurrency_remote || dest_count(domain) >= c.concurrency_destination) ;
-    if (s) return stream_add(s, j, idx) ;
+    rstream *r = rstream_find(genalloc_s(rstream *, &streams), nremote, domain, nremote + n >= c.concurrency_remote || running >= c.concurrency_destination) ;
+    if (r) return stream_join(r, j, idx) ;
   }
-  if (!d)
+  if (!s)
   {
-    if (nremote + n >= c.concurrency_remote || dest_count(domain) + same >= c.concurrency_destination) return 0 ;
-    if (strlen(domain) > ADDRESS_DOMAIN_MAX) return 0 ;
-    d = dlv_new(0, 1) ;
-    if (!d) return 0 ;
-    memcpy(d->domain, domain, strlen(domain) + 1) ;
-    if (!genalloc_append(dlv *, &pend, &d)) { dlv_free(d) ; return 0 ; }
+    if (nremote + n >= c.concurrency_remote || running + same >= c.concurrency_destination) return 0 ;
+    s = rstream_new(domain, c.messages_per_connection) ;
+    if (!s) return 0 ;
+    if (!genalloc_append(rstream *, &pend, &s)) { rstream_free(s) ; return 0 ; }
   }
-  pt = part_add(d, j) ;
-  if (!pt) return 0 ;
-  if (!genalloc_catb(unsigned int, &pt->rcpts, genalloc_s(unsigned int, idx), genalloc_len(unsigned int, idx)))
-  {
-    genalloc_free(unsigned int, &pt->rcpts) ;
-    genalloc_setlen(part, &d->parts, dparts(d) - 1) ;
-    return 0 ;
-  }
-  part_hold(pt, 1) ;
-  return 1 ;
+  return stream_join(s, j, idx) ;
 }
 
 /* the end of a pass: one remote-send per batch collected */
 static void pend_flush (void)
 {
-  size_t n = genalloc_len(dlv *, &pend), i = 0 ;
+  size_t n = genalloc_len(rstream *, &pend), i = 0 ;
   for (; i < n ; i++)
   {
-    dlv *d = genalloc_s(dlv *, &pend)[i] ;
-    if (dparts(d) && !stopping && start_remote(d)) continue ;
-    parts_release(d) ;
-    dlv_free(d) ;
+    rstream *s = genalloc_s(rstream *, &pend)[i] ;
+    if (rstream_njobs(s) && !stopping && start_remote(s)) continue ;
+    stream_release(s) ;
+    rstream_free(s) ;
   }
-  genalloc_setlen(dlv *, &pend, 0) ;
+  genalloc_setlen(rstream *, &pend, 0) ;
 }
 
-static void record (job *j, unsigned int i, int kind, char const *text, size_t len, int remote)
+static void record (job *j, unsigned int i, enum ketch_result kind, char const *text, size_t len, int remote)
 {
   qstate_rcpt const *r ;
   stralloc t = STRALLOC_ZERO ;
@@ -887,22 +761,10 @@ static void record (job *j, unsigned int i, int kind, char const *text, size_t l
   stralloc_free(&t) ;
 }
 
-static void drain (dlv *d)
+/* a delivery's results are recorded: its recipients are free, the state written */
+static void settle (job *j, unsigned int const *rcpts, size_t n)
 {
-  char buf[4096] ;
-  for (;;)
-  {
-    ssize_t r = fd_read(d->fd, buf, sizeof(buf)) ;
-    if (r <= 0) break ;
-    if (d->out.len < out_max(d)) stralloc_catb(&d->out, buf, (size_t)r > out_max(d) - d->out.len ? out_max(d) - d->out.len : (size_t)r) ;
-  }
-}
-
-/* a part's results are recorded: its recipients are free, its state written */
-static void part_done (part *pt)
-{
-  job *j = pt->j ;
-  part_hold(pt, 0) ;
+  job_hold(j, rcpts, n, 0) ;
   /*
    * A message whose recipients are all done is removed by job_step next
    * (remove_message: unlink, then its bucket's fsync); writing its final
@@ -915,82 +777,43 @@ static void part_done (part *pt)
   else if (j->dirty) LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ;
 }
 
-/* one report line for a part: recorded once; a part whose lines are all in is done at once */
-static void part_line (part *pt, int kind, unsigned int index, char const *text)
+/* the results in a remote-send's report so far, recorded as they come; a job with all its lines is settled */
+static void stream_results (rstream *s)
 {
-  if (pt->done || index >= genalloc_len(unsigned int, &pt->rcpts) || pt->seen.s[index]) return ;
-  pt->seen.s[index] = 1 ;
-  record(pt->j, genalloc_s(unsigned int, &pt->rcpts)[index], kind, text, strlen(text), 1) ;
-  if (!--pt->left) { part_done(pt) ; pt->done = 1 ; }
-}
-
-/*
- * remote-send -b's report: "JOB ok|temp|perm INDEX TEXT" per recipient;
- * garbled lines are ignored. It writes each job's lines once that job is
- * over: they are taken as they come, so a message's results are made
- * durable as soon as they are known, as with one remote-send per message
- * (spool-layout/SPOOL, the duplicate window). Whole lines are consumed
- * from d->out.
- */
-static void take_lines (dlv *d)
-{
-  size_t pos = 0 ;
-  for (;;)
+  rstream_result r ;
+  while (rstream_next(s, &STAMP, &r))
   {
-    char *s = d->out.s + pos ;
-    size_t len = byte_chr(s, d->out.len - pos, '\n') ;
-    unsigned int jb = 0, index ;
-    char const *text ;
-    int kind ;
-    if (pos + len >= d->out.len) break ;   /* no newline (yet) */
-    s[len] = 0 ;
-    pos += len + 1 ;
-    kind = report_parse_job(s, &jb, &index, &text) ;
-    if (kind < 0 || jb >= dparts(d)) continue ;
-    part_line(dpart(d, jb), kind, index, text) ;
+    job *j = r.job->owner ;
+    record(j, r.rcpt, r.kind, r.text, r.len, 1) ;
+    if (r.last) settle(j, genalloc_s(unsigned int, &r.job->rcpts), genalloc_len(unsigned int, &r.job->rcpts)) ;
   }
-  if (!pos) return ;
-  memmove(d->out.s, d->out.s + pos, d->out.len - pos) ;
-  d->out.len -= pos ;
 }
 
-/* remote-send is over: a recipient without its line is temporary */
-static void finish_remote (dlv *d, int wstat)
+/* one read of local-deliver's stderr, kept up to REPORT_MAX: 1 if it gave something */
+static int dlv_read (dlv *d)
 {
-  size_t k = 0 ;
-  char const *why = d->killed ? "remote-send timed out" : WIFSIGNALED(wstat) ? "remote-send crashed" : "remote-send gave no report for this recipient" ;
-  take_lines(d) ;
-  for (; k < dparts(d) ; k++)
+  char buf[4096] ;
+  ssize_t r = fd_read(d->fd, buf, sizeof(buf)) ;
+  if (r > 0)
   {
-    part *pt = dpart(d, k) ;
-    size_t n = genalloc_len(unsigned int, &pt->rcpts), i = 0 ;
-    if (pt->done) continue ;
-    for (; i < n ; i++)
-      if (!pt->seen.s[i]) record(pt->j, genalloc_s(unsigned int, &pt->rcpts)[i], 1, why, strlen(why), 1) ;
-    part_done(pt) ;
-    pt->done = 1 ;
+    if (d->out.len < REPORT_MAX) stralloc_catb(&d->out, buf, (size_t)r > REPORT_MAX - d->out.len ? REPORT_MAX - d->out.len : (size_t)r) ;
+    return 1 ;
   }
-  nremote-- ;
+  if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(d->fd) ; d->fd = -1 ; }
+  return 0 ;
 }
 
+/* local-deliver is over, or local-spawn reported (the text in d->out): the exit code decides; the last stderr line is the text */
 static void finish_dlv (dlv *d, int wstat)
 {
-  drain(d) ;
-  if (d->remote) finish_remote(d, wstat) ;
-  else
-  {
-    /* local-deliver: its exit code decides; its last stderr line is the text */
-    part *pt = dpart(d, 0) ;
-    int code = WIFEXITED(wstat) ? WEXITSTATUS(wstat) : -1 ;
-    int kind = d->killed || code < 0 ? 1 : code == 0 ? 0 : code == KETCH_EX_PERM ? 2 : 1 ;
-    char const *text = d->killed ? "local delivery timed out" : code < 0 ? "local-deliver crashed" : "" ;
-    size_t len = strlen(text) ;
-    if (!len && d->out.len) len = report_local_text(d->out.s, d->out.len, &text) ;
-    if (!len) { text = kind ? "local-deliver failed" : "delivered" ; len = strlen(text) ; }
-    record(pt->j, genalloc_s(unsigned int, &pt->rcpts)[0], kind, text, len, 0) ;
-    nlocal-- ;
-    part_done(pt) ;
-  }
+  enum ketch_result kind = d->killed ? KETCH_RESULT_TEMP : outcome_of_exit(wstat) ;
+  char const *text = d->killed ? "local delivery timed out" : WIFEXITED(wstat) ? "" : "local-deliver crashed" ;
+  size_t len = strlen(text) ;
+  while (d->fd >= 0 && dlv_read(d)) ;
+  if (!len && d->out.len) len = report_local_text(d->out.s, d->out.len, &text) ;
+  if (!len) { text = kind == KETCH_RESULT_OK ? "delivered" : "local-deliver failed" ; len = strlen(text) ; }
+  record(d->j, d->rcpt, kind, text, len, 0) ;
+  settle(d->j, &d->rcpt, 1) ;
 }
 
 /*
@@ -1027,10 +850,11 @@ static int inject (char const *id, char const *to, stralloc *msg, stralloc *newi
 }
 
 /*
- * Report the recipients in state `which` (FAILED: a bounce; DEFERRED: a
- * delay warning). Returns 1 when done (sent, or none owed), 0 to retry.
+ * Tell the sender about the recipients in state `which` (FAILED: a
+ * bounce; DEFERRED: a delay warning). Returns 1 when done (sent, or none
+ * owed), 0 to retry.
  */
-static int report (job *j, unsigned int which)
+static int notify_sender (job *j, unsigned int which)
 {
   genalloc rs = GENALLOC_ZERO ;
   stralloc msg = STRALLOC_ZERO, hdr = STRALLOC_ZERO, to = STRALLOC_ZERO, bnd = STRALLOC_ZERO, newid = STRALLOC_ZERO ;
@@ -1084,26 +908,28 @@ static int report (job *j, unsigned int which)
 
 /* the life of an active message: expire, dispatch, settle */
 
-static int domain_forced (char const *a)
+/* "retry domain" named it */
+static int domain_forced (char const *domain)
 {
-  char const *at = strrchr(a, '@') ;
   size_t pos = 0 ;
-  if (!at) return 0 ;
   for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
-    if (!strcasecmp(at + 1, force_domains.s + pos)) return 1 ;
+    if (!strcasecmp(domain, force_domains.s + pos)) return 1 ;
   return 0 ;
 }
 
 static int due (job const *j, qstate_rcpt const *r, uint64_t now)
 {
-  return j->force || r->next <= now || (j->forcedom && domain_forced(qstate_str(&j->q, r->addr))) ;
+  char const *at ;
+  if (j->force || r->next <= now) return 1 ;
+  at = j->forcedom ? strrchr(qstate_str(&j->q, r->addr), '@') : 0 ;
+  return at && domain_forced(at + 1) ;
 }
 
 static void dispatch (job *j)
 {
   size_t n = qstate_n(&j->q), i = 0 ;
   uint64_t now = wallnow() ;
-  lookup l = LOOKUP_ZERO ;
+  lookup l = LOOKUP_ZERO, *lp ;
   genalloc idx = GENALLOC_ZERO ;
   stralloc done = STRALLOC_ZERO ;   /* remote recipients grouped already */
   j->blocked = 0 ;
@@ -1128,29 +954,34 @@ static void dispatch (job *j)
       /*
        * The local slots are full and this recipient's domain is local or
        * virtual: it waits for a slot without a lookup (getpwnam, cdb) at
-       * every step of the job (up to a dozen per message under load).
+       * every step of the job.
        */
       char const *at = strrchr(a, '@') ;
       if (at && (conf_is_local_domain(&c, at + 1) || conf_vdomain_find(&c, at + 1))) { j->blocked = 1 ; continue ; }
     }
-    if (!lookup_address(&l, &c, a))
+    lp = looked(j, i) ;
+    if (!lp)
     {
-      record(j, i, 1, "temporary lookup failure", 24, 0) ;
-      continue ;
+      if (!lookup_address(&l, &c, a))
+      {
+        record(j, i, KETCH_RESULT_TEMP, S("temporary lookup failure"), 0) ;
+        continue ;
+      }
+      if (r->orig) lookup_aliased(&l) ;
+      lp = &l ;
     }
-    if (r->orig) lookup_aliased(&l) ;
-    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
-    if (l.kind == LOOKUP_ALIAS)
+    if (lp->kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
+    if (lp->kind == LOOKUP_ALIAS)
     {
       /* an alias seen after its first attempt (the table changed): expand now */
-      r->status = QSTATE_PENDING ; r->attempts = 0 ;
+      outcome_apply(&j->q, i, OUTCOME_EV_REOPEN) ;
       expand(j) ;
       n = qstate_n(&j->q) ;
       if (!stralloc_ready(&done, n)) break ;
       memset(done.s + i, 0, n - i) ;
       continue ;
     }
-    if (l.kind == LOOKUP_REMOTE)
+    if (lp->kind == LOOKUP_REMOTE)
     {
       char const *dom = strrchr(a, '@') + 1 ;
       size_t k = i ;
@@ -1174,7 +1005,7 @@ static void dispatch (job *j)
       continue ;
     }
     if (nlocal >= c.concurrency_local) { j->blocked = 1 ; continue ; }
-    if (!start_local(j, i, &l)) j->blocked = 1 ;
+    if (!start_local(j, i, lp)) j->blocked = 1 ;
   }
   if (!j->blocked) j->force = j->forcedom = 0 ;
   lookup_free(&l) ;
@@ -1208,11 +1039,12 @@ static void job_step (job *j)
     }
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
+  looked_drop(j) ;
   if (j->inflight) return ;
   n = qstate_n(&j->q) ;
   if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
   {
-    int done = report(j, QSTATE_FAILED) ;
+    int done = notify_sender(j, QSTATE_FAILED) ;
     if (!done && age >= 2 * c.expire)
     {
       /* a bounce that cannot be injected has had a lifetime of its own: given up, not retried for ever */
@@ -1221,14 +1053,14 @@ static void job_step (job *j)
     }
     if (done)
     {
-      for (i = 0 ; i < n ; i++) if (qstate_get(&j->q, i)->status == QSTATE_FAILED) qstate_get(&j->q, i)->status = QSTATE_BOUNCED ;
+      for (i = 0 ; i < n ; i++) outcome_apply(&j->q, i, OUTCOME_EV_BOUNCED) ;
       j->dirty = 1 ;
     }
     else j->bounce_next = now + c.retry_local ;
   }
   if (!(j->q.flags & QSTATE_F_WARNED) && age >= c.warn && !stopping)
   {
-    if (outcome_find(&j->q, QSTATE_DEFERRED) < n && report(j, QSTATE_DEFERRED)) { j->q.flags |= QSTATE_F_WARNED ; j->dirty = 1 ; }
+    if (outcome_find(&j->q, QSTATE_DEFERRED) < n && notify_sender(j, QSTATE_DEFERRED)) { j->q.flags |= QSTATE_F_WARNED ; j->dirty = 1 ; }
   }
   next = outcome_next(&j->q, j->bounce_next, &alldone) ;
   if (alldone) { remove_message(j, "done") ; return ; }
@@ -1247,92 +1079,6 @@ static void job_step (job *j)
   if (next <= now) next = now ;
   schedq_push_heap(&sq, j->ent, next > UINT32_MAX ? UINT32_MAX : (uint32_t)next) ;
   job_drop(j) ;
-}
-
-/*
- * The spool scan: on rescan (lost hints), an unknown message is new mail;
- * at start, every message is left detached until recover_state has seen
- * the state files: one with a state file has been tried, and goes into the
- * heap with its time unknown (0: looked at in turn); one without has never
- * been tried, and goes into the fresh list (start_fresh). So mail that
- * came while no scheduler ran, or just before this one opened the
- * trigger, is not queued behind a backlog of retries whose times are
- * unknown until each is read.
- */
-
-static void start_hints (void) ;
-static void removals_commit (int, tain *, int *) ;
-
-static int scan_one (char const *id, void *fresh)
-{
-  uint32_t k ;
-  start_hints() ;
-  if (schedq_find(&sq, id) != SCHEDQ_NONE) return 1 ;
-  k = schedq_insert(&sq, id) ;
-  if (k == SCHEDQ_NONE) return 0 ;
-  if (*(int *)fresh) schedq_push_fresh(&sq, k) ;
-  return 1 ;
-}
-
-static void scan_queue (int fresh)
-{
-  if (!queue_foreach("queue", &scan_one, &fresh)) LOG("scheduler", "warning=\"cannot scan the queue\" error=", log_quote(strerror(errno))) ;
-}
-
-/* start-up recovery: a state file without its message is an orphan */
-static int orphan_one (char const *id, void *removed)
-{
-  char fn[QUEUE_PATH_MAX] ;
-  uint32_t k ;
-  start_hints() ;
-  k = schedq_find(&sq, id) ;
-  if (k != SCHEDQ_NONE)
-  {
-    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_heap(&sq, k, 0) ;
-    return 1 ;
-  }
-  /* a message removed since the start (start_hints) keeps its state file
-     until its removal is committed: commit now rather than unlink early */
-  if (qremove_pending(&qr))
-  {
-    tain next ;
-    int left ;
-    removals_commit(1, &next, &left) ;
-  }
-  queue_path(fn, "state", id) ;
-  if (unlink(fn) == 0) (*(unsigned int *)removed)++ ;
-  return 1 ;
-}
-
-static void recover_state (void)
-{
-  unsigned int removed = 0 ;
-  if (!queue_foreach("state", &orphan_one, &removed)) LOG("scheduler", "warning=\"cannot scan the states\" error=", log_quote(strerror(errno))) ;
-  if (removed) LOG("scheduler", "recovery orphan-states=", log_u64(removed)) ;
-}
-
-/* after recover_state: what is still detached has no state file (or the
-   states could not all be read: then it is looked at first, which is safe) */
-static void start_fresh (void)
-{
-  uint32_t n = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
-  for (; k < n ; k++)
-    if (schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
-}
-
-/* a hint: the message was committed before its id was written (enqueue),
-   so it is new mail. While the start-up scan runs, one the scan already
-   met (detached, no job yet) is new mail too. */
-static void fresh_id (char const *id)
-{
-  uint32_t k = schedq_find(&sq, id) ;
-  if (k != SCHEDQ_NONE)
-  {
-    if (starting && schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
-    return ;
-  }
-  k = schedq_insert(&sq, id) ;
-  if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
 }
 
 /* queue-ctl requests: spool/ctl/NAME, one line each */
@@ -1354,14 +1100,6 @@ static job *ctl_job (char const *id)
   }
   j = job_find(k) ;
   return j ? j : job_load(k) ;
-}
-
-static int domain_forced_name (char const *d)
-{
-  size_t pos = 0 ;
-  for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
-    if (!strcasecmp(d, force_domains.s + pos)) return 1 ;
-  return 0 ;
 }
 
 static void retry_all (void)
@@ -1386,7 +1124,7 @@ static void ctl_apply (char *line)
     {
       /* every message is looked at; only recipients in that domain are forced */
       size_t nj = genalloc_len(job *, &jobs), i = 0 ;
-      if (!domain_forced_name(arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
+      if (!domain_forced(arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
       schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
       for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
       LOG("scheduler", "ctl command=", log_quote(line)) ;
@@ -1458,30 +1196,83 @@ static void ctl_scan (void)
   closedir(dir) ;
 }
 
+/* the spool scan (lib/qscan), one bucket per pass of the event loop */
+
+/* detached because loaded: the scan leaves it alone */
+static int job_active (uint32_t k, void *data)
+{
+  return !!job_find(k) ;
+}
+
+static qscan scan = { .phase = QSCAN_NONE, .sq = &sq, .qr = &qr, .active = &job_active } ;
+
+/* the start-up scan is over */
+static void scan_started (void)
+{
+  if (scan.orphans) LOG("scheduler", "recovery orphan-states=", log_u64(scan.orphans)) ;
+  LOG("scheduler", "start messages=", log_u64(sq.n)) ;
+  ctl_scan() ;
+  if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; notif = -1 ; }
+  tain_addsec_g(&nextrescan, c.rescan) ;
+}
+
+static void scan_step (void)
+{
+  int r ;
+  if (!qscan_running(&scan)) return ;
+  r = qscan_step(&scan) ;
+  if (r & QSCAN_ERROR)
+    LOG("scheduler", scan.errdir[0] == 'q' ? "warning=\"cannot scan the queue\"" : "warning=\"cannot scan the states\"", "error=", log_quote(strerror(errno))) ;
+  if ((r & QSCAN_OVER) && scan.startup) scan_started() ;
+}
+
+/* a hint: the message was committed before its id was written (enqueue),
+   so it is new mail. While the start-up scan runs, one the scan already
+   met (detached, no job yet) is new mail too. */
+static void fresh_id (char const *id)
+{
+  uint32_t k = schedq_find(&sq, id) ;
+  if (k != SCHEDQ_NONE)
+  {
+    if (qscan_starting(&scan) && schedq_where(&sq, k) == SCHEDQ_W_DETACHED && !job_find(k)) schedq_push_fresh(&sq, k) ;
+    return ;
+  }
+  k = schedq_insert(&sq, id) ;
+  if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
+}
+
+/* the scheduler's pipes carry lines: each whole one in buf goes to f, NUL-terminated in place, and the rest stays */
+static void take_lines (stralloc *buf, void (*f)(char *, size_t))
+{
+  size_t pos = 0 ;
+  for (;;)
+  {
+    size_t len = byte_chr(buf->s + pos, buf->len - pos, '\n') ;
+    if (pos + len >= buf->len) break ;
+    buf->s[pos + len] = 0 ;
+    f(buf->s + pos, len) ;
+    pos += len + 1 ;
+  }
+  memmove(buf->s, buf->s + pos, buf->len - pos) ;
+  buf->len -= pos ;
+}
+
+/* the trigger: a committed message's id, or "ctl" */
+static void trigger_line (char *s, size_t len)
+{
+  if (len == QUEUE_ID_LEN && queue_id_valid(s, len)) fresh_id(s) ;
+  else if (len == 3 && !memcmp(s, "ctl", 3)) ctl_pending = 1 ;
+}
+
 static void read_trigger (int fd, stralloc *tb)
 {
   char buf[4096] ;
   for (;;)
   {
     ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
-    size_t pos = 0 ;
     if (r <= 0) break ;
     if (!stralloc_catb(tb, buf, r)) break ;
-    for (;;)
-    {
-      size_t k = byte_chr(tb->s + pos, tb->len - pos, '\n') ;
-      if (pos + k >= tb->len) break ;
-      if (k == QUEUE_ID_LEN && queue_id_valid(tb->s + pos, k))
-      {
-        char id[QUEUE_ID_LEN + 1] ;
-        memcpy(id, tb->s + pos, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
-        fresh_id(id) ;
-      }
-      else if (k == 3 && !memcmp(tb->s + pos, "ctl", 3)) ctl_pending = 1 ;
-      pos += k + 1 ;
-    }
-    memmove(tb->s, tb->s + pos, tb->len - pos) ;
-    tb->len -= pos ;
+    take_lines(tb, &trigger_line) ;
     if (tb->len > 4096) tb->len = 0 ;   /* garbage: resynchronise on the next newline */
   }
 }
@@ -1500,6 +1291,8 @@ static void activate (void)
     {
       /* retries: never the last few slots, which stay for new mail */
       if (active >= MAX_ACTIVE - FRESH_RESERVE) return ;
+      /* nor before the start-up scan is over: their times are unknown until each is read, which would slow the scan down */
+      if (qscan_starting(&scan)) return ;
       /* a few at a time: the trigger is read again before the next batch */
       if (retries++ >= RETRY_BATCH) return ;
       k = schedq_top(&sq) ;
@@ -1508,24 +1301,6 @@ static void activate (void)
     j = job_load(k) ;
     if (j) job_step(j) ;
   }
-}
-
-/*
- * Called for every entry the start-up scan meets (queue/ then state/);
- * a no-op but during that scan. Every 4096 entries: hints are new mail, so
- * it is delivered now, not after the scan of a large backlog (1,000,000
- * deferred messages take a second or more: issue 8 asks for the first
- * new delivery within one). Deliveries start; their reports wait for the
- * event loop, which is why nothing a scan could miss is removed meanwhile,
- * but for a delivery that failed at once (recover_state's commit).
- */
-static void start_hints (void)
-{
-  static unsigned int scanned = 0 ;
-  if (!starting || (++scanned & 4095)) return ;
-  read_trigger(trigfd, &trigbuf) ;
-  activate() ;
-  pend_flush() ;
 }
 
 static void step_all (void)
@@ -1547,7 +1322,7 @@ static void reap (void)
   {
     int wstat ;
     pid_t pid = waitpid(-1, &wstat, WNOHANG) ;
-    size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
+    size_t n = nlocal, i = 0 ;
     if (pid <= 0) break ;
     if (pid == spawn_pid) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn died") ; }
     for (; i < n ; i++)
@@ -1558,6 +1333,18 @@ static void reap (void)
       genalloc_setlen(dlv *, &dlvs, n - 1) ;
       finish_dlv(d, wstat) ;
       dlv_free(d) ;
+      break ;
+    }
+    if (i < n) continue ;
+    for (n = nremote, i = 0 ; i < n ; i++)
+    {
+      rstream *s = genalloc_s(rstream *, &streams)[i] ;
+      if (s->pid != pid) continue ;
+      genalloc_s(rstream *, &streams)[i] = genalloc_s(rstream *, &streams)[n-1] ;
+      genalloc_setlen(rstream *, &streams, n - 1) ;
+      rstream_reaped(s, wstat) ;
+      stream_results(s) ;
+      rstream_free(s) ;
       break ;
     }
   }
@@ -1578,8 +1365,9 @@ static void reload (void)
   c = nc ;
   {
     /* a running remote-send read the old configuration (routes, TLS): it takes no more jobs */
-    size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
-    for (; i < n ; i++) stream_close(genalloc_s(dlv *, &dlvs)[i]) ;
+    size_t n = nremote, i = 0 ;
+    tain_now_g() ;
+    for (; i < n ; i++) rstream_close(genalloc_s(rstream *, &streams)[i], &STAMP, c.timeout_delivery) ;
   }
   if (spawn_w >= 0)
   {
@@ -1640,10 +1428,29 @@ static void drop_privileges (void)
 }
 
 /* local-spawn's reports: "tag code text", code an exit status or "t" (temporary) */
+static void spawn_line (char *line, size_t len)
+{
+  size_t n = nlocal, i = 0 ;
+  unsigned int tag, code ;
+  char const *text ;
+  if (!lspawn_report_parse(line, &tag, &code, &text)) return ;
+  for (; i < n ; i++)
+  {
+    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    if (d->pid || d->tag != tag) continue ;
+    genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
+    genalloc_setlen(dlv *, &dlvs, n - 1) ;
+    d->out.len = 0 ;
+    stralloc_cats(&d->out, text) ;
+    finish_dlv(d, (int)(code << 8)) ;
+    dlv_free(d) ;
+    return ;
+  }
+}
+
 static void spawn_read (stralloc *buf)
 {
   char b[4096] ;
-  size_t pos = 0 ;
   for (;;)
   {
     ssize_t r = fd_read(spawn_r, b, sizeof(b)) ;
@@ -1656,34 +1463,7 @@ static void spawn_read (stralloc *buf)
     }
     if (!stralloc_catb(buf, b, r)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   }
-  for (;;)
-  {
-    char *line = buf->s + pos ;
-    size_t len = byte_chr(line, buf->len - pos, '\n') ;
-    unsigned int tag, code ;
-    char const *text ;
-    if (pos + len >= buf->len) break ;
-    line[len] = 0 ;
-    pos += len + 1 ;
-    if (!lspawn_report_parse(line, &tag, &code, &text)) continue ;
-    {
-      size_t n = genalloc_len(dlv *, &dlvs), i = 0 ;
-      for (; i < n ; i++)
-      {
-        dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
-        if (d->pid || d->tag != tag) continue ;
-        genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
-        genalloc_setlen(dlv *, &dlvs, n - 1) ;
-        d->out.len = 0 ;
-        stralloc_cats(&d->out, text) ;
-        finish_dlv(d, (int)(code << 8)) ;
-        dlv_free(d) ;
-        break ;
-      }
-    }
-  }
-  memmove(buf->s, buf->s + pos, buf->len - pos) ;
-  buf->len -= pos ;
+  take_lines(buf, &spawn_line) ;
 }
 
 /* the event loop's parts */
@@ -1721,10 +1501,10 @@ static void pollset_add (genalloc *x, int fd, short events)
   if (!genalloc_append(iopause_fd, x, &p)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
 }
 
-/* x[0] the selfpipe, x[1] the trigger, then local-spawn, then every delivery's pipe */
+/* x[0] the selfpipe, x[1] the trigger, then local-spawn, then every delivery's pipes */
 static void build_pollset (genalloc *x, int sfd, tain *deadline)
 {
-  size_t nd = genalloc_len(dlv *, &dlvs), i = 0 ;
+  size_t i = 0 ;
   genalloc_setlen(iopause_fd, x, 0) ;
   {
     tain const inf = TAIN_INFINITE ;
@@ -1733,21 +1513,20 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
   pollset_add(x, sfd, IOPAUSE_READ) ;
   pollset_add(x, trigfd, stopping ? 0 : IOPAUSE_READ) ;
   if (spawn_r >= 0) pollset_add(x, spawn_r, IOPAUSE_READ) ;
-  for (; i < nd ; i++)
+  for (; i < nlocal ; i++)
   {
     dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
     if (d->fd >= 0) pollset_add(x, d->fd, IOPAUSE_READ) ;
-    if (d->wfd >= 0 && d->inpos < d->in.len) pollset_add(x, d->wfd, IOPAUSE_WRITE) ;
-    if (d->stream && dlv_idle(d))
-    {
-      /* an idle stream is not delivering: it waits for mail (or its end), not for its deadline */
-      if (!d->idleset) { d->idleset = 1 ; tain_now_g() ; tain_addsec_g(&d->idle, STREAM_IDLE) ; }
-      if (tain_less(&d->idle, deadline)) *deadline = d->idle ;
-      if (stopping) *deadline = STAMP ;   /* check_deadlines closes it now */
-      continue ;
-    }
     /* local-spawn enforces the timeout of its own deliveries */
     if (d->pid && tain_less(&d->deadline, deadline)) *deadline = d->deadline ;
+  }
+  for (i = 0 ; i < nremote ; i++)
+  {
+    rstream *s = genalloc_s(rstream *, &streams)[i] ;
+    if (s->fd >= 0) pollset_add(x, s->fd, IOPAUSE_READ) ;
+    if (rstream_wants_write(s)) pollset_add(x, s->wfd, IOPAUSE_WRITE) ;
+    rstream_deadline(s, deadline) ;
+    if (stopping && s->state == RSTREAM_IDLE) *deadline = STAMP ;   /* check_deadlines closes it now */
   }
   if (stopping)
   {
@@ -1767,22 +1546,18 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
     }
   }
   if (genalloc_len(uint32_t, &sq.fresh) > sq.freshhead && genalloc_len(job *, &jobs) < MAX_ACTIVE) *deadline = STAMP ;
+  if (qscan_running(&scan)) *deadline = STAMP ;   /* the next bucket: only a look at what is ready meanwhile */
 }
 
-/* a delivery past its deadline is killed (its process group), and counts as temporary */
+/* a delivery past its deadline is killed (its process group), and counts as temporary; an idle stream is closed at its own */
 static void check_deadlines (void)
 {
-  size_t nd = genalloc_len(dlv *, &dlvs), i = 0 ;
+  size_t i = 0 ;
   int all = stopping && !tain_less(&STAMP, &stopdeadline) ;
-  for (; i < nd ; i++)
+  for (; i < nlocal ; i++)
   {
     dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
     if (!d->pid || d->killed) continue ;
-    if (d->stream && dlv_idle(d))
-    {
-      if (stopping || (d->idleset && !tain_less(&STAMP, &d->idle))) stream_close(d) ;
-      continue ;
-    }
     if (all || !tain_less(&STAMP, &d->deadline))
     {
       d->killed = 1 ;
@@ -1791,6 +1566,7 @@ static void check_deadlines (void)
       tain_addsec_g(&d->deadline, 3600) ;
     }
   }
+  for (i = 0 ; i < nremote ; i++) rstream_check(genalloc_s(rstream *, &streams)[i], &STAMP, stopping, all, c.timeout_delivery) ;
   if (all)
   {
     /* local-spawn's deliveries cannot be killed from here: stop waiting, count them temporary */
@@ -1808,9 +1584,9 @@ static void check_deadlines (void)
     }
     tain_addsec_g(&stopdeadline, 5) ;
   }
-  if (!stopping && !tain_less(&STAMP, &nextrescan))
+  if (!stopping && !qscan_running(&scan) && !tain_less(&STAMP, &nextrescan))
   {
-    scan_queue(1) ;
+    qscan_start(&scan, 0) ;
     ctl_scan() ;
     tain_addsec_g(&nextrescan, c.rescan) ;
   }
@@ -1822,29 +1598,23 @@ static void read_outputs (genalloc *x, stralloc *sb)
   for (; i < nx ; i++)
   {
     iopause_fd const *p = genalloc_s(iopause_fd, x) + i ;
-    size_t nd, k = 0 ;
+    size_t k = 0 ;
     if (!p->revents) continue ;
     if (p->fd == spawn_r) { spawn_read(sb) ; continue ; }
-    nd = genalloc_len(dlv *, &dlvs) ;
-    for (; k < nd ; k++)
+    for (; k < nlocal ; k++)
     {
       dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
-      char buf[4096] ;
-      ssize_t r ;
-      if (d->wfd == p->fd) { dlv_write(d) ; break ; }
-      if (d->fd != p->fd) continue ;
-      r = fd_read(d->fd, buf, sizeof(buf)) ;
-      if (r > 0)
-      {
-        if (d->out.len < out_max(d)) stralloc_catb(&d->out, buf, (size_t)r > out_max(d) - d->out.len ? out_max(d) - d->out.len : (size_t)r) ;
-        if (d->remote)
-        {
-          /* a batch: its results as they come; timeout delivery per message, so its deadline moves with its reports (scheduler(8)) */
-          take_lines(d) ;
-          if (!d->killed) tain_addsec_g(&d->deadline, c.timeout_delivery) ;
-        }
-      }
-      else if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(d->fd) ; d->fd = -1 ; }
+      if (d->fd == p->fd) { dlv_read(d) ; break ; }
+    }
+    if (k < nlocal) continue ;
+    for (k = 0 ; k < nremote ; k++)
+    {
+      rstream *s = genalloc_s(rstream *, &streams)[k] ;
+      if (s->wfd == p->fd) { rstream_write(s) ; break ; }
+      if (s->fd != p->fd) continue ;
+      /* a batch: its results as they come */
+      rstream_read(s, &STAMP, c.timeout_delivery) ;
+      stream_results(s) ;
       break ;
     }
   }
@@ -1867,7 +1637,7 @@ static void handle_signals (void)
         if (stopping) break ;
         stopping = 1 ;
         tain_addsec_g(&stopdeadline, STOP_GRACE) ;
-        LOG("scheduler", "signal=", sig == SIGINT ? "INT" : "TERM", " action=stop inflight=", log_u64(genalloc_len(dlv *, &dlvs))) ;
+        LOG("scheduler", "signal=", sig == SIGINT ? "INT" : "TERM", " action=stop inflight=", log_u64(nlocal + nremote)) ;
         break ;
       default : break ;
     }
@@ -1878,7 +1648,7 @@ int main (int argc, char const *const *argv)
 {
   stralloc err = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
   genalloc x = GENALLOC_ZERO ;   /* iopause_fd */
-  int notif = -1, lockfd, sfd ;
+  int lockfd, sfd ;
   unsigned int removed = 0 ;
   PROG = "scheduler" ;
   {
@@ -1944,26 +1714,20 @@ int main (int argc, char const *const *argv)
   /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */
   if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", c.sa.s + c.spool, "/tmp") ;
   if (removed) LOG("scheduler", "recovery stale-tmp=", log_u64(removed)) ;
-  starting = 1 ;
-  scan_queue(0) ;
-  recover_state() ;
-  start_fresh() ;
-  starting = 0 ;
-  LOG("scheduler", "start messages=", log_u64(sq.n)) ;
-  ctl_scan() ;
-  if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; }
-  tain_addsec_g(&nextrescan, c.rescan) ;
+  /* the start-up scan: the event loop reads it bucket by bucket, and then says it is ready */
+  qscan_start(&scan, 1) ;
 
   for (;;)
   {
     tain deadline ;
     int r ;
+    scan_step() ;
     if (ctl_pending) ctl_scan() ;
     activate() ;
     step_all() ;
     activate() ;
     pend_flush() ;
-    if (stopping && !genalloc_len(dlv *, &dlvs)) return stop_now() ;
+    if (stopping && !nlocal && !nremote) return stop_now() ;
     build_pollset(&x, sfd, &deadline) ;
     {
       tain next ;

@@ -77,6 +77,14 @@ unsigned int qremove_commit (qremove *q, tain const *now, int force, tain *next,
   return failed ;
 }
 
+int qremove_waiting (qremove const *q, char const *id)
+{
+  stralloc const *sa = &q->ids[bucket_of(id)] ;
+  size_t i = 0 ;
+  for (; i + QUEUE_ID_LEN <= sa->len ; i += QUEUE_ID_LEN) if (!memcmp(sa->s + i, id, QUEUE_ID_LEN)) return 1 ;
+  return 0 ;
+}
+
 size_t qremove_pending (qremove const *q)
 {
   size_t n = 0 ;

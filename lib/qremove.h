@@ -48,4 +48,7 @@ extern unsigned int qremove_commit (qremove *, tain const *, int, tain *, int *)
 /* messages waiting for a commit */
 extern size_t qremove_pending (qremove const *) ;
 
+/* whether this message's removal waits for its bucket's commit (which then unlinks its state file) */
+extern int qremove_waiting (qremove const *, char const *) ;
+
 #endif

@@ -89,31 +89,42 @@ void queue_bucketdir (char *buf, char const *dir, unsigned int b)
 }
 
 /*
- * Call f(id, data) for every entry with a valid id in every bucket of
- * dir ("queue" or "state"), one directory at a time, so memory does not
- * grow with the queue. A missing bucket is skipped; f returning 0 stops
- * the walk. Returns 1, or 0 with errno on a read error.
+ * Call f(id, data) for every entry with a valid id in bucket b of dir
+ * ("queue" or "state"). A missing bucket is empty. Returns 1, -1 if f
+ * returned 0 (which stops the walk), or 0 with errno on a read error.
+ */
+int queue_foreach_bucket (char const *dir, unsigned int b, queue_foreach_func *f, void *data)
+{
+  char dn[9] ;
+  DIR *d ;
+  queue_bucketdir(dn, dir, b) ;
+  d = opendir(dn) ;
+  if (!d) return errno == ENOENT ;
+  for (;;)
+  {
+    struct dirent *de ;
+    errno = 0 ;
+    de = readdir(d) ;
+    if (!de) break ;
+    if (queue_id_valid(de->d_name, strlen(de->d_name)) && !f(de->d_name, data)) { closedir(d) ; return -1 ; }
+  }
+  if (errno) { int e = errno ; closedir(d) ; errno = e ; return 0 ; }
+  closedir(d) ;
+  return 1 ;
+}
+
+/*
+ * The same for every bucket, one directory at a time, so memory does not
+ * grow with the queue. Returns 1 (also when f stopped the walk), or 0
+ * with errno on a read error.
  */
 int queue_foreach (char const *dir, queue_foreach_func *f, void *data)
 {
   unsigned int b = 0 ;
   for (; b < QUEUE_BUCKETS ; b++)
   {
-    char dn[9] ;
-    DIR *d ;
-    queue_bucketdir(dn, dir, b) ;
-    d = opendir(dn) ;
-    if (!d) { if (errno == ENOENT) continue ; return 0 ; }
-    for (;;)
-    {
-      struct dirent *de ;
-      errno = 0 ;
-      de = readdir(d) ;
-      if (!de) break ;
-      if (queue_id_valid(de->d_name, strlen(de->d_name)) && !f(de->d_name, data)) { closedir(d) ; return 1 ; }
-    }
-    if (errno) { int e = errno ; closedir(d) ; errno = e ; return 0 ; }
-    closedir(d) ;
+    int r = queue_foreach_bucket(dir, b, f, data) ;
+    if (r <= 0) return r < 0 ;
   }
   return 1 ;
 }

@@ -29,6 +29,7 @@ extern void queue_tmppath (char *, char const *) ;             /* "tmp/" id */
 extern void queue_bucketdir (char *, char const *, unsigned int) ;  /* buf[9]: "queue/xx" */
 typedef int queue_foreach_func (char const *, void *) ;
 extern int queue_foreach (char const *, queue_foreach_func *, void *) ;
+extern int queue_foreach_bucket (char const *, unsigned int, queue_foreach_func *, void *) ;
 extern int queue_dir_sync (char const *) ;
 /* rename(tmp, DIR/XX/ID), making a missing bucket XX first; 1 or 0, errno */
 extern int queue_rename_into (char const *, char *) ;

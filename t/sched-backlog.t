@@ -4,7 +4,7 @@
 # envelopes, and new mail is delivered at once, not behind the backlog,
 # even while the scheduler still scans it at its start.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 10
 N=${KETCH_BACKLOG:-20000}
 
 U=$(test_user kb) || bail "useradd failed"
@@ -44,6 +44,11 @@ t0=$(date +%s%N)
 printf 'Subject: new\n\nx\n' | enqueue -C "$CONF" -f "s@remote.example" "$U@test.example" >/dev/null
 got=$(grep -n -e "^$early attempt " -e '^scheduler start ' "$T/sched.log" | cut -d' ' -f1-2 | tr '\n' ' ')
 is "$(echo "$got" | sed "s/$early/ID/; s/[0-9]*://g")" "ID attempt scheduler start " "a hinted message is delivered during the start-up scan, before the backlog is indexed"
+# the scan goes one bucket per pass of the event loop, which reads the
+# deliveries' reports between buckets: the early message's result is in
+# (and its state settled) before the scan is over, not after it
+got=$(grep -n -e "^$early delivery " -e '^scheduler start ' "$T/sched.log" | cut -d' ' -f1-2 | tr '\n' ' ')
+is "$(echo "$got" | sed "s/$early/ID/; s/[0-9]*://g")" "ID delivery scheduler start " "... and its result is recorded while the scan still runs"
 # the other one fails at once (no such user): bounced and removed during
 # the scan, and nothing of it is left in the spool (the order of that
 # removal against the recovery's orphan check is not visible from here)

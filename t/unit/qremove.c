@@ -42,7 +42,7 @@ int main (void)
   tain t0, t, next ;
   int left ;
   unsigned int failed ;
-  tap_plan(12) ;
+  tap_plan(14) ;
   if (!mkdtemp(tmpl) || chdir(tmpl) < 0 || mkdir("queue", 0700) < 0 || mkdir("state", 0700) < 0) return 111 ;
   mk("queue", a) ; mk("state", a) ; mk("queue", b) ; mk("queue", c) ; mk("state", c) ;
   tain_addsec(&t0, &tain_zero, 1000) ;
@@ -51,6 +51,7 @@ int main (void)
   t.nano = 500000000 ;
   ok(qremove_entry(&q, b, &t) && qremove_entry(&q, c, &t) && qremove_pending(&q) == 3, "three removals wait for their commits") ;
   ok(qremove_entry(&q, "006b0000000000000000900a", &t) && qremove_pending(&q) == 4, "an entry already gone is no error") ;
+  ok(qremove_waiting(&q, a) && qremove_waiting(&q, c) && !qremove_waiting(&q, "006b0000000000000000300a"), "qremove_waiting: the ids booked, and no other of their buckets") ;
   failed = qremove_commit(&q, &t, 0, &next, &left) ;
   ok(!failed && exists("state", a) && qremove_pending(&q) == 4, "nothing is committed before its time") ;
   ok(left && next.sec.x == t0.sec.x + QREMOVE_DELAY && next.nano == t0.nano, "the next commit is the first removal's bucket's, QREMOVE_DELAY after it") ;
@@ -60,6 +61,7 @@ int main (void)
   ok(left && next.nano == 500000000, "bucket ff is due half a second later") ;
   failed = qremove_commit(&q, &t, 1, &next, &left) ;
   ok(!failed && !exists("state", c) && !qremove_pending(&q) && !left, "a forced commit takes every bucket") ;
+  ok(!qremove_waiting(&q, a) && !qremove_waiting(&q, c), "committed: no longer waiting") ;
   /* a bucket whose fsync fails keeps its state files */
   mk("queue", a) ; mk("state", a) ;
   ok(qremove_entry(&q, a, &t), "a removal in bucket 0a again") ;
