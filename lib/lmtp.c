@@ -101,11 +101,13 @@ static int connect_to (char const *target, tain const *deadline, stralloc *text)
  * decides dot-stuffing and line ends within a line, so encoding a
  * message a run of whole lines at a time gives what encoding it at once
  * gives, less the final ".\r\n" of every run but the last: the message
- * never needs to be held whole. 1, or 0 (ENOMEM).
+ * never needs to be held whole. Invariant: raw holds no LF before from
+ * (what is kept is part of a line), so a long line is scanned once.
+ * 1, or 0 (ENOMEM).
  */
-static int encode (stralloc *raw, stralloc *wire, int end)
+static int encode (stralloc *raw, size_t from, stralloc *wire, int end)
 {
-  size_t i = byte_rchr(raw->s, raw->len, '\n') ;
+  size_t i = from + byte_rchr(raw->s + from, raw->len - from, '\n') ;
   size_t n = end ? raw->len : i < raw->len ? i + 1 : 0 ;
   uint64_t size ;
   int eightbit = 0 ;
@@ -126,7 +128,7 @@ static int encode (stralloc *raw, stralloc *wire, int end)
 static enum ketch_result body (smtpc *c, char const *target, unsigned int timeout, char const *pre, size_t prelen,
   char const *head, size_t headlen, int fd, stralloc *raw, stralloc *wire, stralloc *text)
 {
-  if (!stralloc_catb(raw, pre, prelen) || !stralloc_catb(raw, head, headlen) || !encode(raw, wire, 0)) goto nomem ;
+  if (!stralloc_catb(raw, pre, prelen) || !stralloc_catb(raw, head, headlen) || !encode(raw, 0, wire, 0)) goto nomem ;
   for (;;)
   {
     ssize_t n ;
@@ -140,9 +142,9 @@ static enum ketch_result body (smtpc *c, char const *target, unsigned int timeou
       wire->len = 0 ;
     }
     raw->len += n ;
-    if (!encode(raw, wire, 0)) goto nomem ;
+    if (!encode(raw, raw->len - n, wire, 0)) goto nomem ;
   }
-  if (!encode(raw, wire, 1)) goto nomem ;
+  if (!encode(raw, 0, wire, 1)) goto nomem ;
   if (!smtpc_data(c, wire->s, wire->len, timeout)) goto write ;
   return KETCH_RESULT_OK ;
  write:

@@ -77,7 +77,7 @@ static pid_t lmtp_serve (int s, char const *const *replies)
   if (pid) { fd_close(s) ; return pid ; }
   {
     int c = accept(s, 0, 0), indata = 0, out = open(path("lmtp.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600) ;
-    char buf[4096] ;
+    static char buf[1 << 20] ;
     size_t len = 0 ;
     alarm(10) ;
     if (c < 0 || out < 0) _exit(1) ;
@@ -220,13 +220,18 @@ int main (void)
     ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_TEMP && !strcmp(text.s, "lmtp greeting: 421 busy"), "a 4xx greeting: temporary (%s)", text.s) ;
     waitpid(pid, &wstat, 0) ;
     {
-      /* a message of many blocks, dots and CRs at every offset: sent as smtpdata_encode makes it of the whole */
+      /* a message of many blocks, dots and CRs at every offset, a line of 200 kB: sent as smtpdata_encode makes it of the whole */
       stralloc msg = STRALLOC_ZERO, want = STRALLOC_ZERO, got = STRALLOC_ZERO ;
       uint64_t size ;
       int eightbit = 0 ;
-      unsigned int i = 0 ;
+      unsigned int i = 0, k ;
       stralloc_cats(&msg, "Subject: big\n\n") ;
-      for (; i < 60000 ; i++) stralloc_cats(&msg, i % 3 ? ".dot\n" : i % 7 ? "a line\r\n" : "x\ry\n") ;
+      for (; i < 60000 ; i++)
+      {
+        stralloc_cats(&msg, i % 3 ? ".dot\n" : i % 7 ? "a line\r\n" : "x\ry\n") ;
+        /* and a line longer than a block, across several */
+        if (i == 20000) for (k = 0 ; k < 20000 ; k++) stralloc_cats(&msg, "long line ") ;
+      }
       stralloc_cats(&msg, ".last") ; stralloc_0(&msg) ;
       stralloc_cats(&want, "Return-Path: <s@x>\nDelivered-To: u@x\n") ; stralloc_cats(&want, msg.s) ;
       stralloc_copyb(&got, want.s, want.len) ; want.len = 0 ;
