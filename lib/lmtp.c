@@ -1,70 +1,62 @@
 /* ISC license: see LICENSE. */
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <netdb.h>
 
-#include <skalibs/buffer.h>
-#include <skalibs/stralloc.h>
 #include <skalibs/allreadwrite.h>
+#include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/skamisc.h>
+#include <skalibs/ip46.h>
+#include <skalibs/socket.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
 
 #include "exitcodes.h"
+#include "smtpclient.h"
+#include "smtpdata.h"
 #include "lmtp.h"
 
 #define S(x) x, sizeof(x) - 1
+#define CHUNK (64 * 1024)   /* message octets read, and wire octets gathered, per step */
 
-/* text: "unable to " and the pieces (up to a null pointer), ": " and errno's words. Returns r */
-static enum ketch_result unable (stralloc *text, enum ketch_result r, char const *const *s)
-{
-  int e = errno ;
-  text->len = 0 ;
-  stralloc_cats(text, "unable to ") ;
-  for (; *s ; s++) stralloc_cats(text, *s) ;
-  stralloc_cats(text, ": ") ;
-  stralloc_cats(text, strerror(e)) ;
-  if (stralloc_0(text)) text->len-- ;
-  return r ;
-}
-#define unable(text, ...) unable(text, KETCH_RESULT_TEMP, (char const *const[]){ __VA_ARGS__, 0 })
-
-/* text: the pieces. Returns r */
-static enum ketch_result say (stralloc *text, enum ketch_result r, char const *const *s)
+/* text: the pieces (up to a null pointer). Returns r */
+static enum ketch_result said (stralloc *text, enum ketch_result r, char const *const *s)
 {
   text->len = 0 ;
   for (; *s ; s++) stralloc_cats(text, *s) ;
   if (stralloc_0(text)) text->len-- ;
   return r ;
 }
-#define say(text, r, ...) say(text, r, (char const *const[]){ __VA_ARGS__, 0 })
+#define say(text, r, ...) said(text, r, (char const *const[]){ __VA_ARGS__, 0 })
 
-/* a connected socket with both timeouts set, or -1 with text */
-static int connect_to (char const *target, unsigned int timeout, stralloc *text)
+/* text: the pieces said, then the reply as one line, controls blanked (it is logged). Returns r */
+static enum ketch_result with_reply (stralloc *text, enum ketch_result r, smtpreply const *reply)
 {
-  struct timeval tv = { .tv_sec = timeout, .tv_usec = 0 } ;
-  int fd = -1 ;
+  size_t i = text->len ;
+  if (smtpreply_oneline(reply, text)) for (; i < text->len ; i++) if ((unsigned char)text->s[i] < 32) text->s[i] = ' ' ;
+  if (stralloc_0(text)) text->len-- ;
+  return r ;
+}
+
+/* connected to target, unix:PATH or HOST:PORT, by the deadline: the socket, nonblocking; or -1 with text */
+static int connect_to (char const *target, tain const *deadline, stralloc *text)
+{
   if (!strncmp(target, S("unix:")))
   {
     char const *file = target + sizeof("unix:") - 1 ;
-    struct sockaddr_un sun ;
-    size_t n = strlen(file) ;
-    if (n >= sizeof(sun.sun_path)) return (say(text, KETCH_RESULT_TEMP, "lmtp socket path too long: ", file), -1) ;
-    memset(&sun, 0, sizeof(sun)) ;
-    sun.sun_family = AF_UNIX ;
-    memcpy(sun.sun_path, file, n + 1) ;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
-    if (fd < 0) return (unable(text, "create a socket"), -1) ;
-    /* bounded: every read, write and the connect itself */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ;
-    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+    int fd ;
+    if (strlen(file) >= sizeof(((struct sockaddr_un *)0)->sun_path)) return (say(text, KETCH_RESULT_TEMP, "lmtp socket path too long: ", file), -1) ;
+    fd = ipc_stream_nbcoe() ;
+    if (fd < 0) return (say(text, KETCH_RESULT_TEMP, "unable to create a socket: ", strerror(errno)), -1) ;
+    if (!ipc_timed_connect_g(fd, file, deadline))
     {
-      unable(text, "connect to ", target) ;
+      say(text, KETCH_RESULT_TEMP, "unable to connect to ", target, ": ", strerror(errno)) ;
       fd_close(fd) ;
       return -1 ;
     }
@@ -75,7 +67,7 @@ static int connect_to (char const *target, unsigned int timeout, stralloc *text)
     struct addrinfo hints, *res = 0, *ai ;
     size_t n = colon ? (size_t)(colon - target) : 0 ;
     char host[256] ;
-    int e ;
+    int fd = -1, e ;
     if (!colon || !n || n >= sizeof(host)) return (say(text, KETCH_RESULT_TEMP, "bad lmtp target: ", target), -1) ;
     memcpy(host, target, n) ; host[n] = 0 ;
     if (host[0] == '[' && host[n-1] == ']') { memmove(host, host + 1, n - 2) ; host[n-2] = 0 ; }
@@ -83,126 +75,157 @@ static int connect_to (char const *target, unsigned int timeout, stralloc *text)
     hints.ai_socktype = SOCK_STREAM ;
     e = getaddrinfo(host, colon + 1, &hints, &res) ;
     if (e) return (say(text, KETCH_RESULT_TEMP, "unable to resolve ", host, ": ", gai_strerror(e)), -1) ;
+    /* the addresses in turn, all within the one deadline of the connection step */
     for (ai = res ; ai ; ai = ai->ai_next)
     {
-      fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0) ;
+      int is6 = ai->ai_family == AF_INET6 ;
+      ip46 ip ;
+      uint16_t port ;
+      if (is6) { ip46_from_ip6(&ip, (char const *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr) ; port = ntohs(((struct sockaddr_in6 *)ai->ai_addr)->sin6_port) ; }
+      else if (ai->ai_family == AF_INET) { ip46_from_ip4(&ip, (char const *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr) ; port = ntohs(((struct sockaddr_in *)ai->ai_addr)->sin_port) ; }
+      else continue ;
+      fd = socket_tcp46_nbcoe(is6) ;
       if (fd < 0) continue ;
-      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ;
-      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ;
-      if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break ;
+      if (socket_deadlineconnstamp46_g(fd, &ip, port, deadline)) break ;
       fd_close(fd) ; fd = -1 ;
     }
+    if (fd < 0) say(text, KETCH_RESULT_TEMP, "unable to connect to ", target, ": ", strerror(errno)) ;
     freeaddrinfo(res) ;
-    if (fd < 0) unable(text, "connect to ", target) ;
     return fd ;
   }
 }
 
 /*
- * One reply, possibly multi-line (RFC 5321 §4.2.1): its code, its last
- * line in line with control characters blanked; 0 with text on an
- * error.
+ * The whole lines of raw (up to its last LF; all of it at the end) onto
+ * wire as DATA (lib/smtpdata), the rest kept in raw. smtpdata_encode
+ * decides dot-stuffing and line ends within a line, so encoding a
+ * message a run of whole lines at a time gives what encoding it at once
+ * gives, less the final ".\r\n" of every run but the last: the message
+ * never needs to be held whole. Invariant: raw holds no LF before from
+ * (what is kept is part of a line), so a long line is scanned once.
+ * 1, or 0 (ENOMEM).
  */
-static unsigned int reply (buffer *b, stralloc *line, stralloc *text)
+static int encode (stralloc *raw, size_t from, stralloc *wire, int end)
 {
-  unsigned int code = 0, lines = 0 ;
-  size_t i = 0 ;
-  for (;;)
-  {
-    line->len = 0 ;
-    if (skagetln(b, line, '\n') <= 0) return (unable(text, "read the lmtp reply"), 0) ;
-    if (++lines > 100 || line->len > 2048) return (say(text, KETCH_RESULT_TEMP, "lmtp reply too long"), 0) ;
-    while (line->len && (line->s[line->len-1] == '\n' || line->s[line->len-1] == '\r')) line->len-- ;
-    if (line->len < 3 || line->s[0] < '2' || line->s[0] > '5' || line->s[1] < '0' || line->s[1] > '9' || line->s[2] < '0' || line->s[2] > '9')
-      return (say(text, KETCH_RESULT_TEMP, "garbled lmtp reply"), 0) ;
-    code = (line->s[0] - '0') * 100 + (line->s[1] - '0') * 10 + (line->s[2] - '0') ;
-    if (line->len == 3 || line->s[3] == ' ') break ;
-    if (line->s[3] != '-') return (say(text, KETCH_RESULT_TEMP, "garbled lmtp reply"), 0) ;
-  }
-  for (; i < line->len ; i++) if ((unsigned char)line->s[i] < 32) line->s[i] = ' ' ;
-  return code ;
-}
-
-/* text: the pieces said, then the reply line */
-static enum ketch_result with_reply (stralloc *text, enum ketch_result r, stralloc const *line)
-{
-  if (stralloc_catb(text, line->s, line->len) && stralloc_0(text)) text->len-- ;
-  return r ;
-}
-
-/* the reply to what: 1 if 2xx or 3xx, else 0 with *r and text */
-static int expect (buffer *in, stralloc *line, stralloc *text, char const *what, enum ketch_result *r)
-{
-  unsigned int code = reply(in, line, text) ;
-  if (code >= 200 && code < 400) return 1 ;
-  *r = code >= 500 ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
-  if (code) with_reply(text, say(text, *r, "lmtp ", what, ": "), line) ;
-  return 0 ;
-}
-
-/* the message as DATA: CRLF line ends, dot-stuffed (RFC 5321 §4.5.2). 1, or 0 */
-static int data (buffer *out, char const *s, size_t n, int *bol)
-{
-  size_t i = 0 ;
-  for (; i < n ; i++)
-  {
-    if (*bol && s[i] == '.' && buffer_put(out, S(".")) < 0) return 0 ;
-    if (s[i] == '\n' ? buffer_put(out, S("\r\n")) < 0 : buffer_put(out, s + i, 1) < 0) return 0 ;
-    *bol = s[i] == '\n' ;
-  }
+  size_t i = from + byte_rchr(raw->s + from, raw->len - from, '\n') ;
+  size_t n = end ? raw->len : i < raw->len ? i + 1 : 0 ;
+  uint64_t size ;
+  int eightbit = 0 ;
+  if (!n && !end) return 1 ;
+  if (!smtpdata_encode(raw->s, n, wire, &size, &eightbit)) return 0 ;
+  if (!end) wire->len -= 3 ;
+  memmove(raw->s, raw->s + n, raw->len - n) ;
+  raw->len -= n ;
   return 1 ;
 }
 
-/* a command line: the pieces, then CRLF, sent. 1, or 0 */
-static int command (buffer *out, char const *verb, size_t verblen, char const *arg, char const *end, size_t endlen)
+/*
+ * The message after the 354: pre, head, then fd to its end, sent in
+ * blocks of at least CHUNK octets. A block goes out only once more of
+ * the message is read, so the final dot always leaves with the last
+ * lines (smtpc_data). OK, or TEMP with text.
+ */
+static enum ketch_result body (smtpc *c, char const *target, unsigned int timeout, char const *pre, size_t prelen,
+  char const *head, size_t headlen, int fd, stralloc *raw, stralloc *wire, stralloc *text)
 {
-  return buffer_put(out, verb, verblen) >= 0 && buffer_puts(out, arg) >= 0 && buffer_put(out, end, endlen) >= 0 && buffer_flush(out) ;
+  if (!stralloc_catb(raw, pre, prelen) || !stralloc_catb(raw, head, headlen) || !encode(raw, 0, wire, 0)) goto nomem ;
+  for (;;)
+  {
+    ssize_t n ;
+    if (!stralloc_readyplus(raw, CHUNK)) goto nomem ;
+    n = fd_read(fd, raw->s + raw->len, CHUNK) ;
+    if (n < 0) return say(text, KETCH_RESULT_TEMP, "unable to read the message: ", strerror(errno)) ;
+    if (!n) break ;
+    if (wire->len >= CHUNK)
+    {
+      if (!smtpc_data(c, wire->s, wire->len, timeout)) goto write ;
+      wire->len = 0 ;
+    }
+    raw->len += n ;
+    if (!encode(raw, raw->len - n, wire, 0)) goto nomem ;
+  }
+  if (!encode(raw, 0, wire, 1)) goto nomem ;
+  if (!smtpc_data(c, wire->s, wire->len, timeout)) goto write ;
+  return KETCH_RESULT_OK ;
+ write:
+  return say(text, KETCH_RESULT_TEMP, "unable to write to ", target, ": ", smtpc_error(c)) ;
+ nomem:
+  return say(text, KETCH_RESULT_TEMP, "unable to allocate: ", strerror(errno)) ;
 }
+
+/* the reply in c->reply, to what, is of class cls: 1, or 0 with *r as its class says (5: permanent) and text */
+static int expect (smtpc const *c, char const *what, unsigned int cls, enum ketch_result *r, stralloc *text)
+{
+  if (smtpreply_class(&c->reply) == cls) return 1 ;
+  *r = smtpreply_class(&c->reply) == 5 ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
+  with_reply(text, say(text, *r, "lmtp ", what, ": "), &c->reply) ;
+  return 0 ;
+}
+
+/* the envelope commands (RFC 2033 §4.1) and the class of the reply each one wants */
+enum { CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_N } ;
+static struct { char const *verb ; char const *a ; char const *z ; unsigned int cls ; } const cmds[CMD_N] =
+{
+  [CMD_MAIL] = { "MAIL", "MAIL FROM:<", ">", 2 },
+  [CMD_RCPT] = { "RCPT", "RCPT TO:<", ">", 2 },
+  [CMD_DATA] = { "DATA", "DATA", 0, 3 },
+} ;
 
 enum ketch_result lmtp_deliver (char const *target, unsigned int timeout, char const *sender, char const *rcpt,
   char const *pre, size_t prelen, char const *head, size_t headlen, int fd, stralloc *text)
 {
-  int sock = connect_to(target, timeout, text) ;
-  char ibuf[4096], obuf[65536], rbuf[65536] ;
-  buffer in, out ;
-  stralloc line = STRALLOC_ZERO ;
+  smtpc c = SMTPC_ZERO ;
+  smtpreply_ext e ;
+  stralloc raw = STRALLOC_ZERO, wire = STRALLOC_ZERO ;
+  char const *args[CMD_N] = { [CMD_MAIL] = sender, [CMD_RCPT] = rcpt, [CMD_DATA] = 0 } ;
   char host[256] ;
-  int bol = 1 ;
   enum ketch_result r = KETCH_RESULT_TEMP ;
+  unsigned int i = 0 ;
+  int sock, helo ;
+  smtpc_deadline(&c, timeout) ;
+  sock = connect_to(target, &c.deadline, text) ;
   if (sock < 0) return KETCH_RESULT_TEMP ;
-  in = (buffer)BUFFER_INIT(&buffer_read, sock, ibuf, sizeof(ibuf)) ;
-  out = (buffer)BUFFER_INIT(&buffer_write, sock, obuf, sizeof(obuf)) ;
+  /* each step (a reply, a write, a block of the message) within timeout, as a deadline from its start */
+  smtpc_init(&c, sock, 0) ;
   if (gethostname(host, sizeof(host) - 1) < 0) memcpy(host, "localhost", sizeof("localhost")) ;
   host[sizeof(host) - 1] = 0 ;
-  if (!expect(&in, &line, text, "greeting", &r)) goto end ;
-  if (!command(&out, S("LHLO "), host, S("\r\n"))) goto write ;
-  if (!expect(&in, &line, text, "LHLO", &r)) goto end ;
-  if (!command(&out, S("MAIL FROM:<"), sender, S(">\r\n"))) goto write ;
-  if (!expect(&in, &line, text, "MAIL", &r)) goto end ;
-  if (!command(&out, S("RCPT TO:<"), rcpt, S(">\r\n"))) goto write ;
-  if (!expect(&in, &line, text, "RCPT", &r)) goto end ;
-  if (buffer_put(&out, S("DATA\r\n")) < 0 || !buffer_flush(&out)) goto write ;
-  if (!expect(&in, &line, text, "DATA", &r)) goto end ;
-  if (!data(&out, pre, prelen, &bol) || !data(&out, head, headlen, &bol)) goto write ;
-  for (;;)
+  if (!smtpc_reply(&c, timeout)) goto read ;
+  if (!expect(&c, "greeting", 2, &r, text)) goto end ;
+  /* LHLO: a refusal is the reply, never a HELO (RFC 2033 §4.1) */
+  if (!smtpc_ehlo(&c, "LHLO", host, &e, &helo, timeout)) goto read ;
+  if (!expect(&c, "LHLO", 2, &r, text)) goto end ;
+  /* MAIL, RCPT and DATA in one write when the server pipelines (RFC 2920 §3.1), else one by one; the replies in order */
+  for (; i < CMD_N ; i++)
   {
-    ssize_t n = fd_read(fd, rbuf, sizeof(rbuf)) ;
-    if (n < 0) { unable(text, "read the message") ; goto end ; }
-    if (!n) break ;
-    if (!data(&out, rbuf, n, &bol)) goto write ;
+    if (!i || !e.pipelining)
+    {
+      unsigned int j = i ;
+      for (; j < (e.pipelining ? CMD_N : i + 1) ; j++)
+        if (!smtpc_put(&c, cmds[j].a, args[j], cmds[j].z)) { say(text, KETCH_RESULT_TEMP, "unable to allocate: ", strerror(errno)) ; goto end ; }
+      if (!smtpc_flush(&c, timeout)) goto write ;
+    }
+    if (!smtpc_reply(&c, timeout)) goto read ;
+    if (!expect(&c, cmds[i].verb, cmds[i].cls, &r, text)) goto end ;
   }
-  if ((!bol && buffer_put(&out, S("\r\n")) < 0) || buffer_put(&out, S(".\r\n")) < 0 || !buffer_flush(&out)) goto write ;
+  r = body(&c, target, timeout, pre, prelen, head, headlen, fd, &raw, &wire, text) ;
+  if (r != KETCH_RESULT_OK) goto end ;
+  r = KETCH_RESULT_TEMP ;
   /* RFC 2033 §4.2: one reply per accepted recipient after the dot; we sent one */
-  if (!expect(&in, &line, text, "delivery", &r)) goto end ;
-  /* the delivery is done: QUIT is a courtesy, its failure changes nothing */
-  if (buffer_put(&out, S("QUIT\r\n")) >= 0) buffer_flush(&out) ;
-  r = with_reply(text, say(text, KETCH_RESULT_OK, "delivered by lmtp to ", target, ": "), &line) ;
+  if (!smtpc_reply(&c, timeout)) goto read ;
+  if (!expect(&c, "delivery", 2, &r, text)) goto end ;
+  r = with_reply(text, say(text, KETCH_RESULT_OK, "delivered by lmtp to ", target, ": "), &c.reply) ;
+  /* the delivery is done: QUIT is a courtesy, its reply not awaited, its failure changes nothing */
+  if (smtpc_put(&c, "QUIT", 0, 0)) smtpc_flush(&c, timeout) ;
+  goto end ;
+ read:
+  if (errno == EPROTO) say(text, KETCH_RESULT_TEMP, "garbled lmtp reply") ;
+  else say(text, KETCH_RESULT_TEMP, "unable to read the lmtp reply: ", smtpc_error(&c)) ;
   goto end ;
  write:
-  unable(text, "write to ", target) ;
-  r = KETCH_RESULT_TEMP ;
+  say(text, KETCH_RESULT_TEMP, "unable to write to ", target, ": ", smtpc_error(&c)) ;
  end:
-  fd_close(sock) ;
-  stralloc_free(&line) ;
+  smtpc_free(&c) ;
+  stralloc_free(&raw) ;
+  stralloc_free(&wire) ;
   return r ;
 }

@@ -12,15 +12,19 @@
 /*
  * LMTP (RFC 2033) as local delivery uses it (lib/deliver): one
  * transaction for one recipient, to unix:PATH or HOST:PORT (a bracketed
- * IPv6 host allowed): greeting, LHLO, MAIL FROM, RCPT TO, DATA with CRLF
- * line ends and dot-stuffing (RFC 5321 §4.5.2), the one per-recipient
- * reply after the dot (RFC 2033 §4.2), QUIT. Every read and write is
- * bounded by the timeout (SO_RCVTIMEO, SO_SNDTIMEO).
+ * IPv6 host allowed), over the shared SMTP client (lib/smtpclient):
+ * greeting, LHLO, MAIL FROM, RCPT TO and DATA (the three in one write
+ * when the server offers PIPELINING, RFC 2920), the message in its wire
+ * form (lib/smtpdata: CRLF line ends, dot-stuffing, a bare CR made a
+ * space; RFC 5321 §4.5.2, §2.3.8), the one per-recipient reply after
+ * the dot (RFC 2033 §4.2), QUIT. The connection, each reply, each write
+ * and each block of the message must be done by a deadline timeout
+ * seconds after its start. The message is read and sent a block at a
+ * time, never held whole.
  *
- * A 2xx or 3xx reply where one is expected goes on; 5xx is permanent;
- * 4xx and every connection, I/O or protocol error are temporary. This
- * client is small on purpose: it is to move onto the shared SMTP client
- * (lib/smtpclient) when that exists.
+ * The reply each step expects (2xx; 3xx to DATA) goes on; any other 5xx
+ * is permanent; 4xx, another class, and every connection, I/O or
+ * protocol error are temporary.
  */
 
 /*

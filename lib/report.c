@@ -12,6 +12,8 @@
 #include "netstr.h"
 #include "text.h"
 
+#define S(x) x, sizeof(x) - 1
+
 static char const *const names[3] = { "ok", "temp", "perm" } ;
 
 char const *report_kind_name (unsigned int kind)
@@ -47,17 +49,28 @@ static int report_parse (char const *s, unsigned int *index, char const **text)
   return kind ;
 }
 
+/* the prefixes of local-deliver's diagnostics that the scheduler's log does not need */
+static struct { char const *s ; size_t len ; } const local_prefixes[] =
+{
+  { S("local-deliver: fatal: ") },
+  { S("local-deliver: info: ") },
+} ;
+
 size_t report_local_text (char const *out, size_t len, char const **text)
 {
-  size_t end = len, start ;
+  size_t end = len, start, i = 0 ;
   char const *s ;
   while (end && out[end-1] == '\n') end-- ;
   start = byte_rchr(out, end, '\n') ;
   start = start < end ? start + 1 : 0 ;
   s = out + start ;
   len = end - start ;
-  if (len > 22 && !memcmp(s, "local-deliver: fatal: ", 22)) { s += 22 ; len -= 22 ; }
-  else if (len > 21 && !memcmp(s, "local-deliver: info: ", 21)) { s += 21 ; len -= 21 ; }
+  for (; i < sizeof(local_prefixes) / sizeof(local_prefixes[0]) ; i++)
+    if (len > local_prefixes[i].len && !memcmp(s, local_prefixes[i].s, local_prefixes[i].len))
+    {
+      s += local_prefixes[i].len ; len -= local_prefixes[i].len ;
+      break ;
+    }
   *text = s ;
   return len ;
 }

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
-plan 36
+plan 38
 
 cd "$T" || exit 1
 U=$(test_user kr) || bail "useradd failed"
@@ -75,6 +75,13 @@ check "an alias's remote address" grep -qF "<help@far.example>: remote, remote-s
 check "a virtual user's Maildir" grep -qF "<v@virt.example>: virtual user of \"virt.example\": local-deliver maildir \"$T/vmail/v/\"" "$T/out1"
 check "a virtual forward" grep -qF "<elsewhere@far.example>: remote" "$T/out1"
 check "an alias loop stops" grep -qF "<loop2@mx.test.example>: a recipient already, not added again" "$T/out1"
+# the delivery as lib/decide decides it: a root scheduler's local-spawn
+# checks whom it runs as (the map is root's here: refused), and runs an
+# alias's program as alias-user when root owns the aliases file
+check "a virtual domain whose map root owns: local-spawn refuses it, as a root scheduler would" \
+  grep -q "a scheduler started as root (local-spawn) does not deliver it: the virtual-domain map is owned by root" "$T/out1"
+check "an alias's program: local-spawn runs it as alias-user (nobody), argv as local-deliver reads it" \
+  sh -c "grep -qF 'local-deliver mda \"/usr/bin/logger\" \"-t\" \"mail\"' '$T/out1' && grep -A1 logger '$T/out1' | grep -q 'runs it as \"nobody\"'"
 
 ketch-route -C "$CONF" -n -a -f a@client.example x@routed.example > "$T/out2"
 check "a route: its host, port and TLS policy" sh -c "grep -qF 'host 127.0.0.1 port $PR' '$T/out2' && grep -q 'tls verify' '$T/out2'"

@@ -28,6 +28,8 @@
 #include "exitcodes.h"
 #include "address.h"
 #include "conf.h"
+#include "decide.h"
+#include "deliver.h"
 #include "dns.h"
 #include "expand.h"
 #include "log.h"
@@ -170,10 +172,11 @@ static void show_remote (unsigned int indent, char const *domain)
   route_free(&rt) ;
 }
 
-static void show_rcpt (unsigned int indent, char const *a, unsigned int depth) ;
+static void show_rcpt (unsigned int indent, char const *a, char const *orig, unsigned int depth) ;
+static void show_entry (unsigned int indent, char const *t, char const *orig, char const *who) ;
 
-/* an alias's recipients, as the scheduler adds them (expand_entries) */
-static void show_alias (unsigned int indent, lookup const *l, unsigned int depth)
+/* alias's recipients, as the scheduler adds them (expand_entries), each with alias as its original */
+static void show_alias (unsigned int indent, char const *alias, lookup const *l, unsigned int depth)
 {
   stralloc texts = STRALLOC_ZERO ;
   genalloc items = GENALLOC_ZERO ;
@@ -191,9 +194,8 @@ static void show_alias (unsigned int indent, lookup const *l, unsigned int depth
       {
         /* local-spawn's rule (lib/expand): the owner of the file that lists it, alias-user for root's */
         char const *who = it->include ? ", as the owner of the include file (alias-user if root's; nothing if group- or world-writable)" : ", as the owner of the aliases file (alias-user if root's)" ;
-        if (t[0] == '/') PUT(in, log_quote(t), ": local-deliver mbox ", log_quote(t), who) ;
-        else if (t[0] == '|') PUT(in, log_quote(t), ": local-deliver mda, argv split on spaces, no shell", who) ;
-        else show_rcpt(in, t, it->depth) ;
+        if (t[0] == '/' || t[0] == '|') show_entry(in, t, alias, who) ;
+        else show_rcpt(in, t, alias, it->depth) ;
         break ;
       }
       case EXPAND_I_INCLUDE : PUT(in, log_quote(t), ":") ; break ;
@@ -220,12 +222,77 @@ static int path (char const *arg, stralloc *sa)
   return stralloc_0(sa) ;
 }
 
-/* the local-deliver arguments the scheduler hands over (expand_local_args), from the method on */
-static void show_local (unsigned int indent, char const *a, char const *qa, lookup const *l)
+/*
+ * The delivery as lib/deliver reads decide's arguments back, from the
+ * method on: "local-deliver METHOD operands", the operands (from the
+ * tables) quoted. 1, or 0 and errno.
+ */
+static int delivery_line (decide const *d, stralloc *line)
 {
-  expand_local x = EXPAND_LOCAL_ZERO ;
-  char const *sender = "-" ;
-  if (!expand_local_who(&cf, l, a, &x)) dienomem() ;
+  genalloc v = GENALLOC_ZERO ;   /* char const *: local-deliver's argv */
+  deliver_req r = DELIVER_REQ_ZERO ;
+  char const *s = "local-deliver" ;
+  size_t pos = 0 ;
+  int ok = 0 ;
+  if (!genalloc_append(char const *, &v, &s)) goto end ;
+  for (; pos < d->args.len ; pos += strlen(d->args.s + pos) + 1)
+  {
+    s = d->args.s + pos ;
+    if (!genalloc_append(char const *, &v, &s)) goto end ;
+  }
+  s = 0 ;
+  if (!genalloc_append(char const *, &v, &s)) goto end ;
+  if (!deliver_req_argv(&r, genalloc_len(char const *, &v) - 1, genalloc_s(char const *, &v))) { errno = EINVAL ; goto end ; }
+  /* the method's word comes just before its operands (local-deliver(8)) */
+  line->len = 0 ;
+  if (!stralloc_cats(line, "local-deliver ") || !stralloc_cats(line, r.args[-1])) goto end ;
+  for (pos = 0 ; r.args[pos] ; pos++)
+    if (!stralloc_catb(line, " ", 1) || !stralloc_cats(line, log_quote(r.args[pos]))) goto end ;
+  ok = stralloc_0(line) ;
+ end:
+  genalloc_free(char const *, &v) ;
+  return ok ;
+}
+
+/*
+ * What a root scheduler's local-spawn decides for rcpt (lib/decide with
+ * DECIDE_F_SPAWN): it checks whom the delivery runs as, and may refuse
+ * what a scheduler running as its own user delivers. The user it runs
+ * as is said with who.
+ */
+static void show_spawn (unsigned int indent, char const *rcpt, char const *orig, int who)
+{
+  decide d = DECIDE_ZERO ;
+  lookup l = LOOKUP_ZERO ;
+  if (!decide_local(&cf, &l, "-", rcpt, orig, cf.timeout_delivery, DECIDE_F_SPAWN, &d))
+    PUT(indent, "a scheduler started as root (local-spawn): temporary failure (", strerror(errno), ")") ;
+  else if (d.why) PUT(indent, "a scheduler started as root (local-spawn) does not deliver it: ", d.why, ": temporary failure") ;
+  else if (who && !d.fail) PUT(indent, "a scheduler started as root (local-spawn) runs it as ", log_quote(d.name), " (uid ", log_u64(d.uid), ")") ;
+  lookup_free(&l) ;
+  decide_free(&d) ;
+}
+
+/* an alias's file or program: its delivery as the scheduler decides it (lib/decide), and who runs it */
+static void show_entry (unsigned int indent, char const *t, char const *orig, char const *who)
+{
+  decide d = DECIDE_ZERO ;
+  stralloc line = STRALLOC_ZERO ;
+  if (!decide_local(&cf, 0, "-", t, orig, cf.timeout_delivery, 0, &d)) dienomem() ;
+  if (d.fail) PUT(indent, log_quote(t), ": bounced, ", d.fail) ;
+  else
+  {
+    if (!delivery_line(&d, &line)) strerr_diefu(KETCH_EX_TEMP, "read back the arguments of local-deliver for ", log_quote(t)) ;
+    PUT(indent, log_quote(t), ": ", line.s, t[0] == '|' ? " (argv split on spaces, no shell)" : "", who) ;
+    show_spawn(indent + 1, t, orig, 1) ;
+  }
+  stralloc_free(&line) ;
+  decide_free(&d) ;
+}
+
+/* a local or virtual user: the delivery as the scheduler decides it (lib/decide), from the method on */
+static void show_local (unsigned int indent, char const *a, char const *qa, char const *orig, lookup *l)
+{
+  decide d = DECIDE_ZERO ;
   if (l->kind == LOOKUP_LOCAL)
   {
     PUT(indent, qa, ": local user ", log_quote(l->sa.s + l->user), " (uid ", log_u64(l->uid), ", home ", log_quote(l->sa.s + l->home), ")") ;
@@ -238,32 +305,25 @@ static void show_local (unsigned int indent, char const *a, char const *qa, look
       PUT(indent + 1, "uid 0: a scheduler started as another user (a single-user instance, as make run's) delivers it as that user") ;
     }
   }
-  if (!x.fail && !expand_local_args(&cf, l, sender, a, 0, 0, &x)) dienomem() ;
-  if (x.fail && l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user, maildir path not absolute: bounced, 554 5.3.5") ;
-  else if (x.fail) PUT(indent + 1, "bad mailbox path for this user: bounced, 554 5.3.5") ;
+  if (!decide_local(&cf, l, "-", a, orig, cf.timeout_delivery, 0, &d)) dienomem() ;
+  if (d.fail && l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user, maildir path not absolute: bounced, 554 5.3.5") ;
+  else if (d.fail) PUT(indent + 1, "bad mailbox path for this user: bounced, 554 5.3.5") ;
   else
   {
     stralloc line = STRALLOC_ZERO ;
-    size_t pos = 0 ;
-    unsigned int k = 0 ;
-    if (!stralloc_cats(&line, "local-deliver")) dienomem() ;
-    for (; k < x.nargs ; k++, pos += strlen(x.args.s + pos) + 1)
-    {
-      if (k < x.method) continue ;
-      /* the method is a word of ours; its arguments come from tables: quoted */
-      if (!stralloc_catb(&line, " ", 1) || !stralloc_cats(&line, k == x.method ? x.args.s + pos : log_quote(x.args.s + pos))) dienomem() ;
-    }
-    if (!stralloc_0(&line)) dienomem() ;
+    if (!delivery_line(&d, &line)) strerr_diefu(KETCH_EX_TEMP, "read back the arguments of local-deliver for ", qa) ;
     if (l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user of ", log_quote(l->sa.s + l->domain), ": ", line.s, ", as the owner of the map") ;
     else PUT(indent + 1, line.s) ;
     stralloc_free(&line) ;
+    /* root's refusal is said above, both ways */
+    if (l->kind == LOOKUP_VIRTUAL || l->uid) show_spawn(indent + 1, a, orig, l->kind == LOOKUP_VIRTUAL) ;
   }
   if (l->ext) PUT(indent + 1, "extension ", log_quote(l->sa.s + l->ext)) ;
-  expand_local_free(&x) ;
+  decide_free(&d) ;
 }
 
 /* where the scheduler sends one recipient (its expand, dispatch and start_local) */
-static void show_rcpt (unsigned int indent, char const *a, unsigned int depth)
+static void show_rcpt (unsigned int indent, char const *a, char const *orig, unsigned int depth)
 {
   lookup l = LOOKUP_ZERO ;
   stralloc qsa = STRALLOC_ZERO ;
@@ -296,11 +356,11 @@ static void show_rcpt (unsigned int indent, char const *a, unsigned int depth)
     case LOOKUP_ALIAS :
       PUT(indent, qa, l.flags & LOOKUP_F_POSTMASTER ? ": the built-in postmaster alias" : l.flags & LOOKUP_F_VIRTUAL ? ": a virtual user's forward" : ": an alias") ;
       if (depth >= EXPAND_DEPTH) { PUT(indent + 1, "nested too deep: bounced, 554 5.4.6") ; break ; }
-      show_alias(indent + 1, &l, depth) ;
+      show_alias(indent + 1, a, &l, depth) ;
       break ;
     case LOOKUP_VIRTUAL :
     case LOOKUP_LOCAL :
-      show_local(indent, a, qa, &l) ;
+      show_local(indent, a, qa, orig, &l) ;
       break ;
   }
   lookup_free(&l) ;
@@ -424,7 +484,7 @@ int main (int argc, char const *const *argv)
     if (!r) continue ;
     nrcpt++ ;
     qstate_free(&seen) ;
-    show_rcpt(1, a.s, 0) ;
+    show_rcpt(1, a.s, 0, 0) ;
   }
   if (denied)
     PUT(0, "relaying denied: this client is neither in relay-from nor authenticated; -a shows the replies to an authenticated client (or a local submission), -c an address those to a client there") ;

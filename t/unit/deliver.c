@@ -9,22 +9,29 @@
  * local-spawn worker's does.
  */
 
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 
 #include <skalibs/stralloc.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/sig.h>
+#include <skalibs/tai.h>
 
 #include "exitcodes.h"
 #include "deliver.h"
+#include "smtpdata.h"
 #include "tap.h"
 
 #define S(x) x, sizeof(x) - 1
@@ -61,20 +68,16 @@ static enum ketch_result run (deliver *d, char const *const *argv, char const *t
   return res ;
 }
 
-/* an LMTP server for one transaction: answers the client's lines with replies[], in order; the message goes to a file */
-static pid_t lmtp_server (char const *sock, char const *const *replies)
+/* an LMTP server on the listening socket s for one transaction: answers the client's lines with replies[], in order; the message goes to a file */
+static pid_t lmtp_serve (int s, char const *const *replies)
 {
-  struct sockaddr_un sun = { .sun_family = AF_UNIX } ;
-  int s = socket(AF_UNIX, SOCK_STREAM, 0) ;
   pid_t pid ;
-  strcpy(sun.sun_path, sock) ;
-  unlink(sock) ;
-  if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(s, 1) < 0) return -1 ;
+  if (s < 0 || listen(s, 1) < 0) return -1 ;
   pid = fork() ;
   if (pid) { fd_close(s) ; return pid ; }
   {
     int c = accept(s, 0, 0), indata = 0, out = open(path("lmtp.out"), O_WRONLY | O_CREAT | O_TRUNC, 0600) ;
-    char buf[4096] ;
+    static char buf[1 << 20] ;
     size_t len = 0 ;
     alarm(10) ;
     if (c < 0 || out < 0) _exit(1) ;
@@ -103,12 +106,47 @@ static pid_t lmtp_server (char const *sock, char const *const *replies)
   }
 }
 
+/* the same on a Unix socket */
+static pid_t lmtp_server (char const *sock, char const *const *replies)
+{
+  struct sockaddr_un sun = { .sun_family = AF_UNIX } ;
+  int s = socket(AF_UNIX, SOCK_STREAM, 0) ;
+  strcpy(sun.sun_path, sock) ;
+  unlink(sock) ;
+  if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)) < 0) return -1 ;
+  return lmtp_serve(s, replies) ;
+}
+
+/* a server that greets one octet at a time, every 200 ms for 4 s: each read returns in time, the reply never does */
+static pid_t slow_server (char const *sock)
+{
+  struct sockaddr_un sun = { .sun_family = AF_UNIX } ;
+  int s = socket(AF_UNIX, SOCK_STREAM, 0) ;
+  pid_t pid ;
+  strcpy(sun.sun_path, sock) ;
+  unlink(sock) ;
+  if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(s, 1) < 0) return -1 ;
+  pid = fork() ;
+  if (pid) { fd_close(s) ; return pid ; }
+  {
+    int c = accept(s, 0, 0), i = 0 ;
+    if (c < 0) _exit(1) ;
+    for (; i < 20 ; i++)
+    {
+      struct timespec ts = { .tv_sec = 0, .tv_nsec = 200000000 } ;
+      if (write(c, i < 4 ? &"220 "[i] : "x", 1) < 1) _exit(0) ;
+      nanosleep(&ts, 0) ;
+    }
+    _exit(0) ;
+  }
+}
+
 int main (void)
 {
   deliver d = DELIVER_ZERO ;
   deliver_req r = DELIVER_REQ_ZERO ;
   stralloc text = STRALLOC_ZERO, md = STRALLOC_ZERO, bad = STRALLOC_ZERO, target = STRALLOC_ZERO ;
-  tap_plan(20) ;
+  tap_plan(25) ;
   if (!mkdtemp(dir)) return 111 ;
   sig_altignore(SIGPIPE) ;
 
@@ -181,6 +219,57 @@ int main (void)
     pid = lmtp_server(path("lmtp"), busy) ;
     ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_TEMP && !strcmp(text.s, "lmtp greeting: 421 busy"), "a 4xx greeting: temporary (%s)", text.s) ;
     waitpid(pid, &wstat, 0) ;
+    {
+      /* a message of many blocks, dots and CRs at every offset, a line of 200 kB: sent as smtpdata_encode makes it of the whole */
+      stralloc msg = STRALLOC_ZERO, want = STRALLOC_ZERO, got = STRALLOC_ZERO ;
+      uint64_t size ;
+      int eightbit = 0 ;
+      unsigned int i = 0, k ;
+      stralloc_cats(&msg, "Subject: big\n\n") ;
+      for (; i < 60000 ; i++)
+      {
+        stralloc_cats(&msg, i % 3 ? ".dot\n" : i % 7 ? "a line\r\n" : "x\ry\n") ;
+        /* and a line longer than a block, across several */
+        if (i == 20000) for (k = 0 ; k < 20000 ; k++) stralloc_cats(&msg, "long line ") ;
+      }
+      stralloc_cats(&msg, ".last") ; stralloc_0(&msg) ;
+      stralloc_cats(&want, "Return-Path: <s@x>\nDelivered-To: u@x\n") ; stralloc_cats(&want, msg.s) ;
+      stralloc_copyb(&got, want.s, want.len) ; want.len = 0 ;
+      smtpdata_encode(got.s, got.len, &want, &size, &eightbit) ;
+      got.len = 0 ;
+      pid = lmtp_server(path("lmtp"), good) ;
+      ok(pid > 0 && run(&d, argv, msg.s, &text) == KETCH_RESULT_OK && msg.len > 4 * 65536, "a message of %zu octets: delivered (%s)", msg.len, text.s) ;
+      waitpid(pid, &wstat, 0) ;
+      ok(openslurpclose(&got, path("lmtp.out")) && got.len == want.len && !memcmp(got.s, want.s, want.len), "sent in blocks, it is the whole message encoded at once (%zu of %zu octets)", got.len, want.len) ;
+      stralloc_free(&msg) ; stralloc_free(&want) ; stralloc_free(&got) ;
+    }
+    {
+      /* every step has its deadline: a reply that trickles in, one octet at a time, still times out (SO_RCVTIMEO did not) */
+      char const *quick[] = { "local-deliver", "-t", "1", "s@x", "u@x", "u", dir, "lmtp", target.s, 0 } ;
+      tain start, took ;
+      tain_now_set_stopwatch_g() ;
+      tain_copynow(&start) ;
+      pid = slow_server(path("lmtp")) ;
+      ok(pid > 0 && run(&d, quick, "Subject: l\n\nx\n", &text) == KETCH_RESULT_TEMP && strstr(text.s, "timed out"), "a greeting that trickles: temporary (%s)", text.s) ;
+      tain_now_g() ; tain_sub(&took, &STAMP, &start) ;
+      ok(tain_to_millisecs(&took) < 2500, "at the deadline, not when the trickle ends (%d ms)", tain_to_millisecs(&took)) ;
+      kill(pid, SIGTERM) ;
+      waitpid(pid, &wstat, 0) ;
+    }
+    {
+      /* HOST:PORT: the same client over TCP, on a port of 127.0.0.1 the kernel picks */
+      struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } ;
+      socklen_t sl = sizeof(sin) ;
+      int s = socket(AF_INET, SOCK_STREAM, 0) ;
+      char tcp[32] ;
+      char const *targv[] = { "local-deliver", "-t", "5", "s@x", "u@x", "u", dir, "lmtp", tcp, 0 } ;
+      if (s < 0 || bind(s, (struct sockaddr *)&sin, sizeof(sin)) < 0 || getsockname(s, (struct sockaddr *)&sin, &sl) < 0) sin.sin_port = 0 ;
+      snprintf(tcp, sizeof(tcp), "127.0.0.1:%u", (unsigned int)ntohs(sin.sin_port)) ;
+      pid = sin.sin_port ? lmtp_serve(s, good) : -1 ;
+      ok(pid > 0 && run(&d, targv, "Subject: t\n\nx\n", &text) == KETCH_RESULT_OK && !strcmp(text.s + text.len - 15, "250 2.0.0 saved"), "lmtp over TCP to %s: delivered (%s)", tcp, text.s) ;
+      if (pid > 0) waitpid(pid, &wstat, 0) ;
+      else if (s >= 0) fd_close(s) ;
+    }
     unlink(path("lmtp")) ;
     ok(run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_TEMP && !strncmp(text.s, "unable to connect to unix:", 26), "nobody listening: temporary (%s)", text.s) ;
   }
