@@ -119,7 +119,6 @@ static listener listeners[LISTEN_MAX] ;
 static int notify[2] = { -1, -1 } ;   /* -f: the session processes' pids when idle again */
 static unsigned int nlisteners = 0 ;
 static char const *session_argv[6] ;
-static unsigned int session_argc = 3 ;
 static pid_t keyd_pid = 0 ;
 static int door = -1 ;           /* smtp-keyd's door, or -1 */
 static char doorfmt[INT_FMT] ;
@@ -272,7 +271,6 @@ static void spawn_keyd (int notif)
   session_argv[3] = "-K" ;
   session_argv[4] = doorfmt ;
   session_argv[5] = 0 ;
-  session_argc = 5 ;
 }
 
 /* after bind: the sessions parse hostile input, so never as root */
