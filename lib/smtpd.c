@@ -1040,8 +1040,6 @@ static int over (smtpd_session *s)
        its last reply must not end the process the next client was given */
     if (s->outlen) net_write(s, s->outbuf, s->outlen) ;
     s->outlen = 0 ;
-    /* a channel opened for a STARTTLS that failed to start */
-    if (s->keych >= 0) fd_close(s->keych) ;
     return 1 ;
   }
   if (flush(s) && s->tls)
@@ -1105,6 +1103,11 @@ void smtpd_wipe (smtpd_session *s)
   stralloc keep[7] = { s->heloname, s->sender, s->rcpts, s->authuser, s->logsa, s->qsa, s->qsa2 } ;
   char *ebuf = s->ebuf ;
   unsigned int i = 0 ;
+  /* what a session may still hold (smtpd_run set keych and efd): a TLS
+     engine, a channel to smtp-keyd opened for a STARTTLS that failed */
+  if (s->tls) tls_server_free(s->tls) ;
+  if (s->cf && s->keych >= 0) fd_close(s->keych) ;
+  if (s->cf && s->efd >= 0) fd_close(s->efd) ;
   for (; i < 7 ; i++) wipe(keep + i) ;
   if (ebuf) byte_zzero(ebuf, EBUF) ;
   byte_zzero((char *)s, sizeof(smtpd_session)) ;
@@ -1115,8 +1118,6 @@ void smtpd_wipe (smtpd_session *s)
 
 void smtpd_free (smtpd_session *s)
 {
-  if (s->tls) tls_server_free(s->tls) ;
-  if (s->cf && s->keych >= 0) fd_close(s->keych) ;
   smtpd_wipe(s) ;
   stralloc_free(&s->heloname) ; stralloc_free(&s->sender) ; stralloc_free(&s->rcpts) ;
   stralloc_free(&s->authuser) ; stralloc_free(&s->logsa) ; stralloc_free(&s->qsa) ; stralloc_free(&s->qsa2) ;

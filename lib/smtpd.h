@@ -161,7 +161,8 @@ struct smtpd_session_s
 extern int smtpd_run (smtpd_session *, conf const *, smtpd_io const *) ;
 
 /* Before the next client: everything this one sent or was sent zeroed,
-   the state back to all zero; the heap blocks are kept for reuse. */
+   the state back to all zero; the buffers on the heap are kept for
+   reuse, a TLS engine and descriptors still held are freed and closed. */
 extern void smtpd_wipe (smtpd_session *) ;
 
 /* frees what the session holds (the process goes on without it) */
