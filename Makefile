@@ -56,14 +56,6 @@ $(B)/libketch.a: $(LIB_OBJ)
 $(B)/bin/%: bin/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 
-# smtp-listen runs its sessions in forked children: it links the session code
-# (smtp-listen(8), -x)
-$(B)/lib/session-main.o: bin/smtp-session.c $(wildcard lib/*.h) | $(B)/lib
-	$(CC) $(CPPFLAGS_KETCH) -DKETCH_SESSION_MAIN=smtp_session_main $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
-
-$(B)/bin/smtp-listen: bin/smtp-listen.c $(B)/lib/session-main.o $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
-	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/lib/session-main.o $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
-
 # enqueue runs once per message: it is linked statically (static PIE, no
 # dynamic loader, no C library to map and relocate: 0.17 instead of 0.32 ms
 # of CPU per exec here, t/bench/README.md). It calls no NSS function, which

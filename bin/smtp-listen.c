@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <setjmp.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -53,25 +52,20 @@
 
 #include "exitcodes.h"
 #include "conf.h"
+#include "smtpd.h"
 
 #define USAGE "smtp-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ] [ -f ]"
 
 /*
- * The session code (bin/smtp-session.c, compiled a second time with its
- * main renamed) is linked in. By default each session is an exec of
- * PROGRAMS/smtp-session, so that every session facing the network gets a
- * fresh address layout and stack canary: a fork server's children share
- * them, which lets a client probe a memory bug one guess per connection.
- * -f runs the linked-in code in the forked child instead, without an
- * exec: about 0.5 ms of CPU and 60 KiB of private memory (ld.so's and
- * libc's relocated pages) less per session, for sites that need many
- * idle sessions and accept that trade-off.
+ * By default each session is an exec of PROGRAMS/smtp-session, so that
+ * every session facing the network gets a fresh address layout and stack
+ * canary: a fork server's children share them, which lets a client probe
+ * a memory bug one guess per connection. -f runs the session engine
+ * (lib/smtpd.c, smtpd_run) in the forked child instead, without an exec:
+ * about 0.5 ms of CPU and 60 KiB of private memory (ld.so's and libc's
+ * relocated pages) less per session, for sites that need many idle
+ * sessions and accept that trade-off.
  */
-int smtp_session_main (int, char const *const *) ;
-extern conf const *smtp_session_conf ;
-extern sigjmp_buf *smtp_session_reuse ;
-extern int (*smtp_session_next) (void) ;
-extern char const *smtp_session_ucspi[4] ;
 static int exec_sessions = 1 ;
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define BACKLOG 1024
@@ -82,7 +76,7 @@ static int exec_sessions = 1 ;
  * Session processes (-f). A forked session process that ended its
  * client's session cleanly (QUIT, or the client's close, between
  * transactions) and never held a secret (no TLS, no AUTH attempted:
- * smtp_session_reuse in bin/smtp-session.c) wipes that client's state and
+ * smtpd_io.next in lib/smtpd.h) wipes that client's state and
  * says so by writing its pid to the notification pipe, shared by all of
  * them (4 octets: one atomic write); we then hand it the next connection
  * over its own control socket (the descriptor, then CONN_META octets: the
@@ -125,8 +119,8 @@ static listener listeners[LISTEN_MAX] ;
 static int notify[2] = { -1, -1 } ;   /* -f: the session processes' pids when idle again */
 static unsigned int nlisteners = 0 ;
 static char const *session_argv[6] ;
-static unsigned int session_argc = 3 ;
 static pid_t keyd_pid = 0 ;
+static int door = -1 ;           /* smtp-keyd's door, or -1 */
 static char doorfmt[INT_FMT] ;
 static stralloc sessprog = STRALLOC_ZERO ;   /* PROGRAMS/smtp-session */
 static int paused = 0 ;          /* out of descriptors: stop accepting for a while */
@@ -272,11 +266,11 @@ static void spawn_keyd (int notif)
     xexec(argv) ;
   }
   fd_close(d[1]) ;
+  door = d[0] ;
   doorfmt[int_fmt(doorfmt, d[0])] = 0 ;
   session_argv[3] = "-K" ;
   session_argv[4] = doorfmt ;
   session_argv[5] = 0 ;
-  session_argc = 5 ;
 }
 
 /* after bind: the sessions parse hostile input, so never as root */
@@ -315,8 +309,9 @@ static void refuse (int fd, char const *ipstr, char const *why)
   strerr_warni("refused ip=", ipstr, " reason=", why) ;
 }
 
-/* the connection fd on descriptors 0 and 1, and its UCSPI environment */
-static void connection (int fd, ip46 const *remote, uint16_t rport)
+/* the connection fd on descriptors 0 and 1, and its UCSPI environment
+   (-f: its facts in io) */
+static void connection (int fd, ip46 const *remote, uint16_t rport, smtpd_io *io)
 {
   char fmt[IP46_FMT], pfmt[UINT16_FMT] ;
   ip46 local ;
@@ -334,8 +329,8 @@ static void connection (int fd, ip46 const *remote, uint16_t rport)
     rp[uint16_fmt(rp, rport)] = 0 ;
     lip[ip46_fmt(lip, &local)] = 0 ;
     lp[uint16_fmt(lp, lport)] = 0 ;
-    smtp_session_ucspi[0] = rip ; smtp_session_ucspi[1] = rp ;
-    smtp_session_ucspi[2] = lip ; smtp_session_ucspi[3] = lp ;
+    io->remoteip = rip ; io->remoteport = rp ;
+    io->localip = lip ; io->localport = lp ;
     return ;
   }
   if (setenv("PROTO", remote->is6 ? "TCP6" : "TCP", 1) < 0) goto err ;
@@ -383,9 +378,9 @@ static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport)
   return 1 ;
 }
 
-/* smtp_session_next, in a session process at a clean end: tells the
+/* smtpd_io.next, in a session process at a clean end: tells the
    listener it is idle, unless it served its SESSION_USES clients */
-static int session_next (void)
+static int session_next (void *ctx)
 {
   static unsigned int uses = 0 ;
   char pid[4] ;
@@ -397,14 +392,14 @@ static int session_next (void)
 static void child (int fd, int ctl, ip46 const *remote, uint16_t rport) gccattr_noreturn ;
 static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
 {
-  static sigjmp_buf again ;
-  static ip46 rip ;
-  static uint16_t rp ;
-  static int cfd ;
+  /* in .bss: its buffers are pages an idle session writes (lib/smtpd.h) */
+  static smtpd_session sess = SMTPD_SESSION_ZERO ;
+  ip46 rip = *remote ;
+  uint16_t rp = rport ;
   selfpipe_finish() ;
   if (exec_sessions)
   {
-    connection(fd, remote, rport) ;
+    connection(fd, remote, rport, 0) ;
     xexec(session_argv) ;
   }
   {
@@ -420,24 +415,26 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
 #ifdef __linux__
   prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
 #endif
-  smtp_session_conf = &cf ;
-  smtp_session_reuse = &again ;
-  smtp_session_next = &session_next ;
-  cfd = fd ; rip = *remote ; rp = rport ;
+  /* what smtp-session does first, done once for all our clients */
+  if (door >= 0 && coe(door) < 0) strerr_diefusys(KETCH_EX_TEMP, "set close-on-exec on the door") ;
+  if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  if (!sig_restore(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "restore SIGCHLD") ;
   for (;;)
   {
-    if (!sigsetjmp(again, 0))
-    {
-      connection(cfd, &rip, rp) ;
-      /* a return is an end that keeps no process: a session that could
-         not start (no TLS for port 465) */
-      exit(smtp_session_main(session_argc, session_argv)) ;
-    }
-    /* the session ended cleanly, forgot its client, and told us it is
-       idle (session_next) */
+    smtpd_io io = SMTPD_IO_ZERO ;
+    io.door = door ;
+    io.confpath = conffile ;
+    io.relayclient = !!getenv("RELAYCLIENT") ;
+    io.next = &session_next ;
+    connection(fd, &rip, rp, &io) ;
+    /* the listener's configuration: the child parses nothing, and its
+       pages stay shared with the listener's (reloaded there on SIGHUP) */
+    if (!smtpd_run(&sess, &cf, &io)) _exit(0) ;
+    /* the session ended cleanly and told the listener we are idle */
+    smtpd_wipe(&sess) ;
     fd_close(0) ;
     fd_close(1) ;
-    if (!next_connection(ctl, &cfd, &rip, &rp)) _exit(0) ;
+    if (!next_connection(ctl, &fd, &rip, &rp)) _exit(0) ;
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <skalibs/types.h>
 #include <skalibs/stralloc.h>
+#include <skalibs/allreadwrite.h>
 #include <skalibs/skamisc.h>
 
 #include "log.h"
@@ -21,6 +22,20 @@ int log_line (stralloc *sa, char const *id, char const *const *v)
     glue = (*v)[n-1] == '=' ;
   }
   return stralloc_catb(sa, "\n", 1) ;
+}
+
+int log_put (int fd, stralloc *sa, char const *id, char const *const *v)
+{
+  sa->len = 0 ;
+  if (!log_line(sa, id, v)) return 0 ;
+  return allwrite(fd, sa->s, sa->len) == sa->len ;
+}
+
+char const *log_quoteb (stralloc *sa, char const *s, size_t len)
+{
+  sa->len = 0 ;
+  if (!string_quote(sa, s, len) || !stralloc_0(sa)) return "\"?\"" ;
+  return sa->s ;
 }
 
 char const *log_quote (char const *s)

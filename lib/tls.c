@@ -96,6 +96,17 @@ char const *tls_suite_name (unsigned int id)
   return tlsname_suite(id) ;
 }
 
+char const *tls_version_name (unsigned int v)
+{
+  switch (v)
+  {
+    case BR_TLS10 : return "TLSv1.0" ;
+    case BR_TLS11 : return "TLSv1.1" ;
+    case BR_TLS12 : return "TLSv1.2" ;
+    default : return "unknown" ;
+  }
+}
+
 /* server preference order: ChaCha20 first (fast without AES-NI), then AES-GCM */
 static uint16_t const suites_rsa[] =
 {
@@ -391,6 +402,11 @@ unsigned int tls_suite (tls_server const *t)
   br_ssl_session_parameters sp ;
   br_ssl_engine_get_session_parameters(&t->sc.eng, &sp) ;
   return sp.cipher_suite ;
+}
+
+char const *tls_version (tls_server const *t)
+{
+  return tls_version_name(br_ssl_engine_get_version(&t->sc.eng)) ;
 }
 
 int tls_last_error (tls_server const *t)

@@ -38,6 +38,8 @@ extern int tls_pem_read (char const *, stralloc *, genalloc *) ;
 /* lib/tlsname's tlsname_error and tlsname_suite under their older names (smtp-session uses these) */
 extern char const *tls_error_str (int) ;
 extern char const *tls_suite_name (unsigned int) ;
+/* "TLSv1.2" for BR_TLS12 and so on; "unknown" for another number */
+extern char const *tls_version_name (unsigned int) ;
 
 typedef struct tls_server_s tls_server ;
 struct tls_server_s
@@ -77,6 +79,8 @@ extern void tls_close (tls_server *, tain const *) ;
 /* does the engine hold decrypted bytes not yet read? */
 extern int tls_pending (tls_server const *) ;
 extern unsigned int tls_suite (tls_server const *) ;
+/* the protocol version negotiated, by name ("TLSv1.2") */
+extern char const *tls_version (tls_server const *) ;
 extern int tls_last_error (tls_server const *) ;
 
 #endif

@@ -1,0 +1,1126 @@
+/* ISC license: see LICENSE. */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <skalibs/types.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/alloc.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/error.h>
+#include <skalibs/iopause.h>
+#include <skalibs/ip46.h>
+#include <skalibs/tai.h>
+
+#include "address.h"
+#include "authtable.h"
+#include "conf.h"
+#include "enqclient.h"
+#include "exitcodes.h"
+#include "keyd.h"
+#include "log.h"
+#include "message.h"
+#include "policy.h"
+#include "queue.h"
+#include "received.h"
+#include "smtp.h"
+#include "smtpd.h"
+#include "tls.h"
+
+#define AUTH_FAILURES_MAX 3
+#define DATA_PROGRESS (64 << 10)  /* DATA's deadline moves on only after this much input */
+#define EBUF 4096
+
+extern char **environ ;
+
+/* Logs: one line per event, the session id first, key=value fields,
+   untrusted bytes quoted (lib/log, conf/LOGS.md) */
+static void logv (smtpd_session *s, char const *const *v)
+{
+  log_put(s->io->logfd, &s->logsa, s->sid, v) ;
+}
+#define LOG(s, ...) logv(s, (char const *const []){ __VA_ARGS__, 0 })
+#define Q(s, p, len) log_quoteb(&(s)->qsa, (p), (len))
+#define Q2(s, p, len) log_quoteb(&(s)->qsa2, (p), (len))
+
+static void set_deadline (smtpd_session *s, unsigned int secs)
+{
+  tain_now_g() ;
+  tain_addsec_g(&s->deadline, secs) ;
+  if (tain_less(&s->session_deadline, &s->deadline)) s->deadline = s->session_deadline ;
+}
+
+/* a clean end: the replies still queued are sent */
+static void bye (smtpd_session *s)
+{
+  if (!s->over) s->over = SMTPD_OVER_BYE ;
+}
+
+/* raw network I/O: TLS when started, else the nonblocking connection */
+static ssize_t net_read (smtpd_session *s, char *buf, size_t len)
+{
+  if (s->tls) return tls_read(s->tls, buf, len, &s->deadline) ;
+  for (;;)
+  {
+    iopause_fd x = { .fd = s->io->fdr, .events = IOPAUSE_READ, .revents = 0 } ;
+    ssize_t r = fd_read(s->io->fdr, buf, len) ;
+    int e ;
+    if (r >= 0) return r ;
+    if (!error_isagain(errno)) return -1 ;
+    e = iopause_g(&x, 1, &s->deadline) ;
+    if (e < 0) return -1 ;
+    if (!e) return (errno = ETIMEDOUT, -1) ;
+  }
+}
+
+static int net_write (smtpd_session *s, char const *p, size_t len)
+{
+  if (s->tls) return tls_write(s->tls, p, len, &s->deadline) ;
+  while (len)
+  {
+    ssize_t r = fd_write(s->io->fdw, p, len) ;
+    if (r < 0)
+    {
+      iopause_fd x = { .fd = s->io->fdw, .events = IOPAUSE_WRITE, .revents = 0 } ;
+      int e ;
+      if (!error_isagain(errno)) return 0 ;
+      e = iopause_g(&x, 1, &s->deadline) ;
+      if (e < 0) return 0 ;
+      if (!e) return (errno = ETIMEDOUT, 0) ;
+      continue ;
+    }
+    p += r ; len -= r ;
+  }
+  return 1 ;
+}
+
+/* the end on an I/O or system error (errno): after a timeout the client
+   is told so (RFC 5321 §4.5.3.2), else it gets nothing more */
+static void die_net (smtpd_session *s, char const *what)
+{
+  if (s->over == SMTPD_OVER_NET) return ;
+  s->over = SMTPD_OVER_NET ;
+  if (errno == ETIMEDOUT)
+  {
+    static char const msg[] = "421 4.4.2 Timeout, closing connection\r\n" ;
+    LOG(s, "disconnect reason=timeout") ;
+    set_deadline(s, 2) ;
+    if (!s->tls) fd_write(s->io->fdw, msg, sizeof(msg) - 1) ;
+    else tls_write(s->tls, msg, sizeof(msg) - 1, &s->deadline) ;
+    return ;
+  }
+  LOG(s, "disconnect reason=", what) ;
+}
+
+/* 1, or 0: the session is over */
+static int flush (smtpd_session *s)
+{
+  if (s->over == SMTPD_OVER_NET) return 0 ;
+  if (!s->outlen) return 1 ;
+  if (!net_write(s, s->outbuf, s->outlen)) { die_net(s, "write-error") ; return 0 ; }
+  s->outlen = 0 ;
+  return 1 ;
+}
+
+/* Queue one reply line (without CRLF); flushed before the next read.
+   Nothing is queued once the session is over. */
+static void reply (smtpd_session *s, char const *p)
+{
+  size_t n = strlen(p) ;
+  if (s->over) return ;
+  if (n + 2 > SMTPD_OUTBUF) n = SMTPD_OUTBUF - 2 ;
+  if (s->outlen + n + 2 > SMTPD_OUTBUF && !flush(s)) return ;
+  memcpy(s->outbuf + s->outlen, p, n) ; s->outlen += n ;
+  s->outbuf[s->outlen++] = '\r' ; s->outbuf[s->outlen++] = '\n' ;
+  if (p[0] == '5' || p[0] == '4') LOG(s, "reply text=", Q(s, p, n)) ;
+}
+
+/* a reply made of pieces, e.g. a code and the host name, put together in
+   outbuf itself: no line buffer on the stack (every stack page a session
+   touches is a private page, W3 in t/bench/README.md) */
+static void replyv (smtpd_session *s, char const *a, char const *b, char const *c)
+{
+  char const *v[3] = { a, b, c } ;
+  size_t n[3], total = 0, start, i = 0 ;
+  if (s->over) return ;
+  for (; i < 3 ; i++) { n[i] = strlen(v[i]) ; total += n[i] ; }
+  if (total + 2 > SMTPD_OUTBUF) { reply(s, a) ; return ; }
+  if (s->outlen + total + 2 > SMTPD_OUTBUF && !flush(s)) return ;
+  start = s->outlen ;
+  for (i = 0 ; i < 3 ; i++) { memcpy(s->outbuf + s->outlen, v[i], n[i]) ; s->outlen += n[i] ; }
+  if (a[0] == '5' || a[0] == '4') LOG(s, "reply text=", Q(s, s->outbuf + start, total)) ;
+  s->outbuf[s->outlen++] = '\r' ; s->outbuf[s->outlen++] = '\n' ;
+}
+#define reply2(s, a, b) replyv(s, a, b, "")
+
+static void count_error (smtpd_session *s)
+{
+  if (s->over) return ;
+  if (++s->errors >= s->cf->max_errors)
+  {
+    reply(s, "421 4.7.0 Too many errors, closing connection") ;
+    LOG(s, "disconnect reason=too-many-errors") ;
+    bye(s) ;
+  }
+}
+
+/* an error reply that counts towards max_errors */
+static void reply_err (smtpd_session *s, char const *p)
+{
+  reply(s, p) ;
+  count_error(s) ;
+}
+
+static void replyv_err (smtpd_session *s, char const *a, char const *b)
+{
+  reply2(s, a, b) ;
+  count_error(s) ;
+}
+
+/* Fills the input buffer: flushes pending replies first (RFC 2920 §3.1:
+   the server may batch replies, but must send them before it blocks).
+   1, or 0: the session is over. */
+static int fill (smtpd_session *s)
+{
+  ssize_t r ;
+  if (s->inpos)
+  {
+    memmove(s->inbuf, s->inbuf + s->inpos, s->inlen - s->inpos) ;
+    s->inlen -= s->inpos ; s->inpos = 0 ;
+  }
+  if (!flush(s)) return 0 ;
+  r = net_read(s, s->inbuf + s->inlen, SMTPD_INBUF - s->inlen) ;
+  if (r < 0) { die_net(s, "read-error") ; return 0 ; }
+  if (!r) { LOG(s, "disconnect reason=eof") ; bye(s) ; return 0 ; }
+  s->inlen += r ;
+  return 1 ;
+}
+
+/* Reads one command line, CRLF removed, into *line (valid until the next
+   read). Over-long lines are discarded whole and refused, never split
+   (RFC 5321 §4.5.3.1.4). 1 for a line, 0 for a refused line, -1 when
+   the session is over. */
+static int getcmd (smtpd_session *s, char **line, size_t *len)
+{
+  int toolong = 0 ;
+  for (;;)
+  {
+    char *p = s->inbuf + s->inpos ;
+    size_t n = s->inlen - s->inpos, i = 0 ;
+    for (; i + 1 < n ; i++)
+      if (p[i] == '\r' && p[i+1] == '\n') break ;
+    if (i + 1 < n)
+    {
+      s->inpos += i + 2 ;
+      if (toolong || i + 2 > SMTP_CMDLINE_MAX)
+      {
+        reply_err(s, "500 5.5.2 Line too long") ;
+        return s->over ? -1 : 0 ;
+      }
+      *line = p ; *len = i ;
+      return 1 ;
+    }
+    if (n >= SMTP_CMDLINE_MAX)
+    {
+      /* keep a final CR: it may start the CRLF that ends this line */
+      toolong = 1 ;
+      s->inpos += p[n-1] == '\r' ? n - 1 : n ;
+    }
+    if (!fill(s)) return -1 ;
+  }
+}
+
+static void transaction_reset (smtpd_session *s)
+{
+  if (s->state > SMTPD_S_HELO) s->state = SMTPD_S_HELO ;
+  s->utf8 = 0 ;
+  s->sender.len = 0 ; s->rcpts.len = 0 ;
+  s->nrcpt = 0 ; s->nrcpt_tried = 0 ;
+}
+
+static int auth_offered (smtpd_session const *s)
+{
+  return (s->lflags & CONF_LISTEN_AUTH) && s->cf->auth_table && (s->tls || (s->lflags & CONF_LISTEN_PLAINAUTH)) ;
+}
+
+static int starttls_offered (smtpd_session const *s)
+{
+  return !s->tls && s->cf->cert && (s->lflags & CONF_LISTEN_STARTTLS) ;
+}
+
+static char const *hostname (smtpd_session const *s)
+{
+  return s->cf->sa.s + s->cf->hostname ;
+}
+
+/* The commands. Each handler runs once the guard (below) let its
+   command through; arg is what follows the verb and its space. */
+
+static void helo_ehlo (smtpd_session *s, int ehlo, char const *arg, size_t len)
+{
+  char fmt[UINT64_FMT] ;
+  while (len && arg[len-1] == ' ') len-- ;
+  if (!len || memchr(arg, ' ', len))
+  {
+    reply_err(s, ehlo ? "501 5.5.4 Syntax: EHLO hostname" : "501 5.5.4 Syntax: HELO hostname") ;
+    return ;
+  }
+  s->heloname.len = 0 ;
+  if (!stralloc_catb(&s->heloname, arg, len) || !stralloc_0(&s->heloname)) { die_net(s, "out-of-memory") ; return ; }
+  received_name(s->heloname.s, len) ;
+  transaction_reset(s) ;
+  s->state = SMTPD_S_HELO ;
+  s->ehlo = ehlo ;
+  LOG(s, "helo name=", Q(s, arg, len), ehlo ? "verb=EHLO" : "verb=HELO") ;
+  if (!ehlo) { reply2(s, "250 ", hostname(s)) ; return ; }
+  reply2(s, "250-", hostname(s)) ;
+  reply(s, "250-PIPELINING") ;
+  fmt[uint64_fmt(fmt, s->cf->message_size)] = 0 ;
+  reply2(s, "250-SIZE ", fmt) ;
+  reply(s, "250-8BITMIME") ;
+  reply(s, "250-ENHANCEDSTATUSCODES") ;
+  if (starttls_offered(s)) reply(s, "250-STARTTLS") ;
+  if (auth_offered(s) && !s->authuser.len) reply(s, "250-AUTH PLAIN LOGIN") ;
+  reply(s, "250 SMTPUTF8") ;
+}
+
+static void do_helo (smtpd_session *s, char const *arg, size_t len)
+{
+  helo_ehlo(s, 0, arg, len) ;
+}
+
+static void do_ehlo (smtpd_session *s, char const *arg, size_t len)
+{
+  helo_ehlo(s, 1, arg, len) ;
+}
+
+static void do_mail (smtpd_session *s, char const *arg, size_t len)
+{
+  size_t plen, pstart ;
+  smtp_mailparams mp = SMTP_MAILPARAMS_ZERO ;
+  address a = ADDRESS_ZERO ;
+  int r ;
+  /* tolerate "MAIL FROM: <x>": common, and unambiguous */
+  while (len && *arg == ' ') { arg++ ; len-- ; }
+  if (!smtp_path_split(arg, len, &plen, &pstart)) { reply_err(s, "501 5.5.4 Syntax: MAIL FROM:<address>") ; return ; }
+  if (!s->ehlo && pstart < len) { reply_err(s, "555 5.5.4 Parameters need EHLO") ; return ; }
+  r = smtp_mail_params(arg + pstart, len - pstart, &mp) ;
+  if (r == SMTP_PARAM_UNKNOWN) { reply_err(s, "555 5.5.4 Unsupported MAIL parameter") ; return ; }
+  if (r) { reply_err(s, "501 5.5.4 Bad MAIL parameter") ; return ; }
+  r = address_parse(&a, arg, plen, ADDRESS_BRACKETS | ADDRESS_NULL_OK | (mp.smtputf8 ? ADDRESS_UTF8 : 0)) ;
+  if (r)
+  {
+    LOG(s, "mail from=", Q(s, arg, plen), "result=refused error=", Q2(s, address_strerror(r), strlen(address_strerror(r)))) ;
+    reply_err(s, r == ADDRESS_E8BIT ? "553 5.6.7 Non-ASCII address needs SMTPUTF8" : "553 5.1.7 Bad sender address syntax") ;
+    return ;
+  }
+  /* RFC 1870 §6.2 */
+  if (mp.size > s->cf->message_size) { reply_err(s, "552 5.3.4 Message size exceeds fixed maximum message size") ; return ; }
+  /* RFC 1870 §6.1: no room now for the declared size (or, without SIZE,
+     for a small message): 452, and the client tries again later. Not an
+     error of the client's: it does not count towards limit errors. */
+  if (!queue_has_room(s->cf->sa.s + s->cf->spool, mp.size))
+  {
+    LOG(s, "mail result=deferred reason=spool-full") ;
+    reply(s, "452 4.3.1 Insufficient system storage") ;
+    return ;
+  }
+  if (!stralloc_copyb(&s->sender, a.s, a.len) || !stralloc_0(&s->sender)) { die_net(s, "out-of-memory") ; return ; }
+  s->state = SMTPD_S_MAIL ;
+  s->utf8 = mp.smtputf8 ;
+  LOG(s, "mail from=", Q(s, a.s, a.len)) ;
+  reply(s, "250 2.1.0 Ok") ;
+}
+
+static void do_rcpt (smtpd_session *s, char const *arg, size_t len)
+{
+  size_t plen, pstart ;
+  address a = ADDRESS_ZERO ;
+  char const *rep ;
+  int r ;
+  while (len && *arg == ' ') { arg++ ; len-- ; }
+  if (!smtp_path_split(arg, len, &plen, &pstart)) { reply_err(s, "501 5.5.4 Syntax: RCPT TO:<address>") ; return ; }
+  r = smtp_rcpt_params(arg + pstart, len - pstart) ;
+  if (r == SMTP_PARAM_UNKNOWN) { reply_err(s, "555 5.5.4 Unsupported RCPT parameter") ; return ; }
+  if (r) { reply_err(s, "501 5.5.4 Bad RCPT parameter") ; return ; }
+  s->nrcpt_tried++ ;
+  /* RFC 5321 §4.5.3.1.8: 452 beyond our limit; the client retries the rest later */
+  if (s->nrcpt >= s->cf->max_recipients) { reply(s, "452 4.5.3 Too many recipients") ; return ; }
+  r = address_parse(&a, arg, plen, ADDRESS_BRACKETS | ADDRESS_NODOMAIN_OK | (s->utf8 ? ADDRESS_UTF8 : 0)) ;
+  if (r)
+  {
+    LOG(s, "rcpt to=", Q(s, arg, plen), "result=refused error=", Q2(s, address_strerror(r), strlen(address_strerror(r)))) ;
+    reply_err(s, r == ADDRESS_E8BIT ? "553 5.6.7 Non-ASCII address needs SMTPUTF8" : "501 5.1.3 Bad recipient address syntax") ;
+    return ;
+  }
+  if (a.at >= a.len)
+  {
+    /* bare "Postmaster" (RFC 5321 §4.5.1): ours */
+    char const *h = hostname(s) ;
+    size_t hl = strlen(h) ;
+    if (a.len + 1 + hl > ADDRESS_MAX) { reply_err(s, "501 5.1.3 Bad recipient address syntax") ; return ; }
+    a.at = a.len ;
+    a.s[a.len++] = '@' ;
+    memcpy(a.s + a.len, h, hl) ; a.len += hl ; a.s[a.len] = 0 ;
+  }
+  r = policy_rcpt(s->cf, s->haveip ? s->ip.ip : 0, s->haveip && ip46_is6(&s->ip), s->authuser.len || s->local != SMTPD_LOCAL_NONE, &a, &rep) ;
+  LOG(s, "rcpt to=", Q(s, a.s, a.len), "result=", r ? "ok" : "refused", "reply=", Q2(s, rep, strlen(rep))) ;
+  if (!r)
+  {
+    if (rep[0] == '4') reply(s, rep) ;
+    else reply_err(s, rep) ;
+    return ;
+  }
+  if (!stralloc_catb(&s->rcpts, a.s, a.len + 1)) { die_net(s, "out-of-memory") ; return ; }
+  s->nrcpt++ ;
+  s->state = SMTPD_S_RCPT ;
+  reply(s, rep) ;
+}
+
+static void eflush (smtpd_session *s)
+{
+  if (s->efd >= 0 && !s->efailed && s->elen && allwrite(s->efd, s->ebuf, s->elen) < s->elen) s->efailed = 1 ;
+  s->elen = 0 ;
+}
+
+static void eput (smtpd_session *s, char const *p, size_t n)
+{
+  s->esize += n ;
+  if (s->ehops.state != MESSAGE_HOPS_BODY) message_hops_feed(&s->ehops, p, n) ;
+  while (n)
+  {
+    size_t k = EBUF - s->elen ;
+    if (k > n) k = n ;
+    memcpy(s->ebuf + s->elen, p, k) ;
+    s->elen += k ; p += k ; n -= k ;
+    if (s->elen == EBUF) eflush(s) ;
+  }
+}
+
+static void eput_cb (void *ctx, char const *p, size_t n)
+{
+  eput(ctx, p, n) ;
+}
+
+/* abort: enqueue sees EOF before the final dot and leaves nothing behind */
+static void eabort (smtpd_session *s)
+{
+  s->elen = 0 ;
+  if (s->efd < 0) return ;
+  /* a socket stays open for the status: only its writing side ends */
+  if (s->esock >= 0) shutdown(s->efd, SHUT_WR) ;
+  else fd_close(s->efd) ;
+  s->efd = -1 ;
+}
+
+/* RFC 5321 §4.4 trace header; 1, or 0 (out of memory) */
+static int received_put (smtpd_session *s, char const *id)
+{
+  received r = RECEIVED_ZERO ;
+  r.helo = s->heloname.s ;
+  r.ip = s->ipstr ;
+  r.is6 = s->haveip && ip46_is6(&s->ip) ;
+  r.host = hostname(s) ;
+  r.proto = received_proto(s->ehlo, !!s->tls, !!s->authuser.len) ;
+  if (s->tls)
+  {
+    r.tlsversion = tls_version(s->tls) ;
+    r.cipher = tls_suite_name(tls_suite(s->tls)) ;
+  }
+  r.id = id ;
+  r.rcpt = s->nrcpt == 1 ? s->rcpts.s : 0 ;
+  r.when = time(0) ;
+  s->qsa.len = 0 ;
+  if (!received_fmt(&s->qsa, &r)) return 0 ;
+  eput(s, s->qsa.s, s->qsa.len) ;
+  return 1 ;
+}
+
+/* enqueue's exit code (or enqueue-listen's, for the socket) */
+static int wait_enqueue (smtpd_session *s, pid_t pid)
+{
+  int wstat ;
+  if (s->esock >= 0)
+  {
+    int e = enqclient_status(s->esock, 0) ;
+    s->esock = -1 ;
+    return e ;
+  }
+  if (wait_pid(pid, &wstat) < 0) return KETCH_EX_TEMP ;
+  return WIFEXITED(wstat) ? WEXITSTATUS(wstat) : KETCH_EX_TEMP ;
+}
+
+static void enqueue_status_reply (smtpd_session *s, int e, char const *id)
+{
+  if (!e)
+  {
+    LOG(s, "accepted id=", id, "size=", log_u64(s->esize), "rcpts=", log_u64(s->nrcpt)) ;
+    reply2(s, "250 2.0.0 Ok: queued as ", id) ;
+  }
+  else if (e == KETCH_EX_PERM)
+  {
+    LOG(s, "refused id=", id, "reason=enqueue-permanent") ;
+    reply(s, "554 5.6.0 Message refused") ;
+  }
+  else
+  {
+    /* temporary, a crash, a full disk: always temporary, never 5xx */
+    LOG(s, "refused id=", id, "reason=enqueue-temporary") ;
+    reply(s, "451 4.3.0 Temporary failure, please try again later") ;
+  }
+}
+
+/*
+ * The message's way into the queue, with the id enqueue gives first (for
+ * the Received header): enqueue-listen's socket when the configuration
+ * names one and a worker answers (no process is started, enqueue-listen(8)),
+ * else enqueue -S spawned with pipes. efd is then where the message goes.
+ * The pid of the spawned enqueue, 0 for the socket (esock), or -1: the
+ * client has its reply (or the session is over), the transaction is over.
+ */
+static pid_t enqueue_start (smtpd_session *s, char *id)
+{
+  stralloc prog = STRALLOC_ZERO ;
+  char const **argv ;
+  unsigned int i, n = 0 ;
+  int fds[2] = { 0, 1 } ;   /* the child's stdin and stdout */
+  int st = -1 ;
+  pid_t pid ;
+  tain d ;
+  tain_now_g() ;
+  tain_addsec_g(&d, s->cf->timeout_command) ;
+  if (s->cf->enqueue_socket)
+  {
+    int fd = enqclient_connect(s->cf->sa.s + s->cf->enqueue_socket) ;
+    if (fd >= 0 && enqclient_request(fd, s->sender.s, s->authuser.len ? s->authuser.s : 0, s->rcpts.s, s->rcpts.len)
+     && enqclient_id(fd, id, &d, &st, 0))
+    {
+      s->efd = s->esock = fd ;
+      return 0 ;
+    }
+    if (fd >= 0) fd_close(fd) ;
+    if (st >= 0)
+    {
+      enqueue_status_reply(s, st == KETCH_EX_PERM ? KETCH_EX_PERM : KETCH_EX_TEMP, "none") ;
+      transaction_reset(s) ;
+      return -1 ;
+    }
+    /* none running, or its pool full: spawn enqueue, as without the socket */
+  }
+  argv = alloc((10 + s->nrcpt) * sizeof(char const *)) ;
+  if (!argv || !conf_prog(s->cf, "enqueue", &prog))
+  {
+    if (argv) alloc_free(argv) ;
+    stralloc_free(&prog) ;
+    die_net(s, "out-of-memory") ;
+    return -1 ;
+  }
+  argv[n++] = prog.s ;
+  argv[n++] = "-C" ; argv[n++] = s->io->confpath ;
+  argv[n++] = "-S" ;
+  if (s->authuser.len) { argv[n++] = "-a" ; argv[n++] = s->authuser.s ; }
+  argv[n++] = "-f" ; argv[n++] = s->sender.s ;
+  /* "--": a recipient may start with '-' and must stay data */
+  argv[n++] = "--" ;
+  {
+    size_t off = 0 ;
+    for (i = 0 ; i < s->nrcpt ; i++) { argv[n++] = s->rcpts.s + off ; off += strlen(s->rcpts.s + off) + 1 ; }
+  }
+  argv[n] = 0 ;
+  pid = child_spawn2(prog.s, argv, (char const *const *)environ, fds) ;
+  if (!pid) LOG(s, "warning event=spawn prog=", Q(s, prog.s, strlen(prog.s)), "error=", Q2(s, strerror(errno), strlen(strerror(errno)))) ;
+  alloc_free(argv) ;
+  stralloc_free(&prog) ;
+  if (!pid)
+  {
+    reply(s, "451 4.3.0 Temporary failure, please try again later") ;
+    transaction_reset(s) ;
+    return -1 ;
+  }
+  if (!enqclient_id(fds[0], id, &d, &st, 0))
+  {
+    fd_close(fds[1]) ;
+    fd_close(fds[0]) ;
+    enqueue_status_reply(s, wait_enqueue(s, pid) == KETCH_EX_PERM ? KETCH_EX_PERM : KETCH_EX_TEMP, "none") ;
+    transaction_reset(s) ;
+    return -1 ;
+  }
+  fd_close(fds[0]) ;
+  /* child_spawn2 gives nonblocking pipes; enqueue is a local, bounded writer */
+  if (ndelay_off(fds[1]) < 0) { fd_close(fds[1]) ; wait_enqueue(s, pid) ; die_net(s, "pipe-error") ; return -1 ; }
+  s->efd = fds[1] ;
+  return pid ;
+}
+
+/* the end of a transaction that will not commit: enqueue aborts and is waited for */
+static void data_abort (smtpd_session *s, pid_t pid)
+{
+  eabort(s) ;
+  wait_enqueue(s, pid) ;
+}
+
+static void do_data (smtpd_session *s, char const *arg, size_t len)
+{
+  char id[QUEUE_ID_LEN + 1] = "none" ;
+  smtp_data dm = SMTP_DATA_ZERO ;
+  size_t progress = 0 ;
+  pid_t pid ;
+  /* RFC 2920 §3.1: with every RCPT refused, DATA gets 554, not 354 */
+  if (!s->nrcpt) { reply_err(s, s->nrcpt_tried ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT before DATA") ; return ; }
+
+  if (!s->ebuf && !(s->ebuf = alloc(EBUF))) { die_net(s, "out-of-memory") ; return ; }
+  pid = enqueue_start(s, id) ;
+  if (pid < 0) return ;
+  s->efailed = 0 ; s->elen = 0 ; s->esize = 0 ;
+  reply(s, "354 End data with <CR><LF>.<CR><LF>") ;
+  if (!flush(s)) { data_abort(s, pid) ; return ; }
+  s->ehops = (message_hops)MESSAGE_HOPS_ZERO ;
+  if (!received_put(s, id)) { data_abort(s, pid) ; die_net(s, "out-of-memory") ; return ; }
+  /* the Received header counts towards the size, as enqueue counts it */
+  dm.size = s->esize ;
+  dm.max = s->cf->message_size ;
+
+  set_deadline(s, s->cf->timeout_data) ;
+  for (;;)
+  {
+    ssize_t r ;
+    s->inpos += smtp_data_feed(&dm, s->inbuf + s->inpos, s->inlen - s->inpos, &eput_cb, s) ;
+    if (dm.done) break ;
+    /* once refused, nothing more goes to enqueue: it aborts on EOF */
+    if (dm.bad && s->efd >= 0) eabort(s) ;
+    s->inpos = s->inlen = 0 ;
+    r = net_read(s, s->inbuf, SMTPD_INBUF) ;
+    if (r < 0) { int e = errno ; data_abort(s, pid) ; errno = e ; die_net(s, "read-error") ; return ; }
+    if (!r) { data_abort(s, pid) ; LOG(s, "disconnect reason=eof-in-data") ; bye(s) ; return ; }
+    s->inlen = r ;
+    progress += r ;
+    /* real transfers move the deadline on; a slow drip does not */
+    if (progress >= DATA_PROGRESS) { progress = 0 ; set_deadline(s, s->cf->timeout_data) ; }
+  }
+  if (dm.bad)
+  {
+    unsigned int bad = dm.bad ;
+    data_abort(s, pid) ;
+    LOG(s, "refused id=", id, "reason=", bad & SMTP_DATA_BARE ? "bare-cr-lf" : bad & SMTP_DATA_NUL ? "nul" : bad & SMTP_DATA_LONG ? "line-too-long" : "size") ;
+    if (bad & SMTP_DATA_BARE) reply_err(s, "550 5.6.11 bare CR or LF in message (RFC 5321 §2.3.8)") ;
+    else if (bad & SMTP_DATA_NUL) reply_err(s, "554 5.6.0 NUL octet in message") ;
+    else if (bad & SMTP_DATA_LONG) reply_err(s, "554 5.6.0 Message line longer than 998 octets (RFC 5322 §2.1.1)") ;
+    else reply_err(s, "552 5.3.4 Message size exceeds fixed maximum message size") ;
+  }
+  else if (s->ehops.count > s->cf->max_hops)
+  {
+    /* RFC 5321 §6.3: a loop, refused with RFC 3463's 5.4.6 (routing loop detected) */
+    data_abort(s, pid) ;
+    LOG(s, "refused id=", id, "reason=too-many-hops") ;
+    reply_err(s, "554 5.4.6 too many hops: a mail loop") ;
+  }
+  else
+  {
+    int e ;
+    eflush(s) ;
+    if (s->esock < 0) fd_close(s->efd) ;
+    s->efd = -1 ;
+    e = wait_enqueue(s, pid) ;
+    if (s->efailed && !e) e = KETCH_EX_TEMP ;
+    s->esize = dm.size ;
+    enqueue_status_reply(s, e, id) ;
+  }
+  transaction_reset(s) ;
+}
+
+static void do_rset (smtpd_session *s, char const *arg, size_t len)
+{
+  transaction_reset(s) ;
+  reply(s, "250 2.0.0 Ok") ;
+}
+
+static void do_noop (smtpd_session *s, char const *arg, size_t len)
+{
+  reply(s, "250 2.0.0 Ok") ;
+}
+
+static void do_quit (smtpd_session *s, char const *arg, size_t len)
+{
+  reply(s, "221 2.0.0 Bye") ;
+  LOG(s, "disconnect reason=quit") ;
+  bye(s) ;
+}
+
+static void do_vrfy (smtpd_session *s, char const *arg, size_t len)
+{
+  reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery") ;
+}
+
+static void do_expn (smtpd_session *s, char const *arg, size_t len)
+{
+  reply_err(s, "502 5.5.1 EXPN not available") ;
+}
+
+static void do_help (smtpd_session *s, char const *arg, size_t len)
+{
+  reply(s, "214 2.0.0 See RFC 5321; commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS AUTH") ;
+}
+
+static void do_unknown (smtpd_session *s, char const *arg, size_t len)
+{
+  reply_err(s, "500 5.5.1 Command unrecognized") ;
+}
+
+/* AUTH PLAIN (RFC 4616) and LOGIN, RFC 4954 */
+
+int smtpd_plain_split (char const *p, size_t len, size_t *user, size_t *ulen, size_t *pass, size_t *plen)
+{
+  size_t i = 0, u ;
+  for (; i < len && p[i] ; i++) ;
+  if (i >= len) return 0 ;
+  u = i + 1 ;
+  for (i = u ; i < len && p[i] ; i++) ;
+  if (i >= len) return 0 ;
+  /* an authzid must be empty or the authcid */
+  if (u > 1 && (u - 1 != i - u || memcmp(p, p + u, i - u))) return -1 ;
+  *user = u ; *ulen = i - u ;
+  *pass = i + 1 ; *plen = len - i - 1 ;
+  return 1 ;
+}
+
+/* reads one base64 response line; 1 ok, 0 cancelled or bad (reply sent) or the session over */
+static int auth_response (smtpd_session *s, char *out, size_t max, size_t *olen)
+{
+  char *line ;
+  size_t len ;
+  set_deadline(s, s->cf->timeout_command) ;
+  if (getcmd(s, &line, &len) <= 0) return 0 ;
+  if (len == 1 && line[0] == '*') { reply_err(s, "501 5.0.0 Authentication cancelled") ; return 0 ; }
+  if (len == 1 && line[0] == '=') { *olen = 0 ; return 1 ; }
+  if (!smtp_b64_decode(line, len, out, max, olen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return 0 ; }
+  return 1 ;
+}
+
+static int auth_name_ok (char const *p, size_t len)
+{
+  size_t i = 0 ;
+  if (!len || len > 255) return 0 ;
+  for (; i < len ; i++) if ((unsigned char)p[i] < 32 || p[i] == 127 || p[i] == ':') return 0 ;
+  return 1 ;
+}
+
+/* a channel to smtp-keyd: 1, or 0 (errno) */
+static int keyd_channel (smtpd_session *s)
+{
+  if (s->keych < 0) s->keych = keyd_open(s->io->door, &s->deadline) ;
+  return s->keych >= 0 ;
+}
+
+static void warn_sys (smtpd_session *s, char const *event, char const *file)
+{
+  char const *e = strerror(errno) ;
+  LOG(s, "warning event=", event, file ? "file=" : "", file ? Q(s, file, strlen(file)) : "", "error=", Q2(s, e, strlen(e))) ;
+}
+
+/* 1 right, 0 wrong, -1 error (logged); the table is smtp-keyd's, or ours without a door */
+static int auth_ask (smtpd_session *s, char const *user, size_t ulen, char const *pass, size_t plen)
+{
+  char req[KEYD_REQ_MAX], rep[KEYD_REP_MAX] ;
+  size_t n ;
+  ssize_t r ;
+  if (s->io->door < 0)
+  {
+    r = authtable_check(s->cf->sa.s + s->cf->auth_table, user, ulen, pass, plen) ;
+    if (r < 0) warn_sys(s, "auth-table", s->cf->sa.s + s->cf->auth_table) ;
+    return r ;
+  }
+  n = keyd_auth_fmt(req, user, ulen, pass, plen) ;
+  if (!n) return 0 ;
+  set_deadline(s, s->cf->timeout_command) ;
+  r = keyd_channel(s) ? keyd_call(s->keych, req, n, rep, &s->deadline) : -1 ;
+  byte_zzero(req, n) ;
+  if (r == 1 && (rep[0] == KEYD_OK || rep[0] == KEYD_NO)) return rep[0] == KEYD_OK ;
+  if (r < 0) warn_sys(s, "smtp-keyd", 0) ;
+  else LOG(s, "warning event=smtp-keyd error=\"could not check a password\"") ;
+  return -1 ;
+}
+
+static void auth_check (smtpd_session *s, char const *user, size_t ulen, char const *pass, size_t plen)
+{
+  int r = auth_name_ok(user, ulen) ? auth_ask(s, user, ulen, pass, plen) : 0 ;
+  if (r > 0)
+  {
+    if (!stralloc_copyb(&s->authuser, user, ulen) || !stralloc_0(&s->authuser)) { die_net(s, "out-of-memory") ; return ; }
+    s->authuser.len-- ;
+    LOG(s, "auth user=", Q(s, user, ulen), "result=ok") ;
+    reply(s, "235 2.7.0 Authentication successful") ;
+    return ;
+  }
+  if (r < 0)
+  {
+    reply(s, "454 4.7.0 Temporary authentication failure") ;
+    return ;
+  }
+  LOG(s, "auth user=", Q(s, user, ulen), "result=failed") ;
+  /* a bounded delay slows guessing without tying up the session for long */
+  if (!flush(s)) return ;
+  {
+    tain d ;
+    tain_now_g() ;
+    tain_addsec_g(&d, 1) ;
+    iopause_g(0, 0, &d) ;
+  }
+  if (++s->authfailures >= AUTH_FAILURES_MAX)
+  {
+    reply(s, "535 5.7.8 Authentication credentials invalid") ;
+    reply(s, "421 4.7.0 Too many authentication failures, closing connection") ;
+    LOG(s, "disconnect reason=auth-failures") ;
+    bye(s) ;
+    return ;
+  }
+  reply_err(s, "535 5.7.8 Authentication credentials invalid") ;
+}
+
+/* AUTH's buffers stay out of the command loop's frame, which every idle session touches */
+#ifdef __GNUC__
+__attribute__((noinline))
+#endif
+static void do_auth (smtpd_session *s, char const *arg, size_t len)
+{
+  char buf[SMTP_CMDLINE_MAX] ;
+  size_t mlen = 0, blen ;
+  while (mlen < len && arg[mlen] != ' ') mlen++ ;
+  if (mlen == 5 && case_startb(arg, 5, "PLAIN"))
+  {
+    size_t u, ul, p, pl ;
+    int r ;
+    if (mlen < len)
+    {
+      char const *ir = arg + mlen + 1 ;
+      size_t irlen = len - mlen - 1 ;
+      if (irlen == 1 && ir[0] == '=') blen = 0 ;
+      else if (!smtp_b64_decode(ir, irlen, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
+    }
+    else
+    {
+      reply(s, "334 ") ;
+      if (!auth_response(s, buf, sizeof(buf), &blen)) return ;
+    }
+    r = smtpd_plain_split(buf, blen, &u, &ul, &p, &pl) ;
+    if (!r) reply_err(s, "501 5.5.2 Bad PLAIN response") ;
+    else if (r < 0) reply_err(s, "535 5.7.8 Authorization identity not permitted") ;
+    else auth_check(s, buf + u, ul, buf + p, pl) ;
+    byte_zzero(buf, sizeof(buf)) ;
+    return ;
+  }
+  if (mlen == 5 && case_startb(arg, 5, "LOGIN"))
+  {
+    char pass[SMTP_CMDLINE_MAX] ;
+    size_t plen ;
+    if (mlen < len)
+    {
+      if (!smtp_b64_decode(arg + mlen + 1, len - mlen - 1, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
+    }
+    else
+    {
+      reply(s, "334 VXNlcm5hbWU6") ;
+      if (!auth_response(s, buf, sizeof(buf), &blen)) return ;
+    }
+    reply(s, "334 UGFzc3dvcmQ6") ;
+    if (!auth_response(s, pass, sizeof(pass), &plen)) return ;
+    auth_check(s, buf, blen, pass, plen) ;
+    byte_zzero(pass, sizeof(pass)) ;
+    return ;
+  }
+  reply_err(s, "504 5.5.4 Unrecognized authentication type") ;
+}
+
+/* STARTTLS (RFC 3207) and implicit TLS (RFC 8314) */
+
+static int tls_start (smtpd_session *s)
+{
+  tls_server *t ;
+  set_deadline(s, s->cf->timeout_command) ;
+  if (s->io->door >= 0 && !keyd_channel(s))
+  {
+    warn_sys(s, "smtp-keyd", 0) ;
+    return 0 ;
+  }
+  t = tls_server_new(s->cf->sa.s + s->cf->cert, s->cf->sa.s + s->cf->key, s->keych, s->io->fdr, s->io->fdw, &s->deadline) ;
+  if (!t)
+  {
+    warn_sys(s, "tls-certificate", s->cf->sa.s + s->cf->cert) ;
+    return 0 ;
+  }
+  s->tls = t ;
+  return 1 ;
+}
+
+/* 1, or 0: the handshake failed, the session is over */
+static int tls_go (smtpd_session *s)
+{
+  set_deadline(s, s->cf->timeout_command) ;
+  if (!tls_handshake(s->tls, &s->deadline))
+  {
+    int e = tls_last_error(s->tls) ;
+    char const *text = e ? tls_error_str(e) : strerror(errno) ;
+    char fmt[INT_FMT] ;
+    fmt[int_fmt(fmt, e)] = 0 ;
+    LOG(s, "disconnect reason=tls-handshake error=", fmt, "text=", Q(s, text, strlen(text))) ;
+    s->over = SMTPD_OVER_NET ;
+    return 0 ;
+  }
+  LOG(s, "tls version=", tls_version(s->tls), "cipher=", tls_suite_name(tls_suite(s->tls))) ;
+  return 1 ;
+}
+
+static void do_starttls (smtpd_session *s, char const *arg, size_t len)
+{
+  if (!tls_start(s)) { reply(s, "454 4.7.0 TLS not available due to temporary reason") ; return ; }
+  reply(s, "220 2.0.0 Ready to start TLS") ;
+  {
+    /* the 220 goes in clear */
+    tls_server *t = s->tls ;
+    int r ;
+    s->tls = 0 ;
+    r = flush(s) ;
+    s->tls = t ;
+    if (!r) return ;
+  }
+  /* RFC 3207 §4.2 and the 2011 injection class: whatever the client
+     pipelined after STARTTLS is discarded, never read inside TLS */
+  if (s->inlen > s->inpos) LOG(s, "starttls discarded=", log_u64(s->inlen - s->inpos)) ;
+  s->inpos = s->inlen = 0 ;
+  if (!tls_go(s)) return ;
+  /* RFC 3207 §4.2: forget everything learned before TLS */
+  s->state = SMTPD_S_GREETED ;
+  s->ehlo = 0 ;
+  transaction_reset(s) ;
+  s->authuser.len = 0 ;
+}
+
+/*
+ * The command table (qmail-smtpd's smtpcommands, OpenSMTPD's check and
+ * proceed): what each command needs before its handler runs. One guard
+ * checks the needs in the order of this list and gives the reply of the
+ * first one missing, which counts as an error:
+ *
+ *   N_NOTLS      503 5.5.1 TLS already active
+ *   N_TLSOFFER   502 5.5.1 STARTTLS not available (no certificate, or not on this listener)
+ *   N_AUTHOFFER  503 5.5.1 AUTH not available; past it, AUTH counts as tried
+ *   N_NOPARAM    501 5.5.4 Syntax: VERB
+ *   N_HELO       503 5.5.1 Send HELO or EHLO first
+ *   N_UNAUTHED   503 5.5.1 Already authenticated
+ *   N_NOTRANS    503 5.5.1 the command's own text (MAIL: nested; AUTH: not now)
+ *   N_TRANS      503 5.5.1 Need MAIL before VERB
+ *   N_TLSREQ     530 5.7.0 Must issue a STARTTLS command first (a listener's tls-required)
+ *   N_AUTHREQ    530 5.7.0 Authentication required (a listener's auth-required)
+ */
+#define N_NOTLS     0x001
+#define N_TLSOFFER  0x002
+#define N_AUTHOFFER 0x004
+#define N_NOPARAM   0x008
+#define N_HELO      0x010
+#define N_UNAUTHED  0x020
+#define N_NOTRANS   0x040
+#define N_TRANS     0x080
+#define N_TLSREQ    0x100
+#define N_AUTHREQ   0x200
+
+typedef void smtpd_handler (smtpd_session *, char const *, size_t) ;
+typedef struct smtpd_command_s smtpd_command ;
+struct smtpd_command_s
+{
+  char const *verb ;
+  unsigned int needs ;
+  char const *busy ;      /* N_NOTRANS's reply */
+  smtpd_handler *handler ;
+} ;
+
+static smtpd_command const commands[SMTP_NVERBS] =
+{
+  [SMTP_UNKNOWN] = { "", 0, 0, &do_unknown },
+  [SMTP_HELO] = { "HELO", 0, 0, &do_helo },
+  [SMTP_EHLO] = { "EHLO", 0, 0, &do_ehlo },
+  [SMTP_MAIL] = { "MAIL", N_HELO | N_NOTRANS | N_TLSREQ | N_AUTHREQ, "503 5.5.1 Nested MAIL command", &do_mail },
+  [SMTP_RCPT] = { "RCPT", N_TRANS, 0, &do_rcpt },
+  [SMTP_DATA] = { "DATA", N_NOPARAM | N_TRANS, 0, &do_data },
+  [SMTP_RSET] = { "RSET", N_NOPARAM, 0, &do_rset },
+  [SMTP_NOOP] = { "NOOP", 0, 0, &do_noop },
+  [SMTP_QUIT] = { "QUIT", 0, 0, &do_quit },
+  [SMTP_VRFY] = { "VRFY", 0, 0, &do_vrfy },
+  [SMTP_EXPN] = { "EXPN", 0, 0, &do_expn },
+  [SMTP_HELP] = { "HELP", 0, 0, &do_help },
+  [SMTP_STARTTLS] = { "STARTTLS", N_NOTLS | N_TLSOFFER | N_NOPARAM, 0, &do_starttls },
+  [SMTP_AUTH] = { "AUTH", N_AUTHOFFER | N_UNAUTHED | N_NOTRANS, "503 5.5.1 AUTH not permitted during a mail transaction", &do_auth },
+} ;
+
+/* 1: the command may run; 0: refused, the reply given */
+static int guard (smtpd_session *s, smtpd_command const *c, size_t len)
+{
+  unsigned int n = c->needs ;
+  if ((n & N_NOTLS) && s->tls) { reply_err(s, "503 5.5.1 TLS already active") ; return 0 ; }
+  if ((n & N_TLSOFFER) && !starttls_offered(s)) { reply_err(s, "502 5.5.1 STARTTLS not available") ; return 0 ; }
+  if (n & N_AUTHOFFER)
+  {
+    if (!auth_offered(s)) { reply_err(s, "503 5.5.1 AUTH not available") ; return 0 ; }
+    /* from here on a password may come: this process is not reused */
+    s->authtried = 1 ;
+  }
+  if ((n & N_NOPARAM) && len) { replyv_err(s, "501 5.5.4 Syntax: ", c->verb) ; return 0 ; }
+  if ((n & N_HELO) && s->state == SMTPD_S_GREETED) { reply_err(s, "503 5.5.1 Send HELO or EHLO first") ; return 0 ; }
+  if ((n & N_UNAUTHED) && s->authuser.len) { reply_err(s, "503 5.5.1 Already authenticated") ; return 0 ; }
+  if ((n & N_NOTRANS) && s->state >= SMTPD_S_MAIL) { reply_err(s, c->busy) ; return 0 ; }
+  if ((n & N_TRANS) && s->state < SMTPD_S_MAIL) { replyv_err(s, "503 5.5.1 Need MAIL before ", c->verb) ; return 0 ; }
+  if ((n & N_TLSREQ) && (s->lflags & CONF_LISTEN_TLSREQUIRED) && !s->tls) { reply_err(s, "530 5.7.0 Must issue a STARTTLS command first") ; return 0 ; }
+  if ((n & N_AUTHREQ) && (s->lflags & CONF_LISTEN_AUTHREQUIRED) && !s->authuser.len) { reply_err(s, "530 5.7.0 Authentication required") ; return 0 ; }
+  return 1 ;
+}
+
+/* the flags of the listener the client came in on */
+static unsigned int listener_flags (smtpd_session const *s)
+{
+  char const *lip = s->io->localip ;
+  char const *lport = s->io->localport ;
+  ip46 a ;
+  uint16_t port = 0 ;
+  size_t n = genalloc_len(conf_listen, &s->cf->listen), i = 0 ;
+  conf_listen const *l = genalloc_s(conf_listen, &s->cf->listen) ;
+  int haveaddr = lip && ip46_scan(lip, &a) == strlen(lip) ;
+  if (lport && uint160_scan(lport, &port) != strlen(lport)) port = 0 ;
+  for (; i < n ; i++)
+  {
+    if (l[i].port != port) continue ;
+    if (haveaddr && memcmp(l[i].ip, a.ip, l[i].is6 ? 16 : 4))
+    {
+      static char const zero[16] = { 0 } ;
+      if (memcmp(l[i].ip, zero, l[i].is6 ? 16 : 4)) continue ;
+    }
+    return l[i].flags ;
+  }
+  /* not one of our listeners (tcpserver): offer STARTTLS when we can */
+  return s->cf->cert ? CONF_LISTEN_STARTTLS : 0 ;
+}
+
+static void connected (smtpd_session *s)
+{
+  smtpd_io const *io = s->io ;
+  char const *rip = io->remoteip ;
+  uint16_t port = 0 ;
+  /* an IPv4 client of an IPv6 socket (::ffff:a.b.c.d) is an IPv4 client for relay-from */
+  if (rip && case_startb(rip, strlen(rip), "::ffff:") && strchr(rip + 7, '.')) rip += 7 ;
+  if (rip && ip46_scan(rip, &s->ip) == strlen(rip))
+  {
+    s->haveip = 1 ;
+    s->ipstr[ip46_fmt(s->ipstr, &s->ip)] = 0 ;
+  }
+  else memcpy(s->ipstr, "unknown", 8) ;
+  if (io->remoteport && uint160_scan(io->remoteport, &port) != strlen(io->remoteport)) port = 0 ;
+  /*
+   * A local submission (sendmail -bs) is said on the command line, which
+   * only the program that runs us writes: the UCSPI environment is partly
+   * the client's (TCPREMOTEINFO comes from its ident server). The local
+   * user can run enqueue directly anyway, so it may relay.
+   */
+  s->local = io->localuser ? SMTPD_LOCAL_USER : io->relayclient ? SMTPD_LOCAL_RELAYCLIENT : SMTPD_LOCAL_NONE ;
+  if (s->local == SMTPD_LOCAL_USER) LOG(s, "connect local-user=", Q(s, io->localuser, strlen(io->localuser))) ;
+  else LOG(s, "connect ip=", s->ipstr, "port=", log_u64(port), s->local ? "relayclient=1" : "") ;
+}
+
+/* the end of a session: 1 when this process serves another client */
+static int over (smtpd_session *s)
+{
+  smtpd_io const *io = s->io ;
+  if (s->over != SMTPD_OVER_BYE) return 0 ;
+  if (io->next && !s->tls && !s->authtried && s->efd < 0 && s->esock < 0 && (*io->next)(io->next_ctx))
+  {
+    /* the listener counts us idle already: a client that does not read
+       its last reply must not end the process the next client was given */
+    if (s->outlen) net_write(s, s->outbuf, s->outlen) ;
+    s->outlen = 0 ;
+    return 1 ;
+  }
+  if (flush(s) && s->tls)
+  {
+    tain d ;
+    tain_now_g() ;
+    tain_addsec_g(&d, 2) ;
+    tls_close(s->tls, &d) ;
+  }
+  return 0 ;
+}
+
+int smtpd_run (smtpd_session *s, conf const *cf, smtpd_io const *io)
+{
+  s->cf = cf ;
+  s->io = io ;
+  s->keych = s->efd = s->esock = -1 ;
+  queue_id_make(s->sid) ;
+  tain_now_g() ;
+  tain_addsec_g(&s->session_deadline, cf->timeout_session) ;
+  ndelay_on(io->fdr) ;
+  ndelay_on(io->fdw) ;
+  connected(s) ;
+  s->lflags = listener_flags(s) ;
+  if (s->lflags & CONF_LISTEN_SMTPS)
+  {
+    if (!tls_start(s)) { LOG(s, "disconnect reason=tls-unavailable") ; return 0 ; }
+    if (!tls_go(s)) return 0 ;
+  }
+  replyv(s, "220 ", hostname(s), " ESMTP ketch") ;
+
+  while (!s->over)
+  {
+    char *line ;
+    size_t len, a ;
+    int r ;
+    smtpd_command const *c ;
+    set_deadline(s, cf->timeout_command) ;
+    r = getcmd(s, &line, &len) ;
+    if (r <= 0) continue ;
+    switch (smtp_line_check(line, len))
+    {
+      case SMTP_LINE_OK : break ;
+      case SMTP_LINE_NUL : reply_err(s, "500 5.5.2 NUL octet in command") ; continue ;
+      default : reply_err(s, "500 5.5.2 Bare CR or LF in command (RFC 5321 §2.3.8)") ; continue ;
+    }
+    c = commands + smtp_verb(line, len, &a) ;
+    if (guard(s, c, len - a)) (*c->handler)(s, line + a, len - a) ;
+  }
+  return over(s) ;
+}
+
+static void wipe (stralloc *sa)
+{
+  if (sa->s) byte_zzero(sa->s, sa->a) ;
+  sa->len = 0 ;
+}
+
+void smtpd_wipe (smtpd_session *s)
+{
+  stralloc keep[7] = { s->heloname, s->sender, s->rcpts, s->authuser, s->logsa, s->qsa, s->qsa2 } ;
+  char *ebuf = s->ebuf ;
+  unsigned int i = 0 ;
+  /* what a session may still hold (smtpd_run set keych and efd): a TLS
+     engine, a channel to smtp-keyd opened for a STARTTLS that failed */
+  if (s->tls) tls_server_free(s->tls) ;
+  if (s->cf && s->keych >= 0) fd_close(s->keych) ;
+  if (s->cf && s->efd >= 0) fd_close(s->efd) ;
+  for (; i < 7 ; i++) wipe(keep + i) ;
+  if (ebuf) byte_zzero(ebuf, EBUF) ;
+  byte_zzero((char *)s, sizeof(smtpd_session)) ;
+  s->heloname = keep[0] ; s->sender = keep[1] ; s->rcpts = keep[2] ; s->authuser = keep[3] ;
+  s->logsa = keep[4] ; s->qsa = keep[5] ; s->qsa2 = keep[6] ;
+  s->ebuf = ebuf ;
+}
+
+void smtpd_free (smtpd_session *s)
+{
+  smtpd_wipe(s) ;
+  stralloc_free(&s->heloname) ; stralloc_free(&s->sender) ; stralloc_free(&s->rcpts) ;
+  stralloc_free(&s->authuser) ; stralloc_free(&s->logsa) ; stralloc_free(&s->qsa) ; stralloc_free(&s->qsa2) ;
+  if (s->ebuf) alloc_free(s->ebuf) ;
+  s->ebuf = 0 ;
+}

@@ -1,0 +1,179 @@
+/* ISC license: see LICENSE. */
+
+#ifndef KETCH_SMTPD_H
+#define KETCH_SMTPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
+#include <skalibs/ip46.h>
+
+#include "conf.h"
+#include "message.h"
+#include "queue.h"
+#include "tls.h"
+
+/*
+ * The SMTP server's session engine (RFC 5321): one client's session, from
+ * the greeting to its end, on a connection the caller gives. smtp-session
+ * (one process per connection, exec'd by smtp-listen or tcpserver) and
+ * smtp-listen -f (a forked process serving client after client) are thin
+ * programs around smtpd_run. Parsing lives in lib/smtp.c, the relay
+ * decision in lib/policy.c, TLS in lib/tls.c, the trace field in
+ * lib/received.c; this module is the state machine and the I/O.
+ *
+ * Invariants:
+ * - CRLF is the only line end (RFC 5321 §2.3.8). In DATA only CRLF.CRLF
+ *   ends the message; a message holding a bare CR or LF is refused after
+ *   its end, and nothing of it reaches the queue.
+ * - Every wait has an absolute deadline: per command, per DATA phase and
+ *   per session. Bytes trickling in do not extend a command's deadline.
+ * - Replies are buffered and flushed only before we wait for input, so
+ *   pipelined commands (RFC 2920) get their replies in one write.
+ * - 250 after DATA is sent only once enqueue has exited 0 (the commit).
+ * - smtpd_run returns; it never exits. Its only output besides the
+ *   connection is its log lines (lib/log), on io->logfd.
+ */
+
+/*
+ * The session's buffers are in the struct, which the programs keep in
+ * .bss, and every page of it an idle forked session writes is its own
+ * (W3, t/bench/README.md): 2 KiB in (four command lines of RFC 5321's 512
+ * octets; DATA streams through it) and 1 KiB out (a full EHLO reply is
+ * about 200 octets; pipelined replies are flushed when it fills) keep
+ * smtp-listen's .data and .bss, with the session's, within two pages.
+ */
+#define SMTPD_INBUF 2048
+#define SMTPD_OUTBUF 1024
+
+/* Where the session stands (RFC 5321 §4.1.4): a HELO or EHLO, then MAIL,
+   then at least one accepted RCPT; RSET, HELO and EHLO go back to HELO. */
+enum smtpd_state_e
+{
+  SMTPD_S_GREETED = 0,  /* 220 sent, no HELO or EHLO yet */
+  SMTPD_S_HELO,         /* HELO or EHLO given: no transaction */
+  SMTPD_S_MAIL,         /* MAIL accepted */
+  SMTPD_S_RCPT          /* and at least one recipient */
+} ;
+
+/* Who may relay without AUTH, besides the relay-from networks */
+enum smtpd_local_e
+{
+  SMTPD_LOCAL_NONE = 0,
+  SMTPD_LOCAL_RELAYCLIENT,  /* RELAYCLIENT set (tcpserver -x rules, qmail's convention) */
+  SMTPD_LOCAL_USER          /* a local submission, sendmail -bs (smtp-session -L) */
+} ;
+
+/* How a session ended (smtpd_session.over) */
+enum smtpd_over_e
+{
+  SMTPD_RUNNING = 0,
+  SMTPD_OVER_BYE,   /* cleanly (QUIT, EOF, too many errors): queued replies still go */
+  SMTPD_OVER_NET    /* on an I/O or system error, or a timeout (421 sent): nothing more goes */
+} ;
+
+/* What the caller tells a session: the connection and the facts about it */
+typedef struct smtpd_io_s smtpd_io ;
+struct smtpd_io_s
+{
+  int fdr ;                 /* the connection; made nonblocking */
+  int fdw ;
+  int logfd ;               /* where the log lines go (stderr: s6-log) */
+  char const *remoteip ;    /* the UCSPI facts, text, or 0 when unknown */
+  char const *remoteport ;
+  char const *localip ;
+  char const *localport ;
+  char const *localuser ;   /* a local submission by this user (sendmail -bs), or 0 */
+  int relayclient ;
+  int door ;                /* smtp-keyd's door (close-on-exec), or -1: the key and auth table are read here */
+  char const *confpath ;    /* the configuration, for enqueue -C */
+  /* smtp-listen -f: asked at a clean end, before the last replies go,
+     whether this process serves another client (1: the listener was
+     told it is idle). Never asked after TLS or AUTH: a process that held
+     a secret is not reused. 0: always end. */
+  int (*next) (void *) ;
+  void *next_ctx ;
+} ;
+#define SMTPD_IO_ZERO { .fdr = 0, .fdw = 1, .logfd = 2, .remoteip = 0, .remoteport = 0, .localip = 0, .localport = 0, .localuser = 0, .relayclient = 0, .door = -1, .confpath = 0, .next = 0, .next_ctx = 0 }
+
+/* One session. All zero is the state before the first smtpd_run, so a
+   static one is in .bss; smtpd_wipe brings a used one back to it. cf and
+   io are the caller's, valid while smtpd_run runs. */
+typedef struct smtpd_session_s smtpd_session ;
+struct smtpd_session_s
+{
+  conf const *cf ;
+  smtpd_io const *io ;
+  char sid[QUEUE_ID_LEN + 1] ;
+  char ipstr[IP46_FMT] ;
+  ip46 ip ;
+  int haveip ;
+  unsigned int lflags ;     /* the listener's CONF_LISTEN_* */
+  enum smtpd_local_e local ;
+  enum smtpd_over_e over ;
+  tain session_deadline ;
+  tain deadline ;           /* the current wait's */
+
+  size_t inpos, inlen ;
+  size_t outlen ;
+  tls_server *tls ;
+  int keych ;               /* our channel to smtp-keyd, opened at the first need; -1 none (from smtpd_run on) */
+
+  enum smtpd_state_e state ;
+  int ehlo ;                /* the greeting was EHLO: the extensions are on */
+  int utf8 ;                /* this transaction's MAIL had SMTPUTF8 */
+  stralloc heloname ;
+  stralloc sender ;
+  stralloc rcpts ;          /* NUL-separated */
+  unsigned int nrcpt ;
+  unsigned int nrcpt_tried ;
+  unsigned int errors ;
+  unsigned int authfailures ;
+  int authtried ;           /* AUTH was attempted: a password may have been in memory */
+  stralloc authuser ;
+  stralloc logsa ;          /* the log line being written */
+  stralloc qsa ;            /* quoted values for it, and the Received field */
+  stralloc qsa2 ;
+
+  /* DATA: the message goes to enqueue-listen or to enqueue -S; the buffer
+     is allocated at the first DATA: an idle session never touches it (W3) */
+  char *ebuf ;
+  size_t elen ;
+  int efd ;                 /* where the message goes; -1 none (from smtpd_run on) */
+  int esock ;               /* enqueue-listen's connection (efd too), or -1: enqueue was spawned */
+  int efailed ;
+  uint64_t esize ;
+  message_hops ehops ;      /* the Received fields enqueue is given, ours included */
+
+  char inbuf[SMTPD_INBUF] ;
+  char outbuf[SMTPD_OUTBUF] ;
+} ;
+#define SMTPD_SESSION_ZERO { .cf = 0 }
+
+/*
+ * Runs one session on io's connection, with the configuration cf, both
+ * kept by the caller until it returns. 1: the session ended cleanly and
+ * io->next said this process serves another client (smtpd_wipe, then run
+ * again); 0: the session is over and the process should end.
+ */
+extern int smtpd_run (smtpd_session *, conf const *, smtpd_io const *) ;
+
+/* Before the next client: everything this one sent or was sent zeroed,
+   the state back to all zero; the buffers on the heap are kept for
+   reuse, a TLS engine and descriptors still held are freed and closed. */
+extern void smtpd_wipe (smtpd_session *) ;
+
+/* frees what the session holds (the process goes on without it) */
+extern void smtpd_free (smtpd_session *) ;
+
+/*
+ * AUTH PLAIN's message (RFC 4616 §2): authzid NUL authcid NUL passwd.
+ * 1 with the authcid at *user and the password at *pass (offsets into
+ * s, lengths in *ulen and *plen); 0 when it does not parse; -1 when the
+ * authzid is neither empty nor the authcid (we authorize no one else).
+ */
+extern int smtpd_plain_split (char const *, size_t, size_t *, size_t *, size_t *, size_t *) ;
+
+#endif
