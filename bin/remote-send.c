@@ -18,8 +18,6 @@
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/mman.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -46,7 +44,7 @@
 #include "route.h"
 #include "smtpauth.h"
 #include "smtpclient.h"
-#include "smtpdata.h"
+#include "rjob.h"
 #include "smtpreply.h"
 #include "tlsclient.h"
 #include "tlsname.h"
@@ -59,17 +57,6 @@
 #define TIMEOUT_QUIT 10
 #define STREAM_IDLE_MAX 300     /* idle between jobs at most this long (§4.5.3.2.7: servers wait 5 minutes); the scheduler ends it sooner */
 #define INPUT_MAX (1024 * 1024) /* unparsed job octets held at most */
-
-/* a recipient's state in the current job: PENDING and ACCEPTED are not final */
-enum rstatus { RS_PENDING = 0, RS_ACCEPTED, RS_OK, RS_TEMP, RS_PERM } ;
-
-typedef struct result_s result ;
-struct result_s
-{
-  enum rstatus status ;
-  size_t text ;   /* offset in cur.texts */
-  size_t len ;
-} ;
 
 /* what a transaction left behind (transaction) */
 enum tx
@@ -103,26 +90,13 @@ static struct run_s
   char ip[IP46_FMT] ;     /* its address tried; "" */
 } run = { .tries = 0, .lasterr = STRALLOC_ZERO, .allperm = 1, .host = "", .ip = "" } ;
 
-/* the current job: one message for some recipients, their results */
-static struct msg_s
-{
-  char const *id ;                /* the queue id, first on log lines; "-" between jobs */
-  char const *sender ;
-  char const *const *rcpts ;
-  unsigned int nrcpt ;
-  genalloc results ;              /* result, one per recipient */
-  stralloc texts ;
-  genalloc todo ;                 /* unsigned int: the recipients of the current transaction */
-  stralloc wire ;                 /* the body as sent: CRLF, dot-stuffed, with the final dot */
-  uint64_t size ;                 /* RFC 1870 §3: CRLF counted, the final dot and stuffed dots not */
-  int eightbit ;                  /* the body has octets above 127 */
-  int utf8 ;                      /* the envelope needs SMTPUTF8 */
-  tain deadline ;                 /* timeout delivery: the job ends by then */
-} cur = { .id = "-", .results = GENALLOC_ZERO, .texts = STRALLOC_ZERO, .todo = GENALLOC_ZERO, .wire = STRALLOC_ZERO } ;
+/* the current job (lib/rjob); its id is first on log lines, "-" between jobs */
+static rjob cur = RJOB_ZERO ;
+static genalloc txrcpts = GENALLOC_ZERO ;  /* unsigned int: the recipients of the current transaction */
 
 /* a job as read on fd 0 (lib/report) */
-typedef struct rjob_s rjob ;
-struct rjob_s
+typedef struct jobin_s jobin ;
+struct jobin_s
 {
   char const *id ;
   size_t hdrlen ;
@@ -140,7 +114,7 @@ static struct jobs_s
   size_t parsed ;         /* input: whole jobs up to here */
   int eof ;
   unsigned int base ;     /* jobs of the stream before the current ones (reports count from the first) */
-  genalloc list ;         /* rjob */
+  genalloc list ;         /* jobin */
   genalloc fields ;       /* char const *: every job's recipients */
   unsigned int n ;
   unsigned int cur ;      /* the current job's index in list */
@@ -178,42 +152,22 @@ static void logv (char const *const *v)
 /* the fields naming the current host, for LOG's arguments */
 #define HOST *run.host ? "host=" : "", *run.host ? log_quote(run.host) : "", *run.ip ? "ip=" : "", run.ip
 
-/* results */
+/* results (lib/rjob) */
 
-static result *res (unsigned int i)
+static void set_result (unsigned int i, enum rjob_status status, char const *s, size_t len)
 {
-  return genalloc_s(result, &cur.results) + i ;
-}
-
-/* a result's text, at most 1000 octets (remote-send(8), REPORT FORMAT); report_put_job makes it printable */
-static void set_result (unsigned int i, enum rstatus status, char const *s, size_t len)
-{
-  result *r = res(i) ;
-  if (len > 1000) len = 1000 ;
-  r->status = status ;
-  r->text = cur.texts.len ;
-  r->len = len ;
-  if (!stralloc_catb(&cur.texts, s, len)) nomem() ;
+  if (!rjob_set(&cur, i, status, s, len)) nomem() ;
 }
 
 /* every recipient still in state which gets this result */
-static void set_all (enum rstatus status, char const *s, size_t len, enum rstatus which)
+static void set_all (enum rjob_status status, char const *s, size_t len, enum rjob_status which)
 {
-  unsigned int i = 0 ;
-  for (; i < cur.nrcpt ; i++) if (res(i)->status == which) set_result(i, status, s, len) ;
+  if (!rjob_set_all(&cur, status, s, len, which)) nomem() ;
 }
 
-static enum rstatus reply_status (void)
+static void set_all_reply (enum rjob_status which)
 {
-  return smtpreply_class(&cn.c.reply) == 2 ? RS_OK : smtpreply_class(&cn.c.reply) == 5 ? RS_PERM : RS_TEMP ;
-}
-
-static void set_all_reply (enum rstatus which)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  if (!smtpreply_oneline(&cn.c.reply, &sa)) nomem() ;
-  set_all(reply_status(), sa.s, sa.len, which) ;
-  stralloc_free(&sa) ;
+  if (!rjob_set_all_reply(&cur, &cn.c.reply, which)) nomem() ;
 }
 
 static void fail_host (int perm, char const *what, char const *why)
@@ -270,32 +224,10 @@ static void fail_host_io (char const *stage)
 /* the report protocol (lib/report): one line per recipient of the current job, in order; flushed, so the scheduler sees each job's */
 static void report (void)
 {
-  stralloc sa = STRALLOC_ZERO ;
-  unsigned int i = 0 ;
-  for (; i < cur.nrcpt ; i++)
-  {
-    result const *r = res(i) ;
-    unsigned int kind = r->status == RS_OK ? KETCH_RESULT_OK : r->status == RS_PERM ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
-    sa.len = 0 ;
-    if (!report_put_job(&sa, jobs.base + jobs.cur, kind, i, cur.texts.s + r->text, r->len)) nomem() ;
-    if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
-  }
-  if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
-  stralloc_free(&sa) ;
-}
-
-/* the body of a queue entry, after its envelope head of hdrlen octets, in the SMTP wire form (RFC 5321 §4.5.2): mapped rather than copied (the entry is immutable). 1, or 0 and errno */
-static int read_body (int fd, size_t hdrlen)
-{
-  struct stat st ;
-  void *p ;
-  if (fstat(fd, &st) < 0) return 0 ;
-  if (hdrlen > (uint64_t)st.st_size) return (errno = EINVAL, 0) ;
-  if (!st.st_size) p = 0 ;
-  else if ((p = mmap(0, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) return 0 ;
-  if (!smtpdata_encode(p ? (char const *)p + hdrlen : "", st.st_size - hdrlen, &cur.wire, &cur.size, &cur.eightbit)) nomem() ;
-  if (p) munmap(p, st.st_size) ;
-  return 1 ;
+  static stralloc sa = STRALLOC_ZERO ;
+  sa.len = 0 ;
+  if (!rjob_report(&cur, jobs.base + jobs.cur, &sa)) nomem() ;
+  if (buffer_put(buffer_1, sa.s, sa.len) < 0 || !buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
 }
 
 /* the credentials for host from a route's file; 1, or 0 with *why set */
@@ -380,8 +312,8 @@ static enum tx lost (void)
   char const *why = smtpc_error(&cn.c) ;
   if (!stralloc_cats(&t, "connection to ") || !stralloc_cats(&t, run.host) || !stralloc_cats(&t, "[")
    || !stralloc_cats(&t, run.ip) || !stralloc_cats(&t, "] lost during the transaction: ") || !stralloc_cats(&t, why)) nomem() ;
-  set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
-  set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
+  set_all(RJOB_TEMP, t.s, t.len, RJOB_PENDING) ;
+  set_all(RJOB_TEMP, t.s, t.len, RJOB_ACCEPTED) ;
   stralloc_free(&t) ;
   fail_host(0, "connection lost during a transaction", why) ;
   smtpc_close(&cn.c) ;
@@ -394,7 +326,7 @@ static int tx_fits (char const *host, smtpreply_ext const *e)
   if (cur.utf8 && !e->smtputf8)
   {
     static char const t[] = "553 5.6.7 the destination does not support SMTPUTF8 (RFC 6531 3.2)" ;
-    set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
+    set_all(RJOB_PERM, t, sizeof(t) - 1, RJOB_PENDING) ;
     return 0 ;
   }
   if (e->hassize && e->size && cur.size > e->size)
@@ -405,7 +337,7 @@ static int tx_fits (char const *host, smtpreply_ext const *e)
     b[uint64_fmt(b, e->size)] = 0 ;
     if (!stralloc_cats(&t, "552 5.3.4 message size ") || !stralloc_cats(&t, a) || !stralloc_cats(&t, " exceeds the limit ")
      || !stralloc_cats(&t, b) || !stralloc_cats(&t, " of ") || !stralloc_cats(&t, host)) nomem() ;
-    set_all(RS_PERM, t.s, t.len, RS_PENDING) ;
+    set_all(RJOB_PERM, t.s, t.len, RJOB_PENDING) ;
     stralloc_free(&t) ;
     return 0 ;
   }
@@ -428,8 +360,8 @@ static enum tx tx_rset (void)
  */
 static enum tx tx_mail (smtpreply_ext const *e, int reused)
 {
-  unsigned int const *todo = genalloc_s(unsigned int, &cur.todo) ;
-  unsigned int n = genalloc_len(unsigned int, &cur.todo), i ;
+  unsigned int const *todo = genalloc_s(unsigned int, &txrcpts) ;
+  unsigned int n = genalloc_len(unsigned int, &txrcpts), i ;
   char fmt[UINT64_FMT] ;
   fmt[uint64_fmt(fmt, cur.size)] = 0 ;
   if (!stralloc_cats(&cn.c.out, "MAIL FROM:<") || !stralloc_cats(&cn.c.out, cur.sender) || !stralloc_cats(&cn.c.out, ">")
@@ -451,7 +383,7 @@ static enum tx tx_mail (smtpreply_ext const *e, int reused)
   }
   if (reused && cn.c.reply.code == 421) { fail_host_reply("MAIL") ; smtpc_close(&cn.c) ; return TX_AGAIN ; }
   if (smtpreply_class(&cn.c.reply) == 2) return TX_GO ;
-  set_all_reply(RS_PENDING) ;
+  set_all_reply(RJOB_PENDING) ;
   if (e->pipelining)
   {
     /* the replies to the pipelined RCPTs and DATA still come; read them, send nothing */
@@ -468,22 +400,22 @@ static enum tx tx_mail (smtpreply_ext const *e, int reused)
 /* the RCPT replies (each RCPT sent first, without PIPELINING), in the recipients' results: the count accepted, or -1 when the connection broke */
 static int tx_rcpts (int pipelined)
 {
-  unsigned int const *todo = genalloc_s(unsigned int, &cur.todo) ;
-  unsigned int n = genalloc_len(unsigned int, &cur.todo), i, naccepted = 0 ;
+  unsigned int const *todo = genalloc_s(unsigned int, &txrcpts) ;
+  unsigned int n = genalloc_len(unsigned int, &txrcpts), i, naccepted = 0 ;
   for (i = 0 ; i < n ; i++)
   {
     if (!pipelined && (!smtpc_put(&cn.c, "RCPT TO:<", cur.rcpts[todo[i]], ">") || !smtpc_flush(&cn.c, run.cf.timeout_command))) return -1 ;
     if (!smtpc_reply(&cn.c, run.cf.timeout_command)) return -1 ;
     if (smtpreply_class(&cn.c.reply) == 2)
     {
-      set_result(todo[i], RS_ACCEPTED, "", 0) ;
+      set_result(todo[i], RJOB_ACCEPTED, "", 0) ;
       naccepted++ ;
     }
     else
     {
       stralloc t = STRALLOC_ZERO ;
       if (!smtpreply_oneline(&cn.c.reply, &t)) nomem() ;
-      set_result(todo[i], reply_status(), t.s, t.len) ;
+      set_result(todo[i], rjob_reply_status(&cn.c.reply), t.s, t.len) ;
       stralloc_free(&t) ;
     }
   }
@@ -503,7 +435,7 @@ static enum tx tx_data (int pipelined, unsigned int naccepted)
   if (!smtpc_reply(&cn.c, run.cf.timeout_command < 120 ? run.cf.timeout_command : 120)) return lost() ;
   if (cn.c.reply.code != 354)
   {
-    set_all_reply(RS_ACCEPTED) ;
+    set_all_reply(RJOB_ACCEPTED) ;
     cn.txopen = 1 ;
     return after_reply("DATA") ;
   }
@@ -530,18 +462,18 @@ static enum tx transaction (char const *host, smtpreply_ext const *e)
   if (cn.txopen && (r = tx_rset()) != TX_GO) return r ;
   reused = cn.ntx++ > 0 ;
   /* the recipients of this transaction: those without a result yet */
-  genalloc_setlen(unsigned int, &cur.todo, 0) ;
+  genalloc_setlen(unsigned int, &txrcpts, 0) ;
   for (i = 0 ; i < cur.nrcpt ; i++)
-    if (res(i)->status == RS_PENDING && !genalloc_append(unsigned int, &cur.todo, &i)) nomem() ;
+    if (rjob_status(&cur, i) == RJOB_PENDING && !genalloc_append(unsigned int, &txrcpts, &i)) nomem() ;
   /* where this message goes: the results are the scheduler's lines */
-  LOG("transaction", HOST, "tls=", cn.c.tls ? "yes" : "no", "rcpts=", log_u64(genalloc_len(unsigned int, &cur.todo))) ;
+  LOG("transaction", HOST, "tls=", cn.c.tls ? "yes" : "no", "rcpts=", log_u64(genalloc_len(unsigned int, &txrcpts))) ;
   if ((r = tx_mail(e, reused)) != TX_GO) return r ;
   naccepted = tx_rcpts(e->pipelining) ;
   if (naccepted < 0) return lost() ;
   if ((r = tx_data(e->pipelining, naccepted)) != TX_GO) return r ;
   /* the body, in blocks (§4.5.3.2.5: 3 minutes per block), then the reply to the final dot */
   if (!smtpc_data(&cn.c, cur.wire.s, cur.wire.len, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return lost() ;
-  set_all_reply(RS_ACCEPTED) ;
+  set_all_reply(RJOB_ACCEPTED) ;
   return after_reply("end of data") ;
 }
 
@@ -702,11 +634,11 @@ static enum hop try_host (route const *rt, route_hop const *h)
 }
 
 /* a failure of the route: every job left gets it */
-static void fail_all (enum rstatus status, char const *t)
+static void fail_all (enum rjob_status status, char const *t)
 {
   while (jobs.cur < jobs.n)
   {
-    set_all(status, t, strlen(t), RS_PENDING) ;
+    set_all(status, t, strlen(t), RJOB_PENDING) ;
     job_advance() ;
   }
 }
@@ -720,10 +652,10 @@ static void deliver (void)
   if (!route_plan(&rt, &run.cf, run.domain)) nomem() ;
   switch (rt.result)
   {
-    case ROUTE_TEMP : fail_all(RS_TEMP, "451 4.4.3 temporary DNS failure looking up MX records") ; goto end ;
-    case ROUTE_NXDOMAIN : fail_all(RS_PERM, "550 5.1.2 the destination domain does not exist") ; goto end ;
-    case ROUTE_NULLMX : fail_all(RS_PERM, "556 5.1.10 the destination domain does not accept mail (null MX, RFC 7505)") ; goto end ;
-    case ROUTE_BADLITERAL : fail_all(RS_PERM, "553 5.1.2 bad address literal") ; goto end ;
+    case ROUTE_TEMP : fail_all(RJOB_TEMP, "451 4.4.3 temporary DNS failure looking up MX records") ; goto end ;
+    case ROUTE_NXDOMAIN : fail_all(RJOB_PERM, "550 5.1.2 the destination domain does not exist") ; goto end ;
+    case ROUTE_NULLMX : fail_all(RJOB_PERM, "556 5.1.10 the destination domain does not accept mail (null MX, RFC 7505)") ; goto end ;
+    case ROUTE_BADLITERAL : fail_all(RJOB_PERM, "553 5.1.2 bad address literal") ; goto end ;
     default : break ;
   }
   n = route_nhops(&rt) ;
@@ -741,7 +673,7 @@ static void deliver (void)
     tain_now_g() ;
     if (!tain_future(&cur.deadline)) break ;
   }
-  if (!tried) fail_all(RS_PERM, "554 5.4.6 mail for this domain loops back to myself") ;
+  if (!tried) fail_all(RJOB_PERM, "554 5.4.6 mail for this domain loops back to myself") ;
  end:
   route_free(&rt) ;
 }
@@ -759,59 +691,31 @@ static void deadline_set (void)
 
 static void job_start (void)
 {
-  rjob const *jb = genalloc_s(rjob, &jobs.list) + jobs.cur ;
-  unsigned int i = 0 ;
-  result r = { .status = RS_PENDING, .text = 0, .len = 0 } ;
-  cur.id = jb->id ;
-  cur.sender = jb->sender ;
-  cur.rcpts = genalloc_s(char const *, &jobs.fields) + jb->rcpt0 ;
-  cur.nrcpt = jb->nrcpt ;
-  cur.utf8 = jb->utf8 ;
+  jobin const *jb = genalloc_s(jobin, &jobs.list) + jobs.cur ;
+  char fn[QUEUE_PATH_MAX] ;
+  int fd, r = 0 ;
+  if (!rjob_start(&cur, jb->id, jb->sender, genalloc_s(char const *, &jobs.fields) + jb->rcpt0, jb->nrcpt, jb->utf8)
+   || !genalloc_ready(unsigned int, &txrcpts, jb->nrcpt)) nomem() ;
   /* every job has its own timeout delivery (scheduler(8): the deadline moves with the reports) */
   deadline_set() ;
-  genalloc_setlen(result, &cur.results, 0) ;
-  cur.texts.len = 0 ; cur.wire.len = 0 ; cur.size = 0 ; cur.eightbit = 0 ;
-  if (!genalloc_ready(result, &cur.results, cur.nrcpt) || !genalloc_ready(unsigned int, &cur.todo, cur.nrcpt)) nomem() ;
-  for (; i < cur.nrcpt ; i++) genalloc_append(result, &cur.results, &r) ;
-  /* an address goes into a command line: a line end in it would be a command of its own
-     (canonical addresses never hold one; this is the last line of defence) */
-  if (strpbrk(cur.sender, "\r\n"))
+  /* our cwd is the spool (the scheduler's); the entry is immutable once committed */
+  queue_path(fn, "queue", jb->id) ;
+  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  if (fd >= 0)
   {
-    static char const t[] = "501 5.1.7 invalid sender address" ;
-    set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
-  }
-  for (i = 0 ; i < cur.nrcpt ; i++)
-    if (res(i)->status == RS_PENDING && (!*cur.rcpts[i] || strpbrk(cur.rcpts[i], "\r\n")))
-    {
-      static char const t[] = "501 5.1.3 invalid recipient address" ;
-      set_result(i, RS_PERM, t, sizeof(t) - 1) ;
-    }
-  {
-    /* our cwd is the spool (the scheduler's); the entry is immutable once committed */
-    char fn[QUEUE_PATH_MAX] ;
-    int fd ;
-    queue_path(fn, "queue", jb->id) ;
-    fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-    if (fd < 0 || !read_body(fd, jb->hdrlen))
-    {
-      stralloc t = STRALLOC_ZERO ;
-      if (!stralloc_cats(&t, "451 4.3.0 unable to read the queue entry: ") || !stralloc_cats(&t, strerror(errno))) nomem() ;
-      set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
-      stralloc_free(&t) ;
-      if (fd >= 0) fd_close(fd) ;
-      return ;
-    }
+    r = rjob_body(&cur, fd, jb->hdrlen) ;
+    if (r < 0) nomem() ;
     fd_close(fd) ;
   }
+  if (!r)
+  {
+    stralloc t = STRALLOC_ZERO ;
+    if (!stralloc_cats(&t, "451 4.3.0 unable to read the queue entry: ") || !stralloc_cats(&t, strerror(errno))) nomem() ;
+    set_all(RJOB_TEMP, t.s, t.len, RJOB_PENDING) ;
+    stralloc_free(&t) ;
+    return ;
+  }
   if (jb->eightbit) cur.eightbit = 1 ;
-}
-
-/* every recipient of the current job has its final result */
-static int job_done (void)
-{
-  unsigned int i = 0 ;
-  for (; i < cur.nrcpt ; i++) if (res(i)->status == RS_PENDING || res(i)->status == RS_ACCEPTED) return 0 ;
-  return 1 ;
 }
 
 static void job_advance (void)
@@ -824,7 +728,7 @@ static void job_advance (void)
 static void job_next (void)
 {
   job_advance() ;
-  while (jobs.cur < jobs.n && job_done()) job_advance() ;
+  while (jobs.cur < jobs.n && rjob_done(&cur)) job_advance() ;
 }
 
 /* the first job with something to send becomes the current one */
@@ -832,7 +736,7 @@ static void jobs_begin (void)
 {
   if (jobs.cur >= jobs.n) return ;
   job_start() ;
-  while (jobs.cur < jobs.n && job_done()) job_advance() ;
+  while (jobs.cur < jobs.n && rjob_done(&cur)) job_advance() ;
 }
 
 /* the whole jobs in input from parsed on (lib/report: netstrings of id, header length, flags, sender, recipients) */
@@ -844,7 +748,7 @@ static void jobs_parse (void)
     size_t start, len, used, k ;
     unsigned int n ;
     char const *const *fs ;
-    rjob jb ;
+    jobin jb ;
     int r = report_job_next(jobs.input.s + jobs.parsed, jobs.input.len - jobs.parsed, &start, &len, &used) ;
     if (!r) break ;
     if (r < 0) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
@@ -861,18 +765,18 @@ static void jobs_parse (void)
     jb.sender = fs[3] ;
     jb.rcpt0 = genalloc_len(char const *, &jobs.fields) ;
     jb.nrcpt = n - 4 ;
-    if (!genalloc_catb(char const *, &jobs.fields, fs + 4, n - 4) || !genalloc_append(rjob, &jobs.list, &jb)) nomem() ;
+    if (!genalloc_catb(char const *, &jobs.fields, fs + 4, n - 4) || !genalloc_append(jobin, &jobs.list, &jb)) nomem() ;
     jobs.parsed += used ;
   }
   genalloc_free(char const *, &f) ;
-  jobs.n = genalloc_len(rjob, &jobs.list) ;
+  jobs.n = genalloc_len(jobin, &jobs.list) ;
 }
 
 /* every job known is over and reported: forget them, counting them in jobs.base */
 static void jobs_forget (void)
 {
   jobs.base += jobs.n ;
-  genalloc_setlen(rjob, &jobs.list, 0) ;
+  genalloc_setlen(jobin, &jobs.list, 0) ;
   genalloc_setlen(char const *, &jobs.fields, 0) ;
   jobs.n = jobs.cur = 0 ;
 }
@@ -978,8 +882,8 @@ int main (int argc, char const *const *argv)
     {
       stralloc t = STRALLOC_ZERO ;
       if (!stralloc_cats(&t, run.allperm ? "550 5.4.4 " : "451 4.4.1 ") || !stralloc_catb(&t, run.lasterr.s, run.lasterr.len)) nomem() ;
-      set_all(run.allperm ? RS_PERM : RS_TEMP, t.s, t.len, RS_PENDING) ;
-      set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
+      set_all(run.allperm ? RJOB_PERM : RJOB_TEMP, t.s, t.len, RJOB_PENDING) ;
+      set_all(RJOB_TEMP, t.s, t.len, RJOB_ACCEPTED) ;
       stralloc_free(&t) ;
       job_advance() ;
     }
