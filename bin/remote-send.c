@@ -41,11 +41,12 @@
 #include "dns.h"
 #include "log.h"
 #include "report.h"
+#include "rjob.h"
 #include "route.h"
 #include "smtpauth.h"
 #include "smtpclient.h"
-#include "rjob.h"
 #include "smtpreply.h"
+#include "smtptx.h"
 #include "tlsclient.h"
 #include "tlsname.h"
 
@@ -53,19 +54,8 @@
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 #define ADDR_TRIES_MAX 20       /* addresses tried per run, all MX hosts together */
-#define TIMEOUT_DATA_END 600    /* §4.5.3.2.6: 10 minutes for the reply to the final dot */
-#define TIMEOUT_QUIT 10
 #define STREAM_IDLE_MAX 300     /* idle between jobs at most this long (§4.5.3.2.7: servers wait 5 minutes); the scheduler ends it sooner */
 #define INPUT_MAX (1024 * 1024) /* unparsed job octets held at most */
-
-/* what a transaction left behind (transaction) */
-enum tx
-{
-  TX_GO,        /* not over: the next step of the transaction */
-  TX_NEXT,      /* every recipient has its result; the connection takes the next job */
-  TX_CLOSED,    /* every recipient has its result; the connection is closed (lost, or 421) */
-  TX_AGAIN      /* the connection is closed and nothing of the job was accepted on a reused one: the job goes to the next address as new */
-} ;
 
 /* what a session with one address did (session) */
 enum sess
@@ -92,7 +82,6 @@ static struct run_s
 
 /* the current job (lib/rjob); its id is first on log lines, "-" between jobs */
 static rjob cur = RJOB_ZERO ;
-static genalloc txrcpts = GENALLOC_ZERO ;  /* unsigned int: the recipients of the current transaction */
 
 /* a job as read on fd 0 (lib/report) */
 typedef struct jobin_s jobin ;
@@ -120,14 +109,13 @@ static struct jobs_s
   unsigned int cur ;      /* the current job's index in list */
 } jobs = { .input = STRALLOC_ZERO, .parsed = 0, .eof = 0, .base = 0, .list = GENALLOC_ZERO, .fields = GENALLOC_ZERO, .n = 0, .cur = 0 } ;
 
-/* the connection (lib/smtpclient) and its transactions */
+/* the connection (lib/smtpclient) and its transactions (lib/smtptx) */
 static struct conn_s
 {
   smtpc c ;
   tlsclient tls ;         /* BearSSL's buffers: static */
-  int txopen ;            /* a transaction was left midway: RSET first */
-  unsigned int ntx ;      /* transactions begun on it */
-} cn = { .c = SMTPC_ZERO, .txopen = 0, .ntx = 0 } ;
+  smtptx tx ;
+} cn = { .c = SMTPC_ZERO, .tx = SMTPTX_ZERO } ;
 
 static void job_next (void) ;
 static void job_advance (void) ;
@@ -154,21 +142,12 @@ static void logv (char const *const *v)
 
 /* results (lib/rjob) */
 
-static void set_result (unsigned int i, enum rjob_status status, char const *s, size_t len)
-{
-  if (!rjob_set(&cur, i, status, s, len)) nomem() ;
-}
-
 /* every recipient still in state which gets this result */
 static void set_all (enum rjob_status status, char const *s, size_t len, enum rjob_status which)
 {
   if (!rjob_set_all(&cur, status, s, len, which)) nomem() ;
 }
 
-static void set_all_reply (enum rjob_status which)
-{
-  if (!rjob_set_all_reply(&cur, &cn.c.reply, which)) nomem() ;
-}
 
 static void fail_host (int perm, char const *what, char const *why)
 {
@@ -287,194 +266,19 @@ static int ehlo (smtpreply_ext *e)
   return 1 ;
 }
 
-/* transactions */
-
-/* a reply that ends the transaction: 421 closes the connection (RFC 5321 §3.8), the rest goes elsewhere */
-static enum tx after_reply (char const *stage)
+/* one transaction for the current job (lib/smtptx): where the message goes, and the host's failure, logged */
+static enum smtptx_r transaction (smtpreply_ext const *e)
 {
-  if (cn.c.reply.code != 421) return TX_NEXT ;
-  fail_host_reply(stage) ;
-  smtpc_close(&cn.c) ;
-  return TX_CLOSED ;
-}
-
-/* the connection broke between replies: the rest of the batch goes elsewhere */
-static enum tx dropped (void)
-{
-  fail_host_io("connection lost") ;
-  return TX_CLOSED ;
-}
-
-/* the connection broke during the transaction: nothing is known to be delivered */
-static enum tx lost (void)
-{
-  stralloc t = STRALLOC_ZERO ;
-  char const *why = smtpc_error(&cn.c) ;
-  if (!stralloc_cats(&t, "connection to ") || !stralloc_cats(&t, run.host) || !stralloc_cats(&t, "[")
-   || !stralloc_cats(&t, run.ip) || !stralloc_cats(&t, "] lost during the transaction: ") || !stralloc_cats(&t, why)) nomem() ;
-  set_all(RJOB_TEMP, t.s, t.len, RJOB_PENDING) ;
-  set_all(RJOB_TEMP, t.s, t.len, RJOB_ACCEPTED) ;
-  stralloc_free(&t) ;
-  fail_host(0, "connection lost during a transaction", why) ;
-  smtpc_close(&cn.c) ;
-  return TX_CLOSED ;
-}
-
-/* what the server said in EHLO rules out: a message it cannot take fails unsent. 1: go on */
-static int tx_fits (char const *host, smtpreply_ext const *e)
-{
-  if (cur.utf8 && !e->smtputf8)
+  enum smtptx_r r = smtptx_begin(&cn.tx, &cn.c, e, &cur) ;
+  if (r == SMTPTX_GO)
   {
-    static char const t[] = "553 5.6.7 the destination does not support SMTPUTF8 (RFC 6531 3.2)" ;
-    set_all(RJOB_PERM, t, sizeof(t) - 1, RJOB_PENDING) ;
-    return 0 ;
+    /* the results are the scheduler's lines */
+    LOG("transaction", HOST, "tls=", cn.c.tls ? "yes" : "no", "rcpts=", log_u64(smtptx_nrcpts(&cn.tx))) ;
+    r = smtptx_run(&cn.tx, &cn.c, e, &cur) ;
   }
-  if (e->hassize && e->size && cur.size > e->size)
-  {
-    stralloc t = STRALLOC_ZERO ;
-    char a[UINT64_FMT], b[UINT64_FMT] ;
-    a[uint64_fmt(a, cur.size)] = 0 ;
-    b[uint64_fmt(b, e->size)] = 0 ;
-    if (!stralloc_cats(&t, "552 5.3.4 message size ") || !stralloc_cats(&t, a) || !stralloc_cats(&t, " exceeds the limit ")
-     || !stralloc_cats(&t, b) || !stralloc_cats(&t, " of ") || !stralloc_cats(&t, host)) nomem() ;
-    set_all(RJOB_PERM, t.s, t.len, RJOB_PENDING) ;
-    stralloc_free(&t) ;
-    return 0 ;
-  }
-  return 1 ;
-}
-
-/* the last transaction was left midway (§4.1.1.5): clear it before the next MAIL */
-static enum tx tx_rset (void)
-{
-  if (!smtpc_command(&cn.c, "RSET", 0, run.cf.timeout_command)) { fail_host_io("RSET") ; return TX_AGAIN ; }
-  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply("RSET") ; smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return TX_AGAIN ; }
-  cn.txopen = 0 ;
-  return TX_GO ;
-}
-
-/*
- * MAIL, and under PIPELINING (RFC 2920 §3.1) the RCPTs and DATA with it
- * in one write, then MAIL's reply. On a reused connection, no reply or a
- * 421 means the server hung up after the last transaction: TX_AGAIN.
- */
-static enum tx tx_mail (smtpreply_ext const *e, int reused)
-{
-  unsigned int const *todo = genalloc_s(unsigned int, &txrcpts) ;
-  unsigned int n = genalloc_len(unsigned int, &txrcpts), i ;
-  char fmt[UINT64_FMT] ;
-  fmt[uint64_fmt(fmt, cur.size)] = 0 ;
-  if (!stralloc_cats(&cn.c.out, "MAIL FROM:<") || !stralloc_cats(&cn.c.out, cur.sender) || !stralloc_cats(&cn.c.out, ">")
-   || (e->hassize && (!stralloc_cats(&cn.c.out, " SIZE=") || !stralloc_cats(&cn.c.out, fmt)))
-   /* RFC 6152: an 8-bit body to a server without 8BITMIME is sent as is, as most MTAs do */
-   || (cur.eightbit && e->eightbit && !stralloc_cats(&cn.c.out, " BODY=8BITMIME"))
-   || (cur.utf8 && !stralloc_cats(&cn.c.out, " SMTPUTF8"))
-   || !smtpc_put(&cn.c, "", 0, 0)) nomem() ;
-  if (e->pipelining)
-  {
-    for (i = 0 ; i < n ; i++) if (!smtpc_put(&cn.c, "RCPT TO:<", cur.rcpts[todo[i]], ">")) nomem() ;
-    if (!smtpc_put(&cn.c, "DATA", 0, 0)) nomem() ;
-  }
-  if (!smtpc_flush(&cn.c, run.cf.timeout_command) || !smtpc_reply(&cn.c, run.cf.timeout_command))
-  {
-    if (!reused) return lost() ;
-    fail_host_io("connection closed before MAIL") ;
-    return TX_AGAIN ;
-  }
-  if (reused && cn.c.reply.code == 421) { fail_host_reply("MAIL") ; smtpc_close(&cn.c) ; return TX_AGAIN ; }
-  if (smtpreply_class(&cn.c.reply) == 2) return TX_GO ;
-  set_all_reply(RJOB_PENDING) ;
-  if (e->pipelining)
-  {
-    /* the replies to the pipelined RCPTs and DATA still come; read them, send nothing */
-    for (i = 0 ; i <= n ; i++) if (!smtpc_reply(&cn.c, run.cf.timeout_command)) return dropped() ;
-    if (cn.c.reply.code == 354)
-    {
-      /* a server that says 354 anyway gets an empty message, which it must refuse */
-      if (!smtpc_put(&cn.c, ".", 0, 0) || !smtpc_flush(&cn.c, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return dropped() ;
-    }
-  }
-  return after_reply("MAIL") ;
-}
-
-/* the RCPT replies (each RCPT sent first, without PIPELINING), in the recipients' results: the count accepted, or -1 when the connection broke */
-static int tx_rcpts (int pipelined)
-{
-  unsigned int const *todo = genalloc_s(unsigned int, &txrcpts) ;
-  unsigned int n = genalloc_len(unsigned int, &txrcpts), i, naccepted = 0 ;
-  for (i = 0 ; i < n ; i++)
-  {
-    if (!pipelined && (!smtpc_put(&cn.c, "RCPT TO:<", cur.rcpts[todo[i]], ">") || !smtpc_flush(&cn.c, run.cf.timeout_command))) return -1 ;
-    if (!smtpc_reply(&cn.c, run.cf.timeout_command)) return -1 ;
-    if (smtpreply_class(&cn.c.reply) == 2)
-    {
-      set_result(todo[i], RJOB_ACCEPTED, "", 0) ;
-      naccepted++ ;
-    }
-    else
-    {
-      stralloc t = STRALLOC_ZERO ;
-      if (!smtpreply_oneline(&cn.c.reply, &t)) nomem() ;
-      set_result(todo[i], rjob_reply_status(&cn.c.reply), t.s, t.len) ;
-      stralloc_free(&t) ;
-    }
-  }
-  return naccepted ;
-}
-
-/* DATA (sent already under PIPELINING, else only with a recipient accepted) and its 354 */
-static enum tx tx_data (int pipelined, unsigned int naccepted)
-{
-  if (!pipelined)
-  {
-    /* every RCPT refused, no DATA sent: the server still holds our MAIL */
-    if (!naccepted) { cn.txopen = 1 ; return after_reply("RCPT") ; }
-    if (!smtpc_put(&cn.c, "DATA", 0, 0) || !smtpc_flush(&cn.c, run.cf.timeout_command)) return lost() ;
-  }
-  /* §4.5.3.2.3: 2 minutes for the reply to DATA */
-  if (!smtpc_reply(&cn.c, run.cf.timeout_command < 120 ? run.cf.timeout_command : 120)) return lost() ;
-  if (cn.c.reply.code != 354)
-  {
-    set_all_reply(RJOB_ACCEPTED) ;
-    cn.txopen = 1 ;
-    return after_reply("DATA") ;
-  }
-  if (!naccepted)
-  {
-    /* a server that says 354 with no recipient gets an empty message, which it must refuse */
-    if (!smtpc_put(&cn.c, ".", 0, 0) || !smtpc_flush(&cn.c, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return dropped() ;
-    return after_reply("end of data") ;
-  }
-  return TX_GO ;
-}
-
-/*
- * One transaction for the current job on an open session (RFC 5321
- * §3.3), pipelined when offered (RFC 2920): the recipients without a
- * result get theirs. TX_NEXT, TX_CLOSED or TX_AGAIN (enum tx).
- */
-static enum tx transaction (char const *host, smtpreply_ext const *e)
-{
-  unsigned int i ;
-  int naccepted, reused ;
-  enum tx r ;
-  if (!tx_fits(host, e)) return TX_NEXT ;
-  if (cn.txopen && (r = tx_rset()) != TX_GO) return r ;
-  reused = cn.ntx++ > 0 ;
-  /* the recipients of this transaction: those without a result yet */
-  genalloc_setlen(unsigned int, &txrcpts, 0) ;
-  for (i = 0 ; i < cur.nrcpt ; i++)
-    if (rjob_status(&cur, i) == RJOB_PENDING && !genalloc_append(unsigned int, &txrcpts, &i)) nomem() ;
-  /* where this message goes: the results are the scheduler's lines */
-  LOG("transaction", HOST, "tls=", cn.c.tls ? "yes" : "no", "rcpts=", log_u64(genalloc_len(unsigned int, &txrcpts))) ;
-  if ((r = tx_mail(e, reused)) != TX_GO) return r ;
-  naccepted = tx_rcpts(e->pipelining) ;
-  if (naccepted < 0) return lost() ;
-  if ((r = tx_data(e->pipelining, naccepted)) != TX_GO) return r ;
-  /* the body, in blocks (§4.5.3.2.5: 3 minutes per block), then the reply to the final dot */
-  if (!smtpc_data(&cn.c, cur.wire.s, cur.wire.len, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return lost() ;
-  set_all_reply(RJOB_ACCEPTED) ;
-  return after_reply("end of data") ;
+  if (r == SMTPTX_ERROR) nomem() ;
+  if (cn.tx.failed) fail_host(cn.tx.failperm, cn.tx.fail.s, 0) ;
+  return r ;
 }
 
 /* sessions */
@@ -497,7 +301,7 @@ static int starttls (char const *host, unsigned int tlspolicy, char const *authf
     if (!smtpreply_oneline(&cn.c.reply, &sa) || !stralloc_0(&sa)) nomem() ;
     tls_refused("STARTTLS refused", sa.s, tlspolicy) ;
     stralloc_free(&sa) ;
-    smtpc_quit(&cn.c, TIMEOUT_QUIT) ;
+    smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ;
     return 0 ;
   }
   if (mode == TLSCLIENT_VERIFY && !anchors_loaded)
@@ -512,7 +316,7 @@ static int starttls (char const *host, unsigned int tlspolicy, char const *authf
     size_t k = ip46_scan(host, &dummy) ;
     if (k && !host[k])
     {
-      if (mode == TLSCLIENT_VERIFY) { fail_host(0, "cannot verify a certificate for an IP address: route to a host name", 0) ; smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
+      if (mode == TLSCLIENT_VERIFY) { fail_host(0, "cannot verify a certificate for an IP address: route to a host name", 0) ; smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
       servername = 0 ;
     }
   }
@@ -532,7 +336,7 @@ static int starttls (char const *host, unsigned int tlspolicy, char const *authf
   LOG("tls", HOST, "version=", tlsclient_version(&cn.tls), "cipher=", tlsname_suite(tlsclient_cipher(&cn.tls)),
     "mode=", tls_policy_names[tlspolicy], "verified=", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
   /* RFC 3207 §4.2: forget what the server said before TLS */
-  if (!ehlo(e)) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
+  if (!ehlo(e)) { smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
   return 1 ;
 }
 
@@ -555,16 +359,16 @@ static int session_open (char const *host, ip46 const *ip, uint16_t port, unsign
   LOG("connected", HOST) ;
   /* §4.5.3.2.1: 5 minutes for the greeting */
   if (!smtpc_reply(&cn.c, run.cf.timeout_command)) { fail_host_io("greeting") ; return 0 ; }
-  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply("greeting") ; smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
-  if (!ehlo(e)) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
+  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply("greeting") ; smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
+  if (!ehlo(e)) { smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
   if (tlspolicy != CONF_TLS_NONE && e->starttls && !starttls(host, tlspolicy, authfile, e, how)) return 0 ;
   if (!cn.c.tls && tlspolicy != CONF_TLS_OPPORTUNISTIC && tlspolicy != CONF_TLS_NONE)
   {
     tls_refused("the server does not offer STARTTLS", 0, tlspolicy) ;
-    smtpc_quit(&cn.c, TIMEOUT_QUIT) ;
+    smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ;
     return 0 ;
   }
-  if (authfile && !do_auth(authfile, host, e)) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
+  if (authfile && !do_auth(authfile, host, e)) { smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
   return 1 ;
 }
 
@@ -577,17 +381,16 @@ static enum sess session (char const *host, ip46 const *ip, uint16_t port, unsig
   run.ip[ip46_fmt(run.ip, ip)] = 0 ;
   if (!session_open(host, ip, port, tlspolicy, authfile, &e, &how)) return how ;
   /* from here on, the current job's recipients get their results from this session; the next jobs ride on it */
-  cn.txopen = 0 ;
-  cn.ntx = 0 ;
+  smtptx_init(&cn.tx, host, run.ip) ;
   for (;;)
   {
-    enum tx r = transaction(host, &e) ;
-    if (r == TX_AGAIN) return SESS_NEXT ;
+    enum smtptx_r r = transaction(&e) ;
+    if (r == SMTPTX_AGAIN) return SESS_NEXT ;
     job_next() ;
     /* a stream: the connection waits, idle, for the scheduler's next jobs; if the server spoke (421, or closed), the next jobs reconnect */
-    if (jobs.cur >= jobs.n && r == TX_NEXT && jobs_wait(cn.c.fd) < 0) { smtpc_close(&cn.c) ; return SESS_DONE ; }
-    if (jobs.cur >= jobs.n) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return SESS_DONE ; }
-    if (r == TX_CLOSED) return SESS_NEXT ;
+    if (jobs.cur >= jobs.n && r == SMTPTX_NEXT && jobs_wait(cn.c.fd) < 0) { smtpc_close(&cn.c) ; return SESS_DONE ; }
+    if (jobs.cur >= jobs.n) { smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return SESS_DONE ; }
+    if (r == SMTPTX_CLOSED) return SESS_NEXT ;
   }
 }
 
@@ -694,8 +497,7 @@ static void job_start (void)
   jobin const *jb = genalloc_s(jobin, &jobs.list) + jobs.cur ;
   char fn[QUEUE_PATH_MAX] ;
   int fd, r = 0 ;
-  if (!rjob_start(&cur, jb->id, jb->sender, genalloc_s(char const *, &jobs.fields) + jb->rcpt0, jb->nrcpt, jb->utf8)
-   || !genalloc_ready(unsigned int, &txrcpts, jb->nrcpt)) nomem() ;
+  if (!rjob_start(&cur, jb->id, jb->sender, genalloc_s(char const *, &jobs.fields) + jb->rcpt0, jb->nrcpt, jb->utf8)) nomem() ;
   /* every job has its own timeout delivery (scheduler(8): the deadline moves with the reports) */
   deadline_set() ;
   /* our cwd is the spool (the scheduler's); the entry is immutable once committed */
@@ -865,6 +667,8 @@ int main (int argc, char const *const *argv)
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
   if (!conf_load_default(&run.cf, conffile, &err))
     strerr_dief(KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
+  cn.tx.tcommand = run.cf.timeout_command ;
+  cn.tx.tdata = run.cf.timeout_data ;
   tain_now_set_stopwatch_g() ;
 
   if (jobs_wait(-1) <= 0) return 0 ;
