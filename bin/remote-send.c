@@ -19,7 +19,6 @@
 #include <string.h>
 #include <fcntl.h>
 
-#include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/strerr.h>
 #include <skalibs/stralloc.h>
@@ -28,7 +27,6 @@
 #include <skalibs/allreadwrite.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/error.h>
 #include <skalibs/iopause.h>
 #include <skalibs/ip46.h>
 #include <skalibs/sig.h>
@@ -40,7 +38,7 @@
 #include "queue.h"
 #include "dns.h"
 #include "log.h"
-#include "report.h"
+#include "rbatch.h"
 #include "rjob.h"
 #include "route.h"
 #include "smtpauth.h"
@@ -55,7 +53,6 @@
 
 #define ADDR_TRIES_MAX 20       /* addresses tried per run, all MX hosts together */
 #define STREAM_IDLE_MAX 300     /* idle between jobs at most this long (§4.5.3.2.7: servers wait 5 minutes); the scheduler ends it sooner */
-#define INPUT_MAX (1024 * 1024) /* unparsed job octets held at most */
 
 /* what a session with one address did (session) */
 enum sess
@@ -83,31 +80,8 @@ static struct run_s
 /* the current job (lib/rjob); its id is first on log lines, "-" between jobs */
 static rjob cur = RJOB_ZERO ;
 
-/* a job as read on fd 0 (lib/report) */
-typedef struct jobin_s jobin ;
-struct jobin_s
-{
-  char const *id ;
-  size_t hdrlen ;
-  int eightbit ;
-  int utf8 ;
-  char const *sender ;
-  size_t rcpt0 ;          /* its recipients: fields from this one */
-  unsigned int nrcpt ;
-} ;
-
-/* the jobs read on fd 0 */
-static struct jobs_s
-{
-  stralloc input ;        /* as read: the fields point into it */
-  size_t parsed ;         /* input: whole jobs up to here */
-  int eof ;
-  unsigned int base ;     /* jobs of the stream before the current ones (reports count from the first) */
-  genalloc list ;         /* jobin */
-  genalloc fields ;       /* char const *: every job's recipients */
-  unsigned int n ;
-  unsigned int cur ;      /* the current job's index in list */
-} jobs = { .input = STRALLOC_ZERO, .parsed = 0, .eof = 0, .base = 0, .list = GENALLOC_ZERO, .fields = GENALLOC_ZERO, .n = 0, .cur = 0 } ;
+/* the jobs read on fd 0 (lib/rbatch) */
+static rbatch jobs = RBATCH_ZERO ;
 
 /* the connection (lib/smtpclient) and its transactions (lib/smtptx) */
 static struct conn_s
@@ -494,10 +468,10 @@ static void deadline_set (void)
 
 static void job_start (void)
 {
-  jobin const *jb = genalloc_s(jobin, &jobs.list) + jobs.cur ;
+  rbatch_job const *jb = rbatch_job_at(&jobs, jobs.cur) ;
   char fn[QUEUE_PATH_MAX] ;
   int fd, r = 0 ;
-  if (!rjob_start(&cur, jb->id, jb->sender, genalloc_s(char const *, &jobs.fields) + jb->rcpt0, jb->nrcpt, jb->utf8)) nomem() ;
+  if (!rjob_start(&cur, jb->id, jb->sender, rbatch_rcpts(&jobs, jb), jb->nrcpt, jb->utf8)) nomem() ;
   /* every job has its own timeout delivery (scheduler(8): the deadline moves with the reports) */
   deadline_set() ;
   /* our cwd is the spool (the scheduler's); the entry is immutable once committed */
@@ -541,47 +515,8 @@ static void jobs_begin (void)
   while (jobs.cur < jobs.n && rjob_done(&cur)) job_advance() ;
 }
 
-/* the whole jobs in input from parsed on (lib/report: netstrings of id, header length, flags, sender, recipients) */
-static void jobs_parse (void)
-{
-  genalloc f = GENALLOC_ZERO ;
-  for (;;)
-  {
-    size_t start, len, used, k ;
-    unsigned int n ;
-    char const *const *fs ;
-    jobin jb ;
-    int r = report_job_next(jobs.input.s + jobs.parsed, jobs.input.len - jobs.parsed, &start, &len, &used) ;
-    if (!r) break ;
-    if (r < 0) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-    genalloc_setlen(char const *, &f, 0) ;
-    n = report_job_fields(jobs.input.s + jobs.parsed + start, len, &f) ;
-    fs = genalloc_s(char const *, &f) ;
-    if (n < 5 || !queue_id_valid(fs[0], strlen(fs[0]))
-     || !(k = size_scan(fs[1], &jb.hdrlen)) || fs[1][k]
-     || (strcmp(fs[2], "-") && strcmp(fs[2], "8") && strcmp(fs[2], "u") && strcmp(fs[2], "8u")))
-      strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-    jb.id = fs[0] ;
-    jb.eightbit = !!strchr(fs[2], '8') ;
-    jb.utf8 = !!strchr(fs[2], 'u') ;
-    jb.sender = fs[3] ;
-    jb.rcpt0 = genalloc_len(char const *, &jobs.fields) ;
-    jb.nrcpt = n - 4 ;
-    if (!genalloc_catb(char const *, &jobs.fields, fs + 4, n - 4) || !genalloc_append(jobin, &jobs.list, &jb)) nomem() ;
-    jobs.parsed += used ;
-  }
-  genalloc_free(char const *, &f) ;
-  jobs.n = genalloc_len(jobin, &jobs.list) ;
-}
-
-/* every job known is over and reported: forget them, counting them in jobs.base */
-static void jobs_forget (void)
-{
-  jobs.base += jobs.n ;
-  genalloc_setlen(jobin, &jobs.list, 0) ;
-  genalloc_setlen(char const *, &jobs.fields, 0) ;
-  jobs.n = jobs.cur = 0 ;
-}
+/* the scheduler and we disagree: the run ends, and every recipient without a report line is temporary */
+#define garbled() strerr_dief(KETCH_EX_TEMP, "garbled job in the batch")
 
 /*
  * The next jobs from fd 0, once every job known so far is over (so the
@@ -595,15 +530,8 @@ static void jobs_forget (void)
  */
 static int jobs_wait (int watch)
 {
-  stralloc *in = &jobs.input ;
   tain until ;
-  jobs_forget() ;
-  if (jobs.parsed)
-  {
-    memmove(in->s, in->s + jobs.parsed, in->len - jobs.parsed) ;
-    in->len -= jobs.parsed ;
-    jobs.parsed = 0 ;
-  }
+  rbatch_forget(&jobs) ;
   cur.id = "-" ;
   tain_now_g() ;
   tain_addsec_g(&until, STREAM_IDLE_MAX) ;
@@ -611,29 +539,20 @@ static int jobs_wait (int watch)
   {
     iopause_fd x[2] = { { .fd = 0, .events = IOPAUSE_READ, .revents = 0 }, { .fd = watch, .events = IOPAUSE_READ, .revents = 0 } } ;
     int r ;
-    jobs_parse() ;
+    if (!rbatch_parse(&jobs)) { if (errno == EPROTO) garbled() ; nomem() ; }
     jobs_begin() ;
     if (jobs.cur < jobs.n) return 1 ;
-    if (jobs.eof)
-    {
-      if (jobs.parsed < in->len) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-      return 0 ;
-    }
+    if (rbatch_truncated(&jobs)) garbled() ;
+    if (jobs.eof) return 0 ;
     r = iopause_g(x, watch >= 0 ? 2 : 1, &until) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
     if (!r) return 0 ;
     if (watch >= 0 && x[1].revents) return -1 ;
-    if (x[0].revents)
+    if (x[0].revents && !rbatch_read(&jobs, 0))
     {
-      ssize_t n ;
-      if (in->len - jobs.parsed >= INPUT_MAX) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-      if (!stralloc_readyplus(in, 65536)) nomem() ;
-      n = fd_read(0, in->s + in->len, 65536) ;
-      if (n < 0 && !error_isagain(errno)) strerr_diefusys(KETCH_EX_TEMP, "read the jobs") ;
-      if (!n) jobs.eof = 1 ;
-      if (n > 0) in->len += n ;
-      /* input may have moved under the fields of the jobs parsed so far, all over: parse from the first new one */
-      jobs_forget() ;
+      if (errno == EPROTO) garbled() ;
+      if (errno == ENOMEM) nomem() ;
+      strerr_diefusys(KETCH_EX_TEMP, "read the jobs") ;
     }
   }
 }
