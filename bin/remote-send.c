@@ -41,9 +41,9 @@
 #include "rbatch.h"
 #include "rjob.h"
 #include "route.h"
-#include "smtpauth.h"
 #include "smtpclient.h"
 #include "smtpreply.h"
+#include "smtpsess.h"
 #include "smtptx.h"
 #include "tlsclient.h"
 #include "tlsname.h"
@@ -83,13 +83,16 @@ static rjob cur = RJOB_ZERO ;
 /* the jobs read on fd 0 (lib/rbatch) */
 static rbatch jobs = RBATCH_ZERO ;
 
-/* the connection (lib/smtpclient) and its transactions (lib/smtptx) */
+/* the connection (lib/smtpclient), its opening (lib/smtpsess) and its transactions (lib/smtptx) */
 static struct conn_s
 {
   smtpc c ;
   tlsclient tls ;         /* BearSSL's buffers: static */
+  tlsclient_anchors anchors ;
+  int anchors_loaded ;
+  smtpsess sess ;
   smtptx tx ;
-} cn = { .c = SMTPC_ZERO, .tx = SMTPTX_ZERO } ;
+} cn = { .c = SMTPC_ZERO, .anchors = TLSCLIENT_ANCHORS_ZERO, .anchors_loaded = 0, .sess = SMTPSESS_ZERO, .tx = SMTPTX_ZERO } ;
 
 static void job_next (void) ;
 static void job_advance (void) ;
@@ -122,7 +125,7 @@ static void set_all (enum rjob_status status, char const *s, size_t len, enum rj
   if (!rjob_set_all(&cur, status, s, len, which)) nomem() ;
 }
 
-
+/* a host failed: logged, and kept (run.lasterr) for the recipients if no host takes the mail */
 static void fail_host (int perm, char const *what, char const *why)
 {
   stralloc *e = &run.lasterr ;
@@ -140,40 +143,6 @@ static void fail_host (int perm, char const *what, char const *why)
   LOG("host-failed", HOST, "reason=", log_quote(e->s)) ;
 }
 
-/* CONF_TLS_* */
-static char const *const tls_policy_names[] = { "opportunistic", "required", "verify", "none" } ;
-
-/*
- * Under "tls required" and "verify" no TLS means no mail to this host:
- * a temporary failure of the host, never a retry in plaintext (RFC 3207
- * §4.1 leaves the choice to the client; the policy made it).
- */
-static void tls_refused (char const *what, char const *why, unsigned int tlspolicy)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  if ((why && (!stralloc_cats(&sa, why) || !stralloc_catb(&sa, "; ", 2)))
-   || !stralloc_cats(&sa, "tls ") || !stralloc_cats(&sa, tls_policy_names[tlspolicy])
-   || !stralloc_cats(&sa, ": never in plaintext") || !stralloc_0(&sa)) nomem() ;
-  fail_host(0, what, sa.s) ;
-  stralloc_free(&sa) ;
-}
-
-/* a host failed with an SMTP reply; its text is the reason */
-static void fail_host_reply (char const *stage)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  if (!stralloc_cats(&sa, stage) || !stralloc_cats(&sa, ": ") || !smtpreply_oneline(&cn.c.reply, &sa) || !stralloc_0(&sa)) nomem() ;
-  fail_host(smtpreply_class(&cn.c.reply) == 5, sa.s, 0) ;
-  stralloc_free(&sa) ;
-}
-
-/* a host failed on an I/O error; the connection is unusable */
-static void fail_host_io (char const *stage)
-{
-  fail_host(0, stage, smtpc_error(&cn.c)) ;
-  smtpc_close(&cn.c) ;
-}
-
 /* the report protocol (lib/report): one line per recipient of the current job, in order; flushed, so the scheduler sees each job's */
 static void report (void)
 {
@@ -181,63 +150,6 @@ static void report (void)
   sa.len = 0 ;
   if (!rjob_report(&cur, jobs.base + jobs.cur, &sa)) nomem() ;
   if (buffer_put(buffer_1, sa.s, sa.len) < 0 || !buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
-}
-
-/* the credentials for host from a route's file; 1, or 0 with *why set */
-static int creds_load (char const *file, char const *host, stralloc *user, stralloc *pass, char const **why)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  int r ;
-  if (!smtpauth_creds_read(file, &sa))
-  {
-    *why = errno == EPERM ? "the credentials file is readable by others or not ours: refused"
-         : errno == EINVAL ? "the credentials file is not a regular file"
-         : "cannot read the credentials file" ;
-    stralloc_free(&sa) ;
-    return 0 ;
-  }
-  r = smtpauth_creds_find(sa.s, sa.len, host, user, pass) ;
-  byte_zzero(sa.s, sa.a) ;
-  stralloc_free(&sa) ;
-  if (r < 0) nomem() ;
-  if (!r) *why = "no credentials for this host in the credentials file" ;
-  return r ;
-}
-
-/* RFC 4954: AUTH PLAIN with an initial response, else LOGIN. 1 ok, 0 failed (host failed) */
-static int do_auth (char const *file, char const *host, smtpreply_ext const *e)
-{
-  stralloc user = STRALLOC_ZERO, pass = STRALLOC_ZERO ;
-  char const *why = 0 ;
-  int ok = 0 ;
-  if (!cn.c.tls) { fail_host(0, "refusing to send AUTH credentials without TLS", 0) ; return 0 ; }
-  if (!creds_load(file, host, &user, &pass, &why)) { fail_host(0, why, file) ; return 0 ; }
-  /* the fields are NUL-terminated */
-  if (!e->auth_plain && !e->auth_login) fail_host(0, "the server offers neither AUTH PLAIN nor AUTH LOGIN", 0) ;
-  else if (!smtpc_auth(&cn.c, user.s, user.len - 1, pass.s, pass.len - 1, e->auth_plain, run.cf.timeout_command)) fail_host(0, "AUTH", smtpc_error(&cn.c)) ;
-  else if (cn.c.reply.code == 235) ok = 1 ;
-  else
-  {
-    /* a refused login is our configuration's fault: retry, never bounce */
-    fail_host_reply("AUTH") ;
-    run.allperm = 0 ;
-  }
-  if (pass.s) byte_zzero(pass.s, pass.a) ;
-  stralloc_free(&user) ; stralloc_free(&pass) ;
-  return ok ;
-}
-
-/* EHLO, and HELO if EHLO is refused (RFC 5321 §3.2); 1, or 0 (host failed) */
-static int ehlo (smtpreply_ext *e)
-{
-  int helo ;
-  if (!smtpc_ehlo(&cn.c, "EHLO", conf_str(&run.cf, run.cf.hostname), e, &helo, run.cf.timeout_command))
-  {
-    fail_host(0, helo ? "HELO" : "EHLO", smtpc_error(&cn.c)) ;
-    return 0 ;
-  }
-  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply(helo ? "HELO" : "EHLO") ; return 0 ; }
-  return 1 ;
 }
 
 /* one transaction for the current job (lib/smtptx): where the message goes, and the host's failure, logged */
@@ -257,67 +169,11 @@ static enum smtptx_r transaction (smtpreply_ext const *e)
 
 /* sessions */
 
-/* STARTTLS under the host's policy: 1 to go on (under TLS, or in plaintext when the policy allows), else how the session ends */
-static int starttls (char const *host, unsigned int tlspolicy, char const *authfile, smtpreply_ext *e, enum sess *how)
-{
-  static tlsclient_anchors anchors = TLSCLIENT_ANCHORS_ZERO ;
-  static int anchors_loaded = 0 ;
-  int mode = tlspolicy == CONF_TLS_VERIFY ? TLSCLIENT_VERIFY : TLSCLIENT_OPPORTUNISTIC ;
-  char const *servername = host ;
-  size_t discarded ;
-  int r ;
-  *how = SESS_NEXT ;
-  if (!smtpc_command(&cn.c, "STARTTLS", 0, run.cf.timeout_command)) { fail_host_io("STARTTLS") ; return 0 ; }
-  if (cn.c.reply.code != 220)
-  {
-    stralloc sa = STRALLOC_ZERO ;
-    if (tlspolicy == CONF_TLS_OPPORTUNISTIC) return 1 ;
-    if (!smtpreply_oneline(&cn.c.reply, &sa) || !stralloc_0(&sa)) nomem() ;
-    tls_refused("STARTTLS refused", sa.s, tlspolicy) ;
-    stralloc_free(&sa) ;
-    smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ;
-    return 0 ;
-  }
-  if (mode == TLSCLIENT_VERIFY && !anchors_loaded)
-  {
-    char const *ca = run.cf.ca_file ? conf_str(&run.cf, run.cf.ca_file) : "/etc/ssl/certs/ca-certificates.crt" ;
-    if (!tlsclient_anchors_load(&anchors, ca)) { fail_host(0, "unable to load trust anchors", ca) ; smtpc_close(&cn.c) ; return 0 ; }
-    anchors_loaded = 1 ;
-  }
-  {
-    /* RFC 6066 §3: no IP literal in SNI; and BearSSL matches names only, so "verify" needs a name */
-    ip46 dummy ;
-    size_t k = ip46_scan(host, &dummy) ;
-    if (k && !host[k])
-    {
-      if (mode == TLSCLIENT_VERIFY) { fail_host(0, "cannot verify a certificate for an IP address: route to a host name", 0) ; smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
-      servername = 0 ;
-    }
-  }
-  r = smtpc_starttls(&cn.c, &cn.tls, servername, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &discarded, run.cf.timeout_command) ;
-  if (discarded) LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
-  if (!r)
-  {
-    int be = tlsclient_error(&cn.tls) ;
-    char const *why = be && be != BR_ERR_IO ? tlsname_error(be) : strerror(errno) ;
-    smtpc_close(&cn.c) ;
-    /* RFC 7435 §3: only opportunistic may fall back to plaintext */
-    if (tlspolicy != CONF_TLS_OPPORTUNISTIC) { tls_refused("TLS handshake failed", why, tlspolicy) ; return 0 ; }
-    fail_host(0, "TLS handshake failed", why) ;
-    if (!authfile) *how = SESS_PLAINTEXT ;
-    return 0 ;
-  }
-  LOG("tls", HOST, "version=", tlsclient_version(&cn.tls), "cipher=", tlsname_suite(tlsclient_cipher(&cn.tls)),
-    "mode=", tls_policy_names[tlspolicy], "verified=", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
-  /* RFC 3207 §4.2: forget what the server said before TLS */
-  if (!ehlo(e)) { smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
-  return 1 ;
-}
-
-/* connected, greeted, EHLO, TLS and AUTH as the hop says: 1 ready for MAIL, else how the session ends */
-static int session_open (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile, smtpreply_ext *e, enum sess *how)
+/* connected, then the session's opening (lib/smtpsess), logged: 1 ready for MAIL, else how the session ends */
+static int session_open (ip46 const *ip, uint16_t port, enum sess *how)
 {
   int fd = socket_tcp46_nbcoe(ip46_is6(ip)) ;
+  int r ;
   *how = SESS_NEXT ;
   if (fd < 0) { fail_host(0, "socket", strerror(errno)) ; return 0 ; }
   smtpc_init(&cn.c, fd, &cur.deadline) ;
@@ -331,34 +187,32 @@ static int session_open (char const *host, ip46 const *ip, uint16_t port, unsign
   /* commands and the end of data go out in one segment each: no Nagle wait */
   socket_tcpnodelay(fd) ;
   LOG("connected", HOST) ;
-  /* §4.5.3.2.1: 5 minutes for the greeting */
-  if (!smtpc_reply(&cn.c, run.cf.timeout_command)) { fail_host_io("greeting") ; return 0 ; }
-  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply("greeting") ; smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
-  if (!ehlo(e)) { smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
-  if (tlspolicy != CONF_TLS_NONE && e->starttls && !starttls(host, tlspolicy, authfile, e, how)) return 0 ;
-  if (!cn.c.tls && tlspolicy != CONF_TLS_OPPORTUNISTIC && tlspolicy != CONF_TLS_NONE)
-  {
-    tls_refused("the server does not offer STARTTLS", 0, tlspolicy) ;
-    smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ;
-    return 0 ;
-  }
-  if (authfile && !do_auth(authfile, host, e)) { smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return 0 ; }
-  return 1 ;
+  r = smtpsess_open(&cn.sess, &cn.c, &cn.tls) ;
+  if (r < 0) nomem() ;
+  if (cn.sess.discarded) LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
+  if (cn.sess.tls)
+    LOG("tls", HOST, "version=", cn.sess.tlsversion, "cipher=", tlsname_suite(cn.sess.tlscipher),
+      "mode=", smtpsess_policy_name(cn.sess.tlspolicy), "verified=", cn.sess.tlspolicy == CONF_TLS_VERIFY ? "yes" : "no") ;
+  if (cn.sess.failed) fail_host(cn.sess.failperm, cn.sess.fail.s, 0) ;
+  if (cn.sess.plaintext) *how = SESS_PLAINTEXT ;
+  return r ;
 }
 
 /* one SMTP session with one address, for as many jobs as it takes */
 static enum sess session (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile)
 {
-  smtpreply_ext e ;
   enum sess how ;
   run.host = host ;
   run.ip[ip46_fmt(run.ip, ip)] = 0 ;
-  if (!session_open(host, ip, port, tlspolicy, authfile, &e, &how)) return how ;
+  cn.sess.host = host ;
+  cn.sess.tlspolicy = tlspolicy ;
+  cn.sess.authfile = authfile ;
+  if (!session_open(ip, port, &how)) return how ;
   /* from here on, the current job's recipients get their results from this session; the next jobs ride on it */
   smtptx_init(&cn.tx, host, run.ip) ;
   for (;;)
   {
-    enum smtptx_r r = transaction(&e) ;
+    enum smtptx_r r = transaction(&cn.sess.ext) ;
     if (r == SMTPTX_AGAIN) return SESS_NEXT ;
     job_next() ;
     /* a stream: the connection waits, idle, for the scheduler's next jobs; if the server spoke (421, or closed), the next jobs reconnect */
@@ -586,6 +440,11 @@ int main (int argc, char const *const *argv)
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
   if (!conf_load_default(&run.cf, conffile, &err))
     strerr_dief(KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
+  cn.sess.helo = conf_str(&run.cf, run.cf.hostname) ;
+  cn.sess.cafile = run.cf.ca_file ? conf_str(&run.cf, run.cf.ca_file) : 0 ;
+  cn.sess.tcommand = run.cf.timeout_command ;
+  cn.sess.anchors = &cn.anchors ;
+  cn.sess.anchors_loaded = &cn.anchors_loaded ;
   cn.tx.tcommand = run.cf.timeout_command ;
   cn.tx.tdata = run.cf.timeout_data ;
   tain_now_set_stopwatch_g() ;
