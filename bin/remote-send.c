@@ -13,6 +13,12 @@
  * (RFC 5321 §5.1; null MX per RFC 7505), else its own addresses. Hosts are
  * tried in order until one takes the transaction; a connection failure or
  * a 4xx/5xx before MAIL moves on to the next address.
+ *
+ * The engine is in lib/: rbatch reads the jobs, rjob holds a job's
+ * message and its recipients' results, route says where the mail goes,
+ * smtpsess opens a session under the host's TLS policy and credentials,
+ * and smtptx runs a transaction. This file loops over the jobs and the
+ * hosts, logs through lib/log and reports on fd 1.
  */
 
 #include <errno.h>
@@ -25,7 +31,6 @@
 #include <skalibs/genalloc.h>
 #include <skalibs/buffer.h>
 #include <skalibs/allreadwrite.h>
-#include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/ip46.h>
