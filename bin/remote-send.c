@@ -13,24 +13,25 @@
  * (RFC 5321 §5.1; null MX per RFC 7505), else its own addresses. Hosts are
  * tried in order until one takes the transaction; a connection failure or
  * a 4xx/5xx before MAIL moves on to the next address.
+ *
+ * The engine is in lib/: rbatch reads the jobs, rjob holds a job's
+ * message and its recipients' results, route says where the mail goes,
+ * smtpsess opens a session under the host's TLS policy and credentials,
+ * and smtptx runs a transaction. This file loops over the jobs and the
+ * hosts, logs through lib/log and reports on fd 1.
  */
 
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/mman.h>
 
-#include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/strerr.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/buffer.h>
 #include <skalibs/allreadwrite.h>
-#include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/error.h>
 #include <skalibs/iopause.h>
 #include <skalibs/ip46.h>
 #include <skalibs/sig.h>
@@ -42,12 +43,13 @@
 #include "queue.h"
 #include "dns.h"
 #include "log.h"
-#include "report.h"
+#include "rbatch.h"
+#include "rjob.h"
 #include "route.h"
-#include "smtpauth.h"
 #include "smtpclient.h"
-#include "smtpdata.h"
 #include "smtpreply.h"
+#include "smtpsess.h"
+#include "smtptx.h"
 #include "tlsclient.h"
 #include "tlsname.h"
 
@@ -55,30 +57,7 @@
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 #define ADDR_TRIES_MAX 20       /* addresses tried per run, all MX hosts together */
-#define TIMEOUT_DATA_END 600    /* §4.5.3.2.6: 10 minutes for the reply to the final dot */
-#define TIMEOUT_QUIT 10
 #define STREAM_IDLE_MAX 300     /* idle between jobs at most this long (§4.5.3.2.7: servers wait 5 minutes); the scheduler ends it sooner */
-#define INPUT_MAX (1024 * 1024) /* unparsed job octets held at most */
-
-/* a recipient's state in the current job: PENDING and ACCEPTED are not final */
-enum rstatus { RS_PENDING = 0, RS_ACCEPTED, RS_OK, RS_TEMP, RS_PERM } ;
-
-typedef struct result_s result ;
-struct result_s
-{
-  enum rstatus status ;
-  size_t text ;   /* offset in cur.texts */
-  size_t len ;
-} ;
-
-/* what a transaction left behind (transaction) */
-enum tx
-{
-  TX_GO,        /* not over: the next step of the transaction */
-  TX_NEXT,      /* every recipient has its result; the connection takes the next job */
-  TX_CLOSED,    /* every recipient has its result; the connection is closed (lost, or 421) */
-  TX_AGAIN      /* the connection is closed and nothing of the job was accepted on a reused one: the job goes to the next address as new */
-} ;
 
 /* what a session with one address did (session) */
 enum sess
@@ -103,57 +82,22 @@ static struct run_s
   char ip[IP46_FMT] ;     /* its address tried; "" */
 } run = { .tries = 0, .lasterr = STRALLOC_ZERO, .allperm = 1, .host = "", .ip = "" } ;
 
-/* the current job: one message for some recipients, their results */
-static struct msg_s
-{
-  char const *id ;                /* the queue id, first on log lines; "-" between jobs */
-  char const *sender ;
-  char const *const *rcpts ;
-  unsigned int nrcpt ;
-  genalloc results ;              /* result, one per recipient */
-  stralloc texts ;
-  genalloc todo ;                 /* unsigned int: the recipients of the current transaction */
-  stralloc wire ;                 /* the body as sent: CRLF, dot-stuffed, with the final dot */
-  uint64_t size ;                 /* RFC 1870 §3: CRLF counted, the final dot and stuffed dots not */
-  int eightbit ;                  /* the body has octets above 127 */
-  int utf8 ;                      /* the envelope needs SMTPUTF8 */
-  tain deadline ;                 /* timeout delivery: the job ends by then */
-} cur = { .id = "-", .results = GENALLOC_ZERO, .texts = STRALLOC_ZERO, .todo = GENALLOC_ZERO, .wire = STRALLOC_ZERO } ;
+/* the current job (lib/rjob); its id is first on log lines, "-" between jobs */
+static rjob cur = RJOB_ZERO ;
 
-/* a job as read on fd 0 (lib/report) */
-typedef struct rjob_s rjob ;
-struct rjob_s
-{
-  char const *id ;
-  size_t hdrlen ;
-  int eightbit ;
-  int utf8 ;
-  char const *sender ;
-  size_t rcpt0 ;          /* its recipients: fields from this one */
-  unsigned int nrcpt ;
-} ;
+/* the jobs read on fd 0 (lib/rbatch) */
+static rbatch jobs = RBATCH_ZERO ;
 
-/* the jobs read on fd 0 */
-static struct jobs_s
-{
-  stralloc input ;        /* as read: the fields point into it */
-  size_t parsed ;         /* input: whole jobs up to here */
-  int eof ;
-  unsigned int base ;     /* jobs of the stream before the current ones (reports count from the first) */
-  genalloc list ;         /* rjob */
-  genalloc fields ;       /* char const *: every job's recipients */
-  unsigned int n ;
-  unsigned int cur ;      /* the current job's index in list */
-} jobs = { .input = STRALLOC_ZERO, .parsed = 0, .eof = 0, .base = 0, .list = GENALLOC_ZERO, .fields = GENALLOC_ZERO, .n = 0, .cur = 0 } ;
-
-/* the connection (lib/smtpclient) and its transactions */
+/* the connection (lib/smtpclient), its opening (lib/smtpsess) and its transactions (lib/smtptx) */
 static struct conn_s
 {
   smtpc c ;
   tlsclient tls ;         /* BearSSL's buffers: static */
-  int txopen ;            /* a transaction was left midway: RSET first */
-  unsigned int ntx ;      /* transactions begun on it */
-} cn = { .c = SMTPC_ZERO, .txopen = 0, .ntx = 0 } ;
+  tlsclient_anchors anchors ;
+  int anchors_loaded ;
+  smtpsess sess ;
+  smtptx tx ;
+} cn = { .c = SMTPC_ZERO, .anchors = TLSCLIENT_ANCHORS_ZERO, .anchors_loaded = 0, .sess = SMTPSESS_ZERO, .tx = SMTPTX_ZERO } ;
 
 static void job_next (void) ;
 static void job_advance (void) ;
@@ -178,44 +122,15 @@ static void logv (char const *const *v)
 /* the fields naming the current host, for LOG's arguments */
 #define HOST *run.host ? "host=" : "", *run.host ? log_quote(run.host) : "", *run.ip ? "ip=" : "", run.ip
 
-/* results */
-
-static result *res (unsigned int i)
-{
-  return genalloc_s(result, &cur.results) + i ;
-}
-
-/* a result's text, at most 1000 octets (remote-send(8), REPORT FORMAT); report_put_job makes it printable */
-static void set_result (unsigned int i, enum rstatus status, char const *s, size_t len)
-{
-  result *r = res(i) ;
-  if (len > 1000) len = 1000 ;
-  r->status = status ;
-  r->text = cur.texts.len ;
-  r->len = len ;
-  if (!stralloc_catb(&cur.texts, s, len)) nomem() ;
-}
+/* results (lib/rjob) */
 
 /* every recipient still in state which gets this result */
-static void set_all (enum rstatus status, char const *s, size_t len, enum rstatus which)
+static void set_all (enum rjob_status status, char const *s, size_t len, enum rjob_status which)
 {
-  unsigned int i = 0 ;
-  for (; i < cur.nrcpt ; i++) if (res(i)->status == which) set_result(i, status, s, len) ;
+  if (!rjob_set_all(&cur, status, s, len, which)) nomem() ;
 }
 
-static enum rstatus reply_status (void)
-{
-  return smtpreply_class(&cn.c.reply) == 2 ? RS_OK : smtpreply_class(&cn.c.reply) == 5 ? RS_PERM : RS_TEMP ;
-}
-
-static void set_all_reply (enum rstatus which)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  if (!smtpreply_oneline(&cn.c.reply, &sa)) nomem() ;
-  set_all(reply_status(), sa.s, sa.len, which) ;
-  stralloc_free(&sa) ;
-}
-
+/* a host failed: logged, and kept (run.lasterr) for the recipients if no host takes the mail */
 static void fail_host (int perm, char const *what, char const *why)
 {
   stralloc *e = &run.lasterr ;
@@ -233,381 +148,37 @@ static void fail_host (int perm, char const *what, char const *why)
   LOG("host-failed", HOST, "reason=", log_quote(e->s)) ;
 }
 
-/* CONF_TLS_* */
-static char const *const tls_policy_names[] = { "opportunistic", "required", "verify", "none" } ;
-
-/*
- * Under "tls required" and "verify" no TLS means no mail to this host:
- * a temporary failure of the host, never a retry in plaintext (RFC 3207
- * §4.1 leaves the choice to the client; the policy made it).
- */
-static void tls_refused (char const *what, char const *why, unsigned int tlspolicy)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  if ((why && (!stralloc_cats(&sa, why) || !stralloc_catb(&sa, "; ", 2)))
-   || !stralloc_cats(&sa, "tls ") || !stralloc_cats(&sa, tls_policy_names[tlspolicy])
-   || !stralloc_cats(&sa, ": never in plaintext") || !stralloc_0(&sa)) nomem() ;
-  fail_host(0, what, sa.s) ;
-  stralloc_free(&sa) ;
-}
-
-/* a host failed with an SMTP reply; its text is the reason */
-static void fail_host_reply (char const *stage)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  if (!stralloc_cats(&sa, stage) || !stralloc_cats(&sa, ": ") || !smtpreply_oneline(&cn.c.reply, &sa) || !stralloc_0(&sa)) nomem() ;
-  fail_host(smtpreply_class(&cn.c.reply) == 5, sa.s, 0) ;
-  stralloc_free(&sa) ;
-}
-
-/* a host failed on an I/O error; the connection is unusable */
-static void fail_host_io (char const *stage)
-{
-  fail_host(0, stage, smtpc_error(&cn.c)) ;
-  smtpc_close(&cn.c) ;
-}
-
 /* the report protocol (lib/report): one line per recipient of the current job, in order; flushed, so the scheduler sees each job's */
 static void report (void)
 {
-  stralloc sa = STRALLOC_ZERO ;
-  unsigned int i = 0 ;
-  for (; i < cur.nrcpt ; i++)
-  {
-    result const *r = res(i) ;
-    unsigned int kind = r->status == RS_OK ? KETCH_RESULT_OK : r->status == RS_PERM ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
-    sa.len = 0 ;
-    if (!report_put_job(&sa, jobs.base + jobs.cur, kind, i, cur.texts.s + r->text, r->len)) nomem() ;
-    if (buffer_put(buffer_1, sa.s, sa.len) < 0) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
-  }
-  if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
-  stralloc_free(&sa) ;
+  static stralloc sa = STRALLOC_ZERO ;
+  sa.len = 0 ;
+  if (!rjob_report(&cur, jobs.base + jobs.cur, &sa)) nomem() ;
+  if (buffer_put(buffer_1, sa.s, sa.len) < 0 || !buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write report") ;
 }
 
-/* the body of a queue entry, after its envelope head of hdrlen octets, in the SMTP wire form (RFC 5321 §4.5.2): mapped rather than copied (the entry is immutable). 1, or 0 and errno */
-static int read_body (int fd, size_t hdrlen)
+/* one transaction for the current job (lib/smtptx): where the message goes, and the host's failure, logged */
+static enum smtptx_r transaction (smtpreply_ext const *e)
 {
-  struct stat st ;
-  void *p ;
-  if (fstat(fd, &st) < 0) return 0 ;
-  if (hdrlen > (uint64_t)st.st_size) return (errno = EINVAL, 0) ;
-  if (!st.st_size) p = 0 ;
-  else if ((p = mmap(0, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) return 0 ;
-  if (!smtpdata_encode(p ? (char const *)p + hdrlen : "", st.st_size - hdrlen, &cur.wire, &cur.size, &cur.eightbit)) nomem() ;
-  if (p) munmap(p, st.st_size) ;
-  return 1 ;
-}
-
-/* the credentials for host from a route's file; 1, or 0 with *why set */
-static int creds_load (char const *file, char const *host, stralloc *user, stralloc *pass, char const **why)
-{
-  stralloc sa = STRALLOC_ZERO ;
-  int r ;
-  if (!smtpauth_creds_read(file, &sa))
+  enum smtptx_r r = smtptx_begin(&cn.tx, &cn.c, e, &cur) ;
+  if (r == SMTPTX_GO)
   {
-    *why = errno == EPERM ? "the credentials file is readable by others or not ours: refused"
-         : errno == EINVAL ? "the credentials file is not a regular file"
-         : "cannot read the credentials file" ;
-    stralloc_free(&sa) ;
-    return 0 ;
+    /* the results are the scheduler's lines */
+    LOG("transaction", HOST, "tls=", cn.c.tls ? "yes" : "no", "rcpts=", log_u64(smtptx_nrcpts(&cn.tx))) ;
+    r = smtptx_run(&cn.tx, &cn.c, e, &cur) ;
   }
-  r = smtpauth_creds_find(sa.s, sa.len, host, user, pass) ;
-  byte_zzero(sa.s, sa.a) ;
-  stralloc_free(&sa) ;
-  if (r < 0) nomem() ;
-  if (!r) *why = "no credentials for this host in the credentials file" ;
+  if (r == SMTPTX_ERROR) nomem() ;
+  if (cn.tx.failed) fail_host(cn.tx.failperm, cn.tx.fail.s, 0) ;
   return r ;
-}
-
-/* RFC 4954: AUTH PLAIN with an initial response, else LOGIN. 1 ok, 0 failed (host failed) */
-static int do_auth (char const *file, char const *host, smtpreply_ext const *e)
-{
-  stralloc user = STRALLOC_ZERO, pass = STRALLOC_ZERO ;
-  char const *why = 0 ;
-  int ok = 0 ;
-  if (!cn.c.tls) { fail_host(0, "refusing to send AUTH credentials without TLS", 0) ; return 0 ; }
-  if (!creds_load(file, host, &user, &pass, &why)) { fail_host(0, why, file) ; return 0 ; }
-  /* the fields are NUL-terminated */
-  if (!e->auth_plain && !e->auth_login) fail_host(0, "the server offers neither AUTH PLAIN nor AUTH LOGIN", 0) ;
-  else if (!smtpc_auth(&cn.c, user.s, user.len - 1, pass.s, pass.len - 1, e->auth_plain, run.cf.timeout_command)) fail_host(0, "AUTH", smtpc_error(&cn.c)) ;
-  else if (cn.c.reply.code == 235) ok = 1 ;
-  else
-  {
-    /* a refused login is our configuration's fault: retry, never bounce */
-    fail_host_reply("AUTH") ;
-    run.allperm = 0 ;
-  }
-  if (pass.s) byte_zzero(pass.s, pass.a) ;
-  stralloc_free(&user) ; stralloc_free(&pass) ;
-  return ok ;
-}
-
-/* EHLO, and HELO if EHLO is refused (RFC 5321 §3.2); 1, or 0 (host failed) */
-static int ehlo (smtpreply_ext *e)
-{
-  int helo ;
-  if (!smtpc_ehlo(&cn.c, "EHLO", conf_str(&run.cf, run.cf.hostname), e, &helo, run.cf.timeout_command))
-  {
-    fail_host(0, helo ? "HELO" : "EHLO", smtpc_error(&cn.c)) ;
-    return 0 ;
-  }
-  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply(helo ? "HELO" : "EHLO") ; return 0 ; }
-  return 1 ;
-}
-
-/* transactions */
-
-/* a reply that ends the transaction: 421 closes the connection (RFC 5321 §3.8), the rest goes elsewhere */
-static enum tx after_reply (char const *stage)
-{
-  if (cn.c.reply.code != 421) return TX_NEXT ;
-  fail_host_reply(stage) ;
-  smtpc_close(&cn.c) ;
-  return TX_CLOSED ;
-}
-
-/* the connection broke between replies: the rest of the batch goes elsewhere */
-static enum tx dropped (void)
-{
-  fail_host_io("connection lost") ;
-  return TX_CLOSED ;
-}
-
-/* the connection broke during the transaction: nothing is known to be delivered */
-static enum tx lost (void)
-{
-  stralloc t = STRALLOC_ZERO ;
-  char const *why = smtpc_error(&cn.c) ;
-  if (!stralloc_cats(&t, "connection to ") || !stralloc_cats(&t, run.host) || !stralloc_cats(&t, "[")
-   || !stralloc_cats(&t, run.ip) || !stralloc_cats(&t, "] lost during the transaction: ") || !stralloc_cats(&t, why)) nomem() ;
-  set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
-  set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
-  stralloc_free(&t) ;
-  fail_host(0, "connection lost during a transaction", why) ;
-  smtpc_close(&cn.c) ;
-  return TX_CLOSED ;
-}
-
-/* what the server said in EHLO rules out: a message it cannot take fails unsent. 1: go on */
-static int tx_fits (char const *host, smtpreply_ext const *e)
-{
-  if (cur.utf8 && !e->smtputf8)
-  {
-    static char const t[] = "553 5.6.7 the destination does not support SMTPUTF8 (RFC 6531 3.2)" ;
-    set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
-    return 0 ;
-  }
-  if (e->hassize && e->size && cur.size > e->size)
-  {
-    stralloc t = STRALLOC_ZERO ;
-    char a[UINT64_FMT], b[UINT64_FMT] ;
-    a[uint64_fmt(a, cur.size)] = 0 ;
-    b[uint64_fmt(b, e->size)] = 0 ;
-    if (!stralloc_cats(&t, "552 5.3.4 message size ") || !stralloc_cats(&t, a) || !stralloc_cats(&t, " exceeds the limit ")
-     || !stralloc_cats(&t, b) || !stralloc_cats(&t, " of ") || !stralloc_cats(&t, host)) nomem() ;
-    set_all(RS_PERM, t.s, t.len, RS_PENDING) ;
-    stralloc_free(&t) ;
-    return 0 ;
-  }
-  return 1 ;
-}
-
-/* the last transaction was left midway (§4.1.1.5): clear it before the next MAIL */
-static enum tx tx_rset (void)
-{
-  if (!smtpc_command(&cn.c, "RSET", 0, run.cf.timeout_command)) { fail_host_io("RSET") ; return TX_AGAIN ; }
-  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply("RSET") ; smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return TX_AGAIN ; }
-  cn.txopen = 0 ;
-  return TX_GO ;
-}
-
-/*
- * MAIL, and under PIPELINING (RFC 2920 §3.1) the RCPTs and DATA with it
- * in one write, then MAIL's reply. On a reused connection, no reply or a
- * 421 means the server hung up after the last transaction: TX_AGAIN.
- */
-static enum tx tx_mail (smtpreply_ext const *e, int reused)
-{
-  unsigned int const *todo = genalloc_s(unsigned int, &cur.todo) ;
-  unsigned int n = genalloc_len(unsigned int, &cur.todo), i ;
-  char fmt[UINT64_FMT] ;
-  fmt[uint64_fmt(fmt, cur.size)] = 0 ;
-  if (!stralloc_cats(&cn.c.out, "MAIL FROM:<") || !stralloc_cats(&cn.c.out, cur.sender) || !stralloc_cats(&cn.c.out, ">")
-   || (e->hassize && (!stralloc_cats(&cn.c.out, " SIZE=") || !stralloc_cats(&cn.c.out, fmt)))
-   /* RFC 6152: an 8-bit body to a server without 8BITMIME is sent as is, as most MTAs do */
-   || (cur.eightbit && e->eightbit && !stralloc_cats(&cn.c.out, " BODY=8BITMIME"))
-   || (cur.utf8 && !stralloc_cats(&cn.c.out, " SMTPUTF8"))
-   || !smtpc_put(&cn.c, "", 0, 0)) nomem() ;
-  if (e->pipelining)
-  {
-    for (i = 0 ; i < n ; i++) if (!smtpc_put(&cn.c, "RCPT TO:<", cur.rcpts[todo[i]], ">")) nomem() ;
-    if (!smtpc_put(&cn.c, "DATA", 0, 0)) nomem() ;
-  }
-  if (!smtpc_flush(&cn.c, run.cf.timeout_command) || !smtpc_reply(&cn.c, run.cf.timeout_command))
-  {
-    if (!reused) return lost() ;
-    fail_host_io("connection closed before MAIL") ;
-    return TX_AGAIN ;
-  }
-  if (reused && cn.c.reply.code == 421) { fail_host_reply("MAIL") ; smtpc_close(&cn.c) ; return TX_AGAIN ; }
-  if (smtpreply_class(&cn.c.reply) == 2) return TX_GO ;
-  set_all_reply(RS_PENDING) ;
-  if (e->pipelining)
-  {
-    /* the replies to the pipelined RCPTs and DATA still come; read them, send nothing */
-    for (i = 0 ; i <= n ; i++) if (!smtpc_reply(&cn.c, run.cf.timeout_command)) return dropped() ;
-    if (cn.c.reply.code == 354)
-    {
-      /* a server that says 354 anyway gets an empty message, which it must refuse */
-      if (!smtpc_put(&cn.c, ".", 0, 0) || !smtpc_flush(&cn.c, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return dropped() ;
-    }
-  }
-  return after_reply("MAIL") ;
-}
-
-/* the RCPT replies (each RCPT sent first, without PIPELINING), in the recipients' results: the count accepted, or -1 when the connection broke */
-static int tx_rcpts (int pipelined)
-{
-  unsigned int const *todo = genalloc_s(unsigned int, &cur.todo) ;
-  unsigned int n = genalloc_len(unsigned int, &cur.todo), i, naccepted = 0 ;
-  for (i = 0 ; i < n ; i++)
-  {
-    if (!pipelined && (!smtpc_put(&cn.c, "RCPT TO:<", cur.rcpts[todo[i]], ">") || !smtpc_flush(&cn.c, run.cf.timeout_command))) return -1 ;
-    if (!smtpc_reply(&cn.c, run.cf.timeout_command)) return -1 ;
-    if (smtpreply_class(&cn.c.reply) == 2)
-    {
-      set_result(todo[i], RS_ACCEPTED, "", 0) ;
-      naccepted++ ;
-    }
-    else
-    {
-      stralloc t = STRALLOC_ZERO ;
-      if (!smtpreply_oneline(&cn.c.reply, &t)) nomem() ;
-      set_result(todo[i], reply_status(), t.s, t.len) ;
-      stralloc_free(&t) ;
-    }
-  }
-  return naccepted ;
-}
-
-/* DATA (sent already under PIPELINING, else only with a recipient accepted) and its 354 */
-static enum tx tx_data (int pipelined, unsigned int naccepted)
-{
-  if (!pipelined)
-  {
-    /* every RCPT refused, no DATA sent: the server still holds our MAIL */
-    if (!naccepted) { cn.txopen = 1 ; return after_reply("RCPT") ; }
-    if (!smtpc_put(&cn.c, "DATA", 0, 0) || !smtpc_flush(&cn.c, run.cf.timeout_command)) return lost() ;
-  }
-  /* §4.5.3.2.3: 2 minutes for the reply to DATA */
-  if (!smtpc_reply(&cn.c, run.cf.timeout_command < 120 ? run.cf.timeout_command : 120)) return lost() ;
-  if (cn.c.reply.code != 354)
-  {
-    set_all_reply(RS_ACCEPTED) ;
-    cn.txopen = 1 ;
-    return after_reply("DATA") ;
-  }
-  if (!naccepted)
-  {
-    /* a server that says 354 with no recipient gets an empty message, which it must refuse */
-    if (!smtpc_put(&cn.c, ".", 0, 0) || !smtpc_flush(&cn.c, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return dropped() ;
-    return after_reply("end of data") ;
-  }
-  return TX_GO ;
-}
-
-/*
- * One transaction for the current job on an open session (RFC 5321
- * §3.3), pipelined when offered (RFC 2920): the recipients without a
- * result get theirs. TX_NEXT, TX_CLOSED or TX_AGAIN (enum tx).
- */
-static enum tx transaction (char const *host, smtpreply_ext const *e)
-{
-  unsigned int i ;
-  int naccepted, reused ;
-  enum tx r ;
-  if (!tx_fits(host, e)) return TX_NEXT ;
-  if (cn.txopen && (r = tx_rset()) != TX_GO) return r ;
-  reused = cn.ntx++ > 0 ;
-  /* the recipients of this transaction: those without a result yet */
-  genalloc_setlen(unsigned int, &cur.todo, 0) ;
-  for (i = 0 ; i < cur.nrcpt ; i++)
-    if (res(i)->status == RS_PENDING && !genalloc_append(unsigned int, &cur.todo, &i)) nomem() ;
-  /* where this message goes: the results are the scheduler's lines */
-  LOG("transaction", HOST, "tls=", cn.c.tls ? "yes" : "no", "rcpts=", log_u64(genalloc_len(unsigned int, &cur.todo))) ;
-  if ((r = tx_mail(e, reused)) != TX_GO) return r ;
-  naccepted = tx_rcpts(e->pipelining) ;
-  if (naccepted < 0) return lost() ;
-  if ((r = tx_data(e->pipelining, naccepted)) != TX_GO) return r ;
-  /* the body, in blocks (§4.5.3.2.5: 3 minutes per block), then the reply to the final dot */
-  if (!smtpc_data(&cn.c, cur.wire.s, cur.wire.len, run.cf.timeout_data) || !smtpc_reply(&cn.c, TIMEOUT_DATA_END)) return lost() ;
-  set_all_reply(RS_ACCEPTED) ;
-  return after_reply("end of data") ;
 }
 
 /* sessions */
 
-/* STARTTLS under the host's policy: 1 to go on (under TLS, or in plaintext when the policy allows), else how the session ends */
-static int starttls (char const *host, unsigned int tlspolicy, char const *authfile, smtpreply_ext *e, enum sess *how)
-{
-  static tlsclient_anchors anchors = TLSCLIENT_ANCHORS_ZERO ;
-  static int anchors_loaded = 0 ;
-  int mode = tlspolicy == CONF_TLS_VERIFY ? TLSCLIENT_VERIFY : TLSCLIENT_OPPORTUNISTIC ;
-  char const *servername = host ;
-  size_t discarded ;
-  int r ;
-  *how = SESS_NEXT ;
-  if (!smtpc_command(&cn.c, "STARTTLS", 0, run.cf.timeout_command)) { fail_host_io("STARTTLS") ; return 0 ; }
-  if (cn.c.reply.code != 220)
-  {
-    stralloc sa = STRALLOC_ZERO ;
-    if (tlspolicy == CONF_TLS_OPPORTUNISTIC) return 1 ;
-    if (!smtpreply_oneline(&cn.c.reply, &sa) || !stralloc_0(&sa)) nomem() ;
-    tls_refused("STARTTLS refused", sa.s, tlspolicy) ;
-    stralloc_free(&sa) ;
-    smtpc_quit(&cn.c, TIMEOUT_QUIT) ;
-    return 0 ;
-  }
-  if (mode == TLSCLIENT_VERIFY && !anchors_loaded)
-  {
-    char const *ca = run.cf.ca_file ? conf_str(&run.cf, run.cf.ca_file) : "/etc/ssl/certs/ca-certificates.crt" ;
-    if (!tlsclient_anchors_load(&anchors, ca)) { fail_host(0, "unable to load trust anchors", ca) ; smtpc_close(&cn.c) ; return 0 ; }
-    anchors_loaded = 1 ;
-  }
-  {
-    /* RFC 6066 §3: no IP literal in SNI; and BearSSL matches names only, so "verify" needs a name */
-    ip46 dummy ;
-    size_t k = ip46_scan(host, &dummy) ;
-    if (k && !host[k])
-    {
-      if (mode == TLSCLIENT_VERIFY) { fail_host(0, "cannot verify a certificate for an IP address: route to a host name", 0) ; smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
-      servername = 0 ;
-    }
-  }
-  r = smtpc_starttls(&cn.c, &cn.tls, servername, mode, mode == TLSCLIENT_VERIFY ? &anchors : 0, &discarded, run.cf.timeout_command) ;
-  if (discarded) LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
-  if (!r)
-  {
-    int be = tlsclient_error(&cn.tls) ;
-    char const *why = be && be != BR_ERR_IO ? tlsname_error(be) : strerror(errno) ;
-    smtpc_close(&cn.c) ;
-    /* RFC 7435 §3: only opportunistic may fall back to plaintext */
-    if (tlspolicy != CONF_TLS_OPPORTUNISTIC) { tls_refused("TLS handshake failed", why, tlspolicy) ; return 0 ; }
-    fail_host(0, "TLS handshake failed", why) ;
-    if (!authfile) *how = SESS_PLAINTEXT ;
-    return 0 ;
-  }
-  LOG("tls", HOST, "version=", tlsclient_version(&cn.tls), "cipher=", tlsname_suite(tlsclient_cipher(&cn.tls)),
-    "mode=", tls_policy_names[tlspolicy], "verified=", mode == TLSCLIENT_VERIFY ? "yes" : "no") ;
-  /* RFC 3207 §4.2: forget what the server said before TLS */
-  if (!ehlo(e)) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
-  return 1 ;
-}
-
-/* connected, greeted, EHLO, TLS and AUTH as the hop says: 1 ready for MAIL, else how the session ends */
-static int session_open (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile, smtpreply_ext *e, enum sess *how)
+/* connected, then the session's opening (lib/smtpsess), logged: 1 ready for MAIL, else how the session ends */
+static int session_open (ip46 const *ip, uint16_t port, enum sess *how)
 {
   int fd = socket_tcp46_nbcoe(ip46_is6(ip)) ;
+  int r ;
   *how = SESS_NEXT ;
   if (fd < 0) { fail_host(0, "socket", strerror(errno)) ; return 0 ; }
   smtpc_init(&cn.c, fd, &cur.deadline) ;
@@ -621,41 +192,38 @@ static int session_open (char const *host, ip46 const *ip, uint16_t port, unsign
   /* commands and the end of data go out in one segment each: no Nagle wait */
   socket_tcpnodelay(fd) ;
   LOG("connected", HOST) ;
-  /* §4.5.3.2.1: 5 minutes for the greeting */
-  if (!smtpc_reply(&cn.c, run.cf.timeout_command)) { fail_host_io("greeting") ; return 0 ; }
-  if (smtpreply_class(&cn.c.reply) != 2) { fail_host_reply("greeting") ; smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
-  if (!ehlo(e)) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
-  if (tlspolicy != CONF_TLS_NONE && e->starttls && !starttls(host, tlspolicy, authfile, e, how)) return 0 ;
-  if (!cn.c.tls && tlspolicy != CONF_TLS_OPPORTUNISTIC && tlspolicy != CONF_TLS_NONE)
-  {
-    tls_refused("the server does not offer STARTTLS", 0, tlspolicy) ;
-    smtpc_quit(&cn.c, TIMEOUT_QUIT) ;
-    return 0 ;
-  }
-  if (authfile && !do_auth(authfile, host, e)) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return 0 ; }
-  return 1 ;
+  r = smtpsess_open(&cn.sess, &cn.c, &cn.tls) ;
+  if (r < 0) nomem() ;
+  if (cn.sess.discarded) LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
+  if (cn.sess.tls)
+    LOG("tls", HOST, "version=", cn.sess.tlsversion, "cipher=", tlsname_suite(cn.sess.tlscipher),
+      "mode=", smtpsess_policy_name(cn.sess.tlspolicy), "verified=", cn.sess.tlspolicy == CONF_TLS_VERIFY ? "yes" : "no") ;
+  if (cn.sess.failed) fail_host(cn.sess.failperm, cn.sess.fail.s, 0) ;
+  if (cn.sess.plaintext) *how = SESS_PLAINTEXT ;
+  return r ;
 }
 
 /* one SMTP session with one address, for as many jobs as it takes */
 static enum sess session (char const *host, ip46 const *ip, uint16_t port, unsigned int tlspolicy, char const *authfile)
 {
-  smtpreply_ext e ;
   enum sess how ;
   run.host = host ;
   run.ip[ip46_fmt(run.ip, ip)] = 0 ;
-  if (!session_open(host, ip, port, tlspolicy, authfile, &e, &how)) return how ;
+  cn.sess.host = host ;
+  cn.sess.tlspolicy = tlspolicy ;
+  cn.sess.authfile = authfile ;
+  if (!session_open(ip, port, &how)) return how ;
   /* from here on, the current job's recipients get their results from this session; the next jobs ride on it */
-  cn.txopen = 0 ;
-  cn.ntx = 0 ;
+  smtptx_init(&cn.tx, host, run.ip) ;
   for (;;)
   {
-    enum tx r = transaction(host, &e) ;
-    if (r == TX_AGAIN) return SESS_NEXT ;
+    enum smtptx_r r = transaction(&cn.sess.ext) ;
+    if (r == SMTPTX_AGAIN) return SESS_NEXT ;
     job_next() ;
     /* a stream: the connection waits, idle, for the scheduler's next jobs; if the server spoke (421, or closed), the next jobs reconnect */
-    if (jobs.cur >= jobs.n && r == TX_NEXT && jobs_wait(cn.c.fd) < 0) { smtpc_close(&cn.c) ; return SESS_DONE ; }
-    if (jobs.cur >= jobs.n) { smtpc_quit(&cn.c, TIMEOUT_QUIT) ; return SESS_DONE ; }
-    if (r == TX_CLOSED) return SESS_NEXT ;
+    if (jobs.cur >= jobs.n && r == SMTPTX_NEXT && jobs_wait(cn.c.fd) < 0) { smtpc_close(&cn.c) ; return SESS_DONE ; }
+    if (jobs.cur >= jobs.n) { smtpc_quit(&cn.c, SMTPTX_TIMEOUT_QUIT) ; return SESS_DONE ; }
+    if (r == SMTPTX_CLOSED) return SESS_NEXT ;
   }
 }
 
@@ -702,11 +270,11 @@ static enum hop try_host (route const *rt, route_hop const *h)
 }
 
 /* a failure of the route: every job left gets it */
-static void fail_all (enum rstatus status, char const *t)
+static void fail_all (enum rjob_status status, char const *t)
 {
   while (jobs.cur < jobs.n)
   {
-    set_all(status, t, strlen(t), RS_PENDING) ;
+    set_all(status, t, strlen(t), RJOB_PENDING) ;
     job_advance() ;
   }
 }
@@ -720,10 +288,10 @@ static void deliver (void)
   if (!route_plan(&rt, &run.cf, run.domain)) nomem() ;
   switch (rt.result)
   {
-    case ROUTE_TEMP : fail_all(RS_TEMP, "451 4.4.3 temporary DNS failure looking up MX records") ; goto end ;
-    case ROUTE_NXDOMAIN : fail_all(RS_PERM, "550 5.1.2 the destination domain does not exist") ; goto end ;
-    case ROUTE_NULLMX : fail_all(RS_PERM, "556 5.1.10 the destination domain does not accept mail (null MX, RFC 7505)") ; goto end ;
-    case ROUTE_BADLITERAL : fail_all(RS_PERM, "553 5.1.2 bad address literal") ; goto end ;
+    case ROUTE_TEMP : fail_all(RJOB_TEMP, "451 4.4.3 temporary DNS failure looking up MX records") ; goto end ;
+    case ROUTE_NXDOMAIN : fail_all(RJOB_PERM, "550 5.1.2 the destination domain does not exist") ; goto end ;
+    case ROUTE_NULLMX : fail_all(RJOB_PERM, "556 5.1.10 the destination domain does not accept mail (null MX, RFC 7505)") ; goto end ;
+    case ROUTE_BADLITERAL : fail_all(RJOB_PERM, "553 5.1.2 bad address literal") ; goto end ;
     default : break ;
   }
   n = route_nhops(&rt) ;
@@ -741,7 +309,7 @@ static void deliver (void)
     tain_now_g() ;
     if (!tain_future(&cur.deadline)) break ;
   }
-  if (!tried) fail_all(RS_PERM, "554 5.4.6 mail for this domain loops back to myself") ;
+  if (!tried) fail_all(RJOB_PERM, "554 5.4.6 mail for this domain loops back to myself") ;
  end:
   route_free(&rt) ;
 }
@@ -759,59 +327,30 @@ static void deadline_set (void)
 
 static void job_start (void)
 {
-  rjob const *jb = genalloc_s(rjob, &jobs.list) + jobs.cur ;
-  unsigned int i = 0 ;
-  result r = { .status = RS_PENDING, .text = 0, .len = 0 } ;
-  cur.id = jb->id ;
-  cur.sender = jb->sender ;
-  cur.rcpts = genalloc_s(char const *, &jobs.fields) + jb->rcpt0 ;
-  cur.nrcpt = jb->nrcpt ;
-  cur.utf8 = jb->utf8 ;
+  rbatch_job const *jb = rbatch_job_at(&jobs, jobs.cur) ;
+  char fn[QUEUE_PATH_MAX] ;
+  int fd, r = 0 ;
+  if (!rjob_start(&cur, jb->id, jb->sender, rbatch_rcpts(&jobs, jb), jb->nrcpt, jb->utf8)) nomem() ;
   /* every job has its own timeout delivery (scheduler(8): the deadline moves with the reports) */
   deadline_set() ;
-  genalloc_setlen(result, &cur.results, 0) ;
-  cur.texts.len = 0 ; cur.wire.len = 0 ; cur.size = 0 ; cur.eightbit = 0 ;
-  if (!genalloc_ready(result, &cur.results, cur.nrcpt) || !genalloc_ready(unsigned int, &cur.todo, cur.nrcpt)) nomem() ;
-  for (; i < cur.nrcpt ; i++) genalloc_append(result, &cur.results, &r) ;
-  /* an address goes into a command line: a line end in it would be a command of its own
-     (canonical addresses never hold one; this is the last line of defence) */
-  if (strpbrk(cur.sender, "\r\n"))
+  /* our cwd is the spool (the scheduler's); the entry is immutable once committed */
+  queue_path(fn, "queue", jb->id) ;
+  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  if (fd >= 0)
   {
-    static char const t[] = "501 5.1.7 invalid sender address" ;
-    set_all(RS_PERM, t, sizeof(t) - 1, RS_PENDING) ;
-  }
-  for (i = 0 ; i < cur.nrcpt ; i++)
-    if (res(i)->status == RS_PENDING && (!*cur.rcpts[i] || strpbrk(cur.rcpts[i], "\r\n")))
-    {
-      static char const t[] = "501 5.1.3 invalid recipient address" ;
-      set_result(i, RS_PERM, t, sizeof(t) - 1) ;
-    }
-  {
-    /* our cwd is the spool (the scheduler's); the entry is immutable once committed */
-    char fn[QUEUE_PATH_MAX] ;
-    int fd ;
-    queue_path(fn, "queue", jb->id) ;
-    fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-    if (fd < 0 || !read_body(fd, jb->hdrlen))
-    {
-      stralloc t = STRALLOC_ZERO ;
-      if (!stralloc_cats(&t, "451 4.3.0 unable to read the queue entry: ") || !stralloc_cats(&t, strerror(errno))) nomem() ;
-      set_all(RS_TEMP, t.s, t.len, RS_PENDING) ;
-      stralloc_free(&t) ;
-      if (fd >= 0) fd_close(fd) ;
-      return ;
-    }
+    r = rjob_body(&cur, fd, jb->hdrlen) ;
+    if (r < 0) nomem() ;
     fd_close(fd) ;
   }
+  if (!r)
+  {
+    stralloc t = STRALLOC_ZERO ;
+    if (!stralloc_cats(&t, "451 4.3.0 unable to read the queue entry: ") || !stralloc_cats(&t, strerror(errno))) nomem() ;
+    set_all(RJOB_TEMP, t.s, t.len, RJOB_PENDING) ;
+    stralloc_free(&t) ;
+    return ;
+  }
   if (jb->eightbit) cur.eightbit = 1 ;
-}
-
-/* every recipient of the current job has its final result */
-static int job_done (void)
-{
-  unsigned int i = 0 ;
-  for (; i < cur.nrcpt ; i++) if (res(i)->status == RS_PENDING || res(i)->status == RS_ACCEPTED) return 0 ;
-  return 1 ;
 }
 
 static void job_advance (void)
@@ -824,7 +363,7 @@ static void job_advance (void)
 static void job_next (void)
 {
   job_advance() ;
-  while (jobs.cur < jobs.n && job_done()) job_advance() ;
+  while (jobs.cur < jobs.n && rjob_done(&cur)) job_advance() ;
 }
 
 /* the first job with something to send becomes the current one */
@@ -832,50 +371,11 @@ static void jobs_begin (void)
 {
   if (jobs.cur >= jobs.n) return ;
   job_start() ;
-  while (jobs.cur < jobs.n && job_done()) job_advance() ;
+  while (jobs.cur < jobs.n && rjob_done(&cur)) job_advance() ;
 }
 
-/* the whole jobs in input from parsed on (lib/report: netstrings of id, header length, flags, sender, recipients) */
-static void jobs_parse (void)
-{
-  genalloc f = GENALLOC_ZERO ;
-  for (;;)
-  {
-    size_t start, len, used, k ;
-    unsigned int n ;
-    char const *const *fs ;
-    rjob jb ;
-    int r = report_job_next(jobs.input.s + jobs.parsed, jobs.input.len - jobs.parsed, &start, &len, &used) ;
-    if (!r) break ;
-    if (r < 0) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-    genalloc_setlen(char const *, &f, 0) ;
-    n = report_job_fields(jobs.input.s + jobs.parsed + start, len, &f) ;
-    fs = genalloc_s(char const *, &f) ;
-    if (n < 5 || !queue_id_valid(fs[0], strlen(fs[0]))
-     || !(k = size_scan(fs[1], &jb.hdrlen)) || fs[1][k]
-     || (strcmp(fs[2], "-") && strcmp(fs[2], "8") && strcmp(fs[2], "u") && strcmp(fs[2], "8u")))
-      strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-    jb.id = fs[0] ;
-    jb.eightbit = !!strchr(fs[2], '8') ;
-    jb.utf8 = !!strchr(fs[2], 'u') ;
-    jb.sender = fs[3] ;
-    jb.rcpt0 = genalloc_len(char const *, &jobs.fields) ;
-    jb.nrcpt = n - 4 ;
-    if (!genalloc_catb(char const *, &jobs.fields, fs + 4, n - 4) || !genalloc_append(rjob, &jobs.list, &jb)) nomem() ;
-    jobs.parsed += used ;
-  }
-  genalloc_free(char const *, &f) ;
-  jobs.n = genalloc_len(rjob, &jobs.list) ;
-}
-
-/* every job known is over and reported: forget them, counting them in jobs.base */
-static void jobs_forget (void)
-{
-  jobs.base += jobs.n ;
-  genalloc_setlen(rjob, &jobs.list, 0) ;
-  genalloc_setlen(char const *, &jobs.fields, 0) ;
-  jobs.n = jobs.cur = 0 ;
-}
+/* the scheduler and we disagree: the run ends, and every recipient without a report line is temporary */
+#define garbled() strerr_dief(KETCH_EX_TEMP, "garbled job in the batch")
 
 /*
  * The next jobs from fd 0, once every job known so far is over (so the
@@ -889,15 +389,8 @@ static void jobs_forget (void)
  */
 static int jobs_wait (int watch)
 {
-  stralloc *in = &jobs.input ;
   tain until ;
-  jobs_forget() ;
-  if (jobs.parsed)
-  {
-    memmove(in->s, in->s + jobs.parsed, in->len - jobs.parsed) ;
-    in->len -= jobs.parsed ;
-    jobs.parsed = 0 ;
-  }
+  rbatch_forget(&jobs) ;
   cur.id = "-" ;
   tain_now_g() ;
   tain_addsec_g(&until, STREAM_IDLE_MAX) ;
@@ -905,29 +398,20 @@ static int jobs_wait (int watch)
   {
     iopause_fd x[2] = { { .fd = 0, .events = IOPAUSE_READ, .revents = 0 }, { .fd = watch, .events = IOPAUSE_READ, .revents = 0 } } ;
     int r ;
-    jobs_parse() ;
+    if (!rbatch_parse(&jobs)) { if (errno == EPROTO) garbled() ; nomem() ; }
     jobs_begin() ;
     if (jobs.cur < jobs.n) return 1 ;
-    if (jobs.eof)
-    {
-      if (jobs.parsed < in->len) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-      return 0 ;
-    }
+    if (rbatch_truncated(&jobs)) garbled() ;
+    if (jobs.eof) return 0 ;
     r = iopause_g(x, watch >= 0 ? 2 : 1, &until) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
     if (!r) return 0 ;
     if (watch >= 0 && x[1].revents) return -1 ;
-    if (x[0].revents)
+    if (x[0].revents && !rbatch_read(&jobs, 0))
     {
-      ssize_t n ;
-      if (in->len - jobs.parsed >= INPUT_MAX) strerr_dief(KETCH_EX_TEMP, "garbled job in the batch") ;
-      if (!stralloc_readyplus(in, 65536)) nomem() ;
-      n = fd_read(0, in->s + in->len, 65536) ;
-      if (n < 0 && !error_isagain(errno)) strerr_diefusys(KETCH_EX_TEMP, "read the jobs") ;
-      if (!n) jobs.eof = 1 ;
-      if (n > 0) in->len += n ;
-      /* input may have moved under the fields of the jobs parsed so far, all over: parse from the first new one */
-      jobs_forget() ;
+      if (errno == EPROTO) garbled() ;
+      if (errno == ENOMEM) nomem() ;
+      strerr_diefusys(KETCH_EX_TEMP, "read the jobs") ;
     }
   }
 }
@@ -961,6 +445,13 @@ int main (int argc, char const *const *argv)
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
   if (!conf_load_default(&run.cf, conffile, &err))
     strerr_dief(KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
+  cn.sess.helo = conf_str(&run.cf, run.cf.hostname) ;
+  cn.sess.cafile = run.cf.ca_file ? conf_str(&run.cf, run.cf.ca_file) : 0 ;
+  cn.sess.tcommand = run.cf.timeout_command ;
+  cn.sess.anchors = &cn.anchors ;
+  cn.sess.anchors_loaded = &cn.anchors_loaded ;
+  cn.tx.tcommand = run.cf.timeout_command ;
+  cn.tx.tdata = run.cf.timeout_data ;
   tain_now_set_stopwatch_g() ;
 
   if (jobs_wait(-1) <= 0) return 0 ;
@@ -978,8 +469,8 @@ int main (int argc, char const *const *argv)
     {
       stralloc t = STRALLOC_ZERO ;
       if (!stralloc_cats(&t, run.allperm ? "550 5.4.4 " : "451 4.4.1 ") || !stralloc_catb(&t, run.lasterr.s, run.lasterr.len)) nomem() ;
-      set_all(run.allperm ? RS_PERM : RS_TEMP, t.s, t.len, RS_PENDING) ;
-      set_all(RS_TEMP, t.s, t.len, RS_ACCEPTED) ;
+      set_all(run.allperm ? RJOB_PERM : RJOB_TEMP, t.s, t.len, RJOB_PENDING) ;
+      set_all(RJOB_TEMP, t.s, t.len, RJOB_ACCEPTED) ;
       stralloc_free(&t) ;
       job_advance() ;
     }
