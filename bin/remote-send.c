@@ -197,7 +197,7 @@ static int session_open (ip46 const *ip, uint16_t port, enum sess *how)
   if (cn.sess.discarded) LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
   if (cn.sess.tls)
     LOG("tls", HOST, "version=", cn.sess.tlsversion, "cipher=", tlsname_suite(cn.sess.tlscipher),
-      "mode=", smtpsess_policy_name(cn.sess.tlspolicy), "verified=", cn.sess.tlspolicy == CONF_TLS_VERIFY ? "yes" : "no") ;
+      "mode=", conf_tls_name(cn.sess.tlspolicy), "verified=", cn.sess.tlspolicy == CONF_TLS_VERIFY ? "yes" : "no") ;
   if (cn.sess.failed) fail_host(cn.sess.failperm, cn.sess.fail.s, 0) ;
   if (cn.sess.plaintext) *how = SESS_PLAINTEXT ;
   return r ;

@@ -239,6 +239,11 @@ static char const *const tls_names[] =
   [CONF_TLS_NONE] = "none"
 } ;
 
+char const *conf_tls_name (unsigned int p)
+{
+  return p <= CONF_TLS_NONE ? tls_names[p] : "?" ;
+}
+
 /*
  * A row of the keyword table. The types from T_UINT on are numbers: the
  * field is an integer of size octets, set to def before parsing, and a

@@ -70,6 +70,8 @@ struct conf_delivery_s
 #define CONF_TLS_REQUIRED 1
 #define CONF_TLS_VERIFY 2
 #define CONF_TLS_NONE 3
+/* the word of a policy in the configuration and the logs: "opportunistic", ...; "?" out of range */
+extern char const *conf_tls_name (unsigned int) ;
 
 /* a static route: mail for domain (0 = the default, a smarthost) goes to host:port */
 typedef struct conf_route_s conf_route ;

@@ -16,19 +16,6 @@
 #include "tlsclient.h"
 #include "tlsname.h"
 
-static char const *const policy_names[] =
-{
-  [CONF_TLS_OPPORTUNISTIC] = "opportunistic",
-  [CONF_TLS_REQUIRED] = "required",
-  [CONF_TLS_VERIFY] = "verify",
-  [CONF_TLS_NONE] = "none"
-} ;
-
-char const *smtpsess_policy_name (unsigned int p)
-{
-  return p <= CONF_TLS_NONE ? policy_names[p] : "?" ;
-}
-
 /* the host failed: what, and why if any. 0, or -1 (ENOMEM) */
 static int fail (smtpsess *s, int perm, char const *what, char const *why)
 {
@@ -62,7 +49,7 @@ static int tls_refused (smtpsess *s, char const *what, char const *why)
   stralloc sa = STRALLOC_ZERO ;
   int r = -1 ;
   if ((!why || (stralloc_cats(&sa, why) && stralloc_catb(&sa, "; ", 2)))
-   && stralloc_cats(&sa, "tls ") && stralloc_cats(&sa, smtpsess_policy_name(s->tlspolicy))
+   && stralloc_cats(&sa, "tls ") && stralloc_cats(&sa, conf_tls_name(s->tlspolicy))
    && stralloc_cats(&sa, ": never in plaintext") && stralloc_0(&sa)) r = fail(s, 0, what, sa.s) ;
   stralloc_free(&sa) ;
   return r ;

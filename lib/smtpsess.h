@@ -63,9 +63,6 @@ struct smtpsess_s
 } ;
 #define SMTPSESS_ZERO { .host = "", .helo = "", .tlspolicy = 0, .authfile = 0, .cafile = 0, .tcommand = 300, .anchors = 0, .anchors_loaded = 0, .ext = SMTPREPLY_EXT_ZERO, .discarded = 0, .tls = 0, .tlsversion = "", .tlscipher = 0, .plaintext = 0, .failed = 0, .failperm = 0, .fail = STRALLOC_ZERO }
 
-/* "opportunistic", "required", "verify", "none" */
-extern char const *smtpsess_policy_name (unsigned int) ;
-
 /* on a connected smtpc, with t for TLS: 1 ready for MAIL; 0 the host failed (s->fail), or -1 out of memory */
 extern int smtpsess_open (smtpsess *, smtpc *, tlsclient *) ;
 

@@ -152,9 +152,9 @@ int main (void)
   ok(!strcmp(heard(), "EHLO me.example\r\nQUIT\r\n"), "no AUTH sent, QUIT") ;
 
   /* the policy words */
-  ok(!strcmp(smtpsess_policy_name(CONF_TLS_OPPORTUNISTIC), "opportunistic") && !strcmp(smtpsess_policy_name(CONF_TLS_REQUIRED), "required"), "policy names") ;
-  ok(!strcmp(smtpsess_policy_name(CONF_TLS_VERIFY), "verify") && !strcmp(smtpsess_policy_name(CONF_TLS_NONE), "none"), "policy names, the others") ;
-  ok(!strcmp(smtpsess_policy_name(99), "?"), "an unknown policy") ;
+  ok(!strcmp(conf_tls_name(CONF_TLS_OPPORTUNISTIC), "opportunistic") && !strcmp(conf_tls_name(CONF_TLS_REQUIRED), "required"), "policy names") ;
+  ok(!strcmp(conf_tls_name(CONF_TLS_VERIFY), "verify") && !strcmp(conf_tls_name(CONF_TLS_NONE), "none"), "policy names, the others") ;
+  ok(!strcmp(conf_tls_name(99), "?"), "an unknown policy") ;
 
   smtpc_free(&c) ;
   smtpsess_free(&s) ;
