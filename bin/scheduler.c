@@ -64,6 +64,7 @@
 #include "bounce.h"
 #include "enqclient.h"
 #include "schedq.h"
+#include "job.h"
 #include "rstream.h"
 #include "qscan.h"
 
@@ -76,25 +77,6 @@
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define REPORT_MAX 65536     /* bytes kept of a delivery's report */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
-
-typedef struct job_s job ;
-struct job_s
-{
-  uint32_t ent ;
-  char id[QUEUE_ID_LEN + 1] ;
-  envelope e ;
-  qstate q ;
-  stralloc busy ;        /* one octet per recipient: 1 while a delivery runs */
-  unsigned int inflight ;
-  int force ;            /* every recipient due now */
-  int forcedom ;         /* recipients in force_domains due now */
-  int remove ;           /* queue-ctl remove: when nothing is in flight */
-  int dirty ;            /* q differs from the state file */
-  int blocked ;          /* something is due but a limit stopped it */
-  uint64_t bounce_next ; /* a failed injection of a bounce is retried then */
-  genalloc looked ;      /* lookup, by recipient: expand's answers, which this pass's dispatch uses (kind LOOKED_NONE: none) */
-} ;
-#define LOOKED_NONE UINT_MAX
 
 /* a local delivery: one recipient, run by local-deliver (pid), or by local-spawn (tag, pid 0) */
 typedef struct dlv_s dlv ;
@@ -166,45 +148,7 @@ static void logv (char const *id, char const *const *v)
 }
 #define LOG(id, ...) logv(id, (char const *const []){ __VA_ARGS__, 0 })
 
-/* jobs: messages loaded in memory */
-
-/* the lookups of the pass are dropped: the next pass asks again (the tables may change) */
-static void looked_drop (job *j)
-{
-  size_t n = genalloc_len(lookup, &j->looked), k = 0 ;
-  for (; k < n ; k++) lookup_free(genalloc_s(lookup, &j->looked) + k) ;
-  genalloc_setlen(lookup, &j->looked, 0) ;
-}
-
-/* recipient i's lookup, kept for the dispatch of this pass (one lookup per recipient per pass); *l is left empty */
-static void looked_keep (job *j, size_t i, lookup *l)
-{
-  lookup none = LOOKUP_ZERO ;
-  none.kind = LOOKED_NONE ;
-  while (genalloc_len(lookup, &j->looked) <= i) if (!genalloc_append(lookup, &j->looked, &none)) return ;
-  lookup_free(genalloc_s(lookup, &j->looked) + i) ;
-  genalloc_s(lookup, &j->looked)[i] = *l ;
-  none.kind = 0 ;
-  *l = none ;
-}
-
-static lookup *looked (job *j, size_t i)
-{
-  lookup *l ;
-  if (i >= genalloc_len(lookup, &j->looked)) return 0 ;
-  l = genalloc_s(lookup, &j->looked) + i ;
-  return l->kind != LOOKED_NONE ? l : 0 ;
-}
-
-static void job_free (job *j)
-{
-  looked_drop(j) ;
-  genalloc_free(lookup, &j->looked) ;
-  envelope_free(&j->e) ;
-  qstate_free(&j->q) ;
-  stralloc_free(&j->busy) ;
-  alloc_free(j) ;
-}
+/* jobs: messages loaded in memory (lib/job) */
 
 static job *job_find (uint32_t ent)
 {
@@ -222,17 +166,6 @@ static void job_drop (job *j)
   job_free(j) ;
 }
 
-static int open_entry (char const *id, size_t hdrlen)
-{
-  char fn[QUEUE_PATH_MAX] ;
-  int fd ;
-  queue_path(fn, "queue", id) ;
-  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-  if (fd < 0) return -1 ;
-  if (hdrlen && lseek(fd, hdrlen, SEEK_SET) < 0) { fd_close(fd) ; return -1 ; }
-  return fd ;
-}
-
 /* the entry goes now; its bucket's fsync, then its state file, within QREMOVE_DELAY (removals_commit) */
 static void remove_message (job *j, char const *why)
 {
@@ -243,171 +176,73 @@ static void remove_message (job *j, char const *why)
   job_drop(j) ;
 }
 
-static int all_done (job const *j)
+static void log_failed (job *j, size_t i, char const *text)
 {
-  size_t i = 0, n = qstate_n(&j->q) ;
-  for (; i < n ; i++) if (!outcome_done(qstate_get(&j->q, i)->status)) return 0 ;
-  return 1 ;
-}
-
-/* expansion: aliases become the recipients after them, with original set */
-
-static void fail_rcpt (job *j, size_t i, char const *text)
-{
-  outcome_fail(&j->q, i, text) ;
-  j->dirty = 1 ;
   LOG(j->id, "delivery rcpt=", log_quote(qstate_str(&j->q, qstate_get(&j->q, i)->addr)), "result=perm text=", log_quote(text)) ;
 }
 
-/* one recipient of an alias (lib/expand): added unless present already, which alone breaks every loop */
-static void add_item (job *j, char const *text, expand_item const *it, char const *parent, genalloc *depth)
+static void fail_rcpt (job *j, size_t i, char const *text)
 {
-  switch (it->kind)
+  job_fail(j, i, text) ;
+  log_failed(j, i, text) ;
+}
+
+/* what alias expansion did (lib/job) */
+static void expand_log (job *j, job_event const *ev, void *data)
+{
+  switch (ev->kind)
   {
-    case EXPAND_I_RCPT : break ;
-    case EXPAND_I_UNREADABLE :
-      LOG(j->id, "expand alias=", log_quote(parent), "result=error include=", log_quote(text + 9), "error=", log_quote(strerror(it->err))) ;
-      return ;
-    case EXPAND_I_TOODEEP : LOG(j->id, "expand alias=", log_quote(parent), "result=too-deep") ; return ;
-    case EXPAND_I_INCLUDE : return ;
-    default : LOG(j->id, "expand alias=", log_quote(parent), "result=skipped entry=", log_quote(text)) ; return ;
-  }
-  switch (expand_admit(&j->q, text))
-  {
-    case EXPAND_A_TOOMANY : LOG(j->id, "expand alias=", log_quote(parent), "result=too-many") ; return ;
-    case EXPAND_A_KNOWN : return ;
-    default : break ;
-  }
-  if (qstate_add_rcpt(&j->q, text, parent) && genalloc_append(unsigned int, depth, &it->depth))
-  {
-    char z = 0 ;
-    stralloc_catb(&j->busy, &z, 1) ;
-    j->dirty = 1 ;
-    LOG(j->id, "expand alias=", log_quote(parent), "rcpt=", log_quote(text)) ;
+    case JOB_EV_RCPT : LOG(j->id, "expand alias=", log_quote(ev->alias), "rcpt=", log_quote(ev->text)) ; break ;
+    case JOB_EV_FAILED : log_failed(j, ev->rcpt, ev->text) ; break ;
+    case JOB_EV_UNREADABLE :
+      LOG(j->id, "expand alias=", log_quote(ev->alias), "result=error include=", log_quote(ev->text), "error=", log_quote(strerror(ev->err))) ;
+      break ;
+    case JOB_EV_TOODEEP : LOG(j->id, "expand alias=", log_quote(ev->alias), "result=too-deep") ; break ;
+    case JOB_EV_TOOMANY : LOG(j->id, "expand alias=", log_quote(ev->alias), "result=too-many") ; break ;
+    default : LOG(j->id, "expand alias=", log_quote(ev->alias), "result=skipped entry=", log_quote(ev->text)) ; break ;
   }
 }
 
 static void expand (job *j)
 {
-  genalloc depth = GENALLOC_ZERO ;
-  lookup l = LOOKUP_ZERO ;
-  size_t i = 0 ;
-  for (; i < qstate_n(&j->q) ; i++)
-  {
-    unsigned int zero = 0 ;
-    if (!genalloc_append(unsigned int, &depth, &zero)) break ;
-  }
-  for (i = 0 ; i < qstate_n(&j->q) ; i++)
-  {
-    qstate_rcpt *r = qstate_get(&j->q, i) ;
-    char const *a ;
-    unsigned int d = genalloc_s(unsigned int, &depth)[i] ;
-    if (r->status != QSTATE_PENDING || r->attempts) continue ;
-    a = qstate_str(&j->q, r->addr) ;
-    if (a[0] == '/' || a[0] == '|') continue ;
-    if (!lookup_address(&l, &c, a)) continue ;   /* temporary: the dispatch retries the lookup */
-    if (r->orig) lookup_aliased(&l) ;
-    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
-    if (l.kind != LOOKUP_ALIAS) { looked_keep(j, i, &l) ; continue ; }
-    if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, EXPAND_T_TOODEEP) ; continue ; }
-    {
-      /* the alias: its entries are copied out (expand_entries), since qstate_add_rcpt may move q.sa */
-      stralloc texts = STRALLOC_ZERO, parent = STRALLOC_ZERO ;
-      genalloc items = GENALLOC_ZERO ;
-      size_t k = 0 ;
-      if (stralloc_cats(&parent, a) && stralloc_0(&parent)
-       && expand_entries(&c, l.sa.s + l.entries, l.entrieslen, d + 1, &texts, &items))
-      {
-        outcome_apply(&j->q, i, OUTCOME_EV_EXPAND) ;
-        j->dirty = 1 ;
-        for (; k < genalloc_len(expand_item, &items) ; k++)
-        {
-          expand_item const *it = genalloc_s(expand_item, &items) + k ;
-          add_item(j, texts.s + it->text, it, parent.s, &depth) ;
-        }
-      }
-      stralloc_free(&texts) ; stralloc_free(&parent) ;
-      genalloc_free(expand_item, &items) ;
-    }
-  }
-  lookup_free(&l) ;
-  genalloc_free(unsigned int, &depth) ;
+  job_expand(j, &c, &expand_log, 0) ;
 }
 
 static job *job_load (uint32_t ent)
 {
-  job *j = alloc(sizeof(job)) ;
-  stralloc buf = STRALLOC_ZERO ;
   schedq_ent *se = schedq_ent_at(&sq, ent) ;
-  int fd ;
+  job *j = job_new(se->id, ent) ;
+  unsigned int r ;
   if (!j) return 0 ;
-  memset(j, 0, sizeof(job)) ;
-  {
-    envelope ez = ENVELOPE_ZERO ;
-    qstate qz = QSTATE_ZERO ;
-    stralloc sz = STRALLOC_ZERO ;
-    genalloc gz = GENALLOC_ZERO ;
-    j->e = ez ; j->q = qz ; j->busy = sz ; j->looked = gz ;
-  }
-  j->ent = ent ;
-  memcpy(j->id, se->id, QUEUE_ID_LEN) ;
-  j->id[QUEUE_ID_LEN] = 0 ;
   j->force = !!(se->where & SCHEDQ_F_FORCE) ;
   j->forcedom = !!(se->where & SCHEDQ_F_FORCEDOM) ;
   se->where &= ~SCHEDQ_F_MASK ;
-  fd = open_entry(j->id, 0) ;
-  if (fd < 0)
+  r = job_read(j) ;
+  if (r == JOB_READ_OK && !genalloc_append(job *, &jobs, &j)) r = JOB_READ_NOMEM ;
+  switch (r)
   {
-    if (errno == ENOENT)
-    {
-      /* gone (removed by hand, or a stale hint): forget it, and any orphan state */
-      char fn[QUEUE_PATH_MAX] ;
-      queue_path(fn, "state", j->id) ;
-      unlink(fn) ;
+    case JOB_READ_OK : break ;
+    case JOB_READ_GONE :
+      /* removed by hand, or a stale hint: forgotten */
       schedq_detach(&sq, ent) ;
       schedq_delete(&sq, ent) ;
-    }
-    else
-    {
-      LOG(j->id, "load result=error error=", log_quote(strerror(errno))) ;
+      job_free(j) ;
+      return 0 ;
+    case JOB_READ_NOMEM :
+      /* never left at the top of the heap: that would spin */
+      job_free(j) ;
       schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
-    }
-    alloc_free(j) ;
-    return 0 ;
+      return 0 ;
+    default :
+      LOG(j->id, "load result=error error=", log_quote(strerror(errno))) ;
+      job_free(j) ;
+      schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + (r == JOB_READ_BAD ? 3600 : 60))) ;
+      return 0 ;
   }
-  if (!envelope_read(&j->e, fd, &buf) || !qstate_read(&j->q, j->id, &j->e))
-  {
-    int e = errno ;
-    fd_close(fd) ;
-    stralloc_free(&buf) ;
-    LOG(j->id, "load result=error error=", log_quote(strerror(e))) ;
-    envelope_free(&j->e) ; qstate_free(&j->q) ;
-    alloc_free(j) ;
-    /* corrupt or unreadable: look again in an hour, never lose it */
-    schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 3600)) ;
-    return 0 ;
-  }
-  fd_close(fd) ;
-  stralloc_free(&buf) ;
-  if (!stralloc_ready(&j->busy, qstate_n(&j->q))) goto nomem ;
-  memset(j->busy.s, 0, qstate_n(&j->q)) ;
-  j->busy.len = qstate_n(&j->q) ;
-  if (!genalloc_append(job *, &jobs, &j)) goto nomem ;
   schedq_detach(&sq, ent) ;
-  {
-    /* pickup: the first time the scheduler sees this message */
-    size_t n = qstate_n(&j->q), i = 0 ;
-    int fresh = 1 ;
-    for (; i < n ; i++) if (qstate_get(&j->q, i)->attempts || qstate_get(&j->q, i)->status != QSTATE_PENDING) fresh = 0 ;
-    if (fresh) LOG(j->id, "pickup from=", log_quote(envelope_sender(&j->e)), "rcpts=", log_u64(n)) ;
-  }
+  if (job_fresh(j)) LOG(j->id, "pickup from=", log_quote(envelope_sender(&j->e)), "rcpts=", log_u64(qstate_n(&j->q))) ;
   expand(j) ;
   return j ;
- nomem:
-  /* never left at the top of the heap: that would spin */
-  job_free(j) ;
-  schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
-  return 0 ;
 }
 
 /* deliveries */
@@ -433,18 +268,6 @@ static void dlv_free (dlv *d)
   if (d->fd >= 0) fd_close(d->fd) ;
   stralloc_free(&d->out) ;
   alloc_free(d) ;
-}
-
-/*
- * A delivery holds its recipients while it runs, or waits to start:
- * their busy flags are set and its job counts it in inflight, so neither
- * another dispatch nor job_step takes them.
- */
-static void job_hold (job *j, unsigned int const *rcpts, size_t n, int on)
-{
-  size_t i = 0 ;
-  for (; i < n ; i++) j->busy.s[rcpts[i]] = on ;
-  if (on) j->inflight++ ; else j->inflight-- ;
 }
 
 /* a remote batch that will not run: its recipients are free again, its messages look again next time */
@@ -542,7 +365,7 @@ static int run_argv (stralloc *sa, char const *const **argv, genalloc *ga)
 static int spawn_request (dlv *d, job *j, char const *addr, char const *orig)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int fd = open_entry(j->id, j->e.hdrlen) ;
+  int fd = job_open(j->id, j->e.hdrlen) ;
   int ok = 0 ;
   if (fd < 0) return 0 ;
   d->tag = ++spawn_tag ;
@@ -597,7 +420,7 @@ static int start_local (job *j, size_t i, lookup *l)
     ok = 1 ;
     goto end ;
   }
-  fd = open_entry(j->id, j->e.hdrlen) ;
+  fd = job_open(j->id, j->e.hdrlen) ;
   if (fd < 0) { dlv_free(d) ; goto end ; }
   pid = spawn(argv, fd, 2, &rfd) ;
   fd_close(fd) ;
@@ -772,7 +595,7 @@ static void settle (job *j, unsigned int const *rcpts, size_t n)
    * crash before the removal is durable redelivers it either way, since
    * the delivery came first.
    */
-  if (j->dirty && !j->inflight && all_done(j)) return ;
+  if (j->dirty && !j->inflight && job_done(j)) return ;
   if (j->dirty && qstate_write(&j->q, j->id)) j->dirty = 0 ;
   else if (j->dirty) LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ;
 }
@@ -886,7 +709,7 @@ static int notify_sender (job *j, unsigned int which)
     }
   }
   {
-    int fd = open_entry(j->id, j->e.hdrlen) ;
+    int fd = job_open(j->id, j->e.hdrlen) ;
     if (fd < 0) goto end ;
     bounce_read_header(fd, &hdr) ;
     fd_close(fd) ;
@@ -959,7 +782,7 @@ static void dispatch (job *j)
       char const *at = strrchr(a, '@') ;
       if (at && (conf_is_local_domain(&c, at + 1) || conf_vdomain_find(&c, at + 1))) { j->blocked = 1 ; continue ; }
     }
-    lp = looked(j, i) ;
+    lp = job_looked(j, i) ;
     if (!lp)
     {
       if (!lookup_address(&l, &c, a))
@@ -1039,7 +862,7 @@ static void job_step (job *j)
     }
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
-  looked_drop(j) ;
+  job_looked_drop(j) ;
   if (j->inflight) return ;
   n = qstate_n(&j->q) ;
   if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
@@ -1143,7 +966,7 @@ static void ctl_apply (char *line)
         int fd, match ;
         if (schedq_where(&sq, k) == SCHEDQ_W_FREE) continue ;
         memcpy(id, schedq_ent_at(&sq, k)->id, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
-        fd = open_entry(id, 0) ;
+        fd = job_open(id, 0) ;
         if (fd < 0) continue ;
         match = envelope_read(&e, fd, &buf) && !strcasecmp(envelope_sender(&e), who) ;
         fd_close(fd) ;
