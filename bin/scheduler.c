@@ -365,7 +365,7 @@ static int run_argv (stralloc *sa, char const *const **argv, genalloc *ga)
 static int spawn_request (dlv *d, job *j, char const *addr, char const *orig)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int fd = job_open(j->id, j->e.hdrlen) ;
+  int fd = queue_open(j->id, j->e.hdrlen) ;
   int ok = 0 ;
   if (fd < 0) return 0 ;
   d->tag = ++spawn_tag ;
@@ -420,7 +420,7 @@ static int start_local (job *j, size_t i, lookup *l)
     ok = 1 ;
     goto end ;
   }
-  fd = job_open(j->id, j->e.hdrlen) ;
+  fd = queue_open(j->id, j->e.hdrlen) ;
   if (fd < 0) { dlv_free(d) ; goto end ; }
   pid = spawn(argv, fd, 2, &rfd) ;
   fd_close(fd) ;
@@ -679,53 +679,21 @@ static int inject (char const *id, char const *to, stralloc *msg, stralloc *newi
  */
 static int notify_sender (job *j, unsigned int which)
 {
-  genalloc rs = GENALLOC_ZERO ;
-  stralloc msg = STRALLOC_ZERO, hdr = STRALLOC_ZERO, to = STRALLOC_ZERO, bnd = STRALLOC_ZERO, newid = STRALLOC_ZERO ;
-  char const *sender = envelope_sender(&j->e) ;
-  size_t n = qstate_n(&j->q), i = 0 ;
+  stralloc msg = STRALLOC_ZERO, to = STRALLOC_ZERO, newid = STRALLOC_ZERO ;
+  unsigned int n ;
   int ok = 0 ;
-  for (; i < n ; i++)
+  switch (bounce_make(&msg, &to, &n, j->id, &j->e, &j->q, which, c.sa.s + c.hostname, wallnow()))
   {
-    qstate_rcpt const *r = qstate_get(&j->q, i) ;
-    if (r->status != which) continue ;
-    {
-      bounce_rcpt br = { .addr = qstate_str(&j->q, r->addr), .orig = r->orig ? qstate_str(&j->q, r->orig) : 0, .result = r->result ? qstate_str(&j->q, r->result) : 0 } ;
-      if (!genalloc_append(bounce_rcpt, &rs, &br)) goto end ;
-    }
-  }
-  if (!genalloc_len(bounce_rcpt, &rs)) { ok = 1 ; goto end ; }
-  {
-    /* the message was for a postmaster: a failed bounce of it is not bounced again */
-    int topm = 0 ;
-    size_t k = 0 ;
-    for (; !*sender && k < envelope_nrcpt(&j->e) ; k++) if (bounce_is_postmaster(envelope_rcpt(&j->e, k))) topm = 1 ;
-    for (k = 0 ; !*sender && k < n ; k++) if (qstate_get(&j->q, k)->orig && bounce_is_postmaster(qstate_str(&j->q, qstate_get(&j->q, k)->orig))) topm = 1 ;
-    switch (bounce_to(sender, which == QSTATE_FAILED ? BOUNCE_FAILED : BOUNCE_DELAYED, topm, c.sa.s + c.hostname, &to))
-    {
-      case BOUNCE_TO_SEND : break ;
-      case BOUNCE_TO_NONE : ok = 1 ; goto end ;
-      case BOUNCE_TO_DROP : LOG(j->id, "bounce result=dropped reason=\"a bounce to postmaster failed\"") ; ok = 1 ; goto end ;
-      default : goto end ;
-    }
-  }
-  {
-    int fd = job_open(j->id, j->e.hdrlen) ;
-    if (fd < 0) goto end ;
-    bounce_read_header(fd, &hdr) ;
-    fd_close(fd) ;
-  }
-  if (!stralloc_cats(&bnd, j->id) || !stralloc_catb(&bnd, "/", 1) || !stralloc_cats(&bnd, c.sa.s + c.hostname)
-   || !stralloc_cats(&bnd, which == QSTATE_FAILED ? "/failed" : "/delayed") || !stralloc_0(&bnd)) goto end ;
-  {
-    bounce b = { .action = which == QSTATE_FAILED ? BOUNCE_FAILED : BOUNCE_DELAYED, .hostname = c.sa.s + c.hostname, .id = j->id, .to = to.s, .arrival = queue_id_time(j->id), .now = wallnow(), .boundary = bnd.s } ;
-    if (!bounce_format(&msg, &b, genalloc_s(bounce_rcpt, &rs), genalloc_len(bounce_rcpt, &rs), hdr.s, hdr.len)) goto end ;
+    case BOUNCE_TO_SEND : break ;
+    case BOUNCE_TO_NONE : ok = 1 ; goto end ;
+    case BOUNCE_TO_DROP : LOG(j->id, "bounce result=dropped reason=\"a bounce to postmaster failed\"") ; ok = 1 ; goto end ;
+    default : goto end ;
   }
   if (!inject(j->id, to.s, &msg, &newid)) goto end ;
-  LOG(j->id, which == QSTATE_FAILED ? "bounce" : "delay-warning", "to=", log_quote(to.s), "rcpts=", log_u64(genalloc_len(bounce_rcpt, &rs)), "id=", log_quote(newid.s)) ;
+  LOG(j->id, which == QSTATE_FAILED ? "bounce" : "delay-warning", "to=", log_quote(to.s), "rcpts=", log_u64(n), "id=", log_quote(newid.s)) ;
   ok = 1 ;
  end:
-  genalloc_free(bounce_rcpt, &rs) ;
-  stralloc_free(&msg) ; stralloc_free(&hdr) ; stralloc_free(&to) ; stralloc_free(&bnd) ; stralloc_free(&newid) ;
+  stralloc_free(&msg) ; stralloc_free(&to) ; stralloc_free(&newid) ;
   return ok ;
 }
 
@@ -966,7 +934,7 @@ static void ctl_apply (char *line)
         int fd, match ;
         if (schedq_where(&sq, k) == SCHEDQ_W_FREE) continue ;
         memcpy(id, schedq_ent_at(&sq, k)->id, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
-        fd = job_open(id, 0) ;
+        fd = queue_open(id, 0) ;
         if (fd < 0) continue ;
         match = envelope_read(&e, fd, &buf) && !strcasecmp(envelope_sender(&e), who) ;
         fd_close(fd) ;

@@ -53,21 +53,10 @@ void job_free (job *j)
   alloc_free(j) ;
 }
 
-int job_open (char const *id, size_t off)
-{
-  char fn[QUEUE_PATH_MAX] ;
-  int fd ;
-  queue_path(fn, "queue", id) ;
-  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-  if (fd < 0) return -1 ;
-  if (off && lseek(fd, off, SEEK_SET) < 0) { fd_close(fd) ; return -1 ; }
-  return fd ;
-}
-
 unsigned int job_read (job *j)
 {
   stralloc buf = STRALLOC_ZERO ;
-  int fd = job_open(j->id, 0), ok ;
+  int fd = queue_open(j->id, 0), ok ;
   if (fd < 0)
   {
     char fn[QUEUE_PATH_MAX] ;

@@ -51,9 +51,6 @@ struct job_s
 extern job *job_new (char const *, uint32_t) ;
 extern void job_free (job *) ;
 
-/* the queue entry of id, open for reading at offset off: the fd, or -1 and errno */
-extern int job_open (char const *, size_t) ;
-
 /* job_read: what the entry gave */
 #define JOB_READ_OK 0
 #define JOB_READ_GONE 1    /* no entry (removed by hand, a stale hint): its orphan state file, if any, is unlinked */

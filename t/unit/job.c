@@ -97,7 +97,7 @@ int main (void)
   ok(j && j->ent == 7 && !strcmp(j->id, id) && !j->inflight && !j->dirty, "a new job: its id and entry, nothing else") ;
   ok(job_read(j) == JOB_READ_OK && qstate_n(&j->q) == 3 && j->busy.len == 3 && !strcmp(envelope_sender(&j->e), "s@x.example"), "read: the envelope, a state of 3 recipients, 3 busy flags") ;
   ok(job_fresh(j) && !job_done(j), "never tried: fresh, not done") ;
-  ok(job_open(id, j->e.hdrlen) >= 0, "the entry opens at the message") ;
+  ok(queue_open(id, j->e.hdrlen) >= 0, "the entry opens at the message") ;
 
   job_expand(j, &c, &record, &nev) ;
   stralloc_0(&evs) ;
@@ -154,7 +154,7 @@ int main (void)
   j = job_new(id2, 0) ;
   ok(j && (geteuid() == 0 || job_read(j) == JOB_READ_ERROR), "an unreadable entry: an error, to look at again soon") ;
   job_free(j) ;
-  ok(job_open(id2, 0) < 0 || geteuid() == 0, "job_open fails likewise") ;
+  ok(queue_open(id2, 0) < 0 || geteuid() == 0, "queue_open fails likewise") ;
 
   conf_free(&c) ;
   stralloc_free(&err) ; stralloc_free(&text) ; stralloc_free(&evs) ;
