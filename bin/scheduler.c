@@ -65,6 +65,7 @@
 #include "enqclient.h"
 #include "schedq.h"
 #include "job.h"
+#include "cmd.h"
 #include "rstream.h"
 #include "qscan.h"
 
@@ -283,39 +284,6 @@ static void stream_release (rstream *s)
   }
 }
 
-/*
- * Fork and exec argv, as ourselves, with fd 0 the message and fd 1 or 2
- * a pipe back to us. Returns the pid, 0 on failure.
- */
-static pid_t spawn (char const *const *argv, int msgfd, int outfd, int *rfd)
-{
-  int p[2] ;
-  pid_t pid ;
-  if (pipe(p) < 0) return 0 ;
-  pid = fork() ;
-  if (pid < 0) { fd_close(p[0]) ; fd_close(p[1]) ; return 0 ; }
-  if (!pid)
-  {
-    selfpipe_finish() ;
-    /* its own process group: a timeout kills the MDA or helpers it started too */
-    setpgid(0, 0) ;
-    fd_close(p[0]) ;
-    if (fd_move(0, msgfd) < 0) _exit(KETCH_EX_TEMP) ;
-    if (outfd == 1) { if (fd_move(1, p[1]) < 0) _exit(KETCH_EX_TEMP) ; }
-    else
-    {
-      int null = open("/dev/null", O_WRONLY) ;
-      if (null < 0 || fd_move(1, null) < 0 || fd_move(2, p[1]) < 0) _exit(KETCH_EX_TEMP) ;
-    }
-    execv(argv[0], (char *const *)argv) ;
-    _exit(KETCH_EX_TEMP) ;
-  }
-  fd_close(p[1]) ;
-  if (ndelay_on(p[0]) < 0 || coe(p[0]) < 0) { fd_close(p[0]) ; kill(pid, SIGKILL) ; return 0 ; }
-  *rfd = p[0] ;
-  return pid ;
-}
-
 static void start_dlv (dlv *d, pid_t pid, int fd)
 {
   d->pid = pid ;
@@ -334,27 +302,6 @@ static void start_dlv (dlv *d, pid_t pid, int fd)
 static char const *prog (stralloc *sa, char const *name)
 {
   return conf_prog(&c, name, sa) ? sa->s : 0 ;
-}
-
-/* argv as NUL-separated strings in one stralloc, then an array over it */
-static int argv_add (stralloc *sa, char const *s)
-{
-  return stralloc_cats(sa, s) && stralloc_0(sa) ;
-}
-
-static int run_argv (stralloc *sa, char const *const **argv, genalloc *ga)
-{
-  size_t pos = 0 ;
-  char const *z = 0 ;
-  genalloc_setlen(char const *, ga, 0) ;
-  for (; pos < sa->len ; pos += strlen(sa->s + pos) + 1)
-  {
-    char const *s = sa->s + pos ;
-    if (!genalloc_append(char const *, ga, &s)) return 0 ;
-  }
-  if (!genalloc_append(char const *, ga, &z)) return 0 ;
-  *argv = genalloc_s(char const *, ga) ;
-  return 1 ;
 }
 
 /*
@@ -407,7 +354,7 @@ static int start_local (job *j, size_t i, lookup *l)
     /* not root: the delivery is decided here (lib/decide) and runs as ourselves */
     if (!decide_local(&c, l, envelope_sender(&j->e), addr, orig, c.timeout_delivery, 0, &x)) goto end ;
     if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
-    if (!prog(&p, "local-deliver") || !argv_add(&sa, p.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !run_argv(&sa, &argv, &ga)) goto end ;
+    if (!prog(&p, "local-deliver") || !cmd_add(&sa, p.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !cmd_argv(&sa, &ga, &argv)) goto end ;
   }
   d = dlv_new(j, i) ;
   if (!d) goto end ;
@@ -422,7 +369,7 @@ static int start_local (job *j, size_t i, lookup *l)
   }
   fd = queue_open(j->id, j->e.hdrlen) ;
   if (fd < 0) { dlv_free(d) ; goto end ; }
-  pid = spawn(argv, fd, 2, &rfd) ;
+  pid = cmd_spawn(argv, fd, 2, &rfd) ;
   fd_close(fd) ;
   if (!pid) { dlv_free(d) ; goto end ; }
   LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local pid=", log_u64((uint64_t)pid)) ;
@@ -485,14 +432,11 @@ static int stream_join (rstream *s, job *j, genalloc *idx)
  */
 static int start_remote (rstream *s)
 {
-  stralloc sa = STRALLOC_ZERO, p = STRALLOC_ZERO ;
-  genalloc ga = GENALLOC_ZERO ;
-  char const *const *argv ;
+  stralloc p = STRALLOC_ZERO ;
   size_t np = rstream_njobs(s), k ;
   int fd = -1, wfd = -1, rfd, ok = 0 ;
   pid_t pid = 0 ;
-  if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)
-   || !argv_add(&sa, "-b") || !argv_add(&sa, s->domain)) goto end ;
+  if (!prog(&p, "remote-send")) goto end ;
   /* room to track it first: a started remote-send is never lost */
   if (!genalloc_readyplus(rstream *, &streams, 1)) goto end ;
   {
@@ -501,8 +445,10 @@ static int start_remote (rstream *s)
     fd = w[0] ; wfd = w[1] ;
     if (coe(wfd) < 0 || ndelay_on(wfd) < 0) goto end ;
   }
-  if (!run_argv(&sa, &argv, &ga)) goto end ;
-  pid = spawn(argv, fd, 1, &rfd) ;
+  {
+    char const *argv[6] = { p.s, "-C", conffn.s, "-b", s->domain, 0 } ;
+    pid = cmd_spawn(argv, fd, 1, &rfd) ;
+  }
   if (!pid) goto end ;
   ok = 1 ;
  end:
@@ -512,8 +458,7 @@ static int start_remote (rstream *s)
     if (wfd >= 0) fd_close(wfd) ;
     for (k = 0 ; k < np ; k++) LOG(((job const *)rstream_job_at(s, k)->owner)->id, "attempt domain=", log_quote(s->domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
   }
-  stralloc_free(&sa) ; stralloc_free(&p) ;
-  genalloc_free(char const *, &ga) ;
+  stralloc_free(&p) ;
   if (!ok) return 0 ;
   rstream_start(s, pid, rfd, wfd, !stopping, &STAMP, c.timeout_delivery) ;
   genalloc_append(rstream *, &streams, &s) ;
