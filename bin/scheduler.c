@@ -66,6 +66,7 @@
 #include "schedq.h"
 #include "job.h"
 #include "cmd.h"
+#include "ldlv.h"
 #include "rstream.h"
 #include "qscan.h"
 
@@ -76,22 +77,7 @@
 #define MAX_ACTIVE 256       /* messages loaded in memory at once */
 #define FRESH_RESERVE 32     /* of which retries may never take the last few: new mail first */
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
-#define REPORT_MAX 65536     /* bytes kept of a delivery's report */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
-
-/* a local delivery: one recipient, run by local-deliver (pid), or by local-spawn (tag, pid 0) */
-typedef struct dlv_s dlv ;
-struct dlv_s
-{
-  job *j ;               /* not to be touched once done: the job may be gone */
-  unsigned int rcpt ;
-  pid_t pid ;
-  unsigned int tag ;
-  int fd ;               /* local-deliver's stderr */
-  stralloc out ;
-  tain deadline ;
-  int killed ;
-} ;
 
 static conf c ;
 static char const *conffile ;
@@ -99,10 +85,10 @@ static stralloc conffn = STRALLOC_ZERO ;  /* the configuration file, absolute */
 static schedq sq = SCHEDQ_ZERO ;
 static qremove qr = QREMOVE_ZERO ;   /* removals waiting for their bucket's fsync */
 static genalloc jobs = GENALLOC_ZERO ;   /* job * */
-static genalloc dlvs = GENALLOC_ZERO ;   /* dlv *: local deliveries */
+static genalloc dlvs = GENALLOC_ZERO ;   /* ldlv *: local deliveries */
 static genalloc streams = GENALLOC_ZERO ;   /* rstream *: remote-sends running */
 static genalloc pend = GENALLOC_ZERO ;   /* rstream *: remote batches collected by this pass, started by pend_flush */
-#define nlocal genalloc_len(dlv *, &dlvs)
+#define nlocal genalloc_len(ldlv *, &dlvs)
 #define nremote genalloc_len(rstream *, &streams)
 static int stopping = 0 ;
 static tain stopdeadline ;
@@ -248,29 +234,6 @@ static job *job_load (uint32_t ent)
 
 /* deliveries */
 
-/* a local delivery of recipient i of j, not started yet: 0 if no memory */
-static dlv *dlv_new (job *j, size_t i)
-{
-  dlv *d = alloc(sizeof(dlv)) ;
-  if (!d) return 0 ;
-  memset(d, 0, sizeof(dlv)) ;
-  {
-    stralloc sz = STRALLOC_ZERO ;
-    d->out = sz ;
-  }
-  d->j = j ;
-  d->rcpt = i ;
-  d->fd = -1 ;
-  return d ;
-}
-
-static void dlv_free (dlv *d)
-{
-  if (d->fd >= 0) fd_close(d->fd) ;
-  stralloc_free(&d->out) ;
-  alloc_free(d) ;
-}
-
 /* a remote batch that will not run: its recipients are free again, its messages look again next time */
 static void stream_release (rstream *s)
 {
@@ -284,16 +247,16 @@ static void stream_release (rstream *s)
   }
 }
 
-static void start_dlv (dlv *d, pid_t pid, int fd)
+static void start_dlv (ldlv *d, pid_t pid, int fd)
 {
   d->pid = pid ;
   d->fd = fd ;
   tain_addsec_g(&d->deadline, c.timeout_delivery) ;
-  if (!genalloc_append(dlv *, &dlvs, &d))
+  if (!genalloc_append(ldlv *, &dlvs, &d))
   {
     /* cannot track it: kill it (not local-spawn's: pid 0), the recipient stays pending */
     if (pid) { kill(pid, SIGKILL) ; waitpid(pid, 0, 0) ; }
-    dlv_free(d) ;
+    ldlv_free(d) ;
     return ;
   }
   job_hold(d->j, &d->rcpt, 1, 1) ;
@@ -309,7 +272,7 @@ static char const *prog (stralloc *sa, char const *name)
  * and positioned at the message, goes with the facts (lib/lspawn); so
  * root never opens a path in the spool, and decides the rest itself.
  */
-static int spawn_request (dlv *d, job *j, char const *addr, char const *orig)
+static int spawn_request (ldlv *d, job *j, char const *addr, char const *orig)
 {
   stralloc sa = STRALLOC_ZERO ;
   int fd = queue_open(j->id, j->e.hdrlen) ;
@@ -348,7 +311,7 @@ static int start_local (job *j, size_t i, lookup *l)
   char const *orig = qstate_get(&j->q, i)->orig ? qstate_str(&j->q, qstate_get(&j->q, i)->orig) : 0 ;
   int fd, rfd, ok = 0 ;
   pid_t pid ;
-  dlv *d ;
+  ldlv *d ;
   if (spawn_w < 0)
   {
     /* not root: the delivery is decided here (lib/decide) and runs as ourselves */
@@ -356,22 +319,22 @@ static int start_local (job *j, size_t i, lookup *l)
     if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
     if (!prog(&p, "local-deliver") || !cmd_add(&sa, p.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !cmd_argv(&sa, &ga, &argv)) goto end ;
   }
-  d = dlv_new(j, i) ;
+  d = ldlv_new(j, i) ;
   if (!d) goto end ;
   if (spawn_w >= 0)
   {
     /* root: local-spawn decides who runs what from the facts alone, and runs it (local-spawn(8)) */
-    if (!spawn_request(d, j, addr, orig)) { dlv_free(d) ; goto end ; }
+    if (!spawn_request(d, j, addr, orig)) { ldlv_free(d) ; goto end ; }
     LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local-spawn tag=", log_u64(d->tag)) ;
     start_dlv(d, 0, -1) ;
     ok = 1 ;
     goto end ;
   }
   fd = queue_open(j->id, j->e.hdrlen) ;
-  if (fd < 0) { dlv_free(d) ; goto end ; }
+  if (fd < 0) { ldlv_free(d) ; goto end ; }
   pid = cmd_spawn(argv, fd, 2, &rfd) ;
   fd_close(fd) ;
-  if (!pid) { dlv_free(d) ; goto end ; }
+  if (!pid) { ldlv_free(d) ; goto end ; }
   LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local pid=", log_u64((uint64_t)pid)) ;
   start_dlv(d, pid, rfd) ;
   ok = 1 ;
@@ -557,29 +520,12 @@ static void stream_results (rstream *s)
   }
 }
 
-/* one read of local-deliver's stderr, kept up to REPORT_MAX: 1 if it gave something */
-static int dlv_read (dlv *d)
-{
-  char buf[4096] ;
-  ssize_t r = fd_read(d->fd, buf, sizeof(buf)) ;
-  if (r > 0)
-  {
-    if (d->out.len < REPORT_MAX) stralloc_catb(&d->out, buf, (size_t)r > REPORT_MAX - d->out.len ? REPORT_MAX - d->out.len : (size_t)r) ;
-    return 1 ;
-  }
-  if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(d->fd) ; d->fd = -1 ; }
-  return 0 ;
-}
-
 /* local-deliver is over, or local-spawn reported (the text in d->out): the exit code decides; the last stderr line is the text */
-static void finish_dlv (dlv *d, int wstat)
+static void finish_dlv (ldlv *d, int wstat)
 {
-  enum ketch_result kind = d->killed ? KETCH_RESULT_TEMP : outcome_of_exit(wstat) ;
-  char const *text = d->killed ? "local delivery timed out" : WIFEXITED(wstat) ? "" : "local-deliver crashed" ;
-  size_t len = strlen(text) ;
-  while (d->fd >= 0 && dlv_read(d)) ;
-  if (!len && d->out.len) len = report_local_text(d->out.s, d->out.len, &text) ;
-  if (!len) { text = kind == KETCH_RESULT_OK ? "delivered" : "local-deliver failed" ; len = strlen(text) ; }
+  char const *text ;
+  size_t len ;
+  enum ketch_result kind = ldlv_result(d, wstat, &text, &len) ;
   record(d->j, d->rcpt, kind, text, len, 0) ;
   settle(d->j, &d->rcpt, 1) ;
 }
@@ -1063,12 +1009,11 @@ static void reap (void)
     if (pid == spawn_pid) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn died") ; }
     for (; i < n ; i++)
     {
-      dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+      ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
       if (d->pid != pid) continue ;
-      genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
-      genalloc_setlen(dlv *, &dlvs, n - 1) ;
+      ldlv_take(&dlvs, i) ;
       finish_dlv(d, wstat) ;
-      dlv_free(d) ;
+      ldlv_free(d) ;
       break ;
     }
     if (i < n) continue ;
@@ -1172,14 +1117,13 @@ static void spawn_line (char *line, size_t len)
   if (!lspawn_report_parse(line, &tag, &code, &text)) return ;
   for (; i < n ; i++)
   {
-    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
     if (d->pid || d->tag != tag) continue ;
-    genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
-    genalloc_setlen(dlv *, &dlvs, n - 1) ;
+    ldlv_take(&dlvs, i) ;
     d->out.len = 0 ;
     stralloc_cats(&d->out, text) ;
     finish_dlv(d, (int)(code << 8)) ;
-    dlv_free(d) ;
+    ldlv_free(d) ;
     return ;
   }
 }
@@ -1251,7 +1195,7 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
   if (spawn_r >= 0) pollset_add(x, spawn_r, IOPAUSE_READ) ;
   for (; i < nlocal ; i++)
   {
-    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
     if (d->fd >= 0) pollset_add(x, d->fd, IOPAUSE_READ) ;
     /* local-spawn enforces the timeout of its own deliveries */
     if (d->pid && tain_less(&d->deadline, deadline)) *deadline = d->deadline ;
@@ -1292,7 +1236,7 @@ static void check_deadlines (void)
   int all = stopping && !tain_less(&STAMP, &stopdeadline) ;
   for (; i < nlocal ; i++)
   {
-    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
     if (!d->pid || d->killed) continue ;
     if (all || !tain_less(&STAMP, &d->deadline))
     {
@@ -1306,17 +1250,16 @@ static void check_deadlines (void)
   if (all)
   {
     /* local-spawn's deliveries cannot be killed from here: stop waiting, count them temporary */
-    size_t k = genalloc_len(dlv *, &dlvs) ;
+    size_t k = genalloc_len(ldlv *, &dlvs) ;
     while (k--)
     {
-      dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
+      ldlv *d = genalloc_s(ldlv *, &dlvs)[k] ;
       if (d->pid) continue ;
-      genalloc_s(dlv *, &dlvs)[k] = genalloc_s(dlv *, &dlvs)[genalloc_len(dlv *, &dlvs) - 1] ;
-      genalloc_setlen(dlv *, &dlvs, genalloc_len(dlv *, &dlvs) - 1) ;
+      ldlv_take(&dlvs, k) ;
       d->out.len = 0 ;
       stralloc_cats(&d->out, "interrupted by shutdown") ;
       finish_dlv(d, KETCH_EX_TEMP << 8) ;
-      dlv_free(d) ;
+      ldlv_free(d) ;
     }
     tain_addsec_g(&stopdeadline, 5) ;
   }
@@ -1339,8 +1282,8 @@ static void read_outputs (genalloc *x, stralloc *sb)
     if (p->fd == spawn_r) { spawn_read(sb) ; continue ; }
     for (; k < nlocal ; k++)
     {
-      dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
-      if (d->fd == p->fd) { dlv_read(d) ; break ; }
+      ldlv *d = genalloc_s(ldlv *, &dlvs)[k] ;
+      if (d->fd == p->fd) { ldlv_read(d) ; break ; }
     }
     if (k < nlocal) continue ;
     for (k = 0 ; k < nremote ; k++)
