@@ -814,23 +814,15 @@ static void ctl_apply (char *line)
     }
     case CTL_REMOVE_SENDER :
     {
-      char const *who = strcmp(arg, "<>") ? arg : "" ;
       uint32_t total = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
       unsigned int count = 0 ;
       stralloc buf = STRALLOC_ZERO ;
       for (; k < total ; k++)
       {
-        envelope e = ENVELOPE_ZERO ;
         char id[QUEUE_ID_LEN + 1] ;
-        int fd, match ;
         if (schedq_where(&sq, k) == SCHEDQ_W_FREE) continue ;
         memcpy(id, schedq_ent_at(&sq, k)->id, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
-        fd = queue_open(id, 0) ;
-        if (fd < 0) continue ;
-        match = envelope_read(&e, fd, &buf) && !strcasecmp(envelope_sender(&e), who) ;
-        fd_close(fd) ;
-        envelope_free(&e) ;
-        if (!match) continue ;
+        if (!ctl_sender_is(id, arg, &buf)) continue ;
         j = ctl_job(id) ;
         if (j) { j->remove = 1 ; count++ ; LOG(j->id, "ctl command=remove") ; job_step(j) ; }
       }
@@ -856,26 +848,16 @@ static void ctl_apply (char *line)
   }
 }
 
+static void ctl_one (char *line, char const *fn, char const *err, void *data)
+{
+  if (line) ctl_apply(line) ;
+  else LOG("scheduler", "ctl result=error file=", log_quote(fn), "error=", log_quote(err)) ;
+}
+
 static void ctl_scan (void)
 {
-  DIR *dir = opendir("ctl") ;
   ctl_pending = 0 ;
-  if (!dir) return ;
-  for (;;)
-  {
-    struct dirent *de = readdir(dir) ;
-    stralloc sa = STRALLOC_ZERO, fn = STRALLOC_ZERO ;
-    size_t len ;
-    if (!de) break ;
-    len = strlen(de->d_name) ;
-    if (de->d_name[0] == '.' || (len > 4 && !strcmp(de->d_name + len - 4, ".tmp"))) continue ;
-    if (!stralloc_cats(&fn, "ctl/") || !stralloc_cats(&fn, de->d_name) || !stralloc_0(&fn)) continue ;
-    if (openslurpclose(&sa, fn.s) && sa.len < 1024 && stralloc_0(&sa)) ctl_apply(sa.s) ;
-    else LOG("scheduler", "ctl result=error file=", log_quote(fn.s), "error=", log_quote(sa.len >= 1024 ? "too long" : strerror(errno))) ;
-    unlink(fn.s) ;
-    stralloc_free(&sa) ; stralloc_free(&fn) ;
-  }
-  closedir(dir) ;
+  ctl_read(&ctl_one, 0) ;
 }
 
 /* the spool scan (lib/qscan), one bucket per pass of the event loop */
