@@ -346,23 +346,6 @@ static int start_local (job *j, size_t i, lookup *l)
   return ok ;
 }
 
-/* one batch job (lib/report): the message's id, header length, flags, sender, and the recipients idx */
-static int stream_job (stralloc *sa, job *j, genalloc const *idx)
-{
-  genalloc rs = GENALLOC_ZERO ;   /* char const * */
-  size_t n = genalloc_len(unsigned int, idx), k = 0 ;
-  int f8 = !!(j->e.flags & ENVELOPE_F_8BIT), fu = !!(j->e.flags & ENVELOPE_F_SMTPUTF8), ok = 0 ;
-  for (; k < n ; k++)
-  {
-    char const *a = qstate_str(&j->q, qstate_get(&j->q, genalloc_s(unsigned int, idx)[k])->addr) ;
-    if (!genalloc_append(char const *, &rs, &a)) goto end ;
-  }
-  ok = report_job_put(sa, j->id, j->e.hdrlen, f8 && fu ? "8u" : f8 ? "8" : fu ? "u" : "-", envelope_sender(&j->e), genalloc_s(char const *, &rs), n) ;
- end:
-  genalloc_free(char const *, &rs) ;
-  return ok ;
-}
-
 static void stream_log (rstream const *s, size_t k)
 {
   rstream_job const *rj = rstream_job_at(s, k) ;
@@ -377,7 +360,7 @@ static int stream_join (rstream *s, job *j, genalloc *idx)
   unsigned int const *v = genalloc_s(unsigned int, idx) ;
   size_t n = genalloc_len(unsigned int, idx) ;
   sa.len = 0 ;
-  if (!stream_job(&sa, j, idx)) return 0 ;
+  if (!job_batch_put(&sa, j, v, n)) return 0 ;
   /* an idle stream's deadline starts again from now */
   if (s->state == RSTREAM_IDLE) tain_now_g() ;
   if (!rstream_add(s, j, v, n, sa.s, sa.len, &STAMP, c.timeout_delivery)) return 0 ;
@@ -590,23 +573,6 @@ static int notify_sender (job *j, unsigned int which)
 
 /* the life of an active message: expire, dispatch, settle */
 
-/* "retry domain" named it */
-static int domain_forced (char const *domain)
-{
-  size_t pos = 0 ;
-  for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
-    if (!strcasecmp(domain, force_domains.s + pos)) return 1 ;
-  return 0 ;
-}
-
-static int due (job const *j, qstate_rcpt const *r, uint64_t now)
-{
-  char const *at ;
-  if (j->force || r->next <= now) return 1 ;
-  at = j->forcedom ? strrchr(qstate_str(&j->q, r->addr), '@') : 0 ;
-  return at && domain_forced(at + 1) ;
-}
-
 static void dispatch (job *j)
 {
   size_t n = qstate_n(&j->q), i = 0 ;
@@ -623,7 +589,7 @@ static void dispatch (job *j)
     char const *a = qstate_str(&j->q, r->addr) ;
     if (j->busy.s[i] || done.s[i]) continue ;
     if (!outcome_open(r->status)) continue ;
-    if (!due(j, r, now)) continue ;
+    if (!job_due(j, r, now, &force_domains)) continue ;
     if (a[0] == '/' || a[0] == '|')
     {
       /* an alias's file or program: local, no lookup */
@@ -675,7 +641,7 @@ static void dispatch (job *j)
         unsigned int ui = k ;
         if (j->busy.s[k] || done.s[k] || !at || strcasecmp(at + 1, dom)) continue ;
         if (rk->status != QSTATE_PENDING && rk->status != QSTATE_DEFERRED) continue ;
-        if (!due(j, rk, now)) continue ;
+        if (!job_due(j, rk, now, &force_domains)) continue ;
         done.s[k] = 1 ;
         genalloc_append(unsigned int, &idx, &ui) ;
       }
@@ -806,7 +772,7 @@ static void ctl_apply (char *line)
     {
       /* every message is looked at; only recipients in that domain are forced */
       size_t nj = genalloc_len(job *, &jobs), i = 0 ;
-      if (!domain_forced(arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
+      if (!job_domain_forced(&force_domains, arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
       schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
       for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
       LOG("scheduler", "ctl command=", log_quote(line)) ;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <fcntl.h>
 
@@ -16,6 +17,7 @@
 #include "lookup.h"
 #include "expand.h"
 #include "outcome.h"
+#include "report.h"
 #include "job.h"
 
 job *job_new (char const *id, uint32_t ent)
@@ -104,6 +106,38 @@ void job_fail (job *j, size_t i, char const *text)
 {
   outcome_fail(&j->q, i, text) ;
   j->dirty = 1 ;
+}
+
+int job_domain_forced (stralloc const *forced, char const *domain)
+{
+  size_t pos = 0 ;
+  for (; pos < forced->len ; pos += strlen(forced->s + pos) + 1)
+    if (!strcasecmp(domain, forced->s + pos)) return 1 ;
+  return 0 ;
+}
+
+int job_due (job const *j, qstate_rcpt const *r, uint64_t now, stralloc const *forced)
+{
+  char const *at ;
+  if (j->force || r->next <= now) return 1 ;
+  at = j->forcedom ? strrchr(qstate_str(&j->q, r->addr), '@') : 0 ;
+  return at && job_domain_forced(forced, at + 1) ;
+}
+
+int job_batch_put (stralloc *sa, job const *j, unsigned int const *rcpts, size_t n)
+{
+  genalloc rs = GENALLOC_ZERO ;   /* char const * */
+  size_t k = 0 ;
+  int f8 = !!(j->e.flags & ENVELOPE_F_8BIT), fu = !!(j->e.flags & ENVELOPE_F_SMTPUTF8), ok = 0 ;
+  for (; k < n ; k++)
+  {
+    char const *a = qstate_str(&j->q, qstate_get(&j->q, rcpts[k])->addr) ;
+    if (!genalloc_append(char const *, &rs, &a)) goto end ;
+  }
+  ok = report_job_put(sa, j->id, j->e.hdrlen, f8 && fu ? "8u" : f8 ? "8" : fu ? "u" : "-", envelope_sender(&j->e), genalloc_s(char const *, &rs), n) ;
+ end:
+  genalloc_free(char const *, &rs) ;
+  return ok ;
 }
 
 lookup *job_looked (job *j, size_t i)

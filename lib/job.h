@@ -76,6 +76,23 @@ extern void job_hold (job *, unsigned int const *, size_t, int) ;
 /* recipient i failed permanently with text, which stays (a literal) */
 extern void job_fail (job *, size_t, char const *) ;
 
+/*
+ * Recipient r of j is due at time now: its time has come, or a retry
+ * forced it (force, or forcedom and its domain among forced: the
+ * domains "retry domain" named, NUL-terminated strings, any case).
+ */
+extern int job_due (job const *, qstate_rcpt const *, uint64_t, stralloc const *) ;
+
+/* domain is among forced (as for job_due) */
+extern int job_domain_forced (stralloc const *, char const *) ;
+
+/*
+ * One job of remote-send's batch (lib/report) for j's recipients rcpts
+ * (n of them): the id, the header length, the flags, the sender and the
+ * addresses, appended to sa. 1, or 0 and errno.
+ */
+extern int job_batch_put (stralloc *, job const *, unsigned int const *, size_t) ;
+
 /* expansion events, in the order they happen */
 enum job_ev_e
 {

@@ -45,6 +45,14 @@ static void record (job *j, job_event const *ev, void *data)
   (*(unsigned int *)data)++ ;
 }
 
+/* needle in the first len octets of s, NULs and all */
+static int has (char const *s, size_t len, char const *needle)
+{
+  size_t n = strlen(needle), i = 0 ;
+  for (; i + n <= len ; i++) if (!memcmp(s + i, needle, n)) return 1 ;
+  return 0 ;
+}
+
 /* a queue entry for id: the envelope of sender and rcpts, then a message */
 static int entry (char const *id, char const *sender, char const *const *rcpts)
 {
@@ -72,7 +80,7 @@ int main (void)
   char const *rcpts[] = { "staff@test.example", "nobody-here@test.example", "root@test.example", 0 } ;
   unsigned int nev = 0 ;
   job *j ;
-  tap_plan(17) ;
+  tap_plan(23) ;
   if (!tap_tmpdir() || chdir(tap_dir()) < 0) return 111 ;
   mkdir("queue", 0700) ; mkdir("state", 0700) ;
 
@@ -128,6 +136,25 @@ int main (void)
     ok(j->inflight == 1 && j->busy.s[2] && j->busy.s[3] && !j->busy.s[0], "held: busy, in flight") ;
     job_hold(j, v, 2, 0) ;
     ok(!j->inflight && !j->busy.s[2] && !j->busy.s[3], "freed") ;
+  }
+  {
+    stralloc forced = STRALLOC_ZERO, sa = STRALLOC_ZERO ;
+    qstate_rcpt *r = qstate_get(&j->q, 2) ;
+    unsigned int v[2] = { 2, 4 } ;
+    r->next = 1000 ;
+    stralloc_catb(&forced, "other.example\0MX.test.example\0", 31) ;
+    ok(job_domain_forced(&forced, "mx.test.EXAMPLE") && !job_domain_forced(&forced, "test.example") && job_domain_forced(&forced, "other.example"), "the forced domains, any case") ;
+    ok(job_due(j, r, 1000, &forced) && !job_due(j, r, 999, &forced), "due at its time, not before") ;
+    j->forcedom = 1 ;
+    qstate_get(&j->q, 3)->next = 5000 ;
+    ok(!job_due(j, r, 999, &forced) && job_due(j, qstate_get(&j->q, 3), 999, &forced), "a forced domain forces its recipients only") ;
+    j->forcedom = 0 ; j->force = 1 ;
+    ok(job_due(j, r, 0, &forced), "force: every recipient due") ;
+    j->force = 0 ;
+    ok(job_batch_put(&sa, j, v, 2) && sa.len && sa.s[sa.len - 1] == ',', "a batch job: one netstring") ;
+    ok(has(sa.s, sa.len, id) && has(sa.s, sa.len, "s@x.example") && has(sa.s, sa.len, "root@test.example") && has(sa.s, sa.len, "other-root@test.example") && !has(sa.s, sa.len, "staff@"),
+      "with the id, the sender and the two recipients only") ;
+    stralloc_free(&forced) ; stralloc_free(&sa) ;
   }
   job_free(j) ;
 
