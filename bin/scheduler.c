@@ -9,20 +9,25 @@
  * and bounces (RFC 3464, through enqueue), and removes finished messages.
  * One iopause loop; signals through the selfpipe; absolute deadlines.
  * See scheduler(8).
+ *
+ * The file reads in that order: jobs, the messages loaded (lib/job:
+ * loading, alias expansion), then their deliveries, local (lib/ldlv,
+ * lib/cmd, or a request to local-spawn) and remote (lib/rstream), then
+ * the results, bounces (lib/bounce), a job's step (expire, dispatch,
+ * notify, settle), queue-ctl requests (lib/ctl), the spool scan
+ * (lib/qscan), and the event loop's parts, then main.
  */
 
 /* initgroups and setgroups are not POSIX */
 #define _DEFAULT_SOURCE
 
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <signal.h>
 #include <pwd.h>
 #include <grp.h>
@@ -44,10 +49,8 @@
 #include <skalibs/sig.h>
 #include <skalibs/tai.h>
 #include <skalibs/unixmessage.h>
-#include <skalibs/alloc.h>
 
 #include "exitcodes.h"
-#include "address.h"
 #include "conf.h"
 #include "envelope.h"
 #include "queue.h"
@@ -1271,11 +1274,63 @@ static void handle_signals (void)
   }
 }
 
+/* the set-up, in main's order */
+
+static void load_conf (void)
+{
+  stralloc err = STRALLOC_ZERO ;
+  if (!conf_load_default(&c, conffile, &err))
+    strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
+  if (conf_files_check(&c, CONF_FILES_ALIASES, &err)) strerr_dief(KETCH_EX_PERM, err.len ? err.s : "unable to check the aliases file") ;
+  {
+    /* children get -C with an absolute path: we chdir to the spool */
+    char const *f = c.sa.s + c.file, *slash = strrchr(f, '/') ;
+    if (f[0] == '/') { if (!stralloc_cats(&conffn, f)) strerr_diefu(KETCH_EX_TEMP, "allocate") ; }
+    else if (!stralloc_cats(&conffn, c.sa.s + c.dir) || !stralloc_catb(&conffn, "/", 1) || !stralloc_cats(&conffn, slash ? slash + 1 : f))
+      strerr_diefu(KETCH_EX_TEMP, "allocate") ;
+    if (!stralloc_0(&conffn)) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
+  }
+  stralloc_free(&err) ;
+}
+
+/* into the spool, holding its lock: one scheduler per spool */
+static void lock_spool (void)
+{
+  int lockfd, r ;
+  if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
+  lockfd = open("lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
+  if (lockfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/lock") ;
+  if (isroot)
+  {
+    /* the lock belongs to the spool's owner like every other spool file,
+       else a scheduler later started as the queue user could not open it */
+    struct stat st ;
+    if (stat(".", &st) < 0) strerr_diefusys(KETCH_EX_TEMP, "stat ", c.sa.s + c.spool) ;
+    if (fchown(lockfd, st.st_uid, st.st_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "chown ", c.sa.s + c.spool, "/lock") ;
+  }
+  r = fd_lock(lockfd, 1, 1) ;
+  if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "lock ", c.sa.s + c.spool, "/lock") ;
+  if (!r) strerr_dief(KETCH_EX_TEMP, "another scheduler holds ", c.sa.s + c.spool, "/lock") ;
+}
+
+/* signals through the selfpipe: its fd */
+static int trap_signals (void)
+{
+  sigset_t set ;
+  int sfd = selfpipe_init() ;
+  if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_init") ;
+  if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  sigemptyset(&set) ;
+  sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGINT) ; sigaddset(&set, SIGHUP) ; sigaddset(&set, SIGALRM) ;
+  if (!selfpipe_trapset(&set)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
+  return sfd ;
+}
+
 int main (int argc, char const *const *argv)
 {
-  stralloc err = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
+  stralloc sb = STRALLOC_ZERO ;
   genalloc x = GENALLOC_ZERO ;   /* iopause_fd */
-  int lockfd, sfd ;
+  int sfd ;
   unsigned int removed = 0 ;
   PROG = "scheduler" ;
   {
@@ -1293,49 +1348,16 @@ int main (int argc, char const *const *argv)
     }
     argc -= l.ind ; argv += l.ind ;
   }
-  if (!conf_load_default(&c, conffile, &err))
-    strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
-  if (conf_files_check(&c, CONF_FILES_ALIASES, &err)) strerr_dief(KETCH_EX_PERM, err.len ? err.s : "unable to check the aliases file") ;
-  {
-    /* children get -C with an absolute path: we chdir to the spool */
-    char const *f = c.sa.s + c.file, *slash = strrchr(f, '/') ;
-    if (f[0] == '/') { if (!stralloc_cats(&conffn, f)) strerr_diefu(KETCH_EX_TEMP, "allocate") ; }
-    else if (!stralloc_cats(&conffn, c.sa.s + c.dir) || !stralloc_catb(&conffn, "/", 1) || !stralloc_cats(&conffn, slash ? slash + 1 : f))
-      strerr_diefu(KETCH_EX_TEMP, "allocate") ;
-    if (!stralloc_0(&conffn)) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
-  }
+  load_conf() ;
   isroot = !geteuid() ;
   umask(077) ;
-  if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
-  lockfd = open("lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
-  if (lockfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/lock") ;
-  if (isroot)
-  {
-    /* the lock belongs to the spool's owner like every other spool file,
-       else a scheduler later started as the queue user could not open it */
-    struct stat st ;
-    if (stat(".", &st) < 0) strerr_diefusys(KETCH_EX_TEMP, "stat ", c.sa.s + c.spool) ;
-    if (fchown(lockfd, st.st_uid, st.st_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "chown ", c.sa.s + c.spool, "/lock") ;
-  }
-  {
-    int r = fd_lock(lockfd, 1, 1) ;
-    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "lock ", c.sa.s + c.spool, "/lock") ;
-    if (!r) strerr_dief(KETCH_EX_TEMP, "another scheduler holds ", c.sa.s + c.spool, "/lock") ;
-  }
+  lock_spool() ;
   if (isroot) start_spawn() ;
   drop_privileges() ;
   /* O_RDWR: we are a writer too, so the FIFO never reports EOF */
   trigfd = open("trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
   if (trigfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/trigger") ;
-  sfd = selfpipe_init() ;
-  if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_init") ;
-  if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
-  {
-    sigset_t set ;
-    sigemptyset(&set) ;
-    sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGINT) ; sigaddset(&set, SIGHUP) ; sigaddset(&set, SIGALRM) ;
-    if (!selfpipe_trapset(&set)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
-  }
+  sfd = trap_signals() ;
   tain_now_set_stopwatch_g() ;
 
   /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */
