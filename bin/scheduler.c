@@ -278,22 +278,11 @@ static char const *prog (stralloc *sa, char const *name)
 static int spawn_request (ldlv *d, job *j, char const *addr, char const *orig)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int fd = queue_open(j->id, j->e.hdrlen) ;
-  int ok = 0 ;
+  int fd = queue_open(j->id, j->e.hdrlen), ok ;
   if (fd < 0) return 0 ;
   d->tag = ++spawn_tag ;
   if (!d->tag) d->tag = ++spawn_tag ;
-  if (lspawn_request(&sa, d->tag, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig))
-  {
-    unixmessage m = { .s = sa.s, .len = sa.len, .fds = &fd, .nfds = 1 } ;
-    if (unixmessage_put(&spawn_s, &m))
-    {
-      /* a blocking socket: flush returns once all is sent, or on an error */
-      while (!(ok = unixmessage_sender_flush(&spawn_s)) && errno == EINTR) ;
-      /* unsent, it must not go later with a descriptor closed (and reused) by then */
-      if (!ok) unixmessage_unput(&spawn_s) ;
-    }
-  }
+  ok = lspawn_request(&sa, d->tag, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig) && lspawn_send(&spawn_s, sa.s, sa.len, &fd, 1) ;
   fd_close(fd) ;
   stralloc_free(&sa) ;
   return ok ;
@@ -1004,14 +993,8 @@ static void reload (void)
   if (spawn_w >= 0)
   {
     /* local-spawn decides each delivery again from its own copy: it reads the file again too */
-    unixmessage m = { .s = (char *)LSPAWN_RELOAD, .len = sizeof(LSPAWN_RELOAD), .fds = 0, .nfds = 0 } ;
-    int ok = unixmessage_put(&spawn_s, &m) ;
-    if (ok) while (!(ok = unixmessage_sender_flush(&spawn_s)) && errno == EINTR) ;
-    if (!ok)
-    {
-      unixmessage_unput(&spawn_s) ;
+    if (!lspawn_send(&spawn_s, LSPAWN_RELOAD, sizeof(LSPAWN_RELOAD), 0, 0))
       LOG("scheduler", "reload warning=\"local-spawn not told: restart to use the new configuration for local deliveries\"") ;
-    }
   }
   LOG("scheduler", "reload result=ok") ;
   stralloc_free(&err) ;
