@@ -9,20 +9,25 @@
  * and bounces (RFC 3464, through enqueue), and removes finished messages.
  * One iopause loop; signals through the selfpipe; absolute deadlines.
  * See scheduler(8).
+ *
+ * The file reads in that order: jobs, the messages loaded (lib/job:
+ * loading, alias expansion), then their deliveries, local (lib/ldlv,
+ * lib/cmd, or a request to local-spawn) and remote (lib/rstream), then
+ * the results, bounces (lib/bounce), a job's step (expire, dispatch,
+ * notify, settle), queue-ctl requests (lib/ctl), the spool scan
+ * (lib/qscan), and the event loop's parts, then main.
  */
 
 /* initgroups and setgroups are not POSIX */
 #define _DEFAULT_SOURCE
 
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <signal.h>
 #include <pwd.h>
 #include <grp.h>
@@ -44,10 +49,8 @@
 #include <skalibs/sig.h>
 #include <skalibs/tai.h>
 #include <skalibs/unixmessage.h>
-#include <skalibs/alloc.h>
 
 #include "exitcodes.h"
-#include "address.h"
 #include "conf.h"
 #include "envelope.h"
 #include "queue.h"
@@ -64,6 +67,9 @@
 #include "bounce.h"
 #include "enqclient.h"
 #include "schedq.h"
+#include "job.h"
+#include "cmd.h"
+#include "ldlv.h"
 #include "rstream.h"
 #include "qscan.h"
 
@@ -74,41 +80,7 @@
 #define MAX_ACTIVE 256       /* messages loaded in memory at once */
 #define FRESH_RESERVE 32     /* of which retries may never take the last few: new mail first */
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
-#define REPORT_MAX 65536     /* bytes kept of a delivery's report */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
-
-typedef struct job_s job ;
-struct job_s
-{
-  uint32_t ent ;
-  char id[QUEUE_ID_LEN + 1] ;
-  envelope e ;
-  qstate q ;
-  stralloc busy ;        /* one octet per recipient: 1 while a delivery runs */
-  unsigned int inflight ;
-  int force ;            /* every recipient due now */
-  int forcedom ;         /* recipients in force_domains due now */
-  int remove ;           /* queue-ctl remove: when nothing is in flight */
-  int dirty ;            /* q differs from the state file */
-  int blocked ;          /* something is due but a limit stopped it */
-  uint64_t bounce_next ; /* a failed injection of a bounce is retried then */
-  genalloc looked ;      /* lookup, by recipient: expand's answers, which this pass's dispatch uses (kind LOOKED_NONE: none) */
-} ;
-#define LOOKED_NONE UINT_MAX
-
-/* a local delivery: one recipient, run by local-deliver (pid), or by local-spawn (tag, pid 0) */
-typedef struct dlv_s dlv ;
-struct dlv_s
-{
-  job *j ;               /* not to be touched once done: the job may be gone */
-  unsigned int rcpt ;
-  pid_t pid ;
-  unsigned int tag ;
-  int fd ;               /* local-deliver's stderr */
-  stralloc out ;
-  tain deadline ;
-  int killed ;
-} ;
 
 static conf c ;
 static char const *conffile ;
@@ -116,10 +88,10 @@ static stralloc conffn = STRALLOC_ZERO ;  /* the configuration file, absolute */
 static schedq sq = SCHEDQ_ZERO ;
 static qremove qr = QREMOVE_ZERO ;   /* removals waiting for their bucket's fsync */
 static genalloc jobs = GENALLOC_ZERO ;   /* job * */
-static genalloc dlvs = GENALLOC_ZERO ;   /* dlv *: local deliveries */
+static genalloc dlvs = GENALLOC_ZERO ;   /* ldlv *: local deliveries */
 static genalloc streams = GENALLOC_ZERO ;   /* rstream *: remote-sends running */
 static genalloc pend = GENALLOC_ZERO ;   /* rstream *: remote batches collected by this pass, started by pend_flush */
-#define nlocal genalloc_len(dlv *, &dlvs)
+#define nlocal genalloc_len(ldlv *, &dlvs)
 #define nremote genalloc_len(rstream *, &streams)
 static int stopping = 0 ;
 static tain stopdeadline ;
@@ -166,45 +138,7 @@ static void logv (char const *id, char const *const *v)
 }
 #define LOG(id, ...) logv(id, (char const *const []){ __VA_ARGS__, 0 })
 
-/* jobs: messages loaded in memory */
-
-/* the lookups of the pass are dropped: the next pass asks again (the tables may change) */
-static void looked_drop (job *j)
-{
-  size_t n = genalloc_len(lookup, &j->looked), k = 0 ;
-  for (; k < n ; k++) lookup_free(genalloc_s(lookup, &j->looked) + k) ;
-  genalloc_setlen(lookup, &j->looked, 0) ;
-}
-
-/* recipient i's lookup, kept for the dispatch of this pass (one lookup per recipient per pass); *l is left empty */
-static void looked_keep (job *j, size_t i, lookup *l)
-{
-  lookup none = LOOKUP_ZERO ;
-  none.kind = LOOKED_NONE ;
-  while (genalloc_len(lookup, &j->looked) <= i) if (!genalloc_append(lookup, &j->looked, &none)) return ;
-  lookup_free(genalloc_s(lookup, &j->looked) + i) ;
-  genalloc_s(lookup, &j->looked)[i] = *l ;
-  none.kind = 0 ;
-  *l = none ;
-}
-
-static lookup *looked (job *j, size_t i)
-{
-  lookup *l ;
-  if (i >= genalloc_len(lookup, &j->looked)) return 0 ;
-  l = genalloc_s(lookup, &j->looked) + i ;
-  return l->kind != LOOKED_NONE ? l : 0 ;
-}
-
-static void job_free (job *j)
-{
-  looked_drop(j) ;
-  genalloc_free(lookup, &j->looked) ;
-  envelope_free(&j->e) ;
-  qstate_free(&j->q) ;
-  stralloc_free(&j->busy) ;
-  alloc_free(j) ;
-}
+/* jobs: messages loaded in memory (lib/job) */
 
 static job *job_find (uint32_t ent)
 {
@@ -222,17 +156,6 @@ static void job_drop (job *j)
   job_free(j) ;
 }
 
-static int open_entry (char const *id, size_t hdrlen)
-{
-  char fn[QUEUE_PATH_MAX] ;
-  int fd ;
-  queue_path(fn, "queue", id) ;
-  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
-  if (fd < 0) return -1 ;
-  if (hdrlen && lseek(fd, hdrlen, SEEK_SET) < 0) { fd_close(fd) ; return -1 ; }
-  return fd ;
-}
-
 /* the entry goes now; its bucket's fsync, then its state file, within QREMOVE_DELAY (removals_commit) */
 static void remove_message (job *j, char const *why)
 {
@@ -243,209 +166,76 @@ static void remove_message (job *j, char const *why)
   job_drop(j) ;
 }
 
-static int all_done (job const *j)
+static void log_failed (job *j, size_t i, char const *text)
 {
-  size_t i = 0, n = qstate_n(&j->q) ;
-  for (; i < n ; i++) if (!outcome_done(qstate_get(&j->q, i)->status)) return 0 ;
-  return 1 ;
-}
-
-/* expansion: aliases become the recipients after them, with original set */
-
-static void fail_rcpt (job *j, size_t i, char const *text)
-{
-  outcome_fail(&j->q, i, text) ;
-  j->dirty = 1 ;
   LOG(j->id, "delivery rcpt=", log_quote(qstate_str(&j->q, qstate_get(&j->q, i)->addr)), "result=perm text=", log_quote(text)) ;
 }
 
-/* one recipient of an alias (lib/expand): added unless present already, which alone breaks every loop */
-static void add_item (job *j, char const *text, expand_item const *it, char const *parent, genalloc *depth)
+static void fail_rcpt (job *j, size_t i, char const *text)
 {
-  switch (it->kind)
+  job_fail(j, i, text) ;
+  log_failed(j, i, text) ;
+}
+
+/* what alias expansion did (lib/job) */
+static void expand_log (job *j, job_event const *ev, void *data)
+{
+  switch (ev->kind)
   {
-    case EXPAND_I_RCPT : break ;
-    case EXPAND_I_UNREADABLE :
-      LOG(j->id, "expand alias=", log_quote(parent), "result=error include=", log_quote(text + 9), "error=", log_quote(strerror(it->err))) ;
-      return ;
-    case EXPAND_I_TOODEEP : LOG(j->id, "expand alias=", log_quote(parent), "result=too-deep") ; return ;
-    case EXPAND_I_INCLUDE : return ;
-    default : LOG(j->id, "expand alias=", log_quote(parent), "result=skipped entry=", log_quote(text)) ; return ;
-  }
-  switch (expand_admit(&j->q, text))
-  {
-    case EXPAND_A_TOOMANY : LOG(j->id, "expand alias=", log_quote(parent), "result=too-many") ; return ;
-    case EXPAND_A_KNOWN : return ;
-    default : break ;
-  }
-  if (qstate_add_rcpt(&j->q, text, parent) && genalloc_append(unsigned int, depth, &it->depth))
-  {
-    char z = 0 ;
-    stralloc_catb(&j->busy, &z, 1) ;
-    j->dirty = 1 ;
-    LOG(j->id, "expand alias=", log_quote(parent), "rcpt=", log_quote(text)) ;
+    case JOB_EV_RCPT : LOG(j->id, "expand alias=", log_quote(ev->alias), "rcpt=", log_quote(ev->text)) ; break ;
+    case JOB_EV_FAILED : log_failed(j, ev->rcpt, ev->text) ; break ;
+    case JOB_EV_UNREADABLE :
+      LOG(j->id, "expand alias=", log_quote(ev->alias), "result=error include=", log_quote(ev->text), "error=", log_quote(strerror(ev->err))) ;
+      break ;
+    case JOB_EV_TOODEEP : LOG(j->id, "expand alias=", log_quote(ev->alias), "result=too-deep") ; break ;
+    case JOB_EV_TOOMANY : LOG(j->id, "expand alias=", log_quote(ev->alias), "result=too-many") ; break ;
+    default : LOG(j->id, "expand alias=", log_quote(ev->alias), "result=skipped entry=", log_quote(ev->text)) ; break ;
   }
 }
 
 static void expand (job *j)
 {
-  genalloc depth = GENALLOC_ZERO ;
-  lookup l = LOOKUP_ZERO ;
-  size_t i = 0 ;
-  for (; i < qstate_n(&j->q) ; i++)
-  {
-    unsigned int zero = 0 ;
-    if (!genalloc_append(unsigned int, &depth, &zero)) break ;
-  }
-  for (i = 0 ; i < qstate_n(&j->q) ; i++)
-  {
-    qstate_rcpt *r = qstate_get(&j->q, i) ;
-    char const *a ;
-    unsigned int d = genalloc_s(unsigned int, &depth)[i] ;
-    if (r->status != QSTATE_PENDING || r->attempts) continue ;
-    a = qstate_str(&j->q, r->addr) ;
-    if (a[0] == '/' || a[0] == '|') continue ;
-    if (!lookup_address(&l, &c, a)) continue ;   /* temporary: the dispatch retries the lookup */
-    if (r->orig) lookup_aliased(&l) ;
-    if (l.kind == LOOKUP_UNKNOWN) { fail_rcpt(j, i, EXPAND_T_UNKNOWN) ; continue ; }
-    if (l.kind != LOOKUP_ALIAS) { looked_keep(j, i, &l) ; continue ; }
-    if (d >= EXPAND_DEPTH) { fail_rcpt(j, i, EXPAND_T_TOODEEP) ; continue ; }
-    {
-      /* the alias: its entries are copied out (expand_entries), since qstate_add_rcpt may move q.sa */
-      stralloc texts = STRALLOC_ZERO, parent = STRALLOC_ZERO ;
-      genalloc items = GENALLOC_ZERO ;
-      size_t k = 0 ;
-      if (stralloc_cats(&parent, a) && stralloc_0(&parent)
-       && expand_entries(&c, l.sa.s + l.entries, l.entrieslen, d + 1, &texts, &items))
-      {
-        outcome_apply(&j->q, i, OUTCOME_EV_EXPAND) ;
-        j->dirty = 1 ;
-        for (; k < genalloc_len(expand_item, &items) ; k++)
-        {
-          expand_item const *it = genalloc_s(expand_item, &items) + k ;
-          add_item(j, texts.s + it->text, it, parent.s, &depth) ;
-        }
-      }
-      stralloc_free(&texts) ; stralloc_free(&parent) ;
-      genalloc_free(expand_item, &items) ;
-    }
-  }
-  lookup_free(&l) ;
-  genalloc_free(unsigned int, &depth) ;
+  job_expand(j, &c, &expand_log, 0) ;
 }
 
 static job *job_load (uint32_t ent)
 {
-  job *j = alloc(sizeof(job)) ;
-  stralloc buf = STRALLOC_ZERO ;
   schedq_ent *se = schedq_ent_at(&sq, ent) ;
-  int fd ;
+  job *j = job_new(se->id, ent) ;
+  unsigned int r ;
   if (!j) return 0 ;
-  memset(j, 0, sizeof(job)) ;
-  {
-    envelope ez = ENVELOPE_ZERO ;
-    qstate qz = QSTATE_ZERO ;
-    stralloc sz = STRALLOC_ZERO ;
-    genalloc gz = GENALLOC_ZERO ;
-    j->e = ez ; j->q = qz ; j->busy = sz ; j->looked = gz ;
-  }
-  j->ent = ent ;
-  memcpy(j->id, se->id, QUEUE_ID_LEN) ;
-  j->id[QUEUE_ID_LEN] = 0 ;
   j->force = !!(se->where & SCHEDQ_F_FORCE) ;
   j->forcedom = !!(se->where & SCHEDQ_F_FORCEDOM) ;
   se->where &= ~SCHEDQ_F_MASK ;
-  fd = open_entry(j->id, 0) ;
-  if (fd < 0)
+  r = job_read(j) ;
+  if (r == JOB_READ_OK && !genalloc_append(job *, &jobs, &j)) r = JOB_READ_NOMEM ;
+  switch (r)
   {
-    if (errno == ENOENT)
-    {
-      /* gone (removed by hand, or a stale hint): forget it, and any orphan state */
-      char fn[QUEUE_PATH_MAX] ;
-      queue_path(fn, "state", j->id) ;
-      unlink(fn) ;
+    case JOB_READ_OK : break ;
+    case JOB_READ_GONE :
+      /* removed by hand, or a stale hint: forgotten */
       schedq_detach(&sq, ent) ;
       schedq_delete(&sq, ent) ;
-    }
-    else
-    {
-      LOG(j->id, "load result=error error=", log_quote(strerror(errno))) ;
+      job_free(j) ;
+      return 0 ;
+    case JOB_READ_NOMEM :
+      /* never left at the top of the heap: that would spin */
+      job_free(j) ;
       schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
-    }
-    alloc_free(j) ;
-    return 0 ;
+      return 0 ;
+    default :
+      LOG(j->id, "load result=error error=", log_quote(strerror(errno))) ;
+      job_free(j) ;
+      schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + (r == JOB_READ_BAD ? 3600 : 60))) ;
+      return 0 ;
   }
-  if (!envelope_read(&j->e, fd, &buf) || !qstate_read(&j->q, j->id, &j->e))
-  {
-    int e = errno ;
-    fd_close(fd) ;
-    stralloc_free(&buf) ;
-    LOG(j->id, "load result=error error=", log_quote(strerror(e))) ;
-    envelope_free(&j->e) ; qstate_free(&j->q) ;
-    alloc_free(j) ;
-    /* corrupt or unreadable: look again in an hour, never lose it */
-    schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 3600)) ;
-    return 0 ;
-  }
-  fd_close(fd) ;
-  stralloc_free(&buf) ;
-  if (!stralloc_ready(&j->busy, qstate_n(&j->q))) goto nomem ;
-  memset(j->busy.s, 0, qstate_n(&j->q)) ;
-  j->busy.len = qstate_n(&j->q) ;
-  if (!genalloc_append(job *, &jobs, &j)) goto nomem ;
   schedq_detach(&sq, ent) ;
-  {
-    /* pickup: the first time the scheduler sees this message */
-    size_t n = qstate_n(&j->q), i = 0 ;
-    int fresh = 1 ;
-    for (; i < n ; i++) if (qstate_get(&j->q, i)->attempts || qstate_get(&j->q, i)->status != QSTATE_PENDING) fresh = 0 ;
-    if (fresh) LOG(j->id, "pickup from=", log_quote(envelope_sender(&j->e)), "rcpts=", log_u64(n)) ;
-  }
+  if (job_fresh(j)) LOG(j->id, "pickup from=", log_quote(envelope_sender(&j->e)), "rcpts=", log_u64(qstate_n(&j->q))) ;
   expand(j) ;
   return j ;
- nomem:
-  /* never left at the top of the heap: that would spin */
-  job_free(j) ;
-  schedq_push_heap(&sq, ent, (uint32_t)(wallnow() + 60)) ;
-  return 0 ;
 }
 
 /* deliveries */
-
-/* a local delivery of recipient i of j, not started yet: 0 if no memory */
-static dlv *dlv_new (job *j, size_t i)
-{
-  dlv *d = alloc(sizeof(dlv)) ;
-  if (!d) return 0 ;
-  memset(d, 0, sizeof(dlv)) ;
-  {
-    stralloc sz = STRALLOC_ZERO ;
-    d->out = sz ;
-  }
-  d->j = j ;
-  d->rcpt = i ;
-  d->fd = -1 ;
-  return d ;
-}
-
-static void dlv_free (dlv *d)
-{
-  if (d->fd >= 0) fd_close(d->fd) ;
-  stralloc_free(&d->out) ;
-  alloc_free(d) ;
-}
-
-/*
- * A delivery holds its recipients while it runs, or waits to start:
- * their busy flags are set and its job counts it in inflight, so neither
- * another dispatch nor job_step takes them.
- */
-static void job_hold (job *j, unsigned int const *rcpts, size_t n, int on)
-{
-  size_t i = 0 ;
-  for (; i < n ; i++) j->busy.s[rcpts[i]] = on ;
-  if (on) j->inflight++ ; else j->inflight-- ;
-}
 
 /* a remote batch that will not run: its recipients are free again, its messages look again next time */
 static void stream_release (rstream *s)
@@ -460,49 +250,16 @@ static void stream_release (rstream *s)
   }
 }
 
-/*
- * Fork and exec argv, as ourselves, with fd 0 the message and fd 1 or 2
- * a pipe back to us. Returns the pid, 0 on failure.
- */
-static pid_t spawn (char const *const *argv, int msgfd, int outfd, int *rfd)
-{
-  int p[2] ;
-  pid_t pid ;
-  if (pipe(p) < 0) return 0 ;
-  pid = fork() ;
-  if (pid < 0) { fd_close(p[0]) ; fd_close(p[1]) ; return 0 ; }
-  if (!pid)
-  {
-    selfpipe_finish() ;
-    /* its own process group: a timeout kills the MDA or helpers it started too */
-    setpgid(0, 0) ;
-    fd_close(p[0]) ;
-    if (fd_move(0, msgfd) < 0) _exit(KETCH_EX_TEMP) ;
-    if (outfd == 1) { if (fd_move(1, p[1]) < 0) _exit(KETCH_EX_TEMP) ; }
-    else
-    {
-      int null = open("/dev/null", O_WRONLY) ;
-      if (null < 0 || fd_move(1, null) < 0 || fd_move(2, p[1]) < 0) _exit(KETCH_EX_TEMP) ;
-    }
-    execv(argv[0], (char *const *)argv) ;
-    _exit(KETCH_EX_TEMP) ;
-  }
-  fd_close(p[1]) ;
-  if (ndelay_on(p[0]) < 0 || coe(p[0]) < 0) { fd_close(p[0]) ; kill(pid, SIGKILL) ; return 0 ; }
-  *rfd = p[0] ;
-  return pid ;
-}
-
-static void start_dlv (dlv *d, pid_t pid, int fd)
+static void start_dlv (ldlv *d, pid_t pid, int fd)
 {
   d->pid = pid ;
   d->fd = fd ;
   tain_addsec_g(&d->deadline, c.timeout_delivery) ;
-  if (!genalloc_append(dlv *, &dlvs, &d))
+  if (!genalloc_append(ldlv *, &dlvs, &d))
   {
     /* cannot track it: kill it (not local-spawn's: pid 0), the recipient stays pending */
     if (pid) { kill(pid, SIGKILL) ; waitpid(pid, 0, 0) ; }
-    dlv_free(d) ;
+    ldlv_free(d) ;
     return ;
   }
   job_hold(d->j, &d->rcpt, 1, 1) ;
@@ -513,51 +270,19 @@ static char const *prog (stralloc *sa, char const *name)
   return conf_prog(&c, name, sa) ? sa->s : 0 ;
 }
 
-/* argv as NUL-separated strings in one stralloc, then an array over it */
-static int argv_add (stralloc *sa, char const *s)
-{
-  return stralloc_cats(sa, s) && stralloc_0(sa) ;
-}
-
-static int run_argv (stralloc *sa, char const *const **argv, genalloc *ga)
-{
-  size_t pos = 0 ;
-  char const *z = 0 ;
-  genalloc_setlen(char const *, ga, 0) ;
-  for (; pos < sa->len ; pos += strlen(sa->s + pos) + 1)
-  {
-    char const *s = sa->s + pos ;
-    if (!genalloc_append(char const *, ga, &s)) return 0 ;
-  }
-  if (!genalloc_append(char const *, ga, &z)) return 0 ;
-  *argv = genalloc_s(char const *, ga) ;
-  return 1 ;
-}
-
 /*
  * One request to local-spawn: the entry, opened here as the queue user
  * and positioned at the message, goes with the facts (lib/lspawn); so
  * root never opens a path in the spool, and decides the rest itself.
  */
-static int spawn_request (dlv *d, job *j, char const *addr, char const *orig)
+static int spawn_request (ldlv *d, job *j, char const *addr, char const *orig)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int fd = open_entry(j->id, j->e.hdrlen) ;
-  int ok = 0 ;
+  int fd = queue_open(j->id, j->e.hdrlen), ok ;
   if (fd < 0) return 0 ;
   d->tag = ++spawn_tag ;
   if (!d->tag) d->tag = ++spawn_tag ;
-  if (lspawn_request(&sa, d->tag, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig))
-  {
-    unixmessage m = { .s = sa.s, .len = sa.len, .fds = &fd, .nfds = 1 } ;
-    if (unixmessage_put(&spawn_s, &m))
-    {
-      /* a blocking socket: flush returns once all is sent, or on an error */
-      while (!(ok = unixmessage_sender_flush(&spawn_s)) && errno == EINTR) ;
-      /* unsent, it must not go later with a descriptor closed (and reused) by then */
-      if (!ok) unixmessage_unput(&spawn_s) ;
-    }
-  }
+  ok = lspawn_request(&sa, d->tag, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig) && lspawn_send(&spawn_s, sa.s, sa.len, &fd, 1) ;
   fd_close(fd) ;
   stralloc_free(&sa) ;
   return ok ;
@@ -578,30 +303,30 @@ static int start_local (job *j, size_t i, lookup *l)
   char const *orig = qstate_get(&j->q, i)->orig ? qstate_str(&j->q, qstate_get(&j->q, i)->orig) : 0 ;
   int fd, rfd, ok = 0 ;
   pid_t pid ;
-  dlv *d ;
+  ldlv *d ;
   if (spawn_w < 0)
   {
     /* not root: the delivery is decided here (lib/decide) and runs as ourselves */
     if (!decide_local(&c, l, envelope_sender(&j->e), addr, orig, c.timeout_delivery, 0, &x)) goto end ;
     if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
-    if (!prog(&p, "local-deliver") || !argv_add(&sa, p.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !run_argv(&sa, &argv, &ga)) goto end ;
+    if (!prog(&p, "local-deliver") || !cmd_add(&sa, p.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !cmd_argv(&sa, &ga, &argv)) goto end ;
   }
-  d = dlv_new(j, i) ;
+  d = ldlv_new(j, i) ;
   if (!d) goto end ;
   if (spawn_w >= 0)
   {
     /* root: local-spawn decides who runs what from the facts alone, and runs it (local-spawn(8)) */
-    if (!spawn_request(d, j, addr, orig)) { dlv_free(d) ; goto end ; }
+    if (!spawn_request(d, j, addr, orig)) { ldlv_free(d) ; goto end ; }
     LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local-spawn tag=", log_u64(d->tag)) ;
     start_dlv(d, 0, -1) ;
     ok = 1 ;
     goto end ;
   }
-  fd = open_entry(j->id, j->e.hdrlen) ;
-  if (fd < 0) { dlv_free(d) ; goto end ; }
-  pid = spawn(argv, fd, 2, &rfd) ;
+  fd = queue_open(j->id, j->e.hdrlen) ;
+  if (fd < 0) { ldlv_free(d) ; goto end ; }
+  pid = cmd_spawn(argv, fd, 2, &rfd) ;
   fd_close(fd) ;
-  if (!pid) { dlv_free(d) ; goto end ; }
+  if (!pid) { ldlv_free(d) ; goto end ; }
   LOG(j->id, "attempt rcpt=", log_quote(addr), "via=local pid=", log_u64((uint64_t)pid)) ;
   start_dlv(d, pid, rfd) ;
   ok = 1 ;
@@ -610,23 +335,6 @@ static int start_local (job *j, size_t i, lookup *l)
   stralloc_free(&sa) ; stralloc_free(&p) ;
   decide_free(&x) ;
   genalloc_free(char const *, &ga) ;
-  return ok ;
-}
-
-/* one batch job (lib/report): the message's id, header length, flags, sender, and the recipients idx */
-static int stream_job (stralloc *sa, job *j, genalloc const *idx)
-{
-  genalloc rs = GENALLOC_ZERO ;   /* char const * */
-  size_t n = genalloc_len(unsigned int, idx), k = 0 ;
-  int f8 = !!(j->e.flags & ENVELOPE_F_8BIT), fu = !!(j->e.flags & ENVELOPE_F_SMTPUTF8), ok = 0 ;
-  for (; k < n ; k++)
-  {
-    char const *a = qstate_str(&j->q, qstate_get(&j->q, genalloc_s(unsigned int, idx)[k])->addr) ;
-    if (!genalloc_append(char const *, &rs, &a)) goto end ;
-  }
-  ok = report_job_put(sa, j->id, j->e.hdrlen, f8 && fu ? "8u" : f8 ? "8" : fu ? "u" : "-", envelope_sender(&j->e), genalloc_s(char const *, &rs), n) ;
- end:
-  genalloc_free(char const *, &rs) ;
   return ok ;
 }
 
@@ -644,7 +352,7 @@ static int stream_join (rstream *s, job *j, genalloc *idx)
   unsigned int const *v = genalloc_s(unsigned int, idx) ;
   size_t n = genalloc_len(unsigned int, idx) ;
   sa.len = 0 ;
-  if (!stream_job(&sa, j, idx)) return 0 ;
+  if (!job_batch_put(&sa, j, v, n)) return 0 ;
   /* an idle stream's deadline starts again from now */
   if (s->state == RSTREAM_IDLE) tain_now_g() ;
   if (!rstream_add(s, j, v, n, sa.s, sa.len, &STAMP, c.timeout_delivery)) return 0 ;
@@ -662,14 +370,11 @@ static int stream_join (rstream *s, job *j, genalloc *idx)
  */
 static int start_remote (rstream *s)
 {
-  stralloc sa = STRALLOC_ZERO, p = STRALLOC_ZERO ;
-  genalloc ga = GENALLOC_ZERO ;
-  char const *const *argv ;
+  stralloc p = STRALLOC_ZERO ;
   size_t np = rstream_njobs(s), k ;
   int fd = -1, wfd = -1, rfd, ok = 0 ;
   pid_t pid = 0 ;
-  if (!prog(&p, "remote-send") || !argv_add(&sa, p.s) || !argv_add(&sa, "-C") || !argv_add(&sa, conffn.s)
-   || !argv_add(&sa, "-b") || !argv_add(&sa, s->domain)) goto end ;
+  if (!prog(&p, "remote-send")) goto end ;
   /* room to track it first: a started remote-send is never lost */
   if (!genalloc_readyplus(rstream *, &streams, 1)) goto end ;
   {
@@ -678,8 +383,10 @@ static int start_remote (rstream *s)
     fd = w[0] ; wfd = w[1] ;
     if (coe(wfd) < 0 || ndelay_on(wfd) < 0) goto end ;
   }
-  if (!run_argv(&sa, &argv, &ga)) goto end ;
-  pid = spawn(argv, fd, 1, &rfd) ;
+  {
+    char const *argv[6] = { p.s, "-C", conffn.s, "-b", s->domain, 0 } ;
+    pid = cmd_spawn(argv, fd, 1, &rfd) ;
+  }
   if (!pid) goto end ;
   ok = 1 ;
  end:
@@ -689,8 +396,7 @@ static int start_remote (rstream *s)
     if (wfd >= 0) fd_close(wfd) ;
     for (k = 0 ; k < np ; k++) LOG(((job const *)rstream_job_at(s, k)->owner)->id, "attempt domain=", log_quote(s->domain), "via=remote result=error error=", log_quote(strerror(errno))) ;
   }
-  stralloc_free(&sa) ; stralloc_free(&p) ;
-  genalloc_free(char const *, &ga) ;
+  stralloc_free(&p) ;
   if (!ok) return 0 ;
   rstream_start(s, pid, rfd, wfd, !stopping, &STAMP, c.timeout_delivery) ;
   genalloc_append(rstream *, &streams, &s) ;
@@ -772,7 +478,7 @@ static void settle (job *j, unsigned int const *rcpts, size_t n)
    * crash before the removal is durable redelivers it either way, since
    * the delivery came first.
    */
-  if (j->dirty && !j->inflight && all_done(j)) return ;
+  if (j->dirty && !j->inflight && job_done(j)) return ;
   if (j->dirty && qstate_write(&j->q, j->id)) j->dirty = 0 ;
   else if (j->dirty) LOG(j->id, "state result=error error=", log_quote(strerror(errno))) ;
 }
@@ -789,29 +495,12 @@ static void stream_results (rstream *s)
   }
 }
 
-/* one read of local-deliver's stderr, kept up to REPORT_MAX: 1 if it gave something */
-static int dlv_read (dlv *d)
-{
-  char buf[4096] ;
-  ssize_t r = fd_read(d->fd, buf, sizeof(buf)) ;
-  if (r > 0)
-  {
-    if (d->out.len < REPORT_MAX) stralloc_catb(&d->out, buf, (size_t)r > REPORT_MAX - d->out.len ? REPORT_MAX - d->out.len : (size_t)r) ;
-    return 1 ;
-  }
-  if (!r || (errno != EAGAIN && errno != EWOULDBLOCK)) { fd_close(d->fd) ; d->fd = -1 ; }
-  return 0 ;
-}
-
 /* local-deliver is over, or local-spawn reported (the text in d->out): the exit code decides; the last stderr line is the text */
-static void finish_dlv (dlv *d, int wstat)
+static void finish_dlv (ldlv *d, int wstat)
 {
-  enum ketch_result kind = d->killed ? KETCH_RESULT_TEMP : outcome_of_exit(wstat) ;
-  char const *text = d->killed ? "local delivery timed out" : WIFEXITED(wstat) ? "" : "local-deliver crashed" ;
-  size_t len = strlen(text) ;
-  while (d->fd >= 0 && dlv_read(d)) ;
-  if (!len && d->out.len) len = report_local_text(d->out.s, d->out.len, &text) ;
-  if (!len) { text = kind == KETCH_RESULT_OK ? "delivered" : "local-deliver failed" ; len = strlen(text) ; }
+  char const *text ;
+  size_t len ;
+  enum ketch_result kind = ldlv_result(d, wstat, &text, &len) ;
   record(d->j, d->rcpt, kind, text, len, 0) ;
   settle(d->j, &d->rcpt, 1) ;
 }
@@ -856,74 +545,25 @@ static int inject (char const *id, char const *to, stralloc *msg, stralloc *newi
  */
 static int notify_sender (job *j, unsigned int which)
 {
-  genalloc rs = GENALLOC_ZERO ;
-  stralloc msg = STRALLOC_ZERO, hdr = STRALLOC_ZERO, to = STRALLOC_ZERO, bnd = STRALLOC_ZERO, newid = STRALLOC_ZERO ;
-  char const *sender = envelope_sender(&j->e) ;
-  size_t n = qstate_n(&j->q), i = 0 ;
+  stralloc msg = STRALLOC_ZERO, to = STRALLOC_ZERO, newid = STRALLOC_ZERO ;
+  unsigned int n ;
   int ok = 0 ;
-  for (; i < n ; i++)
+  switch (bounce_make(&msg, &to, &n, j->id, &j->e, &j->q, which, c.sa.s + c.hostname, wallnow()))
   {
-    qstate_rcpt const *r = qstate_get(&j->q, i) ;
-    if (r->status != which) continue ;
-    {
-      bounce_rcpt br = { .addr = qstate_str(&j->q, r->addr), .orig = r->orig ? qstate_str(&j->q, r->orig) : 0, .result = r->result ? qstate_str(&j->q, r->result) : 0 } ;
-      if (!genalloc_append(bounce_rcpt, &rs, &br)) goto end ;
-    }
-  }
-  if (!genalloc_len(bounce_rcpt, &rs)) { ok = 1 ; goto end ; }
-  {
-    /* the message was for a postmaster: a failed bounce of it is not bounced again */
-    int topm = 0 ;
-    size_t k = 0 ;
-    for (; !*sender && k < envelope_nrcpt(&j->e) ; k++) if (bounce_is_postmaster(envelope_rcpt(&j->e, k))) topm = 1 ;
-    for (k = 0 ; !*sender && k < n ; k++) if (qstate_get(&j->q, k)->orig && bounce_is_postmaster(qstate_str(&j->q, qstate_get(&j->q, k)->orig))) topm = 1 ;
-    switch (bounce_to(sender, which == QSTATE_FAILED ? BOUNCE_FAILED : BOUNCE_DELAYED, topm, c.sa.s + c.hostname, &to))
-    {
-      case BOUNCE_TO_SEND : break ;
-      case BOUNCE_TO_NONE : ok = 1 ; goto end ;
-      case BOUNCE_TO_DROP : LOG(j->id, "bounce result=dropped reason=\"a bounce to postmaster failed\"") ; ok = 1 ; goto end ;
-      default : goto end ;
-    }
-  }
-  {
-    int fd = open_entry(j->id, j->e.hdrlen) ;
-    if (fd < 0) goto end ;
-    bounce_read_header(fd, &hdr) ;
-    fd_close(fd) ;
-  }
-  if (!stralloc_cats(&bnd, j->id) || !stralloc_catb(&bnd, "/", 1) || !stralloc_cats(&bnd, c.sa.s + c.hostname)
-   || !stralloc_cats(&bnd, which == QSTATE_FAILED ? "/failed" : "/delayed") || !stralloc_0(&bnd)) goto end ;
-  {
-    bounce b = { .action = which == QSTATE_FAILED ? BOUNCE_FAILED : BOUNCE_DELAYED, .hostname = c.sa.s + c.hostname, .id = j->id, .to = to.s, .arrival = queue_id_time(j->id), .now = wallnow(), .boundary = bnd.s } ;
-    if (!bounce_format(&msg, &b, genalloc_s(bounce_rcpt, &rs), genalloc_len(bounce_rcpt, &rs), hdr.s, hdr.len)) goto end ;
+    case BOUNCE_TO_SEND : break ;
+    case BOUNCE_TO_NONE : ok = 1 ; goto end ;
+    case BOUNCE_TO_DROP : LOG(j->id, "bounce result=dropped reason=\"a bounce to postmaster failed\"") ; ok = 1 ; goto end ;
+    default : goto end ;
   }
   if (!inject(j->id, to.s, &msg, &newid)) goto end ;
-  LOG(j->id, which == QSTATE_FAILED ? "bounce" : "delay-warning", "to=", log_quote(to.s), "rcpts=", log_u64(genalloc_len(bounce_rcpt, &rs)), "id=", log_quote(newid.s)) ;
+  LOG(j->id, which == QSTATE_FAILED ? "bounce" : "delay-warning", "to=", log_quote(to.s), "rcpts=", log_u64(n), "id=", log_quote(newid.s)) ;
   ok = 1 ;
  end:
-  genalloc_free(bounce_rcpt, &rs) ;
-  stralloc_free(&msg) ; stralloc_free(&hdr) ; stralloc_free(&to) ; stralloc_free(&bnd) ; stralloc_free(&newid) ;
+  stralloc_free(&msg) ; stralloc_free(&to) ; stralloc_free(&newid) ;
   return ok ;
 }
 
 /* the life of an active message: expire, dispatch, settle */
-
-/* "retry domain" named it */
-static int domain_forced (char const *domain)
-{
-  size_t pos = 0 ;
-  for (; pos < force_domains.len ; pos += strlen(force_domains.s + pos) + 1)
-    if (!strcasecmp(domain, force_domains.s + pos)) return 1 ;
-  return 0 ;
-}
-
-static int due (job const *j, qstate_rcpt const *r, uint64_t now)
-{
-  char const *at ;
-  if (j->force || r->next <= now) return 1 ;
-  at = j->forcedom ? strrchr(qstate_str(&j->q, r->addr), '@') : 0 ;
-  return at && domain_forced(at + 1) ;
-}
 
 static void dispatch (job *j)
 {
@@ -941,7 +581,7 @@ static void dispatch (job *j)
     char const *a = qstate_str(&j->q, r->addr) ;
     if (j->busy.s[i] || done.s[i]) continue ;
     if (!outcome_open(r->status)) continue ;
-    if (!due(j, r, now)) continue ;
+    if (!job_due(j, r, now, &force_domains)) continue ;
     if (a[0] == '/' || a[0] == '|')
     {
       /* an alias's file or program: local, no lookup */
@@ -959,7 +599,7 @@ static void dispatch (job *j)
       char const *at = strrchr(a, '@') ;
       if (at && (conf_is_local_domain(&c, at + 1) || conf_vdomain_find(&c, at + 1))) { j->blocked = 1 ; continue ; }
     }
-    lp = looked(j, i) ;
+    lp = job_looked(j, i) ;
     if (!lp)
     {
       if (!lookup_address(&l, &c, a))
@@ -993,7 +633,7 @@ static void dispatch (job *j)
         unsigned int ui = k ;
         if (j->busy.s[k] || done.s[k] || !at || strcasecmp(at + 1, dom)) continue ;
         if (rk->status != QSTATE_PENDING && rk->status != QSTATE_DEFERRED) continue ;
-        if (!due(j, rk, now)) continue ;
+        if (!job_due(j, rk, now, &force_domains)) continue ;
         done.s[k] = 1 ;
         genalloc_append(unsigned int, &idx, &ui) ;
       }
@@ -1039,7 +679,7 @@ static void job_step (job *j)
     }
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
-  looked_drop(j) ;
+  job_looked_drop(j) ;
   if (j->inflight) return ;
   n = qstate_n(&j->q) ;
   if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
@@ -1124,7 +764,7 @@ static void ctl_apply (char *line)
     {
       /* every message is looked at; only recipients in that domain are forced */
       size_t nj = genalloc_len(job *, &jobs), i = 0 ;
-      if (!domain_forced(arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
+      if (!job_domain_forced(&force_domains, arg) && (!stralloc_cats(&force_domains, arg) || !stralloc_0(&force_domains))) return ;
       schedq_force_all(&sq, SCHEDQ_F_FORCEDOM) ;
       for (; i < nj ; i++) genalloc_s(job *, &jobs)[i]->forcedom = 1 ;
       LOG("scheduler", "ctl command=", log_quote(line)) ;
@@ -1132,23 +772,15 @@ static void ctl_apply (char *line)
     }
     case CTL_REMOVE_SENDER :
     {
-      char const *who = strcmp(arg, "<>") ? arg : "" ;
       uint32_t total = genalloc_len(schedq_ent, &sq.ents), k = 0 ;
       unsigned int count = 0 ;
       stralloc buf = STRALLOC_ZERO ;
       for (; k < total ; k++)
       {
-        envelope e = ENVELOPE_ZERO ;
         char id[QUEUE_ID_LEN + 1] ;
-        int fd, match ;
         if (schedq_where(&sq, k) == SCHEDQ_W_FREE) continue ;
         memcpy(id, schedq_ent_at(&sq, k)->id, QUEUE_ID_LEN) ; id[QUEUE_ID_LEN] = 0 ;
-        fd = open_entry(id, 0) ;
-        if (fd < 0) continue ;
-        match = envelope_read(&e, fd, &buf) && !strcasecmp(envelope_sender(&e), who) ;
-        fd_close(fd) ;
-        envelope_free(&e) ;
-        if (!match) continue ;
+        if (!ctl_sender_is(id, arg, &buf)) continue ;
         j = ctl_job(id) ;
         if (j) { j->remove = 1 ; count++ ; LOG(j->id, "ctl command=remove") ; job_step(j) ; }
       }
@@ -1174,26 +806,16 @@ static void ctl_apply (char *line)
   }
 }
 
+static void ctl_one (char *line, char const *fn, char const *err, void *data)
+{
+  if (line) ctl_apply(line) ;
+  else LOG("scheduler", "ctl result=error file=", log_quote(fn), "error=", log_quote(err)) ;
+}
+
 static void ctl_scan (void)
 {
-  DIR *dir = opendir("ctl") ;
   ctl_pending = 0 ;
-  if (!dir) return ;
-  for (;;)
-  {
-    struct dirent *de = readdir(dir) ;
-    stralloc sa = STRALLOC_ZERO, fn = STRALLOC_ZERO ;
-    size_t len ;
-    if (!de) break ;
-    len = strlen(de->d_name) ;
-    if (de->d_name[0] == '.' || (len > 4 && !strcmp(de->d_name + len - 4, ".tmp"))) continue ;
-    if (!stralloc_cats(&fn, "ctl/") || !stralloc_cats(&fn, de->d_name) || !stralloc_0(&fn)) continue ;
-    if (openslurpclose(&sa, fn.s) && sa.len < 1024 && stralloc_0(&sa)) ctl_apply(sa.s) ;
-    else LOG("scheduler", "ctl result=error file=", log_quote(fn.s), "error=", log_quote(sa.len >= 1024 ? "too long" : strerror(errno))) ;
-    unlink(fn.s) ;
-    stralloc_free(&sa) ; stralloc_free(&fn) ;
-  }
-  closedir(dir) ;
+  ctl_read(&ctl_one, 0) ;
 }
 
 /* the spool scan (lib/qscan), one bucket per pass of the event loop */
@@ -1327,12 +949,11 @@ static void reap (void)
     if (pid == spawn_pid) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn died") ; }
     for (; i < n ; i++)
     {
-      dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+      ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
       if (d->pid != pid) continue ;
-      genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
-      genalloc_setlen(dlv *, &dlvs, n - 1) ;
+      ldlv_take(&dlvs, i) ;
       finish_dlv(d, wstat) ;
-      dlv_free(d) ;
+      ldlv_free(d) ;
       break ;
     }
     if (i < n) continue ;
@@ -1372,14 +993,8 @@ static void reload (void)
   if (spawn_w >= 0)
   {
     /* local-spawn decides each delivery again from its own copy: it reads the file again too */
-    unixmessage m = { .s = (char *)LSPAWN_RELOAD, .len = sizeof(LSPAWN_RELOAD), .fds = 0, .nfds = 0 } ;
-    int ok = unixmessage_put(&spawn_s, &m) ;
-    if (ok) while (!(ok = unixmessage_sender_flush(&spawn_s)) && errno == EINTR) ;
-    if (!ok)
-    {
-      unixmessage_unput(&spawn_s) ;
+    if (!lspawn_send(&spawn_s, LSPAWN_RELOAD, sizeof(LSPAWN_RELOAD), 0, 0))
       LOG("scheduler", "reload warning=\"local-spawn not told: restart to use the new configuration for local deliveries\"") ;
-    }
   }
   LOG("scheduler", "reload result=ok") ;
   stralloc_free(&err) ;
@@ -1436,14 +1051,13 @@ static void spawn_line (char *line, size_t len)
   if (!lspawn_report_parse(line, &tag, &code, &text)) return ;
   for (; i < n ; i++)
   {
-    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
     if (d->pid || d->tag != tag) continue ;
-    genalloc_s(dlv *, &dlvs)[i] = genalloc_s(dlv *, &dlvs)[n-1] ;
-    genalloc_setlen(dlv *, &dlvs, n - 1) ;
+    ldlv_take(&dlvs, i) ;
     d->out.len = 0 ;
     stralloc_cats(&d->out, text) ;
     finish_dlv(d, (int)(code << 8)) ;
-    dlv_free(d) ;
+    ldlv_free(d) ;
     return ;
   }
 }
@@ -1515,7 +1129,7 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
   if (spawn_r >= 0) pollset_add(x, spawn_r, IOPAUSE_READ) ;
   for (; i < nlocal ; i++)
   {
-    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
     if (d->fd >= 0) pollset_add(x, d->fd, IOPAUSE_READ) ;
     /* local-spawn enforces the timeout of its own deliveries */
     if (d->pid && tain_less(&d->deadline, deadline)) *deadline = d->deadline ;
@@ -1556,7 +1170,7 @@ static void check_deadlines (void)
   int all = stopping && !tain_less(&STAMP, &stopdeadline) ;
   for (; i < nlocal ; i++)
   {
-    dlv *d = genalloc_s(dlv *, &dlvs)[i] ;
+    ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
     if (!d->pid || d->killed) continue ;
     if (all || !tain_less(&STAMP, &d->deadline))
     {
@@ -1570,17 +1184,16 @@ static void check_deadlines (void)
   if (all)
   {
     /* local-spawn's deliveries cannot be killed from here: stop waiting, count them temporary */
-    size_t k = genalloc_len(dlv *, &dlvs) ;
+    size_t k = genalloc_len(ldlv *, &dlvs) ;
     while (k--)
     {
-      dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
+      ldlv *d = genalloc_s(ldlv *, &dlvs)[k] ;
       if (d->pid) continue ;
-      genalloc_s(dlv *, &dlvs)[k] = genalloc_s(dlv *, &dlvs)[genalloc_len(dlv *, &dlvs) - 1] ;
-      genalloc_setlen(dlv *, &dlvs, genalloc_len(dlv *, &dlvs) - 1) ;
+      ldlv_take(&dlvs, k) ;
       d->out.len = 0 ;
       stralloc_cats(&d->out, "interrupted by shutdown") ;
       finish_dlv(d, KETCH_EX_TEMP << 8) ;
-      dlv_free(d) ;
+      ldlv_free(d) ;
     }
     tain_addsec_g(&stopdeadline, 5) ;
   }
@@ -1603,8 +1216,8 @@ static void read_outputs (genalloc *x, stralloc *sb)
     if (p->fd == spawn_r) { spawn_read(sb) ; continue ; }
     for (; k < nlocal ; k++)
     {
-      dlv *d = genalloc_s(dlv *, &dlvs)[k] ;
-      if (d->fd == p->fd) { dlv_read(d) ; break ; }
+      ldlv *d = genalloc_s(ldlv *, &dlvs)[k] ;
+      if (d->fd == p->fd) { ldlv_read(d) ; break ; }
     }
     if (k < nlocal) continue ;
     for (k = 0 ; k < nremote ; k++)
@@ -1644,11 +1257,63 @@ static void handle_signals (void)
   }
 }
 
+/* the set-up, in main's order */
+
+static void load_conf (void)
+{
+  stralloc err = STRALLOC_ZERO ;
+  if (!conf_load_default(&c, conffile, &err))
+    strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
+  if (conf_files_check(&c, CONF_FILES_ALIASES, &err)) strerr_dief(KETCH_EX_PERM, err.len ? err.s : "unable to check the aliases file") ;
+  {
+    /* children get -C with an absolute path: we chdir to the spool */
+    char const *f = c.sa.s + c.file, *slash = strrchr(f, '/') ;
+    if (f[0] == '/') { if (!stralloc_cats(&conffn, f)) strerr_diefu(KETCH_EX_TEMP, "allocate") ; }
+    else if (!stralloc_cats(&conffn, c.sa.s + c.dir) || !stralloc_catb(&conffn, "/", 1) || !stralloc_cats(&conffn, slash ? slash + 1 : f))
+      strerr_diefu(KETCH_EX_TEMP, "allocate") ;
+    if (!stralloc_0(&conffn)) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
+  }
+  stralloc_free(&err) ;
+}
+
+/* into the spool, holding its lock: one scheduler per spool */
+static void lock_spool (void)
+{
+  int lockfd, r ;
+  if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
+  lockfd = open("lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
+  if (lockfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/lock") ;
+  if (isroot)
+  {
+    /* the lock belongs to the spool's owner like every other spool file,
+       else a scheduler later started as the queue user could not open it */
+    struct stat st ;
+    if (stat(".", &st) < 0) strerr_diefusys(KETCH_EX_TEMP, "stat ", c.sa.s + c.spool) ;
+    if (fchown(lockfd, st.st_uid, st.st_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "chown ", c.sa.s + c.spool, "/lock") ;
+  }
+  r = fd_lock(lockfd, 1, 1) ;
+  if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "lock ", c.sa.s + c.spool, "/lock") ;
+  if (!r) strerr_dief(KETCH_EX_TEMP, "another scheduler holds ", c.sa.s + c.spool, "/lock") ;
+}
+
+/* signals through the selfpipe: its fd */
+static int trap_signals (void)
+{
+  sigset_t set ;
+  int sfd = selfpipe_init() ;
+  if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_init") ;
+  if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
+  sigemptyset(&set) ;
+  sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGINT) ; sigaddset(&set, SIGHUP) ; sigaddset(&set, SIGALRM) ;
+  if (!selfpipe_trapset(&set)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
+  return sfd ;
+}
+
 int main (int argc, char const *const *argv)
 {
-  stralloc err = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
+  stralloc sb = STRALLOC_ZERO ;
   genalloc x = GENALLOC_ZERO ;   /* iopause_fd */
-  int lockfd, sfd ;
+  int sfd ;
   unsigned int removed = 0 ;
   PROG = "scheduler" ;
   {
@@ -1666,49 +1331,16 @@ int main (int argc, char const *const *argv)
     }
     argc -= l.ind ; argv += l.ind ;
   }
-  if (!conf_load_default(&c, conffile, &err))
-    strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to load the configuration") ;
-  if (conf_files_check(&c, CONF_FILES_ALIASES, &err)) strerr_dief(KETCH_EX_PERM, err.len ? err.s : "unable to check the aliases file") ;
-  {
-    /* children get -C with an absolute path: we chdir to the spool */
-    char const *f = c.sa.s + c.file, *slash = strrchr(f, '/') ;
-    if (f[0] == '/') { if (!stralloc_cats(&conffn, f)) strerr_diefu(KETCH_EX_TEMP, "allocate") ; }
-    else if (!stralloc_cats(&conffn, c.sa.s + c.dir) || !stralloc_catb(&conffn, "/", 1) || !stralloc_cats(&conffn, slash ? slash + 1 : f))
-      strerr_diefu(KETCH_EX_TEMP, "allocate") ;
-    if (!stralloc_0(&conffn)) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
-  }
+  load_conf() ;
   isroot = !geteuid() ;
   umask(077) ;
-  if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;
-  lockfd = open("lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
-  if (lockfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/lock") ;
-  if (isroot)
-  {
-    /* the lock belongs to the spool's owner like every other spool file,
-       else a scheduler later started as the queue user could not open it */
-    struct stat st ;
-    if (stat(".", &st) < 0) strerr_diefusys(KETCH_EX_TEMP, "stat ", c.sa.s + c.spool) ;
-    if (fchown(lockfd, st.st_uid, st.st_gid) < 0) strerr_diefusys(KETCH_EX_TEMP, "chown ", c.sa.s + c.spool, "/lock") ;
-  }
-  {
-    int r = fd_lock(lockfd, 1, 1) ;
-    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "lock ", c.sa.s + c.spool, "/lock") ;
-    if (!r) strerr_dief(KETCH_EX_TEMP, "another scheduler holds ", c.sa.s + c.spool, "/lock") ;
-  }
+  lock_spool() ;
   if (isroot) start_spawn() ;
   drop_privileges() ;
   /* O_RDWR: we are a writer too, so the FIFO never reports EOF */
   trigfd = open("trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC) ;
   if (trigfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/trigger") ;
-  sfd = selfpipe_init() ;
-  if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "selfpipe_init") ;
-  if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
-  {
-    sigset_t set ;
-    sigemptyset(&set) ;
-    sigaddset(&set, SIGCHLD) ; sigaddset(&set, SIGTERM) ; sigaddset(&set, SIGINT) ; sigaddset(&set, SIGHUP) ; sigaddset(&set, SIGALRM) ;
-    if (!selfpipe_trapset(&set)) strerr_diefusys(KETCH_EX_TEMP, "trap signals") ;
-  }
+  sfd = trap_signals() ;
   tain_now_set_stopwatch_g() ;
 
   /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */

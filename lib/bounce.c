@@ -3,12 +3,18 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <errno.h>
 
 #include <skalibs/types.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/djbunix.h>
 
+#include "envelope.h"
+#include "qstate.h"
+#include "queue.h"
 #include "bounce.h"
 
 /*
@@ -172,4 +178,55 @@ void bounce_read_header (int fd, stralloc *sa)
   e = blank_line(sa->s + start, sa->len - start) ;
   if (e < sa->len - start) sa->len = start + e + 1 ;
   else if (sa->len - start > HEADER_MAX) sa->len = start + HEADER_MAX ;
+}
+
+/* a report about a message for a postmaster, from the null sender: a failed bounce of it is not bounced again */
+static int for_postmaster (envelope const *e, qstate const *q)
+{
+  size_t k = 0, n = qstate_n(q) ;
+  for (; k < envelope_nrcpt(e) ; k++) if (bounce_is_postmaster(envelope_rcpt(e, k))) return 1 ;
+  for (k = 0 ; k < n ; k++) if (qstate_get(q, k)->orig && bounce_is_postmaster(qstate_str(q, qstate_get(q, k)->orig))) return 1 ;
+  return 0 ;
+}
+
+int bounce_make (stralloc *msg, stralloc *to, unsigned int *nr, char const *id, envelope const *e, qstate const *q, unsigned int which, char const *hostname, uint64_t now)
+{
+  genalloc rs = GENALLOC_ZERO ;   /* bounce_rcpt */
+  stralloc hdr = STRALLOC_ZERO, bnd = STRALLOC_ZERO ;
+  char const *sender = envelope_sender(e) ;
+  unsigned int action = which == QSTATE_FAILED ? BOUNCE_FAILED : BOUNCE_DELAYED ;
+  size_t n = qstate_n(q), i = 0 ;
+  int r = -1 ;
+  for (; i < n ; i++)
+  {
+    qstate_rcpt const *rc = qstate_get(q, i) ;
+    bounce_rcpt br = { .addr = qstate_str(q, rc->addr), .orig = rc->orig ? qstate_str(q, rc->orig) : 0, .result = rc->result ? qstate_str(q, rc->result) : 0 } ;
+    if (rc->status != which) continue ;
+    if (!genalloc_append(bounce_rcpt, &rs, &br)) goto end ;
+  }
+  *nr = genalloc_len(bounce_rcpt, &rs) ;
+  if (!*nr) { r = BOUNCE_TO_NONE ; goto end ; }
+  r = bounce_to(sender, action, !*sender && for_postmaster(e, q), hostname, to) ;
+  if (r != BOUNCE_TO_SEND) goto end ;
+  r = -1 ;
+  {
+    int fd = queue_open(id, e->hdrlen) ;
+    if (fd < 0) goto end ;
+    bounce_read_header(fd, &hdr) ;
+    fd_close(fd) ;
+  }
+  if (!stralloc_cats(&bnd, id) || !stralloc_catb(&bnd, "/", 1) || !stralloc_cats(&bnd, hostname)
+   || !stralloc_cats(&bnd, action == BOUNCE_FAILED ? "/failed" : "/delayed") || !stralloc_0(&bnd)) goto end ;
+  {
+    bounce b = { .action = action, .hostname = hostname, .id = id, .to = to->s, .arrival = queue_id_time(id), .now = now, .boundary = bnd.s } ;
+    if (bounce_format(msg, &b, genalloc_s(bounce_rcpt, &rs), *nr, hdr.s, hdr.len)) r = BOUNCE_TO_SEND ;
+  }
+ end:
+  {
+    int er = errno ;
+    genalloc_free(bounce_rcpt, &rs) ;
+    stralloc_free(&hdr) ; stralloc_free(&bnd) ;
+    errno = er ;
+  }
+  return r ;
 }

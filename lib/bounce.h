@@ -8,6 +8,9 @@
 
 #include <skalibs/stralloc.h>
 
+#include "envelope.h"
+#include "qstate.h"
+
 /*
  * Delivery status notifications, RFC 3464: a multipart/report
  * (RFC 6522) with a human part, a message/delivery-status part (one
@@ -62,5 +65,18 @@ extern void bounce_read_header (int, stralloc *) ;
 extern int bounce_status (char const *, int, char *, size_t) ;
 extern int bounce_date (uint64_t, stralloc *) ;
 extern int bounce_format (stralloc *, bounce const *, bounce_rcpt const *, unsigned int, char const *, size_t) ;
+
+/*
+ * The report owed about the recipients of message id (envelope e, state
+ * q) in state which: QSTATE_FAILED, a bounce; QSTATE_DEFERRED, a delay
+ * warning. The return is bounce_to's: BOUNCE_TO_SEND with the whole
+ * message in msg, its recipient in to and the number of recipients it
+ * reports in *n; BOUNCE_TO_NONE when none is owed (no such recipient,
+ * or nobody to tell); BOUNCE_TO_DROP; or -1 and errno. The original's
+ * header is read from the entry (queue/, the spool the current
+ * directory) only when a report is owed. The boundary is derived from
+ * the id and hostname, unique.
+ */
+extern int bounce_make (stralloc *, stralloc *, unsigned int *, char const *, envelope const *, qstate const *, unsigned int, char const *, uint64_t) ;
 
 #endif

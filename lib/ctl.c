@@ -1,8 +1,16 @@
 /* ISC license: see LICENSE. */
 
+#include <errno.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <dirent.h>
 
 #include <skalibs/stralloc.h>
+#include <skalibs/djbunix.h>
+
+#include "envelope.h"
+#include "queue.h"
 
 #include "ctl.h"
 
@@ -51,4 +59,37 @@ unsigned int ctl_parse (char *line, char const **arg)
     if (!strncmp(line, prefix[op], len)) { *arg = line + len ; return op ; }
   }
   return CTL_NOP ;
+}
+
+void ctl_read (ctl_func *f, void *data)
+{
+  DIR *dir = opendir("ctl") ;
+  if (!dir) return ;
+  for (;;)
+  {
+    struct dirent *de = readdir(dir) ;
+    stralloc sa = STRALLOC_ZERO, fn = STRALLOC_ZERO ;
+    size_t len ;
+    if (!de) break ;
+    len = strlen(de->d_name) ;
+    if (de->d_name[0] == '.' || (len > 4 && !strcmp(de->d_name + len - 4, ".tmp"))) continue ;
+    if (!stralloc_cats(&fn, "ctl/") || !stralloc_cats(&fn, de->d_name) || !stralloc_0(&fn)) continue ;
+    if (openslurpclose(&sa, fn.s) && sa.len < CTL_LINE_MAX && stralloc_0(&sa)) f(sa.s, fn.s, 0, data) ;
+    else f(0, fn.s, sa.len >= CTL_LINE_MAX ? "too long" : strerror(errno), data) ;
+    unlink(fn.s) ;
+    stralloc_free(&sa) ; stralloc_free(&fn) ;
+  }
+  closedir(dir) ;
+}
+
+int ctl_sender_is (char const *id, char const *who, stralloc *buf)
+{
+  envelope e = ENVELOPE_ZERO ;
+  int fd = queue_open(id, 0), r ;
+  if (fd < 0) return 0 ;
+  if (!strcmp(who, "<>")) who = "" ;
+  r = envelope_read(&e, fd, buf) && !strcasecmp(envelope_sender(&e), who) ;
+  fd_close(fd) ;
+  envelope_free(&e) ;
+  return r ;
 }

@@ -46,4 +46,23 @@ extern int ctl_format (stralloc *, unsigned int, char const *) ;
  */
 extern unsigned int ctl_parse (char *, char const **) ;
 
+/*
+ * The requests waiting in ctl/ (the spool is the current directory):
+ * each file is read, handed to f, then unlinked, in directory order.
+ * Dot files and NAME.tmp (queue-ctl has not renamed it in yet) are left
+ * alone. f gets the request (NUL-terminated, writable, for ctl_parse),
+ * the file's name and 0; or 0, the name and why it could not be read
+ * ("too long" past CTL_LINE_MAX octets).
+ */
+#define CTL_LINE_MAX 1024
+typedef void ctl_func (char *, char const *, char const *, void *) ;
+extern void ctl_read (ctl_func *, void *) ;
+
+/*
+ * Whether the queue entry id (queue/, the spool the current directory)
+ * is from sender who (a remove sender argument: "<>" the null sender),
+ * any case. 0 also when it cannot be read: buf is the caller's scratch.
+ */
+extern int ctl_sender_is (char const *, char const *, stralloc *) ;
+
 #endif

@@ -1,9 +1,11 @@
 /* ISC license: see LICENSE. */
 
+#include <errno.h>
 #include <string.h>
 
 #include <skalibs/types.h>
 #include <skalibs/stralloc.h>
+#include <skalibs/unixmessage.h>
 
 #include "exitcodes.h"
 #include "lspawn.h"
@@ -53,4 +55,20 @@ int lspawn_report_parse (char const *line, unsigned int *tag, unsigned int *code
     else if (line[k+1+m] == ' ') *text = line + k + 2 + m ;
   }
   return 1 ;
+}
+
+int lspawn_send (unixmessage_sender *s, char const *payload, size_t len, int *fds, unsigned int nfds)
+{
+  unixmessage m = { .s = (char *)payload, .len = len, .fds = fds, .nfds = nfds } ;
+  int ok ;
+  if (!unixmessage_put(s, &m)) return 0 ;
+  /* a blocking socket: flush returns once all is sent, or on an error */
+  while (!(ok = unixmessage_sender_flush(s)) && errno == EINTR) ;
+  if (!ok)
+  {
+    int e = errno ;
+    unixmessage_unput(s) ;
+    errno = e ;
+  }
+  return ok ;
 }

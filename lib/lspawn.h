@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include <skalibs/stralloc.h>
+#include <skalibs/unixmessage.h>
 
 /*
  * The protocol between the scheduler and its root helper local-spawn
@@ -39,6 +40,15 @@
 #define LSPAWN_RELOAD "reload"
 #define LSPAWN_FIELDS_MAX 64
 #define LSPAWN_REQ_FIELDS 6
+
+/*
+ * One message to local-spawn (a request, or LSPAWN_RELOAD) on the
+ * scheduler's blocking socket: payload, its length, and nfds
+ * descriptors. Sent whole, or taken back: a message left unsent must
+ * not go later, with a descriptor closed (and reused) by then. 1, or 0
+ * and errno.
+ */
+extern int lspawn_send (unixmessage_sender *, char const *, size_t, int *, unsigned int) ;
 
 /* appends one request's payload. 1, or 0 and errno */
 extern int lspawn_request (stralloc *, unsigned int, char const *, unsigned int, char const *, char const *, char const *) ;

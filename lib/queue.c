@@ -136,6 +136,17 @@ void queue_tmppath (char *buf, char const *id)
   buf[4 + QUEUE_ID_LEN] = 0 ;
 }
 
+int queue_open (char const *id, size_t off)
+{
+  char fn[QUEUE_PATH_MAX] ;
+  int fd ;
+  queue_path(fn, "queue", id) ;
+  fd = open(fn, O_RDONLY | O_CLOEXEC) ;
+  if (fd < 0) return -1 ;
+  if (off && lseek(fd, off, SEEK_SET) < 0) { fd_close(fd) ; return -1 ; }
+  return fd ;
+}
+
 int queue_dir_sync (char const *dir)
 {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;

@@ -25,6 +25,8 @@ extern uint64_t queue_id_time (char const *) ;
 extern void queue_bucket (char *, char const *) ;  /* 3 bytes: "xx" NUL */
 extern void queue_path (char *, char const *, char const *) ;  /* buf, "queue"|"state", id */
 extern void queue_tmppath (char *, char const *) ;             /* "tmp/" id */
+/* the entry queue/xx/ID, open for reading at offset off: the fd, or -1 and errno */
+extern int queue_open (char const *, size_t) ;
 
 extern void queue_bucketdir (char *, char const *, unsigned int) ;  /* buf[9]: "queue/xx" */
 typedef int queue_foreach_func (char const *, void *) ;

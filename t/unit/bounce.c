@@ -3,10 +3,15 @@
 /* Unit test of lib/bounce: status codes, dates, the report's shape. */
 
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <skalibs/stralloc.h>
 
+#include "envelope.h"
+#include "qstate.h"
+#include "queue.h"
 #include "bounce.h"
 #include "tap.h"
 
@@ -16,7 +21,7 @@ int main (void)
   stralloc sa = STRALLOC_ZERO ;
   bounce b = { .action = BOUNCE_FAILED, .hostname = "mx.test.example", .id = "0123456789abcdef01234567", .to = "s@x.example", .arrival = 0, .now = 86400 * 365, .boundary = "0123456789abcdef01234567/mx.test.example" } ;
   bounce_rcpt r[2] = { { .addr = "a@y.example", .orig = 0, .result = "550 5.1.1 no such user" }, { .addr = "b\x01\xff@y.example", .orig = "list@y.example", .result = "mda exited 1" } } ;
-  tap_plan(35) ;
+  tap_plan(42) ;
   ok(bounce_status("550 5.1.1 no such user", 1, st, sizeof(st)) && !strcmp(st, "5.1.1"), "status from an SMTP reply") ;
   ok(bounce_status("5.2.2 mailbox full", 1, st, sizeof(st)) && !strcmp(st, "5.2.2"), "status without a reply code") ;
   ok(!bounce_status("mda exited 1", 1, st, sizeof(st)) && !strcmp(st, "5.0.0"), "default status for a failure") ;
@@ -93,6 +98,46 @@ int main (void)
     ok(sa.len == 65536 && !memcmp(sa.s, big.s, 65536), "a header without end is read past the first 8 KiB, cut at 64 KiB (%zu)", sa.len) ;
     stralloc_free(&big) ;
   }
+
+  /* the report owed for a message in the spool (the current directory) */
+  if (!tap_tmpdir() || chdir(tap_dir()) < 0) return 111 ;
+  {
+    envelope e = ENVELOPE_ZERO ;
+    qstate q = QSTATE_ZERO ;
+    stralloc to = STRALLOC_ZERO, ent = STRALLOC_ZERO ;
+    char id[QUEUE_ID_LEN + 1], fn[QUEUE_PATH_MAX] ;
+    unsigned int n = 99 ;
+    queue_id_make(id) ;
+    queue_path(fn, "queue", id) ;
+    mkdir("queue", 0700) ; fn[8] = 0 ; mkdir(fn, 0700) ;
+    queue_path(fn, "queue", id) ;
+    envelope_init(&e, "s@x.example") ; envelope_add_rcpt(&e, "a@y.example") ; envelope_add_rcpt(&e, "b@y.example") ;
+    envelope_encode(&e, &ent) ; e.hdrlen = ent.len ;
+    stralloc_cats(&ent, "Subject: the original\n\nits body\n") ;
+    openwritenclose_unsafe(fn, ent.s, ent.len) ;
+    qstate_from_envelope(&q, &e) ;
+    sa.len = 0 ;
+    ok(bounce_make(&sa, &to, &n, id, &e, &q, QSTATE_FAILED, "mx.test.example", 86400) == BOUNCE_TO_NONE && !n && !sa.len, "nothing failed: no bounce owed") ;
+    qstate_get(&q, 1)->status = QSTATE_FAILED ;
+    qstate_set_result(&q, 1, "550 5.1.1 no such user", 22) ;
+    ok(bounce_make(&sa, &to, &n, id, &e, &q, QSTATE_FAILED, "mx.test.example", 86400) == BOUNCE_TO_SEND && n == 1 && !strcmp(to.s, "s@x.example"), "one failed: a bounce to the sender about one recipient") ;
+    stralloc_0(&sa) ;
+    ok(strstr(sa.s, "Final-Recipient: rfc822; b@y.example") && !strstr(sa.s, "a@y.example") && strstr(sa.s, "Subject: the original") && !strstr(sa.s, "its body"),
+      "about the failed one only, with the original's header and not its body") ;
+    ok(strstr(sa.s, id) && strstr(sa.s, "/mx.test.example/failed"), "the boundary from the id and the hostname") ;
+    sa.len = 0 ; to.len = 0 ;
+    ok(bounce_make(&sa, &to, &n, id, &e, &q, QSTATE_DEFERRED, "mx.test.example", 86400) == BOUNCE_TO_NONE && !sa.len, "nothing deferred: no warning owed") ;
+    envelope_free(&e) ;
+    envelope_init(&e, "") ; envelope_add_rcpt(&e, "postmaster@y.example") ;
+    ok(bounce_make(&sa, &to, &n, id, &e, &q, QSTATE_FAILED, "mx.test.example", 86400) == BOUNCE_TO_DROP && !sa.len, "a failed bounce about a message for a postmaster: dropped") ;
+    unlink(fn) ;
+    envelope_free(&e) ;
+    envelope_init(&e, "s@x.example") ;
+    ok(bounce_make(&sa, &to, &n, id, &e, &q, QSTATE_FAILED, "mx.test.example", 86400) < 0 && errno == ENOENT, "the entry gone: an error, to retry") ;
+    envelope_free(&e) ; qstate_free(&q) ;
+    stralloc_free(&to) ; stralloc_free(&ent) ;
+  }
+  tap_rmtmp() ;
   stralloc_free(&sa) ;
   return tap_done() ;
 }

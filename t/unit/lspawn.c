@@ -1,10 +1,14 @@
 /* ISC license: see LICENSE. */
 
-/* Unit test of lib/lspawn: the scheduler / local-spawn protocol, both ends. */
+/* Unit test of lib/lspawn: the scheduler / local-spawn protocol, both ends, and a message sent whole or taken back. */
 
 #include <string.h>
+#include <unistd.h>
+#include <signal.h>
+#include <sys/socket.h>
 
 #include <skalibs/stralloc.h>
+#include <skalibs/unixmessage.h>
 
 #include "exitcodes.h"
 #include "lspawn.h"
@@ -18,7 +22,7 @@ int main (void)
   unsigned int n, tag, code ;
   char const *text ;
   char line[128] ;
-  tap_plan(23) ;
+  tap_plan(26) ;
   ok(lspawn_request(&sa, 7, "0123456789abcdef01234567", 600, "s@x", "u@y", 0), "a request") ;
   n = lspawn_fields(sa.s, sa.len, f, LSPAWN_FIELDS_MAX) ;
   ok(n == LSPAWN_REQ_FIELDS && f[5] + strlen(f[5]) + 1 == sa.s + sa.len, "six fields, all of it (%u)", n) ;
@@ -52,5 +56,24 @@ int main (void)
   strcpy(line, "") ;
   ok(lspawn_report(&sa, "12", "t", "timed out", 9) && sa.len < sizeof(line) && (memcpy(line, sa.s, sa.len - 1), line[sa.len - 1] = 0, lspawn_report_parse(line, &tag, &code, &text)) && tag == 12 && code == KETCH_EX_TEMP && !strcmp(text, "timed out"), "a report written is read back") ;
   stralloc_free(&sa) ;
+  {
+    int sv[2], fd = -1 ;
+    unixmessage_sender snd = UNIXMESSAGE_SENDER_ZERO ;
+    unixmessage_receiver rcv = UNIXMESSAGE_RECEIVER_ZERO ;
+    unixmessage m ;
+    char mainbuf[4096], auxbuf[256] ;
+    signal(SIGPIPE, SIG_IGN) ;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return 111 ;
+    unixmessage_sender_init(&snd, sv[0]) ;
+    unixmessage_receiver_init(&rcv, sv[1], mainbuf, sizeof(mainbuf), auxbuf, sizeof(auxbuf)) ;
+    fd = dup(0) ;
+    ok(lspawn_send(&snd, "a request", 10, &fd, 1), "a message with a descriptor sent") ;
+    ok(unixmessage_receive(&rcv, &m) > 0 && m.len == 10 && !memcmp(m.s, "a request", 10) && m.nfds == 1 && m.fds[0] >= 0, "received whole, with its descriptor") ;
+    if (m.nfds == 1) close(m.fds[0]) ;
+    close(fd) ;
+    close(sv[1]) ;
+    ok(!lspawn_send(&snd, LSPAWN_RELOAD, sizeof(LSPAWN_RELOAD), 0, 0), "no peer: not sent, an error") ;
+    close(sv[0]) ;
+  }
   return tap_done() ;
 }
