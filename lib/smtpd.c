@@ -19,6 +19,7 @@
 
 #include "address.h"
 #include "authtable.h"
+#include "base64.h"
 #include "conf.h"
 #include "enqclient.h"
 #include "exitcodes.h"
@@ -635,7 +636,7 @@ static int auth_response (smtpd_session *s, char *out, size_t max, size_t *olen)
   if (getcmd(s, &line, &len) <= 0) return 0 ;
   if (len == 1 && line[0] == '*') { reply_err(s, "501 5.0.0 Authentication cancelled") ; return 0 ; }
   if (len == 1 && line[0] == '=') { *olen = 0 ; return 1 ; }
-  if (!smtp_b64_decode(line, len, out, max, olen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return 0 ; }
+  if (!base64_decode(line, len, out, max, olen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return 0 ; }
   return 1 ;
 }
 
@@ -737,7 +738,7 @@ static void do_auth (smtpd_session *s, char const *arg, size_t len)
       char const *ir = arg + mlen + 1 ;
       size_t irlen = len - mlen - 1 ;
       if (irlen == 1 && ir[0] == '=') blen = 0 ;
-      else if (!smtp_b64_decode(ir, irlen, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
+      else if (!base64_decode(ir, irlen, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
     }
     else
     {
@@ -757,7 +758,7 @@ static void do_auth (smtpd_session *s, char const *arg, size_t len)
     size_t plen ;
     if (mlen < len)
     {
-      if (!smtp_b64_decode(arg + mlen + 1, len - mlen - 1, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
+      if (!base64_decode(arg + mlen + 1, len - mlen - 1, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
     }
     else
     {
