@@ -32,6 +32,7 @@
 #include "smtp.h"
 #include "smtpd.h"
 #include "tls.h"
+#include "tlsname.h"
 
 #define AUTH_FAILURES_MAX 3
 #define DATA_PROGRESS (64 << 10)  /* DATA's deadline moves on only after this much input */
@@ -428,7 +429,7 @@ static int received_put (smtpd_session *s, char const *id)
   if (s->tls)
   {
     r.tlsversion = tls_version(s->tls) ;
-    r.cipher = tls_suite_name(tls_suite(s->tls)) ;
+    r.cipher = tlsname_suite(tls_suite(s->tls)) ;
   }
   r.id = id ;
   r.rcpt = s->nrcpt == 1 ? s->rcpts.s : 0 ;
@@ -802,14 +803,14 @@ static int tls_go (smtpd_session *s)
   if (!tls_handshake(s->tls, &s->deadline))
   {
     int e = tls_last_error(s->tls) ;
-    char const *text = e ? tls_error_str(e) : strerror(errno) ;
+    char const *text = e ? tlsname_error(e) : strerror(errno) ;
     char fmt[INT_FMT] ;
     fmt[int_fmt(fmt, e)] = 0 ;
     LOG(s, "disconnect reason=tls-handshake error=", fmt, "text=", Q(s, text, strlen(text))) ;
     s->over = SMTPD_OVER_NET ;
     return 0 ;
   }
-  LOG(s, "tls version=", tls_version(s->tls), "cipher=", tls_suite_name(tls_suite(s->tls))) ;
+  LOG(s, "tls version=", tls_version(s->tls), "cipher=", tlsname_suite(tls_suite(s->tls))) ;
   return 1 ;
 }
 
