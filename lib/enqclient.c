@@ -22,7 +22,8 @@
 
 extern char **environ ;
 
-int enqclient_connect (char const *path)
+/* a connected, blocking, close-on-exec socket, or -1 (errno) */
+static int enqclient_connect (char const *path)
 {
   int fd = ipc_stream_internal(O_CLOEXEC) ;
   if (fd < 0) return -1 ;

@@ -96,12 +96,9 @@ extern void enqclient_abort (enqclient *) ;
 extern int enqclient_finish (enqclient *, stralloc *) ;
 
 /*
- * The parts of the socket's conversation, which enqclient_submit and
- * enqclient_finish use (smtp-session still calls them itself).
+ * The parts of the socket's conversation that enqclient_submit and
+ * enqclient_finish use, exported for the unit test and the fuzz harness.
  */
-
-/* a connected, blocking, close-on-exec socket, or -1 (errno) */
-extern int enqclient_connect (char const *) ;
 
 /* sends the envelope; rcpts holds rlen octets of NUL-terminated addresses; 1 ok, 0 errno */
 extern int enqclient_request (int, char const *, char const *, char const *, size_t) ;

@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base64.h"
-
 /*
  * The parsing half of the SMTP server (RFC 5321), kept out of
  * smtp-session so it can be unit-tested and fuzzed. Every function is
@@ -114,8 +112,5 @@ struct smtp_data_s
 
 /* consumes input up to the end of the data; returns the octets used */
 extern size_t smtp_data_feed (smtp_data *, char const *, size_t, smtp_data_put *, void *) ;
-
-/* the server's AUTH decoder was here: lib/base64. The old name, until smtp-session calls base64_decode */
-#define smtp_b64_decode base64_decode
 
 #endif

@@ -4,8 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
 #include <skalibs/types.h>
 #include <skalibs/stralloc.h>
@@ -21,6 +19,7 @@
 
 #include "address.h"
 #include "authtable.h"
+#include "base64.h"
 #include "conf.h"
 #include "enqclient.h"
 #include "exitcodes.h"
@@ -33,12 +32,12 @@
 #include "smtp.h"
 #include "smtpd.h"
 #include "tls.h"
+#include "tlsname.h"
 
 #define AUTH_FAILURES_MAX 3
 #define DATA_PROGRESS (64 << 10)  /* DATA's deadline moves on only after this much input */
 #define EBUF 4096
 
-extern char **environ ;
 
 /* Logs: one line per event, the session id first, key=value fields,
    untrusted bytes quoted (lib/log, conf/LOGS.md) */
@@ -414,9 +413,7 @@ static void eabort (smtpd_session *s)
 {
   s->elen = 0 ;
   if (s->efd < 0) return ;
-  /* a socket stays open for the status: only its writing side ends */
-  if (s->esock >= 0) shutdown(s->efd, SHUT_WR) ;
-  else fd_close(s->efd) ;
+  enqclient_abort(&s->eh) ;
   s->efd = -1 ;
 }
 
@@ -432,7 +429,7 @@ static int received_put (smtpd_session *s, char const *id)
   if (s->tls)
   {
     r.tlsversion = tls_version(s->tls) ;
-    r.cipher = tls_suite_name(tls_suite(s->tls)) ;
+    r.cipher = tlsname_suite(tls_suite(s->tls)) ;
   }
   r.id = id ;
   r.rcpt = s->nrcpt == 1 ? s->rcpts.s : 0 ;
@@ -443,18 +440,11 @@ static int received_put (smtpd_session *s, char const *id)
   return 1 ;
 }
 
-/* enqueue's exit code (or enqueue-listen's, for the socket) */
-static int wait_enqueue (smtpd_session *s, pid_t pid)
+/* enqueue's exit code (or enqueue-listen's, for the socket); the handle is closed */
+static int wait_enqueue (smtpd_session *s)
 {
-  int wstat ;
-  if (s->esock >= 0)
-  {
-    int e = enqclient_status(s->esock, 0) ;
-    s->esock = -1 ;
-    return e ;
-  }
-  if (wait_pid(pid, &wstat) < 0) return KETCH_EX_TEMP ;
-  return WIFEXITED(wstat) ? WEXITSTATUS(wstat) : KETCH_EX_TEMP ;
+  s->efd = -1 ;
+  return enqclient_finish(&s->eh, 0) ;
 }
 
 static void enqueue_status_reply (smtpd_session *s, int e, char const *id)
@@ -478,92 +468,44 @@ static void enqueue_status_reply (smtpd_session *s, int e, char const *id)
 }
 
 /*
- * The message's way into the queue, with the id enqueue gives first (for
- * the Received header): enqueue-listen's socket when the configuration
- * names one and a worker answers (no process is started, enqueue-listen(8)),
- * else enqueue -S spawned with pipes. efd is then where the message goes.
- * The pid of the spawned enqueue, 0 for the socket (esock), or -1: the
- * client has its reply (or the session is over), the transaction is over.
+ * The message's way into the queue (lib/enqclient: enqueue-listen's
+ * socket, else enqueue -S), with the id enqueue gives first (for the
+ * Received header). 1: efd is where the message goes; 0: the client has
+ * its reply, the transaction is over.
  */
-static pid_t enqueue_start (smtpd_session *s, char *id)
+static int enqueue_start (smtpd_session *s, char *id)
 {
-  stralloc prog = STRALLOC_ZERO ;
-  char const **argv ;
-  unsigned int i, n = 0 ;
-  int fds[2] = { 0, 1 } ;   /* the child's stdin and stdout */
-  int st = -1 ;
-  pid_t pid ;
   tain d ;
+  enqclient_req r = { .conffile = s->io->confpath, .sender = s->sender.s, .auth = s->authuser.len ? s->authuser.s : 0, .rcpts = s->rcpts.s, .rlen = s->rcpts.len, .deadline = &d } ;
+  int e ;
   tain_now_g() ;
   tain_addsec_g(&d, s->cf->timeout_command) ;
-  if (s->cf->enqueue_socket)
+  e = enqclient_submit(&s->eh, s->cf, &r, 0) ;
+  if (e < 0)
   {
-    int fd = enqclient_connect(s->cf->sa.s + s->cf->enqueue_socket) ;
-    if (fd >= 0 && enqclient_request(fd, s->sender.s, s->authuser.len ? s->authuser.s : 0, s->rcpts.s, s->rcpts.len)
-     && enqclient_id(fd, id, &d, &st, 0))
-    {
-      s->efd = s->esock = fd ;
-      return 0 ;
-    }
-    if (fd >= 0) fd_close(fd) ;
-    if (st >= 0)
-    {
-      enqueue_status_reply(s, st == KETCH_EX_PERM ? KETCH_EX_PERM : KETCH_EX_TEMP, "none") ;
-      transaction_reset(s) ;
-      return -1 ;
-    }
-    /* none running, or its pool full: spawn enqueue, as without the socket */
-  }
-  argv = alloc((10 + s->nrcpt) * sizeof(char const *)) ;
-  if (!argv || !conf_prog(s->cf, "enqueue", &prog))
-  {
-    if (argv) alloc_free(argv) ;
+    /* the warning names enqueue's path, looked up again on this rare path only */
+    stralloc prog = STRALLOC_ZERO ;
+    char const *err = strerror(errno) ;
+    LOG(s, "warning event=spawn prog=", conf_prog(s->cf, "enqueue", &prog) ? Q(s, prog.s, strlen(prog.s)) : "enqueue", "error=", Q2(s, err, strlen(err))) ;
     stralloc_free(&prog) ;
-    die_net(s, "out-of-memory") ;
-    return -1 ;
-  }
-  argv[n++] = prog.s ;
-  argv[n++] = "-C" ; argv[n++] = s->io->confpath ;
-  argv[n++] = "-S" ;
-  if (s->authuser.len) { argv[n++] = "-a" ; argv[n++] = s->authuser.s ; }
-  argv[n++] = "-f" ; argv[n++] = s->sender.s ;
-  /* "--": a recipient may start with '-' and must stay data */
-  argv[n++] = "--" ;
-  {
-    size_t off = 0 ;
-    for (i = 0 ; i < s->nrcpt ; i++) { argv[n++] = s->rcpts.s + off ; off += strlen(s->rcpts.s + off) + 1 ; }
-  }
-  argv[n] = 0 ;
-  pid = child_spawn2(prog.s, argv, (char const *const *)environ, fds) ;
-  if (!pid) LOG(s, "warning event=spawn prog=", Q(s, prog.s, strlen(prog.s)), "error=", Q2(s, strerror(errno), strlen(strerror(errno)))) ;
-  alloc_free(argv) ;
-  stralloc_free(&prog) ;
-  if (!pid)
-  {
     reply(s, "451 4.3.0 Temporary failure, please try again later") ;
-    transaction_reset(s) ;
-    return -1 ;
   }
-  if (!enqclient_id(fds[0], id, &d, &st, 0))
+  else if (e) enqueue_status_reply(s, e == KETCH_EX_PERM ? KETCH_EX_PERM : KETCH_EX_TEMP, "none") ;
+  if (e)
   {
-    fd_close(fds[1]) ;
-    fd_close(fds[0]) ;
-    enqueue_status_reply(s, wait_enqueue(s, pid) == KETCH_EX_PERM ? KETCH_EX_PERM : KETCH_EX_TEMP, "none") ;
     transaction_reset(s) ;
-    return -1 ;
+    return 0 ;
   }
-  fd_close(fds[0]) ;
-  /* child_spawn2 gives nonblocking pipes; enqueue is a local, bounded writer */
-  if (ndelay_off(fds[1]) < 0) { fd_close(fds[1]) ; wait_enqueue(s, pid) ; die_net(s, "pipe-error") ; return -1 ; }
-  s->efd = fds[1] ;
-  return pid ;
+  memcpy(id, s->eh.id, QUEUE_ID_LEN + 1) ;
+  s->efd = s->eh.fd ;
+  return 1 ;
 }
 
 /* the end of a transaction that will not commit: enqueue aborts and is waited for */
-static void data_abort (smtpd_session *s, pid_t pid)
+static void data_abort (smtpd_session *s)
 {
   eabort(s) ;
-  wait_enqueue(s, pid) ;
+  wait_enqueue(s) ;
 }
 
 static void do_data (smtpd_session *s, char const *arg, size_t len)
@@ -571,18 +513,16 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
   char id[QUEUE_ID_LEN + 1] = "none" ;
   smtp_data dm = SMTP_DATA_ZERO ;
   size_t progress = 0 ;
-  pid_t pid ;
   /* RFC 2920 §3.1: with every RCPT refused, DATA gets 554, not 354 */
   if (!s->nrcpt) { reply_err(s, s->nrcpt_tried ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT before DATA") ; return ; }
 
   if (!s->ebuf && !(s->ebuf = alloc(EBUF))) { die_net(s, "out-of-memory") ; return ; }
-  pid = enqueue_start(s, id) ;
-  if (pid < 0) return ;
+  if (!enqueue_start(s, id)) return ;
   s->efailed = 0 ; s->elen = 0 ; s->esize = 0 ;
   reply(s, "354 End data with <CR><LF>.<CR><LF>") ;
-  if (!flush(s)) { data_abort(s, pid) ; return ; }
+  if (!flush(s)) { data_abort(s) ; return ; }
   s->ehops = (message_hops)MESSAGE_HOPS_ZERO ;
-  if (!received_put(s, id)) { data_abort(s, pid) ; die_net(s, "out-of-memory") ; return ; }
+  if (!received_put(s, id)) { data_abort(s) ; die_net(s, "out-of-memory") ; return ; }
   /* the Received header counts towards the size, as enqueue counts it */
   dm.size = s->esize ;
   dm.max = s->cf->message_size ;
@@ -597,8 +537,8 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
     if (dm.bad && s->efd >= 0) eabort(s) ;
     s->inpos = s->inlen = 0 ;
     r = net_read(s, s->inbuf, SMTPD_INBUF) ;
-    if (r < 0) { int e = errno ; data_abort(s, pid) ; errno = e ; die_net(s, "read-error") ; return ; }
-    if (!r) { data_abort(s, pid) ; LOG(s, "disconnect reason=eof-in-data") ; bye(s) ; return ; }
+    if (r < 0) { int e = errno ; data_abort(s) ; errno = e ; die_net(s, "read-error") ; return ; }
+    if (!r) { data_abort(s) ; LOG(s, "disconnect reason=eof-in-data") ; bye(s) ; return ; }
     s->inlen = r ;
     progress += r ;
     /* real transfers move the deadline on; a slow drip does not */
@@ -607,7 +547,7 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
   if (dm.bad)
   {
     unsigned int bad = dm.bad ;
-    data_abort(s, pid) ;
+    data_abort(s) ;
     LOG(s, "refused id=", id, "reason=", bad & SMTP_DATA_BARE ? "bare-cr-lf" : bad & SMTP_DATA_NUL ? "nul" : bad & SMTP_DATA_LONG ? "line-too-long" : "size") ;
     if (bad & SMTP_DATA_BARE) reply_err(s, "550 5.6.11 bare CR or LF in message (RFC 5321 §2.3.8)") ;
     else if (bad & SMTP_DATA_NUL) reply_err(s, "554 5.6.0 NUL octet in message") ;
@@ -617,7 +557,7 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
   else if (s->ehops.count > s->cf->max_hops)
   {
     /* RFC 5321 §6.3: a loop, refused with RFC 3463's 5.4.6 (routing loop detected) */
-    data_abort(s, pid) ;
+    data_abort(s) ;
     LOG(s, "refused id=", id, "reason=too-many-hops") ;
     reply_err(s, "554 5.4.6 too many hops: a mail loop") ;
   }
@@ -625,9 +565,7 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
   {
     int e ;
     eflush(s) ;
-    if (s->esock < 0) fd_close(s->efd) ;
-    s->efd = -1 ;
-    e = wait_enqueue(s, pid) ;
+    e = wait_enqueue(s) ;
     if (s->efailed && !e) e = KETCH_EX_TEMP ;
     s->esize = dm.size ;
     enqueue_status_reply(s, e, id) ;
@@ -699,7 +637,7 @@ static int auth_response (smtpd_session *s, char *out, size_t max, size_t *olen)
   if (getcmd(s, &line, &len) <= 0) return 0 ;
   if (len == 1 && line[0] == '*') { reply_err(s, "501 5.0.0 Authentication cancelled") ; return 0 ; }
   if (len == 1 && line[0] == '=') { *olen = 0 ; return 1 ; }
-  if (!smtp_b64_decode(line, len, out, max, olen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return 0 ; }
+  if (!base64_decode(line, len, out, max, olen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return 0 ; }
   return 1 ;
 }
 
@@ -801,7 +739,7 @@ static void do_auth (smtpd_session *s, char const *arg, size_t len)
       char const *ir = arg + mlen + 1 ;
       size_t irlen = len - mlen - 1 ;
       if (irlen == 1 && ir[0] == '=') blen = 0 ;
-      else if (!smtp_b64_decode(ir, irlen, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
+      else if (!base64_decode(ir, irlen, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
     }
     else
     {
@@ -821,7 +759,7 @@ static void do_auth (smtpd_session *s, char const *arg, size_t len)
     size_t plen ;
     if (mlen < len)
     {
-      if (!smtp_b64_decode(arg + mlen + 1, len - mlen - 1, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
+      if (!base64_decode(arg + mlen + 1, len - mlen - 1, buf, sizeof(buf), &blen)) { reply_err(s, "501 5.5.2 Cannot decode response") ; return ; }
     }
     else
     {
@@ -865,14 +803,14 @@ static int tls_go (smtpd_session *s)
   if (!tls_handshake(s->tls, &s->deadline))
   {
     int e = tls_last_error(s->tls) ;
-    char const *text = e ? tls_error_str(e) : strerror(errno) ;
+    char const *text = e ? tlsname_error(e) : strerror(errno) ;
     char fmt[INT_FMT] ;
     fmt[int_fmt(fmt, e)] = 0 ;
     LOG(s, "disconnect reason=tls-handshake error=", fmt, "text=", Q(s, text, strlen(text))) ;
     s->over = SMTPD_OVER_NET ;
     return 0 ;
   }
-  LOG(s, "tls version=", tls_version(s->tls), "cipher=", tls_suite_name(tls_suite(s->tls))) ;
+  LOG(s, "tls version=", tls_version(s->tls), "cipher=", tlsname_suite(tls_suite(s->tls))) ;
   return 1 ;
 }
 
@@ -1034,7 +972,7 @@ static int over (smtpd_session *s)
 {
   smtpd_io const *io = s->io ;
   if (s->over != SMTPD_OVER_BYE) return 0 ;
-  if (io->next && !s->tls && !s->authtried && s->efd < 0 && s->esock < 0 && (*io->next)(io->next_ctx))
+  if (io->next && !s->tls && !s->authtried && s->eh.fd < 0 && (*io->next)(io->next_ctx))
   {
     /* the listener counts us idle already: a client that does not read
        its last reply must not end the process the next client was given */
@@ -1056,7 +994,8 @@ int smtpd_run (smtpd_session *s, conf const *cf, smtpd_io const *io)
 {
   s->cf = cf ;
   s->io = io ;
-  s->keych = s->efd = s->esock = -1 ;
+  s->keych = s->efd = -1 ;
+  s->eh = (enqclient)ENQCLIENT_ZERO ;
   queue_id_make(s->sid) ;
   tain_now_g() ;
   tain_addsec_g(&s->session_deadline, cf->timeout_session) ;
@@ -1103,11 +1042,12 @@ void smtpd_wipe (smtpd_session *s)
   stralloc keep[7] = { s->heloname, s->sender, s->rcpts, s->authuser, s->logsa, s->qsa, s->qsa2 } ;
   char *ebuf = s->ebuf ;
   unsigned int i = 0 ;
-  /* what a session may still hold (smtpd_run set keych and efd): a TLS
-     engine, a channel to smtp-keyd opened for a STARTTLS that failed */
+  /* what a session may still hold (smtpd_run set keych and eh): a TLS
+     engine, a channel to smtp-keyd opened for a STARTTLS that failed, an
+     enqueue hand-off (aborted: nothing is queued, a spawned enqueue is reaped) */
   if (s->tls) tls_server_free(s->tls) ;
   if (s->cf && s->keych >= 0) fd_close(s->keych) ;
-  if (s->cf && s->efd >= 0) fd_close(s->efd) ;
+  if (s->cf && (s->eh.fd >= 0 || s->eh.pid)) { enqclient_abort(&s->eh) ; enqclient_finish(&s->eh, 0) ; }
   for (; i < 7 ; i++) wipe(keep + i) ;
   if (ebuf) byte_zzero(ebuf, EBUF) ;
   byte_zzero((char *)s, sizeof(smtpd_session)) ;

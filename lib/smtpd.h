@@ -11,6 +11,7 @@
 #include <skalibs/ip46.h>
 
 #include "conf.h"
+#include "enqclient.h"
 #include "message.h"
 #include "queue.h"
 #include "tls.h"
@@ -141,8 +142,8 @@ struct smtpd_session_s
      is allocated at the first DATA: an idle session never touches it (W3) */
   char *ebuf ;
   size_t elen ;
-  int efd ;                 /* where the message goes; -1 none (from smtpd_run on) */
-  int esock ;               /* enqueue-listen's connection (efd too), or -1: enqueue was spawned */
+  int efd ;                 /* where the message goes until an abort; -1 none (from smtpd_run on) */
+  enqclient eh ;            /* the hand-off (lib/enqclient), from smtpd_run on */
   int efailed ;
   uint64_t esize ;
   message_hops ehops ;      /* the Received fields enqueue is given, ours included */

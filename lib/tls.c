@@ -85,28 +85,6 @@ int tls_pem_read (char const *file, stralloc *sa, genalloc *list)
   return 0 ;
 }
 
-/* the names are lib/tlsname's, shared with the client; these two names stay for smtp-session */
-char const *tls_error_str (int e)
-{
-  return tlsname_error(e) ;
-}
-
-char const *tls_suite_name (unsigned int id)
-{
-  return tlsname_suite(id) ;
-}
-
-char const *tls_version_name (unsigned int v)
-{
-  switch (v)
-  {
-    case BR_TLS10 : return "TLSv1.0" ;
-    case BR_TLS11 : return "TLSv1.1" ;
-    case BR_TLS12 : return "TLSv1.2" ;
-    default : return "unknown" ;
-  }
-}
-
 /* server preference order: ChaCha20 first (fast without AES-NI), then AES-GCM */
 static uint16_t const suites_rsa[] =
 {
@@ -406,7 +384,7 @@ unsigned int tls_suite (tls_server const *t)
 
 char const *tls_version (tls_server const *t)
 {
-  return tls_version_name(br_ssl_engine_get_version(&t->sc.eng)) ;
+  return tlsname_version(br_ssl_engine_get_version(&t->sc.eng)) ;
 }
 
 int tls_last_error (tls_server const *t)

@@ -35,11 +35,6 @@ struct tls_pemobj_s
 
 /* appends every PEM object of a file to sa/list (tls_pemobj). 1 ok, 0 error (EINVAL: bad PEM) */
 extern int tls_pem_read (char const *, stralloc *, genalloc *) ;
-/* lib/tlsname's tlsname_error and tlsname_suite under their older names (smtp-session uses these) */
-extern char const *tls_error_str (int) ;
-extern char const *tls_suite_name (unsigned int) ;
-/* "TLSv1.2" for BR_TLS12 and so on; "unknown" for another number */
-extern char const *tls_version_name (unsigned int) ;
 
 typedef struct tls_server_s tls_server ;
 struct tls_server_s

@@ -14,6 +14,7 @@
 
 #include "tls.h"
 #include "tlsclient.h"
+#include "tlsname.h"
 
 /* trust anchors: offsets into sa while it grows, pointers at the end */
 
@@ -287,13 +288,7 @@ int tlsclient_error (tlsclient *t)
 
 char const *tlsclient_version (tlsclient *t)
 {
-  switch (br_ssl_engine_get_version(&t->cc.eng))
-  {
-    case BR_TLS12 : return "TLSv1.2" ;
-    case BR_TLS11 : return "TLSv1.1" ;
-    case BR_TLS10 : return "TLSv1.0" ;
-    default : return "unknown" ;
-  }
+  return tlsname_version(br_ssl_engine_get_version(&t->cc.eng)) ;
 }
 
 unsigned int tlsclient_cipher (tlsclient *t)

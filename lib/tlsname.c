@@ -58,6 +58,18 @@ char const *tlsname_error (int e)
   return e >= BR_ERR_X509_OK && e < 64 ? "certificate error" : "TLS protocol error" ;
 }
 
+/* the versions BearSSL speaks (RFC 2246, 4346, 5246) */
+char const *tlsname_version (unsigned int v)
+{
+  switch (v)
+  {
+    case BR_TLS10 : return "TLSv1.0" ;
+    case BR_TLS11 : return "TLSv1.1" ;
+    case BR_TLS12 : return "TLSv1.2" ;
+    default : return "unknown" ;
+  }
+}
+
 /* every suite BearSSL implements (br_ssl_client_init_full offers them all); the server enables the ECDHE AEAD ones */
 static struct { unsigned int id ; char const *name ; } const suitetab[] =
 {
