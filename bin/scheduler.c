@@ -115,28 +115,12 @@ static uint64_t wallnow (void)
 /*
  * Logging: one line per event, the queue id first, untrusted bytes
  * quoted. The lines of one pass of the event loop are written together
- * before it waits (logflush): four lines per message, one write. A write
- * holds whole lines and at most LOG_BATCH octets (PIPE_BUF), so that on
- * a pipe to s6-log it is never mixed with a child's line.
+ * before it waits (logflush): four lines per message, one write, never
+ * mixed with a child's line (lib/log, log_batch).
  */
-#define LOG_BATCH 4096
-static stralloc logbuf = STRALLOC_ZERO ;
-
-static void logflush (void)
-{
-  if (logbuf.len) allwrite(2, logbuf.s, logbuf.len) ;
-  logbuf.len = 0 ;
-}
-
-static void logv (char const *id, char const *const *v)
-{
-  static stralloc line = STRALLOC_ZERO ;
-  line.len = 0 ;
-  if (!log_line(&line, id, v)) return ;
-  if (logbuf.len + line.len > LOG_BATCH) logflush() ;
-  if (line.len > LOG_BATCH || !stralloc_catb(&logbuf, line.s, line.len)) allwrite(2, line.s, line.len) ;
-}
-#define LOG(id, ...) logv(id, (char const *const []){ __VA_ARGS__, 0 })
+static log_batch logw = LOG_BATCH_ZERO(2) ;
+#define logflush() log_batch_flush(&logw)
+#define LOG(id, ...) log_batch_put(&logw, id, (char const *const []){ __VA_ARGS__, 0 })
 
 /* jobs: messages loaded in memory (lib/job) */
 
@@ -944,20 +928,13 @@ static void reap (void)
   {
     int wstat ;
     pid_t pid = waitpid(-1, &wstat, WNOHANG) ;
-    size_t n = nlocal, i = 0 ;
+    size_t n = nremote, i = 0 ;
+    ldlv *d ;
     if (pid <= 0) break ;
     if (pid == spawn_pid) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn died") ; }
+    d = ldlv_find(&dlvs, pid, 0) ;
+    if (d) { finish_dlv(d, wstat) ; ldlv_free(d) ; continue ; }
     for (; i < n ; i++)
-    {
-      ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
-      if (d->pid != pid) continue ;
-      ldlv_take(&dlvs, i) ;
-      finish_dlv(d, wstat) ;
-      ldlv_free(d) ;
-      break ;
-    }
-    if (i < n) continue ;
-    for (n = nremote, i = 0 ; i < n ; i++)
     {
       rstream *s = genalloc_s(rstream *, &streams)[i] ;
       if (s->pid != pid) continue ;
@@ -1045,21 +1022,16 @@ static void drop_privileges (void)
 /* local-spawn's reports: "tag code text", code an exit status or "t" (temporary) */
 static void spawn_line (char *line, size_t len)
 {
-  size_t n = nlocal, i = 0 ;
   unsigned int tag, code ;
   char const *text ;
+  ldlv *d ;
   if (!lspawn_report_parse(line, &tag, &code, &text)) return ;
-  for (; i < n ; i++)
-  {
-    ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
-    if (d->pid || d->tag != tag) continue ;
-    ldlv_take(&dlvs, i) ;
-    d->out.len = 0 ;
-    stralloc_cats(&d->out, text) ;
-    finish_dlv(d, (int)(code << 8)) ;
-    ldlv_free(d) ;
-    return ;
-  }
+  d = ldlv_find(&dlvs, 0, tag) ;
+  if (!d) return ;
+  d->out.len = 0 ;
+  stralloc_cats(&d->out, text) ;
+  finish_dlv(d, (int)(code << 8)) ;
+  ldlv_free(d) ;
 }
 
 static void spawn_read (stralloc *buf)
