@@ -33,7 +33,6 @@
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/socket.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -48,7 +47,6 @@
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
 #include <skalibs/tai.h>
-#include <skalibs/unixmessage.h>
 
 #include "exitcodes.h"
 #include "conf.h"
@@ -62,6 +60,7 @@
 #include "decide.h"
 #include "log.h"
 #include "lspawn.h"
+#include "lsclient.h"
 #include "outcome.h"
 #include "report.h"
 #include "bounce.h"
@@ -101,11 +100,8 @@ static int ctl_pending = 0 ;
 static int trigfd = -1 ;
 static stralloc trigbuf = STRALLOC_ZERO ;   /* a partial line of the trigger */
 static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
-static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request socket and report pipe */
-static unixmessage_sender spawn_s = UNIXMESSAGE_SENDER_ZERO ;
+static lsclient ls = LSCLIENT_ZERO ;   /* local-spawn, when started as root */
 static int notif = -1 ;   /* the readiness fd, told once the start-up scan is over */
-static pid_t spawn_pid = 0 ;
-static unsigned int spawn_tag = 0 ;
 
 static uint64_t wallnow (void)
 {
@@ -261,15 +257,11 @@ static char const *prog (stralloc *sa, char const *name)
  */
 static int spawn_request (ldlv *d, job *j, char const *addr, char const *orig)
 {
-  stralloc sa = STRALLOC_ZERO ;
-  int fd = queue_open(j->id, j->e.hdrlen), ok ;
+  int fd = queue_open(j->id, j->e.hdrlen) ;
   if (fd < 0) return 0 ;
-  d->tag = ++spawn_tag ;
-  if (!d->tag) d->tag = ++spawn_tag ;
-  ok = lspawn_request(&sa, d->tag, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig) && lspawn_send(&spawn_s, sa.s, sa.len, &fd, 1) ;
+  d->tag = lsclient_request(&ls, fd, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig) ;
   fd_close(fd) ;
-  stralloc_free(&sa) ;
-  return ok ;
+  return !!d->tag ;
 }
 
 /*
@@ -288,7 +280,7 @@ static int start_local (job *j, size_t i, lookup *l)
   int fd, rfd, ok = 0 ;
   pid_t pid ;
   ldlv *d ;
-  if (spawn_w < 0)
+  if (ls.w < 0)
   {
     /* not root: the delivery is decided here (lib/decide) and runs as ourselves */
     if (!decide_local(&c, l, envelope_sender(&j->e), addr, orig, c.timeout_delivery, 0, &x)) goto end ;
@@ -297,7 +289,7 @@ static int start_local (job *j, size_t i, lookup *l)
   }
   d = ldlv_new(j, i) ;
   if (!d) goto end ;
-  if (spawn_w >= 0)
+  if (ls.w >= 0)
   {
     /* root: local-spawn decides who runs what from the facts alone, and runs it (local-spawn(8)) */
     if (!spawn_request(d, j, addr, orig)) { ldlv_free(d) ; goto end ; }
@@ -928,23 +920,17 @@ static void reap (void)
   {
     int wstat ;
     pid_t pid = waitpid(-1, &wstat, WNOHANG) ;
-    size_t n = nremote, i = 0 ;
     ldlv *d ;
+    rstream *s ;
     if (pid <= 0) break ;
-    if (pid == spawn_pid) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn died") ; }
+    if (pid == ls.pid) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn died") ; }
     d = ldlv_find(&dlvs, pid, 0) ;
     if (d) { finish_dlv(d, wstat) ; ldlv_free(d) ; continue ; }
-    for (; i < n ; i++)
-    {
-      rstream *s = genalloc_s(rstream *, &streams)[i] ;
-      if (s->pid != pid) continue ;
-      genalloc_s(rstream *, &streams)[i] = genalloc_s(rstream *, &streams)[n-1] ;
-      genalloc_setlen(rstream *, &streams, n - 1) ;
-      rstream_reaped(s, wstat) ;
-      stream_results(s) ;
-      rstream_free(s) ;
-      break ;
-    }
+    s = rstream_take(&streams, pid) ;
+    if (!s) continue ;
+    rstream_reaped(s, wstat) ;
+    stream_results(s) ;
+    rstream_free(s) ;
   }
 }
 
@@ -967,10 +953,10 @@ static void reload (void)
     tain_now_g() ;
     for (; i < n ; i++) rstream_close(genalloc_s(rstream *, &streams)[i], &STAMP, c.timeout_delivery) ;
   }
-  if (spawn_w >= 0)
+  if (ls.w >= 0)
   {
     /* local-spawn decides each delivery again from its own copy: it reads the file again too */
-    if (!lspawn_send(&spawn_s, LSPAWN_RELOAD, sizeof(LSPAWN_RELOAD), 0, 0))
+    if (!lsclient_reload(&ls))
       LOG("scheduler", "reload warning=\"local-spawn not told: restart to use the new configuration for local deliveries\"") ;
   }
   LOG("scheduler", "reload result=ok") ;
@@ -983,26 +969,18 @@ static void reload (void)
  */
 static void start_spawn (void)
 {
-  int req[2], rep[2] ;
   stralloc p = STRALLOC_ZERO ;
   char const *argv[4] ;
+  char const *what ;
   if (!prog(&p, "local-spawn")) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
-  /* requests carry descriptors: a socket; reports are lines: a pipe */
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, req) < 0 || pipe(rep) < 0) strerr_diefusys(KETCH_EX_TEMP, "pipe") ;
   argv[0] = p.s ; argv[1] = "-C" ; argv[2] = conffn.s ; argv[3] = 0 ;
-  spawn_pid = fork() ;
-  if (spawn_pid < 0) strerr_diefusys(KETCH_EX_TEMP, "fork") ;
-  if (!spawn_pid)
+  switch (lsclient_fork(&ls, &what))
   {
-    fd_close(req[1]) ; fd_close(rep[0]) ;
-    if (fd_move(0, req[0]) < 0 || fd_move(1, rep[1]) < 0) _exit(KETCH_EX_TEMP) ;
-    execv(argv[0], (char *const *)argv) ;
-    strerr_diefusys(KETCH_EX_TEMP, "exec ", argv[0]) ;
+    case -1 : strerr_diefusys(KETCH_EX_TEMP, what) ;
+    case 0 :
+      execv(argv[0], (char *const *)argv) ;
+      strerr_diefusys(KETCH_EX_TEMP, "exec ", argv[0]) ;
   }
-  fd_close(req[0]) ; fd_close(rep[1]) ;
-  spawn_w = req[1] ; spawn_r = rep[0] ;
-  if (coe(spawn_w) < 0 || coe(spawn_r) < 0 || ndelay_on(spawn_r) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up the local-spawn pipes") ;
-  unixmessage_sender_init(&spawn_s, spawn_w) ;
   stralloc_free(&p) ;
 }
 
@@ -1036,18 +1014,11 @@ static void spawn_line (char *line, size_t len)
 
 static void spawn_read (stralloc *buf)
 {
-  char b[4096] ;
-  for (;;)
+  switch (lsclient_read(&ls, buf))
   {
-    ssize_t r = fd_read(spawn_r, b, sizeof(b)) ;
-    if (!r) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn exited") ; }
-    if (r < 0)
-    {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break ;
-      logflush() ;
-      strerr_diefusys(KETCH_EX_TEMP, "read from local-spawn") ;
-    }
-    if (!stralloc_catb(buf, b, r)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+    case 0 : logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn exited") ;
+    case -1 : logflush() ; strerr_diefusys(KETCH_EX_TEMP, "read from local-spawn") ;
+    case -2 : strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   }
   take_lines(buf, &spawn_line) ;
 }
@@ -1098,7 +1069,7 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
   }
   pollset_add(x, sfd, IOPAUSE_READ) ;
   pollset_add(x, trigfd, stopping ? 0 : IOPAUSE_READ) ;
-  if (spawn_r >= 0) pollset_add(x, spawn_r, IOPAUSE_READ) ;
+  if (ls.r >= 0) pollset_add(x, ls.r, IOPAUSE_READ) ;
   for (; i < nlocal ; i++)
   {
     ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
@@ -1185,7 +1156,7 @@ static void read_outputs (genalloc *x, stralloc *sb)
     iopause_fd const *p = genalloc_s(iopause_fd, x) + i ;
     size_t k = 0 ;
     if (!p->revents) continue ;
-    if (p->fd == spawn_r) { spawn_read(sb) ; continue ; }
+    if (p->fd == ls.r) { spawn_read(sb) ; continue ; }
     for (; k < nlocal ; k++)
     {
       ldlv *d = genalloc_s(ldlv *, &dlvs)[k] ;
