@@ -12,10 +12,10 @@
  *
  * The file reads in that order: jobs, the messages loaded (lib/job:
  * loading, alias expansion), then their deliveries, local (lib/ldlv,
- * lib/cmd, or a request to local-spawn) and remote (lib/rstream), then
- * the results, bounces (lib/bounce), a job's step (expire, dispatch,
- * notify, settle), queue-ctl requests (lib/ctl), the spool scan
- * (lib/qscan), and the event loop's parts, then main.
+ * lib/cmd, or a request to local-spawn: lib/lsclient) and remote
+ * (lib/rstream), then the results, bounces (lib/bounce), a job's step
+ * (expire, dispatch, notify, settle), queue-ctl requests (lib/ctl), the
+ * spool scan (lib/qscan), and the event loop's parts, then main.
  */
 
 /* initgroups and setgroups are not POSIX */
@@ -40,7 +40,6 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/buffer.h>
-#include <skalibs/bytestr.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
@@ -61,6 +60,7 @@
 #include "log.h"
 #include "lspawn.h"
 #include "lsclient.h"
+#include "lines.h"
 #include "outcome.h"
 #include "report.h"
 #include "bounce.h"
@@ -80,6 +80,7 @@
 #define FRESH_RESERVE 32     /* of which retries may never take the last few: new mail first */
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
+#define TRIGGER_MAX 4096     /* a trigger line longer is garbage (lib/lines) */
 
 static conf c ;
 static char const *conffile ;
@@ -839,40 +840,11 @@ static void fresh_id (char const *id)
   if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
 }
 
-/* the scheduler's pipes carry lines: each whole one in buf goes to f, NUL-terminated in place, and the rest stays */
-static void take_lines (stralloc *buf, void (*f)(char *, size_t))
-{
-  size_t pos = 0 ;
-  for (;;)
-  {
-    size_t len = byte_chr(buf->s + pos, buf->len - pos, '\n') ;
-    if (pos + len >= buf->len) break ;
-    buf->s[pos + len] = 0 ;
-    f(buf->s + pos, len) ;
-    pos += len + 1 ;
-  }
-  memmove(buf->s, buf->s + pos, buf->len - pos) ;
-  buf->len -= pos ;
-}
-
 /* the trigger: a committed message's id, or "ctl" */
 static void trigger_line (char *s, size_t len)
 {
   if (len == QUEUE_ID_LEN && queue_id_valid(s, len)) fresh_id(s) ;
   else if (len == 3 && !memcmp(s, "ctl", 3)) ctl_pending = 1 ;
-}
-
-static void read_trigger (int fd, stralloc *tb)
-{
-  char buf[4096] ;
-  for (;;)
-  {
-    ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
-    if (r <= 0) break ;
-    if (!stralloc_catb(tb, buf, r)) break ;
-    take_lines(tb, &trigger_line) ;
-    if (tb->len > 4096) tb->len = 0 ;   /* garbage: resynchronise on the next newline */
-  }
 }
 
 static void activate (void)
@@ -1020,7 +992,7 @@ static void spawn_read (stralloc *buf)
     case -1 : logflush() ; strerr_diefusys(KETCH_EX_TEMP, "read from local-spawn") ;
     case -2 : strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   }
-  take_lines(buf, &spawn_line) ;
+  lines_take(buf, &spawn_line) ;
 }
 
 /* the event loop's parts */
@@ -1058,7 +1030,8 @@ static void pollset_add (genalloc *x, int fd, short events)
   if (!genalloc_append(iopause_fd, x, &p)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
 }
 
-/* x[0] the selfpipe, x[1] the trigger, then local-spawn, then every delivery's pipes */
+/* the poll set: the selfpipe, the trigger, then local-spawn, then every delivery's pipes */
+enum { POLL_SELFPIPE, POLL_TRIGGER, POLL_OUTPUTS } ;
 static void build_pollset (genalloc *x, int sfd, tain *deadline)
 {
   size_t i = 0 ;
@@ -1067,8 +1040,8 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
     tain const inf = TAIN_INFINITE ;
     *deadline = inf ;
   }
-  pollset_add(x, sfd, IOPAUSE_READ) ;
-  pollset_add(x, trigfd, stopping ? 0 : IOPAUSE_READ) ;
+  pollset_add(x, sfd, IOPAUSE_READ) ;   /* POLL_SELFPIPE */
+  pollset_add(x, trigfd, stopping ? 0 : IOPAUSE_READ) ;   /* POLL_TRIGGER */
   if (ls.r >= 0) pollset_add(x, ls.r, IOPAUSE_READ) ;
   for (; i < nlocal ; i++)
   {
@@ -1150,7 +1123,7 @@ static void check_deadlines (void)
 
 static void read_outputs (genalloc *x, stralloc *sb)
 {
-  size_t nx = genalloc_len(iopause_fd, x), i = 2 ;
+  size_t nx = genalloc_len(iopause_fd, x), i = POLL_OUTPUTS ;
   for (; i < nx ; i++)
   {
     iopause_fd const *p = genalloc_s(iopause_fd, x) + i ;
@@ -1316,7 +1289,7 @@ int main (int argc, char const *const *argv)
     check_deadlines() ;
     if (!r) continue ;
     read_outputs(&x, &sb) ;
-    if (genalloc_s(iopause_fd, &x)[1].revents & IOPAUSE_READ) read_trigger(trigfd, &trigbuf) ;
-    if (genalloc_s(iopause_fd, &x)[0].revents & IOPAUSE_READ) handle_signals() ;
+    if (genalloc_s(iopause_fd, &x)[POLL_TRIGGER].revents & IOPAUSE_READ) lines_read(trigfd, &trigbuf, TRIGGER_MAX, &trigger_line) ;
+    if (genalloc_s(iopause_fd, &x)[POLL_SELFPIPE].revents & IOPAUSE_READ) handle_signals() ;
   }
 }
