@@ -12,10 +12,10 @@
  *
  * The file reads in that order: jobs, the messages loaded (lib/job:
  * loading, alias expansion), then their deliveries, local (lib/ldlv,
- * lib/cmd, or a request to local-spawn) and remote (lib/rstream), then
- * the results, bounces (lib/bounce), a job's step (expire, dispatch,
- * notify, settle), queue-ctl requests (lib/ctl), the spool scan
- * (lib/qscan), and the event loop's parts, then main.
+ * lib/cmd, or a request to local-spawn: lib/lsclient) and remote
+ * (lib/rstream), then the results, bounces (lib/bounce), a job's step
+ * (expire, dispatch, notify, settle), queue-ctl requests (lib/ctl), the
+ * spool scan (lib/qscan), and the event loop's parts, then main.
  */
 
 /* initgroups and setgroups are not POSIX */
@@ -33,7 +33,6 @@
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/socket.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -41,14 +40,12 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/buffer.h>
-#include <skalibs/bytestr.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
 #include <skalibs/tai.h>
-#include <skalibs/unixmessage.h>
 
 #include "exitcodes.h"
 #include "conf.h"
@@ -62,6 +59,8 @@
 #include "decide.h"
 #include "log.h"
 #include "lspawn.h"
+#include "lsclient.h"
+#include "lines.h"
 #include "outcome.h"
 #include "report.h"
 #include "bounce.h"
@@ -81,6 +80,7 @@
 #define FRESH_RESERVE 32     /* of which retries may never take the last few: new mail first */
 #define STOP_GRACE 30        /* seconds SIGTERM waits for deliveries in flight */
 #define RETRY_BATCH 64       /* due retries loaded per loop iteration */
+#define TRIGGER_MAX 4096     /* a trigger line longer is garbage (lib/lines) */
 
 static conf c ;
 static char const *conffile ;
@@ -101,11 +101,8 @@ static int ctl_pending = 0 ;
 static int trigfd = -1 ;
 static stralloc trigbuf = STRALLOC_ZERO ;   /* a partial line of the trigger */
 static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
-static int spawn_w = -1, spawn_r = -1 ;   /* local-spawn's request socket and report pipe */
-static unixmessage_sender spawn_s = UNIXMESSAGE_SENDER_ZERO ;
+static lsclient ls = LSCLIENT_ZERO ;   /* local-spawn, when started as root */
 static int notif = -1 ;   /* the readiness fd, told once the start-up scan is over */
-static pid_t spawn_pid = 0 ;
-static unsigned int spawn_tag = 0 ;
 
 static uint64_t wallnow (void)
 {
@@ -115,28 +112,12 @@ static uint64_t wallnow (void)
 /*
  * Logging: one line per event, the queue id first, untrusted bytes
  * quoted. The lines of one pass of the event loop are written together
- * before it waits (logflush): four lines per message, one write. A write
- * holds whole lines and at most LOG_BATCH octets (PIPE_BUF), so that on
- * a pipe to s6-log it is never mixed with a child's line.
+ * before it waits (logflush): four lines per message, one write, never
+ * mixed with a child's line (lib/log, log_batch).
  */
-#define LOG_BATCH 4096
-static stralloc logbuf = STRALLOC_ZERO ;
-
-static void logflush (void)
-{
-  if (logbuf.len) allwrite(2, logbuf.s, logbuf.len) ;
-  logbuf.len = 0 ;
-}
-
-static void logv (char const *id, char const *const *v)
-{
-  static stralloc line = STRALLOC_ZERO ;
-  line.len = 0 ;
-  if (!log_line(&line, id, v)) return ;
-  if (logbuf.len + line.len > LOG_BATCH) logflush() ;
-  if (line.len > LOG_BATCH || !stralloc_catb(&logbuf, line.s, line.len)) allwrite(2, line.s, line.len) ;
-}
-#define LOG(id, ...) logv(id, (char const *const []){ __VA_ARGS__, 0 })
+static log_batch logw = LOG_BATCH_ZERO(2) ;
+#define logflush() log_batch_flush(&logw)
+#define LOG(id, ...) log_batch_put(&logw, id, (char const *const []){ __VA_ARGS__, 0 })
 
 /* jobs: messages loaded in memory (lib/job) */
 
@@ -277,15 +258,11 @@ static char const *prog (stralloc *sa, char const *name)
  */
 static int spawn_request (ldlv *d, job *j, char const *addr, char const *orig)
 {
-  stralloc sa = STRALLOC_ZERO ;
-  int fd = queue_open(j->id, j->e.hdrlen), ok ;
+  int fd = queue_open(j->id, j->e.hdrlen) ;
   if (fd < 0) return 0 ;
-  d->tag = ++spawn_tag ;
-  if (!d->tag) d->tag = ++spawn_tag ;
-  ok = lspawn_request(&sa, d->tag, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig) && lspawn_send(&spawn_s, sa.s, sa.len, &fd, 1) ;
+  d->tag = lsclient_request(&ls, fd, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig) ;
   fd_close(fd) ;
-  stralloc_free(&sa) ;
-  return ok ;
+  return !!d->tag ;
 }
 
 /*
@@ -304,7 +281,7 @@ static int start_local (job *j, size_t i, lookup *l)
   int fd, rfd, ok = 0 ;
   pid_t pid ;
   ldlv *d ;
-  if (spawn_w < 0)
+  if (ls.w < 0)
   {
     /* not root: the delivery is decided here (lib/decide) and runs as ourselves */
     if (!decide_local(&c, l, envelope_sender(&j->e), addr, orig, c.timeout_delivery, 0, &x)) goto end ;
@@ -313,7 +290,7 @@ static int start_local (job *j, size_t i, lookup *l)
   }
   d = ldlv_new(j, i) ;
   if (!d) goto end ;
-  if (spawn_w >= 0)
+  if (ls.w >= 0)
   {
     /* root: local-spawn decides who runs what from the facts alone, and runs it (local-spawn(8)) */
     if (!spawn_request(d, j, addr, orig)) { ldlv_free(d) ; goto end ; }
@@ -863,40 +840,11 @@ static void fresh_id (char const *id)
   if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
 }
 
-/* the scheduler's pipes carry lines: each whole one in buf goes to f, NUL-terminated in place, and the rest stays */
-static void take_lines (stralloc *buf, void (*f)(char *, size_t))
-{
-  size_t pos = 0 ;
-  for (;;)
-  {
-    size_t len = byte_chr(buf->s + pos, buf->len - pos, '\n') ;
-    if (pos + len >= buf->len) break ;
-    buf->s[pos + len] = 0 ;
-    f(buf->s + pos, len) ;
-    pos += len + 1 ;
-  }
-  memmove(buf->s, buf->s + pos, buf->len - pos) ;
-  buf->len -= pos ;
-}
-
 /* the trigger: a committed message's id, or "ctl" */
 static void trigger_line (char *s, size_t len)
 {
   if (len == QUEUE_ID_LEN && queue_id_valid(s, len)) fresh_id(s) ;
   else if (len == 3 && !memcmp(s, "ctl", 3)) ctl_pending = 1 ;
-}
-
-static void read_trigger (int fd, stralloc *tb)
-{
-  char buf[4096] ;
-  for (;;)
-  {
-    ssize_t r = fd_read(fd, buf, sizeof(buf)) ;
-    if (r <= 0) break ;
-    if (!stralloc_catb(tb, buf, r)) break ;
-    take_lines(tb, &trigger_line) ;
-    if (tb->len > 4096) tb->len = 0 ;   /* garbage: resynchronise on the next newline */
-  }
 }
 
 static void activate (void)
@@ -944,30 +892,17 @@ static void reap (void)
   {
     int wstat ;
     pid_t pid = waitpid(-1, &wstat, WNOHANG) ;
-    size_t n = nlocal, i = 0 ;
+    ldlv *d ;
+    rstream *s ;
     if (pid <= 0) break ;
-    if (pid == spawn_pid) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn died") ; }
-    for (; i < n ; i++)
-    {
-      ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
-      if (d->pid != pid) continue ;
-      ldlv_take(&dlvs, i) ;
-      finish_dlv(d, wstat) ;
-      ldlv_free(d) ;
-      break ;
-    }
-    if (i < n) continue ;
-    for (n = nremote, i = 0 ; i < n ; i++)
-    {
-      rstream *s = genalloc_s(rstream *, &streams)[i] ;
-      if (s->pid != pid) continue ;
-      genalloc_s(rstream *, &streams)[i] = genalloc_s(rstream *, &streams)[n-1] ;
-      genalloc_setlen(rstream *, &streams, n - 1) ;
-      rstream_reaped(s, wstat) ;
-      stream_results(s) ;
-      rstream_free(s) ;
-      break ;
-    }
+    if (pid == ls.pid) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn died") ; }
+    d = ldlv_find(&dlvs, pid, 0) ;
+    if (d) { finish_dlv(d, wstat) ; ldlv_free(d) ; continue ; }
+    s = rstream_take(&streams, pid) ;
+    if (!s) continue ;
+    rstream_reaped(s, wstat) ;
+    stream_results(s) ;
+    rstream_free(s) ;
   }
 }
 
@@ -990,10 +925,10 @@ static void reload (void)
     tain_now_g() ;
     for (; i < n ; i++) rstream_close(genalloc_s(rstream *, &streams)[i], &STAMP, c.timeout_delivery) ;
   }
-  if (spawn_w >= 0)
+  if (ls.w >= 0)
   {
     /* local-spawn decides each delivery again from its own copy: it reads the file again too */
-    if (!lspawn_send(&spawn_s, LSPAWN_RELOAD, sizeof(LSPAWN_RELOAD), 0, 0))
+    if (!lsclient_reload(&ls))
       LOG("scheduler", "reload warning=\"local-spawn not told: restart to use the new configuration for local deliveries\"") ;
   }
   LOG("scheduler", "reload result=ok") ;
@@ -1006,26 +941,18 @@ static void reload (void)
  */
 static void start_spawn (void)
 {
-  int req[2], rep[2] ;
   stralloc p = STRALLOC_ZERO ;
   char const *argv[4] ;
+  char const *what ;
   if (!prog(&p, "local-spawn")) strerr_diefu(KETCH_EX_TEMP, "allocate") ;
-  /* requests carry descriptors: a socket; reports are lines: a pipe */
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, req) < 0 || pipe(rep) < 0) strerr_diefusys(KETCH_EX_TEMP, "pipe") ;
   argv[0] = p.s ; argv[1] = "-C" ; argv[2] = conffn.s ; argv[3] = 0 ;
-  spawn_pid = fork() ;
-  if (spawn_pid < 0) strerr_diefusys(KETCH_EX_TEMP, "fork") ;
-  if (!spawn_pid)
+  switch (lsclient_fork(&ls, &what))
   {
-    fd_close(req[1]) ; fd_close(rep[0]) ;
-    if (fd_move(0, req[0]) < 0 || fd_move(1, rep[1]) < 0) _exit(KETCH_EX_TEMP) ;
-    execv(argv[0], (char *const *)argv) ;
-    strerr_diefusys(KETCH_EX_TEMP, "exec ", argv[0]) ;
+    case -1 : strerr_diefusys(KETCH_EX_TEMP, what) ;
+    case 0 :
+      execv(argv[0], (char *const *)argv) ;
+      strerr_diefusys(KETCH_EX_TEMP, "exec ", argv[0]) ;
   }
-  fd_close(req[0]) ; fd_close(rep[1]) ;
-  spawn_w = req[1] ; spawn_r = rep[0] ;
-  if (coe(spawn_w) < 0 || coe(spawn_r) < 0 || ndelay_on(spawn_r) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up the local-spawn pipes") ;
-  unixmessage_sender_init(&spawn_s, spawn_w) ;
   stralloc_free(&p) ;
 }
 
@@ -1045,39 +972,27 @@ static void drop_privileges (void)
 /* local-spawn's reports: "tag code text", code an exit status or "t" (temporary) */
 static void spawn_line (char *line, size_t len)
 {
-  size_t n = nlocal, i = 0 ;
   unsigned int tag, code ;
   char const *text ;
+  ldlv *d ;
   if (!lspawn_report_parse(line, &tag, &code, &text)) return ;
-  for (; i < n ; i++)
-  {
-    ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
-    if (d->pid || d->tag != tag) continue ;
-    ldlv_take(&dlvs, i) ;
-    d->out.len = 0 ;
-    stralloc_cats(&d->out, text) ;
-    finish_dlv(d, (int)(code << 8)) ;
-    ldlv_free(d) ;
-    return ;
-  }
+  d = ldlv_find(&dlvs, 0, tag) ;
+  if (!d) return ;
+  d->out.len = 0 ;
+  stralloc_cats(&d->out, text) ;
+  finish_dlv(d, (int)(code << 8)) ;
+  ldlv_free(d) ;
 }
 
 static void spawn_read (stralloc *buf)
 {
-  char b[4096] ;
-  for (;;)
+  switch (lsclient_read(&ls, buf))
   {
-    ssize_t r = fd_read(spawn_r, b, sizeof(b)) ;
-    if (!r) { logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn exited") ; }
-    if (r < 0)
-    {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break ;
-      logflush() ;
-      strerr_diefusys(KETCH_EX_TEMP, "read from local-spawn") ;
-    }
-    if (!stralloc_catb(buf, b, r)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+    case 0 : logflush() ; strerr_dief(KETCH_EX_TEMP, "local-spawn exited") ;
+    case -1 : logflush() ; strerr_diefusys(KETCH_EX_TEMP, "read from local-spawn") ;
+    case -2 : strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   }
-  take_lines(buf, &spawn_line) ;
+  lines_take(buf, &spawn_line) ;
 }
 
 /* the event loop's parts */
@@ -1115,7 +1030,8 @@ static void pollset_add (genalloc *x, int fd, short events)
   if (!genalloc_append(iopause_fd, x, &p)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
 }
 
-/* x[0] the selfpipe, x[1] the trigger, then local-spawn, then every delivery's pipes */
+/* the poll set: the selfpipe, the trigger, then local-spawn, then every delivery's pipes */
+enum { POLL_SELFPIPE, POLL_TRIGGER, POLL_OUTPUTS } ;
 static void build_pollset (genalloc *x, int sfd, tain *deadline)
 {
   size_t i = 0 ;
@@ -1124,9 +1040,9 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
     tain const inf = TAIN_INFINITE ;
     *deadline = inf ;
   }
-  pollset_add(x, sfd, IOPAUSE_READ) ;
-  pollset_add(x, trigfd, stopping ? 0 : IOPAUSE_READ) ;
-  if (spawn_r >= 0) pollset_add(x, spawn_r, IOPAUSE_READ) ;
+  pollset_add(x, sfd, IOPAUSE_READ) ;   /* POLL_SELFPIPE */
+  pollset_add(x, trigfd, stopping ? 0 : IOPAUSE_READ) ;   /* POLL_TRIGGER */
+  if (ls.r >= 0) pollset_add(x, ls.r, IOPAUSE_READ) ;
   for (; i < nlocal ; i++)
   {
     ldlv *d = genalloc_s(ldlv *, &dlvs)[i] ;
@@ -1207,13 +1123,13 @@ static void check_deadlines (void)
 
 static void read_outputs (genalloc *x, stralloc *sb)
 {
-  size_t nx = genalloc_len(iopause_fd, x), i = 2 ;
+  size_t nx = genalloc_len(iopause_fd, x), i = POLL_OUTPUTS ;
   for (; i < nx ; i++)
   {
     iopause_fd const *p = genalloc_s(iopause_fd, x) + i ;
     size_t k = 0 ;
     if (!p->revents) continue ;
-    if (p->fd == spawn_r) { spawn_read(sb) ; continue ; }
+    if (p->fd == ls.r) { spawn_read(sb) ; continue ; }
     for (; k < nlocal ; k++)
     {
       ldlv *d = genalloc_s(ldlv *, &dlvs)[k] ;
@@ -1373,7 +1289,7 @@ int main (int argc, char const *const *argv)
     check_deadlines() ;
     if (!r) continue ;
     read_outputs(&x, &sb) ;
-    if (genalloc_s(iopause_fd, &x)[1].revents & IOPAUSE_READ) read_trigger(trigfd, &trigbuf) ;
-    if (genalloc_s(iopause_fd, &x)[0].revents & IOPAUSE_READ) handle_signals() ;
+    if (genalloc_s(iopause_fd, &x)[POLL_TRIGGER].revents & IOPAUSE_READ) lines_read(trigfd, &trigbuf, TRIGGER_MAX, &trigger_line) ;
+    if (genalloc_s(iopause_fd, &x)[POLL_SELFPIPE].revents & IOPAUSE_READ) handle_signals() ;
   }
 }

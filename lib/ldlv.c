@@ -69,3 +69,14 @@ ldlv *ldlv_take (genalloc *list, size_t i)
   genalloc_setlen(ldlv *, list, n - 1) ;
   return d ;
 }
+
+ldlv *ldlv_find (genalloc *list, pid_t pid, unsigned int tag)
+{
+  size_t n = genalloc_len(ldlv *, list), i = 0 ;
+  for (; i < n ; i++)
+  {
+    ldlv *d = genalloc_s(ldlv *, list)[i] ;
+    if (d->pid == pid && (pid || d->tag == tag)) return ldlv_take(list, i) ;
+  }
+  return 0 ;
+}

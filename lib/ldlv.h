@@ -54,4 +54,10 @@ extern enum ketch_result ldlv_result (ldlv *, int, char const **, size_t *) ;
 /* element i of a list of ldlv * taken out (the last takes its place) */
 extern ldlv *ldlv_take (genalloc *, size_t) ;
 
+/*
+ * The delivery run by child pid, or for pid 0 the one local-spawn runs
+ * with tag, taken out of a list of ldlv * (as ldlv_take); 0 if none.
+ */
+extern ldlv *ldlv_find (genalloc *, pid_t, unsigned int) ;
+
 #endif

@@ -31,6 +31,20 @@ int log_put (int fd, stralloc *sa, char const *id, char const *const *v)
   return allwrite(fd, sa->s, sa->len) == sa->len ;
 }
 
+void log_batch_flush (log_batch *b)
+{
+  if (b->buf.len) allwrite(b->fd, b->buf.s, b->buf.len) ;
+  b->buf.len = 0 ;
+}
+
+void log_batch_put (log_batch *b, char const *id, char const *const *v)
+{
+  b->line.len = 0 ;
+  if (!log_line(&b->line, id, v)) return ;
+  if (b->buf.len + b->line.len > LOG_BATCH) log_batch_flush(b) ;
+  if (b->line.len > LOG_BATCH || !stralloc_catb(&b->buf, b->line.s, b->line.len)) allwrite(b->fd, b->line.s, b->line.len) ;
+}
+
 char const *log_quoteb (stralloc *sa, char const *s, size_t len)
 {
   sa->len = 0 ;

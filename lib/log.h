@@ -32,6 +32,32 @@ extern int log_line (stralloc *, char const *, char const *const *) ;
 extern int log_put (int, stralloc *, char const *, char const *const *) ;
 
 /*
+ * A batched writer, for a daemon's event loop: the lines of one pass are
+ * kept and written together before it waits (log_batch_flush), so that
+ * a pass costs one write, not one per line. A write holds whole lines
+ * and at most LOG_BATCH octets (PIPE_BUF), so that on a pipe to s6-log
+ * it is never mixed with another writer's line (a child's). A line
+ * longer than LOG_BATCH, or one that finds no memory, is written alone,
+ * at once, after what was kept. Write errors are not reported: a log
+ * that cannot be written is no reason to stop delivering.
+ */
+#define LOG_BATCH 4096
+typedef struct log_batch_s log_batch ;
+struct log_batch_s
+{
+  int fd ;
+  stralloc buf ;    /* whole lines kept, at most LOG_BATCH octets */
+  stralloc line ;   /* the line being made */
+} ;
+#define LOG_BATCH_ZERO(f) { .fd = (f), .buf = STRALLOC_ZERO, .line = STRALLOC_ZERO }
+
+/* one line (id and the fields of v, as log_line makes it) kept, or written if it cannot be */
+extern void log_batch_put (log_batch *, char const *, char const *const *) ;
+
+/* what is kept written in one write */
+extern void log_batch_flush (log_batch *) ;
+
+/*
  * Formatters for log arguments, from rings of LOG_RING buffers: a result
  * stays valid for the next LOG_RING - 1 calls of the same function, so
  * one log line may use up to LOG_RING of each. Not reentrant.

@@ -295,3 +295,17 @@ unsigned int rstream_count (rstream *const *v, size_t n, char const *domain)
   for (; i < n ; i++) if (!strcmp(v[i]->domain, domain)) k++ ;
   return k ;
 }
+
+rstream *rstream_take (genalloc *list, pid_t pid)
+{
+  size_t n = genalloc_len(rstream *, list), i = 0 ;
+  for (; i < n ; i++)
+  {
+    rstream *s = genalloc_s(rstream *, list)[i] ;
+    if (s->pid != pid) continue ;
+    genalloc_s(rstream *, list)[i] = genalloc_s(rstream *, list)[n-1] ;
+    genalloc_setlen(rstream *, list, n - 1) ;
+    return s ;
+  }
+  return 0 ;
+}

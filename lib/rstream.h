@@ -163,4 +163,7 @@ extern int rstream_next (rstream *, tain const *, rstream_result *) ;
 extern rstream *rstream_find (rstream *const *, size_t, char const *, int) ;
 extern unsigned int rstream_count (rstream *const *, size_t, char const *) ;
 
+/* the stream whose remote-send is child pid, taken out of a list of rstream * (the last takes its place); 0 if none */
+extern rstream *rstream_take (genalloc *, pid_t) ;
+
 #endif

@@ -42,7 +42,7 @@ int main (void)
   size_t len ;
   enum ketch_result k ;
   ldlv *d = ldlv_new(0, 3), *e ;
-  tap_plan(10) ;
+  tap_plan(13) ;
   ok(d && d->rcpt == 3 && d->fd == -1 && !d->pid && !d->killed && !d->out.len, "a new delivery: its recipient, no fd") ;
 
   feed(d, "maildir: deliver\nmailbox full\n", 30) ;
@@ -94,6 +94,13 @@ int main (void)
   genalloc_append(ldlv *, &list, &e) ;
   ok(ldlv_take(&list, 0) == d && genalloc_len(ldlv *, &list) == 1 && genalloc_s(ldlv *, &list)[0] == e, "taken out: the last takes its place") ;
   ok(ldlv_take(&list, 0) == e && !genalloc_len(ldlv *, &list), "the last taken out: empty") ;
+  /* ldlv_find: a child's by its pid, local-spawn's (pid 0) by its tag */
+  d->pid = 42 ; d->tag = 7 ; e->pid = 0 ; e->tag = 7 ;
+  genalloc_append(ldlv *, &list, &d) ;
+  genalloc_append(ldlv *, &list, &e) ;
+  ok(!ldlv_find(&list, 43, 0) && !ldlv_find(&list, 0, 8) && genalloc_len(ldlv *, &list) == 2, "none found: the list stays") ;
+  ok(ldlv_find(&list, 0, 7) == e && genalloc_len(ldlv *, &list) == 1, "local-spawn's by its tag, not a child's with the same tag") ;
+  ok(ldlv_find(&list, 42, 0) == d && !genalloc_len(ldlv *, &list), "a child's by its pid, taken out") ;
   ldlv_free(d) ; ldlv_free(e) ;
   genalloc_free(ldlv *, &list) ;
   return tap_done() ;

@@ -82,7 +82,7 @@ int main (void)
   size_t len, len2 ;
   char buf[16] ;
 
-  tap_plan(49) ;
+  tap_plan(51) ;
   signal(SIGPIPE, SIG_IGN) ;
   tain_now(&now) ;
   memset(jobs, 'x', 300) ; jobs[300] = 0 ;
@@ -232,5 +232,19 @@ int main (void)
   ok(s->state == RSTREAM_CLOSING && s->wfd < 0, "its fd 0 closed, it takes no more") ;
   close(rp[1]) ;
   rstream_free(s) ;
+
+  /* rstream_take: by the child's pid, the last taking its place */
+  {
+    genalloc list = GENALLOC_ZERO ;
+    rstream *a = rstream_new("a.example", 10), *b = rstream_new("b.example", 10) ;
+    a->pid = 101 ; b->pid = 102 ;
+    genalloc_append(rstream *, &list, &a) ;
+    genalloc_append(rstream *, &list, &b) ;
+    ok(!rstream_take(&list, 103) && genalloc_len(rstream *, &list) == 2, "no stream for that pid: the list stays") ;
+    ok(rstream_take(&list, 101) == a && genalloc_len(rstream *, &list) == 1 && genalloc_s(rstream *, &list)[0] == b, "taken out by its pid: the last takes its place") ;
+    a->pid = b->pid = 0 ;
+    rstream_free(a) ; rstream_free(b) ;
+    genalloc_free(rstream *, &list) ;
+  }
   return tap_done() ;
 }
