@@ -24,20 +24,6 @@
 #include "decide.h"
 #include "tap.h"
 
-static char dir[] = "/tmp/ketch-decide.XXXXXX" ;
-
-static char const *path (char const *name)
-{
-  static stralloc fn = STRALLOC_ZERO ;
-  fn.len = 0 ;
-  stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/") ; stralloc_cats(&fn, name) ; stralloc_0(&fn) ;
-  return fn.s ;
-}
-
-static void put (char const *name, char const *text)
-{
-  openwritenclose_unsafe(path(name), text, strlen(text)) ;
-}
 
 /* argument k of the decision */
 static char const *A (decide const *d, unsigned int k)
@@ -60,8 +46,8 @@ int main (void)
   struct passwd const *nobody = getpwnam("nobody") ;
   struct passwd const *me = getpwuid(getuid()) ;
   tap_plan(13) ;
-  if (!mkdtemp(dir) || !nobody || !me) return 111 ;
-  chmod(dir, 0755) ;
+  if (!tap_tmpdir() || !nobody || !me) return 111 ;
+  chmod(tap_dir(), 0755) ;
 
   {
     struct passwd pw = { .pw_name = "someone", .pw_uid = 1234, .pw_gid = 5678 } ;
@@ -76,14 +62,14 @@ int main (void)
     ok(!decide_who(&d, &pw) && !decide_who(&d, 0), "no name too long, no entry at all") ;
   }
 
-  stralloc_cats(&file, path("staff.mbox")) ; stralloc_0(&file) ;
+  stralloc_cats(&file, tap_path("staff.mbox")) ; stralloc_0(&file) ;
   stralloc_cats(&text, "staff: ") ; stralloc_cats(&text, file.s) ; stralloc_cats(&text, "\n") ; stralloc_0(&text) ;
-  put("aliases", text.s) ;
+  tap_put("aliases", text.s) ;
   text.len = 0 ;
   stralloc_cats(&text, "hostname mx.test.example\nlocal-domain test.example\ndeliver maildir ~/Maildir/\naliases ") ;
-  stralloc_cats(&text, path("aliases")) ; stralloc_cats(&text, "\n") ; stralloc_0(&text) ;
-  put("ketch.conf", text.s) ;
-  ok(conf_load(&c, path("ketch.conf"), &err) && tables_compile_aliases(path("aliases"), &err), "conf loads, aliases compile") ;
+  stralloc_cats(&text, tap_path("aliases")) ; stralloc_cats(&text, "\n") ; stralloc_0(&text) ;
+  tap_put("ketch.conf", text.s) ;
+  ok(conf_load(&c, tap_path("ketch.conf"), &err) && tables_compile_aliases(tap_path("aliases"), &err), "conf loads, aliases compile") ;
 
   /* the scheduler as its own user: runs as itself, the alias's file an mbox */
   ok(decide_local(&c, &l, "s@x", file.s, "staff@test.example", 600, 0, &d) && !d.fail && !d.why, "the scheduler decides an alias's file") ;
@@ -100,7 +86,7 @@ int main (void)
   }
 
   /* local-spawn: the owner rule for a table whose group is not its owner's */
-  if (geteuid() == 0 && chown(path("aliases"), nobody->pw_uid, 0) == 0)
+  if (geteuid() == 0 && chown(tap_path("aliases"), nobody->pw_uid, 0) == 0)
   {
     ok(decide_local(&c, &l, "s@x", file.s, "staff@test.example", 600, DECIDE_F_SPAWN, &d) && !d.why && !d.fail, "local-spawn decides the entry (%s)", d.why ? d.why : "") ;
     ok(d.uid == nobody->pw_uid && d.gid == nobody->pw_gid && d.gid != 0 && !strcmp(d.name, "nobody"), "as the table's owner with the owner's passwd group (%u), not the file's (0)", (unsigned int)d.gid) ;
@@ -118,7 +104,7 @@ int main (void)
   lookup_free(&l) ;
   conf_free(&c) ;
   stralloc_free(&err) ; stralloc_free(&text) ; stralloc_free(&file) ;
-  unlink(path("aliases.cdb")) ; unlink(path("aliases")) ; unlink(path("ketch.conf")) ;
-  rmdir(dir) ;
+  unlink(tap_path("aliases.cdb")) ; unlink(tap_path("aliases")) ; unlink(tap_path("ketch.conf")) ;
+  tap_rmtmp() ;
   return tap_done() ;
 }

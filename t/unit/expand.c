@@ -24,29 +24,15 @@
 #include "expand.h"
 #include "tap.h"
 
-static char dir[] = "/tmp/ketch-expand.XXXXXX" ;
 static stralloc texts = STRALLOC_ZERO ;
 static genalloc items = GENALLOC_ZERO ;
-
-static char const *path (char const *name)
-{
-  static stralloc fn = STRALLOC_ZERO ;
-  fn.len = 0 ;
-  stralloc_cats(&fn, dir) ; stralloc_cats(&fn, "/") ; stralloc_cats(&fn, name) ; stralloc_0(&fn) ;
-  return fn.s ;
-}
-
-static void put (char const *name, char const *text)
-{
-  openwritenclose_unsafe(path(name), text, strlen(text)) ;
-}
 
 static int load (conf *c, char const *text)
 {
   stralloc err = STRALLOC_ZERO ;
   int r ;
-  put("ketch.conf", text) ;
-  r = conf_load(c, path("ketch.conf"), &err) ;
+  tap_put("ketch.conf", text) ;
+  r = conf_load(c, tap_path("ketch.conf"), &err) ;
   stralloc_free(&err) ;
   return r ;
 }
@@ -101,7 +87,7 @@ int main (void)
   expand_local x = EXPAND_LOCAL_ZERO ;
   stralloc inc = STRALLOC_ZERO ;
   tap_plan(42) ;
-  if (!mkdtemp(dir)) return 111 ;
+  if (!tap_tmpdir()) return 111 ;
   ok(load(&c,
     "hostname mx.test.example\n"
     "local-domain test.example\n"
@@ -124,8 +110,8 @@ int main (void)
     ok(genalloc_s(expand_item, &items)[1].kind == EXPAND_I_NOTADDR, "not an address") ;
   }
 
-  put("list", "carol, dave@far.example\n:include:/nonexistent\n/tmp/file\n") ;
-  stralloc_cats(&inc, ":include:") ; stralloc_cats(&inc, path("list")) ; stralloc_0(&inc) ;
+  tap_put("list", "carol, dave@far.example\n:include:/nonexistent\n/tmp/file\n") ;
+  stralloc_cats(&inc, ":include:") ; stralloc_cats(&inc, tap_path("list")) ; stralloc_0(&inc) ;
   ok(run(&c, inc.s, inc.len, 2) && genalloc_len(expand_item, &items) == 4, "an include: itself and its three entries") ;
   ok(item_is(0, EXPAND_I_INCLUDE, 2, inc.s), "the include first") ;
   ok(item_is(1, EXPAND_I_RCPT, 3, "carol@mx.test.example"), "its entries one level deeper") ;
@@ -134,7 +120,7 @@ int main (void)
     /* who runs an included entry: the include file's owner, as read; the table's own entries say no include */
     expand_item *it = genalloc_s(expand_item, &items) ;
     uid_t u = 12345 ;
-    ok(!it[0].include && it[3].include && !strcmp(texts.s + it[3].include, path("list")) && it[3].owner == getuid(), "an included entry names its file and its owner") ;
+    ok(!it[0].include && it[3].include && !strcmp(texts.s + it[3].include, tap_path("list")) && it[3].owner == getuid(), "an included entry names its file and its owner") ;
     ok(getuid() ? expand_entry_owner(&c, it + 3, 0, &u) && u == getuid() : expand_entry_owner(&c, it + 3, 0, &u) && u && u == getpwnam("nobody")->pw_uid, "it runs as that owner, alias-user (nobody) for root's (%u)", (unsigned int)u) ;
     it[3].mode |= 002 ;
     ok(!expand_entry_owner(&c, it + 3, 0, &u) && errno == EPERM, "a world-writable include runs nothing") ;
@@ -209,7 +195,7 @@ int main (void)
   stralloc_free(&inc) ; stralloc_free(&texts) ;
   genalloc_free(expand_item, &items) ;
   conf_free(&c) ;
-  unlink(path("list")) ; unlink(path("ketch.conf")) ;
-  rmdir(dir) ;
+  unlink(tap_path("list")) ; unlink(tap_path("ketch.conf")) ;
+  tap_rmtmp() ;
   return tap_done() ;
 }

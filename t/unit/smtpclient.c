@@ -1,7 +1,7 @@
 /* ISC license: see LICENSE. */
 
 /*
- * Unit test of lib/smtpclient over a socketpair: the test is the peer,
+ * Unit test of lib/smtpclient over a socketpair: the test is the tap_peer,
  * writing its replies before the client reads them (the socket buffers
  * them) and reading what the client sent.
  */
@@ -20,21 +20,6 @@
 #include "smtpdata.h"
 #include "tap.h"
 
-static int peer = -1 ;
-
-static void say (char const *s)
-{
-  if (write(peer, s, strlen(s)) != (ssize_t)strlen(s)) printf("# peer write failed\n") ;
-}
-
-/* what the client sent since the last call, NUL-terminated */
-static char const *heard (void)
-{
-  static char buf[8192] ;
-  ssize_t r = read(peer, buf, sizeof(buf) - 1) ;
-  buf[r > 0 ? r : 0] = 0 ;
-  return buf ;
-}
 
 static char const *text (smtpc const *c)
 {
@@ -48,8 +33,8 @@ static void pair (smtpc *c, tain const *limit)
 {
   int sv[2] ;
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || ndelay_on(sv[0]) < 0) { printf("Bail out! socketpair\n") ; _exit(1) ; }
-  if (peer >= 0) close(peer) ;
-  peer = sv[1] ;
+  if (tap_peer >= 0) close(tap_peer) ;
+  tap_peer = sv[1] ;
   smtpc_init(c, sv[0], limit) ;
 }
 
@@ -60,23 +45,23 @@ int main (void)
   int helo ;
   tain limit ;
   tap_plan(27) ;
-  /* a write to a closed peer is EPIPE, as in remote-send */
+  /* a write to a closed tap_peer is EPIPE, as in remote-send */
   signal(SIGPIPE, SIG_IGN) ;
   tain_now_set_stopwatch_g() ;
 
   pair(&c, 0) ;
-  say("220 mx.example ESMTP\r\n") ;
+  tap_say("220 mx.example ESMTP\r\n") ;
   ok(smtpc_reply(&c, 5) && c.reply.code == 220, "the greeting") ;
-  say("250-mx.example\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 STARTTLS\r\n") ;
+  tap_say("250-mx.example\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 STARTTLS\r\n") ;
   ok(smtpc_ehlo(&c, "EHLO", "me.example", &e, &helo, 5) && c.reply.code == 250 && !helo, "EHLO: a multiline 250") ;
-  ok(!strcmp(heard(), "EHLO me.example\r\n"), "EHLO went out as one line") ;
+  ok(!strcmp(tap_heard(), "EHLO me.example\r\n"), "EHLO went out as one line") ;
   ok(e.pipelining && e.hassize && e.size == 1000 && e.starttls && !e.auth_plain, "the extensions of the reply") ;
 
   /* PIPELINING: one write for the group, then the replies in order (RFC 2920) */
   ok(smtpc_put(&c, "MAIL FROM:<", "s@me.example", ">") && smtpc_put(&c, "RCPT TO:<", "a@mx.example", ">")
    && smtpc_put(&c, "RCPT TO:<", "b@mx.example", ">") && smtpc_put(&c, "DATA", 0, 0) && smtpc_flush(&c, 5), "a pipelined group queued and sent") ;
-  ok(!strcmp(heard(), "MAIL FROM:<s@me.example>\r\nRCPT TO:<a@mx.example>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n"), "all of it in one read") ;
-  say("250 ok\r\n550-5.1.1 no such\r\n550 5.1.1 user\r\n250 ok\r\n354 go\r\n") ;
+  ok(!strcmp(tap_heard(), "MAIL FROM:<s@me.example>\r\nRCPT TO:<a@mx.example>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n"), "all of it in one read") ;
+  tap_say("250 ok\r\n550-5.1.1 no such\r\n550 5.1.1 user\r\n250 ok\r\n354 go\r\n") ;
   ok(smtpc_reply(&c, 5) && c.reply.code == 250, "MAIL's reply") ;
   ok(smtpc_reply(&c, 5) && c.reply.code == 550 && !strcmp(text(&c), "550 5.1.1 no such 5.1.1 user"), "the first RCPT's, multiline (%s)", text(&c)) ;
   ok(smtpc_reply(&c, 5) && c.reply.code == 250, "the second RCPT's") ;
@@ -89,29 +74,29 @@ int main (void)
     uint64_t size ;
     int eight ;
     ok(smtpdata_encode(body, sizeof(body) - 1, &wire, &size, &eight) && smtpc_data(&c, wire.s, wire.len, 5), "the body sent") ;
-    ok(!strcmp(heard(), "Subject: x\r\n\r\n..dot\r\nend\r\n.\r\n"), "dot-stuffed, CRLF, with the final dot") ;
+    ok(!strcmp(tap_heard(), "Subject: x\r\n\r\n..dot\r\nend\r\n.\r\n"), "dot-stuffed, CRLF, with the final dot") ;
     stralloc_free(&wire) ;
   }
-  say("250 2.0.0 queued\r\n") ;
+  tap_say("250 2.0.0 queued\r\n") ;
   ok(smtpc_reply(&c, 5) && c.reply.code == 250, "the reply to the final dot") ;
 
   /* a 5xx to EHLO: HELO (RFC 5321 §3.2); LMTP's LHLO has no fallback */
-  say("502 no EHLO here\r\n250 hello\r\n") ;
+  tap_say("502 no EHLO here\r\n250 hello\r\n") ;
   ok(smtpc_ehlo(&c, "EHLO", "me.example", &e, &helo, 5) && helo && c.reply.code == 250 && !e.pipelining, "EHLO refused: HELO, and no extensions") ;
-  ok(!strcmp(heard(), "EHLO me.example\r\nHELO me.example\r\n"), "EHLO then HELO sent") ;
-  say("500 what\r\n") ;
+  ok(!strcmp(tap_heard(), "EHLO me.example\r\nHELO me.example\r\n"), "EHLO then HELO sent") ;
+  tap_say("500 what\r\n") ;
   ok(smtpc_ehlo(&c, "LHLO", "me.example", &e, &helo, 5) && !helo && c.reply.code == 500, "LHLO refused: no HELO, the refusal is the reply") ;
-  (void)heard() ;
+  (void)tap_heard() ;
 
   /* AUTH LOGIN: the user and the password, each after a 334 */
-  say("334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 ok\r\n") ;
+  tap_say("334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 ok\r\n") ;
   ok(smtpc_auth(&c, "u", 1, "p", 1, 0, 5) && c.reply.code == 235, "AUTH LOGIN") ;
-  say("235 2.7.0 ok\r\n") ;
+  tap_say("235 2.7.0 ok\r\n") ;
   ok(smtpc_auth(&c, "u", 1, "p", 1, 1, 5) && c.reply.code == 235, "AUTH PLAIN") ;
-  ok(!strcmp(heard(), "AUTH LOGIN\r\ndQ==\r\ncA==\r\nAUTH PLAIN AHUAcA==\r\n"), "the credentials, base64") ;
+  ok(!strcmp(tap_heard(), "AUTH LOGIN\r\ndQ==\r\ncA==\r\nAUTH PLAIN AHUAcA==\r\n"), "the credentials, base64") ;
 
   /* a reply that is not SMTP: the connection is given up */
-  say("hello there\r\n") ;
+  tap_say("hello there\r\n") ;
   ok(!smtpc_reply(&c, 5) && errno == EPROTO && !strcmp(smtpc_error(&c), "the server does not speak SMTP"), "garbage: EPROTO") ;
 
   /* deadlines: the step's, and the limit that caps every step */
@@ -132,17 +117,17 @@ int main (void)
     ok(tain_to_millisecs(&took) < 2000, "and cuts the step short (%d ms)", tain_to_millisecs(&took)) ;
   }
 
-  /* the peer closes: EPIPE, in words */
+  /* the tap_peer closes: EPIPE, in words */
   c.limit = 0 ;
-  close(peer) ; peer = -1 ;
+  close(tap_peer) ; tap_peer = -1 ;
   ok(!smtpc_reply(&c, 5) && errno == EPIPE && !strcmp(smtpc_error(&c), "connection closed by the server"), "EOF: the server closed") ;
 
   /* STARTTLS: what came after the 220 is thrown away, never read as a reply (RFC 3207 4.2) */
   smtpc_close(&c) ;
   pair(&c, 0) ;
-  say("220 go ahead\r\n250 injected\r\n") ;
+  tap_say("220 go ahead\r\n250 injected\r\n") ;
   ok(smtpc_command(&c, "STARTTLS", 0, 5) && c.reply.code == 220, "STARTTLS: 220, with plaintext glued to it") ;
-  close(peer) ; peer = -1 ;
+  close(tap_peer) ; tap_peer = -1 ;
   {
     static tlsclient t ;
     size_t discarded = 0 ;

@@ -22,28 +22,14 @@
 #include "smtpsess.h"
 #include "tap.h"
 
-static int peer = -1 ;
-
-static void say (char const *s)
-{
-  if (write(peer, s, strlen(s)) != (ssize_t)strlen(s)) printf("# peer write failed\n") ;
-}
-
-static char const *heard (void)
-{
-  static char buf[8192] ;
-  ssize_t r = read(peer, buf, sizeof(buf) - 1) ;
-  buf[r > 0 ? r : 0] = 0 ;
-  return buf ;
-}
 
 /* a new connection, and a session under policy with credentials authfile */
 static void pair (smtpc *c, smtpsess *s, char const *host, unsigned int policy, char const *authfile)
 {
   int sv[2] ;
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || ndelay_on(sv[0]) < 0 || ndelay_on(sv[1]) < 0) { printf("Bail out! socketpair\n") ; _exit(1) ; }
-  if (peer >= 0) close(peer) ;
-  peer = sv[1] ;
+  if (tap_peer >= 0) close(tap_peer) ;
+  tap_peer = sv[1] ;
   smtpc_close(c) ;
   smtpc_init(c, sv[0], 0) ;
   s->host = host ;
@@ -73,43 +59,43 @@ int main (void)
 
   /* a refused greeting: the host fails, permanently for a 5xx, and QUIT */
   pair(&c, &s, "mx.example", CONF_TLS_OPPORTUNISTIC, 0) ;
-  say("554 5.3.2 go away\r\n221 bye\r\n") ;
+  tap_say("554 5.3.2 go away\r\n221 bye\r\n") ;
   ok(smtpsess_open(&s, &c, &t) == 0 && s.failed && s.failperm && !strcmp(why(&s), "greeting: 554 5.3.2 go away"), "a 554 greeting (%s)", why(&s)) ;
-  ok(!strcmp(heard(), "QUIT\r\n") && c.fd < 0, "QUIT, and closed") ;
+  ok(!strcmp(tap_heard(), "QUIT\r\n") && c.fd < 0, "QUIT, and closed") ;
 
   /* opportunistic without STARTTLS offered: plaintext */
   pair(&c, &s, "mx.example", CONF_TLS_OPPORTUNISTIC, 0) ;
-  say("220 hi\r\n250-mx.example\r\n250-PIPELINING\r\n250 SIZE 100\r\n") ;
+  tap_say("220 hi\r\n250-mx.example\r\n250-PIPELINING\r\n250 SIZE 100\r\n") ;
   ok(smtpsess_open(&s, &c, &t) == 1 && !s.failed && !s.tls && s.ext.pipelining && s.ext.size == 100, "opportunistic, no STARTTLS: ready, the extensions known") ;
-  ok(!strcmp(heard(), "EHLO me.example\r\n"), "EHLO only") ;
+  ok(!strcmp(tap_heard(), "EHLO me.example\r\n"), "EHLO only") ;
 
   /* EHLO refused: HELO */
   pair(&c, &s, "mx.example", CONF_TLS_OPPORTUNISTIC, 0) ;
-  say("220 hi\r\n502 no\r\n250 hello\r\n") ;
-  ok(smtpsess_open(&s, &c, &t) == 1 && !s.ext.pipelining && !strcmp(heard(), "EHLO me.example\r\nHELO me.example\r\n"), "EHLO refused: HELO, no extensions") ;
+  tap_say("220 hi\r\n502 no\r\n250 hello\r\n") ;
+  ok(smtpsess_open(&s, &c, &t) == 1 && !s.ext.pipelining && !strcmp(tap_heard(), "EHLO me.example\r\nHELO me.example\r\n"), "EHLO refused: HELO, no extensions") ;
   pair(&c, &s, "mx.example", CONF_TLS_OPPORTUNISTIC, 0) ;
-  say("220 hi\r\n502 no\r\n421 4.3.0 busy\r\n") ;
+  tap_say("220 hi\r\n502 no\r\n421 4.3.0 busy\r\n") ;
   ok(smtpsess_open(&s, &c, &t) == 0 && !s.failperm && !strcmp(why(&s), "HELO: 421 4.3.0 busy"), "HELO refused too: the host fails (%s)", why(&s)) ;
 
   /* none: STARTTLS offered and not used */
   pair(&c, &s, "mx.example", CONF_TLS_NONE, 0) ;
-  say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n") ;
-  ok(smtpsess_open(&s, &c, &t) == 1 && s.ext.starttls && !strcmp(heard(), "EHLO me.example\r\n"), "tls none: no STARTTLS") ;
+  tap_say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n") ;
+  ok(smtpsess_open(&s, &c, &t) == 1 && s.ext.starttls && !strcmp(tap_heard(), "EHLO me.example\r\n"), "tls none: no STARTTLS") ;
 
   /* opportunistic, STARTTLS refused: plaintext */
   pair(&c, &s, "mx.example", CONF_TLS_OPPORTUNISTIC, 0) ;
-  say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n454 4.7.0 not now\r\n") ;
+  tap_say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n454 4.7.0 not now\r\n") ;
   ok(smtpsess_open(&s, &c, &t) == 1 && !s.failed && !c.tls, "opportunistic, STARTTLS refused: on in plaintext") ;
-  ok(!strcmp(heard(), "EHLO me.example\r\nSTARTTLS\r\n"), "STARTTLS was asked") ;
+  ok(!strcmp(tap_heard(), "EHLO me.example\r\nSTARTTLS\r\n"), "STARTTLS was asked") ;
 
   /* required: no TLS, no mail */
   pair(&c, &s, "mx.example", CONF_TLS_REQUIRED, 0) ;
-  say("220 hi\r\n250 mx.example\r\n") ;
+  tap_say("220 hi\r\n250 mx.example\r\n") ;
   ok(smtpsess_open(&s, &c, &t) == 0 && !s.failperm && !strcmp(why(&s), "the server does not offer STARTTLS: tls required: never in plaintext"),
     "required, not offered: the host fails, temporarily (%s)", why(&s)) ;
-  ok(!strcmp(heard(), "EHLO me.example\r\nQUIT\r\n") && c.fd < 0, "QUIT") ;
+  ok(!strcmp(tap_heard(), "EHLO me.example\r\nQUIT\r\n") && c.fd < 0, "QUIT") ;
   pair(&c, &s, "mx.example", CONF_TLS_VERIFY, 0) ;
-  say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n554 5.7.0 no\r\n") ;
+  tap_say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n554 5.7.0 no\r\n") ;
   ok(smtpsess_open(&s, &c, &t) == 0 && !s.failperm && !strcmp(why(&s), "STARTTLS refused: 554 5.7.0 no; tls verify: never in plaintext"),
     "verify, STARTTLS refused even with a 5xx: temporary (%s)", why(&s)) ;
   ok(!s.plaintext, "and no plaintext retry") ;
@@ -117,39 +103,39 @@ int main (void)
   /* verify needs a name */
   loaded = 1 ;
   pair(&c, &s, "192.0.2.1", CONF_TLS_VERIFY, 0) ;
-  say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\n") ;
+  tap_say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\n") ;
   ok(smtpsess_open(&s, &c, &t) == 0 && !strcmp(why(&s), "cannot verify a certificate for an IP address: route to a host name"), "verify for an IP address: refused (%s)", why(&s)) ;
-  ok(!strcmp(heard(), "EHLO me.example\r\nSTARTTLS\r\nQUIT\r\n"), "before any handshake, QUIT") ;
+  ok(!strcmp(tap_heard(), "EHLO me.example\r\nSTARTTLS\r\nQUIT\r\n"), "before any handshake, QUIT") ;
   loaded = 0 ;
   pair(&c, &s, "mx.example", CONF_TLS_VERIFY, 0) ;
   s.cafile = "/nonexistent/ca.pem" ;
-  say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\n") ;
+  tap_say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\n") ;
   ok(smtpsess_open(&s, &c, &t) == 0 && !strcmp(why(&s), "unable to load trust anchors: /nonexistent/ca.pem") && !loaded && c.fd < 0, "no trust anchors: the host fails (%s)", why(&s)) ;
   s.cafile = 0 ;
 
   /* a failed handshake: opportunistic retries in plaintext, unless there are credentials; required never */
   pair(&c, &s, "mx.example", CONF_TLS_OPPORTUNISTIC, 0) ;
-  say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\nplaintext") ;
-  shutdown(peer, SHUT_WR) ;
+  tap_say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\nplaintext") ;
+  shutdown(tap_peer, SHUT_WR) ;
   ok(smtpsess_open(&s, &c, &t) == 0 && s.plaintext && !strncmp(why(&s), "TLS handshake failed: ", 22) && c.fd < 0, "opportunistic, the handshake fails: a plaintext retry (%s)", why(&s)) ;
   ok(s.discarded == 9 && !s.tls, "the plaintext after the 220 thrown away, counted") ;
   pair(&c, &s, "mx.example", CONF_TLS_OPPORTUNISTIC, "/nonexistent/creds") ;
-  say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\n") ;
-  shutdown(peer, SHUT_WR) ;
+  tap_say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\n") ;
+  shutdown(tap_peer, SHUT_WR) ;
   ok(smtpsess_open(&s, &c, &t) == 0 && !s.plaintext && !strncmp(why(&s), "TLS handshake failed: ", 22), "with credentials: no plaintext retry") ;
   ok(!s.discarded, "nothing discarded") ;
   pair(&c, &s, "mx.example", CONF_TLS_REQUIRED, 0) ;
-  say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\n") ;
-  shutdown(peer, SHUT_WR) ;
+  tap_say("220 hi\r\n250-mx.example\r\n250 STARTTLS\r\n220 go\r\n") ;
+  shutdown(tap_peer, SHUT_WR) ;
   ok(smtpsess_open(&s, &c, &t) == 0 && !s.plaintext && !strncmp(why(&s), "TLS handshake failed: ", 22)
    && strlen(why(&s)) > 34 && !strcmp(why(&s) + strlen(why(&s)) - 34, "; tls required: never in plaintext"),
     "required: the handshake's failure, never in plaintext (%s)", why(&s)) ;
 
   /* credentials only under TLS */
   pair(&c, &s, "mx.example", CONF_TLS_NONE, "/nonexistent/creds") ;
-  say("220 hi\r\n250-mx.example\r\n250 AUTH PLAIN\r\n221 bye\r\n") ;
+  tap_say("220 hi\r\n250-mx.example\r\n250 AUTH PLAIN\r\n221 bye\r\n") ;
   ok(smtpsess_open(&s, &c, &t) == 0 && !strcmp(why(&s), "refusing to send AUTH credentials without TLS"), "AUTH in plaintext: refused (%s)", why(&s)) ;
-  ok(!strcmp(heard(), "EHLO me.example\r\nQUIT\r\n"), "no AUTH sent, QUIT") ;
+  ok(!strcmp(tap_heard(), "EHLO me.example\r\nQUIT\r\n"), "no AUTH sent, QUIT") ;
 
   /* the policy words */
   ok(!strcmp(conf_tls_name(CONF_TLS_OPPORTUNISTIC), "opportunistic") && !strcmp(conf_tls_name(CONF_TLS_REQUIRED), "required"), "policy names") ;

@@ -21,28 +21,13 @@
 #include "smtptx.h"
 #include "tap.h"
 
-static int peer = -1 ;
-
-static void say (char const *s)
-{
-  if (write(peer, s, strlen(s)) != (ssize_t)strlen(s)) printf("# peer write failed\n") ;
-}
-
-/* what the client sent since the last call, NUL-terminated */
-static char const *heard (void)
-{
-  static char buf[8192] ;
-  ssize_t r = read(peer, buf, sizeof(buf) - 1) ;
-  buf[r > 0 ? r : 0] = 0 ;
-  return buf ;
-}
 
 static void pair (smtpc *c, smtptx *t)
 {
   int sv[2] ;
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || ndelay_on(sv[0]) < 0 || ndelay_on(sv[1]) < 0) { printf("Bail out! socketpair\n") ; _exit(1) ; }
-  if (peer >= 0) close(peer) ;
-  peer = sv[1] ;
+  if (tap_peer >= 0) close(tap_peer) ;
+  tap_peer = sv[1] ;
   smtpc_close(c) ;
   smtpc_init(c, sv[0], 0) ;
   smtptx_init(t, "mx.example", "192.0.2.1") ;
@@ -81,9 +66,9 @@ int main (void)
   job(&j, rcpts, 3, 0) ;
   j.eightbit = 1 ;
   ok(smtptx_begin(&t, &c, &pipe, &j) == SMTPTX_GO && smtptx_nrcpts(&t) == 3, "begin: three recipients") ;
-  say("250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n250 2.0.0 queued\r\n") ;
+  tap_say("250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n250 2.0.0 queued\r\n") ;
   ok(smtptx_run(&t, &c, &pipe, &j) == SMTPTX_NEXT && !t.failed, "the transaction: the connection takes the next job") ;
-  ok(!strcmp(heard(), "MAIL FROM:<s@me.example> SIZE=4 BODY=8BITMIME\r\nRCPT TO:<a@mx.example>\r\nRCPT TO:<b@mx.example>\r\nRCPT TO:<c@mx.example>\r\nDATA\r\nhi\r\n.\r\n"),
+  ok(!strcmp(tap_heard(), "MAIL FROM:<s@me.example> SIZE=4 BODY=8BITMIME\r\nRCPT TO:<a@mx.example>\r\nRCPT TO:<b@mx.example>\r\nRCPT TO:<c@mx.example>\r\nDATA\r\nhi\r\n.\r\n"),
     "MAIL with SIZE and BODY, the RCPTs and DATA pipelined, then the body") ;
   ok(R(&j, 0, RJOB_OK, "250 2.0.0 queued") && R(&j, 1, RJOB_PERM, "550 5.1.1 no such user") && R(&j, 2, RJOB_OK, "250 2.0.0 queued"),
     "the accepted get the final reply, the refused its RCPT reply") ;
@@ -91,14 +76,14 @@ int main (void)
   /* without PIPELINING, every RCPT refused: no DATA; the transaction is left open, and the next one starts with RSET */
   job(&j, rcpts, 2, 0) ;
   ok(smtptx_begin(&t, &c, &plain, &j) == SMTPTX_GO, "a second transaction on the connection") ;
-  say("250 ok\r\n450 4.2.0 busy\r\n550 5.1.1 no\r\n") ;
+  tap_say("250 ok\r\n450 4.2.0 busy\r\n550 5.1.1 no\r\n") ;
   ok(smtptx_run(&t, &c, &plain, &j) == SMTPTX_NEXT && t.txopen, "every RCPT refused: next, with the transaction open") ;
-  ok(!strcmp(heard(), "MAIL FROM:<s@me.example>\r\nRCPT TO:<a@mx.example>\r\nRCPT TO:<b@mx.example>\r\n"), "one command at a time, and no DATA") ;
+  ok(!strcmp(tap_heard(), "MAIL FROM:<s@me.example>\r\nRCPT TO:<a@mx.example>\r\nRCPT TO:<b@mx.example>\r\n"), "one command at a time, and no DATA") ;
   ok(R(&j, 0, RJOB_TEMP, "450 4.2.0 busy") && R(&j, 1, RJOB_PERM, "550 5.1.1 no") && rjob_done(&j), "4xx temporary, 5xx permanent") ;
   job(&j, rcpts, 1, 0) ;
-  say("250 reset\r\n") ;
-  ok(smtptx_begin(&t, &c, &plain, &j) == SMTPTX_GO && !t.txopen && !strcmp(heard(), "RSET\r\n"), "RSET before the next MAIL (RFC 5321 4.1.1.5)") ;
-  say("250 ok\r\n250 ok\r\n354 go\r\n421 4.3.0 going down\r\n") ;
+  tap_say("250 reset\r\n") ;
+  ok(smtptx_begin(&t, &c, &plain, &j) == SMTPTX_GO && !t.txopen && !strcmp(tap_heard(), "RSET\r\n"), "RSET before the next MAIL (RFC 5321 4.1.1.5)") ;
+  tap_say("250 ok\r\n250 ok\r\n354 go\r\n421 4.3.0 going down\r\n") ;
   ok(smtptx_run(&t, &c, &plain, &j) == SMTPTX_CLOSED && c.fd < 0, "421 to the final dot: the connection is closed") ;
   ok(t.failed && !t.failperm && !strcmp(t.fail.s, "end of data: 421 4.3.0 going down"), "the host failed, temporarily (%s)", t.failed ? t.fail.s : "") ;
   ok(R(&j, 0, RJOB_TEMP, "421 4.3.0 going down"), "and the recipient has the 421") ;
@@ -107,7 +92,7 @@ int main (void)
   pair(&c, &t) ;
   t.ntx = 1 ;
   job(&j, rcpts, 2, 0) ;
-  close(peer) ; peer = -1 ;
+  close(tap_peer) ; tap_peer = -1 ;
   ok(smtptx_begin(&t, &c, &pipe, &j) == SMTPTX_GO && smtptx_run(&t, &c, &pipe, &j) == SMTPTX_AGAIN, "a reused connection closed before MAIL: again") ;
   ok(t.failed && !strcmp(t.fail.s, "connection closed before MAIL: connection closed by the server") && c.fd < 0, "the reason (%s)", t.failed ? t.fail.s : "") ;
   ok(rjob_status(&j, 0) == RJOB_PENDING && rjob_status(&j, 1) == RJOB_PENDING, "no recipient has a result") ;
@@ -116,16 +101,16 @@ int main (void)
   pair(&c, &t) ;
   t.ntx = 1 ;
   job(&j, rcpts, 1, 0) ;
-  say("421 4.4.2 idle too long\r\n") ;
+  tap_say("421 4.4.2 idle too long\r\n") ;
   ok(smtptx_begin(&t, &c, &plain, &j) == SMTPTX_GO && smtptx_run(&t, &c, &plain, &j) == SMTPTX_AGAIN && rjob_status(&j, 0) == RJOB_PENDING
    && !strcmp(t.fail.s, "MAIL: 421 4.4.2 idle too long"), "421 to MAIL on a reused connection: again, the recipient untouched") ;
 
   /* the first transaction lost midway: every recipient temporary, with the host in the text */
   pair(&c, &t) ;
   job(&j, rcpts, 2, 0) ;
-  say("250 ok\r\n250 ok\r\n") ;
+  tap_say("250 ok\r\n250 ok\r\n") ;
   ok(smtptx_begin(&t, &c, &plain, &j) == SMTPTX_GO, "begin") ;
-  shutdown(peer, SHUT_WR) ;
+  shutdown(tap_peer, SHUT_WR) ;
   ok(smtptx_run(&t, &c, &plain, &j) == SMTPTX_CLOSED && c.fd < 0, "the server closes after the first RCPT: closed") ;
   ok(R(&j, 0, RJOB_TEMP, "connection to mx.example[192.0.2.1] lost during the transaction: connection closed by the server")
    && R(&j, 1, RJOB_TEMP, "connection to mx.example[192.0.2.1] lost during the transaction: connection closed by the server"),
@@ -135,21 +120,21 @@ int main (void)
   /* a MAIL refused under PIPELINING: the replies to the RCPTs and DATA are read, a 354 gets an empty message */
   pair(&c, &t) ;
   job(&j, rcpts, 2, 0) ;
-  say("550 5.7.1 sender refused\r\n554 no\r\n554 no\r\n354 go\r\n554 no valid recipients\r\n") ;
+  tap_say("550 5.7.1 sender refused\r\n554 no\r\n554 no\r\n354 go\r\n554 no valid recipients\r\n") ;
   ok(smtptx_begin(&t, &c, &pipe, &j) == SMTPTX_GO && smtptx_run(&t, &c, &pipe, &j) == SMTPTX_NEXT && !t.failed, "MAIL refused: next") ;
-  ok(!strcmp(heard(), "MAIL FROM:<s@me.example> SIZE=4\r\nRCPT TO:<a@mx.example>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n.\r\n"), "a lone dot after the unwanted 354") ;
+  ok(!strcmp(tap_heard(), "MAIL FROM:<s@me.example> SIZE=4\r\nRCPT TO:<a@mx.example>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n.\r\n"), "a lone dot after the unwanted 354") ;
   ok(R(&j, 0, RJOB_PERM, "550 5.7.1 sender refused") && R(&j, 1, RJOB_PERM, "550 5.7.1 sender refused"), "MAIL's reply for every recipient") ;
 
   /* DATA refused: the accepted ones get its reply; RSET next time */
   job(&j, rcpts, 1, 0) ;
-  say("250 ok\r\n250 ok\r\n451 4.3.0 try later\r\n") ;
+  tap_say("250 ok\r\n250 ok\r\n451 4.3.0 try later\r\n") ;
   ok(smtptx_begin(&t, &c, &pipe, &j) == SMTPTX_GO && smtptx_run(&t, &c, &pipe, &j) == SMTPTX_NEXT && t.txopen, "DATA refused: next, the transaction open") ;
   ok(R(&j, 0, RJOB_TEMP, "451 4.3.0 try later"), "the accepted recipient has DATA's reply") ;
-  (void)heard() ;
+  (void)tap_heard() ;
 
   /* what EHLO rules out: nothing is sent */
   job(&j, rcpts, 2, 1) ;
-  say("250 reset\r\n") ;
+  tap_say("250 reset\r\n") ;
   ok(smtptx_begin(&t, &c, &pipe, &j) == SMTPTX_NEXT && R(&j, 1, RJOB_PERM, "553 5.6.7 the destination does not support SMTPUTF8 (RFC 6531 3.2)"),
     "SMTPUTF8 needed and not offered: 553 before any command") ;
   job(&j, rcpts, 1, 0) ;
@@ -159,10 +144,10 @@ int main (void)
   ok(t.txopen, "the RSET still owed") ;
   job(&j, rcpts, 1, 1) ;
   pipe.smtputf8 = 1 ;
-  ok(smtptx_begin(&t, &c, &pipe, &j) == SMTPTX_GO && !strcmp(heard(), "RSET\r\n"), "RSET then") ;
-  say("250 ok\r\n250 ok\r\n354 go\r\n250 done\r\n") ;
+  ok(smtptx_begin(&t, &c, &pipe, &j) == SMTPTX_GO && !strcmp(tap_heard(), "RSET\r\n"), "RSET then") ;
+  tap_say("250 ok\r\n250 ok\r\n354 go\r\n250 done\r\n") ;
   ok(smtptx_run(&t, &c, &pipe, &j) == SMTPTX_NEXT && R(&j, 0, RJOB_OK, "250 done"), "an SMTPUTF8 message delivered") ;
-  ok(!strcmp(heard(), "MAIL FROM:<s@me.example> SIZE=4 SMTPUTF8\r\nRCPT TO:<a@mx.example>\r\nDATA\r\nhi\r\n.\r\n"), "with SMTPUTF8 on MAIL") ;
+  ok(!strcmp(tap_heard(), "MAIL FROM:<s@me.example> SIZE=4 SMTPUTF8\r\nRCPT TO:<a@mx.example>\r\nDATA\r\nhi\r\n.\r\n"), "with SMTPUTF8 on MAIL") ;
 
   smtpc_free(&c) ;
   smtptx_free(&t) ;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <skalibs/djbunix.h>
 
@@ -47,5 +48,26 @@ static inline int tap_put (char const *name, char const *text)
 }
 
 static inline void tap_rmtmp (void) { rm_rf(tap_dir()) ; }
+
+/*
+ * A scripted SMTP peer for the client modules' tests (lib/smtpclient,
+ * smtptx, smtpsess): the test holds one end of a socketpair in tap_peer,
+ * tap_say(TEXT) writes the server's lines, tap_heard() reads what the
+ * client sent since the last call (a static buffer, NUL-terminated).
+ */
+static int tap_peer = -1 ;
+
+static inline void tap_say (char const *s)
+{
+  if (write(tap_peer, s, strlen(s)) != (ssize_t)strlen(s)) printf("# peer write failed\n") ;
+}
+
+static inline char const *tap_heard (void)
+{
+  static char buf[8192] ;
+  ssize_t r = read(tap_peer, buf, sizeof(buf) - 1) ;
+  buf[r > 0 ? r : 0] = 0 ;
+  return buf ;
+}
 
 #endif
