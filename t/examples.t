@@ -16,7 +16,7 @@ need openssl openssl
 
 cd "$T" || exit 1
 if [ "$(id -u)" = 0 ] ; then
-  U=kx$$
+  U=$(unused_user kx)
   mkdir -p "$T/home/$U"
   useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
   at_exit "userdel $U >/dev/null 2>&1"

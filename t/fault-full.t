@@ -10,7 +10,7 @@
 . "$top/t/smtp-lib.sh"
 plan 14
 
-U=kx$$
+U=$(unused_user kx)
 useradd -M -d "$T/home/$U" -s /bin/false "$U" || { echo "Bail out! useradd failed" ; exit 1 ; }
 at_exit "userdel $U >/dev/null 2>&1"
 mkdir -p "$T/spool" "$T/mail"

@@ -14,7 +14,7 @@ command -v s6-svscan >/dev/null 2>&1 || skip_all "s6 is not installed"
 plan 23
 
 R=$T/root
-Q=kq$$ D=kd$$ L=kl$$ A=ka$$
+Q=$(unused_user kq) D=$(unused_user kd) L=$(unused_user kl) A=$(unused_user ka)
 at_exit "for u in $Q $D $L $A ; do userdel \$u >/dev/null 2>&1 ; done"
 mkdir -p "$T/home/$A"
 useradd -M -d "$T/home/$A" -s /bin/false "$A" && chown "$A" "$T/home/$A"

@@ -160,9 +160,17 @@ count_tmp () { find "$SPOOL/tmp" -type f | wc -l | tr -d ' ' ; }
 # PREFIX$$ (home $T/home/NAME, removed at exit), else the invoking user.
 # Call it as U=$(test_user xy) : the at_exit hook is set here, in the
 # test's shell, through the file the subshell leaves behind.
+# a user name PREFIX$$ that no account has yet: a run killed before its
+# clean-up may have left PREFIX$$ behind for a later run with the same pid
+unused_user () {
+  _u=$1$$ ; _n=0
+  while id "$_u" >/dev/null 2>&1 && [ "$_n" -lt 50 ] ; do _n=$((_n + 1)) ; _u=$1$$x$_n ; done
+  echo "$_u"
+}
+
 test_user () {
   if [ "$(id -u)" = 0 ] ; then
-    _u=$1$$
+    _u=$(unused_user "$1")
     useradd -M -d "$T/home/$_u" -s /bin/false "$_u" || exit 1
     echo "$_u" >> "$T/.test-users"
     echo "$_u"

@@ -26,7 +26,7 @@ mkuser () {
   echo "$1" >> "$T/.test-users"
   mkdir -p "$T/home/$1" && chown "$1:" "$T/home/$1"
 }
-A=kpa$$ V=kpv$$
+A=$(unused_user kpa) V=$(unused_user kpv)
 mkuser "$A" ; mkuser "$V"
 chmod 755 "$T/home"
 

@@ -14,7 +14,7 @@
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 plan 24
 
-Q=kq$$ ; S=ks$$
+Q=$(unused_user kq) ; S=$(unused_user ks)
 useradd -M -d /nonexistent -s /bin/false "$Q" || bail "useradd failed"
 at_exit "userdel $Q >/dev/null 2>&1"
 # a system account (uid below 1000)
