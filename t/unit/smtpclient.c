@@ -1,7 +1,7 @@
 /* ISC license: see LICENSE. */
 
 /*
- * Unit test of lib/smtpclient over a socketpair: the test is the tap_peer,
+ * Unit test of lib/smtpclient over a socketpair: the test is the peer,
  * writing its replies before the client reads them (the socket buffers
  * them) and reading what the client sent.
  */

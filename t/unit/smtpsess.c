@@ -26,12 +26,8 @@
 /* a new connection, and a session under policy with credentials authfile */
 static void pair (smtpc *c, smtpsess *s, char const *host, unsigned int policy, char const *authfile)
 {
-  int sv[2] ;
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || ndelay_on(sv[0]) < 0 || ndelay_on(sv[1]) < 0) { printf("Bail out! socketpair\n") ; _exit(1) ; }
-  if (tap_peer >= 0) close(tap_peer) ;
-  tap_peer = sv[1] ;
   smtpc_close(c) ;
-  smtpc_init(c, sv[0], 0) ;
+  smtpc_init(c, tap_pair(), 0) ;
   s->host = host ;
   s->tlspolicy = policy ;
   s->authfile = authfile ;

@@ -24,12 +24,8 @@
 
 static void pair (smtpc *c, smtptx *t)
 {
-  int sv[2] ;
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || ndelay_on(sv[0]) < 0 || ndelay_on(sv[1]) < 0) { printf("Bail out! socketpair\n") ; _exit(1) ; }
-  if (tap_peer >= 0) close(tap_peer) ;
-  tap_peer = sv[1] ;
   smtpc_close(c) ;
-  smtpc_init(c, sv[0], 0) ;
+  smtpc_init(c, tap_pair(), 0) ;
   smtptx_init(t, "mx.example", "192.0.2.1") ;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <skalibs/djbunix.h>
 
@@ -60,6 +61,16 @@ static int tap_peer = -1 ;
 static inline void tap_say (char const *s)
 {
   if (write(tap_peer, s, strlen(s)) != (ssize_t)strlen(s)) printf("# peer write failed\n") ;
+}
+
+/* a new connection: the peer's end replaces tap_peer, the client's is returned (both non-blocking) */
+static inline int tap_pair (void)
+{
+  int sv[2] ;
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || ndelay_on(sv[0]) < 0 || ndelay_on(sv[1]) < 0) { printf("Bail out! socketpair\n") ; _exit(1) ; }
+  if (tap_peer >= 0) close(tap_peer) ;
+  tap_peer = sv[1] ;
+  return sv[0] ;
 }
 
 static inline char const *tap_heard (void)
