@@ -37,7 +37,8 @@
  *   'M' MAIL     "<sender>" NUL, then each ESMTP parameter NUL
  *   'R' RCPT     "<recipient>" NUL, then each parameter NUL
  *   'T' DATA     (empty)
- *   'L' HEADER   name NUL value NUL
+ *   'L' HEADER   name NUL value NUL (a folded value's lines joined by LF,
+ *                as Sendmail sends them; the caller gives CRLF)
  *   'N' EOH      (empty)
  *   'B' BODY     a chunk of the body, CRLF line ends, <= MILTER_CHUNK
  *   'E' BODYEOB  (empty): end of message, the filter's modifications
@@ -331,8 +332,10 @@ extern int milter_rcpt (milter *, milter_macro const *, char const *const *argv)
 extern int milter_data (milter *, milter_macro const *) ;
 /* the message stage: the caller sends every header (name, value as stored,
    the ':' excluded, the leading space included, folded lines joined by
-   "\r\n"... see msgedit_headers), then EOH, body chunks (CRLF line ends,
-   <= MILTER_CHUNK each), then EOM */
+   "\r\n"... see msgedit_headers; on the wire they are joined by "\n" as
+   Sendmail does), then EOH, body chunks (CRLF line ends; a chunk over
+   MILTER_CHUNK is cut in packets of that size), then EOM. EOM ends the
+   message for the filter (no milter_abort needed after it, harmless) */
 extern int milter_header (milter *, char const *name, size_t nlen, char const *value, size_t vlen) ;
 extern int milter_eoh (milter *, milter_macro const *) ;
 extern int milter_body (milter *, char const *, size_t) ;   /* SMFIR_SKIP: skip_body set, CONTINUE, later chunks not sent */

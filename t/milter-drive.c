@@ -67,6 +67,7 @@ int main (int argc, char const *const *argv)
   show("data", milter_data(&m, 0)) ;
   show("header", milter_header(&m, "Subject", 7, " hello", 6)) ;
   show("header", milter_header(&m, "From", 4, " <a@example.org>", 16)) ;
+  show("header", milter_header(&m, "X-Folded", 8, " one\r\n\ttwo", 10)) ;
   show("eoh", milter_eoh(&m, 0)) ;
   show("body", milter_body(&m, body, sizeof(body) - 1)) ;
   show("eom", milter_eom(&m, eom, &mods)) ;

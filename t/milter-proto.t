@@ -7,7 +7,7 @@
 # makes arriving in milter_mods, a refusal at MAIL, abort and quit; over a
 # Unix socket and over TCP.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 15
 python3 -c 'import Milter' 2>/dev/null || fail_rest "the Milter module is missing (Debian package python3-milter)"
 DRIVE=$BUILD/t/milter-drive
 [ -x "$DRIVE" ] || bail "$DRIVE is missing: make all"
@@ -29,6 +29,7 @@ mail 0
 rcpt 0
 rcpt 2 reply=550-5.7.1 no such user\r\n550 5.7.1 really
 data 0
+header 0
 header 0
 header 0
 eoh 0
@@ -65,6 +66,7 @@ check "HELO, MAIL with its ESMTP parameter and its macro, RCPT" \
   sh -c "grep -qx 'helo client.example' '$T/f.log' && grep -qx 'mail <a@example.org> SIZE=100 a@example.org' '$T/f.log' && grep -qx 'rcpt <b@example.net>' '$T/f.log' && grep -qx 'rcpt <reject@example.net>' '$T/f.log'"
 check "headers without the space after ':' (no HDR_LEADSPC), EOH, the body as sent" \
   sh -c "grep -qx \"header Subject 'hello'\" '$T/f.log' && grep -qx \"header From '<a@example.org>'\" '$T/f.log' && grep -qx 'eoh' '$T/f.log' && grep -qxF \"body b'line one\\\\r\\\\nline two\\\\r\\\\n'\" '$T/f.log'"
+check "a folded header's lines joined by LF, as Sendmail sends them" grep -qxF "header X-Folded 'one\\n\\ttwo'" "$T/f.log"
 check "EOM with its macro (the queue id)" grep -qx 'eom QID123' "$T/f.log"
 check "the messages after it: MAIL refused, then one aborted, then one more aborted, then close" \
   sh -c "sed -n '/^eom/,\$p' '$T/f.log' | tr '\n' '|' | grep -qx 'eom QID123|mail <tempfail@example.org> a@example.org|mail <c@example.org> a@example.org|rcpt <b@example.net>|abort|mail <c@example.org> a@example.org|abort|close|'"
