@@ -174,7 +174,7 @@ int main (void)
   char const *dir ;
   tain start ;
   int l, r ;
-  tap_plan(140) ;
+  tap_plan(144) ;
   tain_now_set_stopwatch_g() ;
   dir = tap_tmpdir() ;
   if (!dir) { printf("Bail out! tmpdir\n") ; return 1 ; }
@@ -276,6 +276,28 @@ int main (void)
     if (l < 0 || socket_bind4_reuse(l, "\177\0\0\1", 0) < 0 || socket_listen(l, 8) < 0 || socket_local4(l, ip, &port) < 0) { printf("Bail out! tcp listen\n") ; return 1 ; }
     optneg_reply(6, 0, 0, "", 0) ;
     for (i = 0 ; i < 3 ; i++)
+    {
+      char addr[80] ;
+      pid_t pid = peer_open(l, optreply.s, optreply.len) ;
+      snprintf(addr, sizeof(addr), forms[i], (unsigned int)port) ;
+      r = milter_open(&m, "f", addr, &t1) ;
+      ok(r == MILTER_CONTINUE, "open %s (%s)", addr, m.err ? m.err : "ok") ;
+      milter_close(&m) ;
+      ok(peer_ok(pid), "the peer negotiated and heard QUIT") ;
+    }
+    fd_close(l) ;
+  }
+
+  /* over TCP on ::1 */
+  {
+    static char const *const forms[] = { "inet:[::1]:%u", "inet6:::1:%u" } ;
+    char ip[16] ;
+    uint16_t port ;
+    unsigned int i ;
+    l = socket_tcp6_b() ;
+    if (l < 0 || socket_bind6_reuse(l, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 0) < 0 || socket_listen(l, 8) < 0 || socket_local6(l, ip, &port) < 0) { printf("Bail out! tcp6 listen\n") ; return 1 ; }
+    optneg_reply(6, 0, 0, "", 0) ;
+    for (i = 0 ; i < 2 ; i++)
     {
       char addr[80] ;
       pid_t pid = peer_open(l, optreply.s, optreply.len) ;
