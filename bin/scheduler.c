@@ -777,7 +777,13 @@ static void ctl_apply (char *line)
       if (op == CTL_HOLD) { j->q.flags |= QSTATE_F_HOLD ; j->dirty = 1 ; }
       else if (op == CTL_REMOVE) j->remove = 1 ;
       else if (op == CTL_RETRY) j->force = 1 ;
-      else if (j->q.flags & QSTATE_F_HOLD) { j->q.flags &= ~QSTATE_F_HOLD ; j->dirty = 1 ; }
+      else if (j->q.flags & QSTATE_F_HOLD)
+      {
+        j->q.flags &= ~QSTATE_F_HOLD ; j->dirty = 1 ;
+        /* written before a delivery starts (job_step writes only once none is in flight):
+           a restart meanwhile must not find the hold again, in the state or in the envelope */
+        if (qstate_write(&j->q, j->id)) j->dirty = 0 ;
+      }
       job_step(j) ;
       return ;
     default :
