@@ -774,14 +774,15 @@ static void ctl_apply (char *line)
       j = ctl_job(arg) ;
       if (!j) { LOG("scheduler", "ctl command=", log_quote(line), "result=unknown-id") ; return ; }
       LOG(j->id, "ctl command=", log_quote(line)) ;
-      if (op == CTL_HOLD) { j->q.flags |= QSTATE_F_HOLD ; j->dirty = 1 ; }
-      else if (op == CTL_REMOVE) j->remove = 1 ;
+      if (op == CTL_REMOVE) j->remove = 1 ;
       else if (op == CTL_RETRY) j->force = 1 ;
-      else if (j->q.flags & QSTATE_F_HOLD)
+      else if (op == CTL_HOLD ? !(j->q.flags & QSTATE_F_HOLD) : !!(j->q.flags & QSTATE_F_HOLD))
       {
-        j->q.flags &= ~QSTATE_F_HOLD ; j->dirty = 1 ;
-        /* written before a delivery starts (job_step writes only once none is in flight):
-           a restart meanwhile must not find the hold again, in the state or in the envelope */
+        /* written at once, not once no delivery is in flight (job_step): a restart
+           meanwhile must find the new word, not the old state's or, for a message
+           queued held, the envelope's */
+        j->q.flags ^= QSTATE_F_HOLD ;
+        j->dirty = 1 ;
         if (qstate_write(&j->q, j->id)) j->dirty = 0 ;
       }
       job_step(j) ;
