@@ -20,7 +20,9 @@
  * for every caller: enqueue-listen(8)'s socket when the configuration
  * names one (enqueue-socket) and a worker answers; else PROGRAMS/enqueue
  * -S, spawned with a pipe on its stdin and one on its stdout, which
- * speaks the same conversation on them. Both give the queue id before
+ * speaks the same conversation on them (the flags below given as its
+ * options: -H reason for the hold, an empty argument when there is no
+ * reason; -D for sign). Both give the queue id before
  * the message (the Received field that starts it can name it), and
  * both refuse an envelope with enqueue's exit code. The caller then
  * writes the message to h->fd as enqueue -S reads it (LF line ends,
@@ -34,7 +36,14 @@
  *
  *   client: one netstring (lib/netstr), the envelope: sender NUL
  *           auth-user NUL (empty when none), then every recipient
- *           followed by NUL;
+ *           followed by NUL; when the request carries flags (below),
+ *           one more field first, the options: ':', the flags in
+ *           decimal, ':', the reason (empty when none), NUL. No
+ *           address starts with ':' (address_parse refuses it), so the
+ *           two forms cannot be confused (a sender that starts with
+ *           one all the same is sent after options, flags 0), and a
+ *           request without flags is sent in the old form, which every
+ *           server takes, the ones before the flags too;
  *   server: the queue id and LF (what enqueue -S prints first);
  *   client: the message as enqueue -S reads it, dot-stuffed, up to the
  *           final dot; or a shutdown of its writing side to abort;
@@ -55,6 +64,22 @@
 
 #define ENQCLIENT_REQUEST_MAX (1 << 20)
 
+/*
+ * What the session says about the message beyond its envelope
+ * (lib/submit.h has the same values, SUBMIT_F_*, and the rules on who
+ * may say them). HOLD: queue it held, as queue-ctl hold would, until
+ * queue-ctl release (a filter's quarantine: the milter protocol's
+ * SMFIR_QUARANTINE); the hold is in the committed entry itself, so
+ * the scheduler never sees the message unheld. reason, if not 0, is why: printable
+ * ASCII, at most ENQCLIENT_REASON_MAX octets, anything else refused
+ * (100). SIGN: the session vouches for the sender (an authenticated
+ * client, or one from relay-from), so the message may be DKIM-signed;
+ * only root, the queue owner and the smtp-user may say it.
+ */
+#define ENQCLIENT_F_HOLD 0x1
+#define ENQCLIENT_F_SIGN 0x2
+#define ENQCLIENT_REASON_MAX 256
+
 typedef struct enqclient_req_s enqclient_req ;
 struct enqclient_req_s
 {
@@ -63,6 +88,8 @@ struct enqclient_req_s
   char const *auth ;      /* the authenticated user, or 0 */
   char const *rcpts ;     /* rlen octets: every recipient with its NUL, at least one */
   size_t rlen ;
+  unsigned int flags ;    /* ENQCLIENT_F_*; 0: none */
+  char const *reason ;    /* with ENQCLIENT_F_HOLD: why, or 0 */
   tain const *deadline ;  /* for the id; 0: wait as long as it takes */
 } ;
 
@@ -86,6 +113,15 @@ struct enqclient_s
  */
 extern int enqclient_submit (enqclient *, conf const *, enqclient_req const *, stralloc *) ;
 
+/*
+ * A reason fit for ENQCLIENT_F_HOLD from a filter's words (any octets:
+ * a milter's SMFIR_QUARANTINE text): s[0..len) cut to
+ * ENQCLIENT_REASON_MAX octets, every octet outside printable ASCII made
+ * '?', into dst (ENQCLIENT_REASON_MAX + 1 octets), NUL-terminated.
+ * Returns dst, or 0 when nothing is left (len 0): no reason.
+ */
+extern char const *enqclient_reason (char *, char const *, size_t) ;
+
 /* appends s[0..len), a message with LF line ends, as enqueue -S reads it (RFC 5321 §4.5.2 with LF): a dot doubled at the start of a line, a last line given its LF, then ".\n". 1, or 0 (ENOMEM) */
 extern int enqclient_stuff (stralloc *, char const *, size_t) ;
 
@@ -104,8 +140,22 @@ extern int enqclient_finish (enqclient *, stralloc *) ;
  * enqclient_finish use, exported for the unit test and the fuzz harness.
  */
 
-/* sends the envelope; rcpts holds rlen octets of NUL-terminated addresses; 1 ok, 0 errno */
-extern int enqclient_request (int, char const *, char const *, char const *, size_t) ;
+/* sends r's envelope and flags (conffile and deadline unused); 1 ok, 0 errno */
+extern int enqclient_request (int, enqclient_req const *) ;
+
+/* appends the request's netstring, as enqclient_request sends it; 1, or 0 (ENOMEM, E2BIG) */
+extern int enqclient_request_encode (stralloc *, enqclient_req const *) ;
+
+/*
+ * The server's side: the payload s[0..len) of a request's netstring,
+ * either form, read into r (sender, auth or 0, rcpts and rlen, flags,
+ * reason or 0), its strings pointing into s; conffile and deadline are
+ * left alone. 1, or 0 when it is malformed: not NUL-terminated, fewer
+ * than three fields after the options, or options that are not ':',
+ * 1 to 10 digits of an unsigned int, ':'. Total: no octet outside
+ * s[0..len) is read. What the fields say is lib/submit's to check.
+ */
+extern int enqclient_request_parse (enqclient_req *, char const *, size_t) ;
 
 /*
  * Waits (until the deadline; 0: no bound, and a blocking descriptor) for
