@@ -201,7 +201,8 @@ static int session_open (ip46 const *ip, uint16_t port, enum sess *how)
       "mode=", conf_tls_name(cn.sess.tlspolicy),
       "verified=", cn.sess.tlspolicy == CONF_TLS_VERIFY || cn.sess.tlspolicy == CONF_TLS_DANE ? "yes" : "no",
       "policy=", conf_tls_policy_name(cn.sess.tlspolicy),
-      cn.sess.tlspolicy == CONF_TLS_DANE ? " dane=ok usage=" : "", cn.sess.tlspolicy == CONF_TLS_DANE ? log_u64(cn.sess.dane_usage) : "") ;
+      cn.sess.tlspolicy == CONF_TLS_DANE ? "dane=ok" : "", cn.sess.tlspolicy == CONF_TLS_DANE ? "usage=" : "",
+      cn.sess.tlspolicy == CONF_TLS_DANE ? log_u64(cn.sess.dane_usage) : "") ;
   if (cn.sess.dane_fail) LOG("tls", HOST, "policy=dane dane=fail reason=", log_quote(cn.sess.dane_fail)) ;
   if (cn.sess.failed) fail_host(cn.sess.failperm, cn.sess.fail.s, 0) ;
   if (cn.sess.plaintext) *how = SESS_PLAINTEXT ;
