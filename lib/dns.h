@@ -23,10 +23,10 @@
  * answered the way Postfix and Exim answer it: validation is the job of a
  * local validating resolver (unbound, knot-resolver, systemd-resolved on
  * 127.0.0.1), and the stub trusts its AD bit. glibc 2.31+ passes the AD
- * bit through only with "options trust-ad" (RES_TRUSTAD), which dns_init
- * will set when TLSA support lands; a TLSA lookup is then one more
- * res_nquery for _25._tcp.HOST with RES_USE_DNSSEC, and the answer's AD
- * flag from ns_msg_getflag(msg, ns_f_ad). In-process validation
+ * bit through only with "options trust-ad" (RES_TRUSTAD), which
+ * dns_dnssec_init sets for a resolver we trust (below); a TLSA lookup is
+ * then one more res_nquery for _PORT._tcp.HOST with RES_USE_DNSSEC, and
+ * the answer's AD bit read from its header. In-process validation
  * (libunbound) would need us to maintain the root trust anchor and a
  * cache in a process that lives for one delivery; a local resolver does
  * both better and serves every program on the host.
