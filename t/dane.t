@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-plan 53
+plan 54
 need python3 python3
 need openssl openssl
 need unbound unbound
@@ -234,5 +234,7 @@ conf-check -C "$CONF" > printed 2>&1
 check "conf-check: dnssec-resolver and tls-policy printed back" sh -c "grep -q '^dnssec-resolver 127.0.0.1 port $VP\$' printed && grep -q '^tls-policy example.org dane-only\$' printed"
 printf 'resolver 127.0.0.1\ndnssec-resolver 127.0.0.1\n' > both.conf
 check "conf: resolver and dnssec-resolver exclude each other" sh -c "conf-check -C '$T/both.conf' 2>&1 | grep -q 'exclude each other'"
+printf 'tls-policy a.example maybe\ntls-policy b.example dane\ntls-policy B.example none\n' > bad.conf
+check "conf: a tls-policy word and a second rule for a domain refused" sh -c "conf-check -C '$T/bad.conf' > bad.out 2>&1 ; grep -q 'expected none, may, encrypt, verify, dane or dane-only, not maybe' bad.out && grep -q 'already has a policy: b.example' bad.out"
 
 done_testing
