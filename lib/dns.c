@@ -21,6 +21,7 @@ static struct __res_state st ;
 static int st_ready = 0 ;
 static int dnssec = 0 ;     /* the resolver's AD bit is trusted */
 static int last_ad = 0 ;    /* the last query's answer had it */
+static int last_bogus = 0 ; /* the last TLSA lookup failed DNSSEC validation */
 
 int dns_init (char const *ip, int is6, uint16_t port, unsigned int timeout)
 {
@@ -256,6 +257,23 @@ static int tlsa_records (ns_msg msg, tlsa_set *set)
   return set->total ? DNS_OK : DNS_NODATA ;
 }
 
+/*
+ * After a SERVFAIL from the validating resolver: the same question with
+ * the CD bit (RFC 4035 §3.2.2, checking disabled). An answer now means
+ * the data is there and failed validation (bogus); another failure means
+ * the zone could not be reached. One more query, on failures only.
+ */
+static int checking_disabled (char const *name, int type)
+{
+  unsigned char q[NS_PACKETSZ] ;
+  int n = res_nmkquery(&st, ns_o_query, name, ns_c_in, type, 0, 0, 0, q, sizeof(q)) ;
+  int r ;
+  if (n < NS_HFIXEDSZ) return 0 ;
+  q[3] |= 0x10 ;
+  r = res_nsend(&st, q, n, answer, sizeof(answer)) ;
+  return r >= NS_HFIXEDSZ && (answer[3] & 0x0f) == ns_r_noerror ;
+}
+
 int dns_tlsa_parse (unsigned char const *buf, size_t len, tlsa_set *set)
 {
   ns_msg msg ;
@@ -283,6 +301,13 @@ int dns_tlsa_lookup (char const *host, uint16_t port, tlsa_set *set)
     memcpy(p + 6, host, hlen + 1) ;
   }
   tlsa_set_reset(set) ;
+  last_bogus = 0 ;
   r = query(name, 52, &msg) ;
+  if (r == DNS_TEMP && dnssec) last_bogus = checking_disabled(name, 52) ;
   return r == DNS_OK ? tlsa_records(msg, set) : r ;
+}
+
+int dns_bogus (void)
+{
+  return last_bogus ;
 }

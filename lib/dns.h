@@ -107,13 +107,17 @@ extern char const *dns_strerror (int) ;
  *
  * A validating resolver answers SERVFAIL for a bogus answer (RFC 4035
  * §5.5); that is DNS_TEMP like every other failure, and for TLSA it
- * defers the mail (RFC 7672 §2.2).
+ * defers the mail (RFC 7672 §2.2). Only the reason differs: after a
+ * TLSA lookup's DNS_TEMP, dns_bogus says whether the same question with
+ * checking disabled (the CD bit) was answered, that is, whether the
+ * records exist and failed validation, rather than being unreachable.
  */
 #define DNS_DNSSEC_TRUST 1
 #define DNS_DNSSEC_AUTO 2
 extern int dns_dnssec_init (int) ;
 extern int dns_dnssec_trusted (void) ;
 extern int dns_secure (void) ;
+extern int dns_bogus (void) ;
 
 /* the TLSA RRset of _port._tcp.host (RFC 6698 §3) into the set (lib/tlsa). DNS_*, and dns_secure */
 extern int dns_tlsa_lookup (char const *, uint16_t, tlsa_set *) ;

@@ -225,13 +225,14 @@ int route_tls_decide (route const *r, route_hop const *h, int addrsecure, route_
   if (!dns_dnssec_trusted()) return no_dane(h, t, "no DNSSEC-validating resolver is trusted") ;
   if (!r->mxsecure) return no_dane(h, t, "the MX records are not DNSSEC-validated") ;
   if (!addrsecure) return no_dane(h, t, "the host's addresses are not DNSSEC-validated") ;
+  errno = 0 ;
   d = dns_tlsa_lookup(route_str(r, h->host), h->port, &t->tlsa) ;
   if (d == DNS_TEMP)
   {
     if (errno == ENOMEM) return 0 ;
     /* §2.2: a validating resolver's SERVFAIL is a bogus answer or an unreachable zone: not "no records" */
     t->temp = 1 ;
-    t->why = "the TLSA lookup failed (bogus DNSSEC or unreachable nameservers)" ;
+    t->why = dns_bogus() ? "the TLSA records are bogus (DNSSEC validation failed)" : "the TLSA lookup failed" ;
     return 1 ;
   }
   if (!dns_secure()) return no_dane(h, t, "the TLSA answer is not DNSSEC-validated") ;

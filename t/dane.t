@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-plan 54
+plan 57
 need python3 python3
 need openssl openssl
 need unbound unbound
@@ -43,7 +43,7 @@ EE=$(spki256 ee.pem) ; EE512=$(cert512 ee.pem) ; CA=$(cert256 ca.pem) ; CASPKI=$
 [ ${#EE} = 64 ] && [ ${#EE512} = 128 ] && [ ${#CA} = 64 ] || bail "cannot hash the test certificates"
 ZERO=0000000000000000000000000000000000000000000000000000000000000001
 
-P=$(free_port) ; AP=$(free_port) ; VP=$(free_port)
+P=$(free_port) ; AP=$(free_port) ; VP=$(free_port) ; DEADP=$(free_port)
 # zone NAME BODY: a zone file for NAME
 zone () {
   { printf '$ORIGIN %s.\n$TTL 300\n@ IN SOA ns.%s. h.%s. 1 3600 600 86400 300\n@ IN NS ns.%s.\nns IN A 127.0.0.1\n' "$1" "$1" "$1" "$1"
@@ -76,6 +76,8 @@ _$P._tcp.mx-nostls IN TLSA 3 1 1 $EE
 unusable IN MX 10 mx-unusable
 mx-unusable IN A 127.0.0.9
 _$P._tcp.mx-unusable IN TLSA 1 1 1 $EE
+dead IN MX 10 mx-dead
+mx-dead IN A 127.0.0.13
 notlsa IN MX 10 mx-notlsa
 only IN MX 10 mx-notlsa
 mx-notlsa IN A 127.0.0.10"
@@ -110,6 +112,8 @@ ubhead () {
 { ubhead "$VP" val "validator iterator"
   printf '  do-not-query-localhost: no\n  trust-anchor-file: "%s/anchors"\n  val-log-level: 2\n' "$T"
   for z in dane.test bogus.test plain.test ; do printf 'stub-zone:\n  name: "%s."\n  stub-addr: 127.0.0.1@%s\n' $z "$AP" ; done
+  # the TLSA records of mx-dead.dane.test live on a server that does not answer (nothing listens on DEADP)
+  printf 'stub-zone:\n  name: "_tcp.mx-dead.dane.test."\n  stub-addr: 127.0.0.1@%s\n' "$DEADP"
   printf 'remote-control:\n  control-enable: no\n' ; } > val.conf
 unbound -d -c auth.conf 2>>unbound.err &
 pids="$pids $!"
@@ -134,6 +138,7 @@ peer unusable 127.0.0.9 "$P" --tls ee.pem ee.key ; started unusable
 peer notlsa 127.0.0.10 "$P" --tls ee.pem ee.key ; started notlsa
 peer bogus 127.0.0.11 "$P" --tls ee.pem ee.key ; started bogus
 peer plain 127.0.0.12 "$P" --tls ee.pem ee.key ; started plain
+peer dead 127.0.0.13 "$P" --tls ee.pem ee.key ; started dead
 
 mkinstance "dnssec-resolver 127.0.0.1 port $VP" "remote-port $P" "timeout connect 2s" "timeout command 10s" \
   "tls-policy none.dane.test none" "tls-policy enc.dane.test encrypt" "tls-policy only.dane.test dane-only"
@@ -197,7 +202,12 @@ check "dane-only: the reason logged" logged notlsa 'no delivery under DANE: no T
 send bogus.test bogus
 is "$(cut -d' ' -f1-2 out)" "temp 0" "a bogus TLSA record (signature broken): deferred"
 check "bogus: no connection with MAIL" no_mail bogus
-check "bogus: the reason logged" logged bogus 'no delivery under DANE: the TLSA lookup failed'
+check "bogus: the reason logged" logged bogus 'no delivery under DANE: the TLSA records are bogus (DNSSEC validation failed)'
+
+send dead.dane.test dead
+is "$(cut -d' ' -f1-2 out)" "temp 0" "a TLSA lookup that fails (the zone unreachable): deferred"
+check "unreachable TLSA zone: no MAIL" no_mail dead
+check "unreachable TLSA zone: the reason logged, not taken for bogus" logged dead 'no delivery under DANE: the TLSA lookup failed'
 
 send plain.test plain
 is "$(cat out)" "ok 0 250 2.0.0 Ok: queued" "an unsigned zone (its wrong TLSA record ignored): delivered"
