@@ -97,7 +97,8 @@ static struct conn_s
   int anchors_loaded ;
   smtpsess sess ;
   smtptx tx ;
-} cn = { .c = SMTPC_ZERO, .anchors = TLSCLIENT_ANCHORS_ZERO, .anchors_loaded = 0, .sess = SMTPSESS_ZERO, .tx = SMTPTX_ZERO } ;
+  route_tls policy ;      /* the TLS policy of the host's sessions (lib/route), its TLSA records */
+} cn = { .c = SMTPC_ZERO, .anchors = TLSCLIENT_ANCHORS_ZERO, .anchors_loaded = 0, .sess = SMTPSESS_ZERO, .tx = SMTPTX_ZERO, .policy = ROUTE_TLS_ZERO } ;
 
 static void job_next (void) ;
 static void job_advance (void) ;
@@ -197,7 +198,12 @@ static int session_open (ip46 const *ip, uint16_t port, enum sess *how)
   if (cn.sess.discarded) LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
   if (cn.sess.tls)
     LOG("tls", HOST, "version=", cn.sess.tlsversion, "cipher=", tlsname_suite(cn.sess.tlscipher),
-      "mode=", conf_tls_name(cn.sess.tlspolicy), "verified=", cn.sess.tlspolicy == CONF_TLS_VERIFY ? "yes" : "no") ;
+      "mode=", conf_tls_name(cn.sess.tlspolicy),
+      "verified=", cn.sess.tlspolicy == CONF_TLS_VERIFY || cn.sess.tlspolicy == CONF_TLS_DANE ? "yes" : "no",
+      "policy=", conf_tls_policy_name(cn.sess.tlspolicy),
+      cn.sess.tlspolicy == CONF_TLS_DANE ? "dane=ok" : "", cn.sess.tlspolicy == CONF_TLS_DANE ? "usage=" : "",
+      cn.sess.tlspolicy == CONF_TLS_DANE ? log_u64(cn.sess.dane_usage) : "") ;
+  if (cn.sess.dane_fail) LOG("tls", HOST, "policy=dane dane=fail reason=", log_quote(cn.sess.dane_fail)) ;
   if (cn.sess.failed) fail_host(cn.sess.failperm, cn.sess.fail.s, 0) ;
   if (cn.sess.plaintext) *how = SESS_PLAINTEXT ;
   return r ;
@@ -236,9 +242,9 @@ static enum hop try_host (route const *rt, route_hop const *h)
   char const *host = route_str(rt, h->host) ;
   enum hop done = HOP_NEXT ;
   size_t n, i ;
-  int r ;
+  int r, secure ;
   run.host = host ; run.ip[0] = 0 ;
-  r = route_addresses(host, h->gai, &ips) ;
+  r = route_addresses(host, h->gai, &ips, &secure) ;
   if (r != DNS_OK)
   {
     fail_host(r != DNS_TEMP, "address lookup failed", dns_strerror(r)) ;
@@ -246,6 +252,18 @@ static enum hop try_host (route const *rt, route_hop const *h)
     genalloc_free(dns_ip, &ips) ;
     return HOP_NEXT ;
   }
+  /* the host's TLS policy (lib/route: DANE where it applies), once for all its addresses */
+  if (!route_tls_decide(rt, h, secure, &cn.policy)) nomem() ;
+  if (h->dane != ROUTE_DANE_OFF)
+    LOG("tls-policy", HOST, "policy=", cn.policy.temp ? "defer" : conf_tls_policy_name(cn.policy.tls),
+      "tlsa=", log_u64(tlsa_set_n(&cn.policy.tlsa)), "why=", log_quote(cn.policy.why)) ;
+  if (cn.policy.temp)
+  {
+    fail_host(0, "no delivery under DANE", cn.policy.why) ;
+    genalloc_free(dns_ip, &ips) ;
+    return HOP_NEXT ;
+  }
+  cn.sess.tlsa = &cn.policy.tlsa ;
   n = genalloc_len(dns_ip, &ips) ;
   for (i = 0 ; i < n ; i++)
   {
@@ -255,7 +273,7 @@ static enum hop try_host (route const *rt, route_hop const *h)
     if (a->is6) ip46_from_ip6(&ip, a->ip) ; else ip46_from_ip4(&ip, a->ip) ;
     if (route_is_myself(&run.cf, &ip, h->port)) { done = HOP_MYSELF ; break ; }
     if (run.tries++ >= ADDR_TRIES_MAX) break ;
-    s = session(host, &ip, h->port, h->tls, route_str(rt, h->auth)) ;
+    s = session(host, &ip, h->port, cn.policy.tls, route_str(rt, h->auth)) ;
     if (s == SESS_PLAINTEXT)
     {
       LOG("tls-fallback", HOST, "action=retrying-without-tls") ;
@@ -457,6 +475,9 @@ int main (int argc, char const *const *argv)
   if (jobs_wait(-1) <= 0) return 0 ;
   if (!dns_init(run.cf.resolver_ip, run.cf.resolver_is6, run.cf.resolver_port, run.cf.timeout_command < 5 ? run.cf.timeout_command : 5))
     strerr_diefusys(KETCH_EX_TEMP, "initialise the resolver") ;
+  /* whose AD bit DANE trusts (lib/dns): dnssec-resolver's, or resolv.conf's lone loopback one; a plain resolver's, never */
+  if (run.cf.resolver_dnssec || !run.cf.resolver_port)
+    dns_dnssec_init(run.cf.resolver_dnssec ? DNS_DNSSEC_TRUST : DNS_DNSSEC_AUTO) ;
 
   for (;;)
   {

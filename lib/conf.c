@@ -236,12 +236,30 @@ static char const *const tls_names[] =
   [CONF_TLS_OPPORTUNISTIC] = "opportunistic",
   [CONF_TLS_REQUIRED] = "required",
   [CONF_TLS_VERIFY] = "verify",
-  [CONF_TLS_NONE] = "none"
+  [CONF_TLS_NONE] = "none",
+  [CONF_TLS_DANE] = "dane",
+  [CONF_TLS_DANE_ONLY] = "dane-only"
 } ;
 
 char const *conf_tls_name (unsigned int p)
 {
-  return p <= CONF_TLS_NONE ? tls_names[p] : "?" ;
+  return p <= CONF_TLS_DANE_ONLY ? tls_names[p] : "?" ;
+}
+
+/* tls-policy's words, by value: Postfix's names for the same policies */
+static char const *const tls_policy_names[] =
+{
+  [CONF_TLS_OPPORTUNISTIC] = "may",
+  [CONF_TLS_REQUIRED] = "encrypt",
+  [CONF_TLS_VERIFY] = "verify",
+  [CONF_TLS_NONE] = "none",
+  [CONF_TLS_DANE] = "dane",
+  [CONF_TLS_DANE_ONLY] = "dane-only"
+} ;
+
+char const *conf_tls_policy_name (unsigned int p)
+{
+  return p <= CONF_TLS_DANE_ONLY ? tls_policy_names[p] : "?" ;
 }
 
 /*
@@ -584,8 +602,28 @@ static int do_resolver (parse *p, keyword const *k)
   if (p->c->resolver_is6) return fail(p, "resolver: only an IPv4 address can be set here (use resolv.conf for IPv6)", 0) ;
   if (p->n > 2 && (p->n != 4 || strcmp(p->w[2], "port") || !scan_port(p->w[3], &port)))
     return fail(p, "resolver: expected: resolver IP [port N]", 0) ;
+  /* the other line's resolver would be trusted, or distrusted, for this one's answers */
+  if (p->c->resolver_dnssec || (!strcmp(k->name, "dnssec-resolver") && p->c->resolver_port))
+    return fail(p, p->w[0], ": resolver and dnssec-resolver exclude each other") ;
   p->c->resolver_port = port ;
+  p->c->resolver_dnssec = !strcmp(k->name, "dnssec-resolver") ;
   return 1 ;
+}
+
+/* tls-policy DOMAIN none|may|encrypt|verify|dane|dane-only */
+static int do_tlspolicy (parse *p, keyword const *k)
+{
+  conf_tlspolicy t = { .domain = 0, .tls = 0 } ;
+  size_t n = genalloc_len(conf_tlspolicy, &p->c->tls_policies), i = 0 ;
+  if (!need(p, 3, 3)) return 0 ;
+  case_lowers(p->w[1]) ;
+  if (!address_domain_valid(p->w[1], strlen(p->w[1]), ADDRESS_UTF8)) return fail(p, "tls-policy: not a domain: ", p->w[1]) ;
+  for (; t.tls <= CONF_TLS_DANE_ONLY && strcmp(p->w[2], tls_policy_names[t.tls]) ; t.tls++) ;
+  if (t.tls > CONF_TLS_DANE_ONLY) return fail(p, "tls-policy: expected none, may, encrypt, verify, dane or dane-only, not ", p->w[2]) ;
+  for (; i < n ; i++)
+    if (!strcmp(p->c->sa.s + genalloc_s(conf_tlspolicy, &p->c->tls_policies)[i].domain, p->w[1]))
+      return fail(p, "tls-policy: this domain already has a policy: ", p->w[1]) ;
+  return addstr(p->c, p->w[1], &t.domain) && genalloc_append(conf_tlspolicy, &p->c->tls_policies, &t) ;
 }
 
 /* the rules' printers: what the rule parses, every default filled in */
@@ -697,8 +735,19 @@ static int proutes (stralloc *sa, conf const *c)
 
 static int presolver (stralloc *sa, conf const *c)
 {
-  return !c->resolver_port || (stralloc_cats(sa, "resolver") && pip(sa, c->resolver_ip, c->resolver_is6)
+  return !c->resolver_port || (stralloc_cats(sa, c->resolver_dnssec ? "dnssec-resolver" : "resolver") && pip(sa, c->resolver_ip, c->resolver_is6)
     && stralloc_cats(sa, " port") && puint(sa, c->resolver_port) && pend(sa)) ;
+}
+
+static int ptlspolicies (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(conf_tlspolicy, &c->tls_policies), i = 0 ;
+  for (; i < n ; i++)
+  {
+    conf_tlspolicy const *t = genalloc_s(conf_tlspolicy, &c->tls_policies) + i ;
+    if (!stralloc_cats(sa, "tls-policy") || !pword(sa, c->sa.s + t->domain) || !pword(sa, tls_policy_names[t->tls]) || !pend(sa)) return 0 ;
+  }
+  return 1 ;
 }
 
 /* seconds end up in tain_addsec(), which takes an int: 68 years */
@@ -733,6 +782,9 @@ static keyword const keywords[] =
   { .name = "smarthost", .parse = &do_route },  /* printed with the routes, in their order */
   { .name = "outbound-tls", .type = T_WORD, FIELD(tls_outbound), .def = CONF_TLS_OPPORTUNISTIC, .max = CONF_TLS_VERIFY, .names = tls_names },
   { .name = "resolver", .parse = &do_resolver, .print = &presolver },
+  /* DANE (RFC 7672) and per-destination TLS policy */
+  { .name = "dnssec-resolver", .parse = &do_resolver },  /* printed by resolver's row */
+  { .name = "tls-policy", .parse = &do_tlspolicy, .print = &ptlspolicies },
   { .name = "remote-port", .type = T_PORT, FIELD(remote_port), .def = 25 },
   { .name = "ca-file", .type = T_PATH, FIELD(ca_file) },
   { .name = "limit", .type = T_GROUP, .text = "limit: unknown limit: " },
@@ -1005,6 +1057,7 @@ void conf_free (conf *c)
   genalloc_free(conf_vdomain, &c->vdomains) ;
   genalloc_free(conf_net, &c->relay_nets) ;
   genalloc_free(conf_route, &c->routes) ;
+  genalloc_free(conf_tlspolicy, &c->tls_policies) ;
 }
 
 /* the host name and "localhost" are always local */
@@ -1053,6 +1106,14 @@ conf_route const *conf_route_find (conf const *c, char const *domain)
     else if (!strcasecmp(domain, c->sa.s + r[i].domain)) return r + i ;
   }
   return smarthost ;
+}
+
+conf_tlspolicy const *conf_tlspolicy_find (conf const *c, char const *domain)
+{
+  size_t n = genalloc_len(conf_tlspolicy, &c->tls_policies), i = 0 ;
+  conf_tlspolicy const *t = genalloc_s(conf_tlspolicy, &c->tls_policies) ;
+  for (; i < n ; i++) if (!strcasecmp(domain, c->sa.s + t[i].domain)) return t + i ;
+  return 0 ;
 }
 
 int conf_prog (conf const *c, char const *name, stralloc *sa)

@@ -70,8 +70,22 @@ struct conf_delivery_s
 #define CONF_TLS_REQUIRED 1
 #define CONF_TLS_VERIFY 2
 #define CONF_TLS_NONE 3
+/* DANE (RFC 7672): a hop's policy when its usable TLSA records authenticate the server */
+#define CONF_TLS_DANE 4
+/* tls-policy's dane-only: DANE or no delivery (a hop never runs under it: lib/route decides) */
+#define CONF_TLS_DANE_ONLY 5
 /* the word of a policy in the configuration and the logs: "opportunistic", ...; "?" out of range */
 extern char const *conf_tls_name (unsigned int) ;
+/* the same in tls-policy's words (Postfix's smtp_tls_policy_maps): "may", "encrypt", "dane"... */
+extern char const *conf_tls_policy_name (unsigned int) ;
+
+/* tls-policy DOMAIN WORD: the TLS policy (CONF_TLS_*) of one destination domain */
+typedef struct conf_tlspolicy_s conf_tlspolicy ;
+struct conf_tlspolicy_s
+{
+  size_t domain ;
+  unsigned int tls ;
+} ;
 
 /* a static route: mail for domain (0 = the default, a smarthost) goes to host:port */
 typedef struct conf_route_s conf_route ;
@@ -149,6 +163,10 @@ struct conf_s
   uint16_t resolver_port ;
   uint16_t remote_port ;
   size_t ca_file ;
+  /* DANE: "dnssec-resolver IP [port N]" sets resolver_* and this flag (the resolver's AD bit is trusted);
+     "tls-policy DOMAIN WORD" rules */
+  int resolver_dnssec ;
+  genalloc tls_policies ;  /* conf_tlspolicy */
 } ;
 
 #define conf_str(c, off) ((off) ? (c)->sa.s + (off) : (char const *)0)
@@ -171,6 +189,8 @@ extern int conf_is_local_domain (conf const *, char const *) ;
 extern conf_vdomain const *conf_vdomain_find (conf const *, char const *) ;
 extern int conf_relay_allowed (conf const *, char const *, int) ;
 extern conf_route const *conf_route_find (conf const *, char const *) ;
+/* the tls-policy rule of a domain, or 0 */
+extern conf_tlspolicy const *conf_tlspolicy_find (conf const *, char const *) ;
 /* sa = the path of ketch program name ("programs" directory, /, name, NUL). 1, or 0 and errno */
 extern int conf_prog (conf const *, char const *, stralloc *) ;
 

@@ -19,6 +19,9 @@
 
 static struct __res_state st ;
 static int st_ready = 0 ;
+static int dnssec = 0 ;     /* the resolver's AD bit is trusted */
+static int last_ad = 0 ;    /* the last query's answer had it */
+static int last_bogus = 0 ; /* the last TLSA lookup failed DNSSEC validation */
 
 int dns_init (char const *ip, int is6, uint16_t port, unsigned int timeout)
 {
@@ -63,6 +66,8 @@ static int query (char const *name, int type, ns_msg *msg)
   int r ;
   if (!st_ready && !dns_init(0, 0, 0, 0)) return DNS_TEMP ;
   r = res_nquery(&st, name, ns_c_in, type, answer, sizeof(answer)) ;
+  /* the header is in answer for NXDOMAIN and NODATA too (glibc fills it before judging the rcode) */
+  last_ad = dnssec && (r >= NS_HFIXEDSZ || (r < 0 && (st.res_h_errno == HOST_NOT_FOUND || st.res_h_errno == NO_DATA))) && (answer[3] & 0x20) ;
   if (r < 0)
   {
     switch (st.res_h_errno)
@@ -153,9 +158,10 @@ int dns_ip_parse (unsigned char const *buf, size_t len, int is6, genalloc *ips)
 int dns_ip_lookup (char const *host, genalloc *ips)
 {
   int r6 = ip_query(host, ns_t_aaaa, ips) ;
-  int r4 ;
+  int r4, ad6 = last_ad ;
   if (r6 == DNS_NXDOMAIN) return r6 ;
   r4 = ip_query(host, ns_t_a, ips) ;
+  last_ad = last_ad && ad6 ;
   if (r6 == DNS_OK || r4 == DNS_OK) return DNS_OK ;
   if (r6 == DNS_TEMP || r4 == DNS_TEMP) return DNS_TEMP ;
   return r4 ;
@@ -201,4 +207,107 @@ char const *dns_strerror (int r)
     case DNS_TEMP : return "temporary DNS failure" ;
     default : return "unknown DNS result" ;
   }
+}
+
+/* DNSSEC and TLSA: see dns.h */
+
+static int loopback_only (void)
+{
+  static unsigned char const v6loop[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } ;
+  if (st.nscount != 1) return 0 ;
+  if (st.nsaddr_list[0].sin_family == AF_INET)
+    return ((unsigned char const *)&st.nsaddr_list[0].sin_addr)[0] == 127 ;
+  /* glibc keeps an IPv6 nameserver aside, in _u._ext */
+  return st._u._ext.nsaddrs[0] && st._u._ext.nsaddrs[0]->sin6_family == AF_INET6
+    && !memcmp(&st._u._ext.nsaddrs[0]->sin6_addr, v6loop, 16) ;
+}
+
+int dns_dnssec_init (int how)
+{
+  if (!st_ready && !dns_init(0, 0, 0, 0)) return 0 ;
+  if (how != DNS_DNSSEC_TRUST && (how != DNS_DNSSEC_AUTO || !loopback_only())) return (dnssec = 0) ;
+#ifdef RES_TRUSTAD
+  st.options |= RES_TRUSTAD ;
+#endif
+  st.options |= RES_USE_EDNS0 | RES_USE_DNSSEC ;
+  return (dnssec = 1) ;
+}
+
+int dns_dnssec_trusted (void)
+{
+  return dnssec ;
+}
+
+int dns_secure (void)
+{
+  return last_ad ;
+}
+
+static int tlsa_records (ns_msg msg, tlsa_set *set)
+{
+  int n = ns_msg_count(msg, ns_s_an), i ;
+  for (i = 0 ; i < n ; i++)
+  {
+    ns_rr rr ;
+    if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) return DNS_TEMP ;
+    /* RFC 6698 §7.1: type 52; CNAMEs and RRSIGs on the way are skipped */
+    if (ns_rr_type(rr) != 52 || ns_rr_class(rr) != ns_c_in) continue ;
+    if (!tlsa_set_add(set, ns_rr_rdata(rr), ns_rr_rdlen(rr))) return DNS_TEMP ;
+  }
+  return set->total ? DNS_OK : DNS_NODATA ;
+}
+
+/*
+ * After a SERVFAIL from the validating resolver: the same question with
+ * the CD bit (RFC 4035 §3.2.2, checking disabled). An answer now means
+ * the data is there and failed validation (bogus); another failure means
+ * the zone could not be reached. One more query, on failures only.
+ */
+static int checking_disabled (char const *name, int type)
+{
+  unsigned char q[NS_PACKETSZ] ;
+  int n = res_nmkquery(&st, ns_o_query, name, ns_c_in, type, 0, 0, 0, q, sizeof(q)) ;
+  int r ;
+  if (n < NS_HFIXEDSZ) return 0 ;
+  q[3] |= 0x10 ;
+  r = res_nsend(&st, q, n, answer, sizeof(answer)) ;
+  return r >= NS_HFIXEDSZ && (answer[3] & 0x0f) == ns_r_noerror ;
+}
+
+int dns_tlsa_parse (unsigned char const *buf, size_t len, tlsa_set *set)
+{
+  ns_msg msg ;
+  int r = msg_init(buf, len, &msg) ;
+  return r == DNS_OK ? tlsa_records(msg, set) : r ;
+}
+
+int dns_tlsa_lookup (char const *host, uint16_t port, tlsa_set *set)
+{
+  char name[NS_MAXDNAME + 16] ;
+  ns_msg msg ;
+  size_t hlen = strlen(host) ;
+  int r ;
+  if (hlen > NS_MAXDNAME) return DNS_NXDOMAIN ;
+  /* RFC 6698 §3: _port._tcp.host */
+  name[0] = '_' ;
+  {
+    char *p = name + 1 ;
+    char d[5] ;
+    size_t k = 0 ;
+    unsigned int u = port ;
+    do d[k++] = '0' + u % 10 ; while ((u /= 10)) ;
+    while (k) *p++ = d[--k] ;
+    memcpy(p, "._tcp.", 6) ;
+    memcpy(p + 6, host, hlen + 1) ;
+  }
+  tlsa_set_reset(set) ;
+  last_bogus = 0 ;
+  r = query(name, 52, &msg) ;
+  if (r == DNS_TEMP && dnssec) last_bogus = checking_disabled(name, 52) ;
+  return r == DNS_OK ? tlsa_records(msg, set) : r ;
+}
+
+int dns_bogus (void)
+{
+  return last_bogus ;
 }

@@ -9,6 +9,8 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
 
+#include "tlsa.h"
+
 /*
  * DNS for remote-send: MX records, then A/AAAA of each exchanger.
  *
@@ -21,10 +23,10 @@
  * answered the way Postfix and Exim answer it: validation is the job of a
  * local validating resolver (unbound, knot-resolver, systemd-resolved on
  * 127.0.0.1), and the stub trusts its AD bit. glibc 2.31+ passes the AD
- * bit through only with "options trust-ad" (RES_TRUSTAD), which dns_init
- * will set when TLSA support lands; a TLSA lookup is then one more
- * res_nquery for _25._tcp.HOST with RES_USE_DNSSEC, and the answer's AD
- * flag from ns_msg_getflag(msg, ns_f_ad). In-process validation
+ * bit through only with "options trust-ad" (RES_TRUSTAD), which
+ * dns_dnssec_init sets for a resolver we trust (below); a TLSA lookup is
+ * then one more res_nquery for _PORT._tcp.HOST with RES_USE_DNSSEC, and
+ * the answer's AD bit read from its header. In-process validation
  * (libunbound) would need us to maintain the root trust anchor and a
  * cache in a process that lives for one delivery; a local resolver does
  * both better and serves every program on the host.
@@ -80,5 +82,46 @@ extern int dns_mx_isnull (dns_mx const *, size_t, char const *) ;
 extern void dns_mx_sort (dns_mx *, size_t) ;
 
 extern char const *dns_strerror (int) ;
+
+/*
+ * DNSSEC for DANE (RFC 7672 §2.1). The answer's AD bit (RFC 4035
+ * §3.2.3) says the resolver validated it; it is worth what the path
+ * from the resolver to us is worth, and that path is plain UDP/TCP
+ * that anyone between the two can rewrite (RFC 4035 §4.9.3, RFC 6698
+ * §4.1). So the bit is trusted from two resolvers only: the one the
+ * configuration names as validating (dnssec-resolver, ketch.conf(5):
+ * the operator vouches for the resolver and the path), and the only
+ * nameserver of resolv.conf when it is on the loopback (the path never
+ * leaves the host). Any other resolver's answers are insecure.
+ *
+ * dns_dnssec_init (after dns_init): DNS_DNSSEC_TRUST, the nameserver
+ * dns_init set validates; DNS_DNSSEC_AUTO, trust resolv.conf's when it
+ * is a lone loopback address. Returns 1 when the AD bit is trusted from
+ * now on; then every query asks for DNSSEC (EDNS0 DO bit) and glibc is
+ * told to pass the AD bit through (RES_TRUSTAD, glibc 2.31). Without a
+ * call, queries are as before: no EDNS0, and nothing is ever secure.
+ *
+ * dns_secure: every answer of the last dns_mx_lookup, dns_ip_lookup or
+ * dns_tlsa_lookup came from the trusted resolver with the AD bit: the
+ * records, or their absence (NODATA, NXDOMAIN), are validated.
+ *
+ * A validating resolver answers SERVFAIL for a bogus answer (RFC 4035
+ * §5.5); that is DNS_TEMP like every other failure, and for TLSA it
+ * defers the mail (RFC 7672 §2.2). Only the reason differs: after a
+ * TLSA lookup's DNS_TEMP, dns_bogus says whether the same question with
+ * checking disabled (the CD bit) was answered, that is, whether the
+ * records exist and failed validation, rather than being unreachable.
+ */
+#define DNS_DNSSEC_TRUST 1
+#define DNS_DNSSEC_AUTO 2
+extern int dns_dnssec_init (int) ;
+extern int dns_dnssec_trusted (void) ;
+extern int dns_secure (void) ;
+extern int dns_bogus (void) ;
+
+/* the TLSA RRset of _port._tcp.host (RFC 6698 §3) into the set (lib/tlsa). DNS_*, and dns_secure */
+extern int dns_tlsa_lookup (char const *, uint16_t, tlsa_set *) ;
+/* the same, from a raw answer (for the fuzzer) */
+extern int dns_tlsa_parse (unsigned char const *, size_t, tlsa_set *) ;
 
 #endif

@@ -20,6 +20,7 @@ static int reset (route *r)
   r->sa.len = 0 ;
   genalloc_setlen(route_hop, &r->hops, 0) ;
   r->result = ROUTE_OK ;
+  r->mxsecure = 0 ;
   return stralloc_catb(&r->sa, "", 1) ;
 }
 
@@ -32,7 +33,7 @@ static size_t str_add (route *r, char const *s, size_t len)
 
 static int hop_add (route *r, char const *host, size_t len, uint16_t port, uint16_t pref, unsigned int tls, char const *auth, int gai)
 {
-  route_hop h = { .host = 0, .port = port, .pref = pref, .tls = tls, .auth = 0, .gai = gai, .self = 0 } ;
+  route_hop h = { .host = 0, .port = port, .pref = pref, .tls = tls, .auth = 0, .gai = gai, .self = 0, .dane = ROUTE_DANE_OFF } ;
   h.host = str_add(r, host, len) ;
   if (!h.host) return 0 ;
   if (auth && !(h.auth = str_add(r, auth, strlen(auth)))) return 0 ;
@@ -63,6 +64,20 @@ int route_static (route *r, conf const *cf, char const *domain)
   return 1 ;
 }
 
+/* an MX host's policy: the domain's tls-policy, else outbound-tls with DANE where it applies */
+static void mx_policy (route *r, conf const *cf, char const *domain)
+{
+  route_hop *h = genalloc_s(route_hop, &r->hops) + route_nhops(r) - 1 ;
+  conf_tlspolicy const *t = conf_tlspolicy_find(cf, domain) ;
+  if (!t) { h->tls = cf->tls_outbound ; h->dane = ROUTE_DANE_MAY ; return ; }
+  switch (t->tls)
+  {
+    case CONF_TLS_DANE : h->tls = CONF_TLS_OPPORTUNISTIC ; h->dane = ROUTE_DANE_MAY ; break ;
+    case CONF_TLS_DANE_ONLY : h->tls = CONF_TLS_REQUIRED ; h->dane = ROUTE_DANE_ONLY ; break ;
+    default : h->tls = t->tls ; h->dane = ROUTE_DANE_OFF ; break ;
+  }
+}
+
 int route_from_mx (route *r, conf const *cf, char const *domain, int dnsr, dns_mx *mx, size_t n, char const *names)
 {
   char const *me = conf_str(cf, cf->hostname) ;
@@ -78,6 +93,7 @@ int route_from_mx (route *r, conf const *cf, char const *domain, int dnsr, dns_m
       /* §5.1: no MX, the domain is its own exchanger */
       r->kind = ROUTE_K_IMPLICIT ;
       if (!hop_add(r, domain, strlen(domain), cf->remote_port, 0, cf->tls_outbound, 0, 0)) return 0 ;
+      mx_policy(r, cf, domain) ;
       return 1 ;
     default : break ;
   }
@@ -91,6 +107,7 @@ int route_from_mx (route *r, conf const *cf, char const *domain, int dnsr, dns_m
     char const *name = names + mx[i].name ;
     if (!*name) continue ;   /* a stray "." beside real exchangers */
     if (!hop_add(r, name, strlen(name), cf->remote_port, mx[i].pref, cf->tls_outbound, 0, 0)) return 0 ;
+    mx_policy(r, cf, domain) ;
     if (mx[i].pref >= selfpref) genalloc_s(route_hop, &r->hops)[route_nhops(r) - 1].self = 1 ;
     else usable++ ;
   }
@@ -104,8 +121,10 @@ int route_mx (route *r, conf const *cf, char const *domain)
   stralloc names = STRALLOC_ZERO ;
   int e, ok ;
   int dnsr = dns_mx_lookup(domain, &mxs, &names) ;
+  int secure = dns_secure() ;
   if (!stralloc_0(&names)) { e = errno ; genalloc_free(dns_mx, &mxs) ; errno = e ; return 0 ; }
   ok = route_from_mx(r, cf, domain, dnsr, genalloc_s(dns_mx, &mxs), genalloc_len(dns_mx, &mxs), names.s) ;
+  r->mxsecure = secure ;
   e = errno ;
   genalloc_free(dns_mx, &mxs) ;
   stralloc_free(&names) ;
@@ -119,11 +138,12 @@ int route_plan (route *r, conf const *cf, char const *domain)
   return r->kind == ROUTE_K_MX ? route_mx(r, cf, domain) : 1 ;
 }
 
-int route_addresses (char const *host, int gai, genalloc *ips)
+int route_addresses (char const *host, int gai, genalloc *ips, int *secure)
 {
   ip46 lit ;
   size_t k = ip46_scan(host, &lit) ;
   int r = DNS_NXDOMAIN ;
+  *secure = 0 ;
   if (k && !host[k])
   {
     dns_ip a ;
@@ -153,7 +173,10 @@ int route_addresses (char const *host, int gai, genalloc *ips)
       freeaddrinfo(ai) ;
     }
   }
-  return r == DNS_OK ? r : dns_ip_lookup(host, ips) ;
+  if (r == DNS_OK) return r ;
+  r = dns_ip_lookup(host, ips) ;
+  *secure = dns_secure() ;
+  return r ;
 }
 
 /*
@@ -181,4 +204,52 @@ void route_free (route *r)
 {
   stralloc_free(&r->sa) ;
   genalloc_free(route_hop, &r->hops) ;
+}
+
+/* a hop's policy without DANE: its own, or deferred under dane-only */
+static int no_dane (route_hop const *h, route_tls *t, char const *why)
+{
+  t->why = why ;
+  if (h->dane == ROUTE_DANE_ONLY) t->temp = 1 ;
+  t->tls = h->tls ;
+  return 1 ;
+}
+
+int route_tls_decide (route const *r, route_hop const *h, int addrsecure, route_tls *t)
+{
+  int d ;
+  t->temp = 0 ;
+  t->tls = h->tls ;
+  tlsa_set_reset(&t->tlsa) ;
+  if (h->dane == ROUTE_DANE_OFF) { t->why = "configured" ; return 1 ; }
+  if (!dns_dnssec_trusted()) return no_dane(h, t, "no DNSSEC-validating resolver is trusted") ;
+  if (!r->mxsecure) return no_dane(h, t, "the MX records are not DNSSEC-validated") ;
+  if (!addrsecure) return no_dane(h, t, "the host's addresses are not DNSSEC-validated") ;
+  errno = 0 ;
+  d = dns_tlsa_lookup(route_str(r, h->host), h->port, &t->tlsa) ;
+  if (d == DNS_TEMP)
+  {
+    if (errno == ENOMEM) return 0 ;
+    /* §2.2: a validating resolver's SERVFAIL is a bogus answer or an unreachable zone: not "no records" */
+    t->temp = 1 ;
+    t->why = dns_bogus() ? "the TLSA records are bogus (DNSSEC validation failed)" : "the TLSA lookup failed" ;
+    return 1 ;
+  }
+  if (!dns_secure()) return no_dane(h, t, "the TLSA answer is not DNSSEC-validated") ;
+  if (d != DNS_OK) return no_dane(h, t, "no TLSA records") ;
+  if (!tlsa_set_n(&t->tlsa))
+  {
+    /* §2.2: the server said it does TLS, but no record can authenticate it */
+    t->tls = CONF_TLS_REQUIRED ;
+    t->why = "TLSA records, none usable: TLS without authentication" ;
+    return 1 ;
+  }
+  t->tls = CONF_TLS_DANE ;
+  t->why = "usable TLSA records" ;
+  return 1 ;
+}
+
+void route_tls_free (route_tls *t)
+{
+  tlsa_set_free(&t->tlsa) ;
 }

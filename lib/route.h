@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "dns.h"
+#include "tlsa.h"
 
 /*
  * Where mail for a destination domain goes: the ordered list of hops
@@ -32,6 +33,17 @@
  *    one is left the outcome is ROUTE_LOOP. Only the ROUTE_MX_MAX best
  *    exchangers are kept: a hostile answer with thousands of names must
  *    not cost thousands of address lookups per attempt.
+ *
+ * The TLS policy of a hop: a route's or smarthost's own (its tls word);
+ * else, for the MX hosts (and the implicit MX), the domain's tls-policy
+ * rule if any, else outbound-tls with DANE where it applies (RFC 7672:
+ * on by default, so an attacker cannot strip TLS from a domain that
+ * publishes TLSA records). Where DANE applies is known only at
+ * connection time, once the host's addresses are looked up:
+ * route_tls_decide then makes the TLSA lookup and says the policy of
+ * the session. It is the one place that decides; remote-send follows it
+ * and ketch-route prints it. (MTA-STS, RFC 8461, would be one more step
+ * of route_tls_decide, after DANE, which takes precedence: RFC 8461 §2.)
  */
 
 /*
@@ -64,7 +76,12 @@ struct route_hop_s
   size_t auth ;       /* offset in sa of the credentials file, or 0 */
   int gai ;           /* resolve with getaddrinfo before the DNS */
   int self ;          /* this host or a worse exchanger: not tried */
+  unsigned int dane ; /* ROUTE_DANE_* */
 } ;
+
+#define ROUTE_DANE_OFF 0    /* no TLSA lookup: tls is the session's policy */
+#define ROUTE_DANE_MAY 1    /* DANE where it applies, else tls (RFC 7672 opportunistic DANE) */
+#define ROUTE_DANE_ONLY 2   /* DANE, or the host is deferred (tls-policy dane-only) */
 
 typedef struct route_s route, *route_ref ;
 struct route_s
@@ -73,8 +90,9 @@ struct route_s
   genalloc hops ;     /* route_hop */
   unsigned int kind ; /* ROUTE_K_* */
   int result ;        /* ROUTE_* */
+  int mxsecure ;      /* the MX answer (records, or NODATA for the implicit MX) was DNSSEC-validated */
 } ;
-#define ROUTE_ZERO { .sa = STRALLOC_ZERO, .hops = GENALLOC_ZERO, .kind = ROUTE_K_MX, .result = ROUTE_OK }
+#define ROUTE_ZERO { .sa = STRALLOC_ZERO, .hops = GENALLOC_ZERO, .kind = ROUTE_K_MX, .result = ROUTE_OK, .mxsecure = 0 }
 
 #define route_str(r, off) ((off) ? (r)->sa.s + (off) : (char const *)0)
 #define route_hops(r) genalloc_s(route_hop, &(r)->hops)
@@ -92,12 +110,42 @@ extern int route_plan (route *, conf const *, char const *) ;
 /* the MX part without a resolver: dnsr the DNS_* of the MX lookup, mx and names its answer (sorted here) */
 extern int route_from_mx (route *, conf const *, char const *, int, dns_mx *, size_t, char const *) ;
 
-/* the addresses of a hop's host, appended to genalloc (dns_ip): a literal, else getaddrinfo (gai), else the DNS. DNS_* */
-extern int route_addresses (char const *, int, genalloc *) ;
+/* the addresses of a hop's host, appended to genalloc (dns_ip): a literal, else getaddrinfo (gai), else the DNS. DNS_*;
+   *secure: the DNS answered them, DNSSEC-validated (dns_secure) */
+extern int route_addresses (char const *, int, genalloc *, int *) ;
 
 /* is ip:port one of our own listeners (a wildcard listener counts for the loopback addresses)? */
 extern int route_is_myself (conf const *, ip46 const *, uint16_t) ;
 
 extern void route_free (route *) ;
+
+/* the policy of one session with a hop's host (route_tls_decide) */
+typedef struct route_tls_s route_tls, *route_tls_ref ;
+struct route_tls_s
+{
+  unsigned int tls ;  /* CONF_TLS_*: CONF_TLS_DANE when tlsa's usable records authenticate the server */
+  int temp ;          /* no session: the host is deferred (DANE required, or the TLSA lookup failed) */
+  char const *why ;   /* why this policy, or why deferred: a constant string */
+  tlsa_set tlsa ;     /* the host's TLSA records, when looked up */
+} ;
+#define ROUTE_TLS_ZERO { .tls = CONF_TLS_OPPORTUNISTIC, .temp = 0, .why = "", .tlsa = TLSA_SET_ZERO }
+
+/*
+ * The policy of a session with a hop's host, whose addresses were just
+ * looked up (addrsecure: dns_secure() of that lookup; 0 for a literal or
+ * getaddrinfo). TLSA records are looked up, at _PORT._tcp.HOST, only
+ * when the MX answer and the host's addresses are validated. RFC 7672
+ * §2.2.3 requires the addresses to be; for an MX RRset that is not,
+ * §2.2.1 allows DANE (MAY: a hosted domain unsigned, its provider's MX
+ * hosts signed) but gains nothing against an attacker who can forge the
+ * MX answer and pick a host without TLSA records: we do not, so an
+ * unsigned domain costs no TLSA queries (the issue's rule). A failed
+ * lookup (SERVFAIL: bogus, or unreachable) defers the host; a validated
+ * RRset with usable records makes the session DANE; a validated RRset
+ * without any makes TLS mandatory without authentication (§2.2); an
+ * unvalidated or empty answer leaves the hop's own policy. 1, or 0 (ENOMEM).
+ */
+extern int route_tls_decide (route const *, route_hop const *, int, route_tls *) ;
+extern void route_tls_free (route_tls *) ;
 
 #endif

@@ -74,7 +74,7 @@ static int ehlo (smtpsess *s, smtpc *c)
 /* STARTTLS under the policy: 1 to go on (under TLS, or in plaintext when the policy allows), 0, or -1 */
 static int starttls (smtpsess *s, smtpc *c, tlsclient *t)
 {
-  int mode = s->tlspolicy == CONF_TLS_VERIFY ? TLSCLIENT_VERIFY : TLSCLIENT_OPPORTUNISTIC ;
+  int mode = s->tlspolicy == CONF_TLS_VERIFY ? TLSCLIENT_VERIFY : s->tlspolicy == CONF_TLS_DANE ? TLSCLIENT_DANE : TLSCLIENT_OPPORTUNISTIC ;
   char const *servername = s->host ;
   int r ;
   if (!smtpc_command(c, "STARTTLS", 0, s->tcommand)) return fail_io(s, c, "STARTTLS") ;
@@ -98,14 +98,17 @@ static int starttls (smtpsess *s, smtpc *c, tlsclient *t)
     size_t k = ip46_scan(s->host, &dummy) ;
     if (k && !s->host[k])
     {
-      if (mode == TLSCLIENT_VERIFY) return quit(c, fail(s, 0, "cannot verify a certificate for an IP address: route to a host name", 0)) ;
+      if (mode != TLSCLIENT_OPPORTUNISTIC) return quit(c, fail(s, 0, "cannot verify a certificate for an IP address: route to a host name", 0)) ;
       servername = 0 ;
     }
   }
+  t->dane = mode == TLSCLIENT_DANE ? s->tlsa : 0 ;
   if (!smtpc_starttls(c, t, servername, mode, mode == TLSCLIENT_VERIFY ? s->anchors : 0, &s->discarded, s->tcommand))
   {
     int be = tlsclient_error(t) ;
     char const *why = be && be != BR_ERR_IO ? tlsname_error(be) : strerror(errno) ;
+    /* RFC 7672 §3: the exact reason DANE refused the chain, for the log */
+    if (mode == TLSCLIENT_DANE && t->dv.reason) why = s->dane_fail = t->dv.reason ;
     smtpc_close(c) ;
     /* RFC 7435 §3: only opportunistic may fall back to plaintext, and never with credentials */
     if (s->tlspolicy != CONF_TLS_OPPORTUNISTIC) return tls_refused(s, "TLS handshake failed", why) ;
@@ -115,6 +118,7 @@ static int starttls (smtpsess *s, smtpc *c, tlsclient *t)
   s->tls = 1 ;
   s->tlsversion = tlsclient_version(t) ;
   s->tlscipher = tlsclient_cipher(t) ;
+  if (mode == TLSCLIENT_DANE) s->dane_usage = t->dv.usage ;
   /* RFC 3207 §4.2: forget what the server said before TLS */
   r = ehlo(s, c) ;
   return r > 0 ? 1 : quit(c, r) ;
@@ -171,6 +175,8 @@ int smtpsess_open (smtpsess *s, smtpc *c, tlsclient *t)
   s->tls = 0 ;
   s->plaintext = 0 ;
   s->failed = 0 ;
+  s->dane_usage = -1 ;
+  s->dane_fail = 0 ;
   /* §4.5.3.2.1: 5 minutes for the greeting */
   if (!smtpc_reply(c, s->tcommand)) return fail_io(s, c, "greeting") ;
   if (smtpreply_class(&c->reply) != 2) return quit(c, fail_reply(s, c, "greeting")) ;

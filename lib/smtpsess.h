@@ -25,10 +25,13 @@
  *    plaintext, and a failed handshake is worth one more session in
  *    plaintext (RFC 7435 §3; s->plaintext), unless the route has
  *    credentials, which never go out in plaintext;
- *  - required, verify: no TLS means no mail to this host, a temporary
- *    failure of the host, never a retry in plaintext (RFC 3207 §4.1
- *    leaves the choice to the client; the policy made it); verify
- *    checks the certificate against the trust anchors and the name.
+ *  - required, verify, dane: no TLS means no mail to this host, a
+ *    temporary failure of the host, never a retry in plaintext (RFC 3207
+ *    §4.1 leaves the choice to the client; the policy made it); verify
+ *    checks the certificate against the trust anchors and the name;
+ *    dane checks it against the host's usable TLSA records, s->tlsa
+ *    (RFC 7672 §3, lib/daneverify; lib/route decided the policy), and
+ *    says in s->dane_usage which usage matched (s->dane_fail: why none).
  *
  * This module never logs: what happened comes back in the struct, in
  * the order the caller logs it: s->discarded (plaintext after the 220
@@ -48,6 +51,7 @@ struct smtpsess_s
   char const *authfile ;      /* the route's credentials file; 0: no AUTH */
   char const *cafile ;        /* the trust anchors for verify */
   unsigned int tcommand ;     /* seconds for a command's reply (§4.5.3.2) */
+  tlsa_set const *tlsa ;      /* the TLSA records, for the dane policy */
   tlsclient_anchors *anchors ; /* loaded from cafile on the first verify, kept */
   int *anchors_loaded ;
   /* what happened */
@@ -56,12 +60,14 @@ struct smtpsess_s
   int tls ;
   char const *tlsversion ;
   unsigned int tlscipher ;
+  int dane_usage ;            /* dane: the usage of the record that matched; -1 */
+  char const *dane_fail ;     /* dane: why the chain was refused (constant); 0 */
   int plaintext ;
   int failed ;
   int failperm ;
   stralloc fail ;             /* NUL-terminated when failed */
 } ;
-#define SMTPSESS_ZERO { .host = "", .helo = "", .tlspolicy = 0, .authfile = 0, .cafile = 0, .tcommand = 300, .anchors = 0, .anchors_loaded = 0, .ext = SMTPREPLY_EXT_ZERO, .discarded = 0, .tls = 0, .tlsversion = "", .tlscipher = 0, .plaintext = 0, .failed = 0, .failperm = 0, .fail = STRALLOC_ZERO }
+#define SMTPSESS_ZERO { .host = "", .helo = "", .tlspolicy = 0, .authfile = 0, .cafile = 0, .tcommand = 300, .tlsa = 0, .anchors = 0, .anchors_loaded = 0, .ext = SMTPREPLY_EXT_ZERO, .discarded = 0, .tls = 0, .tlsversion = "", .tlscipher = 0, .dane_usage = -1, .dane_fail = 0, .plaintext = 0, .failed = 0, .failperm = 0, .fail = STRALLOC_ZERO }
 
 /* on a connected smtpc, with t for TLS: 1 ready for MAIL; 0 the host failed (s->fail), or -1 out of memory */
 extern int smtpsess_open (smtpsess *, smtpc *, tlsclient *) ;

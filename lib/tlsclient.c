@@ -247,6 +247,12 @@ int tlsclient_start (tlsclient *t, int fd, char const *servername, int mode, tls
   t->ox.inner = &t->xc ;
   t->ox.chain_err = BR_ERR_X509_TRUNCATED ;
   if (mode == TLSCLIENT_OPPORTUNISTIC) br_ssl_engine_set_x509(&t->cc.eng, &t->ox.vtable) ;
+  else if (mode == TLSCLIENT_DANE)
+  {
+    if (!t->dane || !servername) return (errno = EINVAL, 0) ;
+    daneverify_init(&t->dv, t->dane, servername) ;
+    br_ssl_engine_set_x509(&t->cc.eng, &t->dv.vtable) ;
+  }
   random_buf((char *)rnd, sizeof(rnd)) ;
   br_ssl_engine_inject_entropy(&t->cc.eng, rnd, sizeof(rnd)) ;
   byte_zzero((char *)rnd, sizeof(rnd)) ;
@@ -254,7 +260,7 @@ int tlsclient_start (tlsclient *t, int fd, char const *servername, int mode, tls
   br_sslio_init(&t->ioc, &t->cc.eng, &tio_read, t, &tio_write, t) ;
   /* flushing runs the engine until application data can be sent: the whole handshake */
   if (br_sslio_flush(&t->ioc) < 0) return (errno = errno ? errno : EPROTO, 0) ;
-  if (mode == TLSCLIENT_VERIFY) t->ox.chain_err = 0 ;
+  if (mode != TLSCLIENT_OPPORTUNISTIC) t->ox.chain_err = 0 ;
   return 1 ;
 }
 

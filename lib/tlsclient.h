@@ -12,6 +12,9 @@
 #include <skalibs/genalloc.h>
 #include <skalibs/tai.h>
 
+#include "daneverify.h"
+#include "tlsa.h"
+
 /*
  * The TLS client side of remote-send (STARTTLS, RFC 3207), on BearSSL.
  * The server side is lib/tls.[ch]; the two share only lib/tlsname (error
@@ -26,6 +29,9 @@
  *   mismatch or an expired certificate does not stop the handshake.
  * - TLSCLIENT_VERIFY: the chain must lead to one of the anchors and the
  *   certificate must name the server (RFC 6125 through br_x509_minimal).
+ * - TLSCLIENT_DANE: the chain must match the usable TLSA records in
+ *   t->dane (set before the start), as lib/daneverify checks them
+ *   (RFC 7672 §3); t->dv says which usage matched, or why none did.
  *
  * I/O is blocking in appearance and bounded by *deadline, an absolute
  * time the caller moves forward before each step (RFC 5321 §4.5.3.2).
@@ -34,6 +40,7 @@
 
 #define TLSCLIENT_OPPORTUNISTIC 0
 #define TLSCLIENT_VERIFY 1
+#define TLSCLIENT_DANE 2
 
 typedef struct tlsclient_anchors_s tlsclient_anchors, *tlsclient_anchors_ref ;
 struct tlsclient_anchors_s
@@ -63,6 +70,8 @@ struct tlsclient_s
   br_ssl_client_context cc ;
   br_x509_minimal_context xc ;
   tlsclient_x509 ox ;
+  tlsa_set const *dane ;            /* TLSCLIENT_DANE: the records, the caller's */
+  daneverify dv ;
   br_sslio_context ioc ;
   int fd ;
   int mode ;

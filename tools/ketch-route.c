@@ -66,6 +66,7 @@ static char const *tls_policy_name (unsigned int t)
     case CONF_TLS_REQUIRED : return "required (STARTTLS or fail, certificate not checked)" ;
     case CONF_TLS_VERIFY : return "verify (STARTTLS and a certificate valid for the host, or fail)" ;
     case CONF_TLS_NONE : return "none (never STARTTLS)" ;
+    case CONF_TLS_DANE : return "dane (STARTTLS and a certificate matching the TLSA records, or fail)" ;
     default : return "opportunistic (STARTTLS when offered, else plain; a failed handshake retries in plain)" ;
   }
 }
@@ -81,7 +82,7 @@ static unsigned int listener (uint16_t port, int *found)
 }
 
 /* the hop's addresses, as remote-send finds them (route_addresses), and whether one is our own listener */
-static void show_addresses (unsigned int indent, route const *rt, route_hop const *h)
+static void show_addresses (unsigned int indent, route const *rt, route_hop const *h, int *secure)
 {
   genalloc ips = GENALLOC_ZERO ;
   stralloc sa = STRALLOC_ZERO ;
@@ -91,10 +92,11 @@ static void show_addresses (unsigned int indent, route const *rt, route_hop cons
   int r ;
   size_t k = ip46_scan(host, &lit) ;
   int myself = 0 ;
+  *secure = 0 ;
   if (k && !host[k]) myself = route_is_myself(&cf, &lit, h->port) ;
   if (k && !host[k]) { PUT(indent, "address ", host, " (a literal)", myself ? ": one of this host's listeners, 554 5.4.6 loops back to myself" : "") ; return ; }
   if (nodns) { PUT(indent, "addresses: not looked up (-n)") ; return ; }
-  r = route_addresses(host, h->gai, &ips) ;
+  r = route_addresses(host, h->gai, &ips, secure) ;
   if (r != DNS_OK)
   {
     PUT(indent, "addresses: ", dns_strerror(r), r == DNS_TEMP ? " (temporary: the mail waits)" : " (this host is skipped)") ;
@@ -119,12 +121,33 @@ static void show_addresses (unsigned int indent, route const *rt, route_hop cons
   genalloc_free(dns_ip, &ips) ;
 }
 
+/* the TLS policy of an MX host's sessions, as remote-send decides it (route_tls_decide): DANE's records, or why not */
+static void show_tls (unsigned int indent, route const *rt, route_hop const *h, int secure)
+{
+  route_tls t = ROUTE_TLS_ZERO ;
+  size_t n, i ;
+  if (!route_tls_decide(rt, h, secure, &t)) dienomem() ;
+  if (t.temp) PUT(indent, "tls: deferred (451): ", t.why) ;
+  else PUT(indent, "tls ", tls_policy_name(t.tls), ": ", t.why) ;
+  n = tlsa_set_n(&t.tlsa) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    tlsa_rr const *rr = tlsa_set_rrs(&t.tlsa) + i ;
+    PUT(indent + 1, "TLSA ", log_u64(rr->usage), " ", log_u64(rr->selector), " ", log_u64(rr->mtype), " (",
+      tlsa_usage_name(rr->usage), " ", tlsa_selector_name(rr->selector), " ", tlsa_mtype_name(rr->mtype), ")") ;
+  }
+  if (t.tlsa.total > n) PUT(indent + 1, log_u64(t.tlsa.total - n), " TLSA records not usable for SMTP (RFC 7672 3.1.3)") ;
+  route_tls_free(&t) ;
+}
+
 /* remote-send's choice for a domain: the same lib/route plan it delivers by */
 static void show_remote (unsigned int indent, char const *domain)
 {
   route rt = ROUTE_ZERO ;
   route_hop const *h ;
+  conf_tlspolicy const *tp = conf_tlspolicy_find(&cf, domain) ;
   size_t n, i ;
+  int secure ;
   if (!route_static(&rt, &cf, domain)) dienomem() ;
   h = route_hops(&rt) ;
   switch (rt.kind)
@@ -133,7 +156,7 @@ static void show_remote (unsigned int indent, char const *domain)
     case ROUTE_K_SMARTHOST :
       PUT(indent, rt.kind == ROUTE_K_ROUTE ? "route for " : "smarthost (every remote domain), not the MX", rt.kind == ROUTE_K_ROUTE ? log_quote(domain) : "", rt.kind == ROUTE_K_ROUTE ? ", not the MX" : "") ;
       PUT(indent + 1, "host ", route_str(&rt, h->host), " port ", log_u64(h->port)) ;
-      show_addresses(indent + 2, &rt, h) ;
+      show_addresses(indent + 2, &rt, h, &secure) ;
       PUT(indent + 1, "tls ", tls_policy_name(h->tls)) ;
       if (h->auth) PUT(indent + 1, "auth with the credentials in ", route_str(&rt, h->auth)) ;
       goto end ;
@@ -142,13 +165,16 @@ static void show_remote (unsigned int indent, char const *domain)
       if (rt.result == ROUTE_BADLITERAL) PUT(indent + 1, "bad address literal: 553 5.1.2, bounced") ;
       else
       {
-        show_addresses(indent + 1, &rt, h) ;
+        show_addresses(indent + 1, &rt, h, &secure) ;
         PUT(indent + 1, "tls ", tls_policy_name(h->tls)) ;
       }
       goto end ;
     default : break ;
   }
   PUT(indent, "MX hosts of ", log_quote(domain), ", port ", log_u64(cf.remote_port), ", tls ", tls_policy_name(cf.tls_outbound)) ;
+  if (tp) PUT(indent + 1, "tls-policy ", log_quote(domain), " ", conf_tls_policy_name(tp->tls), " (configured: overrides outbound-tls and the DANE default)") ;
+  else PUT(indent + 1, "no tls-policy rule: DANE where validated TLSA records exist (RFC 7672), else outbound-tls") ;
+  if (!nodns) PUT(indent + 1, dns_dnssec_trusted() ? "DNSSEC: the resolver's AD bit is trusted" : "DNSSEC: no trusted validating resolver (dnssec-resolver): DANE cannot apply") ;
   if (nodns) { PUT(indent + 1, "not looked up (-n)") ; goto end ; }
   if (!route_mx(&rt, &cf, domain)) dienomem() ;
   switch (rt.result)
@@ -165,8 +191,10 @@ static void show_remote (unsigned int indent, char const *domain)
   {
     if (h[i].self) { PUT(indent + 1, "MX ", log_u64(h[i].pref), " ", route_str(&rt, h[i].host), ": this host or worse, not tried") ; continue ; }
     PUT(indent + 1, "MX ", log_u64(h[i].pref), " ", route_str(&rt, h[i].host)) ;
-    show_addresses(indent + 2, &rt, h + i) ;
+    show_addresses(indent + 2, &rt, h + i, &secure) ;
+    show_tls(indent + 2, &rt, h + i, secure) ;
   }
+  if (rt.result == ROUTE_OK) PUT(indent + 1, rt.mxsecure ? "the MX answer is DNSSEC-validated" : "the MX answer is not DNSSEC-validated") ;
   if (rt.result == ROUTE_LOOP) PUT(indent + 1, "no better exchanger than this host: 554 5.4.6 loops back to myself") ;
  end:
   route_free(&rt) ;
@@ -414,6 +442,8 @@ int main (int argc, char const *const *argv)
     strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, err.len ? err.s : "unable to read the configuration") ;
   if (!nodns && !dns_init(cf.resolver_ip, cf.resolver_is6, cf.resolver_port, cf.timeout_command < 5 ? cf.timeout_command : 5))
     strerr_diefusys(KETCH_EX_TEMP, "initialise the resolver") ;
+  /* as remote-send does */
+  if (!nodns && (cf.resolver_dnssec || !cf.resolver_port)) dns_dnssec_init(cf.resolver_dnssec ? DNS_DNSSEC_TRUST : DNS_DNSSEC_AUTO) ;
 
   {
     char ipfmt[IP46_FMT] ;

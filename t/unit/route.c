@@ -35,12 +35,13 @@ static char const *H (route const *r, size_t i) { return route_str(r, route_hops
 
 int main (void)
 {
-  conf c, s ;
+  conf c, s, d ;
   route r = ROUTE_ZERO ;
+  route_tls t = ROUTE_TLS_ZERO ;
   stralloc names = STRALLOC_ZERO ;
   dns_mx mx[4] ;
   ip46 ip ;
-  tap_plan(31) ;
+  tap_plan(41) ;
   if (!tap_tmpdir()) return 111 ;
   ok(load(&c,
     "hostname mx.test.example\n"
@@ -103,9 +104,27 @@ int main (void)
   ok(route_hops(&r)[0].port == 25 && route_hops(&r)[0].tls == CONF_TLS_REQUIRED, "the smarthost's default port and tls policy") ;
   ok(route_plan(&r, &s, "[10.0.0.1]") && r.kind == ROUTE_K_SMARTHOST, "the smarthost takes literals too") ;
 
+  /* the TLS policy of MX hosts: tls-policy, else outbound-tls with DANE where it applies (no resolver here: dns_dnssec_init never ran) */
+  ok(load(&d, "hostname h.example\noutbound-tls required\ntls-policy none.example none\ntls-policy enc.example encrypt\n"
+    "tls-policy dane.example dane\ntls-policy only.example dane-only\ntls-policy ver.example verify\n"), "conf with tls-policy rules loads") ;
+  ok(route_from_mx(&r, &d, "other.example", DNS_OK, mx + 1, 1, names.s) && route_hops(&r)[0].tls == CONF_TLS_REQUIRED && route_hops(&r)[0].dane == ROUTE_DANE_MAY,
+    "no rule: outbound-tls, DANE where it applies") ;
+  ok(route_tls_decide(&r, route_hops(&r), 1, &t) && !t.temp && t.tls == CONF_TLS_REQUIRED && !strcmp(t.why, "no DNSSEC-validating resolver is trusted"),
+    "no trusted resolver: outbound-tls, and why") ;
+  ok(route_from_mx(&r, &d, "None.Example", DNS_OK, mx + 1, 1, names.s) && route_hops(&r)[0].tls == CONF_TLS_NONE && route_hops(&r)[0].dane == ROUTE_DANE_OFF,
+    "tls-policy none (the domain in any case): no DANE") ;
+  ok(route_tls_decide(&r, route_hops(&r), 1, &t) && !t.temp && t.tls == CONF_TLS_NONE && !strcmp(t.why, "configured"), "tls-policy none: configured") ;
+  ok(route_from_mx(&r, &d, "enc.example", DNS_OK, mx + 1, 1, names.s) && route_hops(&r)[0].tls == CONF_TLS_REQUIRED && route_hops(&r)[0].dane == ROUTE_DANE_OFF, "tls-policy encrypt: required") ;
+  ok(route_from_mx(&r, &d, "ver.example", DNS_OK, mx + 1, 1, names.s) && route_hops(&r)[0].tls == CONF_TLS_VERIFY && route_hops(&r)[0].dane == ROUTE_DANE_OFF, "tls-policy verify") ;
+  ok(route_from_mx(&r, &d, "dane.example", DNS_NODATA, 0, 0, "") && route_hops(&r)[0].tls == CONF_TLS_OPPORTUNISTIC && route_hops(&r)[0].dane == ROUTE_DANE_MAY,
+    "tls-policy dane, the implicit MX: opportunistic without records") ;
+  ok(route_from_mx(&r, &d, "only.example", DNS_OK, mx + 1, 1, names.s) && route_hops(&r)[0].dane == ROUTE_DANE_ONLY, "tls-policy dane-only") ;
+  ok(route_tls_decide(&r, route_hops(&r), 1, &t) && t.temp, "dane-only without a trusted resolver: deferred") ;
+
+  route_tls_free(&t) ;
   route_free(&r) ;
   stralloc_free(&names) ;
-  conf_free(&c) ; conf_free(&s) ;
+  conf_free(&c) ; conf_free(&s) ; conf_free(&d) ;
   tap_rmtmp() ;
   return tap_done() ;
 }
