@@ -16,7 +16,7 @@
 . "$(dirname "$0")/remote-lib.sh"
 # the local user and the smtp-user must be two users
 [ "$(id -u)" = 0 ] || skip_all "needs root (a local user other than the smtp-user)"
-plan 47
+plan 48
 need dnsmasq dnsmasq-base
 need opendkim opendkim
 need dkimverify python3-dkim
@@ -39,11 +39,16 @@ ketch-dkim keygen -C "$CONF" sign.test r1 > "$T/again.out" 2>&1
 is "$?" 100 "a key is never overwritten (exit 100)"
 grep '^dkim-sign ' "$T/r1.out" "$T/e1.out" | sed 's/^[^:]*://' >> "$CONF"
 is "$(grep -c '^dkim-sign sign.test selector [re]1 key ' "$CONF")" 2 "... and each prints its configuration line"
+# a third key, made by OpenSSL (its primes need not be 3 mod 4, as BearSSL's are): three signatures
+openssl genrsa -out "$T/o1.key" 2048 2>/dev/null
+echo "dkim-sign sign.test selector o1 key $T/o1.key" >> "$CONF"
+ketch-dkim txt "$T/o1.key" sign.test o1 > "$T/o1.out" 2>&1
+ok $? "ketch-dkim txt: the record of an OpenSSL key" "$(cat "$T/o1.out")"
 conf-check -C "$CONF" -q > "$T/cc.out" 2>&1
 ok $? "conf-check takes both keys" "$(cat "$T/cc.out")"
 
 # the records: dnsmasq serves them (strings of at most 255 octets); OpenDKIM reads them from a data set
-/usr/bin/python3 - "$T/r1.out" "$T/e1.out" > "$T/dns.args" 3> "$T/keys.data" <<'EOF'
+/usr/bin/python3 - "$T/r1.out" "$T/e1.out" "$T/o1.out" > "$T/dns.args" 3> "$T/keys.data" <<'EOF'
 import os, re, sys
 data = os.fdopen(3, 'w')
 for f in sys.argv[1:]:
@@ -67,7 +72,7 @@ IFS='
 dns "$DPORT" "$@"
 printf 'Mode v\nSyslog no\nAlwaysAddARHeader yes\nTestDNSData file:%s\n' "$T/keys.data" > "$T/od.conf"
 
-# verify FILE: "pass pass" when both signatures pass python3-dkim; od FILE: OpenDKIM's passes
+# verify FILE: "pass pass pass" when both signatures pass python3-dkim; od FILE: OpenDKIM's passes
 verify () { /usr/bin/python3 "$top/t/dkim-verify.py" "$DPORT" "$1" 2>&1 ; }
 od () { opendkim -x "$T/od.conf" -t "$1" -vvv 2>&1 | grep -c 'dkim=pass' ; }
 # msg: the message of the one queued entry, in the stored form; sigs: its DKIM-Signature fields
@@ -107,24 +112,24 @@ rm -f "$SPOOL"/queue/*/*
 KETCH_CONF=$CONF s6-setuidgid "$U" sendmail -f u@sign.test b@remote.example < "$T/m1" > "$T/sm.out" 2>&1
 ok $? "a local user's sendmail" "$(cat "$T/sm.out") $(tail -3 "$T/enq.log")"
 msg local
-is "$(sigs local)" 2 "... is signed twice (RSA and Ed25519)"
-is "$(verify "$T/got-local")" "pass pass" "... python3-dkim: both pass"
-is "$(od "$T/got-local")" 2 "... OpenDKIM: both pass"
+is "$(sigs local)" 3 "... is signed three times (two RSA keys, one Ed25519)"
+is "$(verify "$T/got-local")" "pass pass pass" "... python3-dkim: all pass"
+is "$(od "$T/got-local")" 3 "... OpenDKIM: all pass"
 check "... From over-signed, t= set, no l=" sh -c "grep -A3 '^DKIM-Signature: v=1; a=rsa-sha256' '$T/got-local' | tr -d '\n ' | grep 'h=from:from:to:subject:date:message-id;' | grep -q 't=[0-9]*;' && ! grep -q ' l=' '$T/got-local'"
 
 sed 's/^Subject: .*/Subject: from an authenticated client/' "$T/m1" > "$T/m2"
 rm -f "$SPOOL"/queue/*/*
 is "$(send auth "$T/m2" u@sign.test b@remote.example)" 250 "an authenticated client's message"
 msg auth
-is "$(verify "$T/got-auth")" "pass pass" "... python3-dkim: both pass"
-is "$(od "$T/got-auth")" 2 "... OpenDKIM: both pass"
+is "$(verify "$T/got-auth")" "pass pass pass" "... python3-dkim: all pass"
+is "$(od "$T/got-auth")" 3 "... OpenDKIM: all pass"
 
 sed 's/^Subject: .*/Subject: from relay-from/' "$T/m1" > "$T/m3"
 rm -f "$SPOOL"/queue/*/*
 is "$(send relay "$T/m3" u@sign.test b@remote.example)" 250 "a relay-from client's message"
 msg relay
-is "$(verify "$T/got-relay")" "pass pass" "... python3-dkim: both pass"
-is "$(od "$T/got-relay")" 2 "... OpenDKIM: both pass"
+is "$(verify "$T/got-relay")" "pass pass pass" "... python3-dkim: all pass"
+is "$(od "$T/got-relay")" 3 "... OpenDKIM: all pass"
 
 # the hard one: 200 header fields (several To and Cc among them), folded
 # fields, a 998-octet line, dot lines, blanks at line ends and inside,
@@ -154,8 +159,8 @@ gen "$T/mid" 102400
 rm -f "$SPOOL"/queue/*/*
 is "$(send auth "$T/hard" ted@sign.test b@remote.example)" 250 "a hard message, 10 MiB, 200 header lines"
 msg hard
-is "$(verify "$T/got-hard")" "pass pass" "... python3-dkim: both pass"
-is "$(od "$T/got-hard")" 2 "... OpenDKIM: both pass"
+is "$(verify "$T/got-hard")" "pass pass pass" "... python3-dkim: all pass"
+is "$(od "$T/got-hard")" 3 "... OpenDKIM: all pass"
 check "... eight To fields signed, from the bottom, and the List-Id" sh -c "sed -n '/^DKIM-Signature: v=1; a=rsa/,/bh=/p' '$T/got-hard' | tr -d '\n ' | grep -q 'h=from:from:to:to:to:to:to:to:to:to:subject:date:message-id:mime-version:content-type:content-transfer-encoding:list-id;'"
 rm -f "$SPOOL"/queue/*/*
 is "$(send auth "$T/mid" ted@sign.test b@remote.example)" 250 "the same, 100 KiB"
@@ -165,13 +170,13 @@ cp "$(queued_files)" "$MID"
 
 # a change after signing fails, with both verifiers
 sed 's/^Hello\.$/Hello!/' "$T/got-auth" > "$T/alt-body"
-is "$(verify "$T/alt-body")" "fail fail" "a changed body fails python3-dkim"
+is "$(verify "$T/alt-body")" "fail fail fail" "a changed body fails python3-dkim"
 is "$(od "$T/alt-body")" 0 "... and OpenDKIM"
 sed 's/^Subject: .*/Subject: changed/' "$T/got-auth" > "$T/alt-subj"
-is "$(verify "$T/alt-subj")" "fail fail" "a changed Subject fails python3-dkim"
+is "$(verify "$T/alt-subj")" "fail fail fail" "a changed Subject fails python3-dkim"
 is "$(od "$T/alt-subj")" 0 "... and OpenDKIM"
 sed 's/^To: /From: evil@sign.test\nTo: /' "$T/got-auth" > "$T/alt-from"
-is "$(verify "$T/alt-from")" "fail fail" "an added From fails (over-signed)"
+is "$(verify "$T/alt-from")" "fail fail fail" "an added From fails (over-signed)"
 
 # not signed: mail from the Internet, mail from a domain without a key
 sed 's/^Subject: .*/Subject: from the Internet/' "$T/m1" > "$T/m4"
@@ -206,12 +211,12 @@ check "remote-send delivers the 8-bit message to a server without 8BITMIME" grep
 check "... sent as is (RFC 6152: no conversion that would break the signature)" sh -c "grep -q 'MAIL FROM' '$T/p8.log' && ! grep -q BODY=8BITMIME '$T/p8.log'"
 # the wire form, dot-stuffing undone, as a receiver stores it
 /usr/bin/python3 -c 'import sys ; d = open(sys.argv[1], "rb").read() ; assert d.endswith(b"\r\n.\r\n") ; open(sys.argv[2], "wb").write(b"\r\n".join(l[1:] if l.startswith(b".") else l for l in d[:-3].split(b"\r\n")))' "$T/p8.data" "$T/p8.msg"
-is "$(verify "$T/p8.msg")" "pass pass" "... what the server got passes python3-dkim"
-is "$(od "$T/p8.msg")" 2 "... and OpenDKIM"
+is "$(verify "$T/p8.msg")" "pass pass pass" "... what the server got passes python3-dkim"
+is "$(od "$T/p8.msg")" 3 "... and OpenDKIM"
 mkdir -p "$T/md"
 local-deliver ted@sign.test root@test.example root "$T" maildir "$T/md/" < "$T/got-hard" > "$T/ld.out" 2>&1
 ok $? "local delivery of the hard message" "$(cat "$T/ld.out")"
-is "$(verify "$(find "$T/md/new" -type f | head -1)")" "pass pass" "... the mailbox copy passes python3-dkim"
+is "$(verify "$(find "$T/md/new" -type f | head -1)")" "pass pass pass" "... the mailbox copy passes python3-dkim"
 
 # a key that cannot be read: the message is refused, never sent unsigned
 mv "$T/dkim/sign.test.e1.key" "$T/dkim/moved"
