@@ -74,6 +74,9 @@ static int sign_file (char const *msg, size_t step, dkimkey const *k, char const
   sig->len = 0 ;
   r = dkim_sign(&d, k, domain, "sel", 1700000000, bh, fd, 9, sig) ;
   close(fd) ;
+  /* NUL-terminated for strstr, the NUL not counted */
+  if (r && !stralloc_0(sig)) return 0 ;
+  if (r) sig->len-- ;
   return r ;
 }
 
@@ -105,7 +108,7 @@ int main (void)
 {
   stralloc sa = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
   dkimkey k = DKIMKEY_ZERO ;
-  tap_plan(46) ;
+  tap_plan(45) ;
   if (!tap_tmpdir()) return 111 ;
 
   /* RFC 6376 §3.4.6's example, in the stored form (each LF a CRLF) */
