@@ -16,7 +16,7 @@
 . "$(dirname "$0")/remote-lib.sh"
 # the local user and the smtp-user must be two users
 [ "$(id -u)" = 0 ] || skip_all "needs root (a local user other than the smtp-user)"
-plan 48
+plan 49
 need dnsmasq dnsmasq-base
 need opendkim opendkim
 need dkimverify python3-dkim
@@ -112,6 +112,7 @@ rm -f "$SPOOL"/queue/*/*
 KETCH_CONF=$CONF s6-setuidgid "$U" sendmail -f u@sign.test b@remote.example < "$T/m1" > "$T/sm.out" 2>&1
 ok $? "a local user's sendmail" "$(cat "$T/sm.out") $(tail -3 "$T/enq.log")"
 msg local
+check "... its entry reads as any other (queue-ls skips the pad lines)" sh -c "queue-ls -C '$CONF' | grep -q '^1 message, 1 recipient'"
 is "$(sigs local)" 3 "... is signed three times (two RSA keys, one Ed25519)"
 is "$(verify "$T/got-local")" "pass pass pass" "... python3-dkim: all pass"
 is "$(od "$T/got-local")" 3 "... OpenDKIM: all pass"
