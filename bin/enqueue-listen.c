@@ -142,7 +142,7 @@ static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *
   *code = submit_sender(s, rq.sender, strlen(rq.sender), err) ;
   if (*code) return 0 ;
   /* the peer's uid (SO_PEERCRED), for what only some may say: the socket is open to every local user */
-  if ((rq.auth || rq.flags) && getpeereid(fd, &uid, &gid) < 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
+  if ((rq.auth || rq.flags || genalloc_len(conf_dkim, &cf.dkim)) && getpeereid(fd, &uid, &gid) < 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
   if (rq.auth)
   {
     *code = submit_auth_from(s, rq.auth, &cf, uid, err) ;
@@ -158,6 +158,9 @@ static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *
     *code = submit_flags(s, rq.flags, rq.reason, &cf, uid, err) ;
     if (*code) return 0 ;
   }
+  /* DKIM: a local user's mail is signed, the smtp-user's only when it says so */
+  *code = submit_dkim(s, &cf, uid, err) ;
+  if (*code) return 0 ;
   return 1 ;
  malformed:
   *code = KETCH_EX_PERM ;

@@ -148,6 +148,9 @@ int main (int argc, char const *const *argv)
     r = submit_flags(&s, flags, reason, &c, getuid(), &sa) ;
     if (r) die(r, &sa) ;
   }
+  /* a local user's mail is signed (DKIM), the smtp-user's only when it says so */
+  r = submit_dkim(&s, &c, getuid(), &sa) ;
+  if (r) die(r, &sa) ;
 
   umask(077) ;
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;

@@ -126,7 +126,14 @@ int envelope_decode (envelope *e, char const *s, size_t len)
       if (!havebody) return (errno = EINVAL, 0) ;
       break ;
     }
-    if (havebody) return (errno = EINVAL, 0) ;
+    /* after the body line, only pad lines: "pad" and blanks (the DKIM reserve, lib/dkimsign.h) */
+    if (havebody)
+    {
+      size_t j = 3 ;
+      if (n < 3 || memcmp(line, "pad", 3)) return (errno = EINVAL, 0) ;
+      for (; j < n ; j++) if (line[j] != ' ') return (errno = EINVAL, 0) ;
+      continue ;
+    }
     if (n >= 5 && !memcmp(line, "from ", 5))
     {
       if (havefrom++ || envelope_nrcpt(e)) return (errno = EINVAL, 0) ;

@@ -23,11 +23,15 @@
  *                           sender (an authenticated or relay-from
  *                           client): the message may be DKIM-signed
  *   body 7bit | body 8bit   whether the body holds octets above 127
+ *   pad <blanks>            optional, any number: room enqueue reserved
+ *                           for DKIM signatures and did not use
  *   <empty line>
  *
- * The body line is last and fixed-width, so enqueue writes "7bit" before
- * it has read the message and patches one octet (ENVELOPE_BODYFLAG_OFF
- * before the end of the head) if it finds an 8-bit octet.
+ * The body line is last but for pad lines, and fixed-width, so enqueue
+ * writes "7bit" before it has read the message and patches one octet
+ * (ENVELOPE_BODYFLAG_OFF before the end of the head it encoded) if it
+ * finds an 8-bit octet. Pad lines (lib/dkimsign.h) come only from
+ * enqueue, after the encoded head; envelope_encode never writes them.
  *
  * Addresses are in address_parse's canonical form, which never holds a
  * newline. The id and the arrival time are the entry's file name.

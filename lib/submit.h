@@ -11,6 +11,7 @@
 #include <skalibs/stralloc.h>
 
 #include "conf.h"
+#include "dkimsign.h"
 #include "envelope.h"
 #include "message.h"
 #include "queue.h"
@@ -51,8 +52,11 @@ struct submit_s
   int fd ;             /* tmp/ID, locked; -1 when none */
   size_t envlen ;      /* octets of the envelope at the head of tmp/ID */
   unsigned int flags ; /* SUBMIT_F_*, set by submit_flags */
+  conf const *dkimconf ; /* with dkim-sign lines, when the message may be signed (submit_dkim); else 0 */
+  size_t room ;        /* octets reserved for the signatures after the envelope's body line (lib/dkimsign.h) */
+  dkim dkim ;          /* the signer, fed as the message is written */
 } ;
-#define SUBMIT_ZERO { .e = ENVELOPE_ZERO, .m = MESSAGE_ZERO, .out = STRALLOC_ZERO, .id = "", .tmpfn = "", .fd = -1, .envlen = 0, .flags = 0 }
+#define SUBMIT_ZERO { .e = ENVELOPE_ZERO, .m = MESSAGE_ZERO, .out = STRALLOC_ZERO, .id = "", .tmpfn = "", .fd = -1, .envlen = 0, .flags = 0, .dkimconf = 0, .room = 0 }
 
 /* the sender ("" is the null reverse-path); first, it starts the envelope */
 extern int submit_sender (submit *, char const *, size_t, stralloc *) ;
@@ -78,6 +82,19 @@ extern int submit_auth_from (submit *, char const *, conf const *, uid_t, strall
  * (KETCH_EX_PERM otherwise). An unknown flag is KETCH_EX_PERM.
  */
 extern int submit_flags (submit *, unsigned int, char const *, conf const *, uid_t, stralloc *) ;
+/*
+ * DKIM signing (lib/dkimsign.h), said by the process running as uid,
+ * after the sender, the authenticated user and the flags, before
+ * submit_open: the message is signed at the commit when c has dkim-sign
+ * lines for its From domain and its submitter vouches for it: an
+ * authenticated user, SUBMIT_F_SIGN (a session's relay-from client), or
+ * a local user: any uid but the smtp-user's (with no smtp-user line, the
+ * sessions run as the queue owner, so any uid but ours). Mail that the
+ * smtp-user hands in without either came from the Internet, and is never
+ * signed. 0, or KETCH_EX_TEMP (the user database unreadable). Without
+ * dkim-sign lines it costs nothing.
+ */
+extern int submit_dkim (submit *, conf const *, uid_t, stralloc *) ;
 /* tmp/ID created, the envelope written, s->id set; max 0: no size limit;
    options MESSAGE_DOTS for a dot-terminated stream. Then s->m.maxhops
    may be set: the hop count of message.h, 0 for none */
