@@ -20,8 +20,11 @@ CFLAGS_KETCH = -std=c99 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow -
   -Wstrict-prototypes -Wmissing-prototypes -Werror=implicit-function-declaration \
   -fstack-protector-strong -fPIE $(if $(WERROR),-Werror) $(SAN)
 LDFLAGS_KETCH = -pie -Wl,-z,relro,-z,now $(SAN)
-# skalibs and BearSSL are linked statically: installed programs need only libc
-LIBS_KETCH = -Wl,-Bstatic -lbearssl -lskarnet -Wl,-Bdynamic
+# skalibs and BearSSL are linked statically: installed programs need only libc.
+# libsodium gives Ed25519 to DKIM (lib/dkimkey.c): a static archive too, so
+# only the programs that use that module (enqueue, enqueue-listen,
+# ketch-dkim, conf-check) carry it
+LIBS_KETCH = -Wl,-Bstatic -lbearssl -lsodium -lskarnet -Wl,-Bdynamic
 LIBS_EXTRA = -lcrypt -lresolv
 
 B = build
@@ -65,7 +68,7 @@ $(B)/bin/%: bin/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 # source linked dynamically.
 ifeq ($(SAN),)
 ENQUEUE_LD = -static-pie
-ENQUEUE_LIBS = -Wl,-Bstatic -lbearssl -lskarnet $(LIBS_EXTRA)
+ENQUEUE_LIBS = -Wl,-Bstatic -lbearssl -lsodium -lskarnet $(LIBS_EXTRA)
 else
 ENQUEUE_LD =
 ENQUEUE_LIBS = $(LIBS_KETCH) $(LIBS_EXTRA)
