@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
-plan 33
+plan 34
 need dnsmasq dnsmasq-base
 need openssl openssl
 
@@ -32,7 +32,8 @@ now=$(date -u +%s)
 d () { date -u -d "@$1" +%Y%m%d%H%M%SZ ; }
 cert good "$H" "$(d $((now - 86400)))" "$(d $((now + 90 * 86400)))" &&
 cert other other.example "$(d $((now - 86400)))" "$(d $((now + 90 * 86400)))" &&
-cert old "$H" 20200101000000Z 20200201000000Z
+cert old "$H" 20200101000000Z 20200201000000Z &&
+cert soon "$H" "$(d $((now - 86400)))" "$(d $((now + 5 * 86400 + 3600)))"
 ok $? "test certificates made with openssl"
 # DKIM keys made by ketch-dkim (for a configuration of their own), and
 # the p= of each as openssl computes it, in two strings (a TXT string
@@ -160,6 +161,9 @@ check "certificate for another name: FAIL with the fix" sh -c "[ $rc = 1 ] && gr
 sed "s|^certificate .*|certificate $T/old.pem key $T/old.key|" "$T/good.conf" > "$CONF"
 doctor -n
 check "expired certificate: FAIL with the fix" sh -c "[ $rc = 1 ] && grep -qF 'FAIL certificate $T/old.pem: expired on 2020-02-01; fix: renew it' '$T/out'"
+sed "s|^certificate .*|certificate $T/soon.pem key $T/soon.key|" "$T/good.conf" > "$CONF"
+doctor -n
+check "a certificate with 5 days left: WARN, exit 0" sh -c "[ $rc = 0 ] && grep -qF 'WARN certificate $T/soon.pem: 5 days left' '$T/out'"
 cp "$T/good.conf" "$CONF"
 
 # -n: no DNS (none is running now) and no dry run; configuration and certificate only
