@@ -34,7 +34,13 @@
  *
  *   client: one netstring (lib/netstr), the envelope: sender NUL
  *           auth-user NUL (empty when none), then every recipient
- *           followed by NUL;
+ *           followed by NUL; when the request carries flags (below),
+ *           one more field first, the options: ':', the flags in
+ *           decimal, ':', the reason (empty when none), NUL. No
+ *           address starts with ':' (address.h's canonical form, or
+ *           anything address_parse takes), so the two forms cannot be
+ *           confused, and a request without flags is sent in the old
+ *           form that every server takes;
  *   server: the queue id and LF (what enqueue -S prints first);
  *   client: the message as enqueue -S reads it, dot-stuffed, up to the
  *           final dot; or a shutdown of its writing side to abort;
@@ -55,6 +61,21 @@
 
 #define ENQCLIENT_REQUEST_MAX (1 << 20)
 
+/*
+ * What the session says about the message beyond its envelope
+ * (lib/submit.h has the same values, SUBMIT_F_*, and the rules on who
+ * may say them). HOLD: queue it held, as queue-ctl hold would, until
+ * queue-ctl release (a filter's quarantine, RFC-less: the milter
+ * protocol's SMFIR_QUARANTINE); reason, if not 0, is why: printable
+ * ASCII, at most ENQCLIENT_REASON_MAX octets, anything else refused
+ * (100). SIGN: the session vouches for the sender (an authenticated
+ * client, or one from relay-from), so the message may be DKIM-signed;
+ * only root, the queue owner and the smtp-user may say it.
+ */
+#define ENQCLIENT_F_HOLD 0x1
+#define ENQCLIENT_F_SIGN 0x2
+#define ENQCLIENT_REASON_MAX 256
+
 typedef struct enqclient_req_s enqclient_req ;
 struct enqclient_req_s
 {
@@ -63,6 +84,8 @@ struct enqclient_req_s
   char const *auth ;      /* the authenticated user, or 0 */
   char const *rcpts ;     /* rlen octets: every recipient with its NUL, at least one */
   size_t rlen ;
+  unsigned int flags ;    /* ENQCLIENT_F_*; 0: none */
+  char const *reason ;    /* with ENQCLIENT_F_HOLD: why, or 0 */
   tain const *deadline ;  /* for the id; 0: wait as long as it takes */
 } ;
 

@@ -30,6 +30,9 @@
 
 #define ENVELOPE_F_8BIT 0x01
 #define ENVELOPE_F_SMTPUTF8 0x02
+#define ENVELOPE_F_HOLD 0x04       /* held from the start, until queue-ctl release */
+#define ENVELOPE_F_SIGN 0x08       /* the submitter vouched for the sender: may be DKIM-signed */
+#define ENVELOPE_REASON_MAX 256    /* octets of a hold's reason, printable ASCII */
 #define ENVELOPE_LINE_MAX 1024
 #define ENVELOPE_BODYFLAG_OFF 6   /* the '7' of "body 7bit\n\n" is hdrlen - 6 */
 #define ENVELOPE_MAX (64 << 20)   /* the head of an entry is at most 64 MiB */
