@@ -210,18 +210,28 @@ int enqclient_submit (enqclient *h, conf const *c, enqclient_req const *r, stral
   return spawn(h, c, r, diag) ;
 }
 
-int enqclient_stuff (stralloc *sa, char const *s, size_t len)
+int enqclient_stuff_to (enqclient_put_fn *put, void *ctx, char const *s, size_t len)
 {
-  size_t pos = 0, start = sa->len ;
+  size_t pos = 0 ;
   while (pos < len)
   {
     char const *nl = memchr(s + pos, '\n', len - pos) ;
-    size_t n = nl ? (size_t)(nl - (s + pos)) : len - pos ;
-    if ((s[pos] == '.' && !stralloc_catb(sa, ".", 1)) || !stralloc_catb(sa, s + pos, n) || !stralloc_catb(sa, "\n", 1)) goto err ;
-    pos += n + 1 ;
+    size_t n = nl ? (size_t)(nl - (s + pos)) + 1 : len - pos ;
+    if ((s[pos] == '.' && !(*put)(ctx, ".", 1)) || !(*put)(ctx, s + pos, n) || (!nl && !(*put)(ctx, "\n", 1))) return 0 ;
+    pos += n ;
   }
-  if (stralloc_catb(sa, ".\n", 2)) return 1 ;
- err:
+  return (*put)(ctx, ".\n", 2) ;
+}
+
+static int stuff_sa (void *sa, char const *s, size_t len)
+{
+  return stralloc_catb((stralloc *)sa, s, len) ;
+}
+
+int enqclient_stuff (stralloc *sa, char const *s, size_t len)
+{
+  size_t start = sa->len ;
+  if (enqclient_stuff_to(&stuff_sa, sa, s, len)) return 1 ;
   sa->len = start ;
   return 0 ;
 }

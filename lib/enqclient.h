@@ -112,6 +112,10 @@ extern int enqclient_submit (enqclient *, conf const *, enqclient_req const *, s
 /* appends s[0..len), a message with LF line ends, as enqueue -S reads it (RFC 5321 §4.5.2 with LF): a dot doubled at the start of a line, a last line given its LF, then ".\n". 1, or 0 (ENOMEM) */
 extern int enqclient_stuff (stralloc *, char const *, size_t) ;
 
+/* the same stuffing to any sink (lib/msgedit writes it to a descriptor through a buffer): put(ctx, piece, n) gets the pieces in order and returns 1, or 0 with errno, which stops the stuffing. 1, or 0 and put's errno */
+typedef int enqclient_put_fn (void *, char const *, size_t) ;
+extern int enqclient_stuff_to (enqclient_put_fn *, void *, char const *, size_t) ;
+
 /* ends the message before its final dot: nothing is queued (the code is then 111) */
 extern void enqclient_abort (enqclient *) ;
 
