@@ -6,7 +6,7 @@
 # to the message and the envelope, and nothing half written in the spool.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 97
+plan 99
 "$PY" -c 'import Milter' 2>/dev/null || fail_rest "python3's Milter module is missing (Debian package python3-milter)"
 
 cd "$T" || exit 1
@@ -250,6 +250,13 @@ err=$(printf 'Subject: local\n\nspam\n' | sendmail -C "$CONF" "$U@test.example" 
 is "$?" 100 "a local filter's reject: sendmail exits 100"
 check "with the filter's text" sh -c "echo '$err' | grep -q '550 5.7.1 no local spam'"
 check "and nothing is queued" spool_clean "$n"
+# a local filter that is down: 111, or the message goes on unfiltered with on-failure accept
+sed 's/^local-filter one$/local-filter down/' "$CONF" > "$T/down.conf"
+printf 'Subject: local\n\nx\n' | sendmail -C "$T/down.conf" "$U@test.example" 2>/dev/null
+is "$?:$(count_entries)" "111:$n" "a local filter that is down: sendmail exits 111, nothing queued"
+sed 's/^local-filter one$/local-filter downok/' "$CONF" > "$T/downok.conf"
+printf 'Subject: unfiltered\n\nx\n' | sendmail -C "$T/downok.conf" "$U@test.example" 2>/dev/null
+is "$?:$(count_entries)" "0:$((n + 1))" "the same with on-failure accept: queued"
 
 # 8. quarantine: held in the queue until released, then delivered
 clean_spool
