@@ -7,7 +7,7 @@
 # nothing half written in the spool. Failures: t/filter-fail.t.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 68
+plan 69
 . "$(dirname "$0")/filter-lib.sh"
 
 # 1. a clean pass, and a header added at the end of message
@@ -26,6 +26,12 @@ for m in "connect j=mx.test.example" "connect {daemon_name}=ketch" "connect {cli
          "mail i=$sid" "mail {mail_addr}=a@client.example" "rcpt {rcpt_addr}=$U@test.example" "rcpt {rcpt_mailer}=local" ; do
   check "macro $m" grep -qxF "macro $m" "$MLOG"
 done
+# under TLS the filter gets the version and the cipher at HELO and MAIL (rspamd reads {tls_version})
+"$PY" -c "$PYLIB
+c = Conn($PORT); c.reply(); c.cmd(b'EHLO client.example'); c.cmd(b'STARTTLS'); c.wrap()
+c.cmd(b'EHLO client.example'); c.cmd(b'MAIL FROM:<a@client.example>'); c.cmd(b'QUIT')
+" >/dev/null 2>&1
+check "macro {tls_version} and {cipher} under TLS" sh -c "grep -q '^macro mail {tls_version}=TLSv1\.[0-9]\$' '$MLOG' && grep -q '^macro helo {cipher}=.' '$MLOG'"
 check "the accepted line ties the session id (the i macro) to the queue id" grep -q "^$sid accepted id=$(basename "$f") " "$T/smtp.log"
 check "the log says which filter added which header" grep -q "^$sid filter name=one action=add-header header=\"X-Filtered\"" "$T/smtp.log"
 
