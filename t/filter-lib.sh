@@ -25,12 +25,13 @@ PORT2=$(free_port) ; PORT3=$(free_port) ; PORT4=$(free_port) ; PORT5=$(free_port
 MPORT2=$(free_port) ; DPORT=$(free_port) ; GPORT=$(free_port)
 U=$(test_user kf) || bail "useradd failed"
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"
-# PORT: one filter (and STARTTLS); PORT2: two in order; PORT3: one that is down; PORT4:
+# PORT: one filter (and STARTTLS, AUTH as alice); PORT2: two in order; PORT3: one that is down; PORT4:
 # the same with on-failure accept; PORT5: one that speaks garbage
 need openssl openssl
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 2 -subj /CN=localhost >"$T/openssl.out" 2>&1 \
   || bail "openssl could not make a test certificate"
-mkinstance "listen 127.0.0.1 port $PORT starttls filter one" "certificate $T/tls.crt key $T/tls.key" "listen 127.0.0.1 port $PORT2 filter one filter two" \
+printf 'alice:%s\n' "$(echo 'correct horse' | ketch-passwd)" > "$T/auth"
+mkinstance "listen 127.0.0.1 port $PORT starttls plain-auth filter one" "certificate $T/tls.crt key $T/tls.key" "auth-table $T/auth" "listen 127.0.0.1 port $PORT2 filter one filter two" \
   "listen 127.0.0.1 port $PORT3 filter down" "listen 127.0.0.1 port $PORT4 filter downok" "listen 127.0.0.1 port $PORT5 filter garbage" \
   "filter one inet:127.0.0.1:$MPORT" "filter two inet:127.0.0.1:$MPORT2" "filter down inet:127.0.0.1:$DPORT" \
   "filter downok inet:127.0.0.1:$DPORT on-failure accept" "filter garbage inet:127.0.0.1:$GPORT" "local-filter one" \

@@ -7,7 +7,7 @@
 # nothing half written in the spool. Failures: t/filter-fail.t.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 69
+plan 70
 . "$(dirname "$0")/filter-lib.sh"
 
 # 1. a clean pass, and a header added at the end of message
@@ -32,6 +32,14 @@ c = Conn($PORT); c.reply(); c.cmd(b'EHLO client.example'); c.cmd(b'STARTTLS'); c
 c.cmd(b'EHLO client.example'); c.cmd(b'MAIL FROM:<a@client.example>'); c.cmd(b'QUIT')
 " >/dev/null 2>&1
 check "macro {tls_version} and {cipher} under TLS" sh -c "grep -q '^macro mail {tls_version}=TLSv1\.[0-9]\$' '$MLOG' && grep -q '^macro helo {cipher}=.' '$MLOG'"
+# after AUTH the filter gets the user (OpenDKIM signs for {auth_authen})
+"$PY" -c "$PYLIB
+import base64
+c = Conn($PORT); c.reply(); c.cmd(b'EHLO client.example')
+c.cmd(b'AUTH PLAIN ' + base64.b64encode(b'\\0alice\\0correct horse'))
+c.cmd(b'MAIL FROM:<a@client.example>'); c.cmd(b'QUIT')
+" >/dev/null 2>&1
+check "macro {auth_authen} after AUTH" grep -qxF "macro mail {auth_authen}=alice" "$MLOG"
 check "the accepted line ties the session id (the i macro) to the queue id" grep -q "^$sid accepted id=$(basename "$f") " "$T/smtp.log"
 check "the log says which filter added which header" grep -q "^$sid filter name=one action=add-header header=\"X-Filtered\"" "$T/smtp.log"
 
