@@ -401,14 +401,12 @@ static int feed_body (void *ctx, char const *p, size_t len)
   return f->r == MILTER_CONTINUE && !f->m->skip_body ;
 }
 
-/* the quarantine's reason as enqueue takes it: printable ASCII, bounded */
+/* the quarantine's reason as enqueue takes it (lib/enqclient: printable ASCII, bounded) */
 static int set_reason (filterset *fs, char const *s, size_t n)
 {
-  size_t i = 0 ;
-  if (n > ENQCLIENT_REASON_MAX) n = ENQCLIENT_REASON_MAX ;
-  if (!stralloc_copyb(&fs->reason, s, n) || !stralloc_0(&fs->reason)) return 0 ;
-  for (; i < n ; i++) if ((unsigned char)fs->reason.s[i] < 32 || (unsigned char)fs->reason.s[i] > 126) fs->reason.s[i] = '?' ;
-  return 1 ;
+  char buf[ENQCLIENT_REASON_MAX + 1] ;
+  char const *r = enqclient_reason(buf, s, n) ;
+  return stralloc_copys(&fs->reason, r ? r : "") && stralloc_0(&fs->reason) ;
 }
 
 /* an address a filter gave, parsed as the session parses its own: 0 when it does not parse */
