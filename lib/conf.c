@@ -412,12 +412,12 @@ static int do_certificate (parse *p, keyword const *k)
   return set_once(p, &c->cert, p->w[1], 1) && addpath(c, p->w[3], &c->key) ;
 }
 
-/* listen ADDRESS [port N] [starttls|tls-required|smtps] [auth|auth-required] [plain-auth] */
+/* listen ADDRESS [port N] [starttls|tls-required|smtps] [auth|auth-required] [plain-auth] [filter NAME]... */
 static int do_listen (parse *p, keyword const *k)
 {
-  conf_listen l = { .port = 25, .flags = 0, .line = p->line } ;
+  conf_listen l = { .port = 25, .flags = 0, .line = p->line, .filter_first = genalloc_len(size_t, &p->c->filter_use), .filter_count = 0 } ;
   unsigned int i = 2 ;
-  if (!need(p, 2, 9)) return 0 ;
+  if (!need(p, 2, MAXWORDS)) return 0 ;
   if (!scan_ip(p->w[1], l.ip, &l.is6)) return fail(p, "listen: not an IP address: ", p->w[1]) ;
   for (; i < p->n ; i++)
   {
@@ -432,6 +432,14 @@ static int do_listen (parse *p, keyword const *k)
     else if (!strcmp(w, "auth")) l.flags |= CONF_LISTEN_AUTH ;
     else if (!strcmp(w, "auth-required")) l.flags |= CONF_LISTEN_AUTH | CONF_LISTEN_AUTHREQUIRED ;
     else if (!strcmp(w, "plain-auth")) l.flags |= CONF_LISTEN_AUTH | CONF_LISTEN_PLAINAUTH ;
+    else if (!strcmp(w, "filter"))
+    {
+      /* the names are checked in finish: a filter line may come later */
+      size_t off ;
+      if (++i >= p->n) return fail(p, "listen: filter needs a filter's name", 0) ;
+      if (!addstr(p->c, p->w[i], &off) || !genalloc_append(size_t, &p->c->filter_use, &off)) return 0 ;
+      l.filter_count++ ;
+    }
     else return fail(p, "listen: unknown option: ", w) ;
   }
   if ((l.flags & CONF_LISTEN_SMTPS) && (l.flags & CONF_LISTEN_STARTTLS))
@@ -592,6 +600,82 @@ static int do_deliver (parse *p, keyword const *k)
   return fail(p, "deliver: unknown method: ", p->w[1]) ;
 }
 
+/* a filter's name: what the logs and the listen lines call it */
+static int filter_name_ok (char const *s)
+{
+  size_t i = 0 ;
+  for (; s[i] ; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.')) return 0 ;
+  return i && i <= 64 ;
+}
+
+static char const *const filter_onfail_names[] = { [CONF_FILTER_TEMPFAIL] = "tempfail", [CONF_FILTER_ACCEPT] = "accept" } ;
+
+/*
+ * filter NAME unix:PATH | inet:ADDRESS:PORT | inet6:[ADDRESS]:PORT [on-failure tempfail|accept]
+ * Postfix's notation (milter_README): an address literal only, since the
+ * session connects without a resolver. A relative unix path is taken from
+ * the configuration's directory, like every path here.
+ */
+static int do_filter (parse *p, keyword const *k)
+{
+  conf_filter f = { .onfail = CONF_FILTER_TEMPFAIL, .line = p->line } ;
+  char const *a ;
+  if (!need(p, 3, 5)) return 0 ;
+  a = p->w[2] ;
+  if (!filter_name_ok(p->w[1])) return fail(p, "filter: a name is 1 to 64 letters, digits, '-', '_' or '.': ", p->w[1]) ;
+  if (conf_filter_find(p->c, p->w[1])) return fail(p, "filter: defined twice: ", p->w[1]) ;
+  if (p->n > 3)
+  {
+    if (p->n != 5 || strcmp(p->w[3], "on-failure")) return fail(p, "filter: expected: filter NAME ADDRESS [on-failure tempfail|accept]", 0) ;
+    for (f.onfail = 0 ; f.onfail <= CONF_FILTER_ACCEPT && strcmp(p->w[4], filter_onfail_names[f.onfail]) ; f.onfail++) ;
+    if (f.onfail > CONF_FILTER_ACCEPT) return fail(p, "filter: on-failure takes tempfail or accept", 0) ;
+  }
+  if (!strncmp(a, "unix:", 5))
+  {
+    size_t off ;
+    if (!a[5]) return fail(p, "filter: unix: needs a path", 0) ;
+    if (!addpath(p->c, a + 5, &off)) return 0 ;
+    /* sun_path holds 108 octets with the NUL */
+    if (strlen(p->c->sa.s + off) > 107) return fail(p, "filter: socket path longer than 107 octets: ", a + 5) ;
+    f.address = p->c->sa.len ;
+    if (!stralloc_cats(&p->c->sa, "unix:")) return 0 ;
+    /* sa may have moved: the path is copied from its offset */
+    if (!stralloc_readyplus(&p->c->sa, strlen(p->c->sa.s + off) + 1)) return 0 ;
+    if (!stralloc_cats(&p->c->sa, p->c->sa.s + off) || !stralloc_0(&p->c->sa)) return 0 ;
+  }
+  else
+  {
+    int six = !strncmp(a, "inet6:", 6) ;
+    char const *hp = a + (six ? 6 : 5) ;
+    size_t start, n ;
+    uint16_t port = 0 ;
+    char ip[16] ;
+    int is6 ;
+    if ((!six && strncmp(a, "inet:", 5)) || netaddr_hostport(hp, strlen(hp), &start, &n, &port) != 1 || !port
+     || !netaddr_ip(hp + start, n, ip, &is6) || (six && !is6))
+      return fail(p, "filter: expected unix:PATH, inet:IPV4:PORT or inet6:[IPV6]:PORT, not: ", a) ;
+    if (!addstr(p->c, a, &f.address)) return 0 ;
+  }
+  if (!addstr(p->c, p->w[1], &f.name)) return 0 ;
+  return genalloc_append(conf_filter, &p->c->filters, &f) ;
+}
+
+/* local-filter NAME...: the filters of mail sendmail(8) submits, in order */
+static int do_local_filter (parse *p, keyword const *k)
+{
+  unsigned int i = 1 ;
+  if (!need(p, 2, MAXWORDS)) return 0 ;
+  if (genalloc_len(size_t, &p->c->local_filters)) return fail(p, "local-filter is set twice", 0) ;
+  p->c->local_filter_line = p->line ;
+  for (; i < p->n ; i++)
+  {
+    size_t off ;
+    if (!addstr(p->c, p->w[i], &off) || !genalloc_append(size_t, &p->c->local_filters, &off)) return 0 ;
+  }
+  return 1 ;
+}
+
 /* resolver IP [port N]: the DNS server remote-send asks instead of resolv.conf's */
 static int do_resolver (parse *p, keyword const *k)
 {
@@ -700,6 +784,11 @@ static int plisten (stralloc *sa, conf const *c)
     if (l->flags & CONF_LISTEN_PLAINAUTH && !stralloc_cats(sa, " plain-auth")) return 0 ;
     if ((l->flags & (CONF_LISTEN_AUTH | CONF_LISTEN_AUTHREQUIRED | CONF_LISTEN_PLAINAUTH)) == CONF_LISTEN_AUTH
      && !stralloc_cats(sa, " auth")) return 0 ;
+    {
+      unsigned int j = 0 ;
+      for (; j < l->filter_count ; j++)
+        if (!stralloc_cats(sa, " filter") || !pword(sa, c->sa.s + genalloc_s(size_t, &c->filter_use)[l->filter_first + j])) return 0 ;
+    }
     if (!pend(sa)) return 0 ;
   }
   return 1 ;
@@ -785,6 +874,27 @@ static int proutes (stralloc *sa, conf const *c)
   return 1 ;
 }
 
+static int pfilters (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(conf_filter, &c->filters), i = 0 ;
+  for (; i < n ; i++)
+  {
+    conf_filter const *f = genalloc_s(conf_filter, &c->filters) + i ;
+    if (!stralloc_cats(sa, "filter") || !pword(sa, c->sa.s + f->name) || !pword(sa, c->sa.s + f->address)
+     || !stralloc_cats(sa, " on-failure") || !pword(sa, filter_onfail_names[f->onfail]) || !pend(sa)) return 0 ;
+  }
+  return 1 ;
+}
+
+static int plocal_filters (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(size_t, &c->local_filters), i = 0 ;
+  if (!n) return 1 ;
+  if (!stralloc_cats(sa, "local-filter")) return 0 ;
+  for (; i < n ; i++) if (!pword(sa, c->sa.s + genalloc_s(size_t, &c->local_filters)[i])) return 0 ;
+  return pend(sa) ;
+}
+
 static int presolver (stralloc *sa, conf const *c)
 {
   return !c->resolver_port || (stralloc_cats(sa, c->resolver_dnssec ? "dnssec-resolver" : "resolver") && pip(sa, c->resolver_ip, c->resolver_is6)
@@ -824,6 +934,8 @@ static keyword const keywords[] =
   { .name = "local-uid-min", .type = T_UINT, FIELD(local_uid_min), .def = 1000, .min = 0, .max = COUNT_MAX, .flags = PRINT_CHANGED },
   { .name = "certificate", .parse = &do_certificate, .print = &pcertificate },
   { .name = "listen", .parse = &do_listen, .print = &plisten },
+  { .name = "filter", .parse = &do_filter, .print = &pfilters },  /* milters (lib/filter) */
+  { .name = "local-filter", .parse = &do_local_filter, .print = &plocal_filters },
   { .name = "local-domain", .parse = &do_domains, .print = &pdomains },
   { .name = "virtual-domain", .parse = &do_vdomain, .print = &pvdomains },
   { .name = "relay-from", .parse = &do_relay, .print = &prelay },
@@ -857,6 +969,9 @@ static keyword const keywords[] =
   DURATION("timeout", "session", timeout_session, 3600),
   DURATION("timeout", "connect", timeout_connect, 60),
   DURATION("timeout", "delivery", timeout_delivery, 600),
+  DURATION("timeout", "filter-connect", timeout_filter_connect, 30),  /* Postfix's milter_connect_timeout */
+  DURATION("timeout", "filter-command", timeout_filter_command, 30),  /* milter_command_timeout */
+  DURATION("timeout", "filter-data", timeout_filter_data, 300),       /* milter_content_timeout */
   { .name = "retry", .type = T_GROUP },  /* retry local|remote FIRST, retry max LONGEST */
   DURATION("retry", "local", retry_local, 60),
   DURATION("retry", "remote", retry_remote, 400),  /* qmail and OpenSMTPD: 400 s x n^2 */
@@ -956,6 +1071,25 @@ static int finish (parse *p)
       p->line = l[i].line ;
       if (!fail(p, "listen: auth needs an auth-table line", 0) && !keep(p)) return 0 ;
     }
+  /* a filter named by a listener or local-filter must be defined (anywhere in the file) */
+  for (i = 0 ; i < n ; i++)
+  {
+    unsigned int j = 0 ;
+    for (; j < l[i].filter_count ; j++)
+    {
+      char const *name = c->sa.s + genalloc_s(size_t, &c->filter_use)[l[i].filter_first + j] ;
+      if (conf_filter_find(c, name)) continue ;
+      p->line = l[i].line ;
+      if (!fail(p, "listen: no filter line defines: ", name) && !keep(p)) return 0 ;
+    }
+  }
+  for (i = 0 ; i < genalloc_len(size_t, &c->local_filters) ; i++)
+  {
+    char const *name = c->sa.s + genalloc_s(size_t, &c->local_filters)[i] ;
+    if (conf_filter_find(c, name)) continue ;
+    p->line = c->local_filter_line ;
+    if (!fail(p, "local-filter: no filter line defines: ", name) && !keep(p)) return 0 ;
+  }
   /* two listeners on one address and port: the second bind would fail at start */
   for (i = 1 ; i < n ; i++)
   {
@@ -975,7 +1109,7 @@ static int finish (parse *p)
 
 static void conf_zero (conf *c)
 {
-  static conf const zero = { .sa = STRALLOC_ZERO, .listen = GENALLOC_ZERO, .local_domains = GENALLOC_ZERO, .vdomains = GENALLOC_ZERO, .relay_nets = GENALLOC_ZERO, .routes = GENALLOC_ZERO, .dkim = GENALLOC_ZERO } ;
+  static conf const zero = { .sa = STRALLOC_ZERO, .listen = GENALLOC_ZERO, .filters = GENALLOC_ZERO, .filter_use = GENALLOC_ZERO, .local_filters = GENALLOC_ZERO, .local_domains = GENALLOC_ZERO, .vdomains = GENALLOC_ZERO, .relay_nets = GENALLOC_ZERO, .routes = GENALLOC_ZERO, .tls_policies = GENALLOC_ZERO, .dkim = GENALLOC_ZERO } ;
   *c = zero ;
 }
 
@@ -1106,6 +1240,9 @@ void conf_free (conf *c)
 {
   stralloc_free(&c->sa) ;
   genalloc_free(conf_listen, &c->listen) ;
+  genalloc_free(conf_filter, &c->filters) ;
+  genalloc_free(size_t, &c->filter_use) ;
+  genalloc_free(size_t, &c->local_filters) ;
   genalloc_free(size_t, &c->local_domains) ;
   genalloc_free(conf_vdomain, &c->vdomains) ;
   genalloc_free(conf_net, &c->relay_nets) ;
@@ -1190,6 +1327,14 @@ conf_dkim const *conf_dkim_next (conf const *c, char const *domain, size_t *i)
     char const *s = c->sa.s + d[*i].domain ;
     if (strlen(s) == best && !strcmp(s, domain + dlen - best) && (exact || d[*i].subdomains)) return d + (*i)++ ;
   }
+  return 0 ;
+}
+
+conf_filter const *conf_filter_find (conf const *c, char const *name)
+{
+  size_t n = genalloc_len(conf_filter, &c->filters), i = 0 ;
+  conf_filter const *f = genalloc_s(conf_filter, &c->filters) ;
+  for (; i < n ; i++) if (!strcmp(name, c->sa.s + f[i].name)) return f + i ;
   return 0 ;
 }
 

@@ -39,6 +39,20 @@ struct conf_listen_s
   uint16_t port ;
   unsigned int flags ;
   unsigned int line ;
+  size_t filter_first ;      /* its filters, in order: conf.filter_use[first..first+count) */
+  unsigned int filter_count ;
+} ;
+
+/* filter NAME ADDRESS [on-failure tempfail|accept]: a milter (lib/filter) */
+#define CONF_FILTER_TEMPFAIL 0  /* a filter down, timed out or broken: 451 4.7.1 (Postfix's milter_default_action advice) */
+#define CONF_FILTER_ACCEPT 1    /* ... skipped for the rest of the session */
+typedef struct conf_filter_s conf_filter ;
+struct conf_filter_s
+{
+  size_t name ;
+  size_t address ;     /* unix:/path, inet:host:port or inet6:[addr]:port */
+  unsigned int onfail ;
+  unsigned int line ;
 } ;
 
 typedef struct conf_net_s conf_net ;
@@ -149,6 +163,10 @@ struct conf_s
   size_t bindir ;      /* where the ketch programs are ("programs"); default: compiled in */
   size_t enqueue_socket ; /* enqueue-listen's socket; 0: none, enqueue is spawned per message */
   genalloc listen ;    /* conf_listen */
+  genalloc filters ;   /* conf_filter */
+  genalloc filter_use ;/* size_t: the name offsets the listen lines' "filter NAME" give, each line's together */
+  genalloc local_filters ; /* size_t: local-filter's names, for sendmail's mail (Postfix's non_smtpd_milters) */
+  unsigned int local_filter_line ;
   genalloc local_domains ; /* size_t */
   genalloc vdomains ;  /* conf_vdomain */
   genalloc relay_nets ;/* conf_net */
@@ -171,6 +189,9 @@ struct conf_s
   unsigned int timeout_session ;
   unsigned int timeout_connect ;
   unsigned int timeout_delivery ;
+  unsigned int timeout_filter_connect ;  /* lib/filter: connect and negotiation */
+  unsigned int timeout_filter_command ;  /* each SMTP stage's answer */
+  unsigned int timeout_filter_data ;     /* each header, body chunk and end of message */
   unsigned int retry_local ;      /* seconds: first retry; the n-th waits base * n^2 */
   unsigned int retry_remote ;
   unsigned int retry_max ;        /* the wait is capped at this */
@@ -221,6 +242,8 @@ extern conf_tlspolicy const *conf_tlspolicy_find (conf const *, char const *) ;
  * those). 0 when there are no more.
  */
 extern conf_dkim const *conf_dkim_next (conf const *, char const *, size_t *) ;
+/* the filter of that name, or 0 (conf_load refuses a listen or local-filter line naming an unknown one) */
+extern conf_filter const *conf_filter_find (conf const *, char const *) ;
 /* sa = the path of ketch program name ("programs" directory, /, name, NUL). 1, or 0 and errno */
 extern int conf_prog (conf const *, char const *, stralloc *) ;
 
