@@ -5,13 +5,14 @@
 # nothing else changes but a spool and programs line, and smtp-user root as root):
 #   local-only   SMTP on the loopback and sendmail, aliases, into an mbox
 #   mx-maildir   an MX over STARTTLS (IPv4 and IPv6) into ~/Maildir
+#   mx-rspamd    the same with rspamd as its filter (a milter): conf-check
 #   submission   AUTH over STARTTLS on 587 and over implicit TLS on 465
 #   null-client  everything through its smarthost, which is the submission
 #                example: STARTTLS required, AUTH with the credentials file
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 . "$(dirname "$0")/run-lib.sh"
-plan 25
+plan 26
 need openssl openssl
 
 cd "$T" || exit 1
@@ -29,7 +30,7 @@ fi
 have6=0
 python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null && have6=1
 
-for ex in local-only mx-maildir null-client submission ; do
+for ex in local-only mx-maildir mx-rspamd null-client submission ; do
   # -s: its files (/etc/ketch/cert.pem...) are not made here
   conf-check -q -s -C "$top/conf/$ex.conf" 2>"$T/$ex.check"
   ok $? "conf/$ex.conf passes conf-check -s as shipped"
