@@ -112,6 +112,10 @@ extern int enqclient_submit (enqclient *, conf const *, enqclient_req const *, s
 /* appends s[0..len), a message with LF line ends, as enqueue -S reads it (RFC 5321 §4.5.2 with LF): a dot doubled at the start of a line, a last line given its LF, then ".\n". 1, or 0 (ENOMEM) */
 extern int enqclient_stuff (stralloc *, char const *, size_t) ;
 
+/* the same stuffing to any sink (lib/msgedit writes it to a descriptor through a buffer): put(ctx, piece, n) gets the pieces in order and returns 1, or 0 with errno, which stops the stuffing. 1, or 0 and put's errno */
+typedef int enqclient_put_fn (void *, char const *, size_t) ;
+extern int enqclient_stuff_to (enqclient_put_fn *, void *, char const *, size_t) ;
+
 /* ends the message before its final dot: nothing is queued (the code is then 111) */
 extern void enqclient_abort (enqclient *) ;
 
@@ -123,8 +127,22 @@ extern int enqclient_finish (enqclient *, stralloc *) ;
  * enqclient_finish use, exported for the unit test and the fuzz harness.
  */
 
-/* sends the envelope; rcpts holds rlen octets of NUL-terminated addresses; 1 ok, 0 errno */
-extern int enqclient_request (int, char const *, char const *, char const *, size_t) ;
+/* sends r's envelope and flags (conffile and deadline unused); 1 ok, 0 errno */
+extern int enqclient_request (int, enqclient_req const *) ;
+
+/* appends the request's netstring, as enqclient_request sends it; 1, or 0 (ENOMEM, E2BIG) */
+extern int enqclient_request_encode (stralloc *, enqclient_req const *) ;
+
+/*
+ * The server's side: the payload s[0..len) of a request's netstring,
+ * either form, read into r (sender, auth or 0, rcpts and rlen, flags,
+ * reason or 0), its strings pointing into s; conffile and deadline are
+ * left alone. 1, or 0 when it is malformed: not NUL-terminated, fewer
+ * than three fields after the options, or options that are not ':',
+ * 1 to 10 digits of an unsigned int, ':'. Total: no octet outside
+ * s[0..len) is read. What the fields say is lib/submit's to check.
+ */
+extern int enqclient_request_parse (enqclient_req *, char const *, size_t) ;
 
 /*
  * Waits (until the deadline; 0: no bound, and a blocking descriptor) for

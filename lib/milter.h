@@ -48,19 +48,25 @@
  * Negotiation (SMFIC_OPTNEG): we offer version 6, every SMFIF_ action
  * we implement (MILTER_ACTIONS) and every SMFIP_ flag we can honour
  * (MILTER_PFLAGS); the filter answers with the subset it wants. A
- * filter that asks for an action or flag we did not offer, or a version
- * below 2, is refused (protocol error), as Postfix refuses it. The
+ * filter that asks for an action we did not offer, or a version outside
+ * 2..6, is refused (protocol error), as Postfix's milter8.c refuses it;
+ * protocol flags we do not know (libmilter's SMFIP_MDS_* data sizes)
+ * are ignored, as Postfix ignores them. A filter of version 2 or 3 is
+ * not sent DATA (SMFIC_DATA came with version 4). The
  * filter's reply may carry, after the three words, lists of macros per
  * stage (uint32 SMFIM_ stage, then the space-separated names NUL; the
  * data of smfi_setsymlist): we then send only those macros at that
  * stage, otherwise all the session gives us.
  *
- * Protocol flags honoured: SMFIP_NO* (the stage is not sent; the call
- * returns MILTER_CONTINUE without I/O), SMFIP_NR_* (the stage is sent
+ * Protocol flags honoured: SMFIP_NO* (the command is not sent and the
+ * call returns MILTER_CONTINUE without I/O; the stage's macros are kept
+ * and go out with the next command, as Postfix sends them even for a
+ * skipped event, so that libmilter has them at EOM), SMFIP_NR_* (the stage is sent
  * and nothing is read back), SMFIP_SKIP (the filter may answer a body
  * chunk with SMFIR_SKIP: no more body is sent for this message),
- * SMFIP_RCPT_REJ (accepted: we only ever send recipients we accept, so
- * it changes nothing), SMFIP_HDR_LEADSPC (the header value is sent as
+ * SMFIP_RCPT_REJ is not offered (the session gives a filter only the
+ * recipients it accepted; a filter that asks for it anyway does not get
+ * it), SMFIP_HDR_LEADSPC (the header value is sent as
  * stored, the leading space after ':' included; without it the single
  * leading space is removed, as Sendmail does, and a modified header's
  * value gets one back from msgedit).
@@ -78,14 +84,20 @@
  *   with its "421 ... closing connection" and stops talking to the
  *   filter; it does not know CONN_FAIL, which Sendmail's mfdef.h
  *   defines as "cause a connection failure": the same, failing safe),
- *   'p' PROGRESS (only at EOM: wait again, the data deadline restarts,
- *   at most MILTER_PROGRESS_MAX times), 's' SKIP (only to a body chunk,
+ *   'p' PROGRESS (at any stage, as Postfix allows it: wait again, the
+ *   stage's deadline restarts, at most MILTER_PROGRESS_MAX times per
+ *   command), 's' SKIP (only to a body chunk,
  *   only if SMFIP_SKIP was negotiated), and at EOM only the
  *   modifications, each only if its SMFIF_ action was negotiated:
  *   'h' ADDHEADER, 'i' INSHEADER, 'm' CHGHEADER (SMFIF_ADDHDRS or
  *   CHGHDRS), 'b' REPLBODY (CHGBODY), '+' ADDRCPT (ADDRCPT), '2'
  *   ADDRCPT_PAR (ADDRCPT_PAR), '-' DELRCPT (DELRCPT), 'e' CHGFROM
- *   (CHGFROM), 'q' QUARANTINE (QUARANTINE).
+ *   (CHGFROM), 'q' QUARANTINE (QUARANTINE). The modifications of one
+ *   EOM are bounded in total (m->modmax octets): more is "toolarge".
+ * A REPLYCODE of 421 sets done_conn too: the session closes (RFC 5321
+ * §3.8), as Postfix does. DISCARD at connect or HELO is ignored
+ * (CONTINUE), as Postfix ignores it ("no action" at connection level,
+ * libmilter's documentation).
  * REJECT or TEMPFAIL at connect or HELO reject the connection (the
  * session refuses what follows); they and ACCEPT/DISCARD there set
  * done_conn: the filter sees nothing more of this connection. At MAIL,
@@ -109,6 +121,7 @@
 #define MILTER_CHUNK 65535            /* the largest SMFIC_BODY chunk we send (libmilter MILTER_CHUNK_SIZE) */
 #define MILTER_PROGRESS_MAX 1000      /* SMFIR_PROGRESS answers to one EOM: each restarts t.data */
 #define MILTER_VERSION 6
+#define MILTER_MODS_MAX (64 << 20)     /* default m->modmax: modification data of one EOM */
 
 /* SMFIF_: the actions a filter may take at EOM (mfapi.h) */
 #define SMFIF_ADDHDRS 0x01U
@@ -144,7 +157,7 @@
 #define SMFIP_NR_EOH 0x40000U
 #define SMFIP_NR_BODY 0x80000U
 #define SMFIP_HDR_LEADSPC 0x100000U
-#define MILTER_PFLAGS 0x1fffffU       /* all of them (we never send UNKNOWN: NOUNKNOWN/NR_UNKN are free) */
+#define MILTER_PFLAGS (0x1fffffU & ~SMFIP_RCPT_REJ)   /* all but RCPT_REJ (we never send UNKNOWN: NOUNKNOWN/NR_UNKN are free) */
 
 /* SMFIC_: the commands we send (mfdef.h) */
 #define SMFIC_ABORT 'A'
@@ -283,15 +296,17 @@ struct milter_s
   int done_conn ;           /* accepted/discarded at connect or HELO: nothing more this connection */
   int done_msg ;            /* accepted/skipped the rest of this message */
   int skip_body ;           /* SMFIR_SKIP: no more body chunks for this message (cleared with done_msg) */
+  int in_msg ;              /* MAIL was given for this message and neither EOM nor abort ended it */
+  size_t modmax ;           /* the caller's: the most octets of modifications one EOM may bring; 0: MILTER_MODS_MAX */
   milter_timeouts t ;
-  stralloc reply ;          /* the last REJECT/TEMPFAIL's SMTP reply ("550 5.7.1 text"), lines CRLF-joined, or empty */
+  stralloc reply ;          /* the last REJECT/TEMPFAIL's SMTP reply ("550 5.7.1 text"), lines CRLF-joined, or empty; NUL-terminated when not empty */
   stralloc buf ;            /* packet buffer */
   stralloc syms ;           /* the filter's macro lists (SMFIR_SETSYMLIST data), each " name name " */
   size_t symoff[SMFIM_N] ;  /* offset of each stage's list in syms; (size_t)-1: none asked, send all */
   tain deadline ;           /* the current step's */
   char const *err ;         /* after MILTER_FAIL: why, one word for the log ("connect", "timeout", "eof", "protocol", "toolarge", ...) */
 } ;
-#define MILTER_ZERO { .name = 0, .fd = -1, .actions = 0, .pflags = 0, .done_conn = 0, .done_msg = 0, .skip_body = 0, .t = { 0, 0, 0 }, .reply = STRALLOC_ZERO, .buf = STRALLOC_ZERO, .syms = STRALLOC_ZERO, .symoff = { (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1 }, .deadline = TAIN_ZERO, .err = 0 }
+#define MILTER_ZERO { .name = 0, .fd = -1, .actions = 0, .pflags = 0, .done_conn = 0, .done_msg = 0, .skip_body = 0, .in_msg = 0, .modmax = 0, .t = { 0, 0, 0 }, .reply = STRALLOC_ZERO, .buf = STRALLOC_ZERO, .syms = STRALLOC_ZERO, .symoff = { (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1 }, .deadline = TAIN_ZERO, .err = 0 }
 
 /* address: "unix:/path" or "inet:host:port" (host an IPv4/IPv6 literal;
    "inet:[::1]:port" and "inet6:[::1]:port" or "inet6:::1:port" too).
@@ -303,7 +318,8 @@ extern int milter_open (milter *, char const *name, char const *address, milter_
 
 /* the stages, in SMTP order; each returns enum milter_act_e; a stage the
    filter negotiated away (SMFIP_NO*) or a filter that is done returns
-   MILTER_CONTINUE without I/O; with SMFIP_NR_* nothing is read back.
+   MILTER_CONTINUE without I/O (a skipped stage's macros wait for the
+   next command); with SMFIP_NR_* nothing is read back.
    On MILTER_FAIL the connection is closed (fd -1) and every later call
    returns MILTER_FAIL without I/O, m->err kept.
    family: '4', '6', 'L' (local: sendmail), 'U' (unknown: no port, no addr) */

@@ -23,9 +23,11 @@
 #include "conf.h"
 #include "enqclient.h"
 #include "exitcodes.h"
+#include "filter.h"
 #include "keyd.h"
 #include "log.h"
 #include "message.h"
+#include "msgedit.h"
 #include "policy.h"
 #include "queue.h"
 #include "received.h"
@@ -238,6 +240,7 @@ static int getcmd (smtpd_session *s, char **line, size_t *len)
 
 static void transaction_reset (smtpd_session *s)
 {
+  if (s->fs && s->state > SMTPD_S_HELO) filter_abort(s->fs) ;
   if (s->state > SMTPD_S_HELO) s->state = SMTPD_S_HELO ;
   s->utf8 = 0 ;
   s->sender.len = 0 ; s->rcpts.len = 0 ;
@@ -259,6 +262,15 @@ static char const *hostname (smtpd_session const *s)
   return s->cf->sa.s + s->cf->hostname ;
 }
 
+/* a filter stage's verdict (lib/filter): 1 go on (a discard goes on too:
+   the message is dropped at its end), 0 refused with the filter's reply */
+static int filtered (smtpd_session *s, int v)
+{
+  if (v == MILTER_REJECT) reply_err(s, s->fs->reply.s) ;
+  else if (v == MILTER_TEMPFAIL) reply(s, s->fs->reply.s) ;
+  return v != MILTER_REJECT && v != MILTER_TEMPFAIL ;
+}
+
 /* The commands. Each handler runs once the guard (below) let its
    command through; arg is what follows the verb and its space. */
 
@@ -275,6 +287,7 @@ static void helo_ehlo (smtpd_session *s, int ehlo, char const *arg, size_t len)
   if (!stralloc_catb(&s->heloname, arg, len) || !stralloc_0(&s->heloname)) { die_net(s, "out-of-memory") ; return ; }
   received_name(s->heloname.s, len) ;
   transaction_reset(s) ;
+  if (s->fs && !filtered(s, filter_helo(s->fs, s->heloname.s, s->tls ? tls_version(s->tls) : 0, s->tls ? tlsname_suite(tls_suite(s->tls)) : 0))) return ;
   s->state = SMTPD_S_HELO ;
   s->ehlo = ehlo ;
   LOG(s, "helo name=", Q(s, arg, len), ehlo ? "verb=EHLO" : "verb=HELO") ;
@@ -331,6 +344,7 @@ static void do_mail (smtpd_session *s, char const *arg, size_t len)
     reply(s, "452 4.3.1 Insufficient system storage") ;
     return ;
   }
+  if (s->fs && !filtered(s, filter_mail(s->fs, a.s, arg + pstart, len - pstart, s->authuser.len ? s->authuser.s : 0))) { filter_abort(s->fs) ; return ; }
   if (!stralloc_copyb(&s->sender, a.s, a.len) || !stralloc_0(&s->sender)) { die_net(s, "out-of-memory") ; return ; }
   s->state = SMTPD_S_MAIL ;
   s->utf8 = mp.smtputf8 ;
@@ -377,6 +391,7 @@ static void do_rcpt (smtpd_session *s, char const *arg, size_t len)
     else reply_err(s, rep) ;
     return ;
   }
+  if (s->fs && !filtered(s, filter_rcpt(s->fs, a.s, arg + pstart, len - pstart))) return ;
   if (!stralloc_catb(&s->rcpts, a.s, a.len + 1)) { die_net(s, "out-of-memory") ; return ; }
   s->nrcpt++ ;
   s->state = SMTPD_S_RCPT ;
@@ -406,6 +421,15 @@ static void eput (smtpd_session *s, char const *p, size_t n)
 static void eput_cb (void *ctx, char const *p, size_t n)
 {
   eput(ctx, p, n) ;
+}
+
+/* with filters the message is held (lib/filter) until they have seen it */
+static void hold_cb (void *ctx, char const *p, size_t n)
+{
+  smtpd_session *s = ctx ;
+  s->esize += n ;
+  if (s->ehops.state != MESSAGE_HOPS_BODY) message_hops_feed(&s->ehops, p, n) ;
+  if (!s->efailed && !filter_hold(s->fs, p, n, s->cf->message_size)) s->efailed = 1 ;
 }
 
 /* abort: enqueue sees EOF before the final dot and leaves nothing behind */
@@ -473,10 +497,10 @@ static void enqueue_status_reply (smtpd_session *s, int e, char const *id)
  * Received header). 1: efd is where the message goes; 0: the client has
  * its reply, the transaction is over.
  */
-static int enqueue_start (smtpd_session *s, char *id)
+static int enqueue_start (smtpd_session *s, char *id, unsigned int flags, char const *reason)
 {
   tain d ;
-  enqclient_req r = { .conffile = s->io->confpath, .sender = s->sender.s, .auth = s->authuser.len ? s->authuser.s : 0, .rcpts = s->rcpts.s, .rlen = s->rcpts.len, .deadline = &d } ;
+  enqclient_req r = { .conffile = s->io->confpath, .sender = s->sender.s, .auth = s->authuser.len ? s->authuser.s : 0, .rcpts = s->rcpts.s, .rlen = s->rcpts.len, .flags = flags, .reason = reason, .deadline = &d } ;
   int e ;
   tain_now_g() ;
   tain_addsec_g(&d, s->cf->timeout_command) ;
@@ -501,6 +525,24 @@ static int enqueue_start (smtpd_session *s, char *id)
   return 1 ;
 }
 
+/* with filters, the end of data: their end of message, then the queue
+   with the envelope and message they left, our Received field first */
+static void data_filtered (smtpd_session *s)
+{
+  char id[QUEUE_ID_LEN + 1] ;
+  int e = filter_eom(s->fs, &s->sender, &s->rcpts, &s->nrcpt, s->utf8) ;
+  if (e == MILTER_DISCARD) { LOG(s, "discarded reason=filter") ; reply(s, "250 2.0.0 Ok") ; return ; }
+  if (!filtered(s, e) || !enqueue_start(s, id, s->fs->hold ? ENQCLIENT_F_HOLD : 0, s->fs->hold ? s->fs->reason.s : 0)) return ;
+  s->esize = 0 ;
+  if (!received_put(s, id)) s->efailed = 1 ;
+  eflush(s) ;
+  if (!s->efailed && !msgedit_write_stuffed(s->efd, s->fs->msg.s, s->fs->msg.len)) s->efailed = 1 ;
+  s->esize += s->fs->msg.len ;
+  e = wait_enqueue(s) ;
+  if (s->efailed && !e) e = KETCH_EX_TEMP ;
+  enqueue_status_reply(s, e, id) ;
+}
+
 /* the end of a transaction that will not commit: enqueue aborts and is waited for */
 static void data_abort (smtpd_session *s)
 {
@@ -517,12 +559,13 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
   if (!s->nrcpt) { reply_err(s, s->nrcpt_tried ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT before DATA") ; return ; }
 
   if (!s->ebuf && !(s->ebuf = alloc(EBUF))) { die_net(s, "out-of-memory") ; return ; }
-  if (!enqueue_start(s, id)) return ;
+  if (s->fs) { if (!filtered(s, filter_data(s->fs))) { transaction_reset(s) ; return ; } }
+  else if (!enqueue_start(s, id, 0, 0)) return ;
   s->efailed = 0 ; s->elen = 0 ; s->esize = 0 ;
   reply(s, "354 End data with <CR><LF>.<CR><LF>") ;
   if (!flush(s)) { data_abort(s) ; return ; }
   s->ehops = (message_hops)MESSAGE_HOPS_ZERO ;
-  if (!received_put(s, id)) { data_abort(s) ; die_net(s, "out-of-memory") ; return ; }
+  if (!s->fs && !received_put(s, id)) { data_abort(s) ; die_net(s, "out-of-memory") ; return ; }
   /* the Received header counts towards the size, as enqueue counts it */
   dm.size = s->esize ;
   dm.max = s->cf->message_size ;
@@ -531,7 +574,7 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
   for (;;)
   {
     ssize_t r ;
-    s->inpos += smtp_data_feed(&dm, s->inbuf + s->inpos, s->inlen - s->inpos, &eput_cb, s) ;
+    s->inpos += smtp_data_feed(&dm, s->inbuf + s->inpos, s->inlen - s->inpos, s->fs ? &hold_cb : &eput_cb, s) ;
     if (dm.done) break ;
     /* once refused, nothing more goes to enqueue: it aborts on EOF */
     if (dm.bad && s->efd >= 0) eabort(s) ;
@@ -554,12 +597,17 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
     else if (bad & SMTP_DATA_LONG) reply_err(s, "554 5.6.0 Message line longer than 998 octets (RFC 5322 §2.1.1)") ;
     else reply_err(s, "552 5.3.4 Message size exceeds fixed maximum message size") ;
   }
-  else if (s->ehops.count > s->cf->max_hops)
+  else if (s->ehops.count + !!s->fs > s->cf->max_hops)
   {
     /* RFC 5321 §6.3: a loop, refused with RFC 3463's 5.4.6 (routing loop detected) */
     data_abort(s) ;
     LOG(s, "refused id=", id, "reason=too-many-hops") ;
     reply_err(s, "554 5.4.6 too many hops: a mail loop") ;
+  }
+  else if (s->fs)
+  {
+    filter_hold_end(s->fs) ;
+    data_filtered(s) ;
   }
   else
   {
@@ -899,6 +947,7 @@ static smtpd_command const commands[SMTP_NVERBS] =
 static int guard (smtpd_session *s, smtpd_command const *c, size_t len)
 {
   unsigned int n = c->needs ;
+  if (s->refused && c->handler != &do_quit) { reply_err(s, "503 5.5.1 Bad sequence of commands") ; return 0 ; }
   if ((n & N_NOTLS) && s->tls) { reply_err(s, "503 5.5.1 TLS already active") ; return 0 ; }
   if ((n & N_TLSOFFER) && !starttls_offered(s)) { reply_err(s, "502 5.5.1 STARTTLS not available") ; return 0 ; }
   if (n & N_AUTHOFFER)
@@ -917,8 +966,8 @@ static int guard (smtpd_session *s, smtpd_command const *c, size_t len)
   return 1 ;
 }
 
-/* the flags of the listener the client came in on */
-static unsigned int listener_flags (smtpd_session const *s)
+/* the listener the client came in on, or 0 (tcpserver) */
+static conf_listen const *listener (smtpd_session const *s)
 {
   char const *lip = s->io->localip ;
   char const *lport = s->io->localport ;
@@ -936,10 +985,46 @@ static unsigned int listener_flags (smtpd_session const *s)
       static char const zero[16] = { 0 } ;
       if (memcmp(l[i].ip, zero, l[i].is6 ? 16 : 4)) continue ;
     }
-    return l[i].flags ;
+    return l + i ;
   }
-  /* not one of our listeners (tcpserver): offer STARTTLS when we can */
-  return s->cf->cert ? CONF_LISTEN_STARTTLS : 0 ;
+  return 0 ;
+}
+
+/* the flags of the listener; not one of ours (tcpserver): offer STARTTLS when we can */
+static unsigned int listener_flags (smtpd_session const *s, conf_listen const *l)
+{
+  return l ? l->flags : s->cf->cert ? CONF_LISTEN_STARTTLS : 0 ;
+}
+
+/*
+ * The listener's filters (lib/filter), connected before the greeting.
+ * A refusal there is the greeting: 554 and then 503 to every command but
+ * QUIT (RFC 5321 §3.1: the server waits for QUIT), or 421 and the end.
+ * 1, or 0 (421 sent).
+ */
+static int filters_start (smtpd_session *s, conf_listen const *l)
+{
+  filterset *fs ;
+  int v ;
+  if (!l || !l->filter_count) return 1 ;
+  fs = alloc(sizeof(filterset)) ;
+  if (!fs || !filterset_init(fs, s->cf, genalloc_s(size_t, &s->cf->filter_use) + l->filter_first, l->filter_count, s->io->logfd, s->sid, &s->session_deadline))
+  {
+    alloc_free(fs) ;
+    LOG(s, "disconnect reason=out-of-memory") ;
+    reply(s, "421 4.3.0 Temporary failure, please try again later") ;
+    return 0 ;
+  }
+  s->fs = fs ;
+  v = filter_client(fs, s->haveip ? s->ipstr : 0, s->io->remoteport, s->io->localip) ? MILTER_CONTINUE : MILTER_FAIL ;
+  if (!v) v = filter_connect(fs, 0, s->local == SMTPD_LOCAL_USER ? 'L' : !s->haveip ? 'U' : ip46_is6(&s->ip) ? '6' : '4', fs->port, s->ipstr) ;
+  if (v == MILTER_FAIL) { LOG(s, "disconnect reason=out-of-memory") ; reply(s, "421 4.3.0 Temporary failure, please try again later") ; return 0 ; }
+  if (v == MILTER_TEMPFAIL) { filter_reply_code(fs, "421") ; reply(s, fs->reply.s) ; LOG(s, "disconnect reason=filter") ; return 0 ; }
+  if (v != MILTER_REJECT) return 1 ;
+  filter_reply_code(fs, "554") ;
+  reply(s, fs->reply.s) ;
+  s->refused = 1 ;
+  return 1 ;
 }
 
 static void connected (smtpd_session *s)
@@ -971,6 +1056,8 @@ static void connected (smtpd_session *s)
 static int over (smtpd_session *s)
 {
   smtpd_io const *io = s->io ;
+  /* the session's filters end with it: never carried to the next client */
+  if (s->fs) { filterset_close(s->fs) ; alloc_free(s->fs) ; s->fs = 0 ; }
   if (s->over != SMTPD_OVER_BYE) return 0 ;
   if (io->next && !s->tls && !s->authtried && s->eh.fd < 0 && (*io->next)(io->next_ctx))
   {
@@ -1002,13 +1089,17 @@ int smtpd_run (smtpd_session *s, conf const *cf, smtpd_io const *io)
   ndelay_on(io->fdr) ;
   ndelay_on(io->fdw) ;
   connected(s) ;
-  s->lflags = listener_flags(s) ;
-  if (s->lflags & CONF_LISTEN_SMTPS)
   {
-    if (!tls_start(s)) { LOG(s, "disconnect reason=tls-unavailable") ; return 0 ; }
-    if (!tls_go(s)) return 0 ;
+    conf_listen const *l = listener(s) ;
+    s->lflags = listener_flags(s, l) ;
+    if (s->lflags & CONF_LISTEN_SMTPS)
+    {
+      if (!tls_start(s)) { LOG(s, "disconnect reason=tls-unavailable") ; return 0 ; }
+      if (!tls_go(s)) return 0 ;
+    }
+    if (!filters_start(s, l)) { bye(s) ; return over(s) ; }
   }
-  replyv(s, "220 ", hostname(s), " ESMTP ketch") ;
+  if (!s->refused) replyv(s, "220 ", hostname(s), " ESMTP ketch") ;
 
   while (!s->over)
   {
@@ -1048,6 +1139,7 @@ void smtpd_wipe (smtpd_session *s)
   if (s->tls) tls_server_free(s->tls) ;
   if (s->cf && s->keych >= 0) fd_close(s->keych) ;
   if (s->cf && (s->eh.fd >= 0 || s->eh.pid)) { enqclient_abort(&s->eh) ; enqclient_finish(&s->eh, 0) ; }
+  if (s->fs) { filterset_close(s->fs) ; alloc_free(s->fs) ; }
   for (; i < 7 ; i++) wipe(keep + i) ;
   if (ebuf) byte_zzero(ebuf, EBUF) ;
   byte_zzero((char *)s, sizeof(smtpd_session)) ;

@@ -129,22 +129,52 @@ static int passwd_uid (char const *name, uid_t *uid)
   return r ;
 }
 
+/*
+ * uid may speak for a session: root, the queue owner (our effective
+ * uid), or the smtp-user. 0, or the code with err (what says so).
+ */
+static int trusted (conf const *c, uid_t uid, char const *what, stralloc *err)
+{
+  uid_t su ;
+  int r ;
+  if (!uid || uid == geteuid()) return 0 ;
+  r = c->smtp_user ? passwd_uid(c->sa.s + c->smtp_user, &su) : 0 ;
+  if (r < 0)
+  {
+    int e = errno ;
+    fail(err, KETCH_EX_TEMP, "unable to read ", PASSWD_FILE, ": ") ;
+    if (err->len) { err->len-- ; if (!stralloc_cats(err, strerror(e)) || !stralloc_0(err)) err->len = 0 ; }
+    return KETCH_EX_TEMP ;
+  }
+  if (!r || su != uid) return fail(err, KETCH_EX_PERM, "only root, the queue owner and the smtp-user may ", what, 0) ;
+  return 0 ;
+}
+
 int submit_auth_from (submit *s, char const *user, conf const *c, uid_t uid, stralloc *err)
 {
-  if (uid && uid != geteuid())
+  int r = trusted(c, uid, "set the authenticated user", err) ;
+  return r ? r : submit_auth(s, user, err) ;
+}
+
+int submit_flags (submit *s, unsigned int flags, char const *reason, conf const *c, uid_t uid, stralloc *err)
+{
+  if (flags & ~SUBMIT_F_ALL) return fail(err, KETCH_EX_PERM, "unknown submission flags", 0, 0) ;
+  if (flags & SUBMIT_F_SIGN)
   {
-    uid_t su ;
-    int r = c->smtp_user ? passwd_uid(c->sa.s + c->smtp_user, &su) : 0 ;
-    if (r < 0)
-    {
-      int e = errno ;
-      fail(err, KETCH_EX_TEMP, "unable to read ", PASSWD_FILE, ": ") ;
-      if (err->len) { err->len-- ; if (!stralloc_cats(err, strerror(e)) || !stralloc_0(err)) err->len = 0 ; }
-      return KETCH_EX_TEMP ;
-    }
-    if (!r || su != uid) return fail(err, KETCH_EX_PERM, "only root, the queue owner and the smtp-user may set the authenticated user", 0, 0) ;
+    int r = trusted(c, uid, "ask for signing", err) ;
+    if (r) return r ;
+    s->e.flags |= ENVELOPE_F_SIGN ;
   }
-  return submit_auth(s, user, err) ;
+  /* a reason says why a message is held: without the hold it is dropped */
+  if (flags & SUBMIT_F_HOLD)
+  {
+    size_t len = reason ? strlen(reason) : 0 ;
+    if (len && !envelope_reason_valid(reason, len))
+      return fail(err, KETCH_EX_PERM, "invalid hold reason: more than 256 octets, or not printable ASCII", 0, 0) ;
+    if (!envelope_set_hold(&s->e, reason)) return fail(err, KETCH_EX_TEMP, "unable to allocate", 0, 0) ;
+  }
+  s->flags |= flags ;
+  return 0 ;
 }
 
 int submit_open (submit *s, uint64_t max, unsigned int options, stralloc *err)
@@ -227,4 +257,5 @@ void submit_free (submit *s)
   envelope_free(&s->e) ;
   stralloc_free(&s->out) ;
   s->m = (message)MESSAGE_ZERO ;
+  s->flags = 0 ;
 }

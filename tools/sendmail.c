@@ -48,6 +48,8 @@
 #include "conf.h"
 #include "queue.h"
 #include "enqclient.h"
+#include "filter.h"
+#include "msgedit.h"
 
 extern char **environ ;
 
@@ -148,6 +150,7 @@ static size_t content_len (char const *s, size_t n)
 static stralloc out = STRALLOC_ZERO ;
 static int outfd = -1 ;
 static int broken = 0 ;   /* enqueue stopped reading: it will say why */
+static int holding = 0 ;  /* local-filter: out holds the whole message in stored form, for the filters */
 
 static void flush (void)
 {
@@ -162,6 +165,11 @@ static void flush (void)
 static void put (char const *s, size_t n)
 {
   if (!stralloc_catb(&out, s, n)) dienomem() ;
+  if (holding)
+  {
+    if (out.len > c.message_size) strerr_dief(KETCH_EX_PERM, "message larger than limit message-size") ;
+    return ;
+  }
   if (out.len >= 65536) flush() ;
 }
 
@@ -169,7 +177,7 @@ static void put (char const *s, size_t n)
 static void putpiece (char const *s, size_t n, int ins)
 {
   if (ins) put(" ", 1) ;
-  else if (n && s[0] == '.') put(".", 1) ;
+  else if (!holding && n && s[0] == '.') put(".", 1) ;
   put(s, n) ;
   put("\n", 1) ;
 }
@@ -496,6 +504,46 @@ static void put_body (size_t bodystart, int dots, int end)
   stralloc_free(&line) ;
 }
 
+/*
+ * local-filter (ketch.conf(5), Postfix's non_smtpd_milters): the filters
+ * see the message as a session from "localhost" would show it (connect
+ * family 'L', HELO localhost, MAIL, each RCPT, DATA, the message), before
+ * it is queued, and may change it and its envelope (lib/filter). A
+ * refusal anywhere refuses the whole message: there is no one to tell
+ * about a single recipient. fs->msg holds the message on return.
+ */
+static void local_filter (filterset *fs, stralloc *sender, stralloc *rcpts, int verbose)
+{
+  static tain limit ;
+  static char id[QUEUE_ID_LEN + 1] ;
+  unsigned int n = 0 ;
+  size_t k = 0 ;
+  int v ;
+  queue_id_make(id) ;
+  tain_now_g() ;
+  tain_addsec_g(&limit, c.timeout_session) ;
+  if (!filterset_init(fs, &c, genalloc_s(size_t, &c.local_filters), genalloc_len(size_t, &c.local_filters), verbose ? 2 : -1, id, &limit)
+   || !filter_client(fs, 0, 0, 0)) dienomem() ;
+  /* the message out holds, in stored form, becomes the filters' */
+  fs->msg = out ; out = (stralloc)STRALLOC_ZERO ;
+  v = filter_connect(fs, 0, 'L', 0, "localhost") ;
+  if (!v) v = filter_helo(fs, "localhost", 0, 0) ;
+  if (!v) v = filter_mail(fs, sender->s, "", 0, 0) ;
+  for (; !v && k < rcpts->len ; k += strlen(rcpts->s + k) + 1, n++) v = filter_rcpt(fs, rcpts->s + k, "", 0) ;
+  if (!v) v = filter_data(fs) ;
+  if (!v) v = filter_eom(fs, sender, rcpts, &n, 1) ;
+  switch (v)
+  {
+    case MILTER_CONTINUE : return ;
+    case MILTER_DISCARD :
+      if (verbose) strerr_warni(id, " discarded by a filter") ;
+      filterset_close(fs) ;
+      _exit(0) ;
+    case MILTER_REJECT : strerr_dief(KETCH_EX_PERM, "refused by a filter: ", fs->reply.s) ;
+    default : strerr_dief(KETCH_EX_TEMP, "deferred by a filter: ", fs->reply.s) ;
+  }
+}
+
 /* ---- addresses ---- */
 
 static void add_rcpts (stralloc *rcpts, size_t *nrcpt, char const *arg)
@@ -681,6 +729,9 @@ int main (int argc, char const *const *argv)
     address from = ADDRESS_ZERO, me = ADDRESS_ZERO ;
     stralloc sa = STRALLOC_ZERO ;
     enqclient eq = ENQCLIENT_ZERO ;
+    filterset fs = FILTERSET_ZERO ;
+    stralloc fsender = STRALLOC_ZERO ;
+    int filtering = genalloc_len(size_t, &c.local_filters) > 0 ;
     size_t bodystart, k ;
     int end = 0, e ;
     tain d ;
@@ -705,6 +756,19 @@ int main (int argc, char const *const *argv)
         if (j < once.len) continue ;
         if (!stralloc_catb(&once, rcpts.s + k, strlen(rcpts.s + k) + 1)) dienomem() ;
       }
+      if (filtering)
+      {
+        holding = 1 ;
+        put_fields() ;
+        put_added(from.len ? from.s : me.s, fullname) ;
+        put("\n", 1) ;
+        put_body(bodystart, !iflag, end) ;
+        holding = 0 ;
+        if (!stralloc_copyb(&fsender, from.s, from.len) || !stralloc_0(&fsender)) dienomem() ;
+        local_filter(&fs, &fsender, &once, verbose) ;
+        r.sender = fsender.s ;
+        if (fs.hold) { r.flags = ENQCLIENT_F_HOLD ; r.reason = fs.reason.s ; }
+      }
       r.rcpts = once.s ; r.rlen = once.len ;
       signal(SIGPIPE, SIG_IGN) ;
       tain_now_g() ;
@@ -723,11 +787,24 @@ int main (int argc, char const *const *argv)
     outfd = eq.fd ;
 
     put_received(eq.id) ;
-    put_fields() ;
-    put_added(from.len ? from.s : me.s, fullname) ;
-    put("\n", 1) ;
-    put_body(bodystart, !iflag, end) ;
-    put(".\n", 2) ;
+    if (filtering)
+    {
+      flush() ;
+      if (!broken && !msgedit_write_stuffed(outfd, fs.msg.s, fs.msg.len))
+      {
+        if (errno != EPIPE) strerr_diefusys(KETCH_EX_TEMP, "write to enqueue") ;
+        broken = 1 ;
+      }
+      filterset_close(&fs) ;
+    }
+    else
+    {
+      put_fields() ;
+      put_added(from.len ? from.s : me.s, fullname) ;
+      put("\n", 1) ;
+      put_body(bodystart, !iflag, end) ;
+      put(".\n", 2) ;
+    }
     flush() ;
     if (broken) drain_input() ;
     {

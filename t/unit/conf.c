@@ -365,6 +365,41 @@ static void roundtrip (void)
   stralloc_free(&p) ;
 }
 
+/* filter, listen ... filter, local-filter, the filter timeouts (issue 19) */
+static void filters (void)
+{
+  conf c ;
+  stralloc p = STRALLOC_ZERO ;
+  ok(load(&c, "hostname h.example\nlisten 127.0.0.1 port 25 filter b filter a\nlisten 127.0.0.1 port 26\n"
+    "filter a unix:run/a.sock on-failure accept\nfilter b inet:127.0.0.1:8891\nfilter c inet6:[::1]:99\nlocal-filter c a\n"
+    "timeout filter-data 1m\n"), "filters load, named before they are defined") ;
+  {
+    conf_listen const *l = genalloc_s(conf_listen, &c.listen) ;
+    size_t const *u = genalloc_s(size_t, &c.filter_use) ;
+    conf_filter const *a = conf_filter_find(&c, "a") ;
+    ok(l[0].filter_count == 2 && !strcmp(c.sa.s + u[l[0].filter_first], "b") && !strcmp(c.sa.s + u[l[0].filter_first + 1], "a")
+       && !l[1].filter_count, "a listener's filters, in order; none on the other") ;
+    ok(a && a->onfail == CONF_FILTER_ACCEPT && !strncmp(c.sa.s + a->address, "unix:/", 6) && strstr(c.sa.s + a->address, "/run/a.sock")
+       && conf_filter_find(&c, "b")->onfail == CONF_FILTER_TEMPFAIL && !conf_filter_find(&c, "z"),
+       "conf_filter_find: the address (a relative socket made absolute), on-failure tempfail by default") ;
+    ok(genalloc_len(size_t, &c.local_filters) == 2 && c.timeout_filter_data == 60 && c.timeout_filter_connect == 30
+       && c.timeout_filter_command == 30, "local-filter, and the timeouts (defaults 30s, 30s, 5m)") ;
+  }
+  ok(fixed_point(&c, &p) && printed(&p, "listen 127.0.0.1 port 25 filter b filter a") && printed(&p, "filter b inet:127.0.0.1:8891 on-failure tempfail")
+     && printed(&p, "local-filter c a") && printed(&p, "timeout filter-data 1m"), "printed and parsed again the same") ;
+  conf_free(&c) ;
+  stralloc_free(&p) ;
+  ok(refused_at("listen 127.0.0.1 filter x\n", "1: listen: no filter line defines: x")
+     && refused_at("local-filter y\n", "1: local-filter: no filter line defines: y"), "an unknown filter name is an error, at its line") ;
+  ok(refused_at("filter a unix:/x\nfilter a unix:/y\n", "2: filter: defined twice: a")
+     && refused_at("filter a/b unix:/x\n", "1: filter: a name is 1 to 64 letters, digits, '-', '_' or '.': a/b")
+     && refused_at("filter a inet:localhost:1\n", "1: filter: expected unix:PATH, inet:IPV4:PORT or inet6:[IPV6]:PORT, not: inet:localhost:1")
+     && refused_at("filter a inet:127.0.0.1\n", "1: filter: expected unix:PATH, inet:IPV4:PORT or inet6:[IPV6]:PORT, not: inet:127.0.0.1")
+     && refused_at("filter a unix:/x on-failure maybe\n", "1: filter: on-failure takes tempfail or accept")
+     && refused_at("listen 127.0.0.1 filter\n", "1: listen: filter needs a filter's name"),
+     "bad filter lines: a name twice, a bad name, a host name, no port, a bad on-failure, filter without a name") ;
+}
+
 /* every listed keyword is one the parser knows, and the list has every one */
 static void keywords (void)
 {
@@ -383,7 +418,7 @@ static void keywords (void)
     /* alone (or with its second word), it lacks its value: the parser knows it */
     if (loads(line) || strstr(err.s, "unknown") || strstr(err.s, "expected local")) { printf("# %s", line) ; unknown++ ; }
   }
-  ok(n == 43, "conf_keywords: 43 keywords (%zu)", n) ;
+  ok(n == 48, "conf_keywords: 48 keywords (%zu)", n) ;
   ok(!unknown && i == k.len, "conf_keywords: the parser knows each, missing its value") ;
   stralloc_0(&k) ;
   ok(strstr(k.s, "\nlimit recipients\n") && strstr(k.s, "\nretry max\n") && strstr(k.s, "\nlisten\n") && !strstr(k.s, "\nlimit\n") && !strncmp(k.s, "hostname\n", 9),
@@ -447,7 +482,7 @@ static void queries (void)
 int main (void)
 {
   conf c ;
-  tap_plan(85) ;
+  tap_plan(92) ;
   if (!mkdtemp(dir)) return 111 ;
 
   ok(refused("limit message-size 17179869185G\n", "too large"), "size: 17179869185G refused (2^64 + 1G wrapped to 1G)") ;
@@ -485,6 +520,7 @@ int main (void)
   errors() ;
   collect() ;
   roundtrip() ;
+  filters() ;
   keywords() ;
   prog() ;
   queries() ;
