@@ -21,7 +21,7 @@ PROTO_ALL = 0x0FFFFF      # every SMFIP_* flag but HDR_LEADSPC (values come with
 NO = {'C': 0x1, 'H': 0x2, 'M': 0x4, 'R': 0x8, 'B': 0x10, 'L': 0x20, 'N': 0x40, 'T': 0x200}
 NR = {'C': 0x1000, 'H': 0x2000, 'M': 0x4000, 'R': 0x8000, 'T': 0x10000, 'N': 0x40000,
       'B': 0x80000, 'L': 0x80}
-FINAL = set(b'arty')      # accept, reject, tempfail, reply code: the verdicts besides continue/discard
+FINAL = (b'a', b'r', b't', b'y')   # accept, reject, tempfail, reply code: the verdicts besides continue/discard
 
 
 def usage():
