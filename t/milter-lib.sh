@@ -143,7 +143,9 @@ EOF
 }
 
 # opendkim_start NAME PORT s|v [DOMAIN SELECTOR KEYFILE]: OpenDKIM on
-# 127.0.0.1:PORT, signing for DOMAIN (mode s; relaxed/simple) or verifying
+# 127.0.0.1:PORT, signing for DOMAIN (mode s; OpenDKIM's default
+# canonicalization, simple/simple, which keeps every octet of the signed
+# header fields: the strictest test of what ketch stores) or verifying
 # with AuthservID mx.test.example (mode v); keys looked up through $MDNS
 # (mdns first). Its log (LogWhy) is $MDIR/NAME.log.
 opendkim_start () {
@@ -156,7 +158,6 @@ opendkim_start () {
     echo "Socket inet:$_p@127.0.0.1"
     echo "PidFile $MDIR/$_n.pid"
     echo "Mode $3"
-    echo "Canonicalization relaxed/simple"
     echo "AuthservID mx.test.example"
     # the test directory is under /tmp: OpenDKIM would refuse its key and configuration
     echo "RequireSafeKeys no"
@@ -248,4 +249,17 @@ _mail_with () { grep -lE -- "$2" "$1"/* 2>/dev/null | head -n 1 | grep -q . ; }
 mail_with () {
   wait_for 20 _mail_with "$1" "$2" || return 1
   grep -lE -- "$2" "$1"/* | head -n 1
+}
+
+# todo_check DESCRIPTION REASON COMMAND...: a check of a known defect
+# (TAP's "# TODO REASON"): its failure does not fail the test, and prove
+# reports "TODO passed" once the defect is fixed (then make it a check)
+todo_check () {
+  _d=$1 ; _why=$2 ; shift 2
+  tap_n=$((tap_n + 1))
+  if "$@" >"$T/.check.out" 2>&1 ; then echo "ok $tap_n - $_d # TODO $_why"
+  else
+    echo "not ok $tap_n - $_d # TODO $_why"
+    tail -n 5 "$T/.check.out" | sed 's/^/#   | /'
+  fi
 }
