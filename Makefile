@@ -86,6 +86,11 @@ all: $(B)/t/enqueue-listen-dyn
 $(B)/t/enqueue-listen-dyn: bin/enqueue-listen.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/t/unit
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 
+# lib/milter's side of a conversation with a real libmilter filter, for t/milter-proto.t
+all: $(B)/t/milter-drive
+$(B)/t/milter-drive: t/milter-drive.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/t/unit
+	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
+
 $(B)/bin/%: tools/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 	$(CC) $(CPPFLAGS_KETCH) $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) -o $@ $< $(B)/libketch.a $(LIBS_KETCH) $(LIBS_EXTRA)
 

@@ -41,8 +41,10 @@ static int enqclient_connect (char const *path)
 int enqclient_request_encode (stralloc *sa, enqclient_req const *r)
 {
   size_t start = sa->len ;
-  /* without flags, the old form: a server that predates them takes it */
-  if (r->flags)
+  /* without flags, the old form, which a server that predates them takes; a
+     sender starting with ':' (no address does) gets the options all the same,
+     so that it cannot be read as them */
+  if (r->flags || r->sender[0] == ':')
   {
     char fmt[UINT_FMT] ;
     if (!stralloc_catb(sa, ":", 1) || !stralloc_catb(sa, fmt, uint_fmt(fmt, r->flags)) || !stralloc_catb(sa, ":", 1)

@@ -20,7 +20,9 @@
  * for every caller: enqueue-listen(8)'s socket when the configuration
  * names one (enqueue-socket) and a worker answers; else PROGRAMS/enqueue
  * -S, spawned with a pipe on its stdin and one on its stdout, which
- * speaks the same conversation on them. Both give the queue id before
+ * speaks the same conversation on them (the flags below given as its
+ * options: -H reason for the hold, an empty argument when there is no
+ * reason; -D for sign). Both give the queue id before
  * the message (the Received field that starts it can name it), and
  * both refuse an envelope with enqueue's exit code. The caller then
  * writes the message to h->fd as enqueue -S reads it (LF line ends,
@@ -37,10 +39,11 @@
  *           followed by NUL; when the request carries flags (below),
  *           one more field first, the options: ':', the flags in
  *           decimal, ':', the reason (empty when none), NUL. No
- *           address starts with ':' (address.h's canonical form, or
- *           anything address_parse takes), so the two forms cannot be
- *           confused, and a request without flags is sent in the old
- *           form that every server takes;
+ *           address starts with ':' (address_parse refuses it), so the
+ *           two forms cannot be confused (a sender that starts with
+ *           one all the same is sent after options, flags 0), and a
+ *           request without flags is sent in the old form, which every
+ *           server takes, the ones before the flags too;
  *   server: the queue id and LF (what enqueue -S prints first);
  *   client: the message as enqueue -S reads it, dot-stuffed, up to the
  *           final dot; or a shutdown of its writing side to abort;
@@ -65,8 +68,9 @@
  * What the session says about the message beyond its envelope
  * (lib/submit.h has the same values, SUBMIT_F_*, and the rules on who
  * may say them). HOLD: queue it held, as queue-ctl hold would, until
- * queue-ctl release (a filter's quarantine, RFC-less: the milter
- * protocol's SMFIR_QUARANTINE); reason, if not 0, is why: printable
+ * queue-ctl release (a filter's quarantine: the milter protocol's
+ * SMFIR_QUARANTINE); the hold is in the committed entry itself, so
+ * the scheduler never sees the message unheld. reason, if not 0, is why: printable
  * ASCII, at most ENQCLIENT_REASON_MAX octets, anything else refused
  * (100). SIGN: the session vouches for the sender (an authenticated
  * client, or one from relay-from), so the message may be DKIM-signed;

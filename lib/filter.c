@@ -88,7 +88,8 @@ int filter_client (filterset *fs, char const *ip, char const *port, char const *
   if (!(ip ? stralloc_catb(&fs->facts, "[", 1) && stralloc_cats(&fs->facts, ip) && stralloc_catb(&fs->facts, "]", 2)
            : stralloc_catb(&fs->facts, "localhost", 10))) return 0 ;
   u = fs->facts.len ;
-  if (!stralloc_cats(&fs->facts, "unknown ") || !stralloc_catb(&fs->facts, fs->facts.s + h, u - h)) return 0 ;
+  /* "unknown [ip]" copies from facts itself: room first, so that no realloc moves it under the copy */
+  if (!stralloc_readyplus(&fs->facts, 8 + u - h) || !stralloc_cats(&fs->facts, "unknown ") || !stralloc_catb(&fs->facts, fs->facts.s + h, u - h)) return 0 ;
   if (port) { p = fs->facts.len ; if (!stralloc_cats(&fs->facts, port) || !stralloc_0(&fs->facts)) return 0 ; }
   if (localip) { l = fs->facts.len ; if (!stralloc_cats(&fs->facts, localip) || !stralloc_0(&fs->facts)) return 0 ; }
   /* the pointers last: facts does not move any more */
@@ -221,7 +222,8 @@ static int judge (filterset *fs, unsigned int i, enum stage_e st, int r)
     case MILTER_REJECT :
     case MILTER_TEMPFAIL :
     {
-      int ok = m->reply.len ? setreply(fs, m->reply.s, m->reply.len)
+      /* a reply longer than a session writes at once is replaced by ours, never cut mid-line */
+      int ok = m->reply.len && m->reply.len <= FILTER_REPLY_MAX ? setreply(fs, m->reply.s, m->reply.len)
         : r == MILTER_REJECT ? setreply(fs, REPLY_REJECT, sizeof(REPLY_REJECT) - 1) : setreply(fs, REPLY_TEMPFAIL, sizeof(REPLY_TEMPFAIL) - 1) ;
       if (!ok) return nomem(fs) ;
       LOG(fs, "filter name=", m->name, "stage=", stage_names[st], "action=", r == MILTER_REJECT ? "reject" : "tempfail", "reply=", Q(fs, fs->reply.s, fs->reply.len)) ;
@@ -592,4 +594,27 @@ void filterset_close (filterset *fs)
   stralloc_free(&fs->facts) ; stralloc_free(&fs->mailaddr) ;
   stralloc_free(&fs->logsa) ; stralloc_free(&fs->q) ; stralloc_free(&fs->q2) ;
   *fs = (filterset)FILTERSET_ZERO ;
+}
+
+int filterset_start (filterset **fsp, conf const *cf, size_t const *names, unsigned int n, int logfd, char const *id, tain const *limit,
+  char const *ip, char const *port, char const *localip, char family)
+{
+  filterset *fs = alloc(sizeof(filterset)) ;
+  int v ;
+  *fsp = 0 ;
+  if (!fs) return MILTER_FAIL ;
+  if (!filterset_init(fs, cf, names, n, logfd, id, limit)) { alloc_free(fs) ; return MILTER_FAIL ; }
+  if (!filter_client(fs, ip, port, localip)) { filterset_close(fs) ; alloc_free(fs) ; return MILTER_FAIL ; }
+  *fsp = fs ;
+  v = filter_connect(fs, 0, family, fs->port, ip ? ip : "localhost") ;
+  if (v == MILTER_REJECT || v == MILTER_TEMPFAIL) filter_reply_code(fs, v == MILTER_REJECT ? "554" : "421") ;
+  return v ;
+}
+
+void filterset_free (filterset **fsp)
+{
+  if (!*fsp) return ;
+  filterset_close(*fsp) ;
+  alloc_free(*fsp) ;
+  *fsp = 0 ;
 }

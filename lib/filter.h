@@ -75,6 +75,7 @@ enum filter_mac_e
   FILTER_MAC_N
 } ;
 
+#define FILTER_REPLY_MAX 1000  /* the longest filter reply given as is (lib/smtpd's output buffer holds 1 KiB) */
 #define FILTER_MAX 16   /* filters a session runs at most (more are refused by filterset_open) */
 
 typedef struct filterset_s filterset ;
@@ -165,5 +166,16 @@ extern void filter_abort (filterset *) ;
 
 /* every connection closed, everything freed: back to FILTERSET_ZERO */
 extern void filterset_close (filterset *) ;
+
+/*
+ * A session's set on the heap, from filterset_init to filter_connect
+ * (ip 0: a local submission); the verdict at connect, with a refusal's
+ * reply made a greeting's (554 for a reject, 421 for a tempfail).
+ * MILTER_FAIL: out of memory, *fsp 0. filterset_free closes and frees
+ * it, and sets *fsp to 0.
+ */
+extern int filterset_start (filterset **fsp, conf const *, size_t const *names, unsigned int n, int logfd, char const *id, tain const *limit,
+  char const *ip, char const *port, char const *localip, char family) ;
+extern void filterset_free (filterset **) ;
 
 #endif

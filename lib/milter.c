@@ -216,6 +216,19 @@ static int put0 (milter *m, char const *s, size_t n)
   return stralloc_catb(&m->buf, s, byte_chr(s, n, 0)) && stralloc_0(&m->buf) ;
 }
 
+/* a header value: the lines of a folded header are joined by LF alone
+   on the wire, as Sendmail sends them (Postfix's milter8.c does the
+   same: "Sendmail 8 sends multi-line headers as text separated by
+   newline"); what DKIM signers hash depends on it */
+static int put_value (milter *m, char const *s, size_t n)
+{
+  size_t i ;
+  n = byte_chr(s, n, 0) ;
+  for (i = 0 ; i < n ; i++)
+    if (!(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') && !stralloc_catb(&m->buf, s + i, 1)) return 0 ;
+  return stralloc_0(&m->buf) ;
+}
+
 static int puts0 (milter *m, char const *s)
 {
   return put0(m, s ? s : "", s ? strlen(s) : 0) ;
@@ -466,7 +479,7 @@ int milter_header (milter *m, char const *name, size_t nlen, char const *value, 
   /* Sendmail eats the one space after the ':' unless the filter asked
      for it (SMFIP_HDR_LEADSPC); so does Postfix's milter8.c */
   if (!(m->pflags & SMFIP_HDR_LEADSPC) && vlen && value[0] == ' ') { value++ ; vlen-- ; }
-  if (!put0(m, name, nlen) || !put0(m, value, vlen)) return fail(m, "nomem") ;
+  if (!put0(m, name, nlen) || !put_value(m, value, vlen)) return fail(m, "nomem") ;
   return stage_end(m, ST_HEADER, at, 0) ;
 }
 
@@ -478,10 +491,10 @@ int milter_eoh (milter *m, milter_macro const *mac)
   return stage_end(m, ST_EOH, at, 0) ;
 }
 
-/* chunks over MILTER_CHUNK are cut: libmilter refuses larger packets */
+/* chunks over MILTER_CHUNK are cut: libmilter refuses larger packets; an empty one is not sent */
 int milter_body (milter *m, char const *s, size_t len)
 {
-  do
+  while (len)
   {
     size_t n = len < MILTER_CHUNK ? len : MILTER_CHUNK ;
     size_t at ;
@@ -491,7 +504,7 @@ int milter_body (milter *m, char const *s, size_t len)
     r = stage_end(m, ST_BODY, at, 0) ;
     if (r != MILTER_CONTINUE) return r ;
     s += n ; len -= n ;
-  } while (len) ;
+  }
   return MILTER_CONTINUE ;
 }
 
@@ -499,8 +512,11 @@ int milter_eom (milter *m, milter_macro const *mac, milter_mods *mods)
 {
   size_t at ;
   int r ;
-  if (stage_begin(m, ST_EOM, mac, &at, &r)) r = stage_end(m, ST_EOM, at, mods) ;
-  /* libmilter ends the message at EOM: no ABORT is due for it */
+  if (!stage_begin(m, ST_EOM, mac, &at, &r)) return r ;
+  r = stage_end(m, ST_EOM, at, mods) ;
+  /* libmilter ends the message at EOM: no ABORT is due for it. A filter
+     done with the message before (done_msg) gets no EOM: it gets the
+     ABORT, as Postfix's milter8_abort sends it in ACCEPT_MSG state */
   m->done_msg = m->skip_body = m->in_msg = 0 ;
   return r ;
 }
@@ -574,11 +590,17 @@ static int optneg (milter *m, char const *p, size_t len)
   return MILTER_CONTINUE ;
 }
 
+/* RFC 5321 §4.2's textstring: HT, and SP to '~' */
+static int rtext (char c)
+{
+  return c == '\t' || (c >= 0x20 && c <= 0x7e) ;
+}
+
 /*
  * SMFIR_REPLYCODE: "ddd text" NUL, or lines "ddd-text" ... "ddd text"
  * joined by CRLF (libmilter's smfi_setmlreply; a bare LF is taken as a
  * line end too). Each line: the same code, 4xx or 5xx; then ' ' or '-'
- * and printable ASCII text; an enhanced code, if the text starts with
+ * and text (printable ASCII and HT, RFC 5321 §4.2); an enhanced code, if the text starts with
  * a digit, of the code's class (RFC 3463 §2; Postfix checks the first
  * line so). Sendmail uses the text as a format string, so filters
  * double '%': "%%" is '%', a lone '%' is dropped, as Postfix does.
@@ -608,10 +630,10 @@ static int replycode (milter *m, char const *p, size_t len)
     for (j = 4 ; j < l ; j++)
     {
       char c = s[j] ;
-      if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e) return perr(m, "protocol") ;
+      if (!rtext(c)) return perr(m, "protocol") ;
       if (c == '%' && ++j >= l) break ;
       if (c == '%') c = s[j] ;
-      if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e) return perr(m, "protocol") ;
+      if (!rtext(c)) return perr(m, "protocol") ;
       if (!stralloc_catb(&m->reply, &c, 1)) return perr(m, "nomem") ;
       lastlen++ ;
     }

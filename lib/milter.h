@@ -13,113 +13,129 @@
 /*
  * The Sendmail milter protocol, version 6, client side (the MTA's), as
  * libmilter (mfdef.h, mfapi.h, engine.c) and Postfix's milter8.c speak
- * it; Postfix's MILTER_README describes what a filter may do at each
- * stage. There is no RFC: the names below (SMFIC_ commands, SMFIR_
- * replies, SMFIF_ actions, SMFIP_ protocol flags, SMFIM_ macro stages)
- * are libmilter's, so that a reader can hold this file beside mfdef.h.
+ * it; Postfix's MILTER_README says what a filter may do at each stage.
+ * There is no RFC: the names below (SMFIC_ commands, SMFIR_ replies,
+ * SMFIF_ actions, SMFIP_ protocol flags, SMFIM_ macro stages) are
+ * libmilter's, so that a reader can hold this file beside mfdef.h.
  *
  * One connection per filter per SMTP session, never shared between
- * sessions (and so never between users). I/O is blocking in effect but
- * bounded: every write and read runs under an absolute deadline
- * (iopause), t.connect for the connect and SMFIC_OPTNEG, t.command for
- * each SMTP-stage command, t.data for each header, body and EOM
- * packet's reply. A filter that does not answer in time is down:
+ * sessions (and so never between users): SMFIC_QUIT_NC, which hands a
+ * connection on to the next session, is never sent. I/O is blocking in
+ * effect but bounded: every write and read runs under an absolute
+ * deadline (iopause), t.connect for the connect and SMFIC_OPTNEG,
+ * t.command for each SMTP-stage command, t.data for each header, body
+ * chunk and EOM. A filter that does not answer in time is down:
  * MILTER_FAIL with err "timeout", within the timeout.
  *
  * Packets, both ways: a 4-octet big-endian length (the command byte
- * included), the command byte, the data. Strings in data are
- * NUL-terminated. What we send per stage (SMFIC_):
+ * included), the command byte, the data. Strings are NUL-terminated
+ * (a NUL inside a string we send ends it: the protocol cannot carry
+ * it). What we send (SMFIC_):
  *   'O' OPTNEG   version, actions, protocol flags (3 x uint32)
  *   'D' MACRO    the stage's command byte, then name NUL value NUL pairs
  *   'C' CONNECT  hostname NUL, family ('4' '6' 'L' 'U'), then unless
- *                'U' the port (uint16) and the address NUL
+ *                'U' the port (uint16) and the address (a path for 'L') NUL
  *   'H' HELO     the HELO/EHLO argument NUL
  *   'M' MAIL     "<sender>" NUL, then each ESMTP parameter NUL
  *   'R' RCPT     "<recipient>" NUL, then each parameter NUL
  *   'T' DATA     (empty)
- *   'L' HEADER   name NUL value NUL
+ *   'L' HEADER   name NUL value NUL (a folded value's lines joined by LF,
+ *                as Sendmail sends them; the caller gives CRLF)
  *   'N' EOH      (empty)
  *   'B' BODY     a chunk of the body, CRLF line ends, <= MILTER_CHUNK
- *   'E' BODYEOB  (empty): end of message, the filter's modifications
- *                and then its verdict follow
+ *   'E' BODYEOB  (empty): the end of the message; the filter's
+ *                modifications, then its verdict, follow
  *   'A' ABORT    (empty, no reply): the message is over
  *   'Q' QUIT     (empty, no reply): the connection is over
  *
  * Negotiation (SMFIC_OPTNEG): we offer version 6, every SMFIF_ action
- * we implement (MILTER_ACTIONS) and every SMFIP_ flag we can honour
- * (MILTER_PFLAGS); the filter answers with the subset it wants. A
- * filter that asks for an action we did not offer, or a version outside
- * 2..6, is refused (protocol error), as Postfix's milter8.c refuses it;
- * protocol flags we do not know (libmilter's SMFIP_MDS_* data sizes)
- * are ignored, as Postfix ignores them. A filter of version 2 or 3 is
- * not sent DATA (SMFIC_DATA came with version 4). The
- * filter's reply may carry, after the three words, lists of macros per
- * stage (uint32 SMFIM_ stage, then the space-separated names NUL; the
- * data of smfi_setsymlist): we then send only those macros at that
- * stage, otherwise all the session gives us.
+ * (MILTER_ACTIONS: we implement them all) and the SMFIP_ flags we can
+ * honour (MILTER_PFLAGS); the filter answers with those it wants. An
+ * action we did not offer, or a version outside 2..6, is refused (a
+ * protocol error), as Postfix's milter8_connect refuses it; flags we do
+ * not know (libmilter's SMFIP_MDS_* data sizes) are ignored, as Postfix
+ * ignores them. A filter of version 2 or 3 is not sent DATA (SMFIC_DATA
+ * came with version 4). After the three words the reply may carry
+ * macro lists (uint32 SMFIM_ stage, then names separated by spaces,
+ * NUL: smfi_setsymlist's data): a stage with a list gets only the
+ * macros named in it ("{auth_type}" and "auth_type" name the same),
+ * the others all the session gives; an unknown stage's list is ignored.
  *
- * Protocol flags honoured: SMFIP_NO* (the command is not sent and the
- * call returns MILTER_CONTINUE without I/O; the stage's macros are kept
- * and go out with the next command, as Postfix sends them even for a
- * skipped event, so that libmilter has them at EOM), SMFIP_NR_* (the stage is sent
- * and nothing is read back), SMFIP_SKIP (the filter may answer a body
- * chunk with SMFIR_SKIP: no more body is sent for this message),
- * SMFIP_RCPT_REJ is not offered (the session gives a filter only the
- * recipients it accepted; a filter that asks for it anyway does not get
- * it), SMFIP_HDR_LEADSPC (the header value is sent as
- * stored, the leading space after ':' included; without it the single
- * leading space is removed, as Sendmail does, and a modified header's
- * value gets one back from msgedit).
+ * The protocol flags:
+ *  - SMFIP_NO*: the command is not sent, and the call returns
+ *    MILTER_CONTINUE without I/O; the stage's macros are kept and go
+ *    out with the next command, as Postfix sends macros even for a
+ *    skipped event (libmilter keeps them for the later callbacks);
+ *  - SMFIP_NR_*: the command is sent and no reply is read;
+ *  - SMFIP_SKIP: the filter may answer a body chunk with SMFIR_SKIP:
+ *    no more body is sent for this message (skip_body);
+ *  - SMFIP_HDR_LEADSPC: a header's value goes as stored, the space
+ *    after the ':' included; without it that one space is left out, as
+ *    Sendmail and Postfix leave it out (a value the filter gives back
+ *    gets a space from msgedit, as Postfix adds one);
+ *  - SMFIP_RCPT_REJ is not offered: the session gives a filter only the
+ *    recipients it accepted.
  *
- * Replies (SMFIR_), per stage as Postfix allows them:
- *   'c' CONTINUE, 'a' ACCEPT, 'r' REJECT, 't' TEMPFAIL, 'd' DISCARD,
- *   'y' REPLYCODE ("ddd x.y.z text" NUL, multi-line as "ddd-..." lines
- *   joined by CRLF; the first digit 4 is TEMPFAIL, 5 REJECT, anything
- *   else a protocol error; the text printable, no bare CR or LF: it is
- *   stored CRLF-joined, each line "ddd-" or "ddd " and the code the
- *   same on every line, so the session writes it as is plus CRLF),
- *   '4' SHUTDOWN and 'f' CONN_FAIL: TEMPFAIL with the reply
- *   "421 4.7.0 Server closing connection" and done_conn set: the
- *   session says it and closes (Postfix's milter8.c answers SHUTDOWN
- *   with its "421 ... closing connection" and stops talking to the
- *   filter; it does not know CONN_FAIL, which Sendmail's mfdef.h
- *   defines as "cause a connection failure": the same, failing safe),
- *   'p' PROGRESS (at any stage, as Postfix allows it: wait again, the
- *   stage's deadline restarts, at most MILTER_PROGRESS_MAX times per
- *   command), 's' SKIP (only to a body chunk,
- *   only if SMFIP_SKIP was negotiated), and at EOM only the
- *   modifications, each only if its SMFIF_ action was negotiated:
- *   'h' ADDHEADER, 'i' INSHEADER, 'm' CHGHEADER (SMFIF_ADDHDRS or
- *   CHGHDRS), 'b' REPLBODY (CHGBODY), '+' ADDRCPT (ADDRCPT), '2'
- *   ADDRCPT_PAR (ADDRCPT_PAR), '-' DELRCPT (DELRCPT), 'e' CHGFROM
- *   (CHGFROM), 'q' QUARANTINE (QUARANTINE). The modifications of one
- *   EOM are bounded in total (m->modmax octets): more is "toolarge".
- * A REPLYCODE of 421 sets done_conn too: the session closes (RFC 5321
- * §3.8), as Postfix does. DISCARD at connect or HELO is ignored
- * (CONTINUE), as Postfix ignores it ("no action" at connection level,
- * libmilter's documentation).
- * REJECT or TEMPFAIL at connect or HELO reject the connection (the
- * session refuses what follows); they and ACCEPT/DISCARD there set
- * done_conn: the filter sees nothing more of this connection. At MAIL,
- * DATA, a header, EOH, a body chunk or EOM they end the message for
- * the filter (done_msg); at RCPT, REJECT and TEMPFAIL concern this
- * recipient only.
+ * The replies (SMFIR_), and where each is allowed (Postfix's
+ * milter8_event; anything else is a protocol error):
+ *  - 'c' CONTINUE, 'a' ACCEPT, 'r' REJECT, 't' TEMPFAIL, 'd' DISCARD,
+ *    with no data, at every stage;
+ *  - 'y' REPLYCODE, at every stage: "ddd text" NUL, or lines joined by
+ *    CRLF (libmilter's smfi_setmlreply; a bare LF is taken as a line
+ *    end too). The code is 4xx (TEMPFAIL) or 5xx (REJECT) and the same
+ *    on every line, an enhanced code of the same class, the text
+ *    printable ASCII or HT; "%%" is '%' (Sendmail's format strings, as
+ *    Postfix undoes them). m->reply gets it CRLF-joined, '-' after the
+ *    code on every line but the last, NUL-terminated: the session
+ *    writes it as is, plus CRLF;
+ *  - '4' SHUTDOWN, 'f' CONN_FAIL: TEMPFAIL with the reply
+ *    "421 4.7.0 Server closing connection" and done_conn: the session
+ *    says it and closes. Postfix answers SHUTDOWN so and stops talking
+ *    to the filter; it does not know CONN_FAIL ("cause a connection
+ *    failure", mfdef.h): the same here, which fails safe;
+ *  - 'p' PROGRESS, at every stage (Postfix allows it so): wait again,
+ *    the stage's deadline restarted, at most MILTER_PROGRESS_MAX times
+ *    per command;
+ *  - 's' SKIP: only to a body chunk, only with SMFIP_SKIP;
+ *  - the modifications, only at EOM, each only if its SMFIF_ action was
+ *    negotiated: 'h' ADDHEADER and 'i' INSHEADER (ADDHDRS, as libmilter
+ *    checks them), 'm' CHGHEADER (CHGHDRS; index 0 taken as 1, as
+ *    Postfix does), 'b' REPLBODY (CHGBODY; raw octets), '+' ADDRCPT
+ *    (ADDRCPT), '2' ADDRCPT_PAR (ADDRCPT_PAR; the arguments may be
+ *    left out), '-' DELRCPT (DELRCPT), 'e' CHGFROM (CHGFROM; the same),
+ *    'q' QUARANTINE (QUARANTINE; a reason). One EOM's modifications are
+ *    bounded in total (m->modmax): more is "toolarge".
+ *
+ * What a verdict does to the filter's state:
+ *  - at connect or HELO, ACCEPT, REJECT and TEMPFAIL set done_conn: the
+ *    filter sees nothing more of this connection (the session refuses
+ *    what follows after a REJECT or TEMPFAIL there, as Postfix does);
+ *    DISCARD there is ignored (CONTINUE), as Postfix ignores it;
+ *  - at MAIL, DATA, a header, EOH, a body chunk or EOM, ACCEPT, REJECT,
+ *    TEMPFAIL and DISCARD end the message for the filter (done_msg);
+ *    at RCPT, REJECT and TEMPFAIL concern that recipient only, ACCEPT
+ *    and DISCARD (which drops the whole message) end the message;
+ *  - a 421 REPLYCODE, like SHUTDOWN, sets done_conn: the session
+ *    closes after saying it (RFC 5321 §3.8), as Postfix does.
+ * A message ends for the filter at EOM, or with milter_abort (ABORT),
+ * which a new MAIL sends itself if the caller did not.
  *
  * Every reply packet is parsed by milter_reply_parse, bounded and total
  * (t/fuzz/milter.c): a packet over MILTER_PACKET_MAX, an unknown reply,
  * a reply not allowed at the stage, a modification the filter did not
  * negotiate, or malformed data is a protocol error: MILTER_FAIL, the
- * connection closed, m->err says why. The session then applies the
- * filter's on-failure action (tempfail by default, as Postfix's
+ * connection closed (shut down first: no late reply is ever read as an
+ * answer), m->err says why. The session then applies the filter's
+ * on-failure action (tempfail by default, as Postfix's
  * milter_default_action recommends; accept if configured).
  *
  * This module never logs and never dies: the caller logs the action
  * with m->name and, after a failure, m->err.
  */
 
-#define MILTER_PACKET_MAX (1 << 20)   /* the largest reply we read (Postfix's milter8.c: 1 MiB class) */
+#define MILTER_PACKET_MAX (1 << 20)   /* the largest reply we read: far above libmilter's (a REPLBODY chunk of 64 kB) */
 #define MILTER_CHUNK 65535            /* the largest SMFIC_BODY chunk we send (libmilter MILTER_CHUNK_SIZE) */
-#define MILTER_PROGRESS_MAX 1000      /* SMFIR_PROGRESS answers to one EOM: each restarts t.data */
+#define MILTER_PROGRESS_MAX 1000      /* SMFIR_PROGRESS answers to one command: each restarts its deadline */
 #define MILTER_VERSION 6
 #define MILTER_MODS_MAX (64 << 20)     /* default m->modmax: modification data of one EOM */
 
@@ -249,15 +265,16 @@ struct milter_macro_s
 
 /* A modification the filter asked for at end of message (SMFIR_*),
    validated for framing: NUL-terminated strings inside the packet, the
-   action negotiated in SMFIC_OPTNEG, a header name non-empty, printable
-   and without ':'. Strings live in mods->data at the given offsets,
+   action negotiated in SMFIC_OPTNEG, a header name non-empty, printable,
+   without ':' or space; an address, arguments or a reason without
+   control characters (an address non-empty). Strings live in mods->data at the given offsets,
    NUL-terminated; content checks (no bare CR/LF in a header value) are
    msgedit's. */
 enum milter_mod_e
 {
   MILTER_MOD_ADDHDR = 'h',   /* name, value: append a header */
   MILTER_MOD_INSHDR = 'i',   /* index, name, value: insert at index (0 = first; our Received stays above) */
-  MILTER_MOD_CHGHDR = 'm',   /* index, name, value: change the index-th (1-based) header of that name; empty value deletes */
+  MILTER_MOD_CHGHDR = 'm',   /* index, name, value: change the index-th (1-based; the filter's 0 given as 1) header of that name; empty value deletes */
   MILTER_MOD_REPLBODY = 'b', /* a: one chunk of the new body (CRLF line ends); chunks concatenate in order */
   MILTER_MOD_ADDRCPT = '+',  /* a: address (maybe in <>); b: ESMTP args or empty ('2', SMFIR_ADDRCPT_PAR) */
   MILTER_MOD_DELRCPT = '-',  /* a: address */
@@ -293,23 +310,24 @@ struct milter_s
   int fd ;                  /* -1: not connected (down, or closed) */
   uint32_t actions ;        /* SMFIF_* the filter may take (negotiated) */
   uint32_t pflags ;         /* SMFIP_* it negotiated (stages skipped, no-reply stages) */
-  int done_conn ;           /* accepted/discarded at connect or HELO: nothing more this connection */
-  int done_msg ;            /* accepted/skipped the rest of this message */
+  int done_conn ;           /* nothing more this connection: a verdict at connect or HELO, SHUTDOWN, a 421 */
+  int done_msg ;            /* nothing more of this message: a verdict (see the essay); cleared by EOM, milter_abort, MAIL */
   int skip_body ;           /* SMFIR_SKIP: no more body chunks for this message (cleared with done_msg) */
   int in_msg ;              /* MAIL was given for this message and neither EOM nor abort ended it */
   size_t modmax ;           /* the caller's: the most octets of modifications one EOM may bring; 0: MILTER_MODS_MAX */
   milter_timeouts t ;
   stralloc reply ;          /* the last REJECT/TEMPFAIL's SMTP reply ("550 5.7.1 text"), lines CRLF-joined, or empty; NUL-terminated when not empty */
   stralloc buf ;            /* packet buffer */
-  stralloc syms ;           /* the filter's macro lists (SMFIR_SETSYMLIST data), each " name name " */
+  stralloc syms ;           /* the filter's macro lists (smfi_setsymlist's), each NUL-terminated as it sent them */
   size_t symoff[SMFIM_N] ;  /* offset of each stage's list in syms; (size_t)-1: none asked, send all */
   tain deadline ;           /* the current step's */
   char const *err ;         /* after MILTER_FAIL: why, one word for the log ("connect", "timeout", "eof", "protocol", "toolarge", ...) */
 } ;
 #define MILTER_ZERO { .name = 0, .fd = -1, .actions = 0, .pflags = 0, .done_conn = 0, .done_msg = 0, .skip_body = 0, .in_msg = 0, .modmax = 0, .t = { 0, 0, 0 }, .reply = STRALLOC_ZERO, .buf = STRALLOC_ZERO, .syms = STRALLOC_ZERO, .symoff = { (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1, (size_t)-1 }, .deadline = TAIN_ZERO, .err = 0 }
 
-/* address: "unix:/path" or "inet:host:port" (host an IPv4/IPv6 literal;
-   "inet:[::1]:port" and "inet6:[::1]:port" or "inet6:::1:port" too).
+/* address: "unix:/path" ("local:/path" too, as Postfix) or "inet:host:port"
+   (host an IPv4/IPv6 literal; "inet:[::1]:port", "inet6:" for "inet:", and
+   Sendmail's "inet:port@host" too; "inet:::1:port" is ::1 port port).
    Connects and negotiates (SMFIC_OPTNEG: version 6, every action we
    implement, every SMFIP_ flag we can honour), both within t->connect.
    MILTER_CONTINUE, or MILTER_FAIL with m->err ("address", "connect",
@@ -331,8 +349,10 @@ extern int milter_rcpt (milter *, milter_macro const *, char const *const *argv)
 extern int milter_data (milter *, milter_macro const *) ;
 /* the message stage: the caller sends every header (name, value as stored,
    the ':' excluded, the leading space included, folded lines joined by
-   "\r\n"... see msgedit_headers), then EOH, body chunks (CRLF line ends,
-   <= MILTER_CHUNK each), then EOM */
+   "\r\n"... see msgedit_headers; on the wire they are joined by "\n" as
+   Sendmail does), then EOH, body chunks (CRLF line ends; a chunk over
+   MILTER_CHUNK is cut in packets of that size), then EOM. EOM ends the
+   message for the filter (no milter_abort needed after it, harmless) */
 extern int milter_header (milter *, char const *name, size_t nlen, char const *value, size_t vlen) ;
 extern int milter_eoh (milter *, milter_macro const *) ;
 extern int milter_body (milter *, char const *, size_t) ;   /* SMFIR_SKIP: skip_body set, CONTINUE, later chunks not sent */

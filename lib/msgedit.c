@@ -387,15 +387,16 @@ static int compose (edit *e, char const *msg, size_t len, layout const *lay, uin
 {
   field const *fs = genalloc_s(field, &e->fields) ;
   size_t nf = genalloc_len(field, &e->fields), i ;
-  char const *body = msg + lay->body ;
   size_t blen = len - lay->body ;
+  char const *body = blen ? msg + lay->body : "" ;
   uint64_t total = 0 ;
   int addlf, sep ;
   if (e->replbody)
   {
     if (e->cr) return proto() ;
     if (e->linelen && !stralloc_catb(&e->body, "\n", 1)) return 0 ;
-    body = e->body.s ; blen = e->body.len ;
+    blen = e->body.len ;
+    body = blen ? e->body.s : "" ;
   }
   addlf = blen && body[blen - 1] != '\n' ;
   sep = lay->sep || (blen && (nf || !body_bare(body, blen))) ;

@@ -89,15 +89,20 @@
  * Octets 128..255 pass, as enqueue lets them pass in a message.
  *
  * The separator is written when the message had one, or when the new
- * message has both fields and a body (so a body line can never become a
- * field or a continuation); so a message without a body, without a header
- * section, or with an empty body keeps its shape.
+ * message has a body and either has fields or has a body whose first
+ * line would otherwise read as a field or as the separator: a body line
+ * never becomes a field or a continuation, and the new message reads
+ * back as the fields and the body that were meant. A message without a
+ * body, without a header section, or with an empty body keeps its
+ * shape.
  *
  * Every function here is total and bounded: any octets and any mods (the
  * offsets of a mod are checked against mods->data) are read without
  * going out of bounds; time is at most (message size + mods size) times
- * the number of fields, and memory a small multiple of the result, which
- * max bounds (each edit is checked against it as it is made). The
+ * the number of fields; memory, besides out, is about the size of the
+ * mods again (the new fields and body are the filter's strings, with
+ * our ": " added and CRs taken out) and one small record per field,
+ * whatever max, which is checked once, on the result. The
  * functions rely on msg being in stored form only for the form of their
  * own output: given a message that is not (a CR, a NUL, a last line
  * without LF), they still return, and msgedit_apply passes the old lines
@@ -109,7 +114,9 @@
    its first SP (SMFIP_HDR_LEADSPC not negotiated: see above), with each
    LF of the folding given as CRLF, the field's own line end left out, as
    the milter protocol carries it. f returns 1 to go on; any other value
-   stops the walk, and is returned. Returns 1 when every header was given */
+   stops the walk, and is returned. Returns 1 when every header was given,
+   or 0 with ENOMEM (a folded value is copied to give its CRLFs): an f
+   that returns 0 should leave a mark of its own to tell the two apart */
 typedef int msgedit_header_fn (void *, char const *, size_t, char const *, size_t) ;
 extern int msgedit_headers (char const *msg, size_t len, msgedit_header_fn *, void *) ;
 
@@ -128,7 +135,8 @@ extern int msgedit_body (char const *msg, size_t len, size_t max, msgedit_body_f
  * its length is 0). 1 on success; or 0 with errno EPROTO (the filter
  * broke the protocol: treat it as down), EFBIG (the result would exceed
  * max octets; 0: no limit) or ENOMEM. msg itself is never changed, so a
- * failure leaves the message as it was.
+ * failure leaves the message as it was; out must not hold msg (the next
+ * filter's input is the last one's out: two strallocs, swapped).
  */
 extern int msgedit_apply (char const *msg, size_t len, milter_mods const *, uint64_t max, stralloc *out) ;
 

@@ -287,7 +287,8 @@ static void helo_ehlo (smtpd_session *s, int ehlo, char const *arg, size_t len)
   if (!stralloc_catb(&s->heloname, arg, len) || !stralloc_0(&s->heloname)) { die_net(s, "out-of-memory") ; return ; }
   received_name(s->heloname.s, len) ;
   transaction_reset(s) ;
-  if (s->fs && !filtered(s, filter_helo(s->fs, s->heloname.s, s->tls ? tls_version(s->tls) : 0, s->tls ? tlsname_suite(tls_suite(s->tls)) : 0))) return ;
+  /* libmilter: HELO is connection-oriented, a refusal there refuses the connection */
+  if (s->fs && !filtered(s, filter_helo(s->fs, s->heloname.s, s->tls ? tls_version(s->tls) : 0, s->tls ? tlsname_suite(tls_suite(s->tls)) : 0))) { s->refused = 1 ; return ; }
   s->state = SMTPD_S_HELO ;
   s->ehlo = ehlo ;
   LOG(s, "helo name=", Q(s, arg, len), ehlo ? "verb=EHLO" : "verb=HELO") ;
@@ -1004,26 +1005,13 @@ static unsigned int listener_flags (smtpd_session const *s, conf_listen const *l
  */
 static int filters_start (smtpd_session *s, conf_listen const *l)
 {
-  filterset *fs ;
   int v ;
   if (!l || !l->filter_count) return 1 ;
-  fs = alloc(sizeof(filterset)) ;
-  if (!fs || !filterset_init(fs, s->cf, genalloc_s(size_t, &s->cf->filter_use) + l->filter_first, l->filter_count, s->io->logfd, s->sid, &s->session_deadline))
-  {
-    alloc_free(fs) ;
-    LOG(s, "disconnect reason=out-of-memory") ;
-    reply(s, "421 4.3.0 Temporary failure, please try again later") ;
-    return 0 ;
-  }
-  s->fs = fs ;
-  v = filter_client(fs, s->haveip ? s->ipstr : 0, s->io->remoteport, s->io->localip) ? MILTER_CONTINUE : MILTER_FAIL ;
-  if (!v) v = filter_connect(fs, 0, s->local == SMTPD_LOCAL_USER ? 'L' : !s->haveip ? 'U' : ip46_is6(&s->ip) ? '6' : '4', fs->port, s->ipstr) ;
+  v = filterset_start(&s->fs, s->cf, genalloc_s(size_t, &s->cf->filter_use) + l->filter_first, l->filter_count, s->io->logfd, s->sid,
+    &s->session_deadline, s->haveip ? s->ipstr : 0, s->io->remoteport, s->io->localip, s->local == SMTPD_LOCAL_USER ? 'L' : !s->haveip ? 'U' : ip46_is6(&s->ip) ? '6' : '4') ;
   if (v == MILTER_FAIL) { LOG(s, "disconnect reason=out-of-memory") ; reply(s, "421 4.3.0 Temporary failure, please try again later") ; return 0 ; }
-  if (v == MILTER_TEMPFAIL) { filter_reply_code(fs, "421") ; reply(s, fs->reply.s) ; LOG(s, "disconnect reason=filter") ; return 0 ; }
-  if (v != MILTER_REJECT) return 1 ;
-  filter_reply_code(fs, "554") ;
-  reply(s, fs->reply.s) ;
-  s->refused = 1 ;
+  if (v == MILTER_TEMPFAIL) { reply(s, s->fs->reply.s) ; LOG(s, "disconnect reason=filter") ; return 0 ; }
+  if (v == MILTER_REJECT) { reply(s, s->fs->reply.s) ; s->refused = 1 ; }
   return 1 ;
 }
 
@@ -1057,7 +1045,7 @@ static int over (smtpd_session *s)
 {
   smtpd_io const *io = s->io ;
   /* the session's filters end with it: never carried to the next client */
-  if (s->fs) { filterset_close(s->fs) ; alloc_free(s->fs) ; s->fs = 0 ; }
+  filterset_free(&s->fs) ;
   if (s->over != SMTPD_OVER_BYE) return 0 ;
   if (io->next && !s->tls && !s->authtried && s->eh.fd < 0 && (*io->next)(io->next_ctx))
   {
@@ -1139,7 +1127,7 @@ void smtpd_wipe (smtpd_session *s)
   if (s->tls) tls_server_free(s->tls) ;
   if (s->cf && s->keych >= 0) fd_close(s->keych) ;
   if (s->cf && (s->eh.fd >= 0 || s->eh.pid)) { enqclient_abort(&s->eh) ; enqclient_finish(&s->eh, 0) ; }
-  if (s->fs) { filterset_close(s->fs) ; alloc_free(s->fs) ; }
+  filterset_free(&s->fs) ;
   for (; i < 7 ; i++) wipe(keep + i) ;
   if (ebuf) byte_zzero(ebuf, EBUF) ;
   byte_zzero((char *)s, sizeof(smtpd_session)) ;

@@ -150,7 +150,7 @@ struct smtpd_session_s
   /* the listener's filters (lib/filter), allocated at connect when it has
      some, else 0: the DATA path streams to enqueue as it did without them */
   struct filterset_s *fs ;
-  int refused ;             /* a filter refused the connection: 554 to all but QUIT (RFC 5321 §3.1) */
+  int refused ;             /* a filter refused the connection (at connect or HELO): 503 to all but QUIT (RFC 5321 §3.1) */
 
   char inbuf[SMTPD_INBUF] ;
   char outbuf[SMTPD_OUTBUF] ;

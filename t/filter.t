@@ -6,10 +6,11 @@
 # to the message and the envelope, and nothing half written in the spool.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 95
+plan 99
 "$PY" -c 'import Milter' 2>/dev/null || fail_rest "python3's Milter module is missing (Debian package python3-milter)"
 
 cd "$T" || exit 1
+at_exit 'if [ "$tap_failed" != 0 ] && [ -s "$T/peer.err" ] ; then tail -n 20 "$T/peer.err" | sed "s/^/# peer: /" ; fi'
 PORT=$(free_port)
 MPORT=$(free_port)
 SCRIPT=$T/script
@@ -116,6 +117,8 @@ stage () {
 stage "connect reject 554 5.7.1 go away" "554 503 221" "reject at connect (554, then 503 until QUIT)" "554 5.7.1 go away"
 stage "connect tempfail 421 4.7.0 come back later" "421 000" "tempfail at connect (421, the end)" "421 4.7.0 come back later"
 stage "helo reject 550 5.7.1 bad helo" "220 550 503 221" "reject at HELO" "550 5.7.1 bad helo"
+check "after a refusal at HELO, a second EHLO is refused too" sh -c "'$PY' -c \"$PYLIB
+c = Conn($PORT); c.reply(); c.cmd(b'EHLO a.example'); print(c.code(b'EHLO b.example'))\" | grep -qx 503"
 stage "mail reject 553 5.7.1 sender refused" "220 250 553 221" "reject at MAIL" "553 5.7.1 sender refused"
 stage "data reject 554 5.7.1 no data today" "220 250 250 250 554 221" "reject at DATA" "554 5.7.1 no data today"
 stage "header:X-Remove reject 550 5.7.1 bad header" "220 250 250 250 354 550 221" "reject at a header" "550 5.7.1 bad header"
@@ -226,7 +229,7 @@ f=$(newest)
 is "$(hdrs "$f" | grep -v '^[[:space:]]' | cut -d: -f1 | tail -n 2 | tr '\n' ' ')" "X-Filtered X-Second " "both filters' headers, in order"
 
 # 6. RSET and the session's end: the filter is told
-: > "$MLOG"
+cat "$MLOG" >> "$T/milter.all" ; : > "$MLOG"
 py "
 c = Conn($PORT); c.reply(); c.cmd(b'EHLO client.example')
 c.cmd(b'MAIL FROM:<a@client.example>'); c.cmd(b'RSET'); c.cmd(b'QUIT')
@@ -234,7 +237,7 @@ c.cmd(b'MAIL FROM:<a@client.example>'); c.cmd(b'RSET'); c.cmd(b'QUIT')
 check "RSET aborts the filter's message, QUIT closes its connection" wait_for 5 sh -c "grep -qx abort '$MLOG' && grep -qx close '$MLOG'"
 
 # 7. local-filter: mail from sendmail(8) goes through the filters
-: > "$MLOG"
+cat "$MLOG" >> "$T/milter.all" ; : > "$MLOG"
 echo "eom addheader X-Local yes" > "$SCRIPT"
 printf 'Subject: local\n\nfrom a script\n' | sendmail -C "$CONF" "$U@test.example"
 is "$?" 0 "sendmail with a local-filter: exit 0"
@@ -247,6 +250,13 @@ err=$(printf 'Subject: local\n\nspam\n' | sendmail -C "$CONF" "$U@test.example" 
 is "$?" 100 "a local filter's reject: sendmail exits 100"
 check "with the filter's text" sh -c "echo '$err' | grep -q '550 5.7.1 no local spam'"
 check "and nothing is queued" spool_clean "$n"
+# a local filter that is down: 111, or the message goes on unfiltered with on-failure accept
+sed 's/^local-filter one$/local-filter down/' "$CONF" > "$T/down.conf"
+printf 'Subject: local\n\nx\n' | sendmail -C "$T/down.conf" "$U@test.example" 2>/dev/null
+is "$?:$(count_entries)" "111:$n" "a local filter that is down: sendmail exits 111, nothing queued"
+sed 's/^local-filter one$/local-filter downok/' "$CONF" > "$T/downok.conf"
+printf 'Subject: unfiltered\n\nx\n' | sendmail -C "$T/downok.conf" "$U@test.example" 2>/dev/null
+is "$?:$(count_entries)" "0:$((n + 1))" "the same with on-failure accept: queued"
 
 # 8. quarantine: held in the queue until released, then delivered
 clean_spool
@@ -265,4 +275,5 @@ is "$(maildir_count "$T/mail/$U/new")" 0 "a held message is not delivered"
 queue-ctl -C "$CONF" release "$id" 2>/dev/null
 check "released, it is delivered" wait_for 10 arrived "$T/mail/$U/new"
 check "the Maildir got the filtered message, once" sh -c "[ \$(find '$T/mail/$U/new' -type f | wc -l) = 1 ] && grep -q '^Subject: hello' '$T/mail/$U/new/'*"
+check "every macro a filter got was one we sent whole (no stale pointer)" sh -c "! grep -h 'not UTF-8' '$MLOG' '$T/milter.all' '$T/milter2.log'"
 done_testing

@@ -60,7 +60,10 @@ class Peer(Milter.Base):
 
     def macros(self, stage):
         for m in MACROS:
-            v = self.getsymval(m)
+            try:
+                v = self.getsymval(m)
+            except UnicodeDecodeError:
+                v = '<not UTF-8>'
             if v is not None:
                 log('macro %s %s=%s' % (stage, m, v))
 

@@ -37,7 +37,7 @@ mkdir -p "$T/up/ketch" "$T/work"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/up,workdir=$T/work" /etc 2>/dev/null \
   || skip_all "cannot mount an overlay on /etc in a private namespace"
 at_exit "umount -l /etc"
-plan 38
+plan 42
 need openssl openssl
 
 as () { u=$1 ; shift ; setpriv --reuid="$u" --regid="$u" --init-groups "$@" ; }
@@ -168,6 +168,14 @@ printf 'Subject: a\n\nx\n' | as "$D" "$T/bin/enqueue" -a bob -f s@remote.example
 ok $? "the SMTP user may"
 printf 'Subject: a\n\nx\n' | "$T/bin/enqueue" -a bob -f s@remote.example "$M@test.example" >/dev/null
 ok $? "and root may"
+# vouching for the sender (-D: it may be DKIM-signed) is the session's word too; a hold anyone may ask
+printf 'Subject: d\n\nx\n' | as "$M" "$T/bin/enqueue" -D -f s@remote.example "$M@test.example" >/dev/null 2>"$T/d.err"
+is "$?" 100 "a local user running the set-uid enqueue with -D: refused, 100"
+check "... enqueue: fatal: says who may" grep -q '^enqueue: fatal: only root, the queue owner and the smtp-user may ask for signing' "$T/d.err"
+printf 'Subject: d\n\nx\n' | as "$D" "$T/bin/enqueue" -D -f s@remote.example "$M@test.example" >/dev/null
+ok $? "the SMTP user may"
+printf 'Subject: h\n\nx\n' | as "$M" "$T/bin/enqueue" -H mine -f s@remote.example "$M@test.example" >/dev/null
+ok $? "a local user may queue a message held (-H)"
 qf=$(entry_path "$id")
 wait_for 5 test -n "$id"
 is "$(find "$SPOOL" ! -user "$Q" | head -3)" "" "every file in the spool, enqueue's included, belongs to the queue user"

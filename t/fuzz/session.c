@@ -28,6 +28,11 @@
  * guessing). That wait is the one iopause without descriptors; this file
  * defines iopause_stamp, so the linker takes it instead of skalibs', and
  * it returns at once for that wait and is skalibs' own for the others.
+ * Filters (lib/filter) are defined, and attached to another listener
+ * only: the fuzzed session, on a listener without any, must run the
+ * filter-less path (no filter is fuzzed through here; lib/milter's
+ * parser has its own harness).
+ *
  * The auth table has one user, "fuzz" with password "secret", hashed
  * with few rounds, so a right password is cheap and its path is covered.
  */
@@ -153,7 +158,8 @@ static void setup (void)
   fuzz_path(prog, "none") ;
   snprintf(text, sizeof(text),
     "hostname mx.test.example\nlocal-domain test.example\nrelay-from 127.0.0.0/8\n"
-    "listen 127.0.0.1 port 2527 plain-auth\nspool %s\nprograms %s\nauth-table %s\n"
+    "listen 127.0.0.1 port 2527 plain-auth\nlisten 127.0.0.1 port 2528 filter spam\nfilter spam unix:/nonexistent/milter\n"
+    "local-filter spam\nspool %s\nprograms %s\nauth-table %s\n"
     "enqueue-socket %s\nlimit message-size 2048\n"
     "timeout command 5\ntimeout data 5\ntimeout session 10\n",
     fuzz_dir, prog, tab, sock) ;

@@ -140,7 +140,7 @@ int main (void)
   int st ;
   ssize_t r ;
   tain d ;
-  tap_plan(54) ;
+  tap_plan(55) ;
   tain_now_set_stopwatch_g() ;
 
   server_says("", 0, 0) ;
@@ -161,6 +161,8 @@ int main (void)
     ok(r == 19 && !memcmp(buf, "15::3:spam\0\0u\0x@y\0,", 19), "... the options first: ':', the flags in decimal, ':', the reason, NUL") ;
     rq.flags = ENQCLIENT_F_SIGN ;
     ok(enqclient_request(pair[0], &rq) && (r = read(pair[1], buf, sizeof(buf))) == 15 && !memcmp(buf, "11::2:\0\0u\0x@y\0,", 15), "sign alone: the reason is not sent") ;
+    rq.flags = 0 ; rq.sender = ":1:" ;
+    ok(enqclient_request(pair[0], &rq) && (r = read(pair[1], buf, sizeof(buf))) == 18 && !memcmp(buf, "14::0:\0:1:\0u\0x@y\0,", 18), "a sender that looks like options: options ':0:' before it, never read as them") ;
   }
   close(pair[0]) ; close(pair[1]) ;
 

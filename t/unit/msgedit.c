@@ -111,7 +111,7 @@ int main (void)
   static char const m3[] = "X-A: 1\nB: 2\nx-a: 3\nX-A: 4\n\nbody\n" ;
   char big[1100] ;
   int r ;
-  tap_plan(107) ;
+  tap_plan(108) ;
 
   /* msgedit_headers */
   is(headers("From: a\nSubject:  two\nX:y\nT:\tt\nFolded: a\n\tb\n  c\n\nbody: no\n", 0, &r),
@@ -312,6 +312,8 @@ int main (void)
   APPLY("", "", "no edits on the empty message") ;
   ADD("X", "y") ;
   APPLY("", "X: y\n", "ADDHDR on the empty message") ;
+  ADD("X", "y") ; BODY("") ;
+  is(run(0, 0, 0), "X: y\n", "the empty message as an empty stralloc (a null pointer): no arithmetic on it") ;
   BODY("b\r\n") ;
   APPLY("", "b\n", "REPLBODY on the empty message: a body without fields") ;
   BODY("Subject: b\r\n") ;
