@@ -20,7 +20,9 @@
 
 MDIR=$T/peers
 mkdir -p "$MDIR" && chmod 755 "$MDIR"
-MDNS=127.$(( ($$ >> 16) % 200 + 40 )).$(( ($$ >> 8) & 255 )).$(( ($$ & 255) | 1 ))
+# one address per PID (pid_max is at most 2^22; every address of 127/8 but
+# 127.255.255.255 is a local one on Linux, .0 and .255 included)
+MDNS=127.$(( ($$ >> 16) % 64 + 40 )).$(( ($$ >> 8) & 255 )).$(( $$ & 255 ))
 MPY=/usr/bin/python3
 milter_why=
 milter_pids=""
