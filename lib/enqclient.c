@@ -263,6 +263,15 @@ int enqclient_submit (enqclient *h, conf const *c, enqclient_req const *r, stral
   return spawn(h, c, r, diag) ;
 }
 
+char const *enqclient_reason (char *dst, char const *s, size_t len)
+{
+  size_t i = 0 ;
+  if (len > ENQCLIENT_REASON_MAX) len = ENQCLIENT_REASON_MAX ;
+  for (; i < len ; i++) dst[i] = (unsigned char)s[i] < 32 || (unsigned char)s[i] > 126 ? '?' : s[i] ;
+  dst[len] = 0 ;
+  return len ? dst : 0 ;
+}
+
 int enqclient_stuff_to (enqclient_put_fn *put, void *ctx, char const *s, size_t len)
 {
   size_t pos = 0 ;

@@ -113,6 +113,15 @@ struct enqclient_s
  */
 extern int enqclient_submit (enqclient *, conf const *, enqclient_req const *, stralloc *) ;
 
+/*
+ * A reason fit for ENQCLIENT_F_HOLD from a filter's words (any octets:
+ * a milter's SMFIR_QUARANTINE text): s[0..len) cut to
+ * ENQCLIENT_REASON_MAX octets, every octet outside printable ASCII made
+ * '?', into dst (ENQCLIENT_REASON_MAX + 1 octets), NUL-terminated.
+ * Returns dst, or 0 when nothing is left (len 0): no reason.
+ */
+extern char const *enqclient_reason (char *, char const *, size_t) ;
+
 /* appends s[0..len), a message with LF line ends, as enqueue -S reads it (RFC 5321 §4.5.2 with LF): a dot doubled at the start of a line, a last line given its LF, then ".\n". 1, or 0 (ENOMEM) */
 extern int enqclient_stuff (stralloc *, char const *, size_t) ;
 

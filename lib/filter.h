@@ -47,7 +47,9 @@
  * whole lines on logfd (lib/log), keyed by the caller's id.
  */
 
-/* the macros a session knows, by what they mean; filter_macro sets one */
+/* the macros a session knows, by what they mean; filter_macro sets one.
+   Not sent: {auth_type} (the session keeps no mechanism), {cipher_bits},
+   the certificate ones (no client certificates), {if_name} */
 enum filter_mac_e
 {
   FILTER_MAC_J = 0,           /* j: our host name */
@@ -62,9 +64,7 @@ enum filter_mac_e
   FILTER_MAC_V,               /* v: "ketch" */
   FILTER_MAC_TLS_VERSION,     /* {tls_version} */
   FILTER_MAC_CIPHER,          /* {cipher} */
-  FILTER_MAC_CIPHER_BITS,     /* {cipher_bits} */
   FILTER_MAC_I,               /* i: the session id (the queue id is known only once queued) */
-  FILTER_MAC_AUTH_TYPE,       /* {auth_type} */
   FILTER_MAC_AUTH_AUTHEN,     /* {auth_authen} */
   FILTER_MAC_MAIL_MAILER,     /* {mail_mailer}: "smtp" or "local" */
   FILTER_MAC_MAIL_HOST,       /* {mail_host} */

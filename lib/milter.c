@@ -393,8 +393,10 @@ int milter_open (milter *m, char const *name, char const *address, milter_timeou
   char w[12] ;
   size_t at, len ;
   char cmd ;
+  unsigned int i ;
   int r ;
   if (m->fd >= 0) fail(m, 0) ;
+  for (i = 0 ; i < SMFIM_N ; i++) m->symoff[i] = (size_t)-1 ;
   m->name = name ;
   m->t = *t ;
   m->actions = m->pflags = 0 ;

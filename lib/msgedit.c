@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <strings.h>
 
 #include <skalibs/buffer.h>
 #include <skalibs/stralloc.h>
@@ -28,13 +27,11 @@ struct field_s
   int src ;
 } ;
 
-/* the shape of a message: the fields end at hend; the separator, when
-   there is one, is the empty line at hend; the body runs from body to
-   the end */
+/* the shape of a message past its fields: whether an empty line (the
+   separator) ended them; the body runs from body to the end */
 typedef struct layout_s layout ;
 struct layout_s
 {
-  size_t hend ;
   size_t body ;
   int sep ;
 } ;
@@ -71,15 +68,16 @@ static size_t line_end (char const *s, size_t len, size_t pos)
 
 /*
  * Walks the header section (msgedit.h): f (if not null) gets each
- * field's offset, the end of its last line (without the LF) and its
- * name's length; a non-1 answer stops the walk and is returned. Fills
- * *lay when the walk goes to the end, and returns 1.
+ * field's offset, its name's length, the offset after its ':' and the
+ * end of its last line (without the LF); a non-1 answer stops the walk
+ * and is returned. Fills *lay when the walk goes to the end, and
+ * returns 1.
  */
-typedef int field_fn (void *, char const *, size_t, size_t, size_t) ;
+typedef int field_fn (void *, char const *, size_t, size_t, size_t, size_t) ;
 
 static int walk (char const *s, size_t len, layout *lay, field_fn *f, void *ctx)
 {
-  size_t pos = 0, start = 0, nlen = 0, end = 0, colon ;
+  size_t pos = 0, start = 0, nlen = 0, value = 0, end = 0, colon ;
   int infield = 0 ;
   lay->sep = 0 ;
   while (pos < len)
@@ -88,22 +86,22 @@ static int walk (char const *s, size_t len, layout *lay, field_fn *f, void *ctx)
     if (infield && isblank_(s[pos])) { end = e ; pos = e < len ? e + 1 : len ; continue ; }
     if (infield)
     {
-      int r = f ? (*f)(ctx, s, start, end, nlen) : 1 ;
+      int r = f ? (*f)(ctx, s, start, nlen, value, end) : 1 ;
       if (r != 1) return r ;
       infield = 0 ;
     }
-    if (e == pos) { lay->hend = pos ; lay->body = pos + 1 ; lay->sep = 1 ; return 1 ; }
+    if (e == pos) { lay->body = pos + 1 ; lay->sep = 1 ; return 1 ; }
     n = field_start(s + pos, e - pos, &colon) ;
-    if (!n) { lay->hend = lay->body = pos ; return 1 ; }
-    start = pos ; nlen = n ; end = e ; infield = 1 ;
+    if (!n) { lay->body = pos ; return 1 ; }
+    start = pos ; nlen = n ; value = pos + colon + 1 ; end = e ; infield = 1 ;
     pos = e < len ? e + 1 : len ;
   }
   if (infield && f)
   {
-    int r = (*f)(ctx, s, start, end, nlen) ;
+    int r = (*f)(ctx, s, start, nlen, value, end) ;
     if (r != 1) return r ;
   }
-  lay->hend = lay->body = len ;
+  lay->body = len ;
   return 1 ;
 }
 
@@ -118,14 +116,11 @@ struct hwalk_s
   stralloc v ;
 } ;
 
-static int hwalk_field (void *p, char const *s, size_t start, size_t end, size_t nlen)
+static int hwalk_field (void *p, char const *s, size_t start, size_t nlen, size_t v, size_t end)
 {
   hwalk *w = p ;
-  size_t colon = start + nlen ;
-  size_t v ;
   char const *nl ;
-  while (s[colon] != ':') colon++ ;
-  v = colon + 1 ;
+  /* the SP we add when we write a field (no SMFIP_HDR_LEADSPC) */
   if (v < end && s[v] == ' ') v++ ;
   nl = memchr(s + v, '\n', end - v) ;
   if (!nl) return (*w->f)(w->ctx, s + start, nlen, s + v, end - v) ;
@@ -237,11 +232,11 @@ static char const *field_text (edit const *e, field const *f)
   return (f->src ? e->text.s : e->msg) + f->off ;
 }
 
-static int collect (void *p, char const *s, size_t start, size_t end, size_t nlen)
+static int collect (void *p, char const *s, size_t start, size_t nlen, size_t value, size_t end)
 {
   edit *e = p ;
   field f = { .off = start, .len = end - start, .nlen = nlen, .src = 0 } ;
-  (void)s ;
+  (void)s ; (void)value ;
   return genalloc_append(field, &e->fields, &f) ;
 }
 
@@ -394,10 +389,10 @@ static int compose (edit *e, char const *msg, size_t len, layout const *lay, uin
   if (e->replbody)
   {
     if (e->cr) return proto() ;
-    if (e->linelen && !stralloc_catb(&e->body, "\n", 1)) return 0 ;
     blen = e->body.len ;
     body = blen ? e->body.s : "" ;
   }
+  /* a last line without its LF: the old message's, or the filter's without its CRLF */
   addlf = blen && body[blen - 1] != '\n' ;
   sep = lay->sep || (blen && (nf || !body_bare(body, blen))) ;
   for (i = 0 ; i < nf ; i++) total += fs[i].len + 1 ;

@@ -531,7 +531,10 @@ static int enqueue_start (smtpd_session *s, char *id, unsigned int flags, char c
 static void data_filtered (smtpd_session *s)
 {
   char id[QUEUE_ID_LEN + 1] ;
-  int e = filter_eom(s->fs, &s->sender, &s->rcpts, &s->nrcpt, s->utf8) ;
+  int e ;
+  /* the message could not be held (no memory): the filters never see half of it */
+  if (s->efailed) { reply(s, "451 4.3.0 Temporary failure, please try again later") ; return ; }
+  e = filter_eom(s->fs, &s->sender, &s->rcpts, &s->nrcpt, s->utf8) ;
   if (e == MILTER_DISCARD) { LOG(s, "discarded reason=filter") ; reply(s, "250 2.0.0 Ok") ; return ; }
   if (!filtered(s, e) || !enqueue_start(s, id, s->fs->hold ? ENQCLIENT_F_HOLD : 0, s->fs->hold ? s->fs->reason.s : 0)) return ;
   s->esize = 0 ;

@@ -70,6 +70,8 @@ int main (int argc, char const *const *argv)
   show("header", milter_header(&m, "X-Folded", 8, " one\r\n\ttwo", 10)) ;
   show("eoh", milter_eoh(&m, 0)) ;
   show("body", milter_body(&m, body, sizeof(body) - 1)) ;
+  show("body", milter_body(&m, "skip the rest\r\n", 15)) ;
+  show("body", milter_body(&m, "never sent\r\n", 12)) ;
   show("eom", milter_eom(&m, eom, &mods)) ;
   for (i = 0 ; i < genalloc_len(milter_mod, &mods.list) ; i++)
   {

@@ -3,7 +3,8 @@
 # t/milter-proto.t: it logs each callback with what it received, one line
 # each, to LOG, and answers as the addresses say: a sender with "tempfail"
 # gets 451, a recipient with "reject" a two-line 550, and at the end of a
-# message it makes one of every modification and accepts.
+# message it says PROGRESS, makes one of every modification and accepts;
+# a body chunk with "skip" in it is answered SKIP.
 # Usage: milter-filter.py SOCKET LOG (SOCKET as libmilter spells it:
 # unix:/path or inet:port@host)
 
@@ -68,12 +69,16 @@ class Filter(Milter.Base):
         note('eoh')
         return Milter.CONTINUE
 
+    # a chunk that says so ends the body for the filter (SMFIR_SKIP)
     def body(self, chunk):
         note('body', repr(chunk))
+        if b'skip' in chunk:
+            return Milter.SKIP
         return Milter.CONTINUE
 
     def eom(self):
         note('eom', self.getsymval('i'))
+        self.progress()
         self.addheader('X-Filtered', 'yes')
         self.addheader('X-First', 'top', 0)
         self.chgheader('Subject', 1, 'changed')

@@ -3,11 +3,11 @@
 # a binding of Sendmail's libmilter) is the filter, build/t/milter-drive
 # (t/milter-drive.c) the session's side. Negotiation (the filter's actions,
 # its NR_HDR and its macro list for CONNECT), every stage in both
-# directions, libmilter's multi-line reply, every modification the filter
-# makes arriving in milter_mods, a refusal at MAIL, abort and quit; over a
-# Unix socket and over TCP.
+# directions, SKIP, PROGRESS, libmilter's multi-line reply, every
+# modification the filter makes arriving in milter_mods, a refusal at
+# MAIL, abort and quit; over a Unix socket and over TCP.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 16
 python3 -c 'import Milter' 2>/dev/null || fail_rest "the Milter module is missing (Debian package python3-milter)"
 DRIVE=$BUILD/t/milter-drive
 [ -x "$DRIVE" ] || bail "$DRIVE is missing: make all"
@@ -33,6 +33,8 @@ header 0
 header 0
 header 0
 eoh 0
+body 0
+body 0
 body 0
 eom 1
 mod h 0 [X-Filtered] [yes]
@@ -67,6 +69,7 @@ check "HELO, MAIL with its ESMTP parameter and its macro, RCPT" \
 check "headers without the space after ':' (no HDR_LEADSPC), EOH, the body as sent" \
   sh -c "grep -qx \"header Subject 'hello'\" '$T/f.log' && grep -qx \"header From '<a@example.org>'\" '$T/f.log' && grep -qx 'eoh' '$T/f.log' && grep -qxF \"body b'line one\\\\r\\\\nline two\\\\r\\\\n'\" '$T/f.log'"
 check "a folded header's lines joined by LF, as Sendmail sends them" grep -qxF "header X-Folded 'one\\n\\ttwo'" "$T/f.log"
+check "SKIP: the chunk after it is not sent" sh -c "grep -qxF \"body b'skip the rest\\\\r\\\\n'\" '$T/f.log' && ! grep -q never '$T/f.log'"
 check "EOM with its macro (the queue id)" grep -qx 'eom QID123' "$T/f.log"
 check "the messages after it: MAIL refused, then one aborted, then one more aborted, then close" \
   sh -c "sed -n '/^eom/,\$p' '$T/f.log' | tr '\n' '|' | grep -qx 'eom QID123|mail <tempfail@example.org> a@example.org|mail <c@example.org> a@example.org|rcpt <b@example.net>|abort|mail <c@example.org> a@example.org|abort|close|'"

@@ -9,7 +9,7 @@
 # lifetime it expires and bounces as a held message does. The sign flag
 # is recorded only, and refused to a peer that is not trusted with it.
 . "$(dirname "$0")/lib.sh"
-plan 48
+plan 50
 
 cd "$T" || exit 1
 mkdir -p "$T/mail" && chmod 1777 "$T/mail"
@@ -25,7 +25,15 @@ echo x >> "$(dirname "$0")/mail/count.$LOCAL"
 exit 111
 S
 chmod 755 "$T/deliver" "$T/tempfail"
-printf 'good: |%s\nbounce: |%s\nlater: |%s\n' "$T/deliver" "$T/deliver" "$T/tempfail" > "$T/aliases"
+cat > "$T/slow" <<'S'
+#!/bin/sh
+cat >/dev/null
+echo x >> "$(dirname "$0")/mail/count.$LOCAL"
+sleep 3
+exit 111
+S
+chmod 755 "$T/slow"
+printf 'good: |%s\nbounce: |%s\nlater: |%s\nslow: |%s\n' "$T/deliver" "$T/deliver" "$T/tempfail" "$T/slow" > "$T/aliases"
 SOCK=$T/enqueue.sock
 mkinstance "aliases $T/aliases" "retry local 1s" "retry max 2s" "rescan 1s" "enqueue-socket $SOCK"
 newaliases -C "$CONF"
@@ -177,8 +185,17 @@ n=$(count later)
 start
 check "after a restart the released message is attempted again, not held by its envelope" wait_for 10 count_ge later $((n + 1))
 is "$(held_line "$idl")" '<s@test.example>' "... queue-ls does not show it held"
-queue-ctl -C "$CONF" remove "$idl" ${idn:+"$idn"} 2>>"$T/ctl.log"
+# released, the scheduler killed while the first delivery runs: not held again
+ids2=$(printf 'Subject: slow\n\nbody\n' | enqueue -C "$CONF" -H 'hold me too' -f s@test.example slow@test.example)
+queue-ctl -C "$CONF" release "$ids2" 2>>"$T/ctl.log"
+check "released: a slow delivery starts" wait_for 10 count_ge slow 1
+kill -9 $SPID
+wait_for 5 sh -c "! kill -0 $SPID 2>/dev/null"
+start
+is "$(held_line "$ids2")" '<s@test.example>' "killed during the delivery that followed the release: not held after the restart"
+queue-ctl -C "$CONF" remove "$idl" "$ids2" ${idn:+"$idn"} 2>>"$T/ctl.log"
 wait_for 10 gone "$idl"
+wait_for 10 gone "$ids2"
 kill -TERM $SPID
 wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
 

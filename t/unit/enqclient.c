@@ -140,7 +140,7 @@ int main (void)
   int st ;
   ssize_t r ;
   tain d ;
-  tap_plan(55) ;
+  tap_plan(58) ;
   tain_now_set_stopwatch_g() ;
 
   server_says("", 0, 0) ;
@@ -165,6 +165,17 @@ int main (void)
     ok(enqclient_request(pair[0], &rq) && (r = read(pair[1], buf, sizeof(buf))) == 18 && !memcmp(buf, "14::0:\0:1:\0u\0x@y\0,", 18), "a sender that looks like options: options ':0:' before it, never read as them") ;
   }
   close(pair[0]) ; close(pair[1]) ;
+
+  /* a filter's words made a reason the queue takes */
+  {
+    char rs[ENQCLIENT_REASON_MAX + 1] ;
+    char longr[ENQCLIENT_REASON_MAX + 10] ;
+    char const *p ;
+    ok((p = enqclient_reason(rs, "spam\r\n\tcaf\303\251", 12)) == rs && !strcmp(rs, "spam???caf??"), "control and 8-bit octets become '?'") ;
+    memset(longr, 'x', sizeof(longr)) ;
+    ok(enqclient_reason(rs, longr, sizeof(longr)) && strlen(rs) == ENQCLIENT_REASON_MAX, "cut to ENQCLIENT_REASON_MAX") ;
+    ok(!enqclient_reason(rs, "", 0) && !rs[0], "nothing: no reason") ;
+  }
 
   /* the server's reading: both forms, and what is malformed */
   {

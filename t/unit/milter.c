@@ -31,9 +31,9 @@
 #define PKT(c, lit) pkt(&want, (c), (lit), sizeof(lit))
 #define RAW(c, lit) pkt(&want, (c), (lit), sizeof(lit) - 1)
 
-static void pause600 (void)
+static void pause500 (void)
 {
-  struct timespec ts = { .tv_sec = 0, .tv_nsec = 600000000 } ;
+  struct timespec ts = { .tv_sec = 0, .tv_nsec = 500000000 } ;
   nanosleep(&ts, 0) ;
 }
 
@@ -684,7 +684,7 @@ int main (void)
       r = milter_eom(&m, 0, &mods) ;
       ok(r == MILTER_FAIL && !strcmp(m.err, "progress"), "PROGRESS more than MILTER_PROGRESS_MAX times: the filter down") ;
     }
-    /* PROGRESS restarts the deadline: three of them 0.6s apart, then CONTINUE, with a 1s timeout */
+    /* PROGRESS restarts the deadline: three of them 0.5s apart, then CONTINUE: 2s in all, with a 1s timeout */
     {
       pid_t pid ;
       int st ;
@@ -693,14 +693,14 @@ int main (void)
       if (!pid)
       {
         unsigned int i ;
-        for (i = 0 ; i < 3 ; i++) { pause600() ; say('p', "", 0) ; }
-        pause600() ;
+        for (i = 0 ; i < 3 ; i++) { pause500() ; say('p', "", 0) ; }
+        pause500() ;
         say('c', "", 0) ;
         _exit(0) ;
       }
       tain_now_g() ; start = STAMP ;
       r = milter_eom(&m, 0, &mods) ;
-      ok(r == MILTER_CONTINUE && since(&start) > 2.0, "PROGRESS restarts the data deadline (%.2fs, %s)", since(&start), m.err ? m.err : "ok") ;
+      ok(r == MILTER_CONTINUE && since(&start) > 1.5, "PROGRESS restarts the data deadline (%.2fs, %s)", since(&start), m.err ? m.err : "ok") ;
       waitpid(pid, &st, 0) ;
     }
   }
