@@ -5,14 +5,18 @@
 # nothing else changes but a spool and programs line, and smtp-user root as root):
 #   local-only   SMTP on the loopback and sendmail, aliases, into an mbox
 #   mx-maildir   an MX over STARTTLS (IPv4 and IPv6) into ~/Maildir
+#   mx-rspamd    the same with rspamd as its filter (a milter): GTUBE refused,
+#                the rest delivered with rspamd's headers (t/milter-lib.sh)
 #   submission   AUTH over STARTTLS on 587 and over implicit TLS on 465
 #   null-client  everything through its smarthost, which is the submission
 #                example: STARTTLS required, AUTH with the credentials file
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 . "$(dirname "$0")/run-lib.sh"
-plan 25
+. "$(dirname "$0")/milter-lib.sh"
+plan 32
 need openssl openssl
+need rspamd rspamd
 
 cd "$T" || exit 1
 if [ "$(id -u)" = 0 ] ; then
@@ -29,7 +33,7 @@ fi
 have6=0
 python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null && have6=1
 
-for ex in local-only mx-maildir null-client submission ; do
+for ex in local-only mx-maildir mx-rspamd null-client submission ; do
   # -s: its files (/etc/ketch/cert.pem...) are not made here
   conf-check -q -s -C "$top/conf/$ex.conf" 2>"$T/$ex.check"
   ok $? "conf/$ex.conf passes conf-check -s as shipped"
@@ -97,6 +101,22 @@ else
   skip 1 "no IPv6 loopback"
 fi
 rm -f "$(maildir mx-maildir)"/*
+
+# mx-rspamd: mx-maildir with rspamd in front, on IPv4 only here
+P=$(free_port) ; PR=$(free_port)
+adapt mx-rspamd "s#^listen 0.0.0.0 starttls filter rspamd\$#listen 127.0.0.1 port $P starttls filter rspamd#; /^listen :: /d; s#inet:127.0.0.1:11332\$#inet:127.0.0.1:$PR#"
+ok $? "mx-rspamd: adapted, checked, spool made"
+rspamd_start "$PR"
+ok $? "mx-rspamd: rspamd ready in milter mode" "$milter_why"
+run_instance "$T/mx-rspamd/ketch.conf"
+ok $? "mx-rspamd: running"
+printf 'Subject: gtube\n\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n' > gtube
+is "$(smtp_send "$P" someone@elsewhere.test "$U@example.org" gtube starttls)" "250 250 354 554" "mx-rspamd: GTUBE refused at the end of data"
+is "$(smtp_send "$P" someone@elsewhere.test "$U@example.org" msg starttls)" "250 250 354 250" "mx-rspamd: a message for example.org accepted"
+f=$(new_in "$(maildir mx-rspamd)")
+check "mx-rspamd: delivered with rspamd's X-Spamd-Result (and GTUBE was not)" \
+  sh -c "grep -q '^X-Spamd-Result: ' '$f' && ! grep -qs GTUBE-STANDARD '$(maildir mx-rspamd)'/*"
+rm -f "$(maildir mx-rspamd)"/*
 
 # submission, then null-client through it as its smarthost
 PS=$(free_port) ; PT=$(free_port)

@@ -9,7 +9,8 @@ run_instance () {
   _c=$1 ; _d=$(dirname "$1") ; _r=0
   if grep -q '^listen' "$_c" ; then
     rm -f "$_d/listen.ready"
-    smtp-listen -C "$_c" -d 3 3>"$_d/listen.ready" 2>>"$_d/listen.log" &
+    # KETCH_LISTEN_FLAGS=-f: the sessions in reused forked processes (as smtp-lib.sh's start_listen)
+    smtp-listen -C "$_c" -d 3 ${KETCH_LISTEN_FLAGS:-} 3>"$_d/listen.ready" 2>>"$_d/listen.log" &
     pids="$pids $!"
     wait_for 10 test -s "$_d/listen.ready" || { diag "smtp-listen $_c: $(tail -n 3 "$_d/listen.log")" ; _r=1 ; }
   fi

@@ -38,7 +38,7 @@ PHASE_TIMEOUT = float(ENV.get("BENCH_PHASE_TIMEOUT", "600"))
 L_SECS = float(ENV.get("BENCH_L_SECS", "3"))
 L_THREADS = [int(x) for x in ENV.get("BENCH_L_THREADS", "1,2,16").split(",") if x]
 MTAS = [x for x in ENV.get("BENCH_MTAS", "ketch,ketch-fork,postfix,opensmtpd").split(",") if x]
-WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w2s,w2m,w3").split(",") if x]
+WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w1r,w2s,w2m,w3").split(",") if x]
 CACHE = ENV.get("BENCH_CACHE", "/var/cache/ketch-bench")
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = ENV.get("KETCH_BUILD", os.path.join(TOP, "build"))
@@ -340,16 +340,92 @@ def wait_port(port, secs=20):
     return False
 
 
+# ---------------------------------------------------------------- rspamd (w1r)
+
+RSPAMD_PORT = None   # the milter port of the one rspamd that w1r puts in front of every MTA
+
+
+class Rspamd:
+    """rspamd (Debian's package, installed; its system service untouched) as
+    the milter of w1r, one instance for all the MTAs so that its cost is the
+    same for each: the proxy worker in milter mode (one process, Debian's
+    count) and the normal workers (one per CPU, the default) scanning for
+    it. Debian's rules (rspamd.lua) and actions, without greylisting (it
+    needs Redis) and without any module configuration (no Redis, DNS lists,
+    fuzzy storage or Bayes: nothing leaves 127.0.0.1); milter_headers adds
+    X-Spamd-Result, X-Rspamd-Action and X-Spam-Status to every message.
+    Hyperscan is off: after a start its compilation runs in the background
+    for minutes, and the MTA measured first would face a slower rspamd than
+    the one measured last. Its processes have a cgroup of their own: its CPU
+    is reported apart from the MTA's."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = os.path.join(DIR, "rspamd")
+        for sub in ("db", "run"):
+            os.makedirs(os.path.join(self.dir, sub))
+        self.d = Daemon("rspamd")
+
+    def start(self):
+        if not shutil.which("rspamd"):
+            raise RuntimeError("rspamd is not installed (Debian package rspamd)")
+        pw = pwd.getpwnam("_rspamd")
+        for sub in ("db", "run"):
+            os.chown(os.path.join(self.dir, sub), pw.pw_uid, pw.pw_gid)
+        conf = os.path.join(self.dir, "rspamd.conf")
+        with open(conf, "w") as f:
+            f.write("""# written by t/bench/bench.py
+lua = "$RULESDIR/rspamd.lua";
+.include "$CONFDIR/metrics.conf"
+.include "$CONFDIR/groups.conf"
+modules {{ path = "${{PLUGINSDIR}}"; }}
+options {{
+  pidfile = "{d}/run/rspamd.pid";
+  filters = "regexp";
+  disable_hyperscan = true;
+  dns {{ nameserver = ["127.0.0.1:53"]; timeout = 0.5s; retransmits = 1; }}
+  cache_file = "{d}/db/symbols.cache";
+  dynamic_conf = "";
+  history_file = "";
+  control_socket = "";
+  rrd = "";
+  explicit_modules = ["settings"];
+}}
+actions {{ reject = 15; add_header = 6; greylist = null; }}
+logging {{ type = "console"; level = "warning"; }}
+worker "normal" {{ bind_socket = "127.0.0.1:{n}"; mime = true; }}
+worker "rspamd_proxy" {{
+  bind_socket = "127.0.0.1:{p}"; milter = yes; timeout = 120s; count = 1;
+  upstream "local" {{ default = yes; hosts = "127.0.0.1:{n}"; }}
+}}
+milter_headers {{ use = ["x-spamd-result", "x-rspamd-action", "x-spam-status"]; skip_local = false; }}
+""".format(d=self.dir, p=self.port, n=free_port()))
+        os.chmod(conf, 0o644)
+        self.d.start(["rspamd", "-f", "-u", "_rspamd", "-g", "_rspamd", "-c", conf], logname="rspamd")
+        # its rules take 5 to 20 s to load; the milter port has no greeting
+        end = now() + 180
+        while now() < end and self.d.alive():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("rspamd not listening on 127.0.0.1:%d; see %s/rspamd.log" % (self.port, self.dir))
+
+
 # ---------------------------------------------------------------- the MTAs
 
 class MTA:
     label = "?"
+    milter = False    # speaks the milter protocol (w1r)
 
     def __init__(self, name, maildir, sinkport):
         self.name = name
         self.maildir = maildir
         self.sinkport = sinkport
         self.port = free_port()
+        # w1r: a second listener whose mail goes through rspamd (RSPAMD_PORT)
+        self.port_r = free_port() if RSPAMD_PORT and self.milter else None
         self.dir = os.path.join(DIR, name)
         os.makedirs(self.dir, exist_ok=True)
         self.d = Daemon(name)
@@ -376,6 +452,8 @@ class MTA:
 
 
 class Postfix(MTA):
+    milter = True
+
     def start(self):
         conf = os.path.join(self.dir, "conf")
         q = os.path.join(self.dir, "queue")
@@ -433,6 +511,11 @@ smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
                     w[4] = "n"
                     line = " ".join(w) + "\n"
                 out.append(line)
+        if self.port_r:
+            # w1r: a second smtpd whose sessions go through rspamd (a milter
+            # down is a tempfail, as ketch's default)
+            out.append("127.0.0.1:%d inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:%d"
+                       " -o milter_default_action=tempfail\n" % (self.port_r, RSPAMD_PORT))
         with open(os.path.join(conf, "master.cf"), "w") as f:
             f.write("".join(out))
         env = pf_env()
@@ -448,8 +531,9 @@ smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
 
     def launch(self):
         self.d.start([PF + "/usr/lib/postfix/sbin/master", "-c", self.conf, "-s"], env=self.env)
-        if not wait_port(self.port):
-            raise RuntimeError("postfix does not answer on port %d; see %s" % (self.port, self.dir))
+        for port in (self.port, self.port_r):
+            if port and not wait_port(port):
+                raise RuntimeError("postfix does not answer on port %d; see %s" % (port, self.dir))
 
     def sendmail_argv(self):
         return [PF + "/usr/sbin/sendmail", "-C", self.conf, "-i"]
@@ -500,6 +584,7 @@ match from local for domain "remote.test" action "relay"
 
 
 class Ketch(MTA):
+    milter = True
     listen_flags = []
     socket = ENV.get("BENCH_KETCH_SOCKET", "1") != "0"
 
@@ -525,6 +610,10 @@ limit connections-per-client 10000
             # enqueue-listen, as ketch-instance sets up (BENCH_KETCH_SOCKET=0: enqueue per message)
             if self.socket:
                 f.write("enqueue-socket {d}/enqueue.sock\n".format(d=self.dir))
+            # w1r: a second listener with rspamd as its filter
+            if self.port_r:
+                f.write("filter rspamd inet:127.0.0.1:{r}\nlisten 127.0.0.1 port {p} filter rspamd\n".format(
+                    r=RSPAMD_PORT, p=self.port_r))
             # e.g. BENCH_KETCH_CONF_EXTRA='queue-user ketchq' (one directive a line)
             extra = ENV.get("BENCH_KETCH_CONF_EXTRA", "")
             if extra:
@@ -545,8 +634,9 @@ limit connections-per-client 10000
             while not os.path.exists(sock) and time.time() < end:
                 time.sleep(0.02)
         self.d.start([os.path.join(bin_, "smtp-listen")] + self.listen_flags + ["-C", self.conf], logname="smtp-listen")
-        if not wait_port(self.port):
-            raise RuntimeError("ketch does not answer on port %d; see %s" % (self.port, self.dir))
+        for port in (self.port, self.port_r):
+            if port and not wait_port(port):
+                raise RuntimeError("ketch does not answer on port %d; see %s" % (port, self.dir))
 
     def sendmail_argv(self):
         p = os.path.join(BUILD, "bin", "sendmail")
@@ -703,8 +793,9 @@ def w1_subs():
     return ["w1"] if W1_SESSIONS == [16] else ["w1-%d" % n for n in W1_SESSIONS]
 
 
-def w1(m, md, sessions=16):
-    """W1 inbound-local: smtp-source SESSIONS (16) sessions -> Maildir/new."""
+def w1(m, md, sessions=16, port=None):
+    """W1 inbound-local: smtp-source SESSIONS (16) sessions -> Maildir/new;
+    on PORT (w1r: the listener with rspamd in front) rather than m.port."""
     clean_maildir(md)
     st = settle(m)
     w = Watch(os.path.join(md, "new"), MSGS)
@@ -716,7 +807,7 @@ def w1(m, md, sessions=16):
     try:
         _, t1 = smtp_source(["-s", str(sessions), "-m", str(MSGS), "-l", "4096", "-M", "client.test",
                              "-f", "bench@client.test", "-t", USER + "@local.test",
-                             "127.0.0.1:%d" % m.port], PHASE_TIMEOUT)
+                             "127.0.0.1:%d" % (port or m.port)], PHASE_TIMEOUT)
         res["accepted_s"] = MSGS / (t1 - t0)
         done = w.wait(t0 + PHASE_TIMEOUT)
     finally:
@@ -733,6 +824,14 @@ def w1(m, md, sessions=16):
     res["settle_s"] = st
     res["pss_peak_kib"] = peak
     return res
+
+
+def filtered(d):
+    """rspamd's X-Spamd-Result is in a message of D (w1r's Maildir/new)"""
+    for f in os.listdir(d)[:1]:
+        with open(os.path.join(d, f), "rb") as fh:
+            return b"\nX-Spamd-Result:" in fh.read(65536)
+    return False
 
 
 class Sink:
@@ -946,6 +1045,10 @@ def table(results, status, lim):
                  ("W1 end-to-end/s" + at, sub, "e2e_s", 0, True),
                  ("W1 CPU ms/msg" + at, sub, "cpu_ms_msg", 2, False),
                  ("W1 peak PSS KiB" + at, sub, "pss_peak_kib", 0, False)]
+    rows += [("W1 with rspamd, accepted/s", "w1r", "accepted_s", 0, True),
+             ("W1 with rspamd, end-to-end/s", "w1r", "e2e_s", 0, True),
+             ("W1 with rspamd, CPU ms/msg (the MTA's)", "w1r", "cpu_ms_msg", 2, False),
+             ("W1 with rspamd, rspamd's CPU ms/msg", "w1r", "rspamd_cpu_ms_msg", 2, False)]
     rows += [
         ("W2 via sendmail, end-to-end/s", "w2s", "e2e_s", 0, True),
         ("W2 via SMTP, end-to-end/s", "w2m", "e2e_s", 0, True),
@@ -968,6 +1071,8 @@ def table(results, status, lim):
         s = fmt(v, nd)
         if v is not None and any(r.get("timeout") for r in rs):
             s += " (timeout)"
+        if v is not None and any(r.get("filtered") is False for r in rs):
+            s += " (not filtered)"
         if v is None and rs:
             pv = med(rs, key + "_partial")
             if pv is not None:
@@ -1020,6 +1125,19 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     md = setup_machine()
     log("bench dir %s, raw figures %s, %d round(s) of %d messages" % (DIR, RAW, ROUNDS, MSGS))
+    global RSPAMD_PORT
+    rs = None
+    if "w1r" in WORKLOADS:
+        # before the MTAs: their configurations name its port
+        rs = Rspamd()
+        try:
+            rs.start()
+            RSPAMD_PORT = rs.port
+            log("rspamd (milter) on 127.0.0.1:%d" % rs.port)
+        except Exception as e:
+            log("rspamd: failed to start, w1r not measured: %s" % e)
+            rs.d.stop()
+            rs = None
     mtas, status = {}, {}
     classes = {"ketch": Ketch, "ketch-fork": KetchFork, "postfix": Postfix, "opensmtpd": OpenSMTPD}
     for name in MTAS:
@@ -1063,12 +1181,21 @@ def main():
                         if not m.d.alive():
                             status[name] = "died"
                             continue
+                        # w1r: only the MTAs that speak the milter protocol, while rspamd runs
+                        if sub == "w1r" and not (m.port_r and rs and rs.d.alive()):
+                            continue
                         log("round %d %s %s" % (rnd, sub, name))
                         try:
                             if sub == "w1":
                                 res = w1(m, md)
                             elif sub.startswith("w1-"):
                                 res = w1(m, md, int(sub.split("-")[1]))
+                            elif sub == "w1r":
+                                c0 = rs.d.cpu_usec()
+                                res = w1(m, md, port=m.port_r)
+                                res["rspamd_cpu_ms_msg"] = (rs.d.cpu_usec() - c0) / 1000 / MSGS
+                                # a listener whose mail did not go through rspamd is said so
+                                res["filtered"] = filtered(os.path.join(md, "new"))
                             elif sub == "w2s":
                                 res = w2(m, "sendmail")
                             elif sub == "w2m":
@@ -1087,6 +1214,8 @@ def main():
     finally:
         for m in mtas.values():
             m.d.stop()
+        if rs:
+            rs.d.stop()
         for p in started:
             if p.poll() is None:
                 p.kill()
