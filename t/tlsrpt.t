@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-plan 17
+plan 19
 need python3 python3
 need openssl openssl
 need dnsmasq dnsmasq-base
@@ -120,8 +120,14 @@ diag "$(cat "$T/check.out")"
 check "the JSON counts one success and three failures" grep -q '^success 1 failed 3 ' "$T/check.out"
 check "the failures by RFC 8460 result type" grep -q ' certificate-host-mismatch certificate-not-trusted starttls-not-supported$' "$T/check.out"
 
+# the service that sends them: made by ketch-services when tlsrpt-period is set, and only then
+ketch-services -C "$CONF" "$T/service" 2>/dev/null
+check "ketch-services: a tlsrpt-send service" grep -q 'tlsrpt-send' "$T/service/tlsrpt-send/run"
+
 # tlsrpt-period 0 (the default): tlsrpt-send has nothing to do, remote-send records nothing
 sed -i '/^tlsrpt-period/d' "$CONF"
+ketch-services -C "$CONF" "$T/service" 2>/dev/null
+check "ketch-services: no tlsrpt-send service with tlsrpt-period 0" test ! -e "$T/service/tlsrpt-send"
 check "tlsrpt-period 0: tlsrpt-send refuses to run" sh -c "! tlsrpt-send -C '$CONF' -1 2>/dev/null"
 deliver good3 rpt.test --tls "$T/good.pem" "$T/good.key"
 check "tlsrpt-period 0: nothing recorded" test -z "$(find "$SPOOL/tlsrpt" -mindepth 1)"
