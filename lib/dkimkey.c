@@ -86,8 +86,57 @@ static int ed25519_set (dkimkey *k, unsigned char const *seed)
   return 1 ;
 }
 
-/* the RSA key of the decoder into k; DKIMKEY_OK or why not */
-static int rsa_set (dkimkey *k, br_rsa_private_key const *sk)
+/* one DER element at *s: its tag and contents; 1, or 0 if it does not fit in *len */
+static int der_get (unsigned char const **s, size_t *len, unsigned char *tag, unsigned char const **v, size_t *vlen)
+{
+  size_t n, i = 2 ;
+  if (*len < 2) return 0 ;
+  *tag = (*s)[0] ;
+  n = (*s)[1] ;
+  if (n & 0x80)
+  {
+    unsigned int k = n & 0x7f ;
+    if (!k || k > 3 || *len < 2 + k) return 0 ;
+    for (n = 0 ; k-- ; i++) n = n << 8 | (*s)[i] ;
+  }
+  if (n > *len - i) return 0 ;
+  *v = *s + i ; *vlen = n ;
+  *s += i + n ; *len -= i + n ;
+  return 1 ;
+}
+
+/*
+ * The public exponent of an RSA private key's DER: RSAPrivateKey (RFC
+ * 8017 A.1.2: SEQUENCE { version, n, e, ... }), or the same inside
+ * PKCS#8 (RFC 5208: SEQUENCE { version, algorithm, OCTET STRING }).
+ * BearSSL's decoder keeps only the CRT elements, and its
+ * br_rsa_compute_pubexp works only when both primes are 3 mod 4 (its own
+ * keys), not for most keys OpenSSL makes. 0 if not found or over 32 bits.
+ */
+static uint32_t rsa_pubexp (unsigned char const *s, size_t len, unsigned int depth)
+{
+  unsigned char const *v ;
+  size_t vlen ;
+  unsigned char tag ;
+  uint32_t e = 0 ;
+  if (!der_get(&s, &len, &tag, &v, &vlen) || tag != 0x30) return 0 ;
+  s = v ; len = vlen ;
+  if (!der_get(&s, &len, &tag, &v, &vlen) || tag != 0x02) return 0 ;
+  if (!der_get(&s, &len, &tag, &v, &vlen)) return 0 ;
+  if (tag == 0x30)
+  {
+    if (depth || !der_get(&s, &len, &tag, &v, &vlen) || tag != 0x04) return 0 ;
+    return rsa_pubexp(v, vlen, 1) ;
+  }
+  if (tag != 0x02 || !der_get(&s, &len, &tag, &v, &vlen) || tag != 0x02) return 0 ;
+  while (vlen && !*v) { v++ ; vlen-- ; }
+  if (vlen > 4) return 0 ;
+  while (vlen--) e = e << 8 | *v++ ;
+  return e ;
+}
+
+/* the RSA key of the decoder into k, e its public exponent; DKIMKEY_OK or why not */
+static int rsa_set (dkimkey *k, br_rsa_private_key const *sk, uint32_t e)
 {
   size_t total = sk->plen + sk->qlen + sk->dplen + sk->dqlen + sk->iqlen ;
   unsigned char *w = k->buf ;
@@ -98,14 +147,15 @@ static int rsa_set (dkimkey *k, br_rsa_private_key const *sk)
 #define COPY(f) k->rsa.f = w ; k->rsa.f##len = sk->f##len ; memcpy(w, sk->f, sk->f##len) ; w += sk->f##len
   COPY(p) ; COPY(q) ; COPY(dp) ; COPY(dq) ; COPY(iq) ;
 #undef COPY
-  /* a key whose modulus or public exponent cannot be computed cannot sign either */
-  if (!br_rsa_compute_modulus_get_default()(0, &k->rsa) || !br_rsa_compute_pubexp_get_default()(&k->rsa))
+  /* a key whose modulus cannot be computed cannot sign either; an even exponent is no RSA key */
+  if (!br_rsa_compute_modulus_get_default()(0, &k->rsa) || !(e & 1) || e < 3)
   {
     byte_zzero((char *)k->buf, sizeof(k->buf)) ;
     return DKIMKEY_EDER ;
   }
   k->type = DKIMKEY_RSA ;
   k->bits = sk->n_bitlen ;
+  k->pubexp = e ;
   return DKIMKEY_OK ;
 }
 
@@ -123,7 +173,7 @@ static int parse_der (dkimkey *k, unsigned char const *s, size_t len)
     r = br_skey_decoder_last_error(&sd) == BR_ERR_X509_UNSUPPORTED ? DKIMKEY_ETYPE : DKIMKEY_EDER ;
   }
   else if (br_skey_decoder_key_type(&sd) != BR_KEYTYPE_RSA) r = DKIMKEY_ETYPE ;
-  else r = rsa_set(k, br_skey_decoder_get_rsa(&sd)) ;
+  else r = rsa_set(k, br_skey_decoder_get_rsa(&sd), rsa_pubexp(s, len, 0)) ;
   byte_zzero((char *)&sd, sizeof(sd)) ;
   return r ;
 }
@@ -235,7 +285,7 @@ int dkimkey_public (dkimkey const *k, stralloc *sa)
   {
     unsigned char n[DKIMKEY_RSA_MAX / 8] ;
     unsigned char e[4] ;
-    uint32_t pubexp = br_rsa_compute_pubexp_get_default()(&k->rsa) ;
+    uint32_t pubexp = k->pubexp ;
     size_t nlen = br_rsa_compute_modulus_get_default()(n, &k->rsa) ;
     stralloc ints = STRALLOC_ZERO ;
     size_t keylen ;
@@ -305,6 +355,7 @@ int dkimkey_generate (dkimkey *k, int type, unsigned int bits)
     if (!ok) return (errno = EIO, 0) ;
     k->type = DKIMKEY_RSA ;
     k->bits = k->rsa.n_bitlen ;
+    k->pubexp = 65537 ;
     return 1 ;
   }
 }
@@ -324,7 +375,7 @@ int dkimkey_pem (dkimkey const *k, stralloc *sa)
   {
     unsigned char n[DKIMKEY_RSA_MAX / 8], d[DKIMKEY_RSA_MAX / 8], e[4] ;
     br_rsa_public_key pk ;
-    uint32_t pubexp = br_rsa_compute_pubexp_get_default()(&k->rsa) ;
+    uint32_t pubexp = k->pubexp ;
     size_t dlen ;
     pk.n = n ; pk.nlen = br_rsa_compute_modulus_get_default()(n, &k->rsa) ;
     e[0] = pubexp >> 24 ; e[1] = pubexp >> 16 ; e[2] = pubexp >> 8 ; e[3] = pubexp ;
@@ -351,4 +402,5 @@ void dkimkey_free (dkimkey *k)
   byte_zzero((char *)&k->rsa, sizeof(k->rsa)) ;
   k->type = DKIMKEY_NONE ;
   k->bits = 0 ;
+  k->pubexp = 0 ;
 }

@@ -4,6 +4,7 @@
 #define KETCH_DKIMKEY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <bearssl.h>
 
@@ -70,11 +71,12 @@ struct dkimkey_s
 {
   int type ;                 /* enum dkimkey_type_e */
   unsigned int bits ;        /* RSA: of the modulus; Ed25519: 256 */
+  uint32_t pubexp ;          /* RSA: the public exponent, from the file (BearSSL recomputes it only for its own keys) */
   br_rsa_private_key rsa ;   /* RSA: its elements point into buf */
   /* RSA: p, q, dp, dq, iq; Ed25519: the seed then the public key (libsodium's secret key) */
   unsigned char buf[BR_RSA_KBUF_PRIV_SIZE(DKIMKEY_RSA_MAX)] ;
 } ;
-#define DKIMKEY_ZERO { .type = DKIMKEY_NONE, .bits = 0 }
+#define DKIMKEY_ZERO { .type = DKIMKEY_NONE, .bits = 0, .pubexp = 0 }
 
 /* the key of a PEM text; DKIMKEY_OK, or why not */
 extern int dkimkey_parse (dkimkey *, char const *, size_t) ;
@@ -110,7 +112,8 @@ extern int dkimkey_zone (char const *, char const *, char const *, size_t, stral
 
 /* a new key: RSA of bits (DKIMKEY_RSA_MIN..MAX), or Ed25519 (bits ignored), from the system's RNG. 1, or 0 */
 extern int dkimkey_generate (dkimkey *, int, unsigned int) ;
-/* appends the key as a PKCS#8 PEM "PRIVATE KEY" (what dkimkey_parse reads back). 1, or 0 */
+/* appends the key as a PKCS#8 PEM "PRIVATE KEY" (what dkimkey_parse reads back): a key dkimkey_generate made
+   (BearSSL recomputes the private exponent only when both primes are 3 mod 4, as its own are). 1, or 0 */
 extern int dkimkey_pem (dkimkey const *, stralloc *) ;
 extern void dkimkey_free (dkimkey *) ;
 

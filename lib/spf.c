@@ -412,9 +412,12 @@ static int walk_domain (walk *w, char const *domain, unsigned int depth, int eva
     if (t->kind == SPF_EXP || t->kind == SPF_MODIFIER || t->kind == SPF_PTR) continue ;
     if (t->kind != SPF_IP4 && t->kind != SPF_IP6 && t->kind != SPF_ALL)
     {
-      if (!t->domlen) memcpy(target, domain, strlen(domain) + 1) ;
-      else if (t->domlen > 254) { if (!note(w, domain, ": a domain longer than 253 characters", 0)) goto end ; continue ; }
-      else { memcpy(target, rec + t->dom, t->domlen) ; target[t->domlen] = 0 ; }
+      char const *src = t->domlen ? rec + t->dom : domain ;
+      size_t srclen = t->domlen ? t->domlen : strlen(domain) ;
+      /* a name of more than 253 characters and a final dot is no name (RFC 1035 §3.1) */
+      if (srclen >= sizeof(target)) { if (!note(w, domain, ": a domain longer than 253 characters", 0)) goto end ; continue ; }
+      memcpy(target, src, srclen) ;
+      target[srclen] = 0 ;
       if (t->macro) { w->r->unchecked = 1 ; continue ; }
     }
     if (t->kind == SPF_REDIRECT) { redirect = i ; continue ; }

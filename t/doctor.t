@@ -4,11 +4,13 @@
 # line OK), then with each record missing or wrong, each reported as a
 # FAIL line with its fix; a certificate for another name and an expired
 # one; an open relay (relay-from 0.0.0.0/0) found by the dry run against
-# a live smtp-listen; -j as JSON lines; -n without any DNS.
+# a live smtp-listen; a DKIM key record that is not the key of the
+# dkim-sign line (keys made by openssl, p= computed by openssl); -j as
+# JSON lines; -n without any DNS.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
-plan 30
+plan 34
 need dnsmasq dnsmasq-base
 need openssl openssl
 
@@ -30,12 +32,23 @@ now=$(date -u +%s)
 d () { date -u -d "@$1" +%Y%m%d%H%M%SZ ; }
 cert good "$H" "$(d $((now - 86400)))" "$(d $((now + 90 * 86400)))" &&
 cert other other.example "$(d $((now - 86400)))" "$(d $((now + 90 * 86400)))" &&
-cert old "$H" 20200101000000Z 20200201000000Z
+cert old "$H" 20200101000000Z 20200201000000Z &&
+cert soon "$H" "$(d $((now - 86400)))" "$(d $((now + 5 * 86400 + 3600)))"
 ok $? "test certificates made with openssl"
+# DKIM keys made by ketch-dkim (for a configuration of their own), and
+# the p= of each as openssl computes it, in two strings (a TXT string
+# holds 255 octets)
+printf 'hostname %s\nspool %s/kspool\n' "$H" "$T" > "$T/k.conf"
+ketch-dkim keygen -C "$T/k.conf" -o "$T/dkim.key" test.example sel1 >/dev/null &&
+ketch-dkim keygen -C "$T/k.conf" -o "$T/dkim2.key" test.example sel1 >/dev/null
+ok $? "DKIM keys made with ketch-dkim"
+pubkey () { openssl pkey -in "$1" -pubout -outform DER | base64 -w0 | sed 's/^\(.\{200\}\)/\1,/' ; }
+P1=$(pubkey "$T/dkim.key") ; P2=$(pubkey "$T/dkim2.key")
 
 printf 'v@v.example %s/vmail/v/\n' "$T" > "$T/v.map"
 mkinstance "listen 127.0.0.1 port $PL starttls" "certificate $T/good.pem key $T/good.key" \
-  "virtual-domain v.example map $T/v.map" "resolver 127.0.0.1 port $DP"
+  "virtual-domain v.example map $T/v.map" "resolver 127.0.0.1 port $DP" \
+  "dkim-sign test.example selector sel1 key $T/dkim.key"
 start_listen
 ok $? "smtp-listen ready"
 
@@ -53,6 +66,7 @@ cat > "$T/zone" <<EOF
 --txt-record=_dmarc.v.example,v=DMARC1; p=none
 --txt-record=_mta-sts.test.example,v=STSv1; id=20261206
 --txt-record=_smtp._tls.test.example,v=TLSRPTv1; rua=mailto:tls@test.example
+--txt-record=sel1._domainkey.test.example,v=DKIM1; k=rsa; p=$P1
 EOF
 
 # zone [SED-SCRIPT]: dnsmasq on $DP serving the zone, edited
@@ -87,7 +101,8 @@ check "complete: MX, PTR (from the host name's A record: the listener is loopbac
   grep -q '^OK mta-sts test.example: ' '$T/out' &&
   grep -q '^OK tls-rpt test.example: ' '$T/out' &&
   grep -q '^OK certificate $T/good.pem: covers $H' '$T/out' &&
-  grep -q '^OK relay 127.0.0.1 port $PL: RCPT TO:<relay-test@example.net> from 127.0.0.1 refused (550)' '$T/out'"
+  grep -q '^OK relay 127.0.0.1 port $PL: RCPT TO:<relay-test@example.net> from 127.0.0.1 refused (550)' '$T/out' &&
+  grep -q '^OK dkim sel1._domainkey.test.example: matches the key in $T/dkim.key (rsa, 2048 bits)' '$T/out'"
 
 doctor -j
 check "-j: one JSON object a line, with level, check, subject, message and fix" python3 -c "
@@ -132,6 +147,10 @@ broken "bad MTA-STS TXT" "s/--txt-record=_mta-sts.test.example,.*/--txt-record=_
   "FAIL mta-sts test.example: \"v=STSv1; id=2026-12-06\": id= is 1 to 32 letters and digits (at character 17); fix: _mta-sts.test.example. IN TXT \"v=STSv1; id="
 broken "bad TLS-RPT TXT" "s/--txt-record=_smtp._tls.test.example,.*/--txt-record=_smtp._tls.test.example,v=TLSRPTv1; rua=ftp:\/\/x.example/" \
   "FAIL tls-rpt test.example: \"v=TLSRPTv1; rua=ftp://x.example\": rua= takes mailto: or https:// URIs separated by , (at character 17); fix: _smtp._tls.test.example. IN TXT \"v=TLSRPTv1; rua=mailto:postmaster@test.example\""
+broken "DKIM TXT not the key on disk" "s|--txt-record=sel1._domainkey.test.example,.*|--txt-record=sel1._domainkey.test.example,v=DKIM1; k=rsa; p=$P2|" \
+  "FAIL dkim sel1._domainkey.test.example: p= is not the public key of $T/dkim.key: verifiers reject what ketch signs; fix: sel1._domainkey.test.example. IN TXT ( \"v=DKIM1; k=rsa; p=$(echo "$P1" | tr -d , | cut -c1-100)"
+broken "no DKIM TXT" "/--txt-record=sel1._domainkey/d" \
+  "FAIL dkim sel1._domainkey.test.example: no DKIM key record: verifiers cannot check what ketch signs with $T/dkim.key; fix: sel1._domainkey.test.example. IN TXT ( \"v=DKIM1; k=rsa; p="
 
 # certificates, offline (-n): the DNS is not asked at all
 zone
@@ -142,6 +161,9 @@ check "certificate for another name: FAIL with the fix" sh -c "[ $rc = 1 ] && gr
 sed "s|^certificate .*|certificate $T/old.pem key $T/old.key|" "$T/good.conf" > "$CONF"
 doctor -n
 check "expired certificate: FAIL with the fix" sh -c "[ $rc = 1 ] && grep -qF 'FAIL certificate $T/old.pem: expired on 2020-02-01; fix: renew it' '$T/out'"
+sed "s|^certificate .*|certificate $T/soon.pem key $T/soon.key|" "$T/good.conf" > "$CONF"
+doctor -n
+check "a certificate with 5 days left: WARN, exit 0" sh -c "[ $rc = 0 ] && grep -qF 'WARN certificate $T/soon.pem: 5 days left' '$T/out'"
 cp "$T/good.conf" "$CONF"
 
 # -n: no DNS (none is running now) and no dry run; configuration and certificate only
@@ -150,7 +172,7 @@ doctor -n
 diag "$(cat "$T/out")"
 check "-n without DNS: exit 0, every line OK" sh -c "[ $rc = 0 ] && test -s '$T/out' && ! grep -v '^OK ' '$T/out'"
 check "-n: no DNS check and no dry run" sh -c "! grep -Eq '^[A-Z]+ (mx|ptr|spf|dmarc|address|mta-sts|tls-rpt) ' '$T/out' && ! grep -q 'port $PL' '$T/out'"
-check "-n: the certificate is checked" grep -q "^OK certificate $T/good.pem: [0-9]* days left" "$T/out"
+check "-n: the certificate and the DKIM key are checked" sh -c "grep -q '^OK certificate $T/good.pem: [0-9]* days left' '$T/out' && grep -q '^OK dkim sel1._domainkey.test.example: the key $T/dkim.key loads (rsa, 2048 bits)' '$T/out'"
 # without -n and without a resolver: FAIL, never a silent OK
 doctor
 check "no resolver: FAIL with the temporary DNS failure, exit 1" sh -c "[ $rc = 1 ] && grep -q '^FAIL mx test.example: temporary DNS failure' '$T/out'"

@@ -5,11 +5,12 @@
  * mail, checked live. For the host name and each local or virtual
  * domain of the configuration it asks the DNS (lib/dns) for what
  * receivers ask (MX, A/AAAA, PTR and its forward confirmation, SPF,
- * DMARC, MTA-STS and TLS-RPT TXT records), reads the certificate, and
- * makes one relay dry run against the instance's own listener. Each
- * finding is one line: OK, WARN or FAIL, the check, its subject, what
- * is wrong, and the record or command that fixes it. The parsers and
- * the SPF walk are lib/spf, lib/dmarc, lib/ststxt and lib/certinfo;
+ * DKIM, DMARC, MTA-STS and TLS-RPT TXT records), reads the certificate
+ * and the DKIM keys, and makes one relay dry run against the
+ * instance's own listener. Each finding is one line: OK, WARN or FAIL,
+ * the check, its subject, what is wrong, and the record or command that
+ * fixes it. The parsers and the SPF walk are lib/spf, lib/dmarc,
+ * lib/ststxt, lib/certinfo and lib/dkimrec (the keys are lib/dkimkey's):
  * this file only decides what to ask and how to say it.
  */
 
@@ -33,6 +34,9 @@
 #include "exitcodes.h"
 #include "certinfo.h"
 #include "conf.h"
+#include "base64.h"
+#include "dkimkey.h"
+#include "dkimrec.h"
 #include "dmarc.h"
 #include "dns.h"
 #include "smtpclient.h"
@@ -587,6 +591,75 @@ static void check_tlsrpt (char const *d)
   stralloc_free(&sa) ;
 }
 
+/*
+ * Each dkim-sign line: its key loads (offline too), and the TXT record at
+ * SEL._domainkey.DOMAIN (RFC 6376 §3.6.2.1) carries the same public key
+ * in p=, of the same k=, compared as decoded octets (the base64 may be
+ * split or padded differently).
+ */
+static void check_dkim (void)
+{
+  size_t n = genalloc_len(conf_dkim, &cf.dkim), i ;
+  for (i = 0 ; i < n ; i++)
+  {
+    conf_dkim const *c = genalloc_s(conf_dkim, &cf.dkim) + i ;
+    char const *domain = cf.sa.s + c->domain, *sel = cf.sa.s + c->selector, *file = cf.sa.s + c->key ;
+    char const *name = CAT(sel, "._domainkey.", domain) ;
+    char const *keygen = CAT("ketch-dkim keygen ", domain, " ", sel, " (ketch-dkim(8)), then the dkim-sign line it prints") ;
+    dkimkey key = DKIMKEY_ZERO ;
+    stralloc pub = STRALLOC_ZERO, txt = STRALLOC_ZERO, zone = STRALLOC_ZERO, sa = STRALLOC_ZERO ;
+    char const *fix, *rec, *why ;
+    unsigned int count = 0 ;
+    size_t pos, k ;
+    dkimrec dr ;
+    int r = dkimkey_load(&key, file) ;
+    if (r != DKIMKEY_OK) { SAY(L_FAIL, "dkim", name, keygen, "the key ", file, " does not load: ", dkimkey_strerror(r)) ; goto next ; }
+    if (!dkimkey_public(&key, &pub) || !dkimkey_txt(&key, &txt) || !dkimkey_zone(domain, sel, txt.s, txt.len, &zone)) dienomem() ;
+    /* the zone lines as one line, each line break and its indent one space: the fix is one line */
+    {
+      size_t w = 0 ;
+      for (k = 0 ; k < zone.len ; k++)
+      {
+        if (zone.s[k] == '\n') { while (k + 1 < zone.len && zone.s[k+1] == ' ') k++ ; zone.s[w++] = ' ' ; }
+        else zone.s[w++] = zone.s[k] ;
+      }
+      zone.len = w ;
+    }
+    while (zone.len && zone.s[zone.len - 1] == ' ') zone.len-- ;
+    if (!stralloc_0(&zone)) dienomem() ;
+    fix = zone.s ;
+    if (nodns) { SAY(L_OK, "dkim", name, 0, "the key ", file, " loads (", dkimkey_k(key.type), ", ", ustr(key.bits), " bits)") ; goto next ; }
+    r = dns_txt_lookup(name, &sa) ;
+    if (r == DNS_TEMP) { say_temp("dkim", name, "its TXT record") ; goto next ; }
+    /* §3.6.2.2: several records at the name make the result undefined: one is wanted */
+    for (pos = 0, rec = 0 ; r == DNS_OK && pos < sa.len ; pos += strlen(sa.s + pos) + 1) if (!count++) rec = sa.s + pos ;
+    if (!count) { SAY(L_FAIL, "dkim", name, fix, "no DKIM key record: verifiers cannot check what ketch signs with ", file) ; goto next ; }
+    if (count > 1) { SAY(L_FAIL, "dkim", name, CAT("keep one: ", fix), ustr(count), " TXT records at the name (RFC 6376 section 3.6.2.2)") ; goto next ; }
+    if (!dkimrec_parse(rec, strlen(rec), &dr, &pos, &why)) { SAY(L_FAIL, "dkim", name, fix, "\"", rec, "\": ", why, at_pos(pos)) ; goto next ; }
+    if (!dr.plen) { SAY(L_FAIL, "dkim", name, fix, "p= is empty: the key is revoked (RFC 6376 section 3.6.1)") ; goto next ; }
+    {
+      char const *kw = dkimkey_k(key.type) ;
+      size_t klen = dr.klen ? dr.klen : 3 ;
+      char const *ks = dr.klen ? rec + dr.k : "rsa" ;
+      char b64[8192], raw[8192], kbuf[32] ;
+      size_t rawlen ;
+      long blen = dkimrec_pcompact(rec, &dr, b64, sizeof(b64)) ;
+      memcpy(kbuf, ks, klen < sizeof(kbuf) ? klen : sizeof(kbuf) - 1) ;
+      kbuf[klen < sizeof(kbuf) ? klen : sizeof(kbuf) - 1] = 0 ;
+      if (klen != strlen(kw) || memcmp(ks, kw, klen))
+        SAY(L_FAIL, "dkim", name, fix, "k=", kbuf, " published, but the key in ", file, " is ", kw) ;
+      else if (blen < 0 || !base64_decode(b64, blen, raw, sizeof(raw), &rawlen))
+        SAY(L_FAIL, "dkim", name, fix, "p= is not base64 of a key") ;
+      else if (rawlen != pub.len || memcmp(raw, pub.s, rawlen))
+        SAY(L_FAIL, "dkim", name, fix, "p= is not the public key of ", file, ": verifiers reject what ketch signs") ;
+      else SAY(L_OK, "dkim", name, 0, "matches the key in ", file, " (", kw, ", ", ustr(key.bits), " bits)") ;
+    }
+   next:
+    dkimkey_free(&key) ;
+    stralloc_free(&pub) ; stralloc_free(&txt) ; stralloc_free(&zone) ; stralloc_free(&sa) ;
+  }
+}
+
 static void check_domain (char const *d)
 {
   check_mx(d) ;
@@ -735,6 +808,7 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < genalloc_len(conf_vdomain, &cf.vdomains) ; i++) check_domain(cf.sa.s + genalloc_s(conf_vdomain, &cf.vdomains)[i].domain) ;
     check_relay_live() ;
   }
+  check_dkim() ;
   if (!buffer_flush(buffer_1)) strerr_diefusys(KETCH_EX_TEMP, "write to stdout") ;
   /* freed for leak checkers (make SAN=...), not for the kernel's sake */
   smtpc_free(&smtp) ;

@@ -17,9 +17,9 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   stralloc sa = STRALLOC_ZERO, sb = STRALLOC_ZERO ;
   if (envelope_decode(&e, (char const *)data, size))
   {
-    /* whatever decodes, encodes back to the same head */
+    /* whatever decodes, encodes back to the same head, but for the pad lines (DKIM's room) before its empty line */
     if (e.hdrlen > size || !envelope_encode(&e, &sa)) abort() ;
-    if (sa.len != e.hdrlen || memcmp(sa.s, data, sa.len)) abort() ;
+    if (sa.len > e.hdrlen || memcmp(sa.s, data, sa.len - 1) || data[e.hdrlen - 1] != '\n') abort() ;
     if (!envelope_decode(&f, sa.s, sa.len)) abort() ;
   }
   if (qstate_decode(&q, (char const *)data, size))

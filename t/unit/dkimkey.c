@@ -69,6 +69,41 @@ static char const ec[] =
 
 /* openssl rsa -pubout -outform DER | base64; openssl pkey -pubout -outform DER | tail -c 32 | base64 */
 static char const rsa1024_pub[] = "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDQys+QIhVwfsNcfkZuJKjw1Ge9TaRUbsi3KmmWNfk+o5nYU2wIoTao3r4H7/6+iDClqOby+XX/5uh60bK0k7hNiIy0SDUr2qdyE2HPurmxfzVPWB7FAYHHCN7cyKM/egOFMy5hcbG3SI9e4jYFGDoWF4ph6aAfB1F9CIQr8vvwnQIDAQAB" ;
+/* an OpenSSL key whose primes are not both 3 mod 4: br_rsa_compute_pubexp fails on it (regression) */
+static char const rsa1024q[] =
+  "-----BEGIN RSA PRIVATE KEY-----\n"
+  "MIICXQIBAAKBgQC+DW9FIBajbpGJBmYIEwSnHQ1FouXZqMCKJI8o5D//syHwaWuu\n"
+  "R3TgJSPyKdRPXy2skUOnDxh/ruAyhQn11uH57pNpXoF2X6XcIwesAnsl0v6zpbgr\n"
+  "S3fDQgMT33fd1lAfaXW6zgW+Zuzz2TP2JN8Pk5QY7tM5OtFThPQSHF33wwIDAQAB\n"
+  "AoGAQzJ02TgTSQ3bH1vHz6sJxhybiLekFWV5Tl7Gz2qExmAL6/kaPbC+PlJjd0ga\n"
+  "7UV13MIv7W2E+ABY/QPVFbs4go05huCFaThSKnSflUjKkEHGyf0+nGWxt2y59qy3\n"
+  "XICRB29dZqImxfSKK0J0HzPz21RSumFWC1foYgW6BawAoQECQQD3bRNwpQdkVFmN\n"
+  "yTZX9q7kupuPWD1KUQRYKzq5L93WrJMiteeohj6oV2AQukCp+Y52fIBeXtRZTPCU\n"
+  "Oq2oh6ohAkEAxKNlVEsRuBDqfXJRsLS1uQaruuRloHtQwwcjtvwy0cBcUxHHCwMO\n"
+  "IuWncPvKKScuNXaIelq2IIlyeOvSPtONYwJBAOV1iLPMuGA5QZwWYImPQn7o+F8l\n"
+  "rCGBpQ/Hd3xKgecWwJVOMXq+lNk1vueEc3eu8om7yKi8NR5kFjDBgk9rEUECQCHw\n"
+  "DXoJ5sn86WuzQlQcLEz90L/V0ZBsGBlA7zISvvaim4yewdqtsU/mkQqX+mE16OzD\n"
+  "Q3TSmSJudnpWQRgkzP8CQQDsTGVV12kJvgvaQAMmIjHo1sxVwonCd7JQkIGTGy0m\n"
+  "fvi+0j6LWKK8rzxfZo3JpRAxj8IyFOPqa9VjapKmjmCO\n"
+  "-----END RSA PRIVATE KEY-----\n" ;
+static char const rsa1024q_p8[] =
+  "-----BEGIN PRIVATE KEY-----\n"
+  "MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAL4Nb0UgFqNukYkG\n"
+  "ZggTBKcdDUWi5dmowIokjyjkP/+zIfBpa65HdOAlI/Ip1E9fLayRQ6cPGH+u4DKF\n"
+  "CfXW4fnuk2legXZfpdwjB6wCeyXS/rOluCtLd8NCAxPfd93WUB9pdbrOBb5m7PPZ\n"
+  "M/Yk3w+TlBju0zk60VOE9BIcXffDAgMBAAECgYBDMnTZOBNJDdsfW8fPqwnGHJuI\n"
+  "t6QVZXlOXsbPaoTGYAvr+Ro9sL4+UmN3SBrtRXXcwi/tbYT4AFj9A9UVuziCjTmG\n"
+  "4IVpOFIqdJ+VSMqQQcbJ/T6cZbG3bLn2rLdcgJEHb11moibF9IorQnQfM/PbVFK6\n"
+  "YVYLV+hiBboFrAChAQJBAPdtE3ClB2RUWY3JNlf2ruS6m49YPUpRBFgrOrkv3das\n"
+  "kyK156iGPqhXYBC6QKn5jnZ8gF5e1FlM8JQ6raiHqiECQQDEo2VUSxG4EOp9clGw\n"
+  "tLW5Bqu65GWge1DDByO2/DLRwFxTEccLAw4i5adw+8opJy41doh6WrYgiXJ469I+\n"
+  "041jAkEA5XWIs8y4YDlBnBZgiY9Cfuj4XyWsIYGlD8d3fEqB5xbAlU4xer6U2TW+\n"
+  "54Rzd67yibvIqLw1HmQWMMGCT2sRQQJAIfANegnmyfzpa7NCVBwsTP3Qv9XRkGwY\n"
+  "GUDvMhK+9qKbjJ7B2q2xT+aRCpf6YTXo7MNDdNKZIm52elZBGCTM/wJBAOxMZVXX\n"
+  "aQm+C9pAAyYiMejWzFXCicJ3slCQgZMbLSZ++L7SPotYoryvPF9mjcmlEDGPwjIU\n"
+  "4+pr1WNqkqaOYI4=\n"
+  "-----END PRIVATE KEY-----\n" ;
+static char const rsa1024q_pub[] = "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC+DW9FIBajbpGJBmYIEwSnHQ1FouXZqMCKJI8o5D//syHwaWuuR3TgJSPyKdRPXy2skUOnDxh/ruAyhQn11uH57pNpXoF2X6XcIwesAnsl0v6zpbgrS3fDQgMT33fd1lAfaXW6zgW+Zuzz2TP2JN8Pk5QY7tM5OtFThPQSHF33wwIDAQAB" ;
 static char const ed_pub[] = "SupTTLqrVtPSZmBuYZrWx7nDVao6s3nlZolluIWRcMA=" ;
 
 static int txt_is (dkimkey const *k, char const *k_, char const *p)
@@ -87,13 +122,15 @@ int main (void)
 {
   dkimkey k = DKIMKEY_ZERO ;
   stralloc sa = STRALLOC_ZERO ;
-  tap_plan(22) ;
+  tap_plan(24) ;
 
   ok(dkimkey_parse(&k, rsa1024, strlen(rsa1024)) == DKIMKEY_OK && k.type == DKIMKEY_RSA && k.bits == 1024, "PKCS#1 RSA key") ;
   ok(txt_is(&k, "rsa", rsa1024_pub), "p= is the SubjectPublicKeyInfo openssl prints") ;
   ok(dkimkey_siglen(&k) == 128, "a 1024-bit signature is 128 octets") ;
   ok(dkimkey_parse(&k, rsa1024p8, strlen(rsa1024p8)) == DKIMKEY_OK && k.type == DKIMKEY_RSA && txt_is(&k, "rsa", rsa1024_pub), "the same key in PKCS#8") ;
   ok(dkimkey_parse(&k, rsa1024p8, strlen(rsa1024p8) - 1) == DKIMKEY_OK, "no final newline") ;
+  ok(dkimkey_parse(&k, rsa1024q, strlen(rsa1024q)) == DKIMKEY_OK && k.pubexp == 65537 && txt_is(&k, "rsa", rsa1024q_pub), "an OpenSSL key with a prime = 1 mod 4: the exponent read from the file") ;
+  ok(dkimkey_parse(&k, rsa1024q_p8, strlen(rsa1024q_p8)) == DKIMKEY_OK && txt_is(&k, "rsa", rsa1024q_pub), "... and from its PKCS#8 form") ;
   ok(dkimkey_parse(&k, rsa512, strlen(rsa512)) == DKIMKEY_ESMALL, "512 bits refused (RFC 8301)") ;
   ok(dkimkey_parse(&k, ed, strlen(ed)) == DKIMKEY_OK && k.type == DKIMKEY_ED25519 && dkimkey_siglen(&k) == 64, "Ed25519 PKCS#8 key") ;
   ok(txt_is(&k, "ed25519", ed_pub), "p= is the raw public key (RFC 8463 §4)") ;
