@@ -23,8 +23,10 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <fcntl.h>
 
+#include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/strerr.h>
 #include <skalibs/stralloc.h>
@@ -52,6 +54,7 @@
 #include "smtptx.h"
 #include "tlsclient.h"
 #include "tlsname.h"
+#include "tlsrpt.h"
 
 #define USAGE "remote-send [ -C conf ] -b domain"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -80,6 +83,8 @@ static struct run_s
   int allperm ;           /* every failure so far was permanent */
   char const *host ;      /* the host tried, for logs and reasons; "" */
   char ip[IP46_FMT] ;     /* its address tried; "" */
+  int tlsrpt ;            /* TLS results are recorded for the domain's report (tlsrpt_note) */
+  char localip[IP46_FMT] ; /* our end of the connection, for the report; "" */
 } run = { .tries = 0, .lasterr = STRALLOC_ZERO, .allperm = 1, .host = "", .ip = "" } ;
 
 /* the current job (lib/rjob); its id is first on log lines, "-" between jobs */
@@ -173,6 +178,49 @@ static enum smtptx_r transaction (smtpreply_ext const *e)
   return r ;
 }
 
+/*
+ * TLS-RPT (RFC 8460): one TLS negotiation's result (or a host deferred
+ * before any, under DANE) appended to the domain's records (lib/tlsrpt),
+ * for tlsrpt-send's report. Policy type "tlsa" when DANE applied (its
+ * records are the policy strings, RFC 8460 §4.4), else
+ * "no-policy-found": a tls-policy rule is our own choice, not a policy
+ * the domain published (§4.3). A failure to record is logged, never
+ * the delivery's business.
+ */
+static void tlsrpt_note (int result, int dane)
+{
+  static stralloc sa = STRALLOC_ZERO ;
+  tlsrpt_rec r = { .policy = dane ? TLSRPT_P_TLSA : TLSRPT_P_NONE, .result = (unsigned int)result, .sendip = *run.ip ? run.localip : "", .recvip = run.ip, .mx = run.host, .nstrings = 0 } ;
+  size_t n = tlsa_set_n(&cn.policy.tlsa), i, k, off[TLSRPT_STRINGS_MAX] ;
+  if (!run.tlsrpt || result < 0) return ;
+  sa.len = 0 ;
+  /* RFC 6698 §2.2's presentation: "3 1 1 HEX" */
+  for (i = 0 ; dane && i < n && i < TLSRPT_STRINGS_MAX ; i++)
+  {
+    static char const hex[] = "0123456789abcdef" ;
+    tlsa_rr const *rr = tlsa_set_rrs(&cn.policy.tlsa) + i ;
+    unsigned char const *d = tlsa_set_data(&cn.policy.tlsa, rr) ;
+    char f[3 * UINT_FMT] ;
+    size_t l = 0 ;
+    off[i] = sa.len ;
+    l += uint_fmt(f + l, rr->usage) ; f[l++] = ' ' ;
+    l += uint_fmt(f + l, rr->selector) ; f[l++] = ' ' ;
+    l += uint_fmt(f + l, rr->mtype) ; f[l++] = ' ' ;
+    if (!stralloc_catb(&sa, f, l)) nomem() ;
+    for (k = 0 ; k < rr->len ; k++)
+    {
+      char x[2] = { hex[d[k] >> 4], hex[d[k] & 15] } ;
+      if (!stralloc_catb(&sa, x, 2)) nomem() ;
+    }
+    if (!stralloc_0(&sa)) nomem() ;
+  }
+  for (k = 0 ; k < i ; k++) r.strings[k] = sa.s + off[k] ;
+  r.nstrings = (unsigned int)i ;
+  /* the periods are UTC days (or their configured length) on the system clock */
+  if (!tlsrpt_record(run.cf.sa.s + run.cf.spool, run.domain, run.cf.tlsrpt_period, (uint64_t)time(0), &r))
+    LOG("warning", HOST, "event=tlsrpt-not-recorded", "reason=", log_quote(strerror(errno))) ;
+}
+
 /* sessions */
 
 /* connected, then the session's opening (lib/smtpsess), logged: 1 ready for MAIL, else how the session ends */
@@ -192,6 +240,13 @@ static int session_open (ip46 const *ip, uint16_t port, enum sess *how)
   }
   /* commands and the end of data go out in one segment each: no Nagle wait */
   socket_tcpnodelay(fd) ;
+  if (run.tlsrpt)
+  {
+    ip46 me ;
+    uint16_t myport ;
+    run.localip[0] = 0 ;
+    if (socket_local46(fd, &me, &myport) >= 0) run.localip[ip46_fmt(run.localip, &me)] = 0 ;
+  }
   LOG("connected", HOST) ;
   r = smtpsess_open(&cn.sess, &cn.c, &cn.tls) ;
   if (r < 0) nomem() ;
@@ -204,6 +259,7 @@ static int session_open (ip46 const *ip, uint16_t port, enum sess *how)
       cn.sess.tlspolicy == CONF_TLS_DANE ? "dane=ok" : "", cn.sess.tlspolicy == CONF_TLS_DANE ? "usage=" : "",
       cn.sess.tlspolicy == CONF_TLS_DANE ? log_u64(cn.sess.dane_usage) : "") ;
   if (cn.sess.dane_fail) LOG("tls", HOST, "policy=dane dane=fail reason=", log_quote(cn.sess.dane_fail)) ;
+  if (cn.sess.tlspolicy != CONF_TLS_NONE) tlsrpt_note(tlsrpt_classify(cn.sess.tlsneg, cn.sess.tlserr), cn.sess.tlspolicy == CONF_TLS_DANE) ;
   if (cn.sess.failed) fail_host(cn.sess.failperm, cn.sess.fail.s, 0) ;
   if (cn.sess.plaintext) *how = SESS_PLAINTEXT ;
   return r ;
@@ -260,6 +316,7 @@ static enum hop try_host (route const *rt, route_hop const *h)
   if (cn.policy.temp)
   {
     fail_host(0, "no delivery under DANE", cn.policy.why) ;
+    tlsrpt_note(cn.policy.lookupfail ? TLSRPT_DNSSEC_INVALID : TLSRPT_DANE_REQUIRED, 1) ;
     genalloc_free(dns_ip, &ips) ;
     return HOP_NEXT ;
   }
@@ -304,6 +361,8 @@ static void deliver (void)
   size_t n, i ;
   int tried = 0 ;
   if (!route_plan(&rt, &run.cf, run.domain)) nomem() ;
+  /* RFC 8460 reports on the domain's own MX hosts: a route or a smarthost is not its policy */
+  run.tlsrpt = run.cf.tlsrpt_period && (rt.kind == ROUTE_K_MX || rt.kind == ROUTE_K_IMPLICIT) ;
   switch (rt.result)
   {
     case ROUTE_TEMP : fail_all(RJOB_TEMP, "451 4.4.3 temporary DNS failure looking up MX records") ; goto end ;

@@ -949,6 +949,8 @@ static keyword const keywords[] =
   /* DANE (RFC 7672) and per-destination TLS policy */
   { .name = "dnssec-resolver", .parse = &do_resolver },  /* printed by resolver's row */
   { .name = "tls-policy", .parse = &do_tlspolicy, .print = &ptlspolicies },
+  /* TLS-RPT (RFC 8460): the reporting period; 0, the default, records and reports nothing */
+  { .name = "tlsrpt-period", .type = T_DURATION, FIELD(tlsrpt_period), .def = 0, .min = 0, .max = DURATION_MAX, .flags = PRINT_CHANGED },
   { .name = "remote-port", .type = T_PORT, FIELD(remote_port), .def = 25 },
   { .name = "ca-file", .type = T_PATH, FIELD(ca_file) },
   { .name = "dkim-sign", .parse = &do_dkim, .print = &pdkim },

@@ -219,6 +219,7 @@ int route_tls_decide (route const *r, route_hop const *h, int addrsecure, route_
 {
   int d ;
   t->temp = 0 ;
+  t->lookupfail = 0 ;
   t->tls = h->tls ;
   tlsa_set_reset(&t->tlsa) ;
   if (h->dane == ROUTE_DANE_OFF) { t->why = "configured" ; return 1 ; }
@@ -231,7 +232,7 @@ int route_tls_decide (route const *r, route_hop const *h, int addrsecure, route_
   {
     if (errno == ENOMEM) return 0 ;
     /* §2.2: a validating resolver's SERVFAIL is a bogus answer or an unreachable zone: not "no records" */
-    t->temp = 1 ;
+    t->temp = t->lookupfail = 1 ;
     t->why = dns_bogus() ? "the TLSA records are bogus (DNSSEC validation failed)" : "the TLSA lookup failed" ;
     return 1 ;
   }

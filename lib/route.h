@@ -125,10 +125,11 @@ struct route_tls_s
 {
   unsigned int tls ;  /* CONF_TLS_*: CONF_TLS_DANE when tlsa's usable records authenticate the server */
   int temp ;          /* no session: the host is deferred (DANE required, or the TLSA lookup failed) */
+  int lookupfail ;    /* temp because the TLSA lookup failed (TLS-RPT's dnssec-invalid, not dane-required) */
   char const *why ;   /* why this policy, or why deferred: a constant string */
   tlsa_set tlsa ;     /* the host's TLSA records, when looked up */
 } ;
-#define ROUTE_TLS_ZERO { .tls = CONF_TLS_OPPORTUNISTIC, .temp = 0, .why = "", .tlsa = TLSA_SET_ZERO }
+#define ROUTE_TLS_ZERO { .tls = CONF_TLS_OPPORTUNISTIC, .temp = 0, .lookupfail = 0, .why = "", .tlsa = TLSA_SET_ZERO }
 
 /*
  * The policy of a session with a hop's host, whose addresses were just

@@ -81,6 +81,7 @@ static int starttls (smtpsess *s, smtpc *c, tlsclient *t)
   if (c->reply.code != 220)
   {
     stralloc sa = STRALLOC_ZERO ;
+    s->tlsneg = SMTPSESS_TLS_REFUSED ;
     if (s->tlspolicy == CONF_TLS_OPPORTUNISTIC) return 1 ;
     r = smtpreply_oneline(&c->reply, &sa) && stralloc_0(&sa) ? tls_refused(s, "STARTTLS refused", sa.s) : -1 ;
     stralloc_free(&sa) ;
@@ -109,6 +110,8 @@ static int starttls (smtpsess *s, smtpc *c, tlsclient *t)
     char const *why = be && be != BR_ERR_IO ? tlsname_error(be) : strerror(errno) ;
     /* RFC 7672 §3: the exact reason DANE refused the chain, for the log */
     if (mode == TLSCLIENT_DANE && t->dv.reason) why = s->dane_fail = t->dv.reason ;
+    s->tlsneg = SMTPSESS_TLS_HANDSHAKE ;
+    s->tlserr = be == BR_ERR_IO ? 0 : be ;
     smtpc_close(c) ;
     /* RFC 7435 §3: only opportunistic may fall back to plaintext, and never with credentials */
     if (s->tlspolicy != CONF_TLS_OPPORTUNISTIC) return tls_refused(s, "TLS handshake failed", why) ;
@@ -116,6 +119,7 @@ static int starttls (smtpsess *s, smtpc *c, tlsclient *t)
     return fail(s, 0, "TLS handshake failed", why) ;
   }
   s->tls = 1 ;
+  s->tlsneg = SMTPSESS_TLS_OK ;
   s->tlsversion = tlsclient_version(t) ;
   s->tlscipher = tlsclient_cipher(t) ;
   if (mode == TLSCLIENT_DANE) s->dane_usage = t->dv.usage ;
@@ -177,10 +181,13 @@ int smtpsess_open (smtpsess *s, smtpc *c, tlsclient *t)
   s->failed = 0 ;
   s->dane_usage = -1 ;
   s->dane_fail = 0 ;
+  s->tlsneg = SMTPSESS_TLS_NOTTRIED ;
+  s->tlserr = 0 ;
   /* §4.5.3.2.1: 5 minutes for the greeting */
   if (!smtpc_reply(c, s->tcommand)) return fail_io(s, c, "greeting") ;
   if (smtpreply_class(&c->reply) != 2) return quit(c, fail_reply(s, c, "greeting")) ;
   if ((r = ehlo(s, c)) <= 0) return quit(c, r) ;
+  if (s->tlspolicy != CONF_TLS_NONE && !s->ext.starttls) s->tlsneg = SMTPSESS_TLS_NOTOFFERED ;
   if (s->tlspolicy != CONF_TLS_NONE && s->ext.starttls && (r = starttls(s, c, t)) <= 0) return r ;
   if (!c->tls && s->tlspolicy != CONF_TLS_OPPORTUNISTIC && s->tlspolicy != CONF_TLS_NONE)
     return quit(c, tls_refused(s, "the server does not offer STARTTLS", 0)) ;

@@ -62,12 +62,21 @@ struct smtpsess_s
   unsigned int tlscipher ;
   int dane_usage ;            /* dane: the usage of the record that matched; -1 */
   char const *dane_fail ;     /* dane: why the chain was refused (constant); 0 */
+  unsigned int tlsneg ;        /* SMTPSESS_TLS_*: how the TLS negotiation went, for TLS-RPT (lib/tlsrpt) */
+  int tlserr ;                /* SMTPSESS_TLS_HANDSHAKE: BearSSL's error (tlsclient_error), 0 for I/O */
   int plaintext ;
   int failed ;
   int failperm ;
   stralloc fail ;             /* NUL-terminated when failed */
 } ;
-#define SMTPSESS_ZERO { .host = "", .helo = "", .tlspolicy = 0, .authfile = 0, .cafile = 0, .tcommand = 300, .tlsa = 0, .anchors = 0, .anchors_loaded = 0, .ext = SMTPREPLY_EXT_ZERO, .discarded = 0, .tls = 0, .tlsversion = "", .tlscipher = 0, .dane_usage = -1, .dane_fail = 0, .plaintext = 0, .failed = 0, .failperm = 0, .fail = STRALLOC_ZERO }
+#define SMTPSESS_ZERO { .host = "", .helo = "", .tlspolicy = 0, .authfile = 0, .cafile = 0, .tcommand = 300, .tlsa = 0, .anchors = 0, .anchors_loaded = 0, .ext = SMTPREPLY_EXT_ZERO, .discarded = 0, .tls = 0, .tlsversion = "", .tlscipher = 0, .dane_usage = -1, .dane_fail = 0, .tlsneg = 0, .tlserr = 0, .plaintext = 0, .failed = 0, .failperm = 0, .fail = STRALLOC_ZERO }
+
+/* s->tlsneg: no negotiation (policy none, or the session ended before it), TLS, or why not */
+#define SMTPSESS_TLS_NOTTRIED 0
+#define SMTPSESS_TLS_OK 1
+#define SMTPSESS_TLS_NOTOFFERED 2  /* no STARTTLS in the EHLO reply */
+#define SMTPSESS_TLS_REFUSED 3     /* STARTTLS answered other than 220 */
+#define SMTPSESS_TLS_HANDSHAKE 4   /* the handshake failed: s->tlserr, s->dane_fail */
 
 /* on a connected smtpc, with t for TLS: 1 ready for MAIL; 0 the host failed (s->fail), or -1 out of memory */
 extern int smtpsess_open (smtpsess *, smtpc *, tlsclient *) ;

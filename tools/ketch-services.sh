@@ -98,3 +98,9 @@ if printf '%s\n' "$effective" | grep -q '^enqueue-socket ' ; then
 else
   rm -rf "$dir/enqueue-listen"
 fi
+# TLS-RPT's reports (conf-check prints tlsrpt-period only when it is not 0)
+if printf '%s\n' "$effective" | grep -q '^tlsrpt-period ' ; then
+  service tlsrpt-send tlsrpt-send
+else
+  rm -rf "$dir/tlsrpt-send"
+fi

@@ -81,6 +81,8 @@ int main (int argc, char const *const *argv)
   make("state", 0700, 0) ;
   make("ctl", 0700, 0) ;
   make("corrupt", 0700, 0) ;
+  /* TLS-RPT's records (lib/tlsrpt); an older spool gets it when mkspool runs again */
+  make("tlsrpt", 0700, 0) ;
   for (; i < QUEUE_BUCKETS ; i++)
   {
     char path[9] ;
