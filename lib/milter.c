@@ -478,9 +478,9 @@ int milter_header (milter *m, char const *name, size_t nlen, char const *value, 
   size_t at ;
   int r ;
   if (!stage_begin(m, ST_HEADER, 0, &at, &r)) return r ;
-  /* Sendmail eats the one space after the ':' unless the filter asked
-     for it (SMFIP_HDR_LEADSPC); so does Postfix's milter8.c */
-  if (!(m->pflags & SMFIP_HDR_LEADSPC) && vlen && value[0] == ' ') { value++ ; vlen-- ; }
+  /* the one space after the ':' is not sent (SMFIP_HDR_LEADSPC is never
+     negotiated: lib/milter.h), as Sendmail and Postfix's milter8.c send it */
+  if (vlen && value[0] == ' ') { value++ ; vlen-- ; }
   if (!put0(m, name, nlen) || !put_value(m, value, vlen)) return fail(m, "nomem") ;
   return stage_end(m, ST_HEADER, at, 0) ;
 }

@@ -69,10 +69,14 @@
  *  - SMFIP_NR_*: the command is sent and no reply is read;
  *  - SMFIP_SKIP: the filter may answer a body chunk with SMFIR_SKIP:
  *    no more body is sent for this message (skip_body);
- *  - SMFIP_HDR_LEADSPC: a header's value goes as stored, the space
- *    after the ':' included; without it that one space is left out, as
- *    Sendmail and Postfix leave it out (a value the filter gives back
- *    gets a space from msgedit, as Postfix adds one);
+ *  - SMFIP_HDR_LEADSPC is not offered: a header's value goes without
+ *    the one space after the ':', as Sendmail and Postfix send it, and a
+ *    value the filter gives back gets that space from msgedit, as
+ *    Postfix adds one. Offered, a filter that takes it (OpenDKIM does)
+ *    sends its own fields with their space, msgedit adds a second, and
+ *    a signature made over "From:Alice" with simple canonicalization no
+ *    longer verifies (t/filter-opendkim.t). A filter that sets it
+ *    unasked has it dropped, as every flag we did not offer;
  *  - SMFIP_RCPT_REJ is not offered: the session gives a filter only the
  *    recipients it accepted.
  *
@@ -173,7 +177,7 @@
 #define SMFIP_NR_EOH 0x40000U
 #define SMFIP_NR_BODY 0x80000U
 #define SMFIP_HDR_LEADSPC 0x100000U
-#define MILTER_PFLAGS (0x1fffffU & ~SMFIP_RCPT_REJ)   /* all but RCPT_REJ (we never send UNKNOWN: NOUNKNOWN/NR_UNKN are free) */
+#define MILTER_PFLAGS (0x1fffffU & ~(SMFIP_RCPT_REJ | SMFIP_HDR_LEADSPC))   /* all but RCPT_REJ and HDR_LEADSPC (we never send UNKNOWN: NOUNKNOWN/NR_UNKN are free) */
 
 /* SMFIC_: the commands we send (mfdef.h) */
 #define SMFIC_ABORT 'A'

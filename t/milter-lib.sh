@@ -253,15 +253,3 @@ mail_with () {
   grep -lE -- "$2" "$1"/* | head -n 1
 }
 
-# todo_check DESCRIPTION REASON COMMAND...: a check of a known defect
-# (TAP's "# TODO REASON"): its failure does not fail the test, and prove
-# reports "TODO passed" once the defect is fixed (then make it a check)
-todo_check () {
-  _d=$1 ; _why=$2 ; shift 2
-  tap_n=$((tap_n + 1))
-  if "$@" >"$T/.check.out" 2>&1 ; then echo "ok $tap_n - $_d # TODO $_why"
-  else
-    echo "not ok $tap_n - $_d # TODO $_why"
-    tail -n 5 "$T/.check.out" | sed 's/^/#   | /'
-  fi
-}

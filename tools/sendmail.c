@@ -526,7 +526,11 @@ static void local_filter (filterset *fs, stralloc *sender, stralloc *rcpts, int 
    || !filter_client(fs, 0, 0, 0)) dienomem() ;
   /* the message out holds, in stored form, becomes the filters' */
   fs->msg = out ; out = (stralloc)STRALLOC_ZERO ;
-  v = filter_connect(fs, 0, 'L', 0, "localhost") ;
+  /* as Postfix's non_smtpd_milters: localhost [127.0.0.1], which a
+     signer such as OpenDKIM counts among its internal hosts ('L', a
+     local socket's family, it does not) */
+  fs->mac[FILTER_MAC_CLIENT_ADDR] = "127.0.0.1" ;
+  v = filter_connect(fs, "localhost", '4', 0, "127.0.0.1") ;
   if (!v) v = filter_helo(fs, "localhost", 0, 0) ;
   if (!v) v = filter_mail(fs, sender->s, "", 0, 0) ;
   for (; !v && k < rcpts->len ; k += strlen(rcpts->s + k) + 1, n++) v = filter_rcpt(fs, rcpts->s + k, "", 0) ;
