@@ -267,7 +267,13 @@ static char const *hostname (smtpd_session const *s)
 static int filtered (smtpd_session *s, int v)
 {
   if (v == MILTER_REJECT) reply_err(s, s->fs->reply.s) ;
-  else if (v == MILTER_TEMPFAIL) reply(s, s->fs->reply.s) ;
+  else if (v == MILTER_TEMPFAIL)
+  {
+    reply(s, s->fs->reply.s) ;
+    /* a 421 (the filter's SMFIR_SHUTDOWN, or its own reply code) closes
+       the connection, as it says (RFC 5321 §3.8) */
+    if (!strncmp(s->fs->reply.s, "421", 3)) { LOG(s, "disconnect reason=filter") ; bye(s) ; }
+  }
   return v != MILTER_REJECT && v != MILTER_TEMPFAIL ;
 }
 

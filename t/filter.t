@@ -7,7 +7,7 @@
 # nothing half written in the spool. Failures: t/filter-fail.t.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 70
+plan 73
 . "$(dirname "$0")/filter-lib.sh"
 
 # 1. a clean pass, and a header added at the end of message
@@ -58,6 +58,7 @@ stage "helo reject 550 5.7.1 bad helo" "220 550 503 221" "reject at HELO" "550 5
 check "after a refusal at HELO, a second EHLO is refused too" sh -c "'$PY' -c \"$PYLIB
 c = Conn($PORT); c.reply(); c.cmd(b'EHLO a.example'); print(c.code(b'EHLO b.example'))\" | grep -qx 503"
 stage "mail reject 553 5.7.1 sender refused" "220 250 553 221" "reject at MAIL" "553 5.7.1 sender refused"
+stage "mail tempfail 421 4.7.0 shutting down" "220 250 421 000" "a 421 at MAIL closes the connection" "421 4.7.0 shutting down"
 stage "data reject 554 5.7.1 no data today" "220 250 250 250 554 221" "reject at DATA" "554 5.7.1 no data today"
 stage "header:X-Remove reject 550 5.7.1 bad header" "220 250 250 250 354 550 221" "reject at a header" "550 5.7.1 bad header"
 stage "eoh tempfail 452 4.3.1 busy" "220 250 250 250 354 452 221" "tempfail at the end of the header" "452 4.3.1 busy"
