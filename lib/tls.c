@@ -85,19 +85,98 @@ int tls_pem_read (char const *file, stralloc *sa, genalloc *list)
   return 0 ;
 }
 
-/* server preference order: ChaCha20 first (fast without AES-NI), then AES-GCM */
-static uint16_t const suites_rsa[] =
+/*
+ * Server preference order: AES-GCM first when the CPU has AES-NI and
+ * PCLMULQDQ (BearSSL's x86ni AES and pclmul GHASH, constant time and
+ * faster than ChaCha20), ChaCha20 first otherwise (BearSSL's portable AES
+ * is slow, its ChaCha20 has an SSE2 version). Indexed [aesni][i].
+ */
+static uint16_t const suites_rsa[2][3] =
 {
-  BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-  BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-  BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+  {
+    BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+  },
+  {
+    BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+  }
 } ;
-static uint16_t const suites_ec[] =
+static uint16_t const suites_ec[2][3] =
 {
-  BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-  BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-  BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+  {
+    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+  },
+  {
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+  }
 } ;
+
+/*
+ * The implementations, chosen here once per process rather than by
+ * br_ssl_server_init_full_*, which sets up every record cipher BearSSL
+ * has (CBC, CCM, 3DES as well) and probes the CPU for each (CPUID, a
+ * trap to the hypervisor in a virtual machine), for suites we never
+ * enable. The _get functions return 0 where the CPU or the compiler
+ * lacks the instructions; the portable fallbacks are the 64-bit constant
+ * time ones. Curves: br_ec_get_default() is the fastest BearSSL has
+ * (Debian's 0.6 has no 64-bit curve code, br_ec_p256_m64 and
+ * br_ec_c25519_m64 came after it: its default is br_ec_all_m31); RSA:
+ * the i62 code where the compiler has 128-bit products, which is what
+ * br_rsa_*_get_default() return in 0.6.
+ */
+typedef struct impls_s impls ;
+struct impls_s
+{
+  br_block_ctr_class const *aes_ctr ;
+  br_ghash ghash ;
+  br_chacha20_run chacha20 ;
+  br_poly1305_run poly1305 ;
+  int aesni ;
+} ;
+
+static impls const *impls_get (void)
+{
+  static impls x ;
+  static int done = 0 ;
+  if (!done)
+  {
+    br_block_ctr_class const *ctr = br_aes_x86ni_ctr_get_vtable() ;
+    x.ghash = br_ghash_pclmul_get() ;
+    x.aesni = ctr && x.ghash ;
+    x.aes_ctr = ctr ? ctr : &br_aes_ct64_ctr_vtable ;
+    if (!x.ghash) x.ghash = &br_ghash_ctmul64 ;
+    x.chacha20 = br_chacha20_sse2_get() ;
+    if (!x.chacha20) x.chacha20 = &br_chacha20_ct_run ;
+    x.poly1305 = br_poly1305_ctmulq_get() ;
+    if (!x.poly1305) x.poly1305 = &br_poly1305_ctmul_run ;
+    done = 1 ;
+  }
+  return &x ;
+}
+
+/* what the engine needs for our suites (TLS 1.2, ECDHE, AEAD) */
+static void engine_setup (br_ssl_engine_context *eng, impls const *x)
+{
+  static br_hash_class const *const hashes[] = { &br_md5_vtable, &br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable } ;
+  int id = br_md5_ID ;
+  for (; id <= br_sha512_ID ; id++) br_ssl_engine_set_hash(eng, id, hashes[id - br_md5_ID]) ;
+  br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf) ;
+  br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf) ;
+  br_ssl_engine_set_ec(eng, br_ec_get_default()) ;
+  br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable) ;
+  br_ssl_engine_set_aes_ctr(eng, x->aes_ctr) ;
+  br_ssl_engine_set_ghash(eng, x->ghash) ;
+  br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable) ;
+  br_ssl_engine_set_chacha20(eng, x->chacha20) ;
+  br_ssl_engine_set_poly1305(eng, x->poly1305) ;
+}
 
 void tls_server_free (tls_server *t)
 {
@@ -174,6 +253,7 @@ tls_server *tls_server_new (char const *certfile, char const *keyfile, int keyd,
   tls_server *t = alloc(sizeof(tls_server)) ;
   size_t n, i, ncert = 0, nkey ;
   tls_pemobj const *o ;
+  impls const *x = impls_get() ;
   char rnd[32] ;
   if (!t) return 0 ;
   memset(t, 0, sizeof(*t)) ;
@@ -222,18 +302,22 @@ tls_server *tls_server_new (char const *certfile, char const *keyfile, int keyd,
     if (i == n || br_skey_decoder_last_error(&t->skey)) { errno = EINVAL ; goto err ; }
     t->keytype = br_skey_decoder_key_type(&t->skey) ;
   }
+  br_ssl_server_zero(&t->sc) ;
+  engine_setup(&t->sc.eng, x) ;
   if (t->keytype == BR_KEYTYPE_RSA)
   {
     static br_rsa_private_key const none = { 0 } ;
-    br_ssl_server_init_full_rsa(&t->sc, t->chain, t->chainlen, keyd < 0 ? br_skey_decoder_get_rsa(&t->skey) : &none) ;
-    br_ssl_engine_set_suites(&t->sc.eng, suites_rsa, sizeof(suites_rsa) / sizeof(uint16_t)) ;
+    br_ssl_server_set_single_rsa(&t->sc, t->chain, t->chainlen, keyd < 0 ? br_skey_decoder_get_rsa(&t->skey) : &none,
+      BR_KEYTYPE_SIGN, br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default()) ;
+    br_ssl_engine_set_suites(&t->sc.eng, suites_rsa[x->aesni], 3) ;
   }
   else if (t->keytype == BR_KEYTYPE_EC)
   {
     static br_ec_private_key const none = { 0 } ;
     /* the issuer key type matters only for the static ECDH suites, which we never enable */
-    br_ssl_server_init_full_ec(&t->sc, t->chain, t->chainlen, BR_KEYTYPE_EC, keyd < 0 ? br_skey_decoder_get_ec(&t->skey) : &none) ;
-    br_ssl_engine_set_suites(&t->sc.eng, suites_ec, sizeof(suites_ec) / sizeof(uint16_t)) ;
+    br_ssl_server_set_single_ec(&t->sc, t->chain, t->chainlen, keyd < 0 ? br_skey_decoder_get_ec(&t->skey) : &none,
+      BR_KEYTYPE_SIGN, BR_KEYTYPE_EC, br_ec_get_default(), br_ecdsa_sign_asn1_get_default()) ;
+    br_ssl_engine_set_suites(&t->sc.eng, suites_ec[x->aesni], 3) ;
   }
   else { errno = EINVAL ; goto err ; }
   if (keyd >= 0)

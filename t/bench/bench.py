@@ -2,7 +2,7 @@
 # ISC license: see LICENSE.
 """make bench: ketch, Postfix and OpenSMTPD side by side on 127.0.0.1.
 
-Workloads W1 W2 W3 L of shared/benchmarks.md, interleaved (A B C A B C...),
+Workloads W1 W2 W3 W4 L of shared/benchmarks.md, interleaved (A B C A B C...),
 medians and ratios printed as a Markdown table; raw per-round figures go to
 $BENCH_RAW (JSON lines). See t/bench/README.md.
 
@@ -20,6 +20,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import struct
 import subprocess
@@ -38,7 +39,11 @@ PHASE_TIMEOUT = float(ENV.get("BENCH_PHASE_TIMEOUT", "600"))
 L_SECS = float(ENV.get("BENCH_L_SECS", "3"))
 L_THREADS = [int(x) for x in ENV.get("BENCH_L_THREADS", "1,2,16").split(",") if x]
 MTAS = [x for x in ENV.get("BENCH_MTAS", "ketch,ketch-fork,postfix,opensmtpd").split(",") if x]
-WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w1r,w2s,w2m,w3").split(",") if x]
+WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w1r,w2s,w2m,w3,w4e,w4rsa").split(",") if x]
+# W4 with STARTTLS: w4e the ECDSA P-256 certificate, w4rsa RSA-2048 ("W4r" is the resuming client's)
+W4_KINDS = {"w4e": ("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+            "w4rsa": ("rsa", ["-newkey", "rsa:2048"])}
+TLS = any(w in W4_KINDS for w in WORKLOADS)
 CACHE = ENV.get("BENCH_CACHE", "/var/cache/ketch-bench")
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = ENV.get("KETCH_BUILD", os.path.join(TOP, "build"))
@@ -177,6 +182,12 @@ def setup_machine():
         log("chattr +T %s: %s (instances may share block groups)" % (DIR, r.stderr.strip()))
     with open(os.path.join(DIR, "resolv.conf"), "w") as f:
         f.write("nameserver 127.0.0.1\n")
+    # W4's certificates, one per kind; each MTA gets a copy of one (tls_install)
+    if TLS:
+        os.makedirs(os.path.join(DIR, "tls"))
+        for kind, args in W4_KINDS.values():
+            run(["openssl", "req", "-x509"] + args + ["-nodes", "-keyout", os.path.join(DIR, "tls", kind + ".key"),
+                 "-out", os.path.join(DIR, "tls", kind + ".crt"), "-days", "2", "-subj", "/CN=localhost"], timeout=60)
     os.makedirs(os.path.dirname(RAW), exist_ok=True)
     return md
 
@@ -434,6 +445,21 @@ class MTA:
     def sendmail_argv(self):
         raise NotImplementedError
 
+    # does its STARTTLS work? (OpenSMTPD 6.8's fails against Debian's OpenSSL 3)
+    starttls = True
+
+    def tls_files(self):
+        return os.path.join(self.dir, "tls.crt"), os.path.join(self.dir, "tls.key")
+
+    def tls_install(self, kind):
+        """Copies W4's KIND certificate and key where the configuration names
+        them (the ECDSA one at start-up); the caller restarts the MTA."""
+        crt, key = self.tls_files()
+        shutil.copy(os.path.join(DIR, "tls", kind + ".crt"), crt)
+        shutil.copy(os.path.join(DIR, "tls", kind + ".key"), key)
+        os.chmod(crt, 0o644)
+        os.chmod(key, 0o600)
+
     def baseline(self):
         time.sleep(1)
         self.pss_start = self.d.pss_kib()
@@ -497,6 +523,11 @@ transport_maps = inline:{{ remote.test=smtp:[127.0.0.1]:{sink} }}
 smtp_dns_support_level = disabled
 smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
 """.format(q=q, data=data, pf=PF, lib=PFLIB, dir=self.dir, sink=self.sinkport)
+        if TLS:
+            # W4: STARTTLS offered, as Debian's main.cf does with the snakeoil certificate
+            crt, key = self.tls_files()
+            self.tls_install("ec")
+            main += "smtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\nsmtpd_tls_security_level = may\n" % (crt, key)
         with open(os.path.join(conf, "main.cf"), "w") as f:
             f.write(main)
         # Debian's master.cf, with the smtpd on our port and no chroot (the
@@ -543,6 +574,8 @@ smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
 
 
 class OpenSMTPD(MTA):
+    starttls = False
+
     def start(self):
         # compiled-in paths (/var/spool/smtpd, /usr/libexec/opensmtpd,
         # /var/lib/opensmtpd/empty, /var/run/smtpd.sock) are overlays inside
@@ -599,14 +632,14 @@ class Ketch(MTA):
             f.write("""hostname ketch.bench.test
 spool {d}/spool
 programs {b}
-listen 127.0.0.1 port {port}
+listen 127.0.0.1 port {port}{starttls}
 local-domain local.test
 deliver maildir ~/Maildir
 route remote.test via 127.0.0.1:{sink}
 relay-from 127.0.0.0/8
 limit connections 10000
 limit connections-per-client 10000
-""".format(d=self.dir, b=bin_, port=self.port, sink=self.sinkport))
+""".format(d=self.dir, b=bin_, port=self.port, sink=self.sinkport, starttls=" starttls" if TLS else ""))
             # enqueue-listen, as ketch-instance sets up (BENCH_KETCH_SOCKET=0: enqueue per message)
             if self.socket:
                 f.write("enqueue-socket {d}/enqueue.sock\n".format(d=self.dir))
@@ -614,6 +647,11 @@ limit connections-per-client 10000
             if self.port_r:
                 f.write("filter rspamd inet:127.0.0.1:{r}\nlisten 127.0.0.1 port {p} filter rspamd\n".format(
                     r=RSPAMD_PORT, p=self.port_r))
+            if TLS:
+                # W4: the listener offers STARTTLS (EHLO names it; W1 does not use it)
+                crt, key = self.tls_files()
+                self.tls_install("ec")
+                f.write("certificate %s key %s\n" % (crt, key))
             # e.g. BENCH_KETCH_CONF_EXTRA='queue-user ketchq' (one directive a line)
             extra = ENV.get("BENCH_KETCH_CONF_EXTRA", "")
             if extra:
@@ -832,6 +870,125 @@ def filtered(d):
         with open(os.path.join(d, f), "rb") as fh:
             return b"\nX-Spamd-Result:" in fh.read(65536)
     return False
+
+
+BODY = b"".join(b"Subject: W4\r\n\r\n" if i == 0 else b"x" * 62 + b"\r\n" for i in range(64))
+
+
+def smtp_reply(f):
+    """the code of one (multiline) SMTP reply"""
+    while True:
+        line = f.readline(1024)
+        if not line:
+            raise EOFError("connection closed")
+        if line[3:4] != b"-":
+            return int(line[:3])
+
+
+def w4_client(port, ctx, rcpt):
+    """one W4 connection: EHLO, STARTTLS, the handshake (BearSSL or
+    Postfix's OpenSSL against Python's), EHLO, one 4 KiB message, QUIT.
+    Returns the seconds from connect to TLS established, and the suite."""
+    t0 = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        f = s.makefile("rb")
+        smtp_reply(f)
+        s.sendall(b"EHLO client.test\r\n")
+        smtp_reply(f)
+        s.sendall(b"STARTTLS\r\n")
+        if smtp_reply(f) != 220:
+            raise RuntimeError("STARTTLS refused")
+        t = ctx.wrap_socket(s, server_hostname="localhost")
+        hs = time.monotonic() - t0
+        suite = t.cipher()[0]
+        g = t.makefile("rb")
+        for cmd in (b"EHLO client.test", b"MAIL FROM:<bench@client.test>", b"RCPT TO:<%s>" % rcpt, b"DATA"):
+            t.sendall(cmd + b"\r\n")
+            c = smtp_reply(g)
+            if c >= 400:
+                raise RuntimeError("%s: %d" % (cmd.decode(), c))
+        # the body and its end together (benchmarks.md: no Nagle stall)
+        t.sendall(BODY + b".\r\n")
+        if smtp_reply(g) != 250:
+            raise RuntimeError("message refused")
+        t.sendall(b"QUIT\r\n")
+        smtp_reply(g)
+        t.close()
+        return hs, suite
+    finally:
+        s.close()
+
+
+def w4(m, md, kind, sessions=16):
+    """W4: W1 with STARTTLS, a full TLS 1.2 handshake per connection (no
+    resumption: a fresh client context each time would be needed otherwise,
+    and Python's does not resume unless asked), SESSIONS at once; the MTA
+    restarted on KIND's certificate first."""
+    if not m.starttls:
+        return {"error": "unsupported: STARTTLS fails"}
+    m.tls_install(kind)
+    m.restart()
+    clean_maildir(md)
+    st = settle(m)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    rcpt = (USER + "@local.test").encode()
+    left = [MSGS]
+    lock = threading.Lock()
+    hs, suites, errors = [], {}, []
+
+    def worker():
+        while True:
+            with lock:
+                if left[0] <= 0 or errors:
+                    return
+                left[0] -= 1
+            try:
+                h, su = w4_client(m.port, ctx, rcpt)
+            except Exception as e:
+                with lock:
+                    errors.append("%s: %s" % (type(e).__name__, e))
+                return
+            with lock:
+                hs.append(h)
+                suites[su] = suites.get(su, 0) + 1
+
+    w = Watch(os.path.join(md, "new"), MSGS)
+    pss = PssPeak(m.d)
+    pss.start()
+    cpu0 = m.d.cpu_usec()
+    t0 = now()
+    res = {}
+    try:
+        ths = [threading.Thread(target=worker, daemon=True) for _ in range(sessions)]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join(max(1, t0 + PHASE_TIMEOUT - now()))
+        t1 = now()
+        if errors:
+            raise RuntimeError(errors[0])
+        res["accepted_s"] = MSGS / (t1 - t0)
+        done = w.wait(t0 + PHASE_TIMEOUT)
+    finally:
+        peak = pss.stop()
+        w.close()
+    cpu1 = m.d.cpu_usec()
+    res["delivered"] = w.count
+    if done:
+        res["e2e_s"] = MSGS / (done - t0)
+    else:
+        res["timeout"] = True
+        res["e2e_s_partial"] = w.count / (now() - t0)
+    res["cpu_ms_msg"] = (cpu1 - cpu0) / 1000 / MSGS
+    res["handshake_ms_p50"] = statistics.median(hs) * 1000 if hs else None
+    res["suites"] = suites
+    res["settle_s"] = st
+    res["pss_peak_kib"] = peak
+    return res
 
 
 class Sink:
@@ -1053,6 +1210,10 @@ def table(results, status, lim):
         ("W2 via sendmail, end-to-end/s", "w2s", "e2e_s", 0, True),
         ("W2 via SMTP, end-to-end/s", "w2m", "e2e_s", 0, True),
     ]
+    for wl, name in (("w4e", "ECDSA P-256"), ("w4rsa", "RSA-2048")):
+        rows += [("W4 %s end-to-end/s" % name, wl, "e2e_s", 0, True),
+                 ("W4 %s CPU ms/msg" % name, wl, "cpu_ms_msg", 2, False),
+                 ("W4 %s handshake ms (median)" % name, wl, "handshake_ms_p50", 1, False)]
     for n in W3_SESSIONS:
         rows += [("W3 sessions served of %d" % n, "w3-%d" % n, "served", 0, True),
                  ("W3 greeting latency ms (%d)" % n, "w3-%d" % n, "greet_ms", 1, False),
@@ -1079,6 +1240,8 @@ def table(results, status, lim):
                 s = "%s (partial, timeout)" % fmt(pv, nd)
             elif any(r.get("error", "").startswith("not built") for r in rs):
                 s = "not built"
+            elif any(r.get("error", "").startswith("unsupported") for r in rs):
+                s = "unsupported"
             elif any("error" in r for r in rs):
                 s = "error"
         return v, s
@@ -1200,6 +1363,8 @@ def main():
                                 res = w2(m, "sendmail")
                             elif sub == "w2m":
                                 res = w2(m, "smtp")
+                            elif sub in W4_KINDS:
+                                res = w4(m, md, W4_KINDS[sub][0])
                             else:
                                 if FRESH:
                                     m.restart()
