@@ -20,8 +20,11 @@ CFLAGS_KETCH = -std=c99 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow -
   -Wstrict-prototypes -Wmissing-prototypes -Werror=implicit-function-declaration \
   -fstack-protector-strong -fPIE $(if $(WERROR),-Werror) $(SAN)
 LDFLAGS_KETCH = -pie -Wl,-z,relro,-z,now $(SAN)
-# skalibs and BearSSL are linked statically: installed programs need only libc
-LIBS_KETCH = -Wl,-Bstatic -lbearssl -lskarnet -Wl,-Bdynamic
+# skalibs and BearSSL are linked statically: installed programs need only libc.
+# libsodium gives Ed25519 to DKIM (lib/dkimkey.c): a static archive too, so
+# only the programs that use that module (enqueue, enqueue-listen,
+# ketch-dkim, conf-check) carry it
+LIBS_KETCH = -Wl,-Bstatic -lbearssl -lsodium -lskarnet -Wl,-Bdynamic
 LIBS_EXTRA = -lcrypt -lresolv
 
 B = build
@@ -34,7 +37,7 @@ PROGS = $(BIN_SRC:bin/%.c=$(B)/bin/%) $(TOOL_SRC:tools/%.c=$(B)/bin/%) $(TOOL_SH
 UNIT_SRC = $(wildcard t/unit/*.c)
 UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
-OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route
+OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route ketch-doctor
 
 .PHONY: all deps deps-run fresh-test test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
 .SECONDARY:
@@ -65,7 +68,7 @@ $(B)/bin/%: bin/%.c $(B)/libketch.a $(wildcard lib/*.h) | $(B)/bin
 # source linked dynamically.
 ifeq ($(SAN),)
 ENQUEUE_LD = -static-pie
-ENQUEUE_LIBS = -Wl,-Bstatic -lbearssl -lskarnet $(LIBS_EXTRA)
+ENQUEUE_LIBS = -Wl,-Bstatic -lbearssl -lsodium -lskarnet $(LIBS_EXTRA)
 else
 ENQUEUE_LD =
 ENQUEUE_LIBS = $(LIBS_KETCH) $(LIBS_EXTRA)

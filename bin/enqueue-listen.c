@@ -113,8 +113,11 @@ static ssize_t read_within (int fd, char *buf, size_t n, unsigned int idle, tain
 /* the envelope of lib/enqclient.h, read within REQUEST_TIMEOUT and the deadline; 1, or 0 with code and err */
 static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *err, tain const *conndl)
 {
-  size_t start, len, used, i, nitems ;
+  size_t start, len, used ;
   char const *p ;
+  enqclient_req rq ;
+  uid_t uid = 0 ;
+  gid_t gid ;
   tain deadline ;
   req->len = 0 ;
   tain_now_g() ;
@@ -135,29 +138,29 @@ static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *
     req->len += r ;
   }
   /* a client waits for the id before it sends the message */
-  if (used != req->len) goto malformed ;
-  /* sender, auth user, at least one recipient; nothing but fields */
-  nitems = netstr_fields(req->s + start, len, 0, len) ;
-  if (nitems < 3 || req->s[start + len - 1]) goto malformed ;
-  p = req->s + start ;
-  *code = submit_sender(s, p, strlen(p), err) ;
+  if (used != req->len || !enqclient_request_parse(&rq, req->s + start, len)) goto malformed ;
+  *code = submit_sender(s, rq.sender, strlen(rq.sender), err) ;
   if (*code) return 0 ;
-  p += strlen(p) + 1 ;
-  if (*p)
+  /* the peer's uid (SO_PEERCRED), for what only some may say: the socket is open to every local user */
+  if ((rq.auth || rq.flags || genalloc_len(conf_dkim, &cf.dkim)) && getpeereid(fd, &uid, &gid) < 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
+  if (rq.auth)
   {
-    /* the peer's uid (SO_PEERCRED): the socket is open to every local user */
-    uid_t uid ;
-    gid_t gid ;
-    if (getpeereid(fd, &uid, &gid) < 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
-    *code = submit_auth_from(s, p, &cf, uid, err) ;
+    *code = submit_auth_from(s, rq.auth, &cf, uid, err) ;
     if (*code) return 0 ;
   }
-  p += strlen(p) + 1 ;
-  for (i = 2 ; i < nitems ; i++, p += strlen(p) + 1)
+  for (p = rq.rcpts ; p < rq.rcpts + rq.rlen ; p += strlen(p) + 1)
   {
     *code = submit_rcpt(s, p, strlen(p), err) ;
     if (*code) return 0 ;
   }
+  if (rq.flags)
+  {
+    *code = submit_flags(s, rq.flags, rq.reason, &cf, uid, err) ;
+    if (*code) return 0 ;
+  }
+  /* DKIM: a local user's mail is signed, the smtp-user's only when it says so */
+  *code = submit_dkim(s, &cf, uid, err) ;
+  if (*code) return 0 ;
   return 1 ;
  malformed:
   *code = KETCH_EX_PERM ;

@@ -31,7 +31,7 @@
 #include "queue.h"
 #include "submit.h"
 
-#define USAGE "enqueue [ -C conf ] [ -S ] [ -a authuser ] [ -r fd ] -f sender [ recipient... ]"
+#define USAGE "enqueue [ -C conf ] [ -S ] [ -a authuser ] [ -H reason ] [ -D ] [ -r fd ] -f sender [ recipient... ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 /* a refusal or a failure of lib/submit: its words, or silence for an abort */
@@ -93,20 +93,23 @@ int main (int argc, char const *const *argv)
   submit s = SUBMIT_ZERO ;
   conf c ;
   stralloc sa = STRALLOC_ZERO ;
-  char const *conffile = 0, *sender = 0, *auth = 0 ;
+  char const *conffile = 0, *sender = 0, *auth = 0, *reason = 0 ;
+  unsigned int flags = 0 ;
   int rcptfd = -1, session = 0, r ;
   PROG = "enqueue" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:Sa:r:f:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:Sa:H:Dr:f:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'S' : session = 1 ; break ;
         case 'a' : auth = l.arg ; break ;
+        case 'H' : flags |= SUBMIT_F_HOLD ; reason = l.arg ; break ;
+        case 'D' : flags |= SUBMIT_F_SIGN ; break ;
         case 'r' : if (!int0_scan(l.arg, &rcptfd) || rcptfd < 0) dieusage() ; break ;
         case 'f' : sender = l.arg ; break ;
         default : dieusage() ;
@@ -139,6 +142,15 @@ int main (int argc, char const *const *argv)
     r = submit_auth_from(&s, auth, &c, getuid(), &sa) ;
     if (r) die(r, &sa) ;
   }
+  if (flags)
+  {
+    /* the same: -D is the session's word on its client */
+    r = submit_flags(&s, flags, reason, &c, getuid(), &sa) ;
+    if (r) die(r, &sa) ;
+  }
+  /* a local user's mail is signed (DKIM), the smtp-user's only when it says so */
+  r = submit_dkim(&s, &c, getuid(), &sa) ;
+  if (r) die(r, &sa) ;
 
   umask(077) ;
   if (chdir(c.sa.s + c.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", c.sa.s + c.spool) ;

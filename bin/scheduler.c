@@ -688,7 +688,9 @@ static void job_step (job *j)
   }
   if (j->q.flags & QSTATE_F_HOLD)
   {
-    LOG(j->id, "held") ;
+    /* a quarantine's reason comes from a filter: quoted */
+    if (j->e.flags & ENVELOPE_F_HOLD) LOG(j->id, "held quarantine=", log_quote(j->e.reason ? envelope_reason(&j->e) : "")) ;
+    else LOG(j->id, "held") ;
     job_drop(j) ;   /* stays detached: only a release brings it back */
     return ;
   }

@@ -626,6 +626,58 @@ static int do_tlspolicy (parse *p, keyword const *k)
   return addstr(p->c, p->w[1], &t.domain) && genalloc_append(conf_tlspolicy, &p->c->tls_policies, &t) ;
 }
 
+/* dkim-sign DOMAIN selector SEL key FILE [ algorithm rsa-sha256|ed25519-sha256 ] [ subdomains ] */
+static char const *const dkim_algs[] = { "", "rsa-sha256", "ed25519-sha256" } ;
+
+static int do_dkim (parse *p, keyword const *k)
+{
+  conf_dkim d = { .alg = CONF_DKIM_ANY, .subdomains = 0, .line = p->line } ;
+  size_t n = genalloc_len(conf_dkim, &p->c->dkim), i = 0 ;
+  unsigned int w = 6 ;
+  if (!need(p, 6, 9) || strcmp(p->w[2], "selector") || strcmp(p->w[4], "key"))
+    return fail(p, "dkim-sign: expected: dkim-sign DOMAIN selector SEL key FILE [ algorithm rsa-sha256|ed25519-sha256 ] [ subdomains ]", 0) ;
+  case_lowers(p->w[1]) ;
+  case_lowers(p->w[3]) ;
+  /* d= and s= are ASCII domain names (RFC 6376 §3.5: A-labels) */
+  if (!address_domain_valid(p->w[1], strlen(p->w[1]), 0)) return fail(p, "dkim-sign: not a domain: ", p->w[1]) ;
+  if (!address_domain_valid(p->w[3], strlen(p->w[3]), 0)) return fail(p, "dkim-sign: not a selector: ", p->w[3]) ;
+  for (; w < p->n ; w++)
+  {
+    if (!strcmp(p->w[w], "subdomains") && !d.subdomains) d.subdomains = 1 ;
+    else if (!strcmp(p->w[w], "algorithm") && w + 1 < p->n && d.alg == CONF_DKIM_ANY)
+    {
+      w++ ;
+      if (!strcmp(p->w[w], dkim_algs[CONF_DKIM_RSA])) d.alg = CONF_DKIM_RSA ;
+      else if (!strcmp(p->w[w], dkim_algs[CONF_DKIM_ED25519])) d.alg = CONF_DKIM_ED25519 ;
+      else return fail(p, "dkim-sign: algorithm: expected rsa-sha256 or ed25519-sha256: ", p->w[w]) ;
+    }
+    else return fail(p, "dkim-sign: unexpected: ", p->w[w]) ;
+  }
+  for (; i < n ; i++)
+  {
+    conf_dkim const *o = genalloc_s(conf_dkim, &p->c->dkim) + i ;
+    if (!strcmp(p->c->sa.s + o->domain, p->w[1]) && !strcmp(p->c->sa.s + o->selector, p->w[3]))
+      return fail3(p, "dkim-sign: selector ", p->w[3], " of this domain given twice") ;
+  }
+  if (!addstr(p->c, p->w[1], &d.domain) || !addstr(p->c, p->w[3], &d.selector) || !addpath(p->c, p->w[5], &d.key)) return 0 ;
+  return genalloc_append(conf_dkim, &p->c->dkim, &d) ;
+}
+
+static int pdkim (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(conf_dkim, &c->dkim), i = 0 ;
+  for (; i < n ; i++)
+  {
+    conf_dkim const *d = genalloc_s(conf_dkim, &c->dkim) + i ;
+    if (!stralloc_cats(sa, "dkim-sign") || !pword(sa, c->sa.s + d->domain) || !stralloc_cats(sa, " selector")
+     || !pword(sa, c->sa.s + d->selector) || !stralloc_cats(sa, " key") || !pword(sa, c->sa.s + d->key)) return 0 ;
+    if (d->alg != CONF_DKIM_ANY && (!stralloc_cats(sa, " algorithm") || !pword(sa, dkim_algs[d->alg]))) return 0 ;
+    if (d->subdomains && !stralloc_cats(sa, " subdomains")) return 0 ;
+    if (!pend(sa)) return 0 ;
+  }
+  return 1 ;
+}
+
 /* the rules' printers: what the rule parses, every default filled in */
 
 static int pcertificate (stralloc *sa, conf const *c)
@@ -787,6 +839,7 @@ static keyword const keywords[] =
   { .name = "tls-policy", .parse = &do_tlspolicy, .print = &ptlspolicies },
   { .name = "remote-port", .type = T_PORT, FIELD(remote_port), .def = 25 },
   { .name = "ca-file", .type = T_PATH, FIELD(ca_file) },
+  { .name = "dkim-sign", .parse = &do_dkim, .print = &pdkim },
   { .name = "limit", .type = T_GROUP, .text = "limit: unknown limit: " },
   { .name = "limit", .sub = "message-size", .type = T_SIZE, FIELD(message_size), .def = 35 << 20, .min = 1, .max = MESSAGE_SIZE_MAX },
   LIMIT("recipients", max_recipients, 100),
@@ -922,7 +975,7 @@ static int finish (parse *p)
 
 static void conf_zero (conf *c)
 {
-  static conf const zero = { .sa = STRALLOC_ZERO, .listen = GENALLOC_ZERO, .local_domains = GENALLOC_ZERO, .vdomains = GENALLOC_ZERO, .relay_nets = GENALLOC_ZERO, .routes = GENALLOC_ZERO } ;
+  static conf const zero = { .sa = STRALLOC_ZERO, .listen = GENALLOC_ZERO, .local_domains = GENALLOC_ZERO, .vdomains = GENALLOC_ZERO, .relay_nets = GENALLOC_ZERO, .routes = GENALLOC_ZERO, .dkim = GENALLOC_ZERO } ;
   *c = zero ;
 }
 
@@ -1058,6 +1111,7 @@ void conf_free (conf *c)
   genalloc_free(conf_net, &c->relay_nets) ;
   genalloc_free(conf_route, &c->routes) ;
   genalloc_free(conf_tlspolicy, &c->tls_policies) ;
+  genalloc_free(conf_dkim, &c->dkim) ;
 }
 
 /* the host name and "localhost" are always local */
@@ -1113,6 +1167,29 @@ conf_tlspolicy const *conf_tlspolicy_find (conf const *c, char const *domain)
   size_t n = genalloc_len(conf_tlspolicy, &c->tls_policies), i = 0 ;
   conf_tlspolicy const *t = genalloc_s(conf_tlspolicy, &c->tls_policies) ;
   for (; i < n ; i++) if (!strcasecmp(domain, c->sa.s + t[i].domain)) return t + i ;
+  return 0 ;
+}
+
+/* the lines of the longest domain that is domain, or a parent of it with subdomains */
+conf_dkim const *conf_dkim_next (conf const *c, char const *domain, size_t *i)
+{
+  size_t n = genalloc_len(conf_dkim, &c->dkim), j = 0, dlen = strlen(domain), best = 0 ;
+  conf_dkim const *d = genalloc_s(conf_dkim, &c->dkim) ;
+  int exact = 0 ;
+  /* the nearest wins: the domain itself, else the longest parent */
+  for (; j < n ; j++)
+  {
+    char const *s = c->sa.s + d[j].domain ;
+    size_t l = strlen(s) ;
+    if (l == dlen && !strcmp(s, domain)) { exact = 1 ; best = l ; break ; }
+    if (d[j].subdomains && l < dlen && domain[dlen - l - 1] == '.' && !strcmp(domain + dlen - l, s) && l > best) best = l ;
+  }
+  if (!best) return 0 ;
+  for (; *i < n ; (*i)++)
+  {
+    char const *s = c->sa.s + d[*i].domain ;
+    if (strlen(s) == best && !strcmp(s, domain + dlen - best) && (exact || d[*i].subdomains)) return d + (*i)++ ;
+  }
   return 0 ;
 }
 

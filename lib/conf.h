@@ -106,6 +106,27 @@ struct conf_vdomain_s
   size_t map ;       /* the map file (text, compiled to map.cdb) */
 } ;
 
+/*
+ * A DKIM signing key (dkim-sign DOMAIN selector SEL key FILE): mail
+ * whose From domain is domain, or with subdomains a domain under it, is
+ * signed d=domain s=selector (lib/dkim, lib/submit). alg: what the line
+ * says, CONF_DKIM_ANY when it says nothing (the key's type decides);
+ * the values are lib/dkimkey.h's DKIMKEY_RSA and DKIMKEY_ED25519.
+ */
+#define CONF_DKIM_ANY 0
+#define CONF_DKIM_RSA 1
+#define CONF_DKIM_ED25519 2
+typedef struct conf_dkim_s conf_dkim ;
+struct conf_dkim_s
+{
+  size_t domain ;
+  size_t selector ;
+  size_t key ;
+  unsigned int alg ;
+  int subdomains ;
+  unsigned int line ;
+} ;
+
 typedef struct conf_s conf, *conf_ref ;
 struct conf_s
 {
@@ -132,6 +153,7 @@ struct conf_s
   genalloc vdomains ;  /* conf_vdomain */
   genalloc relay_nets ;/* conf_net */
   genalloc routes ;    /* conf_route; domain 0 = smarthost */
+  genalloc dkim ;      /* conf_dkim, in the file's order */
   conf_delivery deliver ;
   unsigned int tls_outbound ;
   uint64_t message_size ;
@@ -182,7 +204,8 @@ extern int conf_keywords (stralloc *) ;
 /* the files a configuration names, for the programs that read them (lib/conffiles.c) */
 #define CONF_FILES_SMTP 0x01     /* certificate, key, auth-table: the SMTP user's */
 #define CONF_FILES_ALIASES 0x02  /* aliases: the queue user's */
-#define CONF_FILES_ALL (CONF_FILES_SMTP | CONF_FILES_ALIASES)
+#define CONF_FILES_DKIM 0x04     /* dkim-sign keys: the queue user's, and each a key (lib/dkimkey) */
+#define CONF_FILES_ALL (CONF_FILES_SMTP | CONF_FILES_ALIASES | CONF_FILES_DKIM)
 extern unsigned int conf_files_check (conf const *, unsigned int, stralloc *) ;
 extern void conf_free (conf *) ;
 extern int conf_is_local_domain (conf const *, char const *) ;
@@ -191,6 +214,13 @@ extern int conf_relay_allowed (conf const *, char const *, int) ;
 extern conf_route const *conf_route_find (conf const *, char const *) ;
 /* the tls-policy rule of a domain, or 0 */
 extern conf_tlspolicy const *conf_tlspolicy_find (conf const *, char const *) ;
+/*
+ * The dkim-sign lines that sign mail from domain (lower case), one per
+ * call: *i starts at 0. The lines of the domain itself if it has any,
+ * else those of its nearest parent that has lines with subdomains (only
+ * those). 0 when there are no more.
+ */
+extern conf_dkim const *conf_dkim_next (conf const *, char const *, size_t *) ;
 /* sa = the path of ketch program name ("programs" directory, /, name, NUL). 1, or 0 and errno */
 extern int conf_prog (conf const *, char const *, stralloc *) ;
 

@@ -23,7 +23,7 @@
  * certificate (smtp-session sends it), the caller for the key and the auth
  * table (smtp-keyd reads them, started by smtp-listen before it drops
  * root: smtp-keyd(8)), the queue-user for the aliases (local-spawn and the scheduler look them
- * up); where the configuration names no such user, or the system does not
+ * up) and the dkim-sign keys (enqueue signs); where the configuration names no such user, or the system does not
  * know it, the caller. The permission bits of the file are what is
  * checked for a named user (root reads everything); the directories on
  * the way are not. Returns the number of problems, each a line
@@ -80,5 +80,15 @@ unsigned int conf_files_check (conf const *c, unsigned int what, stralloc *err)
     n += check_file(c, err, c->auth_table_line, "auth-table", c->auth_table, 0) ;
   }
   if (what & CONF_FILES_ALIASES) n += check_file(c, err, c->aliases_line, "aliases", c->aliases, c->queue_user) ;
+  /* enqueue and enqueue-listen sign as the queue user */
+  if (what & CONF_FILES_DKIM)
+  {
+    size_t i = 0, nd = genalloc_len(conf_dkim, &c->dkim) ;
+    for (; i < nd ; i++)
+    {
+      conf_dkim const *d = genalloc_s(conf_dkim, &c->dkim) + i ;
+      n += check_file(c, err, d->line, "dkim-sign key", d->key, c->queue_user) ;
+    }
+  }
   return n ;
 }

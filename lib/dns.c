@@ -167,6 +167,112 @@ int dns_ip_lookup (char const *host, genalloc *ips)
   return r4 ;
 }
 
+static int txt_records (ns_msg msg, stralloc *sa)
+{
+  int n, i, found = 0 ;
+  n = ns_msg_count(msg, ns_s_an) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    ns_rr rr ;
+    unsigned char const *p ;
+    size_t len, pos = 0, start = sa->len ;
+    if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) return DNS_TEMP ;
+    if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in) continue ;
+    p = ns_rr_rdata(rr) ;
+    len = ns_rr_rdlen(rr) ;
+    /* RFC 1035 §3.3.14: one or more <character-string>s, each a length octet and its bytes */
+    while (pos < len)
+    {
+      size_t k = p[pos++] ;
+      if (k > len - pos) { sa->len = start ; return DNS_TEMP ; }
+      if (memchr(p + pos, 0, k)) break ;
+      if (!stralloc_catb(sa, (char const *)p + pos, k)) return DNS_TEMP ;
+      pos += k ;
+    }
+    if (pos < len) { sa->len = start ; continue ; }
+    if (!stralloc_0(sa)) return DNS_TEMP ;
+    found++ ;
+  }
+  return found ? DNS_OK : DNS_NODATA ;
+}
+
+int dns_txt_lookup (char const *name, stralloc *sa)
+{
+  ns_msg msg ;
+  int r = query(name, ns_t_txt, &msg) ;
+  return r == DNS_OK ? txt_records(msg, sa) : r ;
+}
+
+int dns_txt_parse (unsigned char const *buf, size_t len, stralloc *sa)
+{
+  ns_msg msg ;
+  int r = msg_init(buf, len, &msg) ;
+  return r == DNS_OK ? txt_records(msg, sa) : r ;
+}
+
+static int ptr_records (ns_msg msg, stralloc *sa)
+{
+  int n, i, found = 0 ;
+  n = ns_msg_count(msg, ns_s_an) ;
+  for (i = 0 ; i < n ; i++)
+  {
+    ns_rr rr ;
+    char name[NS_MAXDNAME] ;
+    size_t len ;
+    if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) return DNS_TEMP ;
+    if (ns_rr_type(rr) != ns_t_ptr || ns_rr_class(rr) != ns_c_in) continue ;
+    if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr), name, sizeof(name)) < 0) return DNS_TEMP ;
+    len = strlen(name) ;
+    if (len && name[len-1] == '.') name[--len] = 0 ;
+    if (!stralloc_catb(sa, name, len + 1)) return DNS_TEMP ;
+    found++ ;
+  }
+  return found ? DNS_OK : DNS_NODATA ;
+}
+
+void dns_ptr_name (char *buf, char const *ip, int is6)
+{
+  static char const hex[] = "0123456789abcdef" ;
+  size_t w = 0 ;
+  int i ;
+  if (is6)
+  {
+    for (i = 15 ; i >= 0 ; i--)
+    {
+      buf[w++] = hex[(unsigned char)ip[i] & 15] ; buf[w++] = '.' ;
+      buf[w++] = hex[(unsigned char)ip[i] >> 4] ; buf[w++] = '.' ;
+    }
+    memcpy(buf + w, "ip6.arpa", 9) ;
+    return ;
+  }
+  for (i = 3 ; i >= 0 ; i--)
+  {
+    unsigned int b = (unsigned char)ip[i] ;
+    if (b >= 100) buf[w++] = '0' + b / 100 ;
+    if (b >= 10) buf[w++] = '0' + b / 10 % 10 ;
+    buf[w++] = '0' + b % 10 ;
+    buf[w++] = '.' ;
+  }
+  memcpy(buf + w, "in-addr.arpa", 13) ;
+}
+
+int dns_ptr_lookup (char const *ip, int is6, stralloc *sa)
+{
+  char name[DNS_PTRNAME_MAX] ;
+  ns_msg msg ;
+  int r ;
+  dns_ptr_name(name, ip, is6) ;
+  r = query(name, ns_t_ptr, &msg) ;
+  return r == DNS_OK ? ptr_records(msg, sa) : r ;
+}
+
+int dns_ptr_parse (unsigned char const *buf, size_t len, stralloc *sa)
+{
+  ns_msg msg ;
+  int r = msg_init(buf, len, &msg) ;
+  return r == DNS_OK ? ptr_records(msg, sa) : r ;
+}
+
 int dns_mx_isnull (dns_mx const *mx, size_t n, char const *names)
 {
   return n == 1 && !names[mx[0].name] ;

@@ -81,6 +81,24 @@ extern int dns_mx_isnull (dns_mx const *, size_t, char const *) ;
 /* RFC 5321 §5.1: ascending preference; records of equal preference in random order */
 extern void dns_mx_sort (dns_mx *, size_t) ;
 
+/*
+ * For ketch-doctor (and whoever checks what a domain publishes): TXT and
+ * PTR records. Separate from the delivery lookups above; the same result
+ * codes. dns_txt_lookup appends each TXT record of name to sa, its
+ * character-strings concatenated (RFC 7208 §3.3, RFC 7489 §6.6.3 read
+ * them so) and NUL-terminated; a record holding a NUL byte is dropped,
+ * since no text record we read may contain one. dns_ptr_lookup appends
+ * the names (no final dot, NUL-terminated) of the PTR records of an
+ * address. Both return DNS_*; DNS_OK only when something was appended.
+ */
+extern int dns_txt_lookup (char const *, stralloc *) ;
+extern int dns_txt_parse (unsigned char const *, size_t, stralloc *) ;
+extern int dns_ptr_lookup (char const *, int, stralloc *) ;
+extern int dns_ptr_parse (unsigned char const *, size_t, stralloc *) ;
+/* the reverse name of an address (RFC 1035 §3.5, RFC 3596 §2.5), NUL-terminated, into buf of 73 bytes */
+#define DNS_PTRNAME_MAX 73
+extern void dns_ptr_name (char *, char const *, int) ;
+
 extern char const *dns_strerror (int) ;
 
 /*

@@ -1,6 +1,7 @@
 /* ISC license: see LICENSE. */
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -37,12 +38,60 @@ static int enqclient_connect (char const *path)
   return fd ;
 }
 
-int enqclient_request (int fd, char const *sender, char const *auth, char const *rcpts, size_t rlen)
+int enqclient_request_encode (stralloc *sa, enqclient_req const *r)
+{
+  size_t start = sa->len ;
+  /* without flags, the old form: a server that predates them takes it */
+  if (r->flags)
+  {
+    char fmt[UINT_FMT] ;
+    if (!stralloc_catb(sa, ":", 1) || !stralloc_catb(sa, fmt, uint_fmt(fmt, r->flags)) || !stralloc_catb(sa, ":", 1)
+     || !netstr_field(sa, r->flags & ENQCLIENT_F_HOLD && r->reason ? r->reason : "")) goto err ;
+  }
+  if (netstr_field(sa, r->sender) && netstr_field(sa, r->auth ? r->auth : "")
+   && stralloc_catb(sa, r->rcpts, r->rlen) && netstr_seal(sa, start, ENQCLIENT_REQUEST_MAX)) return 1 ;
+ err:
+  sa->len = start ;
+  return 0 ;
+}
+
+int enqclient_request_parse (enqclient_req *r, char const *s, size_t len)
+{
+  size_t k ;
+  r->flags = 0 ; r->reason = 0 ;
+  /* every field with its NUL: the strlen calls below stay inside s */
+  if (!len || s[len - 1]) return 0 ;
+  if (s[0] == ':')
+  {
+    unsigned int flags = 0 ;
+    size_t i = 1 ;
+    for (; i < 11 && s[i] >= '0' && s[i] <= '9' ; i++)
+    {
+      unsigned int d = (unsigned int)(s[i] - '0') ;
+      if (flags > (UINT_MAX - d) / 10) return 0 ;
+      flags = flags * 10 + d ;
+    }
+    if (i == 1 || s[i] != ':') return 0 ;
+    r->flags = flags ;
+    if (s[i + 1]) r->reason = s + i + 1 ;
+    k = strlen(s) + 1 ;
+    s += k ; len -= k ;
+  }
+  /* sender, auth user, at least one recipient */
+  if (netstr_fields(s, len, 0, 3) < 3) return 0 ;
+  r->sender = s ;
+  k = strlen(s) + 1 ; s += k ; len -= k ;
+  r->auth = *s ? s : 0 ;
+  k = strlen(s) + 1 ; s += k ; len -= k ;
+  r->rcpts = s ;
+  r->rlen = len ;
+  return 1 ;
+}
+
+int enqclient_request (int fd, enqclient_req const *r)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int ok = netstr_field(&sa, sender) && netstr_field(&sa, auth ? auth : "")
-    && stralloc_catb(&sa, rcpts, rlen) && netstr_seal(&sa, 0, ENQCLIENT_REQUEST_MAX)
-    && allwrite(fd, sa.s, sa.len) == sa.len ;
+  int ok = enqclient_request_encode(&sa, r) && allwrite(fd, sa.s, sa.len) == sa.len ;
   stralloc_free(&sa) ;
   return ok ;
 }
@@ -151,7 +200,7 @@ static int spawn (enqclient *h, conf const *c, enqclient_req const *r, stralloc 
 {
   stralloc path = STRALLOC_ZERO ;
   size_t nrcpt = netstr_fields(r->rcpts, r->rlen, 0, r->rlen), n = 0, off = 0 ;
-  char const **argv = alloc((10 + nrcpt) * sizeof(char const *)) ;
+  char const **argv = alloc((13 + nrcpt) * sizeof(char const *)) ;
   int fds[2] = { 0, 1 } ;   /* the child's stdin and stdout */
   int code = -1, st ;
   pid_t pid ;
@@ -160,6 +209,8 @@ static int spawn (enqclient *h, conf const *c, enqclient_req const *r, stralloc 
   if (r->conffile) { argv[n++] = "-C" ; argv[n++] = r->conffile ; }
   argv[n++] = "-S" ;
   if (r->auth) { argv[n++] = "-a" ; argv[n++] = r->auth ; }
+  if (r->flags & ENQCLIENT_F_HOLD) { argv[n++] = "-H" ; argv[n++] = r->reason ? r->reason : "" ; }
+  if (r->flags & ENQCLIENT_F_SIGN) argv[n++] = "-D" ;
   argv[n++] = "-f" ; argv[n++] = r->sender ;
   /* "--": a recipient may start with '-' and must stay data */
   argv[n++] = "--" ;
@@ -197,7 +248,7 @@ int enqclient_submit (enqclient *h, conf const *c, enqclient_req const *r, stral
     int fd = enqclient_connect(c->sa.s + c->enqueue_socket) ;
     if (fd >= 0)
     {
-      if (enqclient_request(fd, r->sender, r->auth, r->rcpts, r->rlen) && enqclient_id(fd, h->id, r->deadline, &st, diag))
+      if (enqclient_request(fd, r) && enqclient_id(fd, h->id, r->deadline, &st, diag))
       {
         h->fd = fd ;
         return 0 ;

@@ -34,7 +34,13 @@
  *
  *   client: one netstring (lib/netstr), the envelope: sender NUL
  *           auth-user NUL (empty when none), then every recipient
- *           followed by NUL;
+ *           followed by NUL; when the request carries flags (below),
+ *           one more field first, the options: ':', the flags in
+ *           decimal, ':', the reason (empty when none), NUL. No
+ *           address starts with ':' (address.h's canonical form, or
+ *           anything address_parse takes), so the two forms cannot be
+ *           confused, and a request without flags is sent in the old
+ *           form that every server takes;
  *   server: the queue id and LF (what enqueue -S prints first);
  *   client: the message as enqueue -S reads it, dot-stuffed, up to the
  *           final dot; or a shutdown of its writing side to abort;
@@ -55,6 +61,21 @@
 
 #define ENQCLIENT_REQUEST_MAX (1 << 20)
 
+/*
+ * What the session says about the message beyond its envelope
+ * (lib/submit.h has the same values, SUBMIT_F_*, and the rules on who
+ * may say them). HOLD: queue it held, as queue-ctl hold would, until
+ * queue-ctl release (a filter's quarantine, RFC-less: the milter
+ * protocol's SMFIR_QUARANTINE); reason, if not 0, is why: printable
+ * ASCII, at most ENQCLIENT_REASON_MAX octets, anything else refused
+ * (100). SIGN: the session vouches for the sender (an authenticated
+ * client, or one from relay-from), so the message may be DKIM-signed;
+ * only root, the queue owner and the smtp-user may say it.
+ */
+#define ENQCLIENT_F_HOLD 0x1
+#define ENQCLIENT_F_SIGN 0x2
+#define ENQCLIENT_REASON_MAX 256
+
 typedef struct enqclient_req_s enqclient_req ;
 struct enqclient_req_s
 {
@@ -63,6 +84,8 @@ struct enqclient_req_s
   char const *auth ;      /* the authenticated user, or 0 */
   char const *rcpts ;     /* rlen octets: every recipient with its NUL, at least one */
   size_t rlen ;
+  unsigned int flags ;    /* ENQCLIENT_F_*; 0: none */
+  char const *reason ;    /* with ENQCLIENT_F_HOLD: why, or 0 */
   tain const *deadline ;  /* for the id; 0: wait as long as it takes */
 } ;
 
@@ -100,8 +123,22 @@ extern int enqclient_finish (enqclient *, stralloc *) ;
  * enqclient_finish use, exported for the unit test and the fuzz harness.
  */
 
-/* sends the envelope; rcpts holds rlen octets of NUL-terminated addresses; 1 ok, 0 errno */
-extern int enqclient_request (int, char const *, char const *, char const *, size_t) ;
+/* sends r's envelope and flags (conffile and deadline unused); 1 ok, 0 errno */
+extern int enqclient_request (int, enqclient_req const *) ;
+
+/* appends the request's netstring, as enqclient_request sends it; 1, or 0 (ENOMEM, E2BIG) */
+extern int enqclient_request_encode (stralloc *, enqclient_req const *) ;
+
+/*
+ * The server's side: the payload s[0..len) of a request's netstring,
+ * either form, read into r (sender, auth or 0, rcpts and rlen, flags,
+ * reason or 0), its strings pointing into s; conffile and deadline are
+ * left alone. 1, or 0 when it is malformed: not NUL-terminated, fewer
+ * than three fields after the options, or options that are not ':',
+ * 1 to 10 digits of an unsigned int, ':'. Total: no octet outside
+ * s[0..len) is read. What the fields say is lib/submit's to check.
+ */
+extern int enqclient_request_parse (enqclient_req *, char const *, size_t) ;
 
 /*
  * Waits (until the deadline; 0: no bound, and a blocking descriptor) for

@@ -19,7 +19,7 @@ int envelope_init (envelope *e, char const *sender)
 {
   e->sa.len = 0 ;
   genalloc_setlen(size_t, &e->rcpt, 0) ;
-  e->flags = 0 ; e->auth = 0 ; e->hdrlen = 0 ;
+  e->flags = 0 ; e->auth = 0 ; e->reason = 0 ; e->hdrlen = 0 ;
   if (!stralloc_0(&e->sa)) return 0 ;
   return addstr(e, sender, strlen(sender), &e->sender) ;
 }
@@ -34,6 +34,23 @@ int envelope_add_rcpt (envelope *e, char const *s)
 int envelope_set_auth (envelope *e, char const *s)
 {
   return addstr(e, s, strlen(s), &e->auth) ;
+}
+
+int envelope_reason_valid (char const *s, size_t len)
+{
+  size_t i = 0 ;
+  if (!len || len > ENVELOPE_REASON_MAX) return 0 ;
+  for (; i < len ; i++) if ((unsigned char)s[i] < 32 || (unsigned char)s[i] > 126) return 0 ;
+  return 1 ;
+}
+
+int envelope_set_hold (envelope *e, char const *reason)
+{
+  size_t len = reason ? strlen(reason) : 0 ;
+  if (len && !envelope_reason_valid(reason, len)) return (errno = EINVAL, 0) ;
+  if (len && !addstr(e, reason, len, &e->reason)) return 0 ;
+  e->flags |= ENVELOPE_F_HOLD ;
+  return 1 ;
 }
 
 static int validvalue (char const *s)
@@ -68,6 +85,13 @@ int envelope_encode (envelope const *e, stralloc *out)
     if (!stralloc_cats(out, "auth ") || !stralloc_cats(out, envelope_auth(e)) || !stralloc_catb(out, "\n", 1)) return 0 ;
   }
   if (e->flags & ENVELOPE_F_SMTPUTF8 && !stralloc_cats(out, "smtputf8\n")) return 0 ;
+  if (e->flags & ENVELOPE_F_HOLD)
+  {
+    char const *r = envelope_reason(e) ;
+    if (r && !envelope_reason_valid(r, strlen(r))) return (errno = EINVAL, 0) ;
+    if (!stralloc_cats(out, "hold") || (r && (!stralloc_catb(out, " ", 1) || !stralloc_cats(out, r))) || !stralloc_catb(out, "\n", 1)) return 0 ;
+  }
+  if (e->flags & ENVELOPE_F_SIGN && !stralloc_cats(out, "sign\n")) return 0 ;
   return stralloc_cats(out, e->flags & ENVELOPE_F_8BIT ? "body 8bit\n\n" : "body 7bit\n\n") ;
 }
 
@@ -81,7 +105,7 @@ int envelope_decode (envelope *e, char const *s, size_t len)
   size_t pos = 0 ;
   int havefrom = 0, havebody = 0 ;
   e->sa.len = 0 ; genalloc_setlen(size_t, &e->rcpt, 0) ;
-  e->flags = 0 ; e->auth = 0 ; e->hdrlen = 0 ; e->sender = 0 ;
+  e->flags = 0 ; e->auth = 0 ; e->reason = 0 ; e->hdrlen = 0 ; e->sender = 0 ;
   if (!stralloc_0(&e->sa)) return 0 ;
   for (;;)
   {
@@ -102,7 +126,14 @@ int envelope_decode (envelope *e, char const *s, size_t len)
       if (!havebody) return (errno = EINVAL, 0) ;
       break ;
     }
-    if (havebody) return (errno = EINVAL, 0) ;
+    /* after the body line, only pad lines: "pad" and blanks (the DKIM reserve, lib/dkimsign.h) */
+    if (havebody)
+    {
+      size_t j = 3 ;
+      if (n < 3 || memcmp(line, "pad", 3)) return (errno = EINVAL, 0) ;
+      for (; j < n ; j++) if (line[j] != ' ') return (errno = EINVAL, 0) ;
+      continue ;
+    }
     if (n >= 5 && !memcmp(line, "from ", 5))
     {
       if (havefrom++ || envelope_nrcpt(e)) return (errno = EINVAL, 0) ;
@@ -120,6 +151,17 @@ int envelope_decode (envelope *e, char const *s, size_t len)
       if (!addstr(e, line + 5, n - 5, &e->auth)) return 0 ;
     }
     else if (n == 8 && !memcmp(line, "smtputf8", 8) && envelope_nrcpt(e) && !e->flags) e->flags |= ENVELOPE_F_SMTPUTF8 ;
+    /* "hold" alone, or "hold " and a valid reason: one form per meaning, as the encoder writes it */
+    else if (n >= 4 && !memcmp(line, "hold", 4) && (n == 4 || line[4] == ' ') && envelope_nrcpt(e) && !(e->flags & (ENVELOPE_F_HOLD | ENVELOPE_F_SIGN)))
+    {
+      if (n > 4)
+      {
+        if (!envelope_reason_valid(line + 5, n - 5)) return (errno = EINVAL, 0) ;
+        if (!addstr(e, line + 5, n - 5, &e->reason)) return 0 ;
+      }
+      e->flags |= ENVELOPE_F_HOLD ;
+    }
+    else if (n == 4 && !memcmp(line, "sign", 4) && envelope_nrcpt(e) && !(e->flags & ENVELOPE_F_SIGN)) e->flags |= ENVELOPE_F_SIGN ;
     else if (n == 9 && envelope_nrcpt(e) && (!memcmp(line, "body 7bit", 9) || !memcmp(line, "body 8bit", 9)))
     {
       havebody = 1 ;

@@ -51,6 +51,8 @@ int qstate_from_envelope (qstate *q, envelope const *e)
 {
   size_t n = envelope_nrcpt(e), i = 0 ;
   if (!reset(q)) return 0 ;
+  /* held at entry (a quarantine): held from the first scan, until a release writes a state file */
+  if (e->flags & ENVELOPE_F_HOLD) q->flags |= QSTATE_F_HOLD ;
   for (; i < n ; i++) if (!qstate_add_rcpt(q, envelope_rcpt(e, i), 0)) return 0 ;
   return 1 ;
 }

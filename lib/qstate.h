@@ -25,6 +25,11 @@
  * original is the envelope recipient an expansion came from, or "-";
  * result is the last attempt's answer with control octets and tabs
  * replaced by spaces, or "-".
+ *
+ * The initial state (qstate_from_envelope) is held when the envelope
+ * says hold (a message quarantined at entry); from the first state file
+ * on, the file's flags alone say it, so a release is written down and
+ * the envelope's hold never comes back.
  */
 
 enum qstate_status_e

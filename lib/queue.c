@@ -257,7 +257,8 @@ int queue_tmp_create (char *id, char *fn, int *fd)
     if (tries >= 10) { errno = EBUSY ; return 0 ; }
     queue_id_make(id) ;
     queue_tmppath(fn, id) ;
-    *fd = open(fn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
+    /* read-write: DKIM signing reads the header fields back before the commit (lib/dkimsign.h) */
+    *fd = open(fn, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
     if (*fd < 0)
     {
       if (errno == EEXIST) continue ;

@@ -478,6 +478,8 @@ static int enqueue_start (smtpd_session *s, char *id)
   tain d ;
   enqclient_req r = { .conffile = s->io->confpath, .sender = s->sender.s, .auth = s->authuser.len ? s->authuser.s : 0, .rcpts = s->rcpts.s, .rlen = s->rcpts.len, .deadline = &d } ;
   int e ;
+  /* DKIM signs what we vouch for (lib/submit.h, submit_dkim): an authenticated client (said by auth), a local one or one in relay-from */
+  if (genalloc_len(conf_dkim, &s->cf->dkim) && !r.auth && (s->local != SMTPD_LOCAL_NONE || (s->haveip && conf_relay_allowed(s->cf, s->ip.ip, ip46_is6(&s->ip))))) r.flags |= ENQCLIENT_F_SIGN ;
   tain_now_g() ;
   tain_addsec_g(&d, s->cf->timeout_command) ;
   e = enqclient_submit(&s->eh, s->cf, &r, 0) ;

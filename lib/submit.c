@@ -129,12 +129,62 @@ static int passwd_uid (char const *name, uid_t *uid)
   return r ;
 }
 
+/*
+ * uid may speak for a session: root, the queue owner (our effective
+ * uid), or the smtp-user. 0, or the code with err (what says so).
+ */
+static int trusted (conf const *c, uid_t uid, char const *what, stralloc *err)
+{
+  uid_t su ;
+  int r ;
+  if (!uid || uid == geteuid()) return 0 ;
+  r = c->smtp_user ? passwd_uid(c->sa.s + c->smtp_user, &su) : 0 ;
+  if (r < 0)
+  {
+    int e = errno ;
+    fail(err, KETCH_EX_TEMP, "unable to read ", PASSWD_FILE, ": ") ;
+    if (err->len) { err->len-- ; if (!stralloc_cats(err, strerror(e)) || !stralloc_0(err)) err->len = 0 ; }
+    return KETCH_EX_TEMP ;
+  }
+  if (!r || su != uid) return fail(err, KETCH_EX_PERM, "only root, the queue owner and the smtp-user may ", what, 0) ;
+  return 0 ;
+}
+
 int submit_auth_from (submit *s, char const *user, conf const *c, uid_t uid, stralloc *err)
 {
-  if (uid && uid != geteuid())
+  int r = trusted(c, uid, "set the authenticated user", err) ;
+  return r ? r : submit_auth(s, user, err) ;
+}
+
+int submit_flags (submit *s, unsigned int flags, char const *reason, conf const *c, uid_t uid, stralloc *err)
+{
+  if (flags & ~SUBMIT_F_ALL) return fail(err, KETCH_EX_PERM, "unknown submission flags", 0, 0) ;
+  if (flags & SUBMIT_F_SIGN)
   {
-    uid_t su ;
-    int r = c->smtp_user ? passwd_uid(c->sa.s + c->smtp_user, &su) : 0 ;
+    int r = trusted(c, uid, "ask for signing", err) ;
+    if (r) return r ;
+    s->e.flags |= ENVELOPE_F_SIGN ;
+  }
+  /* a reason says why a message is held: without the hold it is dropped */
+  if (flags & SUBMIT_F_HOLD)
+  {
+    size_t len = reason ? strlen(reason) : 0 ;
+    if (len && !envelope_reason_valid(reason, len))
+      return fail(err, KETCH_EX_PERM, "invalid hold reason: more than 256 octets, or not printable ASCII", 0, 0) ;
+    if (!envelope_set_hold(&s->e, reason)) return fail(err, KETCH_EX_TEMP, "unable to allocate", 0, 0) ;
+  }
+  s->flags |= flags ;
+  return 0 ;
+}
+
+int submit_dkim (submit *s, conf const *c, uid_t uid, stralloc *err)
+{
+  s->dkimconf = 0 ;
+  if (!genalloc_len(conf_dkim, &c->dkim)) return 0 ;
+  if (!s->e.auth && !(s->flags & SUBMIT_F_SIGN))
+  {
+    uid_t su = geteuid() ;
+    int r = c->smtp_user ? passwd_uid(c->sa.s + c->smtp_user, &su) : 1 ;
     if (r < 0)
     {
       int e = errno ;
@@ -142,9 +192,10 @@ int submit_auth_from (submit *s, char const *user, conf const *c, uid_t uid, str
       if (err->len) { err->len-- ; if (!stralloc_cats(err, strerror(e)) || !stralloc_0(err)) err->len = 0 ; }
       return KETCH_EX_TEMP ;
     }
-    if (!r || su != uid) return fail(err, KETCH_EX_PERM, "only root, the queue owner and the smtp-user may set the authenticated user", 0, 0) ;
+    if (r && uid == su) return 0 ;
   }
-  return submit_auth(s, user, err) ;
+  s->dkimconf = c ;
+  return 0 ;
 }
 
 int submit_open (submit *s, uint64_t max, unsigned int options, stralloc *err)
@@ -154,8 +205,16 @@ int submit_open (submit *s, uint64_t max, unsigned int options, stralloc *err)
   if (!queue_tmp_create(s->id, s->tmpfn, &s->fd)) return failsys(s, err, "create a file in ", "tmp") ;
   s->out.len = 0 ;
   if (!envelope_encode(&s->e, &s->out)) return failsys(s, err, "encode the envelope", 0) ;
-  if (allwrite(s->fd, s->out.s, s->out.len) < s->out.len) return failsys(s, err, "write ", s->tmpfn) ;
   s->envlen = s->out.len ;
+  s->room = s->dkimconf ? dkimsign_reserve(s->dkimconf) : 0 ;
+  if (s->room)
+  {
+    /* the room for the signatures replaces the empty line that ends the envelope */
+    s->out.len-- ;
+    if (!dkimsign_room(s->room, 0, 0, &s->out)) return failsys(s, err, "allocate", 0) ;
+    dkim_init(&s->dkim) ;
+  }
+  if (allwrite(s->fd, s->out.s, s->out.len) < s->out.len) return failsys(s, err, "write ", s->tmpfn) ;
   s->m = (message)MESSAGE_ZERO ;
   s->m.max = max ;
   s->m.options = options ;
@@ -178,6 +237,7 @@ int submit_feed (submit *s, char const *buf, size_t len, stralloc *err)
     s->out.len = 0 ;
     used = message_feed(&s->m, buf, len, &s->out) ;
     if (used == (size_t)-1) return failsys(s, err, "allocate", 0) ;
+    if (s->room) dkim_feed(&s->dkim, s->out.s, s->out.len) ;
     r = flushout(s, err) ;
     if (r) return r ;
     if (s->m.err)
@@ -187,6 +247,25 @@ int submit_feed (submit *s, char const *buf, size_t len, stralloc *err)
     }
     if (!used) break ;
     buf += used ; len -= used ;
+  }
+  return 0 ;
+}
+
+/* the signatures into the room (lib/dkimsign.h): one pwrite, before the commit's fsync */
+static int sign (submit *s, stralloc *err)
+{
+  uint64_t at = s->envlen - 1 ;
+  int r ;
+  s->out.len = 0 ;
+  r = dkimsign_sign(&s->dkim, s->dkimconf, s->fd, at + s->room, &s->out, err) ;
+  if (r) { submit_abort(s) ; return r ; }
+  if (!s->out.len) return 0 ;
+  {
+    size_t siglen = s->out.len ;
+    /* room made first: the signatures are copied from out into out, which must not move */
+    if (!stralloc_readyplus(&s->out, s->room)) return failsys(s, err, "allocate", 0) ;
+    if (!dkimsign_room(s->room, s->out.s, siglen, &s->out)) return failsys(s, err, "fit the DKIM signatures in their room", 0) ;
+    if (pwrite(s->fd, s->out.s + siglen, s->out.len - siglen, at) != (ssize_t)(s->out.len - siglen)) return failsys(s, err, "write ", s->tmpfn) ;
   }
   return 0 ;
 }
@@ -202,8 +281,14 @@ int submit_commit (submit *s, stralloc *err)
     if (s->m.options & MESSAGE_DOTS && s->m.err == MESSAGE_ETRUNC) { err->len = 0 ; return KETCH_EX_TEMP ; }
     return fail(err, KETCH_EX_PERM, message_strerror(s->m.err), 0, 0) ;
   }
+  if (s->room) dkim_feed(&s->dkim, s->out.s, s->out.len) ;
   r = flushout(s, err) ;
   if (r) return r ;
+  if (s->room)
+  {
+    r = sign(s, err) ;
+    if (r) return r ;
+  }
   if (s->m.has8bit && pwrite(s->fd, "8", 1, s->envlen - ENVELOPE_BODYFLAG_OFF) != 1) return failsys(s, err, "write ", s->tmpfn) ;
   if (!queue_commit(s->fd, s->id)) return failsys(s, err, "commit ", s->tmpfn) ;
   /* committed: the lock and the descriptor go (a worker takes the next message) */
@@ -227,4 +312,7 @@ void submit_free (submit *s)
   envelope_free(&s->e) ;
   stralloc_free(&s->out) ;
   s->m = (message)MESSAGE_ZERO ;
+  s->flags = 0 ;
+  s->dkimconf = 0 ;
+  s->room = 0 ;
 }

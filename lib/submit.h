@@ -11,6 +11,7 @@
 #include <skalibs/stralloc.h>
 
 #include "conf.h"
+#include "dkimsign.h"
 #include "envelope.h"
 #include "message.h"
 #include "queue.h"
@@ -35,6 +36,11 @@
 
 #define SUBMIT_RCPT_MAX 100000
 
+/* the values of enqclient.h's ENQCLIENT_F_*, said by whoever submits */
+#define SUBMIT_F_HOLD 0x1   /* queued held until queue-ctl release (a filter's quarantine) */
+#define SUBMIT_F_SIGN 0x2   /* the submitter vouches for the sender: the message may be DKIM-signed */
+#define SUBMIT_F_ALL (SUBMIT_F_HOLD | SUBMIT_F_SIGN)
+
 typedef struct submit_s submit ;
 struct submit_s
 {
@@ -45,8 +51,12 @@ struct submit_s
   char tmpfn[QUEUE_PATH_MAX] ;
   int fd ;             /* tmp/ID, locked; -1 when none */
   size_t envlen ;      /* octets of the envelope at the head of tmp/ID */
+  unsigned int flags ; /* SUBMIT_F_*, set by submit_flags */
+  conf const *dkimconf ; /* with dkim-sign lines, when the message may be signed (submit_dkim); else 0 */
+  size_t room ;        /* octets reserved for the signatures after the envelope's body line (lib/dkimsign.h) */
+  dkim dkim ;          /* the signer, fed as the message is written */
 } ;
-#define SUBMIT_ZERO { .e = ENVELOPE_ZERO, .m = MESSAGE_ZERO, .out = STRALLOC_ZERO, .id = "", .tmpfn = "", .fd = -1, .envlen = 0 }
+#define SUBMIT_ZERO { .e = ENVELOPE_ZERO, .m = MESSAGE_ZERO, .out = STRALLOC_ZERO, .id = "", .tmpfn = "", .fd = -1, .envlen = 0, .flags = 0, .dkimconf = 0, .room = 0 }
 
 /* the sender ("" is the null reverse-path); first, it starts the envelope */
 extern int submit_sender (submit *, char const *, size_t, stralloc *) ;
@@ -61,6 +71,30 @@ extern int submit_auth (submit *, char const *, stralloc *) ;
  * itself, not through NSS: enqueue and enqueue-listen are static.
  */
 extern int submit_auth_from (submit *, char const *, conf const *, uid_t, stralloc *) ;
+/*
+ * The flags (SUBMIT_F_*) and, with SUBMIT_F_HOLD, the reason (or 0),
+ * said by the process running as uid; after submit_sender, before
+ * submit_open, which writes them into the envelope. SIGN, like the
+ * authenticated user, is the session's word on its client: only root,
+ * the queue owner and the smtp-user may say it (KETCH_EX_PERM
+ * otherwise). HOLD anyone may say: it only delays one's own message.
+ * The reason: printable ASCII, at most ENVELOPE_REASON_MAX octets
+ * (KETCH_EX_PERM otherwise). An unknown flag is KETCH_EX_PERM.
+ */
+extern int submit_flags (submit *, unsigned int, char const *, conf const *, uid_t, stralloc *) ;
+/*
+ * DKIM signing (lib/dkimsign.h), said by the process running as uid,
+ * after the sender, the authenticated user and the flags, before
+ * submit_open: the message is signed at the commit when c has dkim-sign
+ * lines for its From domain and its submitter vouches for it: an
+ * authenticated user, SUBMIT_F_SIGN (a session's relay-from client), or
+ * a local user: any uid but the smtp-user's (with no smtp-user line, the
+ * sessions run as the queue owner, so any uid but ours). Mail that the
+ * smtp-user hands in without either came from the Internet, and is never
+ * signed. 0, or KETCH_EX_TEMP (the user database unreadable). Without
+ * dkim-sign lines it costs nothing.
+ */
+extern int submit_dkim (submit *, conf const *, uid_t, stralloc *) ;
 /* tmp/ID created, the envelope written, s->id set; max 0: no size limit;
    options MESSAGE_DOTS for a dot-terminated stream. Then s->m.maxhops
    may be set: the hop count of message.h, 0 for none */

@@ -30,6 +30,7 @@
 
 #include "exitcodes.h"
 #include "conf.h"
+#include "dkimkey.h"
 #include "netaddr.h"
 
 #define USAGE "conf-check [ -C conf ] [ -q ] [ -s ] | conf-check -k"
@@ -40,6 +41,40 @@
 static void warn_missing (char const *what, char const *path)
 {
   if (path && access(path, R_OK) < 0) strerr_warnwu("read ", what, " ", path, ": ", strerror(errno)) ;
+}
+
+/*
+ * Each dkim-sign key that we can read is a key that signs (lib/dkimkey:
+ * RSA of 1024 to 4096 bits, or Ed25519) of the algorithm its line names;
+ * one we cannot read is conf_files_check's to report. The number of
+ * errors, each a line "file:line: dkim-sign key FILE: what" in err.
+ */
+static unsigned int check_dkim (conf const *c, stralloc *err)
+{
+  size_t n = genalloc_len(conf_dkim, &c->dkim), i = 0 ;
+  unsigned int nerr = 0 ;
+  for (; i < n ; i++)
+  {
+    conf_dkim const *d = genalloc_s(conf_dkim, &c->dkim) + i ;
+    char const *file = c->sa.s + d->key ;
+    dkimkey k = DKIMKEY_ZERO ;
+    char fmt[UINT_FMT] ;
+    char const *what = 0 ;
+    int r ;
+    if (access(file, R_OK) < 0) continue ;
+    r = dkimkey_load(&k, file) ;
+    if (r) what = dkimkey_strerror(r) ;
+    else if (d->alg != CONF_DKIM_ANY && (int)d->alg != k.type) what = "the key is not of the line's algorithm" ;
+    dkimkey_free(&k) ;
+    if (!what) continue ;
+    nerr++ ;
+    fmt[uint_fmt(fmt, d->line)] = 0 ;
+    if (err->len && !err->s[err->len - 1]) err->s[err->len - 1] = '\n' ;
+    if (!stralloc_cats(err, c->sa.s + c->file) || !stralloc_catb(err, ":", 1) || !stralloc_cats(err, fmt)
+     || !stralloc_cats(err, ": dkim-sign key ") || !stralloc_cats(err, file) || !stralloc_catb(err, ": ", 2)
+     || !stralloc_cats(err, what) || !stralloc_0(err)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  }
+  return nerr ;
 }
 
 /* the messages already name the file and the line: print them bare, like a compiler */
@@ -96,6 +131,7 @@ int main (int argc, char const *const *argv)
   {
     err.len = 0 ;
     nerr = conf_files_check(&c, CONF_FILES_ALL, &err) ;
+    nerr += check_dkim(&c, &err) ;
     if (nerr) die_errors(&err, nerr, conffile) ;
   }
   /* the default comes from gethostname(), which the parser does not check */

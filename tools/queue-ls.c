@@ -86,7 +86,17 @@ static void show_human (char const *id, uint64_t arrival, uint64_t size)
   putdelay(now > arrival ? now - arrival : 0) ;
   put("  ") ; putu(size) ;
   put("  <") ; put(envelope_sender(&e)) ; put(">") ;
-  if (q.flags & QSTATE_F_HOLD) put("  held") ;
+  if (q.flags & QSTATE_F_HOLD)
+  {
+    put("  held") ;
+    /* queued held (a quarantine); the reason is printable ASCII (envelope_decode checks it): no terminal escape can come through */
+    if (e.flags & ENVELOPE_F_HOLD)
+    {
+      put(" (quarantine") ;
+      if (e.reason) { put(": ") ; put(envelope_reason(&e)) ; }
+      put(")") ;
+    }
+  }
   put("\n") ;
   for (; i < n ; i++)
   {
@@ -113,6 +123,9 @@ static void show_json (char const *id, uint64_t arrival, uint64_t size)
   put(",\"size\":") ; putu(size) ;
   put(",\"sender\":") ; putjson(envelope_sender(&e)) ;
   put(",\"held\":") ; put(q.flags & QSTATE_F_HOLD ? "true" : "false") ;
+  put(",\"quarantine\":") ;
+  if (q.flags & QSTATE_F_HOLD && e.flags & ENVELOPE_F_HOLD) putjson(e.reason ? envelope_reason(&e) : "") ;
+  else put("null") ;
   put(",\"warned\":") ; put(q.flags & QSTATE_F_WARNED ? "true" : "false") ;
   put(",\"recipients\":[") ;
   for (; i < n ; i++)

@@ -43,13 +43,19 @@ static char const *path (char const *name)
   return fn ;
 }
 
-static int file_is (char const *name, char const *want)
+/* the file holds want[0..len) */
+static int file_isb (char const *name, char const *want, size_t len)
 {
   stralloc sa = STRALLOC_ZERO ;
-  int r = openslurpclose(&sa, path(name)) && sa.len == strlen(want) && !memcmp(sa.s, want, sa.len) ;
+  int r = openslurpclose(&sa, path(name)) && sa.len == len && !memcmp(sa.s, want, sa.len) ;
   if (!r && sa.len) fprintf(stderr, "# %s: %.*s\n", name, (int)sa.len, sa.s) ;
   stralloc_free(&sa) ;
   return r ;
+}
+
+static int file_is (char const *name, char const *want)
+{
+  return file_isb(name, want, strlen(want)) ;
 }
 
 /*
@@ -78,6 +84,8 @@ static pid_t serve_once (char const *first)
     if (fd < 0) _exit(1) ;
     r = read(fd, buf, sizeof(buf)) ;
     if (r <= 0) _exit(1) ;
+    /* what came, for the test to look at */
+    if (!openwritenclose_unsafe(path("req"), buf, r)) _exit(1) ;
     if (!*first) _exit(0) ;
     if (write(fd, first, strlen(first)) < 0) _exit(1) ;
     if (strlen(first) != QUEUE_ID_LEN + 1) _exit(0) ;
@@ -102,11 +110,14 @@ static void reap (pid_t pid)
   unlink(path("sock")) ;
 }
 
-/* the hand-off: submit; when it gives an id, the message, then finish. The code, or 1000 + submit's */
+static unsigned int hflags = 0 ;
+static char const *hreason = 0 ;
+
+/* the hand-off: submit (with hflags and hreason); when it gives an id, the message, then finish. The code, or 1000 + submit's */
 static int handoff (conf const *c, char const *sender, char const *auth, char const *rcpts, size_t rlen, char *id, stralloc *diag)
 {
   enqclient h = ENQCLIENT_ZERO ;
-  enqclient_req r = { .conffile = "/x.conf", .sender = sender, .auth = auth, .rcpts = rcpts, .rlen = rlen, .deadline = 0 } ;
+  enqclient_req r = { .conffile = "/x.conf", .sender = sender, .auth = auth, .rcpts = rcpts, .rlen = rlen, .flags = hflags, .reason = hreason, .deadline = 0 } ;
   stralloc m = STRALLOC_ZERO ;
   tain d ;
   int e ;
@@ -129,17 +140,41 @@ int main (void)
   int st ;
   ssize_t r ;
   tain d ;
-  tap_plan(40) ;
+  tap_plan(54) ;
   tain_now_set_stopwatch_g() ;
 
   server_says("", 0, 0) ;
-  ok(enqclient_request(pair[0], "a@b.example", 0, "c@d.example\0e@f.example\0", 24), "request sent") ;
-  r = read(pair[1], buf, sizeof(buf)) ;
-  ok(r == 41 && !memcmp(buf, "37:a@b.example\0\0c@d.example\0e@f.example\0,", 41), "request: a netstring of sender, empty auth, recipients, each NUL-terminated") ;
-  ok(enqclient_request(pair[0], "", "u", "x@y\0", 4), "null sender, an auth user") ;
-  r = read(pair[1], buf, sizeof(buf)) ;
-  ok(r == 10 && !memcmp(buf, "7:\0u\0x@y\0,", 10), "... encoded as 7:NUL u NUL x@y NUL,") ;
+  {
+    enqclient_req rq = { .sender = "a@b.example", .rcpts = "c@d.example\0e@f.example\0", .rlen = 24 } ;
+    ok(enqclient_request(pair[0], &rq), "request sent") ;
+    r = read(pair[1], buf, sizeof(buf)) ;
+    ok(r == 41 && !memcmp(buf, "37:a@b.example\0\0c@d.example\0e@f.example\0,", 41), "request: a netstring of sender, empty auth, recipients, each NUL-terminated") ;
+    rq.sender = "" ; rq.auth = "u" ; rq.rcpts = "x@y\0" ; rq.rlen = 4 ;
+    ok(enqclient_request(pair[0], &rq), "null sender, an auth user") ;
+    r = read(pair[1], buf, sizeof(buf)) ;
+    ok(r == 10 && !memcmp(buf, "7:\0u\0x@y\0,", 10), "... encoded as 7:NUL u NUL x@y NUL,") ;
+    rq.reason = "spam" ;
+    ok(enqclient_request(pair[0], &rq) && read(pair[1], buf, sizeof(buf)) == 10, "a reason without the hold flag: not sent, the old form") ;
+    rq.flags = ENQCLIENT_F_HOLD | ENQCLIENT_F_SIGN ;
+    ok(enqclient_request(pair[0], &rq), "hold and sign, with a reason") ;
+    r = read(pair[1], buf, sizeof(buf)) ;
+    ok(r == 19 && !memcmp(buf, "15::3:spam\0\0u\0x@y\0,", 19), "... the options first: ':', the flags in decimal, ':', the reason, NUL") ;
+    rq.flags = ENQCLIENT_F_SIGN ;
+    ok(enqclient_request(pair[0], &rq) && (r = read(pair[1], buf, sizeof(buf))) == 15 && !memcmp(buf, "11::2:\0\0u\0x@y\0,", 15), "sign alone: the reason is not sent") ;
+  }
   close(pair[0]) ; close(pair[1]) ;
+
+  /* the server's reading: both forms, and what is malformed */
+  {
+    enqclient_req rq ;
+    ok(enqclient_request_parse(&rq, "a@b\0\0c@d\0e@f\0", 13) && !strcmp(rq.sender, "a@b") && !rq.auth && rq.rlen == 8 && !strcmp(rq.rcpts + 4, "e@f") && !rq.flags && !rq.reason, "old form: sender, no auth, two recipients, no flags") ;
+    ok(enqclient_request_parse(&rq, ":1:filter said so\0\0u\0x@y\0", 25) && !*rq.sender && !strcmp(rq.auth, "u") && rq.rlen == 4 && rq.flags == 1 && !strcmp(rq.reason, "filter said so"), "new form: flags 1 and the reason, then the envelope") ;
+    ok(enqclient_request_parse(&rq, ":2:\0a@b\0\0c@d\0", 13) && rq.flags == 2 && !rq.reason && !strcmp(rq.sender, "a@b"), "an empty reason is none") ;
+    ok(enqclient_request_parse(&rq, ":4294967295:\0a@b\0\0c@d\0", 22) && rq.flags == 4294967295u, "the largest flags") ;
+    ok(!enqclient_request_parse(&rq, ":4294967296:\0a@b\0\0c@d\0", 22), "flags over UINT_MAX: malformed") ;
+    ok(!enqclient_request_parse(&rq, "::\0a@b\0\0c@d\0", 11) && !enqclient_request_parse(&rq, ":1\0a@b\0\0c@d\0", 11) && !enqclient_request_parse(&rq, ":x:\0a@b\0\0c@d\0", 12), "options without digits or their ':': malformed") ;
+    ok(!enqclient_request_parse(&rq, ":1:r\0a@b\0\0", 10) && !enqclient_request_parse(&rq, ":1:r\0", 5) && !enqclient_request_parse(&rq, "a@b\0\0c@d", 8) && !enqclient_request_parse(&rq, "", 0), "no recipient, nothing after the options, no final NUL, empty: malformed") ;
+  }
 
   server_says("006b01754abaf1d0077cb041\n0\n", 27, 1) ;
   tain_now_g() ; tain_addsec_g(&d, 5) ;
@@ -246,6 +281,13 @@ int main (void)
     ok(e == 1100 && !diag.len, "a refused envelope: enqueue's 100 before any id, its words on stderr") ;
     e = handoff(&c, "a@b.example", 0, "crash@d.example\0", 16, id, &diag) ;
     ok(e == 111 && diag.len == 27 && !memcmp(diag.s, "enqueue crashed (signal 9)\n", 27), "enqueue killed after the id: 111, and diag says so") ;
+    hflags = ENQCLIENT_F_HOLD | ENQCLIENT_F_SIGN ; hreason = "virus found" ;
+    e = handoff(&c, "a@b.example", "u", "c@d.example\0", 12, id, &diag) ;
+    ok(e == 0 && file_is("args", "-C /x.conf -S -a u -H virus found -D -f a@b.example -- c@d.example\n"), "hold with a reason, and sign: -H reason, -D") ;
+    hflags = ENQCLIENT_F_HOLD ; hreason = 0 ;
+    e = handoff(&c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+    ok(e == 0 && file_is("args", "-C /x.conf -S -H  -f a@b.example -- c@d.example\n"), "hold without a reason: -H and an empty argument") ;
+    hflags = 0 ;
     conf_free(&c) ;
 
     if (!conf_load(&c, path("s.conf"), &err)) return 111 ;
@@ -264,6 +306,12 @@ int main (void)
     e = handoff(&c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
     reap(srv) ;
     ok(e == 0 && !strcmp(id, "0123456789abcdef01234567") && access(path("args"), F_OK) < 0, "a server that answers: its id, its code 0, no enqueue spawned") ;
+    srv = serve_once("0123456789abcdef01234567\n") ;
+    hflags = ENQCLIENT_F_HOLD ; hreason = "q" ;
+    e = handoff(&c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+    hflags = 0 ; hreason = 0 ;
+    reap(srv) ;
+    ok(e == 0 && access(path("args"), F_OK) < 0 && file_isb("req", "30::1:q\0a@b.example\0\0c@d.example\0,", 34), "hold through the socket: the options field first") ;
     srv = serve_once("100\nenqueue: fatal: invalid sender\n") ;
     diag.len = 0 ;
     e = handoff(&c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
@@ -297,7 +345,7 @@ int main (void)
     conf_free(&c) ;
     stralloc_free(&err) ; stralloc_free(&cf) ;
     {
-      static char const *const files[] = { "args", "msg", "bin/enqueue", "k.conf", "s.conf", 0 } ;
+      static char const *const files[] = { "args", "msg", "req", "bin/enqueue", "k.conf", "s.conf", 0 } ;
       char const *const *f = files ;
       for (; *f ; f++) unlink(path(*f)) ;
       rmdir(path("bin")) ; rmdir(path("spool")) ; rmdir(dir) ;

@@ -20,7 +20,7 @@ int main (void)
 {
   envelope e = ENVELOPE_ZERO, d = ENVELOPE_ZERO ;
   stralloc sa = STRALLOC_ZERO ;
-  tap_plan(20) ;
+  tap_plan(31) ;
   ok(envelope_init(&e, "") && envelope_add_rcpt(&e, "a@example.org") && envelope_add_rcpt(&e, "\"x y\"@example.net"), "build") ;
   ok(envelope_set_auth(&e, "alice"), "auth") ;
   e.flags = ENVELOPE_F_8BIT | ENVELOPE_F_SMTPUTF8 ;
@@ -41,6 +41,34 @@ int main (void)
   ok(!decodes("ketch 1\nfrom a@b\nto c@d\nbody 7bit\n") && errno == EAGAIN, "incomplete head is EAGAIN") ;
   ok(!decodes("ketch 1\nfrom a@b\nto c@d\nbogus\nbody 7bit\n\n") && errno == EINVAL, "unknown line refused") ;
   ok(!decodes("ketch 1\nfrom a@b\nto \"\017x\"@d\nbody 7bit\n\n") && errno == EINVAL, "control octet refused (fuzzer)") ;
+  /* hold and sign: optional lines between smtputf8 and body */
+  {
+    envelope h = ENVELOPE_ZERO, g = ENVELOPE_ZERO ;
+    stralloc o = STRALLOC_ZERO ;
+    static char const want[] = "ketch 1\nfrom a@b.example\nto c@d.example\nauth u\nsmtputf8\nhold spam: score 15 \"x\"\nsign\nbody 8bit\n\n" ;
+    envelope_init(&h, "a@b.example") ; envelope_add_rcpt(&h, "c@d.example") ; envelope_set_auth(&h, "u") ;
+    h.flags |= ENVELOPE_F_SMTPUTF8 | ENVELOPE_F_SIGN | ENVELOPE_F_8BIT ;
+    ok(envelope_set_hold(&h, "spam: score 15 \"x\"") && envelope_encode(&h, &o) && o.len == sizeof(want) - 1 && !memcmp(o.s, want, o.len), "hold with a reason and sign encoded in their place") ;
+    ok(o.s[o.len - ENVELOPE_BODYFLAG_OFF] == '8', "... the body flag still at its offset") ;
+    ok(envelope_decode(&g, o.s, o.len) && g.flags == (ENVELOPE_F_SMTPUTF8 | ENVELOPE_F_HOLD | ENVELOPE_F_SIGN | ENVELOPE_F_8BIT) && g.reason && !strcmp(g.sa.s + g.reason, "spam: score 15 \"x\"") && g.auth && !strcmp(g.sa.s + g.auth, "u"), "... and decoded back") ;
+    ok(decodes("ketch 1\nfrom a@b\nto c@d\nhold\nbody 7bit\n\n"), "hold without a reason") ;
+    envelope_decode(&g, "ketch 1\nfrom a@b\nto c@d\nhold\nbody 7bit\n\n", 40) ;
+    ok(g.flags == ENVELOPE_F_HOLD && !envelope_reason(&g), "... held, no reason") ;
+    ok(envelope_decode(&g, "ketch 1\nfrom a@b\nto c@d\nbody 7bit\n\n", 35) && !g.flags && !envelope_reason(&g), "an old entry without them: not held, not signed") ;
+    ok(!decodes("ketch 1\nfrom a@b\nto c@d\nsign\nhold\nbody 7bit\n\n") && !decodes("ketch 1\nfrom a@b\nto c@d\nhold\nsmtputf8\nbody 7bit\n\n")
+     && !decodes("ketch 1\nfrom a@b\nto c@d\nhold\nto e@f\nbody 7bit\n\n") && !decodes("ketch 1\nfrom a@b\nto c@d\nhold\nhold\nbody 7bit\n\n"), "out of order or twice: refused") ;
+    ok(!decodes("ketch 1\nfrom a@b\nto c@d\nhold \nbody 7bit\n\n") && !decodes("ketch 1\nfrom a@b\nto c@d\nholdx\nbody 7bit\n\n")
+     && !decodes("ketch 1\nfrom a@b\nto c@d\nhold caf\303\251\nbody 7bit\n\n") && !decodes("ketch 1\nfrom a@b\nto c@d\nsign x\nbody 7bit\n\n"), "an empty or 8-bit reason, a stray suffix: refused") ;
+    {
+      char r[ENVELOPE_REASON_MAX + 2] ;
+      memset(r, 'r', sizeof(r)) ; r[ENVELOPE_REASON_MAX] = 0 ;
+      ok(envelope_reason_valid(r, ENVELOPE_REASON_MAX) && !envelope_reason_valid(r, ENVELOPE_REASON_MAX + 1) && !envelope_reason_valid(r, 0), "a reason: 1 to ENVELOPE_REASON_MAX octets") ;
+      ok(envelope_set_hold(&h, r), "the longest reason is taken") ;
+      r[ENVELOPE_REASON_MAX] = 'r' ; r[ENVELOPE_REASON_MAX + 1] = 0 ;
+      ok(!envelope_set_hold(&h, r) && errno == EINVAL && !envelope_set_hold(&h, "tab\there"), "a longer one, or a control octet: EINVAL") ;
+    }
+    envelope_free(&h) ; envelope_free(&g) ; stralloc_free(&o) ;
+  }
   {
     /* a head longer than one 4 KiB read: envelope_read must wait for the blank line */
     envelope big = ENVELOPE_ZERO, got = ENVELOPE_ZERO ;

@@ -47,7 +47,7 @@ int main (void)
   submit s = SUBMIT_ZERO ;
   stralloc err = STRALLOC_ZERO, sa = STRALLOC_ZERO ;
   int r ;
-  tap_plan(23) ;
+  tap_plan(33) ;
   if (!mkdtemp(tmpl) || chdir(tmpl) < 0 || mkdir("tmp", 0700) < 0 || mkdir("queue", 0700) < 0) return 111 ;
 
   r = submit_sender(&s, "bad<", 4, &err) ;
@@ -113,6 +113,26 @@ int main (void)
     r = submit_auth_from(&s, "bob", &c, other, &err) ;
     ok(r == KETCH_EX_PERM && !strcmp(err.s, "only root, the queue owner and the smtp-user may set the authenticated user"), "anyone else: 100 (%s)", err.s) ;
     ok(submit_auth_from(&s, "bob", &none, nobody, &err) == KETCH_EX_PERM, "without an smtp-user line, nobody else") ;
+    submit_free(&s) ;
+
+    /* the flags: sign only from the trusted, hold from anyone */
+    ok(!submit_sender(&s, "a@b.example", 11, &err) && !submit_flags(&s, SUBMIT_F_SIGN, 0, &c, nobody, &err) && s.flags == SUBMIT_F_SIGN && s.e.flags & ENVELOPE_F_SIGN, "the smtp-user may ask for signing") ;
+    ok(!submit_flags(&s, SUBMIT_F_SIGN, 0, &none, 0, &err) && !submit_flags(&s, SUBMIT_F_SIGN, 0, &none, geteuid(), &err), "so may root and the queue owner") ;
+    r = submit_flags(&s, SUBMIT_F_SIGN, 0, &c, other, &err) ;
+    ok(r == KETCH_EX_PERM && !strcmp(err.s, "only root, the queue owner and the smtp-user may ask for signing"), "anyone else: 100 (%s)", err.s) ;
+    submit_free(&s) ;
+    ok(!s.flags, "submit_free clears the flags for the next message") ;
+    ok(!submit_sender(&s, "a@b.example", 11, &err) && !submit_flags(&s, SUBMIT_F_HOLD, "quarantined by rspamd", &c, other, &err) && s.flags == SUBMIT_F_HOLD && s.e.flags & ENVELOPE_F_HOLD && s.e.reason && !strcmp(s.e.sa.s + s.e.reason, "quarantined by rspamd"), "anyone may hold, with a reason") ;
+    r = submit_flags(&s, SUBMIT_F_HOLD, "bad\nreason", &c, 0, &err) ;
+    ok(r == KETCH_EX_PERM && !strncmp(err.s, "invalid hold reason", 19), "a reason with a newline: 100 (%s)", err.s) ;
+    ok(submit_flags(&s, 0x4, 0, &c, 0, &err) == KETCH_EX_PERM && !strcmp(err.s, "unknown submission flags"), "an unknown flag: 100") ;
+    ok(!submit_rcpt(&s, "c@d.example", 11, &err) && !submit_open(&s, 0, 0, &err) && !submit_feed(&s, "S: x\n\nb\n", 8, &err) && !submit_commit(&s, &err), "a held message is committed") ;
+    memcpy(path, "queue/", 6) ; memcpy(path + 6, s.id + QUEUE_ID_LEN - 2, 2) ; path[8] = '/' ;
+    memcpy(path + 9, s.id, QUEUE_ID_LEN + 1) ;
+    sa.len = 0 ;
+    ok(openslurpclose(&sa, path) && stralloc_0(&sa) && strstr(sa.s, "\nto c@d.example\nhold quarantined by rspamd\nbody 7bit\n\nS: x\n"), "... the hold and its reason in the committed entry") ;
+    submit_free(&s) ;
+    ok(!submit_sender(&s, "a@b.example", 11, &err) && !submit_flags(&s, SUBMIT_F_SIGN, "ignored", &c, 0, &err) && !(s.e.flags & ENVELOPE_F_HOLD) && !envelope_reason(&s.e), "a reason without the hold: dropped") ;
     submit_free(&s) ;
   }
   if (chdir("/") == 0) rm_rf(tmpl) ;
