@@ -81,6 +81,8 @@ int main (int argc, char const *const *argv)
   make("state", 0700, 0) ;
   make("ctl", 0700, 0) ;
   make("corrupt", 0700, 0) ;
+  /* the MTA-STS policy cache (RFC 8461 §5.1), remote-send's */
+  make("sts", 0700, 0) ;
   for (; i < QUEUE_BUCKETS ; i++)
   {
     char path[9] ;
