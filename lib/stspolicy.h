@@ -41,7 +41,7 @@ struct stspolicy_s
   size_t mxlen[STSPOLICY_MX_MAX] ;
 } ;
 
-/* 1, or 0 (EINVAL) with *why (a constant) and *line (1-based) */
+/* 1, or 0 (EINVAL) with *why (a constant) and *line (1-based; 0: the policy as a whole, a required key missing) */
 extern int stspolicy_parse (char const *, size_t, stspolicy *, char const **, unsigned int *) ;
 
 /*
