@@ -54,12 +54,17 @@ static int num (char const *s, size_t len, uint64_t *u)
 
 int stscache_read (char const *domain, stscache *c)
 {
-  char fn[sizeof(STSCACHE_DIR) + NAME_MAX_ + 16] ;
+  return stscache_read_in(STSCACHE_DIR, domain, c) ;
+}
+
+int stscache_read_in (char const *dir, char const *domain, stscache *c)
+{
+  char fn[strlen(dir) + NAME_MAX_ + 16] ;
   char const *v, *why ;
   size_t vl, i = sizeof(MAGIC) - 1 ;
   uint64_t age ;
   unsigned int ln ;
-  if (!path(fn, STSCACHE_DIR, domain, "", "")) return 0 ;
+  if (!path(fn, dir, domain, "", "")) return 0 ;
   c->sa.len = 0 ;
   if (!openslurpclose(&c->sa, fn)) return 0 ;
   if (c->sa.len < i || memcmp(c->sa.s, MAGIC, i)

@@ -56,6 +56,8 @@ struct stscache_s
 
 /* the cached policy of domain: 1; 0 and errno (ENOENT: none; EINVAL: unreadable as a cache) */
 extern int stscache_read (char const *, stscache *) ;
+/* the same from another directory than the spool's sts/ (ketch-route: SPOOL/sts) */
+extern int stscache_read_in (char const *, char const *, stscache *) ;
 /* the cache file of domain; 1, or 0 and errno */
 extern int stscache_write (char const *, char const *, uint64_t, char const *, size_t) ;
 /* unexpired at now */

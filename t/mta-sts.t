@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-plan 35
+plan 38
 need python3 python3
 need openssl openssl
 need dnsmasq dnsmasq-base
@@ -105,6 +105,12 @@ id=$(q a@nomatch.test)
 check "enforce, MX outside the patterns: deferred" result "$id" a@nomatch.test temp
 check "enforce, MX outside the patterns: the reason logged" log "$id" 'tls-policy host="mx1.enf.test" .*mta-sts=enforce fail="the MX host matches no mx pattern"'
 check "enforce, MX outside the patterns: no transaction" sh -c "! grep -q 'RCPT TO:<a@nomatch.test>' '$T/good.log'"
+
+# ketch-route shows the cached policy and what it makes of the MX hosts
+ketch-route -C "$CONF" -a -f s@me.test a@enf.test a@nomatch.test > "$T/route.out" 2>&1
+check "ketch-route: the MTA-STS mode and cache age" grep -q 'MTA-STS: enforce (id "1", cached [0-9]* s ago, max_age 86400)' "$T/route.out"
+check "ketch-route: a matching MX under verify" grep -q 'tls verify (.*): MTA-STS policy in enforce mode' "$T/route.out"
+check "ketch-route: a non-matching MX deferred" grep -q 'tls: deferred (451): the MX host matches no mx pattern' "$T/route.out"
 
 id=$(q a@wrongcert.test)
 check "enforce, untrusted certificate: deferred" result "$id" a@wrongcert.test temp
