@@ -268,16 +268,15 @@ static int sts_policy (void)
 {
   tain deadline ;
   int r ;
+  int ta ;
   if (run.sts >= 0) return run.sts ;
-  if (!anchors())
-  {
-    LOG("mta-sts", "domain=", log_quote(run.domain), "policy=none", "why=", log_quote("unable to load the trust anchors")) ;
-    return run.sts = 0 ;
-  }
+  /* without anchors no fetch can verify its server: an unexpired cached policy still holds */
+  ta = anchors() ;
+  if (!ta) LOG("mta-sts", "domain=", log_quote(run.domain), "event=no-trust-anchors", "why=", log_quote(strerror(errno))) ;
   tain_now_g() ;
   tain_addsec_g(&deadline, STS_FETCH_MAX) ;
   if (tain_less(&cur.deadline, &deadline)) deadline = cur.deadline ;
-  r = stscache_get(run.domain, run.cf.mta_sts_port, &cn.anchors, (uint64_t)time(0), &deadline, &run.sts_policy) ;
+  r = stscache_get(run.domain, run.cf.mta_sts_port, ta ? &cn.anchors : 0, (uint64_t)time(0), &deadline, &run.sts_policy) ;
   if (r < 0) nomem() ;
   if (run.sts_policy.fetchfail)
     LOG("mta-sts", "domain=", log_quote(run.domain), "event=fetch-failed", "why=", log_quote(run.sts_policy.fetchfail)) ;

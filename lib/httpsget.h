@@ -30,7 +30,7 @@
  * fuzzer: bounded and total over any bytes.
  */
 
-/* 1 with the body in *body (appended), or 0 with *why (a constant; errno ENOMEM for memory) */
+/* 1 with the body in *body (appended), or 0 with *why (a constant; errno ENOMEM for memory); no anchors (0): nothing verifies */
 extern int httpsget (ip46 const *, uint16_t, char const *, char const *, tlsclient_anchors const *, size_t, tain const *, stralloc *, char const **) ;
 
 /*

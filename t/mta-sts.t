@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-plan 38
+plan 41
 need python3 python3
 need openssl openssl
 need dnsmasq dnsmasq-base
@@ -28,7 +28,7 @@ leaf () {
   printf 'subjectAltName=%s\n' "$_san" > "$T/$_n.ext"
   ossl x509 -req -in "$T/$_n.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 -extfile "$T/$_n.ext" -out "$T/$_n.pem"
 }
-DOMAINS="enf nomatch wrongcert strip testing badver huge redir drip"
+DOMAINS="enf nomatch wrongcert strip testing badver huge redir drip rogueweb"
 leaf web $(for dom in $DOMAINS ; do echo mta-sts.$dom.test ; done)
 leaf mx mx1.enf.test mx1.strip.test mx1.testing.test mx1.bad.test
 # a certificate from another CA: valid for its name, not trusted
@@ -39,7 +39,8 @@ P=$(free_port) ; HP=$(free_port) ; DP=$(free_port)
 # dns: every domain has its _mta-sts record and one MX host; mta-sts.* on the HTTPS server
 dnsargs=""
 for dom in $DOMAINS ; do
-  dnsargs="$dnsargs --txt-record=_mta-sts.$dom.test,v=STSv1;id=1 --host-record=mta-sts.$dom.test,127.0.0.1"
+  dnsargs="$dnsargs --txt-record=_mta-sts.$dom.test,v=STSv1;id=1"
+  [ $dom = rogueweb ] || dnsargs="$dnsargs --host-record=mta-sts.$dom.test,127.0.0.1"
 done
 dns "$DP" $dnsargs \
   --mx-host=enf.test,mx1.enf.test,10 --host-record=mx1.enf.test,127.0.0.2 \
@@ -48,7 +49,8 @@ dns "$DP" $dnsargs \
   --mx-host=strip.test,mx1.strip.test,10 --host-record=mx1.strip.test,127.0.0.4 \
   --mx-host=testing.test,mx1.testing.test,10 --host-record=mx1.testing.test,127.0.0.4 \
   --mx-host=badver.test,mx1.bad.test,10 --mx-host=huge.test,mx1.bad.test,10 \
-  --mx-host=redir.test,mx1.bad.test,10 --mx-host=drip.test,mx1.bad.test,10 --host-record=mx1.bad.test,127.0.0.4
+  --mx-host=redir.test,mx1.bad.test,10 --mx-host=drip.test,mx1.bad.test,10 --host-record=mx1.bad.test,127.0.0.4 \
+  --mx-host=rogueweb.test,mx1.bad.test,10 --host-record=mta-sts.rogueweb.test,127.0.0.5
 port_open 127.0.0.1 "$DP" || bail "dnsmasq did not start: $(cat "$T/dns.err")"
 
 # the policies
@@ -63,11 +65,17 @@ printf 'version: STSv2\nmode: enforce\nmx: mx9.bad.test\nmax_age: 86400\n' > "$T
 { printf 'version: STSv1\nmode: enforce\nmx: mx9.bad.test\nmax_age: 86400\n' ; head -c 70000 /dev/zero | tr '\0' '#' ; } > "$T/www/huge.test"
 : > "$T/www/redir.test.redirect"
 printf 'version: STSv1\nmode: enforce\nmx: mx9.bad.test\nmax_age: 86400\n' > "$T/www/drip.test.drip"
+cp "$T/www/badver.test" "$T/www/rogueweb.test" ; sed -i 's/STSv2/STSv1/' "$T/www/rogueweb.test"
 
 python3 "$top/t/stsserver.py" --host 127.0.0.1 --port "$HP" --cert "$T/web.pem" --key "$T/web.key" \
   --dir "$T/www" --log "$T/https.log" --ready "$T/https.ready" 2>>"$T/https.err" &
 HPID=$! ; pids="$pids $HPID"
 wait_for 5 test -e "$T/https.ready" || bail "the HTTPS server did not start: $(cat "$T/https.err")"
+# mta-sts.rogueweb.test serves a good policy under a certificate the CA did not sign
+python3 "$top/t/stsserver.py" --host 127.0.0.5 --port "$HP" --cert "$T/rogue.pem" --key "$T/rogue.key" \
+  --dir "$T/www" --log "$T/https2.log" --ready "$T/https2.ready" 2>>"$T/https2.err" &
+pids="$pids $!"
+wait_for 5 test -e "$T/https2.ready" || bail "the second HTTPS server did not start: $(cat "$T/https2.err")"
 
 mkinstance "ca-file $T/ca.pem" "resolver 127.0.0.1 port $DP" "remote-port $P" "mta-sts-port $HP" \
   "retry remote 1h" "timeout connect 2s" "timeout command 10s"
@@ -129,18 +137,19 @@ check "testing: no TLS logged" log "$id" 'tls-policy host="mx1.testing.test" .*m
 
 # bad policies: no policy, delivered as without MTA-STS; the drip bounded by the fetch's 10 s
 # (not $d: check's own variable)
-for dom in badver huge redir ; do
+for dom in badver huge redir rogueweb ; do
   id=$(q a@$dom.test)
   check "$dom: delivered (no policy)" result "$id" a@$dom.test ok
   check "$dom: the failed fetch logged" log "$id" "mta-sts domain=\"$dom.test\" event=fetch-failed"
 done
+check "rogueweb: an untrusted policy server's certificate refused" log "$id" 'mta-sts domain="rogueweb.test" event=fetch-failed why="the certificate was not verified"'
 t0=$(date +%s)
 id=$(q a@drip.test)
 check "drip: delivered (no policy)" result "$id" a@drip.test ok
 t1=$(date +%s)
 check "drip: the fetch timed out" log "$id" 'mta-sts domain="drip.test" event=fetch-failed why="timed out"'
 check "drip: within the bound ($((t1 - t0)) s)" test $((t1 - t0)) -lt 25
-check "drip, huge, version: nothing cached" sh -c "! ls '$SPOOL/sts/' | grep -q 'drip\|huge\|badver\|redir'"
+check "drip, huge, version: nothing cached" sh -c "! ls '$SPOOL/sts/' | grep -q 'drip\|huge\|badver\|redir\|rogueweb'"
 
 # the HTTPS server goes away: the cached policy of enf.test still holds, in a new run
 kill "$HPID" ; wait "$HPID" 2>/dev/null
