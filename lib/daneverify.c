@@ -84,6 +84,38 @@ int daneverify_match (tlsa_set const *set, tlsa_rr const *rr, unsigned char cons
   }
 }
 
+/*
+ * A record of selector SPKI vouches for the key in the SubjectPublicKeyInfo
+ * daneverify_spki found; the TLS engine uses the key BearSSL's decoder
+ * found. Both read the same DER the same way, but the engine must never
+ * run with a key the record did not name: the decoded key's bytes must be
+ * the SPKI's (EC: the point ends it; RSA: the exponent ends it and the
+ * modulus is in it).
+ */
+static int has (unsigned char const *s, size_t n, unsigned char const *x, size_t xlen)
+{
+  size_t i = 0 ;
+  if (!xlen || xlen > n) return 0 ;
+  for (; i <= n - xlen ; i++) if (!memcmp(s + i, x, xlen)) return 1 ;
+  return 0 ;
+}
+
+static int spki_holds (unsigned char const *der, size_t len, br_x509_pkey const *pk)
+{
+  size_t off, n ;
+  if (!daneverify_spki(der, len, &off, &n)) return 0 ;
+  der += off ;
+  switch (pk->key_type)
+  {
+    case BR_KEYTYPE_EC :
+      return pk->key.ec.qlen && pk->key.ec.qlen <= n && !memcmp(der + n - pk->key.ec.qlen, pk->key.ec.q, pk->key.ec.qlen) ;
+    case BR_KEYTYPE_RSA :
+      return pk->key.rsa.elen && pk->key.rsa.elen <= n && !memcmp(der + n - pk->key.rsa.elen, pk->key.rsa.e, pk->key.rsa.elen)
+        && has(der, n, pk->key.rsa.n, pk->key.rsa.nlen) ;
+    default : return 0 ;
+  }
+}
+
 #define DV(ctx) ((daneverify *)(void *)(ctx))
 #define CERT(d, i) ((d)->chain + (d)->off[i])
 #define CERTLEN(d, i) ((d)->off[(i) + 1] - (d)->off[i])
@@ -132,7 +164,7 @@ static void dn_append (void *ctx, void const *s, size_t len)
 }
 
 /* certificate i matched a DANE-TA record: the chain below it, validated with it as the only anchor. 0 or BearSSL's error */
-static unsigned int ta_chain (daneverify *d, unsigned int i)
+static unsigned int ta_chain (daneverify *d, unsigned int i, tlsa_rr const *rr)
 {
   br_x509_pkey const *pk ;
   br_x509_class const **xc = &d->xc.vtable ;
@@ -143,6 +175,7 @@ static unsigned int ta_chain (daneverify *d, unsigned int i)
   pk = br_x509_decoder_get_pkey(&d->tadec) ;
   if (!pk) return br_x509_decoder_last_error(&d->tadec) ? (unsigned int)br_x509_decoder_last_error(&d->tadec) : BR_ERR_X509_TRUNCATED ;
   if (d->tadnlen > DANEVERIFY_DN_MAX) return BR_ERR_X509_LIMIT_EXCEEDED ;
+  if (rr->selector == TLSA_SELECTOR_SPKI && !spki_holds(CERT(d, i), CERTLEN(d, i), pk)) return BR_ERR_X509_BAD_DN ;
   memset(&d->ta, 0, sizeof(d->ta)) ;
   d->ta.dn.data = d->tadn ;
   d->ta.dn.len = d->tadnlen ;
@@ -185,7 +218,8 @@ static unsigned dv_end_chain (br_x509_class const **ctx)
   }
   /* §3.1.1: DANE-EE, the leaf alone */
   for (k = 0 ; k < nrr ; k++)
-    if (rr[k].usage == TLSA_USAGE_DANE_EE && daneverify_match(d->tlsa, rr + k, CERT(d, 0), CERTLEN(d, 0)))
+    if (rr[k].usage == TLSA_USAGE_DANE_EE && daneverify_match(d->tlsa, rr + k, CERT(d, 0), CERTLEN(d, 0))
+     && (rr[k].selector != TLSA_SELECTOR_SPKI || spki_holds(CERT(d, 0), CERTLEN(d, 0), br_x509_decoder_get_pkey(&d->dec))))
     {
       d->usage = TLSA_USAGE_DANE_EE ;
       d->pkey = br_x509_decoder_get_pkey(&d->dec) ;
@@ -196,7 +230,7 @@ static unsigned dv_end_chain (br_x509_class const **ctx)
     for (k = 0 ; k < nrr ; k++)
       if (rr[k].usage == TLSA_USAGE_DANE_TA && daneverify_match(d->tlsa, rr + k, CERT(d, i), CERTLEN(d, i)))
       {
-        unsigned int e = ta_chain(d, i) ;
+        unsigned int e = ta_chain(d, i, rr + k) ;
         if (e)
         {
           /* another record may name another anchor of the same chain: keep looking, remember why this one failed */

@@ -139,10 +139,13 @@ struct route_tls_s
 /*
  * The policy of a session with a hop's host, whose addresses were just
  * looked up (addrsecure: dns_secure() of that lookup; 0 for a literal or
- * getaddrinfo). RFC 7672 §2.2: TLSA records are looked up, at
- * _PORT._tcp.HOST, only when the MX answer and the host's addresses are
- * validated (an attacker who can forge those picks the host, and its
- * TLSA records then prove nothing about the destination); a failed
+ * getaddrinfo). TLSA records are looked up, at _PORT._tcp.HOST, only
+ * when the MX answer and the host's addresses are validated. RFC 7672
+ * §2.2.3 requires the addresses to be; for an MX RRset that is not,
+ * §2.2.1 allows DANE (MAY: a hosted domain unsigned, its provider's MX
+ * hosts signed) but gains nothing against an attacker who can forge the
+ * MX answer and pick a host without TLSA records: we do not, so an
+ * unsigned domain costs no TLSA queries (the issue's rule). A failed
  * lookup (SERVFAIL: bogus, or unreachable) defers the host; a validated
  * RRset with usable records makes the session DANE; a validated RRset
  * without any makes TLS mandatory without authentication (§2.2); an
