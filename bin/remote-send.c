@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include <fcntl.h>
+#include <time.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -52,6 +53,8 @@
 #include "smtpreply.h"
 #include "smtpsess.h"
 #include "smtptx.h"
+#include "stscache.h"
+#include "stspolicy.h"
 #include "tlsclient.h"
 #include "tlsname.h"
 #include "tlsrpt.h"
@@ -60,6 +63,7 @@
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 #define ADDR_TRIES_MAX 20       /* addresses tried per run, all MX hosts together */
+#define STS_FETCH_MAX 10        /* seconds for the MTA-STS policy fetch, connection included (RFC 8461 §3.3 leaves it to us) */
 #define STREAM_IDLE_MAX 300     /* idle between jobs at most this long (§4.5.3.2.7: servers wait 5 minutes); the scheduler ends it sooner */
 
 /* what a session with one address did (session) */
@@ -85,7 +89,9 @@ static struct run_s
   char ip[IP46_FMT] ;     /* its address tried; "" */
   int tlsrpt ;            /* TLS results are recorded for the domain's report (tlsrpt_note) */
   char localip[IP46_FMT] ; /* our end of the connection, for the report; "" */
-} run = { .tries = 0, .lasterr = STRALLOC_ZERO, .allperm = 1, .host = "", .ip = "" } ;
+  int sts ;               /* the domain's MTA-STS policy: -1 not looked up yet, 0 none, 1 in sts */
+  stscache sts_policy ;
+} run = { .tries = 0, .lasterr = STRALLOC_ZERO, .allperm = 1, .host = "", .ip = "", .sts = -1, .sts_policy = STSCACHE_ZERO } ;
 
 /* the current job (lib/rjob); its id is first on log lines, "-" between jobs */
 static rjob cur = RJOB_ZERO ;
@@ -260,6 +266,10 @@ static int session_open (ip46 const *ip, uint16_t port, enum sess *how)
       cn.sess.tlspolicy == CONF_TLS_DANE ? log_u64(cn.sess.dane_usage) : "") ;
   if (cn.sess.dane_fail) LOG("tls", HOST, "policy=dane dane=fail reason=", log_quote(cn.sess.dane_fail)) ;
   if (cn.sess.tlspolicy != CONF_TLS_NONE) tlsrpt_note(tlsrpt_classify(cn.sess.tlsneg, cn.sess.tlserr), cn.sess.tlspolicy == CONF_TLS_DANE) ;
+  /* RFC 8461 §5: the session enforce required failed (no STARTTLS, a certificate not valid for the host) */
+  if (cn.sess.failed && cn.policy.sts == STSPOLICY_ENFORCE) LOG("tls-policy", HOST, "mta-sts=enforce", "fail=", log_quote(cn.sess.fail.s)) ;
+  /* testing mode: what enforce would have refused (the certificate's validity is not checked under it) */
+  if (r > 0 && cn.policy.sts == STSPOLICY_TESTING && !cn.sess.tls) LOG("tls-policy", HOST, "mta-sts=testing", "fail=", log_quote("no TLS (enforce would defer)")) ;
   if (cn.sess.failed) fail_host(cn.sess.failperm, cn.sess.fail.s, 0) ;
   if (cn.sess.plaintext) *how = SESS_PLAINTEXT ;
   return r ;
@@ -291,6 +301,64 @@ static enum sess session (char const *host, ip46 const *ip, uint16_t port, unsig
 
 /* routes */
 
+/* the trust anchors of verify and of the MTA-STS fetch: ca-file, else the system's store, loaded once */
+static int anchors (void)
+{
+  if (!cn.anchors_loaded)
+  {
+    char const *ca = cn.sess.cafile ? cn.sess.cafile : "/etc/ssl/certs/ca-certificates.crt" ;
+    if (!tlsclient_anchors_load(&cn.anchors, ca)) return 0 ;
+    cn.anchors_loaded = 1 ;
+  }
+  return 1 ;
+}
+
+/*
+ * The domain's MTA-STS policy (lib/stscache: TXT record, cache, fetch,
+ * RFC 8461 §5.1), once per run, on the first MX host it applies to: a
+ * run is one domain, and a policy lasts max_age, not one message. 1, 0.
+ * Here, in the unprivileged queue-side program that talks to the
+ * network anyway, with the spool (the cache) as its cwd.
+ */
+static int sts_policy (void)
+{
+  tain deadline ;
+  int r ;
+  int ta ;
+  if (run.sts >= 0) return run.sts ;
+  /* without anchors no fetch can verify its server: an unexpired cached policy still holds */
+  ta = anchors() ;
+  if (!ta) LOG("mta-sts", "domain=", log_quote(run.domain), "event=no-trust-anchors", "why=", log_quote(strerror(errno))) ;
+  tain_now_g() ;
+  tain_addsec_g(&deadline, STS_FETCH_MAX) ;
+  if (tain_less(&cur.deadline, &deadline)) deadline = cur.deadline ;
+  r = stscache_get(run.domain, run.cf.mta_sts_port, ta ? &cn.anchors : 0, (uint64_t)time(0), &deadline, &run.sts_policy) ;
+  if (r < 0) nomem() ;
+  if (run.sts_policy.fetchfail)
+    LOG("mta-sts", "domain=", log_quote(run.domain), "event=fetch-failed", "why=", log_quote(run.sts_policy.fetchfail)) ;
+  if (r)
+    LOG("mta-sts", "domain=", log_quote(run.domain), "mode=", stspolicy_mode_name(run.sts_policy.pol.mode),
+      "id=", log_quote(run.sts_policy.id), "max_age=", log_u64(run.sts_policy.pol.max_age),
+      "age=", log_u64((uint64_t)time(0) - run.sts_policy.fetched), "source=", run.sts_policy.source) ;
+  else LOG("mta-sts", "domain=", log_quote(run.domain), "policy=none", "why=", log_quote(run.sts_policy.source)) ;
+  return run.sts = r ;
+}
+
+/* the MTA-STS verdict on the host: mta-sts=MODE match=PATTERN, or fail=REASON */
+static void log_sts (void)
+{
+  char m[256] = "" ;
+  if (cn.policy.stsmatch >= 0)
+  {
+    stspolicy const *p = &run.sts_policy.pol ;
+    size_t len = p->mxlen[cn.policy.stsmatch] < sizeof(m) ? p->mxlen[cn.policy.stsmatch] : sizeof(m) - 1 ;
+    memcpy(m, stscache_text(&run.sts_policy) + p->mx[cn.policy.stsmatch], len) ;
+    m[len] = 0 ;
+    LOG("tls-policy", HOST, "mta-sts=", stspolicy_mode_name(cn.policy.sts), "match=", log_quote(m)) ;
+  }
+  else LOG("tls-policy", HOST, "mta-sts=", stspolicy_mode_name(cn.policy.sts), "fail=", log_quote("the MX host matches no mx pattern")) ;
+}
+
 /* tries every address of one hop */
 static enum hop try_host (route const *rt, route_hop const *h)
 {
@@ -310,13 +378,19 @@ static enum hop try_host (route const *rt, route_hop const *h)
   }
   /* the host's TLS policy (lib/route: DANE where it applies), once for all its addresses */
   if (!route_tls_decide(rt, h, secure, &cn.policy)) nomem() ;
+  /* then MTA-STS, where DANE did not decide (RFC 8461 §2) */
+  {
+    int have = h->sts && sts_policy() > 0 ;  /* first: the fetch moves the text */
+    route_sts_apply(rt, h, have ? &run.sts_policy.pol : 0, have ? stscache_text(&run.sts_policy) : 0, &cn.policy) ;
+  }
   if (h->dane != ROUTE_DANE_OFF)
     LOG("tls-policy", HOST, "policy=", cn.policy.temp ? "defer" : conf_tls_policy_name(cn.policy.tls),
       "tlsa=", log_u64(tlsa_set_n(&cn.policy.tlsa)), "why=", log_quote(cn.policy.why)) ;
+  if (cn.policy.sts != STSPOLICY_NONE) log_sts() ;
   if (cn.policy.temp)
   {
-    fail_host(0, "no delivery under DANE", cn.policy.why) ;
-    tlsrpt_note(cn.policy.lookupfail ? TLSRPT_DNSSEC_INVALID : TLSRPT_DANE_REQUIRED, 1) ;
+    fail_host(0, cn.policy.sts == STSPOLICY_ENFORCE ? "no delivery under MTA-STS" : "no delivery under DANE", cn.policy.why) ;
+    if (cn.policy.sts != STSPOLICY_ENFORCE) tlsrpt_note(cn.policy.lookupfail ? TLSRPT_DNSSEC_INVALID : TLSRPT_DANE_REQUIRED, 1) ;
     genalloc_free(dns_ip, &ips) ;
     return HOP_NEXT ;
   }

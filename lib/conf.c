@@ -246,6 +246,8 @@ char const *conf_tls_name (unsigned int p)
   return p <= CONF_TLS_DANE_ONLY ? tls_names[p] : "?" ;
 }
 
+static char const *const mtasts_names[] = { [CONF_MTASTS_OFF] = "off", [CONF_MTASTS_ON] = "on" } ;
+
 /* tls-policy's words, by value: Postfix's names for the same policies */
 static char const *const tls_policy_names[] =
 {
@@ -951,6 +953,9 @@ static keyword const keywords[] =
   { .name = "tls-policy", .parse = &do_tlspolicy, .print = &ptlspolicies },
   /* TLS-RPT (RFC 8460): the reporting period; 0, the default, records and reports nothing */
   { .name = "tlsrpt-period", .type = T_DURATION, FIELD(tlsrpt_period), .def = 0, .min = 0, .max = DURATION_MAX, .flags = PRINT_CHANGED },
+  /* MTA-STS (RFC 8461): on by default, as DANE; the port is 443 (§3.3) but for tests */
+  { .name = "mta-sts", .type = T_WORD, FIELD(mta_sts), .def = CONF_MTASTS_ON, .max = CONF_MTASTS_ON, .names = mtasts_names },
+  { .name = "mta-sts-port", .type = T_PORT, FIELD(mta_sts_port), .def = 443 },
   { .name = "remote-port", .type = T_PORT, FIELD(remote_port), .def = 25 },
   { .name = "ca-file", .type = T_PATH, FIELD(ca_file) },
   { .name = "dkim-sign", .parse = &do_dkim, .print = &pdkim },

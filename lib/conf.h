@@ -93,6 +93,9 @@ extern char const *conf_tls_name (unsigned int) ;
 /* the same in tls-policy's words (Postfix's smtp_tls_policy_maps): "may", "encrypt", "dane"... */
 extern char const *conf_tls_policy_name (unsigned int) ;
 
+#define CONF_MTASTS_OFF 0
+#define CONF_MTASTS_ON 1
+
 /* tls-policy DOMAIN WORD: the TLS policy (CONF_TLS_*) of one destination domain */
 typedef struct conf_tlspolicy_s conf_tlspolicy ;
 struct conf_tlspolicy_s
@@ -211,6 +214,9 @@ struct conf_s
      "tls-policy DOMAIN WORD" rules */
   int resolver_dnssec ;
   genalloc tls_policies ;  /* conf_tlspolicy */
+  /* MTA-STS (RFC 8461): "mta-sts off|on" (CONF_MTASTS_*), and the HTTPS port of the policy fetch (443; another only for tests) */
+  unsigned int mta_sts ;
+  uint16_t mta_sts_port ;
 } ;
 
 #define conf_str(c, off) ((off) ? (c)->sa.s + (off) : (char const *)0)

@@ -33,7 +33,7 @@ static size_t str_add (route *r, char const *s, size_t len)
 
 static int hop_add (route *r, char const *host, size_t len, uint16_t port, uint16_t pref, unsigned int tls, char const *auth, int gai)
 {
-  route_hop h = { .host = 0, .port = port, .pref = pref, .tls = tls, .auth = 0, .gai = gai, .self = 0, .dane = ROUTE_DANE_OFF } ;
+  route_hop h = { .host = 0, .port = port, .pref = pref, .tls = tls, .auth = 0, .gai = gai, .self = 0, .dane = ROUTE_DANE_OFF, .sts = 0 } ;
   h.host = str_add(r, host, len) ;
   if (!h.host) return 0 ;
   if (auth && !(h.auth = str_add(r, auth, strlen(auth)))) return 0 ;
@@ -69,7 +69,7 @@ static void mx_policy (route *r, conf const *cf, char const *domain)
 {
   route_hop *h = genalloc_s(route_hop, &r->hops) + route_nhops(r) - 1 ;
   conf_tlspolicy const *t = conf_tlspolicy_find(cf, domain) ;
-  if (!t) { h->tls = cf->tls_outbound ; h->dane = ROUTE_DANE_MAY ; return ; }
+  if (!t) { h->tls = cf->tls_outbound ; h->dane = ROUTE_DANE_MAY ; h->sts = cf->mta_sts == CONF_MTASTS_ON ; return ; }
   switch (t->tls)
   {
     case CONF_TLS_DANE : h->tls = CONF_TLS_OPPORTUNISTIC ; h->dane = ROUTE_DANE_MAY ; break ;
@@ -253,4 +253,25 @@ int route_tls_decide (route const *r, route_hop const *h, int addrsecure, route_
 void route_tls_free (route_tls *t)
 {
   tlsa_set_free(&t->tlsa) ;
+}
+
+void route_sts_apply (route const *r, route_hop const *h, stspolicy const *p, char const *text, route_tls *t)
+{
+  t->sts = STSPOLICY_NONE ;
+  t->stsmatch = -1 ;
+  if (!p || !h->sts || t->temp || t->tls == CONF_TLS_DANE) return ;
+  t->sts = p->mode ;
+  if (p->mode == STSPOLICY_NONE) return ;
+  t->stsmatch = stspolicy_match(p, text, route_str(r, h->host)) ;
+  if (p->mode != STSPOLICY_ENFORCE) return ;
+  if (t->stsmatch < 0)
+  {
+    /* §4.1: "senders MUST NOT deliver" to a host outside the patterns; §5: a temporary failure */
+    t->temp = 1 ;
+    t->why = "the MX host matches no mx pattern of the MTA-STS policy" ;
+    return ;
+  }
+  /* §4.2: TLS 1.2 or later, a certificate valid for the MX host's name chaining to a trusted root */
+  t->tls = CONF_TLS_VERIFY ;
+  t->why = "MTA-STS policy in enforce mode" ;
 }

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "dns.h"
 #include "tlsa.h"
+#include "stspolicy.h"
 
 /*
  * Where mail for a destination domain goes: the ordered list of hops
@@ -42,8 +43,10 @@
  * connection time, once the host's addresses are looked up:
  * route_tls_decide then makes the TLSA lookup and says the policy of
  * the session. It is the one place that decides; remote-send follows it
- * and ketch-route prints it. (MTA-STS, RFC 8461, would be one more step
- * of route_tls_decide, after DANE, which takes precedence: RFC 8461 §2.)
+ * and ketch-route prints it. MTA-STS (RFC 8461) is the step after it,
+ * route_sts_apply, with the domain's policy (lib/stscache): DANE takes
+ * precedence where both exist (RFC 8461 §2), and a tls-policy rule for
+ * the domain overrides both.
  */
 
 /*
@@ -77,6 +80,7 @@ struct route_hop_s
   int gai ;           /* resolve with getaddrinfo before the DNS */
   int self ;          /* this host or a worse exchanger: not tried */
   unsigned int dane ; /* ROUTE_DANE_* */
+  int sts ;           /* the domain's MTA-STS policy applies (an MX host, no tls-policy rule) */
 } ;
 
 #define ROUTE_DANE_OFF 0    /* no TLSA lookup: tls is the session's policy */
@@ -128,8 +132,10 @@ struct route_tls_s
   int lookupfail ;    /* temp because the TLSA lookup failed (TLS-RPT's dnssec-invalid, not dane-required) */
   char const *why ;   /* why this policy, or why deferred: a constant string */
   tlsa_set tlsa ;     /* the host's TLSA records, when looked up */
+  unsigned int sts ;  /* the MTA-STS mode that applied (STSPOLICY_*; NONE: none did) */
+  int stsmatch ;      /* the mx pattern the host matched, or -1 */
 } ;
-#define ROUTE_TLS_ZERO { .tls = CONF_TLS_OPPORTUNISTIC, .temp = 0, .lookupfail = 0, .why = "", .tlsa = TLSA_SET_ZERO }
+#define ROUTE_TLS_ZERO { .tls = CONF_TLS_OPPORTUNISTIC, .temp = 0, .lookupfail = 0, .why = "", .tlsa = TLSA_SET_ZERO, .sts = STSPOLICY_NONE, .stsmatch = -1 }
 
 /*
  * The policy of a session with a hop's host, whose addresses were just
@@ -148,5 +154,16 @@ struct route_tls_s
  */
 extern int route_tls_decide (route const *, route_hop const *, int, route_tls *) ;
 extern void route_tls_free (route_tls *) ;
+
+/*
+ * MTA-STS (RFC 8461 §4.1, §5) on a session's policy decided by
+ * route_tls_decide, with the domain's policy p and its text (0: the
+ * domain has none). Only for a hop whose h->sts says the policy applies,
+ * and not when DANE decided (§2: DANE first, a deferral included). In
+ * enforce mode, a host matching a pattern gets verify (PKIX, the name of
+ * the MX host), one matching none is deferred; testing changes nothing
+ * (the caller logs what enforce would do: t->sts, t->stsmatch).
+ */
+extern void route_sts_apply (route const *, route_hop const *, stspolicy const *, char const *, route_tls *) ;
 
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <pwd.h>
+#include <time.h>
 
 #include <skalibs/types.h>
 #include <skalibs/sgetopt.h>
@@ -38,6 +39,8 @@
 #include "qstate.h"
 #include "route.h"
 #include "smtp.h"
+#include "stscache.h"
+#include "stspolicy.h"
 
 #define USAGE "ketch-route [ -C conf ] [ -f sender ] [ -c client-ip ] [ -a ] [ -l port ] [ -u ] [ -n ] recipient..."
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -45,7 +48,10 @@
 
 static conf cf ;
 static int nodns = 0 ;
-static qstate seen = QSTATE_ZERO ;  /* the recipients of one RCPT after expansion, as the scheduler keeps them */
+static qstate seen = QSTATE_ZERO ;
+/* the MTA-STS policy of the domain shown, as remote-send has cached it (ketch-route never fetches) */
+static stscache sts = STSCACHE_ZERO ;
+static int sts_have = 0 ;  /* the recipients of one RCPT after expansion, as the scheduler keeps them */
 
 static void putv (unsigned int indent, char const *const *v)
 {
@@ -127,6 +133,7 @@ static void show_tls (unsigned int indent, route const *rt, route_hop const *h, 
   route_tls t = ROUTE_TLS_ZERO ;
   size_t n, i ;
   if (!route_tls_decide(rt, h, secure, &t)) dienomem() ;
+  route_sts_apply(rt, h, sts_have ? &sts.pol : 0, sts_have ? stscache_text(&sts) : 0, &t) ;
   if (t.temp) PUT(indent, "tls: deferred (451): ", t.why) ;
   else PUT(indent, "tls ", tls_policy_name(t.tls), ": ", t.why) ;
   n = tlsa_set_n(&t.tlsa) ;
@@ -138,6 +145,36 @@ static void show_tls (unsigned int indent, route const *rt, route_hop const *h, 
   }
   if (t.tlsa.total > n) PUT(indent + 1, log_u64(t.tlsa.total - n), " TLSA records not usable for SMTP (RFC 7672 3.1.3)") ;
   route_tls_free(&t) ;
+}
+
+/* MTA-STS: the mode and the age of the policy remote-send cached in the spool, which the MX hosts' lines then follow */
+static void show_sts (unsigned int indent, char const *domain, conf_tlspolicy const *tp)
+{
+  stralloc dir = STRALLOC_ZERO ;
+  uint64_t now = (uint64_t)time(0) ;
+  unsigned int i ;
+  sts_have = 0 ;
+  if (cf.mta_sts == CONF_MTASTS_OFF) { PUT(indent, "MTA-STS: off (mta-sts off)") ; return ; }
+  if (tp) { PUT(indent, "MTA-STS: not applied (the tls-policy rule overrides it)") ; return ; }
+  if (!stralloc_cats(&dir, cf.sa.s + cf.spool) || !stralloc_cats(&dir, "/" STSCACHE_DIR) || !stralloc_0(&dir)) dienomem() ;
+  if (!stscache_read_in(dir.s, domain, &sts))
+  {
+    if (errno == ENOENT) PUT(indent, "MTA-STS: no cached policy (remote-send looks it up on the first delivery)") ;
+    else PUT(indent, "MTA-STS: the cached policy cannot be read: ", strerror(errno)) ;
+    stralloc_free(&dir) ;
+    return ;
+  }
+  stralloc_free(&dir) ;
+  sts_have = stscache_fresh(&sts, now) ;
+  PUT(indent, "MTA-STS: ", stspolicy_mode_name(sts.pol.mode), " (id ", log_quote(sts.id), ", cached ", log_u64(now >= sts.fetched ? now - sts.fetched : 0),
+    " s ago, max_age ", log_u64(sts.pol.max_age), sts_have ? ")" : ", expired: refetched on the next delivery)") ;
+  for (i = 0 ; i < sts.pol.nmx ; i++)
+  {
+    char m[256] ;
+    size_t len = sts.pol.mxlen[i] < sizeof(m) ? sts.pol.mxlen[i] : sizeof(m) - 1 ;
+    memcpy(m, stscache_text(&sts) + sts.pol.mx[i], len) ; m[len] = 0 ;
+    PUT(indent + 1, "mx ", log_quote(m)) ;
+  }
 }
 
 /* remote-send's choice for a domain: the same lib/route plan it delivers by */
@@ -174,6 +211,7 @@ static void show_remote (unsigned int indent, char const *domain)
   PUT(indent, "MX hosts of ", log_quote(domain), ", port ", log_u64(cf.remote_port), ", tls ", tls_policy_name(cf.tls_outbound)) ;
   if (tp) PUT(indent + 1, "tls-policy ", log_quote(domain), " ", conf_tls_policy_name(tp->tls), " (configured: overrides outbound-tls and the DANE default)") ;
   else PUT(indent + 1, "no tls-policy rule: DANE where validated TLSA records exist (RFC 7672), else outbound-tls") ;
+  show_sts(indent + 1, domain, tp) ;
   if (!nodns) PUT(indent + 1, dns_dnssec_trusted() ? "DNSSEC: the resolver's AD bit is trusted" : "DNSSEC: no trusted validating resolver (dnssec-resolver): DANE cannot apply") ;
   if (nodns) { PUT(indent + 1, "not looked up (-n)") ; goto end ; }
   if (!route_mx(&rt, &cf, domain)) dienomem() ;

@@ -83,6 +83,8 @@ int main (int argc, char const *const *argv)
   make("corrupt", 0700, 0) ;
   /* TLS-RPT's records (lib/tlsrpt); an older spool gets it when mkspool runs again */
   make("tlsrpt", 0700, 0) ;
+  /* the MTA-STS policy cache (RFC 8461 §5.1), remote-send's */
+  make("sts", 0700, 0) ;
   for (; i < QUEUE_BUCKETS ; i++)
   {
     char path[9] ;
