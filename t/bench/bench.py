@@ -39,7 +39,7 @@ PHASE_TIMEOUT = float(ENV.get("BENCH_PHASE_TIMEOUT", "600"))
 L_SECS = float(ENV.get("BENCH_L_SECS", "3"))
 L_THREADS = [int(x) for x in ENV.get("BENCH_L_THREADS", "1,2,16").split(",") if x]
 MTAS = [x for x in ENV.get("BENCH_MTAS", "ketch,ketch-fork,postfix,opensmtpd").split(",") if x]
-WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w1r,w2s,w2m,w3,w4e,w4rsa").split(",") if x]
+WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w1r,w2s,w2m,w2d,w3,w4e,w4rsa").split(",") if x]
 # W4 with STARTTLS: w4e the ECDSA P-256 certificate, w4rsa RSA-2048 ("W4r" is the resuming client's)
 W4_KINDS = {"w4e": ("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
             "w4rsa": ("rsa", ["-newkey", "rsa:2048"])}
@@ -424,6 +424,91 @@ milter_headers {{ use = ["x-spamd-result", "x-rspamd-action", "x-spam-status"]; 
         raise RuntimeError("rspamd not listening on 127.0.0.1:%d; see %s/rspamd.log" % (self.port, self.dir))
 
 
+# ---------------------------------------------------------------- OpenDKIM (w2d)
+
+DKIM_DOMAIN = "signed.test"   # w2d's From: domain, the one domain with a key
+DKIM_SELECTOR = "k1"
+DKIM_KEY = None               # w2d: the RSA-2048 key (PEM) that every signer uses
+OPENDKIM_PORT = None          # the milter port of the one OpenDKIM that w2d puts in front of Postfix
+
+
+def dkim_key():
+    """One RSA-2048 key for every signer of w2d (openssl, as an operator
+    without ketch-dkim would make it), a copy per owner since each signer
+    wants its key mode 0600 and its own (OpenDKIM's RequireSafeKeys)."""
+    d = os.path.join(DIR, "dkim")
+    os.makedirs(d)
+    key = os.path.join(d, "%s.%s.key" % (DKIM_DOMAIN, DKIM_SELECTOR))
+    run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key],
+        stderr=subprocess.DEVNULL)
+    os.chmod(key, 0o600)
+    return key
+
+
+def key_copy(name, user, d=None):
+    """DKIM_KEY copied for NAME into D (DIR/dkim), owned by USER, mode 0600"""
+    dst = os.path.join(d or os.path.join(DIR, "dkim"), "%s.key" % name)
+    shutil.copyfile(DKIM_KEY, dst)
+    pw = pwd.getpwnam(user)
+    os.chown(dst, pw.pw_uid, pw.pw_gid)
+    os.chmod(dst, 0o600)
+    return dst
+
+
+class OpenDKIM:
+    """OpenDKIM (Debian's package, installed; its system service untouched)
+    as Postfix's milter in w2d, signing what Postfix's smtpd receives on its
+    w2d port as ketch signs it: Mode s, one key for DKIM_DOMAIN, relaxed/
+    relaxed, the benchmark's client (127.0.0.0/8) internal. Its processes
+    have a cgroup of their own: its CPU is reported apart from Postfix's.
+    It refuses a configuration or key file under a directory others may
+    write (BENCH_DIR is under /var/tmp): those two are in /run (self.safe),
+    removed at the end."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = os.path.join(DIR, "opendkim")
+        os.makedirs(self.dir)
+        self.safe = "/run/ketch-bench-opendkim.%d" % os.getpid()
+        os.mkdir(self.safe, 0o755)
+        self.d = Daemon("opendkim")
+
+    def stop(self):
+        self.d.stop()
+        shutil.rmtree(self.safe, ignore_errors=True)
+
+    def start(self):
+        if not shutil.which("opendkim"):
+            raise RuntimeError("opendkim is not installed (Debian package opendkim)")
+        conf = os.path.join(self.safe, "opendkim.conf")
+        with open(conf, "w") as f:
+            f.write("""# written by t/bench/bench.py
+Syslog no
+Background no
+AutoRestart no
+Mode s
+Socket inet:{p}@127.0.0.1
+PidFile {d}/opendkim.pid
+UserID opendkim
+Domain {dom}
+Selector {sel}
+KeyFile {key}
+Canonicalization relaxed/relaxed
+SignatureAlgorithm rsa-sha256
+InternalHosts 127.0.0.0/8
+""".format(p=self.port, d=self.dir, dom=DKIM_DOMAIN, sel=DKIM_SELECTOR, key=key_copy("opendkim", "opendkim", self.safe)))
+        os.chmod(conf, 0o644)
+        self.d.start(["opendkim", "-f", "-x", conf], logname="opendkim")
+        end = now() + 30
+        while now() < end and self.d.alive():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("opendkim not listening on 127.0.0.1:%d; see %s/opendkim.log" % (self.port, self.dir))
+
+
 # ---------------------------------------------------------------- the MTAs
 
 class MTA:
@@ -437,6 +522,8 @@ class MTA:
         self.port = free_port()
         # w1r: a second listener whose mail goes through rspamd (RSPAMD_PORT)
         self.port_r = free_port() if RSPAMD_PORT and self.milter else None
+        # w2d: the port whose mail from DKIM_DOMAIN is signed (None: this MTA does not sign)
+        self.port_d = None
         self.dir = os.path.join(DIR, name)
         os.makedirs(self.dir, exist_ok=True)
         self.d = Daemon(name)
@@ -547,6 +634,11 @@ smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
             # down is a tempfail, as ketch's default)
             out.append("127.0.0.1:%d inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:%d"
                        " -o milter_default_action=tempfail\n" % (self.port_r, RSPAMD_PORT))
+        if OPENDKIM_PORT:
+            # w2d: a second smtpd whose sessions go through OpenDKIM
+            self.port_d = free_port()
+            out.append("127.0.0.1:%d inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:%d"
+                       " -o milter_default_action=tempfail\n" % (self.port_d, OPENDKIM_PORT))
         with open(os.path.join(conf, "master.cf"), "w") as f:
             f.write("".join(out))
         env = pf_env()
@@ -562,7 +654,7 @@ smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
 
     def launch(self):
         self.d.start([PF + "/usr/lib/postfix/sbin/master", "-c", self.conf, "-s"], env=self.env)
-        for port in (self.port, self.port_r):
+        for port in (self.port, self.port_r, self.port_d):
             if port and not wait_port(port):
                 raise RuntimeError("postfix does not answer on port %d; see %s" % (port, self.dir))
 
@@ -654,6 +746,13 @@ limit connections-per-client 10000
                 f.write("certificate %s key %s\n" % (crt, key))
             # e.g. BENCH_KETCH_CONF_EXTRA='queue-user ketchq' (one directive a line)
             extra = ENV.get("BENCH_KETCH_CONF_EXTRA", "")
+            # w2d: the key of DKIM_DOMAIN, owned by the queue-user; every
+            # other workload's From: (client.test) has none, and is not signed
+            if DKIM_KEY:
+                qu = [ln.split()[1] for ln in extra.splitlines() if ln.split()[:1] == ["queue-user"]]
+                key = key_copy(self.name, qu[-1] if qu else pwd.getpwuid(os.geteuid()).pw_name)
+                f.write("dkim-sign {dom} selector {sel} key {k}\n".format(dom=DKIM_DOMAIN, sel=DKIM_SELECTOR, k=key))
+                self.port_d = self.port
             if extra:
                 f.write(extra.rstrip("\n") + "\n")
             # as root, smtp-listen runs its sessions as root only when told so (smtp-listen(8), PRIVILEGES)
@@ -992,11 +1091,19 @@ def w4(m, md, kind, sessions=16):
 
 
 class Sink:
-    """smtp-sink -c on the MTA's relay port; counts messages from its counters."""
+    """smtp-sink -c on the MTA's relay port; counts messages from its counters.
+    DUMP: a file where it appends every message (w2d: to look for the signatures)."""
 
-    def __init__(self, port, n):
+    def __init__(self, port, n, dump=None):
         self.n, self.count, self.t_done = n, 0, None
-        self.p = subprocess.Popen([PF + "/usr/sbin/smtp-sink", "-c", "-u", "nobody", "127.0.0.1:%d" % port, "256"],
+        opt = []
+        if dump:
+            # written by smtp-sink once it runs as nobody, through a
+            # temporary file beside it
+            os.makedirs(os.path.dirname(dump))
+            os.chown(os.path.dirname(dump), pwd.getpwnam("nobody").pw_uid, -1)
+            opt = ["-D", dump]
+        self.p = subprocess.Popen([PF + "/usr/sbin/smtp-sink", "-c", "-u", "nobody"] + opt + ["127.0.0.1:%d" % port, "256"],
                                   env=pf_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL)
         started.append(self.p)
@@ -1043,11 +1150,17 @@ MESSAGE = ("From: bench@client.test\nTo: user@remote.test\nSubject: bench\n\n"
            + ("x" * 63 + "\n") * 64).encode()
 
 
-def w2(m, via):
-    """W2 relay-out to smtp-sink; injected via sendmail (4 loops) or smtp-source -s 4."""
-    sink = Sink(m.sinkport, MSGS)
+def w2(m, via, signed=False):
+    """W2 relay-out to smtp-sink; injected via sendmail (4 loops) or smtp-source -s 4.
+    SIGNED (w2d, via SMTP): From: DKIM_DOMAIN, on the MTA's signing port
+    (m.port_d), the sink keeping the messages to count their signatures.
+    The MTA's CPU (its cgroup: sendmail's own processes are not in it) from
+    the start of the injection to the last message at the sink."""
+    dump = os.path.join(DIR, "sink-%s" % m.name, "dump") if signed else None
+    sink = Sink(m.sinkport, MSGS, dump)
     res = {}
     try:
+        cpu0 = m.d.cpu_usec()
         t0 = now()
         if via == "sendmail":
             argv = m.sendmail_argv()
@@ -1078,13 +1191,16 @@ def w2(m, via):
                 if p.returncode != 0:
                     res["inject_error"] = err.decode(errors="replace")[-300:]
         else:
+            # smtp-source writes the sender as the From: field too
             smtp_source(["-s", "4", "-m", str(MSGS), "-l", "4096", "-M", "client.test",
-                         "-f", "bench@client.test", "-t", "user@remote.test", "127.0.0.1:%d" % m.port],
+                         "-f", "bench@" + (DKIM_DOMAIN if signed else "client.test"), "-t", "user@remote.test",
+                         "127.0.0.1:%d" % (m.port_d if signed else m.port)],
                         PHASE_TIMEOUT)
         res["injected_s"] = MSGS / (now() - t0)
         # a failed injection will not complete: a short grace, not the whole phase
         sink.done.wait(max(0, min(t0 + PHASE_TIMEOUT, now() + 10 if "inject_error" in res else 1e12) - now()))
         res["relayed"] = sink.count
+        res["cpu_ms_msg"] = (m.d.cpu_usec() - cpu0) / 1000 / MSGS
         if sink.t_done:
             res["e2e_s"] = MSGS / (sink.t_done - t0)
         else:
@@ -1092,6 +1208,12 @@ def w2(m, via):
             res["e2e_s_partial"] = sink.count / (now() - t0)
     finally:
         sink.stop()
+    if dump:
+        # a port whose mail went out unsigned is said so
+        with open(dump, "rb") as f:
+            res["signed_msgs"] = f.read().lower().count(b"dkim-signature:")
+        res["signed"] = res["relayed"] > 0 and res["signed_msgs"] >= res["relayed"]
+        shutil.rmtree(os.path.dirname(dump))
     return res
 
 
@@ -1209,6 +1331,13 @@ def table(results, status, lim):
     rows += [
         ("W2 via sendmail, end-to-end/s", "w2s", "e2e_s", 0, True),
         ("W2 via SMTP, end-to-end/s", "w2m", "e2e_s", 0, True),
+        ("W2 via SMTP, CPU ms/msg", "w2m", "cpu_ms_msg", 2, False),
+        ("W2 via SMTP signed (DKIM), end-to-end/s", "w2d", "e2e_s", 0, True),
+        ("W2 signed, CPU ms/msg (the MTA's)", "w2d", "cpu_ms_msg", 2, False),
+        ("W2 signed, OpenDKIM's CPU ms/msg", "w2d", "signer_cpu_ms_msg", 2, False),
+        ("W2 signed, CPU ms/msg (MTA + signer)", "w2d", "cpu_total_ms_msg", 2, False),
+        # derived: the medians of w2d (MTA + signer) less w2m's, same round set
+        ("W2 signing cost, CPU ms/msg (signed less W2 via SMTP)", "w2d", "sign_cost_ms_msg", 2, False),
     ]
     for wl, name in (("w4e", "ECDSA P-256"), ("w4rsa", "RSA-2048")):
         rows += [("W4 %s end-to-end/s" % name, wl, "e2e_s", 0, True),
@@ -1229,11 +1358,16 @@ def table(results, status, lim):
             return None, status[c]
         rs = results.get((c, wl), [])
         v = med(rs, key)
+        if key == "sign_cost_ms_msg":
+            a, b = med(rs, "cpu_total_ms_msg"), med(results.get((c, "w2m"), []), "cpu_ms_msg")
+            v = a - b if a is not None and b is not None else None
         s = fmt(v, nd)
         if v is not None and any(r.get("timeout") for r in rs):
             s += " (timeout)"
         if v is not None and any(r.get("filtered") is False for r in rs):
             s += " (not filtered)"
+        if v is not None and any(r.get("signed") is False for r in rs):
+            s += " (not signed)"
         if v is None and rs:
             pv = med(rs, key + "_partial")
             if pv is not None:
@@ -1301,6 +1435,21 @@ def main():
             log("rspamd: failed to start, w1r not measured: %s" % e)
             rs.d.stop()
             rs = None
+    global DKIM_KEY, OPENDKIM_PORT
+    dk = None
+    if "w2d" in WORKLOADS:
+        # before the MTAs: ketch's configuration names the key, Postfix's OpenDKIM's port
+        try:
+            DKIM_KEY = dkim_key()
+            dk = OpenDKIM()
+            dk.start()
+            OPENDKIM_PORT = dk.port
+            log("opendkim (milter) on 127.0.0.1:%d" % dk.port)
+        except Exception as e:
+            log("opendkim: failed to start, w2d not measured for Postfix: %s" % e)
+            if dk:
+                dk.stop()
+            dk = None
     mtas, status = {}, {}
     classes = {"ketch": Ketch, "ketch-fork": KetchFork, "postfix": Postfix, "opensmtpd": OpenSMTPD}
     for name in MTAS:
@@ -1347,6 +1496,9 @@ def main():
                         # w1r: only the MTAs that speak the milter protocol, while rspamd runs
                         if sub == "w1r" and not (m.port_r and rs and rs.d.alive()):
                             continue
+                        # w2d: only the MTAs that sign (ketch itself, Postfix through OpenDKIM)
+                        if sub == "w2d" and not (m.port_d and (m.name != "postfix" or (dk and dk.d.alive()))):
+                            continue
                         log("round %d %s %s" % (rnd, sub, name))
                         try:
                             if sub == "w1":
@@ -1365,6 +1517,13 @@ def main():
                                 res = w2(m, "smtp")
                             elif sub in W4_KINDS:
                                 res = w4(m, md, W4_KINDS[sub][0])
+                            elif sub == "w2d":
+                                c0 = dk.d.cpu_usec() if dk else 0
+                                res = w2(m, "smtp", signed=True)
+                                signer = (dk.d.cpu_usec() - c0) / 1000 / MSGS if m.name == "postfix" else 0.0
+                                if m.name == "postfix":
+                                    res["signer_cpu_ms_msg"] = signer
+                                res["cpu_total_ms_msg"] = res["cpu_ms_msg"] + signer
                             else:
                                 if FRESH:
                                     m.restart()
@@ -1381,6 +1540,8 @@ def main():
             m.d.stop()
         if rs:
             rs.d.stop()
+        if dk:
+            dk.stop()
         for p in started:
             if p.poll() is None:
                 p.kill()
