@@ -188,20 +188,40 @@ static enum smtptx_r transaction (smtpreply_ext const *e)
  * TLS-RPT (RFC 8460): one TLS negotiation's result (or a host deferred
  * before any, under DANE) appended to the domain's records (lib/tlsrpt),
  * for tlsrpt-send's report. Policy type "tlsa" when DANE applied (its
- * records are the policy strings, RFC 8460 §4.4), else
- * "no-policy-found": a tls-policy rule is our own choice, not a policy
- * the domain published (§4.3). A failure to record is logged, never
- * the delivery's business.
+ * records are the policy strings, RFC 8460 §4.4), "sts" when the
+ * domain's MTA-STS policy applied to the host (its lines are the
+ * strings), else "no-policy-found": a tls-policy rule is our own
+ * choice, not a policy the domain published (§4.3). A failure to record
+ * is logged, never the delivery's business.
  */
 static void tlsrpt_note (int result, int dane)
 {
   static stralloc sa = STRALLOC_ZERO ;
-  tlsrpt_rec r = { .policy = dane ? TLSRPT_P_TLSA : TLSRPT_P_NONE, .result = (unsigned int)result, .sendip = *run.ip ? run.localip : "", .recvip = run.ip, .mx = run.host, .nstrings = 0 } ;
-  size_t n = tlsa_set_n(&cn.policy.tlsa), i, k, off[TLSRPT_STRINGS_MAX] ;
+  int sts = !dane && cn.policy.sts != STSPOLICY_NONE ;
+  tlsrpt_rec r = { .policy = dane ? TLSRPT_P_TLSA : sts ? TLSRPT_P_STS : TLSRPT_P_NONE, .result = (unsigned int)result, .sendip = *run.ip ? run.localip : "", .recvip = run.ip, .mx = run.host, .nstrings = 0 } ;
+  size_t n = tlsa_set_n(&cn.policy.tlsa), i = 0, k, off[TLSRPT_STRINGS_MAX] ;
   if (!run.tlsrpt || result < 0) return ;
   sa.len = 0 ;
+  /* §4.4: an STS policy's strings are its lines, as it was fetched */
+  if (sts)
+  {
+    char const *t = stscache_text(&run.sts_policy) ;
+    size_t len = run.sts_policy.textlen, pos = 0 ;
+    while (pos < len && i < TLSRPT_STRINGS_MAX)
+    {
+      char const *nl = memchr(t + pos, '\n', len - pos) ;
+      size_t l = nl ? (size_t)(nl - (t + pos)) : len - pos ;
+      size_t e = l && t[pos + l - 1] == '\r' ? l - 1 : l ;
+      if (e)
+      {
+        off[i++] = sa.len ;
+        if (!stralloc_catb(&sa, t + pos, e) || !stralloc_0(&sa)) nomem() ;
+      }
+      pos += l + !!nl ;
+    }
+  }
   /* RFC 6698 §2.2's presentation: "3 1 1 HEX" */
-  for (i = 0 ; dane && i < n && i < TLSRPT_STRINGS_MAX ; i++)
+  for (; dane && i < n && i < TLSRPT_STRINGS_MAX ; i++)
   {
     static char const hex[] = "0123456789abcdef" ;
     tlsa_rr const *rr = tlsa_set_rrs(&cn.policy.tlsa) + i ;
@@ -390,7 +410,9 @@ static enum hop try_host (route const *rt, route_hop const *h)
   if (cn.policy.temp)
   {
     fail_host(0, cn.policy.sts == STSPOLICY_ENFORCE ? "no delivery under MTA-STS" : "no delivery under DANE", cn.policy.why) ;
-    if (cn.policy.sts != STSPOLICY_ENFORCE) tlsrpt_note(cn.policy.lookupfail ? TLSRPT_DNSSEC_INVALID : TLSRPT_DANE_REQUIRED, 1) ;
+    /* an MX outside the STS policy's patterns has no result type of its own: the general one (RFC 8460 §4.3.2.4) */
+    if (cn.policy.sts == STSPOLICY_ENFORCE) tlsrpt_note(TLSRPT_VALIDATION_FAILURE, 0) ;
+    else tlsrpt_note(cn.policy.lookupfail ? TLSRPT_DNSSEC_INVALID : TLSRPT_DANE_REQUIRED, 1) ;
     genalloc_free(dns_ip, &ips) ;
     return HOP_NEXT ;
   }

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
-plan 41
+plan 43
 need python3 python3
 need openssl openssl
 need dnsmasq dnsmasq-base
@@ -78,7 +78,7 @@ pids="$pids $!"
 wait_for 5 test -e "$T/https2.ready" || bail "the second HTTPS server did not start: $(cat "$T/https2.err")"
 
 mkinstance "ca-file $T/ca.pem" "resolver 127.0.0.1 port $DP" "remote-port $P" "mta-sts-port $HP" \
-  "retry remote 1h" "timeout connect 2s" "timeout command 10s"
+  "retry remote 1h" "timeout connect 2s" "timeout command 10s" "tlsrpt-period 1d"
 
 check "mkspool makes sts/, mode 0700" test "$(stat -c %a "$SPOOL/sts")" = 700
 # a spool made before the cache existed: remote-send makes the directory
@@ -113,6 +113,12 @@ id=$(q a@nomatch.test)
 check "enforce, MX outside the patterns: deferred" result "$id" a@nomatch.test temp
 check "enforce, MX outside the patterns: the reason logged" log "$id" 'tls-policy host="mx1.enf.test" .*mta-sts=enforce fail="the MX host matches no mx pattern"'
 check "enforce, MX outside the patterns: no transaction" sh -c "! grep -q 'RCPT TO:<a@nomatch.test>' '$T/good.log'"
+# TLS-RPT (RFC 8460 §4.3): both recorded under the policy type sts, with the policy's lines
+tab=$(printf '\t')
+check "TLS-RPT: the session under the policy recorded as sts, success, with its lines" \
+  sh -c "grep -h '^v1${tab}sts${tab}success${tab}' '$SPOOL'/tlsrpt/*/enf.test | grep -q '${tab}mode:%20enforce'"
+check "TLS-RPT: the MX outside the patterns recorded as sts, validation-failure" \
+  sh -c "grep -hq '^v1${tab}sts${tab}validation-failure${tab}' '$SPOOL'/tlsrpt/*/nomatch.test"
 
 # ketch-route shows the cached policy and what it makes of the MX hosts
 ketch-route -C "$CONF" -a -f s@me.test a@enf.test a@nomatch.test > "$T/route.out" 2>&1
