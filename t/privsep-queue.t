@@ -207,7 +207,10 @@ for i in range(2):
 ids = [len(s.recv(25)) for s in conns]
 s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
 p = b'a@client.example\0\0b@remote.example\0'
-s.sendall(b'%d:%s,' % (len(p), p))
+# the refusal is said at the accept, and the server may have closed
+# before the request goes: EPIPE then, and the reply is still there to read
+try: s.sendall(b'%d:%s,' % (len(p), p))
+except OSError: pass
 third = b''
 try:
     while True:
