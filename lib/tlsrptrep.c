@@ -34,7 +34,7 @@ static tlsrptrep_policy *policy (tlsrptrep *t, tlsrpt_rec const *r, int *nomem)
   for (; i < n ; i++)
   {
     tlsrptrep_policy *q = genalloc_s(tlsrptrep_policy, &t->policies) + i ;
-    if (q->type == p.type && q->nstrings == p.nstrings && q->stringslen == len && !memcmp(t->sa.s + q->strings, t->sa.s + base, len))
+    if (q->type == p.type && q->nstrings == p.nstrings && q->stringslen == len && (!len || !memcmp(t->sa.s + q->strings, t->sa.s + base, len)))
     {
       t->sa.len = base ;
       return q ;
