@@ -463,15 +463,71 @@ static int do_domains (parse *p, keyword const *k)
   return 1 ;
 }
 
-/* virtual-domain DOMAIN map FILE */
+/* METHOD OPERAND...: the words w[i..n) of a deliver line or of a virtual-domain's deliver */
+static int parse_delivery (parse *p, unsigned int i, conf_delivery *d)
+{
+  char const *m = p->w[i], *a = p->w[i+1] ;
+  unsigned int nw = p->n - i ;
+  if (!strcmp(m, "maildir") || !strcmp(m, "mbox"))
+  {
+    if (nw != 2) return fail(p, "deliver: ", "maildir and mbox take one path") ;
+    d->type = m[1] == 'a' ? CONF_DELIVER_MAILDIR : CONF_DELIVER_MBOX ;
+    if (a[0] != '/' && a[0] != '~') return fail(p, "deliver: the path must start with / or ~/", 0) ;
+    return addstr(p->c, a, &d->arg) ;
+  }
+  if (!strcmp(m, "mda"))
+  {
+    unsigned int j = i + 1 ;
+    if (a[0] != '/') return fail(p, "deliver: the mda program must be an absolute path", 0) ;
+    d->type = CONF_DELIVER_MDA ;
+    d->arg = p->c->sa.len ;
+    d->argc = nw - 1 ;
+    for (; j < p->n ; j++) if (!stralloc_cats(&p->c->sa, p->w[j]) || !stralloc_0(&p->c->sa)) return 0 ;
+    return 1 ;
+  }
+  if (!strcmp(m, "lmtp"))
+  {
+    if (nw != 2) return fail(p, "deliver: lmtp takes one target", 0) ;
+    if (strncmp(a, "unix:", 5))
+    {
+      size_t start, n ;
+      uint16_t port = 0 ;
+      /* local-deliver splits at the last colon: the port is required */
+      if (netaddr_hostport(a, strlen(a), &start, &n, &port) != 1 || !port)
+        return fail(p, "deliver: lmtp takes unix:PATH or HOST:PORT", 0) ;
+    }
+    d->type = CONF_DELIVER_LMTP ;
+    return addstr(p->c, a, &d->arg) ;
+  }
+  return fail(p, "deliver: unknown method: ", m) ;
+}
+
+/*
+ * virtual-domain DOMAIN map FILE [deliver maildir TEMPLATE | deliver lmtp TARGET]
+ * virtual-domain DOMAIN passwd-file FILE deliver lmtp TARGET
+ * A passwd-file names users, never targets: the domain's deliver is
+ * required, and it is LMTP (the file is Dovecot's; so are the mailboxes).
+ */
 static int do_vdomain (parse *p, keyword const *k)
 {
-  conf_vdomain v ;
-  if (!need(p, 4, 4)) return 0 ;
-  if (strcmp(p->w[2], "map")) return fail(p, "virtual-domain: expected: virtual-domain DOMAIN map FILE", 0) ;
+  conf_vdomain v = { .deliver = { .type = CONF_DELIVER_MAILDIR, .arg = 0, .argc = 0 } } ;
+  if (!need(p, 4, MAXWORDS)) return 0 ;
+  if (!strcmp(p->w[2], "map")) v.users = CONF_VUSERS_MAP ;
+  else if (!strcmp(p->w[2], "passwd-file")) v.users = CONF_VUSERS_PASSWD ;
+  else return fail(p, "virtual-domain: expected: virtual-domain DOMAIN map|passwd-file FILE [deliver METHOD TARGET]", 0) ;
   case_lowers(p->w[1]) ;
   if (!address_domain_valid(p->w[1], strlen(p->w[1]), ADDRESS_UTF8)) return fail(p, "virtual-domain: not a domain: ", p->w[1]) ;
   if (!addstr(p->c, p->w[1], &v.domain) || !addpath(p->c, p->w[3], &v.map)) return 0 ;
+  if (p->n > 4)
+  {
+    if (strcmp(p->w[4], "deliver") || p->n != 7) return fail(p, "virtual-domain: after the file: deliver maildir TEMPLATE or deliver lmtp TARGET", 0) ;
+    if (strcmp(p->w[5], "maildir") && strcmp(p->w[5], "lmtp")) return fail(p, "virtual-domain: deliver maildir or lmtp", 0) ;
+    /* a virtual user has no home: a maildir template is absolute */
+    if (!strcmp(p->w[5], "maildir") && p->w[6][0] != '/') return fail(p, "virtual-domain: the maildir template must be an absolute path", 0) ;
+    if (!parse_delivery(p, 5, &v.deliver)) return 0 ;
+  }
+  if (v.users == CONF_VUSERS_PASSWD && (!v.deliver.arg || v.deliver.type != CONF_DELIVER_LMTP))
+    return fail(p, "virtual-domain: a passwd-file needs deliver lmtp TARGET", 0) ;
   return genalloc_append(conf_vdomain, &p->c->vdomains, &v) ;
 }
 
@@ -566,40 +622,8 @@ static int do_route (parse *p, keyword const *k)
 /* deliver maildir PATH | mbox PATH | mda PROGRAM [ARG...] | lmtp unix:PATH | lmtp HOST:PORT */
 static int do_deliver (parse *p, keyword const *k)
 {
-  conf_delivery *d = &p->c->deliver ;
   if (!need(p, 3, MAXWORDS)) return 0 ;
-  if (!strcmp(p->w[1], "maildir") || !strcmp(p->w[1], "mbox"))
-  {
-    if (p->n != 3) return fail(p, "deliver: ", "maildir and mbox take one path") ;
-    d->type = p->w[1][1] == 'a' ? CONF_DELIVER_MAILDIR : CONF_DELIVER_MBOX ;
-    if (p->w[2][0] != '/' && p->w[2][0] != '~') return fail(p, "deliver: the path must start with / or ~/", 0) ;
-    return addstr(p->c, p->w[2], &d->arg) ;
-  }
-  if (!strcmp(p->w[1], "mda"))
-  {
-    unsigned int i = 2 ;
-    if (p->w[2][0] != '/') return fail(p, "deliver: the mda program must be an absolute path", 0) ;
-    d->type = CONF_DELIVER_MDA ;
-    d->arg = p->c->sa.len ;
-    d->argc = p->n - 2 ;
-    for (; i < p->n ; i++) if (!stralloc_cats(&p->c->sa, p->w[i]) || !stralloc_0(&p->c->sa)) return 0 ;
-    return 1 ;
-  }
-  if (!strcmp(p->w[1], "lmtp"))
-  {
-    if (p->n != 3) return fail(p, "deliver: lmtp takes one target", 0) ;
-    if (strncmp(p->w[2], "unix:", 5))
-    {
-      size_t start, n ;
-      uint16_t port = 0 ;
-      /* local-deliver splits at the last colon: the port is required */
-      if (netaddr_hostport(p->w[2], strlen(p->w[2]), &start, &n, &port) != 1 || !port)
-        return fail(p, "deliver: lmtp takes unix:PATH or HOST:PORT", 0) ;
-    }
-    d->type = CONF_DELIVER_LMTP ;
-    return addstr(p->c, p->w[2], &d->arg) ;
-  }
-  return fail(p, "deliver: unknown method: ", p->w[1]) ;
+  return parse_delivery(p, 1, &p->c->deliver) ;
 }
 
 /* a filter's name: what the logs and the listen lines call it */
@@ -811,8 +835,11 @@ static int pvdomains (stralloc *sa, conf const *c)
   for (; i < n ; i++)
   {
     conf_vdomain const *v = genalloc_s(conf_vdomain, &c->vdomains) + i ;
-    if (!stralloc_cats(sa, "virtual-domain") || !pword(sa, c->sa.s + v->domain) || !stralloc_cats(sa, " map")
-     || !pword(sa, c->sa.s + v->map) || !pend(sa)) return 0 ;
+    if (!stralloc_cats(sa, "virtual-domain") || !pword(sa, c->sa.s + v->domain)
+     || !stralloc_cats(sa, v->users == CONF_VUSERS_PASSWD ? " passwd-file" : " map") || !pword(sa, c->sa.s + v->map)) return 0 ;
+    if (v->deliver.arg && (!stralloc_cats(sa, v->deliver.type == CONF_DELIVER_LMTP ? " deliver lmtp" : " deliver maildir")
+     || !pword(sa, c->sa.s + v->deliver.arg))) return 0 ;
+    if (!pend(sa)) return 0 ;
   }
   return 1 ;
 }

@@ -115,12 +115,23 @@ struct conf_route_s
   size_t auth ;      /* credentials file for AUTH to this route, or 0 */
 } ;
 
-/* a virtual domain: its users come from a map file, not from the system */
+/*
+ * A virtual domain: its users come from a file, not from the system
+ * (lib/lookup, lib/vuser). "map FILE": "user@domain [target]" lines
+ * compiled to FILE.cdb by newaliases; "passwd-file FILE": Dovecot's
+ * user list (user:{SCHEME}hash:...), read as it is, its first field
+ * only. deliver: the domain's method (maildir TEMPLATE or lmtp TARGET)
+ * for a user whose entry names no target of its own; arg 0: none.
+ */
+#define CONF_VUSERS_MAP 0
+#define CONF_VUSERS_PASSWD 1
 typedef struct conf_vdomain_s conf_vdomain ;
 struct conf_vdomain_s
 {
   size_t domain ;
-  size_t map ;       /* the map file (text, compiled to map.cdb) */
+  size_t map ;       /* the map file, or the passwd-file */
+  unsigned int users ;     /* CONF_VUSERS_* */
+  conf_delivery deliver ;
 } ;
 
 /*

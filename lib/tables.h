@@ -19,8 +19,10 @@
  * '#' at the start of a line is a comment. A name defined twice keeps
  * its first definition.
  *
- * A virtual-domain map: "user@domain target" or "@domain target" (the
- * catch-all) per line; blank lines and '#' comments are skipped.
+ * A virtual-domain map: "user@domain [target]" or "@domain target" (the
+ * catch-all) per line; blank lines and '#' comments are skipped. A user
+ * without a target is delivered by the domain's deliver; a target
+ * "lmtp:TARGET" must be unix:/PATH or HOST:PORT (lib/vuser).
  */
 extern int tables_compile_aliases (char const *, stralloc *) ;
 extern int tables_compile_vmap (char const *, stralloc *) ;

@@ -41,6 +41,7 @@
 #include "smtp.h"
 #include "stscache.h"
 #include "stspolicy.h"
+#include "vuser.h"
 
 #define USAGE "ketch-route [ -C conf ] [ -f sender ] [ -c client-ip ] [ -a ] [ -l port ] [ -u ] [ -n ] recipient..."
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -355,6 +356,13 @@ static void show_entry (unsigned int indent, char const *t, char const *orig, ch
   decide_free(&d) ;
 }
 
+/* an unknown user of a virtual domain: the file that does not list it (lib/vuser) */
+static void show_vunknown (unsigned int indent, char const *domain)
+{
+  conf_vdomain const *v = conf_vdomain_find(&cf, domain) ;
+  if (v) PUT(indent, "not listed in the virtual-domain ", v->users == CONF_VUSERS_PASSWD ? "passwd-file " : "map ", log_quote(cf.sa.s + v->map)) ;
+}
+
 /* a local or virtual user: the delivery as the scheduler decides it (lib/decide), from the method on */
 static void show_local (unsigned int indent, char const *a, char const *qa, char const *orig, lookup *l)
 {
@@ -372,13 +380,22 @@ static void show_local (unsigned int indent, char const *a, char const *qa, char
     }
   }
   if (!decide_local(&cf, l, "-", a, orig, cf.timeout_delivery, 0, &d)) dienomem() ;
-  if (d.fail && l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user, maildir path not absolute: bounced, 554 5.3.5") ;
+  if (l->kind == LOOKUP_VIRTUAL)
+  {
+    /* how smtp-session checked it at RCPT: the domain's list of users (lib/vuser) */
+    conf_vdomain const *v = conf_vdomain_find(&cf, l->sa.s + l->domain) ;
+    if (v) PUT(indent, qa, ": checked at RCPT: listed in the virtual-domain ", v->users == CONF_VUSERS_PASSWD ? "passwd-file " : "map ", log_quote(cf.sa.s + v->map)) ;
+  }
+  if (d.fail && l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user: bounced, ", d.fail) ;
   else if (d.fail) PUT(indent + 1, "bad mailbox path for this user: bounced, 554 5.3.5") ;
   else
   {
     stralloc line = STRALLOC_ZERO ;
     if (!delivery_line(&d, &line)) strerr_diefu(KETCH_EX_TEMP, "read back the arguments of local-deliver for ", qa) ;
-    if (l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user of ", log_quote(l->sa.s + l->domain), ": ", line.s, ", as the owner of the map") ;
+    if (l->kind == LOOKUP_VIRTUAL)
+      PUT(indent, qa, ": virtual user of ", log_quote(l->sa.s + l->domain), ": ", line.s,
+        vuser_lmtp(conf_vdomain_find(&cf, l->sa.s + l->domain), l->sa.s + l->path)
+          ? ", RCPT TO the recipient as received, no mailbox written here (no privilege: as alias-user under a root scheduler)" : ", as the owner of the map") ;
     else PUT(indent + 1, line.s) ;
     stralloc_free(&line) ;
     /* root's refusal is said above, both ways */
@@ -414,6 +431,7 @@ static void show_rcpt (unsigned int indent, char const *a, char const *orig, uns
   {
     case LOOKUP_UNKNOWN :
       PUT(indent, qa, l.flags & LOOKUP_F_SYSTEM ? ": a system account (local-uid-min), which only an alias may name: bounced, 550 5.1.1" : ": no such user: bounced, 550 5.1.1") ;
+      if (l.domain) show_vunknown(indent + 1, l.sa.s + l.domain) ;
       break ;
     case LOOKUP_REMOTE :
       PUT(indent, qa, ": remote, remote-send") ;
@@ -549,6 +567,7 @@ int main (int argc, char const *const *argv)
     r = policy_rcpt(&cf, haveip ? ip.ip : 0, haveip && ip46_is6(&ip), authed, &a, &rep) ;
     PUT(0, "RCPT TO:<", a.s, ">: ", rep) ;
     if (!r && !strncmp(rep, "550 5.7.1", 9)) denied = 1 ;
+    if (!r && !strncmp(rep, "550 5.1.1", 9)) show_vunknown(1, a.s + a.at + 1) ;
     if (!r) continue ;
     nrcpt++ ;
     qstate_free(&seen) ;

@@ -72,6 +72,8 @@ int main (int argc, char const *const *argv)
     {
       conf_vdomain const *v = genalloc_s(conf_vdomain, &c.vdomains) + i ;
       size_t j = 0 ;
+      /* a passwd-file is Dovecot's, read as it is (lib/vuser): nothing to compile */
+      if (v->users == CONF_VUSERS_PASSWD) continue ;
       /* several domains may share one map: compile it once */
       for (; j < i ; j++) if (!strcmp(c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[j].map, c.sa.s + v->map)) break ;
       if (j == i) compile(c.sa.s + v->map, 1) ;

@@ -139,6 +139,19 @@ static void types (void)
      && genalloc_len(conf_vdomain, &c.vdomains) == 1 && str_is(&c, genalloc_s(conf_vdomain, &c.vdomains)[0].domain, "v.example")
      && str_is(&c, genalloc_s(conf_vdomain, &c.vdomains)[0].map, indir("vmap")), "rules: local-domain (several lines add up), virtual-domain") ;
   conf_free(&c) ;
+  ok(load(&c, "virtual-domain a.example passwd-file /etc/dovecot/users deliver lmtp unix:/run/dovecot/lmtp\n"
+     "virtual-domain b.example map vmap deliver maildir /var/vmail/%d/%u\nvirtual-domain c.example map vmap\n")
+     && genalloc_s(conf_vdomain, &c.vdomains)[0].users == CONF_VUSERS_PASSWD && genalloc_s(conf_vdomain, &c.vdomains)[0].deliver.type == CONF_DELIVER_LMTP
+     && str_is(&c, genalloc_s(conf_vdomain, &c.vdomains)[0].deliver.arg, "unix:/run/dovecot/lmtp")
+     && genalloc_s(conf_vdomain, &c.vdomains)[1].users == CONF_VUSERS_MAP && genalloc_s(conf_vdomain, &c.vdomains)[1].deliver.type == CONF_DELIVER_MAILDIR
+     && str_is(&c, genalloc_s(conf_vdomain, &c.vdomains)[1].deliver.arg, "/var/vmail/%d/%u")
+     && !genalloc_s(conf_vdomain, &c.vdomains)[2].deliver.arg && c.deliver.type == CONF_DELIVER_MAILDIR,
+     "rules: virtual-domain with a passwd-file and a deliver of its own; the global deliver untouched") ;
+  conf_free(&c) ;
+  ok(!load(&c, "virtual-domain a.example passwd-file users\n") && !load(&c, "virtual-domain a.example passwd-file users deliver maildir /m/%u\n")
+     && !load(&c, "virtual-domain a.example map m deliver maildir ~/M\n") && !load(&c, "virtual-domain a.example map m deliver mbox /m\n")
+     && !load(&c, "virtual-domain a.example map m deliver lmtp nowhere\n") && !load(&c, "virtual-domain a.example map m deliver\n"),
+     "rules: a passwd-file without deliver lmtp, a relative template, mbox, a bad LMTP target, a word missing: refused") ;
   ok(load(&c, "route R.example via [::1]:26 tls verify auth creds\nsmarthost relay.example tls none\n")
      && genalloc_len(conf_route, &c.routes) == 2
      && str_is(&c, genalloc_s(conf_route, &c.routes)[0].domain, "r.example") && str_is(&c, genalloc_s(conf_route, &c.routes)[0].host, "::1")
@@ -341,6 +354,7 @@ static void roundtrip (void)
   ok(load(&c, "hostname mx.example.org\nspool spool\nenqueue-socket /run/e\nqueue-user q\nlocal-uid-min 500\n"
     "listen 127.0.0.1 port 2525 starttls auth-required\nlisten ::1 smtps plain-auth\ncertificate cert.pem key key.pem\n"
     "auth-table \"my auth\"\naliases aliases\nlocal-domain example.org example.net\nvirtual-domain v.example map vmap\n"
+    "virtual-domain w.example passwd-file /etc/dovecot/users deliver lmtp unix:/run/dovecot/lmtp\n"
     "relay-from 10.0.0.0/8 ::1\ndeliver mda /usr/bin/procmail -d \"%u x\"\nroute example.com via [::1]:26 tls verify auth creds\n"
     "smarthost relay.example.net:587 tls required\noutbound-tls verify\nresolver 127.0.0.1\nremote-port 2526\nca-file ca\n"
     "limit message-size 10M\nlimit hops 7\ntimeout command 90s\nretry remote 2h\nexpire 3d\nwarn 86400\n"),
@@ -349,7 +363,8 @@ static void roundtrip (void)
   ok(printed(&p, "limit message-size 10M") && printed(&p, "limit recipients 100") && printed(&p, "timeout command 90s")
      && printed(&p, "timeout data 3m") && printed(&p, "retry remote 2h") && printed(&p, "expire 3d") && printed(&p, "warn 1d")
      && printed(&p, "outbound-tls verify") && printed(&p, "remote-port 2526") && printed(&p, "local-uid-min 500")
-     && printed(&p, "resolver 127.0.0.1 port 53") && printed(&p, "listen ::1 port 25 smtps plain-auth"),
+     && printed(&p, "resolver 127.0.0.1 port 53") && printed(&p, "listen ::1 port 25 smtps plain-auth")
+     && printed(&p, "virtual-domain w.example passwd-file /etc/dovecot/users deliver lmtp unix:/run/dovecot/lmtp"),
      "numbers with the largest exact unit, defaults filled in") ;
   {
     char spool[300], route[300] ;
@@ -482,7 +497,7 @@ static void queries (void)
 int main (void)
 {
   conf c ;
-  tap_plan(92) ;
+  tap_plan(94) ;
   if (!mkdtemp(dir)) return 111 ;
 
   ok(refused("limit message-size 17179869185G\n", "too large"), "size: 17179869185G refused (2^64 + 1G wrapped to 1G)") ;
