@@ -102,7 +102,7 @@ static void syslog_send (char const *s, size_t len, unsigned int level, struct t
   allwrite(2, msg.s, msg.len) ;
 }
 
-static stralloc j = STRALLOC_ZERO ;
+static stralloc jline = STRALLOC_ZERO ;  /* the JSON of the line */
 
 /* one line, without its newline */
 static void line (char const *s, size_t len)
@@ -122,10 +122,10 @@ static void line (char const *s, size_t len)
       while (k--) { t[n + k] = '0' + us % 10 ; us /= 10 ; }
     }
     t[n + 6] = 'Z' ; t[n + 7] = 0 ;
-    j.len = 0 ;
-    if (!logline_json(&j, s, len, t, tag)) strerr_diefusys(KETCH_EX_TEMP, "make a JSON line") ;
-    if (sockpath) syslog_send(j.s, j.len - 1, logline_level(s, len), &now) ;
-    else if (allwrite(out, j.s, j.len) < j.len) strerr_diefusys(KETCH_EX_TEMP, "write") ;
+    jline.len = 0 ;
+    if (!logline_json(&jline, s, len, t, tag)) strerr_diefusys(KETCH_EX_TEMP, "make a JSON line") ;
+    if (sockpath) syslog_send(jline.s, jline.len - 1, logline_level(s, len), &now) ;
+    else if (allwrite(out, jline.s, jline.len) < jline.len) strerr_diefusys(KETCH_EX_TEMP, "write") ;
   }
   else if (sockpath) syslog_send(s, len, logline_level(s, len), &now) ;
   else if (allwrite(out, s, len) < len || allwrite(out, "\n", 1) < 1) strerr_diefusys(KETCH_EX_TEMP, "write") ;
