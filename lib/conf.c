@@ -247,6 +247,8 @@ char const *conf_tls_name (unsigned int p)
 }
 
 static char const *const mtasts_names[] = { [CONF_MTASTS_OFF] = "off", [CONF_MTASTS_ON] = "on" } ;
+static char const *const log_names[] = { [CONF_LOG_S6] = "s6", [CONF_LOG_SYSLOG] = "syslog" } ;
+static char const *const logfmt_names[] = { [CONF_LOGFMT_TEXT] = "text", [CONF_LOGFMT_JSON] = "json" } ;
 
 /* tls-policy's words, by value: Postfix's names for the same policies */
 static char const *const tls_policy_names[] =
@@ -986,6 +988,9 @@ static keyword const keywords[] =
   { .name = "remote-port", .type = T_PORT, FIELD(remote_port), .def = 25 },
   { .name = "ca-file", .type = T_PATH, FIELD(ca_file) },
   { .name = "dkim-sign", .parse = &do_dkim, .print = &pdkim },
+  /* read by ketch-services only (the log/run scripts): printed when not the default */
+  { .name = "log", .type = T_WORD, FIELD(log_dest), .def = CONF_LOG_S6, .max = CONF_LOG_SYSLOG, .names = log_names, .flags = PRINT_CHANGED },
+  { .name = "log-format", .type = T_WORD, FIELD(log_format), .def = CONF_LOGFMT_TEXT, .max = CONF_LOGFMT_JSON, .names = logfmt_names, .flags = PRINT_CHANGED },
   { .name = "limit", .type = T_GROUP, .text = "limit: unknown limit: " },
   { .name = "limit", .sub = "message-size", .type = T_SIZE, FIELD(message_size), .def = 35 << 20, .min = 1, .max = MESSAGE_SIZE_MAX },
   LIMIT("recipients", max_recipients, 100),

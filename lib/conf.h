@@ -95,6 +95,10 @@ extern char const *conf_tls_policy_name (unsigned int) ;
 
 #define CONF_MTASTS_OFF 0
 #define CONF_MTASTS_ON 1
+#define CONF_LOG_S6 0
+#define CONF_LOG_SYSLOG 1
+#define CONF_LOGFMT_TEXT 0
+#define CONF_LOGFMT_JSON 1
 
 /* tls-policy DOMAIN WORD: the TLS policy (CONF_TLS_*) of one destination domain */
 typedef struct conf_tlspolicy_s conf_tlspolicy ;
@@ -228,6 +232,11 @@ struct conf_s
   /* MTA-STS (RFC 8461): "mta-sts off|on" (CONF_MTASTS_*), and the HTTPS port of the policy fetch (443; another only for tests) */
   unsigned int mta_sts ;
   uint16_t mta_sts_port ;
+  /* the daemons' logs, as ketch-services makes their log/run scripts:
+     "log s6|syslog" (CONF_LOG_*), "log-format text|json" (CONF_LOGFMT_*);
+     the programs themselves always write key=value lines on stderr */
+  unsigned int log_dest ;
+  unsigned int log_format ;
 } ;
 
 #define conf_str(c, off) ((off) ? (c)->sa.s + (off) : (char const *)0)

@@ -298,6 +298,11 @@ static void helo_ehlo (smtpd_session *s, int ehlo, char const *arg, size_t len)
   s->state = SMTPD_S_HELO ;
   s->ehlo = ehlo ;
   LOG(s, "helo name=", Q(s, arg, len), ehlo ? "verb=EHLO" : "verb=HELO") ;
+  /* RFC 2920 §3.1: EHLO and HELO end a group, the client waits for
+     their reply. Octets already read behind them were sent before it
+     (the reply is still in our buffer): a client that does not listen,
+     the early talker of spam engines. Logged, for fail2ban; no syscall */
+  if (s->inpos < s->inlen) LOG(s, "early-talker verb=", ehlo ? "EHLO" : "HELO", "octets=", log_u64(s->inlen - s->inpos)) ;
   if (!ehlo) { reply2(s, "250 ", hostname(s)) ; return ; }
   reply2(s, "250-", hostname(s)) ;
   reply(s, "250-PIPELINING") ;

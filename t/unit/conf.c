@@ -124,6 +124,9 @@ static void types (void)
   ok(load(&c, "outbound-tls verify\n") && c.tls_outbound == CONF_TLS_VERIFY, "word: outbound-tls verify") ;
   conf_free(&c) ;
   ok(refused("outbound-tls none\n", "outbound-tls takes opportunistic, required or verify"), "word: outbound-tls none refused, the words listed") ;
+  ok(load(&c, "outbound-tls verify\n") && c.log_dest == CONF_LOG_S6 && c.log_format == CONF_LOGFMT_TEXT && (conf_free(&c), 1)
+     && load(&c, "log syslog\nlog-format json\n") && c.log_dest == CONF_LOG_SYSLOG && c.log_format == CONF_LOGFMT_JSON
+     && (conf_free(&c), refused("log journal\n", "log takes s6 or syslog")), "words: log and log-format, their defaults, log journal refused") ;
   ok(load(&c, "certificate c.pem key /k.pem\nauth-table at\nlisten 127.0.0.1 port 587 starttls auth-required\nlisten ::1 smtps plain-auth\n")
      && str_is(&c, c.cert, indir("c.pem")) && str_is(&c, c.key, "/k.pem") && c.cert_line == 1 && c.auth_table_line == 2
      && genalloc_len(conf_listen, &c.listen) == 2
@@ -433,7 +436,7 @@ static void keywords (void)
     /* alone (or with its second word), it lacks its value: the parser knows it */
     if (loads(line) || strstr(err.s, "unknown") || strstr(err.s, "expected local")) { printf("# %s", line) ; unknown++ ; }
   }
-  ok(n == 54, "conf_keywords: 54 keywords (%zu)", n) ;
+  ok(n == 56, "conf_keywords: 56 keywords (%zu)", n) ;
   ok(!unknown && i == k.len, "conf_keywords: the parser knows each, missing its value") ;
   stralloc_0(&k) ;
   ok(strstr(k.s, "\nlimit recipients\n") && strstr(k.s, "\nretry max\n") && strstr(k.s, "\nlisten\n") && !strstr(k.s, "\nlimit\n") && !strncmp(k.s, "hostname\n", 9),
@@ -497,7 +500,7 @@ static void queries (void)
 int main (void)
 {
   conf c ;
-  tap_plan(94) ;
+  tap_plan(95) ;
   if (!mkdtemp(dir)) return 111 ;
 
   ok(refused("limit message-size 17179869185G\n", "too large"), "size: 17179869185G refused (2^64 + 1G wrapped to 1G)") ;
