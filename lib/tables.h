@@ -21,8 +21,13 @@
  *
  * A virtual-domain map: "user@domain target" or "@domain target" (the
  * catch-all) per line; blank lines and '#' comments are skipped.
+ *
+ * A relay-domain's recipients list: one address "user@domain" per line
+ * (blanks around it dropped), blank lines and '#' comments skipped; keys
+ * in lower case, empty values (lib/relaydom).
  */
 extern int tables_compile_aliases (char const *, stralloc *) ;
 extern int tables_compile_vmap (char const *, stralloc *) ;
+extern int tables_compile_list (char const *, stralloc *) ;
 
 #endif
