@@ -114,7 +114,7 @@ ok $r "ketch-route: the callout check and its cached answer" "$out"
 stop_listen
 run_instance "$T/r/ketch.conf" || fail_rest "the relay instance did not start"
 is "$(smtp_send "$PORT" s@outside.test "$U@bk.test" msg)" "250 250 354 250" "backup MX: mail for bk.test accepted"
-wait_for 15 grep -q 'host="primary.test"' r/sched.log
+wait_for 15 grep -q 'host-failed host="primary.test"' r/sched.log
 ok $? "backup MX: the primary (down) was tried"
 check "backup MX: the mail is held in the queue" sh -c "grep -rlq '$U@bk.test' r/spool/queue"
 check "backup MX: neither this host nor the worse exchanger was contacted" sh -c "! grep -q 'host=\"worse.test\"\\|host=\"backup.test\"' r/sched.log && [ \$(ls '$T/worse.dump' | wc -l) = 0 ]"
