@@ -5,7 +5,8 @@
 # relaying stays closed for other domains; recipients checked against a
 # list, and by a callout to the next hop (a scripted server on 127.0.0.2:
 # one accepted, one refused, both answers cached: the second session's
-# RCPTs never reach it, its connections counted); a silent next hop gives
+# RCPTs never reach it, its connections counted), or, without via, to
+# the MX host better than this one; a silent next hop gives
 # 450 4.1.1 within callout timeout, never cached. Backup MX: this host is
 # MX 20 of bk.test behind the primary (MX 10, a second ketch instance,
 # stopped), with MX 30 worse (a sink that must never see the mail): the
@@ -16,7 +17,7 @@
 . "$(dirname "$0")/run-lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
 
-plan 28
+plan 31
 need dnsmasq dnsmasq-base
 find_sink || fail_rest "no smtp-sink: $(cat "$T/sink.err")"
 
@@ -25,7 +26,9 @@ U=$(test_user krd) || bail "useradd failed"
 DP=$(free_port) ; P=$(free_port) ; PV=$(free_port) ; PS=$(free_port) ; PORT=$(free_port)
 dns "$DP" \
   --mx-host=bk.test,primary.test,10 --mx-host=bk.test,backup.test,20 --mx-host=bk.test,worse.test,30 \
-  --host-record=primary.test,127.0.0.5 --host-record=backup.test,127.0.0.1 --host-record=worse.test,127.0.0.6 --host-record=list.test,127.0.0.7
+  --host-record=primary.test,127.0.0.5 --host-record=backup.test,127.0.0.1 --host-record=worse.test,127.0.0.6 --host-record=list.test,127.0.0.7 \
+  --mx-host=mxv.test,mxnext.test,5 --mx-host=mxv.test,backup.test,20 --host-record=mxnext.test,127.0.0.8 \
+  --mx-host=selfv.test,backup.test,10
 
 su=
 [ "$(id -u)" = 0 ] && su="smtp-user root"
@@ -43,6 +46,8 @@ relay-domain list.test recipients list
 relay-domain vfy.test via 127.0.0.2:$PV verify
 relay-domain slow.test via 127.0.0.3:$PS verify
 relay-domain bk.test
+relay-domain mxv.test verify
+relay-domain selfv.test verify
 callout timeout 3s
 callout cache $T/r/callout
 timeout connect 2s
@@ -67,6 +72,7 @@ check "the callout cache directory is the SMTP user's, mode 0700" test "$(stat -
 peer next 127.0.0.2 "$PV" --rcpt 'bad@vfy.test=550 5.1.1 no such user here'
 peer silent 127.0.0.3 "$PS" --silent
 sink worse 127.0.0.6 "$P"
+peer mxnext 127.0.0.8 "$P"
 start_listen || fail_rest "smtp-listen did not start: $(tail -n 5 "$T/smtp.log")"
 
 # rcpts ADDR...: one session from 127.0.0.1 (not in relay-from); the RCPT codes
@@ -95,6 +101,11 @@ is "$(rcpts good@vfy.test bad@vfy.test)" "250 550" "callout, a second session: t
 is "$(grep -c CONNECT "$T/next.log")" "$n1" "... from the cache: no new connection to the next hop ($n1)"
 check "... logged as the cache's" grep -q 'callout result=ok host=cache' "$T/smtp.log"
 check "the cache holds the two answers" sh -c "grep -qx 'P [0-9]* good@vfy.test' r/callout/* && grep -qx 'N [0-9]* bad@vfy.test' r/callout/*"
+
+# without via, the callout goes where delivery would: the better MX host; none better than this host: 450
+is "$(rcpts u@mxv.test)" "250" "callout to the domain's MX host (MX 5, this host MX 20): 250"
+check "... the MX host was asked" grep -q 'C: RCPT TO:<u@mxv.test>' "$T/mxnext.log"
+is "$(rcpts u@selfv.test)" "450" "callout for a domain whose best MX is this host: nobody to ask, 450"
 
 # a silent next hop: 450 4.1.1 within the bound, not cached
 start=$(date +%s)
