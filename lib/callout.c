@@ -159,10 +159,12 @@ static int ask_hops (conf const *cf, route const *rt, char const *rcpt, tain con
     size_t j = 0 ;
     int secure ;
     if (h->self) break ;
+    tain_now_g() ;
+    if (!tain_future(deadline)) break ;
     if (route_addresses(route_str(rt, h->host), h->gai, &ips, &secure) != DNS_OK)
     {
       genalloc_free(dns_ip, &ips) ;
-      if (not_asked(co, "no address for the next hop", route_str(rt, h->host)) < 0) return -1 ;
+      r = not_asked(co, "no address for the next hop", route_str(rt, h->host)) ;
       continue ;
     }
     for (; j < genalloc_len(dns_ip, &ips) && !r ; j++)
