@@ -1,11 +1,11 @@
 /* ISC license: see LICENSE. */
 
 /*
- * Unit test of lib/callout and lib/relaydom: the callout's dialogue over
+ * Unit test of lib/callout: the callout's dialogue over
  * a socketpair (the test is the next hop, its replies written before the
  * client reads them), its answers for 2xx, 5xx, 4xx, a refused null
  * sender and a silent server (bounded in time); the cache's slots,
- * records, lifetimes and collisions; the relay domains' recipients list.
+ * records, lifetimes and collisions.
  * The whole path through DNS and connections is t/relay-domain.t's.
  */
 
@@ -21,9 +21,7 @@
 
 #include "callout.h"
 #include "conf.h"
-#include "relaydom.h"
 #include "smtpclient.h"
-#include "tables.h"
 #include "tap.h"
 
 static smtpc c = SMTPC_ZERO ;
@@ -155,36 +153,15 @@ static void cache (void)
   stralloc_free(&fn) ;
 }
 
-static void relaydoms (void)
-{
-  conf cf ;
-  stralloc err = STRALLOC_ZERO ;
-  char text[512] ;
-  snprintf(text, sizeof(text), "relay-domain l.example recipients %s\nrelay-domain v.example verify\nrelay-domain a.example\n", tap_path("list")) ;
-  if (!tap_put("list", "# the users\nUser@l.example\n  other@l.example  \n\n") || !tap_put("relay.conf", text)) printf("Bail out! files\n") ;
-  ok(tables_compile_list(tap_path("list"), &err), "a recipients list compiles") ;
-  ok(conf_load(&cf, tap_path("relay.conf"), &err), "a configuration with three relay domains") ;
-  ok(relaydom_rcpt(&cf, "user@l.example") == RELAYDOM_OK && relaydom_rcpt(&cf, "USER@L.example") == RELAYDOM_OK && relaydom_rcpt(&cf, "other@l.example") == RELAYDOM_OK,
-     "listed recipients, in any case, blanks around them dropped") ;
-  ok(relaydom_rcpt(&cf, "user+tag@l.example") == RELAYDOM_OK && relaydom_rcpt(&cf, "nobody@l.example") == RELAYDOM_UNKNOWN, "user+tag is user; an unlisted one is unknown") ;
-  ok(relaydom_rcpt(&cf, "x@v.example") == RELAYDOM_VERIFY && relaydom_rcpt(&cf, "x@a.example") == RELAYDOM_OK && relaydom_rcpt(&cf, "x@other.example") == RELAYDOM_NONE,
-     "verify asks for a callout, no check accepts, another domain is none") ;
-  ok(!tap_put("list", "two words@l.example\n") || (!tables_compile_list(tap_path("list"), &err) && errno == EINVAL && strstr(err.s, ":1: expected one address")),
-     "a line that is no address: refused at its line (%s)", err.len ? err.s : "") ;
-  conf_free(&cf) ;
-  stralloc_free(&err) ;
-}
-
 int main (void)
 {
-  tap_plan(33) ;
+  tap_plan(27) ;
   signal(SIGPIPE, SIG_IGN) ;
   tain_now_set_stopwatch_g() ;
   if (!tap_tmpdir()) { printf("Bail out! mkdtemp\n") ; return 1 ; }
   dialogue() ;
   records() ;
   cache() ;
-  relaydoms() ;
   smtpc_free(&c) ;
   callout_free(&co) ;
   tap_rmtmp() ;
