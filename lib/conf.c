@@ -621,6 +621,35 @@ static int do_route (parse *p, keyword const *k)
   return genalloc_append(conf_route, &p->c->routes, &r) ;
 }
 
+/* relay-domain DOMAIN [via HOST[:PORT]] [recipients FILE | verify] */
+static int do_relaydomain (parse *p, keyword const *k)
+{
+  conf_relaydomain d = { .domain = 0, .host = 0, .port = 0, .check = CONF_RELAY_CHECK_NONE, .list = 0, .line = p->line } ;
+  unsigned int i = 2 ;
+  if (!need(p, 2, 6)) return 0 ;
+  case_lowers(p->w[1]) ;
+  if (!address_domain_valid(p->w[1], strlen(p->w[1]), ADDRESS_UTF8)) return fail(p, "relay-domain: not a domain: ", p->w[1]) ;
+  if (conf_relaydomain_find(p->c, p->w[1])) return fail(p, "relay-domain: given twice: ", p->w[1]) ;
+  if (!addstr(p->c, p->w[1], &d.domain)) return 0 ;
+  for (; i < p->n ; i++)
+  {
+    if (!strcmp(p->w[i], "via") && !d.host && i + 1 < p->n)
+    {
+      conf_route r ;
+      if (!scan_hostport(p, p->w[++i], &r)) return 0 ;
+      d.host = r.host ; d.port = r.port ;
+    }
+    else if (!strcmp(p->w[i], "recipients") && !d.check && i + 1 < p->n)
+    {
+      d.check = CONF_RELAY_CHECK_LIST ;
+      if (!addpath(p->c, p->w[++i], &d.list)) return 0 ;
+    }
+    else if (!strcmp(p->w[i], "verify") && !d.check) d.check = CONF_RELAY_CHECK_VERIFY ;
+    else return fail(p, "relay-domain: expected: relay-domain DOMAIN [via HOST[:PORT]] [recipients FILE | verify], not: ", p->w[i]) ;
+  }
+  return genalloc_append(conf_relaydomain, &p->c->relay_domains, &d) ;
+}
+
 /* deliver maildir PATH | mbox PATH | mda PROGRAM [ARG...] | lmtp unix:PATH | lmtp HOST:PORT */
 static int do_deliver (parse *p, keyword const *k)
 {
@@ -880,6 +909,28 @@ static int pdeliver (stralloc *sa, conf const *c)
   return pend(sa) ;
 }
 
+static int prelaydomains (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(conf_relaydomain, &c->relay_domains), i = 0 ;
+  for (; i < n ; i++)
+  {
+    conf_relaydomain const *d = genalloc_s(conf_relaydomain, &c->relay_domains) + i ;
+    if (!stralloc_cats(sa, "relay-domain") || !pword(sa, c->sa.s + d->domain)) return 0 ;
+    if (d->host)
+    {
+      char fmt[UINT16_FMT] ;
+      char const *host = c->sa.s + d->host ;
+      int v6 = !!strchr(host, ':') ;
+      if (!stralloc_cats(sa, v6 ? " via [" : " via ") || !stralloc_cats(sa, host) || (v6 && !stralloc_catb(sa, "]", 1))
+       || !stralloc_catb(sa, ":", 1) || !stralloc_catb(sa, fmt, uint16_fmt(fmt, d->port))) return 0 ;
+    }
+    if (d->check == CONF_RELAY_CHECK_LIST && (!stralloc_cats(sa, " recipients") || !pword(sa, c->sa.s + d->list))) return 0 ;
+    if (d->check == CONF_RELAY_CHECK_VERIFY && !stralloc_cats(sa, " verify")) return 0 ;
+    if (!pend(sa)) return 0 ;
+  }
+  return 1 ;
+}
+
 /* route and smarthost lines, in the order of the file */
 static int proutes (stralloc *sa, conf const *c)
 {
@@ -970,6 +1021,8 @@ static keyword const keywords[] =
   { .name = "local-domain", .parse = &do_domains, .print = &pdomains },
   { .name = "virtual-domain", .parse = &do_vdomain, .print = &pvdomains },
   { .name = "relay-from", .parse = &do_relay, .print = &prelay },
+  /* backup MX and inbound gateway (lib/relaydom, lib/callout) */
+  { .name = "relay-domain", .parse = &do_relaydomain, .print = &prelaydomains },
   { .name = "aliases", .type = T_PATH, FIELD(aliases), .line = offsetof(conf, aliases_line) },
   { .name = "auth-table", .type = T_PATH, FIELD(auth_table), .line = offsetof(conf, auth_table_line) },
   { .name = "deliver", .parse = &do_deliver, .print = &pdeliver },  /* default: maildir ~/Maildir, in finish */
@@ -1011,6 +1064,13 @@ static keyword const keywords[] =
   DURATION("timeout", "filter-connect", timeout_filter_connect, 30),  /* Postfix's milter_connect_timeout */
   DURATION("timeout", "filter-command", timeout_filter_command, 30),  /* milter_command_timeout */
   DURATION("timeout", "filter-data", timeout_filter_data, 300),       /* milter_content_timeout */
+  /* the recipient callout of relay-domain ... verify (lib/callout): bounded, its answers cached */
+  { .name = "callout", .type = T_GROUP },
+  DURATION("callout", "timeout", callout_timeout, 10),
+  DURATION("callout", "positive", callout_positive, 7 * 86400),  /* Postfix: address_verify_positive_expire_time 31d */
+  DURATION("callout", "negative", callout_negative, 3 * 3600),   /* address_verify_negative_expire_time 3d; a new user is refused for less */
+  /* outside the spool, which the SMTP user cannot enter (spool-layout/SPOOL §7) */
+  { .name = "callout", .sub = "cache", .type = T_PATH, FIELD(callout_cache) },
   { .name = "retry", .type = T_GROUP },  /* retry local|remote FIRST, retry max LONGEST */
   DURATION("retry", "local", retry_local, 60),
   DURATION("retry", "remote", retry_remote, 400),  /* qmail and OpenSMTPD: 400 s x n^2 */
@@ -1129,6 +1189,17 @@ static int finish (parse *p)
     p->line = c->local_filter_line ;
     if (!fail(p, "local-filter: no filter line defines: ", name) && !keep(p)) return 0 ;
   }
+  /* a relay domain is nobody's mailbox here, and goes one way */
+  for (i = 0 ; i < genalloc_len(conf_relaydomain, &c->relay_domains) ; i++)
+  {
+    conf_relaydomain const *d = genalloc_s(conf_relaydomain, &c->relay_domains) + i ;
+    conf_route const *r = conf_route_find(c, c->sa.s + d->domain) ;
+    char const *why = conf_is_local_domain(c, c->sa.s + d->domain) || conf_vdomain_find(c, c->sa.s + d->domain) ? "relay-domain: a local or virtual domain cannot be relayed: "
+      : d->host && r && r->domain ? "relay-domain: via and a route line for the same domain: " : 0 ;
+    if (!why) continue ;
+    p->line = d->line ;
+    if (!fail(p, why, c->sa.s + d->domain) && !keep(p)) return 0 ;
+  }
   /* two listeners on one address and port: the second bind would fail at start */
   for (i = 1 ; i < n ; i++)
   {
@@ -1148,7 +1219,7 @@ static int finish (parse *p)
 
 static void conf_zero (conf *c)
 {
-  static conf const zero = { .sa = STRALLOC_ZERO, .listen = GENALLOC_ZERO, .filters = GENALLOC_ZERO, .filter_use = GENALLOC_ZERO, .local_filters = GENALLOC_ZERO, .local_domains = GENALLOC_ZERO, .vdomains = GENALLOC_ZERO, .relay_nets = GENALLOC_ZERO, .routes = GENALLOC_ZERO, .tls_policies = GENALLOC_ZERO, .dkim = GENALLOC_ZERO } ;
+  static conf const zero = { .sa = STRALLOC_ZERO, .listen = GENALLOC_ZERO, .filters = GENALLOC_ZERO, .filter_use = GENALLOC_ZERO, .local_filters = GENALLOC_ZERO, .local_domains = GENALLOC_ZERO, .vdomains = GENALLOC_ZERO, .relay_nets = GENALLOC_ZERO, .routes = GENALLOC_ZERO, .tls_policies = GENALLOC_ZERO, .dkim = GENALLOC_ZERO, .relay_domains = GENALLOC_ZERO } ;
   *c = zero ;
 }
 
@@ -1288,6 +1359,7 @@ void conf_free (conf *c)
   genalloc_free(conf_route, &c->routes) ;
   genalloc_free(conf_tlspolicy, &c->tls_policies) ;
   genalloc_free(conf_dkim, &c->dkim) ;
+  genalloc_free(conf_relaydomain, &c->relay_domains) ;
 }
 
 /* the host name and "localhost" are always local */
@@ -1336,6 +1408,14 @@ conf_route const *conf_route_find (conf const *c, char const *domain)
     else if (!strcasecmp(domain, c->sa.s + r[i].domain)) return r + i ;
   }
   return smarthost ;
+}
+
+conf_relaydomain const *conf_relaydomain_find (conf const *c, char const *domain)
+{
+  size_t n = genalloc_len(conf_relaydomain, &c->relay_domains), i = 0 ;
+  conf_relaydomain const *d = genalloc_s(conf_relaydomain, &c->relay_domains) ;
+  for (; i < n ; i++) if (!strcasecmp(domain, c->sa.s + d[i].domain)) return d + i ;
+  return 0 ;
 }
 
 conf_tlspolicy const *conf_tlspolicy_find (conf const *c, char const *domain)

@@ -139,6 +139,29 @@ struct conf_vdomain_s
 } ;
 
 /*
+ * relay-domain DOMAIN [via HOST[:PORT]] [recipients FILE | verify]: mail
+ * for domain is accepted from any client (backup MX, inbound gateway),
+ * queued, and forwarded to host (port; 0 host: the domain's MX, RFC
+ * 5321 §5.1, without this host and worse exchangers). Its recipients are
+ * checked at RCPT against list (a file compiled to list.cdb, like a
+ * virtual-domain map), or by a callout to the next hop (lib/callout),
+ * or not at all.
+ */
+#define CONF_RELAY_CHECK_NONE 0
+#define CONF_RELAY_CHECK_LIST 1
+#define CONF_RELAY_CHECK_VERIFY 2
+typedef struct conf_relaydomain_s conf_relaydomain ;
+struct conf_relaydomain_s
+{
+  size_t domain ;
+  size_t host ;      /* 0: the domain's MX */
+  uint16_t port ;
+  unsigned int check ;  /* CONF_RELAY_CHECK_* */
+  size_t list ;      /* CONF_RELAY_CHECK_LIST: the recipients file */
+  unsigned int line ;
+} ;
+
+/*
  * A DKIM signing key (dkim-sign DOMAIN selector SEL key FILE): mail
  * whose From domain is domain, or with subdomains a domain under it, is
  * signed d=domain s=selector (lib/dkim, lib/submit). alg: what the line
@@ -190,6 +213,7 @@ struct conf_s
   genalloc relay_nets ;/* conf_net */
   genalloc routes ;    /* conf_route; domain 0 = smarthost */
   genalloc dkim ;      /* conf_dkim, in the file's order */
+  genalloc relay_domains ; /* conf_relaydomain */
   conf_delivery deliver ;
   unsigned int tls_outbound ;
   uint64_t message_size ;
@@ -211,6 +235,10 @@ struct conf_s
   unsigned int timeout_filter_connect ;  /* lib/filter: connect and negotiation */
   unsigned int timeout_filter_command ;  /* each SMTP stage's answer */
   unsigned int timeout_filter_data ;     /* each header, body chunk and end of message */
+  unsigned int callout_timeout ;   /* a recipient callout, all of it (lib/callout) */
+  unsigned int callout_positive ;  /* how long the cache keeps an accepted recipient */
+  unsigned int callout_negative ;  /* ... and a refused one */
+  size_t callout_cache ;           /* its directory, the SMTP user's; 0: no cache */
   unsigned int retry_local ;      /* seconds: first retry; the n-th waits base * n^2 */
   unsigned int retry_remote ;
   unsigned int retry_max ;        /* the wait is capped at this */
@@ -260,6 +288,8 @@ extern int conf_is_local_domain (conf const *, char const *) ;
 extern conf_vdomain const *conf_vdomain_find (conf const *, char const *) ;
 extern int conf_relay_allowed (conf const *, char const *, int) ;
 extern conf_route const *conf_route_find (conf const *, char const *) ;
+/* the relay-domain line of a domain (any case), or 0 */
+extern conf_relaydomain const *conf_relaydomain_find (conf const *, char const *) ;
 /* the tls-policy rule of a domain, or 0 */
 extern conf_tlspolicy const *conf_tlspolicy_find (conf const *, char const *) ;
 /*

@@ -230,3 +230,34 @@ int tables_compile_vmap (char const *file, stralloc *err)
  end:
   return table_finish(&t, ok) ;
 }
+
+/* recipients list: "user@domain" per line; '#' comments */
+int tables_compile_list (char const *file, stralloc *err)
+{
+  table t = { .text = STRALLOC_ZERO, .tmpfn = STRALLOC_ZERO, .fn = STRALLOC_ZERO, .fd = -1, .maker = CDBMAKER_ZERO } ;
+  size_t pos = 0 ;
+  unsigned int line = 0 ;
+  int ok = 0 ;
+  if (!table_start(&t, file, err)) return table_finish(&t, 0) ;
+  while (pos < t.text.len)
+  {
+    char *s = t.text.s + pos ;
+    char *nl = memchr(s, '\n', t.text.len - pos) ;
+    size_t n = nl ? (size_t)(nl - s) : t.text.len - pos ;
+    size_t i = 0, k, at ;
+    pos += n + 1 ;
+    line++ ;
+    while (n && (s[n-1] == ' ' || s[n-1] == '\t' || s[n-1] == '\r')) n-- ;
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++ ;
+    if (i == n || s[i] == '#') continue ;
+    k = i ;
+    at = k + byte_rchr(s + k, n - k, '@') ;
+    if (at == k || at + 1 >= n || n - k > ADDRESS_MAX || byte_chr(s + k, n - k, ' ') < n - k || byte_chr(s + k, n - k, '\t') < n - k || byte_chr(s + k, n - k, 0) < n - k)
+    { table_fail(err, file, line, "expected one address, user@domain") ; goto end ; }
+    case_lowerb(s + k, n - k) ;
+    if (!cdbmake_add(&t.maker, s + k, n - k, "", 0)) goto end ;
+  }
+  ok = 1 ;
+ end:
+  return table_finish(&t, ok) ;
+}

@@ -28,6 +28,7 @@
 
 #include "exitcodes.h"
 #include "address.h"
+#include "callout.h"
 #include "conf.h"
 #include "decide.h"
 #include "deliver.h"
@@ -175,6 +176,25 @@ static void show_sts (unsigned int indent, char const *domain, conf_tlspolicy co
     size_t len = sts.pol.mxlen[i] < sizeof(m) ? sts.pol.mxlen[i] : sizeof(m) - 1 ;
     memcpy(m, stscache_text(&sts) + sts.pol.mx[i], len) ; m[len] = 0 ;
     PUT(indent + 1, "mx ", log_quote(m)) ;
+  }
+}
+
+/* a relay domain (lib/relaydom): how its recipients are checked at RCPT, and the cached callout answer for a */
+static void show_relaydomain (unsigned int indent, char const *a, char const *domain)
+{
+  conf_relaydomain const *d = conf_relaydomain_find(&cf, domain) ;
+  enum ketch_result r ;
+  if (!d) return ;
+  PUT(indent, "relay domain ", log_quote(domain), ": accepted from any client, queued, forwarded (a backup MX holds it while better exchangers are down)") ;
+  if (d->check == CONF_RELAY_CHECK_LIST) PUT(indent + 1, "recipients checked against the list ", cf.sa.s + d->list, " (.cdb, newaliases -r): 550 5.1.1 when not listed") ;
+  else if (d->check != CONF_RELAY_CHECK_VERIFY) PUT(indent + 1, "recipients not checked: the next hop's refusals come back as bounces") ;
+  else
+  {
+    PUT(indent + 1, "recipients checked by a callout to the next hop below (EHLO, MAIL FROM:<>, RCPT TO, QUIT) within ", log_u64(cf.callout_timeout), "s: 2xx accepts, 5xx 550 5.1.1, else 450 4.1.1") ;
+    if (!cf.callout_cache) PUT(indent + 2, "no callout cache: every RCPT asks") ;
+    else if (callout_cache_get(cf.sa.s + cf.callout_cache, a, (uint64_t)time(0), cf.callout_positive, cf.callout_negative, &r))
+      PUT(indent + 2, "cached answer in ", cf.sa.s + cf.callout_cache, ": ", r == KETCH_RESULT_OK ? "accepted" : "refused (550 5.1.1)", ", no callout") ;
+    else PUT(indent + 2, "no cached answer in ", cf.sa.s + cf.callout_cache, ": the session asks") ;
   }
 }
 
@@ -435,6 +455,7 @@ static void show_rcpt (unsigned int indent, char const *a, char const *orig, uns
       break ;
     case LOOKUP_REMOTE :
       PUT(indent, qa, ": remote, remote-send") ;
+      show_relaydomain(indent + 1, a, strrchr(a, '@') + 1) ;
       show_remote(indent + 1, strrchr(a, '@') + 1) ;
       break ;
     case LOOKUP_ALIAS :
@@ -565,7 +586,7 @@ int main (int argc, char const *const *argv)
       memcpy(a.s + a.len, h, hl) ; a.len += hl ; a.s[a.len] = 0 ;
     }
     r = policy_rcpt(&cf, haveip ? ip.ip : 0, haveip && ip46_is6(&ip), authed, &a, &rep) ;
-    PUT(0, "RCPT TO:<", a.s, ">: ", rep) ;
+    PUT(0, "RCPT TO:<", a.s, ">: ", rep, r == POLICY_VERIFY ? " if the callout to the next hop accepts it (below)" : "") ;
     if (!r && !strncmp(rep, "550 5.7.1", 9)) denied = 1 ;
     if (!r && !strncmp(rep, "550 5.1.1", 9)) show_vunknown(1, a.s + a.at + 1) ;
     if (!r) continue ;

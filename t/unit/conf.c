@@ -436,7 +436,7 @@ static void keywords (void)
     /* alone (or with its second word), it lacks its value: the parser knows it */
     if (loads(line) || strstr(err.s, "unknown") || strstr(err.s, "expected local")) { printf("# %s", line) ; unknown++ ; }
   }
-  ok(n == 56, "conf_keywords: 56 keywords (%zu)", n) ;
+  ok(n == 61, "conf_keywords: 61 keywords (%zu)", n) ;
   ok(!unknown && i == k.len, "conf_keywords: the parser knows each, missing its value") ;
   stralloc_0(&k) ;
   ok(strstr(k.s, "\nlimit recipients\n") && strstr(k.s, "\nretry max\n") && strstr(k.s, "\nlisten\n") && !strstr(k.s, "\nlimit\n") && !strncmp(k.s, "hostname\n", 9),
@@ -497,10 +497,38 @@ static void queries (void)
   conf_free(&c) ;
 }
 
+/* relay-domain (lib/relaydom, lib/callout): the line's words, its checks against others, the printout, the callout group */
+static void relay_domains (void)
+{
+  conf c ;
+  stralloc p = STRALLOC_ZERO ;
+  conf_relaydomain const *d ;
+  ok(load(&c, "relay-domain B.example via [192.0.2.1]:2525 verify\nrelay-domain l.example recipients l.list\nrelay-domain m.example\n"), "relay-domain: three lines") ;
+  d = conf_relaydomain_find(&c, "b.EXAMPLE") ;
+  ok(d && !strcmp(c.sa.s + d->domain, "b.example") && !strcmp(c.sa.s + d->host, "192.0.2.1") && d->port == 2525 && d->check == CONF_RELAY_CHECK_VERIFY,
+     "relay-domain: via host and port, verify, found in any case") ;
+  d = conf_relaydomain_find(&c, "l.example") ;
+  ok(d && !d->host && d->check == CONF_RELAY_CHECK_LIST && d->list && c.sa.s[d->list] == '/' && !conf_relaydomain_find(&c, "x.example"),
+     "relay-domain: a recipients list, its path made absolute; another domain is none") ;
+  ok(c.callout_timeout == 10 && c.callout_positive == 7 * 86400 && c.callout_negative == 3 * 3600 && !c.callout_cache, "callout: the defaults, no cache") ;
+  ok(fixed_point(&c, &p) && printed(&p, "relay-domain b.example via 192.0.2.1:2525 verify") && printed(&p, "relay-domain m.example"),
+     "relay-domain: printed as it is read again") ;
+  conf_free(&c) ;
+  ok(load(&c, "callout timeout 3s\ncallout positive 2d\ncallout negative 5m\ncallout cache cache\n") && c.callout_timeout == 3
+     && c.callout_positive == 2 * 86400 && c.callout_negative == 300 && c.callout_cache && c.sa.s[c.callout_cache] == '/' && (conf_free(&c), 1),
+     "callout: timeout, positive, negative, cache") ;
+  ok(refused("relay-domain a.example verify recipients x\n", "expected: relay-domain DOMAIN"), "relay-domain: a list and verify exclude each other") ;
+  ok(refused("relay-domain a.example\nrelay-domain A.example\n", "given twice"), "relay-domain: a domain twice") ;
+  ok(refused("local-domain a.example\nrelay-domain a.example\n", "a local or virtual domain cannot be relayed"), "relay-domain: not a local domain") ;
+  ok(refused("relay-domain a.example via h\nroute a.example via g\n", "via and a route line"), "relay-domain: via and a route, refused") ;
+  ok(load(&c, "relay-domain a.example\nroute a.example via g tls verify\n") && (conf_free(&c), 1), "relay-domain: a route line without via, accepted") ;
+  stralloc_free(&p) ;
+}
+
 int main (void)
 {
   conf c ;
-  tap_plan(95) ;
+  tap_plan(106) ;
   if (!mkdtemp(dir)) return 111 ;
 
   ok(refused("limit message-size 17179869185G\n", "too large"), "size: 17179869185G refused (2^64 + 1G wrapped to 1G)") ;
@@ -542,6 +570,7 @@ int main (void)
   keywords() ;
   prog() ;
   queries() ;
+  relay_domains() ;
 
   rmdir(dir) ;
   stralloc_free(&err) ;
