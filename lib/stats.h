@@ -53,6 +53,7 @@ enum stats_value
   STATS_DEFERRED_REMOTE,
   STATS_BOUNCED_LOCAL,
   STATS_BOUNCED_REMOTE,
+  STATS_EXPIRED,                /* recipients given up at expire, still undelivered */
   STATS_SESSIONS_IN_TLS,        /* inbound SMTP sessions, counted at their end */
   STATS_SESSIONS_IN_PLAIN,
   STATS_SESSIONS_OUT_TLS,       /* outbound SMTP sessions, counted when opened */

@@ -70,6 +70,8 @@ static family const families[] =
     { { STATS_DEFERRED_LOCAL, { "kind", "local" } }, { STATS_DEFERRED_REMOTE, { "kind", "remote" } }, END } },
   { "ketch_bounced_total", "counter", "Recipients that failed permanently.",
     { { STATS_BOUNCED_LOCAL, { "kind", "local" } }, { STATS_BOUNCED_REMOTE, { "kind", "remote" } }, END } },
+  { "ketch_expired_total", "counter", "Recipients given up undelivered when their message expired.",
+    { { STATS_EXPIRED, { 0 } }, END } },
   { "ketch_smtp_sessions_total", "counter", "SMTP sessions, inbound (counted at their end) and outbound, with and without TLS.",
     { { STATS_SESSIONS_IN_TLS, { "direction", "in", "tls", "yes" } }, { STATS_SESSIONS_IN_PLAIN, { "direction", "in", "tls", "no" } },
       { STATS_SESSIONS_OUT_TLS, { "direction", "out", "tls", "yes" } }, { STATS_SESSIONS_OUT_PLAIN, { "direction", "out", "tls", "no" } }, END } },
