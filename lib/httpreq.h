@@ -34,7 +34,7 @@ enum httpreq_status
   HTTPREQ_TOOLONG      /* no end within HTTPREQ_MAX: 431 */
 } ;
 
-/* *head is set to 1 for HEAD (the answer without its body), else 0 */
+/* *head is set to 1 for a well-formed HEAD request (METRICS or NOTFOUND: the answer without its body), else 0 */
 extern enum httpreq_status httpreq_parse (char const *s, size_t len, int *head) ;
 
 #endif
