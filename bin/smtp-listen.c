@@ -284,6 +284,7 @@ static void spawn_keyd (int notif)
  * nothing is counted.
  */
 static stats_rec *stats = 0 ;
+static int statsfd = -1 ;   /* close-on-exec but in an exec'd session: never given to enqueue */
 static char statsfmt[INT_FMT] ;
 
 static void open_stats (void)
@@ -302,6 +303,8 @@ static void open_stats (void)
     return ;
   }
   stralloc_free(&fn) ;
+  if (coe(fd) < 0) strerr_diefusys(KETCH_EX_TEMP, "set close-on-exec on the statistics") ;
+  statsfd = fd ;
   statsfmt[int_fmt(statsfmt, fd)] = 0 ;
   while (session_argv[n]) n++ ;
   session_argv[n++] = "-S" ;
@@ -436,6 +439,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
   if (exec_sessions)
   {
     connection(fd, remote, rport, 0) ;
+    if (statsfd >= 0 && uncoe(statsfd) < 0) strerr_diefusys(KETCH_EX_TEMP, "clear close-on-exec on the statistics") ;
     xexec(session_argv) ;
   }
   {
