@@ -78,6 +78,10 @@
  */
 #define ENQCLIENT_F_HOLD 0x1
 #define ENQCLIENT_F_SIGN 0x2
+/* LOCAL: a local program's submission (sendmail, smtp-session -L): the
+   queue counts it as received by way "local" (ketch-stats(8)). Only a
+   counter depends on it: anyone may say it. */
+#define ENQCLIENT_F_LOCAL 0x4
 #define ENQCLIENT_REASON_MAX 256
 
 typedef struct enqclient_req_s enqclient_req ;

@@ -39,7 +39,8 @@
 /* the values of enqclient.h's ENQCLIENT_F_*, said by whoever submits */
 #define SUBMIT_F_HOLD 0x1   /* queued held until queue-ctl release (a filter's quarantine) */
 #define SUBMIT_F_SIGN 0x2   /* the submitter vouches for the sender: the message may be DKIM-signed */
-#define SUBMIT_F_ALL (SUBMIT_F_HOLD | SUBMIT_F_SIGN)
+#define SUBMIT_F_LOCAL 0x4  /* a local program's submission: counted as way local (lib/stats); anyone may say it */
+#define SUBMIT_F_ALL (SUBMIT_F_HOLD | SUBMIT_F_SIGN | SUBMIT_F_LOCAL)
 
 typedef struct submit_s submit ;
 struct submit_s

@@ -125,7 +125,7 @@ int main (void)
     ok(!submit_sender(&s, "a@b.example", 11, &err) && !submit_flags(&s, SUBMIT_F_HOLD, "quarantined by rspamd", &c, other, &err) && s.flags == SUBMIT_F_HOLD && s.e.flags & ENVELOPE_F_HOLD && s.e.reason && !strcmp(s.e.sa.s + s.e.reason, "quarantined by rspamd"), "anyone may hold, with a reason") ;
     r = submit_flags(&s, SUBMIT_F_HOLD, "bad\nreason", &c, 0, &err) ;
     ok(r == KETCH_EX_PERM && !strncmp(err.s, "invalid hold reason", 19), "a reason with a newline: 100 (%s)", err.s) ;
-    ok(submit_flags(&s, 0x4, 0, &c, 0, &err) == KETCH_EX_PERM && !strcmp(err.s, "unknown submission flags"), "an unknown flag: 100") ;
+    ok(submit_flags(&s, 0x8, 0, &c, 0, &err) == KETCH_EX_PERM && !strcmp(err.s, "unknown submission flags"), "an unknown flag: 100") ;
     ok(!submit_rcpt(&s, "c@d.example", 11, &err) && !submit_open(&s, 0, 0, &err) && !submit_feed(&s, "S: x\n\nb\n", 8, &err) && !submit_commit(&s, &err), "a held message is committed") ;
     memcpy(path, "queue/", 6) ; memcpy(path + 6, s.id + QUEUE_ID_LEN - 2, 2) ; path[8] = '/' ;
     memcpy(path + 9, s.id, QUEUE_ID_LEN + 1) ;
