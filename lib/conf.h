@@ -96,6 +96,10 @@ extern char const *conf_tls_policy_name (unsigned int) ;
 #define CONF_MTASTS_OFF 0
 #define CONF_MTASTS_ON 1
 
+/* dot-forward off|on: whether a local user's ~/.forward decides (lib/dotforward) */
+#define CONF_DOTFORWARD_OFF 0
+#define CONF_DOTFORWARD_ON 1
+
 /* tls-policy DOMAIN WORD: the TLS policy (CONF_TLS_*) of one destination domain */
 typedef struct conf_tlspolicy_s conf_tlspolicy ;
 struct conf_tlspolicy_s
@@ -217,6 +221,8 @@ struct conf_s
   /* MTA-STS (RFC 8461): "mta-sts off|on" (CONF_MTASTS_*), and the HTTPS port of the policy fetch (443; another only for tests) */
   unsigned int mta_sts ;
   uint16_t mta_sts_port ;
+  /* "dot-forward off|on" (CONF_DOTFORWARD_*): a local user's ~/.forward is followed (on, the default, as sendmail and Postfix) */
+  unsigned int dot_forward ;
 } ;
 
 #define conf_str(c, off) ((off) ? (c)->sa.s + (off) : (char const *)0)
