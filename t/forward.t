@@ -8,7 +8,7 @@
 # loop between two users ends in one bounce; dot-forward off ignores it.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
-plan 31
+plan 35
 
 Q=$(unused_user fq)
 useradd -M -d /nonexistent -s /bin/false "$Q" || bail "useradd failed"
@@ -125,6 +125,17 @@ check "a loop: nothing left in the queue" wait_for 10 sh -c "[ \$(find '$SPOOL/q
 { i=0 ; while [ $i -lt 50 ] ; do printf 'Received: from h%d.example by h%d.example; Thu, 1 Jan 2026 00:00:00 +0000\n' $i $i ; i=$((i + 1)) ; done
   printf 'Subject: hops\n\nx\n' ; } | enq "$B@test.example" "$A@test.example"
 check "hops: the forward refused by enqueue (too many hops), permanent" wait_for 15 grep -q "rcpt=\"$A@test.example\" result=perm attempt=[0-9]* text=\"unable to forward: enqueue exited 100: .*too many hops" "$T/sched.log"
+
+# ketch-route: as root it opens nothing in the home; as the user it shows what the delivery would follow
+route () { _u=$1 ; shift ; setpriv --reuid="$_u" --regid="$_u" --clear-groups ketch-route -C "$CONF" -n "$@" ; }
+ketch-route -C "$CONF" -n "$A@test.example" > "$T/route.root" 2>&1
+check "ketch-route as root: .forward decides, read as the user" grep -qF "/.forward, when there is one, decides; the delivery reads it as the user (ketch-route run as \"$A\" shows it)" "$T/route.root"
+route "$A" "$A@test.example" > "$T/route.a" 2>&1
+check "ketch-route as the user: the forward" grep -qF "~/.forward: forwarded to <$B@test.example>, queued again with the sender kept" "$T/route.a"
+route "$K" "$K@test.example" > "$T/route.k" 2>&1
+check "ketch-route as the user: \\user is the mailbox" grep -qF "~/.forward: the mailbox, as above" "$T/route.k"
+route "$SL" "$SL@test.example" > "$T/route.sl" 2>&1
+check "ketch-route as the user: a hostile .forward ignored, and why" grep -qF "/.forward ignored (a symbolic link): delivered as above" "$T/route.sl"
 
 # dot-forward off: A's file is not read, the mail stays with A
 kill "$SPID" ; wait_for 10 sh -c "! kill -0 $SPID 2>/dev/null"
