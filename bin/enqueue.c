@@ -31,7 +31,7 @@
 #include "queue.h"
 #include "submit.h"
 
-#define USAGE "enqueue [ -C conf ] [ -S ] [ -a authuser ] [ -H reason ] [ -D ] [ -r fd ] -f sender [ recipient... ]"
+#define USAGE "enqueue [ -C conf ] [ -S ] [ -a authuser ] [ -H reason ] [ -D ] [ -N ] [ -r fd ] -f sender [ recipient... ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 /* a refusal or a failure of lib/submit: its words, or silence for an abort */
@@ -101,7 +101,7 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:Sa:H:Dr:f:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:Sa:H:DNr:f:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
@@ -110,6 +110,7 @@ int main (int argc, char const *const *argv)
         case 'a' : auth = l.arg ; break ;
         case 'H' : flags |= SUBMIT_F_HOLD ; reason = l.arg ; break ;
         case 'D' : flags |= SUBMIT_F_SIGN ; break ;
+        case 'N' : flags |= SUBMIT_F_NOSIGN ; break ;
         case 'r' : if (!int0_scan(l.arg, &rcptfd) || rcptfd < 0) dieusage() ; break ;
         case 'f' : sender = l.arg ; break ;
         default : dieusage() ;

@@ -579,15 +579,17 @@ static int inject_write (deliver const *d, deliver_req const *r, enqclient const
 /*
  * The addresses (f's, each NUL-terminated) queued as one new message
  * with the same envelope sender: a forward is an alias the user keeps
- * (RFC 5321 §3.9.1: the reverse-path stays). enqueue's refusal (100,
- * too many hops among them) is permanent: a bounce.
+ * (RFC 5321 §3.9.1: the reverse-path stays). Never DKIM-signed: the
+ * message came from anywhere, and the user's forward vouches for none
+ * of it (ENQCLIENT_F_NOSIGN). enqueue's refusal (100, too many hops
+ * among them) is permanent: a bounce.
  */
 static enum ketch_result inject (deliver const *d, deliver_req const *r, stralloc const *rcpts, stralloc *text)
 {
   enqclient h = ENQCLIENT_ZERO ;
   stralloc diag = STRALLOC_ZERO ;
   tain deadline ;
-  enqclient_req q = { .conffile = r->conffile, .sender = r->sender, .auth = 0, .rcpts = rcpts->s, .rlen = rcpts->len, .flags = 0, .reason = 0, .deadline = &deadline } ;
+  enqclient_req q = { .conffile = r->conffile, .sender = r->sender, .auth = 0, .rcpts = rcpts->s, .rlen = rcpts->len, .flags = ENQCLIENT_F_NOSIGN, .reason = 0, .deadline = &deadline } ;
   int e ;
   if (!r->cf) return say(text, KETCH_RESULT_TEMP, "no configuration to forward with") ;
   if (!sig_altignore(SIGPIPE)) return unable(text, "ignore SIGPIPE") ;

@@ -8,7 +8,7 @@
 # loop between two users ends in one bounce; dot-forward off ignores it.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
-plan 35
+plan 37
 
 Q=$(unused_user fq)
 useradd -M -d /nonexistent -s /bin/false "$Q" || bail "useradd failed"
@@ -56,6 +56,9 @@ fwd "$L2" "$L1@test.example"
 mkdir "$T/sock" && chown "$Q" "$T/sock" && chmod 755 "$T/sock"
 SOCK=$T/sock/enq
 mkinstance "queue-user $Q" "deliver maildir ~/Maildir" "enqueue-socket $SOCK" "retry local 1s"
+# a DKIM key for test.example: a local user's own mail is signed, a forward never (it vouches for nothing)
+ketch-dkim keygen -C "$CONF" -t ed25519 test.example f1 > "$T/dkim.out" 2>&1 || bail "ketch-dkim keygen failed: $(cat "$T/dkim.out")"
+grep '^dkim-sign ' "$T/dkim.out" >> "$CONF"
 enqueue-listen -C "$CONF" -d 3 3>"$T/eready" 2>>"$T/enq.log" &
 EPID=$!
 at_exit "kill $EPID 2>/dev/null"
@@ -72,12 +75,15 @@ mails () { find "$T/home/$1/Maildir/new" -type f 2>/dev/null ; }
 has () { _f=$(mails "$1") ; [ -n "$_f" ] && grep -qs -e "$2" $_f ; }
 enq () { enqueue -C "$CONF" -f "$1" -- "$2" >/dev/null ; }
 
-printf 'Subject: to-a\n\nforward me\n' | enq s@remote.example "$A@test.example"
+printf 'From: someone@test.example\nSubject: to-a\n\nforward me\n' | enq s@remote.example "$A@test.example"
 check "forward: delivered to the address in A's .forward" wait_for 15 has "$B" '^Subject: to-a'
 f=$(grep -ls '^Subject: to-a' $(mails "$B") 2>/dev/null | head -n 1)
 check "forward: the envelope sender is kept (Return-Path)" grep -q '^Return-Path: <s@remote.example>$' "$f"
 check "forward: the forwarded copy holds Delivered-To for A" grep -qi "^Delivered-To: $A@test.example$" "$f"
 check "forward: and a Received field (the hop count)" grep -q "^Received: by mx.test.example (ketch, ~/.forward of $A)" "$f"
+check "forward: not DKIM-signed (From: is test.example's, but the forward vouches for nothing)" sh -c "! grep -qi '^DKIM-Signature:' '$f'"
+printf 'From: %s@test.example\nSubject: own\n\nmine\n' "$A" | setpriv --reuid="$A" --regid="$A" --clear-groups sendmail -C "$CONF" -f "$A@test.example" "$B@test.example"
+check "while the user's own mail is signed" wait_for 15 sh -c "grep -ls '^Subject: own' $T/home/$B/Maildir/new/* | xargs grep -qi '^DKIM-Signature:.*d=test.example'"
 check "forward: nothing kept in A's mailbox" test -z "$(mails "$A")"
 check "forward: the log says so" grep -q "rcpt=\"$A@test.example\" result=ok attempt=[0-9]* text=\"followed ~/.forward: forwarded as" "$T/sched.log"
 
