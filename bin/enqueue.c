@@ -32,7 +32,7 @@
 #include "submit.h"
 #include "stats.h"
 
-#define USAGE "enqueue [ -C conf ] [ -S ] [ -a authuser ] [ -H reason ] [ -D ] [ -l ] [ -r fd ] -f sender [ recipient... ]"
+#define USAGE "enqueue [ -C conf ] [ -S ] [ -a authuser ] [ -H reason ] [ -D ] [ -l ] [ -N ] [ -r fd ] -f sender [ recipient... ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 /* a refusal or a failure of lib/submit: its words, or silence for an abort */
@@ -102,7 +102,7 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:Sa:H:Dlr:f:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:Sa:H:DlNr:f:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
@@ -112,6 +112,7 @@ int main (int argc, char const *const *argv)
         case 'H' : flags |= SUBMIT_F_HOLD ; reason = l.arg ; break ;
         case 'D' : flags |= SUBMIT_F_SIGN ; break ;
         case 'l' : flags |= SUBMIT_F_LOCAL ; break ;
+        case 'N' : flags |= SUBMIT_F_NOSIGN ; break ;
         case 'r' : if (!int0_scan(l.arg, &rcptfd) || rcptfd < 0) dieusage() ; break ;
         case 'f' : sender = l.arg ; break ;
         default : dieusage() ;

@@ -291,7 +291,7 @@ static int start_local (job *j, size_t i, lookup *l)
     /* not root: the delivery is decided here (lib/decide) and runs as ourselves */
     if (!decide_local(&c, l, envelope_sender(&j->e), addr, orig, c.timeout_delivery, 0, &x)) goto end ;
     if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
-    if (!prog(&p, "local-deliver") || !cmd_add(&sa, p.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !cmd_argv(&sa, &ga, &argv)) goto end ;
+    if (!prog(&p, "local-deliver") || !cmd_add(&sa, p.s) || !cmd_add(&sa, "-C") || !cmd_add(&sa, conffn.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !cmd_argv(&sa, &ga, &argv)) goto end ;
   }
   d = ldlv_new(j, i) ;
   if (!d) goto end ;
