@@ -111,6 +111,16 @@ $(B)/t/unit/%.t: t/unit/%.c t/unit/tap.h $(B)/libketch.a | $(B)/t/unit
 $(B)/t/failsys.so: t/shim/failsys.c | $(B)/t/unit
 	$(CC) -shared -fPIC -O2 -o $@ $< -ldl
 
+# the power-cut filesystem of t/shim.t and t/powercut.t (t/shim/powercutfs.c),
+# built only where libfuse3 is (Debian: libfuse3-dev); a test tool, so
+# without the sanitizers: it is not under test
+FUSE3 := $(shell pkg-config --exists fuse3 2>/dev/null && echo yes)
+ifeq ($(FUSE3),yes)
+all: $(B)/t/powercutfs
+endif
+$(B)/t/powercutfs: t/shim/powercutfs.c | $(B)/t/unit
+	$(CC) -std=c99 -O2 -g -Wall -Wextra -Wno-unused-parameter $(if $(WERROR),-Werror) $(shell pkg-config --cflags fuse3) -o $@ $< $(shell pkg-config --libs fuse3)
+
 $(B)/lib $(B)/bin $(B)/t/unit:
 	mkdir -p $@
 
