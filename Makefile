@@ -39,7 +39,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route ketch-dkim ketch-doctor
 
-.PHONY: all deps deps-run fresh-test test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
+.PHONY: all deps deps-run fresh-test test check check-asan crashtest powercut powercut-peers fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
 .SECONDARY:
 
 all: $(PROGS) $(B)/bin/mailq $(UNITS) $(B)/t/failsys.so $(B)/t/enqueue-dyn
@@ -160,6 +160,15 @@ CRASH_DRAIN ?= 300
 crashtest: all
 	CRASH_N=$(CRASH_N) CRASH_SEND_TIME=$(CRASH_SEND_TIME) CRASH_DRAIN=$(CRASH_DRAIN) \
 	  KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' -v t/crash.t
+
+# A long power-cut run (t/powercut.t on t/shim/powercutfs; make check runs a
+# short one): POWERCUT_N cuts, at most POWERCUT_TIME seconds of load;
+# POWERCUT_SEED, POWERCUT_RATE (messages/s offered), POWERCUT_TORN=1.
+POWERCUT_N ?= 500
+POWERCUT_TIME ?= 1800
+powercut: all
+	POWERCUT_N=$(POWERCUT_N) POWERCUT_TIME=$(POWERCUT_TIME) \
+	  KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' -v t/powercut.t
 
 # The README's first command: an embedded instance in ./instance under s6-svscan.
 INSTANCE ?= $(CURDIR)/instance

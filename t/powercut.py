@@ -1,0 +1,477 @@
+# ISC license: see LICENSE.
+# The power-cut harness behind t/powercut.t, `make powercut` and `make
+# powercut-peers` (issue 24).
+#
+# An MTA's spool and the recipient's Maildir live on the power-cut
+# filesystem (t/shim/powercutfs.c), mounted at MNT over STATE. The MTA's
+# processes run in a PID namespace of their own, so that one SIGKILL (to
+# the namespace's init) kills every one of them at once. Client threads
+# send messages over SMTP, and one thread through the MTA's local
+# submission program (enqueue, or the peer's sendmail), each message with
+# a unique Message-ID and the SHA-256 of its body in a header, and record
+# which were acknowledged (250 after DATA, exit 0). At random moments
+# (seeded) the machine loses power: every MTA process and every running
+# submission is SIGKILLed, the filesystem is cut (whatever was not
+# fsynced is forgotten) and mounted again, and the MTA is started again:
+# its start-up recovery runs on what a real power cut could have left.
+# After the last cut, the queue drains (bounded) and the Maildir is
+# checked: every acknowledged message delivered (at least once), none
+# corrupted, duplicates only in the window of SPOOL section 6 (the first
+# copy delivered at most --window seconds before a cut), nothing left in
+# the spool, nothing quarantined.
+#
+# Prints key=value lines (acked, lost, corrupted, duplicated, cuts,
+# messages-per-second, cuts-per-minute...) and exits 0 only when nothing
+# acknowledged was lost and nothing was corrupted (for ketch, also an
+# empty spool and every duplicate in the window; --peer reports only).
+import argparse, grp, hashlib, os, pwd, random, re, signal, smtplib, socket, subprocess, sys, threading, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--mta', default='ketch', choices=('ketch', 'postfix', 'opensmtpd'))
+ap.add_argument('--fs', required=True, help='the powercutfs program')
+ap.add_argument('--dir', required=True, help='a fresh directory for the run')
+ap.add_argument('--build', help="ketch's build directory")
+ap.add_argument('--user', required=True, help='the recipient, a local user')
+ap.add_argument('--cuts', type=int, default=20)
+ap.add_argument('--time', type=float, default=40.0, help='stop cutting after this many seconds')
+ap.add_argument('--up-min', type=float, default=0.3, help='least time between a boot and the next cut')
+ap.add_argument('--up-max', type=float, default=1.5)
+ap.add_argument('--rate', type=float, default=40.0, help='messages per second offered, all clients together')
+ap.add_argument('--parallel', type=int, default=4, help='SMTP clients')
+ap.add_argument('--drain', type=float, default=60.0)
+ap.add_argument('--window', type=float, default=2.0, help='duplicate window: seconds from a first copy to the cut')
+ap.add_argument('--torn', action='store_true', help='tear unsynced data at a page boundary instead of losing it')
+ap.add_argument('--seed', type=int, default=None)
+a = ap.parse_args()
+
+seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), 'big')
+rng = random.Random(seed)
+runid = '%08x' % rng.getrandbits(32)
+STATE = os.path.join(a.dir, 'fs')
+MNT = os.path.join(a.dir, 'mnt')
+RCPT = '%s@test.example' % a.user
+pw = pwd.getpwnam(a.user)
+lock = threading.Lock()
+acked = {}          # index -> time of the acknowledgement
+refused = {}        # index -> why not
+cuts = []           # times of the cuts (the kill of every process)
+down = threading.Event()    # set while the machine is off
+
+
+def out(k, v):
+    print('%s=%s' % (k, v), flush=True)
+
+
+# ---- messages (as t/crash.py writes them) ----
+
+def body_of(i):
+    r = random.Random(seed * 1000003 + i)
+    lines = []
+    for j in range(r.randint(1, 120)):
+        k = r.random()
+        if k < 0.05:
+            lines.append('.')
+        elif k < 0.10:
+            lines.append('.leading dot %d' % j)
+        elif k < 0.15:
+            lines.append('')
+        else:
+            lines.append(''.join(r.choice('abcdefghijklmnopqrstuvwxyz0123456789 ,;:-_') for _ in range(r.randint(1, 200))))
+    return ''.join(l + '\n' for l in lines)
+
+
+def message_of(i):
+    b = body_of(i)
+    return ('From: <pc@test.example>\nTo: <%s>\nSubject: powercut %s %d\n'
+            'Message-ID: <pc.%s.%d@test.example>\nX-Crash-Sum: %s\n\n%s'
+            % (RCPT, runid, i, runid, i, hashlib.sha256(b.encode()).hexdigest(), b))
+
+
+# ---- the filesystem ----
+
+class Shim:
+    def __init__(self):
+        os.makedirs(STATE, exist_ok=True)
+        os.makedirs(MNT, exist_ok=True)
+        self.p = None
+        self.n = 0
+        self.err = open(os.path.join(a.dir, 'powercutfs.log'), 'ab')
+
+    def mount(self):
+        self.n += 1
+        argv = [a.fs, '-s', str(seed + self.n)] + (['-t'] if a.torn else []) + [STATE, MNT]
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err)
+        end = time.time() + 10
+        while not os.path.ismount(MNT):
+            if time.time() > end or self.p.poll() is not None:
+                raise SystemExit('powercutfs did not mount')
+            time.sleep(0.01)
+
+    def stop(self, sig):
+        self.p.send_signal(sig)
+        try:
+            rc = self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            raise SystemExit('powercutfs did not exit')
+        if rc != 0:
+            raise SystemExit('powercutfs exited %d' % rc)
+
+
+def fsync_dir(p):
+    fd = os.open(p, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+
+
+def mkmaildir(md, uid, gid):
+    for sub in ('', 'tmp', 'new', 'cur'):
+        p = os.path.join(md, sub)
+        os.makedirs(p, exist_ok=True)
+        os.chown(p, uid, gid)
+        os.chmod(p, 0o700)
+
+
+# ---- the MTAs: each boots in a PID namespace, crashes as a whole ----
+
+class Machine:
+    """the processes of one boot: unshare --pid --fork ARGV; crash() kills
+    the namespace's init, and with it, by the kernel, every process in it"""
+    def __init__(self, argv, env=None):
+        self.log = open(os.path.join(a.dir, 'machine.log'), 'ab')
+        self.p = subprocess.Popen(['unshare', '--pid', '--fork', '--'] + argv, stdin=subprocess.DEVNULL,
+                                  stdout=self.log, stderr=self.log, env=env, start_new_session=True)
+
+    def init_pid(self):
+        try:
+            with open('/proc/%d/task/%d/children' % (self.p.pid, self.p.pid)) as f:
+                k = f.read().split()
+            return int(k[0]) if k else None
+        except OSError:
+            return None
+
+    def crash(self):
+        end = time.time() + 5
+        while self.p.poll() is None:
+            pid = self.init_pid()
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                self.p.wait(0.5)
+            except subprocess.TimeoutExpired:
+                if time.time() > end:
+                    self.p.kill()
+        self.log.close()
+
+
+def wait_port(port, secs):
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            socket.create_connection(('127.0.0.1', port), 0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Ketch:
+    name = 'ketch'
+    strict = True
+
+    def __init__(self):
+        self.bin = os.path.join(a.build, 'bin')
+        self.port = free_port()
+        self.conf = os.path.join(a.dir, 'ketch.conf')
+        self.svc = os.path.join(a.dir, 'service')
+        self.spool = os.path.join(MNT, 'spool')
+        self.maildir = os.path.join(MNT, 'mail', a.user)
+        self.env = dict(os.environ, PATH=self.bin + ':/usr/sbin:/usr/bin:/sbin:/bin')
+        with open(self.conf, 'w') as f:
+            f.write('\n'.join(['hostname mx.test.example', 'spool ' + self.spool, 'programs ' + self.bin,
+                               'local-domain test.example', 'smtp-user root',
+                               'listen 127.0.0.1 port %d' % self.port, 'deliver maildir %s/mail/%%u' % MNT,
+                               'retry local 1s', 'retry max 2s', 'rescan 2s',
+                               'limit connections 200', 'limit connections-per-client 200',
+                               'enqueue-socket %s' % os.path.join(a.dir, 'enqueue.sock')]) + '\n')
+        subprocess.run(['ketch-services', '-C', self.conf, '-l', os.path.join(a.dir, 'log'), self.svc],
+                       env=self.env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def setup(self):
+        """on the first mount, before anything is cut"""
+        subprocess.run(['mkspool', '-C', self.conf], env=self.env, check=True)
+        os.makedirs(os.path.join(MNT, 'mail'), exist_ok=True)
+        os.chmod(os.path.join(MNT, 'mail'), 0o1777)
+
+    def boot(self):
+        self.m = Machine(['s6-svscan', self.svc], env=self.env)
+        ok = wait_port(self.port, 20)
+        subprocess.run(['s6-svwait', '-U', '-t', '20000'] + [os.path.join(self.svc, s) for s in ('smtp-listen', 'scheduler', 'enqueue-listen')],
+                       env=self.env, timeout=30)
+        return ok
+
+    def crash(self):
+        self.m.crash()
+
+    def submit_argv(self):
+        return [os.path.join(self.bin, 'enqueue'), '-C', self.conf, '-f', 'pc@test.example', RCPT]
+
+    def restart_queue(self):
+        """one more start of the scheduler: its recovery, on a quiet spool"""
+        subprocess.run(['s6-svc', '-r', os.path.join(self.svc, 'scheduler')], env=self.env)
+        time.sleep(0.5)
+        subprocess.run(['s6-svwait', '-U', '-t', '15000', os.path.join(self.svc, 'scheduler')], env=self.env, timeout=20)
+
+    def queued(self):
+        return count_files(self.spool, ('queue',))
+
+    def leftovers(self):
+        return count_files(self.spool, ('tmp', 'queue', 'state', 'ctl', 'corrupt'))
+
+    def quarantined(self):
+        return count_files(self.spool, ('corrupt',))
+
+
+def count_files(top, parts):
+    n = 0
+    for p in parts:
+        for _, _, files in os.walk(os.path.join(top, p)):
+            n += len(files)
+    return n
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+# ---- the clients ----
+
+stop = threading.Event()
+nexti = [0]
+running = {}        # pid -> Popen of a submission in flight (killed at a cut)
+
+
+def take():
+    with lock:
+        i = nexti[0]
+        nexti[0] += 1
+        return i
+
+
+def pace(t0, i):
+    d = t0 + i / a.rate - time.time()
+    if d > 0:
+        time.sleep(d)
+
+
+def smtp_one(i, port):
+    try:
+        s = smtplib.SMTP('127.0.0.1', port, timeout=10)
+    except (OSError, smtplib.SMTPException) as e:
+        return 'connect'
+    try:
+        code, _ = s.ehlo('pc.test')
+        if code != 250:
+            return 'ehlo %d' % code
+        code, _ = s.mail('pc@test.example')
+        if code != 250:
+            return 'mail %d' % code
+        code, _ = s.rcpt(RCPT)
+        if code != 250:
+            return 'rcpt %d' % code
+        code, t = s.data(message_of(i))
+        if code != 250:
+            return 'data %d' % code
+        with lock:
+            acked[i] = (time.time(), t.decode('latin-1').rsplit(' ', 1)[-1])
+        try:
+            s.quit()
+        except Exception:
+            pass
+        return None
+    except (OSError, smtplib.SMTPException) as e:
+        return 'transaction'
+
+
+def smtp_client(t0, port):
+    while not stop.is_set():
+        i = take()
+        pace(t0, i)
+        if down.is_set():
+            down_wait()
+        why = smtp_one(i, port)
+        if why:
+            with lock:
+                refused[i] = why
+
+
+def down_wait():
+    end = time.time() + 30
+    while down.is_set() and not stop.is_set() and time.time() < end:
+        time.sleep(0.02)
+
+
+def submit_client(t0, mta):
+    while not stop.is_set():
+        i = take()
+        pace(t0, i)
+        if down.is_set():
+            down_wait()
+        with lock:
+            if down.is_set():
+                refused[i] = 'down'
+                continue
+            p = subprocess.Popen(mta.submit_argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, env=getattr(mta, 'submit_env', None))
+            running[p.pid] = p
+        o = b''
+        try:
+            o = p.communicate(message_of(i).encode('ascii'), timeout=20)[0]
+        except (subprocess.TimeoutExpired, OSError):
+            p.kill()
+            p.wait()
+        with lock:
+            running.pop(p.pid, None)
+            if p.returncode == 0:
+                acked[i] = (time.time(), o.decode('latin-1').strip())
+            else:
+                refused[i] = 'submit %s' % p.returncode
+
+
+# ---- the checks ----
+
+def maildir(md):
+    got = {}
+    foreign = 0
+    for sub in ('new', 'cur'):
+        d = os.path.join(md, sub)
+        if not os.path.isdir(d):
+            continue
+        for fn in os.listdir(d):
+            with open(os.path.join(d, fn), 'rb') as f:
+                data = f.read().decode('latin-1').replace('\r\n', '\n')
+            head, sep, body = data.partition('\n\n')
+            mid = want = None
+            for line in head.split('\n'):
+                if line.lower().startswith('message-id: <pc.%s.' % runid):
+                    mid = int(line.split('.')[2].split('@')[0])
+                elif line.lower().startswith('x-crash-sum: '):
+                    want = line.split(' ', 1)[1].strip()
+            if mid is None:
+                foreign += 1
+                continue
+            good = bool(sep) and want == hashlib.sha256(body.encode('latin-1')).hexdigest()
+            got.setdefault(mid, []).append((good, os.stat(os.path.join(d, fn)).st_mtime))
+    return got, foreign
+
+
+# ---- the run ----
+
+MTAS = {'ketch': Ketch}
+mta = MTAS[a.mta]()
+shim = Shim()
+out('seed', seed)
+out('mta', mta.name)
+shim.mount()
+mta.setup()
+shim.stop(signal.SIGTERM)       # a clean shutdown: the set-up is durable
+shim.mount()
+if not mta.boot():
+    raise SystemExit('%s did not start' % mta.name)
+t0 = time.time()
+threads = [threading.Thread(target=smtp_client, args=(t0, mta.port)) for _ in range(a.parallel)]
+threads.append(threading.Thread(target=submit_client, args=(t0, mta)))
+for th in threads:
+    th.start()
+boots_failed = 0
+boot_secs = 0.0
+while len(cuts) < a.cuts and time.time() - t0 < a.time:
+    time.sleep(rng.uniform(a.up_min, a.up_max))
+    # the power goes: every process of the machine at once
+    with lock:
+        down.set()
+        procs = list(running.values())
+    for p in procs:
+        try:
+            p.kill()
+        except OSError:
+            pass
+    mta.crash()
+    for p in procs:
+        p.wait()
+    cuts.append(time.time())
+    shim.stop(signal.SIGUSR1)
+    tb = time.time()
+    shim.mount()
+    if not mta.boot():
+        boots_failed += 1
+    boot_secs += time.time() - tb
+    down.clear()
+send_secs = time.time() - t0
+stop.set()
+for th in threads:
+    th.join(60)
+out('send-seconds', '%.1f' % send_secs)
+sent = nexti[0]
+
+# drain: every acknowledged message delivered, the queue empty
+end = time.time() + a.drain
+while time.time() < end:
+    got, _ = maildir(mta.maildir)
+    if all(i in got for i in acked) and mta.queued() == 0:
+        break
+    time.sleep(0.25)
+mta.restart_queue()
+end = time.time() + 10
+while time.time() < end and mta.leftovers():
+    time.sleep(0.2)
+
+got, foreign = maildir(mta.maildir)
+lost = sorted(i for i in acked if i not in got)
+dups = sum(len(v) - 1 for v in got.values())
+corrupt = sum(1 for v in got.values() for g, _ in v if not g)
+outside = 0
+worst = 0.0
+for v in got.values():
+    times = sorted(w for _, w in v)
+    for t1, t2 in zip(times, times[1:]):
+        # SPOOL section 6: the first copy was delivered shortly before a
+        # cut, whose recovery delivered it again
+        gaps = [c - t1 for c in cuts if t1 - 0.05 <= c <= t2 + 0.05]
+        if not gaps or min(gaps) > a.window:
+            outside += 1
+        elif gaps:
+            worst = max(worst, min(gaps))
+out('messages', sent)
+out('acked', len(acked))
+out('not-acked', len(refused))
+out('delivered', len(got))
+out('delivered-not-acked', sum(1 for i in got if i not in acked))
+out('lost', len(lost))
+out('corrupted', corrupt)
+out('foreign', foreign)
+out('duplicated', dups)
+out('duplicated-outside-window', outside)
+out('duplicate-worst-gap', '%.2f' % worst)
+out('leftovers', mta.leftovers())
+out('quarantined', mta.quarantined())
+out('cuts', len(cuts))
+out('boots-failed', boots_failed)
+out('boot-seconds-mean', '%.2f' % (boot_secs / max(1, len(cuts))))
+out('messages-per-second', '%.1f' % (len(acked) / send_secs))
+out('cuts-per-minute', '%.1f' % (len(cuts) * 60 / send_secs))
+if lost:
+    out('lost-ids', ' '.join('%d:%s@%.3f' % (i, acked[i][1], acked[i][0]) for i in lost[:20]))
+out('cut-times', ' '.join('%.3f' % c for c in cuts))
+mta.crash()
+shim.stop(signal.SIGTERM)
+ok = not lost and not corrupt and not foreign
+if mta.strict:
+    ok = ok and not mta.leftovers() and not outside and not boots_failed
+sys.exit(0 if ok else 1)
