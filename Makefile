@@ -170,6 +170,12 @@ powercut: all
 	POWERCUT_N=$(POWERCUT_N) POWERCUT_TIME=$(POWERCUT_TIME) \
 	  KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' -v t/powercut.t
 
+# The same load and cuts against Debian's Postfix and OpenSMTPD, unpacked
+# by make bench (t/bench/bench.py) into /var/cache/ketch-bench; reported,
+# not judged: spool-layout/GUARANTEES.md section 3 has the figures.
+powercut-peers: all
+	POWERCUT_N=$${POWERCUT_N:-50} KETCH_BUILD=$(CURDIR)/$(B) sh t/powercut-peers.sh
+
 # The README's first command: an embedded instance in ./instance under s6-svscan.
 INSTANCE ?= $(CURDIR)/instance
 run: deps-run

@@ -31,6 +31,7 @@ ap.add_argument('--mta', default='ketch', choices=('ketch', 'postfix', 'opensmtp
 ap.add_argument('--fs', required=True, help='the powercutfs program')
 ap.add_argument('--dir', required=True, help='a fresh directory for the run')
 ap.add_argument('--build', help="ketch's build directory")
+ap.add_argument('--peers', default='/var/cache/ketch-bench', help='where t/bench/bench.py unpacked Postfix and OpenSMTPD')
 ap.add_argument('--user', required=True, help='the recipient, a local user')
 ap.add_argument('--cuts', type=int, default=20)
 ap.add_argument('--time', type=float, default=40.0, help='stop cutting after this many seconds')
@@ -48,7 +49,9 @@ seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), 'big')
 rng = random.Random(seed)
 runid = '%08x' % rng.getrandbits(32)
 STATE = os.path.join(a.dir, 'fs')
-MNT = os.path.join(a.dir, 'mnt')
+# the peers deliver to ~/Maildir: the recipient's home ($T/home/USER,
+# t/lib.sh's test_user) is on the cut filesystem
+MNT = os.path.join(a.dir, 'home')
 RCPT = '%s@test.example' % a.user
 pw = pwd.getpwnam(a.user)
 lock = threading.Lock()
@@ -234,6 +237,180 @@ class Ketch:
         return count_files(self.spool, ('corrupt',))
 
 
+class Postfix:
+    """Debian's Postfix unpacked by t/bench/bench.py (make bench), its
+    queue_directory on the cut filesystem, master in the foreground;
+    local(8) delivers to ~/Maildir/"""
+    name = 'postfix'
+    strict = False
+
+    def __init__(self):
+        self.root = os.path.join(a.peers, 'root-postfix')
+        lib = os.path.join(self.root, 'usr/lib/postfix')
+        if not os.path.isdir(lib):
+            raise SystemExit('no Postfix in %s: run make bench once (t/bench/bench.py unpacks it)' % a.peers)
+        self.port = free_port()
+        self.conf = os.path.join(a.dir, 'postfix')
+        self.q = os.path.join(MNT, 'postfix')
+        self.maildir = os.path.join(pw.pw_dir, 'Maildir')
+        os.makedirs(self.conf)
+        data = os.path.join(a.dir, 'postfix-data')
+        os.makedirs(data)
+        os.chown(data, pwd.getpwnam('postfix').pw_uid, -1)
+        with open(os.path.join(self.conf, 'main.cf'), 'w') as f:
+            f.write("""compatibility_level = 3.6
+biff = no
+queue_directory = {q}
+data_directory = {data}
+daemon_directory = {pf}/usr/lib/postfix/sbin
+command_directory = {pf}/usr/sbin
+shlib_directory = {pf}/usr/lib/postfix
+meta_directory = {pf}/etc/postfix
+sendmail_path = {pf}/usr/sbin/sendmail
+mail_owner = postfix
+setgid_group = postdrop
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C LD_LIBRARY_PATH={lib}
+export_environment = TZ MAIL_CONFIG LANG LD_LIBRARY_PATH={lib}
+maillog_file = {dir}/maillog
+maillog_file_prefixes = {dir}
+myhostname = mx.test.example
+mydomain = test.example
+mydestination = test.example
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+home_mailbox = Maildir/
+smtp_dns_support_level = disabled
+queue_run_delay = 2s
+minimal_backoff_time = 2s
+maximal_backoff_time = 4s
+""".format(q=self.q, data=data, pf=self.root, lib=lib, dir=a.dir))
+        out = []
+        with open(os.path.join(self.root, 'usr/share/postfix/master.cf.dist')) as f:
+            for line in f:
+                w = line.split()
+                if line[:1] not in ('#', ' ', '\t', '\n') and len(w) >= 8:
+                    if w[0] == 'smtp' and w[1] == 'inet':
+                        w[0] = '127.0.0.1:%d' % self.port
+                    w[4] = 'n'
+                    line = ' '.join(w) + '\n'
+                out.append(line)
+        with open(os.path.join(self.conf, 'master.cf'), 'w') as f:
+            f.write(''.join(out))
+        self.env = dict(os.environ, LD_LIBRARY_PATH=lib, MAIL_CONFIG=self.conf)
+        self.submit_env = self.env
+
+    def setup(self):
+        home(pw.pw_dir)
+        os.makedirs(self.q)
+        os.chmod(self.q, 0o755)
+        r = subprocess.run([self.root + '/usr/sbin/postfix', '-c', self.conf, 'check'], env=self.env,
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode:
+            raise SystemExit('postfix check: ' + r.stderr.strip())
+
+    def boot(self):
+        self.m = Machine([self.root + '/usr/lib/postfix/sbin/master', '-c', self.conf, '-s'], env=self.env)
+        return wait_port(self.port, 20)
+
+    def crash(self):
+        self.m.crash()
+
+    def submit_argv(self):
+        return [self.root + '/usr/sbin/sendmail', '-C', self.conf, '-i', '-f', 'pc@test.example', RCPT]
+
+    def restart_queue(self):
+        subprocess.run([self.root + '/usr/sbin/postqueue', '-c', self.conf, '-f'], env=self.env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        time.sleep(2)
+
+    def queued(self):
+        return count_files(self.q, ('maildrop', 'incoming', 'active', 'deferred'))
+
+    def leftovers(self):
+        return self.queued()
+
+    def quarantined(self):
+        return count_files(self.q, ('corrupt',))
+
+
+class OpenSMTPD:
+    """Debian's OpenSMTPD unpacked by t/bench/bench.py; its compiled-in
+    /var/spool/smtpd is a directory of the cut filesystem, bound there in
+    a mount namespace of the machine's own; ~/Maildir delivery. SMTP
+    only: its sendmail talks to the daemon's socket, inside that
+    namespace"""
+    name = 'opensmtpd'
+    strict = False
+    submit_argv = None
+
+    def __init__(self):
+        self.root = os.path.join(a.peers, 'root-opensmtpd')
+        if not os.path.isdir(self.root):
+            raise SystemExit('no OpenSMTPD in %s: run make bench once (t/bench/bench.py unpacks it)' % a.peers)
+        self.port = free_port()
+        self.q = os.path.join(MNT, 'smtpd')
+        self.maildir = os.path.join(pw.pw_dir, 'Maildir')
+        d = os.path.join(a.dir, 'opensmtpd')
+        os.makedirs(os.path.join(d, 'varlib/opensmtpd/empty'))
+        os.makedirs(os.path.join(d, 'run-up'))
+        os.makedirs(os.path.join(d, 'run-work'))
+        os.makedirs(os.path.join(d, 'spool-up'))
+        os.makedirs(os.path.join(d, 'spool-work'))
+        os.chmod(os.path.join(d, 'varlib/opensmtpd/empty'), 0o755)
+        self.conf = os.path.join(d, 'smtpd.conf')
+        with open(self.conf, 'w') as f:
+            f.write('listen on 127.0.0.1 port %d hostname mx.test.example\n'
+                    'action "local" maildir "~/Maildir"\n'
+                    'match from any for domain "test.example" action "local"\n' % self.port)
+        os.chmod(self.conf, 0o644)
+        self.ns = os.path.join(d, 'ns.sh')
+        with open(self.ns, 'w') as f:
+            f.write('set -e\nmount --make-rprivate /\n'
+                    'mount -t overlay overlay -o lowerdir={r}/usr/libexec:/usr/libexec /usr/libexec\n'
+                    'mount -t overlay overlay -o lowerdir={r}/usr/sbin:/usr/sbin /usr/sbin\n'
+                    'mount -t overlay overlay -o lowerdir={d}/varlib:/var/lib /var/lib\n'
+                    'mount -t overlay overlay -o lowerdir=/run,upperdir={d}/run-up,workdir={d}/run-work /run\n'
+                    'mount -t overlay overlay -o lowerdir=/var/spool,upperdir={d}/spool-up,workdir={d}/spool-work /var/spool\n'
+                    'mkdir -p /var/spool/smtpd\n'
+                    'mount --bind {q} /var/spool/smtpd\n'
+                    'exec "$@"\n'.format(r=self.root, d=d, q=self.q))
+
+    def setup(self):
+        home(pw.pw_dir)
+        os.makedirs(self.q)
+        os.chmod(self.q, 0o711)
+
+    def boot(self):
+        self.m = Machine(['unshare', '-m', '--propagation', 'private', '/bin/sh', self.ns,
+                          self.root + '/usr/sbin/smtpd', '-d', '-f', self.conf])
+        return wait_port(self.port, 20)
+
+    def crash(self):
+        self.m.crash()
+
+    def restart_queue(self):
+        time.sleep(2)
+
+    def queued(self):
+        return count_files(self.q, ('queue', 'incoming'))
+
+    def leftovers(self):
+        return self.queued()
+
+    def quarantined(self):
+        return count_files(self.q, ('corrupt',))
+
+
+def home(d):
+    """the recipient's home, durable before the first cut"""
+    os.makedirs(d, exist_ok=True)
+    os.chown(d, pw.pw_uid, pw.pw_gid)
+    os.chmod(d, 0o755)
+
+
 def count_files(top, parts):
     n = 0
     for p in parts:
@@ -373,7 +550,7 @@ def maildir(md):
 
 # ---- the run ----
 
-MTAS = {'ketch': Ketch}
+MTAS = {'ketch': Ketch, 'postfix': Postfix, 'opensmtpd': OpenSMTPD}
 mta = MTAS[a.mta]()
 shim = Shim()
 out('seed', seed)
@@ -386,7 +563,8 @@ if not mta.boot():
     raise SystemExit('%s did not start' % mta.name)
 t0 = time.time()
 threads = [threading.Thread(target=smtp_client, args=(t0, mta.port)) for _ in range(a.parallel)]
-threads.append(threading.Thread(target=submit_client, args=(t0, mta)))
+if mta.submit_argv:
+    threads.append(threading.Thread(target=submit_client, args=(t0, mta)))
 for th in threads:
     th.start()
 boots_failed = 0
