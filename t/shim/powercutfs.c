@@ -678,6 +678,10 @@ static void *pc_init (struct fuse_conn_info *conn, struct fuse_config *cfg)
   /* the shim is the only writer of the backing tree while mounted */
   cfg->kernel_cache = 0 ;
   cfg->nullpath_ok = 0 ;
+  /* an unlinked file still open is unlinked, not renamed to .fuse_hidden:
+     each open file has its own descriptor, and a hidden name would
+     outlive a cut (nobody releases it) as a foreign file */
+  cfg->hard_remove = 1 ;
   fusep = fuse_get_context()->fuse ;
   return 0 ;
 }
