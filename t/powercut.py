@@ -693,14 +693,16 @@ dups = sum(len(v) - 1 for v in got.values())
 corrupt = sum(1 for v in got.values() for g, _ in v if not g)
 outside = 0
 worst = 0.0
+# an mbox's From_ line dates a copy to the second (truncated): a second
+# more of slack, for the cut after the first copy and before the second
+slack = 1.0 if getattr(mta, 'mbox', None) else 0.05
 for v in got.values():
     times = sorted(w for _, w in v)
     for t1, t2 in zip(times, times[1:]):
         # SPOOL section 6: the first copy was delivered shortly before a
         # cut, whose recovery delivered it again
-        gaps = [c - t1 for c in cuts if t1 - 0.05 <= c <= t2 + 0.05]
-        # an mbox's From_ line dates a copy to the second: one more of slack
-        if not gaps or min(gaps) > a.window + (1.0 if getattr(mta, 'mbox', None) else 0.0):
+        gaps = [c - t1 for c in cuts if t1 - 0.05 <= c <= t2 + slack]
+        if not gaps or min(gaps) > a.window + slack:
             outside += 1
         elif gaps:
             worst = max(worst, min(gaps))
