@@ -870,7 +870,7 @@ static int tls_start (smtpd_session *s)
     warn_sys(s, "smtp-keyd", 0) ;
     return 0 ;
   }
-  t = tls_server_new(s->cf->sa.s + s->cf->cert, s->cf->sa.s + s->cf->key, s->keych, s->io->fdr, s->io->fdw, &s->deadline) ;
+  t = tls_server_new(s->cf->sa.s + s->cf->cert, s->io->chain, s->cf->sa.s + s->cf->key, s->keych, s->io->fdr, s->io->fdw, &s->deadline) ;
   if (!t)
   {
     warn_sys(s, "tls-certificate", s->cf->sa.s + s->cf->cert) ;
