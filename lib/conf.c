@@ -943,6 +943,9 @@ static keyword const keywords[] =
   { .name = "relay-from", .parse = &do_relay, .print = &prelay },
   { .name = "aliases", .type = T_PATH, FIELD(aliases), .line = offsetof(conf, aliases_line) },
   { .name = "auth-table", .type = T_PATH, FIELD(auth_table), .line = offsetof(conf, auth_table_line) },
+  /* auth dovecot SOCKET: Dovecot's auth-client socket (sun_path: 107 octets and the NUL) */
+  { .name = "auth", .type = T_GROUP, .text = "auth: expected dovecot, not: " },
+  { .name = "auth", .sub = "dovecot", .type = T_PATH, FIELD(auth_dovecot), .max = 107 },
   { .name = "deliver", .parse = &do_deliver, .print = &pdeliver },  /* default: maildir ~/Maildir, in finish */
   { .name = "route", .parse = &do_route, .print = &proutes },
   { .name = "smarthost", .parse = &do_route },  /* printed with the routes, in their order */
@@ -1073,10 +1076,10 @@ static int finish (parse *p)
       if (!fail(p, "listen: TLS needs a certificate line", 0) && !keep(p)) return 0 ;
     }
   for (i = 0 ; i < n ; i++)
-    if ((l[i].flags & CONF_LISTEN_AUTH) && !c->auth_table)
+    if ((l[i].flags & CONF_LISTEN_AUTH) && !c->auth_table && !c->auth_dovecot)
     {
       p->line = l[i].line ;
-      if (!fail(p, "listen: auth needs an auth-table line", 0) && !keep(p)) return 0 ;
+      if (!fail(p, "listen: auth needs an auth-table or auth dovecot line", 0) && !keep(p)) return 0 ;
     }
   /* a filter named by a listener or local-filter must be defined (anywhere in the file) */
   for (i = 0 ; i < n ; i++)

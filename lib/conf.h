@@ -160,6 +160,7 @@ struct conf_s
   size_t key ;
   size_t aliases ;
   size_t auth_table ;
+  size_t auth_dovecot ; /* "auth dovecot SOCKET": AUTH is checked by Dovecot (lib/dovecotauth), not the auth-table */
   unsigned int cert_line ;   /* the lines that name them, for conf_files_check */
   unsigned int aliases_line ;
   unsigned int auth_table_line ;

@@ -134,6 +134,7 @@ struct smtpd_session_s
   unsigned int authfailures ;
   int authtried ;           /* AUTH was attempted: a password may have been in memory */
   stralloc authuser ;
+  struct dovecotauth_s *dovecot ;  /* auth dovecot: the connection to Dovecot (lib/dovecotauth), from the first EHLO that offers AUTH; else 0 */
   stralloc logsa ;          /* the log line being written */
   stralloc qsa ;            /* quoted values for it, and the Received field */
   stralloc qsa2 ;
