@@ -32,6 +32,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "received.h"
+#include "senderlogin.h"
 #include "smtp.h"
 #include "smtpd.h"
 #include "tls.h"
@@ -250,6 +251,7 @@ static void transaction_reset (smtpd_session *s)
   s->utf8 = 0 ;
   s->sender.len = 0 ; s->rcpts.len = 0 ;
   s->nrcpt = 0 ; s->nrcpt_tried = 0 ;
+  s->fromcheck = 0 ;
 }
 
 static int auth_offered (smtpd_session const *s)
@@ -370,6 +372,50 @@ static void do_ehlo (smtpd_session *s, char const *arg, size_t len)
   helo_ehlo(s, 1, arg, len) ;
 }
 
+/*
+ * Senders bound to logins (lib/senderlogin): an authenticated client on a
+ * listener that checks may use only its own addresses, in MAIL FROM and
+ * in From:. 1 owned; 0 refused with 553 5.7.1, or 451 when the map
+ * cannot be read.
+ */
+static int sender_checked (smtpd_session const *s)
+{
+  return s->authuser.len && conf_sender_login(s->cf, s->lflags) ;
+}
+
+static int sender_owned (smtpd_session *s, char const *addr, size_t alen)
+{
+  int r = senderlogin_check(s->cf->sa.s + s->cf->sender_login_map, s->authuser.s, addr) ;
+  if (r > 0) return 1 ;
+  if (r < 0)
+  {
+    warn_sys(s, "sender-login-map", s->cf->sa.s + s->cf->sender_login_map) ;
+    reply(s, "451 4.3.0 Temporary failure, please try again later") ;
+    return 0 ;
+  }
+  LOG(s, "mail from=", Q(s, addr, alen), "result=refused reason=sender-login user=", Q2(s, s->authuser.s, s->authuser.len)) ;
+  reply_err(s, "553 5.7.1 Sender address not owned by the authenticated user") ;
+  return 0 ;
+}
+
+static int from_owned (smtpd_session *s, char const *id)
+{
+  stralloc map = STRALLOC_ZERO ;
+  int r ;
+  if (!openslurpclose(&map, s->cf->sa.s + s->cf->sender_login_map))
+  {
+    warn_sys(s, "sender-login-map", s->cf->sa.s + s->cf->sender_login_map) ;
+    reply(s, "451 4.3.0 Temporary failure, please try again later") ;
+    return 0 ;
+  }
+  r = senderlogin_from_allowed(s->from, map.s, map.len, s->authuser.s, s->authuser.len) ;
+  stralloc_free(&map) ;
+  if (r) return 1 ;
+  LOG(s, "refused id=", id, "reason=sender-login-from user=", Q(s, s->authuser.s, s->authuser.len)) ;
+  reply_err(s, "553 5.7.1 From: address not owned by the authenticated user") ;
+  return 0 ;
+}
+
 static void do_mail (smtpd_session *s, char const *arg, size_t len)
 {
   size_t plen, pstart ;
@@ -390,6 +436,8 @@ static void do_mail (smtpd_session *s, char const *arg, size_t len)
     reply_err(s, r == ADDRESS_E8BIT ? "553 5.6.7 Non-ASCII address needs SMTPUTF8" : "553 5.1.7 Bad sender address syntax") ;
     return ;
   }
+  /* the null sender owns no address: nothing to check */
+  if (a.len && sender_checked(s) && !sender_owned(s, a.s, a.len)) return ;
   /* RFC 1870 §6.2 */
   if (mp.size > s->cf->message_size) { reply_err(s, "552 5.3.4 Message size exceeds fixed maximum message size") ; return ; }
   /* RFC 1870 §6.1: no room now for the declared size (or, without SIZE,
@@ -477,7 +525,9 @@ static void eput (smtpd_session *s, char const *p, size_t n)
 
 static void eput_cb (void *ctx, char const *p, size_t n)
 {
-  eput(ctx, p, n) ;
+  smtpd_session *s = ctx ;
+  if (s->fromcheck && !senderlogin_from_feed(s->from, p, n)) s->efailed = 1 ;
+  eput(s, p, n) ;
 }
 
 /* with filters the message is held (lib/filter) until they have seen it */
@@ -486,6 +536,7 @@ static void hold_cb (void *ctx, char const *p, size_t n)
   smtpd_session *s = ctx ;
   s->esize += n ;
   if (s->ehops.state != MESSAGE_HOPS_BODY) message_hops_feed(&s->ehops, p, n) ;
+  if (s->fromcheck && !senderlogin_from_feed(s->from, p, n)) s->efailed = 1 ;
   if (!s->efailed && !filter_hold(s->fs, p, n, s->cf->message_size)) s->efailed = 1 ;
 }
 
@@ -621,9 +672,16 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
   if (!s->nrcpt) { reply_err(s, s->nrcpt_tried ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT before DATA") ; return ; }
 
   if (!s->ebuf && !(s->ebuf = alloc(EBUF))) { die_net(s, "out-of-memory") ; return ; }
+  if (sender_checked(s))
+  {
+    if (!s->from && (s->from = alloc(sizeof(senderlogin_from)))) *s->from = (senderlogin_from)SENDERLOGIN_FROM_ZERO ;
+    if (!s->from) { die_net(s, "out-of-memory") ; return ; }
+    senderlogin_from_reset(s->from) ;
+  }
   if (s->fs) { if (!filtered(s, filter_data(s->fs))) { transaction_reset(s) ; return ; } }
   else if (!enqueue_start(s, id, 0, 0)) return ;
   s->efailed = 0 ; s->elen = 0 ; s->esize = 0 ;
+  s->fromcheck = sender_checked(s) ;
   reply(s, "354 End data with <CR><LF>.<CR><LF>") ;
   if (!flush(s)) { data_abort(s) ; return ; }
   s->ehops = (message_hops)MESSAGE_HOPS_ZERO ;
@@ -666,6 +724,8 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
     LOG(s, "refused id=", id, "reason=too-many-hops") ;
     reply_err(s, "554 5.4.6 too many hops: a mail loop") ;
   }
+  /* before anything is acknowledged: enqueue aborts, nothing is queued */
+  else if (s->fromcheck && !s->efailed && !from_owned(s, id)) data_abort(s) ;
   else if (s->fs)
   {
     filter_hold_end(s->fs) ;
@@ -1227,6 +1287,7 @@ void smtpd_wipe (smtpd_session *s)
   filterset_free(&s->fs) ;
   /* a Dovecot connection is the session's: the next client opens its own */
   if (s->dovecot) { dovecotauth_close(s->dovecot) ; alloc_free(s->dovecot) ; }
+  if (s->from) { stralloc_free(&s->from->value) ; alloc_free(s->from) ; }
   for (; i < 7 ; i++) wipe(keep + i) ;
   if (ebuf) byte_zzero(ebuf, EBUF) ;
   byte_zzero((char *)s, sizeof(smtpd_session)) ;

@@ -4,7 +4,7 @@
 # configuration is a fixed point; the examples in conf/ pass.
 . "$(dirname "$0")/lib.sh"
 
-plan 89
+plan 91
 
 # bad LINE MESSAGE TEXT: TEXT (printf format, \n between lines) must fail
 # at LINE with MESSAGE
@@ -27,6 +27,8 @@ bad 1 "listen: unknown option: frob" 'listen 127.0.0.1 frob'
 bad 2 "listen: smtps and starttls exclude each other" 'certificate c key k\nlisten 127.0.0.1 port 465 smtps starttls'
 bad 3 "listen: TLS needs a certificate line" 'spool /s\nlisten 127.0.0.1\nlisten ::1 starttls'
 bad 2 "listen: auth needs an auth-table or auth dovecot line" 'spool /s\nlisten 127.0.0.1 auth-required'
+bad 2 "listen: sender-login needs a sender-login-map line" 'auth dovecot /run/dovecot/auth-client\nlisten 127.0.0.1 auth sender-login'
+bad 1 "auth: expected dovecot, not: pam" 'auth pam /x'
 bad 1 "local-domain: not a domain: bad..example" 'local-domain ok.example bad..example'
 bad 1 "virtual-domain: expected: virtual-domain DOMAIN map FILE" 'virtual-domain v.example file f'
 bad 2 "relay-from: bad prefix length: 33" '\nrelay-from 127.0.0.0/8 10.0.0.0/33'

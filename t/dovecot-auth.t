@@ -16,57 +16,15 @@ need openssl openssl
 
 cd "$T" || exit 1
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/k.pem" -out "$T/c.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1
-mkdir -p "$T/dv"
+. "$top/t/dovecot-lib.sh"
 printf 'alice:{PLAIN}correct horse\nbob:{PLAIN}s3cret\n' > "$T/dv/passwd"
-chmod 644 "$T/dv/passwd"
-# dvconf MECHS: Dovecot's configuration, offering those mechanisms
-dvconf () {
-  cat > "$T/dv/dovecot.conf" <<DV
-base_dir = $T/dv/run
-state_dir = $T/dv/state
-log_path = $T/dv/log
-instance_name = ketch-dvauth-$$
-protocols = lmtp
-listen = 127.0.0.1
-ssl = no
-auth_mechanisms = $1
-disable_plaintext_auth = yes
-passdb {
-  driver = passwd-file
-  args = $T/dv/passwd
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=/nonexistent
-}
-service auth {
-  unix_listener auth-client {
-    mode = 0666
-  }
-}
-service anvil {
-  chroot =
-}
-DV
-}
-dvstart () {
-  timeout 10 dovecot -c "$T/dv/dovecot.conf" || { echo "Bail out! dovecot did not start" ; exit 1 ; }
-  wait_for 10 test -S "$T/dv/run/auth-client"
-}
-dvstop () {
-  _mp=$(cat "$T/dv/run/master.pid" 2>/dev/null)
-  timeout 10 dovecot -c "$T/dv/dovecot.conf" stop >/dev/null 2>&1
-  [ -n "$_mp" ] && wait_for 10 sh -c "! kill -0 $_mp 2>/dev/null"
-  rm -f "$T/dv/run/auth-client"
-}
 dvconf "plain login"
 dvstart
 ok $? "dovecot listens on its auth-client socket"
-at_exit "timeout 10 dovecot -c '$T/dv/dovecot.conf' stop >/dev/null 2>&1"
 
 PORT=$(free_port) ; PORTP=$(free_port)
 mkinstance "listen 127.0.0.1 port $PORT starttls auth" "certificate $T/c.pem key $T/k.pem" \
-  "auth dovecot $T/dv/run/auth-client" "timeout command 25s"
+  "auth dovecot $DVSOCK" "timeout command 25s"
 start_listen
 ok $? "smtp-listen ready"
 
