@@ -186,6 +186,8 @@ int senderlogin_from_next (char const *s, size_t len, size_t *pos, char *addr)
     for (; i < len ; i++)
     {
       char c = s[i] ;
+      /* a NUL would cut the address short where it is compared: no such address is anyone's */
+      if (!c) { over = aover = 1 ; continue ; }
       if (quoted)
       {
         /* a quoted-pair is kept whole: its second octet is never the quote's end */

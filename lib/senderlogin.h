@@ -64,7 +64,8 @@ extern int senderlogin_from_feed (senderlogin_from *, char const *, size_t) ;
  * group): the angle-addr's content, else the addr-spec, without comments
  * and blanks, into addr (SENDERLOGIN_ADDR_MAX + 1 octets, NUL-ended).
  * *pos starts at 0. 1: an address; 0: no more; -1: one longer than
- * SENDERLOGIN_ADDR_MAX (refused: it cannot be the login's).
+ * SENDERLOGIN_ADDR_MAX, or holding a NUL (refused: it cannot be the
+ * login's).
  */
 extern int senderlogin_from_next (char const *, size_t, size_t *, char *) ;
 

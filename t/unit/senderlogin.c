@@ -48,7 +48,7 @@ int main (void)
 {
   stralloc sa = STRALLOC_ZERO ;
   char big[SENDERLOGIN_FROM_MAX + 64] ;
-  tap_plan(16) ;
+  tap_plan(17) ;
   ok(allowed("alice", "alice@example.org") && allowed("alice", "a.smith@example.org") && allowed("ALICE", "Alice@Example.Org"), "map: a login's addresses, commas and blanks, any case") ;
   ok(!allowed("alice", "bob@example.org") && !allowed("alice", "alice@example.net") && !allowed("alic", "alice@example.org"), "map: another's address, another domain, a prefix of the login") ;
   ok(allowed("bob", "anyone@example.net") && allowed("bob", "bob@example.org") && !allowed("bob", "x@sub.example.net") && !allowed("bob", "example.net"), "map: @domain (not its subdomains), two lines of one login, CRLF") ;
@@ -59,6 +59,12 @@ int main (void)
   ok(next_is("\"Smith, A. <x@y>\" <a.smith@example.org>, bob@example.org", "a.smith@example.org bob@example.org"), "from: a quoted display name with , and <>, then a second mailbox") ;
   ok(next_is("Team: alice@example.org, <bob@example.org>;", "alice@example.org bob@example.org") && next_is("undisclosed:;", "") && next_is("  ", ""), "from: a group, an empty group, blanks") ;
   ok(next_is("\"a\\\"b\"@example.org", "\"a\\\"b\"@example.org"), "from: a quoted local part with a quoted-pair, kept whole") ;
+  {
+    static char const nul[] = "a\0b@example.org" ;
+    char addr[SENDERLOGIN_ADDR_MAX + 1] ;
+    size_t pos = 0 ;
+    ok(senderlogin_from_next(nul, sizeof(nul) - 1, &pos, addr) == -1, "from: an address holding a NUL is refused (fuzz: regress-nul-in-address)") ;
+  }
   memset(big, 'a', sizeof(big) - 1) ; big[sizeof(big) - 1] = 0 ;
   ok(next_is(big, "!"), "from: an address longer than the limit") ;
   ok(from_ok("From: Alice <alice@example.org>\r\nSubject: x\r\n\r\nFrom: eve@evil.example\r\n", 1, "alice") == 1, "message: From owned, octet by octet; a From in the body is not a field") ;
