@@ -137,6 +137,9 @@ struct smtpd_session_s
   unsigned int authfailures ;
   int authtried ;           /* AUTH was attempted: a password may have been in memory */
   stralloc authuser ;
+  struct dovecotauth_s *dovecot ;
+  struct senderlogin_from_s *from ;  /* sender-login: the From fields of the message in DATA (lib/senderlogin), allocated at the first checked DATA */
+  int fromcheck ;           /* this transaction's From fields are checked */  /* auth dovecot: the connection to Dovecot (lib/dovecotauth), from the first EHLO that offers AUTH; else 0 */
   stralloc logsa ;          /* the log line being written */
   stralloc qsa ;            /* quoted values for it, and the Received field */
   stralloc qsa2 ;
