@@ -149,9 +149,21 @@ test: deps
 # processes that serve client after client.
 FORK_T = $(filter-out t/smtp-listen-fork.t,$(wildcard t/smtp-*.t)) t/hostile.t t/crash.t
 
+# Tests run JOBS at a time: most of them wait on sockets, timers and fsync,
+# not on the CPU (the whole suite keeps half a core busy), so two cores
+# finish it in less than half the time. SERIAL_T run one at a time after
+# the others: they change the host (system paths, users) or assert on
+# timing that a loaded machine stretches.
+JOBS ?= 3
+SERIAL_T = t/install.t t/install-system.t t/crash.t t/hostile.t t/sched-backlog.t t/smtp-listen-fork.t t/fault-deliver.t
+# $(call PROVE,ENV,TESTS): the parallel ones, then the serial ones (an
+# empty list runs nothing: prove without arguments would run t/*.t)
+PROVE = $(if $(filter-out $(SERIAL_T),$(2)),$(1) prove -j$(JOBS) --exec '' --timer $(filter-out $(SERIAL_T),$(2)),true) \
+  $(if $(filter $(SERIAL_T),$(2)),&& $(1) prove --exec '' --timer $(filter $(SERIAL_T),$(2)))
+
 check: all
-	KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(B)/t/unit/*.t t/*.t
-	KETCH_LISTEN_FLAGS=-f KETCH_BUILD=$(CURDIR)/$(B) prove --exec '' --timer $(FORK_T)
+	$(call PROVE,KETCH_BUILD=$(CURDIR)/$(B),$(B)/t/unit/*.t $(wildcard t/*.t))
+	$(call PROVE,KETCH_LISTEN_FLAGS=-f KETCH_BUILD=$(CURDIR)/$(B),$(FORK_T))
 
 # A long crash-consistency run (t/crash.t; make check runs a short one).
 CRASH_N ?= 3000
@@ -208,8 +220,8 @@ SAN_CHECK = if ls $(SAN_LOG)/* >/dev/null 2>&1 ; then cat $(SAN_LOG)/* ; echo "s
 check-asan:
 	$(MAKE) B=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
 	rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG) && chmod 1777 $(SAN_LOG)
-	$(SAN_ENV) KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer $(ASAN_T) ; s=$$? ; $(SAN_CHECK) ; exit $$s
-	$(SAN_ENV) KETCH_LISTEN_FLAGS=-f KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan prove --exec '' --timer $(FORK_T) ; s=$$? ; $(SAN_CHECK) ; exit $$s
+	( $(call PROVE,$(SAN_ENV) KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan,$(ASAN_T)) ) ; s=$$? ; $(SAN_CHECK) ; exit $$s
+	( $(call PROVE,$(SAN_ENV) KETCH_LISTEN_FLAGS=-f KETCH_SANITIZED=1 KETCH_BUILD=$(CURDIR)/build-asan,$(FORK_T)) ) ; s=$$? ; $(SAN_CHECK) ; exit $$s
 
 # libFuzzer harnesses (clang), one per parser, seeds in t/fuzz/corpus/NAME,
 # a dictionary in t/fuzz/NAME.dict when there is one. Any sanitizer report
