@@ -112,7 +112,7 @@ idold=${out%%~*}
 is "$(printf '%s' "$out" | sed 's/^[0-9a-f]\{24\}~/ID~/')" "ID~0~" "the old request form, no options field: still taken"
 check "... its entry in the old format, no hold and no sign line" sh -c "! grep -qE '^(hold|sign)' '$(entry_path "$idold")'"
 n0=$(count_entries)
-is "$(conv ':9:|s@test.example||good+x@test.example|' | cut -d~ -f1-2)" "100~enqueue: fatal: unknown submission flags" "an unknown flag: 100"
+is "$(conv ':17:|s@test.example||good+x@test.example|' | cut -d~ -f1-2)" "100~enqueue: fatal: unknown submission flags" "an unknown flag: 100"
 is "$(conv ':1x:|s@test.example||good+x@test.example|' | cut -d~ -f1-2)" "100~enqueue: fatal: malformed request" "a garbled options field: malformed, 100"
 is "$(count_entries)" "$n0" "... nothing queued"
 if [ "$(id -u)" = 0 ] ; then
