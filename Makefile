@@ -39,7 +39,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route ketch-dkim ketch-doctor
 
-.PHONY: all deps deps-run fresh-test test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
+.PHONY: all progs deb deps deps-run fresh-test test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
 .SECONDARY:
 
 all: $(PROGS) $(B)/bin/mailq $(UNITS) $(B)/t/failsys.so $(B)/t/enqueue-dyn
@@ -196,6 +196,9 @@ fuzz: fuzz-build
 	  ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 \
 	  $(FB)/fuzz/$$f $$d -artifact_prefix=$(FB)/ -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=0 $(FB)/corpus/$$f t/fuzz/corpus/$$f || exit 1 ; done
 
+# what make install puts in place, without the tests (the Debian package builds this)
+progs: $(PROGS) $(B)/bin/mailq
+
 install: all
 	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	for p in $(PROGS) ; do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/ ; done
@@ -205,6 +208,22 @@ install: all
 	[ -e $(B)/bin/newaliases ] || ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/newaliases
 	for m in bin/*.[158] tools/*.[158] conf/*.[158] spool-layout/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
 	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL spool-layout/GUARANTEES.md $(DESTDIR)$(PREFIX)/share/doc/ketch/
+
+# The Debian package (conf/debian, INSTALL): the files git knows, as they
+# are in the work tree, copied into $(DEB_TREE) with their times (so that
+# a second build, DEB_VERSION=a higher one, compiles only what changed:
+# hence -nc, no make clean first), conf/debian as debian/, DEB_VERSION in
+# its changelog; dpkg-buildpackage leaves ketch_VERSION_ARCH.deb in $(B)/deb.
+DEB_VERSION ?= $(shell dpkg-parsechangelog -l conf/debian/changelog -S Version)
+DEB_TREE = $(B)/deb/ketch
+deb:
+	mkdir -p $(DEB_TREE)
+	find $(DEB_TREE) -mindepth 1 -maxdepth 1 ! -name build -exec rm -rf {} +
+	git ls-files -z -c -o --exclude-standard | xargs -0 sh -c 'for f ; do [ -e "$$f" ] && printf "%s\0" "$$f" ; done' sh | tar -c --null -T - -f - | tar -x -f - -C $(DEB_TREE)
+	cp -pR conf/debian $(DEB_TREE)/debian
+	sed -i '1s/(.*)/($(DEB_VERSION))/' $(DEB_TREE)/debian/changelog
+	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b -nc
+	@echo "ketch: $(B)/deb/ketch_$(DEB_VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb"
 
 # Side-by-side benchmark (t/bench/README.md): ketch, Postfix and OpenSMTPD on
 # 127.0.0.1; as root. Not part of make test. BENCH_ROUNDS, BENCH_MSGS... tune it.
