@@ -167,7 +167,8 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(SAN_LOG)/asan 
 # Left to make check: the install tests (file layout and modes, no code
 # path of their own, 80 s under ASan) and the comparison with
 # postfix-mta-sts-resolver (t/mta-sts.t runs the same cases under ASan).
-ASAN_SKIP = t/install.t t/install-system.t t/mta-sts-ref.t
+# t/deb.t: packaging, no code path of its own either.
+ASAN_SKIP = t/install.t t/install-system.t t/mta-sts-ref.t t/deb.t
 ASAN_T = build-asan/t/unit/*.t $(filter-out $(ASAN_SKIP),$(wildcard t/*.t))
 SAN_CHECK = if ls $(SAN_LOG)/* >/dev/null 2>&1 ; then cat $(SAN_LOG)/* ; echo "sanitizer reports in $(SAN_LOG)" ; exit 1 ; fi
 check-asan:
