@@ -6,9 +6,9 @@
 # no init in a chroot), an upgrade to a second, higher build with mail
 # in the queue (none lost), remove, purge (spool, conffiles, users gone).
 # The root is a minbase bootstrap (mmdebstrap) from the host's own
-# mirror (.ci/mirrors), kept as a tarball with its apt lists in
-# $KETCH_TEST_CACHE (default /var/cache/ketch-test) after the first run,
-# and the packages apt downloads beside it: later runs unpack it.
+# mirror (.ci/mirrors), kept with its apt lists in $KETCH_TEST_CACHE
+# (default /var/cache/ketch-test) after the first run, the packages apt
+# downloads beside it; each run mounts an overlay on it (nothing to unpack).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (chroot, mounts)"
 plan 31
@@ -22,36 +22,44 @@ cache=${KETCH_TEST_CACHE:-/var/cache/ketch-test}
 mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] || cache=${TMPDIR:-/tmp}/ketch-test-cache
 mkdir -p "$cache/apt-archives" || bail "no cache directory"
 
+t0=$(date +%s)
 V1=$(dpkg-parsechangelog -l "$top/conf/debian/changelog" -S Version)
 V2=$V1+t2
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 make -s -C "$top" deb DEB_VERSION="$V1" > "$T/deb1.log" 2>&1
 ok $? "make deb" "$(tail -n 20 "$T/deb1.log")"
+diag "make deb: $(($(date +%s) - t0)) s"
 deb1=$top/build/deb/ketch_${V1}_$arch.deb
 check "the package is where make deb says" grep -qx "ketch: build/deb/ketch_${V1}_$arch.deb" "$T/deb1.log"
 cp "$deb1" "$T/" || bail "no package"
-lintian --fail-on error,warning "$T/ketch_${V1}_$arch.deb" > "$T/lintian" 2>&1
-ok $? "lintian: no error, no warning" "$(grep -v 'running with root' "$T/lintian")"
+# lintian meanwhile (its verdict at the end)
+lintian --fail-on error,warning "$T/ketch_${V1}_$arch.deb" > "$T/lintian" 2>&1 &
+lintian_pid=$!
 fields=$(dpkg-deb -f "$deb1" Provides Conflicts Replaces)
 is "$fields" "Provides: mail-transport-agent
 Conflicts: mail-transport-agent
 Replaces: mail-transport-agent" "Debian's MTA: provides, conflicts with and replaces mail-transport-agent"
 
-# the root: a cached bootstrap of the host's mirror, or a new one
+# the root: a cached bootstrap of the host's mirror (made now when there
+# is none), under an overlay whose upper layer is this run's
 mirrors=$(sh "$top/.ci/mirrors")
 printf '%s\n' "$mirrors" | grep -q ' bookworm main$' || fail_rest "no Debian 12 entry in the host's apt sources"
-tarball=$cache/bookworm-minbase-$(printf '%s\n' "$mirrors" | cksum | cut -d ' ' -f 1).tar
-if [ ! -s "$tarball" ] ; then
+base=$cache/bookworm-minbase-$(printf '%s\n' "$mirrors" | cksum | cut -d ' ' -f 1)
+if [ ! -d "$base" ] ; then
   set --
   while IFS= read -r line ; do set -- "$@" "$line" ; done <<EOF
 $mirrors
 EOF
-  mmdebstrap --variant=minbase --format=tar --skip=cleanup/apt/lists --quiet bookworm "$tarball.tmp" "$@" > "$T/mmdebstrap.log" 2>&1 \
-    && mv "$tarball.tmp" "$tarball" || { rm -f "$tarball.tmp" ; sed 's/^/# /' "$T/mmdebstrap.log" | tail -n 20 >&2 ; }
+  rm -rf "$base.tmp"
+  mmdebstrap --variant=minbase --format=directory --skip=cleanup/apt/lists --quiet bookworm "$base.tmp" "$@" > "$T/mmdebstrap.log" 2>&1 \
+    && mv "$base.tmp" "$base" || { rm -rf "$base.tmp" ; sed 's/^/# /' "$T/mmdebstrap.log" | tail -n 20 >&2 ; }
+  diag "bootstrap made: $(($(date +%s) - t0)) s"
 fi
 R=$T/root
-mkdir -p "$R" && tar -x -f "$tarball" -C "$R"
+mkdir -p "$R" "$T/upper" "$T/work"
+[ -d "$base" ] && mount -t overlay ketch-deb-root -o "lowerdir=$base,upperdir=$T/upper,workdir=$T/work" "$R"
 ok $? "a clean Debian 12 root (minbase)" || fail_rest "no root"
+at_exit "umount -l '$R'"
 cp -L /etc/resolv.conf "$R/etc/resolv.conf"
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$R/etc/hosts"
 # nothing started by maintainer scripts in a root without init
@@ -133,4 +141,7 @@ aptroot purge ketch > "$T/purge.log" 2>&1
 ok $? "apt purge" "$(tail -n 20 "$T/purge.log")"
 check "purged: /etc/ketch, the spool and the logs are gone" sh -c "test ! -e '$R/etc/ketch' -a ! -e '$R/var/spool/ketch' -a ! -e '$R/var/log/ketch'"
 check "purged: the users and the statoverride are gone" inroot sh -c '! id ketch && ! id ketchd && ! id ketchlog && [ -z "$(dpkg-statoverride --list /usr/libexec/ketch/enqueue)" ]'
+wait $lintian_pid
+ok $? "lintian: no error, no warning" "$(grep -v 'running with root' "$T/lintian")"
+diag "$(($(date +%s) - t0)) s in all"
 done_testing
