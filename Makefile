@@ -207,7 +207,10 @@ install: all
 	# sendmail acts as mailq, and as newaliases when there is no alias compiler of that name
 	ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/mailq
 	[ -e $(B)/bin/newaliases ] || ln -sf $(LIBEXECDIR)/sendmail $(DESTDIR)$(SBINDIR)/newaliases
-	for m in bin/*.[158] tools/*.[158] conf/*.[158] spool-layout/*.[158] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
+	mkdir -p $(DESTDIR)$(MANDIR)/man7
+	for m in bin/*.[1578] tools/*.[1578] conf/*.[1578] spool-layout/*.[1578] ; do [ -e "$$m" ] || continue ; s=$${m##*.} ; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ ; done
+	# man mailq: sendmail(8) is mailq's page too (newaliases has its own)
+	ln -sf sendmail.8 $(DESTDIR)$(MANDIR)/man8/mailq.8
 	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL spool-layout/GUARANTEES.md $(DESTDIR)$(PREFIX)/share/doc/ketch/
 
 # The Debian package (conf/debian, INSTALL): the files git knows, as they

@@ -53,6 +53,7 @@
 #include "exitcodes.h"
 #include "conf.h"
 #include "smtpd.h"
+#include "log.h"
 
 #define USAGE "smtp-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ] [ -f ]"
 
@@ -300,13 +301,19 @@ static void warm_up (void)
   getpwuid(getuid()) ;
 }
 
-/* answered and closed without a session: the client learns to come back later */
-static void refuse (int fd, char const *ipstr, char const *why)
+/*
+ * Answered and closed without a session: the client learns to come back
+ * later. Logged as an event (conf/LOGS.md), with smtp-listen as its id
+ * since no session exists, so that a log reader (fail2ban, JSON) sees
+ * the address in the key=value form of the sessions' connect lines.
+ */
+static void refuse (int fd, char const *ipstr, uint16_t port, char const *why)
 {
   static char const msg[] = "421 4.7.0 Too many connections, try again later\r\n" ;
+  static stralloc sa = STRALLOC_ZERO ;
   fd_write(fd, msg, sizeof(msg) - 1) ;
   fd_close(fd) ;
-  strerr_warni("refused ip=", ipstr, " reason=", why) ;
+  log_put(2, &sa, "smtp-listen", (char const *const []){ "connect", "ip=", ipstr, "port=", log_u64(port), "result=refused", "reason=", why, 0 }) ;
 }
 
 /* the connection fd on descriptors 0 and 1, and its UCSPI environment
@@ -533,8 +540,8 @@ static void accept_on (listener const *l)
       return ;
     }
     fmt[ip46_fmt(fmt, &remote)] = 0 ;
-    if (count_busy(0) >= cf.max_connections) { refuse(fd, fmt, "connections") ; continue ; }
-    if (count_busy(remote.ip) >= cf.max_per_client) { refuse(fd, fmt, "connections-per-client") ; continue ; }
+    if (count_busy(0) >= cf.max_connections) { refuse(fd, fmt, rport, "connections") ; continue ; }
+    if (count_busy(remote.ip) >= cf.max_per_client) { refuse(fd, fmt, rport, "connections-per-client") ; continue ; }
     if (!exec_sessions && to_idle(fd, &remote, rport)) { fd_close(fd) ; continue ; }
     memset(&s, 0, sizeof(s)) ;
     memcpy(s.ip, remote.ip, 16) ;
@@ -543,14 +550,14 @@ static void accept_on (listener const *l)
     if (!exec_sessions && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0)
     {
       strerr_warnwusys("create a socket pair") ;
-      refuse(fd, fmt, "socketpair") ;
+      refuse(fd, fmt, rport, "socketpair") ;
       continue ;
     }
     pid = fork() ;
     if (pid < 0)
     {
       strerr_warnwusys("fork") ;
-      refuse(fd, fmt, "fork") ;
+      refuse(fd, fmt, rport, "fork") ;
       if (!exec_sessions) { fd_close(ctl[0]) ; fd_close(ctl[1]) ; }
       continue ;
     }

@@ -247,6 +247,8 @@ char const *conf_tls_name (unsigned int p)
 }
 
 static char const *const mtasts_names[] = { [CONF_MTASTS_OFF] = "off", [CONF_MTASTS_ON] = "on" } ;
+static char const *const log_names[] = { [CONF_LOG_S6] = "s6", [CONF_LOG_SYSLOG] = "syslog" } ;
+static char const *const logfmt_names[] = { [CONF_LOGFMT_TEXT] = "text", [CONF_LOGFMT_JSON] = "json" } ;
 
 /* tls-policy's words, by value: Postfix's names for the same policies */
 static char const *const tls_policy_names[] =
@@ -463,15 +465,71 @@ static int do_domains (parse *p, keyword const *k)
   return 1 ;
 }
 
-/* virtual-domain DOMAIN map FILE */
+/* METHOD OPERAND...: the words w[i..n) of a deliver line or of a virtual-domain's deliver */
+static int parse_delivery (parse *p, unsigned int i, conf_delivery *d)
+{
+  char const *m = p->w[i], *a = p->w[i+1] ;
+  unsigned int nw = p->n - i ;
+  if (!strcmp(m, "maildir") || !strcmp(m, "mbox"))
+  {
+    if (nw != 2) return fail(p, "deliver: ", "maildir and mbox take one path") ;
+    d->type = m[1] == 'a' ? CONF_DELIVER_MAILDIR : CONF_DELIVER_MBOX ;
+    if (a[0] != '/' && a[0] != '~') return fail(p, "deliver: the path must start with / or ~/", 0) ;
+    return addstr(p->c, a, &d->arg) ;
+  }
+  if (!strcmp(m, "mda"))
+  {
+    unsigned int j = i + 1 ;
+    if (a[0] != '/') return fail(p, "deliver: the mda program must be an absolute path", 0) ;
+    d->type = CONF_DELIVER_MDA ;
+    d->arg = p->c->sa.len ;
+    d->argc = nw - 1 ;
+    for (; j < p->n ; j++) if (!stralloc_cats(&p->c->sa, p->w[j]) || !stralloc_0(&p->c->sa)) return 0 ;
+    return 1 ;
+  }
+  if (!strcmp(m, "lmtp"))
+  {
+    if (nw != 2) return fail(p, "deliver: lmtp takes one target", 0) ;
+    if (strncmp(a, "unix:", 5))
+    {
+      size_t start, n ;
+      uint16_t port = 0 ;
+      /* local-deliver splits at the last colon: the port is required */
+      if (netaddr_hostport(a, strlen(a), &start, &n, &port) != 1 || !port)
+        return fail(p, "deliver: lmtp takes unix:PATH or HOST:PORT", 0) ;
+    }
+    d->type = CONF_DELIVER_LMTP ;
+    return addstr(p->c, a, &d->arg) ;
+  }
+  return fail(p, "deliver: unknown method: ", m) ;
+}
+
+/*
+ * virtual-domain DOMAIN map FILE [deliver maildir TEMPLATE | deliver lmtp TARGET]
+ * virtual-domain DOMAIN passwd-file FILE deliver lmtp TARGET
+ * A passwd-file names users, never targets: the domain's deliver is
+ * required, and it is LMTP (the file is Dovecot's; so are the mailboxes).
+ */
 static int do_vdomain (parse *p, keyword const *k)
 {
-  conf_vdomain v ;
-  if (!need(p, 4, 4)) return 0 ;
-  if (strcmp(p->w[2], "map")) return fail(p, "virtual-domain: expected: virtual-domain DOMAIN map FILE", 0) ;
+  conf_vdomain v = { .deliver = { .type = CONF_DELIVER_MAILDIR, .arg = 0, .argc = 0 } } ;
+  if (!need(p, 4, MAXWORDS)) return 0 ;
+  if (!strcmp(p->w[2], "map")) v.users = CONF_VUSERS_MAP ;
+  else if (!strcmp(p->w[2], "passwd-file")) v.users = CONF_VUSERS_PASSWD ;
+  else return fail(p, "virtual-domain: expected: virtual-domain DOMAIN map|passwd-file FILE [deliver METHOD TARGET]", 0) ;
   case_lowers(p->w[1]) ;
   if (!address_domain_valid(p->w[1], strlen(p->w[1]), ADDRESS_UTF8)) return fail(p, "virtual-domain: not a domain: ", p->w[1]) ;
   if (!addstr(p->c, p->w[1], &v.domain) || !addpath(p->c, p->w[3], &v.map)) return 0 ;
+  if (p->n > 4)
+  {
+    if (strcmp(p->w[4], "deliver") || p->n != 7) return fail(p, "virtual-domain: after the file: deliver maildir TEMPLATE or deliver lmtp TARGET", 0) ;
+    if (strcmp(p->w[5], "maildir") && strcmp(p->w[5], "lmtp")) return fail(p, "virtual-domain: deliver maildir or lmtp", 0) ;
+    /* a virtual user has no home: a maildir template is absolute */
+    if (!strcmp(p->w[5], "maildir") && p->w[6][0] != '/') return fail(p, "virtual-domain: the maildir template must be an absolute path", 0) ;
+    if (!parse_delivery(p, 5, &v.deliver)) return 0 ;
+  }
+  if (v.users == CONF_VUSERS_PASSWD && (!v.deliver.arg || v.deliver.type != CONF_DELIVER_LMTP))
+    return fail(p, "virtual-domain: a passwd-file needs deliver lmtp TARGET", 0) ;
   return genalloc_append(conf_vdomain, &p->c->vdomains, &v) ;
 }
 
@@ -563,43 +621,40 @@ static int do_route (parse *p, keyword const *k)
   return genalloc_append(conf_route, &p->c->routes, &r) ;
 }
 
+/* relay-domain DOMAIN [via HOST[:PORT]] [recipients FILE | verify] */
+static int do_relaydomain (parse *p, keyword const *k)
+{
+  conf_relaydomain d = { .domain = 0, .host = 0, .port = 0, .check = CONF_RELAY_CHECK_NONE, .list = 0, .line = p->line } ;
+  unsigned int i = 2 ;
+  if (!need(p, 2, 6)) return 0 ;
+  case_lowers(p->w[1]) ;
+  if (!address_domain_valid(p->w[1], strlen(p->w[1]), ADDRESS_UTF8)) return fail(p, "relay-domain: not a domain: ", p->w[1]) ;
+  if (conf_relaydomain_find(p->c, p->w[1])) return fail(p, "relay-domain: given twice: ", p->w[1]) ;
+  if (!addstr(p->c, p->w[1], &d.domain)) return 0 ;
+  for (; i < p->n ; i++)
+  {
+    if (!strcmp(p->w[i], "via") && !d.host && i + 1 < p->n)
+    {
+      conf_route r ;
+      if (!scan_hostport(p, p->w[++i], &r)) return 0 ;
+      d.host = r.host ; d.port = r.port ;
+    }
+    else if (!strcmp(p->w[i], "recipients") && !d.check && i + 1 < p->n)
+    {
+      d.check = CONF_RELAY_CHECK_LIST ;
+      if (!addpath(p->c, p->w[++i], &d.list)) return 0 ;
+    }
+    else if (!strcmp(p->w[i], "verify") && !d.check) d.check = CONF_RELAY_CHECK_VERIFY ;
+    else return fail(p, "relay-domain: expected: relay-domain DOMAIN [via HOST[:PORT]] [recipients FILE | verify], not: ", p->w[i]) ;
+  }
+  return genalloc_append(conf_relaydomain, &p->c->relay_domains, &d) ;
+}
+
 /* deliver maildir PATH | mbox PATH | mda PROGRAM [ARG...] | lmtp unix:PATH | lmtp HOST:PORT */
 static int do_deliver (parse *p, keyword const *k)
 {
-  conf_delivery *d = &p->c->deliver ;
   if (!need(p, 3, MAXWORDS)) return 0 ;
-  if (!strcmp(p->w[1], "maildir") || !strcmp(p->w[1], "mbox"))
-  {
-    if (p->n != 3) return fail(p, "deliver: ", "maildir and mbox take one path") ;
-    d->type = p->w[1][1] == 'a' ? CONF_DELIVER_MAILDIR : CONF_DELIVER_MBOX ;
-    if (p->w[2][0] != '/' && p->w[2][0] != '~') return fail(p, "deliver: the path must start with / or ~/", 0) ;
-    return addstr(p->c, p->w[2], &d->arg) ;
-  }
-  if (!strcmp(p->w[1], "mda"))
-  {
-    unsigned int i = 2 ;
-    if (p->w[2][0] != '/') return fail(p, "deliver: the mda program must be an absolute path", 0) ;
-    d->type = CONF_DELIVER_MDA ;
-    d->arg = p->c->sa.len ;
-    d->argc = p->n - 2 ;
-    for (; i < p->n ; i++) if (!stralloc_cats(&p->c->sa, p->w[i]) || !stralloc_0(&p->c->sa)) return 0 ;
-    return 1 ;
-  }
-  if (!strcmp(p->w[1], "lmtp"))
-  {
-    if (p->n != 3) return fail(p, "deliver: lmtp takes one target", 0) ;
-    if (strncmp(p->w[2], "unix:", 5))
-    {
-      size_t start, n ;
-      uint16_t port = 0 ;
-      /* local-deliver splits at the last colon: the port is required */
-      if (netaddr_hostport(p->w[2], strlen(p->w[2]), &start, &n, &port) != 1 || !port)
-        return fail(p, "deliver: lmtp takes unix:PATH or HOST:PORT", 0) ;
-    }
-    d->type = CONF_DELIVER_LMTP ;
-    return addstr(p->c, p->w[2], &d->arg) ;
-  }
-  return fail(p, "deliver: unknown method: ", p->w[1]) ;
+  return parse_delivery(p, 1, &p->c->deliver) ;
 }
 
 /* a filter's name: what the logs and the listen lines call it */
@@ -811,8 +866,11 @@ static int pvdomains (stralloc *sa, conf const *c)
   for (; i < n ; i++)
   {
     conf_vdomain const *v = genalloc_s(conf_vdomain, &c->vdomains) + i ;
-    if (!stralloc_cats(sa, "virtual-domain") || !pword(sa, c->sa.s + v->domain) || !stralloc_cats(sa, " map")
-     || !pword(sa, c->sa.s + v->map) || !pend(sa)) return 0 ;
+    if (!stralloc_cats(sa, "virtual-domain") || !pword(sa, c->sa.s + v->domain)
+     || !stralloc_cats(sa, v->users == CONF_VUSERS_PASSWD ? " passwd-file" : " map") || !pword(sa, c->sa.s + v->map)) return 0 ;
+    if (v->deliver.arg && (!stralloc_cats(sa, v->deliver.type == CONF_DELIVER_LMTP ? " deliver lmtp" : " deliver maildir")
+     || !pword(sa, c->sa.s + v->deliver.arg))) return 0 ;
+    if (!pend(sa)) return 0 ;
   }
   return 1 ;
 }
@@ -849,6 +907,28 @@ static int pdeliver (stralloc *sa, conf const *c)
     }
   }
   return pend(sa) ;
+}
+
+static int prelaydomains (stralloc *sa, conf const *c)
+{
+  size_t n = genalloc_len(conf_relaydomain, &c->relay_domains), i = 0 ;
+  for (; i < n ; i++)
+  {
+    conf_relaydomain const *d = genalloc_s(conf_relaydomain, &c->relay_domains) + i ;
+    if (!stralloc_cats(sa, "relay-domain") || !pword(sa, c->sa.s + d->domain)) return 0 ;
+    if (d->host)
+    {
+      char fmt[UINT16_FMT] ;
+      char const *host = c->sa.s + d->host ;
+      int v6 = !!strchr(host, ':') ;
+      if (!stralloc_cats(sa, v6 ? " via [" : " via ") || !stralloc_cats(sa, host) || (v6 && !stralloc_catb(sa, "]", 1))
+       || !stralloc_catb(sa, ":", 1) || !stralloc_catb(sa, fmt, uint16_fmt(fmt, d->port))) return 0 ;
+    }
+    if (d->check == CONF_RELAY_CHECK_LIST && (!stralloc_cats(sa, " recipients") || !pword(sa, c->sa.s + d->list))) return 0 ;
+    if (d->check == CONF_RELAY_CHECK_VERIFY && !stralloc_cats(sa, " verify")) return 0 ;
+    if (!pend(sa)) return 0 ;
+  }
+  return 1 ;
 }
 
 /* route and smarthost lines, in the order of the file */
@@ -941,6 +1021,8 @@ static keyword const keywords[] =
   { .name = "local-domain", .parse = &do_domains, .print = &pdomains },
   { .name = "virtual-domain", .parse = &do_vdomain, .print = &pvdomains },
   { .name = "relay-from", .parse = &do_relay, .print = &prelay },
+  /* backup MX and inbound gateway (lib/relaydom, lib/callout) */
+  { .name = "relay-domain", .parse = &do_relaydomain, .print = &prelaydomains },
   { .name = "aliases", .type = T_PATH, FIELD(aliases), .line = offsetof(conf, aliases_line) },
   { .name = "auth-table", .type = T_PATH, FIELD(auth_table), .line = offsetof(conf, auth_table_line) },
   { .name = "deliver", .parse = &do_deliver, .print = &pdeliver },  /* default: maildir ~/Maildir, in finish */
@@ -959,6 +1041,9 @@ static keyword const keywords[] =
   { .name = "remote-port", .type = T_PORT, FIELD(remote_port), .def = 25 },
   { .name = "ca-file", .type = T_PATH, FIELD(ca_file) },
   { .name = "dkim-sign", .parse = &do_dkim, .print = &pdkim },
+  /* read by ketch-services only (the log/run scripts): printed when not the default */
+  { .name = "log", .type = T_WORD, FIELD(log_dest), .def = CONF_LOG_S6, .max = CONF_LOG_SYSLOG, .names = log_names, .flags = PRINT_CHANGED },
+  { .name = "log-format", .type = T_WORD, FIELD(log_format), .def = CONF_LOGFMT_TEXT, .max = CONF_LOGFMT_JSON, .names = logfmt_names, .flags = PRINT_CHANGED },
   { .name = "limit", .type = T_GROUP, .text = "limit: unknown limit: " },
   { .name = "limit", .sub = "message-size", .type = T_SIZE, FIELD(message_size), .def = 35 << 20, .min = 1, .max = MESSAGE_SIZE_MAX },
   LIMIT("recipients", max_recipients, 100),
@@ -979,6 +1064,13 @@ static keyword const keywords[] =
   DURATION("timeout", "filter-connect", timeout_filter_connect, 30),  /* Postfix's milter_connect_timeout */
   DURATION("timeout", "filter-command", timeout_filter_command, 30),  /* milter_command_timeout */
   DURATION("timeout", "filter-data", timeout_filter_data, 300),       /* milter_content_timeout */
+  /* the recipient callout of relay-domain ... verify (lib/callout): bounded, its answers cached */
+  { .name = "callout", .type = T_GROUP },
+  DURATION("callout", "timeout", callout_timeout, 10),
+  DURATION("callout", "positive", callout_positive, 7 * 86400),  /* Postfix: address_verify_positive_expire_time 31d */
+  DURATION("callout", "negative", callout_negative, 3 * 3600),   /* address_verify_negative_expire_time 3d; a new user is refused for less */
+  /* outside the spool, which the SMTP user cannot enter (spool-layout/SPOOL §7) */
+  { .name = "callout", .sub = "cache", .type = T_PATH, FIELD(callout_cache) },
   { .name = "retry", .type = T_GROUP },  /* retry local|remote FIRST, retry max LONGEST */
   DURATION("retry", "local", retry_local, 60),
   DURATION("retry", "remote", retry_remote, 400),  /* qmail and OpenSMTPD: 400 s x n^2 */
@@ -1097,6 +1189,17 @@ static int finish (parse *p)
     p->line = c->local_filter_line ;
     if (!fail(p, "local-filter: no filter line defines: ", name) && !keep(p)) return 0 ;
   }
+  /* a relay domain is nobody's mailbox here, and goes one way */
+  for (i = 0 ; i < genalloc_len(conf_relaydomain, &c->relay_domains) ; i++)
+  {
+    conf_relaydomain const *d = genalloc_s(conf_relaydomain, &c->relay_domains) + i ;
+    conf_route const *r = conf_route_find(c, c->sa.s + d->domain) ;
+    char const *why = conf_is_local_domain(c, c->sa.s + d->domain) || conf_vdomain_find(c, c->sa.s + d->domain) ? "relay-domain: a local or virtual domain cannot be relayed: "
+      : d->host && r && r->domain ? "relay-domain: via and a route line for the same domain: " : 0 ;
+    if (!why) continue ;
+    p->line = d->line ;
+    if (!fail(p, why, c->sa.s + d->domain) && !keep(p)) return 0 ;
+  }
   /* two listeners on one address and port: the second bind would fail at start */
   for (i = 1 ; i < n ; i++)
   {
@@ -1116,7 +1219,7 @@ static int finish (parse *p)
 
 static void conf_zero (conf *c)
 {
-  static conf const zero = { .sa = STRALLOC_ZERO, .listen = GENALLOC_ZERO, .filters = GENALLOC_ZERO, .filter_use = GENALLOC_ZERO, .local_filters = GENALLOC_ZERO, .local_domains = GENALLOC_ZERO, .vdomains = GENALLOC_ZERO, .relay_nets = GENALLOC_ZERO, .routes = GENALLOC_ZERO, .tls_policies = GENALLOC_ZERO, .dkim = GENALLOC_ZERO } ;
+  static conf const zero = { .sa = STRALLOC_ZERO, .listen = GENALLOC_ZERO, .filters = GENALLOC_ZERO, .filter_use = GENALLOC_ZERO, .local_filters = GENALLOC_ZERO, .local_domains = GENALLOC_ZERO, .vdomains = GENALLOC_ZERO, .relay_nets = GENALLOC_ZERO, .routes = GENALLOC_ZERO, .tls_policies = GENALLOC_ZERO, .dkim = GENALLOC_ZERO, .relay_domains = GENALLOC_ZERO } ;
   *c = zero ;
 }
 
@@ -1256,6 +1359,7 @@ void conf_free (conf *c)
   genalloc_free(conf_route, &c->routes) ;
   genalloc_free(conf_tlspolicy, &c->tls_policies) ;
   genalloc_free(conf_dkim, &c->dkim) ;
+  genalloc_free(conf_relaydomain, &c->relay_domains) ;
 }
 
 /* the host name and "localhost" are always local */
@@ -1304,6 +1408,14 @@ conf_route const *conf_route_find (conf const *c, char const *domain)
     else if (!strcasecmp(domain, c->sa.s + r[i].domain)) return r + i ;
   }
   return smarthost ;
+}
+
+conf_relaydomain const *conf_relaydomain_find (conf const *c, char const *domain)
+{
+  size_t n = genalloc_len(conf_relaydomain, &c->relay_domains), i = 0 ;
+  conf_relaydomain const *d = genalloc_s(conf_relaydomain, &c->relay_domains) ;
+  for (; i < n ; i++) if (!strcasecmp(domain, c->sa.s + d[i].domain)) return d + i ;
+  return 0 ;
 }
 
 conf_tlspolicy const *conf_tlspolicy_find (conf const *c, char const *domain)

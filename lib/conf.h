@@ -95,6 +95,10 @@ extern char const *conf_tls_policy_name (unsigned int) ;
 
 #define CONF_MTASTS_OFF 0
 #define CONF_MTASTS_ON 1
+#define CONF_LOG_S6 0
+#define CONF_LOG_SYSLOG 1
+#define CONF_LOGFMT_TEXT 0
+#define CONF_LOGFMT_JSON 1
 
 /* tls-policy DOMAIN WORD: the TLS policy (CONF_TLS_*) of one destination domain */
 typedef struct conf_tlspolicy_s conf_tlspolicy ;
@@ -115,12 +119,46 @@ struct conf_route_s
   size_t auth ;      /* credentials file for AUTH to this route, or 0 */
 } ;
 
-/* a virtual domain: its users come from a map file, not from the system */
+/*
+ * A virtual domain: its users come from a file, not from the system
+ * (lib/lookup, lib/vuser). "map FILE": "user@domain [target]" lines
+ * compiled to FILE.cdb by newaliases; "passwd-file FILE": Dovecot's
+ * user list (user:{SCHEME}hash:...), read as it is, its first field
+ * only. deliver: the domain's method (maildir TEMPLATE or lmtp TARGET)
+ * for a user whose entry names no target of its own; arg 0: none.
+ */
+#define CONF_VUSERS_MAP 0
+#define CONF_VUSERS_PASSWD 1
 typedef struct conf_vdomain_s conf_vdomain ;
 struct conf_vdomain_s
 {
   size_t domain ;
-  size_t map ;       /* the map file (text, compiled to map.cdb) */
+  size_t map ;       /* the map file, or the passwd-file */
+  unsigned int users ;     /* CONF_VUSERS_* */
+  conf_delivery deliver ;
+} ;
+
+/*
+ * relay-domain DOMAIN [via HOST[:PORT]] [recipients FILE | verify]: mail
+ * for domain is accepted from any client (backup MX, inbound gateway),
+ * queued, and forwarded to host (port; 0 host: the domain's MX, RFC
+ * 5321 §5.1, without this host and worse exchangers). Its recipients are
+ * checked at RCPT against list (a file compiled to list.cdb, like a
+ * virtual-domain map), or by a callout to the next hop (lib/callout),
+ * or not at all.
+ */
+#define CONF_RELAY_CHECK_NONE 0
+#define CONF_RELAY_CHECK_LIST 1
+#define CONF_RELAY_CHECK_VERIFY 2
+typedef struct conf_relaydomain_s conf_relaydomain ;
+struct conf_relaydomain_s
+{
+  size_t domain ;
+  size_t host ;      /* 0: the domain's MX */
+  uint16_t port ;
+  unsigned int check ;  /* CONF_RELAY_CHECK_* */
+  size_t list ;      /* CONF_RELAY_CHECK_LIST: the recipients file */
+  unsigned int line ;
 } ;
 
 /*
@@ -175,6 +213,7 @@ struct conf_s
   genalloc relay_nets ;/* conf_net */
   genalloc routes ;    /* conf_route; domain 0 = smarthost */
   genalloc dkim ;      /* conf_dkim, in the file's order */
+  genalloc relay_domains ; /* conf_relaydomain */
   conf_delivery deliver ;
   unsigned int tls_outbound ;
   uint64_t message_size ;
@@ -196,6 +235,10 @@ struct conf_s
   unsigned int timeout_filter_connect ;  /* lib/filter: connect and negotiation */
   unsigned int timeout_filter_command ;  /* each SMTP stage's answer */
   unsigned int timeout_filter_data ;     /* each header, body chunk and end of message */
+  unsigned int callout_timeout ;   /* a recipient callout, all of it (lib/callout) */
+  unsigned int callout_positive ;  /* how long the cache keeps an accepted recipient */
+  unsigned int callout_negative ;  /* ... and a refused one */
+  size_t callout_cache ;           /* its directory, the SMTP user's; 0: no cache */
   unsigned int retry_local ;      /* seconds: first retry; the n-th waits base * n^2 */
   unsigned int retry_remote ;
   unsigned int retry_max ;        /* the wait is capped at this */
@@ -217,6 +260,11 @@ struct conf_s
   /* MTA-STS (RFC 8461): "mta-sts off|on" (CONF_MTASTS_*), and the HTTPS port of the policy fetch (443; another only for tests) */
   unsigned int mta_sts ;
   uint16_t mta_sts_port ;
+  /* the daemons' logs, as ketch-services makes their log/run scripts:
+     "log s6|syslog" (CONF_LOG_*), "log-format text|json" (CONF_LOGFMT_*);
+     the programs themselves always write key=value lines on stderr */
+  unsigned int log_dest ;
+  unsigned int log_format ;
 } ;
 
 #define conf_str(c, off) ((off) ? (c)->sa.s + (off) : (char const *)0)
@@ -240,6 +288,8 @@ extern int conf_is_local_domain (conf const *, char const *) ;
 extern conf_vdomain const *conf_vdomain_find (conf const *, char const *) ;
 extern int conf_relay_allowed (conf const *, char const *, int) ;
 extern conf_route const *conf_route_find (conf const *, char const *) ;
+/* the relay-domain line of a domain (any case), or 0 */
+extern conf_relaydomain const *conf_relaydomain_find (conf const *, char const *) ;
 /* the tls-policy rule of a domain, or 0 */
 extern conf_tlspolicy const *conf_tlspolicy_find (conf const *, char const *) ;
 /*

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "lookup.h"
 #include "expand.h"
+#include "vuser.h"
 #include "decide.h"
 
 static int add (stralloc *sa, char const *s)
@@ -104,7 +105,12 @@ static int who_address (conf const *c, lookup *l, char const *rcpt, char const *
     conf_vdomain const *v = conf_vdomain_find(c, l->sa.s + l->domain) ;
     struct stat st ;
     struct passwd const *au = getpwnam(c->alias_user ? c->sa.s + c->alias_user : "nobody") ;
-    if (!v || stat(c->sa.s + v->map, &st) < 0 || !st.st_uid || (au && au->pw_uid == st.st_uid))
+    /* LMTP writes no mailbox here: alias-user (nobody) talks to the server, with no privilege (lib/vuser) */
+    if (vuser_lmtp(v, l->sa.s + l->path))
+    {
+      if (!decide_who(d, au)) d->why = "no such alias-user, or it is root or in group 0: it runs LMTP deliveries" ;
+    }
+    else if (!v || stat(c->sa.s + v->map, &st) < 0 || !st.st_uid || (au && au->pw_uid == st.st_uid))
       d->why = "the virtual-domain map is owned by root or alias-user: give it to the owner of its Maildirs" ;
     else if (!decide_who(d, getpwuid(st.st_uid))) d->why = "the owner of the virtual-domain map is unknown or in group 0" ;
   }

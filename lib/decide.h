@@ -24,7 +24,9 @@
  * recipient is looked up here, a system account is a user only for an
  * alias that names it, an alias's "/file" or "|program" must be an entry
  * of the alias it came from (expand_entry_listed), and the delivery runs
- * as the user, the owner of a virtual domain's map, or the owner of the
+ * as the user, the owner of a virtual domain's map (its Maildirs),
+ * alias-user (a virtual user over LMTP: no mailbox written, no privilege
+ * needed), or the owner of the
  * file that lists the entry (expand_entry_owner), never as root or a
  * member of group 0 (decide_who).
  */

@@ -14,6 +14,7 @@
 #include "lookup.h"
 #include "qstate.h"
 #include "expand.h"
+#include "vuser.h"
 
 /* where an entry was read: a :include: file (path its offset in sa), or the table (0) */
 typedef struct source_s source ;
@@ -144,8 +145,17 @@ int expand_local_who (conf const *cf, lookup const *l, char const *addr, expand_
   if (addr[0] == '/' || addr[0] == '|') x->kind = EXPAND_L_ALIAS ;
   else if (l->kind == LOOKUP_VIRTUAL)
   {
+    /* the Maildir is written as the map's owner; an LMTP delivery writes nothing here (lib/vuser) */
+    unsigned int method ;
+    stralloc t = STRALLOC_ZERO ;
     x->kind = EXPAND_L_VIRTUAL ;
-    if (l->sa.s[l->path] != '/') x->fail = EXPAND_T_VPATH ;
+    if (!vuser_target(cf, conf_vdomain_find(cf, l->sa.s + l->domain), l->sa.s + l->path, l->sa.s + l->local, l->sa.s + l->domain, &method, &t))
+    {
+      if (errno != EINVAL) return 0 ;
+      x->fail = l->sa.s[l->path] ? EXPAND_T_VPATH : EXPAND_T_VNONE ;
+    }
+    else if (method == CONF_DELIVER_LMTP) x->kind = EXPAND_L_VLMTP ;
+    stralloc_free(&t) ;
   }
   else x->kind = EXPAND_L_USER ;
   return 1 ;
@@ -185,14 +195,26 @@ int expand_local_args (conf const *cf, lookup const *l, char const *sender, char
       return 1 ;
     }
   }
-  if (x->kind == EXPAND_L_VIRTUAL)
+  if (x->kind == EXPAND_L_VIRTUAL || x->kind == EXPAND_L_VLMTP)
   {
-    char const *mdir = l->sa.s + l->path ;
-    if (mdir[0] != '/') { x->fail = EXPAND_T_VPATH ; return 1 ; }
-    if (l->ext && (!args(x, "-e") || !args(x, l->sa.s + l->ext))) return 0 ;
-    if (!args(x, "--") || !args(x, sender) || !args(x, addr) || !args(x, l->sa.s + l->local) || !args(x, mdir)) return 0 ;
+    stralloc t = STRALLOC_ZERO ;
+    unsigned int method ;
+    int ok ;
+    if (!vuser_target(cf, conf_vdomain_find(cf, l->sa.s + l->domain), l->sa.s + l->path, l->sa.s + l->local, l->sa.s + l->domain, &method, &t))
+    {
+      stralloc_free(&t) ;
+      if (errno != EINVAL) return 0 ;
+      x->fail = l->sa.s[l->path] ? EXPAND_T_VPATH : EXPAND_T_VNONE ;
+      return 1 ;
+    }
+    /* the home of a virtual user is its Maildir, or "/" (no mailbox here: LMTP) */
+    ok = (!l->ext || (args(x, "-e") && args(x, l->sa.s + l->ext)))
+      && args(x, "--") && args(x, sender) && args(x, addr) && args(x, l->sa.s + l->local)
+      && args(x, method == CONF_DELIVER_LMTP ? "/" : t.s) ;
     x->method = x->nargs ;
-    return args(x, "maildir") && args(x, mdir) ;
+    ok = ok && args(x, vuser_method_name(method)) && args(x, t.s) ;
+    stralloc_free(&t) ;
+    return ok ;
   }
   {
     char const *user = l->sa.s + l->user, *home = l->sa.s + l->home ;

@@ -31,6 +31,8 @@
 #define EXPAND_T_UNKNOWN "550 5.1.1 no such user here"
 #define EXPAND_T_TOODEEP "554 5.4.6 alias nesting too deep (a loop?)"
 #define EXPAND_T_VPATH "554 5.3.5 virtual maildir path is not absolute"
+/* a virtual user without a target of its own, whose domain has no deliver, or whose local part its template refuses */
+#define EXPAND_T_VNONE "554 5.3.5 no mailbox for this virtual user in its domain's deliver"
 #define EXPAND_T_PATH "554 5.3.5 bad mailbox path for this user"
 
 /* what one alias entry (or an entry of a :include: file) gave */
@@ -79,6 +81,7 @@ enum expand_local_e
 {
   EXPAND_L_ALIAS,       /* an alias's /file or |program: as the owner of the file listing it (expand_entry_owner) */
   EXPAND_L_VIRTUAL,     /* a virtual user's maildir: as the owner of the domain's map */
+  EXPAND_L_VLMTP,       /* a virtual user over LMTP: as alias-user, no mailbox written here (lib/vuser) */
   EXPAND_L_USER         /* a system user: as that user */
 } ;
 

@@ -153,12 +153,41 @@ static enum ketch_result body (smtpc *c, char const *target, unsigned int timeou
   return say(text, KETCH_RESULT_TEMP, "unable to allocate: ", strerror(errno)) ;
 }
 
-/* the reply in c->reply, to what, is of class cls: 1, or 0 with *r as its class says (5: permanent) and text */
+/*
+ * What a reply other than the one a step wants means, by its class (RFC
+ * 5321 §4.2.1: 4yz a transient negative completion, 5yz a permanent
+ * one; RFC 2033 §4.2: after the dot, one such reply per recipient).
+ * The enhanced code (RFC 3463 §2) never overrides the class: it is the
+ * server's word on what went wrong, and the server has already chosen
+ * the class. Dovecot's quota is the case in point: a mailbox over quota
+ * (RFC 3463 §3.3, X.2.2 "mailbox full") is answered 552 5.2.2 by
+ * default, a permanent failure bounced with an RFC 3464 DSN, or 452
+ * 4.2.2 with quota_full_tempfail = yes, a temporary one retried until
+ * the message expires. A 1yz, 2yz or 3yz where another class was wanted
+ * is a protocol error: temporary.
+ */
+static enum ketch_result const class_result[10] =
+{
+  [4] = KETCH_RESULT_TEMP,
+  [5] = KETCH_RESULT_PERM,
+} ;
+
+/*
+ * The reply in c->reply, to what, is of class cls: 1, or 0 with *r as
+ * class_result says and text. The text starts with the reply itself, so
+ * that a bounce's Status and Diagnostic-Code are the server's
+ * (lib/bounce), then names the step: "552 5.2.2 quota (lmtp delivery)".
+ */
 static int expect (smtpc const *c, char const *what, unsigned int cls, enum ketch_result *r, stralloc *text)
 {
-  if (smtpreply_class(&c->reply) == cls) return 1 ;
-  *r = smtpreply_class(&c->reply) == 5 ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
-  with_reply(text, say(text, *r, "lmtp ", what, ": "), &c->reply) ;
+  unsigned int got = smtpreply_class(&c->reply) ;
+  if (got == cls) return 1 ;
+  /* KETCH_RESULT_OK is 0: a class without a row is temporary */
+  *r = got < 10 && class_result[got] == KETCH_RESULT_PERM ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
+  text->len = 0 ;
+  with_reply(text, *r, &c->reply) ;
+  stralloc_cats(text, " (lmtp ") ; stralloc_cats(text, what) ; stralloc_cats(text, ")") ;
+  if (stralloc_0(text)) text->len-- ;
   return 0 ;
 }
 

@@ -24,7 +24,13 @@
  *
  * The reply each step expects (2xx; 3xx to DATA) goes on; any other 5xx
  * is permanent; 4xx, another class, and every connection, I/O or
- * protocol error are temporary.
+ * protocol error are temporary (RFC 5321 §4.2.1; the table is in
+ * lmtp.c). So Dovecot's quota answers keep the class it gives them: 452
+ * 4.2.2 (quota_full_tempfail = yes) is retried, 552 5.2.2 is bounced. A
+ * refusal's text is the server's reply first, then the step in
+ * parentheses: "552 5.2.2 Quota exceeded (lmtp delivery)", so the
+ * bounce's Status and Diagnostic-Code carry the server's own (RFC 3464
+ * §2.3.4, §2.3.6).
  */
 
 /*

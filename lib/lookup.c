@@ -20,6 +20,7 @@
 
 #include "address.h"
 #include "lookup.h"
+#include "vuser.h"
 
 #define INCLUDE_MAX (1 << 20)
 
@@ -141,24 +142,42 @@ static int lookup_local (lookup *l, conf const *c, char const *lp, size_t lplen,
   }
 }
 
+/* a passwd-file's user (lib/vuser): the whole local part, then without its extension. 1 found, 0 not, -1 error */
+static int passwd_find (char const *file, char *key, size_t lplen, size_t extpos, size_t dlen)
+{
+  int r = vuser_passwd_find(file, key, lplen + 1 + dlen, lplen) ;
+  if (r || extpos >= lplen) return r ;
+  memmove(key + extpos, key + lplen, dlen + 1) ;
+  return vuser_passwd_find(file, key, extpos + 1 + dlen, extpos) ;
+}
+
 static int lookup_virtual (lookup *l, conf_vdomain const *v, conf const *c, char const *lp, size_t lplen, size_t extpos, char const *dom)
 {
   size_t dlen = strlen(dom) ;
   char key[lplen + dlen + 2] ;
-  size_t off, len ;
+  size_t off = 0, len = 0 ;
   int r ;
   char const *map = c->sa.s + v->map ;
   memcpy(key, lp, lplen) ;
   key[lplen] = '@' ;
-  memcpy(key + lplen + 1, dom, dlen) ;
-  r = cdb_get(map, key, lplen + 1 + dlen, l, &off, &len) ;
-  if (!r && extpos < lplen)
+  memcpy(key + lplen + 1, dom, dlen + 1) ;
+  if (v->users == CONF_VUSERS_PASSWD)
   {
-    memmove(key + extpos, key + lplen, dlen + 1) ;
-    r = cdb_get(map, key, extpos + 1 + dlen, l, &off, &len) ;
+    /* a user the file lists has no target of its own: the domain's deliver (lib/vuser) */
+    r = passwd_find(map, key, lplen, extpos, dlen) ;
+    if (r > 0 && !addb(l, "", 0, &off)) return 0 ;
   }
-  else if (r) l->ext = 0 ;
-  if (!r) r = cdb_get(map, key + extpos, 1 + dlen, l, &off, &len) ;  /* "@domain": catch-all */
+  else
+  {
+    r = cdb_get(map, key, lplen + 1 + dlen, l, &off, &len) ;
+    if (!r && extpos < lplen)
+    {
+      memmove(key + extpos, key + lplen, dlen + 1) ;
+      r = cdb_get(map, key, extpos + 1 + dlen, l, &off, &len) ;
+    }
+    else if (r) l->ext = 0 ;
+    if (!r) r = cdb_get(map, key + extpos, 1 + dlen, l, &off, &len) ;  /* "@domain": catch-all */
+  }
   if (r < 0) return 0 ;
   if (!r)
   {
@@ -171,7 +190,8 @@ static int lookup_virtual (lookup *l, conf_vdomain const *v, conf const *c, char
     l->kind = LOOKUP_UNKNOWN ;
     return 1 ;
   }
-  if (l->sa.s[off] == '/' || l->sa.s[off] == '~')
+  /* a Maildir path, an LMTP target, or none (the domain's deliver): lib/vuser; anything else forwards */
+  if (l->sa.s[off] == '/' || l->sa.s[off] == '~' || !l->sa.s[off] || !strncmp(l->sa.s + off, VUSER_LMTP, sizeof(VUSER_LMTP) - 1))
   {
     l->kind = LOOKUP_VIRTUAL ;
     l->path = off ;

@@ -15,7 +15,8 @@
  * What an address means here: the one answer that smtp-session gives at
  * RCPT (accept, or 550 5.1.1 for LOOKUP_UNKNOWN) and that the scheduler
  * routes and expands by. Cheap by construction: at most two cdb lookups
- * (the full local part, then without its +extension) and one getpwnam.
+ * (the full local part, then without its +extension) and one getpwnam;
+ * for a passwd-file domain, as many scans of that file (lib/vuser).
  *
  *  - LOOKUP_REMOTE   the domain is neither local nor virtual.
  *  - LOOKUP_ALIAS    an aliases(5) entry (local domains), or a virtual
@@ -24,7 +25,9 @@
  *                    other, in sa from entries for entrieslen octets;
  *                    classify each with lookup_entry_kind.
  *  - LOOKUP_LOCAL    a system user (local domains): user, uid, gid, home.
- *  - LOOKUP_VIRTUAL  a virtual user whose target is a maildir path.
+ *  - LOOKUP_VIRTUAL  a virtual user: its map target (path) is a maildir
+ *                    path, "lmtp:TARGET", or "" (none: the domain's
+ *                    deliver); a passwd-file's users have "" (lib/vuser).
  *  - LOOKUP_UNKNOWN  nobody by that name, or a system account: uid
  *                    below local-uid-min (root excepted) or gid 0. A
  *                    system account not in group 0 has LOOKUP_F_SYSTEM
@@ -45,9 +48,11 @@
  * The aliases file FILE is compiled by newaliases(8) (lib/tables.c)
  * into FILE.cdb (keys: lower-case local parts; values: the entries, each
  * NUL-terminated). A
- * virtual-domain map FILE ("user@domain target" lines, "@domain target"
+ * virtual-domain map FILE ("user@domain [target]" lines, "@domain target"
  * for a catch-all) becomes FILE.cdb the same way (keys: lower-case
- * address; values: the target). A missing cdb is an empty table.
+ * address; values: the target). A missing cdb is an empty table. A
+ * virtual-domain passwd-file is read as it is, at each lookup
+ * (lib/vuser): one scan of the file, once more without the extension.
  */
 
 enum lookup_kind_e
@@ -76,7 +81,7 @@ struct lookup_s
   size_t home ;       /* LOCAL: the home directory */
   uid_t uid ;
   gid_t gid ;
-  size_t path ;       /* VIRTUAL: the maildir path */
+  size_t path ;       /* VIRTUAL: the target ("/maildir", "lmtp:TARGET", "" the domain's deliver) */
   size_t entries ;    /* ALIAS: the first entry */
   size_t entrieslen ; /* ALIAS: total length of the entries, NULs included */
 } ;

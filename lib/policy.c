@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "lookup.h"
 #include "policy.h"
+#include "relaydom.h"
 
 int policy_rcpt (conf const *c, char const *ip, int is6, int authed, address const *a, char const **reply)
 {
@@ -34,8 +35,15 @@ int policy_rcpt (conf const *c, char const *ip, int is6, int authed, address con
       *reply = "250 2.1.5 Ok" ;
       return 1 ;
     case LOOKUP_REMOTE :
-      *reply = relay ? "250 2.1.5 Ok" : "550 5.7.1 Relaying denied" ;
-      return relay ;
+      if (relay) { *reply = "250 2.1.5 Ok" ; return 1 ; }
+      switch (relaydom_rcpt(c, a->s))
+      {
+        case RELAYDOM_OK : *reply = "250 2.1.5 Ok" ; return 1 ;
+        case RELAYDOM_VERIFY : *reply = "250 2.1.5 Ok" ; return POLICY_VERIFY ;
+        case RELAYDOM_UNKNOWN : *reply = "550 5.1.1 No such user here" ; return 0 ;
+        case RELAYDOM_TEMP : *reply = "451 4.3.0 Temporary failure looking up the recipient" ; return 0 ;
+        default : *reply = "550 5.7.1 Relaying denied" ; return 0 ;
+      }
     default :
       *reply = "550 5.1.1 No such user here" ;
       return 0 ;

@@ -43,7 +43,17 @@ static int hop_add (route *r, char const *host, size_t len, uint16_t port, uint1
 int route_static (route *r, conf const *cf, char const *domain)
 {
   conf_route const *cr = conf_route_find(cf, domain) ;
+  conf_relaydomain const *rd = conf_relaydomain_find(cf, domain) ;
   if (!reset(r)) return 0 ;
+  if (rd && rd->host)
+  {
+    /* relay-domain ... via: the one next hop, as a route without its options */
+    char const *host = conf_str(cf, rd->host) ;
+    r->kind = ROUTE_K_ROUTE ;
+    return hop_add(r, host, strlen(host), rd->port, 0, CONF_TLS_OPPORTUNISTIC, 0, 1) ;
+  }
+  /* a relay domain goes to its own MX hosts, never to the smarthost */
+  if (rd && cr && !cr->domain) cr = 0 ;
   if (cr)
   {
     char const *host = conf_str(cf, cr->host) ;

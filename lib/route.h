@@ -22,6 +22,9 @@
  * the dry run cannot drift from the real thing.
  *
  * The choice, in order:
+ *  - a relay-domain's via host: one hop, opportunistic TLS, resolved as
+ *    a route's; a relay-domain without via takes its route line if it
+ *    has one, else its MX records, never the smarthost;
  *  - a "route" for the domain, else a "smarthost": one hop, its own port,
  *    TLS policy and credentials file; its host is resolved with
  *    getaddrinfo first (it may live in /etc/hosts), then the DNS.

@@ -20,6 +20,7 @@
 #include "address.h"
 #include "authtable.h"
 #include "base64.h"
+#include "callout.h"
 #include "conf.h"
 #include "enqclient.h"
 #include "exitcodes.h"
@@ -298,6 +299,11 @@ static void helo_ehlo (smtpd_session *s, int ehlo, char const *arg, size_t len)
   s->state = SMTPD_S_HELO ;
   s->ehlo = ehlo ;
   LOG(s, "helo name=", Q(s, arg, len), ehlo ? "verb=EHLO" : "verb=HELO") ;
+  /* RFC 2920 §3.1: EHLO and HELO end a group, the client waits for
+     their reply. Octets already read behind them were sent before it
+     (the reply is still in our buffer): a client that does not listen,
+     the early talker of spam engines. Logged, for fail2ban; no syscall */
+  if (s->inpos < s->inlen) LOG(s, "early-talker verb=", ehlo ? "EHLO" : "HELO", "octets=", log_u64(s->inlen - s->inpos)) ;
   if (!ehlo) { reply2(s, "250 ", hostname(s)) ; return ; }
   reply2(s, "250-", hostname(s)) ;
   reply(s, "250-PIPELINING") ;
@@ -359,6 +365,20 @@ static void do_mail (smtpd_session *s, char const *arg, size_t len)
   reply(s, "250 2.1.0 Ok") ;
 }
 
+/* a relay domain's recipient with verify: the next hop's answer (lib/callout), logged; 1 accept, 0 refuse */
+static int verify_rcpt (smtpd_session *s, char const *rcpt, char const **rep)
+{
+  static char const *const names[] = { [KETCH_RESULT_OK] = "ok", [KETCH_RESULT_TEMP] = "temp", [KETCH_RESULT_PERM] = "perm" } ;
+  callout co = CALLOUT_ZERO ;
+  if (!callout_verify(s->cf, rcpt, (uint64_t)time(0), &co)) co.result = KETCH_RESULT_TEMP ;
+  LOG(s, "callout result=", names[co.result], co.cached ? "host=cache" : "host=", co.cached ? "" : Q(s, co.host.len ? co.host.s : "", co.host.len ? co.host.len - 1 : 0),
+    "answer=", Q2(s, co.answer.len ? co.answer.s : "", co.answer.len ? co.answer.len - 1 : 0)) ;
+  *rep = co.result == KETCH_RESULT_OK ? "250 2.1.5 Ok" : co.result == KETCH_RESULT_PERM ? "550 5.1.1 Recipient address rejected: unknown at the next hop"
+    : "450 4.1.1 Recipient address not verified: the next hop did not answer, try again later" ;
+  callout_free(&co) ;
+  return co.result == KETCH_RESULT_OK ;
+}
+
 static void do_rcpt (smtpd_session *s, char const *arg, size_t len)
 {
   size_t plen, pstart ;
@@ -391,6 +411,7 @@ static void do_rcpt (smtpd_session *s, char const *arg, size_t len)
     memcpy(a.s + a.len, h, hl) ; a.len += hl ; a.s[a.len] = 0 ;
   }
   r = policy_rcpt(s->cf, s->haveip ? s->ip.ip : 0, s->haveip && ip46_is6(&s->ip), s->authuser.len || s->local != SMTPD_LOCAL_NONE, &a, &rep) ;
+  if (r == POLICY_VERIFY) r = verify_rcpt(s, a.s, &rep) ;
   LOG(s, "rcpt to=", Q(s, a.s, a.len), "result=", r ? "ok" : "refused", "reply=", Q2(s, rep, strlen(rep))) ;
   if (!r)
   {

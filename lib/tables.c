@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 
 #include "address.h"
 #include "lookup.h"
+#include "netaddr.h"
+#include "vuser.h"
 #include "tables.h"
 
 #define TABLE_MAX (256 << 20)
@@ -176,7 +179,16 @@ int tables_compile_aliases (char const *file, stralloc *err)
   return table_finish(&t, ok) ;
 }
 
-/* virtual map: "user@domain target" or "@domain target" per line; '#' comments */
+/* an LMTP target of a map entry, as conf_load checks deliver lmtp's: unix:/PATH, or HOST:PORT with a port */
+static int lmtp_target_ok (char const *s, size_t n)
+{
+  size_t start, hl ;
+  uint16_t port = 0 ;
+  if (n > 6 && !memcmp(s, "unix:/", 6)) return 1 ;
+  return netaddr_hostport(s, n, &start, &hl, &port) == 1 && port ;
+}
+
+/* virtual map: "user@domain [target]" or "@domain target" per line; '#' comments */
 int tables_compile_vmap (char const *file, stralloc *err)
 {
   table t = { .text = STRALLOC_ZERO, .tmpfn = STRALLOC_ZERO, .fn = STRALLOC_ZERO, .fd = -1, .maker = CDBMAKER_ZERO } ;
@@ -202,14 +214,48 @@ int tables_compile_vmap (char const *file, stralloc *err)
     while (i < n && (s[i] == ' ' || s[i] == '\t')) i++ ;
     v = i ;
     while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '\r') i++ ;
-    if (v == i) { table_fail(err, file, line, "missing target") ; goto end ; }
+    /* no target: a user of the domain's deliver (lib/vuser); a catch-all always forwards or delivers somewhere */
+    if (v == i && s[k] == '@') { table_fail(err, file, line, "missing target") ; goto end ; }
     {
       size_t e = i ;
       while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++ ;
       if (i < n) { table_fail(err, file, line, "text after the target") ; goto end ; }
       if (byte_chr(s + v, e - v, 0) < e - v) { table_fail(err, file, line, "NUL in the target") ; goto end ; }
+      if (e - v >= sizeof(VUSER_LMTP) - 1 && !memcmp(s + v, VUSER_LMTP, sizeof(VUSER_LMTP) - 1) && !lmtp_target_ok(s + v + sizeof(VUSER_LMTP) - 1, e - v - (sizeof(VUSER_LMTP) - 1)))
+      { table_fail(err, file, line, "lmtp: takes unix:/PATH or HOST:PORT") ; goto end ; }
       if (!cdbmake_add(&t.maker, s + k, ve - k, s + v, e - v)) goto end ;
     }
+  }
+  ok = 1 ;
+ end:
+  return table_finish(&t, ok) ;
+}
+
+/* recipients list: "user@domain" per line; '#' comments */
+int tables_compile_list (char const *file, stralloc *err)
+{
+  table t = { .text = STRALLOC_ZERO, .tmpfn = STRALLOC_ZERO, .fn = STRALLOC_ZERO, .fd = -1, .maker = CDBMAKER_ZERO } ;
+  size_t pos = 0 ;
+  unsigned int line = 0 ;
+  int ok = 0 ;
+  if (!table_start(&t, file, err)) return table_finish(&t, 0) ;
+  while (pos < t.text.len)
+  {
+    char *s = t.text.s + pos ;
+    char *nl = memchr(s, '\n', t.text.len - pos) ;
+    size_t n = nl ? (size_t)(nl - s) : t.text.len - pos ;
+    size_t i = 0, k, at ;
+    pos += n + 1 ;
+    line++ ;
+    while (n && (s[n-1] == ' ' || s[n-1] == '\t' || s[n-1] == '\r')) n-- ;
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++ ;
+    if (i == n || s[i] == '#') continue ;
+    k = i ;
+    at = k + byte_rchr(s + k, n - k, '@') ;
+    if (at == k || at + 1 >= n || n - k > ADDRESS_MAX || byte_chr(s + k, n - k, ' ') < n - k || byte_chr(s + k, n - k, '\t') < n - k || byte_chr(s + k, n - k, 0) < n - k)
+    { table_fail(err, file, line, "expected one address, user@domain") ; goto end ; }
+    case_lowerb(s + k, n - k) ;
+    if (!cdbmake_add(&t.maker, s + k, n - k, "", 0)) goto end ;
   }
   ok = 1 ;
  end:

@@ -19,10 +19,17 @@
  * '#' at the start of a line is a comment. A name defined twice keeps
  * its first definition.
  *
- * A virtual-domain map: "user@domain target" or "@domain target" (the
- * catch-all) per line; blank lines and '#' comments are skipped.
+ * A virtual-domain map: "user@domain [target]" or "@domain target" (the
+ * catch-all) per line; blank lines and '#' comments are skipped. A user
+ * without a target is delivered by the domain's deliver; a target
+ * "lmtp:TARGET" must be unix:/PATH or HOST:PORT (lib/vuser).
+ *
+ * A relay-domain's recipients list: one address "user@domain" per line
+ * (blanks around it dropped), blank lines and '#' comments skipped; keys
+ * in lower case, empty values (lib/relaydom).
  */
 extern int tables_compile_aliases (char const *, stralloc *) ;
 extern int tables_compile_vmap (char const *, stralloc *) ;
+extern int tables_compile_list (char const *, stralloc *) ;
 
 #endif

@@ -4,7 +4,7 @@
 # configuration is a fixed point; the examples in conf/ pass.
 . "$(dirname "$0")/lib.sh"
 
-plan 89
+plan 92
 
 # bad LINE MESSAGE TEXT: TEXT (printf format, \n between lines) must fail
 # at LINE with MESSAGE
@@ -28,7 +28,10 @@ bad 2 "listen: smtps and starttls exclude each other" 'certificate c key k\nlist
 bad 3 "listen: TLS needs a certificate line" 'spool /s\nlisten 127.0.0.1\nlisten ::1 starttls'
 bad 2 "listen: auth needs an auth-table line" 'spool /s\nlisten 127.0.0.1 auth-required'
 bad 1 "local-domain: not a domain: bad..example" 'local-domain ok.example bad..example'
-bad 1 "virtual-domain: expected: virtual-domain DOMAIN map FILE" 'virtual-domain v.example file f'
+bad 1 "virtual-domain: expected: virtual-domain DOMAIN map|passwd-file FILE [deliver METHOD TARGET]" 'virtual-domain v.example file f'
+bad 1 "virtual-domain: a passwd-file needs deliver lmtp TARGET" 'virtual-domain v.example passwd-file f'
+bad 1 "virtual-domain: the maildir template must be an absolute path" 'virtual-domain v.example map f deliver maildir ~/M'
+bad 1 "deliver: lmtp takes unix:PATH or HOST:PORT" 'virtual-domain v.example map f deliver lmtp nowhere'
 bad 2 "relay-from: bad prefix length: 33" '\nrelay-from 127.0.0.0/8 10.0.0.0/33'
 bad 1 "route: expected: route DOMAIN via HOST[:PORT]" 'route x.example to h.example'
 bad 1 "smarthost: bad port: 99999" 'smarthost h.example:99999'

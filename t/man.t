@@ -2,7 +2,7 @@
 # Every man page is clean under mandoc -Tlint (warnings and worse), and
 # every program has one.
 . "$(dirname "$0")/lib.sh"
-pages=$(ls "$top"/bin/*.[158] "$top"/tools/*.[158] "$top"/conf/*.[158] "$top"/spool-layout/*.[158] 2>/dev/null)
+pages=$(ls "$top"/bin/*.[1578] "$top"/tools/*.[1578] "$top"/conf/*.[1578] "$top"/spool-layout/*.[1578] 2>/dev/null)
 progs=$(ls "$top"/bin/*.c "$top"/tools/*.c "$top"/tools/*.sh 2>/dev/null)
 plan $(( $(echo "$pages" | wc -l) + $(echo "$progs" | wc -l) ))
 need mandoc mandoc

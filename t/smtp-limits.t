@@ -48,7 +48,7 @@ start_listen -g 2
 got=$(third_connection)
 is "$got" "220 220
 421 4.7.0" "limit connections-per-client: the third connection from one address gets 421"
-check "log: refusal logged by smtp-listen" grep -q 'refused ip=127.0.0.1 reason=connections-per-client' "$T/smtp.log"
+check "log: refusal logged by smtp-listen" grep -qE '^smtp-listen connect ip=127\.0\.0\.1 port=[0-9]+ result=refused reason=connections-per-client$' "$T/smtp.log"
 got=$(py "
 import time
 a = Conn($PORT); a.reply(); a.cmd(b'QUIT'); a.close(); time.sleep(0.3)
@@ -62,7 +62,7 @@ start_listen -g 2
 got=$(third_connection)
 is "$got" "220 220
 421 4.7.0" "limit connections: the connection over the global limit gets 421"
-check "log: global refusal logged" grep -q 'refused ip=127.0.0.1 reason=connections$' "$T/smtp.log"
+check "log: global refusal logged" grep -qE '^smtp-listen connect ip=127\.0\.0\.1 port=[0-9]+ result=refused reason=connections$' "$T/smtp.log"
 
 # shutdown: no new connections; a session still open is ended within the bound
 got=$(py "

@@ -139,7 +139,11 @@ int main (int argc, char const *const *argv)
     strerr_warnw("the host name ", c.sa.s + c.hostname, " is not a valid domain: set hostname in ", conffile) ;
   {
     size_t n = genalloc_len(conf_vdomain, &c.vdomains), i = 0 ;
-    for (; i < n ; i++) warn_missing("virtual-domain map", c.sa.s + genalloc_s(conf_vdomain, &c.vdomains)[i].map) ;
+    for (; i < n ; i++)
+    {
+      conf_vdomain const *v = genalloc_s(conf_vdomain, &c.vdomains) + i ;
+      warn_missing(v->users == CONF_VUSERS_PASSWD ? "virtual-domain passwd-file" : "virtual-domain map", c.sa.s + v->map) ;
+    }
     n = genalloc_len(conf_route, &c.routes) ;
     for (i = 0 ; i < n ; i++) warn_missing("route credentials", conf_str(&c, genalloc_s(conf_route, &c.routes)[i].auth)) ;
   }

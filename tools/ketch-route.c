@@ -28,6 +28,7 @@
 
 #include "exitcodes.h"
 #include "address.h"
+#include "callout.h"
 #include "conf.h"
 #include "decide.h"
 #include "deliver.h"
@@ -41,6 +42,7 @@
 #include "smtp.h"
 #include "stscache.h"
 #include "stspolicy.h"
+#include "vuser.h"
 
 #define USAGE "ketch-route [ -C conf ] [ -f sender ] [ -c client-ip ] [ -a ] [ -l port ] [ -u ] [ -n ] recipient..."
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -174,6 +176,25 @@ static void show_sts (unsigned int indent, char const *domain, conf_tlspolicy co
     size_t len = sts.pol.mxlen[i] < sizeof(m) ? sts.pol.mxlen[i] : sizeof(m) - 1 ;
     memcpy(m, stscache_text(&sts) + sts.pol.mx[i], len) ; m[len] = 0 ;
     PUT(indent + 1, "mx ", log_quote(m)) ;
+  }
+}
+
+/* a relay domain (lib/relaydom): how its recipients are checked at RCPT, and the cached callout answer for a */
+static void show_relaydomain (unsigned int indent, char const *a, char const *domain)
+{
+  conf_relaydomain const *d = conf_relaydomain_find(&cf, domain) ;
+  enum ketch_result r ;
+  if (!d) return ;
+  PUT(indent, "relay domain ", log_quote(domain), ": accepted from any client, queued, forwarded (a backup MX holds it while better exchangers are down)") ;
+  if (d->check == CONF_RELAY_CHECK_LIST) PUT(indent + 1, "recipients checked against the list ", cf.sa.s + d->list, " (.cdb, newaliases -r): 550 5.1.1 when not listed") ;
+  else if (d->check != CONF_RELAY_CHECK_VERIFY) PUT(indent + 1, "recipients not checked: the next hop's refusals come back as bounces") ;
+  else
+  {
+    PUT(indent + 1, "recipients checked by a callout to the next hop below (EHLO, MAIL FROM:<>, RCPT TO, QUIT) within ", log_u64(cf.callout_timeout), "s: 2xx accepts, 5xx 550 5.1.1, else 450 4.1.1") ;
+    if (!cf.callout_cache) PUT(indent + 2, "no callout cache: every RCPT asks") ;
+    else if (callout_cache_get(cf.sa.s + cf.callout_cache, a, (uint64_t)time(0), cf.callout_positive, cf.callout_negative, &r))
+      PUT(indent + 2, "cached answer in ", cf.sa.s + cf.callout_cache, ": ", r == KETCH_RESULT_OK ? "accepted" : "refused (550 5.1.1)", ", no callout") ;
+    else PUT(indent + 2, "no cached answer in ", cf.sa.s + cf.callout_cache, ": the session asks") ;
   }
 }
 
@@ -355,6 +376,13 @@ static void show_entry (unsigned int indent, char const *t, char const *orig, ch
   decide_free(&d) ;
 }
 
+/* an unknown user of a virtual domain: the file that does not list it (lib/vuser) */
+static void show_vunknown (unsigned int indent, char const *domain)
+{
+  conf_vdomain const *v = conf_vdomain_find(&cf, domain) ;
+  if (v) PUT(indent, "not listed in the virtual-domain ", v->users == CONF_VUSERS_PASSWD ? "passwd-file " : "map ", log_quote(cf.sa.s + v->map)) ;
+}
+
 /* a local or virtual user: the delivery as the scheduler decides it (lib/decide), from the method on */
 static void show_local (unsigned int indent, char const *a, char const *qa, char const *orig, lookup *l)
 {
@@ -372,13 +400,22 @@ static void show_local (unsigned int indent, char const *a, char const *qa, char
     }
   }
   if (!decide_local(&cf, l, "-", a, orig, cf.timeout_delivery, 0, &d)) dienomem() ;
-  if (d.fail && l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user, maildir path not absolute: bounced, 554 5.3.5") ;
+  if (l->kind == LOOKUP_VIRTUAL)
+  {
+    /* how smtp-session checked it at RCPT: the domain's list of users (lib/vuser) */
+    conf_vdomain const *v = conf_vdomain_find(&cf, l->sa.s + l->domain) ;
+    if (v) PUT(indent, qa, ": checked at RCPT: listed in the virtual-domain ", v->users == CONF_VUSERS_PASSWD ? "passwd-file " : "map ", log_quote(cf.sa.s + v->map)) ;
+  }
+  if (d.fail && l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user: bounced, ", d.fail) ;
   else if (d.fail) PUT(indent + 1, "bad mailbox path for this user: bounced, 554 5.3.5") ;
   else
   {
     stralloc line = STRALLOC_ZERO ;
     if (!delivery_line(&d, &line)) strerr_diefu(KETCH_EX_TEMP, "read back the arguments of local-deliver for ", qa) ;
-    if (l->kind == LOOKUP_VIRTUAL) PUT(indent, qa, ": virtual user of ", log_quote(l->sa.s + l->domain), ": ", line.s, ", as the owner of the map") ;
+    if (l->kind == LOOKUP_VIRTUAL)
+      PUT(indent, qa, ": virtual user of ", log_quote(l->sa.s + l->domain), ": ", line.s,
+        vuser_lmtp(conf_vdomain_find(&cf, l->sa.s + l->domain), l->sa.s + l->path)
+          ? ", RCPT TO the recipient as received, no mailbox written here (no privilege: as alias-user under a root scheduler)" : ", as the owner of the map") ;
     else PUT(indent + 1, line.s) ;
     stralloc_free(&line) ;
     /* root's refusal is said above, both ways */
@@ -414,9 +451,11 @@ static void show_rcpt (unsigned int indent, char const *a, char const *orig, uns
   {
     case LOOKUP_UNKNOWN :
       PUT(indent, qa, l.flags & LOOKUP_F_SYSTEM ? ": a system account (local-uid-min), which only an alias may name: bounced, 550 5.1.1" : ": no such user: bounced, 550 5.1.1") ;
+      if (l.domain) show_vunknown(indent + 1, l.sa.s + l.domain) ;
       break ;
     case LOOKUP_REMOTE :
       PUT(indent, qa, ": remote, remote-send") ;
+      show_relaydomain(indent + 1, a, strrchr(a, '@') + 1) ;
       show_remote(indent + 1, strrchr(a, '@') + 1) ;
       break ;
     case LOOKUP_ALIAS :
@@ -547,8 +586,9 @@ int main (int argc, char const *const *argv)
       memcpy(a.s + a.len, h, hl) ; a.len += hl ; a.s[a.len] = 0 ;
     }
     r = policy_rcpt(&cf, haveip ? ip.ip : 0, haveip && ip46_is6(&ip), authed, &a, &rep) ;
-    PUT(0, "RCPT TO:<", a.s, ">: ", rep) ;
+    PUT(0, "RCPT TO:<", a.s, ">: ", rep, r == POLICY_VERIFY ? " if the callout to the next hop accepts it (below)" : "") ;
     if (!r && !strncmp(rep, "550 5.7.1", 9)) denied = 1 ;
+    if (!r && !strncmp(rep, "550 5.1.1", 9)) show_vunknown(1, a.s + a.at + 1) ;
     if (!r) continue ;
     nrcpt++ ;
     qstate_free(&seen) ;

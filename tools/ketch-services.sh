@@ -3,7 +3,8 @@
 #
 # ketch-services: make the s6 service directories of a ketch instance
 # from its configuration: DIR/smtp-listen and DIR/scheduler, each with
-# run, notification-fd and log/run (s6-log). The same directories run
+# run, notification-fd and log/run (s6-log, or ketch-log for syslog or
+# JSON: ketch.conf's log and log-format). The same directories run
 # under runit: runsv ignores notification-fd, and the run scripts pass
 # -d 3 only when descriptor 3 is open (s6-supervise opens it).
 # Idempotent: rewrites the scripts, never touches supervise/ or down.
@@ -13,19 +14,21 @@
 
 set -eu
 PROG=ketch-services
-usage () { echo "$PROG: usage: $PROG [ -t s6|systemd ] [ -C conf ] [ -l logdir ] [ -u loguser ] [ -U user ] dir" >&2 ; exit 100 ; }
+usage () { echo "$PROG: usage: $PROG [ -t s6|systemd ] [ -C conf ] [ -l logdir ] [ -s syslog-socket ] [ -u loguser ] [ -U user ] dir" >&2 ; exit 100 ; }
 fatal () { echo "$PROG: fatal: $*" >&2 ; exit "${rc:-111}" ; }
 
 conf=${KETCH_CONF:-/etc/ketch/ketch.conf}
 logdir=/var/log/ketch
 loguser=
 runuser=
+syslogsock=/dev/log
 type=s6
-while getopts t:C:l:u:U: opt ; do
+while getopts t:C:l:s:u:U: opt ; do
   case $opt in
     t) case $OPTARG in s6|systemd) type=$OPTARG ;; *) usage ;; esac ;;
     C) conf=$OPTARG ;;
     l) logdir=$OPTARG ;;
+    s) syslogsock=$OPTARG ;;
     u) loguser=$OPTARG ;;
     U) runuser=$OPTARG ;;
     *) usage ;;
@@ -39,6 +42,7 @@ abs () { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$(pwd)" "$1" 
 conf=$(abs "$conf")
 logdir=$(abs "$logdir")
 dir=$(abs "$dir")
+syslogsock=$(abs "$syslogsock")
 
 # single quotes for sh: the paths come from the operator, but a path with
 # a quote or a blank must still reach the program as one argument
@@ -71,11 +75,12 @@ systemd_unit () {
   programs=$(printf '%s\n' "$defaults" | sed -n 's/^programs //p' | sed 's/^"\(.*\)"$/\1/')
   spool=$(printf '%s\n' "$defaults" | sed -n 's/^spool //p' | sed 's/^"\(.*\)"$/\1/')
   # systemd splits Exec lines at blanks and expands % and $: refuse such paths
-  for p in "$conf" "$logdir" "$programs" "$spool" $loguser $runuser ; do
+  for p in "$conf" "$logdir" "$syslogsock" "$programs" "$spool" $loguser $runuser ; do
     case $p in *[[:space:]%\$\\\'\"]*) rc=100 fatal "systemd unit: cannot quote $p" ;; esac
   done
   scan=/run/ketch-service
   opts="-C $conf -l $logdir${loguser:+ -u $loguser}${runuser:+ -U $runuser}"
+  [ "$syslogsock" = /dev/log ] || opts="$opts -s $syslogsock"
   mkdir -p "$dir"
   write "$dir/ketch.service" 644 <<UNIT
 # made by ketch-services -t systemd; see ketch-services(8)
@@ -129,6 +134,11 @@ if [ "$type" = systemd ] ; then systemd_unit ; exit 0 ; fi
 effective=$("$check" -C "$conf") || rc=100 fatal "the configuration $conf has errors"
 programs=$(printf '%s\n' "$effective" | sed -n 's/^programs //p' | sed 's/^"\(.*\)"$/\1/')
 [ -n "$programs" ] || fatal "no programs directory in $conf"
+# conf-check prints log and log-format only when they are not the default
+logdest=$(printf '%s\n' "$effective" | sed -n 's/^log //p')
+logdest=${logdest:-s6}
+logformat=$(printf '%s\n' "$effective" | sed -n 's/^log-format //p')
+logformat=${logformat:-text}
 
 # service NAME PROGRAM [OPTION]: one supervised daemon and its logger
 service () {
@@ -150,10 +160,29 @@ RUN
     mkdir -p "$logdir/$name" && chown "$loguser" "$logdir/$name"
     setuid="s6-setuidgid $(q "$loguser") "
   else setuid= ; fi
-  write "$dir/$name/log/run" 755 <<RUN
+  logrun "$name"
+}
+
+# logrun NAME: NAME/log/run, the logger that ketch.conf's log and
+# log-format choose (ketch.conf(5)); the daemon's run script is the same
+# whatever the logger
+logrun () {
+  klog="${setuid}$(q "$programs/ketch-log")"
+  case $logdest,$logformat in
+    s6,text) how="one line per event, ISO 8601 time first; 20 files of 1 MB (see LOGS.md)"
+      cmd="${setuid}s6-log -b n20 s1000000 T $(q "$logdir/$1")" ;;
+    s6,json) how="one JSON object per event, its time inside; 20 files of 1 MB (see LOGS.md)"
+      cmd="$klog -j -t $1 s6-log -b n20 s1000000 $(q "$logdir/$1")" ;;
+    syslog,text) how="each line to syslog, facility mail, tag $1 (see ketch-log(8))"
+      cmd="$klog -s $(q "$syslogsock") -t $1" ;;
+    syslog,json) how="each line to syslog as a JSON object, facility mail, tag $1 (see ketch-log(8))"
+      cmd="$klog -j -s $(q "$syslogsock") -t $1" ;;
+    *) fatal "unknown log $logdest or log-format $logformat" ;;
+  esac
+  write "$dir/$1/log/run" 755 <<RUN
 #!/bin/sh
-# one line per event, ISO 8601 time first; 20 files of 1 MB (see LOGS.md)
-exec ${setuid}s6-log -b n20 s1000000 T $(q "$logdir/$name")
+# $how
+exec $cmd
 RUN
 }
 

@@ -85,6 +85,19 @@ int main (int argc, char const *const *argv)
   make("tlsrpt", 0700, 0) ;
   /* the MTA-STS policy cache (RFC 8461 §5.1), remote-send's */
   make("sts", 0700, 0) ;
+  /* the recipient callout cache (lib/callout), the SMTP sessions', outside the spool */
+  if (c.callout_cache)
+  {
+    uid_t qu = uid ; gid_t qg = gid ;
+    if (!getuid() && c.smtp_user)
+    {
+      struct passwd *pw = getpwnam(c.sa.s + c.smtp_user) ;
+      if (!pw) strerr_dief(KETCH_EX_PERM, "unknown smtp-user: ", c.sa.s + c.smtp_user) ;
+      uid = pw->pw_uid ; gid = pw->pw_gid ;
+    }
+    make(c.sa.s + c.callout_cache, 0700, 0) ;
+    uid = qu ; gid = qg ;
+  }
   for (; i < QUEUE_BUCKETS ; i++)
   {
     char path[9] ;

@@ -4,7 +4,8 @@
  * libFuzzer harness for lib/lookup and lib/expand: the input is compiled
  * as an aliases file and as a virtual map, read as a :include: file and
  * split as an alias's right-hand side; then the names at the start of its
- * lines are looked up in a local and a virtual domain, and what they give
+ * lines are looked up in a local domain, a virtual domain and a virtual
+ * domain that reads it as a Dovecot passwd-file (lib/vuser), and what they give
  * is expanded (alias entries, or a local delivery's arguments).
  * Run with `make fuzz` (t/fuzz/README).
  */
@@ -38,6 +39,7 @@ static void load (void)
     "local-domain test.example\n"
     "aliases aliases\n"
     "virtual-domain virt.example map vmap\n"
+    "virtual-domain pw.example passwd-file vmap deliver lmtp unix:/nonexistent/lmtp\n"
     "deliver maildir ~/Maildir/\n" ;
   char fn[FUZZ_PATH_MAX] ;
   stralloc err = STRALLOC_ZERO ;
@@ -103,16 +105,17 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   {
     char const *nl = memchr(s + pos, '\n', size - pos) ;
     size_t e = nl ? (size_t)(nl - s) : size, j = pos ;
-    static char const *const dom[2] = { "@test.example", "@virt.example" } ;
+    static char const *const dom[3] = { "@test.example", "@virt.example", "@pw.example" } ;
     unsigned int d ;
     while (j < e && s[j] != ':' && s[j] != ' ' && s[j] != '\t' && s[j] != '@') j++ ;
-    for (d = 0 ; d < 2 && j > pos && j - pos < 200 ; d++)
+    for (d = 0 ; d < 3 && j > pos && j - pos < 200 ; d++)
     {
       char buf[256] ;
+      size_t dl = strlen(dom[d]) ;
       address a = ADDRESS_ZERO ;
       memcpy(buf, s + pos, j - pos) ;
-      memcpy(buf + (j - pos), dom[d], 14) ;
-      if (!address_parse(&a, buf, j - pos + 13, ADDRESS_UTF8)) look(a.s) ;
+      memcpy(buf + (j - pos), dom[d], dl + 1) ;
+      if (!address_parse(&a, buf, j - pos + dl, ADDRESS_UTF8)) look(a.s) ;
     }
     pos = e + 1 ;
   }

@@ -124,6 +124,9 @@ static void types (void)
   ok(load(&c, "outbound-tls verify\n") && c.tls_outbound == CONF_TLS_VERIFY, "word: outbound-tls verify") ;
   conf_free(&c) ;
   ok(refused("outbound-tls none\n", "outbound-tls takes opportunistic, required or verify"), "word: outbound-tls none refused, the words listed") ;
+  ok(load(&c, "outbound-tls verify\n") && c.log_dest == CONF_LOG_S6 && c.log_format == CONF_LOGFMT_TEXT && (conf_free(&c), 1)
+     && load(&c, "log syslog\nlog-format json\n") && c.log_dest == CONF_LOG_SYSLOG && c.log_format == CONF_LOGFMT_JSON
+     && (conf_free(&c), refused("log journal\n", "log takes s6 or syslog")), "words: log and log-format, their defaults, log journal refused") ;
   ok(load(&c, "certificate c.pem key /k.pem\nauth-table at\nlisten 127.0.0.1 port 587 starttls auth-required\nlisten ::1 smtps plain-auth\n")
      && str_is(&c, c.cert, indir("c.pem")) && str_is(&c, c.key, "/k.pem") && c.cert_line == 1 && c.auth_table_line == 2
      && genalloc_len(conf_listen, &c.listen) == 2
@@ -139,6 +142,19 @@ static void types (void)
      && genalloc_len(conf_vdomain, &c.vdomains) == 1 && str_is(&c, genalloc_s(conf_vdomain, &c.vdomains)[0].domain, "v.example")
      && str_is(&c, genalloc_s(conf_vdomain, &c.vdomains)[0].map, indir("vmap")), "rules: local-domain (several lines add up), virtual-domain") ;
   conf_free(&c) ;
+  ok(load(&c, "virtual-domain a.example passwd-file /etc/dovecot/users deliver lmtp unix:/run/dovecot/lmtp\n"
+     "virtual-domain b.example map vmap deliver maildir /var/vmail/%d/%u\nvirtual-domain c.example map vmap\n")
+     && genalloc_s(conf_vdomain, &c.vdomains)[0].users == CONF_VUSERS_PASSWD && genalloc_s(conf_vdomain, &c.vdomains)[0].deliver.type == CONF_DELIVER_LMTP
+     && str_is(&c, genalloc_s(conf_vdomain, &c.vdomains)[0].deliver.arg, "unix:/run/dovecot/lmtp")
+     && genalloc_s(conf_vdomain, &c.vdomains)[1].users == CONF_VUSERS_MAP && genalloc_s(conf_vdomain, &c.vdomains)[1].deliver.type == CONF_DELIVER_MAILDIR
+     && str_is(&c, genalloc_s(conf_vdomain, &c.vdomains)[1].deliver.arg, "/var/vmail/%d/%u")
+     && !genalloc_s(conf_vdomain, &c.vdomains)[2].deliver.arg && c.deliver.type == CONF_DELIVER_MAILDIR,
+     "rules: virtual-domain with a passwd-file and a deliver of its own; the global deliver untouched") ;
+  conf_free(&c) ;
+  ok(!load(&c, "virtual-domain a.example passwd-file users\n") && !load(&c, "virtual-domain a.example passwd-file users deliver maildir /m/%u\n")
+     && !load(&c, "virtual-domain a.example map m deliver maildir ~/M\n") && !load(&c, "virtual-domain a.example map m deliver mbox /m\n")
+     && !load(&c, "virtual-domain a.example map m deliver lmtp nowhere\n") && !load(&c, "virtual-domain a.example map m deliver\n"),
+     "rules: a passwd-file without deliver lmtp, a relative template, mbox, a bad LMTP target, a word missing: refused") ;
   ok(load(&c, "route R.example via [::1]:26 tls verify auth creds\nsmarthost relay.example tls none\n")
      && genalloc_len(conf_route, &c.routes) == 2
      && str_is(&c, genalloc_s(conf_route, &c.routes)[0].domain, "r.example") && str_is(&c, genalloc_s(conf_route, &c.routes)[0].host, "::1")
@@ -341,6 +357,7 @@ static void roundtrip (void)
   ok(load(&c, "hostname mx.example.org\nspool spool\nenqueue-socket /run/e\nqueue-user q\nlocal-uid-min 500\n"
     "listen 127.0.0.1 port 2525 starttls auth-required\nlisten ::1 smtps plain-auth\ncertificate cert.pem key key.pem\n"
     "auth-table \"my auth\"\naliases aliases\nlocal-domain example.org example.net\nvirtual-domain v.example map vmap\n"
+    "virtual-domain w.example passwd-file /etc/dovecot/users deliver lmtp unix:/run/dovecot/lmtp\n"
     "relay-from 10.0.0.0/8 ::1\ndeliver mda /usr/bin/procmail -d \"%u x\"\nroute example.com via [::1]:26 tls verify auth creds\n"
     "smarthost relay.example.net:587 tls required\noutbound-tls verify\nresolver 127.0.0.1\nremote-port 2526\nca-file ca\n"
     "limit message-size 10M\nlimit hops 7\ntimeout command 90s\nretry remote 2h\nexpire 3d\nwarn 86400\n"),
@@ -349,7 +366,8 @@ static void roundtrip (void)
   ok(printed(&p, "limit message-size 10M") && printed(&p, "limit recipients 100") && printed(&p, "timeout command 90s")
      && printed(&p, "timeout data 3m") && printed(&p, "retry remote 2h") && printed(&p, "expire 3d") && printed(&p, "warn 1d")
      && printed(&p, "outbound-tls verify") && printed(&p, "remote-port 2526") && printed(&p, "local-uid-min 500")
-     && printed(&p, "resolver 127.0.0.1 port 53") && printed(&p, "listen ::1 port 25 smtps plain-auth"),
+     && printed(&p, "resolver 127.0.0.1 port 53") && printed(&p, "listen ::1 port 25 smtps plain-auth")
+     && printed(&p, "virtual-domain w.example passwd-file /etc/dovecot/users deliver lmtp unix:/run/dovecot/lmtp"),
      "numbers with the largest exact unit, defaults filled in") ;
   {
     char spool[300], route[300] ;
@@ -418,7 +436,7 @@ static void keywords (void)
     /* alone (or with its second word), it lacks its value: the parser knows it */
     if (loads(line) || strstr(err.s, "unknown") || strstr(err.s, "expected local")) { printf("# %s", line) ; unknown++ ; }
   }
-  ok(n == 54, "conf_keywords: 54 keywords (%zu)", n) ;
+  ok(n == 61, "conf_keywords: 61 keywords (%zu)", n) ;
   ok(!unknown && i == k.len, "conf_keywords: the parser knows each, missing its value") ;
   stralloc_0(&k) ;
   ok(strstr(k.s, "\nlimit recipients\n") && strstr(k.s, "\nretry max\n") && strstr(k.s, "\nlisten\n") && !strstr(k.s, "\nlimit\n") && !strncmp(k.s, "hostname\n", 9),
@@ -479,10 +497,38 @@ static void queries (void)
   conf_free(&c) ;
 }
 
+/* relay-domain (lib/relaydom, lib/callout): the line's words, its checks against others, the printout, the callout group */
+static void relay_domains (void)
+{
+  conf c ;
+  stralloc p = STRALLOC_ZERO ;
+  conf_relaydomain const *d ;
+  ok(load(&c, "relay-domain B.example via [192.0.2.1]:2525 verify\nrelay-domain l.example recipients l.list\nrelay-domain m.example\n"), "relay-domain: three lines") ;
+  d = conf_relaydomain_find(&c, "b.EXAMPLE") ;
+  ok(d && !strcmp(c.sa.s + d->domain, "b.example") && !strcmp(c.sa.s + d->host, "192.0.2.1") && d->port == 2525 && d->check == CONF_RELAY_CHECK_VERIFY,
+     "relay-domain: via host and port, verify, found in any case") ;
+  d = conf_relaydomain_find(&c, "l.example") ;
+  ok(d && !d->host && d->check == CONF_RELAY_CHECK_LIST && d->list && c.sa.s[d->list] == '/' && !conf_relaydomain_find(&c, "x.example"),
+     "relay-domain: a recipients list, its path made absolute; another domain is none") ;
+  ok(c.callout_timeout == 10 && c.callout_positive == 7 * 86400 && c.callout_negative == 3 * 3600 && !c.callout_cache, "callout: the defaults, no cache") ;
+  ok(fixed_point(&c, &p) && printed(&p, "relay-domain b.example via 192.0.2.1:2525 verify") && printed(&p, "relay-domain m.example"),
+     "relay-domain: printed as it is read again") ;
+  conf_free(&c) ;
+  ok(load(&c, "callout timeout 3s\ncallout positive 2d\ncallout negative 5m\ncallout cache cache\n") && c.callout_timeout == 3
+     && c.callout_positive == 2 * 86400 && c.callout_negative == 300 && c.callout_cache && c.sa.s[c.callout_cache] == '/' && (conf_free(&c), 1),
+     "callout: timeout, positive, negative, cache") ;
+  ok(refused("relay-domain a.example verify recipients x\n", "expected: relay-domain DOMAIN"), "relay-domain: a list and verify exclude each other") ;
+  ok(refused("relay-domain a.example\nrelay-domain A.example\n", "given twice"), "relay-domain: a domain twice") ;
+  ok(refused("local-domain a.example\nrelay-domain a.example\n", "a local or virtual domain cannot be relayed"), "relay-domain: not a local domain") ;
+  ok(refused("relay-domain a.example via h\nroute a.example via g\n", "via and a route line"), "relay-domain: via and a route, refused") ;
+  ok(load(&c, "relay-domain a.example\nroute a.example via g tls verify\n") && (conf_free(&c), 1), "relay-domain: a route line without via, accepted") ;
+  stralloc_free(&p) ;
+}
+
 int main (void)
 {
   conf c ;
-  tap_plan(92) ;
+  tap_plan(106) ;
   if (!mkdtemp(dir)) return 111 ;
 
   ok(refused("limit message-size 17179869185G\n", "too large"), "size: 17179869185G refused (2^64 + 1G wrapped to 1G)") ;
@@ -524,6 +570,7 @@ int main (void)
   keywords() ;
   prog() ;
   queries() ;
+  relay_domains() ;
 
   rmdir(dir) ;
   stralloc_free(&err) ;

@@ -30,6 +30,7 @@
 #include <skalibs/tai.h>
 
 #include "exitcodes.h"
+#include "bounce.h"
 #include "deliver.h"
 #include "smtpdata.h"
 #include "tap.h"
@@ -146,7 +147,7 @@ int main (void)
   deliver d = DELIVER_ZERO ;
   deliver_req r = DELIVER_REQ_ZERO ;
   stralloc text = STRALLOC_ZERO, md = STRALLOC_ZERO, bad = STRALLOC_ZERO, target = STRALLOC_ZERO ;
-  tap_plan(25) ;
+  tap_plan(27) ;
   if (!mkdtemp(dir)) return 111 ;
   sig_altignore(SIGPIPE) ;
 
@@ -214,11 +215,24 @@ int main (void)
       ok(strstr(buf, "Delivered-To: u@x\r\n") && strstr(buf, "\r\n..dot\r\nend\r\n.\r\n"), "CRLF line ends, dot-stuffed, the last line ended") ;
     }
     pid = lmtp_server(path("lmtp"), rcpt) ;
-    ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_PERM && !strcmp(text.s, "lmtp RCPT: 550 5.1.1 no such"), "a 5xx to RCPT: permanent, controls blanked (%s)", text.s) ;
+    ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_PERM && !strcmp(text.s, "550 5.1.1 no such (lmtp RCPT)"), "a 5xx to RCPT: permanent, controls blanked (%s)", text.s) ;
     waitpid(pid, &wstat, 0) ;
     pid = lmtp_server(path("lmtp"), busy) ;
-    ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_TEMP && !strcmp(text.s, "lmtp greeting: 421 busy"), "a 4xx greeting: temporary (%s)", text.s) ;
+    ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_TEMP && !strcmp(text.s, "421 busy (lmtp greeting)"), "a 4xx greeting: temporary (%s)", text.s) ;
     waitpid(pid, &wstat, 0) ;
+    {
+      /* Dovecot's quota answers after the dot (RFC 2033 §4.2): the class decides, the reply leads the text (lib/bounce's Status) */
+      char const *full[] = { "220 hi\r\n", "250-hi\r\n250 PIPELINING\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "552 5.2.2 <u@x> Quota exceeded (mailbox for user is full)\r\n", "221 bye\r\n", 0 } ;
+      char const *tempfull[] = { "220 hi\r\n", "250-hi\r\n250 PIPELINING\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "452 4.2.2 <u@x> Quota exceeded (mailbox for user is full)\r\n", "221 bye\r\n", 0 } ;
+      char st[16] ;
+      pid = lmtp_server(path("lmtp"), full) ;
+      ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_PERM && !strcmp(text.s, "552 5.2.2 <u@x> Quota exceeded (mailbox for user is full) (lmtp delivery)")
+         && bounce_status(text.s, 1, st, sizeof(st)) && !strcmp(st, "5.2.2"), "552 5.2.2 after the dot (over quota): permanent, the DSN's status 5.2.2 (%s)", text.s) ;
+      waitpid(pid, &wstat, 0) ;
+      pid = lmtp_server(path("lmtp"), tempfull) ;
+      ok(pid > 0 && run(&d, argv, "Subject: l\n\nx\n", &text) == KETCH_RESULT_TEMP && !strncmp(text.s, "452 4.2.2 ", 10), "452 4.2.2 after the dot (quota_full_tempfail): temporary (%s)", text.s) ;
+      waitpid(pid, &wstat, 0) ;
+    }
     {
       /* a message of many blocks, dots and CRs at every offset, a line of 200 kB: sent as smtpdata_encode makes it of the whole */
       stralloc msg = STRALLOC_ZERO, want = STRALLOC_ZERO, got = STRALLOC_ZERO ;

@@ -41,7 +41,7 @@ int main (void)
   stralloc names = STRALLOC_ZERO ;
   dns_mx mx[4] ;
   ip46 ip ;
-  tap_plan(41) ;
+  tap_plan(46) ;
   if (!tap_tmpdir()) return 111 ;
   ok(load(&c,
     "hostname mx.test.example\n"
@@ -120,6 +120,17 @@ int main (void)
     "tls-policy dane, the implicit MX: opportunistic without records") ;
   ok(route_from_mx(&r, &d, "only.example", DNS_OK, mx + 1, 1, names.s) && route_hops(&r)[0].dane == ROUTE_DANE_ONLY, "tls-policy dane-only") ;
   ok(route_tls_decide(&r, route_hops(&r), 1, &t) && t.temp, "dane-only without a trusted resolver: deferred") ;
+
+  /* relay domains: the via host, else a route line, else the MX hosts, never the smarthost */
+  conf_free(&s) ;
+  ok(load(&s, "hostname h.example\nsmarthost out.example\nrelay-domain via.example via [192.0.2.9]:2525\nrelay-domain mx.example\n"
+    "relay-domain rt.example\nroute rt.example via in.example tls verify\n"), "conf with relay domains and a smarthost loads") ;
+  ok(route_static(&r, &s, "VIA.example") && r.kind == ROUTE_K_ROUTE && route_nhops(&r) == 1 && !strcmp(H(&r, 0), "192.0.2.9")
+     && route_hops(&r)[0].port == 2525 && route_hops(&r)[0].tls == CONF_TLS_OPPORTUNISTIC, "relay-domain via: one hop, its port, opportunistic TLS") ;
+  ok(route_static(&r, &s, "mx.example") && r.kind == ROUTE_K_MX && !route_nhops(&r), "relay-domain without via: its MX, not the smarthost") ;
+  ok(route_static(&r, &s, "rt.example") && r.kind == ROUTE_K_ROUTE && !strcmp(H(&r, 0), "in.example") && route_hops(&r)[0].tls == CONF_TLS_VERIFY,
+     "relay-domain with a route line: the route, with its options") ;
+  ok(route_static(&r, &s, "other.example") && r.kind == ROUTE_K_SMARTHOST, "any other domain: still the smarthost") ;
 
   route_tls_free(&t) ;
   route_free(&r) ;

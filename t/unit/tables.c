@@ -79,7 +79,7 @@ static mode_t mode_of (char const *path)
 
 int main (void)
 {
-  tap_plan(15) ;
+  tap_plan(16) ;
   if (!mkdtemp(dir)) return 111 ;
   strcpy(fn, dir) ; strcat(fn, "/table") ;
   strcpy(cdbfn, fn) ; strcat(cdbfn, ".cdb") ;
@@ -105,10 +105,15 @@ int main (void)
   ok(HAS("alice@v.example", "/home/alice/Maildir") && HAS("@v.example", "bob@elsewhere.example"),
      "vmap: the key in lower case, the catch-all, blanks and CR around the target dropped") ;
   ok(mode_of(cdbfn) == 0640, "vmap: the text's mode (0640)") ;
+  ok(compile("a@v.example\nb@v.example lmtp:unix:/run/dovecot/lmtp\nc@v.example lmtp:[::1]:24\n", 0644, 1)
+     && HAS("a@v.example", "") && HAS("b@v.example", "lmtp:unix:/run/dovecot/lmtp") && HAS("c@v.example", "lmtp:[::1]:24"),
+     "vmap: a user without a target (the domain's deliver), per-user LMTP targets") ;
   ok(compile("keep@v.example /kept\n", 0666, 1) && mode_of(cdbfn) == 0644, "vmap: at most 0644 (a world-writable text)") ;
   ok(fails("alice /x\n", 1, "1: expected user@domain or @domain first")
      && fails("\nalice@ /x\n", 1, "2: expected user@domain or @domain first")
-     && fails("a@v.example\n", 1, "1: missing target")
+     && fails("@v.example\n", 1, "1: missing target")
+     && fails("a@v.example lmtp:nowhere\n", 1, "1: lmtp: takes unix:/PATH or HOST:PORT")
+     && fails("a@v.example lmtp:unix:\n", 1, "1: lmtp: takes unix:/PATH or HOST:PORT")
      && fails("a@v.example /x y\n", 1, "1: text after the target"), "vmap: each syntax error at its line, the cdb kept, no .tmp") ;
   {
     static char const nul[] = "a@v.example /x\0y\n" ;
