@@ -37,7 +37,7 @@ PROGS = $(BIN_SRC:bin/%.c=$(B)/bin/%) $(TOOL_SRC:tools/%.c=$(B)/bin/%) $(TOOL_SH
 UNIT_SRC = $(wildcard t/unit/*.c)
 UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
-OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route ketch-dkim ketch-doctor
+OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route ketch-dkim ketch-doctor ketch-stats
 
 .PHONY: all progs deb deps deps-run fresh-test test check check-asan crashtest fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
 .SECONDARY:

@@ -62,6 +62,7 @@
 #include "netstr.h"
 #include "submit.h"
 #include "enqclient.h"
+#include "stats.h"
 
 #define USAGE "enqueue-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ] [ -t deadline-seconds ] [ -u per-uid ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -87,6 +88,7 @@ static conf cf ;
 static char const *conffile = 0 ;
 static genalloc workers = GENALLOC_ZERO ;  /* worker */
 static int lfd = -1 ;
+static stats_rec *stats = 0 ;   /* SPOOL/stats/enqueue (lib/stats), or 0: not counted */
 static unsigned int deadline_secs = DEADLINE, per_uid = PER_UID ;
 
 /* ---- the worker ---- */
@@ -230,6 +232,7 @@ static int serve (int fd, submit *s, stralloc *req, stralloc *err, tain const *d
     if (code) goto end ;
   }
   code = submit_commit(s, err) ;
+  if (!code && (s->flags & SUBMIT_F_LOCAL)) stats_add(stats, STATS_RECEIVED_LOCAL, 1) ;
  end:
   submit_free(s) ;
   return answer(fd, code, err) ;
@@ -557,6 +560,9 @@ int main (int argc, char const *const *argv)
   if (chdir(cf.sa.s + cf.spool) < 0) strerr_diefusys(KETCH_EX_TEMP, "chdir to ", cf.sa.s + cf.spool) ;
   become_owner(path) ;
   umask(077) ;
+  /* mapped before the workers are forked: they inherit it, no system call per message (lib/stats) */
+  stats = stats_open(STATS_DIR "/" STATS_FILE_ENQUEUE) ;
+  if (!stats) strerr_warnwu("map ", cf.sa.s + cf.spool, "/" STATS_DIR "/" STATS_FILE_ENQUEUE, ": no statistics") ;
   bind_socket(path) ;
 
   x[0].fd = selfpipe_init() ;

@@ -30,8 +30,9 @@
 #include "message.h"
 #include "queue.h"
 #include "submit.h"
+#include "stats.h"
 
-#define USAGE "enqueue [ -C conf ] [ -S ] [ -a authuser ] [ -H reason ] [ -D ] [ -r fd ] -f sender [ recipient... ]"
+#define USAGE "enqueue [ -C conf ] [ -S ] [ -a authuser ] [ -H reason ] [ -D ] [ -l ] [ -N ] [ -r fd ] -f sender [ recipient... ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 /* a refusal or a failure of lib/submit: its words, or silence for an abort */
@@ -101,7 +102,7 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:Sa:H:Dr:f:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:Sa:H:DlNr:f:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
@@ -110,6 +111,8 @@ int main (int argc, char const *const *argv)
         case 'a' : auth = l.arg ; break ;
         case 'H' : flags |= SUBMIT_F_HOLD ; reason = l.arg ; break ;
         case 'D' : flags |= SUBMIT_F_SIGN ; break ;
+        case 'l' : flags |= SUBMIT_F_LOCAL ; break ;
+        case 'N' : flags |= SUBMIT_F_NOSIGN ; break ;
         case 'r' : if (!int0_scan(l.arg, &rcptfd) || rcptfd < 0) dieusage() ; break ;
         case 'f' : sender = l.arg ; break ;
         default : dieusage() ;
@@ -174,6 +177,9 @@ int main (int argc, char const *const *argv)
   copy_message(&s, &sa) ;
   r = submit_commit(&s, &sa) ;
   if (r) die(r, &sa) ;
+  /* the fallback way in (enqueue-listen counts its own): the record is
+     mapped for one add, and unmapped by our exit; no record, no count */
+  if (flags & SUBMIT_F_LOCAL) stats_add(stats_open(STATS_DIR "/" STATS_FILE_ENQUEUE), STATS_RECEIVED_LOCAL, 1) ;
   if (!session)
   {
     char line[QUEUE_ID_LEN + 1] ;

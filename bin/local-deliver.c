@@ -9,13 +9,16 @@
  * The exact argv is in local-deliver(8).
  */
 
+#include <errno.h>
+
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
 
 #include "exitcodes.h"
+#include "conf.h"
 #include "deliver.h"
 
-#define USAGE "local-deliver [ -t timeout ] [ -e extension ] [ -o original ] [ -d domain ] sender recipient user home maildir DIR | mbox FILE | mda PROGRAM [ ARG... ] | lmtp unix:PATH|HOST:PORT"
+#define USAGE "local-deliver [ -t timeout ] [ -e extension ] [ -o original ] [ -d domain ] [ -F ] [ -C conf ] sender recipient user home maildir DIR | mbox FILE | mda PROGRAM [ ARG... ] | lmtp unix:PATH|HOST:PORT"
 
 int main (int argc, char const *const *argv)
 {
@@ -25,6 +28,15 @@ int main (int argc, char const *const *argv)
   enum ketch_result res ;
   PROG = "local-deliver" ;
   if (argc < 1 || !deliver_req_argv(&r, argc, argv)) strerr_dieusage(KETCH_EX_PERM, USAGE) ;
+  if (r.forward)
+  {
+    /* a forward goes into the queue of this configuration */
+    static conf c ;
+    if (!conf_load_default(&c, r.conffile, &text))
+      strerr_dief(errno == EINVAL ? KETCH_EX_PERM : KETCH_EX_TEMP, text.len ? text.s : "unable to load the configuration") ;
+    r.cf = &c ;
+    text.len = 0 ;
+  }
   r.fd = 0 ;
   /* an MDA's words go to our stderr, before our own last one */
   r.out = 2 ;

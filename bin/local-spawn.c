@@ -235,7 +235,13 @@ static void worker_loop (void)
       res = KETCH_RESULT_PERM ;
       if (stralloc_cats(&text, "bad delivery arguments") && stralloc_0(&text)) text.len-- ;
     }
-    else res = deliver_run(&d, &r, &text) ;
+    else
+    {
+      /* a forward (-F) goes into the queue of our own configuration */
+      r.cf = &c ;
+      r.conffile = conffile ;
+      res = deliver_run(&d, &r, &text) ;
+    }
     fd_close(mfd) ;
     if (!worker_result(res, &text, &out)) _exit(KETCH_EX_TEMP) ;
   }

@@ -58,6 +58,7 @@
 #include "tlsclient.h"
 #include "tlsname.h"
 #include "tlsrpt.h"
+#include "stats.h"
 
 #define USAGE "remote-send [ -C conf ] -b domain"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -92,6 +93,7 @@ static struct run_s
   int sts ;               /* the domain's MTA-STS policy: -1 not looked up yet, 0 none, 1 in sts */
   stscache sts_policy ;
 } run = { .tries = 0, .lasterr = STRALLOC_ZERO, .allperm = 1, .host = "", .ip = "", .sts = -1, .sts_policy = STSCACHE_ZERO } ;
+static stats_rec *stats = 0 ;   /* SPOOL/stats/remote (lib/stats), or 0: not counted */
 
 /* the current job (lib/rjob); its id is first on log lines, "-" between jobs */
 static rjob cur = RJOB_ZERO ;
@@ -276,6 +278,8 @@ static int session_open (ip46 const *ip, uint16_t port, enum sess *how)
   LOG("connected", HOST) ;
   r = smtpsess_open(&cn.sess, &cn.c, &cn.tls) ;
   if (r < 0) nomem() ;
+  /* a session ready for mail: the TLS share of outbound sessions (lib/stats) */
+  if (r) stats_add(stats, cn.sess.tls ? STATS_SESSIONS_OUT_TLS : STATS_SESSIONS_OUT_PLAIN, 1) ;
   if (cn.sess.discarded) LOG("warning", HOST, "event=discarded-plaintext-after-STARTTLS") ;
   if (cn.sess.tls)
     LOG("tls", HOST, "version=", cn.sess.tlsversion, "cipher=", tlsname_suite(cn.sess.tlscipher),
@@ -634,6 +638,13 @@ int main (int argc, char const *const *argv)
   if (run.cf.resolver_dnssec || !run.cf.resolver_port)
     dns_dnssec_init(run.cf.resolver_dnssec ? DNS_DNSSEC_TRUST : DNS_DNSSEC_AUTO) ;
 
+  {
+    /* once per process, which serves a stream of connections: no system call per message or session */
+    stralloc fn = STRALLOC_ZERO ;
+    if (stralloc_cats(&fn, run.cf.sa.s + run.cf.spool) && stralloc_cats(&fn, "/" STATS_DIR "/" STATS_FILE_REMOTE) && stralloc_0(&fn))
+      stats = stats_open(fn.s) ;
+    stralloc_free(&fn) ;
+  }
   for (;;)
   {
     if (jobs.cur < jobs.n) deliver() ;

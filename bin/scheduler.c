@@ -71,6 +71,7 @@
 #include "ldlv.h"
 #include "rstream.h"
 #include "qscan.h"
+#include "stats.h"
 
 #define USAGE "scheduler [ -C conf ] [ -d notif-fd ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -103,6 +104,9 @@ static stralloc trigbuf = STRALLOC_ZERO ;   /* a partial line of the trigger */
 static stralloc force_domains = STRALLOC_ZERO ;  /* "retry domain": NUL-terminated domains */
 static lsclient ls = LSCLIENT_ZERO ;   /* local-spawn, when started as root */
 static int notif = -1 ;   /* the readiness fd, told once the start-up scan is over */
+static stats_rec *stats = 0 ;   /* SPOOL/stats/scheduler (lib/stats), or 0: not counted */
+static tain stats_oldest_next ;   /* when the oldest message is looked for again */
+#define STATS_OLDEST_EVERY 10   /* seconds: a pass over the index, 2 ms of CPU for a million messages */
 
 static uint64_t wallnow (void)
 {
@@ -155,6 +159,7 @@ static void log_failed (job *j, size_t i, char const *text)
 static void fail_rcpt (job *j, size_t i, char const *text)
 {
   job_fail(j, i, text) ;
+  stats_add(stats, STATS_BOUNCED_LOCAL, 1) ;
   log_failed(j, i, text) ;
 }
 
@@ -286,7 +291,7 @@ static int start_local (job *j, size_t i, lookup *l)
     /* not root: the delivery is decided here (lib/decide) and runs as ourselves */
     if (!decide_local(&c, l, envelope_sender(&j->e), addr, orig, c.timeout_delivery, 0, &x)) goto end ;
     if (x.fail) { fail_rcpt(j, i, x.fail) ; ok = 1 ; goto end ; }
-    if (!prog(&p, "local-deliver") || !cmd_add(&sa, p.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !cmd_argv(&sa, &ga, &argv)) goto end ;
+    if (!prog(&p, "local-deliver") || !cmd_add(&sa, p.s) || !cmd_add(&sa, "-C") || !cmd_add(&sa, conffn.s) || !stralloc_catb(&sa, x.args.s, x.args.len) || !cmd_argv(&sa, &ga, &argv)) goto end ;
   }
   d = ldlv_new(j, i) ;
   if (!d) goto end ;
@@ -431,12 +436,31 @@ static void pend_flush (void)
   genalloc_setlen(rstream *, &pend, 0) ;
 }
 
+/* the counters of one result (lib/stats): a table by result and kind; a remote failure counts for its domain too */
+static void count_result (enum ketch_result kind, int remote, char const *addr)
+{
+  static enum stats_value const which[3][2] =
+  {
+    [KETCH_RESULT_OK] = { STATS_DELIVERED_LOCAL, STATS_DELIVERED_REMOTE },
+    [KETCH_RESULT_TEMP] = { STATS_DEFERRED_LOCAL, STATS_DEFERRED_REMOTE },
+    [KETCH_RESULT_PERM] = { STATS_BOUNCED_LOCAL, STATS_BOUNCED_REMOTE },
+  } ;
+  char const *at ;
+  if (!stats) return ;
+  stats_add(stats, which[kind][!!remote], 1) ;
+  if (!remote || kind == KETCH_RESULT_OK) return ;
+  at = strrchr(addr, '@') ;
+  if (at) stats_dest_fail(stats, at + 1, strlen(at + 1)) ;
+  else stats_add(stats, STATS_DEST_OTHER, 1) ;
+}
+
 static void record (job *j, unsigned int i, enum ketch_result kind, char const *text, size_t len, int remote)
 {
   qstate_rcpt const *r ;
   stralloc t = STRALLOC_ZERO ;
   outcome_record(&j->q, i, kind, text, len, wallnow(), remote ? c.retry_remote : c.retry_local, c.retry_max) ;
   r = qstate_get(&j->q, i) ;
+  count_result(kind, remote, qstate_str(&j->q, r->addr)) ;
   j->dirty = 1 ;
   if (stralloc_catb(&t, text, len) && stralloc_0(&t))
     LOG(j->id, "delivery rcpt=", log_quote(qstate_str(&j->q, r->addr)), "result=", report_kind_name(kind), "attempt=", log_u64(r->attempts),
@@ -652,7 +676,7 @@ static void job_step (job *j)
       qstate_rcpt *r = qstate_get(&j->q, i) ;
       if (j->busy.s[i] || !outcome_open(r->status)) continue ;
       LOG(j->id, "expire rcpt=", log_quote(qstate_str(&j->q, r->addr)), "age=", log_u64(age)) ;
-      if (outcome_expire(&j->q, i)) j->dirty = 1 ;
+      if (outcome_expire(&j->q, i)) { j->dirty = 1 ; stats_add(stats, STATS_EXPIRED, 1) ; }
     }
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
@@ -1088,6 +1112,29 @@ static void build_pollset (genalloc *x, int sfd, tain *deadline)
   if (qscan_running(&scan)) *deadline = STAMP ;   /* the next bucket: only a look at what is ready meanwhile */
 }
 
+/*
+ * The gauges (lib/stats): stores into the mapping, once per pass of the
+ * loop, no system call. The oldest message is a pass over the index
+ * (schedq_oldest), so it is looked for every STATS_OLDEST_EVERY seconds
+ * only, and at once when the queue had none (then the pass is short:
+ * the index holds few live entries); ketch-stats turns its arrival time
+ * into an age when scraped. A removed oldest message is thereby still
+ * shown for STATS_OLDEST_EVERY seconds at most.
+ */
+static void stats_gauges (void)
+{
+  if (!stats) return ;
+  stats_set(stats, STATS_G_QUEUE_SIZE, sq.n) ;
+  stats_set(stats, STATS_G_INFLIGHT_LOCAL, nlocal) ;
+  stats_set(stats, STATS_G_INFLIGHT_REMOTE, nremote) ;
+  if (tain_less(&STAMP, &stats_oldest_next) && (!sq.n || stats->v[STATS_G_QUEUE_OLDEST])) return ;
+  {
+    uint32_t k = schedq_oldest(&sq) ;
+    stats_set(stats, STATS_G_QUEUE_OLDEST, k == SCHEDQ_NONE ? 0 : queue_id_time(schedq_ent_at(&sq, k)->id)) ;
+  }
+  tain_addsec_g(&stats_oldest_next, STATS_OLDEST_EVERY) ;
+}
+
 /* a delivery past its deadline is killed (its process group), and counts as temporary; an idle stream is closed at its own */
 static void check_deadlines (void)
 {
@@ -1267,6 +1314,9 @@ int main (int argc, char const *const *argv)
   if (trigfd < 0) strerr_diefusys(KETCH_EX_TEMP, "open ", c.sa.s + c.spool, "/trigger") ;
   sfd = trap_signals() ;
   tain_now_set_stopwatch_g() ;
+  /* counters are not worth a refusal to deliver: without the file, none are kept */
+  stats = stats_open(STATS_DIR "/" STATS_FILE_SCHEDULER) ;
+  if (!stats) LOG("scheduler", "warning=\"no statistics\" error=", log_quote(strerror(errno))) ;
 
   /* start-up recovery: every time, idempotent (spool-layout/SPOOL) */
   if (!queue_recover_tmp(&removed)) strerr_diefusys(KETCH_EX_TEMP, "recover ", c.sa.s + c.spool, "/tmp") ;
@@ -1292,6 +1342,7 @@ int main (int argc, char const *const *argv)
       removals_commit(0, &next, &left) ;
       if (left && tain_less(&next, &deadline)) deadline = next ;
     }
+    stats_gauges() ;
     logflush() ;
     r = iopause_g(genalloc_s(iopause_fd, &x), genalloc_len(iopause_fd, &x), &deadline) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;

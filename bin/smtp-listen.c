@@ -54,6 +54,7 @@
 #include "conf.h"
 #include "smtpd.h"
 #include "log.h"
+#include "stats.h"
 
 #define USAGE "smtp-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ] [ -f ]"
 
@@ -119,7 +120,7 @@ static genalloc sessions = GENALLOC_ZERO ;  /* session */
 static listener listeners[LISTEN_MAX] ;
 static int notify[2] = { -1, -1 } ;   /* -f: the session processes' pids when idle again */
 static unsigned int nlisteners = 0 ;
-static char const *session_argv[6] ;
+static char const *session_argv[8] ;
 static pid_t keyd_pid = 0 ;
 static int door = -1 ;           /* smtp-keyd's door, or -1 */
 static char doorfmt[INT_FMT] ;
@@ -274,6 +275,44 @@ static void spawn_keyd (int notif)
   session_argv[5] = 0 ;
 }
 
+/*
+ * Before the drop too: SPOOL/stats/smtp (lib/stats), which mkspool made
+ * for the queue owner. We keep the sessions-open gauge in it; the
+ * sessions add their own counts: a forked one through our mapping, an
+ * exec'd one through the descriptor (smtp-session -S), which it maps
+ * once per session. A session can thereby write counters, and nothing
+ * else: the file is no part of any message's state. Without the file
+ * nothing is counted.
+ */
+static stats_rec *stats = 0 ;
+static int statsfd = -1 ;   /* close-on-exec but in an exec'd session: never given to enqueue */
+static char statsfmt[INT_FMT] ;
+
+static void open_stats (void)
+{
+  stralloc fn = STRALLOC_ZERO ;
+  size_t n = 0 ;
+  int fd ;
+  if (!stralloc_cats(&fn, cf.sa.s + cf.spool) || !stralloc_cats(&fn, "/" STATS_DIR "/" STATS_FILE_SMTP) || !stralloc_0(&fn)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  fd = stats_open_fd(fn.s) ;
+  if (fd >= 0) stats = stats_map_fd(fd) ;
+  if (!stats)
+  {
+    strerr_warnwu("map ", fn.s, ": no statistics") ;
+    if (fd >= 0) fd_close(fd) ;
+    stralloc_free(&fn) ;
+    return ;
+  }
+  stralloc_free(&fn) ;
+  if (coe(fd) < 0) strerr_diefusys(KETCH_EX_TEMP, "set close-on-exec on the statistics") ;
+  statsfd = fd ;
+  statsfmt[int_fmt(statsfmt, fd)] = 0 ;
+  while (session_argv[n]) n++ ;
+  session_argv[n++] = "-S" ;
+  session_argv[n++] = statsfmt ;
+  session_argv[n] = 0 ;
+}
+
 /* after bind: the sessions parse hostile input, so never as root */
 static void drop_privileges (void)
 {
@@ -407,6 +446,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
   if (exec_sessions)
   {
     connection(fd, remote, rport, 0) ;
+    if (statsfd >= 0 && uncoe(statsfd) < 0) strerr_diefusys(KETCH_EX_TEMP, "clear close-on-exec on the statistics") ;
     xexec(session_argv) ;
   }
   {
@@ -430,6 +470,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
   {
     smtpd_io io = SMTPD_IO_ZERO ;
     io.door = door ;
+    io.stats = stats ;
     io.confpath = conffile ;
     io.relayclient = !!getenv("RELAYCLIENT") ;
     io.next = &session_next ;
@@ -630,6 +671,7 @@ int main (int argc, char const *const *argv)
   /* a certificate or an auth-table added later by SIGHUP is read by the
      sessions themselves: smtp-keyd needs the privileges we drop here */
   if (cf.cert || cf.auth_table) spawn_keyd(hasnotif ? (int)notif : -1) ;
+  open_stats() ;
   drop_privileges() ;
   if (!exec_sessions) warm_up() ;
 
@@ -684,6 +726,8 @@ int main (int argc, char const *const *argv)
     for (i = 0 ; i < nx ; i++) x[i].revents = 0 ;
     d = stopping ? &stopdeadline : paused ? &pause_deadline : 0 ;
     if (idle && (!d || tain_less(&idle_next, d))) d = &idle_next ;
+    /* a store into the mapping: the busy sessions (exiting ones too, as the limits count them) */
+    if (stats) stats_set(stats, STATS_G_SESSIONS_OPEN, count_busy(0)) ;
     r = iopause_g(x, nx, d) ;
     if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
     if (!r)

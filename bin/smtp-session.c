@@ -24,8 +24,9 @@
 #include "exitcodes.h"
 #include "conf.h"
 #include "smtpd.h"
+#include "stats.h"
 
-#define USAGE "smtp-session [ -C conf ] [ -L user ] [ -K door ]"
+#define USAGE "smtp-session [ -C conf ] [ -L user ] [ -K door ] [ -S stats-fd ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 
 /* in .bss: its buffers are pages an idle session writes (lib/smtpd.h) */
@@ -42,7 +43,7 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:L:K:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:L:K:S:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
@@ -53,6 +54,15 @@ int main (int argc, char const *const *argv)
           unsigned int u ;
           if (!uint0_scan(l.arg, &u) || u < 3 || u > 65535) dieusage() ;
           io.door = (int)u ;
+          break ;
+        }
+        case 'S' :
+        {
+          /* smtp-listen's SPOOL/stats/smtp: mapped, the descriptor closed; no mapping, no counts */
+          unsigned int u ;
+          if (!uint0_scan(l.arg, &u) || u < 3 || u > 65535) dieusage() ;
+          io.stats = stats_map_fd((int)u) ;
+          fd_close((int)u) ;
           break ;
         }
         default : dieusage() ;

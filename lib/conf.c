@@ -249,6 +249,7 @@ char const *conf_tls_name (unsigned int p)
 static char const *const mtasts_names[] = { [CONF_MTASTS_OFF] = "off", [CONF_MTASTS_ON] = "on" } ;
 static char const *const log_names[] = { [CONF_LOG_S6] = "s6", [CONF_LOG_SYSLOG] = "syslog" } ;
 static char const *const logfmt_names[] = { [CONF_LOGFMT_TEXT] = "text", [CONF_LOGFMT_JSON] = "json" } ;
+static char const *const dotforward_names[] = { [CONF_DOTFORWARD_OFF] = "off", [CONF_DOTFORWARD_ON] = "on" } ;
 
 /* tls-policy's words, by value: Postfix's names for the same policies */
 static char const *const tls_policy_names[] =
@@ -1026,6 +1027,8 @@ static keyword const keywords[] =
   { .name = "aliases", .type = T_PATH, FIELD(aliases), .line = offsetof(conf, aliases_line) },
   { .name = "auth-table", .type = T_PATH, FIELD(auth_table), .line = offsetof(conf, auth_table_line) },
   { .name = "deliver", .parse = &do_deliver, .print = &pdeliver },  /* default: maildir ~/Maildir, in finish */
+  /* on by default, as sendmail and Postfix: the user's own file, read as the user (lib/dotforward) */
+  { .name = "dot-forward", .type = T_WORD, FIELD(dot_forward), .def = CONF_DOTFORWARD_ON, .max = CONF_DOTFORWARD_ON, .names = dotforward_names, .flags = PRINT_CHANGED },
   { .name = "route", .parse = &do_route, .print = &proutes },
   { .name = "smarthost", .parse = &do_route },  /* printed with the routes, in their order */
   { .name = "outbound-tls", .type = T_WORD, FIELD(tls_outbound), .def = CONF_TLS_OPPORTUNISTIC, .max = CONF_TLS_VERIFY, .names = tls_names },

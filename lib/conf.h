@@ -100,6 +100,10 @@ extern char const *conf_tls_policy_name (unsigned int) ;
 #define CONF_LOGFMT_TEXT 0
 #define CONF_LOGFMT_JSON 1
 
+/* dot-forward off|on: whether a local user's ~/.forward decides (lib/dotforward) */
+#define CONF_DOTFORWARD_OFF 0
+#define CONF_DOTFORWARD_ON 1
+
 /* tls-policy DOMAIN WORD: the TLS policy (CONF_TLS_*) of one destination domain */
 typedef struct conf_tlspolicy_s conf_tlspolicy ;
 struct conf_tlspolicy_s
@@ -265,6 +269,8 @@ struct conf_s
      the programs themselves always write key=value lines on stderr */
   unsigned int log_dest ;
   unsigned int log_format ;
+  /* "dot-forward off|on" (CONF_DOTFORWARD_*): a local user's ~/.forward is followed (on, the default, as sendmail and Postfix) */
+  unsigned int dot_forward ;
 } ;
 
 #define conf_str(c, off) ((off) ? (c)->sa.s + (off) : (char const *)0)

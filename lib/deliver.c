@@ -32,6 +32,9 @@
 #include "exitcodes.h"
 #include "maildir.h"
 #include "lmtp.h"
+#include "bounce.h"
+#include "enqclient.h"
+#include "dotforward.h"
 #include "deliver.h"
 
 #define S(x) x, sizeof(x) - 1
@@ -51,10 +54,10 @@ int deliver_req_argv (deliver_req *r, unsigned int argc, char const *const *argv
 {
   subgetopt l = SUBGETOPT_ZERO ;
   size_t i = 0 ;
-  r->ext = "" ; r->orig = 0 ; r->domain = "" ; r->timeout = 600 ;
+  r->ext = "" ; r->orig = 0 ; r->domain = "" ; r->timeout = 600 ; r->forward = 0 ; r->conffile = 0 ;
   for (;;)
   {
-    int opt = subgetopt_r(argc, argv, "t:e:o:d:", &l) ;
+    int opt = subgetopt_r(argc, argv, "t:e:o:d:FC:", &l) ;
     if (opt == -1) break ;
     switch (opt)
     {
@@ -62,6 +65,8 @@ int deliver_req_argv (deliver_req *r, unsigned int argc, char const *const *argv
       case 'e' : r->ext = l.arg ; break ;
       case 'o' : r->orig = l.arg ; break ;
       case 'd' : r->domain = l.arg ; break ;
+      case 'F' : r->forward = 1 ; break ;
+      case 'C' : r->conffile = l.arg ; break ;
       default : return 0 ;
     }
   }
@@ -513,13 +518,9 @@ static enum ketch_result do_mda (deliver const *d, deliver_req const *r, strallo
   }
 }
 
-enum ketch_result deliver_run (deliver *d, deliver_req const *r, stralloc *text)
+/* the delivery r says, once the header is read */
+static enum ketch_result method (deliver const *d, deliver_req const *r, stralloc *text)
 {
-  d->pre.len = 0 ; d->head.len = 0 ;
-  if (!stralloc_cats(&d->pre, "Return-Path: <") || !stralloc_cats(&d->pre, r->sender) || !stralloc_cats(&d->pre, ">\nDelivered-To: ")
-   || !stralloc_cats(&d->pre, r->rcpt) || !stralloc_catb(&d->pre, S("\n"))) return unable(text, "allocate") ;
-  if (!read_head(d, r->fd)) return unable(text, "read the message") ;
-  if (looping(&d->head, r->rcpt)) return say(text, KETCH_RESULT_PERM, "mail loop: Delivered-To: ", r->rcpt, " is already in the header") ;
   switch (r->method)
   {
     case DELIVER_M_MAILDIR : return do_maildir(d, r, text) ;
@@ -528,6 +529,206 @@ enum ketch_result deliver_run (deliver *d, deliver_req const *r, stralloc *text)
     case DELIVER_M_LMTP : return lmtp_deliver(r->args[0], r->timeout, r->sender, r->rcpt, d->pre.s, d->pre.len, d->head.s, d->head.len, r->fd, text) ;
     default : return say(text, KETCH_RESULT_PERM, "unknown delivery method") ;
   }
+}
+
+/* ~/.forward (lib/dotforward): the targets the user's own file names */
+
+/* a message as enqueue -S reads it (RFC 5321 §4.5.2 with LF), in pieces: a leading dot doubled; *bol carries over */
+static int put_stuffed (buffer *b, char const *s, size_t n, int *bol)
+{
+  while (n)
+  {
+    size_t k = byte_chr(s, n, '\n') ;
+    if (k < n) k++ ;
+    if (*bol && s[0] == '.' && buffer_put(b, S(".")) < 0) return 0 ;
+    if (buffer_put(b, s, k) < 0) return 0 ;
+    *bol = s[k-1] == '\n' ;
+    s += k ; n -= k ;
+  }
+  return 1 ;
+}
+
+/*
+ * The message to h: Delivered-To (the next delivery to this recipient
+ * finds the loop, as qmail's forward), a Received field (the hop count
+ * of RFC 5321 §6.3 grows with each turn of a loop that changes
+ * recipients), the header read, the rest of r->fd, the final dot.
+ */
+static int inject_write (deliver const *d, deliver_req const *r, enqclient const *h)
+{
+  char obuf[65536], ibuf[65536] ;
+  buffer b = BUFFER_INIT(&buffer_write, h->fd, obuf, sizeof(obuf)) ;
+  stralloc hd = STRALLOC_ZERO ;
+  int bol = 1, ok ;
+  ok = stralloc_cats(&hd, "Delivered-To: ") && stralloc_cats(&hd, r->rcpt)
+    && stralloc_cats(&hd, "\nReceived: by ") && stralloc_cats(&hd, r->cf->sa.s + r->cf->hostname)
+    && stralloc_cats(&hd, " (ketch, ~/.forward of ") && stralloc_cats(&hd, r->user) && stralloc_cats(&hd, ") id ")
+    && stralloc_cats(&hd, h->id) && stralloc_cats(&hd, ";\n\t") && bounce_date((uint64_t)time(0), &hd) && stralloc_catb(&hd, S("\n"))
+    && put_stuffed(&b, hd.s, hd.len, &bol) && put_stuffed(&b, d->head.s, d->head.len, &bol) ;
+  stralloc_free(&hd) ;
+  while (ok)
+  {
+    ssize_t n = fd_read(r->fd, ibuf, sizeof(ibuf)) ;
+    if (n < 0) return 0 ;
+    if (!n) break ;
+    ok = put_stuffed(&b, ibuf, n, &bol) ;
+  }
+  return ok && (bol || buffer_put(&b, S("\n")) >= 0) && buffer_put(&b, S(".\n")) >= 0 && buffer_flush(&b) ;
+}
+
+/*
+ * The addresses (f's, each NUL-terminated) queued as one new message
+ * with the same envelope sender: a forward is an alias the user keeps
+ * (RFC 5321 §3.9.1: the reverse-path stays). Never DKIM-signed: the
+ * message came from anywhere, and the user's forward vouches for none
+ * of it (ENQCLIENT_F_NOSIGN). enqueue's refusal (100, too many hops
+ * among them) is permanent: a bounce.
+ */
+static enum ketch_result inject (deliver const *d, deliver_req const *r, stralloc const *rcpts, stralloc *text)
+{
+  enqclient h = ENQCLIENT_ZERO ;
+  stralloc diag = STRALLOC_ZERO ;
+  tain deadline ;
+  enqclient_req q = { .conffile = r->conffile, .sender = r->sender, .auth = 0, .rcpts = rcpts->s, .rlen = rcpts->len, .flags = ENQCLIENT_F_NOSIGN, .reason = 0, .deadline = &deadline } ;
+  int e ;
+  if (!r->cf) return say(text, KETCH_RESULT_TEMP, "no configuration to forward with") ;
+  if (!sig_altignore(SIGPIPE)) return unable(text, "ignore SIGPIPE") ;
+  tain_now_set_stopwatch_g() ;
+  tain_addsec_g(&deadline, r->timeout) ;
+  e = enqclient_submit(&h, r->cf, &q, &diag) ;
+  if (e < 0) return unable(text, "start enqueue") ;
+  if (!e)
+  {
+    /* a write cut short is enqueue refusing the message: its code says why */
+    if (!inject_write(d, r, &h)) enqclient_abort(&h) ;
+    e = enqclient_finish(&h, &diag) ;
+  }
+  if (!e) { stralloc_free(&diag) ; return say(text, KETCH_RESULT_OK, "forwarded as ", h.id) ; }
+  {
+    char fmt[INT_FMT] ;
+    size_t i = 0 ;
+    fmt[int_fmt(fmt, e)] = 0 ;
+    /* one line of enqueue's words: they end up in a log line */
+    while (diag.len && (diag.s[diag.len-1] == '\n' || diag.s[diag.len-1] == ' ')) diag.len-- ;
+    for (; i < diag.len ; i++) if ((unsigned char)diag.s[i] < 32 || diag.s[i] == 127) diag.s[i] = ' ' ;
+    i = diag.len ;
+    if (!stralloc_0(&diag)) i = 0 ;
+    say(text, e == KETCH_EX_PERM ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP, "unable to forward: enqueue exited ", fmt, i ? ": " : "", i ? diag.s : "") ;
+  }
+  stralloc_free(&diag) ;
+  return e == KETCH_EX_PERM ? KETCH_RESULT_PERM : KETCH_RESULT_TEMP ;
+}
+
+/* "|program args": argv split on spaces, never a shell (as an alias's program, lib/expand) */
+static enum ketch_result program (deliver const *d, deliver_req const *r, char const *cmd, stralloc *text)
+{
+  size_t n = strlen(cmd), k = 0, i = 0 ;
+  char buf[n + 1] ;
+  char const *argv[n / 2 + 2] ;
+  deliver_req q = *r ;
+  memcpy(buf, cmd, n + 1) ;
+  while (i < n)
+  {
+    while (i < n && buf[i] == ' ') buf[i++] = 0 ;
+    if (i >= n) break ;
+    argv[k++] = buf + i ;
+    while (i < n && buf[i] != ' ') i++ ;
+  }
+  argv[k] = 0 ;
+  q.method = DELIVER_M_MDA ; q.args = argv ;
+  return do_mda(d, &q, text) ;
+}
+
+static enum ketch_result targets (deliver const *d, deliver_req const *r, dotforward const *f, stralloc *text)
+{
+  stralloc one = STRALLOC_ZERO, all = STRALLOC_ZERO ;
+  enum ketch_result res = KETCH_RESULT_OK ;
+  /* where the rest of the message starts: every target reads it again from here */
+  off_t at = lseek(r->fd, 0, SEEK_CUR) ;
+  size_t i = 0 ;
+  int first = 1 ;
+  if (at < 0) return unable(text, "seek in the message") ;
+  if (f->naddr)
+  {
+    stralloc rcpts = STRALLOC_ZERO ;
+    for (; i < f->sa.len ; i += strlen(f->sa.s + i) + 1)
+      if (f->sa.s[i] == DOTFORWARD_ADDRESS && (!stralloc_cats(&rcpts, f->sa.s + i + 1) || !stralloc_0(&rcpts)))
+      { stralloc_free(&rcpts) ; return unable(text, "allocate") ; }
+    res = inject(d, r, &rcpts, &one) ;
+    stralloc_free(&rcpts) ;
+    if (!stralloc_catb(&all, one.s, one.len)) res = unable(&one, "allocate") ;
+    first = 0 ;
+  }
+  for (i = 0 ; res == KETCH_RESULT_OK && i < f->sa.len ; i += strlen(f->sa.s + i) + 1)
+  {
+    char const *t = f->sa.s + i + 1 ;
+    if (f->sa.s[i] == DOTFORWARD_ADDRESS) continue ;
+    if (!first && lseek(r->fd, at, SEEK_SET) < 0) { res = unable(&one, "seek in the message") ; break ; }
+    first = 0 ;
+    switch (f->sa.s[i])
+    {
+      case DOTFORWARD_SELF : res = method(d, r, &one) ; break ;
+      case DOTFORWARD_FILE :
+      {
+        char const *argv[2] = { t, 0 } ;
+        deliver_req q = *r ;
+        q.method = DELIVER_M_MBOX ; q.args = argv ;
+        res = do_mbox(d, &q, &one) ;
+        break ;
+      }
+      default : res = program(d, r, t, &one) ; break ;
+    }
+    if ((all.len && !stralloc_catb(&all, S("; "))) || !stralloc_catb(&all, one.s, one.len)) res = unable(&one, "allocate") ;
+  }
+  /* the failure alone when there is one: it is the result, and the log line stays short */
+  text->len = 0 ;
+  if (res != KETCH_RESULT_OK) stralloc_catb(text, one.s, one.len) ;
+  else if (stralloc_cats(text, "followed ~/.forward: ")) stralloc_catb(text, all.s, all.len) ;
+  if (stralloc_0(text)) text->len-- ;
+  stralloc_free(&one) ; stralloc_free(&all) ;
+  return res ;
+}
+
+/* the user's ~/.forward decides; refused or empty, the delivery is the one without it */
+static enum ketch_result follow (deliver const *d, deliver_req const *r, stralloc *text)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  dotforward f = DOTFORWARD_ZERO ;
+  char const *why = 0 ;
+  enum ketch_result res ;
+  int p = 0 ;
+  unsigned int k = dotforward_read(r->home, geteuid(), &sa, &why) ;
+  if (k == DOTFORWARD_R_NONE) return method(d, r, text) ;
+  if (k == DOTFORWARD_R_ERROR) { res = unable(text, "read ", r->home, "/.forward") ; goto end ; }
+  if (k == DOTFORWARD_R_READ)
+  {
+    p = dotforward_parse(&f, sa.s, sa.len, r->user, r->rcpt, r->cf ? r->cf->sa.s + r->cf->hostname : "localhost", &why) ;
+    if (p < 0) { res = unable(text, "parse ", r->home, "/.forward") ; goto end ; }
+    if (p && f.n) { res = targets(d, r, &f, text) ; goto end ; }
+    if (p) { res = method(d, r, text) ; goto end ; }
+  }
+  /* refused: the mailbox, and the log line says what was not followed */
+  res = method(d, r, text) ;
+  {
+    size_t n = text->len ;
+    if (stralloc_cats(text, "; ignored ") && stralloc_cats(text, r->home) && stralloc_cats(text, "/.forward: ") && stralloc_cats(text, why)
+     && stralloc_0(text)) text->len-- ;
+    else text->len = n ;
+  }
+ end:
+  stralloc_free(&sa) ;
+  dotforward_free(&f) ;
+  return res ;
+}
+
+enum ketch_result deliver_run (deliver *d, deliver_req const *r, stralloc *text)
+{
+  d->pre.len = 0 ; d->head.len = 0 ;
+  if (!stralloc_cats(&d->pre, "Return-Path: <") || !stralloc_cats(&d->pre, r->sender) || !stralloc_cats(&d->pre, ">\nDelivered-To: ")
+   || !stralloc_cats(&d->pre, r->rcpt) || !stralloc_catb(&d->pre, S("\n"))) return unable(text, "allocate") ;
+  if (!read_head(d, r->fd)) return unable(text, "read the message") ;
+  if (looping(&d->head, r->rcpt)) return say(text, KETCH_RESULT_PERM, "mail loop: Delivered-To: ", r->rcpt, " is already in the header") ;
+  return r->forward ? follow(d, r, text) : method(d, r, text) ;
 }
 
 void deliver_free (deliver *d)

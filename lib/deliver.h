@@ -8,6 +8,7 @@
 #include <skalibs/stralloc.h>
 
 #include "exitcodes.h"
+#include "conf.h"
 
 /*
  * One delivery of one message to one local recipient, already running
@@ -23,9 +24,19 @@
  * scheduler and local-spawn make them (lib/decide), and the same words
  * cross an exec or a worker's socket.
  *
+ * With forward set (-F), the user's ~/.forward decides (lib/dotforward,
+ * local-deliver(8)): its addresses are queued again as one new message
+ * (lib/enqclient, through cf), then its files, programs and the mailbox
+ * are delivered in its order, the message read again from its start
+ * for each (r->fd must then be seekable); the first failure stops and
+ * is the result. A .forward that is refused (hostile, unusable) is not
+ * followed at all: the delivery is the one without it, and its text
+ * says what was ignored and why.
+ *
  * Process state: an MDA delivery traps SIGCHLD with skalibs' selfpipe
  * (selfpipe_init returns the one already there) and ignores SIGPIPE,
- * for the rest of the process's life; the caller has no use for them.
+ * for the rest of the process's life, as a forward does SIGPIPE; the
+ * caller has no use for them.
  */
 
 enum deliver_method_e
@@ -51,13 +62,17 @@ struct deliver_req_s
   char const *const *args ;  /* the method's operands, up to a null pointer */
   int fd ;                /* the message: LF line ends, positioned at its first header line */
   int out ;               /* an MDA's output is copied here (at most 64 KiB, controls blanked); -1: nowhere */
+  int forward ;           /* -F: the user's ~/.forward decides */
+  char const *conffile ;  /* -C: the configuration a forward's spawned enqueue reads; 0: the default */
+  conf const *cf ;        /* with forward: the host name and the way into the queue; 0: a forward fails (temporary) */
 } ;
-#define DELIVER_REQ_ZERO { .sender = "", .rcpt = "", .user = "", .home = "/", .ext = "", .orig = 0, .domain = "", .timeout = 600, .method = DELIVER_M_MAILDIR, .args = 0, .fd = 0, .out = -1 }
+#define DELIVER_REQ_ZERO { .sender = "", .rcpt = "", .user = "", .home = "/", .ext = "", .orig = 0, .domain = "", .timeout = 600, .method = DELIVER_M_MAILDIR, .args = 0, .fd = 0, .out = -1, .forward = 0, .conffile = 0, .cf = 0 }
 
 /*
  * local-deliver's argv (local-deliver(8); argv[0] the program's name):
- * [-t timeout] [-e ext] [-o orig] [-d domain] [--] sender rcpt user home
- * method operands. Fills r but its fd and out, pointing into argv. 1, or
+ * [-t timeout] [-e ext] [-o orig] [-d domain] [-F] [-C conf] [--] sender
+ * rcpt user home method operands. Fills r but its fd, out and cf,
+ * pointing into argv. 1, or
  * 0 if argv is not a request (usage).
  */
 extern int deliver_req_argv (deliver_req *, unsigned int, char const *const *) ;

@@ -202,7 +202,7 @@ static int spawn (enqclient *h, conf const *c, enqclient_req const *r, stralloc 
 {
   stralloc path = STRALLOC_ZERO ;
   size_t nrcpt = netstr_fields(r->rcpts, r->rlen, 0, r->rlen), n = 0, off = 0 ;
-  char const **argv = alloc((13 + nrcpt) * sizeof(char const *)) ;
+  char const **argv = alloc((15 + nrcpt) * sizeof(char const *)) ;
   int fds[2] = { 0, 1 } ;   /* the child's stdin and stdout */
   int code = -1, st ;
   pid_t pid ;
@@ -213,6 +213,8 @@ static int spawn (enqclient *h, conf const *c, enqclient_req const *r, stralloc 
   if (r->auth) { argv[n++] = "-a" ; argv[n++] = r->auth ; }
   if (r->flags & ENQCLIENT_F_HOLD) { argv[n++] = "-H" ; argv[n++] = r->reason ? r->reason : "" ; }
   if (r->flags & ENQCLIENT_F_SIGN) argv[n++] = "-D" ;
+  if (r->flags & ENQCLIENT_F_LOCAL) argv[n++] = "-l" ;
+  if (r->flags & ENQCLIENT_F_NOSIGN) argv[n++] = "-N" ;
   argv[n++] = "-f" ; argv[n++] = r->sender ;
   /* "--": a recipient may start with '-' and must stay data */
   argv[n++] = "--" ;

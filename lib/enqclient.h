@@ -22,7 +22,7 @@
  * -S, spawned with a pipe on its stdin and one on its stdout, which
  * speaks the same conversation on them (the flags below given as its
  * options: -H reason for the hold, an empty argument when there is no
- * reason; -D for sign). Both give the queue id before
+ * reason; -D for sign; -N for nosign). Both give the queue id before
  * the message (the Received field that starts it can name it), and
  * both refuse an envelope with enqueue's exit code. The caller then
  * writes the message to h->fd as enqueue -S reads it (LF line ends,
@@ -74,10 +74,17 @@
  * ASCII, at most ENQCLIENT_REASON_MAX octets, anything else refused
  * (100). SIGN: the session vouches for the sender (an authenticated
  * client, or one from relay-from), so the message may be DKIM-signed;
- * only root, the queue owner and the smtp-user may say it.
+ * only root, the queue owner and the smtp-user may say it. NOSIGN: the
+ * message is not the submitter's own (a ~/.forward's, lib/deliver), so
+ * it is never signed, whoever submits it; anyone may say it.
  */
 #define ENQCLIENT_F_HOLD 0x1
 #define ENQCLIENT_F_SIGN 0x2
+/* LOCAL: a local program's submission (sendmail, smtp-session -L): the
+   queue counts it as received by way "local" (ketch-stats(8)). Only a
+   counter depends on it: anyone may say it. */
+#define ENQCLIENT_F_LOCAL 0x4
+#define ENQCLIENT_F_NOSIGN 0x8
 #define ENQCLIENT_REASON_MAX 256
 
 typedef struct enqclient_req_s enqclient_req ;

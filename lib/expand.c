@@ -219,6 +219,8 @@ int expand_local_args (conf const *cf, lookup const *l, char const *sender, char
   {
     char const *user = l->sa.s + l->user, *home = l->sa.s + l->home ;
     if (l->ext && (!args(x, "-e") || !args(x, l->sa.s + l->ext))) return 0 ;
+    /* the user's own ~/.forward decides, read as the user (lib/deliver) */
+    if (cf->dot_forward == CONF_DOTFORWARD_ON && !args(x, "-F")) return 0 ;
     /* "--": a sender may begin with a dash */
     if (!args(x, "--") || !args(x, sender) || !args(x, addr) || !args(x, user) || !args(x, home)) return 0 ;
     x->method = x->nargs ;

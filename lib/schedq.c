@@ -106,6 +106,16 @@ void schedq_delete (schedq *q, uint32_t i)
   genalloc_append(uint32_t, &q->freel, &i) ;
 }
 
+uint32_t schedq_oldest (schedq const *q)
+{
+  size_t n = genalloc_len(schedq_ent, &q->ents), i = 0 ;
+  schedq_ent const *e = genalloc_s(schedq_ent, &q->ents) ;
+  uint32_t best = SCHEDQ_NONE ;
+  for (; i < n ; i++)
+    if ((e[i].where & ~SCHEDQ_F_MASK) != SCHEDQ_W_FREE && (best == SCHEDQ_NONE || memcmp(e[i].id, e[best].id, QUEUE_ID_LEN) < 0)) best = (uint32_t)i ;
+  return best ;
+}
+
 static int less (schedq const *q, uint32_t a, uint32_t b)
 {
   schedq_ent const *x = schedq_ent_at(q, a), *y = schedq_ent_at(q, b) ;

@@ -69,6 +69,10 @@ extern int schedq_push_fresh (schedq *, uint32_t) ;
 extern uint32_t schedq_pop_fresh (schedq *) ;
 extern uint32_t schedq_top (schedq const *) ;               /* the heap's first, or SCHEDQ_NONE */
 extern void schedq_force_all (schedq *, uint32_t) ;         /* every heap entry due now, with this flag */
+/* the live entry with the smallest id (the oldest message: ids sort by
+   arrival), or SCHEDQ_NONE; one pass over the entries (ketch-stats'
+   oldest message: the scheduler calls it every few seconds, not per message) */
+extern uint32_t schedq_oldest (schedq const *) ;
 extern void schedq_free (schedq *) ;
 
 #endif

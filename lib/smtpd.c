@@ -504,6 +504,8 @@ static void enqueue_status_reply (smtpd_session *s, int e, char const *id)
   if (!e)
   {
     LOG(s, "accepted id=", id, "size=", log_u64(s->esize), "rcpts=", log_u64(s->nrcpt)) ;
+    /* a local user's session (sendmail -bs) is counted by the queue, as local (ENQCLIENT_F_LOCAL) */
+    if (!s->io->localuser) stats_add(s->io->stats, s->authuser.len ? STATS_RECEIVED_SUBMISSION : STATS_RECEIVED_SMTP, 1) ;
     reply2(s, "250 2.0.0 Ok: queued as ", id) ;
   }
   else if (e == KETCH_EX_PERM)
@@ -531,6 +533,7 @@ static int enqueue_start (smtpd_session *s, char *id, unsigned int flags, char c
   enqclient_req r = { .conffile = s->io->confpath, .sender = s->sender.s, .auth = s->authuser.len ? s->authuser.s : 0, .rcpts = s->rcpts.s, .rlen = s->rcpts.len, .flags = flags, .reason = reason, .deadline = &d } ;
   int e ;
   /* DKIM signs what we vouch for (lib/submit.h, submit_dkim): an authenticated client (said by auth), a local one or one in relay-from */
+  if (s->io->localuser) r.flags |= ENQCLIENT_F_LOCAL ;
   if (genalloc_len(conf_dkim, &s->cf->dkim) && !r.auth && (s->local != SMTPD_LOCAL_NONE || (s->haveip && conf_relay_allowed(s->cf, s->ip.ip, ip46_is6(&s->ip))))) r.flags |= ENQCLIENT_F_SIGN ;
   tain_now_g() ;
   tain_addsec_g(&d, s->cf->timeout_command) ;
@@ -1078,6 +1081,8 @@ static int over (smtpd_session *s)
   smtpd_io const *io = s->io ;
   /* the session's filters end with it: never carried to the next client */
   filterset_free(&s->fs) ;
+  /* its end, whatever the end: the TLS share of inbound sessions (lib/stats) */
+  stats_add(io->stats, s->tls ? STATS_SESSIONS_IN_TLS : STATS_SESSIONS_IN_PLAIN, 1) ;
   if (s->over != SMTPD_OVER_BYE) return 0 ;
   if (io->next && !s->tls && !s->authtried && s->eh.fd < 0 && (*io->next)(io->next_ctx))
   {

@@ -15,6 +15,7 @@
 #include "message.h"
 #include "queue.h"
 #include "tls.h"
+#include "stats.h"
 
 /*
  * The SMTP server's session engine (RFC 5321): one client's session, from
@@ -89,6 +90,7 @@ struct smtpd_io_s
   char const *localuser ;   /* a local submission by this user (sendmail -bs), or 0 */
   int relayclient ;
   int door ;                /* smtp-keyd's door (close-on-exec), or -1: the key and auth table are read here */
+  stats_rec *stats ;        /* the counters of SPOOL/stats/smtp (lib/stats), or 0: none kept */
   char const *confpath ;    /* the configuration, for enqueue -C */
   /* smtp-listen -f: asked at a clean end, before the last replies go,
      whether this process serves another client (1: the listener was
@@ -97,7 +99,7 @@ struct smtpd_io_s
   int (*next) (void *) ;
   void *next_ctx ;
 } ;
-#define SMTPD_IO_ZERO { .fdr = 0, .fdw = 1, .logfd = 2, .remoteip = 0, .remoteport = 0, .localip = 0, .localport = 0, .localuser = 0, .relayclient = 0, .door = -1, .confpath = 0, .next = 0, .next_ctx = 0 }
+#define SMTPD_IO_ZERO { .fdr = 0, .fdw = 1, .logfd = 2, .remoteip = 0, .remoteport = 0, .localip = 0, .localport = 0, .localuser = 0, .relayclient = 0, .door = -1, .stats = 0, .confpath = 0, .next = 0, .next_ctx = 0 }
 
 /* One session. All zero is the state before the first smtpd_run, so a
    static one is in .bss; smtpd_wipe brings a used one back to it. cf and

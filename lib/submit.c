@@ -180,7 +180,7 @@ int submit_flags (submit *s, unsigned int flags, char const *reason, conf const 
 int submit_dkim (submit *s, conf const *c, uid_t uid, stralloc *err)
 {
   s->dkimconf = 0 ;
-  if (!genalloc_len(conf_dkim, &c->dkim)) return 0 ;
+  if (!genalloc_len(conf_dkim, &c->dkim) || s->flags & SUBMIT_F_NOSIGN) return 0 ;
   if (!s->e.auth && !(s->flags & SUBMIT_F_SIGN))
   {
     uid_t su = geteuid() ;

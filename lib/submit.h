@@ -39,7 +39,9 @@
 /* the values of enqclient.h's ENQCLIENT_F_*, said by whoever submits */
 #define SUBMIT_F_HOLD 0x1   /* queued held until queue-ctl release (a filter's quarantine) */
 #define SUBMIT_F_SIGN 0x2   /* the submitter vouches for the sender: the message may be DKIM-signed */
-#define SUBMIT_F_ALL (SUBMIT_F_HOLD | SUBMIT_F_SIGN)
+#define SUBMIT_F_LOCAL 0x4  /* a local program's submission: counted as way local (lib/stats); anyone may say it */
+#define SUBMIT_F_NOSIGN 0x8 /* not the submitter's own message (a ~/.forward's): never DKIM-signed; anyone may say it */
+#define SUBMIT_F_ALL (SUBMIT_F_HOLD | SUBMIT_F_SIGN | SUBMIT_F_LOCAL | SUBMIT_F_NOSIGN)
 
 typedef struct submit_s submit ;
 struct submit_s
@@ -91,7 +93,8 @@ extern int submit_flags (submit *, unsigned int, char const *, conf const *, uid
  * a local user: any uid but the smtp-user's (with no smtp-user line, the
  * sessions run as the queue owner, so any uid but ours). Mail that the
  * smtp-user hands in without either came from the Internet, and is never
- * signed. 0, or KETCH_EX_TEMP (the user database unreadable). Without
+ * signed; nor is a message submitted with SUBMIT_F_NOSIGN (a local
+ * user's forward of mail that came from anywhere). 0, or KETCH_EX_TEMP (the user database unreadable). Without
  * dkim-sign lines it costs nothing.
  */
 extern int submit_dkim (submit *, conf const *, uid_t, stralloc *) ;

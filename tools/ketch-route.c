@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <pwd.h>
 #include <time.h>
@@ -33,6 +34,7 @@
 #include "decide.h"
 #include "deliver.h"
 #include "dns.h"
+#include "dotforward.h"
 #include "expand.h"
 #include "log.h"
 #include "lookup.h"
@@ -383,6 +385,50 @@ static void show_vunknown (unsigned int indent, char const *domain)
   if (v) PUT(indent, "not listed in the virtual-domain ", v->users == CONF_VUSERS_PASSWD ? "passwd-file " : "map ", log_quote(cf.sa.s + v->map)) ;
 }
 
+/*
+ * dot-forward on: the delivery reads ~/.forward as the user (lib/deliver),
+ * so this reads it only when it runs as that user too; anyone else (root
+ * included) opens nothing in the home and is told who can see it.
+ */
+static void show_forward (unsigned int indent, lookup const *l, char const *a)
+{
+  char const *home = l->sa.s + l->home, *why = 0 ;
+  stralloc sa = STRALLOC_ZERO ;
+  dotforward f = DOTFORWARD_ZERO ;
+  size_t i = 0 ;
+  int r = 0 ;
+  if (geteuid() != l->uid)
+  {
+    PUT(indent, "dot-forward on: ", log_quote(home), "/.forward, when there is one, decides; the delivery reads it as the user (ketch-route run as ", log_quote(l->sa.s + l->user), " shows it)") ;
+    return ;
+  }
+  switch (dotforward_read(home, l->uid, &sa, &why))
+  {
+    case DOTFORWARD_R_NONE : PUT(indent, "dot-forward on: no ", log_quote(home), "/.forward: delivered as above") ; goto end ;
+    case DOTFORWARD_R_ERROR : PUT(indent, "dot-forward on: ", log_quote(home), "/.forward unreadable (", strerror(errno), "): temporary failure") ; goto end ;
+    case DOTFORWARD_R_REFUSED : break ;
+    default :
+      r = dotforward_parse(&f, sa.s, sa.len, l->sa.s + l->user, a, cf.sa.s + cf.hostname, &why) ;
+      if (r < 0) dienomem() ;
+  }
+  if (!r) { PUT(indent, "dot-forward on: ", log_quote(home), "/.forward ignored (", why, "): delivered as above") ; goto end ; }
+  if (!f.n) { PUT(indent, "dot-forward on: ", log_quote(home), "/.forward names nothing: delivered as above") ; goto end ; }
+  for (; i < f.sa.len ; i += strlen(f.sa.s + i) + 1)
+  {
+    char const *t = f.sa.s + i + 1 ;
+    switch (f.sa.s[i])
+    {
+      case DOTFORWARD_SELF : PUT(indent, "~/.forward: the mailbox, as above") ; break ;
+      case DOTFORWARD_ADDRESS : PUT(indent, "~/.forward: forwarded to <", t, ">, queued again with the sender kept") ; break ;
+      case DOTFORWARD_FILE : PUT(indent, "~/.forward: local-deliver mbox ", log_quote(t), ", as the user") ; break ;
+      default : PUT(indent, "~/.forward: local-deliver mda ", log_quote(t), ", as the user, no shell") ; break ;
+    }
+  }
+ end:
+  stralloc_free(&sa) ;
+  dotforward_free(&f) ;
+}
+
 /* a local or virtual user: the delivery as the scheduler decides it (lib/decide), from the method on */
 static void show_local (unsigned int indent, char const *a, char const *qa, char const *orig, lookup *l)
 {
@@ -418,6 +464,7 @@ static void show_local (unsigned int indent, char const *a, char const *qa, char
           ? ", RCPT TO the recipient as received, no mailbox written here (no privilege: as alias-user under a root scheduler)" : ", as the owner of the map") ;
     else PUT(indent + 1, line.s) ;
     stralloc_free(&line) ;
+    if (l->kind == LOOKUP_LOCAL && cf.dot_forward == CONF_DOTFORWARD_ON) show_forward(indent + 1, l, a) ;
     /* root's refusal is said above, both ways */
     if (l->kind == LOOKUP_VIRTUAL || l->uid) show_spawn(indent + 1, a, orig, l->kind == LOOKUP_VIRTUAL) ;
   }

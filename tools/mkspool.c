@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <pwd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <skalibs/sgetopt.h>
@@ -20,6 +21,7 @@
 #include "exitcodes.h"
 #include "conf.h"
 #include "queue.h"
+#include "stats.h"
 
 #define USAGE "mkspool [ -C conf ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -39,6 +41,27 @@ static void make (char const *path, mode_t mode, int fifo)
     strerr_diefusys(KETCH_EX_TEMP, "chown ", path) ;
   if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
     strerr_diefusys(KETCH_EX_TEMP, "chmod ", path) ;
+}
+
+/*
+ * A record file of SPOOL/stats (lib/stats), empty: its writer gives it
+ * its layout. Made here so that it has the queue owner and mode 0640
+ * even when its writer starts as root (smtp-listen opens it before it
+ * drops its privileges); an existing one is left as it is but for its
+ * owner and mode.
+ */
+static void make_file (char const *path, mode_t mode)
+{
+  struct stat st ;
+  int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode) ;
+  if (fd < 0) strerr_diefusys(KETCH_EX_TEMP, "create ", path) ;
+  if (fstat(fd, &st) < 0) strerr_diefusys(KETCH_EX_TEMP, "stat ", path) ;
+  if (!S_ISREG(st.st_mode)) strerr_dief(KETCH_EX_PERM, path, " exists and is not a regular file") ;
+  if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)
+    strerr_diefusys(KETCH_EX_TEMP, "chown ", path) ;
+  if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+    strerr_diefusys(KETCH_EX_TEMP, "chmod ", path) ;
+  close(fd) ;
 }
 
 int main (int argc, char const *const *argv)
@@ -85,6 +108,12 @@ int main (int argc, char const *const *argv)
   make("tlsrpt", 0700, 0) ;
   /* the MTA-STS policy cache (RFC 8461 §5.1), remote-send's */
   make("sts", 0700, 0) ;
+  /* the daemons' counters (lib/stats): readable by the queue owner's group, for ketch-stats(8) */
+  make(STATS_DIR, 0750, 0) ;
+  make_file(STATS_DIR "/" STATS_FILE_SMTP, 0640) ;
+  make_file(STATS_DIR "/" STATS_FILE_ENQUEUE, 0640) ;
+  make_file(STATS_DIR "/" STATS_FILE_SCHEDULER, 0640) ;
+  make_file(STATS_DIR "/" STATS_FILE_REMOTE, 0640) ;
   /* the recipient callout cache (lib/callout), the SMTP sessions', outside the spool */
   if (c.callout_cache)
   {

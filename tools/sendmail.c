@@ -752,7 +752,7 @@ int main (int argc, char const *const *argv)
     {
       /* each recipient once, as sendmail does (To and Cc often overlap) */
       stralloc once = STRALLOC_ZERO, diag = STRALLOC_ZERO ;
-      enqclient_req r = { .conffile = conffile, .sender = from.s, .auth = 0, .deadline = &d } ;
+      enqclient_req r = { .conffile = conffile, .sender = from.s, .auth = 0, .flags = ENQCLIENT_F_LOCAL, .deadline = &d } ;
       for (k = 0 ; k < rcpts.len ; k += strlen(rcpts.s + k) + 1)
       {
         size_t j = 0 ;
@@ -771,7 +771,7 @@ int main (int argc, char const *const *argv)
         if (!stralloc_copyb(&fsender, from.s, from.len) || !stralloc_0(&fsender)) dienomem() ;
         local_filter(&fs, &fsender, &once, verbose) ;
         r.sender = fsender.s ;
-        if (fs.hold) { r.flags = ENQCLIENT_F_HOLD ; r.reason = fs.reason.s ; }
+        if (fs.hold) { r.flags |= ENQCLIENT_F_HOLD ; r.reason = fs.reason.s ; }
       }
       r.rcpts = once.s ; r.rlen = once.len ;
       signal(SIGPIPE, SIG_IGN) ;

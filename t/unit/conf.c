@@ -436,7 +436,7 @@ static void keywords (void)
     /* alone (or with its second word), it lacks its value: the parser knows it */
     if (loads(line) || strstr(err.s, "unknown") || strstr(err.s, "expected local")) { printf("# %s", line) ; unknown++ ; }
   }
-  ok(n == 61, "conf_keywords: 61 keywords (%zu)", n) ;
+  ok(n == 62, "conf_keywords: 62 keywords (%zu)", n) ;
   ok(!unknown && i == k.len, "conf_keywords: the parser knows each, missing its value") ;
   stralloc_0(&k) ;
   ok(strstr(k.s, "\nlimit recipients\n") && strstr(k.s, "\nretry max\n") && strstr(k.s, "\nlisten\n") && !strstr(k.s, "\nlimit\n") && !strncmp(k.s, "hostname\n", 9),

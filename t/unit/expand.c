@@ -151,17 +151,17 @@ int main (void)
   /* a system user, with an extension */
   mklookup(&l, LOOKUP_LOCAL, "alice", "tag", "test.example", "/home/alice") ;
   ok(expand_local_who(&c, &l, "alice+tag@test.example", &x) && x.kind == EXPAND_L_USER && !x.fail, "a user: delivered as the user") ;
-  ok(expand_local_args(&c, &l, "s@x", "alice+tag@test.example", 0, 1000, &x) && !x.fail && x.nargs == 9, "local-deliver's arguments (%u)", x.nargs) ;
-  ok(!strcmp(A(&x, 0), "-e") && !strcmp(A(&x, 1), "tag") && !strcmp(A(&x, 2), "--") && !strcmp(A(&x, 3), "s@x"), "-e ext, --, the sender") ;
-  ok(!strcmp(A(&x, 4), "alice+tag@test.example") && !strcmp(A(&x, 5), "alice") && !strcmp(A(&x, 6), "/home/alice"), "rcpt, user, home") ;
-  ok(x.method == 7 && !strcmp(A(&x, 7), "maildir") && !strcmp(A(&x, 8), "/home/alice/Maildir/"), "the maildir from the deliver template (%s)", A(&x, 8)) ;
+  ok(expand_local_args(&c, &l, "s@x", "alice+tag@test.example", 0, 1000, &x) && !x.fail && x.nargs == 10, "local-deliver's arguments (%u)", x.nargs) ;
+  ok(!strcmp(A(&x, 0), "-e") && !strcmp(A(&x, 1), "tag") && !strcmp(A(&x, 2), "-F") && !strcmp(A(&x, 3), "--") && !strcmp(A(&x, 4), "s@x"), "-e ext, -F (dot-forward on by default), --, the sender") ;
+  ok(!strcmp(A(&x, 5), "alice+tag@test.example") && !strcmp(A(&x, 6), "alice") && !strcmp(A(&x, 7), "/home/alice"), "rcpt, user, home") ;
+  ok(x.method == 8 && !strcmp(A(&x, 8), "maildir") && !strcmp(A(&x, 9), "/home/alice/Maildir/"), "the maildir from the deliver template (%s)", A(&x, 9)) ;
   mklookup(&l, LOOKUP_LOCAL, "alice", 0, "test.example", "relative") ;
   ok(expand_local_who(&c, &l, "alice@test.example", &x) && expand_local_args(&c, &l, "", "alice@test.example", 0, 1000, &x) && x.fail && !strcmp(x.fail, EXPAND_T_PATH), "a home that is not absolute: a bad mailbox path") ;
 
-  ok(load(&m, "hostname h.example\nlocal-domain test.example\ndeliver mda /usr/bin/procmail -d %u\n"), "conf with an mda loads") ;
+  ok(load(&m, "hostname h.example\nlocal-domain test.example\ndeliver mda /usr/bin/procmail -d %u\ndot-forward off\n"), "conf with an mda loads") ;
   mklookup(&l, LOOKUP_LOCAL, "bob", 0, "test.example", "/home/bob") ;
   ok(expand_local_who(&m, &l, "bob@test.example", &x) && expand_local_args(&m, &l, "", "bob@test.example", 0, 1000, &x) && !x.fail, "an mda user") ;
-  ok(x.method == 5 && !strcmp(A(&x, 5), "mda") && !strcmp(A(&x, 6), "/usr/bin/procmail") && !strcmp(A(&x, 7), "-d") && !strcmp(A(&x, 8), "%u"), "the mda's argv as configured") ;
+  ok(x.method == 5 && strcmp(A(&x, 0), "-F") && !strcmp(A(&x, 5), "mda") && !strcmp(A(&x, 6), "/usr/bin/procmail") && !strcmp(A(&x, 7), "-d") && !strcmp(A(&x, 8), "%u"), "the mda's argv as configured, no -F with dot-forward off") ;
   conf_free(&m) ;
 
   /* a virtual user */

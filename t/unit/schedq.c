@@ -23,7 +23,7 @@ int main (void)
   unsigned int i, ok_order = 1, ok_find = 1 ;
   uint32_t prev = 0, a, b ;
   clock_t t0 ;
-  tap_plan(12) ;
+  tap_plan(13) ;
   mkid(id, 1) ;
   ok(schedq_find(&q, id) == SCHEDQ_NONE, "empty: not found") ;
   for (i = 0 ; i < 1000 ; i++)
@@ -45,6 +45,13 @@ int main (void)
     schedq_delete(&q, k) ;
   }
   ok(ok_order && q.n == 500, "heap pops in order") ;
+  {
+    uint32_t o = schedq_oldest(&q), k ;
+    unsigned int best = 1000 ;
+    for (i = 0 ; i < 1000 ; i++) { mkid(id, i) ; k = schedq_find(&q, id) ; if (k != SCHEDQ_NONE && i < best) best = i ; }
+    mkid(id, best) ;
+    ok(o != SCHEDQ_NONE && !memcmp(schedq_ent_at(&q, o)->id, id, QUEUE_ID_LEN), "the oldest: the smallest live id, freed entries skipped") ;
+  }
   mkid(id, 5000) ;
   a = schedq_insert(&q, id) ;
   ok(schedq_push_fresh(&q, a) && schedq_where(&q, a) == SCHEDQ_W_FRESH, "fresh list") ;

@@ -47,7 +47,7 @@ int main (void)
   submit s = SUBMIT_ZERO ;
   stralloc err = STRALLOC_ZERO, sa = STRALLOC_ZERO ;
   int r ;
-  tap_plan(33) ;
+  tap_plan(35) ;
   if (!mkdtemp(tmpl) || chdir(tmpl) < 0 || mkdir("tmp", 0700) < 0 || mkdir("queue", 0700) < 0) return 111 ;
 
   r = submit_sender(&s, "bad<", 4, &err) ;
@@ -122,10 +122,21 @@ int main (void)
     ok(r == KETCH_EX_PERM && !strcmp(err.s, "only root, the queue owner and the smtp-user may ask for signing"), "anyone else: 100 (%s)", err.s) ;
     submit_free(&s) ;
     ok(!s.flags, "submit_free clears the flags for the next message") ;
+    {
+      /* a local user's mail is signed, its forward (NOSIGN, which anyone may say) never */
+      conf k ;
+      ok(openwritenclose_unsafe("k.conf", "hostname h.example\ndkim-sign b.example selector s key /nonexistent\n", 67) && conf_load(&k, "k.conf", &e)
+       && !submit_sender(&s, "a@b.example", 11, &err) && !submit_dkim(&s, &k, other, &err) && s.dkimconf == &k, "a local user's mail: to be signed") ;
+      submit_free(&s) ;
+      ok(!submit_sender(&s, "a@b.example", 11, &err) && !submit_flags(&s, SUBMIT_F_NOSIGN, 0, &k, other, &err) && s.flags == SUBMIT_F_NOSIGN
+       && !submit_dkim(&s, &k, other, &err) && !s.dkimconf, "with NOSIGN, from anyone: never signed") ;
+      submit_free(&s) ;
+      conf_free(&k) ;
+    }
     ok(!submit_sender(&s, "a@b.example", 11, &err) && !submit_flags(&s, SUBMIT_F_HOLD, "quarantined by rspamd", &c, other, &err) && s.flags == SUBMIT_F_HOLD && s.e.flags & ENVELOPE_F_HOLD && s.e.reason && !strcmp(s.e.sa.s + s.e.reason, "quarantined by rspamd"), "anyone may hold, with a reason") ;
     r = submit_flags(&s, SUBMIT_F_HOLD, "bad\nreason", &c, 0, &err) ;
     ok(r == KETCH_EX_PERM && !strncmp(err.s, "invalid hold reason", 19), "a reason with a newline: 100 (%s)", err.s) ;
-    ok(submit_flags(&s, 0x4, 0, &c, 0, &err) == KETCH_EX_PERM && !strcmp(err.s, "unknown submission flags"), "an unknown flag: 100") ;
+    ok(submit_flags(&s, 0x10, 0, &c, 0, &err) == KETCH_EX_PERM && !strcmp(err.s, "unknown submission flags"), "an unknown flag: 100") ;
     ok(!submit_rcpt(&s, "c@d.example", 11, &err) && !submit_open(&s, 0, 0, &err) && !submit_feed(&s, "S: x\n\nb\n", 8, &err) && !submit_commit(&s, &err), "a held message is committed") ;
     memcpy(path, "queue/", 6) ; memcpy(path + 6, s.id + QUEUE_ID_LEN - 2, 2) ; path[8] = '/' ;
     memcpy(path + 9, s.id, QUEUE_ID_LEN + 1) ;
