@@ -125,6 +125,7 @@ static pid_t keyd_pid = 0 ;
 static int door = -1 ;           /* smtp-keyd's door, or -1 */
 static char doorfmt[INT_FMT] ;
 static stralloc sessprog = STRALLOC_ZERO ;   /* PROGRAMS/smtp-session */
+static tls_chain chain = TLS_CHAIN_ZERO ;    /* -f: the certificate chain, lent to the sessions */
 static int paused = 0 ;          /* out of descriptors: stop accepting for a while */
 static tain pause_deadline ;
 
@@ -472,6 +473,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
     io.door = door ;
     io.stats = stats ;
     io.confpath = conffile ;
+    io.chain = &chain ;
     io.relayclient = !!getenv("RELAYCLIENT") ;
     io.next = &session_next ;
     connection(fd, &rip, rp, &io) ;
@@ -499,6 +501,23 @@ static int set_sessprog (void)
   return 1 ;
 }
 
+/*
+ * -f: the certificate chain decoded here once per configuration load, and
+ * inherited by every session forked after (the exec'd sessions read it
+ * themselves). Each session still compares the file's stat to the chain's
+ * and reads a changed file itself (lib/tls.h), so a certificate renewed
+ * without a reload is served at once; the reload decodes it once again.
+ * A chain that does not load is left to the sessions, which say why
+ * (454 to STARTTLS, and a log line).
+ */
+static void load_chain (void)
+{
+  if (exec_sessions) return ;
+  if (!cf.cert) { tls_chain_free(&chain) ; return ; }
+  if (!tls_chain_load(&chain, cf.sa.s + cf.cert))
+    strerr_warnwu("decode the certificate chain in ", cf.sa.s + cf.cert) ;
+}
+
 static void reload (void)
 {
   conf nc ;
@@ -514,6 +533,7 @@ static void reload (void)
   conf_free(&cf) ;
   cf = nc ;
   if (!set_sessprog()) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  load_chain() ;
   {
     /* -f: the running session processes have the old configuration */
     size_t n = genalloc_len(session, &sessions), i = 0 ;
@@ -674,6 +694,7 @@ int main (int argc, char const *const *argv)
   open_stats() ;
   drop_privileges() ;
   if (!exec_sessions) warm_up() ;
+  load_chain() ;
 
   /* the read end: ours, nonblocking; the write end: every session process's */
   if (!exec_sessions && (pipe2(notify, O_CLOEXEC) < 0 || ndelay_on(notify[0]) < 0)) strerr_diefusys(KETCH_EX_TEMP, "create the notification pipe") ;

@@ -417,7 +417,7 @@ static int do_certificate (parse *p, keyword const *k)
   return set_once(p, &c->cert, p->w[1], 1) && addpath(c, p->w[3], &c->key) ;
 }
 
-/* listen ADDRESS [port N] [starttls|tls-required|smtps] [auth|auth-required] [plain-auth] [filter NAME]... */
+/* listen ADDRESS [port N] [starttls|tls-required|smtps] [auth|auth-required] [plain-auth] [sender-login|any-sender] [filter NAME]... */
 static int do_listen (parse *p, keyword const *k)
 {
   conf_listen l = { .port = 25, .flags = 0, .line = p->line, .filter_first = genalloc_len(size_t, &p->c->filter_use), .filter_count = 0 } ;
@@ -437,6 +437,8 @@ static int do_listen (parse *p, keyword const *k)
     else if (!strcmp(w, "auth")) l.flags |= CONF_LISTEN_AUTH ;
     else if (!strcmp(w, "auth-required")) l.flags |= CONF_LISTEN_AUTH | CONF_LISTEN_AUTHREQUIRED ;
     else if (!strcmp(w, "plain-auth")) l.flags |= CONF_LISTEN_AUTH | CONF_LISTEN_PLAINAUTH ;
+    else if (!strcmp(w, "sender-login")) l.flags = (l.flags & ~CONF_LISTEN_ANYSENDER) | CONF_LISTEN_SENDERLOGIN ;
+    else if (!strcmp(w, "any-sender")) l.flags = (l.flags & ~CONF_LISTEN_SENDERLOGIN) | CONF_LISTEN_ANYSENDER ;
     else if (!strcmp(w, "filter"))
     {
       /* the names are checked in finish: a filter line may come later */
@@ -842,6 +844,8 @@ static int plisten (stralloc *sa, conf const *c)
     if (l->flags & CONF_LISTEN_PLAINAUTH && !stralloc_cats(sa, " plain-auth")) return 0 ;
     if ((l->flags & (CONF_LISTEN_AUTH | CONF_LISTEN_AUTHREQUIRED | CONF_LISTEN_PLAINAUTH)) == CONF_LISTEN_AUTH
      && !stralloc_cats(sa, " auth")) return 0 ;
+    if (l->flags & CONF_LISTEN_SENDERLOGIN && !stralloc_cats(sa, " sender-login")) return 0 ;
+    if (l->flags & CONF_LISTEN_ANYSENDER && !stralloc_cats(sa, " any-sender")) return 0 ;
     {
       unsigned int j = 0 ;
       for (; j < l->filter_count ; j++)
@@ -1026,6 +1030,10 @@ static keyword const keywords[] =
   { .name = "relay-domain", .parse = &do_relaydomain, .print = &prelaydomains },
   { .name = "aliases", .type = T_PATH, FIELD(aliases), .line = offsetof(conf, aliases_line) },
   { .name = "auth-table", .type = T_PATH, FIELD(auth_table), .line = offsetof(conf, auth_table_line) },
+  /* auth dovecot SOCKET: Dovecot's auth-client socket (sun_path: 107 octets and the NUL) */
+  { .name = "auth", .type = T_GROUP, .text = "auth: expected dovecot, not: " },
+  { .name = "auth", .sub = "dovecot", .type = T_PATH, FIELD(auth_dovecot), .max = 107 },
+  { .name = "sender-login-map", .type = T_PATH, FIELD(sender_login_map) },
   { .name = "deliver", .parse = &do_deliver, .print = &pdeliver },  /* default: maildir ~/Maildir, in finish */
   /* on by default, as sendmail and Postfix: the user's own file, read as the user (lib/dotforward) */
   { .name = "dot-forward", .type = T_WORD, FIELD(dot_forward), .def = CONF_DOTFORWARD_ON, .max = CONF_DOTFORWARD_ON, .names = dotforward_names, .flags = PRINT_CHANGED },
@@ -1168,10 +1176,16 @@ static int finish (parse *p)
       if (!fail(p, "listen: TLS needs a certificate line", 0) && !keep(p)) return 0 ;
     }
   for (i = 0 ; i < n ; i++)
-    if ((l[i].flags & CONF_LISTEN_AUTH) && !c->auth_table)
+    if ((l[i].flags & CONF_LISTEN_AUTH) && !c->auth_table && !c->auth_dovecot)
     {
       p->line = l[i].line ;
-      if (!fail(p, "listen: auth needs an auth-table line", 0) && !keep(p)) return 0 ;
+      if (!fail(p, "listen: auth needs an auth-table or auth dovecot line", 0) && !keep(p)) return 0 ;
+    }
+  for (i = 0 ; i < n ; i++)
+    if ((l[i].flags & CONF_LISTEN_SENDERLOGIN) && !c->sender_login_map)
+    {
+      p->line = l[i].line ;
+      if (!fail(p, "listen: sender-login needs a sender-login-map line", 0) && !keep(p)) return 0 ;
     }
   /* a filter named by a listener or local-filter must be defined (anywhere in the file) */
   for (i = 0 ; i < n ; i++)
@@ -1398,6 +1412,14 @@ int conf_relay_allowed (conf const *c, char const *ip, int is6)
   for (; i < n ; i++)
     if (nets[i].is6 == is6 && prefix_match(ip, nets[i].ip, nets[i].bits)) return 1 ;
   return 0 ;
+}
+
+/* on where said, else on auth-required listeners: their clients are all
+   authenticated users, whom the map binds (Postfix's submission advice) */
+int conf_sender_login (conf const *c, unsigned int flags)
+{
+  if (!c->sender_login_map || (flags & CONF_LISTEN_ANYSENDER)) return 0 ;
+  return !!(flags & (CONF_LISTEN_SENDERLOGIN | CONF_LISTEN_AUTHREQUIRED)) ;
 }
 
 /* the route for a domain: its own, else the smarthost, else 0 (MX) */

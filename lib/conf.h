@@ -30,6 +30,8 @@
 #define CONF_LISTEN_AUTH 0x08       /* offer AUTH */
 #define CONF_LISTEN_AUTHREQUIRED 0x10 /* refuse MAIL before AUTH (submission) */
 #define CONF_LISTEN_PLAINAUTH 0x20  /* offer AUTH without TLS (loopback tests) */
+#define CONF_LISTEN_SENDERLOGIN 0x40 /* check senders against sender-login-map (the default of auth-required) */
+#define CONF_LISTEN_ANYSENDER 0x80  /* do not (the default of the others) */
 
 typedef struct conf_listen_s conf_listen ;
 struct conf_listen_s
@@ -202,6 +204,8 @@ struct conf_s
   size_t key ;
   size_t aliases ;
   size_t auth_table ;
+  size_t auth_dovecot ;
+  size_t sender_login_map ; /* login -> the addresses and @domains it may send as (lib/senderlogin) */ /* "auth dovecot SOCKET": AUTH is checked by Dovecot (lib/dovecotauth), not the auth-table */
   unsigned int cert_line ;   /* the lines that name them, for conf_files_check */
   unsigned int aliases_line ;
   unsigned int auth_table_line ;
@@ -293,6 +297,8 @@ extern void conf_free (conf *) ;
 extern int conf_is_local_domain (conf const *, char const *) ;
 extern conf_vdomain const *conf_vdomain_find (conf const *, char const *) ;
 extern int conf_relay_allowed (conf const *, char const *, int) ;
+/* 1: a listener with these CONF_LISTEN_* flags checks senders against sender-login-map */
+extern int conf_sender_login (conf const *, unsigned int) ;
 extern conf_route const *conf_route_find (conf const *, char const *) ;
 /* the relay-domain line of a domain (any case), or 0 */
 extern conf_relaydomain const *conf_relaydomain_find (conf const *, char const *) ;

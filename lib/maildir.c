@@ -15,12 +15,36 @@
 
 #include "maildir.h"
 
-/* dir, dir/tmp, dir/new, dir/cur; the parents of dir too (mode 0700) */
+/* fn's parent directory made durable: fn[i] is its last '/' */
+static int parent_sync (char *fn, size_t i)
+{
+  int fd, e ;
+  fn[i] = 0 ;
+  fd = open(fn, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  e = errno ;
+  fn[i] = '/' ;
+  if (fd < 0) { errno = e ; return 0 ; }
+  if (fsync(fd) < 0) { e = errno ; fd_close(fd) ; errno = e ; return 0 ; }
+  fd_close(fd) ;
+  return 1 ;
+}
+
+/*
+ * dir, dir/tmp, dir/new, dir/cur; the parents of dir too (mode 0700).
+ * Each directory's parent (but the first component's) is fsynced after its mkdir, made now or found
+ * made (by a delivery running beside this one, which may not have
+ * synced it yet): the fsync of new/ that ends a delivery makes the
+ * message's name durable, not new/ itself, nor dir (fsync(2); the
+ * power-cut run of t/powercut.t lost the whole Maildir, and every
+ * message delivered into it, without these). Only a missing Maildir
+ * comes here: no cost per delivery.
+ */
 int maildir_make (char const *dir)
 {
   size_t n = strlen(dir) ;
   char fn[n + 5] ;
   static char const *const sub[3] = { "/tmp", "/new", "/cur" } ;
+  size_t last = 0 ;
   unsigned int i = 0 ;
   memcpy(fn, dir, n + 1) ;
   for (i = 1 ; i < n ; i++)
@@ -29,14 +53,17 @@ int maildir_make (char const *dir)
       fn[i] = 0 ;
       if (mkdir(fn, 0700) < 0 && errno != EEXIST) return 0 ;
       fn[i] = '/' ;
+      if (last && !parent_sync(fn, last)) return 0 ;
+      last = i ;
     }
   if (mkdir(fn, 0700) < 0 && errno != EEXIST) return 0 ;
+  if (last && !parent_sync(fn, last)) return 0 ;
   for (i = 0 ; i < 3 ; i++)
   {
     memcpy(fn + n, sub[i], 5) ;
     if (mkdir(fn, 0700) < 0 && errno != EEXIST) return 0 ;
   }
-  return 1 ;
+  return parent_sync(fn, n) ;
 }
 
 /*

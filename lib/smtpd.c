@@ -22,6 +22,7 @@
 #include "base64.h"
 #include "callout.h"
 #include "conf.h"
+#include "dovecotauth.h"
 #include "enqclient.h"
 #include "exitcodes.h"
 #include "filter.h"
@@ -32,12 +33,17 @@
 #include "policy.h"
 #include "queue.h"
 #include "received.h"
+#include "senderlogin.h"
 #include "smtp.h"
 #include "smtpd.h"
 #include "tls.h"
 #include "tlsname.h"
 
 #define AUTH_FAILURES_MAX 3
+/* seconds: the longest a Dovecot answer is waited for (or timeout command,
+   if shorter): above Dovecot's own delays of a refusal (auth_failure_delay,
+   2 s, and the penalty of a client address that keeps failing, at most 15 s) */
+#define DOVECOT_WAIT 30
 #define DATA_PROGRESS (64 << 10)  /* DATA's deadline moves on only after this much input */
 #define EBUF 4096
 
@@ -246,11 +252,52 @@ static void transaction_reset (smtpd_session *s)
   s->utf8 = 0 ;
   s->sender.len = 0 ; s->rcpts.len = 0 ;
   s->nrcpt = 0 ; s->nrcpt_tried = 0 ;
+  s->fromcheck = 0 ;
 }
 
 static int auth_offered (smtpd_session const *s)
 {
-  return (s->lflags & CONF_LISTEN_AUTH) && s->cf->auth_table && (s->tls || (s->lflags & CONF_LISTEN_PLAINAUTH)) ;
+  return (s->lflags & CONF_LISTEN_AUTH) && (s->cf->auth_table || s->cf->auth_dovecot) && (s->tls || (s->lflags & CONF_LISTEN_PLAINAUTH)) ;
+}
+
+static void warn_sys (smtpd_session *s, char const *event, char const *file)
+{
+  char const *e = strerror(errno) ;
+  LOG(s, "warning event=", event, file ? "file=" : "", file ? Q(s, file, strlen(file)) : "", "error=", Q2(s, e, strlen(e))) ;
+}
+
+/* a Dovecot wait's deadline: timeout command, at most DOVECOT_WAIT */
+static void dovecot_deadline (smtpd_session const *s, tain *d)
+{
+  tain_now_g() ;
+  tain_addsec_g(d, s->cf->timeout_command < DOVECOT_WAIT ? s->cf->timeout_command : DOVECOT_WAIT) ;
+}
+
+/* our connection to Dovecot's auth-client socket, handshake done: 1, or 0 (logged) */
+static int dovecot_open (smtpd_session *s)
+{
+  tain d ;
+  if (!s->dovecot)
+  {
+    s->dovecot = alloc(sizeof(dovecotauth)) ;
+    if (!s->dovecot) { warn_sys(s, "dovecot-auth", 0) ; return 0 ; }
+    s->dovecot->fd = -1 ;
+  }
+  if (s->dovecot->fd >= 0) return 1 ;
+  dovecot_deadline(s, &d) ;
+  if (dovecotauth_open(s->dovecot, s->cf->sa.s + s->cf->auth_dovecot, &d)) return 1 ;
+  warn_sys(s, "dovecot-auth", s->cf->sa.s + s->cf->auth_dovecot) ;
+  return 0 ;
+}
+
+/* the mechanisms offered: Dovecot's PLAIN and LOGIN as its handshake
+   said; both while Dovecot cannot be asked, so that AUTH gets its 454
+   (temporary), not a 504. open: connect first if not connected (EHLO) */
+static unsigned int auth_mechs (smtpd_session *s, int open)
+{
+  if (!s->cf->auth_dovecot) return DOVECOTAUTH_PLAIN | DOVECOTAUTH_LOGIN ;
+  if (open) dovecot_open(s) ;
+  return s->dovecot && s->dovecot->fd >= 0 ? s->dovecot->mechs : DOVECOTAUTH_PLAIN | DOVECOTAUTH_LOGIN ;
 }
 
 static int starttls_offered (smtpd_session const *s)
@@ -312,7 +359,12 @@ static void helo_ehlo (smtpd_session *s, int ehlo, char const *arg, size_t len)
   reply(s, "250-8BITMIME") ;
   reply(s, "250-ENHANCEDSTATUSCODES") ;
   if (starttls_offered(s)) reply(s, "250-STARTTLS") ;
-  if (auth_offered(s) && !s->authuser.len) reply(s, "250-AUTH PLAIN LOGIN") ;
+  if (auth_offered(s) && !s->authuser.len)
+  {
+    static char const *const mechlines[4] = { 0, "250-AUTH PLAIN", "250-AUTH LOGIN", "250-AUTH PLAIN LOGIN" } ;
+    unsigned int m = auth_mechs(s, 1) ;
+    if (mechlines[m & 3]) reply(s, mechlines[m & 3]) ;
+  }
   reply(s, "250 SMTPUTF8") ;
 }
 
@@ -324,6 +376,50 @@ static void do_helo (smtpd_session *s, char const *arg, size_t len)
 static void do_ehlo (smtpd_session *s, char const *arg, size_t len)
 {
   helo_ehlo(s, 1, arg, len) ;
+}
+
+/*
+ * Senders bound to logins (lib/senderlogin): an authenticated client on a
+ * listener that checks may use only its own addresses, in MAIL FROM and
+ * in From:. 1 owned; 0 refused with 553 5.7.1, or 451 when the map
+ * cannot be read.
+ */
+static int sender_checked (smtpd_session const *s)
+{
+  return s->authuser.len && conf_sender_login(s->cf, s->lflags) ;
+}
+
+static int sender_owned (smtpd_session *s, char const *addr, size_t alen)
+{
+  int r = senderlogin_check(s->cf->sa.s + s->cf->sender_login_map, s->authuser.s, addr) ;
+  if (r > 0) return 1 ;
+  if (r < 0)
+  {
+    warn_sys(s, "sender-login-map", s->cf->sa.s + s->cf->sender_login_map) ;
+    reply(s, "451 4.3.0 Temporary failure, please try again later") ;
+    return 0 ;
+  }
+  LOG(s, "mail from=", Q(s, addr, alen), "result=refused reason=sender-login user=", Q2(s, s->authuser.s, s->authuser.len)) ;
+  reply_err(s, "553 5.7.1 Sender address not owned by the authenticated user") ;
+  return 0 ;
+}
+
+static int from_owned (smtpd_session *s, char const *id)
+{
+  stralloc map = STRALLOC_ZERO ;
+  int r ;
+  if (!openslurpclose(&map, s->cf->sa.s + s->cf->sender_login_map))
+  {
+    warn_sys(s, "sender-login-map", s->cf->sa.s + s->cf->sender_login_map) ;
+    reply(s, "451 4.3.0 Temporary failure, please try again later") ;
+    return 0 ;
+  }
+  r = senderlogin_from_allowed(s->from, map.s, map.len, s->authuser.s, s->authuser.len) ;
+  stralloc_free(&map) ;
+  if (r) return 1 ;
+  LOG(s, "refused id=", id, "reason=sender-login-from user=", Q(s, s->authuser.s, s->authuser.len)) ;
+  reply_err(s, "553 5.7.1 From: address not owned by the authenticated user") ;
+  return 0 ;
 }
 
 static void do_mail (smtpd_session *s, char const *arg, size_t len)
@@ -346,6 +442,8 @@ static void do_mail (smtpd_session *s, char const *arg, size_t len)
     reply_err(s, r == ADDRESS_E8BIT ? "553 5.6.7 Non-ASCII address needs SMTPUTF8" : "553 5.1.7 Bad sender address syntax") ;
     return ;
   }
+  /* the null sender owns no address: nothing to check */
+  if (a.len && sender_checked(s) && !sender_owned(s, a.s, a.len)) return ;
   /* RFC 1870 §6.2 */
   if (mp.size > s->cf->message_size) { reply_err(s, "552 5.3.4 Message size exceeds fixed maximum message size") ; return ; }
   /* RFC 1870 §6.1: no room now for the declared size (or, without SIZE,
@@ -448,7 +546,9 @@ static void eput (smtpd_session *s, char const *p, size_t n)
 
 static void eput_cb (void *ctx, char const *p, size_t n)
 {
-  eput(ctx, p, n) ;
+  smtpd_session *s = ctx ;
+  if (s->fromcheck && !senderlogin_from_feed(s->from, p, n)) s->efailed = 1 ;
+  eput(s, p, n) ;
 }
 
 /* with filters the message is held (lib/filter) until they have seen it */
@@ -457,6 +557,7 @@ static void hold_cb (void *ctx, char const *p, size_t n)
   smtpd_session *s = ctx ;
   s->esize += n ;
   if (s->ehops.state != MESSAGE_HOPS_BODY) message_hops_feed(&s->ehops, p, n) ;
+  if (s->fromcheck && !senderlogin_from_feed(s->from, p, n)) s->efailed = 1 ;
   if (!s->efailed && !filter_hold(s->fs, p, n, s->cf->message_size)) s->efailed = 1 ;
 }
 
@@ -595,9 +696,16 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
   if (!s->nrcpt) { reply_err(s, s->nrcpt_tried ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT before DATA") ; return ; }
 
   if (!s->ebuf && !(s->ebuf = alloc(EBUF))) { die_net(s, "out-of-memory") ; return ; }
+  if (sender_checked(s))
+  {
+    if (!s->from && (s->from = alloc(sizeof(senderlogin_from)))) *s->from = (senderlogin_from)SENDERLOGIN_FROM_ZERO ;
+    if (!s->from) { die_net(s, "out-of-memory") ; return ; }
+    senderlogin_from_reset(s->from) ;
+  }
   if (s->fs) { if (!filtered(s, filter_data(s->fs))) { transaction_reset(s) ; return ; } }
   else if (!enqueue_start(s, id, 0, 0)) return ;
   s->efailed = 0 ; s->elen = 0 ; s->esize = 0 ;
+  s->fromcheck = sender_checked(s) ;
   reply(s, "354 End data with <CR><LF>.<CR><LF>") ;
   if (!flush(s)) { data_abort(s) ; return ; }
   s->ehops = (message_hops)MESSAGE_HOPS_ZERO ;
@@ -640,6 +748,8 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
     LOG(s, "refused id=", id, "reason=too-many-hops") ;
     reply_err(s, "554 5.4.6 too many hops: a mail loop") ;
   }
+  /* before anything is acknowledged: enqueue aborts, nothing is queued */
+  else if (s->fromcheck && !s->efailed && !from_owned(s, id)) data_abort(s) ;
   else if (s->fs)
   {
     filter_hold_end(s->fs) ;
@@ -740,18 +850,48 @@ static int keyd_channel (smtpd_session *s)
   return s->keych >= 0 ;
 }
 
-static void warn_sys (smtpd_session *s, char const *event, char const *file)
+/*
+ * Dovecot's answer (lib/dovecotauth): the client's mechanism with its
+ * responses, PLAIN's message rebuilt without an authzid (smtpd_plain_split
+ * let through only an empty one or the authcid's own). The name Dovecot
+ * gives, when it is a name we take, becomes the session's (Dovecot's
+ * auth_username_format may have changed its case or domain).
+ */
+static int dovecot_ask (smtpd_session *s, unsigned int mech, char const *user, size_t ulen, char const *pass, size_t plen, stralloc *name)
 {
-  char const *e = strerror(errno) ;
-  LOG(s, "warning event=", event, file ? "file=" : "", file ? Q(s, file, strlen(file)) : "", "error=", Q2(s, e, strlen(e))) ;
+  stralloc m = STRALLOC_ZERO ;
+  char const *resp[2] = { user, pass } ;
+  size_t rlen[2] = { ulen, plen } ;
+  tain d ;
+  enum ketch_result r ;
+  if (!dovecot_open(s)) return -1 ;
+  if (mech == DOVECOTAUTH_PLAIN)
+  {
+    if (!stralloc_catb(&m, "", 1) || !stralloc_catb(&m, user, ulen) || !stralloc_catb(&m, "", 1) || !stralloc_catb(&m, pass, plen))
+    {
+      if (m.s) byte_zzero(m.s, m.a) ;
+      stralloc_free(&m) ;
+      warn_sys(s, "dovecot-auth", 0) ;
+      return -1 ;
+    }
+    resp[0] = m.s ; rlen[0] = m.len ;
+  }
+  dovecot_deadline(s, &d) ;
+  r = dovecotauth_check(s->dovecot, mech, resp, rlen, mech == DOVECOTAUTH_PLAIN ? 1 : 2, s->tls ? DOVECOTAUTH_SECURED : 0,
+    s->haveip ? s->ipstr : 0, s->io->localip, name, &d) ;
+  if (m.s) byte_zzero(m.s, m.a) ;
+  stralloc_free(&m) ;
+  if (r == KETCH_RESULT_TEMP) warn_sys(s, "dovecot-auth", s->cf->sa.s + s->cf->auth_dovecot) ;
+  return r == KETCH_RESULT_OK ? 1 : r == KETCH_RESULT_PERM ? 0 : -1 ;
 }
 
 /* 1 right, 0 wrong, -1 error (logged); the table is smtp-keyd's, or ours without a door */
-static int auth_ask (smtpd_session *s, char const *user, size_t ulen, char const *pass, size_t plen)
+static int auth_ask (smtpd_session *s, unsigned int mech, char const *user, size_t ulen, char const *pass, size_t plen, stralloc *name)
 {
   char req[KEYD_REQ_MAX], rep[KEYD_REP_MAX] ;
   size_t n ;
   ssize_t r ;
+  if (s->cf->auth_dovecot) return dovecot_ask(s, mech, user, ulen, pass, plen, name) ;
   if (s->io->door < 0)
   {
     r = authtable_check(s->cf->sa.s + s->cf->auth_table, user, ulen, pass, plen) ;
@@ -769,17 +909,22 @@ static int auth_ask (smtpd_session *s, char const *user, size_t ulen, char const
   return -1 ;
 }
 
-static void auth_check (smtpd_session *s, char const *user, size_t ulen, char const *pass, size_t plen)
+static void auth_check (smtpd_session *s, unsigned int mech, char const *user, size_t ulen, char const *pass, size_t plen)
 {
-  int r = auth_name_ok(user, ulen) ? auth_ask(s, user, ulen, pass, plen) : 0 ;
+  stralloc name = STRALLOC_ZERO ;
+  int r = auth_name_ok(user, ulen) ? auth_ask(s, mech, user, ulen, pass, plen, &name) : 0 ;
+  if (r > 0 && name.len && auth_name_ok(name.s, name.len)) { user = name.s ; ulen = name.len ; }
   if (r > 0)
   {
-    if (!stralloc_copyb(&s->authuser, user, ulen) || !stralloc_0(&s->authuser)) { die_net(s, "out-of-memory") ; return ; }
+    int e = !stralloc_copyb(&s->authuser, user, ulen) || !stralloc_0(&s->authuser) ;
+    stralloc_free(&name) ;
+    if (e) { die_net(s, "out-of-memory") ; return ; }
     s->authuser.len-- ;
-    LOG(s, "auth user=", Q(s, user, ulen), "result=ok") ;
+    LOG(s, "auth user=", Q(s, s->authuser.s, s->authuser.len), "result=ok") ;
     reply(s, "235 2.7.0 Authentication successful") ;
     return ;
   }
+  stralloc_free(&name) ;
   if (r < 0)
   {
     reply(s, "454 4.7.0 Temporary authentication failure") ;
@@ -814,7 +959,8 @@ static void do_auth (smtpd_session *s, char const *arg, size_t len)
   char buf[SMTP_CMDLINE_MAX] ;
   size_t mlen = 0, blen ;
   while (mlen < len && arg[mlen] != ' ') mlen++ ;
-  if (mlen == 5 && case_startb(arg, 5, "PLAIN"))
+  /* RFC 4954 §4: a mechanism we did not offer is unrecognized */
+  if (mlen == 5 && case_startb(arg, 5, "PLAIN") && (auth_mechs(s, 0) & DOVECOTAUTH_PLAIN))
   {
     size_t u, ul, p, pl ;
     int r ;
@@ -833,11 +979,11 @@ static void do_auth (smtpd_session *s, char const *arg, size_t len)
     r = smtpd_plain_split(buf, blen, &u, &ul, &p, &pl) ;
     if (!r) reply_err(s, "501 5.5.2 Bad PLAIN response") ;
     else if (r < 0) reply_err(s, "535 5.7.8 Authorization identity not permitted") ;
-    else auth_check(s, buf + u, ul, buf + p, pl) ;
+    else auth_check(s, DOVECOTAUTH_PLAIN, buf + u, ul, buf + p, pl) ;
     byte_zzero(buf, sizeof(buf)) ;
     return ;
   }
-  if (mlen == 5 && case_startb(arg, 5, "LOGIN"))
+  if (mlen == 5 && case_startb(arg, 5, "LOGIN") && (auth_mechs(s, 0) & DOVECOTAUTH_LOGIN))
   {
     char pass[SMTP_CMDLINE_MAX] ;
     size_t plen ;
@@ -852,7 +998,7 @@ static void do_auth (smtpd_session *s, char const *arg, size_t len)
     }
     reply(s, "334 UGFzc3dvcmQ6") ;
     if (!auth_response(s, pass, sizeof(pass), &plen)) return ;
-    auth_check(s, buf, blen, pass, plen) ;
+    auth_check(s, DOVECOTAUTH_LOGIN, buf, blen, pass, plen) ;
     byte_zzero(pass, sizeof(pass)) ;
     return ;
   }
@@ -870,7 +1016,7 @@ static int tls_start (smtpd_session *s)
     warn_sys(s, "smtp-keyd", 0) ;
     return 0 ;
   }
-  t = tls_server_new(s->cf->sa.s + s->cf->cert, s->cf->sa.s + s->cf->key, s->keych, s->io->fdr, s->io->fdw, &s->deadline) ;
+  t = tls_server_new(s->cf->sa.s + s->cf->cert, s->io->chain, s->cf->sa.s + s->cf->key, s->keych, s->io->fdr, s->io->fdw, &s->deadline) ;
   if (!t)
   {
     warn_sys(s, "tls-certificate", s->cf->sa.s + s->cf->cert) ;
@@ -1165,6 +1311,9 @@ void smtpd_wipe (smtpd_session *s)
   if (s->cf && s->keych >= 0) fd_close(s->keych) ;
   if (s->cf && (s->eh.fd >= 0 || s->eh.pid)) { enqclient_abort(&s->eh) ; enqclient_finish(&s->eh, 0) ; }
   filterset_free(&s->fs) ;
+  /* a Dovecot connection is the session's: the next client opens its own */
+  if (s->dovecot) { dovecotauth_close(s->dovecot) ; alloc_free(s->dovecot) ; }
+  if (s->from) { stralloc_free(&s->from->value) ; alloc_free(s->from) ; }
   for (; i < 7 ; i++) wipe(keep + i) ;
   if (ebuf) byte_zzero(ebuf, EBUF) ;
   byte_zzero((char *)s, sizeof(smtpd_session)) ;

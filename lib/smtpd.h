@@ -92,6 +92,7 @@ struct smtpd_io_s
   int door ;                /* smtp-keyd's door (close-on-exec), or -1: the key and auth table are read here */
   stats_rec *stats ;        /* the counters of SPOOL/stats/smtp (lib/stats), or 0: none kept */
   char const *confpath ;    /* the configuration, for enqueue -C */
+  tls_chain const *chain ;  /* smtp-listen -f: the certificate chain it decoded (lib/tls.h), or 0: read per STARTTLS */
   /* smtp-listen -f: asked at a clean end, before the last replies go,
      whether this process serves another client (1: the listener was
      told it is idle). Never asked after TLS or AUTH: a process that held
@@ -99,7 +100,7 @@ struct smtpd_io_s
   int (*next) (void *) ;
   void *next_ctx ;
 } ;
-#define SMTPD_IO_ZERO { .fdr = 0, .fdw = 1, .logfd = 2, .remoteip = 0, .remoteport = 0, .localip = 0, .localport = 0, .localuser = 0, .relayclient = 0, .door = -1, .stats = 0, .confpath = 0, .next = 0, .next_ctx = 0 }
+#define SMTPD_IO_ZERO { .fdr = 0, .fdw = 1, .logfd = 2, .remoteip = 0, .remoteport = 0, .localip = 0, .localport = 0, .localuser = 0, .relayclient = 0, .door = -1, .stats = 0, .confpath = 0, .chain = 0, .next = 0, .next_ctx = 0 }
 
 /* One session. All zero is the state before the first smtpd_run, so a
    static one is in .bss; smtpd_wipe brings a used one back to it. cf and
@@ -136,6 +137,9 @@ struct smtpd_session_s
   unsigned int authfailures ;
   int authtried ;           /* AUTH was attempted: a password may have been in memory */
   stralloc authuser ;
+  struct dovecotauth_s *dovecot ;
+  struct senderlogin_from_s *from ;  /* sender-login: the From fields of the message in DATA (lib/senderlogin), allocated at the first checked DATA */
+  int fromcheck ;           /* this transaction's From fields are checked */  /* auth dovecot: the connection to Dovecot (lib/dovecotauth), from the first EHLO that offers AUTH; else 0 */
   stralloc logsa ;          /* the log line being written */
   stralloc qsa ;            /* quoted values for it, and the Received field */
   stralloc qsa2 ;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <bearssl.h>
 
@@ -178,6 +179,73 @@ static void engine_setup (br_ssl_engine_context *eng, impls const *x)
   br_ssl_engine_set_poly1305(eng, x->poly1305) ;
 }
 
+int tls_chain_load (tls_chain *c, char const *file)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  genalloc objs = GENALLOC_ZERO ;
+  struct stat st ;
+  tls_pemobj const *o ;
+  size_t n, i, ncert = 0, len = 0 ;
+  tls_chain_free(c) ;
+  /* before the read: a file replaced in between is only read again */
+  if (stat(file, &st) < 0) return 0 ;
+  if (!tls_pem_read(file, &sa, &objs)) goto err ;
+  n = genalloc_len(tls_pemobj, &objs) ;
+  o = genalloc_s(tls_pemobj, &objs) ;
+  for (i = 0 ; i < n ; i++)
+    if (!strcmp(sa.s + o[i].name, "CERTIFICATE")) { ncert++ ; len += o[i].len ; }
+  if (!ncert) { errno = EINVAL ; goto err ; }
+  /* sized once: the certificates' pointers into c->sa stay valid */
+  if (!stralloc_ready(&c->sa, len)) goto err ;
+  c->certs = alloc(ncert * sizeof(br_x509_certificate)) ;
+  if (!c->certs) goto err ;
+  for (i = 0 ; i < n ; i++)
+    if (!strcmp(sa.s + o[i].name, "CERTIFICATE"))
+    {
+      c->certs[c->n].data = (unsigned char *)c->sa.s + c->sa.len ;
+      c->certs[c->n++].data_len = o[i].len ;
+      memcpy(c->sa.s + c->sa.len, sa.s + o[i].data, o[i].len) ;
+      c->sa.len += o[i].len ;
+    }
+  c->dev = st.st_dev ;
+  c->ino = st.st_ino ;
+  c->size = st.st_size ;
+  c->mtime = st.st_mtim ;
+  c->ctime = st.st_ctim ;
+  /* a key in the same file is not kept */
+  byte_zzero(sa.s, sa.a) ;
+  stralloc_free(&sa) ;
+  genalloc_free(tls_pemobj, &objs) ;
+  return 1 ;
+ err:
+  {
+    int e = errno ;
+    byte_zzero(sa.s, sa.a) ;
+    stralloc_free(&sa) ;
+    genalloc_free(tls_pemobj, &objs) ;
+    tls_chain_free(c) ;
+    errno = e ;
+  }
+  return 0 ;
+}
+
+int tls_chain_current (tls_chain const *c, char const *file)
+{
+  struct stat st ;
+  if (!c->n || stat(file, &st) < 0) return 0 ;
+  return st.st_dev == c->dev && st.st_ino == c->ino && st.st_size == c->size
+    && st.st_mtim.tv_sec == c->mtime.tv_sec && st.st_mtim.tv_nsec == c->mtime.tv_nsec
+    && st.st_ctim.tv_sec == c->ctime.tv_sec && st.st_ctim.tv_nsec == c->ctime.tv_nsec ;
+}
+
+void tls_chain_free (tls_chain *c)
+{
+  stralloc_free(&c->sa) ;
+  if (c->certs) alloc_free(c->certs) ;
+  c->certs = 0 ;
+  c->n = 0 ;
+}
+
 void tls_server_free (tls_server *t)
 {
   if (!t) return ;
@@ -185,7 +253,7 @@ void tls_server_free (tls_server *t)
   byte_zzero(t->sa.s, t->sa.a) ;
   stralloc_free(&t->sa) ;
   genalloc_free(tls_pemobj, &t->objs) ;
-  if (t->chain) alloc_free(t->chain) ;
+  if (t->chainown && t->chain) alloc_free(t->chain) ;
   byte_zzero((char *)&t->skey, sizeof(t->skey)) ;
   alloc_free(t) ;
 }
@@ -248,7 +316,7 @@ static br_ssl_server_policy_class const delegated_policy =
   .do_sign = &delegated_sign
 } ;
 
-tls_server *tls_server_new (char const *certfile, char const *keyfile, int keyd, int fdr, int fdw, tain const *deadline)
+tls_server *tls_server_new (char const *certfile, tls_chain const *lent, char const *keyfile, int keyd, int fdr, int fdw, tain const *deadline)
 {
   tls_server *t = alloc(sizeof(tls_server)) ;
   size_t n, i, ncert = 0, nkey ;
@@ -262,22 +330,31 @@ tls_server *tls_server_new (char const *certfile, char const *keyfile, int keyd,
   t->fdr = fdr ; t->fdw = fdw ;
   t->keyd = keyd ;
   t->deadline = deadline ;
-  if (!tls_pem_read(certfile, &t->sa, &t->objs)) goto err ;
+  if (lent && tls_chain_current(lent, certfile))
+  {
+    t->chain = lent->certs ;
+    t->chainlen = lent->n ;
+  }
+  else if (!tls_pem_read(certfile, &t->sa, &t->objs)) goto err ;
   nkey = genalloc_len(tls_pemobj, &t->objs) ;
   if (keyd < 0 && !tls_pem_read(keyfile, &t->sa, &t->objs)) goto err ;
   n = genalloc_len(tls_pemobj, &t->objs) ;
   o = genalloc_s(tls_pemobj, &t->objs) ;
   /* the sa no longer grows: pointers into it are stable from here on */
-  for (i = 0 ; i < nkey ; i++) if (!strcmp(t->sa.s + o[i].name, "CERTIFICATE")) ncert++ ;
-  if (!ncert) { errno = EINVAL ; goto err ; }
-  t->chain = alloc(ncert * sizeof(br_x509_certificate)) ;
-  if (!t->chain) goto err ;
-  for (i = 0 ; i < nkey ; i++)
-    if (!strcmp(t->sa.s + o[i].name, "CERTIFICATE"))
-    {
-      t->chain[t->chainlen].data = (unsigned char *)t->sa.s + o[i].data ;
-      t->chain[t->chainlen++].data_len = o[i].len ;
-    }
+  if (!t->chain)
+  {
+    for (i = 0 ; i < nkey ; i++) if (!strcmp(t->sa.s + o[i].name, "CERTIFICATE")) ncert++ ;
+    if (!ncert) { errno = EINVAL ; goto err ; }
+    t->chain = alloc(ncert * sizeof(br_x509_certificate)) ;
+    if (!t->chain) goto err ;
+    t->chainown = 1 ;
+    for (i = 0 ; i < nkey ; i++)
+      if (!strcmp(t->sa.s + o[i].name, "CERTIFICATE"))
+      {
+        t->chain[t->chainlen].data = (unsigned char *)t->sa.s + o[i].data ;
+        t->chain[t->chainlen++].data_len = o[i].len ;
+      }
+  }
   if (keyd >= 0)
   {
     /* smtp-keyd reads the key now: an unusable one is a 454 to STARTTLS, not a failed handshake */

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <bearssl.h>
 
@@ -36,6 +37,39 @@ struct tls_pemobj_s
 /* appends every PEM object of a file to sa/list (tls_pemobj). 1 ok, 0 error (EINVAL: bad PEM) */
 extern int tls_pem_read (char const *, stralloc *, genalloc *) ;
 
+/*
+ * A certificate chain decoded once and lent to many servers: smtp-listen
+ * -f loads it per configuration load, before the fork, and every session
+ * it forks uses its copy-on-write pages instead of reading and decoding
+ * the PEM file per STARTTLS. Only the CERTIFICATE objects are kept (a
+ * file that also holds the key gives no key to the listener or the
+ * sessions: smtp-keyd holds it). The stat of the file is taken before
+ * the read; a server given a chain whose file has changed since (renewed
+ * by a rename: another inode; rewritten in place: another size or time)
+ * reads the file itself, so a renewed certificate is served at once, and
+ * decoded once again at the next reload.
+ */
+typedef struct tls_chain_s tls_chain ;
+struct tls_chain_s
+{
+  stralloc sa ;                /* DER of the certificates */
+  br_x509_certificate *certs ; /* into sa; 0: nothing loaded */
+  size_t n ;
+  dev_t dev ;
+  ino_t ino ;
+  off_t size ;
+  struct timespec mtime ;
+  struct timespec ctime ;
+} ;
+#define TLS_CHAIN_ZERO { .sa = STRALLOC_ZERO, .certs = 0, .n = 0 }
+
+/* decodes the chain of a file, replacing what c held. 1 ok; 0 error
+   (errno; EINVAL: no certificate), c then empty */
+extern int tls_chain_load (tls_chain *, char const *) ;
+/* is c loaded, and the file still the one it was loaded from? (one stat) */
+extern int tls_chain_current (tls_chain const *, char const *) ;
+extern void tls_chain_free (tls_chain *) ;
+
 typedef struct tls_server_s tls_server ;
 struct tls_server_s
 {
@@ -46,8 +80,9 @@ struct tls_server_s
   int keytype ;
   tain const *deadline ;  /* the current call's, for smtp-keyd's answer */
   br_skey_decoder_context skey ;
-  br_x509_certificate *chain ;
+  br_x509_certificate *chain ;  /* ours, or the lent tls_chain's */
   size_t chainlen ;
+  int chainown ;
   stralloc sa ;        /* DER of the chain and the key */
   genalloc objs ;      /* tls_pemobj */
   unsigned char *iobuf ;
@@ -55,13 +90,14 @@ struct tls_server_s
   int fdw ;
 } ;
 
-/* Allocates a server (the TLS buffers exist only from here on), loads the
-   certificate chain (read per session: a renewed certificate needs no
-   restart) and resets the engine. With keyd, a channel to smtp-keyd
+/* Allocates a server (the TLS buffers exist only from here on), takes
+   the certificate chain from the tls_chain (may be 0) while it is current
+   for the file, or reads the file (a renewed certificate needs no
+   restart), and resets the engine. The tls_chain must outlive the server. With keyd, a channel to smtp-keyd
    (lib/keyd.h), the key stays there: smtp-keyd reads it and signs the
    handshake's hash; with keyd -1 the key file is read here. 0 on error
    with errno (EINVAL: unusable certificate or key). */
-extern tls_server *tls_server_new (char const *, char const *, int, int, int, tain const *) ;
+extern tls_server *tls_server_new (char const *, tls_chain const *, char const *, int, int, int, tain const *) ;
 extern void tls_server_free (tls_server *) ;
 
 /* runs the handshake. 1 ok, 0 error (errno; ETIMEDOUT on deadline) */

@@ -4,7 +4,7 @@
 # configuration is a fixed point; the examples in conf/ pass.
 . "$(dirname "$0")/lib.sh"
 
-plan 92
+plan 94
 
 # bad LINE MESSAGE TEXT: TEXT (printf format, \n between lines) must fail
 # at LINE with MESSAGE
@@ -26,7 +26,9 @@ bad 2 "listen: port needs a number from 1 to 65535" 'spool /s\nlisten 127.0.0.1 
 bad 1 "listen: unknown option: frob" 'listen 127.0.0.1 frob'
 bad 2 "listen: smtps and starttls exclude each other" 'certificate c key k\nlisten 127.0.0.1 port 465 smtps starttls'
 bad 3 "listen: TLS needs a certificate line" 'spool /s\nlisten 127.0.0.1\nlisten ::1 starttls'
-bad 2 "listen: auth needs an auth-table line" 'spool /s\nlisten 127.0.0.1 auth-required'
+bad 2 "listen: auth needs an auth-table or auth dovecot line" 'spool /s\nlisten 127.0.0.1 auth-required'
+bad 2 "listen: sender-login needs a sender-login-map line" 'auth dovecot /run/dovecot/auth-client\nlisten 127.0.0.1 auth sender-login'
+bad 1 "auth: expected dovecot, not: pam" 'auth pam /x'
 bad 1 "local-domain: not a domain: bad..example" 'local-domain ok.example bad..example'
 bad 1 "virtual-domain: expected: virtual-domain DOMAIN map|passwd-file FILE [deliver METHOD TARGET]" 'virtual-domain v.example file f'
 bad 1 "virtual-domain: a passwd-file needs deliver lmtp TARGET" 'virtual-domain v.example passwd-file f'
@@ -123,7 +125,7 @@ printf 'frob 1\nhostname h.example\nlimit errors x\nlisten 127.0.0.1 auth\n' > "
 (cd "$T" && conf-check -C multi.conf) > /dev/null 2> "$T/multi.err"
 is "$?" 100 "several errors: exit 100"
 is "$(grep -c '^multi.conf:[0-9]*: ' "$T/multi.err")" 3 "several errors: all three reported"
-is "$(sed -n 3p "$T/multi.err")" "multi.conf:4: listen: auth needs an auth-table line" "several errors: the check at the end keeps its line"
+is "$(sed -n 3p "$T/multi.err")" "multi.conf:4: listen: auth needs an auth-table or auth dovecot line" "several errors: the check at the end keeps its line"
 is "$(tail -n 1 "$T/multi.err")" "conf-check: fatal: 3 errors in multi.conf" "several errors: counted"
 
 # an unreadable file is a temporary error that names the file

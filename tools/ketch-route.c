@@ -25,6 +25,7 @@
 #include <skalibs/genalloc.h>
 #include <skalibs/buffer.h>
 #include <skalibs/bytestr.h>
+#include <skalibs/djbunix.h>
 #include <skalibs/ip46.h>
 
 #include "exitcodes.h"
@@ -41,6 +42,7 @@
 #include "policy.h"
 #include "qstate.h"
 #include "route.h"
+#include "senderlogin.h"
 #include "smtp.h"
 #include "stscache.h"
 #include "stspolicy.h"
@@ -588,6 +590,10 @@ int main (int argc, char const *const *argv)
     /* smtp-session's do_mail; a client of a tls-required listener is
        assumed to have done STARTTLS, since that is all it needs */
     if ((lflags & CONF_LISTEN_AUTHREQUIRED) && !authed) mailreply = "530 5.7.0 Authentication required" ;
+    if (lflags & (CONF_LISTEN_AUTH | CONF_LISTEN_PLAINAUTH))
+      PUT(1, "AUTH checked by ", cf.auth_dovecot ? "Dovecot at " : "the auth-table ",
+        cf.auth_dovecot ? cf.sa.s + cf.auth_dovecot : cf.auth_table ? cf.sa.s + cf.auth_table : "(none)",
+        cf.auth_dovecot ? " (the mechanisms it announces, of PLAIN and LOGIN)" : "") ;
   }
 
   /* MAIL FROM: the checks of smtp-session's do_mail, in its order */
@@ -603,6 +609,18 @@ int main (int argc, char const *const *argv)
         mailreply = r == ADDRESS_E8BIT ? "553 5.6.7 Non-ASCII address needs SMTPUTF8" : "553 5.1.7 Bad sender address syntax" ;
     }
     PUT(0, "MAIL FROM:", line.s, utf8 ? " SMTPUTF8" : "", ": ", mailreply) ;
+    /* sender-login-map: who may send as this address, and whether this listener asks */
+    if (cf.sender_login_map && mailreply[0] == '2' && a.len)
+    {
+      stralloc map = STRALLOC_ZERO, owners = STRALLOC_ZERO ;
+      if (!openslurpclose(&map, cf.sa.s + cf.sender_login_map)) strerr_diefusys(KETCH_EX_TEMP, "read ", cf.sa.s + cf.sender_login_map) ;
+      if (!senderlogin_owners(map.s, map.len, a.s, a.len, &owners)) dienomem() ;
+      if (owners.len) owners.s[owners.len - 1] = 0 ;
+      else if (!stralloc_cats(&owners, "no login") || !stralloc_0(&owners)) dienomem() ;
+      PUT(1, "sender-login: ", owners.s, " may send as <", a.s, ">",
+        !lport ? " (-l shows whether a listener checks)" : conf_sender_login(&cf, lflags) ? "; this listener checks (553 5.7.1 to any other login, at MAIL and for From:)" : "; this listener does not check") ;
+      stralloc_free(&map) ; stralloc_free(&owners) ;
+    }
   }
 
   /* RCPT TO: smtp-session's do_rcpt, then the scheduler's routing */
