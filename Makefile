@@ -39,7 +39,7 @@ UNITS = $(UNIT_SRC:t/unit/%.c=$(B)/t/unit/%.t)
 # programs an operator runs, installed in SBINDIR as well
 OPERATOR = queue-ls queue-ctl conf-check mkspool sendmail mailq newaliases ketch-passwd ketch-services ketch-reload ketch-route ketch-dkim ketch-doctor ketch-stats
 
-.PHONY: all deps deps-run fresh-test test check check-asan crashtest powercut powercut-peers fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
+.PHONY: all progs deb deps deps-run fresh-test test check check-asan crashtest powercut powercut-peers fuzz fuzz-build unit run install clean bench bench-tls bench-scale bench-queue FORCE
 .SECONDARY:
 
 all: $(PROGS) $(B)/bin/mailq $(UNITS) $(B)/t/failsys.so $(B)/t/enqueue-dyn
@@ -213,8 +213,9 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(SAN_LOG)/asan 
 # Left to make check: the install tests (file layout and modes, no code
 # path of their own, 80 s under ASan) and the comparison with
 # postfix-mta-sts-resolver (t/mta-sts.t runs the same cases under ASan),
-# and t/shim.t (the power-cut filesystem alone: no ketch code).
-ASAN_SKIP = t/install.t t/install-system.t t/mta-sts-ref.t t/shim.t
+# t/shim.t (the power-cut filesystem alone: no ketch code), and t/deb.t
+# (packaging, no code path of its own either).
+ASAN_SKIP = t/install.t t/install-system.t t/mta-sts-ref.t t/shim.t t/deb.t
 ASAN_T = build-asan/t/unit/*.t $(filter-out $(ASAN_SKIP),$(wildcard t/*.t))
 SAN_CHECK = if ls $(SAN_LOG)/* >/dev/null 2>&1 ; then cat $(SAN_LOG)/* ; echo "sanitizer reports in $(SAN_LOG)" ; exit 1 ; fi
 check-asan:
@@ -243,6 +244,9 @@ fuzz: fuzz-build
 	  ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 \
 	  $(FB)/fuzz/$$f $$d -artifact_prefix=$(FB)/ -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=0 $(FB)/corpus/$$f t/fuzz/corpus/$$f || exit 1 ; done
 
+# what make install puts in place, without the tests (the Debian package builds this)
+progs: $(PROGS) $(B)/bin/mailq
+
 install: all
 	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	for p in $(PROGS) ; do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/ ; done
@@ -255,6 +259,22 @@ install: all
 	# man mailq: sendmail(8) is mailq's page too (newaliases has its own)
 	ln -sf sendmail.8 $(DESTDIR)$(MANDIR)/man8/mailq.8
 	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL spool-layout/GUARANTEES.md $(DESTDIR)$(PREFIX)/share/doc/ketch/
+
+# The Debian package (conf/debian, INSTALL): the files git knows, as they
+# are in the work tree, copied into $(DEB_TREE) with their times (so that
+# a second build, DEB_VERSION=a higher one, compiles only what changed:
+# hence -nc, no make clean first), conf/debian as debian/, DEB_VERSION in
+# its changelog; dpkg-buildpackage leaves ketch_VERSION_ARCH.deb in $(B)/deb.
+DEB_VERSION ?= $(shell dpkg-parsechangelog -l conf/debian/changelog -S Version)
+DEB_TREE = $(B)/deb/ketch
+deb:
+	mkdir -p $(DEB_TREE)
+	find $(DEB_TREE) -mindepth 1 -maxdepth 1 ! -name build -exec rm -rf {} +
+	git ls-files -z -c -o --exclude-standard | xargs -0 sh -c 'for f ; do [ -e "$$f" ] && printf "%s\0" "$$f" ; done' sh | tar -c --null -T - -f - | tar -x -f - -C $(DEB_TREE)
+	cp -pR conf/debian $(DEB_TREE)/debian
+	sed -i '1s/(.*)/($(DEB_VERSION))/' $(DEB_TREE)/debian/changelog
+	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b -nc
+	@echo "ketch: $(B)/deb/ketch_$(DEB_VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb"
 
 # Side-by-side benchmark (t/bench/README.md): ketch, Postfix and OpenSMTPD on
 # 127.0.0.1; as root. Not part of make test. BENCH_ROUNDS, BENCH_MSGS... tune it.

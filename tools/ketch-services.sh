@@ -8,11 +8,13 @@
 # under runit: runsv ignores notification-fd, and the run scripts pass
 # -d 3 only when descriptor 3 is open (s6-supervise opens it).
 # Idempotent: rewrites the scripts, never touches supervise/ or down.
+# -t systemd: DIR/ketch.service instead, a unit that makes those
+# directories in /run at each start and runs s6-svscan over them.
 # See ketch-services(8).
 
 set -eu
 PROG=ketch-services
-usage () { echo "$PROG: usage: $PROG [ -C conf ] [ -l logdir ] [ -s syslog-socket ] [ -u loguser ] [ -U user ] dir" >&2 ; exit 100 ; }
+usage () { echo "$PROG: usage: $PROG [ -t s6|systemd ] [ -C conf ] [ -l logdir ] [ -s syslog-socket ] [ -u loguser ] [ -U user ] dir" >&2 ; exit 100 ; }
 fatal () { echo "$PROG: fatal: $*" >&2 ; exit "${rc:-111}" ; }
 
 conf=${KETCH_CONF:-/etc/ketch/ketch.conf}
@@ -20,8 +22,10 @@ logdir=/var/log/ketch
 loguser=
 runuser=
 syslogsock=/dev/log
-while getopts C:l:s:u:U: opt ; do
+type=s6
+while getopts t:C:l:s:u:U: opt ; do
   case $opt in
+    t) case $OPTARG in s6|systemd) type=$OPTARG ;; *) usage ;; esac ;;
     C) conf=$OPTARG ;;
     l) logdir=$OPTARG ;;
     s) syslogsock=$OPTARG ;;
@@ -48,6 +52,85 @@ q () { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ; }
 here=$(cd "$(dirname "$0")" && pwd)
 check=$here/conf-check
 [ -x "$check" ] || check=conf-check
+
+# write FILE MODE: stdin to FILE, atomically
+write () {
+  cat > "$1.tmp.$$" && chmod "$2" "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"
+}
+
+# systemd_unit: DIR/ketch.service, one unit running s6-svscan over the
+# service directories, which ExecStartPre makes in /run from the
+# configuration at each start (this program, s6 mode: so the set of
+# services follows the file). One unit, not one per daemon: each daemon
+# keeps dropping its privileges itself (a boundary is a process
+# boundary, as under s6), readiness stays s6's notification-fd, bridged
+# by ExecStartPost (systemd deems the unit started only once s6-svwait
+# -U saw every daemon ready), and the loggers stay s6-log. The
+# configuration is not read here: a unit is made before it exists (a
+# package build), and is checked at each start. ketch-services(8) says
+# why each sandboxing line is there, and why NoNewPrivileges is not.
+systemd_unit () {
+  # the compiled-in programs directory and spool (an empty configuration)
+  defaults=$("$check" -C /dev/null) || fatal "conf-check failed"
+  programs=$(printf '%s\n' "$defaults" | sed -n 's/^programs //p' | sed 's/^"\(.*\)"$/\1/')
+  spool=$(printf '%s\n' "$defaults" | sed -n 's/^spool //p' | sed 's/^"\(.*\)"$/\1/')
+  # systemd splits Exec lines at blanks and expands % and $: refuse such paths
+  for p in "$conf" "$logdir" "$syslogsock" "$programs" "$spool" $loguser $runuser ; do
+    case $p in *[[:space:]%\$\\\'\"]*) rc=100 fatal "systemd unit: cannot quote $p" ;; esac
+  done
+  scan=/run/ketch-service
+  opts="-C $conf -l $logdir${loguser:+ -u $loguser}${runuser:+ -U $runuser}"
+  [ "$syslogsock" = /dev/log ] || opts="$opts -s $syslogsock"
+  mkdir -p "$dir"
+  write "$dir/ketch.service" 644 <<UNIT
+# made by ketch-services -t systemd; see ketch-services(8)
+[Unit]
+Description=ketch mail transport agent (s6-svscan over $scan)
+Documentation=man:ketch-services(8) man:ketch-reload(8)
+After=network.target
+
+[Service]
+Type=exec
+RuntimeDirectory=ketch-service
+RuntimeDirectoryMode=0755
+# the service directories from the configuration (conf-check first)
+ExecStartPre=$programs/ketch-services $opts $scan
+ExecStart=/usr/bin/s6-svscan $scan
+# started once every daemon has written its readiness line; s6-svwait
+# needs the status file each s6-supervise writes as it starts ($\$ is $)
+ExecStartPost=/bin/sh -c 'for s in $scan/*/ ; do n=0 ; until [ -e "\$\$s/supervise/status" ] ; do [ \$\$n -lt 300 ] || exit 1 ; n=\$\$((n + 1)) ; sleep 0.1 ; done ; done ; exec /usr/bin/s6-svwait -U -t 60000 $scan/*'
+ExecReload=$programs/ketch-reload -C $conf $scan
+# s6-svscan brings the daemons down on SIGTERM (the scheduler finishes
+# the deliveries in flight); what is left after TimeoutStopSec is killed
+KillMode=mixed
+Restart=on-failure
+# bind port 25, drop to the users, deliver as the recipients, signal the
+# daemons that dropped, read the spool and chown /run/ketch as root
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID CAP_KILL CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE
+ProtectSystem=full
+ReadWritePaths=-$spool -$logdir
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictRealtime=yes
+RestrictNamespaces=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
+if [ "$type" = systemd ] ; then systemd_unit ; exit 0 ; fi
+
 effective=$("$check" -C "$conf") || rc=100 fatal "the configuration $conf has errors"
 programs=$(printf '%s\n' "$effective" | sed -n 's/^programs //p' | sed 's/^"\(.*\)"$/\1/')
 [ -n "$programs" ] || fatal "no programs directory in $conf"
@@ -56,11 +139,6 @@ logdest=$(printf '%s\n' "$effective" | sed -n 's/^log //p')
 logdest=${logdest:-s6}
 logformat=$(printf '%s\n' "$effective" | sed -n 's/^log-format //p')
 logformat=${logformat:-text}
-
-# write FILE MODE: stdin to FILE, atomically
-write () {
-  cat > "$1.tmp.$$" && chmod "$2" "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"
-}
 
 # service NAME PROGRAM [OPTION]: one supervised daemon and its logger
 service () {
