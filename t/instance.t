@@ -36,6 +36,7 @@ svpid=$!
 at_exit "killpid TERM $svpid ; sleep 0.5"
 wait_for 10 s6-svok "$SVC/scheduler"
 wait_for 10 s6-svok "$SVC/smtp-listen"
+wait_for 10 s6-svok "$SVC/enqueue-listen"
 check "the daemons become ready (s6-svwait -U)" s6-svwait -U -t 15000 "$SVC/smtp-listen" "$SVC/scheduler" "$SVC/enqueue-listen"
 check "enqueue-listen's socket is bound" test -S "$INST/run/enqueue"
 

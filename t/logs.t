@@ -24,6 +24,8 @@ s6-svscan "$SVC" >"$T/svscan.log" 2>&1 &
 svpid=$!
 at_exit "s6-svscanctl -t '$SVC' 2>/dev/null ; sleep 1 ; killpid TERM $svpid"
 wait_for 10 s6-svok "$SVC/scheduler"
+# s6-svwait fails at once on a service s6-svscan has not picked up yet
+wait_for 10 s6-svok "$SVC/smtp-listen"
 s6-svwait -U -t 15000 "$SVC/smtp-listen" "$SVC/scheduler" || bail "the instance did not start: $(cat "$T/svscan.log")"
 wait_for 10 port_open 127.0.0.1 "$PORT" || bail "nothing listens on $PORT"
 

@@ -39,6 +39,8 @@ start_syslog_instance () {
   svpid=$!
   at_exit "s6-svscanctl -t '$SVC' 2>/dev/null ; sleep 1 ; killpid TERM $svpid"
   wait_for 10 s6-svok "$SVC/scheduler" || return 1
+  # s6-svwait fails at once on a service s6-svscan has not picked up yet
+  wait_for 10 s6-svok "$SVC/smtp-listen" || return 1
   s6-svwait -U -t 15000 "$SVC/smtp-listen" "$SVC/scheduler" || return 1
   wait_for 10 port_open 127.0.0.1 "$PORT"
 }
