@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <skalibs/stralloc.h>
+#include <skalibs/fmtscan.h>
 
 #include "logline.h"
 
@@ -118,14 +119,6 @@ static int j_raw (jstr *j, char const *s, size_t n)
   return 1 ;
 }
 
-static int hexval (char c)
-{
-  if (c >= '0' && c <= '9') return c - '0' ;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10 ;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10 ;
-  return -1 ;
-}
-
 /*
  * The inside of a value string_quote made (without its quotes), decoded
  * on the way: \a \b \t \n \v \f \r, \0xHH, and a backslash before any
@@ -145,9 +138,9 @@ static int j_quoted (jstr *j, char const *s, size_t n)
     {
       c = s[++i] ;
       if (c && (e = strchr(esc, c))) c = val[e - esc] ;
-      else if (c == '0' && i + 3 < n && s[i+1] == 'x' && hexval(s[i+2]) >= 0 && hexval(s[i+3]) >= 0)
+      else if (c == '0' && i + 3 < n && s[i+1] == 'x' && fmtscan_num(s[i+2], 16) < 16 && fmtscan_num(s[i+3], 16) < 16)
       {
-        c = (unsigned char)(hexval(s[i+2]) << 4 | hexval(s[i+3])) ;
+        c = (unsigned char)(fmtscan_num(s[i+2], 16) << 4 | fmtscan_num(s[i+3], 16)) ;
         i += 3 ;
       }
     }

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <skalibs/fmtscan.h>
+
 #include "netaddr.h"
 
 /* a decimal number of 1 to digits digits, no leading zero, at most max */
@@ -40,14 +42,6 @@ int netaddr_ip4 (char const *s, size_t len, char *ip)
   return 1 ;
 }
 
-static int hexval (char c)
-{
-  if (c >= '0' && c <= '9') return c - '0' ;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10 ;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10 ;
-  return -1 ;
-}
-
 int netaddr_ip6 (char const *s, size_t len, char *ip)
 {
   unsigned char g[16] ;
@@ -64,7 +58,7 @@ int netaddr_ip6 (char const *s, size_t len, char *ip)
   {
     size_t j = i ;
     uint32_t v = 0 ;
-    for (; j < len && j - i < 5 && hexval(s[j]) >= 0 ; j++) v = (v << 4) | (uint32_t)hexval(s[j]) ;
+    for (; j < len && j - i < 5 && fmtscan_num(s[j], 16) < 16 ; j++) v = (v << 4) | fmtscan_num(s[j], 16) ;
     if (j < len && s[j] == '.')
     {
       /* RFC 4291 §2.2 3.: the last 32 bits as a dotted quad */
