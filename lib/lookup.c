@@ -48,13 +48,13 @@ static int addb (lookup *l, char const *s, size_t len, size_t *off)
 }
 
 /*
- * One cdb lookup of key in file.cdb. 1 found (data copied into l->sa at
- * *off, *len octets, NUL-terminated), 0 absent (or no cdb), -1 error.
- * The table is opened for each lookup, never kept: newaliases renames a
- * new one into place, and the next lookup of every program reads it,
- * with no signal (ketch.conf(5), "When a change takes effect").
+ * One cdb lookup of key in file.cdb. 1 found (with sa, data copied into
+ * sa at *off, *len octets, NUL-terminated), 0 absent (or no cdb), -1
+ * error. The table is opened for each lookup, never kept: newaliases
+ * renames a new one into place, and the next lookup of every program
+ * reads it, with no signal (ketch.conf(5), "When a change takes effect").
  */
-static int cdb_get (char const *file, char const *key, size_t klen, lookup *l, size_t *off, size_t *len)
+int lookup_cdb (char const *file, char const *key, size_t klen, stralloc *sa, size_t *off, size_t *len)
 {
   size_t n = strlen(file) ;
   char fn[n + 5] ;
@@ -66,11 +66,11 @@ static int cdb_get (char const *file, char const *key, size_t klen, lookup *l, s
   if (!cdb_init(&c, fn)) return errno == ENOENT ? 0 : -1 ;
   r = cdb_find(&c, &d, key, klen) ;
   if (r < 0) { cdb_free(&c) ; errno = EINVAL ; return -1 ; }
-  if (r)
+  if (r && sa)
   {
-    *off = l->sa.len ;
+    *off = sa->len ;
     *len = d.len ;
-    if (!stralloc_catb(&l->sa, d.s, d.len) || !stralloc_0(&l->sa)) { int e = errno ; cdb_free(&c) ; errno = e ; return -1 ; }
+    if (!stralloc_catb(sa, d.s, d.len) || !stralloc_0(sa)) { int e = errno ; cdb_free(&c) ; errno = e ; return -1 ; }
   }
   cdb_free(&c) ;
   return r ;
@@ -78,7 +78,7 @@ static int cdb_get (char const *file, char const *key, size_t klen, lookup *l, s
 
 static int set_alias (lookup *l, size_t off, size_t len)
 {
-  /* the cdb value is entries each NUL-terminated; cdb_get added one more NUL */
+  /* the cdb value is entries each NUL-terminated; lookup_cdb added one more NUL */
   l->kind = LOOKUP_ALIAS ;
   l->entries = off ;
   l->entrieslen = len ;
@@ -91,12 +91,12 @@ static int lookup_local (lookup *l, conf const *c, char const *lp, size_t lplen,
   int r ;
   if (c->aliases)
   {
-    r = cdb_get(conf_str(c, c->aliases), lp, lplen, l, &off, &len) ;
+    r = lookup_cdb(conf_str(c, c->aliases), lp, lplen, &l->sa, &off, &len) ;
     if (r < 0) return 0 ;
     if (r) { l->ext = 0 ; return set_alias(l, off, len) ; }
     if (extpos < lplen)
     {
-      r = cdb_get(conf_str(c, c->aliases), lp, extpos, l, &off, &len) ;
+      r = lookup_cdb(conf_str(c, c->aliases), lp, extpos, &l->sa, &off, &len) ;
       if (r < 0) return 0 ;
       if (r) return set_alias(l, off, len) ;
     }
@@ -169,14 +169,14 @@ static int lookup_virtual (lookup *l, conf_vdomain const *v, conf const *c, char
   }
   else
   {
-    r = cdb_get(map, key, lplen + 1 + dlen, l, &off, &len) ;
+    r = lookup_cdb(map, key, lplen + 1 + dlen, &l->sa, &off, &len) ;
     if (!r && extpos < lplen)
     {
       memmove(key + extpos, key + lplen, dlen + 1) ;
-      r = cdb_get(map, key, extpos + 1 + dlen, l, &off, &len) ;
+      r = lookup_cdb(map, key, extpos + 1 + dlen, &l->sa, &off, &len) ;
     }
     else if (r) l->ext = 0 ;
-    if (!r) r = cdb_get(map, key + extpos, 1 + dlen, l, &off, &len) ;  /* "@domain": catch-all */
+    if (!r) r = lookup_cdb(map, key + extpos, 1 + dlen, &l->sa, &off, &len) ;  /* "@domain": catch-all */
   }
   if (r < 0) return 0 ;
   if (!r)

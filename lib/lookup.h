@@ -91,6 +91,9 @@ struct lookup_s
 
 /* 1 and l->kind set; 0 and errno on a temporary error (unreadable cdb, passwd error) */
 extern int lookup_address (lookup *, conf const *, char const *) ;
+/* key in FILE.cdb: 1 found (the data appended to sa, NUL-terminated, at
+   *off, *len octets, when sa is not 0), 0 absent or no cdb, -1 error */
+extern int lookup_cdb (char const *, char const *, size_t, stralloc *, size_t *, size_t *) ;
 extern char const *lookup_kind_name (unsigned int) ;
 
 /* a recipient an alias gave: a system account it names is a local user */

@@ -1,31 +1,13 @@
 /* ISC license: see LICENSE. */
 
-#include <errno.h>
 #include <string.h>
 
 #include <skalibs/bytestr.h>
-#include <skalibs/cdb.h>
 
 #include "address.h"
 #include "conf.h"
+#include "lookup.h"
 #include "relaydom.h"
-
-/* key in file.cdb: 1 found, 0 absent (or no cdb: an empty list), -1 error */
-static int listed (char const *file, char const *key, size_t klen)
-{
-  size_t n = strlen(file) ;
-  char fn[n + 5] ;
-  cdb c = CDB_ZERO ;
-  cdb_data d ;
-  int r ;
-  memcpy(fn, file, n) ;
-  memcpy(fn + n, ".cdb", 5) ;
-  /* opened for each lookup, as lib/lookup's tables: newaliases renames a new one in */
-  if (!cdb_init(&c, fn)) return errno == ENOENT ? 0 : -1 ;
-  r = cdb_find(&c, &d, key, klen) ;
-  cdb_free(&c) ;
-  return r ;
-}
 
 enum relaydom_e relaydom_rcpt (conf const *c, char const *rcpt)
 {
@@ -42,13 +24,13 @@ enum relaydom_e relaydom_rcpt (conf const *c, char const *rcpt)
     int r ;
     memcpy(key, rcpt, len + 1) ;
     case_lowerb(key, len) ;
-    r = listed(c->sa.s + d->list, key, len) ;
+    r = lookup_cdb(c->sa.s + d->list, key, len, 0, 0, 0) ;
     plus = byte_chr(key, at, '+') ;
     if (!r && plus < at)
     {
       /* user+ext@domain: user@domain */
       memmove(key + plus, key + at, len - at + 1) ;
-      r = listed(c->sa.s + d->list, key, plus + len - at) ;
+      r = lookup_cdb(c->sa.s + d->list, key, plus + len - at, 0, 0, 0) ;
     }
     return r < 0 ? RELAYDOM_TEMP : r ? RELAYDOM_OK : RELAYDOM_UNKNOWN ;
   }
