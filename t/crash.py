@@ -16,7 +16,10 @@
 # Prints key=value lines (acked, delivered, lost, duplicated, corrupted,
 # leftovers, kills-KIND...) and exits 0 only when nothing acknowledged was
 # lost, nothing was corrupted and the spool is empty.
-import argparse, hashlib, re, os, random, signal, smtplib, subprocess, sys, threading, time
+import argparse, re, os, random, signal, smtplib, subprocess, sys, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import testmsg  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--port', type=int, required=True)
@@ -50,34 +53,10 @@ def out(k, v):
     print('%s=%s' % (k, v), flush=True)
 
 
-# ---- messages ---------------------------------------------------------
-
-def body_of(i):
-    r = random.Random(seed * 1000003 + i)
-    lines = []
-    for j in range(r.randint(1, 120)):
-        kind = r.random()
-        if kind < 0.05:
-            lines.append('.')                  # a lone dot: dot-stuffing
-        elif kind < 0.10:
-            lines.append('.leading dot %d' % j)
-        elif kind < 0.15:
-            lines.append('From the middle %d' % j)
-        elif kind < 0.20:
-            lines.append('')
-        else:
-            lines.append(''.join(r.choice('abcdefghijklmnopqrstuvwxyz0123456789 ,;:-_') for _ in range(r.randint(1, 200))))
-    return ''.join(l + '\n' for l in lines)
-
+# ---- messages (t/testmsg.py) -------------------------------------------
 
 def message_of(i):
-    b = body_of(i)
-    h = ('From: <crash@test.example>\n'
-         'To: <%s>\n'
-         'Subject: crash %s %d\n'
-         'Message-ID: <crash.%s.%d@test.example>\n'
-         'X-Crash-Sum: %s\n' % (a.rcpt, runid, i, runid, i, hashlib.sha256(b.encode()).hexdigest()))
-    return h + '\n' + b
+    return testmsg.message(seed, i, 'crash', runid, a.rcpt)
 
 
 # ---- clients ----------------------------------------------------------
@@ -269,17 +248,11 @@ def maildir():
         for fn in os.listdir(d):
             with open(os.path.join(d, fn), 'rb') as f:
                 data = f.read().decode('latin-1')
-            head, sep, body = data.partition('\n\n')
-            mid = want = None
-            for line in head.split('\n'):
-                if line.lower().startswith('message-id: <crash.%s.' % runid):
-                    mid = int(line.split('.')[2].split('@')[0])
-                elif line.lower().startswith('x-crash-sum: '):
-                    want = line.split(' ', 1)[1].strip()
-            if mid is None:
+            c = testmsg.check(data, 'crash', runid)
+            if c is None:
                 foreign += 1
                 continue
-            good = bool(sep) and want == hashlib.sha256(body.encode('latin-1')).hexdigest()
+            mid, good = c
             # the Maildir name starts with the delivery time: SECONDS.MUSEC
             m = re.match(r'(\d+)\.M(\d+)P', fn)
             when = int(m.group(1)) + int(m.group(2)) / 1e6 if m else 0

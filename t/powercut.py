@@ -24,7 +24,10 @@
 # messages-per-second, cuts-per-minute...) and exits 0 only when nothing
 # acknowledged was lost and nothing was corrupted (for ketch, also an
 # empty spool and every duplicate in the window; --peer reports only).
-import argparse, atexit, calendar, grp, hashlib, os, pwd, random, re, signal, smtplib, socket, subprocess, sys, threading, time
+import argparse, atexit, calendar, grp, os, pwd, random, re, signal, smtplib, socket, subprocess, sys, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import testmsg  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--mta', default='ketch', choices=('ketch', 'postfix', 'opensmtpd'))
@@ -67,29 +70,10 @@ def out(k, v):
     print('%s=%s' % (k, v), flush=True)
 
 
-# ---- messages (as t/crash.py writes them) ----
-
-def body_of(i):
-    r = random.Random(seed * 1000003 + i)
-    lines = []
-    for j in range(r.randint(1, 120)):
-        k = r.random()
-        if k < 0.05:
-            lines.append('.')
-        elif k < 0.10:
-            lines.append('.leading dot %d' % j)
-        elif k < 0.15:
-            lines.append('')
-        else:
-            lines.append(''.join(r.choice('abcdefghijklmnopqrstuvwxyz0123456789 ,;:-_') for _ in range(r.randint(1, 200))))
-    return ''.join(l + '\n' for l in lines)
-
+# ---- messages (t/testmsg.py, without "From " lines) ----
 
 def message_of(i):
-    b = body_of(i)
-    return ('From: <pc@test.example>\nTo: <%s>\nSubject: powercut %s %d\n'
-            'Message-ID: <pc.%s.%d@test.example>\nX-Crash-Sum: %s\n\n%s'
-            % (RCPT, runid, i, runid, i, hashlib.sha256(b.encode()).hexdigest(), b))
+    return testmsg.message(seed, i, 'pc', runid, RCPT, from_lines=False)
 
 
 # ---- the filesystem ----
@@ -591,17 +575,11 @@ def maildir():
     got = {}
     foreign = 0
     for data, when in mails():
-        head, sep, body = data.partition('\n\n')
-        mid = want = None
-        for line in head.split('\n'):
-            if line.lower().startswith('message-id: <pc.%s.' % runid):
-                mid = int(line.split('.')[2].split('@')[0])
-            elif line.lower().startswith('x-crash-sum: '):
-                want = line.split(' ', 1)[1].strip()
-        if mid is None:
+        c = testmsg.check(data, 'pc', runid)
+        if c is None:
             foreign += 1
             continue
-        good = bool(sep) and want == hashlib.sha256(body.encode('latin-1')).hexdigest()
+        mid, good = c
         got.setdefault(mid, []).append((good, when))
     return got, foreign
 
