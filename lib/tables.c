@@ -47,7 +47,23 @@ struct table_s
   stralloc fn ;
   int fd ;
   cdbmaker maker ;
+  size_t pos ;        /* the next line's start in text (table_line) */
+  unsigned int line ; /* the number of the line table_line gave last */
 } ;
+
+/* the next line of the text, without its newline, at *s (writable: keys
+   are lowered in place), *n octets; 0 at the end */
+static int table_line (table *t, char **s, size_t *n)
+{
+  char *nl ;
+  if (t->pos >= t->text.len) return 0 ;
+  *s = t->text.s + t->pos ;
+  nl = memchr(*s, '\n', t->text.len - t->pos) ;
+  *n = nl ? (size_t)(nl - *s) : t->text.len - t->pos ;
+  t->pos += *n + 1 ;
+  t->line++ ;
+  return 1 ;
+}
 
 static int table_start (table *t, char const *file, stralloc *err)
 {
@@ -192,37 +208,32 @@ static int lmtp_target_ok (char const *s, size_t n)
 int tables_compile_vmap (char const *file, stralloc *err)
 {
   table t = { .text = STRALLOC_ZERO, .tmpfn = STRALLOC_ZERO, .fn = STRALLOC_ZERO, .fd = -1, .maker = CDBMAKER_ZERO } ;
-  size_t pos = 0 ;
-  unsigned int line = 0 ;
+  char *s ;
+  size_t n ;
   int ok = 0 ;
   if (!table_start(&t, file, err)) return table_finish(&t, 0) ;
-  while (pos < t.text.len)
+  while (table_line(&t, &s, &n))
   {
-    char *s = t.text.s + pos ;
-    char *nl = memchr(s, '\n', t.text.len - pos) ;
-    size_t n = nl ? (size_t)(nl - s) : t.text.len - pos ;
     size_t i = 0, k, v, ve ;
-    pos += n + 1 ;
-    line++ ;
     while (i < n && (s[i] == ' ' || s[i] == '\t')) i++ ;
     if (i == n || s[i] == '#') continue ;
     k = i ;
     while (i < n && s[i] != ' ' && s[i] != '\t') i++ ;
-    if (byte_chr(s + k, i - k, '@') >= i - k || s[i-1] == '@') { table_fail(err, file, line, "expected user@domain or @domain first") ; goto end ; }
+    if (byte_chr(s + k, i - k, '@') >= i - k || s[i-1] == '@') { table_fail(err, file, t.line, "expected user@domain or @domain first") ; goto end ; }
     case_lowerb(s + k, i - k) ;
     ve = i ;
     while (i < n && (s[i] == ' ' || s[i] == '\t')) i++ ;
     v = i ;
     while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '\r') i++ ;
     /* no target: a user of the domain's deliver (lib/vuser); a catch-all always forwards or delivers somewhere */
-    if (v == i && s[k] == '@') { table_fail(err, file, line, "missing target") ; goto end ; }
+    if (v == i && s[k] == '@') { table_fail(err, file, t.line, "missing target") ; goto end ; }
     {
       size_t e = i ;
       while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++ ;
-      if (i < n) { table_fail(err, file, line, "text after the target") ; goto end ; }
-      if (byte_chr(s + v, e - v, 0) < e - v) { table_fail(err, file, line, "NUL in the target") ; goto end ; }
+      if (i < n) { table_fail(err, file, t.line, "text after the target") ; goto end ; }
+      if (byte_chr(s + v, e - v, 0) < e - v) { table_fail(err, file, t.line, "NUL in the target") ; goto end ; }
       if (e - v >= sizeof(VUSER_LMTP) - 1 && !memcmp(s + v, VUSER_LMTP, sizeof(VUSER_LMTP) - 1) && !lmtp_target_ok(s + v + sizeof(VUSER_LMTP) - 1, e - v - (sizeof(VUSER_LMTP) - 1)))
-      { table_fail(err, file, line, "lmtp: takes unix:/PATH or HOST:PORT") ; goto end ; }
+      { table_fail(err, file, t.line, "lmtp: takes unix:/PATH or HOST:PORT") ; goto end ; }
       if (!cdbmake_add(&t.maker, s + k, ve - k, s + v, e - v)) goto end ;
     }
   }
@@ -235,25 +246,20 @@ int tables_compile_vmap (char const *file, stralloc *err)
 int tables_compile_list (char const *file, stralloc *err)
 {
   table t = { .text = STRALLOC_ZERO, .tmpfn = STRALLOC_ZERO, .fn = STRALLOC_ZERO, .fd = -1, .maker = CDBMAKER_ZERO } ;
-  size_t pos = 0 ;
-  unsigned int line = 0 ;
+  char *s ;
+  size_t n ;
   int ok = 0 ;
   if (!table_start(&t, file, err)) return table_finish(&t, 0) ;
-  while (pos < t.text.len)
+  while (table_line(&t, &s, &n))
   {
-    char *s = t.text.s + pos ;
-    char *nl = memchr(s, '\n', t.text.len - pos) ;
-    size_t n = nl ? (size_t)(nl - s) : t.text.len - pos ;
     size_t i = 0, k, at ;
-    pos += n + 1 ;
-    line++ ;
     while (n && (s[n-1] == ' ' || s[n-1] == '\t' || s[n-1] == '\r')) n-- ;
     while (i < n && (s[i] == ' ' || s[i] == '\t')) i++ ;
     if (i == n || s[i] == '#') continue ;
     k = i ;
     at = k + byte_rchr(s + k, n - k, '@') ;
     if (at == k || at + 1 >= n || n - k > ADDRESS_MAX || byte_chr(s + k, n - k, ' ') < n - k || byte_chr(s + k, n - k, '\t') < n - k || byte_chr(s + k, n - k, 0) < n - k)
-    { table_fail(err, file, line, "expected one address, user@domain") ; goto end ; }
+    { table_fail(err, file, t.line, "expected one address, user@domain") ; goto end ; }
     case_lowerb(s + k, n - k) ;
     if (!cdbmake_add(&t.maker, s + k, n - k, "", 0)) goto end ;
   }
