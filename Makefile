@@ -260,8 +260,9 @@ install: all
 	ln -sf sendmail.8 $(DESTDIR)$(MANDIR)/man8/mailq.8
 	mkdir -p $(DESTDIR)$(PREFIX)/share/doc/ketch && install -m 644 spool-layout/SPOOL spool-layout/GUARANTEES.md $(DESTDIR)$(PREFIX)/share/doc/ketch/
 
-# The Debian package (conf/debian, INSTALL): the files git knows, as they
-# are in the work tree, copied into $(DEB_TREE) with their times (so that
+# The Debian package (conf/debian, INSTALL): the files git knows (in a
+# tree without git, an unpacked archive, all but the build directories),
+# as they are in the work tree, copied into $(DEB_TREE) with their times (so that
 # a second build, DEB_VERSION=a higher one, compiles only what changed:
 # hence -nc, no make clean first), conf/debian as debian/, DEB_VERSION in
 # its changelog; dpkg-buildpackage leaves ketch_VERSION_ARCH.deb in $(B)/deb.
@@ -270,7 +271,9 @@ DEB_TREE = $(B)/deb/ketch
 deb:
 	mkdir -p $(DEB_TREE)
 	find $(DEB_TREE) -mindepth 1 -maxdepth 1 ! -name build -exec rm -rf {} +
-	git ls-files -z -c -o --exclude-standard | xargs -0 sh -c 'for f ; do [ -e "$$f" ] && printf "%s\0" "$$f" ; done' sh | tar -c --null -T - -f - | tar -x -f - -C $(DEB_TREE)
+	if git rev-parse --git-dir >/dev/null 2>&1 ; then \
+	  git ls-files -z -c -o --exclude-standard | xargs -0 sh -c 'for f ; do [ -e "$$f" ] && printf "%s\0" "$$f" ; done' sh | tar -c --null -T - -f - ; \
+	else tar -c --exclude='./build*' --exclude=./instance -f - . ; fi | tar -x -f - -C $(DEB_TREE)
 	cp -pR conf/debian $(DEB_TREE)/debian
 	sed -i '1s/(.*)/($(DEB_VERSION))/' $(DEB_TREE)/debian/changelog
 	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b -nc
