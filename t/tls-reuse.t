@@ -11,7 +11,7 @@
 # Sessions exec'd per connection (no -f) are as before.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 14
+plan 15
 need openssl openssl
 # this test chooses the mode of each listener itself
 KETCH_LISTEN_FLAGS=
@@ -21,8 +21,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
 ok $? "a test certificate (ECDSA P-256)" "$(cat "$T/openssl.out")"
 PW=$(python3 -c 'import os; print(os.urandom(16).hex())')
 printf 'u:%s\n' "$(echo "$PW" | ketch-passwd)" > "$T/auth"
-PORT=$(free_port)
-mkinstance "listen 127.0.0.1 port $PORT starttls auth" "relay-from 127.0.0.0/8" "certificate $T/ec.crt key $T/ec.key" "auth-table $T/auth"
+PORT=$(free_port) ; PORTS=$(free_port)
+printf 'u a@client.example\n' > "$T/senders"
+mkinstance "listen 127.0.0.1 port $PORT starttls auth" "listen 127.0.0.1 port $PORTS starttls auth sender-login" "relay-from 127.0.0.0/8" \
+  "certificate $T/ec.crt key $T/ec.key" "auth-table $T/auth" "sender-login-map $T/senders"
 R="$PY $top/t/tlsreuse.py"
 
 # the pid of each session, in connection order: the last 6 hex digits of
@@ -67,6 +69,13 @@ import base64
 der = base64.b64decode(''.join(d.split()))
 json.dump({'needles': {'certificate': der[40:72].hex()}}, open('$T/cert.json', 'w'))"
 is "$($R scan "${P:-0}" "$T/cert.json" 2>&1 | cut -d' ' -f1)" "certificate" "the scan finds what is in the process (the certificate chain smtp-listen lent it)"
+# not reused: a sender-login check kept the From fields in lib/senderlogin's
+# buffer, which grows by realloc (lib/smtpd.c, reusable)
+got=$($R client "$PORTS" "$T/s1.json" AES128-GCM-SHA256 u "$PW" first 2>&1 ; $R client "$PORT" "$T/s2.json" AES128-GCM-SHA256 2>&1)
+P4=$(pids | sed -n 4p) ; P5=$(pids | sed -n 5p)
+r=1 ; [ "$P4" = "$P1" ] && [ -n "$P5" ] && [ "$P5" != "$P4" ] && r=0
+is "$got/$r" "220 250 220 250 235 250 250 354 250 221
+220 250 220 250 250 250 354 250 221/0" "a TLS session with a sender-login check of its From fields ends its process; the next client gets a new one"
 stop_listen
 
 # exec'd sessions: STARTTLS works, and every client has its own process

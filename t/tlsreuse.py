@@ -1,10 +1,11 @@
 # ISC license: see LICENSE.
 """t/tls-reuse.t's client and memory scanner.
 
-client PORT OUT CIPHER [USER PASS]: one session over STARTTLS (TLS 1.2,
-the given OpenSSL cipher name), a message to b@remote.example whose
-Subject and body hold a random marker, and with USER, AUTH PLAIN with
-PASS after it; QUIT. The TLS runs over memory BIOs so that the server's
+client PORT OUT CIPHER [USER PASS [first]]: one session over STARTTLS
+(TLS 1.2, the given OpenSSL cipher name), a message from
+a@client.example to b@remote.example whose Subject and body hold a
+random marker, and with USER, AUTH PLAIN with PASS after it (with
+first, before it); QUIT. The TLS runs over memory BIOs so that the server's
 random is read from its ServerHello; the client random and the master
 secret come from the key log. Written to OUT (JSON): the reply codes,
 the suite, and the needles, each a name and hex octets: the master
@@ -117,7 +118,7 @@ class Lines:
         return self.reply()
 
 
-def client(port, out, cipher, user=None, pw=None):
+def client(port, out, cipher, user=None, pw=None, first=None):
     keylog = out + ".keylog"
     if os.path.exists(keylog):
         os.unlink(keylog)
@@ -134,12 +135,15 @@ def client(port, out, cipher, user=None, pw=None):
     t = Tls(s, ctx)
     c = Lines(t)
     codes.append(c.cmd(b"EHLO client.example"))
+    plain = b"AUTH PLAIN " + base64.b64encode(b"\0" + user.encode() + b"\0" + pw.encode()) if user else None
+    if first:
+        codes.append(c.cmd(plain))
     codes += [c.cmd(b"MAIL FROM:<a@client.example>"), c.cmd(b"RCPT TO:<b@remote.example>"), c.cmd(b"DATA")]
-    t.sendall(b"Subject: " + marker + b"\r\n\r\nthe marker " + marker + b" in the body\r\n.\r\n")
+    t.sendall(b"From: <a@client.example>\r\nSubject: " + marker + b"\r\n\r\nthe marker " + marker + b" in the body\r\n.\r\n")
     codes.append(c.reply())
     # last but QUIT, which overwrites only the start of its line in the buffers
-    if user:
-        codes.append(c.cmd(b"AUTH PLAIN " + base64.b64encode(b"\0" + user.encode() + b"\0" + pw.encode())))
+    if user and not first:
+        codes.append(c.cmd(plain))
     codes.append(c.cmd(b"QUIT"))
     s.close()
     name = t.obj.cipher()[0]
@@ -213,7 +217,7 @@ def idle(pid):
 
 
 if sys.argv[1] == "client":
-    client(int(sys.argv[2]), sys.argv[3], sys.argv[4], *sys.argv[5:7])
+    client(int(sys.argv[2]), sys.argv[3], sys.argv[4], *sys.argv[5:8])
 elif sys.argv[1] == "scan":
     scan(int(sys.argv[2]), sys.argv[3])
 elif sys.argv[1] == "idle":
