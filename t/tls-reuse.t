@@ -35,6 +35,12 @@ for l in open('$T/smtp.log'):
   m = re.match(r'([0-9a-f]{24}) connect ', l)
   if m: print(int(m.group(1)[15:21], 16))" ; }
 
+# A sanitized build's memory is not the one shipped (ASan's allocator
+# keeps freed chunks in quarantine, its shadow maps terabytes: a scan
+# would outlast the 5 idle seconds): there only the reuse is checked
+scan () { if [ -n "${KETCH_SANITIZED:-}" ] ; then echo sanitized ; else $R scan "$@" 2>&1 ; fi ; }
+memis () { if [ "$1" = "0/sanitized" ] || [ "$1" = sanitized ] ; then skip 1 "a sanitized build: $3" ; else is "$@" ; fi ; }
+
 start_listen -g 2 -f
 ok $? "smtp-listen -f ready"
 # one client, then the scan of the process that served it, once idle
@@ -42,22 +48,22 @@ round () {
   got=$($R client "$PORT" "$T/c$1.json" "$2" ${3:+u "$PW"} 2>&1)
   P=$(pids | tail -n 1)
   $R idle "${P:-0}" ; idle=$?
-  scan=$($R scan "${P:-0}" "$T/c$1.json" 2>&1)
+  scan=$(scan "${P:-0}" "$T/c$1.json")
 }
 AUTHED="220 250 220 250 250 250 354 250 235 221"
 round 1 AES128-GCM-SHA256 auth
 is "$got" "$AUTHED" "client 1: STARTTLS (AES-128-GCM), a message, AUTH PLAIN, QUIT"
 P1=$P
-is "$idle/$scan" "0/" "client 1: the idle session process holds none of its master secret, keys, IVs, marker, password"
+memis "$idle/$scan" "0/" "client 1: the idle session process holds none of its master secret, keys, IVs, marker, password"
 round 2 CHACHA20-POLY1305
 is "$got" "220 250 220 250 250 250 354 250 221" "client 2: STARTTLS again (ChaCha20-Poly1305), a message, QUIT"
 is "$(pids | sort -u | wc -l | tr -d ' ')/$P" "1/$P1" "client 2 was served by the process that served client 1 (pid $P1)"
-is "$idle/$scan" "0/" "client 2: nothing of it left either"
-scan=$($R scan "${P:-0}" "$T/c1.json" 2>&1)
-is "$scan" "" "... nor of client 1"
+memis "$idle/$scan" "0/" "client 2: nothing of it left either"
+scan=$(scan "${P:-0}" "$T/c1.json")
+memis "$scan" "" "... nor of client 1"
 round 3 AES256-GCM-SHA384 auth
 is "$got/$(pids | sort -u | wc -l | tr -d ' ')" "$AUTHED/1" "client 3: AES-256-GCM (the SHA-384 PRF) and AUTH, in the same process"
-is "$idle/$scan" "0/" "client 3: nothing of it left"
+memis "$idle/$scan" "0/" "client 3: nothing of it left"
 
 n=$(grep -rl "the marker" "$T/spool/queue" | wc -l | tr -d " ")
 is "$n" 3 "the three messages are queued"
@@ -68,7 +74,7 @@ d = open('$T/ec.crt').read().split('-----')[2]
 import base64
 der = base64.b64decode(''.join(d.split()))
 json.dump({'needles': {'certificate': der[40:72].hex()}}, open('$T/cert.json', 'w'))"
-is "$($R scan "${P:-0}" "$T/cert.json" 2>&1 | cut -d' ' -f1)" "certificate" "the scan finds what is in the process (the certificate chain smtp-listen lent it)"
+memis "$(scan "${P:-0}" "$T/cert.json" | cut -d' ' -f1)" "certificate" "the scan finds what is in the process (the certificate chain smtp-listen lent it)"
 # not reused: a sender-login check kept the From fields in lib/senderlogin's
 # buffer, which grows by realloc (lib/smtpd.c, reusable)
 got=$($R client "$PORTS" "$T/s1.json" AES128-GCM-SHA256 u "$PW" first 2>&1 ; $R client "$PORT" "$T/s2.json" AES128-GCM-SHA256 2>&1)
