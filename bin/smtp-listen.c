@@ -77,8 +77,8 @@ static int exec_sessions = 1 ;
 /*
  * Session processes (-f). A forked session process that ended its
  * client's session cleanly (QUIT, or the client's close, between
- * transactions) and never held a secret (no TLS, no AUTH attempted:
- * smtpd_io.next in lib/smtpd.h) wipes that client's state and
+ * transactions) wipes that client's state, its TLS and AUTH secrets
+ * included (smtpd_wipe in lib/smtpd.h says what and how), and
  * says so by writing its pid to the notification pipe, shared by all of
  * them (4 octets: one atomic write); we then hand it the next connection
  * over its own control socket (the descriptor, then CONN_META octets: the

@@ -850,6 +850,15 @@ static int keyd_channel (smtpd_session *s)
   return s->keych >= 0 ;
 }
 
+/* after a request that got no proper answer: its answer may still come,
+   and would be taken for the next request's (the channel outlives the
+   session, lib/smtpd.h), so the channel goes */
+static void keyd_drop (smtpd_session *s)
+{
+  if (s->keych >= 0) fd_close(s->keych) ;
+  s->keych = -1 ;
+}
+
 /*
  * Dovecot's answer (lib/dovecotauth): the client's mechanism with its
  * responses, PLAIN's message rebuilt without an authzid (smtpd_plain_split
@@ -904,6 +913,11 @@ static int auth_ask (smtpd_session *s, unsigned int mech, char const *user, size
   r = keyd_channel(s) ? keyd_call(s->keych, req, n, rep, &s->deadline) : -1 ;
   byte_zzero(req, n) ;
   if (r == 1 && (rep[0] == KEYD_OK || rep[0] == KEYD_NO)) return rep[0] == KEYD_OK ;
+  {
+    int e = errno ;
+    keyd_drop(s) ;
+    errno = e ;
+  }
   if (r < 0) warn_sys(s, "smtp-keyd", 0) ;
   else LOG(s, "warning event=smtp-keyd error=\"could not check a password\"") ;
   return -1 ;
@@ -1020,6 +1034,7 @@ static int tls_start (smtpd_session *s)
   if (!t)
   {
     warn_sys(s, "tls-certificate", s->cf->sa.s + s->cf->cert) ;
+    keyd_drop(s) ;
     return 0 ;
   }
   s->tls = t ;
@@ -1135,7 +1150,7 @@ static int guard (smtpd_session *s, smtpd_command const *c, size_t len)
   if (n & N_AUTHOFFER)
   {
     if (!auth_offered(s)) { reply_err(s, "503 5.5.1 AUTH not available") ; return 0 ; }
-    /* from here on a password may come: this process is not reused */
+    /* from here on a password may come: the stack is wiped, and the process reused only if the password went to smtp-keyd (reusable) */
     s->authtried = 1 ;
   }
   if ((n & N_NOPARAM) && len) { replyv_err(s, "501 5.5.4 Syntax: ", c->verb) ; return 0 ; }
@@ -1221,21 +1236,46 @@ static void connected (smtpd_session *s)
   else LOG(s, "connect ip=", s->ipstr, "port=", log_u64(port), s->local ? "relayclient=1" : "") ;
 }
 
+/*
+ * May this process serve another client, once smtpd_wipe has run? A
+ * session that held no secret, yes. One that used TLS or AUTH only when
+ * every copy of what it held is in what smtpd_wipe zeroes (lib/smtpd.h):
+ * not with the buffers of other modules that grow by realloc and keep the
+ * old copies in freed memory (a message held for filters, lib/filter; the
+ * From fields of a sender-login check, lib/senderlogin; a Dovecot
+ * exchange, lib/dovecotauth), nor after a password was checked here (the
+ * auth table read without smtp-keyd: crypt's memory is libc's).
+ */
+static int reusable (smtpd_session const *s, int filtered)
+{
+  if (!s->tls && !s->authtried) return 1 ;
+  if (filtered || s->from) return 0 ;
+  return !s->authtried || (s->io->door >= 0 && !s->cf->auth_dovecot) ;
+}
+
 /* the end of a session: 1 when this process serves another client */
 static int over (smtpd_session *s)
 {
   smtpd_io const *io = s->io ;
+  int filtered = !!s->fs ;
   /* the session's filters end with it: never carried to the next client */
   filterset_free(&s->fs) ;
   /* its end, whatever the end: the TLS share of inbound sessions (lib/stats) */
   stats_add(io->stats, s->tls ? STATS_SESSIONS_IN_TLS : STATS_SESSIONS_IN_PLAIN, 1) ;
   if (s->over != SMTPD_OVER_BYE) return 0 ;
-  if (io->next && !s->tls && !s->authtried && s->eh.fd < 0 && (*io->next)(io->next_ctx))
+  if (io->next && s->eh.fd < 0 && reusable(s, filtered) && (*io->next)(io->next_ctx))
   {
     /* the listener counts us idle already: a client that does not read
        its last reply must not end the process the next client was given */
     if (s->outlen) net_write(s, s->outbuf, s->outlen) ;
     s->outlen = 0 ;
+    if (s->tls)
+    {
+      tain d ;
+      tain_now_g() ;
+      tain_addsec_g(&d, 2) ;
+      tls_close(s->tls, &d) ;
+    }
     return 1 ;
   }
   if (flush(s) && s->tls)
@@ -1252,7 +1292,9 @@ int smtpd_run (smtpd_session *s, conf const *cf, smtpd_io const *io)
 {
   s->cf = cf ;
   s->io = io ;
-  s->keych = s->efd = -1 ;
+  /* a channel to smtp-keyd is kept from one client to the next (smtpd_wipe) */
+  if (!s->wiped) s->keych = -1 ;
+  s->efd = -1 ;
   s->eh = (enqclient)ENQCLIENT_ZERO ;
   queue_id_make(s->sid) ;
   tain_now_g() ;
@@ -1299,32 +1341,54 @@ static void wipe (stralloc *sa)
   sa->len = 0 ;
 }
 
+/* the frames of the session below smtpd_run's, zeroed (lib/smtpd.h,
+   SMTPD_STACK_WIPE): an array as deep, in a frame of its own */
+#ifdef __GNUC__
+__attribute__((noinline))
+#endif
+static void stack_wipe (void)
+{
+  char x[SMTPD_STACK_WIPE] ;
+  byte_zzero(x, sizeof(x)) ;
+}
+
 void smtpd_wipe (smtpd_session *s)
 {
   stralloc keep[7] = { s->heloname, s->sender, s->rcpts, s->authuser, s->logsa, s->qsa, s->qsa2 } ;
   char *ebuf = s->ebuf ;
+  int keych = s->cf ? s->keych : -1 ;
+  int secret = s->tls || s->authtried ;
   unsigned int i = 0 ;
   /* what a session may still hold (smtpd_run set keych and eh): a TLS
-     engine, a channel to smtp-keyd opened for a STARTTLS that failed, an
-     enqueue hand-off (aborted: nothing is queued, a spawned enqueue is reaped) */
+     engine (zeroed, lib/tls.h), an enqueue hand-off (aborted: nothing is
+     queued, a spawned enqueue is reaped) */
   if (s->tls) tls_server_free(s->tls) ;
-  if (s->cf && s->keych >= 0) fd_close(s->keych) ;
   if (s->cf && (s->eh.fd >= 0 || s->eh.pid)) { enqclient_abort(&s->eh) ; enqclient_finish(&s->eh, 0) ; }
   filterset_free(&s->fs) ;
   /* a Dovecot connection is the session's: the next client opens its own */
   if (s->dovecot) { dovecotauth_close(s->dovecot) ; alloc_free(s->dovecot) ; }
-  if (s->from) { stralloc_free(&s->from->value) ; alloc_free(s->from) ; }
+  if (s->from)
+  {
+    wipe(&s->from->value) ;
+    stralloc_free(&s->from->value) ;
+    alloc_free(s->from) ;
+  }
   for (; i < 7 ; i++) wipe(keep + i) ;
   if (ebuf) byte_zzero(ebuf, EBUF) ;
   byte_zzero((char *)s, sizeof(smtpd_session)) ;
   s->heloname = keep[0] ; s->sender = keep[1] ; s->rcpts = keep[2] ; s->authuser = keep[3] ;
   s->logsa = keep[4] ; s->qsa = keep[5] ; s->qsa2 = keep[6] ;
   s->ebuf = ebuf ;
+  s->keych = keych ;
+  s->wiped = 1 ;
+  if (secret) stack_wipe() ;
 }
 
 void smtpd_free (smtpd_session *s)
 {
   smtpd_wipe(s) ;
+  if (s->keych >= 0) fd_close(s->keych) ;
+  s->keych = -1 ;
   stralloc_free(&s->heloname) ; stralloc_free(&s->sender) ; stralloc_free(&s->rcpts) ;
   stralloc_free(&s->authuser) ; stralloc_free(&s->logsa) ; stralloc_free(&s->qsa) ; stralloc_free(&s->qsa2) ;
   if (s->ebuf) alloc_free(s->ebuf) ;

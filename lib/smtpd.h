@@ -50,6 +50,24 @@
 #define SMTPD_INBUF 2048
 #define SMTPD_OUTBUF 1024
 
+/*
+ * The depth of stack smtpd_wipe zeroes after a session that used TLS or
+ * AUTH: deeper than any frame such a session reaches below smtpd_run.
+ * Measured on an idle -f process (a build that wipes only 64 octets, its
+ * [stack] read through /proc/PID/mem): a STARTTLS handshake with an
+ * ECDSA key signed by smtp-keyd, AUTH through smtp-keyd and a message
+ * leave data 5.2 KiB deep below the session loop's caller, nothing
+ * deeper; the deepest frames are BearSSL's engine (the P-256 and X25519
+ * multiplications, the PRF and key schedules) and smtpd's own AUTH and
+ * keyd buffers (do_auth 1 KiB, auth_ask and the signing request 1.8 KiB
+ * each). Without smtp-keyd (a certificate added by SIGHUP) the signature
+ * is made here too: BearSSL's RSA i62/i31 and ECDSA i31 code keep under
+ * 2 KiB of temporaries. 16 KiB is twice the deepest with room; what it
+ * costs is the pages it touches beyond the session's own (two or three
+ * per idle process that served TLS) and 16 KiB of memset per reuse.
+ */
+#define SMTPD_STACK_WIPE (16 << 10)
+
 /* Where the session stands (RFC 5321 §4.1.4): a HELO or EHLO, then MAIL,
    then at least one accepted RCPT; RSET, HELO and EHLO go back to HELO. */
 enum smtpd_state_e
@@ -95,8 +113,8 @@ struct smtpd_io_s
   tls_chain const *chain ;  /* smtp-listen -f: the certificate chain it decoded (lib/tls.h), or 0: read per STARTTLS */
   /* smtp-listen -f: asked at a clean end, before the last replies go,
      whether this process serves another client (1: the listener was
-     told it is idle). Never asked after TLS or AUTH: a process that held
-     a secret is not reused. 0: always end. */
+     told it is idle). After TLS or AUTH only when smtpd_wipe can wipe
+     all the session held (smtpd_wipe below). 0: always end. */
   int (*next) (void *) ;
   void *next_ctx ;
 } ;
@@ -123,7 +141,8 @@ struct smtpd_session_s
   size_t inpos, inlen ;
   size_t outlen ;
   tls_server *tls ;
-  int keych ;               /* our channel to smtp-keyd, opened at the first need; -1 none (from smtpd_run on) */
+  int keych ;               /* our channel to smtp-keyd, opened at the first need, kept by smtpd_wipe; -1 none (from smtpd_run on) */
+  int wiped ;               /* smtpd_wipe ran: keych is set */
 
   enum smtpd_state_e state ;
   int ehlo ;                /* the greeting was EHLO: the extensions are on */
@@ -171,9 +190,40 @@ struct smtpd_session_s
  */
 extern int smtpd_run (smtpd_session *, conf const *, smtpd_io const *) ;
 
-/* Before the next client: everything this one sent or was sent zeroed,
-   the state back to all zero; the buffers on the heap are kept for
-   reuse, a TLS engine and descriptors still held are freed and closed. */
+/*
+ * Before the next client: everything the last one sent or was sent, and
+ * every secret of its session, zeroed; the state back to all zero. What
+ * a session holds, and where each is wiped:
+ * - the struct (.bss in the programs): the command and DATA input, the
+ *   replies, the envelope's lengths, the TLS and AUTH state: zeroed whole;
+ * - its buffers on the heap (the HELO name, the envelope, the AUTH user,
+ *   the log line and quoting buffers, DATA's buffer): zeroed over their
+ *   allocated size and kept for reuse. The ones that grow by realloc
+ *   (the envelope, the log buffers) may leave older copies in freed heap;
+ *   those hold what the log says (names, addresses), never a password,
+ *   the message or a key;
+ * - the TLS engine (lib/tls.h, tls_server_free): zeroed whole, its
+ *   record buffers too, and freed;
+ * - AUTH: the decoded response and smtp-keyd's request are zeroed on the
+ *   stack where they are made (do_auth, auth_ask); the base64 line is in
+ *   the input buffer or the TLS record buffer;
+ * - the stack below smtpd_run, where BearSSL's handshake (the ECDHE
+ *   computation, the PRF, the key schedules) and the AUTH and keyd frames
+ *   ran: after a session that used TLS or AUTH, SMTPD_STACK_WIPE octets
+ *   below smtpd_wipe's frame (called at smtpd_run's depth) are zeroed.
+ * t/tls-reuse.t reads an idle process's whole writable memory and finds
+ * none of a client's master secret, write keys and IVs, message or
+ * password. Buffers of other modules that grow by realloc (lib/filter's
+ * held message, lib/senderlogin's From fields, lib/dovecotauth's
+ * exchange) keep copies in freed heap: a session that used them and TLS
+ * or AUTH is not reused (smtpd_run). The channel to smtp-keyd is kept:
+ * it carries no secret (requests in, signatures and yes or no out, one
+ * answer per request; a channel whose request went unanswered is closed
+ * at once), and a process lives within one configuration (smtp-listen
+ * ends its idle processes on SIGHUP), so the next client's STARTTLS
+ * saves a socket pair, a descriptor passed and smtp-keyd's channel set-up.
+ * The heap buffers and the channel are freed by smtpd_free.
+ */
 extern void smtpd_wipe (smtpd_session *) ;
 
 /* frees what the session holds (the process goes on without it) */

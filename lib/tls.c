@@ -75,11 +75,14 @@ int tls_pem_read (char const *file, stralloc *sa, genalloc *list)
     }
   }
   if (inobj) { errno = EINVAL ; goto err ; }
+  /* the file may be a key */
+  byte_zzero(in.s, in.a) ;
   stralloc_free(&in) ;
   return 1 ;
  err:
   {
     int e = errno ;
+    if (in.s) byte_zzero(in.s, in.a) ;
     stralloc_free(&in) ;
     errno = e ;
   }
@@ -246,15 +249,22 @@ void tls_chain_free (tls_chain *c)
   c->n = 0 ;
 }
 
+/* what a server knew is zeroed before its memory goes back to malloc
+   (lib/tls.h, tls_server_free): a session process may serve another client */
 void tls_server_free (tls_server *t)
 {
   if (!t) return ;
-  if (t->iobuf) alloc_free(t->iobuf) ;
-  byte_zzero(t->sa.s, t->sa.a) ;
+  if (t->iobuf)
+  {
+    byte_zzero((char *)t->iobuf, BR_SSL_BUFSIZE_BIDI) ;
+    alloc_free(t->iobuf) ;
+  }
+  if (t->sa.s) byte_zzero(t->sa.s, t->sa.a) ;
   stralloc_free(&t->sa) ;
   genalloc_free(tls_pemobj, &t->objs) ;
   if (t->chainown && t->chain) alloc_free(t->chain) ;
-  byte_zzero((char *)&t->skey, sizeof(t->skey)) ;
+  /* the engine: keys, secrets, hashes, the ECDHE key, the decoded private key */
+  byte_zzero((char *)t, sizeof(*t)) ;
   alloc_free(t) ;
 }
 

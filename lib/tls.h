@@ -98,6 +98,21 @@ struct tls_server_s
    handshake's hash; with keyd -1 the key file is read here. 0 on error
    with errno (EINVAL: unusable certificate or key). */
 extern tls_server *tls_server_new (char const *, tls_chain const *, char const *, int, int, int, tain const *) ;
+
+/*
+ * Frees a server, everything it knew of its client zeroed first, for a
+ * process that serves another client after it (smtp-listen -f, lib/smtpd.h
+ * smtpd_wipe): the whole tls_server, and in it the BearSSL server
+ * context (the master secret and the session parameters, the handshake
+ * hashes, the ECDHE private key, the record ciphers' keys, IVs and
+ * GHASH or Poly1305 state, the decoded private key when it is ours),
+ * then the record buffers (BR_SSL_BUFSIZE_BIDI octets: the client's
+ * plaintext is decrypted in place there, ours encrypted in place), the
+ * PEM file contents when we read them. That is everything: BearSSL
+ * allocates nothing, its state is the context and the buffers we gave
+ * it, and the stack frames of its computations are the caller's to wipe
+ * (smtpd_wipe does). What stays is the lent tls_chain, which is public.
+ */
 extern void tls_server_free (tls_server *) ;
 
 /* runs the handshake. 1 ok, 0 error (errno; ETIMEDOUT on deadline) */
