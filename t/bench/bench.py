@@ -16,6 +16,7 @@ import json
 import os
 import pwd
 import grp
+import resource
 import select
 import shutil
 import signal
@@ -63,6 +64,7 @@ NAMES = {"ketch": "ketch (exec per session)", "ketch-fork": "ketch (shipped: -f)
          "opensmtpd": "OpenSMTPD"}
 
 started = []      # every Popen we started, stopped at exit
+NOFILE = None     # our RLIMIT_NOFILE as we were started: the daemons get it back (main)
 notes = []        # what the harness changed on the machine, printed at the end
 
 
@@ -237,6 +239,11 @@ class Daemon:
 
         def pre():
             os.setsid()
+            # the descriptor limit a service manager gives (soft 1024 under
+            # systemd), not the one we raised for W3's client sockets: an
+            # MTA that needs more must raise its own, as smtp-listen does
+            if NOFILE:
+                resource.setrlimit(resource.RLIMIT_NOFILE, NOFILE)
             if cg:
                 with open(os.path.join(cg, "cgroup.procs"), "w") as f:
                     f.write(str(os.getpid()))
@@ -1556,10 +1563,10 @@ def main():
     t_start = time.time()
     # SIGTERM (or ^C) unwinds through the finally below: every MTA is stopped
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
-    # W3 holds up to thousands of client sockets in this process
-    import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # W3 holds up to 10,000 client sockets in this process
+    global NOFILE
+    NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE[1], NOFILE[1]))
     md = setup_machine()
     log("bench dir %s, raw figures %s, %d round(s) of %d messages" % (DIR, RAW, ROUNDS, MSGS))
     global RSPAMD_PORT
