@@ -4,19 +4,23 @@
 # starts (smtp-listen(8)): with -f it holds a control socket per session
 # process, so a soft limit of 1024 would cap it near a thousand sessions.
 # Started under prlimit with a low soft limit, it must show the hard one
-# in /proc/PID/limits, and with -f serve more idle sessions at once than
+# in /proc/PID/limits, as must smtp-keyd, and with -f serve more idle sessions at once than
 # the soft limit it was given would let it hold.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 7
+plan 8
 need prlimit util-linux
+need openssl openssl
 # this test chooses the mode of each listener itself
 KETCH_LISTEN_FLAGS=
 
 cd "$T" || exit 1
 PORT=$(free_port)
-# the default limits (100 connections, 10 per client) would refuse the 60
-mkinstance "listen 127.0.0.1 port $PORT" "relay-from 127.0.0.0/8" "limit connections 200" "limit connections-per-client 200"
+# the default limits (100 connections, 10 per client) would refuse the 60;
+# a certificate, so that smtp-listen starts smtp-keyd, which inherits the limit
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ec.key" -out "$T/ec.crt" -days 2 -subj /CN=localhost >/dev/null 2>&1
+mkinstance "listen 127.0.0.1 port $PORT starttls" "certificate $T/ec.crt key $T/ec.key" \
+  "relay-from 127.0.0.0/8" "limit connections 200" "limit connections-per-client 200"
 
 # nofile soft|hard: smtp-listen's "Max open files" limit
 nofile () { awk -v f="$2" '/^Max open files/ { print (f == "soft" ? $4 : $5) }' "/proc/$1/limits" ; }
@@ -36,6 +40,8 @@ start_under 1024:20000
 ok $? "smtp-listen ready under a soft limit of 1024"
 is "$(nofile "$LPID" soft)" 20000 "the soft descriptor limit is raised to the hard one"
 is "$(nofile "$LPID" hard)" 20000 "the hard limit is left as it was"
+KD=$(pgrep -P "$LPID" -x smtp-keyd)
+is "$(nofile "${KD:-0}" soft)" 20000 "smtp-keyd (one channel per TLS session) inherits the raised limit"
 stop_listen
 
 start_under 300:300

@@ -1056,8 +1056,7 @@ def w4_client(port, ctx, rcpt, session=None):
     """one W4 connection: EHLO, STARTTLS, the handshake (BearSSL or
     Postfix's OpenSSL against Python's), EHLO, one 4 KiB message, QUIT.
     SESSION (w4r): the TLS session of an earlier connection, offered for
-    resumption, or None (w4r's first: a full handshake), or False (w4e,
-    w4rsa: no resumption, and no close_notify). Returns the seconds from connect to TLS established, the
+    resumption (None: a full handshake). Returns the seconds from connect to TLS established, the
     suite, this connection's TLS session (for the next) and whether the
     server resumed SESSION."""
     t0 = time.monotonic()
@@ -1070,7 +1069,7 @@ def w4_client(port, ctx, rcpt, session=None):
         s.sendall(b"STARTTLS\r\n")
         if smtp_reply(f) != 220:
             raise RuntimeError("STARTTLS refused")
-        t = ctx.wrap_socket(s, server_hostname="localhost", session=session or None)
+        t = ctx.wrap_socket(s, server_hostname="localhost", session=session)
         hs = time.monotonic() - t0
         suite = t.cipher()[0]
         reused = t.session_reused
@@ -1086,16 +1085,7 @@ def w4_client(port, ctx, rcpt, session=None):
             raise RuntimeError("message refused")
         t.sendall(b"QUIT\r\n")
         smtp_reply(g)
-        # taken before unwrap, which drops the connection's state
         sess = t.session
-        if session is not False:
-            # OpenSSL marks a session not resumable when its connection is
-            # freed without a close_notify sent: send ours (the server may
-            # close first, or answer with its own: either is fine)
-            try:
-                t.unwrap()
-            except (OSError, ValueError):
-                pass
         t.close()
         return hs, suite, sess, reused
     finally:
@@ -1124,9 +1114,8 @@ def w4(m, md, kind, sessions=16, resume=False):
     hs, suites, errors, reused = [], {}, [], [0]
 
     def worker():
-        # w4r: this thread's last TLS session (None: a full handshake);
-        # False: no resumption, and no close_notify needed for one
-        last = None if resume else False
+        # w4r: this thread's last TLS session (None: a full handshake)
+        last = None
         while True:
             with lock:
                 if left[0] <= 0 or errors:
