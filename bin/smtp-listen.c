@@ -30,6 +30,7 @@
 #include <pwd.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <netinet/in.h>
 
 #include <skalibs/types.h>
@@ -645,6 +646,25 @@ static void kill_all (int sig)
   for (; i < n ; i++) kill(s[i].pid, sig) ;
 }
 
+/*
+ * With -f we hold one control socket per session process, busy or idle,
+ * and smtp-keyd, which inherits our limits, one channel per session that
+ * uses TLS or AUTH: the usual soft limit of 1024 descriptors would cap
+ * either near a thousand sessions, well below what the memory allows
+ * (issue 18: 10,000 idle sessions). The soft limit is raised to the hard
+ * one, which needs no privilege; the hard limit is the operator's (the
+ * service manager's) to set. At the hard limit accept fails with EMFILE
+ * and we pause (accept_on). A failure here only leaves the limit as it
+ * was: it is a ceiling, not a requirement.
+ */
+static void raise_nofile (void)
+{
+  struct rlimit r ;
+  if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur >= r.rlim_max) return ;
+  r.rlim_cur = r.rlim_max ;
+  if (setrlimit(RLIMIT_NOFILE, &r) < 0) strerr_warnwusys("raise the descriptor limit") ;
+}
+
 int main (int argc, char const *const *argv)
 {
   stralloc sa = STRALLOC_ZERO ;
@@ -654,6 +674,7 @@ int main (int argc, char const *const *argv)
   iopause_fd x[2 + LISTEN_MAX] ;
   int sfd ;
   PROG = "smtp-listen" ;
+  raise_nofile() ;
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)

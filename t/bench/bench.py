@@ -16,6 +16,7 @@ import json
 import os
 import pwd
 import grp
+import resource
 import select
 import shutil
 import signal
@@ -31,7 +32,9 @@ import time
 ENV = os.environ
 ROUNDS = int(ENV.get("BENCH_ROUNDS", "3"))
 MSGS = int(ENV.get("BENCH_MSGS", "2000"))
-W3_SESSIONS = [int(x) for x in ENV.get("BENCH_W3_SESSIONS", "200,1000").split(",") if x]
+W3_SESSIONS = [int(x) for x in ENV.get("BENCH_W3_SESSIONS", "200,1000,10000").split(",") if x]
+# W3-TLS: the sessions do STARTTLS and the handshake before idling
+W3TLS_SESSIONS = [int(x) for x in ENV.get("BENCH_W3TLS_SESSIONS", "1000").split(",") if x]
 # W1's client sessions; the workload is named w1 for 16 alone, else w1-S per count
 W1_SESSIONS = [int(x) for x in ENV.get("BENCH_W1_SESSIONS", "16").split(",") if x]
 W3_HOLD = float(ENV.get("BENCH_W3_HOLD", "5"))
@@ -39,11 +42,13 @@ PHASE_TIMEOUT = float(ENV.get("BENCH_PHASE_TIMEOUT", "600"))
 L_SECS = float(ENV.get("BENCH_L_SECS", "3"))
 L_THREADS = [int(x) for x in ENV.get("BENCH_L_THREADS", "1,2,16").split(",") if x]
 MTAS = [x for x in ENV.get("BENCH_MTAS", "ketch,ketch-fork,postfix,opensmtpd").split(",") if x]
-WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w1r,w2s,w2m,w2d,w3,w4e,w4rsa").split(",") if x]
-# W4 with STARTTLS: w4e the ECDSA P-256 certificate, w4rsa RSA-2048 ("W4r" is the resuming client's)
+WORKLOADS = [x for x in ENV.get("BENCH_WORKLOADS", "w1,w1r,w1n,w2s,w2m,w2d,w3,w3tls,w4e,w4rsa,w4r").split(",") if x]
+# W4 with STARTTLS: w4e the ECDSA P-256 certificate, w4rsa RSA-2048, w4r
+# ("W4r") w4e with a resuming client
 W4_KINDS = {"w4e": ("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
-            "w4rsa": ("rsa", ["-newkey", "rsa:2048"])}
-TLS = any(w in W4_KINDS for w in WORKLOADS)
+            "w4rsa": ("rsa", ["-newkey", "rsa:2048"]),
+            "w4r": ("ec", None)}
+TLS = any(w in W4_KINDS or w == "w3tls" for w in WORKLOADS)
 CACHE = ENV.get("BENCH_CACHE", "/var/cache/ketch-bench")
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = ENV.get("KETCH_BUILD", os.path.join(TOP, "build"))
@@ -54,9 +59,12 @@ CGROOT = ENV.get("BENCH_CGROUP", "/sys/fs/cgroup/unified/ketch-bench")
 PF = os.path.join(CACHE, "root-postfix")
 OS = os.path.join(CACHE, "root-opensmtpd")
 PFLIB = os.path.join(PF, "usr/lib/postfix")
-NAMES = {"ketch": "ketch", "ketch-fork": "ketch -f", "postfix": "Postfix", "opensmtpd": "OpenSMTPD"}
+# ketch-fork is what ketch-services runs (smtp-listen -f): the shipped configuration
+NAMES = {"ketch": "ketch (exec per session)", "ketch-fork": "ketch (shipped: -f)", "postfix": "Postfix",
+         "opensmtpd": "OpenSMTPD"}
 
 started = []      # every Popen we started, stopped at exit
+NOFILE = None     # our RLIMIT_NOFILE as we were started: the daemons get it back (main)
 notes = []        # what the harness changed on the machine, printed at the end
 
 
@@ -186,6 +194,8 @@ def setup_machine():
     if TLS:
         os.makedirs(os.path.join(DIR, "tls"))
         for kind, args in W4_KINDS.values():
+            if not args:
+                continue
             run(["openssl", "req", "-x509"] + args + ["-nodes", "-keyout", os.path.join(DIR, "tls", kind + ".key"),
                  "-out", os.path.join(DIR, "tls", kind + ".crt"), "-days", "2", "-subj", "/CN=localhost"], timeout=60)
     os.makedirs(os.path.dirname(RAW), exist_ok=True)
@@ -229,6 +239,11 @@ class Daemon:
 
         def pre():
             os.setsid()
+            # the descriptor limit a service manager gives (soft 1024 under
+            # systemd), not the one we raised for W3's client sockets: an
+            # MTA that needs more must raise its own, as smtp-listen does
+            if NOFILE:
+                resource.setrlimit(resource.RLIMIT_NOFILE, NOFILE)
             if cg:
                 with open(os.path.join(cg, "cgroup.procs"), "w") as f:
                     f.write(str(os.getpid()))
@@ -424,6 +439,49 @@ milter_headers {{ use = ["x-spamd-result", "x-rspamd-action", "x-spam-status"]; 
         raise RuntimeError("rspamd not listening on 127.0.0.1:%d; see %s/rspamd.log" % (self.port, self.dir))
 
 
+# ---------------------------------------------------------------- the no-op milter (w1n)
+
+NOOP_PORT = None     # the port of the one no-op milter that w1n puts in front of every MTA
+
+
+class NoopMilter:
+    """t/bench/noop-milter.py (Debian's python3-milter, on libmilter): asks
+    for every stage, answers continue, changes nothing; one for all the
+    MTAs, in a cgroup of its own, so the MTA's CPU per message is what one
+    filter switched on costs it. It writes how many messages it saw to
+    self.countfile (at most every 0.5 s)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = os.path.join(DIR, "noop-milter")
+        os.makedirs(self.dir)
+        self.countfile = os.path.join(self.dir, "count")
+        self.d = Daemon("noop-milter")
+
+    def start(self):
+        prog = os.path.join(TOP, "t", "bench", "noop-milter.py")
+        # Debian's python3, whatever python3 runs this script: python3-milter is its module
+        self.d.start(["/usr/bin/python3", prog, "inet:%d@127.0.0.1" % self.port, self.countfile],
+                     logname="noop-milter")
+        end = now() + 30
+        while now() < end and self.d.alive():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("noop-milter not listening on 127.0.0.1:%d; see %s/noop-milter.log" % (self.port, self.dir))
+
+    def count(self):
+        """messages seen so far (after 0.6 s: the file is written every 0.5 s)"""
+        time.sleep(0.6)
+        try:
+            with open(self.countfile) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return 0
+
+
 # ---------------------------------------------------------------- OpenDKIM (w2d)
 
 DKIM_DOMAIN = "signed.test"   # w2d's From: domain, the one domain with a key
@@ -522,6 +580,8 @@ class MTA:
         self.port = free_port()
         # w1r: a second listener whose mail goes through rspamd (RSPAMD_PORT)
         self.port_r = free_port() if RSPAMD_PORT and self.milter else None
+        # w1n: a third listener whose mail goes through the no-op milter (NOOP_PORT)
+        self.port_n = free_port() if NOOP_PORT and self.milter else None
         # w2d: the port whose mail from DKIM_DOMAIN is signed (None: this MTA does not sign)
         self.port_d = None
         self.dir = os.path.join(DIR, name)
@@ -634,6 +694,10 @@ smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
             # down is a tempfail, as ketch's default)
             out.append("127.0.0.1:%d inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:%d"
                        " -o milter_default_action=tempfail\n" % (self.port_r, RSPAMD_PORT))
+        if self.port_n:
+            # w1n: the same with the no-op milter
+            out.append("127.0.0.1:%d inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:%d"
+                       " -o milter_default_action=tempfail\n" % (self.port_n, NOOP_PORT))
         if OPENDKIM_PORT:
             # w2d: a second smtpd whose sessions go through OpenDKIM
             self.port_d = free_port()
@@ -654,7 +718,7 @@ smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
 
     def launch(self):
         self.d.start([PF + "/usr/lib/postfix/sbin/master", "-c", self.conf, "-s"], env=self.env)
-        for port in (self.port, self.port_r, self.port_d):
+        for port in (self.port, self.port_r, self.port_d, self.port_n):
             if port and not wait_port(port):
                 raise RuntimeError("postfix does not answer on port %d; see %s" % (port, self.dir))
 
@@ -739,6 +803,10 @@ limit connections-per-client 10000
             if self.port_r:
                 f.write("filter rspamd inet:127.0.0.1:{r}\nlisten 127.0.0.1 port {p} filter rspamd\n".format(
                     r=RSPAMD_PORT, p=self.port_r))
+            # w1n: a third listener with the no-op milter as its filter
+            if self.port_n:
+                f.write("filter noop inet:127.0.0.1:{r}\nlisten 127.0.0.1 port {p} filter noop\n".format(
+                    r=NOOP_PORT, p=self.port_n))
             if TLS:
                 # W4: the listener offers STARTTLS (EHLO names it; W1 does not use it)
                 crt, key = self.tls_files()
@@ -771,7 +839,7 @@ limit connections-per-client 10000
             while not os.path.exists(sock) and time.time() < end:
                 time.sleep(0.02)
         self.d.start([os.path.join(bin_, "smtp-listen")] + self.listen_flags + ["-C", self.conf], logname="smtp-listen")
-        for port in (self.port, self.port_r):
+        for port in (self.port, self.port_r, self.port_n):
             if port and not wait_port(port):
                 raise RuntimeError("ketch does not answer on port %d; see %s" % (port, self.dir))
 
@@ -984,10 +1052,13 @@ def smtp_reply(f):
             return int(line[:3])
 
 
-def w4_client(port, ctx, rcpt):
+def w4_client(port, ctx, rcpt, session=None):
     """one W4 connection: EHLO, STARTTLS, the handshake (BearSSL or
     Postfix's OpenSSL against Python's), EHLO, one 4 KiB message, QUIT.
-    Returns the seconds from connect to TLS established, and the suite."""
+    SESSION (w4r): the TLS session of an earlier connection, offered for
+    resumption (None: a full handshake). Returns the seconds from connect to TLS established, the
+    suite, this connection's TLS session (for the next) and whether the
+    server resumed SESSION."""
     t0 = time.monotonic()
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     try:
@@ -998,9 +1069,10 @@ def w4_client(port, ctx, rcpt):
         s.sendall(b"STARTTLS\r\n")
         if smtp_reply(f) != 220:
             raise RuntimeError("STARTTLS refused")
-        t = ctx.wrap_socket(s, server_hostname="localhost")
+        t = ctx.wrap_socket(s, server_hostname="localhost", session=session)
         hs = time.monotonic() - t0
         suite = t.cipher()[0]
+        reused = t.session_reused
         g = t.makefile("rb")
         for cmd in (b"EHLO client.test", b"MAIL FROM:<bench@client.test>", b"RCPT TO:<%s>" % rcpt, b"DATA"):
             t.sendall(cmd + b"\r\n")
@@ -1013,17 +1085,19 @@ def w4_client(port, ctx, rcpt):
             raise RuntimeError("message refused")
         t.sendall(b"QUIT\r\n")
         smtp_reply(g)
+        sess = t.session
         t.close()
-        return hs, suite
+        return hs, suite, sess, reused
     finally:
         s.close()
 
 
-def w4(m, md, kind, sessions=16):
-    """W4: W1 with STARTTLS, a full TLS 1.2 handshake per connection (no
-    resumption: a fresh client context each time would be needed otherwise,
-    and Python's does not resume unless asked), SESSIONS at once; the MTA
-    restarted on KIND's certificate first."""
+def w4(m, md, kind, sessions=16, resume=False):
+    """W4: W1 with STARTTLS, a full TLS 1.2 handshake per connection
+    (Python's ssl does not resume unless asked), SESSIONS at once; the MTA
+    restarted on KIND's certificate first. RESUME (w4r): each thread
+    offers the TLS session of its last connection on its next (its first
+    is a full handshake); the fraction the server resumed is reported."""
     if not m.starttls:
         return {"error": "unsupported: STARTTLS fails"}
     m.tls_install(kind)
@@ -1037,23 +1111,28 @@ def w4(m, md, kind, sessions=16):
     rcpt = (USER + "@local.test").encode()
     left = [MSGS]
     lock = threading.Lock()
-    hs, suites, errors = [], {}, []
+    hs, suites, errors, reused = [], {}, [], [0]
 
     def worker():
+        # w4r: this thread's last TLS session (None: a full handshake)
+        last = None
         while True:
             with lock:
                 if left[0] <= 0 or errors:
                     return
                 left[0] -= 1
             try:
-                h, su = w4_client(m.port, ctx, rcpt)
+                h, su, sess, r = w4_client(m.port, ctx, rcpt, last)
             except Exception as e:
                 with lock:
                     errors.append("%s: %s" % (type(e).__name__, e))
                 return
+            if resume:
+                last = sess
             with lock:
                 hs.append(h)
                 suites[su] = suites.get(su, 0) + 1
+                reused[0] += 1 if r else 0
 
     w = Watch(os.path.join(md, "new"), MSGS)
     pss = PssPeak(m.d)
@@ -1085,6 +1164,10 @@ def w4(m, md, kind, sessions=16):
     res["cpu_ms_msg"] = (cpu1 - cpu0) / 1000 / MSGS
     res["handshake_ms_p50"] = statistics.median(hs) * 1000 if hs else None
     res["suites"] = suites
+    if resume:
+        # of the connections made (each thread's first could not resume)
+        res["resumed"] = reused[0]
+        res["resumed_pct"] = 100.0 * reused[0] / len(hs) if hs else None
     res["settle_s"] = st
     res["pss_peak_kib"] = peak
     return res
@@ -1217,15 +1300,51 @@ def w2(m, via, signed=False):
     return res
 
 
-def w3(m, sessions):
+def ehlo(s):
+    """EHLO on S (a socket or an SSL socket) and its whole 250 reply"""
+    s.sendall(b"EHLO client.test\r\n")
+    r = b""
+    while not any(line.startswith(b"250 ") for line in r.split(b"\r\n")):
+        b = s.recv(4096)
+        if not b:
+            raise OSError("closed")
+        r += b
+
+
+def w3_budget(sessions):
+    """the bound on opening W3's sessions: 120 s, or 30 ms a session
+    beyond 4000 (300 s for 10,000), at most PHASE_TIMEOUT. With -f a
+    session costs more the more are held (t/bench/README.md, 10,000 idle
+    sessions): under load 10,000 did not open within 120 s."""
+    return min(PHASE_TIMEOUT, max(120, sessions * 0.03))
+
+
+def w3(m, sessions, tls=False):
     """W3: open SESSIONS sessions (greeting + EHLO), at most 4 opening at a time,
-    hold W3_HOLD s; PSS of the server per session."""
+    hold W3_HOLD s; PSS of the server per session. TLS (W3-TLS): each
+    session also does STARTTLS, the TLS 1.2 handshake and EHLO again
+    before it idles."""
+    if tls and not m.starttls:
+        return {"error": "unsupported: STARTTLS fails"}
+    if tls:
+        # the ECDSA certificate (a W4 phase may have left the RSA one)
+        m.tls_install("ec")
+        m.restart()
+    elif FRESH:
+        m.restart()
     res = {"settle_s": settle(m)}
     idle = m.d.pss_kib()
     socks, lat, fails = [], [], 0
     lock = threading.Lock()
-    budget = now() + min(PHASE_TIMEOUT, 120)
+    t_start = now()
+    budget = t_start + w3_budget(sessions)
     todo = [sessions]
+    ctx = None
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 
     def opener():
         nonlocal fails
@@ -1248,13 +1367,21 @@ def w3(m, sessions):
                 glat = now() - t
                 if not g.startswith(b"220"):
                     raise OSError("no 220")
-                s.sendall(b"EHLO client.test\r\n")
-                r = b""
-                while not any(line.startswith(b"250 ") for line in r.split(b"\r\n")):
-                    b = s.recv(4096)
-                    if not b:
-                        raise OSError("closed")
-                    r += b
+                ehlo(s)
+                if tls:
+                    s.sendall(b"STARTTLS\r\n")
+                    r = b""
+                    while b"\n" not in r:
+                        b = s.recv(512)
+                        if not b:
+                            raise OSError("closed")
+                        r += b
+                    if not r.startswith(b"220"):
+                        raise OSError("STARTTLS refused")
+                    # a handshake may take longer than a greeting on a loaded machine
+                    s.settimeout(10)
+                    s = ctx.wrap_socket(s, server_hostname="localhost")
+                    ehlo(s)
                 with lock:
                     socks.append(s)
                     lat.append(glat)
@@ -1270,6 +1397,7 @@ def w3(m, sessions):
     for t in th:
         t.join(max(1, budget - now() + 5))
     t_open = now()
+    res["open_s"] = round(t_open - t_start, 1)
     time.sleep(min(1.0, W3_HOLD))
     busy = m.d.pss_kib()
     time.sleep(max(0, W3_HOLD - (now() - t_open)))
@@ -1328,6 +1456,9 @@ def table(results, status, lim):
              ("W1 with rspamd, end-to-end/s", "w1r", "e2e_s", 0, True),
              ("W1 with rspamd, CPU ms/msg (the MTA's)", "w1r", "cpu_ms_msg", 2, False),
              ("W1 with rspamd, rspamd's CPU ms/msg", "w1r", "rspamd_cpu_ms_msg", 2, False)]
+    rows += [("W1 with a no-op milter, end-to-end/s", "w1n", "e2e_s", 0, True),
+             ("W1 with a no-op milter, CPU ms/msg (the MTA's)", "w1n", "cpu_ms_msg", 2, False),
+             ("W1 with a no-op milter, the milter's CPU ms/msg", "w1n", "milter_cpu_ms_msg", 2, False)]
     rows += [
         ("W2 via sendmail, end-to-end/s", "w2s", "e2e_s", 0, True),
         ("W2 via SMTP, end-to-end/s", "w2m", "e2e_s", 0, True),
@@ -1339,17 +1470,22 @@ def table(results, status, lim):
         # derived: the medians of w2d (MTA + signer) less w2m's, same round set
         ("W2 signing cost, CPU ms/msg (signed less W2 via SMTP)", "w2d", "sign_cost_ms_msg", 2, False),
     ]
-    for wl, name in (("w4e", "ECDSA P-256"), ("w4rsa", "RSA-2048")):
-        rows += [("W4 %s end-to-end/s" % name, wl, "e2e_s", 0, True),
-                 ("W4 %s CPU ms/msg" % name, wl, "cpu_ms_msg", 2, False),
-                 ("W4 %s handshake ms (median)" % name, wl, "handshake_ms_p50", 1, False)]
+    for wl, name in (("w4e", "W4 ECDSA P-256"), ("w4rsa", "W4 RSA-2048"), ("w4r", "W4r (resuming) ECDSA P-256")):
+        rows += [("%s end-to-end/s" % name, wl, "e2e_s", 0, True),
+                 ("%s CPU ms/msg" % name, wl, "cpu_ms_msg", 2, False),
+                 ("%s handshake ms (median)" % name, wl, "handshake_ms_p50", 1, False)]
+    rows += [("W4r resumed %", "w4r", "resumed_pct", 0, True)]
     for n in W3_SESSIONS:
         rows += [("W3 sessions served of %d" % n, "w3-%d" % n, "served", 0, True),
                  ("W3 greeting latency ms (%d)" % n, "w3-%d" % n, "greet_ms", 1, False),
                  ("W3 PSS KiB per session (%d)" % n, "w3-%d" % n, "pss_per_session_kib", 0, False)]
+    for n in W3TLS_SESSIONS:
+        rows += [("W3-TLS served of %d" % n, "w3tls-%d" % n, "served", 0, True),
+                 ("W3-TLS PSS KiB per session (%d)" % n, "w3tls-%d" % n, "pss_per_session_kib", 0, False)]
     hdr = "| metric | " + " | ".join(NAMES[c] for c in cols)
-    # one ratio column per (ketch variant, peer)
-    ratios = [(k, c) for k in cols if k.startswith("ketch") for c in cols if not c.startswith("ketch")]
+    # one ratio column per (ketch variant, peer), the shipped one's (-f) first
+    kvs = sorted((k for k in cols if k.startswith("ketch")), key=lambda k: k != "ketch-fork")
+    ratios = [(k, c) for k in kvs for c in cols if not c.startswith("ketch")]
     hdr += "".join(" | %s/%s" % (NAMES[k], NAMES[c]) for k, c in ratios) + " |"
     out = [hdr, "|" + "---|" * (1 + len(cols) + len(ratios))]
 
@@ -1416,10 +1552,10 @@ def main():
     t_start = time.time()
     # SIGTERM (or ^C) unwinds through the finally below: every MTA is stopped
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
-    # W3 holds up to thousands of client sockets in this process
-    import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # W3 holds up to 10,000 client sockets in this process
+    global NOFILE
+    NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE[1], NOFILE[1]))
     md = setup_machine()
     log("bench dir %s, raw figures %s, %d round(s) of %d messages" % (DIR, RAW, ROUNDS, MSGS))
     global RSPAMD_PORT
@@ -1435,6 +1571,19 @@ def main():
             log("rspamd: failed to start, w1r not measured: %s" % e)
             rs.d.stop()
             rs = None
+    global NOOP_PORT
+    nm = None
+    if "w1n" in WORKLOADS:
+        # before the MTAs: their configurations name its port
+        nm = NoopMilter()
+        try:
+            nm.start()
+            NOOP_PORT = nm.port
+            log("no-op milter on 127.0.0.1:%d" % nm.port)
+        except Exception as e:
+            log("noop-milter: failed to start, w1n not measured: %s" % e)
+            nm.d.stop()
+            nm = None
     global DKIM_KEY, OPENDKIM_PORT
     dk = None
     if "w2d" in WORKLOADS:
@@ -1484,7 +1633,9 @@ def main():
                 lim.setdefault(t, []).append(r)
                 record(rnd, "-", "L%d" % t, {"rate": r})
             for wl in WORKLOADS:
-                subs = ["w3-%d" % n for n in W3_SESSIONS] if wl == "w3" else w1_subs() if wl == "w1" else [wl]
+                subs = (["w3-%d" % n for n in W3_SESSIONS] if wl == "w3" else
+                        ["w3tls-%d" % n for n in W3TLS_SESSIONS] if wl == "w3tls" else
+                        w1_subs() if wl == "w1" else [wl])
                 for sub in subs:
                     for name in MTAS:
                         m = mtas.get(name)
@@ -1495,6 +1646,8 @@ def main():
                             continue
                         # w1r: only the MTAs that speak the milter protocol, while rspamd runs
                         if sub == "w1r" and not (m.port_r and rs and rs.d.alive()):
+                            continue
+                        if sub == "w1n" and not (m.port_n and nm and nm.d.alive()):
                             continue
                         # w2d: only the MTAs that sign (ketch itself, Postfix through OpenDKIM)
                         if sub == "w2d" and not (m.port_d and (m.name != "postfix" or (dk and dk.d.alive()))):
@@ -1511,12 +1664,19 @@ def main():
                                 res["rspamd_cpu_ms_msg"] = (rs.d.cpu_usec() - c0) / 1000 / MSGS
                                 # a listener whose mail did not go through rspamd is said so
                                 res["filtered"] = filtered(os.path.join(md, "new"))
+                            elif sub == "w1n":
+                                c0, k0 = nm.d.cpu_usec(), nm.count()
+                                res = w1(m, md, port=m.port_n)
+                                res["milter_cpu_ms_msg"] = (nm.d.cpu_usec() - c0) / 1000 / MSGS
+                                # every message went through the milter, or the figure says so
+                                res["milter_msgs"] = nm.count() - k0
+                                res["filtered"] = res["milter_msgs"] >= MSGS
                             elif sub == "w2s":
                                 res = w2(m, "sendmail")
                             elif sub == "w2m":
                                 res = w2(m, "smtp")
                             elif sub in W4_KINDS:
-                                res = w4(m, md, W4_KINDS[sub][0])
+                                res = w4(m, md, W4_KINDS[sub][0], resume=sub == "w4r")
                             elif sub == "w2d":
                                 c0 = dk.d.cpu_usec() if dk else 0
                                 res = w2(m, "smtp", signed=True)
@@ -1525,9 +1685,7 @@ def main():
                                     res["signer_cpu_ms_msg"] = signer
                                 res["cpu_total_ms_msg"] = res["cpu_ms_msg"] + signer
                             else:
-                                if FRESH:
-                                    m.restart()
-                                res = w3(m, int(sub.split("-")[1]))
+                                res = w3(m, int(sub.split("-")[1]), tls=sub.startswith("w3tls"))
                         except NotBuilt as e:
                             res = {"error": "not built: %s" % e}
                         except Exception as e:
@@ -1540,6 +1698,8 @@ def main():
             m.d.stop()
         if rs:
             rs.d.stop()
+        if nm:
+            nm.d.stop()
         if dk:
             dk.stop()
         for p in started:
@@ -1584,7 +1744,7 @@ def retable(args):
                 results.setdefault((r["mta"], r["workload"]), []).append(r)
                 if r["mta"] not in mtas:
                     mtas.append(r["mta"])
-    global MTAS, L_THREADS, W3_SESSIONS, W1_SESSIONS, WORKLOADS
+    global MTAS, L_THREADS, W3_SESSIONS, W3TLS_SESSIONS, W1_SESSIONS, WORKLOADS
     order = ["ketch", "ketch-fork", "postfix", "opensmtpd"]
     MTAS = [m for m in order if m in mtas or m == "ketch"]
     for m in MTAS:
@@ -1592,6 +1752,7 @@ def retable(args):
             status[m] = "not built"
     L_THREADS = sorted(lim) or L_THREADS
     W3_SESSIONS = sorted({int(w.split("-")[1]) for (_, w) in results if w.startswith("w3-")}) or W3_SESSIONS
+    W3TLS_SESSIONS = sorted({int(w.split("-")[1]) for (_, w) in results if w.startswith("w3tls-")}) or W3TLS_SESSIONS
     W1_SESSIONS = sorted({int(w.split("-")[1]) for (_, w) in results if w.startswith("w1-")}) or [16]
     WORKLOADS = sorted({w.split("-")[0] for (_, w) in results})
     print(table(results, status, lim))

@@ -1,0 +1,77 @@
+#!/bin/sh
+# ISC license: see LICENSE.
+# smtp-listen raises its soft RLIMIT_NOFILE to the hard limit when it
+# starts (smtp-listen(8)): with -f it holds a control socket per session
+# process, so a soft limit of 1024 would cap it near a thousand sessions.
+# Started under prlimit with a low soft limit, it must show the hard one
+# in /proc/PID/limits, as must smtp-keyd, and with -f serve more idle sessions at once than
+# the soft limit it was given would let it hold.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/smtp-lib.sh"
+plan 8
+need prlimit util-linux
+need openssl openssl
+# this test chooses the mode of each listener itself
+KETCH_LISTEN_FLAGS=
+
+cd "$T" || exit 1
+PORT=$(free_port)
+# the default limits (100 connections, 10 per client) would refuse the 60;
+# a certificate, so that smtp-listen starts smtp-keyd, which inherits the limit
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ec.key" -out "$T/ec.crt" -days 2 -subj /CN=localhost >/dev/null 2>&1
+mkinstance "listen 127.0.0.1 port $PORT starttls" "certificate $T/ec.crt key $T/ec.key" \
+  "relay-from 127.0.0.0/8" "limit connections 200" "limit connections-per-client 200"
+
+# nofile soft|hard: smtp-listen's "Max open files" limit
+nofile () { awk -v f="$2" '/^Max open files/ { print (f == "soft" ? $4 : $5) }' "/proc/$1/limits" ; }
+
+# start_under LIMITS [OPTIONS]: start_listen under prlimit --nofile=LIMITS
+# (prlimit execs smtp-listen: LPID is smtp-listen's pid)
+start_under () {
+  _lim=$1 ; shift
+  rm -f "$T/ready"
+  prlimit --nofile="$_lim" smtp-listen -C "$CONF" -d 3 "$@" 3>"$T/ready" 2>>"$T/smtp.log" &
+  LPID=$!
+  at_exit "kill $LPID 2>/dev/null"
+  wait_for 5 test -s "$T/ready"
+}
+
+start_under 1024:20000
+ok $? "smtp-listen ready under a soft limit of 1024"
+is "$(nofile "$LPID" soft)" 20000 "the soft descriptor limit is raised to the hard one"
+is "$(nofile "$LPID" hard)" 20000 "the hard limit is left as it was"
+KD=$(pgrep -P "$LPID" -x smtp-keyd)
+is "$(nofile "${KD:-0}" soft)" 20000 "smtp-keyd (one channel per TLS session) inherits the raised limit"
+stop_listen
+
+start_under 300:300
+is "$(nofile "$LPID" soft)/$(nofile "$LPID" hard)" 300/300 "soft already at the hard limit: both unchanged"
+stop_listen
+
+# -f with a soft limit of 40: before the raise, about 30 session processes
+# (a control socket each) filled the table; 60 idle sessions at once are
+# served only with the soft limit raised
+start_under 40:20000 -f
+ok $? "smtp-listen -f ready under a soft limit of 40"
+r=$(py "
+import time
+cs, ok = [], 0
+end = time.time() + 30
+for i in range(60):
+    if time.time() > end: break
+    try:
+        c = Conn($PORT, timeout=3)
+        if c.reply()[0] == 220 and c.code(b'EHLO client.example') == 250: ok += 1
+        cs.append(c)
+    except Exception:
+        pass
+print(ok)
+for c in cs:
+    try: c.send(b'QUIT\r\n')
+    except Exception: pass
+")
+is "$r" 60 "-f: 60 idle sessions at once, each greeted and answering EHLO"
+if grep -q 'pausing\|socketpair' "$T/smtp.log" ; then r=1 ; else r=0 ; fi
+is "$r" 0 "-f: no accept pause and no refused socket pair in the log"
+stop_listen
+done_testing
