@@ -8,7 +8,7 @@
 # the soft limit it was given would let it hold.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 8
+plan 10
 need prlimit util-linux
 need openssl openssl
 # this test chooses the mode of each listener itself
@@ -66,11 +66,29 @@ for i in range(60):
     except Exception:
         pass
 print(ok)
+# the listener's ends of the control sockets live from descriptor 256 up,
+# so that a forked session closes its siblings' with one close_range; no
+# session process holds one (it would let it feed a sibling connections)
+import os
+hi = sum(1 for f in os.listdir('/proc/$LPID/fd') if int(f) >= 256)
+print(hi >= 60)
+kids = []
+for p in os.listdir('/proc'):
+    if not p.isdigit(): continue
+    try:
+        st = open('/proc/%s/stat' % p).read()
+        if st.split(') ')[1].split()[1] == '$LPID' and '(smtp-session)' in st: kids.append(p)
+    except OSError: pass
+bad = [k for k in kids if [f for f in os.listdir('/proc/%s/fd' % k) if int(f) >= 256] or len(os.listdir('/proc/%s/fd' % k)) > 12]
+print(len(kids) >= 60 and not bad)
 for c in cs:
     try: c.send(b'QUIT\r\n')
     except Exception: pass
 ")
-is "$r" 60 "-f: 60 idle sessions at once, each greeted and answering EHLO"
+set -- $r
+is "$1" 60 "-f: 60 idle sessions at once, each greeted and answering EHLO"
+is "$2" True "-f: the listener holds the control sockets from descriptor 256 up"
+is "$3" True "-f: no session process holds a sibling's control socket (none at 256 or above, at most 12 descriptors)"
 if grep -q 'pausing\|socketpair' "$T/smtp.log" ; then r=1 ; else r=0 ; fi
 is "$r" 0 "-f: no accept pause and no refused socket pair in the log"
 stop_listen
