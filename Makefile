@@ -21,9 +21,10 @@ CFLAGS_KETCH = -std=c99 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow -
   -fstack-protector-strong -fPIE $(if $(WERROR),-Werror) $(SAN)
 LDFLAGS_KETCH = -pie -Wl,-z,relro,-z,now $(SAN)
 # skalibs and BearSSL are linked statically: installed programs need only libc.
-# libsodium gives Ed25519 to DKIM (lib/dkimkey.c): a static archive too, so
-# only the programs that use that module (enqueue, enqueue-listen,
-# ketch-dkim, conf-check) carry it
+# libsodium gives Ed25519 to DKIM (lib/dkimkey.c) and X25519 to TLS
+# (lib/ecimpl.c): a static archive too, so only the programs that use
+# those modules (enqueue, enqueue-listen, ketch-dkim, conf-check; the TLS
+# ones: smtp-listen, smtp-session, smtp-keyd, remote-send, ...) carry it
 LIBS_KETCH = -Wl,-Bstatic -lbearssl -lsodium -lskarnet -Wl,-Bdynamic
 LIBS_EXTRA = -lcrypt -lresolv
 

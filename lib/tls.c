@@ -21,6 +21,7 @@
 #include <skalibs/iopause.h>
 #include <skalibs/random.h>
 
+#include "ecimpl.h"
 #include "keyd.h"
 #include "tls.h"
 #include "tlsname.h"
@@ -129,9 +130,10 @@ static uint16_t const suites_ec[2][3] =
  * trap to the hypervisor in a virtual machine), for suites we never
  * enable. The _get functions return 0 where the CPU or the compiler
  * lacks the instructions; the portable fallbacks are the 64-bit constant
- * time ones. Curves: br_ec_get_default() is the fastest BearSSL has
- * (Debian's 0.6 has no 64-bit curve code, br_ec_p256_m64 and
- * br_ec_c25519_m64 came after it: its default is br_ec_all_m31); RSA:
+ * time ones. Curves: lib/ecimpl's, libsodium's X25519 and BearSSL's
+ * br_ec_all_m31 for the rest (Debian's 0.6 has no 64-bit curve code,
+ * br_ec_p256_m64 and br_ec_c25519_m64 came after it), with libsodium
+ * initialised here, once per process; RSA:
  * the i62 code where the compiler has 128-bit products, which is what
  * br_rsa_*_get_default() return in 0.6.
  */
@@ -142,6 +144,7 @@ struct impls_s
   br_ghash ghash ;
   br_chacha20_run chacha20 ;
   br_poly1305_run poly1305 ;
+  br_ec_impl const *ec ;
   int aesni ;
 } ;
 
@@ -160,6 +163,7 @@ static impls const *impls_get (void)
     if (!x.chacha20) x.chacha20 = &br_chacha20_ct_run ;
     x.poly1305 = br_poly1305_ctmulq_get() ;
     if (!x.poly1305) x.poly1305 = &br_poly1305_ctmul_run ;
+    x.ec = ecimpl_get() ;
     done = 1 ;
   }
   return &x ;
@@ -173,7 +177,7 @@ static void engine_setup (br_ssl_engine_context *eng, impls const *x)
   for (; id <= br_sha512_ID ; id++) br_ssl_engine_set_hash(eng, id, hashes[id - br_md5_ID]) ;
   br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf) ;
   br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf) ;
-  br_ssl_engine_set_ec(eng, br_ec_get_default()) ;
+  br_ssl_engine_set_ec(eng, x->ec) ;
   br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable) ;
   br_ssl_engine_set_aes_ctr(eng, x->aes_ctr) ;
   br_ssl_engine_set_ghash(eng, x->ghash) ;

@@ -12,6 +12,7 @@
 #include <skalibs/random.h>
 #include <skalibs/bytestr.h>
 
+#include "ecimpl.h"
 #include "tls.h"
 #include "tlsclient.h"
 #include "tlsname.h"
@@ -239,6 +240,8 @@ int tlsclient_start (tlsclient *t, int fd, char const *servername, int mode, tls
   t->mode = mode ;
   t->deadline = deadline ;
   br_ssl_client_init_full(&t->cc, &t->xc, tas, ntas) ;
+  /* its ECDHE is br_ec_get_default()'s: X25519 from libsodium instead (lib/ecimpl) */
+  br_ssl_engine_set_ec(&t->cc.eng, ecimpl_get()) ;
   /* BearSSL 0.6 has no TLS 1.3; 1.0 and 1.1 are left to peers from another age */
   br_ssl_engine_set_versions(&t->cc.eng, BR_TLS12, BR_TLS12) ;
   br_ssl_engine_set_buffer(&t->cc.eng, t->iobuf, sizeof(t->iobuf), 1) ;
