@@ -177,17 +177,17 @@ is "$(cat "$T/restart.out")" "0 1 0" "after smtp-keyd's restart: not resumed"
 
 # a short lifetime: resumed within it, not after
 stop_listen
-echo "tls-session-cache 2" >> "$CONF"
+echo "tls-session-cache 3" >> "$CONF"
 start_listen
-ok $? "smtp-listen with tls-session-cache 2" "$(tail -n 20 "$T/smtp.log")"
-got=$(resume s:$PORT s:$PORT sleep:3.2 s:$PORT)
-is "$got" "0 1 0" "tls-session-cache 2: resumed at once, not after 3 seconds"
-got=$(resume s:$PORT s:$PORT sleep:3.2 raw:$PORT:real)
+ok $? "smtp-listen with tls-session-cache 3" "$(tail -n 20 "$T/smtp.log")"
+got=$(resume s:$PORT s:$PORT sleep:4.2 s:$PORT)
+is "$got" "0 1 0" "tls-session-cache 3: resumed at once, not after 4 seconds"
+got=$(resume s:$PORT s:$PORT sleep:4.2 raw:$PORT:real)
 is "$got" "0 1 0" "the expired ID itself (not only Python's view of it) is not resumed"
 
 # the cache off: no session is resumed; and with -f as with exec'd sessions
 stop_listen
-sed -i 's/^tls-session-cache 2$/tls-session-cache 0/' "$CONF"
+sed -i "s/^tls-session-cache 3$/tls-session-cache 0/" "$CONF"
 start_listen
 ok $? "smtp-listen with tls-session-cache 0" "$(tail -n 20 "$T/smtp.log")"
 got=$(resume s:$PORT s:$PORT t:$PORTS raw:$PORT:real)
