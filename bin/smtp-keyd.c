@@ -305,7 +305,7 @@ static int answer (chan *c)
     int type = key_get() ;
     if (!keytype) key_forget() ;
     if (type) { rep[0] = KEYD_OK ; rep[1] = (unsigned char)type ; replen = 2 ; }
-    if (cf.tls_session_cache) cert_check() ;
+    if (cf.tls_session_cache && cf.cert) cert_check() ;
   }
   else if (r.type == KEYD_SAVE)
   {
