@@ -17,6 +17,15 @@
  * an edited table needs no restart, and a handshake does not pay for
  * decoding the key twice (a type request, then a signature: 0.4 ms each
  * for RSA-2048).
+ *
+ * It also keeps the listener's TLS session cache (lib/tlscache), so that
+ * a client can resume a session (RFC 5246 §7.3) in any later session
+ * process: a session saves its parameters after a full handshake ('P')
+ * and loads those of the ID its client presents ('L'). The cache is
+ * dropped, every entry wiped, when the configuration, the key or the
+ * certificate file changes (its sessions were made under the old ones),
+ * and is lost with the process; an entry is wiped when it expires, at
+ * the deadline of the loop below, not only when next looked at.
  */
 
 #include <errno.h>
@@ -44,6 +53,7 @@
 #include "authtable.h"
 #include "keyd.h"
 #include "tls.h"
+#include "tlscache.h"
 
 #define USAGE "smtp-keyd [ -C conf ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
@@ -93,6 +103,10 @@ static br_skey_decoder_context key ;
 static int keytype = 0 ;
 static stralloc keypath = STRALLOC_ZERO ;
 static fileid keyid ;
+
+/* the TLS sessions, and the certificate file they were made with */
+static tlscache cache ;
+static fileid certid ;
 
 /* a channel passed through the door, or -1 (none left, or end of file) */
 static int door_recv (void)
@@ -167,6 +181,8 @@ static int key_get (void)
   fileid_of(&id, &st) ;
   if (keytype && fileid_same(&id, &keyid) && !strcmp(keypath.s, keyfile)) return keytype ;
   key_forget() ;
+  /* a session made with another key is not resumed with this one */
+  tlscache_flush(&cache) ;
   {
     stralloc sa = STRALLOC_ZERO ;
     int type = key_load(&key, &sa) ;
@@ -177,6 +193,19 @@ static int key_get (void)
     if (stralloc_copyb(&keypath, keyfile, strlen(keyfile) + 1)) { keyid = id ; keytype = type ; }
     return type ;
   }
+}
+
+/* per TLS session, with the cache on: a renewed certificate (with the
+   same key, or a key not yet renewed) drops the cache as a new key does */
+static void cert_check (void)
+{
+  struct stat st ;
+  fileid id ;
+  if (stat(cf.sa.s + cf.cert, &st) < 0) { tlscache_flush(&cache) ; return ; }
+  fileid_of(&id, &st) ;
+  if (fileid_same(&id, &certid)) return ;
+  tlscache_flush(&cache) ;
+  certid = id ;
 }
 
 /* the signature of a hash into sig (KEYD_SIG_MAX octets): its length, or 0 */
@@ -279,6 +308,28 @@ static int answer (chan *c)
     int type = key_get() ;
     if (!keytype) key_forget() ;
     if (type) { rep[0] = KEYD_OK ; rep[1] = (unsigned char)type ; replen = 2 ; }
+    if (cf.tls_session_cache && cf.cert) cert_check() ;
+  }
+  else if (r.type == KEYD_SAVE)
+  {
+    /* the cache off, or the ID taken (a session cannot replace another's): not saved */
+    rep[0] = KEYD_NO ;
+    if (cf.tls_session_cache)
+    {
+      tain_now_g() ;
+      if (tlscache_put(&cache, (unsigned char const *)r.data, (unsigned char const *)r.pass, &STAMP, cf.tls_session_cache)) rep[0] = KEYD_OK ;
+      else if (errno == ENOMEM) strerr_warnwu("allocate the TLS session cache") ;
+    }
+  }
+  else if (r.type == KEYD_LOAD)
+  {
+    rep[0] = KEYD_NO ;
+    tain_now_g() ;
+    if (cf.tls_session_cache && tlscache_get(&cache, (unsigned char const *)r.data, rep + 1, &STAMP))
+    {
+      rep[0] = KEYD_OK ;
+      replen = 1 + KEYD_SESSION_PARAMS ;
+    }
   }
   else if (r.type == KEYD_SIGN)
   {
@@ -330,6 +381,8 @@ static void reload (void)
   {
     conf_free(&cf) ;
     cf = nc ;
+    /* another lifetime, certificate or key: the cached sessions were made under the old */
+    tlscache_flush(&cache) ;
     /* an unreadable file is read again at the next channel */
     if (known) confid = id ;
   }
@@ -375,8 +428,10 @@ int main (int argc, char const *const *argv)
   if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
   if (!selfpipe_trap(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "trap SIGCHLD") ;
   tain_now_set_stopwatch_g() ;
+  tlscache_init(&cache, TLSCACHE_ENTRIES) ;
   for (;;)
   {
+    tain deadline ;
     size_t n = genalloc_len(chan, &chans), i, np = 2 ;
     chan const *c = genalloc_s(chan, &chans) ;
     iopause_fd *p ;
@@ -387,7 +442,9 @@ int main (int argc, char const *const *argv)
     /* a channel whose password check runs, or waits, is left alone until a check ends */
     for (i = 0 ; i < n ; i++)
       if (!c[i].pid) { p[np].fd = c[i].fd ; p[np].events = IOPAUSE_READ ; p[np++].revents = 0 ; }
-    if (iopause_g(p, np, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    /* woken when the oldest cached session expires, to wipe it */
+    if (iopause_g(p, np, tlscache_deadline(&cache, &deadline) ? &deadline : 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    tlscache_expire(&cache, &STAMP) ;
     /* channels first, from the end: a closed one is replaced by the last */
     for (i = np ; i-- > 2 ; )
       if (p[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))

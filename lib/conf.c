@@ -1020,6 +1020,8 @@ static keyword const keywords[] =
   { .name = "alias-user", .type = T_STRING, FIELD(alias_user) },
   { .name = "local-uid-min", .type = T_UINT, FIELD(local_uid_min), .def = 1000, .min = 0, .max = COUNT_MAX, .flags = PRINT_CHANGED },
   { .name = "certificate", .parse = &do_certificate, .print = &pcertificate },
+  /* inbound TLS session resumption (smtp-keyd's cache); RFC 5246 §F.1.4: at most 24 hours */
+  { .name = "tls-session-cache", .type = T_DURATION, FIELD(tls_session_cache), .def = 300, .min = 0, .max = 86400, .flags = PRINT_CHANGED },
   { .name = "listen", .parse = &do_listen, .print = &plisten },
   { .name = "filter", .parse = &do_filter, .print = &pfilters },  /* milters (lib/filter) */
   { .name = "local-filter", .parse = &do_local_filter, .print = &plocal_filters },

@@ -234,6 +234,7 @@ struct conf_s
   unsigned int concurrency_remote ;
   unsigned int concurrency_destination ;
   unsigned int messages_per_connection ;  /* remote-send -b: messages per batch, one SMTP connection */
+  unsigned int tls_session_cache ;  /* seconds a TLS session can be resumed (smtp-keyd's cache); 0: never */
   unsigned int tlsrpt_period ;    /* seconds; 0: no TLS-RPT (RFC 8460) */
   unsigned int timeout_command ;  /* seconds; RFC 5321 §4.5.3.2 */
   unsigned int timeout_data ;

@@ -42,6 +42,15 @@ int keyd_req_parse (char const *s, size_t len, keyd_req *r)
     r->passlen = len - 2 - ulen ;
     return !memchr(r->pass, 0, r->passlen) ;
   }
+  if (s[0] == KEYD_SAVE || s[0] == KEYD_LOAD)
+  {
+    r->data = s + 1 ;
+    r->len = KEYD_SESSION_ID ;
+    if (s[0] == KEYD_LOAD) return len == 1 + KEYD_SESSION_ID ;
+    r->pass = s + 1 + KEYD_SESSION_ID ;
+    r->passlen = KEYD_SESSION_PARAMS ;
+    return len == 1 + KEYD_SESSION_ID + KEYD_SESSION_PARAMS ;
+  }
   return 0 ;
 }
 
@@ -62,6 +71,21 @@ size_t keyd_auth_fmt (char *buf, char const *user, size_t ulen, char const *pass
   memcpy(buf + 2, user, ulen) ;
   memcpy(buf + 2 + ulen, pass, plen) ;
   return 2 + ulen + plen ;
+}
+
+size_t keyd_save_fmt (char *buf, char const *id, char const *params)
+{
+  buf[0] = KEYD_SAVE ;
+  memcpy(buf + 1, id, KEYD_SESSION_ID) ;
+  memcpy(buf + 1 + KEYD_SESSION_ID, params, KEYD_SESSION_PARAMS) ;
+  return 1 + KEYD_SESSION_ID + KEYD_SESSION_PARAMS ;
+}
+
+size_t keyd_load_fmt (char *buf, char const *id)
+{
+  buf[0] = KEYD_LOAD ;
+  memcpy(buf + 1, id, KEYD_SESSION_ID) ;
+  return 1 + KEYD_SESSION_ID ;
 }
 
 /* waits until fd is ready for events; 1, or 0 (errno) */

@@ -24,19 +24,32 @@
  *                        to 6 SHA-512), HASH exactly that hash's length
  *   'A' ULEN USER PASS   check USER (ULEN octets, 1 to 255) and PASS (the
  *                        rest, up to KEYD_PASS_MAX octets, no NUL)
+ *   'P' ID PARAMS        save a TLS session for resumption (RFC 5246
+ *                        §7.3): ID its session ID (KEYD_SESSION_ID
+ *                        octets), PARAMS (KEYD_SESSION_PARAMS octets) its
+ *                        protocol version and cipher suite (two octets
+ *                        each, big-endian) and its master secret (48)
+ *   'L' ID               load the session of ID: the reply is '+' and
+ *                        its PARAMS, or '-'
  *
- *   '+' [DATA]           key type, signature, or the password is right
- *   '-'                  wrong user or password
+ *   '+' [DATA]           key type, signature, session, or the password
+ *                        is right, or the session is saved
+ *   '-'                  wrong user or password; no such session, or it
+ *                        is not saved (the cache is off, or ID is there)
  *   '!'                  refused or failed: a request that does not parse
  *                        also ends its channel
  *
  * Only hashes of a valid length are signed: a session can obtain
- * signatures while it runs, never the key.
+ * signatures while it runs, never the key. A session obtains the
+ * parameters of a cached session only by its ID, which its own client
+ * presents (smtp-keyd(8) says what this exposes, and for how long).
  */
 
 #define KEYD_KEY 'K'
 #define KEYD_SIGN 'S'
 #define KEYD_AUTH 'A'
+#define KEYD_SAVE 'P'
+#define KEYD_LOAD 'L'
 #define KEYD_OK '+'
 #define KEYD_NO '-'
 #define KEYD_FAIL '!'
@@ -47,15 +60,18 @@
 /* RSA-4096 (BearSSL's largest) signs in 512 octets, ECDSA P-521 in 139 */
 #define KEYD_SIG_MAX 512
 #define KEYD_REP_MAX (1 + KEYD_SIG_MAX)
+/* BearSSL's server makes session IDs of 32 octets, and resumes only those */
+#define KEYD_SESSION_ID 32
+#define KEYD_SESSION_PARAMS (2 + 2 + 48)
 
 typedef struct keyd_req_s keyd_req ;
 struct keyd_req_s
 {
-  char type ;            /* KEYD_KEY, KEYD_SIGN or KEYD_AUTH */
+  char type ;            /* KEYD_KEY, KEYD_SIGN, KEYD_AUTH, KEYD_SAVE or KEYD_LOAD */
   unsigned int hash_id ; /* KEYD_SIGN */
-  char const *data ;     /* the hash, or the user name */
+  char const *data ;     /* the hash, the user name, or the session ID */
   size_t len ;
-  char const *pass ;     /* KEYD_AUTH */
+  char const *pass ;     /* KEYD_AUTH; KEYD_SAVE: the session's PARAMS */
   size_t passlen ;
 } ;
 
@@ -66,6 +82,9 @@ extern int keyd_req_parse (char const *, size_t, keyd_req *) ;
 /* a request into buf (KEYD_REQ_MAX octets): its length, 0 if the arguments cannot be sent */
 extern size_t keyd_sign_fmt (char *, unsigned int, char const *, size_t) ;
 extern size_t keyd_auth_fmt (char *, char const *, size_t, char const *, size_t) ;
+/* ID (KEYD_SESSION_ID octets) and PARAMS (KEYD_SESSION_PARAMS), or ID alone: the request's length */
+extern size_t keyd_save_fmt (char *, char const *, char const *) ;
+extern size_t keyd_load_fmt (char *, char const *) ;
 
 /* a new channel through the door: its descriptor (close-on-exec), or -1 (errno) */
 extern int keyd_open (int, tain const *) ;

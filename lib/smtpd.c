@@ -1030,7 +1030,7 @@ static int tls_start (smtpd_session *s)
     warn_sys(s, "smtp-keyd", 0) ;
     return 0 ;
   }
-  t = tls_server_new(s->cf->sa.s + s->cf->cert, s->io->chain, s->cf->sa.s + s->cf->key, s->keych, s->io->fdr, s->io->fdw, &s->deadline) ;
+  t = tls_server_new(s->cf->sa.s + s->cf->cert, s->io->chain, s->cf->sa.s + s->cf->key, s->keych, !!s->cf->tls_session_cache, s->io->fdr, s->io->fdw, &s->deadline) ;
   if (!t)
   {
     warn_sys(s, "tls-certificate", s->cf->sa.s + s->cf->cert) ;
@@ -1055,7 +1055,7 @@ static int tls_go (smtpd_session *s)
     s->over = SMTPD_OVER_NET ;
     return 0 ;
   }
-  LOG(s, "tls version=", tls_version(s->tls), "cipher=", tlsname_suite(tls_suite(s->tls))) ;
+  LOG(s, "tls version=", tls_version(s->tls), "cipher=", tlsname_suite(tls_suite(s->tls)), tls_resumed(s->tls) ? "resumed=1" : "") ;
   return 1 ;
 }
 

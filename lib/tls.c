@@ -330,7 +330,72 @@ static br_ssl_server_policy_class const delegated_policy =
   .do_sign = &delegated_sign
 } ;
 
-tls_server *tls_server_new (char const *certfile, tls_chain const *lent, char const *keyfile, int keyd, int fdr, int fdw, tain const *deadline)
+/*
+ * The session cache is smtp-keyd's (lib/tlscache), shared by every
+ * session process of the listener: BearSSL saves a session after a full
+ * handshake, and looks up the 32-octet ID a client presents in its
+ * ClientHello. This process asks for that ID only: it never holds
+ * another client's parameters. BearSSL resumes a loaded session if the
+ * client still offers its suite, at its version if the client still
+ * takes it; it checks neither against the server's own settings, so we
+ * do: TLS 1.2, and one of the suites we enable for this key now (a
+ * session made under another policy, or saved by a compromised session
+ * process with a suite we never chose, is not resumed: a full handshake
+ * follows). A failed request is a cache miss, never a failed handshake.
+ */
+static tls_server *cache_server (br_ssl_session_cache_class const **cctx)
+{
+  return (tls_server *)(void *)((char *)cctx - offsetof(tls_server, cache)) ;
+}
+
+static void keyd_save (br_ssl_session_cache_class const **cctx, br_ssl_server_context *sc, br_ssl_session_parameters const *sp)
+{
+  tls_server *t = cache_server(cctx) ;
+  char req[KEYD_REQ_MAX], rep[KEYD_REP_MAX], params[KEYD_SESSION_PARAMS] ;
+  (void)sc ;
+  t->saved = 1 ;
+  if (sp->session_id_len != KEYD_SESSION_ID) return ;
+  params[0] = sp->version >> 8 ; params[1] = sp->version & 0xff ;
+  params[2] = sp->cipher_suite >> 8 ; params[3] = sp->cipher_suite & 0xff ;
+  memcpy(params + 4, sp->master_secret, 48) ;
+  keyd_call(t->keyd, req, keyd_save_fmt(req, (char const *)sp->session_id, params), rep, t->deadline) ;
+  byte_zzero(params, sizeof(params)) ;
+  byte_zzero(req, sizeof(req)) ;
+}
+
+static int keyd_load (br_ssl_session_cache_class const **cctx, br_ssl_server_context *sc, br_ssl_session_parameters *sp)
+{
+  tls_server *t = cache_server(cctx) ;
+  char req[KEYD_REQ_MAX], rep[KEYD_REP_MAX] ;
+  unsigned int i = 0 ;
+  uint16_t version, suite ;
+  ssize_t r ;
+  (void)sc ;
+  if (sp->session_id_len != KEYD_SESSION_ID) return 0 ;
+  r = keyd_call(t->keyd, req, keyd_load_fmt(req, (char const *)sp->session_id), rep, t->deadline) ;
+  if (r != 1 + KEYD_SESSION_PARAMS || rep[0] != KEYD_OK) return 0 ;
+  version = (uint16_t)((unsigned char)rep[1] << 8 | (unsigned char)rep[2]) ;
+  suite = (uint16_t)((unsigned char)rep[3] << 8 | (unsigned char)rep[4]) ;
+  for (; i < 3 ; i++) if (t->suites[i] == suite) break ;
+  if (version == BR_TLS12 && i < 3)
+  {
+    sp->version = version ;
+    sp->cipher_suite = suite ;
+    memcpy(sp->master_secret, rep + 5, 48) ;
+    t->loaded = 1 ;
+  }
+  byte_zzero(rep, sizeof(rep)) ;
+  return t->loaded ;
+}
+
+static br_ssl_session_cache_class const keyd_cache =
+{
+  .context_size = sizeof(br_ssl_session_cache_class const *),
+  .save = &keyd_save,
+  .load = &keyd_load
+} ;
+
+tls_server *tls_server_new (char const *certfile, tls_chain const *lent, char const *keyfile, int keyd, int cache, int fdr, int fdw, tain const *deadline)
 {
   tls_server *t = alloc(sizeof(tls_server)) ;
   size_t n, i, ncert = 0, nkey ;
@@ -400,7 +465,7 @@ tls_server *tls_server_new (char const *certfile, tls_chain const *lent, char co
     static br_rsa_private_key const none = { 0 } ;
     br_ssl_server_set_single_rsa(&t->sc, t->chain, t->chainlen, keyd < 0 ? br_skey_decoder_get_rsa(&t->skey) : &none,
       BR_KEYTYPE_SIGN, br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default()) ;
-    br_ssl_engine_set_suites(&t->sc.eng, suites_rsa[x->aesni], 3) ;
+    t->suites = suites_rsa[x->aesni] ;
   }
   else if (t->keytype == BR_KEYTYPE_EC)
   {
@@ -408,14 +473,20 @@ tls_server *tls_server_new (char const *certfile, tls_chain const *lent, char co
     /* the issuer key type matters only for the static ECDH suites, which we never enable */
     br_ssl_server_set_single_ec(&t->sc, t->chain, t->chainlen, keyd < 0 ? br_skey_decoder_get_ec(&t->skey) : &none,
       BR_KEYTYPE_SIGN, BR_KEYTYPE_EC, br_ec_get_default(), br_ecdsa_sign_asn1_get_default()) ;
-    br_ssl_engine_set_suites(&t->sc.eng, suites_ec[x->aesni], 3) ;
+    t->suites = suites_ec[x->aesni] ;
   }
   else { errno = EINVAL ; goto err ; }
+  br_ssl_engine_set_suites(&t->sc.eng, t->suites, 3) ;
   if (keyd >= 0)
   {
     /* the key placeholder above is never used: this policy replaces the single-key one */
     t->policy = &delegated_policy ;
     br_ssl_server_set_policy(&t->sc, &t->policy) ;
+    if (cache)
+    {
+      t->cache = &keyd_cache ;
+      br_ssl_server_set_cache(&t->sc, &t->cache) ;
+    }
   }
   br_ssl_engine_set_versions(&t->sc.eng, BR_TLS12, BR_TLS12) ;
   br_ssl_engine_add_flags(&t->sc.eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION) ;
@@ -555,6 +626,12 @@ unsigned int tls_suite (tls_server const *t)
   br_ssl_session_parameters sp ;
   br_ssl_engine_get_session_parameters(&t->sc.eng, &sp) ;
   return sp.cipher_suite ;
+}
+
+int tls_resumed (tls_server const *t)
+{
+  /* a resumption cancelled after the load (the client no longer offers the suite) is a full handshake, which saves */
+  return t->loaded && !t->saved ;
 }
 
 char const *tls_version (tls_server const *t)

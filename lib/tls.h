@@ -76,6 +76,11 @@ struct tls_server_s
   br_ssl_server_context sc ;
   /* with smtp-keyd: our policy, which has it sign (lib/tls.c) */
   br_ssl_server_policy_class const *policy ;
+  /* with smtp-keyd and its cache on: our session cache, which asks smtp-keyd (lib/tls.c) */
+  br_ssl_session_cache_class const *cache ;
+  uint16_t const *suites ;  /* the suites we enable: a cached session must have one */
+  int loaded ;         /* the engine took a cached session's parameters... */
+  int saved ;          /* ...or made a new one, which it saved */
   int keyd ;           /* the channel to smtp-keyd, or -1: the key is ours */
   int keytype ;
   tain const *deadline ;  /* the current call's, for smtp-keyd's answer */
@@ -95,9 +100,11 @@ struct tls_server_s
    for the file, or reads the file (a renewed certificate needs no
    restart), and resets the engine. The tls_chain must outlive the server. With keyd, a channel to smtp-keyd
    (lib/keyd.h), the key stays there: smtp-keyd reads it and signs the
-   handshake's hash; with keyd -1 the key file is read here. 0 on error
-   with errno (EINVAL: unusable certificate or key). */
-extern tls_server *tls_server_new (char const *, tls_chain const *, char const *, int, int, int, tain const *) ;
+   handshake's hash; with keyd -1 the key file is read here. With keyd
+   and cache nonzero, sessions are saved in smtp-keyd's cache and a
+   client can resume one (RFC 5246 §7.3); without, none is resumed. 0 on
+   error with errno (EINVAL: unusable certificate or key). */
+extern tls_server *tls_server_new (char const *, tls_chain const *, char const *, int, int, int, int, tain const *) ;
 
 /*
  * Frees a server, everything it knew of its client zeroed first, for a
@@ -125,6 +132,8 @@ extern void tls_close (tls_server *, tain const *) ;
 /* does the engine hold decrypted bytes not yet read? */
 extern int tls_pending (tls_server const *) ;
 extern unsigned int tls_suite (tls_server const *) ;
+/* after the handshake: was it the resumption of a cached session? */
+extern int tls_resumed (tls_server const *) ;
 /* the protocol version negotiated, by name ("TLSv1.2") */
 extern char const *tls_version (tls_server const *) ;
 extern int tls_last_error (tls_server const *) ;

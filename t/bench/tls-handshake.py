@@ -10,6 +10,12 @@ EHLO, QUIT, from Python's ssl. Printed: the median wall ms of a client
 (Python's side included), and the server's CPU ms per client
 (smtp-listen with its reaped sessions, the live ones, plus smtp-keyd,
 from /proc/PID/stat), with smtp-keyd's own share. Every wait is bounded.
+
+Two clients (BENCH_TLS_CLIENTS, default "full resuming"): "full" makes a
+full handshake each time; "resuming" (W4r) offers each connection the
+session of the one before (RFC 5246 §7.3, Python's SSLSocket.session),
+and the fraction of the N handshakes the server resumed is printed
+(0 for a build without tls-session-cache, which is left at its default).
 """
 
 import os
@@ -24,6 +30,7 @@ import tempfile
 import time
 
 N = int(os.environ.get("BENCH_TLS_N", "500"))
+CLIENTS = os.environ.get("BENCH_TLS_CLIENTS", "full resuming").split()
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILDS = [("after", os.environ.get("KETCH_BUILD", os.path.join(TOP, "build")))]
 if os.environ.get("KETCH_BUILD_BEFORE"):
@@ -75,22 +82,29 @@ def reply(f):
             return int(line[:3])
 
 
-def client(port, ctx):
+def client(port, ctx, session=None):
+    """one client; returns its TLS session and whether it was resumed"""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    # after an abbreviated handshake the client's Finished and its EHLO
+    # are two writes in a row: with Nagle the EHLO waits for the server's
+    # delayed ACK (40 ms), which would hide the server's time
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     f = s.makefile("rb")
     reply(f)
     s.sendall(b"EHLO bench.example\r\n"); reply(f)
     s.sendall(b"STARTTLS\r\n")
     if reply(f) != 220:
         raise RuntimeError("STARTTLS refused")
-    t = ctx.wrap_socket(s, server_hostname="localhost")
+    t = ctx.wrap_socket(s, server_hostname="localhost", session=session)
     g = t.makefile("rb")
     t.sendall(b"EHLO bench.example\r\n"); reply(g)
     t.sendall(b"QUIT\r\n"); reply(g)
+    r = (t.session, t.session_reused)
     t.close()
+    return r
 
 
-def run(build, kind, flags, d):
+def run(build, kind, flags, d, resuming):
     port = free_port()
     conf = os.path.join(d, "ketch.conf")
     user = "nobody" if os.geteuid() == 0 else None
@@ -112,23 +126,28 @@ def run(build, kind, flags, d):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+        sess = None
         for _ in range(20):
-            client(port, ctx)
+            sess = client(port, ctx, sess)[0] if resuming else None
         time.sleep(0.2)
         keyd = kids(p.pid, "smtp-keyd")
         k0 = sum(cpu_ticks(k, False) for k in keyd)
         c0 = cpu_ticks(p.pid) + k0 + live(p.pid)
         lat = []
+        resumed = 0
         for _ in range(N):
             t0 = time.monotonic()
-            client(port, ctx)
+            got, reused = client(port, ctx, sess)
             lat.append(time.monotonic() - t0)
+            resumed += reused
+            if resuming:
+                sess = got
         # the last exec'd sessions end; -f's stay, idle (their own CPU is counted live)
         time.sleep(0.3)
         k1 = sum(cpu_ticks(k, False) for k in keyd)
         c1 = cpu_ticks(p.pid) + k1 + live(p.pid)
         ms = lambda t: t * 1000 / TICK / N
-        return statistics.median(lat) * 1000, ms(c1 - c0), ms(k1 - k0) if keyd else None
+        return statistics.median(lat) * 1000, ms(c1 - c0), ms(k1 - k0) if keyd else None, resumed / N
     finally:
         p.terminate()
         try:
@@ -146,24 +165,22 @@ def main():
                             "-out", "%s/%s.crt" % (d, kind), "-days", "2", "-subj", "/CN=localhost"],
                            check=True, capture_output=True, timeout=60)
             os.chmod("%s/%s.crt" % (d, kind), 0o644)
-        print("| build | key | sessions | median wall ms per client | server CPU ms per client | of which smtp-keyd |")
-        print("|---|---|---|---|---|---|")
-        for kind in ("ec", "rsa"):
-            for flags in ([], ["-f"]):
-                for label, build in BUILDS:
-                    sub = os.path.join(d, "%s-%s-%s" % (label, kind, "f" if flags else "x"))
-                    os.mkdir(sub)
-                    os.chmod(sub, 0o755)
-                    for k in ("crt", "key"):
-                        shutil.copy("%s/%s.%s" % (d, kind, k), "%s/%s.%s" % (sub, kind, k))
-                    os.chmod("%s/%s.crt" % (sub, kind), 0o644)
-                    if os.geteuid() == 0:
-                        # a build before smtp-keyd reads the key as the sessions' user
-                        os.chown("%s/%s.key" % (sub, kind), pwd.getpwnam("nobody").pw_uid, -1)
-                    wall, cpu, keyd = run(build, kind, flags, sub)
-                    print("| %s | %s | %s | %.2f | %.2f | %s |" % (label, "ECDSA P-256" if kind == "ec" else "RSA-2048",
-                          "-f" if flags else "exec", wall, cpu, "-" if keyd is None else "%.2f" % keyd))
-                    sys.stdout.flush()
+        print("| build | key | sessions | client | resumed | median wall ms per client | server CPU ms per client | of which smtp-keyd |")
+        print("|---|---|---|---|---|---|---|---|")
+        for kind, flags, mode, (label, build) in ((k, f, m, b) for k in ("ec", "rsa") for f in ([], ["-f"]) for m in CLIENTS for b in BUILDS):
+            sub = os.path.join(d, "%s-%s-%s-%s" % (label, kind, "f" if flags else "x", mode))
+            os.mkdir(sub)
+            os.chmod(sub, 0o755)
+            for k in ("crt", "key"):
+                shutil.copy("%s/%s.%s" % (d, kind, k), "%s/%s.%s" % (sub, kind, k))
+            os.chmod("%s/%s.crt" % (sub, kind), 0o644)
+            if os.geteuid() == 0:
+                # a build before smtp-keyd reads the key as the sessions' user
+                os.chown("%s/%s.key" % (sub, kind), pwd.getpwnam("nobody").pw_uid, -1)
+            wall, cpu, keyd, frac = run(build, kind, flags, sub, mode == "resuming")
+            print("| %s | %s | %s | %s | %.0f%% | %.2f | %.2f | %s |" % (label, "ECDSA P-256" if kind == "ec" else "RSA-2048",
+                  "-f" if flags else "exec", mode, frac * 100, wall, cpu, "-" if keyd is None else "%.2f" % keyd))
+            sys.stdout.flush()
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

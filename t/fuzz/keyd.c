@@ -30,6 +30,15 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
       if (memchr(r.pass, 0, r.passlen)) abort() ;
       n = keyd_auth_fmt(again, r.data, r.len, r.pass, r.passlen) ;
       break ;
+    /* a session exactly: an ID of 32 octets, and for a save its 52 of parameters */
+    case KEYD_SAVE :
+      if (r.len != KEYD_SESSION_ID || r.data != s + 1 || r.pass != r.data + r.len || r.passlen != KEYD_SESSION_PARAMS) abort() ;
+      n = keyd_save_fmt(again, r.data, r.pass) ;
+      break ;
+    case KEYD_LOAD :
+      if (r.len != KEYD_SESSION_ID || r.data != s + 1) abort() ;
+      n = keyd_load_fmt(again, r.data) ;
+      break ;
     default : abort() ;
   }
   if (n != size || memcmp(again, s, size)) abort() ;

@@ -258,6 +258,15 @@ static void once (void)
      && c.max_recipients == 4 && c.timeout_data == 120 && c.tls_outbound == CONF_TLS_REQUIRED && c.local_uid_min == 6,
      "numbers and words set twice: the last wins") ;
   conf_free(&c) ;
+  {
+    conf d ;
+    int def = load(&d, "") && d.tls_session_cache == 300 ;
+    if (def) conf_free(&d) ;
+    ok(def && load(&c, "tls-session-cache 0\n") && !c.tls_session_cache && (conf_free(&c), load(&c, "tls-session-cache 24h\n")) && c.tls_session_cache == 86400
+       && !loads("tls-session-cache 86401\n") && strstr(err.s, "too long"),
+       "tls-session-cache: 300 s by default, 0 turns it off, 24 hours at most (RFC 5246 F.1.4)") ;
+    conf_free(&c) ;
+  }
   ok(load(&c, "route a.example via h.example\nroute b.example via h.example\nlisten 127.0.0.1\nlisten 127.0.0.1 port 26\nlisten ::1\n")
      && genalloc_len(conf_route, &c.routes) == 2 && genalloc_len(conf_listen, &c.listen) == 3, "routes to other domains, listeners on other ports or addresses add up") ;
   conf_free(&c) ;
@@ -436,7 +445,7 @@ static void keywords (void)
     /* alone (or with its second word), it lacks its value: the parser knows it */
     if (loads(line) || strstr(err.s, "unknown") || strstr(err.s, "expected local")) { printf("# %s", line) ; unknown++ ; }
   }
-  ok(n == 64, "conf_keywords: 64 keywords (%zu)", n) ;
+  ok(n == 65, "conf_keywords: 65 keywords (%zu)", n) ;
   ok(!unknown && i == k.len, "conf_keywords: the parser knows each, missing its value") ;
   stralloc_0(&k) ;
   ok(strstr(k.s, "\nlimit recipients\n") && strstr(k.s, "\nretry max\n") && strstr(k.s, "\nlisten\n") && !strstr(k.s, "\nlimit\n") && !strncmp(k.s, "hostname\n", 9),
@@ -528,7 +537,7 @@ static void relay_domains (void)
 int main (void)
 {
   conf c ;
-  tap_plan(106) ;
+  tap_plan(107) ;
   if (!mkdtemp(dir)) return 111 ;
 
   ok(refused("limit message-size 17179869185G\n", "too large"), "size: 17179869185G refused (2^64 + 1G wrapped to 1G)") ;

@@ -22,7 +22,7 @@ int main (void)
   keyd_req r ;
   size_t n ;
   unsigned int id ;
-  tap_plan(20) ;
+  tap_plan(25) ;
   memset(h, 0xab, sizeof(h)) ;
 
   ok(parses("K", 1), "K alone: the key's type") ;
@@ -65,6 +65,21 @@ int main (void)
   ok(parses(buf, 2 + 3 + KEYD_PASS_MAX) && !parses(buf, 2 + 3 + KEYD_PASS_MAX + 1), "auth: a password of 1024 octets parses, 1025 does not") ;
   memcpy(buf + 2, "bob", 3) ; memcpy(buf + 5, "a\0b", 3) ;
   ok(!parses(buf, 8), "auth: a NUL in the password refused") ;
+
+  /* TLS sessions: an ID of 32 octets, parameters of 52 */
+  {
+    char sid[KEYD_SESSION_ID], params[KEYD_SESSION_PARAMS] ;
+    memset(sid, 0x11, sizeof(sid)) ; memset(params, 0x22, sizeof(params)) ;
+    n = keyd_save_fmt(buf, sid, params) ;
+    ok(n == 85 && buf[0] == 'P' && keyd_req_parse(buf, n, &r) && r.type == KEYD_SAVE && r.len == 32 && !memcmp(r.data, sid, 32) && r.passlen == 52 && !memcmp(r.pass, params, 52),
+       "save: ID and parameters round-trip (85 octets)") ;
+    ok(!parses(buf, 84) && !parses(buf, 86) && !parses(buf, 33), "save: one octet short or long, or the ID alone, refused") ;
+    n = keyd_load_fmt(buf, sid) ;
+    ok(n == 33 && buf[0] == 'L' && keyd_req_parse(buf, n, &r) && r.type == KEYD_LOAD && r.len == 32 && !memcmp(r.data, sid, 32), "load: the ID round-trips (33 octets)") ;
+    ok(!parses(buf, 32) && !parses(buf, 34) && !parses(buf, 1), "load: an ID of 31 or 33 octets, or none, refused") ;
+    buf[0] = 'P' ;
+    ok(!parses(buf, 33 + 51), "save: parameters of 51 octets refused") ;
+  }
 
   /* the client calls, against a socket pair standing for smtp-keyd */
   {
