@@ -263,7 +263,7 @@ static char const *prog (stralloc *sa, char const *name)
  */
 static int spawn_request (ldlv *d, job *j, char const *addr, char const *orig)
 {
-  int fd = queue_open(j->id, j->e.hdrlen) ;
+  int fd = job_entry(j, j->e.hdrlen) ;
   if (fd < 0) return 0 ;
   d->tag = lsclient_request(&ls, fd, j->id, c.timeout_delivery, envelope_sender(&j->e), addr, orig) ;
   fd_close(fd) ;
@@ -663,6 +663,7 @@ static void job_step (job *j)
   int alldone ;
   if (j->remove)
   {
+    job_entry_close(j) ;
     if (j->inflight) return ;
     remove_message(j, "queue-ctl") ;
     return ;
@@ -681,6 +682,7 @@ static void job_step (job *j)
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
   job_looked_drop(j) ;
+  job_entry_close(j) ;
   if (j->inflight) return ;
   n = qstate_n(&j->q) ;
   if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)

@@ -33,6 +33,7 @@ job *job_new (char const *id, uint32_t ent)
     j->e = ez ; j->q = qz ; j->busy = sz ; j->looked = gz ;
   }
   j->ent = ent ;
+  j->fd = -1 ;
   memcpy(j->id, id, QUEUE_ID_LEN) ;
   j->id[QUEUE_ID_LEN] = 0 ;
   return j ;
@@ -47,6 +48,7 @@ void job_looked_drop (job *j)
 
 void job_free (job *j)
 {
+  job_entry_close(j) ;
   job_looked_drop(j) ;
   genalloc_free(lookup, &j->looked) ;
   envelope_free(&j->e) ;
@@ -70,7 +72,9 @@ unsigned int job_read (job *j)
   ok = envelope_read(&j->e, fd, &buf) && qstate_read(&j->q, j->id, &j->e) ;
   {
     int e = errno ;
-    fd_close(fd) ;
+    /* kept for the step that follows: a new message's first delivery sends the entry on (job_entry) */
+    job_entry_close(j) ;
+    if (ok) j->fd = fd ; else fd_close(fd) ;
     stralloc_free(&buf) ;
     errno = e ;
   }
@@ -79,6 +83,20 @@ unsigned int job_read (job *j)
   memset(j->busy.s, 0, qstate_n(&j->q)) ;
   j->busy.len = qstate_n(&j->q) ;
   return JOB_READ_OK ;
+}
+
+int job_entry (job *j, size_t off)
+{
+  int fd = j->fd ;
+  if (fd < 0) return queue_open(j->id, off) ;
+  j->fd = -1 ;
+  if (lseek(fd, off, SEEK_SET) < 0) { fd_close(fd) ; return queue_open(j->id, off) ; }
+  return fd ;
+}
+
+void job_entry_close (job *j)
+{
+  if (j->fd >= 0) { fd_close(j->fd) ; j->fd = -1 ; }
 }
 
 int job_fresh (job const *j)

@@ -44,6 +44,7 @@ struct job_s
   int blocked ;          /* something is due but a limit stopped it */
   uint64_t bounce_next ; /* a failed injection of a bounce is retried then */
   genalloc looked ;      /* lookup, by recipient: this pass's answers (kind JOB_LOOKED_NONE: none) */
+  int fd ;               /* the entry as job_read opened it, until the end of the step that follows, or -1 */
 } ;
 #define JOB_LOOKED_NONE UINT_MAX
 
@@ -58,6 +59,16 @@ extern void job_free (job *) ;
 #define JOB_READ_BAD 3     /* corrupt or unreadable (errno): look again in an hour, never lose it */
 #define JOB_READ_NOMEM 4
 extern unsigned int job_read (job *) ;
+
+/*
+ * The entry, positioned at off, for one reader: the descriptor job_read
+ * left open, once (a second reader would share its offset), else opened
+ * again. The caller closes it. -1 and errno on failure.
+ * job_entry_close closes what job_read left, at the end of the step that
+ * follows the read: a job waiting in memory holds no descriptor.
+ */
+extern int job_entry (job *, size_t) ;
+extern void job_entry_close (job *) ;
 
 /* no recipient was ever tried: the first time the scheduler sees the message */
 extern int job_fresh (job const *) ;

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <pwd.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <skalibs/types.h>
@@ -85,6 +86,76 @@ static int set_alias (lookup *l, size_t off, size_t len)
   return 1 ;
 }
 
+/*
+ * The last user database answer, found or not, kept for one second. A
+ * message for a local user asks for its recipient three times (the
+ * session at RCPT, the scheduler, local-spawn), each a getpwnam that
+ * with NSS "files" opens and parses all of /etc/passwd (8 system calls),
+ * and a burst of mail is for few users. A change to the user database
+ * reaches each process within a second, as local-spawn's group list
+ * does (nscd keeps its answers for ten minutes). Errors are never kept.
+ * pwc.sa holds the name asked, pw_name and pw_dir, each NUL-terminated.
+ */
+static struct
+{
+  stralloc sa ;
+  size_t user, home ;
+  uid_t uid ;
+  gid_t gid ;
+  int found ;              /* -1 nothing kept, 0 no such user, 1 found */
+  struct timespec until ;  /* CLOCK_MONOTONIC */
+} pwc = { .sa = STRALLOC_ZERO, .found = -1 } ;
+
+static void pwc_keep (char const *name, struct passwd const *pw)
+{
+  struct timespec now ;
+  pwc.found = -1 ;
+  if (clock_gettime(CLOCK_MONOTONIC, &now) < 0) return ;
+  pwc.sa.len = 0 ;
+  if (!stralloc_cats(&pwc.sa, name) || !stralloc_0(&pwc.sa)) return ;
+  if (pw)
+  {
+    pwc.user = pwc.sa.len ;
+    if (!stralloc_cats(&pwc.sa, pw->pw_name) || !stralloc_0(&pwc.sa)) return ;
+    pwc.home = pwc.sa.len ;
+    if (!stralloc_cats(&pwc.sa, pw->pw_dir) || !stralloc_0(&pwc.sa)) return ;
+    pwc.uid = pw->pw_uid ;
+    pwc.gid = pw->pw_gid ;
+  }
+  pwc.until = now ;
+  pwc.until.tv_sec++ ;
+  pwc.found = !!pw ;
+}
+
+/* getpwnam through pwc: 1 found (*pw filled, its strings pwc's), 0 no such user, -1 error */
+static int pw_find (char const *name, struct passwd *pw)
+{
+  struct passwd *p ;
+  struct timespec now ;
+  if (pwc.found >= 0 && !strcmp(name, pwc.sa.s) && !clock_gettime(CLOCK_MONOTONIC, &now)
+   && (now.tv_sec < pwc.until.tv_sec || (now.tv_sec == pwc.until.tv_sec && now.tv_nsec < pwc.until.tv_nsec)))
+  {
+    if (!pwc.found) return 0 ;
+    pw->pw_name = pwc.sa.s + pwc.user ;
+    pw->pw_dir = pwc.sa.s + pwc.home ;
+    pw->pw_uid = pwc.uid ;
+    pw->pw_gid = pwc.gid ;
+    return 1 ;
+  }
+  errno = 0 ;
+  p = getpwnam(name) ;
+  if (!p)
+  {
+    /* glibc: 0 with errno 0 or ENOENT (and others) means "no such user" */
+    if (errno && errno != ENOENT && errno != ESRCH && errno != EBADF && errno != EPERM) { pwc.found = -1 ; return -1 ; }
+    pwc_keep(name, 0) ;
+    return 0 ;
+  }
+  *pw = *p ;
+  pwc_keep(name, p) ;
+  return 1 ;
+}
+
 static int lookup_local (lookup *l, conf const *c, char const *lp, size_t lplen, size_t extpos)
 {
   size_t off, len ;
@@ -110,15 +181,13 @@ static int lookup_local (lookup *l, conf const *c, char const *lp, size_t lplen,
   }
   {
     char name[extpos + 1] ;
-    struct passwd *pw ;
+    struct passwd pwbuf, *pw = &pwbuf ;
     memcpy(name, lp, extpos) ;
     name[extpos] = 0 ;
-    errno = 0 ;
-    pw = getpwnam(name) ;
-    if (!pw)
+    r = pw_find(name, pw) ;
+    if (r < 0) return 0 ;
+    if (!r)
     {
-      /* glibc: 0 with errno 0 or ENOENT (and others) means "no such user" */
-      if (errno && errno != ENOENT && errno != ESRCH && errno != EBADF && errno != EPERM) return 0 ;
       l->kind = LOOKUP_UNKNOWN ;
       return 1 ;
     }

@@ -15,7 +15,9 @@
  * What an address means here: the one answer that smtp-session gives at
  * RCPT (accept, or 550 5.1.1 for LOOKUP_UNKNOWN) and that the scheduler
  * routes and expands by. Cheap by construction: at most two cdb lookups
- * (the full local part, then without its +extension) and one getpwnam;
+ * (the full local part, then without its +extension) and one getpwnam,
+ * whose last answer is kept for a second (lookup.c: the same user is
+ * asked for by the session, the scheduler and local-spawn per message);
  * for a passwd-file domain, as many scans of that file (lib/vuser).
  *
  *  - LOOKUP_REMOTE   the domain is neither local nor virtual.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <skalibs/types.h>
 #include <skalibs/allreadwrite.h>
@@ -68,13 +69,18 @@ int maildir_make (char const *dir)
 
 /*
  * The unique name: seconds, then M<usec>P<pid>R<random>, then the host
- * name with '/' and ':' encoded as the specification asks.
+ * name with '/' and ':' encoded as the specification asks. The host name
+ * is asked once per process (a system call per delivery otherwise, and
+ * a delivery worker lives for at most a thousand deliveries): the pid,
+ * the microseconds and the random part make the name unique, the host
+ * name only tells a reader where it was made.
  */
+static char host[256] ;
+
 static int uniquename (stralloc *sa)
 {
   struct timespec ts ;
   char fmt[UINT64_FMT] ;
-  char host[256] ;
   char rnd[8] ;
   size_t i = 0 ;
   static char const hex[] = "0123456789abcdef" ;
@@ -90,8 +96,11 @@ static int uniquename (stralloc *sa)
     if (!stralloc_catb(sa, h, 2)) return 0 ;
   }
   if (!stralloc_catb(sa, ".", 1)) return 0 ;
-  if (gethostname(host, sizeof(host) - 1) < 0) memcpy(host, "localhost", 10) ;
-  host[sizeof(host) - 1] = 0 ;
+  if (!host[0])
+  {
+    if (gethostname(host, sizeof(host) - 1) < 0 || !host[0]) memcpy(host, "localhost", 10) ;
+    host[sizeof(host) - 1] = 0 ;
+  }
   for (i = 0 ; host[i] ; i++)
   {
     if (host[i] == '/') { if (!stralloc_cats(sa, "\\057")) return 0 ; }
@@ -122,7 +131,11 @@ int maildir_deliver (char const *dir, char const *pre, size_t prelen, char const
     else if (errno != EEXIST || tries >= 5) goto err ;
     tries++ ;
   }
-  if (allwrite(out, pre, prelen) < prelen || allwrite(out, head, headlen) < headlen) goto errunlink ;
+  {
+    /* the added header and the head already read, in one system call */
+    struct iovec v[2] = { { .iov_base = (char *)pre, .iov_len = prelen }, { .iov_base = (char *)head, .iov_len = headlen } } ;
+    if (allwritev(out, v, 2) < prelen + headlen) goto errunlink ;
+  }
   for (;;)
   {
     ssize_t r = fd_read(fd, buf, sizeof(buf)) ;

@@ -13,6 +13,7 @@
 #include <skalibs/types.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/allreadwrite.h>
+#include <skalibs/error.h>
 #include <skalibs/random.h>
 #include <skalibs/setgroups.h>
 
@@ -225,16 +226,33 @@ int queue_commit (int fd, char const *id)
  * the FIFO in one write of fewer than PIPE_BUF bytes, so it is atomic.
  * Nobody reading, or a full FIFO, loses only the hint: the scheduler's
  * rescan finds the message anyway.
+ *
+ * The FIFO stays open for the next hint: an enqueue-listen worker commits
+ * message after message, and an open and a close each time were two
+ * system calls of its twenty-odd. The open fails (ENXIO) while no
+ * scheduler reads; a write once it is gone fails (EPIPE: the caller
+ * ignores SIGPIPE, or dies of it as it would have on a fresh open), and
+ * the next hint opens the FIFO again. The spool is our working directory
+ * for the whole process (enqueue, enqueue-listen), so the FIFO kept is
+ * the one "trigger" names.
  */
+static int trigfd = -1 ;
+
 void queue_trigger (char const *id)
 {
   char buf[QUEUE_ID_LEN + 1] ;
-  int fd = open("trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;
-  if (fd < 0) return ;
+  if (trigfd < 0)
+  {
+    trigfd = open("trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC) ;
+    if (trigfd < 0) return ;
+  }
   memcpy(buf, id, QUEUE_ID_LEN) ;
   buf[QUEUE_ID_LEN] = '\n' ;
-  (void)fd_write(fd, buf, QUEUE_ID_LEN + 1) ;
-  fd_close(fd) ;
+  if (fd_write(trigfd, buf, QUEUE_ID_LEN + 1) < 0 && !error_isagain(errno))
+  {
+    fd_close(trigfd) ;
+    trigfd = -1 ;
+  }
 }
 
 /*

@@ -3,7 +3,7 @@
 /*
  * Fault injection for tests, by LD_PRELOAD: KETCH_FAIL_FSYNC=n makes the
  * n-th fsync of the process fail with EIO, KETCH_FAIL_RENAME=n the n-th
- * rename, KETCH_FAIL_WRITE=n the n-th write to a regular file with ENOSPC.
+ * rename, KETCH_FAIL_WRITE=n the n-th write or writev to a regular file with ENOSPC.
  * n = 0 (or unset) fails none; "all" fails every one.
  *
  * KETCH_FAIL_FILE=path: while that file exists, each of its lines
@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/prctl.h>
 
 /* the process name (comm), not argv[0]: a child that local-spawn or
@@ -86,12 +87,23 @@ int rename (char const *a, char const *b)
   return real(a, b) ;
 }
 
+/* write and writev are one count and one CALL, "write": lib/maildir writes its first octets with writev */
+static unsigned long nwrite = 0 ;
+
 ssize_t write (int fd, void const *buf, size_t len)
 {
-  static unsigned long n = 0 ;
   static ssize_t (*real)(int, void const *, size_t) = 0 ;
   struct stat st ;
   if (!real) real = (ssize_t (*)(int, void const *, size_t))dlsym(RTLD_NEXT, "write") ;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (due("KETCH_FAIL_WRITE", &n) || in_file("write"))) return (errno = ENOSPC, -1) ;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (due("KETCH_FAIL_WRITE", &nwrite) || in_file("write"))) return (errno = ENOSPC, -1) ;
   return real(fd, buf, len) ;
+}
+
+ssize_t writev (int fd, struct iovec const *v, int n)
+{
+  static ssize_t (*real)(int, struct iovec const *, int) = 0 ;
+  struct stat st ;
+  if (!real) real = (ssize_t (*)(int, struct iovec const *, int))dlsym(RTLD_NEXT, "writev") ;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (due("KETCH_FAIL_WRITE", &nwrite) || in_file("write"))) return (errno = ENOSPC, -1) ;
+  return real(fd, v, n) ;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <skalibs/stralloc.h>
@@ -80,7 +81,7 @@ int main (void)
   char const *rcpts[] = { "staff@test.example", "nobody-here@test.example", "root@test.example", 0 } ;
   unsigned int nev = 0 ;
   job *j ;
-  tap_plan(23) ;
+  tap_plan(25) ;
   if (!tap_tmpdir() || chdir(tap_dir()) < 0) return 111 ;
   mkdir("queue", 0700) ; mkdir("state", 0700) ;
 
@@ -106,6 +107,20 @@ int main (void)
   ok(job_read(j) == JOB_READ_OK && qstate_n(&j->q) == 3 && j->busy.len == 3 && !strcmp(envelope_sender(&j->e), "s@x.example"), "read: the envelope, a state of 3 recipients, 3 busy flags") ;
   ok(job_fresh(j) && !job_done(j), "never tried: fresh, not done") ;
   ok(queue_open(id, j->e.hdrlen) >= 0, "the entry opens at the message") ;
+  {
+    /* the descriptor job_read opened serves one reader, at the message; the next gets its own */
+    int kept = j->fd, a, b ;
+    char ca = 0, cb = 0 ;
+    a = job_entry(j, j->e.hdrlen) ;
+    b = job_entry(j, j->e.hdrlen) ;
+    ok(kept >= 0 && a == kept && j->fd == -1 && b >= 0 && b != a && read(a, &ca, 1) == 1 && read(b, &cb, 1) == 1 && ca == cb && lseek(a, 0, SEEK_CUR) == (off_t)j->e.hdrlen + 1 && lseek(b, 0, SEEK_CUR) == (off_t)j->e.hdrlen + 1,
+      "job_entry: the descriptor job_read left, once, at the message; then a new one, its offset its own") ;
+    close(a) ; close(b) ;
+    j->fd = open("/dev/null", O_RDONLY) ;
+    a = j->fd ;
+    job_entry_close(j) ;
+    ok(j->fd == -1 && fcntl(a, F_GETFD) < 0, "job_entry_close closes what was left") ;
+  }
 
   job_expand(j, &c, &record, &nev) ;
   stralloc_0(&evs) ;
