@@ -1571,6 +1571,20 @@ def table(results, status, lim):
 
 # ---------------------------------------------------------------- main
 
+def start_milter(cls, wl, what):
+    """one milter for every MTA of workload WL, started: the instance, or
+    None (logged: WL is then not measured)"""
+    m = cls()
+    try:
+        m.start()
+        log("%s on 127.0.0.1:%d" % (what, m.port))
+        return m
+    except Exception as e:
+        log("%s: failed to start, %s not measured: %s" % (what, wl, e))
+        m.d.stop()
+        return None
+
+
 def main():
     t_start = time.time()
     # SIGTERM (or ^C) unwinds through the finally below: every MTA is stopped
@@ -1581,32 +1595,12 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE[1], NOFILE[1]))
     md = setup_machine()
     log("bench dir %s, raw figures %s, %d round(s) of %d messages" % (DIR, RAW, ROUNDS, MSGS))
-    global RSPAMD_PORT
-    rs = None
-    if "w1r" in WORKLOADS:
-        # before the MTAs: their configurations name its port
-        rs = Rspamd()
-        try:
-            rs.start()
-            RSPAMD_PORT = rs.port
-            log("rspamd (milter) on 127.0.0.1:%d" % rs.port)
-        except Exception as e:
-            log("rspamd: failed to start, w1r not measured: %s" % e)
-            rs.d.stop()
-            rs = None
-    global NOOP_PORT
-    nm = None
-    if "w1n" in WORKLOADS:
-        # before the MTAs: their configurations name its port
-        nm = NoopMilter()
-        try:
-            nm.start()
-            NOOP_PORT = nm.port
-            log("no-op milter on 127.0.0.1:%d" % nm.port)
-        except Exception as e:
-            log("noop-milter: failed to start, w1n not measured: %s" % e)
-            nm.d.stop()
-            nm = None
+    global RSPAMD_PORT, NOOP_PORT
+    # the milters before the MTAs: their configurations name the ports
+    rs = start_milter(Rspamd, "w1r", "rspamd (milter)") if "w1r" in WORKLOADS else None
+    RSPAMD_PORT = rs.port if rs else None
+    nm = start_milter(NoopMilter, "w1n", "no-op milter") if "w1n" in WORKLOADS else None
+    NOOP_PORT = nm.port if nm else None
     global DKIM_KEY, OPENDKIM_PORT
     dk = None
     if "w2d" in WORKLOADS:
