@@ -351,6 +351,19 @@ def tree(roots):
     return out
 
 
+def wait_milter(m, secs, name):
+    """until milter M (its .d, .port, .dir) accepts a connection (a milter
+    port has no greeting), at most SECS, or RuntimeError"""
+    end = now() + secs
+    while now() < end and m.d.alive():
+        try:
+            socket.create_connection(("127.0.0.1", m.port), timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("%s not listening on 127.0.0.1:%d; see %s/%s.log" % (name, m.port, m.dir, name))
+
+
 def wait_port(port, secs=20):
     end = now() + secs
     while now() < end:
@@ -429,15 +442,8 @@ milter_headers {{ use = ["x-spamd-result", "x-rspamd-action", "x-spam-status"]; 
 """.format(d=self.dir, p=self.port, n=free_port()))
         os.chmod(conf, 0o644)
         self.d.start(["rspamd", "-f", "-u", "_rspamd", "-g", "_rspamd", "-c", conf], logname="rspamd")
-        # its rules take 5 to 20 s to load; the milter port has no greeting
-        end = now() + 180
-        while now() < end and self.d.alive():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("rspamd not listening on 127.0.0.1:%d; see %s/rspamd.log" % (self.port, self.dir))
+        # its rules take 5 to 20 s to load
+        wait_milter(self, 180, "rspamd")
 
 
 # ---------------------------------------------------------------- the no-op milter (w1n)
@@ -464,14 +470,7 @@ class NoopMilter:
         # Debian's python3, whatever python3 runs this script: python3-milter is its module
         self.d.start(["/usr/bin/python3", prog, "inet:%d@127.0.0.1" % self.port, self.countfile],
                      logname="noop-milter")
-        end = now() + 30
-        while now() < end and self.d.alive():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("noop-milter not listening on 127.0.0.1:%d; see %s/noop-milter.log" % (self.port, self.dir))
+        wait_milter(self, 30, "noop-milter")
 
     def count(self):
         """messages seen so far (after 0.6 s: the file is written every 0.5 s)"""
