@@ -301,6 +301,11 @@ static char const *suitename (SSL_CTX *ctx, unsigned int id)
   return "unknown" ;
 }
 
+static int noverify (X509_STORE_CTX *x, void *p)
+{
+  return 1 ;
+}
+
 static void usage (void)
 {
   fprintf(stderr, "usage: w4-client [-p procs] [-n conns] [-r rcpt] [-R] host:port\n") ;
@@ -376,6 +381,12 @@ int main (int argc, char *const *argv)
   SSL_CTX_set_options(ctx, (SSL_OP_ALL & ~SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS) | SSL_OP_NO_SSLv3
     | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE) ;
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, 0) ;
+  /* the client's own work, which the server cannot see: with
+   * SSL_VERIFY_NONE OpenSSL still builds and checks the chain only to
+   * ignore the result, and without read-ahead it reads each record in
+   * two system calls, header and body */
+  SSL_CTX_set_cert_verify_callback(ctx, &noverify, 0) ;
+  SSL_CTX_set_read_ahead(ctx, 1) ;
 
   sh = mmap(0, sizeof *sh + (size_t)conns * sizeof(struct conn), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) ;
   if (sh == MAP_FAILED) { fprintf(stderr, "w4-client: fatal: unable to mmap: %s\n", strerror(errno)) ; return 111 ; }
