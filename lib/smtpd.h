@@ -139,6 +139,7 @@ struct smtpd_session_s
   tain deadline ;           /* the current wait's */
 
   size_t inpos, inlen ;
+  int rfull ;               /* the last read filled its buffer: the next one reads before it waits */
   size_t outlen ;
   tls_server *tls ;
   int keych ;               /* our channel to smtp-keyd, opened at the first need, kept by smtpd_wipe; -1 none (from smtpd_run on) */
