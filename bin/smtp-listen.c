@@ -31,6 +31,7 @@
 #include <pwd.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <netinet/in.h>
 
@@ -40,7 +41,6 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/allreadwrite.h>
-#include <skalibs/ancil.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/error.h>
 #include <skalibs/exec.h>
@@ -84,8 +84,11 @@ static int exec_sessions = 1 ;
  * included (smtpd_wipe in lib/smtpd.h says what and how), and
  * says so by writing its pid to the notification pipe, shared by all of
  * them (4 octets: one atomic write); we then hand it the next connection
- * over its own control socket (the descriptor, then CONN_META octets: the
- * family, the address and the port) instead of forking. One pipe, not a
+ * over its own control socket instead of forking: one message, CONN_META
+ * octets (the family, the address and the port) carrying the descriptor
+ * (SCM_RIGHTS), which the session process waits for in one blocking
+ * recvmsg (conn_send, conn_recv: one system call each side per
+ * connection, not a poll, the descriptor and a read of the octets). One pipe, not a
  * socket per session polled by us: a poll set rebuilt at every event is
  * heap that each forked session would keep a stale private copy of (W3:
  * 8 to 13 KiB more per idle session). A fork and an exit per connection
@@ -431,21 +434,54 @@ static void connection (int fd, ip46 const *remote, uint16_t rport, smtpd_io *io
   strerr_diefusys(KETCH_EX_TEMP, "set up the environment") ;
 }
 
-/* -f: the next connection from the listener, or the end (0) */
+/* the control message that carries one descriptor */
+typedef union conn_cmsg_u conn_cmsg ;
+union conn_cmsg_u
+{
+  struct cmsghdr h ;
+  char buf[CMSG_SPACE(sizeof(int))] ;
+} ;
+
+/* -f: a connection to a session process, fd with its meta octets in one
+   message; 1, or 0 (errno) */
+static int conn_send (int ctl, int fd, char const *meta)
+{
+  struct iovec v = { .iov_base = (char *)meta, .iov_len = CONN_META } ;
+  conn_cmsg u ;
+  struct msghdr msg = { .msg_name = 0, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf), .msg_flags = 0 } ;
+  struct cmsghdr *c ;
+  memset(&u, 0, sizeof(u)) ;
+  c = CMSG_FIRSTHDR(&msg) ;
+  c->cmsg_level = SOL_SOCKET ;
+  c->cmsg_type = SCM_RIGHTS ;
+  c->cmsg_len = CMSG_LEN(sizeof(int)) ;
+  memcpy(CMSG_DATA(c), &fd, sizeof(int)) ;
+  return sendmsg(ctl, &msg, MSG_NOSIGNAL) == CONN_META ;
+}
+
+/*
+ * -f: the next connection from the listener, or the end (0: end of file,
+ * the listener dismissed us; or anything but one descriptor with its
+ * CONN_META octets). The wait is the blocking recvmsg itself: an idle
+ * session process has nothing else to wait for (a signal that ends it
+ * ends it in the call).
+ */
 static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport)
 {
   char meta[CONN_META] ;
-  for (;;)
-  {
-    iopause_fd x = { .fd = ctl, .events = IOPAUSE_READ, .revents = 0 } ;
-    /* ancil_recv_fd does not wait (MSG_DONTWAIT) */
-    if (iopause(&x, 1, 0, 0) < 0 && errno != EINTR) return 0 ;
-    *fd = ancil_recv_fd(ctl, 'c') ;
-    if (*fd >= 0) break ;
-    if (!error_isagain(errno)) return 0 ;
-  }
-  /* sent right after the descriptor, by the listener alone */
-  if (allread(ctl, meta, CONN_META) != CONN_META || meta[0] > 1) { fd_close(*fd) ; return 0 ; }
+  struct iovec v = { .iov_base = meta, .iov_len = CONN_META } ;
+  conn_cmsg u ;
+  struct msghdr msg = { .msg_name = 0, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf), .msg_flags = 0 } ;
+  struct cmsghdr *c ;
+  ssize_t r ;
+  do r = recvmsg(ctl, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC) ;
+  while (r < 0 && errno == EINTR) ;
+  if (r <= 0) return 0 ;
+  c = CMSG_FIRSTHDR(&msg) ;
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return 0 ;
+  memcpy(fd, CMSG_DATA(c), sizeof(int)) ;
+  /* sent in one message, by the listener alone */
+  if (r != CONN_META || (msg.msg_flags & MSG_CTRUNC) || meta[0] > 1) { fd_close(*fd) ; return 0 ; }
   remote->is6 = meta[0] ;
   memcpy(remote->ip, meta + 1, 16) ;
   uint16_unpack_big(meta + 17, rport) ;
@@ -593,8 +629,8 @@ static int to_idle (int fd, ip46 const *remote, uint16_t rport)
     meta[0] = !!remote->is6 ;
     memcpy(meta + 1, remote->ip, 16) ;
     uint16_pack_big(meta + 17, rport) ;
-    /* its socket is empty while it is idle: neither write blocks */
-    if (!ancil_send_fd(s[i].ctl, fd, 'c') || fd_write(s[i].ctl, meta, CONN_META) != CONN_META)
+    /* its socket is empty while it is idle: the message does not block */
+    if (!conn_send(s[i].ctl, fd, meta))
     {
       strerr_warnwusys("pass a connection to a session process") ;
       dismiss(s + i) ;
