@@ -264,6 +264,11 @@ static void bind_all (void)
     }
     if (socket_bind46_reuse(s, &a, l[i].port) < 0) strerr_diefusys(KETCH_EX_TEMP, "bind to ", fmt, " port ", pfmt) ;
     if (socket_listen(s, BACKLOG) < 0) strerr_diefusys(KETCH_EX_TEMP, "listen on ", fmt, " port ", pfmt) ;
+    /* replies are written once per client turn: never held back for an
+       ACK. Set here once: Linux gives an accepted socket its listening
+       socket's TCP options (the child is a copy of it), not a setsockopt
+       per connection */
+    if (socket_tcpnodelay(s) < 0) strerr_diefusys(KETCH_EX_TEMP, "set TCP_NODELAY on ", fmt, " port ", pfmt) ;
     listeners[nlisteners].fd = s ;
     listeners[nlisteners++].is6 = l[i].is6 ;
     strerr_warni("listening on ", fmt, " port ", pfmt) ;
@@ -386,17 +391,17 @@ static void refuse (int fd, char const *ipstr, uint16_t port, char const *why)
   log_put(2, &sa, "smtp-listen", (char const *const []){ "connect", "ip=", ipstr, "port=", log_u64(port), "result=refused", "reason=", why, 0 }) ;
 }
 
-/* the connection fd on descriptors 0 and 1, and its UCSPI environment
-   (-f: its facts in io) */
+/* the connection fd on descriptors 0 and 1, and its UCSPI environment;
+   -f: on descriptor 0 alone (io->fdw is 0: no dup2 and no close of a
+   copy per client; descriptor 1 stays the listener's, as 2 does), its
+   facts in io. TCP_NODELAY comes from the listening socket (bind_all). */
 static void connection (int fd, ip46 const *remote, uint16_t rport, smtpd_io *io)
 {
   char fmt[IP46_FMT], pfmt[UINT16_FMT] ;
   ip46 local ;
   uint16_t lport ;
-  if (fd_move(0, fd) < 0 || fd_copy(1, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up descriptors") ;
+  if (fd_move(0, fd) < 0 || (exec_sessions && fd_copy(1, 0) < 0)) strerr_diefusys(KETCH_EX_TEMP, "set up descriptors") ;
   if (socket_local46(0, &local, &lport) < 0) strerr_diefusys(KETCH_EX_TEMP, "get the local address") ;
-  /* replies are written once per client turn: never hold them back for an ACK */
-  socket_tcpnodelay(0) ;
   if (!exec_sessions)
   {
     /* the linked-in session takes them from us, not from the environment:
@@ -490,13 +495,13 @@ static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport)
 
 /* smtpd_io.next, in a session process at a clean end: tells the
    listener it is idle, unless it served its SESSION_USES clients */
+static char session_pid[4] ;   /* a session process's pid, packed once (child): getpid is a system call */
+
 static int session_next (void *ctx)
 {
   static unsigned int uses = 0 ;
-  char pid[4] ;
   if (++uses >= SESSION_USES) return 0 ;
-  uint32_pack(pid, (uint32_t)getpid()) ;
-  return fd_write(notify[1], pid, 4) == 4 ;
+  return fd_write(notify[1], session_pid, 4) == 4 ;
 }
 
 static void child (int fd, int ctl, ip46 const *remote, uint16_t rport) gccattr_noreturn ;
@@ -533,6 +538,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
 #ifdef __linux__
   prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
 #endif
+  uint32_pack(session_pid, (uint32_t)getpid()) ;
   /* what smtp-session does first, done once for all our clients */
   if (door >= 0 && coe(door) < 0) strerr_diefusys(KETCH_EX_TEMP, "set close-on-exec on the door") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
@@ -546,6 +552,8 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
     io.chain = &chain ;
     io.relayclient = !!getenv("RELAYCLIENT") ;
     io.next = &session_next ;
+    io.fdw = 0 ;
+    io.nonblock = 1 ;
     connection(fd, &rip, rp, &io) ;
     /* the listener's configuration: the child parses nothing, and its
        pages stay shared with the listener's (reloaded there on SIGHUP) */
@@ -553,7 +561,6 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
     /* the session ended cleanly and told the listener we are idle */
     smtpd_wipe(&sess) ;
     fd_close(0) ;
-    fd_close(1) ;
     if (!next_connection(ctl, &fd, &rip, &rp)) _exit(0) ;
   }
 }
@@ -656,7 +663,9 @@ static void accept_on (listener const *l)
     int fd, ctl[2] ;
     remote.is6 = l->is6 ;
     memset(remote.ip, 0, 16) ;
-    fd = l->is6 ? socket_accept6_coe(l->fd, remote.ip, &rport) : socket_accept4_coe(l->fd, remote.ip, &rport) ;
+    /* -f: nonblocking from the accept, as the session wants it (smtpd_io.nonblock) */
+    fd = exec_sessions ? l->is6 ? socket_accept6_coe(l->fd, remote.ip, &rport) : socket_accept4_coe(l->fd, remote.ip, &rport)
+      : l->is6 ? socket_accept6_nbcoe(l->fd, remote.ip, &rport) : socket_accept4_nbcoe(l->fd, remote.ip, &rport) ;
     if (fd < 0)
     {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)

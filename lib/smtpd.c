@@ -1313,8 +1313,11 @@ int smtpd_run (smtpd_session *s, conf const *cf, smtpd_io const *io)
   queue_id_make(s->sid) ;
   tain_now_g() ;
   tain_addsec_g(&s->session_deadline, cf->timeout_session) ;
-  ndelay_on(io->fdr) ;
-  ndelay_on(io->fdw) ;
+  if (!io->nonblock)
+  {
+    ndelay_on(io->fdr) ;
+    ndelay_on(io->fdw) ;
+  }
   connected(s) ;
   {
     conf_listen const *l = listener(s) ;
