@@ -85,7 +85,8 @@ static int exec_sessions = 1 ;
  * says so by writing its pid to the notification pipe, shared by all of
  * them (4 octets: one atomic write); we then hand it the next connection
  * over its own control socket instead of forking: one message, CONN_META
- * octets (the family, the address and the port) carrying the descriptor
+ * octets (the family, the address, the port and the index of the
+ * listening socket it came in on) carrying the descriptor
  * (SCM_RIGHTS), which the session process waits for in one blocking
  * recvmsg (conn_send, conn_recv: one system call each side per
  * connection, not a poll, the descriptor and a read of the octets). One pipe, not a
@@ -100,7 +101,7 @@ static int exec_sessions = 1 ;
  */
 #define SESSION_USES 100
 #define SESSION_IDLE 5
-#define CONN_META 19
+#define CONN_META 20
 
 typedef struct session_s session ;
 struct session_s
@@ -118,6 +119,11 @@ struct listener_s
 {
   int fd ;
   int is6 ;
+  /* the address it is bound to: a connection's own local address, unless
+     it is the wildcard (then getsockname says which) */
+  ip46 addr ;
+  uint16_t port ;
+  int wild ;
 } ;
 
 static conf cf ;
@@ -270,7 +276,13 @@ static void bind_all (void)
        per connection */
     if (socket_tcpnodelay(s) < 0) strerr_diefusys(KETCH_EX_TEMP, "set TCP_NODELAY on ", fmt, " port ", pfmt) ;
     listeners[nlisteners].fd = s ;
-    listeners[nlisteners++].is6 = l[i].is6 ;
+    listeners[nlisteners].is6 = l[i].is6 ;
+    listeners[nlisteners].addr = a ;
+    listeners[nlisteners].port = l[i].port ;
+    {
+      static char const zero[16] = { 0 } ;
+      listeners[nlisteners++].wild = !memcmp(a.ip, zero, l[i].is6 ? 16 : 4) ;
+    }
     strerr_warni("listening on ", fmt, " port ", pfmt) ;
   }
 }
@@ -394,14 +406,16 @@ static void refuse (int fd, char const *ipstr, uint16_t port, char const *why)
 /* the connection fd on descriptors 0 and 1, and its UCSPI environment;
    -f: on descriptor 0 alone (io->fdw is 0: no dup2 and no close of a
    copy per client; descriptor 1 stays the listener's, as 2 does), its
-   facts in io. TCP_NODELAY comes from the listening socket (bind_all). */
-static void connection (int fd, ip46 const *remote, uint16_t rport, smtpd_io *io)
+   facts in io. TCP_NODELAY comes from the listening socket (bind_all);
+   so does the local address, unless that socket is bound to the
+   wildcard (li: its index in listeners). */
+static void connection (int fd, ip46 const *remote, uint16_t rport, unsigned int li, smtpd_io *io)
 {
   char fmt[IP46_FMT], pfmt[UINT16_FMT] ;
-  ip46 local ;
-  uint16_t lport ;
+  ip46 local = listeners[li].addr ;
+  uint16_t lport = listeners[li].port ;
   if (fd_move(0, fd) < 0 || (exec_sessions && fd_copy(1, 0) < 0)) strerr_diefusys(KETCH_EX_TEMP, "set up descriptors") ;
-  if (socket_local46(0, &local, &lport) < 0) strerr_diefusys(KETCH_EX_TEMP, "get the local address") ;
+  if (listeners[li].wild && socket_local46(0, &local, &lport) < 0) strerr_diefusys(KETCH_EX_TEMP, "get the local address") ;
   if (!exec_sessions)
   {
     /* the linked-in session takes them from us, not from the environment:
@@ -471,7 +485,7 @@ static int conn_send (int ctl, int fd, char const *meta)
  * session process has nothing else to wait for (a signal that ends it
  * ends it in the call).
  */
-static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport)
+static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport, unsigned int *li)
 {
   char meta[CONN_META] ;
   struct iovec v = { .iov_base = meta, .iov_len = CONN_META } ;
@@ -486,10 +500,11 @@ static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport)
   if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return 0 ;
   memcpy(fd, CMSG_DATA(c), sizeof(int)) ;
   /* sent in one message, by the listener alone */
-  if (r != CONN_META || (msg.msg_flags & MSG_CTRUNC) || meta[0] > 1) { fd_close(*fd) ; return 0 ; }
+  if (r != CONN_META || (msg.msg_flags & MSG_CTRUNC) || meta[0] > 1 || (unsigned char)meta[19] >= nlisteners) { fd_close(*fd) ; return 0 ; }
   remote->is6 = meta[0] ;
   memcpy(remote->ip, meta + 1, 16) ;
   uint16_unpack_big(meta + 17, rport) ;
+  *li = (unsigned char)meta[19] ;
   return 1 ;
 }
 
@@ -504,8 +519,8 @@ static int session_next (void *ctx)
   return fd_write(notify[1], session_pid, 4) == 4 ;
 }
 
-static void child (int fd, int ctl, ip46 const *remote, uint16_t rport) gccattr_noreturn ;
-static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
+static void child (int fd, int ctl, ip46 const *remote, uint16_t rport, unsigned int li) gccattr_noreturn ;
+static void child (int fd, int ctl, ip46 const *remote, uint16_t rport, unsigned int li)
 {
   /* in .bss: its buffers are pages an idle session writes (lib/smtpd.h) */
   static smtpd_session sess = SMTPD_SESSION_ZERO ;
@@ -514,7 +529,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
   selfpipe_finish() ;
   if (exec_sessions)
   {
-    connection(fd, remote, rport, 0) ;
+    connection(fd, remote, rport, li, 0) ;
     if (statsfd >= 0 && uncoe(statsfd) < 0) strerr_diefusys(KETCH_EX_TEMP, "clear close-on-exec on the statistics") ;
     xexec(session_argv) ;
   }
@@ -554,14 +569,14 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
     io.next = &session_next ;
     io.fdw = 0 ;
     io.nonblock = 1 ;
-    connection(fd, &rip, rp, &io) ;
+    connection(fd, &rip, rp, li, &io) ;
     /* the listener's configuration: the child parses nothing, and its
        pages stay shared with the listener's (reloaded there on SIGHUP) */
     if (!smtpd_run(&sess, &cf, &io)) _exit(0) ;
     /* the session ended cleanly and told the listener we are idle */
     smtpd_wipe(&sess) ;
     fd_close(0) ;
-    if (!next_connection(ctl, &fd, &rip, &rp)) _exit(0) ;
+    if (!next_connection(ctl, &fd, &rip, &rp, &li)) _exit(0) ;
   }
 }
 
@@ -625,7 +640,7 @@ static void reload (void)
 }
 
 /* -f: the connection to an idle session process; 0 if none took it */
-static int to_idle (int fd, ip46 const *remote, uint16_t rport)
+static int to_idle (int fd, ip46 const *remote, uint16_t rport, unsigned int li)
 {
   size_t n = genalloc_len(session, &sessions), i = 0 ;
   session *s = genalloc_s(session, &sessions) ;
@@ -636,6 +651,7 @@ static int to_idle (int fd, ip46 const *remote, uint16_t rport)
     meta[0] = !!remote->is6 ;
     memcpy(meta + 1, remote->ip, 16) ;
     uint16_pack_big(meta + 17, rport) ;
+    meta[19] = (char)li ;
     /* its socket is empty while it is idle: the message does not block */
     if (!conn_send(s[i].ctl, fd, meta))
     {
@@ -682,7 +698,7 @@ static void accept_on (listener const *l)
     fmt[ip46_fmt(fmt, &remote)] = 0 ;
     if (count_busy(0) >= cf.max_connections) { refuse(fd, fmt, rport, "connections") ; continue ; }
     if (count_busy(remote.ip) >= cf.max_per_client) { refuse(fd, fmt, rport, "connections-per-client") ; continue ; }
-    if (!exec_sessions && to_idle(fd, &remote, rport)) { fd_close(fd) ; continue ; }
+    if (!exec_sessions && to_idle(fd, &remote, rport, l - listeners)) { fd_close(fd) ; continue ; }
     memset(&s, 0, sizeof(s)) ;
     memcpy(s.ip, remote.ip, 16) ;
     s.busy = 1 ;
@@ -704,7 +720,7 @@ static void accept_on (listener const *l)
     if (!pid)
     {
       if (!exec_sessions) fd_close(ctl[0]) ;
-      child(fd, ctl[1], &remote, rport) ;
+      child(fd, ctl[1], &remote, rport, l - listeners) ;
     }
     fd_close(fd) ;
     if (!exec_sessions)
