@@ -114,14 +114,17 @@ is "$(ids $SPID)" "$Q $Q $Q $Q" "the scheduler, started as root, runs as the que
 LS=$(kid_named $SPID local-spawn)
 is "$(ids "${LS:-0}")" "root root root root" "local-spawn keeps root (it only runs local-deliver as others)"
 
-# a session holding half a message: the session and its enqueue
+# a session holding half a message: the session and its enqueue; the rest
+# goes when the checks below have seen them ($T/go), not after a fixed 3 s
+# that a loaded ASan session may spend reaching DATA (20 s at most)
 py "
-import time
+import os, time
 c = Conn($PORT)
 c.reply()
 c.code(b'EHLO t'); c.code(b'MAIL FROM:<s@remote.example>'); c.code(b'RCPT TO:<$M@test.example>'); c.code(b'DATA')
 c.send(b'Subject: held\r\n\r\nhalf\r\n')
-time.sleep(3)
+end = time.time() + 20
+while not os.path.exists('$T/go') and time.time() < end: time.sleep(0.05)
 c.send(b'the rest\r\n.\r\n')
 print(c.reply()[0])
 " > "$T/held.out" &
@@ -129,9 +132,10 @@ HPID=$!
 wait_for 5 kid_named $LPID smtp-session
 SESS=$(kid_named $LPID smtp-session)
 is "$(ids "${SESS:-0}")" "$D $D $D $D" "the SMTP session runs as the SMTP user"
-wait_for 3 kid_named "${SESS:-0}" enqueue
+wait_for 20 kid_named "${SESS:-0}" enqueue
 ENQ=$(kid_named "${SESS:-0}" enqueue)
 is "$(ids "${ENQ:-0}")" "$D $Q $D $D" "enqueue run by the session: real uid SMTP user, effective uid the queue user (set-uid)"
+: > "$T/go"
 wait $HPID
 is "$(cat "$T/held.out")" 250 "the message is accepted"
 # looked at as the mail user: the Maildir is that user's (0700)
