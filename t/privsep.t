@@ -208,9 +208,10 @@ ok $? "both messages went to the default configuration's spool and were delivere
 # the TLS key and the auth table: root's, mode 600, read by smtp-keyd alone
 KD=$(kid_named $LPID smtp-keyd)
 is "$(ids "${KD:-0}")" "root root root root" "smtp-keyd, the listener's child, keeps root: it alone reads the key and the table"
-# a session in TLS and authenticated, held open while we look at it
+# a session in TLS and authenticated, held open while we look at it (until
+# $T/go2, 20 s at most: a fixed 3 s could end before a loaded run looked)
 py "
-import time
+import os, time
 c = Conn($PORT)
 c.reply(); c.code(b'EHLO t')
 r = c.code(b'STARTTLS')
@@ -218,7 +219,8 @@ if r == 220:
     c.wrap(); r = c.code(b'EHLO t')
 print(r, c.code(b'AUTH PLAIN AGFsaWNlAGNvcnJlY3QgaG9yc2U='))
 sys.stdout.flush()
-time.sleep(3)
+end = time.time() + 20
+while not os.path.exists('$T/go2') and time.time() < end: time.sleep(0.05)
 c.code(b'QUIT')" > "$T/tls.out" &
 HPID=$!
 wait_for 5 test -s "$T/tls.out"
@@ -230,6 +232,7 @@ nfd=$(ls "/proc/${TS:-0}/fd" 2>/dev/null | wc -l)
 n=$(ls -l "/proc/${TS:-0}/fd" 2>/dev/null | grep -c -e "$T/tls.key" -e "$T/auth")
 r=1 ; [ "$nfd" -gt 2 ] && [ "$n" = 0 ] && r=0
 ok $r "it holds no descriptor of the key or the table (of $nfd descriptors)"
+: > "$T/go2"
 wait $HPID
 fails "the SMTP user cannot read the key" as $D cat "$T/tls.key"
 fails "the SMTP user cannot read the auth table" as $D cat "$T/auth"
