@@ -130,7 +130,22 @@ check "the bounce reaches the sender: RFC 3464, Status 5.2.2, Dovecot's text" wa
 # quota_full_tempfail = yes: 452 4.2.2, the mail stays queued and is tried again
 dvconf yes
 timeout 10 dovecot -c "$T/dv/dovecot.conf" reload || bail "dovecot did not reload"
-sleep 1
+# "dovecot reload" only sends SIGHUP: under load the master may still run
+# the old configuration after a fixed pause, and the message gets 552 and
+# bounces. Wait until Dovecot itself answers 452 to the too-big message.
+printf 'Subject: probe\n\n%s\n' "$big" > "$T/big.msg"
+probe_452 () {
+  python3 - "$T/dv/run/lmtp" "$T/big.msg" <<'PY'
+import smtplib, sys
+s = smtplib.LMTP(sys.argv[1], timeout=10)
+s.ehlo_or_helo_if_needed()
+s.mail('probe@remote.example'); s.rcpt('full@virt.example')
+code = s.data(open(sys.argv[2], 'rb').read())[0]
+s.quit()
+sys.exit(code != 452)
+PY
+}
+wait_for 15 probe_452 || diag "Dovecot does not answer 452 after its reload"
 printf 'Subject: too big again\n\n%s\n' "$big" | enqueue -C "$CONF" -f "alice@virt.example" "full@virt.example" >/dev/null
 two_temps () { [ "$(grep -c 'rcpt="full@virt.example".*result=temp.*452 4.2.2' "$T/sched.log")" -ge 2 ] ; }
 check "quota_full_tempfail: 452 4.2.2 is temporary, retried" wait_for 30 two_temps

@@ -25,9 +25,9 @@ start_rsyslog || bail "rsyslogd did not start: $(cat "$T/rsyslog.err")"
 # AUTH without TLS (plain-auth) on the instance's listener; few errors before a session is closed
 start_syslog_instance "auth-table $T/auth" "limit errors 3" || true
 sed -i 's/^listen 127\.0\.0\.1 port \([0-9]*\)$/listen 127.0.0.1 port \1 plain-auth/' "$INST/ketch.conf"
-s6-svc -r "$SVC/smtp-listen"
-sleep 0.5
-s6-svwait -U -t 15000 "$SVC/smtp-listen" && wait_for 10 port_open 127.0.0.1 "$PORT" \
+# -wR waits for the restarted process's readiness: svwait -U after a fixed
+# 0.5 s could see the old process, not yet stopped under load, still up
+s6-svc -wR -T 15000 -r "$SVC/smtp-listen" && wait_for 10 port_open 127.0.0.1 "$PORT" \
   || bail "the instance did not start: $(cat "$T/setup.err" "$T/services.err" "$T/svscan.log" 2>/dev/null)"
 
 python3 - "$PORT" > "$T/clients.out" 2>&1 <<'PY'

@@ -184,13 +184,16 @@ EOF
 }
 start_el -t 2
 ok $? "enqueue-listen ready, with a deadline of 2 s a connection (-t 2)"
+# cut off by 5 s, not 3: the 2 s deadline, the client's 0.4 s between looks,
+# and a loaded ASan run's lateness; a server that keeps a dripping client
+# still fails, since it holds the connection the 8 s the drip lasts
 r=$(drip msg)
-case $r in [0-3]" 111") r=0 ;; *) diag "got: $r" ; r=1 ;; esac
+case $r in [0-5]" 111") r=0 ;; *) diag "got: $r" ; r=1 ;; esac
 ok $r "a client dripping its message: cut off at the deadline (111), not kept while it drips"
 check "... logged" grep -q 'enqueue-listen: warning: refused (111): connection timed out' "$T/enq.log"
 is "$(count_tmp):$(count_entries)" "0:0" "... its tmp/ file gone, nothing queued"
 r=$(drip big)
-case $r in [0-3]" 100") r=0 ;; *) diag "got: $r" ; r=1 ;; esac
+case $r in [0-5]" 100") r=0 ;; *) diag "got: $r" ; r=1 ;; esac
 ok $r "a client dripping after its refusal (message too big): the drain ends at the same deadline"
 kill "$EPID" ; wait "$EPID" 2>/dev/null
 

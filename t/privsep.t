@@ -114,14 +114,17 @@ is "$(ids $SPID)" "$Q $Q $Q $Q" "the scheduler, started as root, runs as the que
 LS=$(kid_named $SPID local-spawn)
 is "$(ids "${LS:-0}")" "root root root root" "local-spawn keeps root (it only runs local-deliver as others)"
 
-# a session holding half a message: the session and its enqueue
+# a session holding half a message: the session and its enqueue; the rest
+# goes when the checks below have seen them ($T/go), not after a fixed 3 s
+# that a loaded ASan session may spend reaching DATA (20 s at most)
 py "
-import time
+import os, time
 c = Conn($PORT)
 c.reply()
 c.code(b'EHLO t'); c.code(b'MAIL FROM:<s@remote.example>'); c.code(b'RCPT TO:<$M@test.example>'); c.code(b'DATA')
 c.send(b'Subject: held\r\n\r\nhalf\r\n')
-time.sleep(3)
+end = time.time() + 20
+while not os.path.exists('$T/go') and time.time() < end: time.sleep(0.05)
 c.send(b'the rest\r\n.\r\n')
 print(c.reply()[0])
 " > "$T/held.out" &
@@ -129,9 +132,10 @@ HPID=$!
 wait_for 5 kid_named $LPID smtp-session
 SESS=$(kid_named $LPID smtp-session)
 is "$(ids "${SESS:-0}")" "$D $D $D $D" "the SMTP session runs as the SMTP user"
-wait_for 3 kid_named "${SESS:-0}" enqueue
+wait_for 20 kid_named "${SESS:-0}" enqueue
 ENQ=$(kid_named "${SESS:-0}" enqueue)
 is "$(ids "${ENQ:-0}")" "$D $Q $D $D" "enqueue run by the session: real uid SMTP user, effective uid the queue user (set-uid)"
+: > "$T/go"
 wait $HPID
 is "$(cat "$T/held.out")" 250 "the message is accepted"
 # looked at as the mail user: the Maildir is that user's (0700)
@@ -204,9 +208,10 @@ ok $? "both messages went to the default configuration's spool and were delivere
 # the TLS key and the auth table: root's, mode 600, read by smtp-keyd alone
 KD=$(kid_named $LPID smtp-keyd)
 is "$(ids "${KD:-0}")" "root root root root" "smtp-keyd, the listener's child, keeps root: it alone reads the key and the table"
-# a session in TLS and authenticated, held open while we look at it
+# a session in TLS and authenticated, held open while we look at it (until
+# $T/go2, 20 s at most: a fixed 3 s could end before a loaded run looked)
 py "
-import time
+import os, time
 c = Conn($PORT)
 c.reply(); c.code(b'EHLO t')
 r = c.code(b'STARTTLS')
@@ -214,7 +219,8 @@ if r == 220:
     c.wrap(); r = c.code(b'EHLO t')
 print(r, c.code(b'AUTH PLAIN AGFsaWNlAGNvcnJlY3QgaG9yc2U='))
 sys.stdout.flush()
-time.sleep(3)
+end = time.time() + 20
+while not os.path.exists('$T/go2') and time.time() < end: time.sleep(0.05)
 c.code(b'QUIT')" > "$T/tls.out" &
 HPID=$!
 wait_for 5 test -s "$T/tls.out"
@@ -226,6 +232,7 @@ nfd=$(ls "/proc/${TS:-0}/fd" 2>/dev/null | wc -l)
 n=$(ls -l "/proc/${TS:-0}/fd" 2>/dev/null | grep -c -e "$T/tls.key" -e "$T/auth")
 r=1 ; [ "$nfd" -gt 2 ] && [ "$n" = 0 ] && r=0
 ok $r "it holds no descriptor of the key or the table (of $nfd descriptors)"
+: > "$T/go2"
 wait $HPID
 fails "the SMTP user cannot read the key" as $D cat "$T/tls.key"
 fails "the SMTP user cannot read the auth table" as $D cat "$T/auth"

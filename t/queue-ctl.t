@@ -30,13 +30,13 @@ ctl remove sender 'no at sign' ; is "$?" 100 "bad address: 100"
 ctl hold "$id" zz ; is "$?:$(nctl)" "100:8" "one bad id among several: nothing written"
 ctl explode all ; is "$?" 100 "unknown command: 100"
 
-# a reader on the trigger FIFO sees the wake-up
-timeout 5 cat "$SPOOL/trigger" > "$T/trig" &
-reader=$!
-at_exit "kill $reader 2>/dev/null"
-sleep 0.2
+# a reader on the trigger FIFO sees the wake-up; the reader is open before
+# queue-ctl writes (its non-blocking open finds no reader otherwise, and a
+# background reader given 0.2 s to start may not have opened it under load)
+exec 8<>"$SPOOL/trigger"
 ctl retry all
-wait $reader
+timeout 5 dd bs=64 count=1 <&8 > "$T/trig" 2>/dev/null
+exec 8<&-
 is "$(cat "$T/trig")" "ctl" "the trigger gets ctl"
 check "the queue itself is untouched" test -f "$(entry_path "$id")"
 done_testing

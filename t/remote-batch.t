@@ -114,11 +114,12 @@ is "$?/$(wc -c < "$T/out")" "111/0" "a garbled batch: exit 111, nothing reported
 
 # a stream: a job written while the connection is open rides on it; the end of the input ends it
 # rss FIRST SECOND: remote-send -b with one job; the second is written once the
-# first is reported (at most 5 s later: $T/early says it was), then the end of input
+# first is reported (at most 20 s later, not 5: a loaded ASan remote-send;
+# $T/early says it was), then the end of input
 rss () {
   rm -f "$T/out" "$T/early"
   { job "$id2" "$1"
-    _w=0 ; while [ $_w -lt 50 ] ; do [ -s "$T/out" ] && { : > "$T/early" ; break ; } ; sleep 0.1 ; _w=$((_w + 1)) ; done
+    _w=0 ; while [ $_w -lt 200 ] ; do [ -s "$T/out" ] && { : > "$T/early" ; break ; } ; sleep 0.1 ; _w=$((_w + 1)) ; done
     job "$id2" "$2" ; } | ( cd "$SPOOL" && exec remote-send -C "$CONF" -b peer.test ) > "$T/out" 2> "$T/err"
 }
 peer pa 127.0.0.1 "$P"

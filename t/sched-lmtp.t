@@ -51,6 +51,7 @@ check "delivered through LMTP into Dovecot's Maildir" wait_for 15 arrived "$T/vm
 f=$(ls "$T/vmail/$U/Maildir/new"/* 2>/dev/null | head -1)
 check "Delivered-To and Return-Path were sent" grep -q "^Delivered-To: $U@test.example" "$f"
 check "dot-stuffing undone by the server: the line is intact" grep -q '^\.leading dot' "$f"
-check "the scheduler logged Dovecot's 250 reply" grep -q 'result=ok .*250 2.0.0' "$T/sched.log"
+# waited for: Dovecot writes the file before its 250, the scheduler logs after it
+check "the scheduler logged Dovecot's 250 reply" wait_for 10 grep -q 'result=ok .*250 2.0.0' "$T/sched.log"
 kill -TERM $SPID
 done_testing
