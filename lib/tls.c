@@ -507,19 +507,37 @@ tls_server *tls_server_new (char const *certfile, tls_chain const *lent, char co
   return 0 ;
 }
 
+/* one write of the gathered records: 1 (some or all went), 0 (EAGAIN), -1 (error) */
+static int out_write (tls_server *t)
+{
+  ssize_t w = fd_write(t->fdw, (char const *)t->out, t->outlen) ;
+  if (w < 0) return error_isagain(errno) ? 0 : -1 ;
+  t->outlen -= w ;
+  memmove(t->out, t->out + w, t->outlen) ;
+  return 1 ;
+}
+
 /*
  * Runs the engine until its state has a bit of want, or is closed.
  * Returns the state, or -1 (ETIMEDOUT, EPIPE on TCP EOF, I/O error).
  *
  * The descriptors are nonblocking, and each transfer is tried before
- * any wait: iopause comes only after an EAGAIN. A record goes out at
- * once (a socket's send buffer is rarely full), and a read that got all
- * the engine asked for (BearSSL asks for a record's 5-octet header, then
+ * any wait: iopause comes only after an EAGAIN. A read that got all the
+ * engine asked for (BearSSL asks for a record's 5-octet header, then
  * for its body) is followed by the next read at once, the rest of the
- * record being most likely there already; a read that got less, or the
- * first read of a call (the peer may not have written yet), waits for
- * the descriptor first. Half the system calls of the handshake's flights
- * and of each record otherwise (t/bench/README.md).
+ * record being most likely there already; a read that got less, the
+ * first read of a call, or one after a write (the peer has yet to
+ * answer), waits for the descriptor first.
+ *
+ * BearSSL makes one record at a time, and a flight of the handshake
+ * may be several: ChangeCipherSpec then Finished; ServerHello,
+ * ChangeCipherSpec and Finished when a session is resumed. Records that
+ * fit in t->out are gathered there as the engine makes them, and go out
+ * in one write (one TCP segment) once it has nothing more to send; a
+ * larger record goes out from the engine's buffer, after what was
+ * gathered. Nothing gathered is left behind when pump returns its
+ * state: the peer may be waiting for it (a closed engine's last alert
+ * gets one try).
  */
 static int pump (tls_server *t, unsigned int want, tain const *deadline)
 {
@@ -532,17 +550,44 @@ static int pump (tls_server *t, unsigned int want, tain const *deadline)
     iopause_fd x[2] ;
     unsigned int n = 0, iw = 2, ir = 2 ;
     int r ;
-    if (st & (BR_SSL_CLOSED | want)) return (int)st ;
+    if (st & BR_SSL_CLOSED)
+    {
+      if (t->outlen) out_write(t) ;
+      t->outlen = 0 ;
+      return (int)st ;
+    }
     if (st & BR_SSL_SENDREC && !wwait)
     {
       size_t len ;
       unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len) ;
-      ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
-      if (w >= 0) br_ssl_engine_sendrec_ack(eng, w) ;
-      else if (error_isagain(errno)) wwait = 1 ;
-      else return -1 ;
+      if (len <= sizeof(t->out) - t->outlen)
+      {
+        memcpy(t->out + t->outlen, buf, len) ;
+        t->outlen += len ;
+        br_ssl_engine_sendrec_ack(eng, len) ;
+        continue ;
+      }
+      if (t->outlen) r = out_write(t) ;
+      else
+      {
+        ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
+        if (w >= 0) br_ssl_engine_sendrec_ack(eng, w) ;
+        r = w >= 0 ? 1 : error_isagain(errno) ? 0 : -1 ;
+      }
+      if (r < 0) return -1 ;
+      if (!r) wwait = 1 ;
+      else rwait = 1 ;
       continue ;
     }
+    if (t->outlen && !wwait)
+    {
+      r = out_write(t) ;
+      if (r < 0) return -1 ;
+      if (!r) wwait = 1 ;
+      else rwait = 1 ;
+      continue ;
+    }
+    if (st & want && !t->outlen) return (int)st ;
     if (st & BR_SSL_RECVREC && !rwait)
     {
       size_t len ;
@@ -558,8 +603,8 @@ static int pump (tls_server *t, unsigned int want, tain const *deadline)
       else return -1 ;
       continue ;
     }
-    /* here a set SENDREC or RECVREC bit has its wait flag set */
-    if (st & BR_SSL_SENDREC) { x[n].fd = t->fdw ; x[n].events = IOPAUSE_WRITE ; x[n].revents = 0 ; iw = n++ ; }
+    /* here what is to be sent waits for the descriptor (wwait), and so does a read (rwait) */
+    if (st & BR_SSL_SENDREC || t->outlen) { x[n].fd = t->fdw ; x[n].events = IOPAUSE_WRITE ; x[n].revents = 0 ; iw = n++ ; }
     if (st & BR_SSL_RECVREC) { x[n].fd = t->fdr ; x[n].events = IOPAUSE_READ ; x[n].revents = 0 ; ir = n++ ; }
     if (!n) return (errno = EPROTO, -1) ;
     r = iopause_g(x, n, deadline) ;
