@@ -298,7 +298,29 @@ $(B)/t/bench/fsync-limit: t/bench/fsync-limit.c | $(B)/t/bench
 $(B)/t/bench:
 	mkdir -p $@
 
-bench: all $(B)/t/bench/fsync-limit
+# W4's client is in C on OpenSSL's libssl, the library of Python's ssl that
+# it replaces (t/bench/w4-client.c). Its headers are fetched as bench.py
+# fetches its peers (written when libssl-dev was no dependency of ketch;
+# smtp-keyd's libcrypto now makes it one, so the installed headers would
+# do), apt-get download
+# and dpkg -x into BENCH_CACHE, never installed (the installed libssl3's
+# version if the archive still has it, else the archive's: OpenSSL 3.0 keeps
+# its ABI), the architecture's two headers moved beside the others; the
+# client is linked against the installed libssl.so.3 (.ci/deps TEST).
+BENCH_CACHE ?= /var/cache/ketch-bench
+SSL_DEV = $(BENCH_CACHE)/root-libssl-dev
+$(SSL_DEV):
+	mkdir -p $(BENCH_CACHE)
+	cd $(BENCH_CACHE) && { ls libssl-dev_*.deb >/dev/null 2>&1 || apt-get download libssl-dev=$$(dpkg-query -W -f '$${Version}' libssl3) 2>/dev/null \
+	  || apt-get download libssl-dev ; }
+	rm -rf $@.tmp && dpkg -x $$(ls $(BENCH_CACHE)/libssl-dev_*.deb | sort -V | tail -n 1) $@.tmp
+	cp $@.tmp/usr/include/*/openssl/*.h $@.tmp/usr/include/openssl/ && mv $@.tmp $@
+
+$(B)/t/bench/w4-client: t/bench/w4-client.c | $(SSL_DEV) $(B)/t/bench
+	$(CC) $(CPPFLAGS_KETCH) -I$(SSL_DEV)/usr/include $(CFLAGS_KETCH) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS_KETCH) $(LDFLAGS) \
+	  -o $@ $< -l:libssl.so.3 -l:libcrypto.so.3
+
+bench: all $(B)/t/bench/fsync-limit $(B)/t/bench/w4-client
 	KETCH_BUILD=$(CURDIR)/$(B) python3 t/bench/bench.py
 	$(MAKE) bench-tls
 

@@ -141,11 +141,16 @@ static void job_drop (job *j)
   job_free(j) ;
 }
 
-/* the entry goes now; its bucket's fsync, then its state file, within QREMOVE_DELAY (removals_commit) */
+/*
+ * The entry goes now; its bucket's fsync, then its state file, within
+ * QREMOVE_DELAY (removals_commit). A message that had no state file when
+ * it was read and was never written (j->q.stored) has none: the scheduler
+ * is its only writer, and holds the spool's lock: none is unlinked.
+ */
 static void remove_message (job *j, char const *why)
 {
   tain_now_g() ;
-  if (!qremove_entry(&qr, j->id, &STAMP)) { LOG(j->id, "remove result=error error=", log_quote(strerror(errno))) ; return ; }
+  if (!qremove_entry(&qr, j->id, j->q.stored, &STAMP)) { LOG(j->id, "remove result=error error=", log_quote(strerror(errno))) ; return ; }
   LOG(j->id, "removed reason=", why) ;
   schedq_delete(&sq, j->ent) ;
   job_drop(j) ;

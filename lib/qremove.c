@@ -19,14 +19,15 @@ static unsigned int bucket_of (char const *id)
   return i & (QUEUE_BUCKETS - 1) ;
 }
 
-int qremove_entry (qremove *q, char const *id, tain const *now)
+int qremove_entry (qremove *q, char const *id, int state, tain const *now)
 {
   char fn[QUEUE_PATH_MAX] ;
   unsigned int b = bucket_of(id) ;
   queue_path(fn, "queue", id) ;
   if (unlink(fn) < 0 && errno != ENOENT) return 0 ;
-  if (!q->ids[b].len) tain_addsec(&q->due[b], now, QREMOVE_DELAY) ;
-  return stralloc_catb(&q->ids[b], id, QUEUE_ID_LEN) ;
+  if (state && !stralloc_catb(&q->ids[b], id, QUEUE_ID_LEN)) return 0 ;
+  if (!q->n[b]++) tain_addsec(&q->due[b], now, QREMOVE_DELAY) ;
+  return 1 ;
 }
 
 static int commit (qremove *q, unsigned int b)
@@ -40,6 +41,7 @@ static int commit (qremove *q, unsigned int b)
     /* not durable: its state files stay; recovery removes them once their entries are gone */
     int e = errno ;
     sa->len = 0 ;
+    q->n[b] = 0 ;
     errno = e ;
     return 0 ;
   }
@@ -52,6 +54,7 @@ static int commit (qremove *q, unsigned int b)
     unlink(fn) ;
   }
   sa->len = 0 ;
+  q->n[b] = 0 ;
   return 1 ;
 }
 
@@ -62,7 +65,7 @@ unsigned int qremove_commit (qremove *q, tain const *now, int force, tain *next,
   *left = 0 ;
   for (; b < QUEUE_BUCKETS ; b++)
   {
-    if (!q->ids[b].len) continue ;
+    if (!q->n[b]) continue ;
     if (force || !tain_less(now, &q->due[b]))
     {
       if (!commit(q, b)) { failed++ ; e = errno ; }
@@ -89,6 +92,6 @@ size_t qremove_pending (qremove const *q)
 {
   size_t n = 0 ;
   unsigned int b = 0 ;
-  for (; b < QUEUE_BUCKETS ; b++) n += q->ids[b].len / QUEUE_ID_LEN ;
+  for (; b < QUEUE_BUCKETS ; b++) n += q->n[b] ;
   return n ;
 }

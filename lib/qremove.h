@@ -16,7 +16,10 @@
  * bucket's commit, at most QREMOVE_DELAY seconds later, which serves
  * every removal from that bucket in the meantime. The order is SPOOL's:
  * a state file never goes before its entry's unlink is durable, so a
- * crash cannot make a partly delivered message look never tried.
+ * crash cannot make a partly delivered message look never tried. A
+ * message the caller knows has no state file (qstate.stored: most
+ * messages, delivered at their first attempt) books the commit all the
+ * same, for its entry's unlink, but nothing is unlinked for it after.
  *
  * Why: under load the scheduler removed each message with an fsync of
  * its own, in its event loop (one fsync in five per message). A removal
@@ -28,13 +31,18 @@
 typedef struct qremove_s qremove ;
 struct qremove_s
 {
-  tain due[QUEUE_BUCKETS] ;      /* the bucket's commit, if ids[b].len */
-  stralloc ids[QUEUE_BUCKETS] ;  /* QUEUE_ID_LEN octets per message waiting for it */
+  tain due[QUEUE_BUCKETS] ;      /* the bucket's commit, if n[b] */
+  size_t n[QUEUE_BUCKETS] ;      /* messages waiting for it */
+  stralloc ids[QUEUE_BUCKETS] ;  /* of which those with a state file, QUEUE_ID_LEN octets each */
 } ;
-#define QREMOVE_ZERO { .ids = { STRALLOC_ZERO } }
+#define QREMOVE_ZERO { .n = { 0 }, .ids = { STRALLOC_ZERO } }
 
-/* unlinks queue/XX/ID (gone already is fine) and books the commit; 1, or 0 and errno */
-extern int qremove_entry (qremove *, char const *, tain const *) ;
+/*
+ * Unlinks queue/XX/ID (gone already is fine) and books the commit, and
+ * after it the unlink of state/XX/ID if state (a state file may exist);
+ * 1, or 0 and errno.
+ */
+extern int qremove_entry (qremove *, char const *, int, tain const *) ;
 
 /*
  * Commits every bucket due at now (every pending one with force): fsync
@@ -48,7 +56,7 @@ extern unsigned int qremove_commit (qremove *, tain const *, int, tain *, int *)
 /* messages waiting for a commit */
 extern size_t qremove_pending (qremove const *) ;
 
-/* whether this message's removal waits for its bucket's commit (which then unlinks its state file) */
+/* whether this message's state file waits for its bucket's commit to be unlinked */
 extern int qremove_waiting (qremove const *, char const *) ;
 
 #endif

@@ -35,6 +35,7 @@ static int reset (qstate *q)
 {
   q->sa.len = 0 ;
   q->flags = 0 ;
+  q->stored = 0 ;
   genalloc_setlen(qstate_rcpt, &q->rcpt, 0) ;
   return stralloc_0(&q->sa) ;
 }
@@ -177,17 +178,19 @@ int qstate_read (qstate *q, char const *id, envelope const *e)
     return qstate_from_envelope(q, e) ;
   }
   r = qstate_decode(q, sa.s, sa.len) ;
+  q->stored = 1 ;
   stralloc_free(&sa) ;
   return r ;
 }
 
 /* write, fsync, rename over, fsync the directory: the state changes atomically */
-int qstate_write (qstate const *q, char const *id)
+int qstate_write (qstate *q, char const *id)
 {
   char tmp[QUEUE_PATH_MAX + 2] ;
   char fn[QUEUE_PATH_MAX] ;
   stralloc sa = STRALLOC_ZERO ;
   int fd ;
+  q->stored = 1 ;
   memcpy(tmp, "tmp/s.", 6) ;
   memcpy(tmp + 6, id, QUEUE_ID_LEN + 1) ;
   queue_path(fn, "state", id) ;

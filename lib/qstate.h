@@ -30,6 +30,14 @@
  * says hold (a message quarantined at entry); from the first state file
  * on, the file's flags alone say it, so a release is written down and
  * the envelope's hold never comes back.
+ *
+ * stored says whether a state file may exist for the message: qstate_read
+ * found one, or qstate_write was called (from its first step on, since a
+ * failed write may still have renamed the file into place). The
+ * scheduler, the only writer, so knows that a message it read without a
+ * state file and never wrote one has none, and its removal unlinks none
+ * (lib/qremove): one system call less per message, most of which never
+ * have a state file (SPOOL §2).
  */
 
 enum qstate_status_e
@@ -63,8 +71,9 @@ struct qstate_s
   stralloc sa ;
   genalloc rcpt ;     /* qstate_rcpt */
   unsigned int flags ;
+  int stored ;        /* not in the file: a state file may exist (above) */
 } ;
-#define QSTATE_ZERO { .sa = STRALLOC_ZERO, .rcpt = GENALLOC_ZERO, .flags = 0 }
+#define QSTATE_ZERO { .sa = STRALLOC_ZERO, .rcpt = GENALLOC_ZERO, .flags = 0, .stored = 0 }
 
 extern char const *qstate_status_name (unsigned int) ;
 extern int qstate_from_envelope (qstate *, envelope const *) ;
@@ -73,7 +82,7 @@ extern int qstate_set_result (qstate *, size_t, char const *, size_t) ;
 extern int qstate_encode (qstate const *, stralloc *) ;
 extern int qstate_decode (qstate *, char const *, size_t) ;
 extern int qstate_read (qstate *, char const *, envelope const *) ;
-extern int qstate_write (qstate const *, char const *) ;
+extern int qstate_write (qstate *, char const *) ;
 extern void qstate_free (qstate *) ;
 
 #define qstate_n(q) genalloc_len(qstate_rcpt, &(q)->rcpt)

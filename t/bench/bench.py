@@ -13,7 +13,6 @@ recorded and stopped by PID; every wait is bounded; only 127.0.0.1 is used.
 import ctypes
 import ctypes.util
 import json
-import multiprocessing
 import os
 import pwd
 import grp
@@ -982,14 +981,53 @@ SETTLE = float(ENV.get("BENCH_SETTLE", "120"))
 FRESH = ENV.get("BENCH_W3_FRESH", "1") == "1"
 
 
+SETTLE_QUIET = 2.0       # s without a change of the process set, nor CPU beyond SETTLE_IDLE_US
+SETTLE_IDLE_US = 10000   # of the MTA's CPU per SETTLE_QUIET: its timers, not work
+
+
+def kept(procs):
+    """How many of PROCS an MTA keeps at rest by design until it is
+    restarted: the workers of ketch's enqueue-listen (the children of a
+    process named enqueue-listen; a worker renames itself enqueue): it
+    keeps up to 16 idle, and only a count of messages retires one
+    (enqueue-listen(8)). They are the MTA as it runs and count in every
+    later phase, as they would on a server. Postfix's and OpenSMTPD's
+    processes beyond their start-up set all exit once idle (Postfix's after
+    max_idle, 100 s), as do ketch's session processes (after 5 s): none is
+    kept."""
+    comm, ppid = {}, {}
+    for pid in procs:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm[pid] = st[st.index("(") + 1:st.rindex(")")]
+        ppid[pid] = int(st[st.rindex(")") + 2:].split()[1])
+    return sum(1 for pid in comm if comm.get(ppid[pid]) == "enqueue-listen")
+
+
 def settle(m):
-    """Before a phase that measures memory: wait (at most BENCH_SETTLE s) until
-    the server runs no more processes than it did after start-up. Postfix keeps
+    """Before a phase that measures memory (W1's peak PSS, W3's idle size;
+    and W4): wait, at most BENCH_SETTLE s, until the MTA is at rest: no more
+    processes than just after start-up besides those it keeps by design
+    (kept()), and for SETTLE_QUIET s the same set of processes using next
+    to no CPU (nothing in flight: a delivery, a queue run). Postfix keeps
     idle smtpd, cleanup, local... processes for max_idle (100 s); their PSS
-    would otherwise count as the next phase's own."""
+    would otherwise count as the next phase's own, so Postfix waits for
+    them. ketch's enqueue-listen workers never leave: with the start-up
+    count alone, every phase that followed another on the same ketch waited
+    the full BENCH_SETTLE."""
     t0 = now()
-    while len(m.d.procs()) > m.nprocs_start and now() < t0 + SETTLE:
-        time.sleep(1)
+    last, quiet, cpu = None, t0, m.d.cpu_usec()
+    while now() < t0 + SETTLE:
+        procs = set(m.d.procs())
+        c = m.d.cpu_usec()
+        if procs != last or c - cpu > SETTLE_IDLE_US:
+            last, quiet, cpu = procs, now(), c
+        elif now() - quiet >= SETTLE_QUIET and len(procs) - kept(procs) <= m.nprocs_start:
+            break
+        time.sleep(0.25)
     time.sleep(0.5)
     return round(now() - t0, 1)
 
@@ -1039,139 +1077,46 @@ def filtered(d):
     return False
 
 
-BODY = b"".join(b"Subject: W4\r\n\r\n" if i == 0 else b"x" * 62 + b"\r\n" for i in range(64))
-
-
-def smtp_reply(f):
-    """the code of one (multiline) SMTP reply"""
-    while True:
-        line = f.readline(1024)
-        if not line:
-            raise EOFError("connection closed")
-        if line[3:4] != b"-":
-            return int(line[:3])
-
-
-def w4_client(port, ctx, rcpt, session=None):
-    """one W4 connection: EHLO, STARTTLS, the handshake (BearSSL or
-    Postfix's OpenSSL against Python's), EHLO, one 4 KiB message, QUIT.
-    SESSION (w4r): the TLS session of an earlier connection, offered for
-    resumption (None: a full handshake). Returns the seconds from connect to TLS established, the
-    suite, this connection's TLS session (for the next) and whether the
-    server resumed SESSION."""
-    t0 = time.monotonic()
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    try:
-        f = s.makefile("rb")
-        smtp_reply(f)
-        s.sendall(b"EHLO client.test\r\n")
-        smtp_reply(f)
-        s.sendall(b"STARTTLS\r\n")
-        if smtp_reply(f) != 220:
-            raise RuntimeError("STARTTLS refused")
-        t = ctx.wrap_socket(s, server_hostname="localhost", session=session)
-        hs = time.monotonic() - t0
-        suite = t.cipher()[0]
-        reused = t.session_reused
-        g = t.makefile("rb")
-        for cmd in (b"EHLO client.test", b"MAIL FROM:<bench@client.test>", b"RCPT TO:<%s>" % rcpt, b"DATA"):
-            t.sendall(cmd + b"\r\n")
-            c = smtp_reply(g)
-            if c >= 400:
-                raise RuntimeError("%s: %d" % (cmd.decode(), c))
-        # the body and its end together (benchmarks.md: no Nagle stall)
-        t.sendall(BODY + b".\r\n")
-        if smtp_reply(g) != 250:
-            raise RuntimeError("message refused")
-        t.sendall(b"QUIT\r\n")
-        smtp_reply(g)
-        sess = t.session
-        t.close()
-        return hs, suite, sess, reused
-    finally:
-        s.close()
-
-
-def w4_proc(port, rcpt, resume, left, q):
-    """one W4 client process: connections one after the other while the
-    shared count LEFT lasts; puts (results, error or None, its CPU s) on Q.
-    RESUME: each connection offers the TLS session of the one before."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    out, err, last = [], None, None
-    while True:
-        with left.get_lock():
-            if left.value <= 0:
-                break
-            left.value -= 1
-        try:
-            h, su, sess, r = w4_client(port, ctx, rcpt, last)
-        except Exception as e:
-            err = "%s: %s" % (type(e).__name__, e)
-            with left.get_lock():
-                left.value = 0
-            break
-        if resume:
-            last = sess
-        out.append((h, su, 1 if r else 0))
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    q.put((out, err, ru.ru_utime + ru.ru_stime))
+# W4's load: t/bench/w4-client, in C on OpenSSL's libssl (make bench builds it)
+W4_CLIENT = os.path.join(BUILD, "t/bench/w4-client")
 
 
 def w4(m, md, kind, sessions=16, resume=False):
-    """W4: W1 with STARTTLS, a full TLS 1.2 handshake per connection
-    (Python's ssl does not resume unless asked), SESSIONS at once; the MTA
-    restarted on KIND's certificate first. RESUME (w4r): each client
-    process offers the TLS session of its last connection on its next (its
-    first is a full handshake); the fraction the server resumed is reported."""
+    """W4: W1 with STARTTLS, a full TLS 1.2 handshake per connection: W4_CLIENT
+    with SESSIONS processes, each making its connections one by one, MSGS in
+    all; the MTA restarted on KIND's certificate first. RESUME (w4r): each
+    client process offers the TLS session of its last connection on its next
+    (its first is a full handshake); the fraction the server resumed is reported."""
     if not m.starttls:
         return {"error": "unsupported: STARTTLS fails"}
     m.tls_install(kind)
     m.restart()
     clean_maildir(md)
     st = settle(m)
-    rcpt = (USER + "@local.test").encode()
-    # 16 client processes, not threads: with threads, the interpreter's
-    # lock held the sessions in turn (the machine half idle, every MTA's
-    # rate the client's); each process makes its connections one by one
-    mp = multiprocessing.get_context("fork")
-    left = mp.Value("i", MSGS)
-    q = mp.Queue()
+    argv = [W4_CLIENT, "-p", str(sessions), "-n", str(MSGS), "-r", USER + "@local.test"] + (["-R"] if resume else []) \
+        + ["127.0.0.1:%d" % m.port]
     w = Watch(os.path.join(md, "new"), MSGS)
     pss = PssPeak(m.d)
     pss.start()
     cpu0 = m.d.cpu_usec()
     t0 = now()
     res = {}
-    hs, suites, errors, reused, client_s, procs = [], {}, [], 0, 0.0, []
     try:
-        procs = [mp.Process(target=w4_proc, args=(m.port, rcpt, resume, left, q), daemon=True) for _ in range(sessions)]
-        for p in procs:
-            p.start()
-        for _ in procs:
-            out, err, cs = q.get(timeout=max(1, t0 + PHASE_TIMEOUT - now()))
-            client_s += cs
-            if err:
-                errors.append(err)
-            for h, su, r in out:
-                hs.append(h)
-                suites[su] = suites.get(su, 0) + 1
-                reused += r
+        # the client's processes die with it (PR_SET_PDEATHSIG) if the timeout kills it
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=PHASE_TIMEOUT)
         t1 = now()
-        for p in procs:
-            p.join(5)
-        if errors:
-            raise RuntimeError(errors[0])
+        try:
+            out = json.loads(r.stdout)
+        except ValueError:
+            raise RuntimeError("w4-client: %s" % (r.stderr.strip()[-300:] or "exit %d" % r.returncode))
+        if r.returncode != 0:
+            raise RuntimeError("w4-client: %s" % (out["error"] or "exit %d" % r.returncode))
         res["accepted_s"] = MSGS / (t1 - t0)
         done = w.wait(t0 + PHASE_TIMEOUT)
     finally:
         peak = pss.stop()
         w.close()
-        for p in procs:
-            if p.is_alive():
-                p.kill()
     cpu1 = m.d.cpu_usec()
     res["delivered"] = w.count
     if done:
@@ -1180,15 +1125,15 @@ def w4(m, md, kind, sessions=16, resume=False):
         res["timeout"] = True
         res["e2e_s_partial"] = w.count / (now() - t0)
     res["cpu_ms_msg"] = (cpu1 - cpu0) / 1000 / MSGS
-    # the clients' own CPU (Python's ssl, i.e. OpenSSL, and the
-    # interpreter), which shares the two cores with the MTA measured
-    res["client_cpu_ms_msg"] = client_s * 1000 / MSGS
-    res["handshake_ms_p50"] = statistics.median(hs) * 1000 if hs else None
-    res["suites"] = suites
+    # the clients' own CPU (OpenSSL and the SMTP dialogue), which shares
+    # the two cores with the MTA measured
+    res["client_cpu_ms_msg"] = out["cpu_s"] * 1000 / MSGS
+    res["handshake_ms_p50"] = out["handshake_ms_p50"]
+    res["suites"] = out["suites"]
     if resume:
         # of the connections made (each process's first could not resume)
-        res["resumed"] = reused
-        res["resumed_pct"] = 100.0 * reused / len(hs) if hs else None
+        res["resumed"] = out["resumed"]
+        res["resumed_pct"] = 100.0 * out["resumed"] / out["connections"] if out["connections"] else None
     res["settle_s"] = st
     res["pss_peak_kib"] = peak
     return res
@@ -1588,6 +1533,8 @@ def main():
     t_start = time.time()
     # SIGTERM (or ^C) unwinds through the finally below: every MTA is stopped
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    if any(w in W4_KINDS for w in WORKLOADS) and not os.access(W4_CLIENT, os.X_OK):
+        die("%s not built (make bench builds it, or make %s)" % (W4_CLIENT, os.path.relpath(W4_CLIENT, TOP)))
     # W3 holds up to 10,000 client sockets in this process
     global NOFILE
     NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -81,7 +81,7 @@ int main (void)
   mk("queue", tried) ; mk("state", tried) ; mk("queue", fresh) ; mk("queue", loaded) ; mk("state", orphan) ;
   mk("queue", removed) ; mk("state", removed) ;
   tain_addsec(&t, &tain_zero, 1000) ;
-  ok(qremove_entry(&qr, removed, &t), "one message removed, its commit pending") ;
+  ok(qremove_entry(&qr, removed, 1, &t), "one message removed, its commit pending") ;
 
   ok(!qscan_running(&s) && (qscan_step(&s) & QSCAN_OVER), "no scan: over at once") ;
   qscan_start(&s, 1) ;
