@@ -31,6 +31,7 @@
 #include <pwd.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <netinet/in.h>
 
@@ -40,7 +41,6 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/genalloc.h>
 #include <skalibs/allreadwrite.h>
-#include <skalibs/ancil.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/error.h>
 #include <skalibs/exec.h>
@@ -84,8 +84,12 @@ static int exec_sessions = 1 ;
  * included (smtpd_wipe in lib/smtpd.h says what and how), and
  * says so by writing its pid to the notification pipe, shared by all of
  * them (4 octets: one atomic write); we then hand it the next connection
- * over its own control socket (the descriptor, then CONN_META octets: the
- * family, the address and the port) instead of forking. One pipe, not a
+ * over its own control socket instead of forking: one message, CONN_META
+ * octets (the family, the address, the port and the index of the
+ * listening socket it came in on) carrying the descriptor
+ * (SCM_RIGHTS), which the session process waits for in one blocking
+ * recvmsg (conn_send, conn_recv: one system call each side per
+ * connection, not a poll, the descriptor and a read of the octets). One pipe, not a
  * socket per session polled by us: a poll set rebuilt at every event is
  * heap that each forked session would keep a stale private copy of (W3:
  * 8 to 13 KiB more per idle session). A fork and an exit per connection
@@ -97,7 +101,7 @@ static int exec_sessions = 1 ;
  */
 #define SESSION_USES 100
 #define SESSION_IDLE 5
-#define CONN_META 19
+#define CONN_META 20
 
 typedef struct session_s session ;
 struct session_s
@@ -115,6 +119,11 @@ struct listener_s
 {
   int fd ;
   int is6 ;
+  /* the address it is bound to: a connection's own local address, unless
+     it is the wildcard (then getsockname says which) */
+  ip46 addr ;
+  uint16_t port ;
+  int wild ;
 } ;
 
 static conf cf ;
@@ -261,8 +270,19 @@ static void bind_all (void)
     }
     if (socket_bind46_reuse(s, &a, l[i].port) < 0) strerr_diefusys(KETCH_EX_TEMP, "bind to ", fmt, " port ", pfmt) ;
     if (socket_listen(s, BACKLOG) < 0) strerr_diefusys(KETCH_EX_TEMP, "listen on ", fmt, " port ", pfmt) ;
+    /* replies are written once per client turn: never held back for an
+       ACK. Set here once: Linux gives an accepted socket its listening
+       socket's TCP options (the child is a copy of it), not a setsockopt
+       per connection */
+    if (socket_tcpnodelay(s) < 0) strerr_diefusys(KETCH_EX_TEMP, "set TCP_NODELAY on ", fmt, " port ", pfmt) ;
     listeners[nlisteners].fd = s ;
-    listeners[nlisteners++].is6 = l[i].is6 ;
+    listeners[nlisteners].is6 = l[i].is6 ;
+    listeners[nlisteners].addr = a ;
+    listeners[nlisteners].port = l[i].port ;
+    {
+      static char const zero[16] = { 0 } ;
+      listeners[nlisteners++].wild = !memcmp(a.ip, zero, l[i].is6 ? 16 : 4) ;
+    }
     strerr_warni("listening on ", fmt, " port ", pfmt) ;
   }
 }
@@ -383,17 +403,19 @@ static void refuse (int fd, char const *ipstr, uint16_t port, char const *why)
   log_put(2, &sa, "smtp-listen", (char const *const []){ "connect", "ip=", ipstr, "port=", log_u64(port), "result=refused", "reason=", why, 0 }) ;
 }
 
-/* the connection fd on descriptors 0 and 1, and its UCSPI environment
-   (-f: its facts in io) */
-static void connection (int fd, ip46 const *remote, uint16_t rport, smtpd_io *io)
+/* the connection fd on descriptors 0 and 1, and its UCSPI environment;
+   -f: on descriptor 0 alone (io->fdw is 0: no dup2 and no close of a
+   copy per client; descriptor 1 stays the listener's, as 2 does), its
+   facts in io. TCP_NODELAY comes from the listening socket (bind_all);
+   so does the local address, unless that socket is bound to the
+   wildcard (li: its index in listeners). */
+static void connection (int fd, ip46 const *remote, uint16_t rport, unsigned int li, smtpd_io *io)
 {
   char fmt[IP46_FMT], pfmt[UINT16_FMT] ;
-  ip46 local ;
-  uint16_t lport ;
-  if (fd_move(0, fd) < 0 || fd_copy(1, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set up descriptors") ;
-  if (socket_local46(0, &local, &lport) < 0) strerr_diefusys(KETCH_EX_TEMP, "get the local address") ;
-  /* replies are written once per client turn: never hold them back for an ACK */
-  socket_tcpnodelay(0) ;
+  ip46 local = listeners[li].addr ;
+  uint16_t lport = listeners[li].port ;
+  if (fd_move(0, fd) < 0 || (exec_sessions && fd_copy(1, 0) < 0)) strerr_diefusys(KETCH_EX_TEMP, "set up descriptors") ;
+  if (listeners[li].wild && socket_local46(0, &local, &lport) < 0) strerr_diefusys(KETCH_EX_TEMP, "get the local address") ;
   if (!exec_sessions)
   {
     /* the linked-in session takes them from us, not from the environment:
@@ -431,40 +453,74 @@ static void connection (int fd, ip46 const *remote, uint16_t rport, smtpd_io *io
   strerr_diefusys(KETCH_EX_TEMP, "set up the environment") ;
 }
 
-/* -f: the next connection from the listener, or the end (0) */
-static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport)
+/* the control message that carries one descriptor */
+typedef union conn_cmsg_u conn_cmsg ;
+union conn_cmsg_u
+{
+  struct cmsghdr h ;
+  char buf[CMSG_SPACE(sizeof(int))] ;
+} ;
+
+/* -f: a connection to a session process, fd with its meta octets in one
+   message; 1, or 0 (errno) */
+static int conn_send (int ctl, int fd, char const *meta)
+{
+  struct iovec v = { .iov_base = (char *)meta, .iov_len = CONN_META } ;
+  conn_cmsg u ;
+  struct msghdr msg = { .msg_name = 0, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf), .msg_flags = 0 } ;
+  struct cmsghdr *c ;
+  memset(&u, 0, sizeof(u)) ;
+  c = CMSG_FIRSTHDR(&msg) ;
+  c->cmsg_level = SOL_SOCKET ;
+  c->cmsg_type = SCM_RIGHTS ;
+  c->cmsg_len = CMSG_LEN(sizeof(int)) ;
+  memcpy(CMSG_DATA(c), &fd, sizeof(int)) ;
+  return sendmsg(ctl, &msg, MSG_NOSIGNAL) == CONN_META ;
+}
+
+/*
+ * -f: the next connection from the listener, or the end (0: end of file,
+ * the listener dismissed us; or anything but one descriptor with its
+ * CONN_META octets). The wait is the blocking recvmsg itself: an idle
+ * session process has nothing else to wait for (a signal that ends it
+ * ends it in the call).
+ */
+static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport, unsigned int *li)
 {
   char meta[CONN_META] ;
-  for (;;)
-  {
-    iopause_fd x = { .fd = ctl, .events = IOPAUSE_READ, .revents = 0 } ;
-    /* ancil_recv_fd does not wait (MSG_DONTWAIT) */
-    if (iopause(&x, 1, 0, 0) < 0 && errno != EINTR) return 0 ;
-    *fd = ancil_recv_fd(ctl, 'c') ;
-    if (*fd >= 0) break ;
-    if (!error_isagain(errno)) return 0 ;
-  }
-  /* sent right after the descriptor, by the listener alone */
-  if (allread(ctl, meta, CONN_META) != CONN_META || meta[0] > 1) { fd_close(*fd) ; return 0 ; }
+  struct iovec v = { .iov_base = meta, .iov_len = CONN_META } ;
+  conn_cmsg u ;
+  struct msghdr msg = { .msg_name = 0, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf), .msg_flags = 0 } ;
+  struct cmsghdr *c ;
+  ssize_t r ;
+  do r = recvmsg(ctl, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC) ;
+  while (r < 0 && errno == EINTR) ;
+  if (r <= 0) return 0 ;
+  c = CMSG_FIRSTHDR(&msg) ;
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return 0 ;
+  memcpy(fd, CMSG_DATA(c), sizeof(int)) ;
+  /* sent in one message, by the listener alone */
+  if (r != CONN_META || (msg.msg_flags & MSG_CTRUNC) || meta[0] > 1 || (unsigned char)meta[19] >= nlisteners) { fd_close(*fd) ; return 0 ; }
   remote->is6 = meta[0] ;
   memcpy(remote->ip, meta + 1, 16) ;
   uint16_unpack_big(meta + 17, rport) ;
+  *li = (unsigned char)meta[19] ;
   return 1 ;
 }
 
 /* smtpd_io.next, in a session process at a clean end: tells the
    listener it is idle, unless it served its SESSION_USES clients */
+static char session_pid[4] ;   /* a session process's pid, packed once (child): getpid is a system call */
+
 static int session_next (void *ctx)
 {
   static unsigned int uses = 0 ;
-  char pid[4] ;
   if (++uses >= SESSION_USES) return 0 ;
-  uint32_pack(pid, (uint32_t)getpid()) ;
-  return fd_write(notify[1], pid, 4) == 4 ;
+  return fd_write(notify[1], session_pid, 4) == 4 ;
 }
 
-static void child (int fd, int ctl, ip46 const *remote, uint16_t rport) gccattr_noreturn ;
-static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
+static void child (int fd, int ctl, ip46 const *remote, uint16_t rport, unsigned int li) gccattr_noreturn ;
+static void child (int fd, int ctl, ip46 const *remote, uint16_t rport, unsigned int li)
 {
   /* in .bss: its buffers are pages an idle session writes (lib/smtpd.h) */
   static smtpd_session sess = SMTPD_SESSION_ZERO ;
@@ -473,7 +529,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
   selfpipe_finish() ;
   if (exec_sessions)
   {
-    connection(fd, remote, rport, 0) ;
+    connection(fd, remote, rport, li, 0) ;
     if (statsfd >= 0 && uncoe(statsfd) < 0) strerr_diefusys(KETCH_EX_TEMP, "clear close-on-exec on the statistics") ;
     xexec(session_argv) ;
   }
@@ -497,6 +553,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
 #ifdef __linux__
   prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
 #endif
+  uint32_pack(session_pid, (uint32_t)getpid()) ;
   /* what smtp-session does first, done once for all our clients */
   if (door >= 0 && coe(door) < 0) strerr_diefusys(KETCH_EX_TEMP, "set close-on-exec on the door") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
@@ -510,15 +567,16 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport)
     io.chain = &chain ;
     io.relayclient = !!getenv("RELAYCLIENT") ;
     io.next = &session_next ;
-    connection(fd, &rip, rp, &io) ;
+    io.fdw = 0 ;
+    io.nonblock = 1 ;
+    connection(fd, &rip, rp, li, &io) ;
     /* the listener's configuration: the child parses nothing, and its
        pages stay shared with the listener's (reloaded there on SIGHUP) */
     if (!smtpd_run(&sess, &cf, &io)) _exit(0) ;
     /* the session ended cleanly and told the listener we are idle */
     smtpd_wipe(&sess) ;
     fd_close(0) ;
-    fd_close(1) ;
-    if (!next_connection(ctl, &fd, &rip, &rp)) _exit(0) ;
+    if (!next_connection(ctl, &fd, &rip, &rp, &li)) _exit(0) ;
   }
 }
 
@@ -582,7 +640,7 @@ static void reload (void)
 }
 
 /* -f: the connection to an idle session process; 0 if none took it */
-static int to_idle (int fd, ip46 const *remote, uint16_t rport)
+static int to_idle (int fd, ip46 const *remote, uint16_t rport, unsigned int li)
 {
   size_t n = genalloc_len(session, &sessions), i = 0 ;
   session *s = genalloc_s(session, &sessions) ;
@@ -593,8 +651,9 @@ static int to_idle (int fd, ip46 const *remote, uint16_t rport)
     meta[0] = !!remote->is6 ;
     memcpy(meta + 1, remote->ip, 16) ;
     uint16_pack_big(meta + 17, rport) ;
-    /* its socket is empty while it is idle: neither write blocks */
-    if (!ancil_send_fd(s[i].ctl, fd, 'c') || fd_write(s[i].ctl, meta, CONN_META) != CONN_META)
+    meta[19] = (char)li ;
+    /* its socket is empty while it is idle: the message does not block */
+    if (!conn_send(s[i].ctl, fd, meta))
     {
       strerr_warnwusys("pass a connection to a session process") ;
       dismiss(s + i) ;
@@ -620,7 +679,9 @@ static void accept_on (listener const *l)
     int fd, ctl[2] ;
     remote.is6 = l->is6 ;
     memset(remote.ip, 0, 16) ;
-    fd = l->is6 ? socket_accept6_coe(l->fd, remote.ip, &rport) : socket_accept4_coe(l->fd, remote.ip, &rport) ;
+    /* -f: nonblocking from the accept, as the session wants it (smtpd_io.nonblock) */
+    fd = exec_sessions ? l->is6 ? socket_accept6_coe(l->fd, remote.ip, &rport) : socket_accept4_coe(l->fd, remote.ip, &rport)
+      : l->is6 ? socket_accept6_nbcoe(l->fd, remote.ip, &rport) : socket_accept4_nbcoe(l->fd, remote.ip, &rport) ;
     if (fd < 0)
     {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
@@ -637,7 +698,7 @@ static void accept_on (listener const *l)
     fmt[ip46_fmt(fmt, &remote)] = 0 ;
     if (count_busy(0) >= cf.max_connections) { refuse(fd, fmt, rport, "connections") ; continue ; }
     if (count_busy(remote.ip) >= cf.max_per_client) { refuse(fd, fmt, rport, "connections-per-client") ; continue ; }
-    if (!exec_sessions && to_idle(fd, &remote, rport)) { fd_close(fd) ; continue ; }
+    if (!exec_sessions && to_idle(fd, &remote, rport, l - listeners)) { fd_close(fd) ; continue ; }
     memset(&s, 0, sizeof(s)) ;
     memcpy(s.ip, remote.ip, 16) ;
     s.busy = 1 ;
@@ -659,7 +720,7 @@ static void accept_on (listener const *l)
     if (!pid)
     {
       if (!exec_sessions) fd_close(ctl[0]) ;
-      child(fd, ctl[1], &remote, rport) ;
+      child(fd, ctl[1], &remote, rport, l - listeners) ;
     }
     fd_close(fd) ;
     if (!exec_sessions)

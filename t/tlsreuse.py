@@ -17,7 +17,7 @@ scan PID NEEDLES: reads every writable mapping of PID (/proc/PID/maps,
 one line per needle found: its name, the mapping and the offset.
 
 idle PID: waits (at most 5 s) until PID is a session process waiting for
-its next client (its connection, descriptor 0, closed; blocked in poll).
+its next client (its connection, descriptor 0, closed; blocked in recvmsg or poll).
 Every wait is bounded.
 """
 
@@ -206,13 +206,15 @@ def idle(pid):
     end = time.time() + 5
     while time.time() < end:
         try:
-            # descriptor 0 is closed after smtpd_wipe; then it polls its
-            # control socket (x86-64's poll and ppoll, or by its wchan)
+            # descriptor 0 is closed after smtpd_wipe; then it waits on its
+            # control socket in recvmsg (x86-64's 47; poll and ppoll, 7 and
+            # 271, before it took the next connection in one call), or by
+            # its wchan
             with open("/proc/%d/syscall" % pid) as f:
                 nr = f.read().split()[0]
             with open("/proc/%d/wchan" % pid) as f:
                 wchan = f.read()
-            if not os.path.exists("/proc/%d/fd/0" % pid) and (nr in ("7", "271") or "poll" in wchan):
+            if not os.path.exists("/proc/%d/fd/0" % pid) and (nr in ("7", "47", "271") or "poll" in wchan or "recv" in wchan or "unix_stream" in wchan):
                 return 0
         except (OSError, IndexError):
             pass
