@@ -7,7 +7,9 @@
  * asks it, over a channel it passes through the door (lib/keyd.h), for
  * the key's type, for the signature of a handshake hash, or whether a
  * password is right. A session can obtain signatures while it runs, never
- * the key, and never a line of the table.
+ * the key, and never a line of the table. The signatures are libcrypto's
+ * (lib/keysign: several times faster than BearSSL 0.6's), the key read
+ * and checked by BearSSL's decoder as everywhere else.
  *
  * The door is descriptor 0. One iopause loop, signals through the
  * selfpipe; requests are one message each, of bounded length, parsed by
@@ -52,6 +54,7 @@
 #include "conf.h"
 #include "authtable.h"
 #include "keyd.h"
+#include "keysign.h"
 #include "tls.h"
 #include "tlscache.h"
 
@@ -99,7 +102,7 @@ static int fileid_same (fileid const *a, fileid const *b)
 static fileid confid ;
 
 /* the decoded key (its type, or 0: none kept), from the file named keypath */
-static br_skey_decoder_context key ;
+static keysign key = KEYSIGN_ZERO ;
 static int keytype = 0 ;
 static stralloc keypath = STRALLOC_ZERO ;
 static fileid keyid ;
@@ -132,28 +135,32 @@ static int door_recv (void)
   return fd ;
 }
 
-/* the key, decoded into dc: its type, or 0 (logged) */
-static int key_load (br_skey_decoder_context *dc, stralloc *sa)
+/* the key, checked by BearSSL's decoder and decoded into ks: its type, or 0 (logged) */
+static int key_load (keysign *ks, stralloc *sa)
 {
   genalloc objs = GENALLOC_ZERO ;
+  br_skey_decoder_context dc ;
   char const *keyfile = cf.sa.s + cf.key ;
   size_t n, i = 0 ;
   int type = 0 ;
   if (!tls_pem_read(keyfile, sa, &objs)) { strerr_warnwusys("read the key ", keyfile) ; goto end ; }
   n = genalloc_len(tls_pemobj, &objs) ;
-  br_skey_decoder_init(dc) ;
+  br_skey_decoder_init(&dc) ;
   for (; i < n ; i++)
   {
     tls_pemobj const *o = genalloc_s(tls_pemobj, &objs) + i ;
     char const *name = sa->s + o->name ;
     if (!strcmp(name, "PRIVATE KEY") || !strcmp(name, "RSA PRIVATE KEY") || !strcmp(name, "EC PRIVATE KEY"))
     {
-      br_skey_decoder_push(dc, sa->s + o->data, o->len) ;
+      br_skey_decoder_push(&dc, sa->s + o->data, o->len) ;
+      if (!br_skey_decoder_last_error(&dc) && keysign_load(ks, sa->s + o->data, o->len, br_skey_decoder_key_type(&dc)))
+        type = ks->type ;
       break ;
     }
   }
-  if (i == n || br_skey_decoder_last_error(dc)) strerr_warnw("no usable private key in ", keyfile) ;
-  else type = br_skey_decoder_key_type(dc) ;
+  /* the decoder holds the key's numbers too */
+  byte_zzero((char *)&dc, sizeof(dc)) ;
+  if (!type) strerr_warnw("no usable private key in ", keyfile) ;
  end:
   genalloc_free(tls_pemobj, &objs) ;
   return type ;
@@ -161,7 +168,7 @@ static int key_load (br_skey_decoder_context *dc, stralloc *sa)
 
 static void key_forget (void)
 {
-  byte_zzero((char *)&key, sizeof(key)) ;
+  keysign_free(&key) ;
   keytype = 0 ;
 }
 
@@ -208,25 +215,13 @@ static void cert_check (void)
   certid = id ;
 }
 
+/* a signature fits in a reply */
+typedef char keyd_sig_fits[KEYSIGN_SIG_MAX <= KEYD_SIG_MAX ? 1 : -1] ;
+
 /* the signature of a hash into sig (KEYD_SIG_MAX octets): its length, or 0 */
 static size_t sign (unsigned int id, unsigned char const *hash, unsigned char *sig)
 {
-  /* indexed by TLS 1.2 hash id (RFC 5246 §7.4.1.4.1); keyd_req_parse admits only 2 to 6 */
-  static unsigned char const *const oid[7] = { 0, 0, BR_HASH_OID_SHA1, BR_HASH_OID_SHA224, BR_HASH_OID_SHA256, BR_HASH_OID_SHA384, BR_HASH_OID_SHA512 } ;
-  static br_hash_class const *const hc[7] = { 0, 0, &br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable } ;
-  size_t len = 0 ;
-  int type = key_get() ;
-  if (type == BR_KEYTYPE_RSA)
-  {
-    br_rsa_private_key const *sk = br_skey_decoder_get_rsa(&key) ;
-    size_t n = (sk->n_bitlen + 7) >> 3 ;
-    if (n <= KEYD_SIG_MAX && br_rsa_pkcs1_sign_get_default()(oid[id], hash, keyd_hash_len(id), sk, sig)) len = n ;
-  }
-  else if (type == BR_KEYTYPE_EC)
-    /* BearSSL 0.6's defaults are its fastest here: br_ecdsa_i31_sign_asn1 over br_ec_all_m31, which
-       gives P-256 to br_ec_p256_m31 (no cost measured for the dispatch; i15 or m15 code is 1.3 to 2.3x
-       slower: t/bench/README.md); a later BearSSL's br_ec_get_default() picks its 64-bit curve code */
-    len = br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), hc[id], hash, br_skey_decoder_get_ec(&key), sig) ;
+  size_t len = key_get() ? keysign_sign(&key, id, hash, keyd_hash_len(id), sig) : 0 ;
   if (!keytype) key_forget() ;
   return len ;
 }

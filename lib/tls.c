@@ -507,11 +507,42 @@ tls_server *tls_server_new (char const *certfile, tls_chain const *lent, char co
   return 0 ;
 }
 
-/* Runs the engine until its state has a bit of want, or is closed.
-   Returns the state, or -1 (ETIMEDOUT, EPIPE on TCP EOF, I/O error). */
+/* one write of the gathered records: 1 (some or all went), 0 (EAGAIN), -1 (error) */
+static int out_write (tls_server *t)
+{
+  ssize_t w = fd_write(t->fdw, (char const *)t->out, t->outlen) ;
+  if (w < 0) return error_isagain(errno) ? 0 : -1 ;
+  t->outlen -= w ;
+  memmove(t->out, t->out + w, t->outlen) ;
+  return 1 ;
+}
+
+/*
+ * Runs the engine until its state has a bit of want, or is closed.
+ * Returns the state, or -1 (ETIMEDOUT, EPIPE on TCP EOF, I/O error).
+ *
+ * The descriptors are nonblocking, and each transfer is tried before
+ * any wait: iopause comes only after an EAGAIN. A read that got all the
+ * engine asked for (BearSSL asks for a record's 5-octet header, then
+ * for its body) is followed by the next read at once, the rest of the
+ * record being most likely there already; a read that got less, the
+ * first read of a call, or one after a write (the peer has yet to
+ * answer), waits for the descriptor first.
+ *
+ * BearSSL makes one record at a time, and a flight of the handshake
+ * may be several: ChangeCipherSpec then Finished; ServerHello,
+ * ChangeCipherSpec and Finished when a session is resumed. Records that
+ * fit in t->out are gathered there as the engine makes them, and go out
+ * in one write (one TCP segment) once it has nothing more to send; a
+ * larger record goes out from the engine's buffer, after what was
+ * gathered. Nothing gathered is left behind when pump returns its
+ * state: the peer may be waiting for it (a closed engine's last alert
+ * gets one try).
+ */
 static int pump (tls_server *t, unsigned int want, tain const *deadline)
 {
   br_ssl_engine_context *eng = &t->sc.eng ;
+  int rwait = 1, wwait = 0 ;
   t->deadline = deadline ;
   for (;;)
   {
@@ -519,30 +550,68 @@ static int pump (tls_server *t, unsigned int want, tain const *deadline)
     iopause_fd x[2] ;
     unsigned int n = 0, iw = 2, ir = 2 ;
     int r ;
-    if (st & (BR_SSL_CLOSED | want)) return (int)st ;
-    if (st & BR_SSL_SENDREC) { x[n].fd = t->fdw ; x[n].events = IOPAUSE_WRITE ; x[n].revents = 0 ; iw = n++ ; }
-    if (st & BR_SSL_RECVREC) { x[n].fd = t->fdr ; x[n].events = IOPAUSE_READ ; x[n].revents = 0 ; ir = n++ ; }
-    if (!n) return (errno = EPROTO, -1) ;
-    r = iopause_g(x, n, deadline) ;
-    if (r < 0) return -1 ;
-    if (!r) return (errno = ETIMEDOUT, -1) ;
-    if (iw < 2 && x[iw].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT))
+    if (st & BR_SSL_CLOSED)
+    {
+      if (t->outlen) out_write(t) ;
+      t->outlen = 0 ;
+      return (int)st ;
+    }
+    if (st & BR_SSL_SENDREC && !wwait)
     {
       size_t len ;
       unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len) ;
-      ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
-      if (w < 0) { if (!error_isagain(errno)) return -1 ; }
-      else br_ssl_engine_sendrec_ack(eng, w) ;
+      if (len <= sizeof(t->out) - t->outlen)
+      {
+        memcpy(t->out + t->outlen, buf, len) ;
+        t->outlen += len ;
+        br_ssl_engine_sendrec_ack(eng, len) ;
+        continue ;
+      }
+      if (t->outlen) r = out_write(t) ;
+      else
+      {
+        ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
+        if (w >= 0) br_ssl_engine_sendrec_ack(eng, w) ;
+        r = w >= 0 ? 1 : error_isagain(errno) ? 0 : -1 ;
+      }
+      if (r < 0) return -1 ;
+      if (!r) wwait = 1 ;
+      else rwait = 1 ;
+      continue ;
     }
-    if (ir < 2 && x[ir].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
+    if (t->outlen && !wwait)
+    {
+      r = out_write(t) ;
+      if (r < 0) return -1 ;
+      if (!r) wwait = 1 ;
+      else rwait = 1 ;
+      continue ;
+    }
+    if (st & want && !t->outlen) return (int)st ;
+    if (st & BR_SSL_RECVREC && !rwait)
     {
       size_t len ;
       unsigned char *buf = br_ssl_engine_recvrec_buf(eng, &len) ;
       ssize_t w = fd_read(t->fdr, (char *)buf, len) ;
       if (!w) return (errno = EPIPE, -1) ;
-      if (w < 0) { if (!error_isagain(errno)) return -1 ; }
-      else br_ssl_engine_recvrec_ack(eng, w) ;
+      if (w > 0)
+      {
+        br_ssl_engine_recvrec_ack(eng, w) ;
+        rwait = (size_t)w < len ;
+      }
+      else if (error_isagain(errno)) rwait = 1 ;
+      else return -1 ;
+      continue ;
     }
+    /* here what is to be sent waits for the descriptor (wwait), and so does a read (rwait) */
+    if (st & BR_SSL_SENDREC || t->outlen) { x[n].fd = t->fdw ; x[n].events = IOPAUSE_WRITE ; x[n].revents = 0 ; iw = n++ ; }
+    if (st & BR_SSL_RECVREC) { x[n].fd = t->fdr ; x[n].events = IOPAUSE_READ ; x[n].revents = 0 ; ir = n++ ; }
+    if (!n) return (errno = EPROTO, -1) ;
+    r = iopause_g(x, n, deadline) ;
+    if (r < 0) return -1 ;
+    if (!r) return (errno = ETIMEDOUT, -1) ;
+    if (iw < 2 && x[iw].revents & (IOPAUSE_WRITE | IOPAUSE_EXCEPT)) wwait = 0 ;
+    if (ir < 2 && x[ir].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) rwait = 0 ;
   }
 }
 
@@ -568,6 +637,7 @@ ssize_t tls_read (tls_server *t, char *buf, size_t len, tain const *deadline)
   return (ssize_t)n ;
 }
 
+/* what the engine holds to send, written; a write is tried before any wait (pump) */
 static int flush (tls_server *t, tain const *deadline)
 {
   br_ssl_engine_context *eng = &t->sc.eng ;
@@ -576,19 +646,19 @@ static int flush (tls_server *t, tain const *deadline)
   {
     unsigned int st = br_ssl_engine_current_state(eng) ;
     iopause_fd x = { .fd = t->fdw, .events = IOPAUSE_WRITE, .revents = 0 } ;
+    size_t len ;
+    unsigned char *buf ;
+    ssize_t w ;
     int r ;
     if (st & BR_SSL_CLOSED) return (errno = EPIPE, 0) ;
     if (!(st & BR_SSL_SENDREC)) return 1 ;
+    buf = br_ssl_engine_sendrec_buf(eng, &len) ;
+    w = fd_write(t->fdw, (char const *)buf, len) ;
+    if (w >= 0) { br_ssl_engine_sendrec_ack(eng, w) ; continue ; }
+    if (!error_isagain(errno)) return 0 ;
     r = iopause_g(&x, 1, deadline) ;
     if (r < 0) return 0 ;
     if (!r) return (errno = ETIMEDOUT, 0) ;
-    {
-      size_t len ;
-      unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len) ;
-      ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
-      if (w < 0) { if (!error_isagain(errno)) return 0 ; }
-      else br_ssl_engine_sendrec_ack(eng, w) ;
-    }
   }
 }
 

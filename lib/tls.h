@@ -70,6 +70,10 @@ extern int tls_chain_load (tls_chain *, char const *) ;
 extern int tls_chain_current (tls_chain const *, char const *) ;
 extern void tls_chain_free (tls_chain *) ;
 
+/* a handshake flight's small records: ServerHello, ChangeCipherSpec and
+   Finished (a resumption), ChangeCipherSpec and Finished (a full one) */
+#define TLS_OUT_STAGE 512
+
 typedef struct tls_server_s tls_server ;
 struct tls_server_s
 {
@@ -91,6 +95,9 @@ struct tls_server_s
   stralloc sa ;        /* DER of the chain and the key */
   genalloc objs ;      /* tls_pemobj */
   unsigned char *iobuf ;
+  /* records out, gathered into one write (lib/tls.c, pump) */
+  unsigned char out[TLS_OUT_STAGE] ;
+  size_t outlen ;
   int fdr ;
   int fdw ;
 } ;

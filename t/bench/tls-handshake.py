@@ -16,6 +16,12 @@ full handshake each time; "resuming" (W4r) offers each connection the
 session of the one before (RFC 5246 §7.3, Python's SSLSocket.session),
 and the fraction of the N handshakes the server resumed is printed
 (0 for a build without tls-session-cache, which is left at its default).
+
+To compare builds A/B under load: BENCH_TLS_KEYS ("ec rsa"), BENCH_TLS_MODES
+("exec -f") and BENCH_TLS_CLIENTS narrow the rows; BENCH_TLS_ROUNDS (1)
+repeats them, the builds in alternating order from one round to the next
+(before, after; after, before; ...), so that the machine's drift falls on
+both.
 """
 
 import os
@@ -31,6 +37,9 @@ import time
 
 N = int(os.environ.get("BENCH_TLS_N", "500"))
 CLIENTS = os.environ.get("BENCH_TLS_CLIENTS", "full resuming").split()
+KEYS = os.environ.get("BENCH_TLS_KEYS", "ec rsa").split()
+MODES = [[] if m == "exec" else [m] for m in os.environ.get("BENCH_TLS_MODES", "exec -f").split()]
+ROUNDS = int(os.environ.get("BENCH_TLS_ROUNDS", "1"))
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILDS = [("after", os.environ.get("KETCH_BUILD", os.path.join(TOP, "build")))]
 if os.environ.get("KETCH_BUILD_BEFORE"):
@@ -161,14 +170,18 @@ def main():
     os.chmod(d, 0o755)
     try:
         for kind, args in (("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]), ("rsa", ["-newkey", "rsa:2048"])):
+            if kind not in KEYS:
+                continue
             subprocess.run(["openssl", "req", "-x509"] + args + ["-nodes", "-keyout", "%s/%s.key" % (d, kind),
                             "-out", "%s/%s.crt" % (d, kind), "-days", "2", "-subj", "/CN=localhost"],
                            check=True, capture_output=True, timeout=60)
             os.chmod("%s/%s.crt" % (d, kind), 0o644)
         print("| build | key | sessions | client | resumed | median wall ms per client | server CPU ms per client | of which smtp-keyd |")
         print("|---|---|---|---|---|---|---|---|")
-        for kind, flags, mode, (label, build) in ((k, f, m, b) for k in ("ec", "rsa") for f in ([], ["-f"]) for m in CLIENTS for b in BUILDS):
-            sub = os.path.join(d, "%s-%s-%s-%s" % (label, kind, "f" if flags else "x", mode))
+        rows = ((r, k, f, m, b) for r in range(ROUNDS) for k in KEYS for f in MODES for m in CLIENTS
+                for b in (BUILDS if r % 2 == 0 else BUILDS[::-1]))
+        for rnd, kind, flags, mode, (label, build) in rows:
+            sub = os.path.join(d, "%d-%s-%s-%s-%s" % (rnd, label, kind, "f" if flags else "x", mode))
             os.mkdir(sub)
             os.chmod(sub, 0o755)
             for k in ("crt", "key"):
