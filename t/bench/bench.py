@@ -1017,7 +1017,12 @@ def settle(m):
     would otherwise count as the next phase's own, so Postfix waits for
     them. ketch's enqueue-listen workers never leave: with the start-up
     count alone, every phase that followed another on the same ketch waited
-    the full BENCH_SETTLE."""
+    the full BENCH_SETTLE. The disk too: what the last phase (or L, which
+    writes and deletes thousands of fsynced files just before each round's
+    first MTA) left dirty is written back first, so that no MTA's phase
+    pays for another's writeback; a 120 s wait used to hide that for
+    ketch, which comes first after L."""
+    os.sync()
     t0 = now()
     last, quiet, cpu = None, t0, m.d.cpu_usec()
     while now() < t0 + SETTLE:
