@@ -98,9 +98,44 @@ _cleanup () {
 trap _cleanup EXIT
 trap 'exit 1' INT TERM
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on now
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now, and
+# that no other test of any run on this machine was given recently. Taken
+# in turn from 20000-31999, below the kernel's ephemeral range (32768-60999
+# on Debian), under a lock on a counter file shared by the tests that run
+# in parallel: a port the kernel hands out for bind(0) can be handed to a
+# test running beside this one in the seconds before its daemon binds it,
+# and then the daemon dies on EADDRINUSE while the check that it listens
+# talks to the other test's (t/stats.t did, under CI).
 free_port () {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 - "${KETCH_PORTS:-/tmp/ketch-test-ports}" <<'EOF'
+import fcntl, os, socket, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o666)
+fcntl.flock(fd, fcntl.LOCK_EX)
+try:
+    os.fchmod(fd, 0o666)
+except OSError:
+    pass
+try:
+    n = int(os.read(fd, 16) or b'0')
+except ValueError:
+    n = 0
+for _ in range(12000):
+    n = (n + 1) % 12000
+    s = socket.socket()
+    try:
+        s.bind(('127.0.0.1', 20000 + n))
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+else:
+    sys.exit('free_port: no free port in 20000-31999')
+os.lseek(fd, 0, 0)
+os.ftruncate(fd, 0)
+os.write(fd, b'%d' % n)
+print(20000 + n)
+EOF
 }
 
 # mkinstance [EXTRA CONF LINES...]: a configuration and a spool in $T;

@@ -36,7 +36,7 @@ ok $? "smtp-listen and the scheduler ready" "$(tail -n 5 "$T/smtp.log" "$T/sched
 ketch-stats -C "$CONF" -l "127.0.0.1:$HTTP" -u nobody 2>"$T/stats.err" &
 HPID=$!
 at_exit 'kill $HPID 2>/dev/null'
-wait_port 127.0.0.1 "$HTTP"
+wait_port 127.0.0.1 "$HTTP" && kill -0 "$HPID"
 ok $? "ketch-stats -l listening (as nobody, which can read the record files only through its group)" "$(cat "$T/stats.err")"
 
 # nobody needs the queue owner's group to read SPOOL/stats: as an installation would make it
