@@ -12,13 +12,17 @@ fds=$(ulimit -n)
 [ "$N" -ge 100 ] || skip_all "too few descriptors ($fds)"
 [ -n "${KETCH_SANITIZED:-}" ] && skip_all "ASan sessions are too heavy for 1000 at once"
 plan 14
+# The command timeout (15 s) is also how long the first of the N held
+# connections lives after its greeting: counting them must come before
+# it, however long a loaded machine takes to greet all N (with 6 s, a
+# loaded run counted 783 of 1000).
 
 h=$(echo 'correct horse' | ketch-passwd)
 printf 'alice:%s\n' "$h" > "$T/auth"
 PORT=$(free_port)
 mkinstance "listen 127.0.0.1 port $PORT plain-auth" "auth-table $T/auth" \
   "limit connections $((N + 50))" "limit connections-per-client $((N + 50))" \
-  "timeout command 6s" "timeout session 30s"
+  "timeout command 15s" "timeout session 30s"
 start_listen
 ok $? "smtp-listen ready with limit connections $((N + 50)) and $fds descriptors"
 
@@ -33,7 +37,7 @@ check "memory while $N sessions are held: $(v pss-kb-held) kB in all, $(v pss-kb
 is "$(v normal-during-1000)" ok "a normal client is served while $N connections are open"
 is "$(v normal-during-attack)" ok "and during the drip, never-read and AUTH attacks ($(v normal-during-attack-seconds) s)"
 is "$(v drip-closed)" 20 "slow-drip clients are disconnected (a trickle does not extend the command deadline)"
-check "within the command timeout, plus slack ($(v drip-max-seconds) s)" awk "BEGIN { exit !($(v drip-max-seconds) <= 12) }"
+check "within the command timeout, plus slack ($(v drip-max-seconds) s)" awk "BEGIN { exit !($(v drip-max-seconds) <= 21) }"
 is "$(v noread-closed)" 10 "clients that never read are disconnected ($(v noread-max-seconds) s at most)"
 is "$(v auth-sessions):$(v auth-closed-421)" "100:100" "100 AUTH floods: each ends with 421"
 check "no more than a few failures per session ($(v auth-max-failures))" test "$(v auth-max-failures)" -le 5
