@@ -22,7 +22,7 @@
  * request on the same connection, so that a session's second message
  * costs no connect, no accept, no hand-over and no wake-up of the
  * listener. The connection ends at its client's end of file, after
- * KEPT_IDLE seconds without a request, at WORKER_USES, or when the
+ * KEPT_IDLE (-k) seconds without a request, at WORKER_USES, or when the
  * worker is told to go; the worker is busy, for the listener's counts,
  * while it lasts. Nothing of one message is left for the next: the
  * submission and the request are reset, the peer's uid is asked again
@@ -76,7 +76,7 @@
 #include "enqclient.h"
 #include "stats.h"
 
-#define USAGE "enqueue-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ] [ -t deadline-seconds ] [ -u per-uid ]"
+#define USAGE "enqueue-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ] [ -k kept-idle-seconds ] [ -t deadline-seconds ] [ -u per-uid ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define BACKLOG 1024
 #define WORKERS_MAX 256    /* workers at once, so connections served at once */
@@ -85,7 +85,7 @@
 #define REQUEST_TIMEOUT 10 /* seconds a client has to send its envelope */
 #define DRAIN_TIMEOUT 10   /* seconds of silence after which an answered client is left */
 #define DEADLINE 3600      /* -t: seconds a message may take in all, from its request to its answer, drain included */
-#define KEPT_IDLE 120      /* seconds a kept connection may wait for its next request */
+#define KEPT_IDLE 120      /* -k: seconds a kept connection may wait for its next request */
 #define PER_UID 128        /* -u: connections served at once for one uid: half of WORKERS_MAX, above smtp-listen's 100 sessions */
 
 typedef struct worker_s worker ;
@@ -102,7 +102,7 @@ static char const *conffile = 0 ;
 static genalloc workers = GENALLOC_ZERO ;  /* worker */
 static int lfd = -1 ;
 static stats_rec *stats = 0 ;   /* SPOOL/stats/enqueue (lib/stats), or 0: not counted */
-static unsigned int deadline_secs = DEADLINE, per_uid = PER_UID ;
+static unsigned int deadline_secs = DEADLINE, per_uid = PER_UID, kept_idle = KEPT_IDLE ;
 
 /* ---- the worker ---- */
 
@@ -281,7 +281,7 @@ static enum conn_next_e serve (int fd, submit *s, stralloc *req, stralloc *err, 
 
 /*
  * A kept connection: 1 when it is readable (the next request, or its
- * end of file); 0 after KEPT_IDLE seconds, or when the control socket
+ * end of file); 0 after kept_idle seconds, or when the control socket
  * is (the listener writes to a busy worker's only by closing it: told
  * to go).
  */
@@ -291,7 +291,7 @@ static int next_request (int fd)
   tain d ;
   int r ;
   tain_now_g() ;
-  tain_addsec_g(&d, KEPT_IDLE) ;
+  tain_addsec_g(&d, kept_idle) ;
   do r = iopause_g(x, 2, &d) ;
   while (r < 0 && errno == EINTR) ;
   return r > 0 && !x[1].revents && x[0].revents ;
@@ -592,13 +592,14 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:d:g:t:u:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:d:g:k:t:u:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'd' : if (!uint0_scan(l.arg, &notif) || notif < 3) dieusage() ; hasnotif = 1 ; break ;
         case 'g' : if (!uint0_scan(l.arg, &grace) || grace > INT_MAX) dieusage() ; break ;
+        case 'k' : if (!uint0_scan(l.arg, &kept_idle) || !kept_idle || kept_idle > 86400) dieusage() ; break ;
         case 't' : if (!uint0_scan(l.arg, &deadline_secs) || !deadline_secs) dieusage() ; break ;
         case 'u' : if (!uint0_scan(l.arg, &per_uid) || !per_uid) dieusage() ; break ;
         default : dieusage() ;
