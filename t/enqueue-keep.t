@@ -98,7 +98,10 @@ MPID=$!
 wait_for 10 test -e "$T/at.2"
 first=$(sed -n 1p "$T/kill.out")
 # every worker: the idle ones are replaced, the busy one is the kept connection's
-for p in $(pgrep -P "$EPID") ; do kill -9 "$p" ; done
+killed=$(pgrep -P "$EPID")
+for p in $killed ; do kill -9 "$p" ; done
+# reaped by the listener (and so forgotten: no connection handed to a dead one)
+for p in $killed ; do wait_for 5 sh -c "! kill -0 $p" ; done
 wait_for 5 sh -c "[ \"\$(ss -xHn | awk -v p='$SOCK' '\$5 == p' | wc -l)\" = 0 ]"
 ok "$([ $? = 0 ] && same "$first" && echo 0 || echo 1)" "a worker killed between two messages: its kept connection is gone"
 touch "$T/go.2"
