@@ -17,6 +17,18 @@
  * one octet; it retires after WORKER_USES messages, and the idle workers
  * beyond IDLE_MAX are told to go (end of file on their control socket).
  *
+ * A connection carries message after message (lib/enqclient.h): after a
+ * success with nothing unread behind it, the worker waits for the next
+ * request on the same connection, so that a session's second message
+ * costs no connect, no accept, no hand-over and no wake-up of the
+ * listener. The connection ends at its client's end of file, after
+ * KEPT_IDLE (-k) seconds without a request, at WORKER_USES, or when the
+ * worker is told to go; the worker is busy, for the listener's counts,
+ * while it lasts. Nothing of one message is left for the next: the
+ * submission and the request are reset, the peer's uid is asked again
+ * for what only some may say, and the connection is kept only when the
+ * worker read exactly the message, up to its final dot, and answered 0.
+ *
  * A worker that dies mid-message leaves its client without an exit code:
  * the client answers 451 (lib/enqclient), and its tmp/ file, whose lock
  * died with it, is removed by the scheduler's recovery.
@@ -64,7 +76,7 @@
 #include "enqclient.h"
 #include "stats.h"
 
-#define USAGE "enqueue-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ] [ -t deadline-seconds ] [ -u per-uid ]"
+#define USAGE "enqueue-listen [ -C conf ] [ -d notif-fd ] [ -g grace-seconds ] [ -k kept-idle-seconds ] [ -t deadline-seconds ] [ -u per-uid ]"
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 #define BACKLOG 1024
 #define WORKERS_MAX 256    /* workers at once, so connections served at once */
@@ -72,7 +84,8 @@
 #define WORKER_USES 1000   /* messages a worker takes before it retires */
 #define REQUEST_TIMEOUT 10 /* seconds a client has to send its envelope */
 #define DRAIN_TIMEOUT 10   /* seconds of silence after which an answered client is left */
-#define DEADLINE 3600      /* -t: seconds a connection may last in all, message and drain included */
+#define DEADLINE 3600      /* -t: seconds a message may take in all, from its request to its answer, drain included */
+#define KEPT_IDLE 120      /* -k: seconds a kept connection may wait for its next request */
 #define PER_UID 128        /* -u: connections served at once for one uid: half of WORKERS_MAX, above smtp-listen's 100 sessions */
 
 typedef struct worker_s worker ;
@@ -89,7 +102,7 @@ static char const *conffile = 0 ;
 static genalloc workers = GENALLOC_ZERO ;  /* worker */
 static int lfd = -1 ;
 static stats_rec *stats = 0 ;   /* SPOOL/stats/enqueue (lib/stats), or 0: not counted */
-static unsigned int deadline_secs = DEADLINE, per_uid = PER_UID ;
+static unsigned int deadline_secs = DEADLINE, per_uid = PER_UID, kept_idle = KEPT_IDLE ;
 
 /* ---- the worker ---- */
 
@@ -112,8 +125,13 @@ static ssize_t read_within (int fd, char *buf, size_t n, unsigned int idle, tain
   return fd_read(fd, buf, n) ;
 }
 
-/* the envelope of lib/enqclient.h, read within REQUEST_TIMEOUT and the deadline; 1, or 0 with code and err */
-static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *err, tain const *conndl)
+/*
+ * The envelope of lib/enqclient.h, read within REQUEST_TIMEOUT and the
+ * deadline (ready: the first read does not wait, a kept connection was
+ * seen readable); 1, or 0 with code and err, or -1 when the client
+ * closed before any octet of it: nothing asked, nothing to answer.
+ */
+static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *err, tain const *conndl, int ready)
 {
   size_t start, len, used ;
   char const *p ;
@@ -132,10 +150,15 @@ static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *
     int k = netstr_next(req->s, req->len, ENQCLIENT_REQUEST_MAX, &start, &len, &used) ;
     if (k < 0) goto malformed ;
     if (k) break ;
-    r = iopause_g(&x, 1, &deadline) ;
-    if (r <= 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
+    if (!ready)
+    {
+      r = iopause_g(&x, 1, &deadline) ;
+      if (r <= 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
+    }
+    ready = 0 ;
     if (!stralloc_readyplus(req, 4096)) goto nomem ;
     r = fd_read(fd, req->s + req->len, 4096) ;
+    if (!r && !req->len) return -1 ;
     if (r <= 0) { *code = KETCH_EX_TEMP ; err->len = 0 ; return 0 ; }
     req->len += r ;
   }
@@ -174,24 +197,38 @@ static int read_request (int fd, stralloc *req, submit *s, int *code, stralloc *
   return 0 ;
 }
 
+/* what becomes of a connection after a message */
+enum conn_next_e
+{
+  CONN_KEEP,   /* answered 0, nothing unread: it may carry the next message */
+  CONN_CLOSE,  /* answered: a refusal's words end at our close */
+  CONN_DRAIN,  /* answered with input unread: drained first (drain) */
+  CONN_NONE    /* the client closed without a request: nothing asked, no message */
+} ;
+
 /*
- * The outcome: code, LF, the diagnostic (also to the log). 1 when the
- * client's input still holds unread octets (a message refused for its
- * size while the client is still sending): closing then would reset the
- * connection and destroy the answer in flight, so the caller drains first.
+ * The outcome: code, LF, the diagnostic (also to the log). CONN_DRAIN
+ * when the client's input still holds unread octets (a message refused
+ * for its size while the client is still sending): closing then would
+ * reset the connection and destroy the answer in flight, so the caller
+ * drains first. A success is kept only when the client sent nothing
+ * beyond its final dot (left: octets of ours after it): the next
+ * request then starts on an empty stream.
  */
-static int answer (int fd, int code, stralloc const *err)
+static enum conn_next_e answer (int fd, int code, stralloc const *err, size_t left)
 {
   char fmt[UINT_FMT + 1] ;
   size_t n = uint_fmt(fmt, code) ;
-  int pending = 0 ;
+  int pending = 0, sent ;
   fmt[n++] = '\n' ;
-  if (allwrite(fd, fmt, n) == n && code && err->len)
+  sent = allwrite(fd, fmt, n) == n ;
+  if (sent && code && err->len)
   {
     if (allwrite(fd, "enqueue: fatal: ", 16) == 16 && allwrite(fd, err->s, err->len - 1) == err->len - 1) allwrite(fd, "\n", 1) ;
   }
   if (code && err->len) { fmt[n - 1] = 0 ; strerr_warnw("refused (", fmt, "): ", err->s) ; }
-  return ioctl(fd, FIONREAD, &pending) == 0 && pending ;
+  if (ioctl(fd, FIONREAD, &pending) == 0 && pending) return CONN_DRAIN ;
+  return !code && sent && !left ? CONN_KEEP : CONN_CLOSE ;
 }
 
 /* our writing side ends; the rest is read and dropped until the client closes, stays silent DRAIN_TIMEOUT, or the deadline comes */
@@ -202,12 +239,15 @@ static void drain (int fd, tain const *deadline)
   while (read_within(fd, buf, sizeof(buf), DRAIN_TIMEOUT, deadline) > 0) ;
 }
 
-/* one connection, answered; 1 if it must be drained before it is closed */
-static int serve (int fd, submit *s, stralloc *req, stralloc *err, tain const *deadline)
+/* one message on a connection, answered (ready: as for read_request) */
+static enum conn_next_e serve (int fd, submit *s, stralloc *req, stralloc *err, tain const *deadline, int ready)
 {
   int code ;
+  size_t left = 0 ;
   char buf[65536] ;
-  if (!read_request(fd, req, s, &code, err, deadline)) goto end ;
+  int asked = read_request(fd, req, s, &code, err, deadline, ready) ;
+  if (asked < 0) { submit_free(s) ; return CONN_NONE ; }
+  if (!asked) goto end ;
   code = submit_open(s, cf.message_size, MESSAGE_DOTS, err) ;
   if (code) goto end ;
   s->m.maxhops = cf.max_hops ;
@@ -231,11 +271,30 @@ static int serve (int fd, submit *s, stralloc *req, stralloc *err, tain const *d
     code = submit_feed(s, buf, r, err) ;
     if (code) goto end ;
   }
+  left = s->left ;
   code = submit_commit(s, err) ;
   if (!code && (s->flags & SUBMIT_F_LOCAL)) stats_add(stats, STATS_RECEIVED_LOCAL, 1) ;
  end:
   submit_free(s) ;
-  return answer(fd, code, err) ;
+  return answer(fd, code, err, left) ;
+}
+
+/*
+ * A kept connection: 1 when it is readable (the next request, or its
+ * end of file); 0 after kept_idle seconds, or when the control socket
+ * is (the listener writes to a busy worker's only by closing it: told
+ * to go).
+ */
+static int next_request (int fd)
+{
+  iopause_fd x[2] = { { .fd = fd, .events = IOPAUSE_READ, .revents = 0 }, { .fd = 3, .events = IOPAUSE_READ, .revents = 0 } } ;
+  tain d ;
+  int r ;
+  tain_now_g() ;
+  tain_addsec_g(&d, kept_idle) ;
+  do r = iopause_g(x, 2, &d) ;
+  while (r < 0 && errno == EINTR) ;
+  return r > 0 && !x[1].revents && x[0].revents ;
 }
 
 /* a worker: connections from its control socket (fd 3) until told to go or used up */
@@ -251,7 +310,8 @@ static void worker_main (void)
   PROG = "enqueue-listen" ;
   for (;;)
   {
-    int fd, unread, last ;
+    enum conn_next_e next ;
+    int fd, last, ready = 0 ;
     tain deadline ;
     /* ancil_recv_fd does not wait (MSG_DONTWAIT) */
     for (;;)
@@ -262,19 +322,26 @@ static void worker_main (void)
       if (fd >= 0 || !error_isagain(errno)) break ;
     }
     if (fd < 0) _exit(0) ;
-    tain_now_g() ;
-    tain_addsec_g(&deadline, deadline_secs) ;
-    unread = serve(fd, &s, &req, &err, &deadline) ;
-    last = ++uses >= WORKER_USES ;
+    /* the deadline is each message's: the first from the hand-over, the next ones from their first octet */
+    do
+    {
+      tain_now_g() ;
+      tain_addsec_g(&deadline, deadline_secs) ;
+      next = serve(fd, &s, &req, &err, &deadline, ready) ;
+      if (next != CONN_NONE) uses++ ;
+      last = uses >= WORKER_USES ;
+      /* lean again between messages: a large message's buffers are not kept */
+      if (req.a > 65536) stralloc_free(&req) ;
+      ready = 1 ;
+    }
+    while (next == CONN_KEEP && !last && next_request(fd)) ;
     /* idle again before the close, unless a drain is due: the listener
        can hand over the next client while this one reads its answer */
-    if (!unread && !last && fd_write(3, "i", 1) != 1) last = 1 ;
-    if (unread) drain(fd, &deadline) ;
+    if (next != CONN_DRAIN && !last && fd_write(3, "i", 1) != 1) last = 1 ;
+    if (next == CONN_DRAIN) drain(fd, &deadline) ;
     fd_close(fd) ;
     if (last) _exit(0) ;
-    if (unread && fd_write(3, "i", 1) != 1) _exit(0) ;
-    /* lean again between messages: a large message's buffers are not kept */
-    if (req.a > 65536) stralloc_free(&req) ;
+    if (next == CONN_DRAIN && fd_write(3, "i", 1) != 1) _exit(0) ;
   }
 }
 
@@ -525,13 +592,14 @@ int main (int argc, char const *const *argv)
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;)
     {
-      int opt = subgetopt_r(argc, argv, "C:d:g:t:u:", &l) ;
+      int opt = subgetopt_r(argc, argv, "C:d:g:k:t:u:", &l) ;
       if (opt == -1) break ;
       switch (opt)
       {
         case 'C' : conffile = l.arg ; break ;
         case 'd' : if (!uint0_scan(l.arg, &notif) || notif < 3) dieusage() ; hasnotif = 1 ; break ;
         case 'g' : if (!uint0_scan(l.arg, &grace) || grace > INT_MAX) dieusage() ; break ;
+        case 'k' : if (!uint0_scan(l.arg, &kept_idle) || !kept_idle || kept_idle > 86400) dieusage() ; break ;
         case 't' : if (!uint0_scan(l.arg, &deadline_secs) || !deadline_secs) dieusage() ; break ;
         case 'u' : if (!uint0_scan(l.arg, &per_uid) || !per_uid) dieusage() ; break ;
         default : dieusage() ;
@@ -641,7 +709,8 @@ int main (int argc, char const *const *argv)
     {
       size_t k = genalloc_len(worker, &workers) ;
       worker *w = genalloc_s(worker, &workers) ;
-      for (i = 0 ; i < k ; i++) if (!w[i].busy) dismiss(w + i) ;
+      /* a busy worker told to go finishes its message, then ends its connection (next_request) */
+      for (i = 0 ; i < k ; i++) dismiss(w + i) ;
       if (!k) { strerr_warni("stopped") ; return 0 ; }
       continue ;
     }

@@ -139,6 +139,7 @@ int enqclient_id (int fd, char *id, tain const *deadline, int *status, stralloc 
     }
     r = fd_read(fd, buf + n, sizeof(buf) - n) ;
     if (r < 0 && deadline && error_isagain(errno)) continue ;
+    if (!r && !n) errno = EPIPE ;
     if (r <= 0) break ;
     n += r ;
     if (memchr(buf, '\n', n)) break ;
@@ -150,6 +151,8 @@ int enqclient_id (int fd, char *id, tain const *deadline, int *status, stralloc 
     return 1 ;
   }
   *status = scan_code(buf, n, &used) ;
+  /* garbage is not a closed connection (enqclient_submit tries a new one only for that) */
+  if (*status < 0 && n) errno = EPROTO ;
   if (*status >= 0)
   {
     if (diag) stralloc_catb(diag, buf + used, n - used) ;
@@ -158,10 +161,10 @@ int enqclient_id (int fd, char *id, tain const *deadline, int *status, stralloc 
   return 0 ;
 }
 
-int enqclient_status (int fd, stralloc *diag)
+int enqclient_answer (int fd, stralloc *diag, int *clean)
 {
   char buf[1024] ;
-  size_t n = 0, used ;
+  size_t n = 0, used = 0 ;
   int code ;
   for (;;)
   {
@@ -171,6 +174,7 @@ int enqclient_status (int fd, stralloc *diag)
     if (memchr(buf, '\n', n) || n == sizeof(buf)) break ;
   }
   code = scan_code(buf, n, &used) ;
+  *clean = !code && used == n ;
   if (code < 0) code = 111 ;
   /* a success has no words: no read for the end of file */
   else if (code)
@@ -178,6 +182,13 @@ int enqclient_status (int fd, stralloc *diag)
     if (diag) stralloc_catb(diag, buf + used, n - used) ;
     drain(fd, diag) ;
   }
+  return code ;
+}
+
+int enqclient_status (int fd, stralloc *diag)
+{
+  int clean ;
+  int code = enqclient_answer(fd, diag, &clean) ;
   fd_close(fd) ;
   return code ;
 }
@@ -245,23 +256,33 @@ static int spawn (enqclient *h, conf const *c, enqclient_req const *r, stralloc 
 
 int enqclient_submit (enqclient *h, conf const *c, enqclient_req const *r, stralloc *diag)
 {
-  h->fd = -1 ; h->pid = 0 ; h->id[0] = 0 ;
+  int fd = h->kept ;
+  h->fd = -1 ; h->pid = 0 ; h->id[0] = 0 ; h->shut = 0 ; h->kept = -1 ;
   if (c->enqueue_socket)
   {
-    int st = -1 ;
-    int fd = enqclient_connect(c->sa.s + c->enqueue_socket) ;
-    if (fd >= 0)
+    /* a kept socket first, then at most one new one */
+    int fresh = fd < 0 ;
+    for (;;)
     {
+      int st = -1, e ;
+      if (fd < 0) fd = enqclient_connect(c->sa.s + c->enqueue_socket) ;
+      if (fd < 0) break ;
       if (enqclient_request(fd, r) && enqclient_id(fd, h->id, r->deadline, &st, diag))
       {
         h->fd = fd ;
         return 0 ;
       }
+      e = errno ;
       fd_close(fd) ;
+      fd = -1 ;
       if (st >= 0) return st ? st : 111 ;
+      /* closed by the server since the last message: no id, nothing queued (enqclient.h) */
+      if (fresh || (e != EPIPE && e != ECONNRESET)) break ;
+      fresh = 1 ;
     }
     /* no server, or none that answered: enqueue, as without the socket (enqclient.h) */
   }
+  else if (fd >= 0) fd_close(fd) ;
   return spawn(h, c, r, diag) ;
 }
 
@@ -304,14 +325,23 @@ void enqclient_abort (enqclient *h)
 {
   if (h->fd < 0) return ;
   /* a socket stays open for the code: only its writing side ends */
-  if (!h->pid) shutdown(h->fd, SHUT_WR) ;
+  if (!h->pid) { shutdown(h->fd, SHUT_WR) ; h->shut = 1 ; }
   else { fd_close(h->fd) ; h->fd = -1 ; }
 }
 
 int enqclient_finish (enqclient *h, stralloc *diag)
 {
   int code = 111 ;
-  if (!h->pid) { if (h->fd >= 0) code = enqclient_status(h->fd, diag) ; }
+  if (!h->pid)
+  {
+    if (h->fd >= 0)
+    {
+      int clean ;
+      code = enqclient_answer(h->fd, diag, &clean) ;
+      if (h->keep && clean && !h->shut) h->kept = h->fd ;
+      else fd_close(h->fd) ;
+    }
+  }
   else
   {
     if (h->fd >= 0) fd_close(h->fd) ;
@@ -319,4 +349,10 @@ int enqclient_finish (enqclient *h, stralloc *diag)
   }
   h->fd = -1 ; h->pid = 0 ;
   return code ;
+}
+
+void enqclient_close (enqclient *h)
+{
+  if (h->kept >= 0) fd_close(h->kept) ;
+  h->kept = -1 ;
 }

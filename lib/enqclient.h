@@ -48,7 +48,20 @@
  *   client: the message as enqueue -S reads it, dot-stuffed, up to the
  *           final dot; or a shutdown of its writing side to abort;
  *   server: the code enqueue would have exited with, in decimal, and LF;
- *           for a refusal, enqueue's diagnostic; then end of file.
+ *           for a refusal, enqueue's diagnostic, then end of file;
+ *           after a 0, nothing: the connection is kept, and the
+ *           client's next request starts the next message on it, or
+ *           the client closes it (a server before the kept connections
+ *           closed it after every code).
+ *
+ * A kept connection (enqueue-listen(8), 2026-12) saves a connect, an
+ * accept and a hand-over to a worker per message. The server keeps it
+ * only after a 0 with nothing unread behind the final dot, ends it after
+ * two idle minutes between messages, at its worker's retirement, on a
+ * reload or a stop; it never says so. The client (h->keep) keeps it only
+ * after it read exactly "0\n" for a message it ended with its final dot:
+ * both sides then hold nothing of the last message, and the next request
+ * starts on an empty stream both ways.
  *
  * What a closed socket means, once: a socket that cannot be reached
  * (no server, its directory closed to the caller), that closes with
@@ -59,7 +72,12 @@
  * queued twice. A code before the id is a refusal, as enqueue's would
  * be: no spawn. After the id, a socket that closes without a code is a
  * temporary failure (111): the message may be half written, and the
- * scheduler's recovery removes it.
+ * scheduler's recovery removes it. Since nothing is queued before the
+ * id, a kept connection found closed before the id (the
+ * request's write fails with EPIPE or ECONNRESET, or the answer is end
+ * of file or ECONNRESET: a server that ended it, or a server from
+ * before the kept connections, which closes after every code) is
+ * replaced by a new one, once; then the rules above apply.
  */
 
 #define ENQCLIENT_REQUEST_MAX (1 << 20)
@@ -106,8 +124,11 @@ struct enqclient_s
   int fd ;       /* the message goes here: the socket, or enqueue's stdin */
   pid_t pid ;    /* the spawned enqueue; 0: fd is enqueue-listen's socket */
   char id[QUEUE_ID_LEN + 1] ;
+  int shut ;     /* the socket's writing side is ended (enqclient_abort): it is not kept */
+  int keep ;     /* the caller's: 1 keeps the socket after a success for the next message (the session processes) */
+  int kept ;     /* the socket kept from the last message, or -1; enqclient_close ends it */
 } ;
-#define ENQCLIENT_ZERO { .fd = -1, .pid = 0, .id = "" }
+#define ENQCLIENT_ZERO { .fd = -1, .pid = 0, .id = "", .shut = 0, .keep = 0, .kept = -1 }
 
 /*
  * Starts the hand-off: 0 with the queue id in h->id, the message to be
@@ -139,8 +160,11 @@ extern int enqclient_stuff_to (enqclient_put_fn *, void *, char const *, size_t)
 /* ends the message before its final dot: nothing is queued (the code is then 111) */
 extern void enqclient_abort (enqclient *) ;
 
-/* after the final dot, or enqclient_abort: enqueue's exit code (111 when none came), diag as for enqclient_submit; h is closed */
+/* after the final dot, or enqclient_abort: enqueue's exit code (111 when none came), diag as for enqclient_submit; h is closed, but for a socket kept (h->keep) in h->kept */
 extern int enqclient_finish (enqclient *, stralloc *) ;
+
+/* ends a kept socket, if any (the server sees end of file) */
+extern void enqclient_close (enqclient *) ;
 
 /*
  * The parts of the socket's conversation that enqclient_submit and
@@ -170,11 +194,15 @@ extern int enqclient_request_parse (enqclient_req *, char const *, size_t) ;
  * enqueue -S, which prints its id the same way. 1: the id,
  * QUEUE_ID_LEN characters and a NUL, is in id. 0: no id; *status is the
  * server's exit code (and diag, if not null, gets its text) or -1 when
- * the server said nothing usable: spawn enqueue instead.
+ * the server said nothing usable: spawn enqueue instead; errno is then
+ * EPIPE when the server closed without an octet (ECONNRESET as read).
  */
 extern int enqclient_id (int, char *, tain const *, int *, stralloc *) ;
 
 /* after the final dot or an abort: the exit code (111 when none came); diag as above; closes the socket */
 extern int enqclient_status (int, stralloc *) ;
+
+/* the same, without the close: *clean is 1 when the answer was exactly "0\n", nothing after it read */
+extern int enqclient_answer (int, stralloc *, int *) ;
 
 #endif

@@ -1306,10 +1306,15 @@ int smtpd_run (smtpd_session *s, conf const *cf, smtpd_io const *io)
 {
   s->cf = cf ;
   s->io = io ;
-  /* a channel to smtp-keyd is kept from one client to the next (smtpd_wipe) */
-  if (!s->wiped) s->keych = -1 ;
-  s->efd = -1 ;
-  s->eh = (enqclient)ENQCLIENT_ZERO ;
+  /* a channel to smtp-keyd and a connection to enqueue-listen are kept from one client to the next (smtpd_wipe) */
+  {
+    int kept = s->wiped ? s->eh.kept : -1 ;
+    if (!s->wiped) s->keych = -1 ;
+    s->efd = -1 ;
+    s->eh = (enqclient)ENQCLIENT_ZERO ;
+    s->eh.keep = 1 ;
+    s->eh.kept = kept ;
+  }
   queue_id_make(s->sid) ;
   tain_now_g() ;
   tain_addsec_g(&s->session_deadline, cf->timeout_session) ;
@@ -1375,12 +1380,14 @@ void smtpd_wipe (smtpd_session *s)
   char *ebuf = s->ebuf ;
   int keych = s->cf ? s->keych : -1 ;
   int secret = s->tls || s->authtried ;
+  int ekept ;
   unsigned int i = 0 ;
   /* what a session may still hold (smtpd_run set keych and eh): a TLS
      engine (zeroed, lib/tls.h), an enqueue hand-off (aborted: nothing is
      queued, a spawned enqueue is reaped) */
   if (s->tls) tls_server_free(s->tls) ;
   if (s->cf && (s->eh.fd >= 0 || s->eh.pid)) { enqclient_abort(&s->eh) ; enqclient_finish(&s->eh, 0) ; }
+  ekept = s->cf ? s->eh.kept : -1 ;
   filterset_free(&s->fs) ;
   /* a Dovecot connection is the session's: the next client opens its own */
   if (s->dovecot) { dovecotauth_close(s->dovecot) ; alloc_free(s->dovecot) ; }
@@ -1397,6 +1404,7 @@ void smtpd_wipe (smtpd_session *s)
   s->logsa = keep[4] ; s->qsa = keep[5] ; s->qsa2 = keep[6] ;
   s->ebuf = ebuf ;
   s->keych = keych ;
+  s->eh.kept = ekept ;
   s->wiped = 1 ;
   if (secret) stack_wipe() ;
 }
@@ -1406,6 +1414,7 @@ void smtpd_free (smtpd_session *s)
   smtpd_wipe(s) ;
   if (s->keych >= 0) fd_close(s->keych) ;
   s->keych = -1 ;
+  enqclient_close(&s->eh) ;
   stralloc_free(&s->heloname) ; stralloc_free(&s->sender) ; stralloc_free(&s->rcpts) ;
   stralloc_free(&s->authuser) ; stralloc_free(&s->logsa) ; stralloc_free(&s->qsa) ; stralloc_free(&s->qsa2) ;
   if (s->ebuf) alloc_free(s->ebuf) ;

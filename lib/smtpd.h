@@ -170,7 +170,7 @@ struct smtpd_session_s
   char *ebuf ;
   size_t elen ;
   int efd ;                 /* where the message goes until an abort; -1 none (from smtpd_run on) */
-  enqclient eh ;            /* the hand-off (lib/enqclient), from smtpd_run on */
+  enqclient eh ;            /* the hand-off (lib/enqclient), from smtpd_run on; its kept connection, kept by smtpd_wipe */
   int efailed ;
   uint64_t esize ;
   message_hops ehops ;      /* the Received fields enqueue is given, ours included */
@@ -224,7 +224,16 @@ extern int smtpd_run (smtpd_session *, conf const *, smtpd_io const *) ;
  * at once), and a process lives within one configuration (smtp-listen
  * ends its idle processes on SIGHUP), so the next client's STARTTLS
  * saves a socket pair, a descriptor passed and smtp-keyd's channel set-up.
- * The heap buffers and the channel are freed by smtpd_free.
+ * So is the connection to enqueue-listen (eh.kept, lib/enqclient.h),
+ * which carries nothing from one message to the next: it is kept only
+ * after a message sent whole, up to its final dot, and answered exactly
+ * "0\n" (a hand-off still open at the wipe is aborted, and an aborted
+ * one is closed), so both directions are empty when the next client's
+ * first request goes; the worker behind it checks as much on its side,
+ * resets its submission, and asks the peer's uid (ours: the smtp-user)
+ * again per message. The next client's message is its own envelope and
+ * octets on an empty stream, as on a new connection.
+ * The heap buffers, the channel and the connection are freed by smtpd_free.
  */
 extern void smtpd_wipe (smtpd_session *) ;
 

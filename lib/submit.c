@@ -248,6 +248,7 @@ int submit_feed (submit *s, char const *buf, size_t len, stralloc *err)
     if (!used) break ;
     buf += used ; len -= used ;
   }
+  s->left = len ;
   return 0 ;
 }
 

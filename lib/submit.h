@@ -57,8 +57,9 @@ struct submit_s
   conf const *dkimconf ; /* with dkim-sign lines, when the message may be signed (submit_dkim); else 0 */
   size_t room ;        /* octets reserved for the signatures after the envelope's body line (lib/dkimsign.h) */
   dkim dkim ;          /* the signer, fed as the message is written */
+  size_t left ;        /* octets of the last submit_feed's input after the final dot (MESSAGE_DOTS): 0 when it ended with it */
 } ;
-#define SUBMIT_ZERO { .e = ENVELOPE_ZERO, .m = MESSAGE_ZERO, .out = STRALLOC_ZERO, .id = "", .tmpfn = "", .fd = -1, .envlen = 0, .flags = 0, .dkimconf = 0, .room = 0 }
+#define SUBMIT_ZERO { .e = ENVELOPE_ZERO, .m = MESSAGE_ZERO, .out = STRALLOC_ZERO, .id = "", .tmpfn = "", .fd = -1, .envlen = 0, .flags = 0, .dkimconf = 0, .room = 0, .left = 0 }
 
 /* the sender ("" is the null reverse-path); first, it starts the envelope */
 extern int submit_sender (submit *, char const *, size_t, stralloc *) ;
@@ -102,7 +103,7 @@ extern int submit_dkim (submit *, conf const *, uid_t, stralloc *) ;
    options MESSAGE_DOTS for a dot-terminated stream. Then s->m.maxhops
    may be set: the hop count of message.h, 0 for none */
 extern int submit_open (submit *, uint64_t, unsigned int, stralloc *) ;
-/* the next octets of the message; with MESSAGE_DOTS, s->m.done once the final dot came */
+/* the next octets of the message; with MESSAGE_DOTS, s->m.done once the final dot came, and s->left what followed it */
 extern int submit_feed (submit *, char const *, size_t, stralloc *) ;
 /* the end of the input: the commit; 0 = durable in queue/XX */
 extern int submit_commit (submit *, stralloc *) ;

@@ -50,7 +50,8 @@ while len(first) < 25 and not first.endswith(b'\n'):
     b = s.recv(25 - len(first))
     if not b: break
     first += b
-if mode == 'data': s.sendall(data.replace(b'\\n', b'\r\n'))
+# the server keeps the connection after a 0 for a next request: this client has none, and says so
+if mode == 'data': s.sendall(data.replace(b'\\n', b'\r\n')); s.shutdown(socket.SHUT_WR)
 if mode == 'abort': s.sendall(b'Subject: half\r\n\r\nnot the end'); s.shutdown(socket.SHUT_WR)
 rest = b''
 while True:

@@ -91,7 +91,8 @@ while b'\n' not in got:
     if not b: break
     got += b
 # an id line: the message; anything else was the answer
-if len(got) == 25 and got.endswith(b'\n'): s.sendall(b'Subject: sock\r\n\r\nbody\r\n.\r\n')
+# (then no more: the server keeps the connection after a 0 until our end of file)
+if len(got) == 25 and got.endswith(b'\n'): s.sendall(b'Subject: sock\r\n\r\nbody\r\n.\r\n'); s.shutdown(socket.SHUT_WR)
 while True:
     b = s.recv(4096)
     if not b: break

@@ -21,8 +21,10 @@
  * stand-in for enqueue-listen in a thread of this process: it reads the
  * request, gives a fixed id, reads the dot-stuffed message to its "."
  * line and answers 0 (committed), or 111 at an end of file before it, as
- * enqueue-listen(8) does. No process is spawned: `programs` names a
- * directory that does not exist.
+ * enqueue-listen(8) does, and after a 0 takes the next request on the
+ * same connection (the session keeps it, across inputs too: smtpd_wipe
+ * keeps it). No process is spawned: `programs` names a directory that
+ * does not exist.
  *
  * A failed AUTH waits a second before its reply (lib/smtpd.c: it slows
  * guessing). That wait is the one iopause without descriptors; this file
@@ -88,8 +90,8 @@ static int readfull (int fd, char *buf, size_t n)
   return 1 ;
 }
 
-/* one client of the stand-in enqueue-listen */
-static void serve (int fd)
+/* one message of a client of the stand-in enqueue-listen; 1: committed, the connection kept */
+static int serve (int fd)
 {
   char buf[4096] ;
   size_t n = 0 ;
@@ -99,19 +101,19 @@ static void serve (int fd)
   for (;;)
   {
     char c ;
-    if (read(fd, &c, 1) != 1) return ;
+    if (read(fd, &c, 1) != 1) return 0 ;
     if (c == ':') break ;
-    if (c < '0' || c > '9' || n > 1 << 20) return ;
+    if (c < '0' || c > '9' || n > 1 << 20) return 0 ;
     n = n * 10 + (size_t)(c - '0') ;
   }
   n++ ;   /* the ',' */
   while (n)
   {
     size_t k = n < sizeof(buf) ? n : sizeof(buf) ;
-    if (!readfull(fd, buf, k)) return ;
+    if (!readfull(fd, buf, k)) return 0 ;
     n -= k ;
   }
-  if (write(fd, ID "\n", sizeof(ID)) != sizeof(ID)) return ;
+  if (write(fd, ID "\n", sizeof(ID)) != sizeof(ID)) return 0 ;
   /* the message, dot-stuffed, to its "." line (or the end of file: an abort) */
   while (!done && (r = read(fd, buf, sizeof(buf))) > 0)
   {
@@ -123,9 +125,10 @@ static void serve (int fd)
   if (done)
   {
     pthread_mutex_lock(&mx) ; commits++ ; pthread_mutex_unlock(&mx) ;
-    (void)!write(fd, "0\n", 2) ;
+    return write(fd, "0\n", 2) == 2 ;
   }
-  else (void)!write(fd, "111\n", 4) ;
+  (void)!write(fd, "111\n", 4) ;
+  return 0 ;
 }
 
 static void *standin (void *arg)
@@ -135,7 +138,7 @@ static void *standin (void *arg)
   {
     int fd = accept(lfd, 0, 0) ;
     if (fd < 0) continue ;
-    serve(fd) ;
+    while (serve(fd)) ;
     close(fd) ;
   }
   return 0 ;

@@ -4,7 +4,9 @@
    a server can give, over a socketpair; then the hand-off itself
    (enqclient_submit, enqclient_finish) against a fake enqueue -S and a
    forked server on a Unix socket: the socket when it answers, enqueue
-   when it does not, a refusal either way, a crash, an abort */
+   when it does not, a refusal either way, a crash, an abort; a socket
+   kept from message to message (h.keep), and replaced once when the
+   server closed it */
 
 #include <signal.h>
 #include <stdio.h>
@@ -103,6 +105,63 @@ static pid_t serve_once (char const *first)
   return pid ;
 }
 
+/*
+ * A server that takes conns connections one after another and, on each,
+ * per messages (per 0: until the client's end of file), answering the
+ * id and 0 for each, then closes it; "served" gets 'c' per connection
+ * and 'm' per message. The request and the message each come in one
+ * write of the client's, read as such here.
+ */
+static pid_t serve_kept (unsigned int conns, unsigned int per)
+{
+  struct sockaddr_un sun ;
+  int l = socket(AF_UNIX, SOCK_STREAM, 0) ;
+  pid_t pid ;
+  memset(&sun, 0, sizeof(sun)) ;
+  sun.sun_family = AF_UNIX ;
+  strcpy(sun.sun_path, path("sock")) ;
+  unlink(sun.sun_path) ;
+  unlink(path("served")) ;
+  if (l < 0 || bind(l, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(l, 4) < 0) _exit(111) ;
+  pid = fork() ;
+  if (pid < 0) _exit(111) ;
+  if (!pid)
+  {
+    char log[64] ;
+    size_t k = 0 ;
+    while (conns--)
+    {
+      unsigned int m = 0 ;
+      int fd = accept(l, 0, 0) ;
+      if (fd < 0) _exit(1) ;
+      if (k < sizeof(log)) log[k++] = 'c' ;
+      while (!per || m < per)
+      {
+        char buf[4096] ;
+        size_t n = 0 ;
+        ssize_t r = read(fd, buf, sizeof(buf)) ;
+        if (r <= 0) break ;
+        if (write(fd, "0123456789abcdef01234567\n", 25) != 25) _exit(1) ;
+        for (;;)
+        {
+          r = read(fd, buf + n, sizeof(buf) - n) ;
+          if (r <= 0) _exit(1) ;
+          n += r ;
+          if (n >= 3 && !memcmp(buf + n - 3, "\n.\n", 3)) break ;
+        }
+        if (write(fd, "0\n", 2) != 2) _exit(1) ;
+        if (k < sizeof(log)) log[k++] = 'm' ;
+        m++ ;
+      }
+      close(fd) ;
+    }
+    if (!openwritenclose_unsafe(path("served"), log, k)) _exit(1) ;
+    _exit(0) ;
+  }
+  close(l) ;
+  return pid ;
+}
+
 static void reap (pid_t pid)
 {
   int w ;
@@ -113,10 +172,18 @@ static void reap (pid_t pid)
 static unsigned int hflags = 0 ;
 static char const *hreason = 0 ;
 
+/* the hand-off with the caller's h */
+static int handoff_h (enqclient *h, conf const *c, char const *sender, char const *auth, char const *rcpts, size_t rlen, char *id, stralloc *diag) ;
+
 /* the hand-off: submit (with hflags and hreason); when it gives an id, the message, then finish. The code, or 1000 + submit's */
 static int handoff (conf const *c, char const *sender, char const *auth, char const *rcpts, size_t rlen, char *id, stralloc *diag)
 {
   enqclient h = ENQCLIENT_ZERO ;
+  return handoff_h(&h, c, sender, auth, rcpts, rlen, id, diag) ;
+}
+
+static int handoff_h (enqclient *h, conf const *c, char const *sender, char const *auth, char const *rcpts, size_t rlen, char *id, stralloc *diag)
+{
   enqclient_req r = { .conffile = "/x.conf", .sender = sender, .auth = auth, .rcpts = rcpts, .rlen = rlen, .flags = hflags, .reason = hreason, .deadline = 0 } ;
   stralloc m = STRALLOC_ZERO ;
   tain d ;
@@ -124,12 +191,12 @@ static int handoff (conf const *c, char const *sender, char const *auth, char co
   tain_now_g() ; tain_addsec_g(&d, 5) ;
   r.deadline = &d ;
   unlink(path("args")) ;
-  e = enqclient_submit(&h, c, &r, diag) ;
+  e = enqclient_submit(h, c, &r, diag) ;
   if (e) return 1000 + e ;
-  strcpy(id, h.id) ;
-  if (!enqclient_stuff(&m, "Subject: x\n\n.dot\n", 17) || write(h.fd, m.s, m.len) != (ssize_t)m.len) return -2 ;
+  strcpy(id, h->id) ;
+  if (!enqclient_stuff(&m, "Subject: x\n\n.dot\n", 17) || write(h->fd, m.s, m.len) != (ssize_t)m.len) return -2 ;
   stralloc_free(&m) ;
-  return enqclient_finish(&h, diag) ;
+  return enqclient_finish(h, diag) ;
 }
 
 int main (void)
@@ -140,7 +207,7 @@ int main (void)
   int st ;
   ssize_t r ;
   tain d ;
-  tap_plan(58) ;
+  tap_plan(67) ;
   tain_now_set_stopwatch_g() ;
 
   server_says("", 0, 0) ;
@@ -356,9 +423,75 @@ int main (void)
       ok(fd == -1 && e == 0 && file_is("msg", "Subject: half\n"), "an abort on the pipe: closed, the fake takes the end of file as its end (a real enqueue exits 111)") ;
     }
     conf_free(&c) ;
+
+    /* a kept socket: message after message on one connection */
+    if (!conf_load(&c, path("s.conf"), &err)) return 111 ;
+    {
+      enqclient h = ENQCLIENT_ZERO ;
+      int e2, e3, kfd ;
+      h.keep = 1 ;
+      srv = serve_kept(1, 0) ;
+      e = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      kfd = h.kept ;
+      e2 = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      e3 = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      ok(!e && kfd >= 0 && h.fd == -1 && !e2 && !e3 && h.kept == kfd && access(path("args"), F_OK) < 0, "keep: three messages, each 0, the socket kept between them, no enqueue spawned") ;
+      enqclient_close(&h) ;
+      reap(srv) ;
+      ok(h.kept == -1 && file_is("served", "cmmm"), "... over one connection, ended by enqclient_close (the server's end of file)") ;
+
+      /* a server that closes after each message (as one before the kept connections does) */
+      h.keep = 1 ;
+      srv = serve_kept(3, 1) ;
+      e = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      e2 = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      e3 = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      enqclient_close(&h) ;
+      reap(srv) ;
+      ok(!e && !e2 && !e3 && access(path("args"), F_OK) < 0 && file_is("served", "cmcmcm"), "a kept socket the server closed: replaced by a new one, no enqueue spawned, each message once") ;
+
+      /* an old client's way (keep 0): closed after the code */
+      h.keep = 0 ;
+      srv = serve_kept(2, 0) ;
+      e = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      kfd = h.kept ;
+      e2 = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      reap(srv) ;
+      ok(!e && !e2 && kfd == -1 && h.kept == -1 && file_is("served", "cmcm"), "keep 0: a connection per message, closed after the code") ;
+
+      /* an abort is never kept, nor a refusal */
+      h.keep = 1 ;
+      srv = serve_once("0123456789abcdef01234567\n") ;
+      {
+        enqclient_req rq = { .sender = "a@b.example", .rcpts = "c@d.example", .rlen = 12 } ;
+        e = enqclient_submit(&h, &c, &rq, 0) ;
+        ok(!e && h.fd >= 0 && write(h.fd, "Subject: half\n", 14) == 14, "keep: a message begun") ;
+        enqclient_abort(&h) ;
+        e = enqclient_finish(&h, 0) ;
+      }
+      reap(srv) ;
+      ok(e == 111 && h.kept == -1 && h.fd == -1, "... aborted: 111, the socket closed, not kept") ;
+      srv = serve_once("0123456789abcdef01234567\n") ;
+      e = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      reap(srv) ;
+      ok(e == 0 && h.kept >= 0, "a server that answers 0 and closes: kept all the same (nothing says otherwise)") ;
+      srv = serve_once("100\nenqueue: fatal: invalid sender\n") ;
+      diag.len = 0 ;
+      e = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      reap(srv) ;
+      ok(e == 1100 && h.kept == -1 && access(path("args"), F_OK) < 0 && diag.len == 31, "... its next message: the dead socket replaced, the new server's refusal (100, its words), nothing kept") ;
+      srv = serve_once("0123456789abcdef01234567\n") ;
+      e = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      reap(srv) ;
+      srv = serve_once("xyz\n") ;
+      e2 = handoff_h(&h, &c, "a@b.example", 0, "c@d.example\0", 12, id, &diag) ;
+      reap(srv) ;
+      ok(!e && !e2 && h.kept == -1 && file_is("args", "-C /x.conf -S -f a@b.example -- c@d.example\n"), "a dead kept socket, then garbage on the new one: enqueue spawned (the fallback rules), once") ;
+    }
+    conf_free(&c) ;
     stralloc_free(&err) ; stralloc_free(&cf) ;
     {
-      static char const *const files[] = { "args", "msg", "req", "bin/enqueue", "k.conf", "s.conf", 0 } ;
+      static char const *const files[] = { "args", "msg", "req", "served", "bin/enqueue", "k.conf", "s.conf", 0 } ;
       char const *const *f = files ;
       for (; *f ; f++) unlink(path(*f)) ;
       rmdir(path("bin")) ; rmdir(path("spool")) ; rmdir(dir) ;

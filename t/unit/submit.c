@@ -47,7 +47,7 @@ int main (void)
   submit s = SUBMIT_ZERO ;
   stralloc err = STRALLOC_ZERO, sa = STRALLOC_ZERO ;
   int r ;
-  tap_plan(35) ;
+  tap_plan(36) ;
   if (!mkdtemp(tmpl) || chdir(tmpl) < 0 || mkdir("tmp", 0700) < 0 || mkdir("queue", 0700) < 0) return 111 ;
 
   r = submit_sender(&s, "bad<", 4, &err) ;
@@ -63,12 +63,16 @@ int main (void)
   submit_free(&s) ;
 
   r = one(&s, "Subject: x\r\n\r\nhello\r\n.\r\n", MESSAGE_DOTS, 0, &err) ;
-  ok(!r && s.m.done, "a dot-terminated message is committed") ;
+  ok(!r && s.m.done && !s.left, "a dot-terminated message is committed, nothing after its dot") ;
   memcpy(path, "queue/", 6) ; memcpy(path + 6, s.id + QUEUE_ID_LEN - 2, 2) ; path[8] = '/' ;
   memcpy(path + 9, s.id, QUEUE_ID_LEN + 1) ;
   ok(openslurpclose(&sa, path) && sa.len > 7 && !memcmp(sa.s + sa.len - 7, "\nhello\n", 7) && stralloc_0(&sa), "... in queue/XX/ID") ;
   ok(strstr(sa.s, "to c@d.example\n") && strstr(sa.s, "Subject: x\n\nhello\n"), "... with its envelope and the body, LF line ends") ;
   ok(count("tmp") == 0 && s.fd < 0, "... nothing in tmp/, no descriptor kept") ;
+  submit_free(&s) ;
+
+  r = one(&s, "Subject: y\r\n\r\nhi\r\n.\r\nNEXT", MESSAGE_DOTS, 0, &err) ;
+  ok(!r && s.m.done && s.left == 4, "octets after the final dot: not the message's, counted in left (enqueue-listen keeps no connection then)") ;
   submit_free(&s) ;
 
   r = one(&s, "Subject: x\r\n\r\nno end", MESSAGE_DOTS, 0, &err) ;
@@ -96,7 +100,7 @@ int main (void)
       queue_bucketdir(b, "queue", i) ;
       n += count(b) ;
     }
-    ok(n == 2, "two messages in the queue in all") ;
+    ok(n == 3, "three messages in the queue in all") ;
   }
   {
     /* the smtp-user is nobody, found in /etc/passwd by submit itself */
