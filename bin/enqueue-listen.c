@@ -86,7 +86,7 @@
 #define DRAIN_TIMEOUT 10   /* seconds of silence after which an answered client is left */
 #define DEADLINE 3600      /* -t: seconds a message may take in all, from its request to its answer, drain included */
 #define KEPT_IDLE 120      /* -k: seconds a kept connection may wait for its next request */
-#define PER_UID 128        /* -u: connections served at once for one uid: half of WORKERS_MAX, above smtp-listen's 100 sessions */
+#define PER_UID 128        /* -u: connections served at once for one uid: half of WORKERS_MAX, at least (per_uid_for) */
 
 typedef struct worker_s worker ;
 struct worker_s
@@ -103,6 +103,7 @@ static genalloc workers = GENALLOC_ZERO ;  /* worker */
 static int lfd = -1 ;
 static stats_rec *stats = 0 ;   /* SPOOL/stats/enqueue (lib/stats), or 0: not counted */
 static unsigned int deadline_secs = DEADLINE, per_uid = PER_UID, kept_idle = KEPT_IDLE ;
+static int per_uid_given = 0 ;   /* -u: else per_uid follows the configuration (per_uid_for) */
 
 /* ---- the worker ---- */
 
@@ -401,7 +402,12 @@ static void bind_socket (char const *path)
   if (ipc_bind(lfd, path) < 0) strerr_diefusys(KETCH_EX_TEMP, "bind to ", path) ;
   umask(077) ;
   if (ipc_listen(lfd, BACKLOG) < 0) strerr_diefusys(KETCH_EX_TEMP, "listen on ", path) ;
-  strerr_warni("listening on ", path) ;
+  {
+    char fmt[UINT_FMT], max[UINT_FMT] ;
+    fmt[uint_fmt(fmt, per_uid)] = 0 ;
+    max[uint_fmt(max, WORKERS_MAX)] = 0 ;
+    strerr_warni("listening on ", path, ", at most ", max, " workers, ", fmt, " for one uid") ;
+  }
 }
 
 /* a new worker; its index, or -1 */
@@ -443,6 +449,21 @@ static int spawn_worker (void)
  * counted. The smtp-user is (its name would need NSS, which this static
  * program does not load): its sessions are fewer than the default cap.
  */
+/*
+ * Without -u, the cap is PER_UID or, when more, every session the
+ * listeners may run at once (limit connections for each listen line)
+ * and IDLE_MAX more, up to the pool: each session process keeps one
+ * connection (lib/enqclient), and the smtp-user's sessions must never
+ * meet the cap meant for one local user (they would answer 451).
+ * Beyond the pool, a client runs enqueue itself, as when it is full.
+ */
+static unsigned int per_uid_for (conf const *c)
+{
+  uint64_t n = (uint64_t)genalloc_len(conf_listen, &c->listen) * c->max_connections + IDLE_MAX ;
+  if (n < PER_UID) n = PER_UID ;
+  return n > WORKERS_MAX ? WORKERS_MAX : (unsigned int)n ;
+}
+
 static int uid_over (uid_t uid)
 {
   size_t n = genalloc_len(worker, &workers), i = 0 ;
@@ -575,6 +596,7 @@ static void reload (void)
   stralloc_free(&e) ;
   conf_free(&cf) ;
   cf = nc ;
+  if (!per_uid_given) per_uid = per_uid_for(&cf) ;
   for (; i < n ; i++) dismiss(w + i) ;
   strerr_warni("SIGHUP: configuration reloaded") ;
 }
@@ -601,7 +623,7 @@ int main (int argc, char const *const *argv)
         case 'g' : if (!uint0_scan(l.arg, &grace) || grace > INT_MAX) dieusage() ; break ;
         case 'k' : if (!uint0_scan(l.arg, &kept_idle) || !kept_idle || kept_idle > 86400) dieusage() ; break ;
         case 't' : if (!uint0_scan(l.arg, &deadline_secs) || !deadline_secs) dieusage() ; break ;
-        case 'u' : if (!uint0_scan(l.arg, &per_uid) || !per_uid) dieusage() ; break ;
+        case 'u' : if (!uint0_scan(l.arg, &per_uid) || !per_uid) dieusage() ; per_uid_given = 1 ; break ;
         default : dieusage() ;
       }
     }
@@ -621,6 +643,7 @@ int main (int argc, char const *const *argv)
     strerr_diefusys(KETCH_EX_TEMP, "load the configuration ", conffile) ;
   }
   stralloc_free(&sa) ;
+  if (!per_uid_given) per_uid = per_uid_for(&cf) ;
   if (!cf.enqueue_socket) strerr_dief(KETCH_EX_PERM, "no enqueue-socket line in ", conffile) ;
   /* copied: a reload frees the old configuration, and the socket stays where it was bound */
   path = strdup(cf.sa.s + cf.enqueue_socket) ;

@@ -10,7 +10,7 @@
 # the socket.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 34
+plan 38
 
 cd "$T" || exit 1
 PORT=$(free_port)
@@ -34,6 +34,24 @@ start_enqlisten () {
 }
 start_enqlisten
 ok $? "enqueue-listen ready"
+
+# cap_of CONF [ARGS]: the per-uid cap an enqueue-listen on its own socket announces
+cap_of () {
+  _c=$1 ; shift
+  rm -f "$T/cready" "$T/cap.log"
+  enqueue-listen -C "$_c" -d 3 "$@" 3>"$T/cready" 2>"$T/cap.log" &
+  _p=$!
+  wait_for 5 test -s "$T/cready"
+  kill "$_p" ; wait "$_p" 2>/dev/null
+  sed -n 's/.*info: listening on .*, at most 256 workers, \([0-9]*\) for one uid$/\1/p' "$T/cap.log"
+}
+sed "s|^enqueue-socket .*|enqueue-socket $T/cap.sock|" "$CONF" > "$T/cap.conf"
+is "$(cap_of "$T/cap.conf")" 128 "the per-uid cap: 128 for one listener of 100 sessions (the default limit)"
+echo "limit connections 200" >> "$T/cap.conf"
+is "$(cap_of "$T/cap.conf")" 216 "... the listeners' sessions and 16 more when that is more: the smtp-user's kept connections never meet it"
+printf 'listen 127.0.0.1 port %s\nlisten 127.0.0.1 port %s\n' "$(free_port)" "$(free_port)" >> "$T/cap.conf"
+is "$(cap_of "$T/cap.conf")" 256 "... at most the pool (3 listeners of 200)"
+is "$(cap_of "$T/cap.conf" -u 7)" 7 "... and -u's when given"
 check "the socket is there, a socket" test -S "$SOCK"
 
 # conv REQUEST-PAYLOAD DATA MODE: prints first-answer|rest; MODE: data, abort, none
