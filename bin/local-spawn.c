@@ -416,7 +416,12 @@ static void worker_done (child *ch, unsigned int res)
   if (ch->uses >= WORKER_USES) worker_dismiss(ch) ;
 }
 
-static void child_read (child *ch)
+/*
+ * What a worker wrote. all: until the end or EAGAIN (it exited: the
+ * last of it now); otherwise a read shorter than the buffer took all
+ * there was, and the poll wakes us for what comes next.
+ */
+static void child_read (child *ch, int all)
 {
   char buf[4096] ;
   for (;;)
@@ -435,6 +440,7 @@ static void child_read (child *ch)
       else if ((unsigned char)buf[i] <= KETCH_RESULT_PERM) worker_done(ch, (unsigned char)buf[i]) ;
       else if (ch->cur.len < 1024) stralloc_catb(&ch->cur, buf + i, 1) ;
     }
+    if (!all && (size_t)r < sizeof(buf)) return ;
   }
 }
 
@@ -451,7 +457,7 @@ static void reap (void)
       child *ch = genalloc_s(child, &children) + i ;
       char code[INT_FMT] ;
       if (ch->pid != pid) continue ;
-      if (ch->fd >= 0) { child_read(ch) ; if (ch->fd >= 0) fd_close(ch->fd) ; }
+      if (ch->fd >= 0) { child_read(ch, 1) ; if (ch->fd >= 0) fd_close(ch->fd) ; }
       if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; }
       /* a worker that exits busy: its delivery timed out, crashed, or lost its request (its exit code); idle, it was retired */
       if (ch->busy)
@@ -540,7 +546,7 @@ int main (int argc, char const *const *argv)
       {
         size_t k = 0 ;
         for (; k < genalloc_len(child, &children) ; k++)
-          if (genalloc_s(child, &children)[k].fd == x[i].fd) { child_read(genalloc_s(child, &children) + k) ; break ; }
+          if (genalloc_s(child, &children)[k].fd == x[i].fd) { child_read(genalloc_s(child, &children) + k, 0) ; break ; }
       }
     if (x[1].revents)
     {
