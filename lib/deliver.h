@@ -4,11 +4,13 @@
 #define KETCH_DELIVER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <skalibs/stralloc.h>
 
 #include "exitcodes.h"
 #include "conf.h"
+#include "maildir.h"
 
 /*
  * One delivery of one message to one local recipient, already running
@@ -83,8 +85,11 @@ struct deliver_s
 {
   stralloc pre ;    /* Return-Path, Delivered-To */
   stralloc head ;   /* the message's header block, as read */
+  maildir_proc mp ; /* this process's part of Maildir names: a deliver is made in the process that delivers */
+  uid_t euid ;      /* ours, asked at the first delivery (euid_known) */
+  int euid_known ;
 } ;
-#define DELIVER_ZERO { .pre = STRALLOC_ZERO, .head = STRALLOC_ZERO }
+#define DELIVER_ZERO { .pre = STRALLOC_ZERO, .head = STRALLOC_ZERO, .mp = MAILDIR_PROC_ZERO, .euid = 0, .euid_known = 0 }
 
 /*
  * Delivers, reading r's fd to its end (or not, on a failure). text (a C

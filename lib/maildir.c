@@ -12,7 +12,6 @@
 #include <skalibs/types.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/random.h>
 
 #include "maildir.h"
 
@@ -68,33 +67,28 @@ int maildir_make (char const *dir)
 }
 
 /*
- * The unique name: seconds, then M<usec>P<pid>R<random>, then the host
- * name with '/' and ':' encoded as the specification asks. The host name
- * is asked once per process (a system call per delivery otherwise, and
- * a delivery worker lives for at most a thousand deliveries): the pid,
- * the microseconds and the random part make the name unique, the host
+ * The unique name: seconds, then M<usec>P<pid>Q<n>, then the host name
+ * with '/' and ':' encoded as the specification asks. No process makes
+ * two names with one Q, and no two processes alive at once share a pid:
+ * the name is unique on this host without a random part (a getrandom
+ * per delivery). The pid is asked once per process (mp) and the host
+ * name once per program (a system call per delivery otherwise, and a
+ * delivery worker lives for at most a thousand deliveries); the host
  * name only tells a reader where it was made.
  */
 static char host[256] ;
 
-static int uniquename (stralloc *sa)
+static int uniquename (maildir_proc *mp, stralloc *sa)
 {
   struct timespec ts ;
   char fmt[UINT64_FMT] ;
-  char rnd[8] ;
   size_t i = 0 ;
-  static char const hex[] = "0123456789abcdef" ;
   clock_gettime(CLOCK_REALTIME, &ts) ;
+  if (!mp->pid) mp->pid = (uint64_t)getpid() ;
   if (!stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)ts.tv_sec))) return 0 ;
   if (!stralloc_catb(sa, ".M", 2) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)(ts.tv_nsec / 1000)))) return 0 ;
-  if (!stralloc_catb(sa, "P", 1) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)getpid()))) return 0 ;
-  random_buf(rnd, 4) ;
-  if (!stralloc_catb(sa, "R", 1)) return 0 ;
-  for (i = 0 ; i < 4 ; i++)
-  {
-    char h[2] = { hex[(unsigned char)rnd[i] >> 4], hex[rnd[i] & 15] } ;
-    if (!stralloc_catb(sa, h, 2)) return 0 ;
-  }
+  if (!stralloc_catb(sa, "P", 1) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, mp->pid))) return 0 ;
+  if (!stralloc_catb(sa, "Q", 1) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, ++mp->q))) return 0 ;
   if (!stralloc_catb(sa, ".", 1)) return 0 ;
   if (!host[0])
   {
@@ -110,7 +104,7 @@ static int uniquename (stralloc *sa)
   return stralloc_0(sa) ;
 }
 
-int maildir_deliver (char const *dir, char const *pre, size_t prelen, char const *head, size_t headlen, int fd, stralloc *name)
+int maildir_deliver (maildir_proc *mp, char const *dir, char const *pre, size_t prelen, char const *head, size_t headlen, int fd, stralloc *name)
 {
   stralloc tmp = STRALLOC_ZERO, new = STRALLOC_ZERO ;
   int out = -1 ;
@@ -119,7 +113,7 @@ int maildir_deliver (char const *dir, char const *pre, size_t prelen, char const
   for (;;)
   {
     name->len = 0 ;
-    if (!uniquename(name)) goto err ;
+    if (!uniquename(mp, name)) goto err ;
     tmp.len = 0 ;
     if (!stralloc_cats(&tmp, dir) || !stralloc_cats(&tmp, "/tmp/") || !stralloc_cats(&tmp, name->s) || !stralloc_0(&tmp)) goto err ;
     out = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;

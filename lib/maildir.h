@@ -4,6 +4,7 @@
 #define KETCH_MAILDIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <skalibs/stralloc.h>
 
@@ -15,7 +16,21 @@
  * caller already read), then the rest of fd until EOF.
  */
 
+/*
+ * The delivering process's part of a unique name: its pid, asked once
+ * (pid 0: not yet), and Q, the deliveries it named so far (the
+ * specification's Qn). A caller keeps one per process, made after its
+ * last fork: a copy inherited by a child would name the parent's pid.
+ */
+typedef struct maildir_proc_s maildir_proc, *maildir_proc_ref ;
+struct maildir_proc_s
+{
+  uint64_t pid ;
+  uint64_t q ;
+} ;
+#define MAILDIR_PROC_ZERO { .pid = 0, .q = 0 }
+
 extern int maildir_make (char const *) ;
-extern int maildir_deliver (char const *, char const *, size_t, char const *, size_t, int, stralloc *) ;
+extern int maildir_deliver (maildir_proc *, char const *, char const *, size_t, char const *, size_t, int, stralloc *) ;
 
 #endif

@@ -147,7 +147,7 @@ int main (void)
   deliver d = DELIVER_ZERO ;
   deliver_req r = DELIVER_REQ_ZERO ;
   stralloc text = STRALLOC_ZERO, md = STRALLOC_ZERO, bad = STRALLOC_ZERO, target = STRALLOC_ZERO ;
-  tap_plan(27) ;
+  tap_plan(29) ;
   if (!mkdtemp(dir)) return 111 ;
   sig_altignore(SIGPIPE) ;
 
@@ -169,9 +169,19 @@ int main (void)
 
   stralloc_cats(&md, path("Maildir")) ; stralloc_0(&md) ;
   {
+    unsigned long q1 ;
     char const *argv[] = { "local-deliver", "s@x", "u@x", "u", dir, "maildir", md.s, 0 } ;
     ok(run(&d, argv, "Subject: one\n\nbody\n", &text) == KETCH_RESULT_OK, "maildir: delivered") ;
     ok(!strncmp(text.s, "delivered to maildir ", 21) && strstr(text.s, "/new/") && strlen(text.s) == text.len, "... saying where (%s)", text.s) ;
+    {
+      /* the unique name: our pid, and Q, the names this engine made (no random part: no getrandom per delivery) */
+      char want[64] ;
+      char const *p ;
+      snprintf(want, sizeof(want), "P%luQ", (unsigned long)getpid()) ;
+      p = strstr(text.s, want) ;
+      q1 = p ? strtoul(p + strlen(want), 0, 10) : 0 ;
+      ok(q1 > 0, "the name holds %s<n> (%s)", want, text.s) ;
+    }
     ok(run(&d, argv, "Delivered-To: U@X\n\nbody\n", &text) == KETCH_RESULT_PERM && strstr(text.s, "mail loop"), "a Delivered-To for the recipient: a loop, permanent (%s)", text.s) ;
     stralloc_cats(&bad, path("msg/Maildir")) ; stralloc_0(&bad) ;
     argv[6] = bad.s ;
@@ -179,6 +189,14 @@ int main (void)
       "a Maildir that cannot be made (even by root): temporary, not an exit (%s)", text.s) ;
     argv[6] = md.s ;
     ok(run(&d, argv, "Subject: three\n\nx\n", &text) == KETCH_RESULT_OK, "the same engine delivers again") ;
+    {
+      /* a later name: a greater Q (the one tried for the Maildir that could not be made took one between) */
+      char want[64] ;
+      char const *p ;
+      snprintf(want, sizeof(want), "P%luQ", (unsigned long)getpid()) ;
+      p = strstr(text.s, want) ;
+      ok(p && strtoul(p + strlen(want), 0, 10) > q1, "... under a later Q than %lu (%s)", q1, text.s) ;
+    }
   }
   {
     char const *argv[] = { "local-deliver", "s@x", "u@x", "u", dir, "mbox", "/dev/null", 0 } ;
