@@ -766,4 +766,5 @@ void deliver_free (deliver *d)
 {
   stralloc_free(&d->pre) ;
   stralloc_free(&d->head) ;
+  maildir_proc_free(&d->mp) ;
 }

@@ -85,7 +85,7 @@ struct deliver_s
 {
   stralloc pre ;    /* Return-Path, Delivered-To */
   stralloc head ;   /* the message's header block, as read */
-  maildir_proc mp ; /* this process's part of Maildir names: a deliver is made in the process that delivers */
+  maildir_proc mp ; /* this process's part of Maildir names, its last Maildir held open: a deliver is made in the process that delivers */
   uid_t euid ;      /* ours, asked at the first delivery (euid_known) */
   int euid_known ;
 } ;

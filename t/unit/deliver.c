@@ -69,6 +69,30 @@ static enum ketch_result run (deliver *d, char const *const *argv, char const *t
   return res ;
 }
 
+/* descriptors open in this process */
+static unsigned int nfds (void)
+{
+  unsigned int n = 0 ;
+  int fd = 0 ;
+  for (; fd < 1024 ; fd++) if (fcntl(fd, F_GETFD) >= 0) n++ ;
+  return n ;
+}
+
+/* files in a Maildir's new/ */
+static unsigned int nnew (char const *md)
+{
+  char cmd[512] ;
+  FILE *f ;
+  unsigned int n = 0 ;
+  int ch ;
+  snprintf(cmd, sizeof(cmd), "ls '%s/new' | wc -l", md) ;
+  f = popen(cmd, "r") ;
+  if (!f) return 9999 ;
+  while ((ch = fgetc(f)) != EOF) if (ch >= '0' && ch <= '9') n = n * 10 + (ch - '0') ;
+  pclose(f) ;
+  return n ;
+}
+
 /* an LMTP server on the listening socket s for one transaction: answers the client's lines with replies[], in order; the message goes to a file */
 static pid_t lmtp_serve (int s, char const *const *replies)
 {
@@ -147,7 +171,7 @@ int main (void)
   deliver d = DELIVER_ZERO ;
   deliver_req r = DELIVER_REQ_ZERO ;
   stralloc text = STRALLOC_ZERO, md = STRALLOC_ZERO, bad = STRALLOC_ZERO, target = STRALLOC_ZERO ;
-  tap_plan(29) ;
+  tap_plan(32) ;
   if (!mkdtemp(dir)) return 111 ;
   sig_altignore(SIGPIPE) ;
 
@@ -196,6 +220,27 @@ int main (void)
       snprintf(want, sizeof(want), "P%luQ", (unsigned long)getpid()) ;
       p = strstr(text.s, want) ;
       ok(p && strtoul(p + strlen(want), 0, 10) > q1, "... under a later Q than %lu (%s)", q1, text.s) ;
+    }
+    {
+      /*
+       * The last Maildir's tmp/ and new/ stay open in the engine for a
+       * second (lib/maildir, maildir_proc): no open and close of new/ per
+       * delivery. A Maildir removed meanwhile is made again.
+       */
+      unsigned int n0, n1 = 0, n2 = 0 ;
+      char cmd[512] ;
+      deliver d2 = DELIVER_ZERO ;
+      n0 = nfds() ;
+      ok(run(&d2, argv, "Subject: four\n\nx\n", &text) == KETCH_RESULT_OK && (n1 = nfds()) == n0 + 2
+        && run(&d2, argv, "Subject: four\n\nx\n", &text) == KETCH_RESULT_OK && (n2 = nfds()) == n1 && (deliver_free(&d2), nfds()) == n0 && nnew(md.s) == 4,
+        "a new engine holds the Maildir's tmp/ and new/ (2 descriptors), delivers again with them, and lets them go (%u, %u, %u, %u)", n0, n1, n2, nfds()) ;
+      n0 = nfds() ;
+      snprintf(cmd, sizeof(cmd), "rm -rf '%s'", md.s) ;
+      ok(!system(cmd) && run(&d, argv, "Subject: five\n\nx\n", &text) == KETCH_RESULT_OK && nnew(md.s) == 1 && nfds() == n0,
+        "the Maildir removed: made again, and the message in it (%s)", text.s) ;
+      snprintf(cmd, sizeof(cmd), "mv '%s' '%s.old' && mkdir -p '%s/tmp' '%s/new' '%s/cur'", md.s, md.s, md.s, md.s, md.s) ;
+      ok(!system(cmd) && (sleep(MAILDIR_DIRS_SECS + 1), run(&d, argv, "Subject: six\n\nx\n", &text)) == KETCH_RESULT_OK && nnew(md.s) == 1,
+        "the Maildir moved away and made anew: after MAILDIR_DIRS_SECS, the new one takes the mail") ;
     }
   }
   {
