@@ -726,8 +726,18 @@ static enum ketch_result follow (deliver *d, deliver_req const *r, stralloc *tex
   char const *why = 0 ;
   enum ketch_result res ;
   int p = 0 ;
-  unsigned int k = dotforward_read(r->home, d->euid, &sa, &why) ;
-  if (k == DOTFORWARD_R_NONE) return method(d, r, text) ;
+  unsigned int k ;
+  struct timespec ts ;
+  size_t hlen = strlen(r->home) ;
+  clock_gettime(CLOCK_REALTIME, &ts) ;
+  if ((int64_t)ts.tv_sec < d->nofwd_until && d->nofwd.len == hlen + 1 && !memcmp(d->nofwd.s, r->home, hlen + 1)) return method(d, r, text) ;
+  k = dotforward_read(r->home, d->euid, &sa, &why) ;
+  if (k == DOTFORWARD_R_NONE)
+  {
+    d->nofwd.len = 0 ;
+    if (stralloc_catb(&d->nofwd, r->home, hlen + 1)) d->nofwd_until = (int64_t)ts.tv_sec + DELIVER_NOFWD_SECS ;
+    return method(d, r, text) ;
+  }
   if (k == DOTFORWARD_R_ERROR) { res = unable(text, "read ", r->home, "/.forward") ; goto end ; }
   if (k == DOTFORWARD_R_READ)
   {
@@ -767,4 +777,5 @@ void deliver_free (deliver *d)
   stralloc_free(&d->pre) ;
   stralloc_free(&d->head) ;
   maildir_proc_free(&d->mp) ;
+  stralloc_free(&d->nofwd) ;
 }

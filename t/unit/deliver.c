@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -171,7 +172,7 @@ int main (void)
   deliver d = DELIVER_ZERO ;
   deliver_req r = DELIVER_REQ_ZERO ;
   stralloc text = STRALLOC_ZERO, md = STRALLOC_ZERO, bad = STRALLOC_ZERO, target = STRALLOC_ZERO ;
-  tap_plan(32) ;
+  tap_plan(35) ;
   if (!mkdtemp(dir)) return 111 ;
   sig_altignore(SIGPIPE) ;
 
@@ -241,6 +242,27 @@ int main (void)
       snprintf(cmd, sizeof(cmd), "mv '%s' '%s.old' && mkdir -p '%s/tmp' '%s/new' '%s/cur'", md.s, md.s, md.s, md.s, md.s) ;
       ok(!system(cmd) && (sleep(MAILDIR_DIRS_SECS + 1), run(&d, argv, "Subject: six\n\nx\n", &text)) == KETCH_RESULT_OK && nnew(md.s) == 1,
         "the Maildir moved away and made anew: after MAILDIR_DIRS_SECS, the new one takes the mail") ;
+    }
+    {
+      /*
+       * A home without a .forward is not looked in again for
+       * DELIVER_NOFWD_SECS by the same engine (an open answering ENOENT
+       * per delivery otherwise): a .forward made meanwhile is followed
+       * from then on.
+       */
+      char const *fargv[] = { "local-deliver", "-F", "s@x", "u@x", "u", dir, "maildir", md.s, 0 } ;
+      char fwd[600] ;
+      deliver d3 = DELIVER_ZERO ;
+      snprintf(fwd, sizeof(fwd), "%s\n", path("fwd.mbox")) ;
+      unlink(path(".forward")) ;
+      ok(run(&d3, fargv, "Subject: f1\n\nx\n", &text) == KETCH_RESULT_OK && !strncmp(text.s, "delivered to maildir ", 21), "-F, no .forward: the method (%s)", text.s) ;
+      openwritenclose_unsafe(path(".forward"), fwd, strlen(fwd)) ;
+      chmod(path(".forward"), 0644) ;
+      ok(run(&d3, fargv, "Subject: f2\n\nx\n", &text) == KETCH_RESULT_OK && !strncmp(text.s, "delivered to maildir ", 21), "a .forward made within DELIVER_NOFWD_SECS: not looked for yet (%s)", text.s) ;
+      sleep(DELIVER_NOFWD_SECS + 1) ;
+      ok(run(&d3, fargv, "Subject: f3\n\nx\n", &text) == KETCH_RESULT_OK && !strncmp(text.s, "followed ~/.forward", 19), "after it: followed (%s)", text.s) ;
+      unlink(path(".forward")) ;
+      deliver_free(&d3) ;
     }
   }
   {
