@@ -45,6 +45,7 @@ struct job_s
   uint64_t bounce_next ; /* a failed injection of a bounce is retried then */
   genalloc looked ;      /* lookup, by recipient: this pass's answers (kind JOB_LOOKED_NONE: none) */
   int fd ;               /* the entry as job_read opened it, until the end of the step that follows, or -1 */
+  int nostate ;          /* set by the caller before job_read: no state file can exist, the initial state is built without looking */
 } ;
 #define JOB_LOOKED_NONE UINT_MAX
 
