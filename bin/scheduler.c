@@ -688,7 +688,14 @@ static void job_step (job *j)
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
   job_looked_drop(j) ;
-  job_entry_close(j) ;
+  /*
+   * A job a limit blocked stays in memory for the next free slot, which
+   * comes soon under load (a burst of new mail fills the local slots):
+   * it keeps the entry it was read with, open at most while it is
+   * blocked (MAX_ACTIVE descriptors at most), rather than opening it
+   * again by its path then (an open and a close per message).
+   */
+  if (!j->blocked || stopping) job_entry_close(j) ;
   if (j->inflight) return ;
   n = qstate_n(&j->q) ;
   if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
