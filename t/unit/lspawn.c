@@ -83,8 +83,8 @@ int main (void)
     static char big[LSPAWN_REQ_MAX + 1] ;
     char c ;
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pipe(p) < 0) return 111 ;
-    ok(lspawn_job_send(sv[0], p[0], "-t\0600\0", 7, &buf) && buf.len == 10, "a request sent with its descriptor") ;
-    ok(lspawn_job_recv(sv[1], &in, &start, &len, &got) == 1 && len == 7 && !memcmp(in.s + start, "-t\0600\0", 7) && got >= 0, "received: its arguments and a descriptor") ;
+    ok(lspawn_job_send(sv[0], p[0], "-t\0" "600\0", 7, &buf) && buf.len == 10, "a request sent with its descriptor") ;
+    ok(lspawn_job_recv(sv[1], &in, &start, &len, &got) == 1 && len == 7 && !memcmp(in.s + start, "-t\0" "600\0", 7) && got >= 0, "received: its arguments and a descriptor") ;
     ok(got >= 0 && write(p[1], "x", 1) == 1 && read(got, &c, 1) == 1 && c == 'x', "the descriptor is the one sent") ;
     if (got >= 0) close(got) ;
     memset(big, 'a', sizeof(big)) ;
