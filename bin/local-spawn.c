@@ -46,8 +46,6 @@
 #include <skalibs/buffer.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/allreadwrite.h>
-#include <skalibs/ancil.h>
-#include <skalibs/netstring.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
@@ -73,9 +71,10 @@
 /*
  * A worker: a forked child that dropped to one user (uid, gid, name)
  * and delivers that user's mail, one request at a time, until its
- * socket closes. The socket carries the requests out (the message's
- * descriptor, then local-deliver's arguments as a netstring of
- * NUL-terminated fields, as in the scheduler's requests) and back what
+ * socket closes. The socket carries the requests out (local-deliver's
+ * arguments as a netstring of NUL-terminated fields, as in the
+ * scheduler's requests, with the message's descriptor attached: lib/lspawn,
+ * lspawn_job_send) and back what
  * an MDA wrote and, after each delivery, its text and result
  * (worker_result). A failed delivery is reported like a good one; a
  * worker that exits busy crashed or was killed.
@@ -202,25 +201,13 @@ static void worker_loop (void)
     char const *argv[LSPAWN_FIELDS_MAX + 2] ;
     deliver_req r = DELIVER_REQ_ZERO ;
     enum ketch_result res ;
-    size_t start, len, used ;
+    size_t start, len ;
     unsigned int n ;
     int mfd, k ;
-    iopause_fd x = { .fd = 2, .events = IOPAUSE_READ, .revents = 0 } ;
-    /* ancil_recv_fd does not wait (MSG_DONTWAIT): wait for the next request, or the end */
-    if (iopause(&x, 1, 0, 0) < 0) _exit(KETCH_EX_TEMP) ;
-    mfd = ancil_recv_fd(2, 'm') ;
-    if (mfd < 0) _exit(0) ;
-    /* then its arguments; nothing follows them until we answer, so reading whole blocks takes no more */
-    a.len = 0 ;
-    while (!(k = lspawn_request_next(a.s, a.len, &start, &len, &used)))
-    {
-      ssize_t m ;
-      if (!stralloc_readyplus(&a, 4096)) _exit(KETCH_EX_TEMP) ;
-      m = fd_read(2, a.s + a.len, 4096) ;
-      if (m <= 0) _exit(KETCH_EX_TEMP) ;
-      a.len += m ;
-    }
-    if (k < 0 || used != a.len) _exit(KETCH_EX_TEMP) ;
+    /* the descriptor and the arguments in one blocking recvmsg (lib/lspawn) */
+    k = lspawn_job_recv(2, &a, &start, &len, &mfd) ;
+    if (!k) _exit(0) ;
+    if (k < 0) _exit(KETCH_EX_TEMP) ;
     argv[0] = "local-deliver" ;
     n = lspawn_fields(a.s + start, len, argv + 1, LSPAWN_FIELDS_MAX) ;
     /* every octet in a field (local-spawn sends at most LSPAWN_FIELDS_MAX) */
@@ -304,15 +291,11 @@ static child *worker_start (uid_t uid, gid_t gid, char const *name)
   return genalloc_s(child, &children) + genalloc_len(child, &children) - 1 ;
 }
 
-/* one request down a worker's socket: the message's descriptor, then the arguments. 1, or 0 */
+/* one request down a worker's socket: the message's descriptor with the arguments, in one sendmsg. 1, or 0 */
 static int worker_send (child *ch, int fd, stralloc const *args)
 {
-  stralloc ns = STRALLOC_ZERO ;
-  int ok ;
-  if (ch->fd < 0 || !ancil_send_fd(ch->fd, fd, 'm')) return 0 ;
-  ok = netstring_appendb(&ns, args->s, args->len) && allwrite(ch->fd, ns.s, ns.len) == ns.len ;
-  stralloc_free(&ns) ;
-  return ok ;
+  static stralloc buf = STRALLOC_ZERO ;   /* the netstring, reused from request to request */
+  return ch->fd >= 0 && lspawn_job_send(ch->fd, fd, args->s, args->len, &buf) ;
 }
 
 /* no control character: the fields become arguments and header lines */
@@ -433,7 +416,12 @@ static void worker_done (child *ch, unsigned int res)
   if (ch->uses >= WORKER_USES) worker_dismiss(ch) ;
 }
 
-static void child_read (child *ch)
+/*
+ * What a worker wrote. all: until the end or EAGAIN (it exited: the
+ * last of it now); otherwise a read shorter than the buffer took all
+ * there was, and the poll wakes us for what comes next.
+ */
+static void child_read (child *ch, int all)
 {
   char buf[4096] ;
   for (;;)
@@ -452,6 +440,7 @@ static void child_read (child *ch)
       else if ((unsigned char)buf[i] <= KETCH_RESULT_PERM) worker_done(ch, (unsigned char)buf[i]) ;
       else if (ch->cur.len < 1024) stralloc_catb(&ch->cur, buf + i, 1) ;
     }
+    if (!all && (size_t)r < sizeof(buf)) return ;
   }
 }
 
@@ -468,7 +457,7 @@ static void reap (void)
       child *ch = genalloc_s(child, &children) + i ;
       char code[INT_FMT] ;
       if (ch->pid != pid) continue ;
-      if (ch->fd >= 0) { child_read(ch) ; if (ch->fd >= 0) fd_close(ch->fd) ; }
+      if (ch->fd >= 0) { child_read(ch, 1) ; if (ch->fd >= 0) fd_close(ch->fd) ; }
       if (ch->cur.len) { ch->last.len = 0 ; stralloc_catb(&ch->last, ch->cur.s, ch->cur.len) ; }
       /* a worker that exits busy: its delivery timed out, crashed, or lost its request (its exit code); idle, it was retired */
       if (ch->busy)
@@ -557,7 +546,7 @@ int main (int argc, char const *const *argv)
       {
         size_t k = 0 ;
         for (; k < genalloc_len(child, &children) ; k++)
-          if (genalloc_s(child, &children)[k].fd == x[i].fd) { child_read(genalloc_s(child, &children) + k) ; break ; }
+          if (genalloc_s(child, &children)[k].fd == x[i].fd) { child_read(genalloc_s(child, &children) + k, 0) ; break ; }
       }
     if (x[1].revents)
     {

@@ -197,6 +197,7 @@ static job *job_load (uint32_t ent)
   if (!j) return 0 ;
   j->force = !!(se->where & SCHEDQ_F_FORCE) ;
   j->forcedom = !!(se->where & SCHEDQ_F_FORCEDOM) ;
+  j->nostate = !!(se->where & SCHEDQ_F_NOSTATE) ;
   se->where &= ~SCHEDQ_F_MASK ;
   r = job_read(j) ;
   if (r == JOB_READ_OK && !genalloc_append(job *, &jobs, &j)) r = JOB_READ_NOMEM ;
@@ -687,7 +688,14 @@ static void job_step (job *j)
   }
   if (!(j->q.flags & QSTATE_F_HOLD) && !stopping) dispatch(j) ;
   job_looked_drop(j) ;
-  job_entry_close(j) ;
+  /*
+   * A job a limit blocked stays in memory for the next free slot, which
+   * comes soon under load (a burst of new mail fills the local slots):
+   * it keeps the entry it was read with, open at most while it is
+   * blocked (MAX_ACTIVE descriptors at most), rather than opening it
+   * again by its path then (an open and a close per message).
+   */
+  if (!j->blocked || stopping) job_entry_close(j) ;
   if (j->inflight) return ;
   n = qstate_n(&j->q) ;
   if (outcome_find(&j->q, QSTATE_FAILED) < n && j->bounce_next <= now && !stopping)
@@ -844,12 +852,15 @@ static int job_active (uint32_t k, void *data)
 }
 
 static qscan scan = { .phase = QSCAN_NONE, .sq = &sq, .qr = &qr, .active = &job_active } ;
+static int scan_failed = 0 ;   /* the start-up scan met an error: it may have missed messages */
+static int scan_clean = 0 ;    /* the start-up scan is over and saw every bucket */
 
 /* the start-up scan is over */
 static void scan_started (void)
 {
   if (scan.orphans) LOG("scheduler", "recovery orphan-states=", log_u64(scan.orphans)) ;
   LOG("scheduler", "start messages=", log_u64(sq.n)) ;
+  scan_clean = !scan_failed ;
   ctl_scan() ;
   if (notif >= 0) { fd_write(notif, "\n", 1) ; fd_close(notif) ; notif = -1 ; }
   tain_addsec_g(&nextrescan, c.rescan) ;
@@ -860,14 +871,27 @@ static void scan_step (void)
   int r ;
   if (!qscan_running(&scan)) return ;
   r = qscan_step(&scan) ;
+  if (r & QSCAN_ERROR) scan_failed |= scan.startup ;
   if (r & QSCAN_ERROR)
     LOG("scheduler", scan.errdir[0] == 'q' ? "warning=\"cannot scan the queue\"" : "warning=\"cannot scan the states\"", "error=", log_quote(strerror(errno))) ;
   if ((r & QSCAN_OVER) && scan.startup) scan_started() ;
 }
 
-/* a hint: the message was committed before its id was written (enqueue),
-   so it is new mail. While the start-up scan runs, one the scan already
-   met (detached, no job yet) is new mail too. */
+/*
+ * A hint: the message was committed before its id was written (enqueue),
+ * so it is new mail. While the start-up scan runs, one the scan already
+ * met (detached, no job yet) is new mail too.
+ *
+ * An id not in the index once a clean start-up scan is over was
+ * committed after the scan read its bucket, so after this scheduler
+ * took SPOOL/lock: no state file can exist for it but one this
+ * scheduler wrote, and it has written none, never having loaded it
+ * (or the entry is gone, which its load finds). Its first load builds
+ * the initial state without looking (SCHEDQ_F_NOSTATE: an open
+ * answering ENOENT per message less); every later load reads the state
+ * file, as before. A scan that met an error may have missed a bucket:
+ * then every load looks.
+ */
 static void fresh_id (char const *id)
 {
   uint32_t k = schedq_find(&sq, id) ;
@@ -877,7 +901,9 @@ static void fresh_id (char const *id)
     return ;
   }
   k = schedq_insert(&sq, id) ;
-  if (k != SCHEDQ_NONE) schedq_push_fresh(&sq, k) ;
+  if (k == SCHEDQ_NONE) return ;
+  if (scan_clean) schedq_ent_at(&sq, k)->where |= SCHEDQ_F_NOSTATE ;
+  schedq_push_fresh(&sq, k) ;
 }
 
 /* the trigger: a committed message's id, or "ctl" */

@@ -140,10 +140,10 @@ static int looping (stralloc const *head, char const *rcpt)
   return 0 ;
 }
 
-static enum ketch_result do_maildir (deliver const *d, deliver_req const *r, stralloc *text)
+static enum ketch_result do_maildir (deliver *d, deliver_req const *r, stralloc *text)
 {
   stralloc name = STRALLOC_ZERO ;
-  enum ketch_result res = maildir_deliver(r->args[0], d->pre.s, d->pre.len, d->head.s, d->head.len, r->fd, &name)
+  enum ketch_result res = maildir_deliver(&d->mp, r->args[0], d->pre.s, d->pre.len, d->head.s, d->head.len, r->fd, &name)
     ? say(text, KETCH_RESULT_OK, "delivered to maildir ", r->args[0], "/new/", name.s)
     : unable(text, "deliver to maildir ", r->args[0]) ;
   stralloc_free(&name) ;
@@ -307,7 +307,7 @@ static enum ketch_result do_mbox (deliver const *d, deliver_req const *r, strall
    */
   if (fstat(fd, &st) < 0) res = unable(text, "stat ", file) ;
   else if (!S_ISREG(st.st_mode)) res = say(text, KETCH_RESULT_PERM, "refusing the mbox ", file, ": not a regular file") ;
-  else if (st.st_uid != geteuid()) res = say(text, KETCH_RESULT_TEMP, "refusing the mbox ", file, ": owned by another user") ;
+  else if (st.st_uid != d->euid) res = say(text, KETCH_RESULT_TEMP, "refusing the mbox ", file, ": owned by another user") ;
   else if (st.st_nlink != 1) res = say(text, KETCH_RESULT_TEMP, "refusing the mbox ", file, ": it has other links") ;
   else if (ndelay_off(fd) < 0) res = unable(text, "set ", file, " blocking") ;
   else if (!dotlock_take(file, &lockfn, &deadline)) res = unable(text, "lock ", file, ".lock") ;
@@ -548,7 +548,7 @@ static enum ketch_result do_mda (deliver const *d, deliver_req const *r, strallo
 }
 
 /* the delivery r says, once the header is read */
-static enum ketch_result method (deliver const *d, deliver_req const *r, stralloc *text)
+static enum ketch_result method (deliver *d, deliver_req const *r, stralloc *text)
 {
   switch (r->method)
   {
@@ -668,7 +668,7 @@ static enum ketch_result program (deliver const *d, deliver_req const *r, char c
   return do_mda(d, &q, text) ;
 }
 
-static enum ketch_result targets (deliver const *d, deliver_req const *r, dotforward const *f, stralloc *text)
+static enum ketch_result targets (deliver *d, deliver_req const *r, dotforward const *f, stralloc *text)
 {
   stralloc one = STRALLOC_ZERO, all = STRALLOC_ZERO ;
   enum ketch_result res = KETCH_RESULT_OK ;
@@ -719,15 +719,25 @@ static enum ketch_result targets (deliver const *d, deliver_req const *r, dotfor
 }
 
 /* the user's ~/.forward decides; refused or empty, the delivery is the one without it */
-static enum ketch_result follow (deliver const *d, deliver_req const *r, stralloc *text)
+static enum ketch_result follow (deliver *d, deliver_req const *r, stralloc *text)
 {
   stralloc sa = STRALLOC_ZERO ;
   dotforward f = DOTFORWARD_ZERO ;
   char const *why = 0 ;
   enum ketch_result res ;
   int p = 0 ;
-  unsigned int k = dotforward_read(r->home, geteuid(), &sa, &why) ;
-  if (k == DOTFORWARD_R_NONE) return method(d, r, text) ;
+  unsigned int k ;
+  struct timespec ts ;
+  size_t hlen = strlen(r->home) ;
+  clock_gettime(CLOCK_REALTIME, &ts) ;
+  if ((int64_t)ts.tv_sec < d->nofwd_until && d->nofwd.len == hlen + 1 && !memcmp(d->nofwd.s, r->home, hlen + 1)) return method(d, r, text) ;
+  k = dotforward_read(r->home, d->euid, &sa, &why) ;
+  if (k == DOTFORWARD_R_NONE)
+  {
+    d->nofwd.len = 0 ;
+    if (stralloc_catb(&d->nofwd, r->home, hlen + 1)) d->nofwd_until = (int64_t)ts.tv_sec + DELIVER_NOFWD_SECS ;
+    return method(d, r, text) ;
+  }
   if (k == DOTFORWARD_R_ERROR) { res = unable(text, "read ", r->home, "/.forward") ; goto end ; }
   if (k == DOTFORWARD_R_READ)
   {
@@ -756,6 +766,8 @@ enum ketch_result deliver_run (deliver *d, deliver_req const *r, stralloc *text)
   if (!stralloc_cats(&d->pre, "Return-Path: <") || !stralloc_cats(&d->pre, r->sender) || !stralloc_cats(&d->pre, ">\nDelivered-To: ")
    || !stralloc_cats(&d->pre, r->rcpt) || !stralloc_catb(&d->pre, S("\n"))) return unable(text, "allocate") ;
   if (!read_head(d, r->fd)) return unable(text, "read the message") ;
+  /* a worker delivers for one user all its life: its euid, once (a system call per delivery otherwise) */
+  if (!d->euid_known) { d->euid = geteuid() ; d->euid_known = 1 ; }
   if (looping(&d->head, r->rcpt)) return say(text, KETCH_RESULT_PERM, "mail loop: Delivered-To: ", r->rcpt, " is already in the header") ;
   return r->forward ? follow(d, r, text) : method(d, r, text) ;
 }
@@ -764,4 +776,6 @@ void deliver_free (deliver *d)
 {
   stralloc_free(&d->pre) ;
   stralloc_free(&d->head) ;
+  maildir_proc_free(&d->mp) ;
+  stralloc_free(&d->nofwd) ;
 }

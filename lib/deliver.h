@@ -4,11 +4,13 @@
 #define KETCH_DELIVER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <skalibs/stralloc.h>
 
 #include "exitcodes.h"
 #include "conf.h"
+#include "maildir.h"
 
 /*
  * One delivery of one message to one local recipient, already running
@@ -83,8 +85,22 @@ struct deliver_s
 {
   stralloc pre ;    /* Return-Path, Delivered-To */
   stralloc head ;   /* the message's header block, as read */
+  maildir_proc mp ; /* this process's part of Maildir names, its last Maildir held open: a deliver is made in the process that delivers */
+  uid_t euid ;      /* ours, asked at the first delivery (euid_known) */
+  int euid_known ;
+  stralloc nofwd ;  /* the home last found without a .forward, NUL-terminated (DELIVER_NOFWD_SECS) */
+  int64_t nofwd_until ;   /* seconds (CLOCK_REALTIME): looked for again from then on */
 } ;
-#define DELIVER_ZERO { .pre = STRALLOC_ZERO, .head = STRALLOC_ZERO }
+#define DELIVER_ZERO { .pre = STRALLOC_ZERO, .head = STRALLOC_ZERO, .mp = MAILDIR_PROC_ZERO, .euid = 0, .euid_known = 0, .nofwd = STRALLOC_ZERO, .nofwd_until = 0 }
+
+/*
+ * A home found without a .forward is not looked in again for this many
+ * seconds by the same engine: a local-spawn worker delivers a burst of
+ * mail for its one user, and each look was an open answering ENOENT. A
+ * .forward made meanwhile is followed from the next second on, as
+ * lib/lookup sees a change to the user database.
+ */
+#define DELIVER_NOFWD_SECS 1
 
 /*
  * Delivers, reading r's fd to its end (or not, on a failure). text (a C

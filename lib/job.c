@@ -69,7 +69,7 @@ unsigned int job_read (job *j)
     unlink(fn) ;
     return JOB_READ_GONE ;
   }
-  ok = envelope_read(&j->e, fd, &buf) && qstate_read(&j->q, j->id, &j->e) ;
+  ok = envelope_read(&j->e, fd, &buf) && (j->nostate ? qstate_from_envelope(&j->q, &j->e) : qstate_read(&j->q, j->id, &j->e)) ;
   {
     int e = errno ;
     /* kept for the step that follows: a new message's first delivery sends the entry on (job_entry) */

@@ -44,7 +44,8 @@ struct job_s
   int blocked ;          /* something is due but a limit stopped it */
   uint64_t bounce_next ; /* a failed injection of a bounce is retried then */
   genalloc looked ;      /* lookup, by recipient: this pass's answers (kind JOB_LOOKED_NONE: none) */
-  int fd ;               /* the entry as job_read opened it, until the end of the step that follows, or -1 */
+  int fd ;               /* the entry as job_read opened it, until the end of the step that follows (or while a limit blocks the job), or -1 */
+  int nostate ;          /* set by the caller before job_read: no state file can exist, the initial state is built without looking */
 } ;
 #define JOB_LOOKED_NONE UINT_MAX
 
@@ -65,7 +66,9 @@ extern unsigned int job_read (job *) ;
  * left open, once (a second reader would share its offset), else opened
  * again. The caller closes it. -1 and errno on failure.
  * job_entry_close closes what job_read left, at the end of the step that
- * follows the read: a job waiting in memory holds no descriptor.
+ * follows the read, unless a limit blocked the job (the scheduler keeps
+ * it for the job's next step): a job waiting for a retry holds no
+ * descriptor.
  */
 extern int job_entry (job *, size_t) ;
 extern void job_entry_close (job *) ;

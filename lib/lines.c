@@ -33,5 +33,7 @@ void lines_read (int fd, stralloc *buf, size_t max, void (*f)(char *, size_t))
     if (!stralloc_catb(buf, b, r)) break ;
     lines_take(buf, f) ;
     if (buf->len > max) buf->len = 0 ;
+    /* drained: what comes next wakes the caller's poll again */
+    if ((size_t)r < sizeof(b)) break ;
   }
 }

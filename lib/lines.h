@@ -24,7 +24,10 @@ extern void lines_take (stralloc *, void (*)(char *, size_t)) ;
  * Reads non-blocking fd until it has nothing more (or fails, or memory
  * runs out), handing each whole line to f as lines_take does. A partial
  * line longer than max is garbage: dropped, so the next "\n"
- * resynchronises.
+ * resynchronises. A read shorter than asked took all there was: no
+ * read follows it to hear EAGAIN (one system call per wake-up less),
+ * so fd must be in a level-triggered poll set, which wakes again for
+ * what comes after.
  */
 extern void lines_read (int, stralloc *, size_t, void (*)(char *, size_t)) ;
 

@@ -59,5 +59,7 @@ int lsclient_read (lsclient *l, stralloc *sa)
     if (!r) return 0 ;
     if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1 ;
     if (!stralloc_catb(sa, b, r)) return -2 ;
+    /* drained: a read more would only hear EAGAIN; the poll wakes us for the rest (and for the end) */
+    if ((size_t)r < sizeof(b)) return 1 ;
   }
 }

@@ -50,9 +50,10 @@ extern unsigned int lsclient_request (lsclient *, int, char const *, unsigned in
 extern int lsclient_reload (lsclient *) ;
 
 /*
- * What the report pipe holds, appended to sa: 1 when it is drained, 0
- * when local-spawn closed it, -1 and errno when the read failed, -2
- * and errno without memory.
+ * What the report pipe holds, appended to sa: 1 when it is drained (a
+ * read shorter than its buffer took all there was: the caller's poll
+ * wakes it again for more, or for the end), 0 when local-spawn closed
+ * it, -1 and errno when the read failed, -2 and errno without memory.
  */
 extern int lsclient_read (lsclient *, stralloc *) ;
 

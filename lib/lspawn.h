@@ -27,8 +27,13 @@
  *   TAG t TEXT\n      temporary failure before or around the delivery
  * TEXT with every octet < 32 or 127 replaced by a space.
  *
- * local-spawn's workers take their requests as netstrings
- * (lspawn_request_next) after the descriptor (ancil_send_fd).
+ * local-spawn's workers take their requests on a Unix stream socket,
+ * each a netstring of the worker's arguments (lspawn_request_next) sent
+ * in one sendmsg with the message's descriptor attached to its first
+ * octet (lspawn_job_send, lspawn_job_recv): the worker waits in one
+ * blocking recvmsg and has descriptor and arguments together, where a
+ * descriptor sent on its own took a poll, a recvmsg and a read, and
+ * local-spawn a sendmsg and a write.
  */
 
 #define LSPAWN_REQ_MAX 65536   /* payload octets */
@@ -62,6 +67,26 @@ extern int lspawn_request_next (char const *, size_t, size_t *, size_t *, size_t
 
 /* a payload's fields (at most max, each NUL-terminated inside it): their count */
 extern unsigned int lspawn_fields (char const *, size_t, char const **, unsigned int) ;
+
+/*
+ * One request to a worker on stream socket s: the netstring of the
+ * len octets of args, with descriptor fd attached (SCM_RIGHTS); buf is
+ * the caller's buffer for the netstring, reused. 1, or 0 and errno
+ * (EMSGSIZE: longer than LSPAWN_REQ_MAX).
+ */
+extern int lspawn_job_send (int, int, char const *, size_t, stralloc *) ;
+
+/*
+ * The worker's end: waits for the next request on stream socket s
+ * (blocking) and reads until its netstring is whole, at most
+ * LSPAWN_REQ_MAX octets of payload. 1: the payload at sa->s + *start
+ * for *len octets, *fd the descriptor that came with it (close-on-exec);
+ * 0: the end of the socket before a request; -1 and errno: an error, a
+ * request without a descriptor or cut short, or garbled (EPROTO), with
+ * no descriptor left open. Nothing follows a request until the worker
+ * answers it, so what is read is this request alone.
+ */
+extern int lspawn_job_recv (int, stralloc *, size_t *, size_t *, int *) ;
 
 /* appends one report line; code "t" for a temporary failure. 1, or 0 and errno */
 extern int lspawn_report (stralloc *, char const *, char const *, char const *, size_t) ;

@@ -12,7 +12,6 @@
 #include <skalibs/types.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
-#include <skalibs/random.h>
 
 #include "maildir.h"
 
@@ -68,33 +67,26 @@ int maildir_make (char const *dir)
 }
 
 /*
- * The unique name: seconds, then M<usec>P<pid>R<random>, then the host
- * name with '/' and ':' encoded as the specification asks. The host name
- * is asked once per process (a system call per delivery otherwise, and
- * a delivery worker lives for at most a thousand deliveries): the pid,
- * the microseconds and the random part make the name unique, the host
+ * The unique name: seconds, then M<usec>P<pid>Q<n>, then the host name
+ * with '/' and ':' encoded as the specification asks. No process makes
+ * two names with one Q, and no two processes alive at once share a pid:
+ * the name is unique on this host without a random part (a getrandom
+ * per delivery). The pid is asked once per process (mp) and the host
+ * name once per program (a system call per delivery otherwise, and a
+ * delivery worker lives for at most a thousand deliveries); the host
  * name only tells a reader where it was made.
  */
 static char host[256] ;
 
-static int uniquename (stralloc *sa)
+static int uniquename (maildir_proc *mp, struct timespec const *ts, stralloc *sa)
 {
-  struct timespec ts ;
   char fmt[UINT64_FMT] ;
-  char rnd[8] ;
   size_t i = 0 ;
-  static char const hex[] = "0123456789abcdef" ;
-  clock_gettime(CLOCK_REALTIME, &ts) ;
-  if (!stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)ts.tv_sec))) return 0 ;
-  if (!stralloc_catb(sa, ".M", 2) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)(ts.tv_nsec / 1000)))) return 0 ;
-  if (!stralloc_catb(sa, "P", 1) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)getpid()))) return 0 ;
-  random_buf(rnd, 4) ;
-  if (!stralloc_catb(sa, "R", 1)) return 0 ;
-  for (i = 0 ; i < 4 ; i++)
-  {
-    char h[2] = { hex[(unsigned char)rnd[i] >> 4], hex[rnd[i] & 15] } ;
-    if (!stralloc_catb(sa, h, 2)) return 0 ;
-  }
+  if (!mp->pid) mp->pid = (uint64_t)getpid() ;
+  if (!stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)ts->tv_sec))) return 0 ;
+  if (!stralloc_catb(sa, ".M", 2) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, (uint64_t)(ts->tv_nsec / 1000)))) return 0 ;
+  if (!stralloc_catb(sa, "P", 1) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, mp->pid))) return 0 ;
+  if (!stralloc_catb(sa, "Q", 1) || !stralloc_catb(sa, fmt, uint64_fmt(fmt, ++mp->q))) return 0 ;
   if (!stralloc_catb(sa, ".", 1)) return 0 ;
   if (!host[0])
   {
@@ -110,25 +102,61 @@ static int uniquename (stralloc *sa)
   return stralloc_0(sa) ;
 }
 
-int maildir_deliver (char const *dir, char const *pre, size_t prelen, char const *head, size_t headlen, int fd, stralloc *name)
+static void dirs_close (maildir_proc *mp)
 {
-  stralloc tmp = STRALLOC_ZERO, new = STRALLOC_ZERO ;
+  if (mp->tmpfd >= 0) fd_close(mp->tmpfd) ;
+  if (mp->newfd >= 0) fd_close(mp->newfd) ;
+  mp->tmpfd = mp->newfd = -1 ;
+  mp->dir.len = 0 ;
+}
+
+/* dir's tmp/ and new/, held (maildir_proc): the ones open if they are dir's and young enough. 1, or 0 and errno */
+static int dirs_open (maildir_proc *mp, char const *dir, struct timespec const *now)
+{
+  size_t n = strlen(dir) ;
+  char fn[n + 5] ;
+  if (mp->tmpfd >= 0 && now->tv_sec < mp->until && mp->dir.len == n + 1 && !memcmp(mp->dir.s, dir, n + 1)) return 1 ;
+  dirs_close(mp) ;
+  memcpy(fn, dir, n) ;
+  memcpy(fn + n, "/tmp", 5) ;
+  mp->tmpfd = open(fn, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (mp->tmpfd < 0) return 0 ;
+  memcpy(fn + n, "/new", 5) ;
+  mp->newfd = open(fn, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
+  if (mp->newfd < 0 || !stralloc_catb(&mp->dir, dir, n + 1)) { int e = errno ; dirs_close(mp) ; errno = e ; return 0 ; }
+  mp->until = (int64_t)now->tv_sec + MAILDIR_DIRS_SECS ;
+  return 1 ;
+}
+
+void maildir_proc_free (maildir_proc *mp)
+{
+  dirs_close(mp) ;
+  stralloc_free(&mp->dir) ;
+}
+
+int maildir_deliver (maildir_proc *mp, char const *dir, char const *pre, size_t prelen, char const *head, size_t headlen, int fd, stralloc *name)
+{
   int out = -1 ;
   unsigned int tries = 0 ;
   char buf[65536] ;
   for (;;)
   {
-    name->len = 0 ;
-    if (!uniquename(name)) goto err ;
-    tmp.len = 0 ;
-    if (!stralloc_cats(&tmp, dir) || !stralloc_cats(&tmp, "/tmp/") || !stralloc_cats(&tmp, name->s) || !stralloc_0(&tmp)) goto err ;
-    out = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
-    if (out >= 0) break ;
+    struct timespec ts ;
+    clock_gettime(CLOCK_REALTIME, &ts) ;
+    if (dirs_open(mp, dir, &ts))
+    {
+      name->len = 0 ;
+      if (!uniquename(mp, &ts, name)) return 0 ;
+      out = openat(mp->tmpfd, name->s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
+      if (out >= 0) break ;
+    }
+    /* a Maildir missing, or gone since it was opened: made (once), and opened again */
     if (errno == ENOENT && !tries)
     {
-      if (!maildir_make(dir)) goto err ;
+      dirs_close(mp) ;
+      if (!maildir_make(dir)) return 0 ;
     }
-    else if (errno != EEXIST || tries >= 5) goto err ;
+    else if (errno != EEXIST || tries >= 5) return 0 ;
     tries++ ;
   }
   {
@@ -146,30 +174,15 @@ int maildir_deliver (char const *dir, char const *pre, size_t prelen, char const
   if (fsync(out) < 0) goto errunlink ;
   if (close(out) < 0) { out = -1 ; goto errunlink ; }
   out = -1 ;
-  if (!stralloc_cats(&new, dir) || !stralloc_cats(&new, "/new/") || !stralloc_cats(&new, name->s) || !stralloc_0(&new)) goto errunlink ;
-  /* rename, not link: some filesystems (and AFS, per the spec's notes) lack link */
-  if (rename(tmp.s, new.s) < 0) goto errunlink ;
-  new.len -= name->len + 1 ;
-  new.s[new.len] = 0 ;
-  {
-    int dfd = open(new.s, O_RDONLY | O_DIRECTORY | O_CLOEXEC) ;
-    if (dfd < 0) goto err ;
-    if (fsync(dfd) < 0) { int e = errno ; fd_close(dfd) ; errno = e ; goto err ; }
-    fd_close(dfd) ;
-  }
-  stralloc_free(&tmp) ; stralloc_free(&new) ;
+  /* rename, not link: some filesystems (and AFS, per the spec's notes) lack link; into the new/ that is synced next */
+  if (renameat(mp->tmpfd, name->s, mp->newfd, name->s) < 0) goto errunlink ;
+  if (fsync(mp->newfd) < 0) { int e = errno ; dirs_close(mp) ; errno = e ; return 0 ; }
   return 1 ;
  errunlink:
   {
     int e = errno ;
     if (out >= 0) fd_close(out) ;
-    unlink(tmp.s) ;
-    errno = e ;
-  }
- err:
-  {
-    int e = errno ;
-    stralloc_free(&tmp) ; stralloc_free(&new) ;
+    unlinkat(mp->tmpfd, name->s, 0) ;
     errno = e ;
   }
   return 0 ;

@@ -26,12 +26,13 @@
  */
 
 #define SCHEDQ_NONE UINT32_MAX
-#define SCHEDQ_W_FRESH 0x3ffffffdu
-#define SCHEDQ_W_DETACHED 0x3ffffffeu
-#define SCHEDQ_W_FREE 0x3fffffffu
+#define SCHEDQ_W_FRESH 0x1ffffffdu
+#define SCHEDQ_W_DETACHED 0x1ffffffeu
+#define SCHEDQ_W_FREE 0x1fffffffu
 #define SCHEDQ_F_FORCE 0x80000000u   /* every recipient is due now (retry ID / all) */
 #define SCHEDQ_F_FORCEDOM 0x40000000u /* recipients in the forced domains are due now (retry domain) */
-#define SCHEDQ_F_MASK (SCHEDQ_F_FORCE | SCHEDQ_F_FORCEDOM)
+#define SCHEDQ_F_NOSTATE 0x20000000u  /* no state file can exist: its first load need not look (the caller's knowledge, scheduler(8)) */
+#define SCHEDQ_F_MASK (SCHEDQ_F_FORCE | SCHEDQ_F_FORCEDOM | SCHEDQ_F_NOSTATE)
 
 typedef struct schedq_ent_s schedq_ent ;
 struct schedq_ent_s

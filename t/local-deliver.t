@@ -13,8 +13,8 @@ $LD s@x.example u@test.example u "$T" maildir "$T/a/b/Md" < "$T/msg" 2>/dev/null
 ok $? "maildir: exit 0"
 check "maildir: tmp new cur created (parents too)" test -d "$T/a/b/Md/tmp" -a -d "$T/a/b/Md/new" -a -d "$T/a/b/Md/cur"
 f=$(ls "$T/a/b/Md/new")
-case $f in [0-9]*.M[0-9]*P[0-9]*R[0-9a-f]*.*) r=0 ;; *) r=1 ;; esac
-ok $r "maildir: unique name time.MusecPpidRrandom.host ($f)"
+case $f in [0-9]*.M[0-9]*P[0-9]*Q[0-9]*.*) r=0 ;; *) r=1 ;; esac
+ok $r "maildir: unique name time.MusecPpidQn.host ($f)"
 { printf 'Return-Path: <s@x.example>\nDelivered-To: u@test.example\n' ; cat "$T/msg" ; } > "$T/want"
 check "maildir: content is the message with two headers prepended" cmp -s "$T/a/b/Md/new/$f" "$T/want"
 

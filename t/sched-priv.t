@@ -72,7 +72,7 @@ dr () { req "$1" "$R@test.example" "" ; }
 t0=$(date +%s)
 out=$( { dr 7 ; echo "S${TAB}1" ; dr 8 ; echo "S${TAB}1" ; echo "X${TAB}chmod 0 $T/home/$R/Maildir/tmp" ; dr 9 ; echo "S${TAB}1" ; echo "X${TAB}chmod 700 $T/home/$R/Maildir/tmp" ; dr 10 ; } | python3 "$top/t/lspawn.py" "$BIN/local-spawn" "$CONF" 2>/dev/null)
 rc=$? ; t1=$(date +%s)
-pid_of () { echo "$out" | sed -n "s/^$1 0 .*P\([0-9]*\)R.*/\1/p" ; }
+pid_of () { echo "$out" | sed -n "s/^$1 0 .*P\([0-9]*\)Q.*/\1/p" ; }
 p7=$(pid_of 7) ; p8=$(pid_of 8) ; p10=$(pid_of 10)
 check "the user's next delivery goes to the same worker (pid ${p7:-none} twice)" test -n "$p7" -a "$p7" = "$p8"
 check "a delivery that fails is temporary (111), with its reason" sh -c "echo '$out' | grep -q '^9 111 unable to deliver to maildir .*: Permission denied'"

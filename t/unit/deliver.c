@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -67,6 +68,30 @@ static enum ketch_result run (deliver *d, char const *const *argv, char const *t
   res = deliver_run(d, &r, out) ;
   fd_close(r.fd) ;
   return res ;
+}
+
+/* descriptors open in this process */
+static unsigned int nfds (void)
+{
+  unsigned int n = 0 ;
+  int fd = 0 ;
+  for (; fd < 1024 ; fd++) if (fcntl(fd, F_GETFD) >= 0) n++ ;
+  return n ;
+}
+
+/* files in a Maildir's new/ */
+static unsigned int nnew (char const *md)
+{
+  char cmd[512] ;
+  FILE *f ;
+  unsigned int n = 0 ;
+  int ch ;
+  snprintf(cmd, sizeof(cmd), "ls '%s/new' | wc -l", md) ;
+  f = popen(cmd, "r") ;
+  if (!f) return 9999 ;
+  while ((ch = fgetc(f)) != EOF) if (ch >= '0' && ch <= '9') n = n * 10 + (ch - '0') ;
+  pclose(f) ;
+  return n ;
 }
 
 /* an LMTP server on the listening socket s for one transaction: answers the client's lines with replies[], in order; the message goes to a file */
@@ -147,7 +172,7 @@ int main (void)
   deliver d = DELIVER_ZERO ;
   deliver_req r = DELIVER_REQ_ZERO ;
   stralloc text = STRALLOC_ZERO, md = STRALLOC_ZERO, bad = STRALLOC_ZERO, target = STRALLOC_ZERO ;
-  tap_plan(27) ;
+  tap_plan(35) ;
   if (!mkdtemp(dir)) return 111 ;
   sig_altignore(SIGPIPE) ;
 
@@ -169,9 +194,19 @@ int main (void)
 
   stralloc_cats(&md, path("Maildir")) ; stralloc_0(&md) ;
   {
+    unsigned long q1 ;
     char const *argv[] = { "local-deliver", "s@x", "u@x", "u", dir, "maildir", md.s, 0 } ;
     ok(run(&d, argv, "Subject: one\n\nbody\n", &text) == KETCH_RESULT_OK, "maildir: delivered") ;
     ok(!strncmp(text.s, "delivered to maildir ", 21) && strstr(text.s, "/new/") && strlen(text.s) == text.len, "... saying where (%s)", text.s) ;
+    {
+      /* the unique name: our pid, and Q, the names this engine made (no random part: no getrandom per delivery) */
+      char want[64] ;
+      char const *p ;
+      snprintf(want, sizeof(want), "P%luQ", (unsigned long)getpid()) ;
+      p = strstr(text.s, want) ;
+      q1 = p ? strtoul(p + strlen(want), 0, 10) : 0 ;
+      ok(q1 > 0, "the name holds %s<n> (%s)", want, text.s) ;
+    }
     ok(run(&d, argv, "Delivered-To: U@X\n\nbody\n", &text) == KETCH_RESULT_PERM && strstr(text.s, "mail loop"), "a Delivered-To for the recipient: a loop, permanent (%s)", text.s) ;
     stralloc_cats(&bad, path("msg/Maildir")) ; stralloc_0(&bad) ;
     argv[6] = bad.s ;
@@ -179,6 +214,56 @@ int main (void)
       "a Maildir that cannot be made (even by root): temporary, not an exit (%s)", text.s) ;
     argv[6] = md.s ;
     ok(run(&d, argv, "Subject: three\n\nx\n", &text) == KETCH_RESULT_OK, "the same engine delivers again") ;
+    {
+      /* a later name: a greater Q (the one tried for the Maildir that could not be made took one between) */
+      char want[64] ;
+      char const *p ;
+      snprintf(want, sizeof(want), "P%luQ", (unsigned long)getpid()) ;
+      p = strstr(text.s, want) ;
+      ok(p && strtoul(p + strlen(want), 0, 10) > q1, "... under a later Q than %lu (%s)", q1, text.s) ;
+    }
+    {
+      /*
+       * The last Maildir's tmp/ and new/ stay open in the engine for a
+       * second (lib/maildir, maildir_proc): no open and close of new/ per
+       * delivery. A Maildir removed meanwhile is made again.
+       */
+      unsigned int n0, n1 = 0, n2 = 0 ;
+      char cmd[512] ;
+      deliver d2 = DELIVER_ZERO ;
+      n0 = nfds() ;
+      ok(run(&d2, argv, "Subject: four\n\nx\n", &text) == KETCH_RESULT_OK && (n1 = nfds()) == n0 + 2
+        && run(&d2, argv, "Subject: four\n\nx\n", &text) == KETCH_RESULT_OK && (n2 = nfds()) == n1 && (deliver_free(&d2), nfds()) == n0 && nnew(md.s) == 4,
+        "a new engine holds the Maildir's tmp/ and new/ (2 descriptors), delivers again with them, and lets them go (%u, %u, %u, %u)", n0, n1, n2, nfds()) ;
+      n0 = nfds() ;
+      snprintf(cmd, sizeof(cmd), "rm -rf '%s'", md.s) ;
+      ok(!system(cmd) && run(&d, argv, "Subject: five\n\nx\n", &text) == KETCH_RESULT_OK && nnew(md.s) == 1 && nfds() == n0,
+        "the Maildir removed: made again, and the message in it (%s)", text.s) ;
+      snprintf(cmd, sizeof(cmd), "mv '%s' '%s.old' && mkdir -p '%s/tmp' '%s/new' '%s/cur'", md.s, md.s, md.s, md.s, md.s) ;
+      ok(!system(cmd) && (sleep(MAILDIR_DIRS_SECS + 1), run(&d, argv, "Subject: six\n\nx\n", &text)) == KETCH_RESULT_OK && nnew(md.s) == 1,
+        "the Maildir moved away and made anew: after MAILDIR_DIRS_SECS, the new one takes the mail") ;
+    }
+    {
+      /*
+       * A home without a .forward is not looked in again for
+       * DELIVER_NOFWD_SECS by the same engine (an open answering ENOENT
+       * per delivery otherwise): a .forward made meanwhile is followed
+       * from then on.
+       */
+      char const *fargv[] = { "local-deliver", "-F", "s@x", "u@x", "u", dir, "maildir", md.s, 0 } ;
+      char fwd[600] ;
+      deliver d3 = DELIVER_ZERO ;
+      snprintf(fwd, sizeof(fwd), "%s\n", path("fwd.mbox")) ;
+      unlink(path(".forward")) ;
+      ok(run(&d3, fargv, "Subject: f1\n\nx\n", &text) == KETCH_RESULT_OK && !strncmp(text.s, "delivered to maildir ", 21), "-F, no .forward: the method (%s)", text.s) ;
+      openwritenclose_unsafe(path(".forward"), fwd, strlen(fwd)) ;
+      chmod(path(".forward"), 0644) ;
+      ok(run(&d3, fargv, "Subject: f2\n\nx\n", &text) == KETCH_RESULT_OK && !strncmp(text.s, "delivered to maildir ", 21), "a .forward made within DELIVER_NOFWD_SECS: not looked for yet (%s)", text.s) ;
+      sleep(DELIVER_NOFWD_SECS + 1) ;
+      ok(run(&d3, fargv, "Subject: f3\n\nx\n", &text) == KETCH_RESULT_OK && !strncmp(text.s, "followed ~/.forward", 19), "after it: followed (%s)", text.s) ;
+      unlink(path(".forward")) ;
+      deliver_free(&d3) ;
+    }
   }
   {
     char const *argv[] = { "local-deliver", "s@x", "u@x", "u", dir, "mbox", "/dev/null", 0 } ;

@@ -81,7 +81,7 @@ int main (void)
   char const *rcpts[] = { "staff@test.example", "nobody-here@test.example", "root@test.example", 0 } ;
   unsigned int nev = 0 ;
   job *j ;
-  tap_plan(25) ;
+  tap_plan(27) ;
   if (!tap_tmpdir() || chdir(tap_dir()) < 0) return 111 ;
   mkdir("queue", 0700) ; mkdir("state", 0700) ;
 
@@ -106,6 +106,23 @@ int main (void)
   ok(j && j->ent == 7 && !strcmp(j->id, id) && !j->inflight && !j->dirty, "a new job: its id and entry, nothing else") ;
   ok(job_read(j) == JOB_READ_OK && qstate_n(&j->q) == 3 && j->busy.len == 3 && !strcmp(envelope_sender(&j->e), "s@x.example"), "read: the envelope, a state of 3 recipients, 3 busy flags") ;
   ok(job_fresh(j) && !job_done(j), "never tried: fresh, not done") ;
+  {
+    /* nostate (the scheduler knows no state file can exist): the initial state, the state file never opened */
+    char sfn[QUEUE_PATH_MAX] ;
+    char *slash ;
+    job *k = job_new(id, 8) ;
+    queue_path(sfn, "state", id) ;
+    slash = strrchr(sfn, '/') ;
+    *slash = 0 ; mkdir(sfn, 0700) ; *slash = '/' ;
+    tap_put(sfn, "not a state file\n") ;
+    k->nostate = 1 ;
+    ok(job_read(k) == JOB_READ_OK && qstate_n(&k->q) == 3 && !k->q.stored, "nostate: the state built from the envelope, no state file read (a corrupt one there)") ;
+    job_free(k) ;
+    k = job_new(id, 8) ;
+    ok(job_read(k) == JOB_READ_BAD, "without nostate, the state file is read (corrupt: bad)") ;
+    job_free(k) ;
+    unlink(sfn) ;
+  }
   ok(queue_open(id, j->e.hdrlen) >= 0, "the entry opens at the message") ;
   {
     /* the descriptor job_read opened serves one reader, at the message; the next gets its own */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <signal.h>
 
 #include <skalibs/stralloc.h>
 
@@ -27,7 +28,7 @@ static void one (char *s, size_t len)
 int main (void)
 {
   stralloc buf = STRALLOC_ZERO ;
-  tap_plan(8) ;
+  tap_plan(10) ;
   stralloc_cats(&buf, "abc\n\ndef\ngh") ;
   lines_take(&buf, &one) ;
   ok(nlines == 3 && !badlen && got.len == 12 && !memcmp(got.s, "[abc][][def]", 12), "whole lines in order, NUL-terminated with their lengths, an empty one too") ;
@@ -60,6 +61,31 @@ int main (void)
       close(p[0]) ; close(p[1]) ;
     }
     else { ok(0, "pipe") ; ok(0, "pipe") ; ok(0, "pipe") ; }
+  }
+  {
+    /*
+     * A short read took all there was: lines_read returns without a read
+     * more that would only hear EAGAIN. On a blocking pipe that read would
+     * wait for ever: the alarm ends the test, which then fails.
+     */
+    int p[2] ;
+    static char big[5000] ;
+    size_t i = 0 ;
+    alarm(10) ;
+    if (pipe(p) == 0)
+    {
+      got.len = 0 ; nlines = 0 ; buf.len = 0 ;
+      if (write(p[1], "a\nb\n", 4) != 4) ok(0, "write") ;
+      lines_read(p[0], &buf, 8192, &one) ;
+      ok(nlines == 2 && got.len == 6 && !memcmp(got.s, "[a][b]", 6), "a short read: its lines, and no read more") ;
+      for (; i < sizeof(big) ; i += 5) memcpy(big + i, "line\n", 5) ;
+      if (write(p[1], big, sizeof(big)) != sizeof(big)) ok(0, "write") ;
+      lines_read(p[0], &buf, 8192, &one) ;
+      ok(nlines == 1002 && !buf.len, "a full read is followed by another: 5000 octets at once (%u)", nlines) ;
+      close(p[0]) ; close(p[1]) ;
+    }
+    else { ok(0, "pipe") ; ok(0, "pipe") ; }
+    alarm(0) ;
   }
   stralloc_free(&buf) ; stralloc_free(&got) ;
   return tap_done() ;

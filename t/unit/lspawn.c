@@ -9,6 +9,7 @@
 
 #include <skalibs/stralloc.h>
 #include <skalibs/unixmessage.h>
+#include <skalibs/ancil.h>
 
 #include "exitcodes.h"
 #include "lspawn.h"
@@ -22,7 +23,7 @@ int main (void)
   unsigned int n, tag, code ;
   char const *text ;
   char line[128] ;
-  tap_plan(26) ;
+  tap_plan(34) ;
   ok(lspawn_request(&sa, 7, "0123456789abcdef01234567", 600, "s@x", "u@y", 0), "a request") ;
   n = lspawn_fields(sa.s, sa.len, f, LSPAWN_FIELDS_MAX) ;
   ok(n == LSPAWN_REQ_FIELDS && f[5] + strlen(f[5]) + 1 == sa.s + sa.len, "six fields, all of it (%u)", n) ;
@@ -74,6 +75,36 @@ int main (void)
     close(sv[1]) ;
     ok(!lspawn_send(&snd, LSPAWN_RELOAD, sizeof(LSPAWN_RELOAD), 0, 0), "no peer: not sent, an error") ;
     close(sv[0]) ;
+  }
+  {
+    /* a worker's request: the arguments and the descriptor in one message (lspawn_job_send, lspawn_job_recv) */
+    int sv[2], got = -1, p[2] ;
+    stralloc buf = STRALLOC_ZERO, in = STRALLOC_ZERO ;
+    static char big[LSPAWN_REQ_MAX + 1] ;
+    char c ;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pipe(p) < 0) return 111 ;
+    ok(lspawn_job_send(sv[0], p[0], "-t\0" "600\0", 7, &buf) && buf.len == 10, "a request sent with its descriptor") ;
+    ok(lspawn_job_recv(sv[1], &in, &start, &len, &got) == 1 && len == 7 && !memcmp(in.s + start, "-t\0" "600\0", 7) && got >= 0, "received: its arguments and a descriptor") ;
+    ok(got >= 0 && write(p[1], "x", 1) == 1 && read(got, &c, 1) == 1 && c == 'x', "the descriptor is the one sent") ;
+    if (got >= 0) close(got) ;
+    memset(big, 'a', sizeof(big)) ;
+    ok(!lspawn_job_send(sv[0], p[0], big, sizeof(big), &buf), "longer than LSPAWN_REQ_MAX: not sent") ;
+    ok(write(sv[0], "3:abc,", 6) == 6 && lspawn_job_recv(sv[1], &in, &start, &len, &got) < 0, "a request without a descriptor: refused") ;
+    ok(ancil_send_fd(sv[0], p[0], 'x') && write(sv[0], "y:", 2) == 2 && lspawn_job_recv(sv[1], &in, &start, &len, &got) < 0, "a descriptor with no netstring: refused") ;
+    {
+      /* a payload longer than one read: the rest is read until the netstring is whole */
+      stralloc args = STRALLOC_ZERO ;
+      int r ;
+      stralloc_catb(&args, big, 10000) ;
+      r = lspawn_job_send(sv[0], p[0], args.s, args.len, &buf) ;
+      ok(r && lspawn_job_recv(sv[1], &in, &start, &len, &got) == 1 && len == 10000 && got >= 0, "a request of 10000 octets, whole") ;
+      if (got >= 0) close(got) ;
+      stralloc_free(&args) ;
+    }
+    close(sv[0]) ;
+    ok(lspawn_job_recv(sv[1], &in, &start, &len, &got) == 0, "the end of the socket: 0") ;
+    close(sv[1]) ; close(p[0]) ; close(p[1]) ;
+    stralloc_free(&buf) ; stralloc_free(&in) ;
   }
   return tap_done() ;
 }
