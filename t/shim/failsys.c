@@ -3,7 +3,7 @@
 /*
  * Fault injection for tests, by LD_PRELOAD: KETCH_FAIL_FSYNC=n makes the
  * n-th fsync of the process fail with EIO, KETCH_FAIL_RENAME=n the n-th
- * rename, KETCH_FAIL_WRITE=n the n-th write or writev to a regular file with ENOSPC.
+ * rename or renameat, KETCH_FAIL_WRITE=n the n-th write or writev to a regular file with ENOSPC.
  * n = 0 (or unset) fails none; "all" fails every one.
  *
  * KETCH_FAIL_FILE=path: while that file exists, each of its lines
@@ -78,13 +78,23 @@ int fsync (int fd)
   return real(fd) ;
 }
 
+static unsigned long nrename = 0 ;
+
 int rename (char const *a, char const *b)
 {
-  static unsigned long n = 0 ;
   static int (*real)(char const *, char const *) = 0 ;
-  if (due("KETCH_FAIL_RENAME", &n) || in_file("rename")) return (errno = EIO, -1) ;
+  if (due("KETCH_FAIL_RENAME", &nrename) || in_file("rename")) return (errno = EIO, -1) ;
   if (!real) real = (int (*)(char const *, char const *))dlsym(RTLD_NEXT, "rename") ;
   return real(a, b) ;
+}
+
+/* renameat is counted as rename, one count and one CALL: lib/maildir renames through the directories it holds */
+int renameat (int da, char const *a, int db, char const *b)
+{
+  static int (*real)(int, char const *, int, char const *) = 0 ;
+  if (due("KETCH_FAIL_RENAME", &nrename) || in_file("rename")) return (errno = EIO, -1) ;
+  if (!real) real = (int (*)(int, char const *, int, char const *))dlsym(RTLD_NEXT, "renameat") ;
+  return real(da, a, db, b) ;
 }
 
 /* write and writev are one count and one CALL, "write": lib/maildir writes its first octets with writev */
