@@ -23,14 +23,6 @@ ln -s "$BIN/smtp-session" "$T/prog/smtp-session"
 sed "s|^programs .*|programs $T/prog|" "$CONF" > "$T/k.conf"
 CONF=$T/k.conf
 
-start_enqlisten () {
-  rm -f "$T/eready"
-  enqueue-listen -C "$CONF" -d 3 "$@" 3>"$T/eready" 2>>"$T/enq.log" &
-  EPID=$!
-  at_exit "kill $EPID 2>/dev/null"
-  wait_for 5 test -s "$T/eready"
-}
-
 # msgs N [N...]: one SMTP connection per argument, with that many
 # messages each; after each message's reply, the connections to the
 # socket now (their workers' ends' inodes, from ss), or "none". Prints

@@ -25,13 +25,6 @@ enqueue-listen -C "$T/nosock.conf" 2>"$T/err"
 is "$?" 100 "no enqueue-socket line: exit 100"
 check "... and it says so" grep -q "fatal: no enqueue-socket line" "$T/err"
 
-start_enqlisten () {
-  rm -f "$T/eready"
-  enqueue-listen -C "$CONF" -d 3 "$@" 3>"$T/eready" 2>>"$T/enq.log" &
-  EPID=$!
-  at_exit "kill $EPID 2>/dev/null"
-  wait_for 5 test -s "$T/eready"
-}
 start_enqlisten
 ok $? "enqueue-listen ready"
 

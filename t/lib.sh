@@ -138,6 +138,16 @@ print(20000 + n)
 EOF
 }
 
+# start_enqlisten [ARGS...]: enqueue-listen on $CONF with ARGS, its log
+# appended to $T/enq.log, its pid in EPID; returns 0 once it is ready
+start_enqlisten () {
+  rm -f "$T/eready"
+  enqueue-listen -C "$CONF" -d 3 "$@" 3>"$T/eready" 2>>"$T/enq.log" &
+  EPID=$!
+  at_exit "kill $EPID 2>/dev/null"
+  wait_for 5 test -s "$T/eready"
+}
+
 # mkinstance [EXTRA CONF LINES...]: a configuration and a spool in $T;
 # sets CONF and SPOOL. Extra arguments are appended as lines.
 mkinstance () {

@@ -145,14 +145,6 @@ mkdir -m 755 "$T/enq"
 SOCK=$T/enq/sock
 rm -rf "$T/spool"
 mkinstance "enqueue-socket $SOCK" "timeout data 1s" "limit message-size 1000"
-start_el () {
-  rm -f "$T/eready"
-  "$EL" -C "$CONF" -d 3 "$@" 3>"$T/eready" 2>>"$T/enq.log" &
-  EPID=$!
-  at_exit "kill $EPID 2>/dev/null"
-  wait_for 5 test -s "$T/eready"
-}
-EL=enqueue-listen
 # drip MODE: one client as user A; a byte every 0.4 s (within the 1 s DATA
 # timeout) for 8 s at most; MODE msg: after the id, big: after 3000 octets
 # of message (over the size limit, so the worker drains). Prints the whole
@@ -182,7 +174,7 @@ while time.time() < t0 + 8 and not closed:
 print(int(time.time() - t0), got.split(b'\n')[0].decode())
 EOF
 }
-start_el -t 2
+start_enqlisten -t 2
 ok $? "enqueue-listen ready, with a deadline of 2 s a connection (-t 2)"
 # cut off by 5 s, not 3: the 2 s deadline, the client's 0.4 s between looks,
 # and a loaded ASan run's lateness; a server that keeps a dripping client
@@ -198,7 +190,7 @@ ok $r "a client dripping after its refusal (message too big): the drain ends at 
 kill "$EPID" ; wait "$EPID" 2>/dev/null
 
 # the per-uid cap: A holds 2 connections, a third is refused; V is served
-start_el -t 30 -u 2
+start_enqlisten -t 30 -u 2
 as "$A" "$PY" - "$SOCK" "$T/home/$A/held" <<'EOF' &
 import socket, sys, time, os
 conns = []
@@ -245,7 +237,7 @@ kill "$EPID" ; wait "$EPID" 2>/dev/null
 
 # the socket's directory, made for the spool's owner: never a chown through a symlink
 mkinstance "queue-user $A" "enqueue-socket $T/run/sock"
-start_el
+start_enqlisten
 ok $? "enqueue-listen as root, spool owned by $A, socket directory missing: ready"
 is "$(stat -c '%U %a' "$T/run"):$(stat -c '%U %a' "$T/run/sock")" "$A 755:$A 666" "... the directory made for the spool's owner (0755), the socket 0666"
 kill "$EPID" ; wait "$EPID" 2>/dev/null

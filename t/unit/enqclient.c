@@ -65,16 +65,23 @@ static int file_is (char const *name, char const *want)
  * then says first (nothing: closes unanswered), reads the message to its
  * final dot or end of file, and answers "0" or "111" for them.
  */
-static pid_t serve_once (char const *first)
+/* the test socket, listening; the test ends (111) if it cannot be made */
+static int listen_sock (void)
 {
   struct sockaddr_un sun ;
   int l = socket(AF_UNIX, SOCK_STREAM, 0) ;
-  pid_t pid ;
   memset(&sun, 0, sizeof(sun)) ;
   sun.sun_family = AF_UNIX ;
   strcpy(sun.sun_path, path("sock")) ;
   unlink(sun.sun_path) ;
   if (l < 0 || bind(l, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(l, 4) < 0) _exit(111) ;
+  return l ;
+}
+
+static pid_t serve_once (char const *first)
+{
+  int l = listen_sock() ;
+  pid_t pid ;
   pid = fork() ;
   if (pid < 0) _exit(111) ;
   if (!pid)
@@ -114,15 +121,9 @@ static pid_t serve_once (char const *first)
  */
 static pid_t serve_kept (unsigned int conns, unsigned int per)
 {
-  struct sockaddr_un sun ;
-  int l = socket(AF_UNIX, SOCK_STREAM, 0) ;
+  int l = listen_sock() ;
   pid_t pid ;
-  memset(&sun, 0, sizeof(sun)) ;
-  sun.sun_family = AF_UNIX ;
-  strcpy(sun.sun_path, path("sock")) ;
-  unlink(sun.sun_path) ;
   unlink(path("served")) ;
-  if (l < 0 || bind(l, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(l, 4) < 0) _exit(111) ;
   pid = fork() ;
   if (pid < 0) _exit(111) ;
   if (!pid)
