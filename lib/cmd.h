@@ -22,12 +22,19 @@ extern int cmd_add (stralloc *, char const *) ;
 extern int cmd_argv (stralloc const *, genalloc *, char const *const **) ;
 
 /*
- * Forks and execs argv (a path) as ourselves, in a process group of its
- * own (a timeout kills what it started too), its signals as they were
- * before selfpipe_init (selfpipe_finish): fd0 becomes its fd 0; outfd 1,
- * its fd 1 is the pipe; outfd 2, its fd 2 is the pipe and its fd 1
- * /dev/null. The read end, non-blocking and close-on-exec, in *rfd. The
- * child exits 111 when it cannot exec. The pid, or 0 and errno.
+ * Runs argv (a path) as ourselves, in a process group of its own (a
+ * timeout kills what it started too), with no signal blocked (the
+ * scheduler's selfpipe blocks those it catches): fd0 becomes its fd 0;
+ * outfd 1, its fd 1 is the pipe; outfd 2, its fd 2 is the pipe and its
+ * fd 1 /dev/null. The read end, non-blocking and close-on-exec, in *rfd.
+ * posix_spawn, not fork: the child shares our memory until its exec
+ * instead of copying our page tables, and we take no copy-on-write
+ * fault afterwards on each page we write (in W2 on the bench machine,
+ * a PVM guest, the forks and their faults were a quarter of the
+ * scheduler's CPU: t/bench/README.md).
+ * The pid, or 0 and errno: a program that cannot be run (no such file,
+ * not executable) is an error here, as a failed fork is, not a child
+ * that exits.
  */
 extern pid_t cmd_spawn (char const *const *, int, int, int *) ;
 

@@ -1067,7 +1067,7 @@ static keyword const keywords[] =
   LIMIT("local-deliveries", concurrency_local, 10),
   LIMIT("remote-deliveries", concurrency_remote, 20),
   LIMIT("deliveries-per-destination", concurrency_destination, 5),
-  LIMIT("messages-per-connection", messages_per_connection, 32),
+  LIMIT("messages-per-connection", messages_per_connection, 100),  /* ketch.conf(5): Postfix reuses without a count, Exim serves 1000 */
   { .name = "timeout", .type = T_GROUP, .text = "timeout: unknown timeout: " },
   DURATION("timeout", "command", timeout_command, 300),  /* RFC 5321 §4.5.3.2.7: server timeout 5 minutes */
   DURATION("timeout", "data", timeout_data, 180),        /* §4.5.3.2.5: data block 3 minutes */

@@ -33,6 +33,7 @@
  */
 
 #define RJOB_TEXT_MAX 1000
+#define RJOB_READ_MAX (256 * 1024)   /* a body up to this is read, a larger one mapped (rjob_body) */
 
 enum rjob_status { RJOB_PENDING = 0, RJOB_ACCEPTED, RJOB_OK, RJOB_TEMP, RJOB_PERM } ;
 
@@ -53,6 +54,7 @@ struct rjob_s
   unsigned int nrcpt ;
   int utf8 ;                      /* the envelope needs SMTPUTF8 (RFC 6531) */
   int eightbit ;                  /* the body has octets above 127, or the queue says so (RFC 6152) */
+  stralloc raw ;                  /* the body as stored, when read (rjob_body) */
   stralloc wire ;                 /* the body as sent: CRLF, dot-stuffed, with the final dot */
   uint64_t size ;                 /* RFC 1870 §3: CRLF counted, the final dot and stuffed dots not */
   tain deadline ;                 /* timeout delivery: the job ends by then (the caller's) */
@@ -60,7 +62,7 @@ struct rjob_s
   stralloc texts ;
   stralloc scratch ;
 } ;
-#define RJOB_ZERO { .id = "-", .sender = "", .rcpts = 0, .nrcpt = 0, .utf8 = 0, .eightbit = 0, .wire = STRALLOC_ZERO, .size = 0, .deadline = TAIN_ZERO, .results = GENALLOC_ZERO, .texts = STRALLOC_ZERO, .scratch = STRALLOC_ZERO }
+#define RJOB_ZERO { .id = "-", .sender = "", .rcpts = 0, .nrcpt = 0, .utf8 = 0, .eightbit = 0, .raw = STRALLOC_ZERO, .wire = STRALLOC_ZERO, .size = 0, .deadline = TAIN_ZERO, .results = GENALLOC_ZERO, .texts = STRALLOC_ZERO, .scratch = STRALLOC_ZERO }
 
 /*
  * A new job: id, sender, n recipients, utf8; every recipient PENDING,
@@ -72,9 +74,9 @@ extern int rjob_start (rjob *, char const *, char const *, char const *const *, 
 
 /*
  * The body: the queue entry open on fd, after its envelope head of
- * hdrlen octets, encoded in the wire form (RFC 5321 §4.5.2; mapped, not
- * copied: the entry is immutable). 1; 0 when the entry cannot be read
- * (errno); -1 out of memory.
+ * hdrlen octets, encoded in the wire form (RFC 5321 §4.5.2; read when
+ * it is at most RJOB_READ_MAX, mapped when larger). 1; 0 when the entry
+ * cannot be read (errno); -1 out of memory.
  */
 extern int rjob_body (rjob *, int, size_t) ;
 

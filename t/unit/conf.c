@@ -184,7 +184,7 @@ static void defaults (void)
   ok(load(&c, "# nothing but a comment\n\n"), "an empty configuration loads") ;
   ok(c.message_size == 35u << 20 && c.max_recipients == 100 && c.max_connections == 100 && c.max_per_client == 10
      && c.max_errors == 10 && c.max_hops == 50 && c.concurrency_local == 10 && c.concurrency_remote == 20
-     && c.concurrency_destination == 5 && c.messages_per_connection == 32, "defaults: the limits") ;
+     && c.concurrency_destination == 5 && c.messages_per_connection == 100, "defaults: the limits") ;
   ok(c.timeout_command == 300 && c.timeout_data == 180 && c.timeout_session == 3600 && c.timeout_connect == 60
      && c.timeout_delivery == 600 && c.retry_local == 60 && c.retry_remote == 400 && c.retry_max == 4 * 3600
      && c.rescan == 120 && c.expire == 5 * 86400 && c.warn == 4 * 3600, "defaults: the timeouts, retries, rescan, expire, warn") ;

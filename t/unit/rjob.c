@@ -10,6 +10,7 @@
 #include <skalibs/stralloc.h>
 
 #include "rjob.h"
+#include "smtpdata.h"
 #include "smtpreply.h"
 #include "tap.h"
 
@@ -42,7 +43,7 @@ int main (void)
   smtpreply r = SMTPREPLY_ZERO ;
   char big[RJOB_TEXT_MAX + 10] ;
   int fd ;
-  tap_plan(24) ;
+  tap_plan(25) ;
 
   /* the envelope: addresses that would break a command line are refused at once */
   ok(rjob_start(&j, "ID1", "s@y.example", rcpts, 4, 0), "a job of four recipients") ;
@@ -98,6 +99,20 @@ int main (void)
   ok(tap_put("empty", "") && (fd = open(tap_path("empty"), O_RDONLY)) >= 0 && rjob_body(&j, fd, 0) == 1 && j.wire.len == 3 && !memcmp(j.wire.s, ".\r\n", 3),
     "an empty entry: the final dot alone") ;
   if (fd >= 0) close(fd) ;
+  /* larger than RJOB_READ_MAX: mapped, the same wire form as read */
+  {
+    stralloc blob = STRALLOC_ZERO, want = STRALLOC_ZERO ;
+    uint64_t size = 0 ;
+    int e8 = 0, good = 1 ;
+    while (blob.len < RJOB_READ_MAX + 5000) good &= stralloc_cats(&blob, ".a line with a dot\rand a CR\n") ;
+    good &= stralloc_0(&blob) ;
+    good &= smtpdata_encode(blob.s + 4, blob.len - 5, &want, &size, &e8) ;
+    fd = good && rjob_start(&j, "ID5", "s@y.example", rcpts, 1, 0) && tap_put("big", blob.s) ? open(tap_path("big"), O_RDONLY) : -1 ;
+    ok(fd >= 0 && rjob_body(&j, fd, 4) == 1 && j.wire.len == want.len && !memcmp(j.wire.s, want.s, want.len) && j.size == size,
+      "an entry larger than RJOB_READ_MAX: mapped, the same wire form") ;
+    if (fd >= 0) close(fd) ;
+    stralloc_free(&blob) ; stralloc_free(&want) ;
+  }
   tap_rmtmp() ;
   rjob_free(&j) ;
   stralloc_free(&sa) ;
