@@ -133,23 +133,18 @@ int keyd_open (int door, tain const *deadline)
   return -1 ;
 }
 
-int keyd_send (int ch, char const *req, size_t len, tain const *deadline)
-{
-  for (;;)
-  {
-    if (send(ch, req, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len) return 1 ;
-    if (!error_isagain(errno) || !ready(ch, IOPAUSE_WRITE, deadline)) return 0 ;
-  }
-}
-
 /* The reply is waited for before the first recv: smtp-keyd has to be
-   woken and to answer, and a recv tried at once fails with EAGAIN (a
-   system call for nothing per request: two per full handshake, the key
-   type and the signature; t/bench/README.md). */
+   woken and to answer, and a recv tried at once fails with EAGAIN (three
+   system calls for nothing per STARTTLS: the key type, the signature, the
+   session saved; t/bench/README.md). */
 ssize_t keyd_call (int ch, char const *req, size_t len, char *rep, tain const *deadline)
 {
   ssize_t r ;
-  if (!keyd_send(ch, req, len, deadline)) return -1 ;
+  for (;;)
+  {
+    if (send(ch, req, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len) break ;
+    if (!error_isagain(errno) || !ready(ch, IOPAUSE_WRITE, deadline)) return -1 ;
+  }
   for (;;)
   {
     if (!ready(ch, IOPAUSE_READ, deadline)) return -1 ;

@@ -28,17 +28,14 @@
  *                        §7.3): ID its session ID (KEYD_SESSION_ID
  *                        octets), PARAMS (KEYD_SESSION_PARAMS octets) its
  *                        protocol version and cipher suite (two octets
- *                        each, big-endian) and its master secret (48).
- *                        No reply: the handshake goes on at once, the
- *                        session never waits for smtp-keyd here (a save
- *                        that fails costs a later client a full
- *                        handshake, nothing more)
+ *                        each, big-endian) and its master secret (48)
  *   'L' ID               load the session of ID: the reply is '+' and
  *                        its PARAMS, or '-'
  *
  *   '+' [DATA]           key type, signature, session, or the password
- *                        is right
- *   '-'                  wrong user or password; no such session
+ *                        is right, or the session is saved
+ *   '-'                  wrong user or password; no such session, or it
+ *                        is not saved (the cache is off, or ID is there)
  *   '!'                  refused or failed: a request that does not parse
  *                        also ends its channel
  *
@@ -91,8 +88,6 @@ extern size_t keyd_load_fmt (char *, char const *) ;
 
 /* a new channel through the door: its descriptor (close-on-exec), or -1 (errno) */
 extern int keyd_open (int, tain const *) ;
-/* one request, no reply awaited ('P'): 1, or 0 (errno; ETIMEDOUT) */
-extern int keyd_send (int, char const *, size_t, tain const *) ;
 /* one request, one reply into rep (KEYD_REP_MAX octets): the reply's length, or -1 (errno; ETIMEDOUT) */
 extern ssize_t keyd_call (int, char const *, size_t, char *, tain const *) ;
 
