@@ -522,12 +522,20 @@ static int out_write (tls_server *t)
  * Returns the state, or -1 (ETIMEDOUT, EPIPE on TCP EOF, I/O error).
  *
  * The descriptors are nonblocking, and each transfer is tried before
- * any wait: iopause comes only after an EAGAIN. A read that got all the
- * engine asked for (BearSSL asks for a record's 5-octet header, then
- * for its body) is followed by the next read at once, the rest of the
- * record being most likely there already; a read that got less, the
- * first read of a call, or one after a write (the peer has yet to
- * answer), waits for the descriptor first.
+ * any wait: iopause comes only after an EAGAIN. BearSSL asks for a
+ * record's 5-octet header, then for its body: read as asked, that is
+ * two reads per record, six for a client's ClientKeyExchange,
+ * ChangeCipherSpec and Finished, which come in one segment. So a read
+ * for less than t->in takes what the socket holds, up to t->in's size,
+ * and the engine is fed from there, as much as it asks for at a time,
+ * before any other read or wait: one read per flight or SMTP command
+ * (a pipelining client's records may follow in it, and stay staged
+ * until the engine wants them). A read for more (a large record's
+ * body, once t->in is empty) goes to the engine's buffer directly. A
+ * read that filled its buffer is followed by the next at once, more
+ * being most likely there; a read that got less, the first read of a
+ * call, or one after a write (the peer has yet to answer), waits for
+ * the descriptor first.
  *
  * BearSSL makes one record at a time, and a flight of the handshake
  * may be several: ChangeCipherSpec then Finished; ServerHello,
@@ -537,7 +545,8 @@ static int out_write (tls_server *t)
  * larger record goes out from the engine's buffer, after what was
  * gathered. Nothing gathered is left behind when pump returns its
  * state: the peer may be waiting for it (a closed engine's last alert
- * gets one try).
+ * gets one try). Staged records are the client's ciphertext: they go
+ * with the tls_server, zeroed (tls_server_free).
  */
 static int pump (tls_server *t, unsigned int want, tain const *deadline)
 {
@@ -588,11 +597,35 @@ static int pump (tls_server *t, unsigned int want, tain const *deadline)
       continue ;
     }
     if (st & want && !t->outlen) return (int)st ;
-    if (st & BR_SSL_RECVREC && !rwait)
+    if (st & BR_SSL_RECVREC && (t->inlen || !rwait))
     {
       size_t len ;
       unsigned char *buf = br_ssl_engine_recvrec_buf(eng, &len) ;
-      ssize_t w = fd_read(t->fdr, (char *)buf, len) ;
+      ssize_t w ;
+      if (!t->inlen && len < sizeof(t->in))
+      {
+        w = fd_read(t->fdr, (char *)t->in, sizeof(t->in)) ;
+        if (!w) return (errno = EPIPE, -1) ;
+        if (w < 0)
+        {
+          if (!error_isagain(errno)) return -1 ;
+          rwait = 1 ;
+          continue ;
+        }
+        t->inpos = 0 ;
+        t->inlen = w ;
+        rwait = (size_t)w < sizeof(t->in) ;
+      }
+      if (t->inlen)
+      {
+        size_t k = t->inlen < len ? t->inlen : len ;
+        memcpy(buf, t->in + t->inpos, k) ;
+        t->inpos += k ;
+        t->inlen -= k ;
+        br_ssl_engine_recvrec_ack(eng, k) ;
+        continue ;
+      }
+      w = fd_read(t->fdr, (char *)buf, len) ;
       if (!w) return (errno = EPIPE, -1) ;
       if (w > 0)
       {

@@ -73,6 +73,10 @@ extern void tls_chain_free (tls_chain *) ;
 /* a handshake flight's small records: ServerHello, ChangeCipherSpec and
    Finished (a resumption), ChangeCipherSpec and Finished (a full one) */
 #define TLS_OUT_STAGE 512
+/* records read ahead of what the engine asks for: a client's flight (its
+   key exchange, ChangeCipherSpec and Finished) or an SMTP command, in
+   one read; a DATA record of 4 KiB too */
+#define TLS_IN_STAGE 4096
 
 typedef struct tls_server_s tls_server ;
 struct tls_server_s
@@ -98,6 +102,10 @@ struct tls_server_s
   /* records out, gathered into one write (lib/tls.c, pump) */
   unsigned char out[TLS_OUT_STAGE] ;
   size_t outlen ;
+  /* records in, read ahead (lib/tls.c, pump): in[inpos..inpos+inlen) */
+  unsigned char in[TLS_IN_STAGE] ;
+  size_t inpos ;
+  size_t inlen ;
   int fdr ;
   int fdw ;
 } ;
