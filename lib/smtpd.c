@@ -1315,7 +1315,8 @@ int smtpd_run (smtpd_session *s, conf const *cf, smtpd_io const *io)
     s->eh.keep = 1 ;
     s->eh.kept = kept ;
   }
-  queue_id_make(s->sid) ;
+  if (io->pid) queue_id_make_pid(s->sid, io->pid) ;
+  else queue_id_make(s->sid) ;
   tain_now_g() ;
   tain_addsec_g(&s->session_deadline, cf->timeout_session) ;
   if (!io->nonblock)
