@@ -202,6 +202,11 @@ static void from_sessions (int stopping)
       tain_now_g() ;
       tain_addsec_g(&s[k].idle_until, SESSION_IDLE) ;
     }
+    /* a pipe's read returns what it holds, up to the size asked: a short
+       one emptied it, and another read would be an EAGAIN (one system
+       call per wake-up, t/bench/README.md). The pipe is in the poll set
+       (level-triggered): a pid written after this read wakes us again */
+    if ((size_t)r < sizeof(buf)) return ;
   }
 }
 
@@ -510,7 +515,8 @@ static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport, uns
 
 /* smtpd_io.next, in a session process at a clean end: tells the
    listener it is idle, unless it served its SESSION_USES clients */
-static char session_pid[4] ;   /* a session process's pid, packed once (child): getpid is a system call */
+static uint32_t session_pid_n ;  /* a session process's pid, asked once (child): getpid is a system call */
+static char session_pid[4] ;     /* packed */
 
 static int session_next (void *ctx)
 {
@@ -553,7 +559,8 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport, unsigned
 #ifdef __linux__
   prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
 #endif
-  uint32_pack(session_pid, (uint32_t)getpid()) ;
+  session_pid_n = (uint32_t)getpid() ;
+  uint32_pack(session_pid, session_pid_n) ;
   /* what smtp-session does first, done once for all our clients */
   if (door >= 0 && coe(door) < 0) strerr_diefusys(KETCH_EX_TEMP, "set close-on-exec on the door") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
@@ -569,6 +576,7 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport, unsigned
     io.next = &session_next ;
     io.fdw = 0 ;
     io.nonblock = 1 ;
+    io.pid = session_pid_n ;
     connection(fd, &rip, rp, li, &io) ;
     /* the listener's configuration: the child parses nothing, and its
        pages stay shared with the listener's (reloaded there on SIGHUP) */

@@ -33,6 +33,11 @@ static void puthex (char *s, uint64_t n, unsigned int digits)
  */
 void queue_id_make (char *id)
 {
+  queue_id_make_pid(id, (uint32_t)getpid()) ;
+}
+
+void queue_id_make_pid (char *id, uint32_t pid)
+{
   static uint64_t last = 0 ;
   struct timespec ts ;
   uint64_t us ;
@@ -43,7 +48,7 @@ void queue_id_make (char *id)
   last = us ;
   puthex(id, us / 1000000, 10) ;
   puthex(id + 10, us % 1000000, 5) ;
-  puthex(id + 15, (uint64_t)getpid() & 0xffffff, 6) ;
+  puthex(id + 15, pid & 0xffffff, 6) ;
   puthex(id + 21, r, 3) ;
   id[QUEUE_ID_LEN] = 0 ;
 }

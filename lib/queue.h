@@ -20,6 +20,9 @@
 #define QUEUE_PATH_MAX 40   /* "queue/xx/" + id + NUL, with room */
 
 extern void queue_id_make (char *) ;   /* QUEUE_ID_LEN + 1 bytes */
+/* the same with the caller's pid, which a process that makes an id per
+   client (a -f session process) knows already: getpid is a system call */
+extern void queue_id_make_pid (char *, uint32_t) ;
 extern int queue_id_valid (char const *, size_t) ;
 extern uint64_t queue_id_time (char const *) ;
 extern void queue_bucket (char *, char const *) ;  /* 3 bytes: "xx" NUL */

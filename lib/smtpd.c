@@ -45,7 +45,11 @@
    2 s, and the penalty of a client address that keeps failing, at most 15 s) */
 #define DOVECOT_WAIT 30
 #define DATA_PROGRESS (64 << 10)  /* DATA's deadline moves on only after this much input */
-#define EBUF 4096
+/* DATA's buffer towards enqueue, allocated at a session's first DATA (an
+   idle session never has it, W3): a message of up to 8 KiB with its
+   Received field goes to enqueue-listen in one write (W1's 4 KiB in two
+   at 4 KiB, t/bench/README.md) */
+#define EBUF 8192
 
 
 /* Logs: one line per event, the session id first, key=value fields,
@@ -1315,7 +1319,8 @@ int smtpd_run (smtpd_session *s, conf const *cf, smtpd_io const *io)
     s->eh.keep = 1 ;
     s->eh.kept = kept ;
   }
-  queue_id_make(s->sid) ;
+  if (io->pid) queue_id_make_pid(s->sid, io->pid) ;
+  else queue_id_make(s->sid) ;
   tain_now_g() ;
   tain_addsec_g(&s->session_deadline, cf->timeout_session) ;
   if (!io->nonblock)

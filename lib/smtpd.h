@@ -102,6 +102,7 @@ struct smtpd_io_s
   int fdw ;
   int nonblock ;            /* 1: fdr and fdw are nonblocking already (smtp-listen -f accepts them so): no fcntl per client */
   int logfd ;               /* where the log lines go (stderr: s6-log) */
+  uint32_t pid ;            /* this process's pid, for the session id; 0: asked of the system (smtp-listen -f knows it: no getpid per client) */
   char const *remoteip ;    /* the UCSPI facts, text, or 0 when unknown */
   char const *remoteport ;
   char const *localip ;
@@ -119,7 +120,7 @@ struct smtpd_io_s
   int (*next) (void *) ;
   void *next_ctx ;
 } ;
-#define SMTPD_IO_ZERO { .fdr = 0, .fdw = 1, .nonblock = 0, .logfd = 2, .remoteip = 0, .remoteport = 0, .localip = 0, .localport = 0, .localuser = 0, .relayclient = 0, .door = -1, .stats = 0, .confpath = 0, .chain = 0, .next = 0, .next_ctx = 0 }
+#define SMTPD_IO_ZERO { .fdr = 0, .fdw = 1, .nonblock = 0, .logfd = 2, .pid = 0, .remoteip = 0, .remoteport = 0, .localip = 0, .localport = 0, .localuser = 0, .relayclient = 0, .door = -1, .stats = 0, .confpath = 0, .chain = 0, .next = 0, .next_ctx = 0 }
 
 /* One session. All zero is the state before the first smtpd_run, so a
    static one is in .bss; smtpd_wipe brings a used one back to it. cf and

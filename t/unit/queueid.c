@@ -19,7 +19,7 @@ int main (void)
   char buf[QUEUE_PATH_MAX] ;
   unsigned int i, dup = 0, invalid = 0, unsorted = 0 ;
   int fds[2] ;
-  tap_plan(8) ;
+  tap_plan(9) ;
   for (i = 0 ; i < N ; i++)
   {
     queue_id_make(ids[i]) ;
@@ -48,6 +48,12 @@ int main (void)
   ok(!queue_id_valid("006b0133f96614f000d0af1", 23), "short id refused") ;
   ok(!queue_id_valid("006b0133f96614f000d0af1G", 24), "non-hex id refused") ;
   ok(!queue_id_valid("../../../../etc/passwd00", 24), "path id refused") ;
+  {
+    char a[QUEUE_ID_LEN + 1], b[QUEUE_ID_LEN + 1] ;
+    queue_id_make(a) ;
+    queue_id_make_pid(b, (uint32_t)getpid()) ;
+    ok(!memcmp(a + 15, b + 15, 6) && memcmp(a, b, 15) < 0, "an id made with the pid given is one made with getpid, later") ;
+  }
   queue_path(buf, "queue", "006b0133f96614f000d0af13") ;
   ok(!strcmp(buf, "queue/13/006b0133f96614f000d0af13"), "bucket path %s", buf) ;
   {
