@@ -7,19 +7,19 @@
  * a per-client connection limit by answering 421 (never by leaving the
  * client hanging in the backlog).
  *
- * With -f a session process serves several clients in turn (see
- * "Session processes" below).
+ * With -f the session processes accept their own connections and
+ * serve several clients in turn (see "Session processes" below).
  *
  * One iopause loop; signals arrive through the selfpipe; the timed events
- * are the idle sessions' dismissal and the shutdown bound, absolute
- * deadlines.
+ * are the pool's recount (-f, every second), the accept pause and the
+ * shutdown bound, absolute deadlines.
  */
 
-#ifdef __linux__
-/* prctl(PR_SET_NAME): a forked session shows as smtp-session in ps and /proc/PID/comm */
+/* Linux: epoll with EPOLLEXCLUSIVE (4.5) for the session processes of -f,
+   prctl for their name (ps shows smtp-session) and their parent-death
+   signal; Debian, what ketch is made for, runs Linux */
 #define _GNU_SOURCE
 #include <sys/prctl.h>
-#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +31,7 @@
 #include <pwd.h>
 #include <time.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <netinet/in.h>
 
@@ -52,6 +52,7 @@
 #include <skalibs/socket.h>
 #include <skalibs/tai.h>
 
+#include "connslots.h"
 #include "ecimpl.h"
 #include "exitcodes.h"
 #include "conf.h"
@@ -78,40 +79,52 @@ static int exec_sessions = 1 ;
 #define ACCEPT_BURST 64
 
 /*
- * Session processes (-f). A forked session process that ended its
- * client's session cleanly (QUIT, or the client's close, between
- * transactions) wipes that client's state, its TLS and AUTH secrets
- * included (smtpd_wipe in lib/smtpd.h says what and how), and
- * says so by writing its pid to the notification pipe, shared by all of
- * them (4 octets: one atomic write); we then hand it the next connection
- * over its own control socket instead of forking: one message, CONN_META
- * octets (the family, the address, the port and the index of the
- * listening socket it came in on) carrying the descriptor
- * (SCM_RIGHTS), which the session process waits for in one blocking
- * recvmsg (conn_send, conn_recv: one system call each side per
- * connection, not a poll, the descriptor and a read of the octets). One pipe, not a
- * socket per session polled by us: a poll set rebuilt at every event is
- * heap that each forked session would keep a stale private copy of (W3:
- * 8 to 13 KiB more per idle session). A fork and an exit per connection
- * were about a sixth of W1's CPU per message (t/bench/README.md). An idle session
- * process is told to go (end of file on its control socket) after
- * SESSION_IDLE seconds, after a SIGHUP (it has the old configuration), or
- * at shutdown; one retires by itself after SESSION_USES clients. Postfix's
- * smtpd does the same (max_use 100, max_idle 100 s).
+ * Session processes (-f). Each session process accepts its own
+ * connections: it waits in epoll_pwait on every listening socket, added
+ * with EPOLLEXCLUSIVE, so that a connection wakes one waiting process,
+ * not all (Linux 4.5), and the one woken is the first that waited (the
+ * wait queue's order), so the same few processes serve client after
+ * client. It takes the connection with a nonblocking accept (another
+ * may have taken it: EAGAIN), claims its slot in the table of
+ * lib/connslots, which holds the connection limits for all of them, and
+ * answers 421 itself when a limit is passed. A session that ended
+ * cleanly (QUIT, or the client's close, between transactions) wipes that
+ * client's state, its TLS and AUTH secrets included (smtpd_wipe in
+ * lib/smtpd.h says what and how), and waits again. Why not hand each
+ * connection over from here: that was two wake-ups across processes per
+ * connection (our accept and sendmsg, the session's recvmsg, and its
+ * notice back when idle), W1 +18 % and about 16 % less CPU per message
+ * without them (t/bench/README.md).
+ *
+ * We keep POOL_IDLE processes waiting, forking more when a session that
+ * takes a connection sees fewer than POOL_LOW left (one octet on the
+ * notification pipe) and at every recount: each SIGCHLD, and once a
+ * second, so a hint lost to a full pipe costs a second at most, while
+ * the connections wait in the listen backlog. At most limit connections
+ * + POOL_IDLE session processes: at the limit, an idle one is still
+ * there to answer 421. A process idle for SESSION_IDLE seconds exits if
+ * more than POOL_IDLE are idle; one retires after SESSION_USES clients.
+ * Postfix's smtpd does the same (max_use 100, max_idle 100 s).
+ *
+ * SIGTERM ends a session process only while it waits for a client: it
+ * is blocked the rest of the time and let through by epoll_pwait's mask.
+ * A reload (SIGHUP: the sessions have the old configuration) sends it to
+ * every session process and forks fresh ones; the busy ones finish their
+ * client first. A stop shuts the listening sockets down (shutdown(2)):
+ * every waiting process wakes, its accept fails with EINVAL and it exits,
+ * and the busy ones exit the same way after their client.
  */
 #define SESSION_USES 100
 #define SESSION_IDLE 5
-#define CONN_META 20
+#define POOL_IDLE 8
+#define POOL_LOW 4
 
 typedef struct session_s session ;
 struct session_s
 {
   pid_t pid ;
-  int ctl ;          /* -f: our end of its control socket; -1 once told to go (or exec'd) */
-  int busy ;         /* serving a client, whose address is ip */
-  int old ;          /* forked before the last SIGHUP: told to go once idle */
-  tain idle_until ;  /* idle: told to go then */
-  char ip[16] ;
+  unsigned int slot ;  /* its slot in the table of lib/connslots */
+  int old ;            /* -f: forked before the last SIGHUP, and told to go */
 } ;
 
 typedef struct listener_s listener ;
@@ -129,8 +142,9 @@ struct listener_s
 static conf cf ;
 static char const *conffile = 0 ;
 static genalloc sessions = GENALLOC_ZERO ;  /* session */
+static connslots *slots ;        /* the limits' table, shared with the session processes (-f) */
 static listener listeners[LISTEN_MAX] ;
-static int notify[2] = { -1, -1 } ;   /* -f: the session processes' pids when idle again */
+static int notify[2] = { -1, -1 } ;   /* -f: a session's hint that the pool runs low; the read end ours */
 static unsigned int nlisteners = 0 ;
 static char const *session_argv[8] ;
 static pid_t keyd_pid = 0 ;
@@ -140,92 +154,6 @@ static stralloc sessprog = STRALLOC_ZERO ;   /* PROGRAMS/smtp-session */
 static tls_chain chain = TLS_CHAIN_ZERO ;    /* -f: the certificate chain, lent to the sessions */
 static int paused = 0 ;          /* out of descriptors: stop accepting for a while */
 static tain pause_deadline ;
-
-/*
- * -f: the listener's ends of the control sockets are kept at ctl_low and
- * above, the rest (listeners, selfpipe, door, the connection being handed
- * over) below, so that a forked session closes all of its siblings'
- * with one close_range (child). 0: not set up, every one is closed alone.
- */
-#define CTL_LOW 256
-static int ctl_low = 0 ;
-
-/* the descriptor moved up to ctl_low or above (close-on-exec kept); left where it is if it cannot be */
-static int move_ctl (int fd)
-{
-  int hi ;
-  if (!ctl_low || fd >= ctl_low) return fd ;
-  hi = fcntl(fd, F_DUPFD_CLOEXEC, ctl_low) ;
-  if (hi < 0) return fd ;
-  fd_close(fd) ;
-  return hi ;
-}
-
-/* the limits count clients: busy sessions (or exiting ones), never idle ones */
-static unsigned int count_busy (char const *ip)
-{
-  size_t n = genalloc_len(session, &sessions), i = 0, k = 0 ;
-  session const *s = genalloc_s(session, &sessions) ;
-  for (; i < n ; i++) if (s[i].busy && (!ip || !memcmp(s[i].ip, ip, 16))) k++ ;
-  return k ;
-}
-
-/* an idle session process gets no more clients: it reads the end of its socket and exits; reap() forgets it */
-static void dismiss (session *s)
-{
-  if (s->ctl >= 0) fd_close(s->ctl) ;
-  s->ctl = -1 ;
-}
-
-/* the notification pipe: session processes idle again; one that died or retired is reaped on SIGCHLD */
-static void from_sessions (int stopping)
-{
-  char buf[4 * 256] ;
-  for (;;)
-  {
-    ssize_t r = fd_read(notify[0], buf, sizeof(buf)) ;
-    size_t i = 0 ;
-    if (r <= 0) return ;
-    /* writes of 4 octets are atomic: r is a multiple of 4 */
-    for (; i + 4 <= (size_t)r ; i += 4)
-    {
-      size_t n = genalloc_len(session, &sessions), k = 0 ;
-      session *s = genalloc_s(session, &sessions) ;
-      uint32_t pid ;
-      uint32_unpack(buf + i, &pid) ;
-      for (; k < n ; k++) if ((uint32_t)s[k].pid == pid && s[k].busy && s[k].ctl >= 0) break ;
-      if (k == n) continue ;
-      /* its client is gone */
-      s[k].busy = 0 ;
-      memset(s[k].ip, 0, 16) ;
-      if (stopping || s[k].old) { dismiss(s + k) ; continue ; }
-      tain_now_g() ;
-      tain_addsec_g(&s[k].idle_until, SESSION_IDLE) ;
-    }
-    /* a pipe's read returns what it holds, up to the size asked: a short
-       one emptied it, and another read would be an EAGAIN (one system
-       call per wake-up, t/bench/README.md). The pipe is in the poll set
-       (level-triggered): a pid written after this read wakes us again */
-    if ((size_t)r < sizeof(buf)) return ;
-  }
-}
-
-/* dismisses the idle session processes whose time is up (all with force);
-   the earliest time left in *next, and 1, or 0 if none is idle */
-static int trim_idle (int force, tain *next)
-{
-  size_t n = genalloc_len(session, &sessions), i = 0 ;
-  session *s = genalloc_s(session, &sessions) ;
-  int any = 0 ;
-  tain_now_g() ;
-  for (; i < n ; i++)
-  {
-    if (s[i].busy || s[i].ctl < 0) continue ;
-    if (force || !tain_less(&STAMP, &s[i].idle_until)) dismiss(s + i) ;
-    else if (!any++ || tain_less(&s[i].idle_until, next)) *next = s[i].idle_until ;
-  }
-  return any ;
-}
 
 static void reap (void)
 {
@@ -242,7 +170,8 @@ static void reap (void)
     for (; i < n ; i++)
       if (s[i].pid == pid)
       {
-        dismiss(s + i) ;
+        /* its counts go with it, however it ended */
+        connslots_free(slots, s[i].slot) ;
         s[i] = s[n-1] ;
         genalloc_setlen(session, &sessions, n - 1) ;
         paused = 0 ;   /* a descriptor was freed */
@@ -458,116 +387,138 @@ static void connection (int fd, ip46 const *remote, uint16_t rport, unsigned int
   strerr_diefusys(KETCH_EX_TEMP, "set up the environment") ;
 }
 
-/* the control message that carries one descriptor */
-typedef union conn_cmsg_u conn_cmsg ;
-union conn_cmsg_u
+/* without -f: the child of one connection, which becomes smtp-session */
+static void child_exec (int fd, ip46 const *remote, uint16_t rport, unsigned int li) gccattr_noreturn ;
+static void child_exec (int fd, ip46 const *remote, uint16_t rport, unsigned int li)
 {
-  struct cmsghdr h ;
-  char buf[CMSG_SPACE(sizeof(int))] ;
-} ;
-
-/* -f: a connection to a session process, fd with its meta octets in one
-   message; 1, or 0 (errno) */
-static int conn_send (int ctl, int fd, char const *meta)
-{
-  struct iovec v = { .iov_base = (char *)meta, .iov_len = CONN_META } ;
-  conn_cmsg u ;
-  struct msghdr msg = { .msg_name = 0, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf), .msg_flags = 0 } ;
-  struct cmsghdr *c ;
-  memset(&u, 0, sizeof(u)) ;
-  c = CMSG_FIRSTHDR(&msg) ;
-  c->cmsg_level = SOL_SOCKET ;
-  c->cmsg_type = SCM_RIGHTS ;
-  c->cmsg_len = CMSG_LEN(sizeof(int)) ;
-  memcpy(CMSG_DATA(c), &fd, sizeof(int)) ;
-  return sendmsg(ctl, &msg, MSG_NOSIGNAL) == CONN_META ;
+  selfpipe_finish() ;
+  connection(fd, remote, rport, li, 0) ;
+  if (statsfd >= 0 && uncoe(statsfd) < 0) strerr_diefusys(KETCH_EX_TEMP, "clear close-on-exec on the statistics") ;
+  xexec(session_argv) ;
 }
 
-/*
- * -f: the next connection from the listener, or the end (0: end of file,
- * the listener dismissed us; or anything but one descriptor with its
- * CONN_META octets). The wait is the blocking recvmsg itself: an idle
- * session process has nothing else to wait for (a signal that ends it
- * ends it in the call).
- */
-static int next_connection (int ctl, int *fd, ip46 *remote, uint16_t *rport, unsigned int *li)
-{
-  char meta[CONN_META] ;
-  struct iovec v = { .iov_base = meta, .iov_len = CONN_META } ;
-  conn_cmsg u ;
-  struct msghdr msg = { .msg_name = 0, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf), .msg_flags = 0 } ;
-  struct cmsghdr *c ;
-  ssize_t r ;
-  do r = recvmsg(ctl, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC) ;
-  while (r < 0 && errno == EINTR) ;
-  if (r <= 0) return 0 ;
-  c = CMSG_FIRSTHDR(&msg) ;
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return 0 ;
-  memcpy(fd, CMSG_DATA(c), sizeof(int)) ;
-  /* sent in one message, by the listener alone */
-  if (r != CONN_META || (msg.msg_flags & MSG_CTRUNC) || meta[0] > 1 || (unsigned char)meta[19] >= nlisteners) { fd_close(*fd) ; return 0 ; }
-  remote->is6 = meta[0] ;
-  memcpy(remote->ip, meta + 1, 16) ;
-  uint16_unpack_big(meta + 17, rport) ;
-  *li = (unsigned char)meta[19] ;
-  return 1 ;
-}
+/* -f: a session process's own state */
+static unsigned int myslot ;      /* its slot in the limits' table */
+static int epfd = -1 ;            /* every listening socket, EPOLLEXCLUSIVE */
+static pid_t listener_pid ;       /* smtp-listen's, asked before the fork */
+static sigset_t waitmask ;        /* the signal mask inside the wait: SIGTERM let through */
 
-/* smtpd_io.next, in a session process at a clean end: tells the
-   listener it is idle, unless it served its SESSION_USES clients */
-static uint32_t session_pid_n ;  /* a session process's pid, asked once (child): getpid is a system call */
-static char session_pid[4] ;     /* packed */
-
+/* smtpd_io.next, at a clean end: serve another client, unless this one was the SESSION_USES-th */
 static int session_next (void *ctx)
 {
   static unsigned int uses = 0 ;
-  if (++uses >= SESSION_USES) return 0 ;
-  return fd_write(notify[1], session_pid, 4) == 4 ;
+  return ++uses < SESSION_USES ;
 }
 
-static void child (int fd, int ctl, ip46 const *remote, uint16_t rport, unsigned int li) gccattr_noreturn ;
-static void child (int fd, int ctl, ip46 const *remote, uint16_t rport, unsigned int li)
+/* -f: accept errors that a pause waits out (the socket stays readable: without one the loop would spin) */
+static int accept_pause (void)
+{
+  return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM ;
+}
+
+/*
+ * -f: waits for a connection, accepts it (nonblocking, as the session
+ * wants it: smtpd_io.nonblock) and claims this process's slot for it;
+ * the descriptor, with its address and its listener's index. Returns
+ * only with a client within the limits: a connection over one is
+ * answered 421 here. The process ends in the wait: on SIGTERM, when the
+ * listening sockets are shut down (smtp-listen stops: accept fails with
+ * EINVAL), or after SESSION_IDLE seconds without a client if the pool
+ * has more than POOL_IDLE waiting.
+ */
+static int next_client (ip46 *remote, uint16_t *rport, unsigned int *li)
+{
+  for (;;)
+  {
+    struct epoll_event ev[LISTEN_MAX] ;
+    int n = epoll_pwait(epfd, ev, LISTEN_MAX, SESSION_IDLE * 1000, &waitmask), i ;
+    if (n < 0)
+    {
+      if (errno == EINTR) continue ;
+      strerr_diefusys(KETCH_EX_TEMP, "epoll_pwait") ;
+    }
+    if (!n && connslots_n(slots, CONNSLOT_IDLE) > POOL_IDLE) _exit(0) ;
+    for (i = 0 ; i < n ; i++)
+    {
+      listener const *l = listeners + ev[i].data.u32 ;
+      connslots_count c ;
+      char fmt[IP46_FMT] ;
+      int fd, over ;
+      remote->is6 = l->is6 ;
+      memset(remote->ip, 0, 16) ;
+      fd = l->is6 ? socket_accept6_nbcoe(l->fd, remote->ip, rport) : socket_accept4_nbcoe(l->fd, remote->ip, rport) ;
+      if (fd < 0)
+      {
+        if (errno == EINVAL) _exit(0) ;
+        if (accept_pause())
+        {
+          struct timespec second = { .tv_sec = 1, .tv_nsec = 0 } ;
+          strerr_warnwusys("accept (pausing for a second)") ;
+          ppoll(0, 0, &second, &waitmask) ;
+        }
+        else if (!error_isagain(errno) && errno != ECONNABORTED && errno != EINTR) strerr_warnwusys("accept") ;
+        continue ;
+      }
+      over = connslots_claim(slots, myslot, remote->ip, cf.max_connections, cf.max_per_client, &c) ;
+      if (over)
+      {
+        fmt[ip46_fmt(fmt, remote)] = 0 ;
+        refuse(fd, fmt, *rport, over == CONNSLOTS_OVER_ALL ? "connections" : "connections-per-client") ;
+        continue ;
+      }
+      /* nonblocking: a full pipe holds hints enough */
+      if (c.idle < POOL_LOW) fd_write(notify[1], "", 1) ;
+      *li = ev[i].data.u32 ;
+      return fd ;
+    }
+  }
+}
+
+/* -f: a session process, from its fork to its exit; slot is its own */
+static void session_process (unsigned int slot) gccattr_noreturn ;
+static void session_process (unsigned int slot)
 {
   /* in .bss: its buffers are pages an idle session writes (lib/smtpd.h) */
   static smtpd_session sess = SMTPD_SESSION_ZERO ;
-  ip46 rip = *remote ;
-  uint16_t rp = rport ;
+  uint32_t pid ;
+  sigset_t term ;
+  unsigned int i ;
   selfpipe_finish() ;
-  if (exec_sessions)
-  {
-    connection(fd, remote, rport, li, 0) ;
-    if (statsfd >= 0 && uncoe(statsfd) < 0) strerr_diefusys(KETCH_EX_TEMP, "clear close-on-exec on the statistics") ;
-    xexec(session_argv) ;
-  }
-  {
-    size_t n = genalloc_len(session, &sessions), i = 0 ;
-    session const *s = genalloc_s(session, &sessions) ;
-    /* what an exec would have closed: the listening sockets (coe), and
-       the listener's ends of the other session processes' control
-       sockets (through them, one session could feed another connections).
-       Those live from ctl_low up (move_ctl): one close_range, not one
-       close per session process, so that a fork does not cost more with
-       every session open (10,000 idle ones: 2.4 ms per fork at 4,000,
-       the closes of the fds) unless what we keep is up there too */
-    int ranged = ctl_low > 0 && fd < ctl_low && ctl < ctl_low && door < ctl_low && notify[1] < ctl_low && statsfd < ctl_low ;
-    for (i = 0 ; i < nlisteners ; i++) fd_close(listeners[i].fd) ;
-    for (i = 0 ; i < n ; i++) if (s[i].ctl >= 0 && (!ranged || s[i].ctl < ctl_low)) fd_close(s[i].ctl) ;
-    if (ranged && close_range(ctl_low, ~0U, 0) < 0)
-      for (i = 0 ; i < n ; i++) if (s[i].ctl >= ctl_low) fd_close(s[i].ctl) ;
-    fd_close(notify[0]) ;
-  }
-#ifdef __linux__
+  /* a SIGTERM until here ends a process that has no client yet */
+  sigemptyset(&term) ;
+  sigaddset(&term, SIGTERM) ;
+  if (sigprocmask(SIG_BLOCK, &term, &waitmask) < 0) strerr_diefusys(KETCH_EX_TEMP, "block SIGTERM") ;
+  sigdelset(&waitmask, SIGTERM) ;
+  /* smtp-listen gone (a fatal error, smtp-keyd's exit): the same as its
+     stop, so that the waiting processes let the listening sockets go at
+     once for its supervisor's next smtp-listen, and the busy ones after
+     their client. Checked once by hand: it may have gone before the prctl */
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "set the parent-death signal") ;
+  if (getppid() != listener_pid) _exit(0) ;
+  myslot = slot ;
+  fd_close(notify[0]) ;
   prctl(PR_SET_NAME, "smtp-session", 0, 0, 0) ;
-#endif
-  session_pid_n = (uint32_t)getpid() ;
-  uint32_pack(session_pid, session_pid_n) ;
+  /* asked once: getpid is a system call, and the session id needs it per client */
+  pid = (uint32_t)getpid() ;
   /* what smtp-session does first, done once for all our clients */
   if (door >= 0 && coe(door) < 0) strerr_diefusys(KETCH_EX_TEMP, "set close-on-exec on the door") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
   if (!sig_restore(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "restore SIGCHLD") ;
+  /* made while descriptors 0 to 2 are open (fd_sanitize), so never 0, which each client's connection takes */
+  epfd = epoll_create1(EPOLL_CLOEXEC) ;
+  if (epfd < 0) strerr_diefusys(KETCH_EX_TEMP, "create an epoll instance") ;
+  for (i = 0 ; i < nlisteners ; i++)
+  {
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data = { .u32 = i } } ;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, listeners[i].fd, &ev) < 0) strerr_diefusys(KETCH_EX_TEMP, "add a listening socket to the epoll set") ;
+  }
   for (;;)
   {
     smtpd_io io = SMTPD_IO_ZERO ;
+    ip46 rip ;
+    uint16_t rp ;
+    unsigned int li ;
+    int fd = next_client(&rip, &rp, &li) ;
     io.door = door ;
     io.stats = stats ;
     io.confpath = conffile ;
@@ -576,16 +527,48 @@ static void child (int fd, int ctl, ip46 const *remote, uint16_t rport, unsigned
     io.next = &session_next ;
     io.fdw = 0 ;
     io.nonblock = 1 ;
-    io.pid = session_pid_n ;
+    io.pid = pid ;
     connection(fd, &rip, rp, li, &io) ;
     /* the listener's configuration: the child parses nothing, and its
-       pages stay shared with the listener's (reloaded there on SIGHUP) */
+       pages stay shared with the listener's (reloaded there on SIGHUP,
+       for the processes forked after) */
     if (!smtpd_run(&sess, &cf, &io)) _exit(0) ;
-    /* the session ended cleanly and told the listener we are idle */
+    /* the session ended cleanly: nothing of this client for the next one */
     smtpd_wipe(&sess) ;
     fd_close(0) ;
-    if (!next_connection(ctl, &fd, &rip, &rp, &li)) _exit(0) ;
+    connslots_release(slots, myslot) ;
   }
+}
+
+/* -f: one more session process; 0 if none could be made */
+static int fork_session (void)
+{
+  session s = { .pid = 0, .slot = 0, .old = 0 } ;
+  int i = connslots_take(slots) ;
+  if (i < 0) return 0 ;
+  s.slot = (unsigned int)i ;
+  if (!listener_pid) listener_pid = getpid() ;
+  s.pid = fork() ;
+  if (s.pid < 0)
+  {
+    strerr_warnwusys("fork") ;
+    connslots_free(slots, s.slot) ;
+    return 0 ;
+  }
+  if (!s.pid) session_process(s.slot) ;
+  if (!genalloc_append(session, &sessions, &s)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
+  return 1 ;
+}
+
+/* -f: the recount: POOL_IDLE processes of the current configuration waiting, within the bound */
+static void refill (void)
+{
+  size_t n = genalloc_len(session, &sessions), i = 0 ;
+  session const *s = genalloc_s(session, &sessions) ;
+  size_t most = (size_t)cf.max_connections + POOL_IDLE ;
+  unsigned int idle = 0 ;
+  for (; i < n ; i++) if (!s[i].old && connslots_state(slots, s[i].slot) == CONNSLOT_IDLE) idle++ ;
+  for (; idle < POOL_IDLE && n < most ; idle++, n++) if (!fork_session()) break ;
 }
 
 /*
@@ -634,46 +617,24 @@ static void reload (void)
   cf = nc ;
   if (!set_sessprog()) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   load_chain() ;
+  if (!exec_sessions)
   {
-    /* -f: the running session processes have the old configuration */
+    /* -f: the running session processes have the old configuration: the
+       waiting ones end now, the busy ones after their client (SIGTERM is
+       let through only in the wait); the main loop's refill forks fresh ones */
     size_t n = genalloc_len(session, &sessions), i = 0 ;
     session *s = genalloc_s(session, &sessions) ;
     for (; i < n ; i++)
-    {
-      s[i].old = 1 ;
-      if (!s[i].busy) dismiss(s + i) ;
-    }
+      if (!s[i].old)
+      {
+        s[i].old = 1 ;
+        kill(s[i].pid, SIGTERM) ;
+      }
   }
   strerr_warni("SIGHUP: configuration reloaded; a change of listen lines needs a restart") ;
 }
 
-/* -f: the connection to an idle session process; 0 if none took it */
-static int to_idle (int fd, ip46 const *remote, uint16_t rport, unsigned int li)
-{
-  size_t n = genalloc_len(session, &sessions), i = 0 ;
-  session *s = genalloc_s(session, &sessions) ;
-  for (; i < n ; i++)
-  {
-    char meta[CONN_META] ;
-    if (s[i].busy || s[i].ctl < 0) continue ;
-    meta[0] = !!remote->is6 ;
-    memcpy(meta + 1, remote->ip, 16) ;
-    uint16_pack_big(meta + 17, rport) ;
-    meta[19] = (char)li ;
-    /* its socket is empty while it is idle: the message does not block */
-    if (!conn_send(s[i].ctl, fd, meta))
-    {
-      strerr_warnwusys("pass a connection to a session process") ;
-      dismiss(s + i) ;
-      continue ;
-    }
-    s[i].busy = 1 ;
-    memcpy(s[i].ip, remote->ip, 16) ;
-    return 1 ;
-  }
-  return 0 ;
-}
-
+/* without -f: the connections of a readable listening socket, a child each */
 static void accept_on (listener const *l)
 {
   unsigned int k = 0 ;
@@ -682,19 +643,15 @@ static void accept_on (listener const *l)
     ip46 remote ;
     uint16_t rport ;
     char fmt[IP46_FMT] ;
-    session s ;
-    pid_t pid ;
-    int fd, ctl[2] ;
+    session s = { .pid = 0, .slot = 0, .old = 0 } ;
+    int fd, i, over ;
     remote.is6 = l->is6 ;
     memset(remote.ip, 0, 16) ;
-    /* -f: nonblocking from the accept, as the session wants it (smtpd_io.nonblock) */
-    fd = exec_sessions ? l->is6 ? socket_accept6_coe(l->fd, remote.ip, &rport) : socket_accept4_coe(l->fd, remote.ip, &rport)
-      : l->is6 ? socket_accept6_nbcoe(l->fd, remote.ip, &rport) : socket_accept4_nbcoe(l->fd, remote.ip, &rport) ;
+    fd = l->is6 ? socket_accept6_coe(l->fd, remote.ip, &rport) : socket_accept4_coe(l->fd, remote.ip, &rport) ;
     if (fd < 0)
     {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+      if (accept_pause())
       {
-        /* the socket stays readable: without a pause this would spin */
         strerr_warnwusys("accept (pausing for a second)") ;
         paused = 1 ;
         tain_now_g() ;
@@ -704,39 +661,27 @@ static void accept_on (listener const *l)
       return ;
     }
     fmt[ip46_fmt(fmt, &remote)] = 0 ;
-    if (count_busy(0) >= cf.max_connections) { refuse(fd, fmt, rport, "connections") ; continue ; }
-    if (count_busy(remote.ip) >= cf.max_per_client) { refuse(fd, fmt, rport, "connections-per-client") ; continue ; }
-    if (!exec_sessions && to_idle(fd, &remote, rport, l - listeners)) { fd_close(fd) ; continue ; }
-    memset(&s, 0, sizeof(s)) ;
-    memcpy(s.ip, remote.ip, 16) ;
-    s.busy = 1 ;
-    s.ctl = -1 ;
-    if (!exec_sessions && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0)
+    /* the slot claimed on the session's behalf: we are its one writer */
+    i = connslots_take(slots) ;
+    if (i < 0) { refuse(fd, fmt, rport, "connections") ; continue ; }
+    s.slot = (unsigned int)i ;
+    over = connslots_claim(slots, s.slot, remote.ip, cf.max_connections, cf.max_per_client, 0) ;
+    if (over)
     {
-      strerr_warnwusys("create a socket pair") ;
-      refuse(fd, fmt, rport, "socketpair") ;
+      connslots_free(slots, s.slot) ;
+      refuse(fd, fmt, rport, over == CONNSLOTS_OVER_ALL ? "connections" : "connections-per-client") ;
       continue ;
     }
-    pid = fork() ;
-    if (pid < 0)
+    s.pid = fork() ;
+    if (s.pid < 0)
     {
       strerr_warnwusys("fork") ;
+      connslots_free(slots, s.slot) ;
       refuse(fd, fmt, rport, "fork") ;
-      if (!exec_sessions) { fd_close(ctl[0]) ; fd_close(ctl[1]) ; }
       continue ;
     }
-    if (!pid)
-    {
-      if (!exec_sessions) fd_close(ctl[0]) ;
-      child(fd, ctl[1], &remote, rport, l - listeners) ;
-    }
+    if (!s.pid) child_exec(fd, &remote, rport, l - listeners) ;
     fd_close(fd) ;
-    if (!exec_sessions)
-    {
-      fd_close(ctl[1]) ;
-      s.ctl = move_ctl(ctl[0]) ;
-    }
-    s.pid = pid ;
     if (!genalloc_append(session, &sessions, &s)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
   }
 }
@@ -749,15 +694,15 @@ static void kill_all (int sig)
 }
 
 /*
- * With -f we hold one control socket per session process, busy or idle,
- * and smtp-keyd, which inherits our limits, one channel per session that
- * uses TLS or AUTH: the usual soft limit of 1024 descriptors would cap
- * either near a thousand sessions, well below what the memory allows
+ * smtp-keyd, which inherits our limits, holds one channel per session
+ * that uses TLS or AUTH: the usual soft limit of 1024 descriptors would
+ * cap it near a thousand sessions, well below what the memory allows
  * (issue 18: 10,000 idle sessions). The soft limit is raised to the hard
  * one, which needs no privilege; the hard limit is the operator's (the
  * service manager's) to set. At the hard limit accept fails with EMFILE
- * and we pause (accept_on). A failure here only leaves the limit as it
- * was: it is a ceiling, not a requirement.
+ * and the accepting process pauses (accept_on, next_client). A failure
+ * here only leaves the limit as it was: it is a ceiling, not a
+ * requirement.
  */
 static void raise_nofile (void)
 {
@@ -766,11 +711,8 @@ static void raise_nofile (void)
   if (r.rlim_cur < r.rlim_max)
   {
     r.rlim_cur = r.rlim_max ;
-    if (setrlimit(RLIMIT_NOFILE, &r) < 0) { strerr_warnwusys("raise the descriptor limit") ; getrlimit(RLIMIT_NOFILE, &r) ; }
+    if (setrlimit(RLIMIT_NOFILE, &r) < 0) strerr_warnwusys("raise the descriptor limit") ;
   }
-  /* an eighth of the descriptors for everything else: listeners, the
-     selfpipe, the door, a connection being handed over (a few dozen) */
-  ctl_low = r.rlim_cur >= CTL_LOW * 8 ? CTL_LOW : r.rlim_cur / 8 ;
 }
 
 int main (int argc, char const *const *argv)
@@ -825,8 +767,10 @@ int main (int argc, char const *const *argv)
   if (!exec_sessions) warm_up() ;
   load_chain() ;
 
-  /* the read end: ours, nonblocking; the write end: every session process's */
-  if (!exec_sessions && (pipe2(notify, O_CLOEXEC) < 0 || ndelay_on(notify[0]) < 0)) strerr_diefusys(KETCH_EX_TEMP, "create the notification pipe") ;
+  slots = connslots_map() ;
+  if (!slots) strerr_diefusys(KETCH_EX_TEMP, "map the table of session slots") ;
+  /* the read end: ours; the write end: every session process's; both nonblocking */
+  if (!exec_sessions && pipe2(notify, O_CLOEXEC | O_NONBLOCK) < 0) strerr_diefusys(KETCH_EX_TEMP, "create the notification pipe") ;
   sfd = selfpipe_init() ;
   if (sfd < 0) strerr_diefusys(KETCH_EX_TEMP, "init the selfpipe") ;
   if (!sig_altignore(SIGPIPE)) strerr_diefusys(KETCH_EX_TEMP, "ignore SIGPIPE") ;
@@ -843,6 +787,8 @@ int main (int argc, char const *const *argv)
   }
   tain_now_set_stopwatch_g() ;
 
+  /* -f: the first waiting processes, before we say we are ready */
+  if (!exec_sessions) refill() ;
   if (hasnotif)
   {
     fd_write(notif, "\n", 1) ;
@@ -851,46 +797,58 @@ int main (int argc, char const *const *argv)
 
   for (;;)
   {
-    size_t nx, nl, i ;
-    tain idle_next ;
-    tain const *d ;
-    int r, idle ;
+    size_t nx, i ;
+    tain tick ;
+    tain const *d = 0 ;
+    int r ;
     if (paused)
     {
       tain_now_g() ;
       if (!tain_less(&STAMP, &pause_deadline)) paused = 0 ;
     }
-    idle = trim_idle(stopping, &idle_next) ;
     x[0].fd = sfd ;
     x[0].events = IOPAUSE_READ ;
     x[1].fd = notify[0] ;
     x[1].events = notify[0] >= 0 ? IOPAUSE_READ : 0 ;
     nx = 2 ;
-    if (!stopping && !paused)
+    /* -f: the session processes accept; if we polled the listening sockets too, we would be woken for every connection */
+    if (exec_sessions && !stopping && !paused)
       for (i = 0 ; i < nlisteners ; i++)
       {
         x[nx].fd = listeners[i].fd ;
         x[nx++].events = IOPAUSE_READ ;
       }
-    nl = nx ;
     for (i = 0 ; i < nx ; i++) x[i].revents = 0 ;
-    d = stopping ? &stopdeadline : paused ? &pause_deadline : 0 ;
-    if (idle && (!d || tain_less(&idle_next, d))) d = &idle_next ;
-    /* a store into the mapping: the busy sessions (exiting ones too, as the limits count them) */
-    if (stats) stats_set(stats, STATS_G_SESSIONS_OPEN, count_busy(0)) ;
-    r = iopause_g(x, nx, d) ;
-    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
-    if (!r)
+    if (stopping) d = &stopdeadline ;
+    else if (paused) d = &pause_deadline ;
+    else if (!exec_sessions)
     {
       tain_now_g() ;
-      if (!stopping || tain_less(&STAMP, &stopdeadline)) continue ;
+      tain_addsec_g(&tick, 1) ;
+      d = &tick ;
+    }
+    /* a store into the mapping: the busy sessions (exiting ones too, as the limits count them) */
+    if (stats) stats_set(stats, STATS_G_SESSIONS_OPEN, connslots_n(slots, CONNSLOT_BUSY)) ;
+    r = iopause_g(x, nx, d) ;
+    if (r < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    if (!r && stopping)
+    {
+      tain_now_g() ;
+      if (tain_less(&STAMP, &stopdeadline)) continue ;
       /* the shutdown bound is over: sessions still running are ended */
       strerr_warni("shutdown: ending remaining sessions") ;
       kill_all(SIGKILL) ;
       strerr_warni("stopped") ;
       return 0 ;
     }
-    if (x[1].revents & IOPAUSE_READ) from_sessions(stopping) ;
+    if (x[1].revents & IOPAUSE_READ)
+    {
+      /* the hints only say "recount": what they hold does not matter. A
+         short read emptied the pipe; the pipe is in the poll set
+         (level-triggered): a hint written after this read wakes us again */
+      char buf[256] ;
+      while (fd_read(notify[0], buf, sizeof(buf)) == (ssize_t)sizeof(buf)) ;
+    }
     if (x[0].revents & IOPAUSE_READ)
     {
       for (;;)
@@ -903,11 +861,18 @@ int main (int argc, char const *const *argv)
         else if (!stopping)
         {
           stopping = 1 ;
-          for (i = 0 ; i < nlisteners ; i++) fd_close(listeners[i].fd) ;
+          /* shutdown(2), not only close: the session processes (-f), and a
+             child between its fork and its exec, hold the sockets too;
+             this stops them listening for all, and wakes every process
+             waiting on them */
+          for (i = 0 ; i < nlisteners ; i++)
+          {
+            shutdown(listeners[i].fd, SHUT_RDWR) ;
+            fd_close(listeners[i].fd) ;
+          }
           tain_now_g() ;
           tain_addsec_g(&stopdeadline, grace) ;
           strerr_warni("shutdown: no longer accepting") ;
-          nl = 2 ;
         }
       }
     }
@@ -916,7 +881,9 @@ int main (int argc, char const *const *argv)
       if (!genalloc_len(session, &sessions)) { strerr_warni("stopped") ; return 0 ; }
       continue ;
     }
-    for (i = 2 ; i < nl ; i++)
-      if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) accept_on(&listeners[i - 2]) ;
+    if (!exec_sessions) refill() ;
+    else
+      for (i = 2 ; i < nx ; i++)
+        if (x[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT)) accept_on(&listeners[i - 2]) ;
   }
 }

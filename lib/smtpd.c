@@ -1283,8 +1283,8 @@ static int over (smtpd_session *s)
   if (s->over != SMTPD_OVER_BYE) return 0 ;
   if (io->next && s->eh.fd < 0 && reusable(s, filtered) && (*io->next)(io->next_ctx))
   {
-    /* the listener counts us idle already: a client that does not read
-       its last reply must not end the process the next client was given */
+    /* the next clients wait for this process: one that does not read
+       its last reply must not hold it up, nor end it */
     if (s->outlen) net_write(s, s->outbuf, s->outlen) ;
     s->outlen = 0 ;
     if (s->tls)

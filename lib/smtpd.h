@@ -114,9 +114,9 @@ struct smtpd_io_s
   char const *confpath ;    /* the configuration, for enqueue -C */
   tls_chain const *chain ;  /* smtp-listen -f: the certificate chain it decoded (lib/tls.h), or 0: read per STARTTLS */
   /* smtp-listen -f: asked at a clean end, before the last replies go,
-     whether this process serves another client (1: the listener was
-     told it is idle). After TLS or AUTH only when smtpd_wipe can wipe
-     all the session held (smtpd_wipe below). 0: always end. */
+     whether this process serves another client (1: it will, after
+     smtpd_wipe). After TLS or AUTH only when smtpd_wipe can wipe all
+     the session held (smtpd_wipe below). 0: always end. */
   int (*next) (void *) ;
   void *next_ctx ;
 } ;

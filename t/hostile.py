@@ -17,8 +17,17 @@ def out(k, v):
     print('%s=%s' % (k, v), flush=True)
 
 
+def waiting(pid):
+    """a session process of smtp-listen -f that waits for a client (in
+    epoll_pwait, smtp-listen(8)): one of its pool, not a session"""
+    try:
+        return open('/proc/%d/wchan' % pid).read() in ('do_epoll_wait', 'ep_poll')
+    except OSError:
+        return False
+
+
 def children():
-    """the listener's session processes (not smtp-keyd, which stays)"""
+    """the listener's session processes that serve a client (not smtp-keyd, which stays, nor -f's waiting ones)"""
     res = []
     for d in os.listdir('/proc'):
         if d.isdigit():
@@ -26,7 +35,7 @@ def children():
                 st = open('/proc/%s/stat' % d).read()
             except OSError:
                 continue
-            if int(st[st.rindex(')') + 2:].split()[1]) == a.listen and st[st.index('(') + 1:st.rindex(')')] != 'smtp-keyd':
+            if int(st[st.rindex(')') + 2:].split()[1]) == a.listen and st[st.index('(') + 1:st.rindex(')')] != 'smtp-keyd' and not waiting(int(d)):
                 res.append(int(d))
     return res
 

@@ -7,7 +7,7 @@
 # (tcpserver) reading the key itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 14
+plan 15
 need openssl openssl
 
 cd "$T" || exit 1
@@ -89,6 +89,13 @@ wait_for 5 sh -c "! kill -0 $LPID 2>/dev/null"
 if kill -0 "$LPID" 2>/dev/null ; then r=alive ; else wait "$LPID" ; r=$? ; fi
 is "$r" 111 "smtp-listen exits 111 for its supervisor to restart both"
 check "and says why" grep -q 'smtp-keyd exited' "$T/smtp.log"
+# with -f its session processes end with it (the busy ones after their
+# client, smtp-listen(8)): the ports are free again when they are gone
+port_free () { py "
+import socket
+s = socket.socket() ; s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1) ; s.bind(('127.0.0.1', $PORT)) ; s.listen()" 2>/dev/null ; }
+wait_for 10 port_free
+ok $? "the port is free again"
 start_listen
 got=$(py "
 c = Conn($PORT); c.reply(); c.code(b'EHLO t'); print(c.code(b'STARTTLS')); c.wrap(); print(c.code(b'EHLO t'))")

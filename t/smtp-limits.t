@@ -107,7 +107,8 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 ; then
 import subprocess, time
 c = Conn($PORT); print(c.reply()[0]); time.sleep(0.2)
 kids = subprocess.run(['pgrep', '-P', '$LPID'], capture_output=True, text=True).stdout.split()
-print(' '.join(open('/proc/%s/status' % k).read().split('Uid:')[1].split()[0] for k in kids))
+# with -f, the waiting session processes too: every one's uid, once
+print(' '.join(sorted(set(open('/proc/%s/status' % k).read().split('Uid:')[1].split()[0] for k in kids))))
 ")
   is "$got" "220
 $(id -u nobody)" "sessions run as smtp-user"

@@ -8,7 +8,7 @@
 # process of -f serves its next client when the last one ended cleanly.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 18
+plan 22
 # this test chooses the mode of each listener itself
 KETCH_LISTEN_FLAGS=
 
@@ -142,10 +142,74 @@ for i in range(20):
 print(r)")
 is "$got" "220 220
 220 220 421" "-f: idle session processes do not count towards limit connections-per-client (2); busy ones do"
-# (smtp-keyd, the listener's other child, holds the key: it stays)
-n=$(pgrep -P "$LPID" -x smtp-session | wc -l | tr -d ' ')
-wait_for 9 sh -c "[ -z \"\$(pgrep -P $LPID -x smtp-session)\" ]"
-is "$n/$?" "2/0" "-f: idle session processes (2) are dismissed after 5 idle seconds"
+# the pool: 8 session processes wait; a burst makes more, and those idle
+# for 5 seconds beyond the 8 exit (smtp-keyd, the listener's other
+# child, is not counted)
+nsess () { pgrep -P "$LPID" -x smtp-session | wc -l | tr -d ' ' ; }
+wait_for 15 sh -c "[ \$(pgrep -P $LPID -x smtp-session | wc -l) -eq 8 ]"
+ok $? "-f: 8 session processes wait for clients"
+# from 14 addresses (the limit per client is 2), on both listeners
+got=$(py "
+import socket, subprocess
+a = []
+for i in range(14):
+  s = socket.create_connection(('127.0.0.1', $PORTA if i % 2 else $PORT), 5, ('127.0.0.%d' % (i + 2), 0))
+  if s.recv(100).startswith(b'220'): a.append(s)
+print(len(a))
+print(len(subprocess.run(['pgrep', '-P', '$LPID', '-x', 'smtp-session'], capture_output=True, text=True).stdout.split()))
+for s in a: s.sendall(b'QUIT\r\n') ; s.recv(100) ; s.close()")
+set -- $got
+r=1 ; [ "${1:-0}" = 14 ] && [ "${2:-0}" -ge 18 ] && r=0
+is "$r" 0 "-f: 14 clients at once, on two listeners, are served, and more processes wait for the next ($2 in all)"
+wait_for 15 sh -c "[ \$(pgrep -P $LPID -x smtp-session | wc -l) -le 8 ]"
+ok $? "-f: after the burst, the processes idle for 5 seconds beyond the 8 exit"
+# SIGHUP: the waiting processes (the old configuration) end at once and
+# fresh ones wait; a busy one serves its client to the end, then exits
+got=$(py "
+import os, signal, subprocess, time
+def kids(): return set(subprocess.run(['pgrep', '-P', '$LPID', '-x', 'smtp-session'], capture_output=True, text=True).stdout.split())
+a = Conn($PORT, timeout=5) ; a.reply() ; a.code(b'EHLO a.example')
+before = kids()
+os.kill($LPID, signal.SIGHUP)
+end = time.time() + 10
+while time.time() < end:
+  now = kids()
+  if len(before & now) == 1 and len(now - before) >= 8: break
+  time.sleep(0.1)
+print(len(before & now), len(now - before) >= 8)
+print(a.code(b'NOOP'), a.code(b'QUIT'))
+busy = (before & now).pop() if before & now else '0'
+while time.time() < end and os.path.exists('/proc/' + busy): time.sleep(0.1)
+print(os.path.exists('/proc/' + busy))")
+is "$got" "1 True
+250 221
+False" "-f: SIGHUP ends the waiting session processes and forks fresh ones; the busy one finishes its client, then exits"
+
+# a session process killed while it serves a client leaves no count
+# behind: its slot is freed when the listener reaps it (limit
+# connections-per-client 2)
+got=$(py "
+import os, re, signal, time
+off = os.path.getsize('$T/smtp.log')
+a = Conn($PORT, timeout=5) ; a.reply() ; b = Conn($PORT, timeout=5) ; b.reply()
+c = Conn($PORT, timeout=5) ; print(c.reply()[0]) ; c.close()
+ids, end = [], time.time() + 10
+while len(ids) < 2 and time.time() < end:
+  with open('$T/smtp.log', 'rb') as f: f.seek(off) ; new = f.read().decode()
+  ids = re.findall(r'^([0-9a-f]{24}) connect ', new, re.M)
+  time.sleep(0.05)
+os.kill(int(ids[-1][15:21], 16), signal.SIGKILL)
+while time.time() < end:
+  c = Conn($PORT, timeout=5) ; r = c.reply()[0] ; c.close()
+  if r == 220: break
+  time.sleep(0.1)
+# the killed one's connection is closed (code 0)
+def noop(x):
+  try: return str(x.code(b'NOOP'))
+  except OSError: return '0'
+print(r, ' '.join(sorted(noop(x) for x in (a, b))))")
+is "$got" "421
+220 0 250" "-f: a session process killed mid-session frees its place in the limits; the others go on"
 c=$(py "
 c = Conn($PORT, timeout=5) ; c.reply() ; print(c.code(b'QUIT'))")
 wait_for 3 sh -c "pgrep -P $LPID -x smtp-session >/dev/null"
