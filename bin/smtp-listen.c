@@ -93,8 +93,9 @@ static int exec_sessions = 1 ;
  * lib/smtpd.h says what and how), and waits again. Why not hand each
  * connection over from here: that was two wake-ups across processes per
  * connection (our accept and sendmsg, the session's recvmsg, and its
- * notice back when idle), W1 +18 % and about 16 % less CPU per message
- * without them (t/bench/README.md).
+ * notice back when idle); without them W1 ran 6 % faster at 8 % less
+ * CPU per message, at the medians of six alternating pairs
+ * (t/bench/README.md, "Sessions that accept their own connections").
  *
  * We keep POOL_IDLE processes waiting, forking more when a session that
  * takes a connection sees fewer than POOL_LOW left (one octet on the
