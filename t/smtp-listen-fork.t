@@ -71,10 +71,11 @@ fi
 
 # -f: a session process that ended its client's session cleanly serves
 # the next client, with none of the last one's state (after TLS and AUTH
-# too: their secrets wiped, t/tls-reuse.t), and not beyond 100 clients or
-# 5 idle seconds. Which process served
-# a session: the pid in its session id (lib/queue.c: 10 hex digits of
-# seconds, 5 of microseconds, then 6 of the pid), in connection order.
+# too: their secrets wiped, t/tls-reuse.t), and not beyond 100 clients;
+# 8 wait for clients, and those beyond 8 exit after 5 idle seconds.
+# Which process served a session: the pid in its session id
+# (lib/queue.c: 10 hex digits of seconds, 5 of microseconds, then 6 of
+# the pid), in connection order.
 PORTA=$(free_port)
 printf 'u:%s\n' "$(echo pw | ketch-passwd)" > "$T/auth"
 tlsconf=
