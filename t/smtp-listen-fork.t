@@ -75,7 +75,8 @@ fi
 # 8 wait for clients, and those beyond 8 exit after 5 idle seconds.
 # Which process served a session: the pid in its session id
 # (lib/queue.c: 10 hex digits of seconds, 5 of microseconds, then 6 of
-# the pid), in connection order.
+# the pid), in connection order. Each client waits until every session
+# process waits again (settle, t/smtptest.py), so that the order is known.
 PORTA=$(free_port)
 printf 'u:%s\n' "$(echo pw | ketch-passwd)" > "$T/auth"
 tlsconf=
@@ -95,30 +96,30 @@ pid_of () { pids | sed -n "$1p" ; }
 start_listen -g 30 -f
 got=$(py "
 for i in range(101):
-  c = Conn($PORT, timeout=5) ; c.reply() ; c.code(b'QUIT') ; c.close()")
+  settle($LPID) ; c = Conn($PORT, timeout=5) ; c.reply() ; c.code(b'QUIT') ; c.close()")
 is "$(pids | sort | uniq -c | sort -rn | awk '{print $1}' | tr '\n' ' ')" "100 1 " "-f: one session process serves 100 clients in turn, then retires; the 101st gets a new one"
 : > "$T/smtp.log"
 got=$(py "
-c = Conn($PORT, timeout=5) ; c.reply()
+settle($LPID) ; c = Conn($PORT, timeout=5) ; c.reply()
 print(codes(c, [b'EHLO a.example', b'MAIL FROM:<a@client.example>', b'BOGUS', b'BOGUS', b'QUIT'])) ; c.close()
-c = Conn($PORT, timeout=5) ; c.reply()
+settle($LPID) ; c = Conn($PORT, timeout=5) ; c.reply()
 print(codes(c, [b'RCPT TO:<b@remote.example>', b'MAIL FROM:<a@client.example>', b'EHLO b.example', b'NOOP', b'QUIT']))")
 is "$got" "250 250 500 500 221
 503 503 250 250 221" "-f: the next client of a session process starts afresh: no HELO, no transaction, no errors counted (limit errors 3)"
 is "$(pids | sort -u | wc -l | tr -d ' ')" 1 "-f: ... and it was the same process"
 got=$(py "
-c = Conn($PORTA, timeout=5) ; c.reply()
+settle($LPID) ; c = Conn($PORTA, timeout=5) ; c.reply()
 print(codes(c, [b'EHLO a.example', b'AUTH PLAIN AHUAd3Jvbmc=', b'QUIT'])) ; c.close()
 for i in range(2):
-  c = Conn($PORT, timeout=5) ; c.reply() ; c.code(b'QUIT') ; c.close()")
+  settle($LPID) ; c = Conn($PORT, timeout=5) ; c.reply() ; c.code(b'QUIT') ; c.close()")
 r=1 ; [ "$(pid_of 3)" = "$(pid_of 2)" ] && [ "$(pid_of 4)" = "$(pid_of 3)" ] && [ "$(pid_of 5)" = "$(pid_of 4)" ] && r=0
 is "$got/$r" "250 535 221/0" "-f: a session that tried AUTH (checked by smtp-keyd) is wiped and its process serves the next clients"
 if [ -n "$tlsconf" ] ; then
   got=$(py "
-c = Conn($PORT, timeout=5) ; c.reply()
+settle($LPID) ; c = Conn($PORT, timeout=5) ; c.reply()
 print(codes(c, [b'EHLO a.example', b'STARTTLS'])) ; c.wrap()
 print(codes(c, [b'EHLO a.example', b'QUIT'])) ; c.close()
-c = Conn($PORT, timeout=5) ; c.reply() ; c.code(b'QUIT') ; c.close()")
+settle($LPID) ; c = Conn($PORT, timeout=5) ; c.reply() ; c.code(b'QUIT') ; c.close()")
   r=1 ; [ "$(pid_of 6)" = "$(pid_of 5)" ] && [ "$(pid_of 7)" = "$(pid_of 6)" ] && r=0
   is "$got/$r" "250 220
 250 221/0" "-f: a session that started TLS is wiped and its process serves the next client"

@@ -66,3 +66,38 @@ class Conn:
 
 def codes(c, cmds):
     return ' '.join(str(c.code(x)) for x in cmds)
+
+_settled = [True]
+
+def settle(listen, limit=5):
+    """wait, bounded, until every session process of smtp-listen -f (pid
+    listen) waits for a client in epoll_pwait: a process that has just
+    answered QUIT is still ending its session, and a client that comes
+    before it waits again goes to another process. Once all wait, the
+    next connection goes to the one registered first with the listening
+    sockets (EPOLLEXCLUSIVE wakes the first waiting entry of the socket's
+    wait queue). Returns whether they all waited in time; after one
+    timeout it no longer waits (wchan unreadable, say)."""
+    import os
+    if not _settled[0]:
+        return False
+    end = time.time() + limit
+    while time.time() < end:
+        busy = 0
+        for d in os.listdir('/proc'):
+            if not d.isdigit():
+                continue
+            try:
+                st = open('/proc/%s/stat' % d).read()
+                f = st[st.rindex(')') + 2:].split()
+                if int(f[1]) != listen or f[0] == 'Z' or st[st.index('(') + 1:st.rindex(')')] != 'smtp-session':
+                    continue
+                if open('/proc/%s/wchan' % d).read() not in ('do_epoll_wait', 'ep_poll'):
+                    busy += 1
+            except (OSError, ValueError):
+                continue
+        if not busy:
+            return True
+        time.sleep(0.01)
+    _settled[0] = False
+    return False

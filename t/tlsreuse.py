@@ -206,17 +206,14 @@ def idle(pid):
     end = time.time() + 5
     while time.time() < end:
         try:
-            # descriptor 0 is closed after smtpd_wipe; then it waits on its
-            # control socket in recvmsg (x86-64's 47; poll and ppoll, 7 and
-            # 271, before it took the next connection in one call), or by
-            # its wchan
-            with open("/proc/%d/syscall" % pid) as f:
-                nr = f.read().split()[0]
+            # descriptor 0 is closed after smtpd_wipe; then it waits for
+            # its next client in epoll_pwait (smtp-listen(8), SESSION
+            # PROCESSES), as its wchan shows
             with open("/proc/%d/wchan" % pid) as f:
                 wchan = f.read()
-            if not os.path.exists("/proc/%d/fd/0" % pid) and (nr in ("7", "47", "271") or "poll" in wchan or "recv" in wchan or "unix_stream" in wchan):
+            if not os.path.exists("/proc/%d/fd/0" % pid) and wchan in ("do_epoll_wait", "ep_poll"):
                 return 0
-        except (OSError, IndexError):
+        except OSError:
             pass
         time.sleep(0.02)
     return 1
