@@ -18,6 +18,7 @@ import pwd
 import grp
 import resource
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -828,16 +829,22 @@ limit connections-per-client 10000
         run([os.path.join(bin_, "mkspool"), "-C", conf])
         self.launch()
 
+    def wrap(self, name):
+        """BENCH_KETCH_WRAP's prefix for daemon name ({name} and {dir}
+        replaced), e.g. strace -f -c -o {dir}/{name}.strace"""
+        w = ENV.get("BENCH_KETCH_WRAP", "")
+        return [x.replace("{name}", name).replace("{dir}", self.dir) for x in shlex.split(w)]
+
     def launch(self):
         bin_ = os.path.join(BUILD, "bin")
-        self.d.start([os.path.join(bin_, "scheduler"), "-C", self.conf], logname="scheduler")
+        self.d.start(self.wrap("scheduler") + [os.path.join(bin_, "scheduler"), "-C", self.conf], logname="scheduler")
         if self.socket:
             sock = os.path.join(self.dir, "enqueue.sock")
-            self.d.start([os.path.join(bin_, "enqueue-listen"), "-C", self.conf], logname="enqueue-listen")
+            self.d.start(self.wrap("enqueue-listen") + [os.path.join(bin_, "enqueue-listen"), "-C", self.conf], logname="enqueue-listen")
             end = time.time() + 10
             while not os.path.exists(sock) and time.time() < end:
                 time.sleep(0.02)
-        self.d.start([os.path.join(bin_, "smtp-listen")] + self.listen_flags + ["-C", self.conf], logname="smtp-listen")
+        self.d.start(self.wrap("smtp-listen") + [os.path.join(bin_, "smtp-listen")] + self.listen_flags + ["-C", self.conf], logname="smtp-listen")
         for port in (self.port, self.port_r, self.port_n):
             if port and not wait_port(port):
                 raise RuntimeError("ketch does not answer on port %d; see %s" % (port, self.dir))
