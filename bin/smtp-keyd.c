@@ -11,8 +11,12 @@
  * (lib/keysign: several times faster than BearSSL 0.6's), the key read
  * and checked by BearSSL's decoder as everywhere else.
  *
- * The door is descriptor 0. One iopause loop, signals through the
- * selfpipe; requests are one message each, of bounded length, parsed by
+ * The door is descriptor 0. One epoll loop, signals through the
+ * selfpipe, so that a request costs the same whether ten channels are
+ * open or four thousand (every session process that used TLS keeps its
+ * channel: with poll, each wake-up looked at all of them, about 20 % of
+ * smtp-keyd's CPU in W4, t/bench/README.md). Requests are one message
+ * each, of bounded length, parsed by
  * lib/keyd.c (t/fuzz/keyd.c). The table is read per request; the key
  * and the configuration are read again when their file has changed
  * (fileid below), looked at per request and per channel: a renewed key or
@@ -35,6 +39,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/epoll.h>
 
 #include <bearssl.h>
 
@@ -46,7 +51,6 @@
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/error.h>
-#include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
 #include <skalibs/sig.h>
 
@@ -62,6 +66,11 @@
 #define dieusage() strerr_dieusage(KETCH_EX_PERM, USAGE)
 /* at most this many channels at once: one per session that uses TLS or AUTH */
 #define CHANNELS_MAX 4096
+/* events taken from one epoll_wait */
+#define EVENTS_MAX 64
+/* epoll's data for the two descriptors that are not channels (a channel's is its slot) */
+#define EV_DOOR ((uint64_t)-1)
+#define EV_SELFPIPE ((uint64_t)-2)
 
 static conf cf ;
 static char const *conffile = 0 ;
@@ -241,11 +250,69 @@ static size_t sign (unsigned int id, unsigned char const *hash, unsigned char *s
 typedef struct chan_s chan ;
 struct chan_s
 {
-  int fd ;
+  int fd ;      /* -1: a free slot */
   pid_t pid ;   /* the child checking a password for it, -1 waiting for one, or 0 */
+  int armed ;   /* in the epoll set */
 } ;
 
+/*
+ * The channels, in slots that keep their place (an epoll event names its
+ * slot); below nchans, some may be free. Invariant: a channel is in the
+ * epoll set exactly when its pid is 0, so that one whose check runs or
+ * waits is not read; it is taken out of the set, not merely asked for no
+ * event, because epoll reports a hang-up whatever is asked.
+ */
+static chan chans[CHANNELS_MAX] ;
+static size_t nchans = 0 ;
+static int epfd ;
 static unsigned int nauth = 0 ;
+
+/* puts channel i in the epoll set (on) or takes it out: 1, or 0 (errno) */
+static int chan_arm (size_t i, int on)
+{
+  struct epoll_event ev = { .events = EPOLLIN, .data = { .u64 = i } } ;
+  if (chans[i].armed == on) return 1 ;
+  if (epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, chans[i].fd, &ev) < 0) return 0 ;
+  chans[i].armed = on ;
+  return 1 ;
+}
+
+/* out of the set first: a password check's child may still hold the
+   descriptor, and epoll forgets a descriptor only when its last copy closes */
+static void chan_close (size_t i)
+{
+  if (chans[i].armed) chan_arm(i, 0) ;
+  fd_close(chans[i].fd) ;
+  chans[i].fd = -1 ;
+  chans[i].pid = 0 ;
+  chans[i].armed = 0 ;
+  while (nchans && chans[nchans-1].fd < 0) nchans-- ;
+}
+
+/* a channel from the door, in the first free slot: 1, or 0 when refused
+   (closed): beyond CHANNELS_MAX, or epoll cannot take it */
+static int chan_new (int fd)
+{
+  size_t i = 0 ;
+  for (; i < nchans ; i++) if (chans[i].fd < 0) break ;
+  if (i == CHANNELS_MAX)
+  {
+    strerr_warnw("too many channels: refusing one") ;
+    fd_close(fd) ;
+    return 0 ;
+  }
+  if (i == nchans) nchans++ ;
+  chans[i].fd = fd ;
+  chans[i].pid = 0 ;
+  chans[i].armed = 0 ;
+  if (!chan_arm(i, 1))
+  {
+    strerr_warnwusys("add a channel to the epoll set (refusing it)") ;
+    chan_close(i) ;
+    return 0 ;
+  }
+  return 1 ;
+}
 
 static int reply (int fd, unsigned char const *rep, size_t len)
 {
@@ -338,24 +405,27 @@ static int answer (chan *c)
   return ok ;
 }
 
-static void reap (genalloc *chans)
+/* pid 0 again for the channels of the children that ended and, with a
+   place free, for those that waited: both are read again */
+static void reap (void)
 {
+  size_t i ;
   for (;;)
   {
     int wstat ;
     pid_t pid = wait_nohang(&wstat) ;
-    size_t n = genalloc_len(chan, chans), i = 0 ;
-    chan *c = genalloc_s(chan, chans) ;
     if (pid <= 0) break ;
-    for (; i < n ; i++) if (c[i].pid == pid) { c[i].pid = 0 ; nauth-- ; break ; }
+    for (i = 0 ; i < nchans ; i++) if (chans[i].fd >= 0 && chans[i].pid == pid) { chans[i].pid = 0 ; nauth-- ; break ; }
   }
-  /* the waiting channels are read again: the first ones get the free places */
+  /* the first waiting ones get the free places */
   if (nauth < AUTH_CHILDREN)
-  {
-    size_t n = genalloc_len(chan, chans), i = 0 ;
-    chan *c = genalloc_s(chan, chans) ;
-    for (; i < n ; i++) if (c[i].pid < 0) c[i].pid = 0 ;
-  }
+    for (i = 0 ; i < nchans ; i++) if (chans[i].fd >= 0 && chans[i].pid < 0) chans[i].pid = 0 ;
+  for (i = 0 ; i < nchans ; i++)
+    if (chans[i].fd >= 0 && !chans[i].pid && !chan_arm(i, 1))
+    {
+      strerr_warnwusys("put a channel back in the epoll set (closing it)") ;
+      chan_close(i) ;
+    }
 }
 
 /* per channel, the configuration as a session would read it, when its
@@ -389,8 +459,6 @@ static void reload (void)
 int main (int argc, char const *const *argv)
 {
   stralloc e = STRALLOC_ZERO ;
-  genalloc chans = GENALLOC_ZERO ;   /* chan */
-  genalloc x = GENALLOC_ZERO ;       /* iopause_fd */
   int sfd ;
   PROG = "smtp-keyd" ;
   {
@@ -424,48 +492,62 @@ int main (int argc, char const *const *argv)
   if (!selfpipe_trap(SIGCHLD)) strerr_diefusys(KETCH_EX_TEMP, "trap SIGCHLD") ;
   tain_now_set_stopwatch_g() ;
   tlscache_init(&cache, TLSCACHE_ENTRIES) ;
+  epfd = epoll_create1(EPOLL_CLOEXEC) ;
+  if (epfd < 0) strerr_diefusys(KETCH_EX_TEMP, "create an epoll instance") ;
+  {
+    struct epoll_event door = { .events = EPOLLIN, .data = { .u64 = EV_DOOR } } ;
+    struct epoll_event sp = { .events = EPOLLIN, .data = { .u64 = EV_SELFPIPE } } ;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &door) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &sp) < 0)
+      strerr_diefusys(KETCH_EX_TEMP, "add the door and the selfpipe to the epoll set") ;
+  }
   for (;;)
   {
+    struct epoll_event ev[EVENTS_MAX] ;
     tain deadline ;
-    size_t n = genalloc_len(chan, &chans), i, np = 2 ;
-    chan const *c = genalloc_s(chan, &chans) ;
-    iopause_fd *p ;
-    if (!genalloc_ready(iopause_fd, &x, n + 2)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
-    p = genalloc_s(iopause_fd, &x) ;
-    p[0].fd = 0 ; p[0].events = IOPAUSE_READ ; p[0].revents = 0 ;
-    p[1].fd = sfd ; p[1].events = IOPAUSE_READ ; p[1].revents = 0 ;
-    /* a channel whose password check runs, or waits, is left alone until a check ends */
-    for (i = 0 ; i < n ; i++)
-      if (!c[i].pid) { p[np].fd = c[i].fd ; p[np].events = IOPAUSE_READ ; p[np++].revents = 0 ; }
-    /* woken when the oldest cached session expires, to wipe it */
-    if (iopause_g(p, np, tlscache_deadline(&cache, &deadline) ? &deadline : 0) < 0) strerr_diefusys(KETCH_EX_TEMP, "iopause") ;
+    int n, i, ms = -1, door = 0, sig = 0 ;
+    /* woken when the oldest cached session expires, to wipe it (rounded up to the millisecond) */
+    if (tlscache_deadline(&cache, &deadline))
+    {
+      tain_now_g() ;
+      if (!tain_future(&deadline)) ms = 0 ;
+      else
+      {
+        tain d ;
+        tain_sub(&d, &deadline, &STAMP) ;
+        ms = tain_to_millisecs(&d) ;
+      }
+    }
+    n = epoll_wait(epfd, ev, EVENTS_MAX, ms) ;
+    if (n < 0)
+    {
+      if (errno == EINTR) continue ;
+      strerr_diefusys(KETCH_EX_TEMP, "epoll_wait") ;
+    }
+    tain_now_g() ;
     tlscache_expire(&cache, &STAMP) ;
-    /* channels first, from the end: a closed one is replaced by the last */
-    for (i = np ; i-- > 2 ; )
-      if (p[i].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
-      {
-        chan *cs = genalloc_s(chan, &chans) ;
-        size_t len = genalloc_len(chan, &chans), k = 0 ;
-        for (; k < len ; k++) if (cs[k].fd == p[i].fd) break ;
-        if (answer(cs + k)) continue ;
-        fd_close(cs[k].fd) ;
-        cs[k] = cs[len-1] ;
-        genalloc_setlen(chan, &chans, len - 1) ;
-      }
-    if (p[1].revents & IOPAUSE_READ)
+    /* channels first; one closed, or whose check started, earlier in this batch is skipped */
+    for (i = 0 ; i < n ; i++)
+    {
+      uint64_t k = ev[i].data.u64 ;
+      if (k == EV_DOOR) { door = 1 ; continue ; }
+      if (k == EV_SELFPIPE) { sig = 1 ; continue ; }
+      if (chans[k].fd < 0 || !chans[k].armed) continue ;
+      if (!answer(chans + k)) chan_close(k) ;
+      else if (chans[k].pid) chan_arm(k, 0) ;
+    }
+    if (sig)
       for (;;)
       {
-        int sig = selfpipe_read() ;
-        if (sig < 0) strerr_diefusys(KETCH_EX_TEMP, "read the selfpipe") ;
-        if (!sig) break ;
-        if (sig == SIGCHLD) reap(&chans) ;
+        int s = selfpipe_read() ;
+        if (s < 0) strerr_diefusys(KETCH_EX_TEMP, "read the selfpipe") ;
+        if (!s) break ;
+        if (s == SIGCHLD) reap() ;
       }
-    if (p[0].revents & (IOPAUSE_READ | IOPAUSE_EXCEPT))
+    if (door)
       for (;;)
       {
-        chan nc = { .fd = -1, .pid = 0 } ;
-        nc.fd = door_recv() ;
-        if (nc.fd < 0)
+        int fd = door_recv() ;
+        if (fd < 0)
         {
           /* every holder of the door, the listener and its sessions, is gone */
           if (errno == EPIPE) return 0 ;
@@ -473,14 +555,7 @@ int main (int argc, char const *const *argv)
           if (!error_isagain(errno)) strerr_diefusys(KETCH_EX_TEMP, "receive a channel") ;
           break ;
         }
-        if (genalloc_len(chan, &chans) >= CHANNELS_MAX)
-        {
-          strerr_warnw("too many channels: refusing one") ;
-          fd_close(nc.fd) ;
-          continue ;
-        }
-        if (!genalloc_append(chan, &chans, &nc)) strerr_diefusys(KETCH_EX_TEMP, "allocate") ;
-        reload() ;
+        if (chan_new(fd)) reload() ;
       }
   }
 }

@@ -7,7 +7,7 @@
 # (tcpserver) reading the key itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 15
+plan 17
 need openssl openssl
 
 cd "$T" || exit 1
@@ -52,6 +52,30 @@ rb = pb.recv(600)
 busy = not select.select([pa], [], [], 0)[0]
 print(rb[:1].decode(), busy, pa.recv(600).decode())
 pa.close(); pb.close()
+# eight checks at once: four run (AUTH_CHILDREN), four wait, out of the
+# epoll set, for a place; each then answered, and its channel read again
+cs = [channel() for i in range(8)]
+for x in cs: x.send(b'A\x05alicecorrect horse')
+rs = []
+for x in cs:
+  try: rs.append(x.recv(600).decode())
+  except socket.timeout: rs.append('timeout')
+for x in cs: x.send(b'K')
+ks = []
+for x in cs:
+  try: ks.append(x.recv(600)[:1].decode())
+  except socket.timeout: ks.append('timeout')
+print(''.join(rs), ''.join(ks))
+for x in cs: x.close()
+# 300 channels held open, as 300 session processes that used TLS keep
+# theirs; the last answered, and after 299 close a new one takes a free slot
+held = [channel() for i in range(300)]
+held[-1].send(b'K'); a = held[-1].recv(600)[:1].decode()
+for x in held[:-1]: x.close()
+n = channel(); n.send(b'K'); b = n.recv(600)[:1].decode()
+held[-1].send(b'K'); d = held[-1].recv(600)[:1].decode()
+print(a, b, d)
+n.close(); held[-1].close()
 c.close(); door.close()
 try: print(p.wait(5))
 except subprocess.TimeoutExpired: p.kill(); print('alive')
@@ -63,7 +87,9 @@ is "$(echo "$got" | sed -n 2p)" "+ 2" "smtp-keyd still answers: the key's type (
 is "$(echo "$got" | sed -n 3p)" "+ True True" "a SHA-256 hash signed (an ECDSA signature in DER)"
 is "$(echo "$got" | sed -n 4p)" "+ - -" "AUTH: the right password, a wrong one, an unknown user"
 is "$(echo "$got" | sed -n 5p)" "+ True +" "a key request sent during a password check is answered before it ends"
-is "$(echo "$got" | sed -n 6p)" 0 "the door closed by all its holders: smtp-keyd exits 0"
+is "$(echo "$got" | sed -n 6p)" "++++++++ ++++++++" "eight password checks at once (four run, four wait for a place): all answered, and each channel read again after"
+is "$(echo "$got" | sed -n 7p)" "+ + +" "300 channels open: the last is answered; after 299 closed, a new one and the old one are"
+is "$(echo "$got" | sed -n 8p)" 0 "the door closed by all its holders: smtp-keyd exits 0"
 
 # through the listener; then smtp-keyd dies
 start_listen
