@@ -1,6 +1,7 @@
 /* ISC license: see LICENSE. */
 
 #include <limits.h>
+#include <string.h>
 
 #include "message.h"
 
@@ -70,6 +71,37 @@ static int put (message *m, stralloc *out, char c)
 }
 
 /*
+ * Inside a line (not at its start, no CR pending) and past the header
+ * section's hop count: how many of the len octets at s are plain (no CR,
+ * LF or NUL) and within the line's and the message's limits. The octet
+ * loop of message_feed would store each of them as it is and change
+ * nothing else but the counts; the first octet not taken here goes to
+ * that loop, which finds the error at the same octet (t/unit/message.c
+ * compares the two on random input). A third of a W1 worker's user time
+ * was that loop, one octet at a time.
+ */
+static size_t plain_run (message *m, char const *s, size_t len)
+{
+  size_t lim = len, n = 0 ;
+  unsigned char hi = 0 ;
+  if (m->cr || m->bol || (m->maxhops && m->hops.state != MESSAGE_HOPS_BODY)) return 0 ;
+  if (lim > MESSAGE_LINE_MAX - m->linelen) lim = MESSAGE_LINE_MAX - m->linelen ;
+  if (m->max)
+  {
+    uint64_t room = m->max > m->size ? m->max - m->size : 0 ;
+    if (lim > room) lim = room ;
+  }
+  for (; n < lim ; n++)
+  {
+    unsigned char c = s[n] ;
+    if (c == '\r' || c == '\n' || !c) break ;
+    hi |= c ;
+  }
+  if (hi & 0x80) m->has8bit = 1 ;
+  return n ;
+}
+
+/*
  * Feed len octets. Returns how many were consumed: len, or fewer when the
  * message ended (DOTS) or an error was found (m->err set). A return of
  * (size_t)-1 means out of memory.
@@ -82,7 +114,18 @@ size_t message_feed (message *m, char const *s, size_t len, stralloc *out)
   if (!stralloc_readyplus(out, len)) return (size_t)-1 ;
   for (; i < len ; i++)
   {
-    unsigned char c = s[i] ;
+    unsigned char c ;
+    size_t n = plain_run(m, s + i, len - i) ;
+    if (n)
+    {
+      memcpy(out->s + out->len, s + i, n) ;
+      out->len += n ;
+      m->size += n ;
+      m->linelen += n ;
+      i += n ;
+      if (i == len) break ;
+    }
+    c = s[i] ;
     if (m->cr)
     {
       m->cr = 0 ;
