@@ -77,8 +77,8 @@ static int put (message *m, stralloc *out, char c)
  * loop of message_feed would store each of them as it is and change
  * nothing else but the counts; the first octet not taken here goes to
  * that loop, which finds the error at the same octet (t/unit/message.c
- * compares the two on random input). A third of a W1 worker's user time
- * was that loop, one octet at a time.
+ * checks message_feed against a model of it on random input). Taken one
+ * octet at a time, a 4 KiB message cost 14 us, 5 us this way.
  */
 static size_t plain_run (message *m, char const *s, size_t len)
 {
