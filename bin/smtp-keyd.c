@@ -374,13 +374,13 @@ static int answer (chan *c)
   }
   else if (r.type == KEYD_SAVE)
   {
-    /* the cache off, or the ID taken (a session cannot replace another's): not saved */
-    rep[0] = KEYD_NO ;
+    /* not answered (lib/keyd.h); the cache off, or the ID taken (a session cannot replace another's): not saved */
+    replen = 0 ;
     if (cf.tls_session_cache)
     {
       tain_now_g() ;
-      if (tlscache_put(&cache, (unsigned char const *)r.data, (unsigned char const *)r.pass, &STAMP, cf.tls_session_cache)) rep[0] = KEYD_OK ;
-      else if (errno == ENOMEM) strerr_warnwu("allocate the TLS session cache") ;
+      if (!tlscache_put(&cache, (unsigned char const *)r.data, (unsigned char const *)r.pass, &STAMP, cf.tls_session_cache) && errno == ENOMEM)
+        strerr_warnwu("allocate the TLS session cache") ;
     }
   }
   else if (r.type == KEYD_LOAD)

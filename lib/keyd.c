@@ -135,8 +135,8 @@ int keyd_open (int door, tain const *deadline)
 
 /* The reply is waited for before the first recv: smtp-keyd has to be
    woken and to answer, and a recv tried at once fails with EAGAIN (three
-   system calls for nothing per STARTTLS: the key type, the signature, the
-   session saved; t/bench/README.md). */
+   system calls for nothing per STARTTLS: the key type and the signature;
+   t/bench/README.md). */
 ssize_t keyd_call (int ch, char const *req, size_t len, char *rep, tain const *deadline)
 {
   ssize_t r ;
@@ -153,4 +153,12 @@ ssize_t keyd_call (int ch, char const *req, size_t len, char *rep, tain const *d
     if (!r) return (errno = EPIPE, -1) ;
     if (!error_isagain(errno)) return -1 ;
   }
+}
+
+/* A save is worth no wait: the channel's buffer is empty (every request
+   before this one was answered), so a full one means smtp-keyd is stuck,
+   and the session is then not cached. */
+int keyd_post (int ch, char const *req, size_t len)
+{
+  return send(ch, req, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len ;
 }

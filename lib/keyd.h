@@ -15,7 +15,7 @@
  * A session opens a channel: a SOCK_SEQPACKET socket pair whose one end
  * it passes to smtp-keyd through the door, a SOCK_SEQPACKET socket that
  * every session inherits from smtp-listen. On the channel each message is
- * one request, answered by one reply:
+ * one request, answered by one reply, but for 'P', which gets none:
  *
  *   'K'                  read the key: the reply is '+' and its BearSSL
  *                        key type (BR_KEYTYPE_RSA or BR_KEYTYPE_EC)
@@ -28,14 +28,16 @@
  *                        §7.3): ID its session ID (KEYD_SESSION_ID
  *                        octets), PARAMS (KEYD_SESSION_PARAMS octets) its
  *                        protocol version and cipher suite (two octets
- *                        each, big-endian) and its master secret (48)
+ *                        each, big-endian) and its master secret (48);
+ *                        not answered, so that the session sends its
+ *                        Finished without waiting for the cache (a save
+ *                        that fails is a later miss: a full handshake)
  *   'L' ID               load the session of ID: the reply is '+' and
  *                        its PARAMS, or '-'
  *
  *   '+' [DATA]           key type, signature, session, or the password
- *                        is right, or the session is saved
- *   '-'                  wrong user or password; no such session, or it
- *                        is not saved (the cache is off, or ID is there)
+ *                        is right
+ *   '-'                  wrong user or password; no such session
  *   '!'                  refused or failed: a request that does not parse
  *                        also ends its channel
  *
@@ -90,5 +92,7 @@ extern size_t keyd_load_fmt (char *, char const *) ;
 extern int keyd_open (int, tain const *) ;
 /* one request, one reply into rep (KEYD_REP_MAX octets): the reply's length, or -1 (errno; ETIMEDOUT) */
 extern ssize_t keyd_call (int, char const *, size_t, char *, tain const *) ;
+/* one request that gets no reply (KEYD_SAVE), sent only if the channel takes it at once: 1, or 0 (errno) */
+extern int keyd_post (int, char const *, size_t) ;
 
 #endif

@@ -351,14 +351,14 @@ static tls_server *cache_server (br_ssl_session_cache_class const **cctx)
 static void keyd_save (br_ssl_session_cache_class const **cctx, br_ssl_server_context *sc, br_ssl_session_parameters const *sp)
 {
   tls_server *t = cache_server(cctx) ;
-  char req[KEYD_REQ_MAX], rep[KEYD_REP_MAX], params[KEYD_SESSION_PARAMS] ;
+  char req[KEYD_REQ_MAX], params[KEYD_SESSION_PARAMS] ;
   (void)sc ;
   t->saved = 1 ;
   if (sp->session_id_len != KEYD_SESSION_ID) return ;
   params[0] = sp->version >> 8 ; params[1] = sp->version & 0xff ;
   params[2] = sp->cipher_suite >> 8 ; params[3] = sp->cipher_suite & 0xff ;
   memcpy(params + 4, sp->master_secret, 48) ;
-  keyd_call(t->keyd, req, keyd_save_fmt(req, (char const *)sp->session_id, params), rep, t->deadline) ;
+  keyd_post(t->keyd, req, keyd_save_fmt(req, (char const *)sp->session_id, params)) ;
   byte_zzero(params, sizeof(params)) ;
   byte_zzero(req, sizeof(req)) ;
 }

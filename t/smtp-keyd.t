@@ -7,7 +7,7 @@
 # (tcpserver) reading the key itself.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 17
+plan 18
 need openssl openssl
 
 cd "$T" || exit 1
@@ -19,7 +19,7 @@ mkinstance "listen 127.0.0.1 port $PORT starttls" "listen 127.0.0.1 port $PORTP 
 
 # smtp-keyd alone, its door a socket pair of ours: requests straight to it
 got=$(py "
-import socket, subprocess, time
+import select, socket, subprocess, time
 door, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 p = subprocess.Popen(['$BIN/smtp-keyd', '-C', '$CONF'], stdin=theirs, stderr=open('$T/keyd.err', 'w'))
 theirs.close()
@@ -43,9 +43,15 @@ c.send(b'A\x05alicecorrect horse'); a = c.recv(600)
 c.send(b'A\x05alicewrong'); b = c.recv(600)
 c.send(b'A\x03bobx'); d = c.recv(600)
 print(a.decode(), b.decode(), d.decode())
+# a save is not answered: the next reply on the channel is the load's;
+# a second save under the same ID does not replace the first
+sid = bytes(range(32)); p1 = b'\x03\x03\xc0\x2b' + b's' * 48; p2 = b'\x03\x03\xc0\x2b' + b't' * 48
+c.send(b'P' + sid + p1); c.send(b'L' + sid); r1 = c.recv(600)
+c.send(b'P' + sid + p2); c.send(b'L' + sid); r2 = c.recv(600)
+c.send(b'L' + bytes(32)); r3 = c.recv(600)
+print(r1 == b'+' + p1, r2 == b'+' + p1, r3.decode(), not select.select([c], [], [], 0.2)[0])
 # a password check (yescrypt: tens of ms) runs beside the key: a request
 # sent after it is answered while it still runs
-import select
 pa = channel(); pb = channel()
 pa.send(b'A\x05alicecorrect horse'); time.sleep(0.01); pb.send(b'K')
 rb = pb.recv(600)
@@ -86,10 +92,11 @@ check "a door message without a descriptor: refused and logged" grep -q 'refused
 is "$(echo "$got" | sed -n 2p)" "+ 2" "smtp-keyd still answers: the key's type (EC)"
 is "$(echo "$got" | sed -n 3p)" "+ True True" "a SHA-256 hash signed (an ECDSA signature in DER)"
 is "$(echo "$got" | sed -n 4p)" "+ - -" "AUTH: the right password, a wrong one, an unknown user"
-is "$(echo "$got" | sed -n 5p)" "+ True +" "a key request sent during a password check is answered before it ends"
-is "$(echo "$got" | sed -n 6p)" "++++++++ ++++++++" "eight password checks at once (four run, four wait for a place): all answered, and each channel read again after"
-is "$(echo "$got" | sed -n 7p)" "+ + +" "300 channels open: the last is answered; after 299 closed, a new one and the old one are"
-is "$(echo "$got" | sed -n 8p)" 0 "the door closed by all its holders: smtp-keyd exits 0"
+is "$(echo "$got" | sed -n 5p)" "True True - True" "a session saved is not answered, and loaded by its ID; a second save of the ID does not replace it; an unknown ID: none"
+is "$(echo "$got" | sed -n 6p)" "+ True +" "a key request sent during a password check is answered before it ends"
+is "$(echo "$got" | sed -n 7p)" "++++++++ ++++++++" "eight password checks at once (four run, four wait for a place): all answered, and each channel read again after"
+is "$(echo "$got" | sed -n 8p)" "+ + +" "300 channels open: the last is answered; after 299 closed, a new one and the old one are"
+is "$(echo "$got" | sed -n 9p)" 0 "the door closed by all its holders: smtp-keyd exits 0"
 
 # through the listener; then smtp-keyd dies
 start_listen
