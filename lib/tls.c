@@ -169,12 +169,22 @@ static impls const *impls_get (void)
   return &x ;
 }
 
-/* what the engine needs for our suites (TLS 1.2, ECDHE, AEAD) */
+/*
+ * What the engine needs for our suites (TLS 1.2, ECDHE, AEAD). BearSSL
+ * runs every hash set here over the whole handshake transcript, so only
+ * those with a use are set: SHA-256 and SHA-384, the PRFs of our suites
+ * (RFC 5246 §5, §7.4.9), which also sign the ServerKeyExchange; SHA-1,
+ * the signature hash of a client that sends no signature_algorithms
+ * (RFC 5246 §7.4.1.4.1). MD5 served TLS 1.0 and 1.1 only. SHA-224 and
+ * SHA-512 are left out: a client that offers them offers SHA-256 too
+ * (OpenSSL, GnuTLS, BearSSL, Go do), and one that did not would get a
+ * handshake failure, not a weaker signature.
+ */
 static void engine_setup (br_ssl_engine_context *eng, impls const *x)
 {
-  static br_hash_class const *const hashes[] = { &br_md5_vtable, &br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable } ;
-  int id = br_md5_ID ;
-  for (; id <= br_sha512_ID ; id++) br_ssl_engine_set_hash(eng, id, hashes[id - br_md5_ID]) ;
+  br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable) ;
+  br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable) ;
+  br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable) ;
   br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf) ;
   br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf) ;
   br_ssl_engine_set_ec(eng, x->ec) ;
@@ -283,8 +293,8 @@ static tls_server *policy_server (br_ssl_server_policy_class const **pctx)
   return (tls_server *)(void *)((char *)pctx - offsetof(tls_server, policy)) ;
 }
 
-/* RFC 5246 §7.4.1.4.1 hash ids, in the order BearSSL's own policies prefer them */
-static unsigned char const hash_pref[] = { 4, 5, 6, 3, 2 } ;
+/* RFC 5246 §7.4.1.4.1 hash ids of the hashes engine_setup sets, in the order BearSSL's own policies prefer them */
+static unsigned char const hash_pref[] = { 4, 5, 2 } ;
 
 static int delegated_choose (br_ssl_server_policy_class const **pctx, br_ssl_server_context const *cc, br_ssl_server_choices *ch)
 {

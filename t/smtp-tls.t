@@ -5,7 +5,7 @@
 # discarded, certificates read per session, RFC 3848 protocol names.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 18
+plan 19
 need openssl openssl
 
 cd "$T" || exit 1
@@ -151,6 +151,17 @@ try:
 except Exception as e: print('failed', e)
 ")
 is "$got" "tls ECDHE-ECDSA-$AEAD" "STARTTLS with the EC certificate"
+
+# the ServerKeyExchange's hash (lib/tls.c, engine_setup): SHA-256 first,
+# SHA-384, and SHA-1 for a client that takes nothing else (the default of
+# RFC 5246 §7.4.1.4.1); SHA-512 alone is not enough
+sigdigest () {
+  timeout 20 openssl s_client -connect 127.0.0.1:$PORTS -tls1_2 -sigalgs "$1" \
+    -cipher "ECDHE-ECDSA-$AEAD:@SECLEVEL=0" </dev/null 2>&1 |
+    sed -n 's/^Peer signing digest: *//p;s/.*\(handshake failure\).*/\1/p' | head -n 1
+}
+got="$(sigdigest ECDSA+SHA256:ECDSA+SHA512) $(sigdigest ECDSA+SHA512:ECDSA+SHA384) $(sigdigest ECDSA+SHA1) $(sigdigest ECDSA+SHA512)"
+is "$got" "SHA256 SHA384 SHA1 handshake failure" "the ServerKeyExchange is signed with SHA-256, else SHA-384, else SHA-1; SHA-512 alone fails"
 
 got=$(py "
 c = Conn($PORT); c.reply(); c.cmd(b'EHLO x'); c.send(b'STARTTLS\r\n'); print(c.reply()[0])
