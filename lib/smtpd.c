@@ -1271,6 +1271,17 @@ static int reusable (smtpd_session const *s, int filtered)
   return !s->authtried || (s->io->door >= 0 && !s->cf->auth_dovecot) ;
 }
 
+/* the last replies and the close_notify, in one write (lib/tls.h),
+   given 2 s: a client that does not read them holds up no one */
+static void tls_end (smtpd_session *s)
+{
+  tain d ;
+  tain_now_g() ;
+  tain_addsec_g(&d, 2) ;
+  tls_close(s->tls, s->outbuf, s->outlen, &d) ;
+  s->outlen = 0 ;
+}
+
 /* the end of a session: 1 when this process serves another client */
 static int over (smtpd_session *s)
 {
@@ -1285,24 +1296,13 @@ static int over (smtpd_session *s)
   {
     /* the next clients wait for this process: one that does not read
        its last reply must not hold it up, nor end it */
-    if (s->outlen) net_write(s, s->outbuf, s->outlen) ;
+    if (s->tls) tls_end(s) ;
+    else if (s->outlen) net_write(s, s->outbuf, s->outlen) ;
     s->outlen = 0 ;
-    if (s->tls)
-    {
-      tain d ;
-      tain_now_g() ;
-      tain_addsec_g(&d, 2) ;
-      tls_close(s->tls, &d) ;
-    }
     return 1 ;
   }
-  if (flush(s) && s->tls)
-  {
-    tain d ;
-    tain_now_g() ;
-    tain_addsec_g(&d, 2) ;
-    tls_close(s->tls, &d) ;
-  }
+  if (s->tls) tls_end(s) ;
+  else flush(s) ;
   return 0 ;
 }
 

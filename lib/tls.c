@@ -680,7 +680,13 @@ ssize_t tls_read (tls_server *t, char *buf, size_t len, tain const *deadline)
   return (ssize_t)n ;
 }
 
-/* what the engine holds to send, written; a write is tried before any wait (pump) */
+/*
+ * What the engine holds to send, written. Records that fit in t->out are
+ * gathered there as pump does, so that the last reply and the
+ * close_notify after it go in one write (tls_close); a write is tried
+ * before any wait. 1 when all is written, or 0 (errno; EPIPE: the engine
+ * is closed).
+ */
 static int flush (tls_server *t, tain const *deadline)
 {
   br_ssl_engine_context *eng = &t->sc.eng ;
@@ -689,23 +695,38 @@ static int flush (tls_server *t, tain const *deadline)
   {
     unsigned int st = br_ssl_engine_current_state(eng) ;
     iopause_fd x = { .fd = t->fdw, .events = IOPAUSE_WRITE, .revents = 0 } ;
-    size_t len ;
-    unsigned char *buf ;
-    ssize_t w ;
     int r ;
-    if (st & BR_SSL_CLOSED) return (errno = EPIPE, 0) ;
-    if (!(st & BR_SSL_SENDREC)) return 1 ;
-    buf = br_ssl_engine_sendrec_buf(eng, &len) ;
-    w = fd_write(t->fdw, (char const *)buf, len) ;
-    if (w >= 0) { br_ssl_engine_sendrec_ack(eng, w) ; continue ; }
-    if (!error_isagain(errno)) return 0 ;
+    if (st & BR_SSL_SENDREC)
+    {
+      size_t len ;
+      unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len) ;
+      if (len <= sizeof(t->out) - t->outlen)
+      {
+        memcpy(t->out + t->outlen, buf, len) ;
+        t->outlen += len ;
+        br_ssl_engine_sendrec_ack(eng, len) ;
+        continue ;
+      }
+      if (t->outlen) r = out_write(t) ;
+      else
+      {
+        ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
+        if (w >= 0) br_ssl_engine_sendrec_ack(eng, w) ;
+        r = w >= 0 ? 1 : error_isagain(errno) ? 0 : -1 ;
+      }
+    }
+    else if (t->outlen) r = out_write(t) ;
+    else return st & BR_SSL_CLOSED ? (errno = EPIPE, 0) : 1 ;
+    if (r < 0) return 0 ;
+    if (r) continue ;
     r = iopause_g(&x, 1, deadline) ;
     if (r < 0) return 0 ;
     if (!r) return (errno = ETIMEDOUT, 0) ;
   }
 }
 
-int tls_write (tls_server *t, char const *s, size_t len, tain const *deadline)
+/* plaintext into the engine, as much as it takes at a time: 1, or 0 (errno) */
+static int put (tls_server *t, char const *s, size_t len, tain const *deadline)
 {
   while (len)
   {
@@ -720,11 +741,19 @@ int tls_write (tls_server *t, char const *s, size_t len, tain const *deadline)
     br_ssl_engine_sendapp_ack(&t->sc.eng, n) ;
     s += n ; len -= n ;
   }
-  return flush(t, deadline) ;
+  return 1 ;
 }
 
-void tls_close (tls_server *t, tain const *deadline)
+int tls_write (tls_server *t, char const *s, size_t len, tain const *deadline)
 {
+  return put(t, s, len, deadline) && flush(t, deadline) ;
+}
+
+/* BearSSL's close makes the record of what put left, then the
+   close_notify (RFC 5246 §7.2.1): flush gathers both */
+void tls_close (tls_server *t, char const *s, size_t len, tain const *deadline)
+{
+  if (!put(t, s, len, deadline)) return ;
   br_ssl_engine_close(&t->sc.eng) ;
   flush(t, deadline) ;
 }

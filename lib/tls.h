@@ -143,7 +143,10 @@ extern int tls_handshake (tls_server *, tain const *) ;
 extern ssize_t tls_read (tls_server *, char *, size_t, tain const *) ;
 /* plaintext out, then flushed to the network: 1 ok, 0 error */
 extern int tls_write (tls_server *, char const *, size_t, tain const *) ;
-extern void tls_close (tls_server *, tain const *) ;
+/* the last plaintext (may be empty), then the close_notify: both in one
+   write when they fit in the out stage. The peer's close_notify is not
+   waited for (RFC 5246 §7.2.1 allows it) */
+extern void tls_close (tls_server *, char const *, size_t, tain const *) ;
 /* does the engine hold decrypted bytes not yet read? */
 extern int tls_pending (tls_server const *) ;
 extern unsigned int tls_suite (tls_server const *) ;

@@ -5,7 +5,7 @@
 # discarded, certificates read per session, RFC 3848 protocol names.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtp-lib.sh"
-plan 19
+plan 20
 need openssl openssl
 
 cd "$T" || exit 1
@@ -151,6 +151,37 @@ try:
 except Exception as e: print('failed', e)
 ")
 is "$got" "tls ECDHE-ECDSA-$AEAD" "STARTTLS with the EC certificate"
+
+# QUIT: the 221 and the close_notify (RFC 5246 §7.2.1) go in one write,
+# so one TCP segment (lib/tls.c, tls_close). The segments are taken off
+# lo with a packet socket: on lo each one is seen going out and coming in.
+got=$(py "
+import socket, struct
+c = Conn($PORT); c.reply(); c.cmd(b'EHLO x'); c.cmd(b'STARTTLS'); c.wrap(); c.cmd(b'EHLO x')
+cport = c.s.getsockname()[1]
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+cap.bind(('lo', 0))
+print(c.code(b'QUIT'), c.s.recv(100))
+cap.setblocking(False)
+segs = []
+for _ in range(10000):
+  try: pkt, addr = cap.recvfrom(65536)
+  except BlockingIOError: break
+  if addr[2] != socket.PACKET_HOST: continue
+  ip = pkt[14:]
+  if ip[0] >> 4 != 4 or ip[9] != 6: continue
+  ihl = (ip[0] & 15) * 4
+  tcp = ip[ihl:struct.unpack('!H', ip[2:4])[0]]
+  sport, dport = struct.unpack('!HH', tcp[:4])
+  data = tcp[(tcp[12] >> 4) * 4:]
+  if sport != $PORT or dport != cport or not data: continue
+  types, i = [], 0
+  while i + 5 <= len(data): types.append(data[i]); i += 5 + struct.unpack('!H', data[i+3:i+5])[0]
+  segs.append(types)
+print(segs)
+")
+is "$got" "221 b''
+[[23, 21]]" "QUIT over TLS: the 221 and the close_notify alert in one segment, then the end"
 
 # the ServerKeyExchange's hash (lib/tls.c, engine_setup): SHA-256 first,
 # SHA-384, and SHA-1 for a client that takes nothing else (the default of
