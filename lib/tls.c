@@ -527,6 +527,29 @@ static int out_write (tls_server *t)
   return 1 ;
 }
 
+/* the engine's next record: gathered in t->out if it fits (2), else
+   what was gathered written, or the record itself when nothing was:
+   1 (some went), 0 (EAGAIN), -1 (error) */
+static int send_rec (tls_server *t)
+{
+  br_ssl_engine_context *eng = &t->sc.eng ;
+  size_t len ;
+  unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len) ;
+  ssize_t w ;
+  if (len <= sizeof(t->out) - t->outlen)
+  {
+    memcpy(t->out + t->outlen, buf, len) ;
+    t->outlen += len ;
+    br_ssl_engine_sendrec_ack(eng, len) ;
+    return 2 ;
+  }
+  if (t->outlen) return out_write(t) ;
+  w = fd_write(t->fdw, (char const *)buf, len) ;
+  if (w < 0) return error_isagain(errno) ? 0 : -1 ;
+  br_ssl_engine_sendrec_ack(eng, w) ;
+  return 1 ;
+}
+
 /*
  * Runs the engine until its state has a bit of want, or is closed.
  * Returns the state, or -1 (ETIMEDOUT, EPIPE on TCP EOF, I/O error).
@@ -577,22 +600,8 @@ static int pump (tls_server *t, unsigned int want, tain const *deadline)
     }
     if (st & BR_SSL_SENDREC && !wwait)
     {
-      size_t len ;
-      unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len) ;
-      if (len <= sizeof(t->out) - t->outlen)
-      {
-        memcpy(t->out + t->outlen, buf, len) ;
-        t->outlen += len ;
-        br_ssl_engine_sendrec_ack(eng, len) ;
-        continue ;
-      }
-      if (t->outlen) r = out_write(t) ;
-      else
-      {
-        ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
-        if (w >= 0) br_ssl_engine_sendrec_ack(eng, w) ;
-        r = w >= 0 ? 1 : error_isagain(errno) ? 0 : -1 ;
-      }
+      r = send_rec(t) ;
+      if (r == 2) continue ;
       if (r < 0) return -1 ;
       if (!r) wwait = 1 ;
       else rwait = 1 ;
@@ -696,25 +705,7 @@ static int flush (tls_server *t, tain const *deadline)
     unsigned int st = br_ssl_engine_current_state(eng) ;
     iopause_fd x = { .fd = t->fdw, .events = IOPAUSE_WRITE, .revents = 0 } ;
     int r ;
-    if (st & BR_SSL_SENDREC)
-    {
-      size_t len ;
-      unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len) ;
-      if (len <= sizeof(t->out) - t->outlen)
-      {
-        memcpy(t->out + t->outlen, buf, len) ;
-        t->outlen += len ;
-        br_ssl_engine_sendrec_ack(eng, len) ;
-        continue ;
-      }
-      if (t->outlen) r = out_write(t) ;
-      else
-      {
-        ssize_t w = fd_write(t->fdw, (char const *)buf, len) ;
-        if (w >= 0) br_ssl_engine_sendrec_ack(eng, w) ;
-        r = w >= 0 ? 1 : error_isagain(errno) ? 0 : -1 ;
-      }
-    }
+    if (st & BR_SSL_SENDREC) r = send_rec(t) ;
     else if (t->outlen) r = out_write(t) ;
     else return st & BR_SSL_CLOSED ? (errno = EPIPE, 0) : 1 ;
     if (r < 0) return 0 ;
