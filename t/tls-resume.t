@@ -222,6 +222,6 @@ stop_listen
 sed -i '/^tls-session-cache /d' "$CONF"
 KETCH_LISTEN_FLAGS=-f start_listen
 ok $? "smtp-listen -f" "$(tail -n 20 "$T/smtp.log")"
-got=$(resume s:$PORT s:$PORT h:$PORT t:$PORTS)
-is "$got" "0 1 0 1 1" "smtp-listen -f: resumed, in another session process too, and on the smtps listener"
+got=$(resume s:$PORT s:$PORT h:$PORT t:$PORTS ack:$PORT:5)
+is "$got" "0 1 0 1 1 prompt" "smtp-listen -f: resumed, in another session process too, and on the smtps listener; the last flight ACKed at once"
 done_testing
