@@ -36,6 +36,7 @@
 #include "senderlogin.h"
 #include "smtp.h"
 #include "smtpd.h"
+#include "tcpack.h"
 #include "tls.h"
 #include "tlsname.h"
 
@@ -710,6 +711,7 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
   char id[QUEUE_ID_LEN + 1] = "none" ;
   smtp_data dm = SMTP_DATA_ZERO ;
   size_t progress = 0 ;
+  int got = 0 ;
   /* RFC 2920 §3.1: with every RCPT refused, DATA gets 554, not 354 */
   if (!s->nrcpt) { reply_err(s, s->nrcpt_tried ? "554 5.5.1 No valid recipients" : "503 5.5.1 Need RCPT before DATA") ; return ; }
 
@@ -740,11 +742,18 @@ static void do_data (smtpd_session *s, char const *arg, size_t len)
     if (dm.done) break ;
     /* once refused, nothing more goes to enqueue: it aborts on EOF */
     if (dm.bad && s->efd >= 0) eabort(s) ;
+    /* what was read is not the whole message, nothing more is waiting
+       to be read, and nothing of ours will carry the ACK before the end:
+       a client that writes the message in several writes with Nagle's
+       algorithm on waits for that ACK (lib/tcpack). A message that is
+       all there when we read gets its ACK with our reply, as before */
+    if (got && !(s->tls ? tls_pending(s->tls) : s->rfull)) tcpack_now(s->io->fdr) ;
     s->inpos = s->inlen = 0 ;
     r = net_read(s, s->inbuf, SMTPD_INBUF) ;
     if (r < 0) { int e = errno ; data_abort(s) ; errno = e ; die_net(s, "read-error") ; return ; }
     if (!r) { data_abort(s) ; LOG(s, "disconnect reason=eof-in-data") ; bye(s) ; return ; }
     s->inlen = r ;
+    got = 1 ;
     progress += r ;
     /* real transfers move the deadline on; a slow drip does not */
     if (progress >= DATA_PROGRESS) { progress = 0 ; set_deadline(s, s->cf->timeout_data) ; }

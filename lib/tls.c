@@ -10,9 +10,6 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <bearssl.h>
 
@@ -26,6 +23,7 @@
 
 #include "ecimpl.h"
 #include "keyd.h"
+#include "tcpack.h"
 #include "tls.h"
 #include "tlsname.h"
 
@@ -673,31 +671,19 @@ static int pump (tls_server *t, unsigned int want, tain const *deadline)
 /*
  * A resumption's last flight is the client's ChangeCipherSpec and
  * Finished (RFC 5246 §7.3, figure 2), and after STARTTLS the client
- * speaks next (EHLO, RFC 3207 §4.2) with nothing from us in between.
- * Linux delays the ACK of a segment that no data answers, by 40 ms at
- * least in a session that has been trading replies; a client with
- * Nagle's algorithm on (OpenSSL's, Python's and Postfix's clients set
- * no TCP_NODELAY) holds its EHLO until that ACK. So the flight is
- * ACKed at once (on the smtps port our greeting follows anyway, and
- * this is one segment more). Best effort: the descriptor may be no TCP
- * socket (a pipe in tests), and TCP_QUICKACK is Linux's.
+ * speaks next (EHLO, RFC 3207 §4.2) with nothing from us in between: a
+ * client with Nagle's algorithm on would hold its EHLO until Linux's
+ * delayed ACK of the flight (lib/tcpack). So it is ACKed at once (on the
+ * smtps port our greeting follows anyway, and this is one segment
+ * more). Best effort: the descriptor may be no TCP socket (a pipe in
+ * tests).
  */
-static void ack_now (int fd)
-{
-#ifdef TCP_QUICKACK
-  int one = 1 ;
-  setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one)) ;
-#else
-  (void)fd ;
-#endif
-}
-
 int tls_handshake (tls_server *t, tain const *deadline)
 {
   int st = pump(t, BR_SSL_SENDAPP, deadline) ;
   if (st < 0) return 0 ;
   if (st & BR_SSL_CLOSED) return (errno = EPROTO, 0) ;
-  if (tls_resumed(t)) ack_now(t->fdr) ;
+  if (tls_resumed(t)) tcpack_now(t->fdr) ;
   return 1 ;
 }
 
