@@ -67,6 +67,29 @@ class Conn:
 def codes(c, cmds):
     return ' '.join(str(c.code(x)) for x in cmds)
 
+def in_pieces(port, starttls=False, n=5):
+    """N messages, each written line by line after the 354 (Python's socket
+    has Nagle's algorithm on), over STARTTLS or not: a write waits until
+    the one before is ACKed, so each message takes 40 ms or more when the
+    server delays its ACKs (lib/tcpack). Returns the last reply's code and
+    'prompt' if the quickest message took under 20 ms, else 'stalled:'
+    and its time."""
+    ms = []
+    for i in range(n):
+        c = Conn(port); c.reply(); c.cmd(b'EHLO pieces.example')
+        if starttls:
+            c.cmd(b'STARTTLS'); c.wrap(); c.cmd(b'EHLO pieces.example')
+        codes(c, [b'MAIL FROM:<a@b.example>', b'RCPT TO:<root@test.example>', b'DATA'])
+        t0 = time.monotonic()
+        c.send(b'Subject: in pieces\r\n\r\n')
+        for k in range(20):
+            c.send(b'line %d of a message written line by line\r\n' % k)
+        c.send(b'.\r\n')
+        code = c.reply()[0]
+        ms.append((time.monotonic() - t0) * 1000)
+        c.code(b'QUIT')
+    return '%d %s' % (code, 'prompt' if min(ms) < 20 else 'stalled:%.1fms' % min(ms))
+
 _settled = [True]
 
 def settle(listen, limit=5):
